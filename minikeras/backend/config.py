@@ -1,0 +1,56 @@
+"""Global backend settings: float type, fuzz factor, image data format."""
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_IMAGE_DATA_FORMAT = "channels_last"
+_ALLOWED_FLOATX = ("float16", "float32", "float64")
+
+
+def floatx():
+    """The default float type, as a string (`'float32'` unless changed)."""
+    return _FLOATX
+
+
+def set_floatx(value):
+    """Set the default float type (`'float16'`, `'float32'` or `'float64'`)."""
+    global _FLOATX
+    value = str(value)
+    if value not in _ALLOWED_FLOATX:
+        raise ValueError(f"Unknown floatx type: {value}. Expected one of {_ALLOWED_FLOATX}")
+    _FLOATX = value
+
+
+def epsilon():
+    """The fuzz factor used in numeric expressions (`1e-7` by default)."""
+    return _EPSILON
+
+
+def set_epsilon(value):
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def image_data_format():
+    """`'channels_last'` (default) or `'channels_first'`."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(data_format):
+    global _IMAGE_DATA_FORMAT
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "The `data_format` argument must be one of 'channels_first', 'channels_last'. "
+            f"Received: data_format={data_format}")
+    _IMAGE_DATA_FORMAT = data_format
+
+
+def normalize_data_format(value):
+    """Keras' rule: None means the global setting; anything else must be a known format."""
+    if value is None:
+        value = image_data_format()
+    value = str(value).lower()
+    if value not in ("channels_first", "channels_last"):
+        raise ValueError(
+            "The `data_format` argument must be one of 'channels_first', 'channels_last'. "
+            f"Received: data_format={value}")
+    return value

@@ -1,0 +1,477 @@
+"""The Keras 2 backend functions (`keras.backend`, usually imported as `K`).
+
+They follow `tf.keras.backend` semantics and are differentiable, so they can be used in
+`Lambda` layers, custom losses and custom layers.
+"""
+import numpy as np
+
+from . import config
+from .tensor import Tensor, Variable, convert_to_tensor
+from .. import ops
+from ..ops.math import as_array
+
+_NAME_UIDS = {}
+_LEARNING_PHASE = [0]
+
+
+# --- state -------------------------------------------------------------------------------
+def clear_session():
+    """Reset the automatic layer names (`dense`, `dense_1`, ...) and the learning phase."""
+    _NAME_UIDS.clear()
+    _LEARNING_PHASE[0] = 0
+
+
+def get_uid(prefix=""):
+    _NAME_UIDS[prefix] = _NAME_UIDS.get(prefix, 0) + 1
+    return _NAME_UIDS[prefix]
+
+
+def unique_object_name(prefix):
+    """`dense`, then `dense_1`, `dense_2`, ... within a session."""
+    uid = get_uid(prefix)
+    return prefix if uid == 1 else f"{prefix}_{uid - 1}"
+
+
+def learning_phase():
+    return _LEARNING_PHASE[0]
+
+
+def set_learning_phase(value):
+    if value not in (0, 1):
+        raise ValueError(f"Expected learning phase to be 0 or 1, got {value}")
+    _LEARNING_PHASE[0] = value
+
+
+# --- construction ------------------------------------------------------------------------
+def constant(value, dtype=None, shape=None, name=None):
+    arr = np.asarray(as_array(value) if isinstance(value, Tensor) else value,
+                     dtype=dtype or config.floatx())
+    if shape is not None:
+        arr = np.broadcast_to(arr, shape).copy()
+    return Tensor(arr)
+
+
+def variable(value, dtype=None, name=None, constraint=None):
+    return Variable(np.asarray(as_array(value), dtype=dtype or config.floatx()),
+                    name=name or "Variable", constraint=constraint)
+
+
+def get_value(x):
+    return np.asarray(as_array(x))
+
+
+def batch_get_value(tensors):
+    return [get_value(t) for t in tensors]
+
+
+def set_value(x, value):
+    if not isinstance(x, Variable):
+        raise ValueError(f"set_value expects a Variable, got {type(x).__name__}")
+    x.assign(np.asarray(value, dtype=x.dtype))
+
+
+def batch_set_value(tuples):
+    for x, value in tuples:
+        set_value(x, value)
+
+
+def eval(x):  # noqa: A001 - Keras name
+    return get_value(x)
+
+
+def zeros(shape, dtype=None, name=None):
+    return Variable(np.zeros(shape, dtype=dtype or config.floatx()), name=name or "zeros")
+
+
+def ones(shape, dtype=None, name=None):
+    return Variable(np.ones(shape, dtype=dtype or config.floatx()), name=name or "ones")
+
+
+def zeros_like(x, dtype=None, name=None):
+    return Tensor(np.zeros_like(as_array(x), dtype=dtype))
+
+
+def ones_like(x, dtype=None, name=None):
+    return Tensor(np.ones_like(as_array(x), dtype=dtype))
+
+
+def eye(size, dtype=None, name=None):
+    return Variable(np.eye(size, dtype=dtype or config.floatx()), name=name or "eye")
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    rng = np.random.default_rng(seed)
+    return Tensor(rng.normal(mean, stddev, size=shape).astype(dtype or config.floatx()))
+
+
+def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    rng = np.random.default_rng(seed)
+    return Tensor(rng.uniform(minval, maxval, size=shape).astype(dtype or config.floatx()))
+
+
+# --- introspection -----------------------------------------------------------------------
+def is_keras_tensor(x):
+    from ..engine.keras_tensor import KerasTensor
+    return isinstance(x, KerasTensor)
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor) or is_keras_tensor(x)
+
+
+def int_shape(x):
+    if hasattr(x, "shape") and not isinstance(x, (Tensor, np.ndarray)):
+        return tuple(x.shape)
+    return tuple(int(d) for d in np.shape(as_array(x)))
+
+
+def shape(x):
+    return Tensor(np.asarray(np.shape(as_array(x)), dtype=np.int32))
+
+
+def ndim(x):
+    return len(int_shape(x))
+
+
+def dtype(x):
+    return np.dtype(getattr(x, "dtype", None) or np.asarray(x).dtype).name
+
+
+def count_params(x):
+    return int(np.prod(int_shape(x)))
+
+
+def cast(x, dtype):
+    return ops.cast(x, dtype)
+
+
+def cast_to_floatx(x):
+    return np.asarray(x, dtype=config.floatx())
+
+
+# --- math ----------------------------------------------------------------------------------
+def mean(x, axis=None, keepdims=False):
+    return ops.mean(x, axis=axis, keepdims=keepdims)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    return ops.sum(x, axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    return ops.max(x, axis=axis, keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    return ops.min(x, axis=axis, keepdims=keepdims)
+
+
+def prod(x, axis=None, keepdims=False):
+    return ops.prod(x, axis=axis, keepdims=keepdims)
+
+
+def var(x, axis=None, keepdims=False):
+    return ops.var(x, axis=axis, keepdims=keepdims)
+
+
+def std(x, axis=None, keepdims=False):
+    return ops.std(x, axis=axis, keepdims=keepdims)
+
+
+def cumsum(x, axis=0):
+    return ops.cumsum(x, axis=axis)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    return ops.logsumexp(x, axis=axis, keepdims=keepdims)
+
+
+def any(x, axis=None, keepdims=False):  # noqa: A001
+    return Tensor(np.any(as_array(x), axis=axis, keepdims=keepdims))
+
+
+def all(x, axis=None, keepdims=False):  # noqa: A001
+    return Tensor(np.all(as_array(x), axis=axis, keepdims=keepdims))
+
+
+def argmax(x, axis=-1):
+    return ops.argmax(x, axis)
+
+
+def argmin(x, axis=-1):
+    return ops.argmin(x, axis)
+
+
+def square(x):
+    return ops.square(x)
+
+
+def sqrt(x):
+    """Square root, with negative inputs clipped to 0 first (as Keras 2 does)."""
+    return ops.sqrt(ops.maximum(x, 0.0))
+
+
+def exp(x):
+    return ops.exp(x)
+
+
+def log(x):
+    return ops.log(x)
+
+
+def abs(x):  # noqa: A001
+    return ops.abs(x)
+
+
+def pow(x, a):  # noqa: A001
+    return ops.power(x, a)
+
+
+def sign(x):
+    return ops.sign(x)
+
+
+def round(x):  # noqa: A001
+    return ops.round(x)
+
+
+def maximum(x, y):
+    return ops.maximum(x, y)
+
+
+def minimum(x, y):
+    return ops.minimum(x, y)
+
+
+def sin(x):
+    return ops.sin(x)
+
+
+def cos(x):
+    return ops.cos(x)
+
+
+def clip(x, min_value, max_value):
+    """Clip to [min_value, max_value]; a max below the min is raised to the min (Keras 2)."""
+    if min_value is None:
+        min_value = -np.inf
+    if max_value is None:
+        max_value = np.inf
+    if isinstance(min_value, (int, float)) and isinstance(max_value, (int, float)) \
+            and max_value < min_value:
+        max_value = min_value
+    return ops.clip(x, min_value, max_value)
+
+
+def equal(x, y):
+    return ops.equal(x, y)
+
+
+def not_equal(x, y):
+    return ops.not_equal(x, y)
+
+
+def greater(x, y):
+    return ops.greater(x, y)
+
+
+def greater_equal(x, y):
+    return ops.greater_equal(x, y)
+
+
+def less(x, y):
+    return ops.less(x, y)
+
+
+def less_equal(x, y):
+    return ops.less_equal(x, y)
+
+
+def switch(condition, then_expression, else_expression):
+    then_v = then_expression() if callable(then_expression) else then_expression
+    else_v = else_expression() if callable(else_expression) else else_expression
+    return ops.where(condition, then_v, else_v)
+
+
+def stop_gradient(variables):
+    if isinstance(variables, (list, tuple)):
+        return [ops.stop_gradient(v) for v in variables]
+    return ops.stop_gradient(variables)
+
+
+# --- nn ------------------------------------------------------------------------------------
+def relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    return ops.relu(x, negative_slope=alpha, max_value=max_value, threshold=threshold)
+
+
+def elu(x, alpha=1.0):
+    return ops.elu(x, alpha)
+
+
+def sigmoid(x):
+    return ops.sigmoid(x)
+
+
+def hard_sigmoid(x):
+    return ops.hard_sigmoid(x)
+
+
+def tanh(x):
+    return ops.tanh(x)
+
+
+def softplus(x):
+    return ops.softplus(x)
+
+
+def softsign(x):
+    return ops.softsign(x)
+
+
+def softmax(x, axis=-1):
+    return ops.softmax(x, axis=axis)
+
+
+def l2_normalize(x, axis=None):
+    """`x / sqrt(max(sum(x**2, axis), 1e-12))`, as `tf.math.l2_normalize`."""
+    squares = ops.sum(ops.square(x), axis=axis, keepdims=True)
+    return ops.multiply(x, ops.power(ops.maximum(squares, 1e-12), -0.5))
+
+
+def bias_add(x, bias, data_format=None):
+    fmt = config.normalize_data_format(data_format)
+    return ops.bias_add(x, bias, axis=1 if fmt == "channels_first" else -1)
+
+
+def dropout(x, level, noise_shape=None, seed=None):
+    return ops.dropout(x, level, np.random.default_rng(seed), noise_shape)
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    from .. import losses
+    return losses.binary_crossentropy_elementwise(target, output, from_logits)
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    from .. import losses
+    return losses.categorical_crossentropy(target, output, from_logits=from_logits, axis=axis)
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    from .. import losses
+    return losses.sparse_categorical_crossentropy(target, output, from_logits=from_logits, axis=axis)
+
+
+def one_hot(indices, num_classes):
+    idx = np.asarray(as_array(indices)).astype(np.intp)
+    return Tensor(np.eye(num_classes, dtype=config.floatx())[idx])
+
+
+def in_train_phase(x, alt, training=None):
+    if training is None:
+        training = learning_phase()
+    chosen = x if training else alt
+    return chosen() if callable(chosen) else chosen
+
+
+def in_test_phase(x, alt, training=None):
+    return in_train_phase(alt, x, training=training)
+
+
+# --- shapes --------------------------------------------------------------------------------
+def concatenate(tensors, axis=-1):
+    return ops.concatenate(list(tensors), axis=axis)
+
+
+def stack(x, axis=0):
+    return ops.stack(list(x), axis=axis)
+
+
+def reshape(x, shape):
+    return ops.reshape(x, shape)
+
+
+def flatten(x):
+    return ops.reshape(x, (-1,))
+
+
+def batch_flatten(x):
+    return ops.reshape(x, (np.shape(as_array(x))[0], -1))
+
+
+def transpose(x):
+    return ops.transpose(x)
+
+
+def permute_dimensions(x, pattern):
+    return ops.transpose(x, tuple(pattern))
+
+
+def expand_dims(x, axis=-1):
+    return ops.expand_dims(x, axis)
+
+
+def squeeze(x, axis):
+    return ops.squeeze(x, axis)
+
+
+def tile(x, n):
+    if isinstance(n, int):
+        n = [n]
+    return ops.tile(x, n)
+
+
+def repeat_elements(x, rep, axis):
+    return ops.repeat(x, rep, axis)
+
+
+def repeat(x, n):
+    """(batch, dim) -> (batch, n, dim)."""
+    return ops.tile(ops.expand_dims(x, 1), (1, n, 1))
+
+
+def gather(reference, indices):
+    return ops.gather(reference, indices, axis=0)
+
+
+def dot(x, y):
+    """Keras 2 `K.dot`: matrix product; for N-D inputs contracts x's last axis with y's
+    second-to-last axis (y's last axis for 1-D y)."""
+    xs, ys = np.shape(as_array(x)), np.shape(as_array(y))
+    if len(xs) <= 2 and len(ys) <= 2:
+        return ops.matmul(x, y)
+    y_axis = len(ys) - 2 if len(ys) >= 2 else 0
+    return ops.tensordot(x, y, axes=([len(xs) - 1], [y_axis]))
+
+
+def batch_dot(x, y, axes=None):
+    """Keras 2 `K.batch_dot`: per-sample dot product over `axes` (batch axis 0 kept)."""
+    x, y = convert_to_tensor(x), convert_to_tensor(y)
+    x_ndim, y_ndim = x.ndim, y.ndim
+    if x_ndim < 2 or y_ndim < 2:
+        raise ValueError(
+            f"Cannot do batch_dot on inputs with rank < 2. Received inputs with shapes "
+            f"{x.shape} and {y.shape}.")
+    if axes is None:
+        axes = [x_ndim - 1, y_ndim - 2] if y_ndim > 2 else [x_ndim - 1, y_ndim - 1]
+    if isinstance(axes, int):
+        axes = [axes, axes]
+    ax_x, ax_y = [a % n for a, n in zip(axes, (x_ndim, y_ndim))]
+    if ax_x == 0 or ax_y == 0:
+        raise ValueError("Cannot perform batch_dot over axis 0.")
+    # Move the contracted axes to the end of x / just after the batch axis of y.
+    x_moved = ops.transpose(x, [i for i in range(x_ndim) if i != ax_x] + [ax_x])
+    y_moved = ops.transpose(y, [0, ax_y] + [i for i in range(1, y_ndim) if i != ax_y])
+    xs, ys = x_moved.shape, y_moved.shape
+    x3 = ops.reshape(x_moved, (xs[0], -1, xs[-1]))
+    y3 = ops.reshape(y_moved, (ys[0], ys[1], -1))
+    out = ops.matmul(x3, y3)
+    out_shape = (xs[0],) + tuple(xs[1:-1]) + tuple(ys[2:])
+    if len(out_shape) == 1:
+        out_shape = (xs[0], 1)
+    return ops.reshape(out, out_shape)
+
+
+def name_scope(name):
+    import contextlib
+    return contextlib.nullcontext()

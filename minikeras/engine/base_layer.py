@@ -1,0 +1,552 @@
+"""The Layer base class: weights, building, calling (eager or symbolic), configs."""
+import inspect
+import re
+import threading
+
+import numpy as np
+
+from ..backend import config
+from ..backend import functions as K
+from ..backend.tensor import Tensor, Variable, is_recording
+from .input_spec import assert_input_compatibility
+from .keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
+
+# Keyword arguments every Layer accepts (tf.keras 2.x `base_layer` allow-list).
+_ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
+                   "activity_regularizer", "autocast", "implementation", "dynamic"}
+
+
+def to_snake_case(name):
+    """`BatchNormalization` -> `batch_normalization`, `ReLU` -> `re_lu`, `Conv2D` -> `conv2d`."""
+    words = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    snake = re.sub("([a-z])([A-Z])", r"\1_\2", words).lower()
+    return snake if snake[0] != "_" else "private" + snake
+
+
+class _CallContext(threading.local):
+    def __init__(self):
+        self.training = None     # training flag inherited by nested layer calls
+        self.in_call = 0
+
+
+_call_context = _CallContext()
+
+
+def shape_of(x):
+    if isinstance(x, (KerasTensor, Tensor, np.ndarray)):
+        return tuple(x.shape)
+    return tuple(np.shape(x))
+
+
+class Layer:
+    """Base class of all layers.
+
+    Subclasses create weights in `build(input_shape)` with `add_weight`, compute outputs in
+    `call(inputs)`, and describe themselves in `get_config()`.
+
+    Example:
+    >>> class Scale(Layer):
+    ...     def build(self, input_shape):
+    ...         self.w = self.add_weight(name="w", shape=(input_shape[-1],), initializer="ones")
+    ...     def call(self, inputs):
+    ...         return inputs * self.w
+    """
+
+    def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, **kwargs):
+        for key in kwargs:
+            if key not in _ALLOWED_KWARGS:
+                raise TypeError(f"Keyword argument not understood: {key!r}")
+        object.__setattr__(self, "_tracked_layers", [])
+        self._trainable = bool(trainable)
+        self.name = name or K.unique_object_name(to_snake_case(type(self).__name__))
+        self._dtype = _normalize_dtype(dtype)
+        self.built = False
+        self.input_spec = None
+        self.supports_masking = False
+        self._own_weights = []
+        self._activity_losses = []
+        self._extra_losses = []
+        self._inbound_nodes = []
+        self._outbound_nodes = []
+        self._build_input_shape = None
+        self.dynamic = dynamic
+        self._initial_weights = kwargs.get("weights")
+        self.activity_regularizer = None
+        if kwargs.get("activity_regularizer") is not None:
+            from .. import regularizers
+            self.activity_regularizer = regularizers.get(kwargs["activity_regularizer"])
+
+        batch_input_shape = kwargs.get("batch_input_shape")
+        if batch_input_shape is None and ("input_shape" in kwargs or "input_dim" in kwargs):
+            if "input_shape" in kwargs:
+                input_shape = tuple(kwargs["input_shape"])
+            else:
+                input_shape = (kwargs["input_dim"],)
+            batch_input_shape = (kwargs.get("batch_size"),) + input_shape
+        self._batch_input_shape = tuple(batch_input_shape) if batch_input_shape is not None else None
+
+        signature = inspect.signature(self.call)
+        self._call_accepts_training = "training" in signature.parameters
+        self._call_accepts_mask = "mask" in signature.parameters
+        self._call_has_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+
+    # --- attribute tracking of nested layers ------------------------------------------------
+    def __setattr__(self, name, value):
+        if isinstance(value, Layer) and name not in ("_outer",):
+            tracked = self.__dict__.get("_tracked_layers")
+            if tracked is not None and value not in tracked and value is not self:
+                tracked.append(value)
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+            tracked = self.__dict__.get("_tracked_layers")
+            if tracked is not None:
+                for v in value:
+                    if v not in tracked:
+                        tracked.append(v)
+        object.__setattr__(self, name, value)
+
+    def _flatten_layers(self, include_self=True, recursive=True):
+        if include_self:
+            yield self
+        seen = {id(self)}
+        stack = list(self._tracked_layers)
+        for layer in stack:
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            yield layer
+            if recursive:
+                for sub in layer._flatten_layers(include_self=False):
+                    if id(sub) not in seen:
+                        seen.add(id(sub))
+                        yield sub
+
+    # --- properties ------------------------------------------------------------------------
+    @property
+    def dtype(self):
+        return self._dtype.name
+
+    @property
+    def compute_dtype(self):
+        return self._dtype.name
+
+    @property
+    def variable_dtype(self):
+        return self._dtype.name
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        for layer in self._flatten_layers():
+            layer._trainable = bool(value)
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        weights = [w for w in self._own_weights if w.trainable]
+        for layer in self._tracked_layers:
+            weights += layer.trainable_weights
+        return _dedup(weights)
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            weights = list(self._own_weights)
+            for layer in self._tracked_layers:
+                weights += layer.weights
+            return _dedup(weights)
+        weights = [w for w in self._own_weights if not w.trainable]
+        for layer in self._tracked_layers:
+            weights += layer.non_trainable_weights
+        return _dedup(weights)
+
+    @property
+    def weights(self):
+        return _dedup(self.trainable_weights + self.non_trainable_weights)
+
+    @property
+    def variables(self):
+        return self.weights
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
+
+    @property
+    def losses(self):
+        """Regularization losses: of the weights (computed now) and of the last call."""
+        result = []
+        for layer in self._flatten_layers():
+            for weight in layer._own_weights:
+                if weight.regularizer is not None:
+                    result.append(weight.regularizer(weight))
+            result.extend(layer._activity_losses)
+            result.extend(layer._extra_losses)
+        return result
+
+    def add_loss(self, loss):
+        if callable(loss) and not isinstance(loss, Tensor):
+            loss = loss()
+        self._extra_losses.append(loss)
+
+    @property
+    def input_shape(self):
+        return self._node_attribute("input_shape")
+
+    @property
+    def output_shape(self):
+        return self._node_attribute("output_shape")
+
+    @property
+    def input(self):
+        return self._node_attribute("input")
+
+    @property
+    def output(self):
+        return self._node_attribute("output")
+
+    def _node_attribute(self, attr):
+        if not self._inbound_nodes:
+            if attr == "input_shape" and self._batch_input_shape is not None:
+                return self._batch_input_shape
+            raise AttributeError(
+                f"The layer \"{self.name}\" has never been called and thus has no defined {attr}.")
+        values = []
+        for node in self._inbound_nodes:
+            if attr == "input":
+                value = node.call_args[0] if len(node.call_args) == 1 else node.call_args
+            elif attr == "output":
+                value = node.outputs
+            elif attr == "input_shape":
+                source = node.call_args[0] if len(node.call_args) == 1 else node.call_args
+                value = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else t, source)
+            else:
+                value = map_structure(lambda t: t.shape, node.outputs)
+            values.append(value)
+        if attr in ("input_shape", "output_shape"):
+            first = values[0]
+            if any(v != first for v in values[1:]):
+                if attr == "output_shape":
+                    return "multiple"
+                raise AttributeError(f'The layer "{self.name}" has multiple inbound nodes with '
+                                     f"different {attr}s.")
+            return first
+        if len(values) > 1:
+            raise AttributeError(f'Layer "{self.name}" has multiple inbound nodes, hence the notion '
+                                 f'of "layer {attr}" is ill-defined. Use `get_{attr}_at(node_index)`.')
+        return values[0]
+
+    def get_input_at(self, node_index):
+        node = self._inbound_nodes[node_index]
+        return node.call_args[0] if len(node.call_args) == 1 else node.call_args
+
+    def get_output_at(self, node_index):
+        return self._inbound_nodes[node_index].outputs
+
+    # --- weights ---------------------------------------------------------------------------
+    def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
+                   trainable=None, constraint=None, use_resource=None, synchronization=None,
+                   aggregation=None, **kwargs):
+        from .. import initializers, regularizers, constraints
+        shape = tuple(int(d) for d in (shape or ()))
+        dtype = np.dtype(dtype) if dtype is not None else self._dtype
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
+        initializer = initializers.get(initializer)
+        value = np.asarray(initializer(shape, dtype=dtype.name), dtype=dtype)
+        if trainable is None:
+            trainable = True
+        variable = Variable(value, dtype=dtype, trainable=trainable,
+                            name=f"{self.name}/{name}", constraint=constraints.get(constraint))
+        variable.regularizer = regularizers.get(regularizer)
+        self._own_weights.append(variable)
+        return variable
+
+    def get_weights(self):
+        return [np.array(w.data) for w in self.weights]
+
+    def set_weights(self, weights):
+        params = self.weights
+        if len(params) != len(weights):
+            raise ValueError(
+                f'You called `set_weights(weights)` on layer "{self.name}" with a weight list of '
+                f"length {len(weights)}, but the layer was expecting {len(params)} weights. "
+                f"Provided weights: {str(weights)[:50]}...")
+        for param, value in zip(params, weights):
+            value = np.asarray(value)
+            if value.shape != param.shape:
+                raise ValueError(
+                    f"Layer {self.name} weight shape {param.shape} is not compatible with "
+                    f"provided weight shape {value.shape}.")
+        for param, value in zip(params, weights):
+            param.assign(np.asarray(value, dtype=param.dtype))
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer {self.name}, but the layer isn't built. "
+                "You can build it manually via: "
+                f"`{self.name}.build(batch_input_shape)`.")
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    # --- building and calling --------------------------------------------------------------
+    def build(self, input_shape):
+        self._build_input_shape = input_shape
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        raise NotImplementedError(
+            f"Please run in eager mode or implement the compute_output_shape method on your "
+            f"layer ({type(self).__name__}).")
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.supports_masking:
+            return None
+        return mask
+
+    def _maybe_build(self, inputs):
+        if self.built:
+            return
+        shapes = map_structure(shape_of, inputs)
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1 and not isinstance(inputs, list):
+            shapes = shapes[0]
+        assert_input_compatibility(self.input_spec, [shape_of(t) for t in flatten(inputs)], self.name)
+        self.build(shapes)
+        self.built = True
+        if self._build_input_shape is None:
+            self._build_input_shape = shapes
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def __call__(self, *args, **kwargs):
+        if not args:
+            if "inputs" not in kwargs:
+                raise ValueError(f'Layer "{self.name}" was called without any input.')
+            args = (kwargs.pop("inputs"),)
+        inputs = args[0]
+        if any(isinstance(t, KerasTensor) for t in flatten((args, kwargs))):
+            return self._functional_call(args, kwargs)
+        inputs = map_structure(self._convert_input, inputs)
+        args = (inputs,) + tuple(args[1:])
+        return self._eager_call(args, kwargs)
+
+    def _convert_input(self, x):
+        """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast)."""
+        if isinstance(x, Tensor):
+            if x.dtype.kind == "f" and x.dtype != self._dtype and self._dtype.kind == "f":
+                from ..ops import cast
+                return cast(x, self._dtype)
+            return x
+        if isinstance(x, (np.ndarray, np.generic, list, float, int)):
+            arr = np.asarray(x)
+            if arr.dtype.kind == "f" and arr.dtype != self._dtype:
+                arr = arr.astype(self._dtype)
+            return Tensor(arr)
+        return x
+
+    def _resolve_training(self, kwargs):
+        """Keras' rule: an explicit argument wins, then the enclosing call's, then the default."""
+        if not self._call_accepts_training:
+            kwargs.pop("training", None) if not self._call_has_kwargs else None
+            return _call_context.training
+        training = kwargs.get("training")
+        if training is None:
+            training = _call_context.training
+            if training is not None:
+                kwargs["training"] = training
+            else:
+                kwargs.pop("training", None)
+        elif isinstance(training, Tensor):
+            training = bool(training.data)
+            kwargs["training"] = training
+        return training
+
+    def _eager_call(self, args, kwargs):
+        inputs = args[0]
+        self._maybe_build(inputs)
+        assert_input_compatibility(self.input_spec, [shape_of(t) for t in flatten(inputs)], self.name)
+        training = self._resolve_training(kwargs)
+        if self._call_accepts_mask and "mask" not in kwargs:
+            masks = [getattr(t, "_keras_mask", None) for t in flatten(inputs)]
+            if any(m is not None for m in masks):
+                kwargs["mask"] = masks[0] if len(masks) == 1 else masks
+        previous = _call_context.training
+        _call_context.training = training
+        _call_context.in_call += 1
+        self._activity_losses = []
+        if _call_context.in_call == 1:
+            for layer in self._flatten_layers():
+                layer._extra_losses = []
+        try:
+            outputs = self.call(*args, **kwargs)
+        finally:
+            _call_context.training = previous
+            _call_context.in_call -= 1
+        outputs = map_structure(lambda o: Tensor(o) if isinstance(o, np.ndarray) else o, outputs)
+        if self.activity_regularizer is not None:
+            from .. import ops
+            for out in flatten(outputs):
+                batch = out.shape[0] if out.ndim else 1
+                self._activity_losses.append(
+                    ops.divide(self.activity_regularizer(out), np.asarray(batch, out.dtype)))
+        self._set_output_masks(inputs, outputs, kwargs.get("mask"))
+        return outputs
+
+    def _set_output_masks(self, inputs, outputs, mask):
+        if mask is None:
+            masks = [getattr(t, "_keras_mask", None) for t in flatten(inputs)]
+            if all(m is None for m in masks):
+                if not hasattr(type(self), "compute_mask") or type(self).compute_mask is Layer.compute_mask:
+                    return
+                mask = None
+            else:
+                mask = masks[0] if len(masks) == 1 else masks
+        out_mask = self.compute_mask(inputs, mask)
+        if out_mask is None:
+            return
+        flat_out = flatten(outputs)
+        flat_mask = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(flat_out)
+        for out, m in zip(flat_out, flat_mask):
+            if isinstance(out, Tensor):
+                out._keras_mask = m
+
+    # --- symbolic (functional API) calls ---------------------------------------------------
+    def _functional_call(self, args, kwargs):
+        inputs = args[0]
+        self._maybe_build(inputs)
+        assert_input_compatibility(self.input_spec, [shape_of(t) for t in flatten(inputs)], self.name)
+        outputs = self._infer_outputs(args, kwargs)
+        node_index = len(self._inbound_nodes)
+        flat = flatten(outputs)
+        for i, out in enumerate(flat):
+            out._keras_history = (self, node_index, i)
+            out.name = f"{self.name}/output_{i}" if len(flat) > 1 else self.name
+        node = Node(self, args, kwargs, outputs)
+        self._inbound_nodes.append(node)
+        for layer in node.inbound_layers:
+            layer._outbound_nodes.append(node)
+        self._infer_output_masks(inputs, outputs, kwargs)
+        return outputs
+
+    def _infer_output_masks(self, inputs, outputs, kwargs):
+        in_masks = [t._keras_mask for t in flatten(inputs) if isinstance(t, KerasTensor)]
+        produces_mask = type(self).compute_mask is not Layer.compute_mask
+        if not produces_mask and all(m is None for m in in_masks):
+            return
+        if not produces_mask and not self.supports_masking:
+            return
+        for out in flatten(outputs):
+            out._keras_mask = True   # symbolic marker: a mask flows along this edge
+
+    def _infer_outputs(self, args, kwargs):
+        """Output KerasTensors: from compute_output_shape, else by running `call` on zeros."""
+        inputs = args[0]
+        input_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else t, inputs)
+        try:
+            shapes = self.compute_output_shape(input_shapes)
+        except NotImplementedError:
+            return self._infer_by_running(args, kwargs)
+        dtype = self._output_dtype(inputs)
+        return _shapes_to_keras_tensors(shapes, dtype)
+
+    def _output_dtype(self, inputs):
+        first = flatten(inputs)[0]
+        if self._dtype.kind == "f":
+            return self._dtype
+        return getattr(first, "dtype", self._dtype)
+
+    def _infer_by_running(self, args, kwargs):
+        """Run `call` on zero placeholders twice with different sizes for unknown dimensions;
+        dimensions of the result that change are unknown (None)."""
+        results = []
+        for fill in (2, 3):
+            def placeholder(t, fill=fill):
+                if not isinstance(t, KerasTensor):
+                    return t
+                shape = tuple(fill if d is None else d for d in t.shape)
+                return Tensor(np.zeros(shape, dtype=t.dtype))
+            concrete_args = map_structure(placeholder, args)
+            concrete_kwargs = map_structure(placeholder, kwargs)
+            concrete_kwargs.pop("mask", None) if self._call_accepts_mask else None
+            concrete_kwargs.setdefault("training", False) if self._call_accepts_training else None
+            out = self.call(*concrete_args, **concrete_kwargs)
+            results.append(out)
+            if not any(d is None for t in flatten(args) if isinstance(t, KerasTensor) for d in t.shape):
+                results.append(out)
+                break
+
+        def merge(a, b):
+            shape = tuple(None if da != db else da for da, db in zip(np.shape(a), np.shape(b)))
+            dtype = a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
+            return KerasTensor(shape, dtype=dtype)
+        flat_a, flat_b = flatten(results[0]), flatten(results[1])
+        merged = [merge(a, b) for a, b in zip(flat_a, flat_b)]
+        return pack_sequence_as(results[0], merged)
+
+    # --- config ----------------------------------------------------------------------------
+    def get_config(self):
+        config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config_["batch_input_shape"] = self._batch_input_shape
+        return config_
+
+    @classmethod
+    def from_config(cls, config_):
+        return cls(**config_)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _shapes_to_keras_tensors(shapes, dtype):
+    if _is_shape(shapes):
+        return KerasTensor(shapes, dtype=dtype)
+    if isinstance(shapes, dict):
+        return {k: _shapes_to_keras_tensors(v, dtype) for k, v in shapes.items()}
+    return type(shapes)(_shapes_to_keras_tensors(s, dtype) for s in shapes) \
+        if isinstance(shapes, tuple) else [_shapes_to_keras_tensors(s, dtype) for s in shapes]
+
+
+def _is_shape(value):
+    return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer))
+                                                     for d in value)
+
+
+def _normalize_dtype(dtype):
+    if dtype is None:
+        return np.dtype(config.floatx())
+    if isinstance(dtype, dict):  # a serialized DTypePolicy
+        dtype = dtype.get("config", {}).get("name", config.floatx())
+    if hasattr(dtype, "name") and not isinstance(dtype, np.dtype):
+        dtype = dtype.name
+    if dtype in ("mixed_float16", "mixed_bfloat16"):
+        raise NotImplementedError(f"dtype policy {dtype!r} is not supported by minikeras.")
+    return np.dtype(dtype)
+
+
+def _dedup(weights):
+    seen, out = set(), []
+    for w in weights:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
+
+
+def training_flag():
+    """The training flag of the innermost active layer call (None outside any call)."""
+    return _call_context.training
+
+
+__all__ = ["Layer", "to_snake_case", "training_flag", "is_recording"]

@@ -1,0 +1,148 @@
+"""Symbolic tensors of the functional API and the nodes that connect layers."""
+import numpy as np
+
+from ..backend import config
+
+
+class KerasTensor:
+    """A placeholder with a shape and dtype, produced by `keras.Input` or by calling a layer
+    on other KerasTensors. It holds no data: it records where it came from so that a
+    `Model(inputs, outputs)` can replay the graph.
+    """
+
+    def __init__(self, shape, dtype=None, name=None, keras_history=None, sparse=False):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = np.dtype(dtype or config.floatx())
+        self.name = name
+        self._keras_history = keras_history   # (layer, node_index, tensor_index)
+        self._keras_mask = None                # a KerasTensor of the mask, or None
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def node(self):
+        layer, node_index, _ = self._keras_history
+        return layer._inbound_nodes[node_index]
+
+    def __repr__(self):
+        layer = self._keras_history[0].name if self._keras_history else None
+        return (f"<KerasTensor: shape={self.shape} dtype={self.dtype.name} "
+                f"(created by layer '{layer}')>")
+
+    def __hash__(self):
+        return id(self)
+
+    def __len__(self):
+        raise TypeError("len is not well defined for symbolic Tensors "
+                        f"({self.name or 'KerasTensor'}, shape {self.shape}).")
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(
+            f"You are passing {self!r}, an intermediate Keras symbolic input/output, to a "
+            "function that needs concrete values (e.g. a NumPy call). Wrap such "
+            "computations in a `keras.layers.Lambda` layer or a custom layer.")
+
+    # Arithmetic on KerasTensors builds Lambda layers, as tf.keras' TFOpLambda does.
+    def _op(self, fn, other=None, reverse=False):
+        from ..layers.core.lambda_layer import symbolic_op
+        return symbolic_op(fn, self, other, reverse)
+
+    def __add__(self, o):
+        return self._op("add", o)
+
+    def __radd__(self, o):
+        return self._op("add", o, True)
+
+    def __sub__(self, o):
+        return self._op("subtract", o)
+
+    def __rsub__(self, o):
+        return self._op("subtract", o, True)
+
+    def __mul__(self, o):
+        return self._op("multiply", o)
+
+    def __rmul__(self, o):
+        return self._op("multiply", o, True)
+
+    def __truediv__(self, o):
+        return self._op("divide", o)
+
+    def __rtruediv__(self, o):
+        return self._op("divide", o, True)
+
+    def __neg__(self):
+        return self._op("negative")
+
+    def __pow__(self, o):
+        return self._op("power", o)
+
+    def __getitem__(self, index):
+        from ..layers.core.lambda_layer import symbolic_getitem
+        return symbolic_getitem(self, index)
+
+
+class Node:
+    """One call of a layer on symbolic inputs: the edge list of the functional graph.
+
+    `call_args`/`call_kwargs` keep the structure the layer was called with, where every
+    KerasTensor stands for a value to fill in when the graph is run.
+    """
+
+    def __init__(self, layer, call_args, call_kwargs, outputs):
+        self.layer = layer
+        self.call_args = call_args
+        self.call_kwargs = call_kwargs
+        self.input_tensors = [t for t in flatten((call_args, call_kwargs)) if isinstance(t, KerasTensor)]
+        self.outputs = outputs
+        self.output_tensors = flatten(outputs)
+        self.is_input = False
+
+    @property
+    def inbound_layers(self):
+        return [t._keras_history[0] for t in self.input_tensors]
+
+    def parent_nodes(self):
+        return [t.node for t in self.input_tensors]
+
+
+def flatten(structure):
+    """Nested lists/tuples/dicts -> flat list (dicts in sorted key order, as tf.nest)."""
+    if isinstance(structure, (list, tuple)):
+        out = []
+        for item in structure:
+            out.extend(flatten(item))
+        return out
+    if isinstance(structure, dict):
+        out = []
+        for key in sorted(structure):
+            out.extend(flatten(structure[key]))
+        return out
+    return [structure]
+
+
+def map_structure(fn, structure):
+    if isinstance(structure, list):
+        return [map_structure(fn, s) for s in structure]
+    if isinstance(structure, tuple):
+        return tuple(map_structure(fn, s) for s in structure)
+    if isinstance(structure, dict):
+        return {k: map_structure(fn, v) for k, v in structure.items()}
+    return fn(structure)
+
+
+def pack_sequence_as(structure, flat):
+    it = iter(flat)
+
+    def pack(s):
+        if isinstance(s, list):
+            return [pack(x) for x in s]
+        if isinstance(s, tuple):
+            return tuple(pack(x) for x in s)
+        if isinstance(s, dict):
+            packed = {k: pack(s[k]) for k in sorted(s)}
+            return {k: packed[k] for k in s}
+        return next(it)
+    return pack(structure)

@@ -1,0 +1,9 @@
+"""Keras layers. Each family lives in its own subpackage, one layer per file."""
+from ..engine.base_layer import Layer  # noqa: F401
+from ..engine.input_spec import InputSpec  # noqa: F401
+from .core.input_layer import Input, InputLayer  # noqa: F401
+from .core.dense import Dense  # noqa: F401
+from .core.activation import Activation  # noqa: F401
+from .core.lambda_layer import Lambda  # noqa: F401
+from .regularization.dropout import Dropout  # noqa: F401
+from .reshaping.flatten import Flatten  # noqa: F401

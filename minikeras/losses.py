@@ -1,0 +1,378 @@
+"""Loss functions and classes with tf.keras 2.x formulas, names and reductions."""
+import numpy as np
+
+from . import ops
+from .backend import config
+from .backend.tensor import Tensor
+from .ops.math import as_array
+from .utils.serialization import deserialize_object, serialize_keras_object
+
+
+def _eps(dtype):
+    return np.asarray(config.epsilon(), dtype=dtype)
+
+
+def _prepare(y_true, y_pred):
+    """y_pred as a float Tensor; y_true cast to its dtype (tf.keras casts labels)."""
+    if not isinstance(y_pred, Tensor):
+        y_pred = Tensor(np.asarray(y_pred, dtype=config.floatx())
+                        if np.asarray(y_pred).dtype.kind != "f" else np.asarray(y_pred))
+    y_true_data = as_array(y_true)
+    if y_true_data.dtype != y_pred.dtype:
+        y_true = ops.cast(y_true, y_pred.dtype) if isinstance(y_true, Tensor) \
+            else y_true_data.astype(y_pred.dtype)
+    return y_true, y_pred
+
+
+# ---------------------------------------------------------------------------------------
+# per-sample loss functions
+# ---------------------------------------------------------------------------------------
+def mean_squared_error(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return ops.mean(ops.square(ops.subtract(y_pred, y_true)), axis=-1)
+
+
+def mean_absolute_error(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return ops.mean(ops.abs(ops.subtract(y_pred, y_true)), axis=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    dtype = y_pred.dtype
+    diff = ops.abs(ops.divide(ops.subtract(y_true, y_pred),
+                              ops.maximum(ops.abs(y_true), _eps(dtype))))
+    return ops.multiply(np.asarray(100.0, dtype), ops.mean(diff, axis=-1))
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    eps = _eps(y_pred.dtype)
+    first = ops.log(ops.add(ops.maximum(y_pred, eps), 1.0))
+    second = ops.log(ops.add(ops.maximum(y_true, eps), 1.0))
+    return ops.mean(ops.square(ops.subtract(first, second)), axis=-1)
+
+
+def _to_signed_labels(y_true):
+    """Keras 2 hinge losses turn {0, 1} labels into {-1, 1} (other labels pass through)."""
+    data = as_array(y_true)
+    if np.all((data == 0) | (data == 1)):
+        return ops.subtract(ops.multiply(y_true, 2.0), 1.0)
+    return y_true
+
+
+def hinge(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true = _to_signed_labels(y_true)
+    return ops.mean(ops.maximum(ops.subtract(1.0, ops.multiply(y_true, y_pred)), 0.0), axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true = _to_signed_labels(y_true)
+    margin = ops.maximum(ops.subtract(1.0, ops.multiply(y_true, y_pred)), 0.0)
+    return ops.mean(ops.square(margin), axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    pos = ops.sum(ops.multiply(y_true, y_pred), axis=-1)
+    neg = ops.max(ops.multiply(ops.subtract(1.0, y_true), y_pred), axis=-1)
+    return ops.maximum(ops.add(ops.subtract(neg, pos), 1.0), 0.0)
+
+
+def log_cosh(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    x = ops.subtract(y_pred, y_true)
+    dtype = y_pred.dtype
+    value = ops.subtract(ops.add(x, ops.softplus(ops.multiply(x, np.asarray(-2.0, dtype)))),
+                         np.asarray(np.log(2.0), dtype))
+    return ops.mean(value, axis=-1)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    dtype = y_pred.dtype
+    delta = np.asarray(delta, dtype)
+    error = ops.subtract(y_pred, y_true)
+    abs_error = ops.abs(error)
+    half = np.asarray(0.5, dtype)
+    quadratic = ops.multiply(half, ops.square(error))
+    linear = ops.subtract(ops.multiply(delta, abs_error), half * delta * delta)
+    return ops.mean(ops.where(as_array(abs_error) <= delta, quadratic, linear), axis=-1)
+
+
+def kl_divergence(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    eps = _eps(y_pred.dtype)
+    y_true = ops.clip(y_true, eps, 1.0)
+    y_pred = ops.clip(y_pred, eps, 1.0)
+    return ops.sum(ops.multiply(y_true, ops.log(ops.divide(y_true, y_pred))), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    eps = _eps(y_pred.dtype)
+    return ops.mean(ops.subtract(y_pred, ops.multiply(y_true, ops.log(ops.add(y_pred, eps)))), axis=-1)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """The *negative* cosine similarity (Keras 2's convention: lower is better)."""
+    from .backend.functions import l2_normalize
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return ops.negative(ops.sum(ops.multiply(l2_normalize(y_true, axis), l2_normalize(y_pred, axis)),
+                                axis=axis))
+
+
+def binary_crossentropy_elementwise(target, output, from_logits=False):
+    """Keras 2 `K.binary_crossentropy`: elementwise, from a sigmoid's logits when known."""
+    target, output = _prepare(target, output)
+    logits = getattr(output, "_keras_logits", None)
+    if logits is not None:
+        return ops.sigmoid_cross_entropy(target, logits)
+    if from_logits:
+        return ops.sigmoid_cross_entropy(target, output)
+    eps = _eps(output.dtype)
+    output = ops.clip(output, eps, 1.0 - eps)
+    positive = ops.multiply(target, ops.log(ops.add(output, eps)))
+    negative = ops.multiply(ops.subtract(1.0, target), ops.log(ops.add(ops.subtract(1.0, output), eps)))
+    return ops.negative(ops.add(positive, negative))
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    if label_smoothing:
+        ls = np.asarray(label_smoothing, y_pred.dtype)
+        y_true = ops.add(ops.multiply(y_true, 1.0 - ls), 0.5 * ls)
+    return ops.mean(binary_crossentropy_elementwise(y_true, y_pred, from_logits), axis=axis)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Per-sample crossentropy; from the softmax's logits when y_pred remembers them, else
+    renormalised probabilities clipped to [eps, 1 - eps], as tf.keras."""
+    y_true, y_pred = _prepare(y_true, y_pred)
+    if label_smoothing:
+        ls = np.asarray(label_smoothing, y_pred.dtype)
+        num_classes = np.asarray(y_pred.shape[axis], y_pred.dtype)
+        y_true = ops.add(ops.multiply(y_true, 1.0 - ls), ls / num_classes)
+    logits = getattr(y_pred, "_keras_logits", None)
+    if logits is not None:
+        return ops.softmax_cross_entropy(y_true, logits, axis=axis)
+    if from_logits:
+        return ops.softmax_cross_entropy(y_true, y_pred, axis=axis)
+    eps = _eps(y_pred.dtype)
+    probs = ops.divide(y_pred, ops.sum(y_pred, axis=axis, keepdims=True))
+    probs = ops.clip(probs, eps, 1.0 - eps)
+    return ops.negative(ops.sum(ops.multiply(y_true, ops.log(probs)), axis=axis))
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, ignore_class=None):
+    if not isinstance(y_pred, Tensor):
+        y_pred = Tensor(np.asarray(y_pred))
+    labels = np.asarray(as_array(y_true))
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    labels = labels.astype(np.int64)
+    logits = getattr(y_pred, "_keras_logits", None)
+    if logits is None:
+        if from_logits:
+            logits = y_pred
+        else:
+            eps = _eps(y_pred.dtype)
+            logits = ops.log(ops.clip(y_pred, eps, 1.0 - eps))
+    valid = None
+    if ignore_class is not None:
+        valid = labels != ignore_class
+        labels = np.where(valid, labels, 0)
+    n_classes = as_array(logits).shape[axis]
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"Received a label value of {labels.max()} which is outside the valid "
+                         f"range of [0, {n_classes}).")
+    loss = ops.sparse_softmax_cross_entropy(labels, logits, axis=axis)
+    if valid is not None:
+        loss = ops.multiply(loss, valid.astype(as_array(loss).dtype))
+    return loss
+
+
+# Keras' short aliases.
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
+cosine_proximity = cosine_similarity
+
+
+# ---------------------------------------------------------------------------------------
+# reductions and loss classes
+# ---------------------------------------------------------------------------------------
+class Reduction:
+    AUTO = "auto"
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+
+    @classmethod
+    def all(cls):
+        return (cls.AUTO, cls.NONE, cls.SUM, cls.SUM_OVER_BATCH_SIZE)
+
+    @classmethod
+    def validate(cls, key):
+        if key not in cls.all():
+            raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
+
+
+def _broadcast_weights(sample_weight, losses):
+    sw = as_array(sample_weight).astype(as_array(losses).dtype, copy=False)
+    loss_ndim = as_array(losses).ndim
+    if sw.ndim == loss_ndim + 1 and sw.shape[-1] == 1:
+        sw = sw[..., 0]
+    while sw.ndim < loss_ndim:
+        sw = sw[..., None]
+    return sw
+
+
+def compute_weighted_loss(losses, sample_weight=None, reduction=Reduction.SUM_OVER_BATCH_SIZE):
+    """Weight per-sample losses, then reduce: sum, or sum / number of loss elements."""
+    if sample_weight is not None:
+        losses = ops.multiply(losses, _broadcast_weights(sample_weight, losses))
+    if reduction == Reduction.NONE:
+        return losses
+    total = ops.sum(losses)
+    if reduction == Reduction.SUM:
+        return total
+    count = max(int(np.prod(as_array(losses).shape)), 1)
+    return ops.divide(total, np.asarray(count, as_array(total).dtype))
+
+
+class Loss:
+    """Base class: `loss(y_true, y_pred, sample_weight)` returns the reduced loss."""
+
+    def __init__(self, reduction=Reduction.AUTO, name=None):
+        Reduction.validate(reduction)
+        self.reduction = reduction
+        self.name = name
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        losses = self.call(y_true, y_pred)
+        reduction = Reduction.SUM_OVER_BATCH_SIZE if self.reduction == Reduction.AUTO else self.reduction
+        return compute_weighted_loss(losses, sample_weight, reduction)
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError("Must be implemented in subclasses.")
+
+    def get_config(self):
+        return {"reduction": self.reduction, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config_):
+        return cls(**config_)
+
+
+class LossFunctionWrapper(Loss):
+    """A Loss computed by a per-sample function `fn(y_true, y_pred, **kwargs)`."""
+
+    def __init__(self, fn, reduction=Reduction.AUTO, name=None, **kwargs):
+        super().__init__(reduction=reduction, name=name)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self):
+        config_ = super().get_config()
+        config_.update(self._fn_kwargs)
+        config_["fn"] = self.fn.__name__
+        return config_
+
+    @classmethod
+    def from_config(cls, config_):
+        config_ = dict(config_)
+        config_.pop("fn", None)
+        return cls(**config_)
+
+
+def _loss_class(class_name, fn, default_name, **defaults):
+    """A LossFunctionWrapper subclass with Keras' signature (keyword defaults preserved)."""
+    def __init__(self, *args, reduction=Reduction.AUTO, name=default_name, **kwargs):
+        names = list(defaults)
+        if len(args) > len(names):
+            raise TypeError(f"{class_name} takes at most {len(names)} positional arguments")
+        values = dict(defaults)
+        values.update(zip(names, args))
+        for key in kwargs:
+            if key not in defaults:
+                raise TypeError(f"{class_name}.__init__() got an unexpected keyword argument '{key}'")
+        values.update(kwargs)
+        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, **values)
+    return type(class_name, (LossFunctionWrapper,), {"__init__": __init__,
+                                                      "__doc__": f"Class form of `{fn.__name__}`."})
+
+
+MeanSquaredError = _loss_class("MeanSquaredError", mean_squared_error, "mean_squared_error")
+MeanAbsoluteError = _loss_class("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
+MeanAbsolutePercentageError = _loss_class("MeanAbsolutePercentageError",
+                                          mean_absolute_percentage_error,
+                                          "mean_absolute_percentage_error")
+MeanSquaredLogarithmicError = _loss_class("MeanSquaredLogarithmicError",
+                                          mean_squared_logarithmic_error,
+                                          "mean_squared_logarithmic_error")
+Hinge = _loss_class("Hinge", hinge, "hinge")
+SquaredHinge = _loss_class("SquaredHinge", squared_hinge, "squared_hinge")
+CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge, "categorical_hinge")
+LogCosh = _loss_class("LogCosh", log_cosh, "log_cosh")
+Huber = _loss_class("Huber", huber, "huber_loss", delta=1.0)
+KLDivergence = _loss_class("KLDivergence", kl_divergence, "kl_divergence")
+Poisson = _loss_class("Poisson", poisson, "poisson")
+CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, "cosine_similarity", axis=-1)
+BinaryCrossentropy = _loss_class("BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
+                                 from_logits=False, label_smoothing=0.0, axis=-1)
+CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", categorical_crossentropy,
+                                      "categorical_crossentropy", from_logits=False,
+                                      label_smoothing=0.0, axis=-1)
+SparseCategoricalCrossentropy = _loss_class("SparseCategoricalCrossentropy",
+                                            sparse_categorical_crossentropy,
+                                            "sparse_categorical_crossentropy", from_logits=False,
+                                            ignore_class=None)
+huber_loss = huber
+
+_FUNCTIONS = {
+    "mean_squared_error": mean_squared_error, "mse": mse, "MSE": mse,
+    "mean_absolute_error": mean_absolute_error, "mae": mae, "MAE": mae,
+    "mean_absolute_percentage_error": mape, "mape": mape, "MAPE": mape,
+    "mean_squared_logarithmic_error": msle, "msle": msle, "MSLE": msle,
+    "hinge": hinge, "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
+    "log_cosh": log_cosh, "logcosh": log_cosh, "huber": huber, "huber_loss": huber,
+    "kl_divergence": kld, "kld": kld, "KLD": kld, "kullback_leibler_divergence": kld,
+    "poisson": poisson, "cosine_similarity": cosine_similarity, "cosine_proximity": cosine_similarity,
+    "binary_crossentropy": binary_crossentropy, "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+}
+_CLASSES = {cls.__name__: cls for cls in (
+    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+    Hinge, SquaredHinge, CategoricalHinge, LogCosh, Huber, KLDivergence, Poisson, CosineSimilarity,
+    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+
+
+def serialize(loss):
+    if isinstance(loss, Loss):
+        return serialize_keras_object(loss, "keras.losses")
+    return getattr(loss, "__name__", loss)
+
+
+def deserialize(name, custom_objects=None):
+    return deserialize_object(name, {**_FUNCTIONS, **_CLASSES}, custom_objects, "loss function")
+
+
+def get(identifier):
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        return deserialize(identifier)
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret loss function identifier: {identifier}")

@@ -1,0 +1,626 @@
+"""Differentiable elementwise, reduction and shape ops over NumPy arrays.
+
+Every op takes Tensors, NumPy arrays or Python numbers and returns a Tensor. Python numbers
+stay Python numbers inside the arithmetic so NumPy keeps float32 arrays float32.
+"""
+import numpy as np
+
+from ..backend.tensor import Tensor, record, unbroadcast, _unwrap
+from ..backend import config
+
+
+def data(x):
+    """The NumPy value of a Tensor; other values pass through (Python scalars stay scalars)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def as_array(x):
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return np.asarray(x, dtype=config.floatx())
+    return np.asarray(x)
+
+
+def _shape(x):
+    return np.shape(x)
+
+
+def _reduce_like(grad, x):
+    """Gradient for an operand that may have been broadcast (or be a Python scalar)."""
+    if isinstance(x, Tensor):
+        return unbroadcast(grad, x.data.shape)
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# binary arithmetic
+# ---------------------------------------------------------------------------------------
+def add(a, b):
+    def backward(g, needs):
+        return (_reduce_like(g, a) if needs[0] else None,
+                _reduce_like(g, b) if needs[1] else None)
+    return record(data(a) + data(b), (a, b), backward)
+
+
+def subtract(a, b):
+    def backward(g, needs):
+        return (_reduce_like(g, a) if needs[0] else None,
+                _reduce_like(-g, b) if needs[1] else None)
+    return record(data(a) - data(b), (a, b), backward)
+
+
+def multiply(a, b):
+    ad, bd = data(a), data(b)
+
+    def backward(g, needs):
+        return (_reduce_like(g * bd, a) if needs[0] else None,
+                _reduce_like(g * ad, b) if needs[1] else None)
+    return record(ad * bd, (a, b), backward)
+
+
+def divide(a, b):
+    ad, bd = data(a), data(b)
+    out = ad / bd
+
+    def backward(g, needs):
+        ga = _reduce_like(g / bd, a) if needs[0] else None
+        gb = _reduce_like(-g * out / bd, b) if needs[1] else None
+        return ga, gb
+    return record(out, (a, b), backward)
+
+
+def power(a, b):
+    ad, bd = data(a), data(b)
+    out = np.power(ad, bd)
+
+    def backward(g, needs):
+        ga = gb = None
+        if needs[0]:
+            ga = _reduce_like(g * bd * np.power(ad, bd - 1), a)
+        if needs[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = np.where(ad > 0, np.log(np.where(ad > 0, ad, 1)), 0).astype(out.dtype)
+            gb = _reduce_like(g * out * log_a, b)
+        return ga, gb
+    return record(out, (a, b), backward)
+
+
+def maximum(a, b):
+    ad, bd = data(a), data(b)
+    pick_a = ad >= bd
+
+    def backward(g, needs):
+        return (_reduce_like(np.where(pick_a, g, 0).astype(g.dtype), a) if needs[0] else None,
+                _reduce_like(np.where(pick_a, 0, g).astype(g.dtype), b) if needs[1] else None)
+    return record(np.maximum(ad, bd), (a, b), backward)
+
+
+def minimum(a, b):
+    ad, bd = data(a), data(b)
+    pick_a = ad <= bd
+
+    def backward(g, needs):
+        return (_reduce_like(np.where(pick_a, g, 0).astype(g.dtype), a) if needs[0] else None,
+                _reduce_like(np.where(pick_a, 0, g).astype(g.dtype), b) if needs[1] else None)
+    return record(np.minimum(ad, bd), (a, b), backward)
+
+
+def matmul(a, b):
+    """Matrix product over the last two axes (batched, like `tf.matmul`)."""
+    ad, bd = data(a), data(b)
+
+    def backward(g, needs):
+        ga = gb = None
+        if needs[0]:
+            ga = _reduce_like(g @ np.swapaxes(bd, -1, -2) if bd.ndim > 1 else np.multiply.outer(g, bd), a)
+        if needs[1]:
+            gb = _reduce_like(np.swapaxes(ad, -1, -2) @ g if ad.ndim > 1 else np.multiply.outer(ad, g), b)
+        return ga, gb
+    return record(ad @ bd, (a, b), backward)
+
+
+def tensordot(a, b, axes):
+    ad, bd = data(a), data(b)
+    out = np.tensordot(ad, bd, axes)
+    if isinstance(axes, int):
+        a_axes = list(range(ad.ndim - axes, ad.ndim))
+        b_axes = list(range(axes))
+    else:
+        a_axes, b_axes = axes
+        a_axes = [a_axes] if isinstance(a_axes, int) else list(a_axes)
+        b_axes = [b_axes] if isinstance(b_axes, int) else list(b_axes)
+    a_axes = [ax % ad.ndim for ax in a_axes]
+    b_axes = [ax % bd.ndim for ax in b_axes]
+    a_free = [i for i in range(ad.ndim) if i not in a_axes]
+    b_free = [i for i in range(bd.ndim) if i not in b_axes]
+
+    def backward(g, needs):
+        ga = gb = None
+        na, nb = len(a_free), len(b_free)
+        if needs[0]:
+            # g[a_free, b_free] . b[b_axes, b_free] over b_free -> [a_free, b_axes order]
+            t = np.tensordot(g, bd, axes=(list(range(na, na + nb)), b_free))
+            current = a_free + a_axes
+            ga = np.transpose(t, np.argsort(current))
+        if needs[1]:
+            t = np.tensordot(ad, g, axes=(a_free, list(range(na))))
+            current = b_axes + b_free
+            gb = np.transpose(t, np.argsort(current))
+        return ga, gb
+    return record(out, (a, b), backward)
+
+
+# ---------------------------------------------------------------------------------------
+# unary elementwise
+# ---------------------------------------------------------------------------------------
+def negative(x):
+    return record(-data(x), (x,), lambda g, needs: (-g,))
+
+
+def abs(x):  # noqa: A001 - mirrors the Keras name
+    xd = data(x)
+    return record(np.abs(xd), (x,), lambda g, needs: (g * np.sign(xd),))
+
+
+def square(x):
+    xd = data(x)
+    return record(np.square(xd), (x,), lambda g, needs: (g * (2 * xd),))
+
+
+def sqrt(x):
+    xd = data(x)
+    out = np.sqrt(xd)
+
+    def backward(g, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / (2 * out),)
+    return record(out, (x,), backward)
+
+
+def exp(x):
+    out = np.exp(data(x))
+    return record(out, (x,), lambda g, needs: (g * out,))
+
+
+def log(x):
+    xd = data(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(xd)
+    return record(out, (x,), lambda g, needs: (g / xd,))
+
+
+def log1p(x):
+    xd = data(x)
+    return record(np.log1p(xd), (x,), lambda g, needs: (g / (1 + xd),))
+
+
+def expm1(x):
+    out = np.expm1(data(x))
+    return record(out, (x,), lambda g, needs: (g * (out + 1),))
+
+
+def sin(x):
+    xd = data(x)
+    return record(np.sin(xd), (x,), lambda g, needs: (g * np.cos(xd),))
+
+
+def cos(x):
+    xd = data(x)
+    return record(np.cos(xd), (x,), lambda g, needs: (-g * np.sin(xd),))
+
+
+def tanh(x):
+    out = np.tanh(data(x))
+    return record(out, (x,), lambda g, needs: (g * (1 - out * out),))
+
+
+def sigmoid(x):
+    xd = data(x)
+    out = np.empty_like(xd)
+    # Stable logistic: exp of a non-positive number only.
+    positive = xd >= 0
+    z = np.exp(-np.abs(xd))
+    np.divide(1, 1 + z, out=out, where=positive)
+    np.divide(z, 1 + z, out=out, where=~positive)
+    return record(out, (x,), lambda g, needs: (g * out * (1 - out),))
+
+
+def softplus(x):
+    xd = data(x)
+    out = np.logaddexp(xd, 0).astype(xd.dtype, copy=False)
+
+    def backward(g, needs):
+        return (g * sigmoid(xd).data,)
+    return record(out, (x,), backward)
+
+
+def erf(x):
+    xd = data(x)
+    out = _erf(xd)
+
+    def backward(g, needs):
+        return (g * (2 / np.sqrt(np.pi)) * np.exp(-xd * xd),)
+    return record(out, (x,), backward)
+
+
+_scalar_erf = np.frompyfunc(__import__("math").erf, 1, 1)
+
+
+def _erf(x):
+    """Error function at full precision (math.erf per element; only gelu uses it)."""
+    x = np.asarray(x)
+    return _scalar_erf(x).astype(x.dtype)
+
+
+def sign(x):
+    return Tensor(np.sign(data(x)))
+
+
+def floor(x):
+    return Tensor(np.floor(data(x)))
+
+
+def round(x):  # noqa: A001
+    return Tensor(np.round(data(x)))
+
+
+def clip(x, min_value, max_value):
+    xd = data(x)
+    lo, hi = data(min_value), data(max_value)
+    out = np.clip(xd, lo, hi)
+    if out.dtype != xd.dtype:
+        out = out.astype(xd.dtype)
+
+    def backward(g, needs):
+        inside = (xd >= lo) & (xd <= hi)
+        return (np.where(inside, g, 0).astype(g.dtype), None, None)
+    return record(out, (x, min_value, max_value), backward)
+
+
+def where(condition, a, b):
+    cond = data(condition)
+    out = np.where(cond, data(a), data(b))
+
+    def backward(g, needs):
+        zero = np.zeros((), g.dtype)
+        return (None,
+                _reduce_like(np.where(cond, g, zero), a) if needs[1] else None,
+                _reduce_like(np.where(cond, zero, g), b) if needs[2] else None)
+    return record(out, (condition, a, b), backward)
+
+
+def stop_gradient(x):
+    return Tensor(data(x))
+
+
+def cast(x, dtype):
+    xd = data(x)
+    dtype = np.dtype(dtype)
+    out = np.asarray(xd).astype(dtype)
+    if dtype.kind != "f":
+        return Tensor(out)
+    src_dtype = np.asarray(xd).dtype
+    return record(out, (x,), lambda g, needs: (g.astype(src_dtype) if src_dtype.kind == "f" else None,))
+
+
+# ---------------------------------------------------------------------------------------
+# reductions
+# ---------------------------------------------------------------------------------------
+def _norm_axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (list, tuple)):
+        return tuple(sorted(a % ndim for a in axis))
+    return (axis % ndim,)
+
+
+def _expand_back(g, shape, axes, keepdims):
+    """Reshape a reduced gradient so it broadcasts against the input."""
+    if keepdims:
+        return g
+    shape_kept = [1 if i in axes else n for i, n in enumerate(shape)]
+    return np.reshape(g, shape_kept)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    xd = as_array(x)
+    axes = _norm_axes(axis, xd.ndim)
+    out = np.sum(xd, axis=axes, keepdims=keepdims)
+
+    def backward(g, needs):
+        return (np.broadcast_to(_expand_back(g, xd.shape, axes, keepdims), xd.shape),)
+    return record(np.asarray(out, dtype=xd.dtype), (x,), backward)
+
+
+def mean(x, axis=None, keepdims=False):
+    xd = as_array(x)
+    axes = _norm_axes(axis, xd.ndim)
+    count = int(np.prod([xd.shape[a] for a in axes])) if axes else 1
+    out = np.mean(xd, axis=axes, keepdims=keepdims, dtype=xd.dtype if xd.dtype.kind == "f" else None)
+
+    def backward(g, needs):
+        g = _expand_back(g, xd.shape, axes, keepdims) / np.asarray(count, dtype=g.dtype)
+        return (np.broadcast_to(g, xd.shape),)
+    if xd.dtype.kind != "f":
+        out = out.astype(config.floatx())
+    return record(np.asarray(out), (x,), backward)
+
+
+def _extreme(x, axis, keepdims, fn):
+    xd = as_array(x)
+    axes = _norm_axes(axis, xd.ndim)
+    out = fn(xd, axis=axes, keepdims=True)
+
+    def backward(g, needs):
+        # Ties share the gradient equally, as TensorFlow's reduce_max gradient does.
+        hit = (xd == out)
+        counts = np.sum(hit, axis=axes, keepdims=True)
+        g = _expand_back(g, xd.shape, axes, keepdims)
+        return ((hit * (g / counts)).astype(xd.dtype),)
+    result = out if keepdims else np.squeeze(out, axis=axes)
+    return record(np.asarray(result), (x,), backward)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    return _extreme(x, axis, keepdims, np.max)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    return _extreme(x, axis, keepdims, np.min)
+
+
+def prod(x, axis=None, keepdims=False):
+    xd = as_array(x)
+    axes = _norm_axes(axis, xd.ndim)
+    out_keep = np.prod(xd, axis=axes, keepdims=True)
+
+    def backward(g, needs):
+        g = _expand_back(g, xd.shape, axes, keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ((g * out_keep / xd).astype(xd.dtype),)
+    out = out_keep if keepdims else np.squeeze(out_keep, axis=axes)
+    return record(np.asarray(out), (x,), backward)
+
+
+def var(x, axis=None, keepdims=False):
+    centered = subtract(x, mean(x, axis=axis, keepdims=True))
+    return mean(square(centered), axis=axis, keepdims=keepdims)
+
+
+def std(x, axis=None, keepdims=False):
+    return sqrt(var(x, axis=axis, keepdims=keepdims))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    xd = as_array(x)
+    axes = _norm_axes(axis, xd.ndim)
+    peak = np.max(xd, axis=axes, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0).astype(xd.dtype)
+    shifted = np.exp(xd - peak)
+    total = np.sum(shifted, axis=axes, keepdims=True)
+    out_keep = np.log(total) + peak
+
+    def backward(g, needs):
+        g = _expand_back(g, xd.shape, axes, keepdims)
+        return (g * (shifted / total),)
+    out = out_keep if keepdims else np.squeeze(out_keep, axis=axes)
+    return record(np.asarray(out), (x,), backward)
+
+
+def cumsum(x, axis=0):
+    xd = as_array(x)
+
+    def backward(g, needs):
+        return (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),)
+    return record(np.cumsum(xd, axis=axis), (x,), backward)
+
+
+def argmax(x, axis=-1):
+    return Tensor(np.argmax(data(x), axis=axis))
+
+
+def argmin(x, axis=-1):
+    return Tensor(np.argmin(data(x), axis=axis))
+
+
+# ---------------------------------------------------------------------------------------
+# shape ops
+# ---------------------------------------------------------------------------------------
+def reshape(x, shape):
+    xd = as_array(x)
+    shape = tuple(-1 if s is None else int(s) for s in shape)
+    return record(xd.reshape(shape), (x,), lambda g, needs: (g.reshape(xd.shape),))
+
+
+def transpose(x, axes=None):
+    xd = as_array(x)
+    if axes is None:
+        axes = tuple(reversed(range(xd.ndim)))
+    axes = tuple(axes)
+    inverse = tuple(np.argsort(axes))
+    return record(np.transpose(xd, axes), (x,), lambda g, needs: (np.transpose(g, inverse),))
+
+
+def expand_dims(x, axis):
+    xd = as_array(x)
+    return record(np.expand_dims(xd, axis), (x,), lambda g, needs: (g.reshape(xd.shape),))
+
+
+def squeeze(x, axis=None):
+    xd = as_array(x)
+    return record(np.squeeze(xd, axis=axis), (x,), lambda g, needs: (g.reshape(xd.shape),))
+
+
+def broadcast_to(x, shape):
+    xd = as_array(x)
+    return record(np.broadcast_to(xd, shape), (x,), lambda g, needs: (unbroadcast(g, xd.shape),))
+
+
+def concatenate(tensors, axis=-1):
+    arrays = [as_array(t) for t in tensors]
+    out = np.concatenate(arrays, axis=axis)
+    bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+
+    def backward(g, needs):
+        return tuple(np.split(g, bounds, axis=axis))
+    return record(out, tuple(tensors), backward)
+
+
+def stack(tensors, axis=0):
+    arrays = [as_array(t) for t in tensors]
+    out = np.stack(arrays, axis=axis)
+
+    def backward(g, needs):
+        return tuple(np.take(g, i, axis=axis) for i in range(len(arrays)))
+    return record(out, tuple(tensors), backward)
+
+
+def split(x, num_or_indices, axis=-1):
+    xd = as_array(x)
+    pieces = np.split(xd, num_or_indices, axis=axis)
+    bounds = np.cumsum([p.shape[axis] for p in pieces])[:-1]
+    outs = []
+    for i, piece in enumerate(pieces):
+        start = 0 if i == 0 else bounds[i - 1]
+
+        def backward(g, needs, start=start, size=piece.shape[axis]):
+            full = np.zeros_like(xd)
+            index = [slice(None)] * xd.ndim
+            index[axis] = slice(start, start + size)
+            full[tuple(index)] = g
+            return (full,)
+        outs.append(record(piece, (x,), backward))
+    return outs
+
+
+def getitem(x, index):
+    xd = as_array(x)
+    if isinstance(index, Tensor):
+        index = index.data
+    if isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    out = xd[index]
+
+    def backward(g, needs):
+        full = np.zeros_like(xd)
+        np.add.at(full, index, g)  # indices may repeat (fancy indexing); rare path
+        return (full,)
+    return record(np.asarray(out), (x,), backward)
+
+
+def gather(x, indices, axis=0):
+    xd = as_array(x)
+    idx = np.asarray(data(indices)).astype(np.intp)
+    out = np.take(xd, idx, axis=axis)
+
+    def backward(g, needs):
+        full = np.zeros_like(xd)
+        moved = np.moveaxis(full, axis, 0)
+        g_moved = np.moveaxis(g, list(range(axis, axis + idx.ndim)), list(range(idx.ndim)))
+        np.add.at(moved, idx, g_moved)
+        return (full, None)
+    return record(out, (x, indices), backward)
+
+
+def pad(x, paddings, constant_values=0):
+    xd = as_array(x)
+    paddings = [tuple(int(v) for v in p) for p in paddings]
+    out = np.pad(xd, paddings, constant_values=constant_values)
+
+    def backward(g, needs):
+        index = tuple(slice(lo, lo + n) for (lo, _), n in zip(paddings, xd.shape))
+        return (g[index],)
+    return record(out, (x,), backward)
+
+
+def tile(x, reps):
+    xd = as_array(x)
+    reps = tuple(int(r) for r in reps)
+    out = np.tile(xd, reps)
+
+    def backward(g, needs):
+        shape = []
+        for r, n in zip(reps, xd.shape):
+            shape += [r, n]
+        summed = g.reshape(shape).sum(axis=tuple(range(0, 2 * len(reps), 2)))
+        return (summed,)
+    return record(out, (x,), backward)
+
+
+def repeat(x, repeats, axis):
+    xd = as_array(x)
+    out = np.repeat(xd, repeats, axis=axis)
+
+    def backward(g, needs):
+        shape = list(xd.shape)
+        shape.insert(axis % xd.ndim + 1, repeats)
+        return (g.reshape(shape).sum(axis=axis % xd.ndim + 1),)
+    return record(out, (x,), backward)
+
+
+def flip(x, axis):
+    xd = as_array(x)
+    return record(np.flip(xd, axis), (x,), lambda g, needs: (np.flip(g, axis),))
+
+
+# ---------------------------------------------------------------------------------------
+# comparisons (not differentiable)
+# ---------------------------------------------------------------------------------------
+def equal(a, b):
+    return Tensor(np.equal(data(a), data(b)))
+
+
+def not_equal(a, b):
+    return Tensor(np.not_equal(data(a), data(b)))
+
+
+def greater(a, b):
+    return Tensor(np.greater(data(a), data(b)))
+
+
+def greater_equal(a, b):
+    return Tensor(np.greater_equal(data(a), data(b)))
+
+
+def less(a, b):
+    return Tensor(np.less(data(a), data(b)))
+
+
+def less_equal(a, b):
+    return Tensor(np.less_equal(data(a), data(b)))
+
+
+# ---------------------------------------------------------------------------------------
+# Tensor operators
+# ---------------------------------------------------------------------------------------
+def _install_operators():
+    T = Tensor
+    T.__add__ = lambda a, b: add(a, b)
+    T.__radd__ = lambda a, b: add(b, a)
+    T.__sub__ = lambda a, b: subtract(a, b)
+    T.__rsub__ = lambda a, b: subtract(b, a)
+    T.__mul__ = lambda a, b: multiply(a, b)
+    T.__rmul__ = lambda a, b: multiply(b, a)
+    T.__truediv__ = lambda a, b: divide(a, b)
+    T.__rtruediv__ = lambda a, b: divide(b, a)
+    T.__pow__ = lambda a, b: power(a, b)
+    T.__rpow__ = lambda a, b: power(b, a)
+    T.__matmul__ = lambda a, b: matmul(a, b)
+    T.__rmatmul__ = lambda a, b: matmul(b, a)
+    T.__neg__ = lambda a: negative(a)
+    T.__pos__ = lambda a: a
+    T.__abs__ = lambda a: abs(a)
+    T.__getitem__ = lambda a, i: getitem(a, i)
+    T.__lt__ = lambda a, b: less(a, b)
+    T.__le__ = lambda a, b: less_equal(a, b)
+    T.__gt__ = lambda a, b: greater(a, b)
+    T.__ge__ = lambda a, b: greater_equal(a, b)
+    T.__floordiv__ = lambda a, b: Tensor(np.floor_divide(data(a), data(b)))
+    T.__mod__ = lambda a, b: Tensor(np.mod(data(a), data(b)))
+    T.__and__ = lambda a, b: Tensor(np.logical_and(data(a), data(b)))
+    T.__or__ = lambda a, b: Tensor(np.logical_or(data(a), data(b)))
+    T.__invert__ = lambda a: Tensor(np.logical_not(data(a)))
+
+
+_install_operators()

@@ -1,0 +1,225 @@
+"""Fused neural-network primitives with hand-derived backward passes."""
+import numpy as np
+
+from ..backend.tensor import Tensor, record, unbroadcast
+from .math import data, as_array, sigmoid as _sigmoid_op
+
+
+# ---------------------------------------------------------------------------------------
+# dense: x @ W + b (+ activation), one op
+# ---------------------------------------------------------------------------------------
+def _activation_backward(name, out, g):
+    """d activation / d pre-activation, computed from the activation's output."""
+    if name == "relu":
+        return g * (out > 0)
+    if name == "tanh":
+        return g * (1 - out * out)
+    if name == "sigmoid":
+        return g * (out * (1 - out))
+    return g
+
+
+FUSABLE_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", None)
+
+
+def dense(x, kernel, bias=None, activation=None):
+    """`activation(x @ kernel + bias)` over the last axis of x, as one op.
+
+    The activation (relu, tanh, sigmoid or linear) is applied in place on the fresh GEMM
+    output, and its gradient is taken from the output, so the pre-activation is never stored.
+    """
+    xd, wd = as_array(x), as_array(kernel)
+    x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
+    out = x2 @ wd
+    if bias is not None:
+        out += bias.data if isinstance(bias, Tensor) else bias
+    if activation == "relu":
+        np.maximum(out, 0, out=out)
+    elif activation == "tanh":
+        np.tanh(out, out=out)
+    elif activation == "sigmoid":
+        out = _sigmoid_op(out).data
+    if xd.ndim != 2:
+        out = out.reshape(xd.shape[:-1] + (wd.shape[-1],))
+
+    def backward(g, needs):
+        g = _activation_backward(activation, out, g)
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g2 @ wd.T).reshape(xd.shape) if needs[0] else None
+        gw = x2.T @ g2 if needs[1] else None
+        gb = g2.sum(axis=0) if (bias is not None and needs[2]) else None
+        return gx, gw, gb
+    return record(out, (x, kernel, bias), backward)
+
+
+def bias_add(x, bias, axis=-1):
+    """Add a per-channel bias along `axis` (last for channels_last, 1 for channels_first)."""
+    xd, bd = as_array(x), as_array(bias)
+    axis = axis % xd.ndim
+    shape = [1] * xd.ndim
+    shape[axis] = bd.shape[0]
+    out = xd + bd.reshape(shape)
+    reduce_axes = tuple(i for i in range(xd.ndim) if i != axis)
+
+    def backward(g, needs):
+        return (g if needs[0] else None, g.sum(axis=reduce_axes) if needs[1] else None)
+    return record(out, (x, bias), backward)
+
+
+# ---------------------------------------------------------------------------------------
+# activations
+# ---------------------------------------------------------------------------------------
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Keras' relu: `x` above threshold, `negative_slope * (x - threshold)` below, capped."""
+    xd = as_array(x)
+    if negative_slope == 0 and max_value is None and threshold == 0:
+        out = np.maximum(xd, 0)
+        return record(out, (x,), lambda g, needs: (g * (out > 0),))
+    above = xd > threshold if threshold != 0 else xd > 0
+    out = np.where(above, xd, (negative_slope * (xd - threshold)) if negative_slope else 0)
+    out = out.astype(xd.dtype, copy=False)
+    slope = np.where(above, 1, negative_slope).astype(xd.dtype)
+    if max_value is not None:
+        capped = out >= max_value
+        out = np.where(capped, np.asarray(max_value, xd.dtype), out)
+        slope = np.where(capped, 0, slope).astype(xd.dtype)
+    return record(out, (x,), lambda g, needs: (g * slope,))
+
+
+def leaky_relu(x, alpha=0.2):
+    xd = as_array(x)
+    positive = xd > 0
+    out = np.where(positive, xd, xd * alpha).astype(xd.dtype, copy=False)
+    return record(out, (x,), lambda g, needs: (np.where(positive, g, g * alpha).astype(g.dtype),))
+
+
+def elu(x, alpha=1.0):
+    xd = as_array(x)
+    positive = xd > 0
+    neg = (np.expm1(np.minimum(xd, 0)) * alpha).astype(xd.dtype, copy=False)
+    out = np.where(positive, xd, neg)
+    return record(out, (x,), lambda g, needs: (np.where(positive, g, g * (neg + alpha)).astype(g.dtype),))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    xd = as_array(x)
+    positive = xd > 0
+    neg = (np.expm1(np.minimum(xd, 0)) * (_SELU_SCALE * _SELU_ALPHA)).astype(xd.dtype, copy=False)
+    out = np.where(positive, xd * np.asarray(_SELU_SCALE, xd.dtype), neg)
+
+    def backward(g, needs):
+        return (np.where(positive, g * _SELU_SCALE, g * (neg + _SELU_SCALE * _SELU_ALPHA)).astype(g.dtype),)
+    return record(out, (x,), backward)
+
+
+def softsign(x):
+    xd = as_array(x)
+    denom = 1 + np.abs(xd)
+    return record(xd / denom, (x,), lambda g, needs: (g / (denom * denom),))
+
+
+def hard_sigmoid(x):
+    """Keras 2's piecewise-linear sigmoid: clip(0.2 x + 0.5, 0, 1)."""
+    xd = as_array(x)
+    pre = xd * np.asarray(0.2, xd.dtype) + np.asarray(0.5, xd.dtype)
+    out = np.clip(pre, 0, 1).astype(xd.dtype, copy=False)
+    inside = (pre > 0) & (pre < 1)
+    return record(out, (x,), lambda g, needs: (g * (inside * np.asarray(0.2, g.dtype)),))
+
+
+def softmax(x, axis=-1):
+    xd = as_array(x)
+    shifted = xd - np.max(xd, axis=axis, keepdims=True)
+    out = np.exp(shifted)
+    out /= np.sum(out, axis=axis, keepdims=True)
+
+    def backward(g, needs):
+        return (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
+    return record(out, (x,), backward)
+
+
+def log_softmax(x, axis=-1):
+    xd = as_array(x)
+    shifted = xd - np.max(xd, axis=axis, keepdims=True)
+    out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+    def backward(g, needs):
+        return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+    return record(out, (x,), backward)
+
+
+# ---------------------------------------------------------------------------------------
+# cross-entropies from logits
+# ---------------------------------------------------------------------------------------
+def softmax_cross_entropy(labels, logits, axis=-1):
+    """Per-sample `-sum(labels * log_softmax(logits))` over `axis`, as one op."""
+    ld, yd = as_array(logits), as_array(labels).astype(as_array(logits).dtype, copy=False)
+    shifted = ld - np.max(ld, axis=axis, keepdims=True)
+    exps = np.exp(shifted)
+    sums = np.sum(exps, axis=axis, keepdims=True)
+    log_probs = shifted - np.log(sums)
+    loss = -np.sum(yd * log_probs, axis=axis)
+
+    def backward(g, needs):
+        probs = exps / sums
+        gexp = np.expand_dims(g, axis)
+        glogits = (probs * np.sum(yd, axis=axis, keepdims=True) - yd) * gexp if needs[1] else None
+        glabels = -log_probs * gexp if needs[0] else None
+        return glabels, glogits
+    return record(loss, (labels, logits), backward)
+
+
+def sparse_softmax_cross_entropy(labels, logits, axis=-1):
+    """Per-sample cross-entropy with integer class labels, as one op."""
+    ld = as_array(logits)
+    if axis not in (-1, ld.ndim - 1):
+        ld = np.moveaxis(ld, axis, -1)
+    idx = np.asarray(data(labels)).astype(np.intp)
+    if idx.ndim == ld.ndim:  # labels with a trailing 1 axis
+        idx = idx.reshape(idx.shape[:-1])
+    shifted = ld - np.max(ld, axis=-1, keepdims=True)
+    exps = np.exp(shifted)
+    sums = np.sum(exps, axis=-1, keepdims=True)
+    picked = np.take_along_axis(shifted, idx[..., None], axis=-1)[..., 0]
+    loss = np.log(sums[..., 0]) - picked
+
+    def backward(g, needs):
+        grad = exps / sums
+        np.put_along_axis(grad, idx[..., None],
+                          np.take_along_axis(grad, idx[..., None], axis=-1) - 1, axis=-1)
+        grad *= g[..., None]
+        if axis not in (-1, ld.ndim - 1):
+            grad = np.moveaxis(grad, -1, axis)
+        return None, grad
+    return record(loss.astype(ld.dtype, copy=False), (labels, logits), backward)
+
+
+def sigmoid_cross_entropy(labels, logits):
+    """Elementwise `max(x, 0) - x z + log(1 + exp(-|x|))` (TF's stable form)."""
+    xd = as_array(logits)
+    zd = as_array(labels).astype(xd.dtype, copy=False)
+    loss = np.maximum(xd, 0) - xd * zd + np.log1p(np.exp(-np.abs(xd)))
+
+    def backward(g, needs):
+        gl = g * (_sigmoid_op(xd).data - zd) if needs[1] else None
+        gz = -g * xd if needs[0] else None
+        return gz, gl
+    return record(loss, (labels, logits), backward)
+
+
+# ---------------------------------------------------------------------------------------
+# dropout
+# ---------------------------------------------------------------------------------------
+def dropout(x, rate, rng, noise_shape=None):
+    """Zero each unit with probability `rate`, scale the kept ones by 1 / (1 - rate)."""
+    xd = as_array(x)
+    shape = xd.shape if noise_shape is None else tuple(noise_shape)
+    keep = rng.random(shape, dtype=np.float32) >= rate
+    scale = np.asarray(1.0 / (1.0 - rate), dtype=xd.dtype)
+    mask = keep * scale
+    out = xd * mask
+    return record(out, (x,), lambda g, needs: (unbroadcast(g * mask, xd.shape),))

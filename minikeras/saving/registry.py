@@ -1,0 +1,71 @@
+"""The registry of custom objects (`register_keras_serializable`, `custom_object_scope`)."""
+import threading
+
+_GLOBAL_CUSTOM_OBJECTS = {}
+_GLOBAL_CUSTOM_NAMES = {}
+
+
+class _Scope(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_scope = _Scope()
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """Decorator: make a class or function loadable by name as `package>name`."""
+    def decorator(obj):
+        registered_name = f"{package}>{name or obj.__name__}"
+        if registered_name in _GLOBAL_CUSTOM_OBJECTS:
+            raise ValueError(f"{registered_name} has already been registered to "
+                             f"{_GLOBAL_CUSTOM_OBJECTS[registered_name]}")
+        _GLOBAL_CUSTOM_OBJECTS[registered_name] = obj
+        _GLOBAL_CUSTOM_NAMES[obj] = registered_name
+        return obj
+    return decorator
+
+
+def get_registered_name(obj):
+    return _GLOBAL_CUSTOM_NAMES.get(obj, getattr(obj, "__name__", None))
+
+
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    for scope in reversed(_scope.stack):
+        if name in scope:
+            return scope[name]
+    if name in _GLOBAL_CUSTOM_OBJECTS:
+        return _GLOBAL_CUSTOM_OBJECTS[name]
+    # `Custom>MyLayer` may be asked for as plain `MyLayer` by older configs.
+    for key, obj in _GLOBAL_CUSTOM_OBJECTS.items():
+        if key.split(">", 1)[-1] == name:
+            return obj
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if module_objects and name in module_objects:
+        return module_objects[name]
+    return None
+
+
+def get_custom_objects():
+    return _GLOBAL_CUSTOM_OBJECTS
+
+
+class custom_object_scope:
+    """`with custom_object_scope({'MyLayer': MyLayer}): load_model(...)`."""
+
+    def __init__(self, *scopes):
+        self.objects = {}
+        for scope in scopes:
+            self.objects.update(scope or {})
+
+    def __enter__(self):
+        _scope.stack.append(self.objects)
+        return self
+
+    def __exit__(self, *exc):
+        _scope.stack.pop()
+        return False
+
+
+CustomObjectScope = custom_object_scope

@@ -1,0 +1,10 @@
+"""`keras.utils`."""
+from .np_utils import to_categorical, normalize  # noqa: F401
+from .data_utils import Sequence, pad_sequences  # noqa: F401
+from .progbar import Progbar  # noqa: F401
+from ..backend.random import set_random_seed  # noqa: F401
+from ..saving.registry import (  # noqa: F401
+    register_keras_serializable, custom_object_scope, CustomObjectScope, get_custom_objects,
+    get_registered_name, get_registered_object,
+)
+from .serialization import serialize_keras_object, deserialize_object as deserialize_keras_object  # noqa: F401

@@ -1,0 +1,29 @@
+"""Array helpers: `to_categorical`, `normalize`."""
+import numpy as np
+
+from ..backend import config
+
+
+def to_categorical(y, num_classes=None, dtype="float32"):
+    """Class indices -> one-hot rows. A trailing axis of size 1 is dropped first, as Keras does."""
+    y = np.array(y, dtype="int64")
+    input_shape = y.shape
+    if input_shape and input_shape[-1] == 1 and len(input_shape) > 1:
+        input_shape = tuple(input_shape[:-1])
+    y = y.reshape(-1)
+    if num_classes is None:
+        num_classes = int(np.max(y)) + 1
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"Class indices must be in [0, {num_classes}); got values from {y.min()} "
+                         f"to {y.max()}.")
+    categorical = np.zeros((y.shape[0], num_classes), dtype=dtype)
+    categorical[np.arange(y.shape[0]), y] = 1
+    return categorical.reshape(input_shape + (num_classes,))
+
+
+def normalize(x, axis=-1, order=2):
+    """Divide by the `order`-norm along `axis` (zero norms left as 1)."""
+    x = np.asarray(x)
+    norms = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norms[norms == 0] = 1
+    return (x / np.expand_dims(norms, axis)).astype(x.dtype if x.dtype.kind == "f" else config.floatx())
