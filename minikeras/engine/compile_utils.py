@@ -38,6 +38,21 @@ def _structure_to_list(values, output_names):
     return [values]
 
 
+def match_rank(y_true, y_pred, sample_weight=None):
+    """tf.keras' `match_dtype_and_rank`: rank-1 labels/weights of a rank-2 output gain an axis."""
+    pred_ndim = len(np.shape(y_pred.data if isinstance(y_pred, Tensor) else y_pred))
+    if pred_ndim == 2:
+        if y_true is not None and np.ndim(_value(y_true)) == 1:
+            y_true = np.expand_dims(_value(y_true), -1)
+        if sample_weight is not None and np.ndim(_value(sample_weight)) == 1:
+            sample_weight = np.expand_dims(_value(sample_weight), -1)
+    return y_true, sample_weight
+
+
+def _value(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
 def _loss_object(identifier):
     if identifier is None:
         return None
@@ -91,6 +106,7 @@ class LossesContainer:
             if yt is None:
                 raise ValueError("Target data is missing. Your model was compiled with a loss, and "
                                  "therefore expects target data to be passed in `fit()`.")
+            yt, sw = match_rank(yt, yp, sw)
             value = loss_obj(yt, yp, sample_weight=sw)
             if metric is not None:
                 metric.update_state(float(value.data), sample_weight=batch)
@@ -194,7 +210,8 @@ class MetricsContainer:
         for index, metric, weighted in self._metrics:
             # tf.keras 2.x: plain `metrics` ignore sample weights; `weighted_metrics` use them.
             sw = weights[index] if weighted else None
-            metric.update_state(trues[index], preds[index], sample_weight=sw)
+            y_true_i, sw = match_rank(trues[index], preds[index], sw)
+            metric.update_state(y_true_i, preds[index], sample_weight=sw)
 
     def reset_state(self):
         for m in self.metrics:
