@@ -26,7 +26,6 @@ def to_snake_case(name):
 class _CallContext(threading.local):
     def __init__(self):
         self.training = None     # training flag inherited by nested layer calls
-        self.in_call = 0
 
 
 _call_context = _CallContext()
@@ -335,6 +334,11 @@ class Layer:
                 raise ValueError(f'Layer "{self.name}" was called without any input.')
             args = (kwargs.pop("inputs"),)
         inputs = args[0]
+        if type(inputs) is Tensor and len(args) == 1 and not kwargs.keys() - {"training"}:
+            # Fast path of the common case: one concrete tensor in.
+            if inputs.data.dtype != self._dtype and inputs.data.dtype.kind == "f":
+                inputs = self._convert_input(inputs)
+            return self._eager_call((inputs,), kwargs)
         if any(isinstance(t, KerasTensor) for t in flatten((args, kwargs))):
             return self._functional_call(args, kwargs)
         inputs = map_structure(self._convert_input, inputs)
@@ -374,33 +378,36 @@ class Layer:
 
     def _eager_call(self, args, kwargs):
         inputs = args[0]
-        self._maybe_build(inputs)
-        assert_input_compatibility(self.input_spec, [shape_of(t) for t in flatten(inputs)], self.name)
+        flat_inputs = [inputs] if isinstance(inputs, Tensor) else flatten(inputs)
+        if not self.built:
+            self._maybe_build(inputs)
+        if self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, [shape_of(t) for t in flat_inputs], self.name)
         training = self._resolve_training(kwargs)
-        if self._call_accepts_mask and "mask" not in kwargs:
-            masks = [getattr(t, "_keras_mask", None) for t in flatten(inputs)]
-            if any(m is not None for m in masks):
-                kwargs["mask"] = masks[0] if len(masks) == 1 else masks
+        input_masks = [getattr(t, "_keras_mask", None) for t in flat_inputs]
+        has_mask = any(m is not None for m in input_masks)
+        if has_mask and self._call_accepts_mask and "mask" not in kwargs:
+            kwargs["mask"] = input_masks[0] if len(input_masks) == 1 else input_masks
         previous = _call_context.training
         _call_context.training = training
-        _call_context.in_call += 1
         self._activity_losses = []
-        if _call_context.in_call == 1:
-            for layer in self._flatten_layers():
-                layer._extra_losses = []
+        self._extra_losses = []
         try:
             outputs = self.call(*args, **kwargs)
         finally:
             _call_context.training = previous
-            _call_context.in_call -= 1
-        outputs = map_structure(lambda o: Tensor(o) if isinstance(o, np.ndarray) else o, outputs)
+        if isinstance(outputs, np.ndarray):
+            outputs = Tensor(outputs)
+        elif not isinstance(outputs, Tensor):
+            outputs = map_structure(lambda o: Tensor(o) if isinstance(o, np.ndarray) else o, outputs)
         if self.activity_regularizer is not None:
             from .. import ops
             for out in flatten(outputs):
                 batch = out.shape[0] if out.ndim else 1
                 self._activity_losses.append(
                     ops.divide(self.activity_regularizer(out), np.asarray(batch, out.dtype)))
-        self._set_output_masks(inputs, outputs, kwargs.get("mask"))
+        if has_mask or type(self).compute_mask is not Layer.compute_mask:
+            self._set_output_masks(inputs, outputs, kwargs.get("mask"))
         return outputs
 
     def _set_output_masks(self, inputs, outputs, mask):

@@ -1,0 +1,138 @@
+"""The N-D convolution layer that Conv1D, Conv2D and Conv3D specialise."""
+from ... import activations, constraints, initializers, ops, regularizers
+from ...backend.config import normalize_data_format
+from ...engine.base_layer import Layer
+from ...engine.input_spec import InputSpec
+from ...ops.conv import conv
+from ...utils import conv_utils
+
+
+def serialize_or_none(module, value):
+    return None if value is None else module.serialize(value)
+
+
+class Conv(Layer):
+    """`rank`-D convolution: `activation(conv(inputs, kernel) + bias)`.
+
+    The kernel has Keras' layout `(*kernel_size, in_channels // groups, filters)`.
+    """
+
+    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.rank = rank
+        if isinstance(filters, float):
+            filters = int(filters)
+        if filters is not None and filters <= 0:
+            raise ValueError("Invalid value for argument `filters`. Expected a strictly positive "
+                             f"value. Received filters={filters}.")
+        self.filters = filters
+        self.groups = groups or 1
+        self.kernel_size = conv_utils.normalize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = conv_utils.normalize_tuple(strides, rank, "strides")
+        allowed = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
+        self.padding = conv_utils.normalize_padding(padding, allowed)
+        self.data_format = normalize_data_format(data_format)
+        self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(min_ndim=rank + 2)
+        self._validate()
+
+    def _validate(self):
+        if self.filters is not None and self.filters % self.groups != 0:
+            raise ValueError("The number of filters must be evenly divisible by the number of "
+                             f"groups. Received: groups={self.groups}, filters={self.filters}")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                             f"Received: strides={self.strides} and dilation_rate="
+                             f"{self.dilation_rate}")
+        if self.padding == "causal" and self.data_format == "channels_first" and self.rank == 1:
+            pass
+
+    @property
+    def _channel_axis(self):
+        return 1 if self.data_format == "channels_first" else -1
+
+    def build(self, input_shape):
+        channels = input_shape[self._channel_axis]
+        if channels is None:
+            raise ValueError("The channel dimension of the inputs should be defined. The input_shape "
+                             f"received is {input_shape}, where axis {self._channel_axis} (0-based) "
+                             "is the channel dimension, which found to be `None`.")
+        if channels % self.groups != 0:
+            raise ValueError(f"The number of input channels must be evenly divisible by the number "
+                             f"of groups. Received groups={self.groups}, but the input has "
+                             f"{channels} channels (full input shape is {input_shape}).")
+        kernel_shape = self.kernel_size + (channels // self.groups, self.filters)
+        self.kernel = self.add_weight("kernel", shape=kernel_shape,
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, trainable=True)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", shape=(self.filters,),
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint, trainable=True)
+        self.input_spec = InputSpec(min_ndim=self.rank + 2, axes={self._channel_axis: channels})
+        self.built = True
+
+    def call(self, inputs):
+        outputs = conv(inputs, self.kernel, self.strides, self.padding, self.dilation_rate,
+                       self.groups, self.data_format)
+        if self.use_bias:
+            outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
+        return self.activation(outputs)
+
+    def _spatial_output_shape(self, spatial):
+        return tuple(conv_utils.conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
+                     zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+                             f"expected ndim={self.rank + 2}, found ndim={len(input_shape)}. "
+                             f"Full shape received: {input_shape}")
+        if self.data_format == "channels_first":
+            spatial = self._spatial_output_shape(input_shape[2:])
+            return (input_shape[0], self.filters) + spatial
+        spatial = self._spatial_output_shape(input_shape[1:-1])
+        for size in spatial:
+            if size is not None and size <= 0:
+                raise ValueError(f"One of the dimensions in the output is <= 0 due to downsampling "
+                                 f"in {self.name}. Consider increasing the input size. Received "
+                                 f"input shape {input_shape} which would produce output shape with "
+                                 f"a zero or negative value in a dimension.")
+        return (input_shape[0],) + spatial + (self.filters,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
+            "padding": self.padding, "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate, "groups": self.groups,
+            "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": serialize_or_none(regularizers, self.kernel_regularizer),
+            "bias_regularizer": serialize_or_none(regularizers, self.bias_regularizer),
+            "activity_regularizer": serialize_or_none(regularizers, self.activity_regularizer),
+            "kernel_constraint": serialize_or_none(constraints, self.kernel_constraint),
+            "bias_constraint": serialize_or_none(constraints, self.bias_constraint),
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,69 @@
+"""The N-D transposed convolution that Conv1DTranspose/2D/3D specialise."""
+from ... import ops
+from ...engine.input_spec import InputSpec
+from ...ops.conv import conv_transpose
+from ...utils import conv_utils
+from .base_conv import Conv
+
+
+class ConvTranspose(Conv):
+    """Transposed ("de-") convolution: the gradient of a convolution with respect to its input.
+
+    Kernel layout as Keras: `(*kernel_size, filters, in_channels)`.
+    """
+
+    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", output_padding=None,
+                 data_format=None, dilation_rate=1, **kwargs):
+        if kwargs.get("groups", 1) != 1:
+            raise ValueError("Transposed convolutions do not support `groups` other than 1.")
+        kwargs.pop("groups", None)
+        super().__init__(rank, filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, **kwargs)
+        self.output_padding = output_padding
+        if output_padding is not None:
+            self.output_padding = conv_utils.normalize_tuple(output_padding, rank, "output_padding",
+                                                             allow_zero=True)
+            for stride, pad in zip(self.strides, self.output_padding):
+                if pad >= stride:
+                    raise ValueError(f"Strides {self.strides} must be greater than output padding "
+                                     f"{self.output_padding}. Received strides={self.strides}, "
+                                     f"output_padding={self.output_padding}.")
+
+    def build(self, input_shape):
+        channels = input_shape[self._channel_axis]
+        if channels is None:
+            raise ValueError("The channel dimension of the inputs to `Conv2DTranspose` should be "
+                             f"defined. The input_shape received is {input_shape}, where axis "
+                             f"{self._channel_axis} (0-based) is the channel dimension, which found "
+                             "to be `None`.")
+        self.kernel = self.add_weight("kernel", shape=self.kernel_size + (self.filters, channels),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, trainable=True)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", shape=(self.filters,),
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint, trainable=True)
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: channels})
+        self.built = True
+
+    def _spatial_output_shape(self, spatial):
+        pads = self.output_padding or (None,) * self.rank
+        return tuple(conv_utils.deconv_output_length(n, k, self.padding, p, s, d) for n, k, p, s, d in
+                     zip(spatial, self.kernel_size, pads, self.strides, self.dilation_rate))
+
+    def call(self, inputs):
+        spatial = inputs.shape[2:] if self.data_format == "channels_first" else inputs.shape[1:-1]
+        out_spatial = self._spatial_output_shape(spatial)
+        outputs = conv_transpose(inputs, self.kernel, self.strides, self.padding,
+                                 self.dilation_rate, out_spatial, self.data_format)
+        if self.use_bias:
+            outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
+        return self.activation(outputs)
+
+    def get_config(self):
+        config = super().get_config()
+        config["output_padding"] = self.output_padding
+        return config

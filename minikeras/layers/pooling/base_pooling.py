@@ -1,0 +1,43 @@
+"""Windowed pooling (max or average) over 1, 2 or 3 spatial axes."""
+from ...backend.config import normalize_data_format
+from ...engine.base_layer import Layer
+from ...engine.input_spec import InputSpec
+from ...ops.conv import avg_pool, max_pool
+from ...utils import conv_utils
+
+
+class Pooling(Layer):
+    """`strides` default to `pool_size`; 'same' average pooling divides each window by its
+    count of real inputs, as Keras does."""
+
+    def __init__(self, rank, mode, pool_size, strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.rank = rank
+        self._mode = mode
+        if strides is None:
+            strides = pool_size
+        self.pool_size = conv_utils.normalize_tuple(pool_size, rank, "pool_size")
+        self.strides = conv_utils.normalize_tuple(strides, rank, "strides")
+        self.padding = conv_utils.normalize_padding(padding)
+        self.data_format = normalize_data_format(data_format)
+        self.input_spec = InputSpec(ndim=rank + 2)
+
+    def call(self, inputs):
+        pool = max_pool if self._mode == "max" else avg_pool
+        return pool(inputs, self.pool_size, self.strides, self.padding, self.data_format)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        spatial = input_shape[2:] if self.data_format == "channels_first" else input_shape[1:-1]
+        out = tuple(conv_utils.conv_output_length(n, p, self.padding, s)
+                    for n, p, s in zip(spatial, self.pool_size, self.strides))
+        if self.data_format == "channels_first":
+            return input_shape[:2] + out
+        return (input_shape[0],) + out + (input_shape[-1],)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"pool_size": self.pool_size, "padding": self.padding,
+                       "strides": self.strides, "data_format": self.data_format})
+        return config

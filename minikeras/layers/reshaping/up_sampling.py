@@ -1,0 +1,89 @@
+"""UpSampling1D/2D/3D: repeat rows/columns ('nearest'), or bilinear resizing in 2-D."""
+import numpy as np
+
+from ... import ops
+from ...backend.config import normalize_data_format
+from ...engine.base_layer import Layer
+from ...engine.input_spec import InputSpec
+from ...utils import conv_utils
+from .spatial_utils import spatial_axes
+
+
+def bilinear_matrix(size_in, scale, dtype):
+    """(out, in) interpolation weights of TF's half-pixel-centre bilinear resize on one axis."""
+    size_out = size_in * scale
+    source = (np.arange(size_out) + 0.5) / scale - 0.5
+    lower = np.floor(source)
+    frac = source - lower
+    lo = np.clip(lower, 0, size_in - 1).astype(int)
+    hi = np.clip(lower + 1, 0, size_in - 1).astype(int)
+    matrix = np.zeros((size_out, size_in))
+    np.add.at(matrix, (np.arange(size_out), lo), 1 - frac)
+    np.add.at(matrix, (np.arange(size_out), hi), frac)
+    return matrix.astype(dtype)
+
+
+class UpSampling(Layer):
+    def __init__(self, rank, size, data_format="channels_last", interpolation="nearest", **kwargs):
+        super().__init__(**kwargs)
+        self.rank = rank
+        self.size = conv_utils.normalize_tuple(size, rank, "size")
+        self.data_format = normalize_data_format(data_format)
+        allowed = ("nearest", "bilinear") if rank == 2 else ("nearest",)
+        if interpolation not in allowed:
+            raise ValueError(f"`interpolation` argument should be one of {list(allowed)}. Received: "
+                             f'"{interpolation}".')
+        self.interpolation = interpolation
+        self.input_spec = InputSpec(ndim=rank + 2)
+
+    def call(self, inputs):
+        outputs = inputs
+        for axis, factor in zip(spatial_axes(self.rank, self.data_format), self.size):
+            if factor == 1:
+                continue
+            if self.interpolation == "nearest":
+                outputs = ops.repeat(outputs, factor, axis)
+            else:
+                weights = bilinear_matrix(outputs.shape[axis], factor, outputs.dtype)
+                moved = ops.tensordot(outputs, weights, axes=([axis], [1]))
+                order = list(range(outputs.ndim - 1))
+                order.insert(axis, outputs.ndim - 1)
+                outputs = ops.transpose(moved, order)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        for axis, factor in zip(spatial_axes(self.rank, self.data_format), self.size):
+            if shape[axis] is not None:
+                shape[axis] *= factor
+        return tuple(shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["size"] = self.size[0] if self.rank == 1 else self.size
+        if self.rank > 1:
+            config["data_format"] = self.data_format
+        if self.rank == 2:
+            config["interpolation"] = self.interpolation
+        return config
+
+
+class UpSampling1D(UpSampling):
+    """Repeats each timestep `size` times. Example: `UpSampling1D(2)`."""
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(1, size, **kwargs)
+
+
+class UpSampling2D(UpSampling):
+    """Repeats rows and columns, or resizes bilinearly. Example: `UpSampling2D(2)`."""
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(2, size, data_format=data_format, interpolation=interpolation, **kwargs)
+
+
+class UpSampling3D(UpSampling):
+    """Repeats along three spatial axes. Example: `UpSampling3D(2)`."""
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(3, size, data_format=data_format, **kwargs)

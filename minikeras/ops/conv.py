@@ -1,0 +1,121 @@
+"""Differentiable convolution and pooling ops over the GEMM kernels of conv_kernels.py and
+pool_kernels.py. The kernels work channels_last; channels_first inputs are moved there and back.
+"""
+import numpy as np
+
+from ..backend.tensor import record
+from .math import as_array
+from . import conv_kernels, pool_kernels
+
+
+def _to_channels_last(xd, data_format):
+    return np.moveaxis(xd, 1, -1) if data_format == "channels_first" else xd
+
+
+def _from_channels_last(xd, data_format):
+    return np.ascontiguousarray(np.moveaxis(xd, -1, 1)) if data_format == "channels_first" else xd
+
+
+def conv_pads(spatial, kernel_size, strides, padding, dilation):
+    """(lo, hi) zero padding per spatial axis for 'valid', 'same' (TF: extra at the end) or
+    'causal' (all on the left)."""
+    pads = []
+    for size, k, s, d in zip(spatial, kernel_size, strides, dilation):
+        if padding == "valid":
+            pads.append((0, 0))
+        elif padding == "same":
+            pads.append(conv_kernels.same_padding(size, k, s, d))
+        elif padding == "causal":
+            pads.append(((k - 1) * d, 0))
+        else:
+            raise ValueError(f"Unknown padding: {padding}")
+    return pads
+
+
+def conv(x, kernel, strides, padding, dilation, groups=1, data_format="channels_last"):
+    """N-D convolution (cross-correlation, as Keras) with a `(*k, in/groups, out)` kernel."""
+    xd = _to_channels_last(as_array(x), data_format)
+    kd = as_array(kernel)
+    pads = conv_pads(xd.shape[1:-1], kd.shape[:-2], strides, padding, dilation)
+    out, ctx = conv_kernels.conv_forward(xd, kd, tuple(strides), pads, tuple(dilation), groups)
+
+    def backward(g, needs):
+        dx, dk = conv_kernels.conv_backward(ctx, _to_channels_last(g, data_format),
+                                            need_input=needs[0], need_kernel=needs[1])
+        if dx is not None:
+            dx = _from_channels_last(dx, data_format)
+        return dx, dk
+    return record(_from_channels_last(out, data_format), (x, kernel), backward)
+
+
+def depthwise_conv(x, kernel, strides, padding, dilation, data_format="channels_last"):
+    """Depthwise convolution with a `(*k, in, depth_multiplier)` kernel."""
+    xd = _to_channels_last(as_array(x), data_format)
+    kd = as_array(kernel)
+    pads = conv_pads(xd.shape[1:-1], kd.shape[:-2], strides, padding, dilation)
+    out, ctx = conv_kernels.depthwise_conv_forward(xd, kd, tuple(strides), pads, tuple(dilation))
+
+    def backward(g, needs):
+        dx, dk = conv_kernels.depthwise_conv_backward(ctx, _to_channels_last(g, data_format),
+                                                      need_input=needs[0], need_kernel=needs[1])
+        if dx is not None:
+            dx = _from_channels_last(dx, data_format)
+        return dx, dk
+    return record(_from_channels_last(out, data_format), (x, kernel), backward)
+
+
+def conv_transpose(x, kernel, strides, padding, dilation, output_spatial,
+                   data_format="channels_last"):
+    """Transposed convolution (the adjoint of `conv`) with a `(*k, out, in)` kernel, producing
+    `output_spatial` positions per axis."""
+    xd = _to_channels_last(as_array(x), data_format)
+    kd = as_array(kernel)
+    pads = []
+    for size_in, size_out, k, s, d in zip(xd.shape[1:-1], output_spatial, kd.shape[:-2], strides,
+                                          dilation):
+        if padding == "same":
+            effective = (k - 1) * d + 1
+            total = max((size_in - 1) * s + effective - size_out, 0)
+            pads.append((total // 2, total - total // 2))
+        else:
+            pads.append((0, 0))
+    out, ctx = conv_kernels.conv_transpose_forward(xd, kd, tuple(strides), pads, tuple(dilation),
+                                                   tuple(output_spatial))
+
+    def backward(g, needs):
+        dx, dk = conv_kernels.conv_transpose_backward(ctx, _to_channels_last(g, data_format),
+                                                      need_input=needs[0], need_kernel=needs[1])
+        if dx is not None:
+            dx = _from_channels_last(dx, data_format)
+        return dx, dk
+    return record(_from_channels_last(out, data_format), (x, kernel), backward)
+
+
+def _pool_pads(spatial, pool_size, strides, padding):
+    if padding == "valid":
+        return [(0, 0)] * len(spatial)
+    return [conv_kernels.same_padding(n, p, s, 1) for n, p, s in zip(spatial, pool_size, strides)]
+
+
+def max_pool(x, pool_size, strides, padding, data_format="channels_last"):
+    """Max pooling; the gradient goes to the first maximum of each window."""
+    xd = _to_channels_last(as_array(x), data_format)
+    pads = _pool_pads(xd.shape[1:-1], pool_size, strides, padding)
+    out, ctx = pool_kernels.max_pool_forward(xd, tuple(pool_size), tuple(strides), pads)
+
+    def backward(g, needs):
+        dx = pool_kernels.max_pool_backward(ctx, _to_channels_last(g, data_format))
+        return (_from_channels_last(dx, data_format),)
+    return record(_from_channels_last(out, data_format), (x,), backward)
+
+
+def avg_pool(x, pool_size, strides, padding, data_format="channels_last"):
+    """Average pooling; 'same' windows divide by their count of real (unpadded) inputs."""
+    xd = _to_channels_last(as_array(x), data_format)
+    pads = _pool_pads(xd.shape[1:-1], pool_size, strides, padding)
+    out, ctx = pool_kernels.avg_pool_forward(xd, tuple(pool_size), tuple(strides), pads)
+
+    def backward(g, needs):
+        dx = pool_kernels.avg_pool_backward(ctx, _to_channels_last(g, data_format))
+        return (_from_channels_last(dx, data_format),)
+    return record(_from_channels_last(out, data_format), (x,), backward)
