@@ -16,6 +16,9 @@ class Functional(Model):
     """
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        if name is None and type(self) is Functional:
+            from ..backend.functions import unique_object_name
+            name = unique_object_name("model")   # tf.keras names functional models `model`, ...
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._init_graph(inputs, outputs)
 
