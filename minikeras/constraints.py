@@ -19,6 +19,8 @@ class Constraint:
 
 
 def _norms(w, axis):
+    if isinstance(axis, list):  # Keras accepts a list of axes
+        axis = tuple(axis)
     return np.sqrt(np.sum(np.square(w), axis=axis, keepdims=True))
 
 

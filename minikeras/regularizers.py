@@ -1,7 +1,10 @@
 """Weight regularizers: penalties added to the training loss (`keras.regularizers`)."""
+import math
+
 import numpy as np
 
 from . import ops
+from .backend import config
 from .utils.serialization import deserialize_object, serialize_keras_object
 
 
@@ -17,12 +20,28 @@ class Regularizer:
         return cls(**config_)
 
 
+def _check_penalty_number(x):
+    if not isinstance(x, (float, int, np.floating, np.integer)) or isinstance(x, bool):
+        raise ValueError(f"Value {x} is not a valid regularization penalty number, "
+                         "expected an int or a float value.")
+    if math.isinf(x) or math.isnan(x):
+        raise ValueError(f"Value {x} is not a valid regularization penalty number, "
+                         "an infinite number or NaN are not valid values.")
+
+
+def _penalty(x, default):
+    """tf.keras validates the penalty and casts it to floatx (configs show the rounded value)."""
+    x = default if x is None else x
+    _check_penalty_number(x)
+    return float(np.asarray(x, dtype=config.floatx()))
+
+
 class L1L2(Regularizer):
     """`l1 * sum(|x|) + l2 * sum(x**2)`."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1 = float(l1)
-        self.l2 = float(l2)
+        self.l1 = _penalty(l1, 0.0)
+        self.l2 = _penalty(l2, 0.0)
 
     def __call__(self, x):
         dtype = ops.as_array(x).dtype
@@ -42,7 +61,10 @@ class L1L2(Regularizer):
 
 class L1(L1L2):
     def __init__(self, l1=0.01, **kwargs):
-        super().__init__(l1=kwargs.pop("l", l1))
+        l1 = kwargs.pop("l", l1)  # backwards compatibility, as tf.keras
+        if kwargs:
+            raise TypeError(f"Argument(s) not recognized: {kwargs}")
+        super().__init__(l1=_penalty(l1, 0.01))
 
     def get_config(self):
         return {"l1": self.l1}
@@ -50,7 +72,10 @@ class L1(L1L2):
 
 class L2(L1L2):
     def __init__(self, l2=0.01, **kwargs):
-        super().__init__(l2=kwargs.pop("l", l2))
+        l2 = kwargs.pop("l", l2)  # backwards compatibility, as tf.keras
+        if kwargs:
+            raise TypeError(f"Argument(s) not recognized: {kwargs}")
+        super().__init__(l2=_penalty(l2, 0.01))
 
     def get_config(self):
         return {"l2": self.l2}

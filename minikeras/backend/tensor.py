@@ -222,10 +222,10 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
-def _topological_order(target):
-    """Tensors reachable from `target` through recorded ops, parents before children."""
+def _topological_order(targets):
+    """Tensors reachable from `targets` through recorded ops, parents before children."""
     order, visited = [], set()
-    stack = [(target, False)]
+    stack = [(t, False) for t in reversed(targets)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -243,15 +243,30 @@ def _topological_order(target):
 
 
 def compute_gradients(target, sources, output_gradient=None, keep_graph=False):
-    """Gradients of `target` with respect to each of `sources` (None where unconnected)."""
-    target_data = target.data
-    if output_gradient is None:
-        seed = np.ones_like(target_data)
+    """Gradients of `target` with respect to each of `sources` (None where unconnected).
+
+    `target` may be a list of tensors (with `output_gradient` a matching list or None): the
+    result is the gradient of their sum, computed in one backward pass so that intermediates
+    shared by several targets are visited once, after every contribution has arrived.
+    """
+    targets = list(target) if isinstance(target, (list, tuple)) else [target]
+    if isinstance(target, (list, tuple)):
+        out_grads = list(output_gradient) if output_gradient is not None else [None] * len(targets)
     else:
-        seed = np.asarray(_unwrap(output_gradient), dtype=target_data.dtype)
+        out_grads = [output_gradient]
+    grads = {}
+    roots = []
+    for tgt, og in zip(targets, out_grads):
+        target_data = tgt.data
+        if og is None:
+            seed = np.ones_like(target_data)
+        else:
+            seed = np.asarray(_unwrap(og), dtype=target_data.dtype)
+        key = id(tgt)
+        grads[key] = grads[key] + seed if key in grads else seed
+        roots.append(tgt)
     wanted = {id(s) for s in sources}
-    grads = {id(target): seed}
-    for node in reversed(_topological_order(target)):
+    for node in reversed(_topological_order(roots)):
         key = id(node)
         grad = grads.get(key) if key in wanted else grads.pop(key, None)
         if grad is None or node._backward is None:
@@ -355,17 +370,14 @@ class GradientTape:
         self._used = True
         flat_sources = _flatten(sources)
         targets = _flatten(target)
-        total = None
         out_grads = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
-        for tgt, og in zip(targets, out_grads):
-            if not isinstance(tgt, Tensor):
-                continue
-            grads = compute_gradients(tgt, flat_sources, og, keep_graph=self.persistent)
-            if total is None:
-                total = grads
-            else:
-                total = [a if b is None else (b if a is None else a + b) for a, b in zip(total, grads)]
-        if total is None:
+        pairs = [(t, og) for t, og in zip(targets, out_grads) if isinstance(t, Tensor)]
+        # The graph is shared with any enclosing tape (nested tapes): keep it while one records.
+        keep = self.persistent or _state.depth > 0
+        if pairs:
+            total = compute_gradients([t for t, _ in pairs], flat_sources,
+                                      [og for _, og in pairs], keep_graph=keep)
+        else:
             total = [None] * len(flat_sources)
         if unconnected_gradients == "zero":
             total = [np.zeros_like(s.data) if g is None else g for g, s in zip(total, flat_sources)]

@@ -140,12 +140,13 @@ def tensordot(a, b, axes):
         na, nb = len(a_free), len(b_free)
         if needs[0]:
             # g[a_free, b_free] . b[b_axes, b_free] over b_free -> [a_free, b_axes order]
+            # the remaining axes of b come out in b's axis order; each pairs with an a axis
             t = np.tensordot(g, bd, axes=(list(range(na, na + nb)), b_free))
-            current = a_free + a_axes
+            current = a_free + [a_axes[k] for k in np.argsort(b_axes)]
             ga = np.transpose(t, np.argsort(current))
         if needs[1]:
             t = np.tensordot(ad, g, axes=(a_free, list(range(na))))
-            current = b_axes + b_free
+            current = [b_axes[k] for k in np.argsort(a_axes)] + b_free
             gb = np.transpose(t, np.argsort(current))
         return ga, gb
     return record(out, (a, b), backward)

@@ -25,9 +25,17 @@ FUSABLE_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", None)
 def dense(x, kernel, bias=None, activation=None):
     """`activation(x @ kernel + bias)` over the last axis of x, as one op.
 
-    The activation (relu, tanh, sigmoid or linear) is applied in place on the fresh GEMM
-    output, and its gradient is taken from the output, so the pre-activation is never stored.
+    The activation (relu, tanh or linear) is applied in place on the fresh GEMM output, and its
+    gradient is taken from the output, so the pre-activation is never stored. Sigmoid keeps the
+    pre-activation as the output's `_keras_logits` (for the crossentropy losses).
     """
+    if activation == "sigmoid":
+        # Keep the pre-activation: a following binary crossentropy uses these logits
+        # (`_keras_logits`), as tf.keras does after a sigmoid activation.
+        logits = dense(x, kernel, bias)
+        out = _sigmoid_op(logits)
+        out._keras_logits = logits
+        return out
     xd, wd = as_array(x), as_array(kernel)
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
     out = x2 @ wd
@@ -37,8 +45,6 @@ def dense(x, kernel, bias=None, activation=None):
         np.maximum(out, 0, out=out)
     elif activation == "tanh":
         np.tanh(out, out=out)
-    elif activation == "sigmoid":
-        out = _sigmoid_op(out).data
     if xd.ndim != 2:
         out = out.reshape(xd.shape[:-1] + (wd.shape[-1],))
 
