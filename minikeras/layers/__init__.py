@@ -7,3 +7,15 @@ from .core.activation import Activation  # noqa: F401
 from .core.lambda_layer import Lambda  # noqa: F401
 from .regularization.dropout import Dropout  # noqa: F401
 from .reshaping.flatten import Flatten  # noqa: F401
+
+# Convolution, pooling, cropping/padding/upsampling (issue 3)
+# (conv-section-end)
+
+# Normalization (issue 4)
+# (bn-section-end)
+
+# Merging, reshaping, masking, activation layers (issue 5)
+# (merge-section-end)
+
+# Embedding, normalization, noise, spatial dropout, preprocessing layers (issue 7)
+# (layers7-section-end)
