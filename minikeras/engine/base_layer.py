@@ -195,59 +195,67 @@ class Layer:
             loss = loss()
         self._extra_losses.append(loss)
 
+    # tf.keras 2.x semantics: `input`/`output` are those of the first call (node 0);
+    # `input_shape`/`output_shape` are defined when every call agrees on them.
     @property
     def input_shape(self):
-        return self._node_attribute("input_shape")
+        if not self._inbound_nodes:
+            if self._batch_input_shape is not None:
+                return self._batch_input_shape
+            raise AttributeError(
+                f'The layer "{self.name}" has never been called and thus has no defined input '
+                "shape. Note that the `input_shape` property is only available for Functional "
+                "and Sequential models.")
+        return self._shared_node_shape(_node_input_shapes, "input")
 
     @property
     def output_shape(self):
-        return self._node_attribute("output_shape")
+        if not self._inbound_nodes:
+            raise AttributeError(f'The layer "{self.name}" has never been called and thus has '
+                                 "no defined output shape.")
+        return self._shared_node_shape(_node_output_shapes, "output")
+
+    def _shared_node_shape(self, shapes_of, kind):
+        shapes = [shapes_of(node) for node in self._inbound_nodes]
+        if any(str(shape) != str(shapes[0]) for shape in shapes[1:]):
+            raise AttributeError(
+                f'The layer "{self.name}" has multiple inbound nodes, with different {kind} '
+                f'shapes. Hence the notion of "{kind} shape" is ill-defined for the layer. Use '
+                f"`get_{kind}_shape_at(node_index)` instead.")
+        return shapes[0]
 
     @property
     def input(self):
-        return self._node_attribute("input")
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name} is not connected, no input to return.")
+        return self.get_input_at(0)
 
     @property
     def output(self):
-        return self._node_attribute("output")
-
-    def _node_attribute(self, attr):
         if not self._inbound_nodes:
-            if attr == "input_shape" and self._batch_input_shape is not None:
-                return self._batch_input_shape
-            raise AttributeError(
-                f"The layer \"{self.name}\" has never been called and thus has no defined {attr}.")
-        values = []
-        for node in self._inbound_nodes:
-            if attr == "input":
-                value = node.call_args[0] if len(node.call_args) == 1 else node.call_args
-            elif attr == "output":
-                value = node.outputs
-            elif attr == "input_shape":
-                source = node.call_args[0] if len(node.call_args) == 1 else node.call_args
-                value = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else t, source)
-            else:
-                value = map_structure(lambda t: t.shape, node.outputs)
-            values.append(value)
-        if attr in ("input_shape", "output_shape"):
-            first = values[0]
-            if any(v != first for v in values[1:]):
-                if attr == "output_shape":
-                    return "multiple"
-                raise AttributeError(f'The layer "{self.name}" has multiple inbound nodes with '
-                                     f"different {attr}s.")
-            return first
-        if len(values) > 1:
-            raise AttributeError(f'Layer "{self.name}" has multiple inbound nodes, hence the notion '
-                                 f'of "layer {attr}" is ill-defined. Use `get_{attr}_at(node_index)`.')
-        return values[0]
+            raise AttributeError(f"Layer {self.name} has no inbound nodes.")
+        return self.get_output_at(0)
+
+    def _node_at(self, node_index, what):
+        if not self._inbound_nodes:
+            raise RuntimeError(f"The layer {self.name} has never been called and thus has no "
+                               f"defined {what}.")
+        if not len(self._inbound_nodes) > node_index:
+            raise ValueError(f"Asked to get {what} at node {node_index}, but the layer has only "
+                             f"{len(self._inbound_nodes)} inbound nodes.")
+        return self._inbound_nodes[node_index]
 
     def get_input_at(self, node_index):
-        node = self._inbound_nodes[node_index]
-        return node.call_args[0] if len(node.call_args) == 1 else node.call_args
+        return _single(_node_inputs(self._node_at(node_index, "input")))
 
     def get_output_at(self, node_index):
-        return self._inbound_nodes[node_index].outputs
+        return _single(_node_outputs(self._node_at(node_index, "output")))
+
+    def get_input_shape_at(self, node_index):
+        return _single(_node_input_shapes(self._node_at(node_index, "input shape")))
+
+    def get_output_shape_at(self, node_index):
+        return _single(_node_output_shapes(self._node_at(node_index, "output shape")))
 
     # --- weights ---------------------------------------------------------------------------
     def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
@@ -514,6 +522,30 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _node_inputs(node):
+    """The first call argument (an input node stands for its own output, in a list)."""
+    return [node.outputs] if node.is_input else node.call_args[0]
+
+
+def _node_outputs(node):
+    return [node.outputs] if node.is_input else node.outputs
+
+
+def _node_input_shapes(node):
+    shapes = map_structure(lambda t: tuple(t.shape) if hasattr(t, "shape") else t, _node_inputs(node))
+    if isinstance(shapes, list) and len(shapes) == 1 and not node.is_input:
+        return shapes[0]
+    return shapes
+
+
+def _node_output_shapes(node):
+    return map_structure(lambda t: tuple(t.shape), _node_outputs(node))
+
+
+def _single(values):
+    return values[0] if isinstance(values, list) and len(values) == 1 else values
 
 
 def _shapes_to_keras_tensors(shapes, dtype):

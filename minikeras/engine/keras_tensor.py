@@ -27,9 +27,20 @@ class KerasTensor:
         return layer._inbound_nodes[node_index]
 
     def __repr__(self):
-        layer = self._keras_history[0].name if self._keras_history else None
-        return (f"<KerasTensor: shape={self.shape} dtype={self.dtype.name} "
-                f"(created by layer '{layer}')>")
+        created = f" (created by layer '{self._keras_history[0].name}')" if self._keras_history else ""
+        return f"<KerasTensor: shape={self.shape} dtype={self.dtype.name}{created}>"
+
+    def __str__(self):
+        """tf.keras' long form, used in graph error messages."""
+        is_input = self._keras_history is not None and self.node.is_input
+        spec_name = repr(self.name) if is_input and self.name is not None else None
+        text = (f"KerasTensor(type_spec=TensorSpec(shape={_shape_text(self.shape)}, "
+                f"dtype=tf.{self.dtype.name}, name={spec_name})")
+        if self.name is not None:
+            text += f", name='{self.name}'"
+        if self._keras_history is not None:
+            text += f", description=\"created by layer '{self._keras_history[0].name}'\""
+        return text + ")"
 
     def __hash__(self):
         return id(self)
@@ -88,7 +99,8 @@ class Node:
     """One call of a layer on symbolic inputs: the edge list of the functional graph.
 
     `call_args`/`call_kwargs` keep the structure the layer was called with, where every
-    KerasTensor stands for a value to fill in when the graph is run.
+    KerasTensor stands for a value to fill in when the graph is run. `input_tensors` (alias
+    `keras_inputs`) lists those KerasTensors in `flatten((call_args, call_kwargs))` order.
     """
 
     def __init__(self, layer, call_args, call_kwargs, outputs):
@@ -101,11 +113,39 @@ class Node:
         self.is_input = False
 
     @property
+    def keras_inputs(self):
+        return self.input_tensors
+
+    @property
     def inbound_layers(self):
         return [t._keras_history[0] for t in self.input_tensors]
 
     def parent_nodes(self):
         return [t.node for t in self.input_tensors]
+
+    def iterate_inbound(self):
+        """(inbound layer, node index, tensor index, tensor) for every KerasTensor input."""
+        for tensor in self.input_tensors:
+            layer, node_index, tensor_index = tensor._keras_history
+            yield layer, node_index, tensor_index, tensor
+
+    def map_arguments(self, values):
+        """`(args, kwargs)` of this call with every KerasTensor replaced by `values[id(tensor)]`."""
+        def fill(obj):
+            if isinstance(obj, KerasTensor):
+                return values[id(obj)]
+            if isinstance(obj, list):
+                return [fill(o) for o in obj]
+            if isinstance(obj, tuple):
+                return tuple(fill(o) for o in obj)
+            if isinstance(obj, dict):
+                return {k: fill(v) for k, v in obj.items()}
+            return obj
+        return fill(self.call_args), fill(self.call_kwargs)
+
+
+def _shape_text(shape):
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def flatten(structure):

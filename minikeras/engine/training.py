@@ -24,12 +24,13 @@ class Model(Layer):
         return object.__new__(cls)
 
     def __init__(self, *args, **kwargs):
-        graph_args = _is_functional_args(args, kwargs)
-        inputs = outputs = None
-        if graph_args:
-            inputs = kwargs.pop("inputs", None) if "inputs" in kwargs else args[0]
-            outputs = kwargs.pop("outputs", None) if "outputs" in kwargs else args[1]
-            args = args[2:]
+        if _is_functional_args(args, kwargs):
+            # A subclass calling `super().__init__(inputs, outputs)` becomes a Functional
+            # subclass, as tf.keras does (it swaps `Model` for `Functional` in the bases).
+            from .functional import Functional
+            _inject_functional_class(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         name = kwargs.pop("name", None)
         trainable = kwargs.pop("trainable", True)
         if args:
@@ -44,9 +45,6 @@ class Model(Layer):
         self._is_compiled = False
         self._is_graph_network = False
         self._in_fit = False
-        if graph_args and type(self).__name__ != "Functional" and not hasattr(self, "_nodes_in_order"):
-            from .functional import Functional
-            Functional._init_graph(self, inputs, outputs)
 
     # --- structure -------------------------------------------------------------------------
     @property
@@ -58,9 +56,6 @@ class Model(Layer):
         return _get_layer(self.layers, name, index)
 
     def call(self, inputs, training=None, mask=None):
-        if getattr(self, "_nodes_in_order", None) is not None:
-            from .functional import Functional
-            return Functional.call(self, inputs, training=training, mask=mask)
         raise NotImplementedError(
             f"Model {type(self).__name__} does not have a `call()` method implemented.")
 
@@ -407,6 +402,17 @@ def _dedup(weights):
             seen.add(id(w))
             out.append(w)
     return out
+
+
+def _inject_functional_class(cls):
+    """Replace `Model` by `Functional` among the bases of `cls` (recursively)."""
+    from .functional import Functional
+    if cls is Model:
+        return Functional
+    if not issubclass(cls, Model) or issubclass(cls, Functional):
+        return cls
+    cls.__bases__ = tuple(_inject_functional_class(base) for base in cls.__bases__)
+    return cls
 
 
 def _is_functional_args(args, kwargs):
