@@ -1,41 +1,96 @@
-"""What `compile()` sets up: the loss over every output and the metrics to track."""
+"""What `compile()` sets up: the loss over every output and the metrics to track.
+
+Follows tf.keras 2.x's containers: a loss, loss weight or metric given once applies to every
+output; a list gives one entry per output; a dict is keyed by output name (missing names mean
+"nothing for that output"). Multi-output models report `<output>_loss` and
+`<output>_<metric>`; an output whose target is None is skipped.
+"""
 import numpy as np
 
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import ops
 from ..backend.tensor import Tensor
-from .keras_tensor import flatten
+from .base_layer import to_snake_case
+from .keras_tensor import flatten, map_structure
 
 
-def _per_output(spec, output_names, what):
-    """A loss/metric spec (one value, list or dict by output name) -> one entry per output."""
-    count = len(output_names) if output_names else 1
-    if isinstance(spec, dict):
-        if output_names is None:
-            raise ValueError(f"A dict of {what} needs a model with named outputs.")
-        unknown = [k for k in spec if k not in output_names]
+# --- structure helpers (tf.keras' Container) -------------------------------------------------
+def _is_nested(value):
+    return isinstance(value, (list, tuple, dict))
+
+
+def create_pseudo_output_names(outputs):
+    """Names of a subclassed model's outputs: `output_1`, `output_2`, ... (dict keys for a
+    dict, joined with `_` for deeper nesting)."""
+    def paths(structure, prefix):
+        if isinstance(structure, dict):
+            return [p for key in sorted(structure) for p in paths(structure[key], prefix + (key,))]
+        if isinstance(structure, (list, tuple)):
+            return [p for i, item in enumerate(structure) for p in paths(item, prefix + (i + 1,))]
+        return [prefix]
+    names = []
+    for path in paths(outputs, ()):
+        if not path:
+            names.append("output_1")
+        else:
+            name = "_".join(str(p) for p in path)
+            names.append("output_" + name if isinstance(path[0], int) else name)
+    return names
+
+
+def map_to_output_names(y_pred, output_names, struct):
+    """A dict keyed by output name -> a list in output order, when the outputs are one
+    tensor or a flat list (for dict outputs the dict keys match by structure instead)."""
+    single_output = not _is_nested(y_pred)
+    flat_list = isinstance(y_pred, (list, tuple)) and not any(_is_nested(p) for p in y_pred)
+    if not (single_output or flat_list) or not isinstance(struct, dict):
+        return struct
+    output_names = output_names or create_pseudo_output_names(y_pred)
+    remaining = dict(struct)
+    mapped = [remaining.pop(name, None) for name in output_names]
+    if remaining:
+        raise ValueError("Found unexpected losses or metrics that do not correspond to any Model "
+                         f"output: {remaining.keys()}. Valid mode output names: {output_names}. "
+                         f"Received struct is: {remaining}.")
+    return mapped[0] if len(mapped) == 1 else mapped
+
+
+def conform_to_outputs(y_pred, output_names, struct):
+    struct = map_to_output_names(y_pred, output_names, struct)
+    if isinstance(y_pred, dict) and isinstance(struct, dict):
+        struct = {key: struct.get(key) for key in y_pred}
+        unknown = [key for key in struct if key not in y_pred]
         if unknown:
-            raise ValueError(f"Found unexpected {what} keys {unknown}. Expected keys are the output "
-                             f"names {output_names}.")
-        return [spec.get(name) for name in output_names]
-    if isinstance(spec, (list, tuple)) and what == "losses":
-        if len(spec) != count:
-            raise ValueError(f"When passing a list as loss, it should have one entry per model "
-                             f"outputs. The model has {count} outputs, but you passed "
-                             f"loss={spec}")
-        return list(spec)
-    return [spec] * count
+            raise ValueError(f"Found unexpected keys {unknown}; the model outputs are keyed "
+                             f"{sorted(y_pred)}.")
+    if not _is_nested(struct) and _is_nested(y_pred):
+        struct = map_structure(lambda _: struct, y_pred)
+    return struct
 
 
-def _structure_to_list(values, output_names):
-    if isinstance(values, dict):
-        if output_names is None:
-            return [values[k] for k in sorted(values)]
-        return [values.get(name) for name in output_names]
-    if isinstance(values, (list, tuple)):
-        return list(values)
-    return [values]
+def _flatten_up_to(y_pred, struct, what):
+    """One entry per output (entries may themselves be lists, e.g. of metrics)."""
+    if not _is_nested(y_pred):
+        return [struct]
+    if isinstance(y_pred, dict):
+        if not isinstance(struct, dict):
+            raise ValueError(f"The model outputs are a dict; {what} must be a dict with the same "
+                             f"keys {sorted(y_pred)}. Received: {struct}")
+        return [entry for key in sorted(y_pred)
+                for entry in _flatten_up_to(y_pred[key], struct.get(key), what)]
+    if not isinstance(struct, (list, tuple)) or len(struct) != len(y_pred):
+        raise ValueError(f"The model has {len(flatten(y_pred))} outputs, but {what} has a "
+                         f"different structure: {struct}")
+    return [entry for pred, item in zip(y_pred, struct)
+            for entry in _flatten_up_to(pred, item, what)]
+
+
+def _per_output_values(y_pred, values, what):
+    """Targets or sample weights, one per output (a single output also accepts `[y]`)."""
+    if _is_nested(y_pred):
+        return _flatten_up_to(y_pred, values, what)
+    return flatten(values)[:1]
 
 
 def match_rank(y_true, y_pred, sample_weight=None):
@@ -53,6 +108,36 @@ def _value(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _output_mask(y_pred):
+    mask = getattr(y_pred, "_keras_mask", None)
+    if mask is None or mask is True:
+        return None
+    return np.asarray(_value(mask))
+
+
+def apply_mask(y_pred, sample_weight, mask):
+    """Sample weights times the output's Keras mask (tf.keras `losses_utils.apply_mask`)."""
+    if mask is None:
+        return sample_weight
+    mask = mask.astype(np.asarray(_value(y_pred)).dtype)
+    if sample_weight is None:
+        return mask
+    weight = np.asarray(_value(sample_weight), dtype=mask.dtype)
+    while weight.ndim < mask.ndim:
+        weight = weight[..., None]
+    while weight.ndim > mask.ndim and weight.shape[-1] == 1:
+        weight = weight[..., 0]
+    return weight * mask
+
+
+def get_custom_object_name(obj):
+    if hasattr(obj, "name"):
+        return obj.name
+    if hasattr(obj, "__name__"):
+        return obj.__name__
+    return to_snake_case(type(obj).__name__)
+
+
 def _loss_object(identifier):
     if identifier is None:
         return None
@@ -63,60 +148,83 @@ def _loss_object(identifier):
         return fn
     if isinstance(fn, type) and issubclass(fn, losses_module.Loss):
         return fn()
-    name = identifier if isinstance(identifier, str) else getattr(fn, "__name__", "loss")
+    if not callable(fn):
+        raise ValueError(f"Loss should be a callable, received: {identifier}")
+    name = identifier if isinstance(identifier, str) else get_custom_object_name(fn)
     return losses_module.LossFunctionWrapper(fn, name=name)
 
 
+# --- losses ----------------------------------------------------------------------------------------
 class LossesContainer:
-    """Computes the total training loss and tracks its epoch mean (`loss`, `<out>_loss`)."""
+    """Computes the total training loss and tracks its epoch mean (`loss`, `<out>_loss`).
 
-    def __init__(self, loss, loss_weights, output_names):
+    Built on the structure of the model's outputs: at compile time for graph models, on the
+    first batch for subclassed models.
+    """
+
+    def __init__(self, loss, loss_weights, output_names, outputs=None):
         self.output_names = output_names
-        self._losses = [_loss_object(spec) for spec in _per_output(loss, output_names, "losses")]
-        if loss_weights is None:
-            self._weights = [1.0] * len(self._losses)
-        else:
-            self._weights = [1.0 if w is None else w for w in
-                             _per_output(loss_weights, output_names, "loss_weights")] \
-                if isinstance(loss_weights, dict) else list(loss_weights) \
-                if isinstance(loss_weights, (list, tuple)) else [loss_weights] * len(self._losses)
+        self._user_losses = loss
+        self._user_loss_weights = loss_weights
         self.loss_metric = metrics_module.Mean(name="loss")
-        multi = output_names is not None and len(output_names) > 1
-        self._per_output_metrics = [metrics_module.Mean(name=f"{name}_loss") if multi and fn else None
-                                    for name, fn in zip(output_names or [None], self._losses)]
+        self._per_output_metrics = []
+        self._built = False
+        if outputs is not None:
+            self.build(outputs)
+
+    def build(self, y_pred):
+        if self.output_names is None:
+            self.output_names = create_pseudo_output_names(y_pred)
+        losses = self._user_losses
+        if not _is_nested(losses):
+            losses = map_structure(lambda _: self._user_losses, y_pred)
+        losses = conform_to_outputs(y_pred, self.output_names, losses)
+        self._losses = [_loss_object(spec) for spec in _per_output_values(y_pred, losses, "loss")]
+        weights = self._user_loss_weights
+        if not _is_nested(weights):
+            weights = map_structure(lambda _: self._user_loss_weights, y_pred)
+        weights = conform_to_outputs(y_pred, self.output_names, weights)
+        self._weights = _per_output_values(y_pred, weights, "loss_weights")
+        multi = len(self.output_names) > 1
+        self._per_output_metrics = [
+            metrics_module.Mean(name=f"{name}_loss") if multi and loss is not None else None
+            for name, loss in zip(self.output_names, self._losses)]
+        self._built = True
 
     @property
     def metrics(self):
         return [self.loss_metric] + [m for m in self._per_output_metrics if m is not None]
 
     def __call__(self, y_true, y_pred, sample_weight=None, regularization_losses=None):
-        preds = flatten(y_pred) if not isinstance(y_pred, dict) else \
-            _structure_to_list(y_pred, self.output_names)
-        trues = _structure_to_list(y_true, self.output_names) if len(preds) > 1 else [y_true]
-        weights = _structure_to_list(sample_weight, self.output_names) \
-            if isinstance(sample_weight, (dict, list)) and len(preds) > 1 else [sample_weight] * len(preds)
-        if len(trues) != len(preds):
-            raise ValueError(f"Expected {len(preds)} target arrays (one per output), got {len(trues)}.")
-        batch = preds[0].shape[0] if preds[0].ndim else 1
-        total = None
-        for loss_obj, weight, metric, yt, yp, sw in zip(self._losses, self._weights,
-                                                        self._per_output_metrics, trues, preds, weights):
-            if loss_obj is None:
-                continue
-            if yt is None:
-                raise ValueError("Target data is missing. Your model was compiled with a loss, and "
-                                 "therefore expects target data to be passed in `fit()`.")
+        y_true = conform_to_outputs(y_pred, self.output_names, y_true)
+        sample_weight = conform_to_outputs(y_pred, self.output_names, sample_weight)
+        if not self._built:
+            self.build(y_pred)
+        preds = flatten(y_pred)
+        trues = _per_output_values(y_pred, y_true, "y")
+        weights = _per_output_values(y_pred, sample_weight, "sample_weight")
+        total, mean_total, batch = None, None, None
+        for yt, yp, sw, loss_obj, loss_weight, metric in zip(
+                trues, preds, weights, self._losses, self._weights, self._per_output_metrics):
+            if yt is None or loss_obj is None:
+                continue   # no loss for this output (tf.keras allows it)
             yt, sw = match_rank(yt, yp, sw)
+            sw = _valid_mask_weights(yp, sw, loss_obj)
             value = loss_obj(yt, yp, sample_weight=sw)
+            if batch is None:
+                batch = np.shape(_value(yt))[0] if np.ndim(_value(yt)) else 1
             if metric is not None:
                 metric.update_state(float(value.data), sample_weight=batch)
-            if weight != 1.0:
-                value = ops.multiply(value, np.asarray(weight, value.dtype))
+            if loss_weight is not None:
+                value = ops.multiply(value, np.asarray(loss_weight, value.dtype))
             total = value if total is None else ops.add(total, value)
         if total is None:
+            if all(yt is None for yt in trues):
+                raise ValueError("Target data is missing. Your model was compiled with a loss, "
+                                 "and therefore expects target data to be passed in `fit()`.")
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-        for reg in regularization_losses or []:
-            total = ops.add(total, reg)
+        for regularization in regularization_losses or []:
+            total = ops.add(total, regularization)
         self.loss_metric.update_state(float(total.data), sample_weight=batch)
         return total
 
@@ -125,94 +233,173 @@ class LossesContainer:
             m.reset_state()
 
 
-def resolve_accuracy(metric, y_true, y_pred, loss):
-    """'accuracy'/'acc' -> binary, sparse categorical or categorical accuracy, as tf.keras does
-    (from the loss when it is a crossentropy, else from the shapes of labels and outputs)."""
-    loss_name = loss if isinstance(loss, str) else getattr(loss, "name", None) or \
-        getattr(loss, "__name__", None)
-    if loss_name in ("binary_crossentropy",):
-        return metrics_module.binary_accuracy
-    if loss_name in ("sparse_categorical_crossentropy",):
-        return metrics_module.sparse_categorical_accuracy
-    y_t_shape, y_p_shape = np.shape(y_true), np.shape(y_pred)
-    if y_p_shape and y_p_shape[-1] == 1:
-        return metrics_module.binary_accuracy
-    if len(y_t_shape) < len(y_p_shape) or (y_t_shape and y_t_shape[-1] == 1 and y_p_shape[-1] > 1):
-        return metrics_module.sparse_categorical_accuracy
-    return metrics_module.categorical_accuracy
+def _valid_mask_weights(y_pred, sample_weight, loss_obj):
+    """tf.keras 2.x masked losses: masked entries weigh 0 and a mean-reduced loss is divided
+    by the number of valid entries (weights scaled by total / valid)."""
+    mask = _output_mask(y_pred)
+    if mask is None:
+        return sample_weight
+    weight = apply_mask(y_pred, sample_weight, mask)
+    if loss_obj.reduction in (losses_module.Reduction.AUTO,
+                              losses_module.Reduction.SUM_OVER_BATCH_SIZE):
+        mask = mask.astype(weight.dtype)
+        valid = float(np.sum(mask))
+        if valid > 0:
+            weight = weight * np.asarray(mask.size / valid, weight.dtype)
+    return weight
+
+
+# --- metrics --------------------------------------------------------------------------------------
+def resolve_accuracy(metric, y_true, y_pred):
+    """'accuracy'/'acc' (and 'crossentropy'/'ce') -> binary, sparse categorical or
+    categorical, chosen from the shapes of labels and outputs as tf.keras 2.x does."""
+    y_t_shape, y_p_shape = np.shape(_value(y_true)), np.shape(_value(y_pred))
+    is_binary = bool(y_p_shape) and y_p_shape[-1] == 1
+    is_sparse = len(y_t_shape) < len(y_p_shape) or (
+        bool(y_t_shape) and y_t_shape[-1] == 1 and bool(y_p_shape) and y_p_shape[-1] > 1)
+    if str(metric).lower() in ("accuracy", "acc"):
+        return (metrics_module.binary_accuracy if is_binary else
+                metrics_module.sparse_categorical_accuracy if is_sparse else
+                metrics_module.categorical_accuracy)
+    return (metrics_module.binary_crossentropy if is_binary else
+            metrics_module.sparse_categorical_crossentropy if is_sparse else
+            metrics_module.categorical_crossentropy)
 
 
 class MetricsContainer:
     """The compiled metrics of every output, built on the first batch (so that 'accuracy' can
     be resolved from the data)."""
 
-    def __init__(self, metrics, weighted_metrics, output_names, loss):
+    def __init__(self, metrics, weighted_metrics, output_names, loss=None):
         self.output_names = output_names
-        self._specs = _per_output(metrics or [], output_names, "metrics")
-        self._weighted_specs = _per_output(weighted_metrics or [], output_names, "metrics")
-        self._loss_specs = _per_output(loss, output_names, "losses") if not isinstance(loss, (list, tuple)) \
-            or len(loss) == len(output_names or [0]) else [loss]
+        _check_duplicated_metrics(metrics, weighted_metrics)
+        self._user_metrics = metrics
+        self._user_weighted_metrics = weighted_metrics
         self._built = False
-        self._metrics = []          # (output index, metric object, weighted?)
+        self._metrics = []            # per output: list of metric objects
+        self._weighted_metrics = []
+        self._metrics_in_order = []
 
     @property
     def metrics(self):
-        return [m for _, m, _ in self._metrics]
+        return list(self._metrics_in_order)
 
-    def _build(self, trues, preds):
-        multi = self.output_names is not None and len(self.output_names) > 1
-        for index, (specs, wspecs) in enumerate(zip(self._specs, self._weighted_specs)):
-            for spec_list, weighted in ((specs, False), (wspecs, True)):
-                if spec_list is None:
-                    continue
-                if not isinstance(spec_list, (list, tuple)):
-                    spec_list = [spec_list]
-                for spec in spec_list:
-                    metric = self._make_metric(spec, trues[index], preds[index],
-                                               self._loss_specs[index] if index < len(self._loss_specs) else None)
-                    if multi:
-                        metric.name = f"{self.output_names[index]}_{metric.name}"
-                    if weighted and not multi:
-                        metric.name = "weighted_" + metric.name if any(
-                            m.name == metric.name for _, m, _ in self._metrics) else metric.name
-                    self._metrics.append((index, metric, weighted))
+    def build(self, y_pred, y_true):
+        if self.output_names is None:
+            self.output_names = create_pseudo_output_names(y_pred)
+        trues = _per_output_values(y_pred, y_true, "y")
+        preds = flatten(y_pred)
+        self._metrics = self._per_output(self._user_metrics, y_pred, trues, preds)
+        self._weighted_metrics = self._per_output(self._user_weighted_metrics, y_pred, trues, preds)
+        self._set_metric_names()
+        self._metrics_in_order = [m for plain, weighted in zip(self._metrics, self._weighted_metrics)
+                                  for m in plain + weighted]
         self._built = True
 
-    @staticmethod
-    def _make_metric(spec, y_true, y_pred, loss):
-        if isinstance(spec, metrics_module.Metric):
-            return spec
-        if isinstance(spec, str) and spec in ("accuracy", "acc"):
-            return metrics_module.MeanMetricWrapper(resolve_accuracy(spec, y_true, y_pred, loss), name=spec)
-        if isinstance(spec, str) and spec in ("crossentropy", "ce"):
-            fn = {metrics_module.binary_accuracy: metrics_module.binary_crossentropy,
-                  metrics_module.sparse_categorical_accuracy: metrics_module.sparse_categorical_crossentropy
-                  }.get(resolve_accuracy("accuracy", y_true, y_pred, loss),
-                        metrics_module.categorical_crossentropy)
-            return metrics_module.MeanMetricWrapper(fn, name=spec)
-        obj = metrics_module.get(spec)
-        if isinstance(obj, type) and issubclass(obj, metrics_module.Metric):
-            return obj()
-        if isinstance(obj, metrics_module.Metric):
-            return obj
-        name = spec if isinstance(spec, str) else getattr(obj, "__name__", "metric")
-        return metrics_module.MeanMetricWrapper(obj, name=name)
+    def _per_output(self, specs, y_pred, trues, preds):
+        multi = len(flatten(y_pred)) > 1
+        if _should_broadcast(specs):
+            specs = map_structure(lambda _: _copy_specs(specs) if multi else specs, y_pred) \
+                if _is_nested(y_pred) else specs
+        specs = conform_to_outputs(y_pred, self.output_names, specs)
+        per_output = _flatten_up_to(y_pred, specs, "metrics") if _is_nested(y_pred) else [specs]
+        return [[_metric_object(spec, yt, yp) for spec in flatten(entry) if spec is not None]
+                for entry, yt, yp in zip(per_output, trues, preds)]
+
+    def _set_metric_names(self):
+        names = set()
+        multi = len(self.output_names) > 1
+        for output_name, plain, weighted in zip(self.output_names, self._metrics,
+                                                self._weighted_metrics):
+            for metric in plain:
+                if multi:
+                    metric.name = f"{output_name}_{metric.name}"
+                if metric.name in names:
+                    raise ValueError(f"Found two metrics with the same name: {metric.name}. All "
+                                     "the metrics added to the model need to have unique names.")
+                names.add(metric.name)
+            for metric in weighted:
+                if multi:
+                    prefixed = f"{output_name}_{metric.name}"
+                    metric.name = f"{output_name}_weighted_{metric.name}" if prefixed in names \
+                        else prefixed
+                elif metric.name in names:
+                    metric.name = "weighted_" + metric.name
+                if metric.name in names:
+                    raise ValueError("Found two weighted metrics with the same name: "
+                                     f"{metric.name}.All the metrics added to the model need to "
+                                     "have unique names.")
+                names.add(metric.name)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        preds = flatten(y_pred) if not isinstance(y_pred, dict) else \
-            _structure_to_list(y_pred, self.output_names)
-        trues = _structure_to_list(y_true, self.output_names) if len(preds) > 1 else [y_true]
-        weights = _structure_to_list(sample_weight, self.output_names) \
-            if isinstance(sample_weight, (dict, list)) and len(preds) > 1 else [sample_weight] * len(preds)
-        preds = [p.data if isinstance(p, Tensor) else p for p in preds]
+        y_true = conform_to_outputs(y_pred, self.output_names, y_true)
+        sample_weight = conform_to_outputs(y_pred, self.output_names, sample_weight)
         if not self._built:
-            self._build(trues, preds)
-        for index, metric, weighted in self._metrics:
-            # tf.keras 2.x: plain `metrics` ignore sample weights; `weighted_metrics` use them.
-            sw = weights[index] if weighted else None
-            y_true_i, sw = match_rank(trues[index], preds[index], sw)
-            metric.update_state(y_true_i, preds[index], sample_weight=sw)
+            self.build(y_pred, y_true)
+        preds = flatten(y_pred)
+        trues = _per_output_values(y_pred, y_true, "y")
+        weights = _per_output_values(y_pred, sample_weight, "sample_weight")
+        for yt, yp, sw, plain, weighted in zip(trues, preds, weights, self._metrics,
+                                               self._weighted_metrics):
+            if yt is None or not (plain or weighted):
+                continue
+            yt, sw = match_rank(yt, yp, sw)
+            mask = _output_mask(yp)
+            sw = apply_mask(yp, sw, mask)
+            yp = _value(yp)
+            # tf.keras 2.x: plain `metrics` only see the mask; `weighted_metrics` the weights.
+            for metric in plain:
+                metric.update_state(yt, yp, sample_weight=mask)
+            for metric in weighted:
+                metric.update_state(yt, yp, sample_weight=sw)
 
     def reset_state(self):
         for m in self.metrics:
             m.reset_state()
+
+
+def _should_broadcast(specs):
+    if not _is_nested(specs):
+        return True
+    return isinstance(specs, (list, tuple)) and not any(_is_nested(s) for s in specs)
+
+
+def _copy_specs(specs):
+    """Each output gets its own copy of a Metric object given once for all outputs."""
+    def copy_one(spec):
+        if isinstance(spec, metrics_module.Metric):
+            return type(spec).from_config(spec.get_config())
+        return spec
+    return [copy_one(s) for s in specs] if isinstance(specs, (list, tuple)) else copy_one(specs)
+
+
+def _check_duplicated_metrics(metrics, weighted_metrics):
+    seen, duplicated = set(), []
+    for metric in flatten(metrics) + flatten(weighted_metrics):
+        if isinstance(metric, metrics_module.Metric):
+            if id(metric) in seen:
+                duplicated.append(metric)
+            seen.add(id(metric))
+    if duplicated:
+        raise ValueError("Found duplicated metrics object in the user provided metrics and "
+                         "weighted metrics. This will cause the same metric object to be updated "
+                         f"multiple times, and report wrong results. \nDuplicated items: {duplicated}")
+
+
+def _metric_object(spec, y_true, y_pred):
+    if isinstance(spec, metrics_module.Metric):
+        return spec
+    if isinstance(spec, str) and spec.lower() in ("accuracy", "acc", "crossentropy", "ce"):
+        return metrics_module.MeanMetricWrapper(resolve_accuracy(spec, y_true, y_pred), name=spec)
+    obj = metrics_module.get(spec)
+    if isinstance(obj, type) and issubclass(obj, metrics_module.Metric):
+        return obj()
+    if isinstance(obj, metrics_module.Metric):
+        return obj
+    name = spec if isinstance(spec, str) else get_custom_object_name(obj)
+    if name is None:
+        raise ValueError(f"Metric should be a callable, received: {spec}")
+    return metrics_module.MeanMetricWrapper(obj, name=name)
+
+
+__all__ = ["LossesContainer", "MetricsContainer", "match_rank", "resolve_accuracy"]

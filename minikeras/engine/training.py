@@ -122,7 +122,10 @@ class Model(Layer):
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
         output_names = self._output_names_for_compile()
-        self.compiled_loss = compile_utils.LossesContainer(loss, loss_weights, output_names)
+        # Graph models know their outputs' structure now; subclassed ones on the first batch.
+        outputs = getattr(self, "_nested_outputs", None) if output_names else None
+        self.compiled_loss = compile_utils.LossesContainer(loss, loss_weights, output_names,
+                                                           outputs=outputs)
         self.compiled_metrics = compile_utils.MetricsContainer(metrics, weighted_metrics,
                                                                output_names, loss)
         self._is_compiled = True
