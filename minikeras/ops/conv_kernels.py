@@ -61,10 +61,12 @@ def windows(xp, kernel_size, strides, dilation, out_sizes):
 
 def tap_slices(kernel_size, strides, dilation, out_sizes):
     """For every kernel tap (row-major): the index of the padded input cells it reads."""
-    index = np.ndindex(*kernel_size)
-    return [(slice(None),) + tuple(slice(t * d, t * d + (o - 1) * s + 1, s)
+    def axis_slice(t, s, d, o):
+        start = t * d
+        return slice(start, start + (o - 1) * s + 1 if o > 0 else start, s)
+    return [(slice(None),) + tuple(axis_slice(t, s, d, o)
                                    for t, s, d, o in zip(tap, strides, dilation, out_sizes))
-            for tap in index]
+            for tap in np.ndindex(*kernel_size)]
 
 
 def _flat_offsets(padded, kernel_size, dilation):
