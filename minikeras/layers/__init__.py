@@ -12,6 +12,7 @@ from .reshaping.flatten import Flatten  # noqa: F401
 # (conv-section-end)
 
 # Normalization (issue 4)
+from .normalization.batch_normalization import BatchNormalization  # noqa: F401
 # (bn-section-end)
 
 # Merging, reshaping, masking, activation layers (issue 5)
