@@ -34,6 +34,7 @@ SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2
 # (conv-section-end)
 
 # Normalization (issue 4)
+from .normalization.batch_normalization import BatchNormalization  # noqa: F401
 # (bn-section-end)
 
 # Merging, reshaping, masking, activation layers (issue 5)
