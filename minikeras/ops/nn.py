@@ -131,7 +131,8 @@ def prelu(x, alpha):
 
     def backward(g, needs):
         zero = np.zeros((), g.dtype)
-        gx = np.where(positive, g, g * ad) if needs[0] else None
+        # At exactly 0 both relu terms have slope 0 in TensorFlow, so x gets no gradient there.
+        gx = np.where(positive, g, np.where(xd < 0, g * ad, zero)) if needs[0] else None
         galpha = unbroadcast(np.where(positive, zero, g * xd), ad.shape) if needs[1] else None
         return gx, galpha
     return record(out, (x, alpha), backward)

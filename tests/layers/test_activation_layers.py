@@ -244,3 +244,15 @@ def test_activation_layers_in_a_trained_model():
     history = model.fit(x, y, epochs=5, batch_size=8, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert not np.allclose(model.layers[1].get_weights()[0], alpha_before)
+
+
+def test_gradients_at_exactly_zero_follow_tensorflow():
+    # tf.keras' PReLU is relu(x) - alpha * relu(-x): both slopes are 0 at x = 0; LeakyReLU's
+    # kernel uses alpha there.
+    x = keras.backend.Variable(np.zeros((1, 2), np.float32))
+    for layer, expected in ((layers.PReLU(alpha_initializer="ones"), 0.0), (layers.LeakyReLU(0.2), 0.2),
+                            (layers.ThresholdedReLU(0.0), 0.0), (layers.ReLU(), 0.0)):
+        with keras.GradientTape() as tape:
+            out = layer(x)
+        np.testing.assert_allclose(tape.gradient(out, x).numpy(), expected, rtol=1e-6,
+                                   err_msg=layer.name)

@@ -8,8 +8,8 @@ class LeakyReLU(Layer):
     """`x` for `x >= 0`, `alpha * x` otherwise (`alpha` defaults to 0.3 as in tf.keras 2).
 
     Example:
-    >>> LeakyReLU()(np.array([-3.0, -1.0, 0.0, 2.0])).numpy()
-    array([-0.9, -0.3,  0. ,  2. ], dtype=float32)
+    >>> LeakyReLU(alpha=0.5)(np.array([-2.0, 0.0, 2.0])).numpy()
+    array([-1.,  0.,  2.], dtype=float32)
     """
 
     def __init__(self, alpha=0.3, **kwargs):
