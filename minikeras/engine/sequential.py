@@ -47,9 +47,10 @@ class Sequential(Functional):
                              "Update the `name` argument to pass a unique name.")
         self._stack.append(layer)
         self._tracked_layers.append(layer)
-        if self._input_layer is None and len(self._stack) == 1 and layer._batch_input_shape is not None:
-            self._input_layer = InputLayer(batch_input_shape=layer._batch_input_shape,
-                                           dtype=layer.dtype, name=f"{layer.name}_input")
+        batch_shape, dtype = _input_shape_and_dtype(layer)
+        if self._input_layer is None and len(self._stack) == 1 and batch_shape is not None:
+            self._input_layer = InputLayer(batch_input_shape=batch_shape, dtype=dtype,
+                                           name=f"{layer.name}_input")
             self._rebuild()
         elif self._input_layer is not None and self.outputs:
             self._connect(layer)
@@ -138,3 +139,14 @@ class Sequential(Functional):
     def from_config(cls, config, custom_objects=None):
         from ..saving.serialization import sequential_from_config
         return sequential_from_config(cls, config, custom_objects)
+
+
+def _input_shape_and_dtype(layer):
+    """The declared input of a layer; for a nested graph model, that of its first layer
+    (recursively), as tf.keras' `get_input_shape_and_dtype`."""
+    while getattr(layer, "_is_graph_network", False) or type(layer).__name__ == "Sequential":
+        if not layer.layers:
+            raise ValueError("An empty Model cannot be used as a Layer.")
+        layer = layer.layers[0]
+    shape = getattr(layer, "_batch_input_shape", None)
+    return (tuple(shape), layer.dtype) if shape is not None else (None, None)
