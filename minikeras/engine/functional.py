@@ -69,10 +69,6 @@ class Functional(Model):
 
     # --- structure -------------------------------------------------------------------------
     @property
-    def layers(self):
-        return list(self._layers_in_order)
-
-    @property
     def input(self):
         return self._nested_inputs
 

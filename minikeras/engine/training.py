@@ -293,7 +293,9 @@ class Model(Layer):
                              "functions_eagerly(True)` for more information of where went wrong, or "
                              "file a issue/bug to `tf.keras`.")
         merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
-        return pack_sequence_as(structure, merged) if len(merged) > 1 else merged[0]
+        # The outputs' structure is kept (a dict stays a dict, even with one entry).
+        nested = isinstance(structure, (list, tuple, dict))
+        return pack_sequence_as(structure, merged) if nested else merged[0]
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):

@@ -137,6 +137,8 @@ def test_dict_output_model_losses_keyed_by_output_dict_keys():
                                rtol=1e-5)
     predicted = model.predict(X, verbose=0)
     assert set(predicted) == {"cls", "reg"} and predicted["reg"].shape == (N, 1)
+    one = keras.Model(model.input, {"only": model.output["reg"]})
+    assert list(one.predict(X, verbose=0)) == ["only"]     # a one-entry dict stays a dict
 
 
 def test_weighted_metrics_names():
