@@ -59,11 +59,11 @@ def map_to_output_names(y_pred, output_names, struct):
 def conform_to_outputs(y_pred, output_names, struct):
     struct = map_to_output_names(y_pred, output_names, struct)
     if isinstance(y_pred, dict) and isinstance(struct, dict):
-        struct = {key: struct.get(key) for key in y_pred}
         unknown = [key for key in struct if key not in y_pred]
         if unknown:
             raise ValueError(f"Found unexpected keys {unknown}; the model outputs are keyed "
                              f"{sorted(y_pred)}.")
+        struct = {key: struct.get(key) for key in y_pred}   # a missing key means None
     if not _is_nested(struct) and _is_nested(y_pred):
         struct = map_structure(lambda _: struct, y_pred)
     return struct

@@ -387,7 +387,8 @@ def _clone_graph_nodes(inputs, outputs):
         if tensor.node.is_input:
             copies[id(tensor)] = tensor
         else:
-            layer = InputLayer(input_tensor=KerasTensor(tensor.shape, dtype=tensor.dtype))
+            layer = InputLayer(input_tensor=KerasTensor(tensor.shape, dtype=tensor.dtype),
+                               dtype=tensor.dtype.name)
             copies[id(tensor)] = layer._inbound_nodes[0].outputs
         new_inputs.append(copies[id(tensor)])
     new_outputs = [_copy_keras_tensor(t, copies) for t in flatten(outputs)]
