@@ -429,3 +429,14 @@ def test_subclassed_model_summary_before_and_after_build():
     assert " dense (Dense)               multiple                  16        " in lines
     assert " dense_2 (Dense)             multiple                  0 (unused)" in lines
     assert "Total params: 26 (104.00 Byte)" in body
+
+
+def test_gradients_flow_through_nested_models(float64):
+    inner_in = keras.Input((3,))
+    inner = keras.Model(inner_in, layers.Dense(4, activation="tanh")(inner_in))
+    head = keras.Sequential([layers.Dense(2, activation="sigmoid", input_shape=(4,))])
+    x = keras.Input((3,))
+    features = inner(x)
+    model = keras.Model(x, [head(features), layers.Dense(1)(features)])
+    assert len(model.trainable_weights) == 6
+    check_layer_gradients(model, np.random.default_rng(8).standard_normal((2, 3)))
