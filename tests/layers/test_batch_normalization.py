@@ -3,7 +3,6 @@ NumPy references for every layout and option, finite-difference gradients (float
 tf.keras 2 training rules, config round trips, shapes without data and argument errors."""
 import json
 import logging
-import warnings
 
 import numpy as np
 import pytest
@@ -28,7 +27,8 @@ def _normalise(value):
 # NumPy references
 # ---------------------------------------------------------------------------------------
 def reference_train(x, gamma, beta, axes, epsilon, weights=None):
-    """Batch normalisation with batch moments over `axes` (float64); weights as frequency weights."""
+    """Batch normalisation with the batch moments over `axes` (float64); `weights` are
+    frequency weights."""
     x = x.astype(np.float64)
     if weights is None:
         mean = x.mean(axis=axes, keepdims=True)
@@ -136,7 +136,8 @@ def test_layouts_against_numpy(shape, axis, fused):
     np.testing.assert_allclose(layer.moving_mean.numpy(),
                                0.8 * moving_mean + 0.2 * mean.reshape(moving_mean.shape), rtol=1e-5)
     np.testing.assert_allclose(layer.moving_variance.numpy(),
-                               0.8 * moving_var + 0.2 * fed_var.reshape(moving_var.shape), rtol=1e-5)
+                               0.8 * moving_var + 0.2 * fed_var.reshape(moving_var.shape),
+                               rtol=1e-5)
     infer = layer(x, training=False)
     mm, mv = as_input(layer.moving_mean.numpy()), as_input(layer.moving_variance.numpy())
     np.testing.assert_allclose(infer.numpy(), (x - mm) / np.sqrt(mv + 1e-3) * as_input(gamma)
@@ -292,11 +293,12 @@ def test_fused_path_warns_and_ignores_mask():
 
 
 def test_tiled_path_on_a_large_batch():
-    """A batch big enough for several cache tiles and folded channels-last rows."""
+    """A batch big enough for several cache tiles, folded channels-last rows and two threads."""
     rng = np.random.default_rng(12)
-    x = (rng.standard_normal((16, 8, 8, 64)) * 2 + 5).astype(np.float32)
+    x = (rng.standard_normal((64, 16, 16, 64)) * 2 + 5).astype(np.float32)
     g = rng.standard_normal(x.shape).astype(np.float32)
-    gamma, beta = rng.standard_normal(64).astype(np.float32), rng.standard_normal(64).astype(np.float32)
+    gamma = rng.standard_normal(64).astype(np.float32)
+    beta = rng.standard_normal(64).astype(np.float32)
     layout = bn_ops._Layout(x.shape, (0, 1, 2))
     assert layout.view is not None and layout.fold > 1 and len(layout.tiles()) > 1
     gamma_t, beta_t, x_t = Tensor(gamma), Tensor(beta), Tensor(x)
@@ -647,7 +649,8 @@ def test_sequential_after_dense_summary_counts():
 # argument errors (tf.keras' wording)
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs,error,match", [
-    ({"axis": "channels"}, TypeError, "Expected an int or a list/tuple of ints for the argument 'axis'"),
+    ({"axis": "channels"}, TypeError,
+     "Expected an int or a list/tuple of ints for the argument 'axis'"),
     ({"axis": 1.5}, TypeError, "but received: 1.5"),
     ({"fused": True, "renorm": True}, ValueError, "Passing both `fused=True` and `renorm=True`"),
     ({"fused": True, "axis": 2}, ValueError, "only supported when axis is 1 or 3"),
@@ -726,7 +729,7 @@ def lenet_bn():
     ])
 
 
-needs_conv = pytest.mark.skipif(not hasattr(layers, "Conv2D") or not hasattr(layers, "MaxPooling2D"),
+needs_conv = pytest.mark.skipif(not (hasattr(layers, "Conv2D") and hasattr(layers, "MaxPooling2D")),
                                 reason="conv layers missing")
 
 
