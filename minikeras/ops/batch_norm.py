@@ -13,29 +13,37 @@ one entry per normalised channel (single normalised axis) or the rank of `x` (br
 
 Speed: when the normalised axes form one contiguous block, `x` is viewed as `(A, K, B)` (A: the
 reduced axes before the block, K: the channels, B: the reduced axes after it) and walked in tiles
-of a few hundred kilobytes along A, so a chain of NumPy calls on one tile runs in the CPU cache and
-main memory is read about once per phase. Channels-last data (B == 1) is viewed with `fold`
-consecutive rows side by side, `(A / fold, fold * C, 1)`, with the per-channel vectors repeated
-`fold` times, so NumPy's inner loops run over thousands of elements instead of C. Other layouts
-(virtual batches, non-contiguous axes, masks) use plain broadcasting NumPy.
+of about a megabyte along A, so the NumPy calls chained on one tile find it in the CPU cache.
+Channels-last data (B == 1) is viewed as `(A / fold, fold * C)`, `fold` rows side by side, with the
+per-channel vectors repeated `fold` times, so NumPy's inner loops run over ~1000 elements instead
+of C; its column sums are matrix-vector products. The forward pass keeps `x - mean` for the
+backward pass, which then costs two reductions and four elementwise calls per tile. Large inputs
+split their tiles over two threads (NumPy releases the GIL). Other layouts (virtual batches,
+non-contiguous axes, masks) use plain broadcasting NumPy.
 """
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..backend.tensor import Tensor, record, unbroadcast
+from ..backend.tensor import record, unbroadcast
 from .math import as_array
 
-_TILE_ELEMENTS = 1 << 15      # elements per tile (128 KB of float32): several tiles fit in L2
-_WIDE_ROW = 1 << 12           # aim for inner loops of about this many elements (channels-last)
+_TILE_ELEMENTS = 1 << 18      # elements per tile (1 MB of float32): measured best on a 2-core EPYC
+_WIDE_ROW = 1 << 10           # aim for inner loops of about this many elements (channels-last)
+_THREADED_ELEMENTS = 1 << 20  # inputs at least this large split their tiles over two threads
+_THREADS = min(2, os.cpu_count() or 1)
+_pool = None
 
 
 # ---------------------------------------------------------------------------------------
 # layout: how an input is walked
 # ---------------------------------------------------------------------------------------
 class _Layout:
-    """The reduction of an input shape over `axes`, and the tiled `(A, K, B)` view when the kept
-    axes form one contiguous block (`view` is None otherwise)."""
+    """The reduction of an input shape over `axes`, and the tiled view when the kept axes form
+    one contiguous block (`view` is None otherwise): `(rows, K)` when no reduced axis follows the
+    kept ones (channels-last, with `fold` rows side by side), else `(rows, K, B)`."""
 
     def __init__(self, shape, axes):
         ndim = len(shape)
@@ -46,55 +54,72 @@ class _Layout:
         self.count = int(np.prod([shape[a] for a in self.axes], dtype=np.int64))
         self.channels = int(np.prod([shape[i] for i in kept], dtype=np.int64))
         self.view = None
+        self.fold = 1
         if not kept or kept != list(range(kept[0], kept[-1] + 1)) or self.count == 0:
             return
         lead = int(np.prod(shape[:kept[0]], dtype=np.int64))
         trail = int(np.prod(shape[kept[-1] + 1:], dtype=np.int64))
-        self.fold = 1
         if trail == 1:
             self.fold = math.gcd(lead, max(1, _WIDE_ROW // max(self.channels, 1)))
-        self.view = (lead // self.fold, self.channels * self.fold, trail)
-        row = self.view[1] * self.view[2]
+            self.view = (lead // self.fold, self.channels * self.fold)
+        else:
+            self.view = (lead, self.channels, trail)
+        row = int(np.prod(self.view[1:]))
         self.rows_per_tile = max(1, _TILE_ELEMENTS // max(row, 1))
+        self._ones = {}
+
+    def view_of(self, array):
+        return np.ascontiguousarray(array).reshape(self.view)
 
     def tiles(self):
-        rows = self.view[0]
-        step = self.rows_per_tile
+        rows, step = self.view[0], self.rows_per_tile
         return [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
 
-    def wide(self, vector):
-        """A per-channel vector laid out to broadcast against one tile of the view."""
-        flat = np.reshape(vector, (self.channels,))
+    def wide(self, stat):
+        """A per-channel statistic laid out to broadcast against a tile of the view."""
+        flat = np.reshape(stat, (self.channels,))
         if self.fold > 1:
             flat = np.tile(flat, self.fold)
-        return flat.reshape(self.view[1], 1)
+        return flat if len(self.view) == 2 else flat.reshape(-1, 1)
 
-    def fold_sum(self, wide_sum):
-        """Per-channel totals from sums over the (possibly folded) view."""
-        if self.fold == 1:
-            return wide_sum
-        return wide_sum.reshape(self.fold, self.channels).sum(axis=0)
+    def channel_sum(self, tile):
+        if tile.ndim == 3:
+            return np.einsum("akb->k", tile)
+        # Column sums of a 2-D tile as a matrix-vector product: BLAS beats NumPy's reduction.
+        rows = tile.shape[0]
+        ones = self._ones.get((rows, tile.dtype))
+        if ones is None:
+            ones = self._ones[(rows, tile.dtype)] = np.ones(rows, tile.dtype)
+        return ones @ tile
 
-    def to_stat(self, per_channel):
-        return np.reshape(per_channel, self.stat_shape)
+    def channel_dot(self, a, b):
+        return np.einsum("ak,ak->k", a, b) if a.ndim == 2 else np.einsum("akb,akb->k", a, b)
 
-
-def _tile_sums(layout, fn):
-    """Per-channel totals over all tiles; `fn(tile)` returns that tile's partial sums (each of
-    shape (K,)). Summing per-tile partials also keeps float32 rounding small."""
-    totals = None
-    for tile in layout.tiles():
-        parts = fn(tile)
-        totals = [p.copy() for p in parts] if totals is None else [t + p for t, p in zip(totals, parts)]
-    return [layout.fold_sum(t) for t in totals]
-
-
-def _channel_sum(tile_array):
-    return np.einsum("akb->k", tile_array)
+    def total(self, partials):
+        """Per-channel totals (stat shape) from one row of partial sums per tile, added in tile
+        order (deterministic, and per-tile partials keep float32 rounding small)."""
+        wide_sum = partials.sum(axis=0)
+        if self.fold > 1:
+            wide_sum = wide_sum.reshape(self.fold, self.channels).sum(axis=0)
+        return np.reshape(wide_sum, self.stat_shape)
 
 
-def _channel_dot(a, b):
-    return np.einsum("akb,akb->k", a, b)
+def _for_each_tile(layout, fn):
+    """Call `fn(index, tile)` for every tile. Large inputs run the second half of the tiles on a
+    worker thread: NumPy releases the GIL inside its loops, and every call writes its own rows."""
+    global _pool
+    tiles = list(enumerate(layout.tiles()))
+    if _THREADS < 2 or len(tiles) < 4 or int(np.prod(layout.view)) < _THREADED_ELEMENTS:
+        for index, tile in tiles:
+            fn(index, tile)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-bn")
+    half = len(tiles) // 2
+    future = _pool.submit(lambda: [fn(index, tile) for index, tile in tiles[half:]])
+    for index, tile in tiles[:half]:
+        fn(index, tile)
+    future.result()
 
 
 # ---------------------------------------------------------------------------------------
@@ -123,12 +148,14 @@ def _param_grad(grad_stat, param, layout):
 # ---------------------------------------------------------------------------------------
 class BatchMoments:
     """Mean and biased variance of a batch over the reduction axes (stat shape: reduced axes kept
-    with size 1), with what the training op reuses. `count` is the number of values reduced into
-    each statistic (the unweighted sample size, used for Bessel's correction)."""
+    with size 1), and the centred input `x - mean` that the training op and its backward reuse.
+    `count` is the number of values reduced into each statistic (the unweighted sample size, for
+    Bessel's correction)."""
 
-    def __init__(self, mean, variance, layout, weights=None, total_weight=None):
+    def __init__(self, mean, variance, centered, layout, weights=None, total_weight=None):
         self.mean = mean
         self.variance = variance
+        self.centered = centered      # tiled view shape on the fast path, else the input's shape
         self.layout = layout
         self.weights = weights
         self.total_weight = total_weight
@@ -137,10 +164,15 @@ class BatchMoments:
     def count(self):
         return self.layout.count
 
+    @property
+    def tiled(self):
+        return self.layout.view is not None and self.weights is None
+
 
 def batch_moments(x, axes, weights=None):
-    """Mean and biased variance of `x` over `axes` (no gradient). `weights` (broadcastable to x)
-    gives frequency weights, as `tf.nn.weighted_moments`: statistics over zero weight are 0."""
+    """Mean and biased variance of `x` over `axes` (no gradient), two passes as `tf.nn.moments`.
+    `weights` (broadcastable to x) are frequency weights, as `tf.nn.weighted_moments`:
+    statistics over zero total weight are 0."""
     xd = as_array(x)
     layout = _Layout(xd.shape, axes)
     if weights is not None:
@@ -149,20 +181,23 @@ def batch_moments(x, axes, weights=None):
         mean = np.mean(xd, axis=layout.axes, keepdims=True)
         centered = xd - mean
         variance = np.mean(np.square(centered), axis=layout.axes, keepdims=True)
-        return BatchMoments(mean, variance, layout)
-    xv = np.ascontiguousarray(xd).reshape(layout.view)
-    count = layout.count
-    (total,) = _tile_sums(layout, lambda t: (_channel_sum(xv[t]),))
-    mean = total / count
-    mean_wide = layout.wide(mean)
-    scratch = np.empty((layout.rows_per_tile,) + layout.view[1:], xd.dtype)
+        return BatchMoments(mean, variance, centered, layout)
+    xv = layout.view_of(xd)
+    partials = np.empty((len(layout.tiles()), layout.view[1]), xd.dtype)
 
-    def squares(tile):
-        work = scratch[:tile.stop - tile.start]
-        np.subtract(xv[tile], mean_wide, out=work)
-        return (_channel_dot(work, work),)
-    (sum_sq,) = _tile_sums(layout, squares)
-    return BatchMoments(layout.to_stat(mean), layout.to_stat(sum_sq / count), layout)
+    def sums(index, tile):
+        partials[index] = layout.channel_sum(xv[tile])
+    _for_each_tile(layout, sums)
+    mean = layout.total(partials) / layout.count
+    mean_wide = layout.wide(mean)
+    centered = np.empty_like(xv)
+
+    def squares(index, tile):
+        np.subtract(xv[tile], mean_wide, out=centered[tile])
+        partials[index] = layout.channel_dot(centered[tile], centered[tile])
+    _for_each_tile(layout, squares)
+    variance = layout.total(partials) / layout.count
+    return BatchMoments(mean, variance, centered, layout)
 
 
 def _weighted_moments(xd, layout, weights):
@@ -170,11 +205,11 @@ def _weighted_moments(xd, layout, weights):
     total_weight = np.sum(w, axis=layout.axes, keepdims=True)
     safe = np.where(total_weight == 0, 1, total_weight).astype(xd.dtype)
     mean = np.where(total_weight == 0, 0, np.sum(w * xd, axis=layout.axes, keepdims=True) / safe)
+    mean = mean.astype(xd.dtype)
     centered = xd - mean
     variance = np.where(total_weight == 0, 0,
                         np.sum(w * np.square(centered), axis=layout.axes, keepdims=True) / safe)
-    return BatchMoments(mean.astype(xd.dtype), variance.astype(xd.dtype), layout, w,
-                        total_weight)
+    return BatchMoments(mean, variance.astype(xd.dtype), centered, layout, w, total_weight)
 
 
 # ---------------------------------------------------------------------------------------
@@ -194,74 +229,82 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None):
     if moments is None:
         moments = batch_moments(xd, axes)
     layout = moments.layout
-    dtype = xd.dtype
-    inv = (1 / np.sqrt(moments.variance + np.asarray(epsilon, dtype))).astype(dtype, copy=False)
+    inv = (1 / np.sqrt(moments.variance + np.asarray(epsilon, xd.dtype))).astype(xd.dtype,
+                                                                                  copy=False)
     scale_arr, offset_arr = _param_array(scale, layout), _param_array(offset, layout)
     gain = inv if scale_arr is None else inv * scale_arr            # broadcasts to stat shape
-    shift = -moments.mean * gain if offset_arr is None else offset_arr - moments.mean * gain
-    if layout.view is not None and moments.weights is None and gain.shape == layout.stat_shape \
-            and shift.shape == layout.stat_shape:
-        out = _affine_tiled(xd, gain, shift, layout)
+    tiled = moments.tiled and gain.shape == layout.stat_shape and \
+        (offset_arr is None or np.broadcast_shapes(offset_arr.shape, gain.shape) == gain.shape)
+    if tiled:
+        out = _affine_tiled(moments.centered, gain, offset_arr, layout).reshape(xd.shape)
     else:
-        out = xd * gain
-        out += shift
+        out = np.reshape(moments.centered, xd.shape) * gain
+        if offset_arr is not None:
+            out += offset_arr
 
     def backward(g, needs):
-        if layout.view is not None and moments.weights is None and gain.shape == layout.stat_shape:
-            sum_g, sum_gc, dx = _train_backward_tiled(xd, g, moments, inv, gain, needs[0])
+        if tiled:
+            sum_g, sum_gc, dx = _train_backward_tiled(g, moments, inv, gain, needs[0])
         else:
-            sum_g, sum_gc, dx = _train_backward_plain(xd, g, moments, inv, gain, needs[0])
-        dscale = _param_grad(sum_gc * inv, scale, layout) if (scale is not None and needs[1]) else None
-        doffset = _param_grad(sum_g, offset, layout) if (offset is not None and needs[2]) else None
+            sum_g, sum_gc, dx = _train_backward_plain(g, moments, inv, gain, needs[0])
+        dscale = doffset = None
+        if scale is not None and needs[1]:
+            dscale = _param_grad(sum_gc * inv, scale, layout)
+        if offset is not None and needs[2]:
+            doffset = _param_grad(sum_g, offset, layout)
         return dx, dscale, doffset
     return record(out, (x, scale, offset), backward), moments
 
 
-def _affine_tiled(xd, gain, shift, layout):
-    xv = np.ascontiguousarray(xd).reshape(layout.view)
-    out = np.empty(layout.view, xd.dtype)
-    gain_wide, shift_wide = layout.wide(gain), layout.wide(shift)
-    for tile in layout.tiles():
+def _affine_tiled(xv, gain, shift, layout):
+    """`xv * gain + shift` over the tiled view (`shift` may be None)."""
+    out = np.empty(layout.view, xv.dtype)
+    gain_wide = layout.wide(gain)
+    shift_wide = None if shift is None else layout.wide(np.broadcast_to(shift, gain.shape))
+
+    def affine(index, tile):
         np.multiply(xv[tile], gain_wide, out=out[tile])
-        out[tile] += shift_wide
-    return out.reshape(xd.shape)
+        if shift_wide is not None:
+            out[tile] += shift_wide
+    _for_each_tile(layout, affine)
+    return out
 
 
-def _train_backward_tiled(xd, g, moments, inv, gain, need_dx):
-    """Per-channel sums of g and g * (x - mean) over the batch, then
-    dx = gain * g + k * (x - mean) + c with k = -gain * inv^2 * sum(g (x - mean)) / n and
-    c = -gain * sum(g) / n, tile by tile."""
+def _train_backward_tiled(g, moments, inv, gain, need_dx):
+    """Per-channel sums of g and g * (x - mean), then, tile by tile,
+    dx = gain * (g + (x - mean) * slope + const), with slope = -inv^2 * sum(g (x - mean)) / n and
+    const = -sum(g) / n: four NumPy calls per tile, no temporaries."""
     layout = moments.layout
     count = layout.count
-    xv = np.ascontiguousarray(xd).reshape(layout.view)
-    gv = np.ascontiguousarray(g).reshape(layout.view)
-    mean_wide = layout.wide(moments.mean)
-    scratch = np.empty((layout.rows_per_tile,) + layout.view[1:], xd.dtype)
+    centered = moments.centered
+    gv = layout.view_of(g)
+    partials = np.empty((2, len(layout.tiles()), layout.view[1]), gv.dtype)
 
-    def sums(tile):
-        work = scratch[:tile.stop - tile.start]
-        np.subtract(xv[tile], mean_wide, out=work)
-        return _channel_sum(gv[tile]), _channel_dot(gv[tile], work)
-    sum_g, sum_gc = (layout.to_stat(s) for s in _tile_sums(layout, sums))
+    def sums(index, tile):
+        partials[0, index] = layout.channel_sum(gv[tile])
+        partials[1, index] = layout.channel_dot(gv[tile], centered[tile])
+    _for_each_tile(layout, sums)
+    sum_g, sum_gc = layout.total(partials[0]), layout.total(partials[1])
     if not need_dx:
         return sum_g, sum_gc, None
-    slope = -gain * inv * inv * sum_gc / count
-    const = -gain * sum_g / count
-    gain_wide, slope_wide, const_wide = layout.wide(gain), layout.wide(slope), layout.wide(const)
-    dx = np.empty(layout.view, xd.dtype)
-    for tile in layout.tiles():
-        work = scratch[:tile.stop - tile.start]
-        np.subtract(xv[tile], mean_wide, out=work)
-        work *= slope_wide
-        work += const_wide
-        np.multiply(gv[tile], gain_wide, out=dx[tile])
-        dx[tile] += work
-    return sum_g, sum_gc, dx.reshape(xd.shape)
+    slope = layout.wide(-inv * inv * sum_gc / count)
+    const = layout.wide(-sum_g / count)
+    gain_wide = layout.wide(gain)
+    dx = np.empty(layout.view, gv.dtype)
+
+    def input_grad(index, tile):
+        part = dx[tile]
+        np.multiply(centered[tile], slope, out=part)
+        part += const
+        part += gv[tile]
+        part *= gain_wide
+    _for_each_tile(layout, input_grad)
+    return sum_g, sum_gc, dx.reshape(g.shape)
 
 
-def _train_backward_plain(xd, g, moments, inv, gain, need_dx):
+def _train_backward_plain(g, moments, inv, gain, need_dx):
     axes = moments.layout.axes
-    centered = xd - moments.mean
+    centered = moments.centered
     sum_g = np.sum(g, axis=axes, keepdims=True)
     sum_gc = np.sum(g * centered, axis=axes, keepdims=True)
     if not need_dx:
@@ -272,7 +315,7 @@ def _train_backward_plain(xd, g, moments, inv, gain, need_dx):
         dx -= centered * (inv * inv * sum_gc / count)
     else:
         # d mean / dx = w / W and d var / dx = 2 w (x - mean) / W.
-        safe = np.where(moments.total_weight == 0, 1, moments.total_weight).astype(xd.dtype)
+        safe = np.where(moments.total_weight == 0, 1, moments.total_weight).astype(g.dtype)
         dx = g - moments.weights * (sum_g / safe)
         dx -= moments.weights * centered * (inv * inv * sum_gc / safe)
     dx *= gain
@@ -288,14 +331,14 @@ def batch_norm_inference(x, mean, variance, scale, offset, axes, epsilon):
     xd = as_array(x)
     dtype = xd.dtype
     layout = _Layout(xd.shape, axes)
-    mean_arr = _param_array(np.asarray(as_array(mean), dtype), layout)
+    mean_arr = _param_array(np.array(as_array(mean), dtype), layout)
     inv = (1 / np.sqrt(_param_array(np.asarray(as_array(variance), dtype), layout)
                        + np.asarray(epsilon, dtype))).astype(dtype, copy=False)
     scale_arr, offset_arr = _param_array(scale, layout), _param_array(offset, layout)
     gain = inv if scale_arr is None else inv * scale_arr
     shift = -mean_arr * gain if offset_arr is None else offset_arr - mean_arr * gain
-    if layout.view is not None and gain.shape == layout.stat_shape and shift.shape == layout.stat_shape:
-        out = _affine_tiled(xd, gain, shift, layout)
+    if layout.view is not None and gain.shape == shift.shape == layout.stat_shape:
+        out = _affine_tiled(layout.view_of(xd), gain, shift, layout).reshape(xd.shape)
     else:
         out = xd * gain
         out += shift

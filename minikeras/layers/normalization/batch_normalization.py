@@ -33,8 +33,8 @@ class BatchNormalization(Layer):
     >>> layer = BatchNormalization()
     >>> x = np.random.rand(8, 4).astype("float32")
     >>> y = layer(x, training=True)             # normalised with the batch statistics
-    >>> [w.name for w in layer.weights]
-    ['batch_normalization/gamma:0', 'batch_normalization/beta:0', 'batch_normalization/moving_mean:0', 'batch_normalization/moving_variance:0']
+    >>> [w.name.split("/")[1] for w in layer.weights]
+    ['gamma:0', 'beta:0', 'moving_mean:0', 'moving_variance:0']
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
@@ -145,7 +145,7 @@ class BatchNormalization(Layer):
             raise ValueError("When using `virtual_batch_size`, adjustment cannot be specified")
 
     def _resolve_fused(self, input_shape):
-        """tf.keras' choice of the fused kernel: 4-D/5-D inputs with the channel axis first or last."""
+        """tf.keras' choice of the fused kernel: 4-D/5-D input, channel axis first or last."""
         rank = len(input_shape)
         if self.fused is None:
             self.fused = rank in (4, 5)
@@ -276,7 +276,8 @@ class BatchNormalization(Layer):
         batch renormalisation, moving averages fed the biased batch variance."""
         ndim = x.ndim
         axes = self._reduction_axes(ndim)
-        scale, offset = self._broadcast(self.gamma, ndim, axes), self._broadcast(self.beta, ndim, axes)
+        scale = self._broadcast(self.gamma, ndim, axes)
+        offset = self._broadcast(self.beta, ndim, axes)
         if self.adjustment is not None:
             adj_scale, adj_bias = self.adjustment(tuple(x.shape))
             scale, offset = _compose_transforms(adj_scale, adj_bias, scale, offset)
