@@ -26,4 +26,11 @@ from .regularization.spatial_dropout import (  # noqa: F401
 from .regularization.gaussian_noise import GaussianNoise  # noqa: F401
 from .regularization.gaussian_dropout import GaussianDropout  # noqa: F401
 from .regularization.alpha_dropout import AlphaDropout  # noqa: F401
+from .preprocessing.rescaling import Rescaling  # noqa: F401
+from .preprocessing.random_flip import RandomFlip  # noqa: F401
+from .preprocessing.random_translation import RandomTranslation  # noqa: F401
+from .preprocessing.random_rotation import RandomRotation  # noqa: F401
+from .preprocessing.random_zoom import RandomZoom  # noqa: F401
+from .preprocessing.resizing import Resizing  # noqa: F401
+from .preprocessing.center_crop import CenterCrop  # noqa: F401
 # (layers7-section-end)
