@@ -32,7 +32,7 @@ class CenterCrop(Layer):
                   slice(None))
         return ops.getitem(inputs, window)
 
-    def computeresized_shape(self, input_shape):
+    def compute_output_shape(self, input_shape):
         return resized_shape(input_shape, self.height, self.width)
 
     def get_config(self):

@@ -43,7 +43,7 @@ class Resizing(Layer):
         return apply_batched(lambda x: method(x, self.height, self.width, self.interpolation),
                              inputs)
 
-    def computeresized_shape(self, input_shape):
+    def compute_output_shape(self, input_shape):
         return resized_shape(input_shape, self.height, self.width)
 
     def get_config(self):
