@@ -77,24 +77,80 @@ def projective_transform(images, transforms, interpolation="bilinear", fill_mode
     src_y = map_coordinates((t[:, 3] * out_x + t[:, 4] * out_y + t[:, 5]) / k, height, fill_mode)
     flat = xd.reshape(n * height * width, channels)
     batch_offset = (np.arange(n) * (height * width))[:, None, None]
-    fill = xd.dtype.type(fill_value)
-    out = np.zeros((n, height, width, channels), dtype=xd.dtype)
-    gathered = []   # (flat row index, weight of each output pixel) per tap, for backward
-    for tap_y, tap_x, weight in _sampling_taps(src_x, src_y, height, width, interpolation):
-        inside = (tap_y >= 0) & (tap_y < height) & (tap_x >= 0) & (tap_x < width) & ~singular
-        rows = batch_offset + np.where(inside, tap_y * width + tap_x, 0).astype(np.intp)
-        values = np.take(flat, rows, axis=0)
-        weight = weight.astype(xd.dtype, copy=False)[..., None]
-        out += np.where(inside[..., None], values, fill) * weight
-        gathered.append((rows, np.where(inside, weight[..., 0], 0)))
+    if fill_mode == "constant" or singular.any():
+        out, gathered = _sample_with_fill(flat, batch_offset, src_x, src_y, singular,
+                                          (n, height, width, channels), interpolation,
+                                          fill_value)
+    else:
+        out, gathered = _sample_inside(flat, batch_offset, src_x, src_y, height, width,
+                                       interpolation)
 
     def backward(g, needs):
         total = None
-        for rows, weight in gathered:
+        for rows, weight in gathered():
             part = scatter_rows(rows, g * weight[..., None], n * height * width)
             total = part if total is None else total + part
         return (total.reshape(xd.shape),)
     return record(out, (images,), backward)
+
+
+def _sample_inside(flat, batch_offset, src_x, src_y, height, width, interpolation):
+    """Sampling when every coordinate was mapped inside the image (reflect, wrap, nearest):
+    no bounds checks; the `+1` neighbour at the last row/column has weight 0, so it is clamped.
+    Returns the output and a function giving (flat rows, weight) per tap for backward."""
+    dtype = flat.dtype
+    if interpolation == "nearest":
+        rows = batch_offset + (np.floor(src_y + np.float32(0.5)).astype(np.intp) * width
+                               + np.floor(src_x + np.float32(0.5)).astype(np.intp))
+        return np.take(flat, rows, axis=0), lambda: [(rows, np.ones(rows.shape, dtype))]
+    x0, y0 = np.floor(src_x), np.floor(src_y)
+    fx, fy = (src_x - x0).astype(dtype), (src_y - y0).astype(dtype)
+    x0, y0 = x0.astype(np.intp), y0.astype(np.intp)
+    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
+    top_row, bottom_row = batch_offset + y0 * width, batch_offset + y1 * width
+    corners = [top_row + x0, top_row + x1, bottom_row + x0, bottom_row + x1]
+    v00, top, v10, bottom = (np.take(flat, rows, axis=0) for rows in corners)
+    # Weights repeated over channels: NumPy broadcasts slowly along a short last axis.
+    channels = flat.shape[1]
+    wx = np.repeat(fx[..., None], channels, axis=-1)
+    wy = np.repeat(fy[..., None], channels, axis=-1)
+    # TF's order of operations, in place: top = v00 + (v01 - v00) * wx, and so on.
+    top -= v00
+    top *= wx
+    top += v00
+    bottom -= v10
+    bottom *= wx
+    bottom += v10
+    bottom -= top
+    bottom *= wy
+    out = np.add(top, bottom, out=top)
+
+    def taps():
+        weights = [(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx]
+        return list(zip(corners, weights))
+    return out, taps
+
+
+def _sample_with_fill(flat, batch_offset, src_x, src_y, singular, shape, interpolation,
+                      fill_value):
+    """General sampling: taps outside the image (or of a singular projection) read
+    `fill_value`."""
+    n, height, width, channels = shape
+    dtype = flat.dtype
+    out = np.zeros(shape, dtype=dtype)
+    outside_weight = np.zeros((n, height, width), dtype=dtype)
+    gathered = []
+    for tap_y, tap_x, weight in _sampling_taps(src_x, src_y, height, width, interpolation):
+        inside = (tap_y >= 0) & (tap_y < height) & (tap_x >= 0) & (tap_x < width) & ~singular
+        rows = batch_offset + np.where(inside, tap_y * width + tap_x, 0).astype(np.intp)
+        weight = weight.astype(dtype, copy=False)
+        inside_weight = np.where(inside, weight, 0).astype(dtype, copy=False)
+        outside_weight += weight - inside_weight
+        out += np.take(flat, rows, axis=0) * inside_weight[..., None]
+        gathered.append((rows, inside_weight))
+    if fill_value != 0:
+        out += outside_weight[..., None] * dtype.type(fill_value)
+    return out, lambda: gathered
 
 
 def translation_transforms(dx, dy):
@@ -123,43 +179,62 @@ def zoom_transforms(zoom_x, zoom_y, height, width):
 
 
 # ---------------------------------------------------------------------------------------
-# resizing: one (out, in) interpolation matrix per spatial axis
+# resizing (tf.image.resize: half-pixel centres, no antialiasing)
 # ---------------------------------------------------------------------------------------
-def resize_matrix(in_size, out_size, interpolation):
-    """Row i holds the weights of the input pixels that make output pixel i under
-    `tf.image.resize` (half-pixel centres, no antialiasing)."""
+def resize_taps(in_size, out_size, interpolation):
+    """For each output index along one axis: `(lower, upper, lerp)` input indices and weight
+    of the upper one (bilinear), or `(index, None, None)` (nearest)."""
     scale = np.float32(in_size / out_size)
     out_index = np.arange(out_size, dtype=np.float32)
-    matrix = np.zeros((out_size, in_size), dtype=np.float32)
-    rows = np.arange(out_size)
     if interpolation == "nearest":
         source = np.floor((out_index + np.float32(0.5)) * scale).astype(np.intp)
-        matrix[rows, np.clip(source, 0, in_size - 1)] = 1
-        return matrix
+        return np.clip(source, 0, in_size - 1), None, None
     source = (out_index + np.float32(0.5)) * scale - np.float32(0.5)
     floor = np.floor(source)
-    lerp = source - floor
     lower = np.maximum(floor.astype(np.intp), 0)
     upper = np.minimum(np.ceil(source).astype(np.intp), in_size - 1)
-    np.add.at(matrix, (rows, lower), 1 - lerp)   # out_size entries: tiny, once per shape
+    return lower, upper, source - floor
+
+
+def resize_matrix(in_size, out_size, interpolation):
+    """The (out_size, in_size) matrix of one axis' resize weights."""
+    lower, upper, lerp = resize_taps(in_size, out_size, interpolation)
+    matrix = np.zeros((out_size, in_size), dtype=np.float32)
+    rows = np.arange(out_size)
+    if lerp is None:
+        matrix[rows, lower] = 1
+        return matrix
+    np.add.at(matrix, (rows, lower), 1 - lerp)   # out_size entries: tiny
     np.add.at(matrix, (rows, upper), lerp)
     return matrix
 
 
-def resize(images, rows_matrix, cols_matrix):
-    """`out[n, i, j, c] = sum_ab rows[i, a] cols[j, b] images[n, a, b, c]` as two GEMMs."""
+def _resample_axis(arr, axis, taps):
+    lower, upper, lerp = taps
+    low = np.take(arr, lower, axis=axis)
+    if lerp is None:
+        return low
+    shape = [1] * arr.ndim
+    shape[axis] = -1
+    return low + (np.take(arr, upper, axis=axis) - low) * lerp.astype(arr.dtype).reshape(shape)
+
+
+def resize(images, height, width, interpolation="bilinear"):
+    """Resize a NHWC batch to (height, width). Bilinear is computed as TF does,
+    `top + (bottom - top) * y_lerp` with `top = left + (right - left) * x_lerp`."""
     xd = as_array(images)
-    rows_matrix = rows_matrix.astype(xd.dtype, copy=False)
-    cols_matrix = cols_matrix.astype(xd.dtype, copy=False)
-    out = np.matmul(rows_matrix, xd.reshape(xd.shape[0], xd.shape[1], -1))
-    out = out.reshape(xd.shape[0], rows_matrix.shape[0], xd.shape[2], xd.shape[3])
-    out = np.einsum("jb,nibc->nijc", cols_matrix, out, optimize=True)
+    in_height, in_width = xd.shape[1], xd.shape[2]
+    out = _resample_axis(xd, 2, resize_taps(in_width, width, interpolation))
+    out = _resample_axis(out, 1, resize_taps(in_height, height, interpolation))
 
     def backward(g, needs):
-        gx = np.einsum("jb,nijc->nibc", cols_matrix, g, optimize=True)
-        gx = np.matmul(rows_matrix.T, gx.reshape(g.shape[0], g.shape[1], -1))
+        rows = resize_matrix(in_height, height, interpolation).astype(g.dtype)
+        cols = resize_matrix(in_width, width, interpolation).astype(g.dtype)
+        n, channels = g.shape[0], g.shape[3]
+        gx = np.matmul(rows.T, g.reshape(n, height, width * channels))      # (n, H, w*c)
+        gx = np.matmul(cols.T, gx.reshape(n * in_height, width, channels))  # (n*H, W, c)
         return (gx.reshape(xd.shape),)
-    return record(np.ascontiguousarray(out), (images,), backward)
+    return record(out, (images,), backward)
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import numpy as np
 from ... import ops
 from ...backend.random import make_rng
 from ...backend.tensor import Tensor
-from ...ops.image import resize, resize_matrix
+from ...ops.image import resize
 
 H_AXIS, W_AXIS = -3, -2
 
@@ -61,9 +61,7 @@ class RandomState:
 
 def resize_images(images, height, width, interpolation="bilinear"):
     """`tf.image.resize` (half-pixel centres, no antialiasing) of a 4D NHWC batch."""
-    rows = resize_matrix(images.shape[H_AXIS], height, interpolation)
-    cols = resize_matrix(images.shape[W_AXIS], width, interpolation)
-    return resize(images, rows, cols)
+    return resize(images, height, width, interpolation)
 
 
 def smart_resize(images, height, width, interpolation="bilinear"):
