@@ -94,6 +94,8 @@ def test_config_round_trip_and_default_batch_input_shape():
     config = layer.get_config()
     assert config["batch_input_shape"] == (None, 3)
     assert keras.layers.Embedding(10, 4).get_config()["batch_input_shape"] == (None, None)
+    assert keras.layers.Embedding(10, 4, input_length=(2, None)).get_config()[
+        "batch_input_shape"] == (None, 2, None)
     clone = keras.layers.Embedding.from_config(config)
     assert clone.get_config() == config
 

@@ -25,7 +25,10 @@ class Embedding(Layer):
                  **kwargs):
         if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             # tf.keras gives an Embedding a default input shape, so it builds in a Sequential.
-            kwargs["input_shape"] = (input_length,) if input_length else (None,)
+            if isinstance(input_length, (list, tuple)):
+                kwargs["input_shape"] = tuple(input_length)   # several sequence axes
+            else:
+                kwargs["input_shape"] = (input_length,) if input_length else (None,)
         if input_dim <= 0 or output_dim <= 0:
             raise ValueError("Both `input_dim` and `output_dim` should be positive, "
                              f"Received input_dim = {input_dim} and output_dim = {output_dim}")
