@@ -72,6 +72,7 @@ CALLS = {
     "relu": [N.relu, lambda x: N.relu(x, 0.1, 1.2, 0.8), lambda x: N.relu(x, max_value=6)],
     "leaky_relu": [N.leaky_relu, lambda x: N.leaky_relu(x, 0.3)],
     "elu": [N.elu, lambda x: N.elu(x, 0.5)], "selu": [N.selu], "softsign": [N.softsign],
+    "prelu": [lambda x: N.prelu(x, np.full(4, 0.25, np.float32))],
     "hard_sigmoid": [N.hard_sigmoid],
     "softmax": [N.softmax, lambda x: N.softmax(x, axis=0)],
     "log_softmax": [N.log_softmax],

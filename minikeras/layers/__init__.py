@@ -15,6 +15,25 @@ from .reshaping.flatten import Flatten  # noqa: F401
 # (bn-section-end)
 
 # Merging, reshaping, masking, activation layers (issue 5)
+from .merging.add import Add, add  # noqa: F401
+from .merging.subtract import Subtract, subtract  # noqa: F401
+from .merging.multiply import Multiply, multiply  # noqa: F401
+from .merging.average import Average, average  # noqa: F401
+from .merging.maximum import Maximum, maximum  # noqa: F401
+from .merging.minimum import Minimum, minimum  # noqa: F401
+from .merging.concatenate import Concatenate, concatenate  # noqa: F401
+from .merging.dot import Dot, dot  # noqa: F401
+from .reshaping.reshape import Reshape  # noqa: F401
+from .reshaping.permute import Permute  # noqa: F401
+from .reshaping.repeat_vector import RepeatVector  # noqa: F401
+from .core.masking import Masking  # noqa: F401
+from .regularization.activity_regularization import ActivityRegularization  # noqa: F401
+from .activations.relu import ReLU  # noqa: F401
+from .activations.softmax import Softmax  # noqa: F401
+from .activations.leaky_relu import LeakyReLU  # noqa: F401
+from .activations.prelu import PReLU  # noqa: F401
+from .activations.elu import ELU  # noqa: F401
+from .activations.thresholded_relu import ThresholdedReLU  # noqa: F401
 # (merge-section-end)
 
 # Embedding, normalization, noise, spatial dropout, preprocessing layers (issue 7)

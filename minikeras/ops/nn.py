@@ -122,6 +122,22 @@ def selu(x):
     return record(out, (x,), backward)
 
 
+def prelu(x, alpha):
+    """Parametric ReLU: `x` where `x > 0`, `alpha * x` elsewhere; `alpha` (a weight) broadcasts
+    against x from the right. One op: tf.keras' `relu(x) - alpha * relu(-x)` has this value."""
+    xd, ad = as_array(x), as_array(alpha)
+    positive = xd > 0
+    out = np.where(positive, xd, ad * xd).astype(xd.dtype, copy=False)
+
+    def backward(g, needs):
+        zero = np.zeros((), g.dtype)
+        # At exactly 0 both relu terms have slope 0 in TensorFlow, so x gets no gradient there.
+        gx = np.where(positive, g, np.where(xd < 0, g * ad, zero)) if needs[0] else None
+        galpha = unbroadcast(np.where(positive, zero, g * xd), ad.shape) if needs[1] else None
+        return gx, galpha
+    return record(out, (x, alpha), backward)
+
+
 def softsign(x):
     xd = as_array(x)
     denom = 1 + np.abs(xd)

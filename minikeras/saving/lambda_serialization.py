@@ -1,25 +1,33 @@
 """Storing Lambda functions in configs without ever executing untrusted code by default."""
 import base64
 import marshal
+import sys
 import types
+
+
+def _keys(key):
+    """Config keys of a stored callable: tf.keras uses `function`, `function_type`, `module`
+    for the function and `<key>`, `<key>_type`, `<key>_module` for output_shape and mask."""
+    if key == "function":
+        return "function_type", "module"
+    return f"{key}_type", f"{key}_module"
 
 
 def serialize_function(function, key):
     """Named module-level functions are stored by name; lambdas as bytecode (Keras' format)."""
+    type_key, module_key = _keys(key)
     if isinstance(function, types.LambdaType) and function.__name__ == "<lambda>" or \
             getattr(function, "__closure__", None):
         raw = marshal.dumps(function.__code__)
         code = base64.b64encode(raw).decode("ascii")
         defaults = function.__defaults__
         closure = tuple(c.cell_contents for c in function.__closure__) if function.__closure__ else None
-        return {key: (code, defaults, closure), f"{key}_type" if key != "function" else "function_type": "lambda",
-                "module": function.__module__}
-    return {key: function.__name__, f"{key}_type" if key != "function" else "function_type": "function",
-            "module": function.__module__}
+        return {key: (code, defaults, closure), type_key: "lambda", module_key: function.__module__}
+    return {key: function.__name__, type_key: "function", module_key: function.__module__}
 
 
 def deserialize_function(config, key, custom_objects=None, safe_mode=True):
-    type_key = "function_type" if key == "function" else f"{key}_type"
+    type_key, module_key = _keys(key)
     kind = config.get(type_key, "function")
     value = config[key]
     if kind == "function":
@@ -30,7 +38,7 @@ def deserialize_function(config, key, custom_objects=None, safe_mode=True):
         if found is not None:
             return found
         import importlib
-        module = config.get("module")
+        module = config.get(module_key)
         if module:
             try:
                 return getattr(importlib.import_module(module), value)
@@ -53,5 +61,12 @@ def deserialize_function(config, key, custom_objects=None, safe_mode=True):
     function_code = marshal.loads(raw)
     if closure:
         closure = tuple(types.CellType(c) for c in closure)
-    return types.FunctionType(function_code, globals(), argdefs=tuple(defaults) if defaults else None,
+    # Names the code uses resolve in the module it was written in when that module is loaded,
+    # then in custom_objects (as tf.keras does), e.g. `K` in `lambda x: K.relu(x)`.
+    namespace = dict(globals())
+    module = sys.modules.get(config.get(module_key) or "")
+    if module is not None:
+        namespace.update(module.__dict__)
+    namespace.update(custom_objects or {})
+    return types.FunctionType(function_code, namespace, argdefs=tuple(defaults) if defaults else None,
                               closure=closure)

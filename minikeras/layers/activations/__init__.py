@@ -1,0 +1,1 @@
+"""Advanced activation layers (ReLU, Softmax, LeakyReLU, PReLU, ELU, ThresholdedReLU)."""

@@ -1,0 +1,54 @@
+"""Softmax: normalized exponential over one or more axes, honouring a mask."""
+import numpy as np
+
+from ... import ops
+from ...engine.base_layer import Layer
+
+# What masked positions get added (tf.keras' `_large_compatible_negative` for float32/64).
+_LARGE_NEGATIVE = -1e9
+
+
+class Softmax(Layer):
+    """`exp(x) / sum(exp(x))` over `axis` (an int or a list of ints). Positions where the
+    call's `mask` is False (0) are pushed to -1e9 first, so they get (almost) zero weight.
+
+    Example:
+    >>> Softmax()(np.array([[1.0, 2.0, 1.0]]), mask=np.array([[True, False, True]])).numpy()
+    array([[0.5, 0. , 0.5]], dtype=float32)
+    """
+
+    def __init__(self, axis=-1, robust_masking=False, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.robust_masking = robust_masking
+        self.axis = axis
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            inputs = self._apply_mask(inputs, ops.data(mask))
+        if isinstance(self.axis, (list, tuple)):
+            if len(self.axis) > 1:
+                return ops.exp(ops.subtract(
+                    inputs, ops.logsumexp(inputs, axis=list(self.axis), keepdims=True)))
+            return ops.softmax(inputs, axis=self.axis[0])
+        return ops.softmax(inputs, axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
+        if self.robust_masking:
+            config["robust_masking"] = True
+        return config
+
+    def _apply_mask(self, inputs, mask):
+        dtype = ops.data(inputs).dtype
+        mask = np.asarray(mask)
+        if self.robust_masking:
+            keep = mask if mask.dtype == bool else mask > 0.5
+            return ops.where(keep, inputs, np.asarray(_LARGE_NEGATIVE, dtype))
+        # 0 where kept, -1e9 where masked: adding it before the softmax removes those entries.
+        adder = (1.0 - mask.astype(dtype)) * np.asarray(_LARGE_NEGATIVE, dtype)
+        return ops.add(inputs, adder)
