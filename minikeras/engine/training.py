@@ -203,6 +203,9 @@ class Model(Layer):
         self._eval_data_handler = None
         callbacks.on_train_begin()
         training_logs = None
+        restored_epoch = self.__dict__.pop("_initial_epoch_from_backup", None)  # BackupAndRestore
+        if restored_epoch is not None:
+            handler._initial_epoch = restored_epoch
         logs = None
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
