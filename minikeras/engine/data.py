@@ -86,6 +86,15 @@ def unpack(data):
                      f"`(x, y, sample_weight)`, found: {data}")
 
 
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """The inverse of `unpack`: `x` alone (a tuple `x` is wrapped), `(x, y)` or `(x, y, sw)`."""
+    if y is None:
+        return (x,) if isinstance(x, tuple) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
 def is_sequence_like(x):
     from ..utils.data_utils import Sequence
     return isinstance(x, Sequence)
