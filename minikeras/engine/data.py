@@ -231,12 +231,24 @@ def _is_none_or_empty(value):
     return value is None or not flatten(value)
 
 
+def _is_array_like(x):
+    if _is_list_of_scalars(x):
+        return True
+    leaves = flatten(x)
+    return bool(leaves) and all(
+        isinstance(a, (np.ndarray, Tensor, np.number)) or hasattr(a, "__array__")
+        for a in leaves if a is not None)
+
+
 def select_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, epochs=1,
                    shuffle=False):
     if is_sequence_like(x):
         return SequenceAdapter(x, y, sample_weight, shuffle=shuffle)
     if is_generator(x):
         return GeneratorAdapter(x, y, sample_weight)
+    if x is None or not _is_array_like(x):
+        raise ValueError("Failed to find data adapter that can handle input: "
+                         f"{type(x)}, {type(y)}")
     x, y, sample_weight = (to_numpy(a) for a in (x, y, sample_weight))
     return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, steps=steps, epochs=epochs,
                         shuffle=shuffle)

@@ -288,9 +288,7 @@ class Model(Layer):
         callbacks.on_test_end(logs=logs)
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names if name in logs] \
-            if isinstance(logs, dict) else logs
-        return values[0] if isinstance(values, list) and len(values) == 1 else values
+        return _flatten_metrics_in_order(logs, self.metrics_names)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
                 max_queue_size=10, workers=1, use_multiprocessing=False):
@@ -452,6 +450,13 @@ def _should_validate(epoch, validation_freq):
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
     return (epoch + 1) in validation_freq
+
+
+def _flatten_metrics_in_order(logs, metrics_names):
+    """evaluate()'s list: the model's metrics in order, then any other logged key (sorted)."""
+    results = [logs[name] for name in metrics_names if name in logs]
+    results += [logs[key] for key in sorted(logs) if key not in metrics_names]
+    return results[0] if len(results) == 1 else results
 
 
 def _logs_to_return(logs, names, return_dict):

@@ -352,3 +352,17 @@ def test_bad_arguments_are_reported_in_keras_words():
         model.fit(x[:0], y[:0], verbose=0)
     with pytest.raises(ValueError, match="Data is expected to be in format"):
         model.fit(iter([(x, y, y, y)]), verbose=0)
+    with pytest.raises(ValueError, match="Failed to find data adapter that can handle input"):
+        model.fit(None, y, verbose=0)
+    with pytest.raises(ValueError, match="Failed to find data adapter that can handle input"):
+        model.predict({"a": object()}, verbose=0)
+
+
+def test_evaluate_returns_metrics_in_order():
+    x, y = regression_data(16)
+    model = mlp()
+    model.compile("sgd", "mse", metrics=["mae", "mse"])
+    values = model.evaluate(x, y, verbose=0)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert list(logs) == ["loss", "mae", "mse"]
+    assert values == [logs["loss"], logs["mae"], logs["mse"]]
