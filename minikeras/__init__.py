@@ -12,6 +12,7 @@ from . import losses, metrics, optimizers, callbacks  # noqa: F401
 from . import layers  # noqa: F401
 from . import models  # noqa: F401
 from . import utils  # noqa: F401
+from . import preprocessing  # noqa: F401
 from . import datasets  # noqa: F401
 from .engine.training import Model  # noqa: F401
 from .engine.sequential import Sequential  # noqa: F401

@@ -183,115 +183,139 @@ class Model(Layer):
         self._assert_compiled()
         verbose = 1 if verbose == "auto" else verbose
         if validation_split and validation_data is None:
-            if data_utils.is_generator(x) or data_utils.is_sequence_like(x):
-                raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays,"
-                                 f" found following types in the input: {[type(x)]}")
-            x, y, sample_weight = (data_utils.to_numpy(a) for a in (x, y, sample_weight))
-            (x, y, sample_weight), validation_data = data_utils.split_validation(
-                x, y, sample_weight, validation_split)
-        if class_weight is not None:
-            if isinstance(y, (list, dict)) and len(flatten(y)) > 1:
-                raise ValueError("`class_weight` is only supported for Models with a single output.")
-            sample_weight = data_utils.class_weights_to_sample_weights(
-                data_utils.to_numpy(y), class_weight, sample_weight)
-        batches = data_utils.make_batches(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
-        val_batches = None
+            (x, y, sample_weight), validation_data = data_utils.train_validation_split(
+                (x, y, sample_weight), validation_split)
         if validation_data is not None:
-            vx, vy, vsw = data_utils.unpack(tuple(validation_data)) \
-                if isinstance(validation_data, (tuple, list)) else (validation_data, None, None)
-            val_batches = (vx, vy, vsw)
-        self._ensure_built_from_batches(batches)
-        callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+            val_x, val_y, val_sample_weight = data_utils.unpack(validation_data)
+        _check_validation_freq(validation_freq)
+        handler = data_utils.DataHandler(
+            x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
+            initial_epoch=initial_epoch, epochs=epochs, shuffle=shuffle,
+            class_weight=class_weight, max_queue_size=max_queue_size, workers=workers,
+            use_multiprocessing=use_multiprocessing, model=self)
+        if not isinstance(callbacks, CallbackList):
+            callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs,
-                                     steps=batches.steps)
+                                     steps=handler.inferred_steps)
         self.stop_training = False
-        self._in_fit = True
-        callback_list.on_train_begin()
-        logs = {}
-        try:
-            for epoch in range(initial_epoch, epochs):
-                self.reset_metrics()
-                callback_list.on_epoch_begin(epoch)
-                for step, batch in enumerate(batches.epoch()):
-                    callback_list.on_train_batch_begin(step)
-                    logs = self.train_step(batch)
-                    callback_list.on_train_batch_end(step, logs)
+        self._eval_data_handler = None
+        callbacks.on_train_begin()
+        training_logs = None
+        restored_epoch = self.__dict__.pop("_initial_epoch_from_backup", None)  # BackupAndRestore
+        if restored_epoch is not None:
+            handler._initial_epoch = restored_epoch
+        logs = None
+        for epoch, iterator in handler.enumerate_epochs():
+            self.reset_metrics()
+            callbacks.on_epoch_begin(epoch)
+            with handler.catch_stop_iteration():
+                for step in handler.steps():
+                    callbacks.on_train_batch_begin(step)
+                    logs = self.train_step(next(iterator))
+                    callbacks.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
-                epoch_logs = dict(logs)
-                if val_batches is not None and _should_validate(epoch, validation_freq):
-                    vx, vy, vsw = val_batches
-                    val_logs = self.evaluate(vx, vy, sample_weight=vsw,
-                                             batch_size=validation_batch_size or batch_size,
-                                             steps=validation_steps, verbose=0, return_dict=True,
-                                             _internal=True)
-                    epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
-                callback_list.on_epoch_end(epoch, epoch_logs)
-                if self.stop_training:
-                    break
-        finally:
-            self._in_fit = False
-        callback_list.on_train_end(epoch_logs if epochs > initial_epoch else {})
-        return callback_list.history
-
-    def _ensure_built_from_batches(self, batches):
-        if self.built:
-            return
-        for batch in batches.epoch():
-            x, _, _ = batch
-            self._build_from_sample(x)
-            break
+            if logs is None:
+                raise ValueError("Unexpected result of `train_function` (Empty logs). This could "
+                                 "be due to issues in input pipeline that resulted in an empty "
+                                 "dataset. Otherwise, please use `Model.compile(..., run_eagerly="
+                                 "True)`, or `tf.config.run_functions_eagerly(True)` for more "
+                                 "information of where went wrong, or file a issue/bug to "
+                                 "`tf.keras`.")
+            epoch_logs = copy.copy(self._validate_and_get_metrics_result(logs))
+            if validation_data is not None and _should_validate(epoch, validation_freq):
+                if self._eval_data_handler is None:   # one validation stream for the whole fit
+                    self._eval_data_handler = data_utils.DataHandler(
+                        val_x, val_y, val_sample_weight,
+                        batch_size=validation_batch_size or batch_size,
+                        steps_per_epoch=validation_steps, max_queue_size=max_queue_size,
+                        workers=workers, use_multiprocessing=use_multiprocessing, model=self)
+                val_logs = self.evaluate(val_x, val_y, sample_weight=val_sample_weight,
+                                         batch_size=validation_batch_size or batch_size,
+                                         steps=validation_steps, callbacks=callbacks,
+                                         return_dict=True, _use_cached_eval_dataset=True)
+                epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            training_logs = epoch_logs
+            if self.stop_training:
+                break
+        self._eval_data_handler = None
+        callbacks.on_train_end(logs=training_logs)
+        return self.history
 
     def _build_from_sample(self, x):
         if not self.built:
             self(x, training=False)
 
+    def _validate_and_get_metrics_result(self, logs):
+        """The epoch-to-date metric values when `logs` came from the compiled metrics."""
+        metric_logs = self.get_metrics_result()
+        if isinstance(logs, dict) and set(logs) == set(metric_logs):
+            return metric_logs
+        return logs
+
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, max_queue_size=10, workers=1,
-                 use_multiprocessing=False, return_dict=False, _internal=False, **kwargs):
+                 use_multiprocessing=False, return_dict=False, **kwargs):
         from ..callbacks import CallbackList
         self._assert_compiled()
+        use_cached = kwargs.pop("_use_cached_eval_dataset", False)
         if kwargs:
-            raise TypeError(f"Invalid keyword arguments: {list(kwargs)}")
+            raise TypeError(f"Invalid keyword arguments: {list(kwargs.keys())}")
         verbose = 1 if verbose == "auto" else verbose
-        batches = data_utils.make_batches(x, y, sample_weight, batch_size, False, steps)
-        callback_list = CallbackList(None if _internal else callbacks, add_progbar=verbose != 0,
-                                     model=self, verbose=verbose, epochs=1, steps=batches.steps)
-        self.reset_metrics()
-        callback_list.on_test_begin()
+        handler = getattr(self, "_eval_data_handler", None) if use_cached else None
+        if handler is None:
+            handler = data_utils.DataHandler(
+                x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps,
+                max_queue_size=max_queue_size, workers=workers,
+                use_multiprocessing=use_multiprocessing, model=self)
+        if not isinstance(callbacks, CallbackList):
+            callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                                     model=self, verbose=verbose, epochs=1,
+                                     steps=handler.inferred_steps)
         logs = {}
-        for step, batch in enumerate(batches.epoch()):
-            callback_list.on_test_batch_begin(step)
-            logs = self.test_step(batch)
-            callback_list.on_test_batch_end(step, logs)
-        logs = self.get_metrics_result()
-        callback_list.on_test_end(logs)
+        callbacks.on_test_begin()
+        for _, iterator in handler.enumerate_epochs():
+            self.reset_metrics()
+            with handler.catch_stop_iteration():
+                for step in handler.steps():
+                    callbacks.on_test_batch_begin(step)
+                    logs = self.test_step(next(iterator))
+                    callbacks.on_test_batch_end(step, logs)
+        logs = self._validate_and_get_metrics_result(logs)
+        callbacks.on_test_end(logs=logs)
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names]
-        return values[0] if len(values) == 1 else values
+        return _flatten_metrics_in_order(logs, self.metrics_names)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
                 max_queue_size=10, workers=1, use_multiprocessing=False):
         from ..callbacks import CallbackList
         verbose = 1 if verbose == "auto" else verbose
-        batches = data_utils.make_batches(x, None, None, batch_size, False, steps)
-        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                     verbose=verbose, epochs=1, steps=batches.steps)
-        callback_list.on_predict_begin()
-        outputs = []
-        for step, batch in enumerate(batches.epoch()):
-            callback_list.on_predict_batch_begin(step)
-            result = self.predict_step(batch)
-            outputs.append([np.asarray(o.data if isinstance(o, Tensor) else o) for o in flatten(result)])
-            structure = result
-            callback_list.on_predict_batch_end(step, {"outputs": result})
-        callback_list.on_predict_end()
+        handler = data_utils.DataHandler(
+            x, batch_size=batch_size, steps_per_epoch=steps, max_queue_size=max_queue_size,
+            workers=workers, use_multiprocessing=use_multiprocessing, model=self)
+        if not isinstance(callbacks, CallbackList):
+            callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                                     model=self, verbose=verbose, epochs=1,
+                                     steps=handler.inferred_steps)
+        callbacks.on_predict_begin()
+        outputs, structure = [], None
+        for _, iterator in handler.enumerate_epochs():
+            with handler.catch_stop_iteration():
+                for step in handler.steps():
+                    callbacks.on_predict_batch_begin(step)
+                    result = self.predict_step(next(iterator))
+                    outputs.append([np.asarray(o.data if isinstance(o, Tensor) else o)
+                                    for o in flatten(result)])
+                    structure = result
+                    callbacks.on_predict_batch_end(step, {"outputs": result})
         if not outputs:
-            raise ValueError("Unexpected result of `predict_function` (Empty batch_outputs). Please "
-                             "use `Model.compile(..., run_eagerly=True)`, or `tf.config.run_"
-                             "functions_eagerly(True)` for more information of where went wrong, or "
-                             "file a issue/bug to `tf.keras`.")
+            raise ValueError("Unexpected result of `predict_function` (Empty batch_outputs). "
+                             "Please use `Model.compile(..., run_eagerly=True)`, or `tf.config."
+                             "run_functions_eagerly(True)` for more information of where went "
+                             "wrong, or file a issue/bug to `tf.keras`.")
+        callbacks.on_predict_end()
         merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
         # The outputs' structure is kept (a dict stays a dict, even with one entry).
         nested = isinstance(structure, (list, tuple, dict))
@@ -425,10 +449,25 @@ def _is_functional_args(args, kwargs):
         (len(args) == 1 and "outputs" in kwargs)
 
 
+def _check_validation_freq(validation_freq):
+    if not isinstance(validation_freq, (int, list, tuple, set, range)):
+        raise ValueError("Expected `validation_freq` to be a list or int. Received: "
+                         f"validation_freq={validation_freq} of the type "
+                         f"{type(validation_freq)}.")
+
+
 def _should_validate(epoch, validation_freq):
+    """`validation_freq`: every n epochs (int) or the listed 1-based epochs."""
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
     return (epoch + 1) in validation_freq
+
+
+def _flatten_metrics_in_order(logs, metrics_names):
+    """evaluate()'s list: the model's metrics in order, then any other logged key (sorted)."""
+    results = [logs[name] for name in metrics_names if name in logs]
+    results += [logs[key] for key in sorted(logs) if key not in metrics_names]
+    return results[0] if len(results) == 1 else results
 
 
 def _logs_to_return(logs, names, return_dict):

@@ -60,4 +60,19 @@ from .activations.thresholded_relu import ThresholdedReLU  # noqa: F401
 # (merge-section-end)
 
 # Embedding, normalization, noise, spatial dropout, preprocessing layers (issue 7)
+from .core.embedding import Embedding  # noqa: F401
+from .normalization.layer_normalization import LayerNormalization  # noqa: F401
+from .regularization.spatial_dropout import (  # noqa: F401
+    SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,
+)
+from .regularization.gaussian_noise import GaussianNoise  # noqa: F401
+from .regularization.gaussian_dropout import GaussianDropout  # noqa: F401
+from .regularization.alpha_dropout import AlphaDropout  # noqa: F401
+from .preprocessing.rescaling import Rescaling  # noqa: F401
+from .preprocessing.random_flip import RandomFlip  # noqa: F401
+from .preprocessing.random_translation import RandomTranslation  # noqa: F401
+from .preprocessing.random_rotation import RandomRotation  # noqa: F401
+from .preprocessing.random_zoom import RandomZoom  # noqa: F401
+from .preprocessing.resizing import Resizing  # noqa: F401
+from .preprocessing.center_crop import CenterCrop  # noqa: F401
 # (layers7-section-end)

@@ -54,6 +54,76 @@ def test_mlp_fit_trace_matches_tf_keras():
         np.testing.assert_allclose(evaluated[key], value, rtol=1e-4)
 
 
+def load_trace():
+    with open(fixture_path("training", "traces.json")) as handle:
+        case = json.load(handle)[0]
+    arrays = np.load(fixture_path("training", "traces.npz"))
+    name = case["name"]
+    model = fixture_models.mlp_train(keras)
+    set_layer_weights(model, arrays, f"{name}/w_init")
+    model.compile(fixture_models.make_optimizer(keras, case["compile"]["optimizer"]),
+                  case["compile"]["loss"], metrics=case["compile"]["metrics"])
+    data = {key: arrays[f"{name}/{key}"] for key in ("x", "y", "x_val", "y_val")}
+    return case, model, data
+
+
+def assert_history_matches(history, case):
+    assert sorted(history) == sorted(case["history"])
+    for key, values in case["history"].items():
+        np.testing.assert_allclose(history[key], values, rtol=2e-4, err_msg=key)
+
+
+def test_fit_trace_with_validation_split():
+    """validation_split keeps the *last* samples: training on x followed by x_val with
+    validation_split=0.25 is the fixture's run with validation_data=(x_val, y_val)."""
+    case, model, data = load_trace()
+    x = np.concatenate([data["x"], data["x_val"]])
+    y = np.concatenate([data["y"], data["y_val"]])
+    history = model.fit(x, y, batch_size=case["fit"]["batch_size"], epochs=case["fit"]["epochs"],
+                        shuffle=False, verbose=0, validation_split=0.25)
+    assert_history_matches(history.history, case)
+
+
+def test_fit_trace_with_unit_class_weight_and_sample_weight():
+    case, model, data = load_trace()
+    classes = data["y"].shape[-1]
+    history = model.fit(data["x"], data["y"], batch_size=case["fit"]["batch_size"],
+                        epochs=case["fit"]["epochs"], shuffle=False, verbose=0,
+                        class_weight={c: 1.0 for c in range(classes)},
+                        sample_weight=np.ones(len(data["x"]), np.float32),
+                        validation_data=(data["x_val"], data["y_val"]))
+    assert_history_matches(history.history, case)
+
+
+def test_fit_trace_fed_by_a_generator_and_a_sequence():
+    batch_size = 16
+
+    class Batches(keras.utils.Sequence):
+        def __init__(self, x, y):
+            self.x, self.y = x, y
+
+        def __len__(self):
+            return -(-len(self.x) // batch_size)
+
+        def __getitem__(self, index):
+            part = slice(index * batch_size, (index + 1) * batch_size)
+            return self.x[part], self.y[part]
+
+    def endless(x, y):
+        while True:
+            yield from Batches(x, y)
+
+    for feed in ("generator", "sequence"):
+        keras.backend.clear_session()
+        case, model, data = load_trace()
+        source = Batches(data["x"], data["y"])
+        kwargs = {"steps_per_epoch": case["steps_per_epoch"]} if feed == "generator" else {}
+        history = model.fit(endless(data["x"], data["y"]) if feed == "generator" else source,
+                            epochs=case["fit"]["epochs"], verbose=0, shuffle=False,
+                            validation_data=Batches(data["x_val"], data["y_val"]), **kwargs)
+        assert_history_matches(history.history, case)
+
+
 def test_gradients_match_tf_keras():
     with open(fixture_path("grads", "cases.json")) as handle:
         cases = json.load(handle)

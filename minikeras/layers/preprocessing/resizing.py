@@ -1,0 +1,54 @@
+"""Resizing: images to a fixed height and width (tf.image.resize rules)."""
+from ...engine.base_layer import Layer
+from .image_utils import (apply_batched, check_image_rank, resize_images, resized_shape,
+                          smart_resize, to_float)
+
+_SUPPORTED = ("bilinear", "nearest")
+_KNOWN = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
+          "mitchellcubic")
+
+
+def _check_interpolation(interpolation):
+    if interpolation not in _KNOWN:
+        raise ValueError(f"Value not recognized for `interpolation`: {interpolation}. "
+                         f"Supported values are: {set(_KNOWN)}")
+    if interpolation not in _SUPPORTED:
+        raise NotImplementedError(f"Resizing(interpolation={interpolation!r}) is not supported "
+                                  "by minikeras; use 'bilinear' or 'nearest'.")
+
+
+class Resizing(Layer):
+    """Resizes images (3D or 4D, channels_last) to `(height, width)`; with
+    `crop_to_aspect_ratio=True` the largest centred window of the target aspect ratio is
+    cropped first. Only `"bilinear"` and `"nearest"` interpolation are implemented.
+
+    Example:
+    >>> Resizing(16, 8)(np.zeros((2, 32, 32, 3))).shape
+    (2, 16, 8, 3)
+    """
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 **kwargs):
+        self.height = height
+        self.width = width
+        self.interpolation = interpolation
+        self.crop_to_aspect_ratio = crop_to_aspect_ratio
+        _check_interpolation(interpolation)
+        super().__init__(**kwargs)
+
+    def call(self, inputs):
+        inputs = to_float(inputs, self._dtype)
+        check_image_rank(inputs, self)
+        method = smart_resize if self.crop_to_aspect_ratio else resize_images
+        return apply_batched(lambda x: method(x, self.height, self.width, self.interpolation),
+                             inputs)
+
+    def compute_output_shape(self, input_shape):
+        return resized_shape(input_shape, self.height, self.width)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"height": self.height, "width": self.width,
+                       "interpolation": self.interpolation,
+                       "crop_to_aspect_ratio": self.crop_to_aspect_ratio})
+        return config

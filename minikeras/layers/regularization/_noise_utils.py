@@ -1,0 +1,23 @@
+"""Shared argument checks and random generators of the noise layers."""
+import numbers
+
+import numpy as np
+
+from ...backend.random import make_rng
+
+
+def check_rate(rate):
+    """A drop rate must be a real number in [0, 1] (Keras' wording)."""
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
+        raise ValueError("Invalid value received for argument `rate`. Expected a float value "
+                         f"between 0 and 1. Received: rate={rate}")
+    return rate
+
+
+def layer_rng(layer):
+    """The layer's own generator when it has a seed (same seed, same noise), else the global."""
+    return layer._rng if layer._rng is not None else make_rng(None)
+
+
+def noise_dtype(inputs):
+    return inputs.dtype if inputs.dtype.kind == "f" else np.dtype("float32")

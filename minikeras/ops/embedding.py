@@ -1,0 +1,50 @@
+"""Embedding lookup: rows of a table picked by integer ids, with a dense scatter-add backward."""
+import numpy as np
+
+from ..backend.tensor import record
+from .math import as_array
+
+# Below this many one-hot entries (ids x vocabulary) the gradient is one small GEMM
+# `one_hot(ids).T @ grad`; above it, one `np.bincount` over (row, column) pairs. Both beat
+# `np.add.at` (measured: 3200 ids, vocabulary 1000, width 64: add.at 5.3 ms, bincount 3.0 ms;
+# 320 ids, vocabulary 50: add.at 0.12 ms, one-hot GEMM 0.03 ms).
+_ONE_HOT_LIMIT = 1 << 18
+
+
+def check_ids(ids, vocabulary_size):
+    """Integer ids as an intp array; out-of-range ids raise TensorFlow's error."""
+    ids = np.asarray(ids)
+    if ids.dtype.kind not in "iu":
+        ids = ids.astype(np.int32)   # tf.keras casts non-integer ids to int32 (truncation)
+    if ids.size:
+        low, high = ids.min(), ids.max()
+        if low < 0 or high >= vocabulary_size:
+            bad = low if low < 0 else high
+            where = tuple(int(i) for i in np.argwhere(ids == bad)[0])
+            raise ValueError(f"indices{list(where)} = {bad} is not in [0, {vocabulary_size})")
+    return ids.astype(np.intp, copy=False)
+
+
+def scatter_rows(ids, grad, num_rows):
+    """`out[ids[i]] += grad[i]` for every i, as a dense (num_rows, width) array."""
+    flat_ids = ids.reshape(-1)
+    rows = grad.reshape(flat_ids.size, -1)
+    width = rows.shape[1]
+    if flat_ids.size * num_rows <= _ONE_HOT_LIMIT:
+        one_hot = np.zeros((flat_ids.size, num_rows), dtype=grad.dtype)
+        one_hot[np.arange(flat_ids.size), flat_ids] = 1
+        return one_hot.T @ rows
+    cells = (flat_ids[:, None] * width + np.arange(width)).reshape(-1)
+    total = np.bincount(cells, weights=rows.reshape(-1), minlength=num_rows * width)
+    return total.reshape(num_rows, width).astype(grad.dtype, copy=False)
+
+
+def embedding_lookup(table, ids):
+    """`table[ids]`: one row of `table` per id (ids of any shape, already validated)."""
+    table_data = as_array(table)
+    ids = np.asarray(ids)
+    out = np.take(table_data, ids, axis=0)
+
+    def backward(g, needs):
+        return (scatter_rows(ids, g, table_data.shape[0]) if needs[0] else None,)
+    return record(out, (table,), backward)
