@@ -346,7 +346,8 @@ class MetricsContainer:
             yt, sw = match_rank(yt, yp, sw)
             mask = _output_mask(yp)
             sw = apply_mask(yp, sw, mask)
-            yp = _value(yp)
+            # Predictions stay Tensors: a sigmoid/softmax output remembers its logits, which
+            # the crossentropy metrics use as tf.keras does.
             # tf.keras 2.x: plain `metrics` only see the mask; `weighted_metrics` the weights.
             for metric in plain:
                 metric.update_state(yt, yp, sample_weight=mask)
