@@ -283,3 +283,29 @@ def test_line_length_positions_print_fn_and_layer_range():
     printed = []
     model.summary(print_fn=printed.append)
     assert [p.rstrip() for p in printed] == summary_lines(model) and all("\n" not in p for p in printed)
+
+
+def test_multi_output_layer_rows_use_tensor_indices():
+    class Split(layers.Layer):
+        """Test-local layer with two outputs: the two halves of the last axis."""
+
+        def call(self, inputs):
+            half = inputs.shape[-1] // 2
+            return [inputs[:, :half], inputs[:, half:]]
+
+        def compute_output_shape(self, input_shape):
+            half = (input_shape[0], input_shape[-1] // 2)
+            return [half, half]
+
+    x = keras.Input((4,), name="x")
+    first, second = Split(name="split")(x)
+    model = keras.Model(x, [layers.Dense(1, name="d0")(first), layers.Dense(3, name="d1")(second)])
+    row = functional_row
+    assert summary_lines(model)[4:13] == [
+        row("x (InputLayer)", "[(None, 4)]", 0, "[]"), "",
+        # tf.keras breaks a cell after "),", even when the whole text would fit.
+        row("split (Split)", "[(None, 2),", 0, "['x[0][0]']"), row("", " (None, 2)]", "", ""), "",
+        row("d0 (Dense)", "(None, 1)", 3, "['split[0][0]']"), "",
+        row("d1 (Dense)", "(None, 3)", 9, "['split[0][1]']"), ""]
+    out0, out1 = model.predict(np.arange(8, dtype=np.float32).reshape(2, 4), verbose=0)
+    assert out0.shape == (2, 1) and out1.shape == (2, 3)
