@@ -792,6 +792,6 @@ def test_lenet_bn_learns_digits():
     model = lenet_bn()
     model.compile(keras.optimizers.Adam(learning_rate=0.005), "sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    model.fit(x_train, y_train, batch_size=16, epochs=4, verbose=0)
+    model.fit(x_train, y_train, batch_size=16, epochs=5, verbose=0)
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     assert accuracy > 0.9
