@@ -216,6 +216,31 @@ def test_virtual_batches_after_conv():
     np.testing.assert_allclose(infer, (x - mm) / np.sqrt(mv + 1e-3), rtol=1e-4, atol=1e-5)
 
 
+def test_virtual_batches_with_renorm_and_mask():
+    rng = np.random.default_rng(27)
+    x = rng.standard_normal((6, 4, 2)).astype(np.float32)
+    layer = layers.BatchNormalization(virtual_batch_size=3, renorm=True, momentum=0.0,
+                                      renorm_clipping={"rmax": 1e3, "rmin": 0.0, "dmax": 1e3})
+    out = layer(x, training=True).numpy()
+    groups = x.reshape(3, 2, 4, 2)
+    mean = groups.mean(axis=(0, 2), keepdims=True)
+    var = groups.var(axis=(0, 2), keepdims=True)
+    new_mean, new_var = mean.mean(axis=1, keepdims=True), var.mean(axis=1, keepdims=True)
+    r, d = np.sqrt(new_var + 1e-3), new_mean          # initial renorm_stddev 1, renorm_mean 0
+    expected = (groups - mean) / np.sqrt(var + 1e-3) * r + d
+    np.testing.assert_allclose(out, expected.reshape(x.shape), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), new_mean, rtol=1e-5)
+    np.testing.assert_allclose(layer.moving_variance.numpy(), new_var, rtol=1e-4)
+    masked = layers.BatchNormalization(virtual_batch_size=3, momentum=0.0)
+    mask = rng.uniform(size=(6, 4)) > 0.3
+    out = masked(x, training=True, mask=mask).numpy()
+    weights = mask.reshape(3, 2, 4)[..., None]
+    expected, _, _ = reference_train(groups, None, None, (0, 2), 1e-3, weights=weights)
+    np.testing.assert_allclose(out, expected.reshape(x.shape), rtol=1e-4, atol=1e-5)
+    # inference needs no divisible batch
+    assert masked(x[:5], training=False).shape == (5, 4, 2)
+
+
 def test_renorm_against_numpy_over_steps():
     """r and d from the pre-update renorm statistics, clipped; renorm statistics with
     renorm_momentum; moving_variance derived from moving_stddev."""
@@ -333,6 +358,9 @@ GRAD_CONFIGS = [
     ((4, 3), {"center": False, "scale": False}),
     ((6, 3), {"virtual_batch_size": 2}),
     ((4, 2, 3), {"virtual_batch_size": 2}),
+    ((4, 3), {"renorm": True, "renorm_clipping": {"rmax": 1.0, "rmin": 1.0, "dmax": 0.0}}),
+    ((4, 2, 3), {"virtual_batch_size": 2, "renorm": True,
+                 "renorm_clipping": {"rmax": 1.0, "rmin": 1.0, "dmax": 0.0}}),
 ]
 
 
@@ -542,6 +570,21 @@ def test_fit_trains_gamma_and_beta():
     grad_out = 2 * (xhat - y) / y.size
     np.testing.assert_allclose(bn.gamma.numpy(), 1 - 0.1 * (grad_out * xhat).sum(0), rtol=1e-5)
     np.testing.assert_allclose(bn.beta.numpy(), -0.1 * grad_out.sum(0), rtol=1e-5, atol=1e-7)
+
+
+def test_regularizers_and_constraints():
+    layer = layers.BatchNormalization(gamma_regularizer=keras.regularizers.l2(0.1),
+                                      beta_regularizer=keras.regularizers.l1(0.2),
+                                      beta_constraint="non_neg")
+    model = keras.Sequential([layers.Dense(3, input_shape=(3,)), layer])
+    model.compile(keras.optimizers.SGD(learning_rate=1.0), "mse")
+    layer.set_weights([np.array([1.0, 2.0, -1.0], np.float32), np.array([0.5, -0.5, 1.0], np.float32),
+                       np.zeros(3, np.float32), np.ones(3, np.float32)])
+    np.testing.assert_allclose([float(loss.numpy()) for loss in layer.losses],
+                               [0.1 * 6.0, 0.2 * 2.0], rtol=1e-6)
+    x = np.random.default_rng(26).standard_normal((4, 3)).astype(np.float32)
+    model.train_on_batch(x, -10 * np.ones((4, 3), np.float32))
+    assert np.all(layer.beta.numpy() >= 0) and np.any(layer.beta.numpy() == 0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -792,6 +835,6 @@ def test_lenet_bn_learns_digits():
     model = lenet_bn()
     model.compile(keras.optimizers.Adam(learning_rate=0.005), "sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    model.fit(x_train, y_train, batch_size=16, epochs=4, verbose=0)
+    model.fit(x_train, y_train, batch_size=16, epochs=5, verbose=0)
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     assert accuracy > 0.9

@@ -206,7 +206,8 @@ class BatchNormalization(Layer):
             # Ghost batches as tf.keras forms them: (virtual_batch_size, groups, ...) in training,
             # so virtual batch j holds samples j, j + groups, j + 2 groups, ...
             original_shape = (-1,) + tuple(x.shape[1:])
-            self._check_virtual_batch_divides(x.shape[0])
+            if training:
+                self._check_virtual_batch_divides(x.shape[0])
             lead = (self.virtual_batch_size, -1) if training else (-1, 1)
             x = ops.reshape(x, lead + tuple(x.shape[1:]))
             if mask is not None:
