@@ -61,6 +61,12 @@ class Functional(Model):
         # object.__setattr__: these lists of layers are not sub-layers to track again.
         for key, value in attributes.items():
             object.__setattr__(self, key, value)
+        # What running the graph needs, computed once: per layer call, the ids of the tensors
+        # it reads and writes; per input, the shape its data must match.
+        object.__setattr__(self, "_run_plan", [
+            (node, [id(t) for t in node.input_tensors], [id(t) for t in node.output_tensors])
+            for node in ordered_nodes if not node.is_input])
+        self._input_spec_shapes = [_spec_shape(t) for t in flat_inputs]
         self.input_names = [layer.name for layer in self._input_layers]
         self.output_names = _unique_output_names(self._output_layers)
         self._is_graph_network = True
@@ -110,16 +116,21 @@ class Functional(Model):
             if input_mask is not None:
                 value._keras_mask = input_mask
             values[id(reference)] = value
-        for node in self._nodes_in_order:
-            if node.is_input or any(id(t) not in values for t in node.input_tensors):
-                continue   # inputs are fed; a node that cannot be computed is skipped (tf.keras)
+        for node, input_ids, output_ids in self._run_plan:
+            if not all(i in values for i in input_ids):
+                continue   # a node that cannot be computed is skipped (tf.keras)
             args, kwargs = node.map_arguments(values)
             if training is not None and node.layer._call_accepts_training:
                 kwargs.setdefault("training", training)
             outputs = node.layer(*args, **kwargs)
-            for reference, value in zip(node.output_tensors, flatten(outputs)):
-                values[id(reference)] = value
-        return pack_sequence_as(self._nested_outputs, [values[id(t)] for t in self.outputs])
+            if len(output_ids) == 1 and isinstance(outputs, Tensor):
+                values[output_ids[0]] = outputs
+            else:
+                values.update(zip(output_ids, flatten(outputs)))
+        results = [values[id(t)] for t in self.outputs]
+        if len(results) == 1 and not isinstance(self._nested_outputs, (list, tuple, dict)):
+            return results[0]
+        return pack_sequence_as(self._nested_outputs, results)
 
     def _flatten_to_reference_inputs(self, inputs):
         """User inputs (one value, a list, or a dict by input name or by the dict keys the
@@ -146,11 +157,10 @@ class Functional(Model):
                 f'Layer "{self.name}" expects {len(self.inputs)} input(s), but it received '
                 f"{len(flat_inputs)} input tensors. Inputs received: "
                 f"{[_short(x) for x in flat_inputs]}")
-        for index, (reference, value) in enumerate(zip(self.inputs, flat_inputs)):
+        for index, (expected, value) in enumerate(zip(self._input_spec_shapes, flat_inputs)):
             got = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
-            expected = (None,) + tuple(reference.shape[1:]) if reference.shape else ()
-            if not expected:
-                continue
+            if not expected or (len(got) == len(expected) and got[1:] == expected[1:]):
+                continue   # no spec, or an exact match
             spec_shape, shape = expected, got
             if shape and shape[-1] == 1:
                 shape = shape[:-1]
@@ -423,12 +433,19 @@ def add_node(layer, call_args, call_kwargs, outputs):
 
 
 # --- small helpers -------------------------------------------------------------------------------
+def _spec_shape(reference):
+    """The shape an input's data must have: the `Input`'s, with any batch size."""
+    return (None,) + tuple(reference.shape[1:]) if reference.shape else ()
+
+
 def _conform_to_reference_input(value, reference):
     """tf.keras: a trailing axis of size 1 is squeezed or added to match the `Input`, and the
     value is cast to the `Input`'s dtype."""
     from .. import ops
     if not isinstance(value, Tensor):
         value = Tensor(np.asarray(value))
+    elif value.dtype == reference.dtype and value.ndim == len(reference.shape):
+        return value
     rank, reference_rank = value.ndim, len(reference.shape)
     if rank == reference_rank + 1 and value.shape[-1] == 1:
         value = ops.squeeze(value, axis=-1)

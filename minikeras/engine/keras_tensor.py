@@ -111,6 +111,9 @@ class Node:
         self.outputs = outputs
         self.output_tensors = flatten(outputs)
         self.is_input = False
+        # The common call `layer(tensor)`: mapped without walking the argument structure.
+        self._single_positional = (not call_kwargs and len(call_args) == 1 and
+                                   isinstance(call_args[0], KerasTensor))
 
     @property
     def keras_inputs(self):
@@ -131,6 +134,8 @@ class Node:
 
     def map_arguments(self, values):
         """`(args, kwargs)` of this call with every KerasTensor replaced by `values[id(tensor)]`."""
+        if self._single_positional:
+            return (values[id(self.call_args[0])],), {}
         def fill(obj):
             if isinstance(obj, KerasTensor):
                 return values[id(obj)]
