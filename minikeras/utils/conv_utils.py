@@ -1,33 +1,44 @@
 """Argument checks and shape arithmetic shared by convolution, pooling and reshaping layers."""
+import numpy as np
+
 
 
 def normalize_tuple(value, n, name, allow_zero=False):
-    """An int or an iterable of `n` ints -> a tuple of `n` ints (Keras' wording on errors)."""
-    kind = "non-negative" if allow_zero else "positive"
-    if isinstance(value, int):
-        result = (value,) * n
+    """An int or an iterable of `n` ints -> a tuple of `n` ints, with Keras' error wording.
+
+    Example: `normalize_tuple(3, 2, "kernel_size") == (3, 3)`.
+    """
+    error_msg = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        result = (int(value),) * n
     else:
         try:
             result = tuple(value)
         except TypeError:
-            raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
-                             f"Received: {value}") from None
-        if len(result) != n or not all(isinstance(v, int) for v in result):
-            raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. "
-                             f"Received: {value}")
-    bad = [v for v in result if (v < 0 if allow_zero else v <= 0)]
+            raise ValueError(error_msg) from None
+        if len(result) != n:
+            raise ValueError(error_msg)
+        for item in result:
+            if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
+                raise ValueError(f"{error_msg}including element {item} of type {type(item)}")
+        result = tuple(int(item) for item in result)
+    if allow_zero:
+        bad, requirement = {v for v in result if v < 0}, ">= 0"
+    else:
+        bad, requirement = {v for v in result if v <= 0}, "> 0"
     if bad:
-        raise ValueError(f"The `{name}` argument must be a tuple of {n} integers. Received {name}="
-                         f"{value} including {bad} that does not satisfy the requirement "
-                         f"`{'>= 0' if allow_zero else '> 0'}` ({kind}).")
+        raise ValueError(f"{error_msg} including {bad} that does not satisfy the requirement "
+                         f"`{requirement}`.")
     return result
 
 
-def normalize_padding(value, allowed=("valid", "same")):
-    if not isinstance(value, str) or value.lower() not in allowed:
-        raise ValueError(f"The `padding` argument must be a string, one of {set(allowed)}. "
-                         f"Received: {value}")
-    return value.lower()
+def normalize_padding(value):
+    """'valid', 'same' or 'causal' (any case) -> lower case, as Keras' conv_utils."""
+    padding = value.lower() if isinstance(value, str) else value
+    if padding not in ("valid", "same", "causal"):
+        raise ValueError('The `padding` argument must be a list/tuple or one of "valid", "same" '
+                         f'(or "causal", only for `Conv1D). Received: {padding}')
+    return padding
 
 
 def conv_output_length(size, kernel, padding, stride, dilation=1):

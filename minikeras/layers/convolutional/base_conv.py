@@ -32,9 +32,8 @@ class Conv(Layer):
         self.filters = filters
         self.groups = groups or 1
         self.kernel_size = conv_utils.normalize_tuple(kernel_size, rank, "kernel_size")
-        self.strides = conv_utils.normalize_tuple(strides, rank, "strides")
-        allowed = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
-        self.padding = conv_utils.normalize_padding(padding, allowed)
+        self.strides = conv_utils.normalize_tuple(strides, rank, "strides", allow_zero=True)
+        self.padding = conv_utils.normalize_padding(padding)
         self.data_format = normalize_data_format(data_format)
         self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank, "dilation_rate")
         self.activation = activations.get(activation)
@@ -46,18 +45,25 @@ class Conv(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=rank + 2)
-        self._validate()
+        self._validate_init()
 
-    def _validate(self):
+    def _validate_init(self):
         if self.filters is not None and self.filters % self.groups != 0:
             raise ValueError("The number of filters must be evenly divisible by the number of "
                              f"groups. Received: groups={self.groups}, filters={self.filters}")
+        if not all(self.strides):
+            raise ValueError("The argument `strides` cannot contains 0(s). Received: "
+                             f"{self.strides}")
+        if self.padding == "causal" and not self._allows_causal_padding():
+            raise ValueError("Causal padding is only supported for `Conv1D`and `SeparableConv1D`.")
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                              f"Received: strides={self.strides} and dilation_rate="
                              f"{self.dilation_rate}")
-        if self.padding == "causal" and self.data_format == "channels_first" and self.rank == 1:
-            pass
+
+    def _allows_causal_padding(self):
+        # Keras accepts 'causal' for Conv1D (and its subclasses) and SeparableConv1D only.
+        return False
 
     @property
     def _channel_axis(self):
@@ -74,6 +80,7 @@ class Conv(Layer):
                              f"of groups. Received groups={self.groups}, but the input has "
                              f"{channels} channels (full input shape is {input_shape}).")
         kernel_shape = self.kernel_size + (channels // self.groups, self.filters)
+        self.compute_output_shape(input_shape)     # raises if an output dimension is negative
         self.kernel = self.add_weight("kernel", shape=kernel_shape,
                                       initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
@@ -88,10 +95,15 @@ class Conv(Layer):
         self.built = True
 
     def call(self, inputs):
+        batch_shape = tuple(inputs.shape[:inputs.ndim - self.rank - 1])
+        if len(batch_shape) > 1:      # Keras folds extra leading batch axes into one
+            inputs = ops.reshape(inputs, (-1,) + tuple(inputs.shape[len(batch_shape):]))
         outputs = conv(inputs, self.kernel, self.strides, self.padding, self.dilation_rate,
                        self.groups, self.data_format)
         if self.use_bias:
             outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
+        if len(batch_shape) > 1:
+            outputs = ops.reshape(outputs, batch_shape + tuple(outputs.shape[1:]))
         return self.activation(outputs)
 
     def _spatial_output_shape(self, spatial):
@@ -100,21 +112,19 @@ class Conv(Layer):
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
-                             f"expected ndim={self.rank + 2}, found ndim={len(input_shape)}. "
-                             f"Full shape received: {input_shape}")
+        batch = input_shape[:len(input_shape) - self.rank - 1]
         if self.data_format == "channels_first":
-            spatial = self._spatial_output_shape(input_shape[2:])
-            return (input_shape[0], self.filters) + spatial
-        spatial = self._spatial_output_shape(input_shape[1:-1])
-        for size in spatial:
-            if size is not None and size <= 0:
-                raise ValueError(f"One of the dimensions in the output is <= 0 due to downsampling "
-                                 f"in {self.name}. Consider increasing the input size. Received "
-                                 f"input shape {input_shape} which would produce output shape with "
-                                 f"a zero or negative value in a dimension.")
-        return (input_shape[0],) + spatial + (self.filters,)
+            spatial = self._spatial_output_shape(input_shape[len(batch) + 1:])
+            output_shape = batch + (self.filters,) + spatial
+        else:
+            spatial = self._spatial_output_shape(input_shape[len(batch):-1])
+            output_shape = batch + spatial + (self.filters,)
+        if any(size is not None and size < 0 for size in spatial):
+            raise ValueError(f"One of the dimensions in the output is <= 0 due to downsampling in "
+                             f"{self.name}. Consider increasing the input size. Received input "
+                             f"shape {list(input_shape)} which would produce output shape with a "
+                             "zero or negative value in a dimension.")
+        return output_shape
 
     def get_config(self):
         config = super().get_config()

@@ -15,7 +15,8 @@ class ConvTranspose(Conv):
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", output_padding=None,
                  data_format=None, dilation_rate=1, **kwargs):
         if kwargs.get("groups", 1) != 1:
-            raise ValueError("Transposed convolutions do not support `groups` other than 1.")
+            raise NotImplementedError("`groups` other than 1 is not supported by transposed "
+                                      f"convolutions. Received: groups={kwargs['groups']}")
         kwargs.pop("groups", None)
         super().__init__(rank, filters, kernel_size, strides=strides, padding=padding,
                          data_format=data_format, dilation_rate=dilation_rate, **kwargs)
@@ -25,14 +26,18 @@ class ConvTranspose(Conv):
                                                              allow_zero=True)
             for stride, pad in zip(self.strides, self.output_padding):
                 if pad >= stride:
-                    raise ValueError(f"Strides {self.strides} must be greater than output padding "
-                                     f"{self.output_padding}. Received strides={self.strides}, "
-                                     f"output_padding={self.output_padding}.")
+                    raise ValueError("Strides must be greater than output padding. Received "
+                                     f"strides={self.strides}, output_padding="
+                                     f"{self.output_padding}.")
 
     def build(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"Inputs should have rank {self.rank + 2}. Received "
+                             f"input_shape={tuple(input_shape)}.")
         channels = input_shape[self._channel_axis]
         if channels is None:
-            raise ValueError("The channel dimension of the inputs to `Conv2DTranspose` should be "
+            raise ValueError("The channel dimension of the inputs to "
+                             f"`{type(self).__name__}` should be "
                              f"defined. The input_shape received is {input_shape}, where axis "
                              f"{self._channel_axis} (0-based) is the channel dimension, which found "
                              "to be `None`.")

@@ -21,3 +21,6 @@ class Conv1D(Conv):
                          activity_regularizer=activity_regularizer,
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
                          **kwargs)
+
+    def _allows_causal_padding(self):
+        return True

@@ -18,8 +18,13 @@ class Pooling(Layer):
         if strides is None:
             strides = pool_size
         self.pool_size = conv_utils.normalize_tuple(pool_size, rank, "pool_size")
-        self.strides = conv_utils.normalize_tuple(strides, rank, "strides")
+        self.strides = conv_utils.normalize_tuple(strides, rank, "strides", allow_zero=True)
         self.padding = conv_utils.normalize_padding(padding)
+        if self.padding == "causal":
+            raise NotImplementedError("padding='causal' is not supported by pooling layers; use "
+                                      "'valid' or 'same'.")
+        if not all(self.strides):
+            raise ValueError(f"The argument `strides` cannot contains 0(s). Received: {self.strides}")
         self.data_format = normalize_data_format(data_format)
         self.input_spec = InputSpec(ndim=rank + 2)
 

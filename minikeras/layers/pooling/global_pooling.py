@@ -18,7 +18,8 @@ class GlobalPooling(Layer):
         self.data_format = normalize_data_format(data_format)
         self.keepdims = keepdims
         self.input_spec = InputSpec(ndim=rank + 2)
-        self.supports_masking = rank == 1
+        # tf.keras: only GlobalAveragePooling1D takes a mask (it averages the unmasked steps).
+        self.supports_masking = rank == 1 and mode == "avg"
 
     def _axes(self):
         start = 2 if self.data_format == "channels_first" else 1

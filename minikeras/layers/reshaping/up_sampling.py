@@ -18,9 +18,15 @@ def bilinear_matrix(size_in, scale, dtype):
     lo = np.clip(lower, 0, size_in - 1).astype(int)
     hi = np.clip(lower + 1, 0, size_in - 1).astype(int)
     matrix = np.zeros((size_out, size_in))
-    np.add.at(matrix, (np.arange(size_out), lo), 1 - frac)
-    np.add.at(matrix, (np.arange(size_out), hi), frac)
+    rows = np.arange(size_out)
+    matrix[rows, lo] += 1 - frac      # each statement touches every row once: no repeated index
+    matrix[rows, hi] += frac
     return matrix.astype(dtype)
+
+
+# The methods tf.keras' UpSampling2D accepts (only "nearest" and "bilinear" are implemented here).
+TF_INTERPOLATIONS = ("area", "bicubic", "bilinear", "gaussian", "lanczos3", "lanczos5",
+                     "mitchellcubic", "nearest")
 
 
 class UpSampling(Layer):
@@ -29,10 +35,13 @@ class UpSampling(Layer):
         self.rank = rank
         self.size = conv_utils.normalize_tuple(size, rank, "size")
         self.data_format = normalize_data_format(data_format)
-        allowed = ("nearest", "bilinear") if rank == 2 else ("nearest",)
-        if interpolation not in allowed:
-            raise ValueError(f"`interpolation` argument should be one of {list(allowed)}. Received: "
-                             f'"{interpolation}".')
+        if rank == 2 and interpolation not in TF_INTERPOLATIONS:
+            raise ValueError("`interpolation` argument should be one of: "
+                             + ", ".join(f'"{name}"' for name in TF_INTERPOLATIONS)
+                             + f'. Received: "{interpolation}".')
+        if interpolation not in ("nearest", "bilinear"):
+            raise NotImplementedError(f'interpolation="{interpolation}" is not supported; use '
+                                      '"nearest" or "bilinear".')
         self.interpolation = interpolation
         self.input_spec = InputSpec(ndim=rank + 2)
 
