@@ -51,9 +51,11 @@ def serialize_layer(layer):
     from ..engine.training import Model
     if isinstance(layer, Model):
         return serialize_model(layer, top_level=False)
+    from ..engine.base_layer import Layer
     entry = _wrap(layer, _layer_config_v3(layer), "keras.layers")
     build_shape = getattr(layer, "_build_input_shape", None)
-    if layer.built and build_shape is not None and type(layer).__name__ != "InputLayer":
+    # Keras 3 records a build config only for layers with their own `build`.
+    if layer.built and build_shape is not None and type(layer).build is not Layer.build:
         entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
     return entry
 
