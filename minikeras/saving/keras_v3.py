@@ -99,14 +99,16 @@ def _optimizer_variables(optimizer):
     from ..backend.tensor import Variable
     if not getattr(optimizer, "_built", False):
         return []
-    learning_rate = optimizer._learning_rate
-    if not isinstance(learning_rate, Variable):
-        learning_rate = Variable(np.asarray(optimizer._current_lr(), np.float32),
-                                 trainable=False, name="learning_rate")
-    result = [optimizer.iterations, learning_rate]
-    for variable in optimizer._variables:
-        result.extend(optimizer._slots.get(id(variable), {}).values())
-    return result
+    learning_rate = optimizer.learning_rate
+    if not isinstance(learning_rate, Variable):      # a schedule's value at this step
+        learning_rate = Variable(np.asarray(getattr(learning_rate, "data", learning_rate),
+                                            np.float32), trainable=False, name="learning_rate")
+    if hasattr(optimizer, "_slots"):
+        slots = [slot for variable in optimizer._variables
+                 for slot in optimizer._slots.get(id(variable), {}).values()]
+    else:                                  # creation order: each variable's slots together
+        slots = [v for v in optimizer.variables if v is not optimizer.iterations]
+    return [optimizer.iterations, learning_rate] + slots
 
 
 # --- writing ------------------------------------------------------------------------------------

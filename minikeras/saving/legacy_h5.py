@@ -255,9 +255,23 @@ def build_optimizer(optimizer, variables):
     """Create the optimizer's slots for `variables` as its first step would."""
     if getattr(optimizer, "_built", False):
         return
-    optimizer._variables = list(variables)
-    optimizer.build(optimizer._variables)
+    if hasattr(optimizer, "_slots"):     # optimizers that keep the variable list themselves
+        optimizer._variables = list(variables)
+    optimizer.build(list(variables))
     optimizer._built = True
+
+
+def set_optimizer_weights(optimizer, values):
+    """Assign saved optimizer state; on any mismatch warn (as tf.keras) and keep fresh state."""
+    variables = list(optimizer.variables)
+    shapes_match = len(values) == len(variables) and all(
+        tuple(v.shape) == tuple(np.shape(value)) for v, value in zip(variables, values))
+    if not shapes_match:
+        warnings.warn("Error in loading the saved optimizer state. As a result, your model is "
+                      "starting with a freshly initialized optimizer.", stacklevel=4)
+        return
+    for variable, value in zip(variables, values):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
 
 
 # --- whole model --------------------------------------------------------------------------------
@@ -339,11 +353,5 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             serialization.compile_from_training_config(model, training_config, custom_objects)
             if "optimizer_weights" in f:
                 build_optimizer(model.optimizer, model.trainable_weights)
-                values = load_optimizer_weights_from_hdf5_group(f)
-                try:
-                    model.optimizer.set_weights(values)
-                except ValueError:
-                    warnings.warn("Error in loading the saved optimizer state. As a result, your "
-                                  "model is starting with a freshly initialized optimizer.",
-                                  stacklevel=3)
+                set_optimizer_weights(model.optimizer, load_optimizer_weights_from_hdf5_group(f))
     return model
