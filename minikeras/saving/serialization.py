@@ -159,12 +159,20 @@ def sequential_from_config(cls, config, custom_objects=None):
 
 
 # --- Functional ---------------------------------------------------------------------------------
+def _node_offset(layer):
+    """tf.keras gives every functional model (Sequential included) a node of its own, linking
+    its inputs to its outputs, before any call: configs count a nested model's calls from 1.
+    minikeras keeps no such node, hence this offset."""
+    from ..engine.functional import Functional
+    return 1 if isinstance(layer, Functional) else 0
+
+
 def _kept_node_indices(model):
     """For each layer, map its inbound node index -> index among the nodes of this model."""
     model_nodes = {id(node) for node in model._nodes_in_order}
     conversion = {}
     for layer in model.layers:
-        kept = 0
+        kept = _node_offset(layer)
         for index, node in enumerate(layer._inbound_nodes):
             if id(node) in model_nodes:
                 conversion[(id(layer), index)] = kept
@@ -174,7 +182,7 @@ def _kept_node_indices(model):
 
 def _tensor_ref(tensor, conversion):
     layer, node_index, tensor_index = tensor._keras_history
-    return [layer.name, conversion.get((id(layer), node_index), 0), tensor_index]
+    return [layer.name, conversion.get((id(layer), node_index), _node_offset(layer)), tensor_index]
 
 
 def _json_arg(value, conversion):
@@ -261,6 +269,7 @@ def functional_from_config(config, custom_objects=None, cls=None, make_layer=Non
         layer = created.get(name)
         if layer is None:
             raise ValueError(f"Unknown layer '{name}' referenced in the model config.")
+        node_index -= _node_offset(layer)
         if node_index >= len(layer._inbound_nodes):
             return None
         return layer._inbound_nodes[node_index].output_tensors[tensor_index]

@@ -23,6 +23,14 @@ def functional():
     return keras.Model(inputs, outputs)
 
 
+def nested():
+    """A functional model calling a Sequential model as a layer."""
+    block = keras.Sequential([L.Dense(6, activation="relu", input_shape=(5,)), L.Dense(4)],
+                             name="block")
+    inputs = keras.Input(shape=(5,))
+    return keras.Model(inputs, L.Dense(3, activation="softmax")(block(inputs)))
+
+
 @keras.utils.register_keras_serializable(package="SavingTests")
 class TwoLayerNet(keras.Model):
     """A subclassed model; its config is captured from its constructor arguments."""
@@ -42,7 +50,8 @@ def subclassed():
     return model
 
 
-BUILDERS = {"sequential": sequential, "functional": functional, "subclassed": subclassed}
+BUILDERS = {"sequential": sequential, "functional": functional, "subclassed": subclassed,
+            "nested": nested}
 
 
 def data(seed=0, n=24):
