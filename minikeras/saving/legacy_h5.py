@@ -127,7 +127,7 @@ def _check_layer_names_attr(group, filepath):
             f"not a Keras legacy HDF5 weights file.{hint}")
 
 
-def _assign_all(pairs, describe):
+def _assign_all(pairs):
     """Check every shape first, then assign: a mismatch leaves the model unchanged."""
     for variable, value, where in pairs:
         if tuple(variable.shape) != tuple(value.shape):
@@ -158,7 +158,7 @@ def load_weights_from_hdf5_group(group, model):
         where = f"layer #{k} (named {layer.name} in the current model, {name} in the save file)"
         pairs += [(v, value, where) for v, value in zip(variables, values)]
     pairs += _top_level_pairs(group, model, skip_mismatch=False)
-    _assign_all(pairs, "layer")
+    _assign_all(pairs)
 
 
 def _top_level_pairs(group, model, skip_mismatch):
@@ -220,7 +220,7 @@ def load_weights_from_hdf5_group_by_name(group, model, skip_mismatch=False):
                     raise ValueError(f"Shape mismatch in layer #{k} (named {layer.name}) {detail}")
                 pairs.append((variable, value, f"layer #{k} (named {layer.name})"))
     pairs += _top_level_pairs(group, model, skip_mismatch)
-    _assign_all(pairs, "layer")
+    _assign_all(pairs)
 
 
 def load_weights(model, filepath, by_name=False, skip_mismatch=False):

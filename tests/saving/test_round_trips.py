@@ -236,3 +236,33 @@ def test_subclassed_config_comes_from_constructor_arguments():
     assert model.get_config() == {"name": "net", "trainable": True, "hidden": 5, "classes": 2}
     again = TwoLayerNet.from_config(model.get_config())
     assert (again.name, again.hidden_layer.units, again.head.units) == ("net", 5, 2)
+
+
+class CounterThenScale(L.Layer):
+    """Creates a non-trainable weight before its trainable one."""
+
+    def build(self, input_shape):
+        self.count = self.add_weight("count", shape=(), initializer="zeros", trainable=False)
+        self.scale = self.add_weight("scale", shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, inputs):
+        return inputs * self.scale + self.count
+
+
+@pytest.mark.parametrize("filename", ["w.h5", "w.weights.h5"])
+def test_each_layer_stores_trainable_weights_first(tmp_path, filename):
+    import h5py
+    model = keras.Sequential([CounterThenScale(input_shape=(3,), name="cts")])
+    model.layers[0].count.assign(np.float32(7.0))
+    model.layers[0].scale.assign(np.array([1, 2, 3], "float32"))
+    model.save_weights(tmp_path / filename)
+    with h5py.File(tmp_path / filename) as f:
+        if filename == "w.h5":
+            names = [n.decode() if isinstance(n, bytes) else n for n in f["cts"].attrs["weight_names"]]
+            assert names == ["cts/scale:0", "cts/count:0"]
+        else:
+            np.testing.assert_array_equal(f["layers/counter_then_scale/vars/0"][()], [1, 2, 3])
+            assert f["layers/counter_then_scale/vars/1"][()] == 7.0
+    fresh = keras.Sequential([CounterThenScale(input_shape=(3,), name="cts")])
+    fresh.load_weights(tmp_path / filename)
+    np.testing.assert_array_equal(fresh.layers[0].count.data, 7.0)

@@ -1,5 +1,6 @@
 """Broken, truncated, foreign and mismatched files end in clear errors; an interrupted save
 leaves the previous file intact; Lambda bytecode is never run unless safe_mode=False."""
+import json
 import os
 import warnings
 
@@ -301,3 +302,15 @@ def test_named_function_lambda_loads_in_safe_mode(tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     x = np.arange(-3, 3, dtype="float32").reshape(2, 3)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_safe_mode_refuses_functions_from_arbitrary_modules(tmp_path):
+    model = keras.Sequential([L.Dense(3, input_shape=(3,)), L.Lambda(np.negative)])
+    config = json.loads(model.to_json())
+    lambda_config = config["config"]["layers"][-1]["config"]
+    lambda_config.update({"function": "system", "module": "os"})
+    with pytest.raises(ValueError, match="Refusing to load the function 'system'"):
+        keras.models.model_from_json(json.dumps(config))
+    lambda_config.update({"function": "relu", "module": "minikeras.activations"})
+    assert keras.models.model_from_json(json.dumps(config)).layers[-1].function is \
+        keras.activations.relu
