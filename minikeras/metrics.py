@@ -191,17 +191,10 @@ class MeanMetricWrapper(Mean):
     def get_config(self):
         config_ = {"name": self.name, "dtype": self.dtype}
         config_.update(self._fn_kwargs)
-        if type(self) is MeanMetricWrapper:     # subclasses know their function
-            from .saving.registry import get_registered_name
-            config_["fn"] = get_registered_name(self._fn)
         return config_
 
     @classmethod
     def from_config(cls, config_):
-        config_ = dict(config_)
-        fn = config_.pop("fn", None)
-        if cls is MeanMetricWrapper:
-            return cls(get(fn), **config_)
         return cls(**config_)
 
 

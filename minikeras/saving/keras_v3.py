@@ -219,7 +219,8 @@ def save_model(model, filepath):
         warnings.warn("You are saving a model that has not yet been built. It might not contain "
                       "any weights yet. Consider building the model first by calling it on some "
                       "data.", stacklevel=3)
-    config_json = json.dumps(serialize_model(model))
+    from .legacy_h5 import _json_default
+    config_json = json.dumps(serialize_model(model), default=_json_default)
     metadata_json = json.dumps({"keras_version": str(__version__),
                                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
     buffer = io.BytesIO()

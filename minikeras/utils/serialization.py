@@ -9,7 +9,19 @@ def serialize_keras_object(obj, module):
     registered = _GLOBAL_CUSTOM_NAMES.get(type(obj))
     return {"module": module if registered is None else None,
             "class_name": type(obj).__name__ if registered is None else registered,
-            "config": obj.get_config(), "registered_name": registered}
+            "config": _functions_by_name(obj.get_config()), "registered_name": registered}
+
+
+def _functions_by_name(config):
+    """Functions inside a config (e.g. a metric wrapper's `fn`) are stored by their
+    (registered) name, as tf.keras does, so that the config is plain JSON."""
+    import types
+    from ..saving.registry import get_registered_name
+    if not isinstance(config, dict):
+        return config
+    return {key: get_registered_name(value)
+            if isinstance(value, (types.FunctionType, types.BuiltinFunctionType)) else value
+            for key, value in config.items()}
 
 
 def serialize_object(obj):
