@@ -12,6 +12,7 @@ from .registry import (  # noqa: F401
     register_keras_serializable, get_registered_object, get_registered_name,
     custom_object_scope, CustomObjectScope, get_custom_objects,
 )
+from ..utils.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
 from . import file_io, keras_v3, legacy_h5
 
 

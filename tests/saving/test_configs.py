@@ -163,3 +163,19 @@ def test_training_config_in_legacy_h5(tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.h5")
     assert isinstance(loaded.optimizer, optimizers.Adam)
     assert float(loaded.optimizer.learning_rate.data) == pytest.approx(0.005)
+
+
+def test_generic_serialize_and_deserialize_keras_object():
+    layer = L.Dense(3, activation="tanh", name="d")
+    payload = keras.utils.serialize_keras_object(layer)
+    assert (payload["module"], payload["class_name"]) == ("keras.layers", "Dense")
+    restored = keras.utils.deserialize_keras_object(json.loads(json.dumps(payload)))
+    assert type(restored) is L.Dense and restored.get_config() == layer.get_config()
+    assert keras.utils.serialize_keras_object(keras.activations.relu) == "relu"
+    assert keras.utils.deserialize_keras_object("relu") is keras.activations.relu
+    assert keras.saving.serialize_keras_object(scaled_tanh) == "ConfigTests>scaled_tanh"
+    optimizer = keras.saving.deserialize_keras_object(
+        {"module": "keras.optimizers", "class_name": "SGD", "config": {"learning_rate": 0.5}})
+    assert isinstance(optimizer, optimizers.SGD)
+    with pytest.raises(ValueError, match="Unknown object: 'NoSuchLayer'"):
+        keras.utils.deserialize_keras_object({"class_name": "NoSuchLayer", "config": {}})
