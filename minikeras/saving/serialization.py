@@ -161,17 +161,13 @@ def sequential_config(model):
 
 
 def sequential_from_config(cls, config, custom_objects=None):
-    from ..layers.core.input_layer import InputLayer
+    """A Sequential model: its layers (an InputLayer first, if any) added in order."""
     if isinstance(config, list):          # Keras 1 style: a bare list of layers
         config = {"layers": config}
     name = config.get("name")
     model = cls(name=name) if name else cls()
     for layer_config in config.get("layers", []):
-        layer = deserialize_layer(layer_config, custom_objects)
-        if isinstance(layer, InputLayer):
-            model.add(layer)
-            continue
-        model.add(layer)
+        model.add(deserialize_layer(layer_config, custom_objects))
     build_shape = config.get("build_input_shape")
     if not model.built and build_shape is not None and model._input_layer is None:
         model.build(tuple(build_shape))
@@ -364,9 +360,16 @@ def subclassed_model_config(model):
         return config
     args, kwargs = captured
     try:
-        names = list(inspect.signature(type(model).__init__).parameters)[1:]
+        parameters = list(inspect.signature(type(model).__init__).parameters.values())[1:]
     except (TypeError, ValueError):
-        names = []
+        parameters = []
+    names = [p.name for p in parameters
+             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(args) > len(names):
+        raise NotImplementedError(
+            f"Model {type(model).__name__} was created with variable positional arguments, so "
+            "its config cannot be derived automatically. Implement `get_config()` and "
+            "`from_config()` in the subclass.")
     init_kwargs = dict(zip(names, args))
     init_kwargs.update(kwargs)
     try:
