@@ -61,9 +61,10 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
         if not filepath.endswith(".keras"):
             raise ValueError("Invalid `filepath` argument: expected a `.keras` extension. "
                              f"Received: filepath={filepath}")
-        if kwargs:
+        unsupported = list(kwargs) + ([] if include_optimizer else ["include_optimizer"])
+        if unsupported:
             raise ValueError("The following argument(s) are not supported with the native "
-                             f"TF-Keras format: {list(kwargs.keys())}")
+                             f"TF-Keras format: {unsupported}")
         keras_v3.save_model(model, filepath)
         return
     warnings.warn("You are saving your model as an HDF5 file via `model.save()`. This file "

@@ -314,3 +314,10 @@ def test_safe_mode_refuses_functions_from_arbitrary_modules(tmp_path):
     lambda_config.update({"function": "relu", "module": "minikeras.activations"})
     assert keras.models.model_from_json(json.dumps(config)).layers[-1].function is \
         keras.activations.relu
+
+
+def test_include_optimizer_false_is_refused_for_keras_archives(tmp_path):
+    with pytest.raises(ValueError, match=r"not supported with the native TF-Keras format: "
+                                         r"\['include_optimizer'\]"):
+        small_model().save(tmp_path / "m.keras", include_optimizer=False)
+    assert not (tmp_path / "m.keras").exists()
