@@ -6,7 +6,7 @@ leaves the previous file untouched.
 """
 import contextlib
 import os
-import tempfile
+import secrets
 import zipfile
 
 import h5py
@@ -47,9 +47,7 @@ def atomic_write(filepath):
     filepath = os.fspath(filepath)
     directory = os.path.dirname(os.path.abspath(filepath))
     os.makedirs(directory, exist_ok=True)
-    handle, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(filepath)}.",
-                                        suffix=".tmp", dir=directory)
-    os.close(handle)
+    tmp_path = _create_temporary_file(directory, os.path.basename(filepath))
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as f:      # make the bytes durable before the rename
@@ -59,6 +57,31 @@ def atomic_write(filepath):
         with contextlib.suppress(OSError):
             os.remove(tmp_path)
         raise
+    _sync_directory(directory)
+
+
+def _create_temporary_file(directory, basename):
+    """An empty new file with the permissions a plain `open(..., 'w')` would give (umask)."""
+    for _ in range(100):
+        path = os.path.join(directory, f".{basename}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a temporary file beside {basename} in {directory}.")
+
+
+def _sync_directory(directory):
+    """Make the rename itself durable where the platform allows it."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        handle = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
 
 
 def check_readable(filepath):

@@ -321,3 +321,12 @@ def test_include_optimizer_false_is_refused_for_keras_archives(tmp_path):
                                          r"\['include_optimizer'\]"):
         small_model().save(tmp_path / "m.keras", include_optimizer=False)
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    old_mask = os.umask(0o022)
+    try:
+        small_model().save_weights(tmp_path / "w.h5")
+    finally:
+        os.umask(old_mask)
+    assert (os.stat(tmp_path / "w.h5").st_mode & 0o777) == 0o644
