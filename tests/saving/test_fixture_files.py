@@ -46,8 +46,8 @@ def with_recorded_weights(model, arrays):
 
 def assert_predicts(model, expected, name):
     got = model.predict(expected["cnn_seed/x"], verbose=0)
-    np.testing.assert_allclose(got, expected[f"pred/{name}"], rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(got, expected["cnn_seed/expected"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got, expected[f"pred/{name}"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(got, expected["cnn_seed/expected"], rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("name", ["cnn_seed_tk_legacy.h5", "cnn_seed_tk_full.h5",
@@ -185,4 +185,4 @@ def test_files_minikeras_writes_reload_to_the_recorded_predictions(tmp_path, exp
             model.save(tmp_path / filename)
             reloaded = keras.models.load_model(tmp_path / filename)
     got = reloaded.predict(expected["cnn_seed/x"], verbose=0)
-    np.testing.assert_allclose(got, expected["cnn_seed/expected"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got, expected["cnn_seed/expected"], rtol=1e-5, atol=1e-7)
