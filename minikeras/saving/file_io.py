@@ -14,8 +14,11 @@ import h5py
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-class CorruptFileError(ValueError):
-    """A file that is not a readable Keras file (truncated, corrupt or another format)."""
+class CorruptFileError(ValueError, OSError):
+    """A file that is not a readable Keras file (truncated, corrupt or another format).
+
+    Both a ValueError (as Keras reports bad files) and an OSError (as h5py and zipfile
+    report them), so callers catching either see it."""
 
 
 def ask_to_proceed_with_overwrite(filepath):
