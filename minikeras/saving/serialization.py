@@ -297,8 +297,7 @@ def functional_from_config(config, custom_objects=None, cls=None, make_layer=Non
         progress = False
         for layer, nodes in pending:
             while nodes:
-                node_data = nodes[0]
-                refs = node_data["args"] if isinstance(node_data, dict) else node_data
+                refs = _node_refs(nodes[0])
                 tensors = [tensor_for(ref) for ref in refs]
                 if any(t is None for t in tensors):
                     break
@@ -333,6 +332,25 @@ def functional_from_config(config, custom_objects=None, cls=None, make_layer=Non
     if config.get("trainable") is False:
         model.trainable = False
     return model
+
+
+def _is_ref(value):
+    return isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str) and \
+        isinstance(value[1], int) and isinstance(value[2], int)
+
+
+def _node_refs(node_data):
+    """The `[name, node, tensor, kwargs]` entries of one node: usually a list of them, but
+    layers that keep their input structure (tf.keras' TFOpLambda) store a bare entry or
+    nested lists."""
+    if isinstance(node_data, dict):
+        node_data = node_data.get("args", [])
+    if _is_ref(node_data):
+        return [node_data]
+    refs = []
+    for item in node_data:
+        refs.extend(_node_refs(item) if isinstance(item, (list, dict)) else [])
+    return refs
 
 
 def _is_single_ref(refs):

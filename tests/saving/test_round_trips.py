@@ -1,5 +1,6 @@
 """save -> load -> predict, and save -> load -> fit continues with identical losses, for
 Sequential, functional and subclassed models in every format."""
+import json
 import warnings
 
 import numpy as np
@@ -266,3 +267,17 @@ def test_each_layer_stores_trainable_weights_first(tmp_path, filename):
     fresh = keras.Sequential([CounterThenScale(input_shape=(3,), name="cts")])
     fresh.load_weights(tmp_path / filename)
     np.testing.assert_array_equal(fresh.layers[0].count.data, 7.0)
+
+
+def test_functional_config_nodes_may_be_bare_entries():
+    """tf.keras writes the nodes of layers that keep their input structure as bare
+    `[name, node, tensor, kwargs]` entries instead of lists of them."""
+    model = functional()
+    config = json.loads(model.to_json())
+    for entry in config["config"]["layers"]:
+        entry["inbound_nodes"] = [node[0] if len(node) == 1 else node
+                                  for node in entry["inbound_nodes"]]
+    rebuilt = keras.models.model_from_json(json.dumps(config))
+    rebuilt.set_weights(model.get_weights())
+    x, _ = data()
+    np.testing.assert_array_equal(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0))
