@@ -122,7 +122,8 @@ def open_zip(filepath):
         archive = zipfile.ZipFile(filepath, "r")
     except zipfile.BadZipFile as error:
         raise CorruptFileError(f"Cannot load the model from {filepath}: not a valid '.keras' "
-                               f"zip archive, the file is truncated or corrupt ({error}).") from None
+                               f"zip archive, the file is truncated or corrupt ({error}).") \
+            from None
     bad = archive.testzip()
     if bad is not None:
         archive.close()

@@ -199,13 +199,13 @@ def load_optimizer_state(model, h5file):
     variables = _optimizer_variables(optimizer)
     if len(stored) != len(variables):
         warnings.warn("Error in loading the saved optimizer state: expected "
-                      f"{len(variables)} variables, found {len(stored)}. As a result, your model is "
-                      "starting with a freshly initialized optimizer.", stacklevel=3)
+                      f"{len(variables)} variables, found {len(stored)}. As a result, your model "
+                      "is starting with a freshly initialized optimizer.", stacklevel=3)
         return
     values = [np.asarray(stored[str(i)]) for i in range(len(variables))]
     if any(tuple(v.shape) != tuple(value.shape) for v, value in zip(variables, values)):
-        warnings.warn("Error in loading the saved optimizer state: shapes differ. As a result, your "
-                      "model is starting with a freshly initialized optimizer.", stacklevel=3)
+        warnings.warn("Error in loading the saved optimizer state: shapes differ. As a result, "
+                      "your model is starting with a freshly initialized optimizer.", stacklevel=3)
         return
     for variable, value in zip(variables, values):
         variable.assign(np.asarray(value, dtype=variable.dtype))
@@ -221,8 +221,8 @@ def save_model(model, filepath):
                       "data.", stacklevel=3)
     from .legacy_h5 import _json_default
     config_json = json.dumps(serialize_model(model), default=_json_default)
-    metadata_json = json.dumps({"keras_version": str(__version__),
-                                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
+    saved_at = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
+    metadata_json = json.dumps({"keras_version": str(__version__), "date_saved": saved_at})
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5file:
         write_weights(model, h5file)

@@ -123,7 +123,8 @@ def without(entries, root_keys):
 def test_written_legacy_weights_have_the_tf_keras_structure(tmp_path, expected):
     model = with_recorded_weights(cnn_seed(), expected)
     model.save_weights(tmp_path / "w.h5")
-    with h5py.File(files_path("cnn_seed_tk_legacy.h5")) as ref, h5py.File(tmp_path / "w.h5") as ours:
+    with h5py.File(files_path("cnn_seed_tk_legacy.h5")) as ref, \
+            h5py.File(tmp_path / "w.h5") as ours:
         assert tree(ours) == tree(ref)
         np.testing.assert_array_equal(ours["dense/dense/kernel:0"][()],
                                       ref["dense/dense/kernel:0"][()])

@@ -221,7 +221,8 @@ def test_clone_model_copies_architecture_with_new_weights():
         assert [layer.get_config() for layer in clone.layers] == \
             [layer.get_config() for layer in model.layers]
         assert all(a is not b for a, b in zip(clone.weights, model.weights))
-        assert not all(np.array_equal(a, b) for a, b in zip(clone.get_weights(), model.get_weights()))
+        assert not all(np.array_equal(a, b)
+                       for a, b in zip(clone.get_weights(), model.get_weights()))
         clone.set_weights(model.get_weights())
         x, _ = data()
         np.testing.assert_array_equal(clone.predict(x, verbose=0), model.predict(x, verbose=0))
@@ -259,7 +260,8 @@ def test_each_layer_stores_trainable_weights_first(tmp_path, filename):
     model.save_weights(tmp_path / filename)
     with h5py.File(tmp_path / filename) as f:
         if filename == "w.h5":
-            names = [n.decode() if isinstance(n, bytes) else n for n in f["cts"].attrs["weight_names"]]
+            names = [n.decode() if isinstance(n, bytes) else n
+                     for n in f["cts"].attrs["weight_names"]]
             assert names == ["cts/scale:0", "cts/count:0"]
         else:
             np.testing.assert_array_equal(f["layers/counter_then_scale/vars/0"][()], [1, 2, 3])

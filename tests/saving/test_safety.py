@@ -166,9 +166,9 @@ def test_weight_count_mismatch_names_both_layers(tmp_path):
     keras.Sequential([L.Dense(4, input_shape=(3,), use_bias=False), L.Dense(2)]).save_weights(
         tmp_path / "w.h5")
     keras.backend.clear_session()
-    with pytest.raises(ValueError, match=r"Weight count mismatch for layer #0 \(named dense in the "
-                                         r"current model, dense in the save file\). Layer expects 2 "
-                                         r"weight\(s\). Received 1 saved weight\(s\)"):
+    with pytest.raises(ValueError, match=r"Weight count mismatch for layer #0 \(named dense in "
+                                         r"the current model, dense in the save file\). Layer "
+                                         r"expects 2 weight\(s\). Received 1 saved weight\(s\)"):
         small_model().load_weights(tmp_path / "w.h5")
 
 
@@ -204,7 +204,7 @@ def test_keras3_skip_mismatch_warns_and_loads_the_rest(tmp_path):
         other.load_weights(tmp_path / "w.weights.h5", by_name=True)
 
 
-# --- interrupted saves ------------------------------------------------------------------------------
+# --- interrupted saves -------------------------------------------------------------------------
 @pytest.mark.parametrize("filename,target", [
     ("w.h5", (legacy_h5, "save_weights_to_hdf5_group")),
     ("w.weights.h5", (keras_v3, "write_weights")),
@@ -275,7 +275,7 @@ def test_savedmodel_paths_are_refused(tmp_path):
         small_model().save(tmp_path / "m.h5", save_format="zip")
 
 
-# --- Lambda bytecode -------------------------------------------------------------------------------
+# --- Lambda bytecode ---------------------------------------------------------------------------
 def lambda_model():
     return keras.Sequential([L.Dense(3, input_shape=(3,)), L.Lambda(lambda x: x * 2 + 1)])
 
