@@ -21,7 +21,10 @@ class Model(Layer):
         if cls is Model and _is_functional_args(args, kwargs):
             from .functional import Functional
             return Functional.__new__(Functional)
-        return object.__new__(cls)
+        instance = object.__new__(cls)
+        # Remembered for the automatic config of subclassed models (see saving.serialization).
+        object.__setattr__(instance, "_init_call_args", (args, dict(kwargs)))
+        return instance
 
     def __init__(self, *args, **kwargs):
         if _is_functional_args(args, kwargs):
@@ -121,6 +124,8 @@ class Model(Layer):
                                       "supported by minikeras.")
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
+        self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights,
+                              "weighted_metrics": weighted_metrics}
         output_names = self._output_names_for_compile()
         # Graph models know their outputs' structure now; subclassed ones on the first batch.
         outputs = getattr(self, "_nested_outputs", None) if output_names else None
@@ -410,7 +415,8 @@ class Model(Layer):
         if getattr(self, "_nodes_in_order", None) is not None:
             from ..saving.serialization import functional_config
             return functional_config(self)
-        return {"name": self.name, "trainable": self.trainable}
+        from ..saving.serialization import subclassed_model_config
+        return subclassed_model_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

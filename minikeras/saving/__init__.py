@@ -1,0 +1,124 @@
+"""Saving and loading models and weights (`keras.saving`).
+
+Formats, chosen from the file name as tf.keras does:
+- `*.weights.h5`: Keras 3 weights layout; `*.h5` / `*.hdf5`: Keras 2 legacy HDF5 weights.
+- `model.save('m.keras')`: the Keras 3 zip; `model.save('m.h5')`: the legacy whole-model HDF5.
+Every save is atomic (temporary file + rename) and every load names the file when it fails.
+"""
+import os
+import warnings
+
+from .registry import (  # noqa: F401
+    register_keras_serializable, get_registered_object, get_registered_name,
+    custom_object_scope, CustomObjectScope, get_custom_objects,
+)
+from ..utils.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
+from . import file_io, keras_v3, legacy_h5
+
+
+def _path(filepath):
+    try:
+        return os.fspath(filepath)
+    except TypeError:
+        raise TypeError(f"Expected a file path (str or os.PathLike), received: {filepath!r}") \
+            from None
+
+
+def _save_format(filepath, save_format):
+    if save_format:
+        if save_format in ("keras", "keras_v3"):
+            return "keras"
+        if save_format in ("h5", "hdf5"):
+            return "h5"
+        if save_format in ("tf", "tensorflow"):
+            return "tf"
+        raise ValueError("Unknown `save_format` argument. Expected one of 'keras', 'tf', or 'h5'. "
+                         f"Received: save_format={save_format}")
+    if filepath.endswith(".keras"):
+        return "keras"
+    if filepath.endswith((".h5", ".hdf5")):
+        return "h5"
+    return "tf"
+
+
+def _no_savedmodel(filepath):
+    raise NotImplementedError(
+        f"Cannot save to {filepath!r}: the TensorFlow SavedModel format (the default for paths "
+        "without a '.keras' or '.h5' extension, or save_format='tf') is not supported by "
+        "minikeras. Use a '.keras' or '.h5' file name.")
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None,
+               **kwargs):
+    """`model.save(filepath)`: the whole model (config, weights, optimizer state)."""
+    filepath = _path(filepath)
+    fmt = _save_format(filepath, save_format)
+    if fmt == "tf":
+        _no_savedmodel(filepath)
+    if not file_io.should_write(filepath, overwrite):
+        return
+    if fmt == "keras":
+        if not filepath.endswith(".keras"):
+            raise ValueError("Invalid `filepath` argument: expected a `.keras` extension. "
+                             f"Received: filepath={filepath}")
+        unsupported = list(kwargs) + ([] if include_optimizer else ["include_optimizer"])
+        if unsupported:
+            raise ValueError("The following argument(s) are not supported with the native "
+                             f"TF-Keras format: {unsupported}")
+        keras_v3.save_model(model, filepath)
+        return
+    warnings.warn("You are saving your model as an HDF5 file via `model.save()`. This file "
+                  "format is considered legacy. We recommend using instead the native TF-Keras "
+                  "format, e.g. `model.save('my_model.keras')`.", stacklevel=3)
+    legacy_h5.save_model(model, filepath, include_optimizer=include_optimizer)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kwargs):  # noqa: A002
+    """`keras.models.load_model`: a `.keras` zip or a legacy whole-model `.h5` file."""
+    if kwargs:
+        raise TypeError(f"load_model() got unexpected keyword arguments: {list(kwargs)}")
+    filepath = _path(filepath)
+    file_io.check_readable(filepath)
+    with open(filepath, "rb") as f:
+        head = f.read(8)
+    if head[:4] == b"PK\x03\x04":
+        return keras_v3.load_model(filepath, custom_objects, compile=compile, safe_mode=safe_mode)
+    if head == file_io.HDF5_SIGNATURE:
+        return legacy_h5.load_model(filepath, custom_objects, compile=compile,
+                                    safe_mode=safe_mode)
+    kind = "empty" if not head else "neither a '.keras' zip archive nor an HDF5 file"
+    raise file_io.CorruptFileError(f"Cannot load the model from {filepath}: the file is {kind} "
+                                   "(truncated, corrupt or another format).")
+
+
+def save_weights(model, filepath, overwrite=True, save_format=None, **kwargs):
+    filepath = _path(filepath)
+    if not file_io.should_write(filepath, overwrite):
+        return
+    if filepath.endswith(".weights.h5"):
+        keras_v3.save_weights(model, filepath)
+        return
+    fmt = _save_format(filepath, save_format)
+    if fmt != "h5":
+        raise NotImplementedError(
+            f"Cannot save weights to {filepath!r}: the TensorFlow checkpoint format (the default "
+            "for paths without a '.h5' extension) is not supported by minikeras. Use a "
+            "'.weights.h5' or '.h5' file name.")
+    legacy_h5.save_weights(model, filepath)
+
+
+def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
+    filepath = _path(filepath)
+    if filepath.endswith(".keras"):
+        if by_name:
+            raise ValueError("`by_name` is only supported for weights in the legacy HDF5 format "
+                             f"('.h5'); {filepath} is a '.keras' file.")
+        keras_v3.load_weights_from_archive(model, filepath, skip_mismatch)
+        return
+    if filepath.endswith(".weights.h5"):
+        if by_name:
+            raise ValueError("`by_name` is only supported for weights in the legacy HDF5 format "
+                             f"('.h5'); {filepath} is a Keras 3 '.weights.h5' file.")
+        keras_v3.load_weights(model, filepath, skip_mismatch)
+        return
+    legacy_h5.load_weights(model, filepath, by_name=by_name, skip_mismatch=skip_mismatch)

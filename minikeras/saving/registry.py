@@ -16,6 +16,8 @@ _scope = _Scope()
 def register_keras_serializable(package="Custom", name=None):
     """Decorator: make a class or function loadable by name as `package>name`."""
     def decorator(obj):
+        if isinstance(obj, type) and not hasattr(obj, "get_config"):
+            raise ValueError("Cannot register a class that does not have a get_config() method.")
         registered_name = f"{package}>{name or obj.__name__}"
         if registered_name in _GLOBAL_CUSTOM_OBJECTS:
             raise ValueError(f"{registered_name} has already been registered to "
@@ -27,10 +29,13 @@ def register_keras_serializable(package="Custom", name=None):
 
 
 def get_registered_name(obj):
+    """`package>name` for registered objects, the plain `__name__` otherwise."""
     return _GLOBAL_CUSTOM_NAMES.get(obj, getattr(obj, "__name__", None))
 
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
+    """The object for `name`: from the active custom object scopes, the registry,
+    `custom_objects`, then `module_objects` (None when unknown)."""
     for scope in reversed(_scope.stack):
         if name in scope:
             return scope[name]
@@ -48,6 +53,7 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
 
 
 def get_custom_objects():
+    """The global registry (a mutable dict: `get_custom_objects()['MyLayer'] = MyLayer`)."""
     return _GLOBAL_CUSTOM_OBJECTS
 
 

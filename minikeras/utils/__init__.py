@@ -9,4 +9,4 @@ from ..saving.registry import (  # noqa: F401
     register_keras_serializable, custom_object_scope, CustomObjectScope, get_custom_objects,
     get_registered_name, get_registered_object,
 )
-from .serialization import serialize_keras_object, deserialize_object as deserialize_keras_object  # noqa: F401
+from .serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401

@@ -1,15 +1,55 @@
 """Resolving Keras identifiers (a name, a config dict or an object) to objects."""
 
 
-def serialize_keras_object(obj, module):
-    """The tf.keras 2.x form: `{'module', 'class_name', 'config', 'registered_name'}`."""
+# Public Keras modules of minikeras' objects, for `serialize_keras_object(obj)`.
+_PUBLIC_MODULES = ("layers", "initializers", "regularizers", "constraints", "losses", "metrics",
+                   "optimizers", "activations")
+
+
+def _public_module(obj):
+    parts = type(obj).__module__.split(".")
+    if parts[0] == "minikeras" and len(parts) > 1:
+        if parts[1] == "optimizers" and len(parts) > 2 and parts[2] == "schedules":
+            return "keras.optimizers.schedules"
+        if parts[1] in _PUBLIC_MODULES:
+            return f"keras.{parts[1]}"
+        if parts[1] == "engine":
+            return "keras"
+    return type(obj).__module__
+
+
+def serialize_keras_object(obj, module=None):
+    """The tf.keras 2.x form: `{'module', 'class_name', 'config', 'registered_name'}`; a
+    function becomes its (registered) name.
+
+    Example:
+    >>> serialize_keras_object(keras.initializers.Zeros())["class_name"]
+    'Zeros'
+    """
     if obj is None:
         return None
-    from ..saving.registry import _GLOBAL_CUSTOM_NAMES
+    from ..saving.registry import _GLOBAL_CUSTOM_NAMES, get_registered_name
+    if not hasattr(obj, "get_config"):
+        if callable(obj):
+            return get_registered_name(obj)
+        raise ValueError(f"Cannot serialize {obj!r} since it doesn't implement `get_config()`.")
+    module = module or _public_module(obj)
     registered = _GLOBAL_CUSTOM_NAMES.get(type(obj))
     return {"module": module if registered is None else None,
             "class_name": type(obj).__name__ if registered is None else registered,
-            "config": obj.get_config(), "registered_name": registered}
+            "config": _functions_by_name(obj.get_config()), "registered_name": registered}
+
+
+def _functions_by_name(config):
+    """Functions inside a config (e.g. a metric wrapper's `fn`) are stored by their
+    (registered) name, as tf.keras does, so that the config is plain JSON."""
+    import types
+    from ..saving.registry import get_registered_name
+    if not isinstance(config, dict):
+        return config
+    return {key: get_registered_name(value)
+            if isinstance(value, (types.FunctionType, types.BuiltinFunctionType)) else value
+            for key, value in config.items()}
 
 
 def serialize_object(obj):
@@ -44,6 +84,29 @@ def deserialize_object(identifier, module_objects, custom_objects=None, kind="ob
                              "serialize#registering_the_custom_object for details.")
         return obj
     return identifier
+
+
+def deserialize_keras_object(identifier, module_objects=None, custom_objects=None,
+                             printable_module_name="object"):
+    """The object for a name or `{'class_name', 'config'}`: from `custom_objects`, the
+    registry, `module_objects` or (by default) minikeras' public modules."""
+    if module_objects is None:
+        module_objects = _public_objects(identifier)
+    return deserialize_object(identifier, module_objects, custom_objects, printable_module_name)
+
+
+def _public_objects(identifier):
+    import importlib
+    names = _PUBLIC_MODULES
+    if isinstance(identifier, dict) and str(identifier.get("module", "")).startswith("keras."):
+        wanted = identifier["module"].split(".")[1]
+        names = (wanted,) + tuple(n for n in _PUBLIC_MODULES if n != wanted)
+    found = {}
+    for name in reversed(names):        # earlier modules win
+        module = importlib.import_module(f"minikeras.{name}")
+        found.update({key: value for key, value in vars(module).items()
+                      if not key.startswith("_") and callable(value)})
+    return found
 
 
 def _lookup(name, module_objects, custom_objects, registry_lookup):

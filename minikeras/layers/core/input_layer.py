@@ -12,7 +12,9 @@ class InputLayer(Layer):
 
     def __init__(self, input_shape=None, batch_size=None, dtype=None, input_tensor=None,
                  sparse=None, name=None, ragged=None, type_spec=None, batch_input_shape=None,
-                 batch_shape=None, **kwargs):
+                 batch_shape=None, optional=False, **kwargs):
+        if optional:
+            raise NotImplementedError("InputLayer(optional=True) is not supported by minikeras.")
         if sparse or ragged:
             raise NotImplementedError("Sparse and ragged inputs are not supported by minikeras.")
         if type_spec is not None:
@@ -46,7 +48,7 @@ class InputLayer(Layer):
 
     def get_config(self):
         return {"batch_input_shape": self._batch_input_shape, "dtype": self.dtype,
-                "sparse": False, "ragged": False, "name": self.name}
+                "sparse": False, "ragged": False, "name": self.name, "optional": False}
 
     @classmethod
     def from_config(cls, config_):

@@ -1,0 +1,213 @@
+"""Translating model configs between minikeras (tf.keras 2.x form) and Keras 3's `config.json`.
+
+Keras 3 wraps every object as `{"module", "class_name", "config", "registered_name"}` (layers
+also carry `build_config`), writes dtypes as `DTypePolicy` objects, gives `InputLayer` a
+`batch_shape`, and describes functional inbound nodes as `{"args": [...], "kwargs": {...}}` with
+`__keras_tensor__` entries. Reading accepts both the Keras 3 and the tf.keras forms.
+"""
+import copy
+
+from ..engine.keras_tensor import flatten
+from . import serialization
+
+# Keys Keras 3 adds to configs that minikeras' (Keras 2) classes do not take, with the value
+# that means "feature unused". Any other value cannot be honoured and is an error.
+_KERAS3_ONLY_KEYS = {"quantization_config": None, "optional": False, "lora_rank": None,
+                     "lora_alpha": None, "input_axes": None, "output_axes": None,
+                     "loss_scale_factor": None, "gradient_accumulation_steps": None,
+                     "shared_object_id": "any"}
+
+
+def _policy(dtype):
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": dtype},
+            "registered_name": None}
+
+
+# --- minikeras -> Keras 3 -----------------------------------------------------------------------
+def _layer_config_v3(layer):
+    config = copy.deepcopy(layer.get_config())
+    if type(layer).__name__ == "InputLayer":
+        config["batch_shape"] = list(config.pop("batch_input_shape"))
+        return config
+    config.pop("batch_input_shape", None)
+    if isinstance(config.get("dtype"), str):
+        config["dtype"] = _policy(config["dtype"])
+    return config
+
+
+def _wrap(obj, config, module):
+    registered = serialization._GLOBAL_CUSTOM_NAMES.get(type(obj))
+    return {"module": module if registered is None else type(obj).__module__,
+            "class_name": type(obj).__name__, "config": config, "registered_name": registered}
+
+
+def _keras_tensor(tensor, conversion):
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": list(tensor.shape), "dtype": str(tensor.dtype),
+                       "keras_history": serialization._tensor_ref(tensor, conversion)}}
+
+
+def serialize_layer(layer):
+    from ..engine.training import Model
+    if isinstance(layer, Model):
+        return serialize_model(layer, top_level=False)
+    from ..engine.base_layer import Layer
+    entry = _wrap(layer, _layer_config_v3(layer), "keras.layers")
+    build_shape = getattr(layer, "_build_input_shape", None)
+    # Keras 3 records a build config only for layers with their own `build`.
+    if layer.built and build_shape is not None and type(layer).build is not Layer.build:
+        entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
+    return entry
+
+
+def _jsonable_shape(shape):
+    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
+        return [_jsonable_shape(s) for s in shape]
+    return None if shape is None else [None if d is None else int(d) for d in shape]
+
+
+def _functional_config_v3(model):
+    from ..engine.keras_tensor import KerasTensor, map_structure
+    conversion = serialization._kept_node_indices(model)
+    model_nodes = {id(node) for node in model._nodes_in_order}
+    layers = []
+    for layer in model.layers:
+        entry = serialize_layer(layer)
+        entry["name"] = layer.name
+        nodes = []
+        for node in layer._inbound_nodes:
+            if id(node) not in model_nodes or node.is_input:
+                continue
+            convert = (lambda t: _keras_tensor(t, conversion) if isinstance(t, KerasTensor) else t)
+            nodes.append({"args": map_structure(convert, list(node.call_args)),
+                          "kwargs": map_structure(convert, dict(node.call_kwargs))})
+        entry["inbound_nodes"] = nodes
+        layers.append(entry)
+    config = serialization.functional_config(model, serialize=lambda layer: {})
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": config["input_layers"], "output_layers": config["output_layers"]}
+
+
+def serialize_model(model, top_level=True):
+    """The Keras 3 `config.json` content for a model."""
+    name = type(model).__name__
+    if name == "Sequential":
+        config = {"name": model.name, "trainable": model.trainable,
+                  "dtype": _policy(model.dtype),
+                  "layers": ([serialize_layer(model._input_layer)] if model._input_layer else [])
+                  + [serialize_layer(layer) for layer in model.layers]}
+        entry = _wrap(model, config, "keras")
+    elif getattr(model, "_is_graph_network", False):
+        entry = _wrap(model, _functional_config_v3(model), "keras")
+        entry["class_name"] = serialization.model_class_name(model).split(">")[-1]
+    else:
+        entry = _wrap(model, model.get_config(), type(model).__module__)
+    build_shape = getattr(model, "_build_input_shape", None)
+    if build_shape is None and getattr(model, "inputs", None):
+        build_shape = model.inputs[0].shape if len(model.inputs) == 1 else \
+            [t.shape for t in model.inputs]
+    if build_shape is not None:
+        entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
+    if top_level and getattr(model, "_is_compiled", False):
+        entry["compile_config"] = compile_config(model)
+    return entry
+
+
+def compile_config(model):
+    from .. import optimizers
+    training = serialization.training_config(model)
+    optimizer = model.optimizer
+    optimizer_entry = optimizers.serialize(optimizer) if optimizer is not None else None
+    return {"optimizer": optimizer_entry, "loss": training["loss"],
+            "loss_weights": training["loss_weights"], "metrics": training["metrics"],
+            "weighted_metrics": training["weighted_metrics"], "run_eagerly": False,
+            "steps_per_execution": 1, "jit_compile": False}
+
+
+# --- Keras 3 -> minikeras -------------------------------------------------------------------------
+def _strip_keras3_keys(config, where):
+    for key, unused in _KERAS3_ONLY_KEYS.items():
+        if key in config:
+            value = config[key]
+            if unused != "any" and value != unused:
+                raise NotImplementedError(f"{where} uses '{key}={value!r}', a Keras 3 feature "
+                                          "that minikeras does not support.")
+            del config[key]
+
+
+def normalize(obj, where="config"):
+    """Rewrite a Keras 3 config tree into the tf.keras form minikeras' classes take."""
+    if isinstance(obj, list):
+        return [normalize(item, where) for item in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if obj.get("class_name") == "DTypePolicy" and isinstance(obj.get("config"), dict):
+        return obj["config"].get("name", "float32")
+    if obj.get("class_name") == "__keras_tensor__":
+        return list(obj["config"]["keras_history"])
+    result = {key: normalize(value, where) for key, value in obj.items()}
+    if "class_name" in result and isinstance(result.get("config"), dict):
+        inner = result["config"]
+        _strip_keras3_keys(inner, f"{result['class_name']} '{inner.get('name', '')}'")
+        if result["class_name"] == "InputLayer" and "batch_shape" in inner:
+            inner["batch_input_shape"] = inner.pop("batch_shape")
+        if "inbound_nodes" in result:
+            result["inbound_nodes"] = [_node_v2(node) for node in result["inbound_nodes"]]
+    return result
+
+
+def _node_v2(node):
+    """`{"args": [...], "kwargs": {...}}` -> `[[name, node, tensor, kwargs], ...]`."""
+    if not isinstance(node, dict):
+        return node
+    args, kwargs = node.get("args", []), dict(node.get("kwargs", {}))
+    first = args[0] if args else kwargs.pop("inputs", [])
+    refs = _collect_refs(first)
+    return [ref[:3] + [kwargs] for ref in refs]
+
+
+def _collect_refs(structure):
+    if isinstance(structure, list) and len(structure) == 3 and isinstance(structure[0], str) \
+            and isinstance(structure[1], int):
+        return [structure]
+    if isinstance(structure, (list, tuple)):
+        refs = []
+        for item in structure:
+            refs.extend(_collect_refs(item))
+        return refs
+    if isinstance(structure, dict):
+        return _collect_refs(flatten(structure))
+    return []
+
+
+def deserialize_model(config, custom_objects=None, safe_mode=True):
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError("The '.keras' file's config.json does not describe a model: expected a "
+                         f"dict with a 'class_name', got {type(config).__name__}.")
+    entry = normalize({k: v for k, v in config.items()
+                       if k not in ("compile_config", "build_config")})
+    model = serialization.deserialize_model(entry, custom_objects, safe_mode=safe_mode)
+    build_shape = (config.get("build_config") or {}).get("input_shape")
+    if not model.built and build_shape is not None:
+        shape = [tuple(s) for s in build_shape] if build_shape and \
+            isinstance(build_shape[0], list) else tuple(build_shape)
+        model.build(shape)
+    return model
+
+
+def compile_from_config(model, config, custom_objects=None):
+    optimizer = config.get("optimizer")
+    if isinstance(optimizer, dict):
+        optimizer = normalize(optimizer)
+        optimizer = {"class_name": optimizer.get("class_name"),
+                     "config": optimizer.get("config", {})}
+    training = {"optimizer_config": optimizer if isinstance(optimizer, dict) else None,
+                "loss": normalize(config.get("loss")), "metrics": normalize(config.get("metrics")),
+                "weighted_metrics": normalize(config.get("weighted_metrics")),
+                "loss_weights": config.get("loss_weights")}
+    if isinstance(optimizer, str):
+        model.compile(optimizer=optimizer, loss=training["loss"], metrics=training["metrics"],
+                      weighted_metrics=training["weighted_metrics"],
+                      loss_weights=training["loss_weights"])
+        return
+    serialization.compile_from_training_config(model, training, custom_objects)

@@ -1,0 +1,277 @@
+"""The Keras 3 formats: `*.weights.h5` and the `*.keras` zip (`config.json`, `metadata.json`,
+`model.weights.h5`).
+
+Weights layout (Keras 3 `saving_lib`): every saveable object (model, layer, optimizer) gets a
+group `<path>/vars` (attribute `name`) holding its own variables as datasets `0`, `1`, ...
+The model's own variables are at `vars`; the layers of a Sequential/functional model at
+`layers/<snake_case class name>[_<n>]`, numbered per class in `model.layers` order; layers held
+in attributes of subclassed models/layers at `<attribute>` (containers: `<attribute>/<class>`);
+the optimizer at `optimizer` (iterations, learning rate, then each variable's slots).
+"""
+import datetime
+import io
+import json
+import re
+import warnings
+import zipfile
+
+import numpy as np
+
+from .. import __version__
+from . import file_io
+
+CONFIG_FILENAME = "config.json"
+METADATA_FILENAME = "metadata.json"
+WEIGHTS_FILENAME = "model.weights.h5"
+
+# Attributes of minikeras' engine that hold layers for bookkeeping, not as children.
+_ENGINE_ATTRIBUTES = frozenset({
+    "_tracked_layers", "_stack", "_input_layer", "_layers_in_order", "_nodes_in_order",
+    "_input_layers", "_output_layers", "_inbound_nodes", "_outbound_nodes", "_own_weights",
+    "inputs", "outputs", "_nested_inputs", "_nested_outputs", "compiled_loss",
+    "compiled_metrics", "history", "_outer", "input_spec", "_initial_weights",
+})
+
+
+def snake_case(name):
+    """Keras 3 `naming.to_snake_case`: `Conv2D` -> `conv2d`, `InputLayer` -> `input_layer`."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+# --- walking the saveable objects -----------------------------------------------------------------
+def _is_saveable(obj):
+    from ..engine.base_layer import Layer
+    from ..optimizers.base import Optimizer
+    return isinstance(obj, (Layer, Optimizer))
+
+
+def _children(obj):
+    """(attribute, child) pairs in Keras 3's visiting order: a graph model's `layers` first,
+    then attributes sorted by name with private ones last."""
+    if getattr(obj, "_is_graph_network", False) or type(obj).__name__ == "Sequential":
+        yield "layers", list(obj.layers)
+    attributes = sorted(vars(obj), key=lambda name: "~" + name if name.startswith("_") else name)
+    for name in attributes:
+        if name.startswith("__") or name in _ENGINE_ATTRIBUTES:
+            continue
+        yield name, vars(obj)[name]
+
+
+def walk(obj, path="", visited=None):
+    """Yield (path, saveable) for `obj` and every saveable below it, each once."""
+    visited = set() if visited is None else visited
+    if id(obj) in visited:
+        return
+    visited.add(id(obj))
+    yield path, obj
+    for attribute, child in _children(obj):
+        child_path = f"{path}/{attribute}" if path else attribute
+        if _is_saveable(child):
+            yield from walk(child, child_path, visited)
+        elif isinstance(child, (list, tuple, dict)):
+            items = list(child.values()) if isinstance(child, dict) else list(child)
+            used = {}
+            for item in items:
+                if not _is_saveable(item) or id(item) in visited:
+                    continue
+                name = snake_case(type(item).__name__)
+                if name in used:
+                    used[name] += 1
+                    name = f"{name}_{used[name]}"
+                else:
+                    used[name] = 0
+                yield from walk(item, f"{child_path}/{name}", visited)
+
+
+def own_variables(obj):
+    """The variables an object stores in its own `vars` group, in Keras 3's order."""
+    from ..optimizers.base import Optimizer
+    if isinstance(obj, Optimizer):
+        return _optimizer_variables(obj)
+    own = list(getattr(obj, "_own_weights", []))
+    return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
+
+
+def _optimizer_variables(optimizer):
+    """Keras 3 order: iterations, learning rate, then for each model variable its slots."""
+    from ..backend.tensor import Variable
+    if not getattr(optimizer, "_built", False):
+        return []
+    learning_rate = optimizer.learning_rate
+    if not isinstance(learning_rate, Variable):      # a schedule's value at this step
+        learning_rate = Variable(np.asarray(getattr(learning_rate, "data", learning_rate),
+                                            np.float32), trainable=False, name="learning_rate")
+    if hasattr(optimizer, "_slots"):
+        slots = [slot for variable in optimizer._variables
+                 for slot in optimizer._slots.get(id(variable), {}).values()]
+    else:                                  # creation order: each variable's slots together
+        slots = [v for v in optimizer.variables if v is not optimizer.iterations]
+    return [optimizer.iterations, learning_rate] + slots
+
+
+# --- writing ------------------------------------------------------------------------------------
+def write_weights(model, h5file):
+    for path, obj in walk(model):
+        group = h5file.create_group(f"{path}/vars" if path else "vars")
+        group.attrs["name"] = str(getattr(obj, "name", ""))
+        for index, variable in enumerate(own_variables(obj)):
+            group.create_dataset(str(index), data=np.asarray(variable.data))
+
+
+def save_weights(model, filepath):
+    import h5py
+    with file_io.atomic_write(filepath) as tmp_path:
+        with h5py.File(tmp_path, "w") as f:
+            write_weights(model, f)
+
+
+# --- reading --------------------------------------------------------------------------------------
+def read_weights(model, h5file, filepath, skip_mismatch=False):
+    """Check every object's saved variables against the model, then assign them all; the
+    optimizer state is restored too when the optimizer already has its slots."""
+    from ..optimizers.base import Optimizer
+    if "vars" not in h5file and "layers" not in h5file:
+        hint = " It looks like a legacy Keras weights file: name it '*.h5'." \
+            if "layer_names" in h5file.attrs else ""
+        raise file_io.CorruptFileError(
+            f"Cannot load weights from {filepath}: it has neither a 'vars' nor a 'layers' group, "
+            f"so it is not a Keras 3 weights file.{hint}")
+    assignments = []
+    for path, obj in walk(model):
+        if isinstance(obj, Optimizer):
+            continue
+        key = f"{path}/vars" if path else "vars"
+        stored = h5file[key] if key in h5file else {}
+        try:
+            assignments += _match(obj, own_variables(obj), stored, path)
+        except ValueError as error:
+            if not skip_mismatch:
+                raise
+            warnings.warn(f"Skipping loading weights of {getattr(obj, 'name', path)}: {error}",
+                          stacklevel=3)
+    for variable, value in assignments:
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and getattr(optimizer, "_built", False):
+        load_optimizer_state(model, h5file)
+
+
+def _match(obj, variables, stored, path):
+    count = len(stored.keys()) if hasattr(stored, "keys") else 0
+    name = getattr(obj, "name", path)
+    if count != len(variables):
+        if not variables and not getattr(obj, "built", True):
+            raise ValueError(f"Layer '{name}' was never built and thus it doesn't have any "
+                             f"variables. However the weights file lists {count} variables for "
+                             "this layer.")
+        raise ValueError(f"Layer '{name}' expected {len(variables)} variables, but received "
+                         f"{count} variables during loading. Expected: "
+                         f"{[v.name for v in variables]}")
+    pairs = []
+    for index, variable in enumerate(variables):
+        value = np.asarray(stored[str(index)])
+        if tuple(value.shape) != tuple(variable.shape):
+            raise ValueError(f"Shape mismatch in layer '{name}' (weights group '{path or '/'}') "
+                             f"for weight {variable.name}: the model expects shape "
+                             f"{tuple(variable.shape)}, the file has shape {tuple(value.shape)}.")
+        pairs.append((variable, value))
+    return pairs
+
+
+def load_weights(model, filepath, skip_mismatch=False):
+    with file_io.open_h5(filepath, "weights") as f:
+        with file_io.reading_errors(filepath, "weights"):
+            read_weights(model, f, filepath, skip_mismatch)
+
+
+def load_optimizer_state(model, h5file):
+    """Restore `optimizer/vars` (Keras 3 order) into the model's optimizer."""
+    from .legacy_h5 import build_optimizer
+    optimizer = model.optimizer
+    if optimizer is None or "optimizer/vars" not in h5file:
+        return
+    stored = h5file["optimizer/vars"]
+    if not len(stored):
+        return
+    build_optimizer(optimizer, model.trainable_weights)
+    variables = _optimizer_variables(optimizer)
+    if len(stored) != len(variables):
+        warnings.warn("Error in loading the saved optimizer state: expected "
+                      f"{len(variables)} variables, found {len(stored)}. As a result, your model "
+                      "is starting with a freshly initialized optimizer.", stacklevel=3)
+        return
+    values = [np.asarray(stored[str(i)]) for i in range(len(variables))]
+    if any(tuple(v.shape) != tuple(value.shape) for v, value in zip(variables, values)):
+        warnings.warn("Error in loading the saved optimizer state: shapes differ. As a result, "
+                      "your model is starting with a freshly initialized optimizer.", stacklevel=3)
+        return
+    for variable, value in zip(variables, values):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+
+
+# --- the .keras archive -------------------------------------------------------------------------
+def save_model(model, filepath):
+    import h5py
+    from .keras3_config import serialize_model
+    if not model.built:
+        warnings.warn("You are saving a model that has not yet been built. It might not contain "
+                      "any weights yet. Consider building the model first by calling it on some "
+                      "data.", stacklevel=3)
+    from .legacy_h5 import _json_default
+    config_json = json.dumps(serialize_model(model), default=_json_default)
+    saved_at = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
+    metadata_json = json.dumps({"keras_version": str(__version__), "date_saved": saved_at})
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5file:
+        write_weights(model, h5file)
+    with file_io.atomic_write(filepath) as tmp_path:
+        with zipfile.ZipFile(tmp_path, "w") as archive:
+            archive.writestr(METADATA_FILENAME, metadata_json)
+            archive.writestr(CONFIG_FILENAME, config_json)
+            archive.writestr(WEIGHTS_FILENAME, buffer.getvalue())
+
+
+def _read_member(archive, name, filepath):
+    if name not in archive.namelist():
+        raise file_io.CorruptFileError(f"Cannot load the model from {filepath}: the '.keras' "
+                                       f"archive has no '{name}'.")
+    return archive.read(name)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
+    import h5py
+    from .keras3_config import deserialize_model, compile_from_config
+    with file_io.open_zip(filepath) as archive:
+        raw = _read_member(archive, CONFIG_FILENAME, filepath)
+        try:
+            config = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise file_io.CorruptFileError(f"Cannot load the model from {filepath}: "
+                                           f"'{CONFIG_FILENAME}' is not valid JSON ({error}).") \
+                from None
+        weights = _read_member(archive, WEIGHTS_FILENAME, filepath)
+    model = deserialize_model(config, custom_objects, safe_mode=safe_mode)
+    try:
+        h5file = h5py.File(io.BytesIO(weights), "r")
+    except OSError as error:
+        raise file_io.CorruptFileError(f"Cannot load the model from {filepath}: its "
+                                       f"'{WEIGHTS_FILENAME}' is not a readable HDF5 file "
+                                       f"({error}).") from None
+    with h5file:
+        with file_io.reading_errors(filepath, "the model"):
+            read_weights(model, h5file, filepath)
+            if compile and config.get("compile_config"):
+                compile_from_config(model, config["compile_config"], custom_objects)
+                load_optimizer_state(model, h5file)
+    return model
+
+
+def load_weights_from_archive(model, filepath, skip_mismatch=False):
+    import h5py
+    with file_io.open_zip(filepath) as archive:
+        weights = _read_member(archive, WEIGHTS_FILENAME, filepath)
+    with h5py.File(io.BytesIO(weights), "r") as h5file:
+        with file_io.reading_errors(filepath, "weights"):
+            read_weights(model, h5file, filepath, skip_mismatch)

@@ -1,0 +1,364 @@
+"""The Keras 2 legacy HDF5 format: `model.save_weights('w.h5')` and `model.save('m.h5')`.
+
+Weights layout (as tf.keras writes it):
+    attrs: layer_names, backend, keras_version
+    <layer>/            attrs: weight_names = ['<layer>/kernel:0', ...]
+    <layer>/<layer>/kernel:0   (dataset; the weight name is the path below the layer group)
+    top_level_model_weights/   weights owned by the model itself
+A whole-model file has `model_config` (and `training_config` when compiled) as root attributes,
+the weights under `model_weights/`, and the optimizer state under `optimizer_weights/`.
+Each layer stores its trainable weights first, then its non-trainable ones.
+"""
+import json
+import warnings
+
+import numpy as np
+
+from .. import __version__
+from . import file_io
+
+BACKEND = "numpy"
+# HDF5 cannot store an attribute larger than its object header: longer lists are split
+# into `<name>0`, `<name>1`, ... as tf.keras does.
+HDF5_OBJECT_HEADER_LIMIT = 64512
+
+
+# --- attributes -----------------------------------------------------------------------------
+def save_attributes(group, name, strings):
+    """A list of strings as variable-length ASCII attributes (chunked when too large)."""
+    data = [s.encode("utf8") for s in strings]
+    too_long = [s for s in data if len(s) > HDF5_OBJECT_HEADER_LIMIT]
+    if too_long:
+        raise RuntimeError("The following attributes cannot be saved to HDF5 file because they "
+                           f"are larger than {HDF5_OBJECT_HEADER_LIMIT} bytes: {too_long}")
+    if not data:
+        group.attrs[name] = np.array([])    # tf.keras writes an empty float64 array
+        return
+    chunks = 1
+    while sum(len(s) for s in data) / chunks > HDF5_OBJECT_HEADER_LIMIT:
+        chunks += 1
+    if chunks == 1:
+        group.attrs[name] = data
+        return
+    for index, part in enumerate(np.array_split(np.arange(len(data)), chunks)):
+        group.attrs[f"{name}{index}"] = [data[i] for i in part]
+
+
+def load_attributes(group, name):
+    if name in group.attrs:
+        values = list(group.attrs[name])
+    else:
+        values, chunk = [], 0
+        while f"{name}{chunk}" in group.attrs:
+            values.extend(group.attrs[f"{name}{chunk}"])
+            chunk += 1
+    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def _attr_string(value):
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+# --- which weights, in which order ----------------------------------------------------------
+def legacy_weights(layer):
+    """tf.keras' h5 order: trainable weights, then non-trainable ones."""
+    return list(layer.trainable_weights) + list(layer.non_trainable_weights)
+
+
+def top_level_weights(model):
+    """Weights created by the model itself (`Model.add_weight`), not by one of its layers."""
+    own = getattr(model, "_own_weights", [])
+    trainable = [w for w in own if w.trainable]
+    return trainable + [w for w in own if not w.trainable]
+
+
+def _weight_key(weight):
+    """The dataset path of a weight inside its layer group: its full name (`dense/kernel:0`)."""
+    return weight.name
+
+
+# --- saving -------------------------------------------------------------------------------------
+def _save_weight_list(group, weights):
+    names = [_weight_key(w) for w in weights]
+    save_attributes(group, "weight_names", names)
+    for name, weight in zip(names, weights):
+        value = np.asarray(weight.data)
+        if name in group:
+            raise ValueError(f"Two weights of layer group '{group.name}' share the name "
+                             f"'{name}': the legacy HDF5 format needs unique weight names.")
+        dataset = group.create_dataset(name.encode("utf8"), value.shape, dtype=value.dtype)
+        if value.shape:
+            dataset[:] = value
+        else:
+            dataset[()] = value
+
+
+def save_weights_to_hdf5_group(group, model):
+    layers = model.layers
+    save_attributes(group, "layer_names", [layer.name for layer in layers])
+    group.attrs["backend"] = BACKEND.encode("utf8")
+    group.attrs["keras_version"] = str(__version__).encode("utf8")
+    for layer in sorted(layers, key=lambda item: item.name):
+        _save_weight_list(group.create_group(layer.name), legacy_weights(layer))
+    _save_weight_list(group.create_group("top_level_model_weights"), top_level_weights(model))
+
+
+def save_weights(model, filepath):
+    import h5py
+    with file_io.atomic_write(filepath) as tmp_path:
+        with h5py.File(tmp_path, "w") as f:
+            save_weights_to_hdf5_group(f, model)
+
+
+# --- loading ------------------------------------------------------------------------------------
+def _load_weight_list(group):
+    return [np.asarray(group[name]) for name in load_attributes(group, "weight_names")]
+
+
+def _check_layer_names_attr(group, filepath):
+    if "layer_names" not in group.attrs and "layer_names0" not in group.attrs:
+        hint = ""
+        if "layers" in group and "vars" in group:
+            hint = " It looks like a Keras 3 weights file: name it '*.weights.h5'."
+        elif "model_weights" in group:
+            hint = " It is a whole-model file: its weights are under 'model_weights'."
+        raise file_io.CorruptFileError(
+            f"Cannot load weights from {filepath}: it has no 'layer_names' attribute, so it is "
+            f"not a Keras legacy HDF5 weights file.{hint}")
+
+
+def _assign_all(pairs):
+    """Check every shape first, then assign: a mismatch leaves the model unchanged."""
+    for variable, value, where in pairs:
+        if tuple(variable.shape) != tuple(value.shape):
+            raise ValueError(f"Shape mismatch in {where} for weight {variable.name}. Weight "
+                             f"expects shape {tuple(variable.shape)}. Received saved weight with "
+                             f"shape {tuple(value.shape)}")
+    for variable, value, _ in pairs:
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+
+
+def load_weights_from_hdf5_group(group, model):
+    """Topological loading: the k-th layer with weights gets the k-th saved layer with weights."""
+    filtered_layers = [layer for layer in model.layers if legacy_weights(layer)]
+    saved_names = [name for name in load_attributes(group, "layer_names")
+                   if load_attributes(group[name], "weight_names")]
+    if len(saved_names) != len(filtered_layers):
+        raise ValueError("Layer count mismatch when loading weights from file. Model expected "
+                         f"{len(filtered_layers)} layers, found {len(saved_names)} saved layers.")
+    pairs = []
+    for k, (name, layer) in enumerate(zip(saved_names, filtered_layers)):
+        variables = legacy_weights(layer)
+        values = _load_weight_list(group[name])
+        if len(values) != len(variables):
+            raise ValueError(
+                f"Weight count mismatch for layer #{k} (named {layer.name} in the current model, "
+                f"{name} in the save file). Layer expects {len(variables)} weight(s). Received "
+                f"{len(values)} saved weight(s)")
+        where = f"layer #{k} (named {layer.name} in the current model, {name} in the save file)"
+        pairs += [(v, value, where) for v, value in zip(variables, values)]
+    pairs += _top_level_pairs(group, model, skip_mismatch=False)
+    _assign_all(pairs)
+
+
+def _top_level_pairs(group, model, skip_mismatch):
+    if "top_level_model_weights" not in group:
+        return []
+    variables = top_level_weights(model)
+    values = _load_weight_list(group["top_level_model_weights"])
+    if len(values) != len(variables):
+        message = ("Weight count mismatch for top-level weights of model. Model expects "
+                   f"{len(variables)} top-level weight(s). Received {len(values)} saved "
+                   "top-level weight(s)")
+        if skip_mismatch:
+            warnings.warn("Skipping loading top-level weights for model due to mismatch in "
+                          "number of weights. " + message.split(". ", 1)[1], stacklevel=4)
+            return []
+        raise ValueError(message)
+    pairs = []
+    for variable, value in zip(variables, values):
+        if tuple(variable.shape) != value.shape and skip_mismatch:
+            warnings.warn("Skipping loading top-level weight for model due to mismatch in shape "
+                          f"for weight {variable.name}. Weight expects shape "
+                          f"{tuple(variable.shape)}. Received saved weight with shape "
+                          f"{value.shape}", stacklevel=4)
+            continue
+        pairs.append((variable, value, "model for top-level weight"))
+    return pairs
+
+
+def load_weights_from_hdf5_group_by_name(group, model, skip_mismatch=False):
+    """Name-based loading: each saved layer goes to the model's layers of the same name."""
+    index = {}
+    for layer in model.layers:
+        index.setdefault(layer.name, []).append(layer)
+    pairs = []
+    for k, name in enumerate(load_attributes(group, "layer_names")):
+        values = _load_weight_list(group[name])
+        for layer in index.get(name, []):
+            variables = legacy_weights(layer)
+            if len(values) != len(variables):
+                detail = (f"Layer expects {len(variables)} weight(s). Received {len(values)} "
+                          "saved weight(s)")
+                if skip_mismatch:
+                    warnings.warn(f"Skipping loading of weights for layer #{k} (named "
+                                  f"{layer.name}) due to mismatch in number of weights. {detail}",
+                                  stacklevel=3)
+                    continue
+                raise ValueError(f"Weight count mismatch for layer #{k} (named {layer.name}). "
+                                 f"{detail}")
+            for variable, value in zip(variables, values):
+                if tuple(variable.shape) != value.shape:
+                    detail = (f"for weight {variable.name}. Weight expects shape "
+                              f"{tuple(variable.shape)}. Received saved weight with shape "
+                              f"{value.shape}")
+                    if skip_mismatch:
+                        warnings.warn(f"Skipping loading weights for layer #{k} (named "
+                                      f"{layer.name}) due to mismatch in shape {detail}",
+                                      stacklevel=3)
+                        continue
+                    raise ValueError(f"Shape mismatch in layer #{k} (named {layer.name}) {detail}")
+                pairs.append((variable, value, f"layer #{k} (named {layer.name})"))
+    pairs += _top_level_pairs(group, model, skip_mismatch)
+    _assign_all(pairs)
+
+
+def load_weights(model, filepath, by_name=False, skip_mismatch=False):
+    if skip_mismatch and not by_name:
+        raise ValueError("When calling model.load_weights, skip_mismatch can only be set to "
+                         "True when by_name is True.")
+    with file_io.open_h5(filepath, "weights") as f:
+        with file_io.reading_errors(filepath, "weights"):
+            group = f["model_weights"] if "layer_names" not in f.attrs and \
+                "model_weights" in f else f
+            _check_layer_names_attr(group, filepath)
+            if by_name:
+                load_weights_from_hdf5_group_by_name(group, model, skip_mismatch)
+            else:
+                load_weights_from_hdf5_group(group, model)
+
+
+# --- optimizer state ------------------------------------------------------------------------------
+def save_optimizer_weights_to_hdf5_group(group, optimizer):
+    variables = list(optimizer.variables)
+    if not variables or not getattr(optimizer, "_built", True):
+        return
+    weights_group = group.create_group("optimizer_weights")
+    _save_weight_list(weights_group, variables)
+
+
+def load_optimizer_weights_from_hdf5_group(group):
+    return _load_weight_list(group["optimizer_weights"])
+
+
+def build_optimizer(optimizer, variables):
+    """Create the optimizer's slots for `variables` as its first step would."""
+    if getattr(optimizer, "_built", False):
+        return
+    if hasattr(optimizer, "_slots"):     # optimizers that keep the variable list themselves
+        optimizer._variables = list(variables)
+    optimizer.build(list(variables))
+    optimizer._built = True
+
+
+def set_optimizer_weights(optimizer, values):
+    """Assign saved optimizer state; on any mismatch warn (as tf.keras) and keep fresh state."""
+    variables = list(optimizer.variables)
+    shapes_match = len(values) == len(variables) and all(
+        tuple(v.shape) == tuple(np.shape(value)) for v, value in zip(variables, values))
+    if not shapes_match:
+        warnings.warn("Error in loading the saved optimizer state. As a result, your model is "
+                      "starting with a freshly initialized optimizer.", stacklevel=4)
+        return
+    for variable, value in zip(variables, values):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+
+
+# --- whole model --------------------------------------------------------------------------------
+def _json_default(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    if isinstance(obj, bytes):
+        return obj.decode("utf8")
+    if hasattr(obj, "get_config"):
+        return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    if callable(obj) and hasattr(obj, "__name__"):
+        return obj.__name__
+    raise TypeError(f"Unable to serialize {obj!r} to JSON. Unrecognized type {type(obj)}.")
+
+
+def to_json_string(value):
+    return json.dumps(value, default=_json_default)
+
+
+def save_model(model, filepath, include_optimizer=True):
+    import h5py
+    from . import serialization
+    if not getattr(model, "_is_graph_network", False) and type(model).__name__ not in (
+            "Sequential", "Functional"):
+        raise NotImplementedError(
+            "Saving the model to HDF5 format requires the model to be a Functional model or a "
+            "Sequential model. It does not work for subclassed models, because such models are "
+            "defined via the body of a Python method, which isn't safely serializable. Consider "
+            "saving to the Tensorflow SavedModel format (by setting save_format=\"tf\") or using "
+            "`save_weights`.")
+    model_config = {"class_name": serialization.model_class_name(model),
+                    "config": model.get_config()}
+    training_config = serialization.training_config(model) if model._is_compiled else None
+    with file_io.atomic_write(filepath) as tmp_path:
+        with h5py.File(tmp_path, "w") as f:
+            f.attrs["backend"] = BACKEND
+            f.attrs["keras_version"] = str(__version__)
+            f.attrs["model_config"] = to_json_string(model_config).encode("utf8")
+            if training_config is not None:
+                f.attrs["training_config"] = to_json_string(training_config).encode("utf8")
+            save_weights_to_hdf5_group(f.create_group("model_weights"), model)
+            if include_optimizer and model.optimizer is not None and training_config is not None:
+                save_optimizer_weights_to_hdf5_group(f, model.optimizer)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
+    from . import serialization
+    with file_io.open_h5(filepath, "the model") as f:
+        with file_io.reading_errors(filepath, "the model"):
+            raw_config = f.attrs.get("model_config")
+            if raw_config is None:
+                hint = " It holds only weights: use `model.load_weights`." \
+                    if "layer_names" in f.attrs or "layers" in f else ""
+                raise ValueError(f"No model config found in the file at {filepath}.{hint}")
+            try:
+                model_config = json.loads(_attr_string(raw_config))
+            except json.JSONDecodeError as error:
+                raise file_io.CorruptFileError(
+                    f"Cannot load the model from {filepath}: its 'model_config' attribute is "
+                    f"not valid JSON ({error}).") from None
+            model = serialization.deserialize_model(model_config, custom_objects,
+                                                    safe_mode=safe_mode)
+            if "model_weights" not in f:
+                raise file_io.CorruptFileError(
+                    f"Cannot load the model from {filepath}: the 'model_weights' group is missing.")
+            load_weights_from_hdf5_group(f["model_weights"], model)
+            if not compile:
+                return model
+            raw_training = f.attrs.get("training_config")
+            if raw_training is None:
+                warnings.warn("No training configuration found in the save file, so the model "
+                              "was *not* compiled. Compile it manually.", stacklevel=3)
+                return model
+            training_config = json.loads(_attr_string(raw_training))
+            serialization.compile_from_training_config(model, training_config, custom_objects)
+            legacy = (training_config.get("optimizer_config") or {}).get("is_legacy_optimizer")
+            if "optimizer_weights" in f and legacy:
+                # tf.keras < 2.11 optimizers order their slots differently (all m, then all v).
+                warnings.warn("The optimizer state in this file was saved by a legacy optimizer "
+                              "(`tf.keras.optimizers.legacy`), which minikeras does not have. As "
+                              "a result, your model is starting with a freshly initialized "
+                              "optimizer.", stacklevel=3)
+            elif "optimizer_weights" in f:
+                build_optimizer(model.optimizer, model.trainable_weights)
+                set_optimizer_weights(model.optimizer, load_optimizer_weights_from_hdf5_group(f))
+    return model
