@@ -2,7 +2,6 @@
 import time
 
 import numpy as np
-import pytest
 
 import minikeras as keras
 from minikeras import layers
@@ -39,10 +38,6 @@ def train_digits_cnn(epochs):
     return accuracy
 
 
-def test_cnn_learns_digits_quickly():
-    assert train_digits_cnn(epochs=2) >= 0.8     # 0.875 measured: learning, not chance
-
-
-@pytest.mark.slow
 def test_cnn_learns_digits_to_97_percent():
+    # 0.9833 measured, about 6 s on an idle 2-core machine.
     assert train_digits_cnn(epochs=20) >= 0.97
