@@ -16,13 +16,16 @@ reduced axes before the block, K: the channels, B: the reduced axes after it) an
 of about a megabyte along A, so the NumPy calls chained on one tile find it in the CPU cache.
 Channels-last data (B == 1) is viewed as `(A / fold, fold * C)`, `fold` rows side by side, with the
 per-channel vectors repeated `fold` times, so NumPy's inner loops run over ~1000 elements instead
-of C; its column sums are matrix-vector products. The forward pass keeps `x - mean` for the
-backward pass, which then costs two reductions and four elementwise calls per tile. Large inputs
-split their tiles over two threads (NumPy releases the GIL). Other layouts (virtual batches,
-non-contiguous axes, masks) use plain broadcasting NumPy.
+of C; its column sums are matrix-vector products. `x - mean` only ever exists one tile at a time
+(no activation-sized buffer is kept for the backward pass, which reads x again): the output is
+`x * gain + (offset - mean * gain)` as in `tf.nn.batch_normalization`, and the input gradient
+`gain * (g + x * slope + const)` costs four elementwise calls per tile. Large inputs split their
+tiles over two threads (NumPy releases the GIL). Other layouts (virtual batches, non-contiguous
+axes, masks) use plain broadcasting NumPy.
 """
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -104,6 +107,17 @@ class _Layout:
         return np.reshape(wide_sum, self.stat_shape)
 
 
+_scratch_buffers = threading.local()
+
+
+def _scratch(like):
+    """A per-thread buffer shaped like one tile (reused: a tile's temporary stays in cache)."""
+    buffer = getattr(_scratch_buffers, "array", None)
+    if buffer is None or buffer.size < like.size or buffer.dtype != like.dtype:
+        buffer = _scratch_buffers.array = np.empty(max(like.size, _TILE_ELEMENTS), like.dtype)
+    return buffer[:like.size].reshape(like.shape)
+
+
 def _for_each_tile(layout, fn):
     """Call `fn(index, tile)` for every tile. Large inputs run the second half of the tiles on a
     worker thread: NumPy releases the GIL inside its loops, and every call writes its own rows."""
@@ -152,10 +166,12 @@ class BatchMoments:
     `count` is the number of values reduced into each statistic (the unweighted sample size, for
     Bessel's correction)."""
 
-    def __init__(self, mean, variance, centered, layout, weights=None, total_weight=None):
+    def __init__(self, mean, variance, centered, layout, weights=None, total_weight=None,
+                 source=None):
         self.mean = mean
         self.variance = variance
-        self.centered = centered      # tiled view shape on the fast path, else the input's shape
+        self.centered = centered      # x - mean (plain path; the tiled path recomputes it)
+        self.source = source          # x in the tiled view (tiled path)
         self.layout = layout
         self.weights = weights
         self.total_weight = total_weight
@@ -163,6 +179,12 @@ class BatchMoments:
     @property
     def count(self):
         return self.layout.count
+
+    def centered_input(self):
+        """x - mean in the input's shape."""
+        if self.centered is not None:
+            return self.centered
+        return np.reshape(self.source, self.layout.shape) - self.mean
 
     @property
     def tiled(self):
@@ -190,14 +212,13 @@ def batch_moments(x, axes, weights=None):
     _for_each_tile(layout, sums)
     mean = layout.total(partials) / layout.count
     mean_wide = layout.wide(mean)
-    centered = np.empty_like(xv)
 
     def squares(index, tile):
-        np.subtract(xv[tile], mean_wide, out=centered[tile])
-        partials[index] = layout.channel_dot(centered[tile], centered[tile])
+        centered = np.subtract(xv[tile], mean_wide, out=_scratch(xv[tile]))
+        partials[index] = layout.channel_dot(centered, centered)
     _for_each_tile(layout, squares)
     variance = layout.total(partials) / layout.count
-    return BatchMoments(mean, variance, centered, layout)
+    return BatchMoments(mean, variance, None, layout, source=xv)
 
 
 def _weighted_moments(xd, layout, weights):
@@ -236,9 +257,11 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None):
     tiled = moments.tiled and gain.shape == layout.stat_shape and \
         (offset_arr is None or np.broadcast_shapes(offset_arr.shape, gain.shape) == gain.shape)
     if tiled:
-        out = _affine_tiled(moments.centered, gain, offset_arr, layout).reshape(xd.shape)
+        # tf.nn.batch_normalization's form: x * gain + (offset - mean * gain)
+        shift = -moments.mean * gain if offset_arr is None else offset_arr - moments.mean * gain
+        out = _affine_tiled(moments.source, gain, shift, layout).reshape(xd.shape)
     else:
-        out = np.reshape(moments.centered, xd.shape) * gain
+        out = moments.centered_input() * gain
         if offset_arr is not None:
             out += offset_arr
 
@@ -272,29 +295,31 @@ def _affine_tiled(xv, gain, shift, layout):
 
 def _train_backward_tiled(g, moments, inv, gain, need_dx):
     """Per-channel sums of g and g * (x - mean), then, tile by tile,
-    dx = gain * (g + (x - mean) * slope + const), with slope = -inv^2 * sum(g (x - mean)) / n and
-    const = -sum(g) / n: four NumPy calls per tile, no temporaries."""
+    dx = gain * (g + x * slope + const), with slope = -inv^2 * sum(g (x - mean)) / n and
+    const = -sum(g) / n - mean * slope: four NumPy calls per tile."""
     layout = moments.layout
     count = layout.count
-    centered = moments.centered
+    xv = moments.source
     gv = layout.view_of(g)
+    mean_wide = layout.wide(moments.mean)
     partials = np.empty((2, len(layout.tiles()), layout.view[1]), gv.dtype)
 
     def sums(index, tile):
         partials[0, index] = layout.channel_sum(gv[tile])
-        partials[1, index] = layout.channel_dot(gv[tile], centered[tile])
+        centered = np.subtract(xv[tile], mean_wide, out=_scratch(xv[tile]))
+        partials[1, index] = layout.channel_dot(gv[tile], centered)
     _for_each_tile(layout, sums)
     sum_g, sum_gc = layout.total(partials[0]), layout.total(partials[1])
     if not need_dx:
         return sum_g, sum_gc, None
-    slope = layout.wide(-inv * inv * sum_gc / count)
-    const = layout.wide(-sum_g / count)
-    gain_wide = layout.wide(gain)
+    slope = -inv * inv * sum_gc / count
+    const = layout.wide(-sum_g / count - moments.mean * slope)
+    slope, gain_wide = layout.wide(slope), layout.wide(gain)
     dx = np.empty(layout.view, gv.dtype)
 
     def input_grad(index, tile):
         part = dx[tile]
-        np.multiply(centered[tile], slope, out=part)
+        np.multiply(xv[tile], slope, out=part)
         part += const
         part += gv[tile]
         part *= gain_wide
@@ -304,7 +329,7 @@ def _train_backward_tiled(g, moments, inv, gain, need_dx):
 
 def _train_backward_plain(g, moments, inv, gain, need_dx):
     axes = moments.layout.axes
-    centered = moments.centered
+    centered = moments.centered_input()
     sum_g = np.sum(g, axis=axes, keepdims=True)
     sum_gc = np.sum(g * centered, axis=axes, keepdims=True)
     if not need_dx:
