@@ -777,6 +777,33 @@ needs_conv = pytest.mark.skipif(not (hasattr(layers, "Conv2D") and hasattr(layer
 
 
 @needs_conv
+@pytest.mark.parametrize("conv_class,shape,data_format", [
+    ("Conv1D", (3, 7, 2), "channels_last"),
+    ("Conv2D", (3, 6, 5, 2), "channels_last"),
+    ("Conv2D", (3, 2, 6, 5), "channels_first"),
+    ("Conv3D", (2, 4, 4, 3, 2), "channels_last"),
+])
+def test_after_conv_layers(conv_class, shape, data_format):
+    rng = np.random.default_rng(28)
+    conv = getattr(layers, conv_class)(4, 3, data_format=data_format)
+    axis = 1 if data_format == "channels_first" else -1
+    bn = layers.BatchNormalization(axis=axis, momentum=0.5)
+    x = rng.standard_normal(shape).astype(np.float32)
+    y = conv(x).numpy()
+    out = bn(conv(x), training=True).numpy()
+    channel = axis % y.ndim
+    reduce = tuple(i for i in range(y.ndim) if i != channel)
+    np.testing.assert_allclose(out, reference_train(y, None, None, reduce, 1e-3)[0],
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.5 * y.mean(axis=reduce), rtol=1e-4,
+                               atol=1e-6)
+    model = keras.Sequential([conv, bn, layers.Flatten(), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((shape[0], 1), np.float32), epochs=1, verbose=0)
+    assert model.count_params() == conv.count_params() + 16 + model.layers[-1].count_params()
+
+
+@needs_conv
 def test_lenet_bn_summary_counts():
     model = lenet_bn()
     bn_layers = [l for l in model.layers if isinstance(l, layers.BatchNormalization)]
