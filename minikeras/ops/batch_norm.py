@@ -162,9 +162,9 @@ def _param_grad(grad_stat, param, layout):
 # ---------------------------------------------------------------------------------------
 class BatchMoments:
     """Mean and biased variance of a batch over the reduction axes (stat shape: reduced axes kept
-    with size 1), and the centred input `x - mean` that the training op and its backward reuse.
-    `count` is the number of values reduced into each statistic (the unweighted sample size, for
-    Bessel's correction)."""
+    with size 1), with what the training op and its backward reuse: the tiled view of x (fast
+    path) or the centred input `x - mean` (plain path). `count` is the number of values reduced
+    into each statistic (the unweighted sample size, for Bessel's correction)."""
 
     def __init__(self, mean, variance, centered, layout, weights=None, total_weight=None,
                  source=None):
