@@ -343,6 +343,26 @@ def test_tiled_path_on_a_large_batch():
     assert dx.dtype == np.float32 and out.dtype == np.float32
 
 
+def test_float32_accuracy_with_a_large_mean():
+    """|mean| = 100 std: float32 results stay within ~eps * |mean| / std of float64 ones."""
+    rng = np.random.default_rng(29)
+    x = (rng.standard_normal((32, 8, 8, 16)) + 100).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    gamma, beta = Tensor(np.ones(16, np.float32)), Tensor(np.zeros(16, np.float32))
+    x_t = Tensor(x)
+    with keras.GradientTape() as tape:
+        tape.watch([x_t, gamma, beta])
+        out, _ = bn_ops.batch_norm_train(x_t, gamma, beta, (0, 1, 2), 1e-3)
+    dx, dgamma = tape.gradient(out, [x_t, gamma], output_gradients=Tensor(g))
+    expected, mean, var = reference_train(x, None, None, (0, 1, 2), 1e-3)
+    n = x.size // 16
+    ref_dgamma = (g * expected).sum((0, 1, 2))
+    ref_dx = (g - g.sum((0, 1, 2)) / n - expected * ref_dgamma / n) / np.sqrt(var + 1e-3)
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-4)
+    np.testing.assert_allclose(dgamma.numpy(), ref_dgamma, atol=1e-4 * np.abs(ref_dgamma).max())
+    np.testing.assert_allclose(dx.numpy(), ref_dx, atol=1e-5 * np.abs(ref_dx).max())
+
+
 # ---------------------------------------------------------------------------------------
 # gradients against central finite differences (float64)
 # ---------------------------------------------------------------------------------------
