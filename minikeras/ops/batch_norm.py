@@ -40,6 +40,16 @@ _THREADS = min(2, os.cpu_count() or 1)
 _pool = None
 
 
+def _forget_pool_after_fork():
+    """A forked child has no worker thread: it must start its own pool, not wait on the copy."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 # ---------------------------------------------------------------------------------------
 # layout: how an input is walked
 # ---------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ NumPy references for every layout and option, finite-difference gradients (float
 tf.keras 2 training rules, config round trips, shapes without data and argument errors."""
 import json
 import logging
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -361,6 +363,21 @@ def test_float32_accuracy_with_a_large_mean():
     np.testing.assert_allclose(out.numpy(), expected, atol=1e-4)
     np.testing.assert_allclose(dgamma.numpy(), ref_dgamma, atol=1e-4 * np.abs(ref_dgamma).max())
     np.testing.assert_allclose(dx.numpy(), ref_dx, atol=1e-5 * np.abs(ref_dx).max())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_threaded_tiles_work_in_a_forked_child(monkeypatch):
+    """The worker pool of the parent is not inherited: a child must not wait on it."""
+    monkeypatch.setattr(bn_ops, "_THREADS", 2)
+    x = np.random.default_rng(30).standard_normal((64, 16, 16, 64)).astype(np.float32)
+    expected = bn_ops.batch_moments(x, (0, 1, 2)).mean
+    pid = os.fork()
+    if pid == 0:   # child: exit 0 only if the threaded path completes with the same result
+        signal.alarm(20)
+        same = np.array_equal(bn_ops.batch_moments(x, (0, 1, 2)).mean, expected)
+        os._exit(0 if same else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 # ---------------------------------------------------------------------------------------
