@@ -5,6 +5,7 @@ import numpy as np
 
 from ..backend.tensor import record
 from .math import as_array
+from .nn import _activation_backward
 from . import conv_kernels, pool_kernels
 
 
@@ -32,20 +33,38 @@ def conv_pads(spatial, kernel_size, strides, padding, dilation):
     return pads
 
 
-def conv(x, kernel, strides, padding, dilation, groups=1, data_format="channels_last"):
-    """N-D convolution (cross-correlation, as Keras) with a `(*k, in/groups, out)` kernel."""
+# Activations computed in place on the fresh convolution output, their gradient taken from it.
+FUSABLE_ACTIVATIONS = ("relu", "tanh", "linear", None)
+
+
+def conv(x, kernel, strides, padding, dilation, groups=1, data_format="channels_last", bias=None,
+         activation=None):
+    """N-D convolution (cross-correlation, as Keras) with a `(*k, in/groups, out)` kernel, then
+    optionally `+ bias` and a relu/tanh activation, as one op (no extra copies of the output)."""
+    if activation not in FUSABLE_ACTIVATIONS:
+        raise ValueError(f"Cannot fuse activation {activation!r}; use one of "
+                         f"{FUSABLE_ACTIVATIONS}.")
     xd = _to_channels_last(as_array(x), data_format)
     kd = as_array(kernel)
     pads = conv_pads(xd.shape[1:-1], kd.shape[:-2], strides, padding, dilation)
     out, ctx = conv_kernels.conv_forward(xd, kd, tuple(strides), pads, tuple(dilation), groups)
+    if bias is not None:
+        out += as_array(bias)
+    if activation == "relu":
+        np.maximum(out, 0, out=out)
+    elif activation == "tanh":
+        np.tanh(out, out=out)
 
     def backward(g, needs):
-        dx, dk = conv_kernels.conv_backward(ctx, _to_channels_last(g, data_format),
-                                            need_input=needs[0], need_kernel=needs[1])
+        g = _activation_backward(activation, out, _to_channels_last(g, data_format))
+        dx, dk = conv_kernels.conv_backward(ctx, g, need_input=needs[0], need_kernel=needs[1])
         if dx is not None:
             dx = _from_channels_last(dx, data_format)
-        return dx, dk
-    return record(_from_channels_last(out, data_format), (x, kernel), backward)
+        db = None
+        if bias is not None and needs[2]:
+            db = np.add.reduce(g.reshape(-1, g.shape[-1]), axis=0)
+        return dx, dk, db
+    return record(_from_channels_last(out, data_format), (x, kernel, bias), backward)
 
 
 def depthwise_conv(x, kernel, strides, padding, dilation, data_format="channels_last"):

@@ -5,7 +5,7 @@ the taps of the pooling window only (each step is one vectorised NumPy call over
 """
 import numpy as np
 
-from .conv_kernels import Context, interior, output_sizes, pad_input, tap_slices
+from .conv_kernels import Context, interior, output_sizes, pad_input, scratch, tap_slices
 
 
 def _pool_geometry(x, pool_size, strides, pads, fill):
@@ -15,26 +15,43 @@ def _pool_geometry(x, pool_size, strides, pads, fill):
     return xp, out_sizes, tap_slices(pool_size, strides, ones, out_sizes)
 
 
+def _copy_of(view):
+    out = scratch(view.shape, view.dtype)
+    np.copyto(out, view)
+    return out
+
+
+def _zeros(shape, dtype):
+    out = scratch(shape, dtype)
+    out.fill(0)
+    return out
+
+
 def max_pool_forward(x, pool_size, strides, pads):
     """Max over each window ('same' padding cells never win); returns `(out, ctx)`."""
     xp, out_sizes, taps = _pool_geometry(x, pool_size, strides, pads, -np.inf)
-    out = np.array(xp[taps[0]])
+    out = _copy_of(xp[taps[0]])
     for index in taps[1:]:
         np.maximum(out, xp[index], out=out)
-    ctx = Context(xp=xp, x_shape=x.shape, pads=pads, taps=taps, out=out)
+    ctx = Context(xp=xp, x_shape=x.shape, pads=pads, taps=taps, out=out, pool_size=pool_size,
+                  strides=strides)
     return out, ctx
 
 
 def max_pool_backward(ctx, g):
     """Each window's gradient goes to its first maximum (row-major order within the window)."""
-    xp, out = ctx.xp, ctx.out
-    dxp = np.zeros(xp.shape, dtype=g.dtype)
-    unclaimed = np.ones(out.shape, dtype=bool)
-    for index in ctx.taps:
-        winner = xp[index] == out
-        winner &= unclaimed
-        unclaimed &= ~winner
-        dxp[index] += np.where(winner, g, 0).astype(g.dtype, copy=False)
+    xp, out, taps = ctx.xp, ctx.out, ctx.taps
+    # Index of the first tap holding the maximum: scan the taps backwards, the last write wins.
+    winner = np.zeros(out.shape, dtype=np.uint8 if len(taps) < 256 else np.int32)
+    for t in range(len(taps) - 1, -1, -1):
+        np.copyto(winner, t, where=xp[taps[t]] == out)
+    disjoint = all(s >= p for s, p in zip(ctx.strides, ctx.pool_size))
+    dxp = _zeros(xp.shape, g.dtype)
+    for t, index in enumerate(taps):
+        if disjoint:           # every padded cell belongs to at most one window: write in place
+            np.multiply(g, winner == t, out=dxp[index])
+        else:
+            dxp[index] += g * (winner == t)
     return dxp[interior(ctx.x_shape[1:-1], ctx.pads)]
 
 
@@ -54,7 +71,7 @@ def _window_counts(spatial, pool_size, strides, pads, out_sizes, dtype):
 def avg_pool_forward(x, pool_size, strides, pads):
     """Mean over each window; 'same' windows divide by their count of real cells."""
     xp, out_sizes, taps = _pool_geometry(x, pool_size, strides, pads, 0)
-    out = np.array(xp[taps[0]])
+    out = _copy_of(xp[taps[0]])
     for index in taps[1:]:
         out += xp[index]
     counts = _window_counts(x.shape[1:-1], pool_size, strides, pads, out_sizes, x.dtype)
@@ -65,7 +82,7 @@ def avg_pool_forward(x, pool_size, strides, pads):
 
 def avg_pool_backward(ctx, g):
     share = g / ctx.counts
-    dxp = np.zeros(ctx.padded_shape, dtype=g.dtype)
+    dxp = _zeros(ctx.padded_shape, g.dtype)
     for index in ctx.taps:
         dxp[index] += share
     return dxp[interior(ctx.x_shape[1:-1], ctx.pads)]

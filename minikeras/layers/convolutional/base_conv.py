@@ -3,7 +3,7 @@ from ... import activations, constraints, initializers, ops, regularizers
 from ...backend.config import normalize_data_format
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
-from ...ops.conv import conv
+from ...ops.conv import FUSABLE_ACTIVATIONS, conv
 from ...utils import conv_utils
 
 
@@ -98,13 +98,20 @@ class Conv(Layer):
         batch_shape = tuple(inputs.shape[:inputs.ndim - self.rank - 1])
         if len(batch_shape) > 1:      # Keras folds extra leading batch axes into one
             inputs = ops.reshape(inputs, (-1,) + tuple(inputs.shape[len(batch_shape):]))
+        fused = self._fusable_activation()
         outputs = conv(inputs, self.kernel, self.strides, self.padding, self.dilation_rate,
-                       self.groups, self.data_format)
-        if self.use_bias:
-            outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
+                       self.groups, self.data_format, bias=self.bias if self.use_bias else None,
+                       activation=fused if fused is not False else None)
         if len(batch_shape) > 1:
             outputs = ops.reshape(outputs, batch_shape + tuple(outputs.shape[1:]))
-        return self.activation(outputs)
+        return outputs if fused is not False else self.activation(outputs)
+
+    def _fusable_activation(self):
+        """The activation's name when the conv op can apply it in place, else False."""
+        name = getattr(self.activation, "__name__", None)
+        if name in FUSABLE_ACTIVATIONS and activations.get(name) is self.activation:
+            return name
+        return False
 
     def _spatial_output_shape(self, spatial):
         return tuple(conv_utils.conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
