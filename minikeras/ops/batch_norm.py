@@ -16,13 +16,16 @@ reduced axes before the block, K: the channels, B: the reduced axes after it) an
 of about a megabyte along A, so the NumPy calls chained on one tile find it in the CPU cache.
 Channels-last data (B == 1) is viewed as `(A / fold, fold * C)`, `fold` rows side by side, with the
 per-channel vectors repeated `fold` times, so NumPy's inner loops run over ~1000 elements instead
-of C; its column sums are matrix-vector products. The forward pass keeps `x - mean` for the
-backward pass, which then costs two reductions and four elementwise calls per tile. Large inputs
-split their tiles over two threads (NumPy releases the GIL). Other layouts (virtual batches,
-non-contiguous axes, masks) use plain broadcasting NumPy.
+of C; its column sums are matrix-vector products. `x - mean` only ever exists one tile at a time
+(no activation-sized buffer is kept for the backward pass, which reads x again): the output is
+`x * gain + (offset - mean * gain)` as in `tf.nn.batch_normalization`, and the input gradient
+`gain * (g + x * slope + const)` costs four elementwise calls per tile. Large inputs split their
+tiles over two threads (NumPy releases the GIL). Other layouts (virtual batches, non-contiguous
+axes, masks) use plain broadcasting NumPy.
 """
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -35,6 +38,16 @@ _WIDE_ROW = 1 << 10           # aim for inner loops of about this many elements 
 _THREADED_ELEMENTS = 1 << 20  # inputs at least this large split their tiles over two threads
 _THREADS = min(2, os.cpu_count() or 1)
 _pool = None
+
+
+def _forget_pool_after_fork():
+    """A forked child has no worker thread: it must start its own pool, not wait on the copy."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 # ---------------------------------------------------------------------------------------
@@ -104,6 +117,17 @@ class _Layout:
         return np.reshape(wide_sum, self.stat_shape)
 
 
+_scratch_buffers = threading.local()
+
+
+def _scratch(like):
+    """A per-thread buffer shaped like one tile (reused: a tile's temporary stays in cache)."""
+    buffer = getattr(_scratch_buffers, "array", None)
+    if buffer is None or buffer.size < like.size or buffer.dtype != like.dtype:
+        buffer = _scratch_buffers.array = np.empty(max(like.size, _TILE_ELEMENTS), like.dtype)
+    return buffer[:like.size].reshape(like.shape)
+
+
 def _for_each_tile(layout, fn):
     """Call `fn(index, tile)` for every tile. Large inputs run the second half of the tiles on a
     worker thread: NumPy releases the GIL inside its loops, and every call writes its own rows."""
@@ -148,14 +172,16 @@ def _param_grad(grad_stat, param, layout):
 # ---------------------------------------------------------------------------------------
 class BatchMoments:
     """Mean and biased variance of a batch over the reduction axes (stat shape: reduced axes kept
-    with size 1), and the centred input `x - mean` that the training op and its backward reuse.
-    `count` is the number of values reduced into each statistic (the unweighted sample size, for
-    Bessel's correction)."""
+    with size 1), with what the training op and its backward reuse: the tiled view of x (fast
+    path) or the centred input `x - mean` (plain path). `count` is the number of values reduced
+    into each statistic (the unweighted sample size, for Bessel's correction)."""
 
-    def __init__(self, mean, variance, centered, layout, weights=None, total_weight=None):
+    def __init__(self, mean, variance, centered, layout, weights=None, total_weight=None,
+                 source=None):
         self.mean = mean
         self.variance = variance
-        self.centered = centered      # tiled view shape on the fast path, else the input's shape
+        self.centered = centered      # x - mean (plain path; the tiled path recomputes it)
+        self.source = source          # x in the tiled view (tiled path)
         self.layout = layout
         self.weights = weights
         self.total_weight = total_weight
@@ -163,6 +189,12 @@ class BatchMoments:
     @property
     def count(self):
         return self.layout.count
+
+    def centered_input(self):
+        """x - mean in the input's shape."""
+        if self.centered is not None:
+            return self.centered
+        return np.reshape(self.source, self.layout.shape) - self.mean
 
     @property
     def tiled(self):
@@ -190,14 +222,13 @@ def batch_moments(x, axes, weights=None):
     _for_each_tile(layout, sums)
     mean = layout.total(partials) / layout.count
     mean_wide = layout.wide(mean)
-    centered = np.empty_like(xv)
 
     def squares(index, tile):
-        np.subtract(xv[tile], mean_wide, out=centered[tile])
-        partials[index] = layout.channel_dot(centered[tile], centered[tile])
+        centered = np.subtract(xv[tile], mean_wide, out=_scratch(xv[tile]))
+        partials[index] = layout.channel_dot(centered, centered)
     _for_each_tile(layout, squares)
     variance = layout.total(partials) / layout.count
-    return BatchMoments(mean, variance, centered, layout)
+    return BatchMoments(mean, variance, None, layout, source=xv)
 
 
 def _weighted_moments(xd, layout, weights):
@@ -236,9 +267,11 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None):
     tiled = moments.tiled and gain.shape == layout.stat_shape and \
         (offset_arr is None or np.broadcast_shapes(offset_arr.shape, gain.shape) == gain.shape)
     if tiled:
-        out = _affine_tiled(moments.centered, gain, offset_arr, layout).reshape(xd.shape)
+        # tf.nn.batch_normalization's form: x * gain + (offset - mean * gain)
+        shift = -moments.mean * gain if offset_arr is None else offset_arr - moments.mean * gain
+        out = _affine_tiled(moments.source, gain, shift, layout).reshape(xd.shape)
     else:
-        out = np.reshape(moments.centered, xd.shape) * gain
+        out = moments.centered_input() * gain
         if offset_arr is not None:
             out += offset_arr
 
@@ -271,30 +304,34 @@ def _affine_tiled(xv, gain, shift, layout):
 
 
 def _train_backward_tiled(g, moments, inv, gain, need_dx):
-    """Per-channel sums of g and g * (x - mean), then, tile by tile,
-    dx = gain * (g + (x - mean) * slope + const), with slope = -inv^2 * sum(g (x - mean)) / n and
-    const = -sum(g) / n: four NumPy calls per tile, no temporaries."""
+    """Per-channel sums of g and g * x, then, tile by tile, dx = gain * (g + x * slope + const)
+    with slope = -inv^2 * sum(g (x - mean)) / n and const = -sum(g) / n - mean * slope: two
+    reading passes over g and x, and four NumPy calls per tile to write dx."""
     layout = moments.layout
     count = layout.count
-    centered = moments.centered
+    xv = moments.source
     gv = layout.view_of(g)
     partials = np.empty((2, len(layout.tiles()), layout.view[1]), gv.dtype)
 
     def sums(index, tile):
         partials[0, index] = layout.channel_sum(gv[tile])
-        partials[1, index] = layout.channel_dot(gv[tile], centered[tile])
+        partials[1, index] = layout.channel_dot(gv[tile], xv[tile])
     _for_each_tile(layout, sums)
-    sum_g, sum_gc = layout.total(partials[0]), layout.total(partials[1])
+    # sum(g (x - mean)) = sum(g x) - mean sum(g). Its rounding error relative to the result is
+    # about float eps * |mean| / std, the same order as that of the float32 mean itself (which
+    # TensorFlow's kernels share); a one-pass variance would square that factor.
+    sum_g = layout.total(partials[0])
+    sum_gc = layout.total(partials[1]) - moments.mean * sum_g
     if not need_dx:
         return sum_g, sum_gc, None
-    slope = layout.wide(-inv * inv * sum_gc / count)
-    const = layout.wide(-sum_g / count)
-    gain_wide = layout.wide(gain)
+    slope = -inv * inv * sum_gc / count
+    const = layout.wide(-sum_g / count - moments.mean * slope)
+    slope, gain_wide = layout.wide(slope), layout.wide(gain)
     dx = np.empty(layout.view, gv.dtype)
 
     def input_grad(index, tile):
         part = dx[tile]
-        np.multiply(centered[tile], slope, out=part)
+        np.multiply(xv[tile], slope, out=part)
         part += const
         part += gv[tile]
         part *= gain_wide
@@ -304,7 +341,7 @@ def _train_backward_tiled(g, moments, inv, gain, need_dx):
 
 def _train_backward_plain(g, moments, inv, gain, need_dx):
     axes = moments.layout.axes
-    centered = moments.centered
+    centered = moments.centered_input()
     sum_g = np.sum(g, axis=axes, keepdims=True)
     sum_gc = np.sum(g * centered, axis=axes, keepdims=True)
     if not need_dx:

@@ -3,6 +3,8 @@ NumPy references for every layout and option, finite-difference gradients (float
 tf.keras 2 training rules, config round trips, shapes without data and argument errors."""
 import json
 import logging
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -341,6 +343,41 @@ def test_tiled_path_on_a_large_batch():
     np.testing.assert_allclose(dgamma.numpy(), (g * xhat).sum((0, 1, 2)), rtol=1e-4, atol=1e-2)
     np.testing.assert_allclose(dbeta.numpy(), g.sum((0, 1, 2)), rtol=1e-4, atol=1e-2)
     assert dx.dtype == np.float32 and out.dtype == np.float32
+
+
+def test_float32_accuracy_with_a_large_mean():
+    """|mean| = 100 std: float32 results stay within ~eps * |mean| / std of float64 ones."""
+    rng = np.random.default_rng(29)
+    x = (rng.standard_normal((32, 8, 8, 16)) + 100).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    gamma, beta = Tensor(np.ones(16, np.float32)), Tensor(np.zeros(16, np.float32))
+    x_t = Tensor(x)
+    with keras.GradientTape() as tape:
+        tape.watch([x_t, gamma, beta])
+        out, _ = bn_ops.batch_norm_train(x_t, gamma, beta, (0, 1, 2), 1e-3)
+    dx, dgamma = tape.gradient(out, [x_t, gamma], output_gradients=Tensor(g))
+    expected, mean, var = reference_train(x, None, None, (0, 1, 2), 1e-3)
+    n = x.size // 16
+    ref_dgamma = (g * expected).sum((0, 1, 2))
+    ref_dx = (g - g.sum((0, 1, 2)) / n - expected * ref_dgamma / n) / np.sqrt(var + 1e-3)
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-4)
+    np.testing.assert_allclose(dgamma.numpy(), ref_dgamma, atol=1e-4 * np.abs(ref_dgamma).max())
+    np.testing.assert_allclose(dx.numpy(), ref_dx, atol=1e-5 * np.abs(ref_dx).max())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_threaded_tiles_work_in_a_forked_child(monkeypatch):
+    """The worker pool of the parent is not inherited: a child must not wait on it."""
+    monkeypatch.setattr(bn_ops, "_THREADS", 2)
+    x = np.random.default_rng(30).standard_normal((64, 16, 16, 64)).astype(np.float32)
+    expected = bn_ops.batch_moments(x, (0, 1, 2)).mean
+    pid = os.fork()
+    if pid == 0:   # child: exit 0 only if the threaded path completes with the same result
+        signal.alarm(20)
+        same = np.array_equal(bn_ops.batch_moments(x, (0, 1, 2)).mean, expected)
+        os._exit(0 if same else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -774,6 +811,33 @@ def lenet_bn():
 
 needs_conv = pytest.mark.skipif(not (hasattr(layers, "Conv2D") and hasattr(layers, "MaxPooling2D")),
                                 reason="conv layers missing")
+
+
+@needs_conv
+@pytest.mark.parametrize("conv_class,shape,data_format", [
+    ("Conv1D", (3, 7, 2), "channels_last"),
+    ("Conv2D", (3, 6, 5, 2), "channels_last"),
+    ("Conv2D", (3, 2, 6, 5), "channels_first"),
+    ("Conv3D", (2, 4, 4, 3, 2), "channels_last"),
+])
+def test_after_conv_layers(conv_class, shape, data_format):
+    rng = np.random.default_rng(28)
+    conv = getattr(layers, conv_class)(4, 3, data_format=data_format)
+    axis = 1 if data_format == "channels_first" else -1
+    bn = layers.BatchNormalization(axis=axis, momentum=0.5)
+    x = rng.standard_normal(shape).astype(np.float32)
+    y = conv(x).numpy()
+    out = bn(conv(x), training=True).numpy()
+    channel = axis % y.ndim
+    reduce = tuple(i for i in range(y.ndim) if i != channel)
+    np.testing.assert_allclose(out, reference_train(y, None, None, reduce, 1e-3)[0],
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.5 * y.mean(axis=reduce), rtol=1e-4,
+                               atol=1e-6)
+    model = keras.Sequential([conv, bn, layers.Flatten(), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((shape[0], 1), np.float32), epochs=1, verbose=0)
+    assert model.count_params() == conv.count_params() + 16 + model.layers[-1].count_params()
 
 
 @needs_conv
