@@ -130,8 +130,16 @@ class Metric:
         return cls(**config_)
 
     def _tensor(self, value):
-        """A result as a Tensor of the metric dtype (`.numpy()`, `float()` work on it)."""
-        return Tensor(np.asarray(value, self._dtype))
+        """A result in the metric dtype, as a `MetricResult`."""
+        return np.asarray(value, self._dtype).view(MetricResult)
+
+
+class MetricResult(np.ndarray):
+    """What `result()` returns: a NumPy array that also answers `.numpy()`, so both NumPy
+    code and tf.keras-style `m.result().numpy()` work on it."""
+
+    def numpy(self):
+        return np.asarray(self)
 
 
 def _snake_case(name):

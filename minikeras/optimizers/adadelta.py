@@ -45,7 +45,7 @@ class Adadelta(Optimizer):
         rho, keep, eps = f32(self.rho), f32(1 - self.rho), f32(self.epsilon)
         grad_avg = self._accumulated_grads[index].data
         delta_avg = self._accumulated_delta_vars[index].data
-        delta, scratch = self._scratch_for(index, variable, 2)
+        delta, scratch = self._scratch_for(variable, 2)
         np.square(gradient, out=scratch)
         scratch *= keep
         grad_avg *= rho
@@ -61,7 +61,7 @@ class Adadelta(Optimizer):
         scratch *= keep
         delta_avg *= rho
         delta_avg += scratch
-        delta *= self._lr32()
+        delta *= self._step_lr
         variable.data += delta
 
     def get_config(self):

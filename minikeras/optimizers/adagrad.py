@@ -39,12 +39,12 @@ class Adagrad(Optimizer):
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
         accumulator = self._accumulators[index].data
-        step, denominator = self._scratch_for(index, variable, 2)
+        step, denominator = self._scratch_for(variable, 2)
         np.square(gradient, out=step)
         accumulator += step
         np.add(accumulator, f32(self.epsilon), out=denominator)
         np.sqrt(denominator, out=denominator)
-        np.multiply(gradient, self._lr32(), out=step)
+        np.multiply(gradient, self._step_lr, out=step)
         step /= denominator
         variable.data -= step
 

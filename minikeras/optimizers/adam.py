@@ -44,35 +44,39 @@ class Adam(Optimizer):
             self._velocity_hats = [self.add_variable_from_reference(var, "vhat")
                                    for var in var_list]
 
-    def _alpha(self):
-        """`lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)` in float32, t = iterations + 1."""
+    def _prepare_step(self):
+        """float32 constants of this step; alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)."""
         step = f32(self._step_count() + 1)
         one = np.float32(1)
         beta_1_power = f32(self.beta_1) ** step
         beta_2_power = f32(self.beta_2) ** step
-        return self._lr32() * np.sqrt(one - beta_2_power) / (one - beta_1_power)
+        alpha = self._step_lr * np.sqrt(one - beta_2_power) / (one - beta_1_power)
+        self._constants = (f32(1 - self.beta_1), f32(1 - self.beta_2), f32(self.epsilon), alpha)
 
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
+        keep_1, keep_2, epsilon, alpha = self._constants
         m = self._momentums[index].data
         v = self._velocities[index].data
-        scratch, step = self._scratch_for(index, variable, 2)
+        (scratch,) = self._scratch_for(variable)
         np.subtract(gradient, m, out=scratch)
-        scratch *= f32(1 - self.beta_1)
+        scratch *= keep_1
         m += scratch
         np.square(gradient, out=scratch)
         scratch -= v
-        scratch *= f32(1 - self.beta_2)
+        scratch *= keep_2
         v += scratch
         if self.amsgrad:
             vhat = self._velocity_hats[index].data
             np.maximum(vhat, v, out=vhat)
             v = vhat
         np.sqrt(v, out=scratch)
-        scratch += f32(self.epsilon)
-        np.multiply(m, self._alpha(), out=step)
-        step /= scratch
-        variable.data -= step
+        scratch += epsilon
+        # tf.keras rounds (m * alpha) / denominator; m / denominator * alpha needs one buffer
+        # less and differs by an ulp at most.
+        np.divide(m, scratch, out=scratch)
+        scratch *= alpha
+        variable.data -= scratch
 
     def get_config(self):
         config = super().get_config()

@@ -43,7 +43,7 @@ class Adamax(Optimizer):
         index = self._var_index(variable)
         m, u = self._m[index].data, self._u[index].data
         beta_1_power = f32(self.beta_1) ** f32(self._step_count() + 1)
-        scratch, step = self._scratch_for(index, variable, 2)
+        scratch, step = self._scratch_for(variable, 2)
         np.subtract(gradient, m, out=scratch)
         scratch *= f32(1 - self.beta_1)
         m += scratch
@@ -52,7 +52,7 @@ class Adamax(Optimizer):
         np.maximum(u, scratch, out=u)
         np.add(u, f32(self.epsilon), out=scratch)
         scratch *= np.float32(1) - beta_1_power
-        np.multiply(m, self._lr32(), out=step)
+        np.multiply(m, self._step_lr, out=step)
         step /= scratch
         variable.data -= step
 

@@ -231,13 +231,18 @@ class Optimizer:
                            f"{type(self).__name__}.")
         return index
 
-    def _scratch_for(self, index, variable, count=1):
-        """Reusable float32 work buffers shaped like `variable` (not optimizer state)."""
-        buffers = self._scratch.get(index)
-        if buffers is None or len(buffers) < count:
-            buffers = [np.empty_like(variable.data) for _ in range(count)]
-            self._scratch[index] = buffers
-        return buffers
+    def _scratch_for(self, variable, count=1):
+        """`count` float work buffers shaped like `variable` (not optimizer state). They are
+        views of buffers shared by all variables: reusing the same memory for every variable
+        keeps it in cache, which makes an update measurably faster than per-variable buffers."""
+        size = variable.data.size
+        dtype = variable.data.dtype
+        buffers = self._scratch.get(dtype)
+        if buffers is None or len(buffers) < count or buffers[0].size < size:
+            length = max(size, buffers[0].size if buffers else 0)
+            buffers = [np.empty(length, dtype) for _ in range(max(count, len(buffers or [])))]
+            self._scratch[dtype] = buffers
+        return [buffer[:size].reshape(variable.data.shape) for buffer in buffers[:count]]
 
     @property
     def variables(self):
@@ -305,6 +310,10 @@ class Optimizer:
         grads = [_as_float_array(g, v.dtype) for g, v in pairs]
         grads = self._clip_gradients(grads)
         self._apply_weight_decay(variables)
+        for variable in variables:
+            self._var_index(variable)  # unknown variables are an error, as in tf.keras
+        self._step_lr = self._lr32()
+        self._prepare_step()
         for grad, variable in zip(grads, variables):
             self.update_step(grad, variable)
         if self.use_ema:
@@ -341,6 +350,10 @@ class Optimizer:
     def minimize(self, loss, var_list, tape=None):
         """Compute the gradients of `loss` and apply them."""
         self.apply_gradients(self.compute_gradients(loss, var_list, tape))
+
+    def _prepare_step(self):
+        """Compute the scalars every `update_step` of this step shares (once per step);
+        `self._step_lr` already holds this step's learning rate as float32."""
 
     def update_step(self, gradient, variable):
         """Update `variable` in place from its float32 `gradient` array."""

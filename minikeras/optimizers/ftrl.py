@@ -60,7 +60,7 @@ class Ftrl(Optimizer):
 
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
-        lr = self._lr32()
+        lr = self._step_lr
         power = f32(-self.learning_rate_power)
         l2 = f32(self.l2_regularization_strength) + f32(self.beta) / (np.float32(2) * lr)
         l1 = f32(self.l1_regularization_strength)

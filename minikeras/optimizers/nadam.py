@@ -63,7 +63,7 @@ class Nadam(Optimizer):
         u_t, u_next, product, product_next, beta_2_power = self._coefficients()
         one = np.float32(1)
         m, v = self._momentums[index].data, self._velocities[index].data
-        scratch, m_hat = self._scratch_for(index, variable, 2)
+        scratch, m_hat = self._scratch_for(variable, 2)
         np.subtract(gradient, m, out=scratch)
         scratch *= one - f32(self.beta_1)
         m += scratch
@@ -76,7 +76,7 @@ class Nadam(Optimizer):
         np.multiply(gradient, one - u_t, out=scratch)
         scratch /= one - product
         m_hat += scratch
-        m_hat *= self._lr32()
+        m_hat *= self._step_lr
         np.divide(v, one - beta_2_power, out=scratch)
         np.sqrt(scratch, out=scratch)
         scratch += f32(self.epsilon)

@@ -43,11 +43,15 @@ class RMSprop(Optimizer):
         self._average_gradients = [self.add_variable_from_reference(v, "average_gradient")
                                    for v in var_list] if self.centered else []
 
+    def _prepare_step(self):
+        self._constants = (f32(self.rho), f32(1 - self.rho), f32(self.epsilon),
+                           f32(self.momentum))
+
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
-        rho, keep = f32(self.rho), f32(1 - self.rho)
+        rho, keep, epsilon, momentum_rate = self._constants
         velocity = self._velocities[index].data
-        increment, scratch = self._scratch_for(index, variable, 2)
+        increment, scratch = self._scratch_for(variable, 2)
         np.square(gradient, out=scratch)
         scratch *= keep
         velocity *= rho
@@ -59,15 +63,15 @@ class RMSprop(Optimizer):
             average += scratch
             np.square(average, out=scratch)
             np.subtract(velocity, scratch, out=scratch)
-            scratch += f32(self.epsilon)
+            scratch += epsilon
         else:
-            np.add(velocity, f32(self.epsilon), out=scratch)
+            np.add(velocity, epsilon, out=scratch)
         np.sqrt(scratch, out=scratch)
-        np.multiply(gradient, self._lr32(), out=increment)
+        np.multiply(gradient, self._step_lr, out=increment)
         increment /= scratch
         if self.momentum > 0:
             momentum = self._momentums[index].data
-            momentum *= f32(self.momentum)
+            momentum *= momentum_rate
             momentum += increment
             variable.data -= momentum
         else:

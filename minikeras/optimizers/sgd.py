@@ -39,18 +39,19 @@ class SGD(Optimizer):
         # tf.keras keeps a momentum slot `m` for every variable, even with momentum=0.
         self.momentums = [self.add_variable_from_reference(var, "m") for var in var_list]
 
+    def _prepare_step(self):
+        self._momentum32 = f32(self.momentum)
+
     def update_step(self, gradient, variable):
-        index = self._var_index(variable)
-        m = self.momentums[index].data
-        neg_lr = -self._lr32()
+        (step,) = self._scratch_for(variable)
+        np.multiply(gradient, -self._step_lr, out=step)
         if not self.momentum:
-            # m = -g * lr + m * 0 is exactly -g * lr; w += m.
-            np.multiply(gradient, neg_lr, out=m)
-            variable.data += m
+            # tf.keras also stores m = -g * lr here, a value nothing reads back; skipping that
+            # write keeps plain SGD at two passes over memory.
+            variable.data += step
             return
-        momentum = f32(self.momentum)
-        (step,) = self._scratch_for(index, variable)
-        np.multiply(gradient, neg_lr, out=step)
+        m = self.momentums[self._var_index(variable)].data
+        momentum = self._momentum32
         m *= momentum
         m += step
         if self.nesterov:
