@@ -243,3 +243,22 @@ def test_compile_resolves_metric_strings_and_objects():
     auc = M.AUC()
     auc.update_state(y, pred)
     np.testing.assert_allclose(results["auc"], float(auc.result()), rtol=1e-6)
+
+
+def test_custom_metric_subclass():
+    class CountPositives(M.Metric):
+        def __init__(self, name="count_positives", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.count = self.add_weight(name="count", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.count.assign_add(np.sum(np.asarray(y_pred) > 0.5, dtype=np.float32))
+
+        def result(self):
+            return self.count
+    metric = CountPositives()
+    metric.update_state(None, [0.2, 0.7, 0.9])
+    assert float(metric.result()) == 2.0
+    metric.reset_state()
+    assert float(metric.result()) == 0.0
+    assert metric.get_config() == {"name": "count_positives", "dtype": "float32"}

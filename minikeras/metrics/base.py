@@ -95,9 +95,12 @@ class Metric:
         """Backwards compatibility alias of `reset_state`."""
         return self.reset_state()
 
-    def add_weight(self, name, shape=(), dtype=None, initializer="zeros"):
-        """A non-trainable state variable (zeros unless `initializer` says otherwise)."""
+    def add_weight(self, name, shape=(), aggregation=None, synchronization=None,
+                   initializer="zeros", dtype=None):
+        """A non-trainable state variable (zeros unless `initializer` says otherwise);
+        `aggregation` and `synchronization` (distribution settings) have no effect here."""
         from .. import initializers
+        initializer = "zeros" if initializer is None else initializer
         dtype = np.dtype(dtype or self._dtype)
         value = np.asarray(as_array(initializers.get(initializer)(tuple(shape), dtype=dtype)),
                            dtype)

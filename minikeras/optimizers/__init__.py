@@ -1,4 +1,6 @@
 """Optimizers with tf.keras 2.x (>= 2.11) defaults and update rules."""
+import types
+
 from .base import Optimizer  # noqa: F401
 from .sgd import SGD
 from .rmsprop import RMSprop
@@ -10,6 +12,11 @@ from .nadam import Nadam
 from .ftrl import Ftrl
 from . import schedules  # noqa: F401
 from ..utils.serialization import deserialize_object, serialize_keras_object
+
+# tf.keras 2.9 - 2.10 scripts reach the same classes as `keras.optimizers.experimental.X`.
+experimental = types.SimpleNamespace(SGD=SGD, RMSprop=RMSprop, Adagrad=Adagrad,
+                                     Adadelta=Adadelta, Adam=Adam, AdamW=AdamW, Adamax=Adamax,
+                                     Nadam=Nadam, Ftrl=Ftrl, Optimizer=Optimizer)
 
 _CLASSES = {cls.__name__: cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax,
                                           Nadam, Ftrl)}

@@ -364,3 +364,21 @@ def test_denormal_slots_are_flushed():
         opt.apply_gradients([(tiny, var)])
     v = opt.variables[2].data
     assert v[0] == 0  # 1e-40 would be a denormal float32
+
+
+def test_custom_optimizer_subclass_and_experimental_namespace():
+    class PlainSGD(keras.optimizers.Optimizer):
+        def __init__(self, learning_rate=0.01, name="PlainSGD", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self._learning_rate = self._build_learning_rate(learning_rate)
+
+        def build(self, var_list):
+            super().build(var_list)
+            if self._built:
+                return
+            self._built = True
+
+        def update_step(self, gradient, variable):
+            variable.assign_sub(gradient * float(self.learning_rate))
+    np.testing.assert_allclose(run(PlainSGD(0.5))[0], W0 - 0.5 * GRADS[0], rtol=1e-6)
+    assert keras.optimizers.experimental.Adam is keras.optimizers.Adam
