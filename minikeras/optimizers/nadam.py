@@ -8,7 +8,7 @@ class Nadam(Optimizer):
     """As tf.keras >= 2.11 computes it, with t = iterations + 1:
 
         u_t = beta_1 * (1 - 0.5 * 0.96^t);  u_{t+1} = beta_1 * (1 - 0.5 * 0.96^(t+1))
-        prod_t = u_1 * ... * u_t
+        prod_t = u_1 * ... * u_t   (see `_advance_u_product` for several variables)
         m += (g - m) * (1 - beta_1);  v += (g^2 - v) * (1 - beta_2)
         m_hat = u_{t+1} * m / (1 - prod_t * u_{t+1}) + (1 - u_t) * g / (1 - prod_t)
         v_hat = v / (1 - beta_2^t)
@@ -38,29 +38,41 @@ class Nadam(Optimizer):
             return
         self._built = True
         self._momentums, self._velocities = [], []
-        # The running product of the u_t (a float32 scalar, not saved with the slots, as in
-        # tf.keras), advanced once per step.
+        # The running product of the u_t: a float32 scalar, not saved with the slots (as in
+        # tf.keras).
         self._u_product = np.float32(1)
-        self._u_product_step = 0
         for var in var_list:
             self._momentums.append(self.add_variable_from_reference(var, "m"))
             self._velocities.append(self.add_variable_from_reference(var, "v"))
 
-    def _coefficients(self):
-        """(u_t, u_{t+1}, prod_t, prod_{t+1}, beta_2^t) for this step, in float32."""
+    def _prepare_step(self):
         step = self._step_count() + 1
         decay, beta_1, half, one = f32(0.96), f32(self.beta_1), f32(0.5), np.float32(1)
-        u_t = beta_1 * (one - half * decay ** f32(step))
-        u_next = beta_1 * (one - half * decay ** f32(step + 1))
-        if self._u_product_step != step:
-            self._u_product = self._u_product * u_t
-            self._u_product_step = step
-        beta_2_power = f32(self.beta_2) ** f32(step)
-        return u_t, u_next, self._u_product, self._u_product * u_next, beta_2_power
+        self._u_t = beta_1 * (one - half * decay ** f32(step))
+        self._u_next = beta_1 * (one - half * decay ** f32(step + 1))
+        self._beta_2_power = f32(self.beta_2) ** f32(step)
+        self._position = 0
+
+    def _advance_u_product(self):
+        """The product of the u_t as tf.keras' `fit` computes it.
+
+        tf.keras guards the update of the product with a Python counter compared to
+        `iterations + 2` inside `tf.cond`. In `fit` / `train_on_batch` the step is traced once
+        by tf.function, so the counter is frozen at trace time: the variable at position k
+        (1-based, in `apply_gradients` order) multiplies the product by u_t again unless
+        k == iterations + 2. With one variable this is the textbook product u_1 ... u_t; with
+        several it compounds, and that is what tf.keras' fit trains with, so it is reproduced.
+        """
+        self._position += 1
+        if self._position != self._step_count() + 2:
+            self._u_product = self._u_product * self._u_t
+        return self._u_product
 
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
-        u_t, u_next, product, product_next, beta_2_power = self._coefficients()
+        u_t, u_next, beta_2_power = self._u_t, self._u_next, self._beta_2_power
+        product = self._advance_u_product()
+        product_next = product * u_next
         one = np.float32(1)
         m, v = self._momentums[index].data, self._velocities[index].data
         scratch, m_hat = self._scratch_for(variable, 2)
