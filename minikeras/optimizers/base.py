@@ -307,11 +307,11 @@ class Optimizer:
         self._built = True
         pairs = _filter_empty_gradients(grads_and_vars)
         variables = [v for _, v in pairs]
+        for variable in variables:
+            self._var_index(variable)  # unknown variables are an error, as in tf.keras
         grads = [_as_float_array(g, v.dtype) for g, v in pairs]
         grads = self._clip_gradients(grads)
         self._apply_weight_decay(variables)
-        for variable in variables:
-            self._var_index(variable)  # unknown variables are an error, as in tf.keras
         self._step_lr = self._lr32()
         self._prepare_step()
         for grad, variable in zip(grads, variables):
