@@ -19,7 +19,8 @@ def resolve(value):
     return value
 
 
-@pytest.mark.parametrize("case", FIXTURE["functions"], ids=[c["name"] for c in FIXTURE["functions"]])
+@pytest.mark.parametrize("case", FIXTURE["functions"],
+                         ids=[c["name"] for c in FIXTURE["functions"]])
 def test_metric_function_matches_tf_keras(case):
     fn = getattr(keras.metrics, case["function"])
     args = [resolve(a) for a in case["args"]]

@@ -36,7 +36,8 @@ class Adadelta(Optimizer):
         self._built = True
         self._accumulated_grads, self._accumulated_delta_vars = [], []
         for var in var_list:
-            self._accumulated_grads.append(self.add_variable_from_reference(var, "accumulated_grad"))
+            self._accumulated_grads.append(
+                self.add_variable_from_reference(var, "accumulated_grad"))
             self._accumulated_delta_vars.append(
                 self.add_variable_from_reference(var, "accumulated_delta_var"))
 

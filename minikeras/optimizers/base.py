@@ -201,8 +201,8 @@ class Optimizer:
         from .. import initializers
         init = initializers.get(initializer)
         shape = () if shape is None else tuple(shape)
-        variable = Variable(np.asarray(as_array(init(shape, dtype=dtype or backend_config.floatx()))),
-                            trainable=False, name=name)
+        value = init(shape, dtype=dtype or backend_config.floatx())
+        variable = Variable(np.asarray(as_array(value)), trainable=False, name=name)
         self._variables.append(variable)
         return variable
 
@@ -465,7 +465,7 @@ def _clip_by_norm(gradient, clip_norm):
 
 
 def _clip_by_global_norm(grads, clip_norm):
-    """tf.clip_by_global_norm: every gradient times `clip_norm * min(1/global_norm, 1/clip_norm)`."""
+    """tf.clip_by_global_norm: each gradient times `clip_norm * min(1/norm, 1/clip_norm)`."""
     half_squares = np.array([np.sum(np.square(g)) / 2 for g in grads], np.float32)
     global_norm = np.sqrt(np.sum(half_squares) * np.float32(2))
     limit = f32(clip_norm)

@@ -34,7 +34,8 @@ def test_exponential_decay(staircase):
 def test_piecewise_constant_decay():
     values = [1.0, 0.5, 0.1]
     schedule = S.PiecewiseConstantDecay([5, 10], values)
-    assert_schedule(schedule, lambda s: values[0] if s <= 5 else values[1] if s <= 10 else values[2])
+    assert_schedule(schedule,
+                    lambda s: values[0] if s <= 5 else values[1] if s <= 10 else values[2])
     with pytest.raises(ValueError, match="The length of boundaries should be 1 less"):
         S.PiecewiseConstantDecay([5, 10], [1.0, 0.5])
 
