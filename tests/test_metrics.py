@@ -262,3 +262,18 @@ def test_custom_metric_subclass():
     metric.reset_state()
     assert float(metric.result()) == 0.0
     assert metric.get_config() == {"name": "count_positives", "dtype": "float32"}
+
+
+def test_crossentropy_metrics_use_the_logits_of_the_output_activation():
+    """tf.keras hands metrics the same output tensor as the loss, so a crossentropy metric is
+    computed from the sigmoid's logits too: with saturated outputs, clipped probabilities
+    would give a different value."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(16, 3)).astype(np.float32) * 40
+    y = (rng.random((16, 1)) < 0.5).astype(np.float32)
+    model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid", input_shape=(3,))])
+    model.compile("sgd", "binary_crossentropy", metrics=["binary_crossentropy"])
+    loss, metric = model.evaluate(x, y, batch_size=16, verbose=0)
+    np.testing.assert_allclose(metric, loss, rtol=1e-6)
+    clipped = float(np.mean(M.binary_crossentropy(y, model.predict(x, verbose=0))))
+    assert abs(clipped - loss) > 1e-3  # the outputs are saturated

@@ -204,7 +204,8 @@ class MetricsContainer:
         trues = _structure_to_list(y_true, self.output_names) if len(preds) > 1 else [y_true]
         weights = _structure_to_list(sample_weight, self.output_names) \
             if isinstance(sample_weight, (dict, list)) and len(preds) > 1 else [sample_weight] * len(preds)
-        preds = [p.data if isinstance(p, Tensor) else p for p in preds]
+        # Predictions stay Tensors: a sigmoid/softmax output remembers its logits, which the
+        # crossentropy metrics use as tf.keras does.
         if not self._built:
             self._build(trues, preds)
         for index, metric, weighted in self._metrics:

@@ -137,6 +137,10 @@ class Metric:
         return np.asarray(value, self._dtype).view(MetricResult)
 
 
+def _remembers_logits(x):
+    return isinstance(x, Tensor) and getattr(x, "_keras_logits", None) is not None
+
+
 class MetricResult(np.ndarray):
     """What `result()` returns: a NumPy array that also answers `.numpy()`, so both NumPy
     code and tf.keras-style `m.result().numpy()` work on it."""
@@ -238,9 +242,14 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        original = y_pred
         y_true = to_array(y_true, self._dtype)
         y_pred = to_array(y_pred, self._dtype)
         y_pred, y_true = squeeze_or_expand_dimensions(y_pred, y_true)
+        if _remembers_logits(original) and original.data is y_pred:
+            # Unchanged by the casts above (as tf.cast returns its input), the prediction keeps
+            # the logits of its sigmoid/softmax, which the crossentropy functions use.
+            y_pred = original
         matches = self._fn(y_true, y_pred, **self._fn_kwargs)
         super().update_state(matches, sample_weight=sample_weight)
 
