@@ -277,3 +277,37 @@ def test_crossentropy_metrics_use_the_logits_of_the_output_activation():
     np.testing.assert_allclose(metric, loss, rtol=1e-6)
     clipped = float(np.mean(M.binary_crossentropy(y, model.predict(x, verbose=0))))
     assert abs(clipped - loss) > 1e-3  # the outputs are saturated
+
+
+F_TRUE = np.array([[1, 1, 1], [1, 0, 0], [1, 1, 0]], np.int32)
+F_PRED = np.array([[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]], np.float32)
+
+
+def test_f_scores_documentation_examples():
+    f1 = M.F1Score(threshold=0.5)
+    f1.update_state(F_TRUE, F_PRED)
+    np.testing.assert_allclose(f1.result(), [0.5, 0.8, 0.6666667], rtol=1e-6)
+    fbeta = M.FBetaScore(beta=2.0, threshold=0.5)
+    fbeta.update_state(F_TRUE, F_PRED)
+    np.testing.assert_allclose(fbeta.result(), [0.3846154, 0.90909094, 0.8333334], rtol=1e-6)
+    assert "beta" not in f1.get_config() and fbeta.get_config()["beta"] == 2.0
+
+
+@pytest.mark.parametrize("average", ["micro", "macro", "weighted"])
+def test_f1_averages_by_hand(average):
+    weights = np.array([1.0, 0.5, 2.0])
+    predicted = (F_PRED == F_PRED.max(axis=1, keepdims=True)).astype(float)  # no threshold
+    cells = [(predicted * F_TRUE), (predicted * (1 - F_TRUE)), ((1 - predicted) * F_TRUE)]
+    axis = None if average == "micro" else 0
+    tp, fp, fn = [np.sum(c * weights[:, None], axis=axis) for c in cells]
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    if average == "weighted":
+        support = np.sum(F_TRUE * weights[:, None], axis=0)
+        expected = np.sum(f1 * support / support.sum())
+    else:
+        expected = np.mean(f1)
+    metric = M.F1Score(average=average)
+    metric.update_state(F_TRUE, F_PRED, sample_weight=weights)
+    np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="Invalid `average` argument value"):
+        M.F1Score(average="samples")
