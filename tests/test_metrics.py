@@ -311,3 +311,21 @@ def test_f1_averages_by_hand(average):
     np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-6)
     with pytest.raises(ValueError, match="Invalid `average` argument value"):
         M.F1Score(average="samples")
+
+
+def test_mean_iou_documentation_example_and_by_hand():
+    m = M.MeanIoU(num_classes=2)
+    m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+    np.testing.assert_allclose(float(m.result()), 0.33333334, rtol=1e-6)
+    m.reset_state()
+    m.update_state([0, 0, 1, 1], [0, 1, 0, 1], sample_weight=[0.3, 0.3, 0.3, 0.1])
+    np.testing.assert_allclose(float(m.result()), 0.23809525, rtol=1e-6)
+    rng = np.random.default_rng(5)
+    labels, scores = rng.integers(0, 4, (6, 5)), rng.random((6, 5, 4))
+    m = M.MeanIoU(num_classes=4, sparse_y_pred=False, ignore_class=3)
+    m.update_state(labels, scores)
+    keep = labels.ravel() != 3
+    t, p = labels.ravel()[keep], scores.argmax(-1).ravel()[keep]
+    ious = [np.sum((t == c) & (p == c)) / np.sum((t == c) | (p == c)) for c in range(4)
+            if np.sum((t == c) | (p == c))]
+    np.testing.assert_allclose(float(m.result()), np.mean(ious), rtol=1e-6)

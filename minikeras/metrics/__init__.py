@@ -18,6 +18,7 @@ from .regression import (  # noqa: F401
 from .confusion import (  # noqa: F401
     TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC)
 from .f_score import FBetaScore, F1Score  # noqa: F401
+from .iou import MeanIoU  # noqa: F401
 from ..utils.serialization import deserialize_object, serialize_keras_object
 
 _FUNCTIONS = {
@@ -43,7 +44,7 @@ _CLASSES = {cls.__name__: cls for cls in (
     RootMeanSquaredError, CosineSimilarity, LogCoshError, BinaryCrossentropy,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
     SquaredHinge, CategoricalHinge, TruePositives, FalsePositives, TrueNegatives, FalseNegatives,
-    Precision, Recall, AUC, FBetaScore, F1Score)}
+    Precision, Recall, AUC, FBetaScore, F1Score, MeanIoU)}
 
 
 def serialize(metric, use_legacy_format=False):
