@@ -329,3 +329,16 @@ def test_mean_iou_documentation_example_and_by_hand():
     ious = [np.sum((t == c) & (p == c)) / np.sum((t == c) | (p == c)) for c in range(4)
             if np.sum((t == c) | (p == c))]
     np.testing.assert_allclose(float(m.result()), np.mean(ious), rtol=1e-6)
+
+
+def test_results_are_snapshots():
+    total = M.Sum()
+    total.update_state([1.0, 2.0])
+    first = total.result()
+    total.update_state([4.0])
+    assert float(first) == 3.0 and float(total.result()) == 7.0
+    counts = M.TruePositives(thresholds=[0.3, 0.6])
+    counts.update_state([1, 1], [0.5, 0.9])
+    snapshot = counts.result()
+    counts.update_state([1], [0.9])
+    np.testing.assert_array_equal(snapshot, [2, 1])

@@ -133,8 +133,9 @@ class Metric:
         return cls(**config_)
 
     def _tensor(self, value):
-        """A result in the metric dtype, as a `MetricResult`."""
-        return np.asarray(value, self._dtype).view(MetricResult)
+        """A result in the metric dtype, as a `MetricResult` (a copy: later updates must not
+        change a result already returned)."""
+        return np.array(value, self._dtype).view(MetricResult)
 
 
 def _remembers_logits(x):
