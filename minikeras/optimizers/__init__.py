@@ -1,37 +1,54 @@
 """Optimizers with tf.keras 2.x (>= 2.11) defaults and update rules."""
+import types
+
 from .base import Optimizer  # noqa: F401
-from .sgd import SGD  # noqa: F401
-from .adam import Adam  # noqa: F401
+from .sgd import SGD
+from .rmsprop import RMSprop
+from .adagrad import Adagrad
+from .adadelta import Adadelta
+from .adam import Adam, AdamW
+from .adamax import Adamax
+from .nadam import Nadam
+from .ftrl import Ftrl
 from . import schedules  # noqa: F401
 from ..utils.serialization import deserialize_object, serialize_keras_object
 
-_BY_NAME = {"SGD": SGD, "Adam": Adam, "sgd": SGD, "adam": Adam}
+# tf.keras 2.9 - 2.10 scripts reach the same classes as `keras.optimizers.experimental.X`.
+experimental = types.SimpleNamespace(SGD=SGD, RMSprop=RMSprop, Adagrad=Adagrad,
+                                     Adadelta=Adadelta, Adam=Adam, AdamW=AdamW, Adamax=Adamax,
+                                     Nadam=Nadam, Ftrl=Ftrl, Optimizer=Optimizer)
+
+_CLASSES = {cls.__name__: cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax,
+                                          Nadam, Ftrl)}
+# tf.keras resolves names case-insensitively ('adam', 'rmsprop', 'sgd', 'adamw', ...).
+_BY_LOWER_NAME = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 
-def serialize(optimizer):
+def serialize(optimizer, use_legacy_format=False):
+    """`{'module': 'keras.optimizers', 'class_name', 'config', 'registered_name'}`."""
+    if use_legacy_format:
+        return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
     return serialize_keras_object(optimizer, "keras.optimizers")
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(config, custom_objects=None, use_legacy_format=False, **kwargs):
+    """An optimizer from `{'class_name': ..., 'config': ...}` (class names in any case)."""
     if isinstance(config, dict):
         name = config.get("class_name", "")
-        lookup = {**_BY_NAME, **{k.lower(): v for k, v in _BY_NAME.items()}}
-        cls = lookup.get(name) or lookup.get(name.lower()) or (custom_objects or {}).get(name)
-        if cls is None:
-            return deserialize_object(config, _BY_NAME, custom_objects, "optimizer")
-        return cls.from_config(config.get("config", {}))
-    return deserialize_object(config, _BY_NAME, custom_objects, "optimizer")
+        if not (custom_objects and name in custom_objects) and name.lower() in _BY_LOWER_NAME:
+            return _BY_LOWER_NAME[name.lower()].from_config(dict(config.get("config", {})))
+    return deserialize_object(config, _CLASSES, custom_objects, "optimizer")
 
 
-def get(identifier):
+def get(identifier, **kwargs):
+    """An optimizer from an instance, a name ('adam'), or a config dict."""
     if isinstance(identifier, Optimizer):
         return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if isinstance(identifier, str):
-        lookup = {k.lower(): v for k, v in _BY_NAME.items()}
-        cls = lookup.get(identifier.lower())
+        cls = _BY_LOWER_NAME.get(identifier.lower())
         if cls is None:
             raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
         return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
     raise ValueError(f"Could not interpret optimizer identifier: {identifier}")

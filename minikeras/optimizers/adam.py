@@ -1,12 +1,21 @@
-"""Adam (with AMSGrad) as tf.keras >= 2.11 implements it."""
+"""Adam (with AMSGrad) and AdamW, as tf.keras >= 2.11 implements them."""
 import numpy as np
 
-from .base import Optimizer
+from .base import Optimizer, f32
 
 
 class Adam(Optimizer):
-    """`m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
-    w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + epsilon)`."""
+    """Adaptive moment estimation:
+
+        m += (g - m) * (1 - beta_1);  v += (g^2 - v) * (1 - beta_2)
+        vhat = max(vhat, v)                                            (amsgrad only)
+        alpha = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        w -= m * alpha / (sqrt(v or vhat) + epsilon)
+
+    Example:
+
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="mse")
+    """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
@@ -16,54 +25,86 @@ class Adam(Optimizer):
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
                          ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
                          jit_compile=jit_compile, **kwargs)
-        self._set_initial_lr(learning_rate)
+        self._learning_rate = self._build_learning_rate(learning_rate)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.amsgrad = amsgrad
 
     def build(self, var_list):
+        super().build(var_list)
+        if self._built:
+            return
+        self._built = True
+        self._momentums, self._velocities = [], []
         for var in var_list:
-            self.add_variable_from_reference(var, "m")
-        for var in var_list:
-            self.add_variable_from_reference(var, "v")
+            self._momentums.append(self.add_variable_from_reference(var, "m"))
+            self._velocities.append(self.add_variable_from_reference(var, "v"))
         if self.amsgrad:
-            for var in var_list:
-                self.add_variable_from_reference(var, "vhat")
+            self._velocity_hats = [self.add_variable_from_reference(var, "vhat")
+                                   for var in var_list]
 
-    @property
-    def variables(self):
-        # tf.keras order: iterations, then all m's, then all v's (then vhat's).
-        out = [self.iterations]
-        for name in ("m", "v", "vhat"):
-            out.extend(self._slots[id(v)][name] for v in self._variables if name in self._slots.get(id(v), {}))
-        return out
+    def _prepare_step(self):
+        """float32 constants of this step; alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)."""
+        step = f32(self._step_count() + 1)
+        one = np.float32(1)
+        beta_1_power = f32(self.beta_1) ** step
+        beta_2_power = f32(self.beta_2) ** step
+        alpha = self._step_lr * np.sqrt(one - beta_2_power) / (one - beta_1_power)
+        self._constants = (f32(1 - self.beta_1), f32(1 - self.beta_2), f32(self.epsilon), alpha)
 
     def update_step(self, gradient, variable):
-        step = int(self.iterations.data)
-        b1, b2 = np.float32(self.beta_1), np.float32(self.beta_2)
-        alpha = self._lr_now * np.sqrt(np.float32(1) - b2 ** np.float32(step)) / \
-            (np.float32(1) - b1 ** np.float32(step))
-        m, v = self.slot(variable, "m"), self.slot(variable, "v")
-        scratch = gradient - m
-        scratch *= np.float32(1) - b1
+        index = self._var_index(variable)
+        keep_1, keep_2, epsilon, alpha = self._constants
+        m = self._momentums[index].data
+        v = self._velocities[index].data
+        (scratch,) = self._scratch_for(variable)
+        np.subtract(gradient, m, out=scratch)
+        scratch *= keep_1
         m += scratch
         np.square(gradient, out=scratch)
         scratch -= v
-        scratch *= np.float32(1) - b2
+        scratch *= keep_2
         v += scratch
         if self.amsgrad:
-            vhat = self.slot(variable, "vhat")
+            vhat = self._velocity_hats[index].data
             np.maximum(vhat, v, out=vhat)
             v = vhat
         np.sqrt(v, out=scratch)
-        scratch += np.float32(self.epsilon)
+        scratch += epsilon
+        # tf.keras rounds (m * alpha) / denominator; m / denominator * alpha needs one buffer
+        # less and differs by an ulp at most.
         np.divide(m, scratch, out=scratch)
-        scratch *= np.float32(alpha)
+        scratch *= alpha
         variable.data -= scratch
 
     def get_config(self):
         config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+        config.update({"learning_rate": self._serialize_hyperparameter(self._learning_rate),
+                       "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
                        "amsgrad": self.amsgrad})
         return config
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: before each Adam step,
+    `w -= w * weight_decay * learning_rate` (Loshchilov & Hutter).
+
+    Example:
+
+        opt = keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.004)
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, jit_compile=True,
+                 name="AdamW", **kwargs):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, amsgrad=amsgrad, clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+                         jit_compile=jit_compile, name=name, **kwargs)
+        self.weight_decay = weight_decay
+        if self.weight_decay is None:
+            raise ValueError("Missing value of `weight_decay` which is required and must be a "
+                             "float value.")

@@ -1,221 +1,476 @@
-"""The optimizer base class (the tf.keras >= 2.11 optimizer semantics)."""
+"""The optimizer base class, with the semantics of the tf.keras >= 2.11 optimizers.
+
+One `apply_gradients` call does what tf.keras does, in the same order: evaluate the learning
+rate (a schedule is read at the current `iterations`), clip the gradients, apply the
+decoupled weight decay `w -= w * weight_decay * lr`, run `update_step` for each variable,
+update the moving averages (`use_ema`), count the step, then apply variable constraints.
+
+Subclasses create their slots in `build(var_list)` with `add_variable_from_reference` (slots
+are float32 arrays shaped like their variable) and update one variable in place in
+`update_step(gradient, variable)` with a handful of NumPy calls writing through `out=`.
+"""
+import re
+import warnings
+
 import numpy as np
 
-from ..backend.tensor import Variable, Tensor
+from ..backend import config as backend_config
+from ..backend.tensor import Tensor, Variable
 from ..ops.math import as_array
+from . import schedules as schedules_module
 
-# Optimizer slots decaying below this are flushed to zero: NumPy slows down badly on
-# denormal floats, which TensorFlow flushes in hardware.
+# Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
+# NumPy runs several times slower on denormal floats, which TensorFlow flushes in hardware.
 _DENORMAL_FLOOR = np.float32(1e-30)
 _FLUSH_EVERY = 64
 
 
-class Optimizer:
-    """Base class. Subclasses implement `build(var_list)` (create slots) and
-    `update_step(gradient, variable)` (one in-place update with NumPy)."""
+class CallableList(list):
+    """A list that can also be called, so both `opt.variables` and `opt.variables()` work."""
 
-    def __init__(self, name, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, jit_compile=True, **kwargs):
-        learning_rate = kwargs.pop("lr", None)
-        for key in ("decay",):
-            if kwargs.pop(key, None):
-                raise ValueError(f"`{key}` is deprecated in the new Keras optimizer, please check "
-                                 "the docstring for valid arguments, or use the legacy optimizer, "
-                                 "e.g., tf.keras.optimizers.legacy.SGD.")
-        if kwargs:
-            raise TypeError(f"{kwargs.keys()} are not valid arguments for optimizer {name}")
-        if use_ema:
-            raise NotImplementedError("use_ema=True is not supported by minikeras optimizers.")
-        if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
-                             f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
-                             f"global_clipnorm={global_clipnorm}")
+    def __call__(self):
+        return self
+
+
+def f32(value):
+    """A Python number as a float32 scalar, the way TensorFlow casts a constant to the variable
+    dtype (`1 - beta_1` is computed in float64 first, then rounded once)."""
+    return np.float32(value)
+
+
+class Optimizer:
+    """Base class of the optimizers.
+
+    Example (a custom optimizer):
+
+        class PlainSGD(keras.optimizers.Optimizer):
+            def __init__(self, learning_rate=0.01, name="PlainSGD", **kwargs):
+                super().__init__(name=name, **kwargs)
+                self._learning_rate = self._build_learning_rate(learning_rate)
+
+            def update_step(self, gradient, variable):
+                variable.assign_sub(gradient * float(self.learning_rate))
+    """
+
+    def __init__(self, name, weight_decay=0, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, jit_compile=True,
+                 **kwargs):
         self.name = name
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
-        self.clipvalue = clipvalue
         self.global_clipnorm = global_clipnorm
+        self.clipvalue = clipvalue
         self.use_ema = use_ema
+        # tf.keras turns XLA on only when a GPU is present; here there never is one.
+        self.jit_compile = False
+        if use_ema:
+            _check_ema_arguments(ema_momentum, ema_overwrite_frequency)
         self.ema_momentum = ema_momentum
         self.ema_overwrite_frequency = ema_overwrite_frequency
-        self.jit_compile = False  # no XLA here; tf.keras on CPU reports False as well
-        self.iterations = Variable(np.zeros((), np.int64), trainable=False, name="iteration")
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError("At most one of `clipnorm` and `global_clipnorm` can be set. "
+                             f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}.")
         self._variables = []
-        self._slots = {}            # id(variable) -> dict of slot arrays
+        self._iterations = Variable(np.zeros((), np.int64), trainable=False, name="iteration")
+        self._variables.append(self._iterations)
         self._built = False
-        self._pending_lr = learning_rate
+        self._index_dict = {}
+        self._scratch = {}
+        self._exclude_from_weight_decay = []
+        self._exclude_from_weight_decay_names = []
+        self._deprecated_lr = self._process_kwargs(kwargs)
 
-    def _set_initial_lr(self, learning_rate):
-        if self._pending_lr is not None:
-            learning_rate = self._pending_lr
-        self._pending_lr = None
-        self._learning_rate = self._build_lr(learning_rate)
+    def _process_kwargs(self, kwargs):
+        kwargs.pop("is_legacy_optimizer", None)
+        lr = kwargs.pop("lr", None)
+        if lr is not None:
+            warnings.warn("`lr` is deprecated in Keras optimizer, please use `learning_rate` or "
+                          "use the legacy optimizer, e.g.,"
+                          f"tf.keras.optimizers.legacy.{type(self).__name__}.",
+                          DeprecationWarning, stacklevel=3)
+        for key in kwargs:
+            if key in ("decay", "gradient_aggregator", "gradient_transformers"):
+                raise ValueError(
+                    f"{key} is deprecated in the new Keras optimizer, please check the docstring "
+                    "for valid arguments, or use the legacy optimizer, e.g., "
+                    f"tf.keras.optimizers.legacy.{type(self).__name__}.")
+            raise TypeError(f"{key} is not a valid argument, kwargs should be empty  for "
+                            "`optimizer_experimental.Optimizer`.")
+        return lr
 
-    def _build_lr(self, learning_rate):
-        from .schedules import LearningRateSchedule
-        if isinstance(learning_rate, LearningRateSchedule) or callable(learning_rate):
+    # --- iterations and learning rate -----------------------------------------------------
+    @property
+    def iterations(self):
+        """The number of training steps this optimizer has run (an int64 Variable)."""
+        return self._iterations
+
+    @iterations.setter
+    def iterations(self, variable):
+        if self._built:
+            raise RuntimeError("Cannot set `iterations` to a new Variable after the Optimizer "
+                               "weights have been created. Here it is attempting to set "
+                               f"`iterations` to {variable}.Usually this means you are trying "
+                               "to set `iterations` after calling `apply_gradients()`. Please "
+                               "set `iterations` before calling `apply_gradients()`.")
+        if not isinstance(variable, Variable):
+            variable = Variable(np.asarray(as_array(variable), np.int64), trainable=False,
+                                name="iteration")
+        self._variables[self._variables.index(self._iterations)] = variable
+        self._iterations = variable
+
+    def _build_learning_rate(self, learning_rate):
+        """A float becomes a float32 Variable named `learning_rate`; a schedule is kept, with a
+        Variable holding its value at the current step. `lr=` given to the constructor wins
+        (a deprecated alias of `learning_rate`)."""
+        if self._deprecated_lr is not None:
+            learning_rate, self._deprecated_lr = self._deprecated_lr, None
+        if isinstance(learning_rate, schedules_module.LearningRateSchedule):
+            value = np.asarray(as_array(learning_rate(self._step_count())))
+            self._current_learning_rate = Variable(value, trainable=False,
+                                                   name="current_learning_rate")
             return learning_rate
-        return Variable(np.asarray(learning_rate, np.float32), trainable=False, name="learning_rate")
+        return Variable(np.asarray(as_array(learning_rate), backend_config.floatx()),
+                        trainable=False, name="learning_rate")
 
-    # --- learning rate --------------------------------------------------------------------
+    def _step_count(self):
+        return int(self._iterations.data)
+
     @property
     def learning_rate(self):
-        if isinstance(self._learning_rate, Variable):
-            return self._learning_rate
-        return self._learning_rate(int(self.iterations.data))
+        """The learning rate Variable (settable); with a schedule, its value at this step."""
+        lr = getattr(self, "_learning_rate", None)
+        if lr is None:
+            raise ValueError("Missing learning rate, please set self.learning_rate at optimizer "
+                             "creation time.")
+        if isinstance(lr, schedules_module.LearningRateSchedule):
+            return self._current_learning_rate
+        return lr
 
     @learning_rate.setter
-    def learning_rate(self, value):
-        if isinstance(self._learning_rate, Variable) and not callable(value):
-            self._learning_rate.assign(np.float32(as_array(value)))
-        else:
-            self._learning_rate = self._build_lr(value)
+    def learning_rate(self, learning_rate):
+        if isinstance(learning_rate, schedules_module.LearningRateSchedule):
+            self._learning_rate = learning_rate
+            self._compute_current_learning_rate()
+            return
+        if isinstance(self._learning_rate, schedules_module.LearningRateSchedule):
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as "
+                            "its `learning_rate` constructor argument, hence its learning rate "
+                            "is not settable. If you need the learning rate to be settable, you "
+                            "should instantiate the optimizer with a float `learning_rate` "
+                            "argument.")
+        self._learning_rate.assign(np.asarray(as_array(learning_rate), np.float32))
 
-    lr = learning_rate
+    @property
+    def lr(self):
+        """Alias of `learning_rate` (kept for old scripts)."""
+        return self.learning_rate
 
-    def _current_lr(self):
-        """The learning rate for this step as a float32 scalar."""
-        if isinstance(self._learning_rate, Variable):
-            return np.float32(self._learning_rate.data)
-        return np.float32(as_array(self._learning_rate(int(self.iterations.data))))
+    @lr.setter
+    def lr(self, learning_rate):
+        self.learning_rate = learning_rate
 
-    # --- slots ----------------------------------------------------------------------------
+    def _compute_current_learning_rate(self):
+        if isinstance(self._learning_rate, schedules_module.LearningRateSchedule):
+            value = np.asarray(as_array(self._learning_rate(self._step_count())))
+            if getattr(self, "_current_learning_rate", None) is None:
+                self._current_learning_rate = Variable(value, trainable=False,
+                                                       name="current_learning_rate")
+            else:
+                self._current_learning_rate.assign(value)
+
+    def _lr32(self):
+        """This step's learning rate as a float32 scalar."""
+        return np.float32(self.learning_rate.data)
+
+    # --- variables --------------------------------------------------------------------------
     def build(self, var_list):
-        self._built = True
+        """Create the optimizer variables for `var_list` (once). Subclasses call
+        `super().build(var_list)`, return if `self._built`, then set `self._built = True` and
+        create their slots."""
+        if self._built:
+            return
+        self._index_dict = {id(var): i for i, var in enumerate(var_list)}
+        self._var_list = list(var_list)
+        if self.use_ema:
+            self._model_variables_moving_average = [
+                self.add_variable_from_reference(var, "average", initial_value=var)
+                for var in var_list]
 
-    def add_variable_from_reference(self, variable, name, initial_value=None):
-        slots = self._slots.setdefault(id(variable), {})
-        value = np.zeros_like(variable.data) if initial_value is None else \
-            np.array(initial_value, dtype=variable.dtype)
-        slot = Variable(value, trainable=False, name=f"{name}/{variable._handle_name}")
-        slots[name] = slot
-        return slot
+    def add_variable(self, shape, dtype=None, initializer="zeros", name=None):
+        """An extra optimizer variable (not tied to a model variable)."""
+        from .. import initializers
+        init = initializers.get(initializer)
+        shape = () if shape is None else tuple(shape)
+        value = init(shape, dtype=dtype or backend_config.floatx())
+        variable = Variable(np.asarray(as_array(value)), trainable=False, name=name)
+        self._variables.append(variable)
+        return variable
 
-    def slot(self, variable, name):
-        return self._slots[id(variable)][name].data
+    def add_variable_from_reference(self, model_variable, variable_name, shape=None,
+                                    initial_value=None):
+        """A slot named `<variable_name>/<model variable name>`, zeros shaped like the variable
+        unless `shape` or `initial_value` say otherwise."""
+        dtype = model_variable.dtype
+        if initial_value is None:
+            value = np.zeros(model_variable.shape if shape is None else shape, dtype)
+        else:
+            value = np.array(as_array(initial_value), dtype=dtype)
+        variable = Variable(value, trainable=False,
+                            name=f"{variable_name}/{_shared_name(model_variable)}")
+        self._variables.append(variable)
+        return variable
+
+    def _var_index(self, variable):
+        index = self._index_dict.get(id(variable))
+        if index is None:
+            raise KeyError(f"The optimizer cannot recognize variable {variable.name}. This usually "
+                           "means you are trying to call the optimizer to update different parts "
+                           "of the model separately. Please call `optimizer.build(variables)` "
+                           "with the full list of trainable variables before the training loop "
+                           "or use legacy optimizer `tf.keras.optimizers.legacy."
+                           f"{type(self).__name__}.")
+        return index
+
+    def _scratch_for(self, variable, count=1):
+        """`count` float work buffers shaped like `variable` (not optimizer state). They are
+        views of buffers shared by all variables: reusing the same memory for every variable
+        keeps it in cache, which makes an update measurably faster than per-variable buffers."""
+        size = variable.data.size
+        dtype = variable.data.dtype
+        buffers = self._scratch.get(dtype)
+        if buffers is None or len(buffers) < count or buffers[0].size < size:
+            length = max(size, buffers[0].size if buffers else 0)
+            buffers = [np.empty(length, dtype) for _ in range(max(count, len(buffers or [])))]
+            self._scratch[dtype] = buffers
+        return [buffer[:size].reshape(variable.data.shape) for buffer in buffers[:count]]
 
     @property
     def variables(self):
-        """`[iterations, slot, slot, ...]` in variable order (tf.keras' save order)."""
-        out = [self.iterations]
-        for var in self._variables:
-            out.extend(self._slots.get(id(var), {}).values())
-        return out
+        """`[iterations, slot, ...]` in creation order (tf.keras' order)."""
+        return CallableList(self._variables)
 
     def get_weights(self):
-        return [np.array(v.data) for v in self.variables]
+        return [np.array(v.data) for v in self._variables]
 
     def set_weights(self, weights):
-        params = self.variables
-        if len(params) != len(weights):
-            raise ValueError(f"Optimizer weights mismatch: expected {len(params)} arrays, got "
-                             f"{len(weights)}.")
-        for param, value in zip(params, weights):
-            param.assign(value)
-
-    # --- applying gradients -------------------------------------------------------------------
-    def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False, **kwargs):
-        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
-        if not pairs:
-            raise ValueError("No gradients provided for any variable.")
-        grads = [np.asarray(as_array(g)) for g, _ in pairs]
-        variables = [v for _, v in pairs]
         if not self._built:
-            self._variables = list(variables)
-            self.build(self._variables)
-            self._built = True
-        else:
-            known = {id(v) for v in self._variables}
-            new = [v for v in variables if id(v) not in known]
-            if new:
-                self._variables.extend(new)
-                self.build(new)
-        grads = self._clip(grads)
-        lr = self._current_lr()
-        self.iterations.data += 1
-        if self.weight_decay:
-            decay = np.float32(self.weight_decay) * lr
-            for var in variables:
-                if not getattr(self, "_exclude_from_decay", lambda v: False)(var):
-                    var.data -= var.data * decay
-        self._lr_now = lr
-        for grad, var in zip(grads, variables):
-            if grad.dtype != var.dtype:
-                grad = grad.astype(var.dtype)
-            self.update_step(grad, var)
-            if var.constraint is not None:
-                var.assign(var.constraint(var))
-        if int(self.iterations.data) % _FLUSH_EVERY == 0:
+            raise ValueError("You are calling `set_weights()` on an optimizer that has not yet "
+                             "been built. Please call `optimizer.build(trainable_variables)` to "
+                             "create the optimizer weights before calling `set_weights()`.")
+        for variable, weight in zip(self._variables, weights):
+            weight = np.asarray(as_array(weight))
+            if variable.shape != weight.shape:
+                raise ValueError(f"Optimizer variable {variable.name} has shape "
+                                 f"{tuple(variable.shape)} not compatible with provided weight "
+                                 f"shape {weight.shape}.")
+            variable.assign(weight)
+
+    # --- weight decay -----------------------------------------------------------------------
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Exclude variables (or any variable whose name matches one of `var_names`) from
+        weight decay. Must be called before the optimizer is built."""
+        if self._built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configued before the "
+                             "optimizer is built.")
+        self._exclude_from_weight_decay = [id(v) for v in var_list or []]
+        self._exclude_from_weight_decay_names = list(var_names or [])
+
+    def _use_weight_decay(self, variable):
+        if id(variable) in self._exclude_from_weight_decay:
+            return False
+        return not any(re.search(name, variable.name) for name in
+                       self._exclude_from_weight_decay_names)
+
+    def _apply_weight_decay(self, variables):
+        if not self.weight_decay:
+            return  # None or 0: tf.keras' `w -= w * 0 * lr` leaves w unchanged
+        lr = self._lr32()
+        decay = f32(self.weight_decay)
+        for variable in variables:
+            if self._use_weight_decay(variable):
+                step = variable.data * decay
+                step *= lr
+                variable.data -= step
+
+    # --- applying gradients -----------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False,
+                        **kwargs):
+        """Apply `(gradient, variable)` pairs; returns the `iterations` Variable."""
+        kwargs.pop("experimental_aggregate_gradients", None)
+        if kwargs:
+            raise TypeError(f"apply_gradients() got unexpected keyword arguments {list(kwargs)}")
+        self._compute_current_learning_rate()
+        grads_and_vars = list(grads_and_vars)
+        if not grads_and_vars:
+            return self._iterations
+        self.build([v for _, v in grads_and_vars])
+        self._built = True
+        pairs = _filter_empty_gradients(grads_and_vars)
+        variables = [v for _, v in pairs]
+        for variable in variables:
+            self._var_index(variable)  # unknown variables are an error, as in tf.keras
+        grads = [_as_float_array(g, v.dtype) for g, v in pairs]
+        grads = self._clip_gradients(grads)
+        self._apply_weight_decay(variables)
+        self._step_lr = self._lr32()
+        self._prepare_step()
+        for grad, variable in zip(grads, variables):
+            self.update_step(grad, variable)
+        if self.use_ema:
+            self._update_model_variables_moving_average(variables)
+            if self.ema_overwrite_frequency and \
+                    (self._step_count() + 1) % self.ema_overwrite_frequency == 0:
+                self._overwrite_model_variables_with_average_value(variables)
+        self._iterations.data += 1
+        if self._step_count() % _FLUSH_EVERY == 0:
             self._flush_denormals()
-        return self.iterations
+        for variable in variables:
+            if variable.constraint is not None:
+                variable.assign(variable.constraint(variable))
+        return self._iterations
+
+    def compute_gradients(self, loss, var_list, tape=None):
+        """`[(gradient, variable), ...]` of `loss` (a callable, or a Tensor with its tape)."""
+        from ..backend.tensor import GradientTape
+        if not callable(loss) and tape is None:
+            raise ValueError("`tape` is required when a `Tensor` loss is passed. "
+                             f"Received: loss={loss}, tape={tape}.")
+        if tape is None:
+            tape = GradientTape()
+        if callable(loss):
+            with tape:
+                if not callable(var_list):
+                    tape.watch(var_list)
+                loss = loss()
+                if callable(var_list):
+                    var_list = var_list()
+        grads = tape.gradient(loss, list(var_list))
+        return list(zip(grads, var_list))
 
     def minimize(self, loss, var_list, tape=None):
-        from ..backend.tensor import GradientTape
-        if tape is None:
-            if not callable(loss):
-                raise ValueError("`tape` is required when a `Tensor` loss is passed.")
-            with GradientTape() as tape:
-                value = loss()
-        else:
-            value = loss
-        var_list = var_list() if callable(var_list) else var_list
-        grads = tape.gradient(value, var_list)
-        return self.apply_gradients(zip(grads, var_list))
+        """Compute the gradients of `loss` and apply them."""
+        self.apply_gradients(self.compute_gradients(loss, var_list, tape))
 
-    def _clip(self, grads):
-        if self.clipvalue is not None:
-            limit = np.float32(self.clipvalue)
-            grads = [np.clip(g, -limit, limit) for g in grads]
-        if self.clipnorm is not None:
-            limit = np.float32(self.clipnorm)
-            clipped = []
-            for g in grads:
-                norm = np.sqrt(np.sum(np.square(g, dtype=np.float32)))
-                clipped.append(g * (limit / np.maximum(norm, limit)) if norm > limit else g)
-            grads = clipped
-        if self.global_clipnorm is not None:
-            norm = np.sqrt(sum(np.sum(np.square(g, dtype=np.float32)) for g in grads))
-            limit = np.float32(self.global_clipnorm)
-            if norm > limit:
-                grads = [g * (limit / norm) for g in grads]
+    def _prepare_step(self):
+        """Compute the scalars every `update_step` of this step shares (once per step);
+        `self._step_lr` already holds this step's learning rate as float32."""
+
+    def update_step(self, gradient, variable):
+        """Update `variable` in place from its float32 `gradient` array."""
+        raise NotImplementedError
+
+    def _clip_gradients(self, grads):
+        """tf.keras applies only one clipping: clipnorm, else global_clipnorm, else clipvalue."""
+        if self.clipnorm and self.clipnorm > 0:
+            return [_clip_by_norm(g, self.clipnorm) for g in grads]
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            return _clip_by_global_norm(grads, self.global_clipnorm)
+        if self.clipvalue and self.clipvalue > 0:
+            limit = f32(self.clipvalue)
+            return [np.clip(g, -limit, limit) for g in grads]
         return grads
 
     def _flush_denormals(self):
-        for slots in self._slots.values():
-            for slot in slots.values():
-                if slot.data.dtype.kind == "f":
-                    tiny = np.abs(slot.data) < _DENORMAL_FLOOR
-                    slot.data[tiny] = 0
+        for variable in self._variables[1:]:
+            data = variable.data
+            if data.dtype.kind == "f":
+                data[np.abs(data) < _DENORMAL_FLOOR] = 0
 
-    def update_step(self, gradient, variable):
-        raise NotImplementedError
+    # --- exponential moving average of the weights (use_ema=True) -------------------------------
+    def _update_model_variables_moving_average(self, var_list):
+        keep, take = f32(self.ema_momentum), f32(1 - self.ema_momentum)
+        for variable in var_list:
+            average = self._model_variables_moving_average[self._var_index(variable)].data
+            average *= keep
+            average += variable.data * take
 
-    # --- config ----------------------------------------------------------------------------
-    def _serialize_hyperparameter(self, value):
-        from .schedules import LearningRateSchedule, serialize
-        if isinstance(value, LearningRateSchedule):
-            return serialize(value)
-        if isinstance(value, Variable):
-            return float(value.data)
-        if isinstance(value, Tensor):
-            return float(value.data)
-        return value
+    def _overwrite_model_variables_with_average_value(self, var_list):
+        for variable in var_list:
+            average = self._model_variables_moving_average[self._var_index(variable)]
+            variable.assign(average.data)
+
+    def finalize_variable_values(self, var_list):
+        """With `use_ema=True`, overwrite the variables with their moving averages (`fit` does
+        this after the last epoch)."""
+        if self.use_ema:
+            self._overwrite_model_variables_with_average_value(var_list)
+
+    # --- config -------------------------------------------------------------------------------
+    def _serialize_hyperparameter(self, hyperparameter):
+        if isinstance(hyperparameter, schedules_module.LearningRateSchedule):
+            return schedules_module.serialize(hyperparameter)
+        if isinstance(hyperparameter, Tensor):
+            return hyperparameter.data.item()
+        if callable(hyperparameter):
+            return hyperparameter()
+        return hyperparameter
 
     def get_config(self):
         return {"name": self.name, "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                 "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
                 "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
                 "ema_overwrite_frequency": self.ema_overwrite_frequency,
-                "jit_compile": self.jit_compile, "is_legacy_optimizer": False,
-                "learning_rate": self._serialize_hyperparameter(self._learning_rate)}
+                "jit_compile": self.jit_compile, "is_legacy_optimizer": False}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config.pop("is_legacy_optimizer", None)
-        lr = config.get("learning_rate")
-        if isinstance(lr, dict):
-            from .schedules import deserialize
-            config["learning_rate"] = deserialize(lr, custom_objects=custom_objects)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules_module.deserialize(
+                config["learning_rate"], custom_objects=custom_objects)
         return cls(**config)
+
+
+def _check_ema_arguments(ema_momentum, ema_overwrite_frequency):
+    if ema_momentum > 1 or ema_momentum < 0:
+        raise ValueError("`ema_momentum` must be in the range [0, 1]. "
+                         f"Received: ema_momentum={ema_momentum}")
+    if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
+                                    or ema_overwrite_frequency < 1):
+        raise ValueError("`ema_overwrite_frequency` must be an integer > 1 or None. "
+                         f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
+
+
+def _shared_name(variable):
+    """`dense/kernel` for the variable `dense/kernel:0`."""
+    name = getattr(variable, "_handle_name", None) or variable.name
+    return name[:-2] if name.endswith(":0") else name
+
+
+def _filter_empty_gradients(grads_and_vars):
+    kept = [(g, v) for g, v in grads_and_vars if g is not None]
+    if not kept:
+        names = [v.name for _, v in grads_and_vars]
+        raise ValueError(f"No gradients provided for any variable: ({names},). Provided "
+                         f"`grads_and_vars` is {tuple(grads_and_vars)}.")
+    missing = [v.name for g, v in grads_and_vars if g is None]
+    if missing:
+        warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss. "
+                      "If you're using `model.compile()`, did you forget to provide a `loss` "
+                      "argument?", stacklevel=3)
+    return kept
+
+
+def _as_float_array(gradient, dtype):
+    array = np.asarray(as_array(gradient))
+    return array if array.dtype == dtype else array.astype(dtype)
+
+
+def _clip_by_norm(gradient, clip_norm):
+    """tf.clip_by_norm: `g * clip_norm / max(||g||, clip_norm)` (always computed)."""
+    l2sum = np.sum(np.square(gradient))
+    norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
+    limit = f32(clip_norm)
+    return (gradient * limit) / np.maximum(norm, limit)
+
+
+def _clip_by_global_norm(grads, clip_norm):
+    """tf.clip_by_global_norm: each gradient times `clip_norm * min(1/norm, 1/clip_norm)`."""
+    half_squares = np.array([np.sum(np.square(g)) / 2 for g in grads], np.float32)
+    global_norm = np.sqrt(np.sum(half_squares) * np.float32(2))
+    limit = f32(clip_norm)
+    with np.errstate(divide="ignore"):
+        scale = limit * np.minimum(np.float32(1) / global_norm, np.float32(1) / limit)
+    if not np.isfinite(global_norm):
+        scale = np.float32(np.nan)
+    return [g * scale for g in grads]

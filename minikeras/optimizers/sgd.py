@@ -1,12 +1,21 @@
 """Stochastic gradient descent with optional (Nesterov) momentum."""
 import numpy as np
 
-from .base import Optimizer
+from .base import Optimizer, f32
 
 
 class SGD(Optimizer):
-    """`velocity = momentum * velocity - lr * g; w += velocity` (Nesterov:
-    `w += momentum * velocity - lr * g`); plain `w -= lr * g` without momentum."""
+    """Gradient descent (with momentum), as tf.keras >= 2.11 computes it:
+
+        m = momentum * m - learning_rate * g
+        w = w + m                                   (nesterov=False)
+        w = w + momentum * m - learning_rate * g    (nesterov=True)
+
+    Example:
+
+        opt = keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
+        model.compile(optimizer=opt, loss="mse")
+    """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
@@ -16,33 +25,43 @@ class SGD(Optimizer):
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
                          ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
                          jit_compile=jit_compile, **kwargs)
-        self._set_initial_lr(learning_rate)
-        if isinstance(momentum, (int, float)) and (momentum < 0 or momentum > 1):
-            raise ValueError("`momentum` must be between [0, 1].")
+        self._learning_rate = self._build_learning_rate(learning_rate)
         self.momentum = momentum
         self.nesterov = nesterov
+        if isinstance(momentum, (int, float)) and (momentum < 0 or momentum > 1):
+            raise ValueError("`momentum` must be between [0, 1].")
 
     def build(self, var_list):
-        if self.momentum:
-            for var in var_list:
-                self.add_variable_from_reference(var, "m")
+        super().build(var_list)
+        if self._built:
+            return
+        self._built = True
+        # tf.keras keeps a momentum slot `m` for every variable, even with momentum=0.
+        self.momentums = [self.add_variable_from_reference(var, "m") for var in var_list]
+
+    def _prepare_step(self):
+        self._momentum32 = f32(self.momentum)
 
     def update_step(self, gradient, variable):
-        lr = self._lr_now
-        w = variable.data
+        (step,) = self._scratch_for(variable)
+        np.multiply(gradient, -self._step_lr, out=step)
         if not self.momentum:
-            w -= lr * gradient
+            # tf.keras also stores m = -g * lr here, a value nothing reads back; skipping that
+            # write keeps plain SGD at two passes over memory.
+            variable.data += step
             return
-        m = self.slot(variable, "m")
-        momentum = np.float32(self.momentum)
+        m = self.momentums[self._var_index(variable)].data
+        momentum = self._momentum32
         m *= momentum
-        m -= lr * gradient
+        m += step
         if self.nesterov:
-            w += momentum * m - lr * gradient
+            step += m * momentum
+            variable.data += step
         else:
-            w += m
+            variable.data += m
 
     def get_config(self):
         config = super().get_config()
-        config.update({"momentum": self.momentum, "nesterov": self.nesterov})
+        config.update({"learning_rate": self._serialize_hyperparameter(self._learning_rate),
+                       "momentum": self.momentum, "nesterov": self.nesterov})
         return config

@@ -1,0 +1,271 @@
+"""Stateful metric base classes: `Metric`, the reductions `Sum`/`Mean`, and
+`MeanMetricWrapper` (the running mean of a per-sample function), with tf.keras 2.x semantics:
+float32 state variables, sample weights squeezed/expanded/broadcast against the values."""
+import numpy as np
+
+from ..backend import config
+from ..backend.functions import unique_object_name
+from ..backend.tensor import Tensor, Variable
+from ..ops.math import as_array
+
+
+def to_array(x, dtype=None):
+    """A NumPy array (optionally cast) from an array, a Tensor or a Python value."""
+    array = np.asarray(as_array(x))
+    return array if dtype is None or array.dtype == dtype else array.astype(dtype)
+
+
+def divide_no_nan(numerator, denominator):
+    """`numerator / denominator`, 0 where the denominator is 0 (tf.math.divide_no_nan)."""
+    numerator, denominator = np.asarray(numerator), np.asarray(denominator)
+    safe = np.where(denominator == 0, np.ones_like(denominator), denominator)
+    return np.where(denominator == 0, np.zeros_like(numerator / safe), numerator / safe)
+
+
+def squeeze_or_expand_dimensions(y_pred, y_true=None, sample_weight=None):
+    """tf.keras' `losses_utils.squeeze_or_expand_dimensions`: drop a trailing size-1 axis so
+    that labels and predictions have the same rank, then squeeze or expand the weights to the
+    rank of `y_pred`. Returns `(y_pred, y_true)` or `(y_pred, y_true, sample_weight)`."""
+    if y_true is not None:
+        rank_diff = y_pred.ndim - y_true.ndim
+        if rank_diff != 1 or (y_pred.ndim and y_pred.shape[-1] == 1):
+            if rank_diff == 1 and y_pred.shape[-1] == 1:
+                y_pred = y_pred[..., 0]
+            elif rank_diff == -1 and y_true.shape[-1] == 1:
+                y_true = y_true[..., 0]
+    if sample_weight is None:
+        return y_pred, y_true
+    if sample_weight.ndim:
+        if sample_weight.ndim - y_pred.ndim == 1 and sample_weight.shape[-1] == 1:
+            sample_weight = sample_weight[..., 0]
+        elif y_pred.ndim - sample_weight.ndim == 1:
+            sample_weight = sample_weight[..., None]
+    return y_pred, y_true, sample_weight
+
+
+def broadcast_weights(weights, values):
+    """TF's `broadcast_weights`: a scalar, or the same rank with each axis 1 or equal;
+    anything else is a ValueError."""
+    if weights.ndim and (weights.ndim != values.ndim or any(
+            w not in (1, v) for w, v in zip(weights.shape, values.shape))):
+        raise ValueError(f"weights can not be broadcast to values. values.shape={values.shape}, "
+                         f"weights.shape={weights.shape}.")
+    return np.broadcast_to(weights, values.shape)
+
+
+class Metric:
+    """Base class of the stateful metrics: accumulate with `update_state`, read with
+    `result()`, clear with `reset_state()`; calling the metric does update + result.
+
+    Example:
+
+        m = keras.metrics.Mean()
+        m.update_state([1, 3, 5, 7])
+        float(m.result())   # 4.0
+    """
+
+    def __init__(self, name=None, dtype=None, **kwargs):
+        for key in kwargs:
+            if key not in ("trainable", "autocast"):
+                raise TypeError(f"Keyword argument not understood: '{key}'")
+        self.name = name or unique_object_name(_snake_case(type(self).__name__))
+        self._dtype = np.dtype(dtype or config.floatx())
+        self._variables = []
+
+    @property
+    def dtype(self):
+        return self._dtype.name
+
+    def __call__(self, *args, **kwargs):
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def update_state(self, *args, **kwargs):
+        raise NotImplementedError("Must be implemented in subclasses.")
+
+    def result(self):
+        raise NotImplementedError("Must be implemented in subclasses.")
+
+    def reset_state(self):
+        """Every state variable back to zero (as tf.keras does)."""
+        for variable in self._variables:
+            variable.data[...] = 0
+
+    def reset_states(self):
+        """Backwards compatibility alias of `reset_state`."""
+        return self.reset_state()
+
+    def add_weight(self, name, shape=(), aggregation=None, synchronization=None,
+                   initializer="zeros", dtype=None):
+        """A non-trainable state variable (zeros unless `initializer` says otherwise);
+        `aggregation` and `synchronization` (distribution settings) have no effect here."""
+        from .. import initializers
+        initializer = "zeros" if initializer is None else initializer
+        dtype = np.dtype(dtype or self._dtype)
+        value = np.asarray(as_array(initializers.get(initializer)(tuple(shape), dtype=dtype)),
+                           dtype)
+        variable = Variable(value, trainable=False, name=name)
+        self._variables.append(variable)
+        return variable
+
+    @property
+    def variables(self):
+        return list(self._variables)
+
+    weights = non_trainable_weights = variables
+
+    @property
+    def trainable_weights(self):
+        return []
+
+    def get_weights(self):
+        return [np.array(v.data) for v in self._variables]
+
+    def set_weights(self, weights):
+        for variable, value in zip(self._variables, weights):
+            variable.assign(value)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config_):
+        return cls(**config_)
+
+    def _tensor(self, value):
+        """A result in the metric dtype, as a `MetricResult` (a copy: later updates must not
+        change a result already returned)."""
+        return np.array(value, self._dtype).view(MetricResult)
+
+
+def _remembers_logits(x):
+    return isinstance(x, Tensor) and getattr(x, "_keras_logits", None) is not None
+
+
+class MetricResult(np.ndarray):
+    """What `result()` returns: a NumPy array that also answers `.numpy()`, so both NumPy
+    code and tf.keras-style `m.result().numpy()` work on it."""
+
+    def numpy(self):
+        return np.asarray(self)
+
+
+def _snake_case(name):
+    from ..engine.base_layer import to_snake_case
+    return to_snake_case(name)
+
+
+class Reduction:
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+    WEIGHTED_MEAN = "weighted_mean"
+
+
+class Reduce(Metric):
+    """The (weighted) sum of the values seen, and for means their (weighted) count."""
+
+    def __init__(self, reduction, name, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.reduction = reduction
+        self.total = self.add_weight("total")
+        if reduction in (Reduction.SUM_OVER_BATCH_SIZE, Reduction.WEIGHTED_MEAN):
+            self.count = self.add_weight("count")
+
+    def update_state(self, values, sample_weight=None):
+        values = to_array(values, self._dtype)
+        if sample_weight is not None:
+            sample_weight = to_array(sample_weight, self._dtype)
+            values, _, sample_weight = squeeze_or_expand_dimensions(
+                values, sample_weight=sample_weight)
+            try:
+                sample_weight = broadcast_weights(sample_weight, values)
+            except ValueError:
+                # Reduce the values to the rank of the weights.
+                axes = tuple(range(sample_weight.ndim, values.ndim))
+                reduce = np.sum if self.reduction == Reduction.SUM else np.mean
+                values = reduce(values, axis=axes, dtype=self._dtype)
+            values = values * sample_weight
+        self.total.data += np.sum(values, dtype=self._dtype)
+        if self.reduction == Reduction.SUM:
+            return
+        if self.reduction == Reduction.WEIGHTED_MEAN and sample_weight is not None:
+            self.count.data += np.sum(sample_weight, dtype=self._dtype)
+        else:
+            self.count.data += self._dtype.type(values.size)
+
+    def result(self):
+        if self.reduction == Reduction.SUM:
+            return self._tensor(self.total.data)
+        return self._tensor(divide_no_nan(self.total.data, self.count.data))
+
+
+class Sum(Reduce):
+    """The (weighted) sum of the given values.
+
+    Example:
+
+        m = keras.metrics.Sum()
+        m.update_state([1, 3, 5, 7])
+        float(m.result())   # 16.0
+    """
+
+    def __init__(self, name="sum", dtype=None):
+        super().__init__(Reduction.SUM, name=name, dtype=dtype)
+
+
+class Mean(Reduce):
+    """The (weighted) mean of the given values.
+
+    Example:
+
+        m = keras.metrics.Mean()
+        m.update_state([1, 3, 5, 7], sample_weight=[1, 1, 0, 0])
+        float(m.result())   # 2.0
+    """
+
+    def __init__(self, name="mean", dtype=None):
+        super().__init__(Reduction.WEIGHTED_MEAN, name=name, dtype=dtype)
+
+
+class MeanMetricWrapper(Mean):
+    """The running (sample-weighted) mean of `fn(y_true, y_pred, **kwargs)`.
+
+    Example:
+
+        m = keras.metrics.MeanMetricWrapper(keras.metrics.binary_accuracy, name="acc")
+        m.update_state([[1], [0]], [[0.9], [0.8]])
+        float(m.result())   # 0.5
+    """
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        original = y_pred
+        y_true = to_array(y_true, self._dtype)
+        y_pred = to_array(y_pred, self._dtype)
+        y_pred, y_true = squeeze_or_expand_dimensions(y_pred, y_true)
+        if _remembers_logits(original) and original.data is y_pred:
+            # Unchanged by the casts above (as tf.cast returns its input), the prediction keeps
+            # the logits of its sigmoid/softmax, which the crossentropy functions use.
+            y_pred = original
+        matches = self._fn(y_true, y_pred, **self._fn_kwargs)
+        super().update_state(matches, sample_weight=sample_weight)
+
+    def get_config(self):
+        config_ = {k: (v.data.item() if isinstance(v, Tensor) else v)
+                   for k, v in self._fn_kwargs.items()}
+        if type(self) is MeanMetricWrapper:
+            config_["fn"] = self._fn
+        return {**super().get_config(), **config_}
+
+    @classmethod
+    def from_config(cls, config_):
+        config_ = dict(config_)
+        fn = config_.pop("fn", None)
+        if cls is MeanMetricWrapper:
+            from . import get
+            return cls(get(fn), **config_)
+        return cls(**config_)

@@ -1,0 +1,102 @@
+"""Nadam: Adam with Nesterov momentum (Dozat's momentum schedule)."""
+import numpy as np
+
+from .base import Optimizer, f32
+
+
+class Nadam(Optimizer):
+    """As tf.keras >= 2.11 computes it, with t = iterations + 1:
+
+        u_t = beta_1 * (1 - 0.5 * 0.96^t);  u_{t+1} = beta_1 * (1 - 0.5 * 0.96^(t+1))
+        prod_t = u_1 * ... * u_t   (see `_advance_u_product` for several variables)
+        m += (g - m) * (1 - beta_1);  v += (g^2 - v) * (1 - beta_2)
+        m_hat = u_{t+1} * m / (1 - prod_t * u_{t+1}) + (1 - u_t) * g / (1 - prod_t)
+        v_hat = v / (1 - beta_2^t)
+        w -= learning_rate * m_hat / (sqrt(v_hat) + epsilon)
+
+    Example:
+
+        model.compile(optimizer=keras.optimizers.Nadam(learning_rate=1e-3), loss="mse")
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, jit_compile=True,
+                 name="Nadam", **kwargs):
+        super().__init__(name=name, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+                         jit_compile=jit_compile, **kwargs)
+        self._learning_rate = self._build_learning_rate(learning_rate)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def build(self, var_list):
+        super().build(var_list)
+        if self._built:
+            return
+        self._built = True
+        self._momentums, self._velocities = [], []
+        # The running product of the u_t: a float32 scalar, not saved with the slots (as in
+        # tf.keras).
+        self._u_product = np.float32(1)
+        for var in var_list:
+            self._momentums.append(self.add_variable_from_reference(var, "m"))
+            self._velocities.append(self.add_variable_from_reference(var, "v"))
+
+    def _prepare_step(self):
+        step = self._step_count() + 1
+        decay, beta_1, half, one = f32(0.96), f32(self.beta_1), f32(0.5), np.float32(1)
+        self._u_t = beta_1 * (one - half * decay ** f32(step))
+        self._u_next = beta_1 * (one - half * decay ** f32(step + 1))
+        self._beta_2_power = f32(self.beta_2) ** f32(step)
+        self._position = 0
+
+    def _advance_u_product(self):
+        """The product of the u_t as tf.keras' `fit` computes it.
+
+        tf.keras guards the update of the product with a Python counter compared to
+        `iterations + 2` inside `tf.cond`. In `fit` / `train_on_batch` the step is traced once
+        by tf.function, so the counter is frozen at trace time: the variable at position k
+        (1-based, in `apply_gradients` order) multiplies the product by u_t again unless
+        k == iterations + 2. With one variable this is the textbook product u_1 ... u_t; with
+        several it compounds, and that is what tf.keras' fit trains with, so it is reproduced.
+        """
+        self._position += 1
+        if self._position != self._step_count() + 2:
+            self._u_product = self._u_product * self._u_t
+        return self._u_product
+
+    def update_step(self, gradient, variable):
+        index = self._var_index(variable)
+        u_t, u_next, beta_2_power = self._u_t, self._u_next, self._beta_2_power
+        product = self._advance_u_product()
+        product_next = product * u_next
+        one = np.float32(1)
+        m, v = self._momentums[index].data, self._velocities[index].data
+        scratch, m_hat = self._scratch_for(variable, 2)
+        np.subtract(gradient, m, out=scratch)
+        scratch *= one - f32(self.beta_1)
+        m += scratch
+        np.square(gradient, out=scratch)
+        scratch -= v
+        scratch *= one - f32(self.beta_2)
+        v += scratch
+        np.multiply(m, u_next, out=m_hat)
+        m_hat /= one - product_next
+        np.multiply(gradient, one - u_t, out=scratch)
+        scratch /= one - product
+        m_hat += scratch
+        m_hat *= self._step_lr
+        np.divide(v, one - beta_2_power, out=scratch)
+        np.sqrt(scratch, out=scratch)
+        scratch += f32(self.epsilon)
+        m_hat /= scratch
+        variable.data -= m_hat
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"learning_rate": self._serialize_hyperparameter(self._learning_rate),
+                       "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
+        return config
