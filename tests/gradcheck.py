@@ -7,6 +7,9 @@ from minikeras.backend.tensor import Tensor
 
 def numeric_gradient(fn, array, eps=1e-6):
     """d sum(fn()) / d array by central differences; `fn` reads `array` (mutated in place)."""
+    if not array.flags.c_contiguous:
+        raise ValueError("numeric_gradient perturbs `array` through a flat view: pass a "
+                         "C-contiguous array (a reshape of any other layout is a copy)")
     grad = np.zeros_like(array, dtype=np.float64)
     flat = array.reshape(-1)
     gflat = grad.reshape(-1)
@@ -34,8 +37,9 @@ def check_gradients(fn, inputs, rtol=1e-5, atol=1e-7, extra_variables=(), seed=0
     """Compare tape gradients of `sum(w * fn(*inputs))` with finite differences for every
     float input array and every variable in `extra_variables`. Requires float64 arrays."""
     rng = np.random.default_rng(seed)
-    arrays = [np.array(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
-              for a in inputs]
+    # C-contiguous copies: the finite differences perturb them in place through a flat view.
+    arrays = [np.array(a, dtype=np.float64, order="C") if np.asarray(a).dtype.kind == "f"
+              else np.asarray(a) for a in inputs]
     probe = fn(*[Tensor(a) for a in arrays])
     outs = probe if isinstance(probe, (list, tuple)) else [probe]
     weights = [rng.standard_normal(np.shape(o.data if isinstance(o, Tensor) else o)) for o in outs]

@@ -245,6 +245,9 @@ class Model(Layer):
             if self.stop_training:
                 break
         self._eval_data_handler = None
+        if epochs > 0 and self.optimizer is not None:
+            # With use_ema=True, tf.keras leaves the model holding the averaged weights.
+            self.optimizer.finalize_variable_values(self.trainable_variables)
         callbacks.on_train_end(logs=training_logs)
         return self.history
 

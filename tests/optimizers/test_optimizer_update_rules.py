@@ -411,3 +411,26 @@ def test_nadam_product_with_several_variables_follows_tf_keras_fit():
         opt.apply_gradients(zip(grads, variables))
         for variable, ref in zip(variables, want):
             np.testing.assert_allclose(variable.data, ref, rtol=1e-5, atol=1e-7)
+
+
+def test_fit_leaves_the_exponential_moving_average_in_the_model():
+    import minikeras as keras
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((32, 3)).astype(np.float32)
+    y = rng.standard_normal((32, 1)).astype(np.float32)
+    model = keras.Sequential([keras.layers.Dense(1, input_shape=(3,))])
+    opt = keras.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5)
+    model.compile(opt, "mse")
+    initial = [w.copy() for w in model.get_weights()]
+    # Track the average by hand: ema = m * ema + (1 - m) * w after every step.
+    ema = [w.copy() for w in initial]
+    for start in range(0, 32, 8):
+        model.train_on_batch(x[start:start + 8], y[start:start + 8])
+        ema = [0.5 * e + 0.5 * w for e, w in zip(ema, model.get_weights())]
+    model.set_weights(initial)
+    model2 = keras.Sequential([keras.layers.Dense(1, input_shape=(3,))])
+    model2.set_weights(initial)
+    model2.compile(keras.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5), "mse")
+    model2.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for got, want in zip(model2.get_weights(), ema):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
