@@ -1,6 +1,7 @@
-"""Functional architectures of the seed documents on the digits set: a small ResNet (residual
-blocks with projection shortcuts) and a GoogLeNet-style stack of Inception blocks. They build,
-print a functional summary and learn in an epoch or two."""
+"""Architectures of the seed documents on the digits set: a small ResNet (residual blocks with
+projection shortcuts), a GoogLeNet-style stack of Inception blocks, Network in Network (mlpconv
+blocks, global average pooling instead of dense layers) and LeNet-5 (on the 8x8 digits upsampled
+to 24x24). They build, print a summary and learn in an epoch or two."""
 import numpy as np
 import pytest
 
@@ -68,13 +69,44 @@ def googlenet_style():
     return keras.Model(inputs, L.Dense(10, activation="softmax")(x), name="googlenet_style")
 
 
-@pytest.mark.parametrize("builder", [small_resnet, googlenet_style])
+def nin_block(filters, kernel_size, **kwargs):
+    """An mlpconv block: a spatial convolution followed by two 1x1 convolutions."""
+    conv = keras.layers.Conv2D
+    return [conv(filters, kernel_size, padding="same", activation="relu", **kwargs),
+            conv(filters, 1, activation="relu"), conv(filters, 1, activation="relu")]
+
+
+def network_in_network():
+    L = keras.layers
+    return keras.Sequential(
+        nin_block(16, 3, input_shape=(8, 8, 1)) + [L.MaxPooling2D(2)] + nin_block(32, 3)
+        + nin_block(10, 3)
+        + [L.GlobalAveragePooling2D(), L.Activation("softmax")], name="nin")
+
+
+def lenet():
+    L = keras.layers
+    return keras.Sequential([
+        L.UpSampling2D(3, input_shape=(8, 8, 1)),                  # 24 x 24
+        L.Conv2D(6, 5, activation="relu"), L.MaxPooling2D(2),      # 20 -> 10
+        L.Conv2D(16, 5, activation="relu"), L.MaxPooling2D(2),     # 6 -> 3
+        L.Flatten(), L.Dense(120, activation="relu"), L.Dense(84, activation="relu"),
+        L.Dense(10, activation="softmax")], name="lenet")
+
+
+ARCHITECTURES = [small_resnet, googlenet_style, network_in_network, lenet]
+
+
+@pytest.mark.parametrize("builder", ARCHITECTURES)
 def test_architecture_builds_summarises_and_steps(digits, builder):
     (x_train, y_train), _ = digits
     model = builder()
     lines = []
     model.summary(print_fn=lines.append)
-    assert len(lines[1]) == 98 and lines[2].rstrip().endswith("Connected to")
+    if isinstance(model, keras.Sequential):
+        assert len(lines[1]) == 65 and lines[2].rstrip().endswith("Param #")
+    else:
+        assert len(lines[1]) == 98 and lines[2].rstrip().endswith("Connected to")
     total = int(next(line for line in lines if line.startswith("Total params")).split()[2])
     assert total == model.count_params() == sum(int(np.prod(w.shape)) for w in model.weights)
     model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
@@ -84,12 +116,15 @@ def test_architecture_builds_summarises_and_steps(digits, builder):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("builder", [small_resnet, googlenet_style])
+@pytest.mark.parametrize("builder", ARCHITECTURES)
 def test_architecture_learns_digits_in_three_epochs(digits, builder):
     (x_train, y_train), (x_test, y_test) = digits
     model = builder()
-    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    # NiN's all-ReLU class maps start slowly: a gentler rate, and a lower bar after three epochs
+    # (still well above the 0.1 of chance on ten classes).
+    slow_starter = builder is network_in_network
+    model.compile(keras.optimizers.Adam(0.003 if slow_starter else 0.01),
+                  "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x_train, y_train, batch_size=32, epochs=3, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
-    assert history.history["accuracy"][-1] > 0.5     # ten classes: chance is 0.1
+    assert history.history["accuracy"][-1] > (0.3 if slow_starter else 0.5)
