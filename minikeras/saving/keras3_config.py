@@ -152,7 +152,9 @@ def normalize(obj, where="config"):
         if result["class_name"] == "InputLayer" and "batch_shape" in inner:
             inner["batch_input_shape"] = inner.pop("batch_shape")
         if "inbound_nodes" in result:
-            result["inbound_nodes"] = [_node_v2(node) for node in result["inbound_nodes"]]
+            keep_structure = result["class_name"] in ("TFOpLambda", "SlicingOpLambda")
+            result["inbound_nodes"] = [_tf_op_node_v2(node) if keep_structure else _node_v2(node)
+                                       for node in result["inbound_nodes"]]
     return result
 
 
@@ -164,6 +166,19 @@ def _node_v2(node):
     first = args[0] if args else kwargs.pop("inputs", [])
     refs = _collect_refs(first)
     return [ref[:3] + [kwargs] for ref in refs]
+
+
+def _tf_op_node_v2(node):
+    """A TFOpLambda call `{"args": [x], "kwargs": {...}}` -> tf.keras' bare entry
+    `[name, node, tensor, kwargs]`, or `["_CONSTANT_VALUE", -1, value, kwargs]` when the first
+    argument is a constant (the `2` of `2 - x`)."""
+    if not isinstance(node, dict):
+        return node
+    args, kwargs = node.get("args", []), dict(node.get("kwargs", {}))
+    first = args[0] if args else kwargs.pop("inputs", None)
+    if serialization._is_ref(first):
+        return first[:3] + [kwargs]
+    return [serialization._CONSTANT_VALUE, -1, first, kwargs]
 
 
 def _collect_refs(structure):

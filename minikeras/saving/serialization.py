@@ -69,10 +69,10 @@ def _builtin_layer_classes():
     from ..engine.functional import Functional
     from ..engine.sequential import Sequential
     from ..engine.training import Model
-    from ..layers.core.lambda_layer import TFOpLambda
+    from ..layers.core.lambda_layer import SlicingOpLambda, TFOpLambda
     found = {name: obj for name, obj in vars(layers).items() if isinstance(obj, type)}
     found.update({"Sequential": Sequential, "Functional": Functional, "Model": Model,
-                  "TFOpLambda": TFOpLambda})
+                  "TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda})
     return found
 
 
@@ -233,8 +233,32 @@ def _serialize_node(node, conversion):
         raise TypeError(f"Layer {node.layer.name} was passed non-JSON-serializable arguments. "
                         f"Arguments had types: {kwargs}. They cannot be serialized out when "
                         "saving the model.") from None
+    if _preserves_input_structure(node.layer):
+        return _first_arg_entries(first, kwargs, conversion)
     return [_tensor_ref(t, conversion) + [kwargs] for t in flatten(first)
             if isinstance(t, KerasTensor)]
+
+
+# tf.keras writes a constant first argument of a TFOpLambda call (the `2` of `2 - x`) as
+# `["_CONSTANT_VALUE", -1, value, kwargs]`.
+_CONSTANT_VALUE = "_CONSTANT_VALUE"
+
+
+def _preserves_input_structure(layer):
+    """tf.keras' TFOpLambda keeps the structure of its first argument in configs: a single
+    tensor is written as a bare `[name, node, tensor, kwargs]` entry, not a list of them."""
+    from ..layers.core.lambda_layer import TFOpLambda
+    return isinstance(layer, TFOpLambda)
+
+
+def _first_arg_entries(first, kwargs, conversion):
+    from ..engine.keras_tensor import KerasTensor, map_structure
+
+    def entry(item):
+        if isinstance(item, KerasTensor):
+            return _tensor_ref(item, conversion) + [kwargs]
+        return [_CONSTANT_VALUE, -1, _json_arg(item, conversion), kwargs]
+    return map_structure(entry, first)
 
 
 def _structure_refs(structure, tensors, conversion):
@@ -298,13 +322,18 @@ def functional_from_config(config, custom_objects=None, cls=None, make_layer=Non
         for layer, nodes in pending:
             while nodes:
                 refs = _node_refs(nodes[0])
-                tensors = [tensor_for(ref) for ref in refs]
+                tensors = [tensor_for(ref) for ref in refs if ref[0] != _CONSTANT_VALUE]
                 if any(t is None for t in tensors):
                     break
                 kwargs = {}
                 if refs and len(refs[0]) > 3 and isinstance(refs[0][3], dict):
                     kwargs = _resolve_kwargs(refs[0][3], tensor_for)
-                inputs = tensors[0] if len(tensors) == 1 else tensors
+                    if _has_unresolved_ref(kwargs):
+                        break
+                if _preserves_input_structure(layer):
+                    inputs = _rebuild_first_arg(nodes[0], tensor_for)
+                else:
+                    inputs = tensors[0] if len(tensors) == 1 else tensors
                 layer(inputs, **kwargs)
                 nodes.pop(0)
                 progress = True
@@ -345,12 +374,28 @@ def _node_refs(node_data):
     nested lists."""
     if isinstance(node_data, dict):
         node_data = node_data.get("args", [])
-    if _is_ref(node_data):
+    if _is_ref(node_data) or (isinstance(node_data, list) and node_data
+                              and node_data[0] == _CONSTANT_VALUE):
         return [node_data]
     refs = []
     for item in node_data:
         refs.extend(_node_refs(item) if isinstance(item, (list, dict)) else [])
     return refs
+
+
+def _has_unresolved_ref(kwargs):
+    """A kwarg still `[name, node, tensor]`: its tensor is not produced yet (call later)."""
+    return any(_is_ref(value) and len(value) == 3 for value in kwargs.values())
+
+
+def _rebuild_first_arg(node_data, tensor_for):
+    """The first argument of a structure-preserving (TFOpLambda) call from its entries."""
+    if _is_ref(node_data) or (isinstance(node_data, list) and node_data
+                              and node_data[0] == _CONSTANT_VALUE):
+        if node_data[0] == _CONSTANT_VALUE:
+            return node_data[2]
+        return tensor_for(node_data)
+    return [_rebuild_first_arg(item, tensor_for) for item in node_data]
 
 
 def _is_single_ref(refs):
