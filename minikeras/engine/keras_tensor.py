@@ -55,7 +55,11 @@ class KerasTensor:
             "function that needs concrete values (e.g. a NumPy call). Wrap such "
             "computations in a `keras.layers.Lambda` layer or a custom layer.")
 
-    # Arithmetic on KerasTensors builds Lambda layers, as tf.keras' TFOpLambda does.
+    # `array <op> KerasTensor`: NumPy defers to our reflected operators instead of trying
+    # to convert the symbolic tensor.
+    __array_ufunc__ = None
+
+    # Arithmetic on KerasTensors builds TFOpLambda layers, as tf.keras does.
     def _op(self, fn, other=None, reverse=False):
         from ..layers.core.lambda_layer import symbolic_op
         return symbolic_op(fn, self, other, reverse)

@@ -178,3 +178,32 @@ def test_gradients_through_tf_ops(float64):
     rng = np.random.default_rng(1)
     check_gradients(lambda a, b: model([a, b]), [rng.standard_normal((3, 4)),
                                                  rng.random((3, 4))])
+
+
+@pytest.mark.parametrize("filename", ["m.h5", "m.keras"])
+def test_array_operands_stay_float32_and_round_trip(tmp_path, filename):
+    x = keras.Input((4,))
+    c = np.array([1.0, 2.0, 3.0, 4.0])   # float64 array: TF converts it to the tensor's dtype
+    model = keras.Model(x, [x * c, c - x, x[:, np.int64(1)]])
+    assert _layer(model, "tf.math.multiply")["inbound_nodes"][0][3] == {
+        "y": [1.0, 2.0, 3.0, 4.0], "name": None}
+    a = np.arange(8, dtype="float32").reshape(2, 4)
+    expected = [a * c, c - a, a[:, 1]]
+    path = str(tmp_path / filename)
+    model.save(path)
+    with pytest.warns(UserWarning) if filename.endswith("h5") else _nothing():
+        loaded = keras.models.load_model(path)
+    for m in (model, loaded):
+        for got, want in zip(m.predict(a, verbose=0), expected):
+            assert got.dtype == np.float32
+            np.testing.assert_allclose(got, want)
+
+
+def test_clone_model_keeps_ops():
+    model = _model()
+    clone = keras.models.clone_model(model)
+    a, b = _data()
+    for got, want in zip(clone.predict([a, b], verbose=0), _reference(a, b)):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert [type(layer).__name__ for layer in clone.layers] == \
+        [type(layer).__name__ for layer in model.layers]

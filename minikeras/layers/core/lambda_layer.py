@@ -4,6 +4,7 @@ import inspect
 import numpy as np
 
 from ... import ops
+from ...backend.tensor import Tensor
 from ...engine.base_layer import Layer
 
 
@@ -208,6 +209,7 @@ class TFOpLambda(Layer):
         # `name` is the TF op name argument: recorded in configs, ignored (as tf.keras does).
         if self.symbol == "math.negative":
             return self.function(x)
+        x, y = _as_operand(x, like=y), _as_operand(y, like=x)
         return self.function(x, y)
 
     def _infer_outputs(self, args, kwargs):
@@ -219,7 +221,7 @@ class TFOpLambda(Layer):
             def placeholder(t, fill=fill):
                 if not isinstance(t, KerasTensor):
                     return t
-                return np.zeros(tuple(fill if d is None else d for d in t.shape), t.dtype)
+                return Tensor(np.zeros(tuple(fill if d is None else d for d in t.shape), t.dtype))
             with np.errstate(all="ignore"):
                 out = self.call(*map_structure(placeholder, args),
                                 **map_structure(placeholder, kwargs))
@@ -240,6 +242,16 @@ class TFOpLambda(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**dict(config))
+
+
+def _as_operand(value, like):
+    """A constant operand (number, list, array) takes the float dtype of the tensor it meets,
+    as TF converts it, so `float32 * 2.5` or `[1., 2.] - float32` stays float32."""
+    if isinstance(value, Tensor) or not isinstance(like, Tensor):
+        return value
+    if like.dtype.kind == "f":
+        return np.asarray(value, dtype=like.dtype)
+    return np.asarray(value)
 
 
 class SlicingOpLambda(TFOpLambda):
