@@ -94,6 +94,18 @@ class KerasTensor:
     def __pow__(self, o):
         return self._op("power", o)
 
+    def __rpow__(self, o):
+        return self._op("power", o, True)
+
+    def __matmul__(self, o):
+        return self._op("matmul", o)
+
+    def __rmatmul__(self, o):
+        return self._op("matmul", o, True)
+
+    def __abs__(self):
+        return self._op("abs")
+
     def __getitem__(self, index):
         from ..layers.core.lambda_layer import symbolic_getitem
         return symbolic_getitem(self, index)

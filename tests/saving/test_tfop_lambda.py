@@ -207,3 +207,33 @@ def test_clone_model_keeps_ops():
         np.testing.assert_allclose(got, want, rtol=1e-6)
     assert [type(layer).__name__ for layer in clone.layers] == \
         [type(layer).__name__ for layer in model.layers]
+
+
+def test_matmul_abs_and_reflected_pow(tmp_path):
+    """`@` is `tf.linalg.matmul`, whose second operand is called `b`; `abs()` is `tf.math.abs`."""
+    x = keras.Input((4,))
+    kernel = np.arange(12, dtype="float32").reshape(4, 3)
+    model = keras.Model(x, [abs(x) @ kernel, 2.0 ** x])
+    assert [layer.name for layer in model.layers][1:] == [
+        "tf.math.abs", "tf.linalg.matmul", "tf.math.pow"]
+    assert _layer(model, "tf.linalg.matmul")["inbound_nodes"] == [
+        ["tf.math.abs", 0, 0, {"b": kernel.tolist(), "name": None}]]
+    assert _layer(model, "tf.math.abs")["inbound_nodes"] == [["input_1", 0, 0, {}]]
+    assert _layer(model, "tf.math.pow")["inbound_nodes"] == [
+        ["_CONSTANT_VALUE", -1, 2.0, {"y": ["input_1", 0, 0], "name": None}]]
+    a = np.linspace(-1, 1, 8, dtype="float32").reshape(2, 4)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    for m in (model, keras.models.load_model(path)):
+        got = m.predict(a, verbose=0)
+        np.testing.assert_allclose(got[0], np.abs(a) @ kernel, rtol=1e-6)
+        np.testing.assert_allclose(got[1], 2.0 ** a, rtol=1e-6)
+
+
+def test_matmul_gradients(float64):
+    x = keras.Input((4,))
+    w = keras.Input((4,))
+    model = keras.Model([x, w], abs(x) @ np.ones((4, 2)) + (w ** 2.0) @ np.eye(4)[:, :2])
+    rng = np.random.default_rng(2)
+    check_gradients(lambda a, b: model([a, b]), [rng.standard_normal((3, 4)) + 0.1,
+                                                 rng.standard_normal((3, 4))])

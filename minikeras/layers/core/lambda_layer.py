@@ -165,11 +165,17 @@ _TF_SYMBOLS = {
     "math.truediv": ops.divide,
     "math.pow": ops.power,
     "math.negative": ops.negative,
+    "math.abs": ops.abs,
+    "linalg.matmul": ops.matmul,
     "__operators__.getitem": ops.getitem,
 }
 _OPERATOR_SYMBOLS = {"add": "__operators__.add", "subtract": "math.subtract",
                      "multiply": "math.multiply", "divide": "math.truediv",
-                     "power": "math.pow", "negative": "math.negative"}
+                     "power": "math.pow", "negative": "math.negative", "abs": "math.abs",
+                     "matmul": "linalg.matmul"}
+_UNARY = ("math.negative", "math.abs")
+# The name of the op's second parameter, under which configs store the other operand.
+_SECOND_OPERAND = {"linalg.matmul": "b"}
 _ELLIPSIS = {"class_name": "__ellipsis__"}   # how tf.keras' JSON encoder writes `...`
 
 
@@ -205,10 +211,12 @@ class TFOpLambda(Layer):
             kwargs["name"] = unique_object_name("tf." + self.symbol)
         super().__init__(**kwargs)
 
-    def call(self, x, y=None, name=None):
+    def call(self, x, y=None, name=None, b=None):
         # `name` is the TF op name argument: recorded in configs, ignored (as tf.keras does).
-        if self.symbol == "math.negative":
+        # `b` is matmul's name for the second operand (`tf.linalg.matmul(a, b)`).
+        if self.symbol in _UNARY:
             return self.function(x)
+        y = b if self.symbol == "linalg.matmul" else y
         x, y = _as_operand(x, like=y), _as_operand(y, like=x)
         return self.function(x, y)
 
@@ -292,17 +300,18 @@ def _spec_to_index(spec):
 def symbolic_op(name, tensor, other=None, reverse=False):
     """`tensor <op> other` (or `other <op> tensor` when `reverse`) as tf.keras records it."""
     layer = TFOpLambda(_OPERATOR_SYMBOLS[name])
-    if name == "negative":
+    if layer.symbol in _UNARY:
         return layer(tensor)
     from ...engine.keras_tensor import KerasTensor
+    operand = _SECOND_OPERAND.get(layer.symbol, "y")
     if isinstance(other, KerasTensor) or not reverse:
         first, second = (other, tensor) if reverse else (tensor, other)
         if isinstance(second, np.generic):
             second = second.item()
-        return layer(first, y=second, name=None)
+        return layer(first, **{operand: second, "name": None})
     # tf.Tensor's reflected operators convert the constant to the tensor's dtype first.
     constant = np.asarray(other, dtype=tensor.dtype).tolist()
-    return layer(constant, y=tensor, name=None)
+    return layer(constant, **{operand: tensor, "name": None})
 
 
 def symbolic_getitem(tensor, index):
