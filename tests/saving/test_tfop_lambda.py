@@ -46,7 +46,7 @@ def _layer(model, name):
 def test_layers_are_named_after_the_tf_op():
     x = keras.Input((4,))
     a, b = x * 2, x * 3
-    names = [t.node.layer.name if hasattr(t, "node") else t._keras_history[0].name
+    names = [t._keras_history[0].name
              for t in (a, b, x + 1, 1 + x, x - 1, x / 2, -x, x ** 2, x[:, 0], x[:, 1])]
     assert names == ["tf.math.multiply", "tf.math.multiply_1", "tf.__operators__.add",
                      "tf.__operators__.add_1", "tf.math.subtract", "tf.math.truediv",
@@ -100,7 +100,8 @@ def test_config_in_tf_keras_form():
         {"start": None, "stop": None, "step": None}, {"start": None, "stop": 2, "step": None}]}]]
     assert _layer(model, "tf.__operators__.getitem_1")["inbound_nodes"][0][3] == {
         "slice_spec": [{"class_name": "__ellipsis__"}, 1]}
-    assert "lambda" not in model.to_json().lower().replace("oplambda", "")
+    # Nothing executable is stored: no Lambda-style serialized function.
+    assert "function_type" not in model.to_json()
 
 
 def test_reads_a_tf_keras_config():

@@ -223,7 +223,7 @@ class TFOpLambda(Layer):
     def _infer_outputs(self, args, kwargs):
         """Shape and dtype by running the op on zero placeholders twice, with different sizes
         for unknown dimensions (the symbolic operand may be any argument, e.g. `2 - x`)."""
-        from ...engine.keras_tensor import KerasTensor, flatten, map_structure
+        from ...engine.keras_tensor import KerasTensor, map_structure
         results = []
         for fill in (2, 3):
             def placeholder(t, fill=fill):
@@ -264,7 +264,12 @@ def _as_operand(value, like):
 
 class SlicingOpLambda(TFOpLambda):
     """`x[...]` on a symbolic tensor (tf.keras' `tf.__operators__.getitem`): the slice spec is
-    a call argument, with every `slice` written as `{"start", "stop", "step"}`."""
+    a call argument, with every `slice` written as `{"start", "stop", "step"}`.
+
+    Example:
+    >>> x = keras.Input((4,)); x[:, :2].shape
+    (None, 2)
+    """
 
     def call(self, tensor, slice_spec, var=None):
         return self.function(tensor, _spec_to_index(slice_spec))
