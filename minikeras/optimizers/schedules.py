@@ -46,15 +46,9 @@ def _cast(value, dtype):
     return np.asarray(as_array(value)).astype(dtype)
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """`initial_learning_rate * decay_rate ^ (step / decay_steps)` (the exponent floored when
-    `staircase=True`).
-
-    Example:
-
-        lr = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.96)
-        opt = keras.optimizers.SGD(learning_rate=lr)
-    """
+class _RateOverSteps(LearningRateSchedule):
+    """Shared by the schedules driven by `decay_rate` and the progress
+    `step / decay_steps` (floored when `staircase=True`)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
         super().__init__()
@@ -64,17 +58,30 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
-    def __call__(self, step):
-        dtype = _dtype_of(self.initial_learning_rate)
+    def _progress(self, step, dtype):
         p = _cast(step, dtype) / _cast(self.decay_steps, dtype)
-        if self.staircase:
-            p = np.floor(p)
-        return _cast(self.initial_learning_rate, dtype) * np.power(_cast(self.decay_rate, dtype), p)
+        return np.floor(p) if self.staircase else p
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateOverSteps):
+    """`initial_learning_rate * decay_rate ^ (step / decay_steps)` (the exponent floored when
+    `staircase=True`).
+
+    Example:
+
+        lr = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.96)
+        opt = keras.optimizers.SGD(learning_rate=lr)
+    """
+
+    def __call__(self, step):
+        dtype = _dtype_of(self.initial_learning_rate)
+        p = self._progress(step, dtype)
+        return _cast(self.initial_learning_rate, dtype) * np.power(_cast(self.decay_rate, dtype), p)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -147,7 +154,7 @@ class PolynomialDecay(LearningRateSchedule):
                 "power": self.power, "cycle": self.cycle, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateOverSteps):
     """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (the ratio floored when
     `staircase=True`).
 
@@ -156,26 +163,11 @@ class InverseTimeDecay(LearningRateSchedule):
         lr = keras.optimizers.schedules.InverseTimeDecay(0.1, decay_steps=1.0, decay_rate=0.5)
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
-        super().__init__()
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
     def __call__(self, step):
         dtype = _dtype_of(self.initial_learning_rate)
-        p = _cast(step, dtype) / _cast(self.decay_steps, dtype)
-        if self.staircase:
-            p = np.floor(p)
+        p = self._progress(step, dtype)
         denominator = np.asarray(1, dtype) + _cast(self.decay_rate, dtype) * p
         return _cast(self.initial_learning_rate, dtype) / denominator
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
 
 
 class CosineDecay(LearningRateSchedule):
