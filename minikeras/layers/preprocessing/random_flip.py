@@ -1,14 +1,14 @@
 """RandomFlip: flips each image left-right and/or top-bottom with probability 1/2."""
-from ...engine.base_layer import Layer
 from ...ops.image import random_flip
-from .image_utils import RandomState, apply_batched, check_image_rank, to_float
+from .base_random_image import BaseRandomImageLayer
+from .image_utils import RandomState
 
 HORIZONTAL = "horizontal"
 VERTICAL = "vertical"
 HORIZONTAL_AND_VERTICAL = "horizontal_and_vertical"
 
 
-class RandomFlip(Layer):
+class RandomFlip(BaseRandomImageLayer):
     """In training, flips each image independently with probability 1/2: left-right for
     `"horizontal"`, top-bottom for `"vertical"`, each independently for
     `"horizontal_and_vertical"`. The identity at inference (`predict`, `training=False`).
@@ -34,22 +34,12 @@ class RandomFlip(Layer):
         self.seed = seed
         self._random = RandomState(seed)
 
-    def call(self, inputs, training=True):
-        inputs = to_float(inputs, self._dtype)
-        if not training:
-            return inputs
-        check_image_rank(inputs, self)
-        return apply_batched(self._flip, inputs)
-
-    def _flip(self, images):
+    def _transform(self, images):
         rng = self._random.rng
         batch = images.shape[0]
         flip_cols = rng.random(batch) < 0.5 if self.horizontal else None
         flip_rows = rng.random(batch) < 0.5 if self.vertical else None
         return random_flip(images, flip_rows, flip_cols)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         config = super().get_config()

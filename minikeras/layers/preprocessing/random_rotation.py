@@ -3,13 +3,13 @@ import math
 
 import numpy as np
 
-from ...engine.base_layer import Layer
 from ...ops.image import projective_transform, rotation_transforms
-from .image_utils import (H_AXIS, W_AXIS, RandomState, apply_batched, bounds,
-                          check_fill_mode_and_interpolation, check_image_rank, to_float)
+from .base_random_image import BaseRandomImageLayer
+from .image_utils import (H_AXIS, W_AXIS, RandomState, bounds,
+                          check_fill_mode_and_interpolation)
 
 
-class RandomRotation(Layer):
+class RandomRotation(BaseRandomImageLayer):
     """In training, rotates each image counter-clockwise by an angle drawn uniformly from
     `factor * 2 pi` (a number `f` means `[-f, f]`), filling the corners by `fill_mode`.
     The identity at inference.
@@ -35,23 +35,13 @@ class RandomRotation(Layer):
         self.seed = seed
         self._random = RandomState(seed)
 
-    def call(self, inputs, training=True):
-        inputs = to_float(inputs, self._dtype)
-        if not training:
-            return inputs
-        check_image_rank(inputs, self)
-        return apply_batched(self._rotate, inputs)
-
-    def _rotate(self, images):
+    def _transform(self, images):
         batch, height, width = images.shape[0], images.shape[H_AXIS], images.shape[W_AXIS]
         angles = self._random.rng.uniform(self.lower * 2.0 * math.pi, self.upper * 2.0 * math.pi,
                                           batch).astype(np.float32)
         transforms = rotation_transforms(angles, np.float32(height), np.float32(width))
         return projective_transform(images, transforms, self.interpolation, self.fill_mode,
                                     self.fill_value)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         config = super().get_config()

@@ -1,13 +1,13 @@
 """RandomTranslation: shifts each image by a random fraction of its height and width."""
 import numpy as np
 
-from ...engine.base_layer import Layer
 from ...ops.image import projective_transform, translation_transforms
-from .image_utils import (H_AXIS, W_AXIS, RandomState, apply_batched, bounds,
-                          check_fill_mode_and_interpolation, check_image_rank, to_float)
+from .base_random_image import BaseRandomImageLayer
+from .image_utils import (H_AXIS, W_AXIS, RandomState, bounds,
+                          check_fill_mode_and_interpolation)
 
 
-class RandomTranslation(Layer):
+class RandomTranslation(BaseRandomImageLayer):
     """In training, shifts each image by `dy ~ U(height_factor) * height` rows (down when
     positive) and `dx ~ U(width_factor) * width` columns (right when positive), filling the
     uncovered area by `fill_mode`. The identity at inference.
@@ -43,23 +43,13 @@ class RandomTranslation(Layer):
         self.seed = seed
         self._random = RandomState(seed)
 
-    def call(self, inputs, training=True):
-        inputs = to_float(inputs, self._dtype)
-        if not training:
-            return inputs
-        check_image_rank(inputs, self)
-        return apply_batched(self._translate, inputs)
-
-    def _translate(self, images):
+    def _transform(self, images):
         rng = self._random.rng
         batch, height, width = images.shape[0], images.shape[H_AXIS], images.shape[W_AXIS]
         dy = rng.uniform(self.height_lower, self.height_upper, batch).astype(np.float32) * height
         dx = rng.uniform(self.width_lower, self.width_upper, batch).astype(np.float32) * width
         return projective_transform(images, translation_transforms(dx, dy), self.interpolation,
                                     self.fill_mode, self.fill_value)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         config = super().get_config()

@@ -1,13 +1,13 @@
 """RandomZoom: zooms each image in or out by a random factor per axis."""
 import numpy as np
 
-from ...engine.base_layer import Layer
 from ...ops.image import projective_transform, zoom_transforms
-from .image_utils import (H_AXIS, W_AXIS, RandomState, apply_batched, bounds,
-                          check_fill_mode_and_interpolation, check_image_rank, to_float)
+from .base_random_image import BaseRandomImageLayer
+from .image_utils import (H_AXIS, W_AXIS, RandomState, bounds,
+                          check_fill_mode_and_interpolation)
 
 
-class RandomZoom(Layer):
+class RandomZoom(BaseRandomImageLayer):
     """In training, scales the sampling grid of each image about its centre by
     `1 + U(height_factor)` vertically and `1 + U(width_factor)` horizontally (positive
     factors zoom out, negative zoom in; `width_factor=None` keeps the aspect ratio).
@@ -40,14 +40,7 @@ class RandomZoom(Layer):
         self.seed = seed
         self._random = RandomState(seed)
 
-    def call(self, inputs, training=True):
-        inputs = to_float(inputs, self._dtype)
-        if not training:
-            return inputs
-        check_image_rank(inputs, self)
-        return apply_batched(self._zoom, inputs)
-
-    def _zoom(self, images):
+    def _transform(self, images):
         rng = self._random.rng
         batch, height, width = images.shape[0], images.shape[H_AXIS], images.shape[W_AXIS]
         zoom_y = rng.uniform(1.0 + self.height_lower, 1.0 + self.height_upper,
@@ -57,9 +50,6 @@ class RandomZoom(Layer):
         transforms = zoom_transforms(zoom_x, zoom_y, np.float32(height), np.float32(width))
         return projective_transform(images, transforms, self.interpolation, self.fill_mode,
                                     self.fill_value)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         config = super().get_config()
