@@ -203,7 +203,7 @@ class LossesContainer:
         preds = flatten(y_pred)
         trues = _per_output_values(y_pred, y_true, "y")
         weights = _per_output_values(y_pred, sample_weight, "sample_weight")
-        total, mean_total, batch = None, None, None
+        total, batch = None, None
         for yt, yp, sw, loss_obj, loss_weight, metric in zip(
                 trues, preds, weights, self._losses, self._weights, self._per_output_metrics):
             if yt is None or loss_obj is None:

@@ -5,7 +5,7 @@ stay Python numbers inside the arithmetic so NumPy keeps float32 arrays float32.
 """
 import numpy as np
 
-from ..backend.tensor import Tensor, record, unbroadcast, _unwrap
+from ..backend.tensor import Tensor, record, unbroadcast
 from ..backend import config
 
 
