@@ -114,33 +114,11 @@ def deserialize_layer(config, custom_objects=None):
                 return cls.from_config(layer_config, custom_objects=custom_objects)
             return _subclassed_from_config(cls, layer_config)
         if isinstance(cls, type) and issubclass(cls, Lambda):
-            if _safe_mode.value:
-                _check_named_functions(layer_config, custom_objects)
             return cls.from_config(layer_config, custom_objects=custom_objects,
                                    safe_mode=_safe_mode.value)
         if not hasattr(cls, "from_config"):
             raise TypeError(f"{class_name} has no `from_config` method: it cannot be deserialized.")
         return cls.from_config(layer_config)
-
-
-def _check_named_functions(config, custom_objects):
-    """Safe mode: a Lambda's function stored by name must be a minikeras function, a registered
-    object or in `custom_objects`; importing whatever module a file names could run code."""
-    for key in ("function", "output_shape", "mask"):
-        kind = config.get("function_type" if key == "function" else f"{key}_type")
-        if kind != "function" or not isinstance(config.get(key), str):
-            continue
-        name = config[key]
-        module = config.get("module" if key == "function" else f"{key}_module") or ""
-        known = (custom_objects and name in custom_objects) or \
-            get_registered_object(name, custom_objects) is not None
-        if not known and module != "minikeras" and not module.startswith("minikeras."):
-            raise ValueError(
-                f"Refusing to load the function '{name}' of a `Lambda` layer from module "
-                f"'{module}' in safe mode: loading it could import and run arbitrary code. Pass "
-                "the function in `custom_objects`, register it with "
-                "`keras.utils.register_keras_serializable`, or pass `safe_mode=False` if you "
-                "trust the source of the file.")
 
 
 def _is_functional_config(config):
