@@ -8,6 +8,7 @@ import numpy as np
 from ..backend import config
 from ..backend import functions as K
 from ..backend.tensor import Tensor, Variable, is_recording
+from .argument_checks import weight_shape
 from .input_spec import assert_input_compatibility
 from .keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
 
@@ -262,7 +263,7 @@ class Layer:
                    trainable=None, constraint=None, use_resource=None, synchronization=None,
                    aggregation=None, **kwargs):
         from .. import initializers, regularizers, constraints
-        shape = tuple(int(d) for d in (shape or ()))
+        shape = weight_shape(shape, name, f"Layer '{self.name}'")
         dtype = np.dtype(dtype) if dtype is not None else self._dtype
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"

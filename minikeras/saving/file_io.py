@@ -5,11 +5,15 @@ it over the target only once the file is complete, so an exception (or a full di
 leaves the previous file untouched.
 """
 import contextlib
+import io
+import json
 import os
 import secrets
 import zipfile
+import zlib
 
 import h5py
+import numpy as np
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -116,20 +120,149 @@ def open_h5(filepath, what="weights"):
 
 
 def open_zip(filepath):
+    """Open a `.keras` archive; members are checked (size, CRC) as `read_member` reads them."""
     filepath = os.fspath(filepath)
     check_readable(filepath)
     try:
-        archive = zipfile.ZipFile(filepath, "r")
-    except zipfile.BadZipFile as error:
+        return zipfile.ZipFile(filepath, "r")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
         raise CorruptFileError(f"Cannot load the model from {filepath}: not a valid '.keras' "
                                f"zip archive, the file is truncated or corrupt ({error}).") \
             from None
-    bad = archive.testzip()
-    if bad is not None:
-        archive.close()
-        raise CorruptFileError(f"Cannot load the model from {filepath}: the member {bad!r} of "
-                               "the '.keras' archive is corrupt (CRC check failed).")
-    return archive
+
+
+def read_member(archive, name, filepath, limit):
+    """The bytes of one archive member, refused before decompressing when it declares more
+    than `limit` bytes (a zip bomb), and checked against its CRC."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise CorruptFileError(f"Cannot load the model from {filepath}: the '.keras' archive "
+                               f"has no '{name}'.") from None
+    if info.file_size > limit:
+        raise CorruptFileError(
+            f"Cannot load the model from {filepath}: the archive member '{name}' declares "
+            f"{info.file_size} bytes, more than the {limit} bytes this model can need.")
+    try:
+        with archive.open(info) as member:
+            data = member.read(limit + 1)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
+            ValueError, zlib.error) as error:
+        raise CorruptFileError(f"Cannot load the model from {filepath}: the member '{name}' of "
+                               f"the '.keras' archive is corrupt or unreadable "
+                               f"({type(error).__name__}: {error}).") from None
+    if len(data) > limit:
+        raise CorruptFileError(f"Cannot load the model from {filepath}: the archive member "
+                               f"'{name}' is larger than the {limit} bytes this model can need.")
+    return data
+
+
+def open_h5_bytes(data, filepath, member):
+    """An HDF5 file held in memory (the weights inside a `.keras` archive)."""
+    try:
+        return h5py.File(io.BytesIO(data), "r")
+    except (OSError, ValueError) as error:
+        raise CorruptFileError(f"Cannot load the model from {filepath}: its '{member}' is not a "
+                               f"readable HDF5 file ({error}).") from None
+
+
+def parse_json(raw, what):
+    """`json.loads` with every failure (bad bytes, bad syntax, absurd nesting) reported as a
+    corrupt file; `what` names the file and the part being parsed."""
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as error:
+        raise CorruptFileError(f"{what} is not valid JSON ({error}).") from None
+    except RecursionError:
+        raise CorruptFileError(f"{what} is nested too deeply to be a Keras config.") from None
+
+
+def deserializing(filepath, build):
+    """Run `build()` (a model from a file's config), turning what a malformed config makes the
+    Python code trip over into a corrupt-file error naming the file. Deliberate errors of the
+    loader (ValueError: unknown layer, safe mode, ...) pass unchanged."""
+    try:
+        return build()
+    except RecursionError:
+        raise CorruptFileError(f"Cannot load the model from {filepath}: its config is nested "
+                               "too deeply to be a Keras model config.") from None
+    except (TypeError, KeyError, AttributeError, IndexError) as error:
+        raise CorruptFileError(f"Cannot load the model from {filepath}: its model config is "
+                               f"malformed ({type(error).__name__}: {error}).") from error
+
+
+# The largest expansion a compression filter can give (deflate tops out near 1032:1): a
+# compressed dataset declaring more than this many times the file's size is a forgery.
+_MAX_COMPRESSION_RATIO = 1100
+
+
+def _file_size(obj):
+    try:
+        return obj.file.id.get_filesize()
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_dataset(dataset, where):
+    """Refuse a stored array before reading it when it is not a plain numeric dataset whose
+    bytes live in this file, or when it declares more data than the file can hold.
+
+    External storage and virtual layouts make HDF5 read other files (any file on the disk);
+    a forged size makes the reader allocate gigabytes for a tiny file."""
+    if not isinstance(dataset, h5py.Dataset):
+        raise CorruptFileError(f"{where} is a {type(dataset).__name__}, not a dataset: the file "
+                               "is corrupt or not written by Keras.")
+    if dataset.is_virtual:
+        raise CorruptFileError(f"{where} is a virtual HDF5 dataset (its data would be read from "
+                               "other files): refusing to load it.")
+    if dataset.external:
+        raise CorruptFileError(f"{where} uses external storage (its data would be read from "
+                               "another file): refusing to load it.")
+    dtype = dataset.dtype
+    if dtype.kind not in "fiub" or dtype.fields is not None or dtype.subdtype is not None:
+        raise CorruptFileError(f"{where} holds data of type {dtype}, not numbers: the file is "
+                               "corrupt or not written by Keras.")
+    file_size = _file_size(dataset)
+    if file_size is None:
+        return
+    declared = int(np.prod(dataset.shape, dtype=np.float64)) * dtype.itemsize
+    compressed = dataset.id.get_create_plist().get_nfilters() > 0
+    limit = file_size * (_MAX_COMPRESSION_RATIO if compressed else 1)
+    if declared > limit:
+        raise CorruptFileError(f"{where} declares {declared} bytes of data (shape "
+                               f"{dataset.shape}), more than the {file_size}-byte file can "
+                               "hold: the file is corrupt or forged.")
+
+
+def read_dataset(dataset, where):
+    """The array of `dataset` once `check_dataset` accepted it."""
+    check_dataset(dataset, where)
+    return dataset[()]
+
+
+def read_string_attribute(obj, name, where):
+    """A list of strings stored as an HDF5 attribute, its declared type and size checked first
+    (a forged attribute can make HDF5 read far beyond the file)."""
+    try:
+        attr = h5py.h5a.open(obj.id, name.encode("utf8"))
+        count = attr.get_space().get_simple_extent_npoints()
+        type_class = attr.get_type().get_class()
+        storage = attr.get_storage_size() if count else 0
+    except (KeyError, OSError, ValueError, RuntimeError) as error:
+        raise CorruptFileError(f"{where}: the attribute '{name}' cannot be read "
+                               f"({error}).") from None
+    file_size = _file_size(obj)
+    if file_size is not None and (count > file_size or storage > file_size):
+        raise CorruptFileError(f"{where}: the attribute '{name}' declares {count} entries "
+                               f"({storage} bytes), more than the {file_size}-byte file holds.")
+    if count == 0:
+        return []
+    if type_class != h5py.h5t.STRING:
+        raise CorruptFileError(f"{where}: the attribute '{name}' holds "
+                               f"{attr.get_type().dtype}, not strings.")
+    values = obj.attrs[name]
+    values = [values] if isinstance(values, (str, bytes)) else list(np.ravel(values))
+    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
 
 
 @contextlib.contextmanager
@@ -137,7 +270,12 @@ def reading_errors(filepath, what):
     """Turn low-level h5py failures while reading into an error naming the file."""
     try:
         yield
-    except (OSError, KeyError, RuntimeError) as error:
+    except CorruptFileError as error:
+        if filepath in str(error):
+            raise
+        raise CorruptFileError(f"Cannot load {what} from {filepath}: {error}") from None
+    except (OSError, KeyError, RuntimeError, TypeError, UnicodeDecodeError, OverflowError) \
+            as error:
         raise CorruptFileError(f"Cannot load {what} from {filepath}: the file is truncated, "
                                f"corrupt or not written by Keras ({type(error).__name__}: "
                                f"{error}).") from None

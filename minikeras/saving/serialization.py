@@ -461,7 +461,13 @@ def model_from_json(json_string, custom_objects=None):
         config = json.loads(json_string)
     except (TypeError, json.JSONDecodeError) as error:
         raise ValueError(f"`model_from_json` expects a JSON string: {error}") from None
-    return deserialize_model(config, custom_objects)
+    except RecursionError:
+        raise ValueError("`model_from_json`: the JSON string is nested too deeply to be a Keras "
+                         "model config.") from None
+    try:
+        return deserialize_model(config, custom_objects)
+    except RecursionError:
+        raise ValueError("`model_from_json`: the model config is nested too deeply.") from None
 
 
 def model_from_config(config, custom_objects=None):

@@ -147,3 +147,227 @@ def test_garbage_lambda_bytecode_is_a_clear_error_with_safe_mode_off(tmp_path):
     path = edit_layers(model_file(lambda_model(), tmp_path, "m.h5"), "m.h5", apply)
     with pytest.raises(ValueError, match="bytecode"):
         load_from(path, "m.h5", safe_mode=False)
+
+
+# --- HDF5 datasets that read other files or forge their size -----------------------------------
+import io  # noqa: E402
+import tracemalloc  # noqa: E402
+import zipfile  # noqa: E402
+
+import h5py  # noqa: E402
+
+from hostile import replace_members  # noqa: E402
+
+WEIGHT_FILES = ["w.h5", "w.weights.h5", "m.h5", "m.keras"]
+
+
+def dense_model():
+    return keras.Sequential([L.Dense(4, input_shape=(3,)), L.Dense(2)])
+
+
+def _save_any(model, path):
+    name = str(path)
+    if name.endswith(".keras") or path.name.startswith("m."):
+        quiet(model.save, name)
+    else:
+        quiet(model.save_weights, name)
+
+
+def _load_any(path, model=None):
+    if str(path).endswith(".keras") or path.name.startswith("m."):
+        return quiet(keras.models.load_model, str(path))
+    quiet(model.load_weights, str(path))
+    return model
+
+
+def _kernel_path(h5file):
+    """The dataset path of the first Dense kernel, whatever the layout."""
+    found = []
+    h5file.visititems(lambda name, obj: found.append(name)
+                      if isinstance(obj, h5py.Dataset) and obj.shape == (3, 4) else None)
+    return found[0]
+
+
+def _rewrite_h5(path, rewrite):
+    """Apply `rewrite(h5file, kernel_path)` to the HDF5 file, or to the one inside a zip."""
+    if str(path).endswith(".keras"):
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read("model.weights.h5")
+        buffer = io.BytesIO(data)
+        with h5py.File(buffer, "r+") as f:
+            rewrite(f, _kernel_path(f))
+        replace_members(path, {"model.weights.h5": buffer.getvalue()})
+        return
+    with h5py.File(path, "r+") as f:
+        rewrite(f, _kernel_path(f))
+
+
+@pytest.mark.parametrize("filename", WEIGHT_FILES)
+def test_external_storage_is_refused(tmp_path, filename):
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(12, dtype="float32").tobytes())
+    path = tmp_path / filename
+    _save_any(dense_model(), path)
+
+    def point_outside(f, kernel):
+        del f[kernel]
+        f.create_dataset(kernel, (3, 4), "float32", external=[(str(secret), 0, 48)])
+    _rewrite_h5(path, point_outside)
+    model = dense_model()
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match="external storage"):
+        _load_any(path, model)
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+
+
+@pytest.mark.parametrize("filename", ["w.h5", "w.weights.h5", "m.h5"])
+def test_virtual_datasets_are_refused(tmp_path, filename):
+    source = tmp_path / "source.h5"
+    with h5py.File(source, "w") as f:
+        f["data"] = np.arange(12, dtype="float32").reshape(3, 4)
+    path = tmp_path / filename
+    _save_any(dense_model(), path)
+
+    def make_virtual(f, kernel):
+        layout = h5py.VirtualLayout(shape=(3, 4), dtype="float32")
+        layout[:] = h5py.VirtualSource(str(source), "data", shape=(3, 4))
+        del f[kernel]
+        f.create_virtual_dataset(kernel, layout)
+    _rewrite_h5(path, make_virtual)
+    with pytest.raises(ValueError, match="virtual"):
+        _load_any(path, dense_model())
+
+
+@pytest.mark.parametrize("filename", WEIGHT_FILES)
+def test_forged_dataset_size_is_refused_before_allocating(tmp_path, filename):
+    """A tiny file declaring a 256 MiB kernel (chunked, never written): the shape check against
+    the model comes before any read, so nothing near that size is allocated."""
+    path = tmp_path / filename
+    _save_any(dense_model(), path)
+
+    def forge(f, kernel):
+        del f[kernel]
+        f.create_dataset(kernel, (8192, 8192), "float32", chunks=(64, 64))
+    _rewrite_h5(path, forge)
+    assert path.stat().st_size < 200_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="(?i)shape"):
+            _load_any(path, dense_model())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2 ** 20
+
+
+def test_declared_size_beyond_the_file_is_refused(tmp_path):
+    """A compressed-looking size is capped by the file size even when the shape is right."""
+    from minikeras.saving import file_io
+    path = tmp_path / "d.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("big", (4096, 4096), "float32", chunks=(256, 256))
+        f.create_dataset("small", data=np.ones(3, "float32"))
+    with h5py.File(path, "r") as f:
+        with pytest.raises(ValueError, match="declares"):
+            file_io.check_dataset(f["big"], "big")
+        file_io.check_dataset(f["small"], "small")
+
+
+def test_string_dataset_is_refused_before_reading(tmp_path):
+    from minikeras.saving import file_io
+    path = tmp_path / "d.h5"
+    with h5py.File(path, "w") as f:
+        f["s"] = np.array([b"abc", b"def"])
+    with h5py.File(path, "r") as f:
+        with pytest.raises(ValueError, match="not numbers"):
+            file_io.check_dataset(f["s"], "s")
+
+
+# --- .keras archive members are capped before decompressing --------------------------------------
+def _bomb(size):
+    return b"\0" * size
+
+
+@pytest.mark.parametrize("member", ["model.weights.h5", "config.json"])
+def test_keras_archive_members_are_capped_before_decompressing(tmp_path, member):
+    path = tmp_path / "m.keras"
+    quiet(dense_model().save, str(path))
+    size = 200 * 2 ** 20 if member == "model.weights.h5" else 80 * 2 ** 20
+    replace_members(path, {member: _bomb(size)})
+    assert path.stat().st_size < 400_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="declares"):
+            keras.models.load_model(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2 ** 20
+    if member == "model.weights.h5":
+        with pytest.raises(ValueError, match="declares"):
+            dense_model().load_weights(str(path))
+
+
+def test_keras_archive_cap_leaves_room_for_optimizer_state(tmp_path):
+    model = keras.Sequential([L.Dense(64, input_shape=(32,)), L.Dense(8)])
+    model.compile(keras.optimizers.Adam(amsgrad=True), "mse")
+    model.fit(np.ones((4, 32), "float32"), np.ones((4, 8), "float32"), verbose=0)
+    quiet(model.save, str(tmp_path / "m.keras"))
+    loaded = keras.models.load_model(str(tmp_path / "m.keras"))
+    for old, new in zip(model.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(old.data), np.asarray(new.data))
+
+
+# --- hostile configs: clear errors --------------------------------------------------------------
+def _nested_sequential(depth):
+    """A Sequential holding a Sequential holding ... `depth` levels (as JSON text)."""
+    head = '{"class_name": "Sequential", "config": {"name": "s%d", "layers": ['
+    return "".join(head % index for index in range(depth)) + "]}}" * depth
+
+
+def _deep_json(depth):
+    return '{"class_name": "Sequential", "config": {"layers": ' + "[" * depth + "]" * depth + "}}"
+
+
+@pytest.mark.parametrize("fmt", MODEL_FORMATS)
+@pytest.mark.parametrize("kind", ["deep_json", "deep_layers"])
+def test_deeply_nested_configs_are_a_clear_error(tmp_path, fmt, kind):
+    if kind == "deep_json":
+        text = _deep_json(100_000)
+    else:
+        text = _nested_sequential(700)
+    if fmt == "json":
+        with pytest.raises(ValueError, match="nested too deeply"):
+            keras.models.model_from_json(text)
+        return
+    from hostile import write_config
+    path = model_file(dense_model(), tmp_path, fmt)
+    write_config(path, text)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        keras.models.load_model(path)
+
+
+@pytest.mark.parametrize("fmt", MODEL_FORMATS)
+def test_absurd_layer_sizes_in_a_config_are_a_clear_error(tmp_path, fmt):
+    def apply(entry):
+        if entry["class_name"] == "Dense":
+            entry["config"]["units"] = 10 ** 30
+    source = edit_layers(model_file(dense_model(), tmp_path, fmt), fmt, apply)
+    with pytest.raises(ValueError, match="units|too large"):
+        load_from(source, fmt)
+
+
+@pytest.mark.parametrize("fmt", ["m.keras", "m.h5"])
+@pytest.mark.parametrize("garbage", [5, [1, 2], {"layers": 5}, {"layers": [5]},
+                                     {"layers": [{"class_name": "Dense", "config": 7}]},
+                                     {"layers": [{"class_name": "Dense",
+                                                  "config": {"units": [1]}}]}])
+def test_garbage_model_configs_are_the_loaders_error(tmp_path, fmt, garbage):
+    from hostile import read_config, write_config
+    path = model_file(dense_model(), tmp_path, fmt)
+    config = read_config(path)
+    config["config"] = garbage
+    write_config(path, config)
+    with pytest.raises(ValueError, match="Cannot load the model|config"):
+        keras.models.load_model(path)
