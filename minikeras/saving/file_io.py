@@ -8,7 +8,9 @@ import contextlib
 import io
 import json
 import os
+import re
 import secrets
+import stat
 import zipfile
 import zlib
 
@@ -47,24 +49,56 @@ def should_write(filepath, overwrite):
 def atomic_write(filepath):
     """Yield a temporary path beside `filepath`; on success it replaces `filepath`.
 
+    What the user set up on an existing file survives: its permission bits are copied to the
+    new file, and a symbolic link stays a link (the file it points to is replaced). A hard link
+    cannot survive an atomic rename: the other names keep the old content. Temporary files left
+    by a save that was killed (`.<name>.<hex>.tmp`) are removed by the next save of the target.
+
     Example:
     >>> with atomic_write("model.h5") as tmp:
     ...     write_everything_to(tmp)
     """
-    filepath = os.fspath(filepath)
-    directory = os.path.dirname(os.path.abspath(filepath))
+    target = os.path.realpath(os.fspath(filepath))
+    directory = os.path.dirname(target)
     os.makedirs(directory, exist_ok=True)
-    tmp_path = _create_temporary_file(directory, os.path.basename(filepath))
+    basename = os.path.basename(target)
+    _remove_stale_temporary_files(directory, basename)
+    tmp_path = _create_temporary_file(directory, basename)
     try:
         yield tmp_path
+        _copy_permissions(target, tmp_path)
         with open(tmp_path, "rb+") as f:      # make the bytes durable before the rename
             os.fsync(f.fileno())
-        os.replace(tmp_path, filepath)
+        os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp_path)
         raise
     _sync_directory(directory)
+
+
+def _temporary_name_pattern(basename):
+    return re.compile(r"\." + re.escape(basename) + r"\.[0-9a-f]{8}\.tmp\Z")
+
+
+def _remove_stale_temporary_files(directory, basename):
+    """Temporary files of earlier saves of this target that never finished (the process was
+    killed): a finished or failed save removes its own."""
+    pattern = _temporary_name_pattern(basename)
+    with contextlib.suppress(OSError):
+        for name in os.listdir(directory):
+            if pattern.match(name):
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(directory, name))
+
+
+def _copy_permissions(target, tmp_path):
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return
+    with contextlib.suppress(OSError):
+        os.chmod(tmp_path, mode)
 
 
 def _create_temporary_file(directory, basename):

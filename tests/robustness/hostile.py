@@ -1,5 +1,6 @@
 """Helpers shared by the robustness tests: saving quietly, and rewriting the model config
 stored inside each file format (as an attacker editing a file would)."""
+import io
 import json
 import os
 import shutil
@@ -82,3 +83,25 @@ def edit_layers(source, fmt, edit):
         return json.dumps(config)
     write_config(source, config)
     return source
+
+
+def kernel_path(h5file):
+    """The dataset path of the first Dense kernel, whatever the layout."""
+    found = []
+    h5file.visititems(lambda name, obj: found.append(name)
+                      if isinstance(obj, h5py.Dataset) and obj.shape == (3, 4) else None)
+    return found[0]
+
+
+def rewrite_h5(path, rewrite):
+    """Apply `rewrite(h5file, kernel_path)` to the HDF5 file, or to the one inside a zip."""
+    if str(path).endswith(".keras"):
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read("model.weights.h5")
+        buffer = io.BytesIO(data)
+        with h5py.File(buffer, "r+") as f:
+            rewrite(f, kernel_path(f))
+        replace_members(path, {"model.weights.h5": buffer.getvalue()})
+        return
+    with h5py.File(path, "r+") as f:
+        rewrite(f, kernel_path(f))

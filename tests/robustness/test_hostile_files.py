@@ -156,7 +156,7 @@ import zipfile  # noqa: E402
 
 import h5py  # noqa: E402
 
-from hostile import replace_members  # noqa: E402
+from hostile import replace_members, rewrite_h5 as _rewrite_h5  # noqa: E402
 
 WEIGHT_FILES = ["w.h5", "w.weights.h5", "m.h5", "m.keras"]
 
@@ -178,28 +178,6 @@ def _load_any(path, model=None):
         return quiet(keras.models.load_model, str(path))
     quiet(model.load_weights, str(path))
     return model
-
-
-def _kernel_path(h5file):
-    """The dataset path of the first Dense kernel, whatever the layout."""
-    found = []
-    h5file.visititems(lambda name, obj: found.append(name)
-                      if isinstance(obj, h5py.Dataset) and obj.shape == (3, 4) else None)
-    return found[0]
-
-
-def _rewrite_h5(path, rewrite):
-    """Apply `rewrite(h5file, kernel_path)` to the HDF5 file, or to the one inside a zip."""
-    if str(path).endswith(".keras"):
-        with zipfile.ZipFile(path) as archive:
-            data = archive.read("model.weights.h5")
-        buffer = io.BytesIO(data)
-        with h5py.File(buffer, "r+") as f:
-            rewrite(f, _kernel_path(f))
-        replace_members(path, {"model.weights.h5": buffer.getvalue()})
-        return
-    with h5py.File(path, "r+") as f:
-        rewrite(f, _kernel_path(f))
 
 
 @pytest.mark.parametrize("filename", WEIGHT_FILES)
