@@ -62,3 +62,25 @@ def weight_shape(shape, name, owner):
                          "elements is too large for any model (check the layer's size "
                          "arguments, e.g. `units`).")
     return dims
+
+
+def dimension(value):
+    """One dimension of a shape: None or an integer (TensorFlow's rule: anything with
+    `__index__`), as a Python int."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not hasattr(value, "__index__"):
+        raise TypeError("Dimension value must be integer or None or have an __index__ method, "
+                        f"got value '{value!r}' with type '{type(value)}'")
+    value = value.__index__()
+    if value < 0 or value > MAX_ELEMENTS:
+        raise ValueError(f"Dimension {value} must be >= 0 and at most {MAX_ELEMENTS}.")
+    return value
+
+
+def shape_tuple(shape, name="shape"):
+    """A shape given by the user (`Input(shape=...)`, `input_shape=`) as a tuple of dims."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"`{name}` must be a tuple of integers (or None), received: "
+                        f"{name}={shape!r}")
+    return tuple(dimension(d) for d in shape)

@@ -8,7 +8,7 @@ import numpy as np
 from ..backend import config
 from ..backend import functions as K
 from ..backend.tensor import Tensor, Variable, is_recording
-from .argument_checks import weight_shape
+from .argument_checks import shape_tuple, weight_shape
 from .input_spec import assert_input_compatibility
 from .keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
 
@@ -79,11 +79,12 @@ class Layer:
         batch_input_shape = kwargs.get("batch_input_shape")
         if batch_input_shape is None and ("input_shape" in kwargs or "input_dim" in kwargs):
             if "input_shape" in kwargs:
-                input_shape = tuple(kwargs["input_shape"])
+                input_shape = shape_tuple(kwargs["input_shape"], "input_shape")
             else:
                 input_shape = (kwargs["input_dim"],)
             batch_input_shape = (kwargs.get("batch_size"),) + input_shape
-        self._batch_input_shape = tuple(batch_input_shape) if batch_input_shape is not None else None
+        self._batch_input_shape = shape_tuple(batch_input_shape, "batch_input_shape") \
+            if batch_input_shape is not None else None
 
         signature = inspect.signature(self.call)
         self._call_accepts_training = "training" in signature.parameters

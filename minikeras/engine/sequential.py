@@ -101,6 +101,11 @@ class Sequential(Functional):
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
+        if isinstance(inputs, dict):      # by input name, as tf.keras allows
+            if self._input_layer is None:
+                raise ValueError(f"Sequential model '{self.name}' takes one input array, not a "
+                                 f"dict (received keys {list(inputs)}).")
+            inputs = self._flatten_to_reference_inputs(inputs)[0]
         outputs = inputs
         kwargs = {} if training is None else {"training": training}
         for layer in self._stack:

@@ -114,8 +114,16 @@ class Conv(Layer):
         return False
 
     def _spatial_output_shape(self, spatial):
-        return tuple(conv_utils.conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
-                     zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        out = tuple(conv_utils.conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
+                    zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        if any(size is not None and size <= 0 for size in out):
+            raise ValueError(f"One of the dimensions in the output is <= 0 due to downsampling in "
+                             f"{self.name}. Consider increasing the input size. Received input "
+                             f"spatial shape {list(spatial)} (kernel_size={self.kernel_size}, "
+                             f"dilation_rate={self.dilation_rate}, padding='{self.padding}') "
+                             f"which would produce output shape {list(out)} with a zero or "
+                             "negative value in a dimension.")
+        return out
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
@@ -126,11 +134,6 @@ class Conv(Layer):
         else:
             spatial = self._spatial_output_shape(input_shape[len(batch):-1])
             output_shape = batch + spatial + (self.filters,)
-        if any(size is not None and size < 0 for size in spatial):
-            raise ValueError(f"One of the dimensions in the output is <= 0 due to downsampling in "
-                             f"{self.name}. Consider increasing the input size. Received input "
-                             f"shape {list(input_shape)} which would produce output shape with a "
-                             "zero or negative value in a dimension.")
         return output_shape
 
     def get_config(self):

@@ -32,6 +32,7 @@ class DepthwiseConv(Conv):
         if channels is None:
             raise ValueError("The channel dimension of the inputs to `DepthwiseConv` should be "
                              f"defined. Found `None`. Full input shape received: {input_shape}")
+        self.compute_output_shape(input_shape)     # raises when the kernel exceeds the input
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", shape=self.kernel_size + (channels, self.depth_multiplier),
             initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,

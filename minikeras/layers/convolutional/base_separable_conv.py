@@ -35,6 +35,7 @@ class SeparableConv(Conv):
         channels = input_shape[self._channel_axis]
         if channels is None:
             raise ValueError("The channel dimension of the inputs should be defined. Found `None`.")
+        self.compute_output_shape(input_shape)     # raises when the kernel exceeds the input
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", shape=self.kernel_size + (channels, self.depth_multiplier),
             initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,

@@ -5,6 +5,8 @@ from ...utils import conv_utils
 def normalize_pairs(value, rank, name):
     """An int, a tuple of `rank` ints or `rank` (before, after) pairs -> tuple of pairs."""
     if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"`{name}` must be non-negative. Received: {name}={value}.")
         return ((value, value),) * rank
     value = tuple(value)
     if rank == 1 and len(value) == 2 and all(isinstance(v, int) for v in value):
