@@ -6,6 +6,8 @@ The graph is the one recorded while layers were called on KerasTensors: every ca
 record back from the outputs and orders it as tf.keras 2.x does (by depth, inputs first),
 which fixes `model.layers`, the weight order and the `summary()` layout.
 """
+import collections
+
 import numpy as np
 
 from ..backend.tensor import Tensor
@@ -329,10 +331,10 @@ def _map_graph_network(inputs, outputs):
         layers.extend(sorted(layers_by_depth[depth], key=lambda layer: layer_indices[layer]))
 
     _check_computable(inputs, nodes_by_depth)
-    names = [layer.name for layer in layers]
-    for name in names:
-        if names.count(name) != 1:
-            raise ValueError(f'The name "{name}" is used {names.count(name)} times in the model. '
+    counts = collections.Counter(layer.name for layer in layers)
+    for name, count in counts.items():
+        if count != 1:
+            raise ValueError(f'The name "{name}" is used {count} times in the model. '
                              "All layer names should be unique.")
     return nodes_by_depth, layers
 

@@ -230,41 +230,45 @@ def deserializing(filepath, build):
 _MAX_COMPRESSION_RATIO = 1100
 
 
-def _file_size(obj):
+def file_size(obj):
+    """The size in bytes of the HDF5 file holding `obj` (None when unknown)."""
     try:
-        return obj.file.id.get_filesize()
-    except (OSError, ValueError, AttributeError):
+        return h5py.h5i.get_file_id(obj.id).get_filesize()
+    except (OSError, ValueError, AttributeError, RuntimeError):
         return None
 
 
-def check_dataset(dataset, where):
+def check_dataset(dataset, where, size_of_file=None):
     """Refuse a stored array before reading it when it is not a plain numeric dataset whose
     bytes live in this file, or when it declares more data than the file can hold.
 
     External storage and virtual layouts make HDF5 read other files (any file on the disk);
-    a forged size makes the reader allocate gigabytes for a tiny file."""
+    a forged size makes the reader allocate gigabytes for a tiny file. `size_of_file` saves
+    looking the file size up again for every dataset of one file."""
     if not isinstance(dataset, h5py.Dataset):
         raise CorruptFileError(f"{where} is a {type(dataset).__name__}, not a dataset: the file "
                                "is corrupt or not written by Keras.")
-    if dataset.is_virtual:
+    plist = dataset.id.get_create_plist()
+    if plist.get_layout() == h5py.h5d.VIRTUAL:
         raise CorruptFileError(f"{where} is a virtual HDF5 dataset (its data would be read from "
                                "other files): refusing to load it.")
-    if dataset.external:
+    if plist.get_external_count():
         raise CorruptFileError(f"{where} uses external storage (its data would be read from "
                                "another file): refusing to load it.")
     dtype = dataset.dtype
     if dtype.kind not in "fiub" or dtype.fields is not None or dtype.subdtype is not None:
         raise CorruptFileError(f"{where} holds data of type {dtype}, not numbers: the file is "
                                "corrupt or not written by Keras.")
-    file_size = _file_size(dataset)
-    if file_size is None:
+    size_of_file = size_of_file if size_of_file is not None else file_size(dataset)
+    if size_of_file is None:
         return
-    declared = int(np.prod(dataset.shape, dtype=np.float64)) * dtype.itemsize
-    compressed = dataset.id.get_create_plist().get_nfilters() > 0
-    limit = file_size * (_MAX_COMPRESSION_RATIO if compressed else 1)
+    declared = dtype.itemsize
+    for dim in dataset.shape:
+        declared *= dim
+    limit = size_of_file * (_MAX_COMPRESSION_RATIO if plist.get_nfilters() else 1)
     if declared > limit:
         raise CorruptFileError(f"{where} declares {declared} bytes of data (shape "
-                               f"{dataset.shape}), more than the {file_size}-byte file can "
+                               f"{dataset.shape}), more than the {size_of_file}-byte file can "
                                "hold: the file is corrupt or forged.")
 
 
@@ -285,10 +289,11 @@ def read_string_attribute(obj, name, where):
     except (KeyError, OSError, ValueError, RuntimeError) as error:
         raise CorruptFileError(f"{where}: the attribute '{name}' cannot be read "
                                f"({error}).") from None
-    file_size = _file_size(obj)
-    if file_size is not None and (count > file_size or storage > file_size):
+    size_of_file = file_size(obj)
+    if size_of_file is not None and (count > size_of_file or storage > size_of_file):
         raise CorruptFileError(f"{where}: the attribute '{name}' declares {count} entries "
-                               f"({storage} bytes), more than the {file_size}-byte file holds.")
+                               f"({storage} bytes), more than the {size_of_file}-byte file "
+                               "holds.")
     if count == 0:
         return []
     if type_class != h5py.h5t.STRING:

@@ -18,6 +18,8 @@ import zipfile
 import numpy as np
 
 from .. import __version__
+from ..engine.base_layer import Layer
+from ..optimizers.base import Optimizer
 from . import file_io
 
 CONFIG_FILENAME = "config.json"
@@ -42,8 +44,6 @@ def snake_case(name):
 
 # --- walking the saveable objects -----------------------------------------------------------------
 def _is_saveable(obj):
-    from ..engine.base_layer import Layer
-    from ..optimizers.base import Optimizer
     return isinstance(obj, (Layer, Optimizer))
 
 
@@ -139,13 +139,13 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
             f"Cannot load weights from {filepath}: it has neither a 'vars' nor a 'layers' group, "
             f"so it is not a Keras 3 weights file.{hint}")
     assignments = []
+    size_of_file = file_io.file_size(h5file)
     for path, obj in walk(model):
         if isinstance(obj, Optimizer):
             continue
-        key = f"{path}/vars" if path else "vars"
-        stored = h5file[key] if key in h5file else {}
+        stored = h5file.get(f"{path}/vars" if path else "vars", {})
         try:
-            assignments += _match(obj, own_variables(obj), stored, path)
+            assignments += _match(obj, own_variables(obj), stored, path, size_of_file)
         except ValueError as error:
             if not skip_mismatch:
                 raise
@@ -159,7 +159,7 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
         load_optimizer_state(model, h5file)
 
 
-def _match(obj, variables, stored, path):
+def _match(obj, variables, stored, path, size_of_file=None):
     count = len(stored.keys()) if hasattr(stored, "keys") else 0
     name = getattr(obj, "name", path)
     if count != len(variables):
@@ -177,7 +177,7 @@ def _match(obj, variables, stored, path):
             raise ValueError(f"Shape mismatch in layer '{name}' (weights group '{path or '/'}') "
                              f"for weight {variable.name}: the model expects shape "
                              f"{tuple(variable.shape)}, the file has shape {tuple(value.shape)}.")
-        file_io.check_dataset(value, f"The saved weight {value.name!r}")
+        file_io.check_dataset(value, f"The saved weight {value.name!r}", size_of_file)
         pairs.append((variable, value))
     return pairs
 

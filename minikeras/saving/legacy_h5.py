@@ -133,12 +133,13 @@ def _check_layer_names_attr(group, filepath):
 def _assign_all(pairs):
     """Check every dataset (shape, type, storage) first, read them all, then assign: a failure
     anywhere leaves the model unchanged."""
+    size_of_file = file_io.file_size(pairs[0][1]) if pairs else None
     for variable, dataset, where in pairs:
         if tuple(variable.shape) != tuple(dataset.shape):
             raise ValueError(f"Shape mismatch in {where} for weight {variable.name}. Weight "
                              f"expects shape {tuple(variable.shape)}. Received saved weight with "
                              f"shape {tuple(dataset.shape)}")
-        file_io.check_dataset(dataset, f"The saved weight {dataset.name!r}")
+        file_io.check_dataset(dataset, f"The saved weight {dataset.name!r}", size_of_file)
     values = [np.asarray(dataset[()], dtype=variable.dtype) for variable, dataset, _ in pairs]
     for (variable, _, _), value in zip(pairs, values):
         variable.assign(value)

@@ -28,11 +28,8 @@ class Pooling(Layer):
         self.data_format = normalize_data_format(data_format)
         self.input_spec = InputSpec(ndim=rank + 2)
 
-    def build(self, input_shape):
-        self.compute_output_shape(input_shape)      # raises when a window exceeds the input
-        self.built = True
-
     def call(self, inputs):
+        self.compute_output_shape(inputs.shape)      # raises when a window exceeds the input
         pool = max_pool if self._mode == "max" else avg_pool
         return pool(inputs, self.pool_size, self.strides, self.padding, self.data_format)
 
