@@ -1,6 +1,7 @@
 """The N-D convolution layer that Conv1D, Conv2D and Conv3D specialise."""
 from ... import activations, constraints, initializers, ops, regularizers
 from ...backend.config import normalize_data_format
+from ...engine.argument_checks import integer
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
 from ...ops.conv import FUSABLE_ACTIVATIONS, conv
@@ -24,8 +25,9 @@ class Conv(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
-        if isinstance(filters, float):
+        if isinstance(filters, float) and filters.is_integer():
             filters = int(filters)
+        filters = integer(filters, "filters", type(self).__name__, allow_none=True)
         if filters is not None and filters <= 0:
             raise ValueError("Invalid value for argument `filters`. Expected a strictly positive "
                              f"value. Received filters={filters}.")

@@ -1,5 +1,6 @@
 """Depthwise convolution: each input channel convolved with its own `depth_multiplier` filters."""
 from ... import activations, constraints, initializers, ops, regularizers
+from ...engine.argument_checks import integer
 from ...engine.input_spec import InputSpec
 from ...ops.conv import depthwise_conv
 from .base_conv import Conv, serialize_or_none
@@ -19,6 +20,7 @@ class DepthwiseConv(Conv):
                          activation=activation, use_bias=use_bias, bias_initializer=bias_initializer,
                          bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
                          bias_constraint=bias_constraint, **kwargs)
+        depth_multiplier = integer(depth_multiplier, "depth_multiplier", type(self).__name__)
         if depth_multiplier <= 0:
             raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly "
                              f"positive value. Received depth_multiplier={depth_multiplier}.")

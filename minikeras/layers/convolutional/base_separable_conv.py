@@ -1,5 +1,6 @@
 """Separable convolution: a depthwise convolution followed by a 1x1 (pointwise) convolution."""
 from ... import constraints, initializers, ops, regularizers
+from ...engine.argument_checks import positive_int
 from ...engine.input_spec import InputSpec
 from ...ops.conv import conv, depthwise_conv
 from .base_conv import Conv, serialize_or_none
@@ -20,10 +21,8 @@ class SeparableConv(Conv):
                          activation=activation, use_bias=use_bias, bias_initializer=bias_initializer,
                          bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
                          bias_constraint=bias_constraint, **kwargs)
-        if depth_multiplier <= 0:
-            raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly "
-                             f"positive value. Received depth_multiplier={depth_multiplier}.")
-        self.depth_multiplier = depth_multiplier
+        self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier",
+                                             type(self).__name__)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)

@@ -18,9 +18,9 @@ class RepeatVector(Layer):
         super().__init__(**kwargs)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
             raise TypeError(f"Expected an integer value for `n`, got {type(n)}.")
-        if n < 0:
-            raise ValueError(f"`n` (the number of repetitions) must be a non-negative integer. "
-                             f"Received: n={n}")
+        if not 0 <= n <= 2 ** 48:
+            raise ValueError(f"`n` (the number of repetitions) must be a non-negative integer "
+                             f"(at most 2**48). Received: n={n}")
         self.n = int(n)
         self.input_spec = InputSpec(ndim=2)
 
