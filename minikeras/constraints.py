@@ -1,9 +1,9 @@
 """Weight constraints, applied after each optimizer update (`keras.constraints`)."""
 import numpy as np
 
-from .backend import config
+from .core import config
 from .ops.math import as_array
-from .utils.serialization import deserialize_object, serialize_keras_object
+from .core.serialization import deserialize_object, serialize_keras_object
 
 
 class Constraint:

@@ -2,10 +2,10 @@
 import numpy as np
 
 from . import ops
-from .backend import config
-from .backend.tensor import Tensor
+from .core import config
+from .core.tensor import Tensor
 from .ops.math import as_array
-from .utils.serialization import deserialize_object, serialize_keras_object
+from .core.serialization import deserialize_object, serialize_keras_object
 
 
 def _eps(dtype):

@@ -5,8 +5,8 @@ They follow `tf.keras.backend` semantics and are differentiable, so they can be 
 """
 import numpy as np
 
-from . import config
-from .tensor import Tensor, Variable, convert_to_tensor
+from ..core import config
+from ..core.tensor import Tensor, Variable, convert_to_tensor
 from .. import ops
 from ..ops.math import as_array
 

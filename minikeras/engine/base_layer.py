@@ -5,9 +5,9 @@ import threading
 
 import numpy as np
 
-from ..backend import config
+from ..core import config
 from ..backend import functions as K
-from ..backend.tensor import Tensor, Variable, is_recording
+from ..core.tensor import Tensor, Variable, is_recording
 from .input_spec import assert_input_compatibility
 from .keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
 

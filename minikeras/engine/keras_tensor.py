@@ -1,7 +1,7 @@
 """Symbolic tensors of the functional API and the nodes that connect layers."""
 import numpy as np
 
-from ..backend import config
+from ..core import config
 
 
 class KerasTensor:

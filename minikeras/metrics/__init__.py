@@ -19,7 +19,7 @@ from .confusion import (  # noqa: F401
     TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC)
 from .f_score import FBetaScore, F1Score  # noqa: F401
 from .iou import MeanIoU  # noqa: F401
-from ..utils.serialization import deserialize_object, serialize_keras_object
+from ..core.serialization import deserialize_object, serialize_keras_object
 
 _FUNCTIONS = {
     "accuracy": accuracy, "binary_accuracy": binary_accuracy,

@@ -1,7 +1,7 @@
 """The accuracy family: per-sample functions and their stateful mean classes."""
 import numpy as np
 
-from ..backend import config
+from ..core import config
 from .base import MeanMetricWrapper, to_array
 
 

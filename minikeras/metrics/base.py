@@ -3,9 +3,9 @@
 float32 state variables, sample weights squeezed/expanded/broadcast against the values."""
 import numpy as np
 
-from ..backend import config
+from ..core import config
 from ..backend.functions import unique_object_name
-from ..backend.tensor import Tensor, Variable
+from ..core.tensor import Tensor, Variable
 from ..ops.math import as_array
 
 

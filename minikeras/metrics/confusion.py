@@ -2,7 +2,7 @@
 Precision, Recall and AUC, computed as tf.keras 2.x does (`metrics_utils`)."""
 import numpy as np
 
-from ..backend import config
+from ..core import config
 from .base import Metric, broadcast_weights, divide_no_nan, squeeze_or_expand_dimensions, to_array
 
 NEG_INF = -1e10

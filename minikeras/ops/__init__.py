@@ -11,7 +11,7 @@ from .nn import (  # noqa: F401
     dense, bias_add, relu, leaky_relu, elu, selu, softsign, hard_sigmoid, softmax, log_softmax,
     softmax_cross_entropy, sparse_softmax_cross_entropy, sigmoid_cross_entropy, dropout,
 )
-from ..backend.tensor import convert_to_tensor  # noqa: F401
+from ..core.tensor import convert_to_tensor  # noqa: F401
 
 take = gather
 divide_no_nan = divide

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..backend.tensor import record, unbroadcast
+from ..core.tensor import record, unbroadcast
 from .math import as_array
 
 _TILE_ELEMENTS = 1 << 18      # elements per tile (1 MB of float32): measured best on a 2-core EPYC

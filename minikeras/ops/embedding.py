@@ -1,7 +1,7 @@
 """Embedding lookup: rows of a table picked by integer ids, with a dense scatter-add backward."""
 import numpy as np
 
-from ..backend.tensor import record
+from ..core.tensor import record
 from .math import as_array
 
 # Below this many one-hot entries (ids x vocabulary) the gradient is one small GEMM

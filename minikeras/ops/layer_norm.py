@@ -1,7 +1,7 @@
 """Layer normalization as one op: moments over some axes, normalise, scale and shift."""
 import numpy as np
 
-from ..backend.tensor import record
+from ..core.tensor import record
 from .math import as_array
 
 

@@ -5,8 +5,8 @@ stay Python numbers inside the arithmetic so NumPy keeps float32 arrays float32.
 """
 import numpy as np
 
-from ..backend.tensor import Tensor, record, unbroadcast
-from ..backend import config
+from ..core.tensor import Tensor, record, unbroadcast
+from ..core import config
 
 
 def data(x):

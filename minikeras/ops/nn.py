@@ -1,7 +1,7 @@
 """Fused neural-network primitives with hand-derived backward passes."""
 import numpy as np
 
-from ..backend.tensor import Tensor, record, unbroadcast
+from ..core.tensor import Tensor, record, unbroadcast
 from .math import data, as_array, sigmoid as _sigmoid_op
 
 

@@ -14,8 +14,8 @@ import warnings
 
 import numpy as np
 
-from ..backend import config as backend_config
-from ..backend.tensor import Tensor, Variable
+from ..core import config as backend_config
+from ..core.tensor import Tensor, Variable
 from ..ops.math import as_array
 from . import schedules as schedules_module
 
@@ -331,7 +331,7 @@ class Optimizer:
 
     def compute_gradients(self, loss, var_list, tape=None):
         """`[(gradient, variable), ...]` of `loss` (a callable, or a Tensor with its tape)."""
-        from ..backend.tensor import GradientTape
+        from ..core.tensor import GradientTape
         if not callable(loss) and tape is None:
             raise ValueError("`tape` is required when a `Tensor` loss is passed. "
                              f"Received: loss={loss}, tape={tape}.")

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ..ops.math import as_array
-from ..utils.serialization import deserialize_object, serialize_keras_object
+from ..core.serialization import deserialize_object, serialize_keras_object
 
 
 class LearningRateSchedule:

@@ -8,7 +8,7 @@ also carry `build_config`), writes dtypes as `DTypePolicy` objects, gives `Input
 import copy
 
 from ..engine.keras_tensor import flatten
-from . import serialization
+from ..models import serialization
 
 # Keys Keras 3 adds to configs that minikeras' (Keras 2) classes do not take, with the value
 # that means "feature unused". Any other value cannot be honoured and is an error.
@@ -48,7 +48,7 @@ def _keras_tensor(tensor, conversion):
 
 
 def serialize_layer(layer):
-    from ..engine.training import Model
+    from ..models.training import Model
     if isinstance(layer, Model):
         return serialize_model(layer, top_level=False)
     from ..engine.base_layer import Layer

@@ -96,7 +96,7 @@ def own_variables(obj):
 
 def _optimizer_variables(optimizer):
     """Keras 3 order: iterations, learning rate, then for each model variable its slots."""
-    from ..backend.tensor import Variable
+    from ..core.tensor import Variable
     if not getattr(optimizer, "_built", False):
         return []
     learning_rate = optimizer.learning_rate

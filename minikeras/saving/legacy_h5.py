@@ -297,7 +297,7 @@ def to_json_string(value):
 
 def save_model(model, filepath, include_optimizer=True):
     import h5py
-    from . import serialization
+    from ..models import serialization
     if not getattr(model, "_is_graph_network", False) and type(model).__name__ not in (
             "Sequential", "Functional"):
         raise NotImplementedError(
@@ -322,7 +322,7 @@ def save_model(model, filepath, include_optimizer=True):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
-    from . import serialization
+    from ..models import serialization
     with file_io.open_h5(filepath, "the model") as f:
         with file_io.reading_errors(filepath, "the model"):
             raw_config = f.attrs.get("model_config")

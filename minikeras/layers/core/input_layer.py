@@ -1,7 +1,7 @@
 """InputLayer and `keras.Input`: the entry points of a functional graph."""
 import numpy as np
 
-from ...backend import config
+from ...core import config
 from ...backend import functions as K
 from ...engine.base_layer import Layer
 from ...engine.keras_tensor import KerasTensor, Node

@@ -4,7 +4,7 @@ import inspect
 import numpy as np
 
 from ... import ops
-from ...backend.tensor import Tensor
+from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
 
 
@@ -60,7 +60,7 @@ class Lambda(Layer):
         return self.mask
 
     def get_config(self):
-        from ...saving.lambda_serialization import serialize_function
+        from .lambda_serialization import serialize_function
         config = super().get_config()
         config.update(serialize_function(self.function, "function"))
         if callable(self._output_shape):
@@ -80,7 +80,7 @@ class Lambda(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None, safe_mode=True):
-        from ...saving.lambda_serialization import deserialize_function
+        from .lambda_serialization import deserialize_function
         config = dict(config)
         config["function"] = deserialize_function(config, "function", custom_objects, safe_mode)
         for key in ("output_shape", "mask"):

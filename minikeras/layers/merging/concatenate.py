@@ -2,7 +2,7 @@
 import numpy as np
 
 from ... import ops
-from ...backend.tensor import Tensor
+from ...core.tensor import Tensor
 from .base_merge import Merge, _check_masks, _shapes_str
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ... import constraints, initializers, ops, regularizers
 from ...backend import functions as K
-from ...backend.tensor import Tensor
+from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
 from ...ops.batch_norm import batch_moments, batch_norm_inference, batch_norm_train

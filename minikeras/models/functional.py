@@ -8,8 +8,8 @@ which fixes `model.layers`, the weight order and the `summary()` layout.
 """
 import numpy as np
 
-from ..backend.tensor import Tensor
-from .keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
+from ..core.tensor import Tensor
+from ..engine.keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
 from .training import Model
 
 

@@ -3,10 +3,10 @@ import copy
 
 import numpy as np
 
-from ..backend.tensor import Tensor, compute_gradients, recording_scope
-from .base_layer import Layer
-from .keras_tensor import flatten, pack_sequence_as
-from . import data as data_utils
+from ..core.tensor import Tensor, compute_gradients, recording_scope
+from ..engine.base_layer import Layer
+from ..engine.keras_tensor import flatten, pack_sequence_as
+from . import data_adapters as data_utils
 from . import compile_utils
 
 
@@ -416,20 +416,20 @@ class Model(Layer):
 
     def get_config(self):
         if getattr(self, "_nodes_in_order", None) is not None:
-            from ..saving.serialization import functional_config
+            from .serialization import functional_config
             return functional_config(self)
-        from ..saving.serialization import subclassed_model_config
+        from .serialization import subclassed_model_config
         return subclassed_model_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         if "layers" in config and "input_layers" in config:
-            from ..saving.serialization import functional_from_config
+            from .serialization import functional_from_config
             return functional_from_config(config, custom_objects=custom_objects)
         return cls(**config)
 
     def to_json(self, **kwargs):
-        from ..saving.serialization import model_to_json
+        from .serialization import model_to_json
         return model_to_json(self, **kwargs)
 
 

@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from .registry import custom_object_scope, get_registered_object, _GLOBAL_CUSTOM_NAMES
+from ..core.registry import custom_object_scope, get_registered_object, _GLOBAL_CUSTOM_NAMES
 
 
 class _SafeMode(threading.local):
@@ -57,7 +57,7 @@ def class_name_of(obj):
 
 def serialize_layer(layer):
     """`{"class_name", "config"}`: the legacy form tf.keras writes into `.h5` model configs."""
-    from ..engine.training import Model
+    from .training import Model
     if isinstance(layer, Model):
         return {"class_name": model_class_name(layer), "config": layer.get_config()}
     return {"class_name": class_name_of(layer), "config": layer.get_config()}
@@ -66,9 +66,9 @@ def serialize_layer(layer):
 # --- looking classes up -------------------------------------------------------------------------
 def _builtin_layer_classes():
     from .. import layers
-    from ..engine.functional import Functional
-    from ..engine.sequential import Sequential
-    from ..engine.training import Model
+    from .functional import Functional
+    from .sequential import Sequential
+    from .training import Model
     from ..layers.core.lambda_layer import SlicingOpLambda, TFOpLambda
     found = {name: obj for name, obj in vars(layers).items() if isinstance(obj, type)}
     found.update({"Sequential": Sequential, "Functional": Functional, "Model": Model,
@@ -97,7 +97,7 @@ def lookup_class(class_name, custom_objects=None, registered_name=None, kind="la
 
 def deserialize_layer(config, custom_objects=None):
     """A layer (or model) from `{"class_name": ..., "config": ...}`."""
-    from ..engine.training import Model
+    from .training import Model
     from ..layers.core.lambda_layer import Lambda
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Improper config format for a layer: {config!r}. Expecting a dict with "
@@ -181,7 +181,7 @@ def _node_offset(layer):
     """tf.keras gives every functional model (Sequential included) a node of its own, linking
     its inputs to its outputs, before any call: configs count a nested model's calls from 1.
     minikeras keeps no such node, hence this offset."""
-    from ..engine.functional import Functional
+    from .functional import Functional
     return 1 if isinstance(layer, Functional) else 0
 
 
@@ -297,8 +297,8 @@ def _refs_list(refs):
 def functional_from_config(config, custom_objects=None, cls=None, make_layer=None):
     """Rebuild the layer graph: create every layer, then replay its calls in order, deferring a
     call until the tensors it consumes exist."""
-    from ..engine.functional import Functional
-    from ..engine.training import Model
+    from .functional import Functional
+    from .training import Model
     created, pending = {}, []
     for layer_data in config["layers"]:
         layer = make_layer(layer_data) if make_layer else deserialize_layer(layer_data,
@@ -461,7 +461,7 @@ def _subclassed_from_config(cls, config):
 
 # --- JSON -----------------------------------------------------------------------------------------
 def model_to_json(model, **kwargs):
-    from .legacy_h5 import _json_default
+    from ..saving.legacy_h5 import _json_default
     from .. import __version__
     payload = {"class_name": model_class_name(model), "config": model.get_config(),
                "keras_version": str(__version__), "backend": "numpy"}
@@ -470,7 +470,7 @@ def model_to_json(model, **kwargs):
 
 def deserialize_model(config, custom_objects=None, safe_mode=True):
     """A model from `{"class_name", "config"}` (tf.keras format)."""
-    from ..engine.training import Model
+    from .training import Model
     with safe_mode_scope(safe_mode):
         model = deserialize_layer(config, custom_objects)
     if not isinstance(model, Model):
@@ -496,7 +496,7 @@ def model_from_config(config, custom_objects=None):
 # --- clone_model --------------------------------------------------------------------------------
 def clone_model(model, input_tensors=None, clone_function=None):
     """A new model with the same architecture and freshly initialised weights."""
-    from ..engine.sequential import Sequential
+    from .sequential import Sequential
     from ..layers.core.input_layer import InputLayer
     clone_function = clone_function or (lambda layer: type(layer).from_config(layer.get_config()))
     if isinstance(model, Sequential):

@@ -28,7 +28,7 @@ def serialize_keras_object(obj, module=None):
     """
     if obj is None:
         return None
-    from ..saving.registry import _GLOBAL_CUSTOM_NAMES, get_registered_name
+    from .registry import _GLOBAL_CUSTOM_NAMES, get_registered_name
     if not hasattr(obj, "get_config"):
         if callable(obj):
             return get_registered_name(obj)
@@ -44,7 +44,7 @@ def _functions_by_name(config):
     """Functions inside a config (e.g. a metric wrapper's `fn`) are stored by their
     (registered) name, as tf.keras does, so that the config is plain JSON."""
     import types
-    from ..saving.registry import get_registered_name
+    from .registry import get_registered_name
     if not isinstance(config, dict):
         return config
     return {key: get_registered_name(value)
@@ -62,7 +62,7 @@ def serialize_object(obj):
 
 
 def deserialize_object(identifier, module_objects, custom_objects=None, kind="object"):
-    from ..saving.registry import get_registered_object
+    from .registry import get_registered_object
     if isinstance(identifier, dict):
         class_name = identifier.get("class_name")
         config = identifier.get("config", {})

@@ -10,9 +10,9 @@ import numpy as np
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import ops
-from ..backend.tensor import Tensor
-from .base_layer import to_snake_case
-from .keras_tensor import flatten, map_structure
+from ..core.tensor import Tensor
+from ..engine.base_layer import to_snake_case
+from ..engine.keras_tensor import flatten, map_structure
 
 
 # --- structure helpers (tf.keras' Container) -------------------------------------------------

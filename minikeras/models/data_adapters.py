@@ -17,10 +17,10 @@ import math
 
 import numpy as np
 
-from ..backend import config
-from ..backend.random import global_rng
-from ..backend.tensor import Tensor
-from .keras_tensor import flatten, map_structure
+from ..core import config
+from ..core.random import global_rng
+from ..core.tensor import Tensor
+from ..engine.keras_tensor import flatten, map_structure
 
 logger = logging.getLogger("minikeras")
 
@@ -96,7 +96,7 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
 
 
 def is_sequence_like(x):
-    from ..utils.data_utils import Sequence
+    from .data_utils import Sequence
     return isinstance(x, Sequence)
 
 

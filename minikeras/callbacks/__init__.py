@@ -12,8 +12,8 @@ import re
 
 import numpy as np
 
-from .backend.tensor import Tensor
-from .utils.progbar import Progbar
+from ..core.tensor import Tensor
+from .progbar import Progbar
 
 logger = logging.getLogger("minikeras")
 

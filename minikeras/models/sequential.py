@@ -1,7 +1,7 @@
 """Sequential: a plain stack of layers, each with one input and one output."""
-from .base_layer import Layer
+from ..engine.base_layer import Layer
 from .functional import Functional
-from .keras_tensor import KerasTensor
+from ..engine.keras_tensor import KerasTensor
 from .training import Model
 
 
@@ -132,12 +132,12 @@ class Sequential(Functional):
         return shape
 
     def get_config(self):
-        from ..saving.serialization import sequential_config
+        from .serialization import sequential_config
         return sequential_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..saving.serialization import sequential_from_config
+        from .serialization import sequential_from_config
         return sequential_from_config(cls, config, custom_objects)
 
 
