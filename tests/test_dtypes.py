@@ -8,7 +8,7 @@ import minikeras as keras
 from minikeras import layers, ops
 from minikeras.ops import math as M
 from minikeras.ops import nn as N
-from minikeras.backend.tensor import Tensor, Variable, GradientTape
+from minikeras.core.tensor import Tensor, Variable, GradientTape
 
 RNG = np.random.default_rng(5)
 

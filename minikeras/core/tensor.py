@@ -98,16 +98,11 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
-    @property
-    def T(self):
-        from ..ops import math as m
-        return m.transpose(self)
-
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
-    # Operators are attached in ops/math.py (it defines the differentiable ops they call).
+    # Operators and `T` are attached in ops/math.py (it defines the differentiable ops they call).
 
 
 class Variable(Tensor):
@@ -409,12 +404,3 @@ def _pack_like(structure, flat):
             return {k: pack(s[k]) for k in sorted(s)}
         return next(it)
     return pack(structure)
-
-
-def convert_to_tensor(x, dtype=None):
-    if isinstance(x, Tensor) and (dtype is None or x.dtype == np.dtype(dtype)):
-        return x
-    if isinstance(x, Tensor):
-        from ..ops import math as m
-        return m.cast(x, dtype)
-    return Tensor(x, dtype=dtype)

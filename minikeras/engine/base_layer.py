@@ -1,12 +1,11 @@
 """The Layer base class: weights, building, calling (eager or symbolic), configs."""
 import inspect
-import re
 import threading
 
 import numpy as np
 
 from ..core import config
-from ..backend import functions as K
+from ..core.session import to_snake_case, unique_object_name
 from ..core.tensor import Tensor, Variable, is_recording
 from .input_spec import assert_input_compatibility
 from .keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
@@ -14,13 +13,6 @@ from .keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequen
 # Keyword arguments every Layer accepts (tf.keras 2.x `base_layer` allow-list).
 _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
                    "activity_regularizer", "autocast", "implementation", "dynamic"}
-
-
-def to_snake_case(name):
-    """`BatchNormalization` -> `batch_normalization`, `ReLU` -> `re_lu`, `Conv2D` -> `conv2d`."""
-    words = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    snake = re.sub("([a-z])([A-Z])", r"\1_\2", words).lower()
-    return snake if snake[0] != "_" else "private" + snake
 
 
 class _CallContext(threading.local):
@@ -57,7 +49,7 @@ class Layer:
                 raise TypeError(f"Keyword argument not understood: {key!r}")
         object.__setattr__(self, "_tracked_layers", [])
         self._trainable = bool(trainable)
-        self.name = name or K.unique_object_name(to_snake_case(type(self).__name__))
+        self.name = name or unique_object_name(to_snake_case(type(self).__name__))
         self._dtype = _normalize_dtype(dtype)
         self.built = False
         self.input_spec = None

@@ -59,10 +59,8 @@ class KerasTensor:
     # to convert the symbolic tensor.
     __array_ufunc__ = None
 
-    # Arithmetic on KerasTensors builds TFOpLambda layers, as tf.keras does.
-    def _op(self, fn, other=None, reverse=False):
-        from ..layers.core.lambda_layer import symbolic_op
-        return symbolic_op(fn, self, other, reverse)
+    # Arithmetic on KerasTensors builds TFOpLambda layers, as tf.keras does: `_op` and
+    # `__getitem__` are installed by engine/tf_op_layer.py (it defines those layers).
 
     def __add__(self, o):
         return self._op("add", o)
@@ -105,10 +103,6 @@ class KerasTensor:
 
     def __abs__(self):
         return self._op("abs")
-
-    def __getitem__(self, index):
-        from ..layers.core.lambda_layer import symbolic_getitem
-        return symbolic_getitem(self, index)
 
 
 class Node:

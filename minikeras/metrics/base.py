@@ -4,7 +4,7 @@ float32 state variables, sample weights squeezed/expanded/broadcast against the 
 import numpy as np
 
 from ..core import config
-from ..backend.functions import unique_object_name
+from ..core.session import to_snake_case, unique_object_name
 from ..core.tensor import Tensor, Variable
 from ..ops.math import as_array
 
@@ -151,7 +151,6 @@ class MetricResult(np.ndarray):
 
 
 def _snake_case(name):
-    from ..engine.base_layer import to_snake_case
     return to_snake_case(name)
 
 

@@ -11,7 +11,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import ops
 from ..core.tensor import Tensor
-from ..engine.base_layer import to_snake_case
+from ..core.session import to_snake_case
 from ..engine.keras_tensor import flatten, map_structure
 
 

@@ -8,6 +8,7 @@ which fixes `model.layers`, the weight order and the `summary()` layout.
 """
 import numpy as np
 
+from ..core.session import unique_object_name
 from ..core.tensor import Tensor
 from ..engine.keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
 from .training import Model
@@ -28,7 +29,6 @@ class Functional(Model):
         for key in kwargs:
             raise TypeError(f"Keyword argument not understood: {key!r}")
         if name is None and type(self) is Functional:
-            from ..backend.functions import unique_object_name
             name = unique_object_name("model")   # tf.keras names functional models `model`, ...
         super().__init__(name=name, trainable=trainable)
         init_graph_network(self, inputs, outputs)

@@ -69,7 +69,7 @@ def _builtin_layer_classes():
     from .functional import Functional
     from .sequential import Sequential
     from .training import Model
-    from ..layers.core.lambda_layer import SlicingOpLambda, TFOpLambda
+    from ..engine.tf_op_layer import SlicingOpLambda, TFOpLambda
     found = {name: obj for name, obj in vars(layers).items() if isinstance(obj, type)}
     found.update({"Sequential": Sequential, "Functional": Functional, "Model": Model,
                   "TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda})
@@ -247,7 +247,7 @@ _CONSTANT_VALUE = "_CONSTANT_VALUE"
 def _preserves_input_structure(layer):
     """tf.keras' TFOpLambda keeps the structure of its first argument in configs: a single
     tensor is written as a bare `[name, node, tensor, kwargs]` entry, not a list of them."""
-    from ..layers.core.lambda_layer import TFOpLambda
+    from ..engine.tf_op_layer import TFOpLambda
     return isinstance(layer, TFOpLambda)
 
 

@@ -592,11 +592,48 @@ def less_equal(a, b):
     return Tensor(np.less_equal(data(a), data(b)))
 
 
+def convert_to_tensor(x, dtype=None):
+    if isinstance(x, Tensor) and (dtype is None or x.dtype == np.dtype(dtype)):
+        return x
+    if isinstance(x, Tensor):
+        return cast(x, dtype)
+    return Tensor(x, dtype=dtype)
+
+
+def batch_dot(x, y, axes=None):
+    """Keras 2 `K.batch_dot`: per-sample dot product over `axes` (batch axis 0 kept)."""
+    x, y = convert_to_tensor(x), convert_to_tensor(y)
+    x_ndim, y_ndim = x.ndim, y.ndim
+    if x_ndim < 2 or y_ndim < 2:
+        raise ValueError(
+            f"Cannot do batch_dot on inputs with rank < 2. Received inputs with shapes "
+            f"{x.shape} and {y.shape}.")
+    if axes is None:
+        axes = [x_ndim - 1, y_ndim - 2] if y_ndim > 2 else [x_ndim - 1, y_ndim - 1]
+    if isinstance(axes, int):
+        axes = [axes, axes]
+    ax_x, ax_y = [a % n for a, n in zip(axes, (x_ndim, y_ndim))]
+    if ax_x == 0 or ax_y == 0:
+        raise ValueError("Cannot perform batch_dot over axis 0.")
+    # Move the contracted axes to the end of x / just after the batch axis of y.
+    x_moved = transpose(x, [i for i in range(x_ndim) if i != ax_x] + [ax_x])
+    y_moved = transpose(y, [0, ax_y] + [i for i in range(1, y_ndim) if i != ax_y])
+    xs, ys = x_moved.shape, y_moved.shape
+    x3 = reshape(x_moved, (xs[0], -1, xs[-1]))
+    y3 = reshape(y_moved, (ys[0], ys[1], -1))
+    out = matmul(x3, y3)
+    out_shape = (xs[0],) + tuple(xs[1:-1]) + tuple(ys[2:])
+    if len(out_shape) == 1:
+        out_shape = (xs[0], 1)
+    return reshape(out, out_shape)
+
+
 # ---------------------------------------------------------------------------------------
 # Tensor operators
 # ---------------------------------------------------------------------------------------
 def _install_operators():
     T = Tensor
+    T.T = property(lambda a: transpose(a))
     T.__add__ = lambda a, b: add(a, b)
     T.__radd__ = lambda a, b: add(b, a)
     T.__sub__ = lambda a, b: subtract(a, b)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..core.tensor import Tensor, record, unbroadcast
+from . import math as _math
 from .math import data, as_array, sigmoid as _sigmoid_op
 
 
@@ -56,6 +57,12 @@ def dense(x, kernel, bias=None, activation=None):
         gb = g2.sum(axis=0) if (bias is not None and needs[2]) else None
         return gx, gw, gb
     return record(out, (x, kernel, bias), backward)
+
+
+def l2_normalize(x, axis=None):
+    """`x / sqrt(max(sum(x**2, axis), 1e-12))`, as `tf.math.l2_normalize`."""
+    squares = _math.sum(_math.square(x), axis=axis, keepdims=True)
+    return _math.multiply(x, _math.power(_math.maximum(squares, 1e-12), -0.5))
 
 
 def bias_add(x, bias, axis=-1):

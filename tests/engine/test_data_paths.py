@@ -8,7 +8,7 @@ import pytest
 
 import minikeras as keras
 from minikeras import layers
-from minikeras.engine.data import DataHandler
+from minikeras.models.data_adapters import DataHandler
 
 
 def regression_data(n=72, features=5, seed=0):

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ... import constraints, initializers, ops, regularizers
-from ...backend import functions as K
+from ...core.session import learning_phase
 from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
@@ -226,7 +226,7 @@ class BatchNormalization(Layer):
     def _get_training_value(self, training):
         """tf.keras 2: None means the global learning phase; a frozen layer always infers."""
         if training is None:
-            training = K.learning_phase()
+            training = learning_phase()
         if isinstance(training, Tensor):
             training = bool(training.data)
         if not self.trainable:
