@@ -3,7 +3,7 @@
     import minikeras as keras
     model = keras.Sequential([keras.layers.Dense(10, activation="softmax", input_shape=(64,))])
 """
-__version__ = "0.1.0"
+from .core.version import __version__  # noqa: F401
 
 from . import backend  # noqa: F401
 from . import ops  # noqa: F401

@@ -4,6 +4,9 @@ import numpy as np
 from .core import config
 from .ops.math import as_array
 from .core.serialization import deserialize_object, serialize_keras_object
+from .core.registry import register_builtins
+
+register_builtins("constraints", globals())   # names looked up by `deserialize_keras_object`
 
 
 class Constraint:

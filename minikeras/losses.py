@@ -7,6 +7,9 @@ from .core.tensor import Tensor
 from .ops.math import as_array
 from .ops.nn import l2_normalize
 from .core.serialization import deserialize_object, serialize_keras_object
+from .core.registry import register_builtins
+
+register_builtins("losses", globals())   # names looked up by `deserialize_keras_object`
 
 
 def _eps(dtype):

@@ -6,6 +6,9 @@ import numpy as np
 from . import ops
 from .core import config
 from .core.serialization import deserialize_object, serialize_keras_object
+from .core.registry import register_builtins
+
+register_builtins("regularizers", globals())   # names looked up by `deserialize_keras_object`
 
 
 class Regularizer:

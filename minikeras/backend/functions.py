@@ -15,6 +15,8 @@ from ..ops.nn import l2_normalize  # noqa: F401  (K.* name)
 from ..core.session import (  # noqa: F401,E402  (K.* names)
     clear_session, get_uid, unique_object_name, learning_phase, set_learning_phase,
 )
+from ..engine.keras_tensor import KerasTensor
+from .. import losses
 
 
 # --- construction ------------------------------------------------------------------------
@@ -86,7 +88,6 @@ def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
 
 # --- introspection -----------------------------------------------------------------------
 def is_keras_tensor(x):
-    from ..engine.keras_tensor import KerasTensor
     return isinstance(x, KerasTensor)
 
 
@@ -317,17 +318,14 @@ def dropout(x, level, noise_shape=None, seed=None):
 
 
 def binary_crossentropy(target, output, from_logits=False):
-    from .. import losses
     return losses.binary_crossentropy_elementwise(target, output, from_logits)
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    from .. import losses
     return losses.categorical_crossentropy(target, output, from_logits=from_logits, axis=axis)
 
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    from .. import losses
     return losses.sparse_categorical_crossentropy(target, output, from_logits=from_logits, axis=axis)
 
 

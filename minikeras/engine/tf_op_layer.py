@@ -7,10 +7,12 @@ with the engine package.
 import numpy as np
 
 from .. import ops
+from ..core.registry import register_builtins
 from ..core.session import unique_object_name
 from ..core.tensor import Tensor
 from .base_layer import Layer
-from .keras_tensor import KerasTensor, map_structure
+from ..core.nest import map_structure
+from .keras_tensor import KerasTensor
 
 
 # --- TFOpLambda: arithmetic and indexing on symbolic tensors ------------------------------------
@@ -183,3 +185,4 @@ def _operator(self, name, other=None, reverse=False):
 
 KerasTensor._op = _operator
 KerasTensor.__getitem__ = symbolic_getitem
+register_builtins("layers", {"TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda})

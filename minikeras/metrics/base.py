@@ -4,9 +4,12 @@ float32 state variables, sample weights squeezed/expanded/broadcast against the 
 import numpy as np
 
 from ..core import config
+from ..core.registry import builtin_objects
+from ..core.serialization import deserialize_object
 from ..core.session import to_snake_case, unique_object_name
 from ..core.tensor import Tensor, Variable
 from ..ops.math import as_array
+from .. import initializers
 
 
 def to_array(x, dtype=None):
@@ -99,7 +102,6 @@ class Metric:
                    initializer="zeros", dtype=None):
         """A non-trainable state variable (zeros unless `initializer` says otherwise);
         `aggregation` and `synchronization` (distribution settings) have no effect here."""
-        from .. import initializers
         initializer = "zeros" if initializer is None else initializer
         dtype = np.dtype(dtype or self._dtype)
         value = np.asarray(as_array(initializers.get(initializer)(tuple(shape), dtype=dtype)),
@@ -265,6 +267,14 @@ class MeanMetricWrapper(Mean):
         config_ = dict(config_)
         fn = config_.pop("fn", None)
         if cls is MeanMetricWrapper:
-            from . import get
-            return cls(get(fn), **config_)
+            return cls(_metric_function(fn), **config_)
         return cls(**config_)
+
+
+def _metric_function(identifier):
+    """A metric function from its name (built-in or registered), as `keras.metrics.get` does."""
+    if isinstance(identifier, str):
+        return deserialize_object(identifier, builtin_objects("metrics"), kind="metric function")
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret metric identifier: {identifier}")

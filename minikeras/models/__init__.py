@@ -2,6 +2,7 @@
 from .training import Model  # noqa: F401
 from .functional import Functional  # noqa: F401
 from .sequential import Sequential  # noqa: F401
+from .serialization import model_from_json as _from_json, model_from_config as _from_config, clone_model as _clone
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None,
@@ -21,17 +22,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
 
 def model_from_json(json_string, custom_objects=None):
     """The (uncompiled, freshly initialised) model described by `model.to_json()`."""
-    from .serialization import model_from_json as _from_json
     return _from_json(json_string, custom_objects=custom_objects)
 
 
 def model_from_config(config, custom_objects=None):
     """The model described by `{"class_name": ..., "config": ...}`."""
-    from .serialization import model_from_config as _from_config
     return _from_config(config, custom_objects=custom_objects)
 
 
 def clone_model(model, input_tensors=None, clone_function=None):
     """A new model with the same architecture and new weights (layers rebuilt from configs)."""
-    from .serialization import clone_model as _clone
     return _clone(model, input_tensors=input_tensors, clone_function=clone_function)

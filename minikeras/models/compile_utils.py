@@ -12,7 +12,7 @@ from .. import metrics as metrics_module
 from .. import ops
 from ..core.tensor import Tensor
 from ..core.session import to_snake_case
-from ..engine.keras_tensor import flatten, map_structure
+from ..core.nest import flatten, map_structure
 
 
 # --- structure helpers (tf.keras' Container) -------------------------------------------------

@@ -20,7 +20,8 @@ import numpy as np
 from ..core import config
 from ..core.random import global_rng
 from ..core.tensor import Tensor
-from ..engine.keras_tensor import flatten, map_structure
+from ..core.nest import flatten, map_structure
+from .data_utils import Sequence
 
 logger = logging.getLogger("minikeras")
 
@@ -96,7 +97,6 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
 
 
 def is_sequence_like(x):
-    from .data_utils import Sequence
     return isinstance(x, Sequence)
 
 

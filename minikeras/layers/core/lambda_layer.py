@@ -5,6 +5,8 @@ import numpy as np
 
 from ... import ops
 from ...engine.base_layer import Layer
+from .lambda_serialization import serialize_function, deserialize_function
+from ...engine.keras_tensor import KerasTensor
 
 
 class Lambda(Layer):
@@ -59,7 +61,6 @@ class Lambda(Layer):
         return self.mask
 
     def get_config(self):
-        from .lambda_serialization import serialize_function
         config = super().get_config()
         config.update(serialize_function(self.function, "function"))
         if callable(self._output_shape):
@@ -79,7 +80,6 @@ class Lambda(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None, safe_mode=True):
-        from .lambda_serialization import deserialize_function
         config = dict(config)
         config["function"] = deserialize_function(config, "function", custom_objects, safe_mode)
         for key in ("output_shape", "mask"):
@@ -111,7 +111,6 @@ class Lambda(Layer):
 
     def _traced_outputs(self, input_shape):
         """Output placeholders of the function run on zero inputs of `input_shape`."""
-        from ...engine.keras_tensor import KerasTensor
         placeholders = _map_shapes(lambda shape: KerasTensor(shape, dtype=self.dtype), input_shape)
         try:
             with np.errstate(all="ignore"):
