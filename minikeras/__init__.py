@@ -35,6 +35,7 @@ def _keep_old_import_paths():
 _MOVED_MODULES = {
     "backend.tensor": "core.tensor", "backend.config": "core.config",
     "backend.random": "core.random", "saving.registry": "core.registry",
+    "utils.serialization": "core.serialization",
     "engine.training": "models.training", "engine.functional": "models.functional",
     "engine.sequential": "models.sequential", "engine.compile_utils": "models.compile_utils",
     "engine.data": "models.data_adapters", "engine.summary": "models.summary",

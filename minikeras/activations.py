@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import ops
-from .ops.math import as_array
+from .core.tensor import as_array
 from .core.serialization import deserialize_object
 from .core.registry import register_builtins
 from .core.registry import get_registered_name, get_registered_object

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .core import config
-from .ops.math import as_array
+from .core.tensor import as_array
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import register_builtins
 

@@ -4,7 +4,7 @@ import numpy as np
 from . import ops
 from .core import config
 from .core.tensor import Tensor
-from .ops.math import as_array
+from .core.tensor import as_array
 from .ops.nn import l2_normalize
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import register_builtins

@@ -172,6 +172,35 @@ def test_allow_list_is_still_needed():
     assert set(ALLOWED) <= used, set(ALLOWED) - used
 
 
+def test_public_import_paths_still_work():
+    """Paths Keras 2 code imports keep working after the move to floors."""
+    import importlib
+    from minikeras.core.tensor import Tensor
+    from minikeras.engine.base_layer import Layer
+    from minikeras.models.functional import Functional
+    from minikeras.models.sequential import Sequential
+    from minikeras.models.training import Model
+    expected = {
+        "minikeras.engine.base_layer": {"Layer": Layer},
+        "minikeras.engine.input_spec": {"InputSpec": importlib.import_module(
+            "minikeras.layers").InputSpec},
+        "minikeras.engine.training": {"Model": Model},
+        "minikeras.engine.functional": {"Functional": Functional},
+        "minikeras.engine.sequential": {"Sequential": Sequential},
+        "minikeras.models": {"Model": Model, "Sequential": Sequential},
+        "minikeras.backend": {"Tensor": Tensor},
+        "minikeras.backend.tensor": {"Tensor": Tensor},
+        "minikeras.utils.data_utils": {"Sequence": importlib.import_module(
+            "minikeras.utils").Sequence},
+    }
+    for path, names in expected.items():
+        module = importlib.import_module(path)
+        for name, obj in names.items():
+            assert getattr(module, name) is obj, (path, name)
+    for name in ("clear_session", "l2_normalize", "batch_dot", "learning_phase", "get_uid"):
+        assert callable(getattr(importlib.import_module("minikeras.backend"), name)), name
+
+
 if __name__ == "__main__":
     found = collect_imports()
     for title, rows in [("upward imports", upward_imports(found)),

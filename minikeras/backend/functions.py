@@ -8,7 +8,8 @@ import numpy as np
 from ..core import config
 from ..core.tensor import Tensor, Variable
 from .. import ops
-from ..ops.math import as_array, batch_dot, convert_to_tensor  # noqa: F401  (K.* names)
+from ..core.tensor import as_array
+from ..ops.math import batch_dot, convert_to_tensor  # noqa: F401  (K.* names)
 from ..ops.nn import l2_normalize  # noqa: F401  (K.* name)
 
 # --- state ------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ class TFOpLambda(Layer):
             with np.errstate(all="ignore"):
                 out = self.call(*map_structure(placeholder, args),
                                 **map_structure(placeholder, kwargs))
-            results.append(np.asarray(ops.data(out)))
+            results.append(np.asarray(ops.unwrap(out)))
         first, second = results
         shape = tuple(None if a != b else a for a, b in zip(first.shape, second.shape))
         return KerasTensor(shape, dtype=first.dtype)

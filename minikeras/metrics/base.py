@@ -8,14 +8,8 @@ from ..core.registry import builtin_objects
 from ..core.serialization import deserialize_object
 from ..core.session import to_snake_case, unique_object_name
 from ..core.tensor import Tensor, Variable
-from ..ops.math import as_array
+from ..core.tensor import as_array
 from .. import initializers
-
-
-def to_array(x, dtype=None):
-    """A NumPy array (optionally cast) from an array, a Tensor or a Python value."""
-    array = np.asarray(as_array(x))
-    return array if dtype is None or array.dtype == dtype else array.astype(dtype)
 
 
 def divide_no_nan(numerator, denominator):
@@ -173,9 +167,9 @@ class Reduce(Metric):
             self.count = self.add_weight("count")
 
     def update_state(self, values, sample_weight=None):
-        values = to_array(values, self._dtype)
+        values = as_array(values, self._dtype)
         if sample_weight is not None:
-            sample_weight = to_array(sample_weight, self._dtype)
+            sample_weight = as_array(sample_weight, self._dtype)
             values, _, sample_weight = squeeze_or_expand_dimensions(
                 values, sample_weight=sample_weight)
             try:
@@ -245,8 +239,8 @@ class MeanMetricWrapper(Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         original = y_pred
-        y_true = to_array(y_true, self._dtype)
-        y_pred = to_array(y_pred, self._dtype)
+        y_true = as_array(y_true, self._dtype)
+        y_pred = as_array(y_pred, self._dtype)
         y_pred, y_true = squeeze_or_expand_dimensions(y_pred, y_true)
         if _remembers_logits(original) and original.data is y_pred:
             # Unchanged by the casts above (as tf.cast returns its input), the prediction keeps

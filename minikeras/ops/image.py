@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.tensor import record
 from .embedding import scatter_rows
-from .math import as_array
+from ..core.tensor import as_array
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..core.tensor import record
-from .math import as_array
+from ..core.tensor import as_array
 
 
 def layer_norm(x, gamma, beta, axes, epsilon, param_shape):

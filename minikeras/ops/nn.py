@@ -3,7 +3,8 @@ import numpy as np
 
 from ..core.tensor import Tensor, record, unbroadcast
 from . import math as _math
-from .math import data, as_array, sigmoid as _sigmoid_op
+from ..core.tensor import as_array, unwrap
+from .math import sigmoid as _sigmoid_op
 
 
 # ---------------------------------------------------------------------------------------
@@ -207,7 +208,7 @@ def sparse_softmax_cross_entropy(labels, logits, axis=-1):
     ld = as_array(logits)
     if axis not in (-1, ld.ndim - 1):
         ld = np.moveaxis(ld, axis, -1)
-    idx = np.asarray(data(labels)).astype(np.intp)
+    idx = np.asarray(unwrap(labels)).astype(np.intp)
     if idx.ndim == ld.ndim:  # labels with a trailing 1 axis
         idx = idx.reshape(idx.shape[:-1])
     shifted = ld - np.max(ld, axis=-1, keepdims=True)

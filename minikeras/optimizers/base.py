@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core import config as backend_config
 from ..core.tensor import Tensor, Variable
-from ..ops.math import as_array
+from ..core.tensor import as_array
 from . import schedules as schedules_module
 from .. import initializers
 from ..core.tensor import GradientTape

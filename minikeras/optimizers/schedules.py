@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..ops.math import as_array
+from ..core.tensor import as_array
 from ..core.serialization import deserialize_object, serialize_keras_object
 
 

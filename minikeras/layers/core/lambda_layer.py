@@ -73,7 +73,7 @@ class Lambda(Layer):
             if callable(self.mask):
                 config.update(serialize_function(self.mask, "mask"))
             else:
-                config.update({"mask": np.asarray(ops.data(self.mask)).tolist(),
+                config.update({"mask": np.asarray(ops.unwrap(self.mask)).tolist(),
                                "mask_type": "raw", "mask_module": None})
         config["arguments"] = self.arguments
         return config
