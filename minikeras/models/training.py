@@ -363,11 +363,12 @@ class Model(Layer):
             raise ValueError(
                 f"You called `set_weights(weights)` on layer \"{self.name}\" with a weight list of "
                 f"length {len(weights)}, but the layer was expecting {len(params)} weights.")
-        for param, value in zip(params, weights):
-            value = np.asarray(value)
+        values = [np.asarray(value) for value in weights]
+        for param, value in zip(params, values):  # check every shape before assigning any
             if value.shape != param.shape:
                 raise ValueError(f"Layer {self.name} weight shape {param.shape} is not compatible "
                                  f"with provided weight shape {value.shape}.")
+        for param, value in zip(params, values):
             param.assign(value)
 
     @property
