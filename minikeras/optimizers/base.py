@@ -258,12 +258,13 @@ class Optimizer:
             raise ValueError("You are calling `set_weights()` on an optimizer that has not yet "
                              "been built. Please call `optimizer.build(trainable_variables)` to "
                              "create the optimizer weights before calling `set_weights()`.")
-        for variable, weight in zip(self._variables, weights):
-            weight = np.asarray(as_array(weight))
+        weights = [np.asarray(as_array(weight)) for weight in weights]
+        for variable, weight in zip(self._variables, weights):  # check all before assigning
             if variable.shape != weight.shape:
                 raise ValueError(f"Optimizer variable {variable.name} has shape "
                                  f"{tuple(variable.shape)} not compatible with provided weight "
                                  f"shape {weight.shape}.")
+        for variable, weight in zip(self._variables, weights):
             variable.assign(weight)
 
     # --- weight decay -----------------------------------------------------------------------

@@ -293,6 +293,10 @@ def test_iterations_and_slot_variables():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="not compatible"):
         fresh.set_weights([np.zeros(3)] + weights[1:])
+    with pytest.raises(ValueError, match="not compatible"):  # checked before any is assigned
+        fresh.set_weights([np.zeros_like(w) for w in weights[:-1]] + [np.zeros(5)])
+    for a, b in zip(fresh.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_sgd_and_rmsprop_slot_names():
