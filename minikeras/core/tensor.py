@@ -30,7 +30,7 @@ class Tensor:
 
     Example:
     >>> t = Tensor(np.ones((2, 3), "float32"))
-    >>> (t * 2).numpy().sum()
+    >>> float((t * 2).numpy().sum())
     12.0
     """
     __slots__ = ("data", "_parents", "_backward", "_needs", "_tracked", "_keras_logits",

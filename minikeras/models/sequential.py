@@ -12,7 +12,8 @@ class Sequential(Functional):
     """A linear stack of layers.
 
     Example:
-    >>> model = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(1)])
+    >>> model = Sequential([keras.layers.Dense(8, activation="relu", input_shape=(4,)),
+    ...                     keras.layers.Dense(1)])
     >>> model.output_shape
     (None, 1)
     """
