@@ -99,9 +99,8 @@ def lookup_class(class_name, custom_objects=None, registered_name=None, kind="la
         return builtin
     raise ValueError(
         f"Unknown {kind}: '{class_name}'. Please ensure you are using a "
-        "`keras.utils.custom_object_scope` and that this object is included in the scope. See "
-        "https://www.tensorflow.org/guide/keras/save_and_serialize#registering_the_custom_object "
-        "for details.")
+        "`keras.utils.custom_object_scope` and that this object is included in the scope, or "
+        "that it is registered with `keras.utils.register_keras_serializable()`.")
 
 
 def deserialize_layer(config, custom_objects=None):

@@ -289,8 +289,7 @@ def save_model(model, filepath, include_optimizer=True):
             "Saving the model to HDF5 format requires the model to be a Functional model or a "
             "Sequential model. It does not work for subclassed models, because such models are "
             "defined via the body of a Python method, which isn't safely serializable. Consider "
-            "saving to the Tensorflow SavedModel format (by setting save_format=\"tf\") or using "
-            "`save_weights`.")
+            "saving to the native Keras format (a '.keras' file name) or using `save_weights`.")
     model_config = {"class_name": serialization.model_class_name(model),
                     "config": model.get_config()}
     training_config = serialization.training_config(model) if model._is_compiled else None

@@ -71,6 +71,12 @@ def _dense_chain():
     return inputs, layers.Dense(2)(layers.Dense(3)(inputs))
 
 
+def test_base_compute_output_shape_asks_for_an_implementation():
+    with pytest.raises(NotImplementedError, match=r"^Please implement the compute_output_shape "
+                                                  r"method on your layer \(Layer\)\.$"):
+        layers.Layer().compute_output_shape((None, 2))
+
+
 def test_incompatible_input_raises_keras_message():
     layer = layers.Dense(3)
     layer(np.ones((2, 4), np.float32))
