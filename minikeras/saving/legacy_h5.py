@@ -18,6 +18,7 @@ from ..core.version import __version__
 from ..models.serialization import json_default
 from . import file_io
 from ..models import serialization
+from ..models.model_kind import is_subclassed
 
 BACKEND = "numpy"
 # HDF5 cannot store an attribute larger than its object header: longer lists are split
@@ -283,8 +284,7 @@ def to_json_string(value):
 
 def save_model(model, filepath, include_optimizer=True):
     import h5py
-    if not getattr(model, "_is_graph_network", False) and type(model).__name__ not in (
-            "Sequential", "Functional"):
+    if is_subclassed(model):
         raise NotImplementedError(
             "Saving the model to HDF5 format requires the model to be a Functional model or a "
             "Sequential model. It does not work for subclassed models, because such models are "
