@@ -185,6 +185,7 @@ class Model(Layer):
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
         from ..callbacks import CallbackList
+        from .distributed import callbacks_for_this_rank
         self._assert_compiled()
         verbose = 1 if verbose == "auto" else verbose
         if validation_split and validation_data is None:
@@ -197,7 +198,8 @@ class Model(Layer):
             x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
             initial_epoch=initial_epoch, epochs=epochs, shuffle=shuffle,
             class_weight=class_weight, max_queue_size=max_queue_size, workers=workers,
-            use_multiprocessing=use_multiprocessing, model=self)
+            use_multiprocessing=use_multiprocessing, model=self, shard=True)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs,
@@ -276,7 +278,8 @@ class Model(Layer):
             handler = data_utils.DataHandler(
                 x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps,
                 max_queue_size=max_queue_size, workers=workers,
-                use_multiprocessing=use_multiprocessing, model=self)
+                use_multiprocessing=use_multiprocessing, model=self, shard=True)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=1,

@@ -76,3 +76,4 @@ from .preprocessing.random_zoom import RandomZoom  # noqa: F401
 from .preprocessing.resizing import Resizing  # noqa: F401
 from .preprocessing.center_crop import CenterCrop  # noqa: F401
 # (layers7-section-end)
+from .normalization.sync_batch_normalization import SyncBatchNormalization  # noqa: F401
