@@ -8,6 +8,7 @@ from .base_layer import Layer
 from .keras_tensor import flatten, pack_sequence_as
 from . import data as data_utils
 from . import compile_utils
+from .distributed import callbacks_for_this_rank
 
 
 class Model(Layer):
@@ -185,7 +186,6 @@ class Model(Layer):
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
         from ..callbacks import CallbackList
-        from .distributed import callbacks_for_this_rank
         self._assert_compiled()
         verbose = 1 if verbose == "auto" else verbose
         if validation_split and validation_data is None:
@@ -278,7 +278,7 @@ class Model(Layer):
             handler = data_utils.DataHandler(
                 x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps,
                 max_queue_size=max_queue_size, workers=workers,
-                use_multiprocessing=use_multiprocessing, model=self, shard=True)
+                use_multiprocessing=use_multiprocessing, model=self)
         callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
@@ -306,6 +306,7 @@ class Model(Layer):
         handler = data_utils.DataHandler(
             x, batch_size=batch_size, steps_per_epoch=steps, max_queue_size=max_queue_size,
             workers=workers, use_multiprocessing=use_multiprocessing, model=self)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=1,
