@@ -45,7 +45,7 @@ def build(keras, name):
 def worker_train(name, epochs, steps):
     import minikeras as keras
     import minikeras.distribute as dist
-    from minikeras.backend import distribution
+    from minikeras.core import distribution
     dist.init()
     context = distribution.get_context()
     allreduce_seconds = [0.0]
@@ -83,7 +83,7 @@ def worker_train(name, epochs, steps):
 
 def worker_allreduce():
     import minikeras.distribute as dist
-    from minikeras.backend import distribution
+    from minikeras.core import distribution
     dist.init()
     context = distribution.get_context()
     results = []

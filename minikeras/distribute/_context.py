@@ -4,7 +4,7 @@ import traceback
 
 import numpy as np
 
-from ..backend import distribution
+from ..core import distribution
 
 _MISSING_MPI = ("`minikeras.distribute` requires mpi4py and an MPI library. Install them with "
                 "`pip install \"minikeras[mpi]\"` (mpi4py and the MPICH wheel, which provides "

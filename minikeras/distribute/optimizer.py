@@ -3,7 +3,7 @@ import copy
 
 import numpy as np
 
-from ..backend import distribution
+from ..core import distribution
 from ..optimizers.base import Optimizer
 
 

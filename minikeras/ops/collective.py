@@ -8,8 +8,8 @@ back into rank r's summand must be `sum_q(w_q g_q) / w_r`.
 """
 import numpy as np
 
-from ..backend import distribution
-from ..backend.tensor import record
+from ..core import distribution
+from ..core.tensor import record
 from .math import as_array
 
 

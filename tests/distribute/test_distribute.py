@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from minikeras.backend import distribution
+from minikeras.core import distribution
 from minikeras.distribute.optimizer import DistributedOptimizer, average_gradients
-from minikeras.engine import data as data_utils
-from minikeras.engine.distributed import callbacks_for_this_rank
+from minikeras.models import data_adapters as data_utils
+from minikeras.models.distributed import callbacks_for_this_rank
 from minikeras.layers.normalization.sync_batch_normalization import SyncBatchNormalization
 
 from gradcheck import check_layer_gradients
@@ -187,7 +187,7 @@ def test_sync_batch_norm_gradients(float64):
 
 
 def test_cross_replica_sum_backward_weighs_the_ranks(fake_context):
-    from minikeras.backend.tensor import GradientTape
+    from minikeras.core.tensor import GradientTape
     from minikeras.ops.collective import cross_replica_sum
     # the other rank (share 3/4) sends back 3/4 * [1, 1]; this rank's share is 1/4.
     fake_context(rank=0, size=2, peer_sum=np.array([0.75, 0.75], "float32"))

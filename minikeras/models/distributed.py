@@ -1,5 +1,5 @@
 """What `fit` does differently on the ranks of a data-parallel run (see minikeras.distribute)."""
-from ..backend import distribution
+from ..core import distribution
 from ..callbacks import CSVLogger, ModelCheckpoint, RemoteMonitor, TensorBoard
 
 # Callbacks that write files or send reports: one copy of their output is wanted, the chief's.
