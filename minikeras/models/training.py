@@ -13,6 +13,7 @@ from . import serialization
 from .summary import print_summary
 from .. import optimizers
 from ..callbacks import CallbackList
+from .distributed import callbacks_for_this_rank
 
 
 class Model(Layer):
@@ -198,7 +199,8 @@ class Model(Layer):
             x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
             initial_epoch=initial_epoch, epochs=epochs, shuffle=shuffle,
             class_weight=class_weight, max_queue_size=max_queue_size, workers=workers,
-            use_multiprocessing=use_multiprocessing, model=self)
+            use_multiprocessing=use_multiprocessing, model=self, shard=True)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs,
@@ -275,6 +277,7 @@ class Model(Layer):
                 x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps,
                 max_queue_size=max_queue_size, workers=workers,
                 use_multiprocessing=use_multiprocessing, model=self)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=1,
@@ -300,6 +303,7 @@ class Model(Layer):
         handler = data_utils.DataHandler(
             x, batch_size=batch_size, steps_per_epoch=steps, max_queue_size=max_queue_size,
             workers=workers, use_multiprocessing=use_multiprocessing, model=self)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=1,
