@@ -5,8 +5,8 @@ import numpy as np
 
 from ..core.tensor import Tensor, compute_gradients, recording_scope
 from ..core.registry import register_builtins
-from ..engine.base_layer import Layer
-from ..core.nest import flatten, pack_sequence_as
+from ..engine.base_layer import Layer, shape_of
+from ..core.nest import flatten, map_structure, pack_sequence_as
 from . import data_adapters as data_utils
 from . import compile_utils
 from . import serialization
@@ -87,8 +87,14 @@ class Model(Layer):
 
     def _maybe_build(self, inputs):
         if not self.built:
+            # A subclassed model builds by running `call`; the first input shape is kept so a
+            # saved `.keras` file can rebuild it (its `build_config`) before loading weights.
             self.built = True
-            super()._maybe_build(inputs)
+            if self._build_input_shape is None:
+                shapes = map_structure(shape_of, inputs)
+                if isinstance(inputs, tuple) and len(inputs) == 1:
+                    shapes = shapes[0]
+                self._build_input_shape = shapes
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
