@@ -95,7 +95,8 @@ def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
     img.save(path, format=file_format, **kwargs)
 
 
-def _open_image(path):
+def open_image(path):
+    """The PIL image of a file path or `io.BytesIO`, as stored (no conversion)."""
     image_module = require_pil("load_img")
     if isinstance(path, io.BytesIO):
         return image_module.open(path)
@@ -137,7 +138,7 @@ def load_img(path, grayscale=False, color_mode="rgb", target_size=None,
     if grayscale:
         warnings.warn('grayscale is deprecated. Please use color_mode = "grayscale"')
         color_mode = "grayscale"
-    img = _convert_color(_open_image(path), color_mode)
+    img = _convert_color(open_image(path), color_mode)
     if target_size is None:
         return img
     width_height = (target_size[1], target_size[0])
