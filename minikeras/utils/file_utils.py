@@ -173,6 +173,8 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     else:
         fpath = os.path.join(datadir, fname)
 
+    if untar and os.path.isdir(untar_fpath) and not os.path.exists(fpath):
+        return untar_fpath   # already extracted (tf.keras would download the archive again)
     download = not os.path.exists(fpath)
     if not download and file_hash is not None and not validate_file(fpath, file_hash,
                                                                      hash_algorithm):
