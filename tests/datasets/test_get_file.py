@@ -49,7 +49,8 @@ def server(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     Handler.files = {"/data.bin": PAYLOAD, "/truncated.bin": PAYLOAD}
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
