@@ -2,8 +2,7 @@
 import numpy as np
 
 from . import dataset_utils
-from .image_utils import load_img, open_image
-from ..ops.image import resize
+from .image_utils import load_img, open_image, resize_images, smart_resize
 
 ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 CHANNELS = {"rgb": 3, "rgba": 4, "grayscale": 1}
@@ -41,17 +40,6 @@ def _check_labels(labels, label_mode, class_names):
                          f"or None. Received: label_mode={label_mode}")
 
 
-def _centre_crop(image, size):
-    """The largest centred crop with the aspect ratio of `size` (tf.keras' smart_resize)."""
-    height, width = image.shape[:2]
-    target_height, target_width = size
-    crop_height = min(height, int(np.float32(width * target_height) / np.float32(target_width)))
-    crop_width = min(width, int(np.float32(height * target_width) / np.float32(target_height)))
-    top = int(np.float32(height - crop_height) / 2)
-    left = int(np.float32(width - crop_width) / 2)
-    return image[top:top + crop_height, left:left + crop_width]
-
-
 def _grayscale(path):
     """8-bit gray as TensorFlow decodes a colour PNG with `channels=1` (libpng's fixed-point
     weights 9797, 19234, 3737 over 2^15, truncated), which differs from Pillow's 'L'."""
@@ -73,10 +61,8 @@ def load_image(path, image_size, color_mode, interpolation, crop_to_aspect_ratio
     if image.ndim == 2:
         image = image[:, :, None]
     if crop_to_aspect_ratio:
-        image = _centre_crop(image, image_size)
-    source = image[None].astype(np.float32) if interpolation == "bilinear" else image[None]
-    out = resize(source, image_size[0], image_size[1], interpolation)
-    return np.asarray(getattr(out, "data", out))[0]
+        return smart_resize(image, image_size, interpolation)
+    return resize_images(image[None], image_size, interpolation)[0]
 
 
 def _label_array(labels, label_mode, num_classes):

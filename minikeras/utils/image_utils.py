@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from ..backend import config
+from ..ops.image import resize
 
 # Keras' names for Pillow's resampling filters (`load_img(interpolation=...)`).
 PIL_INTERPOLATION_NAMES = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
@@ -148,3 +149,38 @@ def load_img(path, grayscale=False, color_mode="rgb", target_size=None,
     if keep_aspect_ratio:
         return img.resize(width_height, resample, box=_centered_crop_box(img.size, width_height))
     return img.resize(width_height, resample)
+
+
+def resize_images(images, size, interpolation="bilinear"):
+    """A NHWC batch resized as `tf.image.resize` does (half-pixel centres, no antialiasing):
+    float32 for 'bilinear', the input dtype for 'nearest'."""
+    if interpolation not in ("bilinear", "nearest"):
+        raise NotImplementedError(f"`interpolation={interpolation!r}` is not supported by "
+                                  "minikeras; use 'bilinear' or 'nearest'.")
+    images = np.asarray(images)
+    if interpolation == "bilinear":
+        images = images.astype(np.float32)
+    out = resize(images, size[0], size[1], interpolation)
+    return np.asarray(getattr(out, "data", out))
+
+
+def smart_resize(x, size, interpolation="bilinear"):
+    """Resizes an image (h, w, c) or a batch (n, h, w, c) to `size` without distorting it:
+    the largest centred crop with the target's aspect ratio, then `tf.image.resize`."""
+    if len(size) != 2:
+        raise ValueError(f"Expected `size` to be a tuple of 2 integers, but got: {size}.")
+    img = np.asarray(x)
+    if img.ndim not in (3, 4):
+        raise ValueError("Expected an image array with shape `(height, width, channels)`, or "
+                         "`(batch_size, height, width, channels)`, but got input with "
+                         f"incorrect rank, of shape {img.shape}.")
+    height, width = img.shape[-3], img.shape[-2]
+    target_height, target_width = size
+    crop_height = min(height, int(np.float32(width * target_height) / np.float32(target_width)))
+    crop_width = min(width, int(np.float32(height * target_width) / np.float32(target_height)))
+    top = int(np.float32(height - crop_height) / 2)
+    left = int(np.float32(width - crop_width) / 2)
+    crop = img[..., top:top + crop_height, left:left + crop_width, :]
+    batch = crop if crop.ndim == 4 else crop[None]
+    out = resize_images(batch, size, interpolation)
+    return out if crop.ndim == 4 else out[0]

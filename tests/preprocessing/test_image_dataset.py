@@ -123,3 +123,13 @@ def test_explicit_labels_and_fit(tmp_path, capsys):
     model.compile("adam", "binary_crossentropy")
     history = model.fit(ds, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+def test_smart_resize_crops_the_centre_then_resizes():
+    batch = np.random.default_rng(5).uniform(0, 255, (2, 6, 10, 3)).astype("float32")
+    out = keras.preprocessing.image.smart_resize(batch, (6, 6))   # crop only: 6x6 centre
+    np.testing.assert_array_equal(out, batch[:, :, 2:8])
+    single = keras.utils.smart_resize(batch[0], (3, 3))
+    np.testing.assert_allclose(single, half_pixel_bilinear(batch[0][:, 2:8], 3, 3), atol=1e-3)
+    with pytest.raises(ValueError, match="Expected `size` to be a tuple of 2 integers"):
+        keras.utils.smart_resize(batch, (3,))
