@@ -53,7 +53,8 @@ def half_pixel_bilinear(image, out_h, out_w):
         src = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5
         low = np.floor(src)
         frac = src - low
-        return np.clip(low, 0, n_in - 1).astype(int), np.clip(low + 1, 0, n_in - 1).astype(int), frac
+        low_index = np.clip(low, 0, n_in - 1).astype(int)
+        return low_index, np.clip(low + 1, 0, n_in - 1).astype(int), frac
     r0, r1, fr = taps(image.shape[0], out_h)
     c0, c1, fc = taps(image.shape[1], out_w)
     img = image.astype(np.float64)
