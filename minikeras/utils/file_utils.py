@@ -13,6 +13,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import uuid
 import zipfile
 from urllib.parse import urlsplit
 
@@ -114,9 +115,9 @@ def _download(origin, fpath, file_hash, hash_algorithm):
     """Downloads into a temporary file next to `fpath`; renames it only when complete and
     valid. Anything that goes wrong (network, Ctrl-C, bad hash) removes the temporary file."""
     print(f"Downloading data from {origin}")
-    handle, partial = tempfile.mkstemp(prefix=os.path.basename(fpath) + ".",
-                                       suffix=".part", dir=os.path.dirname(fpath))
-    os.close(handle)
+    # a fresh name beside the target (same file system: the rename is atomic), created by
+    # urlretrieve itself so it gets the usual permissions
+    partial = f"{fpath}.{uuid.uuid4().hex[:12]}.part"
     try:
         try:
             urllib.request.urlretrieve(origin, partial, _DownloadProgress())
