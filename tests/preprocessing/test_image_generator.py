@@ -139,11 +139,6 @@ def test_fit_wants_rank_4():
         ImageDataGenerator(featurewise_center=True).fit(np.zeros((3, 4, 4)))
 
 
-def test_flow_from_dataframe_is_refused_explicitly():
-    with pytest.raises(NotImplementedError, match="flow_from_dataframe"):
-        ImageDataGenerator().flow_from_dataframe(None)
-
-
 def test_missing_scipy_raises_keras_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "scipy", None)
     with pytest.raises(ImportError, match="Image transformations require SciPy. Install SciPy."):
@@ -299,3 +294,70 @@ def test_array_to_img_scales_to_0_255():
         kimage.array_to_img(np.zeros((2, 2, 2)))
     with pytest.raises(ValueError, match="Expected image array to have rank 3"):
         kimage.array_to_img(np.zeros((2, 2)))
+
+
+# --- flow_from_dataframe (a dict of columns stands in for a pandas DataFrame) ---------------
+def dataframe_tree(root):
+    make_tree(root)
+    return {"filename": ["a/0.png", "b/1.png", "a/2.png", "a/missing.png", "b/0.png",
+                         "a/notes.txt"],
+            "class": ["cat", "dog", "cat", "cat", ["cat", "dog"], "dog"],
+            "weight": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "target": [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]}
+
+
+def test_dataframe_categorical_multilabel_weights_and_validation(tmp_path, capsys):
+    table = dataframe_tree(str(tmp_path))
+    with pytest.warns(UserWarning, match='Found 2 invalid image filename\\(s\\) in x_col="filename"'):
+        it = ImageDataGenerator().flow_from_dataframe(
+            table, directory=str(tmp_path), weight_col="weight", target_size=(4, 5),
+            batch_size=4, shuffle=False)
+    assert "Found 4 validated image filenames belonging to 2 classes." in capsys.readouterr().out
+    assert it.filenames == ["a/0.png", "b/1.png", "a/2.png", "b/0.png"]
+    assert it.class_indices == {"cat": 0, "dog": 1}
+    x, y, w = it[0]
+    np.testing.assert_array_equal(y, [[1, 0], [0, 1], [1, 0], [1, 1]])
+    np.testing.assert_array_equal(w, [1.0, 2.0, 3.0, 5.0])
+    pixels = np.asarray(Image.open(os.path.join(tmp_path, "b", "1.png")), dtype="float32")
+    np.testing.assert_array_equal(x[1], pixels)
+
+
+def test_dataframe_given_classes_keep_their_order_and_filter_rows(tmp_path, capsys):
+    table = dataframe_tree(str(tmp_path))
+    table["class"][4] = "dog"
+    it = ImageDataGenerator().flow_from_dataframe(
+        table, directory=str(tmp_path), classes=["dog"], class_mode="sparse",
+        target_size=(4, 5), shuffle=False, validate_filenames=False)
+    assert it.filenames == ["b/1.png", "b/0.png", "a/notes.txt"]
+    assert it.class_indices == {"dog": 0} and it.classes == [0, 0, 0]
+
+
+def test_dataframe_raw_and_multi_output_targets(tmp_path, capsys):
+    table = dataframe_tree(str(tmp_path))
+    gen = ImageDataGenerator()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = gen.flow_from_dataframe(table, directory=str(tmp_path), y_col="target",
+                                      class_mode="raw", target_size=(4, 5), shuffle=False)
+        multi = gen.flow_from_dataframe(table, directory=str(tmp_path),
+                                        y_col=["target", "weight"], class_mode="multi_output",
+                                        target_size=(4, 5), shuffle=False)
+    np.testing.assert_array_equal(raw[0][1], [0.5, 1.5, 2.5, 4.5])
+    targets = multi[0][1]
+    np.testing.assert_array_equal(targets[0], [0.5, 1.5, 2.5, 4.5])
+    np.testing.assert_array_equal(targets[1], [1.0, 2.0, 3.0, 5.0])
+    assert "Found 4 validated image filenames." in capsys.readouterr().out
+
+
+def test_dataframe_errors_in_keras_words(tmp_path):
+    table = dataframe_tree(str(tmp_path))
+    gen = ImageDataGenerator()
+    with pytest.raises(TypeError, match='If class_mode="binary", y_col="class" column values '
+                                        'must be strings'):
+        gen.flow_from_dataframe(table, directory=str(tmp_path), class_mode="binary")
+    with pytest.raises(TypeError, match='If class_mode="multi_output", y_col must be a list'):
+        gen.flow_from_dataframe(table, class_mode="multi_output", y_col="target")
+    with pytest.raises(TypeError, match="Column weight_col=class must be numeric"):
+        gen.flow_from_dataframe(table, weight_col="class", class_mode=None)
+    with pytest.raises(TypeError, match="Unrecognized keyword arguments"):
+        gen.flow_from_dataframe(table, x_column="filename")

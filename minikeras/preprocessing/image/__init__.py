@@ -5,6 +5,7 @@ from ...utils.image_utils import (  # noqa: F401
     array_to_img, img_to_array, load_img, save_img, smart_resize,
 )
 from .generator import ImageDataGenerator  # noqa: F401
+from .dataframe_iterator import DataFrameIterator  # noqa: F401
 from .iterators import DirectoryIterator, Iterator, NumpyArrayIterator  # noqa: F401
 from .transforms import (  # noqa: F401
     apply_affine_transform, apply_brightness_shift, apply_channel_shift, flip_axis,

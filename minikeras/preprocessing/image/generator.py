@@ -10,6 +10,7 @@ import numpy as np
 
 from ...backend import config
 from . import transforms
+from .dataframe_iterator import DataFrameIterator
 from .iterators import DirectoryIterator, NumpyArrayIterator
 
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
@@ -177,9 +178,42 @@ class ImageDataGenerator:
             follow_links=follow_links, subset=subset, interpolation=interpolation,
             dtype=self.dtype)
 
-    def flow_from_dataframe(self, dataframe, *args, **kwargs):
-        raise NotImplementedError("`flow_from_dataframe` is not supported by minikeras (it "
-                                  "needs pandas); use `flow_from_directory` or `flow`.")
+    def flow_from_dataframe(self, dataframe, directory=None, x_col="filename", y_col="class",
+                            weight_col=None, target_size=(256, 256), color_mode="rgb",
+                            classes=None, class_mode="categorical", batch_size=32, shuffle=True,
+                            seed=None, save_to_dir=None, save_prefix="", save_format="png",
+                            subset=None, interpolation="nearest", validate_filenames=True,
+                            **kwargs):
+        """A `DataFrameIterator` over the files named in `dataframe[x_col]` (a pandas
+        DataFrame or a dict of equal-length columns)."""
+        self._warn_legacy_dataframe_kwargs(kwargs)
+        if class_mode == "other":
+            warnings.warn('`class_mode` "other" is deprecated, please use `class_mode` "raw".',
+                          DeprecationWarning)
+            class_mode = "raw"
+        return DataFrameIterator(
+            dataframe, directory, self, x_col=x_col, y_col=y_col, weight_col=weight_col,
+            target_size=target_size, color_mode=color_mode, classes=classes,
+            class_mode=class_mode, data_format=self.data_format, batch_size=batch_size,
+            shuffle=shuffle, seed=seed, save_to_dir=save_to_dir, save_prefix=save_prefix,
+            save_format=save_format, subset=subset, interpolation=interpolation,
+            validate_filenames=validate_filenames, dtype=self.dtype)
+
+    @staticmethod
+    def _warn_legacy_dataframe_kwargs(kwargs):
+        messages = {
+            "has_ext": "has_ext is deprecated, filenames in the dataframe have to match the "
+                       "exact filenames in disk.",
+            "sort": "sort is deprecated, batches will be created in thesame order than the "
+                    "filenames provided if shuffleis set to False.",
+            "drop_duplicates": "drop_duplicates is deprecated, you can drop duplicates by using "
+                               "the pandas.DataFrame.drop_duplicates method.",
+        }
+        unknown = set(kwargs) - set(messages)
+        if unknown:
+            raise TypeError(f"Unrecognized keyword arguments: {sorted(unknown)}")
+        for name in kwargs:
+            warnings.warn(messages[name], DeprecationWarning)
 
     # --- normalization --------------------------------------------------------------------
     def standardize(self, x):

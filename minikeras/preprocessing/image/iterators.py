@@ -219,43 +219,12 @@ def list_class_files(directory, white_list_formats, split, class_index, follow_l
             for root, name in found], [class_index] * len(found)
 
 
-class DirectoryIterator(Iterator):
-    """Batches of augmented images read from `directory/<class>/...` image files."""
+class BatchFromFiles(Iterator):
+    """Shared by the file iterators: loading, augmenting and labelling a batch of files.
+    Subclasses set `_filepaths`, `classes`, `class_indices`, `class_mode` (and `_targets`,
+    `_sample_weight` where they apply)."""
 
-    allowed_class_modes = {"categorical", "binary", "sparse", "input", None}
-
-    def __init__(self, directory, image_data_generator, target_size=(256, 256),
-                 color_mode="rgb", classes=None, class_mode="categorical", batch_size=32,
-                 shuffle=True, seed=None, data_format=None, save_to_dir=None, save_prefix="",
-                 save_format="png", follow_links=False, subset=None, interpolation="nearest",
-                 keep_aspect_ratio=False, dtype=None):
-        self.dtype = dtype or config.floatx()
-        self._set_processing_attrs(image_data_generator, target_size, color_mode,
-                                   data_format or config.image_data_format(), save_to_dir,
-                                   save_prefix, save_format, subset, interpolation,
-                                   keep_aspect_ratio)
-        self.directory = directory
-        if class_mode not in self.allowed_class_modes:
-            raise ValueError(f"Invalid class_mode: {class_mode}; expected one of: "
-                             f"{self.allowed_class_modes}")
-        self.class_mode = class_mode
-        if not classes:
-            classes = [name for name in sorted(os.listdir(directory))
-                       if os.path.isdir(os.path.join(directory, name))]
-        self.num_classes = len(classes)
-        self.class_indices = dict(zip(classes, range(len(classes))))
-        self.filenames, labels = [], []
-        for name in classes:
-            names, indices = list_class_files(os.path.join(directory, name),
-                                              self.white_list_formats, self.split,
-                                              self.class_indices[name], follow_links)
-            self.filenames += names
-            labels += indices
-        self.samples = len(self.filenames)
-        self.classes = np.asarray(labels, dtype="int32").reshape(self.samples)
-        print(f"Found {self.samples} images belonging to {self.num_classes} classes.")
-        self._filepaths = [os.path.join(directory, name) for name in self.filenames]
-        super().__init__(self.samples, batch_size, shuffle, seed)
+    _sample_weight = None
 
     def _set_processing_attrs(self, image_data_generator, target_size, color_mode, data_format,
                               save_to_dir, save_prefix, save_format, subset, interpolation,
@@ -295,11 +264,13 @@ class DirectoryIterator(Iterator):
 
     @property
     def labels(self):
+        if self.class_mode in {"multi_output", "raw"}:
+            return self._targets
         return self.classes
 
     @property
     def sample_weight(self):
-        return None
+        return self._sample_weight
 
     def _load(self, path):
         img = image_utils.load_img(path, color_mode=self.color_mode,
@@ -314,11 +285,17 @@ class DirectoryIterator(Iterator):
         if self.class_mode == "input":
             return batch_x.copy()
         if self.class_mode in {"binary", "sparse"}:
-            return self.classes[index_array].astype(self.dtype)
+            return np.asarray([self.classes[i] for i in index_array], dtype=self.dtype)
         if self.class_mode == "categorical":
+            # a sample's class may be a list of classes (multi-label): all of them are set
             batch_y = np.zeros((len(batch_x), len(self.class_indices)), dtype=self.dtype)
-            batch_y[np.arange(len(batch_x)), self.classes[index_array]] = 1.0
+            for row, i in enumerate(index_array):
+                batch_y[row, self.classes[i]] = 1.0
             return batch_y
+        if self.class_mode == "multi_output":
+            return [output[index_array] for output in self.labels]
+        if self.class_mode == "raw":
+            return self.labels[index_array]
         return None
 
     def _get_batches_of_transformed_samples(self, index_array):
@@ -333,4 +310,47 @@ class DirectoryIterator(Iterator):
         if self.save_to_dir:
             self._save_batch(batch_x, index_array, 1e7)
         batch_y = self._labels_for(batch_x, index_array)
-        return batch_x if batch_y is None else (batch_x, batch_y)
+        if batch_y is None:
+            return batch_x
+        if self.sample_weight is None:
+            return batch_x, batch_y
+        return batch_x, batch_y, self.sample_weight[index_array]
+
+
+class DirectoryIterator(BatchFromFiles):
+    """Batches of augmented images read from `directory/<class>/...` image files."""
+
+    allowed_class_modes = {"categorical", "binary", "sparse", "input", None}
+
+    def __init__(self, directory, image_data_generator, target_size=(256, 256),
+                 color_mode="rgb", classes=None, class_mode="categorical", batch_size=32,
+                 shuffle=True, seed=None, data_format=None, save_to_dir=None, save_prefix="",
+                 save_format="png", follow_links=False, subset=None, interpolation="nearest",
+                 keep_aspect_ratio=False, dtype=None):
+        self.dtype = dtype or config.floatx()
+        self._set_processing_attrs(image_data_generator, target_size, color_mode,
+                                   data_format or config.image_data_format(), save_to_dir,
+                                   save_prefix, save_format, subset, interpolation,
+                                   keep_aspect_ratio)
+        self.directory = directory
+        if class_mode not in self.allowed_class_modes:
+            raise ValueError(f"Invalid class_mode: {class_mode}; expected one of: "
+                             f"{self.allowed_class_modes}")
+        self.class_mode = class_mode
+        if not classes:
+            classes = [name for name in sorted(os.listdir(directory))
+                       if os.path.isdir(os.path.join(directory, name))]
+        self.num_classes = len(classes)
+        self.class_indices = dict(zip(classes, range(len(classes))))
+        self.filenames, labels = [], []
+        for name in classes:
+            names, indices = list_class_files(os.path.join(directory, name),
+                                              self.white_list_formats, self.split,
+                                              self.class_indices[name], follow_links)
+            self.filenames += names
+            labels += indices
+        self.samples = len(self.filenames)
+        self.classes = np.asarray(labels, dtype="int32").reshape(self.samples)
+        print(f"Found {self.samples} images belonging to {self.num_classes} classes.")
+        self._filepaths = [os.path.join(directory, name) for name in self.filenames]
+        super().__init__(self.samples, batch_size, shuffle, seed)
