@@ -3,7 +3,7 @@ import pickle
 
 import numpy as np
 
-from ..backend import config
+from ..core import config
 
 
 def load_batch(fpath, label_key="labels"):

@@ -9,7 +9,7 @@ import random
 
 import numpy as np
 
-from ..utils.data_utils import Sequence, pad_sequences  # noqa: F401
+from ..models.data_utils import Sequence, pad_sequences  # noqa: F401
 
 
 class TimeseriesGenerator(Sequence):

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from .data_utils import Sequence
+from ..models.data_utils import Sequence
 
 
 class BatchDataset(Sequence):

@@ -17,7 +17,7 @@ import uuid
 import zipfile
 from urllib.parse import urlsplit
 
-from .progbar import Progbar
+from ..callbacks.progbar import Progbar
 
 _CHUNK = 65535
 

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ..backend import config
+from ..core import config
 from ..ops.image import resize
 
 # Keras' names for Pillow's resampling filters (`load_img(interpolation=...)`).

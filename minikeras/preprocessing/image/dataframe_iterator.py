@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from ...backend import config
+from ...core import config
 from .iterators import BatchFromFiles
 
 UNLABELLED_MODES = ("input", "multi_output", "raw", None)

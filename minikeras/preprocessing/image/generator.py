@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from ...backend import config
+from ...core import config
 from . import transforms
 from .dataframe_iterator import DataFrameIterator
 from .iterators import DirectoryIterator, NumpyArrayIterator

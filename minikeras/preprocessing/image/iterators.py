@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from ...backend import config
+from ...core import config
 from ...utils import image_utils
-from ...utils.data_utils import Sequence
+from ...models.data_utils import Sequence
 
 
 class Iterator(Sequence):

@@ -1,8 +1,5 @@
-"""`keras.utils.Sequence` and `pad_sequences` (and `get_file`, which Keras 2 scripts import
-from `keras.utils.data_utils`)."""
+"""`keras.utils.Sequence` and `pad_sequences`."""
 import numpy as np
-
-from .file_utils import get_file  # noqa: F401
 
 
 class Sequence:
