@@ -71,7 +71,7 @@ def _label_array(labels, label_mode, num_classes):
         return labels.astype("float32")[:, None]
     if label_mode == "categorical":
         return np.eye(num_classes, dtype="float32")[labels]
-    return labels
+    return labels.astype("int32") if labels.dtype.kind in "iu" else labels   # tf's int32
 
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int",

@@ -119,6 +119,9 @@ def test_explicit_labels_and_fit(tmp_path, capsys):
         batch_size=3, shuffle=False)
     np.testing.assert_array_equal(ds[0][1], [[0], [1], [0]])
     assert ds[0][1].dtype == np.float32
+    as_int = keras.utils.image_dataset_from_directory(
+        str(tmp_path), labels=[0, 1, 0, 1, 1, 0], image_size=SIZE, shuffle=False)
+    assert as_int[0][1].dtype == np.int32 and as_int.class_names == [0, 1]
     model = keras.Sequential([keras.layers.Rescaling(1 / 255, input_shape=SIZE + (3,)),
                               keras.layers.Flatten(), keras.layers.Dense(1, "sigmoid")])
     model.compile("adam", "binary_crossentropy")
