@@ -226,10 +226,8 @@ class Model(Layer):
             if logs is None:
                 raise ValueError("Unexpected result of `train_function` (Empty logs). This could "
                                  "be due to issues in input pipeline that resulted in an empty "
-                                 "dataset. Otherwise, please use `Model.compile(..., run_eagerly="
-                                 "True)`, or `tf.config.run_functions_eagerly(True)` for more "
-                                 "information of where went wrong, or file a issue/bug to "
-                                 "`tf.keras`.")
+                                 "dataset (no batch was drawn in this epoch), or to a custom "
+                                 "`train_step` that returned None instead of a dict of logs.")
             epoch_logs = copy.copy(self._validate_and_get_metrics_result(logs))
             if validation_data is not None and _should_validate(epoch, validation_freq):
                 if self._eval_data_handler is None:   # one validation stream for the whole fit
@@ -323,9 +321,8 @@ class Model(Layer):
                     callbacks.on_predict_batch_end(step, {"outputs": result})
         if not outputs:
             raise ValueError("Unexpected result of `predict_function` (Empty batch_outputs). "
-                             "Please use `Model.compile(..., run_eagerly=True)`, or `tf.config."
-                             "run_functions_eagerly(True)` for more information of where went "
-                             "wrong, or file a issue/bug to `tf.keras`.")
+                             "The input gave no batch to predict on: check that `x` holds at "
+                             "least one sample.")
         callbacks.on_predict_end()
         merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
         # The outputs' structure is kept (a dict stays a dict, even with one entry).
@@ -367,11 +364,12 @@ class Model(Layer):
             raise ValueError(
                 f"You called `set_weights(weights)` on layer \"{self.name}\" with a weight list of "
                 f"length {len(weights)}, but the layer was expecting {len(params)} weights.")
-        for param, value in zip(params, weights):
-            value = np.asarray(value)
+        values = [np.asarray(value) for value in weights]
+        for param, value in zip(params, values):  # check every shape before assigning any
             if value.shape != param.shape:
                 raise ValueError(f"Layer {self.name} weight shape {param.shape} is not compatible "
                                  f"with provided weight shape {value.shape}.")
+        for param, value in zip(params, values):
             param.assign(value)
 
     @property
