@@ -19,9 +19,10 @@ class TimeseriesGenerator(Sequence):
     `shuffle`).
 
     Example:
-
-        gen = TimeseriesGenerator(np.arange(10), np.arange(10), length=3, batch_size=2)
-        gen[0]   # (array([[0, 1, 2], [1, 2, 3]]), array([3, 4]))
+    >>> gen = TimeseriesGenerator(np.arange(10), np.arange(10), length=3, batch_size=2)
+    >>> windows, targets = gen[0]
+    >>> windows.tolist(), targets.tolist()
+    ([[0, 1, 2], [1, 2, 3]], [3, 4])
     """
 
     def __init__(self, data, targets, length, sampling_rate=1, stride=1, start_index=0,

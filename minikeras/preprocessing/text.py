@@ -19,8 +19,8 @@ def text_to_word_sequence(input_text, filters=DEFAULT_FILTERS, lower=True, split
     """The words of a text: lower-cased (`lower`), every character of `filters` replaced by
     `split`, split on `split`, empty pieces dropped.
 
-        text_to_word_sequence("This is a sample sentence.")
-        # ['this', 'is', 'a', 'sample', 'sentence']
+    >>> text_to_word_sequence("This is a sample sentence.")
+    ['this', 'is', 'a', 'sample', 'sentence']
     """
     if lower:
         input_text = input_text.lower()
@@ -58,11 +58,12 @@ class Tokenizer:
     """Turns texts into sequences of word indices or into document-term matrices.
 
     Example:
-
-        tokenizer = Tokenizer(num_words=1000, oov_token="<unk>")
-        tokenizer.fit_on_texts(["the cat sat", "the dog"])
-        tokenizer.texts_to_sequences(["the cat ran"])          # [[2, 3, 1]]
-        tokenizer.texts_to_matrix(["the cat"], mode="tfidf")   # shape (1, 1000)
+    >>> tokenizer = Tokenizer(num_words=1000, oov_token="<unk>")
+    >>> tokenizer.fit_on_texts(["the cat sat", "the dog"])
+    >>> tokenizer.texts_to_sequences(["the cat ran"])
+    [[2, 3, 1]]
+    >>> tokenizer.texts_to_matrix(["the cat"], mode="tfidf").shape
+    (1, 1000)
     """
 
     def __init__(self, num_words=None, filters=DEFAULT_FILTERS, lower=True, split=" ",

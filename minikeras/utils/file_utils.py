@@ -2,8 +2,8 @@
 only when missing or when its hash does not match.
 
 A download goes to a temporary file beside its target and is renamed into place only once it
-is complete and its hash checked, so an interrupted or corrupted download never leaves a file
-in the cache that a later call would trust.
+is complete and its hash checked (the saving floor's `atomic_write`), so an interrupted or
+corrupted download never leaves a file in the cache that a later call would trust.
 """
 import hashlib
 import os
@@ -13,11 +13,11 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-import uuid
 import zipfile
 from urllib.parse import urlsplit
 
 from ..callbacks.progbar import Progbar
+from ..saving.file_io import atomic_write
 
 _CHUNK = 65535
 
@@ -112,13 +112,10 @@ class _DownloadProgress:
 
 
 def _download(origin, fpath, file_hash, hash_algorithm):
-    """Downloads into a temporary file next to `fpath`; renames it only when complete and
-    valid. Anything that goes wrong (network, Ctrl-C, bad hash) removes the temporary file."""
+    """Downloads into a temporary file beside `fpath` (saving's `atomic_write`), renamed over
+    `fpath` only when complete and valid: a network error, Ctrl-C or a bad hash removes it."""
     print(f"Downloading data from {origin}")
-    # a fresh name beside the target (same file system: the rename is atomic), created by
-    # urlretrieve itself so it gets the usual permissions
-    partial = f"{fpath}.{uuid.uuid4().hex[:12]}.part"
-    try:
+    with atomic_write(fpath) as partial:
         try:
             urllib.request.urlretrieve(origin, partial, _DownloadProgress())
         except urllib.error.HTTPError as error:
@@ -129,10 +126,6 @@ def _download(origin, fpath, file_hash, hash_algorithm):
             name = _hasher(hash_algorithm, file_hash).name
             raise ValueError(f"Incomplete or corrupted file detected. The {name} file hash "
                              f"does not match the provided value of {file_hash}.")
-        os.replace(partial, fpath)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
 
 
 def _fetch_failure(origin, code, reason, fpath):

@@ -41,9 +41,12 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     `Sequence` of `(windows, targets)` batches (or windows alone) that `fit` accepts.
 
     Example:
-
-        ds = timeseries_dataset_from_array(x[:-10], y[10:], sequence_length=10)
-        model.fit(ds, epochs=2)
+    >>> steps = np.arange(20, dtype="float32")
+    >>> ds = timeseries_dataset_from_array(steps[:-3], steps[3:], sequence_length=3,
+    ...                                    batch_size=4)
+    >>> windows, targets = ds[0]
+    >>> windows[:2].tolist(), targets[:2].tolist()
+    ([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]], [3.0, 4.0])
     """
     _check_bounds(data, start_index, end_index, sampling_rate, sequence_stride)
     start_index = 0 if start_index is None else start_index

@@ -55,11 +55,15 @@ class ImageDataGenerator:
     """Generates batches of image data with real-time augmentation (Keras 2).
 
     Example:
+    >>> x = np.random.default_rng(0).uniform(0, 255, (8, 6, 6, 3)).astype("float32")
+    >>> datagen = ImageDataGenerator(rotation_range=20, width_shift_range=0.2,
+    ...                              horizontal_flip=True, featurewise_center=True)
+    >>> datagen.fit(x)
+    >>> batch_x, batch_y = next(datagen.flow(x, np.arange(8), batch_size=4, seed=1))
+    >>> batch_x.shape, batch_x.dtype
+    ((4, 6, 6, 3), dtype('float32'))
 
-        datagen = ImageDataGenerator(rotation_range=20, width_shift_range=0.2,
-                                     horizontal_flip=True, featurewise_center=True)
-        datagen.fit(x_train)
-        model.fit(datagen.flow(x_train, y_train, batch_size=32), epochs=5)
+    `model.fit(datagen.flow(x, y, batch_size=32), epochs=5)` trains on augmented batches.
     """
 
     def __init__(self, featurewise_center=False, samplewise_center=False,
