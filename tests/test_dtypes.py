@@ -8,7 +8,7 @@ import minikeras as keras
 from minikeras import layers, ops
 from minikeras.ops import math as M
 from minikeras.ops import nn as N
-from minikeras.backend.tensor import Tensor, Variable, GradientTape
+from minikeras.core.tensor import Tensor, Variable, GradientTape
 
 RNG = np.random.default_rng(5)
 
@@ -32,6 +32,8 @@ CALLS = {
     "subtract": [lambda x: M.subtract(x, 0.3), lambda x: M.subtract(1.0, x)],
     "multiply": [lambda x: M.multiply(x, 0.3), lambda x: M.multiply(3, x)],
     "divide": [lambda x: M.divide(x, 0.3), lambda x: M.divide(1.0, x)],
+    "divide_no_nan": [lambda x: M.divide_no_nan(x, 0.3), lambda x: M.divide_no_nan(1.0, x),
+                      lambda x: M.divide_no_nan(x, x * (x > 0))],
     "power": [lambda x: M.power(x, 2), lambda x: M.power(x, 0.5), lambda x: M.power(1.5, x),
               lambda x: M.power(x, -1.5)],
     "maximum": [lambda x: M.maximum(x, 0.7), lambda x: M.maximum(0.1, x)],
@@ -66,6 +68,9 @@ CALLS = {
     "tile": [lambda x: M.tile(x, (2, 1))],
     "repeat": [lambda x: M.repeat(x, 2, 1)],
     "flip": [lambda x: M.flip(x, 0)],
+    "convert_to_tensor": [M.convert_to_tensor, lambda x: M.convert_to_tensor(x, "float32")],
+    "batch_dot": [lambda x: M.batch_dot(x, x, 1), lambda x: M.batch_dot(M.reshape(x, (3, 2, 2)), M.reshape(x, (3, 2, 2)), (2, 1))],
+    "l2_normalize": [lambda x: N.l2_normalize(x, 1), N.l2_normalize],
     "dense": [lambda x: N.dense(x, np.ones((4, 2), np.float32), np.zeros(2, np.float32), a)
               for a in (None, "relu", "tanh", "sigmoid", "linear")],
     "bias_add": [lambda x: N.bias_add(x, np.ones(4, np.float32))],

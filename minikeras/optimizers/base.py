@@ -14,10 +14,12 @@ import warnings
 
 import numpy as np
 
-from ..backend import config as backend_config
-from ..backend.tensor import Tensor, Variable
-from ..ops.math import as_array
+from ..core import config as backend_config
+from ..core.tensor import Tensor, Variable
+from ..core.tensor import as_array
 from . import schedules as schedules_module
+from .. import initializers
+from ..core.tensor import GradientTape
 
 # Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
 # NumPy runs several times slower on denormal floats, which TensorFlow flushes in hardware.
@@ -86,14 +88,14 @@ class Optimizer:
         if lr is not None:
             warnings.warn("`lr` is deprecated in Keras optimizer, please use `learning_rate` or "
                           "use the legacy optimizer, e.g.,"
-                          f"tf.keras.optimizers.legacy.{type(self).__name__}.",
+                          f"keras.optimizers.legacy.{type(self).__name__}.",
                           DeprecationWarning, stacklevel=3)
         for key in kwargs:
             if key in ("decay", "gradient_aggregator", "gradient_transformers"):
                 raise ValueError(
                     f"{key} is deprecated in the new Keras optimizer, please check the docstring "
                     "for valid arguments, or use the legacy optimizer, e.g., "
-                    f"tf.keras.optimizers.legacy.{type(self).__name__}.")
+                    f"keras.optimizers.legacy.{type(self).__name__}.")
             raise TypeError(f"{key} is not a valid argument, kwargs should be empty  for "
                             "`optimizer_experimental.Optimizer`.")
         return lr
@@ -205,7 +207,6 @@ class Optimizer:
 
     def add_variable(self, shape, dtype=None, initializer="zeros", name=None):
         """An extra optimizer variable (not tied to a model variable)."""
-        from .. import initializers
         init = initializers.get(initializer)
         shape = () if shape is None else tuple(shape)
         value = init(shape, dtype=dtype or backend_config.floatx())
@@ -234,7 +235,7 @@ class Optimizer:
                            "means you are trying to call the optimizer to update different parts "
                            "of the model separately. Please call `optimizer.build(variables)` "
                            "with the full list of trainable variables before the training loop "
-                           "or use legacy optimizer `tf.keras.optimizers.legacy."
+                           "or use legacy optimizer `keras.optimizers.legacy."
                            f"{type(self).__name__}.")
         return index
 
@@ -264,12 +265,13 @@ class Optimizer:
             raise ValueError("You are calling `set_weights()` on an optimizer that has not yet "
                              "been built. Please call `optimizer.build(trainable_variables)` to "
                              "create the optimizer weights before calling `set_weights()`.")
-        for variable, weight in zip(self._variables, weights):
-            weight = np.asarray(as_array(weight))
+        weights = [np.asarray(as_array(weight)) for weight in weights]
+        for variable, weight in zip(self._variables, weights):  # check all before assigning
             if variable.shape != weight.shape:
                 raise ValueError(f"Optimizer variable {variable.name} has shape "
                                  f"{tuple(variable.shape)} not compatible with provided weight "
                                  f"shape {weight.shape}.")
+        for variable, weight in zip(self._variables, weights):
             variable.assign(weight)
 
     # --- weight decay -----------------------------------------------------------------------
@@ -338,7 +340,6 @@ class Optimizer:
 
     def compute_gradients(self, loss, var_list, tape=None):
         """`[(gradient, variable), ...]` of `loss` (a callable, or a Tensor with its tape)."""
-        from ..backend.tensor import GradientTape
         if not callable(loss) and tape is None:
             raise ValueError("`tape` is required when a `Tensor` loss is passed. "
                              f"Received: loss={loss}, tape={tape}.")

@@ -55,8 +55,12 @@ def atomic_write(filepath):
     by a save that was killed (`.<name>.<hex>.tmp`) are removed by the next save of the target.
 
     Example:
-    >>> with atomic_write("model.h5") as tmp:
-    ...     write_everything_to(tmp)
+    >>> with atomic_write("notes.txt") as tmp:
+    ...     with open(tmp, "w") as handle:
+    ...         _ = handle.write("all or nothing")
+    >>> with open("notes.txt") as handle:
+    ...     handle.read()
+    'all or nothing'
     """
     target = os.path.realpath(os.fspath(filepath))
     directory = os.path.dirname(target)

@@ -17,10 +17,15 @@ import zipfile
 
 import numpy as np
 
-from .. import __version__
+from ..core.version import __version__
+from ..models.serialization import json_default
+from ..models.model_kind import is_functional, is_sequential
+from . import file_io
 from ..engine.base_layer import Layer
 from ..optimizers.base import Optimizer
-from . import file_io
+from ..core.tensor import Variable
+from .legacy_h5 import build_optimizer
+from .keras3_config import serialize_model, deserialize_model, compile_from_config
 
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
@@ -50,7 +55,7 @@ def _is_saveable(obj):
 def _children(obj):
     """(attribute, child) pairs in Keras 3's visiting order: a graph model's `layers` first,
     then attributes sorted by name with private ones last."""
-    if getattr(obj, "_is_graph_network", False) or type(obj).__name__ == "Sequential":
+    if is_functional(obj) or is_sequential(obj):
         yield "layers", list(obj.layers)
     attributes = sorted(vars(obj), key=lambda name: "~" + name if name.startswith("_") else name)
     for name in attributes:
@@ -87,7 +92,6 @@ def walk(obj, path="", visited=None):
 
 def own_variables(obj):
     """The variables an object stores in its own `vars` group, in Keras 3's order."""
-    from ..optimizers.base import Optimizer
     if isinstance(obj, Optimizer):
         return _optimizer_variables(obj)
     own = list(getattr(obj, "_own_weights", []))
@@ -96,7 +100,6 @@ def own_variables(obj):
 
 def _optimizer_variables(optimizer):
     """Keras 3 order: iterations, learning rate, then for each model variable its slots."""
-    from ..backend.tensor import Variable
     if not getattr(optimizer, "_built", False):
         return []
     learning_rate = optimizer.learning_rate
@@ -131,7 +134,6 @@ def save_weights(model, filepath):
 def read_weights(model, h5file, filepath, skip_mismatch=False):
     """Check every object's saved variables against the model, then assign them all; the
     optimizer state is restored too when the optimizer already has its slots."""
-    from ..optimizers.base import Optimizer
     if "vars" not in h5file and "layers" not in h5file:
         hint = " It looks like a legacy Keras weights file: name it '*.h5'." \
             if "layer_names" in h5file.attrs else ""
@@ -190,7 +192,6 @@ def load_weights(model, filepath, skip_mismatch=False):
 
 def load_optimizer_state(model, h5file):
     """Restore `optimizer/vars` (Keras 3 order) into the model's optimizer."""
-    from .legacy_h5 import build_optimizer
     optimizer = model.optimizer
     if optimizer is None or "optimizer/vars" not in h5file:
         return
@@ -219,13 +220,11 @@ def load_optimizer_state(model, h5file):
 # --- the .keras archive -------------------------------------------------------------------------
 def save_model(model, filepath):
     import h5py
-    from .keras3_config import serialize_model
     if not model.built:
         warnings.warn("You are saving a model that has not yet been built. It might not contain "
                       "any weights yet. Consider building the model first by calling it on some "
                       "data.", stacklevel=3)
-    from .legacy_h5 import _json_default
-    config_json = json.dumps(serialize_model(model), default=_json_default)
+    config_json = json.dumps(serialize_model(model), default=json_default)
     saved_at = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
     metadata_json = json.dumps({"keras_version": str(__version__), "date_saved": saved_at})
     buffer = io.BytesIO()
@@ -253,7 +252,6 @@ def weights_size_limit(model):
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     import h5py
-    from .keras3_config import deserialize_model, compile_from_config
     with file_io.open_zip(filepath) as archive:
         raw = file_io.read_member(archive, CONFIG_FILENAME, filepath, CONFIG_SIZE_LIMIT)
         config = file_io.parse_json(raw, f"Cannot load the model from {filepath}: "

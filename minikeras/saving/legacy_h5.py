@@ -14,8 +14,11 @@ import warnings
 
 import numpy as np
 
-from .. import __version__
+from ..core.version import __version__
+from ..models.serialization import json_default
 from . import file_io
+from ..models import serialization
+from ..models.model_kind import is_subclassed
 
 BACKEND = "numpy"
 # HDF5 cannot store an attribute larger than its object header: longer lists are split
@@ -287,37 +290,18 @@ def set_optimizer_weights(optimizer, values):
 
 
 # --- whole model --------------------------------------------------------------------------------
-def _json_default(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, (set, frozenset)):
-        return list(obj)
-    if isinstance(obj, bytes):
-        return obj.decode("utf8")
-    if hasattr(obj, "get_config"):
-        return {"class_name": type(obj).__name__, "config": obj.get_config()}
-    if callable(obj) and hasattr(obj, "__name__"):
-        return obj.__name__
-    raise TypeError(f"Unable to serialize {obj!r} to JSON. Unrecognized type {type(obj)}.")
-
-
 def to_json_string(value):
-    return json.dumps(value, default=_json_default)
+    return json.dumps(value, default=json_default)
 
 
 def save_model(model, filepath, include_optimizer=True):
     import h5py
-    from . import serialization
-    if not getattr(model, "_is_graph_network", False) and type(model).__name__ not in (
-            "Sequential", "Functional"):
+    if is_subclassed(model):
         raise NotImplementedError(
             "Saving the model to HDF5 format requires the model to be a Functional model or a "
             "Sequential model. It does not work for subclassed models, because such models are "
             "defined via the body of a Python method, which isn't safely serializable. Consider "
-            "saving to the Tensorflow SavedModel format (by setting save_format=\"tf\") or using "
-            "`save_weights`.")
+            "saving to the native Keras format (a '.keras' file name) or using `save_weights`.")
     model_config = {"class_name": serialization.model_class_name(model),
                     "config": model.get_config()}
     training_config = serialization.training_config(model) if model._is_compiled else None
@@ -334,7 +318,6 @@ def save_model(model, filepath, include_optimizer=True):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
-    from . import serialization
     with file_io.open_h5(filepath, "the model") as f:
         with file_io.reading_errors(filepath, "the model"):
             raw_config = f.attrs.get("model_config")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from minikeras.engine import functional
+from minikeras.models import functional
 from hostile import quiet
 
 L = keras.layers

@@ -31,7 +31,7 @@ class Softmax(Layer):
                                  "the number of dimensions in the input. Received: "
                                  f"dim={axis}")
         if mask is not None:
-            inputs = self._apply_mask(inputs, ops.data(mask))
+            inputs = self._apply_mask(inputs, ops.unwrap(mask))
         if isinstance(self.axis, (list, tuple)):
             if len(self.axis) > 1:
                 return ops.exp(ops.subtract(
@@ -50,7 +50,7 @@ class Softmax(Layer):
         return config
 
     def _apply_mask(self, inputs, mask):
-        dtype = ops.data(inputs).dtype
+        dtype = ops.unwrap(inputs).dtype
         mask = np.asarray(mask)
         if self.robust_masking:
             keep = mask if mask.dtype == bool else mask > 0.5

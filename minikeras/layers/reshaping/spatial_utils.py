@@ -1,5 +1,5 @@
 """Helpers shared by Cropping, ZeroPadding and UpSampling: per-axis pairs and axis positions."""
-from ...utils import conv_utils
+from .. import conv_utils
 
 
 _LARGEST_SIZE = 2 ** 48      # as engine/argument_checks.MAX_ELEMENTS

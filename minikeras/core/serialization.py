@@ -1,0 +1,114 @@
+"""Resolving Keras identifiers (a name, a config dict or an object) to objects, through the
+registry (custom objects first, then the built-ins the public modules registered)."""
+from .registry import _GLOBAL_CUSTOM_NAMES, builtin_objects, get_registered_name, get_registered_object
+
+
+# Public Keras modules of minikeras' objects, for `serialize_keras_object(obj)`.
+_PUBLIC_MODULES = ("layers", "initializers", "regularizers", "constraints", "losses", "metrics",
+                   "optimizers", "activations")
+
+
+def _public_module(obj):
+    parts = type(obj).__module__.split(".")
+    if parts[0] == "minikeras" and len(parts) > 1:
+        if parts[1] == "optimizers" and len(parts) > 2 and parts[2] == "schedules":
+            return "keras.optimizers.schedules"
+        if parts[1] in _PUBLIC_MODULES:
+            return f"keras.{parts[1]}"
+        if parts[1] == "engine":
+            return "keras"
+    return type(obj).__module__
+
+
+def serialize_keras_object(obj, module=None):
+    """The tf.keras 2.x form: `{'module', 'class_name', 'config', 'registered_name'}`; a
+    function becomes its (registered) name.
+
+    Example:
+    >>> serialize_keras_object(keras.initializers.Zeros())["class_name"]
+    'Zeros'
+    """
+    if obj is None:
+        return None
+    if not hasattr(obj, "get_config"):
+        if callable(obj):
+            return get_registered_name(obj)
+        raise ValueError(f"Cannot serialize {obj!r} since it doesn't implement `get_config()`.")
+    module = module or _public_module(obj)
+    registered = _GLOBAL_CUSTOM_NAMES.get(type(obj))
+    return {"module": module if registered is None else None,
+            "class_name": type(obj).__name__ if registered is None else registered,
+            "config": _functions_by_name(obj.get_config()), "registered_name": registered}
+
+
+def _functions_by_name(config):
+    """Functions inside a config (e.g. a metric wrapper's `fn`) are stored by their
+    (registered) name, as tf.keras does, so that the config is plain JSON."""
+    import types
+    if not isinstance(config, dict):
+        return config
+    return {key: get_registered_name(value)
+            if isinstance(value, (types.FunctionType, types.BuiltinFunctionType)) else value
+            for key, value in config.items()}
+
+
+def serialize_object(obj):
+    """`{'class_name': ..., 'config': ...}` for objects with get_config, the name otherwise."""
+    if obj is None:
+        return None
+    if hasattr(obj, "get_config"):
+        return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    return getattr(obj, "__name__", obj)
+
+
+def deserialize_object(identifier, module_objects, custom_objects=None, kind="object"):
+    if isinstance(identifier, dict):
+        class_name = identifier.get("class_name")
+        config = identifier.get("config", {})
+        cls = _lookup(class_name, module_objects, custom_objects, get_registered_object)
+        if cls is None:
+            raise ValueError(f"Unknown {kind}: '{class_name}'. Please ensure you are using a "
+                             "`keras.utils.custom_object_scope` and that this object is included "
+                             "in the scope, or that it is registered with "
+                             "`keras.utils.register_keras_serializable()`.")
+        if hasattr(cls, "from_config"):
+            return cls.from_config(config)
+        return cls(**config)
+    if isinstance(identifier, str):
+        obj = _lookup(identifier, module_objects, custom_objects, get_registered_object)
+        if obj is None:
+            raise ValueError(f"Unknown {kind}: '{identifier}'. Please ensure you are using a "
+                             "`keras.utils.custom_object_scope` and that this object is included "
+                             "in the scope, or that it is registered with "
+                             "`keras.utils.register_keras_serializable()`.")
+        return obj
+    return identifier
+
+
+def deserialize_keras_object(identifier, module_objects=None, custom_objects=None,
+                             printable_module_name="object"):
+    """The object for a name or `{'class_name', 'config'}`: from `custom_objects`, the
+    registry, `module_objects` or (by default) minikeras' public modules."""
+    if module_objects is None:
+        module_objects = _public_objects(identifier)
+    return deserialize_object(identifier, module_objects, custom_objects, printable_module_name)
+
+
+def _public_objects(identifier):
+    names = _PUBLIC_MODULES
+    if isinstance(identifier, dict) and str(identifier.get("module", "")).startswith("keras."):
+        wanted = identifier["module"].split(".")[1]
+        names = (wanted,) + tuple(n for n in _PUBLIC_MODULES if n != wanted)
+    found = {}
+    for name in reversed(names):        # earlier modules win
+        found.update(builtin_objects(name))
+    return found
+
+
+def _lookup(name, module_objects, custom_objects, registry_lookup):
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    registered = registry_lookup(name, custom_objects)
+    if registered is not None:
+        return registered
+    return module_objects.get(name)

@@ -1,0 +1,421 @@
+"""Tensor, Variable and the tape that records operations for reverse-mode autodiff.
+
+A `Tensor` is an `np.ndarray` (`.data`) plus, only while something records gradients, a link to
+the op that produced it: its parent tensors and a backward function. Ops are recorded only when
+a tape is active *and* one of their inputs is tracked (a trainable Variable, a watched tensor or
+the result of a tracked op), so inference builds no graph at all.
+"""
+import threading
+
+import numpy as np
+
+from . import config
+
+
+class _RecordingState(threading.local):
+    def __init__(self):
+        self.depth = 0          # number of active recording scopes (tapes, train steps)
+        self.paused = 0         # stop_recording() nesting
+
+
+_state = _RecordingState()
+
+
+def is_recording():
+    return _state.depth > 0 and _state.paused == 0
+
+
+class Tensor:
+    """An n-dimensional float array that can take part in automatic differentiation.
+
+    Example:
+    >>> t = Tensor(np.ones((2, 3), "float32"))
+    >>> float((t * 2).numpy().sum())
+    12.0
+    """
+    __slots__ = ("data", "_parents", "_backward", "_needs", "_tracked", "_keras_logits",
+                 "_keras_mask", "__weakref__")
+    __array_priority__ = 100
+
+    def __init__(self, data, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is not None:
+            data = np.asarray(data, dtype=dtype)
+        elif not isinstance(data, np.ndarray):
+            data = _to_array(data)
+        self.data = data
+        self._parents = None
+        self._backward = None
+        self._needs = None
+        self._tracked = False
+        self._keras_logits = None
+        self._keras_mask = None
+
+    # --- array-like surface -------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def size(self):
+        return self.data.size
+
+    def numpy(self):
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None:
+            return self.data.astype(dtype, copy=False)
+        return self.data
+
+    def __len__(self):
+        return len(self.data)
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __index__(self):
+        return int(self.data)
+
+    def __repr__(self):
+        return f"<Tensor shape={self.shape} dtype={self.dtype.name}\n{self.data!r}>"
+
+    def __hash__(self):
+        return id(self)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    # Operators and `T` are attached in ops/math.py (it defines the differentiable ops they call).
+
+
+class Variable(Tensor):
+    """A named, assignable tensor: a weight of a layer or a slot of an optimizer.
+
+    Its name follows Keras, e.g. `dense/kernel:0`. Trainable variables are tracked
+    automatically by every active `GradientTape`, as in TensorFlow.
+    """
+    __slots__ = ("name", "trainable", "constraint", "_handle_name", "regularizer")
+
+    def __init__(self, initial_value, dtype=None, trainable=True, name=None, constraint=None,
+                 **unused_tf_kwargs):
+        if callable(initial_value):
+            initial_value = initial_value()
+        value = np.asarray(unwrap(initial_value))
+        if dtype is None:
+            # Python floats become floatx (like tf.Variable); NumPy arrays keep their dtype.
+            from_python = not isinstance(unwrap(initial_value), (np.ndarray, np.generic))
+            dtype = config.floatx() if (from_python and value.dtype.kind == "f") else value.dtype
+        super().__init__(np.array(value, dtype=dtype))
+        base = name or "Variable"
+        self._handle_name = base
+        self.name = base if base.endswith(":0") else base + ":0"
+        self.trainable = bool(trainable)
+        self.constraint = constraint
+        self.regularizer = None
+
+    @property
+    def _tracked_now(self):
+        return self.trainable or self._tracked
+
+    def assign(self, value):
+        value = np.asarray(unwrap(value))
+        if value.shape != self.data.shape:
+            raise ValueError(
+                f"Cannot assign value of shape {value.shape} to variable '{self.name}' "
+                f"of shape {self.data.shape}.")
+        np.copyto(self.data, value, casting="unsafe")
+        return self
+
+    def assign_add(self, delta):
+        self.data += np.asarray(unwrap(delta), dtype=self.data.dtype)
+        return self
+
+    def assign_sub(self, delta):
+        self.data -= np.asarray(unwrap(delta), dtype=self.data.dtype)
+        return self
+
+    def value(self):
+        return Tensor(self.data)
+
+    def read_value(self):
+        return Tensor(self.data.copy())
+
+    def __repr__(self):
+        return (f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}, "
+                f"numpy=\n{self.data!r}>")
+
+
+def unwrap(x):
+    """The ndarray inside a Tensor; anything else unchanged (Python scalars stay scalars, so they
+    do not upcast float32 arrays)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def as_array(x, dtype=None):
+    """A NumPy array from a Tensor, an array or a Python value (Python numbers become floatx
+    arrays), cast to `dtype` when given."""
+    x = unwrap(x)
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        array = np.asarray(x, dtype=config.floatx())
+    else:
+        array = np.asarray(x)
+    return array if dtype is None or array.dtype == dtype else array.astype(dtype)
+
+
+def _to_array(x):
+    """Python numbers and lists become floatx arrays, as `tf.constant` of floats does."""
+    arr = np.asarray(x)
+    if arr.dtype == np.float64 and not isinstance(x, (np.ndarray, np.generic)):
+        arr = arr.astype(config.floatx())
+    return arr
+
+
+def is_tracked(x):
+    if isinstance(x, Variable):
+        return x.trainable or x._tracked
+    return isinstance(x, Tensor) and x._tracked
+
+
+def record(out_data, inputs, backward):
+    """Wrap an op result; link it to its inputs when the tape is recording.
+
+    `backward(grad, needs)` returns one gradient (or None) per input; `needs[i]` says whether
+    input i wants one, so an op can skip work (e.g. the input gradient of the first layer).
+    """
+    out = Tensor.__new__(Tensor)
+    out.data = out_data
+    out._parents = None
+    out._backward = None
+    out._needs = None
+    out._tracked = False
+    out._keras_logits = None
+    out._keras_mask = None
+    if _state.depth and not _state.paused:
+        needs = tuple(is_tracked(t) for t in inputs)
+        if any(needs):
+            out._tracked = True
+            out._parents = inputs
+            out._backward = backward
+            out._needs = needs
+    return out
+
+
+def unbroadcast(grad, shape):
+    """Sum `grad` over the axes that broadcasting added or stretched to reach `shape`."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _topological_order(targets):
+    """Tensors reachable from `targets` through recorded ops, parents before children."""
+    order, visited = [], set()
+    stack = [(t, False) for t in reversed(targets)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._parents is not None:
+            for parent in node._parents:
+                if isinstance(parent, Tensor) and id(parent) not in visited and is_tracked(parent):
+                    stack.append((parent, False))
+    return order
+
+
+def compute_gradients(target, sources, output_gradient=None, keep_graph=False):
+    """Gradients of `target` with respect to each of `sources` (None where unconnected).
+
+    `target` may be a list of tensors (with `output_gradient` a matching list or None): the
+    result is the gradient of their sum, computed in one backward pass so that intermediates
+    shared by several targets are visited once, after every contribution has arrived.
+    """
+    targets = list(target) if isinstance(target, (list, tuple)) else [target]
+    if isinstance(target, (list, tuple)):
+        out_grads = list(output_gradient) if output_gradient is not None else [None] * len(targets)
+    else:
+        out_grads = [output_gradient]
+    grads = {}
+    roots = []
+    for tgt, og in zip(targets, out_grads):
+        target_data = tgt.data
+        if og is None:
+            seed = np.ones_like(target_data)
+        else:
+            seed = np.asarray(unwrap(og), dtype=target_data.dtype)
+        key = id(tgt)
+        grads[key] = grads[key] + seed if key in grads else seed
+        roots.append(tgt)
+    wanted = {id(s) for s in sources}
+    for node in reversed(_topological_order(roots)):
+        key = id(node)
+        grad = grads.get(key) if key in wanted else grads.pop(key, None)
+        if grad is None or node._backward is None:
+            continue
+        parent_grads = node._backward(grad, node._needs)
+        for parent, needed, g in zip(node._parents, node._needs, parent_grads):
+            if not needed or g is None:
+                continue
+            pkey = id(parent)
+            if pkey in grads:
+                grads[pkey] = grads[pkey] + g
+            else:
+                grads[pkey] = g
+        if not keep_graph and key not in wanted:
+            node._parents = node._backward = node._needs = None
+    result = []
+    for s in sources:
+        g = grads.get(id(s))
+        if g is not None and g.dtype != s.dtype and s.dtype.kind == "f":
+            g = g.astype(s.dtype)
+        result.append(g)
+    return result
+
+
+class recording_scope:
+    """Record ops for autodiff inside this block (what `fit`'s train step uses)."""
+
+    def __enter__(self):
+        _state.depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        _state.depth -= 1
+        return False
+
+
+class stop_recording:
+    """Ops inside this block are not recorded (like `tf.stop_gradient` for a whole block)."""
+
+    def __enter__(self):
+        _state.paused += 1
+        return self
+
+    def __exit__(self, *exc):
+        _state.paused -= 1
+        return False
+
+
+class GradientTape:
+    """Records operations so that `gradient(target, sources)` can differentiate them.
+
+    Works like `tf.GradientTape`: trainable variables are watched automatically, other
+    tensors with `tape.watch(t)`.
+
+    Example:
+    >>> v = Variable(np.float32(3.0))
+    >>> with GradientTape() as tape:
+    ...     y = v * v
+    >>> float(tape.gradient(y, v))
+    6.0
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        if not watch_accessed_variables:
+            raise NotImplementedError(
+                "GradientTape(watch_accessed_variables=False) is not supported: "
+                "minikeras tapes watch every trainable variable.")
+        self.persistent = persistent
+        self._watched = []
+        self._active = False
+        self._used = False
+
+    def __enter__(self):
+        _state.depth += 1
+        self._active = True
+        return self
+
+    def __exit__(self, *exc):
+        _state.depth -= 1
+        self._active = False
+        return False
+
+    def watch(self, tensor):
+        for t in _flatten(tensor):
+            if not isinstance(t, Tensor):
+                raise ValueError(f"GradientTape.watch expects tensors or variables, got {type(t)}")
+            t._tracked = True
+            self._watched.append(t)
+
+    def stop_recording(self):
+        return stop_recording()
+
+    def reset(self):
+        self._watched = []
+
+    def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
+        if self._used and not self.persistent:
+            raise RuntimeError(
+                "A non-persistent GradientTape can only be used to compute one set of "
+                "gradients (or jacobians)")
+        self._used = True
+        flat_sources = _flatten(sources)
+        targets = _flatten(target)
+        out_grads = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
+        pairs = [(t, og) for t, og in zip(targets, out_grads) if isinstance(t, Tensor)]
+        # The graph is shared with any enclosing tape (nested tapes): keep it while one records.
+        keep = self.persistent or _state.depth > 0
+        if pairs:
+            total = compute_gradients([t for t, _ in pairs], flat_sources,
+                                      [og for _, og in pairs], keep_graph=keep)
+        else:
+            total = [None] * len(flat_sources)
+        if unconnected_gradients == "zero":
+            total = [np.zeros_like(s.data) if g is None else g for g, s in zip(total, flat_sources)]
+        wrapped = [None if g is None else Tensor(g) for g in total]
+        return _pack_like(sources, wrapped)
+
+
+def _flatten(structure):
+    if isinstance(structure, (list, tuple)):
+        out = []
+        for item in structure:
+            out.extend(_flatten(item))
+        return out
+    if isinstance(structure, dict):
+        out = []
+        for key in sorted(structure):
+            out.extend(_flatten(structure[key]))
+        return out
+    return [structure]
+
+
+def _pack_like(structure, flat):
+    it = iter(flat)
+
+    def pack(s):
+        if isinstance(s, (list, tuple)):
+            return type(s)(pack(x) for x in s) if isinstance(s, list) else tuple(pack(x) for x in s)
+        if isinstance(s, dict):
+            # filled in sorted key order, returned in the dict's own order (core.nest's rule)
+            packed = {k: pack(s[k]) for k in sorted(s)}
+            return {k: packed[k] for k in s}
+        return next(it)
+    return pack(structure)

@@ -1,0 +1,488 @@
+"""Feeding fit/evaluate/predict: arrays, lists/dicts of arrays, generators, `Sequence`s.
+
+The shape of tf.keras' `DataHandler`: an *adapter* per kind of input yields standardized
+`(x, y, sample_weight)` batches; `DataHandler` walks epochs and steps over them, applies
+`class_weight`, and stops (with tf.keras' warning) when the input runs out of data.
+
+    handler = DataHandler(x, y, batch_size=16, epochs=2)
+    for epoch, iterator in handler.enumerate_epochs():
+        with handler.catch_stop_iteration():
+            for step in handler.steps():
+                x_batch, y_batch, sw_batch = next(iterator)
+"""
+import contextlib
+import itertools
+import logging
+import math
+
+import numpy as np
+
+from ..core import config, distribution
+from ..core.random import global_rng
+from ..core.tensor import Tensor
+from ..core.nest import flatten, map_structure
+from .data_utils import Sequence
+
+logger = logging.getLogger("minikeras")
+
+
+# --- structures -----------------------------------------------------------------------------
+def to_numpy(structure):
+    """Tensors and lists of numbers become arrays; floating arrays become floatx, as tf.keras'
+    adapters do (`_process_tensorlike`)."""
+    def convert(x):
+        if x is None:
+            return None
+        if isinstance(x, Tensor):
+            x = x.data
+        arr = np.asarray(x)
+        if arr.dtype.kind == "f" and arr.dtype != np.dtype(config.floatx()):
+            arr = arr.astype(config.floatx())
+        return arr
+    if _is_list_of_scalars(structure):
+        return convert(structure)
+    return map_structure(convert, structure)
+
+
+def _is_list_of_scalars(x):
+    if isinstance(x, (float, int, str, bytes, np.number)):
+        return True
+    if isinstance(x, (list, tuple)) and x:
+        return _is_list_of_scalars(x[0])
+    return False
+
+
+def num_samples(structure):
+    sizes = {int(np.shape(a)[0]) for a in flatten(structure) if a is not None}
+    if len(sizes) > 1:
+        raise ValueError(_cardinality_message(structure))
+    return sizes.pop() if sizes else 0
+
+
+def _cardinality_message(data):
+    msg = "Data cardinality is ambiguous:\n"
+    for label, part in zip(["x", "y", "sample_weight"], data):
+        sizes = ", ".join(str(np.shape(a)[0]) for a in flatten(part) if a is not None)
+        msg += f"  {label} sizes: {sizes}\n"
+    return msg + "Make sure all arrays contain the same number of samples."
+
+
+def take(structure, index):
+    return map_structure(lambda a: None if a is None else a[index], structure)
+
+
+def unpack(data):
+    """tf.keras' `unpack_x_y_sample_weight`: `x`, `(x,)`, `(x, y)` or `(x, y, sw)` -> 3-tuple."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError("Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
+                     f"`(x, y, sample_weight)`, found: {data}")
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """The inverse of `unpack`: `x` alone (a tuple `x` is wrapped), `(x, y)` or `(x, y, sw)`."""
+    if y is None:
+        return (x,) if isinstance(x, tuple) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def is_sequence_like(x):
+    return isinstance(x, Sequence)
+
+
+def is_generator(x):
+    """Python generators and iterators (tf.keras: has `__next__` and `__iter__`)."""
+    return (hasattr(x, "__next__") or hasattr(x, "next")) and hasattr(x, "__iter__") \
+        and not is_sequence_like(x) and not isinstance(x, np.ndarray)
+
+
+def _standardize_batch(batch):
+    """A batch from a generator/Sequence: lists become tuples, float arrays become floatx."""
+    x, y, sample_weight = unpack(batch)
+    return to_numpy(x), to_numpy(y), to_numpy(sample_weight)
+
+
+# --- adapters -------------------------------------------------------------------------------
+class ArrayAdapter:
+    """In-memory arrays: `epochs` passes of batches in one stream, reshuffled every pass.
+
+    As in tf.keras, a partial epoch (`steps_per_epoch` smaller than the data) continues where
+    the previous epoch stopped, and `shuffle='batch'` shuffles the order of the batches and the
+    samples inside each batch, never across batches.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=None, steps=None, epochs=1,
+                 shuffle=False, shard=False):
+        self.data = (x, y, sample_weight)
+        self.n = num_samples(self.data)
+        if not batch_size:
+            batch_size = int(math.ceil(self.n / steps)) if steps else 32
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle.lower() if isinstance(shuffle, str) else shuffle
+        # In a data-parallel fit every rank takes its share of each global batch.
+        self.context = distribution.get_context() if shard else None
+        if self.context is not None and self.context.size == 1:
+            self.context = None
+        ranks = self.context.size if self.context is not None else 1
+        global_batch = batch_size * ranks
+        self.size = int(math.ceil(self.n / global_batch))
+        if ranks > 1 and 0 < self.n % global_batch < ranks:
+            self.size -= 1           # a last global batch smaller than the rank count is dropped
+
+    def _pass_indices(self):
+        rng = global_rng()
+        if self.shuffle and self.shuffle != "batch":
+            order = rng.permutation(self.n)
+        else:
+            order = np.arange(self.n)
+        ranks = self.context.size if self.context is not None else 1
+        step = self.batch_size * ranks
+        chunks = [order[i:i + step] for i in range(0, self.n, step)]
+        if self.shuffle == "batch":
+            chunks = [rng.permutation(chunks[i]) for i in rng.permutation(len(chunks))]
+        if self.context is None:
+            return chunks
+        if self.shuffle:
+            chunks = self.context.broadcast(chunks, 0)   # every rank walks rank 0's order
+        return [np.array_split(chunk, ranks)[self.context.rank] for chunk in chunks
+                if len(chunk) >= ranks]
+
+    def _batches(self):
+        for _ in range(self.epochs):
+            for index in self._pass_indices():
+                if self.context is not None:
+                    distribution.note_local_samples(len(index))
+                if self.shuffle:
+                    yield tuple(take(part, index) for part in self.data)
+                else:   # contiguous slices: views, no copy
+                    index = slice(int(index[0]), int(index[-1]) + 1)
+                    yield tuple(take(part, index) for part in self.data)
+
+    def iterator(self):
+        """A fresh stream of `epochs` passes (each `enumerate_epochs` starts one)."""
+        return self._batches()
+
+    def peek_x(self):
+        return take(self.data[0], slice(0, self.batch_size))
+
+    def should_recreate_iterator(self):
+        return False
+
+    def on_epoch_end(self):
+        pass
+
+
+class GeneratorAdapter:
+    """A Python generator or iterator: one stream for the whole run, never restarted."""
+
+    def __init__(self, generator, y=None, sample_weight=None):
+        if not _is_none_or_empty(y):
+            raise ValueError("`y` argument is not supported when using python generator as "
+                             "input.")
+        if not _is_none_or_empty(sample_weight):
+            raise ValueError("`sample_weight` argument is not supported when using python "
+                             "generator as input.")
+        first = next(generator)      # tf.keras peeks one batch to build the model
+        self._first = _standardize_batch(first)
+        self._stream = (_standardize_batch(b) for b in itertools.chain([first], generator))
+        self.size = None
+
+    def iterator(self):
+        """Always the same stream: a generator cannot be restarted."""
+        return self._stream
+
+    def peek_x(self):
+        return self._first[0]
+
+    def should_recreate_iterator(self):
+        return False
+
+    def on_epoch_end(self):
+        pass
+
+
+class SequenceAdapter:
+    """A `keras.utils.Sequence`: every epoch restarts at batch 0 (in a new order when
+    `shuffle`), and the Sequence's `on_epoch_end` runs after each epoch."""
+
+    def __init__(self, sequence, y=None, sample_weight=None, shuffle=False, shard=False):
+        if not _is_none_or_empty(y):
+            raise ValueError("`y` argument is not supported when using `keras.utils.Sequence` "
+                             "as input.")
+        if not _is_none_or_empty(sample_weight):
+            raise ValueError("`sample_weight` argument is not supported when using "
+                             "`keras.utils.Sequence` as input.")
+        self.sequence = sequence
+        self.shuffle = bool(shuffle)
+        self._first_x = _standardize_batch(sequence[0])[0]
+        # In a data-parallel fit, rank r takes batches r, r + size, ... of the common order.
+        self.context = distribution.get_context() if shard else None
+        if self.context is not None and self.context.size == 1:
+            self.context = None
+        self.size = self._steps(len(sequence))
+
+    def _steps(self, length):
+        return length if self.context is None else length // self.context.size
+
+    def iterator(self):
+        order = np.arange(len(self.sequence))
+        if self.shuffle:
+            order = global_rng().permutation(order)
+        if self.context is None:
+            return (_standardize_batch(self.sequence[int(i)]) for i in order)
+        if self.shuffle:
+            order = self.context.broadcast(order, 0)
+        mine = order[self.context.rank::self.context.size][:self._steps(len(order))]
+        return (self._noted(_standardize_batch(self.sequence[int(i)])) for i in mine)
+
+    @staticmethod
+    def _noted(batch):
+        distribution.note_local_samples(num_samples(batch[0]))
+        return batch
+
+    def peek_x(self):
+        return self._first_x
+
+    def should_recreate_iterator(self):
+        return True
+
+    def on_epoch_end(self):
+        self.sequence.on_epoch_end()
+
+
+def _is_none_or_empty(value):
+    return value is None or not flatten(value)
+
+
+def _is_array_like(x):
+    if isinstance(x, (str, bytes)):
+        return False
+    if _is_list_of_scalars(x):
+        return True
+    leaves = flatten(x)
+    return bool(leaves) and all(
+        isinstance(a, (np.ndarray, Tensor, np.number)) or hasattr(a, "__array__")
+        for a in leaves if a is not None)
+
+
+def _no_adapter(x, y, types=None):
+    x_type, y_type = types or (type(x), type(y))
+    return ValueError(f"Failed to find data adapter that can handle input: {x_type}, {y_type}")
+
+
+def _check_arrays(x, y, sample_weight, types):
+    """Every array has a sample axis and holds numbers (a rank-0 value or a string array
+    cannot be split into batches or fed to a layer)."""
+    for name, part in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        for array in flatten(part):
+            if array is None:
+                continue
+            if array.ndim == 0:
+                raise _no_adapter(x, y, types) if name != "sample_weight" else ValueError(
+                    "Failed to find data adapter that can handle input: `sample_weight` of "
+                    f"type {type(sample_weight)} with shape (): it needs one weight per sample.")
+            if array.dtype.kind not in "biuf":
+                raise ValueError(f"`{name}` holds values of dtype {array.dtype}: minikeras "
+                                 "models take numbers (bool, integer or float arrays). "
+                                 f"Received {name} of shape {array.shape}.")
+
+
+def select_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, epochs=1,
+                   shuffle=False, shard=False):
+    if is_sequence_like(x):
+        return SequenceAdapter(x, y, sample_weight, shuffle=shuffle, shard=shard)
+    if is_generator(x):
+        return GeneratorAdapter(x, y, sample_weight)
+    if x is None or not _is_array_like(x) or any(
+            part is not None and not _is_array_like(part) for part in (y, sample_weight)):
+        raise _no_adapter(x, y)
+    given = (type(x), type(y))
+    x, y, sample_weight = (to_numpy(a) for a in (x, y, sample_weight))
+    _check_arrays(x, y, sample_weight, given)
+    return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, steps=steps, epochs=epochs,
+                        shuffle=shuffle, shard=shard)
+
+
+# --- the handler ----------------------------------------------------------------------------
+class DataHandler:
+    """Epochs and steps over any supported input, as tf.keras' `DataHandler`."""
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=None, steps_per_epoch=None,
+                 initial_epoch=0, epochs=1, shuffle=False, class_weight=None, max_queue_size=10,
+                 workers=1, use_multiprocessing=False, model=None, shard=False):
+        if batch_size is not None:
+            _check_positive("batch_size", batch_size)
+        if steps_per_epoch not in (None, -1) and steps_per_epoch <= 0:
+            raise ValueError(f"steps_per_epoch must be positive, None or -1. Received "
+                             f"{steps_per_epoch}. See `Model.fit`.")
+        self._initial_epoch = _check_non_negative("initial_epoch", initial_epoch)
+        _check_positive("max_queue_size", max_queue_size)
+        _check_positive("workers", workers)
+        self._epochs = _check_positive("epochs", epochs)
+        # workers / use_multiprocessing only change how batches are produced, not which ones
+        # (tf.keras' enqueuers keep the order), so batches are simply produced in-process.
+        self._adapter = select_adapter(x, y, sample_weight, batch_size, steps_per_epoch,
+                                       max(epochs - initial_epoch, 0), shuffle, shard)
+        self._class_weight_fn = make_class_weight_fn(class_weight) if class_weight else None
+        self._steps_per_epoch = steps_per_epoch
+        self._insufficient_data = False
+        self._current_step = 0
+        self._inferred_steps = self._infer_steps(steps_per_epoch)
+        if self._inferred_steps == 0:
+            raise ValueError("Expected input data to be non-empty.")
+        if model is not None and not model.built:
+            model._build_from_sample(self._adapter.peek_x())
+
+    def _infer_steps(self, steps):
+        if steps == -1:
+            logger.warning("The training loop will run indefinitely since you have set "
+                           "`steps_per_epoch=-1`. Please use batch-level callbacks to save "
+                           "checkpoints or log training progress, etc")
+            return None
+        return steps if steps is not None else self._adapter.size
+
+    @property
+    def inferred_steps(self):
+        """Steps per epoch; None for a generator until its first epoch ran out."""
+        return self._inferred_steps
+
+    @property
+    def batch_size(self):
+        return getattr(self._adapter, "batch_size", None)
+
+    def _iterator(self):
+        batches = self._adapter.iterator()
+        if self._class_weight_fn is not None:
+            return (self._class_weight_fn(batch) for batch in batches)
+        return batches
+
+    def enumerate_epochs(self):
+        """Yields `(epoch, iterator of batches)`; runs the adapter's epoch-end hook after."""
+        iterator = self._iterator()
+        for epoch in range(self._initial_epoch, self._epochs):
+            if self._insufficient_data:
+                break
+            if self._adapter.should_recreate_iterator():
+                iterator = self._iterator()
+                if self._steps_per_epoch is None and self._adapter.size is not None:
+                    self._inferred_steps = self._adapter.size
+            yield epoch, iterator
+            self._adapter.on_epoch_end()
+
+    def steps(self):
+        """Yields the step indices of the current epoch."""
+        self._current_step = 0
+        while self._inferred_steps is None or self._current_step < self._inferred_steps:
+            if self._insufficient_data:
+                break
+            yield self._current_step
+            self._current_step += 1
+
+    @contextlib.contextmanager
+    def catch_stop_iteration(self):
+        """Ends the epoch when the input runs out: the first epoch of a generator of unknown
+        length sets the steps per epoch; later, running out interrupts training."""
+        try:
+            yield
+        except StopIteration:
+            if self._inferred_steps is None:
+                self._inferred_steps = self._current_step
+            else:
+                self._insufficient_data = True
+                total_epochs = self._epochs - self._initial_epoch
+                logger.warning(
+                    "Your input ran out of data; interrupting training. Make sure that your "
+                    "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                    f"batches (in this case, {total_epochs * self._inferred_steps} batches). "
+                    "You may need to use the repeat() function when building your dataset.")
+
+
+def _check_positive(name, value):
+    if value <= 0:
+        raise ValueError(f"Expected {name} to be positive. Received is {value}.")
+    return value
+
+
+def _check_non_negative(name, value):
+    if value < 0:
+        raise ValueError(f"Expected {name} to be non-negative. Received is {value}.")
+    return value
+
+
+# --- validation split and class weights -----------------------------------------------------
+def train_validation_split(arrays, validation_split):
+    """tf.keras takes the *last* `validation_split` fraction, before any shuffling."""
+    unsplittable = [type(t) for t in flatten(arrays)
+                    if t is not None and not isinstance(t, (np.ndarray, Tensor))]
+    if unsplittable:
+        raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays, "
+                         f"found following types in the input: {unsplittable}")
+    arrays = tuple(to_numpy(a) for a in arrays)
+    present = [t for t in flatten(arrays) if t is not None]
+    if not present:
+        return arrays, arrays
+    batch_dim = int(present[0].shape[0])
+    split_at = int(math.floor(batch_dim * (1.0 - validation_split)))
+    if split_at == 0 or split_at == batch_dim:
+        raise ValueError(
+            f"Training data contains {batch_dim} samples, which is not sufficient to split it "
+            "into a validation and training set as specified by `validation_split="
+            f"{validation_split}`. Either provide more data, or a different value for the "
+            "`validation_split` argument.")
+    train = tuple(take(a, slice(0, split_at)) for a in arrays)
+    val = tuple(take(a, slice(split_at, batch_dim)) for a in arrays)
+    return train, val
+
+
+def make_class_weight_fn(class_weight):
+    """A function turning a batch `(x, y, sw)` into `(x, y, sw * class_weight[class of y])`."""
+    class_ids = sorted(class_weight.keys())
+    if class_ids != list(range(len(class_ids))):
+        raise ValueError("Expected `class_weight` to be a dict with keys from 0 to one less "
+                         f"than the number of classes, found {class_weight}")
+    table = np.asarray([class_weight[int(c)] for c in class_ids], dtype=config.floatx())
+
+    def apply(batch):
+        x, y, sw = unpack(batch)
+        if isinstance(y, (list, tuple, dict)):
+            raise ValueError("`class_weight` is only supported for Models with a single output.")
+        weights = table[class_indices(y, len(table))]
+        if sw is not None:
+            sw = np.asarray(sw)
+            weights = weights.astype(sw.dtype, copy=False)
+            sw = sw.reshape(sw.shape + (1,) * (weights.ndim - sw.ndim)) * weights
+        else:
+            sw = weights
+        return x, y, sw
+    return apply
+
+
+def class_indices(y, num_classes):
+    """The class of each label: argmax of one-hot rows, else the rounded label."""
+    y = np.asarray(y)
+    if y.ndim >= 2:
+        classes = np.argmax(y, axis=-1) if y.shape[-1] > 1 else np.round(y[..., 0])
+    else:
+        classes = np.round(y)
+    classes = classes.astype(np.int64)
+    if classes.size and (classes.min() < 0 or classes.max() >= num_classes):
+        raise ValueError(f"`class_weight` has no entry for class {int(classes.max())}: "
+                         f"labels must be in [0, {num_classes}).")
+    return classes
+
+
+def class_weights_to_sample_weights(y, class_weight, sample_weight=None):
+    """Per-sample weights of one batch (used by `train_on_batch`)."""
+    _, _, sw = make_class_weight_fn(class_weight)((None, y, sample_weight))
+    return sw

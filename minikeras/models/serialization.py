@@ -1,0 +1,618 @@
+"""Model configs in the tf.keras 2.x format: Sequential, Functional and subclassed models,
+`to_json` / `model_from_json`, `clone_model`, and the training config of compiled models.
+
+A functional config lists every layer with its `inbound_nodes`; a node is a list with one
+entry per input tensor, `[layer_name, node_index, tensor_index, call_kwargs]`:
+
+    {"name": "model", "trainable": true,
+     "layers": [{"class_name": "InputLayer", "config": {...}, "name": "input_1",
+                 "inbound_nodes": []},
+                {"class_name": "Dense", "config": {...}, "name": "dense",
+                 "inbound_nodes": [[["input_1", 0, 0, {}]]]}],
+     "input_layers": [["input_1", 0, 0]], "output_layers": [["dense", 0, 0]]}
+"""
+import contextlib
+import copy
+import inspect
+import json
+import threading
+
+import numpy as np
+
+from ..core.nest import flatten, map_structure
+from ..engine.keras_tensor import KerasTensor
+from ..core.version import __version__
+from ..core.registry import (
+    _GLOBAL_CUSTOM_NAMES, builtin_objects, custom_object_scope, get_registered_object,
+)
+from ..layers.core.lambda_layer import Lambda
+from ..engine.tf_op_layer import TFOpLambda
+from ..layers.core.input_layer import InputLayer
+from .. import losses, metrics, optimizers
+from .model_kind import is_functional
+
+
+class _SafeMode(threading.local):
+    def __init__(self):
+        self.value = True
+
+
+_safe_mode = _SafeMode()
+
+
+@contextlib.contextmanager
+def safe_mode_scope(value):
+    previous, _safe_mode.value = _safe_mode.value, bool(value)
+    try:
+        yield
+    finally:
+        _safe_mode.value = previous
+
+
+# --- the model classes ------------------------------------------------------------------------
+def _model_class(name):
+    """`Model`, `Functional` or `Sequential` from the registry: this config code sits below the
+    model classes (their get_config/from_config call it), so it does not import them."""
+    return builtin_objects("layers")[name]
+
+
+# --- naming ---------------------------------------------------------------------------------
+def model_class_name(model):
+    """`Sequential`, `Functional` (a `Model(inputs, outputs)`), or the registered class name."""
+    cls = type(model)
+    if cls in _GLOBAL_CUSTOM_NAMES:
+        return _GLOBAL_CUSTOM_NAMES[cls]
+    if cls.__name__ == "Model" and is_functional(model):
+        return "Functional"
+    return cls.__name__
+
+
+def class_name_of(obj):
+    cls = type(obj)
+    return _GLOBAL_CUSTOM_NAMES.get(cls, cls.__name__)
+
+
+def serialize_layer(layer):
+    """`{"class_name", "config"}`: the legacy form tf.keras writes into `.h5` model configs."""
+    Model = _model_class("Model")
+    if isinstance(layer, Model):
+        return {"class_name": model_class_name(layer), "config": layer.get_config()}
+    return {"class_name": class_name_of(layer), "config": layer.get_config()}
+
+
+# --- looking classes up -------------------------------------------------------------------------
+def _builtin_layer_classes():
+    """Layer classes by name: `keras.layers`, TFOpLambda and the model classes (all registered)."""
+    return {name: obj for name, obj in builtin_objects("layers").items() if isinstance(obj, type)}
+
+
+def lookup_class(class_name, custom_objects=None, registered_name=None, kind="layer"):
+    for name in (registered_name, class_name):
+        if not name:
+            continue
+        if custom_objects and name in custom_objects:
+            return custom_objects[name]
+        found = get_registered_object(name, custom_objects)
+        if found is not None:
+            return found
+    builtin = _builtin_layer_classes().get(class_name)
+    if builtin is not None:
+        return builtin
+    raise ValueError(
+        f"Unknown {kind}: '{class_name}'. Please ensure you are using a "
+        "`keras.utils.custom_object_scope` and that this object is included in the scope, or "
+        "that it is registered with `keras.utils.register_keras_serializable()`.")
+
+
+def deserialize_layer(config, custom_objects=None):
+    """A layer (or model) from `{"class_name": ..., "config": ...}`."""
+    Model = _model_class("Model")
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Improper config format for a layer: {config!r}. Expecting a dict with "
+                         "'class_name' and 'config' keys.")
+    class_name = config["class_name"]
+    cls = lookup_class(class_name, custom_objects, config.get("registered_name"))
+    layer_config = config.get("config", {})
+    with custom_object_scope(custom_objects or {}):
+        if isinstance(cls, type) and issubclass(cls, Model):
+            if class_name in ("Functional", "Model") or _is_functional_config(layer_config):
+                return functional_from_config(layer_config, custom_objects, cls=cls)
+            if hasattr(cls, "from_config") and "custom_objects" in \
+                    inspect.signature(cls.from_config).parameters:
+                return cls.from_config(layer_config, custom_objects=custom_objects)
+            return _subclassed_from_config(cls, layer_config)
+        if isinstance(cls, type) and issubclass(cls, Lambda):
+            return cls.from_config(layer_config, custom_objects=custom_objects,
+                                   safe_mode=_safe_mode.value)
+        if not hasattr(cls, "from_config"):
+            raise TypeError(f"{class_name} has no `from_config` method: it cannot be deserialized.")
+        return cls.from_config(layer_config)
+
+
+def _is_functional_config(config):
+    return isinstance(config, dict) and "layers" in config and "input_layers" in config \
+        and "output_layers" in config
+
+
+# --- Sequential ---------------------------------------------------------------------------------
+def sequential_config(model):
+    layer_configs = []
+    if model._input_layer is not None:
+        layer_configs.append(serialize_layer(model._input_layer))
+    layer_configs += [serialize_layer(layer) for layer in model.layers]
+    config = {"name": model.name, "layers": copy.deepcopy(layer_configs)}
+    if model._input_layer is None and getattr(model, "_build_input_shape", None) is not None:
+        config["build_input_shape"] = list(model._build_input_shape)
+    return config
+
+
+def sequential_from_config(cls, config, custom_objects=None):
+    """A Sequential model: its layers (an InputLayer first, if any) added in order."""
+    if isinstance(config, list):          # Keras 1 style: a bare list of layers
+        config = {"layers": config}
+    name = config.get("name")
+    model = cls(name=name) if name else cls()
+    for layer_config in config.get("layers", []):
+        model.add(deserialize_layer(layer_config, custom_objects))
+    build_shape = config.get("build_input_shape")
+    if not model.built and build_shape is not None and model._input_layer is None:
+        model.build(tuple(build_shape))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+# --- Functional ---------------------------------------------------------------------------------
+def _node_offset(layer):
+    """tf.keras gives every functional model (Sequential included) a node of its own, linking
+    its inputs to its outputs, before any call: configs count a nested model's calls from 1.
+    minikeras keeps no such node, hence this offset."""
+    Functional = _model_class("Functional")
+    return 1 if isinstance(layer, Functional) else 0
+
+
+def _kept_node_indices(model):
+    """For each layer, map its inbound node index -> index among the nodes of this model."""
+    model_nodes = {id(node) for node in model._nodes_in_order}
+    conversion = {}
+    for layer in model.layers:
+        kept = _node_offset(layer)
+        for index, node in enumerate(layer._inbound_nodes):
+            if id(node) in model_nodes:
+                conversion[(id(layer), index)] = kept
+                kept += 1
+    return conversion
+
+
+def _tensor_ref(tensor, conversion):
+    layer, node_index, tensor_index = tensor._keras_history
+    return [layer.name, conversion.get((id(layer), node_index), _node_offset(layer)), tensor_index]
+
+
+def _json_arg(value, conversion):
+
+    def convert(item):
+        if isinstance(item, KerasTensor):
+            return _tensor_ref(item, conversion)
+        if isinstance(item, np.ndarray):
+            return item.tolist()
+        if isinstance(item, np.generic):
+            return item.item()
+        return item
+    return map_structure(convert, value)
+
+
+def _serialize_node(node, conversion):
+    """tf.keras' Node.serialize: one `[name, node, tensor, kwargs]` per tensor of the first
+    argument; other positional arguments join the kwargs by their parameter name."""
+    args, kwargs = list(node.call_args), dict(node.call_kwargs)
+    first = args[0] if args else kwargs.pop("inputs", None)
+    if len(args) > 1:
+        names = [p for p in inspect.signature(node.layer.call).parameters][1:]
+        kwargs = {**dict(zip(names, args[1:])), **kwargs}
+    kwargs = _json_arg(kwargs, conversion)
+    try:
+        json.dumps(kwargs)
+    except TypeError:
+        raise TypeError(f"Layer {node.layer.name} was passed non-JSON-serializable arguments. "
+                        f"Arguments had types: {kwargs}. They cannot be serialized out when "
+                        "saving the model.") from None
+    if _preserves_input_structure(node.layer):
+        return _first_arg_entries(first, kwargs, conversion)
+    return [_tensor_ref(t, conversion) + [kwargs] for t in flatten(first)
+            if isinstance(t, KerasTensor)]
+
+
+# tf.keras writes a constant first argument of a TFOpLambda call (the `2` of `2 - x`) as
+# `["_CONSTANT_VALUE", -1, value, kwargs]`.
+_CONSTANT_VALUE = "_CONSTANT_VALUE"
+
+
+def _preserves_input_structure(layer):
+    """tf.keras' TFOpLambda keeps the structure of its first argument in configs: a single
+    tensor is written as a bare `[name, node, tensor, kwargs]` entry, not a list of them."""
+    return isinstance(layer, TFOpLambda)
+
+
+def _first_arg_entries(first, kwargs, conversion):
+
+    def entry(item):
+        if isinstance(item, KerasTensor):
+            return _tensor_ref(item, conversion) + [kwargs]
+        return [_CONSTANT_VALUE, -1, _json_arg(item, conversion), kwargs]
+    return map_structure(entry, first)
+
+
+def _structure_refs(structure, tensors, conversion):
+    refs = [_tensor_ref(t, conversion) for t in tensors]
+    if isinstance(structure, dict):
+        return {key: _tensor_ref(value, conversion) for key, value in structure.items()}
+    return refs
+
+
+def functional_config(model, serialize=None):
+    serialize = serialize or serialize_layer
+    conversion = _kept_node_indices(model)
+    model_nodes = {id(node) for node in model._nodes_in_order}
+    layer_configs = []
+    for layer in model.layers:
+        inbound = [_serialize_node(node, conversion) for node in layer._inbound_nodes
+                   if id(node) in model_nodes and not node.is_input]
+        entry = serialize(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = inbound
+        layer_configs.append(entry)
+    return {"name": model.name, "trainable": model.trainable, "layers": layer_configs,
+            "input_layers": _structure_refs(model._nested_inputs, model.inputs, conversion),
+            "output_layers": _structure_refs(model._nested_outputs, model.outputs, conversion)}
+
+
+def _refs_list(refs):
+    """`[name, node, tensor]` or a list/dict of them -> list of refs (and the dict keys)."""
+    if isinstance(refs, dict):
+        return list(refs.values()), list(refs.keys())
+    if len(refs) == 3 and isinstance(refs[0], str) and isinstance(refs[1], int):
+        return [refs], None
+    return list(refs), None
+
+
+def functional_from_config(config, custom_objects=None, cls=None, make_layer=None):
+    """Rebuild the layer graph: create every layer, then replay its calls in order, deferring a
+    call until the tensors it consumes exist."""
+    Functional = _model_class("Functional")
+    Model = _model_class("Model")
+    created, pending = {}, []
+    for layer_data in config["layers"]:
+        layer = make_layer(layer_data) if make_layer else deserialize_layer(layer_data,
+                                                                            custom_objects)
+        created[layer_data.get("name", layer.name)] = layer
+        pending.append((layer, list(layer_data.get("inbound_nodes", []))))
+
+    def tensor_for(ref):
+        name, node_index, tensor_index = ref[0], ref[1], ref[2]
+        layer = created.get(name)
+        if layer is None:
+            raise ValueError(f"Unknown layer '{name}' referenced in the model config.")
+        node_index -= _node_offset(layer)
+        if node_index >= len(layer._inbound_nodes):
+            return None
+        return layer._inbound_nodes[node_index].output_tensors[tensor_index]
+
+    progress = True
+    while progress and any(nodes for _, nodes in pending):
+        progress = False
+        for layer, nodes in pending:
+            while nodes:
+                refs = _node_refs(nodes[0])
+                tensors = [tensor_for(ref) for ref in refs if ref[0] != _CONSTANT_VALUE]
+                if any(t is None for t in tensors):
+                    break
+                kwargs = {}
+                if refs and len(refs[0]) > 3 and isinstance(refs[0][3], dict):
+                    kwargs = _resolve_kwargs(refs[0][3], tensor_for)
+                    if _has_unresolved_ref(kwargs):
+                        break
+                if _preserves_input_structure(layer):
+                    inputs = _rebuild_first_arg(nodes[0], tensor_for)
+                else:
+                    inputs = tensors[0] if len(tensors) == 1 else tensors
+                layer(inputs, **kwargs)
+                nodes.pop(0)
+                progress = True
+    if any(nodes for _, nodes in pending):
+        stuck = [layer.name for layer, nodes in pending if nodes]
+        raise ValueError(f"Cannot rebuild the model graph from its config: the inputs of layers "
+                         f"{stuck} are never produced.")
+    input_refs, input_keys = _refs_list(config["input_layers"])
+    output_refs, output_keys = _refs_list(config["output_layers"])
+    inputs = [tensor_for(ref) for ref in input_refs]
+    outputs = [tensor_for(ref) for ref in output_refs]
+    if input_keys is not None:
+        inputs = dict(zip(input_keys, inputs))
+    elif len(inputs) == 1 and _is_single_ref(config["input_layers"]):
+        inputs = inputs[0]
+    if output_keys is not None:
+        outputs = dict(zip(output_keys, outputs))
+    elif len(outputs) == 1 and _is_single_ref(config["output_layers"]):
+        outputs = outputs[0]
+    name = config.get("name")
+    if cls is None or cls in (Model, Functional):
+        model = Functional(inputs, outputs, name=name)
+    else:
+        model = cls(inputs=inputs, outputs=outputs, name=name)
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+def _is_ref(value):
+    return isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str) and \
+        isinstance(value[1], int) and isinstance(value[2], int)
+
+
+def _node_refs(node_data):
+    """The `[name, node, tensor, kwargs]` entries of one node: usually a list of them, but
+    layers that keep their input structure (tf.keras' TFOpLambda) store a bare entry or
+    nested lists."""
+    if isinstance(node_data, dict):
+        node_data = node_data.get("args", [])
+    if _is_ref(node_data) or (isinstance(node_data, list) and node_data
+                              and node_data[0] == _CONSTANT_VALUE):
+        return [node_data]
+    refs = []
+    for item in node_data:
+        refs.extend(_node_refs(item) if isinstance(item, (list, dict)) else [])
+    return refs
+
+
+def _has_unresolved_ref(kwargs):
+    """A kwarg still `[name, node, tensor]`: its tensor is not produced yet (call later)."""
+    return any(_is_ref(value) and len(value) == 3 for value in kwargs.values())
+
+
+def _rebuild_first_arg(node_data, tensor_for):
+    """The first argument of a structure-preserving (TFOpLambda) call from its entries."""
+    if _is_ref(node_data) or (isinstance(node_data, list) and node_data
+                              and node_data[0] == _CONSTANT_VALUE):
+        if node_data[0] == _CONSTANT_VALUE:
+            return node_data[2]
+        return tensor_for(node_data)
+    return [_rebuild_first_arg(item, tensor_for) for item in node_data]
+
+
+def _is_single_ref(refs):
+    return isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str)
+
+
+def _resolve_kwargs(kwargs, tensor_for):
+    """Call kwargs may reference tensors as `[name, node, tensor]` (e.g. a mask)."""
+    def resolve(value):
+        if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and \
+                isinstance(value[1], int) and isinstance(value[2], int):
+            found = tensor_for(value)
+            return value if found is None else found
+        return value
+    return {key: resolve(value) for key, value in kwargs.items()}
+
+
+# --- subclassed models --------------------------------------------------------------------------
+def subclassed_model_config(model):
+    """Subclassed models without their own `get_config`: name, trainable and the JSON-friendly
+    arguments their `__init__` was called with (as tf.keras >= 2.13 does)."""
+    config = {"name": model.name, "trainable": model.trainable}
+    captured = getattr(model, "_init_call_args", None)
+    if captured is None:
+        return config
+    args, kwargs = captured
+    try:
+        parameters = list(inspect.signature(type(model).__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        parameters = []
+    names = [p.name for p in parameters
+             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(args) > len(names):
+        raise NotImplementedError(
+            f"Model {type(model).__name__} was created with variable positional arguments, so "
+            "its config cannot be derived automatically. Implement `get_config()` and "
+            "`from_config()` in the subclass.")
+    init_kwargs = dict(zip(names, args))
+    init_kwargs.update(kwargs)
+    try:
+        json.dumps(init_kwargs)
+    except TypeError:
+        raise NotImplementedError(
+            f"Model {type(model).__name__} was created with arguments that are not "
+            "JSON-serializable, so its config cannot be derived automatically. Implement "
+            "`get_config()` and `from_config()` in the subclass.") from None
+    config.update(init_kwargs)
+    return config
+
+
+def _subclassed_from_config(cls, config):
+    try:
+        return cls.from_config(config)
+    except TypeError as error:
+        slim = {k: v for k, v in config.items() if k not in ("name", "trainable")}
+        try:
+            return cls(**slim)
+        except TypeError:
+            raise TypeError(f"Unable to revive model {cls.__name__} from config: {error}. "
+                            "Implement `get_config()` and `from_config()` in the subclass.") \
+                from None
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+def json_default(obj):
+    """`json.dumps(default=...)` for what model configs hold: NumPy values, sets, bytes, objects
+    with a config and named functions."""
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    if isinstance(obj, bytes):
+        return obj.decode("utf8")
+    if hasattr(obj, "get_config"):
+        return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    if callable(obj) and hasattr(obj, "__name__"):
+        return obj.__name__
+    raise TypeError(f"Unable to serialize {obj!r} to JSON. Unrecognized type {type(obj)}.")
+
+
+def model_to_json(model, **kwargs):
+    payload = {"class_name": model_class_name(model), "config": model.get_config(),
+               "keras_version": str(__version__), "backend": "numpy"}
+    return json.dumps(payload, default=json_default, **kwargs)
+
+
+def deserialize_model(config, custom_objects=None, safe_mode=True):
+    """A model from `{"class_name", "config"}` (tf.keras format)."""
+    Model = _model_class("Model")
+    with safe_mode_scope(safe_mode):
+        model = deserialize_layer(config, custom_objects)
+    if not isinstance(model, Model):
+        raise ValueError(f"The config describes a {type(model).__name__}, not a model.")
+    return model
+
+
+def model_from_json(json_string, custom_objects=None):
+    try:
+        config = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"`model_from_json` expects a JSON string: {error}") from None
+    except RecursionError:
+        raise ValueError("`model_from_json`: the JSON string is nested too deeply to be a Keras "
+                         "model config.") from None
+    try:
+        return deserialize_model(config, custom_objects)
+    except RecursionError:
+        raise ValueError("`model_from_json`: the model config is nested too deeply.") from None
+
+
+def model_from_config(config, custom_objects=None):
+    if isinstance(config, list):
+        raise TypeError("`model_from_config` expects a dictionary, not a list. Received: "
+                        f"config={config}. Did you meant to use `Sequential.from_config(config)`?")
+    return deserialize_model(config, custom_objects)
+
+
+# --- clone_model --------------------------------------------------------------------------------
+def clone_model(model, input_tensors=None, clone_function=None):
+    """A new model with the same architecture and freshly initialised weights."""
+    Sequential = _model_class("Sequential")
+    clone_function = clone_function or (lambda layer: type(layer).from_config(layer.get_config()))
+    if isinstance(model, Sequential):
+        layers = [clone_function(layer) for layer in model.layers]
+        if input_tensors is not None:
+            tensor = input_tensors[0] if isinstance(input_tensors, (list, tuple)) else input_tensors
+            clone = Sequential(name=model.name)
+            clone.add(tensor._keras_history[0])
+            for layer in layers:
+                clone.add(layer)
+            return clone
+        start = []
+        if model._input_layer is not None:
+            start = [InputLayer.from_config(model._input_layer.get_config())]
+        return Sequential(start + layers, name=model.name)
+    if not is_functional(model):
+        raise ValueError("Expected `model` argument to be a functional `Model` instance, but got "
+                         f"a subclassed model instead: {model}")
+    return _clone_functional(model, input_tensors, clone_function)
+
+
+def _clone_functional(model, input_tensors, clone_function):
+    new_layers = {}
+    for layer in model.layers:
+        if isinstance(layer, InputLayer):
+            new_layers[layer.name] = InputLayer.from_config(layer.get_config())
+        else:
+            new_layers[layer.name] = clone_function(layer)
+    if input_tensors is not None:
+        given = input_tensors if isinstance(input_tensors, (list, tuple)) else [input_tensors]
+        for layer, tensor in zip(model._input_layers, given):
+            new_layers[layer.name] = tensor._keras_history[0]
+    graph = functional_config(model, serialize=lambda layer: {"class_name": None})
+    return functional_from_config(graph, make_layer=lambda entry: new_layers[entry["name"]])
+
+
+# --- training config ------------------------------------------------------------------------------
+def _serialize_compile_value(value):
+    """Strings stay strings; functions become their names; objects their configs."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {k: _serialize_compile_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_serialize_compile_value(v) for v in value]
+    if isinstance(value, losses.Loss):
+        return losses.serialize(value)
+    if isinstance(value, metrics.Metric):
+        return metrics.serialize(value)
+    if hasattr(value, "get_config"):
+        return {"class_name": class_name_of(value), "config": value.get_config()}
+    if callable(value):
+        return _GLOBAL_CUSTOM_NAMES.get(value, getattr(value, "__name__", str(value)))
+    return value
+
+
+def training_config(model):
+    """tf.keras' `training_config`: the compile arguments plus the optimizer's config."""
+    args = getattr(model, "_compile_args", None) or {"loss": model.loss}
+    config = {"loss": _serialize_compile_value(args.get("loss")),
+              "metrics": _serialize_compile_value(args.get("metrics")),
+              "weighted_metrics": _serialize_compile_value(args.get("weighted_metrics")),
+              "loss_weights": _serialize_compile_value(args.get("loss_weights"))}
+    optimizer = model.optimizer
+    config["optimizer_config"] = {"class_name": class_name_of(optimizer),
+                                  "config": optimizer.get_config(), "is_legacy_optimizer": False} \
+        if optimizer is not None else None
+    return config
+
+
+def _deserialize_compile_value(value, kind, custom_objects):
+    module = losses if kind == "loss" else metrics
+    if value is None or isinstance(value, (int, float, bool)):
+        return value
+    if isinstance(value, str):
+        if kind == "metric" and value in ("accuracy", "acc", "crossentropy", "ce"):
+            return value
+        if custom_objects and value in custom_objects:
+            return custom_objects[value]
+        return module.get(value) if kind == "loss" else value
+    if isinstance(value, dict) and "class_name" in value:
+        return module.deserialize(value, custom_objects=custom_objects)
+    if isinstance(value, dict):
+        return {k: _deserialize_compile_value(v, kind, custom_objects) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deserialize_compile_value(v, kind, custom_objects) for v in value]
+    return value
+
+
+def deserialize_optimizer(config, custom_objects=None):
+    if config is None:
+        return None
+    config = dict(config)
+    config.pop("is_legacy_optimizer", None)
+    class_name = config.get("class_name")
+    cls = None
+    if custom_objects and class_name in custom_objects:
+        cls = custom_objects[class_name]
+    if cls is None:
+        cls = get_registered_object(class_name, custom_objects)
+    if cls is not None:
+        return cls.from_config(config.get("config", {}))
+    return optimizers.deserialize({"class_name": class_name, "config": config.get("config", {})},
+                                  custom_objects=custom_objects)
+
+
+def compile_from_training_config(model, config, custom_objects=None):
+    with custom_object_scope(custom_objects or {}):
+        optimizer = deserialize_optimizer(config.get("optimizer_config"), custom_objects)
+        loss = _deserialize_compile_value(config.get("loss"), "loss", custom_objects)
+        metrics = _deserialize_compile_value(config.get("metrics"), "metric", custom_objects)
+        weighted = _deserialize_compile_value(config.get("weighted_metrics"), "metric",
+                                              custom_objects)
+        model.compile(optimizer=optimizer if optimizer is not None else "rmsprop", loss=loss,
+                      metrics=metrics, weighted_metrics=weighted,
+                      loss_weights=config.get("loss_weights"))

@@ -1,0 +1,511 @@
+"""Model: a Layer with compile / fit / evaluate / predict."""
+import copy
+
+import numpy as np
+
+from ..core.tensor import Tensor, compute_gradients, recording_scope
+from ..core.registry import register_builtins
+from ..engine.base_layer import Layer, shape_of
+from ..core.nest import flatten, map_structure, pack_sequence_as
+from . import data_adapters as data_utils
+from . import compile_utils
+from . import serialization
+from .summary import print_summary
+from .. import optimizers
+from ..callbacks import CallbackList
+from .distributed import callbacks_for_this_rank
+
+
+class Model(Layer):
+    """Groups layers into an object with training and inference features.
+
+    Two ways to build one: the functional API, `Model(inputs, outputs)`, or subclassing
+    `Model` and implementing `call`.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and _is_functional_args(args, kwargs):
+            from .functional import Functional
+            return Functional.__new__(Functional)
+        instance = object.__new__(cls)
+        # Remembered for the automatic config of subclassed models (see saving.serialization).
+        object.__setattr__(instance, "_init_call_args", (args, dict(kwargs)))
+        return instance
+
+    def __init__(self, *args, **kwargs):
+        if _is_functional_args(args, kwargs):
+            # A subclass calling `super().__init__(inputs, outputs)` becomes a Functional
+            # subclass, as tf.keras does (it swaps `Model` for `Functional` in the bases).
+            from .functional import Functional
+            _inject_functional_class(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
+        name = kwargs.pop("name", None)
+        trainable = kwargs.pop("trainable", True)
+        if args:
+            raise TypeError(f"Model got unexpected positional arguments: {args}")
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self.optimizer = None
+        self.compiled_loss = None
+        self.compiled_metrics = None
+        self.loss = None
+        self.history = None
+        self.stop_training = False
+        self._is_compiled = False
+        self._is_graph_network = False
+        self._in_fit = False
+
+    # --- structure -------------------------------------------------------------------------
+    @property
+    def layers(self):
+        return [layer for layer in self._tracked_layers]
+
+    def get_layer(self, name=None, index=None):
+        return _get_layer(self.layers, name, index)
+
+    def call(self, inputs, training=None, mask=None):
+        raise NotImplementedError(
+            f"Model {type(self).__name__} does not have a `call()` method implemented.")
+
+    def build(self, input_shape):
+        """Build a subclassed model by calling it on zeros of `input_shape`."""
+        if self.built:
+            return
+        if input_shape is None:
+            raise ValueError("Input shape must be defined when calling `build()` on a `Model` "
+                             "subclass.")
+
+        def zeros(shape):
+            return np.zeros(tuple(1 if d is None else d for d in shape), dtype=self.dtype)
+        if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
+            sample = [zeros(s) for s in input_shape]
+        else:
+            sample = zeros(input_shape)
+        self.built = True
+        self._build_input_shape = input_shape
+        self(sample, training=False)
+
+    def _maybe_build(self, inputs):
+        if not self.built:
+            # A subclassed model builds by running `call`; the first input shape is kept so a
+            # saved `.keras` file can rebuild it (its `build_config`) before loading weights.
+            self.built = True
+            if self._build_input_shape is None:
+                shapes = map_structure(shape_of, inputs)
+                if isinstance(inputs, tuple) and len(inputs) == 1:
+                    shapes = shapes[0]
+                self._build_input_shape = shapes
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        if not self.built:
+            raise ValueError(
+                "This model has not yet been built. Build the model first by calling `build()` or "
+                "by calling the model on a batch of data.")
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
+
+    @property
+    def metrics(self):
+        if self.compiled_loss is None:
+            return []
+        return self.compiled_loss.metrics + self.compiled_metrics.metrics
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self):
+        for metric in self.metrics:
+            metric.reset_state()
+
+    # --- compile -------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
+                jit_compile=None, pss_evaluation_shards=0, **kwargs):
+        for key in kwargs:
+            raise TypeError(f"Invalid keyword argument(s) in `compile()`: {tuple(kwargs)}. "
+                            "Valid keyword arguments include \"cloning\", \"experimental_run_tf_"
+                            "function\", \"distribute\", \"target_tensors\", or \"sample_weight_mode\".")
+        if steps_per_execution not in (None, 1):
+            raise NotImplementedError("compile(steps_per_execution=...) other than 1 is not "
+                                      "supported by minikeras.")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights,
+                              "weighted_metrics": weighted_metrics}
+        output_names = self._output_names_for_compile()
+        # Graph models know their outputs' structure now; subclassed ones on the first batch.
+        outputs = getattr(self, "_nested_outputs", None) if output_names else None
+        self.compiled_loss = compile_utils.LossesContainer(loss, loss_weights, output_names,
+                                                           outputs=outputs)
+        self.compiled_metrics = compile_utils.MetricsContainer(metrics, weighted_metrics,
+                                                               output_names, loss)
+        self._is_compiled = True
+        self.stop_training = False
+
+    def _output_names_for_compile(self):
+        names = getattr(self, "output_names", None)
+        if names:
+            return list(names)
+        return None
+
+    def _assert_compiled(self):
+        if not self._is_compiled:
+            raise RuntimeError("You must compile your model before training/testing. Use "
+                               "`model.compile(optimizer, loss)`.")
+
+    # --- steps -----------------------------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+        return self.compiled_loss(y, y_pred, sample_weight, regularization_losses=self.losses)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight):
+        self.compiled_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self):
+        return {m.name: float(m.result()) for m in self.metrics}
+
+    def train_step(self, data):
+        x, y, sample_weight = data_utils.unpack(data)
+        with recording_scope():
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+        variables = self.trainable_weights
+        grads = compute_gradients(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data):
+        x, y, sample_weight = data_utils.unpack(data)
+        y_pred = self(x, training=False)
+        self.compute_loss(x, y, y_pred, sample_weight)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data):
+        x, _, _ = data_utils.unpack(data)
+        return self(x, training=False)
+
+    # --- fit / evaluate / predict -------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
+            use_multiprocessing=False):
+        self._assert_compiled()
+        verbose = 1 if verbose == "auto" else verbose
+        if validation_split and validation_data is None:
+            (x, y, sample_weight), validation_data = data_utils.train_validation_split(
+                (x, y, sample_weight), validation_split)
+        if validation_data is not None:
+            val_x, val_y, val_sample_weight = data_utils.unpack(validation_data)
+        _check_validation_freq(validation_freq)
+        handler = data_utils.DataHandler(
+            x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
+            initial_epoch=initial_epoch, epochs=epochs, shuffle=shuffle,
+            class_weight=class_weight, max_queue_size=max_queue_size, workers=workers,
+            use_multiprocessing=use_multiprocessing, model=self, shard=True)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
+        if not isinstance(callbacks, CallbackList):
+            callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                                     model=self, verbose=verbose, epochs=epochs,
+                                     steps=handler.inferred_steps)
+        self.stop_training = False
+        self._eval_data_handler = None
+        callbacks.on_train_begin()
+        training_logs = None
+        restored_epoch = self.__dict__.pop("_initial_epoch_from_backup", None)  # BackupAndRestore
+        if restored_epoch is not None:
+            handler._initial_epoch = restored_epoch
+        logs = None
+        for epoch, iterator in handler.enumerate_epochs():
+            self.reset_metrics()
+            callbacks.on_epoch_begin(epoch)
+            with handler.catch_stop_iteration():
+                for step in handler.steps():
+                    callbacks.on_train_batch_begin(step)
+                    logs = self.train_step(next(iterator))
+                    callbacks.on_train_batch_end(step, logs)
+                    if self.stop_training:
+                        break
+            if logs is None:
+                raise ValueError("Unexpected result of `train_function` (Empty logs). This could "
+                                 "be due to issues in input pipeline that resulted in an empty "
+                                 "dataset (no batch was drawn in this epoch), or to a custom "
+                                 "`train_step` that returned None instead of a dict of logs.")
+            epoch_logs = copy.copy(self._validate_and_get_metrics_result(logs))
+            if validation_data is not None and _should_validate(epoch, validation_freq):
+                if self._eval_data_handler is None:   # one validation stream for the whole fit
+                    self._eval_data_handler = data_utils.DataHandler(
+                        val_x, val_y, val_sample_weight,
+                        batch_size=validation_batch_size or batch_size,
+                        steps_per_epoch=validation_steps, max_queue_size=max_queue_size,
+                        workers=workers, use_multiprocessing=use_multiprocessing, model=self)
+                val_logs = self.evaluate(val_x, val_y, sample_weight=val_sample_weight,
+                                         batch_size=validation_batch_size or batch_size,
+                                         steps=validation_steps, callbacks=callbacks,
+                                         return_dict=True, _use_cached_eval_dataset=True)
+                epoch_logs.update({"val_" + name: value for name, value in val_logs.items()})
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            training_logs = epoch_logs
+            if self.stop_training:
+                break
+        self._eval_data_handler = None
+        if epochs > 0 and self.optimizer is not None:
+            # With use_ema=True, tf.keras leaves the model holding the averaged weights.
+            self.optimizer.finalize_variable_values(self.trainable_variables)
+        callbacks.on_train_end(logs=training_logs)
+        return self.history
+
+    def _build_from_sample(self, x):
+        if not self.built:
+            self(x, training=False)
+
+    def _validate_and_get_metrics_result(self, logs):
+        """The epoch-to-date metric values when `logs` came from the compiled metrics."""
+        metric_logs = self.get_metrics_result()
+        if isinstance(logs, dict) and set(logs) == set(metric_logs):
+            return metric_logs
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, max_queue_size=10, workers=1,
+                 use_multiprocessing=False, return_dict=False, **kwargs):
+        self._assert_compiled()
+        use_cached = kwargs.pop("_use_cached_eval_dataset", False)
+        if kwargs:
+            raise TypeError(f"Invalid keyword arguments: {list(kwargs.keys())}")
+        verbose = 1 if verbose == "auto" else verbose
+        handler = getattr(self, "_eval_data_handler", None) if use_cached else None
+        if handler is None:
+            handler = data_utils.DataHandler(
+                x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps,
+                max_queue_size=max_queue_size, workers=workers,
+                use_multiprocessing=use_multiprocessing, model=self)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
+        if not isinstance(callbacks, CallbackList):
+            callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                                     model=self, verbose=verbose, epochs=1,
+                                     steps=handler.inferred_steps)
+        logs = {}
+        callbacks.on_test_begin()
+        for _, iterator in handler.enumerate_epochs():
+            self.reset_metrics()
+            with handler.catch_stop_iteration():
+                for step in handler.steps():
+                    callbacks.on_test_batch_begin(step)
+                    logs = self.test_step(next(iterator))
+                    callbacks.on_test_batch_end(step, logs)
+        logs = self._validate_and_get_metrics_result(logs)
+        callbacks.on_test_end(logs=logs)
+        if return_dict:
+            return logs
+        return _flatten_metrics_in_order(logs, self.metrics_names)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
+                max_queue_size=10, workers=1, use_multiprocessing=False):
+        verbose = 1 if verbose == "auto" else verbose
+        handler = data_utils.DataHandler(
+            x, batch_size=batch_size, steps_per_epoch=steps, max_queue_size=max_queue_size,
+            workers=workers, use_multiprocessing=use_multiprocessing, model=self)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
+        if not isinstance(callbacks, CallbackList):
+            callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                                     model=self, verbose=verbose, epochs=1,
+                                     steps=handler.inferred_steps)
+        callbacks.on_predict_begin()
+        outputs, structure = [], None
+        for _, iterator in handler.enumerate_epochs():
+            with handler.catch_stop_iteration():
+                for step in handler.steps():
+                    callbacks.on_predict_batch_begin(step)
+                    result = self.predict_step(next(iterator))
+                    outputs.append([np.asarray(o.data if isinstance(o, Tensor) else o)
+                                    for o in flatten(result)])
+                    structure = result
+                    callbacks.on_predict_batch_end(step, {"outputs": result})
+        if not outputs:
+            raise ValueError("Unexpected result of `predict_function` (Empty batch_outputs). "
+                             "The input gave no batch to predict on: check that `x` holds at "
+                             "least one sample.")
+        callbacks.on_predict_end()
+        merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
+        # The outputs' structure is kept (a dict stays a dict, even with one entry).
+        nested = isinstance(structure, (list, tuple, dict))
+        return pack_sequence_as(structure, merged) if nested else merged[0]
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
+                       return_dict=False):
+        self._assert_compiled()
+        if reset_metrics:
+            self.reset_metrics()
+        x, y, sample_weight = (data_utils.to_numpy(a) for a in (x, y, sample_weight))
+        if class_weight is not None:
+            sample_weight = data_utils.class_weights_to_sample_weights(y, class_weight, sample_weight)
+        self._build_from_sample(x)
+        logs = self.train_step((x, y, sample_weight))
+        return _logs_to_return(logs, self.metrics_names, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        self._assert_compiled()
+        if reset_metrics:
+            self.reset_metrics()
+        x, y, sample_weight = (data_utils.to_numpy(a) for a in (x, y, sample_weight))
+        logs = self.test_step((x, y, sample_weight))
+        return _logs_to_return(logs, self.metrics_names, return_dict)
+
+    def predict_on_batch(self, x):
+        result = self.predict_step((data_utils.to_numpy(x),))
+        merged = [np.asarray(o.data) for o in flatten(result)]
+        return pack_sequence_as(result, merged) if len(merged) > 1 else merged[0]
+
+    # --- weights and saving ---------------------------------------------------------------------
+    def get_weights(self):
+        return [np.array(w.data) for w in self.weights]
+
+    def set_weights(self, weights):
+        params = self.weights
+        if len(params) != len(weights):
+            raise ValueError(
+                f"You called `set_weights(weights)` on layer \"{self.name}\" with a weight list of "
+                f"length {len(weights)}, but the layer was expecting {len(params)} weights.")
+        values = [np.asarray(value) for value in weights]
+        for param, value in zip(params, values):  # check every shape before assigning any
+            if value.shape != param.shape:
+                raise ValueError(f"Layer {self.name} weight shape {param.shape} is not compatible "
+                                 f"with provided weight shape {value.shape}.")
+        for param, value in zip(params, values):
+            param.assign(value)
+
+    @property
+    def weights(self):
+        weights = []
+        for layer in self._tracked_layers:
+            weights += layer.weights
+        weights += [w for w in self._own_weights if w.trainable and self.trainable]
+        weights += [w for w in self._own_weights if not (w.trainable and self.trainable)]
+        return _dedup(weights)
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        weights = []
+        for layer in self._tracked_layers:
+            weights += layer.trainable_weights
+        weights += [w for w in self._own_weights if w.trainable]
+        return _dedup(weights)
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        weights = []
+        for layer in self._tracked_layers:
+            weights += layer.non_trainable_weights
+        weights += [w for w in self._own_weights if not w.trainable]
+        return _dedup(weights)
+
+    def save_weights(self, filepath, overwrite=True, save_format=None, options=None):
+        from ..saving import save_weights
+        save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False, options=None):
+        from ..saving import load_weights
+        return load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None,
+             signatures=None, options=None, save_traces=True):
+        from ..saving import save_model
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                   save_format=save_format)
+
+    def get_config(self):
+        if getattr(self, "_nodes_in_order", None) is not None:
+            return serialization.functional_config(self)
+        return serialization.subclassed_model_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "layers" in config and "input_layers" in config:
+            return serialization.functional_from_config(config, custom_objects=custom_objects)
+        return cls(**config)
+
+    def to_json(self, **kwargs):
+        return serialization.model_to_json(self, **kwargs)
+
+
+register_builtins("layers", {"Model": Model})   # configs name models among layers
+
+
+def _get_layer(layers, name, index):
+    if index is not None and name is not None:
+        raise ValueError("Provide only a layer name or a layer index. Received: "
+                         f"index={index}, name={name}.")
+    if index is not None:
+        if len(layers) <= index:
+            raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
+                             f"{len(layers)} layers.")
+        return layers[index]
+    if name is not None:
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[layer.name for layer in layers]}.")
+    raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+
+
+def _dedup(weights):
+    seen, out = set(), []
+    for w in weights:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
+
+
+def _inject_functional_class(cls):
+    """Replace `Model` by `Functional` among the bases of `cls` (recursively)."""
+    from .functional import Functional
+    if cls is Model:
+        return Functional
+    if not issubclass(cls, Model) or issubclass(cls, Functional):
+        return cls
+    cls.__bases__ = tuple(_inject_functional_class(base) for base in cls.__bases__)
+    return cls
+
+
+def _is_functional_args(args, kwargs):
+    return (len(args) >= 2) or ("inputs" in kwargs and "outputs" in kwargs) or \
+        (len(args) == 1 and "outputs" in kwargs)
+
+
+def _check_validation_freq(validation_freq):
+    if not isinstance(validation_freq, (int, list, tuple, set, range)):
+        raise ValueError("Expected `validation_freq` to be a list or int. Received: "
+                         f"validation_freq={validation_freq} of the type "
+                         f"{type(validation_freq)}.")
+
+
+def _should_validate(epoch, validation_freq):
+    """`validation_freq`: every n epochs (int) or the listed 1-based epochs."""
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    return (epoch + 1) in validation_freq
+
+
+def _flatten_metrics_in_order(logs, metrics_names):
+    """evaluate()'s list: the model's metrics in order, then any other logged key (sorted)."""
+    results = [logs[name] for name in metrics_names if name in logs]
+    results += [logs[key] for key in sorted(logs) if key not in metrics_names]
+    return results[0] if len(results) == 1 else results
+
+
+def _logs_to_return(logs, names, return_dict):
+    if return_dict:
+        return logs
+    values = [logs[name] for name in names if name in logs]
+    return values[0] if len(values) == 1 else values
