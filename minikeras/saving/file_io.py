@@ -242,6 +242,14 @@ def file_size(obj):
         return None
 
 
+def require_dataset(obj, where):
+    """`obj` (what a file holds at a weight's path) must be a dataset, not a group or type."""
+    if not isinstance(obj, h5py.Dataset):
+        raise CorruptFileError(f"{where} is a {type(obj).__name__}, not a dataset: the file is "
+                               "corrupt or not written by Keras.")
+    return obj
+
+
 def check_dataset(dataset, where, size_of_file=None):
     """Refuse a stored array before reading it when it is not a plain numeric dataset whose
     bytes live in this file, or when it declares more data than the file can hold.
@@ -249,9 +257,7 @@ def check_dataset(dataset, where, size_of_file=None):
     External storage and virtual layouts make HDF5 read other files (any file on the disk);
     a forged size makes the reader allocate gigabytes for a tiny file. `size_of_file` saves
     looking the file size up again for every dataset of one file."""
-    if not isinstance(dataset, h5py.Dataset):
-        raise CorruptFileError(f"{where} is a {type(dataset).__name__}, not a dataset: the file "
-                               "is corrupt or not written by Keras.")
+    require_dataset(dataset, where)
     plist = dataset.id.get_create_plist()
     if plist.get_layout() == h5py.h5d.VIRTUAL:
         raise CorruptFileError(f"{where} is a virtual HDF5 dataset (its data would be read from "
@@ -259,7 +265,10 @@ def check_dataset(dataset, where, size_of_file=None):
     if plist.get_external_count():
         raise CorruptFileError(f"{where} uses external storage (its data would be read from "
                                "another file): refusing to load it.")
-    dtype = dataset.dtype
+    try:
+        dtype = dataset.dtype
+    except (ValueError, TypeError) as error:     # a damaged type HDF5 describes but NumPy can't
+        raise CorruptFileError(f"{where} has an unreadable data type ({error}).") from None
     if dtype.kind not in "fiub" or dtype.fields is not None or dtype.subdtype is not None:
         raise CorruptFileError(f"{where} holds data of type {dtype}, not numbers: the file is "
                                "corrupt or not written by Keras.")
@@ -317,8 +326,9 @@ def reading_errors(filepath, what):
         if filepath in str(error):
             raise
         raise CorruptFileError(f"Cannot load {what} from {filepath}: {error}") from None
-    except (OSError, KeyError, RuntimeError, TypeError, UnicodeDecodeError, OverflowError) \
-            as error:
+    except (OSError, KeyError, RuntimeError, TypeError, UnicodeError, OverflowError) as error:
+        # UnicodeError: a damaged object name HDF5 hands back undecodable (h5py then fails to
+        # encode it again when looking it up).
         raise CorruptFileError(f"Cannot load {what} from {filepath}: the file is truncated, "
                                f"corrupt or not written by Keras ({type(error).__name__}: "
                                f"{error}).") from None

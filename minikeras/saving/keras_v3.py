@@ -174,7 +174,8 @@ def _match(obj, variables, stored, path, size_of_file=None):
                          f"{[v.name for v in variables]}")
     pairs = []
     for index, variable in enumerate(variables):
-        value = stored[str(index)]
+        value = file_io.require_dataset(stored[str(index)], f"The saved weight {index} of "
+                                                            f"'{path or '/'}'")
         if tuple(value.shape) != tuple(variable.shape):
             raise ValueError(f"Shape mismatch in layer '{name}' (weights group '{path or '/'}') "
                              f"for weight {variable.name}: the model expects shape "
@@ -205,7 +206,8 @@ def load_optimizer_state(model, h5file):
                       f"{len(variables)} variables, found {len(stored)}. As a result, your model "
                       "is starting with a freshly initialized optimizer.", stacklevel=3)
         return
-    datasets = [stored[str(i)] for i in range(len(variables))]
+    datasets = [file_io.require_dataset(stored[str(i)], f"The saved optimizer weight {i}")
+                for i in range(len(variables))]
     if any(tuple(v.shape) != tuple(value.shape) for v, value in zip(variables, datasets)):
         warnings.warn("Error in loading the saved optimizer state: shapes differ. As a result, "
                       "your model is starting with a freshly initialized optimizer.", stacklevel=3)

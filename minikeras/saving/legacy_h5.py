@@ -118,7 +118,8 @@ def save_weights(model, filepath):
 # --- loading ------------------------------------------------------------------------------------
 def _load_weight_list(group):
     """The datasets a layer group lists in `weight_names` (not read yet: checked first)."""
-    return [group[name] for name in load_attributes(group, "weight_names")]
+    return [file_io.require_dataset(group[name], f"The saved weight {name!r}")
+            for name in load_attributes(group, "weight_names")]
 
 
 def _check_layer_names_attr(group, filepath):
