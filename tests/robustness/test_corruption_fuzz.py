@@ -134,7 +134,8 @@ def test_corrupted_files_end_in_the_loaders_error(tmp_path, name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("name", sorted(FORMATS))
-def test_corrupted_files_end_in_the_loaders_error_many_trials(tmp_path, name, seed):
-    fuzz(tmp_path, name, trials=120, seed=100 + seed)
+def test_corrupted_files_end_in_the_loaders_error_many_trials(tmp_path, name):
+    for seed in range(4):
+        (tmp_path / str(seed)).mkdir()
+        fuzz(tmp_path / str(seed), name, trials=120, seed=100 + seed)
