@@ -7,10 +7,12 @@ leaves the previous file untouched.
 import contextlib
 import io
 import json
+import mmap
 import os
 import re
 import secrets
 import stat
+import struct
 import zipfile
 import zlib
 
@@ -150,11 +152,64 @@ def open_h5(filepath, what="weights"):
         kind = "a zip archive (a '.keras' file?)" if head[:4] == b"PK\x03\x04" else \
             "empty" if not head else "not an HDF5 file"
         raise CorruptFileError(f"Cannot load {what} from {filepath}: the file is {kind}.")
+    with open(filepath, "rb") as f:
+        try:
+            contents = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:          # an empty file cannot be mapped (caught above anyway)
+            contents = b""
+        try:
+            check_global_heaps(contents, f"Cannot load {what} from {filepath}")
+        finally:
+            if isinstance(contents, mmap.mmap):
+                contents.close()
     try:
         return h5py.File(filepath, "r")
     except OSError as error:
         raise CorruptFileError(f"Cannot load {what} from {filepath}: the HDF5 file is truncated "
                                f"or corrupt ({error}).") from None
+
+
+# --- global heaps ---------------------------------------------------------------------------------
+# Variable-length strings (`layer_names`, `weight_names`, Keras 3 `name` attributes) live in
+# HDF5 "global heap collections". A damaged collection size can make the HDF5 library loop
+# forever while reading such an attribute, out of Python's reach (no timeout or signal can stop
+# it), so collections are checked before the library sees the file. Format (HDF5 file format
+# specification, "Global Heap"): "GCOL", version 1, 3 reserved bytes, the collection size
+# (8 bytes, header included), then objects: index (2), reference count (2), reserved (4),
+# size (8), data padded to 8 bytes; object 0 is the free space and takes the rest.
+_GLOBAL_HEAP_SIGNATURE = b"GCOL\x01\x00\x00\x00"
+_HEAP_OBJECT_HEADER = struct.Struct("<HHIQ")
+
+
+def check_global_heaps(contents, what):
+    """Raise CorruptFileError when a global heap collection in `contents` (bytes or mmap of a
+    whole HDF5 file) is inconsistent: running past the end of the file, or objects that do
+    not tile the collection exactly."""
+    start = contents.find(_GLOBAL_HEAP_SIGNATURE)
+    while start >= 0:
+        problem = _global_heap_problem(contents, start)
+        if problem:
+            raise CorruptFileError(f"{what}: the HDF5 global heap at byte {start} is damaged "
+                                   f"({problem}); the file is corrupt.")
+        start = contents.find(_GLOBAL_HEAP_SIGNATURE, start + len(_GLOBAL_HEAP_SIGNATURE))
+
+
+def _global_heap_problem(contents, start):
+    if start + 16 > len(contents):
+        return "truncated header"
+    size = struct.unpack_from("<Q", contents, start + 8)[0]
+    end = start + size
+    if size < 16 or end > len(contents):
+        return f"its size {size} runs past the end of the file"
+    position = start + 16
+    while position + _HEAP_OBJECT_HEADER.size <= end:
+        index, _, _, object_size = _HEAP_OBJECT_HEADER.unpack_from(contents, position)
+        if index == 0:                        # free space: exactly the rest of the collection
+            return None if position + object_size == end else \
+                f"its free space ({object_size} bytes) does not fill its end"
+        position += _HEAP_OBJECT_HEADER.size + (object_size + 7) // 8 * 8
+    # A full collection may end with fewer bytes than an object header: no free-space object.
+    return None if position <= end else "its objects run past its end"
 
 
 def open_zip(filepath):
@@ -197,6 +252,7 @@ def read_member(archive, name, filepath, limit):
 
 def open_h5_bytes(data, filepath, member):
     """An HDF5 file held in memory (the weights inside a `.keras` archive)."""
+    check_global_heaps(data, f"Cannot load the model from {filepath}: its '{member}'")
     try:
         return h5py.File(io.BytesIO(data), "r")
     except (OSError, ValueError) as error:

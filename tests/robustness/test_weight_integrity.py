@@ -142,3 +142,36 @@ def test_next_save_removes_temporary_files_of_a_killed_save(tmp_path, filename):
     assert all(p.exists() for p in unrelated)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [filename] + [p.name for p in unrelated])
+
+
+# --- damaged HDF5 global heaps (the `layer_names` hang) ----------------------------------------
+def _grow_first_global_heap(path, extra):
+    import struct
+    data = bytearray(path.read_bytes())
+    start = data.find(b"GCOL\x01\x00\x00\x00")
+    assert start >= 0
+    size = struct.unpack_from("<Q", data, start + 8)[0]
+    struct.pack_into("<Q", data, start + 8, size + extra)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("filename", ["w.h5", "m.h5", "w.weights.h5"])
+def test_damaged_global_heap_is_refused_before_hdf5_reads_it(tmp_path, filename):
+    """A grown heap collection size made HDF5 loop forever reading `layer_names` (found by the
+    fuzz). The load runs in a subprocess so that a regression shows as a timeout, not a hung
+    test run."""
+    import subprocess
+    import sys
+    path = tmp_path / filename
+    save(model_of(1), path)
+    _grow_first_global_heap(path, 8192)
+    loader = "keras.models.load_model(path)" if filename.startswith("m.") else \
+        "keras.Sequential([L.Dense(4, input_shape=(3,)), L.Dense(3), L.Dense(2)])" \
+        ".load_weights(path)"
+    code = (f"import warnings; warnings.simplefilter('ignore')\n"
+            f"import minikeras as keras\nL = keras.layers\npath = {str(path)!r}\n"
+            f"try:\n    {loader}\nexcept ValueError as error:\n    print(error)\n")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=dict(os.environ, PYTHONPATH=repo))
+    assert "global heap" in result.stdout, result.stdout + result.stderr
