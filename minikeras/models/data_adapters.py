@@ -408,13 +408,21 @@ class DataHandler:
                     "You may need to use the repeat() function when building your dataset.")
 
 
+def _check_integer(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Expected {name} to be an integer. Received {name}={value!r} of type "
+                        f"{type(value).__name__}.")
+
+
 def _check_positive(name, value):
+    _check_integer(name, value)
     if value <= 0:
         raise ValueError(f"Expected {name} to be positive. Received is {value}.")
     return value
 
 
 def _check_non_negative(name, value):
+    _check_integer(name, value)
     if value < 0:
         raise ValueError(f"Expected {name} to be non-negative. Received is {value}.")
     return value

@@ -106,6 +106,12 @@ class Functional(Model):
     def get_layer(self, name=None, index=None):
         return _get_layer(self.layers, name, index)
 
+    def _convert_input(self, x):
+        # A model takes numbers: refuse string/object arrays here, not inside a layer's NumPy.
+        if isinstance(x, (np.ndarray, list, str, bytes)):
+            numeric_input(x, self.dtype if self._dtype.kind in "biuf" else "float32")
+        return super()._convert_input(x)
+
     # --- running the graph -----------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
         return self._run_internal_graph(inputs, training=training, mask=mask)
@@ -446,11 +452,23 @@ def _spec_shape(reference):
     return (None,) + tuple(reference.shape[1:]) if reference.shape else ()
 
 
+def numeric_input(value, dtype):
+    """`value` as an array a `dtype` input can take; strings, objects and the like are refused
+    with a clear error instead of failing inside NumPy."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf" and np.dtype(dtype).kind in "biuf":
+        raise ValueError(f"Failed to convert a NumPy array to a Tensor (Unsupported object type "
+                         f"{array.dtype}): the model's input takes {np.dtype(dtype).name} "
+                         f"values, received an array of shape {array.shape} and dtype "
+                         f"{array.dtype}.")
+    return array
+
+
 def _conform_to_reference_input(value, reference):
     """tf.keras: a trailing axis of size 1 is squeezed or added to match the `Input`, and the
     value is cast to the `Input`'s dtype."""
     if not isinstance(value, Tensor):
-        value = Tensor(np.asarray(value))
+        value = Tensor(numeric_input(value, reference.dtype))
     elif value.dtype == reference.dtype and value.ndim == len(reference.shape):
         return value
     rank, reference_rank = value.ndim, len(reference.shape)
