@@ -349,3 +349,42 @@ def test_garbage_model_configs_are_the_loaders_error(tmp_path, fmt, garbage):
     write_config(path, config)
     with pytest.raises(ValueError, match="Cannot load the model|config"):
         keras.models.load_model(path)
+
+
+def test_unknown_zip_compression_method_is_the_loaders_error(tmp_path):
+    """A damaged method field made zipfile raise NotImplementedError."""
+    import struct
+    path = tmp_path / "m.keras"
+    quiet(dense_model().save, str(path))
+    data = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):   # local, central
+        start = data.find(signature)
+        while start >= 0:
+            struct.pack_into("<H", data, start + offset, 99)
+            start = data.find(signature, start + 4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="Cannot load the model"):
+        keras.models.load_model(str(path))
+    with pytest.raises(ValueError, match="Cannot load the model"):
+        dense_model().load_weights(str(path))
+
+
+def test_layers_deserialize_stays_in_safe_mode(planted_module):
+    name, marker = planted_module
+    config = keras.layers.serialize(L.Lambda(np.negative))
+    config["config"].pop("function_type", None)
+    config["config"].update(function="payload", module=name)
+    with pytest.raises(ValueError, match="safe mode"):
+        keras.layers.deserialize(config)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("fmt", ["m.keras", "m.h5"])
+def test_a_bit_flipped_dtype_name_is_the_loaders_error(tmp_path, fmt):
+    """'float32' with one flipped bit ('float3t') leaked NumPy's TypeError."""
+    def apply(entry):
+        if entry["class_name"] == "Dense":
+            entry["config"]["dtype"] = "float3t"
+    source = edit_layers(model_file(dense_model(), tmp_path, fmt), fmt, apply)
+    with pytest.raises(ValueError, match="Cannot load the model"):
+        load_from(source, fmt)
