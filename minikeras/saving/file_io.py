@@ -3,6 +3,11 @@
 Every writer in `minikeras.saving` writes into a temporary file beside the target and renames
 it over the target only once the file is complete, so an exception (or a full disk) midway
 leaves the previous file untouched.
+
+Every reader treats the file as untrusted: HDF5 global heaps, attribute types and sizes, dataset
+layouts (no external storage, no virtual datasets), types and declared sizes are checked before
+the data is read; archive members are capped before they are decompressed; whatever is wrong
+ends in `CorruptFileError` naming the file.
 """
 import contextlib
 import io
