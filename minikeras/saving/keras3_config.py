@@ -115,7 +115,7 @@ def serialize_model(model, top_level=True):
 
 def compile_config(model):
     from .. import optimizers
-    training = serialization.training_config(model)
+    training = serialization.training_config(model, built_metrics=False)
     optimizer = model.optimizer
     optimizer_entry = optimizers.serialize(optimizer) if optimizer is not None else None
     return {"optimizer": optimizer_entry, "loss": training["loss"],

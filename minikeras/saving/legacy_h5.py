@@ -78,8 +78,8 @@ def _weight_key(weight):
 
 
 # --- saving -------------------------------------------------------------------------------------
-def _save_weight_list(group, weights):
-    names = [_weight_key(w) for w in weights]
+def _save_weight_list(group, weights, names=None):
+    names = names or [_weight_key(w) for w in weights]
     save_attributes(group, "weight_names", names)
     for name, weight in zip(names, weights):
         value = np.asarray(weight.data)
@@ -240,11 +240,21 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
 
 # --- optimizer state ------------------------------------------------------------------------------
 def save_optimizer_weights_to_hdf5_group(group, optimizer):
+    """`optimizer_weights/`: `iteration:0`, then the slots in creation order, named as a
+    model trained by tf.keras' `fit` names them (`Adam/m/dense/kernel:0`: its slots are
+    created inside the traced train function, under the optimizer's name scope)."""
     variables = list(optimizer.variables)
     if not variables or not getattr(optimizer, "_built", True):
         return
     weights_group = group.create_group("optimizer_weights")
-    _save_weight_list(weights_group, variables)
+    names = [_optimizer_weight_name(optimizer, v) for v in variables]
+    _save_weight_list(weights_group, variables, names)
+
+
+def _optimizer_weight_name(optimizer, variable):
+    if variable is optimizer.iterations or variable.name.startswith(optimizer.name + "/"):
+        return variable.name
+    return f"{optimizer.name}/{variable.name}"
 
 
 def load_optimizer_weights_from_hdf5_group(group):

@@ -555,18 +555,41 @@ def _serialize_compile_value(value):
     return value
 
 
-def training_config(model):
-    """tf.keras' `training_config`: the compile arguments plus the optimizer's config."""
+def training_config(model, built_metrics=True):
+    """tf.keras' `training_config`: the compile arguments, with the metrics as the built
+    per-output metric objects once the model has trained (`[[{"class_name":
+    "MeanMetricWrapper", ...}]]`), and the optimizer under its registered name
+    (`Custom>Adam`)."""
+    from .. import optimizers
     args = getattr(model, "_compile_args", None) or {"loss": model.loss}
-    config = {"loss": _serialize_compile_value(args.get("loss")),
-              "metrics": _serialize_compile_value(args.get("metrics")),
-              "weighted_metrics": _serialize_compile_value(args.get("weighted_metrics")),
+    metrics, weighted = args.get("metrics"), args.get("weighted_metrics")
+    container = getattr(model, "compiled_metrics", None)
+    if built_metrics and container is not None and container._built:
+        metrics = None if metrics is None else _serialize_built_metrics(container._metrics)
+        weighted = None if weighted is None else _serialize_built_metrics(
+            container._weighted_metrics)
+    else:
+        metrics, weighted = _serialize_compile_value(metrics), _serialize_compile_value(weighted)
+    config = {"loss": _serialize_compile_value(args.get("loss")), "metrics": metrics,
+              "weighted_metrics": weighted,
               "loss_weights": _serialize_compile_value(args.get("loss_weights"))}
     optimizer = model.optimizer
-    config["optimizer_config"] = {"class_name": class_name_of(optimizer),
-                                  "config": optimizer.get_config(), "is_legacy_optimizer": False} \
+    config["optimizer_config"] = {"class_name": optimizers.registered_class_name(optimizer),
+                                  "config": optimizer.get_config()} \
         if optimizer is not None else None
     return config
+
+
+def _serialize_built_metrics(per_output):
+    from .. import metrics as metrics_module
+    return [[_functions_to_names(metrics_module.serialize(metric, use_legacy_format=True))
+             for metric in output_metrics] for output_metrics in per_output]
+
+
+def _functions_to_names(config):
+    inner = {key: _GLOBAL_CUSTOM_NAMES.get(value, getattr(value, "__name__", value))
+             if callable(value) else value for key, value in config["config"].items()}
+    return {"class_name": config["class_name"], "config": inner}
 
 
 def _deserialize_compile_value(value, kind, custom_objects):
@@ -595,7 +618,7 @@ def deserialize_optimizer(config, custom_objects=None):
         return None
     config = dict(config)
     config.pop("is_legacy_optimizer", None)
-    class_name = config.get("class_name")
+    class_name = optimizers.builtin_class_name(config.get("class_name"))
     cls = None
     if custom_objects and class_name in custom_objects:
         cls = custom_objects[class_name]
