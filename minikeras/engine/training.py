@@ -1,5 +1,7 @@
 """Model: a Layer with compile / fit / evaluate / predict."""
+import contextlib
 import copy
+import warnings
 
 import numpy as np
 
@@ -135,6 +137,40 @@ class Model(Layer):
                                                                output_names, loss)
         self._is_compiled = True
         self.stop_training = False
+        self._compiled_trainable_state = self._get_trainable_state()
+
+    # --- trainable state frozen at compile time ---------------------------------------------
+    def _get_trainable_state(self):
+        """`[(layer, trainable), ...]` for the model and every layer inside it."""
+        return [(layer, layer._trainable) for layer in self._flatten_layers()]
+
+    @contextlib.contextmanager
+    def _respect_compiled_trainable_state(self):
+        """Train with the `trainable` flags the model had when compiled, as tf.keras does.
+
+        The Keras 2 GAN pattern relies on it: the discriminator is compiled, then frozen
+        (`trainable = False`) before the combined model is compiled; its own `train_on_batch`
+        keeps training it, the combined model's leaves it alone. A change of `trainable` after
+        `compile` takes effect at the next `compile`.
+        """
+        compiled = getattr(self, "_compiled_trainable_state", None) or []
+        current = self._get_trainable_state()
+        changed = [(layer, flag) for layer, flag in compiled if layer._trainable != flag]
+        if not changed:
+            yield
+            return
+        if not getattr(self, "_warned_trainable_discrepancy", False):
+            self._warned_trainable_discrepancy = True
+            warnings.warn("Discrepancy between trainable weights and collected trainable weights, "
+                          "did you set `model.trainable` without calling `model.compile` after ?",
+                          stacklevel=4)
+        for layer, flag in changed:
+            layer._trainable = flag
+        try:
+            yield
+        finally:
+            for layer, flag in current:
+                layer._trainable = flag
 
     def _output_names_for_compile(self):
         names = getattr(self, "output_names", None)
@@ -184,8 +220,19 @@ class Model(Layer):
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
-        from ..callbacks import CallbackList
         self._assert_compiled()
+        with self._respect_compiled_trainable_state():
+            return self._fit(
+                x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,
+                validation_steps, validation_batch_size, validation_freq, max_queue_size,
+                workers, use_multiprocessing)
+
+    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+             steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
+             max_queue_size, workers, use_multiprocessing):
+        from ..callbacks import CallbackList
         verbose = 1 if verbose == "auto" else verbose
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_utils.train_validation_split(
@@ -338,7 +385,8 @@ class Model(Layer):
         if class_weight is not None:
             sample_weight = data_utils.class_weights_to_sample_weights(y, class_weight, sample_weight)
         self._build_from_sample(x)
-        logs = self.train_step((x, y, sample_weight))
+        with self._respect_compiled_trainable_state():
+            logs = self.train_step((x, y, sample_weight))
         return _logs_to_return(logs, self.metrics_names, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
