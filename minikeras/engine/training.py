@@ -187,6 +187,16 @@ class Model(Layer):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
         return self.compiled_loss(y, y_pred, sample_weight, regularization_losses=self.losses)
 
+    def _validate_target_and_loss(self, y, loss):
+        """A loss given to `compile` needs targets; `add_loss` losses alone do not."""
+        if self.loss and y is None:
+            raise ValueError("Target data is missing. Your model was compiled with "
+                             f"loss={self.loss}, and therefore expects target data to be "
+                             "provided in `fit()`.")
+        if loss is None:
+            raise ValueError("No loss found. You may have forgotten to provide a `loss` argument "
+                             "in the `compile()` method.")
+
     def compute_metrics(self, x, y, y_pred, sample_weight):
         self.compiled_metrics.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
@@ -199,6 +209,7 @@ class Model(Layer):
         with recording_scope():
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
+        self._validate_target_and_loss(y, loss)
         variables = self.trainable_weights
         grads = compute_gradients(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
