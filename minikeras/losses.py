@@ -3,6 +3,7 @@ import numpy as np
 
 from . import ops
 from .backend import config
+from .backend import dispatch
 from .backend.tensor import Tensor
 from .ops.math import as_array
 from .utils.serialization import deserialize_object, serialize_keras_object
@@ -193,6 +194,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
         loss = ops.multiply(loss, valid.astype(as_array(loss).dtype))
     return loss
 
+
+# Called on KerasTensors, the loss functions build TFOpLambda layers (as tf.keras does).
+dispatch.dispatch_all(globals(), "losses", exclude=("binary_crossentropy_elementwise",))
 
 # Keras' short aliases.
 mse = MSE = mean_squared_error

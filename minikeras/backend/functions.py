@@ -6,6 +6,7 @@ They follow `tf.keras.backend` semantics and are differentiable, so they can be 
 import numpy as np
 
 from . import config
+from . import dispatch
 from .tensor import Tensor, Variable, convert_to_tensor
 from .. import ops
 from ..ops.math import as_array
@@ -475,3 +476,12 @@ def batch_dot(x, y, axes=None):
 def name_scope(name):
     import contextlib
     return contextlib.nullcontext()
+
+
+# Called on KerasTensors, these functions build TFOpLambda layers (as tf.keras does); the
+# ones that only inspect or manage state keep working on symbolic tensors as they are.
+dispatch.dispatch_all(globals(), "backend", exclude=(
+    "clear_session", "get_uid", "unique_object_name", "learning_phase", "set_learning_phase",
+    "is_keras_tensor", "is_tensor", "int_shape", "ndim", "dtype", "count_params", "name_scope",
+    "get_value", "batch_get_value", "set_value", "batch_set_value", "eval", "variable",
+    "in_train_phase", "in_test_phase"))

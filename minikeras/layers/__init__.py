@@ -5,6 +5,7 @@ from .core.input_layer import Input, InputLayer  # noqa: F401
 from .core.dense import Dense  # noqa: F401
 from .core.activation import Activation  # noqa: F401
 from .core.lambda_layer import Lambda  # noqa: F401
+from .core import symbolic_functions  # noqa: F401  (K.* / losses on KerasTensors)
 from .regularization.dropout import Dropout  # noqa: F401
 from .reshaping.flatten import Flatten  # noqa: F401
 

@@ -69,10 +69,12 @@ def _builtin_layer_classes():
     from ..engine.functional import Functional
     from ..engine.sequential import Sequential
     from ..engine.training import Model
+    from ..engine.functional import AddLoss
     from ..layers.core.lambda_layer import SlicingOpLambda, TFOpLambda
     found = {name: obj for name, obj in vars(layers).items() if isinstance(obj, type)}
     found.update({"Sequential": Sequential, "Functional": Functional, "Model": Model,
-                  "TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda})
+                  "TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda,
+                  "AddLoss": AddLoss})
     return found
 
 
@@ -297,7 +299,7 @@ def _refs_list(refs):
 def functional_from_config(config, custom_objects=None, cls=None, make_layer=None):
     """Rebuild the layer graph: create every layer, then replay its calls in order, deferring a
     call until the tensors it consumes exist."""
-    from ..engine.functional import Functional
+    from ..engine.functional import Functional, connect_ancillary_layers
     from ..engine.training import Model
     created, pending = {}, []
     for layer_data in config["layers"]:
@@ -358,6 +360,7 @@ def functional_from_config(config, custom_objects=None, cls=None, make_layer=Non
         model = Functional(inputs, outputs, name=name)
     else:
         model = cls(inputs=inputs, outputs=outputs, name=name)
+    connect_ancillary_layers(model, list(created.values()))
     if config.get("trainable") is False:
         model.trainable = False
     return model

@@ -179,11 +179,36 @@ _SECOND_OPERAND = {"linalg.matmul": "b"}
 _ELLIPSIS = {"class_name": "__ellipsis__"}   # how tf.keras' JSON encoder writes `...`
 
 
+# Ops given by a TF symbol with the TF op's parameter names (`math.reduce_sum(input_tensor,
+# axis, keepdims)`), registered by `symbolic_functions`; called with the recorded arguments.
+_GENERIC_SYMBOLS = {}
+
+
+def register_tf_symbol(symbol, function):
+    _TF_SYMBOLS[symbol] = function
+    _GENERIC_SYMBOLS[symbol] = function
+
+
+def _keras_function(symbol):
+    """`keras.backend.<name>` / `keras.losses.<name>`: a Keras function recorded whole."""
+    from ... import losses
+    from ...backend import functions as backend_functions
+    module_name, _, name = symbol[len("keras."):].partition(".")
+    module = {"backend": backend_functions, "losses": losses}.get(module_name)
+    function = getattr(module, name, None) if module is not None and name else None
+    if not callable(function):
+        return None
+    return getattr(function, "__wrapped_keras_function__", function)
+
+
 def _symbol_name(function):
     if isinstance(function, str):
         symbol = function[3:] if function.startswith("tf.") else function
         if symbol not in _TF_SYMBOLS:
-            raise ValueError(f"TF symbol `{function}` could not be found.")
+            keras_function = _keras_function(symbol) if symbol.startswith("keras.") else None
+            if keras_function is None:
+                raise ValueError(f"TF symbol `{function}` could not be found.")
+            register_tf_symbol(symbol, keras_function)
         return symbol
     for symbol, fn in _TF_SYMBOLS.items():
         if fn is function:
@@ -211,9 +236,15 @@ class TFOpLambda(Layer):
             kwargs["name"] = unique_object_name("tf." + self.symbol)
         super().__init__(**kwargs)
 
-    def call(self, x, y=None, name=None, b=None):
+    def call(self, x, *args, y=None, name=None, b=None, **kwargs):
         # `name` is the TF op name argument: recorded in configs, ignored (as tf.keras does).
         # `b` is matmul's name for the second operand (`tf.linalg.matmul(a, b)`).
+        if self.symbol in _GENERIC_SYMBOLS:
+            if y is not None:
+                kwargs["y"] = y
+            if b is not None:
+                kwargs["b"] = b
+            return self.function(x, *args, **kwargs)
         if self.symbol in _UNARY:
             return self.function(x)
         y = b if self.symbol == "linalg.matmul" else y
