@@ -8,6 +8,8 @@ from .tensor import (  # noqa: F401
     stop_recording,
 )
 from .functions import *  # noqa: F401,F403
+from .nn_functions import *  # noqa: F401,F403
+from .nn_functions import experimental  # noqa: F401
 from .functions import (  # noqa: F401  (names `import *` skips because they shadow builtins)
     sum, max, min, abs, pow, round, any, all, eval,
 )

@@ -191,10 +191,9 @@ def register_tf_symbol(symbol, function):
 
 def _keras_function(symbol):
     """`keras.backend.<name>` / `keras.losses.<name>`: a Keras function recorded whole."""
-    from ... import losses
-    from ...backend import functions as backend_functions
+    from ... import backend, losses
     module_name, _, name = symbol[len("keras."):].partition(".")
-    module = {"backend": backend_functions, "losses": losses}.get(module_name)
+    module = {"backend": backend, "losses": losses}.get(module_name)
     function = getattr(module, name, None) if module is not None and name else None
     if not callable(function):
         return None
