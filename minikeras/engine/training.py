@@ -387,6 +387,42 @@ class Model(Layer):
         nested = isinstance(structure, (list, tuple, dict))
         return pack_sequence_as(structure, merged) if nested else merged[0]
 
+    # --- deprecated generator methods (tf.keras 2 keeps them, with a warning) --------------------
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, validation_freq=1,
+                      class_weight=None, max_queue_size=10, workers=1, use_multiprocessing=False,
+                      shuffle=True, initial_epoch=0):
+        """Deprecated: `fit` accepts generators."""
+        warnings.warn("`Model.fit_generator` is deprecated and will be removed in a future "
+                      "version. Please use `Model.fit`, which supports generators.",
+                      stacklevel=2)
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                        verbose=verbose, callbacks=callbacks, validation_data=validation_data,
+                        validation_steps=validation_steps, validation_freq=validation_freq,
+                        class_weight=class_weight, max_queue_size=max_queue_size,
+                        workers=workers, use_multiprocessing=use_multiprocessing,
+                        shuffle=shuffle, initial_epoch=initial_epoch)
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                           workers=1, use_multiprocessing=False, verbose=0):
+        """Deprecated: `evaluate` accepts generators."""
+        warnings.warn("`Model.evaluate_generator` is deprecated and will be removed in a future "
+                      "version. Please use `Model.evaluate`, which supports generators.",
+                      stacklevel=2)
+        return self.evaluate(generator, steps=steps, max_queue_size=max_queue_size,
+                             workers=workers, use_multiprocessing=use_multiprocessing,
+                             verbose=verbose, callbacks=callbacks)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                          workers=1, use_multiprocessing=False, verbose=0):
+        """Deprecated: `predict` accepts generators."""
+        warnings.warn("`Model.predict_generator` is deprecated and will be removed in a future "
+                      "version. Please use `Model.predict`, which supports generators.",
+                      stacklevel=2)
+        return self.predict(generator, steps=steps, max_queue_size=max_queue_size,
+                            workers=workers, use_multiprocessing=use_multiprocessing,
+                            verbose=verbose, callbacks=callbacks)
+
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
         self._assert_compiled()

@@ -11,6 +11,7 @@ from .adamax import Adamax
 from .nadam import Nadam
 from .ftrl import Ftrl
 from . import schedules  # noqa: F401
+from . import legacy  # noqa: F401
 from ..utils.serialization import deserialize_object, serialize_keras_object
 
 # tf.keras 2.9 - 2.10 scripts reach the same classes as `keras.optimizers.experimental.X`.

@@ -360,15 +360,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                               "was *not* compiled. Compile it manually.", stacklevel=3)
                 return model
             training_config = json.loads(_attr_string(raw_training))
-            serialization.compile_from_training_config(model, training_config, custom_objects)
-            legacy = (training_config.get("optimizer_config") or {}).get("is_legacy_optimizer")
-            if "optimizer_weights" in f and legacy:
-                # tf.keras < 2.11 optimizers order their slots differently (all m, then all v).
-                warnings.warn("The optimizer state in this file was saved by a legacy optimizer "
-                              "(`tf.keras.optimizers.legacy`), which minikeras does not have. As "
-                              "a result, your model is starting with a freshly initialized "
-                              "optimizer.", stacklevel=3)
-            elif "optimizer_weights" in f:
+            serialization.compile_from_training_config(model, training_config, custom_objects,
+                                                       legacy_h5=True)
+            if "optimizer_weights" in f:
                 build_optimizer(model.optimizer, model.trainable_weights)
                 set_optimizer_weights(model.optimizer, load_optimizer_weights_from_hdf5_group(f))
     return model

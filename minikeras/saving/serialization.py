@@ -615,13 +615,24 @@ def _deserialize_compile_value(value, kind, custom_objects):
     return value
 
 
-def deserialize_optimizer(config, custom_objects=None):
+def deserialize_optimizer(config, custom_objects=None, legacy_unless_marked=False):
+    """An optimizer from its `{"class_name", "config"}`. With `legacy_unless_marked` (legacy
+    .h5 files, as tf.keras reads them) a built-in optimizer whose non-empty config lacks
+    `is_legacy_optimizer: false` is the pre-2.11 one from `keras.optimizers.legacy`."""
     from .. import optimizers
     if config is None:
         return None
     config = dict(config)
-    config.pop("is_legacy_optimizer", None)
+    top_level_flag = config.pop("is_legacy_optimizer", None)
+    inner = config.get("config") or {}
     class_name = optimizers.builtin_class_name(config.get("class_name"))
+    is_legacy = inner.get("is_legacy_optimizer", top_level_flag if top_level_flag is not None
+                          else legacy_unless_marked)
+    legacy_class = getattr(optimizers.legacy, str(class_name), None)
+    if (legacy_unless_marked and inner and is_legacy and legacy_class is not None
+            and not (custom_objects and class_name in custom_objects)
+            and class_name == config.get("class_name")):
+        return legacy_class.from_config(inner)
     cls = None
     if custom_objects and class_name in custom_objects:
         cls = custom_objects[class_name]
@@ -633,9 +644,10 @@ def deserialize_optimizer(config, custom_objects=None):
                                   custom_objects=custom_objects)
 
 
-def compile_from_training_config(model, config, custom_objects=None):
+def compile_from_training_config(model, config, custom_objects=None, legacy_h5=False):
     with custom_object_scope(custom_objects or {}):
-        optimizer = deserialize_optimizer(config.get("optimizer_config"), custom_objects)
+        optimizer = deserialize_optimizer(config.get("optimizer_config"), custom_objects,
+                                          legacy_unless_marked=legacy_h5)
         loss = _deserialize_compile_value(config.get("loss"), "loss", custom_objects)
         metrics = _deserialize_compile_value(config.get("metrics"), "metric", custom_objects)
         weighted = _deserialize_compile_value(config.get("weighted_metrics"), "metric",
