@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from minikeras.utils import progbar as progbar_module
+from minikeras.callbacks import progbar as progbar_module
 from conftest import fixture_path
 
 FIXTURE = json.load(open(fixture_path("progbar", "progbar.json")))

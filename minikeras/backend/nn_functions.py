@@ -10,14 +10,13 @@ import warnings
 
 import numpy as np
 
-from . import config
-from . import dispatch
 from . import functions as base
-from .tensor import Tensor, Variable, record
 from .. import ops
+from ..core import config, dispatch, session
+from ..core.tensor import Tensor, as_array, record
+from ..models.functional import Functional
 from ..ops import conv as conv_ops
 from ..ops import image as image_ops
-from ..ops.math import as_array
 
 
 def _data_format(data_format):
@@ -672,7 +671,7 @@ def backend():
 
 def reset_uids():
     """Restart the automatic layer names (`dense`, `dense_1`, ...)."""
-    base._NAME_UIDS.clear()
+    session._NAME_UIDS.clear()
 
 
 _MANUAL_VARIABLE_INITIALIZATION = [False]
@@ -689,12 +688,12 @@ def learning_phase_scope(value):
     """Run the block with the learning phase set to `value` (0 test, 1 train)."""
     if value not in (0, 1):
         raise ValueError("Expected learning phase to be 0 or 1.")
-    previous = base.learning_phase()
-    base.set_learning_phase(value)
+    previous = session.learning_phase()
+    session.set_learning_phase(value)
     try:
         yield
     finally:
-        base._LEARNING_PHASE[0] = previous
+        session._LEARNING_PHASE[0] = previous
 
 
 def function(inputs, outputs, updates=None, name=None, **kwargs):
@@ -706,8 +705,6 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
     if kwargs:
         raise ValueError("Invalid argument(s) passed to `K.function`: "
                          f"{sorted(kwargs)}")
-    # The engine sits above the backend package (which the engine imports): import on use.
-    from ..engine.functional import Functional
     model = Functional(inputs, outputs)
     wrap_outputs = isinstance(outputs, list) and len(outputs) == 1
 

@@ -12,7 +12,7 @@ What differs from the current optimizers, as tf.keras' legacy classes behave:
 """
 import numpy as np
 
-from ..backend.tensor import Variable
+from ..core.tensor import Variable
 from . import adadelta, adagrad, adam, adamax, ftrl, nadam, rmsprop, sgd
 from .base import Optimizer, _shared_name, f32
 

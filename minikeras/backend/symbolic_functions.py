@@ -12,12 +12,12 @@ import inspect
 
 import numpy as np
 
-from ... import ops
-from ...backend.tensor import Tensor
-from ...backend import config
-from ...backend import dispatch
-from ...backend import functions as backend_functions
-from .lambda_layer import TFOpLambda, register_tf_symbol
+from .. import losses, ops
+from ..core import config, dispatch
+from ..core.tensor import Tensor, unwrap
+from ..engine.tf_op_layer import TFOpLambda, register_symbol_resolver, register_tf_symbol
+from . import functions as backend_functions
+from . import nn_functions
 
 
 def _tf(symbol, first, **kwargs):
@@ -100,7 +100,7 @@ _OPS = {
 
 
 def _concrete_shape(shape):
-    return tuple(int(np.asarray(ops.data(d))) for d in shape)
+    return tuple(int(np.asarray(unwrap(d))) for d in shape)
 
 
 # A seeded random op draws a new sample at every call (TF's op-level seed starts a sequence).
@@ -126,7 +126,7 @@ def _random_uniform(shape, minval=0, maxval=None, dtype="float32", seed=None, na
 
 _OPS.update({
     "compat.v1.shape": lambda input, name=None, out_type="int32": Tensor(  # noqa: A002
-        np.asarray(np.shape(ops.data(input)), dtype=out_type)),
+        np.asarray(np.shape(unwrap(input)), dtype=out_type)),
     "random.normal": _random_normal,
     "random.uniform": _random_uniform,
 })
@@ -310,4 +310,18 @@ def _whole_function_layer(module, name, function, args, kwargs):
     return _tf(f"keras.{module}.{name}", first, **arguments)
 
 
+def _keras_function(symbol):
+    """`keras.backend.<name>` / `keras.losses.<name>`: a Keras function recorded whole."""
+    if not symbol.startswith("keras."):
+        return None
+    module_name, _, name = symbol[len("keras."):].partition(".")
+    modules = {"backend": (backend_functions, nn_functions), "losses": (losses,)}
+    for module in modules.get(module_name, ()):
+        function = getattr(module, name, None)
+        if callable(function):
+            return getattr(function, "__wrapped_keras_function__", function)
+    return None
+
+
 dispatch.set_symbolic_handler(call_on_symbolic)
+register_symbol_resolver(_keras_function)
