@@ -140,6 +140,8 @@ class Model(Layer):
         self._is_compiled = True
         self.stop_training = False
         self._compiled_trainable_state = self._get_trainable_state()
+        self.run_eagerly = bool(run_eagerly)
+        self._train_traces = {}   # input signature -> what the optimizer saw when "tracing"
 
     # --- trainable state frozen at compile time ---------------------------------------------
     def _get_trainable_state(self):
@@ -217,6 +219,27 @@ class Model(Layer):
         self.optimizer.apply_gradients(zip(grads, variables))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
+    def _run_train_step(self, data):
+        """Run `train_step` as tf.keras' train function does.
+
+        tf.keras traces the step into a graph once per input signature (unless
+        `run_eagerly`); an optimizer whose arithmetic depends on what happened at trace time
+        (Nadam's `u_product` cache) is told which trace is running.
+        """
+        optimizer = self.optimizer
+        trace = None
+        if not self.run_eagerly and hasattr(optimizer, "trace_train_function"):
+            signature = _input_signature(data)
+            trace = self._train_traces.get(signature)
+            if trace is None:
+                trace = optimizer.trace_train_function(len(self.trainable_weights))
+                self._train_traces[signature] = trace
+        optimizer._active_trace = trace
+        try:
+            return self.train_step(data)
+        finally:
+            optimizer._active_trace = None
+
     def test_step(self, data):
         x, y, sample_weight = data_utils.unpack(data)
         y_pred = self(x, training=False)
@@ -276,7 +299,7 @@ class Model(Layer):
             with handler.catch_stop_iteration():
                 for step in handler.steps():
                     callbacks.on_train_batch_begin(step)
-                    logs = self.train_step(next(iterator))
+                    logs = self._run_train_step(next(iterator))
                     callbacks.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
@@ -433,7 +456,7 @@ class Model(Layer):
             sample_weight = data_utils.class_weights_to_sample_weights(y, class_weight, sample_weight)
         self._build_from_sample(x)
         with self._respect_compiled_trainable_state():
-            logs = self.train_step((x, y, sample_weight))
+            logs = self._run_train_step((x, y, sample_weight))
         return _logs_to_return(logs, self.metrics_names, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
@@ -544,6 +567,12 @@ def _get_layer(layers, name, index):
                          f"{[layer.name for layer in layers]}.")
     raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
+
+
+def _input_signature(data):
+    """Shapes and dtypes of every array of a batch: what makes tf.function trace anew."""
+    return tuple((tuple(np.shape(item)), str(getattr(item, "dtype", type(item).__name__)))
+                 for item in flatten(data))
 
 
 def _dedup(weights):
