@@ -31,17 +31,33 @@ from ..layers.core.input_layer import InputLayer
 from .. import losses, metrics, optimizers
 
 
+# Safe mode (refuse Lambda bytecode) is on unless a scope or `enable_unsafe_deserialization`
+# turns it off.
+_SAFE_MODE_DEFAULT = [True]
+
+
 class _SafeMode(threading.local):
     def __init__(self):
-        self.value = True
+        self.value = None
+
+    def current(self):
+        return _SAFE_MODE_DEFAULT[0] if self.value is None else self.value
 
 
 _safe_mode = _SafeMode()
 
 
+def enable_unsafe_deserialization():
+    """Allow Lambda bytecode everywhere from now on (tf.keras'
+    `keras.__internal__.enable_unsafe_deserialization`); only for files you trust."""
+    _SAFE_MODE_DEFAULT[0] = False
+
+
 @contextlib.contextmanager
 def safe_mode_scope(value):
-    previous, _safe_mode.value = _safe_mode.value, bool(value)
+    """Within the block, safe mode is `value` (None: leave it as it is)."""
+    previous = _safe_mode.value
+    _safe_mode.value = previous if value is None else bool(value)
     try:
         yield
     finally:
@@ -122,10 +138,10 @@ def deserialize_layer(config, custom_objects=None):
                 return cls.from_config(layer_config, custom_objects=custom_objects)
             return _subclassed_from_config(cls, layer_config)
         if isinstance(cls, type) and issubclass(cls, Lambda):
-            if _safe_mode.value:
+            if _safe_mode.current():
                 _check_named_functions(layer_config, custom_objects)
             return cls.from_config(layer_config, custom_objects=custom_objects,
-                                   safe_mode=_safe_mode.value)
+                                   safe_mode=_safe_mode.current())
         if not hasattr(cls, "from_config"):
             raise TypeError(f"{class_name} has no `from_config` method: it cannot be deserialized.")
         return cls.from_config(layer_config)
@@ -500,12 +516,14 @@ def deserialize_model(config, custom_objects=None, safe_mode=True):
     return model
 
 
-def model_from_json(json_string, custom_objects=None):
+def model_from_json(json_string, custom_objects=None, safe_mode=None):
+    """The model of `model.to_json()`. Lambda bytecode is refused unless safe mode is off
+    (`safe_mode=False`, a `safe_mode_scope(False)` or `enable_unsafe_deserialization()`)."""
     try:
         config = json.loads(json_string)
     except (TypeError, json.JSONDecodeError) as error:
         raise ValueError(f"`model_from_json` expects a JSON string: {error}") from None
-    return deserialize_model(config, custom_objects)
+    return deserialize_model(config, custom_objects, safe_mode=safe_mode)
 
 
 def model_from_config(config, custom_objects=None):

@@ -11,6 +11,7 @@ from ..core.nest import flatten
 from ..models import serialization
 from ..models.training import Model
 from ..engine.base_layer import Layer
+from ..layers.core.lambda_layer import Lambda
 from ..engine.keras_tensor import KerasTensor
 from ..core.nest import map_structure
 from .. import optimizers
@@ -30,7 +31,10 @@ def _policy(dtype):
 
 # --- minikeras -> Keras 3 -----------------------------------------------------------------------
 def _layer_config_v3(layer):
-    config = copy.deepcopy(layer.get_config())
+    if isinstance(layer, Lambda):   # Keras 3 keeps named functions by name
+        config = copy.deepcopy(layer.get_config(functions_by_name=True))
+    else:
+        config = copy.deepcopy(layer.get_config())
     if type(layer).__name__ == "InputLayer":
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
