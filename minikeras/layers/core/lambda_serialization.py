@@ -1,5 +1,6 @@
 """Storing Lambda functions in configs without ever executing untrusted code by default."""
 import base64
+import importlib
 import marshal
 import sys
 import types
@@ -47,7 +48,6 @@ _MODULE_ALIASES = (("tf_keras.", "minikeras."), ("tensorflow.keras.", "minikeras
 
 
 def _restore_closure_value(value):
-    import importlib
     if isinstance(value, dict) and value.get("class_name") == "module":
         name = value.get("config") or ""
         for prefix, replacement in _MODULE_ALIASES:
@@ -68,7 +68,6 @@ def deserialize_function(config, key, custom_objects=None, safe_mode=True):
         found = get_registered_object(value, custom_objects)
         if found is not None:
             return found
-        import importlib
         module = config.get(module_key)
         if module:
             try:
