@@ -610,8 +610,8 @@ def random_bernoulli(shape, p=0.0, dtype=None, seed=None):
 
 def random_binomial(shape, p=0.0, dtype=None, seed=None):
     """Deprecated alias of `random_bernoulli`."""
-    warnings.warn("`tf.keras.backend.random_binomial` is deprecated, and will be removed in a "
-                  "future version.Please use `tf.keras.backend.random_bernoulli` instead.",
+    warnings.warn("`keras.backend.random_binomial` is deprecated, and will be removed in a "
+                  "future version.Please use `keras.backend.random_bernoulli` instead.",
                   stacklevel=2)
     return random_bernoulli(shape, p, dtype, seed)
 
@@ -729,9 +729,9 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragg
 def gradients(loss, variables):
     """Symbolic gradients need a TensorFlow graph."""
     raise NotImplementedError(
-        "`K.gradients` builds symbolic gradients in a TensorFlow graph (tf.gradients is not "
-        "supported when eager execution is enabled either); minikeras computes eagerly with "
-        "NumPy. Use `tf.GradientTape`'s equivalent `keras.backend.GradientTape` instead.")
+        "`K.gradients` builds symbolic gradients in a TensorFlow graph; minikeras computes "
+        "eagerly with NumPy. Record the computation with `keras.GradientTape()` and call "
+        "`tape.gradient(loss, variables)` instead.")
 
 
 class _Experimental:
