@@ -10,3 +10,4 @@ from ..saving.registry import (  # noqa: F401
     get_registered_name, get_registered_object,
 )
 from .serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
+from .vis_utils import model_to_dot, plot_model  # noqa: F401
