@@ -5,6 +5,7 @@ import numpy as np
 
 from ..backend.tensor import Tensor, compute_gradients, recording_scope
 from .base_layer import Layer
+from .flops import model_flops
 from .keras_tensor import flatten, pack_sequence_as
 from . import data as data_utils
 from . import compile_utils
@@ -86,7 +87,9 @@ class Model(Layer):
             super()._maybe_build(inputs)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                show_trainable=False, layer_range=None):
+                show_trainable=False, layer_range=None, show_flops=False):
+        """Print tf.keras' summary table. `show_flops=True` (a minikeras extension) adds a
+        FLOPs column (per sample, a multiply-add counting 2) and a total line."""
         from .summary import print_summary
         if not self.built:
             raise ValueError(
@@ -94,7 +97,11 @@ class Model(Layer):
                 "by calling the model on a batch of data.")
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable,
-                      layer_range=layer_range)
+                      layer_range=layer_range, show_flops=show_flops)
+
+    def count_flops(self, input_shape, output_shape):
+        """A nested model costs the sum of its layers (its own graph's shapes)."""
+        return model_flops(self)
 
     @property
     def metrics(self):

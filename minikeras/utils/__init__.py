@@ -11,3 +11,4 @@ from ..saving.registry import (  # noqa: F401
 )
 from .serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
 from .vis_utils import model_to_dot, plot_model  # noqa: F401
+from .layer_utils import count_flops  # noqa: F401
