@@ -5,7 +5,7 @@ from ... import ops
 from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import conv_transpose
-from ...utils import conv_utils
+from .. import conv_utils
 from .base_conv import Conv
 
 

@@ -1,12 +1,12 @@
 """Windowed pooling (max or average) over 1, 2 or 3 spatial axes."""
 import numpy as np
 
-from ...backend.config import normalize_data_format
+from ...core.config import normalize_data_format
 from ...engine.base_layer import Layer
 from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import avg_pool, max_pool
-from ...utils import conv_utils
+from .. import conv_utils
 
 
 class Pooling(Layer):

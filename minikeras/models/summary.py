@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from .flops import flops_rows
+from ..engine.flops import flops_rows
 from .summary_format import format_shape, format_summary
 
 
