@@ -1,0 +1,76 @@
+"""The notebooks in `notebooks/` run top to bottom in a fresh kernel without an error (their cells
+assert their key facts), and the stored notebooks are the ones their sources build.
+
+Needs the `notebooks` extra (nbclient, nbformat, ipykernel, matplotlib). Executing takes a few
+seconds to a minute per notebook, so only the quickest runs by default; the others are `slow`.
+"""
+import importlib.util
+import os
+
+import pytest
+
+for module in ("nbformat", "nbclient", "ipykernel", "matplotlib"):
+    pytest.importorskip(module, reason=f"{module} (the `notebooks` extra) is not installed")
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOTEBOOKS = os.path.join(REPO, "notebooks")
+NAMES = ["01_batchnorm_dropout_flatten", "02_conv_arithmetic", "03_keras_catalogue",
+         "04_classic_architectures", "05_summary_and_saving"]
+QUICK = {"02_conv_arithmetic"}      # a few seconds; the others are marked slow
+MAX_FOLDER_BYTES = 3 * 1024 * 1024
+
+
+def _load_builder():
+    spec = importlib.util.spec_from_file_location("notebook_builder",
+                                                  os.path.join(NOTEBOOKS, "build.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _read(name):
+    with open(os.path.join(NOTEBOOKS, name + ".ipynb"), encoding="utf-8") as handle:
+        return nbformat.read(handle, as_version=4)
+
+
+def test_every_notebook_is_there_and_the_folder_is_small():
+    stored = sorted(f[:-6] for f in os.listdir(NOTEBOOKS) if f.endswith(".ipynb"))
+    assert stored == NAMES
+    size = sum(os.path.getsize(os.path.join(root, f))
+               for root, _, files in os.walk(NOTEBOOKS) for f in files)
+    assert size < MAX_FOLDER_BYTES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stored_notebook_matches_its_source_and_has_outputs(name):
+    builder = _load_builder()
+    cells = builder.read_cells(os.path.join(NOTEBOOKS, "src", name + ".py"))
+    notebook = _read(name)
+    assert [(c.cell_type, c.source) for c in notebook.cells] == cells, \
+        f"{name}.ipynb is stale: rebuild it with `python notebooks/build.py {name[:2]}`"
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code_cells)   # stored executed
+    assert not any(o.get("output_type") == "error" for c in code_cells for o in c.outputs)
+
+
+def _params(names):
+    return [pytest.param(n, marks=() if n in QUICK else pytest.mark.slow) for n in names]
+
+
+@pytest.mark.parametrize("name", _params(NAMES))
+def test_notebook_runs_in_a_fresh_kernel(name, monkeypatch):
+    # The kernel imports this checkout's minikeras (as the builder does).
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [REPO] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    notebook = _read(name)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": NOTEBOOKS}})
+    client.execute()   # raises CellExecutionError on the first failing cell
+    executed = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in executed)
