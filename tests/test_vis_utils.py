@@ -166,6 +166,13 @@ def test_missing_pydot_raises_keras_import_error(monkeypatch):
         keras.utils.plot_model(_sequential())
 
 
+def test_missing_graphviz_inside_ipython_prints_instead(monkeypatch, capsys):
+    monkeypatch.setattr(vis_utils, "check_graphviz", lambda: False)
+    monkeypatch.setattr(vis_utils, "_in_ipython_shell", lambda: True)
+    assert keras.utils.plot_model(_sequential()) is None
+    assert "install graphviz" in capsys.readouterr().out
+
+
 def test_plot_model_writes_the_file(tmp_path):
     if not vis_utils.check_graphviz():
         pytest.skip("Graphviz' dot program is not installed")

@@ -30,7 +30,7 @@ class Tensor:
 
     Example:
     >>> t = Tensor(np.ones((2, 3), "float32"))
-    >>> (t * 2).numpy().sum()
+    >>> float((t * 2).numpy().sum())
     12.0
     """
     __slots__ = ("data", "_parents", "_backward", "_needs", "_tracked", "_keras_logits",
@@ -414,6 +414,8 @@ def _pack_like(structure, flat):
         if isinstance(s, (list, tuple)):
             return type(s)(pack(x) for x in s) if isinstance(s, list) else tuple(pack(x) for x in s)
         if isinstance(s, dict):
-            return {k: pack(s[k]) for k in sorted(s)}
+            # filled in sorted key order, returned in the dict's own order (core.nest's rule)
+            packed = {k: pack(s[k]) for k in sorted(s)}
+            return {k: packed[k] for k in s}
         return next(it)
     return pack(structure)

@@ -313,8 +313,8 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         raise NotImplementedError(
-            f"Please run in eager mode or implement the compute_output_shape method on your "
-            f"layer ({type(self).__name__}).")
+            "Please implement the compute_output_shape method on your layer "
+            f"({type(self).__name__}).")
 
     def compute_mask(self, inputs, mask=None):
         if not self.supports_masking:

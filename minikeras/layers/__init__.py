@@ -74,3 +74,4 @@ from .preprocessing.random_rotation import RandomRotation  # noqa: F401
 from .preprocessing.random_zoom import RandomZoom  # noqa: F401
 from .preprocessing.resizing import Resizing  # noqa: F401
 from .preprocessing.center_crop import CenterCrop  # noqa: F401
+from .normalization.sync_batch_normalization import SyncBatchNormalization  # noqa: F401

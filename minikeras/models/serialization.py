@@ -29,6 +29,7 @@ from ..layers.core.lambda_layer import Lambda
 from ..engine.tf_op_layer import TFOpLambda
 from ..layers.core.input_layer import InputLayer
 from .. import losses, metrics, optimizers
+from .model_kind import is_functional
 
 
 class _SafeMode(threading.local):
@@ -61,7 +62,7 @@ def model_class_name(model):
     cls = type(model)
     if cls in _GLOBAL_CUSTOM_NAMES:
         return _GLOBAL_CUSTOM_NAMES[cls]
-    if cls.__name__ == "Model" and getattr(model, "_is_graph_network", False):
+    if cls.__name__ == "Model" and is_functional(model):
         return "Functional"
     return cls.__name__
 
@@ -99,9 +100,8 @@ def lookup_class(class_name, custom_objects=None, registered_name=None, kind="la
         return builtin
     raise ValueError(
         f"Unknown {kind}: '{class_name}'. Please ensure you are using a "
-        "`keras.utils.custom_object_scope` and that this object is included in the scope. See "
-        "https://www.tensorflow.org/guide/keras/save_and_serialize#registering_the_custom_object "
-        "for details.")
+        "`keras.utils.custom_object_scope` and that this object is included in the scope, or "
+        "that it is registered with `keras.utils.register_keras_serializable()`.")
 
 
 def deserialize_layer(config, custom_objects=None):
@@ -531,7 +531,7 @@ def clone_model(model, input_tensors=None, clone_function=None):
         if model._input_layer is not None:
             start = [InputLayer.from_config(model._input_layer.get_config())]
         return Sequential(start + layers, name=model.name)
-    if not getattr(model, "_is_graph_network", False):
+    if not is_functional(model):
         raise ValueError("Expected `model` argument to be a functional `Model` instance, but got "
                          f"a subclassed model instead: {model}")
     return _clone_functional(model, input_tensors, clone_function)

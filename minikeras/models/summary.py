@@ -10,6 +10,7 @@ import numpy as np
 
 from ..engine.flops import flops_rows
 from .summary_format import format_shape, format_summary
+from .model_kind import is_functional, is_sequential
 
 
 def _weights_size(weights):
@@ -20,7 +21,7 @@ def _weights_size(weights):
 
 
 def _is_sequential_like(model):
-    if type(model).__name__ == "Sequential" or not getattr(model, "_is_graph_network", False):
+    if is_sequential(model) or not is_functional(model):
         return True
     nodes = []
     for depth_nodes in model._nodes_by_depth.values():
@@ -45,7 +46,7 @@ def _output_shape_text(layer):
 
 
 def _params_text(layer, sequential_like):
-    if sequential_like and not layer.built and not getattr(layer, "_is_graph_network", False):
+    if sequential_like and not layer.built and not is_functional(layer):
         return "0 (unused)"   # e.g. a layer of a subclassed model that `call` never used
     return layer.count_params()
 

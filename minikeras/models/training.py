@@ -5,15 +5,16 @@ import numpy as np
 
 from ..core.tensor import Tensor, compute_gradients, recording_scope
 from ..core.registry import register_builtins
-from ..engine.base_layer import Layer
+from ..engine.base_layer import Layer, shape_of
 from ..engine.flops import model_flops
-from ..core.nest import flatten, pack_sequence_as
+from ..core.nest import flatten, map_structure, pack_sequence_as
 from . import data_adapters as data_utils
 from . import compile_utils
 from . import serialization
 from .summary import print_summary
 from .. import optimizers
 from ..callbacks import CallbackList
+from .distributed import callbacks_for_this_rank
 
 
 class Model(Layer):
@@ -87,8 +88,14 @@ class Model(Layer):
 
     def _maybe_build(self, inputs):
         if not self.built:
+            # A subclassed model builds by running `call`; the first input shape is kept so a
+            # saved `.keras` file can rebuild it (its `build_config`) before loading weights.
             self.built = True
-            super()._maybe_build(inputs)
+            if self._build_input_shape is None:
+                shapes = map_structure(shape_of, inputs)
+                if isinstance(inputs, tuple) and len(inputs) == 1:
+                    shapes = shapes[0]
+                self._build_input_shape = shapes
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None, show_flops=False):
@@ -205,7 +212,8 @@ class Model(Layer):
             x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
             initial_epoch=initial_epoch, epochs=epochs, shuffle=shuffle,
             class_weight=class_weight, max_queue_size=max_queue_size, workers=workers,
-            use_multiprocessing=use_multiprocessing, model=self)
+            use_multiprocessing=use_multiprocessing, model=self, shard=True)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs,
@@ -231,10 +239,8 @@ class Model(Layer):
             if logs is None:
                 raise ValueError("Unexpected result of `train_function` (Empty logs). This could "
                                  "be due to issues in input pipeline that resulted in an empty "
-                                 "dataset. Otherwise, please use `Model.compile(..., run_eagerly="
-                                 "True)`, or `tf.config.run_functions_eagerly(True)` for more "
-                                 "information of where went wrong, or file a issue/bug to "
-                                 "`tf.keras`.")
+                                 "dataset (no batch was drawn in this epoch), or to a custom "
+                                 "`train_step` that returned None instead of a dict of logs.")
             epoch_logs = copy.copy(self._validate_and_get_metrics_result(logs))
             if validation_data is not None and _should_validate(epoch, validation_freq):
                 if self._eval_data_handler is None:   # one validation stream for the whole fit
@@ -284,6 +290,7 @@ class Model(Layer):
                 x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps,
                 max_queue_size=max_queue_size, workers=workers,
                 use_multiprocessing=use_multiprocessing, model=self)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=1,
@@ -309,6 +316,7 @@ class Model(Layer):
         handler = data_utils.DataHandler(
             x, batch_size=batch_size, steps_per_epoch=steps, max_queue_size=max_queue_size,
             workers=workers, use_multiprocessing=use_multiprocessing, model=self)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=1,
@@ -326,9 +334,8 @@ class Model(Layer):
                     callbacks.on_predict_batch_end(step, {"outputs": result})
         if not outputs:
             raise ValueError("Unexpected result of `predict_function` (Empty batch_outputs). "
-                             "Please use `Model.compile(..., run_eagerly=True)`, or `tf.config."
-                             "run_functions_eagerly(True)` for more information of where went "
-                             "wrong, or file a issue/bug to `tf.keras`.")
+                             "The input gave no batch to predict on: check that `x` holds at "
+                             "least one sample.")
         callbacks.on_predict_end()
         merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
         # The outputs' structure is kept (a dict stays a dict, even with one entry).
@@ -370,11 +377,12 @@ class Model(Layer):
             raise ValueError(
                 f"You called `set_weights(weights)` on layer \"{self.name}\" with a weight list of "
                 f"length {len(weights)}, but the layer was expecting {len(params)} weights.")
-        for param, value in zip(params, weights):
-            value = np.asarray(value)
+        values = [np.asarray(value) for value in weights]
+        for param, value in zip(params, values):  # check every shape before assigning any
             if value.shape != param.shape:
                 raise ValueError(f"Layer {self.name} weight shape {param.shape} is not compatible "
                                  f"with provided weight shape {value.shape}.")
+        for param, value in zip(params, values):
             param.assign(value)
 
     @property

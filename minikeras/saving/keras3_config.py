@@ -10,6 +10,7 @@ import copy
 from ..core.nest import flatten
 from ..models import serialization
 from ..models.training import Model
+from ..models.model_kind import is_functional, is_sequential
 from ..engine.base_layer import Layer
 from ..engine.keras_tensor import KerasTensor
 from ..core.nest import map_structure
@@ -92,14 +93,13 @@ def _functional_config_v3(model):
 
 def serialize_model(model, top_level=True):
     """The Keras 3 `config.json` content for a model."""
-    name = type(model).__name__
-    if name == "Sequential":
+    if is_sequential(model):
         config = {"name": model.name, "trainable": model.trainable,
                   "dtype": _policy(model.dtype),
                   "layers": ([serialize_layer(model._input_layer)] if model._input_layer else [])
                   + [serialize_layer(layer) for layer in model.layers]}
         entry = _wrap(model, config, "keras")
-    elif getattr(model, "_is_graph_network", False):
+    elif is_functional(model):
         entry = _wrap(model, _functional_config_v3(model), "keras")
         entry["class_name"] = serialization.model_class_name(model).split(">")[-1]
     else:

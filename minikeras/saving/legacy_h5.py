@@ -18,6 +18,7 @@ from ..core.version import __version__
 from ..models.serialization import json_default
 from . import file_io
 from ..models import serialization
+from ..models.model_kind import is_subclassed
 
 BACKEND = "numpy"
 # HDF5 cannot store an attribute larger than its object header: longer lists are split
@@ -283,14 +284,12 @@ def to_json_string(value):
 
 def save_model(model, filepath, include_optimizer=True):
     import h5py
-    if not getattr(model, "_is_graph_network", False) and type(model).__name__ not in (
-            "Sequential", "Functional"):
+    if is_subclassed(model):
         raise NotImplementedError(
             "Saving the model to HDF5 format requires the model to be a Functional model or a "
             "Sequential model. It does not work for subclassed models, because such models are "
             "defined via the body of a Python method, which isn't safely serializable. Consider "
-            "saving to the Tensorflow SavedModel format (by setting save_format=\"tf\") or using "
-            "`save_weights`.")
+            "saving to the native Keras format (a '.keras' file name) or using `save_weights`.")
     model_config = {"class_name": serialization.model_class_name(model),
                     "config": model.get_config()}
     training_config = serialization.training_config(model) if model._is_compiled else None

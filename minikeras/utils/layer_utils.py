@@ -11,8 +11,9 @@ def count_flops(model, expand_nested=False):
     each layer counts); `None` for a layer whose cost is not modelled (e.g. `Lambda`).
 
     Example:
-    >>> rows = keras.utils.count_flops(model)
-    >>> total = sum(row["flops"] or 0 for row in rows)
+    >>> model = keras.Sequential([keras.layers.Dense(4, input_shape=(3,)), keras.layers.Dense(2)])
+    >>> [(row["name"], row["flops"]) for row in keras.utils.count_flops(model)]
+    [('dense', 24), ('dense_1', 16)]
     """
     if not model.built:
         raise ValueError("This model has not yet been built. Build the model first by calling "

@@ -9,6 +9,8 @@ import os
 import re
 import sys
 
+from ..models.model_kind import is_functional
+
 _PYDOT_MISSING = ("You must install pydot (`pip install pydot`) for model_to_dot to work.")
 _GRAPHVIZ_MISSING = ("You must install pydot (`pip install pydot`) and install graphviz (see "
                      "instructions at https://graphviz.gitlab.io/download/) for plot_model to "
@@ -45,10 +47,18 @@ def check_graphviz():
         return False
 
 
+def _in_ipython_shell():
+    """True when running inside IPython or a Jupyter kernel (not merely with IPython
+    imported, which is where tf.keras' module check would also say yes)."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return get_ipython is not None and get_ipython() is not None
+
+
 # --- what kind of layer is this ------------------------------------------------------------------
 def _is_functional(layer):
-    """A graph network (functional or Sequential model) that can be drawn as a cluster."""
-    return getattr(layer, "_is_graph_network", False) and hasattr(layer, "_layers_in_order")
+    """A graph network (functional or built Sequential model): drawn layer by layer."""
+    return is_functional(layer)
 
 
 def _is_wrapper(layer):
@@ -151,8 +161,11 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     model (used for expanded nested models).
 
     Example:
+    >>> model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,), name="out")])
     >>> dot = keras.utils.model_to_dot(model, show_shapes=True)
-    >>> print(dot.to_string())   # Graphviz source
+    >>> [node.get("label") for node in dot.get_nodes() if node.get("label")]
+    ['{out_input|InputLayer}|{input:|output:}|{{[(None, 3)]}|{[(None, 3)]}}', '{out|Dense}|{input:|output:}|{{(None, 3)}|{(None, 2)}}']
+    >>> source = dot.to_string()   # the Graphviz source
     """
     if not model.built:
         raise ValueError(_NOT_BUILT)
@@ -263,12 +276,15 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
         it inline), else None.
 
     Example:
-    >>> keras.utils.plot_model(model, to_file="model.png", show_shapes=True)
+    >>> model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    >>> image = keras.utils.plot_model(model, to_file="model.png", show_shapes=True)
+    >>> os.path.getsize("model.png") > 0
+    True
     """
     if not model.built:
         raise ValueError(_NOT_BUILT)
     if not check_graphviz():
-        if "IPython.core.magics.namespace" in sys.modules:
+        if _in_ipython_shell():
             # tf.keras prints instead of raising inside IPython, so a notebook keeps running.
             print(_GRAPHVIZ_MISSING)
             return None

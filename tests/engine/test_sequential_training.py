@@ -175,3 +175,16 @@ def test_demo_reaches_95_percent_on_digits_quickly():
     accuracy = demo.main(verbose=0)
     assert accuracy >= 0.95
     assert time.time() - start < 30
+
+
+def test_fit_names_the_causes_of_empty_logs_that_apply_to_minikeras():
+    class NoLogs(keras.Sequential):
+        def train_step(self, data):
+            return None
+
+    model = NoLogs([layers.Dense(1, input_shape=(2,))])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match=r"Unexpected result of `train_function` \(Empty logs\)\. "
+                                         r".*a custom `train_step` that returned None") as info:
+        model.fit(np.ones((4, 2), np.float32), np.ones((4, 1), np.float32), verbose=0)
+    assert "tf." not in str(info.value)

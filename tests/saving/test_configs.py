@@ -124,8 +124,12 @@ def _quiet():
 def test_unregistered_custom_layer_needs_custom_objects_or_a_scope(tmp_path):
     model = custom_model(Unregistered)
     model.save(tmp_path / "m.keras")
-    with pytest.raises(ValueError, match="Unknown layer: 'Unregistered'"):
+    with pytest.raises(ValueError, match="Unknown layer: 'Unregistered'.*"
+                                         "`keras.utils.register_keras_serializable\\(\\)`"):
         keras.models.load_model(tmp_path / "m.keras")
+    with pytest.raises(ValueError, match="Unknown initializer: 'nope'.*"
+                                         "`keras.utils.register_keras_serializable\\(\\)`"):
+        keras.initializers.deserialize("nope")
     loaded = keras.models.load_model(tmp_path / "m.keras",
                                      custom_objects={"Unregistered": Unregistered})
     assert type(loaded.layers[1]) is Unregistered

@@ -18,8 +18,8 @@ class Lambda(Layer):
     of the input shape; `mask` is None, a mask, or a function `(inputs, mask) -> mask`.
 
     Example:
-    >>> Lambda(lambda x: x * 2)(np.ones((2, 3), "float32")).numpy()[0, 0]
-    2.0
+    >>> Lambda(lambda x: x * 2)(np.ones((2, 3), "float32")).numpy()[0]
+    array([2., 2., 2.], dtype=float32)
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
