@@ -2,6 +2,7 @@
 
     python notebooks/build.py          # every notebook
     python notebooks/build.py 02 04    # those whose name starts with 02 or 04
+    python notebooks/build.py --check 02   # run the stored notebook, write nothing
 
 A source is plain Python split into cells by `# %%` lines; a `# %% [markdown]` cell holds
 Markdown written as `# ` comment lines. Each notebook runs top to bottom in a fresh kernel
@@ -79,12 +80,26 @@ def build(name):
     print(f"{name}.ipynb: {seconds:.1f} s, {os.path.getsize(target) / 1024:.0f} KB")
 
 
-def main(prefixes):
+def check(name):
+    """Execute the stored notebook from scratch; raises on the first failing cell."""
+    with open(os.path.join(HERE, name + ".ipynb"), encoding="utf-8") as handle:
+        notebook = nbformat.read(handle, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    start = time.perf_counter()
+    execute(notebook)
+    print(f"{name}.ipynb ran clean in {time.perf_counter() - start:.1f} s")
+
+
+def main(arguments):
+    action = check if arguments[:1] == ["--check"] else build
+    prefixes = arguments[1:] if action is check else arguments
     names = sorted(f[:-3] for f in os.listdir(SOURCES) if f.endswith(".py"))
     if prefixes:
         names = [n for n in names if any(n.startswith(p) for p in prefixes)]
     for name in names:
-        build(name)
+        action(name)
 
 
 if __name__ == "__main__":
