@@ -58,9 +58,16 @@ def make_notebook(cells):
 
 
 def execute(notebook):
-    """Run in a fresh kernel from `notebooks/`, with this checkout importable first."""
+    """Run in a fresh kernel from `notebooks/`, with this checkout importable first.
+
+    BLAS runs single-threaded unless the caller says otherwise: these networks multiply small
+    matrices, where threads gain little and, on a busy machine, cost a lot (notebook 04 took
+    22 s single-threaded and 108 s with two OpenBLAS threads while other jobs ran).
+    """
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [REPO] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
     client = NotebookClient(notebook, timeout=TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": HERE}}, record_timing=False)
     client.execute()
