@@ -183,3 +183,31 @@ def test_plot_model_writes_the_file(tmp_path):
     source = tmp_path / "model.dot"
     assert keras.utils.plot_model(_branched(), to_file=source) is None   # not an inline image
     assert "head" in source.read_text() and os.path.getsize(source) > 0
+
+
+class Wrapper(layers.Layer):
+    """Stands for keras.layers.Wrapper (TimeDistributed, Bidirectional): holds `.layer`."""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def call(self, inputs):
+        return self.layer(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+
+def test_wrapper_labels_and_wrapped_model_cluster():
+    inputs = keras.Input((4,), name="x")
+    wrapped = Wrapper(layers.Dense(2, name="inner"), name="wrap")(inputs)
+    nodes, edges = _graph(vis_utils.model_to_dot(keras.Model(inputs, wrapped)))
+    assert nodes["wrap(inner)"] == "wrap(inner)|Wrapper(Dense)"
+
+    inner_model = keras.Sequential([layers.Dense(3, input_shape=(4,), name="d")], name="sub")
+    outputs = layers.Dense(1, name="head")(Wrapper(inner_model, name="wrap2")(inputs))
+    nodes, edges = _graph(vis_utils.model_to_dot(keras.Model(inputs, outputs), expand_nested=True))
+    assert set(nodes) == {"x", "wrap2", "d_input", "d", "head"}
+    # into the wrapper, from the wrapper into the cluster, out of the cluster's last node
+    assert edges == {("x", "wrap2"), ("wrap2", "d_input"), ("d_input", "d"), ("d", "head")}

@@ -5,6 +5,7 @@ rendered by Graphviz' `dot` program: one record-shaped node per layer (its id is
 one edge per connection between layers inside the model, expanded nested models as dashed
 clusters.
 """
+import importlib
 import os
 import re
 import sys
@@ -24,7 +25,7 @@ def _import_pydot():
     """pydot, or one of its API-compatible forks; None when none is installed."""
     for module_name in ("pydot", "pydot_ng", "pydotplus"):
         try:
-            return __import__(module_name)
+            return importlib.import_module(module_name)
         except ImportError:
             continue
     return None
@@ -56,11 +57,6 @@ def _in_ipython_shell():
 
 
 # --- what kind of layer is this ------------------------------------------------------------------
-def _is_functional(layer):
-    """A graph network (functional or built Sequential model): drawn layer by layer."""
-    return is_functional(layer)
-
-
 def _is_wrapper(layer):
     """A `Wrapper` layer (TimeDistributed, Bidirectional ...) holding an inner layer."""
     return any(cls.__name__ == "Wrapper" for cls in type(layer).__mro__) and \
@@ -68,7 +64,7 @@ def _is_wrapper(layer):
 
 
 def _is_wrapped_model(layer):
-    return _is_wrapper(layer) and _is_functional(layer.layer)
+    return _is_wrapper(layer) and is_functional(layer.layer)
 
 
 # --- labels ----------------------------------------------------------------------------------------
@@ -173,7 +169,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     if pydot is None:
         raise ImportError(_PYDOT_MISSING)
     dot = _new_graph(pydot, model, subgraph, rankdir, dpi)
-    if not _is_functional(model):
+    if not is_functional(model):
         # A subclassed model has no layer graph: one node standing for the whole model.
         dot.add_node(pydot.Node(str(id(model)), label=model.name))
         return dot
@@ -202,12 +198,12 @@ def _add_layer_nodes(pydot, dot, layer, rankdir, expand_nested, clusters, option
     wrapper holds, next to the wrapper's own node)."""
     name, class_name = layer.name, type(layer).__name__
     if _is_wrapper(layer):
-        if expand_nested and _is_functional(layer.layer):
+        if expand_nested and is_functional(layer.layer):
             _add_cluster(dot, layer.layer, rankdir, clusters, options)
         else:
             name = f"{name}({layer.layer.name})"
             class_name = f"{class_name}({type(layer.layer).__name__})"
-    if expand_nested and _is_functional(layer):
+    if expand_nested and is_functional(layer):
         _add_cluster(dot, layer, rankdir, clusters, options)
         return
     label = _layer_label(layer, name, class_name, **options)
@@ -236,11 +232,11 @@ def _add_layer_edge(pydot, dot, source_layer, target_layer, expand_nested, clust
     model's cluster attach to its first and last node."""
     source, target = str(id(source_layer)), str(id(target_layer))
     if expand_nested:
-        if _is_functional(source_layer):
+        if is_functional(source_layer):
             source = clusters[id(source_layer)][1]
         elif _is_wrapped_model(source_layer):
             source = clusters[id(source_layer.layer)][1]
-        if _is_functional(target_layer):
+        if is_functional(target_layer):
             target = clusters[id(target_layer)][0]
         elif _is_wrapped_model(target_layer):
             _add_edge(pydot, dot, target, clusters[id(target_layer.layer)][0])
