@@ -7,6 +7,7 @@ import numpy as np
 
 from ..core import config
 from ..core.tensor import Tensor, Variable
+from ..core import dispatch
 from .. import ops
 from ..core.tensor import as_array
 from ..ops.math import batch_dot, convert_to_tensor  # noqa: F401  (K.* names)
@@ -415,3 +416,15 @@ def dot(x, y):
 def name_scope(name):
     import contextlib
     return contextlib.nullcontext()
+
+
+# Called on KerasTensors, these functions build TFOpLambda layers (as tf.keras does); the
+# ones that only inspect or manage state keep working on symbolic tensors as they are.
+dispatch.dispatch_all(globals(), "backend", exclude=(
+    "clear_session", "get_uid", "unique_object_name", "learning_phase", "set_learning_phase",
+    "is_keras_tensor", "is_tensor", "int_shape", "ndim", "dtype", "count_params", "name_scope",
+    "get_value", "batch_get_value", "set_value", "batch_set_value", "eval", "variable",
+    "in_train_phase", "in_test_phase"))
+# K.* names implemented in ops/ take part too.
+batch_dot = dispatch.symbolic_dispatch("backend")(batch_dot)
+l2_normalize = dispatch.symbolic_dispatch("backend")(l2_normalize)
