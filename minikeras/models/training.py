@@ -8,6 +8,7 @@ import numpy as np
 from ..core.tensor import Tensor, compute_gradients, recording_scope
 from ..core.registry import register_builtins
 from ..engine.base_layer import Layer, shape_of
+from ..engine.flops import model_flops
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from . import data_adapters as data_utils
 from . import compile_utils
@@ -99,14 +100,20 @@ class Model(Layer):
                 self._build_input_shape = shapes
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                show_trainable=False, layer_range=None):
+                show_trainable=False, layer_range=None, show_flops=False):
+        """Print tf.keras' summary table. `show_flops=True` (a minikeras extension) adds a
+        FLOPs column (per sample, a multiply-add counting 2) and a total line."""
         if not self.built:
             raise ValueError(
                 "This model has not yet been built. Build the model first by calling `build()` or "
                 "by calling the model on a batch of data.")
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable,
-                      layer_range=layer_range)
+                      layer_range=layer_range, show_flops=show_flops)
+
+    def count_flops(self, input_shape, output_shape):
+        """A nested model costs the sum of its layers (its own graph's shapes)."""
+        return model_flops(self)
 
     @property
     def metrics(self):
