@@ -5,6 +5,7 @@ They follow `tf.keras.backend` semantics and are differentiable, so they can be 
 """
 import numpy as np
 
+from ..core.random import make_rng
 from ..core import config
 from ..core.tensor import Tensor, Variable
 from ..core import dispatch
@@ -79,12 +80,12 @@ def eye(size, dtype=None, name=None):
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     return Tensor(rng.normal(mean, stddev, size=shape).astype(dtype or config.floatx()))
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     return Tensor(rng.uniform(minval, maxval, size=shape).astype(dtype or config.floatx()))
 
 
@@ -316,7 +317,7 @@ def bias_add(x, bias, data_format=None):
 
 
 def dropout(x, level, noise_shape=None, seed=None):
-    return ops.dropout(x, level, np.random.default_rng(seed), noise_shape)
+    return ops.dropout(x, level, make_rng(seed), noise_shape)
 
 
 def binary_crossentropy(target, output, from_logits=False):

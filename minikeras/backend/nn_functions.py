@@ -12,6 +12,7 @@ import numpy as np
 
 from . import functions as base
 from .. import ops
+from ..core.random import make_rng
 from ..core import config, dispatch, session
 from ..core.tensor import Tensor, as_array, record
 from ..models.functional import Functional
@@ -604,7 +605,7 @@ def in_top_k(predictions, targets, k):
 def random_bernoulli(shape, p=0.0, dtype=None, seed=None):
     """1 with probability `p`, else 0."""
     dtype = dtype or config.floatx()
-    draws = np.random.default_rng(seed).uniform(size=shape)
+    draws = make_rng(seed).uniform(size=shape)
     return Tensor((draws <= p).astype(dtype))
 
 
@@ -618,7 +619,7 @@ def random_binomial(shape, p=0.0, dtype=None, seed=None):
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Normal samples, redrawn while more than two standard deviations from the mean."""
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     values = rng.standard_normal(size=shape)
     outside = np.abs(values) > 2
     while np.any(outside):
@@ -629,13 +630,13 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 
 def random_normal_variable(shape, mean, scale, dtype=None, name=None, seed=None):
     """A Variable initialised from a normal distribution."""
-    value = np.random.default_rng(seed).normal(mean, scale, size=shape)
+    value = make_rng(seed).normal(mean, scale, size=shape)
     return base.variable(value.astype(dtype or config.floatx()), dtype=dtype, name=name)
 
 
 def random_uniform_variable(shape, low, high, dtype=None, name=None, seed=None):
     """A Variable initialised from a uniform distribution on [low, high)."""
-    value = np.random.default_rng(seed).uniform(low, high, size=shape)
+    value = make_rng(seed).uniform(low, high, size=shape)
     return base.variable(value.astype(dtype or config.floatx()), dtype=dtype, name=name)
 
 
