@@ -8,6 +8,7 @@ from .core.tensor import as_array
 from .ops.nn import l2_normalize
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import register_builtins
+from .core import dispatch
 
 register_builtins("losses", globals())   # names looked up by `deserialize_keras_object`
 
@@ -246,6 +247,9 @@ def _integer_labels(labels, n_classes, ignore_class=None):
                          f"{' '.join(str(v) for v in labels.flat[:20])}")
     return np.where(np.isfinite(values), values, 0).astype(np.int64)
 
+
+# Called on KerasTensors, the loss functions build TFOpLambda layers (as tf.keras does).
+dispatch.dispatch_all(globals(), "losses", exclude=("binary_crossentropy_elementwise",))
 
 # Keras' short aliases.
 mse = MSE = mean_squared_error

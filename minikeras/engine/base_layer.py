@@ -298,6 +298,13 @@ class Layer:
                 f"`{self.name}.build(batch_input_shape)`.")
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
 
+    def count_flops(self, input_shape, output_shape):
+        """Floating-point operations of one call on one sample, a multiply-add counting 2
+        (a minikeras extension, shown by `summary(show_flops=True)`). The shapes are those of
+        the call, batch axis included. `None`: this layer's cost is not modelled; layers
+        override this hook with their closed form."""
+        return None
+
     # --- building and calling --------------------------------------------------------------
     def build(self, input_shape):
         self._build_input_shape = input_shape

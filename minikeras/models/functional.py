@@ -18,6 +18,7 @@ from ..engine.keras_tensor import KerasTensor, Node
 from .training import Model, _get_layer
 from ..layers.core.input_layer import InputLayer
 from .. import ops
+from ..engine.add_loss import AddLoss
 
 
 class Functional(Model):
@@ -78,6 +79,63 @@ class Functional(Model):
         self._is_graph_network = True
         self.built = True
         self._build_input_shape = map_structure(lambda t: t.shape, inputs)
+
+    # --- losses on symbolic tensors (tf.keras' `_graph_network_add_loss`) ------------------------
+    def add_loss(self, losses):
+        """A KerasTensor loss computed from the model's inputs joins the graph: the layers that
+        compute it and an `AddLoss` layer are inserted, so it is recomputed at every call."""
+        symbolic = [loss for loss in flatten(losses) if isinstance(loss, KerasTensor)]
+        if not symbolic:
+            return super().add_loss(losses)
+        for loss in symbolic:
+            nodes_by_depth, layers = _map_graph_network(self.inputs, [loss])
+            new_nodes = [node for depth in sorted(nodes_by_depth, reverse=True)
+                         for node in nodes_by_depth[depth]]
+            add_loss_layer = AddLoss(unconditional=False, dtype=loss.dtype.name)
+            add_loss_layer(loss)
+            self._insert_layers(list(layers) + [add_loss_layer],
+                                new_nodes + list(add_loss_layer._inbound_nodes))
+        return None
+
+    def _connect_ancillary_layers(self, created_layers):
+        """Layers of a config that do not lead to the outputs (an `AddLoss` and the ops
+        feeding it) are inserted after the graph, as tf.keras' `from_config` does."""
+        ancillary = [layer for layer in created_layers if layer not in self.layers]
+        if ancillary:
+            nodes = [node for layer in created_layers for node in layer._inbound_nodes]
+            self._insert_layers(ancillary, nodes)
+
+    def _insert_layers(self, layers, relevant_nodes):
+        """Add nodes computed after the model's own (deeper than its outputs, i.e. at negative
+        depth) and their layers at the end of `model.layers`, as tf.keras does."""
+        node_depth = {node: depth for depth, nodes in self._nodes_by_depth.items()
+                      for node in nodes}
+        pending = [node for node in relevant_nodes if node not in node_depth]
+        candidates = set(pending)
+        for _ in range(10000):
+            if not pending:
+                break
+            node = pending.pop(0)
+            parents = [] if node.is_input else node.parent_nodes()
+            if any(parent in candidates and parent not in node_depth for parent in parents):
+                pending.append(node)      # an input of it is not placed yet
+                continue
+            depth = min([0] + [node_depth[p] for p in parents if p in node_depth]) - 1
+            node_depth[node] = depth
+            self._nodes_by_depth.setdefault(depth, []).append(node)
+        else:
+            raise ValueError("Layers could not be added due to missing dependencies.")
+        for layer in layers:
+            if layer not in self._tracked_layers:
+                self._tracked_layers.append(layer)
+                self._layers_in_order.append(layer)
+        ordered = [node for depth in sorted(self._nodes_by_depth, reverse=True)
+                   for node in self._nodes_by_depth[depth]]
+        object.__setattr__(self, "_nodes_in_order", ordered)
+        object.__setattr__(self, "_network_nodes", set(ordered))
+        object.__setattr__(self, "_run_plan", [
+            (node, [id(t) for t in node.input_tensors], [id(t) for t in node.output_tensors])
+            for node in ordered if not node.is_input])
 
     # --- structure -------------------------------------------------------------------------
     @property
@@ -214,6 +272,8 @@ class Functional(Model):
 
 
 register_builtins("layers", {"Functional": Functional})   # configs name models among layers
+
+
 
 
 def init_graph_network(model, inputs, outputs):

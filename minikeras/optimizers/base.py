@@ -78,6 +78,7 @@ class Optimizer:
         self._built = False
         self._index_dict = {}
         self._scratch = {}
+        self._active_trace = None   # set by Model while its (emulated) traced train step runs
         self._exclude_from_weight_decay = []
         self._exclude_from_weight_decay_names = []
         self._deprecated_lr = self._process_kwargs(kwargs)

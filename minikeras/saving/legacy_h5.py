@@ -83,8 +83,8 @@ def _weight_key(weight):
 
 
 # --- saving -------------------------------------------------------------------------------------
-def _save_weight_list(group, weights):
-    names = [_weight_key(w) for w in weights]
+def _save_weight_list(group, weights, names=None):
+    names = names or [_weight_key(w) for w in weights]
     save_attributes(group, "weight_names", names)
     for name, weight in zip(names, weights):
         value = np.asarray(weight.data)
@@ -251,11 +251,21 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
 
 # --- optimizer state ------------------------------------------------------------------------------
 def save_optimizer_weights_to_hdf5_group(group, optimizer):
+    """`optimizer_weights/`: `iteration:0`, then the slots in creation order, named as a
+    model trained by tf.keras' `fit` names them (`Adam/m/dense/kernel:0`: its slots are
+    created inside the traced train function, under the optimizer's name scope)."""
     variables = list(optimizer.variables)
     if not variables or not getattr(optimizer, "_built", True):
         return
     weights_group = group.create_group("optimizer_weights")
-    _save_weight_list(weights_group, variables)
+    names = [_optimizer_weight_name(optimizer, v) for v in variables]
+    _save_weight_list(weights_group, variables, names)
+
+
+def _optimizer_weight_name(optimizer, variable):
+    if variable is optimizer.iterations or variable.name.startswith(optimizer.name + "/"):
+        return variable.name
+    return f"{optimizer.name}/{variable.name}"
 
 
 def load_optimizer_weights_from_hdf5_group(group):
@@ -345,15 +355,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             training_config = file_io.parse_json(
                 _attr_string(raw_training),
                 f"Cannot load the model from {filepath}: its 'training_config' attribute")
-            serialization.compile_from_training_config(model, training_config, custom_objects)
-            legacy = (training_config.get("optimizer_config") or {}).get("is_legacy_optimizer")
-            if "optimizer_weights" in f and legacy:
-                # tf.keras < 2.11 optimizers order their slots differently (all m, then all v).
-                warnings.warn("The optimizer state in this file was saved by a legacy optimizer "
-                              "(`tf.keras.optimizers.legacy`), which minikeras does not have. As "
-                              "a result, your model is starting with a freshly initialized "
-                              "optimizer.", stacklevel=3)
-            elif "optimizer_weights" in f:
+            serialization.compile_from_training_config(model, training_config, custom_objects,
+                                                       legacy_h5=True)
+            if "optimizer_weights" in f:
                 build_optimizer(model.optimizer, model.trainable_weights)
                 set_optimizer_weights(model.optimizer, load_optimizer_weights_from_hdf5_group(f))
     return model

@@ -16,3 +16,5 @@ from .image_utils import (  # noqa: F401
 )
 from .image_dataset import image_dataset_from_directory  # noqa: F401
 from .timeseries_dataset import timeseries_dataset_from_array  # noqa: F401
+from .vis_utils import model_to_dot, plot_model  # noqa: F401
+from .layer_utils import count_flops  # noqa: F401

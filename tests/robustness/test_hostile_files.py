@@ -112,9 +112,13 @@ def test_custom_objects_and_minikeras_functions_still_load_in_safe_mode(tmp_path
     source = edit_layers(model_file(lambda_model(np.negative), tmp_path, fmt), fmt, apply)
     model = load_from(source, fmt, custom_objects={"custom": custom})
     assert model.layers[-1].function is custom
-    relu_model = lambda_model(keras.activations.relu)
-    loaded = load_from(model_file(relu_model, tmp_path, fmt), fmt)
-    assert loaded.layers[-1].function is keras.activations.relu
+
+    def name_relu(entry):
+        if _lambda_entry(entry):
+            entry["config"].update(function="relu", function_type="function",
+                                   module="minikeras.activations")
+    source = edit_layers(model_file(lambda_model(np.negative), tmp_path, fmt), fmt, name_relu)
+    assert load_from(source, fmt).layers[-1].function is keras.activations.relu
 
 
 def _keras3_lambda(config, code):

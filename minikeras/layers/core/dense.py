@@ -2,6 +2,7 @@
 from ... import activations, constraints, initializers, ops, regularizers
 from ...engine.argument_checks import positive_int
 from ...engine.base_layer import Layer
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.nn import FUSABLE_ACTIVATIONS
 
@@ -70,6 +71,10 @@ class Dense(Layer):
             raise ValueError("The last dimension of the input shape of a Dense layer should be "
                              f"defined. Found None. Received: input_shape={input_shape}")
         return input_shape[:-1] + (self.units,)
+
+    def count_flops(self, input_shape, output_shape):
+        """2 x (input features) x units multiply-adds, per position of the other axes."""
+        return 2 * per_sample_size(input_shape) * self.units
 
     def get_config(self):
         config = super().get_config()

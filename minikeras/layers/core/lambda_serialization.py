@@ -1,8 +1,9 @@
 """Storing Lambda functions in configs without ever executing untrusted code by default.
 
 A stored function is one of:
-- tf.keras 2.x: `function_type="function"` with the function's name (and `module`), or
-  `function_type="lambda"` with `(base64 marshal bytecode, defaults, closure)`;
+- tf.keras 2.x: `function_type="lambda"` with `(base64 marshal bytecode, defaults, closure)`
+  (tf.keras writes every Python function so), or `function_type="function"` with a name (and
+  `module`) for other callables;
 - Keras 3 (no type key): `{"class_name": "__lambda__", "config": {"code", "defaults",
   "closure"}}`, or a named function as `{"class_name": "function", "config": name, "module"}`.
 
@@ -30,25 +31,55 @@ def _keys(key):
     return f"{key}_type", f"{key}_module"
 
 
-def serialize_function(function, key):
-    """Named module-level functions are stored by name; lambdas as bytecode (Keras' format)."""
+def serialize_function(function, key, by_name=False):
+    """tf.keras 2 stores every Python function as marshalled bytecode, named `def`s included:
+    `[base64 code, defaults, closure]` with `<key>_type: "lambda"`; other callables (builtins,
+    NumPy ufuncs) by name. `by_name=True` keeps a named module-level function by name, as
+    Keras 3 (`.keras` files) does."""
     type_key, module_key = _keys(key)
-    if isinstance(function, types.LambdaType) and function.__name__ == "<lambda>" or \
-            getattr(function, "__closure__", None):
+    is_python_function = isinstance(function, types.FunctionType)
+    named = is_python_function and function.__name__ != "<lambda>" and not function.__closure__
+    if is_python_function and not (by_name and named):
         raw = marshal.dumps(function.__code__)
-        code = base64.b64encode(raw).decode("ascii")
+        code = base64.encodebytes(raw).decode("ascii")   # newline every 76 chars, as tf.keras
         defaults = function.__defaults__
-        closure = tuple(c.cell_contents for c in function.__closure__) if function.__closure__ else None
+        closure = tuple(_closure_value(c.cell_contents) for c in function.__closure__) \
+            if function.__closure__ else None
         return {key: (code, defaults, closure), type_key: "lambda", module_key: function.__module__}
-    return {key: function.__name__, type_key: "function", module_key: function.__module__}
+    return {key: function.__name__, type_key: "function",
+            module_key: getattr(function, "__module__", None)}
 
 
-def safe_mode_error(what):
-    return ValueError(
-        f"Requested the deserialization of a `Lambda` layer whose {what}. This carries a "
-        "potential risk of arbitrary code execution and thus it is disallowed by default. If you "
-        "trust the source of the saved model, you can pass `safe_mode=False` to the loading "
-        "function in order to allow `Lambda` layer loading.")
+def _closure_value(value):
+    """A module captured by a closure is written as tf.keras writes it (by name)."""
+    if isinstance(value, types.ModuleType):
+        return {"module": "builtins", "class_name": "module", "config": value.__name__,
+                "registered_name": "module"}
+    return value
+
+
+# Modules of tf.keras / Keras that a stored closure may name, and their minikeras equivalents.
+_MODULE_ALIASES = (("tf_keras.", "minikeras."), ("tensorflow.keras.", "minikeras."),
+                   ("keras.", "minikeras."), ("tf_keras", "minikeras"), ("keras", "minikeras"))
+
+
+def _restore_closure_value(value):
+    if isinstance(value, dict) and value.get("class_name") == "module":
+        name = value.get("config") or ""
+        for prefix, replacement in _MODULE_ALIASES:
+            if name == prefix or name.startswith(prefix):
+                name = replacement + name[len(prefix):]
+                break
+        return importlib.import_module(name)
+    return value
+
+
+# tf.keras' words for refusing bytecode in safe mode.
+BYTECODE_REFUSED = (
+    "Requested the deserialization of a Lambda layer with a Python `lambda` inside it. This "
+    "carries a potential risk of arbitrary code execution and thus it is disallowed by default. "
+    "If you trust the source of the saved model, you can pass `safe_mode=False` to the loading "
+    "function in order to allow Lambda layer loading.")
 
 
 def deserialize_function(config, key, custom_objects=None, safe_mode=True):
@@ -118,7 +149,7 @@ def _minikeras_function(name, module):
 
 def _load_bytecode(value, module, custom_objects, safe_mode):
     if safe_mode:
-        raise safe_mode_error("function was stored as Python bytecode")
+        raise ValueError(BYTECODE_REFUSED)
     if isinstance(value, (list, tuple)):
         code, defaults, closure = (list(value) + [None, None])[:3]
     else:
@@ -131,7 +162,7 @@ def _load_bytecode(value, module, custom_objects, safe_mode):
     if not isinstance(function_code, types.CodeType):
         raise ValueError("The Lambda layer's stored bytecode is not a code object.")
     if closure:
-        closure = tuple(types.CellType(c) for c in closure)
+        closure = tuple(types.CellType(_restore_closure_value(c)) for c in closure)
     # Names the code uses resolve in the module it was written in when that module is loaded,
     # then in custom_objects (as tf.keras does), e.g. `K` in `lambda x: K.relu(x)`.
     namespace = dict(globals())
