@@ -253,7 +253,6 @@ def weights_size_limit(model):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
-    import h5py
     with file_io.open_zip(filepath) as archive:
         raw = file_io.read_member(archive, CONFIG_FILENAME, filepath, CONFIG_SIZE_LIMIT)
         config = file_io.parse_json(raw, f"Cannot load the model from {filepath}: "
@@ -272,7 +271,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
 
 
 def load_weights_from_archive(model, filepath, skip_mismatch=False):
-    import h5py
     with file_io.open_zip(filepath) as archive:
         weights = file_io.read_member(archive, WEIGHTS_FILENAME, filepath,
                                       weights_size_limit(model))

@@ -1,7 +1,6 @@
 """Very deep models: building and loading cost O(layers), not a graph walk per added layer
 (speed itself is measured in benchmarks/bench_deep_models.py, not asserted here)."""
 import json
-import zipfile
 
 import numpy as np
 import pytest
