@@ -139,3 +139,46 @@ def test_corrupted_files_end_in_the_loaders_error_many_trials(tmp_path, name):
     for seed in range(4):
         (tmp_path / str(seed)).mkdir()
         fuzz(tmp_path / str(seed), name, trials=120, seed=100 + seed)
+
+
+def region_mutations(data, rng, trials):
+    """Damage aimed at the `layer_names` attribute and the global heap holding its strings
+    (where a damaged heap once made HDF5 loop forever)."""
+    regions = [(max(data.find(b"layer_names") - 64, 0), data.find(b"layer_names") + 160)]
+    heap = data.find(b"GCOL\x01\x00\x00\x00")
+    if heap >= 0:
+        regions.append((heap, heap + 300))
+    for trial in range(trials):
+        mutated = bytearray(data)
+        low, high = regions[trial % len(regions)]
+        for _ in range(1 + trial % 3):
+            position = int(rng.integers(low, min(high, len(mutated))))
+            if trial % 5 == 4:
+                mutated[position] = int(rng.integers(0, 256))
+            else:
+                mutated[position] ^= 1 << int(rng.integers(0, 8))
+        yield f"attribute/heap damage #{trial}", bytes(mutated)
+
+
+def fuzz_attribute_regions(tmp_path, trials, seed):
+    original = write_original(str(tmp_path), "w.h5")
+    cases = []
+    for index, (label, data) in enumerate(region_mutations(original, np.random.default_rng(seed),
+                                                           trials)):
+        path = os.path.join(str(tmp_path), f"case{index}_w.h5")
+        with open(path, "wb") as f:
+            f.write(data)
+        cases.append({"path": path, "kind": "weights", "label": label})
+    results = run_cases(str(tmp_path), cases)
+    bad = [r for r in results
+           if r["outcome"] == "error" and not (r["value_error"] and r["deliberate"])]
+    assert not bad, "\n".join(f"{r['label']}: {r['type']}: {r['message']}" for r in bad)
+
+
+def test_damaged_layer_names_and_global_heap_never_hang(tmp_path):
+    fuzz_attribute_regions(tmp_path, trials=40, seed=1)
+
+
+@pytest.mark.slow
+def test_damaged_layer_names_and_global_heap_never_hang_many_trials(tmp_path):
+    fuzz_attribute_regions(tmp_path, trials=600, seed=2)
