@@ -76,3 +76,14 @@ from .preprocessing.random_zoom import RandomZoom  # noqa: F401
 from .preprocessing.resizing import Resizing  # noqa: F401
 from .preprocessing.center_crop import CenterCrop  # noqa: F401
 # (layers7-section-end)
+
+# Recurrent layers and wrappers (issue 13)
+from .recurrent.simple_rnn_cell import SimpleRNNCell  # noqa: F401
+from .recurrent.lstm_cell import LSTMCell  # noqa: F401
+from .recurrent.gru_cell import GRUCell  # noqa: F401
+from .recurrent.stacked_rnn_cells import StackedRNNCells  # noqa: F401
+from .recurrent.base_rnn import RNN  # noqa: F401
+from .recurrent.simple_rnn import SimpleRNN  # noqa: F401
+from .recurrent.lstm import LSTM  # noqa: F401
+from .recurrent.gru import GRU  # noqa: F401
+# (recurrent-section-end)
