@@ -86,4 +86,9 @@ from .recurrent.base_rnn import RNN  # noqa: F401
 from .recurrent.simple_rnn import SimpleRNN  # noqa: F401
 from .recurrent.lstm import LSTM  # noqa: F401
 from .recurrent.gru import GRU  # noqa: F401
+from .recurrent.bidirectional import Bidirectional  # noqa: F401
+from .recurrent.time_distributed import TimeDistributed  # noqa: F401
+from .recurrent.conv_lstm1d import ConvLSTM1D  # noqa: F401
+from .recurrent.conv_lstm2d import ConvLSTM2D  # noqa: F401
+from .recurrent.conv_lstm3d import ConvLSTM3D  # noqa: F401
 # (recurrent-section-end)
