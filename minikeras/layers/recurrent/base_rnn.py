@@ -11,7 +11,7 @@ import numpy as np
 from ... import ops
 from ...backend.tensor import Tensor
 from ...engine.base_layer import Layer
-from ...engine.keras_tensor import flatten, pack_sequence_as
+from ...engine.keras_tensor import KerasTensor, flatten, pack_sequence_as
 from ...ops.recurrent import fused_sequence
 from .dropout_rnn_cell import has_fused_kernel, prefix_weight_names
 from .serialization import deserialize_layer, serialize_layer
@@ -196,6 +196,11 @@ class RNN(Layer):
             raise NotImplementedError("RNN `constants` are not supported by minikeras.")
         if kwargs.get("initial_state") is None:
             kwargs.pop("initial_state", None)
+        elif any(isinstance(s, KerasTensor) for s in flatten(kwargs["initial_state"])):
+            # symbolic states are inputs of the node, `layer([x, h, c])`, as tf.keras records
+            # (and saves) them
+            args = ([args[0]] + flatten(kwargs.pop("initial_state")),) + tuple(args[1:])
+            return Layer.__call__(self, *args, **kwargs)
         return super().__call__(*args, **kwargs)
 
     def call(self, inputs, mask=None, training=None, initial_state=None, constants=None):

@@ -3,6 +3,7 @@ import numpy as np
 
 from ... import ops
 from ...engine.base_layer import Layer
+from ...engine.keras_tensor import KerasTensor, flatten
 from .dropout_rnn_cell import prefix_weight_names
 from .serialization import deserialize_layer, serialize_layer
 
@@ -114,6 +115,11 @@ class Bidirectional(Layer):
             args = (args[0][0],) + tuple(args[1:])
         if kwargs.get("initial_state") is None:
             kwargs.pop("initial_state", None)
+        elif any(isinstance(s, KerasTensor) for s in flatten(kwargs["initial_state"])):
+            # symbolic states are inputs of the node, `layer([x, h, c])`, as tf.keras records
+            # (and saves) them
+            args = ([args[0]] + flatten(kwargs.pop("initial_state")),) + tuple(args[1:])
+            return Layer.__call__(self, *args, **kwargs)
         return super().__call__(*args, **kwargs)
 
     def call(self, inputs, training=None, mask=None, initial_state=None, constants=None):
