@@ -34,13 +34,14 @@ class Bidirectional(Layer):
         super().__init__(**kwargs)
         object.__setattr__(self, "layer", layer)     # the template: not a tracked sub-layer
         self.forward_layer = _recreate(layer, go_backwards=False, name=f"forward_{layer.name}")
+        # the given backward layer's config is kept as given: reloading it renames it again
+        object.__setattr__(self, "_backward_layer_config",
+                           None if backward_layer is None else serialize_layer(backward_layer))
         if backward_layer is None:
             self.backward_layer = _recreate(layer, go_backwards=True, name=f"backward_{layer.name}")
         else:
             backward_layer.name = f"backward_{backward_layer.name}"
             self.backward_layer = backward_layer
-        object.__setattr__(self, "_backward_layer_config",
-                           None if backward_layer is None else serialize_layer(backward_layer))
         self._verify_layer_config()
         for copy in (self.forward_layer, self.backward_layer):
             if hasattr(copy, "zero_output_for_mask"):
