@@ -15,6 +15,7 @@ Internally everything is time-major: `(time, batch, features)`.
 import numpy as np
 
 from ..backend.tensor import Tensor, record
+from .blas_threads import small_gemm_threads
 from .math import as_array, split
 
 # Activations whose derivative can be read from their output (what backward-through-time keeps).
@@ -171,6 +172,7 @@ class _LSTM(_Sequence):
         self.c[0] = states0[1]
         self.a = np.empty((steps, batch, 4 * units), dtype)    # activated gates i, f, c, o
         self.tc = np.empty((steps, batch, units), dtype)       # act(new cell state)
+        self.scratch_fwd = np.empty((batch, units), dtype)
         self.fast = act == "tanh" and ract == "sigmoid"
         if self.fast:
             # sigmoid(x) = 0.5 tanh(x / 2) + 0.5: one tanh over all four gates; the halving
@@ -201,10 +203,13 @@ class _LSTM(_Sequence):
         i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
         c_new = self.c[t + 1]
         np.multiply(f, self.c[t], out=c_new)
-        c_new += i * g
+        c_new += np.multiply(i, g, out=self.scratch_fwd)
         tc = self.tc[t]
-        np.copyto(tc, c_new)
-        _activate(self.act, tc)
+        if self.act == "tanh":
+            np.tanh(c_new, out=tc)
+        else:
+            np.copyto(tc, c_new)
+            _activate(self.act, tc)
         np.multiply(o, tc, out=self.hn[t])
 
     def carry_other_states(self, t, keep):
@@ -366,6 +371,15 @@ def fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states,
     state before the recurrent GEMM. Returns `(output, [final states])`: the output sequence
     (batch, time, units) in processing order, or the last output (batch, units).
     """
+    with small_gemm_threads():
+        return _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states,
+                               mask, go_backwards, return_sequences, zero_output_for_mask,
+                               activation, recurrent_activation, reset_after, recurrent_mask)
+
+
+def _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states, mask,
+                    go_backwards, return_sequences, zero_output_for_mask, activation,
+                    recurrent_activation, reset_after, recurrent_mask):
     if cell not in CELL_KINDS:
         raise ValueError(f"Unknown recurrent cell kind {cell!r}; expected one of {CELL_KINDS}")
     x = as_array(inputs)
@@ -424,6 +438,10 @@ def fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states,
         packed[:, n_out + k] = state
 
     def backward(g, needs):
+        with small_gemm_threads():
+            return _backward(g, needs)
+
+    def _backward(g, needs):
         g_y = g[:, :steps].transpose(1, 0, 2) if return_sequences else None
         g_last = None if return_sequences else g[:, 0]
         g_states = [g[:, n_out + k] for k in range(len(final_states))]

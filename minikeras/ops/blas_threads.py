@@ -1,0 +1,67 @@
+"""Run a loop of small matrix products on one BLAS thread when the machine is oversubscribed.
+
+A recurrent layer makes one small GEMM per timestep (e.g. 32x128 by 128x512). OpenBLAS splits
+each over its worker threads, which spin-wait between calls; when more processes are runnable
+than there are cores, those threads are descheduled and every small GEMM waits for them:
+measured 5-10x slower than one thread on a loaded 2-core machine. On a quiet machine the
+threads help, so the limit applies only while the 1-minute load exceeds 1.5x the core count.
+
+OpenBLAS is found among the libraries loaded in the process (NumPy's wheel ships it); with
+any other BLAS, or no /proc, this is a no-op.
+"""
+import ctypes
+import os
+
+_OVERSUBSCRIBED_LOAD_PER_CORE = 1.5
+
+
+def _find_openblas_thread_api():
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps
+                            if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", "_64_", ""):
+                setter = getattr(library, f"{prefix}_set_num_threads{suffix}", None)
+                getter = getattr(library, f"{prefix}_get_num_threads{suffix}", None)
+                if setter is not None and getter is not None:
+                    getter.restype = ctypes.c_int
+                    return setter, getter
+    return None
+
+
+_API = _find_openblas_thread_api()
+
+
+def _oversubscribed():
+    try:
+        return os.getloadavg()[0] > _OVERSUBSCRIBED_LOAD_PER_CORE * (os.cpu_count() or 1)
+    except OSError:
+        return False
+
+
+class small_gemm_threads:
+    """Context: one BLAS thread inside when the machine is oversubscribed, as before after."""
+
+    def __enter__(self):
+        self._previous = None
+        if _API is not None and _oversubscribed():
+            setter, getter = _API
+            self._previous = getter()
+            if self._previous > 1:
+                setter(1)
+            else:
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            _API[0](self._previous)
+        return False
