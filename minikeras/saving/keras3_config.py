@@ -32,7 +32,23 @@ def _layer_config_v3(layer):
     config.pop("batch_input_shape", None)
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
+    _drop_time_major(config)
     return config
+
+
+def _drop_time_major(config):
+    """Keras 3's recurrent layers have no `time_major` (nested ones included: a Bidirectional's
+    or a TimeDistributed's `layer`); the default False is dropped, True cannot be written."""
+    if not isinstance(config, dict):
+        return
+    if "time_major" in config and "return_sequences" in config:
+        if config["time_major"]:
+            raise ValueError("Keras 3 has no `time_major` recurrent layers: a model with "
+                             "time_major=True cannot be saved in the .keras format.")
+        del config["time_major"]
+    for value in config.values():
+        if isinstance(value, dict):
+            _drop_time_major(value.get("config", value))
 
 
 def _wrap(obj, config, module):

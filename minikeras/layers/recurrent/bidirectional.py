@@ -33,14 +33,18 @@ class Bidirectional(Layer):
                              'one of {"sum", "mul", "ave", "concat", None}')
         super().__init__(**kwargs)
         object.__setattr__(self, "layer", layer)     # the template: not a tracked sub-layer
-        self.forward_layer = _recreate(layer, go_backwards=False, name=f"forward_{layer.name}")
+        # a Keras 3 config names the template `forward_...` and its backward layer
+        # `backward_...` already
+        base_name = layer.name[len("forward_"):] if layer.name.startswith("forward_") else layer.name
+        self.forward_layer = _recreate(layer, go_backwards=False, name=f"forward_{base_name}")
         # the given backward layer's config is kept as given: reloading it renames it again
         object.__setattr__(self, "_backward_layer_config",
                            None if backward_layer is None else serialize_layer(backward_layer))
         if backward_layer is None:
-            self.backward_layer = _recreate(layer, go_backwards=True, name=f"backward_{layer.name}")
+            self.backward_layer = _recreate(layer, go_backwards=True, name=f"backward_{base_name}")
         else:
-            backward_layer.name = f"backward_{backward_layer.name}"
+            if not backward_layer.name.startswith("backward_"):
+                backward_layer.name = f"backward_{backward_layer.name}"
             self.backward_layer = backward_layer
         self._verify_layer_config()
         for copy in (self.forward_layer, self.backward_layer):

@@ -18,6 +18,8 @@ class CellLayer(RNN):
     def __init__(self, cell_kwargs, activity_regularizer=None, return_sequences=False,
                  return_state=False, go_backwards=False, stateful=False, time_major=False,
                  unroll=False, **kwargs):
+        # Keras 3 arguments: `use_cudnn` only picks a device kernel (same numbers)
+        kwargs.pop("use_cudnn", None)
         implementation = kwargs.pop("implementation", None)
         if implementation is not None:
             cell_kwargs["implementation"] = implementation

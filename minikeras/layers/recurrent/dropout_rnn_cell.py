@@ -55,6 +55,7 @@ class DropoutRNNCellMixin:
     def _init_dropout(self, dropout, recurrent_dropout, seed=None):
         self.dropout = check_rate("dropout", dropout)
         self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.seed = seed
         self._dropout_rng = make_rng(seed) if seed is not None else None
         self._dropout_mask = None
         self._recurrent_dropout_mask = None
@@ -185,6 +186,8 @@ class BuiltinCell(DropoutRNNCellMixin, Layer):
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
         })
+        if self.seed is not None:
+            config["seed"] = self.seed        # Keras 3's argument (tf.keras 2 has none)
         if hasattr(self, "implementation"):
             config["implementation"] = self.implementation
         if hasattr(self, "reset_after"):

@@ -19,9 +19,10 @@ class GRU(CellLayer):
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
+                 recurrent_dropout=0.0,
+                 return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, time_major=False,
-                 reset_after=True, **kwargs):
+                 reset_after=True, seed=None, **kwargs):
         cell_kwargs = dict(
             units=units, activation=activation, recurrent_activation=recurrent_activation,
             use_bias=use_bias, kernel_initializer=kernel_initializer,
@@ -29,7 +30,8 @@ class GRU(CellLayer):
             kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
             bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
             recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
-            dropout=dropout, recurrent_dropout=recurrent_dropout, reset_after=reset_after)
+            dropout=dropout, recurrent_dropout=recurrent_dropout, reset_after=reset_after,
+            seed=seed)
         super().__init__(cell_kwargs, activity_regularizer=activity_regularizer,
                          return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, time_major=time_major,
