@@ -142,6 +142,10 @@ def test_stateful_lstm_carries_states_between_batches_and_resets():
     layer.reset_states()
     np.testing.assert_allclose(model.predict(ARRAYS[f"{name}/input2"], verbose=0),
                                ARRAYS[f"{name}/out_reset/0"], atol=1e-5)
+    model.predict(ARRAYS[f"{name}/input/0"], verbose=0)
+    model.reset_states()     # the model-level reset reaches the layer
+    np.testing.assert_allclose(model.predict(ARRAYS[f"{name}/input2"], verbose=0),
+                               ARRAYS[f"{name}/out_reset/0"], atol=1e-5)
     lines = []
     model.summary(print_fn=lines.append)
     assert "\n".join(lines).splitlines() == case["summary_lines"]
