@@ -4,6 +4,7 @@ recurrent dropout masks and the non-default activations."""
 import numpy as np
 import pytest
 
+from minikeras.ops import recurrent
 from minikeras.ops.recurrent import fused_sequence
 from gradcheck import check_gradients
 
@@ -92,9 +93,21 @@ def _case_id(case):
                     if not isinstance(v, np.ndarray)) + ("-masked" if "mask" in case else "")
 
 
+@pytest.fixture(params=["one_block", "two_threads"])
+def row_blocks(request, monkeypatch):
+    """Run the recurrences in one block of rows, or split over two threads (forced even for
+    tiny batches and on one core, so the threaded path is always exercised)."""
+    if request.param == "two_threads":
+        monkeypatch.setattr(recurrent, "_row_blocks",
+                            lambda batch: [slice(0, 1), slice(1, batch)] if batch > 1
+                            else [slice(0, batch)])
+    return request.param
+
+
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
 @pytest.mark.parametrize("return_sequences", [True, False])
-def test_fused_sequence_matches_reference_and_finite_differences(case, return_sequences, float64):
+def test_fused_sequence_matches_reference_and_finite_differences(case, return_sequences, float64,
+                                                                  row_blocks):
     case = dict(case)
     cell = case.pop("cell")
     reset_after = case.pop("reset_after", True)
