@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..backend.tensor import Tensor, record
+from ..core.tensor import record
 from .blas_threads import small_gemm_threads
-from .math import as_array, split
+from .math import as_array, split, squeeze
 
 # Activations whose derivative can be read from their output (what backward-through-time keeps).
 FUSED_ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
@@ -525,5 +525,4 @@ def _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states
 
 
 def _squeeze_time(piece):
-    from .math import squeeze
     return squeeze(piece, axis=1)

@@ -1,8 +1,9 @@
 """ConvLSTM: the base of ConvLSTM1D, ConvLSTM2D and ConvLSTM3D."""
-from ... import ops
-from ...backend.functions import unique_object_name
-from ...engine.keras_tensor import pack_sequence_as
-from .base_rnn import RNN, _state_structure
+from ... import ops, regularizers
+from ...core.nest import pack_sequence_as
+from ...core.session import unique_object_name
+from .base_rnn import RNN
+from .states import state_structure
 from .conv_lstm_cell import ConvLSTMCell
 
 
@@ -78,7 +79,7 @@ class ConvLSTM(RNN):
         projections = ops.reshape(projections, (batch, steps) + tuple(projections.shape[1:]))
         projections = ops.transpose(projections, (1, 0) + tuple(range(2, projections.ndim)))
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        structure = _state_structure(cell)
+        structure = state_structure(cell)
         outputs, previous = [], None
         for t in order:
             output, new_states = cell.recurrent_step(ops.getitem(projections, t),
@@ -101,14 +102,10 @@ class ConvLSTM(RNN):
         for key, value in conv.items():
             config[key] = value
             if key == "bias_regularizer":
-                config["activity_regularizer"] = _serialize_regularizer(self.activity_regularizer)
+                config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**config)
 
-
-def _serialize_regularizer(regularizer):
-    from ... import regularizers
-    return regularizers.serialize(regularizer)

@@ -9,42 +9,21 @@ import inspect
 import numpy as np
 
 from ... import ops
-from ...backend.tensor import Tensor
+from ...core.nest import flatten, pack_sequence_as
+from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
-from ...engine.keras_tensor import KerasTensor, flatten, pack_sequence_as
+from ...engine.keras_tensor import KerasTensor
 from ...ops.recurrent import fused_sequence
 from .dropout_rnn_cell import has_fused_kernel, prefix_weight_names
 from .serialization import deserialize_layer, serialize_layer
 from .stacked_rnn_cells import StackedRNNCells
+from .states import dims, initial_state_of, state_structure
 
 _STATEFUL_BATCH_ERROR = (
     "If a RNN is stateful, it needs to know its batch size. Specify the batch size of your "
     "input tensors: \n- If using a Sequential model, specify the batch size by passing a "
     "`batch_input_shape` argument to your first layer.\n- If using the functional API, specify "
     "the batch size by passing a `batch_shape` argument to your Input layer.")
-
-
-def initial_state_of(cell, inputs=None, batch_size=None, dtype=None):
-    """A cell's zero initial state, in its own structure (one array per state)."""
-    if hasattr(cell, "get_initial_state"):
-        states = cell.get_initial_state(inputs=inputs, batch_size=batch_size, dtype=dtype)
-        if not isinstance(cell.state_size, (list, tuple)) and isinstance(states, (list, tuple)) \
-                and len(states) == 1:
-            return states[0]
-        return states
-    if isinstance(cell.state_size, (list, tuple)):
-        return [np.zeros((batch_size,) + _dims(size), dtype) for size in cell.state_size]
-    return np.zeros((batch_size,) + _dims(cell.state_size), dtype)
-
-
-def _dims(size):
-    return (int(size),) if isinstance(size, (int, np.integer)) else tuple(size)
-
-
-def _state_structure(cell):
-    """The nesting of a cell's states (leaves are sizes): `[u]`, `[u, u]`, `[u, [u, u]]`."""
-    size = cell.state_size
-    return list(size) if isinstance(size, (list, tuple)) else [size]
 
 
 class RNN(Layer):
@@ -96,32 +75,32 @@ class RNN(Layer):
     def _batch_and_time(self, shape):
         return (shape[1], shape[0]) if self.time_major else (shape[0], shape[1])
 
-    def _output_dims(self):
+    def _outputdims(self):
         size = getattr(self.cell, "output_size", None)
         if size is None:
             state = self.cell.state_size
             size = state[0] if isinstance(state, (list, tuple)) else state
-        return _dims(size)
+        return dims(size)
 
     def compute_output_shape(self, input_shape):
         shape = self._data_shape(input_shape)
         batch, steps = self._batch_and_time(shape)
         if self.return_sequences:
             output = (steps, batch) if self.time_major else (batch, steps)
-            output = output + self._output_dims()
+            output = output + self._outputdims()
         else:
-            output = (batch,) + self._output_dims()
+            output = (batch,) + self._outputdims()
         if not self.return_state:
             return output
-        sizes = flatten(_state_structure(self.cell))
-        return [output] + [(batch,) + _dims(size) for size in sizes]
+        sizes = flatten(state_structure(self.cell))
+        return [output] + [(batch,) + dims(size) for size in sizes]
 
     def compute_mask(self, inputs, mask=None):
         if isinstance(mask, list):
             mask = mask[0]
         output_mask = mask if self.return_sequences else None
         if self.return_state:
-            return [output_mask] + [None] * len(flatten(_state_structure(self.cell)))
+            return [output_mask] + [None] * len(flatten(state_structure(self.cell)))
         return output_mask
 
     # --- building ----------------------------------------------------------------------------
@@ -151,7 +130,7 @@ class RNN(Layer):
     @property
     def states(self):
         if self._states is None:
-            return [None] * len(flatten(_state_structure(self.cell)))
+            return [None] * len(flatten(state_structure(self.cell)))
         return list(self._states)
 
     @states.setter
@@ -226,11 +205,11 @@ class RNN(Layer):
             output = ops.transpose(output, (1, 0) + tuple(range(2, output.ndim)))
         if not self.return_state:
             return output
-        return [output] + list(pack_sequence_as(_state_structure(self.cell), final_states))
+        return [output] + list(pack_sequence_as(state_structure(self.cell), final_states))
 
     def _initial_states(self, x, initial_state):
         """A flat list of state tensors: given, stateful, or zeros."""
-        expected = len(flatten(_state_structure(self.cell)))
+        expected = len(flatten(state_structure(self.cell)))
         if initial_state is not None:
             states = flatten(initial_state)
             if len(states) != expected:
@@ -269,7 +248,7 @@ class RNN(Layer):
         go_backwards = self.go_backwards
         for index, cell in enumerate(cells):
             last = index == len(cells) - 1
-            n_states = len(flatten(_state_structure(cell)))
+            n_states = len(flatten(state_structure(cell)))
             cell_states = states[position:position + n_states]
             position += n_states
             input_mask = cell.get_dropout_mask_for_cell(np.empty(x.shape[:1] + x.shape[2:]), training)
@@ -293,7 +272,7 @@ class RNN(Layer):
 
     def _run_steps(self, x, states, mask, training):
         """The generic path: the cell's `call` once per timestep, recorded on the tape."""
-        structure = _state_structure(self.cell)
+        structure = state_structure(self.cell)
         kwargs = {"training": training} if _accepts(self.cell, "training") else {}
         steps = x.shape[1]
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)

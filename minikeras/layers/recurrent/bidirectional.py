@@ -2,8 +2,9 @@
 import numpy as np
 
 from ... import ops
+from ...core.nest import flatten
 from ...engine.base_layer import Layer
-from ...engine.keras_tensor import KerasTensor, flatten
+from ...engine.keras_tensor import KerasTensor
 from .dropout_rnn_cell import prefix_weight_names
 from .serialization import deserialize_layer, serialize_layer
 

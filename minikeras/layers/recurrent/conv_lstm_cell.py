@@ -2,9 +2,9 @@
 import numpy as np
 
 from ... import activations, initializers, ops
+from ...core.config import normalize_data_format
 from ...ops.conv import conv
-from ...backend.config import normalize_data_format
-from ...utils import conv_utils
+from .. import conv_utils
 from .dropout_rnn_cell import BuiltinCell
 
 

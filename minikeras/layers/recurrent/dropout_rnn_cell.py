@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from ... import activations, constraints, initializers, ops, regularizers
-from ...backend.random import make_rng
+from ...core.random import make_rng
 from ...engine.base_layer import Layer
 from ...ops.recurrent import FUSED_ACTIVATIONS
 

@@ -1,10 +1,11 @@
 """StackedRNNCells: several cells run as one, each feeding its output to the next."""
 import inspect
 
+from ...core.nest import flatten, pack_sequence_as
 from ...engine.base_layer import Layer
-from ...engine.keras_tensor import flatten, pack_sequence_as
 from .dropout_rnn_cell import prefix_weight_names
 from .serialization import deserialize_layer, serialize_layer
+from .states import initial_state_of
 
 
 class StackedRNNCells(Layer):
@@ -41,7 +42,6 @@ class StackedRNNCells(Layer):
         return size[0] if isinstance(size, (list, tuple)) else size
 
     def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
-        from .base_rnn import initial_state_of
         return [initial_state_of(cell, inputs, batch_size, dtype) for cell in self.cells]
 
     def build(self, input_shape):

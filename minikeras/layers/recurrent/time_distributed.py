@@ -1,6 +1,6 @@
 """TimeDistributed: applies a layer to every timestep of a sequence."""
 from ... import ops
-from ...backend.tensor import Tensor
+from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
 from .serialization import deserialize_layer, serialize_layer
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from minikeras.backend.tensor import Tensor
+from minikeras.core.tensor import Tensor
 from conftest import fixture_path
 
 with open(fixture_path("recurrent", "cases.json")) as _handle:

@@ -8,8 +8,8 @@ import pytest
 
 import minikeras as keras
 from minikeras import layers
-from minikeras.backend.tensor import Tensor
-from minikeras.engine.keras_tensor import flatten
+from minikeras.core.tensor import Tensor
+from minikeras.core.nest import flatten
 from gradcheck import check_gradients, check_layer_gradients
 
 RNG = np.random.default_rng(11)
