@@ -152,6 +152,33 @@ def _strip_keras3_keys(config, where):
             del config[key]
 
 
+# Keras 3 operation "layers" (`keras.src.ops.*`) in functional configs, as the TF symbol of
+# the TFOpLambda that computes the same (Keras 3 records `Embedding(mask_zero=True)`'s mask,
+# `inputs != 0`, as a NotEqual node).
+_KERAS3_OPERATIONS = {"NotEqual": "math.not_equal", "Equal": "math.equal",
+                      "Add": "__operators__.add", "Subtract": "math.subtract",
+                      "Multiply": "math.multiply", "Divide": "math.truediv",
+                      "TrueDivide": "math.truediv", "Power": "math.pow",
+                      "Negative": "math.negative", "Absolute": "math.abs",
+                      "Matmul": "linalg.matmul"}
+
+
+def _operation_as_tf_op(entry):
+    """A Keras 3 operation node -> the tf.keras TFOpLambda entry: the first argument is the
+    tensor, the second the `y` (or matmul's `b`) keyword of the call."""
+    symbol = _KERAS3_OPERATIONS[entry["class_name"]]
+    name = entry.get("name") or entry["config"].get("name")
+    nodes = []
+    for node in entry.get("inbound_nodes", []):
+        args, kwargs = list(node.get("args", [])), dict(node.get("kwargs", {}))
+        if len(args) > 1:
+            kwargs["b" if symbol == "linalg.matmul" else "y"] = args[1]
+        nodes.append({"args": args[:1], "kwargs": kwargs})
+    return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": nodes,
+            "config": {"name": name, "trainable": True, "dtype": "float32",
+                       "function": symbol}}
+
+
 def normalize(obj, where="config"):
     """Rewrite a Keras 3 config tree into the tf.keras form minikeras' classes take."""
     if isinstance(obj, list):
@@ -162,6 +189,9 @@ def normalize(obj, where="config"):
         return obj["config"].get("name", "float32")
     if obj.get("class_name") == "__keras_tensor__":
         return list(obj["config"]["keras_history"])
+    if obj.get("class_name") in _KERAS3_OPERATIONS and \
+            str(obj.get("module", "")).startswith("keras.src.ops"):
+        obj = _operation_as_tf_op(obj)
     result = {key: normalize(value, where) for key, value in obj.items()}
     if "class_name" in result and isinstance(result.get("config"), dict):
         inner = result["config"]
