@@ -28,11 +28,6 @@ def arrays(case, prefix):
     return found
 
 
-def flat_outputs(out):
-    return keras.backend.tensor_flatten(out) if hasattr(keras.backend, "tensor_flatten") else \
-        _flatten(out)
-
-
 def _flatten(out):
     if isinstance(out, (list, tuple)):
         return [leaf for item in out for leaf in _flatten(item)]
