@@ -284,3 +284,31 @@ def test_digits_rows_as_sequences_lstm_reaches_90_percent():
     assert history.history["loss"][-1] < history.history["loss"][0]
     accuracy = float(np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test))
     assert accuracy >= 0.90, accuracy
+
+
+def test_masks_cross_time_distributed_and_bidirectional():
+    """Masking > TimeDistributed(Dense) > Bidirectional(GRU, sequences) > LSTM: the mask
+    reaches the last LSTM through both wrappers, so trailing padding changes nothing."""
+    model = keras.Sequential([layers.Masking(input_shape=(None, 3)),
+                              layers.TimeDistributed(layers.Dense(4)),
+                              layers.Bidirectional(layers.GRU(3, return_sequences=True)),
+                              layers.LSTM(2)])
+    x = RNG.standard_normal((2, 4, 3)).astype(np.float32)
+    padded = np.concatenate([x, np.zeros((2, 3, 3), np.float32)], axis=1)
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(padded, verbose=0),
+                               atol=1e-6)
+    out = model.layers[1](layers.Masking()(padded))
+    np.testing.assert_array_equal(out._keras_mask.numpy(), np.arange(7)[None].repeat(2, 0) < 4)
+
+
+def test_conv_lstm3d_and_channels_first():
+    x = RNG.standard_normal((2, 3, 4, 4, 4, 2)).astype(np.float32)
+    layer = layers.ConvLSTM3D(2, 3, padding="same", return_sequences=True)
+    assert layer(x).shape == (2, 3, 4, 4, 4, 2)
+    assert [w.name for w in layer.weights] == ["conv_lstm3d/kernel:0",
+                                                "conv_lstm3d/recurrent_kernel:0",
+                                                "conv_lstm3d/bias:0"]
+    first = layers.ConvLSTM2D(2, 3, data_format="channels_first")
+    out = first(RNG.standard_normal((2, 3, 1, 5, 5)).astype(np.float32))
+    assert out.shape == (2, 2, 3, 3)
+    assert first.compute_output_shape((None, 3, 1, 5, 5)) == (None, 2, 3, 3)
