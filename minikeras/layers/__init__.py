@@ -77,6 +77,7 @@ from .preprocessing.center_crop import CenterCrop  # noqa: F401
 from .normalization.sync_batch_normalization import SyncBatchNormalization  # noqa: F401
 
 # Recurrent layers and wrappers (issue 13)
+from .recurrent.abstract_rnn_cell import AbstractRNNCell  # noqa: F401
 from .recurrent.simple_rnn_cell import SimpleRNNCell  # noqa: F401
 from .recurrent.lstm_cell import LSTMCell  # noqa: F401
 from .recurrent.gru_cell import GRUCell  # noqa: F401

@@ -67,6 +67,8 @@ class DropoutRNNCellMixin:
         self._recurrent_dropout_mask = None
 
     def _draw_mask(self, shape, rate, dtype):
+        if rate >= 1:
+            return np.zeros(shape, dtype)
         rng = self._dropout_rng if self._dropout_rng is not None else make_rng(None)
         keep = rng.random(shape, dtype=np.float32) >= rate
         return (keep * np.asarray(1.0 / (1.0 - rate), dtype)).astype(dtype)

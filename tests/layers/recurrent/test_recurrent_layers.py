@@ -312,3 +312,30 @@ def test_conv_lstm3d_and_channels_first():
     out = first(RNG.standard_normal((2, 3, 1, 5, 5)).astype(np.float32))
     assert out.shape == (2, 2, 3, 3)
     assert first.compute_output_shape((None, 3, 1, 5, 5)) == (None, 2, 3, 3)
+
+
+def test_abstract_rnn_cell_subclass():
+    class Accumulate(layers.AbstractRNNCell):
+        @property
+        def state_size(self):
+            return 2
+
+        @property
+        def output_size(self):
+            return 2
+
+        def call(self, inputs, states):
+            total = keras.ops.add(inputs, states[0])
+            return total, [total]
+    x = RNG.standard_normal((2, 4, 2)).astype(np.float32)
+    out = layers.RNN(Accumulate(), return_sequences=True)(x, mask=Tensor(MASK[:2, :4]))
+    expected = np.cumsum(x * MASK[:2, :4, None], axis=1)
+    np.testing.assert_allclose(out.numpy()[MASK[:2, :4]], expected[MASK[:2, :4]], atol=1e-6)
+    with pytest.raises(NotImplementedError):
+        layers.AbstractRNNCell().state_size
+
+
+def test_dropout_of_one_drops_everything():
+    layer = layers.SimpleRNN(2, dropout=1.0, use_bias=False, return_sequences=True)
+    out = layer(RNG.standard_normal((2, 3, 2)).astype(np.float32), training=True)
+    np.testing.assert_array_equal(out.numpy(), 0)
