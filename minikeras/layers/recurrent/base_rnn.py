@@ -227,6 +227,14 @@ class RNN(Layer):
         zeros = initial_state_of(self.cell, x, x.shape[0], x.dtype)
         return [Tensor(np.asarray(z, x.dtype)) for z in flatten(zeros)]
 
+    def get_initial_state(self, inputs):
+        """The zero states for `inputs` (a flat list, one tensor per state), as tf.keras."""
+        x = inputs if hasattr(inputs, "shape") else np.asarray(inputs)
+        batch = x.shape[1] if self.time_major else x.shape[0]
+        dtype = x.dtype if np.dtype(x.dtype).kind == "f" else self.dtype
+        return [Tensor(np.asarray(z, dtype)) for z in
+                flatten(initial_state_of(self.cell, None, batch, dtype))]
+
     def _reset_dropout_masks(self):
         cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
         for cell in cells:
