@@ -381,7 +381,7 @@ class _GRU(_Sequence):
 # --- two threads over row blocks -------------------------------------------------------------
 # Below this many rows per block a second thread costs more than it saves.
 MIN_ROWS_PER_BLOCK = 16
-_POOL = []
+_POOL = {}      # process id -> its worker (a forked child must not reuse its parent's thread)
 
 
 def _row_blocks(batch):
@@ -400,10 +400,12 @@ def _run_on_row_blocks(batch, run):
     if len(blocks) == 1:
         run(blocks[0])
         return
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-rnn"))
+    pool = _POOL.get(os.getpid())
+    if pool is None:
+        pool = _POOL[os.getpid()] = ThreadPoolExecutor(max_workers=1,
+                                                       thread_name_prefix="minikeras-rnn")
     with small_gemm_threads(force=True):
-        other = _POOL[0].submit(run, blocks[1])
+        other = pool.submit(run, blocks[1])
         try:
             run(blocks[0])
         finally:

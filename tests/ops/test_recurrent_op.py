@@ -150,3 +150,30 @@ def test_unknown_cell_is_rejected():
     x, w, u, b, states = make("lstm")
     with pytest.raises(ValueError, match="Unknown recurrent cell"):
         fused_sequence("peephole", x, w, u, b, states)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_runs_the_two_block_recurrence(monkeypatch):
+    """The worker thread of the parent does not exist in a forked child: the child starts its
+    own (a reused pool would wait forever)."""
+    import os
+    import select
+    monkeypatch.setattr(recurrent, "_row_blocks",
+                        lambda batch: [slice(0, 1), slice(1, batch)])
+    x, w, u, b, states = make("gru", batch=4)
+    expected = fused_sequence("gru", x, w, u, b, states)[0].data   # the parent's pool exists
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            got = fused_sequence("gru", x, w, u, b, states)[0].data
+            os.write(write_end, b"1" if np.allclose(got, expected) else b"0")
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    ready, _, _ = select.select([read_end], [], [], 60)
+    if not ready:                       # the child hangs: end it, fail
+        os.kill(pid, 9)
+    result = os.read(read_end, 1) if ready else b"hung"
+    os.waitpid(pid, 0)
+    assert result == b"1"
