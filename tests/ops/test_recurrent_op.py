@@ -1,6 +1,9 @@
 """The fused recurrent op: forward against a plain step-by-step NumPy reference, gradients
 against finite differences (float64), for every cell, masking, go_backwards, initial states,
 recurrent dropout masks and the non-default activations."""
+import os
+import select
+
 import numpy as np
 import pytest
 
@@ -152,12 +155,10 @@ def test_unknown_cell_is_rejected():
         fused_sequence("peephole", x, w, u, b, states)
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_runs_the_two_block_recurrence(monkeypatch):
     """The worker thread of the parent does not exist in a forked child: the child starts its
     own (a reused pool would wait forever)."""
-    import os
-    import select
     monkeypatch.setattr(recurrent, "_row_blocks",
                         lambda batch: [slice(0, 1), slice(1, batch)])
     x, w, u, b, states = make("gru", batch=4)
