@@ -1,12 +1,13 @@
 """The bench.py `lstm` model (Embedding(20000, 128) > LSTM(128) > Dense(2), 80 tokens, batch
-32): predict and train throughput beside the GEMM floor of the fused LSTM op, and the two
-ways of running its recurrence (one block of rows / two blocks on two threads), interleaved.
+32): predict and train throughput beside the GEMM floor of the fused LSTM op, with BLAS
+threads as the op chooses them (one thread while the machine is oversubscribed) and with one
+BLAS thread forced, interleaved.
 
 GEMM floor of the LSTM forward = the input projection (one (80*32, 128) x (128, 512) product)
 plus 80 recurrent (32, 128) x (128, 512) products; training adds the same again for the
 input-gradient recurrence and three large products for the weight and input gradients.
 
-    python benchmarks/bench_lstm.py [--rounds 3]
+    PYTHONPATH=. python benchmarks/bench_lstm.py [--rounds 3]
 
 The machine is shared: compare figures of one run with each other, not across runs.
 """
@@ -17,7 +18,7 @@ import numpy as np
 
 import minikeras as keras
 from minikeras import layers
-from minikeras.ops import recurrent
+from minikeras.ops import blas_threads
 
 BATCH, STEPS, UNITS, VOCAB = 32, 80, 128, 20000
 
@@ -75,19 +76,19 @@ def main():
     floor_predict, floor_train = gemm_floor(rng)
     print(f"GEMM floor per batch: predict {floor_predict * 1e3:.1f} ms, "
           f"train (LSTM only) {floor_train * 1e3:.1f} ms")
-    default_min_rows = recurrent.MIN_ROWS_PER_BLOCK
+    chooses = blas_threads._oversubscribed
     for round_index in range(args.rounds):
-        for label, min_rows in (("two blocks", default_min_rows), ("one block", 10 ** 9)):
-            recurrent.MIN_ROWS_PER_BLOCK = min_rows
+        for label, oversubscribed in (("op's choice", chooses), ("one thread", lambda: True)):
+            blas_threads._oversubscribed = oversubscribed
             start = time.perf_counter()
             net.predict(x, batch_size=BATCH, verbose=0)
             predict_rate = args.samples / (time.perf_counter() - start)
             start = time.perf_counter()
             net.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
             train_rate = args.samples / (time.perf_counter() - start)
-            print(f"round {round_index} {label:>10}: predict {predict_rate:7.1f} samples/s, "
+            print(f"round {round_index} {label:>12}: predict {predict_rate:7.1f} samples/s, "
                   f"train {train_rate:6.1f} samples/s")
-    recurrent.MIN_ROWS_PER_BLOCK = default_min_rows
+    blas_threads._oversubscribed = chooses
 
 
 if __name__ == "__main__":

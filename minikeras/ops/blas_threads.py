@@ -48,15 +48,11 @@ def _oversubscribed():
 
 
 class small_gemm_threads:
-    """Context: one BLAS thread inside when the machine is oversubscribed (or always, with
-    `force=True`: the caller runs its own threads), as before after."""
-
-    def __init__(self, force=False):
-        self.force = force
+    """Context: one BLAS thread inside when the machine is oversubscribed, as before after."""
 
     def __enter__(self):
         self._previous = None
-        if _API is not None and (self.force or _oversubscribed()):
+        if _API is not None and _oversubscribed():
             setter, getter = _API
             self._previous = getter()
             if self._previous > 1:

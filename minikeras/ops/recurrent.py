@@ -12,9 +12,6 @@ sequence reversed and returns the outputs in processing order.
 
 Internally everything is time-major: `(time, batch, features)`.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from ..core.tensor import record
@@ -66,11 +63,7 @@ def activation_name(fn):
 
 
 class _Sequence:
-    """Buffers and the step loops shared by the three cells (subclasses hold the gate math).
-
-    Every step method works on a block of batch rows `r` (a slice): the rows of a batch are
-    independent sequences, so two blocks can run their whole loops on two threads with no
-    synchronisation per step (see `_row_blocks`)."""
+    """Buffers and the step loops shared by the three cells (subclasses hold the gate math)."""
 
     n_states = 1
     gates = 1
@@ -94,82 +87,73 @@ class _Sequence:
             self.hn = np.empty((steps, batch, units), dtype)
             self.y = np.empty((steps, batch, units), dtype)
 
-    def h_rec(self, t, r):
+    def h_rec(self, t):
         """The state as the recurrent GEMM sees it (after recurrent dropout)."""
-        h = self.h[t, r]
-        return h if self.rec_mask is None else h * self.rec_mask[r]
+        h = self.h[t]
+        return h if self.rec_mask is None else h * self.rec_mask
 
     def forward(self, zero_output_for_mask):
-        _run_on_row_blocks(self.batch, lambda r: self._forward_rows(r, zero_output_for_mask))
-
-    def _forward_rows(self, r, zero_output_for_mask):
         for t in range(self.steps):
-            self.step(t, r)
+            self.step(t)
             if self.mask is not None:
-                keep = self.mask[t, r] > 0
-                np.copyto(self.h[t + 1, r], self.hn[t, r])
-                np.copyto(self.h[t + 1, r], self.h[t, r], where=~keep)
+                keep = self.mask[t] > 0
+                np.copyto(self.h[t + 1], self.hn[t])
+                np.copyto(self.h[t + 1], self.h[t], where=~keep)
                 if zero_output_for_mask or t == 0:
-                    self.y[t, r] = np.where(keep, self.hn[t, r], 0)
+                    self.y[t] = np.where(keep, self.hn[t], 0)
                 else:
-                    self.y[t, r] = np.where(keep, self.hn[t, r], self.y[t - 1, r])
-                self.carry_other_states(t, r, keep)
+                    self.y[t] = np.where(keep, self.hn[t], self.y[t - 1])
+                self.carry_other_states(t, keep)
 
-    def carry_other_states(self, t, r, keep):
+    def carry_other_states(self, t, keep):
         pass
 
     def backward(self, g_y, g_last, g_states, zero_output_for_mask):
         """Walk the steps in reverse, filling the per-step pre-activation gradients; returns
         the gradient of the initial hidden state."""
         self.init_backward(g_states)
-        dh0 = np.zeros((self.batch, self.units), self.dtype) if g_states[0] is None \
+        dh = np.zeros((self.batch, self.units), self.dtype) if g_states[0] is None \
             else np.array(g_states[0], self.dtype)
-        _run_on_row_blocks(self.batch, lambda r: self._backward_rows(
-            r, dh0, g_y, g_last, zero_output_for_mask))
-        return dh0
-
-    def _backward_rows(self, r, dh_out, g_y, g_last, zero_output_for_mask):
-        dh = np.array(dh_out[r])
         d_carry_y = None        # gradient flowing to the previous step's output (masking)
         for t in range(self.steps - 1, -1, -1):
-            gy = None if g_y is None else g_y[t, r]
+            gy = None if g_y is None else g_y[t]
             if t == self.steps - 1 and g_last is not None:
-                gy = g_last[r] if gy is None else gy + g_last[r]
+                gy = g_last if gy is None else gy + g_last
             if d_carry_y is not None:
                 gy = d_carry_y if gy is None else gy + d_carry_y
             if self.mask is None:
                 dhn = dh if gy is None else dh + gy
                 skip = None
             else:
-                m = self.mask[t, r]
+                m = self.mask[t]
                 nm = 1 - m
                 dhn = (dh if gy is None else dh + gy) * m
                 # a masked step passes the state (and, unless zeroed, the output) through
                 skip = dh * nm
                 d_carry_y = gy * nm if (gy is not None and not zero_output_for_mask) else None
-            dh = self.step_backward(t, r, dhn)
+            dh = self.step_backward(t, dhn)
             if skip is not None:
                 dh += skip
-        dh_out[r] = dh
+        return dh
 
 
 class _SimpleRNN(_Sequence):
-    def step(self, t, r):
-        out = self.hn[t, r]
-        np.matmul(self.h_rec(t, r), self.u, out=out)
-        out += self.xp[t, r]
+    def step(self, t):
+        out = self.hn[t]
+        np.matmul(self.h_rec(t), self.u, out=out)
+        out += self.xp[t]
         _activate(self.act, out)
 
     def init_backward(self, g_states):
         self.dxp = np.empty_like(self.xp)
         self.u_t = np.ascontiguousarray(self.u.T)
 
-    def step_backward(self, t, r, dhn):
-        da = self.dxp[t, r]
-        np.multiply(dhn, _derivative(self.act, self.hn[t, r]), out=da)
+    def step_backward(self, t, dhn):
+        da = self.dxp[t]
+        np.multiply(dhn, _derivative(self.act, self.hn[t]), out=da)
         dh = da @ self.u_t
         if self.rec_mask is not None:
-            dh *= self.rec_mask[r]
+            dh *= self.rec_mask
         return dh
 
     def weight_gradients(self, h_prev_flat):
@@ -200,36 +184,36 @@ class _LSTM(_Sequence):
                                 (scale != 1)).astype(dtype)
             self.u_scaled = kernel_r * scale
 
-    def step(self, t, r):
+    def step(self, t):
         u = self.units
-        a = self.a[t, r]
-        h = self.h_rec(t, r)
+        a = self.a[t]
+        h = self.h_rec(t)
         if self.fast:
             np.matmul(h, self.u_scaled, out=a)
-            a += self.xp[t, r]            # projections pre-scaled in `fused_sequence`
+            a += self.xp[t]            # projections pre-scaled in `fused_sequence`
             np.tanh(a, out=a)
             a *= self.gate_scale
             a += self.gate_offset
         else:
             np.matmul(h, self.u, out=a)
-            a += self.xp[t, r]
+            a += self.xp[t]
             _activate(self.ract, a[:, :2 * u])
             _activate(self.act, a[:, 2 * u:3 * u])
             _activate(self.ract, a[:, 3 * u:])
         i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
-        c_new = self.c[t + 1, r]
-        np.multiply(f, self.c[t, r], out=c_new)
-        c_new += np.multiply(i, g, out=self.scratch_fwd[r])
-        tc = self.tc[t, r]
+        c_new = self.c[t + 1]
+        np.multiply(f, self.c[t], out=c_new)
+        c_new += np.multiply(i, g, out=self.scratch_fwd)
+        tc = self.tc[t]
         if self.act == "tanh":
             np.tanh(c_new, out=tc)
         else:
             np.copyto(tc, c_new)
             _activate(self.act, tc)
-        np.multiply(o, tc, out=self.hn[t, r])
+        np.multiply(o, tc, out=self.hn[t])
 
-    def carry_other_states(self, t, r, keep):
-        np.copyto(self.c[t + 1, r], self.c[t, r], where=~keep)
+    def carry_other_states(self, t, keep):
+        np.copyto(self.c[t + 1], self.c[t], where=~keep)
 
     def init_backward(self, g_states):
         u = self.units
@@ -246,32 +230,32 @@ class _LSTM(_Sequence):
         self.scratch = np.empty((self.batch, 4 * u), self.dtype)
         self.u_t = np.ascontiguousarray(self.u.T)
 
-    def step_backward(self, t, r, dhn):
+    def step_backward(self, t, dhn):
         u = self.units
-        a = self.a[t, r]
+        a = self.a[t]
         i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
-        dc = self.dc[r]                 # this block's rows of the cell-state gradient
+        dc = self.dc
         dcn = dhn * o
-        dcn *= self.d_tc[t, r]
+        dcn *= self.d_tc[t]
         if self.mask is None:
             dcn += dc
         else:
-            dcn += dc * self.mask[t, r]
-        da = self.scratch[r]
+            dcn += dc * self.mask[t]
+        da = self.scratch
         np.multiply(dcn, g, out=da[:, :u])
-        np.multiply(dcn, self.c[t, r], out=da[:, u:2 * u])
+        np.multiply(dcn, self.c[t], out=da[:, u:2 * u])
         np.multiply(dcn, i, out=da[:, 2 * u:3 * u])
-        np.multiply(dhn, self.tc[t, r], out=da[:, 3 * u:])
-        dz = self.dxp[t, r]
-        np.multiply(da, self.d_gates[t, r], out=dz)
+        np.multiply(dhn, self.tc[t], out=da[:, 3 * u:])
+        dz = self.dxp[t]
+        np.multiply(da, self.d_gates[t], out=dz)
         if self.mask is not None:
-            dc *= 1 - self.mask[t, r]
+            dc *= 1 - self.mask[t]
             dc += dcn * f
         else:
             np.multiply(dcn, f, out=dc)
         dh = dz @ self.u_t
         if self.rec_mask is not None:
-            dh *= self.rec_mask[r]
+            dh *= self.rec_mask
         return dh
 
     def weight_gradients(self, h_prev_flat):
@@ -296,13 +280,13 @@ class _GRU(_Sequence):
             self.u_h = np.ascontiguousarray(kernel_r[:, 2 * units:])
             self.rh = np.empty((steps, batch, units), dtype)      # r * h (recurrent input)
 
-    def step(self, t, r):
+    def step(self, t):
         u = self.units
-        a = self.a[t, r]
-        xp = self.xp[t, r]
-        h_rec = self.h_rec(t, r)
+        a = self.a[t]
+        xp = self.xp[t]
+        h_rec = self.h_rec(t)
         if self.reset_after:
-            hp = self.hp[t, r]
+            hp = self.hp[t]
             np.matmul(h_rec, self.u, out=hp)
             if self.recurrent_bias is not None:
                 hp += self.recurrent_bias
@@ -313,14 +297,14 @@ class _GRU(_Sequence):
             np.matmul(h_rec, self.u_zr, out=a[:, :2 * u])
             a[:, :2 * u] += xp[:, :2 * u]
             _activate(self.ract, a[:, :2 * u])
-            np.multiply(a[:, u:2 * u], h_rec, out=self.rh[t, r])
-            np.matmul(self.rh[t, r], self.u_h, out=a[:, 2 * u:])
+            np.multiply(a[:, u:2 * u], h_rec, out=self.rh[t])
+            np.matmul(self.rh[t], self.u_h, out=a[:, 2 * u:])
         hh = a[:, 2 * u:]
         hh += xp[:, 2 * u:]
         _activate(self.act, hh)
         # new state z h + (1 - z) hh = hh + z (h - hh)
-        hn = self.hn[t, r]
-        np.subtract(self.h[t, r], hh, out=hn)
+        hn = self.hn[t]
+        np.subtract(self.h[t], hh, out=hn)
         hn *= a[:, :u]
         hn += hh
 
@@ -336,33 +320,33 @@ class _GRU(_Sequence):
         self.d_zr = _derivative(self.ract, self.a[..., :2 * u])
         self.d_hh = _derivative(self.act, self.a[..., 2 * u:])
 
-    def step_backward(self, t, r, dhn):
+    def step_backward(self, t, dhn):
         u = self.units
-        a = self.a[t, r]
+        a = self.a[t]
         z, reset, hh = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
-        h_prev = self.h[t, r]
-        d_zr = self.d_zr[t, r]
-        dx = self.dxp[t, r]
+        h_prev = self.h[t]
+        d_zr = self.d_zr[t]
+        dx = self.dxp[t]
         # d pre-activations: update gate, candidate
         np.multiply(dhn * (h_prev - hh), d_zr[:, :u], out=dx[:, :u])
         dah = dx[:, 2 * u:]
-        np.multiply(dhn * (1 - z), self.d_hh[t, r], out=dah)
+        np.multiply(dhn * (1 - z), self.d_hh[t], out=dah)
         dh_direct = dhn * z
         if self.reset_after:
-            hp = self.hp[t, r]
+            hp = self.hp[t]
             np.multiply(dah * hp[:, 2 * u:], d_zr[:, u:], out=dx[:, u:2 * u])
-            dhp = self.dhp[t, r]
+            dhp = self.dhp[t]
             dhp[:, :2 * u] = dx[:, :2 * u]
             np.multiply(dah, reset, out=dhp[:, 2 * u:])
             d_rec = dhp @ self.u_t
         else:
             d_rh = dah @ self.u_h_t
-            h_rec = self.h_rec(t, r)
+            h_rec = self.h_rec(t)
             np.multiply(d_rh * h_rec, d_zr[:, u:], out=dx[:, u:2 * u])
             d_rec = dx[:, :2 * u] @ self.u_zr_t
             d_rec += d_rh * reset
         if self.rec_mask is not None:
-            d_rec *= self.rec_mask[r]
+            d_rec *= self.rec_mask
         d_rec += dh_direct
         return d_rec
 
@@ -376,40 +360,6 @@ class _GRU(_Sequence):
         grad_u[:, :2 * u] = h_prev_flat.T @ dxp[:, :2 * u]
         grad_u[:, 2 * u:] = self.rh.reshape(-1, u).T @ dxp[:, 2 * u:]
         return dxp, grad_u, None
-
-
-# --- two threads over row blocks -------------------------------------------------------------
-# Below this many rows per block a second thread costs more than it saves.
-MIN_ROWS_PER_BLOCK = 16
-_POOL = {}      # process id -> its worker (a forked child must not reuse its parent's thread)
-
-
-def _row_blocks(batch):
-    """One block of rows, or two when the batch is large enough and there are 2+ cores."""
-    if (os.cpu_count() or 1) < 2 or batch < 2 * MIN_ROWS_PER_BLOCK:
-        return [slice(0, batch)]
-    half = batch // 2
-    return [slice(0, half), slice(half, batch)]
-
-
-def _run_on_row_blocks(batch, run):
-    """`run(rows)` for each block; with two blocks, the second on a worker thread. NumPy and
-    BLAS release the GIL, so the two recurrences proceed in parallel, each on one BLAS thread
-    (per-step GEMMs are too small to split further)."""
-    blocks = _row_blocks(batch)
-    if len(blocks) == 1:
-        run(blocks[0])
-        return
-    pool = _POOL.get(os.getpid())
-    if pool is None:
-        pool = _POOL[os.getpid()] = ThreadPoolExecutor(max_workers=1,
-                                                       thread_name_prefix="minikeras-rnn")
-    with small_gemm_threads(force=True):
-        other = pool.submit(run, blocks[1])
-        try:
-            run(blocks[0])
-        finally:
-            other.result()
 
 
 def fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states, mask=None,

@@ -1,13 +1,9 @@
 """The fused recurrent op: forward against a plain step-by-step NumPy reference, gradients
 against finite differences (float64), for every cell, masking, go_backwards, initial states,
 recurrent dropout masks and the non-default activations."""
-import os
-import select
-
 import numpy as np
 import pytest
 
-from minikeras.ops import recurrent
 from minikeras.ops.recurrent import fused_sequence
 from gradcheck import check_gradients
 
@@ -96,21 +92,9 @@ def _case_id(case):
                     if not isinstance(v, np.ndarray)) + ("-masked" if "mask" in case else "")
 
 
-@pytest.fixture(params=["one_block", "two_threads"])
-def row_blocks(request, monkeypatch):
-    """Run the recurrences in one block of rows, or split over two threads (forced even for
-    tiny batches and on one core, so the threaded path is always exercised)."""
-    if request.param == "two_threads":
-        monkeypatch.setattr(recurrent, "_row_blocks",
-                            lambda batch: [slice(0, 1), slice(1, batch)] if batch > 1
-                            else [slice(0, batch)])
-    return request.param
-
-
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
 @pytest.mark.parametrize("return_sequences", [True, False])
-def test_fused_sequence_matches_reference_and_finite_differences(case, return_sequences, float64,
-                                                                  row_blocks):
+def test_fused_sequence_matches_reference_and_finite_differences(case, return_sequences, float64):
     case = dict(case)
     cell = case.pop("cell")
     reset_after = case.pop("reset_after", True)
@@ -153,28 +137,3 @@ def test_unknown_cell_is_rejected():
     x, w, u, b, states = make("lstm")
     with pytest.raises(ValueError, match="Unknown recurrent cell"):
         fused_sequence("peephole", x, w, u, b, states)
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_a_forked_child_runs_the_two_block_recurrence(monkeypatch):
-    """The worker thread of the parent does not exist in a forked child: the child starts its
-    own (a reused pool would wait forever)."""
-    monkeypatch.setattr(recurrent, "_row_blocks",
-                        lambda batch: [slice(0, 1), slice(1, batch)])
-    x, w, u, b, states = make("gru", batch=4)
-    expected = fused_sequence("gru", x, w, u, b, states)[0].data   # the parent's pool exists
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            got = fused_sequence("gru", x, w, u, b, states)[0].data
-            os.write(write_end, b"1" if np.allclose(got, expected) else b"0")
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    ready, _, _ = select.select([read_end], [], [], 60)
-    if not ready:                       # the child hangs: end it, fail
-        os.kill(pid, 9)
-    result = os.read(read_end, 1) if ready else b"hung"
-    os.waitpid(pid, 0)
-    assert result == b"1"
