@@ -1,5 +1,7 @@
 """The MPI-backed context behind `minikeras.distribute` (through mpi4py)."""
+import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -77,12 +79,17 @@ def _install_abort_hook(context):
     previous = sys.excepthook
 
     def abort_job(kind, value, tb):
-        sys.stderr.write(f"minikeras.distribute: rank {context.rank} of {context.size} failed; "
-                         "aborting all ranks.\n")
-        traceback.print_exception(kind, value, tb)
+        # One unbuffered write naming the error first: MPI_Abort may kill the job before
+        # the launcher has forwarded anything written later.
+        summary = "".join(traceback.format_exception_only(kind, value)).strip()
+        report = (f"minikeras.distribute: rank {context.rank} of {context.size} failed with "
+                  f"{summary}; aborting all ranks.\n"
+                  + "".join(traceback.format_exception(kind, value, tb)))
         sys.stderr.flush()
+        os.write(2, report.encode("utf-8", "replace"))
         if previous is not sys.__excepthook__:
             previous(kind, value, tb)
+        time.sleep(0.5)        # let the launcher forward the report before the job is killed
         context.abort(1)
     sys.excepthook = abort_job
 
