@@ -56,12 +56,6 @@ def _derivative(name, y):
     return np.ones_like(y)
 
 
-def activation_name(fn):
-    """The fused name of a Keras activation function, or None when it has no fused kernel."""
-    name = getattr(fn, "__name__", None)
-    return name if name in FUSED_ACTIVATIONS else None
-
-
 class _Sequence:
     """Buffers and the step loops shared by the three cells (subclasses hold the gate math)."""
 
