@@ -110,7 +110,15 @@ class RNN(Layer):
             raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: '
                              f"expected ndim=3, found ndim={len(shape)}. Full shape received: "
                              f"{shape}")
-        batch, _ = self._batch_and_time(shape)
+        batch, steps = self._batch_and_time(shape)
+        if self.unroll and steps is None:
+            raise ValueError("Cannot unroll a RNN if the time dimension is undefined. \n"
+                             "- If using a Sequential model, specify the time dimension by "
+                             "passing an `input_shape` or `batch_input_shape` argument to your "
+                             "first layer. If your first layer is an Embedding, you can also use "
+                             "the `input_length` argument.\n- If using the functional API, "
+                             "specify the time dimension by passing a `shape` or `batch_shape` "
+                             "argument to your Input layer.")
         step_shape = (batch,) + tuple(shape[2:])
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build(step_shape)

@@ -263,6 +263,9 @@ def test_bad_arguments_raise_keras_errors():
         layers.LSTM(2)(np.zeros((1, 3, 2), np.float32), initial_state=[np.zeros((1, 2), np.float32)])
     with pytest.raises(ValueError, match="at least 3 dimensions"):
         layers.TimeDistributed(layers.Dense(2))(np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="Cannot unroll a RNN if the time dimension is undefined"):
+        layers.LSTM(2, unroll=True)(keras.Input(shape=(None, 3)))
+    assert layers.LSTM(2, unroll=True)(keras.Input(shape=(4, 3))).shape == (None, 2)
     with pytest.raises(NotImplementedError, match="constants"):
         layers.RNN(layers.LSTMCell(2), num_constants=1)
 
