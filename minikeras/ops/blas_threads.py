@@ -15,29 +15,37 @@ import os
 _OVERSUBSCRIBED_LOAD_PER_CORE = 1.5
 
 
-def _find_openblas_thread_api():
+def _find_openblas_thread_apis():
+    """(set_num_threads, get_num_threads) of every OpenBLAS loaded in the process (NumPy's and,
+    once imported, SciPy's may be separate copies)."""
     try:
         with open("/proc/self/maps") as maps:
             paths = sorted({line.split()[-1] for line in maps
                             if "openblas" in line.lower() and ".so" in line})
     except OSError:
-        return None
+        return []
+    apis = []
     for path in paths:
         try:
             library = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", "_64_", ""):
-                setter = getattr(library, f"{prefix}_set_num_threads{suffix}", None)
-                getter = getattr(library, f"{prefix}_get_num_threads{suffix}", None)
-                if setter is not None and getter is not None:
-                    getter.restype = ctypes.c_int
-                    return setter, getter
-    return None
+        for name in _symbol_names():
+            setter = getattr(library, f"{name[0]}_set_num_threads{name[1]}", None)
+            getter = getattr(library, f"{name[0]}_get_num_threads{name[1]}", None)
+            if setter is not None and getter is not None:
+                getter.restype = ctypes.c_int
+                apis.append((setter, getter))
+                break
+    return apis
 
 
-_API = _find_openblas_thread_api()
+def _symbol_names():
+    return [(prefix, suffix) for prefix in ("scipy_openblas", "openblas")
+            for suffix in ("64_", "_64_", "")]
+
+
+_APIS = _find_openblas_thread_apis()
 _CORES = os.cpu_count() or 1     # read once: os.cpu_count() costs ~0.3 ms a call here
 
 
@@ -52,17 +60,16 @@ class small_gemm_threads:
     """Context: one BLAS thread inside when the machine is oversubscribed, as before after."""
 
     def __enter__(self):
-        self._previous = None
-        if _API is not None and _oversubscribed():
-            setter, getter = _API
-            self._previous = getter()
-            if self._previous > 1:
-                setter(1)
-            else:
-                self._previous = None
+        self._previous = []
+        if _APIS and _oversubscribed():
+            for setter, getter in _APIS:
+                threads = getter()
+                if threads > 1:
+                    setter(1)
+                    self._previous.append((setter, threads))
         return self
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            _API[0](self._previous)
+        for setter, threads in self._previous:
+            setter(threads)
         return False
