@@ -50,6 +50,9 @@ class RNN(Layer):
             raise ValueError("The RNN cell should have a `state_size` attribute (tuple of "
                              "integers, one integer per RNN state). Received: "
                              f"cell={cell}")
+        if "input_shape" not in kwargs and ("input_dim" in kwargs or "input_length" in kwargs):
+            # Keras 1's `LSTM(32, input_dim=8, input_length=10)`, still read by tf.keras 2
+            kwargs["input_shape"] = (kwargs.pop("input_length", None), kwargs.pop("input_dim", None))
         self.zero_output_for_mask = kwargs.pop("zero_output_for_mask", False)
         if kwargs.pop("num_constants", None):
             raise NotImplementedError("RNN `constants` (num_constants) are not supported by "

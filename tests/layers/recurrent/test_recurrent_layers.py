@@ -238,6 +238,8 @@ def test_output_shapes_without_data():
         (None, 4, 4, 5)
     inputs = keras.Input(shape=(None, 3))
     assert layers.SimpleRNN(2, return_sequences=True)(inputs).shape == (None, None, 2)
+    legacy = keras.Sequential([layers.LSTM(3, input_dim=4, input_length=6)])
+    assert legacy.input_shape == (None, 6, 4) and legacy.output_shape == (None, 3)
     stacked = layers.RNN([layers.GRUCell(2), layers.LSTMCell(3)])
     zeros = stacked.get_initial_state(np.ones((4, 5, 3), np.float32))
     assert [z.shape for z in zeros] == [(4, 2), (4, 3), (4, 3)]
