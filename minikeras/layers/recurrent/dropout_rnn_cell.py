@@ -50,6 +50,9 @@ class DropoutRNNCellMixin:
 
     The owning RNN layer calls `reset_dropout_mask()` and `reset_recurrent_dropout_mask()`
     before each sequence; a cell asks for `get_dropout_mask_for_cell(inputs, training)`.
+    One mask serves every gate (tf.keras' implementation 2 for inputs; its implementation 1,
+    which recurrent dropout forces, draws one per gate): the same rates and expectations,
+    different random draws.
     """
 
     def _init_dropout(self, dropout, recurrent_dropout, seed=None):
