@@ -122,14 +122,22 @@ def serialize_model(model, top_level=True):
     elif is_functional(model):
         entry = _wrap(model, _functional_config_v3(model), "keras")
         entry["class_name"] = serialization.model_class_name(model).split(">")[-1]
+        if entry["class_name"] == "Functional":
+            # Keras 3 finds its Functional class only under its full module path.
+            entry["module"] = "keras.src.models.functional"
+            entry["registered_name"] = "Functional"
     else:
         entry = _wrap(model, model.get_config(), type(model).__module__)
-    build_shape = getattr(model, "_build_input_shape", None)
-    if build_shape is None and getattr(model, "inputs", None):
-        build_shape = model.inputs[0].shape if len(model.inputs) == 1 else \
-            [t.shape for t in model.inputs]
-    if build_shape is not None:
-        entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
+    if entry["class_name"] == "Functional":
+        # A functional model is built when it is made: Keras 3 records no build shape.
+        entry["build_config"] = {"input_shape": None}
+    else:
+        build_shape = getattr(model, "_build_input_shape", None)
+        if build_shape is None and getattr(model, "inputs", None):
+            build_shape = model.inputs[0].shape if len(model.inputs) == 1 else \
+                [t.shape for t in model.inputs]
+        if build_shape is not None:
+            entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
     if top_level and getattr(model, "_is_compiled", False):
         entry["compile_config"] = compile_config(model)
     return entry
