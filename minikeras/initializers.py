@@ -57,7 +57,28 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, shape, dtype=None, **kwargs):
-        return np.broadcast_to(np.asarray(self.value, dtype=self._dtype(dtype)), shape).copy()
+        """As `tf.constant(value, shape=shape)`: one value fills the shape, as many values as
+        the shape holds are reshaped to it; beyond tf.keras, a value that broadcasts to the
+        shape (a row) is broadcast. Anything else is an error."""
+        dtype = self._dtype(dtype)
+        try:
+            value = np.asarray(self.value, dtype=dtype)
+        except (TypeError, ValueError):
+            raise TypeError(f"Cannot convert {self.value!r} to an array of dtype {dtype}: the "
+                            "`Constant` initializer's value must be a number or an array of "
+                            "numbers.") from None
+        shape = tuple(shape)
+        size = int(np.prod(shape, dtype=np.int64))
+        if value.size == 1:
+            return np.full(shape, value.reshape(()), dtype=dtype)
+        if value.size != size:
+            try:
+                return np.broadcast_to(value, shape).copy()
+            except ValueError:
+                pass
+            raise TypeError(f"The `Constant` initializer's value has {value.size} elements, but "
+                            f"the requested shape {shape} has {size} elements.")
+        return value.reshape(shape).copy()
 
     def get_config(self):
         return {"value": self.value}

@@ -92,3 +92,5 @@ from .recurrent.conv_lstm1d import ConvLSTM1D  # noqa: F401
 from .recurrent.conv_lstm2d import ConvLSTM2D  # noqa: F401
 from .recurrent.conv_lstm3d import ConvLSTM3D  # noqa: F401
 # (recurrent-section-end)
+
+from .serialization import deserialize, serialize  # noqa: F401

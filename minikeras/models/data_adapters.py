@@ -266,6 +266,8 @@ def _is_none_or_empty(value):
 
 
 def _is_array_like(x):
+    if isinstance(x, (str, bytes)):
+        return False
     if _is_list_of_scalars(x):
         return True
     leaves = flatten(x)
@@ -274,16 +276,40 @@ def _is_array_like(x):
         for a in leaves if a is not None)
 
 
+def _no_adapter(x, y, types=None):
+    x_type, y_type = types or (type(x), type(y))
+    return ValueError(f"Failed to find data adapter that can handle input: {x_type}, {y_type}")
+
+
+def _check_arrays(x, y, sample_weight, types):
+    """Every array has a sample axis and holds numbers (a rank-0 value or a string array
+    cannot be split into batches or fed to a layer)."""
+    for name, part in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        for array in flatten(part):
+            if array is None:
+                continue
+            if array.ndim == 0:
+                raise _no_adapter(x, y, types) if name != "sample_weight" else ValueError(
+                    "Failed to find data adapter that can handle input: `sample_weight` of "
+                    f"type {type(sample_weight)} with shape (): it needs one weight per sample.")
+            if array.dtype.kind not in "biuf":
+                raise ValueError(f"`{name}` holds values of dtype {array.dtype}: minikeras "
+                                 "models take numbers (bool, integer or float arrays). "
+                                 f"Received {name} of shape {array.shape}.")
+
+
 def select_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, epochs=1,
                    shuffle=False, shard=False):
     if is_sequence_like(x):
         return SequenceAdapter(x, y, sample_weight, shuffle=shuffle, shard=shard)
     if is_generator(x):
         return GeneratorAdapter(x, y, sample_weight)
-    if x is None or not _is_array_like(x):
-        raise ValueError("Failed to find data adapter that can handle input: "
-                         f"{type(x)}, {type(y)}")
+    if x is None or not _is_array_like(x) or any(
+            part is not None and not _is_array_like(part) for part in (y, sample_weight)):
+        raise _no_adapter(x, y)
+    given = (type(x), type(y))
     x, y, sample_weight = (to_numpy(a) for a in (x, y, sample_weight))
+    _check_arrays(x, y, sample_weight, given)
     return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, steps=steps, epochs=epochs,
                         shuffle=shuffle, shard=shard)
 
@@ -382,13 +408,21 @@ class DataHandler:
                     "You may need to use the repeat() function when building your dataset.")
 
 
+def _check_integer(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Expected {name} to be an integer. Received {name}={value!r} of type "
+                        f"{type(value).__name__}.")
+
+
 def _check_positive(name, value):
+    _check_integer(name, value)
     if value <= 0:
         raise ValueError(f"Expected {name} to be positive. Received is {value}.")
     return value
 
 
 def _check_non_negative(name, value):
+    _check_integer(name, value)
     if value < 0:
         raise ValueError(f"Expected {name} to be non-negative. Received is {value}.")
     return value

@@ -6,6 +6,8 @@ The graph is the one recorded while layers were called on KerasTensors: every ca
 record back from the outputs and orders it as tf.keras 2.x does (by depth, inputs first),
 which fixes `model.layers`, the weight order and the `summary()` layout.
 """
+import collections
+
 import numpy as np
 
 from ..core.session import unique_object_name
@@ -161,6 +163,12 @@ class Functional(Model):
 
     def get_layer(self, name=None, index=None):
         return _get_layer(self.layers, name, index)
+
+    def _convert_input(self, x):
+        # A model takes numbers: refuse string/object arrays here, not inside a layer's NumPy.
+        if isinstance(x, (np.ndarray, list, str, bytes)):
+            numeric_input(x, self.dtype if self._dtype.kind in "biuf" else "float32")
+        return super()._convert_input(x)
 
     # --- running the graph -----------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
@@ -396,10 +404,10 @@ def _map_graph_network(inputs, outputs):
         layers.extend(sorted(layers_by_depth[depth], key=lambda layer: layer_indices[layer]))
 
     _check_computable(inputs, nodes_by_depth)
-    names = [layer.name for layer in layers]
-    for name in names:
-        if names.count(name) != 1:
-            raise ValueError(f'The name "{name}" is used {names.count(name)} times in the model. '
+    counts = collections.Counter(layer.name for layer in layers)
+    for name, count in counts.items():
+        if count != 1:
+            raise ValueError(f'The name "{name}" is used {count} times in the model. '
                              "All layer names should be unique.")
     return nodes_by_depth, layers
 
@@ -504,11 +512,23 @@ def _spec_shape(reference):
     return (None,) + tuple(reference.shape[1:]) if reference.shape else ()
 
 
+def numeric_input(value, dtype):
+    """`value` as an array a `dtype` input can take; strings, objects and the like are refused
+    with a clear error instead of failing inside NumPy."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf" and np.dtype(dtype).kind in "biuf":
+        raise ValueError(f"Failed to convert a NumPy array to a Tensor (Unsupported object type "
+                         f"{array.dtype}): the model's input takes {np.dtype(dtype).name} "
+                         f"values, received an array of shape {array.shape} and dtype "
+                         f"{array.dtype}.")
+    return array
+
+
 def _conform_to_reference_input(value, reference):
     """tf.keras: a trailing axis of size 1 is squeezed or added to match the `Input`, and the
     value is cast to the `Input`'s dtype."""
     if not isinstance(value, Tensor):
-        value = Tensor(np.asarray(value))
+        value = Tensor(numeric_input(value, reference.dtype))
     elif value.dtype == reference.dtype and value.ndim == len(reference.shape):
         return value
     rank, reference_rank = value.ndim, len(reference.shape)

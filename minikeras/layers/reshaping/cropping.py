@@ -15,6 +15,7 @@ class Cropping(Layer):
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def call(self, inputs):
+        self.compute_output_shape(inputs.shape)     # refuses crops that leave nothing
         index = [slice(None)] * inputs.ndim
         for axis, (lo, hi) in zip(spatial_axes(self.rank, self.data_format), self.cropping):
             index[axis] = slice(lo, inputs.shape[axis] - hi)

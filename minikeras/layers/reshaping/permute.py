@@ -15,7 +15,12 @@ class Permute(Layer):
 
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)
-        self.dims = tuple(dims)
+        if not isinstance(dims, (list, tuple)):
+            raise TypeError(f"`dims` must be a tuple of integers. Received: dims={dims!r}")
+        if any(isinstance(d, bool) or not hasattr(d, "__index__") for d in dims):
+            raise TypeError(f"`dims` must be a tuple of integers. Received: dims={dims!r}")
+        dims = tuple(d.__index__() for d in dims)
+        self.dims = dims
         if sorted(dims) != list(range(1, len(dims) + 1)):
             raise ValueError("Invalid permutation argument `dims` for Permute Layer. The set of "
                              "indices in `dims` must be consecutive and start from 1. "
