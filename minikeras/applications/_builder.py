@@ -1,0 +1,94 @@
+"""The parts every application constructor shares: argument checks, the image input, the
+pooling / classifier top, the model and its weights."""
+import os
+
+from .. import layers
+from ..backend import config
+from ..models import Model
+from . import imagenet_utils, weight_files
+
+
+def check_weights_and_classes(weights, include_top, classes):
+    if not (weights in {"imagenet", None} or os.path.exists(weights)):
+        raise ValueError("The `weights` argument should be either `None` (random "
+                         "initialization), `imagenet` (pre-training on ImageNet), or the path to "
+                         f"the weights file to be loaded.  Received: weights={weights}")
+    if weights == "imagenet" and include_top and classes != 1000:
+        raise ValueError('If using `weights` as `"imagenet"` with `include_top` as true, '
+                         f"`classes` should be 1000.  Received `classes={classes}`")
+
+
+def check_pooling(pooling):
+    """tf.keras ignores an unknown `pooling`; we refuse it rather than drop it silently."""
+    if pooling not in {None, "avg", "max"}:
+        raise ValueError("The `pooling` argument should be one of None, 'avg' or 'max'. "
+                         f"Received: pooling={pooling}")
+
+
+def check_no_extra_kwargs(kwargs):
+    if kwargs:
+        raise ValueError(f"Unknown argument(s): {kwargs}")
+
+
+def image_input(input_tensor, input_shape):
+    """The model's input: a new Input, or the given KerasTensor (wrapped when it is data)."""
+    if input_tensor is None:
+        return layers.Input(shape=input_shape)
+    if not hasattr(input_tensor, "_keras_history"):
+        return layers.Input(tensor=input_tensor, shape=input_shape)
+    return input_tensor
+
+
+def source_inputs(tensor):
+    """The Input tensors a KerasTensor was computed from (tf.keras' get_source_inputs)."""
+    node = tensor.node
+    if node.is_input:
+        return [tensor]
+    found = []
+    for parent in node.input_tensors:
+        for source in source_inputs(parent):
+            if not any(source is seen for seen in found):
+                found.append(source)
+    return found
+
+
+def model_inputs(input_tensor, img_input):
+    return img_input if input_tensor is None else source_inputs(input_tensor)
+
+
+def data_format():
+    return config.image_data_format()
+
+
+def channel_axis():
+    return 3 if config.image_data_format() == "channels_last" else 1
+
+
+def classifier(x, classes, classifier_activation, weights, dropout_rate=None,
+               pool_name="avg_pool", dropout_name="top_dropout", dense_name="predictions"):
+    """Global average pooling (+ dropout) + the Dense top used by most applications."""
+    x = layers.GlobalAveragePooling2D(name=pool_name)(x)
+    if dropout_rate:
+        x = layers.Dropout(dropout_rate, name=dropout_name)(x)
+    imagenet_utils.validate_activation(classifier_activation, weights)
+    return layers.Dense(classes, activation=classifier_activation, name=dense_name)(x)
+
+
+def global_pooling(x, pooling, avg_name=None, max_name=None):
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name=avg_name)(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name=max_name)(x)
+    return x
+
+
+def finish(inputs, outputs, name, weights, imagenet_file=None, origin_dir=None, file_hash=None):
+    """The Model, with its weights: a file path, or the published ImageNet file by name."""
+    model = Model(inputs, outputs, name=name)
+    if weights == "imagenet" and imagenet_file is not None:
+        path = weight_files.fetch(imagenet_file, origin_dir + imagenet_file,
+                                  what=f"the ImageNet weights of {name}", file_hash=file_hash)
+        model.load_weights(path)
+    elif weights is not None and weights != "imagenet":
+        model.load_weights(weights)
+    return model
