@@ -15,3 +15,9 @@ from .resnet import ResNet50, ResNet101, ResNet152  # noqa: F401
 from .resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2  # noqa: F401
 from .mobilenet import MobileNet  # noqa: F401
 from .mobilenet_v2 import MobileNetV2  # noqa: F401
+from . import inception_v3, xception, densenet  # noqa: F401
+from .inception_v3 import InceptionV3  # noqa: F401
+from .xception import Xception  # noqa: F401
+from .densenet import DenseNet121, DenseNet169, DenseNet201  # noqa: F401
+from . import inception_resnet_v2  # noqa: F401
+from .inception_resnet_v2 import InceptionResNetV2  # noqa: F401
