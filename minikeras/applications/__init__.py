@@ -21,3 +21,7 @@ from .xception import Xception  # noqa: F401
 from .densenet import DenseNet121, DenseNet169, DenseNet201  # noqa: F401
 from . import inception_resnet_v2  # noqa: F401
 from .inception_resnet_v2 import InceptionResNetV2  # noqa: F401
+from . import efficientnet  # noqa: F401
+from .efficientnet import (  # noqa: F401
+    EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3, EfficientNetB4,
+    EfficientNetB5, EfficientNetB6, EfficientNetB7)
