@@ -25,3 +25,5 @@ from . import efficientnet  # noqa: F401
 from .efficientnet import (  # noqa: F401
     EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3, EfficientNetB4,
     EfficientNetB5, EfficientNetB6, EfficientNetB7)
+from . import nasnet  # noqa: F401
+from .nasnet import NASNetMobile, NASNetLarge  # noqa: F401

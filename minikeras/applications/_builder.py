@@ -82,11 +82,11 @@ def global_pooling(x, pooling, avg_name=None, max_name=None):
     return x
 
 
-def finish(inputs, outputs, name, weights, imagenet_file=None, origin_dir=None, file_hash=None):
+def finish(inputs, outputs, name, weights, imagenet_file=None, origin=None, file_hash=None):
     """The Model, with its weights: a file path, or the published ImageNet file by name."""
     model = Model(inputs, outputs, name=name)
     if weights == "imagenet" and imagenet_file is not None:
-        path = weight_files.fetch(imagenet_file, origin_dir + imagenet_file,
+        path = weight_files.fetch(imagenet_file, origin,
                                   what=f"the ImageNet weights of {name}", file_hash=file_hash)
         model.load_weights(path)
     elif weights is not None and weights != "imagenet":

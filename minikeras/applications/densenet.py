@@ -47,7 +47,7 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None, in
         file_name = f"{name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
         file_hash = top_hash if include_top else notop_hash
     return _builder.finish(_builder.model_inputs(input_tensor, img_input), x, name, weights,
-                           file_name, ORIGIN_DIR, file_hash)
+                           file_name, ORIGIN_DIR + str(file_name), file_hash)
 
 
 def _bn(x, name):

@@ -115,7 +115,7 @@ def EfficientNet(width_coefficient, depth_coefficient, default_size, dropout_rat
         file_name = model_name + (".h5" if include_top else "_notop.h5")
         file_hash = FILE_HASHES[model_name[-2:]][0 if include_top else 1]
     return _builder.finish(_builder.model_inputs(input_tensor, img_input), x, model_name,
-                           weights, file_name, ORIGIN_DIR, file_hash)
+                           weights, file_name, ORIGIN_DIR + str(file_name), file_hash)
 
 
 def block(inputs, activation="swish", drop_rate=0.0, name="", filters_in=32, filters_out=16,

@@ -48,7 +48,7 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
     suffix = "" if include_top else "_notop"
     file_name = f"inception_resnet_v2_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
     return _builder.finish(_builder.model_inputs(input_tensor, img_input), x,
-                           "inception_resnet_v2", weights, file_name, ORIGIN_DIR,
+                           "inception_resnet_v2", weights, file_name, ORIGIN_DIR + str(file_name),
                            FILE_HASHES[file_name])
 
 

@@ -43,7 +43,7 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
         x = _builder.global_pooling(x, pooling)
     file_name = f"inception_v3_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
     return _builder.finish(_builder.model_inputs(input_tensor, img_input), x, "inception_v3",
-                           weights, file_name, ORIGIN_DIR, FILE_HASHES[file_name])
+                           weights, file_name, ORIGIN_DIR + str(file_name), FILE_HASHES[file_name])
 
 
 def _concat(branches, name=None):

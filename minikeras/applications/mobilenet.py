@@ -49,7 +49,8 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         top = "" if include_top else "_no_top"
         file_name = f"mobilenet_{WEIGHT_ALPHAS[alpha]}_{rows}_tf{top}.h5"
     return _builder.finish(_builder.model_inputs(input_tensor, img_input), x,
-                           f"mobilenet_{alpha:0.2f}_{rows}", weights, file_name, ORIGIN_DIR)
+                           f"mobilenet_{alpha:0.2f}_{rows}", weights, file_name,
+                           ORIGIN_DIR + str(file_name))
 
 
 def _conv_block(inputs, filters, alpha, kernel=(3, 3), strides=(1, 1)):

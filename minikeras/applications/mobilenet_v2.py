@@ -54,7 +54,8 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
         top = "" if include_top else "_no_top"
         file_name = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}{top}.h5"
     return _builder.finish(_builder.model_inputs(input_tensor, img_input), x,
-                           f"mobilenetv2_{alpha:0.2f}_{rows}", weights, file_name, ORIGIN_DIR)
+                           f"mobilenetv2_{alpha:0.2f}_{rows}", weights, file_name,
+                           ORIGIN_DIR + str(file_name))
 
 
 def _check_input_tensor_matches(input_tensor, input_shape):

@@ -52,7 +52,7 @@ def ResNet(stack_fn, preact, use_bias, model_name="resnet", include_top=True, we
         file_name = f"{model_name}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
         file_hash = FILE_HASHES[model_name][0 if include_top else 1]
     return _builder.finish(_builder.model_inputs(input_tensor, img_input), x, model_name,
-                           weights, file_name, ORIGIN_DIR, file_hash)
+                           weights, file_name, ORIGIN_DIR + str(file_name), file_hash)
 
 
 def _bn(x, name):

@@ -29,5 +29,5 @@ def build_vgg(convs_per_block, name, origin_dir, file_hashes, include_top, weigh
         x = _builder.global_pooling(x, pooling)
     file_name = f"{name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
     return _builder.finish(_builder.model_inputs(input_tensor, img_input), x, name, weights,
-                           file_name, origin_dir, file_hashes[file_name])
+                           file_name, origin_dir + file_name, file_hashes[file_name])
 

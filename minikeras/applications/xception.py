@@ -40,7 +40,7 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
         x = _builder.global_pooling(x, pooling)
     file_name = f"xception_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
     return _builder.finish(_builder.model_inputs(input_tensor, img_input), x, "xception",
-                           weights, file_name, ORIGIN_DIR, FILE_HASHES[file_name])
+                           weights, file_name, ORIGIN_DIR + str(file_name), FILE_HASHES[file_name])
 
 
 def _channel_axis():
