@@ -3,7 +3,7 @@ pooling / classifier top, the model and its weights."""
 import os
 
 from .. import layers
-from ..backend import config
+from ..core import config
 from ..models import Model
 from . import imagenet_utils, weight_files
 

@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 
 from .. import activations
-from ..backend import config
-from ..backend.tensor import Tensor
+from ..core import config
+from ..core.tensor import Tensor
 from . import weight_files
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"

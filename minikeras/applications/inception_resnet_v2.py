@@ -1,7 +1,7 @@
 """InceptionResNetV2 (Szegedy et al., 2016): inception branches whose 1x1-projected sum is added,
 scaled, to the block input (blocks 35, 17 and 8). `preprocess_input`: 'tf' mode."""
 from .. import layers
-from ..saving import register_keras_serializable
+from ..core.registry import register_keras_serializable
 from . import _builder, imagenet_utils
 
 ORIGIN_DIR = ("https://storage.googleapis.com/tensorflow/keras-applications/"

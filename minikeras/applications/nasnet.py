@@ -4,7 +4,7 @@ NASNetMobile (224x224) and NASNetLarge (331x331); channels_last only.
 import warnings
 
 from .. import layers
-from ..backend import config
+from ..core import config
 from . import _builder, imagenet_utils
 
 ORIGIN_DIR = "https://storage.googleapis.com/tensorflow/keras-applications/nasnet/"

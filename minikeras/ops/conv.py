@@ -3,8 +3,8 @@ pool_kernels.py. The kernels work channels_last; channels_first inputs are moved
 """
 import numpy as np
 
-from ..backend.tensor import record
-from .math import as_array
+from ..core.tensor import record
+from ..core.tensor import as_array
 from .nn import _activation_backward
 from . import conv_kernels, pool_kernels
 

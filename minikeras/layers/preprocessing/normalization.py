@@ -2,7 +2,7 @@
 import numpy as np
 
 from ... import ops
-from ...backend import config
+from ...core import config
 from ...engine.base_layer import Layer
 from .image_utils import to_float
 
