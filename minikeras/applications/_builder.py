@@ -4,6 +4,7 @@ import os
 
 from .. import layers
 from ..core import config
+from ..engine.keras_tensor import KerasTensor
 from ..models import Model
 from . import imagenet_utils, weight_files
 
@@ -31,11 +32,14 @@ def check_no_extra_kwargs(kwargs):
 
 
 def image_input(input_tensor, input_shape):
-    """The model's input: a new Input, or the given KerasTensor (wrapped when it is data)."""
+    """The model's input: a new Input, or the given symbolic tensor."""
     if input_tensor is None:
         return layers.Input(shape=input_shape)
-    if not hasattr(input_tensor, "_keras_history"):
-        return layers.Input(tensor=input_tensor, shape=input_shape)
+    if not isinstance(input_tensor, KerasTensor):
+        # tf.keras wraps a concrete tf.Tensor in an Input; here there is no graph to hold it.
+        raise NotImplementedError(
+            "`input_tensor` must be a Keras symbolic tensor (the output of `keras.Input` or of a "
+            f"layer called on one). Received: input_tensor of type {type(input_tensor).__name__}")
     return input_tensor
 
 

@@ -119,6 +119,13 @@ def test_input_tensor_keeps_the_graph_before_it():
                                expected.predict(x / 127.5 - 1, verbose=0), rtol=1e-5, atol=1e-5)
 
 
+def test_input_tensor_must_be_symbolic():
+    with pytest.raises(NotImplementedError, match="`input_tensor` must be a Keras symbolic "
+                                                  "tensor"):
+        apps.DenseNet121(weights=None, include_top=False,
+                         input_tensor=np.zeros((1, 32, 32, 3), np.float32))
+
+
 def test_mobilenet_input_tensor_must_match_input_shape():
     inputs = keras.Input((64, 64, 3))
     with pytest.raises(ValueError, match="input_tensor.shape\\[2\\] must equal input_shape\\[1\\]"):
