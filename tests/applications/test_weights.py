@@ -56,9 +56,11 @@ def test_save_weights_then_rebuild_with_weights_path(tmp_path):
 
 
 @pytest.mark.parametrize("constructor, kwargs", [
-    ("ResNet50V2", {"input_shape": (32, 32, 3), "include_top": False, "pooling": "avg"}),
+    pytest.param("ResNet50V2", {"input_shape": (32, 32, 3), "include_top": False,
+                                "pooling": "avg"}, marks=pytest.mark.slow),
     ("EfficientNetB0", {"input_shape": (32, 32, 3), "include_top": False, "pooling": "max"}),
-    ("DenseNet121", {"input_shape": (32, 32, 3), "classes": 3}),
+    pytest.param("DenseNet121", {"input_shape": (32, 32, 3), "classes": 3},
+                 marks=pytest.mark.slow),
 ])
 def test_round_trip_other_families(tmp_path, constructor, kwargs):
     """Families with other weight kinds: no-bias convs, Normalization's int64 count, BN."""
