@@ -194,3 +194,25 @@ def test_decode_predictions_errors(keras_home):
         imagenet_utils.decode_predictions(np.zeros((2, 10)))
     with pytest.raises(FileNotFoundError, match="imagenet_class_index.json"):
         imagenet_utils.decode_predictions(np.zeros((1, 1000)))
+
+
+def test_efficientnet_imagenet_scales_normalized_inputs(keras_home):
+    """With the ImageNet weights, EfficientNet multiplies the normalized inputs by
+    1/sqrt(ImageNet RGB stds) (a tf.math.multiply op layer, as tf.keras records it)."""
+    template = keras.applications.EfficientNetB0(include_top=False, weights=None,
+                                                 input_shape=(32, 32, 3))
+    os.makedirs(keras_home / "models")
+    write_published_layout(str(keras_home / "models" / "efficientnetb0_notop.h5"), template)
+    keras.backend.clear_session()
+    model = keras.applications.EfficientNetB0(include_top=False, weights="imagenet",
+                                              input_shape=(32, 32, 3))
+    names = [layer.name for layer in model.layers[:5]]
+    assert names == ["input_1", "rescaling", "normalization", "tf.math.multiply",
+                     "stem_conv_pad"]
+    normalization = model.get_layer("normalization")
+    probe = keras.Model(model.input, model.layers[3].output)
+    x = _images(1) * 127.5 + 127.5
+    mean = normalization.adapt_mean.numpy()
+    std = np.sqrt(normalization.adapt_variance.numpy())
+    expected = (x / 255.0 - mean) / np.maximum(std, 1e-7) / np.sqrt([0.229, 0.224, 0.225])
+    np.testing.assert_allclose(probe.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4)
