@@ -14,6 +14,7 @@ from . import weight_files
 CLASS_INDEX_FILE = "imagenet_class_index.json"
 CLASS_INDEX_ORIGIN = ("https://storage.googleapis.com/download.tensorflow.org/data/"
                       + CLASS_INDEX_FILE)
+CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
 _class_index = None
 
 CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
@@ -120,7 +121,7 @@ def decode_predictions(preds, top=5):
                          f"of shape (samples, 1000)). Found array with shape: {preds.shape}")
     if _class_index is None:
         path = weight_files.fetch(CLASS_INDEX_FILE, CLASS_INDEX_ORIGIN,
-                                  what="the ImageNet class index")
+                                  what="the ImageNet class index", file_hash=CLASS_INDEX_MD5)
         with open(path) as f:
             _class_index = json.load(f)
     results = []
