@@ -10,7 +10,8 @@ from . import imagenet_utils, weight_files
 
 
 def check_weights_and_classes(weights, include_top, classes):
-    if not (weights in {"imagenet", None} or os.path.exists(weights)):
+    is_file = isinstance(weights, (str, os.PathLike)) and os.path.exists(weights)
+    if not (weights is None or weights == "imagenet" or is_file):
         raise ValueError("The `weights` argument should be either `None` (random "
                          "initialization), `imagenet` (pre-training on ImageNet), or the path to "
                          f"the weights file to be loaded.  Received: weights={weights}")
@@ -68,14 +69,11 @@ def channel_axis():
     return 3 if config.image_data_format() == "channels_last" else 1
 
 
-def classifier(x, classes, classifier_activation, weights, dropout_rate=None,
-               pool_name="avg_pool", dropout_name="top_dropout", dense_name="predictions"):
-    """Global average pooling (+ dropout) + the Dense top used by most applications."""
-    x = layers.GlobalAveragePooling2D(name=pool_name)(x)
-    if dropout_rate:
-        x = layers.Dropout(dropout_rate, name=dropout_name)(x)
+def classifier(x, classes, classifier_activation, weights):
+    """The top most applications share: global average pooling 'avg_pool', Dense 'predictions'."""
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     imagenet_utils.validate_activation(classifier_activation, weights)
-    return layers.Dense(classes, activation=classifier_activation, name=dense_name)(x)
+    return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
 
 
 def global_pooling(x, pooling, avg_name=None, max_name=None):
