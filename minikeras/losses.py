@@ -8,6 +8,7 @@ from .core.tensor import as_array
 from .ops.nn import l2_normalize
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import register_builtins
+from .core import dispatch
 
 register_builtins("losses", globals())   # names looked up by `deserialize_keras_object`
 
@@ -196,6 +197,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
         loss = ops.multiply(loss, valid.astype(as_array(loss).dtype))
     return loss
 
+
+# Called on KerasTensors, the loss functions build TFOpLambda layers (as tf.keras does).
+dispatch.dispatch_all(globals(), "losses", exclude=("binary_crossentropy_elementwise",))
 
 # Keras' short aliases.
 mse = MSE = mean_squared_error

@@ -296,6 +296,13 @@ class Layer:
                 f"`{self.name}.build(batch_input_shape)`.")
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
 
+    def count_flops(self, input_shape, output_shape):
+        """Floating-point operations of one call on one sample, a multiply-add counting 2
+        (a minikeras extension, shown by `summary(show_flops=True)`). The shapes are those of
+        the call, batch axis included. `None`: this layer's cost is not modelled; layers
+        override this hook with their closed form."""
+        return None
+
     # --- building and calling --------------------------------------------------------------
     def build(self, input_shape):
         self._build_input_shape = input_shape
@@ -306,8 +313,8 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         raise NotImplementedError(
-            f"Please run in eager mode or implement the compute_output_shape method on your "
-            f"layer ({type(self).__name__}).")
+            "Please implement the compute_output_shape method on your layer "
+            f"({type(self).__name__}).")
 
     def compute_mask(self, inputs, mask=None):
         if not self.supports_masking:

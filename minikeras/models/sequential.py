@@ -5,6 +5,7 @@ from .functional import Functional
 from ..engine.keras_tensor import KerasTensor
 from .training import Model
 from . import serialization
+from .model_kind import is_functional, is_sequential
 from ..layers.core.input_layer import InputLayer
 
 
@@ -12,7 +13,8 @@ class Sequential(Functional):
     """A linear stack of layers.
 
     Example:
-    >>> model = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(1)])
+    >>> model = Sequential([keras.layers.Dense(8, activation="relu", input_shape=(4,)),
+    ...                     keras.layers.Dense(1)])
     >>> model.output_shape
     (None, 1)
     """
@@ -146,7 +148,7 @@ register_builtins("layers", {"Sequential": Sequential})   # configs name models 
 def _input_shape_and_dtype(layer):
     """The declared input of a layer; for a nested graph model, that of its first layer
     (recursively), as tf.keras' `get_input_shape_and_dtype`."""
-    while getattr(layer, "_is_graph_network", False) or type(layer).__name__ == "Sequential":
+    while is_functional(layer) or is_sequential(layer):
         if not layer.layers:
             raise ValueError("An empty Model cannot be used as a Layer.")
         layer = layer.layers[0]

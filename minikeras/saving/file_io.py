@@ -44,8 +44,12 @@ def atomic_write(filepath):
     """Yield a temporary path beside `filepath`; on success it replaces `filepath`.
 
     Example:
-    >>> with atomic_write("model.h5") as tmp:
-    ...     write_everything_to(tmp)
+    >>> with atomic_write("notes.txt") as tmp:
+    ...     with open(tmp, "w") as handle:
+    ...         _ = handle.write("all or nothing")
+    >>> with open("notes.txt") as handle:
+    ...     handle.read()
+    'all or nothing'
     """
     filepath = os.fspath(filepath)
     directory = os.path.dirname(os.path.abspath(filepath))

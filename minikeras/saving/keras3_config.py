@@ -10,7 +10,9 @@ import copy
 from ..core.nest import flatten
 from ..models import serialization
 from ..models.training import Model
+from ..models.model_kind import is_functional, is_sequential
 from ..engine.base_layer import Layer
+from ..layers.core.lambda_layer import Lambda
 from ..engine.keras_tensor import KerasTensor
 from ..core.nest import map_structure
 from .. import optimizers
@@ -30,7 +32,10 @@ def _policy(dtype):
 
 # --- minikeras -> Keras 3 -----------------------------------------------------------------------
 def _layer_config_v3(layer):
-    config = copy.deepcopy(layer.get_config())
+    if isinstance(layer, Lambda):   # Keras 3 keeps named functions by name
+        config = copy.deepcopy(layer.get_config(functions_by_name=True))
+    else:
+        config = copy.deepcopy(layer.get_config())
     if type(layer).__name__ == "InputLayer":
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
@@ -92,14 +97,13 @@ def _functional_config_v3(model):
 
 def serialize_model(model, top_level=True):
     """The Keras 3 `config.json` content for a model."""
-    name = type(model).__name__
-    if name == "Sequential":
+    if is_sequential(model):
         config = {"name": model.name, "trainable": model.trainable,
                   "dtype": _policy(model.dtype),
                   "layers": ([serialize_layer(model._input_layer)] if model._input_layer else [])
                   + [serialize_layer(layer) for layer in model.layers]}
         entry = _wrap(model, config, "keras")
-    elif getattr(model, "_is_graph_network", False):
+    elif is_functional(model):
         entry = _wrap(model, _functional_config_v3(model), "keras")
         entry["class_name"] = serialization.model_class_name(model).split(">")[-1]
     else:
@@ -116,7 +120,7 @@ def serialize_model(model, top_level=True):
 
 
 def compile_config(model):
-    training = serialization.training_config(model)
+    training = serialization.training_config(model, built_metrics=False)
     optimizer = model.optimizer
     optimizer_entry = optimizers.serialize(optimizer) if optimizer is not None else None
     return {"optimizer": optimizer_entry, "loss": training["loss"],

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.version import __version__
 from ..models.serialization import json_default
+from ..models.model_kind import is_functional, is_sequential
 from . import file_io
 from ..engine.base_layer import Layer
 from ..optimizers.base import Optimizer
@@ -54,7 +55,7 @@ def _is_saveable(obj):
 def _children(obj):
     """(attribute, child) pairs in Keras 3's visiting order: a graph model's `layers` first,
     then attributes sorted by name with private ones last."""
-    if getattr(obj, "_is_graph_network", False) or type(obj).__name__ == "Sequential":
+    if is_functional(obj) or is_sequential(obj):
         yield "layers", list(obj.layers)
     attributes = sorted(vars(obj), key=lambda name: "~" + name if name.startswith("_") else name)
     for name in attributes:

@@ -18,6 +18,7 @@ from ..core.version import __version__
 from ..models.serialization import json_default
 from . import file_io
 from ..models import serialization
+from ..models.model_kind import is_subclassed
 
 BACKEND = "numpy"
 # HDF5 cannot store an attribute larger than its object header: longer lists are split
@@ -80,8 +81,8 @@ def _weight_key(weight):
 
 
 # --- saving -------------------------------------------------------------------------------------
-def _save_weight_list(group, weights):
-    names = [_weight_key(w) for w in weights]
+def _save_weight_list(group, weights, names=None):
+    names = names or [_weight_key(w) for w in weights]
     save_attributes(group, "weight_names", names)
     for name, weight in zip(names, weights):
         value = np.asarray(weight.data)
@@ -242,11 +243,21 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
 
 # --- optimizer state ------------------------------------------------------------------------------
 def save_optimizer_weights_to_hdf5_group(group, optimizer):
+    """`optimizer_weights/`: `iteration:0`, then the slots in creation order, named as a
+    model trained by tf.keras' `fit` names them (`Adam/m/dense/kernel:0`: its slots are
+    created inside the traced train function, under the optimizer's name scope)."""
     variables = list(optimizer.variables)
     if not variables or not getattr(optimizer, "_built", True):
         return
     weights_group = group.create_group("optimizer_weights")
-    _save_weight_list(weights_group, variables)
+    names = [_optimizer_weight_name(optimizer, v) for v in variables]
+    _save_weight_list(weights_group, variables, names)
+
+
+def _optimizer_weight_name(optimizer, variable):
+    if variable is optimizer.iterations or variable.name.startswith(optimizer.name + "/"):
+        return variable.name
+    return f"{optimizer.name}/{variable.name}"
 
 
 def load_optimizer_weights_from_hdf5_group(group):
@@ -283,14 +294,12 @@ def to_json_string(value):
 
 def save_model(model, filepath, include_optimizer=True):
     import h5py
-    if not getattr(model, "_is_graph_network", False) and type(model).__name__ not in (
-            "Sequential", "Functional"):
+    if is_subclassed(model):
         raise NotImplementedError(
             "Saving the model to HDF5 format requires the model to be a Functional model or a "
             "Sequential model. It does not work for subclassed models, because such models are "
             "defined via the body of a Python method, which isn't safely serializable. Consider "
-            "saving to the Tensorflow SavedModel format (by setting save_format=\"tf\") or using "
-            "`save_weights`.")
+            "saving to the native Keras format (a '.keras' file name) or using `save_weights`.")
     model_config = {"class_name": serialization.model_class_name(model),
                     "config": model.get_config()}
     training_config = serialization.training_config(model) if model._is_compiled else None
@@ -334,15 +343,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                               "was *not* compiled. Compile it manually.", stacklevel=3)
                 return model
             training_config = json.loads(_attr_string(raw_training))
-            serialization.compile_from_training_config(model, training_config, custom_objects)
-            legacy = (training_config.get("optimizer_config") or {}).get("is_legacy_optimizer")
-            if "optimizer_weights" in f and legacy:
-                # tf.keras < 2.11 optimizers order their slots differently (all m, then all v).
-                warnings.warn("The optimizer state in this file was saved by a legacy optimizer "
-                              "(`tf.keras.optimizers.legacy`), which minikeras does not have. As "
-                              "a result, your model is starting with a freshly initialized "
-                              "optimizer.", stacklevel=3)
-            elif "optimizer_weights" in f:
+            serialization.compile_from_training_config(model, training_config, custom_objects,
+                                                       legacy_h5=True)
+            if "optimizer_weights" in f:
                 build_optimizer(model.optimizer, model.trainable_weights)
                 set_optimizer_weights(model.optimizer, load_optimizer_weights_from_hdf5_group(f))
     return model

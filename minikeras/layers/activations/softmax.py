@@ -36,6 +36,9 @@ class Softmax(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # elementwise, no multiply-adds
+
     def get_config(self):
         config = super().get_config()
         config["axis"] = self.axis

@@ -1,7 +1,10 @@
 """The N-D convolution layer that Conv1D, Conv2D and Conv3D specialise."""
+import numpy as np
+
 from ... import activations, constraints, initializers, ops, regularizers
 from ...core.config import normalize_data_format
 from ...engine.base_layer import Layer
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import FUSABLE_ACTIVATIONS, conv
 from .. import conv_utils
@@ -132,6 +135,13 @@ class Conv(Layer):
                              f"shape {list(input_shape)} which would produce output shape with a "
                              "zero or negative value in a dimension.")
         return output_shape
+
+    def count_flops(self, input_shape, output_shape):
+        """Each output element: kernel taps x (input channels / groups) multiply-adds, i.e.
+        2*Ho*Wo*Cout*Kh*Kw*Cin/groups for Conv2D."""
+        in_channels = input_shape[self._channel_axis]
+        taps = int(np.prod(self.kernel_size))
+        return 2 * per_sample_size(output_shape) * taps * (in_channels // self.groups)
 
     def get_config(self):
         config = super().get_config()

@@ -1,5 +1,8 @@
 """Depthwise convolution: each input channel convolved with its own `depth_multiplier` filters."""
+import numpy as np
+
 from ... import activations, constraints, initializers, ops, regularizers
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import depthwise_conv
 from .base_conv import Conv, serialize_or_none
@@ -59,6 +62,11 @@ class DepthwiseConv(Conv):
         if self.data_format == "channels_first":
             return (input_shape[0], out_channels) + self._spatial_output_shape(input_shape[2:])
         return (input_shape[0],) + self._spatial_output_shape(input_shape[1:-1]) + (out_channels,)
+
+    def count_flops(self, input_shape, output_shape):
+        """Each output element (Cin * depth_multiplier channels) sums its kernel taps of one
+        input channel."""
+        return 2 * per_sample_size(output_shape) * int(np.prod(self.kernel_size))
 
     def get_config(self):
         config = super().get_config()

@@ -1,5 +1,8 @@
 """Separable convolution: a depthwise convolution followed by a 1x1 (pointwise) convolution."""
+import numpy as np
+
 from ... import constraints, initializers, ops, regularizers
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import conv, depthwise_conv
 from .base_conv import Conv, serialize_or_none
@@ -60,6 +63,15 @@ class SeparableConv(Conv):
         if self.use_bias:
             outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
         return self.activation(outputs)
+
+    def count_flops(self, input_shape, output_shape):
+        """Depthwise step (kernel taps per intermediate channel) plus pointwise step (one
+        product per intermediate channel and filter), at every output position."""
+        positions = per_sample_size(output_shape) // self.filters
+        middle = input_shape[self._channel_axis] * self.depth_multiplier
+        depthwise = positions * middle * int(np.prod(self.kernel_size))
+        pointwise = positions * middle * self.filters
+        return 2 * (depthwise + pointwise)
 
     def get_config(self):
         # tf.keras keeps the base Conv entries (groups, kernel_initializer, ...) in the config.

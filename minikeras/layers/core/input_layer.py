@@ -46,6 +46,9 @@ class InputLayer(Layer):
     def output_shape(self):
         return [self._batch_input_shape]
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # no computation
+
     def get_config(self):
         return {"batch_input_shape": self._batch_input_shape, "dtype": self.dtype,
                 "sparse": False, "ragged": False, "name": self.name, "optional": False}

@@ -1,5 +1,6 @@
 """Storing Lambda functions in configs without ever executing untrusted code by default."""
 import base64
+import importlib
 import marshal
 import sys
 import types
@@ -14,17 +15,47 @@ def _keys(key):
     return f"{key}_type", f"{key}_module"
 
 
-def serialize_function(function, key):
-    """Named module-level functions are stored by name; lambdas as bytecode (Keras' format)."""
+def serialize_function(function, key, by_name=False):
+    """tf.keras 2 stores every Python function as marshalled bytecode, named `def`s included:
+    `[base64 code, defaults, closure]` with `<key>_type: "lambda"`; other callables (builtins,
+    NumPy ufuncs) by name. `by_name=True` keeps a named module-level function by name, as
+    Keras 3 (`.keras` files) does."""
     type_key, module_key = _keys(key)
-    if isinstance(function, types.LambdaType) and function.__name__ == "<lambda>" or \
-            getattr(function, "__closure__", None):
+    is_python_function = isinstance(function, types.FunctionType)
+    named = is_python_function and function.__name__ != "<lambda>" and not function.__closure__
+    if is_python_function and not (by_name and named):
         raw = marshal.dumps(function.__code__)
-        code = base64.b64encode(raw).decode("ascii")
+        code = base64.encodebytes(raw).decode("ascii")   # newline every 76 chars, as tf.keras
         defaults = function.__defaults__
-        closure = tuple(c.cell_contents for c in function.__closure__) if function.__closure__ else None
+        closure = tuple(_closure_value(c.cell_contents) for c in function.__closure__) \
+            if function.__closure__ else None
         return {key: (code, defaults, closure), type_key: "lambda", module_key: function.__module__}
-    return {key: function.__name__, type_key: "function", module_key: function.__module__}
+    return {key: function.__name__, type_key: "function",
+            module_key: getattr(function, "__module__", None)}
+
+
+def _closure_value(value):
+    """A module captured by a closure is written as tf.keras writes it (by name)."""
+    if isinstance(value, types.ModuleType):
+        return {"module": "builtins", "class_name": "module", "config": value.__name__,
+                "registered_name": "module"}
+    return value
+
+
+# Modules of tf.keras / Keras that a stored closure may name, and their minikeras equivalents.
+_MODULE_ALIASES = (("tf_keras.", "minikeras."), ("tensorflow.keras.", "minikeras."),
+                   ("keras.", "minikeras."), ("tf_keras", "minikeras"), ("keras", "minikeras"))
+
+
+def _restore_closure_value(value):
+    if isinstance(value, dict) and value.get("class_name") == "module":
+        name = value.get("config") or ""
+        for prefix, replacement in _MODULE_ALIASES:
+            if name == prefix or name.startswith(prefix):
+                name = replacement + name[len(prefix):]
+                break
+        return importlib.import_module(name)
+    return value
 
 
 def deserialize_function(config, key, custom_objects=None, safe_mode=True):
@@ -37,7 +68,6 @@ def deserialize_function(config, key, custom_objects=None, safe_mode=True):
         found = get_registered_object(value, custom_objects)
         if found is not None:
             return found
-        import importlib
         module = config.get(module_key)
         if module:
             try:
@@ -48,11 +78,10 @@ def deserialize_function(config, key, custom_objects=None, safe_mode=True):
                          "`custom_objects`.")
     if safe_mode:
         raise ValueError(
-            "Requested the deserialization of a `Lambda` layer whose function was stored as "
-            "Python bytecode. This carries a potential risk of arbitrary code execution and thus "
-            "it is disallowed by default. If you trust the source of the saved model, you can "
-            "pass `safe_mode=False` to the loading function in order to allow `Lambda` layer "
-            "loading.")
+            "Requested the deserialization of a Lambda layer with a Python `lambda` inside it. "
+            "This carries a potential risk of arbitrary code execution and thus it is "
+            "disallowed by default. If you trust the source of the saved model, you can pass "
+            "`safe_mode=False` to the loading function in order to allow Lambda layer loading.")
     if isinstance(value, (list, tuple)):
         code, defaults, closure = (list(value) + [None, None])[:3]
     else:
@@ -60,7 +89,7 @@ def deserialize_function(config, key, custom_objects=None, safe_mode=True):
     raw = base64.b64decode(code.encode("ascii") if isinstance(code, str) else code)
     function_code = marshal.loads(raw)
     if closure:
-        closure = tuple(types.CellType(c) for c in closure)
+        closure = tuple(types.CellType(_restore_closure_value(c)) for c in closure)
     # Names the code uses resolve in the module it was written in when that module is loaded,
     # then in custom_objects (as tf.keras does), e.g. `K` in `lambda x: K.relu(x)`.
     namespace = dict(globals())

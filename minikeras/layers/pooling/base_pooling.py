@@ -1,6 +1,9 @@
 """Windowed pooling (max or average) over 1, 2 or 3 spatial axes."""
+import numpy as np
+
 from ...core.config import normalize_data_format
 from ...engine.base_layer import Layer
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import avg_pool, max_pool
 from .. import conv_utils
@@ -40,6 +43,10 @@ class Pooling(Layer):
         if self.data_format == "channels_first":
             return input_shape[:2] + out
         return (input_shape[0],) + out + (input_shape[-1],)
+
+    def count_flops(self, input_shape, output_shape):
+        """One comparison (max) or addition (average) per window element of each output."""
+        return per_sample_size(output_shape) * int(np.prod(self.pool_size))
 
     def get_config(self):
         config = super().get_config()

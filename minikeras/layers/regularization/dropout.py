@@ -41,6 +41,9 @@ class Dropout(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # the identity at inference
+
     def get_config(self):
         config = super().get_config()
         config.update({"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed})

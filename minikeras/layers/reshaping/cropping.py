@@ -31,6 +31,9 @@ class Cropping(Layer):
                                      f"{tuple(input_shape)}, cropping={self.cropping}")
         return tuple(shape)
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # moves data only
+
     def get_config(self):
         config = super().get_config()
         config["cropping"] = self.cropping[0] if self.rank == 1 else self.cropping

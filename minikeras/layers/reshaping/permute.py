@@ -29,6 +29,9 @@ class Permute(Layer):
         input_shape = tuple(input_shape)
         return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # moves data only
+
     def get_config(self):
         config = super().get_config()
         config["dims"] = self.dims

@@ -30,6 +30,9 @@ class Reshape(Layer):
         return (input_shape[0],) + tuple(self._fix_unknown_dimension(input_shape[1:],
                                                                      self.target_shape))
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # moves data only
+
     def get_config(self):
         config = super().get_config()
         config["target_shape"] = self.target_shape
