@@ -1,5 +1,5 @@
 """Every application family against tf.keras 2.21: the summary text (as a SHA-256 of its
-lines, see tests/fixtures/applications/peer_summaries.json), parameter, layer and weight
+lines, see tests/fixtures/applications/peer/summaries.json), parameter, layer and weight
 counts, the first and last layers. The fixture-backed full comparisons are in
 test_fixture_summaries.py."""
 import hashlib
@@ -10,7 +10,7 @@ import pytest
 import minikeras as keras
 from conftest import fixture_path
 
-with open(fixture_path("applications", "peer_summaries.json")) as f:
+with open(fixture_path("applications", "peer", "summaries.json")) as f:
     CASES = json.load(f)["models"]
 # Quick to build (small inputs or few parameters); the others run in the slow sample.
 LIGHT = {"mobilenet_025_128", "mobilenet_notop", "mobilenetv2_035_nonsquare",

@@ -50,7 +50,8 @@ def test_download_into_the_cache_then_reuse_it(server, keras_home):
 def test_hash_mismatch_is_refused_and_leaves_nothing(server, keras_home):
     served, url = server
     (served / "weights.h5").write_bytes(b"not the published file")
-    with pytest.raises(FileNotFoundError, match="md5 is not 0123456789abcdef"):
+    with pytest.raises(FileNotFoundError, match="md5 file hash does not match the provided "
+                                                "value of 0123456789abcdef"):
         weight_files.fetch("weights.h5", url + "weights.h5", file_hash="0123456789abcdef")
     assert os.listdir(keras_home / "models") == []
 
