@@ -9,6 +9,7 @@ import numpy as np
 from .. import activations
 from ..core import config
 from ..core.tensor import Tensor
+from ..engine.keras_tensor import KerasTensor
 from . import weight_files
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
@@ -77,13 +78,10 @@ def _preprocess_numpy(x, data_format, mode):
 
 def _preprocess_tensor(x, data_format, mode):
     """The same arithmetic on a Tensor (eager) or a KerasTensor (symbolic, as TFOpLambda)."""
-    is_symbolic = not isinstance(x, Tensor) and hasattr(x, "_keras_history")
-    if not is_symbolic:
-        data = np.asarray(x.data if isinstance(x, Tensor) else x)
-        if not np.issubdtype(data.dtype, np.floating):
-            x = Tensor(data.astype(config.floatx()))
-        elif not isinstance(x, Tensor):
-            x = Tensor(data)
+    if not isinstance(x, (KerasTensor, Tensor)):
+        x = Tensor(np.asarray(x, dtype=config.floatx()))   # Python lists and numbers
+    elif isinstance(x, Tensor) and not np.issubdtype(x.dtype, np.floating):
+        x = Tensor(x.data.astype(config.floatx()))
     if mode == "tf":
         return x / 127.5 - 1.0
     channel_axis = -1 if data_format == "channels_last" else (0 if len(x.shape) == 3 else 1)
