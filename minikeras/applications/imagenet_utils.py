@@ -6,10 +6,11 @@ import warnings
 
 import numpy as np
 
-from .. import activations
+from .. import activations, ops
 from ..core import config
 from ..core.tensor import Tensor
 from ..engine.keras_tensor import KerasTensor
+from ..engine.tf_op_layer import TFOpLambda, register_tf_symbol
 from . import weight_files
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
@@ -43,6 +44,8 @@ def preprocess_input(x, data_format=None, mode="caffe"):
                          f"`channels_last`. Received: data_format={data_format}")
     if isinstance(x, np.ndarray):
         return _preprocess_numpy(x, data_format, mode)
+    if isinstance(x, KerasTensor):
+        return _preprocess_symbolic(x, data_format, mode)
     return _preprocess_tensor(x, data_format, mode)
 
 
@@ -77,10 +80,10 @@ def _preprocess_numpy(x, data_format, mode):
 
 
 def _preprocess_tensor(x, data_format, mode):
-    """The same arithmetic on a Tensor (eager) or a KerasTensor (symbolic, as TFOpLambda)."""
-    if not isinstance(x, (KerasTensor, Tensor)):
+    """The same arithmetic on a Tensor: a new tensor, the input unchanged."""
+    if not isinstance(x, Tensor):
         x = Tensor(np.asarray(x, dtype=config.floatx()))   # Python lists and numbers
-    elif isinstance(x, Tensor) and not np.issubdtype(x.dtype, np.floating):
+    elif not np.issubdtype(x.dtype, np.floating):
         x = Tensor(x.data.astype(config.floatx()))
     if mode == "tf":
         return x / 127.5 - 1.0
@@ -91,12 +94,11 @@ def _preprocess_tensor(x, data_format, mode):
     else:
         x = x[_reverse_index(len(x.shape), channel_axis)]
         mean, std = CAFFE_BGR_MEAN, None
-    broadcast = [1] * len(x.shape)
-    broadcast[channel_axis] = 3
-    dtype = x.dtype
-    x = x - np.asarray(mean, dtype).reshape(broadcast)
+    x = ops.bias_add(x, -np.asarray(mean, x.dtype), axis=channel_axis)
     if std is not None:
-        x = x / np.asarray(std, dtype).reshape(broadcast)
+        broadcast = [1] * len(x.shape)
+        broadcast[channel_axis] = 3
+        x = x / np.asarray(std, x.dtype).reshape(broadcast)
     return x
 
 
@@ -104,6 +106,41 @@ def _reverse_index(ndim, axis):
     index = [slice(None)] * ndim
     index[axis] = slice(None, None, -1)
     return tuple(index)
+
+
+def _tf_bias_add(value, bias, data_format=None, name=None):
+    """`tf.nn.bias_add`: `bias` added along the channel axis ('NC..' formats: axis 1)."""
+    axis = 1 if data_format is not None and data_format.startswith("NC") else -1
+    value = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+    return ops.bias_add(value, np.asarray(bias, value.dtype), axis=axis)
+
+
+register_tf_symbol("nn.bias_add", _tf_bias_add)
+
+
+def _preprocess_symbolic(x, data_format, mode):
+    """The op layers tf.keras records for a KerasTensor (their names and call arguments):
+    slicing, `tf.nn.bias_add` of the negated means, divisions."""
+    channels_first = data_format == "channels_first"
+    if mode == "tf":
+        return x / 127.5 - 1.0
+    if mode == "torch":
+        x = x / 255.0
+        mean, std = TORCH_RGB_MEAN, TORCH_RGB_STD
+    else:
+        if not channels_first:
+            x = x[..., ::-1]
+        elif len(x.shape) == 3:
+            x = x[::-1, ...]
+        else:
+            x = x[:, ::-1, ...]
+        mean, std = CAFFE_BGR_MEAN, None
+    bias = (-np.asarray(mean, dtype=x.dtype)).tolist()
+    x = TFOpLambda("nn.bias_add")(x, bias=bias, data_format="NCHW" if channels_first else "NHWC")
+    if std is not None:
+        std = np.asarray(std, dtype=x.dtype)
+        x = x / (std.reshape(-1, 1, 1) if channels_first else std)
+    return x
 
 
 def decode_predictions(preds, top=5):

@@ -94,3 +94,32 @@ def test_bad_mode_and_data_format_are_refused():
                                          "or `channels_last`. Received: data_format=nhwc"):
         keras.applications.vgg16.preprocess_input(ARRAYS["img_float32"].copy(),
                                                   data_format="nhwc")
+
+
+# The op layers tf.keras 2.21 records for preprocess_input on a KerasTensor (read from the
+# peer): the names, and tf.nn.bias_add's call arguments in the model config.
+SYMBOLIC_LAYERS = {"caffe": ["tf.__operators__.getitem", "tf.nn.bias_add"],
+                   "tf": ["tf.math.truediv", "tf.math.subtract"],
+                   "torch": ["tf.math.truediv", "tf.nn.bias_add", "tf.math.truediv"]}
+
+
+@pytest.mark.parametrize("mode", sorted(SYMBOLIC_LAYERS))
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_symbolic_preprocess_records_tf_keras_op_layers(mode, data_format):
+    shape = (8, 8, 3) if data_format == "channels_last" else (3, 8, 8)
+    inputs = keras.Input(shape)
+    model = keras.Model(inputs, keras.applications.imagenet_utils.preprocess_input(
+        inputs, data_format=data_format, mode=mode))
+    assert [layer.name for layer in model.layers[1:]] == SYMBOLIC_LAYERS[mode]
+    config = model.get_config()
+    if mode == "caffe":
+        call_kwargs = config["layers"][2]["inbound_nodes"][0][3]
+        assert call_kwargs == {"bias": [-103.93900299072266, -116.77899932861328,
+                                        -123.68000030517578],
+                               "data_format": "NHWC" if data_format == "channels_last"
+                               else "NCHW"}
+    x = np.random.default_rng(0).uniform(0, 255, (2,) + shape).astype(np.float32)
+    expected = keras.applications.imagenet_utils.preprocess_input(
+        x.copy(), data_format=data_format, mode=mode)
+    reloaded = keras.models.model_from_json(model.to_json())
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-5)
