@@ -100,7 +100,7 @@ def test_bad_mode_and_data_format_are_refused():
 # peer): the names, and tf.nn.bias_add's call arguments in the model config.
 SYMBOLIC_LAYERS = {"caffe": ["tf.__operators__.getitem", "tf.nn.bias_add"],
                    "tf": ["tf.math.truediv", "tf.math.subtract"],
-                   "torch": ["tf.math.truediv", "tf.nn.bias_add", "tf.math.truediv"]}
+                   "torch": ["tf.math.truediv", "tf.nn.bias_add", "tf.math.truediv_1"]}
 
 
 @pytest.mark.parametrize("mode", sorted(SYMBOLIC_LAYERS))
