@@ -80,18 +80,21 @@ def conv_block(x, growth_rate, name):
 
 def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax"):
+    """DenseNet121 for 224x224 RGB images ('torch' preprocessing)."""
     return DenseNet([6, 12, 24, 16], include_top, weights, input_tensor, input_shape, pooling,
                     classes, classifier_activation)
 
 
 def DenseNet169(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax"):
+    """DenseNet169 for 224x224 RGB images ('torch' preprocessing)."""
     return DenseNet([6, 12, 32, 32], include_top, weights, input_tensor, input_shape, pooling,
                     classes, classifier_activation)
 
 
 def DenseNet201(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax"):
+    """DenseNet201 for 224x224 RGB images ('torch' preprocessing)."""
     return DenseNet([6, 12, 48, 32], include_top, weights, input_tensor, input_shape, pooling,
                     classes, classifier_activation)
 

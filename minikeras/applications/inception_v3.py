@@ -12,6 +12,7 @@ FILE_HASHES = {"inception_v3_weights_tf_dim_ordering_tf_kernels.h5":
 
 def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax"):
+    """InceptionV3 for 299x299 RGB images (at least 75x75; 'tf' preprocessing)."""
     _builder.check_weights_and_classes(weights, include_top, classes)
     _builder.check_pooling(pooling)
     input_shape = imagenet_utils.obtain_input_shape(

@@ -14,6 +14,8 @@ BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (
 def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, include_top=True,
               weights="imagenet", input_tensor=None, pooling=None, classes=1000,
               classifier_activation="softmax", **kwargs):
+    """MobileNet v1; `alpha` scales the filters, `depth_multiplier` the depthwise outputs.
+    ImageNet weights exist for alpha in (0.25, 0.5, 0.75, 1.0) at 128/160/192/224 pixels."""
     _builder.check_no_extra_kwargs(kwargs)
     _builder.check_weights_and_classes(weights, include_top, classes)
     _builder.check_pooling(pooling)

@@ -16,6 +16,8 @@ BLOCKS = ((16, 1, 1), (24, 2, 6), (24, 1, 6), (32, 2, 6), (32, 1, 6), (32, 1, 6)
 def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet",
                 input_tensor=None, pooling=None, classes=1000, classifier_activation="softmax",
                 **kwargs):
+    """MobileNetV2; `alpha` scales the filters. ImageNet weights exist for alpha in
+    (0.35, 0.5, 0.75, 1.0, 1.3, 1.4) at 96/128/160/192/224 pixels."""
     _builder.check_no_extra_kwargs(kwargs)
     _builder.check_weights_and_classes(weights, include_top, classes)
     _builder.check_pooling(pooling)

@@ -90,6 +90,7 @@ def _nasnet_body(img_input, penultimate_filters, num_blocks, stem_block_filters,
 
 def NASNetMobile(input_shape=None, include_top=True, weights="imagenet", input_tensor=None,
                  pooling=None, classes=1000, classifier_activation="softmax"):
+    """NASNet-A Mobile for 224x224 RGB images ('tf' preprocessing)."""
     return NASNet(input_shape, penultimate_filters=1056, num_blocks=4, stem_block_filters=32,
                   skip_reduction=False, filter_multiplier=2, include_top=include_top,
                   weights=weights, input_tensor=input_tensor, pooling=pooling, classes=classes,
@@ -98,6 +99,7 @@ def NASNetMobile(input_shape=None, include_top=True, weights="imagenet", input_t
 
 def NASNetLarge(input_shape=None, include_top=True, weights="imagenet", input_tensor=None,
                 pooling=None, classes=1000, classifier_activation="softmax"):
+    """NASNet-A Large for 331x331 RGB images ('tf' preprocessing)."""
     return NASNet(input_shape, penultimate_filters=4032, num_blocks=6, stem_block_filters=96,
                   skip_reduction=True, filter_multiplier=2, include_top=include_top,
                   weights=weights, input_tensor=input_tensor, pooling=pooling, classes=classes,

@@ -128,24 +128,28 @@ def _v2_stages(conv3_blocks, conv4_blocks):
 
 def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
              pooling=None, classes=1000, **kwargs):
+    """ResNet50 (v1) for 224x224 RGB images ('caffe' preprocessing)."""
     return ResNet(_v1_stages(4, 6), False, True, "resnet50", include_top, weights, input_tensor,
                   input_shape, pooling, classes, **kwargs)
 
 
 def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
               pooling=None, classes=1000, **kwargs):
+    """ResNet101 (v1) for 224x224 RGB images ('caffe' preprocessing)."""
     return ResNet(_v1_stages(4, 23), False, True, "resnet101", include_top, weights,
                   input_tensor, input_shape, pooling, classes, **kwargs)
 
 
 def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
               pooling=None, classes=1000, **kwargs):
+    """ResNet152 (v1) for 224x224 RGB images ('caffe' preprocessing)."""
     return ResNet(_v1_stages(8, 36), False, True, "resnet152", include_top, weights,
                   input_tensor, input_shape, pooling, classes, **kwargs)
 
 
 def ResNet50V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                pooling=None, classes=1000, classifier_activation="softmax"):
+    """ResNet50V2 (pre-activation) for 224x224 RGB images ('tf' preprocessing)."""
     return ResNet(_v2_stages(4, 6), True, True, "resnet50v2", include_top, weights,
                   input_tensor, input_shape, pooling, classes,
                   classifier_activation=classifier_activation)
@@ -153,6 +157,7 @@ def ResNet50V2(include_top=True, weights="imagenet", input_tensor=None, input_sh
 
 def ResNet101V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax"):
+    """ResNet101V2 (pre-activation) for 224x224 RGB images ('tf' preprocessing)."""
     return ResNet(_v2_stages(4, 23), True, True, "resnet101v2", include_top, weights,
                   input_tensor, input_shape, pooling, classes,
                   classifier_activation=classifier_activation)
@@ -160,6 +165,7 @@ def ResNet101V2(include_top=True, weights="imagenet", input_tensor=None, input_s
 
 def ResNet152V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax"):
+    """ResNet152V2 (pre-activation) for 224x224 RGB images ('tf' preprocessing)."""
     return ResNet(_v2_stages(8, 36), True, True, "resnet152v2", include_top, weights,
                   input_tensor, input_shape, pooling, classes,
                   classifier_activation=classifier_activation)

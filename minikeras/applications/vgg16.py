@@ -11,6 +11,7 @@ FILE_HASHES = {"vgg16_weights_tf_dim_ordering_tf_kernels.h5": "64373286793e3c8b2
 
 def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
           pooling=None, classes=1000, classifier_activation="softmax"):
+    """VGG16 for 224x224 RGB images ('caffe' preprocessing); 138.4M parameters with the top."""
     return build_vgg((2, 2, 3, 3, 3), "vgg16", ORIGIN_DIR, FILE_HASHES, include_top, weights,
                      input_tensor, input_shape, pooling, classes, classifier_activation)
 

@@ -11,6 +11,7 @@ FILE_HASHES = {"vgg19_weights_tf_dim_ordering_tf_kernels.h5": "cbe5617147190e668
 
 def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
           pooling=None, classes=1000, classifier_activation="softmax"):
+    """VGG19 for 224x224 RGB images ('caffe' preprocessing); 143.7M parameters with the top."""
     return build_vgg((2, 2, 4, 4, 4), "vgg19", ORIGIN_DIR, FILE_HASHES, include_top, weights,
                      input_tensor, input_shape, pooling, classes, classifier_activation)
 

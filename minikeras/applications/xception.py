@@ -11,6 +11,7 @@ FILE_HASHES = {"xception_weights_tf_dim_ordering_tf_kernels.h5": "0a58e3b7378bc2
 
 def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
              pooling=None, classes=1000, classifier_activation="softmax"):
+    """Xception for 299x299 RGB images (at least 71x71; 'tf' preprocessing)."""
     _builder.check_weights_and_classes(weights, include_top, classes)
     _builder.check_pooling(pooling)
     input_shape = imagenet_utils.obtain_input_shape(
