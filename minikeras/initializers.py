@@ -216,7 +216,9 @@ class Orthogonal(_Random):
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q[:rows, :cols]).reshape(shape).astype(self._dtype(dtype))
+        # C order: q is a transpose (F order) when rows < cols
+        return np.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape),
+                                    dtype=self._dtype(dtype))
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}

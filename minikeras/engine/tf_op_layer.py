@@ -27,6 +27,8 @@ _TF_SYMBOLS = {
     "math.abs": ops.abs,
     "linalg.matmul": ops.matmul,
     "__operators__.getitem": ops.getitem,
+    "math.equal": ops.equal,            # Keras 3 writes these (e.g. an Embedding's mask) as
+    "math.not_equal": ops.not_equal,    # operation layers: read back as TFOpLambdas
 }
 _OPERATOR_SYMBOLS = {"add": "__operators__.add", "subtract": "math.subtract",
                      "multiply": "math.multiply", "divide": "math.truediv",

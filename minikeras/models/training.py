@@ -129,6 +129,12 @@ class Model(Layer):
         for metric in self.metrics:
             metric.reset_state()
 
+    def reset_states(self):
+        """Zero the states of every stateful layer (stateful RNNs), as tf.keras."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     # --- compile -------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
