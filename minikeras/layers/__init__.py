@@ -74,6 +74,7 @@ from .preprocessing.random_rotation import RandomRotation  # noqa: F401
 from .preprocessing.random_zoom import RandomZoom  # noqa: F401
 from .preprocessing.resizing import Resizing  # noqa: F401
 from .preprocessing.center_crop import CenterCrop  # noqa: F401
+from .preprocessing.normalization import Normalization  # noqa: F401
 from .normalization.sync_batch_normalization import SyncBatchNormalization  # noqa: F401
 
 # Recurrent layers and wrappers (issue 13)
