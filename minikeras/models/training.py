@@ -288,7 +288,6 @@ class Model(Layer):
              validation_data, shuffle, class_weight, sample_weight, initial_epoch,
              steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
              max_queue_size, workers, use_multiprocessing):
-        from ..callbacks import CallbackList
         verbose = 1 if verbose == "auto" else verbose
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_utils.train_validation_split(
