@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..backend.tensor import Tensor, record, unbroadcast
-from .math import data, as_array, sigmoid as _sigmoid_op
+from .math import data, as_array, sigmoid as _sigmoid_op, sigmoid_array, sigmoid_grad, tanh_grad
 
 
 # ---------------------------------------------------------------------------------------
@@ -13,9 +13,9 @@ def _activation_backward(name, out, g):
     if name == "relu":
         return g * (out > 0)
     if name == "tanh":
-        return g * (1 - out * out)
+        return tanh_grad(g, out)
     if name == "sigmoid":
-        return g * (out * (1 - out))
+        return sigmoid_grad(g, out)
     return g
 
 
@@ -227,7 +227,7 @@ def sigmoid_cross_entropy(labels, logits):
     loss = np.maximum(xd, 0) - xd * zd + np.log1p(np.exp(-np.abs(xd)))
 
     def backward(g, needs):
-        gl = g * (_sigmoid_op(xd).data - zd) if needs[1] else None
+        gl = g * (sigmoid_array(xd) - zd) if needs[1] else None
         gz = -g * xd if needs[0] else None
         return gz, gl
     return record(loss, (labels, logits), backward)
