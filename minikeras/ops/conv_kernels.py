@@ -20,6 +20,8 @@ import sys
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .parallel import local_buffer, run_split
+
 
 # ---------------------------------------------------------------------------------------
 # scratch buffers reused between steps
@@ -187,44 +189,212 @@ def _col2im(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, grou
 # ---------------------------------------------------------------------------------------
 # convolution
 # ---------------------------------------------------------------------------------------
-def conv_forward(x, kernel, strides, pads, dilation, groups=1):
-    """Convolution (cross-correlation) of channels_last `x`; returns `(out, ctx)`."""
+# Work is done in chunks of whole samples of about this many bytes (im2col rows + output rows),
+# so the GEMM reads its im2col rows and the bias/activation epilogue its output rows while they
+# are still in cache; the two halves of the batch run on two threads (see parallel.py).
+_CHUNK_BYTES = 1 << 21
+
+
+def _sample_chunks(lo, hi, bytes_per_sample):
+    step = max(1, _CHUNK_BYTES // max(int(bytes_per_sample), 1))
+    return [(b, min(b + step, hi)) for b in range(lo, hi, step)]
+
+
+def _padded_chunk(x, pads, key, value=0):
+    """`x` (a few samples) with `pads`, in a per-thread buffer (x itself when unpadded)."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    shape = (x.shape[0],) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)) \
+        + (x.shape[-1],)
+    out = local_buffer(key, shape, x.dtype)
+    fill_border(out, pads, value)
+    out[interior(x.shape[1:-1], pads)] = x
+    return out
+
+
+def _as_shape(array, shape):
+    """A view of `array` with `shape` (raises rather than silently copying)."""
+    view = array.view()
+    view.shape = shape
+    return view
+
+
+def _im2col_into(xp, kernel_size, strides, dilation, out_sizes, groups, dest):
+    """Copy every window of `xp` into `dest (groups, positions, taps * cin_g)`."""
+    view = windows(xp, kernel_size, strides, dilation, out_sizes)
+    cin_g = xp.shape[-1] // groups
+    split = as_strided(view, view.shape[:-1] + (groups, cin_g),
+                       view.strides[:-1] + (cin_g * view.strides[-1], view.strides[-1]),
+                       writeable=False)
+    order = (split.ndim - 2,) + tuple(range(split.ndim - 2)) + (split.ndim - 1,)
+    source = split.transpose(order)
+    np.copyto(_as_shape(dest, source.shape), source)
+    return dest
+
+
+def _gemm_rows(cols, kernel_groups, out_rows):
+    """`out_rows (rows, filters) = cols (groups, rows, depth) @ kernel (groups, depth, f_g)`."""
+    if cols.shape[0] == 1:
+        np.matmul(cols[0], kernel_groups[0], out=out_rows)
+    else:
+        groups, rows, f_g = cols.shape[0], cols.shape[1], kernel_groups.shape[-1]
+        _as_shape(out_rows, (rows, groups, f_g))[...] = \
+            np.matmul(cols, kernel_groups).transpose(1, 0, 2)
+
+
+def _epilogue(rows, bias, activation):
+    """Bias and activation in place on fresh output rows (still in cache)."""
+    if bias is not None:
+        rows += bias
+    if activation == "relu":
+        np.maximum(rows, 0, out=rows)
+    elif activation == "tanh":
+        np.tanh(rows, out=rows)
+
+
+def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activation=None,
+                 keep_cols=True):
+    """Convolution (cross-correlation) of channels_last `x`, then `+ bias` and a relu/tanh
+    activation if given; returns `(out, ctx)`. `keep_cols=False` (no kernel gradient will be
+    asked for) keeps no im2col buffer: each chunk's rows live in a small per-thread buffer."""
     if x.shape[-1] != kernel.shape[-2] * groups:
         raise ValueError(f"Input has {x.shape[-1]} channels but the kernel expects "
                          f"{kernel.shape[-2]} x {groups} groups.")
-    xp = pad_input(x, pads)
     kernel_size = kernel.shape[:-2]
-    out_sizes = output_sizes(xp.shape[1:-1], kernel_size, strides, dilation)
-    cols = _im2col(xp, kernel_size, strides, dilation, out_sizes, groups)
+    batch, filters = x.shape[0], kernel.shape[-1]
+    padded_shape = (batch,) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)) \
+        + (x.shape[-1],)
+    out_sizes = output_sizes(padded_shape[1:-1], kernel_size, strides, dilation)
+    positions = int(np.prod(out_sizes))
+    depth = int(np.prod(kernel_size)) * kernel.shape[-2]
+    dtype = np.result_type(x, kernel)
+    kernel_groups = _grouped_kernel(kernel, groups).astype(dtype, copy=False)
+    out = np.empty((batch,) + out_sizes + (filters,), dtype)
+    out_rows = out.reshape(batch * positions, filters)
+    cols = scratch((groups, batch * positions, depth), dtype) if keep_cols else None
+    bias = None if bias is None else np.asarray(bias, dtype)
+
+    def work(lo, hi):
+        for b0, b1 in _sample_chunks(lo, hi, positions * (groups * depth + filters)
+                                     * dtype.itemsize):
+            rows = slice(b0 * positions, b1 * positions)
+            if cols is not None:
+                dest = cols[:, rows]
+            else:
+                dest = local_buffer("conv_cols", (groups, (b1 - b0) * positions, depth), dtype)
+            xp = _padded_chunk(x[b0:b1], pads, "conv_xp")
+            _im2col_into(xp, kernel_size, strides, dilation, out_sizes, groups, dest)
+            _gemm_rows(dest, kernel_groups, out_rows[rows])
+            _epilogue(out_rows[rows], bias, activation)
+    run_split(work, batch)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
-                  groups=groups, padded_shape=xp.shape, out_sizes=out_sizes, cols=cols)
-    out = _gemm(cols, _grouped_kernel(kernel, groups))           # (groups, positions, f_g)
-    out = out[0] if groups == 1 else out.transpose(1, 0, 2)
-    return out.reshape((x.shape[0],) + out_sizes + (kernel.shape[-1],)), ctx
+                  groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, cols=cols,
+                  out=out, activation=activation, kernel_groups=kernel_groups)
+    return out, ctx
 
 
 def conv_backward(ctx, g, need_input=True, need_kernel=True):
     """`(dx, dkernel)` of `conv_forward` for the output gradient `g` (None where not needed)."""
-    g = np.ascontiguousarray(g)
-    kernel, groups = ctx.kernel, ctx.groups
-    dk = dx = None
-    if need_kernel:
-        g_groups = _grouped_output_grad(g, groups)
-        dk = _kernel_from_grouped(np.matmul(ctx.cols.transpose(0, 2, 1), g_groups),
-                                  kernel.shape, groups)
-    ctx.cols = None                    # the largest buffer: free it as soon as possible
-    if need_input:
-        if all(s == 1 for s in ctx.strides):
-            dx = _stride1_input_grad(g, kernel, ctx.x_shape, ctx.pads, ctx.dilation, groups)
-        else:
-            dcols = np.matmul(_grouped_output_grad(g, groups),
-                              _grouped_kernel(kernel, groups).transpose(0, 2, 1))
-            dxp = _col2im(dcols, ctx.padded_shape, kernel.shape[:-2], ctx.strides, ctx.dilation,
-                          ctx.out_sizes, groups)
-            dx = dxp[interior(ctx.x_shape[1:-1], ctx.pads)]
-            if dx.shape != tuple(ctx.x_shape):   # the windows stopped short of the padded end
-                dx = _pad_to(dx, ctx.x_shape)
+    dx, dk, _ = conv_gradients(ctx, g, need_input, need_kernel, False)
     return dx, dk
+
+
+def _activation_grad(activation, out, g, dest):
+    """d activation / d pre-activation times `g`, from the activation's output, into `dest`."""
+    if activation == "relu":
+        np.multiply(g, out > 0, out=dest)
+    elif activation == "tanh":
+        np.multiply(out, out, out=dest)
+        np.subtract(1, dest, out=dest)
+        dest *= g
+    else:
+        np.copyto(dest, g)
+    return dest
+
+
+def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
+    """`(dx, dkernel, dbias)` of `conv_forward` (with its bias and activation) for the output
+    gradient `g`; None where not needed. Each half of the batch is done on its own thread:
+    activation gradient, bias and kernel gradient partial sums, input gradient rows."""
+    g = np.asarray(g)
+    kernel, groups = ctx.kernel, ctx.groups
+    if need_kernel and ctx.cols is None:
+        raise RuntimeError("This convolution was run without keeping its im2col buffer "
+                           "(keep_cols=False): it has no kernel gradient.")
+    batch, filters = g.shape[0], g.shape[-1]
+    positions = int(np.prod(ctx.out_sizes))
+    dtype = ctx.out.dtype
+    g_rows = g.reshape(batch * positions, filters)
+    out_rows = ctx.out.reshape(batch * positions, filters)
+    fused = ctx.activation in ("relu", "tanh")
+    kernel_groups = ctx.kernel_groups
+    depth = kernel_groups.shape[1]
+    x_shape = ctx.x_shape
+    dx = np.empty(x_shape, dtype) if need_input else None
+    stride1 = all(s == 1 for s in ctx.strides)
+    if need_input and stride1:
+        input_grad = _Stride1InputGrad(kernel, x_shape, ctx.pads, ctx.dilation, groups,
+                                       ctx.out_sizes, dtype)
+    partial_dk, partial_db = {}, {}
+
+    def work(lo, hi):
+        dk_sum = db_sum = None
+        for b0, b1 in _sample_chunks(lo, hi, positions * (2 * filters + groups * depth)
+                                     * dtype.itemsize):
+            rows = slice(b0 * positions, b1 * positions)
+            if fused:
+                ga = _activation_grad(ctx.activation, out_rows[rows], g_rows[rows],
+                                      local_buffer("conv_ga", ((b1 - b0) * positions, filters),
+                                                   dtype))
+            else:
+                ga = g_rows[rows]
+            if need_bias:
+                part = np.add.reduce(ga, axis=0)
+                db_sum = part if db_sum is None else db_sum + part
+            if need_kernel:
+                part = np.matmul(ctx.cols[:, rows].transpose(0, 2, 1),
+                                 _grouped_output_grad(ga, groups))
+                dk_sum = part if dk_sum is None else dk_sum + part
+            if need_input:
+                ga_samples = ga.reshape((b1 - b0,) + tuple(ctx.out_sizes) + (filters,))
+                if stride1:
+                    input_grad.into(ga_samples, dx[b0:b1])
+                else:
+                    dcols = np.matmul(_grouped_output_grad(ga, groups),
+                                      kernel_groups.transpose(0, 2, 1))
+                    dxp = _col2im_into(dcols, (b1 - b0,) + tuple(ctx.padded_shape[1:]),
+                                       kernel.shape[:-2], ctx.strides, ctx.dilation,
+                                       ctx.out_sizes, groups)
+                    dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
+        partial_dk[lo], partial_db[lo] = dk_sum, db_sum
+    run_split(work, batch)
+    order = sorted(partial_dk)               # fixed summation order: deterministic results
+    dk = db = None
+    if need_kernel:
+        dk_groups = partial_dk[order[0]]
+        for lo in order[1:]:
+            dk_groups = dk_groups + partial_dk[lo]
+        dk = _kernel_from_grouped(dk_groups, kernel.shape, groups).astype(kernel.dtype,
+                                                                          copy=False)
+    if need_bias:
+        db = partial_db[order[0]]
+        for lo in order[1:]:
+            db = db + partial_db[lo]
+    return dx, dk, db
+
+
+def _col2im_into(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, groups):
+    """`_col2im` into a per-thread buffer."""
+    batch, channels = padded_shape[0], padded_shape[-1]
+    cin_g = channels // groups
+    dxp = local_buffer("conv_dxp", padded_shape, dcols.dtype)
+    dxp.fill(0)
+    dxp_groups = dxp.reshape(padded_shape[:-1] + (groups, cin_g))
+    blocks = dcols.reshape((groups, batch) + tuple(out_sizes) + (-1, cin_g))
+    for i, index in enumerate(tap_slices(kernel_size, strides, dilation, out_sizes)):
+        block = np.moveaxis(blocks[..., i, :], 0, -2)        # (batch, *out, groups, cin_g)
+        dxp_groups[index] += block
+    return dxp
 
 
 def _gemm(a, b):
@@ -232,41 +402,46 @@ def _gemm(a, b):
     return np.matmul(a, b, out=scratch(a.shape[:-1] + b.shape[-1:], np.result_type(a, b)))
 
 
-def _pad_to(array, shape):
-    """Zero-extend `array` at the end of each axis to `shape`."""
-    out = np.zeros(shape, dtype=array.dtype)
-    out[tuple(slice(0, n) for n in array.shape)] = array
-    return out
-
-
-def _stride1_input_grad(g, kernel, x_shape, pads, dilation, groups):
+class _Stride1InputGrad:
     """Input gradient of a stride-1 convolution: `dx[i] = sum_t g[i + lo - t*d] @ K[t].T`, i.e.
-    a convolution of `g` (zero-padded by `effective - 1 - lo` before) with the flipped kernel."""
-    kernel_size = kernel.shape[:-2]
-    rank = len(kernel_size)
-    gp_spatial, place = [], []
-    for n, o, k, d, (lo, _) in zip(x_shape[1:-1], g.shape[1:-1], kernel_size, dilation, pads):
-        before = (k - 1) * d - lo
-        gp_spatial.append(n + (k - 1) * d)
-        place.append(slice(before, before + o))
-    gp = scratch((g.shape[0],) + tuple(gp_spatial) + (g.shape[-1],), g.dtype)
-    fill_border(gp, [(p.start, n - p.stop) for p, n in zip(place, gp_spatial)], 0)
-    gp[(slice(None),) + tuple(place)] = g
-    flipped = kernel[(slice(None, None, -1),) * rank]          # (*k, cin_g, filters)
-    cin_g, filters = kernel.shape[-2:]
-    # As a convolution from `filters` to `groups * cin_g` channels in the same groups, with
-    # kernel'[t, j, group * cin_g + c] = flipped[t, c, group * f_g + j]:
-    f_g = filters // groups
-    swapped = flipped.reshape(kernel_size + (cin_g, groups, f_g))
-    axes = tuple(range(rank))
-    swapped = swapped.transpose(axes + (rank + 2, rank + 1, rank))
-    swapped = swapped.reshape(kernel_size + (f_g, groups * cin_g))
-    ones = (1,) * rank
-    cols = _im2col(gp, kernel_size, ones, dilation, tuple(x_shape[1:-1]), groups)
-    dx = _gemm(cols, _grouped_kernel(swapped, groups))
-    del cols
-    dx = dx[0] if groups == 1 else dx.transpose(1, 0, 2)
-    return dx.reshape(x_shape)
+    a convolution of `g` (zero-padded by `effective - 1 - lo` before) with the flipped kernel,
+    done a chunk of samples at a time."""
+
+    def __init__(self, kernel, x_shape, pads, dilation, groups, out_sizes, dtype):
+        kernel_size = kernel.shape[:-2]
+        rank = len(kernel_size)
+        self.gp_spatial, self.place = [], []
+        for n, o, k, d, (lo, _) in zip(x_shape[1:-1], out_sizes, kernel_size, dilation, pads):
+            before = (k - 1) * d - lo
+            self.gp_spatial.append(n + (k - 1) * d)
+            self.place.append(slice(before, before + o))
+        flipped = kernel[(slice(None, None, -1),) * rank]          # (*k, cin_g, filters)
+        cin_g, filters = kernel.shape[-2:]
+        # As a convolution from `filters` to `groups * cin_g` channels in the same groups, with
+        # kernel'[t, j, group * cin_g + c] = flipped[t, c, group * f_g + j]:
+        f_g = filters // groups
+        swapped = flipped.reshape(kernel_size + (cin_g, groups, f_g))
+        axes = tuple(range(rank))
+        swapped = swapped.transpose(axes + (rank + 2, rank + 1, rank))
+        swapped = swapped.reshape(kernel_size + (f_g, groups * cin_g))
+        self.kernel_groups = _grouped_kernel(swapped, groups).astype(dtype, copy=False)
+        self.kernel_size, self.dilation, self.groups = kernel_size, dilation, groups
+        self.x_spatial = tuple(x_shape[1:-1])
+        self.depth = int(np.prod(kernel_size)) * f_g
+
+    def into(self, g, dx):
+        """Write the input gradient of the samples of `g` into `dx`."""
+        count = g.shape[0]
+        gp = local_buffer("conv_gp", (count,) + tuple(self.gp_spatial) + (g.shape[-1],),
+                          g.dtype)
+        fill_border(gp, [(p.start, n - p.stop) for p, n in zip(self.place, self.gp_spatial)], 0)
+        gp[(slice(None),) + tuple(self.place)] = g
+        positions = count * int(np.prod(self.x_spatial))
+        cols = local_buffer("conv_gcols", (self.groups, positions, self.depth), g.dtype)
+        ones = (1,) * len(self.kernel_size)
+        _im2col_into(gp, self.kernel_size, ones, self.dilation, self.x_spatial, self.groups,
+                     cols)
+        _gemm_rows(cols, self.kernel_groups, dx.reshape(positions, dx.shape[-1]))
 
 
 def _kernel_from_grouped(dk_groups, kernel_shape, groups):
@@ -285,21 +460,9 @@ def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     `c * depth_multiplier + m` is input channel `c` convolved with `kernel[..., c, m]`."""
     channels = x.shape[-1]
     grouped = kernel.reshape(kernel.shape[:-2] + (1, -1))
-    out, ctx = _grouped_im2col_forward(x, grouped, strides, pads, dilation, channels)
+    out, ctx = conv_forward(x, grouped, strides, pads, dilation, channels)
     ctx.depthwise_shape = kernel.shape
     return out, ctx
-
-
-def _grouped_im2col_forward(x, kernel, strides, pads, dilation, groups):
-    xp = pad_input(x, pads)
-    kernel_size = kernel.shape[:-2]
-    out_sizes = output_sizes(xp.shape[1:-1], kernel_size, strides, dilation)
-    cols = _im2col(xp, kernel_size, strides, dilation, out_sizes, groups)
-    ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
-                  groups=groups, padded_shape=xp.shape, out_sizes=out_sizes, cols=cols, xp=None)
-    out = np.matmul(cols, _grouped_kernel(kernel, groups))
-    out = out[0] if groups == 1 else out.transpose(1, 0, 2)
-    return out.reshape((x.shape[0],) + out_sizes + (kernel.shape[-1],)), ctx
 
 
 def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
