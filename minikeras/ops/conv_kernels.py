@@ -15,7 +15,9 @@ tenth of the forward GEMM, while accumulating one GEMM per kernel tap over a fla
 input (no copy) ran 2x slower forward and 3x slower backward (skinny GEMMs, nine accumulations
 of the output), so im2col is used everywhere.
 """
+import math
 import sys
+import time
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -127,6 +129,33 @@ def tap_slices(kernel_size, strides, dilation, out_sizes):
     return [(slice(None),) + tuple(axis_slice(t, s, d, o)
                                    for t, s, d, o in zip(tap, strides, dilation, out_sizes))
             for tap in np.ndindex(*kernel_size)]
+
+
+# ---------------------------------------------------------------------------------------
+# per-shape plans: the cheapest of equivalent routes, timed once
+# ---------------------------------------------------------------------------------------
+_PLANS = {}
+
+
+def plan(key, candidates, repeats=3, margin=0.85):
+    """The name of the fastest of `candidates` (name -> function doing the same work) for
+    `key`, timed the first time `key` is seen and remembered. Timing: this thread's CPU time,
+    candidates interleaved, best of `repeats`; the first candidate is the default and another
+    is chosen only when it takes at most `margin` of its time (noise must not flip a plan).
+    The routes compute the same numbers up to float32 round-off."""
+    choice = _PLANS.get(key)
+    if choice is None:
+        costs = dict.fromkeys(candidates, float("inf"))
+        for _ in range(repeats):
+            for name, run in candidates.items():
+                start = time.thread_time()
+                run()
+                costs[name] = min(costs[name], time.thread_time() - start)
+        default = next(iter(candidates))
+        best = min(costs, key=costs.get)
+        choice = best if costs[best] <= margin * costs[default] else default
+        _PLANS[key] = choice
+    return choice
 
 
 class Context:
@@ -242,10 +271,24 @@ def _gemm_rows(cols, kernel_groups, out_rows):
             np.matmul(cols, kernel_groups).transpose(1, 0, 2)
 
 
+_WIDE_ROW = 1 << 10       # elementwise passes over rows run ~this many elements per inner loop
+
+
+def _wide(rows, vector):
+    """`rows (n, f)` viewed as `(n / fold, fold * f)` with `vector` tiled to match, so a
+    broadcast over a narrow channel axis runs long inner loops."""
+    n, f = rows.shape
+    fold = math.gcd(n, max(1, _WIDE_ROW // max(f, 1)))
+    if fold == 1:
+        return rows, vector
+    return _as_shape(rows, (n // fold, fold * f)), np.tile(vector, fold)
+
+
 def _epilogue(rows, bias, activation):
     """Bias and activation in place on fresh output rows (still in cache)."""
     if bias is not None:
-        rows += bias
+        wide_rows, wide_bias = _wide(rows, bias)
+        wide_rows += wide_bias
     if activation == "relu":
         np.maximum(rows, 0, out=rows)
     elif activation == "tanh":
@@ -332,9 +375,6 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     x_shape = ctx.x_shape
     dx = np.empty(x_shape, dtype) if need_input else None
     stride1 = all(s == 1 for s in ctx.strides)
-    if need_input and stride1:
-        input_grad = _Stride1InputGrad(kernel, x_shape, ctx.pads, ctx.dilation, groups,
-                                       ctx.out_sizes, dtype)
     partial_dk, partial_db = {}, {}
 
     def work(lo, hi):
@@ -349,24 +389,46 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             else:
                 ga = g_rows[rows]
             if need_bias:
-                part = np.add.reduce(ga, axis=0)
+                wide_ga, _ = _wide(ga, ga[0])
+                part = np.add.reduce(wide_ga, axis=0).reshape(-1, filters).sum(axis=0)
                 db_sum = part if db_sum is None else db_sum + part
             if need_kernel:
                 part = np.matmul(ctx.cols[:, rows].transpose(0, 2, 1),
                                  _grouped_output_grad(ga, groups))
                 dk_sum = part if dk_sum is None else dk_sum + part
             if need_input:
-                ga_samples = ga.reshape((b1 - b0,) + tuple(ctx.out_sizes) + (filters,))
-                if stride1:
-                    input_grad.into(ga_samples, dx[b0:b1])
-                else:
-                    dcols = np.matmul(_grouped_output_grad(ga, groups),
-                                      kernel_groups.transpose(0, 2, 1))
-                    dxp = _col2im_into(dcols, (b1 - b0,) + tuple(ctx.padded_shape[1:]),
-                                       kernel.shape[:-2], ctx.strides, ctx.dilation,
-                                       ctx.out_sizes, groups)
-                    dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
+                input_grad(route, ga, b0, b1)
         partial_dk[lo], partial_db[lo] = dk_sum, db_sum
+
+    def input_grad(route, ga, b0, b1):
+        if route == "flipped":
+            ga_samples = ga.reshape((b1 - b0,) + tuple(ctx.out_sizes) + (filters,))
+            flipped.into(ga_samples, dx[b0:b1])
+        else:
+            dcols = np.matmul(_grouped_output_grad(ga, groups), kernel_groups.transpose(0, 2, 1))
+            dxp = _col2im_into(dcols, (b1 - b0,) + tuple(ctx.padded_shape[1:]),
+                               kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.out_sizes,
+                               groups)
+            dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
+
+    route = "col2im"
+    if need_input and stride1:
+        # Two routes for stride 1: a convolution of g with the flipped kernel (GEMM with the
+        # input channels as N), or the GEMM with the kernel's taps x input channels as N and a
+        # scatter-add per tap. Their costs cross over with the channel counts: time both once.
+        flipped = _Stride1InputGrad(kernel, x_shape, ctx.pads, ctx.dilation, groups,
+                                    ctx.out_sizes, dtype)
+        b1 = _sample_chunks(0, batch, positions * (2 * filters + groups * depth)
+                            * dtype.itemsize)[0][1]
+        first = g_rows[:b1 * positions]
+        if fused:
+            first = _activation_grad(ctx.activation, out_rows[:b1 * positions], first,
+                                     np.empty_like(first))
+        key = ("stride1_input_grad", x_shape[1:], kernel.shape, groups, tuple(map(tuple, ctx.pads)),
+               ctx.dilation,
+               b1)
+        route = plan(key, {name: (lambda name=name: input_grad(name, first, 0, b1))
+                           for name in ("flipped", "col2im")})
     run_split(work, batch)
     order = sorted(partial_dk)               # fixed summation order: deterministic results
     dk = db = None

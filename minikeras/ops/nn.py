@@ -2,16 +2,25 @@
 import numpy as np
 
 from ..backend.tensor import Tensor, record, unbroadcast
+from .parallel import split_rows
 from .math import data, as_array, sigmoid as _sigmoid_op, sigmoid_array, sigmoid_grad, tanh_grad
 
 
 # ---------------------------------------------------------------------------------------
 # dense: x @ W + b (+ activation), one op
 # ---------------------------------------------------------------------------------------
+def relu_grad(g, out):
+    """`g * (out > 0)` (split over two threads when large)."""
+    g = np.broadcast_to(g, out.shape) if np.shape(g) != out.shape else g
+    grad = np.empty(out.shape, np.result_type(g, out))
+    split_rows(lambda rows: np.multiply(g[rows], out[rows] > 0, out=grad[rows]), grad)
+    return grad
+
+
 def _activation_backward(name, out, g):
     """d activation / d pre-activation, computed from the activation's output."""
     if name == "relu":
-        return g * (out > 0)
+        return relu_grad(g, out)
     if name == "tanh":
         return tanh_grad(g, out)
     if name == "sigmoid":
@@ -79,8 +88,9 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """Keras' relu: `x` above threshold, `negative_slope * (x - threshold)` below, capped."""
     xd = as_array(x)
     if negative_slope == 0 and max_value is None and threshold == 0:
-        out = np.maximum(xd, 0)
-        return record(out, (x,), lambda g, needs: (g * (out > 0),))
+        out = np.empty_like(xd)
+        split_rows(lambda rows: np.maximum(xd[rows], 0, out=out[rows]), out)
+        return record(out, (x,), lambda g, needs: (relu_grad(g, out),))
     above = xd > threshold if threshold != 0 else xd > 0
     out = np.where(above, xd, (negative_slope * (xd - threshold)) if negative_slope else 0)
     out = out.astype(xd.dtype, copy=False)

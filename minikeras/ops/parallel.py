@@ -115,3 +115,18 @@ def local_buffer(key, shape, dtype):
     if buffer is None or buffer.size < size or buffer.dtype != dtype:
         buffer = buffers[key] = np.empty(max(size, 1), dtype)
     return buffer[:size].reshape(shape)
+
+
+# Memory-bound elementwise passes are split only above this many elements (below, the thread
+# hand-off costs more than the second core gains).
+_SPLIT_ELEMENTS = 1 << 18
+
+
+def split_rows(work, array):
+    """`work(rows)` over row blocks of `array` (slices of its first axis; `...` for a 0-d
+    array), on two threads when the array is large enough. For elementwise passes that do not
+    call BLAS."""
+    if array.ndim == 0 or array.size < _SPLIT_ELEMENTS:
+        work(slice(None) if array.ndim else Ellipsis)
+    else:
+        run_split(lambda lo, hi: work(slice(lo, hi)), array.shape[0], uses_blas=False)

@@ -12,8 +12,9 @@ writes its own cells directly; overlapping windows accumulate.
 """
 import numpy as np
 
-from .conv_kernels import Context, fill_border, interior, output_sizes, pad_input, scratch, \
-    tap_slices
+from .conv_kernels import Context, _sample_chunks, fill_border, interior, output_sizes, \
+    pad_input, scratch, tap_slices
+from .parallel import local_buffer, run_split
 
 
 def _pool_geometry(x, pool_size, strides, pads, fill):
@@ -29,18 +30,19 @@ def _axis_window(array, axis, start, stride, count):
     return array[tuple(index)]
 
 
-def _separable_reduce(xp, pool_size, strides, out_sizes, combine):
-    """Combine (np.maximum / np.add) the cells of every window, one spatial axis at a time.
-    Returns a new array (never a view of `xp`)."""
+def _separable_reduce(xp, pool_size, strides, out_sizes, combine, out):
+    """Combine (np.maximum / np.add) the cells of every window into `out`, one spatial axis at
+    a time (intermediates in per-thread buffers)."""
     result = xp
-    last_axis = max((axis for axis, (k, s) in enumerate(zip(pool_size, strides), start=1)
-                     if k > 1 or s > 1), default=None)
-    for axis, (k, s, o) in enumerate(zip(pool_size, strides, out_sizes), start=1):
-        if k == 1 and s == 1:
-            continue
+    axes = [axis for axis, (k, s) in enumerate(zip(pool_size, strides), start=1)
+            if k > 1 or s > 1]
+    if not axes:                                        # 1x1 window, stride 1
+        np.copyto(out, xp)
+        return out
+    for axis in axes:
+        k, s, o = pool_size[axis - 1], strides[axis - 1], out_sizes[axis - 1]
         shape = result.shape[:axis] + (o,) + result.shape[axis + 1:]
-        # The intermediate is scratch; the final result is handed to the caller.
-        acc = np.empty(shape, xp.dtype) if axis == last_axis else scratch(shape, xp.dtype)
+        acc = out if axis == axes[-1] else local_buffer(("pool", axis), shape, xp.dtype)
         if k == 1:
             np.copyto(acc, _axis_window(result, axis, 0, s, o))
         else:
@@ -49,15 +51,25 @@ def _separable_reduce(xp, pool_size, strides, out_sizes, combine):
             for t in range(2, k):
                 combine(acc, _axis_window(result, axis, t, s, o), out=acc)
         result = acc
-    if result is xp:                                    # 1x1 window, stride 1
-        result = xp.copy()
-    return result
+    return out
+
+
+def _pool_in_chunks(xp, out, pool_size, strides, out_sizes, combine):
+    """`_separable_reduce` over chunks of samples (cache-sized), batch halves on two threads."""
+    per_sample = xp[:1].nbytes + out[:1].nbytes
+
+    def work(lo, hi):
+        for b0, b1 in _sample_chunks(lo, hi, per_sample):
+            _separable_reduce(xp[b0:b1], pool_size, strides, out_sizes, combine, out[b0:b1])
+    run_split(work, xp.shape[0], uses_blas=False)
+    return out
 
 
 def max_pool_forward(x, pool_size, strides, pads):
     """Max over each window ('same' padding cells never win); returns `(out, ctx)`."""
     xp, out_sizes = _pool_geometry(x, pool_size, strides, pads, -np.inf)
-    out = _separable_reduce(xp, pool_size, strides, out_sizes, np.maximum)
+    out = np.empty((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype)
+    _pool_in_chunks(xp, out, pool_size, strides, out_sizes, np.maximum)
     ctx = Context(xp=xp, x_shape=x.shape, pads=pads, out=out, pool_size=pool_size,
                   strides=strides, out_sizes=out_sizes)
     return out, ctx
@@ -80,16 +92,27 @@ def max_pool_backward(ctx, g):
     g = np.asarray(g, dtype=xp.dtype)
     disjoint = all(s >= p for s, p in zip(strides, pool_size))
     dxp = scratch(xp.shape, g.dtype)
+
+    def work(lo, hi):
+        for b0, b1 in _sample_chunks(lo, hi, xp[:1].nbytes + out[:1].nbytes):
+            _first_max_routing(xp[b0:b1], out[b0:b1], g[b0:b1], dxp[b0:b1], taps, disjoint,
+                               pool_size, strides, ctx.out_sizes)
+    run_split(work, xp.shape[0], uses_blas=False)
+    return dxp[interior(ctx.x_shape[1:-1], ctx.pads)]
+
+
+def _first_max_routing(xp, out, g, dxp, taps, disjoint, pool_size, strides, out_sizes):
+    """Route `g` to each window's first maximum, for a few samples."""
     if disjoint:
-        _zero_uncovered(dxp, pool_size, strides, ctx.out_sizes)
+        _zero_uncovered(dxp, pool_size, strides, out_sizes)
     else:
         dxp.fill(0)
-    unclaimed = None                     # windows whose maximum no earlier tap has taken
-    hit = np.empty(out.shape, np.bool_)
+    hit = local_buffer("pool_hit", out.shape, np.bool_)
+    unclaimed = local_buffer("pool_unclaimed", out.shape, np.bool_)   # no earlier tap won
     for t, index in enumerate(taps):
         np.equal(xp[index], out, out=hit)
-        if unclaimed is None:
-            unclaimed = np.logical_not(hit)
+        if t == 0:
+            np.logical_not(hit, out=unclaimed)
         else:
             np.logical_and(hit, unclaimed, out=hit)
             if t < len(taps) - 1:
@@ -98,7 +121,6 @@ def max_pool_backward(ctx, g):
             np.multiply(g, hit, out=dxp[index])
         else:
             dxp[index] += g * hit
-    return dxp[interior(ctx.x_shape[1:-1], ctx.pads)]
 
 
 def _window_counts(spatial, pool_size, strides, pads, out_sizes, dtype):
@@ -117,7 +139,8 @@ def _window_counts(spatial, pool_size, strides, pads, out_sizes, dtype):
 def avg_pool_forward(x, pool_size, strides, pads):
     """Mean over each window; 'same' windows divide by their count of real cells."""
     xp, out_sizes = _pool_geometry(x, pool_size, strides, pads, 0)
-    out = _separable_reduce(xp, pool_size, strides, out_sizes, np.add)
+    out = np.empty((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype)
+    _pool_in_chunks(xp, out, pool_size, strides, out_sizes, np.add)
     counts = _window_counts(x.shape[1:-1], pool_size, strides, pads, out_sizes, x.dtype)
     out /= counts
     ctx = Context(padded_shape=xp.shape, x_shape=x.shape, pads=pads, pool_size=pool_size,
