@@ -517,20 +517,82 @@ def _kernel_from_grouped(dk_groups, kernel_shape, groups):
 # ---------------------------------------------------------------------------------------
 # depthwise convolution = grouped convolution with one group per input channel
 # ---------------------------------------------------------------------------------------
+# A depthwise convolution has no GEMM: as im2col + one GEMM per channel its products are
+# matrix-vector products (N = depth_multiplier). The tap loop instead does, per kernel tap, one
+# broadcast multiply-add over the whole chunk: `out += x_shifted * kernel[tap]`.
 def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     """Depthwise convolution with a `(*k, channels, depth_multiplier)` kernel; output channel
     `c * depth_multiplier + m` is input channel `c` convolved with `kernel[..., c, m]`."""
-    channels = x.shape[-1]
-    grouped = kernel.reshape(kernel.shape[:-2] + (1, -1))
-    out, ctx = conv_forward(x, grouped, strides, pads, dilation, channels)
-    ctx.depthwise_shape = kernel.shape
-    return out, ctx
+    kernel_size = kernel.shape[:-2]
+    channels, multiplier = kernel.shape[-2:]
+    if x.shape[-1] != channels:
+        raise ValueError(f"Input has {x.shape[-1]} channels but the depthwise kernel expects "
+                         f"{channels}.")
+    batch = x.shape[0]
+    padded_shape = (batch,) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)) \
+        + (channels,)
+    out_sizes = output_sizes(padded_shape[1:-1], kernel_size, strides, dilation)
+    dtype = np.result_type(x, kernel)
+    taps = tap_slices(kernel_size, strides, dilation, out_sizes)
+    kernel_taps = kernel.reshape(len(taps), channels, multiplier).astype(dtype, copy=False)
+    out = np.empty((batch,) + out_sizes + (channels, multiplier), dtype)
+
+    def work(lo, hi):
+        for b0, b1 in _sample_chunks(lo, hi, (out[:1].nbytes + x[:1].nbytes) * 2):
+            xp = _padded_chunk(x[b0:b1], pads, "depthwise_xp")
+            acc = out[b0:b1]
+            product = local_buffer("depthwise_product", acc.shape, dtype)
+            for t, index in enumerate(taps):
+                shifted = xp[index][..., None]
+                if t == 0:
+                    np.multiply(shifted, kernel_taps[0], out=acc)
+                else:
+                    np.multiply(shifted, kernel_taps[t], out=product)
+                    acc += product
+    run_split(work, batch, uses_blas=False)
+    ctx = Context(x=x, x_shape=x.shape, pads=pads, kernel=kernel, padded_shape=padded_shape,
+                  taps=taps, kernel_taps=kernel_taps, out_sizes=out_sizes)
+    return out.reshape(out.shape[:-2] + (channels * multiplier,)), ctx
 
 
 def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
-    dx, dk = conv_backward(ctx, g, need_input, need_kernel)
-    if dk is not None:
-        dk = dk.reshape(ctx.depthwise_shape)
+    """`(dx, dkernel)` of `depthwise_conv_forward`: per tap, the kernel gradient is a channel
+    sum of `x_shifted * g` and the input gradient a scatter-add of `g * kernel[tap]`."""
+    x, kernel_taps, taps, pads = ctx.x, ctx.kernel_taps, ctx.taps, ctx.pads
+    channels, multiplier = kernel_taps.shape[1:]
+    batch = x.shape[0]
+    dtype = kernel_taps.dtype
+    g = np.asarray(g, dtype).reshape((batch,) + tuple(ctx.out_sizes) + (channels, multiplier))
+    dx = np.empty(x.shape, dtype) if need_input else None
+    partial_dk = {}
+
+    def work(lo, hi):
+        dk = np.zeros(kernel_taps.shape, dtype) if need_kernel else None
+        for b0, b1 in _sample_chunks(lo, hi, (g[:1].nbytes + x[:1].nbytes) * 2):
+            gc = g[b0:b1]
+            product = local_buffer("depthwise_product", gc.shape, dtype)
+            if need_kernel:
+                xp = _padded_chunk(x[b0:b1], pads, "depthwise_xp")
+                for t, index in enumerate(taps):
+                    np.multiply(xp[index][..., None], gc, out=product)
+                    dk[t] += product.reshape(-1, channels * multiplier).sum(axis=0).reshape(
+                        channels, multiplier)
+            if need_input:
+                dxp = local_buffer("depthwise_dxp", (b1 - b0,) + ctx.padded_shape[1:], dtype)
+                dxp.fill(0)
+                for t, index in enumerate(taps):
+                    np.multiply(gc, kernel_taps[t], out=product)
+                    dxp[index] += product[..., 0] if multiplier == 1 else product.sum(axis=-1)
+                dx[b0:b1] = dxp[interior(x.shape[1:-1], pads)]
+        partial_dk[lo] = dk
+    run_split(work, batch, uses_blas=False)
+    dk = None
+    if need_kernel:
+        order = sorted(partial_dk)
+        dk = partial_dk[order[0]]
+        for lo in order[1:]:
+            dk = dk + partial_dk[lo]
+        dk = dk.reshape(ctx.kernel.shape).astype(ctx.kernel.dtype, copy=False)
     return dx, dk
 
 
