@@ -274,14 +274,28 @@ def _gemm_rows(cols, kernel_groups, out_rows):
 _WIDE_ROW = 1 << 10       # elementwise passes over rows run ~this many elements per inner loop
 
 
+def _wide_fold(rows):
+    """How many rows of `rows (n, f)` to lay side by side for inner loops of ~_WIDE_ROW."""
+    n, f = rows.shape
+    return math.gcd(n, max(1, _WIDE_ROW // max(f, 1))) if n else 1
+
+
 def _wide(rows, vector):
     """`rows (n, f)` viewed as `(n / fold, fold * f)` with `vector` tiled to match, so a
     broadcast over a narrow channel axis runs long inner loops."""
-    n, f = rows.shape
-    fold = math.gcd(n, max(1, _WIDE_ROW // max(f, 1)))
+    fold = _wide_fold(rows)
     if fold == 1:
         return rows, vector
+    n, f = rows.shape
     return _as_shape(rows, (n // fold, fold * f)), np.tile(vector, fold)
+
+
+def _channel_sums(rows):
+    """Column sums of `rows (n, f)`, reduced over wide rows."""
+    fold = _wide_fold(rows)
+    n, f = rows.shape
+    return np.add.reduce(_as_shape(rows, (n // fold, fold * f)), axis=0).reshape(fold, f) \
+        .sum(axis=0)
 
 
 def _epilogue(rows, bias, activation):
@@ -389,8 +403,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             else:
                 ga = g_rows[rows]
             if need_bias:
-                wide_ga, _ = _wide(ga, ga[0])
-                part = np.add.reduce(wide_ga, axis=0).reshape(-1, filters).sum(axis=0)
+                part = _channel_sums(ga)
                 db_sum = part if db_sum is None else db_sum + part
             if need_kernel:
                 part = np.matmul(ctx.cols[:, rows].transpose(0, 2, 1),
@@ -452,7 +465,8 @@ def _col2im_into(dcols, padded_shape, kernel_size, strides, dilation, out_sizes,
     dxp = local_buffer("conv_dxp", padded_shape, dcols.dtype)
     dxp.fill(0)
     dxp_groups = dxp.reshape(padded_shape[:-1] + (groups, cin_g))
-    blocks = dcols.reshape((groups, batch) + tuple(out_sizes) + (-1, cin_g))
+    taps = int(np.prod(kernel_size))
+    blocks = dcols.reshape((groups, batch) + tuple(out_sizes) + (taps, cin_g))
     for i, index in enumerate(tap_slices(kernel_size, strides, dilation, out_sizes)):
         block = np.moveaxis(blocks[..., i, :], 0, -2)        # (batch, *out, groups, cin_g)
         dxp_groups[index] += block
