@@ -2,8 +2,12 @@
 import numpy as np
 
 from . import ops
-from .ops.math import as_array
-from .utils.serialization import deserialize_object
+from .core.tensor import as_array
+from .core.serialization import deserialize_object
+from .core.registry import register_builtins
+from .core.registry import get_registered_name, get_registered_object
+
+register_builtins("activations", globals())   # names looked up by `deserialize_keras_object`
 
 
 def softmax(x, axis=-1):
@@ -95,7 +99,6 @@ def get(identifier):
         return linear
     if isinstance(identifier, str):
         if identifier not in _ACTIVATIONS:
-            from .saving.registry import get_registered_object
             found = get_registered_object(identifier)
             if found is None:
                 raise ValueError(f"Unknown activation function: '{identifier}'. Please ensure you "
@@ -111,7 +114,6 @@ def get(identifier):
 
 
 def serialize(activation):
-    from .saving.registry import get_registered_name
     name = getattr(activation, "__name__", None)
     if name in _ACTIVATIONS and _ACTIVATIONS[name] is activation:
         return name

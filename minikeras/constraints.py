@@ -1,9 +1,12 @@
 """Weight constraints, applied after each optimizer update (`keras.constraints`)."""
 import numpy as np
 
-from .backend import config
-from .ops.math import as_array
-from .utils.serialization import deserialize_object, serialize_keras_object
+from .core import config
+from .core.tensor import as_array
+from .core.serialization import deserialize_object, serialize_keras_object
+from .core.registry import register_builtins
+
+register_builtins("constraints", globals())   # names looked up by `deserialize_keras_object`
 
 
 class Constraint:

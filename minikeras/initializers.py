@@ -3,9 +3,12 @@ import math
 
 import numpy as np
 
-from .backend import config
-from .backend.random import make_rng
-from .utils.serialization import deserialize_object, serialize_keras_object
+from .core import config
+from .core.random import make_rng
+from .core.serialization import deserialize_object, serialize_keras_object
+from .core.registry import register_builtins
+
+register_builtins("initializers", globals())   # names looked up by `deserialize_keras_object`
 
 
 def _fans(shape):

@@ -2,10 +2,14 @@
 import numpy as np
 
 from . import ops
-from .backend import config
-from .backend.tensor import Tensor
-from .ops.math import as_array
-from .utils.serialization import deserialize_object, serialize_keras_object
+from .core import config
+from .core.tensor import Tensor
+from .core.tensor import as_array
+from .ops.nn import l2_normalize
+from .core.serialization import deserialize_object, serialize_keras_object
+from .core.registry import register_builtins
+
+register_builtins("losses", globals())   # names looked up by `deserialize_keras_object`
 
 
 def _eps(dtype):
@@ -118,7 +122,6 @@ def poisson(y_true, y_pred):
 
 def cosine_similarity(y_true, y_pred, axis=-1):
     """The *negative* cosine similarity (Keras 2's convention: lower is better)."""
-    from .backend.functions import l2_normalize
     y_true, y_pred = _prepare(y_true, y_pred)
     return ops.negative(ops.sum(ops.multiply(l2_normalize(y_true, axis), l2_normalize(y_pred, axis)),
                                 axis=axis))

@@ -4,8 +4,11 @@ import math
 import numpy as np
 
 from . import ops
-from .backend import config
-from .utils.serialization import deserialize_object, serialize_keras_object
+from .core import config
+from .core.serialization import deserialize_object, serialize_keras_object
+from .core.registry import register_builtins
+
+register_builtins("regularizers", globals())   # names looked up by `deserialize_keras_object`
 
 
 class Regularizer:

@@ -2,7 +2,7 @@
 import numpy as np
 
 import minikeras as keras
-from minikeras.backend.tensor import Tensor
+from minikeras.core.tensor import Tensor
 
 
 def numeric_gradient(fn, array, eps=1e-6):

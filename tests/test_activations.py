@@ -7,7 +7,7 @@ import pytest
 
 import minikeras as keras
 from minikeras import activations
-from minikeras.backend.tensor import Tensor
+from minikeras.core.tensor import Tensor
 from conftest import fixture_path
 from gradcheck import check_gradients
 

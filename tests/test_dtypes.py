@@ -8,7 +8,7 @@ import minikeras as keras
 from minikeras import layers, ops
 from minikeras.ops import math as M
 from minikeras.ops import nn as N
-from minikeras.backend.tensor import Tensor, Variable, GradientTape
+from minikeras.core.tensor import Tensor, Variable, GradientTape
 
 RNG = np.random.default_rng(5)
 
@@ -66,6 +66,9 @@ CALLS = {
     "tile": [lambda x: M.tile(x, (2, 1))],
     "repeat": [lambda x: M.repeat(x, 2, 1)],
     "flip": [lambda x: M.flip(x, 0)],
+    "convert_to_tensor": [M.convert_to_tensor, lambda x: M.convert_to_tensor(x, "float32")],
+    "batch_dot": [lambda x: M.batch_dot(x, x, 1), lambda x: M.batch_dot(M.reshape(x, (3, 2, 2)), M.reshape(x, (3, 2, 2)), (2, 1))],
+    "l2_normalize": [lambda x: N.l2_normalize(x, 1), N.l2_normalize],
     "dense": [lambda x: N.dense(x, np.ones((4, 2), np.float32), np.zeros(2, np.float32), a)
               for a in (None, "relu", "tanh", "sigmoid", "linear")],
     "bias_add": [lambda x: N.bias_add(x, np.ones(4, np.float32))],

@@ -6,7 +6,7 @@ import pytest
 import minikeras as keras
 from minikeras import regularizers as R
 from minikeras import constraints as C
-from minikeras.backend.tensor import Tensor
+from minikeras.core.tensor import Tensor
 from gradcheck import check_gradients
 
 W = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)

@@ -5,41 +5,19 @@ They follow `tf.keras.backend` semantics and are differentiable, so they can be 
 """
 import numpy as np
 
-from . import config
-from .tensor import Tensor, Variable, convert_to_tensor
+from ..core import config
+from ..core.tensor import Tensor, Variable
 from .. import ops
-from ..ops.math import as_array
+from ..core.tensor import as_array
+from ..ops.math import batch_dot, convert_to_tensor  # noqa: F401  (K.* names)
+from ..ops.nn import l2_normalize  # noqa: F401  (K.* name)
 
-_NAME_UIDS = {}
-_LEARNING_PHASE = [0]
-
-
-# --- state -------------------------------------------------------------------------------
-def clear_session():
-    """Reset the automatic layer names (`dense`, `dense_1`, ...) and the learning phase."""
-    _NAME_UIDS.clear()
-    _LEARNING_PHASE[0] = 0
-
-
-def get_uid(prefix=""):
-    _NAME_UIDS[prefix] = _NAME_UIDS.get(prefix, 0) + 1
-    return _NAME_UIDS[prefix]
-
-
-def unique_object_name(prefix):
-    """`dense`, then `dense_1`, `dense_2`, ... within a session."""
-    uid = get_uid(prefix)
-    return prefix if uid == 1 else f"{prefix}_{uid - 1}"
-
-
-def learning_phase():
-    return _LEARNING_PHASE[0]
-
-
-def set_learning_phase(value):
-    if value not in (0, 1):
-        raise ValueError(f"Expected learning phase to be 0 or 1, got {value}")
-    _LEARNING_PHASE[0] = value
+# --- state ------------------------------------------------------------------------------
+from ..core.session import (  # noqa: F401,E402  (K.* names)
+    clear_session, get_uid, unique_object_name, learning_phase, set_learning_phase,
+)
+from ..engine.keras_tensor import KerasTensor
+from .. import losses
 
 
 # --- construction ------------------------------------------------------------------------
@@ -111,7 +89,6 @@ def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
 
 # --- introspection -----------------------------------------------------------------------
 def is_keras_tensor(x):
-    from ..engine.keras_tensor import KerasTensor
     return isinstance(x, KerasTensor)
 
 
@@ -332,12 +309,6 @@ def softmax(x, axis=-1):
     return ops.softmax(x, axis=axis)
 
 
-def l2_normalize(x, axis=None):
-    """`x / sqrt(max(sum(x**2, axis), 1e-12))`, as `tf.math.l2_normalize`."""
-    squares = ops.sum(ops.square(x), axis=axis, keepdims=True)
-    return ops.multiply(x, ops.power(ops.maximum(squares, 1e-12), -0.5))
-
-
 def bias_add(x, bias, data_format=None):
     fmt = config.normalize_data_format(data_format)
     return ops.bias_add(x, bias, axis=1 if fmt == "channels_first" else -1)
@@ -348,17 +319,14 @@ def dropout(x, level, noise_shape=None, seed=None):
 
 
 def binary_crossentropy(target, output, from_logits=False):
-    from .. import losses
     return losses.binary_crossentropy_elementwise(target, output, from_logits)
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    from .. import losses
     return losses.categorical_crossentropy(target, output, from_logits=from_logits, axis=axis)
 
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    from .. import losses
     return losses.sparse_categorical_crossentropy(target, output, from_logits=from_logits, axis=axis)
 
 
@@ -442,34 +410,6 @@ def dot(x, y):
         return ops.matmul(x, y)
     y_axis = len(ys) - 2 if len(ys) >= 2 else 0
     return ops.tensordot(x, y, axes=([len(xs) - 1], [y_axis]))
-
-
-def batch_dot(x, y, axes=None):
-    """Keras 2 `K.batch_dot`: per-sample dot product over `axes` (batch axis 0 kept)."""
-    x, y = convert_to_tensor(x), convert_to_tensor(y)
-    x_ndim, y_ndim = x.ndim, y.ndim
-    if x_ndim < 2 or y_ndim < 2:
-        raise ValueError(
-            f"Cannot do batch_dot on inputs with rank < 2. Received inputs with shapes "
-            f"{x.shape} and {y.shape}.")
-    if axes is None:
-        axes = [x_ndim - 1, y_ndim - 2] if y_ndim > 2 else [x_ndim - 1, y_ndim - 1]
-    if isinstance(axes, int):
-        axes = [axes, axes]
-    ax_x, ax_y = [a % n for a, n in zip(axes, (x_ndim, y_ndim))]
-    if ax_x == 0 or ax_y == 0:
-        raise ValueError("Cannot perform batch_dot over axis 0.")
-    # Move the contracted axes to the end of x / just after the batch axis of y.
-    x_moved = ops.transpose(x, [i for i in range(x_ndim) if i != ax_x] + [ax_x])
-    y_moved = ops.transpose(y, [0, ax_y] + [i for i in range(1, y_ndim) if i != ax_y])
-    xs, ys = x_moved.shape, y_moved.shape
-    x3 = ops.reshape(x_moved, (xs[0], -1, xs[-1]))
-    y3 = ops.reshape(y_moved, (ys[0], ys[1], -1))
-    out = ops.matmul(x3, y3)
-    out_shape = (xs[0],) + tuple(xs[1:-1]) + tuple(ys[2:])
-    if len(out_shape) == 1:
-        out_shape = (xs[0], 1)
-    return ops.reshape(out, out_shape)
 
 
 def name_scope(name):

@@ -1,26 +1,21 @@
 """The Layer base class: weights, building, calling (eager or symbolic), configs."""
 import inspect
-import re
 import threading
 
 import numpy as np
 
-from ..backend import config
-from ..backend import functions as K
-from ..backend.tensor import Tensor, Variable, is_recording
+from ..core import config
+from ..core.session import to_snake_case, unique_object_name
+from ..core.tensor import Tensor, Variable, is_recording
 from .input_spec import assert_input_compatibility
-from .keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
+from ..core.nest import flatten, map_structure, pack_sequence_as
+from .keras_tensor import KerasTensor, Node
+from .. import initializers, regularizers, constraints, ops
+from ..ops import cast
 
 # Keyword arguments every Layer accepts (tf.keras 2.x `base_layer` allow-list).
 _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
                    "activity_regularizer", "autocast", "implementation", "dynamic"}
-
-
-def to_snake_case(name):
-    """`BatchNormalization` -> `batch_normalization`, `ReLU` -> `re_lu`, `Conv2D` -> `conv2d`."""
-    words = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    snake = re.sub("([a-z])([A-Z])", r"\1_\2", words).lower()
-    return snake if snake[0] != "_" else "private" + snake
 
 
 class _CallContext(threading.local):
@@ -57,7 +52,7 @@ class Layer:
                 raise TypeError(f"Keyword argument not understood: {key!r}")
         object.__setattr__(self, "_tracked_layers", [])
         self._trainable = bool(trainable)
-        self.name = name or K.unique_object_name(to_snake_case(type(self).__name__))
+        self.name = name or unique_object_name(to_snake_case(type(self).__name__))
         self._dtype = _normalize_dtype(dtype)
         self.built = False
         self.input_spec = None
@@ -72,7 +67,6 @@ class Layer:
         self._initial_weights = kwargs.get("weights")
         self.activity_regularizer = None
         if kwargs.get("activity_regularizer") is not None:
-            from .. import regularizers
             self.activity_regularizer = regularizers.get(kwargs["activity_regularizer"])
 
         batch_input_shape = kwargs.get("batch_input_shape")
@@ -261,7 +255,6 @@ class Layer:
     def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
                    trainable=None, constraint=None, use_resource=None, synchronization=None,
                    aggregation=None, **kwargs):
-        from .. import initializers, regularizers, constraints
         shape = tuple(int(d) for d in (shape or ()))
         dtype = np.dtype(dtype) if dtype is not None else self._dtype
         if initializer is None:
@@ -357,7 +350,6 @@ class Layer:
         """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast)."""
         if isinstance(x, Tensor):
             if x.dtype.kind == "f" and x.dtype != self._dtype and self._dtype.kind == "f":
-                from ..ops import cast
                 return cast(x, self._dtype)
             return x
         if isinstance(x, (np.ndarray, np.generic, list, float, int)):
@@ -409,7 +401,6 @@ class Layer:
         elif not isinstance(outputs, Tensor):
             outputs = map_structure(lambda o: Tensor(o) if isinstance(o, np.ndarray) else o, outputs)
         if self.activity_regularizer is not None:
-            from .. import ops
             for out in flatten(outputs):
                 batch = out.shape[0] if out.ndim else 1
                 self._activity_losses.append(

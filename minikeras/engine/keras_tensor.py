@@ -1,7 +1,8 @@
 """Symbolic tensors of the functional API and the nodes that connect layers."""
 import numpy as np
 
-from ..backend import config
+from ..core import config
+from ..core.nest import flatten, map_structure, pack_sequence_as  # noqa: F401  (old home)
 
 
 class KerasTensor:
@@ -59,10 +60,8 @@ class KerasTensor:
     # to convert the symbolic tensor.
     __array_ufunc__ = None
 
-    # Arithmetic on KerasTensors builds TFOpLambda layers, as tf.keras does.
-    def _op(self, fn, other=None, reverse=False):
-        from ..layers.core.lambda_layer import symbolic_op
-        return symbolic_op(fn, self, other, reverse)
+    # Arithmetic on KerasTensors builds TFOpLambda layers, as tf.keras does: `_op` and
+    # `__getitem__` are installed by engine/tf_op_layer.py (it defines those layers).
 
     def __add__(self, o):
         return self._op("add", o)
@@ -105,10 +104,6 @@ class KerasTensor:
 
     def __abs__(self):
         return self._op("abs")
-
-    def __getitem__(self, index):
-        from ..layers.core.lambda_layer import symbolic_getitem
-        return symbolic_getitem(self, index)
 
 
 class Node:
@@ -167,43 +162,3 @@ class Node:
 
 def _shape_text(shape):
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def flatten(structure):
-    """Nested lists/tuples/dicts -> flat list (dicts in sorted key order, as tf.nest)."""
-    if isinstance(structure, (list, tuple)):
-        out = []
-        for item in structure:
-            out.extend(flatten(item))
-        return out
-    if isinstance(structure, dict):
-        out = []
-        for key in sorted(structure):
-            out.extend(flatten(structure[key]))
-        return out
-    return [structure]
-
-
-def map_structure(fn, structure):
-    if isinstance(structure, list):
-        return [map_structure(fn, s) for s in structure]
-    if isinstance(structure, tuple):
-        return tuple(map_structure(fn, s) for s in structure)
-    if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
-    return fn(structure)
-
-
-def pack_sequence_as(structure, flat):
-    it = iter(flat)
-
-    def pack(s):
-        if isinstance(s, list):
-            return [pack(x) for x in s]
-        if isinstance(s, tuple):
-            return tuple(pack(x) for x in s)
-        if isinstance(s, dict):
-            packed = {k: pack(s[k]) for k in sorted(s)}
-            return {k: packed[k] for k in s}
-        return next(it)
-    return pack(structure)

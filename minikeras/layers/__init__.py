@@ -1,6 +1,8 @@
 """Keras layers. Each family lives in its own subpackage, one layer per file."""
+from ..core.registry import register_builtins
 from ..engine.base_layer import Layer  # noqa: F401
 from ..engine.input_spec import InputSpec  # noqa: F401
+register_builtins("layers", globals())   # every class imported below is a built-in layer
 from .core.input_layer import Input, InputLayer  # noqa: F401
 from .core.dense import Dense  # noqa: F401
 from .core.activation import Activation  # noqa: F401
@@ -8,7 +10,7 @@ from .core.lambda_layer import Lambda  # noqa: F401
 from .regularization.dropout import Dropout  # noqa: F401
 from .reshaping.flatten import Flatten  # noqa: F401
 
-# Convolution, pooling, cropping/padding/upsampling (issue 3)
+# Convolution, pooling, cropping/padding/upsampling
 from .convolutional.conv1d import Conv1D  # noqa: F401
 from .convolutional.conv2d import Conv2D  # noqa: F401
 from .convolutional.conv3d import Conv3D  # noqa: F401
@@ -31,13 +33,11 @@ from .reshaping.up_sampling import UpSampling1D, UpSampling2D, UpSampling3D  # n
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution2DTranspose, Convolution3DTranspose = Conv2DTranspose, Conv3DTranspose
 SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
-# (conv-section-end)
 
-# Normalization (issue 4)
+# Normalization
 from .normalization.batch_normalization import BatchNormalization  # noqa: F401
-# (bn-section-end)
 
-# Merging, reshaping, masking, activation layers (issue 5)
+# Merging, reshaping, masking, activation layers
 from .merging.add import Add, add  # noqa: F401
 from .merging.subtract import Subtract, subtract  # noqa: F401
 from .merging.multiply import Multiply, multiply  # noqa: F401
@@ -57,9 +57,8 @@ from .activations.leaky_relu import LeakyReLU  # noqa: F401
 from .activations.prelu import PReLU  # noqa: F401
 from .activations.elu import ELU  # noqa: F401
 from .activations.thresholded_relu import ThresholdedReLU  # noqa: F401
-# (merge-section-end)
 
-# Embedding, normalization, noise, spatial dropout, preprocessing layers (issue 7)
+# Embedding, normalization, noise, spatial dropout, preprocessing layers
 from .core.embedding import Embedding  # noqa: F401
 from .normalization.layer_normalization import LayerNormalization  # noqa: F401
 from .regularization.spatial_dropout import (  # noqa: F401
@@ -75,4 +74,3 @@ from .preprocessing.random_rotation import RandomRotation  # noqa: F401
 from .preprocessing.random_zoom import RandomZoom  # noqa: F401
 from .preprocessing.resizing import Resizing  # noqa: F401
 from .preprocessing.center_crop import CenterCrop  # noqa: F401
-# (layers7-section-end)

@@ -19,7 +19,10 @@ from .confusion import (  # noqa: F401
     TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC)
 from .f_score import FBetaScore, F1Score  # noqa: F401
 from .iou import MeanIoU  # noqa: F401
-from ..utils.serialization import deserialize_object, serialize_keras_object
+from ..core.serialization import deserialize_object, serialize_keras_object
+from ..core.registry import register_builtins
+
+register_builtins("metrics", globals())   # names looked up by `deserialize_keras_object`
 
 _FUNCTIONS = {
     "accuracy": accuracy, "binary_accuracy": binary_accuracy,
@@ -45,6 +48,7 @@ _CLASSES = {cls.__name__: cls for cls in (
     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
     SquaredHinge, CategoricalHinge, TruePositives, FalsePositives, TrueNegatives, FalseNegatives,
     Precision, Recall, AUC, FBetaScore, F1Score, MeanIoU)}
+register_builtins("metrics", {**_FUNCTIONS, **_CLASSES})   # with the aliases (`mse`, ...)
 
 
 def serialize(metric, use_legacy_format=False):

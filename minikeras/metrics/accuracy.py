@@ -1,8 +1,9 @@
 """The accuracy family: per-sample functions and their stateful mean classes."""
 import numpy as np
 
-from ..backend import config
-from .base import MeanMetricWrapper, to_array
+from ..core import config
+from ..core.tensor import as_array
+from .base import MeanMetricWrapper
 
 
 def _floatx(x):
@@ -11,7 +12,7 @@ def _floatx(x):
 
 def accuracy(y_true, y_pred):
     """1 where a prediction equals its label exactly, elementwise."""
-    y_true, y_pred = to_array(y_true), to_array(y_pred)
+    y_true, y_pred = as_array(y_true), as_array(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"Shapes {y_true.shape} and {y_pred.shape} are incompatible")
     return _floatx(np.equal(y_true, y_pred.astype(y_true.dtype)))
@@ -19,7 +20,7 @@ def accuracy(y_true, y_pred):
 
 def binary_matches(y_true, y_pred, threshold=0.5):
     """Elementwise `y_true == (y_pred > threshold)`."""
-    y_true, y_pred = to_array(y_true), to_array(y_pred)
+    y_true, y_pred = as_array(y_true), as_array(y_pred)
     predicted = (y_pred > np.asarray(threshold, y_pred.dtype)).astype(y_pred.dtype)
     return _floatx(np.equal(y_true, predicted))
 
@@ -31,7 +32,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 
 def sparse_categorical_matches(y_true, y_pred):
     """`y_true == argmax(y_pred)`; labels of shape (N, 1) give matches of shape (N, 1)."""
-    y_true, y_pred = to_array(y_true), to_array(y_pred)
+    y_true, y_pred = as_array(y_true), as_array(y_pred)
     true_shape = y_true.shape
     reshape = y_true.ndim == y_pred.ndim
     if reshape:
@@ -43,7 +44,7 @@ def sparse_categorical_matches(y_true, y_pred):
 
 def categorical_accuracy(y_true, y_pred):
     """1 where `argmax(y_true) == argmax(y_pred)`."""
-    return sparse_categorical_matches(np.argmax(to_array(y_true), axis=-1), y_pred)
+    return sparse_categorical_matches(np.argmax(as_array(y_true), axis=-1), y_pred)
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
@@ -62,7 +63,7 @@ def _in_top_k(predictions, targets, k):
 
 def sparse_top_k_categorical_matches(y_true, y_pred, k=5):
     """1 where the integer label is among the k highest scores."""
-    y_true, y_pred = to_array(y_true), to_array(y_pred)
+    y_true, y_pred = as_array(y_true), as_array(y_pred)
     true_shape = y_true.shape
     if y_pred.ndim > 2:
         y_pred = y_pred.reshape(-1, y_pred.shape[-1])
@@ -74,7 +75,7 @@ def sparse_top_k_categorical_matches(y_true, y_pred, k=5):
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1 where `argmax(y_true)` is among the k highest scores."""
-    return sparse_top_k_categorical_matches(np.argmax(to_array(y_true), axis=-1), y_pred, k)
+    return sparse_top_k_categorical_matches(np.argmax(as_array(y_true), axis=-1), y_pred, k)
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):

@@ -3,16 +3,13 @@
 float32 state variables, sample weights squeezed/expanded/broadcast against the values."""
 import numpy as np
 
-from ..backend import config
-from ..backend.functions import unique_object_name
-from ..backend.tensor import Tensor, Variable
-from ..ops.math import as_array
-
-
-def to_array(x, dtype=None):
-    """A NumPy array (optionally cast) from an array, a Tensor or a Python value."""
-    array = np.asarray(as_array(x))
-    return array if dtype is None or array.dtype == dtype else array.astype(dtype)
+from ..core import config
+from ..core.registry import builtin_objects
+from ..core.serialization import deserialize_object
+from ..core.session import to_snake_case, unique_object_name
+from ..core.tensor import Tensor, Variable
+from ..core.tensor import as_array
+from .. import initializers
 
 
 def divide_no_nan(numerator, denominator):
@@ -99,7 +96,6 @@ class Metric:
                    initializer="zeros", dtype=None):
         """A non-trainable state variable (zeros unless `initializer` says otherwise);
         `aggregation` and `synchronization` (distribution settings) have no effect here."""
-        from .. import initializers
         initializer = "zeros" if initializer is None else initializer
         dtype = np.dtype(dtype or self._dtype)
         value = np.asarray(as_array(initializers.get(initializer)(tuple(shape), dtype=dtype)),
@@ -151,7 +147,6 @@ class MetricResult(np.ndarray):
 
 
 def _snake_case(name):
-    from ..engine.base_layer import to_snake_case
     return to_snake_case(name)
 
 
@@ -172,9 +167,9 @@ class Reduce(Metric):
             self.count = self.add_weight("count")
 
     def update_state(self, values, sample_weight=None):
-        values = to_array(values, self._dtype)
+        values = as_array(values, self._dtype)
         if sample_weight is not None:
-            sample_weight = to_array(sample_weight, self._dtype)
+            sample_weight = as_array(sample_weight, self._dtype)
             values, _, sample_weight = squeeze_or_expand_dimensions(
                 values, sample_weight=sample_weight)
             try:
@@ -244,8 +239,8 @@ class MeanMetricWrapper(Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         original = y_pred
-        y_true = to_array(y_true, self._dtype)
-        y_pred = to_array(y_pred, self._dtype)
+        y_true = as_array(y_true, self._dtype)
+        y_pred = as_array(y_pred, self._dtype)
         y_pred, y_true = squeeze_or_expand_dimensions(y_pred, y_true)
         if _remembers_logits(original) and original.data is y_pred:
             # Unchanged by the casts above (as tf.cast returns its input), the prediction keeps
@@ -266,6 +261,14 @@ class MeanMetricWrapper(Mean):
         config_ = dict(config_)
         fn = config_.pop("fn", None)
         if cls is MeanMetricWrapper:
-            from . import get
-            return cls(get(fn), **config_)
+            return cls(_metric_function(fn), **config_)
         return cls(**config_)
+
+
+def _metric_function(identifier):
+    """A metric function from its name (built-in or registered), as `keras.metrics.get` does."""
+    if isinstance(identifier, str):
+        return deserialize_object(identifier, builtin_objects("metrics"), kind="metric function")
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret metric identifier: {identifier}")

@@ -2,8 +2,9 @@
 Precision, Recall and AUC, computed as tf.keras 2.x does (`metrics_utils`)."""
 import numpy as np
 
-from ..backend import config
-from .base import Metric, broadcast_weights, divide_no_nan, squeeze_or_expand_dimensions, to_array
+from ..core import config
+from ..core.tensor import as_array
+from .base import Metric, broadcast_weights, divide_no_nan, squeeze_or_expand_dimensions
 
 NEG_INF = -1e10
 TP, FP, TN, FN = "tp", "fp", "tn", "fn"
@@ -45,7 +46,7 @@ def update_confusion_matrix(variables, y_true, y_pred, thresholds, top_k=None, c
     """Add the weighted counts of `y_true != 0` / `y_pred > threshold` (for each threshold) to
     the variables named by `tp`, `fp`, `tn`, `fn`."""
     dtype = next(iter(variables.values())).dtype
-    y_true, y_pred = to_array(y_true, dtype), to_array(y_pred, dtype)
+    y_true, y_pred = as_array(y_true, dtype), as_array(y_pred, dtype)
     if np.any(y_pred < 0):
         raise ValueError("predictions must be >= 0")
     if np.any(y_pred > 1):
@@ -56,7 +57,7 @@ def update_confusion_matrix(variables, y_true, y_pred, thresholds, top_k=None, c
         y_pred, y_true = squeeze_or_expand_dimensions(y_pred, y_true)
     else:
         y_pred, y_true, sample_weight = squeeze_or_expand_dimensions(
-            y_pred, y_true, to_array(sample_weight, dtype))
+            y_pred, y_true, as_array(sample_weight, dtype))
     if y_pred.shape != y_true.shape:
         raise ValueError(f"Shapes {y_pred.shape} and {y_true.shape} are incompatible")
     if top_k is not None:
@@ -66,7 +67,7 @@ def update_confusion_matrix(variables, y_true, y_pred, thresholds, top_k=None, c
     weights = np.ones_like(y_pred) if sample_weight is None else \
         broadcast_weights(sample_weight, y_pred)
     if label_weights is not None and not multi_label:
-        weights = weights * np.broadcast_to(to_array(label_weights, dtype)[None], y_pred.shape)
+        weights = weights * np.broadcast_to(as_array(label_weights, dtype)[None], y_pred.shape)
     if not multi_label:
         y_true, y_pred, weights = y_true.reshape(-1), y_pred.reshape(-1), weights.reshape(-1)
     positive = (y_true != 0).astype(dtype)
@@ -334,7 +335,7 @@ class AUC(Metric):
         self._built = True
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = to_array(y_pred, self._dtype)
+        y_pred = as_array(y_pred, self._dtype)
         if self.multi_label and not self._built:
             if y_pred.ndim != 2:
                 raise ValueError("`y_pred` must have rank 2 when `multi_label=True`. Found rank "

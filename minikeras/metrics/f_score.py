@@ -1,7 +1,8 @@
 """F-beta and F1 scores (tf.keras >= 2.13) over multi-class / multi-label predictions."""
 import numpy as np
 
-from .base import Metric, divide_no_nan, to_array
+from ..core.tensor import as_array
+from .base import Metric, divide_no_nan
 
 
 class FBetaScore(Metric):
@@ -55,7 +56,7 @@ class FBetaScore(Metric):
         self.built = True
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = to_array(y_true, self._dtype), to_array(y_pred, self._dtype)
+        y_true, y_pred = as_array(y_true, self._dtype), as_array(y_pred, self._dtype)
         if not self.built:
             self.build(y_true.shape, y_pred.shape)
         if self.threshold is None:
@@ -65,7 +66,7 @@ class FBetaScore(Metric):
         else:
             predicted = y_pred > self.threshold
         predicted = predicted.astype(self._dtype)
-        weights = None if sample_weight is None else to_array(sample_weight, self._dtype)[:, None]
+        weights = None if sample_weight is None else as_array(sample_weight, self._dtype)[:, None]
 
         def weighted_sum(values):
             if weights is not None:

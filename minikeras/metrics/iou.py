@@ -1,7 +1,8 @@
 """Intersection-over-union metrics over a running confusion matrix (`MeanIoU`)."""
 import numpy as np
 
-from .base import Metric, divide_no_nan, to_array
+from ..core.tensor import as_array
+from .base import Metric, divide_no_nan
 
 
 class MeanIoU(Metric):
@@ -28,7 +29,7 @@ class MeanIoU(Metric):
                                         shape=(num_classes, num_classes))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = to_array(y_true), to_array(y_pred)
+        y_true, y_pred = as_array(y_true), as_array(y_pred)
         if not self.sparse_y_true:
             y_true = np.argmax(y_true, axis=self.axis)
         if not self.sparse_y_pred:
@@ -37,7 +38,7 @@ class MeanIoU(Metric):
         y_true = y_true.astype(self._dtype).reshape(-1).astype(np.int64)
         y_pred = y_pred.astype(self._dtype).reshape(-1).astype(np.int64)
         weights = np.ones(y_true.shape, self._dtype) if sample_weight is None else \
-            np.broadcast_to(to_array(sample_weight, self._dtype).reshape(-1), y_true.shape)
+            np.broadcast_to(as_array(sample_weight, self._dtype).reshape(-1), y_true.shape)
         if self.ignore_class is not None:
             keep = y_true != self.ignore_class
             y_true, y_pred, weights = y_true[keep], y_pred[keep], weights[keep]

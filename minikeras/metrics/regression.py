@@ -2,14 +2,15 @@
 import numpy as np
 
 from .. import losses
-from .base import Mean, MeanMetricWrapper, divide_no_nan, squeeze_or_expand_dimensions, to_array
+from ..core.tensor import as_array
+from .base import Mean, MeanMetricWrapper, divide_no_nan, squeeze_or_expand_dimensions
 
 
 def _numpy_metric(fn, name=None):
     """A loss function as a metric function: NumPy in, NumPy out (metrics are never
     differentiated)."""
     def metric(y_true, y_pred, **kwargs):
-        return to_array(fn(y_true, y_pred, **kwargs))
+        return as_array(fn(y_true, y_pred, **kwargs))
     metric.__name__ = name or fn.__name__
     metric.__doc__ = fn.__doc__
     return metric
@@ -35,7 +36,7 @@ log_cosh = logcosh = _numpy_metric(losses.log_cosh)
 
 def cosine_similarity(y_true, y_pred, axis=-1):
     """The cosine of the angle between labels and predictions (the loss is its negative)."""
-    return -to_array(losses.cosine_similarity(y_true, y_pred, axis=axis))
+    return -as_array(losses.cosine_similarity(y_true, y_pred, axis=axis))
 
 
 class MeanSquaredError(MeanMetricWrapper):
@@ -107,8 +108,8 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = to_array(y_true, self._dtype)
-        y_pred = to_array(y_pred, self._dtype)
+        y_true = as_array(y_true, self._dtype)
+        y_pred = as_array(y_pred, self._dtype)
         y_pred, y_true = squeeze_or_expand_dimensions(y_pred, y_true)
         super().update_state(np.square(y_pred - y_true), sample_weight=sample_weight)
 

@@ -5,13 +5,14 @@ from .math import (  # noqa: F401
     sign, floor, round, clip, where, stop_gradient, cast, sum, mean, max, min, prod, var, std,
     logsumexp, cumsum, argmax, argmin, reshape, transpose, expand_dims, squeeze, broadcast_to,
     concatenate, stack, split, getitem, gather, pad, tile, repeat, flip, equal, not_equal,
-    greater, greater_equal, less, less_equal, as_array, data,
+    greater, greater_equal, less, less_equal, convert_to_tensor, batch_dot,
 )
+from ..core.tensor import as_array, unwrap  # noqa: F401  (Tensor -> NumPy, for layers)
 from .nn import (  # noqa: F401
     dense, bias_add, relu, leaky_relu, elu, selu, softsign, hard_sigmoid, softmax, log_softmax,
     softmax_cross_entropy, sparse_softmax_cross_entropy, sigmoid_cross_entropy, dropout,
+    l2_normalize,
 )
-from ..backend.tensor import convert_to_tensor  # noqa: F401
 
 take = gather
 divide_no_nan = divide

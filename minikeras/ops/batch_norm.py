@@ -30,8 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..backend.tensor import record, unbroadcast
-from .math import as_array
+from ..core.tensor import record, unbroadcast
+from ..core.tensor import as_array
 
 _TILE_ELEMENTS = 1 << 18      # elements per tile (1 MB of float32): measured best on a 2-core EPYC
 _WIDE_ROW = 1 << 10           # aim for inner loops of about this many elements (channels-last)

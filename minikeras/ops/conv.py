@@ -3,8 +3,7 @@ pool_kernels.py. The kernels work channels_last; channels_first inputs are moved
 """
 import numpy as np
 
-from ..backend.tensor import is_tracked, record, will_record
-from .math import as_array
+from ..core.tensor import as_array, is_tracked, record, will_record
 from . import conv_kernels, pool_kernels
 
 

@@ -22,6 +22,7 @@ import time
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ..core.session import register_session_cache
 from .parallel import local_buffer, run_split
 
 
@@ -63,6 +64,9 @@ def clear_scratch():
     global _cached_bytes
     _SCRATCH.clear()
     _cached_bytes = 0
+
+
+register_session_cache(clear_scratch)   # keras.backend.clear_session() frees them
 
 
 def fill_border(array, pads, value):

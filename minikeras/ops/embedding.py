@@ -1,8 +1,8 @@
 """Embedding lookup: rows of a table picked by integer ids, with a dense scatter-add backward."""
 import numpy as np
 
-from ..backend.tensor import record
-from .math import as_array
+from ..core.tensor import record
+from ..core.tensor import as_array
 
 # Below this many one-hot entries (ids x vocabulary) the gradient is one small GEMM
 # `one_hot(ids).T @ grad`; above it, one `np.bincount` over (row, column) pairs. Both beat

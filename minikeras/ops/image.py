@@ -6,9 +6,9 @@ Images are NHWC. Each op is linear in the image, so its backward pass is the exa
 """
 import numpy as np
 
-from ..backend.tensor import record
+from ..core.tensor import record
 from .embedding import scatter_rows
-from .math import as_array
+from ..core.tensor import as_array
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 

@@ -1,8 +1,8 @@
 """Layer normalization as one op: moments over some axes, normalise, scale and shift."""
 import numpy as np
 
-from ..backend.tensor import record
-from .math import as_array
+from ..core.tensor import record
+from ..core.tensor import as_array
 
 
 def layer_norm(x, gamma, beta, axes, epsilon, param_shape):

@@ -5,22 +5,9 @@ stay Python numbers inside the arithmetic so NumPy keeps float32 arrays float32.
 """
 import numpy as np
 
-from ..backend.tensor import Tensor, record, unbroadcast
-from ..backend import config
+from ..core.tensor import Tensor, as_array, record, unbroadcast, unwrap
+from ..core import config
 from .parallel import split_rows
-
-
-def data(x):
-    """The NumPy value of a Tensor; other values pass through (Python scalars stay scalars)."""
-    return x.data if isinstance(x, Tensor) else x
-
-
-def as_array(x):
-    if isinstance(x, Tensor):
-        return x.data
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        return np.asarray(x, dtype=config.floatx())
-    return np.asarray(x)
 
 
 def _shape(x):
@@ -41,18 +28,18 @@ def add(a, b):
     def backward(g, needs):
         return (_reduce_like(g, a) if needs[0] else None,
                 _reduce_like(g, b) if needs[1] else None)
-    return record(data(a) + data(b), (a, b), backward)
+    return record(unwrap(a) + unwrap(b), (a, b), backward)
 
 
 def subtract(a, b):
     def backward(g, needs):
         return (_reduce_like(g, a) if needs[0] else None,
                 _reduce_like(-g, b) if needs[1] else None)
-    return record(data(a) - data(b), (a, b), backward)
+    return record(unwrap(a) - unwrap(b), (a, b), backward)
 
 
 def multiply(a, b):
-    ad, bd = data(a), data(b)
+    ad, bd = unwrap(a), unwrap(b)
 
     def backward(g, needs):
         return (_reduce_like(g * bd, a) if needs[0] else None,
@@ -61,7 +48,7 @@ def multiply(a, b):
 
 
 def divide(a, b):
-    ad, bd = data(a), data(b)
+    ad, bd = unwrap(a), unwrap(b)
     out = ad / bd
 
     def backward(g, needs):
@@ -72,7 +59,7 @@ def divide(a, b):
 
 
 def power(a, b):
-    ad, bd = data(a), data(b)
+    ad, bd = unwrap(a), unwrap(b)
     out = np.power(ad, bd)
 
     def backward(g, needs):
@@ -88,7 +75,7 @@ def power(a, b):
 
 
 def maximum(a, b):
-    ad, bd = data(a), data(b)
+    ad, bd = unwrap(a), unwrap(b)
     pick_a = ad >= bd
 
     def backward(g, needs):
@@ -98,7 +85,7 @@ def maximum(a, b):
 
 
 def minimum(a, b):
-    ad, bd = data(a), data(b)
+    ad, bd = unwrap(a), unwrap(b)
     pick_a = ad <= bd
 
     def backward(g, needs):
@@ -109,7 +96,7 @@ def minimum(a, b):
 
 def matmul(a, b):
     """Matrix product over the last two axes (batched, like `tf.matmul`)."""
-    ad, bd = data(a), data(b)
+    ad, bd = unwrap(a), unwrap(b)
 
     def backward(g, needs):
         ga = gb = None
@@ -122,7 +109,7 @@ def matmul(a, b):
 
 
 def tensordot(a, b, axes):
-    ad, bd = data(a), data(b)
+    ad, bd = unwrap(a), unwrap(b)
     out = np.tensordot(ad, bd, axes)
     if isinstance(axes, int):
         a_axes = list(range(ad.ndim - axes, ad.ndim))
@@ -157,21 +144,21 @@ def tensordot(a, b, axes):
 # unary elementwise
 # ---------------------------------------------------------------------------------------
 def negative(x):
-    return record(-data(x), (x,), lambda g, needs: (-g,))
+    return record(-unwrap(x), (x,), lambda g, needs: (-g,))
 
 
 def abs(x):  # noqa: A001 - mirrors the Keras name
-    xd = data(x)
+    xd = unwrap(x)
     return record(np.abs(xd), (x,), lambda g, needs: (g * np.sign(xd),))
 
 
 def square(x):
-    xd = data(x)
+    xd = unwrap(x)
     return record(np.square(xd), (x,), lambda g, needs: (g * (2 * xd),))
 
 
 def sqrt(x):
-    xd = data(x)
+    xd = unwrap(x)
     out = np.sqrt(xd)
 
     def backward(g, needs):
@@ -181,39 +168,39 @@ def sqrt(x):
 
 
 def exp(x):
-    out = np.exp(data(x))
+    out = np.exp(unwrap(x))
     return record(out, (x,), lambda g, needs: (g * out,))
 
 
 def log(x):
-    xd = data(x)
+    xd = unwrap(x)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(xd)
     return record(out, (x,), lambda g, needs: (g / xd,))
 
 
 def log1p(x):
-    xd = data(x)
+    xd = unwrap(x)
     return record(np.log1p(xd), (x,), lambda g, needs: (g / (1 + xd),))
 
 
 def expm1(x):
-    out = np.expm1(data(x))
+    out = np.expm1(unwrap(x))
     return record(out, (x,), lambda g, needs: (g * (out + 1),))
 
 
 def sin(x):
-    xd = data(x)
+    xd = unwrap(x)
     return record(np.sin(xd), (x,), lambda g, needs: (g * np.cos(xd),))
 
 
 def cos(x):
-    xd = data(x)
+    xd = unwrap(x)
     return record(np.cos(xd), (x,), lambda g, needs: (-g * np.sin(xd),))
 
 
 def tanh(x):
-    out = np.tanh(data(x))
+    out = np.tanh(unwrap(x))
     return record(out, (x,), lambda g, needs: (tanh_grad(g, out),))
 
 
@@ -261,12 +248,12 @@ def sigmoid_grad(g, out):
 
 
 def sigmoid(x):
-    out = sigmoid_array(data(x))
+    out = sigmoid_array(unwrap(x))
     return record(out, (x,), lambda g, needs: (sigmoid_grad(g, out),))
 
 
 def softplus(x):
-    xd = data(x)
+    xd = unwrap(x)
     out = np.logaddexp(xd, 0).astype(xd.dtype, copy=False)
 
     def backward(g, needs):
@@ -275,7 +262,7 @@ def softplus(x):
 
 
 def erf(x):
-    xd = data(x)
+    xd = unwrap(x)
     out = _erf(xd)
 
     def backward(g, needs):
@@ -293,20 +280,20 @@ def _erf(x):
 
 
 def sign(x):
-    return Tensor(np.sign(data(x)))
+    return Tensor(np.sign(unwrap(x)))
 
 
 def floor(x):
-    return Tensor(np.floor(data(x)))
+    return Tensor(np.floor(unwrap(x)))
 
 
 def round(x):  # noqa: A001
-    return Tensor(np.round(data(x)))
+    return Tensor(np.round(unwrap(x)))
 
 
 def clip(x, min_value, max_value):
-    xd = data(x)
-    lo, hi = data(min_value), data(max_value)
+    xd = unwrap(x)
+    lo, hi = unwrap(min_value), unwrap(max_value)
     out = np.clip(xd, lo, hi)
     if out.dtype != xd.dtype:
         out = out.astype(xd.dtype)
@@ -318,8 +305,8 @@ def clip(x, min_value, max_value):
 
 
 def where(condition, a, b):
-    cond = data(condition)
-    out = np.where(cond, data(a), data(b))
+    cond = unwrap(condition)
+    out = np.where(cond, unwrap(a), unwrap(b))
 
     def backward(g, needs):
         zero = np.zeros((), g.dtype)
@@ -330,11 +317,11 @@ def where(condition, a, b):
 
 
 def stop_gradient(x):
-    return Tensor(data(x))
+    return Tensor(unwrap(x))
 
 
 def cast(x, dtype):
-    xd = data(x)
+    xd = unwrap(x)
     dtype = np.dtype(dtype)
     out = np.asarray(xd).astype(dtype)
     if dtype.kind != "f":
@@ -456,11 +443,11 @@ def cumsum(x, axis=0):
 
 
 def argmax(x, axis=-1):
-    return Tensor(np.argmax(data(x), axis=axis))
+    return Tensor(np.argmax(unwrap(x), axis=axis))
 
 
 def argmin(x, axis=-1):
-    return Tensor(np.argmin(data(x), axis=axis))
+    return Tensor(np.argmin(unwrap(x), axis=axis))
 
 
 # ---------------------------------------------------------------------------------------
@@ -550,7 +537,7 @@ def getitem(x, index):
 
 def gather(x, indices, axis=0):
     xd = as_array(x)
-    idx = np.asarray(data(indices)).astype(np.intp)
+    idx = np.asarray(unwrap(indices)).astype(np.intp)
     out = np.take(xd, idx, axis=axis)
 
     def backward(g, needs):
@@ -607,27 +594,63 @@ def flip(x, axis):
 # comparisons (not differentiable)
 # ---------------------------------------------------------------------------------------
 def equal(a, b):
-    return Tensor(np.equal(data(a), data(b)))
+    return Tensor(np.equal(unwrap(a), unwrap(b)))
 
 
 def not_equal(a, b):
-    return Tensor(np.not_equal(data(a), data(b)))
+    return Tensor(np.not_equal(unwrap(a), unwrap(b)))
 
 
 def greater(a, b):
-    return Tensor(np.greater(data(a), data(b)))
+    return Tensor(np.greater(unwrap(a), unwrap(b)))
 
 
 def greater_equal(a, b):
-    return Tensor(np.greater_equal(data(a), data(b)))
+    return Tensor(np.greater_equal(unwrap(a), unwrap(b)))
 
 
 def less(a, b):
-    return Tensor(np.less(data(a), data(b)))
+    return Tensor(np.less(unwrap(a), unwrap(b)))
 
 
 def less_equal(a, b):
-    return Tensor(np.less_equal(data(a), data(b)))
+    return Tensor(np.less_equal(unwrap(a), unwrap(b)))
+
+
+def convert_to_tensor(x, dtype=None):
+    if isinstance(x, Tensor) and (dtype is None or x.dtype == np.dtype(dtype)):
+        return x
+    if isinstance(x, Tensor):
+        return cast(x, dtype)
+    return Tensor(x, dtype=dtype)
+
+
+def batch_dot(x, y, axes=None):
+    """Keras 2 `K.batch_dot`: per-sample dot product over `axes` (batch axis 0 kept)."""
+    x, y = convert_to_tensor(x), convert_to_tensor(y)
+    x_ndim, y_ndim = x.ndim, y.ndim
+    if x_ndim < 2 or y_ndim < 2:
+        raise ValueError(
+            f"Cannot do batch_dot on inputs with rank < 2. Received inputs with shapes "
+            f"{x.shape} and {y.shape}.")
+    if axes is None:
+        axes = [x_ndim - 1, y_ndim - 2] if y_ndim > 2 else [x_ndim - 1, y_ndim - 1]
+    if isinstance(axes, int):
+        axes = [axes, axes]
+    ax_x, ax_y = [a % n for a, n in zip(axes, (x_ndim, y_ndim))]
+    if ax_x == 0 or ax_y == 0:
+        raise ValueError("Cannot perform batch_dot over axis 0.")
+    # Move the contracted axes to the end of x / just after the batch axis of y.
+    x_moved = transpose(x, [i for i in range(x_ndim) if i != ax_x] + [ax_x])
+    y_moved = transpose(y, [0, ax_y] + [i for i in range(1, y_ndim) if i != ax_y])
+    xs, ys = x_moved.shape, y_moved.shape
+    x3 = reshape(x_moved, (xs[0], -1, xs[-1]))
+    y3 = reshape(y_moved, (ys[0], ys[1], -1))
+    out = matmul(x3, y3)
+    out_shape = (xs[0],) + tuple(xs[1:-1]) + tuple(ys[2:])
+    if len(out_shape) == 1:
+        out_shape = (xs[0], 1)
+    return reshape(out, out_shape)
 
 
 # ---------------------------------------------------------------------------------------
@@ -635,6 +658,7 @@ def less_equal(a, b):
 # ---------------------------------------------------------------------------------------
 def _install_operators():
     T = Tensor
+    T.T = property(lambda a: transpose(a))
     T.__add__ = lambda a, b: add(a, b)
     T.__radd__ = lambda a, b: add(b, a)
     T.__sub__ = lambda a, b: subtract(a, b)
@@ -655,11 +679,11 @@ def _install_operators():
     T.__le__ = lambda a, b: less_equal(a, b)
     T.__gt__ = lambda a, b: greater(a, b)
     T.__ge__ = lambda a, b: greater_equal(a, b)
-    T.__floordiv__ = lambda a, b: Tensor(np.floor_divide(data(a), data(b)))
-    T.__mod__ = lambda a, b: Tensor(np.mod(data(a), data(b)))
-    T.__and__ = lambda a, b: Tensor(np.logical_and(data(a), data(b)))
-    T.__or__ = lambda a, b: Tensor(np.logical_or(data(a), data(b)))
-    T.__invert__ = lambda a: Tensor(np.logical_not(data(a)))
+    T.__floordiv__ = lambda a, b: Tensor(np.floor_divide(unwrap(a), unwrap(b)))
+    T.__mod__ = lambda a, b: Tensor(np.mod(unwrap(a), unwrap(b)))
+    T.__and__ = lambda a, b: Tensor(np.logical_and(unwrap(a), unwrap(b)))
+    T.__or__ = lambda a, b: Tensor(np.logical_or(unwrap(a), unwrap(b)))
+    T.__invert__ = lambda a: Tensor(np.logical_not(unwrap(a)))
 
 
 _install_operators()

@@ -1,9 +1,11 @@
 """Fused neural-network primitives with hand-derived backward passes."""
 import numpy as np
 
-from ..backend.tensor import Tensor, record, unbroadcast
+from ..core.tensor import Tensor, record, unbroadcast
+from . import math as _math
+from ..core.tensor import as_array, unwrap
+from .math import sigmoid as _sigmoid_op, sigmoid_array, sigmoid_grad, tanh_grad
 from .parallel import split_rows
-from .math import data, as_array, sigmoid as _sigmoid_op, sigmoid_array, sigmoid_grad, tanh_grad
 
 
 # ---------------------------------------------------------------------------------------
@@ -65,6 +67,12 @@ def dense(x, kernel, bias=None, activation=None):
         gb = g2.sum(axis=0) if (bias is not None and needs[2]) else None
         return gx, gw, gb
     return record(out, (x, kernel, bias), backward)
+
+
+def l2_normalize(x, axis=None):
+    """`x / sqrt(max(sum(x**2, axis), 1e-12))`, as `tf.math.l2_normalize`."""
+    squares = _math.sum(_math.square(x), axis=axis, keepdims=True)
+    return _math.multiply(x, _math.power(_math.maximum(squares, 1e-12), -0.5))
 
 
 def bias_add(x, bias, axis=-1):
@@ -210,7 +218,7 @@ def sparse_softmax_cross_entropy(labels, logits, axis=-1):
     ld = as_array(logits)
     if axis not in (-1, ld.ndim - 1):
         ld = np.moveaxis(ld, axis, -1)
-    idx = np.asarray(data(labels)).astype(np.intp)
+    idx = np.asarray(unwrap(labels)).astype(np.intp)
     if idx.ndim == ld.ndim:  # labels with a trailing 1 axis
         idx = idx.reshape(idx.shape[:-1])
     shifted = ld - np.max(ld, axis=-1, keepdims=True)

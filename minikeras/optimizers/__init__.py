@@ -11,7 +11,10 @@ from .adamax import Adamax
 from .nadam import Nadam
 from .ftrl import Ftrl
 from . import schedules  # noqa: F401
-from ..utils.serialization import deserialize_object, serialize_keras_object
+from ..core.serialization import deserialize_object, serialize_keras_object
+from ..core.registry import register_builtins
+
+register_builtins("optimizers", globals())   # names looked up by `deserialize_keras_object`
 
 # tf.keras 2.9 - 2.10 scripts reach the same classes as `keras.optimizers.experimental.X`.
 experimental = types.SimpleNamespace(SGD=SGD, RMSprop=RMSprop, Adagrad=Adagrad,

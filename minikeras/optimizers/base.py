@@ -14,10 +14,12 @@ import warnings
 
 import numpy as np
 
-from ..backend import config as backend_config
-from ..backend.tensor import Tensor, Variable
-from ..ops.math import as_array
+from ..core import config as backend_config
+from ..core.tensor import Tensor, Variable
+from ..core.tensor import as_array
 from . import schedules as schedules_module
+from .. import initializers
+from ..core.tensor import GradientTape
 
 # Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
 # NumPy runs several times slower on denormal floats, which TensorFlow flushes in hardware.
@@ -198,7 +200,6 @@ class Optimizer:
 
     def add_variable(self, shape, dtype=None, initializer="zeros", name=None):
         """An extra optimizer variable (not tied to a model variable)."""
-        from .. import initializers
         init = initializers.get(initializer)
         shape = () if shape is None else tuple(shape)
         value = init(shape, dtype=dtype or backend_config.floatx())
@@ -331,7 +332,6 @@ class Optimizer:
 
     def compute_gradients(self, loss, var_list, tape=None):
         """`[(gradient, variable), ...]` of `loss` (a callable, or a Tensor with its tape)."""
-        from ..backend.tensor import GradientTape
         if not callable(loss) and tape is None:
             raise ValueError("`tape` is required when a `Tensor` loss is passed. "
                              f"Received: loss={loss}, tape={tape}.")

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from ..ops.math import as_array
-from ..utils.serialization import deserialize_object, serialize_keras_object
+from ..core.tensor import as_array
+from ..core.serialization import deserialize_object, serialize_keras_object
 
 
 class LearningRateSchedule:

@@ -1,2 +1,2 @@
 """`keras.preprocessing.sequence`: the same `pad_sequences` as `keras.utils`."""
-from ..utils.data_utils import pad_sequences  # noqa: F401
+from ..models.data_utils import pad_sequences  # noqa: F401

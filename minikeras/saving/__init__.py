@@ -8,11 +8,11 @@ Every save is atomic (temporary file + rename) and every load names the file whe
 import os
 import warnings
 
-from .registry import (  # noqa: F401
+from ..core.registry import (  # noqa: F401
     register_keras_serializable, get_registered_object, get_registered_name,
     custom_object_scope, CustomObjectScope, get_custom_objects,
 )
-from ..utils.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
+from ..core.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
 from . import file_io, keras_v3, legacy_h5
 
 

@@ -7,8 +7,13 @@ also carry `build_config`), writes dtypes as `DTypePolicy` objects, gives `Input
 """
 import copy
 
-from ..engine.keras_tensor import flatten
-from . import serialization
+from ..core.nest import flatten
+from ..models import serialization
+from ..models.training import Model
+from ..engine.base_layer import Layer
+from ..engine.keras_tensor import KerasTensor
+from ..core.nest import map_structure
+from .. import optimizers
 
 # Keys Keras 3 adds to configs that minikeras' (Keras 2) classes do not take, with the value
 # that means "feature unused". Any other value cannot be honoured and is an error.
@@ -48,10 +53,8 @@ def _keras_tensor(tensor, conversion):
 
 
 def serialize_layer(layer):
-    from ..engine.training import Model
     if isinstance(layer, Model):
         return serialize_model(layer, top_level=False)
-    from ..engine.base_layer import Layer
     entry = _wrap(layer, _layer_config_v3(layer), "keras.layers")
     build_shape = getattr(layer, "_build_input_shape", None)
     # Keras 3 records a build config only for layers with their own `build`.
@@ -67,7 +70,6 @@ def _jsonable_shape(shape):
 
 
 def _functional_config_v3(model):
-    from ..engine.keras_tensor import KerasTensor, map_structure
     conversion = serialization._kept_node_indices(model)
     model_nodes = {id(node) for node in model._nodes_in_order}
     layers = []
@@ -114,7 +116,6 @@ def serialize_model(model, top_level=True):
 
 
 def compile_config(model):
-    from .. import optimizers
     training = serialization.training_config(model)
     optimizer = model.optimizer
     optimizer_entry = optimizers.serialize(optimizer) if optimizer is not None else None

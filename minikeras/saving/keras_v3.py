@@ -17,8 +17,14 @@ import zipfile
 
 import numpy as np
 
-from .. import __version__
+from ..core.version import __version__
+from ..models.serialization import json_default
 from . import file_io
+from ..engine.base_layer import Layer
+from ..optimizers.base import Optimizer
+from ..core.tensor import Variable
+from .legacy_h5 import build_optimizer
+from .keras3_config import serialize_model, deserialize_model, compile_from_config
 
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
@@ -42,8 +48,6 @@ def snake_case(name):
 
 # --- walking the saveable objects -----------------------------------------------------------------
 def _is_saveable(obj):
-    from ..engine.base_layer import Layer
-    from ..optimizers.base import Optimizer
     return isinstance(obj, (Layer, Optimizer))
 
 
@@ -87,7 +91,6 @@ def walk(obj, path="", visited=None):
 
 def own_variables(obj):
     """The variables an object stores in its own `vars` group, in Keras 3's order."""
-    from ..optimizers.base import Optimizer
     if isinstance(obj, Optimizer):
         return _optimizer_variables(obj)
     own = list(getattr(obj, "_own_weights", []))
@@ -96,7 +99,6 @@ def own_variables(obj):
 
 def _optimizer_variables(optimizer):
     """Keras 3 order: iterations, learning rate, then for each model variable its slots."""
-    from ..backend.tensor import Variable
     if not getattr(optimizer, "_built", False):
         return []
     learning_rate = optimizer.learning_rate
@@ -131,7 +133,6 @@ def save_weights(model, filepath):
 def read_weights(model, h5file, filepath, skip_mismatch=False):
     """Check every object's saved variables against the model, then assign them all; the
     optimizer state is restored too when the optimizer already has its slots."""
-    from ..optimizers.base import Optimizer
     if "vars" not in h5file and "layers" not in h5file:
         hint = " It looks like a legacy Keras weights file: name it '*.h5'." \
             if "layer_names" in h5file.attrs else ""
@@ -188,7 +189,6 @@ def load_weights(model, filepath, skip_mismatch=False):
 
 def load_optimizer_state(model, h5file):
     """Restore `optimizer/vars` (Keras 3 order) into the model's optimizer."""
-    from .legacy_h5 import build_optimizer
     optimizer = model.optimizer
     if optimizer is None or "optimizer/vars" not in h5file:
         return
@@ -214,13 +214,11 @@ def load_optimizer_state(model, h5file):
 # --- the .keras archive -------------------------------------------------------------------------
 def save_model(model, filepath):
     import h5py
-    from .keras3_config import serialize_model
     if not model.built:
         warnings.warn("You are saving a model that has not yet been built. It might not contain "
                       "any weights yet. Consider building the model first by calling it on some "
                       "data.", stacklevel=3)
-    from .legacy_h5 import _json_default
-    config_json = json.dumps(serialize_model(model), default=_json_default)
+    config_json = json.dumps(serialize_model(model), default=json_default)
     saved_at = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
     metadata_json = json.dumps({"keras_version": str(__version__), "date_saved": saved_at})
     buffer = io.BytesIO()
@@ -242,7 +240,6 @@ def _read_member(archive, name, filepath):
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     import h5py
-    from .keras3_config import deserialize_model, compile_from_config
     with file_io.open_zip(filepath) as archive:
         raw = _read_member(archive, CONFIG_FILENAME, filepath)
         try:

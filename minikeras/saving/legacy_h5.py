@@ -14,8 +14,10 @@ import warnings
 
 import numpy as np
 
-from .. import __version__
+from ..core.version import __version__
+from ..models.serialization import json_default
 from . import file_io
+from ..models import serialization
 
 BACKEND = "numpy"
 # HDF5 cannot store an attribute larger than its object header: longer lists are split
@@ -275,29 +277,12 @@ def set_optimizer_weights(optimizer, values):
 
 
 # --- whole model --------------------------------------------------------------------------------
-def _json_default(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, (set, frozenset)):
-        return list(obj)
-    if isinstance(obj, bytes):
-        return obj.decode("utf8")
-    if hasattr(obj, "get_config"):
-        return {"class_name": type(obj).__name__, "config": obj.get_config()}
-    if callable(obj) and hasattr(obj, "__name__"):
-        return obj.__name__
-    raise TypeError(f"Unable to serialize {obj!r} to JSON. Unrecognized type {type(obj)}.")
-
-
 def to_json_string(value):
-    return json.dumps(value, default=_json_default)
+    return json.dumps(value, default=json_default)
 
 
 def save_model(model, filepath, include_optimizer=True):
     import h5py
-    from . import serialization
     if not getattr(model, "_is_graph_network", False) and type(model).__name__ not in (
             "Sequential", "Functional"):
         raise NotImplementedError(
@@ -322,7 +307,6 @@ def save_model(model, filepath, include_optimizer=True):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
-    from . import serialization
     with file_io.open_h5(filepath, "the model") as f:
         with file_io.reading_errors(filepath, "the model"):
             raw_config = f.attrs.get("model_config")

@@ -1,12 +1,12 @@
 """`keras.utils`."""
 from .np_utils import to_categorical, normalize  # noqa: F401
-from .data_utils import Sequence, pad_sequences  # noqa: F401
-from .progbar import Progbar  # noqa: F401
-from ..engine.data import unpack as unpack_x_y_sample_weight  # noqa: F401
-from ..engine.data import pack_x_y_sample_weight  # noqa: F401
-from ..backend.random import set_random_seed  # noqa: F401
-from ..saving.registry import (  # noqa: F401
+from ..models.data_utils import Sequence, pad_sequences  # noqa: F401
+from ..callbacks.progbar import Progbar  # noqa: F401
+from ..models.data_adapters import unpack as unpack_x_y_sample_weight  # noqa: F401
+from ..models.data_adapters import pack_x_y_sample_weight  # noqa: F401
+from ..core.random import set_random_seed  # noqa: F401
+from ..core.registry import (  # noqa: F401
     register_keras_serializable, custom_object_scope, CustomObjectScope, get_custom_objects,
     get_registered_name, get_registered_object,
 )
-from .serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
+from ..core.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401

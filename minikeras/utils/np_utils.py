@@ -1,7 +1,7 @@
 """Array helpers: `to_categorical`, `normalize`."""
 import numpy as np
 
-from ..backend import config
+from ..core import config
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

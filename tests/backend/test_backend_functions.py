@@ -7,7 +7,7 @@ import pytest
 
 import minikeras as keras
 from minikeras import backend as K
-from minikeras.backend.tensor import Tensor, Variable
+from minikeras.core.tensor import Tensor, Variable
 from conftest import fixture_path
 from gradcheck import check_gradients
 

@@ -4,9 +4,9 @@ import pytest
 
 import minikeras as keras
 from minikeras import ops
-from minikeras.backend.tensor import (Tensor, Variable, GradientTape, is_recording,
-                                      recording_scope, stop_recording, unbroadcast,
-                                      convert_to_tensor)
+from minikeras.core.tensor import (Tensor, Variable, GradientTape, is_recording,
+                                      recording_scope, stop_recording, unbroadcast)
+from minikeras.ops import convert_to_tensor
 
 
 def _np(x):

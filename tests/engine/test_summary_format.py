@@ -1,11 +1,11 @@
-"""Tests for minikeras.engine.summary_format against tf.keras 2.21 output."""
+"""Tests for minikeras.models.summary_format against tf.keras 2.21 output."""
 
 import json
 import os
 
 import pytest
 
-from minikeras.engine.summary_format import (
+from minikeras.models.summary_format import (
     compute_positions,
     format_shape,
     format_summary,

@@ -8,7 +8,7 @@ import pytest
 
 import minikeras as keras
 from minikeras import layers
-from minikeras.backend.tensor import Tensor
+from minikeras.core.tensor import Tensor
 from conftest import fixture_path
 from fixtures import fixture_models
 

@@ -11,7 +11,7 @@ import pytest
 
 import minikeras as keras
 from minikeras import layers
-from minikeras.backend.tensor import Tensor
+from minikeras.core.tensor import Tensor
 from minikeras.ops import batch_norm as bn_ops
 from conftest import fixture_path
 from gradcheck import check_gradients, check_layer_gradients

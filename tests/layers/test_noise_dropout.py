@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from minikeras.backend.tensor import Tensor
+from minikeras.core.tensor import Tensor
 
 L = keras.layers
 ALPHA_P = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946

@@ -4,7 +4,7 @@ import pytest
 
 from minikeras import ops
 from minikeras.ops import nn as N
-from minikeras.backend.tensor import Tensor, GradientTape, Variable
+from minikeras.core.tensor import Tensor, GradientTape, Variable
 from gradcheck import check_gradients
 
 RNG = np.random.default_rng(99)

@@ -167,7 +167,7 @@ def test_layer_config_round_trip_and_unknown_symbol():
     layer = keras.models.model_from_json(_model().to_json()).get_layer("tf.math.pow")
     clone = type(layer).from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
-    from minikeras.layers.core.lambda_layer import TFOpLambda
+    from minikeras.engine.tf_op_layer import TFOpLambda
     with pytest.raises(ValueError, match="TF symbol `math.cosh` could not be found"):
         TFOpLambda.from_config({"name": "tf.math.cosh", "function": "math.cosh"})
 

@@ -1,7 +1,7 @@
 """Helpers shared by the activation layers."""
 import numpy as np
 
-from ...backend import config
+from ...core import config
 
 
 def floatx_value(value):

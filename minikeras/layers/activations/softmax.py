@@ -25,7 +25,7 @@ class Softmax(Layer):
 
     def call(self, inputs, mask=None):
         if mask is not None:
-            inputs = self._apply_mask(inputs, ops.data(mask))
+            inputs = self._apply_mask(inputs, ops.unwrap(mask))
         if isinstance(self.axis, (list, tuple)):
             if len(self.axis) > 1:
                 return ops.exp(ops.subtract(
@@ -44,7 +44,7 @@ class Softmax(Layer):
         return config
 
     def _apply_mask(self, inputs, mask):
-        dtype = ops.data(inputs).dtype
+        dtype = ops.unwrap(inputs).dtype
         mask = np.asarray(mask)
         if self.robust_masking:
             keep = mask if mask.dtype == bool else mask > 0.5

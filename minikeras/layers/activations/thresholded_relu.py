@@ -27,8 +27,8 @@ class ThresholdedReLU(Layer):
 
     def call(self, inputs):
         # x * (x > theta): the comparison is a constant, so the gradient is that mask.
-        above = np.greater(ops.data(inputs), self.theta)
-        return ops.multiply(inputs, above.astype(ops.data(inputs).dtype))
+        above = np.greater(ops.unwrap(inputs), self.theta)
+        return ops.multiply(inputs, above.astype(ops.unwrap(inputs).dtype))
 
     def compute_output_shape(self, input_shape):
         return input_shape

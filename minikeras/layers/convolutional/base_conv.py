@@ -1,10 +1,10 @@
 """The N-D convolution layer that Conv1D, Conv2D and Conv3D specialise."""
 from ... import activations, constraints, initializers, ops, regularizers
-from ...backend.config import normalize_data_format
+from ...core.config import normalize_data_format
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
 from ...ops.conv import FUSABLE_ACTIVATIONS, conv
-from ...utils import conv_utils
+from .. import conv_utils
 
 
 def serialize_or_none(module, value):

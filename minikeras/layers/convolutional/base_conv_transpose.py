@@ -2,7 +2,7 @@
 from ... import ops
 from ...engine.input_spec import InputSpec
 from ...ops.conv import conv_transpose
-from ...utils import conv_utils
+from .. import conv_utils
 from .base_conv import Conv
 
 

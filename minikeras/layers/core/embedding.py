@@ -2,7 +2,7 @@
 import numpy as np
 
 from ... import constraints, initializers, regularizers
-from ...backend.tensor import Tensor
+from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
 from ...ops.embedding import check_ids, embedding_lookup
 

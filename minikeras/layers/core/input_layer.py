@@ -1,8 +1,8 @@
 """InputLayer and `keras.Input`: the entry points of a functional graph."""
 import numpy as np
 
-from ...backend import config
-from ...backend import functions as K
+from ...core import config
+from ...core.session import get_uid
 from ...engine.base_layer import Layer
 from ...engine.keras_tensor import KerasTensor, Node
 
@@ -20,7 +20,7 @@ class InputLayer(Layer):
         if type_spec is not None:
             raise NotImplementedError("InputLayer(type_spec=...) is not supported by minikeras.")
         if name is None:
-            name = f"input_{K.get_uid('input')}"
+            name = f"input_{get_uid('input')}"
         batch_input_shape = batch_input_shape or batch_shape
         if input_tensor is not None:
             batch_input_shape = input_tensor.shape

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ... import ops
-from ...backend.tensor import Tensor
+from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
 
 
@@ -24,7 +24,7 @@ class Masking(Layer):
 
     def call(self, inputs):
         keep = self._keep(inputs)[..., None]
-        return ops.multiply(inputs, keep.astype(ops.data(inputs).dtype))
+        return ops.multiply(inputs, keep.astype(ops.unwrap(inputs).dtype))
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -39,4 +39,4 @@ class Masking(Layer):
 
     def _keep(self, inputs):
         """True for every timestep with at least one feature different from `mask_value`."""
-        return np.any(np.not_equal(ops.data(inputs), self.mask_value), axis=-1)
+        return np.any(np.not_equal(ops.unwrap(inputs), self.mask_value), axis=-1)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ... import ops
-from ...backend.tensor import Tensor
+from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
 
 
@@ -49,7 +49,7 @@ class Merge(Layer):
         mask = _check_masks(inputs, mask)
         if mask is None:
             return None
-        present = [np.asarray(ops.data(m), dtype=bool) for m in mask if m is not None]
+        present = [np.asarray(ops.unwrap(m), dtype=bool) for m in mask if m is not None]
         return Tensor(np.logical_and.reduce(np.stack(present), axis=0))
 
     def _merge_function(self, inputs):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ... import ops
-from ...backend.tensor import Tensor
+from ...core.tensor import Tensor
 from .base_merge import Merge, _check_masks, _shapes_str
 
 
@@ -56,10 +56,10 @@ class Concatenate(Merge):
         masks = []
         for x, m in zip(inputs, mask):
             if m is None:
-                masks.append(np.ones(np.shape(ops.data(x)), dtype=bool))
+                masks.append(np.ones(np.shape(ops.unwrap(x)), dtype=bool))
                 continue
-            m = np.asarray(ops.data(m), dtype=bool)
-            masks.append(m[..., None] if m.ndim < np.ndim(ops.data(x)) else m)
+            m = np.asarray(ops.unwrap(m), dtype=bool)
+            masks.append(m[..., None] if m.ndim < np.ndim(ops.unwrap(x)) else m)
         return Tensor(np.all(np.concatenate(masks, axis=self.axis), axis=-1))
 
     def get_config(self):

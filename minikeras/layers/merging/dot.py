@@ -1,5 +1,6 @@
 """Dot: per-sample dot product of two inputs along given axes."""
-from ...backend import functions as K
+from ...ops.math import batch_dot
+from ...ops.nn import l2_normalize
 from .base_merge import Merge, _shapes_str
 
 
@@ -47,9 +48,9 @@ class Dot(Merge):
         axes = self._positive_axes(x1.ndim, x2.ndim)
         self._check_axes(tuple(x1.shape), tuple(x2.shape))
         if self.normalize:
-            x1 = K.l2_normalize(x1, axis=axes[0])
-            x2 = K.l2_normalize(x2, axis=axes[1])
-        return K.batch_dot(x1, x2, axes)
+            x1 = l2_normalize(x1, axis=axes[0])
+            x2 = l2_normalize(x2, axis=axes[1])
+        return batch_dot(x1, x2, axes)
 
     def compute_output_shape(self, input_shape):
         if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:

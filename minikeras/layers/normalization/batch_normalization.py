@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 
 from ... import constraints, initializers, ops, regularizers
-from ...backend import functions as K
-from ...backend.tensor import Tensor
+from ...core.session import learning_phase
+from ...core.tensor import Tensor, unwrap
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
 from ...ops.batch_norm import batch_moments, batch_norm_inference, batch_norm_train
@@ -211,7 +211,7 @@ class BatchNormalization(Layer):
             lead = (self.virtual_batch_size, -1) if training else (-1, 1)
             x = ops.reshape(x, lead + tuple(x.shape[1:]))
             if mask is not None:
-                mask = np.reshape(_array(mask), lead + tuple(np.shape(_array(mask))[1:]))
+                mask = np.reshape(unwrap(mask), lead + tuple(np.shape(unwrap(mask))[1:]))
         if self.fused:
             outputs = self._fused_batch_norm(x, mask, training)
         elif training:
@@ -226,7 +226,7 @@ class BatchNormalization(Layer):
     def _get_training_value(self, training):
         """tf.keras 2: None means the global learning phase; a frozen layer always infers."""
         if training is None:
-            training = K.learning_phase()
+            training = learning_phase()
         if isinstance(training, Tensor):
             training = bool(training.data)
         if not self.trainable:
@@ -284,7 +284,7 @@ class BatchNormalization(Layer):
             scale, offset = _compose_transforms(adj_scale, adj_bias, scale, offset)
         weights = None
         if mask is not None:
-            weights = np.expand_dims(np.asarray(_array(mask), x.dtype), -1)
+            weights = np.expand_dims(np.asarray(unwrap(mask), x.dtype), -1)
         moments = batch_moments(x, axes, weights)
         if self.virtual_batch_size is not None:
             # The moving averages take the mean over virtual batches of their statistics.
@@ -313,10 +313,10 @@ class BatchNormalization(Layer):
     def _broadcast(self, value, ndim, axes):
         """tf.keras' `_broadcast`: a 1-D parameter of a single non-last axis is reshaped to
         broadcast against the input."""
-        if value is None or len(np.shape(_array(value))) == ndim or axes == list(range(ndim - 1)):
+        if value is None or len(np.shape(unwrap(value))) == ndim or axes == list(range(ndim - 1)):
             return value
         shape = [1] * ndim
-        shape[self.axis[0]] = np.shape(_array(value))[0]
+        shape[self.axis[0]] = np.shape(unwrap(value))[0]
         if isinstance(value, Tensor):
             return ops.reshape(value, shape)
         return np.reshape(value, shape)
@@ -405,10 +405,6 @@ def _add(a, b):
     if isinstance(a, Tensor) or isinstance(b, Tensor):
         return ops.add(a, b)
     return np.add(a, b)
-
-
-def _array(value):
-    return value.data if isinstance(value, Tensor) else value
 
 
 def _check_axis_argument(axis):

@@ -1,9 +1,9 @@
 """Windowed pooling (max or average) over 1, 2 or 3 spatial axes."""
-from ...backend.config import normalize_data_format
+from ...core.config import normalize_data_format
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
 from ...ops.conv import avg_pool, max_pool
-from ...utils import conv_utils
+from .. import conv_utils
 
 
 class Pooling(Layer):

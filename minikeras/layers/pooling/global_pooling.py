@@ -2,8 +2,8 @@
 import numpy as np
 
 from ... import ops
-from ...backend.config import normalize_data_format
-from ...backend.tensor import Tensor
+from ...core.config import normalize_data_format
+from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
 

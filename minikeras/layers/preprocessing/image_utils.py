@@ -2,8 +2,8 @@
 import numpy as np
 
 from ... import ops
-from ...backend.random import make_rng
-from ...backend.tensor import Tensor
+from ...core.random import make_rng
+from ...core.tensor import Tensor
 from ...ops.image import resize
 
 H_AXIS, W_AXIS = -3, -2

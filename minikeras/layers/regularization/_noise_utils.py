@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from ...backend.random import make_rng
+from ...core.random import make_rng
 
 
 def check_rate(rate):

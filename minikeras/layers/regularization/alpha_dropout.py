@@ -1,6 +1,6 @@
 """AlphaDropout: dropout that keeps the mean and variance of SELU activations."""
 from ... import ops
-from ...backend.random import make_rng
+from ...core.random import make_rng
 from ...engine.base_layer import Layer
 from ._noise_utils import check_rate, layer_rng, noise_dtype
 

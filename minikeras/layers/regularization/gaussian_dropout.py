@@ -2,7 +2,7 @@
 import math
 
 from ... import ops
-from ...backend.random import make_rng
+from ...core.random import make_rng
 from ...engine.base_layer import Layer
 from ._noise_utils import check_rate, layer_rng, noise_dtype
 

@@ -2,7 +2,7 @@
 import numbers
 
 from ... import ops
-from ...backend.random import make_rng
+from ...core.random import make_rng
 from ...engine.base_layer import Layer
 from ._noise_utils import layer_rng, noise_dtype
 

@@ -1,5 +1,5 @@
 """SpatialDropout1D/2D/3D: Dropout that drops whole feature maps (channels) at once."""
-from ...backend import config
+from ...core import config
 from ...engine.input_spec import InputSpec
 from .dropout import Dropout
 

@@ -1,6 +1,6 @@
 """Cropping1D/2D/3D: remove rows/columns/depth slices at the borders."""
 from ... import ops
-from ...backend.config import normalize_data_format
+from ...core.config import normalize_data_format
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
 from .spatial_utils import normalize_pairs, spatial_axes

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ... import ops
-from ...backend.config import normalize_data_format
+from ...core.config import normalize_data_format
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
 

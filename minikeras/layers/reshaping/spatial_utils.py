@@ -1,5 +1,5 @@
 """Helpers shared by Cropping, ZeroPadding and UpSampling: per-axis pairs and axis positions."""
-from ...utils import conv_utils
+from .. import conv_utils
 
 
 def normalize_pairs(value, rank, name):

@@ -2,10 +2,10 @@
 import numpy as np
 
 from ... import ops
-from ...backend.config import normalize_data_format
+from ...core.config import normalize_data_format
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
-from ...utils import conv_utils
+from .. import conv_utils
 from .spatial_utils import spatial_axes
 
 

@@ -1,6 +1,6 @@
 """ZeroPadding1D/2D/3D: add zeros at the borders of the spatial axes."""
 from ... import ops
-from ...backend.config import normalize_data_format
+from ...core.config import normalize_data_format
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
 from .spatial_utils import normalize_pairs, spatial_axes

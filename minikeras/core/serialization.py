@@ -1,4 +1,6 @@
-"""Resolving Keras identifiers (a name, a config dict or an object) to objects."""
+"""Resolving Keras identifiers (a name, a config dict or an object) to objects, through the
+registry (custom objects first, then the built-ins the public modules registered)."""
+from .registry import _GLOBAL_CUSTOM_NAMES, builtin_objects, get_registered_name, get_registered_object
 
 
 # Public Keras modules of minikeras' objects, for `serialize_keras_object(obj)`.
@@ -28,7 +30,6 @@ def serialize_keras_object(obj, module=None):
     """
     if obj is None:
         return None
-    from ..saving.registry import _GLOBAL_CUSTOM_NAMES, get_registered_name
     if not hasattr(obj, "get_config"):
         if callable(obj):
             return get_registered_name(obj)
@@ -44,7 +45,6 @@ def _functions_by_name(config):
     """Functions inside a config (e.g. a metric wrapper's `fn`) are stored by their
     (registered) name, as tf.keras does, so that the config is plain JSON."""
     import types
-    from ..saving.registry import get_registered_name
     if not isinstance(config, dict):
         return config
     return {key: get_registered_name(value)
@@ -62,7 +62,6 @@ def serialize_object(obj):
 
 
 def deserialize_object(identifier, module_objects, custom_objects=None, kind="object"):
-    from ..saving.registry import get_registered_object
     if isinstance(identifier, dict):
         class_name = identifier.get("class_name")
         config = identifier.get("config", {})
@@ -96,16 +95,13 @@ def deserialize_keras_object(identifier, module_objects=None, custom_objects=Non
 
 
 def _public_objects(identifier):
-    import importlib
     names = _PUBLIC_MODULES
     if isinstance(identifier, dict) and str(identifier.get("module", "")).startswith("keras."):
         wanted = identifier["module"].split(".")[1]
         names = (wanted,) + tuple(n for n in _PUBLIC_MODULES if n != wanted)
     found = {}
     for name in reversed(names):        # earlier modules win
-        module = importlib.import_module(f"minikeras.{name}")
-        found.update({key: value for key, value in vars(module).items()
-                      if not key.startswith("_") and callable(value)})
+        found.update(builtin_objects(name))
     return found
 
 

@@ -1,37 +1,35 @@
 """`keras.models`: model classes, whole-model saving/loading, configs and cloning."""
-from .engine.training import Model  # noqa: F401
-from .engine.functional import Functional  # noqa: F401
-from .engine.sequential import Sequential  # noqa: F401
+from .training import Model  # noqa: F401
+from .functional import Functional  # noqa: F401
+from .sequential import Sequential  # noqa: F401
+from .serialization import model_from_json as _from_json, model_from_config as _from_config, clone_model as _clone
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None,
                **kwargs):
     """Same as `model.save(filepath, ...)`."""
-    from .saving import save_model as _save
+    from ..saving import save_model as _save
     return _save(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
                  save_format=save_format, **kwargs)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kwargs):  # noqa: A002
     """A model saved with `model.save()`: a `.keras` archive or a legacy `.h5` file."""
-    from .saving import load_model as _load
+    from ..saving import load_model as _load
     return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode,
                  **kwargs)
 
 
 def model_from_json(json_string, custom_objects=None):
     """The (uncompiled, freshly initialised) model described by `model.to_json()`."""
-    from .saving.serialization import model_from_json as _from_json
     return _from_json(json_string, custom_objects=custom_objects)
 
 
 def model_from_config(config, custom_objects=None):
     """The model described by `{"class_name": ..., "config": ...}`."""
-    from .saving.serialization import model_from_config as _from_config
     return _from_config(config, custom_objects=custom_objects)
 
 
 def clone_model(model, input_tensors=None, clone_function=None):
     """A new model with the same architecture and new weights (layers rebuilt from configs)."""
-    from .saving.serialization import clone_model as _clone
     return _clone(model, input_tensors=input_tensors, clone_function=clone_function)

@@ -3,6 +3,7 @@ import base64
 import marshal
 import sys
 import types
+from ...core.registry import get_registered_object
 
 
 def _keys(key):
@@ -33,7 +34,6 @@ def deserialize_function(config, key, custom_objects=None, safe_mode=True):
     if kind == "function":
         if custom_objects and value in custom_objects:
             return custom_objects[value]
-        from .registry import get_registered_object
         found = get_registered_object(value, custom_objects)
         if found is not None:
             return found

@@ -98,16 +98,11 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
-    @property
-    def T(self):
-        from ..ops import math as m
-        return m.transpose(self)
-
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
-    # Operators are attached in ops/math.py (it defines the differentiable ops they call).
+    # Operators and `T` are attached in ops/math.py (it defines the differentiable ops they call).
 
 
 class Variable(Tensor):
@@ -122,10 +117,10 @@ class Variable(Tensor):
                  **unused_tf_kwargs):
         if callable(initial_value):
             initial_value = initial_value()
-        value = np.asarray(_unwrap(initial_value))
+        value = np.asarray(unwrap(initial_value))
         if dtype is None:
             # Python floats become floatx (like tf.Variable); NumPy arrays keep their dtype.
-            from_python = not isinstance(_unwrap(initial_value), (np.ndarray, np.generic))
+            from_python = not isinstance(unwrap(initial_value), (np.ndarray, np.generic))
             dtype = config.floatx() if (from_python and value.dtype.kind == "f") else value.dtype
         super().__init__(np.array(value, dtype=dtype))
         base = name or "Variable"
@@ -140,7 +135,7 @@ class Variable(Tensor):
         return self.trainable or self._tracked
 
     def assign(self, value):
-        value = np.asarray(_unwrap(value))
+        value = np.asarray(unwrap(value))
         if value.shape != self.data.shape:
             raise ValueError(
                 f"Cannot assign value of shape {value.shape} to variable '{self.name}' "
@@ -149,11 +144,11 @@ class Variable(Tensor):
         return self
 
     def assign_add(self, delta):
-        self.data += np.asarray(_unwrap(delta), dtype=self.data.dtype)
+        self.data += np.asarray(unwrap(delta), dtype=self.data.dtype)
         return self
 
     def assign_sub(self, delta):
-        self.data -= np.asarray(_unwrap(delta), dtype=self.data.dtype)
+        self.data -= np.asarray(unwrap(delta), dtype=self.data.dtype)
         return self
 
     def value(self):
@@ -167,8 +162,21 @@ class Variable(Tensor):
                 f"numpy=\n{self.data!r}>")
 
 
-def _unwrap(x):
+def unwrap(x):
+    """The ndarray inside a Tensor; anything else unchanged (Python scalars stay scalars, so they
+    do not upcast float32 arrays)."""
     return x.data if isinstance(x, Tensor) else x
+
+
+def as_array(x, dtype=None):
+    """A NumPy array from a Tensor, an array or a Python value (Python numbers become floatx
+    arrays), cast to `dtype` when given."""
+    x = unwrap(x)
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        array = np.asarray(x, dtype=config.floatx())
+    else:
+        array = np.asarray(x)
+    return array if dtype is None or array.dtype == dtype else array.astype(dtype)
 
 
 def _to_array(x):
@@ -266,7 +274,7 @@ def compute_gradients(target, sources, output_gradient=None, keep_graph=False):
         if og is None:
             seed = np.ones_like(target_data)
         else:
-            seed = np.asarray(_unwrap(og), dtype=target_data.dtype)
+            seed = np.asarray(unwrap(og), dtype=target_data.dtype)
         key = id(tgt)
         grads[key] = grads[key] + seed if key in grads else seed
         roots.append(tgt)
@@ -414,12 +422,3 @@ def _pack_like(structure, flat):
             return {k: pack(s[k]) for k in sorted(s)}
         return next(it)
     return pack(structure)
-
-
-def convert_to_tensor(x, dtype=None):
-    if isinstance(x, Tensor) and (dtype is None or x.dtype == np.dtype(dtype)):
-        return x
-    if isinstance(x, Tensor):
-        from ..ops import math as m
-        return m.cast(x, dtype)
-    return Tensor(x, dtype=dtype)

@@ -17,10 +17,11 @@ import math
 
 import numpy as np
 
-from ..backend import config
-from ..backend.random import global_rng
-from ..backend.tensor import Tensor
-from .keras_tensor import flatten, map_structure
+from ..core import config
+from ..core.random import global_rng
+from ..core.tensor import Tensor
+from ..core.nest import flatten, map_structure
+from .data_utils import Sequence
 
 logger = logging.getLogger("minikeras")
 
@@ -96,7 +97,6 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
 
 
 def is_sequence_like(x):
-    from ..utils.data_utils import Sequence
     return isinstance(x, Sequence)
 
 

@@ -3,11 +3,16 @@ import copy
 
 import numpy as np
 
-from ..backend.tensor import Tensor, compute_gradients, recording_scope
-from .base_layer import Layer
-from .keras_tensor import flatten, pack_sequence_as
-from . import data as data_utils
+from ..core.tensor import Tensor, compute_gradients, recording_scope
+from ..core.registry import register_builtins
+from ..engine.base_layer import Layer
+from ..core.nest import flatten, pack_sequence_as
+from . import data_adapters as data_utils
 from . import compile_utils
+from . import serialization
+from .summary import print_summary
+from .. import optimizers
+from ..callbacks import CallbackList
 
 
 class Model(Layer):
@@ -55,7 +60,6 @@ class Model(Layer):
         return [layer for layer in self._tracked_layers]
 
     def get_layer(self, name=None, index=None):
-        from .functional import _get_layer
         return _get_layer(self.layers, name, index)
 
     def call(self, inputs, training=None, mask=None):
@@ -87,7 +91,6 @@ class Model(Layer):
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
-        from .summary import print_summary
         if not self.built:
             raise ValueError(
                 "This model has not yet been built. Build the model first by calling `build()` or "
@@ -114,7 +117,6 @@ class Model(Layer):
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
                 jit_compile=None, pss_evaluation_shards=0, **kwargs):
-        from .. import optimizers
         for key in kwargs:
             raise TypeError(f"Invalid keyword argument(s) in `compile()`: {tuple(kwargs)}. "
                             "Valid keyword arguments include \"cloning\", \"experimental_run_tf_"
@@ -184,7 +186,6 @@ class Model(Layer):
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
-        from ..callbacks import CallbackList
         self._assert_compiled()
         verbose = 1 if verbose == "auto" else verbose
         if validation_split and validation_data is None:
@@ -265,7 +266,6 @@ class Model(Layer):
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, max_queue_size=10, workers=1,
                  use_multiprocessing=False, return_dict=False, **kwargs):
-        from ..callbacks import CallbackList
         self._assert_compiled()
         use_cached = kwargs.pop("_use_cached_eval_dataset", False)
         if kwargs:
@@ -298,7 +298,6 @@ class Model(Layer):
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
                 max_queue_size=10, workers=1, use_multiprocessing=False):
-        from ..callbacks import CallbackList
         verbose = 1 if verbose == "auto" else verbose
         handler = data_utils.DataHandler(
             x, batch_size=batch_size, steps_per_epoch=steps, max_queue_size=max_queue_size,
@@ -416,21 +415,39 @@ class Model(Layer):
 
     def get_config(self):
         if getattr(self, "_nodes_in_order", None) is not None:
-            from ..saving.serialization import functional_config
-            return functional_config(self)
-        from ..saving.serialization import subclassed_model_config
-        return subclassed_model_config(self)
+            return serialization.functional_config(self)
+        return serialization.subclassed_model_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         if "layers" in config and "input_layers" in config:
-            from ..saving.serialization import functional_from_config
-            return functional_from_config(config, custom_objects=custom_objects)
+            return serialization.functional_from_config(config, custom_objects=custom_objects)
         return cls(**config)
 
     def to_json(self, **kwargs):
-        from ..saving.serialization import model_to_json
-        return model_to_json(self, **kwargs)
+        return serialization.model_to_json(self, **kwargs)
+
+
+register_builtins("layers", {"Model": Model})   # configs name models among layers
+
+
+def _get_layer(layers, name, index):
+    if index is not None and name is not None:
+        raise ValueError("Provide only a layer name or a layer index. Received: "
+                         f"index={index}, name={name}.")
+    if index is not None:
+        if len(layers) <= index:
+            raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
+                             f"{len(layers)} layers.")
+        return layers[index]
+    if name is not None:
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[layer.name for layer in layers]}.")
+    raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
 
 
 def _dedup(weights):

@@ -8,9 +8,14 @@ which fixes `model.layers`, the weight order and the `summary()` layout.
 """
 import numpy as np
 
-from ..backend.tensor import Tensor
-from .keras_tensor import KerasTensor, Node, flatten, map_structure, pack_sequence_as
-from .training import Model
+from ..core.session import unique_object_name
+from ..core.tensor import Tensor
+from ..core.registry import register_builtins
+from ..core.nest import flatten, map_structure, pack_sequence_as
+from ..engine.keras_tensor import KerasTensor, Node
+from .training import Model, _get_layer
+from ..layers.core.input_layer import InputLayer
+from .. import ops
 
 
 class Functional(Model):
@@ -28,7 +33,6 @@ class Functional(Model):
         for key in kwargs:
             raise TypeError(f"Keyword argument not understood: {key!r}")
         if name is None and type(self) is Functional:
-            from ..backend.functions import unique_object_name
             name = unique_object_name("model")   # tf.keras names functional models `model`, ...
         super().__init__(name=name, trainable=trainable)
         init_graph_network(self, inputs, outputs)
@@ -199,6 +203,9 @@ class Functional(Model):
                         for shape, reference in zip(shapes, self.inputs)]
         outputs = self._infer_outputs((pack_sequence_as(self._nested_inputs, placeholders),), {})
         return map_structure(lambda t: t.shape, outputs)
+
+
+register_builtins("layers", {"Functional": Functional})   # configs name models among layers
 
 
 def init_graph_network(model, inputs, outputs):
@@ -389,7 +396,6 @@ def _find_nodes_between(inputs, outputs):
 def _clone_graph_nodes(inputs, outputs):
     """Copy the graph between intermediate `inputs` and `outputs` onto fresh KerasTensors,
     with a new `Input` for each intermediate input; the layers gain one node per copied call."""
-    from ..layers.core.input_layer import InputLayer
     nodes = _find_nodes_between(inputs, outputs)
     copies = {}
     new_inputs = []
@@ -441,7 +447,6 @@ def _spec_shape(reference):
 def _conform_to_reference_input(value, reference):
     """tf.keras: a trailing axis of size 1 is squeezed or added to match the `Input`, and the
     value is cast to the `Input`'s dtype."""
-    from .. import ops
     if not isinstance(value, Tensor):
         value = Tensor(np.asarray(value))
     elif value.dtype == reference.dtype and value.ndim == len(reference.shape):
@@ -472,21 +477,3 @@ def _short(x):
 
 def _shape_text(shape):
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _get_layer(layers, name, index):
-    if index is not None and name is not None:
-        raise ValueError("Provide only a layer name or a layer index. Received: "
-                         f"index={index}, name={name}.")
-    if index is not None:
-        if len(layers) <= index:
-            raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
-                             f"{len(layers)} layers.")
-        return layers[index]
-    if name is not None:
-        for layer in layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No such layer: {name}. Existing layers are: "
-                         f"{[layer.name for layer in layers]}.")
-    raise ValueError("Provide either a layer name or layer index at `get_layer`.")

@@ -1,4 +1,7 @@
-"""The registry of custom objects (`register_keras_serializable`, `custom_object_scope`)."""
+"""The one registry of names: custom objects (`register_keras_serializable`,
+`custom_object_scope`) and the built-in objects of each public Keras module (`keras.layers`,
+`keras.losses`, ...), which those modules register when imported, so that looking a name up never
+imports or scans a higher floor."""
 import threading
 
 _GLOBAL_CUSTOM_OBJECTS = {}
@@ -50,6 +53,25 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     if module_objects and name in module_objects:
         return module_objects[name]
     return None
+
+
+# Keras module name ("layers", "losses", ...) -> the namespaces registered for it. They are kept
+# live (a module's `globals()`), so names a module gains later are found too.
+_BUILTIN_NAMESPACES = {}
+
+
+def register_builtins(module, namespace):
+    """Make the public callables of `namespace` ({name: object}) the built-ins of `keras.<module>`."""
+    _BUILTIN_NAMESPACES.setdefault(module, []).append(namespace)
+
+
+def builtin_objects(module):
+    """{name: object} of the public classes and functions registered for `keras.<module>`."""
+    found = {}
+    for namespace in _BUILTIN_NAMESPACES.get(module, ()):
+        found.update({name: obj for name, obj in namespace.items()
+                      if not name.startswith("_") and callable(obj)})
+    return found
 
 
 def get_custom_objects():

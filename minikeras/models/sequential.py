@@ -1,8 +1,11 @@
 """Sequential: a plain stack of layers, each with one input and one output."""
-from .base_layer import Layer
+from ..engine.base_layer import Layer
+from ..core.registry import register_builtins
 from .functional import Functional
-from .keras_tensor import KerasTensor
+from ..engine.keras_tensor import KerasTensor
 from .training import Model
+from . import serialization
+from ..layers.core.input_layer import InputLayer
 
 
 class Sequential(Functional):
@@ -29,7 +32,6 @@ class Sequential(Functional):
         return list(self._stack)
 
     def add(self, layer):
-        from ..layers.core.input_layer import InputLayer
         if isinstance(layer, KerasTensor) and layer._keras_history is not None:
             layer = layer._keras_history[0]
         if isinstance(layer, InputLayer):
@@ -93,7 +95,6 @@ class Sequential(Functional):
             if self._input_layer is None:
                 raise ValueError("You must provide an `input_shape` argument.")
             return
-        from ..layers.core.input_layer import InputLayer
         if self._input_layer is None:
             self._input_layer = InputLayer(batch_input_shape=tuple(input_shape),
                                            name=f"{self._stack[0].name}_input" if self._stack else None)
@@ -132,13 +133,14 @@ class Sequential(Functional):
         return shape
 
     def get_config(self):
-        from ..saving.serialization import sequential_config
-        return sequential_config(self)
+        return serialization.sequential_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..saving.serialization import sequential_from_config
-        return sequential_from_config(cls, config, custom_objects)
+        return serialization.sequential_from_config(cls, config, custom_objects)
+
+
+register_builtins("layers", {"Sequential": Sequential})   # configs name models among layers
 
 
 def _input_shape_and_dtype(layer):

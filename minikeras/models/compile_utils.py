@@ -10,9 +10,9 @@ import numpy as np
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import ops
-from ..backend.tensor import Tensor
-from .base_layer import to_snake_case
-from .keras_tensor import flatten, map_structure
+from ..core.tensor import Tensor, unwrap
+from ..core.session import to_snake_case
+from ..core.nest import flatten, map_structure
 
 
 # --- structure helpers (tf.keras' Container) -------------------------------------------------
@@ -97,32 +97,28 @@ def match_rank(y_true, y_pred, sample_weight=None):
     """tf.keras' `match_dtype_and_rank`: rank-1 labels/weights of a rank-2 output gain an axis."""
     pred_ndim = len(np.shape(y_pred.data if isinstance(y_pred, Tensor) else y_pred))
     if pred_ndim == 2:
-        if y_true is not None and np.ndim(_value(y_true)) == 1:
-            y_true = np.expand_dims(_value(y_true), -1)
-        if sample_weight is not None and np.ndim(_value(sample_weight)) == 1:
-            sample_weight = np.expand_dims(_value(sample_weight), -1)
+        if y_true is not None and np.ndim(unwrap(y_true)) == 1:
+            y_true = np.expand_dims(unwrap(y_true), -1)
+        if sample_weight is not None and np.ndim(unwrap(sample_weight)) == 1:
+            sample_weight = np.expand_dims(unwrap(sample_weight), -1)
     return y_true, sample_weight
-
-
-def _value(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 def _output_mask(y_pred):
     mask = getattr(y_pred, "_keras_mask", None)
     if mask is None or mask is True:
         return None
-    return np.asarray(_value(mask))
+    return np.asarray(unwrap(mask))
 
 
 def apply_mask(y_pred, sample_weight, mask):
     """Sample weights times the output's Keras mask (tf.keras `losses_utils.apply_mask`)."""
     if mask is None:
         return sample_weight
-    mask = mask.astype(np.asarray(_value(y_pred)).dtype)
+    mask = mask.astype(np.asarray(unwrap(y_pred)).dtype)
     if sample_weight is None:
         return mask
-    weight = np.asarray(_value(sample_weight), dtype=mask.dtype)
+    weight = np.asarray(unwrap(sample_weight), dtype=mask.dtype)
     while weight.ndim < mask.ndim:
         weight = weight[..., None]
     while weight.ndim > mask.ndim and weight.shape[-1] == 1:
@@ -212,7 +208,7 @@ class LossesContainer:
             sw = _valid_mask_weights(yp, sw, loss_obj)
             value = loss_obj(yt, yp, sample_weight=sw)
             if batch is None:
-                batch = np.shape(_value(yt))[0] if np.ndim(_value(yt)) else 1
+                batch = np.shape(unwrap(yt))[0] if np.ndim(unwrap(yt)) else 1
             if metric is not None:
                 metric.update_state(float(value.data), sample_weight=batch)
             if loss_weight is not None:
@@ -253,7 +249,7 @@ def _valid_mask_weights(y_pred, sample_weight, loss_obj):
 def resolve_accuracy(metric, y_true, y_pred):
     """'accuracy'/'acc' (and 'crossentropy'/'ce') -> binary, sparse categorical or
     categorical, chosen from the shapes of labels and outputs as tf.keras 2.x does."""
-    y_t_shape, y_p_shape = np.shape(_value(y_true)), np.shape(_value(y_pred))
+    y_t_shape, y_p_shape = np.shape(unwrap(y_true)), np.shape(unwrap(y_pred))
     is_binary = bool(y_p_shape) and y_p_shape[-1] == 1
     is_sparse = len(y_t_shape) < len(y_p_shape) or (
         bool(y_t_shape) and y_t_shape[-1] == 1 and bool(y_p_shape) and y_p_shape[-1] > 1)

@@ -19,7 +19,16 @@ import threading
 
 import numpy as np
 
-from .registry import custom_object_scope, get_registered_object, _GLOBAL_CUSTOM_NAMES
+from ..core.nest import flatten, map_structure
+from ..engine.keras_tensor import KerasTensor
+from ..core.version import __version__
+from ..core.registry import (
+    _GLOBAL_CUSTOM_NAMES, builtin_objects, custom_object_scope, get_registered_object,
+)
+from ..layers.core.lambda_layer import Lambda
+from ..engine.tf_op_layer import TFOpLambda
+from ..layers.core.input_layer import InputLayer
+from .. import losses, metrics, optimizers
 
 
 class _SafeMode(threading.local):
@@ -37,6 +46,13 @@ def safe_mode_scope(value):
         yield
     finally:
         _safe_mode.value = previous
+
+
+# --- the model classes ------------------------------------------------------------------------
+def _model_class(name):
+    """`Model`, `Functional` or `Sequential` from the registry: this config code sits below the
+    model classes (their get_config/from_config call it), so it does not import them."""
+    return builtin_objects("layers")[name]
 
 
 # --- naming ---------------------------------------------------------------------------------
@@ -57,7 +73,7 @@ def class_name_of(obj):
 
 def serialize_layer(layer):
     """`{"class_name", "config"}`: the legacy form tf.keras writes into `.h5` model configs."""
-    from ..engine.training import Model
+    Model = _model_class("Model")
     if isinstance(layer, Model):
         return {"class_name": model_class_name(layer), "config": layer.get_config()}
     return {"class_name": class_name_of(layer), "config": layer.get_config()}
@@ -65,15 +81,8 @@ def serialize_layer(layer):
 
 # --- looking classes up -------------------------------------------------------------------------
 def _builtin_layer_classes():
-    from .. import layers
-    from ..engine.functional import Functional
-    from ..engine.sequential import Sequential
-    from ..engine.training import Model
-    from ..layers.core.lambda_layer import SlicingOpLambda, TFOpLambda
-    found = {name: obj for name, obj in vars(layers).items() if isinstance(obj, type)}
-    found.update({"Sequential": Sequential, "Functional": Functional, "Model": Model,
-                  "TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda})
-    return found
+    """Layer classes by name: `keras.layers`, TFOpLambda and the model classes (all registered)."""
+    return {name: obj for name, obj in builtin_objects("layers").items() if isinstance(obj, type)}
 
 
 def lookup_class(class_name, custom_objects=None, registered_name=None, kind="layer"):
@@ -97,8 +106,7 @@ def lookup_class(class_name, custom_objects=None, registered_name=None, kind="la
 
 def deserialize_layer(config, custom_objects=None):
     """A layer (or model) from `{"class_name": ..., "config": ...}`."""
-    from ..engine.training import Model
-    from ..layers.core.lambda_layer import Lambda
+    Model = _model_class("Model")
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Improper config format for a layer: {config!r}. Expecting a dict with "
                          "'class_name' and 'config' keys.")
@@ -181,7 +189,7 @@ def _node_offset(layer):
     """tf.keras gives every functional model (Sequential included) a node of its own, linking
     its inputs to its outputs, before any call: configs count a nested model's calls from 1.
     minikeras keeps no such node, hence this offset."""
-    from ..engine.functional import Functional
+    Functional = _model_class("Functional")
     return 1 if isinstance(layer, Functional) else 0
 
 
@@ -204,7 +212,6 @@ def _tensor_ref(tensor, conversion):
 
 
 def _json_arg(value, conversion):
-    from ..engine.keras_tensor import KerasTensor, map_structure
 
     def convert(item):
         if isinstance(item, KerasTensor):
@@ -220,7 +227,6 @@ def _json_arg(value, conversion):
 def _serialize_node(node, conversion):
     """tf.keras' Node.serialize: one `[name, node, tensor, kwargs]` per tensor of the first
     argument; other positional arguments join the kwargs by their parameter name."""
-    from ..engine.keras_tensor import KerasTensor, flatten
     args, kwargs = list(node.call_args), dict(node.call_kwargs)
     first = args[0] if args else kwargs.pop("inputs", None)
     if len(args) > 1:
@@ -247,12 +253,10 @@ _CONSTANT_VALUE = "_CONSTANT_VALUE"
 def _preserves_input_structure(layer):
     """tf.keras' TFOpLambda keeps the structure of its first argument in configs: a single
     tensor is written as a bare `[name, node, tensor, kwargs]` entry, not a list of them."""
-    from ..layers.core.lambda_layer import TFOpLambda
     return isinstance(layer, TFOpLambda)
 
 
 def _first_arg_entries(first, kwargs, conversion):
-    from ..engine.keras_tensor import KerasTensor, map_structure
 
     def entry(item):
         if isinstance(item, KerasTensor):
@@ -297,8 +301,8 @@ def _refs_list(refs):
 def functional_from_config(config, custom_objects=None, cls=None, make_layer=None):
     """Rebuild the layer graph: create every layer, then replay its calls in order, deferring a
     call until the tensors it consumes exist."""
-    from ..engine.functional import Functional
-    from ..engine.training import Model
+    Functional = _model_class("Functional")
+    Model = _model_class("Model")
     created, pending = {}, []
     for layer_data in config["layers"]:
         layer = make_layer(layer_data) if make_layer else deserialize_layer(layer_data,
@@ -460,17 +464,33 @@ def _subclassed_from_config(cls, config):
 
 
 # --- JSON -----------------------------------------------------------------------------------------
+def json_default(obj):
+    """`json.dumps(default=...)` for what model configs hold: NumPy values, sets, bytes, objects
+    with a config and named functions."""
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    if isinstance(obj, bytes):
+        return obj.decode("utf8")
+    if hasattr(obj, "get_config"):
+        return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    if callable(obj) and hasattr(obj, "__name__"):
+        return obj.__name__
+    raise TypeError(f"Unable to serialize {obj!r} to JSON. Unrecognized type {type(obj)}.")
+
+
 def model_to_json(model, **kwargs):
-    from .legacy_h5 import _json_default
-    from .. import __version__
     payload = {"class_name": model_class_name(model), "config": model.get_config(),
                "keras_version": str(__version__), "backend": "numpy"}
-    return json.dumps(payload, default=_json_default, **kwargs)
+    return json.dumps(payload, default=json_default, **kwargs)
 
 
 def deserialize_model(config, custom_objects=None, safe_mode=True):
     """A model from `{"class_name", "config"}` (tf.keras format)."""
-    from ..engine.training import Model
+    Model = _model_class("Model")
     with safe_mode_scope(safe_mode):
         model = deserialize_layer(config, custom_objects)
     if not isinstance(model, Model):
@@ -496,8 +516,7 @@ def model_from_config(config, custom_objects=None):
 # --- clone_model --------------------------------------------------------------------------------
 def clone_model(model, input_tensors=None, clone_function=None):
     """A new model with the same architecture and freshly initialised weights."""
-    from ..engine.sequential import Sequential
-    from ..layers.core.input_layer import InputLayer
+    Sequential = _model_class("Sequential")
     clone_function = clone_function or (lambda layer: type(layer).from_config(layer.get_config()))
     if isinstance(model, Sequential):
         layers = [clone_function(layer) for layer in model.layers]
@@ -519,7 +538,6 @@ def clone_model(model, input_tensors=None, clone_function=None):
 
 
 def _clone_functional(model, input_tensors, clone_function):
-    from ..layers.core.input_layer import InputLayer
     new_layers = {}
     for layer in model.layers:
         if isinstance(layer, InputLayer):
@@ -537,7 +555,6 @@ def _clone_functional(model, input_tensors, clone_function):
 # --- training config ------------------------------------------------------------------------------
 def _serialize_compile_value(value):
     """Strings stay strings; functions become their names; objects their configs."""
-    from .. import losses, metrics
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, dict):
@@ -570,7 +587,6 @@ def training_config(model):
 
 
 def _deserialize_compile_value(value, kind, custom_objects):
-    from .. import losses, metrics
     module = losses if kind == "loss" else metrics
     if value is None or isinstance(value, (int, float, bool)):
         return value
@@ -590,7 +606,6 @@ def _deserialize_compile_value(value, kind, custom_objects):
 
 
 def deserialize_optimizer(config, custom_objects=None):
-    from .. import optimizers
     if config is None:
         return None
     config = dict(config)
