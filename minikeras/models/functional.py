@@ -9,7 +9,7 @@ which fixes `model.layers`, the weight order and the `summary()` layout.
 import numpy as np
 
 from ..core.session import unique_object_name
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, is_recording
 from ..core.registry import register_builtins
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from ..engine.keras_tensor import KerasTensor, Node
@@ -70,6 +70,18 @@ class Functional(Model):
         object.__setattr__(self, "_run_plan", [
             (node, [id(t) for t in node.input_tensors], [id(t) for t in node.output_tensors])
             for node in ordered_nodes if not node.is_input])
+        # Per plan step, the ids of the tensors read there for the last time (not model
+        # outputs): inference drops them as it goes, so it holds only what later layers read.
+        last_read = {}
+        for step, (_, input_ids, _) in enumerate(self._run_plan):
+            for tensor_id in input_ids:
+                last_read[tensor_id] = step
+        keep = {id(t) for t in self.outputs}
+        released = [[] for _ in self._run_plan]
+        for tensor_id, step in last_read.items():
+            if tensor_id not in keep:
+                released[step].append(tensor_id)
+        object.__setattr__(self, "_released_after", released)
         self._input_spec_shapes = [_spec_shape(t) for t in flat_inputs]
         self.input_names = [layer.name for layer in self._input_layers]
         self.output_names = _unique_output_names(self._output_layers)
@@ -120,13 +132,19 @@ class Functional(Model):
             if input_mask is not None:
                 value._keras_mask = input_mask
             values[id(reference)] = value
-        for node, input_ids, output_ids in self._run_plan:
+        release = not is_recording()          # a tape would keep the intermediates anyway
+        for (node, input_ids, output_ids), released in zip(self._run_plan,
+                                                           self._released_after):
             if not all(i in values for i in input_ids):
                 continue   # a node that cannot be computed is skipped (tf.keras)
             args, kwargs = node.map_arguments(values)
             if training is not None and node.layer._call_accepts_training:
                 kwargs.setdefault("training", training)
+            if release:
+                for tensor_id in released:
+                    del values[tensor_id]
             outputs = node.layer(*args, **kwargs)
+            del args, kwargs
             if len(output_ids) == 1 and isinstance(outputs, Tensor):
                 values[output_ids[0]] = outputs
             else:
