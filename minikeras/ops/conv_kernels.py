@@ -421,12 +421,29 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         if route == "flipped":
             ga_samples = ga.reshape((b1 - b0,) + tuple(ctx.out_sizes) + (filters,))
             flipped.into(ga_samples, dx[b0:b1])
+        elif groups == 1:
+            # Tap-major products (taps, rows, cin): each tap's block is contiguous, so its
+            # scatter-add runs inner loops over whole output rows, not over cin channels.
+            blocks = np.matmul(ga, kernel_taps_t)
+            dxp = local_buffer("conv_dxp", (b1 - b0,) + tuple(ctx.padded_shape[1:]), dtype)
+            dxp.fill(0)
+            block_shape = (b1 - b0,) + tuple(ctx.out_sizes) + (x_shape[-1],)
+            for block, index in zip(blocks, tap_slices(kernel.shape[:-2], ctx.strides,
+                                                       ctx.dilation, ctx.out_sizes)):
+                dxp[index] += block.reshape(block_shape)
+            dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
         else:
             dcols = np.matmul(_grouped_output_grad(ga, groups), kernel_groups.transpose(0, 2, 1))
             dxp = _col2im_into(dcols, (b1 - b0,) + tuple(ctx.padded_shape[1:]),
                                kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.out_sizes,
                                groups)
             dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
+
+    if need_input and groups == 1:
+        taps = int(np.prod(kernel.shape[:-2]))
+        kernel_taps_t = np.ascontiguousarray(
+            kernel.reshape(taps, x_shape[-1], filters).transpose(0, 2, 1)).astype(dtype,
+                                                                                 copy=False)
 
     route = "col2im"
     if need_input and stride1:
