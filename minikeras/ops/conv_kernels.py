@@ -225,7 +225,7 @@ def _col2im(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, grou
 # Work is done in chunks of whole samples of about this many bytes (im2col rows + output rows),
 # so the GEMM reads its im2col rows and the bias/activation epilogue its output rows while they
 # are still in cache; the two halves of the batch run on two threads (see parallel.py).
-_CHUNK_BYTES = 1 << 21
+_CHUNK_BYTES = 1 << 23
 
 
 def _sample_chunks(lo, hi, bytes_per_sample):
@@ -335,18 +335,31 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     cols = scratch((groups, batch * positions, depth), dtype) if keep_cols else None
     bias = None if bias is None else np.asarray(bias, dtype)
 
+    bytes_per_position = (groups * depth + filters) * dtype.itemsize
+    row_positions = positions // out_sizes[0] if out_sizes[0] else 0
+    # A sample larger than a chunk is done in bands of output rows along the first spatial axis.
+    band = max(1, _CHUNK_BYTES // max(row_positions * bytes_per_position, 1))
+    eff0 = (kernel_size[0] - 1) * dilation[0] + 1
+
     def work(lo, hi):
-        for b0, b1 in _sample_chunks(lo, hi, positions * (groups * depth + filters)
-                                     * dtype.itemsize):
-            rows = slice(b0 * positions, b1 * positions)
-            if cols is not None:
-                dest = cols[:, rows]
-            else:
-                dest = local_buffer("conv_cols", (groups, (b1 - b0) * positions, depth), dtype)
+        for b0, b1 in _sample_chunks(lo, hi, positions * bytes_per_position):
             xp = _padded_chunk(x[b0:b1], pads, "conv_xp")
-            _im2col_into(xp, kernel_size, strides, dilation, out_sizes, groups, dest)
-            _gemm_rows(dest, kernel_groups, out_rows[rows])
-            _epilogue(out_rows[rows], bias, activation)
+            bands = [(0, out_sizes[0])] if b1 - b0 > 1 or band >= out_sizes[0] else \
+                [(r, min(r + band, out_sizes[0])) for r in range(0, out_sizes[0], band)]
+            for r0, r1 in bands:
+                rows = slice(b0 * positions + r0 * row_positions,
+                             (b1 - 1) * positions + r1 * row_positions)
+                count = rows.stop - rows.start
+                if cols is not None:
+                    dest = cols[:, rows]
+                else:
+                    dest = local_buffer("conv_cols", (groups, count, depth), dtype)
+                source = xp if (r0, r1) == (0, out_sizes[0]) else \
+                    xp[:, r0 * strides[0]:(r1 - 1) * strides[0] + eff0]
+                _im2col_into(source, kernel_size, strides, dilation,
+                             (r1 - r0,) + tuple(out_sizes[1:]), groups, dest)
+                _gemm_rows(dest, kernel_groups, out_rows[rows])
+                _epilogue(out_rows[rows], bias, activation)
     run_split(work, batch)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
                   groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, cols=cols,

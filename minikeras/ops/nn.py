@@ -4,21 +4,14 @@ import numpy as np
 from ..core.tensor import Tensor, record, unbroadcast
 from . import math as _math
 from ..core.tensor import as_array, unwrap
-from .math import sigmoid as _sigmoid_op, sigmoid_array, sigmoid_grad, tanh_grad
+from .math import sigmoid as _sigmoid_op
+from .activation_kernels import relu_grad, sigmoid_array, sigmoid_grad, tanh_grad
 from .parallel import split_rows
 
 
 # ---------------------------------------------------------------------------------------
 # dense: x @ W + b (+ activation), one op
 # ---------------------------------------------------------------------------------------
-def relu_grad(g, out):
-    """`g * (out > 0)` (split over two threads when large)."""
-    g = np.broadcast_to(g, out.shape) if np.shape(g) != out.shape else g
-    grad = np.empty(out.shape, np.result_type(g, out))
-    split_rows(lambda rows: np.multiply(g[rows], out[rows] > 0, out=grad[rows]), grad)
-    return grad
-
-
 def _activation_backward(name, out, g):
     """d activation / d pre-activation, computed from the activation's output."""
     if name == "relu":
