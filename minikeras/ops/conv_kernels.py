@@ -265,6 +265,51 @@ def _im2col_into(xp, kernel_size, strides, dilation, out_sizes, groups, dest):
     return dest
 
 
+def _im2col_taps_into(xp, kernel_size, strides, dilation, out_sizes, dest):
+    """Tap-major im2col for few input channels: `dest (taps * cin, positions)`, one row per
+    (tap, channel) copied from a shifted view of `xp` (inner loops over whole output rows where
+    the row-major layout would copy `kernel_width * cin` values at a time)."""
+    channels = xp.shape[-1]
+    shape = (xp.shape[0],) + tuple(out_sizes)
+    for t, index in enumerate(tap_slices(kernel_size, strides, dilation, out_sizes)):
+        shifted = xp[index]
+        for c in range(channels):
+            np.copyto(_as_shape(dest[t * channels + c], shape), shifted[..., c])
+
+
+# The tap-major layout is tried only for inputs with at most this many channels (image inputs,
+# LeNet's first layers); beyond it the per-channel strided copies lose.
+_TAP_MAJOR_MAX_CHANNELS = 8
+
+
+def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel_groups, dtype):
+    """"rows" (positions, taps * cin) or "taps" (taps * cin, positions), timed once per shape
+    on one sample for few-channel inputs."""
+    if groups != 1 or x.shape[-1] > _TAP_MAJOR_MAX_CHANNELS or x.shape[0] == 0 \
+            or 0 in out_sizes:
+        return "rows"
+    kernel_size = kernel.shape[:-2]
+    depth = kernel_groups.shape[1]
+    # Enough samples for about a megabyte of im2col rows, so the timing is not all overhead.
+    count = int(min(x.shape[0], max(1, (1 << 20) // (int(np.prod(out_sizes)) * depth * 4))))
+    positions = count * int(np.prod(out_sizes))
+    sample = np.pad(x[:count], [(0, 0)] + list(pads) + [(0, 0)])
+    out = np.empty((positions, kernel.shape[-1]), dtype)
+
+    def rows():
+        cols = np.empty((1, positions, depth), dtype)
+        _im2col_into(sample, kernel_size, strides, dilation, out_sizes, 1, cols)
+        _gemm_rows(cols, kernel_groups, out)
+
+    def taps():
+        cols = np.empty((depth, positions), dtype)
+        _im2col_taps_into(sample, kernel_size, strides, dilation, out_sizes, cols)
+        np.matmul(cols.T, kernel_groups[0], out=out)
+    key = ("im2col_layout", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
+           dilation, dtype.str, count)
+    return plan(key, {"rows": rows, "taps": taps})
+
+
 def _gemm_rows(cols, kernel_groups, out_rows):
     """`out_rows (rows, filters) = cols (groups, rows, depth) @ kernel (groups, depth, f_g)`."""
     if cols.shape[0] == 1:
@@ -332,8 +377,15 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     kernel_groups = _grouped_kernel(kernel, groups).astype(dtype, copy=False)
     out = np.empty((batch,) + out_sizes + (filters,), dtype)
     out_rows = out.reshape(batch * positions, filters)
-    cols = scratch((groups, batch * positions, depth), dtype) if keep_cols else None
     bias = None if bias is None else np.asarray(bias, dtype)
+    layout = _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes,
+                            kernel_groups, dtype)
+    if not keep_cols:
+        cols = None
+    elif layout == "taps":
+        cols = scratch((depth, batch * positions), dtype)[None]
+    else:
+        cols = scratch((groups, batch * positions, depth), dtype)
 
     bytes_per_position = (groups * depth + filters) * dtype.itemsize
     row_positions = positions // out_sizes[0] if out_sizes[0] else 0
@@ -350,20 +402,25 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
                 rows = slice(b0 * positions + r0 * row_positions,
                              (b1 - 1) * positions + r1 * row_positions)
                 count = rows.stop - rows.start
-                if cols is not None:
-                    dest = cols[:, rows]
-                else:
-                    dest = local_buffer("conv_cols", (groups, count, depth), dtype)
                 source = xp if (r0, r1) == (0, out_sizes[0]) else \
                     xp[:, r0 * strides[0]:(r1 - 1) * strides[0] + eff0]
-                _im2col_into(source, kernel_size, strides, dilation,
-                             (r1 - r0,) + tuple(out_sizes[1:]), groups, dest)
-                _gemm_rows(dest, kernel_groups, out_rows[rows])
+                band_sizes = (r1 - r0,) + tuple(out_sizes[1:])
+                if layout == "taps":
+                    dest = cols[:, :, rows] if cols is not None else \
+                        local_buffer("conv_cols", (1, depth, count), dtype)
+                    _im2col_taps_into(source, kernel_size, strides, dilation, band_sizes, dest[0])
+                    np.matmul(dest[0].T, kernel_groups[0], out=out_rows[rows])
+                else:
+                    dest = cols[:, rows] if cols is not None else \
+                        local_buffer("conv_cols", (groups, count, depth), dtype)
+                    _im2col_into(source, kernel_size, strides, dilation, band_sizes, groups,
+                                 dest)
+                    _gemm_rows(dest, kernel_groups, out_rows[rows])
                 _epilogue(out_rows[rows], bias, activation)
     run_split(work, batch)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
                   groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, cols=cols,
-                  out=out, activation=activation, kernel_groups=kernel_groups)
+                  out=out, activation=activation, kernel_groups=kernel_groups, layout=layout)
     return out, ctx
 
 
@@ -423,8 +480,11 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                 part = _channel_sums(ga)
                 db_sum = part if db_sum is None else db_sum + part
             if need_kernel:
-                part = np.matmul(ctx.cols[:, rows].transpose(0, 2, 1),
-                                 _grouped_output_grad(ga, groups))
+                if ctx.layout == "taps":
+                    part = np.matmul(ctx.cols[0][:, rows], ga)[None]
+                else:
+                    part = np.matmul(ctx.cols[:, rows].transpose(0, 2, 1),
+                                     _grouped_output_grad(ga, groups))
                 dk_sum = part if dk_sum is None else dk_sum + part
             if need_input:
                 input_grad(route, ga, b0, b1)

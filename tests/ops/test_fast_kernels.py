@@ -95,7 +95,8 @@ CONV_CASES = [
 
 @pytest.mark.parametrize("case", CONV_CASES)
 @pytest.mark.parametrize("activation", [None, "relu", "tanh"])
-def test_conv_forward_with_epilogue_matches_reference(case, activation, chunking):
+def test_conv_forward_with_epilogue_matches_reference(case, activation, chunking,
+                                                      im2col_layout):
     x_shape, k_shape, strides, pads, dilation, groups = case
     rng = np.random.default_rng(0)
     x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
@@ -108,12 +109,21 @@ def test_conv_forward_with_epilogue_matches_reference(case, activation, chunking
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
 
 
+@pytest.fixture(params=["rows", "taps"])
+def im2col_layout(request, monkeypatch):
+    """Both im2col layouts (tap-major only applies to ungrouped convolutions)."""
+    monkeypatch.setattr(K, "_im2col_layout", lambda x, kernel, strides, pads, dilation, groups,
+                        *rest: request.param if groups == 1 else "rows")
+    return request.param
+
+
 @pytest.mark.parametrize("case", CONV_CASES)
 @pytest.mark.parametrize("route", ["flipped", "col2im"])
 def test_conv_gradients_are_the_adjoint_through_the_activation(case, route, chunking,
-                                                               monkeypatch):
+                                                               im2col_layout, monkeypatch):
     """With a tanh epilogue: dx, dk, db equal the adjoint of the linear convolution applied to
-    g * tanh'(pre-activation), on both stride-1 input-gradient routes."""
+    g * tanh'(pre-activation), on both stride-1 input-gradient routes and both im2col
+    layouts."""
     monkeypatch.setattr(K, "plan", lambda key, candidates: route)
     x_shape, k_shape, strides, pads, dilation, groups = case
     rng = np.random.default_rng(1)
