@@ -217,11 +217,6 @@ def record(out_data, inputs, backward):
     return out
 
 
-def will_record(inputs):
-    """Whether an op on `inputs` would be recorded now (decides what its forward keeps)."""
-    return bool(_state.depth and not _state.paused and any(is_tracked(t) for t in inputs))
-
-
 def unbroadcast(grad, shape):
     """Sum `grad` over the axes that broadcasting added or stretched to reach `shape`."""
     if grad.shape == shape:

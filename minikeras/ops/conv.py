@@ -3,7 +3,7 @@ pool_kernels.py. The kernels work channels_last; channels_first inputs are moved
 """
 import numpy as np
 
-from ..core.tensor import as_array, is_tracked, record, will_record
+from ..core.tensor import as_array, record
 from . import conv_kernels, pool_kernels
 
 
@@ -48,8 +48,7 @@ def conv(x, kernel, strides, padding, dilation, groups=1, data_format="channels_
     fused = activation if activation in ("relu", "tanh") else None
     out, ctx = conv_kernels.conv_forward(
         xd, kd, tuple(strides), pads, tuple(dilation), groups,
-        bias=None if bias is None else as_array(bias), activation=fused,
-        keep_cols=will_record((x, kernel, bias)) and is_tracked(kernel))
+        bias=None if bias is None else as_array(bias), activation=fused)
 
     def backward(g, needs):
         dx, dk, db = conv_kernels.conv_gradients(ctx, _to_channels_last(g, data_format),

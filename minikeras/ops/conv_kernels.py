@@ -310,6 +310,19 @@ def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel
     return plan(key, {"rows": rows, "taps": taps})
 
 
+def _windows_of(xp, kernel_size, strides, dilation, out_sizes, groups, layout, depth, count,
+                dtype):
+    """The im2col rows of a chunk in a per-thread buffer: `(taps * cin, count)` for the
+    tap-major layout, else `(groups, count, taps * cin_g)`."""
+    if layout == "taps":
+        cols = local_buffer("conv_cols", (depth, count), dtype)
+        _im2col_taps_into(xp, kernel_size, strides, dilation, out_sizes, cols)
+    else:
+        cols = local_buffer("conv_cols", (groups, count, depth), dtype)
+        _im2col_into(xp, kernel_size, strides, dilation, out_sizes, groups, cols)
+    return cols
+
+
 def _gemm_rows(cols, kernel_groups, out_rows):
     """`out_rows (rows, filters) = cols (groups, rows, depth) @ kernel (groups, depth, f_g)`."""
     if cols.shape[0] == 1:
@@ -358,11 +371,11 @@ def _epilogue(rows, bias, activation):
         np.tanh(rows, out=rows)
 
 
-def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activation=None,
-                 keep_cols=True):
+def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activation=None):
     """Convolution (cross-correlation) of channels_last `x`, then `+ bias` and a relu/tanh
-    activation if given; returns `(out, ctx)`. `keep_cols=False` (no kernel gradient will be
-    asked for) keeps no im2col buffer: each chunk's rows live in a small per-thread buffer."""
+    activation if given; returns `(out, ctx)`. No im2col buffer outlives its chunk: the kernel
+    gradient copies the windows of `x` again, a chunk at a time (a kept buffer would hold
+    taps x the input's size per layer until backward: 0.5 GB for resnet_small)."""
     if x.shape[-1] != kernel.shape[-2] * groups:
         raise ValueError(f"Input has {x.shape[-1]} channels but the kernel expects "
                          f"{kernel.shape[-2]} x {groups} groups.")
@@ -380,12 +393,6 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     bias = None if bias is None else np.asarray(bias, dtype)
     layout = _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes,
                             kernel_groups, dtype)
-    if not keep_cols:
-        cols = None
-    elif layout == "taps":
-        cols = scratch((depth, batch * positions), dtype)[None]
-    else:
-        cols = scratch((groups, batch * positions, depth), dtype)
 
     bytes_per_position = (groups * depth + filters) * dtype.itemsize
     row_positions = positions // out_sizes[0] if out_sizes[0] else 0
@@ -405,21 +412,16 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
                 source = xp if (r0, r1) == (0, out_sizes[0]) else \
                     xp[:, r0 * strides[0]:(r1 - 1) * strides[0] + eff0]
                 band_sizes = (r1 - r0,) + tuple(out_sizes[1:])
+                cols = _windows_of(source, kernel_size, strides, dilation, band_sizes, groups,
+                                   layout, depth, count, dtype)
                 if layout == "taps":
-                    dest = cols[:, :, rows] if cols is not None else \
-                        local_buffer("conv_cols", (1, depth, count), dtype)
-                    _im2col_taps_into(source, kernel_size, strides, dilation, band_sizes, dest[0])
-                    np.matmul(dest[0].T, kernel_groups[0], out=out_rows[rows])
+                    np.matmul(cols.T, kernel_groups[0], out=out_rows[rows])
                 else:
-                    dest = cols[:, rows] if cols is not None else \
-                        local_buffer("conv_cols", (groups, count, depth), dtype)
-                    _im2col_into(source, kernel_size, strides, dilation, band_sizes, groups,
-                                 dest)
-                    _gemm_rows(dest, kernel_groups, out_rows[rows])
+                    _gemm_rows(cols, kernel_groups, out_rows[rows])
                 _epilogue(out_rows[rows], bias, activation)
     run_split(work, batch)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
-                  groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, cols=cols,
+                  groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, x=x,
                   out=out, activation=activation, kernel_groups=kernel_groups, layout=layout)
     return out, ctx
 
@@ -449,9 +451,6 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     activation gradient, bias and kernel gradient partial sums, input gradient rows."""
     g = np.asarray(g)
     kernel, groups = ctx.kernel, ctx.groups
-    if need_kernel and ctx.cols is None:
-        raise RuntimeError("This convolution was run without keeping its im2col buffer "
-                           "(keep_cols=False): it has no kernel gradient.")
     batch, filters = g.shape[0], g.shape[-1]
     positions = int(np.prod(ctx.out_sizes))
     dtype = ctx.out.dtype
@@ -480,11 +479,13 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                 part = _channel_sums(ga)
                 db_sum = part if db_sum is None else db_sum + part
             if need_kernel:
+                cols = _windows_of(_padded_chunk(ctx.x[b0:b1], ctx.pads, "conv_xp"),
+                                   kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.out_sizes,
+                                   groups, ctx.layout, depth, (b1 - b0) * positions, dtype)
                 if ctx.layout == "taps":
-                    part = np.matmul(ctx.cols[0][:, rows], ga)[None]
+                    part = np.matmul(cols, ga)[None]
                 else:
-                    part = np.matmul(ctx.cols[:, rows].transpose(0, 2, 1),
-                                     _grouped_output_grad(ga, groups))
+                    part = np.matmul(cols.transpose(0, 2, 1), _grouped_output_grad(ga, groups))
                 dk_sum = part if dk_sum is None else dk_sum + part
             if need_input:
                 input_grad(route, ga, b0, b1)
