@@ -6,6 +6,7 @@ from . import math as _math
 from ..core.tensor import as_array, unwrap
 from .math import sigmoid as _sigmoid_op
 from .activation_kernels import relu_grad, sigmoid_array, sigmoid_grad, tanh_grad
+from . import parallel
 from .parallel import split_rows
 
 
@@ -42,7 +43,7 @@ def dense(x, kernel, bias=None, activation=None):
         return out
     xd, wd = as_array(x), as_array(kernel)
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-    out = x2 @ wd
+    out = parallel.matmul(x2, wd)
     if bias is not None:
         out += bias.data if isinstance(bias, Tensor) else bias
     if activation == "relu":
@@ -55,8 +56,8 @@ def dense(x, kernel, bias=None, activation=None):
     def backward(g, needs):
         g = _activation_backward(activation, out, g)
         g2 = g.reshape(-1, g.shape[-1])
-        gx = (g2 @ wd.T).reshape(xd.shape) if needs[0] else None
-        gw = x2.T @ g2 if needs[1] else None
+        gx = parallel.matmul(g2, wd.T).reshape(xd.shape) if needs[0] else None
+        gw = parallel.matmul(x2.T, g2) if needs[1] else None
         gb = g2.sum(axis=0) if (bias is not None and needs[2]) else None
         return gx, gw, gb
     return record(out, (x, kernel, bias), backward)

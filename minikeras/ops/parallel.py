@@ -80,7 +80,10 @@ def run_split(work, n, uses_blas=True, min_items=2):
     previous = None
     if uses_blas:
         previous = _BLAS[1]()
-        _BLAS[0](1)
+        if previous == 1:
+            previous = None                 # already single-threaded (blas_single_threaded)
+        else:
+            _BLAS[0](1)
     _state.inside = True
     try:
         future = _pool.submit(_inside, work, half, n)
@@ -130,3 +133,49 @@ def split_rows(work, array):
         work(slice(None) if array.ndim else Ellipsis)
     else:
         run_split(lambda lo, hi: work(slice(lo, hi)), array.shape[0], uses_blas=False)
+
+
+class blas_single_threaded:
+    """BLAS on one thread inside this block (re-entrant), when the kernels split work over two
+    threads themselves. What a training or predict step runs in: OpenBLAS' own threads, woken
+    for every small product (dense layers, batch-norm sums), cost far more than they gain when
+    the cores are shared (lenet_bn predict on a loaded machine: 2.0-2.5k samples/s with them,
+    8.5-15k without), and the large products are split here instead (`matmul`)."""
+
+    def __enter__(self):
+        if _BLAS is not None and _THREADS >= 2:
+            depth = getattr(_state, "single_blas", 0)
+            if depth == 0:
+                self._previous = _BLAS[1]()
+                _BLAS[0](1)
+            _state.single_blas = depth + 1
+        return self
+
+    def __exit__(self, *exc):
+        if _BLAS is not None and _THREADS >= 2:
+            _state.single_blas -= 1
+            if _state.single_blas == 0:
+                _BLAS[0](self._previous)
+        return False
+
+
+# Products of at least this many multiply-adds are split over two threads by `matmul`.
+_SPLIT_MACS = 1 << 22
+
+
+def matmul(a, b):
+    """`a @ b` for 2-D arrays, split over two threads (by rows of `a`, or by columns of `b`
+    when those are more) when large and BLAS is single-threaded; plain `a @ b` otherwise."""
+    rows, depth = a.shape
+    columns = b.shape[1]
+    if rows * depth * columns < _SPLIT_MACS or not can_split() or \
+            getattr(_state, "single_blas", 0) == 0:
+        return a @ b
+    out = np.empty((rows, columns), np.result_type(a, b))
+    if rows >= columns:
+        run_split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), rows)
+    else:
+        def columns_of(lo, hi):
+            out[:, lo:hi] = a @ b[:, lo:hi]
+        run_split(columns_of, columns)
+    return out
