@@ -288,3 +288,20 @@ def test_functional_inference_releases_intermediates_but_keeps_outputs():
         recorded = model(x)
     np.testing.assert_allclose(first, recorded[0].numpy(), rtol=1e-6)
     np.testing.assert_allclose(second, recorded[1].numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(300, 200, 100), (40, 300, 900)])   # split by rows / columns
+def test_split_matmul_matches_numpy_and_blas_threads_are_restored(shape, monkeypatch):
+    monkeypatch.setattr(parallel, "_SPLIT_MACS", 1)
+    rows, depth, columns = shape
+    rng = np.random.default_rng(9)
+    a, b = rng.standard_normal((rows, depth)), rng.standard_normal((depth, columns))
+    before = parallel._BLAS[1]() if parallel._BLAS else None
+    with parallel.blas_single_threaded():
+        with parallel.blas_single_threaded():                # re-entrant
+            product = parallel.matmul(a, b)
+            transposed = parallel.matmul(b.T, a.T)          # non-contiguous operands
+    np.testing.assert_allclose(product, a @ b, rtol=1e-12)
+    np.testing.assert_allclose(transposed, (a @ b).T, rtol=1e-12)
+    if before is not None:
+        assert parallel._BLAS[1]() == before
