@@ -135,27 +135,44 @@ def split_rows(work, array):
         run_split(lambda lo, hi: work(slice(lo, hi)), array.shape[0], uses_blas=False)
 
 
+# The machine counts as oversubscribed above this 1-minute load per core.
+_OVERSUBSCRIBED_LOAD_PER_CORE = 1.5
+_CORES = os.cpu_count() or 1
+
+
+def _oversubscribed():
+    try:
+        return os.getloadavg()[0] > _OVERSUBSCRIBED_LOAD_PER_CORE * _CORES
+    except OSError:
+        return False
+
+
 class blas_single_threaded:
-    """BLAS on one thread inside this block (re-entrant), when the kernels split work over two
-    threads themselves. What a training or predict step runs in: OpenBLAS' own threads, woken
-    for every small product (dense layers, batch-norm sums), cost far more than they gain when
-    the cores are shared (lenet_bn predict on a loaded machine: 2.0-2.5k samples/s with them,
-    8.5-15k without), and the large products are split here instead (`matmul`)."""
+    """BLAS on one thread inside this block (re-entrant) while the machine is oversubscribed;
+    what a training or predict step runs in. OpenBLAS' threads spin-wait between calls and,
+    descheduled on shared cores, make every small product (dense layers, batch-norm sums) wait:
+    lenet_bn predict at a load of ~4 on 2 cores ran 2.0-2.5k samples/s with them and 8.5-15k
+    without, and the large products are then split here instead (`matmul`). On a quiet
+    machine they help (MLP training 25.5k samples/s with them, 18.6k split here), so they stay.
+    The convolution kernels set BLAS single-threaded around their own splits in any case."""
 
     def __enter__(self):
-        if _BLAS is not None and _THREADS >= 2:
-            depth = getattr(_state, "single_blas", 0)
-            if depth == 0:
+        depth = getattr(_state, "single_blas", 0)
+        if depth == 0:
+            self._previous = None
+            if _BLAS is not None and _THREADS >= 2 and _oversubscribed():
                 self._previous = _BLAS[1]()
                 _BLAS[0](1)
-            _state.single_blas = depth + 1
+            _state.single_blas_active = self._previous is not None
+        _state.single_blas = depth + 1
         return self
 
     def __exit__(self, *exc):
-        if _BLAS is not None and _THREADS >= 2:
-            _state.single_blas -= 1
-            if _state.single_blas == 0:
+        _state.single_blas -= 1
+        if _state.single_blas == 0:
+            if self._previous is not None:
                 _BLAS[0](self._previous)
+            _state.single_blas_active = False
         return False
 
 
@@ -165,11 +182,12 @@ _SPLIT_MACS = 1 << 22
 
 def matmul(a, b):
     """`a @ b` for 2-D arrays, split over two threads (by rows of `a`, or by columns of `b`
-    when those are more) when large and BLAS is single-threaded; plain `a @ b` otherwise."""
+    when those are more) when large inside an active `blas_single_threaded` block; plain
+    `a @ b` (BLAS' own threads) otherwise."""
     rows, depth = a.shape
     columns = b.shape[1]
     if rows * depth * columns < _SPLIT_MACS or not can_split() or \
-            getattr(_state, "single_blas", 0) == 0:
+            not getattr(_state, "single_blas_active", False):
         return a @ b
     out = np.empty((rows, columns), np.result_type(a, b))
     if rows >= columns:
