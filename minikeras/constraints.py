@@ -24,6 +24,11 @@ class Constraint:
 def _norms(w, axis):
     if isinstance(axis, list):  # Keras accepts a list of axes
         axis = tuple(axis)
+    for a in (axis if isinstance(axis, tuple) else (axis,)):
+        if a is not None and not -w.ndim <= a < w.ndim:
+            raise ValueError(f"Invalid reduction dimension ({a} for a weight with {w.ndim} "
+                             f"dimension(s)): the constraint's `axis` must be in "
+                             f"[-{w.ndim}, {w.ndim}). Received: axis={axis}")
     return np.sqrt(np.sum(np.square(w), axis=axis, keepdims=True))
 
 

@@ -57,7 +57,28 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, shape, dtype=None, **kwargs):
-        return np.broadcast_to(np.asarray(self.value, dtype=self._dtype(dtype)), shape).copy()
+        """As `tf.constant(value, shape=shape)`: one value fills the shape, as many values as
+        the shape holds are reshaped to it; beyond tf.keras, a value that broadcasts to the
+        shape (a row) is broadcast. Anything else is an error."""
+        dtype = self._dtype(dtype)
+        try:
+            value = np.asarray(self.value, dtype=dtype)
+        except (TypeError, ValueError):
+            raise TypeError(f"Cannot convert {self.value!r} to an array of dtype {dtype}: the "
+                            "`Constant` initializer's value must be a number or an array of "
+                            "numbers.") from None
+        shape = tuple(shape)
+        size = int(np.prod(shape, dtype=np.int64))
+        if value.size == 1:
+            return np.full(shape, value.reshape(()), dtype=dtype)
+        if value.size != size:
+            try:
+                return np.broadcast_to(value, shape).copy()
+            except ValueError:
+                pass
+            raise TypeError(f"The `Constant` initializer's value has {value.size} elements, but "
+                            f"the requested shape {shape} has {size} elements.")
+        return value.reshape(shape).copy()
 
     def get_config(self):
         return {"value": self.value}
@@ -98,14 +119,33 @@ class RandomUniform(_Random):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
-def _truncated_normal(rng, mean, stddev, shape):
+def _sampling_dtype(dtype):
+    """Draw float32 weights directly in float32: a large kernel (VGG's 25088 x 4096) then
+    needs no float64 copy, which is most of the time and memory of building the model."""
+    dtype = np.dtype(dtype) if dtype is not None else np.dtype(np.float64)
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _uniform(rng, low, high, shape, dtype=None):
+    values = rng.random(size=shape, dtype=_sampling_dtype(dtype))
+    values *= high - low
+    values += low
+    return values
+
+
+def _truncated_normal(rng, mean, stddev, shape, dtype=None):
     """Normal samples redrawn until within two standard deviations (TF's truncated normal)."""
-    values = rng.standard_normal(size=shape)
-    outside = np.abs(values) > 2
-    while outside.any():
-        values[outside] = rng.standard_normal(size=int(outside.sum()))
-        outside = np.abs(values) > 2
-    return values * stddev + mean
+    sampling = _sampling_dtype(dtype)
+    values = rng.standard_normal(size=shape, dtype=sampling)
+    flat = values.reshape(-1)
+    # Only the redrawn positions can still be outside: check those, not the whole array.
+    outside = np.flatnonzero(np.abs(flat) > 2)
+    while outside.size:
+        flat[outside] = rng.standard_normal(size=outside.size, dtype=sampling)
+        outside = outside[np.abs(flat[outside]) > 2]
+    values *= stddev
+    values += mean
+    return values
 
 
 class TruncatedNormal(_Random):
@@ -114,7 +154,8 @@ class TruncatedNormal(_Random):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype=None, **kwargs):
-        return _truncated_normal(self._rng(), self.mean, self.stddev, shape).astype(self._dtype(dtype))
+        dtype = self._dtype(dtype)
+        return _truncated_normal(self._rng(), self.mean, self.stddev, shape, dtype).astype(dtype)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -144,16 +185,17 @@ class VarianceScaling(_Random):
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, fan)
         rng = self._rng()
+        dtype = self._dtype(dtype)
         if self.distribution == "truncated_normal":
             # 0.879... is the stddev of a unit normal truncated to [-2, 2].
             stddev = math.sqrt(scale) / 0.87962566103423978
-            values = _truncated_normal(rng, 0.0, stddev, shape)
+            values = _truncated_normal(rng, 0.0, stddev, shape, dtype)
         elif self.distribution == "untruncated_normal":
             values = rng.normal(0.0, math.sqrt(scale), size=shape)
         else:
             limit = math.sqrt(3.0 * scale)
-            values = rng.uniform(-limit, limit, size=shape)
-        return np.asarray(values).astype(self._dtype(dtype))
+            values = _uniform(rng, -limit, limit, shape, dtype)
+        return np.asarray(values).astype(dtype, copy=False)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
@@ -195,7 +237,9 @@ class Orthogonal(_Random):
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q[:rows, :cols]).reshape(shape).astype(self._dtype(dtype))
+        # C order: q is a transpose (F order) when rows < cols
+        return np.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape),
+                                    dtype=self._dtype(dtype))
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}

@@ -8,6 +8,7 @@ from .core.tensor import as_array
 from .ops.nn import l2_normalize
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import register_builtins
+from .core import dispatch
 
 register_builtins("losses", globals())   # names looked up by `deserialize_keras_object`
 
@@ -150,10 +151,44 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     return ops.mean(binary_crossentropy_elementwise(y_true, y_pred, from_logits), axis=axis)
 
 
+def _assert_compatible_shapes(y_true, y_pred):
+    """tf.keras' `assert_is_compatible_with`: same rank, same sizes (integer labels given to a
+    categorical loss would otherwise broadcast silently)."""
+    true_shape, pred_shape = tuple(np.shape(as_array(y_true))), tuple(as_array(y_pred).shape)
+    if true_shape != pred_shape:
+        raise ValueError(f"Shapes {true_shape} and {pred_shape} are incompatible")
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0,
+                              from_logits=False, label_smoothing=0.0, axis=-1):
+    """tf.keras' focal binary crossentropy (Lin et al., 2018), mean over `axis`:
+    `(1 - p_t) ** gamma * bce`, where `p_t` is the predicted probability of the true class;
+    with class balancing, weighted by `alpha` for class 1 and `1 - alpha` for class 0."""
+    y_true, y_pred = _prepare(y_true, y_pred)
+    if label_smoothing:
+        ls = np.asarray(label_smoothing, y_pred.dtype)
+        y_true = ops.add(ops.multiply(y_true, 1.0 - ls), 0.5 * ls)
+    # As tf.keras: p_t from the probabilities as given (sigmoid of logits when from_logits),
+    # the crossentropy itself from a sigmoid activation's logits when y_pred remembers them.
+    probabilities = ops.sigmoid(y_pred) if from_logits else y_pred
+    p_t = ops.add(ops.multiply(y_true, probabilities),
+                  ops.multiply(ops.subtract(1.0, y_true), ops.subtract(1.0, probabilities)))
+    focal_factor = ops.power(ops.subtract(1.0, p_t), np.asarray(gamma, y_pred.dtype))
+    focal_bce = ops.multiply(focal_factor,
+                             binary_crossentropy_elementwise(y_true, y_pred, from_logits))
+    if apply_class_balancing:
+        alpha = np.asarray(alpha, y_pred.dtype)
+        weight = ops.add(ops.multiply(y_true, alpha),
+                         ops.multiply(ops.subtract(1.0, y_true), 1.0 - alpha))
+        focal_bce = ops.multiply(weight, focal_bce)
+    return ops.mean(focal_bce, axis=axis)
+
+
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample crossentropy; from the softmax's logits when y_pred remembers them, else
     renormalised probabilities clipped to [eps, 1 - eps], as tf.keras."""
     y_true, y_pred = _prepare(y_true, y_pred)
+    _assert_compatible_shapes(y_true, y_pred)
     if label_smoothing:
         ls = np.asarray(label_smoothing, y_pred.dtype)
         num_classes = np.asarray(y_pred.shape[axis], y_pred.dtype)
@@ -175,7 +210,11 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     labels = np.asarray(as_array(y_true))
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
-    labels = labels.astype(np.int64)
+    if axis in (-1, y_pred.ndim - 1) and labels.shape != tuple(y_pred.shape[:-1]):
+        raise ValueError(f"Shape mismatch: The shape of labels (received {labels.shape}) should "
+                         "equal the shape of logits except for the last dimension (received "
+                         f"{tuple(y_pred.shape)}).")
+    labels = _integer_labels(labels, y_pred.shape[axis], ignore_class)
     logits = getattr(y_pred, "_keras_logits", None)
     if logits is None:
         if from_logits:
@@ -187,15 +226,30 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     if ignore_class is not None:
         valid = labels != ignore_class
         labels = np.where(valid, labels, 0)
-    n_classes = as_array(logits).shape[axis]
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"Received a label value of {labels.max()} which is outside the valid "
-                         f"range of [0, {n_classes}).")
     loss = ops.sparse_softmax_cross_entropy(labels, logits, axis=axis)
     if valid is not None:
         loss = ops.multiply(loss, valid.astype(as_array(loss).dtype))
     return loss
 
+
+def _integer_labels(labels, n_classes, ignore_class=None):
+    """Class indices as int64, refusing (and naming) the first label that is not one: negative,
+    too large, NaN or fractional."""
+    values = labels.astype(np.float64, copy=False) if labels.dtype.kind in "biuf" else None
+    if values is None:
+        raise ValueError(f"Labels must be integer class indices; received dtype {labels.dtype}.")
+    bad = ~np.isfinite(values) | (values < 0) | (values >= n_classes) | (values != np.floor(values))
+    if ignore_class is not None:
+        bad &= values != ignore_class
+    if bad.any():
+        raise ValueError(f"Received a label value of {labels[bad].flat[0]} which is outside the "
+                         f"valid range of [0, {n_classes}).  Label values: "
+                         f"{' '.join(str(v) for v in labels.flat[:20])}")
+    return np.where(np.isfinite(values), values, 0).astype(np.int64)
+
+
+# Called on KerasTensors, the loss functions build TFOpLambda layers (as tf.keras does).
+dispatch.dispatch_all(globals(), "losses", exclude=("binary_crossentropy_elementwise",))
 
 # Keras' short aliases.
 mse = MSE = mean_squared_error
@@ -332,6 +386,10 @@ Poisson = _loss_class("Poisson", poisson, "poisson")
 CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, "cosine_similarity", axis=-1)
 BinaryCrossentropy = _loss_class("BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
                                  from_logits=False, label_smoothing=0.0, axis=-1)
+BinaryFocalCrossentropy = _loss_class(
+    "BinaryFocalCrossentropy", binary_focal_crossentropy, "binary_focal_crossentropy",
+    apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0,
+    axis=-1)
 CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", categorical_crossentropy,
                                       "categorical_crossentropy", from_logits=False,
                                       label_smoothing=0.0, axis=-1)
@@ -351,12 +409,14 @@ _FUNCTIONS = {
     "kl_divergence": kld, "kld": kld, "KLD": kld, "kullback_leibler_divergence": kld,
     "poisson": poisson, "cosine_similarity": cosine_similarity, "cosine_proximity": cosine_similarity,
     "binary_crossentropy": binary_crossentropy, "categorical_crossentropy": categorical_crossentropy,
+    "binary_focal_crossentropy": binary_focal_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
 }
 _CLASSES = {cls.__name__: cls for cls in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
     Hinge, SquaredHinge, CategoricalHinge, LogCosh, Huber, KLDivergence, Poisson, CosineSimilarity,
-    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+    BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy)}
 
 
 def serialize(loss):

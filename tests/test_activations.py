@@ -155,3 +155,20 @@ def test_activation_layer_uses_activation():
     out = _np(layer(X.astype(np.float32)))
     np.testing.assert_allclose(out, np.clip(0.2 * X + 0.5, 0, 1), rtol=RTOL, atol=ATOL)
     assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("make_layer,shape", [
+    (lambda activation: keras.layers.Dense(3, activation=activation), (4, 5)),
+    (lambda activation: keras.layers.Conv1D(3, 2, activation=activation), (2, 6, 4)),
+])
+@pytest.mark.parametrize("new_activation", ["tanh", "sigmoid", "linear", "softplus"])
+def test_reassigned_layer_activation_is_used(make_layer, shape, new_activation):
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    layer, without_activation = make_layer("relu"), make_layer(None)
+    layer(x)
+    without_activation(x)
+    without_activation.set_weights(layer.get_weights())
+    layer.activation = activations.get(new_activation)
+    out = _np(layer(x))
+    expected = _np(activations.get(new_activation)(without_activation(x)))
+    np.testing.assert_allclose(out, expected, rtol=RTOL, atol=ATOL)

@@ -9,6 +9,9 @@ from ..core.tensor import (  # noqa: F401
 )
 from ..ops.math import convert_to_tensor  # noqa: F401
 from .functions import *  # noqa: F401,F403
+from .nn_functions import *  # noqa: F401,F403
+from .nn_functions import experimental  # noqa: F401
+from . import symbolic_functions  # noqa: F401  (K.* and losses on KerasTensors build layers)
 from .functions import (  # noqa: F401  (names `import *` skips because they shadow builtins)
     sum, max, min, abs, pow, round, any, all, eval,
 )

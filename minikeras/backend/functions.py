@@ -5,8 +5,10 @@ They follow `tf.keras.backend` semantics and are differentiable, so they can be 
 """
 import numpy as np
 
+from ..core.random import make_rng
 from ..core import config
 from ..core.tensor import Tensor, Variable
+from ..core import dispatch
 from .. import ops
 from ..core.tensor import as_array
 from ..ops.math import batch_dot, convert_to_tensor  # noqa: F401  (K.* names)
@@ -78,12 +80,12 @@ def eye(size, dtype=None, name=None):
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     return Tensor(rng.normal(mean, stddev, size=shape).astype(dtype or config.floatx()))
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     return Tensor(rng.uniform(minval, maxval, size=shape).astype(dtype or config.floatx()))
 
 
@@ -315,7 +317,7 @@ def bias_add(x, bias, data_format=None):
 
 
 def dropout(x, level, noise_shape=None, seed=None):
-    return ops.dropout(x, level, np.random.default_rng(seed), noise_shape)
+    return ops.dropout(x, level, make_rng(seed), noise_shape)
 
 
 def binary_crossentropy(target, output, from_logits=False):
@@ -415,3 +417,15 @@ def dot(x, y):
 def name_scope(name):
     import contextlib
     return contextlib.nullcontext()
+
+
+# Called on KerasTensors, these functions build TFOpLambda layers (as tf.keras does); the
+# ones that only inspect or manage state keep working on symbolic tensors as they are.
+dispatch.dispatch_all(globals(), "backend", exclude=(
+    "clear_session", "get_uid", "unique_object_name", "learning_phase", "set_learning_phase",
+    "is_keras_tensor", "is_tensor", "int_shape", "ndim", "dtype", "count_params", "name_scope",
+    "get_value", "batch_get_value", "set_value", "batch_set_value", "eval", "variable",
+    "in_train_phase", "in_test_phase"))
+# K.* names implemented in ops/ take part too.
+batch_dot = dispatch.symbolic_dispatch("backend")(batch_dot)
+l2_normalize = dispatch.symbolic_dispatch("backend")(l2_normalize)

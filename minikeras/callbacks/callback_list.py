@@ -1,4 +1,5 @@
 """`keras.callbacks.CallbackList`."""
+from .callback import Callback
 from .history import History
 from .progbar_logger import ProgbarLogger
 
@@ -15,6 +16,8 @@ class CallbackList:
 
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
                  **params):
+        if isinstance(callbacks, Callback):     # one callback, as tf.keras' nest.flatten allows
+            callbacks = [callbacks]
         self.callbacks = list(callbacks) if callbacks else []
         self._add_default_callbacks(add_history, add_progbar)
         self.model = None

@@ -69,8 +69,8 @@ def deserialize_object(identifier, module_objects, custom_objects=None, kind="ob
         if cls is None:
             raise ValueError(f"Unknown {kind}: '{class_name}'. Please ensure you are using a "
                              "`keras.utils.custom_object_scope` and that this object is included "
-                             "in the scope. See https://www.tensorflow.org/guide/keras/save_and_"
-                             "serialize#registering_the_custom_object for details.")
+                             "in the scope, or that it is registered with "
+                             "`keras.utils.register_keras_serializable()`.")
         if hasattr(cls, "from_config"):
             return cls.from_config(config)
         return cls(**config)
@@ -79,8 +79,8 @@ def deserialize_object(identifier, module_objects, custom_objects=None, kind="ob
         if obj is None:
             raise ValueError(f"Unknown {kind}: '{identifier}'. Please ensure you are using a "
                              "`keras.utils.custom_object_scope` and that this object is included "
-                             "in the scope. See https://www.tensorflow.org/guide/keras/save_and_"
-                             "serialize#registering_the_custom_object for details.")
+                             "in the scope, or that it is registered with "
+                             "`keras.utils.register_keras_serializable()`.")
         return obj
     return identifier
 

@@ -30,7 +30,7 @@ class Tensor:
 
     Example:
     >>> t = Tensor(np.ones((2, 3), "float32"))
-    >>> (t * 2).numpy().sum()
+    >>> float((t * 2).numpy().sum())
     12.0
     """
     __slots__ = ("data", "_parents", "_backward", "_needs", "_tracked", "_keras_logits",
@@ -250,6 +250,25 @@ def _topological_order(targets):
     return order
 
 
+def _accumulate(grads, parents, needs, parent_grads):
+    for parent, needed, g in zip(parents, needs, parent_grads):
+        if not needed or g is None:
+            continue
+        pkey = id(parent)
+        grads[pkey] = grads[pkey] + g if pkey in grads else g
+
+
+def _leading_to(order, wanted):
+    """Ids of the tensors of `order` (parents first) from which a wanted source is reached
+    going towards the inputs: the sources themselves and every result of an op on them."""
+    leading = set()
+    for node in order:
+        if id(node) in wanted or (node._parents is not None and any(
+                id(parent) in leading for parent in node._parents)):
+            leading.add(id(node))
+    return leading
+
+
 def compute_gradients(target, sources, output_gradient=None, keep_graph=False):
     """Gradients of `target` with respect to each of `sources` (None where unconnected).
 
@@ -274,20 +293,19 @@ def compute_gradients(target, sources, output_gradient=None, keep_graph=False):
         grads[key] = grads[key] + seed if key in grads else seed
         roots.append(tgt)
     wanted = {id(s) for s in sources}
-    for node in reversed(_topological_order(roots)):
+    order = _topological_order(roots)
+    leads_to_source = _leading_to(order, wanted)
+    for node in reversed(order):
         key = id(node)
         grad = grads.get(key) if key in wanted else grads.pop(key, None)
         if grad is None or node._backward is None:
             continue
-        parent_grads = node._backward(grad, node._needs)
-        for parent, needed, g in zip(node._parents, node._needs, parent_grads):
-            if not needed or g is None:
-                continue
-            pkey = id(parent)
-            if pkey in grads:
-                grads[pkey] = grads[pkey] + g
-            else:
-                grads[pkey] = g
+        # Only the inputs through which a requested source is reached get a gradient: a frozen
+        # layer's variables (tracked, but not asked for) cost nothing.
+        needs = tuple(needed and id(parent) in leads_to_source
+                      for parent, needed in zip(node._parents, node._needs))
+        if any(needs):
+            _accumulate(grads, node._parents, needs, node._backward(grad, needs))
         if not keep_graph and key not in wanted:
             node._parents = node._backward = node._needs = None
     result = []
@@ -414,6 +432,8 @@ def _pack_like(structure, flat):
         if isinstance(s, (list, tuple)):
             return type(s)(pack(x) for x in s) if isinstance(s, list) else tuple(pack(x) for x in s)
         if isinstance(s, dict):
-            return {k: pack(s[k]) for k in sorted(s)}
+            # filled in sorted key order, returned in the dict's own order (core.nest's rule)
+            packed = {k: pack(s[k]) for k in sorted(s)}
+            return {k: packed[k] for k in s}
         return next(it)
     return pack(structure)

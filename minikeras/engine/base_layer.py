@@ -7,6 +7,7 @@ import numpy as np
 from ..core import config
 from ..core.session import to_snake_case, unique_object_name
 from ..core.tensor import Tensor, Variable, is_recording
+from .argument_checks import shape_tuple, weight_shape
 from .input_spec import assert_input_compatibility
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from .keras_tensor import KerasTensor, Node
@@ -72,11 +73,12 @@ class Layer:
         batch_input_shape = kwargs.get("batch_input_shape")
         if batch_input_shape is None and ("input_shape" in kwargs or "input_dim" in kwargs):
             if "input_shape" in kwargs:
-                input_shape = tuple(kwargs["input_shape"])
+                input_shape = shape_tuple(kwargs["input_shape"], "input_shape")
             else:
                 input_shape = (kwargs["input_dim"],)
             batch_input_shape = (kwargs.get("batch_size"),) + input_shape
-        self._batch_input_shape = tuple(batch_input_shape) if batch_input_shape is not None else None
+        self._batch_input_shape = shape_tuple(batch_input_shape, "batch_input_shape") \
+            if batch_input_shape is not None else None
 
         signature = inspect.signature(self.call)
         self._call_accepts_training = "training" in signature.parameters
@@ -255,7 +257,7 @@ class Layer:
     def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
                    trainable=None, constraint=None, use_resource=None, synchronization=None,
                    aggregation=None, **kwargs):
-        shape = tuple(int(d) for d in (shape or ()))
+        shape = weight_shape(shape, name, f"Layer '{self.name}'")
         dtype = np.dtype(dtype) if dtype is not None else self._dtype
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
@@ -296,6 +298,13 @@ class Layer:
                 f"`{self.name}.build(batch_input_shape)`.")
         return int(sum(int(np.prod(w.shape)) for w in self.weights))
 
+    def count_flops(self, input_shape, output_shape):
+        """Floating-point operations of one call on one sample, a multiply-add counting 2
+        (a minikeras extension, shown by `summary(show_flops=True)`). The shapes are those of
+        the call, batch axis included. `None`: this layer's cost is not modelled; layers
+        override this hook with their closed form."""
+        return None
+
     # --- building and calling --------------------------------------------------------------
     def build(self, input_shape):
         self._build_input_shape = input_shape
@@ -306,8 +315,8 @@ class Layer:
 
     def compute_output_shape(self, input_shape):
         raise NotImplementedError(
-            f"Please run in eager mode or implement the compute_output_shape method on your "
-            f"layer ({type(self).__name__}).")
+            "Please implement the compute_output_shape method on your layer "
+            f"({type(self).__name__}).")
 
     def compute_mask(self, inputs, mask=None):
         if not self.supports_masking:

@@ -11,6 +11,8 @@ class KerasTensor:
     `Model(inputs, outputs)` can replay the graph.
     """
 
+    _is_keras_tensor = True    # what `backend.dispatch` looks for
+
     def __init__(self, shape, dtype=None, name=None, keras_history=None, sparse=False):
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = np.dtype(dtype or config.floatx())

@@ -27,6 +27,8 @@ _TF_SYMBOLS = {
     "math.abs": ops.abs,
     "linalg.matmul": ops.matmul,
     "__operators__.getitem": ops.getitem,
+    "math.equal": ops.equal,            # Keras 3 writes these (e.g. an Embedding's mask) as
+    "math.not_equal": ops.not_equal,    # operation layers: read back as TFOpLambdas
 }
 _OPERATOR_SYMBOLS = {"add": "__operators__.add", "subtract": "math.subtract",
                      "multiply": "math.multiply", "divide": "math.truediv",
@@ -38,10 +40,38 @@ _SECOND_OPERAND = {"linalg.matmul": "b"}
 _ELLIPSIS = {"class_name": "__ellipsis__"}   # how tf.keras' JSON encoder writes `...`
 
 
+# Ops given by a TF symbol with the TF op's parameter names (`math.reduce_sum(input_tensor,
+# axis, keepdims)`), registered by `backend.symbolic_functions`; called with the recorded
+# arguments.
+_GENERIC_SYMBOLS = {}
+# Functions that find an op for a symbol not registered yet (`keras.backend.<name>` is
+# resolved by the backend package, which sits above this floor).
+_SYMBOL_RESOLVERS = []
+
+
+def register_tf_symbol(symbol, function):
+    _TF_SYMBOLS[symbol] = function
+    _GENERIC_SYMBOLS[symbol] = function
+
+
+def register_symbol_resolver(resolver):
+    """`resolver(symbol)` returns the function for `symbol`, or None."""
+    _SYMBOL_RESOLVERS.append(resolver)
+
+
+def _resolve(symbol):
+    for resolver in _SYMBOL_RESOLVERS:
+        function = resolver(symbol)
+        if function is not None:
+            register_tf_symbol(symbol, function)
+            return True
+    return False
+
+
 def _symbol_name(function):
     if isinstance(function, str):
         symbol = function[3:] if function.startswith("tf.") else function
-        if symbol not in _TF_SYMBOLS:
+        if symbol not in _TF_SYMBOLS and not _resolve(symbol):
             raise ValueError(f"TF symbol `{function}` could not be found.")
         return symbol
     for symbol, fn in _TF_SYMBOLS.items():
@@ -69,9 +99,15 @@ class TFOpLambda(Layer):
             kwargs["name"] = unique_object_name("tf." + self.symbol)
         super().__init__(**kwargs)
 
-    def call(self, x, y=None, name=None, b=None):
+    def call(self, x, *args, y=None, name=None, b=None, **kwargs):
         # `name` is the TF op name argument: recorded in configs, ignored (as tf.keras does).
         # `b` is matmul's name for the second operand (`tf.linalg.matmul(a, b)`).
+        if self.symbol in _GENERIC_SYMBOLS:
+            if y is not None:
+                kwargs["y"] = y
+            if b is not None:
+                kwargs["b"] = b
+            return self.function(x, *args, **kwargs)
         if self.symbol in _UNARY:
             return self.function(x)
         y = b if self.symbol == "linalg.matmul" else y

@@ -74,3 +74,24 @@ from .preprocessing.random_rotation import RandomRotation  # noqa: F401
 from .preprocessing.random_zoom import RandomZoom  # noqa: F401
 from .preprocessing.resizing import Resizing  # noqa: F401
 from .preprocessing.center_crop import CenterCrop  # noqa: F401
+from .preprocessing.normalization import Normalization  # noqa: F401
+from .normalization.sync_batch_normalization import SyncBatchNormalization  # noqa: F401
+
+# Recurrent layers and wrappers (issue 13)
+from .recurrent.abstract_rnn_cell import AbstractRNNCell  # noqa: F401
+from .recurrent.simple_rnn_cell import SimpleRNNCell  # noqa: F401
+from .recurrent.lstm_cell import LSTMCell  # noqa: F401
+from .recurrent.gru_cell import GRUCell  # noqa: F401
+from .recurrent.stacked_rnn_cells import StackedRNNCells  # noqa: F401
+from .recurrent.base_rnn import RNN  # noqa: F401
+from .recurrent.simple_rnn import SimpleRNN  # noqa: F401
+from .recurrent.lstm import LSTM  # noqa: F401
+from .recurrent.gru import GRU  # noqa: F401
+from .recurrent.bidirectional import Bidirectional  # noqa: F401
+from .recurrent.time_distributed import TimeDistributed  # noqa: F401
+from .recurrent.conv_lstm1d import ConvLSTM1D  # noqa: F401
+from .recurrent.conv_lstm2d import ConvLSTM2D  # noqa: F401
+from .recurrent.conv_lstm3d import ConvLSTM3D  # noqa: F401
+# (recurrent-section-end)
+
+from .serialization import deserialize, serialize  # noqa: F401

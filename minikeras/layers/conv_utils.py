@@ -3,6 +3,11 @@ import numpy as np
 
 
 
+# Sizes, strides and windows beyond this are typos or hostile configs (as in
+# engine/argument_checks.MAX_ELEMENTS).
+_LARGEST_SIZE = 2 ** 48
+
+
 def normalize_tuple(value, n, name, allow_zero=False):
     """An int or an iterable of `n` ints -> a tuple of `n` ints, with Keras' error wording.
 
@@ -22,6 +27,8 @@ def normalize_tuple(value, n, name, allow_zero=False):
             if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
                 raise ValueError(f"{error_msg}including element {item} of type {type(item)}")
         result = tuple(int(item) for item in result)
+    if any(v > _LARGEST_SIZE for v in result):
+        raise ValueError(f"{error_msg}: {max(result)} is too large.")
     if allow_zero:
         bad, requirement = {v for v in result if v < 0}, ">= 0"
     else:

@@ -20,9 +20,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
                  **kwargs)
 
 
-def model_from_json(json_string, custom_objects=None):
-    """The (uncompiled, freshly initialised) model described by `model.to_json()`."""
-    return _from_json(json_string, custom_objects=custom_objects)
+def model_from_json(json_string, custom_objects=None, safe_mode=None):
+    """The (uncompiled, freshly initialised) model described by `model.to_json()`. A Lambda
+    stored as bytecode is refused unless safe mode is off (`safe_mode=False`)."""
+    return _from_json(json_string, custom_objects=custom_objects, safe_mode=safe_mode)
 
 
 def model_from_config(config, custom_objects=None):

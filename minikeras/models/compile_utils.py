@@ -214,13 +214,11 @@ class LossesContainer:
             if loss_weight is not None:
                 value = ops.multiply(value, np.asarray(loss_weight, value.dtype))
             total = value if total is None else ops.add(total, value)
-        if total is None:
-            if all(yt is None for yt in trues):
-                raise ValueError("Target data is missing. Your model was compiled with a loss, "
-                                 "and therefore expects target data to be passed in `fit()`.")
-            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         for regularization in regularization_losses or []:
-            total = ops.add(total, regularization)
+            total = regularization if total is None else ops.add(total, regularization)
+        if total is None:
+            return None      # no compiled loss applies and nothing was added with add_loss
+        # With only `add_loss` losses there is no batch size: each batch counts once (tf.keras).
         self.loss_metric.update_state(float(total.data), sample_weight=batch)
         return total
 

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ..core import config
+from ..core import config, distribution
 from ..core.random import global_rng
 from ..core.tensor import Tensor
 from ..core.nest import flatten, map_structure
@@ -122,15 +122,23 @@ class ArrayAdapter:
     """
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=None, steps=None, epochs=1,
-                 shuffle=False):
+                 shuffle=False, shard=False):
         self.data = (x, y, sample_weight)
         self.n = num_samples(self.data)
         if not batch_size:
             batch_size = int(math.ceil(self.n / steps)) if steps else 32
         self.batch_size = batch_size
-        self.size = int(math.ceil(self.n / batch_size))
         self.epochs = epochs
         self.shuffle = shuffle.lower() if isinstance(shuffle, str) else shuffle
+        # In a data-parallel fit every rank takes its share of each global batch.
+        self.context = distribution.get_context() if shard else None
+        if self.context is not None and self.context.size == 1:
+            self.context = None
+        ranks = self.context.size if self.context is not None else 1
+        global_batch = batch_size * ranks
+        self.size = int(math.ceil(self.n / global_batch))
+        if ranks > 1 and 0 < self.n % global_batch < ranks:
+            self.size -= 1           # a last global batch smaller than the rank count is dropped
 
     def _pass_indices(self):
         rng = global_rng()
@@ -138,14 +146,23 @@ class ArrayAdapter:
             order = rng.permutation(self.n)
         else:
             order = np.arange(self.n)
-        chunks = [order[i:i + self.batch_size] for i in range(0, self.n, self.batch_size)]
+        ranks = self.context.size if self.context is not None else 1
+        step = self.batch_size * ranks
+        chunks = [order[i:i + step] for i in range(0, self.n, step)]
         if self.shuffle == "batch":
             chunks = [rng.permutation(chunks[i]) for i in rng.permutation(len(chunks))]
-        return chunks
+        if self.context is None:
+            return chunks
+        if self.shuffle:
+            chunks = self.context.broadcast(chunks, 0)   # every rank walks rank 0's order
+        return [np.array_split(chunk, ranks)[self.context.rank] for chunk in chunks
+                if len(chunk) >= ranks]
 
     def _batches(self):
         for _ in range(self.epochs):
             for index in self._pass_indices():
+                if self.context is not None:
+                    distribution.note_local_samples(len(index))
                 if self.shuffle:
                     yield tuple(take(part, index) for part in self.data)
                 else:   # contiguous slices: views, no copy
@@ -199,7 +216,7 @@ class SequenceAdapter:
     """A `keras.utils.Sequence`: every epoch restarts at batch 0 (in a new order when
     `shuffle`), and the Sequence's `on_epoch_end` runs after each epoch."""
 
-    def __init__(self, sequence, y=None, sample_weight=None, shuffle=False):
+    def __init__(self, sequence, y=None, sample_weight=None, shuffle=False, shard=False):
         if not _is_none_or_empty(y):
             raise ValueError("`y` argument is not supported when using `keras.utils.Sequence` "
                              "as input.")
@@ -209,13 +226,30 @@ class SequenceAdapter:
         self.sequence = sequence
         self.shuffle = bool(shuffle)
         self._first_x = _standardize_batch(sequence[0])[0]
-        self.size = len(sequence)
+        # In a data-parallel fit, rank r takes batches r, r + size, ... of the common order.
+        self.context = distribution.get_context() if shard else None
+        if self.context is not None and self.context.size == 1:
+            self.context = None
+        self.size = self._steps(len(sequence))
+
+    def _steps(self, length):
+        return length if self.context is None else length // self.context.size
 
     def iterator(self):
         order = np.arange(len(self.sequence))
         if self.shuffle:
             order = global_rng().permutation(order)
-        return (_standardize_batch(self.sequence[int(i)]) for i in order)
+        if self.context is None:
+            return (_standardize_batch(self.sequence[int(i)]) for i in order)
+        if self.shuffle:
+            order = self.context.broadcast(order, 0)
+        mine = order[self.context.rank::self.context.size][:self._steps(len(order))]
+        return (self._noted(_standardize_batch(self.sequence[int(i)])) for i in mine)
+
+    @staticmethod
+    def _noted(batch):
+        distribution.note_local_samples(num_samples(batch[0]))
+        return batch
 
     def peek_x(self):
         return self._first_x
@@ -232,6 +266,8 @@ def _is_none_or_empty(value):
 
 
 def _is_array_like(x):
+    if isinstance(x, (str, bytes)):
+        return False
     if _is_list_of_scalars(x):
         return True
     leaves = flatten(x)
@@ -240,18 +276,42 @@ def _is_array_like(x):
         for a in leaves if a is not None)
 
 
+def _no_adapter(x, y, types=None):
+    x_type, y_type = types or (type(x), type(y))
+    return ValueError(f"Failed to find data adapter that can handle input: {x_type}, {y_type}")
+
+
+def _check_arrays(x, y, sample_weight, types):
+    """Every array has a sample axis and holds numbers (a rank-0 value or a string array
+    cannot be split into batches or fed to a layer)."""
+    for name, part in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        for array in flatten(part):
+            if array is None:
+                continue
+            if array.ndim == 0:
+                raise _no_adapter(x, y, types) if name != "sample_weight" else ValueError(
+                    "Failed to find data adapter that can handle input: `sample_weight` of "
+                    f"type {type(sample_weight)} with shape (): it needs one weight per sample.")
+            if array.dtype.kind not in "biuf":
+                raise ValueError(f"`{name}` holds values of dtype {array.dtype}: minikeras "
+                                 "models take numbers (bool, integer or float arrays). "
+                                 f"Received {name} of shape {array.shape}.")
+
+
 def select_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, epochs=1,
-                   shuffle=False):
+                   shuffle=False, shard=False):
     if is_sequence_like(x):
-        return SequenceAdapter(x, y, sample_weight, shuffle=shuffle)
+        return SequenceAdapter(x, y, sample_weight, shuffle=shuffle, shard=shard)
     if is_generator(x):
         return GeneratorAdapter(x, y, sample_weight)
-    if x is None or not _is_array_like(x):
-        raise ValueError("Failed to find data adapter that can handle input: "
-                         f"{type(x)}, {type(y)}")
+    if x is None or not _is_array_like(x) or any(
+            part is not None and not _is_array_like(part) for part in (y, sample_weight)):
+        raise _no_adapter(x, y)
+    given = (type(x), type(y))
     x, y, sample_weight = (to_numpy(a) for a in (x, y, sample_weight))
+    _check_arrays(x, y, sample_weight, given)
     return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, steps=steps, epochs=epochs,
-                        shuffle=shuffle)
+                        shuffle=shuffle, shard=shard)
 
 
 # --- the handler ----------------------------------------------------------------------------
@@ -260,7 +320,7 @@ class DataHandler:
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=None, steps_per_epoch=None,
                  initial_epoch=0, epochs=1, shuffle=False, class_weight=None, max_queue_size=10,
-                 workers=1, use_multiprocessing=False, model=None):
+                 workers=1, use_multiprocessing=False, model=None, shard=False):
         if batch_size is not None:
             _check_positive("batch_size", batch_size)
         if steps_per_epoch not in (None, -1) and steps_per_epoch <= 0:
@@ -273,7 +333,7 @@ class DataHandler:
         # workers / use_multiprocessing only change how batches are produced, not which ones
         # (tf.keras' enqueuers keep the order), so batches are simply produced in-process.
         self._adapter = select_adapter(x, y, sample_weight, batch_size, steps_per_epoch,
-                                       max(epochs - initial_epoch, 0), shuffle)
+                                       max(epochs - initial_epoch, 0), shuffle, shard)
         self._class_weight_fn = make_class_weight_fn(class_weight) if class_weight else None
         self._steps_per_epoch = steps_per_epoch
         self._insufficient_data = False
@@ -348,13 +408,21 @@ class DataHandler:
                     "You may need to use the repeat() function when building your dataset.")
 
 
+def _check_integer(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Expected {name} to be an integer. Received {name}={value!r} of type "
+                        f"{type(value).__name__}.")
+
+
 def _check_positive(name, value):
+    _check_integer(name, value)
     if value <= 0:
         raise ValueError(f"Expected {name} to be positive. Received is {value}.")
     return value
 
 
 def _check_non_negative(name, value):
+    _check_integer(name, value)
     if value < 0:
         raise ValueError(f"Expected {name} to be non-negative. Received is {value}.")
     return value

@@ -6,6 +6,8 @@ The graph is the one recorded while layers were called on KerasTensors: every ca
 record back from the outputs and orders it as tf.keras 2.x does (by depth, inputs first),
 which fixes `model.layers`, the weight order and the `summary()` layout.
 """
+import collections
+
 import numpy as np
 
 from ..core.session import unique_object_name
@@ -16,6 +18,7 @@ from ..engine.keras_tensor import KerasTensor, Node
 from .training import Model, _get_layer
 from ..layers.core.input_layer import InputLayer
 from .. import ops
+from ..engine.add_loss import AddLoss
 
 
 class Functional(Model):
@@ -89,6 +92,63 @@ class Functional(Model):
         self.built = True
         self._build_input_shape = map_structure(lambda t: t.shape, inputs)
 
+    # --- losses on symbolic tensors (tf.keras' `_graph_network_add_loss`) ------------------------
+    def add_loss(self, losses):
+        """A KerasTensor loss computed from the model's inputs joins the graph: the layers that
+        compute it and an `AddLoss` layer are inserted, so it is recomputed at every call."""
+        symbolic = [loss for loss in flatten(losses) if isinstance(loss, KerasTensor)]
+        if not symbolic:
+            return super().add_loss(losses)
+        for loss in symbolic:
+            nodes_by_depth, layers = _map_graph_network(self.inputs, [loss])
+            new_nodes = [node for depth in sorted(nodes_by_depth, reverse=True)
+                         for node in nodes_by_depth[depth]]
+            add_loss_layer = AddLoss(unconditional=False, dtype=loss.dtype.name)
+            add_loss_layer(loss)
+            self._insert_layers(list(layers) + [add_loss_layer],
+                                new_nodes + list(add_loss_layer._inbound_nodes))
+        return None
+
+    def _connect_ancillary_layers(self, created_layers):
+        """Layers of a config that do not lead to the outputs (an `AddLoss` and the ops
+        feeding it) are inserted after the graph, as tf.keras' `from_config` does."""
+        ancillary = [layer for layer in created_layers if layer not in self.layers]
+        if ancillary:
+            nodes = [node for layer in created_layers for node in layer._inbound_nodes]
+            self._insert_layers(ancillary, nodes)
+
+    def _insert_layers(self, layers, relevant_nodes):
+        """Add nodes computed after the model's own (deeper than its outputs, i.e. at negative
+        depth) and their layers at the end of `model.layers`, as tf.keras does."""
+        node_depth = {node: depth for depth, nodes in self._nodes_by_depth.items()
+                      for node in nodes}
+        pending = [node for node in relevant_nodes if node not in node_depth]
+        candidates = set(pending)
+        for _ in range(10000):
+            if not pending:
+                break
+            node = pending.pop(0)
+            parents = [] if node.is_input else node.parent_nodes()
+            if any(parent in candidates and parent not in node_depth for parent in parents):
+                pending.append(node)      # an input of it is not placed yet
+                continue
+            depth = min([0] + [node_depth[p] for p in parents if p in node_depth]) - 1
+            node_depth[node] = depth
+            self._nodes_by_depth.setdefault(depth, []).append(node)
+        else:
+            raise ValueError("Layers could not be added due to missing dependencies.")
+        for layer in layers:
+            if layer not in self._tracked_layers:
+                self._tracked_layers.append(layer)
+                self._layers_in_order.append(layer)
+        ordered = [node for depth in sorted(self._nodes_by_depth, reverse=True)
+                   for node in self._nodes_by_depth[depth]]
+        object.__setattr__(self, "_nodes_in_order", ordered)
+        object.__setattr__(self, "_network_nodes", set(ordered))
+        object.__setattr__(self, "_run_plan", [
+            (node, [id(t) for t in node.input_tensors], [id(t) for t in node.output_tensors])
+            for node in ordered if not node.is_input])
+
     # --- structure -------------------------------------------------------------------------
     @property
     def input(self):
@@ -115,6 +175,12 @@ class Functional(Model):
 
     def get_layer(self, name=None, index=None):
         return _get_layer(self.layers, name, index)
+
+    def _convert_input(self, x):
+        # A model takes numbers: refuse string/object arrays here, not inside a layer's NumPy.
+        if isinstance(x, (np.ndarray, list, str, bytes)):
+            numeric_input(x, self.dtype if self._dtype.kind in "biuf" else "float32")
+        return super()._convert_input(x)
 
     # --- running the graph -----------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
@@ -226,6 +292,8 @@ class Functional(Model):
 register_builtins("layers", {"Functional": Functional})   # configs name models among layers
 
 
+
+
 def init_graph_network(model, inputs, outputs):
     """Set up `model` as a graph network; intermediate tensors given as inputs first get
     fresh `Input`s (tf.keras >= 2.7 builds sub-models this way)."""
@@ -237,7 +305,7 @@ def init_graph_network(model, inputs, outputs):
 # --- validation ------------------------------------------------------------------------------
 _KERAS_TENSOR_TYPE_CHECK_ERROR_MSG = (
     "Found unexpected instance while processing input tensors for keras functional model. "
-    "Expecting KerasTensor which is from tf.keras.Input() or output from keras layer call(). "
+    "Expecting KerasTensor which is from keras.Input() or output from keras layer call(). "
     "Got: {}")
 
 
@@ -259,10 +327,10 @@ def _validate_graph_inputs_and_outputs(model, inputs, outputs):
     cls_name = type(model).__name__
     for tensor in inputs:
         if not _is_keras_tensor(tensor):
-            raise ValueError(f"Input tensors to a {cls_name} model must come from `tf.keras.Input`. "
+            raise ValueError(f"Input tensors to a {cls_name} model must come from `keras.Input`. "
                              f"Received inputs={tensor} (missing previous layer metadata).")
         if not tensor.node.is_input:
-            raise ValueError(f"{cls_name} model inputs must come from `tf.keras.Input` (thus "
+            raise ValueError(f"{cls_name} model inputs must come from `keras.Input` (thus "
                              "holding past layer metadata). They cannot be the output of a "
                              f'previous non-Input layer. Here, a tensor specified as input to "'
                              f'{model.name}" was not an Input tensor, it was generated by layer "'
@@ -270,7 +338,7 @@ def _validate_graph_inputs_and_outputs(model, inputs, outputs):
     for tensor in outputs:
         if not _is_keras_tensor(tensor):
             raise ValueError(f"Output tensors of a {cls_name} model must be the output of a "
-                             "TensorFlow `Layer` (thus holding past layer metadata). "
+                             "Keras `Layer` (thus holding past layer metadata). "
                              f"Found: {tensor}")
 
 
@@ -354,10 +422,10 @@ def _map_graph_network(inputs, outputs):
         layers.extend(sorted(layers_by_depth[depth], key=lambda layer: layer_indices[layer]))
 
     _check_computable(inputs, nodes_by_depth)
-    names = [layer.name for layer in layers]
-    for name in names:
-        if names.count(name) != 1:
-            raise ValueError(f'The name "{name}" is used {names.count(name)} times in the model. '
+    counts = collections.Counter(layer.name for layer in layers)
+    for name, count in counts.items():
+        if count != 1:
+            raise ValueError(f'The name "{name}" is used {count} times in the model. '
                              "All layer names should be unique.")
     return nodes_by_depth, layers
 
@@ -462,11 +530,23 @@ def _spec_shape(reference):
     return (None,) + tuple(reference.shape[1:]) if reference.shape else ()
 
 
+def numeric_input(value, dtype):
+    """`value` as an array a `dtype` input can take; strings, objects and the like are refused
+    with a clear error instead of failing inside NumPy."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf" and np.dtype(dtype).kind in "biuf":
+        raise ValueError(f"Failed to convert a NumPy array to a Tensor (Unsupported object type "
+                         f"{array.dtype}): the model's input takes {np.dtype(dtype).name} "
+                         f"values, received an array of shape {array.shape} and dtype "
+                         f"{array.dtype}.")
+    return array
+
+
 def _conform_to_reference_input(value, reference):
     """tf.keras: a trailing axis of size 1 is squeezed or added to match the `Input`, and the
     value is cast to the `Input`'s dtype."""
     if not isinstance(value, Tensor):
-        value = Tensor(np.asarray(value))
+        value = Tensor(numeric_input(value, reference.dtype))
     elif value.dtype == reference.dtype and value.ndim == len(reference.shape):
         return value
     rank, reference_rank = value.ndim, len(reference.shape)

@@ -5,14 +5,26 @@ from .functional import Functional
 from ..engine.keras_tensor import KerasTensor
 from .training import Model
 from . import serialization
+from .model_kind import is_functional, is_sequential
 from ..layers.core.input_layer import InputLayer
+
+# What `Functional._init_graph` derives from the layer graph. A Sequential growing layer by
+# layer drops them and derives them again only when one is read: adding n layers one at a time
+# costs O(n), not n graph walks (O(n^2) and more).
+_DERIVED_GRAPH_ATTRIBUTES = frozenset({
+    "_nested_inputs", "_nested_outputs", "inputs", "outputs", "_input_layers", "_output_layers",
+    "_output_coordinates", "_nodes_by_depth", "_network_nodes", "_nodes_in_order",
+    "_layers_in_order", "_run_plan", "_input_spec_shapes", "input_names", "output_names",
+    "_build_input_shape",
+})
 
 
 class Sequential(Functional):
     """A linear stack of layers.
 
     Example:
-    >>> model = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(1)])
+    >>> model = Sequential([keras.layers.Dense(8, activation="relu", input_shape=(4,)),
+    ...                     keras.layers.Dense(1)])
     >>> model.output_shape
     (None, 1)
     """
@@ -43,28 +55,61 @@ class Sequential(Functional):
         if not isinstance(layer, Layer):
             raise TypeError("The added layer must be an instance of class Layer. "
                             f"Received: layer={layer} of type {type(layer)}.")
-        if any(existing.name == layer.name for existing in self._stack):
+        if layer.name in self._stack_names():
             raise ValueError("All layers added to a Sequential model should have unique names. "
                              f'Name "{layer.name}" is already the name of a layer in this model. '
                              "Update the `name` argument to pass a unique name.")
+        names = self._stack_names()
         self._stack.append(layer)
+        names.add(layer.name)
+        self.__dict__["_names_of_stack"] = (len(self._stack), names)
         self._tracked_layers.append(layer)
         batch_shape, dtype = _input_shape_and_dtype(layer)
         if self._input_layer is None and len(self._stack) == 1 and batch_shape is not None:
             self._input_layer = InputLayer(batch_input_shape=batch_shape, dtype=dtype,
                                            name=f"{layer.name}_input")
             self._rebuild()
-        elif self._input_layer is not None and self.outputs:
+        elif self._input_layer is not None and self._has_output():
             self._connect(layer)
         elif self._input_layer is not None:
             self._rebuild()
 
+    def _stack_names(self):
+        """Names of the stacked layers, kept in step with `_stack` (a set: O(1) checks)."""
+        names = self.__dict__.get("_names_of_stack")
+        if names is None or names[0] != len(self._stack):
+            names = (len(self._stack), {existing.name for existing in self._stack})
+            self.__dict__["_names_of_stack"] = names
+        return names[1]
+
     def _connect(self, layer):
-        output = layer(self.outputs[0])
+        output = layer(self._last_output())
         if isinstance(output, (list, tuple)):
             raise ValueError("All layers in a Sequential model should have a single output tensor. "
                              "For multi-output layers, use the functional API.")
-        self._set_graph(self._input_layer._inbound_nodes[0].outputs, output)
+        self._defer_graph(output)
+
+    def _has_output(self):
+        return self.__dict__.get("_pending_output") is not None or bool(self.outputs)
+
+    def _last_output(self):
+        pending = self.__dict__.get("_pending_output")
+        return pending if pending is not None else self.outputs[0]
+
+    def _defer_graph(self, output):
+        """Record the new output; the graph attributes are derived again on first read."""
+        for name in _DERIVED_GRAPH_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        self.__dict__["_pending_output"] = output
+
+    def __getattr__(self, name):
+        # Only reached for attributes missing from the instance: the derived graph attributes
+        # after `_defer_graph`.
+        pending = self.__dict__.get("_pending_output")
+        if name in _DERIVED_GRAPH_ATTRIBUTES and pending is not None:
+            self._set_graph(self._input_layer._inbound_nodes[0].outputs, pending)
+            return getattr(self, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def _rebuild(self):
         """(Re)connect every layer to the input layer's tensor."""
@@ -74,6 +119,7 @@ class Sequential(Functional):
         self._set_graph(self._input_layer._inbound_nodes[0].outputs, tensor)
 
     def _set_graph(self, inputs, outputs):
+        self.__dict__.pop("_pending_output", None)
         stack = list(self._stack)
         self._init_graph(inputs, outputs)
         object.__setattr__(self, "_tracked_layers", stack)
@@ -102,6 +148,11 @@ class Sequential(Functional):
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
+        if isinstance(inputs, dict):      # by input name, as tf.keras allows
+            if self._input_layer is None:
+                raise ValueError(f"Sequential model '{self.name}' takes one input array, not a "
+                                 f"dict (received keys {list(inputs)}).")
+            inputs = self._flatten_to_reference_inputs(inputs)[0]
         outputs = inputs
         kwargs = {} if training is None else {"training": training}
         for layer in self._stack:
@@ -146,7 +197,7 @@ register_builtins("layers", {"Sequential": Sequential})   # configs name models 
 def _input_shape_and_dtype(layer):
     """The declared input of a layer; for a nested graph model, that of its first layer
     (recursively), as tf.keras' `get_input_shape_and_dtype`."""
-    while getattr(layer, "_is_graph_network", False) or type(layer).__name__ == "Sequential":
+    while is_functional(layer) or is_sequential(layer):
         if not layer.layers:
             raise ValueError("An empty Model cannot be used as a Layer.")
         layer = layer.layers[0]

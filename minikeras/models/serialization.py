@@ -29,19 +29,36 @@ from ..layers.core.lambda_layer import Lambda
 from ..engine.tf_op_layer import TFOpLambda
 from ..layers.core.input_layer import InputLayer
 from .. import losses, metrics, optimizers
+from .model_kind import is_functional
+
+
+# Safe mode (refuse Lambda bytecode) is on unless a scope or `enable_unsafe_deserialization`
+# turns it off.
+_SAFE_MODE_DEFAULT = [True]
 
 
 class _SafeMode(threading.local):
     def __init__(self):
-        self.value = True
+        self.value = None
+
+    def current(self):
+        return _SAFE_MODE_DEFAULT[0] if self.value is None else self.value
 
 
 _safe_mode = _SafeMode()
 
 
+def enable_unsafe_deserialization():
+    """Allow Lambda bytecode everywhere from now on (tf.keras'
+    `keras.__internal__.enable_unsafe_deserialization`); only for files you trust."""
+    _SAFE_MODE_DEFAULT[0] = False
+
+
 @contextlib.contextmanager
 def safe_mode_scope(value):
-    previous, _safe_mode.value = _safe_mode.value, bool(value)
+    """Within the block, safe mode is `value` (None: leave it as it is)."""
+    previous = _safe_mode.value
+    _safe_mode.value = previous if value is None else bool(value)
     try:
         yield
     finally:
@@ -61,7 +78,7 @@ def model_class_name(model):
     cls = type(model)
     if cls in _GLOBAL_CUSTOM_NAMES:
         return _GLOBAL_CUSTOM_NAMES[cls]
-    if cls.__name__ == "Model" and getattr(model, "_is_graph_network", False):
+    if cls.__name__ == "Model" and is_functional(model):
         return "Functional"
     return cls.__name__
 
@@ -99,9 +116,8 @@ def lookup_class(class_name, custom_objects=None, registered_name=None, kind="la
         return builtin
     raise ValueError(
         f"Unknown {kind}: '{class_name}'. Please ensure you are using a "
-        "`keras.utils.custom_object_scope` and that this object is included in the scope. See "
-        "https://www.tensorflow.org/guide/keras/save_and_serialize#registering_the_custom_object "
-        "for details.")
+        "`keras.utils.custom_object_scope` and that this object is included in the scope, or "
+        "that it is registered with `keras.utils.register_keras_serializable()`.")
 
 
 def deserialize_layer(config, custom_objects=None):
@@ -122,33 +138,11 @@ def deserialize_layer(config, custom_objects=None):
                 return cls.from_config(layer_config, custom_objects=custom_objects)
             return _subclassed_from_config(cls, layer_config)
         if isinstance(cls, type) and issubclass(cls, Lambda):
-            if _safe_mode.value:
-                _check_named_functions(layer_config, custom_objects)
             return cls.from_config(layer_config, custom_objects=custom_objects,
-                                   safe_mode=_safe_mode.value)
+                                   safe_mode=_safe_mode.current())
         if not hasattr(cls, "from_config"):
             raise TypeError(f"{class_name} has no `from_config` method: it cannot be deserialized.")
         return cls.from_config(layer_config)
-
-
-def _check_named_functions(config, custom_objects):
-    """Safe mode: a Lambda's function stored by name must be a minikeras function, a registered
-    object or in `custom_objects`; importing whatever module a file names could run code."""
-    for key in ("function", "output_shape", "mask"):
-        kind = config.get("function_type" if key == "function" else f"{key}_type")
-        if kind != "function" or not isinstance(config.get(key), str):
-            continue
-        name = config[key]
-        module = config.get("module" if key == "function" else f"{key}_module") or ""
-        known = (custom_objects and name in custom_objects) or \
-            get_registered_object(name, custom_objects) is not None
-        if not known and module != "minikeras" and not module.startswith("minikeras."):
-            raise ValueError(
-                f"Refusing to load the function '{name}' of a `Lambda` layer from module "
-                f"'{module}' in safe mode: loading it could import and run arbitrary code. Pass "
-                "the function in `custom_objects`, register it with "
-                "`keras.utils.register_keras_serializable`, or pass `safe_mode=False` if you "
-                "trust the source of the file.")
 
 
 def _is_functional_config(config):
@@ -362,6 +356,8 @@ def functional_from_config(config, custom_objects=None, cls=None, make_layer=Non
         model = Functional(inputs, outputs, name=name)
     else:
         model = cls(inputs=inputs, outputs=outputs, name=name)
+    if hasattr(model, "_connect_ancillary_layers"):
+        model._connect_ancillary_layers(list(created.values()))
     if config.get("trainable") is False:
         model.trainable = False
     return model
@@ -498,12 +494,20 @@ def deserialize_model(config, custom_objects=None, safe_mode=True):
     return model
 
 
-def model_from_json(json_string, custom_objects=None):
+def model_from_json(json_string, custom_objects=None, safe_mode=None):
+    """The model of `model.to_json()`. Lambda bytecode is refused unless safe mode is off
+    (`safe_mode=False`, a `safe_mode_scope(False)` or `enable_unsafe_deserialization()`)."""
     try:
         config = json.loads(json_string)
     except (TypeError, json.JSONDecodeError) as error:
         raise ValueError(f"`model_from_json` expects a JSON string: {error}") from None
-    return deserialize_model(config, custom_objects)
+    except RecursionError:
+        raise ValueError("`model_from_json`: the JSON string is nested too deeply to be a Keras "
+                         "model config.") from None
+    try:
+        return deserialize_model(config, custom_objects, safe_mode=safe_mode)
+    except RecursionError:
+        raise ValueError("`model_from_json`: the model config is nested too deeply.") from None
 
 
 def model_from_config(config, custom_objects=None):
@@ -531,7 +535,7 @@ def clone_model(model, input_tensors=None, clone_function=None):
         if model._input_layer is not None:
             start = [InputLayer.from_config(model._input_layer.get_config())]
         return Sequential(start + layers, name=model.name)
-    if not getattr(model, "_is_graph_network", False):
+    if not is_functional(model):
         raise ValueError("Expected `model` argument to be a functional `Model` instance, but got "
                          f"a subclassed model instead: {model}")
     return _clone_functional(model, input_tensors, clone_function)
@@ -572,18 +576,39 @@ def _serialize_compile_value(value):
     return value
 
 
-def training_config(model):
-    """tf.keras' `training_config`: the compile arguments plus the optimizer's config."""
+def training_config(model, built_metrics=True):
+    """tf.keras' `training_config`: the compile arguments, with the metrics as the built
+    per-output metric objects once the model has trained (`[[{"class_name":
+    "MeanMetricWrapper", ...}]]`), and the optimizer under its registered name
+    (`Custom>Adam`)."""
     args = getattr(model, "_compile_args", None) or {"loss": model.loss}
-    config = {"loss": _serialize_compile_value(args.get("loss")),
-              "metrics": _serialize_compile_value(args.get("metrics")),
-              "weighted_metrics": _serialize_compile_value(args.get("weighted_metrics")),
+    metrics, weighted = args.get("metrics"), args.get("weighted_metrics")
+    container = getattr(model, "compiled_metrics", None)
+    if built_metrics and container is not None and container._built:
+        metrics = None if metrics is None else _serialize_built_metrics(container._metrics)
+        weighted = None if weighted is None else _serialize_built_metrics(
+            container._weighted_metrics)
+    else:
+        metrics, weighted = _serialize_compile_value(metrics), _serialize_compile_value(weighted)
+    config = {"loss": _serialize_compile_value(args.get("loss")), "metrics": metrics,
+              "weighted_metrics": weighted,
               "loss_weights": _serialize_compile_value(args.get("loss_weights"))}
     optimizer = model.optimizer
-    config["optimizer_config"] = {"class_name": class_name_of(optimizer),
-                                  "config": optimizer.get_config(), "is_legacy_optimizer": False} \
+    config["optimizer_config"] = {"class_name": optimizers.registered_class_name(optimizer),
+                                  "config": optimizer.get_config()} \
         if optimizer is not None else None
     return config
+
+
+def _serialize_built_metrics(per_output):
+    return [[_functions_to_names(metrics.serialize(metric, use_legacy_format=True))
+             for metric in output_metrics] for output_metrics in per_output]
+
+
+def _functions_to_names(config):
+    inner = {key: _GLOBAL_CUSTOM_NAMES.get(value, getattr(value, "__name__", value))
+             if callable(value) else value for key, value in config["config"].items()}
+    return {"class_name": config["class_name"], "config": inner}
 
 
 def _deserialize_compile_value(value, kind, custom_objects):
@@ -605,12 +630,23 @@ def _deserialize_compile_value(value, kind, custom_objects):
     return value
 
 
-def deserialize_optimizer(config, custom_objects=None):
+def deserialize_optimizer(config, custom_objects=None, legacy_unless_marked=False):
+    """An optimizer from its `{"class_name", "config"}`. With `legacy_unless_marked` (legacy
+    .h5 files, as tf.keras reads them) a built-in optimizer whose non-empty config lacks
+    `is_legacy_optimizer: false` is the pre-2.11 one from `keras.optimizers.legacy`."""
     if config is None:
         return None
     config = dict(config)
-    config.pop("is_legacy_optimizer", None)
-    class_name = config.get("class_name")
+    top_level_flag = config.pop("is_legacy_optimizer", None)
+    inner = config.get("config") or {}
+    class_name = optimizers.builtin_class_name(config.get("class_name"))
+    is_legacy = inner.get("is_legacy_optimizer", top_level_flag if top_level_flag is not None
+                          else legacy_unless_marked)
+    legacy_class = getattr(optimizers.legacy, str(class_name), None)
+    if (legacy_unless_marked and inner and is_legacy and legacy_class is not None
+            and not (custom_objects and class_name in custom_objects)
+            and class_name == config.get("class_name")):
+        return legacy_class.from_config(inner)
     cls = None
     if custom_objects and class_name in custom_objects:
         cls = custom_objects[class_name]
@@ -622,9 +658,10 @@ def deserialize_optimizer(config, custom_objects=None):
                                   custom_objects=custom_objects)
 
 
-def compile_from_training_config(model, config, custom_objects=None):
+def compile_from_training_config(model, config, custom_objects=None, legacy_h5=False):
     with custom_object_scope(custom_objects or {}):
-        optimizer = deserialize_optimizer(config.get("optimizer_config"), custom_objects)
+        optimizer = deserialize_optimizer(config.get("optimizer_config"), custom_objects,
+                                          legacy_unless_marked=legacy_h5)
         loss = _deserialize_compile_value(config.get("loss"), "loss", custom_objects)
         metrics = _deserialize_compile_value(config.get("metrics"), "metric", custom_objects)
         weighted = _deserialize_compile_value(config.get("weighted_metrics"), "metric",

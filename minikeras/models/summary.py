@@ -8,7 +8,9 @@ import re
 
 import numpy as np
 
+from ..engine.flops import flops_rows
 from .summary_format import format_shape, format_summary
+from .model_kind import is_functional, is_sequential
 
 
 def _weights_size(weights):
@@ -19,7 +21,7 @@ def _weights_size(weights):
 
 
 def _is_sequential_like(model):
-    if type(model).__name__ == "Sequential" or not getattr(model, "_is_graph_network", False):
+    if is_sequential(model) or not is_functional(model):
         return True
     nodes = []
     for depth_nodes in model._nodes_by_depth.values():
@@ -44,7 +46,7 @@ def _output_shape_text(layer):
 
 
 def _params_text(layer, sequential_like):
-    if sequential_like and not layer.built and not getattr(layer, "_is_graph_network", False):
+    if sequential_like and not layer.built and not is_functional(layer):
         return "0 (unused)"   # e.g. a layer of a subclassed model that `call` never used
     return layer.count_params()
 
@@ -97,13 +99,25 @@ def _layer_index_bounds(model, layer_range):
     return min(lower), max(upper) + 1
 
 
+def _flops_total(rows):
+    """FLOPs of the top-level rows that have a count, and how many rows have none."""
+    top = [row["flops"] for row in rows if row["nested_level"] == 0]
+    return sum(f for f in top if f is not None), sum(1 for f in top if f is None)
+
+
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                  show_trainable=False, layer_range=None):
+                  show_trainable=False, layer_range=None, show_flops=False):
     sequential_like = _is_sequential_like(model)
     relevant_nodes = None if sequential_like else set(
         node for nodes in model._nodes_by_depth.values() for node in nodes)
     start, end = _layer_index_bounds(model, layer_range)
     rows = _rows(model.layers[start:end], sequential_like, relevant_nodes, expand_nested)
+    flops = None
+    if show_flops:   # minikeras extension: a FLOPs column and total
+        counted = flops_rows(model, expand_nested, model.layers[start:end])
+        for row, counted_row in zip(rows, counted):
+            row["flops"] = counted_row["flops"]
+        flops = _flops_total(counted)
     trainable, trainable_bytes = _weights_size(model.trainable_weights)
     non_trainable, non_trainable_bytes = _weights_size(model.non_trainable_weights)
     if positions is not None:
@@ -111,4 +125,5 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
     format_summary(model.name, rows, trainable + non_trainable, trainable, non_trainable,
                    functional=not sequential_like, line_length=line_length, positions=positions,
                    show_trainable=show_trainable, print_fn=print_fn,
-                   trainable_bytes=trainable_bytes, non_trainable_bytes=non_trainable_bytes)
+                   trainable_bytes=trainable_bytes, non_trainable_bytes=non_trainable_bytes,
+                   flops=flops)

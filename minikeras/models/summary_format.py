@@ -38,6 +38,7 @@ _SEQUENTIAL_POSITIONS = (0.45, 0.85, 1.0)
 _FUNCTIONAL_LINE_LENGTH = 98
 _FUNCTIONAL_POSITIONS = (0.3, 0.6, 0.7, 1.0)
 _TRAINABLE_EXTRA_WIDTH = 11
+_FLOPS_EXTRA_WIDTH = 15   # minikeras' `show_flops` column
 
 # Markers after which a too-long cell is preferably broken.
 _BREAK_MARKERS = ("),", "},", "],", "',")
@@ -112,7 +113,7 @@ def format_shape(shape):
 
 
 def compute_positions(functional=False, line_length=None, positions=None,
-                      show_trainable=False):
+                      show_trainable=False, show_flops=False):
     """Return ``(line_length, positions, headers)`` as tf.keras computes them.
 
     ``positions`` given as fractions (last entry ``<= 1``) are multiplied by
@@ -130,6 +131,10 @@ def compute_positions(functional=False, line_length=None, positions=None,
         positions = [int(line_length * p) for p in positions]
     else:
         positions = [int(p) for p in positions]
+    if show_flops:
+        line_length += _FLOPS_EXTRA_WIDTH
+        positions.append(line_length)
+        headers.append("FLOPs")
     if show_trainable:
         line_length += _TRAINABLE_EXTRA_WIDTH
         positions.append(line_length)
@@ -190,6 +195,23 @@ def _layout_row(cells, positions, nested_level=0):
     return lines
 
 
+def readable_flops(count):
+    """``1234567`` -> ``"1.23 MFLOPs"`` (powers of 1000)."""
+    value = float(count)
+    for unit in ("", "K", "M", "G", "T"):
+        if value < 1000 or unit == "T":
+            return f"{value:.2f} {unit}FLOPs"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _flops_total_line(total, uncounted):
+    line = f"Total FLOPs: {total} per sample ({readable_flops(total)})"
+    if uncounted:
+        line += f", {uncounted} layer{'s' if uncounted > 1 else ''} not counted (?)"
+    return line
+
+
 def _separator(char, line_length, bars):
     """A full-width line of ``char`` framed by ``bars`` ``|`` on each side."""
     return "|" * bars + char * (line_length - 2 * bars) + "|" * bars
@@ -198,7 +220,7 @@ def _separator(char, line_length, bars):
 # ---------------------------------------------------------------------------
 # Public entry point
 # ---------------------------------------------------------------------------
-def _row_cells(row, functional, show_trainable):
+def _row_cells(row, functional, show_trainable, show_flops=False):
     name = f"{row['name']} ({row.get('class_name', row.get('class'))})"
     shape = row.get("output_shape", "multiple")
     if not isinstance(shape, str):
@@ -211,6 +233,9 @@ def _row_cells(row, functional, show_trainable):
         if not isinstance(connected, str):
             connected = str([str(c) for c in connected])
         cells.append(connected)
+    if show_flops:
+        flops = row.get("flops")
+        cells.append("?" if flops is None else flops)
     if show_trainable:
         trainable = row.get("trainable", True)
         if trainable is None:
@@ -224,7 +249,7 @@ def format_summary(model_name, rows, total_params, trainable_params,
                    non_trainable_params, functional=False, line_length=None,
                    positions=None, show_trainable=False, print_fn=None,
                    bytes_per_param=4, trainable_bytes=None,
-                   non_trainable_bytes=None):
+                   non_trainable_bytes=None, flops=None):
     """Produce the ``model.summary()`` text of tf.keras 2.x.
 
     Args:
@@ -252,6 +277,9 @@ def format_summary(model_name, rows, total_params, trainable_params,
         bytes_per_param: bytes per parameter for the memory sizes (float32: 4).
         trainable_bytes, non_trainable_bytes: explicit memory sizes in bytes,
             overriding ``params * bytes_per_param`` (for mixed dtypes).
+        flops: ``(total FLOPs, number of layers without a count)`` to add
+            minikeras' FLOPs column (each row's ``"flops"``, ``None`` printed
+            as ``?``) and total line; ``None`` (default) prints tf.keras' table.
 
     Returns:
         The list of printed lines.
@@ -259,7 +287,7 @@ def format_summary(model_name, rows, total_params, trainable_params,
     if print_fn is None:
         print_fn = print
     line_length, positions, headers = compute_positions(
-        functional, line_length, positions, show_trainable
+        functional, line_length, positions, show_trainable, flops is not None
     )
 
     lines = []
@@ -276,8 +304,8 @@ def format_summary(model_name, rows, total_params, trainable_params,
         level = levels[index]
         next_level = levels[index + 1] if index + 1 < len(rows) else 0
         lines.extend(
-            _layout_row(_row_cells(row, functional, show_trainable), positions,
-                        level)
+            _layout_row(_row_cells(row, functional, show_trainable, flops is not None),
+                        positions, level)
         )
         if index + 1 < len(rows) and next_level > level:
             if next_level != level + 1:
@@ -312,6 +340,8 @@ def format_summary(model_name, rows, total_params, trainable_params,
          f"({readable_memory_size(trainable_bytes)})")
     emit(f"Non-trainable params: {non_trainable_params} "
          f"({readable_memory_size(non_trainable_bytes)})")
+    if flops is not None:
+        emit(_flops_total_line(*flops))
     emit("_" * line_length)
 
     for line in lines:

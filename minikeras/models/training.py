@@ -1,19 +1,23 @@
 """Model: a Layer with compile / fit / evaluate / predict."""
+import contextlib
 import copy
+import warnings
 
 import numpy as np
 
 from ..ops.parallel import blas_single_threaded
 from ..core.tensor import Tensor, compute_gradients, recording_scope
 from ..core.registry import register_builtins
-from ..engine.base_layer import Layer
-from ..core.nest import flatten, pack_sequence_as
+from ..engine.base_layer import Layer, shape_of
+from ..engine.flops import model_flops
+from ..core.nest import flatten, map_structure, pack_sequence_as
 from . import data_adapters as data_utils
 from . import compile_utils
 from . import serialization
 from .summary import print_summary
 from .. import optimizers
 from ..callbacks import CallbackList
+from .distributed import callbacks_for_this_rank
 
 
 class Model(Layer):
@@ -87,18 +91,30 @@ class Model(Layer):
 
     def _maybe_build(self, inputs):
         if not self.built:
+            # A subclassed model builds by running `call`; the first input shape is kept so a
+            # saved `.keras` file can rebuild it (its `build_config`) before loading weights.
             self.built = True
-            super()._maybe_build(inputs)
+            if self._build_input_shape is None:
+                shapes = map_structure(shape_of, inputs)
+                if isinstance(inputs, tuple) and len(inputs) == 1:
+                    shapes = shapes[0]
+                self._build_input_shape = shapes
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                show_trainable=False, layer_range=None):
+                show_trainable=False, layer_range=None, show_flops=False):
+        """Print tf.keras' summary table. `show_flops=True` (a minikeras extension) adds a
+        FLOPs column (per sample, a multiply-add counting 2) and a total line."""
         if not self.built:
             raise ValueError(
                 "This model has not yet been built. Build the model first by calling `build()` or "
                 "by calling the model on a batch of data.")
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable,
-                      layer_range=layer_range)
+                      layer_range=layer_range, show_flops=show_flops)
+
+    def count_flops(self, input_shape, output_shape):
+        """A nested model costs the sum of its layers (its own graph's shapes)."""
+        return model_flops(self)
 
     @property
     def metrics(self):
@@ -113,6 +129,12 @@ class Model(Layer):
     def reset_metrics(self):
         for metric in self.metrics:
             metric.reset_state()
+
+    def reset_states(self):
+        """Zero the states of every stateful layer (stateful RNNs), as tf.keras."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
 
     # --- compile -------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -138,6 +160,42 @@ class Model(Layer):
                                                                output_names, loss)
         self._is_compiled = True
         self.stop_training = False
+        self._compiled_trainable_state = self._get_trainable_state()
+        self.run_eagerly = bool(run_eagerly)
+        self._train_traces = {}   # input signature -> what the optimizer saw when "tracing"
+
+    # --- trainable state frozen at compile time ---------------------------------------------
+    def _get_trainable_state(self):
+        """`[(layer, trainable), ...]` for the model and every layer inside it."""
+        return [(layer, layer._trainable) for layer in self._flatten_layers()]
+
+    @contextlib.contextmanager
+    def _respect_compiled_trainable_state(self):
+        """Train with the `trainable` flags the model had when compiled, as tf.keras does.
+
+        The Keras 2 GAN pattern relies on it: the discriminator is compiled, then frozen
+        (`trainable = False`) before the combined model is compiled; its own `train_on_batch`
+        keeps training it, the combined model's leaves it alone. A change of `trainable` after
+        `compile` takes effect at the next `compile`.
+        """
+        compiled = getattr(self, "_compiled_trainable_state", None) or []
+        current = self._get_trainable_state()
+        changed = [(layer, flag) for layer, flag in compiled if layer._trainable != flag]
+        if not changed:
+            yield
+            return
+        if not getattr(self, "_warned_trainable_discrepancy", False):
+            self._warned_trainable_discrepancy = True
+            warnings.warn("Discrepancy between trainable weights and collected trainable weights, "
+                          "did you set `model.trainable` without calling `model.compile` after ?",
+                          stacklevel=4)
+        for layer, flag in changed:
+            layer._trainable = flag
+        try:
+            yield
+        finally:
+            for layer, flag in current:
+                layer._trainable = flag
 
     def _output_names_for_compile(self):
         names = getattr(self, "output_names", None)
@@ -154,6 +212,16 @@ class Model(Layer):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
         return self.compiled_loss(y, y_pred, sample_weight, regularization_losses=self.losses)
 
+    def _validate_target_and_loss(self, y, loss):
+        """A loss given to `compile` needs targets; `add_loss` losses alone do not."""
+        if self.loss and y is None:
+            raise ValueError("Target data is missing. Your model was compiled with "
+                             f"loss={self.loss}, and therefore expects target data to be "
+                             "provided in `fit()`.")
+        if loss is None:
+            raise ValueError("No loss found. You may have forgotten to provide a `loss` argument "
+                             "in the `compile()` method.")
+
     def compute_metrics(self, x, y, y_pred, sample_weight):
         self.compiled_metrics.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
@@ -166,10 +234,32 @@ class Model(Layer):
         with recording_scope():
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
+        self._validate_target_and_loss(y, loss)
         variables = self.trainable_weights
         grads = compute_gradients(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _run_train_step(self, data):
+        """Run `train_step` as tf.keras' train function does.
+
+        tf.keras traces the step into a graph once per input signature (unless
+        `run_eagerly`); an optimizer whose arithmetic depends on what happened at trace time
+        (Nadam's `u_product` cache) is told which trace is running.
+        """
+        optimizer = self.optimizer
+        trace = None
+        if not self.run_eagerly and hasattr(optimizer, "trace_train_function"):
+            signature = _input_signature(data)
+            trace = self._train_traces.get(signature)
+            if trace is None:
+                trace = optimizer.trace_train_function(len(self.trainable_weights))
+                self._train_traces[signature] = trace
+        optimizer._active_trace = trace
+        try:
+            return self.train_step(data)
+        finally:
+            optimizer._active_trace = None
 
     def test_step(self, data):
         x, y, sample_weight = data_utils.unpack(data)
@@ -188,6 +278,18 @@ class Model(Layer):
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
         self._assert_compiled()
+        with self._respect_compiled_trainable_state():
+            return self._fit(
+                x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,
+                validation_steps, validation_batch_size, validation_freq, max_queue_size,
+                workers, use_multiprocessing)
+
+    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+             steps_per_epoch, validation_steps, validation_batch_size, validation_freq,
+             max_queue_size, workers, use_multiprocessing):
+        from ..callbacks import CallbackList
         verbose = 1 if verbose == "auto" else verbose
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = data_utils.train_validation_split(
@@ -199,7 +301,8 @@ class Model(Layer):
             x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
             initial_epoch=initial_epoch, epochs=epochs, shuffle=shuffle,
             class_weight=class_weight, max_queue_size=max_queue_size, workers=workers,
-            use_multiprocessing=use_multiprocessing, model=self)
+            use_multiprocessing=use_multiprocessing, model=self, shard=True)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs,
@@ -219,17 +322,15 @@ class Model(Layer):
                 for step in handler.steps():
                     callbacks.on_train_batch_begin(step)
                     with blas_single_threaded():   # the kernels split their work in two
-                        logs = self.train_step(next(iterator))
+                        logs = self._run_train_step(next(iterator))
                     callbacks.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
             if logs is None:
                 raise ValueError("Unexpected result of `train_function` (Empty logs). This could "
                                  "be due to issues in input pipeline that resulted in an empty "
-                                 "dataset. Otherwise, please use `Model.compile(..., run_eagerly="
-                                 "True)`, or `tf.config.run_functions_eagerly(True)` for more "
-                                 "information of where went wrong, or file a issue/bug to "
-                                 "`tf.keras`.")
+                                 "dataset (no batch was drawn in this epoch), or to a custom "
+                                 "`train_step` that returned None instead of a dict of logs.")
             epoch_logs = copy.copy(self._validate_and_get_metrics_result(logs))
             if validation_data is not None and _should_validate(epoch, validation_freq):
                 if self._eval_data_handler is None:   # one validation stream for the whole fit
@@ -279,6 +380,7 @@ class Model(Layer):
                 x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps,
                 max_queue_size=max_queue_size, workers=workers,
                 use_multiprocessing=use_multiprocessing, model=self)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=1,
@@ -305,6 +407,7 @@ class Model(Layer):
         handler = data_utils.DataHandler(
             x, batch_size=batch_size, steps_per_epoch=steps, max_queue_size=max_queue_size,
             workers=workers, use_multiprocessing=use_multiprocessing, model=self)
+        callbacks, verbose = callbacks_for_this_rank(callbacks, verbose)
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=1,
@@ -323,14 +426,49 @@ class Model(Layer):
                     callbacks.on_predict_batch_end(step, {"outputs": result})
         if not outputs:
             raise ValueError("Unexpected result of `predict_function` (Empty batch_outputs). "
-                             "Please use `Model.compile(..., run_eagerly=True)`, or `tf.config."
-                             "run_functions_eagerly(True)` for more information of where went "
-                             "wrong, or file a issue/bug to `tf.keras`.")
+                             "The input gave no batch to predict on: check that `x` holds at "
+                             "least one sample.")
         callbacks.on_predict_end()
         merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
         # The outputs' structure is kept (a dict stays a dict, even with one entry).
         nested = isinstance(structure, (list, tuple, dict))
         return pack_sequence_as(structure, merged) if nested else merged[0]
+
+    # --- deprecated generator methods (tf.keras 2 keeps them, with a warning) --------------------
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, validation_freq=1,
+                      class_weight=None, max_queue_size=10, workers=1, use_multiprocessing=False,
+                      shuffle=True, initial_epoch=0):
+        """Deprecated: `fit` accepts generators."""
+        warnings.warn("`Model.fit_generator` is deprecated and will be removed in a future "
+                      "version. Please use `Model.fit`, which supports generators.",
+                      stacklevel=2)
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                        verbose=verbose, callbacks=callbacks, validation_data=validation_data,
+                        validation_steps=validation_steps, validation_freq=validation_freq,
+                        class_weight=class_weight, max_queue_size=max_queue_size,
+                        workers=workers, use_multiprocessing=use_multiprocessing,
+                        shuffle=shuffle, initial_epoch=initial_epoch)
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                           workers=1, use_multiprocessing=False, verbose=0):
+        """Deprecated: `evaluate` accepts generators."""
+        warnings.warn("`Model.evaluate_generator` is deprecated and will be removed in a future "
+                      "version. Please use `Model.evaluate`, which supports generators.",
+                      stacklevel=2)
+        return self.evaluate(generator, steps=steps, max_queue_size=max_queue_size,
+                             workers=workers, use_multiprocessing=use_multiprocessing,
+                             verbose=verbose, callbacks=callbacks)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                          workers=1, use_multiprocessing=False, verbose=0):
+        """Deprecated: `predict` accepts generators."""
+        warnings.warn("`Model.predict_generator` is deprecated and will be removed in a future "
+                      "version. Please use `Model.predict`, which supports generators.",
+                      stacklevel=2)
+        return self.predict(generator, steps=steps, max_queue_size=max_queue_size,
+                            workers=workers, use_multiprocessing=use_multiprocessing,
+                            verbose=verbose, callbacks=callbacks)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
@@ -341,8 +479,8 @@ class Model(Layer):
         if class_weight is not None:
             sample_weight = data_utils.class_weights_to_sample_weights(y, class_weight, sample_weight)
         self._build_from_sample(x)
-        with blas_single_threaded():   # the kernels split their work in two
-            logs = self.train_step((x, y, sample_weight))
+        with self._respect_compiled_trainable_state(), blas_single_threaded():
+            logs = self._run_train_step((x, y, sample_weight))
         return _logs_to_return(logs, self.metrics_names, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
@@ -370,11 +508,12 @@ class Model(Layer):
             raise ValueError(
                 f"You called `set_weights(weights)` on layer \"{self.name}\" with a weight list of "
                 f"length {len(weights)}, but the layer was expecting {len(params)} weights.")
-        for param, value in zip(params, weights):
-            value = np.asarray(value)
+        values = [np.asarray(value) for value in weights]
+        for param, value in zip(params, values):  # check every shape before assigning any
             if value.shape != param.shape:
                 raise ValueError(f"Layer {self.name} weight shape {param.shape} is not compatible "
                                  f"with provided weight shape {value.shape}.")
+        for param, value in zip(params, values):
             param.assign(value)
 
     @property
@@ -455,6 +594,12 @@ def _get_layer(layers, name, index):
                          f"{[layer.name for layer in layers]}.")
     raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
+
+
+def _input_signature(data):
+    """Shapes and dtypes of every array of a batch: what makes tf.function trace anew."""
+    return tuple((tuple(np.shape(item)), str(getattr(item, "dtype", type(item).__name__)))
+                 for item in flatten(data))
 
 
 def _dedup(weights):

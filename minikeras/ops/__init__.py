@@ -1,6 +1,6 @@
 """Differentiable NumPy ops (the Keras 3 `keras.ops` names where they exist)."""
 from .math import (  # noqa: F401
-    add, subtract, multiply, divide, power, maximum, minimum, matmul, tensordot,
+    add, subtract, multiply, divide, divide_no_nan, power, maximum, minimum, matmul, tensordot,
     negative, abs, square, sqrt, exp, log, log1p, expm1, sin, cos, tanh, sigmoid, softplus, erf,
     sign, floor, round, clip, where, stop_gradient, cast, sum, mean, max, min, prod, var, std,
     logsumexp, cumsum, argmax, argmin, reshape, transpose, expand_dims, squeeze, broadcast_to,
@@ -15,4 +15,3 @@ from .nn import (  # noqa: F401
 )
 
 take = gather
-divide_no_nan = divide

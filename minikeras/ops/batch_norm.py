@@ -254,7 +254,14 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None):
     `dx = scale * inv * (g - mean(g) - xhat * mean(g * xhat))` (weighted means under a mask).
 
     Example:
+    >>> x = np.array([[0.0, 1.0], [4.0, 9.0]], "float32")
+    >>> gamma, beta = np.ones(2, "float32"), np.zeros(2, "float32")
     >>> out, stats = batch_norm_train(x, gamma, beta, axes=(0,), epsilon=1e-3)
+    >>> out.numpy().round(3)
+    array([[-1., -1.],
+           [ 1.,  1.]], dtype=float32)
+    >>> stats.mean, stats.variance
+    (array([[2., 5.]], dtype=float32), array([[ 4., 16.]], dtype=float32))
     """
     xd = as_array(x)
     if moments is None:

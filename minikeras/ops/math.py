@@ -59,6 +59,24 @@ def divide(a, b):
     return record(out, (a, b), backward)
 
 
+def divide_no_nan(a, b):
+    """`a / b`, and 0 wherever `b` is 0 (tf.math.divide_no_nan); the gradients are 0 there too."""
+    ad, bd = unwrap(a), unwrap(b)
+    divisor_is_zero = np.equal(bd, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(divisor_is_zero, 0, ad / bd)
+
+    def backward(g, needs):
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if needs[0]:
+                ga = _reduce_like(np.where(divisor_is_zero, 0, g / bd), a)
+            if needs[1]:
+                gb = _reduce_like(np.where(divisor_is_zero, 0, -g * out / bd), b)
+        return ga, gb
+    return record(out, (a, b), backward)
+
+
 def power(a, b):
     ad, bd = unwrap(a), unwrap(b)
     out = np.power(ad, bd)

@@ -11,6 +11,7 @@ from .adamax import Adamax
 from .nadam import Nadam
 from .ftrl import Ftrl
 from . import schedules  # noqa: F401
+from . import legacy  # noqa: F401
 from ..core.serialization import deserialize_object, serialize_keras_object
 from ..core.registry import register_builtins
 
@@ -25,6 +26,7 @@ _CLASSES = {cls.__name__: cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam,
                                           Nadam, Ftrl)}
 # tf.keras resolves names case-insensitively ('adam', 'rmsprop', 'sgd', 'adamw', ...).
 _BY_LOWER_NAME = {name.lower(): cls for name, cls in _CLASSES.items()}
+REGISTERED_PREFIX = "Custom>"
 
 
 def serialize(optimizer, use_legacy_format=False):
@@ -34,10 +36,27 @@ def serialize(optimizer, use_legacy_format=False):
     return serialize_keras_object(optimizer, "keras.optimizers")
 
 
+def builtin_class_name(class_name):
+    """`Adam` for `Custom>Adam`: tf.keras >= 2.11 registers its own optimizers under the
+    `Custom` package and writes that name into `training_config`."""
+    if isinstance(class_name, str) and class_name.startswith(REGISTERED_PREFIX):
+        plain = class_name[len(REGISTERED_PREFIX):]
+        if plain.lower() in _BY_LOWER_NAME:
+            return plain
+    return class_name
+
+
+def registered_class_name(optimizer):
+    """The class name tf.keras writes for `optimizer` in a legacy `.h5` `training_config`."""
+    name = type(optimizer).__name__
+    return REGISTERED_PREFIX + name if _CLASSES.get(name) is type(optimizer) else name
+
+
 def deserialize(config, custom_objects=None, use_legacy_format=False, **kwargs):
-    """An optimizer from `{'class_name': ..., 'config': ...}` (class names in any case)."""
+    """An optimizer from `{'class_name': ..., 'config': ...}` (class names in any case;
+    `Custom>Adam` as tf.keras >= 2.11 writes it is `Adam`)."""
     if isinstance(config, dict):
-        name = config.get("class_name", "")
+        name = builtin_class_name(config.get("class_name", ""))
         if not (custom_objects and name in custom_objects) and name.lower() in _BY_LOWER_NAME:
             return _BY_LOWER_NAME[name.lower()].from_config(dict(config.get("config", {})))
     return deserialize_object(config, _CLASSES, custom_objects, "optimizer")

@@ -78,6 +78,7 @@ class Optimizer:
         self._built = False
         self._index_dict = {}
         self._scratch = {}
+        self._active_trace = None   # set by Model while its (emulated) traced train step runs
         self._exclude_from_weight_decay = []
         self._exclude_from_weight_decay_names = []
         self._deprecated_lr = self._process_kwargs(kwargs)
@@ -88,14 +89,14 @@ class Optimizer:
         if lr is not None:
             warnings.warn("`lr` is deprecated in Keras optimizer, please use `learning_rate` or "
                           "use the legacy optimizer, e.g.,"
-                          f"tf.keras.optimizers.legacy.{type(self).__name__}.",
+                          f"keras.optimizers.legacy.{type(self).__name__}.",
                           DeprecationWarning, stacklevel=3)
         for key in kwargs:
             if key in ("decay", "gradient_aggregator", "gradient_transformers"):
                 raise ValueError(
                     f"{key} is deprecated in the new Keras optimizer, please check the docstring "
                     "for valid arguments, or use the legacy optimizer, e.g., "
-                    f"tf.keras.optimizers.legacy.{type(self).__name__}.")
+                    f"keras.optimizers.legacy.{type(self).__name__}.")
             raise TypeError(f"{key} is not a valid argument, kwargs should be empty  for "
                             "`optimizer_experimental.Optimizer`.")
         return lr
@@ -131,8 +132,15 @@ class Optimizer:
             self._current_learning_rate = Variable(value, trainable=False,
                                                    name="current_learning_rate")
             return learning_rate
-        return Variable(np.asarray(as_array(learning_rate), backend_config.floatx()),
-                        trainable=False, name="learning_rate")
+        try:
+            value = np.asarray(as_array(learning_rate), backend_config.floatx())
+        except (TypeError, ValueError):
+            value = None
+        if value is None or value.ndim:
+            raise TypeError("`learning_rate` must be a float or a "
+                            "`keras.optimizers.schedules.LearningRateSchedule`. Received: "
+                            f"learning_rate={learning_rate!r}")
+        return Variable(value, trainable=False, name="learning_rate")
 
     def _step_count(self):
         return int(self._iterations.data)
@@ -228,7 +236,7 @@ class Optimizer:
                            "means you are trying to call the optimizer to update different parts "
                            "of the model separately. Please call `optimizer.build(variables)` "
                            "with the full list of trainable variables before the training loop "
-                           "or use legacy optimizer `tf.keras.optimizers.legacy."
+                           "or use legacy optimizer `keras.optimizers.legacy."
                            f"{type(self).__name__}.")
         return index
 
@@ -258,12 +266,13 @@ class Optimizer:
             raise ValueError("You are calling `set_weights()` on an optimizer that has not yet "
                              "been built. Please call `optimizer.build(trainable_variables)` to "
                              "create the optimizer weights before calling `set_weights()`.")
-        for variable, weight in zip(self._variables, weights):
-            weight = np.asarray(as_array(weight))
+        weights = [np.asarray(as_array(weight)) for weight in weights]
+        for variable, weight in zip(self._variables, weights):  # check all before assigning
             if variable.shape != weight.shape:
                 raise ValueError(f"Optimizer variable {variable.name} has shape "
                                  f"{tuple(variable.shape)} not compatible with provided weight "
                                  f"shape {weight.shape}.")
+        for variable, weight in zip(self._variables, weights):
             variable.assign(weight)
 
     # --- weight decay -----------------------------------------------------------------------

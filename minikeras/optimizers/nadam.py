@@ -8,11 +8,23 @@ class Nadam(Optimizer):
     """As tf.keras >= 2.11 computes it, with t = iterations + 1:
 
         u_t = beta_1 * (1 - 0.5 * 0.96^t);  u_{t+1} = beta_1 * (1 - 0.5 * 0.96^(t+1))
-        prod_t = u_1 * ... * u_t   (see `_advance_u_product` for several variables)
+        prod_t = u_1 * ... * u_t   (the shared `u_product`; see below)
         m += (g - m) * (1 - beta_1);  v += (g^2 - v) * (1 - beta_2)
         m_hat = u_{t+1} * m / (1 - prod_t * u_{t+1}) + (1 - u_t) * g / (1 - prod_t)
         v_hat = v / (1 - beta_2^t)
         w -= learning_rate * m_hat / (sqrt(v_hat) + epsilon)
+
+    Departure from textbook Nadam, kept on purpose because it is what tf.keras trains with:
+    tf.keras multiplies `u_product` by `u_t` unless a Python counter equals
+    `iterations + 2`, and advances that counter only when the multiplication runs. Called
+    eagerly (`apply_gradients` directly, or `compile(run_eagerly=True)`) that gives the
+    textbook product, one factor per step. Inside `fit` / `train_on_batch` the step is traced
+    by tf.function: the counter moves only while tracing (by one per variable), so each
+    variable's check compares a constant frozen at trace time, and the product is multiplied
+    once per *variable* per step. The first trace creates the optimizer's variables, so
+    tf.function traces twice; a new input shape (a smaller last batch) traces again. Model
+    reproduces this by telling the optimizer which (emulated) trace runs
+    (`trace_train_function`).
 
     Example:
 
@@ -31,6 +43,7 @@ class Nadam(Optimizer):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self._u_product_counter = 1
 
     def build(self, var_list):
         super().build(var_list)
@@ -53,18 +66,27 @@ class Nadam(Optimizer):
         self._beta_2_power = f32(self.beta_2) ** f32(step)
         self._position = 0
 
-    def _advance_u_product(self):
-        """The product of the u_t as tf.keras' `fit` computes it.
+    def trace_train_function(self, variable_count):
+        """The counter values frozen into a traced train step, one per variable (in
+        `apply_gradients` order); the counter moves by `variable_count` per trace, twice when
+        the trace is the one creating the optimizer's variables."""
+        if not self._built:
+            self._u_product_counter = 1 + variable_count     # the discarded first trace
+        constants = [self._u_product_counter + i for i in range(variable_count)]
+        self._u_product_counter += variable_count
+        return constants
 
-        tf.keras guards the update of the product with a Python counter compared to
-        `iterations + 2` inside `tf.cond`. In `fit` / `train_on_batch` the step is traced once
-        by tf.function, so the counter is frozen at trace time: the variable at position k
-        (1-based, in `apply_gradients` order) multiplies the product by u_t again unless
-        k == iterations + 2. With one variable this is the textbook product u_1 ... u_t; with
-        several it compounds, and that is what tf.keras' fit trains with, so it is reproduced.
-        """
+    def _advance_u_product(self):
+        """Multiply the shared product by u_t unless tf.keras' cache check says it is done."""
+        step_check = self._step_count() + 2
+        if self._active_trace is not None:
+            cached = self._active_trace[self._position] == step_check
+        else:
+            cached = self._u_product_counter == step_check
+            if not cached:
+                self._u_product_counter += 1
         self._position += 1
-        if self._position != self._step_count() + 2:
+        if not cached:
             self._u_product = self._u_product * self._u_t
         return self._u_product
 

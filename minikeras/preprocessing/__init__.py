@@ -1,2 +1,6 @@
-"""`keras.preprocessing` (Keras 2 utilities)."""
+"""`keras.preprocessing` (Keras 2 utilities): image augmentation, text and sequences."""
+from . import image  # noqa: F401
 from . import sequence  # noqa: F401
+from . import text  # noqa: F401
+from ..utils.image_dataset import image_dataset_from_directory  # noqa: F401
+from ..utils.timeseries_dataset import timeseries_dataset_from_array  # noqa: F401

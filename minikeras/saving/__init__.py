@@ -14,6 +14,7 @@ from ..core.registry import (  # noqa: F401
 )
 from ..core.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
 from . import file_io, keras_v3, legacy_h5
+from ..models.serialization import enable_unsafe_deserialization, safe_mode_scope  # noqa: F401,E501
 
 
 def _path(filepath):
@@ -107,8 +108,25 @@ def save_weights(model, filepath, overwrite=True, save_format=None, **kwargs):
     legacy_h5.save_weights(model, filepath)
 
 
+def _assert_weights_created(model, legacy):
+    """tf.keras refuses to load into a model whose weights do not exist yet (nothing would be
+    loaded, silently)."""
+    if getattr(model, "built", True):
+        return
+    if legacy:
+        raise ValueError("Unable to load weights saved in HDF5 format into a subclassed Model "
+                         "which has not created its variables yet. Call the Model first, then "
+                         "load the weights.")
+    raise ValueError(f"Weights for model '{model.name}' have not yet been created. Weights are "
+                     "created when the model is first called on inputs or `build()` is called "
+                     "with an `input_shape`.")
+
+
 def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
     filepath = _path(filepath)
+    is_legacy = not filepath.endswith((".keras", ".weights.h5"))
+    if is_legacy or skip_mismatch:
+        _assert_weights_created(model, is_legacy)
     if filepath.endswith(".keras"):
         if by_name:
             raise ValueError("`by_name` is only supported for weights in the legacy HDF5 format "

@@ -10,7 +10,9 @@ import copy
 from ..core.nest import flatten
 from ..models import serialization
 from ..models.training import Model
+from ..models.model_kind import is_functional, is_sequential
 from ..engine.base_layer import Layer
+from ..layers.core.lambda_layer import Lambda
 from ..engine.keras_tensor import KerasTensor
 from ..core.nest import map_structure
 from .. import optimizers
@@ -30,14 +32,33 @@ def _policy(dtype):
 
 # --- minikeras -> Keras 3 -----------------------------------------------------------------------
 def _layer_config_v3(layer):
-    config = copy.deepcopy(layer.get_config())
+    if isinstance(layer, Lambda):   # Keras 3 keeps named functions by name
+        config = copy.deepcopy(layer.get_config(functions_by_name=True))
+    else:
+        config = copy.deepcopy(layer.get_config())
     if type(layer).__name__ == "InputLayer":
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
     config.pop("batch_input_shape", None)
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
+    _drop_time_major(config)
     return config
+
+
+def _drop_time_major(config):
+    """Keras 3's recurrent layers have no `time_major` (nested ones included: a Bidirectional's
+    or a TimeDistributed's `layer`); the default False is dropped, True cannot be written."""
+    if not isinstance(config, dict):
+        return
+    if "time_major" in config and "return_sequences" in config:
+        if config["time_major"]:
+            raise ValueError("Keras 3 has no `time_major` recurrent layers: a model with "
+                             "time_major=True cannot be saved in the .keras format.")
+        del config["time_major"]
+    for value in config.values():
+        if isinstance(value, dict):
+            _drop_time_major(value.get("config", value))
 
 
 def _wrap(obj, config, module):
@@ -92,31 +113,38 @@ def _functional_config_v3(model):
 
 def serialize_model(model, top_level=True):
     """The Keras 3 `config.json` content for a model."""
-    name = type(model).__name__
-    if name == "Sequential":
+    if is_sequential(model):
         config = {"name": model.name, "trainable": model.trainable,
                   "dtype": _policy(model.dtype),
                   "layers": ([serialize_layer(model._input_layer)] if model._input_layer else [])
                   + [serialize_layer(layer) for layer in model.layers]}
         entry = _wrap(model, config, "keras")
-    elif getattr(model, "_is_graph_network", False):
+    elif is_functional(model):
         entry = _wrap(model, _functional_config_v3(model), "keras")
         entry["class_name"] = serialization.model_class_name(model).split(">")[-1]
+        if entry["class_name"] == "Functional":
+            # Keras 3 finds its Functional class only under its full module path.
+            entry["module"] = "keras.src.models.functional"
+            entry["registered_name"] = "Functional"
     else:
         entry = _wrap(model, model.get_config(), type(model).__module__)
-    build_shape = getattr(model, "_build_input_shape", None)
-    if build_shape is None and getattr(model, "inputs", None):
-        build_shape = model.inputs[0].shape if len(model.inputs) == 1 else \
-            [t.shape for t in model.inputs]
-    if build_shape is not None:
-        entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
+    if entry["class_name"] == "Functional":
+        # A functional model is built when it is made: Keras 3 records no build shape.
+        entry["build_config"] = {"input_shape": None}
+    else:
+        build_shape = getattr(model, "_build_input_shape", None)
+        if build_shape is None and getattr(model, "inputs", None):
+            build_shape = model.inputs[0].shape if len(model.inputs) == 1 else \
+                [t.shape for t in model.inputs]
+        if build_shape is not None:
+            entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
     if top_level and getattr(model, "_is_compiled", False):
         entry["compile_config"] = compile_config(model)
     return entry
 
 
 def compile_config(model):
-    training = serialization.training_config(model)
+    training = serialization.training_config(model, built_metrics=False)
     optimizer = model.optimizer
     optimizer_entry = optimizers.serialize(optimizer) if optimizer is not None else None
     return {"optimizer": optimizer_entry, "loss": training["loss"],
@@ -136,6 +164,33 @@ def _strip_keras3_keys(config, where):
             del config[key]
 
 
+# Keras 3 operation "layers" (`keras.src.ops.*`) in functional configs, as the TF symbol of
+# the TFOpLambda that computes the same (Keras 3 records `Embedding(mask_zero=True)`'s mask,
+# `inputs != 0`, as a NotEqual node).
+_KERAS3_OPERATIONS = {"NotEqual": "math.not_equal", "Equal": "math.equal",
+                      "Add": "__operators__.add", "Subtract": "math.subtract",
+                      "Multiply": "math.multiply", "Divide": "math.truediv",
+                      "TrueDivide": "math.truediv", "Power": "math.pow",
+                      "Negative": "math.negative", "Absolute": "math.abs",
+                      "Matmul": "linalg.matmul"}
+
+
+def _operation_as_tf_op(entry):
+    """A Keras 3 operation node -> the tf.keras TFOpLambda entry: the first argument is the
+    tensor, the second the `y` (or matmul's `b`) keyword of the call."""
+    symbol = _KERAS3_OPERATIONS[entry["class_name"]]
+    name = entry.get("name") or entry["config"].get("name")
+    nodes = []
+    for node in entry.get("inbound_nodes", []):
+        args, kwargs = list(node.get("args", [])), dict(node.get("kwargs", {}))
+        if len(args) > 1:
+            kwargs["b" if symbol == "linalg.matmul" else "y"] = args[1]
+        nodes.append({"args": args[:1], "kwargs": kwargs})
+    return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": nodes,
+            "config": {"name": name, "trainable": True, "dtype": "float32",
+                       "function": symbol}}
+
+
 def normalize(obj, where="config"):
     """Rewrite a Keras 3 config tree into the tf.keras form minikeras' classes take."""
     if isinstance(obj, list):
@@ -146,6 +201,9 @@ def normalize(obj, where="config"):
         return obj["config"].get("name", "float32")
     if obj.get("class_name") == "__keras_tensor__":
         return list(obj["config"]["keras_history"])
+    if obj.get("class_name") in _KERAS3_OPERATIONS and \
+            str(obj.get("module", "")).startswith("keras.src.ops"):
+        obj = _operation_as_tf_op(obj)
     result = {key: normalize(value, where) for key, value in obj.items()}
     if "class_name" in result and isinstance(result.get("config"), dict):
         inner = result["config"]

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.version import __version__
 from ..models.serialization import json_default
+from ..models.model_kind import is_functional, is_sequential
 from . import file_io
 from ..engine.base_layer import Layer
 from ..optimizers.base import Optimizer
@@ -54,7 +55,7 @@ def _is_saveable(obj):
 def _children(obj):
     """(attribute, child) pairs in Keras 3's visiting order: a graph model's `layers` first,
     then attributes sorted by name with private ones last."""
-    if getattr(obj, "_is_graph_network", False) or type(obj).__name__ == "Sequential":
+    if is_functional(obj) or is_sequential(obj):
         yield "layers", list(obj.layers)
     attributes = sorted(vars(obj), key=lambda name: "~" + name if name.startswith("_") else name)
     for name in attributes:
@@ -140,26 +141,27 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
             f"Cannot load weights from {filepath}: it has neither a 'vars' nor a 'layers' group, "
             f"so it is not a Keras 3 weights file.{hint}")
     assignments = []
+    size_of_file = file_io.file_size(h5file)
     for path, obj in walk(model):
         if isinstance(obj, Optimizer):
             continue
-        key = f"{path}/vars" if path else "vars"
-        stored = h5file[key] if key in h5file else {}
+        stored = h5file.get(f"{path}/vars" if path else "vars", {})
         try:
-            assignments += _match(obj, own_variables(obj), stored, path)
+            assignments += _match(obj, own_variables(obj), stored, path, size_of_file)
         except ValueError as error:
             if not skip_mismatch:
                 raise
             warnings.warn(f"Skipping loading weights of {getattr(obj, 'name', path)}: {error}",
                           stacklevel=3)
-    for variable, value in assignments:
-        variable.assign(np.asarray(value, dtype=variable.dtype))
+    values = [np.asarray(value[()], dtype=variable.dtype) for variable, value in assignments]
+    for (variable, _), value in zip(assignments, values):
+        variable.assign(value)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "_built", False):
         load_optimizer_state(model, h5file)
 
 
-def _match(obj, variables, stored, path):
+def _match(obj, variables, stored, path, size_of_file=None):
     count = len(stored.keys()) if hasattr(stored, "keys") else 0
     name = getattr(obj, "name", path)
     if count != len(variables):
@@ -172,11 +174,13 @@ def _match(obj, variables, stored, path):
                          f"{[v.name for v in variables]}")
     pairs = []
     for index, variable in enumerate(variables):
-        value = np.asarray(stored[str(index)])
+        value = file_io.require_dataset(stored[str(index)], f"The saved weight {index} of "
+                                                            f"'{path or '/'}'")
         if tuple(value.shape) != tuple(variable.shape):
             raise ValueError(f"Shape mismatch in layer '{name}' (weights group '{path or '/'}') "
                              f"for weight {variable.name}: the model expects shape "
                              f"{tuple(variable.shape)}, the file has shape {tuple(value.shape)}.")
+        file_io.check_dataset(value, f"The saved weight {value.name!r}", size_of_file)
         pairs.append((variable, value))
     return pairs
 
@@ -202,13 +206,17 @@ def load_optimizer_state(model, h5file):
                       f"{len(variables)} variables, found {len(stored)}. As a result, your model "
                       "is starting with a freshly initialized optimizer.", stacklevel=3)
         return
-    values = [np.asarray(stored[str(i)]) for i in range(len(variables))]
-    if any(tuple(v.shape) != tuple(value.shape) for v, value in zip(variables, values)):
+    datasets = [file_io.require_dataset(stored[str(i)], f"The saved optimizer weight {i}")
+                for i in range(len(variables))]
+    if any(tuple(v.shape) != tuple(value.shape) for v, value in zip(variables, datasets)):
         warnings.warn("Error in loading the saved optimizer state: shapes differ. As a result, "
                       "your model is starting with a freshly initialized optimizer.", stacklevel=3)
         return
+    values = [np.asarray(file_io.read_dataset(dataset, f"The saved optimizer weight "
+                                              f"{dataset.name!r}"), dtype=variable.dtype)
+              for variable, dataset in zip(variables, datasets)]
     for variable, value in zip(variables, values):
-        variable.assign(np.asarray(value, dtype=variable.dtype))
+        variable.assign(value)
 
 
 # --- the .keras archive -------------------------------------------------------------------------
@@ -231,32 +239,29 @@ def save_model(model, filepath):
             archive.writestr(WEIGHTS_FILENAME, buffer.getvalue())
 
 
-def _read_member(archive, name, filepath):
-    if name not in archive.namelist():
-        raise file_io.CorruptFileError(f"Cannot load the model from {filepath}: the '.keras' "
-                                       f"archive has no '{name}'.")
-    return archive.read(name)
+# A config.json larger than this is not a model config (5,000 layers take about 3 MiB).
+CONFIG_SIZE_LIMIT = 64 * 2 ** 20
+
+
+def weights_size_limit(model):
+    """The most bytes a sane `model.weights.h5` for `model` can take: the weights, up to four
+    optimizer values per weight (slots, EMA), and HDF5's bookkeeping per object and variable."""
+    objects = list(walk(model))
+    variables = [v for _, obj in objects for v in own_variables(obj)]
+    data = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
+    return 5 * data + 2 ** 20 + 16 * 1024 * (len(objects) + 2 * len(variables))
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
-    import h5py
     with file_io.open_zip(filepath) as archive:
-        raw = _read_member(archive, CONFIG_FILENAME, filepath)
-        try:
-            config = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise file_io.CorruptFileError(f"Cannot load the model from {filepath}: "
-                                           f"'{CONFIG_FILENAME}' is not valid JSON ({error}).") \
-                from None
-        weights = _read_member(archive, WEIGHTS_FILENAME, filepath)
-    model = deserialize_model(config, custom_objects, safe_mode=safe_mode)
-    try:
-        h5file = h5py.File(io.BytesIO(weights), "r")
-    except OSError as error:
-        raise file_io.CorruptFileError(f"Cannot load the model from {filepath}: its "
-                                       f"'{WEIGHTS_FILENAME}' is not a readable HDF5 file "
-                                       f"({error}).") from None
-    with h5file:
+        raw = file_io.read_member(archive, CONFIG_FILENAME, filepath, CONFIG_SIZE_LIMIT)
+        config = file_io.parse_json(raw, f"Cannot load the model from {filepath}: "
+                                         f"'{CONFIG_FILENAME}'")
+        model = file_io.deserializing(filepath, lambda: deserialize_model(
+            config, custom_objects, safe_mode=safe_mode))
+        weights = file_io.read_member(archive, WEIGHTS_FILENAME, filepath,
+                                      weights_size_limit(model))
+    with file_io.open_h5_bytes(weights, filepath, WEIGHTS_FILENAME) as h5file:
         with file_io.reading_errors(filepath, "the model"):
             read_weights(model, h5file, filepath)
             if compile and config.get("compile_config"):
@@ -266,9 +271,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
 
 
 def load_weights_from_archive(model, filepath, skip_mismatch=False):
-    import h5py
     with file_io.open_zip(filepath) as archive:
-        weights = _read_member(archive, WEIGHTS_FILENAME, filepath)
-    with h5py.File(io.BytesIO(weights), "r") as h5file:
+        weights = file_io.read_member(archive, WEIGHTS_FILENAME, filepath,
+                                      weights_size_limit(model))
+    with file_io.open_h5_bytes(weights, filepath, WEIGHTS_FILENAME) as h5file:
         with file_io.reading_errors(filepath, "weights"):
             read_weights(model, h5file, filepath, skip_mismatch)

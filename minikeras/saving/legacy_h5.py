@@ -18,6 +18,7 @@ from ..core.version import __version__
 from ..models.serialization import json_default
 from . import file_io
 from ..models import serialization
+from ..models.model_kind import is_subclassed
 
 BACKEND = "numpy"
 # HDF5 cannot store an attribute larger than its object header: longer lists are split
@@ -47,14 +48,16 @@ def save_attributes(group, name, strings):
 
 
 def load_attributes(group, name):
+    """A list-of-strings attribute (chunked as `<name>0`, `<name>1`, ... when it was large),
+    its declared type and size checked before it is read."""
+    where = f"HDF5 group '{group.name}'"
     if name in group.attrs:
-        values = list(group.attrs[name])
-    else:
-        values, chunk = [], 0
-        while f"{name}{chunk}" in group.attrs:
-            values.extend(group.attrs[f"{name}{chunk}"])
-            chunk += 1
-    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
+        return file_io.read_string_attribute(group, name, where)
+    values, chunk = [], 0
+    while f"{name}{chunk}" in group.attrs:
+        values.extend(file_io.read_string_attribute(group, f"{name}{chunk}", where))
+        chunk += 1
+    return values
 
 
 def _attr_string(value):
@@ -80,8 +83,8 @@ def _weight_key(weight):
 
 
 # --- saving -------------------------------------------------------------------------------------
-def _save_weight_list(group, weights):
-    names = [_weight_key(w) for w in weights]
+def _save_weight_list(group, weights, names=None):
+    names = names or [_weight_key(w) for w in weights]
     save_attributes(group, "weight_names", names)
     for name, weight in zip(names, weights):
         value = np.asarray(weight.data)
@@ -114,7 +117,9 @@ def save_weights(model, filepath):
 
 # --- loading ------------------------------------------------------------------------------------
 def _load_weight_list(group):
-    return [np.asarray(group[name]) for name in load_attributes(group, "weight_names")]
+    """The datasets a layer group lists in `weight_names` (not read yet: checked first)."""
+    return [file_io.require_dataset(group[name], f"The saved weight {name!r}")
+            for name in load_attributes(group, "weight_names")]
 
 
 def _check_layer_names_attr(group, filepath):
@@ -130,14 +135,18 @@ def _check_layer_names_attr(group, filepath):
 
 
 def _assign_all(pairs):
-    """Check every shape first, then assign: a mismatch leaves the model unchanged."""
-    for variable, value, where in pairs:
-        if tuple(variable.shape) != tuple(value.shape):
+    """Check every dataset (shape, type, storage) first, read them all, then assign: a failure
+    anywhere leaves the model unchanged."""
+    size_of_file = file_io.file_size(pairs[0][1]) if pairs else None
+    for variable, dataset, where in pairs:
+        if tuple(variable.shape) != tuple(dataset.shape):
             raise ValueError(f"Shape mismatch in {where} for weight {variable.name}. Weight "
                              f"expects shape {tuple(variable.shape)}. Received saved weight with "
-                             f"shape {tuple(value.shape)}")
-    for variable, value, _ in pairs:
-        variable.assign(np.asarray(value, dtype=variable.dtype))
+                             f"shape {tuple(dataset.shape)}")
+        file_io.check_dataset(dataset, f"The saved weight {dataset.name!r}", size_of_file)
+    values = [np.asarray(dataset[()], dtype=variable.dtype) for variable, dataset, _ in pairs]
+    for (variable, _, _), value in zip(pairs, values):
+        variable.assign(value)
 
 
 def load_weights_from_hdf5_group(group, model):
@@ -242,14 +251,25 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
 
 # --- optimizer state ------------------------------------------------------------------------------
 def save_optimizer_weights_to_hdf5_group(group, optimizer):
+    """`optimizer_weights/`: `iteration:0`, then the slots in creation order, named as a
+    model trained by tf.keras' `fit` names them (`Adam/m/dense/kernel:0`: its slots are
+    created inside the traced train function, under the optimizer's name scope)."""
     variables = list(optimizer.variables)
     if not variables or not getattr(optimizer, "_built", True):
         return
     weights_group = group.create_group("optimizer_weights")
-    _save_weight_list(weights_group, variables)
+    names = [_optimizer_weight_name(optimizer, v) for v in variables]
+    _save_weight_list(weights_group, variables, names)
+
+
+def _optimizer_weight_name(optimizer, variable):
+    if variable is optimizer.iterations or variable.name.startswith(optimizer.name + "/"):
+        return variable.name
+    return f"{optimizer.name}/{variable.name}"
 
 
 def load_optimizer_weights_from_hdf5_group(group):
+    """The datasets of the saved optimizer state (read by `set_optimizer_weights`)."""
     return _load_weight_list(group["optimizer_weights"])
 
 
@@ -272,8 +292,12 @@ def set_optimizer_weights(optimizer, values):
         warnings.warn("Error in loading the saved optimizer state. As a result, your model is "
                       "starting with a freshly initialized optimizer.", stacklevel=4)
         return
-    for variable, value in zip(variables, values):
-        variable.assign(np.asarray(value, dtype=variable.dtype))
+    for value in values:
+        file_io.check_dataset(value, f"The saved optimizer weight {value.name!r}")
+    arrays = [np.asarray(value[()], dtype=variable.dtype)
+              for variable, value in zip(variables, values)]
+    for variable, value in zip(variables, arrays):
+        variable.assign(value)
 
 
 # --- whole model --------------------------------------------------------------------------------
@@ -283,14 +307,12 @@ def to_json_string(value):
 
 def save_model(model, filepath, include_optimizer=True):
     import h5py
-    if not getattr(model, "_is_graph_network", False) and type(model).__name__ not in (
-            "Sequential", "Functional"):
+    if is_subclassed(model):
         raise NotImplementedError(
             "Saving the model to HDF5 format requires the model to be a Functional model or a "
             "Sequential model. It does not work for subclassed models, because such models are "
             "defined via the body of a Python method, which isn't safely serializable. Consider "
-            "saving to the Tensorflow SavedModel format (by setting save_format=\"tf\") or using "
-            "`save_weights`.")
+            "saving to the native Keras format (a '.keras' file name) or using `save_weights`.")
     model_config = {"class_name": serialization.model_class_name(model),
                     "config": model.get_config()}
     training_config = serialization.training_config(model) if model._is_compiled else None
@@ -314,14 +336,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 hint = " It holds only weights: use `model.load_weights`." \
                     if "layer_names" in f.attrs or "layers" in f else ""
                 raise ValueError(f"No model config found in the file at {filepath}.{hint}")
-            try:
-                model_config = json.loads(_attr_string(raw_config))
-            except json.JSONDecodeError as error:
-                raise file_io.CorruptFileError(
-                    f"Cannot load the model from {filepath}: its 'model_config' attribute is "
-                    f"not valid JSON ({error}).") from None
-            model = serialization.deserialize_model(model_config, custom_objects,
-                                                    safe_mode=safe_mode)
+            model_config = file_io.parse_json(
+                _attr_string(raw_config),
+                f"Cannot load the model from {filepath}: its 'model_config' attribute")
+            model = file_io.deserializing(filepath, lambda: serialization.deserialize_model(
+                model_config, custom_objects, safe_mode=safe_mode))
             if "model_weights" not in f:
                 raise file_io.CorruptFileError(
                     f"Cannot load the model from {filepath}: the 'model_weights' group is missing.")
@@ -333,16 +352,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 warnings.warn("No training configuration found in the save file, so the model "
                               "was *not* compiled. Compile it manually.", stacklevel=3)
                 return model
-            training_config = json.loads(_attr_string(raw_training))
-            serialization.compile_from_training_config(model, training_config, custom_objects)
-            legacy = (training_config.get("optimizer_config") or {}).get("is_legacy_optimizer")
-            if "optimizer_weights" in f and legacy:
-                # tf.keras < 2.11 optimizers order their slots differently (all m, then all v).
-                warnings.warn("The optimizer state in this file was saved by a legacy optimizer "
-                              "(`tf.keras.optimizers.legacy`), which minikeras does not have. As "
-                              "a result, your model is starting with a freshly initialized "
-                              "optimizer.", stacklevel=3)
-            elif "optimizer_weights" in f:
+            training_config = file_io.parse_json(
+                _attr_string(raw_training),
+                f"Cannot load the model from {filepath}: its 'training_config' attribute")
+            serialization.compile_from_training_config(model, training_config, custom_objects,
+                                                       legacy_h5=True)
+            if "optimizer_weights" in f:
                 build_optimizer(model.optimizer, model.trainable_weights)
                 set_optimizer_weights(model.optimizer, load_optimizer_weights_from_hdf5_group(f))
     return model

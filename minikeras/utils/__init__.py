@@ -10,3 +10,11 @@ from ..core.registry import (  # noqa: F401
     get_registered_name, get_registered_object,
 )
 from ..core.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
+from .file_utils import get_file  # noqa: F401
+from .image_utils import (  # noqa: F401
+    array_to_img, img_to_array, load_img, save_img, smart_resize,
+)
+from .image_dataset import image_dataset_from_directory  # noqa: F401
+from .timeseries_dataset import timeseries_dataset_from_array  # noqa: F401
+from .vis_utils import model_to_dot, plot_model  # noqa: F401
+from .layer_utils import count_flops  # noqa: F401

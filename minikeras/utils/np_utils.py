@@ -11,7 +11,10 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     if input_shape and input_shape[-1] == 1 and len(input_shape) > 1:
         input_shape = tuple(input_shape[:-1])
     y = y.reshape(-1)
-    if num_classes is None:
+    if not num_classes:          # tf.keras: None and 0 both mean "from the labels"
+        if not y.size:
+            raise ValueError("`to_categorical` cannot infer `num_classes` from an empty array of "
+                             "labels: pass `num_classes`.")
         num_classes = int(np.max(y)) + 1
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"Class indices must be in [0, {num_classes}); got values from {y.min()} "

@@ -335,3 +335,15 @@ def test_custom_loss_with_backend_functions_trains():
     y = np.zeros((8, 2), np.float32)
     hist = model.fit(x, y, epochs=3, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
+
+
+def test_unseeded_random_functions_follow_set_random_seed():
+    from minikeras import backend as K
+    draws = []
+    for _ in range(2):
+        keras.utils.set_random_seed(11)
+        draws.append([K.random_normal((4,)).data, K.random_uniform((4,)).data,
+                      K.random_bernoulli((4,), p=0.5).data, K.truncated_normal((4,)).data])
+    for first, second in zip(*draws):
+        np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(K.random_normal((4,)).data, draws[0][0])

@@ -328,3 +328,19 @@ def test_custom_training_loop_with_model():
             w.assign_sub(0.05 * g.data)
         first = float(loss) if first is None else first
     assert float(loss) < first
+
+
+def test_gradient_of_a_dict_keeps_the_dict_key_order():
+    scales = {"zeta": 2.0, "alpha": 3.0, "mid": 5.0}
+    variables = {name: Variable(np.ones(2, np.float32), name=name) for name in scales}
+    with GradientTape() as tape:
+        loss = None
+        for name, variable in variables.items():
+            term = ops.sum(ops.multiply(variable, scales[name]))
+            loss = term if loss is None else ops.add(loss, term)
+    grads = tape.gradient(loss, {"nested": variables, "first": variables["alpha"]})
+    assert list(grads) == ["nested", "first"]
+    assert list(grads["nested"]) == ["zeta", "alpha", "mid"]
+    for name, scale in scales.items():
+        np.testing.assert_allclose(grads["nested"][name].numpy(), [scale, scale])
+    np.testing.assert_allclose(grads["first"].numpy(), [3.0, 3.0])

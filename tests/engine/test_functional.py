@@ -340,7 +340,7 @@ def test_inputs_must_be_keras_tensors():
         keras.Model(np.ones((2, 3)), layers.Dense(1)(keras.Input((3,))))
     inputs = keras.Input((3,))
     with pytest.raises(ValueError, match="Output tensors of a Functional model must be the output "
-                                         "of a TensorFlow `Layer`"):
+                                         "of a Keras `Layer`"):
         keras.Model(inputs, np.ones((2, 3)))
     with pytest.raises(ValueError, match="contains the same input multiple times"):
         keras.Model([inputs, inputs], layers.Dense(1)(inputs))

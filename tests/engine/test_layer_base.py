@@ -47,6 +47,36 @@ def test_set_weights_checks_shapes_and_names_the_layer():
     assert layer.get_weights()[1].dtype == np.float32
 
 
+@pytest.mark.parametrize("make_model", [
+    lambda: keras.Sequential([layers.Dense(3, input_shape=(4,)), layers.Dense(2)]),
+    lambda: keras.Model(*_dense_chain()),
+])
+def test_model_set_weights_with_a_bad_shape_changes_no_weight(make_model):
+    model = make_model()
+    before = model.get_weights()
+    good = [np.full(w.shape, 7.0) for w in before]
+    bad = good[:-1] + [np.zeros(5)]
+    with pytest.raises(ValueError, match=r"weight shape \(2,\) is not compatible with provided "
+                                         r"weight shape \(5,\)"):
+        model.set_weights(bad)
+    for old, now in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(now, old)
+    model.set_weights(good)
+    for new, now in zip(good, model.get_weights()):
+        np.testing.assert_array_equal(now, new)
+
+
+def _dense_chain():
+    inputs = keras.Input((4,))
+    return inputs, layers.Dense(2)(layers.Dense(3)(inputs))
+
+
+def test_base_compute_output_shape_asks_for_an_implementation():
+    with pytest.raises(NotImplementedError, match=r"^Please implement the compute_output_shape "
+                                                  r"method on your layer \(Layer\)\.$"):
+        layers.Layer().compute_output_shape((None, 2))
+
+
 def test_incompatible_input_raises_keras_message():
     layer = layers.Dense(3)
     layer(np.ones((2, 4), np.float32))

@@ -120,19 +120,19 @@ def test_progress_bar_formats(capsys):
     model = mlp()
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, batch_size=16, epochs=2, verbose=1)
-    out = capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().out.split("\n")   # redraws are "\b...\r" within a line
     assert out[0] == "Epoch 1/2"
     assert re.fullmatch(r"3/3 \[=+\] - \d+s \d+(ms|us|s)/step - loss: \d\.\d{4} - accuracy: \d\.\d{4}",
                         out[1].split("\r")[-1].rstrip()), out[1]
     model.fit(x, y, batch_size=16, epochs=1, verbose=2)
-    lines = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().out.split("\n")[:-1]
     assert len(lines) == 1, lines          # tf.keras prints "Epoch i/n" only when epochs > 1
     line = lines[0]
     assert re.fullmatch(r"3/3 - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - \d+ms/epoch - "
                         r"\d+(ms|us|s)/step", line), line
     model.evaluate(x, y, verbose=1)
     assert re.fullmatch(r"2/2 \[=+\] - \d+s \d+(ms|us|s)/step - loss: \d\.\d{4} - accuracy: \d\.\d{4}",
-                        capsys.readouterr().out.splitlines()[-1].split("\r")[-1].rstrip())
+                        capsys.readouterr().out.split("\n")[-2].split("\r")[-1].rstrip())
 
 
 def test_fit_is_reproducible_with_set_random_seed():
@@ -175,3 +175,16 @@ def test_demo_reaches_95_percent_on_digits_quickly():
     accuracy = demo.main(verbose=0)
     assert accuracy >= 0.95
     assert time.time() - start < 30
+
+
+def test_fit_names_the_causes_of_empty_logs_that_apply_to_minikeras():
+    class NoLogs(keras.Sequential):
+        def train_step(self, data):
+            return None
+
+    model = NoLogs([layers.Dense(1, input_shape=(2,))])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match=r"Unexpected result of `train_function` \(Empty logs\)\. "
+                                         r".*a custom `train_step` that returned None") as info:
+        model.fit(np.ones((4, 2), np.float32), np.ones((4, 1), np.float32), verbose=0)
+    assert "tf." not in str(info.value)

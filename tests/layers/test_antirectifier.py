@@ -105,9 +105,11 @@ def test_functional_model_and_config_round_trip():
                                rtol=1e-5, atol=1e-6)
 
     layer = model.get_layer("antirectifier")
-    config = layer.get_config()
+    assert layer.get_config()["function_type"] == "lambda"     # tf.keras 2: bytecode
+    config = layer.get_config(functions_by_name=True)
     assert config["function"] == "antirectifier" and config["module"] == __name__
-    clone = layers.Lambda.from_config(config)
+    # Safe mode resolves a function named in a config only through custom_objects/registry.
+    clone = layers.Lambda.from_config(config, custom_objects={"antirectifier": antirectifier})
     np.testing.assert_allclose(clone(x).numpy(), reference(x), rtol=1e-5, atol=1e-6)
 
 

@@ -98,7 +98,7 @@ def test_grouped_conv_matches_reference():
 ])
 def test_conv_gradients(float64, rank, padding, stride, dilation, data_format):
     rng = np.random.default_rng(1)
-    spatial = {1: (6,), 2: (5, 4), 3: (3, 4, 3)}[rank]
+    spatial = {1: (6,), 2: (5, 6), 3: (3, 4, 3)}[rank]
     layer = CLASSES[rank](2, 2 if rank == 3 else 3, strides=stride, padding=padding,
                           dilation_rate=dilation, data_format=data_format, activation="tanh")
     shape = (2, 2) + spatial if data_format == "channels_first" else (2,) + spatial + (2,)

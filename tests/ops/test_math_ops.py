@@ -303,3 +303,30 @@ def test_gradients_with_python_scalar_exponent_and_operators(float64):
     check_gradients(lambda x: x ** 3 - 2 / x + (1 - x) * 0.5, [pos(3, 4)])
     check_gradients(lambda x, y: x @ y.T, [r(3, 4), r(5, 4)])
     check_gradients(lambda x: abs(-x) + (+x), [r(3, 4) + 0.01])
+
+
+def test_divide_no_nan_is_zero_where_the_divisor_is_zero(float64):
+    x = np.array([[1.0, -2.0, 3.0], [0.0, 5.0, -6.0]])
+    y = np.array([[2.0, 0.0, -4.0], [0.0, 0.5, 0.0]])
+    expected = np.where(y == 0, 0.0, x / np.where(y == 0, 1.0, y))
+    np.testing.assert_allclose(_np(ops.divide_no_nan(Tensor(x), Tensor(y))), expected)
+    xt, yt = Tensor(x), Tensor(y)
+    with GradientTape() as tape:
+        tape.watch(xt)
+        tape.watch(yt)
+        out = ops.divide_no_nan(xt, yt)
+    gx, gy = tape.gradient(out, [xt, yt])
+    safe_y = np.where(y == 0, 1.0, y)
+    np.testing.assert_allclose(_np(gx), np.where(y == 0, 0.0, 1 / safe_y))
+    np.testing.assert_allclose(_np(gy), np.where(y == 0, 0.0, -x / safe_y ** 2))
+    # away from zero divisors it is `divide`, gradients included
+    check_gradients(ops.divide_no_nan, [r(3, 4), pos(3, 1)])
+
+
+def test_divide_no_nan_keeps_float32_with_scalar_divisors():
+    x = Tensor(np.array([1.0, 2.0], np.float32))
+    for divisor in (0, 0.0, 2.0, np.float32(0)):
+        out = ops.divide_no_nan(x, divisor)
+        assert out.dtype == np.float32
+        expected = np.zeros(2) if divisor == 0 else np.array([0.5, 1.0])
+        np.testing.assert_allclose(_np(out), expected)

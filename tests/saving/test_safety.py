@@ -332,20 +332,6 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
     assert (os.stat(tmp_path / "w.h5").st_mode & 0o777) == 0o644
 
 
-def test_optimizer_state_of_legacy_optimizers_is_not_loaded(tmp_path):
-    model = small_model()
-    model.compile("adam", "mse")
-    model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), verbose=0)
-    save(model, tmp_path / "m.h5")
-    with h5py.File(tmp_path / "m.h5", "r+") as f:
-        config = json.loads(f.attrs["training_config"])
-        config["optimizer_config"]["is_legacy_optimizer"] = True
-        f.attrs["training_config"] = json.dumps(config).encode()
-    with pytest.warns(UserWarning, match="legacy optimizer"):
-        loaded = keras.models.load_model(tmp_path / "m.h5")
-    assert int(loaded.optimizer.iterations.data) == 0
-
-
 def test_mismatched_optimizer_state_warns_and_starts_fresh(tmp_path):
     model = small_model()
     model.compile("adam", "mse")

@@ -26,6 +26,9 @@ class LeakyReLU(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # elementwise, no multiply-adds
+
     def get_config(self):
         config = super().get_config()
         config["alpha"] = self.alpha

@@ -37,6 +37,9 @@ class ReLU(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # elementwise, no multiply-adds
+
     def get_config(self):
         config = super().get_config()
         config.update({"max_value": self.max_value, "negative_slope": self.negative_slope,

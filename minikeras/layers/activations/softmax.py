@@ -24,6 +24,12 @@ class Softmax(Layer):
         self.axis = axis
 
     def call(self, inputs, mask=None):
+        rank = len(inputs.shape)
+        for axis in (self.axis if isinstance(self.axis, (list, tuple)) else (self.axis,)):
+            if not -rank <= axis < rank:
+                raise ValueError(f"`dim` must be in the range [-{rank}, {rank}) where {rank} is "
+                                 "the number of dimensions in the input. Received: "
+                                 f"dim={axis}")
         if mask is not None:
             inputs = self._apply_mask(inputs, ops.unwrap(mask))
         if isinstance(self.axis, (list, tuple)):
@@ -35,6 +41,9 @@ class Softmax(Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def count_flops(self, input_shape, output_shape):
+        return 0   # elementwise, no multiply-adds
 
     def get_config(self):
         config = super().get_config()

@@ -1,7 +1,11 @@
 """The N-D convolution layer that Conv1D, Conv2D and Conv3D specialise."""
+import numpy as np
+
 from ... import activations, constraints, initializers, ops, regularizers
 from ...core.config import normalize_data_format
+from ...engine.argument_checks import integer
 from ...engine.base_layer import Layer
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import FUSABLE_ACTIVATIONS, conv
 from .. import conv_utils
@@ -24,8 +28,9 @@ class Conv(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
-        if isinstance(filters, float):
+        if isinstance(filters, float) and filters.is_integer():
             filters = int(filters)
+        filters = integer(filters, "filters", type(self).__name__, allow_none=True)
         if filters is not None and filters <= 0:
             raise ValueError("Invalid value for argument `filters`. Expected a strictly positive "
                              f"value. Received filters={filters}.")
@@ -114,8 +119,16 @@ class Conv(Layer):
         return False
 
     def _spatial_output_shape(self, spatial):
-        return tuple(conv_utils.conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
-                     zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        out = tuple(conv_utils.conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
+                    zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
+        if any(size is not None and size <= 0 for size in out):
+            raise ValueError(f"One of the dimensions in the output is <= 0 due to downsampling in "
+                             f"{self.name}. Consider increasing the input size. Received input "
+                             f"spatial shape {list(spatial)} (kernel_size={self.kernel_size}, "
+                             f"dilation_rate={self.dilation_rate}, padding='{self.padding}') "
+                             f"which would produce output shape {list(out)} with a zero or "
+                             "negative value in a dimension.")
+        return out
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
@@ -126,12 +139,14 @@ class Conv(Layer):
         else:
             spatial = self._spatial_output_shape(input_shape[len(batch):-1])
             output_shape = batch + spatial + (self.filters,)
-        if any(size is not None and size < 0 for size in spatial):
-            raise ValueError(f"One of the dimensions in the output is <= 0 due to downsampling in "
-                             f"{self.name}. Consider increasing the input size. Received input "
-                             f"shape {list(input_shape)} which would produce output shape with a "
-                             "zero or negative value in a dimension.")
         return output_shape
+
+    def count_flops(self, input_shape, output_shape):
+        """Each output element: kernel taps x (input channels / groups) multiply-adds, i.e.
+        2*Ho*Wo*Cout*Kh*Kw*Cin/groups for Conv2D."""
+        in_channels = input_shape[self._channel_axis]
+        taps = int(np.prod(self.kernel_size))
+        return 2 * per_sample_size(output_shape) * taps * (in_channels // self.groups)
 
     def get_config(self):
         config = super().get_config()

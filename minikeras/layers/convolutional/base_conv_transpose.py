@@ -1,5 +1,8 @@
 """The N-D transposed convolution that Conv1DTranspose/2D/3D specialise."""
+import numpy as np
+
 from ... import ops
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import conv_transpose
 from .. import conv_utils
@@ -67,6 +70,12 @@ class ConvTranspose(Conv):
         if self.use_bias:
             outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
         return self.activation(outputs)
+
+    def count_flops(self, input_shape, output_shape):
+        """The adjoint of a convolution: each input element meets every kernel tap of every
+        filter, 2*H*W*Cin*Kh*Kw*Cout for Conv2DTranspose."""
+        taps = int(np.prod(self.kernel_size))
+        return 2 * per_sample_size(input_shape) * taps * self.filters
 
     def get_config(self):
         config = super().get_config()

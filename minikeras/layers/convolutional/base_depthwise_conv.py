@@ -1,5 +1,9 @@
 """Depthwise convolution: each input channel convolved with its own `depth_multiplier` filters."""
+import numpy as np
+
 from ... import activations, constraints, initializers, ops, regularizers
+from ...engine.argument_checks import integer
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import depthwise_conv
 from .base_conv import Conv, serialize_or_none
@@ -19,6 +23,7 @@ class DepthwiseConv(Conv):
                          activation=activation, use_bias=use_bias, bias_initializer=bias_initializer,
                          bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
                          bias_constraint=bias_constraint, **kwargs)
+        depth_multiplier = integer(depth_multiplier, "depth_multiplier", type(self).__name__)
         if depth_multiplier <= 0:
             raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly "
                              f"positive value. Received depth_multiplier={depth_multiplier}.")
@@ -32,6 +37,7 @@ class DepthwiseConv(Conv):
         if channels is None:
             raise ValueError("The channel dimension of the inputs to `DepthwiseConv` should be "
                              f"defined. Found `None`. Full input shape received: {input_shape}")
+        self.compute_output_shape(input_shape)     # raises when the kernel exceeds the input
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", shape=self.kernel_size + (channels, self.depth_multiplier),
             initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
@@ -59,6 +65,11 @@ class DepthwiseConv(Conv):
         if self.data_format == "channels_first":
             return (input_shape[0], out_channels) + self._spatial_output_shape(input_shape[2:])
         return (input_shape[0],) + self._spatial_output_shape(input_shape[1:-1]) + (out_channels,)
+
+    def count_flops(self, input_shape, output_shape):
+        """Each output element (Cin * depth_multiplier channels) sums its kernel taps of one
+        input channel."""
+        return 2 * per_sample_size(output_shape) * int(np.prod(self.kernel_size))
 
     def get_config(self):
         config = super().get_config()

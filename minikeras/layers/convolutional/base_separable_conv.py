@@ -1,5 +1,9 @@
 """Separable convolution: a depthwise convolution followed by a 1x1 (pointwise) convolution."""
+import numpy as np
+
 from ... import constraints, initializers, ops, regularizers
+from ...engine.argument_checks import positive_int
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import conv, depthwise_conv
 from .base_conv import Conv, serialize_or_none
@@ -20,10 +24,8 @@ class SeparableConv(Conv):
                          activation=activation, use_bias=use_bias, bias_initializer=bias_initializer,
                          bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
                          bias_constraint=bias_constraint, **kwargs)
-        if depth_multiplier <= 0:
-            raise ValueError("Invalid value for argument `depth_multiplier`. Expected a strictly "
-                             f"positive value. Received depth_multiplier={depth_multiplier}.")
-        self.depth_multiplier = depth_multiplier
+        self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier",
+                                             type(self).__name__)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
@@ -35,6 +37,7 @@ class SeparableConv(Conv):
         channels = input_shape[self._channel_axis]
         if channels is None:
             raise ValueError("The channel dimension of the inputs should be defined. Found `None`.")
+        self.compute_output_shape(input_shape)     # raises when the kernel exceeds the input
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", shape=self.kernel_size + (channels, self.depth_multiplier),
             initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
@@ -60,6 +63,15 @@ class SeparableConv(Conv):
         if self.use_bias:
             outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
         return self.activation(outputs)
+
+    def count_flops(self, input_shape, output_shape):
+        """Depthwise step (kernel taps per intermediate channel) plus pointwise step (one
+        product per intermediate channel and filter), at every output position."""
+        positions = per_sample_size(output_shape) // self.filters
+        middle = input_shape[self._channel_axis] * self.depth_multiplier
+        depthwise = positions * middle * int(np.prod(self.kernel_size))
+        pointwise = positions * middle * self.filters
+        return 2 * (depthwise + pointwise)
 
     def get_config(self):
         # tf.keras keeps the base Conv entries (groups, kernel_initializer, ...) in the config.

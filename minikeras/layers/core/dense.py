@@ -1,6 +1,8 @@
 """Dense: the densely-connected layer."""
 from ... import activations, constraints, initializers, ops, regularizers
+from ...engine.argument_checks import positive_int
 from ...engine.base_layer import Layer
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.nn import FUSABLE_ACTIVATIONS
 
@@ -18,10 +20,8 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self.units = int(units) if not isinstance(units, int) else units
-        if self.units <= 0:
-            raise ValueError("Received an invalid value for `units`, expected a positive integer. "
-                             f"Received: units={units}")
+        # tf.keras builds Dense(0) (an empty output); negative sizes are refused.
+        self.units = positive_int(units, "units", "Dense", allow_zero=True)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -32,9 +32,6 @@ class Dense(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
-        name = getattr(self.activation, "__name__", None)
-        self._fused_activation = name if name in FUSABLE_ACTIVATIONS and \
-            activations.get(name) is self.activation else False
 
     def build(self, input_shape):
         last_dim = input_shape[-1]
@@ -55,9 +52,18 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
-        if self._fused_activation is not False:
-            return ops.dense(inputs, self.kernel, self.bias, self._fused_activation)
+        fused = self._fusable_activation()
+        if fused is not False:
+            return ops.dense(inputs, self.kernel, self.bias, fused)
         return self.activation(ops.dense(inputs, self.kernel, self.bias))
+
+    def _fusable_activation(self):
+        """The activation's name when ops.dense can apply it in place, else False. Looked up
+        at call time: `layer.activation` may have been reassigned since __init__."""
+        name = getattr(self.activation, "__name__", None)
+        if name in FUSABLE_ACTIVATIONS and activations.get(name) is self.activation:
+            return name
+        return False
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
@@ -65,6 +71,10 @@ class Dense(Layer):
             raise ValueError("The last dimension of the input shape of a Dense layer should be "
                              f"defined. Found None. Received: input_shape={input_shape}")
         return input_shape[:-1] + (self.units,)
+
+    def count_flops(self, input_shape, output_shape):
+        """2 x (input features) x units multiply-adds, per position of the other axes."""
+        return 2 * per_sample_size(input_shape) * self.units
 
     def get_config(self):
         config = super().get_config()

@@ -3,6 +3,7 @@ import numpy as np
 
 from ... import constraints, initializers, regularizers
 from ...core.tensor import Tensor
+from ...engine.argument_checks import integer
 from ...engine.base_layer import Layer
 from ...ops.embedding import check_ids, embedding_lookup
 
@@ -29,6 +30,8 @@ class Embedding(Layer):
                 kwargs["input_shape"] = tuple(input_length)   # several sequence axes
             else:
                 kwargs["input_shape"] = (input_length,) if input_length else (None,)
+        input_dim = integer(input_dim, "input_dim", "Embedding")
+        output_dim = integer(output_dim, "output_dim", "Embedding")
         if input_dim <= 0 or output_dim <= 0:
             raise ValueError("Both `input_dim` and `output_dim` should be positive, "
                              f"Received input_dim = {input_dim} and output_dim = {output_dim}")

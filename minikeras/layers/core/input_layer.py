@@ -3,6 +3,7 @@ import numpy as np
 
 from ...core import config
 from ...core.session import get_uid
+from ...engine.argument_checks import shape_tuple
 from ...engine.base_layer import Layer
 from ...engine.keras_tensor import KerasTensor, Node
 
@@ -31,7 +32,7 @@ class InputLayer(Layer):
                                  "batch dimension.")
             batch_input_shape = (batch_size,) + tuple(input_shape)
         super().__init__(name=name, dtype=dtype or config.floatx(), **kwargs)
-        self._batch_input_shape = tuple(None if d is None else int(d) for d in batch_input_shape)
+        self._batch_input_shape = shape_tuple(batch_input_shape, "shape")
         self.built = True
         self.sparse = False
         self.ragged = False
@@ -45,6 +46,9 @@ class InputLayer(Layer):
     @property
     def output_shape(self):
         return [self._batch_input_shape]
+
+    def count_flops(self, input_shape, output_shape):
+        return 0   # no computation
 
     def get_config(self):
         return {"batch_input_shape": self._batch_input_shape, "dtype": self.dtype,
@@ -67,7 +71,7 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tenso
     """
     if kwargs:
         raise ValueError(f"Unrecognized keyword arguments: {list(kwargs)}")
-    if shape is not None and np.isscalar(shape):
+    if shape is not None and not isinstance(shape, (str, bytes)) and np.isscalar(shape):
         shape = (shape,)
     layer = InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
                        sparse=sparse, input_tensor=tensor, ragged=ragged, type_spec=type_spec,

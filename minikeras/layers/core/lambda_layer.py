@@ -18,8 +18,8 @@ class Lambda(Layer):
     of the input shape; `mask` is None, a mask, or a function `(inputs, mask) -> mask`.
 
     Example:
-    >>> Lambda(lambda x: x * 2)(np.ones((2, 3), "float32")).numpy()[0, 0]
-    2.0
+    >>> Lambda(lambda x: x * 2)(np.ones((2, 3), "float32")).numpy()[0]
+    array([2., 2., 2.], dtype=float32)
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
@@ -60,18 +60,21 @@ class Lambda(Layer):
             return self.mask(inputs, mask)
         return self.mask
 
-    def get_config(self):
+    def get_config(self, functions_by_name=False):
+        """tf.keras 2's config: every Python function as bytecode (`function_type: "lambda"`);
+        `functions_by_name=True` keeps named functions by name (Keras 3's `.keras` form)."""
         config = super().get_config()
-        config.update(serialize_function(self.function, "function"))
+        config.update(serialize_function(self.function, "function", functions_by_name))
         if callable(self._output_shape):
-            config.update(serialize_function(self._output_shape, "output_shape"))
+            config.update(serialize_function(self._output_shape, "output_shape",
+                                             functions_by_name))
         else:
             raw = self._output_shape
             config.update({"output_shape": list(raw) if isinstance(raw, tuple) else raw,
                            "output_shape_type": "raw", "output_shape_module": None})
         if self.mask is not None:
             if callable(self.mask):
-                config.update(serialize_function(self.mask, "mask"))
+                config.update(serialize_function(self.mask, "mask", functions_by_name))
             else:
                 config.update({"mask": np.asarray(ops.unwrap(self.mask)).tolist(),
                                "mask_type": "raw", "mask_module": None})
@@ -83,7 +86,8 @@ class Lambda(Layer):
         config = dict(config)
         config["function"] = deserialize_function(config, "function", custom_objects, safe_mode)
         for key in ("output_shape", "mask"):
-            if config.get(f"{key}_type") in ("lambda", "function"):
+            if config.get(f"{key}_type") in ("lambda", "function") or \
+                    isinstance(config.get(key), dict):      # Keras 3 stores callables as dicts
                 config[key] = deserialize_function(config, key, custom_objects, safe_mode)
         arguments = dict(config.get("arguments") or {})
         for name, value in arguments.items():

@@ -20,6 +20,10 @@ class Masking(Layer):
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
+        if isinstance(mask_value, (str, bytes)) or not np.isscalar(mask_value) and \
+                np.asarray(mask_value).dtype.kind not in "fiub":
+            raise TypeError("`mask_value` must be a number. Received: "
+                            f"mask_value={mask_value!r}")
         self.mask_value = mask_value
 
     def call(self, inputs):

@@ -7,8 +7,8 @@ class Average(Merge):
     """Averages a list of inputs elementwise.
 
     Example:
-    >>> Average()([np.zeros((2, 3)), np.full((2, 3), 4.0)]).numpy()[0, 0]
-    2.0
+    >>> Average()([np.zeros((2, 3)), np.full((2, 3), 4.0)]).numpy()[0]
+    array([2., 2., 2.], dtype=float32)
     """
 
     def _merge_function(self, inputs):

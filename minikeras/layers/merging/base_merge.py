@@ -4,6 +4,7 @@ import numpy as np
 from ... import ops
 from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
+from ...engine.flops import per_sample_size
 
 
 class Merge(Layer):
@@ -61,6 +62,10 @@ class Merge(Layer):
         for shape in input_shapes[1:]:
             output_shape = _broadcast_shapes(output_shape, tuple(shape[1:]))
         return output_shape
+
+    def count_flops(self, input_shape, output_shape):
+        """One elementwise operation per output element for each input after the first."""
+        return (len(input_shape) - 1) * per_sample_size(output_shape)
 
 
 def _broadcast_shapes(shape1, shape2):

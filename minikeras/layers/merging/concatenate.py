@@ -62,6 +62,9 @@ class Concatenate(Merge):
             masks.append(m[..., None] if m.ndim < np.ndim(ops.unwrap(x)) else m)
         return Tensor(np.all(np.concatenate(masks, axis=self.axis), axis=-1))
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # copies data
+
     def get_config(self):
         config = super().get_config()
         config["axis"] = self.axis

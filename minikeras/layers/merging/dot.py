@@ -69,6 +69,9 @@ class Dot(Merge):
     def compute_mask(self, inputs, mask=None):
         return None
 
+    def count_flops(self, input_shape, output_shape):
+        return None   # not modelled
+
     def get_config(self):
         config = super().get_config()
         config.update({"axes": self.axes, "normalize": self.normalize})

@@ -8,8 +8,8 @@ class Maximum(Merge):
     as with `tf.maximum`).
 
     Example:
-    >>> Maximum()([np.zeros((2, 3)), np.ones((2, 3))]).numpy()[0, 0]
-    1.0
+    >>> Maximum()([np.zeros((2, 3)), np.ones((2, 3))]).numpy()[0]
+    array([1., 1., 1.], dtype=float32)
     """
 
     def _merge_function(self, inputs):

@@ -8,8 +8,8 @@ class Minimum(Merge):
     as with `tf.minimum`).
 
     Example:
-    >>> Minimum()([np.zeros((2, 3)), np.ones((2, 3))]).numpy()[0, 0]
-    0.0
+    >>> Minimum()([np.zeros((2, 3)), np.ones((2, 3))]).numpy()[0]
+    array([0., 0., 0.], dtype=float32)
     """
 
     def _merge_function(self, inputs):

@@ -7,8 +7,8 @@ class Multiply(Merge):
     """Multiplies a list of inputs elementwise.
 
     Example:
-    >>> Multiply()([np.full((2, 3), 2.0), np.full((2, 3), 3.0)]).numpy()[0, 0]
-    6.0
+    >>> Multiply()([np.full((2, 3), 2.0), np.full((2, 3), 3.0)]).numpy()[0]
+    array([6., 6., 6.], dtype=float32)
     """
 
     def _merge_function(self, inputs):

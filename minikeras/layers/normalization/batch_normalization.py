@@ -9,6 +9,7 @@ from ... import constraints, initializers, ops, regularizers
 from ...core.session import learning_phase
 from ...core.tensor import Tensor, unwrap
 from ...engine.base_layer import Layer
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.batch_norm import batch_moments, batch_norm_inference, batch_norm_train
 
@@ -352,6 +353,10 @@ class BatchNormalization(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+    def count_flops(self, input_shape, output_shape):
+        """At inference the normalisation folds into one multiply-add per element."""
+        return 2 * per_sample_size(input_shape)
 
     def get_config(self):
         config = super().get_config()

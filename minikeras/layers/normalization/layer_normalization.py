@@ -20,6 +20,10 @@ class LayerNormalization(Layer):
                  beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
+            if not axis:
+                raise ValueError("Invalid value for `axis` argument: expected an int or a "
+                                 "non-empty list of ints (the axes to normalize). Received: "
+                                 f"axis={axis!r}")
             self.axis = list(axis)
         elif isinstance(axis, int):
             self.axis = axis

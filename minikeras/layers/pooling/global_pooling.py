@@ -5,6 +5,7 @@ from ... import ops
 from ...core.config import normalize_data_format
 from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
+from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 
 
@@ -46,6 +47,10 @@ class GlobalPooling(Layer):
         if self.keepdims:
             return tuple(1 if i in axes else d for i, d in enumerate(input_shape))
         return tuple(d for i, d in enumerate(input_shape) if i not in axes)
+
+    def count_flops(self, input_shape, output_shape):
+        """One comparison (max) or addition (average) per input element."""
+        return per_sample_size(input_shape)
 
     def get_config(self):
         config = super().get_config()

@@ -16,6 +16,10 @@ class Rescaling(Layer):
     """
 
     def __init__(self, scale, offset=0.0, **kwargs):
+        for name, value in (("scale", scale), ("offset", offset)):
+            if isinstance(value, (str, bytes)) or np.asarray(value).dtype.kind not in "fiub":
+                raise TypeError(f"`{name}` must be a number or an array of numbers. Received: "
+                                f"{name}={value!r}")
         self.scale = scale
         self.offset = offset
         super().__init__(**kwargs)

@@ -1,4 +1,5 @@
 """Resizing: images to a fixed height and width (tf.image.resize rules)."""
+from ...engine.argument_checks import positive_int
 from ...engine.base_layer import Layer
 from .image_utils import (apply_batched, check_image_rank, resize_images, resized_shape,
                           smart_resize, to_float)
@@ -29,8 +30,8 @@ class Resizing(Layer):
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
                  **kwargs):
-        self.height = height
-        self.width = width
+        self.height = positive_int(height, "height", "Resizing")
+        self.width = positive_int(width, "width", "Resizing")
         self.interpolation = interpolation
         self.crop_to_aspect_ratio = crop_to_aspect_ratio
         _check_interpolation(interpolation)

@@ -15,6 +15,7 @@ class Cropping(Layer):
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def call(self, inputs):
+        self.compute_output_shape(inputs.shape)     # refuses crops that leave nothing
         index = [slice(None)] * inputs.ndim
         for axis, (lo, hi) in zip(spatial_axes(self.rank, self.data_format), self.cropping):
             index[axis] = slice(lo, inputs.shape[axis] - hi)
@@ -30,6 +31,9 @@ class Cropping(Layer):
                                      f"smaller than the input size. Received: inputs.shape="
                                      f"{tuple(input_shape)}, cropping={self.cropping}")
         return tuple(shape)
+
+    def count_flops(self, input_shape, output_shape):
+        return 0   # moves data only
 
     def get_config(self):
         config = super().get_config()

@@ -35,6 +35,9 @@ class Flatten(Layer):
         size = None if any(d is None for d in rest) else int(np.prod(rest))
         return (input_shape[0], size)
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # moves data only
+
     def get_config(self):
         config = super().get_config()
         config["data_format"] = self.data_format

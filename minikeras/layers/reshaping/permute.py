@@ -15,7 +15,12 @@ class Permute(Layer):
 
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)
-        self.dims = tuple(dims)
+        if not isinstance(dims, (list, tuple)):
+            raise TypeError(f"`dims` must be a tuple of integers. Received: dims={dims!r}")
+        if any(isinstance(d, bool) or not hasattr(d, "__index__") for d in dims):
+            raise TypeError(f"`dims` must be a tuple of integers. Received: dims={dims!r}")
+        dims = tuple(d.__index__() for d in dims)
+        self.dims = dims
         if sorted(dims) != list(range(1, len(dims) + 1)):
             raise ValueError("Invalid permutation argument `dims` for Permute Layer. The set of "
                              "indices in `dims` must be consecutive and start from 1. "
@@ -28,6 +33,9 @@ class Permute(Layer):
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
         return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
+
+    def count_flops(self, input_shape, output_shape):
+        return 0   # moves data only
 
     def get_config(self):
         config = super().get_config()

@@ -1,4 +1,6 @@
 """RepeatVector: repeats a vector n times along a new axis."""
+import numpy as np
+
 from ... import ops
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
@@ -14,9 +16,12 @@ class RepeatVector(Layer):
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
-        self.n = n
-        if not isinstance(n, int):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
             raise TypeError(f"Expected an integer value for `n`, got {type(n)}.")
+        if not 0 <= n <= 2 ** 48:
+            raise ValueError(f"`n` (the number of repetitions) must be a non-negative integer "
+                             f"(at most 2**48). Received: n={n}")
+        self.n = int(n)
         self.input_spec = InputSpec(ndim=2)
 
     def call(self, inputs):

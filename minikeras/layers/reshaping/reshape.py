@@ -2,6 +2,7 @@
 import numpy as np
 
 from ... import ops
+from ...engine.argument_checks import integer
 from ...engine.base_layer import Layer
 
 
@@ -16,7 +17,14 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        self.target_shape = tuple(target_shape)
+        if isinstance(target_shape, (int, str)) or not hasattr(target_shape, "__iter__"):
+            raise TypeError("`target_shape` must be a tuple of integers. Received: "
+                            f"target_shape={target_shape!r}")
+        self.target_shape = tuple(integer(d, "target_shape", "Reshape") for d in target_shape)
+        if any(d < -1 for d in self.target_shape):
+            raise ValueError("`target_shape` entries must be non-negative integers or -1 (one "
+                             "dimension inferred from the others). Received: "
+                             f"target_shape={tuple(target_shape)}")
 
     def call(self, inputs):
         target = tuple(self._fix_unknown_dimension(inputs.shape[1:], self.target_shape))
@@ -29,6 +37,9 @@ class Reshape(Layer):
             return (input_shape[0],) + tuple(None if s == -1 else s for s in self.target_shape)
         return (input_shape[0],) + tuple(self._fix_unknown_dimension(input_shape[1:],
                                                                      self.target_shape))
+
+    def count_flops(self, input_shape, output_shape):
+        return 0   # moves data only
 
     def get_config(self):
         config = super().get_config()

@@ -27,6 +27,9 @@ class ZeroPadding(Layer):
                 shape[axis] += lo + hi
         return tuple(shape)
 
+    def count_flops(self, input_shape, output_shape):
+        return 0   # moves data only
+
     def get_config(self):
         config = super().get_config()
         config["padding"] = self.padding[0] if self.rank == 1 else self.padding

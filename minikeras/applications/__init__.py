@@ -1,0 +1,29 @@
+"""Keras applications: the classic ImageNet architectures, with optional pretrained weights.
+
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3), classes=10)
+    base = keras.applications.ResNet50(include_top=False, weights="imagenet", pooling="avg")
+
+`weights="imagenet"` reads the published legacy HDF5 files from Keras' cache
+(`~/.keras/models/`, the same file names), downloading them when the network allows.
+"""
+from . import imagenet_utils  # noqa: F401
+from . import vgg16, vgg19  # noqa: F401
+from .vgg16 import VGG16  # noqa: F401
+from .vgg19 import VGG19  # noqa: F401
+from . import resnet, resnet50, resnet_v2, mobilenet, mobilenet_v2  # noqa: F401
+from .resnet import ResNet50, ResNet101, ResNet152  # noqa: F401
+from .resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2  # noqa: F401
+from .mobilenet import MobileNet  # noqa: F401
+from .mobilenet_v2 import MobileNetV2  # noqa: F401
+from . import inception_v3, xception, densenet  # noqa: F401
+from .inception_v3 import InceptionV3  # noqa: F401
+from .xception import Xception  # noqa: F401
+from .densenet import DenseNet121, DenseNet169, DenseNet201  # noqa: F401
+from . import inception_resnet_v2  # noqa: F401
+from .inception_resnet_v2 import InceptionResNetV2  # noqa: F401
+from . import efficientnet  # noqa: F401
+from .efficientnet import (  # noqa: F401
+    EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3, EfficientNetB4,
+    EfficientNetB5, EfficientNetB6, EfficientNetB7)
+from . import nasnet  # noqa: F401
+from .nasnet import NASNetMobile, NASNetLarge  # noqa: F401

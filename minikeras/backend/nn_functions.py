@@ -1,0 +1,762 @@
+"""The rest of `tf.keras.backend`: convolutions, pooling, padding, resizing, `rnn`, CTC, the
+focal crossentropies, variable updates, random variables and the functional helpers.
+
+All follow tf.keras 2.x semantics and defaults; functions that only make sense in a
+TensorFlow graph (`placeholder`, `gradients`) raise NotImplementedError saying why.
+"""
+import contextlib
+import itertools
+import warnings
+
+import numpy as np
+
+from . import functions as base
+from .. import ops
+from ..core.random import make_rng
+from ..core import config, dispatch, session
+from ..core.tensor import Tensor, as_array, record
+from ..models.functional import Functional
+from ..ops import conv as conv_ops
+from ..ops import image as image_ops
+
+
+def _data_format(data_format):
+    data_format = config.image_data_format() if data_format is None else data_format
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(f"Unknown data_format: {data_format}")
+    return data_format
+
+
+def _tuple(value, rank):
+    return (value,) * rank if isinstance(value, int) else tuple(value)
+
+
+def _padding(padding):
+    if padding not in ("same", "valid", "causal"):
+        raise ValueError(f"Unknown padding: {padding}")
+    return padding
+
+
+# --- ranges, reversal, cumulative product -----------------------------------------------------
+def arange(start, stop=None, step=1, dtype="int32"):
+    """`[start, stop)` by `step`; one argument means `[0, start)` (a negative one gives [])."""
+    if stop is None and start < 0:
+        start = 0
+    values = np.arange(start, step=step) if stop is None else np.arange(start, stop, step)
+    return Tensor(values.astype(dtype))
+
+
+def reverse(x, axes):
+    """`x` reversed along `axes` (an int or a list of ints)."""
+    axes = [axes] if isinstance(axes, int) else list(axes)
+    for axis in axes:
+        x = ops.flip(x, axis)
+    return x
+
+
+def cumprod(x, axis=0):
+    """Cumulative product along `axis`; gradient `reverse_cumsum(g * out) / x`."""
+    xd = as_array(x)
+    out = np.cumprod(xd, axis=axis, dtype=xd.dtype)
+
+    def backward(g, needs):
+        flipped = np.flip(g * out, axis=axis)
+        summed = np.flip(np.cumsum(flipped, axis=axis), axis=axis)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (summed / xd,)
+    return record(out, (x,), backward)
+
+
+# --- normalization -------------------------------------------------------------------------------
+def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
+    """`(x - mean) / sqrt(var + epsilon) * gamma + beta` (tf.nn.batch_normalization)."""
+    inverse = ops.divide(1.0, ops.sqrt(ops.add(var, np.asarray(epsilon, as_array(x).dtype))))
+    if gamma is not None:
+        inverse = ops.multiply(inverse, gamma)
+    shift = ops.negative(ops.multiply(mean, inverse))
+    if beta is not None:
+        shift = ops.add(shift, beta)
+    return ops.add(ops.multiply(x, inverse), shift)
+
+
+def normalize_batch_in_training(x, gamma, beta, reduction_axes, epsilon=1e-3):
+    """`(normalized, mean, variance)` with the moments over `reduction_axes`.
+
+    As in tf.keras on CPU, a 4D input reduced over `[0, 1, 2]` goes through TF's fused batch
+    norm, which returns the unbiased (n / (n - 1)) variance; other cases the biased one.
+    """
+    ndim = len(np.shape(as_array(x)))
+    fused = ndim == 4 and list(reduction_axes) == [0, 1, 2]
+    axes = sorted(a % ndim for a in reduction_axes)
+    mean = ops.mean(x, axis=tuple(axes), keepdims=True)
+    variance = ops.mean(ops.square(ops.subtract(x, ops.stop_gradient(mean))), axis=tuple(axes),
+                        keepdims=True)
+    kept_shape = [np.shape(as_array(x))[i] for i in range(ndim) if i not in axes]
+    broadcast = [1 if i in axes else np.shape(as_array(x))[i] for i in range(ndim)]
+
+    def as_broadcast(param):
+        return None if param is None else ops.reshape(param, broadcast)
+    normalized = batch_normalization(x, mean, variance, as_broadcast(beta), as_broadcast(gamma),
+                                     epsilon=epsilon)
+    if fused:
+        count = int(np.prod([np.shape(as_array(x))[a] for a in axes]))
+        variance = ops.multiply(variance, np.asarray(count / max(count - 1, 1),
+                                                     as_array(variance).dtype))
+    return normalized, ops.reshape(mean, kept_shape), ops.reshape(variance, kept_shape)
+
+
+def moving_average_update(x, value, momentum):
+    """`x -= (x - value) * (1 - momentum)` (what tf.keras 2 does eagerly)."""
+    momentum = np.asarray(momentum, x.dtype)
+    value = np.asarray(as_array(value), x.dtype)
+    x.assign_sub((x.data - value) * (np.asarray(1, x.dtype) - momentum))
+    return x
+
+
+# --- focal crossentropies ---------------------------------------------------------------------------
+def binary_focal_crossentropy(target, output, apply_class_balancing=False, alpha=0.25, gamma=2.0,
+                              from_logits=False):
+    """Elementwise `(1 - p_t)^gamma * bce`, times `alpha_t` with `apply_class_balancing`."""
+    target = ops.convert_to_tensor(target)
+    output = ops.convert_to_tensor(output)
+    sigmoidal = ops.sigmoid(output) if from_logits else output
+    one = np.asarray(1, as_array(output).dtype)
+    p_t = ops.add(ops.multiply(target, sigmoidal),
+                  ops.multiply(ops.subtract(one, target), ops.subtract(one, sigmoidal)))
+    focal_factor = ops.power(ops.subtract(one, p_t), np.asarray(gamma, one.dtype))
+    loss = ops.multiply(focal_factor, base.binary_crossentropy(target, output,
+                                                               from_logits=from_logits))
+    if apply_class_balancing:
+        weight = ops.add(ops.multiply(target, np.asarray(alpha, one.dtype)),
+                         ops.multiply(ops.subtract(one, target), np.asarray(1 - alpha, one.dtype)))
+        loss = ops.multiply(weight, loss)
+    return loss
+
+
+def categorical_focal_crossentropy(target, output, alpha=0.25, gamma=2.0, from_logits=False,
+                                   axis=-1):
+    """`sum(alpha * (1 - p)^gamma * -target * log p)` over `axis`, with `p` the renormalised,
+    clipped probabilities."""
+    target = ops.convert_to_tensor(target)
+    output = ops.convert_to_tensor(output)
+    if tuple(target.shape) != tuple(output.shape):
+        raise ValueError(f"Shapes {tuple(target.shape)} and {tuple(output.shape)} are "
+                         "incompatible")
+    if from_logits:
+        output = ops.softmax(output, axis=axis)
+    dtype = as_array(output).dtype
+    output = ops.divide(output, ops.sum(output, axis=axis, keepdims=True))
+    eps = np.asarray(config.epsilon(), dtype)
+    output = ops.clip(output, eps, np.asarray(1, dtype) - eps)
+    cce = ops.multiply(ops.negative(target), ops.log(output))
+    modulating = ops.power(ops.subtract(np.asarray(1, dtype), output), np.asarray(gamma, dtype))
+    focal = ops.multiply(ops.multiply(modulating, np.asarray(alpha, dtype)), cce)
+    return ops.sum(focal, axis=axis)
+
+
+# --- convolutions ---------------------------------------------------------------------------------
+def _conv(x, kernel, rank, strides, padding, data_format, dilation_rate):
+    data_format = _data_format(data_format)
+    padding = _padding(padding)
+    strides, dilation = _tuple(strides, rank), _tuple(dilation_rate, rank)
+    if padding == "causal":
+        if rank != 1:
+            raise ValueError("Causal padding is only supported for 1D convolutions.")
+        width = (np.shape(as_array(kernel))[0] - 1) * dilation[0]
+        x = temporal_padding(x, (width, 0)) if data_format == "channels_last" else \
+            ops.pad(x, [(0, 0), (0, 0), (width, 0)])
+        padding = "valid"
+    return conv_ops.conv(x, kernel, strides, padding, dilation, data_format=data_format)
+
+
+def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """1D convolution; `kernel` is `(width, in, out)`; `padding` may be 'causal'."""
+    return _conv(x, kernel, 1, strides, padding, data_format, dilation_rate)
+
+
+def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1)):
+    """2D convolution; `kernel` is `(height, width, in, out)`."""
+    return _conv(x, kernel, 2, strides, padding, data_format, dilation_rate)
+
+
+def conv3d(x, kernel, strides=(1, 1, 1), padding="valid", data_format=None,
+           dilation_rate=(1, 1, 1)):
+    """3D convolution; `kernel` is `(depth, height, width, in, out)`."""
+    return _conv(x, kernel, 3, strides, padding, data_format, dilation_rate)
+
+
+def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid", data_format=None,
+                     dilation_rate=(1, 1)):
+    """Transposed 2D convolution; `kernel` is `(height, width, out, in)`; `output_shape` the
+    full output shape (batch included) in `data_format`."""
+    data_format = _data_format(data_format)
+    output_shape = tuple(int(d) for d in np.asarray(as_array(output_shape)).ravel())
+    spatial = output_shape[2:] if data_format == "channels_first" else output_shape[1:3]
+    return conv_ops.conv_transpose(x, kernel, _tuple(strides, 2), _padding(padding),
+                                   _tuple(dilation_rate, 2), spatial, data_format=data_format)
+
+
+def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_format=None,
+                     dilation_rate=(1, 1)):
+    """Depthwise 2D convolution; `depthwise_kernel` is `(height, width, in, multiplier)`."""
+    return conv_ops.depthwise_conv(x, depthwise_kernel, _tuple(strides, 2), _padding(padding),
+                                   _tuple(dilation_rate, 2), data_format=_data_format(data_format))
+
+
+def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padding="valid",
+                     data_format=None, dilation_rate=(1, 1)):
+    """Depthwise convolution followed by a 1x1 (`pointwise_kernel`) convolution."""
+    data_format = _data_format(data_format)
+    depthwise = depthwise_conv2d(x, depthwise_kernel, strides, padding, data_format,
+                                 dilation_rate)
+    return conv_ops.conv(depthwise, pointwise_kernel, (1, 1), "valid", (1, 1),
+                         data_format=data_format)
+
+
+def _local_conv(inputs, kernel, kernel_size, strides, output_shape, data_format):
+    """Unshared weights: each output position has its own `(features, filters)` matrix."""
+    data_format = _data_format(data_format)
+    kernel_shape = np.shape(as_array(kernel))
+    feature_dim, filters = kernel_shape[1], kernel_shape[2]
+    rank = len(output_shape)
+    patches = []
+    for position in itertools.product(*[range(n) for n in output_shape]):
+        index = [slice(None)] + ([slice(None)] if data_format == "channels_first" else [])
+        index += [slice(p * s, p * s + k) for p, s, k in zip(position, strides, kernel_size)]
+        patch = ops.getitem(inputs, tuple(index))
+        patches.append(ops.reshape(patch, (1, -1, feature_dim)))
+    aggregate = ops.concatenate(patches, axis=0)                  # (positions, batch, features)
+    out = ops.matmul(aggregate, kernel)                           # (positions, batch, filters)
+    out = ops.reshape(out, tuple(output_shape) + (-1, filters))
+    spatial = list(range(rank))
+    order = [rank, rank + 1] + spatial if data_format == "channels_first" else \
+        [rank] + spatial + [rank + 1]
+    return ops.transpose(out, order)
+
+
+def local_conv1d(inputs, kernel, kernel_size, strides, data_format=None):
+    """1D convolution with unshared weights: `kernel` is `(output_length, kernel_size * in,
+    filters)`."""
+    output_length = np.shape(as_array(kernel))[0]
+    return _local_conv(inputs, kernel, _tuple(kernel_size, 1), _tuple(strides, 1),
+                       (output_length,), data_format)
+
+
+def local_conv2d(inputs, kernel, kernel_size, strides, output_shape, data_format=None):
+    """2D convolution with unshared weights: `kernel` is `(rows * cols, kh * kw * in,
+    filters)`, `output_shape` is `(rows, cols)`."""
+    return _local_conv(inputs, kernel, _tuple(kernel_size, 2), _tuple(strides, 2),
+                       tuple(output_shape), data_format)
+
+
+# --- pooling ----------------------------------------------------------------------------------------
+def _pool(x, rank, pool_size, strides, padding, data_format, pool_mode):
+    data_format = _data_format(data_format)
+    if padding not in ("same", "valid"):
+        raise ValueError(f"Unknown padding: {padding}")
+    if pool_mode not in ("max", "avg"):
+        raise ValueError(f"Invalid pool_mode: {pool_mode}")
+    pool = conv_ops.max_pool if pool_mode == "max" else conv_ops.avg_pool
+    return pool(x, _tuple(pool_size, rank), _tuple(strides, rank), padding,
+                data_format=data_format)
+
+
+def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
+    """2D max or average (`pool_mode='avg'`) pooling."""
+    return _pool(x, 2, pool_size, strides, padding, data_format, pool_mode)
+
+
+def pool3d(x, pool_size, strides=(1, 1, 1), padding="valid", data_format=None, pool_mode="max"):
+    """3D max or average (`pool_mode='avg'`) pooling."""
+    return _pool(x, 3, pool_size, strides, padding, data_format, pool_mode)
+
+
+# --- padding and resizing ------------------------------------------------------------------------
+def _check_pairs(padding, count):
+    if len(padding) != count or any(len(pair) != 2 for pair in padding):
+        raise ValueError(f"`padding` should have {count} elements, each a pair. Received: "
+                         f"{padding}")
+    return [tuple(int(v) for v in pair) for pair in padding]
+
+
+def temporal_padding(x, padding=(1, 1)):
+    """Zeros before and after the middle (time) axis of a 3D tensor."""
+    if len(padding) != 2:
+        raise ValueError(f"`padding` should have 2 elements. Received: {padding}")
+    return ops.pad(x, [(0, 0), (int(padding[0]), int(padding[1])), (0, 0)])
+
+
+def _spatial_padding(x, padding, rank, data_format):
+    pairs = _check_pairs(padding, rank)
+    if _data_format(data_format) == "channels_first":
+        return ops.pad(x, [(0, 0), (0, 0)] + pairs)
+    return ops.pad(x, [(0, 0)] + pairs + [(0, 0)])
+
+
+def spatial_2d_padding(x, padding=((1, 1), (1, 1)), data_format=None):
+    """Zeros around the rows and columns of a 4D tensor."""
+    return _spatial_padding(x, padding, 2, data_format)
+
+
+def spatial_3d_padding(x, padding=((1, 1), (1, 1), (1, 1)), data_format=None):
+    """Zeros around the three spatial axes of a 5D tensor."""
+    return _spatial_padding(x, padding, 3, data_format)
+
+
+_RESIZE_METHODS = ("nearest", "bilinear")
+
+
+def resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
+    """Rows times `height_factor`, columns times `width_factor` ('nearest' repeats pixels,
+    'bilinear' interpolates as tf.image.resize)."""
+    data_format = _data_format(data_format)
+    if interpolation not in _RESIZE_METHODS:
+        raise ValueError(f"`interpolation` should be one of {_RESIZE_METHODS}. Received: "
+                         f'"{interpolation}".')
+    rows, cols = (2, 3) if data_format == "channels_first" else (1, 2)
+    if interpolation == "nearest":
+        return ops.repeat(ops.repeat(x, height_factor, rows), width_factor, cols)
+    if data_format == "channels_first":
+        x = ops.transpose(x, (0, 2, 3, 1))
+    shape = np.shape(as_array(x))
+    out = image_ops.resize(x, shape[1] * height_factor, shape[2] * width_factor, "bilinear")
+    return ops.transpose(out, (0, 3, 1, 2)) if data_format == "channels_first" else out
+
+
+def resize_volumes(x, depth_factor, height_factor, width_factor, data_format):
+    """Each spatial axis of a 5D tensor repeated by its factor."""
+    first = 2 if _data_format(data_format) == "channels_first" else 1
+    for offset, factor in enumerate((depth_factor, height_factor, width_factor)):
+        x = ops.repeat(x, factor, first + offset)
+    return x
+
+
+# --- recurrence ---------------------------------------------------------------------------------------
+def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None, constants=None,
+        unroll=False, input_length=None, time_major=False, zero_output_for_mask=False,
+        return_all_outputs=True):
+    """Iterate `step_function(input_t, states) -> (output_t, new_states)` over the time axis.
+
+    Returns `(last_output, outputs, new_states)`; `outputs` is `(batch, time, ...)` (or
+    time-major with `time_major=True`), only the last step when `return_all_outputs=False`.
+    With a `mask` (batch, time), a masked step keeps the previous states and repeats the
+    previous output (zeros with `zero_output_for_mask=True`).
+    """
+    if not time_major:
+        inputs = ops.transpose(inputs, (1, 0) + tuple(range(2, len(inputs.shape))))
+    steps = inputs.shape[0]
+    if mask is not None:
+        mask = np.asarray(as_array(mask)).astype(bool)
+        if mask.ndim == 2 and not time_major:
+            mask = mask.T
+    time_indices = list(range(steps))
+    if go_backwards:
+        time_indices.reverse()
+    states = list(initial_states)
+    constants = list(constants or [])
+    outputs, previous = [], None
+    for t in time_indices:
+        output, new_states = step_function(ops.getitem(inputs, t), tuple(states) + tuple(constants))
+        new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+        if mask is not None:
+            keep = mask[t]
+            if previous is None:
+                previous = ops.multiply(output, np.asarray(0, as_array(output).dtype))
+            hold = ops.multiply(output, np.asarray(0, as_array(output).dtype)) \
+                if zero_output_for_mask else previous
+            output = ops.where(_expand_mask(keep, output), output, hold)
+            new_states = [ops.where(_expand_mask(keep, new), new, old)
+                          for new, old in zip(new_states, states)]
+            previous = output
+        outputs.append(output)
+        states = new_states
+    last_output = outputs[-1]
+    stacked = ops.stack(outputs, axis=0) if return_all_outputs else \
+        ops.expand_dims(last_output, 0)
+    if not time_major:
+        stacked = ops.transpose(stacked, (1, 0) + tuple(range(2, len(stacked.shape))))
+    return last_output, stacked, states
+
+
+def _expand_mask(mask, like):
+    shape = mask.shape + (1,) * (len(np.shape(as_array(like))) - mask.ndim)
+    return mask.reshape(shape)
+
+
+def map_fn(fn, elems, name=None, dtype=None):
+    """`fn` applied to each slice of `elems` along the first axis, results stacked."""
+    return ops.stack([fn(ops.getitem(elems, i)) for i in range(np.shape(as_array(elems))[0])],
+                     axis=0)
+
+
+def foldl(fn, elems, initializer=None, name=None):
+    """`fn(accumulator, element)` left to right over the first axis of `elems`."""
+    count = np.shape(as_array(elems))[0]
+    accumulator = ops.getitem(elems, 0) if initializer is None else initializer
+    for i in range(0 if initializer is not None else 1, count):
+        accumulator = fn(accumulator, ops.getitem(elems, i))
+    return accumulator
+
+
+def foldr(fn, elems, initializer=None, name=None):
+    """`fn(accumulator, element)` right to left over the first axis of `elems`."""
+    count = np.shape(as_array(elems))[0]
+    accumulator = ops.getitem(elems, count - 1) if initializer is None else initializer
+    for i in range(count - 2 if initializer is None else count - 1, -1, -1):
+        accumulator = fn(accumulator, ops.getitem(elems, i))
+    return accumulator
+
+
+# --- CTC -----------------------------------------------------------------------------------------------
+class SparseTensor:
+    """The sparse labels `ctc_label_dense_to_sparse` returns: `indices` (int64, (n, 2)),
+    `values` and `dense_shape` (int64), as a `tf.SparseTensor` holds them."""
+
+    def __init__(self, indices, values, dense_shape):
+        self.indices = np.asarray(indices, np.int64).reshape(-1, 2)
+        self.values = np.asarray(values)
+        self.dense_shape = np.asarray(dense_shape, np.int64)
+
+    def __repr__(self):
+        return (f"SparseTensor(indices={self.indices.tolist()}, values={self.values.tolist()}, "
+                f"dense_shape={self.dense_shape.tolist()})")
+
+
+def ctc_label_dense_to_sparse(labels, label_lengths):
+    """The first `label_lengths[b]` labels of each row, as a SparseTensor."""
+    labels = np.asarray(as_array(labels))
+    lengths = np.asarray(as_array(label_lengths)).reshape(-1).astype(int)
+    indices = [(b, t) for b in range(labels.shape[0]) for t in range(lengths[b])]
+    values = np.asarray([labels[b, t] for b, t in indices], labels.dtype)
+    return SparseTensor(indices, values, labels.shape)
+
+
+def is_sparse(tensor):
+    return isinstance(tensor, SparseTensor)
+
+
+def to_dense(tensor):
+    """A SparseTensor as a dense Tensor (zeros elsewhere); other tensors unchanged."""
+    if not is_sparse(tensor):
+        return tensor
+    dense = np.zeros(tuple(tensor.dense_shape), tensor.values.dtype)
+    if len(tensor.values):
+        dense[tuple(tensor.indices.T)] = tensor.values
+    return Tensor(dense)
+
+
+def _log_sum_exp(a, b):
+    high = np.maximum(a, b)
+    with np.errstate(invalid="ignore"):
+        result = high + np.log1p(np.exp(-np.abs(a - b)))
+    return np.where(np.isneginf(high), -np.inf, result)
+
+
+def _ctc_one(log_probs, label, blank):
+    """Negative log-likelihood of `label` under (time, classes) log-softmax `log_probs`, and
+    its gradient with respect to the logits (alpha-beta recursion, merged repeats)."""
+    steps = log_probs.shape[0]
+    extended = np.full(2 * len(label) + 1, blank, np.int64)
+    extended[1::2] = label
+    size = len(extended)
+    skip = np.zeros(size, bool)
+    skip[2:] = (extended[2:] != blank) & (extended[2:] != extended[:-2])
+    emissions = log_probs[:, extended]                      # (time, size)
+    alpha = np.full((steps, size), -np.inf)
+    alpha[0, 0] = emissions[0, 0]
+    if size > 1:
+        alpha[0, 1] = emissions[0, 1]
+    for t in range(1, steps):
+        total = alpha[t - 1].copy()
+        total[1:] = _log_sum_exp(total[1:], alpha[t - 1, :-1])
+        total[2:] = np.where(skip[2:], _log_sum_exp(total[2:], alpha[t - 1, :-2]), total[2:])
+        alpha[t] = total + emissions[t]
+    beta = np.full((steps, size), -np.inf)
+    beta[-1, -1] = emissions[-1, -1]
+    if size > 1:
+        beta[-1, -2] = emissions[-1, -2]
+    skip_back = np.zeros(size, bool)
+    skip_back[:-2] = skip[2:]
+    for t in range(steps - 2, -1, -1):
+        total = beta[t + 1].copy()
+        total[:-1] = _log_sum_exp(total[:-1], beta[t + 1, 1:])
+        total[:-2] = np.where(skip_back[:-2], _log_sum_exp(total[:-2], beta[t + 1, 2:]),
+                              total[:-2])
+        beta[t] = total + emissions[t]
+    log_likelihood = _log_sum_exp(alpha[-1, -1], alpha[-1, -2]) if size > 1 else alpha[-1, -1]
+    occupancy = alpha + beta - emissions                      # log(alpha*beta/y)
+    grad = np.exp(log_probs)                                  # softmax
+    per_class = np.full(log_probs.shape, -np.inf)
+    for s in range(size):
+        per_class[:, extended[s]] = _log_sum_exp(per_class[:, extended[s]], occupancy[:, s])
+    grad = grad - np.exp(per_class - log_likelihood)
+    return -log_likelihood, grad
+
+
+def ctc_batch_cost(y_true, y_pred, input_length, label_length):
+    """CTC loss per batch element, `(batch, 1)`, of softmax outputs `y_pred` (batch, time,
+    classes; the last class is the blank) for the labels `y_true` (batch, max_label_length)
+    with lengths `label_length` and `input_length` valid time steps (each `(batch, 1)`)."""
+    probs = as_array(y_pred)
+    dtype = probs.dtype
+    logits = np.log(probs + np.asarray(config.epsilon(), dtype)).astype(np.float64)
+    labels = np.asarray(as_array(y_true)).astype(np.int64)
+    lengths = np.asarray(as_array(input_length)).reshape(-1).astype(int)
+    label_lengths = np.asarray(as_array(label_length)).reshape(-1).astype(int)
+    blank = probs.shape[-1] - 1
+    losses = np.zeros((probs.shape[0], 1), np.float64)
+    logit_grads = np.zeros(probs.shape, np.float64)
+    for b in range(probs.shape[0]):
+        steps = lengths[b]
+        shifted = logits[b, :steps] - logits[b, :steps].max(axis=-1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        losses[b, 0], logit_grads[b, :steps] = _ctc_one(log_probs,
+                                                        labels[b, :label_lengths[b]], blank)
+
+    def backward(g, needs):
+        # d loss / d y_pred = d loss / d logits / (y_pred + epsilon)
+        grad = logit_grads * np.asarray(g, np.float64).reshape(-1, 1, 1)
+        return (grad / (probs.astype(np.float64) + config.epsilon())).astype(dtype), None, \
+            None, None
+    return record(losses.astype(dtype), (y_pred, y_true, input_length, label_length), backward)
+
+
+def ctc_decode(y_pred, input_length, greedy=True, beam_width=100, top_paths=1):
+    """Decode softmax outputs: `([decoded], log_probabilities)`, `decoded` padded with -1.
+
+    Greedy: the most likely class per step, repeats merged, blanks removed; the score is minus
+    the sum of the best log-probabilities. Otherwise a prefix beam search of `beam_width`
+    keeping `top_paths` paths (repeats not merged across a step, as tf.keras asks TF).
+    """
+    probs = as_array(y_pred)
+    dtype = probs.dtype
+    log_probs = np.log(np.transpose(probs, (1, 0, 2)) + np.asarray(config.epsilon(), dtype))
+    lengths = np.asarray(as_array(input_length)).reshape(-1).astype(int)
+    blank = probs.shape[-1] - 1
+    batch = probs.shape[0]
+    if greedy:
+        paths, scores = [], np.zeros((batch, 1), dtype)
+        for b in range(batch):
+            best = log_probs[:lengths[b], b].argmax(axis=-1)
+            scores[b, 0] = -np.sum(log_probs[:lengths[b], b].max(axis=-1), dtype=dtype)
+            merged = [c for i, c in enumerate(best) if i == 0 or c != best[i - 1]]
+            paths.append([int(c) for c in merged if c != blank])
+        return [Tensor(_dense_paths(paths, probs.shape[1]))], Tensor(scores)
+    # TF's beam search normalises its inputs with a log-softmax first.
+    normalized = log_probs.astype(np.float64)
+    normalized -= np.log(np.exp(normalized).sum(axis=-1, keepdims=True))
+    results = [_beam_search(normalized[:lengths[b], b], blank, beam_width, top_paths)
+               for b in range(batch)]
+    decoded = [Tensor(_dense_paths([results[b][k][0] for b in range(batch)], probs.shape[1]))
+               for k in range(top_paths)]
+    scores = np.array([[score for _, score in results[b]] for b in range(batch)], dtype)
+    return decoded, Tensor(scores)
+
+
+def _dense_paths(paths, steps):
+    """`(batch, steps)` int64 labels, -1 after each path (tf.keras' dense shape)."""
+    dense = np.full((len(paths), steps), -1, np.int64)
+    for row, path in enumerate(paths):
+        dense[row, :len(path)] = path
+    return dense
+
+
+def _beam_search(log_probs, blank, beam_width, top_paths):
+    """CTC prefix beam search: `[(labels, log_probability), ...]` best first."""
+    beams = {(): (0.0, -np.inf)}              # prefix -> (log P ending in blank, not blank)
+    for step in log_probs:
+        candidates = {}
+
+        def add(prefix, blank_score, label_score):
+            old_blank, old_label = candidates.get(prefix, (-np.inf, -np.inf))
+            candidates[prefix] = (np.logaddexp(old_blank, blank_score),
+                                  np.logaddexp(old_label, label_score))
+        for prefix, (p_blank, p_label) in beams.items():
+            total = np.logaddexp(p_blank, p_label)
+            add(prefix, total + step[blank], -np.inf)
+            for c in range(len(step)):
+                if c == blank:
+                    continue
+                extended = prefix + (c,)
+                if prefix and prefix[-1] == c:
+                    add(extended, -np.inf, p_blank + step[c])
+                    add(prefix, -np.inf, p_label + step[c])
+                else:
+                    add(extended, -np.inf, total + step[c])
+        ranked = sorted(candidates.items(), key=lambda item: -np.logaddexp(*item[1]))
+        beams = dict(ranked[:beam_width])
+    ranked = sorted(beams.items(), key=lambda item: -np.logaddexp(*item[1]))[:top_paths]
+    return [(list(prefix), float(np.logaddexp(*scores))) for prefix, scores in ranked]
+
+
+# --- top-k, random, variables ------------------------------------------------------------------
+def in_top_k(predictions, targets, k):
+    """Whether each target's prediction is among the `k` largest of its row (ties at the
+    boundary count as in)."""
+    predictions = np.asarray(as_array(predictions))
+    targets = np.asarray(as_array(targets)).reshape(-1).astype(int)
+    target_values = predictions[np.arange(len(targets)), targets]
+    if k <= 0:
+        return Tensor(np.zeros(len(targets), bool))
+    kth = -np.sort(-predictions, axis=-1)[:, min(k, predictions.shape[-1]) - 1]
+    return Tensor((target_values >= kth) & np.isfinite(target_values))
+
+
+def random_bernoulli(shape, p=0.0, dtype=None, seed=None):
+    """1 with probability `p`, else 0."""
+    dtype = dtype or config.floatx()
+    draws = make_rng(seed).uniform(size=shape)
+    return Tensor((draws <= p).astype(dtype))
+
+
+def random_binomial(shape, p=0.0, dtype=None, seed=None):
+    """Deprecated alias of `random_bernoulli`."""
+    warnings.warn("`keras.backend.random_binomial` is deprecated, and will be removed in a "
+                  "future version.Please use `keras.backend.random_bernoulli` instead.",
+                  stacklevel=2)
+    return random_bernoulli(shape, p, dtype, seed)
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Normal samples, redrawn while more than two standard deviations from the mean."""
+    rng = make_rng(seed)
+    values = rng.standard_normal(size=shape)
+    outside = np.abs(values) > 2
+    while np.any(outside):
+        values[outside] = rng.standard_normal(size=int(outside.sum()))
+        outside = np.abs(values) > 2
+    return Tensor((values * stddev + mean).astype(dtype or config.floatx()))
+
+
+def random_normal_variable(shape, mean, scale, dtype=None, name=None, seed=None):
+    """A Variable initialised from a normal distribution."""
+    value = make_rng(seed).normal(mean, scale, size=shape)
+    return base.variable(value.astype(dtype or config.floatx()), dtype=dtype, name=name)
+
+
+def random_uniform_variable(shape, low, high, dtype=None, name=None, seed=None):
+    """A Variable initialised from a uniform distribution on [low, high)."""
+    value = make_rng(seed).uniform(low, high, size=shape)
+    return base.variable(value.astype(dtype or config.floatx()), dtype=dtype, name=name)
+
+
+def update(x, new_x):
+    x.assign(np.asarray(as_array(new_x), x.dtype))
+    return x
+
+
+def update_add(x, increment):
+    x.assign_add(np.asarray(as_array(increment), x.dtype))
+    return x
+
+
+def update_sub(x, decrement):
+    x.assign_sub(np.asarray(as_array(decrement), x.dtype))
+    return x
+
+
+def print_tensor(x, message="", summarize=3):
+    """Print `message` and the value of `x` (first and last `summarize` entries per axis);
+    return `x`."""
+    value = np.asarray(as_array(x))
+    text = np.array2string(value, threshold=2 * summarize, edgeitems=summarize)
+    print(f"{message} {text}" if message else text)
+    return x
+
+
+# --- session, phases, functions ----------------------------------------------------------------
+def backend():
+    """The name of the backend: minikeras computes with NumPy."""
+    return "numpy"
+
+
+def reset_uids():
+    """Restart the automatic layer names (`dense`, `dense_1`, ...)."""
+    session._NAME_UIDS.clear()
+
+
+_MANUAL_VARIABLE_INITIALIZATION = [False]
+
+
+def manual_variable_initialization(value):
+    """Kept for TF1 scripts: variables here always hold their initial value at creation, so
+    the flag has no effect."""
+    _MANUAL_VARIABLE_INITIALIZATION[0] = bool(value)
+
+
+@contextlib.contextmanager
+def learning_phase_scope(value):
+    """Run the block with the learning phase set to `value` (0 test, 1 train)."""
+    if value not in (0, 1):
+        raise ValueError("Expected learning phase to be 0 or 1.")
+    previous = session.learning_phase()
+    session.set_learning_phase(value)
+    try:
+        yield
+    finally:
+        session._LEARNING_PHASE[0] = previous
+
+
+def function(inputs, outputs, updates=None, name=None, **kwargs):
+    """A callable computing `outputs` from values for the KerasTensors `inputs` (a functional
+    graph), returning NumPy arrays, as tf.keras' eager `K.function`."""
+    if updates:
+        raise ValueError("`updates` argument is not supported during eager execution. You "
+                         f"passed: {updates}")
+    if kwargs:
+        raise ValueError("Invalid argument(s) passed to `K.function`: "
+                         f"{sorted(kwargs)}")
+    model = Functional(inputs, outputs)
+    wrap_outputs = isinstance(outputs, list) and len(outputs) == 1
+
+    def run(model_inputs):
+        results = model(model_inputs)
+        if wrap_outputs:
+            results = [results]
+        if isinstance(results, (list, tuple)):
+            return [np.asarray(as_array(r)) for r in results]
+        return np.asarray(as_array(results))
+    return run
+
+
+def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragged=False):
+    """TF1 graph placeholders do not exist here."""
+    raise NotImplementedError(
+        "`K.placeholder` creates a TensorFlow graph placeholder, which only exists in TF1 "
+        "graph mode; minikeras computes eagerly with NumPy. Use `keras.Input(shape=...)` for "
+        "a symbolic input of a functional model.")
+
+
+def gradients(loss, variables):
+    """Symbolic gradients need a TensorFlow graph."""
+    raise NotImplementedError(
+        "`K.gradients` builds symbolic gradients in a TensorFlow graph; minikeras computes "
+        "eagerly with NumPy. Record the computation with `keras.GradientTape()` and call "
+        "`tape.gradient(loss, variables)` instead.")
+
+
+class _Experimental:
+    """`K.experimental`: the switch of tf.keras' random generator (always on here)."""
+
+    _enabled = [True]
+
+    @staticmethod
+    def enable_tf_random_generator():
+        _Experimental._enabled[0] = True
+
+    @staticmethod
+    def disable_tf_random_generator():
+        _Experimental._enabled[0] = False
+
+    @staticmethod
+    def is_tf_random_generator_enabled():
+        return _Experimental._enabled[0]
+
+
+experimental = _Experimental()
+
+dispatch.dispatch_all(globals(), "backend", exclude=(
+    "backend", "reset_uids", "manual_variable_initialization", "learning_phase_scope",
+    "function", "placeholder", "gradients", "is_sparse", "to_dense", "update", "update_add",
+    "update_sub", "moving_average_update", "print_tensor", "random_normal_variable",
+    "random_uniform_variable", "ctc_label_dense_to_sparse"))

@@ -1,0 +1,327 @@
+"""`K.*` and `keras.losses.*` functions called on KerasTensors build TFOpLambda layers.
+
+tf.keras records such a call at the level of the TensorFlow ops the function runs: `K.square(x)`
+is one `tf.math.square` layer, `K.sqrt(x)` a `tf.math.maximum` then a `tf.math.sqrt` layer,
+`keras.losses.mse(a, b)` four layers. The recipes below reproduce those layers (names, op
+symbols and call arguments as tf.keras writes them into model configs) for the functions
+Keras 2 scripts use on symbolic tensors. Any other function becomes one layer whose op is the
+function itself (`keras.backend.<name>` / `keras.losses.<name>`), as tf.keras records the
+Keras functions it dispatches whole (`K.binary_crossentropy`).
+"""
+import inspect
+
+import numpy as np
+
+from .. import losses, ops
+from ..core import config, dispatch
+from ..core.tensor import Tensor, unwrap
+from ..engine.tf_op_layer import TFOpLambda, register_symbol_resolver, register_tf_symbol
+from . import functions as backend_functions
+from . import nn_functions
+
+
+def _tf(symbol, first, **kwargs):
+    """One TFOpLambda layer: `tf.<symbol>(first, **kwargs)`."""
+    return TFOpLambda(symbol)(first, **kwargs)
+
+
+def _ndim(x):
+    return len(getattr(x, "shape", ()))
+
+
+def _positive_axis(axis, rank):
+    return axis % rank if axis is not None and axis < 0 and rank else axis
+
+
+# --- the TF ops the recipes use, with TF's parameter names --------------------------------------
+K = backend_functions
+
+
+def _reduce(function):
+    return lambda input_tensor, axis=None, keepdims=False, name=None: function(
+        input_tensor, axis=axis, keepdims=keepdims)
+
+
+_OPS = {
+    "math.square": lambda x, name=None: K.square(x),
+    "math.exp": lambda x, name=None: K.exp(x),
+    "math.log": lambda x, name=None: K.log(x),
+    "math.sqrt": lambda x, name=None: K.sqrt(x),
+    "math.sigmoid": lambda x, name=None: K.sigmoid(x),
+    "math.tanh": lambda x, name=None: K.tanh(x),
+    "math.softplus": lambda features, name=None: K.softplus(features),
+    "math.sign": lambda x, name=None: K.sign(x),
+    "math.round": lambda x, name=None: K.round(x),
+    "nn.relu": lambda features, name=None: K.relu(features),
+    "nn.elu": lambda features, name=None: K.elu(features),
+    "nn.softmax": lambda logits, axis=None, name=None: K.softmax(
+        logits, axis=-1 if axis is None else axis),
+    "math.reduce_sum": _reduce(K.sum),
+    "math.reduce_mean": _reduce(K.mean),
+    "math.reduce_max": _reduce(K.max),
+    "math.reduce_min": _reduce(K.min),
+    "math.reduce_std": _reduce(K.std),
+    "math.reduce_variance": _reduce(K.var),
+    "math.reduce_prod": _reduce(K.prod),
+    "math.reduce_any": _reduce(K.any),
+    "math.reduce_all": _reduce(K.all),
+    "math.maximum": lambda x, y, name=None: K.maximum(x, y),
+    "math.minimum": lambda x, y, name=None: K.minimum(x, y),
+    "math.equal": lambda x, y, name=None: K.equal(x, y),
+    "math.greater": lambda x, y, name=None: K.greater(x, y),
+    "math.squared_difference": lambda x, y, name=None: K.square(ops.subtract(x, y)),
+    "math.argmax": lambda input, axis=None, name=None, output_type=None: K.argmax(  # noqa: A002
+        input, axis=0 if axis is None else axis),
+    "math.cumsum": lambda x, axis=0, exclusive=False, reverse=False, name=None: K.cumsum(
+        x, axis=axis),
+    "math.l2_normalize": lambda x, axis=None, epsilon=1e-12, name=None, dim=None: K.l2_normalize(
+        x, axis=axis),
+    "clip_by_value": lambda t, clip_value_min, clip_value_max, name=None: K.clip(
+        t, clip_value_min, clip_value_max),
+    "cast": lambda x, dtype, name=None: K.cast(x, dtype),
+    "convert_to_tensor": lambda value, dtype=None, dtype_hint=None, name=None:
+        K.cast(value, dtype) if dtype else value,
+    "concat": lambda values, axis, name="concat": K.concatenate(values, axis=axis),
+    "stack": lambda values, axis=0, name="stack": K.stack(values, axis=axis),
+    "reshape": lambda tensor, shape, name=None: K.reshape(tensor, shape),
+    "expand_dims": lambda input, axis, name=None: K.expand_dims(input, axis),  # noqa: A002
+    "compat.v1.squeeze": lambda input, axis=None, name=None, squeeze_dims=None: K.squeeze(  # noqa
+        input, axis[0] if isinstance(axis, (list, tuple)) else axis),
+    "compat.v1.transpose": lambda a, perm=None, name="transpose", conjugate=False:
+        K.transpose(a) if perm is None else K.permute_dimensions(a, perm),
+    "tile": lambda input, multiples, name=None: K.tile(input, multiples),  # noqa: A002
+    "one_hot": lambda indices, depth, on_value=None, off_value=None, axis=None, dtype=None,
+    name=None: K.one_hot(indices, depth),
+    "zeros_like": lambda input, dtype=None, name=None: K.zeros_like(input, dtype=dtype),  # noqa
+    "ones_like": lambda input, dtype=None, name=None: K.ones_like(input, dtype=dtype),  # noqa
+    "compat.v1.gather": lambda params, indices, validate_indices=None, name=None, axis=None,
+    batch_dims=0: K.gather(params, indices),
+}
+
+
+def _concrete_shape(shape):
+    return tuple(int(np.asarray(unwrap(d))) for d in shape)
+
+
+# A seeded random op draws a new sample at every call (TF's op-level seed starts a sequence).
+_RANDOM_STREAMS = {}
+
+
+def _stream(seed):
+    if seed not in _RANDOM_STREAMS:
+        _RANDOM_STREAMS[seed] = np.random.default_rng(seed)
+    return _RANDOM_STREAMS[seed]
+
+
+def _random_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None, name=None):
+    sample = _stream(seed).normal(mean, stddev, size=_concrete_shape(shape))
+    return Tensor(sample.astype(dtype or config.floatx()))
+
+
+def _random_uniform(shape, minval=0, maxval=None, dtype="float32", seed=None, name=None):
+    sample = _stream(seed).uniform(minval, 1.0 if maxval is None else maxval,
+                                   size=_concrete_shape(shape))
+    return Tensor(sample.astype(dtype or config.floatx()))
+
+
+_OPS.update({
+    "compat.v1.shape": lambda input, name=None, out_type="int32": Tensor(  # noqa: A002
+        np.asarray(np.shape(unwrap(input)), dtype=out_type)),
+    "random.normal": _random_normal,
+    "random.uniform": _random_uniform,
+})
+for _symbol, _op in _OPS.items():
+    register_tf_symbol(_symbol, _op)
+
+
+# --- K.* recipes: the TF ops tf.keras records for each function ----------------------------------
+def _unary(symbol, with_name):
+    extra = {"name": None} if with_name else {}
+    return lambda x: _tf(symbol, x, **extra)
+
+
+def _reduction(op):
+    return lambda x, axis=None, keepdims=False: _tf(f"math.reduce_{op}", x, axis=axis,
+                                                    keepdims=keepdims)
+
+
+def _boolean_reduction(op):
+    return lambda x, axis=None, keepdims=False: _tf(
+        f"math.reduce_{op}", _tf("cast", x, dtype="bool"), axis=axis, keepdims=keepdims)
+
+
+def _sqrt(x):
+    return _tf("math.sqrt", _tf("math.maximum", x, y=0.0, name=None))
+
+
+def _concatenate(tensors, axis=-1):
+    return _tf("concat", list(tensors), axis=_positive_axis(axis, _ndim(tensors[0])))
+
+
+def _dot(x, y):
+    if _ndim(x) > 2 or _ndim(y) > 2:
+        return None
+    return _tf("linalg.matmul", x, b=y)
+
+
+def _batch_dot(x, y, axes=None):
+    if _ndim(x) != 2 or _ndim(y) != 2 or axes not in (1, [1, 1], (1, 1), None):
+        return None
+    product = _tf("linalg.matmul", _tf("expand_dims", x, axis=1), b=_tf("expand_dims", y, axis=2))
+    return _tf("compat.v1.squeeze", product, axis=1, name=None)
+
+
+def _relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    if alpha or max_value is not None or threshold:
+        return None
+    return _tf("nn.relu", x, name=None)
+
+
+def _elu(x, alpha=1.0):
+    return _tf("nn.elu", x, name=None) if alpha == 1 else None
+
+
+def _tile(x, n):
+    return _tf("tile", x, multiples=list(n) if isinstance(n, (list, tuple)) else [n], name=None)
+
+
+def _repeat(x, n):
+    return _tf("tile", _tf("expand_dims", x, axis=1), multiples=[1, n, 1], name=None)
+
+
+def _seed(seed):
+    """K.random_* draw a seed when none is given, as tf.keras does."""
+    return int(np.random.randint(10e6)) if seed is None else seed
+
+
+def _random_recipe(symbol, low_name, high_name):
+    def recipe(shape, low=0.0, high=1.0, dtype=None, seed=None):
+        return _tf(symbol, list(shape), **{low_name: low, high_name: high},
+                   dtype=dtype or config.floatx(), seed=_seed(seed))
+    return recipe
+
+
+_K_RECIPES = {
+    "shape": lambda x: _tf("compat.v1.shape", x, name=None, out_type="int32"),
+    "random_normal": _random_recipe("random.normal", "mean", "stddev"),
+    "random_uniform": _random_recipe("random.uniform", "minval", "maxval"),
+    "square": _unary("math.square", True), "exp": _unary("math.exp", False),
+    "log": _unary("math.log", True), "abs": _unary("math.abs", False),
+    "sigmoid": _unary("math.sigmoid", False), "tanh": _unary("math.tanh", True),
+    "softplus": _unary("math.softplus", False), "sign": _unary("math.sign", False),
+    "round": _unary("math.round", False), "sqrt": _sqrt, "relu": _relu, "elu": _elu,
+    "sum": _reduction("sum"), "mean": _reduction("mean"), "max": _reduction("max"),
+    "min": _reduction("min"), "std": _reduction("std"), "var": _reduction("variance"),
+    "prod": _reduction("prod"), "any": _boolean_reduction("any"),
+    "all": _boolean_reduction("all"),
+    "pow": lambda x, a: _tf("math.pow", x, y=a),
+    "clip": lambda x, min_value, max_value: _tf("clip_by_value", x, clip_value_min=min_value,
+                                                clip_value_max=max_value),
+    "maximum": lambda x, y: _tf("math.maximum", x, y=y, name=None),
+    "minimum": lambda x, y: _tf("math.minimum", x, y=y, name=None),
+    "equal": lambda x, y: _tf("math.equal", x, y=y),
+    "greater": lambda x, y: _tf("math.greater", x, y=y, name=None),
+    "concatenate": _concatenate,
+    "stack": lambda x, axis=0: _tf("stack", list(x), axis=axis),
+    "reshape": lambda x, shape: _tf("reshape", x, shape=list(shape)),
+    "flatten": lambda x: _tf("reshape", x, shape=[-1]),
+    "expand_dims": lambda x, axis=-1: _tf("expand_dims", x, axis=axis),
+    "squeeze": lambda x, axis: _tf("compat.v1.squeeze", x, axis=[axis], name=None),
+    "transpose": lambda x: _tf("compat.v1.transpose", x),
+    "permute_dimensions": lambda x, pattern: _tf("compat.v1.transpose", x, perm=list(pattern)),
+    "softmax": lambda x, axis=-1: _tf("nn.softmax", x, axis=axis),
+    "l2_normalize": lambda x, axis=None: _tf("math.l2_normalize", x, axis=axis),
+    "cast": lambda x, dtype: _tf("cast", x, dtype=str(dtype)),
+    "argmax": lambda x, axis=-1: _tf("math.argmax", x, axis=axis),
+    "one_hot": lambda indices, num_classes: _tf("one_hot", indices, depth=num_classes, axis=-1),
+    "zeros_like": lambda x, dtype=None, name=None: _tf("zeros_like", x, dtype=dtype, name=name),
+    "ones_like": lambda x, dtype=None, name=None: _tf("ones_like", x, dtype=dtype, name=name),
+    "cumsum": lambda x, axis=0: _tf("math.cumsum", x, axis=axis),
+    "tile": _tile, "repeat": _repeat, "dot": _dot, "batch_dot": _batch_dot,
+    "gather": lambda reference, indices: _tf("compat.v1.gather", reference, indices=indices),
+}
+
+
+# --- keras.losses recipes --------------------------------------------------------------------------
+def _dtype_name(x):
+    return getattr(getattr(x, "dtype", None), "name", None) or config.floatx()
+
+
+def _cast_true(y_true, y_pred):
+    return _tf("cast", y_true, dtype=_dtype_name(y_pred))
+
+
+def _mse(y_true, y_pred):
+    y_pred = _tf("convert_to_tensor", y_pred)
+    y_true = _cast_true(y_true, y_pred)
+    difference = _tf("math.squared_difference", y_pred, y=y_true, name=None)
+    return _tf("math.reduce_mean", difference, axis=-1, keepdims=False)
+
+
+def _crossentropy(backend_name, reduce):
+    def recipe(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+        if label_smoothing:
+            return None
+        y_true = _cast_true(y_true, y_pred)
+        y_pred = _tf("convert_to_tensor", y_pred)
+        extra = {"axis": axis} if backend_name == "categorical_crossentropy" else {}
+        loss = _tf("keras.backend." + backend_name, y_true, output=y_pred,
+                   from_logits=from_logits, **extra)
+        return _tf("math.reduce_mean", loss, axis=axis, keepdims=False) if reduce else loss
+    return recipe
+
+
+def _kld(y_true, y_pred):
+    y_true = _cast_true(y_true, y_pred)
+    y_pred = _tf("convert_to_tensor", y_pred)
+    eps = config.epsilon()
+    y_true = _tf("clip_by_value", y_true, clip_value_min=eps, clip_value_max=1)
+    y_pred = _tf("clip_by_value", y_pred, clip_value_min=eps, clip_value_max=1)
+    log_ratio = _tf("math.log", _tf("math.truediv", y_true, y=y_pred, name=None), name=None)
+    return _tf("math.reduce_sum", _tf("math.multiply", y_true, y=log_ratio, name=None), axis=-1)
+
+
+_LOSS_RECIPES = {
+    "mean_squared_error": _mse,
+    "binary_crossentropy": _crossentropy("binary_crossentropy", reduce=True),
+    "categorical_crossentropy": _crossentropy("categorical_crossentropy", reduce=False),
+    "kl_divergence": _kld,
+}
+_RECIPES = {"backend": _K_RECIPES, "losses": _LOSS_RECIPES}
+
+
+def call_on_symbolic(module, name, function, args, kwargs):
+    """The dispatch handler: the recipe's layers, or one layer running the whole function."""
+    recipe = _RECIPES[module].get(name)
+    if recipe is not None:
+        result = recipe(*args, **kwargs)
+        if result is not None:
+            return result
+    return _whole_function_layer(module, name, function, args, kwargs)
+
+
+def _whole_function_layer(module, name, function, args, kwargs):
+    """`tf.keras.<module>.<name>` as one layer; the first argument is the layer's input, the
+    others are recorded by parameter name (only those given, as tf.keras records them)."""
+    bound = inspect.signature(function).bind(*args, **kwargs)
+    arguments = dict(bound.arguments)
+    first_name = next(iter(arguments))
+    first = arguments.pop(first_name)
+    return _tf(f"keras.{module}.{name}", first, **arguments)
+
+
+def _keras_function(symbol):
+    """`keras.backend.<name>` / `keras.losses.<name>`: a Keras function recorded whole."""
+    if not symbol.startswith("keras."):
+        return None
+    module_name, _, name = symbol[len("keras."):].partition(".")
+    modules = {"backend": (backend_functions, nn_functions), "losses": (losses,)}
+    for module in modules.get(module_name, ()):
+        function = getattr(module, name, None)
+        if callable(function):
+            return getattr(function, "__wrapped_keras_function__", function)
+    return None
+
+
+dispatch.set_symbolic_handler(call_on_symbolic)
+register_symbol_resolver(_keras_function)

@@ -1,0 +1,116 @@
+"""Normalization: `(x - mean) / sqrt(var)` per feature, from given statistics or `adapt()`."""
+import numpy as np
+
+from ... import ops
+from ...core import config
+from ...engine.base_layer import Layer
+from .image_utils import to_float
+
+
+class Normalization(Layer):
+    """Shifts and scales inputs to zero mean and unit variance along the kept `axis`.
+
+    Without `mean`/`variance` the layer owns non-trainable weights `mean`, `variance`
+    (shape: the kept axes) and an int64 `count`, set by `adapt(data)`.
+
+    Example:
+    >>> layer = Normalization(axis=-1)
+    >>> layer.adapt(np.array([[0.0, 10.0], [2.0, 30.0]]))
+    >>> layer(np.array([[1.0, 20.0]])).numpy()
+    array([[0., 0.]], dtype=float32)
+    """
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+        super().__init__(**kwargs)
+        if axis is None:
+            axis = ()
+        elif isinstance(axis, int):
+            axis = (axis,)
+        else:
+            axis = tuple(axis)
+        if 0 in axis:
+            raise ValueError("The argument 'axis' may not be 0.")
+        if (mean is not None) != (variance is not None):
+            raise ValueError("When setting values directly, both `mean` and `variance` must be "
+                             f"set. Got mean: {mean} and variance: {variance}")
+        self.axis = axis
+        self.input_mean = mean
+        self.input_variance = variance
+        self.invert = invert
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        ndim = len(input_shape)
+        if any(a < -ndim or a >= ndim for a in self.axis):
+            raise ValueError("All `axis` values must be in the range [-ndim, ndim). Found ndim: "
+                             f"`{ndim}`, axis: {self.axis}")
+        self._keep_axis = sorted(a if a >= 0 else a + ndim for a in self.axis)
+        for a in self._keep_axis:
+            if input_shape[a] is None:
+                raise ValueError("All `axis` values to be kept must have known shape. Got axis: "
+                                 f"{self.axis}, input shape: {list(input_shape)}, with unknown "
+                                 f"axis at index: {a}")
+        self._reduce_axis = tuple(d for d in range(ndim) if d not in self._keep_axis)
+        self._broadcast_shape = tuple(input_shape[d] if d in self._keep_axis else 1
+                                      for d in range(ndim))
+        statistics_shape = tuple(input_shape[d] for d in self._keep_axis)
+        if self.input_mean is None:
+            self.adapt_mean = self.add_weight(name="mean", shape=statistics_shape,
+                                              initializer="zeros", trainable=False)
+            self.adapt_variance = self.add_weight(name="variance", shape=statistics_shape,
+                                                  initializer="ones", trainable=False)
+            self.count = self.add_weight(name="count", shape=(), dtype="int64",
+                                         initializer="zeros", trainable=False)
+        super().build(input_shape)
+
+    def _statistics(self):
+        """(mean, variance) shaped to broadcast against the inputs."""
+        if self.input_mean is None:
+            mean, variance = self.adapt_mean.data, self.adapt_variance.data
+        else:
+            mean, variance = self.input_mean, self.input_variance
+        mean = np.broadcast_to(np.asarray(mean, self._dtype), self._statistics_shape())
+        variance = np.broadcast_to(np.asarray(variance, self._dtype), self._statistics_shape())
+        return mean.reshape(self._broadcast_shape), variance.reshape(self._broadcast_shape)
+
+    def _statistics_shape(self):
+        return tuple(self._broadcast_shape[d] for d in self._keep_axis)
+
+    def call(self, inputs):
+        inputs = to_float(inputs, self._dtype)
+        mean, variance = self._statistics()
+        scale = np.maximum(np.sqrt(variance), np.asarray(config.epsilon(), self._dtype))
+        if self.invert:
+            return ops.add(ops.multiply(inputs, scale), mean)
+        return ops.divide(ops.subtract(inputs, mean), scale)
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Set `mean`, `variance` and `count` from `data` (a NumPy array or Tensor)."""
+        if self.input_mean is not None:
+            raise ValueError("Cannot adapt a Normalization layer whose `mean` and `variance` "
+                             "were given to the constructor.")
+        if batch_size is not None or steps is not None:
+            raise NotImplementedError("Normalization.adapt takes the whole array here: "
+                                      "`batch_size` and `steps` are not supported.")
+        values = np.asarray(getattr(data, "data", data), dtype=np.float64)
+        if not self.built:
+            self.build((None,) + values.shape[1:])
+        mean = values.mean(axis=self._reduce_axis)
+        variance = values.var(axis=self._reduce_axis)
+        count = int(np.prod([values.shape[d] for d in self._reduce_axis]))
+        self.adapt_mean.assign(mean.astype(self._dtype))
+        self.adapt_variance.assign(variance.astype(self._dtype))
+        self.count.assign(np.asarray(count, np.int64))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config_ = super().get_config()
+        config_.update({"axis": self.axis, "invert": self.invert,
+                        "mean": _listed(self.input_mean), "variance": _listed(self.input_variance)})
+        return config_
+
+
+def _listed(value):
+    return value.tolist() if isinstance(value, np.ndarray) else value

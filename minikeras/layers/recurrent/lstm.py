@@ -1,0 +1,38 @@
+"""LSTM: the long short-term memory layer (Hochreiter & Schmidhuber, 1997)."""
+from .cell_layer import CellLayer
+from .lstm_cell import LSTMCell
+
+
+class LSTM(CellLayer):
+    """An LSTMCell over the timesteps, the whole sequence as one fused op with a hand-derived
+    backward-through-time. Weights `lstm/lstm_cell/kernel:0` (gates i, f, c, o),
+    `recurrent_kernel:0`, `bias:0`, as tf.keras.
+
+    Example:
+    >>> LSTM(4, return_sequences=True)(np.zeros((32, 10, 8), "float32")).shape
+    (32, 10, 4)
+    """
+
+    cell_class = LSTMCell
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0,
+                 return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, time_major=False, unroll=False, seed=None, **kwargs):
+        cell_kwargs = dict(
+            units=units, activation=activation, recurrent_activation=recurrent_activation,
+            use_bias=use_bias, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            unit_forget_bias=unit_forget_bias, kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
+            seed=seed)
+        super().__init__(cell_kwargs, activity_regularizer=activity_regularizer,
+                         return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, time_major=time_major,
+                         unroll=unroll, **kwargs)

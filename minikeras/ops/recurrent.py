@@ -1,0 +1,474 @@
+"""Fused recurrent sequences: a whole SimpleRNN / LSTM / GRU pass over time is ONE tape op.
+
+Forward: the input projection of every timestep is one GEMM; each step is one recurrent GEMM
+into a preallocated buffer followed by the gate math in place. Backward-through-time walks the
+steps in reverse collecting the pre-activation gradients of every step in one buffer; the
+kernel, recurrent-kernel and bias gradients and the input gradient are then one GEMM each.
+
+Conventions (tf.keras): gate order LSTM i, f, c, o and GRU z, r, h; at a masked timestep the
+states are carried unchanged and the output repeats the previous step's output (zeros before
+the first unmasked step), or is zero with `zero_output_for_mask`; `go_backwards` processes the
+sequence reversed and returns the outputs in processing order.
+
+Internally everything is time-major: `(time, batch, features)`.
+"""
+import numpy as np
+
+from ..core.tensor import record
+from .blas_threads import small_gemm_threads
+from .math import as_array, split, squeeze
+
+# Activations whose derivative can be read from their output (what backward-through-time keeps).
+FUSED_ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
+CELL_KINDS = ("simple_rnn", "lstm", "gru")
+
+
+def _activate(name, a):
+    """Apply activation `name` to `a` in place."""
+    if name == "tanh":
+        np.tanh(a, out=a)
+    elif name == "sigmoid":
+        # 0.5 tanh(x / 2) + 0.5: stable for any x, no overflow warnings.
+        a *= 0.5
+        np.tanh(a, out=a)
+        a *= 0.5
+        a += 0.5
+    elif name == "hard_sigmoid":   # Keras 2: clip(0.2 x + 0.5, 0, 1)
+        a *= 0.2
+        a += 0.5
+        np.clip(a, 0, 1, out=a)
+    elif name == "relu":
+        np.maximum(a, 0, out=a)
+    elif name != "linear":
+        raise ValueError(f"activation {name!r} has no fused recurrent kernel")
+
+
+def _derivative(name, y):
+    """d activation / d pre-activation, from the activation's output `y`."""
+    if name == "tanh":
+        return 1 - y * y
+    if name == "sigmoid":
+        return y * (1 - y)
+    if name == "hard_sigmoid":
+        return ((y > 0) & (y < 1)) * np.asarray(0.2, y.dtype)
+    if name == "relu":
+        return (y > 0).astype(y.dtype)
+    return np.ones_like(y)
+
+
+class _Sequence:
+    """Buffers and the step loops shared by the three cells (subclasses hold the gate math)."""
+
+    n_states = 1
+    gates = 1
+
+    def __init__(self, xp, kernel_r, h0, states0, mask, rec_mask, act, ract, dtype):
+        self.xp = xp                  # (T, B, G) input projections (with the input bias)
+        self.u = kernel_r             # (units, G) recurrent kernel
+        self.mask = mask              # (T, B, 1) float or None
+        self.rec_mask = rec_mask      # (B, units) recurrent dropout mask or None
+        self.act, self.ract = act, ract
+        steps, batch, _ = xp.shape
+        units = h0.shape[-1]
+        self.steps, self.batch, self.units = steps, batch, units
+        self.dtype = dtype
+        self.h = np.empty((steps + 1, batch, units), dtype)    # carried hidden state
+        self.h[0] = h0
+        if mask is None:
+            self.hn = self.h[1:]                               # new state of each step
+            self.y = self.hn                                   # outputs
+        else:
+            self.hn = np.empty((steps, batch, units), dtype)
+            self.y = np.empty((steps, batch, units), dtype)
+
+    def h_rec(self, t):
+        """The state as the recurrent GEMM sees it (after recurrent dropout)."""
+        h = self.h[t]
+        return h if self.rec_mask is None else h * self.rec_mask
+
+    def forward(self, zero_output_for_mask):
+        for t in range(self.steps):
+            self.step(t)
+            if self.mask is not None:
+                keep = self.mask[t] > 0
+                np.copyto(self.h[t + 1], self.hn[t])
+                np.copyto(self.h[t + 1], self.h[t], where=~keep)
+                if zero_output_for_mask or t == 0:
+                    self.y[t] = np.where(keep, self.hn[t], 0)
+                else:
+                    self.y[t] = np.where(keep, self.hn[t], self.y[t - 1])
+                self.carry_other_states(t, keep)
+
+    def carry_other_states(self, t, keep):
+        pass
+
+    def backward(self, g_y, g_last, g_states, zero_output_for_mask):
+        """Walk the steps in reverse, filling the per-step pre-activation gradients; returns
+        the gradient of the initial hidden state."""
+        self.init_backward(g_states)
+        dh = np.zeros((self.batch, self.units), self.dtype) if g_states[0] is None \
+            else np.array(g_states[0], self.dtype)
+        d_carry_y = None        # gradient flowing to the previous step's output (masking)
+        for t in range(self.steps - 1, -1, -1):
+            gy = None if g_y is None else g_y[t]
+            if t == self.steps - 1 and g_last is not None:
+                gy = g_last if gy is None else gy + g_last
+            if d_carry_y is not None:
+                gy = d_carry_y if gy is None else gy + d_carry_y
+            if self.mask is None:
+                dhn = dh if gy is None else dh + gy
+                skip = None
+            else:
+                m = self.mask[t]
+                nm = 1 - m
+                dhn = (dh if gy is None else dh + gy) * m
+                # a masked step passes the state (and, unless zeroed, the output) through
+                skip = dh * nm
+                d_carry_y = gy * nm if (gy is not None and not zero_output_for_mask) else None
+            dh = self.step_backward(t, dhn)
+            if skip is not None:
+                dh += skip
+        return dh
+
+
+class _SimpleRNN(_Sequence):
+    def step(self, t):
+        out = self.hn[t]
+        np.matmul(self.h_rec(t), self.u, out=out)
+        out += self.xp[t]
+        _activate(self.act, out)
+
+    def init_backward(self, g_states):
+        self.dxp = np.empty_like(self.xp)
+        self.u_t = np.ascontiguousarray(self.u.T)
+
+    def step_backward(self, t, dhn):
+        da = self.dxp[t]
+        np.multiply(dhn, _derivative(self.act, self.hn[t]), out=da)
+        dh = da @ self.u_t
+        if self.rec_mask is not None:
+            dh *= self.rec_mask
+        return dh
+
+    def weight_gradients(self, h_prev_flat):
+        dxp = self.dxp.reshape(-1, self.dxp.shape[-1])
+        return dxp, h_prev_flat.T @ dxp, None
+
+
+class _LSTM(_Sequence):
+    n_states = 2
+    gates = 4
+
+    def __init__(self, xp, kernel_r, h0, states0, mask, rec_mask, act, ract, dtype):
+        super().__init__(xp, kernel_r, h0, states0, mask, rec_mask, act, ract, dtype)
+        steps, batch, units = self.steps, self.batch, self.units
+        self.c = np.empty((steps + 1, batch, units), dtype)
+        self.c[0] = states0[1]
+        self.a = np.empty((steps, batch, 4 * units), dtype)    # activated gates i, f, c, o
+        self.tc = np.empty((steps, batch, units), dtype)       # act(new cell state)
+        self.scratch_fwd = np.empty((batch, units), dtype)
+        self.fast = act == "tanh" and ract == "sigmoid"
+        if self.fast:
+            # sigmoid(x) = 0.5 tanh(x / 2) + 0.5: one tanh over all four gates; the halving
+            # is folded into the recurrent kernel (and the projections, by the caller).
+            scale = np.full(4 * units, 0.5, dtype)
+            scale[2 * units:3 * units] = 1
+            self.gate_scale = scale
+            self.gate_offset = (np.full(4 * units, 0.5, dtype) *
+                                (scale != 1)).astype(dtype)
+            self.u_scaled = kernel_r * scale
+
+    def step(self, t):
+        u = self.units
+        a = self.a[t]
+        h = self.h_rec(t)
+        if self.fast:
+            np.matmul(h, self.u_scaled, out=a)
+            a += self.xp[t]            # projections pre-scaled in `fused_sequence`
+            np.tanh(a, out=a)
+            a *= self.gate_scale
+            a += self.gate_offset
+        else:
+            np.matmul(h, self.u, out=a)
+            a += self.xp[t]
+            _activate(self.ract, a[:, :2 * u])
+            _activate(self.act, a[:, 2 * u:3 * u])
+            _activate(self.ract, a[:, 3 * u:])
+        i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
+        c_new = self.c[t + 1]
+        np.multiply(f, self.c[t], out=c_new)
+        c_new += np.multiply(i, g, out=self.scratch_fwd)
+        tc = self.tc[t]
+        if self.act == "tanh":
+            np.tanh(c_new, out=tc)
+        else:
+            np.copyto(tc, c_new)
+            _activate(self.act, tc)
+        np.multiply(o, tc, out=self.hn[t])
+
+    def carry_other_states(self, t, keep):
+        np.copyto(self.c[t + 1], self.c[t], where=~keep)
+
+    def init_backward(self, g_states):
+        u = self.units
+        self.dc = np.zeros((self.batch, u), self.dtype) if g_states[1] is None \
+            else np.array(g_states[1], self.dtype)
+        # derivatives of every gate activation, for all steps at once
+        d = np.empty_like(self.a)
+        d[..., :2 * u] = _derivative(self.ract, self.a[..., :2 * u])
+        d[..., 2 * u:3 * u] = _derivative(self.act, self.a[..., 2 * u:3 * u])
+        d[..., 3 * u:] = _derivative(self.ract, self.a[..., 3 * u:])
+        self.d_gates = d
+        self.d_tc = _derivative(self.act, self.tc)
+        self.dxp = np.empty_like(self.a)
+        self.scratch = np.empty((self.batch, 4 * u), self.dtype)
+        self.u_t = np.ascontiguousarray(self.u.T)
+
+    def step_backward(self, t, dhn):
+        u = self.units
+        a = self.a[t]
+        i, f, g, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
+        dc = self.dc
+        dcn = dhn * o
+        dcn *= self.d_tc[t]
+        if self.mask is None:
+            dcn += dc
+        else:
+            dcn += dc * self.mask[t]
+        da = self.scratch
+        np.multiply(dcn, g, out=da[:, :u])
+        np.multiply(dcn, self.c[t], out=da[:, u:2 * u])
+        np.multiply(dcn, i, out=da[:, 2 * u:3 * u])
+        np.multiply(dhn, self.tc[t], out=da[:, 3 * u:])
+        dz = self.dxp[t]
+        np.multiply(da, self.d_gates[t], out=dz)
+        if self.mask is not None:
+            dc *= 1 - self.mask[t]
+            dc += dcn * f
+        else:
+            np.multiply(dcn, f, out=dc)
+        dh = dz @ self.u_t
+        if self.rec_mask is not None:
+            dh *= self.rec_mask
+        return dh
+
+    def weight_gradients(self, h_prev_flat):
+        dxp = self.dxp.reshape(-1, self.dxp.shape[-1])
+        return dxp, h_prev_flat.T @ dxp, None
+
+
+class _GRU(_Sequence):
+    gates = 3
+
+    def __init__(self, xp, kernel_r, h0, states0, mask, rec_mask, act, ract, dtype,
+                 reset_after=True, recurrent_bias=None):
+        super().__init__(xp, kernel_r, h0, states0, mask, rec_mask, act, ract, dtype)
+        steps, batch, units = self.steps, self.batch, self.units
+        self.reset_after = reset_after
+        self.recurrent_bias = recurrent_bias
+        self.a = np.empty((steps, batch, 3 * units), dtype)     # z, r, candidate
+        if reset_after:
+            self.hp = np.empty((steps, batch, 3 * units), dtype)  # h U + recurrent bias
+        else:
+            self.u_zr = np.ascontiguousarray(kernel_r[:, :2 * units])
+            self.u_h = np.ascontiguousarray(kernel_r[:, 2 * units:])
+            self.rh = np.empty((steps, batch, units), dtype)      # r * h (recurrent input)
+
+    def step(self, t):
+        u = self.units
+        a = self.a[t]
+        xp = self.xp[t]
+        h_rec = self.h_rec(t)
+        if self.reset_after:
+            hp = self.hp[t]
+            np.matmul(h_rec, self.u, out=hp)
+            if self.recurrent_bias is not None:
+                hp += self.recurrent_bias
+            np.add(xp[:, :2 * u], hp[:, :2 * u], out=a[:, :2 * u])
+            _activate(self.ract, a[:, :2 * u])
+            np.multiply(a[:, u:2 * u], hp[:, 2 * u:], out=a[:, 2 * u:])
+        else:
+            np.matmul(h_rec, self.u_zr, out=a[:, :2 * u])
+            a[:, :2 * u] += xp[:, :2 * u]
+            _activate(self.ract, a[:, :2 * u])
+            np.multiply(a[:, u:2 * u], h_rec, out=self.rh[t])
+            np.matmul(self.rh[t], self.u_h, out=a[:, 2 * u:])
+        hh = a[:, 2 * u:]
+        hh += xp[:, 2 * u:]
+        _activate(self.act, hh)
+        # new state z h + (1 - z) hh = hh + z (h - hh)
+        hn = self.hn[t]
+        np.subtract(self.h[t], hh, out=hn)
+        hn *= a[:, :u]
+        hn += hh
+
+    def init_backward(self, g_states):
+        u = self.units
+        self.dxp = np.empty_like(self.a)
+        if self.reset_after:
+            self.dhp = np.empty_like(self.a)
+            self.u_t = np.ascontiguousarray(self.u.T)
+        else:
+            self.u_zr_t = np.ascontiguousarray(self.u_zr.T)
+            self.u_h_t = np.ascontiguousarray(self.u_h.T)
+        self.d_zr = _derivative(self.ract, self.a[..., :2 * u])
+        self.d_hh = _derivative(self.act, self.a[..., 2 * u:])
+
+    def step_backward(self, t, dhn):
+        u = self.units
+        a = self.a[t]
+        z, reset, hh = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
+        h_prev = self.h[t]
+        d_zr = self.d_zr[t]
+        dx = self.dxp[t]
+        # d pre-activations: update gate, candidate
+        np.multiply(dhn * (h_prev - hh), d_zr[:, :u], out=dx[:, :u])
+        dah = dx[:, 2 * u:]
+        np.multiply(dhn * (1 - z), self.d_hh[t], out=dah)
+        dh_direct = dhn * z
+        if self.reset_after:
+            hp = self.hp[t]
+            np.multiply(dah * hp[:, 2 * u:], d_zr[:, u:], out=dx[:, u:2 * u])
+            dhp = self.dhp[t]
+            dhp[:, :2 * u] = dx[:, :2 * u]
+            np.multiply(dah, reset, out=dhp[:, 2 * u:])
+            d_rec = dhp @ self.u_t
+        else:
+            d_rh = dah @ self.u_h_t
+            h_rec = self.h_rec(t)
+            np.multiply(d_rh * h_rec, d_zr[:, u:], out=dx[:, u:2 * u])
+            d_rec = dx[:, :2 * u] @ self.u_zr_t
+            d_rec += d_rh * reset
+        if self.rec_mask is not None:
+            d_rec *= self.rec_mask
+        d_rec += dh_direct
+        return d_rec
+
+    def weight_gradients(self, h_prev_flat):
+        u = self.units
+        dxp = self.dxp.reshape(-1, 3 * u)
+        if self.reset_after:
+            dhp = self.dhp.reshape(-1, 3 * u)
+            return dxp, h_prev_flat.T @ dhp, dhp.sum(axis=0)
+        grad_u = np.empty((u, 3 * u), self.dtype)
+        grad_u[:, :2 * u] = h_prev_flat.T @ dxp[:, :2 * u]
+        grad_u[:, 2 * u:] = self.rh.reshape(-1, u).T @ dxp[:, 2 * u:]
+        return dxp, grad_u, None
+
+
+def fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states, mask=None,
+                   go_backwards=False, return_sequences=False, zero_output_for_mask=False,
+                   activation="tanh", recurrent_activation="sigmoid", reset_after=True,
+                   recurrent_mask=None):
+    """Run a `cell` ('simple_rnn', 'lstm' or 'gru') over `inputs` (batch, time, features).
+
+    `bias` is (G,) or, for a GRU with `reset_after`, (2, G) (input and recurrent rows);
+    `initial_states` one (batch, units) tensor per state (h; h, c for an LSTM); `mask` a
+    (batch, time) boolean array; `recurrent_mask` a (batch, units) dropout mask applied to the
+    state before the recurrent GEMM. Returns `(output, [final states])`: the output sequence
+    (batch, time, units) in processing order, or the last output (batch, units).
+    """
+    with small_gemm_threads():
+        return _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states,
+                               mask, go_backwards, return_sequences, zero_output_for_mask,
+                               activation, recurrent_activation, reset_after, recurrent_mask)
+
+
+def _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states, mask,
+                    go_backwards, return_sequences, zero_output_for_mask, activation,
+                    recurrent_activation, reset_after, recurrent_mask):
+    if cell not in CELL_KINDS:
+        raise ValueError(f"Unknown recurrent cell kind {cell!r}; expected one of {CELL_KINDS}")
+    x = as_array(inputs)
+    dtype = x.dtype
+    w, u = as_array(kernel), as_array(recurrent_kernel)
+    b = None if bias is None else as_array(bias)
+    states = [as_array(s).astype(dtype, copy=False) for s in initial_states]
+    batch, steps, features = x.shape
+    units = u.shape[0]
+    if steps == 0:
+        raise ValueError("Cannot run a recurrent layer over a sequence of 0 timesteps.")
+
+    # time-major, in processing order
+    x_tm = x.transpose(1, 0, 2)
+    m = None
+    if mask is not None:
+        m = np.asarray(mask, bool).T[..., None].astype(dtype)      # (T, B, 1)
+    if go_backwards:
+        x_tm = x_tm[::-1]
+        m = None if m is None else m[::-1]
+    x_tm = np.ascontiguousarray(x_tm)
+    x_flat = x_tm.reshape(-1, features)
+
+    input_bias = b if (b is None or b.ndim == 1) else b[0]
+    rec_bias = None if (b is None or b.ndim == 1) else b[1]
+    lstm_fast = cell == "lstm" and activation == "tanh" and recurrent_activation == "sigmoid"
+    if lstm_fast:
+        scale = np.full(4 * units, 0.5, dtype)
+        scale[2 * units:3 * units] = 1
+        xp = x_flat @ (w * scale)
+        if input_bias is not None:
+            xp += input_bias * scale
+    else:
+        xp = x_flat @ w
+        if input_bias is not None:
+            xp += input_bias
+    xp = xp.reshape(steps, batch, -1)
+    rec_mask = None if recurrent_mask is None else as_array(recurrent_mask).astype(dtype, copy=False)
+    args = (xp, u, states[0], states, m, rec_mask, activation, recurrent_activation, dtype)
+    if cell == "simple_rnn":
+        seq = _SimpleRNN(*args)
+    elif cell == "lstm":
+        seq = _LSTM(*args)
+    else:
+        seq = _GRU(*args, reset_after=reset_after, recurrent_bias=rec_bias)
+    seq.forward(zero_output_for_mask)
+
+    n_out = steps if return_sequences else 1
+    final_states = [seq.h[steps]] + ([seq.c[steps]] if cell == "lstm" else [])
+    packed = np.empty((batch, n_out + len(final_states), units), dtype)
+    if return_sequences:
+        packed[:, :steps] = seq.y.transpose(1, 0, 2)
+    else:
+        packed[:, 0] = seq.y[steps - 1]
+    for k, state in enumerate(final_states):
+        packed[:, n_out + k] = state
+
+    def backward(g, needs):
+        with small_gemm_threads():
+            return _backward(g, needs)
+
+    def _backward(g, needs):
+        g_y = g[:, :steps].transpose(1, 0, 2) if return_sequences else None
+        g_last = None if return_sequences else g[:, 0]
+        g_states = [g[:, n_out + k] for k in range(len(final_states))]
+        dh0 = seq.backward(g_y, g_last, g_states, zero_output_for_mask)
+        h_prev = seq.h[:-1].reshape(-1, units)
+        if rec_mask is not None:
+            h_prev = (seq.h[:-1] * rec_mask).reshape(-1, units)
+        dxp, grad_u, grad_rec_bias = seq.weight_gradients(h_prev)
+        grad_x = grad_w = grad_b = None
+        if needs[0]:
+            grad_x = (dxp @ w.T).reshape(steps, batch, features)
+            if go_backwards:
+                grad_x = grad_x[::-1]
+            grad_x = np.ascontiguousarray(grad_x.transpose(1, 0, 2))
+        if needs[1]:
+            grad_w = x_flat.T @ dxp
+        if b is not None and needs[3]:
+            grad_b = dxp.sum(axis=0)
+            if grad_rec_bias is not None:
+                grad_b = np.stack([grad_b, grad_rec_bias])
+        grad_states = [dh0] + ([seq.dc] if cell == "lstm" else [])
+        return (grad_x, grad_w, grad_u if needs[2] else None, grad_b) + tuple(grad_states)
+
+    hub = record(packed, (inputs, kernel, recurrent_kernel, bias) + tuple(initial_states),
+                 backward)
+    pieces = split(hub, [n_out + k for k in range(len(final_states))], axis=1)
+    output = pieces[0]
+    output = output if return_sequences else _squeeze_time(output)
+    return output, [_squeeze_time(p) for p in pieces[1:]]
+
+
+def _squeeze_time(piece):
+    return squeeze(piece, axis=1)

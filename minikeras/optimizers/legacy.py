@@ -1,0 +1,328 @@
+"""`keras.optimizers.legacy`: the optimizers of tf.keras before 2.11 (OptimizerV2).
+
+What differs from the current optimizers, as tf.keras' legacy classes behave:
+- `decay=`: the learning rate of step t (counted from 0) is `lr / (1 + decay * t)` (Nadam
+  uses `decay` as its momentum-schedule decay instead, default 0.004).
+- Variables: `<Name>/iter:0`, then the slots named `<Name>/<variable>/<slot>:0`, created slot
+  kind by slot kind (all `m`, then all `v` for Adam), except Ftrl (per variable).
+- Adagrad divides by `sqrt(accumulator) + epsilon`; RMSprop without momentum by
+  `sqrt(rms) + epsilon`; Nadam keeps its momentum schedule product in `momentum_cache`.
+- `get_config()` has `decay` and no weight-decay/EMA entries; hyperparameters are read back
+  from their float32 variables.
+"""
+import numpy as np
+
+from ..core.tensor import Variable
+from . import adadelta, adagrad, adam, adamax, ftrl, nadam, rmsprop, sgd
+from .base import Optimizer, _shared_name, f32
+
+_ALLOWED_KWARGS = {"clipnorm", "clipvalue", "lr", "decay", "global_clipnorm"}
+
+
+def _as_float32(value):
+    return float(np.float32(value)) if isinstance(value, (int, float)) and \
+        not isinstance(value, bool) else value
+
+
+class LegacyOptimizer:
+    """Mixin giving a current optimizer class the OptimizerV2 behaviour listed above."""
+
+    # Hyperparameters tf.keras 2.10 stores in float32 variables (read back rounded).
+    _float32_hypers = ()
+
+    def _init_legacy(self, name, kwargs):
+        unknown = set(kwargs) - _ALLOWED_KWARGS
+        if unknown:
+            raise TypeError(f"Unexpected keyword argument passed to optimizer: "
+                            f"{sorted(unknown)[0]}. Allowed kwargs are {sorted(_ALLOWED_KWARGS)}.")
+        decay = kwargs.pop("decay", 0.0)
+        if decay < 0.0:
+            raise ValueError(f"decay cannot be less than 0. Received: decay={decay}.")
+        self._initial_decay = decay
+        clip = {key: kwargs.pop(key) for key in ("clipnorm", "clipvalue", "global_clipnorm")
+                if key in kwargs}
+        return clip
+
+    def _finish_legacy_init(self, name):
+        self.iterations = Variable(np.zeros((), np.int64), trainable=False, name=f"{name}/iter")
+
+    @property
+    def decay(self):
+        return self._initial_decay
+
+    def _lr32(self):
+        """`lr / (1 + decay * iterations)` in float32."""
+        lr = np.float32(self.learning_rate.data)
+        if self._initial_decay > 0:
+            lr = lr / (np.float32(1) + f32(self._initial_decay) * np.float32(self._step_count()))
+        return lr
+
+    def _slot(self, var, slot_name, initial_value=None):
+        value = np.zeros(var.shape, var.dtype) if initial_value is None else \
+            np.array(initial_value, var.dtype)
+        variable = Variable(value, trainable=False,
+                            name=f"{self.name}/{_shared_name(var)}/{slot_name}")
+        self._variables.append(variable)
+        return variable
+
+    def _make_slots(self, var_list, slot_name, initial_value=None):
+        return [self._slot(var, slot_name, initial_value) for var in var_list]
+
+    def _begin_build(self, var_list):
+        """True when the slots still have to be created."""
+        Optimizer.build(self, var_list)
+        if self._built:
+            return False
+        self._built = True
+        return True
+
+    def get_config(self):
+        config = {"name": self.name,
+                  "learning_rate": self._serialize_hyperparameter(self._learning_rate),
+                  "decay": self._initial_decay}
+        for key in ("clipnorm", "clipvalue", "global_clipnorm"):
+            if getattr(self, key, None) is not None:
+                config[key] = getattr(self, key)
+        for key in self._legacy_config_keys:
+            value = getattr(self, key)
+            config[key] = _as_float32(value) if key in self._float32_hypers else value
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config.pop("is_legacy_optimizer", None)
+        if "lr" in config:
+            config["learning_rate"] = config.pop("lr")
+        return super().from_config(config, custom_objects)
+
+
+class SGD(LegacyOptimizer, sgd.SGD):
+    """Gradient descent with momentum and `decay` (tf.keras < 2.11)."""
+
+    _legacy_config_keys = ("momentum", "nesterov")
+    _float32_hypers = ("momentum",)
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
+        clip = self._init_legacy(name, kwargs)
+        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
+                         name=name, **clip, **kwargs)
+        self._finish_legacy_init(name)
+
+    def build(self, var_list):
+        if self._begin_build(var_list):
+            self.momentums = self._make_slots(var_list, "momentum") if self.momentum else []
+
+
+class RMSprop(LegacyOptimizer, rmsprop.RMSprop):
+    """RMSprop with `decay` (tf.keras < 2.11): without momentum the step is
+    `lr * g / (sqrt(rms) + epsilon)`."""
+
+    _legacy_config_keys = ("rho", "momentum", "epsilon", "centered")
+    _float32_hypers = ("rho", "momentum")
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 name="RMSprop", **kwargs):
+        clip = self._init_legacy(name, kwargs)
+        super().__init__(learning_rate=learning_rate, rho=rho, momentum=momentum,
+                         epsilon=epsilon, centered=centered, name=name, **clip, **kwargs)
+        self._finish_legacy_init(name)
+
+    def build(self, var_list):
+        if self._begin_build(var_list):
+            self._velocities = self._make_slots(var_list, "rms")
+            self._momentums = self._make_slots(var_list, "momentum") if self.momentum > 0 else []
+            self._average_gradients = self._make_slots(var_list, "mg") if self.centered else []
+
+    def update_step(self, gradient, variable):
+        if self.momentum > 0:
+            return super().update_step(gradient, variable)
+        index = self._var_index(variable)
+        rho, keep = f32(self.rho), f32(1 - self.rho)
+        rms = self._velocities[index].data
+        rms *= rho
+        rms += np.square(gradient) * keep
+        denominator = rms
+        if self.centered:
+            average = self._average_gradients[index].data
+            average *= rho
+            average += gradient * keep
+            denominator = rms - np.square(average)
+        variable.data -= self._step_lr * gradient / (np.sqrt(denominator) + f32(self.epsilon))
+        return None
+
+
+class Adagrad(LegacyOptimizer, adagrad.Adagrad):
+    """Adagrad with `decay` (tf.keras < 2.11): `w -= lr * g / (sqrt(accumulator) + eps)`."""
+
+    _legacy_config_keys = ("initial_accumulator_value", "epsilon")
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 name="Adagrad", **kwargs):
+        if initial_accumulator_value < 0.0:
+            raise ValueError("initial_accumulator_value must be non-negative: "
+                             f"{initial_accumulator_value}")
+        clip = self._init_legacy(name, kwargs)
+        super().__init__(learning_rate=learning_rate,
+                         initial_accumulator_value=initial_accumulator_value, epsilon=epsilon,
+                         name=name, **clip, **kwargs)
+        self._finish_legacy_init(name)
+
+    def build(self, var_list):
+        if self._begin_build(var_list):
+            self._accumulators = [
+                self._slot(var, "accumulator", np.full(var.shape, self.initial_accumulator_value))
+                for var in var_list]
+
+    def update_step(self, gradient, variable):
+        accumulator = self._accumulators[self._var_index(variable)].data
+        accumulator += np.square(gradient)
+        variable.data -= self._step_lr * gradient / (np.sqrt(accumulator) + f32(self.epsilon))
+
+
+class Adadelta(LegacyOptimizer, adadelta.Adadelta):
+    """Adadelta with `decay` (tf.keras < 2.11)."""
+
+    _legacy_config_keys = ("rho", "epsilon")
+    _float32_hypers = ("rho",)
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="Adadelta", **kwargs):
+        clip = self._init_legacy(name, kwargs)
+        super().__init__(learning_rate=learning_rate, rho=rho, epsilon=epsilon, name=name,
+                         **clip, **kwargs)
+        self._finish_legacy_init(name)
+
+    def build(self, var_list):
+        if self._begin_build(var_list):
+            self._accumulated_grads = self._make_slots(var_list, "accum_grad")
+            self._accumulated_delta_vars = self._make_slots(var_list, "accum_var")
+
+
+class Adam(LegacyOptimizer, adam.Adam):
+    """Adam (with AMSGrad) and `decay` (tf.keras < 2.11); slots all `m`, then all `v`."""
+
+    _legacy_config_keys = ("beta_1", "beta_2", "epsilon", "amsgrad")
+    _float32_hypers = ("beta_1", "beta_2")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 name="Adam", **kwargs):
+        clip = self._init_legacy(name, kwargs)
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, amsgrad=amsgrad, name=name, **clip, **kwargs)
+        self._finish_legacy_init(name)
+
+    def build(self, var_list):
+        if self._begin_build(var_list):
+            self._momentums = self._make_slots(var_list, "m")
+            self._velocities = self._make_slots(var_list, "v")
+            if self.amsgrad:
+                self._velocity_hats = self._make_slots(var_list, "vhat")
+
+
+class Adamax(LegacyOptimizer, adamax.Adamax):
+    """Adamax with `decay` (tf.keras < 2.11)."""
+
+    _legacy_config_keys = ("beta_1", "beta_2", "epsilon")
+    _float32_hypers = ("beta_1", "beta_2")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 name="Adamax", **kwargs):
+        clip = self._init_legacy(name, kwargs)
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, name=name, **clip, **kwargs)
+        self._finish_legacy_init(name)
+
+    def build(self, var_list):
+        if self._begin_build(var_list):
+            self._m = self._make_slots(var_list, "m")
+            self._u = self._make_slots(var_list, "v")
+
+
+class Nadam(LegacyOptimizer, nadam.Nadam):
+    """Nadam of tf.keras < 2.11: `momentum_cache` holds the product of the momentum schedule
+    `mu_t = beta_1 * (1 - 0.5 * 0.96^(decay * t))` (decay defaults to 0.004), multiplied once
+    per step; the learning rate is not decayed."""
+
+    _legacy_config_keys = ("beta_1", "beta_2", "epsilon")
+    _float32_hypers = ("beta_1", "beta_2")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="Nadam",
+                 **kwargs):
+        kwargs.setdefault("decay", kwargs.pop("schedule_decay", 0.004))
+        clip = self._init_legacy(name, kwargs)
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, name=name, **clip, **kwargs)
+        self._finish_legacy_init(name)
+
+    def _lr32(self):
+        return np.float32(self.learning_rate.data)
+
+    def build(self, var_list):
+        if self._begin_build(var_list):
+            self._momentum_cache = Variable(np.ones((), var_list[0].dtype), trainable=False,
+                                            name=f"{self.name}/momentum_cache")
+            self._variables.append(self._momentum_cache)
+            self._momentums = self._make_slots(var_list, "m")
+            self._velocities = self._make_slots(var_list, "v")
+
+    def _prepare_step(self):
+        beta_1, decay = f32(self.beta_1), f32(self._initial_decay)
+        step = np.float32(self._step_count() + 1)
+        base = np.float32(0.96)
+        self._mu_t = beta_1 * (np.float32(1) - np.float32(0.5) * base ** (decay * step))
+        self._mu_next = beta_1 * (np.float32(1) - np.float32(0.5) *
+                                  base ** (decay * (step + np.float32(1))))
+        schedule = self._momentum_cache.data * self._mu_t
+        self._momentum_cache.assign(schedule)
+        self._schedule_new = schedule
+        self._schedule_next = schedule * self._mu_next
+        self._v_denominator = np.float32(1) - f32(self.beta_2) ** step
+
+    def update_step(self, gradient, variable):
+        index = self._var_index(variable)
+        one = np.float32(1)
+        beta_1, beta_2 = f32(self.beta_1), f32(self.beta_2)
+        m, v = self._momentums[index].data, self._velocities[index].data
+        g_prime = gradient / (one - self._schedule_new)
+        m *= beta_1
+        m += (one - beta_1) * gradient
+        m_prime = m / (one - self._schedule_next)
+        v *= beta_2
+        v += (one - beta_2) * np.square(gradient)
+        v_prime = v / self._v_denominator
+        m_bar = (one - self._mu_t) * g_prime + self._mu_next * m_prime
+        variable.data -= self._step_lr * m_bar / (np.sqrt(v_prime) + f32(self.epsilon))
+
+
+class Ftrl(LegacyOptimizer, ftrl.Ftrl):
+    """Ftrl with `decay` (tf.keras < 2.11)."""
+
+    _legacy_config_keys = ("initial_accumulator_value", "learning_rate_power",
+                           "l1_regularization_strength", "l2_regularization_strength", "beta",
+                           "l2_shrinkage_regularization_strength")
+    _float32_hypers = ("l1_regularization_strength", "l2_regularization_strength")
+
+    def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
+                 initial_accumulator_value=0.1, l1_regularization_strength=0.0,
+                 l2_regularization_strength=0.0, name="Ftrl",
+                 l2_shrinkage_regularization_strength=0.0, beta=0.0, **kwargs):
+        clip = self._init_legacy(name, kwargs)
+        super().__init__(learning_rate=learning_rate, learning_rate_power=learning_rate_power,
+                         initial_accumulator_value=initial_accumulator_value,
+                         l1_regularization_strength=l1_regularization_strength,
+                         l2_regularization_strength=l2_regularization_strength,
+                         l2_shrinkage_regularization_strength=l2_shrinkage_regularization_strength,
+                         beta=beta, name=name, **clip, **kwargs)
+        self._finish_legacy_init(name)
+
+    def build(self, var_list):
+        if self._begin_build(var_list):
+            self._accumulators, self._linears = [], []
+            for var in var_list:
+                self._accumulators.append(self._slot(
+                    var, "accumulator", np.full(var.shape, self.initial_accumulator_value)))
+                self._linears.append(self._slot(var, "linear"))
+
+
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax", "Nadam",
+           "Ftrl"]

@@ -1,0 +1,148 @@
+"""`keras.utils.image_dataset_from_directory`: image files as batches `fit` accepts."""
+import numpy as np
+
+from . import dataset_utils
+from .image_utils import load_img, open_image, resize_images, smart_resize
+
+ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+CHANNELS = {"rgb": 3, "rgba": 4, "grayscale": 1}
+# tf.image.resize methods computed here (half-pixel centres, no antialiasing)
+RESIZE_METHODS = ("bilinear", "nearest")
+TF_ONLY_METHODS = ("bicubic", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
+
+
+def _check_interpolation(interpolation):
+    interpolation = interpolation.lower()
+    if interpolation in TF_ONLY_METHODS:
+        raise NotImplementedError(f"`interpolation={interpolation!r}` is not supported by "
+                                  f"minikeras; use one of {RESIZE_METHODS}.")
+    if interpolation not in RESIZE_METHODS:
+        raise NotImplementedError(
+            f"Value not recognized for `interpolation`: {interpolation}. Supported values "
+            f"are: {RESIZE_METHODS + TF_ONLY_METHODS}")
+    return interpolation
+
+
+def _check_labels(labels, label_mode, class_names):
+    if labels not in ("inferred", None):
+        if not isinstance(labels, (list, tuple)):
+            raise ValueError(
+                "`labels` argument should be a list/tuple of integer labels, of the same size "
+                "as the number of image files in the target directory. If you wish to infer "
+                "the labels from the subdirectory names in the target directory, pass "
+                '`labels="inferred"`. If you wish to get a dataset that only contains images '
+                f"(no labels), pass `labels=None`. Received: labels={labels}")
+        if class_names:
+            raise ValueError('You can only pass `class_names` if `labels="inferred"`. '
+                             f"Received: labels={labels}, and class_names={class_names}")
+    if label_mode not in {"int", "categorical", "binary", None}:
+        raise ValueError('`label_mode` argument must be one of "int", "categorical", "binary", '
+                         f"or None. Received: label_mode={label_mode}")
+
+
+def _grayscale(path):
+    """8-bit gray as TensorFlow decodes a colour PNG with `channels=1` (libpng's fixed-point
+    weights 9797, 19234, 3737 over 2^15, truncated), which differs from Pillow's 'L'."""
+    img = open_image(path)
+    if img.mode in ("L", "I;16", "I"):
+        return np.asarray(img)
+    rgb = np.asarray(img.convert("RGB")).astype(np.uint32)
+    gray = (9797 * rgb[..., 0] + 19234 * rgb[..., 1] + 3737 * rgb[..., 2]) >> 15
+    return gray.astype(np.uint8)
+
+
+def load_image(path, image_size, color_mode, interpolation, crop_to_aspect_ratio=False):
+    """One image file decoded to `color_mode` and resized as tf.image.resize does: float32
+    for bilinear, the file's uint8 for nearest."""
+    if color_mode == "grayscale":
+        image = _grayscale(path)
+    else:
+        image = np.asarray(load_img(path, color_mode=color_mode))
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if crop_to_aspect_ratio:
+        return smart_resize(image, image_size, interpolation)
+    return resize_images(image[None], image_size, interpolation)[0]
+
+
+def _label_array(labels, label_mode, num_classes):
+    labels = np.asarray(labels)
+    if label_mode == "binary":
+        return labels.astype("float32")[:, None]
+    if label_mode == "categorical":
+        return np.eye(num_classes, dtype="float32")[labels]
+    return labels.astype("int32") if labels.dtype.kind in "iu" else labels   # tf's int32
+
+
+def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
+                                 class_names=None, color_mode="rgb", batch_size=32,
+                                 image_size=(256, 256), shuffle=True, seed=None,
+                                 validation_split=None, subset=None, interpolation="bilinear",
+                                 follow_links=False, crop_to_aspect_ratio=False, **kwargs):
+    """Batches `(images, labels)` from `directory/<class>/*` image files (bmp, gif, jpeg,
+    jpg, png): images float32 `(batch, *image_size, channels)`, labels int32 ('int'),
+    float32 one-hot ('categorical') or float32 (batch, 1) ('binary'). Returns a `Sequence` of
+    batches with `class_names` and `file_paths` (a pair of them for `subset='both'`).
+
+    Example:
+
+        train = image_dataset_from_directory("photos", validation_split=0.2,
+                                             subset="training", seed=1, image_size=(64, 64))
+        model.fit(train, epochs=3)
+    """
+    if "smart_resize" in kwargs:
+        crop_to_aspect_ratio = kwargs.pop("smart_resize")
+    if kwargs:
+        raise TypeError(f"Unknown keywords argument(s): {tuple(kwargs.keys())}")
+    _check_labels(labels, label_mode, class_names)
+    if labels is None or label_mode is None:
+        labels, label_mode = None, None
+    if color_mode not in CHANNELS:
+        raise ValueError('`color_mode` must be one of {"rgb", "rgba", "grayscale"}. '
+                         f"Received: color_mode={color_mode}")
+    interpolation = _check_interpolation(interpolation)
+    dataset_utils.check_validation_split_arg(validation_split, subset, shuffle, seed)
+    if seed is None:
+        seed = np.random.randint(1e6)
+    paths, labels, class_names = dataset_utils.index_directory(
+        directory, labels, formats=ALLOWLIST_FORMATS, class_names=class_names,
+        shuffle=shuffle, seed=seed, follow_links=follow_links)
+    if label_mode == "binary" and len(class_names) != 2:
+        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
+                         f"class_names. Received: class_names={class_names}")
+
+    def build(subset_name, what=""):
+        part_paths, part_labels = dataset_utils.training_or_validation_split(
+            paths, labels, validation_split, subset_name)
+        if not part_paths:
+            raise ValueError(f"No {what}images found in directory {directory}. Allowed "
+                             f"formats: {ALLOWLIST_FORMATS}")
+        return _ImageBatches(part_paths, part_labels, label_mode, len(class_names),
+                             class_names, image_size, color_mode, interpolation,
+                             crop_to_aspect_ratio, batch_size,
+                             shuffle and subset_name != "validation", seed)
+    if subset == "both":
+        return [build("training", "training "), build("validation", "validation ")]
+    return build(subset)
+
+
+class _ImageBatches(dataset_utils.BatchDataset):
+    """Images read and resized per batch (nothing is held in memory between batches)."""
+
+    def __init__(self, paths, labels, label_mode, num_classes, class_names, image_size,
+                 color_mode, interpolation, crop_to_aspect_ratio, batch_size, reshuffle, seed):
+        self.class_names = class_names
+        self.file_paths = list(paths)
+        label_array = None if label_mode is None else _label_array(labels, label_mode,
+                                                                    num_classes)
+
+        def make_batch(indices, single):
+            images = np.stack([load_image(self.file_paths[i], tuple(image_size), color_mode,
+                                          interpolation, crop_to_aspect_ratio)
+                               for i in indices])
+            batch = images if label_array is None else (images, label_array[indices])
+            if single:
+                return batch[0] if label_array is None else (images[0], batch[1][0])
+            return batch
+        super().__init__(len(paths), batch_size, make_batch,
+                         reshuffle_seed=seed if reshuffle else None)
