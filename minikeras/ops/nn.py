@@ -93,6 +93,8 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         out = np.empty_like(xd)
         split_rows(lambda rows: np.maximum(xd[rows], 0, out=out[rows]), out)
         return record(out, (x,), lambda g, needs: (relu_grad(g, out),))
+    if negative_slope == 0 and threshold == 0 and max_value is not None and max_value > 0:
+        return _capped_relu(x, xd, max_value)           # ReLU6 and the like
     above = xd > threshold if threshold != 0 else xd > 0
     out = np.where(above, xd, (negative_slope * (xd - threshold)) if negative_slope else 0)
     out = out.astype(xd.dtype, copy=False)
@@ -102,6 +104,24 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         out = np.where(capped, np.asarray(max_value, xd.dtype), out)
         slope = np.where(capped, 0, slope).astype(xd.dtype)
     return record(out, (x,), lambda g, needs: (g * slope,))
+
+
+def _capped_relu(x, xd, max_value):
+    """`clip(x, 0, max_value)`, slope 1 strictly inside: one pass forward, two backward."""
+    cap = np.asarray(max_value, xd.dtype)
+    out = np.empty_like(xd)
+    split_rows(lambda rows: np.clip(xd[rows], 0, cap, out=out[rows]), out)
+
+    def backward(g, needs):
+        grad = np.empty(out.shape, np.result_type(g, out))
+
+        def work(rows):
+            inside = out[rows] > 0
+            inside &= out[rows] < cap
+            np.multiply(g[rows], inside, out=grad[rows])
+        split_rows(work, grad)
+        return (grad,)
+    return record(out, (x,), backward)
 
 
 def leaky_relu(x, alpha=0.2):

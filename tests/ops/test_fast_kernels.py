@@ -257,6 +257,19 @@ def test_sigmoid_and_relu_gradients_by_finite_differences(float64):
     x = np.random.default_rng(7).standard_normal((4, 5))
     check_gradients(lambda t: keras.ops.sigmoid(t), [x])
     check_gradients(lambda t: keras.ops.relu(t), [x + np.sign(x) * 0.1])
+    away_from_kinks = x * 4 + np.sign(x) * 0.1
+    away_from_kinks[np.abs(away_from_kinks - 1.5) < 0.05] += 0.2
+    check_gradients(lambda t: keras.ops.relu(t, max_value=1.5), [away_from_kinks])
+
+
+def test_capped_relu_matches_clip_with_zero_slope_at_the_kinks():
+    x = np.array([-1, 0, 0.5, 6, 7, 3], np.float32)
+    v = keras.Variable(x)
+    with keras.GradientTape() as tape:
+        y = keras.ops.relu(v, max_value=6.0)
+    np.testing.assert_array_equal(y.numpy(), np.clip(x, 0, 6))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(tape.gradient(y, v).numpy(), [0, 0, 1, 0, 0, 1])
 
 
 def test_run_split_covers_every_item_once_and_propagates_errors(monkeypatch):
