@@ -73,18 +73,6 @@ class Functional(Model):
         object.__setattr__(self, "_run_plan", [
             (node, [id(t) for t in node.input_tensors], [id(t) for t in node.output_tensors])
             for node in ordered_nodes if not node.is_input])
-        # Per plan step, the ids of the tensors read there for the last time (not model
-        # outputs): inference drops them as it goes, so it holds only what later layers read.
-        last_read = {}
-        for step, (_, input_ids, _) in enumerate(self._run_plan):
-            for tensor_id in input_ids:
-                last_read[tensor_id] = step
-        keep = {id(t) for t in self.outputs}
-        released = [[] for _ in self._run_plan]
-        for tensor_id, step in last_read.items():
-            if tensor_id not in keep:
-                released[step].append(tensor_id)
-        object.__setattr__(self, "_released_after", released)
         self._input_spec_shapes = [_spec_shape(t) for t in flat_inputs]
         self.input_names = [layer.name for layer in self._input_layers]
         self.output_names = _unique_output_names(self._output_layers)
@@ -200,7 +188,7 @@ class Functional(Model):
             values[id(reference)] = value
         release = not is_recording()          # a tape would keep the intermediates anyway
         for (node, input_ids, output_ids), released in zip(self._run_plan,
-                                                           self._released_after):
+                                                           self._released_after()):
             if not all(i in values for i in input_ids):
                 continue   # a node that cannot be computed is skipped (tf.keras)
             args, kwargs = node.map_arguments(values)
@@ -219,6 +207,26 @@ class Functional(Model):
         if len(results) == 1 and not isinstance(self._nested_outputs, (list, tuple, dict)):
             return results[0]
         return pack_sequence_as(self._nested_outputs, results)
+
+    def _released_after(self):
+        """Per run-plan step, the ids of the tensors read there for the last time (model
+        outputs excepted): inference drops them as it goes, holding only what later layers
+        read. Cached per run plan (layers inserted later, e.g. by `add_loss`, extend it)."""
+        cached = self.__dict__.get("_released_cache")
+        if cached is not None and cached[0] is self._run_plan and cached[1] == len(self._run_plan):
+            return cached[2]
+        last_read = {}
+        for step, (_, input_ids, _) in enumerate(self._run_plan):
+            for tensor_id in input_ids:
+                last_read[tensor_id] = step
+        keep = {id(t) for t in self.outputs}
+        released = [[] for _ in self._run_plan]
+        for tensor_id, step in last_read.items():
+            if tensor_id not in keep:
+                released[step].append(tensor_id)
+        object.__setattr__(self, "_released_cache", (self._run_plan, len(self._run_plan),
+                                                     released))
+        return released
 
     def _flatten_to_reference_inputs(self, inputs):
         """User inputs (one value, a list, or a dict by input name or by the dict keys the
