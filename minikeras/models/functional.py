@@ -11,7 +11,7 @@ import collections
 import numpy as np
 
 from ..core.session import unique_object_name
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, is_recording
 from ..core.registry import register_builtins
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from ..engine.keras_tensor import KerasTensor, Node
@@ -186,13 +186,19 @@ class Functional(Model):
             if input_mask is not None:
                 value._keras_mask = input_mask
             values[id(reference)] = value
-        for node, input_ids, output_ids in self._run_plan:
+        release = not is_recording()          # a tape would keep the intermediates anyway
+        for (node, input_ids, output_ids), released in zip(self._run_plan,
+                                                           self._released_after()):
             if not all(i in values for i in input_ids):
                 continue   # a node that cannot be computed is skipped (tf.keras)
             args, kwargs = node.map_arguments(values)
             if training is not None and node.layer._call_accepts_training:
                 kwargs.setdefault("training", training)
+            if release:
+                for tensor_id in released:
+                    del values[tensor_id]
             outputs = node.layer(*args, **kwargs)
+            del args, kwargs
             if len(output_ids) == 1 and isinstance(outputs, Tensor):
                 values[output_ids[0]] = outputs
             else:
@@ -201,6 +207,26 @@ class Functional(Model):
         if len(results) == 1 and not isinstance(self._nested_outputs, (list, tuple, dict)):
             return results[0]
         return pack_sequence_as(self._nested_outputs, results)
+
+    def _released_after(self):
+        """Per run-plan step, the ids of the tensors read there for the last time (model
+        outputs excepted): inference drops them as it goes, holding only what later layers
+        read. Cached per run plan (layers inserted later, e.g. by `add_loss`, extend it)."""
+        cached = self.__dict__.get("_released_cache")
+        if cached is not None and cached[0] is self._run_plan and cached[1] == len(self._run_plan):
+            return cached[2]
+        last_read = {}
+        for step, (_, input_ids, _) in enumerate(self._run_plan):
+            for tensor_id in input_ids:
+                last_read[tensor_id] = step
+        keep = {id(t) for t in self.outputs}
+        released = [[] for _ in self._run_plan]
+        for tensor_id, step in last_read.items():
+            if tensor_id not in keep:
+                released[step].append(tensor_id)
+        object.__setattr__(self, "_released_cache", (self._run_plan, len(self._run_plan),
+                                                     released))
+        return released
 
     def _flatten_to_reference_inputs(self, inputs):
         """User inputs (one value, a list, or a dict by input name or by the dict keys the

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from ..ops.parallel import blas_single_threaded
 from ..core.tensor import Tensor, compute_gradients, recording_scope
 from ..core.registry import register_builtins
 from ..engine.base_layer import Layer, shape_of
@@ -319,7 +320,8 @@ class Model(Layer):
             with handler.catch_stop_iteration():
                 for step in handler.steps():
                     callbacks.on_train_batch_begin(step)
-                    logs = self._run_train_step(next(iterator))
+                    with blas_single_threaded():   # the kernels split their work in two
+                        logs = self._run_train_step(next(iterator))
                     callbacks.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
@@ -389,7 +391,8 @@ class Model(Layer):
             with handler.catch_stop_iteration():
                 for step in handler.steps():
                     callbacks.on_test_batch_begin(step)
-                    logs = self.test_step(next(iterator))
+                    with blas_single_threaded():   # the kernels split their work in two
+                        logs = self.test_step(next(iterator))
                     callbacks.on_test_batch_end(step, logs)
         logs = self._validate_and_get_metrics_result(logs)
         callbacks.on_test_end(logs=logs)
@@ -414,7 +417,8 @@ class Model(Layer):
             with handler.catch_stop_iteration():
                 for step in handler.steps():
                     callbacks.on_predict_batch_begin(step)
-                    result = self.predict_step(next(iterator))
+                    with blas_single_threaded():   # the kernels split their work in two
+                        result = self.predict_step(next(iterator))
                     outputs.append([np.asarray(o.data if isinstance(o, Tensor) else o)
                                     for o in flatten(result)])
                     structure = result
@@ -474,7 +478,7 @@ class Model(Layer):
         if class_weight is not None:
             sample_weight = data_utils.class_weights_to_sample_weights(y, class_weight, sample_weight)
         self._build_from_sample(x)
-        with self._respect_compiled_trainable_state():
+        with self._respect_compiled_trainable_state(), blas_single_threaded():
             logs = self._run_train_step((x, y, sample_weight))
         return _logs_to_return(logs, self.metrics_names, return_dict)
 
@@ -483,11 +487,13 @@ class Model(Layer):
         if reset_metrics:
             self.reset_metrics()
         x, y, sample_weight = (data_utils.to_numpy(a) for a in (x, y, sample_weight))
-        logs = self.test_step((x, y, sample_weight))
+        with blas_single_threaded():   # the kernels split their work in two
+            logs = self.test_step((x, y, sample_weight))
         return _logs_to_return(logs, self.metrics_names, return_dict)
 
     def predict_on_batch(self, x):
-        result = self.predict_step((data_utils.to_numpy(x),))
+        with blas_single_threaded():   # the kernels split their work in two
+            result = self.predict_step((data_utils.to_numpy(x),))
         merged = [np.asarray(o.data) for o in flatten(result)]
         return pack_sequence_as(result, merged) if len(merged) > 1 else merged[0]
 

@@ -3,9 +3,7 @@ pool_kernels.py. The kernels work channels_last; channels_first inputs are moved
 """
 import numpy as np
 
-from ..core.tensor import record
-from ..core.tensor import as_array
-from .nn import _activation_backward
+from ..core.tensor import as_array, record
 from . import conv_kernels, pool_kernels
 
 
@@ -47,22 +45,17 @@ def conv(x, kernel, strides, padding, dilation, groups=1, data_format="channels_
     xd = _to_channels_last(as_array(x), data_format)
     kd = as_array(kernel)
     pads = conv_pads(xd.shape[1:-1], kd.shape[:-2], strides, padding, dilation)
-    out, ctx = conv_kernels.conv_forward(xd, kd, tuple(strides), pads, tuple(dilation), groups)
-    if bias is not None:
-        out += as_array(bias)
-    if activation == "relu":
-        np.maximum(out, 0, out=out)
-    elif activation == "tanh":
-        np.tanh(out, out=out)
+    fused = activation if activation in ("relu", "tanh") else None
+    out, ctx = conv_kernels.conv_forward(
+        xd, kd, tuple(strides), pads, tuple(dilation), groups,
+        bias=None if bias is None else as_array(bias), activation=fused)
 
     def backward(g, needs):
-        g = _activation_backward(activation, out, _to_channels_last(g, data_format))
-        dx, dk = conv_kernels.conv_backward(ctx, g, need_input=needs[0], need_kernel=needs[1])
+        dx, dk, db = conv_kernels.conv_gradients(ctx, _to_channels_last(g, data_format),
+                                                 needs[0], needs[1],
+                                                 bias is not None and needs[2])
         if dx is not None:
             dx = _from_channels_last(dx, data_format)
-        db = None
-        if bias is not None and needs[2]:
-            db = np.add.reduce(g.reshape(-1, g.shape[-1]), axis=0)
         return dx, dk, db
     return record(_from_channels_last(out, data_format), (x, kernel, bias), backward)
 

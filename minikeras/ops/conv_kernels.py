@@ -15,12 +15,15 @@ tenth of the forward GEMM, while accumulating one GEMM per kernel tap over a fla
 input (no copy) ran 2x slower forward and 3x slower backward (skinny GEMMs, nine accumulations
 of the output), so im2col is used everywhere.
 """
+import math
 import sys
+import time
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..core.session import register_session_cache
+from .parallel import local_buffer, run_split
 
 
 # ---------------------------------------------------------------------------------------
@@ -132,6 +135,33 @@ def tap_slices(kernel_size, strides, dilation, out_sizes):
             for tap in np.ndindex(*kernel_size)]
 
 
+# ---------------------------------------------------------------------------------------
+# per-shape plans: the cheapest of equivalent routes, timed once
+# ---------------------------------------------------------------------------------------
+_PLANS = {}
+
+
+def plan(key, candidates, repeats=3, margin=0.85):
+    """The name of the fastest of `candidates` (name -> function doing the same work) for
+    `key`, timed the first time `key` is seen and remembered. Timing: this thread's CPU time,
+    candidates interleaved, best of `repeats`; the first candidate is the default and another
+    is chosen only when it takes at most `margin` of its time (noise must not flip a plan).
+    The routes compute the same numbers up to float32 round-off."""
+    choice = _PLANS.get(key)
+    if choice is None:
+        costs = dict.fromkeys(candidates, float("inf"))
+        for _ in range(repeats):
+            for name, run in candidates.items():
+                start = time.thread_time()
+                run()
+                costs[name] = min(costs[name], time.thread_time() - start)
+        default = next(iter(candidates))
+        best = min(costs, key=costs.get)
+        choice = best if costs[best] <= margin * costs[default] else default
+        _PLANS[key] = choice
+    return choice
+
+
 class Context:
     """What a convolution's backward needs (kept on the tape until backward ran)."""
 
@@ -192,44 +222,350 @@ def _col2im(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, grou
 # ---------------------------------------------------------------------------------------
 # convolution
 # ---------------------------------------------------------------------------------------
-def conv_forward(x, kernel, strides, pads, dilation, groups=1):
-    """Convolution (cross-correlation) of channels_last `x`; returns `(out, ctx)`."""
+# Work is done in chunks of whole samples of about this many bytes (im2col rows + output rows),
+# so the GEMM reads its im2col rows and the bias/activation epilogue its output rows while they
+# are still in cache; the two halves of the batch run on two threads (see parallel.py).
+_CHUNK_BYTES = 1 << 23
+
+
+def _sample_chunks(lo, hi, bytes_per_sample):
+    step = max(1, _CHUNK_BYTES // max(int(bytes_per_sample), 1))
+    return [(b, min(b + step, hi)) for b in range(lo, hi, step)]
+
+
+def _padded_chunk(x, pads, key, value=0):
+    """`x` (a few samples) with `pads`, in a per-thread buffer (x itself when unpadded)."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    shape = (x.shape[0],) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)) \
+        + (x.shape[-1],)
+    out = local_buffer(key, shape, x.dtype)
+    fill_border(out, pads, value)
+    out[interior(x.shape[1:-1], pads)] = x
+    return out
+
+
+def _as_shape(array, shape):
+    """A view of `array` with `shape` (raises rather than silently copying)."""
+    view = array.view()
+    view.shape = shape
+    return view
+
+
+def _im2col_into(xp, kernel_size, strides, dilation, out_sizes, groups, dest):
+    """Copy every window of `xp` into `dest (groups, positions, taps * cin_g)`."""
+    view = windows(xp, kernel_size, strides, dilation, out_sizes)
+    cin_g = xp.shape[-1] // groups
+    split = as_strided(view, view.shape[:-1] + (groups, cin_g),
+                       view.strides[:-1] + (cin_g * view.strides[-1], view.strides[-1]),
+                       writeable=False)
+    order = (split.ndim - 2,) + tuple(range(split.ndim - 2)) + (split.ndim - 1,)
+    source = split.transpose(order)
+    np.copyto(_as_shape(dest, source.shape), source)
+    return dest
+
+
+def _im2col_taps_into(xp, kernel_size, strides, dilation, out_sizes, dest):
+    """Tap-major im2col for few input channels: `dest (taps * cin, positions)`, one row per
+    (tap, channel) copied from a shifted view of `xp` (inner loops over whole output rows where
+    the row-major layout would copy `kernel_width * cin` values at a time)."""
+    channels = xp.shape[-1]
+    shape = (xp.shape[0],) + tuple(out_sizes)
+    for t, index in enumerate(tap_slices(kernel_size, strides, dilation, out_sizes)):
+        shifted = xp[index]
+        for c in range(channels):
+            np.copyto(_as_shape(dest[t * channels + c], shape), shifted[..., c])
+
+
+# The tap-major layout is tried only for inputs with at most this many channels (image inputs,
+# LeNet's first layers); beyond it the per-channel strided copies lose.
+_TAP_MAJOR_MAX_CHANNELS = 8
+
+
+def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel_groups, dtype):
+    """"rows" (positions, taps * cin) or "taps" (taps * cin, positions), timed once per shape
+    on one sample for few-channel inputs."""
+    if groups != 1 or x.shape[-1] > _TAP_MAJOR_MAX_CHANNELS or x.shape[0] == 0 \
+            or 0 in out_sizes:
+        return "rows"
+    kernel_size = kernel.shape[:-2]
+    depth = kernel_groups.shape[1]
+    # Enough samples for about a megabyte of im2col rows, so the timing is not all overhead.
+    count = int(min(x.shape[0], max(1, (1 << 20) // (int(np.prod(out_sizes)) * depth * 4))))
+    positions = count * int(np.prod(out_sizes))
+    sample = np.pad(x[:count], [(0, 0)] + list(pads) + [(0, 0)])
+    out = np.empty((positions, kernel.shape[-1]), dtype)
+
+    def rows():
+        cols = np.empty((1, positions, depth), dtype)
+        _im2col_into(sample, kernel_size, strides, dilation, out_sizes, 1, cols)
+        _gemm_rows(cols, kernel_groups, out)
+
+    def taps():
+        cols = np.empty((depth, positions), dtype)
+        _im2col_taps_into(sample, kernel_size, strides, dilation, out_sizes, cols)
+        np.matmul(cols.T, kernel_groups[0], out=out)
+    key = ("im2col_layout", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
+           dilation, dtype.str, count)
+    return plan(key, {"rows": rows, "taps": taps})
+
+
+def _windows_of(xp, kernel_size, strides, dilation, out_sizes, groups, layout, depth, count,
+                dtype):
+    """The im2col rows of a chunk in a per-thread buffer: `(taps * cin, count)` for the
+    tap-major layout, else `(groups, count, taps * cin_g)`."""
+    if layout == "taps":
+        cols = local_buffer("conv_cols", (depth, count), dtype)
+        _im2col_taps_into(xp, kernel_size, strides, dilation, out_sizes, cols)
+    else:
+        cols = local_buffer("conv_cols", (groups, count, depth), dtype)
+        _im2col_into(xp, kernel_size, strides, dilation, out_sizes, groups, cols)
+    return cols
+
+
+def _gemm_rows(cols, kernel_groups, out_rows):
+    """`out_rows (rows, filters) = cols (groups, rows, depth) @ kernel (groups, depth, f_g)`."""
+    if cols.shape[0] == 1:
+        np.matmul(cols[0], kernel_groups[0], out=out_rows)
+    else:
+        groups, rows, f_g = cols.shape[0], cols.shape[1], kernel_groups.shape[-1]
+        _as_shape(out_rows, (rows, groups, f_g))[...] = \
+            np.matmul(cols, kernel_groups).transpose(1, 0, 2)
+
+
+_WIDE_ROW = 1 << 10       # elementwise passes over rows run ~this many elements per inner loop
+
+
+def _wide_fold(rows):
+    """How many rows of `rows (n, f)` to lay side by side for inner loops of ~_WIDE_ROW."""
+    n, f = rows.shape
+    return math.gcd(n, max(1, _WIDE_ROW // max(f, 1))) if n else 1
+
+
+def _wide(rows, vector):
+    """`rows (n, f)` viewed as `(n / fold, fold * f)` with `vector` tiled to match, so a
+    broadcast over a narrow channel axis runs long inner loops."""
+    fold = _wide_fold(rows)
+    if fold == 1:
+        return rows, vector
+    n, f = rows.shape
+    return _as_shape(rows, (n // fold, fold * f)), np.tile(vector, fold)
+
+
+def _channel_sums(rows):
+    """Column sums of `rows (n, f)`, reduced over wide rows."""
+    fold = _wide_fold(rows)
+    n, f = rows.shape
+    return np.add.reduce(_as_shape(rows, (n // fold, fold * f)), axis=0).reshape(fold, f) \
+        .sum(axis=0)
+
+
+def _epilogue(rows, bias, activation):
+    """Bias and activation in place on fresh output rows (still in cache)."""
+    if bias is not None:
+        wide_rows, wide_bias = _wide(rows, bias)
+        wide_rows += wide_bias
+    if activation == "relu":
+        np.maximum(rows, 0, out=rows)
+    elif activation == "tanh":
+        np.tanh(rows, out=rows)
+
+
+def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activation=None):
+    """Convolution (cross-correlation) of channels_last `x`, then `+ bias` and a relu/tanh
+    activation if given; returns `(out, ctx)`. No im2col buffer outlives its chunk: the kernel
+    gradient copies the windows of `x` again, a chunk at a time (a kept buffer would hold
+    taps x the input's size per layer until backward: 0.5 GB for resnet_small)."""
     if x.shape[-1] != kernel.shape[-2] * groups:
         raise ValueError(f"Input has {x.shape[-1]} channels but the kernel expects "
                          f"{kernel.shape[-2]} x {groups} groups.")
-    xp = pad_input(x, pads)
     kernel_size = kernel.shape[:-2]
-    out_sizes = output_sizes(xp.shape[1:-1], kernel_size, strides, dilation)
-    cols = _im2col(xp, kernel_size, strides, dilation, out_sizes, groups)
+    batch, filters = x.shape[0], kernel.shape[-1]
+    padded_shape = (batch,) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)) \
+        + (x.shape[-1],)
+    out_sizes = output_sizes(padded_shape[1:-1], kernel_size, strides, dilation)
+    positions = int(np.prod(out_sizes))
+    depth = int(np.prod(kernel_size)) * kernel.shape[-2]
+    dtype = np.result_type(x, kernel)
+    kernel_groups = _grouped_kernel(kernel, groups).astype(dtype, copy=False)
+    out = np.empty((batch,) + out_sizes + (filters,), dtype)
+    out_rows = out.reshape(batch * positions, filters)
+    bias = None if bias is None else np.asarray(bias, dtype)
+    layout = _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes,
+                            kernel_groups, dtype)
+
+    bytes_per_position = (groups * depth + filters) * dtype.itemsize
+    row_positions = positions // out_sizes[0] if out_sizes[0] else 0
+    # A sample larger than a chunk is done in bands of output rows along the first spatial axis.
+    band = max(1, _CHUNK_BYTES // max(row_positions * bytes_per_position, 1))
+    eff0 = (kernel_size[0] - 1) * dilation[0] + 1
+
+    def work(lo, hi):
+        for b0, b1 in _sample_chunks(lo, hi, positions * bytes_per_position):
+            xp = _padded_chunk(x[b0:b1], pads, "conv_xp")
+            bands = [(0, out_sizes[0])] if b1 - b0 > 1 or band >= out_sizes[0] else \
+                [(r, min(r + band, out_sizes[0])) for r in range(0, out_sizes[0], band)]
+            for r0, r1 in bands:
+                rows = slice(b0 * positions + r0 * row_positions,
+                             (b1 - 1) * positions + r1 * row_positions)
+                count = rows.stop - rows.start
+                source = xp if (r0, r1) == (0, out_sizes[0]) else \
+                    xp[:, r0 * strides[0]:(r1 - 1) * strides[0] + eff0]
+                band_sizes = (r1 - r0,) + tuple(out_sizes[1:])
+                cols = _windows_of(source, kernel_size, strides, dilation, band_sizes, groups,
+                                   layout, depth, count, dtype)
+                if layout == "taps":
+                    np.matmul(cols.T, kernel_groups[0], out=out_rows[rows])
+                else:
+                    _gemm_rows(cols, kernel_groups, out_rows[rows])
+                _epilogue(out_rows[rows], bias, activation)
+    run_split(work, batch)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
-                  groups=groups, padded_shape=xp.shape, out_sizes=out_sizes, cols=cols)
-    out = _gemm(cols, _grouped_kernel(kernel, groups))           # (groups, positions, f_g)
-    out = out[0] if groups == 1 else out.transpose(1, 0, 2)
-    return out.reshape((x.shape[0],) + out_sizes + (kernel.shape[-1],)), ctx
+                  groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, x=x,
+                  out=out, activation=activation, kernel_groups=kernel_groups, layout=layout)
+    return out, ctx
 
 
 def conv_backward(ctx, g, need_input=True, need_kernel=True):
     """`(dx, dkernel)` of `conv_forward` for the output gradient `g` (None where not needed)."""
-    g = np.ascontiguousarray(g)
-    kernel, groups = ctx.kernel, ctx.groups
-    dk = dx = None
-    if need_kernel:
-        g_groups = _grouped_output_grad(g, groups)
-        dk = _kernel_from_grouped(np.matmul(ctx.cols.transpose(0, 2, 1), g_groups),
-                                  kernel.shape, groups)
-    ctx.cols = None                    # the largest buffer: free it as soon as possible
-    if need_input:
-        if all(s == 1 for s in ctx.strides):
-            dx = _stride1_input_grad(g, kernel, ctx.x_shape, ctx.pads, ctx.dilation, groups)
-        else:
-            dcols = np.matmul(_grouped_output_grad(g, groups),
-                              _grouped_kernel(kernel, groups).transpose(0, 2, 1))
-            dxp = _col2im(dcols, ctx.padded_shape, kernel.shape[:-2], ctx.strides, ctx.dilation,
-                          ctx.out_sizes, groups)
-            dx = dxp[interior(ctx.x_shape[1:-1], ctx.pads)]
-            if dx.shape != tuple(ctx.x_shape):   # the windows stopped short of the padded end
-                dx = _pad_to(dx, ctx.x_shape)
+    dx, dk, _ = conv_gradients(ctx, g, need_input, need_kernel, False)
     return dx, dk
+
+
+def _activation_grad(activation, out, g, dest):
+    """d activation / d pre-activation times `g`, from the activation's output, into `dest`."""
+    if activation == "relu":
+        np.multiply(g, out > 0, out=dest)
+    elif activation == "tanh":
+        np.multiply(out, out, out=dest)
+        np.subtract(1, dest, out=dest)
+        dest *= g
+    else:
+        np.copyto(dest, g)
+    return dest
+
+
+def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
+    """`(dx, dkernel, dbias)` of `conv_forward` (with its bias and activation) for the output
+    gradient `g`; None where not needed. Each half of the batch is done on its own thread:
+    activation gradient, bias and kernel gradient partial sums, input gradient rows."""
+    g = np.asarray(g)
+    kernel, groups = ctx.kernel, ctx.groups
+    batch, filters = g.shape[0], g.shape[-1]
+    positions = int(np.prod(ctx.out_sizes))
+    dtype = ctx.out.dtype
+    g_rows = g.reshape(batch * positions, filters)
+    out_rows = ctx.out.reshape(batch * positions, filters)
+    fused = ctx.activation in ("relu", "tanh")
+    kernel_groups = ctx.kernel_groups
+    depth = kernel_groups.shape[1]
+    x_shape = ctx.x_shape
+    dx = np.empty(x_shape, dtype) if need_input else None
+    stride1 = all(s == 1 for s in ctx.strides)
+    partial_dk, partial_db = {}, {}
+
+    def work(lo, hi):
+        dk_sum = db_sum = None
+        for b0, b1 in _sample_chunks(lo, hi, positions * (2 * filters + groups * depth)
+                                     * dtype.itemsize):
+            rows = slice(b0 * positions, b1 * positions)
+            if fused:
+                ga = _activation_grad(ctx.activation, out_rows[rows], g_rows[rows],
+                                      local_buffer("conv_ga", ((b1 - b0) * positions, filters),
+                                                   dtype))
+            else:
+                ga = g_rows[rows]
+            if need_bias:
+                part = _channel_sums(ga)
+                db_sum = part if db_sum is None else db_sum + part
+            if need_kernel:
+                cols = _windows_of(_padded_chunk(ctx.x[b0:b1], ctx.pads, "conv_xp"),
+                                   kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.out_sizes,
+                                   groups, ctx.layout, depth, (b1 - b0) * positions, dtype)
+                if ctx.layout == "taps":
+                    part = np.matmul(cols, ga)[None]
+                else:
+                    part = np.matmul(cols.transpose(0, 2, 1), _grouped_output_grad(ga, groups))
+                dk_sum = part if dk_sum is None else dk_sum + part
+            if need_input:
+                input_grad(route, ga, b0, b1)
+        partial_dk[lo], partial_db[lo] = dk_sum, db_sum
+
+    def input_grad(route, ga, b0, b1):
+        if route == "flipped":
+            ga_samples = ga.reshape((b1 - b0,) + tuple(ctx.out_sizes) + (filters,))
+            flipped.into(ga_samples, dx[b0:b1])
+        elif groups == 1:
+            # Tap-major products (taps, rows, cin): each tap's block is contiguous, so its
+            # scatter-add runs inner loops over whole output rows, not over cin channels.
+            blocks = np.matmul(ga, kernel_taps_t)
+            dxp = local_buffer("conv_dxp", (b1 - b0,) + tuple(ctx.padded_shape[1:]), dtype)
+            dxp.fill(0)
+            block_shape = (b1 - b0,) + tuple(ctx.out_sizes) + (x_shape[-1],)
+            for block, index in zip(blocks, tap_slices(kernel.shape[:-2], ctx.strides,
+                                                       ctx.dilation, ctx.out_sizes)):
+                dxp[index] += block.reshape(block_shape)
+            dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
+        else:
+            dcols = np.matmul(_grouped_output_grad(ga, groups), kernel_groups.transpose(0, 2, 1))
+            dxp = _col2im_into(dcols, (b1 - b0,) + tuple(ctx.padded_shape[1:]),
+                               kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.out_sizes,
+                               groups)
+            dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
+
+    if need_input and groups == 1:
+        taps = int(np.prod(kernel.shape[:-2]))
+        kernel_taps_t = np.ascontiguousarray(
+            kernel.reshape(taps, x_shape[-1], filters).transpose(0, 2, 1)).astype(dtype,
+                                                                                 copy=False)
+
+    route = "col2im"
+    if need_input and stride1:
+        # Two routes for stride 1: a convolution of g with the flipped kernel (GEMM with the
+        # input channels as N), or the GEMM with the kernel's taps x input channels as N and a
+        # scatter-add per tap. Their costs cross over with the channel counts: time both once.
+        flipped = _Stride1InputGrad(kernel, x_shape, ctx.pads, ctx.dilation, groups,
+                                    ctx.out_sizes, dtype)
+        b1 = _sample_chunks(0, batch, positions * (2 * filters + groups * depth)
+                            * dtype.itemsize)[0][1]
+        first = g_rows[:b1 * positions]
+        if fused:
+            first = _activation_grad(ctx.activation, out_rows[:b1 * positions], first,
+                                     np.empty_like(first))
+        key = ("stride1_input_grad", x_shape[1:], kernel.shape, groups, tuple(map(tuple, ctx.pads)),
+               ctx.dilation,
+               b1)
+        route = plan(key, {name: (lambda name=name: input_grad(name, first, 0, b1))
+                           for name in ("flipped", "col2im")})
+    run_split(work, batch)
+    order = sorted(partial_dk)               # fixed summation order: deterministic results
+    dk = db = None
+    if need_kernel:
+        dk_groups = partial_dk[order[0]]
+        for lo in order[1:]:
+            dk_groups = dk_groups + partial_dk[lo]
+        dk = _kernel_from_grouped(dk_groups, kernel.shape, groups).astype(kernel.dtype,
+                                                                          copy=False)
+    if need_bias:
+        db = partial_db[order[0]]
+        for lo in order[1:]:
+            db = db + partial_db[lo]
+    return dx, dk, db
+
+
+def _col2im_into(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, groups):
+    """`_col2im` into a per-thread buffer."""
+    batch, channels = padded_shape[0], padded_shape[-1]
+    cin_g = channels // groups
+    dxp = local_buffer("conv_dxp", padded_shape, dcols.dtype)
+    dxp.fill(0)
+    dxp_groups = dxp.reshape(padded_shape[:-1] + (groups, cin_g))
+    taps = int(np.prod(kernel_size))
+    blocks = dcols.reshape((groups, batch) + tuple(out_sizes) + (taps, cin_g))
+    for i, index in enumerate(tap_slices(kernel_size, strides, dilation, out_sizes)):
+        block = np.moveaxis(blocks[..., i, :], 0, -2)        # (batch, *out, groups, cin_g)
+        dxp_groups[index] += block
+    return dxp
 
 
 def _gemm(a, b):
@@ -237,41 +573,46 @@ def _gemm(a, b):
     return np.matmul(a, b, out=scratch(a.shape[:-1] + b.shape[-1:], np.result_type(a, b)))
 
 
-def _pad_to(array, shape):
-    """Zero-extend `array` at the end of each axis to `shape`."""
-    out = np.zeros(shape, dtype=array.dtype)
-    out[tuple(slice(0, n) for n in array.shape)] = array
-    return out
-
-
-def _stride1_input_grad(g, kernel, x_shape, pads, dilation, groups):
+class _Stride1InputGrad:
     """Input gradient of a stride-1 convolution: `dx[i] = sum_t g[i + lo - t*d] @ K[t].T`, i.e.
-    a convolution of `g` (zero-padded by `effective - 1 - lo` before) with the flipped kernel."""
-    kernel_size = kernel.shape[:-2]
-    rank = len(kernel_size)
-    gp_spatial, place = [], []
-    for n, o, k, d, (lo, _) in zip(x_shape[1:-1], g.shape[1:-1], kernel_size, dilation, pads):
-        before = (k - 1) * d - lo
-        gp_spatial.append(n + (k - 1) * d)
-        place.append(slice(before, before + o))
-    gp = scratch((g.shape[0],) + tuple(gp_spatial) + (g.shape[-1],), g.dtype)
-    fill_border(gp, [(p.start, n - p.stop) for p, n in zip(place, gp_spatial)], 0)
-    gp[(slice(None),) + tuple(place)] = g
-    flipped = kernel[(slice(None, None, -1),) * rank]          # (*k, cin_g, filters)
-    cin_g, filters = kernel.shape[-2:]
-    # As a convolution from `filters` to `groups * cin_g` channels in the same groups, with
-    # kernel'[t, j, group * cin_g + c] = flipped[t, c, group * f_g + j]:
-    f_g = filters // groups
-    swapped = flipped.reshape(kernel_size + (cin_g, groups, f_g))
-    axes = tuple(range(rank))
-    swapped = swapped.transpose(axes + (rank + 2, rank + 1, rank))
-    swapped = swapped.reshape(kernel_size + (f_g, groups * cin_g))
-    ones = (1,) * rank
-    cols = _im2col(gp, kernel_size, ones, dilation, tuple(x_shape[1:-1]), groups)
-    dx = _gemm(cols, _grouped_kernel(swapped, groups))
-    del cols
-    dx = dx[0] if groups == 1 else dx.transpose(1, 0, 2)
-    return dx.reshape(x_shape)
+    a convolution of `g` (zero-padded by `effective - 1 - lo` before) with the flipped kernel,
+    done a chunk of samples at a time."""
+
+    def __init__(self, kernel, x_shape, pads, dilation, groups, out_sizes, dtype):
+        kernel_size = kernel.shape[:-2]
+        rank = len(kernel_size)
+        self.gp_spatial, self.place = [], []
+        for n, o, k, d, (lo, _) in zip(x_shape[1:-1], out_sizes, kernel_size, dilation, pads):
+            before = (k - 1) * d - lo
+            self.gp_spatial.append(n + (k - 1) * d)
+            self.place.append(slice(before, before + o))
+        flipped = kernel[(slice(None, None, -1),) * rank]          # (*k, cin_g, filters)
+        cin_g, filters = kernel.shape[-2:]
+        # As a convolution from `filters` to `groups * cin_g` channels in the same groups, with
+        # kernel'[t, j, group * cin_g + c] = flipped[t, c, group * f_g + j]:
+        f_g = filters // groups
+        swapped = flipped.reshape(kernel_size + (cin_g, groups, f_g))
+        axes = tuple(range(rank))
+        swapped = swapped.transpose(axes + (rank + 2, rank + 1, rank))
+        swapped = swapped.reshape(kernel_size + (f_g, groups * cin_g))
+        self.kernel_groups = _grouped_kernel(swapped, groups).astype(dtype, copy=False)
+        self.kernel_size, self.dilation, self.groups = kernel_size, dilation, groups
+        self.x_spatial = tuple(x_shape[1:-1])
+        self.depth = int(np.prod(kernel_size)) * f_g
+
+    def into(self, g, dx):
+        """Write the input gradient of the samples of `g` into `dx`."""
+        count = g.shape[0]
+        gp = local_buffer("conv_gp", (count,) + tuple(self.gp_spatial) + (g.shape[-1],),
+                          g.dtype)
+        fill_border(gp, [(p.start, n - p.stop) for p, n in zip(self.place, self.gp_spatial)], 0)
+        gp[(slice(None),) + tuple(self.place)] = g
+        positions = count * int(np.prod(self.x_spatial))
+        cols = local_buffer("conv_gcols", (self.groups, positions, self.depth), g.dtype)
+        ones = (1,) * len(self.kernel_size)
+        _im2col_into(gp, self.kernel_size, ones, self.dilation, self.x_spatial, self.groups,
+                     cols)
+        _gemm_rows(cols, self.kernel_groups, dx.reshape(positions, dx.shape[-1]))
 
 
 def _kernel_from_grouped(dk_groups, kernel_shape, groups):
@@ -285,32 +626,82 @@ def _kernel_from_grouped(dk_groups, kernel_shape, groups):
 # ---------------------------------------------------------------------------------------
 # depthwise convolution = grouped convolution with one group per input channel
 # ---------------------------------------------------------------------------------------
+# A depthwise convolution has no GEMM: as im2col + one GEMM per channel its products are
+# matrix-vector products (N = depth_multiplier). The tap loop instead does, per kernel tap, one
+# broadcast multiply-add over the whole chunk: `out += x_shifted * kernel[tap]`.
 def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     """Depthwise convolution with a `(*k, channels, depth_multiplier)` kernel; output channel
     `c * depth_multiplier + m` is input channel `c` convolved with `kernel[..., c, m]`."""
-    channels = x.shape[-1]
-    grouped = kernel.reshape(kernel.shape[:-2] + (1, -1))
-    out, ctx = _grouped_im2col_forward(x, grouped, strides, pads, dilation, channels)
-    ctx.depthwise_shape = kernel.shape
-    return out, ctx
-
-
-def _grouped_im2col_forward(x, kernel, strides, pads, dilation, groups):
-    xp = pad_input(x, pads)
     kernel_size = kernel.shape[:-2]
-    out_sizes = output_sizes(xp.shape[1:-1], kernel_size, strides, dilation)
-    cols = _im2col(xp, kernel_size, strides, dilation, out_sizes, groups)
-    ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
-                  groups=groups, padded_shape=xp.shape, out_sizes=out_sizes, cols=cols, xp=None)
-    out = np.matmul(cols, _grouped_kernel(kernel, groups))
-    out = out[0] if groups == 1 else out.transpose(1, 0, 2)
-    return out.reshape((x.shape[0],) + out_sizes + (kernel.shape[-1],)), ctx
+    channels, multiplier = kernel.shape[-2:]
+    if x.shape[-1] != channels:
+        raise ValueError(f"Input has {x.shape[-1]} channels but the depthwise kernel expects "
+                         f"{channels}.")
+    batch = x.shape[0]
+    padded_shape = (batch,) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)) \
+        + (channels,)
+    out_sizes = output_sizes(padded_shape[1:-1], kernel_size, strides, dilation)
+    dtype = np.result_type(x, kernel)
+    taps = tap_slices(kernel_size, strides, dilation, out_sizes)
+    kernel_taps = kernel.reshape(len(taps), channels, multiplier).astype(dtype, copy=False)
+    out = np.empty((batch,) + out_sizes + (channels, multiplier), dtype)
+
+    def work(lo, hi):
+        for b0, b1 in _sample_chunks(lo, hi, (out[:1].nbytes + x[:1].nbytes) * 2):
+            xp = _padded_chunk(x[b0:b1], pads, "depthwise_xp")
+            acc = out[b0:b1]
+            product = local_buffer("depthwise_product", acc.shape, dtype)
+            for t, index in enumerate(taps):
+                shifted = xp[index][..., None]
+                if t == 0:
+                    np.multiply(shifted, kernel_taps[0], out=acc)
+                else:
+                    np.multiply(shifted, kernel_taps[t], out=product)
+                    acc += product
+    run_split(work, batch, uses_blas=False)
+    ctx = Context(x=x, x_shape=x.shape, pads=pads, kernel=kernel, padded_shape=padded_shape,
+                  taps=taps, kernel_taps=kernel_taps, out_sizes=out_sizes)
+    return out.reshape(out.shape[:-2] + (channels * multiplier,)), ctx
 
 
 def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
-    dx, dk = conv_backward(ctx, g, need_input, need_kernel)
-    if dk is not None:
-        dk = dk.reshape(ctx.depthwise_shape)
+    """`(dx, dkernel)` of `depthwise_conv_forward`: per tap, the kernel gradient is a channel
+    sum of `x_shifted * g` and the input gradient a scatter-add of `g * kernel[tap]`."""
+    x, kernel_taps, taps, pads = ctx.x, ctx.kernel_taps, ctx.taps, ctx.pads
+    channels, multiplier = kernel_taps.shape[1:]
+    batch = x.shape[0]
+    dtype = kernel_taps.dtype
+    g = np.asarray(g, dtype).reshape((batch,) + tuple(ctx.out_sizes) + (channels, multiplier))
+    dx = np.empty(x.shape, dtype) if need_input else None
+    partial_dk = {}
+
+    def work(lo, hi):
+        dk = np.zeros(kernel_taps.shape, dtype) if need_kernel else None
+        for b0, b1 in _sample_chunks(lo, hi, (g[:1].nbytes + x[:1].nbytes) * 2):
+            gc = g[b0:b1]
+            product = local_buffer("depthwise_product", gc.shape, dtype)
+            if need_kernel:
+                xp = _padded_chunk(x[b0:b1], pads, "depthwise_xp")
+                for t, index in enumerate(taps):
+                    np.multiply(xp[index][..., None], gc, out=product)
+                    dk[t] += product.reshape(-1, channels * multiplier).sum(axis=0).reshape(
+                        channels, multiplier)
+            if need_input:
+                dxp = local_buffer("depthwise_dxp", (b1 - b0,) + ctx.padded_shape[1:], dtype)
+                dxp.fill(0)
+                for t, index in enumerate(taps):
+                    np.multiply(gc, kernel_taps[t], out=product)
+                    dxp[index] += product[..., 0] if multiplier == 1 else product.sum(axis=-1)
+                dx[b0:b1] = dxp[interior(x.shape[1:-1], pads)]
+        partial_dk[lo] = dk
+    run_split(work, batch, uses_blas=False)
+    dk = None
+    if need_kernel:
+        order = sorted(partial_dk)
+        dk = partial_dk[order[0]]
+        for lo in order[1:]:
+            dk = dk + partial_dk[lo]
+        dk = dk.reshape(ctx.kernel.shape).astype(ctx.kernel.dtype, copy=False)
     return dx, dk
 
 

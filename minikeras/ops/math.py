@@ -7,6 +7,8 @@ import numpy as np
 
 from ..core.tensor import Tensor, as_array, record, unbroadcast, unwrap
 from ..core import config
+from . import parallel
+from .activation_kernels import sigmoid_array, sigmoid_grad, tanh_grad
 
 
 def _shape(x):
@@ -111,6 +113,14 @@ def minimum(a, b):
     return record(np.minimum(ad, bd), (a, b), backward)
 
 
+def _product(x, y):
+    """`x @ y`; 2-D products go through `parallel.matmul` (split over two threads when large
+    inside a step, where BLAS runs single-threaded)."""
+    if np.ndim(x) == 2 and np.ndim(y) == 2:
+        return parallel.matmul(x, y)
+    return x @ y
+
+
 def matmul(a, b):
     """Matrix product over the last two axes (batched, like `tf.matmul`)."""
     ad, bd = unwrap(a), unwrap(b)
@@ -118,11 +128,13 @@ def matmul(a, b):
     def backward(g, needs):
         ga = gb = None
         if needs[0]:
-            ga = _reduce_like(g @ np.swapaxes(bd, -1, -2) if bd.ndim > 1 else np.multiply.outer(g, bd), a)
+            ga = _reduce_like(_product(g, np.swapaxes(bd, -1, -2)) if bd.ndim > 1
+                              else np.multiply.outer(g, bd), a)
         if needs[1]:
-            gb = _reduce_like(np.swapaxes(ad, -1, -2) @ g if ad.ndim > 1 else np.multiply.outer(ad, g), b)
+            gb = _reduce_like(_product(np.swapaxes(ad, -1, -2), g) if ad.ndim > 1
+                              else np.multiply.outer(ad, g), b)
         return ga, gb
-    return record(ad @ bd, (a, b), backward)
+    return record(_product(ad, bd), (a, b), backward)
 
 
 def tensordot(a, b, axes):
@@ -218,18 +230,12 @@ def cos(x):
 
 def tanh(x):
     out = np.tanh(unwrap(x))
-    return record(out, (x,), lambda g, needs: (g * (1 - out * out),))
+    return record(out, (x,), lambda g, needs: (tanh_grad(g, out),))
 
 
 def sigmoid(x):
-    xd = unwrap(x)
-    out = np.empty_like(xd)
-    # Stable logistic: exp of a non-positive number only.
-    positive = xd >= 0
-    z = np.exp(-np.abs(xd))
-    np.divide(1, 1 + z, out=out, where=positive)
-    np.divide(z, 1 + z, out=out, where=~positive)
-    return record(out, (x,), lambda g, needs: (g * out * (1 - out),))
+    out = sigmoid_array(unwrap(x))
+    return record(out, (x,), lambda g, needs: (sigmoid_grad(g, out),))
 
 
 def softplus(x):
@@ -237,7 +243,7 @@ def softplus(x):
     out = np.logaddexp(xd, 0).astype(xd.dtype, copy=False)
 
     def backward(g, needs):
-        return (g * sigmoid(xd).data,)
+        return (g * sigmoid_array(xd),)
     return record(out, (x,), backward)
 
 

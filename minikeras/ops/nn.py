@@ -5,6 +5,9 @@ from ..core.tensor import Tensor, record, unbroadcast
 from . import math as _math
 from ..core.tensor import as_array, unwrap
 from .math import sigmoid as _sigmoid_op
+from .activation_kernels import relu_grad, sigmoid_array, sigmoid_grad, tanh_grad
+from . import parallel
+from .parallel import split_rows
 
 
 # ---------------------------------------------------------------------------------------
@@ -13,11 +16,11 @@ from .math import sigmoid as _sigmoid_op
 def _activation_backward(name, out, g):
     """d activation / d pre-activation, computed from the activation's output."""
     if name == "relu":
-        return g * (out > 0)
+        return relu_grad(g, out)
     if name == "tanh":
-        return g * (1 - out * out)
+        return tanh_grad(g, out)
     if name == "sigmoid":
-        return g * (out * (1 - out))
+        return sigmoid_grad(g, out)
     return g
 
 
@@ -40,7 +43,7 @@ def dense(x, kernel, bias=None, activation=None):
         return out
     xd, wd = as_array(x), as_array(kernel)
     x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
-    out = x2 @ wd
+    out = parallel.matmul(x2, wd)
     if bias is not None:
         out += bias.data if isinstance(bias, Tensor) else bias
     if activation == "relu":
@@ -53,8 +56,8 @@ def dense(x, kernel, bias=None, activation=None):
     def backward(g, needs):
         g = _activation_backward(activation, out, g)
         g2 = g.reshape(-1, g.shape[-1])
-        gx = (g2 @ wd.T).reshape(xd.shape) if needs[0] else None
-        gw = x2.T @ g2 if needs[1] else None
+        gx = parallel.matmul(g2, wd.T).reshape(xd.shape) if needs[0] else None
+        gw = parallel.matmul(x2.T, g2) if needs[1] else None
         gb = g2.sum(axis=0) if (bias is not None and needs[2]) else None
         return gx, gw, gb
     return record(out, (x, kernel, bias), backward)
@@ -87,8 +90,11 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """Keras' relu: `x` above threshold, `negative_slope * (x - threshold)` below, capped."""
     xd = as_array(x)
     if negative_slope == 0 and max_value is None and threshold == 0:
-        out = np.maximum(xd, 0)
-        return record(out, (x,), lambda g, needs: (g * (out > 0),))
+        out = np.empty_like(xd)
+        split_rows(lambda rows: np.maximum(xd[rows], 0, out=out[rows]), out)
+        return record(out, (x,), lambda g, needs: (relu_grad(g, out),))
+    if negative_slope == 0 and threshold == 0 and max_value is not None and max_value > 0:
+        return _capped_relu(x, xd, max_value)           # ReLU6 and the like
     above = xd > threshold if threshold != 0 else xd > 0
     out = np.where(above, xd, (negative_slope * (xd - threshold)) if negative_slope else 0)
     out = out.astype(xd.dtype, copy=False)
@@ -98,6 +104,24 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         out = np.where(capped, np.asarray(max_value, xd.dtype), out)
         slope = np.where(capped, 0, slope).astype(xd.dtype)
     return record(out, (x,), lambda g, needs: (g * slope,))
+
+
+def _capped_relu(x, xd, max_value):
+    """`clip(x, 0, max_value)`, slope 1 strictly inside: one pass forward, two backward."""
+    cap = np.asarray(max_value, xd.dtype)
+    out = np.empty_like(xd)
+    split_rows(lambda rows: np.clip(xd[rows], 0, cap, out=out[rows]), out)
+
+    def backward(g, needs):
+        grad = np.empty(out.shape, np.result_type(g, out))
+
+        def work(rows):
+            inside = out[rows] > 0
+            inside &= out[rows] < cap
+            np.multiply(g[rows], inside, out=grad[rows])
+        split_rows(work, grad)
+        return (grad,)
+    return record(out, (x,), backward)
 
 
 def leaky_relu(x, alpha=0.2):
@@ -235,7 +259,7 @@ def sigmoid_cross_entropy(labels, logits):
     loss = np.maximum(xd, 0) - xd * zd + np.log1p(np.exp(-np.abs(xd)))
 
     def backward(g, needs):
-        gl = g * (_sigmoid_op(xd).data - zd) if needs[1] else None
+        gl = g * (sigmoid_array(xd) - zd) if needs[1] else None
         gz = -g * xd if needs[0] else None
         return gz, gl
     return record(loss, (labels, logits), backward)

@@ -1,0 +1,321 @@
+"""The chunked, threaded and route-planned kernels against plain NumPy references:
+convolution with its fused bias/activation epilogue (every chunking and thread split, both
+stride-1 input-gradient routes), the depthwise tap loop, separable pooling and first-maximum
+routing, the vectorised sigmoid, the two-way splitting helper and inference's early release of
+intermediates in functional models."""
+import itertools
+
+import numpy as np
+import pytest
+
+import minikeras as keras
+from minikeras import layers
+from minikeras.ops import conv_kernels as K
+from minikeras.ops import activation_kernels as A
+from minikeras.ops import parallel
+from minikeras.ops import pool_kernels as P
+
+from gradcheck import check_gradients
+
+
+# ---------------------------------------------------------------------------------------
+# references
+# ---------------------------------------------------------------------------------------
+def reference_conv(x, kernel, strides, pads, dilation, groups=1):
+    """Direct sum over kernel taps and channels, channels_last, any rank."""
+    xp = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)])
+    kernel_size = kernel.shape[:-2]
+    cin_g, filters = kernel.shape[-2:]
+    f_g = filters // groups
+    out_sizes = [(n - (k - 1) * d - 1) // s + 1
+                 for n, k, s, d in zip(xp.shape[1:-1], kernel_size, strides, dilation)]
+    out = np.zeros((x.shape[0],) + tuple(out_sizes) + (filters,))
+    for tap in np.ndindex(*kernel_size):
+        index = (slice(None),) + tuple(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, o, s
+                                       in zip(tap, dilation, out_sizes, strides))
+        window = xp[index]
+        for group in range(groups):
+            source = window[..., group * cin_g:(group + 1) * cin_g]
+            out[..., group * f_g:(group + 1) * f_g] += source @ kernel[tap][:, group * f_g:
+                                                                             (group + 1) * f_g]
+    return out
+
+
+def reference_pool(x, pool_size, strides, pads, fn, fill):
+    """Every window gathered explicitly (padding cells hold `fill`)."""
+    xp = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)], constant_values=fill)
+    out_sizes = [(n - k) // s + 1 for n, k, s in zip(xp.shape[1:-1], pool_size, strides)]
+    out = np.empty((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype)
+    for position in np.ndindex(*out_sizes):
+        index = (slice(None),) + tuple(slice(p * s, p * s + k) for p, s, k in
+                                       zip(position, strides, pool_size))
+        window = xp[index].reshape(x.shape[0], -1, x.shape[-1])
+        out[(slice(None),) + position] = fn(window)
+    return out
+
+
+def reference_first_max_grad(x, g, pool_size, strides, pads):
+    """Each window's gradient added to its first (row-major) maximum."""
+    xp = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)], constant_values=-np.inf)
+    dxp = np.zeros_like(xp)
+    for position in np.ndindex(*g.shape[1:-1]):
+        starts = [p * s for p, s in zip(position, strides)]
+        for b, c in itertools.product(range(x.shape[0]), range(x.shape[-1])):
+            window = xp[(b,) + tuple(slice(s0, s0 + k) for s0, k in zip(starts, pool_size))
+                        + (c,)]
+            first = np.unravel_index(np.argmax(window), window.shape)
+            dxp[(b,) + tuple(s0 + f for s0, f in zip(starts, first)) + (c,)] += \
+                g[(b,) + position + (c,)]
+    return dxp[(slice(None),) + tuple(slice(lo, lo + n) for (lo, _), n in
+                                      zip(pads, x.shape[1:-1])) + (slice(None),)]
+
+
+@pytest.fixture(params=["one chunk, one thread", "many chunks, two threads"])
+def chunking(request, monkeypatch):
+    """Run a test with whole-batch chunks on one thread, and with chunks of one sample split
+    over two threads (the results must agree to round-off)."""
+    if request.param.startswith("many"):
+        monkeypatch.setattr(K, "_CHUNK_BYTES", 1)
+        monkeypatch.setattr(parallel, "_THREADS", 2)
+    else:
+        monkeypatch.setattr(K, "_CHUNK_BYTES", 1 << 40)
+        monkeypatch.setattr(parallel, "_THREADS", 1)
+    return request.param
+
+
+CONV_CASES = [
+    # x shape, kernel shape, strides, pads, dilation, groups
+    ((3, 7, 8, 4), (3, 3, 4, 6), (1, 1), [(1, 1), (1, 1)], (1, 1), 1),
+    ((3, 9, 8, 4), (3, 2, 2, 6), (2, 3), [(0, 1), (1, 0)], (1, 1), 2),
+    ((2, 9, 9, 1), (5, 5, 1, 3), (1, 1), [(0, 0), (0, 0)], (1, 1), 1),
+    ((2, 8, 7, 3), (3, 3, 3, 4), (1, 1), [(2, 2), (2, 2)], (2, 2), 1),
+    ((3, 10, 2), (3, 2, 5), (2,), [(2, 0)], (1,), 1),
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("activation", [None, "relu", "tanh"])
+def test_conv_forward_with_epilogue_matches_reference(case, activation, chunking,
+                                                      im2col_layout):
+    x_shape, k_shape, strides, pads, dilation, groups = case
+    rng = np.random.default_rng(0)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    bias = rng.standard_normal(k_shape[-1])
+    out, _ = K.conv_forward(x, kernel, strides, pads, dilation, groups, bias=bias,
+                            activation=activation)
+    expected = reference_conv(x, kernel, strides, pads, dilation, groups) + bias
+    expected = {None: expected, "relu": np.maximum(expected, 0),
+                "tanh": np.tanh(expected)}[activation]
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.fixture(params=["rows", "taps"])
+def im2col_layout(request, monkeypatch):
+    """Both im2col layouts (tap-major only applies to ungrouped convolutions)."""
+    monkeypatch.setattr(K, "_im2col_layout", lambda x, kernel, strides, pads, dilation, groups,
+                        *rest: request.param if groups == 1 else "rows")
+    return request.param
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("route", ["flipped", "col2im"])
+def test_conv_gradients_are_the_adjoint_through_the_activation(case, route, chunking,
+                                                               im2col_layout, monkeypatch):
+    """With a tanh epilogue: dx, dk, db equal the adjoint of the linear convolution applied to
+    g * tanh'(pre-activation), on both stride-1 input-gradient routes and both im2col
+    layouts."""
+    monkeypatch.setattr(K, "plan", lambda key, candidates: route)
+    x_shape, k_shape, strides, pads, dilation, groups = case
+    rng = np.random.default_rng(1)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    bias = rng.standard_normal(k_shape[-1])
+    out, ctx = K.conv_forward(x, kernel, strides, pads, dilation, groups, bias=bias,
+                              activation="tanh")
+    g = rng.standard_normal(out.shape)
+    dx, dk, db = K.conv_gradients(ctx, g, True, True, True)
+    ga = g * (1 - out * out)
+    linear = reference_conv(x, kernel, strides, pads, dilation, groups)
+    np.testing.assert_allclose(np.sum(linear * ga), np.sum(x * dx), rtol=1e-10)
+    np.testing.assert_allclose(np.sum(linear * ga), np.sum(kernel * dk), rtol=1e-10)
+    np.testing.assert_allclose(db, ga.reshape(-1, ga.shape[-1]).sum(axis=0), rtol=1e-10)
+    # dx of the first sample elementwise: d <conv(x), ga> / dx[0, i] = <conv(e_i), ga>
+    expected_dx = np.zeros(x.shape[1:])
+    for index in np.ndindex(*x.shape[1:]):
+        unit = np.zeros_like(x)
+        unit[(0,) + index] = 1
+        expected_dx[index] = np.sum(reference_conv(unit, kernel, strides, pads, dilation,
+                                                   groups) * ga)
+    np.testing.assert_allclose(dx[0], expected_dx, rtol=1e-9, atol=1e-12)
+
+
+def test_no_im2col_buffer_outlives_the_forward_pass():
+    rng = np.random.default_rng(2)
+    x, kernel = rng.standard_normal((2, 5, 5, 3)), rng.standard_normal((3, 3, 3, 4))
+    out, ctx = K.conv_forward(x, kernel, (1, 1), [(1, 1), (1, 1)], (1, 1))
+    held = [value for value in vars(ctx).values() if isinstance(value, np.ndarray)]
+    assert sum(array.size for array in held) <= x.size + out.size + 2 * kernel.size
+
+
+def test_plan_times_candidates_once_and_keeps_the_default_without_a_clear_win(monkeypatch):
+    clock = [0.0]
+    calls = []
+    monkeypatch.setattr(K, "_PLANS", {})
+    monkeypatch.setattr(K.time, "thread_time", lambda: clock[0])
+
+    def costing(name, seconds):
+        def run():
+            calls.append(name)
+            clock[0] += seconds
+        return run
+    close = {"default": costing("default", 1.0), "other": costing("other", 0.9)}
+    assert K.plan("key", close) == "default"          # 10 % faster is within the noise margin
+    assert calls == ["default", "other"] * 3            # interleaved, best of three
+    assert K.plan("key", close) == "default" and len(calls) == 6     # remembered
+    clear = {"default": costing("default", 1.0), "fast": costing("fast", 0.5)}
+    assert K.plan("other key", clear) == "fast"
+
+
+# ---------------------------------------------------------------------------------------
+# depthwise tap loop
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("x_shape,k_shape,strides,pads,dilation", [
+    ((2, 7, 8, 3), (3, 3, 3, 2), (1, 1), [(1, 1), (1, 1)], (1, 1)),
+    ((3, 9, 9, 4), (3, 2, 4, 1), (2, 3), [(0, 1), (1, 0)], (1, 1)),
+    ((2, 10, 5), (3, 5, 1), (1,), [(2, 0)], (2,)),
+])
+def test_depthwise_tap_loop_matches_grouped_reference_and_is_adjoint(
+        x_shape, k_shape, strides, pads, dilation, chunking):
+    rng = np.random.default_rng(3)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    out, ctx = K.depthwise_conv_forward(x, kernel, strides, pads, dilation)
+    grouped = kernel.reshape(kernel.shape[:-2] + (1, -1))
+    expected = reference_conv(x, grouped, strides, pads, dilation, groups=x_shape[-1])
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    dx, dk = K.depthwise_conv_backward(ctx, g)
+    np.testing.assert_allclose(np.sum(out * g), np.sum(x * dx), rtol=1e-10)
+    np.testing.assert_allclose(np.sum(out * g), np.sum(kernel * dk), rtol=1e-10)
+
+
+def test_depthwise_layer_gradients_by_finite_differences(float64):
+    layer = layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2)
+    x = np.random.default_rng(4).standard_normal((2, 5, 6, 3))
+    layer(x)
+    check_gradients(lambda t: layer(t), [x], extra_variables=layer.trainable_weights)
+
+
+# ---------------------------------------------------------------------------------------
+# pooling
+# ---------------------------------------------------------------------------------------
+POOL_CASES = [
+    ((2, 9, 9, 3), (2, 2), (2, 2), [(0, 0), (0, 0)]),       # tiles (last row/col dropped)
+    ((2, 9, 8, 3), (3, 3), (2, 2), [(1, 1), (0, 1)]),       # overlapping, padded
+    ((2, 7, 7, 2), (3, 2), (1, 3), [(0, 0), (0, 0)]),       # gaps along one axis
+    ((1, 6, 5, 7, 2), (2, 2, 2), (2, 2, 2), [(0, 0)] * 3),  # 3-D
+    ((2, 10, 2), (3,), (3,), [(0, 2)]),                     # 1-D, padded end
+]
+
+
+@pytest.mark.parametrize("x_shape,pool_size,strides,pads", POOL_CASES)
+def test_separable_pooling_and_first_maximum_routing_match_references(
+        x_shape, pool_size, strides, pads, chunking):
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 3, size=x_shape).astype(np.float64)     # many ties
+    out, ctx = P.max_pool_forward(x, pool_size, strides, pads)
+    np.testing.assert_array_equal(out, reference_pool(x, pool_size, strides, pads,
+                                                      lambda w: w.max(axis=1), -np.inf))
+    g = rng.standard_normal(out.shape)
+    np.testing.assert_allclose(P.max_pool_backward(ctx, g),        # sums where windows overlap
+                               reference_first_max_grad(x, g, pool_size, strides, pads),
+                               rtol=1e-14, atol=1e-15)
+    mean, avg_ctx = P.avg_pool_forward(x, pool_size, strides, pads)
+    if not any(lo or hi for lo, hi in pads):
+        np.testing.assert_allclose(mean, reference_pool(x, pool_size, strides, pads,
+                                                        lambda w: w.mean(axis=1), 0))
+    dx = P.avg_pool_backward(avg_ctx, g)
+    np.testing.assert_allclose(np.sum(mean * g), np.sum(x * dx), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------
+# sigmoid, splitting, inference release
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vectorised_sigmoid_is_exact_in_both_tails(dtype):
+    x = np.array([-np.inf, -200, -30, -1e-3, 0, 1e-3, 30, 200, np.inf, np.nan], dtype)
+    out = A.sigmoid_array(x)
+    assert out.dtype == dtype
+    with np.errstate(over="ignore"):
+        expected = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+    np.testing.assert_allclose(out[:-1], expected[:-1].astype(dtype), rtol=2e-7, atol=0)
+    assert np.isnan(out[-1])
+    big = np.random.default_rng(6).standard_normal((700, 500)).astype(dtype) * 5   # split
+    np.testing.assert_allclose(A.sigmoid_array(big), 1 / (1 + np.exp(-big.astype(np.float64))),
+                               rtol=2e-6)
+
+
+def test_sigmoid_and_relu_gradients_by_finite_differences(float64):
+    x = np.random.default_rng(7).standard_normal((4, 5))
+    check_gradients(lambda t: keras.ops.sigmoid(t), [x])
+    check_gradients(lambda t: keras.ops.relu(t), [x + np.sign(x) * 0.1])
+    away_from_kinks = x * 4 + np.sign(x) * 0.1
+    away_from_kinks[np.abs(away_from_kinks - 1.5) < 0.05] += 0.2
+    check_gradients(lambda t: keras.ops.relu(t, max_value=1.5), [away_from_kinks])
+
+
+def test_capped_relu_matches_clip_with_zero_slope_at_the_kinks():
+    x = np.array([-1, 0, 0.5, 6, 7, 3], np.float32)
+    v = keras.Variable(x)
+    with keras.GradientTape() as tape:
+        y = keras.ops.relu(v, max_value=6.0)
+    np.testing.assert_array_equal(y.numpy(), np.clip(x, 0, 6))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(tape.gradient(y, v).numpy(), [0, 0, 1, 0, 0, 1])
+
+
+def test_run_split_covers_every_item_once_and_propagates_errors(monkeypatch):
+    monkeypatch.setattr(parallel, "_THREADS", 2)
+    seen = []
+    parallel.run_split(lambda lo, hi: seen.extend(range(lo, hi)), 11, uses_blas=False)
+    assert sorted(seen) == list(range(11))
+    nested = []
+    parallel.run_split(lambda lo, hi: parallel.run_split(
+        lambda a, b: nested.append((a, b)), 4, uses_blas=False), 2, uses_blas=False)
+    assert sorted(nested) == [(0, 4), (0, 4)]         # no second split inside a worker
+
+    def fail(lo, hi):
+        if lo > 0:
+            raise ValueError("second half")
+    with pytest.raises(ValueError, match="second half"):
+        parallel.run_split(fail, 4, uses_blas=False)
+
+
+def test_functional_inference_releases_intermediates_but_keeps_outputs():
+    inputs = keras.Input(shape=(4,))
+    hidden = layers.Dense(3, activation="relu")(inputs)
+    side = layers.Dense(2)(hidden)
+    merged = layers.Concatenate()([hidden, side])      # `hidden` read by two layers
+    model = keras.Model(inputs, [hidden, layers.Dense(1)(merged)])
+    x = np.random.default_rng(8).standard_normal((5, 4)).astype(np.float32)
+    first, second = model.predict(x, verbose=0)
+    with keras.GradientTape():                          # recording: nothing is released
+        recorded = model(x)
+    np.testing.assert_allclose(first, recorded[0].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(second, recorded[1].numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(300, 200, 100), (40, 300, 900)])   # split by rows / columns
+def test_split_matmul_matches_numpy_and_blas_threads_are_restored(shape, monkeypatch):
+    monkeypatch.setattr(parallel, "_SPLIT_MACS", 1)
+    monkeypatch.setattr(parallel, "_oversubscribed", lambda: True)
+    rows, depth, columns = shape
+    rng = np.random.default_rng(9)
+    a, b = rng.standard_normal((rows, depth)), rng.standard_normal((depth, columns))
+    before = parallel._BLAS[1]() if parallel._BLAS else None
+    with parallel.blas_single_threaded():
+        with parallel.blas_single_threaded():                # re-entrant
+            product = parallel.matmul(a, b)
+            transposed = parallel.matmul(b.T, a.T)          # non-contiguous operands
+    np.testing.assert_allclose(product, a @ b, rtol=1e-12)
+    np.testing.assert_allclose(transposed, (a @ b).T, rtol=1e-12)
+    if before is not None:
+        assert parallel._BLAS[1]() == before
