@@ -9,51 +9,13 @@ threads help, so the limit applies only while the 1-minute load exceeds 1.5x the
 OpenBLAS is found among the libraries loaded in the process (NumPy's wheel ships it); with
 any other BLAS, or no /proc, this is a no-op.
 """
-import ctypes
-import os
+from . import parallel
 
-_OVERSUBSCRIBED_LOAD_PER_CORE = 1.5
-
-
-def _find_openblas_thread_apis():
-    """(set_num_threads, get_num_threads) of every OpenBLAS loaded in the process (NumPy's and,
-    once imported, SciPy's may be separate copies)."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps
-                            if "openblas" in line.lower() and ".so" in line})
-    except OSError:
-        return []
-    apis = []
-    for path in paths:
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in _symbol_names():
-            setter = getattr(library, f"{name[0]}_set_num_threads{name[1]}", None)
-            getter = getattr(library, f"{name[0]}_get_num_threads{name[1]}", None)
-            if setter is not None and getter is not None:
-                getter.restype = ctypes.c_int
-                apis.append((setter, getter))
-                break
-    return apis
-
-
-def _symbol_names():
-    return [(prefix, suffix) for prefix in ("scipy_openblas", "openblas")
-            for suffix in ("64_", "_64_", "")]
-
-
-_APIS = _find_openblas_thread_apis()
-_CORES = os.cpu_count() or 1     # read once: os.cpu_count() costs ~0.3 ms a call here
+_APIS = parallel.find_openblas_thread_apis()
 
 
 def _oversubscribed():
-    try:
-        return os.getloadavg()[0] > _OVERSUBSCRIBED_LOAD_PER_CORE * _CORES
-    except OSError:
-        return False
+    return parallel.oversubscribed()
 
 
 class small_gemm_threads:

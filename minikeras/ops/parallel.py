@@ -34,30 +34,34 @@ if hasattr(os, "register_at_fork"):
 # ---------------------------------------------------------------------------------------
 # BLAS thread count (OpenBLAS as NumPy's wheels ship it; found in the loaded libraries)
 # ---------------------------------------------------------------------------------------
-def _find_openblas():
-    """`(set_num_threads, get_num_threads)` of the OpenBLAS NumPy loaded, or None."""
+def find_openblas_thread_apis():
+    """`(set_num_threads, get_num_threads)` of every OpenBLAS loaded in the process: NumPy's and,
+    once imported, SciPy's may be separate copies. Empty with any other BLAS, or without /proc."""
     try:
         with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+            paths = sorted({line.split()[-1] for line in maps
+                            if "openblas" in line.lower() and ".so" in line})
     except OSError:
-        return None
-    for path in sorted(paths):
+        return []
+    apis = []
+    for path in paths:
         try:
-            lib = ctypes.CDLL(path)
+            library = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""),
-                               ("openblas", "64_"), ("openblas", "")):
-            setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-            getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+        for prefix, suffix in [(p, s) for p in ("scipy_openblas", "openblas")
+                               for s in ("64_", "_64_", "")]:
+            setter = getattr(library, f"{prefix}_set_num_threads{suffix}", None)
+            getter = getattr(library, f"{prefix}_get_num_threads{suffix}", None)
             if setter is not None and getter is not None:
                 setter.restype, getter.restype = None, ctypes.c_int
                 setter.argtypes = [ctypes.c_int]
-                return setter, getter
-    return None
+                apis.append((setter, getter))
+                break
+    return apis
 
 
-_BLAS = _find_openblas()
+_BLAS = (find_openblas_thread_apis() or [None])[0]   # NumPy's, loaded first
 
 
 def can_split(uses_blas=True):
@@ -140,7 +144,8 @@ _OVERSUBSCRIBED_LOAD_PER_CORE = 1.5
 _CORES = os.cpu_count() or 1
 
 
-def _oversubscribed():
+def oversubscribed():
+    """Whether more work is runnable than there are cores (the 1-minute load per core)."""
     try:
         return os.getloadavg()[0] > _OVERSUBSCRIBED_LOAD_PER_CORE * _CORES
     except OSError:
@@ -160,7 +165,7 @@ class blas_single_threaded:
         depth = getattr(_state, "single_blas", 0)
         if depth == 0:
             self._previous = None
-            if _BLAS is not None and _THREADS >= 2 and _oversubscribed():
+            if _BLAS is not None and _THREADS >= 2 and oversubscribed():
                 self._previous = _BLAS[1]()
                 _BLAS[0](1)
             _state.single_blas_active = self._previous is not None

@@ -306,7 +306,7 @@ def test_functional_inference_releases_intermediates_but_keeps_outputs():
 @pytest.mark.parametrize("shape", [(300, 200, 100), (40, 300, 900)])   # split by rows / columns
 def test_split_matmul_matches_numpy_and_blas_threads_are_restored(shape, monkeypatch):
     monkeypatch.setattr(parallel, "_SPLIT_MACS", 1)
-    monkeypatch.setattr(parallel, "_oversubscribed", lambda: True)
+    monkeypatch.setattr(parallel, "oversubscribed", lambda: True)
     rows, depth, columns = shape
     rng = np.random.default_rng(9)
     a, b = rng.standard_normal((rows, depth)), rng.standard_normal((depth, columns))
