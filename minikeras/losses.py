@@ -17,15 +17,25 @@ def _eps(dtype):
     return np.asarray(config.epsilon(), dtype=dtype)
 
 
+def _float_tensor(value):
+    """A float Tensor as tf.convert_to_tensor would give: Python numbers and lists become
+    floatx (float32), NumPy arrays keep a float dtype, other dtypes become floatx."""
+    if isinstance(value, Tensor):
+        return value
+    data = np.asarray(value)
+    if data.dtype.kind != "f" or not isinstance(value, (np.ndarray, np.generic)):
+        data = data.astype(config.floatx())
+    return Tensor(data)
+
+
 def _prepare(y_true, y_pred):
     """y_pred as a float Tensor; y_true cast to its dtype (tf.keras casts labels)."""
-    if not isinstance(y_pred, Tensor):
-        y_pred = Tensor(np.asarray(y_pred, dtype=config.floatx())
-                        if np.asarray(y_pred).dtype.kind != "f" else np.asarray(y_pred))
-    y_true_data = as_array(y_true)
-    if y_true_data.dtype != y_pred.dtype:
-        y_true = ops.cast(y_true, y_pred.dtype) if isinstance(y_true, Tensor) \
-            else y_true_data.astype(y_pred.dtype)
+    y_pred = _float_tensor(y_pred)
+    if isinstance(y_true, Tensor):
+        if y_true.dtype != y_pred.dtype:
+            y_true = ops.cast(y_true, y_pred.dtype)
+    else:
+        y_true = np.asarray(y_true).astype(y_pred.dtype, copy=False)
     return y_true, y_pred
 
 
@@ -205,8 +215,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, ignore_class=None):
-    if not isinstance(y_pred, Tensor):
-        y_pred = Tensor(np.asarray(y_pred))
+    y_pred = _float_tensor(y_pred)
     labels = np.asarray(as_array(y_true))
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]

@@ -168,7 +168,7 @@ def sequential_from_config(cls, config, custom_objects=None):
         config = {"layers": config}
     name = config.get("name")
     model = cls(name=name) if name else cls()
-    for layer_config in config.get("layers", []):
+    for layer_config in _with_first_layer_input_shape(config.get("layers", [])):
         model.add(deserialize_layer(layer_config, custom_objects))
     build_shape = config.get("build_input_shape")
     if not model.built and build_shape is not None and model._input_layer is None:
@@ -176,6 +176,23 @@ def sequential_from_config(cls, config, custom_objects=None):
     if config.get("trainable") is False:
         model.trainable = False
     return model
+
+
+def _with_first_layer_input_shape(layer_configs):
+    """Keras 3 files drop `batch_input_shape` from the layer that created the model's input
+    (`Dense(2, input_shape=(3,))`); its automatic InputLayer, named `<layer>_input`, still holds
+    the shape. Give it back, so the config reads as tf.keras' own after a `.keras` round trip."""
+    if len(layer_configs) < 2 or layer_configs[0].get("class_name") != "InputLayer":
+        return layer_configs
+    input_config, first = layer_configs[0].get("config", {}), layer_configs[1]
+    inner = first.get("config")
+    if not isinstance(inner, dict) or "batch_input_shape" in inner or \
+            input_config.get("name") != f"{inner.get('name')}_input" or \
+            input_config.get("batch_input_shape") is None:
+        return layer_configs
+    first = dict(first, config=dict(inner, batch_input_shape=tuple(
+        input_config["batch_input_shape"])))
+    return [layer_configs[0], first] + list(layer_configs[2:])
 
 
 # --- Functional ---------------------------------------------------------------------------------

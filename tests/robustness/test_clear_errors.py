@@ -19,8 +19,8 @@ def call(layer, shape, training=None):
 
 # (id, callable, exception, message regex)
 ARGUMENT_CASES = [
-    ("Dense(units=True)", lambda: L.Dense(units=True), TypeError, "`units` must be an integer"),
-    ("Dense(2.5)", lambda: L.Dense(2.5), TypeError, "`units` must be an integer"),
+    ("Dense(None)", lambda: L.Dense(None), TypeError, "int\\(\\) argument must be"),
+    ("Dense('a')", lambda: L.Dense("a"), ValueError, "invalid literal for int"),
     ("Dense(-1)", lambda: L.Dense(-1), ValueError, "invalid value for `units`"),
     ("Embedding(10.5, 4)", lambda: L.Embedding(10.5, 4), TypeError, "`input_dim` must be an int"),
     ("Input(shape='3')", lambda: keras.Input(shape="3"), TypeError, "Dimension value must be"),
