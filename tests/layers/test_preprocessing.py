@@ -293,9 +293,9 @@ def test_config_round_trip(layer):
 
 def test_config_keys_follow_tf_keras():
     assert list(L.RandomTranslation(0.1, 0.2).get_config())[3:] == [
-        "height_factor", "width_factor", "fill_mode", "fill_value", "interpolation", "seed"]
+        "rng_type", "height_factor", "width_factor", "fill_mode", "fill_value", "interpolation", "seed"]
     assert list(L.RandomRotation(0.1).get_config())[3:] == [
-        "factor", "fill_mode", "fill_value", "interpolation", "seed"]
+        "rng_type", "factor", "fill_mode", "fill_value", "interpolation", "seed"]
 
 
 def test_bad_arguments():
