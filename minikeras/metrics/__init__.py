@@ -19,6 +19,7 @@ from .confusion import (  # noqa: F401
     TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC)
 from .f_score import FBetaScore, F1Score  # noqa: F401
 from .iou import MeanIoU  # noqa: F401
+from ..losses import binary_focal_crossentropy, categorical_focal_crossentropy  # noqa: F401
 from ..core.serialization import deserialize_object, serialize_keras_object
 from ..core.registry import register_builtins
 
@@ -39,6 +40,8 @@ _FUNCTIONS = {
     "kl_divergence": kld, "kullback_leibler_divergence": kld, "hinge": hinge,
     "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge, "poisson": poisson,
     "logcosh": log_cosh, "log_cosh": log_cosh, "cosine_similarity": cosine_similarity,
+    "binary_focal_crossentropy": binary_focal_crossentropy,
+    "categorical_focal_crossentropy": categorical_focal_crossentropy,
 }
 _CLASSES = {cls.__name__: cls for cls in (
     Metric, Sum, Mean, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,

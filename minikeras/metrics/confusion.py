@@ -311,7 +311,8 @@ class AUC(Metric):
             raise ValueError("All values of `label_weights` must be non-negative.")
         self._from_logits = from_logits
         self._built = False
-        self.num_labels = None
+        self.num_labels = num_labels     # the argument (tf.keras' config keeps it, even None)
+        self._num_labels = None          # the built width
         if self.multi_label:
             if num_labels:
                 self._build(num_labels)
@@ -327,7 +328,7 @@ class AUC(Metric):
 
     def _build(self, num_labels):
         shape = (self.num_thresholds,) if num_labels is None else (self.num_thresholds, num_labels)
-        self.num_labels = num_labels
+        self._num_labels = num_labels
         self.true_positives = self.add_weight("true_positives", shape=shape)
         self.true_negatives = self.add_weight("true_negatives", shape=shape)
         self.false_positives = self.add_weight("false_positives", shape=shape)
