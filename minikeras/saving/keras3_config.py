@@ -210,6 +210,8 @@ def normalize(obj, where="config"):
         _strip_keras3_keys(inner, f"{result['class_name']} '{inner.get('name', '')}'")
         if result["class_name"] == "InputLayer" and "batch_shape" in inner:
             inner["batch_input_shape"] = inner.pop("batch_shape")
+        if result["class_name"] == "Sequential" and isinstance(inner.get("layers"), list):
+            inner["layers"] = serialization.with_first_layer_input_shape(inner["layers"])
         if "inbound_nodes" in result:
             keep_structure = result["class_name"] in ("TFOpLambda", "SlicingOpLambda")
             result["inbound_nodes"] = [_tf_op_node_v2(node) if keep_structure else _node_v2(node)

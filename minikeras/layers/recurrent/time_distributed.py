@@ -79,10 +79,7 @@ class TimeDistributed(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config["layer"] = serialize_layer(self.layer)
-        if self.layer.built and self.layer._build_input_shape is not None:
-            # tf.keras serializes the built inner layer with its build_config
-            config["layer"]["build_config"] = {"input_shape": list(self.layer._build_input_shape)}
+        config["layer"] = serialize_layer(self.layer)     # with its build_config once built
         return config
 
     @classmethod

@@ -199,10 +199,12 @@ def test_config_round_trips_for_every_layer():
                                           "SteppedLSTMCell": SteppedLSTMCell}):
         for name, make in sorted(LAYERS.items()):
             layer = make()
-            layer(sequence().astype(np.float32).transpose(1, 0, 2) if "time_major" in name
-                  else sequence().astype(np.float32))
+            x = sequence().astype(np.float32).transpose(1, 0, 2) if "time_major" in name \
+                else sequence().astype(np.float32)
+            layer(x)
             config = layer.get_config()
             clone = type(layer).from_config(config)
+            clone(x)          # built alike: nested layers' build_config match too
             assert json.dumps(clone.get_config(), default=str) == json.dumps(config, default=str)
         conv = layers.ConvLSTM3D(2, (1, 2, 2), data_format="channels_first")
         assert layers.ConvLSTM3D.from_config(conv.get_config()).get_config() == conv.get_config()
