@@ -45,4 +45,4 @@ def test_training_matches_tf_keras(name):
         np.testing.assert_allclose(w, ARRAYS[f"{name}__final{k}"], rtol=1e-3, atol=atol)
     prediction = model.predict(fit_kwargs["x"], verbose=0)
     for k, p in enumerate(prediction if isinstance(prediction, list) else [prediction]):
-        np.testing.assert_allclose(p, ARRAYS[f"{name}__pred{k}"], rtol=1e-3, atol=1e-5)
+        np.testing.assert_allclose(p, ARRAYS[f"{name}__pred{k}"], rtol=1e-3, atol=2 * atol)
