@@ -46,11 +46,17 @@ def inputs_of(case_id, shape):
     return xs if isinstance(shape, list) else xs[0]
 
 
-def run_with_tf_weights(layer, case_id, x):
-    layer(x, training=False)
+def call(layer, x, call_kwargs):
+    if type(layer).__name__ == "MultiHeadAttention":     # layer(query, value[, key])
+        return layer(*x, training=False, **call_kwargs)
+    return layer(x, training=False, **call_kwargs)
+
+
+def run_with_tf_weights(layer, case_id, x, call_kwargs):
+    call(layer, x, call_kwargs)
     n = len(FACTS[case_id]["weight_shapes"])
     layer.set_weights([ARRAYS[f"{case_id}__w{k}"] for k in range(n)])
-    y = layer(x, training=False)
+    y = call(layer, x, call_kwargs)
     return y if isinstance(y, (list, tuple)) else [y]
 
 
@@ -67,11 +73,11 @@ def assert_outputs(case_id, ys):
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_layer_matches_tf_keras(case):
-    case_id, cls, args, kwargs, shape, _, _ = case
+    case_id, cls, args, kwargs, shape, call_kwargs, _ = case
     facts = FACTS[case_id]
     layer = build(cls, args, kwargs)
     x = inputs_of(case_id, shape)
-    ys = run_with_tf_weights(layer, case_id, x)
+    ys = run_with_tf_weights(layer, case_id, x, call_kwargs)
     assert [w.name for w in layer.weights] == facts["weight_names"]
     assert [list(w.shape) for w in layer.weights] == facts["weight_shapes"]
     assert [w.name for w in layer.trainable_weights] == facts["trainable_names"]
@@ -80,16 +86,19 @@ def test_layer_matches_tf_keras(case):
     in_shape = [(None,) + tuple(s) for s in shape] if isinstance(shape, list) \
         else (None,) + tuple(shape)
     if "output_shape" in facts:
-        assert jsonable(layer.compute_output_shape(in_shape)) == facts["output_shape"]
+        out_shape = layer.compute_output_shape(*in_shape) if cls == "MultiHeadAttention" \
+            else layer.compute_output_shape(in_shape)
+        assert jsonable(out_shape) == facts["output_shape"]
     assert jsonable(layer.get_config()) == facts["config"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_tf_keras_config_loads(case):
-    case_id, cls, _, _, shape, _, _ = case
+    case_id, cls, _, _, shape, call_kwargs, _ = case
     config = FACTS[case_id]["config"]
     layer_class = getattr(keras.layers, cls)
     layer = keras.layers.deserialize({"class_name": cls, "config": config}) \
         if cls in ("Bidirectional", "TimeDistributed") else layer_class.from_config(config)
-    assert_outputs(case_id, run_with_tf_weights(layer, case_id, inputs_of(case_id, shape)))
+    assert_outputs(case_id, run_with_tf_weights(layer, case_id, inputs_of(case_id, shape),
+                                                call_kwargs))
     assert jsonable(layer.get_config()) == config
