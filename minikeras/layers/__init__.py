@@ -101,3 +101,6 @@ from .attention.dense_attention import Attention, AdditiveAttention  # noqa: F40
 from .core.identity import Identity  # noqa: F401
 from .normalization.unit_normalization import UnitNormalization  # noqa: F401
 from .normalization.group_normalization import GroupNormalization  # noqa: F401
+from .preprocessing.random_color_size import (  # noqa: F401
+    RandomCrop, RandomContrast, RandomBrightness, RandomHeight, RandomWidth,
+)

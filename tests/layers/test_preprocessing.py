@@ -317,3 +317,38 @@ def test_bad_arguments():
         L.Resizing(2, 2, interpolation="bicubic")
     with pytest.raises(ValueError, match="expects a 3D"):
         L.RandomFlip()(np.zeros((2, 3)), training=True)
+
+
+# --- RandomCrop, RandomContrast, RandomBrightness, RandomHeight, RandomWidth (training) ------
+def test_random_crop_takes_a_window_in_training():
+    x = np.arange(2 * 6 * 7 * 1, dtype="float32").reshape(2, 6, 7, 1)
+    out = L.RandomCrop(3, 4, seed=2)(x, training=True).numpy()
+    windows = [x[:, i:i + 3, j:j + 4] for i in range(4) for j in range(4)]
+    assert any(np.array_equal(out, w) for w in windows)
+
+
+def test_random_contrast_keeps_channel_means_and_bounds():
+    x = np.random.default_rng(0).uniform(50, 200, (3, 5, 5, 2)).astype("float32")
+    out = L.RandomContrast(0.5, seed=1)(x, training=True).numpy()
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), x.mean(axis=(1, 2)), rtol=1e-4)
+    ratio = (out - out.mean(axis=(1, 2), keepdims=True)) / (x - x.mean(axis=(1, 2), keepdims=True))
+    assert 0.5 <= ratio.min() and ratio.max() <= 1.5 and np.ptp(ratio) < 1e-3   # one factor
+
+
+def test_random_brightness_shifts_each_image_within_range():
+    x = np.full((4, 3, 3, 3), 0.5, "float32")
+    out = L.RandomBrightness(0.2, value_range=(0, 1), seed=1)(x, training=True).numpy()
+    deltas = out - x
+    assert np.all(np.abs(deltas) <= 0.2 + 1e-6)
+    np.testing.assert_allclose(deltas, deltas[:, :1, :1, :1] * np.ones_like(deltas), atol=1e-6)
+    with pytest.raises(ValueError, match="range"):
+        L.RandomBrightness(1.5)
+
+
+def test_random_height_and_width_resize_one_axis():
+    x = np.zeros((2, 10, 8, 1), "float32")
+    height = L.RandomHeight((-0.2, 0.3), seed=1)(x, training=True).shape
+    width = L.RandomWidth(0.25, seed=1)(x, training=True).shape
+    assert 8 <= height[1] <= 13 and height[2] == 8
+    assert 6 <= width[2] <= 10 and width[1] == 10
+    assert L.RandomHeight(0.2).compute_output_shape((None, 10, 8, 1)) == (None, None, 8, 1)
