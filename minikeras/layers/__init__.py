@@ -104,3 +104,4 @@ from .normalization.group_normalization import GroupNormalization  # noqa: F401
 from .preprocessing.random_color_size import (  # noqa: F401
     RandomCrop, RandomContrast, RandomBrightness, RandomHeight, RandomWidth,
 )
+from .core.einsum_dense import EinsumDense  # noqa: F401

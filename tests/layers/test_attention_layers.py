@@ -84,3 +84,18 @@ def test_group_normalization_errors_and_identity():
         L.GroupNormalization(groups=3)(np.ones((1, 4), "float32"))
     x = np.arange(6, dtype="float32").reshape(2, 3)
     np.testing.assert_array_equal(L.Identity()(x), x)
+
+
+@pytest.mark.parametrize("equation, output_shape, bias_axes, shape", [
+    ("abc,cd->abd", (None, 3), "d", (2, 4, 5)),
+    ("...b,bc->...c", 4, "c", (2, 3, 5)),
+    ("abc...,cd->abd...", (None, 2), None, (2, 3, 4, 2))])
+def test_einsum_dense_gradients(float64, equation, output_shape, bias_axes, shape):
+    check_layer_gradients(L.EinsumDense(equation, output_shape, bias_axes=bias_axes), _x(*shape))
+
+
+def test_einsum_dense_errors():
+    with pytest.raises(ValueError, match="Invalid einsum equation"):
+        L.EinsumDense("ab->b", 3)(np.ones((2, 3), "float32"))
+    with pytest.raises(ValueError, match="Bias dimension 'x'"):
+        L.EinsumDense("ab,bc->ac", 3, bias_axes="x")(np.ones((2, 3), "float32"))
