@@ -260,7 +260,10 @@ class RNN(Layer):
 
     def _run(self, x, states, mask, training):
         cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
-        if all(has_fused_kernel(c) for c in cells):
+        # tf.keras' per-gate dropout masks (implementation 1) exist only in the cell's steps
+        per_gate = any(getattr(c, "needs_gate_masks", lambda t: False)(training) for c in cells) \
+            and not self._whole_sequence_input_dropout()
+        if all(has_fused_kernel(c) for c in cells) and not per_gate:
             if x.ndim != 3:     # the built-in cells take (batch, features) at each step
                 raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the '
                                  f"layer: expected ndim=3, found ndim={x.ndim}. Full shape "
