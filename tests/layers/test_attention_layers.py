@@ -99,3 +99,9 @@ def test_einsum_dense_errors():
         L.EinsumDense("ab->b", 3)(np.ones((2, 3), "float32"))
     with pytest.raises(ValueError, match="Bias dimension 'x'"):
         L.EinsumDense("ab,bc->ac", 3, bias_axes="x")(np.ones((2, 3), "float32"))
+
+
+def test_einsum_dense_output_shape_reads_shared_sizes():
+    layer = L.EinsumDense("abc,cd->abd", output_shape=(None, 3), bias_axes="d")
+    assert layer.compute_output_shape((None, 4, 6)) == (None, 4, 3)
+    assert L.EinsumDense("...b,bc->...c", 5).compute_output_shape((None, 2, 7, 3)) == (None, 2, 7, 5)

@@ -128,10 +128,11 @@ class MultiHeadAttention(Layer):
         self._dot_product_equation, self._combine_equation, scores_rank = \
             _attention_equations(rank, self._attention_axes)
         norm_axes = tuple(range(scores_rank - len(self._attention_axes), scores_rank))
-        # tf.keras creates these two sub-layers here (they take the automatic names)
+        # tf.keras names these sub-layers inside the layer's own name scope: they do not use
+        # up the session's automatic names (a later Dropout is still `dropout`)
         self._softmax = Softmax(axis=norm_axes, robust_masking=self._softmax_robust_masking,
-                                dtype=self._dtype)
-        self._dropout_layer = Dropout(rate=self._dropout, dtype=self._dtype)
+                                dtype=self._dtype, name="softmax")
+        self._dropout_layer = Dropout(rate=self._dropout, dtype=self._dtype, name="dropout")
         output_shape = self._output_shape or [self._query_shape[-1]]
         if not isinstance(output_shape, collections.abc.Sized):
             output_shape = [output_shape]

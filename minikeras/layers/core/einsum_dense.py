@@ -58,10 +58,19 @@ class EinsumDense(Layer):
         return self.activation(out)
 
     def compute_output_shape(self, input_shape):
-        if self.built:       # tf.keras answers with the shape it built for
-            return tuple(self.full_output_shape)
-        return tuple(_analyze(self.equation, self.bias_axes, tuple(input_shape),
-                              self.partial_output_shape)[2])
+        """The output shape, sizes shared with the input read from `input_shape` (tf.keras'
+        own method returns the shape it built for, unknown sizes left None)."""
+        input_shape = tuple(input_shape)
+        output_shape = _analyze(self.equation, self.bias_axes, input_shape,
+                                self.partial_output_shape)[2]
+        input_spec, _, output_spec, left_elided = _split(self.equation)
+        elided = len(input_shape) - len(input_spec)
+        offset = elided if left_elided else 0
+        for i, letter in enumerate(output_spec):
+            if letter in input_spec and output_shape[i + offset] is None:
+                position = input_spec.index(letter) + offset
+                output_shape[i + offset] = input_shape[position]
+        return tuple(output_shape)
 
     def get_config(self):
         config = super().get_config()
