@@ -61,10 +61,15 @@ class EinsumDense(Layer):
         """The output shape, sizes shared with the input read from `input_shape` (tf.keras'
         own method returns the shape it built for, unknown sizes left None)."""
         input_shape = tuple(input_shape)
-        output_shape = _analyze(self.equation, self.bias_axes, input_shape,
-                                self.partial_output_shape)[2]
+        _analyze(self.equation, self.bias_axes, input_shape, self.partial_output_shape)  # checks
         input_spec, _, output_spec, left_elided = _split(self.equation)
         elided = len(input_shape) - len(input_spec)
+        partial = list(self.partial_output_shape)
+        if left_elided:        # the elided leading axes, in order, then the named ones
+            output_shape = list(input_shape[:elided]) + partial
+        else:
+            output_shape = [input_shape[0]] + partial + \
+                list(input_shape[len(input_shape) - max(elided, 0):] if elided > 0 else [])
         offset = elided if left_elided else 0
         for i, letter in enumerate(output_spec):
             if letter in input_spec and output_shape[i + offset] is None:
