@@ -105,3 +105,10 @@ def test_einsum_dense_output_shape_reads_shared_sizes():
     layer = L.EinsumDense("abc,cd->abd", output_shape=(None, 3), bias_axes="d")
     assert layer.compute_output_shape((None, 4, 6)) == (None, 4, 3)
     assert L.EinsumDense("...b,bc->...c", 5).compute_output_shape((None, 2, 7, 3)) == (None, 2, 7, 5)
+
+
+def test_multi_head_attention_refuses_other_feature_sizes():
+    layer = L.MultiHeadAttention(2, 3)
+    layer(np.ones((1, 4, 5), "float32"), np.ones((1, 6, 5), "float32"))
+    with pytest.raises(ValueError, match="built for a value of shape"):
+        layer(np.ones((1, 4, 5), "float32"), np.ones((1, 6, 7), "float32"))

@@ -173,6 +173,13 @@ class MultiHeadAttention(Layer):
              training=None, use_causal_mask=False):
         if key is None:
             key = value
+        for what, tensor, built in (("query", query, self._query_shape),
+                                    ("value", value, self._value_shape),
+                                    ("key", key, self._key_shape)):
+            shape = tuple(np.shape(tensor))
+            if len(shape) != len(built) or shape[-1] != built[-1]:
+                raise ValueError(f"Layer '{self.name}' was built for a {what} of shape {built}; "
+                                 f"received a {what} of shape {shape}.")
         attention_mask = self._compute_attention_mask(query, value, key, attention_mask,
                                                       use_causal_mask)
         query = self._project(query, self._query_equation, self._query_kernel, self._query_bias)
