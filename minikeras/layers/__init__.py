@@ -105,3 +105,4 @@ from .preprocessing.random_color_size import (  # noqa: F401
     RandomCrop, RandomContrast, RandomBrightness, RandomHeight, RandomWidth,
 )
 from .core.einsum_dense import EinsumDense  # noqa: F401
+from .preprocessing.category_encoding import CategoryEncoding  # noqa: F401

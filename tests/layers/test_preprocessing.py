@@ -352,3 +352,15 @@ def test_random_height_and_width_resize_one_axis():
     assert 8 <= height[1] <= 13 and height[2] == 8
     assert 6 <= width[2] <= 10 and width[1] == 10
     assert L.RandomHeight(0.2).compute_output_shape((None, 10, 8, 1)) == (None, None, 8, 1)
+
+
+def test_category_encoding_modes_weights_and_errors():
+    ids = np.array([[0, 2, 2], [1, 1, 3]])
+    counts = L.CategoryEncoding(4, output_mode="count")(ids, count_weights=np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(counts.numpy(), [[0.5, 0, 1, 0], [0, 1, 0, 0.5]])
+    assert L.CategoryEncoding(4)(np.array([1, 3])).shape == (4,)          # 1-D: one sample
+    assert L.CategoryEncoding(4, output_mode="one_hot")(np.array([1, 3])).shape == (2, 4)
+    with pytest.raises(ValueError, match="0 <= values < num_tokens"):
+        L.CategoryEncoding(3)(np.array([[0, 3]]))
+    with pytest.raises(ValueError, match="count_weights"):
+        L.CategoryEncoding(3)(np.array([[0]]), count_weights=np.ones((1, 1)))
