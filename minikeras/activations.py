@@ -112,7 +112,8 @@ def get(identifier):
         if identifier not in _ACTIVATIONS:
             found = get_registered_object(identifier)
             if found is None:
-                raise ValueError(f"Unknown activation function: '{identifier}'. Please ensure you "
+                raise ValueError(f"Unknown activation function '{identifier}' cannot be "
+                                 "deserialized. Please ensure you "
                                  "are using a `keras.utils.custom_object_scope` and that this "
                                  "object is included in the scope.")
             return found

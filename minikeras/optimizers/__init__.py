@@ -74,6 +74,8 @@ def get(identifier, **kwargs):
     if isinstance(identifier, str):
         cls = _BY_LOWER_NAME.get(identifier.lower())
         if cls is None:
-            raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
+            raise ValueError(f"Unknown optimizer: '{identifier}'. Please ensure you are using a "
+                             "`keras.utils.custom_object_scope` and that this object is included "
+                             "in the scope. (Could not interpret optimizer identifier.)")
         return cls()
     raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
