@@ -9,6 +9,7 @@ from ... import constraints, initializers, ops, regularizers
 from ...core.tensor import Tensor
 from ...engine.base_layer import Layer, shape_of
 from ..activations.softmax import Softmax
+from ..core.einsum_dense import EinsumDense
 from ..regularization.dropout import Dropout
 
 _LETTERS = string.ascii_lowercase
@@ -39,6 +40,10 @@ def _attention_equations(rank, attention_axes):
     return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
 
 
+def _as_tensor(x, dtype):
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype))
+
+
 class MultiHeadAttention(Layer):
     """Projects `query`, `key` (default: `value`) and `value` to `num_heads` heads, attends
     with `softmax(q k / sqrt(key_dim))` over `attention_axes` (default: all but batch, heads
@@ -57,8 +62,9 @@ class MultiHeadAttention(Layer):
                  output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 softmax_robust_masking=False, **kwargs):
+                 softmax_robust_masking=False, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self._seed = seed         # Keras 3's argument: the attention dropout's seed
         self.supports_masking = True
         self._num_heads = num_heads
         self._key_dim = key_dim
@@ -113,13 +119,12 @@ class MultiHeadAttention(Layer):
         self._value_shape = tuple(value_shape)
         self._key_shape = self._value_shape if key_shape is None else tuple(key_shape)
         free_dims = len(self._query_shape) - 1
-        self._query_kernel, self._query_bias = self._projection(
-            "query", free_dims, self._query_shape, [self._num_heads, self._key_dim])
-        self._key_kernel, self._key_bias = self._projection(
-            "key", len(self._key_shape) - 1, self._key_shape, [self._num_heads, self._key_dim])
-        self._value_kernel, self._value_bias = self._projection(
-            "value", len(self._value_shape) - 1, self._value_shape,
-            [self._num_heads, self._value_dim])
+        self.query_dense = self._projection(
+            "query", self._query_shape, [self._num_heads, self._key_dim])
+        self.key_dense = self._projection(
+            "key", self._key_shape, [self._num_heads, self._key_dim])
+        self.value_dense = self._projection(
+            "value", self._value_shape, [self._num_heads, self._value_dim])
         rank = free_dims + 2       # (batch, ..., heads, channels) after projection
         if self._attention_axes is None:
             self._attention_axes = tuple(range(1, rank - 2))
@@ -132,20 +137,37 @@ class MultiHeadAttention(Layer):
         # up the session's automatic names (a later Dropout is still `dropout`)
         self._softmax = Softmax(axis=norm_axes, robust_masking=self._softmax_robust_masking,
                                 dtype=self._dtype, name="softmax")
-        self._dropout_layer = Dropout(rate=self._dropout, dtype=self._dtype, name="dropout")
+        self._dropout_layer = Dropout(rate=self._dropout, seed=self._seed, dtype=self._dtype,
+                                      name="dropout")
         output_shape = self._output_shape or [self._query_shape[-1]]
         if not isinstance(output_shape, collections.abc.Sized):
             output_shape = [output_shape]
-        self._output_equation, bias_axes, _ = _projection_equation(free_dims, 2, len(output_shape))
-        self._output_kernel = self.add_weight(
-            "attention_output/kernel", shape=[self._num_heads, self._value_dim] + list(output_shape),
-            initializer=self._fresh(self._kernel_initializer), regularizer=self._kernel_regularizer,
-            constraint=self._kernel_constraint, trainable=True)
-        self._output_bias = self.add_weight(
-            "attention_output/bias", shape=list(output_shape),
-            initializer=self._fresh(self._bias_initializer), regularizer=self._bias_regularizer,
-            constraint=self._bias_constraint, trainable=True) if self._use_bias else None
-        self._output_dims = list(output_shape)
+        heads_shape = self._query_shape[:-1] + (self._num_heads, self._value_dim)
+        self.output_dense = self._sublayer(
+            "attention_output", free_dims, 2, list(output_shape), heads_shape)
+
+    def _sublayer(self, name, free_dims, bound_dims, output_dims, input_shape):
+        """An EinsumDense projection, built, its weights named under this layer
+        (`multi_head_attention/query/kernel:0`) as tf.keras names them."""
+        equation, bias_axes, output_rank = _projection_equation(free_dims, bound_dims,
+                                                                len(output_dims))
+        dense = EinsumDense(equation, [None] * (output_rank - 1 - len(output_dims)) + output_dims,
+                            bias_axes=bias_axes if self._use_bias else None, name=name,
+                            kernel_initializer=self._fresh(self._kernel_initializer),
+                            bias_initializer=self._fresh(self._bias_initializer),
+                            kernel_regularizer=self._kernel_regularizer,
+                            bias_regularizer=self._bias_regularizer,
+                            kernel_constraint=self._kernel_constraint,
+                            bias_constraint=self._bias_constraint, dtype=self._dtype)
+        dense.build(tuple(input_shape))
+        dense._build_input_shape = tuple(input_shape)
+        for weight in dense.weights:
+            weight.name = f"{self.name}/{weight.name}"
+            weight._handle_name = f"{self.name}/{weight._handle_name}"
+        return dense
+
+    def _projection(self, name, input_shape, output_dims):
+        return self._sublayer(name, len(input_shape) - 1, 1, output_dims, input_shape)
 
     @staticmethod
     def _fresh(initializer):
@@ -153,20 +175,6 @@ class MultiHeadAttention(Layer):
         if hasattr(initializer, "get_config"):
             return type(initializer).from_config(initializer.get_config())
         return initializer
-
-    def _projection(self, name, free_dims, input_shape, output_dims):
-        equation, _, _ = _projection_equation(free_dims, 1, len(output_dims))
-        kernel = self.add_weight(f"{name}/kernel", shape=[input_shape[-1]] + output_dims,
-                                 initializer=self._fresh(self._kernel_initializer),
-                                 regularizer=self._kernel_regularizer,
-                                 constraint=self._kernel_constraint, trainable=True)
-        bias = self.add_weight(f"{name}/bias", shape=output_dims,
-                               initializer=self._fresh(self._bias_initializer),
-                               regularizer=self._bias_regularizer,
-                               constraint=self._bias_constraint, trainable=True) \
-            if self._use_bias else None
-        setattr(self, f"_{name}_equation", equation)
-        return kernel, bias
 
     # --- computing --------------------------------------------------------------------------
     def call(self, query, value, key=None, attention_mask=None, return_attention_scores=False,
@@ -182,21 +190,14 @@ class MultiHeadAttention(Layer):
                                  f"received a {what} of shape {shape}.")
         attention_mask = self._compute_attention_mask(query, value, key, attention_mask,
                                                       use_causal_mask)
-        query = self._project(query, self._query_equation, self._query_kernel, self._query_bias)
-        key = self._project(key, self._key_equation, self._key_kernel, self._key_bias)
-        value = self._project(value, self._value_equation, self._value_kernel, self._value_bias)
+        query = self.query_dense.call(_as_tensor(query, self._dtype))
+        key = self.key_dense.call(_as_tensor(key, self._dtype))
+        value = self.value_dense.call(_as_tensor(value, self._dtype))
         output, scores = self._compute_attention(query, key, value, attention_mask, training)
-        output = self._project(output, self._output_equation, self._output_kernel,
-                               self._output_bias)
+        output = self.output_dense.call(output)
         if return_attention_scores:
             return output, scores
         return output
-
-    @staticmethod
-    def _project(x, equation, kernel, bias):
-        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, kernel.dtype))
-        out = ops.einsum(equation, x, kernel)
-        return out if bias is None else ops.add(out, bias)
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=None):
         dtype = ops.unwrap(query).dtype
@@ -269,6 +270,8 @@ class MultiHeadAttention(Layer):
             "value_shape": self._value_shape,
             "softmax_robust_masking": self._softmax_robust_masking,
         })
+        if self._seed is not None:
+            config["seed"] = self._seed     # Keras 3's argument (tf.keras 2 has none)
         return config
 
     @classmethod
