@@ -23,6 +23,8 @@ CASES = [c for c in cases_module.CASES if "error" not in FACTS[c[0]]]
 
 
 def make_inner(spec):
+    if spec == "STACK":         # a stack of an LSTM and a GRU cell
+        return [keras.layers.LSTMCell(3), keras.layers.GRUCell(2)]
     parts = spec.split(":")
     kwargs = {"return_sequences": True} if "seq" in parts else {}
     args = [int(p) for p in parts[1:] if p != "seq"]
@@ -30,7 +32,8 @@ def make_inner(spec):
 
 
 def build(cls, args, kwargs):
-    args = [make_inner(a) if isinstance(a, str) and ":" in a else a for a in args]
+    args = [make_inner(a) if isinstance(a, str) and (":" in a or a == "STACK") else a
+            for a in args]
     return getattr(keras.layers, cls)(*args, **kwargs)
 
 
