@@ -392,3 +392,30 @@ def test_per_gate_lstm_masks_match_the_formula():
     np.testing.assert_allclose(c_new.numpy(), c_expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out.numpy(), _sigmoid(z[3]) * np.tanh(c_expected), rtol=1e-5,
                                atol=1e-6)
+
+
+def _dropped_inputs(layer):
+    x = Tensor(np.ones((8, 6, 5), np.float32))
+    with keras.GradientTape() as tape:
+        tape.watch(x)
+        out = layer(x, training=True)
+    return tape.gradient(out, x).numpy() == 0
+
+
+@pytest.mark.parametrize("make", [lambda: layers.LSTM(3, dropout=0.5, return_sequences=True),
+                                  lambda: layers.GRU(3, dropout=0.5, return_sequences=True)])
+def test_cudnn_route_input_dropout_is_fresh_at_every_timestep(make):
+    """tf.keras' LSTM/GRU on the cuDNN-compatible route multiply the whole input sequence by
+    one dropout mask: a feature dropped at one timestep is kept at others."""
+    dropped = _dropped_inputs(make())
+    assert dropped.any() and not dropped.all()
+    assert not np.array_equal(dropped, np.broadcast_to(dropped[:, :1], dropped.shape))
+
+
+def test_other_routes_keep_one_input_mask_per_sequence():
+    """Off that route (here a relu activation, implementation 2) the cell's one mask per
+    sequence is shared by the gates and the timesteps."""
+    dropped = _dropped_inputs(layers.LSTM(3, activation="relu", dropout=0.5,
+                                          return_sequences=True))
+    assert dropped.any() and not dropped.all()
+    np.testing.assert_array_equal(dropped, np.broadcast_to(dropped[:, :1], dropped.shape))
