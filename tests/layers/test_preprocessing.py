@@ -364,3 +364,16 @@ def test_category_encoding_modes_weights_and_errors():
         L.CategoryEncoding(3)(np.array([[0, 3]]))
     with pytest.raises(ValueError, match="count_weights"):
         L.CategoryEncoding(3)(np.array([[0]]), count_weights=np.ones((1, 1)))
+
+
+def test_discretization_buckets_and_refuses_adapt():
+    layer = L.Discretization(bin_boundaries=[0.0, 1.0])
+    out = layer(np.array([[-2.0, 0.0, 0.99, 1.0, 5.0]], "float32"))
+    assert out.dtype == np.int64
+    np.testing.assert_array_equal(out.numpy(), [[0, 1, 1, 2, 2]])    # boundary -> upper bucket
+    multi = L.Discretization(bin_boundaries=[0.0], output_mode="multi_hot")
+    np.testing.assert_array_equal(multi(np.array([[-1.0, -2.0]])).numpy(), [[1, 0]])
+    with pytest.raises(NotImplementedError, match="bin_boundaries"):
+        layer.adapt(np.ones((4, 1)))
+    with pytest.raises(ValueError, match="Both `num_bins` and `bin_boundaries`"):
+        L.Discretization(bin_boundaries=[0.0], num_bins=3)

@@ -48,26 +48,9 @@ class CategoryEncoding(Layer):
         if ids.size and (ids.min() < 0 or ids.max() >= self.num_tokens):
             raise ValueError("Input values must be in the range 0 <= values < num_tokens with "
                              f"num_tokens={self.num_tokens}")
-        original_shape = ids.shape
-        if ids.ndim == 0:
-            ids = ids[None]
-        if self.output_mode == "one_hot" and ids.shape[-1] != 1:
-            ids = ids[..., None]
-        if ids.ndim > 2:
-            raise ValueError("When output_mode is not `'int'`, maximum supported output rank is "
-                             f"2. Received output_mode {self.output_mode} and input shape "
-                             f"{original_shape}, which would result in output rank {ids.ndim}.")
-        rows = ids.reshape(-1, ids.shape[-1]) if ids.ndim == 2 else ids[None]
-        weights = None if count_weights is None else \
-            np.asarray(as_array(count_weights), self._dtype).reshape(rows.shape)
-        out = np.zeros((rows.shape[0], self.num_tokens), self._dtype)
-        row_index = np.repeat(np.arange(rows.shape[0]), rows.shape[1])
-        if self.output_mode == "count":
-            np.add.at(out, (row_index, rows.reshape(-1).astype(np.int64)),
-                      1 if weights is None else weights.reshape(-1))
-        else:
-            out[row_index, rows.reshape(-1).astype(np.int64)] = 1
-        return Tensor(out if ids.ndim == 2 else out[0])
+        weights = None if count_weights is None else np.asarray(as_array(count_weights))
+        return Tensor(encode_categorical(ids, self.output_mode, self.num_tokens, self._dtype,
+                                         weights))
 
     def compute_output_shape(self, input_shape):
         input_shape = list(input_shape)
@@ -82,3 +65,28 @@ class CategoryEncoding(Layer):
         config.update({"num_tokens": self.num_tokens, "output_mode": self.output_mode,
                        "sparse": self.sparse})
         return config
+
+
+def encode_categorical(ids, output_mode, depth, dtype, count_weights=None):
+    """tf.keras' `encode_categorical_inputs` for dense integer ids (one row per sample; a 1-D
+    input is one sample, except for one_hot)."""
+    original_shape = ids.shape
+    if ids.ndim == 0:
+        ids = ids[None]
+    if output_mode == "one_hot" and ids.shape[-1] != 1:
+        ids = ids[..., None]
+    if ids.ndim > 2:
+        raise ValueError("When output_mode is not `'int'`, maximum supported output rank is 2. "
+                         f"Received output_mode {output_mode} and input shape {original_shape}, "
+                         f"which would result in output rank {ids.ndim}.")
+    rows = ids if ids.ndim == 2 else ids[None]
+    out = np.zeros((rows.shape[0], depth), dtype)
+    row_index = np.repeat(np.arange(rows.shape[0]), rows.shape[1])
+    columns = rows.reshape(-1).astype(np.int64)
+    if output_mode == "count":
+        weights = 1 if count_weights is None else \
+            np.asarray(count_weights, dtype).reshape(rows.shape).reshape(-1)
+        np.add.at(out, (row_index, columns), weights)
+    else:
+        out[row_index, columns] = 1
+    return out if ids.ndim == 2 else out[0]
