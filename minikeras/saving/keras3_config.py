@@ -43,6 +43,7 @@ def _layer_config_v3(layer):
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
     config.pop("batch_input_shape", None)
+    config.pop("rng_type", None)      # tf.keras' TF random generator choice: no Keras 3 key
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     _drop_time_major(config)

@@ -27,3 +27,22 @@ def test_attention_files_load_and_predict(tmp_path, filename, expected):
     model.save(path)
     np.testing.assert_allclose(keras.models.load_model(path).predict(data["x"], verbose=0),
                                prediction, rtol=1e-6)
+
+
+def test_keras3_config_has_no_tf_keras_only_keys(tmp_path):
+    """Keras 3 refuses `rng_type` (random image layers) and MultiHeadAttention's shape keys in
+    configs: the .keras writer leaves them out (the shapes go to its build_config)."""
+    import json
+    import zipfile
+    inputs = keras.Input((4, 4, 1))
+    x = keras.layers.RandomFlip()(inputs)
+    x = keras.layers.Reshape((16, 1))(x)
+    x = keras.layers.MultiHeadAttention(1, 2)(x, x)
+    path = str(tmp_path / "m.keras")
+    keras.Model(inputs, x).save(path)
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))
+    layers = {layer["class_name"]: layer for layer in config["config"]["layers"]}
+    assert "rng_type" not in layers["RandomFlip"]["config"]
+    assert "query_shape" not in layers["MultiHeadAttention"]["config"]
+    assert layers["MultiHeadAttention"]["build_config"]["shapes_dict"]["query_shape"] == \
+        [None, 16, 1]
