@@ -19,6 +19,7 @@ from .confusion import (  # noqa: F401
     TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC)
 from .f_score import FBetaScore, F1Score  # noqa: F401
 from .r2_score import R2Score  # noqa: F401
+from .mean_extras import MeanRelativeError, MeanTensor  # noqa: F401
 from .iou import IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU  # noqa: F401
 from ..losses import binary_focal_crossentropy, categorical_focal_crossentropy  # noqa: F401
 from ..core.serialization import deserialize_object, serialize_keras_object
@@ -52,7 +53,7 @@ _CLASSES = {cls.__name__: cls for cls in (
     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
     SquaredHinge, CategoricalHinge, TruePositives, FalsePositives, TrueNegatives, FalseNegatives,
     Precision, Recall, AUC, FBetaScore, F1Score, MeanIoU, IoU, BinaryIoU, OneHotIoU,
-    OneHotMeanIoU, R2Score)}
+    OneHotMeanIoU, R2Score, MeanRelativeError, MeanTensor)}
 register_builtins("metrics", {**_FUNCTIONS, **_CLASSES})   # with the aliases (`mse`, ...)
 
 
