@@ -16,7 +16,8 @@ from .regression import (  # noqa: F401
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence,
     Poisson, Hinge, SquaredHinge, CategoricalHinge)
 from .confusion import (  # noqa: F401
-    TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC)
+    TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision)
 from .f_score import FBetaScore, F1Score  # noqa: F401
 from .r2_score import R2Score  # noqa: F401
 from .mean_extras import MeanRelativeError, MeanTensor  # noqa: F401
@@ -53,7 +54,8 @@ _CLASSES = {cls.__name__: cls for cls in (
     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
     SquaredHinge, CategoricalHinge, TruePositives, FalsePositives, TrueNegatives, FalseNegatives,
     Precision, Recall, AUC, FBetaScore, F1Score, MeanIoU, IoU, BinaryIoU, OneHotIoU,
-    OneHotMeanIoU, R2Score, MeanRelativeError, MeanTensor)}
+    OneHotMeanIoU, R2Score, MeanRelativeError, MeanTensor, SensitivityAtSpecificity,
+    SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision)}
 register_builtins("metrics", {**_FUNCTIONS, **_CLASSES})   # with the aliases (`mse`, ...)
 
 
