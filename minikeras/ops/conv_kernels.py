@@ -336,35 +336,32 @@ def _gemm_rows(cols, kernel_groups, out_rows):
 _WIDE_ROW = 1 << 10       # elementwise passes over rows run ~this many elements per inner loop
 
 
-def _wide_fold(rows):
-    """How many rows of `rows (n, f)` to lay side by side for inner loops of ~_WIDE_ROW."""
+def _wide_blocks(rows):
+    """`rows (n, f)` as at most two blocks: the first `fold * (n // fold)` rows viewed as
+    `(n // fold, fold * f)` (`fold` rows side by side, inner loops of ~_WIDE_ROW elements), and
+    the remaining rows as they are. Yields `(block, fold)`."""
     n, f = rows.shape
-    return math.gcd(n, max(1, _WIDE_ROW // max(f, 1))) if n else 1
-
-
-def _wide(rows, vector):
-    """`rows (n, f)` viewed as `(n / fold, fold * f)` with `vector` tiled to match, so a
-    broadcast over a narrow channel axis runs long inner loops."""
-    fold = _wide_fold(rows)
-    if fold == 1:
-        return rows, vector
-    n, f = rows.shape
-    return _as_shape(rows, (n // fold, fold * f)), np.tile(vector, fold)
+    fold = max(1, _WIDE_ROW // max(f, 1))
+    bulk = n - n % fold
+    if bulk:
+        yield _as_shape(rows[:bulk], (bulk // fold, fold * f)), fold
+    if bulk < n:
+        yield rows[bulk:], 1
 
 
 def _channel_sums(rows):
     """Column sums of `rows (n, f)`, reduced over wide rows."""
-    fold = _wide_fold(rows)
-    n, f = rows.shape
-    return np.add.reduce(_as_shape(rows, (n // fold, fold * f)), axis=0).reshape(fold, f) \
-        .sum(axis=0)
+    total = np.zeros(rows.shape[1], rows.dtype)
+    for block, fold in _wide_blocks(rows):
+        total += np.add.reduce(block, axis=0).reshape(fold, -1).sum(axis=0)
+    return total
 
 
 def _epilogue(rows, bias, activation):
     """Bias and activation in place on fresh output rows (still in cache)."""
     if bias is not None:
-        wide_rows, wide_bias = _wide(rows, bias)
-        wide_rows += wide_bias
+        for block, fold in _wide_blocks(rows):
+            block += np.tile(bias, fold) if fold > 1 else bias
     if activation == "relu":
         np.maximum(rows, 0, out=rows)
     elif activation == "tanh":
