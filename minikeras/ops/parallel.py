@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np   # loads BLAS before it is looked up below
 
+from .allocator import tune_once
+
 _THREADS = max(1, min(2, int(os.environ.get("MINIKERAS_NUM_THREADS", 0) or os.cpu_count() or 1)))
 _pool = None
 _state = threading.local()
@@ -187,6 +189,7 @@ class blas_single_threaded:
     def __enter__(self):
         depth = getattr(_state, "single_blas", 0)
         if depth == 0:
+            tune_once()                     # steps reuse freed heap memory (allocator.py)
             self._previous = None
             if _BLAS is not None and _THREADS >= 2 and _step_wants_single_blas():
                 self._previous = _BLAS[1]()
