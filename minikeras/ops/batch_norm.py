@@ -34,7 +34,7 @@ from .parallel import run_split
 
 _TILE_ELEMENTS = 1 << 18      # elements per tile (1 MB of float32): measured best on a 2-core EPYC
 _WIDE_ROW = 1 << 10           # aim for inner loops of about this many elements (channels-last)
-_THREADED_ELEMENTS = 1 << 20  # inputs at least this large split their tiles over two threads
+_THREADED_ELEMENTS = 1 << 18  # inputs at least this large split their tiles over two threads
 
 
 # ---------------------------------------------------------------------------------------
@@ -65,6 +65,7 @@ class _Layout:
         self.channels = int(np.prod([shape[i] for i in kept], dtype=np.int64))
         self.view = None
         self.fold = 1
+        self._tiles = None
         if not kept or kept != list(range(kept[0], kept[-1] + 1)) or self.count == 0:
             return
         lead = int(np.prod(shape[:kept[0]], dtype=np.int64))
@@ -82,8 +83,10 @@ class _Layout:
         return np.ascontiguousarray(array).reshape(self.view)
 
     def tiles(self):
-        rows, step = self.view[0], self.rows_per_tile
-        return [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
+        if self._tiles is None:
+            rows, step = self.view[0], self.rows_per_tile
+            self._tiles = [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
+        return self._tiles
 
     def wide(self, stat):
         """A per-channel statistic laid out to broadcast against a tile of the view."""
@@ -112,6 +115,20 @@ class _Layout:
         if self.fold > 1:
             wide_sum = wide_sum.reshape(self.fold, self.channels).sum(axis=0)
         return np.reshape(wide_sum, self.stat_shape)
+
+
+_LAYOUTS = {}
+
+
+def _layout(shape, axes):
+    """The `_Layout` of a shape and axes, cached (a training step sees the same few shapes)."""
+    key = (tuple(shape), tuple(axes))
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        if len(_LAYOUTS) >= 256:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[key] = _Layout(shape, axes)
+    return layout
 
 
 _scratch_buffers = threading.local()
@@ -200,7 +217,7 @@ def batch_moments(x, axes, weights=None):
     `weights` (broadcastable to x) are frequency weights, as `tf.nn.weighted_moments`:
     statistics over zero total weight are 0."""
     xd = as_array(x)
-    layout = _Layout(xd.shape, axes)
+    layout = _layout(xd.shape, axes)
     if weights is not None:
         return _weighted_moments(xd, layout, weights)
     if layout.view is None:
@@ -368,7 +385,7 @@ def batch_norm_inference(x, mean, variance, scale, offset, axes, epsilon):
     (the moving averages), as one affine op. `mean` and `variance` get no gradient."""
     xd = as_array(x)
     dtype = xd.dtype
-    layout = _Layout(xd.shape, axes)
+    layout = _layout(xd.shape, axes)
     mean_arr = _param_array(np.array(as_array(mean), dtype), layout)
     inv = (1 / np.sqrt(_param_array(np.asarray(as_array(variance), dtype), layout)
                        + np.asarray(epsilon, dtype))).astype(dtype, copy=False)
