@@ -24,6 +24,9 @@ def sigmoid_array(xd):
     xd = np.asarray(xd)
     if xd.dtype.kind != "f":
         xd = xd.astype(config.floatx())
+    if xd.itemsize < 4:
+        # float16's exp overflows from x = -11.1, where the logistic is still a subnormal.
+        return sigmoid_array(xd.astype(np.float32)).astype(xd.dtype)
     out = np.empty_like(xd)
     split_rows(lambda rows: _sigmoid_into(xd[rows], out[rows]), out)
     return out
