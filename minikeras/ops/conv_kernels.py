@@ -13,9 +13,9 @@ them back (col2im).
 Measured on Conv2D(64, 3, 'same') over (32, 56, 56, 64) float32: the im2col copy costs about a
 tenth of the forward GEMM, while accumulating one GEMM per kernel tap over a flattened padded
 input (no copy) ran 2x slower forward and 3x slower backward (skinny GEMMs, nine accumulations
-of the output), so im2col is used everywhere.
+of the output), so im2col is used everywhere. Inputs with few channels may instead take the band
+route (conv_band.py: band rows and one GEMM with a banded kernel), timed per shape by `plan`.
 """
-import math
 import sys
 import time
 
