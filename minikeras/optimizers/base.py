@@ -20,6 +20,7 @@ from ..core.tensor import as_array
 from . import schedules as schedules_module
 from .. import initializers
 from ..core.tensor import GradientTape
+from ..ops.parallel import local_buffer, run_split
 
 # Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
 # NumPy runs several times slower on denormal floats, which TensorFlow flushes in hardware.
@@ -256,10 +257,15 @@ class Optimizer:
             return
         # flat views (contiguous arrays), so the in-place writes land in the variables
         arrays = [np.asarray(gradient).reshape(-1)] + [array.reshape(-1) for array in written]
-        scratch = self._scratch_buffers(weights.dtype, _UPDATE_CHUNK, 1)[0]
-        for start in range(0, weights.size, _UPDATE_CHUNK):
-            stop = min(start + _UPDATE_CHUNK, weights.size)
-            update(scratch[:stop - start], *[array[start:stop] for array in arrays])
+        size = weights.size
+
+        def update_chunks(first, last):         # chunks [first, last), on either thread
+            scratch = local_buffer("optimizer_update", (_UPDATE_CHUNK,), weights.dtype)
+            for start in range(first * _UPDATE_CHUNK, min(last * _UPDATE_CHUNK, size),
+                               _UPDATE_CHUNK):
+                stop = min(start + _UPDATE_CHUNK, size)
+                update(scratch[:stop - start], *[array[start:stop] for array in arrays])
+        run_split(update_chunks, -(-size // _UPDATE_CHUNK), uses_blas=False)
 
     def _scratch_buffers(self, dtype, size, count):
         """At least `count` flat work buffers of at least `size` elements, shared by all."""
