@@ -15,7 +15,3 @@ from .nn import (  # noqa: F401
 )
 
 take = gather
-
-from .memory import keep_freed_memory
-
-keep_freed_memory()      # once per process, on first import (see ops/memory.py)
