@@ -214,6 +214,8 @@ class Optimizer:
         init = initializers.get(initializer)
         shape = () if shape is None else tuple(shape)
         value = init(shape, dtype=dtype or backend_config.floatx())
+        if name and getattr(self, "_slot_scope", None):
+            name = f"{self._slot_scope}/{name}"
         variable = Variable(np.asarray(as_array(value)), trainable=False, name=name)
         self._variables.append(variable)
         return variable
@@ -227,8 +229,9 @@ class Optimizer:
             value = np.zeros(model_variable.shape if shape is None else shape, dtype)
         else:
             value = np.array(as_array(initial_value), dtype=dtype)
+        scope = f"{self._slot_scope}/" if getattr(self, "_slot_scope", None) else ""
         variable = Variable(value, trainable=False,
-                            name=f"{variable_name}/{_shared_name(model_variable)}")
+                            name=f"{scope}{variable_name}/{_shared_name(model_variable)}")
         self._variables.append(variable)
         return variable
 
@@ -345,7 +348,14 @@ class Optimizer:
         grads_and_vars = list(grads_and_vars)
         if not grads_and_vars:
             return self._iterations
-        self.build([v for _, v in grads_and_vars])
+        if not self._built:
+            # tf.keras builds lazily inside the optimizer's name scope: slots are then named
+            # `Adam/m/dense/kernel:0` (an explicit `build()` gives `m/dense/kernel:0`)
+            self._slot_scope = self.name
+            try:
+                self.build([v for _, v in grads_and_vars])
+            finally:
+                self._slot_scope = None
         self._built = True
         pairs = _filter_empty_gradients(grads_and_vars)
         variables = [v for _, v in pairs]
