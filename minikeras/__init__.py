@@ -45,3 +45,38 @@ _MOVED_MODULES = {
     "utils.progbar": "callbacks.progbar", "layers.core.tf_op_layer": "engine.tf_op_layer",
 }
 _keep_old_import_paths()
+
+
+def _keep_keras2_module_paths():
+    """Keras 2 scripts import from module paths that Keras later folded into packages
+    (`keras.layers.advanced_activations`, `keras.utils.generic_utils`, `keras.objectives`...).
+    Each such path is a module holding the public names of the namespace they moved to;
+    a path that is already a package here (`layers.convolutional`) gains those names."""
+    import importlib
+    import sys
+    import types
+    for old, source in _KERAS2_MODULES.items():
+        namespace = importlib.import_module(f"{__name__}.{source}")
+        public = {name: value for name, value in vars(namespace).items()
+                  if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+        full_name = f"{__name__}.{old}"
+        module = sys.modules.get(full_name)
+        if module is None:
+            module = types.ModuleType(full_name, f"Keras 2 module path: the names of "
+                                                 f"`{__name__}.{source}`.")
+            sys.modules[full_name] = module
+            parent, _, leaf = full_name.rpartition(".")
+            setattr(importlib.import_module(parent), leaf, module)
+        for name, value in public.items():
+            if not hasattr(module, name):
+                setattr(module, name, value)
+
+
+_KERAS2_MODULES = {
+    **{f"layers.{family}": "layers" for family in (
+        "core", "convolutional", "pooling", "recurrent", "normalization", "embeddings", "noise",
+        "advanced_activations", "wrappers", "convolutional_recurrent", "merge")},
+    "utils.generic_utils": "utils", "engine.topology": "layers", "engine.input_layer": "layers",
+    "engine.network": "models", "objectives": "losses",
+}
+_keep_keras2_module_paths()

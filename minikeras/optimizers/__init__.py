@@ -12,6 +12,7 @@ from .nadam import Nadam
 from .ftrl import Ftrl
 from . import schedules  # noqa: F401
 from . import legacy  # noqa: F401
+from . import adadelta, adagrad, adam, adamax, nadam, rmsprop, sgd
 from ..core.serialization import deserialize_object, serialize_keras_object
 from ..core.registry import register_builtins
 
@@ -21,6 +22,23 @@ register_builtins("optimizers", globals())   # names looked up by `deserialize_k
 experimental = types.SimpleNamespace(SGD=SGD, RMSprop=RMSprop, Adagrad=Adagrad,
                                      Adadelta=Adadelta, Adam=Adam, AdamW=AdamW, Adamax=Adamax,
                                      Nadam=Nadam, Ftrl=Ftrl, Optimizer=Optimizer)
+
+
+
+class _CallableOptimizerModule(types.ModuleType):
+    """Keras 2.0 - 2.2 named each optimizer in lower case too (`keras.optimizers.rmsprop(lr=1e-4,
+    decay=1e-6)`), with that era's semantics: calling the module builds the legacy class."""
+
+    def __call__(self, *args, **kwargs):
+        return self._keras2_class(*args, **kwargs)
+
+
+for _module, _legacy_class in ((sgd, legacy.SGD), (rmsprop, legacy.RMSprop),
+                               (adagrad, legacy.Adagrad), (adadelta, legacy.Adadelta),
+                               (adam, legacy.Adam), (adamax, legacy.Adamax),
+                               (nadam, legacy.Nadam)):
+    _module.__class__ = _CallableOptimizerModule
+    _module._keras2_class = _legacy_class
 
 _CLASSES = {cls.__name__: cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax,
                                           Nadam, Ftrl)}
