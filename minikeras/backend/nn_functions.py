@@ -1,8 +1,8 @@
 """The rest of `tf.keras.backend`: convolutions, pooling, padding, resizing, `rnn`, CTC, the
 focal crossentropies, variable updates, random variables and the functional helpers.
 
-All follow tf.keras 2.x semantics and defaults; functions that only make sense in a
-TensorFlow graph (`placeholder`, `gradients`) raise NotImplementedError saying why.
+All follow tf.keras 2.x semantics and defaults; `gradients` adds a node computing
+the gradients to the functional graph; `placeholder` raises NotImplementedError saying why.
 """
 import contextlib
 import itertools
@@ -14,7 +14,9 @@ from . import functions as base
 from .. import ops
 from ..core.random import make_rng
 from ..core import config, dispatch, session
-from ..core.tensor import Tensor, as_array, record
+from ..core.tensor import GradientTape, Tensor, Variable, as_array, record
+from ..engine.base_layer import Layer
+from ..engine.keras_tensor import KerasTensor
 from ..models.functional import Functional
 from ..ops import conv as conv_ops
 from ..ops import image as image_ops
@@ -728,11 +730,77 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragg
 
 
 def gradients(loss, variables):
-    """Symbolic gradients need a TensorFlow graph."""
-    raise NotImplementedError(
-        "`K.gradients` builds symbolic gradients in a TensorFlow graph; minikeras computes "
-        "eagerly with NumPy. Record the computation with `keras.GradientTape()` and call "
-        "`tape.gradient(loss, variables)` instead.")
+    """`tf.gradients(loss, variables)` of a Keras 2 graph-mode script (conv_filter_visualization,
+    deep_dream, neural_style_transfer): `loss` is a symbolic tensor computed from `Input`s;
+    `variables` are some of those inputs, or weights (Variables). Returns one symbolic tensor
+    per entry (the gradient of `sum(loss)`, zeros where `loss` does not depend on it), to be
+    evaluated with `K.function`. Gradients are taken in inference mode, as the learning phase
+    of a Keras 2 graph defaults to 0."""
+    if not isinstance(loss, KerasTensor):
+        raise ValueError("`K.gradients` needs a symbolic `loss` computed from Keras inputs "
+                         f"(a KerasTensor); received {loss!r}. For eager values record the "
+                         "computation with `keras.GradientTape()` instead.")
+    targets = list(variables) if isinstance(variables, (list, tuple)) else [variables]
+    graph_inputs = _graph_inputs(loss)
+    for target in targets:
+        if isinstance(target, KerasTensor) and not any(target is i for i in graph_inputs):
+            raise NotImplementedError(
+                "`K.gradients` here differentiates with respect to the model inputs the loss is "
+                f"computed from and to weights (Variables); {target!r} is an intermediate "
+                "tensor. Build a model starting at that tensor and differentiate with respect "
+                "to its input instead.")
+        if not isinstance(target, (KerasTensor, Variable)):
+            raise ValueError("`K.gradients` takes Keras inputs or Variables as `variables`; "
+                             f"received {target!r}.")
+    layer = _SymbolicGradients(Functional(graph_inputs, loss), targets)
+    result = layer(list(graph_inputs))
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def _graph_inputs(tensor):
+    """The `Input` KerasTensors `tensor` is computed from, in the order first reached."""
+    found, seen, pending = [], set(), [tensor]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        node = current.node
+        if node.is_input:
+            found.append(current)
+        else:
+            pending.extend(reversed(node.input_tensors))
+    return found
+
+
+class _SymbolicGradients(Layer):
+    """The graph node `K.gradients` adds: from the values of the loss graph's inputs, the
+    gradients of the loss (summed) with respect to the chosen inputs and Variables."""
+
+    def __init__(self, loss_graph, targets, **kwargs):
+        super().__init__(trainable=False, **kwargs)
+        self._loss_graph = loss_graph
+        self._targets = targets
+
+    def call(self, inputs):
+        values = [Tensor(np.asarray(as_array(value), reference.dtype))
+                  for value, reference in zip(inputs, self._loss_graph.inputs)]
+        by_input = {id(reference): value
+                    for reference, value in zip(self._loss_graph.inputs, values)}
+        sources = [by_input.get(id(t), t) for t in self._targets]
+        with GradientTape() as tape:
+            for value in values:
+                tape.watch(value)
+            loss = self._loss_graph(values, training=False)
+            loss = ops.sum(loss)
+        grads = tape.gradient(loss, sources)
+        return [Tensor(np.zeros(np.shape(as_array(source)), np.asarray(as_array(source)).dtype))
+                if grad is None else Tensor(np.asarray(as_array(grad))) for grad, source in
+                zip(grads, sources)]
+
+    def compute_output_shape(self, input_shape):
+        return [target.shape if isinstance(target, KerasTensor) else tuple(target.shape)
+                for target in self._targets]
 
 
 class _Experimental:
