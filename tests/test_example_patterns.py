@@ -93,3 +93,52 @@ def test_gan_discriminator_frozen_only_inside_the_combined_model():
     combined.train_on_batch(np.ones((4, 2), "float32"), y)
     np.testing.assert_array_equal(discriminator.get_weights()[0], frozen)
     assert not np.allclose(generator.get_weights()[0], generator_before)
+
+
+# --- K.gradients / K.function (conv_filter_visualization, deep_dream, neural_style_transfer) ----
+K = keras.backend
+
+
+def test_symbolic_gradients_with_respect_to_the_input_and_a_weight():
+    inputs = keras.Input((3,))
+    dense = layers.Dense(2, kernel_initializer="ones")
+    loss = K.variable(1.0) + K.sum(K.square(dense(inputs)))   # 1 + sum_j (sum_i x_i)^2
+    grads = K.gradients(loss, inputs)
+    assert isinstance(grads, list) and grads[0].shape == (None, 3)
+    normalized = grads[0] / K.sqrt(K.mean(K.square(grads[0])))
+    fetch = K.function([inputs], [loss, grads[0], normalized] + K.gradients(loss, dense.kernel))
+    x = np.array([[1.0, 2.0, 3.0]])
+    loss_value, input_grad, unit_grad, kernel_grad = fetch([x])
+    assert float(loss_value) == pytest.approx(73.0)
+    np.testing.assert_allclose(input_grad, [[24.0, 24.0, 24.0]])   # 2 * 2 * 6
+    np.testing.assert_allclose(unit_grad, [[1.0, 1.0, 1.0]], rtol=1e-6)
+    np.testing.assert_allclose(kernel_grad, 12.0 * x.T.repeat(2, axis=1))   # 2 * 6 * x_i
+    assert input_grad.dtype == np.float32
+
+
+def test_symbolic_gradients_through_a_placeholder_concatenated_with_variables():
+    constant_image = K.variable(np.full((1, 2), 3.0, "float32"))
+    combination = K.placeholder((1, 2))
+    stacked = K.concatenate([constant_image, combination], axis=0)
+    loss = K.sum(K.square(stacked[1] - stacked[0]))
+    fetch = K.function([combination], [loss] + K.gradients(loss, combination))
+    loss_value, grad = fetch([np.array([[1.0, 5.0]])])
+    assert float(loss_value) == pytest.approx(8.0)
+    np.testing.assert_allclose(grad, [[-4.0, 4.0]])
+
+
+def test_symbolic_gradients_need_a_symbolic_loss_and_an_input_or_weight():
+    with pytest.raises(RuntimeError, match="GradientTape"):
+        K.gradients(K.constant(1.0), [K.variable(1.0)])
+    inputs = keras.Input((3,))
+    hidden = layers.Dense(2)(inputs)
+    with pytest.raises(NotImplementedError, match="intermediate tensor"):
+        K.gradients(K.sum(hidden), hidden)
+
+
+def test_variable_operators_leave_symbolic_operands_to_the_graph():
+    inputs = keras.Input((2,))
+    total = K.variable(2.0) * inputs - K.variable(1.0)
+    assert isinstance(total, keras.backend.KerasTensor)
+    out = K.function([inputs], [total])([np.array([[1.0, 4.0]])])[0]
+    np.testing.assert_allclose(out, [[1.0, 7.0]])

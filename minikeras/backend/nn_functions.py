@@ -2,7 +2,7 @@
 focal crossentropies, variable updates, random variables and the functional helpers.
 
 All follow tf.keras 2.x semantics and defaults; `gradients` adds a node computing
-the gradients to the functional graph; `placeholder` raises NotImplementedError saying why.
+the gradients to the functional graph; `placeholder` is a `keras.Input`.
 """
 import contextlib
 import itertools
@@ -16,6 +16,7 @@ from ..core.random import make_rng
 from ..core import config, dispatch, session
 from ..core.tensor import GradientTape, Tensor, Variable, as_array, record
 from ..engine.base_layer import Layer
+from ..layers.core.input_layer import Input
 from ..engine.keras_tensor import KerasTensor
 from ..models.functional import Functional
 from ..ops import conv as conv_ops
@@ -722,11 +723,16 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
 
 
 def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragged=False):
-    """TF1 graph placeholders do not exist here."""
-    raise NotImplementedError(
-        "`K.placeholder` creates a TensorFlow graph placeholder, which only exists in TF1 "
-        "graph mode; minikeras computes eagerly with NumPy. Use `keras.Input(shape=...)` for "
-        "a symbolic input of a functional model.")
+    """A symbolic input, as tf.keras 2.x returns in eager mode (a KerasTensor): `shape`
+    includes the batch axis; `ndim` alone gives a shape of Nones."""
+    if sparse or ragged:
+        raise NotImplementedError("`K.placeholder(sparse=True)` / `ragged=True`: sparse and "
+                                  "ragged tensors are not supported.")
+    if shape is None:
+        if ndim is None:
+            raise ValueError("`K.placeholder` needs a `shape` or an `ndim`.")
+        shape = (None,) * ndim
+    return Input(batch_shape=tuple(shape), dtype=dtype or config.floatx(), name=name)
 
 
 def gradients(loss, variables):
@@ -737,9 +743,9 @@ def gradients(loss, variables):
     evaluated with `K.function`. Gradients are taken in inference mode, as the learning phase
     of a Keras 2 graph defaults to 0."""
     if not isinstance(loss, KerasTensor):
-        raise ValueError("`K.gradients` needs a symbolic `loss` computed from Keras inputs "
-                         f"(a KerasTensor); received {loss!r}. For eager values record the "
-                         "computation with `keras.GradientTape()` instead.")
+        raise RuntimeError("tf.gradients is not supported when eager execution is enabled. "
+                           "Use tf.GradientTape instead. (`K.gradients` takes a symbolic loss "
+                           f"computed from Keras inputs; received {loss!r}.)")
     targets = list(variables) if isinstance(variables, (list, tuple)) else [variables]
     graph_inputs = _graph_inputs(loss)
     for target in targets:

@@ -166,11 +166,11 @@ def test_rnn_gradient_through_masked_steps(float64):
     check_gradients(run, [rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 4))], rtol=1e-4)
 
 
-def test_tf_only_functions_say_why():
-    with pytest.raises(NotImplementedError, match="TF1 graph mode.*keras.Input"):
-        K.placeholder(shape=(None, 3))
-    with pytest.raises(NotImplementedError, match="symbolic gradients in a TensorFlow graph"):
+def test_eager_gradients_say_to_use_a_tape_and_placeholder_is_an_input():
+    with pytest.raises(RuntimeError, match="not supported when eager execution.*GradientTape"):
         K.gradients(K.constant(1.0), [K.variable(1.0)])
+    assert K.placeholder(shape=(None, 3)).shape == (None, 3)
+    assert K.placeholder(ndim=2).shape == (None, None)
 
 
 def test_function_runs_a_functional_graph():
