@@ -142,3 +142,63 @@ def test_variable_operators_leave_symbolic_operands_to_the_graph():
     assert isinstance(total, keras.backend.KerasTensor)
     out = K.function([inputs], [total])([np.array([[1.0, 4.0]])])[0]
     np.testing.assert_allclose(out, [[1.0, 7.0]])
+
+
+# --- custom train_step (keras.io "customizing what happens in fit", DCGAN) --------------------
+class _RecordingModel(keras.Model):
+    """Records the structure of the data its train_step receives."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(1)
+        self.seen = []
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+    def train_step(self, data):
+        self.seen.append(type(data).__name__ + str(len(data) if isinstance(data, tuple) else ""))
+        x = data[0] if isinstance(data, tuple) else data
+        with keras.GradientTape() as tape:
+            loss = K.mean(K.square(self(x, training=True)))
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return {"loss": loss}
+
+
+@pytest.mark.parametrize("targets, weights, expected", [
+    (None, None, "ndarray"), (True, None, "tuple2"), (True, True, "tuple3")])
+def test_train_step_receives_the_data_as_given(targets, weights, expected):
+    x = np.ones((8, 2), "float32")
+    model = _RecordingModel()
+    model.compile("sgd")
+    model.fit(x, np.ones((8, 1)) if targets else None,
+              sample_weight=np.ones(8) if weights else None, batch_size=4, verbose=0)
+    assert model.seen == [expected, expected]
+
+
+def test_model_without_call_trains_through_its_train_step_and_logs_numbers():
+    class TwoOptimizers(keras.Model):   # the keras.io GAN: no call(), compile() overridden
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def compile(self, net_optimizer):
+            super().compile()
+            self.net_optimizer = net_optimizer
+
+        def train_step(self, data):
+            with keras.GradientTape() as tape:
+                loss = K.mean(K.square(self.net(data) - 1.0))
+            grads = tape.gradient(loss, self.net.trainable_weights)
+            self.net_optimizer.apply_gradients(zip(grads, self.net.trainable_weights))
+            return {"net_loss": loss}
+
+    net = keras.Sequential([layers.Dense(1, input_shape=(1,), kernel_initializer="zeros",
+                                         bias_initializer="zeros")])
+    model = TwoOptimizers(net)
+    model.compile(net_optimizer=keras.optimizers.SGD(0.25))
+    history = model.fit(np.ones((2, 1), "float32"), batch_size=2, epochs=2, verbose=0)
+    # w = b = 0 -> loss 1, gradient -2 for w and b -> w = b = 0.5 -> output 1, loss 0
+    assert history.history["net_loss"] == [1.0, 0.0]
+    assert all(type(v) is float for v in history.history["net_loss"])

@@ -321,7 +321,7 @@ class Model(Layer):
                 for step in handler.steps():
                     callbacks.on_train_batch_begin(step)
                     with blas_single_threaded():   # the kernels split their work in two
-                        logs = self._run_train_step(next(iterator))
+                        logs = _numpy_logs(self._run_train_step(next(iterator)))
                     callbacks.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
@@ -355,7 +355,8 @@ class Model(Layer):
         return self.history
 
     def _build_from_sample(self, x):
-        if not self.built:
+        # A model that only overrides `train_step` (keras.io's GAN) is never called on the data.
+        if not self.built and type(self).call is not Model.call:
             self(x, training=False)
 
     def _validate_and_get_metrics_result(self, logs):
@@ -392,7 +393,7 @@ class Model(Layer):
                 for step in handler.steps():
                     callbacks.on_test_batch_begin(step)
                     with blas_single_threaded():   # the kernels split their work in two
-                        logs = self.test_step(next(iterator))
+                        logs = _numpy_logs(self.test_step(next(iterator)))
                     callbacks.on_test_batch_end(step, logs)
         logs = self._validate_and_get_metrics_result(logs)
         callbacks.on_test_end(logs=logs)
@@ -652,3 +653,17 @@ def _logs_to_return(logs, names, return_dict):
         return logs
     values = [logs[name] for name in names if name in logs]
     return values[0] if len(values) == 1 else values
+
+
+def _numpy_logs(logs):
+    """Step logs as callbacks see them in tf.keras (`sync_to_numpy_or_python_type`): a
+    custom `train_step` may return Tensors, which become Python numbers (scalars) or arrays."""
+    if not isinstance(logs, dict):
+        return logs
+    def plain(value):
+        if isinstance(value, Tensor):
+            value = value.numpy()
+        if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
+            return value.item()
+        return value
+    return {name: plain(value) for name, value in logs.items()}
