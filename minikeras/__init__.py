@@ -78,5 +78,7 @@ _KERAS2_MODULES = {
         "advanced_activations", "wrappers", "convolutional_recurrent", "merge")},
     "utils.generic_utils": "utils", "engine.topology": "layers", "engine.input_layer": "layers",
     "engine.network": "models", "objectives": "losses",
+    # tf.keras 2.2 - 2.5 (keras.io examples): `layers.experimental.preprocessing.Rescaling`
+    "layers.experimental": "layers", "layers.experimental.preprocessing": "layers",
 }
 _keep_keras2_module_paths()

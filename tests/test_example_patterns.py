@@ -24,6 +24,8 @@ from minikeras import layers
     ("utils.generic_utils", "Progbar", keras.utils.Progbar),
     ("engine.topology", "Layer", layers.Layer),
     ("objectives", "binary_crossentropy", keras.losses.binary_crossentropy),
+    ("layers.experimental.preprocessing", "Rescaling", layers.Rescaling),
+    ("layers.experimental", "SyncBatchNormalization", layers.SyncBatchNormalization),
 ])
 def test_keras2_module_paths_hold_the_moved_names(path, name, expected):
     module = importlib.import_module(f"minikeras.{path}")
