@@ -204,3 +204,12 @@ def test_model_without_call_trains_through_its_train_step_and_logs_numbers():
     # w = b = 0 -> loss 1, gradient -2 for w and b -> w = b = 0.5 -> output 1, loss 0
     assert history.history["net_loss"] == [1.0, 0.0]
     assert all(type(v) is float for v in history.history["net_loss"])
+
+
+# --- K.backend() == 'tensorflow' picks the TF branch of Keras 2 custom layers ------------------
+def test_backend_name_selects_the_tensorflow_branch_of_an_attention_layer():
+    assert K.backend() == "tensorflow"
+    x = np.random.RandomState(2).randn(2, 5, 3).astype("float32")
+    kernel = np.array([1.0, -2.0, 0.5], "float32")
+    scores = K.squeeze(K.dot(K.constant(x), K.expand_dims(K.constant(kernel))), axis=-1)
+    np.testing.assert_allclose(K.get_value(scores), x @ kernel, rtol=1e-6)

@@ -669,8 +669,10 @@ def print_tensor(x, message="", summarize=3):
 
 # --- session, phases, functions ----------------------------------------------------------------
 def backend():
-    """The name of the backend: minikeras computes with NumPy."""
-    return "numpy"
+    """'tensorflow', as in tf.keras: Keras 2 scripts test `K.backend() == 'tensorflow'` to pick
+    the code path written for TensorFlow's semantics, which are the ones reproduced here
+    (the other branch is Theano's or CNTK's). The arrays are NumPy's all the same."""
+    return "tensorflow"
 
 
 def reset_uids():
