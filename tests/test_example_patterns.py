@@ -213,3 +213,43 @@ def test_backend_name_selects_the_tensorflow_branch_of_an_attention_layer():
     kernel = np.array([1.0, -2.0, 0.5], "float32")
     scores = K.squeeze(K.dot(K.constant(x), K.expand_dims(K.constant(kernel))), axis=-1)
     np.testing.assert_allclose(K.get_value(scores), x @ kernel, rtol=1e-6)
+
+
+# --- Keras 2.3 optimizer arguments: decay=, epsilon=None (cifar10_cnn, many scripts) -----------
+def test_decay_argument_gives_the_keras2_time_decay():
+    with pytest.warns(UserWarning, match="legacy"):
+        opt = keras.optimizers.SGD(learning_rate=0.1, decay=1.0)
+    variable = keras.Variable(np.zeros(1, "float32"))
+    for _ in range(3):   # 0.1 / (1 + t): 0.1, 0.05, 0.0333
+        opt.apply_gradients([(np.ones(1, "float32"), variable)])
+    np.testing.assert_allclose(variable.numpy(), [-(0.1 + 0.05 + 0.1 / 3)], rtol=1e-6)
+    assert type(keras.optimizers.SGD(0.1)) is keras.optimizers.SGD
+
+
+def _f32(x):
+    return np.float32(x)
+
+
+def test_legacy_adam_first_step_in_float32_as_optimizer_v2():
+    """OptimizerV2 keeps beta_1/beta_2 as float32 tensors: `1 - beta` and `beta ** t` are
+    both computed from the float32 betas (a 7e-6 relative difference from `1 - 0.999`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt = keras.optimizers.Adam(lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=None, decay=0.0)
+    assert opt.epsilon == pytest.approx(1e-7)   # None is K.epsilon()
+    variable = keras.Variable(np.zeros(1, "float32"))
+    opt.apply_gradients([(np.ones(1, "float32"), variable)])
+    one, b1, b2 = _f32(1), _f32(0.9), _f32(0.999)
+    m, v = one - b1, one - b2
+    alpha = _f32(0.001) * np.sqrt(one - b2) / (one - b1)
+    expected = -(m * alpha) / (np.sqrt(v) + _f32(1e-7))
+    np.testing.assert_allclose(variable.numpy(), [expected], rtol=2e-7)
+
+
+def test_legacy_adamax_first_moment_decay_in_float32():
+    opt = keras.optimizers.legacy.Adamax(learning_rate=0.001)
+    variable = keras.Variable(np.zeros(1, "float32"))
+    opt.apply_gradients([(np.ones(1, "float32"), variable)])
+    one, b1 = _f32(1), _f32(0.9)
+    expected = -_f32(0.001) * (one - b1) / ((one + _f32(1e-7)) * (one - b1))
+    np.testing.assert_allclose(variable.numpy(), [expected], rtol=2e-7)
