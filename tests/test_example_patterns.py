@@ -253,3 +253,24 @@ def test_legacy_adamax_first_moment_decay_in_float32():
     one, b1 = _f32(1), _f32(0.9)
     expected = -_f32(0.001) * (one - b1) / ((one + _f32(1e-7)) * (one - b1))
     np.testing.assert_allclose(variable.numpy(), [expected], rtol=2e-7)
+
+
+# --- Keras 2 idioms: K.function with the learning phase, to_yaml -----------------------------
+def test_function_takes_the_learning_phase_among_its_inputs():
+    model = keras.Sequential([layers.Dropout(0.5, input_shape=(2000,))])
+    fetch = K.function([model.input, K.learning_phase()], [model.output])
+    x = np.ones((1, 2000), "float32")
+    np.testing.assert_array_equal(fetch([x, 0])[0], x)          # inference: identity
+    training = fetch([x, 1])[0]
+    dropped = np.mean(training == 0)
+    assert 0.45 < dropped < 0.55                                 # training: dropout
+    np.testing.assert_allclose(training[training != 0], 2.0)     # kept units scaled by 2
+    assert K.learning_phase() == 0 and isinstance(K.learning_phase(), int)
+
+
+def test_yaml_methods_raise_as_tf_keras():
+    model = keras.Sequential([layers.Dense(1, input_shape=(2,))])
+    with pytest.raises(RuntimeError, match="to_yaml.*removed"):
+        model.to_yaml()
+    with pytest.raises(RuntimeError, match="model_from_yaml.*removed"):
+        keras.models.model_from_yaml("{}")

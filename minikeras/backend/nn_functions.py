@@ -702,20 +702,42 @@ def learning_phase_scope(value):
         session._LEARNING_PHASE[0] = previous
 
 
+class LearningPhase(int):
+    """What `K.learning_phase()` returns: the current phase (0 or 1), an int that Keras 2
+    scripts may also list among `K.function`'s inputs to feed a phase with each call
+    (`K.function([model.input, K.learning_phase()], [layer.output])([x, 1])`)."""
+
+
+def learning_phase():
+    """The learning phase: 0 (inference) unless set to 1."""
+    return LearningPhase(session.learning_phase())
+
+
 def function(inputs, outputs, updates=None, name=None, **kwargs):
     """A callable computing `outputs` from values for the KerasTensors `inputs` (a functional
-    graph), returning NumPy arrays, as tf.keras' eager `K.function`."""
+    graph), returning NumPy arrays, as tf.keras' eager `K.function`. A `K.learning_phase()`
+    among the inputs takes the phase of each call (1: training behaviour, e.g. dropout)."""
     if updates:
         raise ValueError("`updates` argument is not supported during eager execution. You "
                          f"passed: {updates}")
     if kwargs:
         raise ValueError("Invalid argument(s) passed to `K.function`: "
                          f"{sorted(kwargs)}")
+    phase_at = None
+    if isinstance(inputs, (list, tuple)):
+        phases = [i for i, tensor in enumerate(inputs) if isinstance(tensor, LearningPhase)]
+        if phases:
+            phase_at = phases[0]
+            inputs = [tensor for tensor in inputs if not isinstance(tensor, LearningPhase)]
     model = Functional(inputs, outputs)
     wrap_outputs = isinstance(outputs, list) and len(outputs) == 1
 
     def run(model_inputs):
-        results = model(model_inputs)
+        training = None
+        if phase_at is not None:
+            model_inputs = list(model_inputs)
+            training = bool(model_inputs.pop(phase_at))
+        results = model(model_inputs, training=training)
         if wrap_outputs:
             results = [results]
         if isinstance(results, (list, tuple)):
@@ -833,6 +855,7 @@ experimental = _Experimental()
 
 dispatch.dispatch_all(globals(), "backend", exclude=(
     "backend", "reset_uids", "manual_variable_initialization", "learning_phase_scope",
+    "learning_phase", "LearningPhase",
     "function", "placeholder", "gradients", "is_sparse", "to_dense", "update", "update_add",
     "update_sub", "moving_average_update", "print_tensor", "random_normal_variable",
     "random_uniform_variable", "ctc_label_dense_to_sparse"))

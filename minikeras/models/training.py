@@ -573,6 +573,11 @@ class Model(Layer):
     def to_json(self, **kwargs):
         return serialization.model_to_json(self, **kwargs)
 
+    def to_yaml(self, **kwargs):
+        """Removed in tf.keras 2.6 (Keras 2 scripts still call it): raises as tf.keras does."""
+        raise RuntimeError("Method `model.to_yaml()` has been removed due to security risk of "
+                           "arbitrary code execution. Please use `model.to_json()` instead.")
+
 
 register_builtins("layers", {"Model": Model})   # configs name models among layers
 
