@@ -274,3 +274,18 @@ def test_yaml_methods_raise_as_tf_keras():
         model.to_yaml()
     with pytest.raises(RuntimeError, match="model_from_yaml.*removed"):
         keras.models.model_from_yaml("{}")
+
+
+# --- calling a built model on inputs of another shape (fully convolutional reuse, acgan) -------
+def test_symbolic_call_with_another_input_shape_is_checked_by_the_inner_layers():
+    inputs = keras.Input((4, 4, 3))
+    conv = keras.Model(inputs, layers.Conv2D(2, 3)(inputs))
+    assert conv(keras.Input((8, 8, 3))).shape == (None, 6, 6, 2)   # fully convolutional
+    with pytest.raises(ValueError, match='layer "conv2d".*axis -1 of input shape to have '
+                                         'value 3'):
+        conv(keras.Input((4, 4, 2)))
+    dense = keras.Sequential([layers.Dense(6, input_dim=5)])
+    assert dense(keras.Input((1, 5))).shape == (None, 1, 6)           # an extra axis
+    assert dense(keras.Input((5, 1))).shape == (None, 6)              # trailing 1 squeezed
+    with pytest.raises(ValueError, match='expected shape=\\(None, 5\\), found shape=\\(2, 1, 5\\)'):
+        dense(np.ones((2, 1, 5), "float32"))                          # eager calls are strict

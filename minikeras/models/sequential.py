@@ -158,6 +158,7 @@ class Sequential(Functional):
         if self._input_layer is not None and not isinstance(inputs, KerasTensor):
             # tf.keras runs a Sequential with a known input through its functional graph,
             # which casts the data to the input's dtype (bool one-hot arrays become float32)
+            self._assert_input_compatibility([inputs])
             inputs = _conform_to_reference_input(inputs, self.inputs[0])
         outputs = inputs
         kwargs = {} if training is None else {"training": training}
