@@ -56,10 +56,13 @@ def _keep_keras2_module_paths():
     import importlib
     import sys
     import types
-    for old, source in _KERAS2_MODULES.items():
-        namespace = importlib.import_module(f"{__name__}.{source}")
-        public = {name: value for name, value in vars(namespace).items()
-                  if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    for old, sources in _KERAS2_MODULES.items():
+        public = {}
+        for source in (sources,) if isinstance(sources, str) else sources:
+            namespace = importlib.import_module(f"{__name__}.{source}")
+            public.update({name: value for name, value in vars(namespace).items()
+                           if not name.startswith("_") and
+                           not isinstance(value, types.ModuleType)})
         full_name = f"{__name__}.{old}"
         module = sys.modules.get(full_name)
         if module is None:
@@ -77,7 +80,9 @@ _KERAS2_MODULES = {
     **{f"layers.{family}": "layers" for family in (
         "core", "convolutional", "pooling", "recurrent", "normalization", "embeddings", "noise",
         "advanced_activations", "wrappers", "convolutional_recurrent", "merge")},
-    "utils.generic_utils": "utils", "engine.topology": "layers", "engine.input_layer": "layers",
+    "utils.generic_utils": "utils", "engine.input_layer": "layers",
+    # Keras 2.2 custom layers: `from keras.engine import Layer, InputSpec` / `engine.topology`
+    "engine": ("layers", "models"), "engine.topology": ("layers", "models"),
     "engine.network": "models", "objectives": "losses",
     # tf.keras 2.2 - 2.5 (keras.io examples): `layers.experimental.preprocessing.Rescaling`
     "layers.experimental": "layers", "layers.experimental.preprocessing": "layers",

@@ -23,6 +23,8 @@ from minikeras import layers
     ("layers.noise", "GaussianNoise", layers.GaussianNoise),
     ("utils.generic_utils", "Progbar", keras.utils.Progbar),
     ("engine.topology", "Layer", layers.Layer),
+    ("engine", "InputSpec", layers.InputSpec),
+    ("engine", "Model", keras.Model),
     ("objectives", "binary_crossentropy", keras.losses.binary_crossentropy),
     ("layers.experimental.preprocessing", "Rescaling", layers.Rescaling),
     ("layers.experimental", "SyncBatchNormalization", layers.SyncBatchNormalization),
