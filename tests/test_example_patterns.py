@@ -291,3 +291,19 @@ def test_symbolic_call_with_another_input_shape_is_checked_by_the_inner_layers()
     assert dense(keras.Input((5, 1))).shape == (None, 6)              # trailing 1 squeezed
     with pytest.raises(ValueError, match='expected shape=\\(None, 5\\), found shape=\\(2, 1, 5\\)'):
         dense(np.ones((2, 1, 5), "float32"))                          # eager calls are strict
+
+
+# --- Keras 2 names tf.keras still resolves ------------------------------------------------------
+def test_keras2_object_names():
+    assert isinstance(keras.initializers.get("zero"), keras.initializers.Zeros)
+    assert isinstance(keras.initializers.get("one"), keras.initializers.Ones)
+    assert isinstance(keras.constraints.get("maxnorm"), keras.constraints.MaxNorm)
+    assert keras.constraints.maxnorm is keras.constraints.MaxNorm
+    assert keras.constraints.nonneg is keras.constraints.NonNeg
+    assert keras.constraints.unitnorm is keras.constraints.UnitNorm
+    x = np.array([[-1.0, 3.0, 7.5]], "float32")
+    np.testing.assert_array_equal(keras.activations.get("relu6")(x).numpy(), [[0.0, 3.0, 6.0]])
+    log_probabilities = keras.activations.get("log_softmax")(x).numpy()
+    np.testing.assert_allclose(log_probabilities, x - np.log(np.exp(x).sum()), rtol=1e-6)
+    layer = layers.Dense(2, activation="relu6")
+    assert keras.layers.Dense.from_config(layer.get_config()).activation is keras.activations.relu6
