@@ -308,3 +308,20 @@ def test_keras2_object_names():
     np.testing.assert_allclose(log_probabilities, x64 - np.log(np.exp(x64).sum()), atol=1e-6)
     layer = layers.Dense(2, activation="relu6")
     assert keras.layers.Dense.from_config(layer.get_config()).activation is keras.activations.relu6
+
+
+# --- compile(sample_weight_mode='temporal') and the other Keras 2 compile arguments -----------
+def test_compile_takes_the_keras2_arguments_tf_keras_still_takes():
+    model = keras.Sequential([layers.Dense(1, input_shape=(3, 2), kernel_initializer="ones",
+                                           use_bias=False)])
+    model.compile("sgd", "mse", sample_weight_mode="temporal", cloning=False,
+                  experimental_run_tf_function=False, target_tensors=None, distribute=None)
+    x = np.ones((2, 3, 2), "float32")          # predictions 2 everywhere, targets 0
+    weights = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]], "float32")
+    # per-timestep squared errors of 4, weighted and averaged over the 6 timesteps
+    assert model.evaluate(x, np.zeros((2, 3, 1)), sample_weight=weights,
+                          verbose=0) == pytest.approx(4.0 * 3 / 6)
+    with pytest.raises(ValueError, match="target_tensors"):
+        model.compile("sgd", "mse", target_tensors=[1])
+    with pytest.raises(TypeError, match="Invalid keyword argument"):
+        model.compile("sgd", "mse", foo=1)

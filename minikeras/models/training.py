@@ -140,10 +140,7 @@ class Model(Layer):
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
                 jit_compile=None, pss_evaluation_shards=0, **kwargs):
-        for key in kwargs:
-            raise TypeError(f"Invalid keyword argument(s) in `compile()`: {tuple(kwargs)}. "
-                            "Valid keyword arguments include \"cloning\", \"experimental_run_tf_"
-                            "function\", \"distribute\", \"target_tensors\", or \"sample_weight_mode\".")
+        _check_legacy_compile_arguments(kwargs)
         if steps_per_execution not in (None, 1):
             raise NotImplementedError("compile(steps_per_execution=...) other than 1 is not "
                                       "supported by minikeras.")
@@ -658,6 +655,31 @@ def _logs_to_return(logs, names, return_dict):
         return logs
     values = [logs[name] for name in names if name in logs]
     return values[0] if len(values) == 1 else values
+
+
+def _check_legacy_compile_arguments(kwargs):
+    """The Keras 2 arguments tf.keras 2.x's compile still takes: `sample_weight_mode` (2-D
+    sample weights are applied per timestep anyway), `cloning` and
+    `experimental_run_tf_function` are ignored; `distribute` and `target_tensors` must be
+    None."""
+    kwargs = dict(kwargs)
+    kwargs.pop("cloning", None)
+    kwargs.pop("experimental_run_tf_function", None)
+    kwargs.pop("sample_weight_mode", None)
+    distribute = kwargs.pop("distribute", None)
+    if distribute is not None:
+        raise ValueError("`distribute` argument in compile is not available in TF 2.0. Please "
+                         "create the model under the `strategy.scope()`. Received: "
+                         f"{distribute}.")
+    target_tensors = kwargs.pop("target_tensors", None)
+    if target_tensors is not None:
+        raise ValueError("`target_tensors` argument is not supported when executing eagerly. "
+                         f"Received: {target_tensors}.")
+    if kwargs:
+        raise TypeError(f"Invalid keyword argument(s) in `compile()`: ({set(kwargs)},). Valid "
+                        "keyword arguments include \"cloning\", \"experimental_run_tf_"
+                        "function\", \"distribute\", \"target_tensors\", or "
+                        "\"sample_weight_mode\".")
 
 
 def _numpy_logs(logs):
