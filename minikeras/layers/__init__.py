@@ -94,4 +94,6 @@ from .recurrent.conv_lstm2d import ConvLSTM2D  # noqa: F401
 from .recurrent.conv_lstm3d import ConvLSTM3D  # noqa: F401
 # (recurrent-section-end)
 
+from .attention.multi_head_attention import MultiHeadAttention  # noqa: F401
+
 from .serialization import deserialize, serialize  # noqa: F401

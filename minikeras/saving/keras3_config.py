@@ -22,7 +22,8 @@ from .. import optimizers
 _KERAS3_ONLY_KEYS = {"quantization_config": None, "optional": False, "lora_rank": None,
                      "lora_alpha": None, "input_axes": None, "output_axes": None,
                      "loss_scale_factor": None, "gradient_accumulation_steps": None,
-                     "shared_object_id": "any"}
+                     "shared_object_id": "any", "use_gate": False, "sliding_window": None,
+                     "rms_scaling": False}
 
 
 def _policy(dtype):
@@ -40,6 +41,8 @@ def _layer_config_v3(layer):
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
     config.pop("batch_input_shape", None)
+    if hasattr(layer, "keras3_config"):     # a layer whose Keras 3 config differs
+        config = layer.keras3_config(config)
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     _drop_time_major(config)
@@ -81,6 +84,8 @@ def serialize_layer(layer):
     # Keras 3 records a build config only for layers with their own `build`.
     if layer.built and build_shape is not None and type(layer).build is not Layer.build:
         entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
+    if layer.built and hasattr(layer, "keras3_build_config"):
+        entry["build_config"] = layer.keras3_build_config()
     return entry
 
 
@@ -212,16 +217,25 @@ def normalize(obj, where="config"):
             inner["batch_input_shape"] = inner.pop("batch_shape")
         if "inbound_nodes" in result:
             keep_structure = result["class_name"] in ("TFOpLambda", "SlicingOpLambda")
-            result["inbound_nodes"] = [_tf_op_node_v2(node) if keep_structure else _node_v2(node)
+            extra = _LATER_POSITIONAL_ARGUMENTS.get(result["class_name"], ())
+            result["inbound_nodes"] = [_tf_op_node_v2(node) if keep_structure
+                                       else _node_v2(node, extra)
                                        for node in result["inbound_nodes"]]
     return result
 
 
-def _node_v2(node):
+# Layers called with several positional tensors (Keras 3 lists them all in "args"): the
+# keyword names tf.keras' node configs give the ones after the first.
+_LATER_POSITIONAL_ARGUMENTS = {"MultiHeadAttention": ("value", "key")}
+
+
+def _node_v2(node, later_names=()):
     """`{"args": [...], "kwargs": {...}}` -> `[[name, node, tensor, kwargs], ...]`."""
     if not isinstance(node, dict):
         return node
     args, kwargs = node.get("args", []), dict(node.get("kwargs", {}))
+    for name, value in zip(later_names, args[1:]):
+        kwargs.setdefault(name, value)
     first = args[0] if args else kwargs.pop("inputs", [])
     refs = _collect_refs(first)
     return [ref[:3] + [kwargs] for ref in refs]
