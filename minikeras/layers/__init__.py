@@ -95,5 +95,6 @@ from .recurrent.conv_lstm3d import ConvLSTM3D  # noqa: F401
 # (recurrent-section-end)
 
 from .attention.multi_head_attention import MultiHeadAttention  # noqa: F401
+from .attention.dense_attention import Attention, AdditiveAttention  # noqa: F401
 
 from .serialization import deserialize, serialize  # noqa: F401
