@@ -325,3 +325,29 @@ def test_compile_takes_the_keras2_arguments_tf_keras_still_takes():
         model.compile("sgd", "mse", target_tensors=[1])
     with pytest.raises(TypeError, match="Invalid keyword argument"):
         model.compile("sgd", "mse", foo=1)
+
+
+# --- add_metric (tf.keras 2.x layers and functional models) ------------------------------------
+class _MeanActivation(layers.Layer):
+    def call(self, inputs):
+        self.add_metric(K.mean(inputs), name="activation_mean", aggregation="mean")
+        return inputs
+
+
+def test_add_metric_in_a_layer_and_on_a_functional_model():
+    inputs = keras.Input((2,))
+    hidden = _MeanActivation()(layers.Dense(2, kernel_initializer="ones", use_bias=False)(inputs))
+    model = keras.Model(inputs, hidden)
+    model.add_metric(K.sum(hidden), name="output_sum")
+    model.compile("sgd", "mse")
+    x = np.array([[1.0, 0.0], [1.0, 1.0], [2.0, 2.0]], "float32")   # rows sum to 1, 2, 4
+    results = model.evaluate(x, np.zeros((3, 2)), batch_size=1, verbose=0, return_dict=True)
+    # each batch's outputs are [s, s] with s the row sum: the means over the 3 batches
+    assert results["activation_mean"] == pytest.approx((1 + 2 + 4) / 3)
+    assert results["output_sum"] == pytest.approx((2 + 4 + 8) / 3)
+    assert model.metrics_names == ["loss", "activation_mean", "output_sum"]
+    clone = keras.models.model_from_json(model.to_json(),
+                                         custom_objects={"_MeanActivation": _MeanActivation})
+    assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
+    with pytest.raises(ValueError, match="provide a name"):
+        model.add_metric(K.sum(hidden))

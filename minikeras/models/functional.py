@@ -21,7 +21,7 @@ from ..engine.keras_tensor import KerasTensor, Node
 from .training import Model, _get_layer
 from ..layers.core.input_layer import InputLayer
 from .. import ops
-from ..engine.add_loss import AddLoss
+from ..engine.add_loss import AddLoss, AddMetric
 
 
 class Functional(Model):
@@ -98,6 +98,23 @@ class Functional(Model):
             add_loss_layer(loss)
             self._insert_layers(list(layers) + [add_loss_layer],
                                 new_nodes + list(add_loss_layer._inbound_nodes))
+        return None
+
+    def add_metric(self, value, name=None, **kwargs):
+        """A KerasTensor computed from the model's inputs joins the graph through an
+        `AddMetric` layer (tf.keras); other values are the layer's `add_metric`."""
+        if not isinstance(value, KerasTensor):
+            return super().add_metric(value, name=name, **kwargs)
+        if name is None:
+            raise ValueError("Please provide a name for your metric like "
+                             "`self.add_metric(tf.reduce_sum(inputs), name='mean_activation')`")
+        nodes_by_depth, layers = _map_graph_network(self.inputs, [value])
+        new_nodes = [node for depth in sorted(nodes_by_depth, reverse=True)
+                     for node in nodes_by_depth[depth]]
+        add_metric_layer = AddMetric("mean", name, dtype=value.dtype.name)
+        add_metric_layer(value)
+        self._insert_layers(list(layers) + [add_metric_layer],
+                            new_nodes + list(add_metric_layer._inbound_nodes))
         return None
 
     def _connect_ancillary_layers(self, created_layers):

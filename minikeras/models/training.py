@@ -118,9 +118,11 @@ class Model(Layer):
 
     @property
     def metrics(self):
-        if self.compiled_loss is None:
-            return []
-        return self.compiled_loss.metrics + self.compiled_metrics.metrics
+        """The compiled loss and metrics, then those added with `add_metric`."""
+        compiled = [] if self.compiled_loss is None else \
+            self.compiled_loss.metrics + self.compiled_metrics.metrics
+        return compiled + [metric for layer in self._flatten_layers()
+                           for metric in layer._added_metrics]
 
     @property
     def metrics_names(self):
