@@ -96,5 +96,7 @@ from .recurrent.conv_lstm3d import ConvLSTM3D  # noqa: F401
 
 from .attention.multi_head_attention import MultiHeadAttention  # noqa: F401
 from .attention.dense_attention import Attention, AdditiveAttention  # noqa: F401
+from .core.identity import Identity  # noqa: F401
+from .normalization.unit_normalization import UnitNormalization  # noqa: F401
 
 from .serialization import deserialize, serialize  # noqa: F401

@@ -1,0 +1,45 @@
+"""UnitNormalization: scales each sample to unit L2 norm over the given axes (tf.keras 2.x)."""
+from ... import ops
+from ...engine.base_layer import Layer
+
+
+class UnitNormalization(Layer):
+    """`x / sqrt(max(sum(x ** 2, axis), 1e-12))` (tf.linalg.l2_normalize).
+
+    Example:
+    >>> out = UnitNormalization()(np.array([[3.0, 4.0]], "float32"))
+    >>> out.numpy()
+    array([[0.6, 0.8]], dtype=float32)
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            self.axis = list(axis)
+        elif isinstance(axis, int):
+            self.axis = axis
+        else:
+            raise TypeError("Invalid value for `axis` argument: expected an int or a list/tuple "
+                            f"of ints. Received: axis={axis}")
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        for axis in self.axis if isinstance(self.axis, list) else [self.axis]:
+            if not -rank <= axis < rank:
+                raise ValueError(f"Invalid value for `axis` argument. Expected 0 <= axis < "
+                                 f"inputs.rank (with inputs.rank={rank}). Received: "
+                                 f"axis={self.axis}")
+        self.built = True
+
+    def call(self, inputs):
+        axis = tuple(self.axis) if isinstance(self.axis, list) else self.axis
+        return ops.l2_normalize(inputs, axis=axis)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config
