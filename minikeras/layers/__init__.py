@@ -98,5 +98,7 @@ from .attention.multi_head_attention import MultiHeadAttention  # noqa: F401
 from .attention.dense_attention import Attention, AdditiveAttention  # noqa: F401
 from .core.identity import Identity  # noqa: F401
 from .normalization.unit_normalization import UnitNormalization  # noqa: F401
+from .preprocessing.random_crop import RandomCrop  # noqa: F401
+from .preprocessing.random_contrast import RandomContrast  # noqa: F401
 
 from .serialization import deserialize, serialize  # noqa: F401

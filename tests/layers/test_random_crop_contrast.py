@@ -1,0 +1,41 @@
+"""RandomCrop and RandomContrast (tf.keras 2.x augmentation layers): the transformation each
+applies, checked against its closed form."""
+import numpy as np
+import pytest
+
+from minikeras import layers
+
+
+def test_random_crop_takes_one_window_for_the_batch_and_resizes_at_inference():
+    images = np.arange(2 * 6 * 5 * 1, dtype="float32").reshape(2, 6, 5, 1)
+    crop = layers.RandomCrop(4, 3, seed=3)
+    out = crop(images, training=True).numpy()
+    windows = {(top, left) for top in range(3) for left in range(3)
+               if np.array_equal(out, images[:, top:top + 4, left:left + 3])}
+    assert len(windows) == 1                       # the same window in every image
+    seen = {next(iter(windows))}
+    for _ in range(20):
+        again = crop(images, training=True).numpy()
+        seen |= {(t, left) for t in range(3) for left in range(3)
+                 if np.array_equal(again, images[:, t:t + 4, left:left + 3])}
+    assert len(seen) > 1                           # the window moves between calls
+    # inference: the central 6x4.5 -> aspect 4:3 crop resized, as smart_resize does
+    assert crop(images, training=False).shape == (2, 4, 3, 1)
+    assert layers.RandomCrop(8, 8)(images, training=True).shape == (2, 8, 8, 1)
+    assert layers.RandomCrop.from_config(crop.get_config()).seed == 3
+
+
+def test_random_contrast_scales_deviations_from_each_channel_mean():
+    rng = np.random.RandomState(0)
+    images = (rng.rand(3, 4, 5, 2) * 100 + 50).astype("float32")
+    out = layers.RandomContrast((0.5, 0.5), seed=7)(images, training=True).numpy()
+    mean = images.mean(axis=(1, 2), keepdims=True)
+    factors = (out - mean) / (images - mean)
+    factor = float(np.median(factors))
+    assert 0.5 <= factor <= 1.5
+    np.testing.assert_allclose(out, np.clip((images - mean) * factor + mean, 0, 255),
+                               rtol=1e-5, atol=1e-3)    # one factor for the whole call
+    np.testing.assert_array_equal(layers.RandomContrast(0.3)(images, training=False).numpy(),
+                                  images)
+    with pytest.raises(ValueError, match="cannot have negative values"):
+        layers.RandomContrast(-0.1)
