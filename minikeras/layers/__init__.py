@@ -98,6 +98,7 @@ from .attention.multi_head_attention import MultiHeadAttention  # noqa: F401
 from .attention.dense_attention import Attention, AdditiveAttention  # noqa: F401
 from .core.identity import Identity  # noqa: F401
 from .normalization.unit_normalization import UnitNormalization  # noqa: F401
+from .normalization.group_normalization import GroupNormalization  # noqa: F401
 from .preprocessing.random_crop import RandomCrop  # noqa: F401
 from .preprocessing.random_contrast import RandomContrast  # noqa: F401
 
