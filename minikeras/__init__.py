@@ -81,6 +81,7 @@ _KERAS2_MODULES = {
         "core", "convolutional", "pooling", "recurrent", "normalization", "embeddings", "noise",
         "advanced_activations", "wrappers", "convolutional_recurrent", "merge")},
     "utils.generic_utils": "utils", "engine.input_layer": "layers",
+    "utils.data_utils": "utils",    # `from keras.utils.data_utils import get_file`
     # Keras 2.2 custom layers: `from keras.engine import Layer, InputSpec` / `engine.topology`
     "engine": ("layers", "models"), "engine.topology": ("layers", "models"),
     "engine.network": "models", "objectives": "losses",

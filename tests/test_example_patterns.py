@@ -22,6 +22,7 @@ from minikeras import layers
     ("layers.wrappers", "TimeDistributed", layers.TimeDistributed),
     ("layers.noise", "GaussianNoise", layers.GaussianNoise),
     ("utils.generic_utils", "Progbar", keras.utils.Progbar),
+    ("utils.data_utils", "get_file", keras.utils.get_file),
     ("engine.topology", "Layer", layers.Layer),
     ("engine", "InputSpec", layers.InputSpec),
     ("engine", "Model", keras.Model),
