@@ -101,5 +101,6 @@ from .normalization.unit_normalization import UnitNormalization  # noqa: F401
 from .normalization.group_normalization import GroupNormalization  # noqa: F401
 from .preprocessing.random_crop import RandomCrop  # noqa: F401
 from .preprocessing.random_contrast import RandomContrast  # noqa: F401
+from .preprocessing.random_brightness import RandomBrightness  # noqa: F401
 
 from .serialization import deserialize, serialize  # noqa: F401

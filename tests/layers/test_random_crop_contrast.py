@@ -39,3 +39,20 @@ def test_random_contrast_scales_deviations_from_each_channel_mean():
                                   images)
     with pytest.raises(ValueError, match="cannot have negative values"):
         layers.RandomContrast(-0.1)
+
+
+def test_random_brightness_adds_one_offset_per_image_then_clips():
+    images = np.random.RandomState(1).uniform(50, 200, (6, 3, 4, 3)).astype("float32")
+    out = layers.RandomBrightness(0.2, value_range=(0, 255), seed=5)(images,
+                                                                      training=True).numpy()
+    unclipped = (out > 0) & (out < 255)
+    offsets = [np.unique(np.round((out[i] - images[i])[unclipped[i]], 3)) for i in range(6)]
+    assert all(len(o) == 1 for o in offsets)                  # one offset per image
+    values = np.array([o[0] for o in offsets])
+    assert np.all(np.abs(values) <= 0.2 * 255 + 1e-3) and len(np.unique(values)) == 6
+    np.testing.assert_array_equal(layers.RandomBrightness(0.2)(images, training=False).numpy(),
+                                  images)
+    fixed = layers.RandomBrightness((0.5, 0.5), value_range=(0, 1))
+    np.testing.assert_allclose(fixed(np.full((1, 2, 2, 1), 0.25), training=True).numpy(), 0.75)
+    with pytest.raises(ValueError, match="range \\[-1.0, 1.0\\]"):
+        layers.RandomBrightness(1.5)
