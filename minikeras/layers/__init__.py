@@ -102,5 +102,6 @@ from .normalization.group_normalization import GroupNormalization  # noqa: F401
 from .preprocessing.random_crop import RandomCrop  # noqa: F401
 from .preprocessing.random_contrast import RandomContrast  # noqa: F401
 from .preprocessing.random_brightness import RandomBrightness  # noqa: F401
+from .preprocessing.random_height_width import RandomHeight, RandomWidth  # noqa: F401
 
 from .serialization import deserialize, serialize  # noqa: F401

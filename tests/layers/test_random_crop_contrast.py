@@ -3,6 +3,7 @@ applies, checked against its closed form."""
 import numpy as np
 import pytest
 
+import minikeras as keras
 from minikeras import layers
 
 
@@ -56,3 +57,21 @@ def test_random_brightness_adds_one_offset_per_image_then_clips():
     np.testing.assert_allclose(fixed(np.full((1, 2, 2, 1), 0.25), training=True).numpy(), 0.75)
     with pytest.raises(ValueError, match="range \\[-1.0, 1.0\\]"):
         layers.RandomBrightness(1.5)
+
+
+def test_random_height_and_width_resize_one_axis_by_the_drawn_factor():
+    from minikeras.ops.image import resize
+    images = np.random.RandomState(2).rand(2, 8, 6, 3).astype("float32")
+    taller = layers.RandomHeight((0.5, 0.5))(images, training=True).numpy()
+    np.testing.assert_allclose(taller, resize(images, 12, 6, "bilinear").numpy(), atol=1e-6)
+    narrower = layers.RandomWidth((-0.4, -0.4), interpolation="nearest")(images,
+                                                                        training=True).numpy()
+    assert narrower.shape == (2, 8, 3, 3)               # int(0.6 * 6)
+    sizes = {layers.RandomHeight(0.5, seed=s)(images, training=True).shape[1]
+             for s in range(8)}
+    assert len(sizes) > 1 and all(4 <= h <= 12 for h in sizes)
+    np.testing.assert_array_equal(layers.RandomWidth(0.5)(images, training=False).numpy(),
+                                  images)
+    assert layers.RandomHeight(0.2)(keras.Input((8, 6, 3))).shape == (None, None, 6, 3)
+    with pytest.raises(ValueError, match="larger than -1"):
+        layers.RandomWidth((-1.5, 0.2))
