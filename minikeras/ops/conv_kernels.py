@@ -167,7 +167,8 @@ def _plan_on_one_blas_thread(key, candidates):
     """`plan` with BLAS on one thread, as the routes run inside `run_split` (thread CPU time
     would not count BLAS' own worker threads)."""
     chosen = []
-    run_split(lambda lo, hi: chosen.append(plan(key, candidates)) if lo == 0 else None, 2)
+    run_split(lambda lo, hi: chosen.append(plan(key, candidates, repeats=5)) if lo == 0 else None,
+              2)
     return chosen[0]
 
 

@@ -25,7 +25,7 @@ CASES = [
 
 def force(monkeypatch, name):
     """Every route plan picks `name` when it is a candidate (else its default)."""
-    monkeypatch.setattr(K, "plan", lambda key, candidates: name if name in candidates
+    monkeypatch.setattr(K, "plan", lambda key, candidates, **options: name if name in candidates
                         else next(iter(candidates)))
 
 
