@@ -1,4 +1,5 @@
 """Differentiable NumPy ops (the Keras 3 `keras.ops` names where they exist)."""
+from . import memory  # noqa: F401  (glibc keeps freed arrays for reuse: no page faults)
 from .math import (  # noqa: F401
     add, subtract, multiply, divide, divide_no_nan, power, maximum, minimum, matmul, tensordot,
     negative, abs, square, sqrt, exp, log, log1p, expm1, sin, cos, tanh, sigmoid, softplus, erf,
