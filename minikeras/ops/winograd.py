@@ -86,20 +86,30 @@ def input_gradient_tiling(tiling):
     return Tiling(tiling.out, [(2 - lo, 2 - hi) for lo, hi in tiling.pads])
 
 
+def _zero_bordered(key, shape, dtype):
+    """A per-thread zeroed array of `shape` kept under `key`, so that what a caller leaves
+    untouched (the zero border) stays zero between calls; at most `_KEPT_BUFFERS` are kept."""
+    cache = getattr(_buffers, "zeroed", None)
+    if cache is None:
+        cache = _buffers.zeroed = {}
+    buffer = cache.pop(key, None)
+    if buffer is None or buffer.shape[0] < shape[0]:
+        buffer = np.zeros(shape, dtype)
+    cache[key] = buffer                      # most recently used last
+    while len(cache) > _KEPT_BUFFERS:
+        del cache[next(iter(cache))]
+    return buffer[:shape[0]]
+
+
+_KEPT_BUFFERS = 8
+
+
 def padded(x, tiling):
     """`x (count, H, W, c)` placed in a zero-bordered per-thread buffer of the padded size.
     The buffer keeps its zero border between calls, so only the interior is written."""
-    count, channels = x.shape[0], x.shape[-1]
-    cache = getattr(_buffers, "padded", None)
-    if cache is None:
-        cache = _buffers.padded = {}
-    key = (tiling.padded, tiling.pads, tiling.spatial, channels, x.dtype.str)
-    buffer = cache.get(key)
-    if buffer is None or buffer.shape[0] < count:
-        if len(cache) > 16:
-            cache.clear()
-        buffer = cache[key] = np.zeros((count,) + tiling.padded + (channels,), x.dtype)
-    out = buffer[:count]
+    channels = x.shape[-1]
+    key = ("input", tiling.padded, tiling.pads, tiling.spatial, channels, x.dtype.str)
+    out = _zero_bordered(key, (x.shape[0],) + tiling.padded + (channels,), x.dtype)
     (top, _), (left, _) = tiling.pads
     out[:, top:top + x.shape[1], left:left + x.shape[2]] = x
     return out
@@ -174,14 +184,8 @@ def transform_output_grad(g, tiling):
         gp = g
     else:
         # Odd output sizes: a zero row/column completes the last tiles.
-        cache = getattr(_buffers, "padded", None)
-        if cache is None:
-            cache = _buffers.padded = {}
         key = ("grad", grid, tuple(tiling.out), filters, g.dtype.str)
-        buffer = cache.get(key)
-        if buffer is None or buffer.shape[0] < count:
-            buffer = cache[key] = np.zeros((count,) + grid + (filters,), g.dtype)
-        gp = buffer[:count]
+        gp = _zero_bordered(key, (count,) + grid + (filters,), g.dtype)
         gp[:, :tiling.out[0], :tiling.out[1]] = g
     # Columns first (4 passes with inner loops over the channels), then rows (16 passes over
     # whole rows of tiles).
