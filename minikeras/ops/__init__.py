@@ -1,5 +1,4 @@
 """Differentiable NumPy ops (the Keras 3 `keras.ops` names where they exist)."""
-from . import memory  # noqa: F401  (glibc keeps freed arrays for reuse: no page faults)
 from .math import (  # noqa: F401
     add, subtract, multiply, divide, divide_no_nan, power, maximum, minimum, matmul, tensordot,
     negative, abs, square, sqrt, exp, log, log1p, expm1, sin, cos, tanh, sigmoid, softplus, erf,
@@ -14,5 +13,7 @@ from .nn import (  # noqa: F401
     softmax_cross_entropy, sparse_softmax_cross_entropy, sigmoid_cross_entropy, dropout,
     l2_normalize,
 )
+
+from .einsum import einsum  # noqa: F401
 
 take = gather
