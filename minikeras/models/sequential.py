@@ -153,6 +153,8 @@ class Sequential(Functional):
                 raise ValueError(f"Sequential model '{self.name}' takes one input array, not a "
                                  f"dict (received keys {list(inputs)}).")
             inputs = self._flatten_to_reference_inputs(inputs)[0]
+        elif isinstance(inputs, (list, tuple)) and len(inputs) == 1 and self._input_layer:
+            inputs = inputs[0]         # `[x]`: one input as a list, as tf.keras' graph allows
         outputs = inputs
         kwargs = {} if training is None else {"training": training}
         for layer in self._stack:

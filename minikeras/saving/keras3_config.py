@@ -22,7 +22,9 @@ from .. import optimizers
 _KERAS3_ONLY_KEYS = {"quantization_config": None, "optional": False, "lora_rank": None,
                      "lora_alpha": None, "input_axes": None, "output_axes": None,
                      "loss_scale_factor": None, "gradient_accumulation_steps": None,
-                     "shared_object_id": "any"}
+                     "shared_object_id": "any", "rms_scaling": False}
+# Arguments Keras 3 renamed: {class: {Keras 3 name: tf.keras 2 name}}.
+_KERAS3_RENAMED = {"LeakyReLU": {"negative_slope": "alpha"}}
 
 
 def _policy(dtype):
@@ -43,6 +45,9 @@ def _layer_config_v3(layer):
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     _drop_time_major(config)
+    for keras3_name, keras2_name in _KERAS3_RENAMED.get(type(layer).__name__, {}).items():
+        if keras2_name in config:
+            config[keras3_name] = config.pop(keras2_name)
     return config
 
 
@@ -208,6 +213,9 @@ def normalize(obj, where="config"):
     if "class_name" in result and isinstance(result.get("config"), dict):
         inner = result["config"]
         _strip_keras3_keys(inner, f"{result['class_name']} '{inner.get('name', '')}'")
+        for keras3_name, keras2_name in _KERAS3_RENAMED.get(result["class_name"], {}).items():
+            if keras3_name in inner:
+                inner[keras2_name] = inner.pop(keras3_name)
         if result["class_name"] == "InputLayer" and "batch_shape" in inner:
             inner["batch_input_shape"] = inner.pop("batch_shape")
         if "inbound_nodes" in result:
