@@ -13,6 +13,7 @@ from ..models.training import Model
 from ..models.model_kind import is_functional, is_sequential
 from ..engine.base_layer import Layer
 from ..layers.core.lambda_layer import Lambda
+from ..layers.recurrent.base_rnn import RNN
 from ..engine.keras_tensor import KerasTensor
 from ..core.nest import map_structure
 from .. import optimizers
@@ -23,6 +24,21 @@ _KERAS3_ONLY_KEYS = {"quantization_config": None, "optional": False, "lora_rank"
                      "lora_alpha": None, "input_axes": None, "output_axes": None,
                      "loss_scale_factor": None, "gradient_accumulation_steps": None,
                      "shared_object_id": "any", "rms_scaling": False}
+# Keys of tf.keras 2 configs that Keras 3's classes refuse, with the value that means "feature
+# unused" ("any": the argument has no effect in that class, e.g. a SeparableConv's `kernel_*`
+# inherited from Conv). Another value cannot be written to a `.keras` file.
+_UNUSED_SEPARABLE = {"groups": 1, "kernel_initializer": "any", "kernel_regularizer": "any",
+                     "kernel_constraint": "any"}
+_UNUSED_SPATIAL_DROPOUT = {"noise_shape": None, "trainable": "any"}
+_KERAS2_ONLY_KEYS = {
+    "Conv1DTranspose": {"groups": 1}, "Conv2DTranspose": {"groups": 1},
+    "Conv3DTranspose": {"groups": 1}, "DepthwiseConv1D": {"groups": 1},
+    "DepthwiseConv2D": {"groups": 1}, "SeparableConv1D": _UNUSED_SEPARABLE,
+    "SeparableConv2D": _UNUSED_SEPARABLE, "SpatialDropout1D": _UNUSED_SPATIAL_DROPOUT,
+    "SpatialDropout2D": _UNUSED_SPATIAL_DROPOUT, "SpatialDropout3D": _UNUSED_SPATIAL_DROPOUT,
+}
+# tf.keras 2 optimizer config keys Keras 3's optimizers refuse.
+_KERAS2_OPTIMIZER_KEYS = ("jit_compile", "is_legacy_optimizer")
 # Arguments Keras 3 renamed: {class: {Keras 3 name: tf.keras 2 name}}.
 _KERAS3_RENAMED = {"LeakyReLU": {"negative_slope": "alpha"}}
 
@@ -45,9 +61,20 @@ def _layer_config_v3(layer):
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     _drop_time_major(config)
-    for keras3_name, keras2_name in _KERAS3_RENAMED.get(type(layer).__name__, {}).items():
+    class_name = type(layer).__name__
+    for keras3_name, keras2_name in _KERAS3_RENAMED.get(class_name, {}).items():
         if keras2_name in config:
             config[keras3_name] = config.pop(keras2_name)
+    for key, unused in _KERAS2_ONLY_KEYS.get(class_name, {}).items():
+        if key in config:
+            if unused != "any" and config[key] != unused:
+                raise ValueError(f"{class_name} '{layer.name}' uses {key}={config[key]!r}, which "
+                                 "Keras 3 does not support: it cannot be saved in the .keras "
+                                 "format.")
+            del config[key]
+    if class_name == "BatchNormalization" and isinstance(config.get("axis"), (list, tuple)) \
+            and len(config["axis"]) == 1:
+        config["axis"] = config["axis"][0]      # Keras 3 takes one int axis
     return config
 
 
@@ -72,10 +99,28 @@ def _wrap(obj, config, module):
             "class_name": type(obj).__name__, "config": config, "registered_name": registered}
 
 
+def _keras3_ref(tensor, conversion):
+    """tf.keras counts a nested model's calls from 1 (`serialization._node_offset`), Keras 3
+    from 0."""
+    ref = serialization._tensor_ref(tensor, conversion)
+    ref[1] -= serialization._node_offset(tensor._keras_history[0])
+    return ref
+
+
 def _keras_tensor(tensor, conversion):
     return {"class_name": "__keras_tensor__",
             "config": {"shape": list(tensor.shape), "dtype": str(tensor.dtype),
-                       "keras_history": serialization._tensor_ref(tensor, conversion)}}
+                       "keras_history": _keras3_ref(tensor, conversion)}}
+
+
+def _keras3_call(layer, args, kwargs):
+    """tf.keras folds an RNN's `initial_state` into its inputs (`[sequences, *states]`);
+    Keras 3 passes it as the `initial_state` keyword."""
+    first = args[0] if args else None
+    if isinstance(layer, RNN) and isinstance(first, (list, tuple)) and len(first) > 1 \
+            and "initial_state" not in kwargs:
+        return [first[0]] + list(args[1:]), {**kwargs, "initial_state": list(first[1:])}
+    return args, kwargs
 
 
 def serialize_layer(layer):
@@ -84,9 +129,16 @@ def serialize_layer(layer):
     entry = _wrap(layer, _layer_config_v3(layer), "keras.layers")
     build_shape = getattr(layer, "_build_input_shape", None)
     # Keras 3 records a build config only for layers with their own `build`.
+    if isinstance(layer, RNN) and _is_shape_list(build_shape):
+        build_shape = build_shape[0]      # the sequences (the states go in `initial_state`)
     if layer.built and build_shape is not None and type(layer).build is not Layer.build:
         entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
     return entry
+
+
+def _is_shape_list(shape):
+    return isinstance(shape, (list, tuple)) and bool(shape) and \
+        isinstance(shape[0], (list, tuple))
 
 
 def _jsonable_shape(shape):
@@ -107,13 +159,31 @@ def _functional_config_v3(model):
             if id(node) not in model_nodes or node.is_input:
                 continue
             convert = (lambda t: _keras_tensor(t, conversion) if isinstance(t, KerasTensor) else t)
-            nodes.append({"args": map_structure(convert, list(node.call_args)),
-                          "kwargs": map_structure(convert, dict(node.call_kwargs))})
+            args, kwargs = _keras3_call(layer, list(node.call_args), dict(node.call_kwargs))
+            nodes.append({"args": map_structure(convert, args),
+                          "kwargs": map_structure(convert, kwargs)})
         entry["inbound_nodes"] = nodes
         layers.append(entry)
     config = serialization.functional_config(model, serialize=lambda layer: {})
+    offsets = {layer.name: serialization._node_offset(layer) for layer in model.layers}
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": config["input_layers"], "output_layers": config["output_layers"]}
+            "input_layers": _shift_refs(config["input_layers"], offsets, -1),
+            "output_layers": _shift_refs(config["output_layers"], offsets, -1)}
+
+
+def _shift_refs(structure, offsets, sign):
+    """Move the node index of every `[name, node, tensor, ...]` reference to a layer in
+    `offsets` by sign * its offset (tf.keras counts a nested model's calls from 1, Keras 3
+    from 0)."""
+    if serialization._is_ref(structure):
+        shifted = list(structure)
+        shifted[1] += sign * offsets.get(structure[0], 0)
+        return shifted[:3] + [_shift_refs(item, offsets, sign) for item in shifted[3:]]
+    if isinstance(structure, list):
+        return [_shift_refs(item, offsets, sign) for item in structure]
+    if isinstance(structure, dict):
+        return {key: _shift_refs(value, offsets, sign) for key, value in structure.items()}
+    return structure
 
 
 def serialize_model(model, top_level=True):
@@ -152,6 +222,9 @@ def compile_config(model):
     training = serialization.training_config(model, built_metrics=False)
     optimizer = model.optimizer
     optimizer_entry = optimizers.serialize(optimizer) if optimizer is not None else None
+    if isinstance(optimizer_entry, dict) and isinstance(optimizer_entry.get("config"), dict):
+        for key in _KERAS2_OPTIMIZER_KEYS:
+            optimizer_entry["config"].pop(key, None)
     return {"optimizer": optimizer_entry, "loss": training["loss"],
             "loss_weights": training["loss_weights"], "metrics": training["metrics"],
             "weighted_metrics": training["weighted_metrics"], "run_eagerly": False,
@@ -262,12 +335,34 @@ def _collect_refs(structure):
     return []
 
 
+def _is_model_entry(entry):
+    return isinstance(entry, dict) and isinstance(entry.get("config"), dict) and \
+        isinstance(entry["config"].get("layers"), list)
+
+
+def _count_nested_model_calls_from_one(entry):
+    """Keras 3 numbers the calls of a nested model from 0, tf.keras (and minikeras' configs)
+    from 1: shift the references to nested models, at every level of nesting."""
+    if not _is_model_entry(entry):
+        return
+    config = entry["config"]
+    offsets = {layer.get("name") or layer["config"].get("name"): 1
+               for layer in config["layers"] if _is_model_entry(layer)}
+    for layer in config["layers"]:
+        _count_nested_model_calls_from_one(layer)
+        if offsets and "inbound_nodes" in layer:
+            layer["inbound_nodes"] = _shift_refs(layer["inbound_nodes"], offsets, 1)
+    if offsets and "output_layers" in config:
+        config["output_layers"] = _shift_refs(config["output_layers"], offsets, 1)
+
+
 def deserialize_model(config, custom_objects=None, safe_mode=True):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError("The '.keras' file's config.json does not describe a model: expected a "
                          f"dict with a 'class_name', got {type(config).__name__}.")
     entry = normalize({k: v for k, v in config.items()
                        if k not in ("compile_config", "build_config")})
+    _count_nested_model_calls_from_one(entry)
     model = serialization.deserialize_model(entry, custom_objects, safe_mode=safe_mode)
     build_shape = (config.get("build_config") or {}).get("input_shape")
     if not model.built and build_shape is not None:
