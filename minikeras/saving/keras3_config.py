@@ -75,6 +75,8 @@ def _layer_config_v3(layer):
     if class_name == "BatchNormalization" and isinstance(config.get("axis"), (list, tuple)) \
             and len(config["axis"]) == 1:
         config["axis"] = config["axis"][0]      # Keras 3 takes one int axis
+    if class_name == "Embedding" and config.get("input_length", 0) is None:
+        del config["input_length"]              # Keras 3 accepts it only as deprecated
     return config
 
 
@@ -167,8 +169,16 @@ def _functional_config_v3(model):
     config = serialization.functional_config(model, serialize=lambda layer: {})
     offsets = {layer.name: serialization._node_offset(layer) for layer in model.layers}
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": _shift_refs(config["input_layers"], offsets, -1),
-            "output_layers": _shift_refs(config["output_layers"], offsets, -1)}
+            "input_layers": _bare_single_ref(_shift_refs(config["input_layers"], offsets, -1)),
+            "output_layers": _bare_single_ref(_shift_refs(config["output_layers"], offsets, -1))}
+
+
+def _bare_single_ref(refs):
+    """Keras 3 writes one input/output as a bare reference (a list of one would make its model
+    return a list of one array)."""
+    if isinstance(refs, list) and len(refs) == 1 and serialization._is_ref(refs[0]):
+        return refs[0]
+    return refs
 
 
 def _shift_refs(structure, offsets, sign):

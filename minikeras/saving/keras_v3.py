@@ -39,6 +39,10 @@ _ENGINE_ATTRIBUTES = frozenset({
     "compiled_metrics", "history", "_outer", "input_spec", "_initial_weights",
 })
 
+# Attributes that hold a layer Keras 3 does not save: Bidirectional's template `layer` (its
+# weights live in `forward_layer` and `backward_layer`).
+_UNSAVED_ATTRIBUTES = {"Bidirectional": frozenset({"layer"})}
+
 
 def snake_case(name):
     """Keras 3 `naming.to_snake_case`: `Conv2D` -> `conv2d`, `InputLayer` -> `input_layer`."""
@@ -58,8 +62,9 @@ def _children(obj):
     if is_functional(obj) or is_sequential(obj):
         yield "layers", list(obj.layers)
     attributes = sorted(vars(obj), key=lambda name: "~" + name if name.startswith("_") else name)
+    unsaved = _UNSAVED_ATTRIBUTES.get(type(obj).__name__, ())
     for name in attributes:
-        if name.startswith("__") or name in _ENGINE_ATTRIBUTES:
+        if name.startswith("__") or name in _ENGINE_ATTRIBUTES or name in unsaved:
             continue
         yield name, vars(obj)[name]
 

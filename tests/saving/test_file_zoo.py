@@ -85,3 +85,144 @@ def test_compiled_model_resumes_training(name, kind):
             continue    # Keras 3 moves it towards the biased batch variance, tf.keras unbiased
         np.testing.assert_allclose(weight.numpy(), want, rtol=1e-5, atol=1e-6,
                                    err_msg=weight.name)
+
+
+# --- the reverse direction: what minikeras writes has the structure real Keras wrote ---------
+# (A peer check, /work/peer_recipes/check_minikeras_zoo.py, loaded minikeras' files of the zoo
+# with tf_keras 2.21 and Keras 3.15 and compared predictions and the next train step; these
+# tests keep the structure those readers need.)
+def built_like_the_writer(name):
+    """The zoo model in minikeras with the weights the writers saved."""
+    model = zoo_models.build(name, keras)
+    model.load_weights(zoo_file(name, "tk.h5"))
+    if name in zoo_models.COMPILED:     # optimizer state, as the writer had it when saving
+        model.fit(arrays(f"{name}/x_train"), EXPECTED[f"{name}/y_train"], batch_size=4,
+                  epochs=1, shuffle=False, verbose=0)
+    return model
+
+
+def h5_tree(group):
+    """{path: shape} of every dataset and {path: attribute names} of every group."""
+    import h5py
+    tree = {}
+
+    def visit(path, obj):
+        tree[path] = tuple(obj.shape) if isinstance(obj, h5py.Dataset) else sorted(obj.attrs)
+    group.visititems(visit)
+    return tree
+
+
+def keras_zip(path):
+    import io
+    import json
+    import zipfile
+
+    import h5py
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+    return config, weights
+
+
+def layer_entries(config):
+    return config["config"]["layers"]
+
+
+def tensor_refs(node, names):
+    """(where, layer position, node index, tensor index) of every tensor a Keras 3 node uses."""
+    found = []
+
+    def walk(value, where):
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            name, node_index, tensor_index = value["config"]["keras_history"]
+            found.append((where, names.index(name), node_index, tensor_index))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, where if where != "kwargs" else key)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, where)
+    walk(node.get("args", []), "args")
+    walk(node.get("kwargs", {}), "kwargs")
+    return found
+
+
+def config_keys(entry):
+    return set(entry["config"]) - {"name"}
+
+
+@pytest.mark.parametrize("name", list(zoo_models.MODELS))
+def test_keras_file_has_the_structure_keras3_writes(name, tmp_path):
+    model = built_like_the_writer(name)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    ours, our_weights = keras_zip(path)
+    theirs, their_weights = keras_zip(zoo_file(name, "k3.keras"))
+    with our_weights, their_weights:
+        assert h5_tree(our_weights) == h5_tree(their_weights)
+    assert ours["class_name"] == theirs["class_name"]
+    assert bool(ours.get("compile_config")) == bool(theirs.get("compile_config"))
+    for key in ("input_layers", "output_layers"):     # a bare reference when there is one
+        if key in theirs["config"]:
+            assert len(ours["config"][key]) == len(theirs["config"][key])
+    if ours.get("compile_config"):
+        optimizer, reference = (c["compile_config"]["optimizer"] for c in (ours, theirs))
+        assert set(optimizer["config"]) <= set(reference["config"]) | {"name"}
+    if "layers" not in theirs["config"]:
+        return
+    # Keras 3 records `Embedding(mask_zero=True)`'s mask as a NotEqual operation node.
+    their_layers = [e for e in layer_entries(theirs) if e["class_name"] != "NotEqual"]
+    our_layers = layer_entries(ours)
+    assert [e["class_name"] for e in our_layers] == [e["class_name"] for e in their_layers]
+    our_names = [e.get("name", e["config"]["name"]) for e in our_layers]
+    their_names = [e.get("name", e["config"]["name"]) for e in their_layers]
+    for our, their in zip(our_layers, their_layers):
+        # Keras 3 refuses keys it does not know; it adds some of its own (defaults).
+        # (Keras 3 accepts `activity_regularizer` and LSTM/GRU's `implementation` although
+        # it does not always write them.)
+        unknown = config_keys(our) - config_keys(their) - {"activity_regularizer",
+                                                          "implementation"}
+        assert not unknown, f"{our['class_name']}: keys Keras 3 does not write: {unknown}"
+        for key in ("axis", "negative_slope"):
+            if isinstance(their["config"].get(key), (int, float)):
+                assert isinstance(our["config"][key], (int, float)), (our["class_name"], key)
+        if "inbound_nodes" in their and name != "recurrent":    # (NotEqual: other graph)
+            assert [tensor_refs(n, our_names) for n in our["inbound_nodes"]] == \
+                [tensor_refs(n, their_names) for n in their["inbound_nodes"]], our["class_name"]
+        if "build_config" in our and "input_shape" in their.get("build_config", {}):
+            assert our["build_config"] == their["build_config"], our["class_name"]
+
+
+@pytest.mark.parametrize("name", list(zoo_models.MODELS))
+def test_legacy_h5_has_the_structure_tf_keras_writes(name, tmp_path):
+    import h5py
+    import json
+    model = built_like_the_writer(name)
+    path = str(tmp_path / "model.h5")
+    with pytest.warns(UserWarning, match="legacy"):
+        model.save(path)
+    weights_path = str(tmp_path / "weights.h5")
+    model.save_weights(weights_path)
+    with h5py.File(path, "r") as ours, h5py.File(zoo_file(name, "tk.h5"), "r") as theirs:
+        assert h5_tree(ours["model_weights"]) == h5_tree(theirs["model_weights"])
+        assert ("optimizer_weights" in ours) == ("optimizer_weights" in theirs)
+        if "optimizer_weights" in theirs:
+            assert h5_tree(ours["optimizer_weights"]) == h5_tree(theirs["optimizer_weights"])
+            assert list(ours["optimizer_weights"].attrs["weight_names"]) == \
+                list(theirs["optimizer_weights"].attrs["weight_names"])
+        for group in ("model_weights",):
+            assert list(ours[group].attrs["layer_names"]) == \
+                list(theirs[group].attrs["layer_names"])
+        our_config, their_config = (json.loads(f.attrs["model_config"]) for f in (ours, theirs))
+        assert our_config["class_name"] == their_config["class_name"]
+        for our, their in zip(our_config["config"]["layers"], their_config["config"]["layers"]):
+            assert our["class_name"] == their["class_name"]
+            unknown = config_keys(our) - config_keys(their)
+            assert not unknown, f"{our['class_name']}: keys tf_keras does not write: {unknown}"
+            assert our.get("inbound_nodes") == their.get("inbound_nodes"), our["class_name"]
+    with h5py.File(weights_path, "r") as ours, \
+            h5py.File(zoo_file(name, "tk_weights.h5"), "r") as theirs:
+        assert h5_tree(ours) == h5_tree(theirs)
+        for layer in theirs.attrs["layer_names"]:
+            assert list(ours[layer].attrs["weight_names"]) == \
+                list(theirs[layer].attrs["weight_names"])

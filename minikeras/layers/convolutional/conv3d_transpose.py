@@ -21,3 +21,9 @@ class Conv3DTranspose(ConvTranspose):
                          activity_regularizer=activity_regularizer,
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
                          **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        if all(rate == 1 for rate in self.dilation_rate):
+            del config["dilation_rate"]     # tf.keras' Conv3DTranspose config has none
+        return config
