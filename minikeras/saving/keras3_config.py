@@ -6,6 +6,8 @@ also carry `build_config`), writes dtypes as `DTypePolicy` objects, gives `Input
 `__keras_tensor__` entries. Reading accepts both the Keras 3 and the tf.keras forms.
 """
 import copy
+import re
+import warnings
 
 from ..core.nest import flatten
 from ..models import serialization
@@ -75,6 +77,12 @@ def _layer_config_v3(layer):
     if class_name == "BatchNormalization" and isinstance(config.get("axis"), (list, tuple)) \
             and len(config["axis"]) == 1:
         config["axis"] = config["axis"][0]      # Keras 3 takes one int axis
+    hard = [key for key, value in config.items() if value == "hard_sigmoid"]
+    if hard:
+        warnings.warn(f"{class_name} '{layer.name}' uses the 'hard_sigmoid' activation ({hard}): "
+                      "Keras 3's hard_sigmoid is relu6(x + 3) / 6, not tf.keras 2's "
+                      "clip(0.2 x + 0.5, 0, 1), so Keras 3 will compute other numbers from this "
+                      "file (minikeras reads it back unchanged).", stacklevel=5)
     if class_name == "Embedding" and config.get("input_length", 0) is None:
         del config["input_length"]              # Keras 3 accepts it only as deprecated
     return config
@@ -154,7 +162,8 @@ def _functional_config_v3(model):
     model_nodes = {id(node) for node in model._nodes_in_order}
     layers = []
     for layer in model.layers:
-        entry = serialize_layer(layer)
+        operation = keras3_operation(layer)
+        entry = serialize_layer(layer) if operation is None else operation
         entry["name"] = layer.name
         nodes = []
         for node in layer._inbound_nodes:
@@ -162,6 +171,8 @@ def _functional_config_v3(model):
                 continue
             convert = (lambda t: _keras_tensor(t, conversion) if isinstance(t, KerasTensor) else t)
             args, kwargs = _keras3_call(layer, list(node.call_args), dict(node.call_kwargs))
+            if operation is not None:
+                args, kwargs = _operation_arguments(layer, args, kwargs)
             nodes.append({"args": map_structure(convert, args),
                           "kwargs": map_structure(convert, kwargs)})
         entry["inbound_nodes"] = nodes
@@ -260,20 +271,63 @@ _KERAS3_OPERATIONS = {"NotEqual": "math.not_equal", "Equal": "math.equal",
                       "Multiply": "math.multiply", "Divide": "math.truediv",
                       "TrueDivide": "math.truediv", "Power": "math.pow",
                       "Negative": "math.negative", "Absolute": "math.abs",
-                      "Matmul": "linalg.matmul"}
+                      "Matmul": "linalg.matmul", "Maximum": "math.maximum",
+                      "Minimum": "math.minimum",
+                      # reductions: axis and keepdims are in the operation's config
+                      "Any": "math.reduce_any", "All": "math.reduce_all",
+                      "Sum": "math.reduce_sum", "Mean": "math.reduce_mean",
+                      "Max": "math.reduce_max", "Min": "math.reduce_min"}
+_REDUCTION_ARGUMENTS = ("axis", "keepdims")
+
+
+# (reductions stay TFOpLambdas: Keras 3 keeps their axis in the operation's config)
+_OPERATION_OF_SYMBOL = {symbol: name for name, symbol in _KERAS3_OPERATIONS.items()
+                        if name != "Divide" and not symbol.startswith("math.reduce_")}
+
+
+def keras3_operation(layer):
+    """The Keras 3 operation entry for a TFOpLambda whose op Keras 3 has (`x * 2` in a
+    functional model), None for any other layer."""
+    symbol = getattr(layer, "symbol", None)
+    if type(layer).__name__ != "TFOpLambda" or symbol not in _OPERATION_OF_SYMBOL:
+        return None
+    class_name = _OPERATION_OF_SYMBOL[symbol]
+    return {"module": "keras.src.ops.numpy", "class_name": class_name,
+            "config": {"name": snake_case(class_name)}, "registered_name": class_name}
+
+
+def _operation_arguments(layer, args, kwargs):
+    """A TFOpLambda call (`x`, y=..., name=None) -> the Keras 3 operation's (x, y)."""
+    kwargs = {key: value for key, value in kwargs.items() if key != "name"}
+    second = kwargs.pop("b" if layer.symbol == "linalg.matmul" else "y", None)
+    operands = list(args[:1]) + ([] if layer.symbol in ("math.negative", "math.abs")
+                                 else [second])
+    return operands + list(args[1:]), kwargs
+
+
+def snake_case(name):
+    """Keras 3 `naming.to_snake_case`: `TrueDivide` -> `true_divide`."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _operation_as_tf_op(entry):
     """A Keras 3 operation node -> the tf.keras TFOpLambda entry: the first argument is the
-    tensor, the second the `y` (or matmul's `b`) keyword of the call."""
+    tensor, the second the `y` (or matmul's `b`) keyword of the call; a reduction's `axis` and
+    `keepdims` (kept in the operation's config by Keras 3) become keywords of the call."""
     symbol = _KERAS3_OPERATIONS[entry["class_name"]]
     name = entry.get("name") or entry["config"].get("name")
+    fixed = {key: entry["config"][key] for key in _REDUCTION_ARGUMENTS
+             if key in entry["config"]} if symbol.startswith("math.reduce_") else {}
     nodes = []
     for node in entry.get("inbound_nodes", []):
         args, kwargs = list(node.get("args", [])), dict(node.get("kwargs", {}))
         if len(args) > 1:
             kwargs["b" if symbol == "linalg.matmul" else "y"] = args[1]
-        nodes.append({"args": args[:1], "kwargs": kwargs})
+        # tf.keras records the `name` argument (None) of a binary op's call
+        named = {} if symbol in ("math.negative", "math.abs") else {"name": None}
+        nodes.append({"args": args[:1], "kwargs": {**fixed, **kwargs, **named}})
     return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": nodes,
             "config": {"name": name, "trainable": True, "dtype": "float32",
                        "function": symbol}}
