@@ -53,7 +53,7 @@ def _policy(dtype):
 # --- minikeras -> Keras 3 -----------------------------------------------------------------------
 def _layer_config_v3(layer):
     if isinstance(layer, Lambda):   # Keras 3 keeps named functions by name
-        config = copy.deepcopy(layer.get_config(functions_by_name=True))
+        config = _lambda_config_v3(copy.deepcopy(layer.get_config(functions_by_name=True)))
     else:
         config = copy.deepcopy(layer.get_config())
     if type(layer).__name__ == "InputLayer":
@@ -85,6 +85,30 @@ def _layer_config_v3(layer):
                       "file (minikeras reads it back unchanged).", stacklevel=5)
     if class_name == "Embedding" and config.get("input_length", 0) is None:
         del config["input_length"]              # Keras 3 accepts it only as deprecated
+    return config
+
+
+def _lambda_config_v3(config):
+    """tf.keras' `function` / `function_type` / `module` triples (and output_shape's, mask's)
+    -> Keras 3's single values: `{"class_name": "__lambda__", "config": {code, defaults,
+    closure}}` for bytecode, `{"class_name": "function", "config": name, "module"}` for a
+    named function, the value itself otherwise."""
+    for key, type_key, module_key in (("function", "function_type", "module"),
+                                      ("output_shape", "output_shape_type", "output_shape_module"),
+                                      ("mask", "mask_type", "mask_module")):
+        kind, module = config.pop(type_key, None), config.pop(module_key, None)
+        if key != "function" and config.get(key, 0) is None:
+            del config[key]          # Keras 3 writes no unset output_shape / mask
+        if key not in config:
+            continue
+        value = config[key]
+        if kind == "lambda":
+            code, defaults, closure = value
+            config[key] = {"class_name": "__lambda__", "config": {
+                "code": code, "defaults": defaults, "closure": closure}}
+        elif kind == "function":
+            config[key] = {"module": module, "class_name": "function", "config": value,
+                           "registered_name": value}
     return config
 
 
@@ -239,6 +263,22 @@ def serialize_model(model, top_level=True):
     return entry
 
 
+def _losses_v3(value):
+    """tf.keras loss configs -> Keras 3's: no `fn` key, reduction 'auto' is Keras 3's
+    'sum_over_batch_size'."""
+    if isinstance(value, list):
+        return [_losses_v3(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "class_name" not in value or not isinstance(value.get("config"), dict):
+        return {key: _losses_v3(item) for key, item in value.items()}
+    config = dict(value["config"])
+    config.pop("fn", None)
+    if config.get("reduction") == "auto":
+        config["reduction"] = "sum_over_batch_size"
+    return {**value, "config": config}
+
+
 def compile_config(model):
     training = serialization.training_config(model, built_metrics=False)
     optimizer = model.optimizer
@@ -246,7 +286,12 @@ def compile_config(model):
     if isinstance(optimizer_entry, dict) and isinstance(optimizer_entry.get("config"), dict):
         for key in _KERAS2_OPTIMIZER_KEYS:
             optimizer_entry["config"].pop(key, None)
-    return {"optimizer": optimizer_entry, "loss": training["loss"],
+        schedule = optimizer_entry["config"].get("learning_rate")
+        if isinstance(schedule, dict) and isinstance(schedule.get("config"), dict) and \
+                schedule["config"].get("name", "") is None:
+            # Keras 3 names a schedule (by its class) and refuses name=None
+            schedule["config"]["name"] = schedule.get("class_name")
+    return {"optimizer": optimizer_entry, "loss": _losses_v3(training["loss"]),
             "loss_weights": training["loss_weights"], "metrics": training["metrics"],
             "weighted_metrics": training["weighted_metrics"], "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": False}
