@@ -4,6 +4,14 @@ Keras 3 wraps every object as `{"module", "class_name", "config", "registered_na
 also carry `build_config`), writes dtypes as `DTypePolicy` objects, gives `InputLayer` a
 `batch_shape`, and describes functional inbound nodes as `{"args": [...], "kwargs": {...}}` with
 `__keras_tensor__` entries. Reading accepts both the Keras 3 and the tf.keras forms.
+
+What the two versions disagree on, learned by loading each library's files in the other
+(tests/saving/test_file_zoo.py): Keras 3 refuses config keys it does not know
+(`_KERAS2_ONLY_KEYS`, optimizer `jit_compile`), renamed a few arguments (`_KERAS3_RENAMED`),
+counts a nested model's calls from 0 where tf.keras counts from 1, passes RNN states as
+`initial_state=` instead of folding them into the inputs, records arithmetic and some masks as
+operations (`keras.src.ops.*`) instead of TFOpLambda layers, writes Lambda functions and losses
+in its own form, and computes `hard_sigmoid` otherwise (a warning when such a file is written).
 """
 import copy
 import re
