@@ -452,6 +452,18 @@ def _collect_refs(structure):
     return []
 
 
+def _has_keras3_nodes(entry):
+    """Whether a model config describes calls as Keras 3 does (`{"args", "kwargs"}` nodes)."""
+    if isinstance(entry, dict):
+        nodes = entry.get("inbound_nodes")
+        if isinstance(nodes, list) and any(isinstance(node, dict) for node in nodes):
+            return True
+        return any(_has_keras3_nodes(value) for value in entry.values())
+    if isinstance(entry, list):
+        return any(_has_keras3_nodes(item) for item in entry)
+    return False
+
+
 def _is_model_entry(entry):
     return isinstance(entry, dict) and isinstance(entry.get("config"), dict) and \
         isinstance(entry["config"].get("layers"), list)
@@ -479,7 +491,8 @@ def deserialize_model(config, custom_objects=None, safe_mode=True):
                          f"dict with a 'class_name', got {type(config).__name__}.")
     entry = normalize({k: v for k, v in config.items()
                        if k not in ("compile_config", "build_config")})
-    _count_nested_model_calls_from_one(entry)
+    if _has_keras3_nodes(config):     # tf_keras' own .keras files keep tf.keras 2's nodes
+        _count_nested_model_calls_from_one(entry)
     model = serialization.deserialize_model(entry, custom_objects, safe_mode=safe_mode)
     build_shape = (config.get("build_config") or {}).get("input_shape")
     if not model.built and build_shape is not None:

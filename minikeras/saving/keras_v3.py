@@ -209,7 +209,9 @@ def load_weights(model, filepath, skip_mismatch=False):
 
 
 def load_optimizer_state(model, h5file):
-    """Restore `optimizer/vars` (Keras 3 order) into the model's optimizer."""
+    """Restore `optimizer/vars` into the model's optimizer: Keras 3's order
+    (`_optimizer_variables`), or tf_keras' own `.keras` order (its `optimizer.variables`:
+    iterations and the slots, no learning rate)."""
     optimizer = model.optimizer
     if optimizer is None or "optimizer/vars" not in h5file:
         return
@@ -218,6 +220,9 @@ def load_optimizer_state(model, h5file):
         return
     build_optimizer(optimizer, model.trainable_weights)
     variables = _optimizer_variables(optimizer)
+    keras3_layout = len(stored) == len(variables)
+    if not keras3_layout and len(stored) == len(optimizer.variables):
+        variables = list(optimizer.variables)       # written by tf_keras 2.x
     if len(stored) != len(variables):
         warnings.warn("Error in loading the saved optimizer state: expected "
                       f"{len(variables)} variables, found {len(stored)}. As a result, your model "
@@ -234,7 +239,8 @@ def load_optimizer_state(model, h5file):
               for variable, dataset in zip(variables, datasets)]
     for variable, value in zip(variables, values):
         variable.assign(value)
-    _restore_scalars(optimizer, variables)
+    if keras3_layout:
+        _restore_scalars(optimizer, variables)
 
 
 # --- the .keras archive -------------------------------------------------------------------------
