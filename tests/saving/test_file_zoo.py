@@ -1,9 +1,9 @@
 """The file zoo (tests/fixtures/file_zoo): 30 small models written by real tf_keras 2.21
 (legacy `.h5` whole model and weights, and its own `.keras` / `.weights.h5`) and Keras 3.15
-(`.keras`, `.weights.h5`) with fixed random weights. Every file loads in minikeras (load_model, or load_weights into the same
-architecture built by minikeras) and predicts what the writing library predicted; compiled
-models come back compiled with their optimizer state, and one more train step gives the
-writer's next weights."""
+(`.keras`, `.weights.h5`) with fixed random weights. Every file loads in minikeras
+(load_model, or load_weights into the same architecture built by minikeras) and predicts what
+the writing library predicted; compiled models come back compiled with their optimizer state,
+and one more train step gives the weights the writer gets from its own file."""
 import os
 
 import numpy as np
