@@ -7,7 +7,8 @@ duration, so two Python threads never start two BLAS thread teams on two cores (
 two threads 21 ms idle and 35-60 ms on a loaded machine). When the BLAS library's thread count
 cannot be set (a BLAS other than OpenBLAS), BLAS work runs serially and BLAS threads itself.
 
-`MINIKERAS_NUM_THREADS=1` turns the splitting off.
+`MINIKERAS_NUM_THREADS=1` turns the splitting off; a process bound to one core (`taskset`,
+`mpirun --bind-to core`) does not split either.
 """
 import ctypes
 import os
@@ -19,7 +20,17 @@ import numpy as np   # loads BLAS before it is looked up below
 
 from .allocator import tune_once
 
-_THREADS = max(1, min(2, int(os.environ.get("MINIKERAS_NUM_THREADS", 0) or os.cpu_count() or 1)))
+
+def usable_cores():
+    """Cores this process may run on: its CPU affinity (`taskset`, `mpirun --bind-to core`)
+    where the platform reports one, else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+_THREADS = max(1, min(2, int(os.environ.get("MINIKERAS_NUM_THREADS", 0) or usable_cores())))
 _pool = None
 _state = threading.local()
 

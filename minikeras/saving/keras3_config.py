@@ -14,6 +14,7 @@ operations (`keras.src.ops.*`) instead of TFOpLambda layers, writes Lambda funct
 in its own form, and computes `hard_sigmoid` otherwise (a warning when such a file is written).
 """
 import copy
+import inspect
 import re
 import warnings
 
@@ -27,13 +28,15 @@ from ..layers.recurrent.base_rnn import RNN
 from ..engine.keras_tensor import KerasTensor
 from ..core.nest import map_structure
 from .. import optimizers
+from ..core.registry import builtin_objects
 
 # Keys Keras 3 adds to configs that minikeras' (Keras 2) classes do not take, with the value
 # that means "feature unused". Any other value cannot be honoured and is an error.
 _KERAS3_ONLY_KEYS = {"quantization_config": None, "optional": False, "lora_rank": None,
                      "lora_alpha": None, "input_axes": None, "output_axes": None,
                      "loss_scale_factor": None, "gradient_accumulation_steps": None,
-                     "shared_object_id": "any", "rms_scaling": False}
+                     "use_gate": False, "sliding_window": None, "rms_scaling": False,
+                     "shared_object_id": "any"}
 # Keys of tf.keras 2 configs that Keras 3's classes refuse, with the value that means "feature
 # unused" ("any": the argument has no effect in that class, e.g. a SeparableConv's `kernel_*`
 # inherited from Conv). Another value cannot be written to a `.keras` file.
@@ -68,6 +71,7 @@ def _layer_config_v3(layer):
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
     config.pop("batch_input_shape", None)
+    config.pop("rng_type", None)      # tf.keras' TF random generator choice: no Keras 3 key
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     _drop_time_major(config)
@@ -169,6 +173,8 @@ def serialize_layer(layer):
     if isinstance(layer, Model):
         return serialize_model(layer, top_level=False)
     entry = _wrap(layer, _layer_config_v3(layer), "keras.layers")
+    if type(layer).__name__ == "MultiHeadAttention":
+        return _multi_head_attention_v3(layer, entry)
     build_shape = getattr(layer, "_build_input_shape", None)
     # Keras 3 records a build config only for layers with their own `build`.
     if isinstance(layer, RNN) and _is_shape_list(build_shape):
@@ -181,6 +187,23 @@ def serialize_layer(layer):
 def _is_shape_list(shape):
     return isinstance(shape, (list, tuple)) and bool(shape) and \
         isinstance(shape[0], (list, tuple))
+
+
+def _multi_head_attention_v3(layer, entry):
+    """Keras 3 keeps MultiHeadAttention's input shapes in `build_config["shapes_dict"]`, not in
+    its config, and has no `softmax_robust_masking`."""
+    config = entry["config"]
+    shapes = {key: config.pop(key, None) for key in ("query_shape", "value_shape", "key_shape")}
+    if config.pop("softmax_robust_masking", False):
+        raise ValueError("Keras 3 has no `softmax_robust_masking`: a MultiHeadAttention with "
+                         "softmax_robust_masking=True cannot be saved in the .keras format.")
+    if shapes["query_shape"] is not None:
+        shapes_dict = {"query_shape": _jsonable_shape(shapes["query_shape"]),
+                       "value_shape": _jsonable_shape(shapes["value_shape"])}
+        if shapes["key_shape"] is not None and shapes["key_shape"] != shapes["value_shape"]:
+            shapes_dict["key_shape"] = _jsonable_shape(shapes["key_shape"])
+        entry["build_config"] = {"shapes_dict": shapes_dict}
+    return entry
 
 
 def _jsonable_shape(shape):
@@ -325,7 +348,8 @@ _KERAS3_OPERATIONS = {"NotEqual": "math.not_equal", "Equal": "math.equal",
                       "TrueDivide": "math.truediv", "Power": "math.pow",
                       "Negative": "math.negative", "Absolute": "math.abs",
                       "Matmul": "linalg.matmul", "Maximum": "math.maximum",
-                      "Minimum": "math.minimum",
+                      "Minimum": "math.minimum", "LogicalOr": "math.logical_or",
+                      "LogicalAnd": "math.logical_and",
                       # reductions: axis and keepdims are in the operation's config
                       "Any": "math.reduce_any", "All": "math.reduce_all",
                       "Sum": "math.reduce_sum", "Mean": "math.reduce_mean",
@@ -408,21 +432,40 @@ def normalize(obj, where="config"):
                 inner[keras2_name] = inner.pop(keras3_name)
         if result["class_name"] == "InputLayer" and "batch_shape" in inner:
             inner["batch_input_shape"] = inner.pop("batch_shape")
+        if result["class_name"] == "Sequential" and isinstance(inner.get("layers"), list):
+            inner["layers"] = serialization.with_first_layer_input_shape(inner["layers"])
         if "inbound_nodes" in result:
             keep_structure = result["class_name"] in ("TFOpLambda", "SlicingOpLambda")
-            result["inbound_nodes"] = [_tf_op_node_v2(node) if keep_structure else _node_v2(node)
+            result["inbound_nodes"] = [_tf_op_node_v2(node) if keep_structure
+                                       else _node_v2(node, result["class_name"])
                                        for node in result["inbound_nodes"]]
     return result
 
 
-def _node_v2(node):
-    """`{"args": [...], "kwargs": {...}}` -> `[[name, node, tensor, kwargs], ...]`."""
+def _node_v2(node, class_name=None):
+    """`{"args": [...], "kwargs": {...}}` -> `[[name, node, tensor, kwargs], ...]`; positional
+    arguments after the first join the kwargs under the layer's parameter names (as tf.keras
+    writes `MultiHeadAttention(q, v)`: `{"value": [...]}`)."""
     if not isinstance(node, dict):
         return node
     args, kwargs = node.get("args", []), dict(node.get("kwargs", {}))
     first = args[0] if args else kwargs.pop("inputs", [])
+    if len(args) > 1:
+        names = _call_parameter_names(class_name)
+        if len(names) < len(args) - 1:
+            raise ValueError(f"Cannot read a call of layer class {class_name!r} with "
+                             f"{len(args)} positional arguments.")
+        kwargs = {**dict(zip(names, args[1:])), **kwargs}
     refs = _collect_refs(first)
     return [ref[:3] + [kwargs] for ref in refs]
+
+
+def _call_parameter_names(class_name):
+    """The names of a built-in layer's `call` parameters after its first input."""
+    cls = builtin_objects("layers").get(class_name)
+    if not isinstance(cls, type):
+        return []
+    return list(inspect.signature(cls.call).parameters)[2:]      # skip self and the input
 
 
 def _tf_op_node_v2(node):

@@ -24,6 +24,5 @@ class Conv3DTranspose(ConvTranspose):
 
     def get_config(self):
         config = super().get_config()
-        if all(rate == 1 for rate in self.dilation_rate):
-            del config["dilation_rate"]     # tf.keras' Conv3DTranspose config has none
+        config.pop("dilation_rate")      # tf.keras' Conv3DTranspose leaves it out
         return config
