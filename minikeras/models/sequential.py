@@ -155,6 +155,8 @@ class Sequential(Functional):
                 raise ValueError(f"Sequential model '{self.name}' takes one input array, not a "
                                  f"dict (received keys {list(inputs)}).")
             inputs = self._flatten_to_reference_inputs(inputs)[0]
+        elif isinstance(inputs, (list, tuple)) and len(inputs) == 1 and self._input_layer:
+            inputs = inputs[0]         # `[x]`: one input as a list, as tf.keras' graph allows
         if self._input_layer is not None and not isinstance(inputs, KerasTensor):
             # tf.keras runs a Sequential with a known input through its functional graph,
             # which casts the data to the input's dtype (bool one-hot arrays become float32)

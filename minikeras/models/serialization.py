@@ -461,8 +461,13 @@ def _node_refs(node_data):
 
 
 def _has_unresolved_ref(kwargs):
-    """A kwarg still `[name, node, tensor]`: its tensor is not produced yet (call later)."""
-    return any(_is_ref(value) and len(value) == 3 for value in kwargs.values())
+    """A kwarg (or an item of a list kwarg, e.g. `initial_state=[h]`) still
+    `[name, node, tensor]`: its tensor is not produced yet (call later)."""
+    def unresolved(value):
+        if _is_ref(value):
+            return len(value) == 3
+        return isinstance(value, (list, tuple)) and any(unresolved(item) for item in value)
+    return any(unresolved(value) for value in kwargs.values())
 
 
 def _rebuild_first_arg(node_data, tensor_for):
@@ -480,12 +485,14 @@ def _is_single_ref(refs):
 
 
 def _resolve_kwargs(kwargs, tensor_for):
-    """Call kwargs may reference tensors as `[name, node, tensor]` (e.g. a mask)."""
+    """Call kwargs may reference tensors as `[name, node, tensor]` (a mask), or hold lists of
+    such references (Keras 3 writes `initial_state=[h, c]` so)."""
     def resolve(value):
-        if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and \
-                isinstance(value[1], int) and isinstance(value[2], int):
+        if _is_ref(value) and len(value) == 3 and isinstance(value[2], int):
             found = tensor_for(value)
             return value if found is None else found
+        if isinstance(value, list) and value and all(_is_ref(item) for item in value):
+            return [resolve(item) for item in value]
         return value
     return {key: resolve(value) for key, value in kwargs.items()}
 

@@ -4,9 +4,19 @@ Keras 3 wraps every object as `{"module", "class_name", "config", "registered_na
 also carry `build_config`), writes dtypes as `DTypePolicy` objects, gives `InputLayer` a
 `batch_shape`, and describes functional inbound nodes as `{"args": [...], "kwargs": {...}}` with
 `__keras_tensor__` entries. Reading accepts both the Keras 3 and the tf.keras forms.
+
+What the two versions disagree on, learned by loading each library's files in the other
+(tests/saving/test_file_zoo.py): Keras 3 refuses config keys it does not know
+(`_KERAS2_ONLY_KEYS`, optimizer `jit_compile`), renamed a few arguments (`_KERAS3_RENAMED`),
+counts a nested model's calls from 0 where tf.keras counts from 1, passes RNN states as
+`initial_state=` instead of folding them into the inputs, records arithmetic and some masks as
+operations (`keras.src.ops.*`) instead of TFOpLambda layers, writes Lambda functions and losses
+in its own form, and computes `hard_sigmoid` otherwise (a warning when such a file is written).
 """
 import copy
 import inspect
+import re
+import warnings
 
 from ..core.nest import flatten
 from ..models import serialization
@@ -14,6 +24,7 @@ from ..models.training import Model
 from ..models.model_kind import is_functional, is_sequential
 from ..engine.base_layer import Layer
 from ..layers.core.lambda_layer import Lambda
+from ..layers.recurrent.base_rnn import RNN
 from ..engine.keras_tensor import KerasTensor
 from ..core.nest import map_structure
 from .. import optimizers
@@ -26,6 +37,23 @@ _KERAS3_ONLY_KEYS = {"quantization_config": None, "optional": False, "lora_rank"
                      "loss_scale_factor": None, "gradient_accumulation_steps": None,
                      "use_gate": False, "sliding_window": None, "rms_scaling": False,
                      "shared_object_id": "any"}
+# Keys of tf.keras 2 configs that Keras 3's classes refuse, with the value that means "feature
+# unused" ("any": the argument has no effect in that class, e.g. a SeparableConv's `kernel_*`
+# inherited from Conv). Another value cannot be written to a `.keras` file.
+_UNUSED_SEPARABLE = {"groups": 1, "kernel_initializer": "any", "kernel_regularizer": "any",
+                     "kernel_constraint": "any"}
+_UNUSED_SPATIAL_DROPOUT = {"noise_shape": None, "trainable": "any"}
+_KERAS2_ONLY_KEYS = {
+    "Conv1DTranspose": {"groups": 1}, "Conv2DTranspose": {"groups": 1},
+    "Conv3DTranspose": {"groups": 1}, "DepthwiseConv1D": {"groups": 1},
+    "DepthwiseConv2D": {"groups": 1}, "SeparableConv1D": _UNUSED_SEPARABLE,
+    "SeparableConv2D": _UNUSED_SEPARABLE, "SpatialDropout1D": _UNUSED_SPATIAL_DROPOUT,
+    "SpatialDropout2D": _UNUSED_SPATIAL_DROPOUT, "SpatialDropout3D": _UNUSED_SPATIAL_DROPOUT,
+}
+# tf.keras 2 optimizer config keys Keras 3's optimizers refuse.
+_KERAS2_OPTIMIZER_KEYS = ("jit_compile", "is_legacy_optimizer")
+# Arguments Keras 3 renamed: {class: {Keras 3 name: tf.keras 2 name}}.
+_KERAS3_RENAMED = {"LeakyReLU": {"negative_slope": "alpha"}}
 
 
 def _policy(dtype):
@@ -36,7 +64,7 @@ def _policy(dtype):
 # --- minikeras -> Keras 3 -----------------------------------------------------------------------
 def _layer_config_v3(layer):
     if isinstance(layer, Lambda):   # Keras 3 keeps named functions by name
-        config = copy.deepcopy(layer.get_config(functions_by_name=True))
+        config = _lambda_config_v3(copy.deepcopy(layer.get_config(functions_by_name=True)))
     else:
         config = copy.deepcopy(layer.get_config())
     if type(layer).__name__ == "InputLayer":
@@ -49,6 +77,52 @@ def _layer_config_v3(layer):
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     _drop_time_major(config)
+    class_name = type(layer).__name__
+    for keras3_name, keras2_name in _KERAS3_RENAMED.get(class_name, {}).items():
+        if keras2_name in config:
+            config[keras3_name] = config.pop(keras2_name)
+    for key, unused in _KERAS2_ONLY_KEYS.get(class_name, {}).items():
+        if key in config:
+            if unused != "any" and config[key] != unused:
+                raise ValueError(f"{class_name} '{layer.name}' uses {key}={config[key]!r}, which "
+                                 "Keras 3 does not support: it cannot be saved in the .keras "
+                                 "format.")
+            del config[key]
+    if class_name == "BatchNormalization" and isinstance(config.get("axis"), (list, tuple)) \
+            and len(config["axis"]) == 1:
+        config["axis"] = config["axis"][0]      # Keras 3 takes one int axis
+    hard = [key for key, value in config.items() if value == "hard_sigmoid"]
+    if hard:
+        warnings.warn(f"{class_name} '{layer.name}' uses the 'hard_sigmoid' activation ({hard}): "
+                      "Keras 3's hard_sigmoid is relu6(x + 3) / 6, not tf.keras 2's "
+                      "clip(0.2 x + 0.5, 0, 1), so Keras 3 will compute other numbers from this "
+                      "file (minikeras reads it back unchanged).", stacklevel=5)
+    if class_name == "Embedding" and config.get("input_length", 0) is None:
+        del config["input_length"]              # Keras 3 accepts it only as deprecated
+    return config
+
+
+def _lambda_config_v3(config):
+    """tf.keras' `function` / `function_type` / `module` triples (and output_shape's, mask's)
+    -> Keras 3's single values: `{"class_name": "__lambda__", "config": {code, defaults,
+    closure}}` for bytecode, `{"class_name": "function", "config": name, "module"}` for a
+    named function, the value itself otherwise."""
+    for key, type_key, module_key in (("function", "function_type", "module"),
+                                      ("output_shape", "output_shape_type", "output_shape_module"),
+                                      ("mask", "mask_type", "mask_module")):
+        kind, module = config.pop(type_key, None), config.pop(module_key, None)
+        if key != "function" and config.get(key, 0) is None:
+            del config[key]          # Keras 3 writes no unset output_shape / mask
+        if key not in config:
+            continue
+        value = config[key]
+        if kind == "lambda":
+            code, defaults, closure = value
+            config[key] = {"class_name": "__lambda__", "config": {
+                "code": code, "defaults": defaults, "closure": closure}}
+        elif kind == "function":
+            config[key] = {"module": module, "class_name": "function", "config": value,
+                           "registered_name": value}
     return config
 
 
@@ -73,10 +147,28 @@ def _wrap(obj, config, module):
             "class_name": type(obj).__name__, "config": config, "registered_name": registered}
 
 
+def _keras3_ref(tensor, conversion):
+    """tf.keras counts a nested model's calls from 1 (`serialization._node_offset`), Keras 3
+    from 0."""
+    ref = serialization._tensor_ref(tensor, conversion)
+    ref[1] -= serialization._node_offset(tensor._keras_history[0])
+    return ref
+
+
 def _keras_tensor(tensor, conversion):
     return {"class_name": "__keras_tensor__",
             "config": {"shape": list(tensor.shape), "dtype": str(tensor.dtype),
-                       "keras_history": serialization._tensor_ref(tensor, conversion)}}
+                       "keras_history": _keras3_ref(tensor, conversion)}}
+
+
+def _keras3_call(layer, args, kwargs):
+    """tf.keras folds an RNN's `initial_state` into its inputs (`[sequences, *states]`);
+    Keras 3 passes it as the `initial_state` keyword."""
+    first = args[0] if args else None
+    if isinstance(layer, RNN) and isinstance(first, (list, tuple)) and len(first) > 1 \
+            and "initial_state" not in kwargs:
+        return [first[0]] + list(args[1:]), {**kwargs, "initial_state": list(first[1:])}
+    return args, kwargs
 
 
 def serialize_layer(layer):
@@ -87,11 +179,18 @@ def serialize_layer(layer):
         return _multi_head_attention_v3(layer, entry)
     build_shape = getattr(layer, "_build_input_shape", None)
     # Keras 3 records a build config only for layers with their own `build`.
+    if isinstance(layer, RNN) and _is_shape_list(build_shape):
+        build_shape = build_shape[0]      # the sequences (the states go in `initial_state`)
     if layer.built and build_shape is not None and type(layer).build is not Layer.build:
         entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
     if layer.built and hasattr(layer, "keras3_build_config"):
         entry["build_config"] = layer.keras3_build_config()
     return entry
+
+
+def _is_shape_list(shape):
+    return isinstance(shape, (list, tuple)) and bool(shape) and \
+        isinstance(shape[0], (list, tuple))
 
 
 def _multi_head_attention_v3(layer, entry):
@@ -122,20 +221,49 @@ def _functional_config_v3(model):
     model_nodes = {id(node) for node in model._nodes_in_order}
     layers = []
     for layer in model.layers:
-        entry = serialize_layer(layer)
+        operation = keras3_operation(layer)
+        entry = serialize_layer(layer) if operation is None else operation
         entry["name"] = layer.name
         nodes = []
         for node in layer._inbound_nodes:
             if id(node) not in model_nodes or node.is_input:
                 continue
             convert = (lambda t: _keras_tensor(t, conversion) if isinstance(t, KerasTensor) else t)
-            nodes.append({"args": map_structure(convert, list(node.call_args)),
-                          "kwargs": map_structure(convert, dict(node.call_kwargs))})
+            args, kwargs = _keras3_call(layer, list(node.call_args), dict(node.call_kwargs))
+            if operation is not None:
+                args, kwargs = _operation_arguments(layer, args, kwargs)
+            nodes.append({"args": map_structure(convert, args),
+                          "kwargs": map_structure(convert, kwargs)})
         entry["inbound_nodes"] = nodes
         layers.append(entry)
     config = serialization.functional_config(model, serialize=lambda layer: {})
+    offsets = {layer.name: serialization._node_offset(layer) for layer in model.layers}
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": config["input_layers"], "output_layers": config["output_layers"]}
+            "input_layers": _bare_single_ref(_shift_refs(config["input_layers"], offsets, -1)),
+            "output_layers": _bare_single_ref(_shift_refs(config["output_layers"], offsets, -1))}
+
+
+def _bare_single_ref(refs):
+    """Keras 3 writes one input/output as a bare reference (a list of one would make its model
+    return a list of one array)."""
+    if isinstance(refs, list) and len(refs) == 1 and serialization._is_ref(refs[0]):
+        return refs[0]
+    return refs
+
+
+def _shift_refs(structure, offsets, sign):
+    """Move the node index of every `[name, node, tensor, ...]` reference to a layer in
+    `offsets` by sign * its offset (tf.keras counts a nested model's calls from 1, Keras 3
+    from 0)."""
+    if serialization._is_ref(structure):
+        shifted = list(structure)
+        shifted[1] += sign * offsets.get(structure[0], 0)
+        return shifted[:3] + [_shift_refs(item, offsets, sign) for item in shifted[3:]]
+    if isinstance(structure, list):
+        return [_shift_refs(item, offsets, sign) for item in structure]
+    if isinstance(structure, dict):
+        return {key: _shift_refs(value, offsets, sign) for key, value in structure.items()}
+    return structure
 
 
 def serialize_model(model, top_level=True):
@@ -170,11 +298,35 @@ def serialize_model(model, top_level=True):
     return entry
 
 
+def _losses_v3(value):
+    """tf.keras loss configs -> Keras 3's: no `fn` key, reduction 'auto' is Keras 3's
+    'sum_over_batch_size'."""
+    if isinstance(value, list):
+        return [_losses_v3(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "class_name" not in value or not isinstance(value.get("config"), dict):
+        return {key: _losses_v3(item) for key, item in value.items()}
+    config = dict(value["config"])
+    config.pop("fn", None)
+    if config.get("reduction") == "auto":
+        config["reduction"] = "sum_over_batch_size"
+    return {**value, "config": config}
+
+
 def compile_config(model):
     training = serialization.training_config(model, built_metrics=False)
     optimizer = model.optimizer
     optimizer_entry = optimizers.serialize(optimizer) if optimizer is not None else None
-    return {"optimizer": optimizer_entry, "loss": training["loss"],
+    if isinstance(optimizer_entry, dict) and isinstance(optimizer_entry.get("config"), dict):
+        for key in _KERAS2_OPTIMIZER_KEYS:
+            optimizer_entry["config"].pop(key, None)
+        schedule = optimizer_entry["config"].get("learning_rate")
+        if isinstance(schedule, dict) and isinstance(schedule.get("config"), dict) and \
+                schedule["config"].get("name", "") is None:
+            # Keras 3 names a schedule (by its class) and refuses name=None
+            schedule["config"]["name"] = schedule.get("class_name")
+    return {"optimizer": optimizer_entry, "loss": _losses_v3(training["loss"]),
             "loss_weights": training["loss_weights"], "metrics": training["metrics"],
             "weighted_metrics": training["weighted_metrics"], "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": False}
@@ -199,21 +351,64 @@ _KERAS3_OPERATIONS = {"NotEqual": "math.not_equal", "Equal": "math.equal",
                       "Multiply": "math.multiply", "Divide": "math.truediv",
                       "TrueDivide": "math.truediv", "Power": "math.pow",
                       "Negative": "math.negative", "Absolute": "math.abs",
-                      "Matmul": "linalg.matmul", "LogicalOr": "math.logical_or",
-                      "LogicalAnd": "math.logical_and"}
+                      "Matmul": "linalg.matmul", "Maximum": "math.maximum",
+                      "Minimum": "math.minimum", "LogicalOr": "math.logical_or",
+                      "LogicalAnd": "math.logical_and",
+                      # reductions: axis and keepdims are in the operation's config
+                      "Any": "math.reduce_any", "All": "math.reduce_all",
+                      "Sum": "math.reduce_sum", "Mean": "math.reduce_mean",
+                      "Max": "math.reduce_max", "Min": "math.reduce_min"}
+_REDUCTION_ARGUMENTS = ("axis", "keepdims")
+
+
+# (reductions stay TFOpLambdas: Keras 3 keeps their axis in the operation's config)
+_OPERATION_OF_SYMBOL = {symbol: name for name, symbol in _KERAS3_OPERATIONS.items()
+                        if name != "Divide" and not symbol.startswith("math.reduce_")}
+
+
+def keras3_operation(layer):
+    """The Keras 3 operation entry for a TFOpLambda whose op Keras 3 has (`x * 2` in a
+    functional model), None for any other layer."""
+    symbol = getattr(layer, "symbol", None)
+    if type(layer).__name__ != "TFOpLambda" or symbol not in _OPERATION_OF_SYMBOL:
+        return None
+    class_name = _OPERATION_OF_SYMBOL[symbol]
+    return {"module": "keras.src.ops.numpy", "class_name": class_name,
+            "config": {"name": snake_case(class_name)}, "registered_name": class_name}
+
+
+def _operation_arguments(layer, args, kwargs):
+    """A TFOpLambda call (`x`, y=..., name=None) -> the Keras 3 operation's (x, y)."""
+    kwargs = {key: value for key, value in kwargs.items() if key != "name"}
+    second = kwargs.pop("b" if layer.symbol == "linalg.matmul" else "y", None)
+    operands = list(args[:1]) + ([] if layer.symbol in ("math.negative", "math.abs")
+                                 else [second])
+    return operands + list(args[1:]), kwargs
+
+
+def snake_case(name):
+    """Keras 3 `naming.to_snake_case`: `TrueDivide` -> `true_divide`."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _operation_as_tf_op(entry):
     """A Keras 3 operation node -> the tf.keras TFOpLambda entry: the first argument is the
-    tensor, the second the `y` (or matmul's `b`) keyword of the call."""
+    tensor, the second the `y` (or matmul's `b`) keyword of the call; a reduction's `axis` and
+    `keepdims` (kept in the operation's config by Keras 3) become keywords of the call."""
     symbol = _KERAS3_OPERATIONS[entry["class_name"]]
     name = entry.get("name") or entry["config"].get("name")
+    fixed = {key: entry["config"][key] for key in _REDUCTION_ARGUMENTS
+             if key in entry["config"]} if symbol.startswith("math.reduce_") else {}
     nodes = []
     for node in entry.get("inbound_nodes", []):
         args, kwargs = list(node.get("args", [])), dict(node.get("kwargs", {}))
         if len(args) > 1:
             kwargs["b" if symbol == "linalg.matmul" else "y"] = args[1]
-        nodes.append({"args": args[:1], "kwargs": kwargs})
+        # tf.keras records the `name` argument (None) of a binary op's call
+        named = {} if symbol in ("math.negative", "math.abs") else {"name": None}
+        nodes.append({"args": args[:1], "kwargs": {**fixed, **kwargs, **named}})
     return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": nodes,
             "config": {"name": name, "trainable": True, "dtype": "float32",
                        "function": symbol}}
@@ -236,6 +431,9 @@ def normalize(obj, where="config"):
     if "class_name" in result and isinstance(result.get("config"), dict):
         inner = result["config"]
         _strip_keras3_keys(inner, f"{result['class_name']} '{inner.get('name', '')}'")
+        for keras3_name, keras2_name in _KERAS3_RENAMED.get(result["class_name"], {}).items():
+            if keras3_name in inner:
+                inner[keras2_name] = inner.pop(keras3_name)
         if result["class_name"] == "InputLayer" and "batch_shape" in inner:
             inner["batch_input_shape"] = inner.pop("batch_shape")
         if result["class_name"] == "Sequential" and isinstance(inner.get("layers"), list):
@@ -301,12 +499,47 @@ def _collect_refs(structure):
     return []
 
 
+def _has_keras3_nodes(entry):
+    """Whether a model config describes calls as Keras 3 does (`{"args", "kwargs"}` nodes)."""
+    if isinstance(entry, dict):
+        nodes = entry.get("inbound_nodes")
+        if isinstance(nodes, list) and any(isinstance(node, dict) for node in nodes):
+            return True
+        return any(_has_keras3_nodes(value) for value in entry.values())
+    if isinstance(entry, list):
+        return any(_has_keras3_nodes(item) for item in entry)
+    return False
+
+
+def _is_model_entry(entry):
+    return isinstance(entry, dict) and isinstance(entry.get("config"), dict) and \
+        isinstance(entry["config"].get("layers"), list)
+
+
+def _count_nested_model_calls_from_one(entry):
+    """Keras 3 numbers the calls of a nested model from 0, tf.keras (and minikeras' configs)
+    from 1: shift the references to nested models, at every level of nesting."""
+    if not _is_model_entry(entry):
+        return
+    config = entry["config"]
+    offsets = {layer.get("name") or layer["config"].get("name"): 1
+               for layer in config["layers"] if _is_model_entry(layer)}
+    for layer in config["layers"]:
+        _count_nested_model_calls_from_one(layer)
+        if offsets and "inbound_nodes" in layer:
+            layer["inbound_nodes"] = _shift_refs(layer["inbound_nodes"], offsets, 1)
+    if offsets and "output_layers" in config:
+        config["output_layers"] = _shift_refs(config["output_layers"], offsets, 1)
+
+
 def deserialize_model(config, custom_objects=None, safe_mode=True):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError("The '.keras' file's config.json does not describe a model: expected a "
                          f"dict with a 'class_name', got {type(config).__name__}.")
     entry = normalize({k: v for k, v in config.items()
                        if k not in ("compile_config", "build_config")})
+    if _has_keras3_nodes(config):     # tf_keras' own .keras files keep tf.keras 2's nodes
+        _count_nested_model_calls_from_one(entry)
     model = serialization.deserialize_model(entry, custom_objects, safe_mode=safe_mode)
     build_shape = (config.get("build_config") or {}).get("input_shape")
     if not model.built and build_shape is not None:

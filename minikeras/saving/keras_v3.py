@@ -23,9 +23,11 @@ from ..models.model_kind import is_functional, is_sequential
 from . import file_io
 from ..engine.base_layer import Layer
 from ..optimizers.base import Optimizer
+from ..optimizers import schedules
 from ..core.tensor import Variable
 from .legacy_h5 import build_optimizer
-from .keras3_config import serialize_model, deserialize_model, compile_from_config
+from .keras3_config import (serialize_model, deserialize_model, compile_from_config,
+                            keras3_operation, snake_case)
 
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
@@ -39,12 +41,9 @@ _ENGINE_ATTRIBUTES = frozenset({
     "compiled_metrics", "history", "_outer", "input_spec", "_initial_weights",
 })
 
-
-def snake_case(name):
-    """Keras 3 `naming.to_snake_case`: `Conv2D` -> `conv2d`, `InputLayer` -> `input_layer`."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+# Attributes that hold a layer Keras 3 does not save: Bidirectional's template `layer` (its
+# weights live in `forward_layer` and `backward_layer`).
+_UNSAVED_ATTRIBUTES = {"Bidirectional": frozenset({"layer"})}
 
 
 # --- walking the saveable objects -----------------------------------------------------------------
@@ -58,8 +57,9 @@ def _children(obj):
     if is_functional(obj) or is_sequential(obj):
         yield "layers", list(obj.layers)
     attributes = sorted(vars(obj), key=lambda name: "~" + name if name.startswith("_") else name)
+    unsaved = _UNSAVED_ATTRIBUTES.get(type(obj).__name__, ())
     for name in attributes:
-        if name.startswith("__") or name in _ENGINE_ATTRIBUTES:
+        if name.startswith("__") or name in _ENGINE_ATTRIBUTES or name in unsaved:
             continue
         yield name, vars(obj)[name]
 
@@ -81,6 +81,8 @@ def walk(obj, path="", visited=None):
             for item in items:
                 if not _is_saveable(item) or id(item) in visited:
                     continue
+                if keras3_operation(item) is not None:
+                    continue        # written as a Keras 3 operation: not a saveable layer
                 name = snake_case(type(item).__name__)
                 if name in used:
                     used[name] += 1
@@ -99,19 +101,34 @@ def own_variables(obj):
 
 
 def _optimizer_variables(optimizer):
-    """Keras 3 order: iterations, learning rate, then for each model variable its slots."""
+    """Keras 3 order: iterations, the learning rate (none with a schedule), the slots in
+    creation order, then Nadam's `u_product`."""
     if not getattr(optimizer, "_built", False):
         return []
-    learning_rate = optimizer.learning_rate
-    if not isinstance(learning_rate, Variable):      # a schedule's value at this step
-        learning_rate = Variable(np.asarray(getattr(learning_rate, "data", learning_rate),
-                                            np.float32), trainable=False, name="learning_rate")
-    if hasattr(optimizer, "_slots"):
-        slots = [slot for variable in optimizer._variables
-                 for slot in optimizer._slots.get(id(variable), {}).values()]
+    variables = [optimizer.iterations]
+    if not isinstance(getattr(optimizer, "_learning_rate", None),
+                      schedules.LearningRateSchedule):
+        learning_rate = optimizer.learning_rate
+        if not isinstance(learning_rate, Variable):
+            learning_rate = Variable(np.asarray(getattr(learning_rate, "data", learning_rate),
+                                                np.float32), trainable=False,
+                                     name="learning_rate")
+        variables.append(learning_rate)
+    if hasattr(optimizer, "_slots"):     # optimizers that keep the variable list themselves
+        variables += [slot for variable in optimizer._variables
+                      for slot in optimizer._slots.get(id(variable), {}).values()]
     else:                                  # creation order: each variable's slots together
-        slots = [v for v in optimizer.variables if v is not optimizer.iterations]
-    return [optimizer.iterations, learning_rate] + slots
+        variables += [v for v in optimizer.variables if v is not optimizer.iterations]
+    if hasattr(optimizer, "_u_product"):   # a plain float32 in minikeras: saved as a copy
+        variables.append(Variable(np.asarray(optimizer._u_product, np.float32),
+                                  trainable=False, name="u_product"))
+    return variables
+
+
+def _restore_scalars(optimizer, variables):
+    """State minikeras keeps outside Variables takes the loaded value of its copy."""
+    if hasattr(optimizer, "_u_product"):
+        optimizer._u_product = np.float32(variables[-1].data)
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -203,7 +220,9 @@ def load_weights(model, filepath, skip_mismatch=False):
 
 
 def load_optimizer_state(model, h5file):
-    """Restore `optimizer/vars` (Keras 3 order) into the model's optimizer."""
+    """Restore `optimizer/vars` into the model's optimizer: Keras 3's order
+    (`_optimizer_variables`), or tf_keras' own `.keras` order (its `optimizer.variables`:
+    iterations and the slots, no learning rate)."""
     optimizer = model.optimizer
     if optimizer is None or "optimizer/vars" not in h5file:
         return
@@ -212,6 +231,9 @@ def load_optimizer_state(model, h5file):
         return
     build_optimizer(optimizer, model.trainable_weights)
     variables = _optimizer_variables(optimizer)
+    keras3_layout = len(stored) == len(variables)
+    if not keras3_layout and len(stored) == len(optimizer.variables):
+        variables = list(optimizer.variables)       # written by tf_keras 2.x
     if len(stored) != len(variables):
         warnings.warn("Error in loading the saved optimizer state: expected "
                       f"{len(variables)} variables, found {len(stored)}. As a result, your model "
@@ -228,6 +250,8 @@ def load_optimizer_state(model, h5file):
               for variable, dataset in zip(variables, datasets)]
     for variable, value in zip(variables, values):
         variable.assign(value)
+    if keras3_layout:
+        _restore_scalars(optimizer, variables)
 
 
 # --- the .keras archive -------------------------------------------------------------------------
