@@ -3,12 +3,13 @@ import numpy as np
 
 from ... import ops
 from ...core.random import make_rng
+from .scores_output import ScoresOutput
 from ...engine.base_layer import Layer
 
 _PADDING_PENALTY = 1.0e9      # subtracted from masked scores (tf.keras, float32)
 
 
-class BaseDenseAttention(Layer):
+class BaseDenseAttention(ScoresOutput, Layer):
     """`softmax(scores(query, key)) @ value` over `[query, value]` or `[query, value, key]`;
     the value's mask (and a causal mask) hide positions, the query's mask zeroes outputs."""
 
@@ -63,13 +64,6 @@ class BaseDenseAttention(Layer):
     def compute_output_shape(self, input_shape):
         query_shape, value_shape = tuple(input_shape[0]), tuple(input_shape[1])
         return query_shape[:-1] + value_shape[-1:]
-
-    def _infer_outputs(self, args, kwargs):
-        """With `return_attention_scores=True` the layer has two outputs; their shapes come
-        from running the call on placeholders."""
-        if kwargs.get("return_attention_scores"):
-            return self._infer_by_running(args, kwargs)
-        return super()._infer_outputs(args, kwargs)
 
     def get_config(self):
         config = super().get_config()

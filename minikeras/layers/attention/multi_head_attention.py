@@ -7,6 +7,7 @@ import numpy as np
 
 from ... import constraints, initializers, ops, regularizers
 from ...core.tensor import Tensor
+from .scores_output import ScoresOutput
 from ...engine.base_layer import Layer, shape_of
 from ..activations.softmax import Softmax
 from ..core.einsum_dense import EinsumDense
@@ -44,7 +45,7 @@ def _as_tensor(x, dtype):
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype))
 
 
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(ScoresOutput, Layer):
     """Projects `query`, `key` (default: `value`) and `value` to `num_heads` heads, attends
     with `softmax(q k / sqrt(key_dim))` over `attention_axes` (default: all but batch, heads
     and features), and projects the heads back. Weights as tf.keras:
@@ -247,13 +248,6 @@ class MultiHeadAttention(Layer):
                 else [self._output_shape]
             return query_shape[:-1] + tuple(dims)
         return query_shape
-
-    def _infer_outputs(self, args, kwargs):
-        """With `return_attention_scores=True` the layer has two outputs; their shapes come
-        from running the call on placeholders."""
-        if kwargs.get("return_attention_scores"):
-            return self._infer_by_running(args, kwargs)
-        return super()._infer_outputs(args, kwargs)
 
     def get_config(self):
         config = super().get_config()
