@@ -68,7 +68,7 @@ def _pool_in_chunks(xp, out, pool_size, strides, out_sizes, combine):
 def max_pool_forward(x, pool_size, strides, pads):
     """Max over each window ('same' padding cells never win); returns `(out, ctx)`."""
     xp, out_sizes = _pool_geometry(x, pool_size, strides, pads, -np.inf)
-    out = np.empty((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype)
+    out = scratch((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype)
     _pool_in_chunks(xp, out, pool_size, strides, out_sizes, np.maximum)
     ctx = Context(xp=xp, x_shape=x.shape, pads=pads, out=out, pool_size=pool_size,
                   strides=strides, out_sizes=out_sizes)
@@ -139,7 +139,7 @@ def _window_counts(spatial, pool_size, strides, pads, out_sizes, dtype):
 def avg_pool_forward(x, pool_size, strides, pads):
     """Mean over each window; 'same' windows divide by their count of real cells."""
     xp, out_sizes = _pool_geometry(x, pool_size, strides, pads, 0)
-    out = np.empty((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype)
+    out = scratch((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype)
     _pool_in_chunks(xp, out, pool_size, strides, out_sizes, np.add)
     counts = _window_counts(x.shape[1:-1], pool_size, strides, pads, out_sizes, x.dtype)
     out /= counts
