@@ -8,7 +8,8 @@ Forward: a strided view of every window is copied into one contiguous im2col buf
 buffer is kept for the kernel gradient (one GEMM). Input gradient: for stride 1 it is itself a
 convolution of the zero-padded output gradient with the flipped, transposed kernel (im2col + one
 GEMM); for larger strides one GEMM gives every tap's contribution and a loop over kernel taps adds
-them back (col2im).
+them back (col2im). Stride-1 convolutions with a few taps (2x2, 1x1, ...) take their gradients
+on the padded input's grid instead, one GEMM per tap and no copies (`_grid_gradients`).
 
 Measured on Conv2D(64, 3, 'same') over (32, 56, 56, 64) float32: the im2col copy costs about a
 tenth of the forward GEMM, while accumulating one GEMM per kernel tap over a flattened padded
