@@ -14,7 +14,7 @@ on the padded input's grid instead, one GEMM per tap and no copies (`_grid_gradi
 Measured on Conv2D(64, 3, 'same') over (32, 56, 56, 64) float32: the im2col copy costs about a
 tenth of the forward GEMM, while accumulating one GEMM per kernel tap over a flattened padded
 input (no copy) ran 2x slower forward and 3x slower backward (skinny GEMMs, nine accumulations
-of the output), so im2col is used everywhere.
+of the output), so im2col is used for those.
 """
 import sys
 import time
