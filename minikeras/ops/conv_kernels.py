@@ -59,6 +59,14 @@ def scratch(shape, dtype):
     return array
 
 
+def output_array(shape, dtype, cached):
+    """An op's result array: from the scratch cache when `cached` (training: the tape holds
+    every output until backward anyway, and a fresh 100 MB array costs ~10 ms of page faults
+    each step), else fresh (inference frees each output after its last reader; caching them
+    would keep every layer's output resident)."""
+    return scratch(shape, dtype) if cached else np.empty(shape, dtype)
+
+
 def clear_scratch():
     """Drop every cached buffer (they are reallocated on demand)."""
     global _cached_bytes
@@ -378,7 +386,8 @@ def _epilogue(rows, bias, activation):
         np.tanh(rows, out=rows)
 
 
-def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activation=None):
+def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activation=None,
+                 cached_output=False):
     """Convolution (cross-correlation) of channels_last `x`, then `+ bias` and a relu/tanh
     activation if given; returns `(out, ctx)`. No im2col buffer outlives its chunk: the kernel
     gradient copies the windows of `x` again, a chunk at a time (a kept buffer would hold
@@ -395,9 +404,7 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     depth = int(np.prod(kernel_size)) * kernel.shape[-2]
     dtype = np.result_type(x, kernel)
     kernel_groups = _grouped_kernel(kernel, groups).astype(dtype, copy=False)
-    # Outputs and input gradients come from the scratch cache too: a fresh 100 MB array costs
-    # ~10 ms of page faults (measured) each step; the cache hands it out again once released.
-    out = scratch((batch,) + out_sizes + (filters,), dtype)
+    out = output_array((batch,) + out_sizes + (filters,), dtype, cached_output)
     out_rows = out.reshape(batch * positions, filters)
     bias = None if bias is None else np.asarray(bias, dtype)
     layout = _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes,
