@@ -41,7 +41,6 @@ _MOVED_MODULES = {
     "engine.sequential": "models.sequential", "engine.compile_utils": "models.compile_utils",
     "engine.data": "models.data_adapters", "engine.summary": "models.summary",
     "engine.summary_format": "models.summary_format", "saving.serialization": "models.serialization",
-    "utils.data_utils": "models.data_utils", "utils.conv_utils": "layers.conv_utils",
     "utils.progbar": "callbacks.progbar", "layers.core.tf_op_layer": "engine.tf_op_layer",
 }
 _keep_old_import_paths()

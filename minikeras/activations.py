@@ -69,7 +69,19 @@ def swish(x):
     return ops.multiply(x, ops.sigmoid(x))
 
 
-silu = swish
+def silu(x):
+    """`x * sigmoid(x)`: swish under tf.nn's name (serialized as "silu", as tf.keras does)."""
+    return swish(x)
+
+
+def relu6(x):
+    """`min(max(x, 0), 6)` (tf.nn.relu6, which tf.keras' `get("relu6")` returns)."""
+    return ops.relu(x, max_value=6.0)
+
+
+def log_softmax(x, axis=-1):
+    """`x - log(sum(exp(x), axis))` (tf.nn.log_softmax, reachable by name in tf.keras)."""
+    return ops.log_softmax(x, axis=axis)
 
 
 def mish(x):
@@ -89,8 +101,7 @@ def gelu(x, approximate=False):
 
 _ACTIVATIONS = {fn.__name__: fn for fn in (
     softmax, relu, leaky_relu, tanh, sigmoid, hard_sigmoid, linear, elu, selu, softplus,
-    softsign, exponential, swish, mish, gelu)}
-_ACTIVATIONS["silu"] = swish
+    softsign, exponential, swish, mish, gelu, silu, relu6, log_softmax)}
 
 
 def get(identifier):
@@ -101,7 +112,8 @@ def get(identifier):
         if identifier not in _ACTIVATIONS:
             found = get_registered_object(identifier)
             if found is None:
-                raise ValueError(f"Unknown activation function: '{identifier}'. Please ensure you "
+                raise ValueError(f"Unknown activation function '{identifier}' cannot be "
+                                 "deserialized. Please ensure you "
                                  "are using a `keras.utils.custom_object_scope` and that this "
                                  "object is included in the scope.")
             return found

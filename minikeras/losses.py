@@ -17,15 +17,25 @@ def _eps(dtype):
     return np.asarray(config.epsilon(), dtype=dtype)
 
 
+def _float_tensor(value):
+    """A float Tensor as tf.convert_to_tensor would give: Python numbers and lists become
+    floatx (float32), NumPy arrays keep a float dtype, other dtypes become floatx."""
+    if isinstance(value, Tensor):
+        return value
+    data = np.asarray(value)
+    if data.dtype.kind != "f" or not isinstance(value, (np.ndarray, np.generic)):
+        data = data.astype(config.floatx())
+    return Tensor(data)
+
+
 def _prepare(y_true, y_pred):
     """y_pred as a float Tensor; y_true cast to its dtype (tf.keras casts labels)."""
-    if not isinstance(y_pred, Tensor):
-        y_pred = Tensor(np.asarray(y_pred, dtype=config.floatx())
-                        if np.asarray(y_pred).dtype.kind != "f" else np.asarray(y_pred))
-    y_true_data = as_array(y_true)
-    if y_true_data.dtype != y_pred.dtype:
-        y_true = ops.cast(y_true, y_pred.dtype) if isinstance(y_true, Tensor) \
-            else y_true_data.astype(y_pred.dtype)
+    y_pred = _float_tensor(y_pred)
+    if isinstance(y_true, Tensor):
+        if y_true.dtype != y_pred.dtype:
+            y_true = ops.cast(y_true, y_pred.dtype)
+    else:
+        y_true = np.asarray(y_true).astype(y_pred.dtype, copy=False)
     return y_true, y_pred
 
 
@@ -184,6 +194,35 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     return ops.mean(focal_bce, axis=axis)
 
 
+def categorical_focal_crossentropy_from_target(target, output, alpha=0.25, gamma=2.0,
+                                              from_logits=False, axis=-1):
+    """`sum(alpha * (1 - p)^gamma * -target * log p)` over `axis`, with `p` the renormalised,
+    clipped probabilities (`K.categorical_focal_crossentropy`)."""
+    if from_logits:
+        output = ops.softmax(output, axis=axis)
+    dtype = as_array(output).dtype
+    output = ops.divide(output, ops.sum(output, axis=axis, keepdims=True))
+    eps = _eps(dtype)
+    output = ops.clip(output, eps, np.asarray(1, dtype) - eps)
+    cce = ops.multiply(ops.negative(target), ops.log(output))
+    modulating = ops.power(ops.subtract(np.asarray(1, dtype), output), np.asarray(gamma, dtype))
+    focal = ops.multiply(ops.multiply(modulating, np.asarray(alpha, dtype)), cce)
+    return ops.sum(focal, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False,
+                                   label_smoothing=0.0, axis=-1):
+    """tf.keras' focal categorical crossentropy (Lin et al., 2018); labels smoothed towards
+    `1 / num_classes` first."""
+    y_true, y_pred = _prepare(y_true, y_pred)
+    if label_smoothing:
+        n_classes = as_array(y_true).shape[-1]
+        ls = np.asarray(label_smoothing, y_pred.dtype)
+        y_true = ops.add(ops.multiply(y_true, 1.0 - ls), ls / np.asarray(n_classes, y_pred.dtype))
+    return categorical_focal_crossentropy_from_target(y_true, y_pred, alpha, gamma, from_logits,
+                                                      axis)
+
+
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample crossentropy; from the softmax's logits when y_pred remembers them, else
     renormalised probabilities clipped to [eps, 1 - eps], as tf.keras."""
@@ -205,8 +244,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, ignore_class=None):
-    if not isinstance(y_pred, Tensor):
-        y_pred = Tensor(np.asarray(y_pred))
+    y_pred = _float_tensor(y_pred)
     labels = np.asarray(as_array(y_true))
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
@@ -229,6 +267,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     loss = ops.sparse_softmax_cross_entropy(labels, logits, axis=axis)
     if valid is not None:
         loss = ops.multiply(loss, valid.astype(as_array(loss).dtype))
+        loss._keras_mask = valid        # the loss classes average over the valid entries only
     return loss
 
 
@@ -249,7 +288,8 @@ def _integer_labels(labels, n_classes, ignore_class=None):
 
 
 # Called on KerasTensors, the loss functions build TFOpLambda layers (as tf.keras does).
-dispatch.dispatch_all(globals(), "losses", exclude=("binary_crossentropy_elementwise",))
+dispatch.dispatch_all(globals(), "losses", exclude=(
+    "binary_crossentropy_elementwise", "categorical_focal_crossentropy_from_target"))
 
 # Keras' short aliases.
 mse = MSE = mean_squared_error
@@ -290,6 +330,22 @@ def _broadcast_weights(sample_weight, losses):
     return sw
 
 
+def _apply_valid_mask(losses, sample_weight, reduction):
+    """tf.keras' `apply_valid_mask`: a loss marked with a mask of valid entries (ignore_class)
+    has its weights multiplied by `mask / mean(mask)`, so the mean runs over valid entries."""
+    mask = getattr(losses, "_keras_mask", None)
+    if mask is None:
+        return sample_weight
+    dtype = as_array(losses).dtype
+    mask = np.asarray(mask).astype(dtype)
+    if reduction == Reduction.SUM_OVER_BATCH_SIZE:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mask = mask / mask.mean(dtype=dtype)
+    if sample_weight is None:
+        return mask
+    return mask * _broadcast_weights(sample_weight, mask)
+
+
 def compute_weighted_loss(losses, sample_weight=None, reduction=Reduction.SUM_OVER_BATCH_SIZE):
     """Weight per-sample losses, then reduce: sum, or sum / number of loss elements."""
     if sample_weight is not None:
@@ -314,6 +370,7 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         losses = self.call(y_true, y_pred)
         reduction = Reduction.SUM_OVER_BATCH_SIZE if self.reduction == Reduction.AUTO else self.reduction
+        sample_weight = _apply_valid_mask(losses, sample_weight, reduction)
         return compute_weighted_loss(losses, sample_weight, reduction)
 
     def call(self, y_true, y_pred):
@@ -390,6 +447,10 @@ BinaryFocalCrossentropy = _loss_class(
     "BinaryFocalCrossentropy", binary_focal_crossentropy, "binary_focal_crossentropy",
     apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0,
     axis=-1)
+CategoricalFocalCrossentropy = _loss_class(
+    "CategoricalFocalCrossentropy", categorical_focal_crossentropy,
+    "categorical_focal_crossentropy", alpha=0.25, gamma=2.0, from_logits=False,
+    label_smoothing=0.0, axis=-1)
 CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", categorical_crossentropy,
                                       "categorical_crossentropy", from_logits=False,
                                       label_smoothing=0.0, axis=-1)
@@ -410,13 +471,14 @@ _FUNCTIONS = {
     "poisson": poisson, "cosine_similarity": cosine_similarity, "cosine_proximity": cosine_similarity,
     "binary_crossentropy": binary_crossentropy, "categorical_crossentropy": categorical_crossentropy,
     "binary_focal_crossentropy": binary_focal_crossentropy,
+    "categorical_focal_crossentropy": categorical_focal_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
 }
 _CLASSES = {cls.__name__: cls for cls in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
     Hinge, SquaredHinge, CategoricalHinge, LogCosh, Huber, KLDivergence, Poisson, CosineSimilarity,
     BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy)}
+    CategoricalFocalCrossentropy, SparseCategoricalCrossentropy)}
 
 
 def serialize(loss):

@@ -84,13 +84,49 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (or columns) of a 2-D weight towards orthogonality:
+    `factor * 0.5 * sum(|off-diagonal of n n^T|) / (pairs)`, `n` the L2-normalised rows."""
+
+    def __init__(self, factor=0.01, mode="rows"):
+        _check_penalty_number(factor)
+        self.factor = float(np.asarray(factor, dtype=config.floatx()))
+        if mode not in {"rows", "columns"}:
+            raise ValueError('Invalid value for argument `mode`. Expected one of {"rows", '
+                             f'"columns"}}. Received: mode={mode}')
+        self.mode = mode
+
+    def __call__(self, x):
+        shape = tuple(ops.as_array(x).shape)
+        if len(shape) != 2:
+            raise ValueError("Inputs to OrthogonalRegularizer must have rank 2. Received: "
+                             f"inputs.shape == {shape}")
+        dtype = ops.as_array(x).dtype
+        if self.mode == "rows":
+            normed = ops.l2_normalize(x, axis=1)
+            product, size = ops.matmul(normed, ops.transpose(normed)), shape[0]
+        else:
+            normed = ops.l2_normalize(x, axis=0)
+            product, size = ops.matmul(ops.transpose(normed), normed), shape[1]
+        off_diagonal = ops.multiply(product, (1 - np.eye(size)).astype(dtype))
+        pairs = size * (size - 1.0) / 2.0
+        return ops.multiply(np.asarray(self.factor * 0.5 / pairs, dtype),
+                            ops.sum(ops.abs(off_diagonal)))
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
 def l1_l2(l1=0.01, l2=0.01):
     return L1L2(l1=l1, l2=l2)
 
 
 l1 = L1
 l2 = L2
-_BY_NAME = {"L1L2": L1L2, "L1": L1, "L2": L2, "l1": L1, "l2": L2, "l1_l2": l1_l2}
+orthogonal_regularizer = OrthogonalRegularizer
+_BY_NAME = {"L1L2": L1L2, "L1": L1, "L2": L2, "l1": L1, "l2": L2, "l1_l2": l1_l2,
+            "OrthogonalRegularizer": OrthogonalRegularizer,
+            "orthogonal_regularizer": OrthogonalRegularizer}
 
 
 def serialize(regularizer):

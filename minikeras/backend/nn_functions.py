@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from . import functions as base
-from .. import ops
+from .. import losses, ops
 from ..core.random import make_rng
 from ..core import config, dispatch, session
 from ..core.tensor import Tensor, as_array, record
@@ -142,16 +142,8 @@ def categorical_focal_crossentropy(target, output, alpha=0.25, gamma=2.0, from_l
     if tuple(target.shape) != tuple(output.shape):
         raise ValueError(f"Shapes {tuple(target.shape)} and {tuple(output.shape)} are "
                          "incompatible")
-    if from_logits:
-        output = ops.softmax(output, axis=axis)
-    dtype = as_array(output).dtype
-    output = ops.divide(output, ops.sum(output, axis=axis, keepdims=True))
-    eps = np.asarray(config.epsilon(), dtype)
-    output = ops.clip(output, eps, np.asarray(1, dtype) - eps)
-    cce = ops.multiply(ops.negative(target), ops.log(output))
-    modulating = ops.power(ops.subtract(np.asarray(1, dtype), output), np.asarray(gamma, dtype))
-    focal = ops.multiply(ops.multiply(modulating, np.asarray(alpha, dtype)), cce)
-    return ops.sum(focal, axis=axis)
+    return losses.categorical_focal_crossentropy_from_target(target, output, alpha, gamma,
+                                                             from_logits, axis)
 
 
 # --- convolutions ---------------------------------------------------------------------------------

@@ -36,9 +36,21 @@ def serialize_keras_object(obj, module=None):
         raise ValueError(f"Cannot serialize {obj!r} since it doesn't implement `get_config()`.")
     module = module or _public_module(obj)
     registered = _GLOBAL_CUSTOM_NAMES.get(type(obj))
-    return {"module": module if registered is None else None,
-            "class_name": type(obj).__name__ if registered is None else registered,
-            "config": _functions_by_name(obj.get_config()), "registered_name": registered}
+    entry = {"module": module if registered is None else None,
+             "class_name": type(obj).__name__ if registered is None else registered,
+             "config": _functions_by_name(obj.get_config()), "registered_name": registered}
+    build_shape = getattr(obj, "_build_input_shape", None) if getattr(obj, "built", False) \
+        else None
+    if build_shape is not None:     # a built layer, as tf.keras 2.13+ writes it
+        entry["build_config"] = {"input_shape": _plain_shape(build_shape)}
+    return entry
+
+
+def _plain_shape(shape):
+    """A shape (or nested shapes) as JSON lists of ints and None."""
+    if isinstance(shape, (list, tuple)):
+        return [_plain_shape(d) for d in shape]
+    return None if shape is None else int(shape)
 
 
 def _functions_by_name(config):

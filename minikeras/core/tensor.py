@@ -73,9 +73,11 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype=None, copy=None):
+        # np.asarray: a reduction may have left a NumPy scalar, and __array__ must give an array
+        data = np.asarray(self.data)
         if dtype is not None:
-            return self.data.astype(dtype, copy=False)
-        return self.data
+            return data.astype(dtype, copy=False)
+        return data
 
     def __len__(self):
         return len(self.data)

@@ -6,6 +6,8 @@ Example:
 >>> positive_int(True, "units", "Dense")
 Traceback (most recent call last):
 TypeError: Dense: `units` must be an integer, received: units=True (of type bool)
+>>> python_int(2.5, "units", "Dense"), python_int("3", "units", "Dense")
+(2, 3)
 """
 import numpy as np
 
@@ -25,6 +27,17 @@ def integer(value, name, owner, allow_none=False):
         raise TypeError(f"{owner}: `{name}` must be an integer, received: {name}={value!r} "
                         f"(of type {type(value).__name__})")
     value = int(value)
+    if abs(value) > MAX_ELEMENTS:
+        raise ValueError(f"{owner}: `{name}`={value} is too large (at most {MAX_ELEMENTS}).")
+    return value
+
+
+def python_int(value, name, owner):
+    """`value` through Python's `int()` unless it already is an int, as tf.keras' Dense (units)
+    and convolutions (float filters) do: 2.5 -> 2, "3" -> 3; None or "a" raise int()'s own
+    TypeError / ValueError. A bool counts as its int (tf.keras builds Dense(True) with 1 unit)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        value = int(value)
     if abs(value) > MAX_ELEMENTS:
         raise ValueError(f"{owner}: `{name}`={value} is too large (at most {MAX_ELEMENTS}).")
     return value

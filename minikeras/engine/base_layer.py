@@ -363,7 +363,8 @@ class Layer:
             return x
         if isinstance(x, (np.ndarray, np.generic, list, float, int)):
             arr = np.asarray(x)
-            if arr.dtype.kind == "f" and arr.dtype != self._dtype:
+            # autocast only into a float dtype (an int64 layer, e.g. Discretization, reads floats)
+            if arr.dtype.kind == "f" and arr.dtype != self._dtype and self._dtype.kind == "f":
                 arr = arr.astype(self._dtype)
             return Tensor(arr)
         return x

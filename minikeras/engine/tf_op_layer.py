@@ -29,6 +29,8 @@ _TF_SYMBOLS = {
     "__operators__.getitem": ops.getitem,
     "math.equal": ops.equal,            # Keras 3 writes these (e.g. an Embedding's mask) as
     "math.not_equal": ops.not_equal,    # operation layers: read back as TFOpLambdas
+    "math.logical_or": lambda a, b: Tensor(np.logical_or(ops.unwrap(a), ops.unwrap(b))),
+    "math.logical_and": lambda a, b: Tensor(np.logical_and(ops.unwrap(a), ops.unwrap(b))),
 }
 _OPERATOR_SYMBOLS = {"add": "__operators__.add", "subtract": "math.subtract",
                      "multiply": "math.multiply", "divide": "math.truediv",

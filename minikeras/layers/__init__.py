@@ -32,6 +32,7 @@ from .reshaping.zero_padding import ZeroPadding1D, ZeroPadding2D, ZeroPadding3D 
 from .reshaping.up_sampling import UpSampling1D, UpSampling2D, UpSampling3D  # noqa: F401
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 Convolution2DTranspose, Convolution3DTranspose = Conv2DTranspose, Conv3DTranspose
+Convolution1DTranspose = Conv1DTranspose
 SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 
 # Normalization
@@ -95,3 +96,14 @@ from .recurrent.conv_lstm3d import ConvLSTM3D  # noqa: F401
 # (recurrent-section-end)
 
 from .serialization import deserialize, serialize  # noqa: F401
+from .attention.multi_head_attention import MultiHeadAttention  # noqa: F401
+from .attention.dense_attention import Attention, AdditiveAttention  # noqa: F401
+from .core.identity import Identity  # noqa: F401
+from .normalization.unit_normalization import UnitNormalization  # noqa: F401
+from .normalization.group_normalization import GroupNormalization  # noqa: F401
+from .preprocessing.random_color_size import (  # noqa: F401
+    RandomCrop, RandomContrast, RandomBrightness, RandomHeight, RandomWidth,
+)
+from .core.einsum_dense import EinsumDense  # noqa: F401
+from .preprocessing.category_encoding import CategoryEncoding  # noqa: F401
+from .preprocessing.discretization import Discretization  # noqa: F401

@@ -16,9 +16,13 @@ from .regression import (  # noqa: F401
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence,
     Poisson, Hinge, SquaredHinge, CategoricalHinge)
 from .confusion import (  # noqa: F401
-    TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC)
+    TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision)
 from .f_score import FBetaScore, F1Score  # noqa: F401
-from .iou import MeanIoU  # noqa: F401
+from .r2_score import R2Score  # noqa: F401
+from .mean_extras import MeanRelativeError, MeanTensor  # noqa: F401
+from .iou import IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU  # noqa: F401
+from ..losses import binary_focal_crossentropy, categorical_focal_crossentropy  # noqa: F401
 from ..core.serialization import deserialize_object, serialize_keras_object
 from ..core.registry import register_builtins
 
@@ -39,6 +43,8 @@ _FUNCTIONS = {
     "kl_divergence": kld, "kullback_leibler_divergence": kld, "hinge": hinge,
     "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge, "poisson": poisson,
     "logcosh": log_cosh, "log_cosh": log_cosh, "cosine_similarity": cosine_similarity,
+    "binary_focal_crossentropy": binary_focal_crossentropy,
+    "categorical_focal_crossentropy": categorical_focal_crossentropy,
 }
 _CLASSES = {cls.__name__: cls for cls in (
     Metric, Sum, Mean, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
@@ -47,7 +53,9 @@ _CLASSES = {cls.__name__: cls for cls in (
     RootMeanSquaredError, CosineSimilarity, LogCoshError, BinaryCrossentropy,
     CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence, Poisson, Hinge,
     SquaredHinge, CategoricalHinge, TruePositives, FalsePositives, TrueNegatives, FalseNegatives,
-    Precision, Recall, AUC, FBetaScore, F1Score, MeanIoU)}
+    Precision, Recall, AUC, FBetaScore, F1Score, MeanIoU, IoU, BinaryIoU, OneHotIoU,
+    OneHotMeanIoU, R2Score, MeanRelativeError, MeanTensor, SensitivityAtSpecificity,
+    SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision)}
 register_builtins("metrics", {**_FUNCTIONS, **_CLASSES})   # with the aliases (`mse`, ...)
 
 

@@ -311,7 +311,8 @@ class AUC(Metric):
             raise ValueError("All values of `label_weights` must be non-negative.")
         self._from_logits = from_logits
         self._built = False
-        self.num_labels = None
+        self.num_labels = num_labels     # the argument (tf.keras' config keeps it, even None)
+        self._num_labels = None          # the built width
         if self.multi_label:
             if num_labels:
                 self._build(num_labels)
@@ -327,7 +328,7 @@ class AUC(Metric):
 
     def _build(self, num_labels):
         shape = (self.num_thresholds,) if num_labels is None else (self.num_thresholds, num_labels)
-        self.num_labels = num_labels
+        self._num_labels = num_labels
         self.true_positives = self.add_weight("true_positives", shape=shape)
         self.true_negatives = self.add_weight("true_negatives", shape=shape)
         self.false_positives = self.add_weight("false_positives", shape=shape)
@@ -412,3 +413,109 @@ class AUC(Metric):
         if self._init_from_thresholds:
             config_["thresholds"] = self.thresholds[1:-1]
         return {**super().get_config(), **config_}
+
+
+class _SensitivitySpecificityBase(Metric):
+    """Confusion counts at `num_thresholds` evenly spaced thresholds in [0, 1]; subclasses
+    report the best value of one rate among thresholds where another meets `value`."""
+
+    _VALUE_NAME = None
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if num_thresholds <= 0:
+            raise ValueError("Argument `num_thresholds` must be an integer > 0. Received: "
+                             f"num_thresholds={num_thresholds}")
+        if value < 0 or value > 1:
+            raise ValueError(f"Argument `{self._VALUE_NAME}` must be in the range [0, 1]. "
+                             f"Received: {self._VALUE_NAME}={value}")
+        self.value = value
+        self.class_id = class_id
+        self.num_thresholds = num_thresholds
+        shape = (num_thresholds,)
+        self.true_positives = self.add_weight("true_positives", shape=shape)
+        self.true_negatives = self.add_weight("true_negatives", shape=shape)
+        self.false_positives = self.add_weight("false_positives", shape=shape)
+        self.false_negatives = self.add_weight("false_negatives", shape=shape)
+        if num_thresholds == 1:
+            self.thresholds, self._thresholds_distributed_evenly = [0.5], False
+        else:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds, self._thresholds_distributed_evenly = [0.0] + inner + [1.0], True
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        update_confusion_matrix(
+            {TP: self.true_positives, TN: self.true_negatives, FP: self.false_positives,
+             FN: self.false_negatives}, y_true, y_pred, self.thresholds,
+            class_id=self.class_id, sample_weight=sample_weight,
+            thresholds_distributed_evenly=self._thresholds_distributed_evenly)
+
+    def _rates(self):
+        tp, tn = self.true_positives.data, self.true_negatives.data
+        fp, fn = self.false_positives.data, self.false_negatives.data
+        return {"sensitivity": divide_no_nan(tp, tp + fn), "recall": divide_no_nan(tp, tp + fn),
+                "specificity": divide_no_nan(tn, tn + fp), "precision": divide_no_nan(tp, tp + fp)}
+
+    def _max_under_constraint(self, constrained, dependent):
+        feasible = constrained >= self.value
+        return self._tensor(dependent[feasible].max() if feasible.any() else 0.0)
+
+    def get_config(self):
+        return {**super().get_config(), "class_id": self.class_id,
+                "num_thresholds": self.num_thresholds, self._VALUE_NAME: self.value}
+
+
+class SensitivityAtSpecificity(_SensitivitySpecificityBase):
+    """The best sensitivity (recall) among thresholds with specificity >= `specificity`."""
+
+    _VALUE_NAME = "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+        self.specificity = specificity
+
+    def result(self):
+        rates = self._rates()
+        return self._max_under_constraint(rates["specificity"], rates["sensitivity"])
+
+
+class SpecificityAtSensitivity(_SensitivitySpecificityBase):
+    """The best specificity among thresholds with sensitivity >= `sensitivity`."""
+
+    _VALUE_NAME = "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+        self.sensitivity = sensitivity
+
+    def result(self):
+        rates = self._rates()
+        return self._max_under_constraint(rates["sensitivity"], rates["specificity"])
+
+
+class PrecisionAtRecall(_SensitivitySpecificityBase):
+    """The best precision among thresholds with recall >= `recall`."""
+
+    _VALUE_NAME = "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+        self.recall = recall
+
+    def result(self):
+        rates = self._rates()
+        return self._max_under_constraint(rates["recall"], rates["precision"])
+
+
+class RecallAtPrecision(_SensitivitySpecificityBase):
+    """The best recall among thresholds with precision >= `precision`."""
+
+    _VALUE_NAME = "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+        self.precision = precision
+
+    def result(self):
+        rates = self._rates()
+        return self._max_under_constraint(rates["precision"], rates["recall"])

@@ -88,12 +88,71 @@ def class_name_of(obj):
     return _GLOBAL_CUSTOM_NAMES.get(cls, cls.__name__)
 
 
-def serialize_layer(layer):
-    """`{"class_name", "config"}`: the legacy form tf.keras writes into `.h5` model configs."""
+class _LegacyEntries(threading.local):
+    def __init__(self):
+        self.on = False
+
+
+_legacy_entries = _LegacyEntries()
+
+
+@contextlib.contextmanager
+def legacy_layer_entries():
+    """Within this scope model configs list layers in the legacy form `{"class_name",
+    "config"}`, the form tf.keras writes into `.h5` files."""
+    previous = _legacy_entries.on
+    _legacy_entries.on = True
+    try:
+        yield
+    finally:
+        _legacy_entries.on = previous
+
+
+# tf.keras' own (non-exported) module of its op layers, written in configs
+_TF_OP_LAYER_MODULE = "tf_keras.src.layers.core.tf_op_layer"
+
+
+def _module_and_registered_name(layer):
+    """tf.keras 2.13+: exported Keras classes give their public module and no registered name;
+    any other class its Python module and its registered name (`Custom>Name`, or the class
+    name when unregistered)."""
+    cls = type(layer)
     Model = _model_class("Model")
-    if isinstance(layer, Model):
-        return {"class_name": model_class_name(layer), "config": layer.get_config()}
-    return {"class_name": class_name_of(layer), "config": layer.get_config()}
+    if cls in _GLOBAL_CUSTOM_NAMES:
+        return cls.__module__, _GLOBAL_CUSTOM_NAMES[cls]
+    if isinstance(layer, TFOpLambda):
+        return _TF_OP_LAYER_MODULE, cls.__name__
+    builtin = builtin_objects("layers").get(cls.__name__) is cls
+    if builtin and isinstance(layer, Model):
+        return "keras", None
+    if builtin:
+        return "keras.layers", None
+    return cls.__module__, cls.__name__
+
+
+def _build_config(layer):
+    shape = getattr(layer, "_build_input_shape", None)
+    if isinstance(layer, InputLayer) or not getattr(layer, "built", False) or shape is None:
+        return None
+    return {"input_shape": json.loads(json.dumps(shape, default=json_default))}
+
+
+def serialize_layer(layer):
+    """tf.keras 2.13+'s entry `{"module", "class_name", "config", "registered_name",
+    "build_config"}`; `{"class_name", "config"}` inside `legacy_layer_entries()` (`.h5`)."""
+    Model = _model_class("Model")
+    class_name = model_class_name(layer) if isinstance(layer, Model) else class_name_of(layer)
+    if _legacy_entries.on:
+        return {"class_name": class_name, "config": layer.get_config()}
+    module, registered_name = _module_and_registered_name(layer)
+    if isinstance(layer, Model) and registered_name is None:
+        class_name = type(layer).__name__ if class_name != "Functional" else class_name
+    entry = {"module": module, "class_name": class_name, "config": layer.get_config(),
+             "registered_name": registered_name}
+    build_config = _build_config(layer)
+    if build_config is not None:
+        entry["build_config"] = build_config
+    return entry
 
 
 # --- looking classes up -------------------------------------------------------------------------
@@ -176,6 +235,24 @@ def sequential_from_config(cls, config, custom_objects=None):
     if config.get("trainable") is False:
         model.trainable = False
     return model
+
+
+def with_first_layer_input_shape(layer_configs):
+    """Keras 3 files drop `batch_input_shape` from the layer that created the model's input
+    (`Dense(2, input_shape=(3,))`); its automatic InputLayer, named `<layer>_input`, still holds
+    the shape. Give it back, so the config reads as tf.keras' own after a `.keras` round trip
+    (a best guess: `Sequential.build()` names its InputLayer the same way)."""
+    if len(layer_configs) < 2 or layer_configs[0].get("class_name") != "InputLayer":
+        return layer_configs
+    input_config, first = layer_configs[0].get("config", {}), layer_configs[1]
+    inner = first.get("config")
+    if not isinstance(inner, dict) or "batch_input_shape" in inner or \
+            input_config.get("name") != f"{inner.get('name')}_input" or \
+            input_config.get("batch_input_shape") is None:
+        return layer_configs
+    first = dict(first, config=dict(inner, batch_input_shape=tuple(
+        input_config["batch_input_shape"])))
+    return [layer_configs[0], first] + list(layer_configs[2:])
 
 
 # --- Functional ---------------------------------------------------------------------------------

@@ -14,4 +14,6 @@ from .nn import (  # noqa: F401
     l2_normalize,
 )
 
+from .einsum import einsum  # noqa: F401
+
 take = gather

@@ -23,36 +23,33 @@ of C; its column sums are matrix-vector products. `x - mean` only ever exists on
 tiles over two threads (NumPy releases the GIL). Other layouts (virtual batches, non-contiguous
 axes, masks) use plain broadcasting NumPy.
 """
-import math
-import os
+import functools
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..core.tensor import record, unbroadcast
 from ..core.tensor import as_array
+from .parallel import run_split
 
 _TILE_ELEMENTS = 1 << 18      # elements per tile (1 MB of float32): measured best on a 2-core EPYC
 _WIDE_ROW = 1 << 10           # aim for inner loops of about this many elements (channels-last)
-_THREADED_ELEMENTS = 1 << 20  # inputs at least this large split their tiles over two threads
-_THREADS = min(2, os.cpu_count() or 1)
-_pool = None
-
-
-def _forget_pool_after_fork():
-    """A forked child has no worker thread: it must start its own pool, not wait on the copy."""
-    global _pool
-    _pool = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+_THREADED_ELEMENTS = 1 << 18  # inputs at least this large split their tiles over two threads
 
 
 # ---------------------------------------------------------------------------------------
 # layout: how an input is walked
 # ---------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=256)
+def _largest_divisor(n, limit):
+    """The largest divisor of `n` that is at most `limit` (how many rows to lay side by side:
+    a gcd with `limit` can be tiny, e.g. 2 for 147456 rows and limit 170)."""
+    for d in range(min(n, limit), 1, -1):
+        if n % d == 0:
+            return d
+    return 1
+
+
 class _Layout:
     """The reduction of an input shape over `axes`, and the tiled view when the kept axes form
     one contiguous block (`view` is None otherwise): `(rows, K)` when no reduced axis follows the
@@ -68,12 +65,13 @@ class _Layout:
         self.channels = int(np.prod([shape[i] for i in kept], dtype=np.int64))
         self.view = None
         self.fold = 1
+        self._tiles = None
         if not kept or kept != list(range(kept[0], kept[-1] + 1)) or self.count == 0:
             return
         lead = int(np.prod(shape[:kept[0]], dtype=np.int64))
         trail = int(np.prod(shape[kept[-1] + 1:], dtype=np.int64))
         if trail == 1:
-            self.fold = math.gcd(lead, max(1, _WIDE_ROW // max(self.channels, 1)))
+            self.fold = _largest_divisor(lead, max(1, _WIDE_ROW // max(self.channels, 1)))
             self.view = (lead // self.fold, self.channels * self.fold)
         else:
             self.view = (lead, self.channels, trail)
@@ -85,8 +83,10 @@ class _Layout:
         return np.ascontiguousarray(array).reshape(self.view)
 
     def tiles(self):
-        rows, step = self.view[0], self.rows_per_tile
-        return [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
+        if self._tiles is None:
+            rows, step = self.view[0], self.rows_per_tile
+            self._tiles = [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
+        return self._tiles
 
     def wide(self, stat):
         """A per-channel statistic laid out to broadcast against a tile of the view."""
@@ -117,6 +117,20 @@ class _Layout:
         return np.reshape(wide_sum, self.stat_shape)
 
 
+_LAYOUTS = {}
+
+
+def _layout(shape, axes):
+    """The `_Layout` of a shape and axes, cached (a training step sees the same few shapes)."""
+    key = (tuple(shape), tuple(axes))
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        if len(_LAYOUTS) >= 256:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[key] = _Layout(shape, axes)
+    return layout
+
+
 _scratch_buffers = threading.local()
 
 
@@ -130,20 +144,17 @@ def _scratch(like):
 
 def _for_each_tile(layout, fn):
     """Call `fn(index, tile)` for every tile. Large inputs run the second half of the tiles on a
-    worker thread: NumPy releases the GIL inside its loops, and every call writes its own rows."""
-    global _pool
-    tiles = list(enumerate(layout.tiles()))
-    if _THREADS < 2 or len(tiles) < 4 or int(np.prod(layout.view)) < _THREADED_ELEMENTS:
-        for index, tile in tiles:
-            fn(index, tile)
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-bn")
-    half = len(tiles) // 2
-    future = _pool.submit(lambda: [fn(index, tile) for index, tile in tiles[half:]])
-    for index, tile in tiles[:half]:
-        fn(index, tile)
-    future.result()
+    worker thread (`parallel.run_split`): NumPy releases the GIL inside its loops, and every
+    call writes its own rows."""
+    tiles = layout.tiles()
+
+    def work(lo, hi):
+        for index in range(lo, hi):
+            fn(index, tiles[index])
+    if len(tiles) < 4 or int(np.prod(layout.view)) < _THREADED_ELEMENTS:
+        work(0, len(tiles))
+    else:
+        run_split(work, len(tiles))     # channel sums are BLAS products: one BLAS thread each
 
 
 # ---------------------------------------------------------------------------------------
@@ -206,7 +217,7 @@ def batch_moments(x, axes, weights=None):
     `weights` (broadcastable to x) are frequency weights, as `tf.nn.weighted_moments`:
     statistics over zero total weight are 0."""
     xd = as_array(x)
-    layout = _Layout(xd.shape, axes)
+    layout = _layout(xd.shape, axes)
     if weights is not None:
         return _weighted_moments(xd, layout, weights)
     if layout.view is None:
@@ -374,7 +385,7 @@ def batch_norm_inference(x, mean, variance, scale, offset, axes, epsilon):
     (the moving averages), as one affine op. `mean` and `variance` get no gradient."""
     xd = as_array(x)
     dtype = xd.dtype
-    layout = _Layout(xd.shape, axes)
+    layout = _layout(xd.shape, axes)
     mean_arr = _param_array(np.array(as_array(mean), dtype), layout)
     inv = (1 / np.sqrt(_param_array(np.asarray(as_array(variance), dtype), layout)
                        + np.asarray(epsilon, dtype))).astype(dtype, copy=False)

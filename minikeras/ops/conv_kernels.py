@@ -14,7 +14,8 @@ on the padded input's grid instead, one GEMM per tap and no copies (`_grid_gradi
 Measured on Conv2D(64, 3, 'same') over (32, 56, 56, 64) float32: the im2col copy costs about a
 tenth of the forward GEMM, while accumulating one GEMM per kernel tap over a flattened padded
 input (no copy) ran 2x slower forward and 3x slower backward (skinny GEMMs, nine accumulations
-of the output), so im2col is used for those.
+of the output), so im2col is used for those. Inputs with few channels may instead take the band
+route (conv_band.py: band rows and one GEMM with a banded kernel), timed per shape by `plan`.
 """
 import sys
 import time
@@ -23,6 +24,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..core.session import register_session_cache
+from .conv_band import BandKernel, width_block
 from .parallel import local_buffer, run_split
 
 
@@ -290,9 +292,20 @@ def _im2col_taps_into(xp, kernel_size, strides, dilation, out_sizes, dest):
 _TAP_MAJOR_MAX_CHANNELS = 8
 
 
-def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel_groups, dtype):
-    """"rows" (positions, taps * cin) or "taps" (taps * cin, positions), timed once per shape
-    on one sample for few-channel inputs."""
+def _band_kernel(kernel, strides, dilation, groups, out_sizes, dtype):
+    """The banded kernel of the band route (conv_band.py) when it applies: few input channels,
+    one group, stride 1 and no dilation along the last spatial axis; else None."""
+    if groups != 1 or kernel.shape[-2] > _TAP_MAJOR_MAX_CHANNELS or strides[-1] != 1 \
+            or dilation[-1] != 1 or 0 in out_sizes:
+        return None
+    wb = width_block(out_sizes[-1], kernel.shape[-3], kernel.shape[-1])
+    return None if wb is None else BandKernel(kernel, wb, strides, dilation, dtype)
+
+
+def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel_groups, dtype,
+                   band=None):
+    """"rows" (positions, taps * cin), "taps" (taps * cin, positions) or "band" (`band`'s rows,
+    conv_band.py), timed once per shape on a few samples for few-channel inputs."""
     if groups != 1 or x.shape[-1] > _TAP_MAJOR_MAX_CHANNELS or x.shape[0] == 0 \
             or 0 in out_sizes:
         return "rows"
@@ -313,18 +326,30 @@ def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel
         cols = np.empty((depth, positions), dtype)
         _im2col_taps_into(sample, kernel_size, strides, dilation, out_sizes, cols)
         np.matmul(cols.T, kernel_groups[0], out=out)
+
+    def banded():
+        cols = np.empty((positions // band.wb, band.depth), dtype)
+        band.rows_into(sample, out_sizes, cols)
+        np.matmul(cols, band.matrix, out=_as_shape(out, (positions // band.wb, -1)))
     key = ("im2col_layout", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
            dilation, dtype.str, count)
-    return plan(key, {"rows": rows, "taps": taps})
+    candidates = {"rows": rows, "taps": taps}
+    if band is not None:
+        candidates["band"] = banded
+    return plan(key, candidates)
 
 
 def _windows_of(xp, kernel_size, strides, dilation, out_sizes, groups, layout, depth, count,
-                dtype):
+                dtype, band=None):
     """The im2col rows of a chunk in a per-thread buffer: `(taps * cin, count)` for the
-    tap-major layout, else `(groups, count, taps * cin_g)`."""
+    tap-major layout, `(count / wb, band depth)` for the band layout, else
+    `(groups, count, taps * cin_g)`."""
     if layout == "taps":
         cols = local_buffer("conv_cols", (depth, count), dtype)
         _im2col_taps_into(xp, kernel_size, strides, dilation, out_sizes, cols)
+    elif layout == "band":
+        cols = local_buffer("conv_cols", (count // band.wb, band.depth), dtype)
+        band.rows_into(xp, out_sizes, cols)
     else:
         cols = local_buffer("conv_cols", (groups, count, depth), dtype)
         _im2col_into(xp, kernel_size, strides, dilation, out_sizes, groups, cols)
@@ -344,42 +369,32 @@ def _gemm_rows(cols, kernel_groups, out_rows):
 _WIDE_ROW = 1 << 10       # elementwise passes over rows run ~this many elements per inner loop
 
 
-_ONES = {}
-
-
-def _ones(count, dtype):
-    """A read-only vector of `count` ones (one cached vector per dtype, grown on demand)."""
-    ones = _ONES.get(dtype.str)
-    if ones is None or ones.size < count:
-        ones = np.ones(max(count, 1 << 16), dtype)
-        ones.flags.writeable = False
-        _ONES[dtype.str] = ones
-    return ones[:count]
+def _wide_blocks(rows):
+    """`rows (n, f)` as at most two blocks: the first `fold * (n // fold)` rows viewed as
+    `(n // fold, fold * f)` (`fold` rows side by side, inner loops of ~_WIDE_ROW elements), and
+    the remaining rows as they are. Yields `(block, fold)`."""
+    n, f = rows.shape
+    fold = max(1, _WIDE_ROW // max(f, 1))
+    bulk = n - n % fold
+    if bulk:
+        yield _as_shape(rows[:bulk], (bulk // fold, fold * f)), fold
+    if bulk < n:
+        yield rows[bulk:], 1
 
 
 def _channel_sums(rows):
-    """Column sums of `rows (n, f)` as one matrix-vector product (BLAS reads the rows once at
-    memory speed; a NumPy reduction over a narrow channel axis was up to 10x slower)."""
-    return np.matmul(_ones(rows.shape[0], rows.dtype), rows)
-
-
-def _add_row_vector(rows, vector):
-    """`rows (n, f) += vector` with long inner loops: the rows that fold evenly into wide rows
-    of ~_WIDE_ROW values are done that way (a sample's positions are often odd, so a gcd-based
-    fold would drop to 2), the remainder directly."""
-    n, f = rows.shape
-    fold = max(1, _WIDE_ROW // max(f, 1))
-    main = n - n % fold
-    if fold > 1 and main:
-        _as_shape(rows[:main], (main // fold, fold * f))[...] += np.tile(vector, fold)
-    if main < n:
-        rows[main:] += vector
+    """Column sums of `rows (n, f)`, reduced over wide rows."""
+    total = np.zeros(rows.shape[1], rows.dtype)
+    for block, fold in _wide_blocks(rows):
+        total += np.add.reduce(block, axis=0).reshape(fold, -1).sum(axis=0)
+    return total
 
 
 def _epilogue(rows, bias, activation):
     """Bias and activation in place on fresh output rows (still in cache)."""
     if bias is not None:
-        _add_row_vector(rows, bias)
+        for block, fold in _wide_blocks(rows):
+            block += np.tile(bias, fold) if fold > 1 else bias
     if activation == "relu":
         np.maximum(rows, 0, out=rows)
     elif activation == "tanh":
@@ -407,20 +422,24 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     out = output_array((batch,) + out_sizes + (filters,), dtype, cached_output)
     out_rows = out.reshape(batch * positions, filters)
     bias = None if bias is None else np.asarray(bias, dtype)
+    band = _band_kernel(kernel, strides, dilation, groups, out_sizes, dtype)
     layout = _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes,
-                            kernel_groups, dtype)
+                            kernel_groups, dtype, band)
+    if layout != "band":
+        band = None
 
     bytes_per_position = (groups * depth + filters) * dtype.itemsize
     row_positions = positions // out_sizes[0] if out_sizes[0] else 0
     # A sample larger than a chunk is done in bands of output rows along the first spatial axis.
-    band = max(1, _CHUNK_BYTES // max(row_positions * bytes_per_position, 1))
+    band_rows = max(1, _CHUNK_BYTES // max(row_positions * bytes_per_position, 1))
     eff0 = (kernel_size[0] - 1) * dilation[0] + 1
 
     def work(lo, hi):
         for b0, b1 in _sample_chunks(lo, hi, positions * bytes_per_position):
             xp = _padded_chunk(x[b0:b1], pads, "conv_xp")
-            bands = [(0, out_sizes[0])] if b1 - b0 > 1 or band >= out_sizes[0] else \
-                [(r, min(r + band, out_sizes[0])) for r in range(0, out_sizes[0], band)]
+            bands = [(0, out_sizes[0])] if b1 - b0 > 1 or band_rows >= out_sizes[0] or \
+                layout == "band" else \
+                [(r, min(r + band_rows, out_sizes[0])) for r in range(0, out_sizes[0], band_rows)]
             for r0, r1 in bands:
                 rows = slice(b0 * positions + r0 * row_positions,
                              (b1 - 1) * positions + r1 * row_positions)
@@ -429,16 +448,19 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
                     xp[:, r0 * strides[0]:(r1 - 1) * strides[0] + eff0]
                 band_sizes = (r1 - r0,) + tuple(out_sizes[1:])
                 cols = _windows_of(source, kernel_size, strides, dilation, band_sizes, groups,
-                                   layout, depth, count, dtype)
+                                   layout, depth, count, dtype, band)
                 if layout == "taps":
                     np.matmul(cols.T, kernel_groups[0], out=out_rows[rows])
+                elif layout == "band":
+                    np.matmul(cols, band.matrix, out=_as_shape(out_rows[rows], (len(cols), -1)))
                 else:
                     _gemm_rows(cols, kernel_groups, out_rows[rows])
                 _epilogue(out_rows[rows], bias, activation)
     run_split(work, batch)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
                   groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, x=x,
-                  out=out, activation=activation, kernel_groups=kernel_groups, layout=layout)
+                  out=out, activation=activation, kernel_groups=kernel_groups, layout=layout,
+                  band=band)
     return out, ctx
 
 
@@ -478,6 +500,10 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     kernel_groups = ctx.kernel_groups
     depth = kernel_groups.shape[1]
     x_shape = ctx.x_shape
+    band = ctx.band
+    if band is None and need_input:
+        # The input gradient may take the band route even where the forward pass did not.
+        band = _band_kernel(kernel, ctx.strides, ctx.dilation, groups, ctx.out_sizes, dtype)
     dx = scratch(x_shape, dtype) if need_input else None
     stride1 = all(s == 1 for s in ctx.strides)
     partial_dk, partial_db = {}, {}
@@ -499,9 +525,12 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             if need_kernel:
                 cols = _windows_of(_padded_chunk(ctx.x[b0:b1], ctx.pads, "conv_xp"),
                                    kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.out_sizes,
-                                   groups, ctx.layout, depth, (b1 - b0) * positions, dtype)
+                                   groups, ctx.layout, depth, (b1 - b0) * positions, dtype,
+                                   band)
                 if ctx.layout == "taps":
                     part = np.matmul(cols, ga)[None]
+                elif ctx.layout == "band":
+                    part = np.matmul(cols.T, _as_shape(ga, (len(cols), -1)))[None]
                 else:
                     part = np.matmul(cols.transpose(0, 2, 1), _grouped_output_grad(ga, groups))
                 dk_sum = part if dk_sum is None else dk_sum + part
@@ -510,7 +539,15 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         partial_dk[lo], partial_db[lo] = dk_sum, db_sum
 
     def input_grad(route, ga, b0, b1):
-        if route == "flipped":
+        if route == "band":
+            rows = _as_shape(ga, (len(ga) // band.wb, -1))
+            drows = local_buffer("conv_gcols", (len(rows), band.depth), dtype)
+            np.matmul(rows, band.matrix.T, out=drows)
+            dxp = local_buffer("conv_dxp", (b1 - b0,) + tuple(ctx.padded_shape[1:]), dtype)
+            dxp.fill(0)
+            band.rows_add_back(drows, dxp, ctx.out_sizes)
+            dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
+        elif route == "flipped":
             ga_samples = ga.reshape((b1 - b0,) + tuple(ctx.out_sizes) + (filters,))
             flipped.into(ga_samples, dx[b0:b1])
         elif groups == 1:
@@ -553,8 +590,19 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         key = ("stride1_input_grad", x_shape[1:], kernel.shape, groups, tuple(map(tuple, ctx.pads)),
                ctx.dilation,
                b1)
+        names = ("flipped", "col2im") + (("band",) if band is not None else ())
         route = plan(key, {name: (lambda name=name: input_grad(name, first, 0, b1))
-                           for name in ("flipped", "col2im")})
+                           for name in names})
+    elif need_input and band is not None:
+        b1 = min(batch, 8)
+        first = g_rows[:b1 * positions]
+        if fused:
+            first = _activation_grad(ctx.activation, out_rows[:b1 * positions], first,
+                                     np.empty_like(first))
+        key = ("strided_input_grad", x_shape[1:], kernel.shape, ctx.strides,
+               tuple(map(tuple, ctx.pads)), ctx.dilation, b1)
+        route = plan(key, {name: (lambda name=name: input_grad(name, first, 0, b1))
+                           for name in ("col2im", "band")})
     run_split(work, batch)
     order = sorted(partial_dk)               # fixed summation order: deterministic results
     dk = db = None
@@ -562,8 +610,11 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         dk_groups = partial_dk[order[0]]
         for lo in order[1:]:
             dk_groups = dk_groups + partial_dk[lo]
-        dk = _kernel_from_grouped(dk_groups, kernel.shape, groups).astype(kernel.dtype,
-                                                                          copy=False)
+        if ctx.layout == "band":
+            dk = band.kernel_from_band(dk_groups[0]).astype(kernel.dtype, copy=False)
+        else:
+            dk = _kernel_from_grouped(dk_groups, kernel.shape, groups).astype(kernel.dtype,
+                                                                              copy=False)
     if need_bias:
         db = partial_db[order[0]]
         for lo in order[1:]:
@@ -582,7 +633,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
 # against im2col + kernel GEMM + tap-major col2im. With many taps the per-tap GEMMs and adds
 # (and their skinny shapes) lose, and few input channels make the per-tap GEMMs too thin.
 _GRID_MAX_TAPS = 4
-_GRID_MIN_CHANNELS = 8
+_GRID_MIN_CHANNELS = _TAP_MAJOR_MAX_CHANNELS + 1      # fewer channels: tap-major or band routes
 
 
 def _grid_route_applies(ctx):

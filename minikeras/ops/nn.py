@@ -42,7 +42,8 @@ def dense(x, kernel, bias=None, activation=None):
         out._keras_logits = logits
         return out
     xd, wd = as_array(x), as_array(kernel)
-    x2 = xd.reshape(-1, xd.shape[-1]) if xd.ndim != 2 else xd
+    rows = int(np.prod(xd.shape[:-1]))          # explicit: -1 cannot be inferred when empty
+    x2 = xd.reshape(rows, xd.shape[-1]) if xd.ndim != 2 else xd
     out = parallel.matmul(x2, wd)
     if bias is not None:
         out += bias.data if isinstance(bias, Tensor) else bias
@@ -55,7 +56,7 @@ def dense(x, kernel, bias=None, activation=None):
 
     def backward(g, needs):
         g = _activation_backward(activation, out, g)
-        g2 = g.reshape(-1, g.shape[-1])
+        g2 = g.reshape(rows, wd.shape[-1])         # Dense(0) gives empty gradients, not errors
         gx = parallel.matmul(g2, wd.T).reshape(xd.shape) if needs[0] else None
         gw = parallel.matmul(x2.T, g2) if needs[1] else None
         gb = g2.sum(axis=0) if (bias is not None and needs[2]) else None

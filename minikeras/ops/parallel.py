@@ -7,16 +7,30 @@ duration, so two Python threads never start two BLAS thread teams on two cores (
 two threads 21 ms idle and 35-60 ms on a loaded machine). When the BLAS library's thread count
 cannot be set (a BLAS other than OpenBLAS), BLAS work runs serially and BLAS threads itself.
 
-`MINIKERAS_NUM_THREADS=1` turns the splitting off.
+`MINIKERAS_NUM_THREADS=1` turns the splitting off; a process bound to one core (`taskset`,
+`mpirun --bind-to core`) does not split either.
 """
 import ctypes
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np   # loads BLAS before it is looked up below
 
-_THREADS = max(1, min(2, int(os.environ.get("MINIKERAS_NUM_THREADS", 0) or os.cpu_count() or 1)))
+from .allocator import tune_once
+
+
+def usable_cores():
+    """Cores this process may run on: its CPU affinity (`taskset`, `mpirun --bind-to core`)
+    where the platform reports one, else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+_THREADS = max(1, min(2, int(os.environ.get("MINIKERAS_NUM_THREADS", 0) or usable_cores())))
 _pool = None
 _state = threading.local()
 
@@ -74,10 +88,19 @@ def can_split(uses_blas=True):
 def run_split(work, n, uses_blas=True, min_items=2):
     """`work(lo, hi)` over `range(n)`: both halves concurrently when that is possible, else one
     call `work(0, n)`. Exceptions of either half propagate."""
-    global _pool
     if n < min_items or not can_split(uses_blas):
         work(0, n)
         return
+    start = time.perf_counter()
+    try:
+        _split(work, n, uses_blas)
+    finally:
+        _state.split_seconds = getattr(_state, "split_seconds", 0.0) + \
+            time.perf_counter() - start
+
+
+def _split(work, n, uses_blas):
+    global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-ops")
     half = (n + 1) // 2
@@ -152,23 +175,39 @@ def oversubscribed():
         return False
 
 
+# A step runs BLAS single-threaded when the previous step spent at least this share of its time
+# in the two-thread kernels (or when the machine is oversubscribed).
+_SPLIT_SHARE = 0.25
+_POLICY = os.environ.get("MINIKERAS_BLAS_POLICY", "auto")   # auto | single | threads
+
+
 class blas_single_threaded:
-    """BLAS on one thread inside this block (re-entrant) while the machine is oversubscribed;
-    what a training or predict step runs in. OpenBLAS' threads spin-wait between calls and,
-    descheduled on shared cores, make every small product (dense layers, batch-norm sums) wait:
-    lenet_bn predict at a load of ~4 on 2 cores ran 2.0-2.5k samples/s with them and 8.5-15k
-    without, and the large products are then split here instead (`matmul`). On a quiet
-    machine they help (MLP training 25.5k samples/s with them, 18.6k split here), so they stay.
-    The convolution kernels set BLAS single-threaded around their own splits in any case."""
+    """What a training, test or predict step runs in (re-entrant): BLAS on one thread when the
+    step's work is mostly the kernels that split the batch over two Python threads themselves,
+    or when the machine is oversubscribed; BLAS' own threads otherwise.
+
+    OpenBLAS' threads spin-wait after every call they share; spinning, they take the core the
+    kernels' second thread needs, and descheduled on shared cores they make every small product
+    wait. Measured (2 cores): lenet_bn predict 14-20k -> 21-30k samples/s and training 6.4k ->
+    7.8-8.4k with BLAS single-threaded for the whole step; lenet_bn predict at a load of ~4
+    2.0-2.5k with BLAS threads and 8.5-15k without. Models made of large products or recurrent
+    loops (MLP, LSTM) lose 5-20% on one BLAS thread on a quiet machine, so the choice is made
+    per step, from the share of the previous step's wall time that went to the splitting
+    kernels (`run_split`, not the products `matmul` splits): at least `_SPLIT_SHARE`, one BLAS
+    thread and `matmul` splits the large products itself. `MINIKERAS_BLAS_POLICY=single` or
+    `threads` fixes the choice."""
 
     def __enter__(self):
         depth = getattr(_state, "single_blas", 0)
         if depth == 0:
+            tune_once()                     # steps reuse freed heap memory (allocator.py)
             self._previous = None
-            if _BLAS is not None and _THREADS >= 2 and oversubscribed():
+            if _BLAS is not None and _THREADS >= 2 and _step_wants_single_blas():
                 self._previous = _BLAS[1]()
                 _BLAS[0](1)
             _state.single_blas_active = self._previous is not None
+            _state.split_seconds = 0.0
+            self._start = time.perf_counter()
         _state.single_blas = depth + 1
         return self
 
@@ -178,7 +217,15 @@ class blas_single_threaded:
             if self._previous is not None:
                 _BLAS[0](self._previous)
             _state.single_blas_active = False
+            elapsed = time.perf_counter() - self._start
+            _state.split_share = _state.split_seconds / elapsed if elapsed > 0 else 0.0
         return False
+
+
+def _step_wants_single_blas():
+    if _POLICY in ("single", "threads"):
+        return _POLICY == "single"
+    return getattr(_state, "split_share", 0.0) >= _SPLIT_SHARE or oversubscribed()
 
 
 # Products of at least this many multiply-adds are split over two threads by `matmul`.
@@ -196,9 +243,9 @@ def matmul(a, b):
         return a @ b
     out = np.empty((rows, columns), np.result_type(a, b))
     if rows >= columns:
-        run_split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), rows)
+        _split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), rows, True)
     else:
         def columns_of(lo, hi):
             out[:, lo:hi] = a @ b[:, lo:hi]
-        run_split(columns_of, columns)
+        _split(columns_of, columns, True)
     return out

@@ -10,6 +10,8 @@ from .adam import Adam, AdamW
 from .adamax import Adamax
 from .nadam import Nadam
 from .ftrl import Ftrl
+from .lion import Lion
+from .adafactor import Adafactor
 from . import schedules  # noqa: F401
 from . import legacy  # noqa: F401
 from ..core.serialization import deserialize_object, serialize_keras_object
@@ -20,10 +22,11 @@ register_builtins("optimizers", globals())   # names looked up by `deserialize_k
 # tf.keras 2.9 - 2.10 scripts reach the same classes as `keras.optimizers.experimental.X`.
 experimental = types.SimpleNamespace(SGD=SGD, RMSprop=RMSprop, Adagrad=Adagrad,
                                      Adadelta=Adadelta, Adam=Adam, AdamW=AdamW, Adamax=Adamax,
-                                     Nadam=Nadam, Ftrl=Ftrl, Optimizer=Optimizer)
+                                     Nadam=Nadam, Ftrl=Ftrl, Lion=Lion, Adafactor=Adafactor,
+                                     Optimizer=Optimizer)
 
 _CLASSES = {cls.__name__: cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax,
-                                          Nadam, Ftrl)}
+                                          Nadam, Ftrl, Lion, Adafactor)}
 # tf.keras resolves names case-insensitively ('adam', 'rmsprop', 'sgd', 'adamw', ...).
 _BY_LOWER_NAME = {name.lower(): cls for name, cls in _CLASSES.items()}
 REGISTERED_PREFIX = "Custom>"
@@ -71,6 +74,8 @@ def get(identifier, **kwargs):
     if isinstance(identifier, str):
         cls = _BY_LOWER_NAME.get(identifier.lower())
         if cls is None:
-            raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
+            raise ValueError(f"Unknown optimizer: '{identifier}'. Please ensure you are using a "
+                             "`keras.utils.custom_object_scope` and that this object is included "
+                             "in the scope. (Could not interpret optimizer identifier.)")
         return cls()
     raise ValueError(f"Could not interpret optimizer identifier: {identifier}")

@@ -6,6 +6,7 @@ also carry `build_config`), writes dtypes as `DTypePolicy` objects, gives `Input
 `__keras_tensor__` entries. Reading accepts both the Keras 3 and the tf.keras forms.
 """
 import copy
+import inspect
 
 from ..core.nest import flatten
 from ..models import serialization
@@ -16,12 +17,14 @@ from ..layers.core.lambda_layer import Lambda
 from ..engine.keras_tensor import KerasTensor
 from ..core.nest import map_structure
 from .. import optimizers
+from ..core.registry import builtin_objects
 
 # Keys Keras 3 adds to configs that minikeras' (Keras 2) classes do not take, with the value
 # that means "feature unused". Any other value cannot be honoured and is an error.
 _KERAS3_ONLY_KEYS = {"quantization_config": None, "optional": False, "lora_rank": None,
                      "lora_alpha": None, "input_axes": None, "output_axes": None,
                      "loss_scale_factor": None, "gradient_accumulation_steps": None,
+                     "use_gate": False, "sliding_window": None, "rms_scaling": False,
                      "shared_object_id": "any"}
 
 
@@ -40,6 +43,7 @@ def _layer_config_v3(layer):
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
     config.pop("batch_input_shape", None)
+    config.pop("rng_type", None)      # tf.keras' TF random generator choice: no Keras 3 key
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     _drop_time_major(config)
@@ -77,10 +81,29 @@ def serialize_layer(layer):
     if isinstance(layer, Model):
         return serialize_model(layer, top_level=False)
     entry = _wrap(layer, _layer_config_v3(layer), "keras.layers")
+    if type(layer).__name__ == "MultiHeadAttention":
+        return _multi_head_attention_v3(layer, entry)
     build_shape = getattr(layer, "_build_input_shape", None)
     # Keras 3 records a build config only for layers with their own `build`.
     if layer.built and build_shape is not None and type(layer).build is not Layer.build:
         entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
+    return entry
+
+
+def _multi_head_attention_v3(layer, entry):
+    """Keras 3 keeps MultiHeadAttention's input shapes in `build_config["shapes_dict"]`, not in
+    its config, and has no `softmax_robust_masking`."""
+    config = entry["config"]
+    shapes = {key: config.pop(key, None) for key in ("query_shape", "value_shape", "key_shape")}
+    if config.pop("softmax_robust_masking", False):
+        raise ValueError("Keras 3 has no `softmax_robust_masking`: a MultiHeadAttention with "
+                         "softmax_robust_masking=True cannot be saved in the .keras format.")
+    if shapes["query_shape"] is not None:
+        shapes_dict = {"query_shape": _jsonable_shape(shapes["query_shape"]),
+                       "value_shape": _jsonable_shape(shapes["value_shape"])}
+        if shapes["key_shape"] is not None and shapes["key_shape"] != shapes["value_shape"]:
+            shapes_dict["key_shape"] = _jsonable_shape(shapes["key_shape"])
+        entry["build_config"] = {"shapes_dict": shapes_dict}
     return entry
 
 
@@ -172,7 +195,8 @@ _KERAS3_OPERATIONS = {"NotEqual": "math.not_equal", "Equal": "math.equal",
                       "Multiply": "math.multiply", "Divide": "math.truediv",
                       "TrueDivide": "math.truediv", "Power": "math.pow",
                       "Negative": "math.negative", "Absolute": "math.abs",
-                      "Matmul": "linalg.matmul"}
+                      "Matmul": "linalg.matmul", "LogicalOr": "math.logical_or",
+                      "LogicalAnd": "math.logical_and"}
 
 
 def _operation_as_tf_op(entry):
@@ -210,21 +234,40 @@ def normalize(obj, where="config"):
         _strip_keras3_keys(inner, f"{result['class_name']} '{inner.get('name', '')}'")
         if result["class_name"] == "InputLayer" and "batch_shape" in inner:
             inner["batch_input_shape"] = inner.pop("batch_shape")
+        if result["class_name"] == "Sequential" and isinstance(inner.get("layers"), list):
+            inner["layers"] = serialization.with_first_layer_input_shape(inner["layers"])
         if "inbound_nodes" in result:
             keep_structure = result["class_name"] in ("TFOpLambda", "SlicingOpLambda")
-            result["inbound_nodes"] = [_tf_op_node_v2(node) if keep_structure else _node_v2(node)
+            result["inbound_nodes"] = [_tf_op_node_v2(node) if keep_structure
+                                       else _node_v2(node, result["class_name"])
                                        for node in result["inbound_nodes"]]
     return result
 
 
-def _node_v2(node):
-    """`{"args": [...], "kwargs": {...}}` -> `[[name, node, tensor, kwargs], ...]`."""
+def _node_v2(node, class_name=None):
+    """`{"args": [...], "kwargs": {...}}` -> `[[name, node, tensor, kwargs], ...]`; positional
+    arguments after the first join the kwargs under the layer's parameter names (as tf.keras
+    writes `MultiHeadAttention(q, v)`: `{"value": [...]}`)."""
     if not isinstance(node, dict):
         return node
     args, kwargs = node.get("args", []), dict(node.get("kwargs", {}))
     first = args[0] if args else kwargs.pop("inputs", [])
+    if len(args) > 1:
+        names = _call_parameter_names(class_name)
+        if len(names) < len(args) - 1:
+            raise ValueError(f"Cannot read a call of layer class {class_name!r} with "
+                             f"{len(args)} positional arguments.")
+        kwargs = {**dict(zip(names, args[1:])), **kwargs}
     refs = _collect_refs(first)
     return [ref[:3] + [kwargs] for ref in refs]
+
+
+def _call_parameter_names(class_name):
+    """The names of a built-in layer's `call` parameters after its first input."""
+    cls = builtin_objects("layers").get(class_name)
+    if not isinstance(cls, type):
+        return []
+    return list(inspect.signature(cls.call).parameters)[2:]      # skip self and the input
 
 
 def _tf_op_node_v2(node):

@@ -145,7 +145,9 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
     for path, obj in walk(model):
         if isinstance(obj, Optimizer):
             continue
-        stored = h5file.get(f"{path}/vars" if path else "vars", {})
+        stored = h5file.get(f"{path}/vars" if path else "vars")
+        if stored is None:
+            stored = h5file.get(f"{_private_twin(path)}/vars", {})
         try:
             assignments += _match(obj, own_variables(obj), stored, path, size_of_file)
         except ValueError as error:
@@ -159,6 +161,15 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "_built", False):
         load_optimizer_state(model, h5file)
+
+
+def _private_twin(path):
+    """`a/_query_dense` for `a/query_dense` and back: tf.keras' `.keras` files name some
+    sub-layers by their private attribute (MultiHeadAttention's `_query_dense`), Keras 3 by
+    its public property."""
+    head, _, last = path.rpartition("/")
+    twin = last[1:] if last.startswith("_") else f"_{last}"
+    return f"{head}/{twin}" if head else twin
 
 
 def _match(obj, variables, stored, path, size_of_file=None):

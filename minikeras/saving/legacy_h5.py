@@ -313,8 +313,9 @@ def save_model(model, filepath, include_optimizer=True):
             "Sequential model. It does not work for subclassed models, because such models are "
             "defined via the body of a Python method, which isn't safely serializable. Consider "
             "saving to the native Keras format (a '.keras' file name) or using `save_weights`.")
-    model_config = {"class_name": serialization.model_class_name(model),
-                    "config": model.get_config()}
+    with serialization.legacy_layer_entries():     # tf.keras' .h5 form of the layers
+        model_config = {"class_name": serialization.model_class_name(model),
+                        "config": model.get_config()}
     training_config = serialization.training_config(model) if model._is_compiled else None
     with file_io.atomic_write(filepath) as tmp_path:
         with h5py.File(tmp_path, "w") as f:

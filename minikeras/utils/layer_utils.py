@@ -1,5 +1,33 @@
-"""Model-level helpers: `count_flops` (a minikeras extension)."""
+"""`keras.utils.layer_utils`: `count_params`, `print_summary`, `get_source_inputs`, and
+`count_flops` (a minikeras extension)."""
+import numpy as np
+
+from ..core.tensor import as_array
 from ..engine.flops import flops_rows
+from ..models.summary import print_summary  # noqa: F401
+
+
+def count_params(weights):
+    """The total number of scalars in a list of weights (each counted once)."""
+    unique = {id(w): w for w in weights}.values()
+    return int(sum(np.prod(np.shape(as_array(w))) for w in unique))
+
+
+def get_source_inputs(tensor, layer=None, node_index=None):
+    """The model inputs (`keras.Input` tensors) `tensor` was computed from, in first-seen
+    order; `tensor` itself when it is one."""
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
+        return [tensor]
+    node = tensor.node
+    if node.is_input:
+        return [tensor]
+    sources = []
+    for parent in node.input_tensors:
+        for source in get_source_inputs(parent):
+            if all(source is not seen for seen in sources):
+                sources.append(source)
+    return sources
 
 
 def count_flops(model, expand_nested=False):

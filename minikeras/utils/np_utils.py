@@ -1,4 +1,4 @@
-"""Array helpers: `to_categorical`, `normalize`."""
+"""Array helpers: `to_categorical`, `to_ordinal`, `normalize`."""
 import numpy as np
 
 from ..core import config
@@ -22,6 +22,25 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     categorical = np.zeros((y.shape[0], num_classes), dtype=dtype)
     categorical[np.arange(y.shape[0]), y] = 1
     return categorical.reshape(input_shape + (num_classes,))
+
+
+def to_ordinal(y, num_classes=None, dtype="float32"):
+    """Class indices -> ordinal rows: label k gives k ones then zeros, `num_classes - 1` wide.
+
+    Example:
+    >>> to_ordinal([0, 2], num_classes=3)
+    array([[0., 0.],
+           [1., 1.]], dtype=float32)
+    """
+    y = np.array(y, dtype="int64")
+    input_shape = y.shape
+    if input_shape and input_shape[-1] == 1 and len(input_shape) > 1:
+        input_shape = tuple(input_shape[:-1])
+    y = y.reshape(-1)
+    if not num_classes:
+        num_classes = int(np.max(y)) + 1
+    ordinal = (np.arange(num_classes - 1)[None, :] < y[:, None]).astype(dtype)
+    return ordinal.reshape(input_shape + (num_classes - 1,))
 
 
 def normalize(x, axis=-1, order=2):

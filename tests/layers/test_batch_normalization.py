@@ -13,6 +13,7 @@ import minikeras as keras
 from minikeras import layers
 from minikeras.core.tensor import Tensor
 from minikeras.ops import batch_norm as bn_ops
+from minikeras.ops import parallel
 from conftest import fixture_path
 from gradcheck import check_gradients, check_layer_gradients
 
@@ -368,7 +369,7 @@ def test_float32_accuracy_with_a_large_mean():
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_threaded_tiles_work_in_a_forked_child(monkeypatch):
     """The worker pool of the parent is not inherited: a child must not wait on it."""
-    monkeypatch.setattr(bn_ops, "_THREADS", 2)
+    monkeypatch.setattr(parallel, "_THREADS", 2)
     x = np.random.default_rng(30).standard_normal((64, 16, 16, 64)).astype(np.float32)
     expected = bn_ops.batch_moments(x, (0, 1, 2)).mean
     pid = os.fork()

@@ -293,9 +293,9 @@ def test_config_round_trip(layer):
 
 def test_config_keys_follow_tf_keras():
     assert list(L.RandomTranslation(0.1, 0.2).get_config())[3:] == [
-        "height_factor", "width_factor", "fill_mode", "fill_value", "interpolation", "seed"]
+        "rng_type", "height_factor", "width_factor", "fill_mode", "fill_value", "interpolation", "seed"]
     assert list(L.RandomRotation(0.1).get_config())[3:] == [
-        "factor", "fill_mode", "fill_value", "interpolation", "seed"]
+        "rng_type", "factor", "fill_mode", "fill_value", "interpolation", "seed"]
 
 
 def test_bad_arguments():
@@ -317,3 +317,63 @@ def test_bad_arguments():
         L.Resizing(2, 2, interpolation="bicubic")
     with pytest.raises(ValueError, match="expects a 3D"):
         L.RandomFlip()(np.zeros((2, 3)), training=True)
+
+
+# --- RandomCrop, RandomContrast, RandomBrightness, RandomHeight, RandomWidth (training) ------
+def test_random_crop_takes_a_window_in_training():
+    x = np.arange(2 * 6 * 7 * 1, dtype="float32").reshape(2, 6, 7, 1)
+    out = L.RandomCrop(3, 4, seed=2)(x, training=True).numpy()
+    windows = [x[:, i:i + 3, j:j + 4] for i in range(4) for j in range(4)]
+    assert any(np.array_equal(out, w) for w in windows)
+
+
+def test_random_contrast_keeps_channel_means_and_bounds():
+    x = np.random.default_rng(0).uniform(50, 200, (3, 5, 5, 2)).astype("float32")
+    out = L.RandomContrast(0.5, seed=1)(x, training=True).numpy()
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), x.mean(axis=(1, 2)), rtol=1e-4)
+    ratio = (out - out.mean(axis=(1, 2), keepdims=True)) / (x - x.mean(axis=(1, 2), keepdims=True))
+    assert 0.5 <= ratio.min() and ratio.max() <= 1.5 and np.ptp(ratio) < 1e-3   # one factor
+
+
+def test_random_brightness_shifts_each_image_within_range():
+    x = np.full((4, 3, 3, 3), 0.5, "float32")
+    out = L.RandomBrightness(0.2, value_range=(0, 1), seed=1)(x, training=True).numpy()
+    deltas = out - x
+    assert np.all(np.abs(deltas) <= 0.2 + 1e-6)
+    np.testing.assert_allclose(deltas, deltas[:, :1, :1, :1] * np.ones_like(deltas), atol=1e-6)
+    with pytest.raises(ValueError, match="range"):
+        L.RandomBrightness(1.5)
+
+
+def test_random_height_and_width_resize_one_axis():
+    x = np.zeros((2, 10, 8, 1), "float32")
+    height = L.RandomHeight((-0.2, 0.3), seed=1)(x, training=True).shape
+    width = L.RandomWidth(0.25, seed=1)(x, training=True).shape
+    assert 8 <= height[1] <= 13 and height[2] == 8
+    assert 6 <= width[2] <= 10 and width[1] == 10
+    assert L.RandomHeight(0.2).compute_output_shape((None, 10, 8, 1)) == (None, None, 8, 1)
+
+
+def test_category_encoding_modes_weights_and_errors():
+    ids = np.array([[0, 2, 2], [1, 1, 3]])
+    counts = L.CategoryEncoding(4, output_mode="count")(ids, count_weights=np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(counts.numpy(), [[0.5, 0, 1, 0], [0, 1, 0, 0.5]])
+    assert L.CategoryEncoding(4)(np.array([1, 3])).shape == (4,)          # 1-D: one sample
+    assert L.CategoryEncoding(4, output_mode="one_hot")(np.array([1, 3])).shape == (2, 4)
+    with pytest.raises(ValueError, match="0 <= values < num_tokens"):
+        L.CategoryEncoding(3)(np.array([[0, 3]]))
+    with pytest.raises(ValueError, match="count_weights"):
+        L.CategoryEncoding(3)(np.array([[0]]), count_weights=np.ones((1, 1)))
+
+
+def test_discretization_buckets_and_refuses_adapt():
+    layer = L.Discretization(bin_boundaries=[0.0, 1.0])
+    out = layer(np.array([[-2.0, 0.0, 0.99, 1.0, 5.0]], "float32"))
+    assert out.dtype == np.int64
+    np.testing.assert_array_equal(out.numpy(), [[0, 1, 1, 2, 2]])    # boundary -> upper bucket
+    multi = L.Discretization(bin_boundaries=[0.0], output_mode="multi_hot")
+    np.testing.assert_array_equal(multi(np.array([[-1.0, -2.0]])).numpy(), [[1, 0]])
+    with pytest.raises(NotImplementedError, match="bin_boundaries"):
+        layer.adapt(np.ones((4, 1)))
+    with pytest.raises(ValueError, match="Both `num_bins` and `bin_boundaries`"):
+        L.Discretization(bin_boundaries=[0.0], num_bins=3)

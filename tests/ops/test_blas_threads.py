@@ -1,8 +1,11 @@
 """small_gemm_threads: one BLAS thread inside while the machine is oversubscribed, the
-previous count restored after; nothing changes on a quiet machine."""
+previous count restored after; nothing changes on a quiet machine. blas_single_threaded: the
+per-step choice between one BLAS thread and BLAS threads (parallel.py)."""
+import time
+
 import pytest
 
-from minikeras.ops import blas_threads
+from minikeras.ops import blas_threads, parallel
 
 pytestmark = pytest.mark.skipif(not blas_threads._APIS, reason="no OpenBLAS in this process")
 
@@ -30,3 +33,68 @@ def test_one_thread_inside_when_oversubscribed(monkeypatch):
         assert getter() == 2        # restored after an error too
     finally:
         setter(before)
+
+
+# ---------------------------------------------------------------------------------------
+# the per-step policy of parallel.blas_single_threaded
+# ---------------------------------------------------------------------------------------
+class FakeBlas:
+    """Records the thread counts set (a stand-in for OpenBLAS' setter and getter)."""
+
+    def __init__(self, threads):
+        self.threads, self.history = threads, []
+
+    def set(self, n):
+        self.threads = n
+        self.history.append(n)
+
+    def get(self):
+        return self.threads
+
+
+def run_step(work_seconds, split_seconds):
+    """A pretend step: `split_seconds` inside run_split (both halves sleep), then
+    `work_seconds` outside."""
+    with parallel.blas_single_threaded():
+        if split_seconds:
+            parallel.run_split(lambda lo, hi: time.sleep(split_seconds), 2, uses_blas=False)
+        time.sleep(work_seconds)
+
+
+@pytest.fixture
+def fake_blas(monkeypatch):
+    blas = FakeBlas(2)
+    monkeypatch.setattr(parallel, "_BLAS", (blas.set, blas.get))
+    monkeypatch.setattr(parallel, "_THREADS", 2)
+    monkeypatch.setattr(parallel, "_POLICY", "auto")
+    monkeypatch.setattr(parallel, "oversubscribed", lambda: False)
+    monkeypatch.setattr(parallel._state, "split_share", 0.0, raising=False)
+    return blas
+
+
+def test_steps_mostly_in_splitting_kernels_run_blas_single_threaded(fake_blas):
+    run_step(0.0, 0.05)                       # first step: BLAS threads, mostly split work
+    assert fake_blas.history == []
+    assert parallel._state.split_share > 0.5
+    run_step(0.0, 0.05)                       # the next runs on one BLAS thread, restored after
+    assert fake_blas.history == [1, 2] and fake_blas.threads == 2
+
+
+def test_steps_of_products_keep_blas_threads(fake_blas, monkeypatch):
+    for _ in range(3):
+        run_step(0.05, 0.0)
+    assert fake_blas.history == [] and parallel._state.split_share == 0
+    monkeypatch.setattr(parallel, "oversubscribed", lambda: True)
+    run_step(0.0, 0.0)                        # oversubscribed: one thread whatever the step
+    assert fake_blas.history == [1, 2]
+
+
+@pytest.mark.parametrize("policy, split_seconds, expected", [
+    ("single", 0.0, [1, 2, 1, 2]),      # one BLAS thread even for steps without split work
+    ("threads", 0.05, []),              # BLAS threads even after a step of split work
+])
+def test_the_policy_can_be_fixed(fake_blas, monkeypatch, policy, split_seconds, expected):
+    monkeypatch.setattr(parallel, "_POLICY", policy)
+    run_step(0.0, split_seconds)
+    run_step(0.0, split_seconds)
+    assert fake_blas.history == expected

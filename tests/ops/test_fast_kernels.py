@@ -90,6 +90,10 @@ CONV_CASES = [
     ((2, 9, 9, 1), (5, 5, 1, 3), (1, 1), [(0, 0), (0, 0)], (1, 1), 1),
     ((2, 8, 7, 3), (3, 3, 3, 4), (1, 1), [(2, 2), (2, 2)], (2, 2), 1),
     ((3, 10, 2), (3, 2, 5), (2,), [(2, 0)], (1,), 1),
+    # band route (conv_band.py): odd output width, strided/dilated leading axes, three phases
+    ((2, 11, 3), (4, 3, 5), (1,), [(1, 2)], (1,), 1),
+    ((2, 5, 6, 7, 2), (2, 3, 3, 2, 4), (2, 1, 1), [(0, 0), (1, 0), (1, 1)], (1, 2, 1), 1),
+    ((2, 4, 12, 2), (2, 5, 2, 32), (1, 1), [(0, 0), (0, 0)], (1, 1), 1),
 ]
 
 
@@ -109,22 +113,31 @@ def test_conv_forward_with_epilogue_matches_reference(case, activation, chunking
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
 
 
-@pytest.fixture(params=["rows", "taps"])
+def _layout_if_possible(layout, groups, band):
+    if layout == "band":
+        return "band" if band is not None else "rows"
+    return layout if groups == 1 else "rows"
+
+
+@pytest.fixture(params=["rows", "taps", "band"])
 def im2col_layout(request, monkeypatch):
-    """Both im2col layouts (tap-major only applies to ungrouped convolutions)."""
+    """Every im2col layout where it applies (tap-major: ungrouped convolutions; band: also
+    few channels, stride 1 and no dilation along the last axis), else "rows"."""
     monkeypatch.setattr(K, "_im2col_layout", lambda x, kernel, strides, pads, dilation, groups,
-                        *rest: request.param if groups == 1 else "rows")
+                        out_sizes, kernel_groups, dtype, band=None:
+                        _layout_if_possible(request.param, groups, band))
     return request.param
 
 
 @pytest.mark.parametrize("case", CONV_CASES)
-@pytest.mark.parametrize("route", ["flipped", "col2im"])
+@pytest.mark.parametrize("route", ["flipped", "col2im", "band"])
 def test_conv_gradients_are_the_adjoint_through_the_activation(case, route, chunking,
                                                                im2col_layout, monkeypatch):
     """With a tanh epilogue: dx, dk, db equal the adjoint of the linear convolution applied to
-    g * tanh'(pre-activation), on both stride-1 input-gradient routes and both im2col
-    layouts."""
-    monkeypatch.setattr(K, "plan", lambda key, candidates: route)
+    g * tanh'(pre-activation), on every input-gradient route and im2col layout that applies
+    (else the first candidate)."""
+    monkeypatch.setattr(K, "plan", lambda key, candidates:
+                        route if route in candidates else next(iter(candidates)))
     x_shape, k_shape, strides, pads, dilation, groups = case
     rng = np.random.default_rng(1)
     x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
@@ -196,7 +209,7 @@ def test_grid_gradient_route_matches_the_im2col_route_and_the_reference(
 
 def test_grid_route_layer_gradients_by_finite_differences(float64):
     layer = layers.Conv2D(3, 2, activation="relu", padding="same")
-    x = np.random.default_rng(8).standard_normal((2, 5, 4, 8))
+    x = np.random.default_rng(8).standard_normal((2, 5, 4, 9))
     layer(x)
     assert K._grid_route_applies(K.conv_forward(x, layer.kernel.numpy(), (1, 1),
                                                 [(0, 1), (0, 1)], (1, 1))[1])
@@ -294,9 +307,9 @@ def test_separable_pooling_and_first_maximum_routing_match_references(
 # ---------------------------------------------------------------------------------------
 # sigmoid, splitting, inference release
 # ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_vectorised_sigmoid_is_exact_in_both_tails(dtype):
-    x = np.array([-np.inf, -200, -30, -1e-3, 0, 1e-3, 30, 200, np.inf, np.nan], dtype)
+    x = np.array([-np.inf, -200, -30, -15, -1e-3, 0, 1e-3, 30, 200, np.inf, np.nan], dtype)
     out = A.sigmoid_array(x)
     assert out.dtype == dtype
     with np.errstate(over="ignore"):
@@ -304,8 +317,11 @@ def test_vectorised_sigmoid_is_exact_in_both_tails(dtype):
     np.testing.assert_allclose(out[:-1], expected[:-1].astype(dtype), rtol=2e-7, atol=0)
     assert np.isnan(out[-1])
     big = np.random.default_rng(6).standard_normal((700, 500)).astype(dtype) * 5   # split
-    np.testing.assert_allclose(A.sigmoid_array(big), 1 / (1 + np.exp(-big.astype(np.float64))),
-                               rtol=2e-6)
+    reference = 1 / (1 + np.exp(-big.astype(np.float64)))
+    if dtype == np.float16:                # computed in float32: within an ulp of the rounding
+        np.testing.assert_array_max_ulp(A.sigmoid_array(big), reference.astype(dtype), 1)
+    else:
+        np.testing.assert_allclose(A.sigmoid_array(big), reference, rtol=2e-6)
 
 
 def test_sigmoid_and_relu_gradients_by_finite_differences(float64):

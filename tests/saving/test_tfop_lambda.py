@@ -81,6 +81,8 @@ def test_config_in_tf_keras_form():
     node is a bare `[layer, node, tensor, kwargs]` entry with the constant operand in kwargs."""
     model = _model()
     assert _layer(model, "tf.math.multiply") == {
+        "module": "tf_keras.src.layers.core.tf_op_layer", "registered_name": "TFOpLambda",
+        "build_config": {"input_shape": [None, 4]},
         "class_name": "TFOpLambda",
         "config": {"name": "tf.math.multiply", "trainable": True, "dtype": "float32",
                    "function": "math.multiply"},

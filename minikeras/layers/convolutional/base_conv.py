@@ -28,7 +28,7 @@ class Conv(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
-        if isinstance(filters, float) and filters.is_integer():
+        if isinstance(filters, float):      # tf.keras int()s float filters (2.5 -> 2)
             filters = int(filters)
         filters = integer(filters, "filters", type(self).__name__, allow_none=True)
         if filters is not None and filters <= 0:

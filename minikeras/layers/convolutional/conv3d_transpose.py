@@ -21,3 +21,8 @@ class Conv3DTranspose(ConvTranspose):
                          activity_regularizer=activity_regularizer,
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
                          **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("dilation_rate")      # tf.keras' Conv3DTranspose leaves it out
+        return config

@@ -1,6 +1,6 @@
 """Dense: the densely-connected layer."""
 from ... import activations, constraints, initializers, ops, regularizers
-from ...engine.argument_checks import positive_int
+from ...engine.argument_checks import python_int
 from ...engine.base_layer import Layer
 from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
@@ -20,8 +20,12 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        # tf.keras builds Dense(0) (an empty output); negative sizes are refused.
-        self.units = positive_int(units, "units", "Dense", allow_zero=True)
+        # tf.keras int()s units (2.5 -> 2, "3" -> 3) and builds Dense(0) (an empty output);
+        # negative sizes are refused.
+        self.units = python_int(units, "units", "Dense")
+        if self.units < 0:
+            raise ValueError("Received an invalid value for `units`, expected a positive "
+                             f"integer. Received: units={units}")
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)

@@ -9,7 +9,19 @@ class BaseRandomImageLayer(Layer):
 
     As in tf.keras, a bare call defaults to `training=True`; `predict`, `evaluate` and
     `training=False` leave the images unchanged.
+
+    `rng_type` is tf.keras' choice of TensorFlow random generator ("stateful" by default for
+    these layers): kept in the config for round trips; the draws come from NumPy either way.
     """
+
+    _RNG_TYPES = ("stateful", "stateless", "legacy_stateful")
+
+    def __init__(self, rng_type=None, **kwargs):
+        super().__init__(**kwargs)
+        if rng_type is not None and rng_type not in self._RNG_TYPES:
+            raise ValueError(f"Invalid `rng_type` received. Valid `rng_type` are "
+                             f"{list(self._RNG_TYPES)}. Got: {rng_type}")
+        self.rng_type = rng_type or "stateful"
 
     def call(self, inputs, training=True):
         inputs = to_float(inputs, self._dtype)
@@ -23,3 +35,9 @@ class BaseRandomImageLayer(Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        if self.rng_type != "legacy_stateful":     # tf.keras leaves the legacy type out
+            config["rng_type"] = self.rng_type
+        return config

@@ -246,6 +246,11 @@ class RNN(Layer):
         return [Tensor(np.asarray(z, dtype)) for z in
                 flatten(initial_state_of(self.cell, None, batch, dtype))]
 
+    def _whole_sequence_input_dropout(self):
+        """Whether input dropout draws a fresh mask at every timestep (tf.keras' LSTM and GRU
+        on their cuDNN-compatible route) rather than one mask per sequence."""
+        return False
+
     def _reset_dropout_masks(self):
         cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
         for cell in cells:
@@ -255,7 +260,10 @@ class RNN(Layer):
 
     def _run(self, x, states, mask, training):
         cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
-        if all(has_fused_kernel(c) for c in cells):
+        # tf.keras' per-gate dropout masks (implementation 1) exist only in the cell's steps
+        per_gate = any(getattr(c, "needs_gate_masks", lambda t: False)(training) for c in cells) \
+            and not self._whole_sequence_input_dropout()
+        if all(has_fused_kernel(c) for c in cells) and not per_gate:
             if x.ndim != 3:     # the built-in cells take (batch, features) at each step
                 raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the '
                                  f"layer: expected ndim=3, found ndim={x.ndim}. Full shape "
@@ -274,9 +282,13 @@ class RNN(Layer):
             n_states = len(flatten(state_structure(cell)))
             cell_states = states[position:position + n_states]
             position += n_states
-            input_mask = cell.get_dropout_mask_for_cell(np.empty(x.shape[:1] + x.shape[2:]), training)
-            if input_mask is not None:
-                x = ops.multiply(x, input_mask.astype(x.dtype)[:, None])
+            if self._whole_sequence_input_dropout() and training and cell.dropout > 0:
+                x = ops.multiply(x, cell._draw_mask(tuple(x.shape), cell.dropout, x.dtype))
+            else:
+                input_mask = cell.get_dropout_mask_for_cell(np.empty(x.shape[:1] + x.shape[2:]),
+                                                            training)
+                if input_mask is not None:
+                    x = ops.multiply(x, input_mask.astype(x.dtype)[:, None])
             recurrent_mask = cell.get_recurrent_dropout_mask_for_cell(
                 np.empty(tuple(cell_states[0].shape)), training)
             recurrent_mask = None if recurrent_mask is None else recurrent_mask.astype(x.dtype)

@@ -50,9 +50,8 @@ class DropoutRNNCellMixin:
 
     The owning RNN layer calls `reset_dropout_mask()` and `reset_recurrent_dropout_mask()`
     before each sequence; a cell asks for `get_dropout_mask_for_cell(inputs, training)`.
-    One mask serves every gate (tf.keras' implementation 2 for inputs; its implementation 1,
-    which recurrent dropout forces, draws one per gate): the same rates and expectations,
-    different random draws.
+    With `count=1` one mask serves every gate (tf.keras' implementation 2); `count=G` gives G
+    independent masks, one per gate (implementation 1, which recurrent dropout forces).
     """
 
     def _init_dropout(self, dropout, recurrent_dropout, seed=None):
@@ -62,12 +61,15 @@ class DropoutRNNCellMixin:
         self._dropout_rng = make_rng(seed) if seed is not None else None
         self._dropout_mask = None
         self._recurrent_dropout_mask = None
+        self._gate_masks = {}
 
     def reset_dropout_mask(self):
         self._dropout_mask = None
+        self._gate_masks.pop("input", None)
 
     def reset_recurrent_dropout_mask(self):
         self._recurrent_dropout_mask = None
+        self._gate_masks.pop("recurrent", None)
 
     def _draw_mask(self, shape, rate, dtype):
         if rate >= 1:
@@ -76,10 +78,21 @@ class DropoutRNNCellMixin:
         keep = rng.random(shape, dtype=np.float32) >= rate
         return (keep * np.asarray(1.0 / (1.0 - rate), dtype)).astype(dtype)
 
+    def _gate_mask_list(self, kind, x, rate, count):
+        """`count` independent masks shaped like `x`, drawn once per sequence."""
+        if kind not in self._gate_masks:
+            shape = tuple(np.shape(x))
+            self._gate_masks[kind] = [self._draw_mask(shape, rate, _dtype_of(x))
+                                      for _ in range(count)]
+        return self._gate_masks[kind]
+
     def get_dropout_mask_for_cell(self, inputs, training, count=1):
-        """The input dropout mask of this sequence, shaped like one timestep of `inputs`."""
+        """The input dropout mask of this sequence, shaped like one timestep of `inputs` (a
+        list of `count` masks when count > 1)."""
         if not training or self.dropout == 0:
             return None
+        if count > 1:
+            return self._gate_mask_list("input", inputs, self.dropout, count)
         if self._dropout_mask is None:
             shape = tuple(np.shape(inputs))
             self._dropout_mask = self._draw_mask(shape, self.dropout, _dtype_of(inputs))
@@ -88,6 +101,8 @@ class DropoutRNNCellMixin:
     def get_recurrent_dropout_mask_for_cell(self, state, training, count=1):
         if not training or self.recurrent_dropout == 0:
             return None
+        if count > 1:
+            return self._gate_mask_list("recurrent", state, self.recurrent_dropout, count)
         if self._recurrent_dropout_mask is None:
             shape = tuple(np.shape(state))
             self._recurrent_dropout_mask = self._draw_mask(shape, self.recurrent_dropout,
@@ -203,6 +218,27 @@ class BuiltinCell(DropoutRNNCellMixin, Layer):
         config = super().get_config()
         config.update(self.cell_config())
         return config
+
+    def needs_gate_masks(self, training):
+        """tf.keras' implementation 1 draws a dropout mask per gate (LSTM, GRU in training)."""
+        return bool(training) and getattr(self, "implementation", 2) == 1 and \
+            self.n_gates > 1 and (self.dropout > 0 or self.recurrent_dropout > 0)
+
+    def _gate_inputs_after_dropout(self, inputs, h_prev, training):
+        """([inputs for each gate], [state for each gate's recurrent product]), each with its
+        own dropout mask (implementation 1)."""
+        count = self.n_gates
+        input_masks = self.get_dropout_mask_for_cell(inputs, training, count=count)
+        recurrent_masks = self.get_recurrent_dropout_mask_for_cell(h_prev, training, count=count)
+        xs = [inputs if input_masks is None else ops.multiply(inputs, m)
+              for m in (input_masks or [None] * count)]
+        hs = [h_prev if recurrent_masks is None else ops.multiply(h_prev, m)
+              for m in (recurrent_masks or [None] * count)]
+        return xs, hs
+
+    def _split_gates(self, weight, axis=-1):
+        return [None] * self.n_gates if weight is None else \
+            ops.split(weight, self.n_gates, axis=axis)
 
     def _inputs_after_dropout(self, inputs, h_prev, training):
         """(inputs, state for the recurrent product) with this sequence's dropout masks."""

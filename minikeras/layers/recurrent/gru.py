@@ -1,4 +1,5 @@
 """GRU: the gated recurrent unit layer (Cho et al., 2014)."""
+from ... import activations
 from .cell_layer import CellLayer
 from .gru_cell import GRUCell
 
@@ -36,3 +37,12 @@ class GRU(CellLayer):
                          return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, time_major=time_major,
                          unroll=unroll, **kwargs)
+
+    def _whole_sequence_input_dropout(self):
+        """tf.keras takes its cuDNN-compatible route (tanh, sigmoid, a bias, no recurrent
+        dropout, not unrolled, reset_after) and then multiplies the whole input sequence by one
+        dropout mask of its shape: a fresh mask at every timestep, shared by the gates."""
+        cell = self.cell
+        return (cell.activation is activations.tanh and
+                cell.recurrent_activation is activations.sigmoid and cell.use_bias and
+                cell.recurrent_dropout == 0 and not self.unroll and cell.reset_after)

@@ -45,6 +45,8 @@ class GRUCell(BuiltinCell):
     @fused_kernel
     def call(self, inputs, states, training=None):
         h_prev = first_state(states)
+        if self.needs_gate_masks(training):
+            return self._call_with_gate_masks(inputs, states, h_prev, training)
         inputs, h_rec = self._inputs_after_dropout(inputs, h_prev, training)
         units = self.units
         if self.bias is None:
@@ -69,6 +71,35 @@ class GRUCell(BuiltinCell):
         else:
             u_h = ops.getitem(self.recurrent_kernel, (slice(None), slice(2 * units, None)))
             recurrent_h = ops.matmul(ops.multiply(r, h_rec), u_h)
+        candidate = self.activation(ops.add(x_h, recurrent_h))
+        h = ops.add(candidate, ops.multiply(z, ops.subtract(h_prev, candidate)))
+        return h, [h] if isinstance(states, (list, tuple)) else h
+
+    def _call_with_gate_masks(self, inputs, states, h_prev, training):
+        """Implementation 1: the z, r and h gates each see their own dropout-masked copies
+        of the inputs and of the state (as tf.keras' GRUCell)."""
+        (x_z_in, x_r_in, x_h_in), (h_z, h_r, h_h) = self._gate_inputs_after_dropout(
+            inputs, h_prev, training)
+        if self.bias is None:
+            input_biases = recurrent_biases = [None] * 3
+        elif self.reset_after:
+            input_biases = self._split_gates(ops.getitem(self.bias, 0))
+            recurrent_biases = self._split_gates(ops.getitem(self.bias, 1))
+        else:
+            input_biases, recurrent_biases = self._split_gates(self.bias), [None] * 3
+        w_z, w_r, w_h = self._split_gates(self.kernel)
+        u_z, u_r, u_h = self._split_gates(self.recurrent_kernel)
+        x_z = ops.dense(x_z_in, w_z, input_biases[0])
+        x_r = ops.dense(x_r_in, w_r, input_biases[1])
+        x_h = ops.dense(x_h_in, w_h, input_biases[2])
+        r_z = ops.dense(h_z, u_z, recurrent_biases[0])
+        r_r = ops.dense(h_r, u_r, recurrent_biases[1])
+        z = self.recurrent_activation(ops.add(x_z, r_z))
+        r = self.recurrent_activation(ops.add(x_r, r_r))
+        if self.reset_after:
+            recurrent_h = ops.multiply(r, ops.dense(h_h, u_h, recurrent_biases[2]))
+        else:
+            recurrent_h = ops.matmul(ops.multiply(r, h_h), u_h)
         candidate = self.activation(ops.add(x_h, recurrent_h))
         h = ops.add(candidate, ops.multiply(z, ops.subtract(h_prev, candidate)))
         return h, [h] if isinstance(states, (list, tuple)) else h

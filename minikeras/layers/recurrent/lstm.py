@@ -1,4 +1,5 @@
 """LSTM: the long short-term memory layer (Hochreiter & Schmidhuber, 1997)."""
+from ... import activations
 from .cell_layer import CellLayer
 from .lstm_cell import LSTMCell
 
@@ -36,3 +37,12 @@ class LSTM(CellLayer):
                          return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, time_major=time_major,
                          unroll=unroll, **kwargs)
+
+    def _whole_sequence_input_dropout(self):
+        """tf.keras takes its cuDNN-compatible route (tanh, sigmoid, a bias, no recurrent
+        dropout, not unrolled) and then multiplies the whole input sequence by one
+        dropout mask of its shape: a fresh mask at every timestep, shared by the gates."""
+        cell = self.cell
+        return (cell.activation is activations.tanh and
+                cell.recurrent_activation is activations.sigmoid and cell.use_bias and
+                cell.recurrent_dropout == 0 and not self.unroll)

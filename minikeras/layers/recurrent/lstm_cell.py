@@ -51,16 +51,27 @@ class LSTMCell(BuiltinCell):
     @fused_kernel
     def call(self, inputs, states, training=None):
         h_prev, c_prev = states[0], states[1]
-        inputs, h_rec = self._inputs_after_dropout(inputs, h_prev, training)
-        z = ops.add(ops.dense(inputs, self.kernel, self.bias),
-                    ops.matmul(h_rec, self.recurrent_kernel))
-        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+        if self.needs_gate_masks(training):
+            z_i, z_f, z_c, z_o = self._gate_preactivations(inputs, h_prev, training)
+        else:
+            inputs, h_rec = self._inputs_after_dropout(inputs, h_prev, training)
+            z = ops.add(ops.dense(inputs, self.kernel, self.bias),
+                        ops.matmul(h_rec, self.recurrent_kernel))
+            z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
         c = ops.add(ops.multiply(f, c_prev), ops.multiply(i, self.activation(z_c)))
         o = self.recurrent_activation(z_o)
         h = ops.multiply(o, self.activation(c))
         return h, [h, c]
+
+    def _gate_preactivations(self, inputs, h_prev, training):
+        """Implementation 1: each gate's product from its own dropout-masked copies."""
+        xs, hs = self._gate_inputs_after_dropout(inputs, h_prev, training)
+        kernels, recurrent = self._split_gates(self.kernel), self._split_gates(self.recurrent_kernel)
+        biases = self._split_gates(self.bias)
+        return [ops.add(ops.dense(x, w, b), ops.matmul(h, u))
+                for x, h, w, u, b in zip(xs, hs, kernels, recurrent, biases)]
 
 
 def _check_implementation(implementation, recurrent_dropout):

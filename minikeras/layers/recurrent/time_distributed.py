@@ -31,7 +31,8 @@ class TimeDistributed(Layer):
         return (None,) + input_shape[2:]
 
     def build(self, input_shape):
-        inner_shape = self._inner_shape(input_shape)
+        # tf.keras builds the inner layer for (batch, features...): the outer batch size kept
+        inner_shape = (tuple(input_shape)[0],) + self._inner_shape(input_shape)[1:]
         if not self.layer.built:
             self.layer.build(inner_shape)
             self.layer.built = True
@@ -78,7 +79,7 @@ class TimeDistributed(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config["layer"] = serialize_layer(self.layer)
+        config["layer"] = serialize_layer(self.layer)     # with its build_config once built
         return config
 
     @classmethod

@@ -17,9 +17,12 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
+        if not isinstance(rate, numbers.Real):
             raise ValueError(f"Invalid value received for argument `rate`. Expected a float value "
                              f"between 0 and 1. Received: rate={rate}")
+        if not 0 <= rate <= 1:
+            raise ValueError(f"Invalid value {rate} received for `rate`, expected a value between "
+                             "0 and 1.")
         self.rate = rate
         if noise_shape is not None:
             if not isinstance(noise_shape, (list, tuple)):

@@ -116,9 +116,9 @@ def test_case_forward_gradients_and_description(name):
     got_shape = layer.compute_output_shape(tuple([None] + case["rnn_input_shape"][1:]))
     assert json.loads(json.dumps(got_shape)) == expected_shape
     config = json.loads(json.dumps(layer.get_config()))
-    assert config == without_build_config(case["config"])
+    assert config == case["config"]
     clone = type(layer).from_config(layer.get_config())
-    assert json.loads(json.dumps(clone.get_config())) == config
+    assert json.loads(json.dumps(clone.get_config())) == without_build_config(config)
 
 
 def test_stateful_lstm_carries_states_between_batches_and_resets():

@@ -189,9 +189,15 @@ def test_dropout_masks_are_shared_over_time_and_off_at_inference():
     grad = tape.gradient(out, x).numpy()
     dropped = grad == 0
     assert dropped.any() and not dropped.all()
-    # the same features of a sample are dropped at every timestep
-    np.testing.assert_array_equal(dropped, np.broadcast_to(dropped[:, :1], dropped.shape))
     assert layer.cell.implementation == 1   # recurrent dropout: tf.keras switches to mode 1
+    # implementation 1 (as tf.keras): one input mask per gate, drawn once per sequence; an
+    # input feature has no gradient at t >= 1 exactly when all four gates dropped it (at t = 0
+    # the forget gate multiplies a zero cell state, so fewer gates count there)
+    masks = layer.cell._gate_masks["input"]
+    assert len(masks) == 4 and not all(np.array_equal(masks[0], m) for m in masks[1:])
+    all_dropped = np.all([m == 0 for m in masks], axis=0)
+    np.testing.assert_array_equal(dropped[:, 1:],
+                                  np.broadcast_to(all_dropped[:, None], dropped[:, 1:].shape))
 
 
 def test_config_round_trips_for_every_layer():
@@ -199,10 +205,12 @@ def test_config_round_trips_for_every_layer():
                                           "SteppedLSTMCell": SteppedLSTMCell}):
         for name, make in sorted(LAYERS.items()):
             layer = make()
-            layer(sequence().astype(np.float32).transpose(1, 0, 2) if "time_major" in name
-                  else sequence().astype(np.float32))
+            x = sequence().astype(np.float32).transpose(1, 0, 2) if "time_major" in name \
+                else sequence().astype(np.float32)
+            layer(x)
             config = layer.get_config()
             clone = type(layer).from_config(config)
+            clone(x)          # built alike: nested layers' build_config match too
             assert json.dumps(clone.get_config(), default=str) == json.dumps(config, default=str)
         conv = layers.ConvLSTM3D(2, (1, 2, 2), data_format="channels_first")
         assert layers.ConvLSTM3D.from_config(conv.get_config()).get_config() == conv.get_config()
@@ -348,3 +356,66 @@ def test_dropout_of_one_drops_everything():
     layer = layers.SimpleRNN(2, dropout=1.0, use_bias=False, return_sequences=True)
     out = layer(RNG.standard_normal((2, 3, 2)).astype(np.float32), training=True)
     np.testing.assert_array_equal(out.numpy(), 0)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.LSTMCell(3, dropout=0.4, recurrent_dropout=0.4),
+    lambda: layers.GRUCell(3, dropout=0.4, recurrent_dropout=0.4),
+    lambda: layers.GRUCell(3, dropout=0.4, recurrent_dropout=0.4, reset_after=False)])
+def test_per_gate_dropout_masks_gradients(float64, make):
+    """Implementation 1 (forced by recurrent dropout): each gate its own masks, fixed for the
+    sequence; gradients through them match finite differences."""
+    cell = make()
+    x, h = np.random.default_rng(1).standard_normal((2, 4)), np.random.default_rng(2).standard_normal((2, 3))
+    states = lambda h_: [h_, Tensor(np.zeros((2, 3)))] if isinstance(cell, layers.LSTMCell) else [h_]
+    cell(Tensor(x), states(Tensor(h)), training=True)            # builds and draws the masks
+    assert len(cell._gate_masks["input"]) == cell.n_gates
+    check_gradients(lambda x_, h_: cell(x_, states(h_), training=True)[0], [x, h],
+                    extra_variables=cell.trainable_weights)
+
+
+def test_per_gate_lstm_masks_match_the_formula():
+    cell = layers.LSTMCell(2, dropout=0.5, recurrent_dropout=0.5)
+    x = np.random.default_rng(3).standard_normal((3, 4)).astype(np.float32)
+    h = np.random.default_rng(4).standard_normal((3, 2)).astype(np.float32)
+    c = np.random.default_rng(5).standard_normal((3, 2)).astype(np.float32)
+    out, (h_new, c_new) = cell(x, [h, c], training=True)
+    xm, hm = cell._gate_masks["input"], cell._gate_masks["recurrent"]
+    w, u, b = (v.numpy() for v in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    z = [(x * xm[g]) @ w[:, 2 * g:2 * g + 2] + (h * hm[g]) @ u[:, 2 * g:2 * g + 2] + b[2 * g:2 * g + 2]
+         for g in range(4)]
+    c_expected = _sigmoid(z[1]) * c + _sigmoid(z[0]) * np.tanh(z[2])
+    np.testing.assert_allclose(c_new.numpy(), c_expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.numpy(), _sigmoid(z[3]) * np.tanh(c_expected), rtol=1e-5,
+                               atol=1e-6)
+
+
+def _dropped_inputs(layer):
+    x = Tensor(np.ones((8, 6, 5), np.float32))
+    with keras.GradientTape() as tape:
+        tape.watch(x)
+        out = layer(x, training=True)
+    return tape.gradient(out, x).numpy() == 0
+
+
+@pytest.mark.parametrize("make", [lambda: layers.LSTM(3, dropout=0.5, return_sequences=True),
+                                  lambda: layers.GRU(3, dropout=0.5, return_sequences=True)])
+def test_cudnn_route_input_dropout_is_fresh_at_every_timestep(make):
+    """tf.keras' LSTM/GRU on the cuDNN-compatible route multiply the whole input sequence by
+    one dropout mask: a feature dropped at one timestep is kept at others."""
+    dropped = _dropped_inputs(make())
+    assert dropped.any() and not dropped.all()
+    assert not np.array_equal(dropped, np.broadcast_to(dropped[:, :1], dropped.shape))
+
+
+def test_other_routes_keep_one_input_mask_per_sequence():
+    """Off that route (here a relu activation, implementation 2) the cell's one mask per
+    sequence is shared by the gates and the timesteps."""
+    dropped = _dropped_inputs(layers.LSTM(3, activation="relu", dropout=0.5,
+                                          return_sequences=True))
+    assert dropped.any() and not dropped.all()
+    np.testing.assert_array_equal(dropped, np.broadcast_to(dropped[:, :1], dropped.shape))
