@@ -15,6 +15,7 @@ from . import utils  # noqa: F401
 from . import preprocessing  # noqa: F401
 from . import datasets  # noqa: F401
 from . import applications  # noqa: F401
+from . import wrappers  # noqa: F401
 from .models.training import Model  # noqa: F401
 from .models.sequential import Sequential  # noqa: F401
 from .layers import Input, InputSpec  # noqa: F401
@@ -44,3 +45,46 @@ _MOVED_MODULES = {
     "utils.progbar": "callbacks.progbar", "layers.core.tf_op_layer": "engine.tf_op_layer",
 }
 _keep_old_import_paths()
+
+
+def _keep_keras2_module_paths():
+    """Keras 2 scripts import from module paths that Keras later folded into packages
+    (`keras.layers.advanced_activations`, `keras.utils.generic_utils`, `keras.objectives`...).
+    Each such path is a module holding the public names of the namespace they moved to;
+    a path that is already a package here (`layers.convolutional`) gains those names."""
+    import importlib
+    import sys
+    import types
+    for old, sources in _KERAS2_MODULES.items():
+        public = {}
+        for source in (sources,) if isinstance(sources, str) else sources:
+            namespace = importlib.import_module(f"{__name__}.{source}")
+            public.update({name: value for name, value in vars(namespace).items()
+                           if not name.startswith("_") and
+                           not isinstance(value, types.ModuleType)})
+        full_name = f"{__name__}.{old}"
+        module = sys.modules.get(full_name)
+        if module is None:
+            module = types.ModuleType(full_name, f"Keras 2 module path: the names of "
+                                                 f"`{__name__}.{source}`.")
+            sys.modules[full_name] = module
+            parent, _, leaf = full_name.rpartition(".")
+            setattr(importlib.import_module(parent), leaf, module)
+        for name, value in public.items():
+            if not hasattr(module, name):
+                setattr(module, name, value)
+
+
+_KERAS2_MODULES = {
+    **{f"layers.{family}": "layers" for family in (
+        "core", "convolutional", "pooling", "recurrent", "normalization", "embeddings", "noise",
+        "advanced_activations", "wrappers", "convolutional_recurrent", "merge")},
+    "utils.generic_utils": "utils", "engine.input_layer": "layers",
+    "utils.data_utils": "utils",    # `from keras.utils.data_utils import get_file`
+    # Keras 2.2 custom layers: `from keras.engine import Layer, InputSpec` / `engine.topology`
+    "engine": ("layers", "models"), "engine.topology": ("layers", "models"),
+    "engine.network": "models", "objectives": "losses",
+    # tf.keras 2.2 - 2.5 (keras.io examples): `layers.experimental.preprocessing.Rescaling`
+    "layers.experimental": "layers", "layers.experimental.preprocessing": "layers",
+}
+_keep_keras2_module_paths()

@@ -22,6 +22,16 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     return ops.relu(x, negative_slope=alpha, max_value=max_value, threshold=threshold)
 
 
+def relu6(x):
+    """`min(max(x, 0), 6)`."""
+    return ops.relu(x, max_value=6.0)
+
+
+def log_softmax(x, axis=-1):
+    """`x - logsumexp(x, axis)`."""
+    return ops.log_softmax(x, axis=axis)
+
+
 def leaky_relu(x, negative_slope=0.2):
     return ops.leaky_relu(x, negative_slope)
 

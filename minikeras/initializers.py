@@ -275,7 +275,8 @@ _ALIASES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal":
             "variance_scaling": VarianceScaling, "orthogonal": Orthogonal, "identity": Identity,
             "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
             "he_uniform": HeUniform, "he_normal": HeNormal, "lecun_uniform": LecunUniform,
-            "lecun_normal": LecunNormal, "uniform": RandomUniform, "normal": RandomNormal}
+            "lecun_normal": LecunNormal, "uniform": RandomUniform, "normal": RandomNormal,
+            "zero": Zeros, "one": Ones}   # Keras 2 aliases tf.keras still resolves
 
 
 def serialize(initializer):

@@ -1,8 +1,8 @@
 """The rest of `tf.keras.backend`: convolutions, pooling, padding, resizing, `rnn`, CTC, the
 focal crossentropies, variable updates, random variables and the functional helpers.
 
-All follow tf.keras 2.x semantics and defaults; functions that only make sense in a
-TensorFlow graph (`placeholder`, `gradients`) raise NotImplementedError saying why.
+All follow tf.keras 2.x semantics and defaults; `gradients` adds a node computing
+the gradients to the functional graph; `placeholder` is a `keras.Input`.
 """
 import contextlib
 import itertools
@@ -14,7 +14,10 @@ from . import functions as base
 from .. import losses, ops
 from ..core.random import make_rng
 from ..core import config, dispatch, session
-from ..core.tensor import Tensor, as_array, record
+from ..core.tensor import GradientTape, Tensor, Variable, as_array, record
+from ..engine.base_layer import Layer
+from ..layers.core.input_layer import Input
+from ..engine.keras_tensor import KerasTensor
 from ..models.functional import Functional
 from ..ops import conv as conv_ops
 from ..ops import image as image_ops
@@ -658,8 +661,10 @@ def print_tensor(x, message="", summarize=3):
 
 # --- session, phases, functions ----------------------------------------------------------------
 def backend():
-    """The name of the backend: minikeras computes with NumPy."""
-    return "numpy"
+    """'tensorflow', as in tf.keras: Keras 2 scripts test `K.backend() == 'tensorflow'` to pick
+    the code path written for TensorFlow's semantics, which are the ones reproduced here
+    (the other branch is Theano's or CNTK's). The arrays are NumPy's all the same."""
+    return "tensorflow"
 
 
 def reset_uids():
@@ -689,20 +694,42 @@ def learning_phase_scope(value):
         session._LEARNING_PHASE[0] = previous
 
 
+class LearningPhase(int):
+    """What `K.learning_phase()` returns: the current phase (0 or 1), an int that Keras 2
+    scripts may also list among `K.function`'s inputs to feed a phase with each call
+    (`K.function([model.input, K.learning_phase()], [layer.output])([x, 1])`)."""
+
+
+def learning_phase():
+    """The learning phase: 0 (inference) unless set to 1."""
+    return LearningPhase(session.learning_phase())
+
+
 def function(inputs, outputs, updates=None, name=None, **kwargs):
     """A callable computing `outputs` from values for the KerasTensors `inputs` (a functional
-    graph), returning NumPy arrays, as tf.keras' eager `K.function`."""
+    graph), returning NumPy arrays, as tf.keras' eager `K.function`. A `K.learning_phase()`
+    among the inputs takes the phase of each call (1: training behaviour, e.g. dropout)."""
     if updates:
         raise ValueError("`updates` argument is not supported during eager execution. You "
                          f"passed: {updates}")
     if kwargs:
         raise ValueError("Invalid argument(s) passed to `K.function`: "
                          f"{sorted(kwargs)}")
+    phase_at = None
+    if isinstance(inputs, (list, tuple)):
+        phases = [i for i, tensor in enumerate(inputs) if isinstance(tensor, LearningPhase)]
+        if phases:
+            phase_at = phases[0]
+            inputs = [tensor for tensor in inputs if not isinstance(tensor, LearningPhase)]
     model = Functional(inputs, outputs)
     wrap_outputs = isinstance(outputs, list) and len(outputs) == 1
 
     def run(model_inputs):
-        results = model(model_inputs)
+        training = None
+        if phase_at is not None:
+            model_inputs = list(model_inputs)
+            training = bool(model_inputs.pop(phase_at))
+        results = model(model_inputs, training=training)
         if wrap_outputs:
             results = [results]
         if isinstance(results, (list, tuple)):
@@ -712,19 +739,90 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
 
 
 def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragged=False):
-    """TF1 graph placeholders do not exist here."""
-    raise NotImplementedError(
-        "`K.placeholder` creates a TensorFlow graph placeholder, which only exists in TF1 "
-        "graph mode; minikeras computes eagerly with NumPy. Use `keras.Input(shape=...)` for "
-        "a symbolic input of a functional model.")
+    """A symbolic input, as tf.keras 2.x returns in eager mode (a KerasTensor): `shape`
+    includes the batch axis; `ndim` alone gives a shape of Nones."""
+    if sparse or ragged:
+        raise NotImplementedError("`K.placeholder(sparse=True)` / `ragged=True`: sparse and "
+                                  "ragged tensors are not supported.")
+    if shape is None:
+        if ndim is None:
+            raise ValueError("`K.placeholder` needs a `shape` or an `ndim`.")
+        shape = (None,) * ndim
+    return Input(batch_shape=tuple(shape), dtype=dtype or config.floatx(), name=name)
 
 
 def gradients(loss, variables):
-    """Symbolic gradients need a TensorFlow graph."""
-    raise NotImplementedError(
-        "`K.gradients` builds symbolic gradients in a TensorFlow graph; minikeras computes "
-        "eagerly with NumPy. Record the computation with `keras.GradientTape()` and call "
-        "`tape.gradient(loss, variables)` instead.")
+    """`tf.gradients(loss, variables)` of a Keras 2 graph-mode script (conv_filter_visualization,
+    deep_dream, neural_style_transfer): `loss` is a symbolic tensor computed from `Input`s;
+    `variables` are some of those inputs, or weights (Variables). Returns one symbolic tensor
+    per entry (the gradient of `sum(loss)`, zeros where `loss` does not depend on it), to be
+    evaluated with `K.function`. Gradients are taken in inference mode, as the learning phase
+    of a Keras 2 graph defaults to 0."""
+    if not isinstance(loss, KerasTensor):
+        raise RuntimeError("tf.gradients is not supported when eager execution is enabled. "
+                           "Use tf.GradientTape instead. (`K.gradients` takes a symbolic loss "
+                           f"computed from Keras inputs; received {loss!r}.)")
+    targets = list(variables) if isinstance(variables, (list, tuple)) else [variables]
+    graph_inputs = _graph_inputs(loss)
+    for target in targets:
+        if isinstance(target, KerasTensor) and not any(target is i for i in graph_inputs):
+            raise NotImplementedError(
+                "`K.gradients` here differentiates with respect to the model inputs the loss is "
+                f"computed from and to weights (Variables); {target!r} is an intermediate "
+                "tensor. Build a model starting at that tensor and differentiate with respect "
+                "to its input instead.")
+        if not isinstance(target, (KerasTensor, Variable)):
+            raise ValueError("`K.gradients` takes Keras inputs or Variables as `variables`; "
+                             f"received {target!r}.")
+    layer = _SymbolicGradients(Functional(graph_inputs, loss), targets)
+    result = layer(list(graph_inputs))
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def _graph_inputs(tensor):
+    """The `Input` KerasTensors `tensor` is computed from, in the order first reached."""
+    found, seen, pending = [], set(), [tensor]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        node = current.node
+        if node.is_input:
+            found.append(current)
+        else:
+            pending.extend(reversed(node.input_tensors))
+    return found
+
+
+class _SymbolicGradients(Layer):
+    """The graph node `K.gradients` adds: from the values of the loss graph's inputs, the
+    gradients of the loss (summed) with respect to the chosen inputs and Variables."""
+
+    def __init__(self, loss_graph, targets, **kwargs):
+        super().__init__(trainable=False, **kwargs)
+        self._loss_graph = loss_graph
+        self._targets = targets
+
+    def call(self, inputs):
+        values = [Tensor(np.asarray(as_array(value), reference.dtype))
+                  for value, reference in zip(inputs, self._loss_graph.inputs)]
+        by_input = {id(reference): value
+                    for reference, value in zip(self._loss_graph.inputs, values)}
+        sources = [by_input.get(id(t), t) for t in self._targets]
+        with GradientTape() as tape:
+            for value in values:
+                tape.watch(value)
+            loss = self._loss_graph(values, training=False)
+            loss = ops.sum(loss)
+        grads = tape.gradient(loss, sources)
+        return [Tensor(np.zeros(np.shape(as_array(source)), np.asarray(as_array(source)).dtype))
+                if grad is None else Tensor(np.asarray(as_array(grad))) for grad, source in
+                zip(grads, sources)]
+
+    def compute_output_shape(self, input_shape):
+        return [target.shape if isinstance(target, KerasTensor) else tuple(target.shape)
+                for target in self._targets]
 
 
 class _Experimental:
@@ -749,6 +847,7 @@ experimental = _Experimental()
 
 dispatch.dispatch_all(globals(), "backend", exclude=(
     "backend", "reset_uids", "manual_variable_initialization", "learning_phase_scope",
+    "learning_phase", "LearningPhase",
     "function", "placeholder", "gradients", "is_sparse", "to_dense", "update", "update_add",
     "update_sub", "moving_average_update", "print_tensor", "random_normal_variable",
     "random_uniform_variable", "ctc_label_dense_to_sparse"))

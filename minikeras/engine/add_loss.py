@@ -1,4 +1,5 @@
-"""AddLoss: what `model.add_loss(symbolic_tensor)` inserts into a functional model."""
+"""AddLoss and AddMetric: what `model.add_loss(symbolic_tensor)` and
+`model.add_metric(symbolic_tensor, name)` insert into a functional model."""
 from ..core.registry import register_builtins
 from .base_layer import Layer
 
@@ -25,4 +26,26 @@ class AddLoss(Layer):
         return config
 
 
-register_builtins("layers", {"AddLoss": AddLoss})   # configs name it among layers
+class AddMetric(Layer):
+    """What `model.add_metric(symbolic_tensor, name)` inserts into a functional model: updates
+    the mean metric `metric_name` with its input at each call, returns the input unchanged."""
+
+    def __init__(self, aggregation=None, metric_name=None, **kwargs):
+        super().__init__(**kwargs)
+        self.aggregation = aggregation
+        self.metric_name = metric_name
+
+    def call(self, inputs):
+        self.add_metric(inputs, name=self.metric_name, aggregation=self.aggregation)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"aggregation": self.aggregation, "metric_name": self.metric_name})
+        return config
+
+
+register_builtins("layers", {"AddLoss": AddLoss, "AddMetric": AddMetric})   # named in configs

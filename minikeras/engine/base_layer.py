@@ -12,6 +12,7 @@ from .input_spec import assert_input_compatibility
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from .keras_tensor import KerasTensor, Node
 from .. import initializers, regularizers, constraints, ops
+from ..metrics.base import Mean
 from ..ops import cast
 
 # Keyword arguments every Layer accepts (tf.keras 2.x `base_layer` allow-list).
@@ -61,6 +62,7 @@ class Layer:
         self._own_weights = []
         self._activity_losses = []
         self._extra_losses = []
+        self._added_metrics = []       # `add_metric` means, by name
         self._inbound_nodes = []
         self._outbound_nodes = []
         self._build_input_shape = None
@@ -190,6 +192,28 @@ class Layer:
         if callable(loss) and not isinstance(loss, Tensor):
             loss = loss()
         self._extra_losses.append(loss)
+
+    def add_metric(self, value, name=None, **kwargs):
+        """tf.keras 2.x: a `Mean` metric named `name`, tracked by this layer (and listed in the
+        model's `metrics`, so in the training logs), updated with `value` at each call."""
+        if len(kwargs) > 1 or (kwargs and "aggregation" not in kwargs):
+            raise TypeError(f"Unknown keyword arguments: {list(kwargs)}. Expected "
+                            "`aggregation`.")
+        if kwargs.get("aggregation") not in (None, "mean"):
+            raise ValueError(f"We currently support only `mean` sample-wise metric aggregation. "
+                             f"You provided aggregation=`{kwargs['aggregation']}`")
+        if name is None:
+            raise ValueError("Please provide a name for your metric like "
+                             "`self.add_metric(tf.reduce_sum(inputs), name='mean_activation')`")
+        if isinstance(value, KerasTensor):
+            raise ValueError("Expected a symbolic Tensor for the metric value, received: "
+                             f"{value} (add a symbolic metric with `model.add_metric` on a "
+                             "functional model).")
+        metric = next((m for m in self._added_metrics if m.name == name), None)
+        if metric is None:
+            metric = Mean(name=name)
+            self._added_metrics.append(metric)
+        metric.update_state(value)
 
     # tf.keras 2.x semantics: `input`/`output` are those of the first call (node 0);
     # `input_shape`/`output_shape` are defined when every call agrees on them.

@@ -149,17 +149,22 @@ class Node:
         """`(args, kwargs)` of this call with every KerasTensor replaced by `values[id(tensor)]`."""
         if self._single_positional:
             return (values[id(self.call_args[0])],), {}
-        def fill(obj):
-            if isinstance(obj, KerasTensor):
-                return values[id(obj)]
-            if isinstance(obj, list):
-                return [fill(o) for o in obj]
-            if isinstance(obj, tuple):
-                return tuple(fill(o) for o in obj)
-            if isinstance(obj, dict):
-                return {k: fill(v) for k, v in obj.items()}
-            return obj
-        return fill(self.call_args), fill(self.call_kwargs)
+        return _fill(self.call_args, values), _fill(self.call_kwargs, values)
+
+
+def _fill(obj, values):
+    """`obj` with every KerasTensor in its lists, tuples and dicts replaced from `values`. A
+    module-level function: a recursive closure would be a reference cycle holding `values` (every
+    intermediate of a model call) until the garbage collector ran."""
+    if isinstance(obj, KerasTensor):
+        return values[id(obj)]
+    if isinstance(obj, list):
+        return [_fill(o, values) for o in obj]
+    if isinstance(obj, tuple):
+        return tuple(_fill(o, values) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _fill(v, values) for k, v in obj.items()}
+    return obj
 
 
 def _shape_text(shape):

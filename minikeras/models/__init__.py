@@ -20,6 +20,13 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
                  **kwargs)
 
 
+def model_from_yaml(yaml_string, custom_objects=None):
+    """Removed in tf.keras 2.6: raises as tf.keras does."""
+    raise RuntimeError("Method `model_from_yaml()` has been removed due to security risk of "
+                       "arbitrary code execution. Please use `Model.to_json()` and "
+                       "`model_from_json()` instead.")
+
+
 def model_from_json(json_string, custom_objects=None, safe_mode=None):
     """The (uncompiled, freshly initialised) model described by `model.to_json()`. A Lambda
     stored as bytecode is refused unless safe mode is off (`safe_mode=False`)."""

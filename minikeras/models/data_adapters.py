@@ -8,7 +8,7 @@ The shape of tf.keras' `DataHandler`: an *adapter* per kind of input yields stan
     for epoch, iterator in handler.enumerate_epochs():
         with handler.catch_stop_iteration():
             for step in handler.steps():
-                x_batch, y_batch, sw_batch = next(iterator)
+                x_batch, y_batch, sw_batch = unpack(next(iterator))
 """
 import contextlib
 import itertools
@@ -94,6 +94,17 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     if sample_weight is None:
         return (x, y)
     return (x, y, sample_weight)
+
+
+def _as_given(batch):
+    """A standardized `(x, y, sample_weight)` batch in the form a custom `train_step` receives
+    in tf.keras: `x` alone, `(x, y)` or `(x, y, sample_weight)`, as the data were given."""
+    if isinstance(batch, tuple) and len(batch) == 3 and batch[2] is None:
+        x, y = batch[0], batch[1]
+        if y is None and isinstance(x, (list, tuple)):
+            return (x,)   # several inputs: one element, never read as (x, y)
+        return pack_x_y_sample_weight(x, y)
+    return batch
 
 
 def is_sequence_like(x):
@@ -364,8 +375,8 @@ class DataHandler:
     def _iterator(self):
         batches = self._adapter.iterator()
         if self._class_weight_fn is not None:
-            return (self._class_weight_fn(batch) for batch in batches)
-        return batches
+            batches = (self._class_weight_fn(batch) for batch in batches)
+        return (_as_given(batch) for batch in batches)
 
     def enumerate_epochs(self):
         """Yields `(epoch, iterator of batches)`; runs the adapter's epoch-end hook after."""

@@ -8,17 +8,20 @@ which fixes `model.layers`, the weight order and the `summary()` layout.
 """
 import collections
 
+import logging
+
 import numpy as np
 
 from ..core.session import unique_object_name
 from ..core.tensor import Tensor, is_recording
 from ..core.registry import register_builtins
 from ..core.nest import flatten, map_structure, pack_sequence_as
+from ..engine.input_spec import assert_input_compatibility
 from ..engine.keras_tensor import KerasTensor, Node
 from .training import Model, _get_layer
 from ..layers.core.input_layer import InputLayer
 from .. import ops
-from ..engine.add_loss import AddLoss
+from ..engine.add_loss import AddLoss, AddMetric
 
 
 class Functional(Model):
@@ -95,6 +98,23 @@ class Functional(Model):
             add_loss_layer(loss)
             self._insert_layers(list(layers) + [add_loss_layer],
                                 new_nodes + list(add_loss_layer._inbound_nodes))
+        return None
+
+    def add_metric(self, value, name=None, **kwargs):
+        """A KerasTensor computed from the model's inputs joins the graph through an
+        `AddMetric` layer (tf.keras); other values are the layer's `add_metric`."""
+        if not isinstance(value, KerasTensor):
+            return super().add_metric(value, name=name, **kwargs)
+        if name is None:
+            raise ValueError("Please provide a name for your metric like "
+                             "`self.add_metric(tf.reduce_sum(inputs), name='mean_activation')`")
+        nodes_by_depth, layers = _map_graph_network(self.inputs, [value])
+        new_nodes = [node for depth in sorted(nodes_by_depth, reverse=True)
+                     for node in nodes_by_depth[depth]]
+        add_metric_layer = AddMetric("mean", name, dtype=value.dtype.name)
+        add_metric_layer(value)
+        self._insert_layers(list(layers) + [add_metric_layer],
+                            new_nodes + list(add_metric_layer._inbound_nodes))
         return None
 
     def _connect_ancillary_layers(self, created_layers):
@@ -268,18 +288,40 @@ class Functional(Model):
                         f'Input {index} of layer "{self.name}" is incompatible with the layer: '
                         f"expected shape={_shape_text(expected)}, found shape={_shape_text(got)}")
 
+    def _warn_on_other_input_shapes(self, flat_inputs):
+        """A symbolic call may feed inputs of another shape (a fully convolutional model on
+        larger images, an extra axis a later layer accepts): tf.keras only warns, and the
+        inner layers check what they receive."""
+        if len(flat_inputs) != len(self.inputs):
+            self._assert_input_compatibility(flat_inputs)
+        for reference, value in zip(self.inputs, flat_inputs):
+            expected, got = tuple(reference.shape), tuple(value.shape)
+            if len(expected) != len(got) or any(
+                    e is not None and g is not None and e != g
+                    for e, g in zip(expected[1:], got[1:])):
+                logging.warning(f"Model was constructed with shape {_shape_text(expected)} for "
+                                f"input {reference}, but it was called on an input with "
+                                f"incompatible shape {_shape_text(got)}.")
+
     # --- symbolic calls and shapes -----------------------------------------------------------
     def _infer_outputs(self, args, kwargs):
         """Output KerasTensors of a call on KerasTensors: each inner layer infers its own
         outputs, nothing is recorded on the inner layers (only the model gets a node)."""
         flat_inputs = self._flatten_to_reference_inputs(args[0])
-        self._assert_input_compatibility(flat_inputs)
-        values = {id(reference): value for reference, value in zip(self.inputs, flat_inputs)}
+        self._warn_on_other_input_shapes(flat_inputs)
+        values = {id(reference): _conform_symbolic_input(value, reference)
+                  for reference, value in zip(self.inputs, flat_inputs)}
         for node in self._nodes_in_order:
             if node.is_input or any(id(t) not in values for t in node.input_tensors):
                 continue
             node_args, node_kwargs = node.map_arguments(values)
             node_kwargs.pop("mask", None)
+            if node.layer.input_spec is not None and node_args:
+                # inputs of another shape than the model was built for: each layer checks its
+                # own, as in tf.keras' symbolic call
+                assert_input_compatibility(node.layer.input_spec,
+                                           [t.shape for t in flatten(node_args[0])],
+                                           node.layer.name)
             outputs = node.layer._infer_outputs(node_args, node_kwargs)
             for reference, value in zip(node.output_tensors, flatten(outputs)):
                 values[id(reference)] = value
@@ -548,6 +590,17 @@ def numeric_input(value, dtype):
                          f"values, received an array of shape {array.shape} and dtype "
                          f"{array.dtype}.")
     return array
+
+
+def _conform_symbolic_input(value, reference):
+    """`_conform_to_reference_input` for a KerasTensor: only the shape (a trailing axis of size
+    1 squeezed or added to match the `Input`)."""
+    rank, reference_rank = len(value.shape), len(reference.shape)
+    if rank == reference_rank + 1 and value.shape[-1] == 1:
+        return KerasTensor(value.shape[:-1], dtype=value.dtype)
+    if rank == reference_rank - 1 and reference.shape and reference.shape[-1] == 1:
+        return KerasTensor(tuple(value.shape) + (1,), dtype=value.dtype)
+    return value
 
 
 def _conform_to_reference_input(value, reference):

@@ -1,7 +1,9 @@
 """Sequential: a plain stack of layers, each with one input and one output."""
+import warnings
+
 from ..engine.base_layer import Layer
 from ..core.registry import register_builtins
-from .functional import Functional
+from .functional import Functional, _conform_to_reference_input
 from ..engine.keras_tensor import KerasTensor
 from .training import Model
 from . import serialization
@@ -153,6 +155,11 @@ class Sequential(Functional):
                 raise ValueError(f"Sequential model '{self.name}' takes one input array, not a "
                                  f"dict (received keys {list(inputs)}).")
             inputs = self._flatten_to_reference_inputs(inputs)[0]
+        if self._input_layer is not None and not isinstance(inputs, KerasTensor):
+            # tf.keras runs a Sequential with a known input through its functional graph,
+            # which casts the data to the input's dtype (bool one-hot arrays become float32)
+            self._assert_input_compatibility([inputs])
+            inputs = _conform_to_reference_input(inputs, self.inputs[0])
         outputs = inputs
         kwargs = {} if training is None else {"training": training}
         for layer in self._stack:
@@ -176,6 +183,26 @@ class Sequential(Functional):
         if args and isinstance(args[0], KerasTensor) and self._input_layer is None:
             self.build(args[0].shape)
         return super().__call__(*args, **kwargs)
+
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """Keras 2 (tf.keras <= 2.5): `predict`, for a model ending in a probability layer."""
+        warnings.warn("`model.predict_proba()` is deprecated and will be removed after "
+                      "2021-01-01. Please use `model.predict()` instead.", stacklevel=2)
+        return self.predict(x, batch_size=batch_size, verbose=verbose)
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Keras 2 (tf.keras <= 2.5): the argmax of `predict` over the last axis, or
+        `(p > 0.5).astype("int32")` when that axis has one unit."""
+        warnings.warn("`model.predict_classes()` is deprecated and will be removed after "
+                      "2021-01-01. Please use instead:* `np.argmax(model.predict(x), axis=-1)`, "
+                      "  if your model does multi-class classification   (e.g. if it uses a "
+                      "`softmax` last-layer activation).* `(model.predict(x) > 0.5)."
+                      "astype(\"int32\")`,   if your model does binary classification   (e.g. "
+                      "if it uses a `sigmoid` last-layer activation).", stacklevel=2)
+        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)

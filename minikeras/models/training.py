@@ -118,9 +118,11 @@ class Model(Layer):
 
     @property
     def metrics(self):
-        if self.compiled_loss is None:
-            return []
-        return self.compiled_loss.metrics + self.compiled_metrics.metrics
+        """The compiled loss and metrics, then those added with `add_metric`."""
+        compiled = [] if self.compiled_loss is None else \
+            self.compiled_loss.metrics + self.compiled_metrics.metrics
+        return compiled + [metric for layer in self._flatten_layers()
+                           for metric in layer._added_metrics]
 
     @property
     def metrics_names(self):
@@ -140,10 +142,7 @@ class Model(Layer):
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
                 jit_compile=None, pss_evaluation_shards=0, **kwargs):
-        for key in kwargs:
-            raise TypeError(f"Invalid keyword argument(s) in `compile()`: {tuple(kwargs)}. "
-                            "Valid keyword arguments include \"cloning\", \"experimental_run_tf_"
-                            "function\", \"distribute\", \"target_tensors\", or \"sample_weight_mode\".")
+        _check_legacy_compile_arguments(kwargs)
         if steps_per_execution not in (None, 1):
             raise NotImplementedError("compile(steps_per_execution=...) other than 1 is not "
                                       "supported by minikeras.")
@@ -321,7 +320,7 @@ class Model(Layer):
                 for step in handler.steps():
                     callbacks.on_train_batch_begin(step)
                     with blas_single_threaded():   # the kernels split their work in two
-                        logs = self._run_train_step(next(iterator))
+                        logs = _numpy_logs(self._run_train_step(next(iterator)))
                     callbacks.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
@@ -355,7 +354,8 @@ class Model(Layer):
         return self.history
 
     def _build_from_sample(self, x):
-        if not self.built:
+        # A model that only overrides `train_step` (keras.io's GAN) is never called on the data.
+        if not self.built and type(self).call is not Model.call:
             self(x, training=False)
 
     def _validate_and_get_metrics_result(self, logs):
@@ -392,7 +392,7 @@ class Model(Layer):
                 for step in handler.steps():
                     callbacks.on_test_batch_begin(step)
                     with blas_single_threaded():   # the kernels split their work in two
-                        logs = self.test_step(next(iterator))
+                        logs = _numpy_logs(self.test_step(next(iterator)))
                     callbacks.on_test_batch_end(step, logs)
         logs = self._validate_and_get_metrics_result(logs)
         callbacks.on_test_end(logs=logs)
@@ -572,6 +572,11 @@ class Model(Layer):
     def to_json(self, **kwargs):
         return serialization.model_to_json(self, **kwargs)
 
+    def to_yaml(self, **kwargs):
+        """Removed in tf.keras 2.6 (Keras 2 scripts still call it): raises as tf.keras does."""
+        raise RuntimeError("Method `model.to_yaml()` has been removed due to security risk of "
+                           "arbitrary code execution. Please use `model.to_json()` instead.")
+
 
 register_builtins("layers", {"Model": Model})   # configs name models among layers
 
@@ -652,3 +657,42 @@ def _logs_to_return(logs, names, return_dict):
         return logs
     values = [logs[name] for name in names if name in logs]
     return values[0] if len(values) == 1 else values
+
+
+def _check_legacy_compile_arguments(kwargs):
+    """The Keras 2 arguments tf.keras 2.x's compile still takes: `sample_weight_mode` (2-D
+    sample weights are applied per timestep anyway), `cloning` and
+    `experimental_run_tf_function` are ignored; `distribute` and `target_tensors` must be
+    None."""
+    kwargs = dict(kwargs)
+    kwargs.pop("cloning", None)
+    kwargs.pop("experimental_run_tf_function", None)
+    kwargs.pop("sample_weight_mode", None)
+    distribute = kwargs.pop("distribute", None)
+    if distribute is not None:
+        raise ValueError("`distribute` argument in compile is not available in TF 2.0. Please "
+                         "create the model under the `strategy.scope()`. Received: "
+                         f"{distribute}.")
+    target_tensors = kwargs.pop("target_tensors", None)
+    if target_tensors is not None:
+        raise ValueError("`target_tensors` argument is not supported when executing eagerly. "
+                         f"Received: {target_tensors}.")
+    if kwargs:
+        raise TypeError(f"Invalid keyword argument(s) in `compile()`: ({set(kwargs)},). Valid "
+                        "keyword arguments include \"cloning\", \"experimental_run_tf_"
+                        "function\", \"distribute\", \"target_tensors\", or "
+                        "\"sample_weight_mode\".")
+
+
+def _numpy_logs(logs):
+    """Step logs as callbacks see them in tf.keras (`sync_to_numpy_or_python_type`): a
+    custom `train_step` may return Tensors, which become Python numbers (scalars) or arrays."""
+    if not isinstance(logs, dict):
+        return logs
+    def plain(value):
+        if isinstance(value, Tensor):
+            value = value.numpy()
+        if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
+            return value.item()
+        return value
+    return {name: plain(value) for name, value in logs.items()}

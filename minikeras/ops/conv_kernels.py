@@ -14,8 +14,10 @@ on the padded input's grid instead, one GEMM per tap and no copies (`_grid_gradi
 Measured on Conv2D(64, 3, 'same') over (32, 56, 56, 64) float32: the im2col copy costs about a
 tenth of the forward GEMM, while accumulating one GEMM per kernel tap over a flattened padded
 input (no copy) ran 2x slower forward and 3x slower backward (skinny GEMMs, nine accumulations
-of the output), so im2col is used for those. Inputs with few channels may instead take the band
-route (conv_band.py: band rows and one GEMM with a banded kernel), timed per shape by `plan`.
+of the output), so im2col is the general route. Inputs with few channels may instead take the
+band route (conv_band.py: band rows and one GEMM with a banded kernel), and 2-D 3x3 stride-1
+convolutions the Winograd F(2x2, 3x3) route (winograd.py: 2.25x fewer multiplies; ~1.3-1.5x per
+layer with 64+ channels), each timed per shape by `plan`.
 """
 import sys
 import time
@@ -24,6 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..core.session import register_session_cache
+from . import winograd
 from .conv_band import BandKernel, width_block
 from .parallel import local_buffer, run_split
 
@@ -170,6 +173,15 @@ def plan(key, candidates, repeats=3, margin=0.85):
         choice = best if costs[best] <= margin * costs[default] else default
         _PLANS[key] = choice
     return choice
+
+
+def _plan_on_one_blas_thread(key, candidates):
+    """`plan` with BLAS on one thread, as the routes run inside `run_split` (thread CPU time
+    would not count BLAS' own worker threads)."""
+    chosen = []
+    run_split(lambda lo, hi: chosen.append(plan(key, candidates, repeats=5)) if lo == 0 else None,
+              2)
+    return chosen[0]
 
 
 class Context:
@@ -434,28 +446,48 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     band_rows = max(1, _CHUNK_BYTES // max(row_positions * bytes_per_position, 1))
     eff0 = (kernel_size[0] - 1) * dilation[0] + 1
 
+    def im2col_chunk(b0, b1):
+        xp = _padded_chunk(x[b0:b1], pads, "conv_xp")
+        bands = [(0, out_sizes[0])] if b1 - b0 > 1 or band_rows >= out_sizes[0] or \
+            layout == "band" else \
+            [(r, min(r + band_rows, out_sizes[0])) for r in range(0, out_sizes[0], band_rows)]
+        for r0, r1 in bands:
+            rows = slice(b0 * positions + r0 * row_positions,
+                         (b1 - 1) * positions + r1 * row_positions)
+            count = rows.stop - rows.start
+            source = xp if (r0, r1) == (0, out_sizes[0]) else \
+                xp[:, r0 * strides[0]:(r1 - 1) * strides[0] + eff0]
+            band_sizes = (r1 - r0,) + tuple(out_sizes[1:])
+            cols = _windows_of(source, kernel_size, strides, dilation, band_sizes, groups,
+                               layout, depth, count, dtype, band)
+            if layout == "taps":
+                np.matmul(cols.T, kernel_groups[0], out=out_rows[rows])
+            elif layout == "band":
+                np.matmul(cols, band.matrix, out=_as_shape(out_rows[rows], (len(cols), -1)))
+            else:
+                _gemm_rows(cols, kernel_groups, out_rows[rows])
+            _epilogue(out_rows[rows], bias, activation)
+
+    def winograd_chunk(b0, b1):
+        winograd.convolve_chunk(x[b0:b1].astype(dtype, copy=False), wino_kernel, tiling,
+                                out[b0:b1])
+        _epilogue(out_rows[b0 * positions:b1 * positions], bias, activation)
+
+    chunk_bytes = positions * bytes_per_position
+    route = "im2col"
+    if winograd.applies(kernel.shape, strides, pads, dilation, groups) and batch and positions:
+        tiling = winograd.Tiling(x.shape[1:-1], pads)
+        wino_kernel = winograd.transform_kernel(kernel.astype(dtype, copy=False))
+        b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
+        key = ("conv_forward", x.shape[1:], kernel.shape, tuple(map(tuple, pads)), dtype.str,
+               activation, bias is not None, b1)
+        route = _plan_on_one_blas_thread(key, {"im2col": lambda: im2col_chunk(0, b1),
+                                               "winograd": lambda: winograd_chunk(0, b1)})
+    chunk = winograd_chunk if route == "winograd" else im2col_chunk
+
     def work(lo, hi):
-        for b0, b1 in _sample_chunks(lo, hi, positions * bytes_per_position):
-            xp = _padded_chunk(x[b0:b1], pads, "conv_xp")
-            bands = [(0, out_sizes[0])] if b1 - b0 > 1 or band_rows >= out_sizes[0] or \
-                layout == "band" else \
-                [(r, min(r + band_rows, out_sizes[0])) for r in range(0, out_sizes[0], band_rows)]
-            for r0, r1 in bands:
-                rows = slice(b0 * positions + r0 * row_positions,
-                             (b1 - 1) * positions + r1 * row_positions)
-                count = rows.stop - rows.start
-                source = xp if (r0, r1) == (0, out_sizes[0]) else \
-                    xp[:, r0 * strides[0]:(r1 - 1) * strides[0] + eff0]
-                band_sizes = (r1 - r0,) + tuple(out_sizes[1:])
-                cols = _windows_of(source, kernel_size, strides, dilation, band_sizes, groups,
-                                   layout, depth, count, dtype, band)
-                if layout == "taps":
-                    np.matmul(cols.T, kernel_groups[0], out=out_rows[rows])
-                elif layout == "band":
-                    np.matmul(cols, band.matrix, out=_as_shape(out_rows[rows], (len(cols), -1)))
-                else:
-                    _gemm_rows(cols, kernel_groups, out_rows[rows])
-                _epilogue(out_rows[rows], bias, activation)
+        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
+            chunk(b0, b1)
     run_split(work, batch)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
                   groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, x=x,
@@ -507,11 +539,12 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     dx = scratch(x_shape, dtype) if need_input else None
     stride1 = all(s == 1 for s in ctx.strides)
     partial_dk, partial_db = {}, {}
+    chunk_bytes = positions * (2 * filters + groups * depth) * dtype.itemsize
+    sample_shape = tuple(ctx.out_sizes) + (filters,)
 
     def work(lo, hi):
         dk_sum = db_sum = None
-        for b0, b1 in _sample_chunks(lo, hi, positions * (2 * filters + groups * depth)
-                                     * dtype.itemsize):
+        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
             rows = slice(b0 * positions, b1 * positions)
             if fused:
                 ga = _activation_grad(ctx.activation, out_rows[rows], g_rows[rows],
@@ -523,23 +556,32 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                 part = _channel_sums(ga)
                 db_sum = part if db_sum is None else db_sum + part
             if need_kernel:
-                cols = _windows_of(_padded_chunk(ctx.x[b0:b1], ctx.pads, "conv_xp"),
-                                   kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.out_sizes,
-                                   groups, ctx.layout, depth, (b1 - b0) * positions, dtype,
-                                   band)
-                if ctx.layout == "taps":
-                    part = np.matmul(cols, ga)[None]
-                elif ctx.layout == "band":
-                    part = np.matmul(cols.T, _as_shape(ga, (len(cols), -1)))[None]
-                else:
-                    part = np.matmul(cols.transpose(0, 2, 1), _grouped_output_grad(ga, groups))
+                part = kernel_grad(kernel_route, ga, b0, b1)
                 dk_sum = part if dk_sum is None else dk_sum + part
             if need_input:
                 input_grad(route, ga, b0, b1)
         partial_dk[lo], partial_db[lo] = dk_sum, db_sum
 
+    def kernel_grad(route, ga, b0, b1):
+        """This chunk's kernel gradient: `(groups, depth, f_g)` from im2col, or the
+        transformed `(16, cin, filters)` sum of the Winograd route."""
+        if route == "winograd":
+            return winograd.kernel_grad_chunk(ctx.x[b0:b1].astype(dtype, copy=False),
+                                              ga.reshape((b1 - b0,) + sample_shape), tiling)
+        cols = _windows_of(_padded_chunk(ctx.x[b0:b1], ctx.pads, "conv_xp"),
+                           kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.out_sizes,
+                           groups, ctx.layout, depth, (b1 - b0) * positions, dtype, band)
+        if ctx.layout == "taps":
+            return np.matmul(cols, ga)[None]
+        if ctx.layout == "band":
+            return np.matmul(cols.T, _as_shape(ga, (len(cols), -1)))[None]
+        return np.matmul(cols.transpose(0, 2, 1), _grouped_output_grad(ga, groups))
+
     def input_grad(route, ga, b0, b1):
-        if route == "band":
+        if route == "winograd":
+            winograd.convolve_chunk(ga.reshape((b1 - b0,) + sample_shape), flipped_wino,
+                                    grad_tiling, dx[b0:b1])
+        elif route == "band":
             rows = _as_shape(ga, (len(ga) // band.wb, -1))
             drows = local_buffer("conv_gcols", (len(rows), band.depth), dtype)
             np.matmul(rows, band.matrix.T, out=drows)
@@ -548,7 +590,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             band.rows_add_back(drows, dxp, ctx.out_sizes)
             dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
         elif route == "flipped":
-            ga_samples = ga.reshape((b1 - b0,) + tuple(ctx.out_sizes) + (filters,))
+            ga_samples = ga.reshape((b1 - b0,) + sample_shape)
             flipped.into(ga_samples, dx[b0:b1])
         elif groups == 1:
             # Tap-major products (taps, rows, cin): each tap's block is contiguous, so its
@@ -574,25 +616,34 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             kernel.reshape(taps, x_shape[-1], filters).transpose(0, 2, 1)).astype(dtype,
                                                                                  copy=False)
 
-    route = "col2im"
-    if need_input and stride1:
-        # Two routes for stride 1: a convolution of g with the flipped kernel (GEMM with the
-        # input channels as N), or the GEMM with the kernel's taps x input channels as N and a
-        # scatter-add per tap. Their costs cross over with the channel counts: time both once.
-        flipped = _Stride1InputGrad(kernel, x_shape, ctx.pads, ctx.dilation, groups,
-                                    ctx.out_sizes, dtype)
-        b1 = _sample_chunks(0, batch, positions * (2 * filters + groups * depth)
-                            * dtype.itemsize)[0][1]
+    route, kernel_route = "col2im", "im2col"
+    use_winograd = winograd.applies(kernel.shape, ctx.strides, ctx.pads, ctx.dilation, groups)
+    if batch and positions and ((need_input and stride1) or (need_kernel and use_winograd)):
+        # The first chunk's activation gradient, for timing the routes once per shape.
+        b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
         first = g_rows[:b1 * positions]
         if fused:
             first = _activation_grad(ctx.activation, out_rows[:b1 * positions], first,
                                      np.empty_like(first))
-        key = ("stride1_input_grad", x_shape[1:], kernel.shape, groups, tuple(map(tuple, ctx.pads)),
-               ctx.dilation,
-               b1)
-        names = ("flipped", "col2im") + (("band",) if band is not None else ())
-        route = plan(key, {name: (lambda name=name: input_grad(name, first, 0, b1))
-                           for name in names})
+        shape_key = (x_shape[1:], kernel.shape, groups, tuple(map(tuple, ctx.pads)),
+                     ctx.dilation, dtype.str, b1)
+    if use_winograd:
+        tiling = winograd.Tiling(x_shape[1:-1], ctx.pads)
+        grad_tiling = winograd.input_gradient_tiling(tiling)
+        flipped_wino = winograd.transform_kernel(
+            winograd.flipped_kernel(kernel.astype(dtype, copy=False)))
+    if need_input and stride1:
+        # Routes for stride 1: a convolution of g with the flipped kernel (GEMM with the input
+        # channels as N), the GEMM with the kernel's taps x input channels as N and a
+        # scatter-add per tap, the band GEMM (few channels) or the flipped convolution by
+        # Winograd. Their costs cross over with the channel counts: time them once.
+        flipped = _Stride1InputGrad(kernel, x_shape, ctx.pads, ctx.dilation, groups,
+                                    ctx.out_sizes, dtype)
+        names = ("flipped", "col2im") + (("band",) if band is not None else ()) \
+            + (("winograd",) if use_winograd else ())
+        route = _plan_on_one_blas_thread(
+            ("stride1_input_grad",) + shape_key,
+            {name: (lambda name=name: input_grad(name, first, 0, b1)) for name in names})
     elif need_input and band is not None:
         b1 = min(batch, 8)
         first = g_rows[:b1 * positions]
@@ -603,18 +654,25 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                tuple(map(tuple, ctx.pads)), ctx.dilation, b1)
         route = plan(key, {name: (lambda name=name: input_grad(name, first, 0, b1))
                            for name in ("col2im", "band")})
+    if need_kernel and use_winograd:
+        kernel_route = _plan_on_one_blas_thread(
+            ("kernel_grad",) + shape_key,
+            {name: (lambda name=name: kernel_grad(name, first, 0, b1))
+             for name in ("im2col", "winograd")})
     run_split(work, batch)
     order = sorted(partial_dk)               # fixed summation order: deterministic results
     dk = db = None
     if need_kernel:
-        dk_groups = partial_dk[order[0]]
+        dk_sum = partial_dk[order[0]]
         for lo in order[1:]:
-            dk_groups = dk_groups + partial_dk[lo]
-        if ctx.layout == "band":
-            dk = band.kernel_from_band(dk_groups[0]).astype(kernel.dtype, copy=False)
+            dk_sum = dk_sum + partial_dk[lo]
+        if kernel_route == "winograd":
+            dk = winograd.kernel_from_transformed(dk_sum, kernel.dtype)
+        elif ctx.layout == "band":
+            dk = band.kernel_from_band(dk_sum[0]).astype(kernel.dtype, copy=False)
         else:
-            dk = _kernel_from_grouped(dk_groups, kernel.shape, groups).astype(kernel.dtype,
-                                                                              copy=False)
+            dk = _kernel_from_grouped(dk_sum, kernel.shape, groups).astype(kernel.dtype,
+                                                                           copy=False)
     if need_bias:
         db = partial_db[order[0]]
         for lo in order[1:]:

@@ -642,29 +642,35 @@ def batch_dot(x, y, axes=None):
 # ---------------------------------------------------------------------------------------
 # Tensor operators
 # ---------------------------------------------------------------------------------------
+def _defer_to_symbolic(operator):
+    """A binary operator that leaves a symbolic (Keras) operand to that operand's reflected
+    operator: `K.variable(0.) + keras_tensor` is a graph node, as in tf.keras."""
+    def apply(a, b):
+        if getattr(b, "_is_keras_tensor", False):
+            return NotImplemented
+        return operator(a, b)
+    return apply
+
+
 def _install_operators():
     T = Tensor
     T.T = property(lambda a: transpose(a))
-    T.__add__ = lambda a, b: add(a, b)
-    T.__radd__ = lambda a, b: add(b, a)
-    T.__sub__ = lambda a, b: subtract(a, b)
-    T.__rsub__ = lambda a, b: subtract(b, a)
-    T.__mul__ = lambda a, b: multiply(a, b)
-    T.__rmul__ = lambda a, b: multiply(b, a)
-    T.__truediv__ = lambda a, b: divide(a, b)
-    T.__rtruediv__ = lambda a, b: divide(b, a)
-    T.__pow__ = lambda a, b: power(a, b)
-    T.__rpow__ = lambda a, b: power(b, a)
-    T.__matmul__ = lambda a, b: matmul(a, b)
-    T.__rmatmul__ = lambda a, b: matmul(b, a)
+    binary = {
+        "__add__": lambda a, b: add(a, b), "__radd__": lambda a, b: add(b, a),
+        "__sub__": lambda a, b: subtract(a, b), "__rsub__": lambda a, b: subtract(b, a),
+        "__mul__": lambda a, b: multiply(a, b), "__rmul__": lambda a, b: multiply(b, a),
+        "__truediv__": lambda a, b: divide(a, b), "__rtruediv__": lambda a, b: divide(b, a),
+        "__pow__": lambda a, b: power(a, b), "__rpow__": lambda a, b: power(b, a),
+        "__matmul__": lambda a, b: matmul(a, b), "__rmatmul__": lambda a, b: matmul(b, a),
+        "__lt__": lambda a, b: less(a, b), "__le__": lambda a, b: less_equal(a, b),
+        "__gt__": lambda a, b: greater(a, b), "__ge__": lambda a, b: greater_equal(a, b),
+    }
+    for name, operator in binary.items():
+        setattr(T, name, _defer_to_symbolic(operator))
     T.__neg__ = lambda a: negative(a)
     T.__pos__ = lambda a: a
     T.__abs__ = lambda a: abs(a)
     T.__getitem__ = lambda a, i: getitem(a, i)
-    T.__lt__ = lambda a, b: less(a, b)
-    T.__le__ = lambda a, b: less_equal(a, b)
-    T.__gt__ = lambda a, b: greater(a, b)
-    T.__ge__ = lambda a, b: greater_equal(a, b)
     T.__floordiv__ = lambda a, b: Tensor(np.floor_divide(unwrap(a), unwrap(b)))
     T.__mod__ = lambda a, b: Tensor(np.mod(unwrap(a), unwrap(b)))
     T.__and__ = lambda a, b: Tensor(np.logical_and(unwrap(a), unwrap(b)))

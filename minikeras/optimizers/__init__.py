@@ -1,5 +1,6 @@
 """Optimizers with tf.keras 2.x (>= 2.11) defaults and update rules."""
 import types
+import warnings
 
 from .base import Optimizer  # noqa: F401
 from .sgd import SGD
@@ -14,6 +15,7 @@ from .lion import Lion
 from .adafactor import Adafactor
 from . import schedules  # noqa: F401
 from . import legacy  # noqa: F401
+from . import adadelta, adagrad, adam, adamax, nadam, rmsprop, sgd
 from ..core.serialization import deserialize_object, serialize_keras_object
 from ..core.registry import register_builtins
 
@@ -24,6 +26,46 @@ experimental = types.SimpleNamespace(SGD=SGD, RMSprop=RMSprop, Adagrad=Adagrad,
                                      Adadelta=Adadelta, Adam=Adam, AdamW=AdamW, Adamax=Adamax,
                                      Nadam=Nadam, Ftrl=Ftrl, Lion=Lion, Adafactor=Adafactor,
                                      Optimizer=Optimizer)
+
+
+
+class _CallableOptimizerModule(types.ModuleType):
+    """Keras 2.0 - 2.2 named each optimizer in lower case too (`keras.optimizers.rmsprop(lr=1e-4,
+    decay=1e-6)`), with that era's semantics: calling the module builds the legacy class."""
+
+    def __call__(self, *args, **kwargs):
+        return self._keras2_class(*args, **kwargs)
+
+
+for _module, _legacy_class in ((sgd, legacy.SGD), (rmsprop, legacy.RMSprop),
+                               (adagrad, legacy.Adagrad), (adadelta, legacy.Adadelta),
+                               (adam, legacy.Adam), (adamax, legacy.Adamax),
+                               (nadam, legacy.Nadam)):
+    _module.__class__ = _CallableOptimizerModule
+    _module._keras2_class = _legacy_class
+
+
+
+def _keras2_decay_goes_to_legacy(current_class, legacy_class):
+    """`RMSprop(learning_rate=1e-4, decay=1e-6)`, as Keras 2.3 and tf.keras <= 2.10 scripts
+    write it (cifar10_cnn), builds the legacy class, whose `decay` is that era's
+    `lr / (1 + decay * iterations)`; tf.keras >= 2.11 rejects the argument instead."""
+    def __new__(cls, *args, **kwargs):
+        if cls is current_class and kwargs.get("decay") is not None:
+            warnings.warn(f"`decay` is not an argument of the current "
+                          f"keras.optimizers.{cls.__name__} (tf.keras >= 2.11); building "
+                          f"keras.optimizers.legacy.{cls.__name__}, whose `decay` is the "
+                          "Keras 2 learning-rate time decay.", stacklevel=2)
+            return object.__new__(legacy_class)
+        return object.__new__(cls)
+    current_class.__new__ = __new__
+
+
+for _current, _legacy_class in ((SGD, legacy.SGD), (RMSprop, legacy.RMSprop),
+                                (Adagrad, legacy.Adagrad), (Adadelta, legacy.Adadelta),
+                                (Adam, legacy.Adam), (Adamax, legacy.Adamax),
+                                (Nadam, legacy.Nadam), (Ftrl, legacy.Ftrl)):
+    _keras2_decay_goes_to_legacy(_current, _legacy_class)
 
 _CLASSES = {cls.__name__: cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax,
                                           Nadam, Ftrl, Lion, Adafactor)}

@@ -45,7 +45,7 @@ class Adamax(Optimizer):
         beta_1_power = f32(self.beta_1) ** f32(self._step_count() + 1)
         scratch, step = self._scratch_for(variable, 2)
         np.subtract(gradient, m, out=scratch)
-        scratch *= f32(1 - self.beta_1)
+        scratch *= self._first_moment_decay()
         m += scratch
         u *= f32(self.beta_2)
         np.abs(gradient, out=scratch)
@@ -55,6 +55,10 @@ class Adamax(Optimizer):
         np.multiply(m, self._step_lr, out=step)
         step /= scratch
         variable.data -= step
+
+    def _first_moment_decay(self):
+        """`1 - beta_1` as tf.keras >= 2.11 computes it (in float64, then rounded)."""
+        return f32(1 - self.beta_1)
 
     def get_config(self):
         config = super().get_config()

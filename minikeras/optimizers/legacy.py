@@ -12,6 +12,7 @@ What differs from the current optimizers, as tf.keras' legacy classes behave:
 """
 import numpy as np
 
+from ..core import config as backend_config
 from ..core.tensor import Variable
 from . import adadelta, adagrad, adam, adamax, ftrl, nadam, rmsprop, sgd
 from .base import Optimizer, _shared_name, f32
@@ -44,6 +45,8 @@ class LegacyOptimizer:
         return clip
 
     def _finish_legacy_init(self, name):
+        if getattr(self, "epsilon", 0.0) is None:   # Keras 2.x scripts pass `epsilon=None`
+            self.epsilon = backend_config.epsilon()
         self.iterations = Variable(np.zeros((), np.int64), trainable=False, name=f"{name}/iter")
 
     @property
@@ -211,6 +214,15 @@ class Adam(LegacyOptimizer, adam.Adam):
                          epsilon=epsilon, amsgrad=amsgrad, name=name, **clip, **kwargs)
         self._finish_legacy_init(name)
 
+    def _prepare_step(self):
+        """As the current Adam, except that the moment decays are `1 - beta` computed in
+        float32 from the float32 betas (OptimizerV2 keeps them in float32 tensors), so that
+        they agree with `beta ** t` in the bias correction."""
+        super()._prepare_step()
+        _, _, epsilon, alpha = self._constants
+        one = np.float32(1)
+        self._constants = (one - f32(self.beta_1), one - f32(self.beta_2), epsilon, alpha)
+
     def build(self, var_list):
         if self._begin_build(var_list):
             self._momentums = self._make_slots(var_list, "m")
@@ -231,6 +243,10 @@ class Adamax(LegacyOptimizer, adamax.Adamax):
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, name=name, **clip, **kwargs)
         self._finish_legacy_init(name)
+
+    def _first_moment_decay(self):
+        """OptimizerV2 computes `1 - beta_1` in float32 from the float32 beta_1."""
+        return np.float32(1) - f32(self.beta_1)
 
     def build(self, var_list):
         if self._begin_build(var_list):

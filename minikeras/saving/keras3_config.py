@@ -44,6 +44,8 @@ def _layer_config_v3(layer):
         return config
     config.pop("batch_input_shape", None)
     config.pop("rng_type", None)      # tf.keras' TF random generator choice: no Keras 3 key
+    if hasattr(layer, "keras3_config"):     # a layer whose Keras 3 config differs
+        config = layer.keras3_config(config)
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     _drop_time_major(config)
@@ -87,6 +89,8 @@ def serialize_layer(layer):
     # Keras 3 records a build config only for layers with their own `build`.
     if layer.built and build_shape is not None and type(layer).build is not Layer.build:
         entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
+    if layer.built and hasattr(layer, "keras3_build_config"):
+        entry["build_config"] = layer.keras3_build_config()
     return entry
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import minikeras as keras
 from minikeras import layers
-from minikeras.models.data_adapters import DataHandler
+from minikeras.models.data_adapters import DataHandler, unpack
 
 
 def regression_data(n=72, features=5, seed=0):
@@ -297,7 +297,7 @@ def batches_seen(handler):
     for epoch, iterator in handler.enumerate_epochs():
         with handler.catch_stop_iteration():
             for _ in handler.steps():
-                seen.append((epoch, next(iterator)[0][:, 0].tolist()))
+                seen.append((epoch, unpack(next(iterator))[0][:, 0].tolist()))
     return seen
 
 

@@ -1,8 +1,10 @@
 """Functional models: Input, Model(inputs, outputs), graph order and errors, shared layers,
 nested models, sub-models, subclassed models. References are NumPy closed forms, tf.keras'
 documented graph rules, and the resnet_block fixture's layer order."""
+import gc
 import json
 import types
+import weakref
 
 import numpy as np
 import pytest
@@ -440,3 +442,34 @@ def test_gradients_flow_through_nested_models(float64):
     model = keras.Model(x, [head(features), layers.Dense(1)(features)])
     assert len(model.trainable_weights) == 6
     check_layer_gradients(model, np.random.default_rng(8).standard_normal((2, 3)))
+
+
+class _KeepsWeakref(keras.layers.Layer):
+    """Identity layer that remembers a weak reference to the array it returned."""
+
+    def call(self, inputs):
+        out = inputs * 1.0
+        self.seen = weakref.ref(out.data)
+        return out
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_functional_call_frees_intermediates_without_the_garbage_collector(train):
+    # A reference cycle through the run's tensor table would keep every intermediate of a call
+    # (a whole step's activations in training) alive until the collector happened to run.
+    inputs = keras.Input(shape=(3,))
+    marker = _KeepsWeakref()
+    hidden = marker(keras.layers.Dense(4)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Add()([hidden, hidden])))
+    model.compile("sgd", "mse")
+    x, y = np.ones((5, 3), "float32"), np.zeros((5, 2), "float32")
+    gc.collect()
+    gc.disable()
+    try:
+        if train:
+            model.train_on_batch(x, y)
+        else:
+            model(x)
+        assert marker.seen() is None
+    finally:
+        gc.enable()

@@ -29,9 +29,10 @@ def test_steps_config_and_variables_as_tf_keras(case):
     assert restored.get_config() == opt.get_config()
 
 
-def test_decay_is_rejected_by_current_optimizers_and_pointing_to_legacy_works():
-    with pytest.raises(ValueError, match="keras.optimizers.legacy.Adam"):
-        keras.optimizers.Adam(decay=0.1)
+def test_decay_given_to_a_current_optimizer_builds_the_legacy_one_as_keras_2():
+    with pytest.warns(UserWarning, match="building keras.optimizers.legacy.Adam"):
+        optimizer = keras.optimizers.Adam(decay=0.1)
+    assert type(optimizer) is keras.optimizers.legacy.Adam and optimizer.decay == 0.1
     assert keras.optimizers.legacy.Adam(decay=0.1).decay == 0.1
     with pytest.raises(TypeError, match="Unexpected keyword argument passed to optimizer"):
         keras.optimizers.legacy.SGD(weight_decay=0.1)

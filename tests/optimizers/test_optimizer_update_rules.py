@@ -334,8 +334,6 @@ def test_no_gradients_is_an_error_and_none_gradients_are_skipped():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="`momentum` must be between"):
         keras.optimizers.SGD(momentum=1.5)
-    with pytest.raises(ValueError, match=r"decay is deprecated.*, e\.g\., keras\.optimizers"):
-        keras.optimizers.Adam(decay=0.1)
     with pytest.raises(TypeError, match="foo is not a valid argument"):
         keras.optimizers.Adam(foo=1)
     with pytest.raises(ValueError, match="`learning_rate_power` needs to be negative"):

@@ -64,6 +64,13 @@ class BaseDenseAttention(Layer):
         query_shape, value_shape = tuple(input_shape[0]), tuple(input_shape[1])
         return query_shape[:-1] + value_shape[-1:]
 
+    def _infer_outputs(self, args, kwargs):
+        """With `return_attention_scores=True` the layer has two outputs; their shapes come
+        from running the call on placeholders."""
+        if kwargs.get("return_attention_scores"):
+            return self._infer_by_running(args, kwargs)
+        return super()._infer_outputs(args, kwargs)
+
     def get_config(self):
         config = super().get_config()
         config["dropout"] = self.dropout

@@ -248,6 +248,13 @@ class MultiHeadAttention(Layer):
             return query_shape[:-1] + tuple(dims)
         return query_shape
 
+    def _infer_outputs(self, args, kwargs):
+        """With `return_attention_scores=True` the layer has two outputs; their shapes come
+        from running the call on placeholders."""
+        if kwargs.get("return_attention_scores"):
+            return self._infer_by_running(args, kwargs)
+        return super()._infer_outputs(args, kwargs)
+
     def get_config(self):
         config = super().get_config()
         config.update({

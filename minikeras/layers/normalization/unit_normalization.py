@@ -22,6 +22,15 @@ class UnitNormalization(Layer):
                             f"of ints. Received: axis={axis}")
         self.supports_masking = True
 
+    def build(self, input_shape):
+        rank = len(input_shape)
+        for axis in self.axis if isinstance(self.axis, list) else [self.axis]:
+            if not -rank <= axis < rank:
+                raise ValueError("Invalid value for `axis` argument. Expected 0 <= axis < "
+                                 f"inputs.rank (with inputs.rank={rank}). Received: "
+                                 f"axis={self.axis}")
+        super().build(input_shape)
+
     def call(self, inputs):
         x = ops.cast(inputs, self._dtype) if ops.unwrap(inputs).dtype != self._dtype else inputs
         axis = tuple(self.axis) if isinstance(self.axis, list) else self.axis

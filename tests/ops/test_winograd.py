@@ -1,0 +1,120 @@
+"""Winograd F(2x2, 3x3) route of the 3x3 stride-1 convolution: forward against a direct NumPy
+sum, both gradients against the adjoint identity and the im2col route, finite differences
+through Conv2D (both data formats), float32 agreement with im2col at round-off, and which
+convolutions it takes."""
+import numpy as np
+import pytest
+
+from minikeras import layers
+from minikeras.ops import conv_kernels as K
+from minikeras.ops import parallel
+from minikeras.ops import winograd as W
+
+from gradcheck import check_layer_gradients
+from test_fast_kernels import reference_conv
+
+# x shape, pads: even and odd sizes, 'same', 'valid', uneven and two-cell padding.
+CASES = [
+    ((2, 6, 6, 3), [(1, 1), (1, 1)]),
+    ((3, 7, 5, 4), [(1, 1), (1, 1)]),
+    ((2, 7, 8, 2), [(0, 0), (0, 0)]),
+    ((1, 5, 6, 3), [(2, 1), (0, 2)]),
+    ((2, 3, 3, 2), [(0, 1), (1, 0)]),
+]
+
+
+def force(monkeypatch, name):
+    """Every route plan picks `name` when it is a candidate (else its default)."""
+    monkeypatch.setattr(K, "plan", lambda key, candidates, **options: name if name in candidates
+                        else next(iter(candidates)))
+
+
+@pytest.fixture(params=["one chunk, one thread", "many chunks, two threads"])
+def chunking(request, monkeypatch):
+    if request.param.startswith("many"):
+        monkeypatch.setattr(K, "_CHUNK_BYTES", 1)
+        monkeypatch.setattr(parallel, "_THREADS", 2)
+    else:
+        monkeypatch.setattr(K, "_CHUNK_BYTES", 1 << 40)
+        monkeypatch.setattr(parallel, "_THREADS", 1)
+    return request.param
+
+
+@pytest.mark.parametrize("x_shape, pads", CASES)
+def test_forward_matches_the_direct_sum(x_shape, pads, chunking, monkeypatch):
+    force(monkeypatch, "winograd")
+    rng = np.random.default_rng(0)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal((3, 3, x_shape[-1], 5))
+    bias = rng.standard_normal(5)
+    out, _ = K.conv_forward(x, kernel, (1, 1), pads, (1, 1), bias=bias, activation="relu")
+    expected = np.maximum(reference_conv(x, kernel, (1, 1), pads, (1, 1)) + bias, 0)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("x_shape, pads", CASES)
+def test_gradients_are_the_adjoint_and_match_im2col(x_shape, pads, chunking, monkeypatch):
+    rng = np.random.default_rng(1)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal((3, 3, x_shape[-1], 4))
+    results = {}
+    for route in ("winograd", "flipped"):
+        force(monkeypatch, route)
+        out, ctx = K.conv_forward(x, kernel, (1, 1), pads, (1, 1), activation="tanh")
+        g = np.random.default_rng(2).standard_normal(out.shape)
+        results[route] = K.conv_gradients(ctx, g, True, True)
+    dx, dk, _ = results["winograd"]
+    ga = g * (1 - out * out)
+    linear = reference_conv(x, kernel, (1, 1), pads, (1, 1))
+    np.testing.assert_allclose(np.sum(x * dx), np.sum(linear * ga), rtol=1e-10)
+    np.testing.assert_allclose(np.sum(kernel * dk), np.sum(linear * ga), rtol=1e-10)
+    np.testing.assert_allclose(dx, results["flipped"][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dk, results["flipped"][1], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv2d_gradients_by_finite_differences(float64, data_format, padding, monkeypatch):
+    force(monkeypatch, "winograd")
+    layer = layers.Conv2D(3, 3, padding=padding, data_format=data_format, activation="tanh")
+    shape = (2, 2, 5, 6) if data_format == "channels_first" else (2, 5, 6, 2)
+    check_layer_gradients(layer, np.random.default_rng(3).standard_normal(shape))
+
+
+def test_float32_agrees_with_im2col_to_round_off(monkeypatch):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 16, 16, 32)).astype("float32")
+    kernel = (rng.standard_normal((3, 3, 32, 48)) / 17).astype("float32")
+    g = rng.standard_normal((4, 16, 16, 48)).astype("float32")
+    results = {}
+    for route in ("winograd", "im2col"):
+        force(monkeypatch, route)
+        out, ctx = K.conv_forward(x, kernel, (1, 1), [(1, 1), (1, 1)], (1, 1))
+        dx, dk = K.conv_backward(ctx, g)
+        assert out.dtype == dx.dtype == dk.dtype == np.float32
+        results[route] = (out, dx, dk)
+    for winograd, im2col in zip(results["winograd"], results["im2col"]):
+        scale = np.abs(im2col).max()
+        np.testing.assert_allclose(winograd, im2col, rtol=0, atol=2e-6 * scale)
+
+
+def test_kernel_transform_round_trip_is_the_adjoint():
+    # <G W G^T, dU> = <W, G^T dU G> (the kernel gradient's back transform is the adjoint).
+    rng = np.random.default_rng(5)
+    w, du = rng.standard_normal((3, 3, 2, 3)), rng.standard_normal((16, 2, 3))
+    signs = np.outer([1, 1, 1, -1], [1, 1, 1, -1]).reshape(16, 1, 1)
+    lhs = np.sum(W.transform_kernel(w) * du * signs)
+    rhs = np.sum(w * W.kernel_from_transformed(du, np.float64))
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel_shape, strides, pads, dilation, groups, expected", [
+    ((3, 3, 4, 8), (1, 1), [(1, 1), (1, 1)], (1, 1), 1, True),
+    ((3, 3, 4, 8), (2, 2), [(0, 1), (0, 1)], (1, 1), 1, False),
+    ((3, 3, 4, 8), (1, 1), [(2, 2), (2, 2)], (2, 2), 1, False),
+    ((3, 3, 2, 8), (1, 1), [(1, 1), (1, 1)], (1, 1), 2, False),
+    ((5, 5, 4, 8), (1, 1), [(2, 2), (2, 2)], (1, 1), 1, False),
+    ((3, 4, 8), (1,), [(1, 1)], (1,), 1, False),
+    ((3, 3, 4, 8), (1, 1), [(3, 0), (1, 1)], (1, 1), 1, False),
+])
+def test_route_applies_only_to_3x3_stride_1_2d(kernel_shape, strides, pads, dilation, groups,
+                                               expected):
+    assert W.applies(kernel_shape, strides, pads, dilation, groups) is expected
