@@ -3,7 +3,7 @@ pool_kernels.py. The kernels work channels_last; channels_first inputs are moved
 """
 import numpy as np
 
-from ..core.tensor import as_array, record
+from ..core.tensor import as_array, is_recording, is_tracked, record
 from . import conv_kernels, pool_kernels
 
 
@@ -13,6 +13,12 @@ def _to_channels_last(xd, data_format):
 
 def _from_channels_last(xd, data_format):
     return np.ascontiguousarray(np.moveaxis(xd, -1, 1)) if data_format == "channels_first" else xd
+
+
+def _recorded(*inputs):
+    """Whether an op on `inputs` will be recorded for backward (its output then stays alive
+    until backward, so it may come from the scratch cache)."""
+    return is_recording() and any(is_tracked(t) for t in inputs if t is not None)
 
 
 def conv_pads(spatial, kernel_size, strides, padding, dilation):
@@ -48,7 +54,8 @@ def conv(x, kernel, strides, padding, dilation, groups=1, data_format="channels_
     fused = activation if activation in ("relu", "tanh") else None
     out, ctx = conv_kernels.conv_forward(
         xd, kd, tuple(strides), pads, tuple(dilation), groups,
-        bias=None if bias is None else as_array(bias), activation=fused)
+        bias=None if bias is None else as_array(bias), activation=fused,
+        cached_output=_recorded(x, kernel, bias))
 
     def backward(g, needs):
         dx, dk, db = conv_kernels.conv_gradients(ctx, _to_channels_last(g, data_format),
@@ -113,7 +120,8 @@ def max_pool(x, pool_size, strides, padding, data_format="channels_last"):
     """Max pooling; the gradient goes to the first maximum of each window."""
     xd = _to_channels_last(as_array(x), data_format)
     pads = _pool_pads(xd.shape[1:-1], pool_size, strides, padding)
-    out, ctx = pool_kernels.max_pool_forward(xd, tuple(pool_size), tuple(strides), pads)
+    out, ctx = pool_kernels.max_pool_forward(xd, tuple(pool_size), tuple(strides), pads,
+                                             cached_output=_recorded(x))
 
     def backward(g, needs):
         dx = pool_kernels.max_pool_backward(ctx, _to_channels_last(g, data_format))
@@ -125,7 +133,8 @@ def avg_pool(x, pool_size, strides, padding, data_format="channels_last"):
     """Average pooling; 'same' windows divide by their count of real (unpadded) inputs."""
     xd = _to_channels_last(as_array(x), data_format)
     pads = _pool_pads(xd.shape[1:-1], pool_size, strides, padding)
-    out, ctx = pool_kernels.avg_pool_forward(xd, tuple(pool_size), tuple(strides), pads)
+    out, ctx = pool_kernels.avg_pool_forward(xd, tuple(pool_size), tuple(strides), pads,
+                                             cached_output=_recorded(x))
 
     def backward(g, needs):
         dx = pool_kernels.avg_pool_backward(ctx, _to_channels_last(g, data_format))

@@ -12,8 +12,8 @@ writes its own cells directly; overlapping windows accumulate.
 """
 import numpy as np
 
-from .conv_kernels import Context, _sample_chunks, fill_border, interior, output_sizes, \
-    pad_input, scratch, tap_slices
+from .conv_kernels import Context, _sample_chunks, fill_border, interior, output_array, \
+    output_sizes, pad_input, scratch, tap_slices
 from .parallel import local_buffer, run_split
 
 
@@ -65,10 +65,11 @@ def _pool_in_chunks(xp, out, pool_size, strides, out_sizes, combine):
     return out
 
 
-def max_pool_forward(x, pool_size, strides, pads):
+def max_pool_forward(x, pool_size, strides, pads, cached_output=False):
     """Max over each window ('same' padding cells never win); returns `(out, ctx)`."""
     xp, out_sizes = _pool_geometry(x, pool_size, strides, pads, -np.inf)
-    out = np.empty((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype)
+    out = output_array((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype,
+                       cached_output)
     _pool_in_chunks(xp, out, pool_size, strides, out_sizes, np.maximum)
     ctx = Context(xp=xp, x_shape=x.shape, pads=pads, out=out, pool_size=pool_size,
                   strides=strides, out_sizes=out_sizes)
@@ -136,10 +137,11 @@ def _window_counts(spatial, pool_size, strides, pads, out_sizes, dtype):
     return counts
 
 
-def avg_pool_forward(x, pool_size, strides, pads):
+def avg_pool_forward(x, pool_size, strides, pads, cached_output=False):
     """Mean over each window; 'same' windows divide by their count of real cells."""
     xp, out_sizes = _pool_geometry(x, pool_size, strides, pads, 0)
-    out = np.empty((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype)
+    out = output_array((x.shape[0],) + tuple(out_sizes) + (x.shape[-1],), x.dtype,
+                       cached_output)
     _pool_in_chunks(xp, out, pool_size, strides, out_sizes, np.add)
     counts = _window_counts(x.shape[1:-1], pool_size, strides, pads, out_sizes, x.dtype)
     out /= counts

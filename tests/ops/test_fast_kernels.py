@@ -161,6 +161,61 @@ def test_conv_gradients_are_the_adjoint_through_the_activation(case, route, chun
     np.testing.assert_allclose(dx[0], expected_dx, rtol=1e-9, atol=1e-12)
 
 
+GRID_CASES = [c for c in CONV_CASES if c[5] == 1 and all(s == 1 for s in c[2])] + [
+    ((2, 9, 8, 9), (2, 2, 9, 5), (1,), [(0, 0), (0, 0)], (1, 1), 1),     # seed_cnn's shape
+    ((2, 6, 7, 8), (2, 2, 8, 3), (1,), [(1, 0), (0, 1)], (1, 1), 1),     # padded
+    ((2, 7, 7, 8), (2, 2, 8, 3), (1,), [(1, 1), (1, 1)], (2, 1), 1),     # dilated
+    ((2, 11, 8), (4, 8, 6), (1,), [(3, 0)], (1,), 1),                    # 1-D causal
+    ((1, 4, 5, 4, 8), (2, 1, 2, 8, 3), (1,), [(0, 0)] * 3, (1, 1, 1), 1),  # 3-D
+    ((2, 4, 5, 8), (1, 1, 8, 6), (1,), [(0, 0), (0, 0)], (1, 1), 1),     # pointwise
+]
+
+
+@pytest.mark.parametrize("case", GRID_CASES)
+@pytest.mark.parametrize("activation", [None, "relu", "tanh"])
+def test_grid_gradient_route_matches_the_im2col_route_and_the_reference(
+        case, activation, chunking, monkeypatch):
+    """The per-tap grid route (forced on for any taps and channels) gives the im2col route's
+    dx, dk, db to round-off, and dx is the reference adjoint elementwise."""
+    x_shape, k_shape, _, pads, dilation, _ = case
+    strides = (1,) * (len(x_shape) - 2)
+    rng = np.random.default_rng(7)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    bias = rng.standard_normal(k_shape[-1])
+    out, ctx = K.conv_forward(x, kernel, strides, pads, dilation, 1, bias=bias,
+                              activation=activation)
+    g = rng.standard_normal(out.shape)
+    monkeypatch.setattr(K, "_GRID_MAX_TAPS", 0)
+    assert not K._grid_route_applies(ctx)
+    expected = [np.array(a) for a in K.conv_gradients(ctx, g, True, True, True)]
+    monkeypatch.setattr(K, "_GRID_MAX_TAPS", 1000)
+    monkeypatch.setattr(K, "_GRID_MIN_CHANNELS", 1)
+    assert K._grid_route_applies(ctx)
+    got = K.conv_gradients(ctx, g, True, True, True)
+    for name, a, b in zip(("dx", "dk", "db"), got, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=name)
+    ga = {None: g, "relu": g * (out > 0), "tanh": g * (1 - out * out)}[activation]
+    unit = np.zeros_like(x)
+    expected_dx = np.zeros(x.shape[1:])
+    for index in np.ndindex(*x.shape[1:]):
+        unit[(0,) + index] = 1
+        expected_dx[index] = np.sum(reference_conv(unit, kernel, strides, pads, dilation) * ga)
+        unit[(0,) + index] = 0
+    np.testing.assert_allclose(got[0][0], expected_dx, rtol=1e-9, atol=1e-12)
+    only_kernel = K.conv_gradients(ctx, g, False, True, False)
+    assert only_kernel[0] is None and only_kernel[2] is None
+    np.testing.assert_allclose(only_kernel[1], expected[1], rtol=1e-10, atol=1e-12)
+
+
+def test_grid_route_layer_gradients_by_finite_differences(float64):
+    layer = layers.Conv2D(3, 2, activation="relu", padding="same")
+    x = np.random.default_rng(8).standard_normal((2, 5, 4, 9))
+    layer(x)
+    assert K._grid_route_applies(K.conv_forward(x, layer.kernel.numpy(), (1, 1),
+                                                [(0, 1), (0, 1)], (1, 1))[1])
+    check_gradients(lambda t: layer(t), [x], extra_variables=layer.trainable_weights)
+
+
 def test_no_im2col_buffer_outlives_the_forward_pass():
     rng = np.random.default_rng(2)
     x, kernel = rng.standard_normal((2, 5, 5, 3)), rng.standard_normal((3, 3, 3, 4))
