@@ -20,14 +20,11 @@ from ..core.tensor import as_array
 from . import schedules as schedules_module
 from .. import initializers
 from ..core.tensor import GradientTape
-from ..ops.parallel import local_buffer, run_split
 
 # Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
 # NumPy runs several times slower on denormal floats, which TensorFlow flushes in hardware.
 _DENORMAL_FLOOR = np.float32(1e-30)
 _FLUSH_EVERY = 64
-# Elements per chunk of a chunked update (256 KB of float32 per array).
-_UPDATE_CHUNK = 1 << 16
 
 
 class CallableList(list):
@@ -246,46 +243,17 @@ class Optimizer:
                            f"{type(self).__name__}.")
         return index
 
-    def _update_in_chunks(self, update, gradient, variable, *slots):
-        """`update(scratch, gradient, weights, *slots)` over matching flat chunks of the arrays
-        (whole arrays when small). An update makes a dozen elementwise passes; on chunks that
-        fit in the core's L2 cache only the first read and the last write go to shared memory,
-        which is what two processes or threads contend for. Elementwise, so the numbers are
-        the same as one call on the whole arrays."""
-        weights = variable.data
-        written = (weights,) + slots
-        if weights.size <= _UPDATE_CHUNK or not all(a.flags.c_contiguous for a in written):
-            (scratch,) = self._scratch_for(variable)
-            update(scratch, gradient, weights, *slots)
-            return
-        # flat views (contiguous arrays), so the in-place writes land in the variables
-        arrays = [np.asarray(gradient).reshape(-1)] + [array.reshape(-1) for array in written]
-        size = weights.size
-
-        def update_chunks(first, last):         # chunks [first, last), on either thread
-            scratch = local_buffer("optimizer_update", (_UPDATE_CHUNK,), weights.dtype)
-            for start in range(first * _UPDATE_CHUNK, min(last * _UPDATE_CHUNK, size),
-                               _UPDATE_CHUNK):
-                stop = min(start + _UPDATE_CHUNK, size)
-                update(scratch[:stop - start], *[array[start:stop] for array in arrays])
-        run_split(update_chunks, -(-size // _UPDATE_CHUNK), uses_blas=False)
-
-    def _scratch_buffers(self, dtype, size, count):
-        """At least `count` flat work buffers of at least `size` elements, shared by all."""
-        dtype = np.dtype(dtype)
-        buffers = self._scratch.get(dtype)
-        if buffers is None or len(buffers) < count or buffers[0].size < size:
-            length = max(size, buffers[0].size if buffers else 0)
-            buffers = [np.empty(length, dtype) for _ in range(max(count, len(buffers or [])))]
-            self._scratch[dtype] = buffers
-        return buffers
-
     def _scratch_for(self, variable, count=1):
         """`count` float work buffers shaped like `variable` (not optimizer state). They are
         views of buffers shared by all variables: reusing the same memory for every variable
         keeps it in cache, which makes an update measurably faster than per-variable buffers."""
         size = variable.data.size
-        buffers = self._scratch_buffers(variable.data.dtype, size, count)
+        dtype = variable.data.dtype
+        buffers = self._scratch.get(dtype)
+        if buffers is None or len(buffers) < count or buffers[0].size < size:
+            length = max(size, buffers[0].size if buffers else 0)
+            buffers = [np.empty(length, dtype) for _ in range(max(count, len(buffers or [])))]
+            self._scratch[dtype] = buffers
         return [buffer[:size].reshape(variable.data.shape) for buffer in buffers[:count]]
 
     @property

@@ -43,26 +43,22 @@ class SGD(Optimizer):
         self._momentum32 = f32(self.momentum)
 
     def update_step(self, gradient, variable):
+        (step,) = self._scratch_for(variable)
+        np.multiply(gradient, -self._step_lr, out=step)
         if not self.momentum:
             # tf.keras also stores m = -g * lr here, a value nothing reads back; skipping that
             # write keeps plain SGD at two passes over memory.
-            (step,) = self._scratch_for(variable)
-            np.multiply(gradient, -self._step_lr, out=step)
             variable.data += step
             return
         m = self.momentums[self._var_index(variable)].data
-        self._update_in_chunks(self._momentum_update, gradient, variable, m)
-
-    def _momentum_update(self, step, gradient, weights, m):
-        np.multiply(gradient, -self._step_lr, out=step)
         momentum = self._momentum32
         m *= momentum
         m += step
         if self.nesterov:
             step += m * momentum
-            weights += step
+            variable.data += step
         else:
-            weights += m
+            variable.data += m
 
     def get_config(self):
         config = super().get_config()
