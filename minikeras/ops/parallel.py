@@ -14,6 +14,7 @@ import ctypes
 import os
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np   # loads BLAS before it is looked up below
@@ -179,6 +180,10 @@ def oversubscribed():
 # in the two-thread kernels (or when the machine is oversubscribed).
 _SPLIT_SHARE = 0.25
 _POLICY = os.environ.get("MINIKERAS_BLAS_POLICY", "auto")   # auto | single | threads
+if _POLICY not in ("auto", "single", "threads"):
+    warnings.warn(f"MINIKERAS_BLAS_POLICY={_POLICY!r} is not one of 'auto', 'single', "
+                  "'threads'; using 'auto'.", stacklevel=2)
+    _POLICY = "auto"
 
 
 class blas_single_threaded:

@@ -27,3 +27,13 @@ def test_process_bound_to_one_core_does_not_split():
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True).stdout.split()
     assert out == ["1", "False"]
+
+
+def test_unknown_blas_policy_warns_and_falls_back_to_auto():
+    script = ("import warnings; warnings.simplefilter('always'); "
+              "from minikeras.ops import parallel; print(parallel._POLICY)")
+    env = dict(os.environ, MINIKERAS_BLAS_POLICY="fastest")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
+                            capture_output=True, text=True)
+    assert result.stdout.split() == ["auto"]
+    assert "MINIKERAS_BLAS_POLICY='fastest'" in result.stderr
