@@ -97,3 +97,20 @@ def shape_tuple(shape, name="shape"):
         raise TypeError(f"`{name}` must be a tuple of integers (or None), received: "
                         f"{name}={shape!r}")
     return tuple(dimension(d) for d in shape)
+
+
+def validate_axis(axis, input_shape):
+    """`axis` (an int or a list of ints, negative counting from the end) as a list of
+    non-negative axes, checked against the input rank (tf.keras' `tf_utils.validate_axis`)."""
+    rank = len(input_shape)
+    if not rank:
+        raise ValueError(f"Input has undefined rank. Received: input_shape={input_shape}")
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    axes = [a + rank if a < 0 else a for a in axes]
+    for a in axes:
+        if a < 0 or a >= rank:
+            raise ValueError("Invalid value for `axis` argument. Expected 0 <= axis < inputs.rank "
+                             f"(with inputs.rank={rank}). Received: axis={tuple(axes)}")
+    if len(axes) != len(set(axes)):
+        raise ValueError(f"Duplicate axis: {tuple(axes)}")
+    return axes

@@ -8,6 +8,7 @@ import numpy as np
 from ... import constraints, initializers, ops, regularizers
 from ...core.session import learning_phase
 from ...core.tensor import Tensor, unwrap
+from ...engine.argument_checks import validate_axis
 from ...engine.base_layer import Layer
 from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
@@ -112,7 +113,7 @@ class BatchNormalization(Layer):
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
-        self.axis = _validate_axis(self.axis, input_shape)
+        self.axis = validate_axis(self.axis, input_shape)
         rank = len(input_shape)
         if self.virtual_batch_size is not None:
             self._check_virtual_batch_arguments()
@@ -420,22 +421,6 @@ def _check_axis_argument(axis):
         return int(axis)
     raise TypeError("Expected an int or a list/tuple of ints for the argument 'axis', but "
                     f"received: {axis!r}")
-
-
-def _validate_axis(axis, input_shape):
-    """tf_utils.validate_axis: a list of non-negative axes, checked against the input rank."""
-    rank = len(input_shape)
-    if not rank:
-        raise ValueError(f"Input has undefined rank. Received: input_shape={input_shape}")
-    axes = [axis] if isinstance(axis, int) else list(axis)
-    axes = [a + rank if a < 0 else a for a in axes]
-    for a in axes:
-        if a < 0 or a >= rank:
-            raise ValueError("Invalid value for `axis` argument. Expected 0 <= axis < inputs.rank "
-                             f"(with inputs.rank={rank}). Received: axis={tuple(axes)}")
-    if len(axes) != len(set(axes)):
-        raise ValueError(f"Duplicate axis: {tuple(axes)}")
-    return axes
 
 
 def _maybe(serialize, value):

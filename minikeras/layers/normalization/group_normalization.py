@@ -2,6 +2,7 @@
 import numpy as np
 
 from ... import constraints, initializers, ops, regularizers
+from ...engine.argument_checks import validate_axis
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
 
@@ -38,9 +39,7 @@ class GroupNormalization(Layer):
     def build(self, input_shape):
         input_shape = tuple(input_shape)
         rank = len(input_shape)
-        if not -rank <= self.axis < rank:
-            raise ValueError(f"Invalid value for `axis` argument. Expected 0 <= axis < "
-                             f"inputs.rank (with inputs.rank={rank}). Received: axis={self.axis}")
+        validate_axis(self.axis, input_shape)
         dim = input_shape[self.axis]
         if dim is None:
             raise ValueError(f"Axis {self.axis} of input tensor should have a defined dimension "

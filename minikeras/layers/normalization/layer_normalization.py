@@ -1,5 +1,6 @@
 """LayerNormalization: normalise each sample over its feature axes."""
 from ... import constraints, initializers, regularizers
+from ...engine.argument_checks import validate_axis
 from ...engine.base_layer import Layer
 from ...ops.layer_norm import layer_norm
 
@@ -43,7 +44,7 @@ class LayerNormalization(Layer):
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
-        self.axis = _validate_axis(self.axis, input_shape)
+        self.axis = validate_axis(self.axis, input_shape)
         param_shape = [input_shape[dim] for dim in self.axis]
         self.gamma = self.beta = None
         if self.scale:
@@ -86,20 +87,3 @@ class LayerNormalization(Layer):
             "gamma_constraint": constraints.serialize(self.gamma_constraint),
         })
         return config
-
-
-def _validate_axis(axis, input_shape):
-    """`axis` as a list of non-negative ints, checked against the input rank (tf.keras'
-    `validate_axis`)."""
-    rank = len(input_shape)
-    if not rank:
-        raise ValueError(f"Input has undefined rank. Received: input_shape={input_shape}")
-    axes = [axis] if isinstance(axis, int) else list(axis)
-    axes = [rank + a if a < 0 else a for a in axes]
-    for a in axes:
-        if a < 0 or a >= rank:
-            raise ValueError("Invalid value for `axis` argument. Expected 0 <= axis < inputs.rank "
-                             f"(with inputs.rank={rank}). Received: axis={tuple(axes)}")
-    if len(axes) != len(set(axes)):
-        raise ValueError(f"Duplicate axis: {tuple(axes)}")
-    return axes

@@ -1,5 +1,6 @@
 """UnitNormalization: scale each sample to unit L2 norm over `axis`."""
 from ... import ops
+from ...engine.argument_checks import validate_axis
 from ...engine.base_layer import Layer
 
 
@@ -23,12 +24,7 @@ class UnitNormalization(Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
-        rank = len(input_shape)
-        for axis in self.axis if isinstance(self.axis, list) else [self.axis]:
-            if not -rank <= axis < rank:
-                raise ValueError("Invalid value for `axis` argument. Expected 0 <= axis < "
-                                 f"inputs.rank (with inputs.rank={rank}). Received: "
-                                 f"axis={self.axis}")
+        validate_axis(self.axis, input_shape)
         super().build(input_shape)
 
     def call(self, inputs):
