@@ -660,12 +660,9 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             {name: (lambda name=name: kernel_grad(name, first, 0, b1))
              for name in ("im2col", "winograd")})
     run_split(work, batch)
-    order = sorted(partial_dk)               # fixed summation order: deterministic results
     dk = db = None
     if need_kernel:
-        dk_sum = partial_dk[order[0]]
-        for lo in order[1:]:
-            dk_sum = dk_sum + partial_dk[lo]
+        dk_sum = _sum_in_order(partial_dk)
         if kernel_route == "winograd":
             dk = winograd.kernel_from_transformed(dk_sum, kernel.dtype)
         elif ctx.layout == "band":
@@ -674,9 +671,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             dk = _kernel_from_grouped(dk_sum, kernel.shape, groups).astype(kernel.dtype,
                                                                            copy=False)
     if need_bias:
-        db = partial_db[order[0]]
-        for lo in order[1:]:
-            db = db + partial_db[lo]
+        db = _sum_in_order(partial_db)
     return dx, dk, db
 
 
@@ -764,19 +759,23 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
                     dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
         partial_dk[lo], partial_db[lo] = dk, db
     run_split(work, batch)
-    order = sorted(partial_dk)               # fixed summation order: deterministic results
     dk = db = None
     if need_kernel:
-        dk = partial_dk[order[0]]
-        for lo in order[1:]:
-            dk = dk + partial_dk[lo]
-        dk = dk.reshape(kernel.shape).astype(kernel.dtype, copy=False)
+        dk = _sum_in_order(partial_dk).reshape(kernel.shape).astype(kernel.dtype, copy=False)
     if need_bias:
-        db = partial_db[order[0]]
-        for lo in order[1:]:
-            db = db + partial_db[lo]
+        db = _sum_in_order(partial_db)
     return dx, dk, db
 
+
+
+def _sum_in_order(partials):
+    """Sum of the per-thread partial results `{first_sample: array}` in sample order, so the
+    result does not depend on which thread finished first (deterministic float rounding)."""
+    order = sorted(partials)
+    total = partials[order[0]]
+    for lo in order[1:]:
+        total = total + partials[lo]
+    return total
 
 def _col2im_into(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, groups):
     """`_col2im` into a per-thread buffer."""
@@ -922,11 +921,7 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
     run_split(work, batch, uses_blas=False)
     dk = None
     if need_kernel:
-        order = sorted(partial_dk)
-        dk = partial_dk[order[0]]
-        for lo in order[1:]:
-            dk = dk + partial_dk[lo]
-        dk = dk.reshape(ctx.kernel.shape).astype(ctx.kernel.dtype, copy=False)
+        dk = _sum_in_order(partial_dk).reshape(ctx.kernel.shape).astype(ctx.kernel.dtype, copy=False)
     return dx, dk
 
 
