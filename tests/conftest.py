@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import sys
 
@@ -62,3 +63,12 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def load_fixture_module(name, *parts):
+    """Import a Python file kept under tests/fixtures (case lists shared with a peer recipe)
+    as module `name`."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(FIXTURES, *parts))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

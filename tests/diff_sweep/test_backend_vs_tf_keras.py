@@ -1,19 +1,15 @@
 """K.* functions on K.constant inputs give tf.keras 2.21's recorded results and dtypes
 (fixtures/diff_sweep/backend_cases.py, backend.npz)."""
-import importlib.util
 import os
 
 import numpy as np
 import pytest
 
 import minikeras as keras
-from conftest import FIXTURES
+from conftest import FIXTURES, load_fixture_module
 
 HERE = os.path.join(FIXTURES, "diff_sweep")
-_spec = importlib.util.spec_from_file_location("diff_backend_cases",
-                                               os.path.join(HERE, "backend_cases.py"))
-cases_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cases_module)
+cases_module = load_fixture_module("diff_backend_cases", "diff_sweep", "backend_cases.py")
 ARRAYS = np.load(os.path.join(HERE, "backend.npz"))
 K = keras.backend
 

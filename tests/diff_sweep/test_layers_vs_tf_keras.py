@@ -1,7 +1,6 @@
 """Differential sweep: every case of fixtures/diff_sweep/layer_cases.py built in minikeras must
 give tf.keras' recorded weight names/shapes/order, count_params, outputs (tf.keras' weights
 copied in), compute_output_shape and get_config; tf.keras' config must load via from_config."""
-import importlib.util
 import json
 import os
 
@@ -9,13 +8,10 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from conftest import FIXTURES
+from conftest import FIXTURES, load_fixture_module
 
 HERE = os.path.join(FIXTURES, "diff_sweep")
-_spec = importlib.util.spec_from_file_location("diff_layer_cases",
-                                               os.path.join(HERE, "layer_cases.py"))
-cases_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cases_module)
+cases_module = load_fixture_module("diff_layer_cases", "diff_sweep", "layer_cases.py")
 with open(os.path.join(HERE, "layers.json")) as f:
     FACTS = json.load(f)
 ARRAYS = np.load(os.path.join(HERE, "layers.npz"))

@@ -1,6 +1,5 @@
 """Differential sweep: the loss and metric cases of fixtures/diff_sweep/loss_metric_cases.py give
 tf.keras' recorded values (float32), configs and metric variables; tf.keras' configs load."""
-import importlib.util
 import json
 import os
 
@@ -8,13 +7,10 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from conftest import FIXTURES
+from conftest import FIXTURES, load_fixture_module
 
 HERE = os.path.join(FIXTURES, "diff_sweep")
-_spec = importlib.util.spec_from_file_location("diff_loss_metric_cases",
-                                               os.path.join(HERE, "loss_metric_cases.py"))
-cases = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cases)
+cases = load_fixture_module("diff_loss_metric_cases", "diff_sweep", "loss_metric_cases.py")
 with open(os.path.join(HERE, "losses_metrics.json")) as f:
     FACTS = json.load(f)
 ARRAYS = np.load(os.path.join(HERE, "losses_metrics.npz"))

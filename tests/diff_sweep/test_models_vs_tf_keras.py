@@ -2,7 +2,6 @@
 public-API code in both libraries) print tf.keras' summary() text, have its config, weight and
 layer names, parameter counts and predictions (its weights copied in); its JSON loads. The
 initializers give tf.keras' distribution statistics for a seed, and its configs."""
-import importlib.util
 import json
 import os
 
@@ -10,13 +9,10 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from conftest import FIXTURES
+from conftest import FIXTURES, load_fixture_module
 
 HERE = os.path.join(FIXTURES, "diff_sweep")
-_spec = importlib.util.spec_from_file_location("diff_model_cases",
-                                               os.path.join(HERE, "model_cases.py"))
-cases = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cases)
+cases = load_fixture_module("diff_model_cases", "diff_sweep", "model_cases.py")
 with open(os.path.join(HERE, "models.json")) as f:
     FACTS = json.load(f)
 ARRAYS = np.load(os.path.join(HERE, "models.npz"))

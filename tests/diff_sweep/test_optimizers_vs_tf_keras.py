@@ -1,7 +1,6 @@
 """Differential sweep: the optimizer cases of fixtures/diff_sweep/optimizer_cases.py take the
 same four steps as tf.keras (recorded variable values), and have its config, slot variable
 names and learning rates; tf.keras' config loads via from_config."""
-import importlib.util
 import json
 import os
 
@@ -9,13 +8,10 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from conftest import FIXTURES
+from conftest import FIXTURES, load_fixture_module
 
 HERE = os.path.join(FIXTURES, "diff_sweep")
-_spec = importlib.util.spec_from_file_location("diff_optimizer_cases",
-                                               os.path.join(HERE, "optimizer_cases.py"))
-cases = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cases)
+cases = load_fixture_module("diff_optimizer_cases", "diff_sweep", "optimizer_cases.py")
 with open(os.path.join(HERE, "optimizers.json")) as f:
     FACTS = json.load(f)
 ARRAYS = np.load(os.path.join(HERE, "optimizers.npz"))

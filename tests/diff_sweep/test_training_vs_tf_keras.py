@@ -1,7 +1,6 @@
 """Differential sweep: the training cases of fixtures/diff_sweep/training_cases.py (the same
 public-API code in both libraries), started from tf.keras' initial weights, give its History
 (keys and values), evaluate() results, final weights and predictions."""
-import importlib.util
 import json
 import os
 
@@ -9,13 +8,10 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from conftest import FIXTURES
+from conftest import FIXTURES, load_fixture_module
 
 HERE = os.path.join(FIXTURES, "diff_sweep")
-_spec = importlib.util.spec_from_file_location("diff_training_cases",
-                                               os.path.join(HERE, "training_cases.py"))
-cases = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cases)
+cases = load_fixture_module("diff_training_cases", "diff_sweep", "training_cases.py")
 with open(os.path.join(HERE, "training.json")) as f:
     FACTS = json.load(f)
 ARRAYS = np.load(os.path.join(HERE, "training.npz"))
