@@ -250,6 +250,13 @@ def _col2im(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, grou
 _CHUNK_BYTES = 1 << 23
 
 
+def _piece(batch, bytes_per_sample):
+    """Samples per `run_split` piece: one chunk, and at most an eighth of the batch, so the
+    two threads share the chunks out as they become free (see `parallel.run_split`)."""
+    return min(_sample_chunks(0, batch, bytes_per_sample)[0][1], -(-batch // 8)) if batch \
+        else 1
+
+
 def _sample_chunks(lo, hi, bytes_per_sample):
     step = max(1, _CHUNK_BYTES // max(int(bytes_per_sample), 1))
     return [(b, min(b + step, hi)) for b in range(lo, hi, step)]
@@ -659,7 +666,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             ("kernel_grad",) + shape_key,
             {name: (lambda name=name: kernel_grad(name, first, 0, b1))
              for name in ("im2col", "winograd")})
-    run_split(work, batch)
+    run_split(work, batch, piece=_piece(batch, chunk_bytes))
     dk = db = None
     if need_kernel:
         dk_sum = _sum_in_order(partial_dk)
