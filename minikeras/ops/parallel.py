@@ -1,7 +1,7 @@
 """Two-way data parallelism for the NumPy kernels (NumPy releases the GIL inside its loops).
 
 `run_split(work, n)` calls `work(lo, hi)` on the two halves of `range(n)`, the second half on a
-worker thread. Work that calls BLAS (`uses_blas=True`) runs with BLAS single-threaded for the
+worker thread (or, with `piece=`, on pieces that both threads take in turn as they become free). Work that calls BLAS (`uses_blas=True`) runs with BLAS single-threaded for the
 duration, so two Python threads never start two BLAS thread teams on two cores (measured on a
 (65536, 288) @ (288, 32) product: two single-threaded halves 10.8 ms, one call with OpenBLAS'
 two threads 21 ms idle and 35-60 ms on a loaded machine). When the BLAS library's thread count

@@ -12,8 +12,9 @@ gradient with the flipped kernel (a stride-1 convolution's adjoint), and the ker
 `G^T [sum over tiles of V^T (A dY A^T)] G` per transformed position (16 GEMMs
 `(cin, tiles) @ (tiles, filters)`).
 
-The kernels work on a chunk of samples at a time (the caller splits the batch), in per-thread
-buffers; `Tiling` holds the geometry of one input size and padding.
+The kernels work on a chunk of samples at a time (the caller splits the batch), a cache-sized
+slice of it at a time, in per-thread buffers; `Tiling` holds the geometry of one input size
+and padding.
 """
 import threading
 
@@ -67,11 +68,13 @@ def kernel_from_transformed(d_transformed, dtype):
     """The kernel gradient `(3, 3, cin, filters)` from its transformed sum `(16, cin, f)`
     (computed with the sign-flipped output-gradient transform): G^T dU G."""
     cin, filters = d_transformed.shape[1:]
-    signs = np.outer(_SIGNS, _SIGNS).reshape(4, 4, 1)
-    du = d_transformed.reshape(4, 4, -1) * signs
-    columns = np.matmul(_G.T, du)                                     # sum over j: (i, b, x)
-    kernel = np.matmul(_G.T, columns.reshape(4, -1))                  # sum over i: (a, b*x)
-    return kernel.reshape(3, 3, cin, filters).astype(dtype)
+    # G^T diag(signs), in the sum's own precision (float64 operands made this serial step
+    # 2.8 ms for 128 channels, against ~0.3 ms).
+    g_signed = (_G * _SIGNS[:, None]).T.astype(d_transformed.dtype)
+    du = d_transformed.reshape(4, 4, -1)
+    columns = np.matmul(g_signed, du)                                 # sum over j: (i, b, x)
+    kernel = np.matmul(g_signed, columns.reshape(4, -1))              # sum over i: (a, b*x)
+    return kernel.reshape(3, 3, cin, filters).astype(dtype, copy=False)
 
 
 def flipped_kernel(kernel):
