@@ -120,15 +120,15 @@ class Layer:
     # --- properties ------------------------------------------------------------------------
     @property
     def dtype(self):
-        return self._dtype.name
+        return config.dtype_name(self._dtype)
 
     @property
     def compute_dtype(self):
-        return self._dtype.name
+        return config.dtype_name(self._dtype)
 
     @property
     def variable_dtype(self):
-        return self._dtype.name
+        return config.dtype_name(self._dtype)
 
     @property
     def trainable(self):
@@ -596,7 +596,7 @@ def _normalize_dtype(dtype):
         dtype = dtype.name
     if dtype in ("mixed_float16", "mixed_bfloat16"):
         raise NotImplementedError(f"dtype policy {dtype!r} is not supported by minikeras.")
-    return np.dtype(dtype)
+    return config.numpy_dtype(dtype)
 
 
 def _dedup(weights):
