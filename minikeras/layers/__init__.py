@@ -107,3 +107,5 @@ from .preprocessing.random_color_size import (  # noqa: F401
 from .core.einsum_dense import EinsumDense  # noqa: F401
 from .preprocessing.category_encoding import CategoryEncoding  # noqa: F401
 from .preprocessing.discretization import Discretization  # noqa: F401
+from .preprocessing.string_lookup import StringLookup  # noqa: F401
+from .preprocessing.integer_lookup import IntegerLookup  # noqa: F401
