@@ -109,3 +109,4 @@ from .preprocessing.category_encoding import CategoryEncoding  # noqa: F401
 from .preprocessing.discretization import Discretization  # noqa: F401
 from .preprocessing.string_lookup import StringLookup  # noqa: F401
 from .preprocessing.integer_lookup import IntegerLookup  # noqa: F401
+from .preprocessing.text_vectorization import TextVectorization  # noqa: F401
