@@ -110,3 +110,5 @@ from .preprocessing.discretization import Discretization  # noqa: F401
 from .preprocessing.string_lookup import StringLookup  # noqa: F401
 from .preprocessing.integer_lookup import IntegerLookup  # noqa: F401
 from .preprocessing.text_vectorization import TextVectorization  # noqa: F401
+from .preprocessing.hashing import Hashing  # noqa: F401
+from .preprocessing.hashed_crossing import HashedCrossing  # noqa: F401
