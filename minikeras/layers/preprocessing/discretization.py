@@ -4,6 +4,7 @@ import numpy as np
 from ...core.tensor import Tensor, as_array
 from ...engine.base_layer import Layer
 from .category_encoding import encode_categorical
+from .preprocessing_utils import adapt_batches
 
 _MODES = ("int", "one_hot", "multi_hot", "count")
 
@@ -13,8 +14,10 @@ class Discretization(Layer):
     `bin_boundaries[i-1] <= x < bin_boundaries[i]` (int64), or that index encoded one-hot,
     multi-hot or as counts over `len(bin_boundaries) + 1` buckets.
 
-    `adapt` (learning boundaries from data with tf.keras' approximate quantiles) is not
-    implemented: pass `bin_boundaries`.
+    `adapt(data)` learns `num_bins - 1` boundaries with tf.keras' approximate quantiles: each
+    batch (32 rows by default, as tf.keras batches arrays) is summarised by about `1/epsilon`
+    weighted values, merged into the running summary, and the boundaries are interpolated
+    from the cumulative weights.
 
     Example:
     >>> Discretization(bin_boundaries=[0.0, 1.0])(np.array([[-1.5, 0.5, 1.0]])).numpy()
@@ -55,8 +58,19 @@ class Discretization(Layer):
         self.sparse = sparse
 
     def adapt(self, data, batch_size=None, steps=None):
-        raise NotImplementedError("Discretization.adapt (tf.keras' approximate quantiles) is not "
-                                  "implemented in minikeras: pass `bin_boundaries` instead.")
+        """Learns `bin_boundaries` from `data` (array, list, Sequence or generator of
+        batches)."""
+        if self.input_bin_boundaries is not None:
+            raise ValueError("Cannot adapt a Discretization layer that has been initialized "
+                             "with `bin_boundaries`, use `num_bins` instead. You passed "
+                             f"`bin_boundaries={self.input_bin_boundaries}`.")
+        summary = np.zeros((2, 0), np.float32)
+        for batch in adapt_batches(data, batch_size, steps):
+            values = np.asarray(as_array(batch), np.float32)
+            if not self.built and self._batch_input_shape is None:
+                self._batch_input_shape = (None,) * max(values.ndim, 1)
+            summary = _merge_summaries(_summarize(values, self.epsilon), summary, self.epsilon)
+        self.bin_boundaries = [float(b) for b in _compress(summary, 1.0 / self.num_bins)[0, :-1]]
 
     def call(self, inputs):
         values = np.asarray(as_array(inputs))
@@ -77,3 +91,33 @@ class Discretization(Layer):
                        "epsilon": self.epsilon, "output_mode": self.output_mode,
                        "sparse": self.sparse})
         return config
+
+
+# --- tf.keras' approximate quantile summaries: rows (values, weights), float32 ------------------
+def _summarize(values, epsilon):
+    """The sorted values of one batch, every `step`-th kept with weight `step`, so that about
+    `1/epsilon` remain."""
+    values = np.sort(values.reshape(-1))
+    increment = int(np.float32(values.size) / np.float32(1.0 / epsilon))
+    step = max(increment, 1)
+    kept = values[increment::step]
+    return np.stack([kept, np.full(kept.shape, step, np.float32)])
+
+
+def _compress(summary, epsilon):
+    """About `1/epsilon` values interpolated at even steps of the cumulative weight."""
+    if summary.shape[1] * epsilon < 1:
+        return summary
+    percents = epsilon + np.arange(0.0, 1.0, epsilon)
+    cumulative = summary[1].cumsum()
+    fractions = cumulative / cumulative[-1]
+    new_values = np.interp(percents, fractions, summary[0])
+    new_cumulative = np.interp(percents, fractions, cumulative)
+    new_weights = new_cumulative - np.concatenate(([0], new_cumulative[:-1]))
+    return np.stack((new_values, new_weights)).astype(np.float32)
+
+
+def _merge_summaries(new, previous, epsilon):
+    merged = np.concatenate((new, previous), axis=1)
+    merged = merged[:, np.argsort(merged[0], kind="stable")]
+    return _compress(merged, epsilon)
