@@ -185,8 +185,10 @@ class Functional(Model):
         return _get_layer(self.layers, name, index)
 
     def _convert_input(self, x):
-        # A model takes numbers: refuse string/object arrays here, not inside a layer's NumPy.
-        if isinstance(x, (np.ndarray, list, str, bytes)):
+        # A model takes numbers: refuse string/object arrays here, not inside a layer's NumPy
+        # (unless an `Input(dtype="string")` takes them; each input is checked on its own later).
+        string_inputs = any(t.dtype.kind == "O" for t in getattr(self, "inputs", None) or ())
+        if isinstance(x, (np.ndarray, list, str, bytes)) and not string_inputs:
             numeric_input(x, self.dtype if self._dtype.kind in "biuf" else "float32")
         return super()._convert_input(x)
 
