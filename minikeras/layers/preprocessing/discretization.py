@@ -52,6 +52,7 @@ class Discretization(Layer):
             bin_boundaries = [float(b) for b in np.asarray(as_array(bin_boundaries)).ravel()]
         self.input_bin_boundaries = bin_boundaries
         self.bin_boundaries = bin_boundaries if bin_boundaries is not None else []
+        self.summary = np.zeros((2, 0), np.float32)   # adapt's quantile summary
         self.num_bins = num_bins
         self.epsilon = epsilon
         self.output_mode = output_mode
@@ -70,7 +71,22 @@ class Discretization(Layer):
             if not self.built and self._batch_input_shape is None:
                 self._batch_input_shape = (None,) * max(values.ndim, 1)
             summary = _merge_summaries(_summarize(values, self.epsilon), summary, self.epsilon)
-        self.bin_boundaries = [float(b) for b in _compress(summary, 1.0 / self.num_bins)[0, :-1]]
+        self._set_summary(summary)
+
+    def _set_summary(self, summary):
+        self.summary = summary
+        self.bin_boundaries = [float(b) for b in _compress(summary, 1.0 / self.num_bins)[0, :-1]] \
+            if summary.shape[1] else []
+
+    # .keras files: the quantile summary in `vars/0`, as tf.keras writes it. (tf.keras 2.21
+    # does not recompute the boundaries when it reads the file back; minikeras does.)
+    def save_own_variables(self, store):
+        if self.input_bin_boundaries is None:
+            store["0"] = np.asarray(self.summary, np.float32)
+
+    def load_own_variables(self, store):
+        if self.input_bin_boundaries is None and "0" in store:
+            self._set_summary(np.asarray(store["0"][()], np.float32))
 
     def call(self, inputs):
         values = np.asarray(as_array(inputs))

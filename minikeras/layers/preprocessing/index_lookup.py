@@ -60,6 +60,9 @@ class IndexLookup(Layer):
                              f"Received: idf_weights={idf_weights} and output_mode={output_mode}")
         if kwargs.get("dtype") is None:
             kwargs["dtype"] = "int64" if output_mode == "int" else "float32"
+        # A saved config's vocabulary size gives the output width until the vocabulary itself
+        # is restored (from a .keras file's assets).
+        self._declared_vocabulary_size = kwargs.pop("vocabulary_size", None)
         super().__init__(**kwargs)
         if output_mode == "int" and not invert and self._dtype.kind not in "iu":
             raise ValueError("When `output_mode='int'`, `dtype` should be an integer type. "
@@ -118,7 +121,7 @@ class IndexLookup(Layer):
         if self.output_mode == "tf_idf":
             if idf_weights is None:
                 raise ValueError("`idf_weights` must be set if output_mode is TF_IDF")
-        elif idf_weights is not None:
+        elif idf_weights is not None and idf_weights is not False:
             raise ValueError("`idf_weights` should only be set if output_mode is `'tf_idf'`. "
                              f"Received: output_mode={self.output_mode} and "
                              f"idf_weights={idf_weights}")
@@ -144,7 +147,7 @@ class IndexLookup(Layer):
                              f"Passed vocab size is {size}, max vocab size is "
                              f"{self.max_tokens}.")
         self._set_tokens(tokens)
-        if self.output_mode == "tf_idf":
+        if self.output_mode == "tf_idf" and idf_weights is not False:   # False: kept as is
             self._set_idf_weights(idf_weights, len(vocabulary), has_special)
 
     def _check_tokens(self, tokens, vocabulary, special):
@@ -296,7 +299,7 @@ class IndexLookup(Layer):
     def encode(self, indices, kept):
         """multi_hot / one_hot / count / tf_idf vectors of `vocabulary_size()` (or
         `max_tokens` when padding) columns; masked values count for nothing."""
-        depth = self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
+        depth = self._depth()
         if self.output_mode == "one_hot" and (indices.ndim == 0 or indices.shape[-1] != 1):
             indices, kept = indices[..., None], kept[..., None]
         counts = encode_categorical(indices, "count", depth, self._dtype,
@@ -306,6 +309,14 @@ class IndexLookup(Layer):
         if self.output_mode == "tf_idf":
             return counts * self._idf_weights[:depth]
         return counts
+
+    def _depth(self):
+        """The width of multi_hot / one_hot / count / tf_idf outputs."""
+        if self.pad_to_max_tokens:
+            return self.max_tokens
+        if not self._tokens and self._declared_vocabulary_size is not None:
+            return self._declared_vocabulary_size
+        return self.vocabulary_size()
 
     def _tokens_of(self, indices):
         vocabulary = self.get_vocabulary()
@@ -323,7 +334,7 @@ class IndexLookup(Layer):
         input_shape = tuple(input_shape)
         if self.output_mode == "int":
             return input_shape
-        depth = self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
+        depth = self._depth()
         if not input_shape:
             return (depth,)
         if self.output_mode == "one_hot" and input_shape[-1] != 1:
@@ -350,28 +361,36 @@ class IndexLookup(Layer):
         })
         return config
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config.pop("vocabulary_size", None)
-        return cls(**config)
-
+    # .keras files (tf.keras' layout): an adapted vocabulary in `assets/.../vocabulary.txt`
+    # (the whole vocabulary, "\n"-joined), the tf_idf weights in `vars/idf_weights`.
     def save_assets(self, directory):
-        """Writes `vocabulary.txt` (the whole vocabulary, one token per line), as tf.keras'
-        `.keras` format does."""
-        with open(os.path.join(directory, "vocabulary.txt"), "w", encoding="utf-8") as handle:
+        if self.input_vocabulary is not None:
+            return                        # the vocabulary is in the config
+        with open(os.path.join(directory, "vocabulary.txt"), "w", encoding="utf-8",
+                  newline="") as handle:
             handle.write("\n".join(str(t) for t in self.get_vocabulary()))
 
     def load_assets(self, directory):
         path = os.path.join(directory, "vocabulary.txt")
         if self.input_vocabulary is not None or not os.path.exists(path):
             return
-        tokens = [self._token_from_text(t) for t in read_vocabulary_file(path)]
-        if self.output_mode == "tf_idf":
-            raise NotImplementedError(f"Loading an adapted {type(self).__name__} in tf_idf mode "
-                                      "from a .keras file is not supported in minikeras.")
-        self.set_vocabulary(tokens)
-        self.input_vocabulary = None     # restored state, not a constructor argument
+        with open(path, encoding="utf-8", newline="") as handle:
+            lines = handle.read().split("\n")
+        tokens = [self._token_from_text(t) for t in lines]
+        self.set_vocabulary(tokens, idf_weights=False if self.output_mode == "tf_idf" else None)
+
+    def _has_state_outside_variables(self):
+        """An adapted vocabulary is neither a variable nor in the config (legacy .h5 files
+        cannot hold it)."""
+        return self.input_vocabulary is None
+
+    def save_own_variables(self, store):
+        if self.output_mode == "tf_idf" and self._idf_weights is not None:
+            store["idf_weights"] = np.asarray(self._idf_weights)
+
+    def load_own_variables(self, store):
+        if self.output_mode == "tf_idf" and "idf_weights" in store:
+            self._idf_weights = np.asarray(store["idf_weights"][()], self._dtype)
 
     # Subclasses: how inputs become keys and how tokens are read from a file / vocabulary.
     def _keys(self, data):

@@ -112,9 +112,12 @@ def _holds_strings(data):
 
 
 def read_vocabulary_file(path):
-    """The lines of a vocabulary file (UTF-8, one token per line)."""
-    with open(path, encoding="utf-8") as handle:
-        return handle.read().splitlines()
+    """The tokens of a vocabulary file: UTF-8, one per line, lines ended by "\\n" only (a
+    token may hold other line-breaking characters); a final newline ends the last line."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        text = handle.read()
+    lines = text.split("\n")
+    return lines[:-1] if text.endswith("\n") else lines
 
 
 def listify(value):

@@ -97,7 +97,7 @@ class TextVectorization(Layer):
         if ragged:
             raise NotImplementedError("TextVectorization(ragged=True): minikeras has no ragged "
                                       "tensors; use ragged=False (padded outputs).")
-        kwargs.pop("vocabulary_size", None)
+        vocabulary_size = kwargs.pop("vocabulary_size", None)   # from a saved config
         kwargs.pop("has_input_vocabulary", None)
         super().__init__(**kwargs)
         self.max_tokens = max_tokens
@@ -114,7 +114,7 @@ class TextVectorization(Layer):
         self._lookup_layer = StringLookup(
             max_tokens=max_tokens, vocabulary=vocabulary, idf_weights=idf_weights,
             pad_to_max_tokens=pad_to_max_tokens, mask_token="", output_mode=output_mode,
-            sparse=sparse, encoding=encoding)
+            sparse=sparse, encoding=encoding, vocabulary_size=vocabulary_size)
 
     # --- vocabulary ------------------------------------------------------------------------
     def get_vocabulary(self, include_special_tokens=True):
