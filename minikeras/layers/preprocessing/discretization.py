@@ -95,11 +95,24 @@ class Discretization(Layer):
                                   values.astype(np.float64), side="right")
         if self.output_mode == "int":
             return Tensor(indices.astype(self._dtype))
-        return Tensor(encode_categorical(indices, self.output_mode,
-                                         len(self.bin_boundaries) + 1, self._dtype))
+        return Tensor(encode_categorical(indices, self.output_mode, self._depth(), self._dtype))
+
+    def _depth(self):
+        """The number of buckets: one more than the boundaries, `num_bins` before adapt."""
+        if self.bin_boundaries or self.num_bins is None:
+            return len(self.bin_boundaries) + 1
+        return self.num_bins
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        if self.output_mode == "int":
+            return input_shape
+        input_shape = tuple(input_shape)
+        depth = self._depth()
+        if not input_shape:
+            return (depth,)
+        if self.output_mode == "one_hot" and input_shape[-1] != 1:
+            return input_shape + (depth,)
+        return input_shape[:-1] + (depth,)
 
     def get_config(self):
         config = super().get_config()

@@ -3,6 +3,7 @@ import re
 
 import numpy as np
 
+from ...core.serialization import deserialize_keras_object
 from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
 from .preprocessing_utils import (adapt_batches, listify, string_array, validate_string_arg)
@@ -239,6 +240,17 @@ class TextVectorization(Layer):
             "vocabulary_size": lookup.vocabulary_size(),
         })
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        """A callable `standardize` / `split` is saved by its (registered) name: find it in
+        the custom objects, as tf.keras does."""
+        config = dict(config)
+        if config.get("standardize") not in _STANDARDIZE + (None,):
+            config["standardize"] = deserialize_keras_object(config["standardize"])
+        if config.get("split") not in _SPLIT + (None,):
+            config["split"] = deserialize_keras_object(config["split"])
+        return cls(**config)
 
     def save_assets(self, directory):
         self._lookup_layer.save_assets(directory)
