@@ -95,3 +95,21 @@ def test_legacy_h5_refuses_an_adapted_vocabulary(tmp_path):
         model.save(str(tmp_path / "m.h5"))
     with pytest.raises(NotImplementedError, match="legacy HDF5"):
         model.save_weights(str(tmp_path / "w.h5"))
+
+
+K3_EXPECTED = np.load(os.path.join(FIXTURES, "k3_expected.npz"))
+
+
+def test_keras3_text_model_file_predicts_the_same():
+    model = keras.models.load_model(os.path.join(FIXTURES, "text_model.k3.keras"))
+    np.testing.assert_allclose(model.predict(K3_EXPECTED["text_x"], verbose=0),
+                               K3_EXPECTED["text_pred"], rtol=1e-5, atol=1e-6)
+
+
+def test_keras3_tabular_model_file_predicts_the_same():
+    """StringLookup(one_hot), IntegerLookup(multi_hot, two OOV indices) and an adapted
+    Discretization whose Keras 3 config holds both num_bins and bin_boundaries."""
+    model = keras.models.load_model(os.path.join(FIXTURES, "tab_model.k3.keras"))
+    inputs = [K3_EXPECTED["tab_color"], K3_EXPECTED["tab_size"], K3_EXPECTED["tab_age"]]
+    np.testing.assert_allclose(model.predict(inputs, verbose=0), K3_EXPECTED["tab_pred"],
+                               rtol=1e-5, atol=1e-6)

@@ -58,6 +58,21 @@ class Discretization(Layer):
         self.output_mode = output_mode
         self.sparse = sparse
 
+    @classmethod
+    def from_config(cls, config):
+        """Keras 3 configs of an adapted layer hold both `num_bins` and the learned
+        `bin_boundaries` (tf.keras 2 refuses both as arguments)."""
+        config = dict(config)
+        num_bins = config.get("num_bins")
+        boundaries = config.get("bin_boundaries")
+        if num_bins is not None and boundaries is not None and \
+                len(boundaries) == num_bins - 1:
+            config["num_bins"] = None
+            layer = cls(**config)
+            layer.num_bins = num_bins
+            return layer
+        return cls(**config)
+
     def adapt(self, data, batch_size=None, steps=None):
         """Learns `bin_boundaries` from `data` (array, list, Sequence or generator of
         batches)."""

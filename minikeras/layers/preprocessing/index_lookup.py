@@ -63,6 +63,7 @@ class IndexLookup(Layer):
         # A saved config's vocabulary size gives the output width until the vocabulary itself
         # is restored (from a .keras file's assets).
         self._declared_vocabulary_size = kwargs.pop("vocabulary_size", None)
+        _accept_keras3_oov_arguments(kwargs, num_oov_indices, self._key_kind)
         super().__init__(**kwargs)
         if output_mode == "int" and not invert and self._dtype.kind not in "iu":
             raise ValueError("When `output_mode='int'`, `dtype` should be an integer type. "
@@ -401,3 +402,17 @@ class IndexLookup(Layer):
 
     def _token_from_text(self, text):
         return text
+
+
+def _accept_keras3_oov_arguments(kwargs, num_oov_indices, key_kind):
+    """Keras 3 configs carry `oov_method` and `salt`. With one OOV index they change nothing;
+    with several, only the methods minikeras hashes as tf.keras does are accepted."""
+    method = kwargs.pop("oov_method", None)
+    salt = kwargs.pop("salt", None)
+    if num_oov_indices <= 1 or (method is None and salt is None):
+        return
+    known = "floormod" if key_kind == "int" else None
+    if method != known or salt is not None:
+        raise NotImplementedError(f"A lookup layer with num_oov_indices={num_oov_indices}, "
+                                  f"oov_method={method!r} and salt={salt!r} (a Keras 3 config) "
+                                  "is not supported in minikeras: its OOV buckets would differ.")

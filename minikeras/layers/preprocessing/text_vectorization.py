@@ -246,6 +246,8 @@ class TextVectorization(Layer):
         """A callable `standardize` / `split` is saved by its (registered) name: find it in
         the custom objects, as tf.keras does."""
         config = dict(config)
+        if config.get("dtype") not in (None, "string"):
+            config.pop("dtype")               # Keras 3 writes its float32 dtype policy here
         if config.get("standardize") not in _STANDARDIZE + (None,):
             config["standardize"] = deserialize_keras_object(config["standardize"])
         if config.get("split") not in _SPLIT + (None,):
