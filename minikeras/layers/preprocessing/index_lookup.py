@@ -8,6 +8,7 @@ with several, to `fingerprint64(string) % num_oov_indices` (strings) / `value % 
 descending (strings compared as UTF-8 bytes), as tf.keras does.
 """
 import collections
+import itertools
 import os
 
 import numpy as np
@@ -230,11 +231,10 @@ class IndexLookup(Layer):
 
     def count_documents(self, documents):
         """Adds the tokens of `documents` (sequences of tokens) to the counts."""
-        for document in documents:
-            tokens = list(document)
-            self._token_counts.update(tokens)
-            if self.output_mode == "tf_idf":
-                self._document_counts.update(set(tokens))
+        self._token_counts.update(itertools.chain.from_iterable(documents))
+        if self.output_mode == "tf_idf":
+            self._document_counts.update(itertools.chain.from_iterable(
+                set(document) for document in documents))
         self._num_documents += len(documents)
 
     def finalize_state(self):
@@ -275,10 +275,9 @@ class IndexLookup(Layer):
         """(indices, kept): each key's index; `kept` is False where the key is the mask
         token (index 0 in int mode, dropped by the other modes)."""
         flat = keys.reshape(-1)
-        indices = np.fromiter((self._index_of.get(k, -1) for k in flat), np.int64, len(flat))
-        kept = np.ones(len(flat), bool)
-        if self.mask_token is not None:
-            kept = np.fromiter((k != self.mask_token for k in flat), bool, len(flat))
+        indices = self._indices_of(flat.tolist())
+        kept = np.ones(len(flat), bool) if self.mask_token is None else \
+            np.asarray(flat != self.mask_token, bool).reshape(-1)
         oov = (indices < 0) & kept
         if oov.any():
             if self.num_oov_indices == 0:
@@ -288,6 +287,11 @@ class IndexLookup(Layer):
             indices[oov] = self._oov_start_index() + self._oov_bucket(flat[oov])
         indices[~kept] = 0
         return indices.reshape(keys.shape), kept.reshape(keys.shape)
+
+    def _indices_of(self, tokens):
+        """Each token's vocabulary index, -1 when it is not in the vocabulary."""
+        found = list(map(self._index_of.get, tokens, itertools.repeat(-1, len(tokens))))
+        return np.array(found, np.int64).reshape(len(tokens))
 
     def _oov_bucket(self, keys):
         if self.num_oov_indices == 1:
@@ -305,6 +309,16 @@ class IndexLookup(Layer):
             indices, kept = indices[..., None], kept[..., None]
         counts = encode_categorical(indices, "count", depth, self._dtype,
                                     count_weights=kept.astype(self._dtype))
+        return self._from_counts(counts, depth)
+
+    def encode_rows(self, rows, indices, kept, count):
+        """Like `encode` for `count` documents given as flat (row, index) pairs."""
+        depth = self._depth()
+        counts = np.zeros((count, depth), self._dtype)
+        np.add.at(counts, (rows[kept], indices[kept]), 1)
+        return self._from_counts(counts, depth)
+
+    def _from_counts(self, counts, depth):
         if self.output_mode in ("multi_hot", "one_hot"):
             return (counts > 0).astype(self._dtype)
         if self.output_mode == "tf_idf":

@@ -1,4 +1,5 @@
 """TextVectorization: raw strings to token indices or bag-of-words vectors (tf.keras 2.x)."""
+import itertools
 import re
 
 import numpy as np
@@ -11,8 +12,11 @@ from .string_lookup import StringLookup
 
 # tf.keras' DEFAULT_STRIP_REGEX: ASCII punctuation (`,-\.` is the range `,` `-` `.`).
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~\']')
-# tf.strings.split without a separator splits on runs of ASCII whitespace.
+# tf.strings.split without a separator splits on runs of ASCII whitespace; str.split() does
+# the same unless a string holds one of the other characters Python counts as whitespace.
 _WHITESPACE = re.compile(r"[ \t\n\v\f\r]+")
+_OTHER_WHITESPACE = re.compile("[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
+                               "\u205f\u3000]")
 # tf.strings.lower without an encoding lowers ASCII letters only.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -185,7 +189,7 @@ class TextVectorization(Layer):
                              f"(batch, 1); received shape {strings.shape}.")
         rows = list(strings.reshape(-1))
         if self.split == "whitespace":
-            documents = [[t for t in _WHITESPACE.split(s) if t] for s in rows]
+            documents = [_split_whitespace(s) for s in rows]
         elif self.split == "character":
             documents = [list(s) for s in rows]
         else:
@@ -203,15 +207,23 @@ class TextVectorization(Layer):
         if isinstance(tokens, np.ndarray):
             return lookup(tokens)
         single = strings.ndim == 0            # one string in: one sequence out
-        padded = _pad_rows(tokens)            # padded with "", the mask token
-        indices, kept = lookup.lookup_indices(padded)
+        length = self.output_sequence_length if self.output_mode == "int" else None
+        if length is not None:
+            tokens = [document[:length] for document in tokens]
+        lengths = np.array([len(document) for document in tokens], np.int64)
+        flat = np.empty(int(lengths.sum()), dtype=object)
+        flat[:] = list(itertools.chain.from_iterable(tokens))
+        indices, kept = lookup.lookup_indices(flat)
+        rows = np.repeat(np.arange(len(tokens)), lengths)
         if self.output_mode != "int":
-            out = lookup.encode(indices, kept)
+            out = lookup.encode_rows(rows, indices, kept, len(tokens))
             return Tensor(out[0] if single else out)
-        if self.output_sequence_length is not None:
-            indices = _fit_length(indices, self.output_sequence_length)
-        indices = indices.astype(lookup._dtype)
-        return Tensor(indices[0] if single else indices)
+        # Sequences padded with 0 to the longest of the batch or to output_sequence_length.
+        width = length if length is not None else int(lengths.max(initial=0))
+        out = np.zeros((len(tokens), width), lookup._dtype)
+        starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        out[rows, np.arange(len(flat)) - starts] = indices
+        return Tensor(out[0] if single else out)
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
@@ -261,6 +273,12 @@ class TextVectorization(Layer):
         self._lookup_layer.load_assets(directory)
 
 
+def _split_whitespace(text):
+    if _OTHER_WHITESPACE.search(text) is None:
+        return text.split()
+    return [t for t in _WHITESPACE.split(text) if t]
+
+
 def _map_strings(strings, function):
     out = np.empty(strings.shape, dtype=object)
     out.reshape(-1)[:] = [function(s) for s in strings.reshape(-1)]
@@ -274,21 +292,3 @@ def _ngrams(tokens, widths):
     for width in widths:
         grams.extend(" ".join(tokens[i:i + width]) for i in range(len(tokens) - width + 1))
     return grams
-
-
-def _pad_rows(rows):
-    length = max((len(r) for r in rows), default=0)
-    padded = np.full((len(rows), length), "", dtype=object)
-    for i, row in enumerate(rows):
-        padded[i, :len(row)] = row
-    return padded
-
-
-def _fit_length(indices, length):
-    """Cut or pad (with 0) the last axis to `length`."""
-    indices = indices[..., :length]
-    missing = length - indices.shape[-1]
-    if missing:
-        padding = [(0, 0)] * (indices.ndim - 1) + [(0, missing)]
-        indices = np.pad(indices, padding)
-    return indices
