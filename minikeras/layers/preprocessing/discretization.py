@@ -3,6 +3,7 @@ import numpy as np
 
 from ...core.tensor import Tensor, as_array
 from ...engine.base_layer import Layer
+from ...engine.keras_tensor import KerasTensor
 from .category_encoding import encode_categorical
 from .preprocessing_utils import adapt_batches
 
@@ -119,6 +120,14 @@ class Discretization(Layer):
         return self.num_bins
 
     def compute_output_shape(self, input_shape):
+        # tf.keras 2.x returns the input shape here whatever the output_mode; the symbolic
+        # outputs of the functional API get the encoded shape (`_infer_outputs`).
+        return input_shape
+
+    def _infer_outputs(self, args, kwargs):
+        return KerasTensor(self._encoded_shape(args[0].shape), dtype=self._dtype)
+
+    def _encoded_shape(self, input_shape):
         if self.output_mode == "int":
             return input_shape
         input_shape = tuple(input_shape)
