@@ -8,7 +8,6 @@ import collections
 import re
 
 import numpy as np
-import pytest
 
 import minikeras as keras
 from minikeras import layers

@@ -1,6 +1,5 @@
 """StringLookup: strings to vocabulary indices (or one-hot / multi-hot / count / tf-idf
 vectors), or indices back to strings with `invert=True`."""
-import numpy as np
 
 from .index_lookup import IndexLookup
 from .preprocessing_utils import string_array
