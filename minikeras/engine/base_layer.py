@@ -134,7 +134,7 @@ class Layer:
     @property
     def dtype_policy(self):
         """The layer's `keras.mixed_precision.Policy` (always a single-dtype one here)."""
-        return Policy(self._dtype.name)
+        return Policy(config.dtype_name(self._dtype))
 
     @property
     def trainable(self):
