@@ -135,3 +135,17 @@ def test_output_shapes_and_dtypes_without_data():
 def test_a_single_string_gives_one_sequence():
     layer = layers.TextVectorization(vocabulary=["cat", "dog"])
     np.testing.assert_array_equal(layer("Dog cat bird").numpy(), [3, 2, 1])
+
+
+def test_deferred_sequential_builds_a_string_input_for_string_data():
+    model = keras.Sequential([
+        layers.TextVectorization(vocabulary=["cat", "dog"], output_sequence_length=3),
+        layers.Embedding(4, 2)])
+    out = model.predict(np.array(["dog cat", "bird"]), verbose=0)
+    assert out.shape == (2, 3, 2)
+    assert model.inputs[0].dtype == object
+    embeddings = model.layers[-1].get_weights()[0]
+    np.testing.assert_array_equal(out[0], embeddings[[3, 2, 0]])
+    numeric = keras.Sequential([layers.Dense(2)])
+    with pytest.raises(ValueError, match="Unsupported object type"):
+        numeric.predict(np.array([["a"]]), verbose=0)

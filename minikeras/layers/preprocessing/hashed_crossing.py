@@ -32,6 +32,8 @@ class HashedCrossing(Layer):
     (3,)
     """
 
+    _takes_string_inputs = True   # a deferred Sequential may build a string input for it
+
     def __init__(self, num_bins, output_mode="int", sparse=False, **kwargs):
         if kwargs.get("dtype") is None:
             kwargs["dtype"] = "int64" if output_mode == "int" else "float32"

@@ -51,6 +51,8 @@ class Hashing(Layer):
            [2]])
     """
 
+    _takes_string_inputs = True   # a deferred Sequential may build a string input for it
+
     def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False,
                  **kwargs):
         if num_bins is None or num_bins <= 0:

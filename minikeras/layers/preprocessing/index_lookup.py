@@ -28,6 +28,7 @@ class IndexLookup(Layer):
     """
 
     _key_kind = "string"      # "string" or "int": how OOV values are hashed and tokens sorted
+    _takes_string_inputs = True   # a deferred Sequential may build a string input for it
 
     def __init__(self, max_tokens, num_oov_indices, mask_token, oov_token, vocabulary_dtype,
                  vocabulary=None, idf_weights=None, invert=False, output_mode="int",

@@ -55,6 +55,8 @@ class TextVectorization(Layer):
            [1, 6, 0, 0]])
     """
 
+    _takes_string_inputs = True   # a deferred Sequential may build a string input for it
+
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
                  split="whitespace", ngrams=None, output_mode="int", output_sequence_length=None,
                  pad_to_max_tokens=False, vocabulary=None, idf_weights=None, sparse=False,
