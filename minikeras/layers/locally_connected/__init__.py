@@ -1,0 +1,1 @@
+"""Locally-connected (unshared-weight convolution) layers."""
