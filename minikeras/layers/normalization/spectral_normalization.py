@@ -21,13 +21,13 @@ class SpectralNormalization(Wrapper):
     the power method; an all-zero kernel is left alone.
 
     Example:
-    >>> layer = SpectralNormalization(keras.layers.Dense(3))
+    >>> layer = SpectralNormalization(keras.layers.Dense(3, kernel_initializer="ones"))
     >>> layer(np.ones((2, 4), "float32"), training=True).shape
     (2, 3)
     >>> [w.name for w in layer.weights]
     ['spectral_normalization/kernel:0', 'spectral_normalization/bias:0', 'spectral_normalization/vector_u:0']
-    >>> round(float(np.linalg.norm(layer.layer.kernel.numpy(), 2)), 4)
-    1.0
+    >>> round(float(layer.layer.kernel.numpy()[0, 0]), 4)   # 1 / sigma, sigma = sqrt(4 * 3)
+    0.2887
     """
 
     def __init__(self, layer, power_iterations=1, **kwargs):
