@@ -11,6 +11,7 @@ for "same", the part outside the input reading nothing (zeros).
 import numpy as np
 
 from ..core.tensor import as_array, record
+from .math import reshape, transpose
 
 
 def output_length(size, kernel, stride, padding):
@@ -21,16 +22,18 @@ def output_length(size, kernel, stride, padding):
     return (length + stride - 1) // stride
 
 
-def window_indices(input_spatial, kernel_size, strides, padding):
+def window_indices(input_spatial, kernel_size, strides, padding, output_spatial=None):
     """The input windows of every output position, in flattened coordinates.
 
     Returns `(output_spatial, index, valid)`: `index[p, w]` is the flat (row-major) input
-    position read by output position p (row-major over `output_spatial`) at window offset w
-    (row-major over `kernel_size`), `valid[p, w]` whether it lies inside the input (`index` is
-    0 where it does not)."""
+    position read by output position p (row-major over `output_spatial`, by default the
+    convolution's output size) at window offset w (row-major over `kernel_size`), `valid[p, w]`
+    whether it lies inside the input (`index` is 0 where it does not)."""
     rank = len(input_spatial)
-    output_spatial = tuple(output_length(n, k, s, padding)
-                           for n, k, s in zip(input_spatial, kernel_size, strides))
+    if output_spatial is None:
+        output_spatial = tuple(output_length(n, k, s, padding)
+                               for n, k, s in zip(input_spatial, kernel_size, strides))
+    output_spatial = tuple(output_spatial)
     index = np.zeros((1,) * (2 * rank), np.int64)
     valid = np.ones((1,) * (2 * rank), bool)
     for axis, (size, kernel, stride, out) in enumerate(
@@ -97,3 +100,25 @@ def gather_masked(source, flat_index, valid):
         grad[flat_index[valid]] = g[valid]
         return (grad.reshape(data.shape),)
     return record(out, (source,), backward)
+
+
+def local_conv(inputs, kernel, kernel_size, strides, output_shape, data_format):
+    """tf.keras' `K.local_conv`: "valid" windows, `kernel` `(prod(output_shape), features,
+    filters)` with the features ordered as the input's axes (window then channels for
+    channels_last, channels then window for channels_first)."""
+    rank = len(output_shape)
+    shape = tuple(as_array(inputs).shape)
+    channels_first = data_format == "channels_first"
+    spatial = shape[2:] if channels_first else shape[1:-1]
+    channels = shape[1] if channels_first else shape[-1]
+    _, index, valid = window_indices(spatial, kernel_size, strides, "valid", output_shape)
+    positions, window = index.shape
+    filters = as_array(kernel).shape[-1]
+    if channels_first:
+        inputs = transpose(inputs, (0,) + tuple(range(2, rank + 2)) + (1,))
+        kernel = reshape(kernel, (positions, channels, window, filters))
+        kernel = reshape(transpose(kernel, (0, 2, 1, 3)), (positions, window * channels, filters))
+    out = unshared_matmul(reshape(inputs, (shape[0], -1, channels)), kernel, index, valid)
+    if channels_first:
+        return reshape(transpose(out, (0, 2, 1)), (shape[0], filters) + tuple(output_shape))
+    return reshape(out, (shape[0],) + tuple(output_shape) + (filters,))
