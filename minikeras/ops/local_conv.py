@@ -92,12 +92,16 @@ def gather_masked(source, flat_index, valid):
     sparse (mode 3) locally-connected kernels into per-position matrices."""
     data = as_array(source)
     out = data.reshape(-1)[flat_index]
-    if not valid.all():
+    all_valid = bool(valid.all())
+    if not all_valid:
         out = out * valid.astype(data.dtype)
 
     def backward(g, needs):
         grad = np.zeros(data.size, g.dtype)
-        grad[flat_index[valid]] = g[valid]
+        if all_valid:
+            grad[flat_index.reshape(-1)] = g.reshape(-1)
+        else:
+            grad[flat_index[valid]] = g[valid]
         return (grad.reshape(data.shape),)
     return record(out, (source,), backward)
 
