@@ -197,6 +197,11 @@ def test_errors_are_tf_keras_words(name):
     assert str(info.value) == message
 
 
+def _called_twice(layer, first_shape, second_shape):
+    layer(np.ones(first_shape, "float32"))
+    layer(np.ones(second_shape, "float32"))
+
+
 @pytest.mark.parametrize("make,error,words", [
     (lambda: keras.layers.LocallyConnected1D(0, 3), ValueError, "filters"),
     (lambda: keras.layers.LocallyConnected1D(2, 3, strides=0), ValueError, "strides"),
@@ -210,6 +215,8 @@ def test_errors_are_tf_keras_words(name):
      "Axis 2 of input should be fully-defined"),
     (lambda: keras.layers.LocallyConnected2D(2, 3)(np.ones((1, 5, 5), "float32")), ValueError,
      "ndim=4"),
+    (lambda: _called_twice(keras.layers.LocallyConnected1D(2, 3), (1, 6, 2), (1, 7, 2)),
+     ValueError, r"built for inputs with spatial shape \(6,\)"),
 ])
 def test_bad_arguments(make, error, words):
     with pytest.raises(error, match=words):

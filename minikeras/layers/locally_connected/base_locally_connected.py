@@ -217,6 +217,12 @@ class LocallyConnected(Layer):
 
     def call(self, inputs):
         batch = inputs.shape[0]
+        spatial, _ = self._split_shape(inputs.shape)
+        if spatial != self._input_spatial:
+            # the weights exist for one input size only (tf.keras fails in a reshape)
+            raise ValueError(f"Layer \"{self.name}\" was built for inputs with spatial shape "
+                             f"{self._input_spatial}; received inputs of shape "
+                             f"{tuple(inputs.shape)}.")
         if self.data_format == "channels_first":
             inputs = ops.transpose(inputs, (0,) + tuple(range(2, self.rank + 2)) + (1,))
         flat = ops.reshape(inputs, (batch, -1, self._channels_in))
