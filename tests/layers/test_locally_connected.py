@@ -240,3 +240,15 @@ def test_backend_local_conv_matches_the_layer(data_format):
     y1 = layer1(x1).numpy()
     got = keras.backend.local_conv1d(x1, layer1.kernel, (3,), (2,), data_format)
     np.testing.assert_allclose(np.asarray(got), y1, atol=1e-5)
+
+
+def test_flops_count_the_connected_multiply_adds():
+    valid = keras.layers.LocallyConnected2D(4, 3, strides=2)
+    conv = keras.layers.Conv2D(4, 3, strides=2)
+    shape = (None, 7, 8, 3)
+    out = valid.compute_output_shape(shape)
+    conv_out = conv.compute_output_shape(shape)
+    assert valid.count_flops(shape, out) == conv.count_flops(shape, conv_out)
+    same = keras.layers.LocallyConnected1D(2, 3, padding="same", implementation=2)
+    # length 4, kernel 3: windows [-1, 2), [0, 3), [1, 4), [2, 5) hold 2 + 3 + 3 + 2 taps
+    assert same.count_flops((None, 4, 5), (None, 4, 2)) == 2 * 10 * 5 * 2

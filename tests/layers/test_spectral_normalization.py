@@ -148,3 +148,9 @@ def test_errors():
     assert (kind, str(info.value)) == ("ValueError", message)
     with pytest.raises(ValueError, match="Layer"):
         keras.layers.SpectralNormalization(3)
+
+
+def test_flops_are_the_wrapped_layers():
+    inner = keras.layers.Dense(3)
+    wrapper = keras.layers.SpectralNormalization(inner)
+    assert wrapper.count_flops((None, 5), (None, 3)) == inner.count_flops((None, 5), (None, 3))

@@ -242,6 +242,13 @@ class LocallyConnected(Layer):
                 outputs = ops.add(outputs, self.bias)
         return self.activation(outputs)
 
+    def count_flops(self, input_shape, output_shape):
+        """2 x the multiply-adds of the connected entries: for each output position, its
+        window taps inside the input x input channels x filters (Conv's count for "valid")."""
+        spatial, channels = self._split_shape(input_shape)
+        _, _, valid = window_indices(spatial, self.kernel_size, self.strides, self.padding)
+        return 2 * int(valid.sum()) * channels * self.filters
+
     def get_config(self):
         config = super().get_config()
         config.update({

@@ -86,6 +86,10 @@ class SpectralNormalization(Wrapper):
     def compute_output_shape(self, input_shape):
         return tuple(self.layer.compute_output_shape(input_shape))
 
+    def count_flops(self, input_shape, output_shape):
+        """The wrapped layer's count (the power method runs in training only)."""
+        return self.layer.count_flops(input_shape, output_shape)
+
     def get_config(self):
         config = super().get_config()
         config["power_iterations"] = self.power_iterations
