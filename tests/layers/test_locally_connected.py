@@ -55,6 +55,13 @@ def test_sparse_kernel_index_order_is_tf_keras(tag):
                                   ARRAYS[f"{tag}/kernel_idxs"])
 
 
+@pytest.mark.parametrize("tag", [t for t in CASES if "_i2_" in t])
+def test_dense_kernel_mask_is_tf_keras(tag):
+    mask = _layer_from_case(tag).kernel_mask
+    assert mask.dtype == ARRAYS[f"{tag}/kernel_mask"].dtype == bool
+    np.testing.assert_array_equal(mask, ARRAYS[f"{tag}/kernel_mask"])
+
+
 @pytest.mark.parametrize("tag", CASES)
 def test_output_shape_without_data_and_config(tag):
     info = META[tag]

@@ -202,6 +202,21 @@ class LocallyConnected(Layer):
         pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
         return [tuple(int(v) for v in pair) for pair in pairs]
 
+    @property
+    def kernel_mask(self):
+        """tf.keras' boolean connectivity mask of the mode-2 kernel, broadcastable to it:
+        `(*input_spatial, 1, *output_spatial, 1)` (channels first:
+        `(1, *input_spatial, 1, *output_spatial)`)."""
+        positions, window = self._window_index.shape
+        mask = np.zeros((int(np.prod(self._input_spatial)), positions), bool)
+        rows = np.broadcast_to(np.arange(positions)[:, None], (positions, window))
+        mask[self._window_index[self._window_valid], rows[self._window_valid]] = True
+        if self.data_format == "channels_first":
+            shape = (1,) + self._input_spatial + (1,) + self._output_shape_spatial
+        else:
+            shape = self._input_spatial + (1,) + self._output_shape_spatial + (1,)
+        return mask.reshape(shape)
+
     # --- forward --------------------------------------------------------------------------
     def _per_position_kernel(self):
         """The kernel as `(positions, window * channels_in, filters)`, window-major."""
