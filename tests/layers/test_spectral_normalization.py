@@ -115,6 +115,8 @@ def test_finite_differences_in_inference(float64):
 @pytest.mark.parametrize("tag", sorted(INNER))
 def test_config_round_trip_and_tf_keras_config(tag):
     tf_config = META[tag]["config"]
+    _, wrapper, _ = _model(tag)
+    assert json.loads(json.dumps(wrapper.get_config(), default=list)) == tf_config
     layer = keras.layers.SpectralNormalization.from_config(tf_config)
     assert layer.power_iterations == tf_config["power_iterations"]
     assert layer.name == "spectral_normalization"
