@@ -80,6 +80,17 @@ def test_output_shape_without_data_and_config(tag):
                                atol=2e-5, rtol=0)
 
 
+def test_tf_keras_attributes_after_build():
+    layer = keras.layers.LocallyConnected2D(2, 3, strides=2, implementation=3)
+    layer.build((None, 7, 6, 3))
+    assert (layer.output_row, layer.output_col) == (3, 2)
+    assert layer.kernel_shape == (3 * 2 * 2, 7 * 6 * 3)
+    assert layer.kernel.shape == (len(layer.kernel_idxs),) == (3 * 2 * 9 * 3 * 2,)
+    layer = keras.layers.LocallyConnected1D(2, 3, implementation=1)
+    layer.build((None, 7, 3))
+    assert layer.output_length == 5 and layer.kernel_shape == (5, 9, 2)
+
+
 def test_config_round_trip_keeps_every_argument():
     layer = keras.layers.LocallyConnected2D(
         3, (2, 3), strides=(2, 1), padding="same", data_format="channels_first",

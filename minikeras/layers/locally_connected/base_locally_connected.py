@@ -127,6 +127,7 @@ class LocallyConnected(Layer):
             kernel_shape = (size,)
         else:
             raise ValueError(f"Unrecognized implementation mode: {self.implementation}.")
+        self._set_tf_keras_attributes(out_spatial, kernel_shape)
         self.kernel = self.add_weight("kernel", shape=kernel_shape,
                                       initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
@@ -140,6 +141,19 @@ class LocallyConnected(Layer):
         channel_axis = 1 if self.data_format == "channels_first" else -1
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={channel_axis: channels})
         self.built = True
+
+    def _set_tf_keras_attributes(self, out_spatial, kernel_shape):
+        """The attributes tf.keras' layers expose after build: `output_length` (1D),
+        `output_row`/`output_col` (2D) and `kernel_shape` (for mode 3 the dense shape of the
+        sparse matrix, `(output_positions * filters, input_positions * channels_in)`)."""
+        if self.rank == 1:
+            self.output_length = out_spatial[0]
+        elif self.rank == 2:
+            self.output_row, self.output_col = out_spatial
+        if self.implementation == 3:
+            kernel_shape = (int(np.prod(out_spatial)) * self.filters,
+                            int(np.prod(self._input_spatial)) * self._channels_in)
+        self.kernel_shape = tuple(kernel_shape)
 
     def _dense_kernel_shape(self, spatial, channels, out_spatial):
         if self.data_format == "channels_first":
