@@ -3,6 +3,7 @@ differences, config round trips, shapes without data, errors and legacy .h5 inte
 import builtins
 import json
 
+import h5py
 import numpy as np
 import pytest
 
@@ -181,6 +182,12 @@ def test_tf_keras_h5_files_load_and_predict(tag, tmp_path):
     want = expected[f"{tag}/y"]
     np.testing.assert_allclose(model.predict(expected[f"{tag}/x"], verbose=0), want,
                                atol=2e-6 * float(np.abs(want).max()), rtol=0)
+    with h5py.File(fixture_path("lc", f"{tag}.h5"), "r") as handle:
+        group = handle["model_weights"]
+        tf_names = [name.decode() if isinstance(name, bytes) else name
+                    for layer in group.attrs["layer_names"]
+                    for name in group[layer].attrs["weight_names"]]
+    assert [w.name for w in model.weights] == tf_names
     model.save(str(tmp_path / "again.h5"))
     again = keras.models.load_model(str(tmp_path / "again.h5"), compile=False)
     np.testing.assert_array_equal(again.predict(expected[f"{tag}/x"], verbose=0),
