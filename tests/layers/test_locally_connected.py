@@ -10,7 +10,7 @@ import pytest
 import minikeras as keras
 from minikeras.core.tensor import Tensor
 from conftest import fixture_path
-from gradcheck import check_layer_gradients
+from gradcheck import check_gradients, check_layer_gradients
 
 with open(fixture_path("lc", "locally_connected.json")) as _handle:
     META = json.load(_handle)
@@ -273,3 +273,14 @@ def test_flops_count_the_connected_multiply_adds():
     same = keras.layers.LocallyConnected1D(2, 3, padding="same", implementation=2)
     # length 4, kernel 3: windows [-1, 2), [0, 3), [1, 4), [2, 5) hold 2 + 3 + 3 + 2 taps
     assert same.count_flops((None, 4, 5), (None, 4, 2)) == 2 * 10 * 5 * 2
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_backend_local_conv2d_finite_differences(float64, data_format):
+    rng = np.random.default_rng(2)
+    shape = (2, 4, 3, 2) if data_format == "channels_last" else (2, 2, 4, 3)
+    kernel = rng.standard_normal((2 * 2, 2 * 2 * 2, 3))     # 2x2 outputs, 2x2 window, 2 in
+
+    def local_conv(x, k):
+        return keras.backend.local_conv2d(x, k, (2, 2), (2, 1), (2, 2), data_format)
+    check_gradients(local_conv, [rng.standard_normal(shape), kernel])
