@@ -113,3 +113,6 @@ from .preprocessing.integer_lookup import IntegerLookup  # noqa: F401
 from .preprocessing.text_vectorization import TextVectorization  # noqa: F401
 from .preprocessing.hashing import Hashing  # noqa: F401
 from .preprocessing.hashed_crossing import HashedCrossing  # noqa: F401
+from .locally_connected.locally_connected1d import LocallyConnected1D  # noqa: F401
+from .locally_connected.locally_connected2d import LocallyConnected2D  # noqa: F401
+from .normalization.spectral_normalization import SpectralNormalization  # noqa: F401
