@@ -1,9 +1,11 @@
 """Global backend settings: float type, fuzz factor, image data format."""
+import numpy as np
 
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
 _ALLOWED_FLOATX = ("float16", "float32", "float64")
+_DTYPE_POLICY = None     # the name set by keras.mixed_precision.set_global_policy, else floatx
 
 
 def floatx():
@@ -18,6 +20,17 @@ def set_floatx(value):
     if value not in _ALLOWED_FLOATX:
         raise ValueError(f"Unknown floatx type: {value}. Expected one of {_ALLOWED_FLOATX}")
     _FLOATX = value
+
+
+def dtype_policy_name():
+    """The dtype new layers take when given none: the global dtype policy's, else `floatx()`."""
+    return _DTYPE_POLICY or _FLOATX
+
+
+def set_dtype_policy_name(name):
+    """Set (a dtype name) or clear (None) the global dtype policy."""
+    global _DTYPE_POLICY
+    _DTYPE_POLICY = name
 
 
 def epsilon():
@@ -54,3 +67,23 @@ def normalize_data_format(value):
             "The `data_format` argument must be one of 'channels_first', 'channels_last'. "
             f"Received: data_format={value}")
     return value
+
+
+# Keras' "string" dtype (tf.string): strings travel as NumPy object arrays of Python `str`.
+STRING_DTYPE_NAMES = ("string", "str")
+
+
+def numpy_dtype(dtype):
+    """`dtype` (a name, NumPy dtype or an object with a `.name`) as a NumPy dtype; Keras'
+    "string" becomes `object`."""
+    if hasattr(dtype, "name") and not isinstance(dtype, np.dtype):
+        dtype = dtype.name
+    if dtype is str or dtype in STRING_DTYPE_NAMES:
+        return np.dtype(object)
+    return np.dtype(dtype)
+
+
+def dtype_name(dtype):
+    """The Keras name of a NumPy dtype: "string" for the object arrays that carry strings."""
+    dtype = np.dtype(dtype)
+    return "string" if dtype.kind in "OUS" else dtype.name
