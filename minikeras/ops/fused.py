@@ -77,7 +77,7 @@ def _nondecreasing(step):
     if step[0] == "bias" or step[0] == "activation":
         return True
     if step[0] == "affine":
-        return bool(np.all(step[1] >= 0))
+        return bool(np.all(step[1].vector >= 0))
     return False
 
 
