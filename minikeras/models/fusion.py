@@ -4,11 +4,16 @@ When a Functional or Sequential model runs without a gradient tape (predict, eva
 `model(x, training=False)`), chains of layers of these exact classes (no subclass) are run
 together, a chunk of samples at a time:
 
-    head       Conv1D/2D/3D, DepthwiseConv2D (channels_last) or Dense, with its bias and activation
+    head       Conv1D/2D/3D, DepthwiseConv2D (channels_last) or Dense, with its bias and
+               activation; or no head (the chain starts with one of the layers below)
     then       BatchNormalization (inference, last axis), Activation / ReLU (relu, relu6,
                sigmoid, tanh, linear), in any order
     then       at most one Add of the chain's tensor and another tensor, more elementwise layers
     then       at most one MaxPooling / AveragePooling (1-3 D, channels_last; not after Dense)
+
+A chain holds at least two layers. A chain without a head (e.g. a pre-activation block's
+BatchNormalization -> ReLU) copies each chunk of its input once and runs every step on it in
+cache.
 
 Every tensor inside a chain must have the chain's next layer as its only reader and must not
 be a model output, and no layer may have an activity regularizer, a dtype other than float32
@@ -135,8 +140,10 @@ def find_chains(steps, model_output_ids):
             readers.setdefault(tensor_id, []).append(index)
     claimed, chains = set(), []
     for index, (layer, kwargs, input_ids, output_ids) in enumerate(steps):
-        if index in claimed or role(layer) != "head" or kwargs or len(input_ids) != 1 or \
-                len(output_ids) != 1:
+        kind = role(layer)
+        if index in claimed or kind in (None, "pool") or kwargs or len(output_ids) != 1 or \
+                len(input_ids) != (2 if kind == "add" else 1) or \
+                (kind == "add" and input_ids[0] == input_ids[1]):
             continue
         chain = _grow(index, steps, readers, model_output_ids, claimed)
         if chain is not None:
@@ -146,9 +153,14 @@ def find_chains(steps, model_output_ids):
 
 
 def _grow(head, steps, readers, model_output_ids, claimed):
+    """The chain starting at step `head` (a product, or an elementwise layer or Add that no
+    chain took), or None when it would hold a single layer."""
     members, layers = [head], [steps[head][0]]
     current = steps[head][3][0]
-    residual_id, has_add = None, False
+    has_add = role(layers[0]) == "add"
+    residual_id = steps[head][2][1] if has_add else None
+    if _is_sigmoid(layers[0]) and current in model_output_ids:
+        return None
     while current not in model_output_ids and len(readers.get(current, ())) == 1:
         index = readers[current][0]
         layer, kwargs, input_ids, output_ids = steps[index]
@@ -197,20 +209,25 @@ def run_chain(layers, x, residual, training):
     if head.input_spec is not None:
         assert_input_compatibility(head.input_spec, [x.shape], head.name)
     kind = type(head)
+    headless = kind not in _HEADS
+    if headless and x.ndim < 2:
+        return None
+    kernel = bias = None
     if kind is Dense:
         kernel = head.kernel.data
     elif kind is DepthwiseConv2D:
         kernel = head.depthwise_kernel.data
-    else:
+    elif not headless:
         kernel = head.kernel.data
         if x.ndim != head.rank + 2:
             return None                          # extra batch axes: Conv.call folds them
-    bias = head.bias.data if head.use_bias else None
+    if not headless:
+        bias = head.bias.data if head.use_bias else None
     steps, pooling = [], None
-    head_activation = _activation_name(head.activation)
-    foldable = head_activation == "linear"
-    shape = head.compute_output_shape(x.shape)
-    for layer in layers[1:]:
+    head_activation = "linear" if headless else _activation_name(head.activation)
+    foldable = head_activation == "linear" and not headless
+    shape = tuple(x.shape) if headless else head.compute_output_shape(x.shape)
+    for layer in (layers if headless else layers[1:]):
         layer_kind = type(layer)
         if layer_kind is BatchNormalization:
             if layer.input_spec.ndim != len(shape):
@@ -235,6 +252,8 @@ def run_chain(layers, x, residual, training):
                 return None                      # broadcasting adds run layer by layer
             steps.append(fused.residual_step(residual.data))
         else:
+            if len(shape) != len(layer.pool_size) + 2:
+                return None
             layer.compute_output_shape(shape)    # raises when a window exceeds the input
             pads = conv_pads(shape[1:-1], layer.pool_size, layer.strides, layer.padding,
                              (1,) * len(layer.pool_size))
@@ -244,7 +263,9 @@ def run_chain(layers, x, residual, training):
         head_steps.append(fused.activation_step(head_activation))
     epilogue = fused.Epilogue(head_steps + steps, pooling)
     xd = x.data
-    if kind is Dense:
+    if headless:
+        out = fused.elementwise_chain(xd, epilogue)
+    elif kind is Dense:
         out = fused.dense_chain(xd, kernel, epilogue)
     else:
         pads = conv_pads(xd.shape[1:-1], kernel.shape[:-2], head.strides, head.padding,

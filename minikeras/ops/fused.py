@@ -258,7 +258,36 @@ def depthwise_chain(x, kernel, strides, pads, dilation, epilogue):
     return out
 
 
-# Dense outputs are split over two threads from this many elements.
+def elementwise_chain(x, epilogue):
+    """`epilogue` applied to `x` itself (channels last; a chain without a product, e.g.
+    BatchNormalization -> ReLU): each chunk of samples is copied once into the output (or a
+    per-thread buffer it is pooled from) and every step runs on it in cache."""
+    batch = x.shape[0]
+    out = np.empty(epilogue.output_shape(x.shape), x.dtype)
+    positions = int(np.prod(x.shape[1:-1]))
+    channels = x.shape[-1]
+
+    def chunk(b0, b1):
+        if epilogue.pools:
+            samples = local_buffer("fused_elementwise", x[b0:b1].shape, x.dtype)
+            np.copyto(samples, x[b0:b1])
+            epilogue.pool_into(samples, out[b0:b1], b0 * positions)
+        else:
+            rows = _as_shape(out[b0:b1], (-1, channels))
+            np.copyto(rows, x[b0:b1].reshape(rows.shape))
+            epilogue.rows(rows, b0 * positions, b1 * positions)
+
+    def work(lo, hi):
+        for b0, b1 in _sample_chunks(lo, hi, 2 * x[:1].nbytes):
+            chunk(b0, b1)
+    if x.size < _DENSE_SPLIT_ELEMENTS:
+        work(0, batch)
+    else:
+        run_split(work, batch, uses_blas=False)
+    return out
+
+
+# Dense outputs and elementwise chains are split over two threads from this many elements.
 _DENSE_SPLIT_ELEMENTS = 1 << 16
 
 
@@ -282,4 +311,4 @@ def dense_chain(x, kernel, epilogue):
 
 __all__ = ["Epilogue", "Pooling", "ACTIVATIONS", "bias_step", "affine_step", "activation_step",
            "residual_step", "inference_affine", "fold_affine", "conv_chain", "depthwise_chain",
-           "dense_chain"]
+           "dense_chain", "elementwise_chain"]

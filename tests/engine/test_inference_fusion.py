@@ -118,6 +118,25 @@ def test_residual_blocks_functional(monkeypatch):
                           tail])
 
 
+def test_preactivation_blocks_without_heads(monkeypatch):
+    """ResNet v2 / DenseNet patterns: BN -> ReLU before a convolution (no head), a shared
+    convolution output, Add -> ReLU on its own, BN -> ReLU -> pooling."""
+    rng = np.random.default_rng(16)
+    inputs = keras.Input((10, 9, 6))
+    x = ReLU()(BatchNormalization()(inputs))
+    c = Conv2D(6, 3, padding="same")(x)                          # read twice: no chain
+    y = Activation("relu")(BatchNormalization()(c))
+    y = Conv2D(6, 3, padding="same", dilation_rate=2)(y)
+    x = Activation("relu")(Add()([y, c]))
+    x = AveragePooling2D(2)(ReLU(max_value=6.0)(BatchNormalization()(x)))
+    model = keras.Model(inputs, L.Concatenate()([x, MaxPooling2D(2)(c)]))
+    assert_fused_matches(model, image(rng, 3, 10, 9, 6), monkeypatch,
+                         [["BatchNormalization", "ReLU"],
+                          ["BatchNormalization", "Activation"],
+                          ["Conv2D", "Add", "Activation", "BatchNormalization", "ReLU",
+                           "AveragePooling2D"]])
+
+
 def test_residual_operand_first_and_add_into_pool(monkeypatch):
     """Add([shortcut, chain]) (chain second), then sigmoid and average pooling."""
     rng = np.random.default_rng(3)
