@@ -28,7 +28,7 @@ from .conv_kernels import _as_shape, _padded_chunk, _sample_chunks, _wide_blocks
 from .parallel import local_buffer, run_split
 from .pool_kernels import _separable_reduce, _window_counts
 
-# Activations applied in place (name -> whether it is nondecreasing, i.e. commutes with max).
+# Activations applied in place; all are nondecreasing (they commute with max pooling).
 ACTIVATIONS = ("linear", "relu", "relu6", "sigmoid", "tanh")
 
 

@@ -213,6 +213,17 @@ def test_dense_chains(monkeypatch):
                           ["Dense", "BatchNormalization", "Activation"]])
 
 
+def test_two_thread_splits_of_dense_and_elementwise_chains(monkeypatch):
+    """Inputs large enough for the row splits of dense and elementwise chains."""
+    rng = np.random.default_rng(17)
+    model = keras.Sequential([keras.Input((24, 20, 8)), BatchNormalization(), ReLU(),
+                              MaxPooling2D(2), L.Flatten(), Dense(300), BatchNormalization(),
+                              Activation("tanh"), Dense(2)])
+    assert_fused_matches(model, image(rng, 41, 24, 20, 8), monkeypatch,
+                         [["BatchNormalization", "ReLU", "MaxPooling2D"],
+                          ["Dense", "BatchNormalization", "Activation"]])
+
+
 def test_large_samples_in_bands(monkeypatch):
     """A sample larger than a chunk: the convolution is done in bands of rows, each with its
     epilogue (residual add included); with pooling, whole samples."""
