@@ -9,7 +9,8 @@ together, a chunk of samples at a time:
     then       BatchNormalization (inference, last axis), Activation / ReLU (relu, relu6,
                sigmoid, tanh, linear), in any order
     then       at most one Add of the chain's tensor and another tensor, more elementwise layers
-    then       at most one MaxPooling / AveragePooling (1-3 D, channels_last; not after Dense)
+    then       at most one MaxPooling / AveragePooling (1-3 D, channels_last; not after Dense),
+               and more elementwise layers on the pooled output
 
 A chain holds at least two layers. A chain without a head (e.g. a pre-activation block's
 BatchNormalization -> ReLU) copies each chunk of its input once and runs every step on it in
@@ -161,6 +162,7 @@ def _grow(head, steps, readers, model_output_ids, claimed):
     residual_id = steps[head][2][1] if has_add else None
     if _is_sigmoid(layers[0]) and current in model_output_ids:
         return None
+    pooled = False
     while current not in model_output_ids and len(readers.get(current, ())) == 1:
         index = readers[current][0]
         layer, kwargs, input_ids, output_ids = steps[index]
@@ -179,11 +181,12 @@ def _grow(head, steps, readers, model_output_ids, claimed):
             break
         if _is_sigmoid(layer) and output_ids[0] in model_output_ids:
             break      # a loss reads the logits of a model's sigmoid output (_keras_logits)
+        if pooled and kind != "elementwise":
+            break                  # after the pooling: elementwise layers only
         members.append(index)
         layers.append(layer)
         current = output_ids[0]
-        if kind == "pool":
-            break
+        pooled = pooled or kind == "pool"
     if len(members) < 2:
         return None
     return Chain(members, layers, steps[head][2][0], residual_id, current)
@@ -223,7 +226,7 @@ def run_chain(layers, x, residual, training):
             return None                          # extra batch axes: Conv.call folds them
     if not headless:
         bias = head.bias.data if head.use_bias else None
-    steps, pooling = [], None
+    steps, pooling, pooled_steps = [], None, []
     head_activation = "linear" if headless else _activation_name(head.activation)
     foldable = head_activation == "linear" and not headless
     shape = tuple(x.shape) if headless else head.compute_output_shape(x.shape)
@@ -240,13 +243,15 @@ def run_chain(layers, x, residual, training):
             if foldable:
                 kernel, bias = _fold(kind, head, kernel, bias, gain, shift)
             else:
-                steps.append(fused.affine_step(gain, shift))
+                (steps if pooling is None else pooled_steps).append(
+                    fused.affine_step(gain, shift))
             continue
         foldable = False
         if layer_kind is Activation:
-            steps.append(fused.activation_step(_activation_name(layer.activation)))
+            (steps if pooling is None else pooled_steps).append(
+                fused.activation_step(_activation_name(layer.activation)))
         elif layer_kind is ReLU:
-            steps.append(_relu_layer_step(layer))
+            (steps if pooling is None else pooled_steps).append(_relu_layer_step(layer))
         elif layer_kind is Add:
             if tuple(residual.shape) != tuple(shape):
                 return None                      # broadcasting adds run layer by layer
@@ -261,7 +266,7 @@ def run_chain(layers, x, residual, training):
     head_steps = [] if bias is None else [fused.bias_step(bias)]
     if head_activation != "linear":
         head_steps.append(fused.activation_step(head_activation))
-    epilogue = fused.Epilogue(head_steps + steps, pooling)
+    epilogue = fused.Epilogue(head_steps + steps, pooling, pooled_steps)
     xd = x.data
     if headless:
         out = fused.elementwise_chain(xd, epilogue)

@@ -148,21 +148,27 @@ class Pooling:
 
 
 class Epilogue:
-    """The steps after a product, in order, and an optional pooling at the end.
+    """The steps after a product, in order, an optional pooling, and steps on the pooled
+    output (`pooled_steps`, no residual add).
 
     Steps are built with `bias_step`, `affine_step`, `activation_step` and `residual_step`;
     a residual's array must be C-contiguous with the product's whole-batch output shape."""
 
-    def __init__(self, steps, pooling=None):
+    def __init__(self, steps, pooling=None, pooled_steps=()):
         steps = [_prepared(step) for step in steps]
+        pooled_steps = [_prepared(step) for step in pooled_steps]
+        if pooled_steps and pooling is None:
+            raise ValueError("Steps after a pooling need the pooling.")
+        if any(step[0] == "residual" for step in pooled_steps):
+            raise ValueError("A residual add cannot follow the pooling.")
         self.pooling = pooling
-        self.before, self.after = steps, []
+        self.before, self.after = steps, pooled_steps
         if pooling is not None and pooling.kind == "max":
             # The nondecreasing steps after the last residual add move past the max pooling.
             split = len(steps)
             while split > 0 and _nondecreasing(steps[split - 1]):
                 split -= 1
-            self.before, self.after = steps[:split], steps[split:]
+            self.before, self.after = steps[:split], steps[split:] + pooled_steps
 
     @property
     def pools(self):

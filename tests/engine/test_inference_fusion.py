@@ -167,6 +167,17 @@ def test_maxpool_after_negative_affine(monkeypatch):
     assert chains_of(model) == [["Conv2D", "BatchNormalization", "MaxPooling2D"]]
 
 
+@pytest.mark.parametrize("pool", [MaxPooling2D, AveragePooling2D])
+def test_steps_after_the_pooling(pool, monkeypatch):
+    """Conv -> pooling -> BN -> ReLU (normalization after pooling, negative gains)."""
+    rng = np.random.default_rng(18)
+    model = keras.Sequential([keras.Input((11, 12, 3)), Conv2D(5, 3, activation="tanh"),
+                              pool(2, padding="same"), BatchNormalization(), ReLU(),
+                              Conv2D(4, 1)])
+    assert_fused_matches(model, image(rng, 3, 11, 12, 3), monkeypatch,
+                         [["Conv2D", pool.__name__, "BatchNormalization", "ReLU"]])
+
+
 def test_conv1d_relu6_average_pool(monkeypatch):
     rng = np.random.default_rng(5)
     model = keras.Sequential([keras.Input((17, 3)), Conv1D(5, 4, padding="causal"),
