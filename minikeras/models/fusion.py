@@ -25,8 +25,11 @@ has a mask, another dtype, or whose batch normalizations would run in training m
 layer by layer instead.
 
 A plan is built once per model graph (Functional: per run plan; Sequential: per stack of
-layers) and rebuilt when a layer's fusion-relevant settings change (`_signature`). Weights are
-read at every call, so assigning them needs no new plan.
+layers). Every call checks that each chain's layers can still join it (`role`, cheap: chain
+members only); when one cannot (its activation was reassigned, an activity regularizer set,
+...) that call runs the chain layer by layer and the next call builds a new plan. Weights are
+read at every call, so assigning them needs no new plan. (A layer that becomes fusable later
+is only taken up when the graph changes.)
 """
 import os
 
@@ -76,7 +79,7 @@ def _relu_layer_step(layer):
 
 
 # ---------------------------------------------------------------------------------------
-# which layers may join a chain (static settings; checked again by the signature)
+# which layers may join a chain (static settings; checked again at every call)
 # ---------------------------------------------------------------------------------------
 def _plain(layer):
     return layer.built and layer._dtype == _FLOAT32 and layer.activity_regularizer is None
@@ -109,12 +112,6 @@ def role(layer):
     return None
 
 
-def _signature(layers):
-    """What a plan depends on besides the graph: each layer's class and fusion settings."""
-    return tuple((id(layer), type(layer), role(layer), getattr(layer, "activation", None))
-                 for layer in layers)
-
-
 def _is_sigmoid(layer):
     return _activation_name(getattr(layer, "activation", None)) == "sigmoid"
 
@@ -128,6 +125,7 @@ class Chain:
 
     def __init__(self, members, layers, input_id, residual_id, output_id):
         self.members, self.layers = members, layers
+        self.roles = [role(layer) for layer in layers]
         self.input_id, self.residual_id, self.output_id = input_id, residual_id, output_id
         self.input_ids = [input_id] + ([residual_id] if residual_id is not None else [])
 
@@ -190,6 +188,18 @@ def _grow(head, steps, readers, model_output_ids, claimed):
     if len(members) < 2:
         return None
     return Chain(members, layers, steps[head][2][0], residual_id, current)
+
+
+def still_fusable(chain, plan):
+    """Whether the chain's layers can still join it; if not, the plan is marked stale (the
+    next call builds a new one)."""
+    for layer, expected in zip(chain.layers, chain.roles):
+        if role(layer) != expected:
+            plan.stale = True
+            return False
+        if layer._activity_losses or layer._extra_losses:
+            layer._activity_losses, layer._extra_losses = [], []    # as a call of it would
+    return True
 
 
 # ---------------------------------------------------------------------------------------
@@ -305,8 +315,7 @@ class GraphPlan:
         entries = [(node.layer, node.call_kwargs, input_ids, output_ids)
                    for node, input_ids, output_ids in run_plan]
         self.chains = find_chains(entries, model_output_ids)
-        self.layers = [node.layer for node, _, _ in run_plan]
-        self.signature = _signature(self.layers)
+        self.stale = False
         last_member = {chain.members[-1]: chain for chain in self.chains}
         members = {index for chain in self.chains for index in chain.members}
         steps = []
@@ -329,14 +338,14 @@ class GraphPlan:
 
 
 def graph_plan(model):
-    """The model's GraphPlan (built once per run plan and signature), or None when it has no
-    chain or fusion is off."""
+    """The model's GraphPlan (built once per run plan, again after a chain went stale), or
+    None when it has no chain or fusion is off."""
     if not ENABLED:
         return None
     run_plan = model._run_plan
     cached = model.__dict__.get("_fusion_plan")
     if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan) and \
-            cached[2].signature == _signature(cached[2].layers):
+            not cached[2].stale:
         plan = cached[2]
     else:
         plan = GraphPlan(run_plan, {id(t) for t in model.outputs})
@@ -354,8 +363,10 @@ def run_graph(plan, values, training):
             inputs = [values[i] for i in input_ids]
             for tensor_id in released:
                 del values[tensor_id]
-            out = run_chain(item.layers, inputs[0], inputs[1] if len(inputs) > 1 else None,
-                            training)
+            out = None
+            if still_fusable(item, plan):
+                out = run_chain(item.layers, inputs[0], inputs[1] if len(inputs) > 1 else None,
+                                training)
             if out is None:
                 out = _run_nodes(plan.nodes[item], dict(zip(input_ids, inputs)), training,
                                  item.output_id)
@@ -387,13 +398,12 @@ def _run_nodes(nodes, values, training, output_id):
 
 
 class StackPlan:
-    """A Sequential model's layers as segments: `(layers, chain)` with chain True for a fused
-    chain, else a single layer."""
+    """A Sequential model's layers as segments: `(layers, chain)`, a fused Chain or a single
+    layer and None."""
 
     def __init__(self, layers):
         entries = [(layer, {}, [index], [index + 1]) for index, layer in enumerate(layers)]
-        self.layers = list(layers)
-        self.signature = _signature(self.layers)
+        self.stale = False
         chains = find_chains(entries, {len(layers)})
         starts = {chain.members[0]: chain for chain in chains}
         self.segments = []
@@ -401,10 +411,10 @@ class StackPlan:
         while index < len(layers):
             chain = starts.get(index)
             if chain is not None:
-                self.segments.append((chain.layers, True))
+                self.segments.append((chain.layers, chain))
                 index = chain.members[-1] + 1
             else:
-                self.segments.append(([layers[index]], False))
+                self.segments.append(([layers[index]], None))
                 index += 1
         self.has_chains = bool(chains)
 
@@ -413,10 +423,9 @@ def stack_plan(model, layers):
     """The Sequential model's StackPlan for its current `layers`, or None without chains."""
     if not ENABLED:
         return None
-    key = tuple(id(layer) for layer in layers)
+    key = tuple(map(id, layers))
     cached = model.__dict__.get("_fusion_plan")
-    if cached is not None and cached[0] == key and \
-            cached[1].signature == _signature(cached[1].layers):
+    if cached is not None and cached[0] == key and not cached[1].stale:
         plan = cached[1]
     else:
         plan = StackPlan(layers)
@@ -426,8 +435,9 @@ def stack_plan(model, layers):
 
 def run_stack(plan, x, training, call_layer):
     """Run a StackPlan on `x`; `call_layer(layer, x)` calls one layer as Sequential does."""
-    for layers, is_chain in plan.segments:
-        out = run_chain(layers, x, None, training) if is_chain else None
+    for layers, chain in plan.segments:
+        out = run_chain(layers, x, None, training) \
+            if chain is not None and still_fusable(chain, plan) else None
         if out is None:
             for layer in layers:
                 x = call_layer(layer, x)
