@@ -375,3 +375,64 @@ def test_epilogue_moves_monotone_steps_past_max_pooling():
     full = np.clip((product + bias + residual) * gain + shift, 0, 6)
     want = full.reshape(2, 3, 2, 3, 2, 3).max(axis=(2, 4))
     np.testing.assert_allclose(out, want, rtol=1e-6, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# random chains
+# ---------------------------------------------------------------------------------------
+def _random_elementwise(rng):
+    choice = rng.integers(5)
+    if choice == 0:
+        return BatchNormalization()
+    if choice == 1:
+        return ReLU(max_value=float(rng.choice([None, 6.0, 0.5]) or 0) or None)
+    return Activation(["relu", "sigmoid", "tanh", "relu6", "linear"][rng.integers(5)])
+
+
+def _random_chain_model(rng):
+    """Input -> [head] -> elementwise layers -> [Add with a 1x1 projection of the input]
+    -> elementwise layers -> [pooling] -> elementwise layers, odd sizes."""
+    size = (int(rng.integers(5, 12)), int(rng.integers(5, 12)), int(rng.integers(1, 6)))
+    inputs = keras.Input(size)
+    x = inputs
+    head = rng.integers(4)
+    filters = int(rng.integers(2, 7))
+    if head == 0:
+        x = Conv2D(filters, int(rng.integers(1, 4)), strides=int(rng.integers(1, 3)),
+                   padding=["valid", "same"][rng.integers(2)],
+                   activation=["linear", "relu", "tanh"][rng.integers(3)],
+                   use_bias=bool(rng.integers(2)))(x)
+    elif head == 1:
+        x = DepthwiseConv2D(int(rng.integers(1, 4)), padding="same",
+                            depth_multiplier=int(rng.integers(1, 3)))(x)
+    elif head == 2:
+        x = Dense(filters, activation=["linear", "relu"][rng.integers(2)])(x)
+    for _ in range(int(rng.integers(1, 3))):
+        x = _random_elementwise(rng)(x)
+    if rng.integers(2):
+        shortcut = Conv2D(x.shape[-1], 1, strides=(size[0] // x.shape[1] if x.shape[1] else 1))
+        projected = shortcut(inputs)
+        if tuple(projected.shape) == tuple(x.shape):
+            x = Add()([x, projected] if rng.integers(2) else [projected, x])
+            x = _random_elementwise(rng)(x)
+    if rng.integers(2) and min(x.shape[1:3]) >= 2:
+        pool = [MaxPooling2D, AveragePooling2D][rng.integers(2)]
+        x = pool(int(rng.integers(2, 4)) if min(x.shape[1:3]) >= 3 else 2,
+                 strides=int(rng.integers(1, 3)), padding=["valid", "same"][rng.integers(2)])(x)
+        if rng.integers(2):
+            x = _random_elementwise(rng)(x)
+    return keras.Model(inputs, L.Flatten()(x)), size
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_chains(seed, monkeypatch):
+    """Random chains (heads, elementwise layers, residual adds either side, pooling) against
+    the layer-by-layer path."""
+    rng = np.random.default_rng(100 + seed)
+    model, size = _random_chain_model(rng)
+    randomize_batch_norms(model, rng)
+    x = image(rng, int(rng.integers(1, 6)), *size)
+    reference = unfused(model, x, monkeypatch)
+    result = model(x, training=False).numpy()
+    scale = max(1.0, float(np.abs(reference).max()))
+    np.testing.assert_allclose(result, reference, rtol=2e-5, atol=2e-5 * scale)
