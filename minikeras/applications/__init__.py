@@ -27,3 +27,12 @@ from .efficientnet import (  # noqa: F401
     EfficientNetB5, EfficientNetB6, EfficientNetB7)
 from . import nasnet  # noqa: F401
 from .nasnet import NASNetMobile, NASNetLarge  # noqa: F401
+from . import mobilenet_v3  # noqa: F401
+from .mobilenet_v3 import MobileNetV3Small, MobileNetV3Large  # noqa: F401
+from . import efficientnet_v2  # noqa: F401
+from .efficientnet_v2 import (  # noqa: F401
+    EfficientNetV2B0, EfficientNetV2B1, EfficientNetV2B2, EfficientNetV2B3, EfficientNetV2S,
+    EfficientNetV2M, EfficientNetV2L)
+from . import convnext  # noqa: F401
+from .convnext import (  # noqa: F401
+    ConvNeXtTiny, ConvNeXtSmall, ConvNeXtBase, ConvNeXtLarge, ConvNeXtXLarge)

@@ -1,0 +1,44 @@
+"""Shared by the tests of the newer application families: the cases and fixtures made by the
+peer recipe (tests/fixtures/applications/peer/new_families/), the deterministic weights, and
+building a case by constructor name."""
+import json
+
+import numpy as np
+
+import minikeras as keras
+from minikeras.applications import convnext, efficientnet_v2
+from conftest import fixture_path, load_fixture_module
+
+FIXTURE_DIR = ("applications", "peer", "new_families")
+cases = load_fixture_module("new_family_cases", *FIXTURE_DIR, "cases.py")
+PRIVATE = {"convnext.ConvNeXt": convnext.ConvNeXt,
+           "efficientnet_v2.EfficientNetV2": efficientnet_v2.EfficientNetV2}
+
+
+def fixture(name):
+    return fixture_path(*FIXTURE_DIR, name)
+
+
+def summaries():
+    with open(fixture("summaries.json")) as f:
+        return json.load(f)["models"]
+
+
+def number_arrays():
+    with np.load(fixture("numbers.npz")) as data:
+        return dict(data)
+
+
+def build(constructor, kwargs, weights=None):
+    kwargs = dict(kwargs)
+    if "input_shape" in kwargs:
+        kwargs["input_shape"] = tuple(kwargs["input_shape"])
+    build_fn = PRIVATE.get(constructor) or getattr(keras.applications, constructor)
+    return build_fn(weights=weights, **kwargs)
+
+
+def fill(model):
+    """Every float weight set by the recipe's formula (integer ones kept)."""
+    model.set_weights([cases.fill_value(i, w.name, tuple(w.shape))
+                       if np.issubdtype(w.numpy().dtype, np.floating) else w.numpy()
+                       for i, w in enumerate(model.weights)])
