@@ -36,3 +36,12 @@ from .efficientnet_v2 import (  # noqa: F401
 from . import convnext  # noqa: F401
 from .convnext import (  # noqa: F401
     ConvNeXtTiny, ConvNeXtSmall, ConvNeXtBase, ConvNeXtLarge, ConvNeXtXLarge)
+from . import regnet  # noqa: F401
+from .regnet import (  # noqa: F401
+    RegNetX002, RegNetX004, RegNetX006, RegNetX008, RegNetX016, RegNetX032, RegNetX040,
+    RegNetX064, RegNetX080, RegNetX120, RegNetX160, RegNetX320, RegNetY002, RegNetY004,
+    RegNetY006, RegNetY008, RegNetY016, RegNetY032, RegNetY040, RegNetY064, RegNetY080,
+    RegNetY120, RegNetY160, RegNetY320)
+from . import resnet_rs  # noqa: F401
+from .resnet_rs import (  # noqa: F401
+    ResNetRS50, ResNetRS101, ResNetRS152, ResNetRS200, ResNetRS270, ResNetRS350, ResNetRS420)

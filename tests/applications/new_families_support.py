@@ -6,13 +6,14 @@ import json
 import numpy as np
 
 import minikeras as keras
-from minikeras.applications import convnext, efficientnet_v2
+from minikeras.applications import convnext, efficientnet_v2, regnet, resnet_rs
 from conftest import fixture_path, load_fixture_module
 
 FIXTURE_DIR = ("applications", "peer", "new_families")
 cases = load_fixture_module("new_family_cases", *FIXTURE_DIR, "cases.py")
 PRIVATE = {"convnext.ConvNeXt": convnext.ConvNeXt,
-           "efficientnet_v2.EfficientNetV2": efficientnet_v2.EfficientNetV2}
+           "efficientnet_v2.EfficientNetV2": efficientnet_v2.EfficientNetV2,
+           "regnet.RegNet": regnet.RegNet, "resnet_rs.ResNetRS": resnet_rs.ResNetRS}
 
 
 def fixture(name):

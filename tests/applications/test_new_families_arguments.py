@@ -1,5 +1,5 @@
-"""MobileNetV3, EfficientNetV2, ConvNeXt: constructor checks in tf.keras' words (each family
-has its own wording), `input_tensor`, `weights='imagenet'` from Keras' cache under the
+"""MobileNetV3, EfficientNetV2, ConvNeXt, RegNet, ResNet-RS: constructor checks in tf.keras'
+words (each family has its own wording), `input_tensor`, `weights='imagenet'` from Keras' cache under the
 published file names and the error when it is missing offline, `preprocess_input` /
 `decode_predictions` of each module."""
 import inspect
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from minikeras.applications import convnext, efficientnet_v2, imagenet_utils, mobilenet_v3
+from minikeras.applications import (convnext, efficientnet_v2, imagenet_utils, mobilenet_v3,
+                                    regnet, resnet_rs)
 
 apps = keras.applications
 SMALL = (32, 32, 3)
@@ -52,6 +53,44 @@ def test_weights_and_classes_errors_in_each_familys_words():
             "1000Received: classes=10", lambda: apps.EfficientNetV2S(weights="imagenet", classes=10))
     _raises("If using `weights` as `'imagenet'` with `include_top` as true, `classes` should be "
             "1000", lambda: apps.ConvNeXtBase(weights="imagenet", classes=10))
+    _raises(WEIGHTS_TEXT, lambda: apps.RegNetX002(weights="nope"))
+    _raises("If using `weights` as `'imagenet'` with `include_top` as true, `classes` should be "
+            "1000", lambda: apps.RegNetY002(weights="imagenet", classes=10))
+
+
+def test_resnet_rs_weight_variants():
+    text = ("The `weights` argument should be either `None` (random initialization), "
+            "`'imagenet'` (pre-training on ImageNet, with highest available input shape), or the "
+            "path to the weights file to be loaded. For ResNetRS{} the following weight variants "
+            "are available {} (default=highest). Received weights={}")
+    _raises(text.format(50, "['imagenet-i160']", "nope"), lambda: apps.ResNetRS50(weights="nope"))
+    _raises(text.format(101, "['imagenet-i160', 'imagenet-i192']", "imagenet-i999"),
+            lambda: apps.ResNetRS101(weights="imagenet-i999"))
+    classes_text = ("If using `weights` as `'imagenet'` or any of ['imagenet-i192', "
+                    "'imagenet-i224', 'imagenet-i256'] with `include_top` as true, `classes` "
+                    "should be 1000. Received classes=10")
+    _raises(classes_text, lambda: apps.ResNetRS152(weights="imagenet", classes=10))
+    _raises(classes_text, lambda: apps.ResNetRS152(weights="imagenet-i192", classes=10))
+
+
+def test_regnet_top_gives_logits_and_counts_heads_per_session():
+    """As tf.keras: `classifier_activation` is validated but not applied, and each RegNet
+    built in a session takes the next head number."""
+    first = apps.RegNetX002(weights=None, input_shape=SMALL, classes=3)
+    second = apps.RegNetX002(weights=None, input_shape=SMALL, classes=3)
+    assert [layer.name for layer in first.layers[-2:]] == ["1_head_gap", "1head_dense"]
+    assert [layer.name for layer in second.layers[-2:]] == ["2_head_gap", "2head_dense"]
+    assert first.layers[-1].activation is keras.activations.linear
+    with pytest.raises(ValueError, match="Only `None` and `softmax` activations are allowed"):
+        apps.RegNetY002(weights="imagenet", classifier_activation="relu")
+
+
+def test_regnet_block_checks():
+    with pytest.raises(ValueError, match=re.escape(
+            "Input filters(8) and output filters(16) are not equal for stride 1.")):
+        regnet.XBlock(8, 16, 8, stride=1, name="x")(keras.Input((8, 8, 8)))
+    with pytest.raises(NotImplementedError, match="Z blocks"):
+        regnet.Stage("Z", 1, 8, 8, 16)
 
 
 def test_mobilenet_v3_alpha_size_and_input_tensor_checks():
@@ -79,22 +118,24 @@ def test_pretrained_top_allows_only_softmax_or_none():
 def test_input_tensor_with_predecessors_becomes_part_of_the_model():
     source = keras.Input((40, 32, 3))
     scaled = keras.layers.Rescaling(2.0)(source)
-    for build in (apps.MobileNetV3Small, apps.EfficientNetV2B0):
+    for build in (apps.MobileNetV3Small, apps.EfficientNetV2B0, apps.ResNetRS50):
         model = build(weights=None, input_tensor=scaled, include_top=False, pooling="avg")
         assert model.inputs[0] is source
         assert model.input_shape == (None, 40, 32, 3)
         assert model.layers[1].name == "rescaling"
 
 
-def test_convnext_starts_from_the_source_input_of_input_tensor():
-    """As tf.keras does: ConvNeXt takes the first Input behind `input_tensor` and builds on it,
+@pytest.mark.parametrize("build, first", [
+    (apps.ConvNeXtTiny, "convnext_tiny_prestem_normalization"),
+    (apps.RegNetX002, "regnetx002_prestem_rescaling")])
+def test_convnext_and_regnet_start_from_the_source_input_of_input_tensor(build, first):
+    """As tf.keras does: ConvNeXt and RegNet take the first Input behind `input_tensor` and builds on it,
     leaving out the layers in between."""
     source = keras.Input((40, 32, 3))
     scaled = keras.layers.Rescaling(2.0)(source)
-    model = apps.ConvNeXtTiny(weights=None, input_tensor=scaled, include_top=False)
+    model = build(weights=None, input_tensor=scaled, include_top=False)
     assert model.inputs[0] is source
-    assert [layer.name for layer in model.layers[:2]] == [
-        source.node.layer.name, "convnext_tiny_prestem_normalization"]
+    assert [layer.name for layer in model.layers[:2]] == [source.node.layer.name, first]
 
 
 def test_unknown_pooling_is_refused_not_ignored():
@@ -111,11 +152,15 @@ def test_unknown_pooling_is_refused_not_ignored():
     ("EfficientNetV2B0", {"include_top": False}, "efficientnetv2-b0_notop.h5"),
     ("EfficientNetV2S", {"include_top": False}, "efficientnetv2-s_notop.h5"),
     ("ConvNeXtTiny", {"include_top": False}, "convnext_tiny_notop.h5"),
+    ("RegNetY016", {"include_top": False}, "regnety016_notop.h5"),
+    ("ResNetRS101", {"include_top": False}, "resnet-rs-101-i192_notop.h5"),
+    ("ResNetRS101", {"include_top": False, "weights": "imagenet-i160"},
+     "resnet-rs-101-i160_notop.h5"),
 ])
 def test_missing_imagenet_file_names_file_and_url(keras_home, constructor, kwargs, file_name):
     kwargs.setdefault("input_shape", SMALL)
     with pytest.raises(FileNotFoundError) as info:
-        getattr(apps, constructor)(weights="imagenet", **kwargs)
+        getattr(apps, constructor)(**{"weights": "imagenet", **kwargs})
     message = str(info.value)
     assert os.path.join(str(keras_home), "models", file_name) in message
     assert ("https://storage.googleapis.com/tensorflow/keras-applications/" in message
@@ -127,6 +172,8 @@ def test_missing_imagenet_file_names_file_and_url(keras_home, constructor, kwarg
     ("MobileNetV3Small", "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"),
     ("EfficientNetV2B0", "efficientnetv2-b0_notop.h5"),
     ("ConvNeXtTiny", "convnext_tiny_notop.h5"),
+    ("RegNetX002", "regnetx002_notop.h5"),
+    ("ResNetRS50", "resnet-rs-50-i160_notop.h5"),
 ])
 def test_imagenet_weights_are_read_from_the_keras_cache(keras_home, constructor, file_name):
     """A file placed in the cache under the published name is loaded (no download, no
@@ -146,7 +193,7 @@ def test_imagenet_weights_are_read_from_the_keras_cache(keras_home, constructor,
         np.testing.assert_array_equal(weight.numpy(), expected.numpy())
 
 
-@pytest.mark.parametrize("module", [mobilenet_v3, efficientnet_v2, convnext])
+@pytest.mark.parametrize("module", [mobilenet_v3, efficientnet_v2, convnext, regnet, resnet_rs])
 def test_preprocess_input_is_the_identity_and_decode_predictions_reads_the_index(module,
                                                                                  keras_home):
     images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
@@ -162,7 +209,7 @@ def test_preprocess_input_is_the_identity_and_decode_predictions_reads_the_index
     "MobileNetV3Small", "MobileNetV3Large", "EfficientNetV2B0", "EfficientNetV2B1",
     "EfficientNetV2B2", "EfficientNetV2B3", "EfficientNetV2S", "EfficientNetV2M",
     "EfficientNetV2L", "ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge",
-    "ConvNeXtXLarge"])
+    "ConvNeXtXLarge", "RegNetX002", "RegNetY320", "ResNetRS50", "ResNetRS420"])
 def test_constructor_signatures_match_tf_keras(constructor):
     expected = {
         "MobileNetV3": ["input_shape", "alpha", "minimalistic", "include_top", "weights",
@@ -173,6 +220,10 @@ def test_constructor_signatures_match_tf_keras(constructor):
         "ConvNeXt": ["model_name", "include_top", "include_preprocessing", "weights",
                      "input_tensor", "input_shape", "pooling", "classes",
                      "classifier_activation"],
+        "RegNet": ["model_name", "include_top", "include_preprocessing", "weights",
+                   "input_tensor", "input_shape", "pooling", "classes", "classifier_activation"],
+        "ResNetRS": ["include_top", "weights", "classes", "input_shape", "input_tensor",
+                     "pooling", "classifier_activation", "include_preprocessing"],
     }
     family = next(prefix for prefix in expected if constructor.startswith(prefix))
     parameters = inspect.signature(getattr(apps, constructor)).parameters
