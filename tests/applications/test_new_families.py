@@ -1,4 +1,4 @@
-"""MobileNetV3, EfficientNetV2 and ConvNeXt against tf.keras 2.21 (fixtures from the peer
+"""MobileNetV3, EfficientNetV2, ConvNeXt, RegNet and ResNet-RS against tf.keras 2.21 (fixtures from the peer
 recipe, see tests/fixtures/applications/peer/new_families/cases.py):
 - structure: summary text (SHA-256 of its lines), parameter/layer/weight counts, first and last
   layers, model name, input and output shapes;
@@ -17,10 +17,12 @@ from new_families_support import build, cases, fill, fixture, number_arrays, sum
 SUMMARIES = summaries()
 ARRAYS = number_arrays()
 # Quick to build; the full-size defaults run in the slow sample.
-LIGHT = {"mobilenetv3small", "mobilenetv3small_075_min_notop", "mobilenetv3large_notop_nopre",
-         "mobilenetv3small_125_logits", "mobilenetv3large_min_32", "efficientnetv2b0_notop",
-         "efficientnetv2b1_nopre", "efficientnetv2s_mini", "convnexttiny_notop",
-         "convnext_mini"}
+LIGHT = {"mobilenetv3small", "mobilenetv3large", "mobilenetv3small_075_min_notop",
+         "mobilenetv3large_notop_nopre", "mobilenetv3small_125_logits", "mobilenetv3large_min_32",
+         "efficientnetv2b0", "efficientnetv2b0_notop", "efficientnetv2b1_nopre",
+         "efficientnetv2s_mini", "convnexttiny", "convnexttiny_notop", "convnext_mini",
+         "regnetx002", "regnetx002_notop", "regnety004_nopre_logits", "regnety002_named",
+         "regnety_mini", "resnetrs_mini"}
 H5_CASES = [case for case, (_, _, saved) in cases.NUMBER_CASES.items() if saved]
 
 

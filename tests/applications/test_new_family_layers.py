@@ -79,7 +79,7 @@ def test_configs_round_trip_and_arguments_are_checked():
 
 
 @pytest.mark.parametrize("case", ["convnext_mini", "mobilenetv3small_025_min_notop",
-                                  "efficientnetv2s_mini"])
+                                  "efficientnetv2s_mini", "regnety_mini", "resnetrs_mini"])
 @pytest.mark.parametrize("extension", ["h5", "keras"])
 def test_model_file_round_trip(tmp_path, case, extension):
     constructor, kwargs, _ = cases.NUMBER_CASES[case]
