@@ -9,6 +9,7 @@ named after a session counter ("1_head_gap", "1head_dense"), and the model start
 source Input of `input_tensor`."""
 from .. import layers
 from ..core.session import get_uid
+from ..engine.tf_op_layer import TFOpLambda
 from . import _builder, _common, imagenet_utils
 
 ORIGIN_DIR = "https://storage.googleapis.com/tensorflow/keras-applications/regnet/"
@@ -116,7 +117,7 @@ def Stem(name=None):
 
 def SqueezeAndExciteBlock(filters_in, se_filters, name=None):
     """Channel gates from the pooled input: relu 1x1 conv, sigmoid 1x1 conv, then
-    `gates * inputs` (a `tf.math.multiply` op layer)."""
+    `tf.math.multiply(gates, inputs)` (an op layer called as that function, as tf.keras does)."""
     name = name or "squeeze_and_excite"
 
     def apply(inputs):
@@ -127,7 +128,7 @@ def SqueezeAndExciteBlock(filters_in, se_filters, name=None):
         x = layers.Conv2D(filters_in, (1, 1), activation="sigmoid",
                           kernel_initializer="he_normal",
                           name=name + "_squeeze_and_excite_excite")(x)
-        return x * inputs
+        return TFOpLambda("math.multiply")(x, y=inputs)
     return apply
 
 

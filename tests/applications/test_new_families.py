@@ -5,9 +5,12 @@ recipe, see tests/fixtures/applications/peer/new_families/cases.py):
 - numbers: every weight set by a formula of its position in `model.weights`, the outputs of
   the model and of three inner layers on fixed images equal tf.keras';
 - files: a whole model saved by tf.keras as .h5 loads (architecture and weights) and predicts
-  the same, and serves as `weights=` of our constructor."""
+  the same, and serves as `weights=` of our constructor; our model's config equals the one
+  tf.keras wrote in that file (every layer's arguments and connections)."""
 import hashlib
+import json
 
+import h5py
 import numpy as np
 import pytest
 
@@ -99,3 +102,26 @@ def test_tf_keras_h5_file_as_constructor_weights(case):
     model = build(constructor, kwargs, weights=fixture(case + ".h5"))
     images = cases.probe_images(kwargs["input_shape"])
     _assert_close(model.predict(images, verbose=0), _expected(case)["output"], case)
+
+
+def _comparable(config):
+    """JSON values (lists, not tuples), without the keys only one of the writers adds."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items()
+                    if k not in ("module", "registered_name", "build_config")}
+        return [strip(v) for v in value] if isinstance(value, list) else value
+    return strip(json.loads(json.dumps(config)))
+
+
+@pytest.mark.parametrize("case", H5_CASES)
+def test_config_equals_the_one_tf_keras_wrote(case):
+    constructor, kwargs, _ = cases.NUMBER_CASES[case]
+    with h5py.File(fixture(case + ".h5"), "r") as f:
+        expected = _comparable(json.loads(f.attrs["model_config"]))
+    model = build(constructor, kwargs)
+    actual = _comparable({"class_name": "Functional", "config": model.get_config()})
+    assert actual["config"].keys() == expected["config"].keys()
+    for ours, theirs in zip(actual["config"]["layers"], expected["config"]["layers"], strict=True):
+        assert ours == theirs, ours["name"]
+    assert actual == expected
