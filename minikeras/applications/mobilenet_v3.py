@@ -8,7 +8,6 @@ The hard sigmoid is built as tf.keras builds it, from graph ops: `ReLU(6)(x + 3)
 import warnings
 
 from .. import layers
-from ..engine.keras_tensor import KerasTensor
 from . import _builder, _common, imagenet_utils
 from .mobilenet_v2 import make_divisible
 
@@ -146,8 +145,6 @@ def _input_shape(input_shape, input_tensor):
     """The requested shape checked against `input_tensor`, or the one it implies, or
     (None, None, 3): MobileNetV3 takes any image size by default."""
     channels_first = _builder.data_format() == "channels_first"
-    if input_tensor is not None and not isinstance(input_tensor, KerasTensor):
-        raise ValueError("input_tensor specified: ", input_tensor, "is not a keras tensor")
     if input_shape is not None and input_tensor is not None:
         shape = tuple(input_tensor.shape)
         if channels_first and shape[1] != input_shape[1]:

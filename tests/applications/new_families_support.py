@@ -1,6 +1,7 @@
 """Shared by the tests of the newer application families: the cases and fixtures made by the
 peer recipe (tests/fixtures/applications/peer/new_families/), the deterministic weights, and
 building a case by constructor name."""
+import hashlib
 import json
 
 import numpy as np
@@ -43,3 +44,20 @@ def fill(model):
     model.set_weights([cases.fill_value(i, w.name, tuple(w.shape))
                        if np.issubdtype(w.numpy().dtype, np.floating) else w.numpy()
                        for i, w in enumerate(model.weights)])
+
+
+def comparable_config(config):
+    """JSON values (lists, not tuples), without the keys only some writers add ("module",
+    "registered_name", "build_config")."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items()
+                    if k not in ("module", "registered_name", "build_config")}
+        return [strip(v) for v in value] if isinstance(value, list) else value
+    return strip(json.loads(json.dumps(config)))
+
+
+def config_digest(model):
+    """SHA-256 of the model's JSON config with sorted keys, as the peer recipe computes it."""
+    config = comparable_config(json.loads(model.to_json())["config"])
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()

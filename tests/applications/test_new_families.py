@@ -1,7 +1,7 @@
 """MobileNetV3, EfficientNetV2, ConvNeXt, RegNet and ResNet-RS against tf.keras 2.21 (fixtures from the peer
 recipe, see tests/fixtures/applications/peer/new_families/cases.py):
 - structure: summary text (SHA-256 of its lines), parameter/layer/weight counts, first and last
-  layers, model name, input and output shapes;
+  layers, model name, input and output shapes, the JSON config (SHA-256);
 - numbers: every weight set by a formula of its position in `model.weights`, the outputs of
   the model and of three inner layers on fixed images equal tf.keras';
 - files: a whole model saved by tf.keras as .h5 loads (architecture and weights) and predicts
@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from new_families_support import build, cases, fill, fixture, number_arrays, summaries
+from new_families_support import (build, cases, comparable_config, config_digest, fill, fixture,
+                                  number_arrays, summaries)
 
 SUMMARIES = summaries()
 ARRAYS = number_arrays()
@@ -50,6 +51,8 @@ def test_architecture_matches_tf_keras(case):
     assert len(lines) == spec["summary_n_lines"]
     digest = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
     assert digest == spec["summary_sha256"], "\n".join(lines[:40])
+    # Every layer's arguments and connections, as tf.keras' model.to_json() has them.
+    assert config_digest(model) == spec["config_sha256"]
 
 
 def _expected(case):
@@ -104,23 +107,13 @@ def test_tf_keras_h5_file_as_constructor_weights(case):
     _assert_close(model.predict(images, verbose=0), _expected(case)["output"], case)
 
 
-def _comparable(config):
-    """JSON values (lists, not tuples), without the keys only one of the writers adds."""
-    def strip(value):
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items()
-                    if k not in ("module", "registered_name", "build_config")}
-        return [strip(v) for v in value] if isinstance(value, list) else value
-    return strip(json.loads(json.dumps(config)))
-
-
 @pytest.mark.parametrize("case", H5_CASES)
 def test_config_equals_the_one_tf_keras_wrote(case):
     constructor, kwargs, _ = cases.NUMBER_CASES[case]
     with h5py.File(fixture(case + ".h5"), "r") as f:
-        expected = _comparable(json.loads(f.attrs["model_config"]))
+        expected = comparable_config(json.loads(f.attrs["model_config"]))
     model = build(constructor, kwargs)
-    actual = _comparable({"class_name": "Functional", "config": model.get_config()})
+    actual = comparable_config({"class_name": "Functional", "config": model.get_config()})
     assert actual["config"].keys() == expected["config"].keys()
     for ours, theirs in zip(actual["config"]["layers"], expected["config"]["layers"], strict=True):
         assert ours == theirs, ours["name"]
