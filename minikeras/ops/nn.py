@@ -270,11 +270,32 @@ def sigmoid_cross_entropy(labels, logits):
 # dropout
 # ---------------------------------------------------------------------------------------
 def dropout(x, rate, rng, noise_shape=None):
-    """Zero each unit with probability `rate`, scale the kept ones by 1 / (1 - rate)."""
+    """Zero each unit with probability `rate`, scale the kept ones by 1 / (1 - rate).
+
+    The decisions are those of `rng.random(shape, dtype=float32) >= rate` (the same uniform
+    draws), made from the generator's raw 32-bit words compared with an integer threshold:
+    half the generator's time of drawing floats, and no float conversion pass.
+    """
     xd = as_array(x)
     shape = xd.shape if noise_shape is None else tuple(noise_shape)
-    keep = rng.random(shape, dtype=np.float32) >= rate
-    scale = np.asarray(1.0 / (1.0 - rate), dtype=xd.dtype)
-    mask = keep * scale
+    keep = keep_mask(rng, shape, rate)
+    mask = np.multiply(keep, np.asarray(1.0 / (1.0 - rate), dtype=xd.dtype), dtype=xd.dtype)
     out = xd * mask
     return record(out, (x,), lambda g, needs: (unbroadcast(g * mask, xd.shape),))
+
+
+def keep_mask(rng, shape, rate):
+    """Boolean array of `shape`: `rng.random(shape, dtype=float32) >= rate` elementwise.
+
+    NumPy makes a float32 uniform from a 32-bit word `b` as `(b >> 8) * 2**-24`, so
+    `u >= rate` is `b >= ceil(rate * 2**24) << 8` (rate rounded to float32 first, as the
+    comparison does). A PCG64 generator (`default_rng`) hands out the two 32-bit halves of each
+    raw 64-bit word low half first, so the decisions match `random` draw for draw; an odd count
+    uses up the last word's high half too."""
+    count = int(np.prod(shape))
+    words = rng.bit_generator.random_raw((count + 1) // 2)
+    bits = words.view(np.uint32)[:count].reshape(shape)
+    threshold = int(np.ceil(float(np.float32(rate)) * (1 << 24))) << 8
+    if threshold >= 1 << 32:                  # rate rounds to 1: a float32 uniform is below 1
+        return np.zeros(shape, bool)
+    return bits >= np.uint32(max(threshold, 0))

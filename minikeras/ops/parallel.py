@@ -176,9 +176,12 @@ def oversubscribed():
         return False
 
 
-# A step runs BLAS single-threaded when the previous step spent at least this share of its time
-# in the two-thread kernels (or when the machine is oversubscribed).
+# A step runs BLAS single-threaded when the previous step spent at least _SPLIT_SHARE of its
+# time in the two-thread kernels, or at least _SPLITTABLE_SHARE in work that two Python threads
+# share only then (large products, `split_flat` updates, the kernels), or when the machine is
+# oversubscribed.
 _SPLIT_SHARE = 0.25
+_SPLITTABLE_SHARE = 0.6
 _POLICY = os.environ.get("MINIKERAS_BLAS_POLICY", "auto")   # auto | single | threads
 if _POLICY not in ("auto", "single", "threads"):
     warnings.warn(f"MINIKERAS_BLAS_POLICY={_POLICY!r} is not one of 'auto', 'single', "
@@ -212,6 +215,7 @@ class blas_single_threaded:
                 _BLAS[0](1)
             _state.single_blas_active = self._previous is not None
             _state.split_seconds = 0.0
+            _state.splittable_seconds = 0.0
             self._start = time.perf_counter()
         _state.single_blas = depth + 1
         return self
@@ -224,13 +228,41 @@ class blas_single_threaded:
             _state.single_blas_active = False
             elapsed = time.perf_counter() - self._start
             _state.split_share = _state.split_seconds / elapsed if elapsed > 0 else 0.0
+            shared = _state.split_seconds + _state.splittable_seconds
+            _state.splittable_share = shared / elapsed if elapsed > 0 else 0.0
         return False
 
 
 def _step_wants_single_blas():
     if _POLICY in ("single", "threads"):
         return _POLICY == "single"
-    return getattr(_state, "split_share", 0.0) >= _SPLIT_SHARE or oversubscribed()
+    return (getattr(_state, "split_share", 0.0) >= _SPLIT_SHARE
+            or getattr(_state, "splittable_share", 0.0) >= _SPLITTABLE_SHARE
+            or oversubscribed())
+
+
+def _note_splittable(start):
+    """Count the time since `start` as work a one-BLAS-thread step splits (not when inside a
+    split half: that time is already counted as split time)."""
+    if not getattr(_state, "inside", False):
+        _state.splittable_seconds = getattr(_state, "splittable_seconds", 0.0) + \
+            time.perf_counter() - start
+
+
+def split_flat(work, size, min_items=_SPLIT_ELEMENTS):
+    """`work(lo, hi)` over `range(size)` for elementwise work that calls no BLAS (an
+    optimizer update over a flattened variable): both halves concurrently inside a step that
+    runs BLAS single-threaded, one call otherwise. Outside such a step OpenBLAS' threads may be
+    spinning on the other core after a product, and a second Python thread would fight them."""
+    start = time.perf_counter()
+    try:
+        if size >= min_items and getattr(_state, "single_blas_active", False) and \
+                can_split(uses_blas=False):
+            _split(work, size, False)
+        else:
+            work(0, size)
+    finally:
+        _note_splittable(start)
 
 
 # Products of at least this many multiply-adds are split over two threads by `matmul`.
@@ -240,17 +272,21 @@ _SPLIT_MACS = 1 << 22
 def matmul(a, b):
     """`a @ b` for 2-D arrays, split over two threads (by rows of `a`, or by columns of `b`
     when those are more) when large inside an active `blas_single_threaded` block; plain
-    `a @ b` (BLAS' own threads) otherwise."""
+    `a @ b` (BLAS' own threads) otherwise. The time of large products counts towards the
+    step's splittable share (see `blas_single_threaded`)."""
     rows, depth = a.shape
     columns = b.shape[1]
-    if rows * depth * columns < _SPLIT_MACS or not can_split() or \
-            not getattr(_state, "single_blas_active", False):
+    if rows * depth * columns < _SPLIT_MACS:
         return a @ b
-    out = np.empty((rows, columns), np.result_type(a, b))
-    if rows >= columns:
-        _split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), rows, True)
-    else:
-        def columns_of(lo, hi):
-            out[:, lo:hi] = a @ b[:, lo:hi]
-        _split(columns_of, columns, True)
-    return out
+    start = time.perf_counter()
+    try:
+        if not can_split() or not getattr(_state, "single_blas_active", False):
+            return a @ b
+        out = np.empty((rows, columns), np.result_type(a, b))
+        if rows >= columns:
+            _split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), rows, True)
+        else:
+            _split(lambda lo, hi: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi]), columns, True)
+        return out
+    finally:
+        _note_splittable(start)

@@ -3,6 +3,8 @@ previous count restored after; nothing changes on a quiet machine. blas_single_t
 per-step choice between one BLAS thread and BLAS threads (parallel.py)."""
 import time
 
+import numpy as np
+
 import pytest
 
 from minikeras.ops import blas_threads, parallel
@@ -69,6 +71,7 @@ def fake_blas(monkeypatch):
     monkeypatch.setattr(parallel, "_POLICY", "auto")
     monkeypatch.setattr(parallel, "oversubscribed", lambda: False)
     monkeypatch.setattr(parallel._state, "split_share", 0.0, raising=False)
+    monkeypatch.setattr(parallel._state, "splittable_share", 0.0, raising=False)
     return blas
 
 
@@ -98,3 +101,36 @@ def test_the_policy_can_be_fixed(fake_blas, monkeypatch, policy, split_seconds, 
     run_step(0.0, split_seconds)
     run_step(0.0, split_seconds)
     assert fake_blas.history == expected
+
+
+def test_steps_mostly_in_splittable_work_run_blas_single_threaded(fake_blas, monkeypatch):
+    """Large products and flat updates are split over the two Python threads only in a
+    one-BLAS-thread step; a step made mostly of them switches to one, a step with less keeps
+    BLAS threads."""
+    halves = []
+
+    def step(splittable_seconds, other_seconds):
+        with parallel.blas_single_threaded():
+            parallel.split_flat(lambda lo, hi: (halves.append((lo, hi)),
+                                                time.sleep(splittable_seconds)), 1 << 20)
+            time.sleep(other_seconds)
+    step(0.01, 0.05)
+    step(0.01, 0.05)
+    assert fake_blas.history == [] and parallel._state.splittable_share < 0.5
+    step(0.05, 0.0)                           # measured with BLAS threads: the flat work whole
+    assert fake_blas.history == [] and halves[-1] == (0, 1 << 20)
+    assert parallel._state.splittable_share > 0.6
+    step(0.05, 0.0)                           # one BLAS thread, the work in halves
+    assert fake_blas.history == [1, 2] and sorted(halves[-2:]) == [(0, 1 << 19), (1 << 19, 1 << 20)]
+
+
+def test_large_products_count_as_splittable_work(fake_blas):
+    a = np.ones((256, 256), np.float32)
+    with parallel.blas_single_threaded():
+        product = parallel.matmul(a, a)
+    assert parallel._state.splittable_share > 0.6
+    with parallel.blas_single_threaded():
+        split_product = parallel.matmul(a, a[:, :100])       # split by columns of b
+    np.testing.assert_array_equal(product, a @ a)
+    np.testing.assert_array_equal(split_product, a @ a[:, :100])
+    assert fake_blas.history[:1] == [1]
