@@ -57,8 +57,9 @@ def dense(x, kernel, bias=None, activation=None):
     def backward(g, needs):
         g = _activation_backward(activation, out, g)
         g2 = g.reshape(rows, wd.shape[-1])         # Dense(0) gives empty gradients, not errors
-        gx = parallel.matmul(g2, wd.T).reshape(xd.shape) if needs[0] else None
-        gw = parallel.matmul(x2.T, g2) if needs[1] else None
+        gx, gw = parallel.matmul_pair((g2, wd.T) if needs[0] else None,
+                                      (x2.T, g2) if needs[1] else None)
+        gx = None if gx is None else gx.reshape(xd.shape)
         gb = g2.sum(axis=0) if (bias is not None and needs[2]) else None
         return gx, gw, gb
     return record(out, (x, kernel, bias), backward)

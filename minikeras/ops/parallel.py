@@ -150,7 +150,7 @@ def local_buffer(key, shape, dtype):
 
 # Memory-bound elementwise passes are split only above this many elements (below, the thread
 # hand-off costs more than the second core gains).
-_SPLIT_ELEMENTS = 1 << 18
+_SPLIT_ELEMENTS = SPLIT_ELEMENTS = 1 << 18
 
 
 def split_rows(work, array):
@@ -290,3 +290,29 @@ def matmul(a, b):
         return out
     finally:
         _note_splittable(start)
+
+
+def matmul_pair(first, second):
+    """`(a @ b, c @ d)` for `first = (a, b)` and `second = (c, d)` (either may be None, giving
+    None). Inside a one-BLAS-thread step, two large products of similar size run at once, each
+    whole on one thread: one hand-off instead of two split products (a dense layer's input and
+    kernel gradients are such a pair: both take rows x inputs x units multiply-adds)."""
+    if first is None or second is None:
+        return (None if first is None else matmul(*first),
+                None if second is None else matmul(*second))
+    sizes = [a.shape[0] * a.shape[1] * b.shape[1] for a, b in (first, second)]
+    if min(sizes) < _SPLIT_MACS or max(sizes) > 2 * min(sizes) or not can_split() or \
+            not getattr(_state, "single_blas_active", False):
+        return matmul(*first), matmul(*second)
+    start = time.perf_counter()
+    results = [None, None]
+    pairs = (first, second)
+
+    def work(lo, hi):
+        for index in range(lo, hi):
+            results[index] = pairs[index][0] @ pairs[index][1]
+    try:
+        _split(work, 2, True)
+    finally:
+        _note_splittable(start)
+    return tuple(results)

@@ -20,7 +20,7 @@ from ..core.tensor import as_array
 from . import schedules as schedules_module
 from .. import initializers
 from ..core.tensor import GradientTape
-from ..ops.parallel import split_flat
+from ..ops.parallel import split_flat, SPLIT_ELEMENTS as _SPLIT_ELEMENTS
 
 # Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
 # NumPy runs several times slower on denormal floats, which TensorFlow flushes in hardware.
@@ -251,7 +251,8 @@ class Optimizer:
         weights = variable.data
         (scratch,) = self._scratch_for(variable)
         written = (weights,) + slots
-        if not all(array.flags.c_contiguous for array in written):
+        if weights.size < _SPLIT_ELEMENTS or \
+                not all(array.flags.c_contiguous for array in written):
             update(scratch, gradient, weights, *slots)
             return
         # flat views of contiguous arrays, so the in-place writes land in the variables

@@ -134,3 +134,22 @@ def test_large_products_count_as_splittable_work(fake_blas):
     np.testing.assert_array_equal(product, a @ a)
     np.testing.assert_array_equal(split_product, a @ a[:, :100])
     assert fake_blas.history[:1] == [1]
+
+
+def test_matmul_pair_runs_the_two_products_at_once_in_a_one_thread_step(fake_blas, monkeypatch):
+    rng = np.random.default_rng(0)
+    g, w, x = (rng.standard_normal(s).astype(np.float32) for s in [(96, 200), (300, 200),
+                                                                      (96, 300)])
+    split_sizes = []
+    real_split = parallel._split
+    monkeypatch.setattr(parallel, "_split", lambda work, n, uses_blas: (
+        split_sizes.append(n), real_split(work, n, uses_blas)))
+    monkeypatch.setattr(parallel._state, "splittable_share", 1.0, raising=False)
+    with parallel.blas_single_threaded():
+        gx, gw = parallel.matmul_pair((g, w.T), (x.T, g))
+        only_gw = parallel.matmul_pair(None, (x.T, g))
+    assert split_sizes == [2, 300]            # one hand-off for the pair; one split product
+    np.testing.assert_array_equal(gx, g @ w.T)
+    np.testing.assert_array_equal(gw, x.T @ g)
+    assert only_gw[0] is None
+    np.testing.assert_array_equal(only_gw[1], x.T @ g)
