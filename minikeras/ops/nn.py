@@ -1,4 +1,6 @@
 """Fused neural-network primitives with hand-derived backward passes."""
+from math import prod
+
 import numpy as np
 
 from ..core.tensor import Tensor, record, unbroadcast
@@ -42,7 +44,7 @@ def dense(x, kernel, bias=None, activation=None):
         out._keras_logits = logits
         return out
     xd, wd = as_array(x), as_array(kernel)
-    rows = int(np.prod(xd.shape[:-1]))          # explicit: -1 cannot be inferred when empty
+    rows = prod(xd.shape[:-1])          # explicit: -1 cannot be inferred when empty
     x2 = xd.reshape(rows, xd.shape[-1]) if xd.ndim != 2 else xd
     out = parallel.matmul(x2, wd)
     if bias is not None:
@@ -293,7 +295,7 @@ def keep_mask(rng, shape, rate):
     comparison does). A PCG64 generator (`default_rng`) hands out the two 32-bit halves of each
     raw 64-bit word low half first, so the decisions match `random` draw for draw; an odd count
     uses up the last word's high half too."""
-    count = int(np.prod(shape))
+    count = prod(shape)
     words = rng.bit_generator.random_raw((count + 1) // 2)
     bits = words.view(np.uint32)[:count].reshape(shape)
     threshold = int(np.ceil(float(np.float32(rate)) * (1 << 24))) << 8
