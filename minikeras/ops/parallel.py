@@ -210,7 +210,8 @@ class blas_single_threaded:
         if depth == 0:
             tune_once()                     # steps reuse freed heap memory (allocator.py)
             self._previous = None
-            if _BLAS is not None and _THREADS >= 2 and _step_wants_single_blas():
+            self._contested = False
+            if _BLAS is not None and _THREADS >= 2 and self._wants_single_blas():
                 self._previous = _BLAS[1]()
                 _BLAS[0](1)
             _state.single_blas_active = self._previous is not None
@@ -230,15 +231,82 @@ class blas_single_threaded:
             _state.split_share = _state.split_seconds / elapsed if elapsed > 0 else 0.0
             shared = _state.split_seconds + _state.splittable_seconds
             _state.splittable_share = shared / elapsed if elapsed > 0 else 0.0
+            if self._previous is None and _BLAS is not None and _THREADS >= 2:
+                _state.threads_step_end = time.perf_counter()
+            if self._contested:
+                _contested_choice().record(self._previous is not None, elapsed)
+        return False
+
+    def _wants_single_blas(self):
+        if _POLICY in ("single", "threads"):
+            return _POLICY == "single"
+        if _step_wants_single_blas():
+            return True
+        if getattr(_state, "splittable_share", 0.0) >= _SPLITTABLE_SHARE:
+            self._contested = True
+            return _contested_choice().wants_single()
         return False
 
 
 def _step_wants_single_blas():
     if _POLICY in ("single", "threads"):
         return _POLICY == "single"
-    return (getattr(_state, "split_share", 0.0) >= _SPLIT_SHARE
-            or getattr(_state, "splittable_share", 0.0) >= _SPLITTABLE_SHARE
-            or oversubscribed())
+    return getattr(_state, "split_share", 0.0) >= _SPLIT_SHARE or oversubscribed()
+
+
+# Steps made mostly of large products and flat updates (and few splitting kernels) may be
+# faster either way: on one BLAS thread the two Python threads split the updates too, with
+# BLAS' threads the products start sooner. Such steps time both choices, _TRIAL_STEPS steps
+# each, one BLAS thread first, _TRIAL_ROUNDS times; the lower median wins for the next
+# _TRIAL_EVERY such steps, then both are timed again. A one-thread step is not counted within
+# _SPIN_SECONDS of a step with BLAS threads (their threads still spin on the other core, ~0.1 s
+# measured), nor the first step of a BLAS-threads turn (it wakes them).
+_TRIAL_STEPS = 6
+_TRIAL_ROUNDS = 2
+_TRIAL_EVERY = 2000
+_SPIN_SECONDS = 0.2
+
+
+class _ContestedChoice:
+    """The running trial, or the choice it made, for the contested steps of one thread."""
+
+    def __init__(self):
+        self.turn = 0                   # even: one BLAS thread; odd: BLAS threads
+        self.steps_in_turn = 0
+        self.times = {True: [], False: []}
+        self.single = None
+        self.steps_since_choice = 0
+
+    def wants_single(self):
+        if self.single is not None:
+            if self.steps_since_choice < _TRIAL_EVERY:
+                return self.single
+            self.__init__()             # time both choices again
+        return self.turn % 2 == 0
+
+    def record(self, single, seconds):
+        if self.single is not None:
+            self.steps_since_choice += 1
+            return
+        self.steps_in_turn += 1
+        quiet = time.perf_counter() - getattr(_state, "threads_step_end", -1e9) >= \
+            _SPIN_SECONDS if single else self.steps_in_turn > 1
+        if quiet:
+            self.times[single].append(seconds)
+        if len(self.times[single]) == _TRIAL_STEPS * (self.turn // 2 + 1):
+            self.turn += 1
+            self.steps_in_turn = 0
+            if self.turn == 2 * _TRIAL_ROUNDS:
+                medians = {key: sorted(times)[len(times) // 2]
+                           for key, times in self.times.items()}
+                self.single = medians[True] <= medians[False]
+
+
+def _contested_choice():
+    choice = getattr(_state, "contested", None)
+    if choice is None:
+        choice = _state.contested = _ContestedChoice()
+    return choice
 
 
 def _note_splittable(start):

@@ -72,6 +72,7 @@ def fake_blas(monkeypatch):
     monkeypatch.setattr(parallel, "oversubscribed", lambda: False)
     monkeypatch.setattr(parallel._state, "split_share", 0.0, raising=False)
     monkeypatch.setattr(parallel._state, "splittable_share", 0.0, raising=False)
+    monkeypatch.setattr(parallel._state, "contested", None, raising=False)
     return blas
 
 
@@ -153,3 +154,38 @@ def test_matmul_pair_runs_the_two_products_at_once_in_a_one_thread_step(fake_bla
     np.testing.assert_array_equal(gw, x.T @ g)
     assert only_gw[0] is None
     np.testing.assert_array_equal(only_gw[1], x.T @ g)
+
+
+@pytest.mark.parametrize("single_is_faster", [True, False])
+def test_steps_of_splittable_work_time_both_choices_and_keep_the_faster(
+        fake_blas, monkeypatch, single_is_faster):
+    monkeypatch.setattr(parallel, "_TRIAL_STEPS", 2)
+    monkeypatch.setattr(parallel, "_TRIAL_ROUNDS", 1)
+    monkeypatch.setattr(parallel, "_TRIAL_EVERY", 4)
+    monkeypatch.setattr(parallel, "_SPIN_SECONDS", 0.05)
+    monkeypatch.setattr(parallel._state, "threads_step_end", -1e9, raising=False)
+    monkeypatch.setattr(parallel._state, "splittable_share", 1.0, raising=False)
+    chosen = []
+
+    def step():
+        with parallel.blas_single_threaded():
+            single = parallel._state.single_blas_active
+            chosen.append(single)
+            slow = 0.004 if single == single_is_faster else 0.02
+            parallel.split_flat(lambda lo, hi: time.sleep(slow), 10, min_items=100)
+    for _ in range(2 + 3 + 4):
+        step()
+    # two steps on one BLAS thread, three with BLAS threads (the first not counted), then the
+    # faster for 4 steps, then the trial again: one-thread steps count only once BLAS' threads
+    # had _SPIN_SECONDS to stop spinning
+    assert chosen == [True] * 2 + [False] * 3 + [single_is_faster] * 4
+    choice = parallel._state.contested
+    assert len(choice.times[True]) == 2 and len(choice.times[False]) == 2
+    step()
+    assert chosen[-1] is True and choice.single is None
+    if not single_is_faster:                  # the last step ran BLAS threads just now
+        step()
+        assert choice.times[True] == []
+        time.sleep(0.06)
+        step()
+        assert len(choice.times[True]) == 1
