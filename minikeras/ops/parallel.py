@@ -202,8 +202,10 @@ class blas_single_threaded:
     loops (MLP, LSTM) lose 5-20% on one BLAS thread on a quiet machine, so the choice is made
     per step, from the share of the previous step's wall time that went to the splitting
     kernels (`run_split`, not the products `matmul` splits): at least `_SPLIT_SHARE`, one BLAS
-    thread and `matmul` splits the large products itself. `MINIKERAS_BLAS_POLICY=single` or
-    `threads` fixes the choice."""
+    thread and `matmul` splits the large products itself. A step spent mostly in large products
+    and `split_flat` updates (at least `_SPLITTABLE_SHARE`, the MLP) is contested: it times
+    both choices (`_ContestedChoice`). `MINIKERAS_BLAS_POLICY=single` or `threads` fixes the
+    choice."""
 
     def __enter__(self):
         depth = getattr(_state, "single_blas", 0)
