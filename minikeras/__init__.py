@@ -16,6 +16,7 @@ from . import preprocessing  # noqa: F401
 from . import datasets  # noqa: F401
 from . import applications  # noqa: F401
 from . import wrappers  # noqa: F401
+from . import mixed_precision  # noqa: F401
 from .models.training import Model  # noqa: F401
 from .models.sequential import Sequential  # noqa: F401
 from .layers import Input, InputSpec  # noqa: F401

@@ -755,7 +755,7 @@ def gradients(loss, variables):
     """`tf.gradients(loss, variables)` of a Keras 2 graph-mode script (conv_filter_visualization,
     deep_dream, neural_style_transfer): `loss` is a symbolic tensor computed from `Input`s;
     `variables` are some of those inputs, or weights (Variables). Returns one symbolic tensor
-    per entry (the gradient of `sum(loss)`, zeros where `loss` does not depend on it), to be
+    per entry (the gradient of `sum(loss)`; None for a Variable the loss does not use), to be
     evaluated with `K.function`. Gradients are taken in inference mode, as the learning phase
     of a Keras 2 graph defaults to 0."""
     if not isinstance(loss, KerasTensor):
@@ -774,9 +774,16 @@ def gradients(loss, variables):
         if not isinstance(target, (KerasTensor, Variable)):
             raise ValueError("`K.gradients` takes Keras inputs or Variables as `variables`; "
                              f"received {target!r}.")
-    layer = _SymbolicGradients(Functional(graph_inputs, loss), targets)
-    result = layer(list(graph_inputs))
-    return list(result) if isinstance(result, (list, tuple)) else [result]
+    loss_graph = Functional(graph_inputs, loss)
+    # as tf.gradients: None for a Variable the loss graph does not use
+    used = {id(weight) for weight in loss_graph.weights}
+    connected = [t for t in targets if isinstance(t, KerasTensor) or id(t) in used]
+    if not connected:
+        return [None] * len(targets)
+    result = _SymbolicGradients(loss_graph, connected)(list(graph_inputs))
+    result = iter(list(result) if isinstance(result, (list, tuple)) else [result])
+    return [next(result) if isinstance(t, KerasTensor) or id(t) in used else None
+            for t in targets]
 
 
 def _graph_inputs(tensor):

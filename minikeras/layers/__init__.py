@@ -88,6 +88,7 @@ from .recurrent.base_rnn import RNN  # noqa: F401
 from .recurrent.simple_rnn import SimpleRNN  # noqa: F401
 from .recurrent.lstm import LSTM  # noqa: F401
 from .recurrent.gru import GRU  # noqa: F401
+from .recurrent.base_wrapper import Wrapper  # noqa: F401
 from .recurrent.bidirectional import Bidirectional  # noqa: F401
 from .recurrent.time_distributed import TimeDistributed  # noqa: F401
 from .recurrent.conv_lstm1d import ConvLSTM1D  # noqa: F401
