@@ -287,6 +287,10 @@ def dropout(x, rate, rng, noise_shape=None):
     return record(out, (x,), lambda g, needs: (unbroadcast(g * mask, xd.shape),))
 
 
+# Bit generators whose raw output is a full 64-bit word (two float32 draws' worth).
+_WORDS_OF_64_BITS = (np.random.PCG64, np.random.PCG64DXSM, np.random.SFC64, np.random.Philox)
+
+
 def keep_mask(rng, shape, rate):
     """Boolean array of `shape`: `rng.random(shape, dtype=float32) >= rate` elementwise.
 
@@ -295,6 +299,8 @@ def keep_mask(rng, shape, rate):
     comparison does). A PCG64 generator (`default_rng`) hands out the two 32-bit halves of each
     raw 64-bit word low half first, so the decisions match `random` draw for draw; an odd count
     uses up the last word's high half too."""
+    if not isinstance(rng.bit_generator, _WORDS_OF_64_BITS):    # MT19937: 32-bit raw words
+        return rng.random(shape, dtype=np.float32) >= rate
     count = prod(shape)
     words = rng.bit_generator.random_raw((count + 1) // 2)
     bits = words.view(np.uint32)[:count].reshape(shape)

@@ -226,6 +226,18 @@ def test_keep_mask_is_the_float32_uniform_comparison(shape, rate):
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("bit_generator", [np.random.SFC64, np.random.Philox,
+                                           np.random.PCG64DXSM, np.random.MT19937])
+def test_keep_mask_with_other_bit_generators(bit_generator):
+    """64-bit generators hand out their words' halves low first too; MT19937's raw words are
+    32-bit, so it draws floats."""
+    expected = np.random.Generator(bit_generator(3)).random((9, 7), dtype=np.float32) >= 0.3
+    got = N.keep_mask(np.random.Generator(bit_generator(3)), (9, 7), 0.3)
+    np.testing.assert_array_equal(got, expected)
+    assert abs(N.keep_mask(np.random.Generator(bit_generator(5)), (400, 400), 0.3).mean()
+               - 0.7) < 0.005
+
+
 def test_keep_mask_draws_fresh_words_and_repeats_under_a_seed():
     first, second = np.random.default_rng(11), np.random.default_rng(11)
     masks = [N.keep_mask(first, (5, 7), 0.5) for _ in range(3)]
