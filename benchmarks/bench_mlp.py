@@ -96,7 +96,7 @@ def main():
     print(f"predict: {BATCH / predict_step:,.0f} samples/s, {predict_step * 1e3:.2f} ms/batch; GEMM "
           f"floor {floor_predict * 1e3:.2f} ms/batch; ratio {predict_step / floor_predict:.2f}x "
           f"(target <= 1.5x)")
-    trial = getattr(parallel._state, "contested", None)
+    trial = (getattr(parallel._state, "contested", None) or {}).get("train")
     if parallel._POLICY != "auto" or trial is None or trial.single is None:
         print(f"blas: policy {parallel._POLICY}; no contested-step trial decided")
     else:

@@ -207,6 +207,9 @@ class blas_single_threaded:
     both choices (`_ContestedChoice`). `MINIKERAS_BLAS_POLICY=single` or `threads` fixes the
     choice."""
 
+    def __init__(self, kind="step"):
+        self._kind = kind               # steps of one kind (train, test, predict) share a trial
+
     def __enter__(self):
         depth = getattr(_state, "single_blas", 0)
         if depth == 0:
@@ -233,10 +236,11 @@ class blas_single_threaded:
             _state.split_share = _state.split_seconds / elapsed if elapsed > 0 else 0.0
             shared = _state.split_seconds + _state.splittable_seconds
             _state.splittable_share = shared / elapsed if elapsed > 0 else 0.0
+            if self._contested:
+                _contested_choice(self._kind).record(self._previous is not None, self._start,
+                                                     elapsed)
             if self._previous is None and _BLAS is not None and _THREADS >= 2:
                 _state.threads_step_end = time.perf_counter()
-            if self._contested:
-                _contested_choice().record(self._previous is not None, elapsed)
         return False
 
     def _wants_single_blas(self):
@@ -246,7 +250,7 @@ class blas_single_threaded:
             return True
         if getattr(_state, "splittable_share", 0.0) >= _SPLITTABLE_SHARE:
             self._contested = True
-            return _contested_choice().wants_single()
+            return _contested_choice(self._kind).wants_single()
         return False
 
 
@@ -286,13 +290,14 @@ class _ContestedChoice:
             self.__init__()             # time both choices again
         return self.turn % 2 == 0
 
-    def record(self, single, seconds):
+    def record(self, single, start, seconds):
+        """Count a step that began at `start` (perf_counter) and took `seconds`."""
         if self.single is not None:
             self.steps_since_choice += 1
             return
         self.steps_in_turn += 1
-        quiet = time.perf_counter() - getattr(_state, "threads_step_end", -1e9) >= \
-            _SPIN_SECONDS if single else self.steps_in_turn > 1
+        quiet = start - getattr(_state, "threads_step_end", -1e9) >= _SPIN_SECONDS if single \
+            else self.steps_in_turn > 1
         if quiet:
             self.times[single].append(seconds)
         if len(self.times[single]) == _TRIAL_STEPS * (self.turn // 2 + 1):
@@ -304,10 +309,13 @@ class _ContestedChoice:
                 self.single = medians[True] <= medians[False]
 
 
-def _contested_choice():
-    choice = getattr(_state, "contested", None)
+def _contested_choice(kind):
+    choices = getattr(_state, "contested", None)
+    if choices is None:
+        choices = _state.contested = {}
+    choice = choices.get(kind)
     if choice is None:
-        choice = _state.contested = _ContestedChoice()
+        choice = choices[kind] = _ContestedChoice()
     return choice
 
 
