@@ -88,7 +88,7 @@ CALLS = {
                 lambda x: N.dropout(x, 0.5, np.random.default_rng(0), (3, 1))],
 }
 NOT_FLOAT = {"argmax", "argmin", "equal", "not_equal", "greater", "greater_equal", "less",
-             "less_equal"}
+             "less_equal", "keep_mask"}
 
 
 def _public_ops(module):
