@@ -35,7 +35,10 @@ def _steps(make_optimizer, split, monkeypatch):
     lambda: keras.optimizers.Adam(1e-3),
     lambda: keras.optimizers.Adam(1e-2, amsgrad=True),
     lambda: keras.optimizers.AdamW(1e-3, weight_decay=0.01),
-], ids=["adam", "amsgrad", "adamw"])
+    lambda: keras.optimizers.SGD(0.1),
+    lambda: keras.optimizers.SGD(0.1, momentum=0.9),
+    lambda: keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+], ids=["adam", "amsgrad", "adamw", "sgd", "momentum", "nesterov"])
 def test_split_update_gives_identical_numbers(make_optimizer, monkeypatch):
     whole, whole_calls = _steps(make_optimizer, False, monkeypatch)
     halves, split_calls = _steps(make_optimizer, True, monkeypatch)
