@@ -79,7 +79,7 @@ def _keep_keras2_module_paths():
 _KERAS2_MODULES = {
     **{f"layers.{family}": "layers" for family in (
         "core", "convolutional", "pooling", "recurrent", "normalization", "embeddings", "noise",
-        "advanced_activations", "wrappers", "convolutional_recurrent", "merge")},
+        "advanced_activations", "wrappers", "convolutional_recurrent", "merge", "local")},
     "utils.generic_utils": "utils", "engine.input_layer": "layers",
     "utils.data_utils": "utils",    # `from keras.utils.data_utils import get_file`
     # Keras 2.2 custom layers: `from keras.engine import Layer, InputSpec` / `engine.topology`

@@ -5,7 +5,6 @@ All follow tf.keras 2.x semantics and defaults; `gradients` adds a node computin
 the gradients to the functional graph; `placeholder` is a `keras.Input`.
 """
 import contextlib
-import itertools
 import warnings
 
 import numpy as np
@@ -21,6 +20,7 @@ from ..engine.keras_tensor import KerasTensor
 from ..models.functional import Functional
 from ..ops import conv as conv_ops
 from ..ops import image as image_ops
+from ..ops import local_conv as local_conv_ops
 
 
 def _data_format(data_format):
@@ -210,23 +210,8 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padd
 
 def _local_conv(inputs, kernel, kernel_size, strides, output_shape, data_format):
     """Unshared weights: each output position has its own `(features, filters)` matrix."""
-    data_format = _data_format(data_format)
-    kernel_shape = np.shape(as_array(kernel))
-    feature_dim, filters = kernel_shape[1], kernel_shape[2]
-    rank = len(output_shape)
-    patches = []
-    for position in itertools.product(*[range(n) for n in output_shape]):
-        index = [slice(None)] + ([slice(None)] if data_format == "channels_first" else [])
-        index += [slice(p * s, p * s + k) for p, s, k in zip(position, strides, kernel_size)]
-        patch = ops.getitem(inputs, tuple(index))
-        patches.append(ops.reshape(patch, (1, -1, feature_dim)))
-    aggregate = ops.concatenate(patches, axis=0)                  # (positions, batch, features)
-    out = ops.matmul(aggregate, kernel)                           # (positions, batch, filters)
-    out = ops.reshape(out, tuple(output_shape) + (-1, filters))
-    spatial = list(range(rank))
-    order = [rank, rank + 1] + spatial if data_format == "channels_first" else \
-        [rank] + spatial + [rank + 1]
-    return ops.transpose(out, order)
+    return local_conv_ops.local_conv(inputs, kernel, kernel_size, strides, tuple(output_shape),
+                                     _data_format(data_format))
 
 
 def local_conv1d(inputs, kernel, kernel_size, strides, data_format=None):
