@@ -125,10 +125,13 @@ def main():
         else:
             worker_train(args.worker[0], int(args.worker[1]), int(args.worker[2]))
         return
+    print(f"1-minute load before: {os.getloadavg()[0]:.2f} (figures are only meaningful on a "
+          "quiet machine: each rank wants a core of its own)")
     print("model     ranks  samples/s  step ms  allreduce ms  speed-up")
     for name in MODELS:
         one = run(1, name, str(args.epochs), str(args.steps))
         two = run(2, name, str(args.epochs), str(args.steps))
+        print(f"          (1-minute load now: {os.getloadavg()[0]:.2f})")
         for result in (one, two):
             print(f"{name:9} {result['ranks']:5} {result['samples_per_s']:10.0f} "
                   f"{result['step_ms']:8.2f} {result['allreduce_ms']:13.3f} "

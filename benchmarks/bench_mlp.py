@@ -5,7 +5,10 @@ GEMM floor of a training step = the matrix products one step must do: each Dense
 product and weight-gradient product, and the input-gradient product of every Dense layer but the
 first. The predict floor is the three forward products.
 
-    python benchmarks/bench_mlp.py [--steps 200]
+    python benchmarks/bench_mlp.py [--steps 200] [--blas-policy auto|single|threads]
+
+`--blas-policy` fixes the per-step BLAS choice (as MINIKERAS_BLAS_POLICY does); with `auto` the
+line `blas:` says what the contested-step trial chose and the step medians it compared.
 """
 import argparse
 import time
@@ -14,6 +17,7 @@ import numpy as np
 
 import minikeras as keras
 from minikeras import layers
+from minikeras.ops import parallel
 
 SIZES = [784, 512, 512, 10]
 BATCH = 128
@@ -63,7 +67,10 @@ def build_model():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--blas-policy", choices=["auto", "single", "threads"], default=None)
     args = parser.parse_args()
+    if args.blas_policy:
+        parallel._POLICY = args.blas_policy
     rng = np.random.default_rng(0)
     keras.utils.set_random_seed(0)
     n = args.steps * BATCH
@@ -89,6 +96,15 @@ def main():
     print(f"predict: {BATCH / predict_step:,.0f} samples/s, {predict_step * 1e3:.2f} ms/batch; GEMM "
           f"floor {floor_predict * 1e3:.2f} ms/batch; ratio {predict_step / floor_predict:.2f}x "
           f"(target <= 1.5x)")
+    trial = (getattr(parallel._state, "contested", None) or {}).get("train")
+    if parallel._POLICY != "auto" or trial is None or trial.single is None:
+        print(f"blas: policy {parallel._POLICY}; no contested-step trial decided")
+    else:
+        medians = {single: 1e3 * sorted(times)[len(times) // 2]
+                   for single, times in trial.times.items()}
+        print(f"blas: trial chose {'one BLAS thread' if trial.single else 'BLAS threads'} "
+              f"(median step {medians[True]:.2f} ms on one thread, {medians[False]:.2f} ms with "
+              "BLAS threads)")
 
 
 if __name__ == "__main__":

@@ -236,19 +236,23 @@ def _topological_order(targets):
     """Tensors reachable from `targets` through recorded ops, parents before children."""
     order, visited = [], set()
     stack = [(t, False) for t in reversed(targets)]
+    pop, push, seen, mark = stack.pop, stack.append, visited.__contains__, visited.add
     while stack:
-        node, expanded = stack.pop()
+        node, expanded = pop()
         if expanded:
             order.append(node)
             continue
-        if id(node) in visited:
+        key = id(node)
+        if seen(key):
             continue
-        visited.add(id(node))
-        stack.append((node, True))
-        if node._parents is not None:
-            for parent in node._parents:
-                if isinstance(parent, Tensor) and id(parent) not in visited and is_tracked(parent):
-                    stack.append((parent, False))
+        mark(key)
+        push((node, True))
+        parents = node._parents
+        if parents is not None:
+            for parent in parents:
+                if isinstance(parent, Tensor) and not seen(id(parent)) and (
+                        parent._tracked or (isinstance(parent, Variable) and parent.trainable)):
+                    push((parent, False))
     return order
 
 
@@ -304,9 +308,9 @@ def compute_gradients(target, sources, output_gradient=None, keep_graph=False):
             continue
         # Only the inputs through which a requested source is reached get a gradient: a frozen
         # layer's variables (tracked, but not asked for) cost nothing.
-        needs = tuple(needed and id(parent) in leads_to_source
-                      for parent, needed in zip(node._parents, node._needs))
-        if any(needs):
+        needs = tuple([needed and id(parent) in leads_to_source
+                       for parent, needed in zip(node._parents, node._needs)])
+        if True in needs:
             _accumulate(grads, node._parents, needs, node._backward(grad, needs))
         if not keep_graph and key not in wanted:
             node._parents = node._backward = node._needs = None

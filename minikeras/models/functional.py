@@ -19,6 +19,7 @@ from ..core.nest import flatten, map_structure, pack_sequence_as
 from ..engine.input_spec import assert_input_compatibility
 from ..engine.keras_tensor import KerasTensor, Node
 from .training import Model, _get_layer
+from . import fusion
 from ..layers.core.input_layer import InputLayer
 from .. import ops
 from ..engine.add_loss import AddLoss, AddMetric
@@ -210,6 +211,10 @@ class Functional(Model):
                 value._keras_mask = input_mask
             values[id(reference)] = value
         release = not is_recording()          # a tape would keep the intermediates anyway
+        plan = fusion.graph_plan(self) if release else None
+        if plan is not None:                  # inference: chains of layers run fused
+            fusion.run_graph(plan, values, training)
+            return self._collect_outputs(values)
         for (node, input_ids, output_ids), released in zip(self._run_plan,
                                                            self._released_after()):
             if not all(i in values for i in input_ids):
@@ -226,6 +231,9 @@ class Functional(Model):
                 values[output_ids[0]] = outputs
             else:
                 values.update(zip(output_ids, flatten(outputs)))
+        return self._collect_outputs(values)
+
+    def _collect_outputs(self, values):
         results = [values[id(t)] for t in self.outputs]
         if len(results) == 1 and not isinstance(self._nested_outputs, (list, tuple, dict)):
             return results[0]

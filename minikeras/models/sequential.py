@@ -7,6 +7,8 @@ from ..core.tensor import unwrap
 from .functional import Functional, _conform_to_reference_input
 from ..engine.keras_tensor import KerasTensor
 from .training import Model
+from . import fusion
+from ..core.tensor import is_recording
 from . import serialization
 from .model_kind import is_functional, is_sequential
 from ..layers.core.input_layer import InputLayer
@@ -163,11 +165,16 @@ class Sequential(Functional):
             # which casts the data to the input's dtype (bool one-hot arrays become float32)
             self._assert_input_compatibility([inputs])
             inputs = _conform_to_reference_input(inputs, self.inputs[0])
-        outputs = inputs
         kwargs = {} if training is None else {"training": training}
+
+        def call_layer(layer, x):
+            return layer(x, **(kwargs if layer._call_accepts_training else {}))
+        plan = None if is_recording() else fusion.stack_plan(self, self._stack)
+        if plan is not None:                  # inference: chains of layers run fused
+            return fusion.run_stack(plan, inputs, training, call_layer)
+        outputs = inputs
         for layer in self._stack:
-            layer_kwargs = kwargs if layer._call_accepts_training else {}
-            outputs = layer(outputs, **layer_kwargs)
+            outputs = call_layer(layer, outputs)
         return outputs
 
     def _build_from_sample(self, x):

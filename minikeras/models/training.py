@@ -319,7 +319,7 @@ class Model(Layer):
             with handler.catch_stop_iteration():
                 for step in handler.steps():
                     callbacks.on_train_batch_begin(step)
-                    with blas_single_threaded():   # the kernels split their work in two
+                    with blas_single_threaded("train"):   # the kernels split their work in two
                         logs = _numpy_logs(self._run_train_step(next(iterator)))
                     callbacks.on_train_batch_end(step, logs)
                     if self.stop_training:
@@ -391,7 +391,7 @@ class Model(Layer):
             with handler.catch_stop_iteration():
                 for step in handler.steps():
                     callbacks.on_test_batch_begin(step)
-                    with blas_single_threaded():   # the kernels split their work in two
+                    with blas_single_threaded("test"):   # the kernels split their work in two
                         logs = _numpy_logs(self.test_step(next(iterator)))
                     callbacks.on_test_batch_end(step, logs)
         logs = self._validate_and_get_metrics_result(logs)
@@ -417,7 +417,7 @@ class Model(Layer):
             with handler.catch_stop_iteration():
                 for step in handler.steps():
                     callbacks.on_predict_batch_begin(step)
-                    with blas_single_threaded():   # the kernels split their work in two
+                    with blas_single_threaded("predict"):   # the kernels split their work in two
                         result = self.predict_step(next(iterator))
                     outputs.append([np.asarray(o.data if isinstance(o, Tensor) else o)
                                     for o in flatten(result)])
@@ -478,7 +478,7 @@ class Model(Layer):
         if class_weight is not None:
             sample_weight = data_utils.class_weights_to_sample_weights(y, class_weight, sample_weight)
         self._build_from_sample(x)
-        with self._respect_compiled_trainable_state(), blas_single_threaded():
+        with self._respect_compiled_trainable_state(), blas_single_threaded("train"):
             logs = self._run_train_step((x, y, sample_weight))
         return _logs_to_return(logs, self.metrics_names, return_dict)
 
@@ -487,12 +487,12 @@ class Model(Layer):
         if reset_metrics:
             self.reset_metrics()
         x, y, sample_weight = (data_utils.to_numpy(a) for a in (x, y, sample_weight))
-        with blas_single_threaded():   # the kernels split their work in two
+        with blas_single_threaded("test"):   # the kernels split their work in two
             logs = self.test_step((x, y, sample_weight))
         return _logs_to_return(logs, self.metrics_names, return_dict)
 
     def predict_on_batch(self, x):
-        with blas_single_threaded():   # the kernels split their work in two
+        with blas_single_threaded("predict"):   # the kernels split their work in two
             result = self.predict_step((data_utils.to_numpy(x),))
         merged = [np.asarray(o.data) for o in flatten(result)]
         return pack_sequence_as(result, merged) if len(merged) > 1 else merged[0]

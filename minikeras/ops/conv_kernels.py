@@ -421,14 +421,22 @@ def _epilogue(rows, bias, activation):
 
 
 def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activation=None,
-                 cached_output=False):
+                 cached_output=False, epilogue=None):
     """Convolution (cross-correlation) of channels_last `x`, then `+ bias` and a relu/tanh
     activation if given; returns `(out, ctx)`. No im2col buffer outlives its chunk: the kernel
     gradient copies the windows of `x` again, a chunk at a time (a kept buffer would hold
-    taps x the input's size per layer until backward: 0.5 GB for resnet_small)."""
+    taps x the input's size per layer until backward: 0.5 GB for resnet_small).
+
+    `epilogue` (inference only, with no `bias`/`activation`; see ops/fused.py) replaces the
+    bias/activation epilogue: it gives the output shape (pooled or not), is applied to the
+    output rows of each chunk while they are in cache (`rows(rows, start, stop)`), and, when it
+    pools, reads each chunk's output from a per-thread buffer and writes the pooled samples
+    (`pool_into`), so the full-size convolution output never exists."""
     if x.shape[-1] != kernel.shape[-2] * groups:
         raise ValueError(f"Input has {x.shape[-1]} channels but the kernel expects "
                          f"{kernel.shape[-2]} x {groups} groups.")
+    if epilogue is not None and (bias is not None or activation is not None):
+        raise ValueError("conv_forward takes either `epilogue` or `bias`/`activation`.")
     kernel_size = kernel.shape[:-2]
     batch, filters = x.shape[0], kernel.shape[-1]
     padded_shape = (batch,) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)) \
@@ -438,8 +446,10 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     depth = int(np.prod(kernel_size)) * kernel.shape[-2]
     dtype = np.result_type(x, kernel)
     kernel_groups = _grouped_kernel(kernel, groups).astype(dtype, copy=False)
-    out = output_array((batch,) + out_sizes + (filters,), dtype, cached_output)
-    out_rows = out.reshape(batch * positions, filters)
+    conv_shape = (batch,) + out_sizes + (filters,)
+    pooled = epilogue is not None and epilogue.pools
+    out_shape = conv_shape if epilogue is None else epilogue.output_shape(conv_shape)
+    out = output_array(out_shape, dtype, cached_output)
     bias = None if bias is None else np.asarray(bias, dtype)
     band = _band_kernel(kernel, strides, dilation, groups, out_sizes, dtype)
     layout = _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes,
@@ -449,18 +459,25 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
 
     bytes_per_position = (groups * depth + filters) * dtype.itemsize
     row_positions = positions // out_sizes[0] if out_sizes[0] else 0
-    # A sample larger than a chunk is done in bands of output rows along the first spatial axis.
+    # A sample larger than a chunk is done in bands of output rows along the first spatial
+    # axis (not when the epilogue pools: its windows need whole samples).
     band_rows = max(1, _CHUNK_BYTES // max(row_positions * bytes_per_position, 1))
     eff0 = (kernel_size[0] - 1) * dilation[0] + 1
 
-    def im2col_chunk(b0, b1):
+    def finish_rows(rows, start, stop):
+        if epilogue is None:
+            _epilogue(rows, bias, activation)
+        else:
+            epilogue.rows(rows, start, stop)
+
+    def im2col_chunk(b0, b1, dest_rows):
+        """The convolution of samples b0:b1 into `dest_rows ((b1 - b0) * positions, f)`."""
         xp = _padded_chunk(x[b0:b1], pads, "conv_xp")
         bands = [(0, out_sizes[0])] if b1 - b0 > 1 or band_rows >= out_sizes[0] or \
-            layout == "band" else \
+            layout == "band" or pooled else \
             [(r, min(r + band_rows, out_sizes[0])) for r in range(0, out_sizes[0], band_rows)]
         for r0, r1 in bands:
-            rows = slice(b0 * positions + r0 * row_positions,
-                         (b1 - 1) * positions + r1 * row_positions)
+            rows = slice(r0 * row_positions, (b1 - b0 - 1) * positions + r1 * row_positions)
             count = rows.stop - rows.start
             source = xp if (r0, r1) == (0, out_sizes[0]) else \
                 xp[:, r0 * strides[0]:(r1 - 1) * strides[0] + eff0]
@@ -468,17 +485,27 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
             cols = _windows_of(source, kernel_size, strides, dilation, band_sizes, groups,
                                layout, depth, count, dtype, band)
             if layout == "taps":
-                np.matmul(cols.T, kernel_groups[0], out=out_rows[rows])
+                np.matmul(cols.T, kernel_groups[0], out=dest_rows[rows])
             elif layout == "band":
-                np.matmul(cols, band.matrix, out=_as_shape(out_rows[rows], (len(cols), -1)))
+                np.matmul(cols, band.matrix, out=_as_shape(dest_rows[rows], (len(cols), -1)))
             else:
-                _gemm_rows(cols, kernel_groups, out_rows[rows])
-            _epilogue(out_rows[rows], bias, activation)
+                _gemm_rows(cols, kernel_groups, dest_rows[rows])
+            if not pooled:
+                base = b0 * positions
+                finish_rows(dest_rows[rows], base + rows.start, base + rows.stop)
 
-    def winograd_chunk(b0, b1):
+    def winograd_chunk(b0, b1, dest_rows):
         winograd.convolve_chunk(x[b0:b1].astype(dtype, copy=False), wino_kernel, tiling,
-                                out[b0:b1])
-        _epilogue(out_rows[b0 * positions:b1 * positions], bias, activation)
+                                _as_shape(dest_rows, (b1 - b0,) + conv_shape[1:]))
+        if not pooled:
+            finish_rows(dest_rows, b0 * positions, b1 * positions)
+
+    def destination(b0, b1):
+        """Where the convolution of samples b0:b1 goes: their rows of `out`, or a per-thread
+        buffer the epilogue pools from."""
+        if pooled:
+            return local_buffer("conv_fused", ((b1 - b0) * positions, filters), dtype)
+        return _as_shape(out, (batch * positions, filters))[b0 * positions:b1 * positions]
 
     chunk_bytes = positions * bytes_per_position
     route = "im2col"
@@ -488,9 +515,21 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
         b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
         key = ("conv_forward", x.shape[1:], kernel.shape, tuple(map(tuple, pads)), dtype.str,
                activation, bias is not None, b1)
-        route = _plan_on_one_blas_thread(key, {"im2col": lambda: im2col_chunk(0, b1),
-                                               "winograd": lambda: winograd_chunk(0, b1)})
-    chunk = winograd_chunk if route == "winograd" else im2col_chunk
+        # Timed into a per-thread trial buffer (the first chunk's rows of `out` when no
+        # epilogue pools; it is written again afterwards).
+        trial = (lambda: local_buffer("conv_trial", (b1 * positions, filters), dtype)) \
+            if pooled else (lambda: destination(0, b1))
+        route = _plan_on_one_blas_thread(
+            key, {"im2col": lambda: im2col_chunk(0, b1, trial()),
+                  "winograd": lambda: winograd_chunk(0, b1, trial())})
+    conv_chunk = winograd_chunk if route == "winograd" else im2col_chunk
+
+    def chunk(b0, b1):
+        dest = destination(b0, b1)
+        conv_chunk(b0, b1, dest)
+        if pooled:
+            epilogue.pool_into(_as_shape(dest, (b1 - b0,) + conv_shape[1:]), out[b0:b1],
+                               b0 * positions)
 
     def work(lo, hi):
         for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):

@@ -1,4 +1,6 @@
 """Fused neural-network primitives with hand-derived backward passes."""
+from math import prod
+
 import numpy as np
 
 from ..core.tensor import Tensor, record, unbroadcast
@@ -42,7 +44,7 @@ def dense(x, kernel, bias=None, activation=None):
         out._keras_logits = logits
         return out
     xd, wd = as_array(x), as_array(kernel)
-    rows = int(np.prod(xd.shape[:-1]))          # explicit: -1 cannot be inferred when empty
+    rows = prod(xd.shape[:-1])          # explicit: -1 cannot be inferred when empty
     x2 = xd.reshape(rows, xd.shape[-1]) if xd.ndim != 2 else xd
     out = parallel.matmul(x2, wd)
     if bias is not None:
@@ -57,8 +59,9 @@ def dense(x, kernel, bias=None, activation=None):
     def backward(g, needs):
         g = _activation_backward(activation, out, g)
         g2 = g.reshape(rows, wd.shape[-1])         # Dense(0) gives empty gradients, not errors
-        gx = parallel.matmul(g2, wd.T).reshape(xd.shape) if needs[0] else None
-        gw = parallel.matmul(x2.T, g2) if needs[1] else None
+        gx, gw = parallel.matmul_pair((g2, wd.T) if needs[0] else None,
+                                      (x2.T, g2) if needs[1] else None)
+        gx = None if gx is None else gx.reshape(xd.shape)
         gb = g2.sum(axis=0) if (bias is not None and needs[2]) else None
         return gx, gw, gb
     return record(out, (x, kernel, bias), backward)
@@ -270,11 +273,38 @@ def sigmoid_cross_entropy(labels, logits):
 # dropout
 # ---------------------------------------------------------------------------------------
 def dropout(x, rate, rng, noise_shape=None):
-    """Zero each unit with probability `rate`, scale the kept ones by 1 / (1 - rate)."""
+    """Zero each unit with probability `rate`, scale the kept ones by 1 / (1 - rate).
+
+    The decisions are those of `rng.random(shape, dtype=float32) >= rate` (the same uniform
+    draws), made from the generator's raw 32-bit words compared with an integer threshold:
+    half the generator's time of drawing floats, and no float conversion pass.
+    """
     xd = as_array(x)
     shape = xd.shape if noise_shape is None else tuple(noise_shape)
-    keep = rng.random(shape, dtype=np.float32) >= rate
-    scale = np.asarray(1.0 / (1.0 - rate), dtype=xd.dtype)
-    mask = keep * scale
+    keep = keep_mask(rng, shape, rate)
+    mask = np.multiply(keep, np.asarray(1.0 / (1.0 - rate), dtype=xd.dtype), dtype=xd.dtype)
     out = xd * mask
     return record(out, (x,), lambda g, needs: (unbroadcast(g * mask, xd.shape),))
+
+
+# Bit generators whose raw output is a full 64-bit word (two float32 draws' worth).
+_WORDS_OF_64_BITS = (np.random.PCG64, np.random.PCG64DXSM, np.random.SFC64, np.random.Philox)
+
+
+def keep_mask(rng, shape, rate):
+    """Boolean array of `shape`: `rng.random(shape, dtype=float32) >= rate` elementwise.
+
+    NumPy makes a float32 uniform from a 32-bit word `b` as `(b >> 8) * 2**-24`, so
+    `u >= rate` is `b >= ceil(rate * 2**24) << 8` (rate rounded to float32 first, as the
+    comparison does). A PCG64 generator (`default_rng`) hands out the two 32-bit halves of each
+    raw 64-bit word low half first, so the decisions match `random` draw for draw; an odd count
+    uses up the last word's high half too."""
+    if not isinstance(rng.bit_generator, _WORDS_OF_64_BITS):    # MT19937: 32-bit raw words
+        return rng.random(shape, dtype=np.float32) >= rate
+    count = prod(shape)
+    words = rng.bit_generator.random_raw((count + 1) // 2)
+    bits = words.view(np.uint32)[:count].reshape(shape)
+    threshold = int(np.ceil(float(np.float32(rate)) * (1 << 24))) << 8
+    if threshold >= 1 << 32:                  # rate rounds to 1: a float32 uniform is below 1
+        return np.zeros(shape, bool)
+    return bits >= np.uint32(max(threshold, 0))

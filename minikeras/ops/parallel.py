@@ -207,7 +207,7 @@ def local_buffer(key, shape, dtype):
 
 # Memory-bound elementwise passes are split only above this many elements (below, the thread
 # hand-off costs more than the second core gains).
-_SPLIT_ELEMENTS = 1 << 18
+_SPLIT_ELEMENTS = SPLIT_ELEMENTS = 1 << 18
 
 
 def split_rows(work, array):
@@ -233,9 +233,12 @@ def oversubscribed():
         return False
 
 
-# A step runs BLAS single-threaded when the previous step spent at least this share of its time
-# in the two-thread kernels (or when the machine is oversubscribed).
+# A step runs BLAS single-threaded when the previous step spent at least _SPLIT_SHARE of its
+# time in the two-thread kernels, or at least _SPLITTABLE_SHARE in work that two Python threads
+# share only then (large products, `split_flat` updates, the kernels), or when the machine is
+# oversubscribed.
 _SPLIT_SHARE = 0.25
+_SPLITTABLE_SHARE = 0.6
 _POLICY = os.environ.get("MINIKERAS_BLAS_POLICY", "auto")   # auto | single | threads
 if _POLICY not in ("auto", "single", "threads"):
     warnings.warn(f"MINIKERAS_BLAS_POLICY={_POLICY!r} is not one of 'auto', 'single', "
@@ -256,19 +259,26 @@ class blas_single_threaded:
     loops (MLP, LSTM) lose 5-20% on one BLAS thread on a quiet machine, so the choice is made
     per step, from the share of the previous step's wall time that went to the splitting
     kernels (`run_split`, not the products `matmul` splits): at least `_SPLIT_SHARE`, one BLAS
-    thread and `matmul` splits the large products itself. `MINIKERAS_BLAS_POLICY=single` or
-    `threads` fixes the choice."""
+    thread and `matmul` splits the large products itself. A step spent mostly in large products
+    and `split_flat` updates (at least `_SPLITTABLE_SHARE`, the MLP) is contested: it times
+    both choices (`_ContestedChoice`). `MINIKERAS_BLAS_POLICY=single` or `threads` fixes the
+    choice."""
+
+    def __init__(self, kind="step"):
+        self._kind = kind               # steps of one kind (train, test, predict) share a trial
 
     def __enter__(self):
         depth = getattr(_state, "single_blas", 0)
         if depth == 0:
             tune_once()                     # steps reuse freed heap memory (allocator.py)
             self._previous = None
-            if _BLAS is not None and _THREADS >= 2 and _step_wants_single_blas():
+            self._contested = False
+            if _BLAS is not None and _THREADS >= 2 and self._wants_single_blas():
                 self._previous = _BLAS[1]()
                 _BLAS[0](1)
             _state.single_blas_active = self._previous is not None
             _state.split_seconds = 0.0
+            _state.splittable_seconds = 0.0
             self._start = time.perf_counter()
         _state.single_blas = depth + 1
         return self
@@ -281,6 +291,23 @@ class blas_single_threaded:
             _state.single_blas_active = False
             elapsed = time.perf_counter() - self._start
             _state.split_share = _state.split_seconds / elapsed if elapsed > 0 else 0.0
+            shared = _state.split_seconds + _state.splittable_seconds
+            _state.splittable_share = shared / elapsed if elapsed > 0 else 0.0
+            if self._contested:
+                _contested_choice(self._kind).record(self._previous is not None, self._start,
+                                                     elapsed)
+            if self._previous is None and _BLAS is not None and _THREADS >= 2:
+                _state.threads_step_end = time.perf_counter()
+        return False
+
+    def _wants_single_blas(self):
+        if _POLICY in ("single", "threads"):
+            return _POLICY == "single"
+        if _step_wants_single_blas():
+            return True
+        if getattr(_state, "splittable_share", 0.0) >= _SPLITTABLE_SHARE:
+            self._contested = True
+            return _contested_choice(self._kind).wants_single()
         return False
 
 
@@ -290,6 +317,89 @@ def _step_wants_single_blas():
     return getattr(_state, "split_share", 0.0) >= _SPLIT_SHARE or oversubscribed()
 
 
+# Steps made mostly of large products and flat updates (and few splitting kernels) may be
+# faster either way: on one BLAS thread the two Python threads split the updates too, with
+# BLAS' threads the products start sooner. Such steps time both choices, _TRIAL_STEPS steps
+# each, one BLAS thread first, _TRIAL_ROUNDS times; the lower median wins for the next
+# _TRIAL_EVERY such steps, then both are timed again. A one-thread step is not counted within
+# _SPIN_SECONDS of a step with BLAS threads (their threads still spin on the other core, ~0.1 s
+# measured), nor the first step of a BLAS-threads turn (it wakes them).
+_TRIAL_STEPS = 6
+_TRIAL_ROUNDS = 2
+_TRIAL_EVERY = 2000
+_SPIN_SECONDS = 0.2
+
+
+class _ContestedChoice:
+    """The running trial, or the choice it made, for the contested steps of one thread."""
+
+    def __init__(self):
+        self.turn = 0                   # even: one BLAS thread; odd: BLAS threads
+        self.steps_in_turn = 0
+        self.times = {True: [], False: []}
+        self.single = None
+        self.steps_since_choice = 0
+
+    def wants_single(self):
+        if self.single is not None:
+            if self.steps_since_choice < _TRIAL_EVERY:
+                return self.single
+            self.__init__()             # time both choices again
+        return self.turn % 2 == 0
+
+    def record(self, single, start, seconds):
+        """Count a step that began at `start` (perf_counter) and took `seconds`."""
+        if self.single is not None:
+            self.steps_since_choice += 1
+            return
+        self.steps_in_turn += 1
+        quiet = start - getattr(_state, "threads_step_end", -1e9) >= _SPIN_SECONDS if single \
+            else self.steps_in_turn > 1
+        if quiet:
+            self.times[single].append(seconds)
+        if len(self.times[single]) == _TRIAL_STEPS * (self.turn // 2 + 1):
+            self.turn += 1
+            self.steps_in_turn = 0
+            if self.turn == 2 * _TRIAL_ROUNDS:
+                medians = {key: sorted(times)[len(times) // 2]
+                           for key, times in self.times.items()}
+                self.single = medians[True] <= medians[False]
+
+
+def _contested_choice(kind):
+    choices = getattr(_state, "contested", None)
+    if choices is None:
+        choices = _state.contested = {}
+    choice = choices.get(kind)
+    if choice is None:
+        choice = choices[kind] = _ContestedChoice()
+    return choice
+
+
+def _note_splittable(start):
+    """Count the time since `start` as work a one-BLAS-thread step splits (not when inside a
+    split half: that time is already counted as split time)."""
+    if not getattr(_state, "inside", False):
+        _state.splittable_seconds = getattr(_state, "splittable_seconds", 0.0) + \
+            time.perf_counter() - start
+
+
+def split_flat(work, size, min_items=_SPLIT_ELEMENTS):
+    """`work(lo, hi)` over `range(size)` for elementwise work that calls no BLAS (an
+    optimizer update over a flattened variable): both halves concurrently inside a step that
+    runs BLAS single-threaded, one call otherwise. Outside such a step OpenBLAS' threads may be
+    spinning on the other core after a product, and a second Python thread would fight them."""
+    start = time.perf_counter()
+    try:
+        if size >= min_items and getattr(_state, "single_blas_active", False) and \
+                can_split(uses_blas=False):
+            _split(work, size, False)
+        else:
+            work(0, size)
+    finally:
+        _note_splittable(start)
+
+
 # Products of at least this many multiply-adds are split over two threads by `matmul`.
 _SPLIT_MACS = 1 << 22
 
@@ -297,17 +407,47 @@ _SPLIT_MACS = 1 << 22
 def matmul(a, b):
     """`a @ b` for 2-D arrays, split over two threads (by rows of `a`, or by columns of `b`
     when those are more) when large inside an active `blas_single_threaded` block; plain
-    `a @ b` (BLAS' own threads) otherwise."""
+    `a @ b` (BLAS' own threads) otherwise. The time of large products counts towards the
+    step's splittable share (see `blas_single_threaded`)."""
     rows, depth = a.shape
     columns = b.shape[1]
-    if rows * depth * columns < _SPLIT_MACS or not can_split() or \
-            not getattr(_state, "single_blas_active", False):
+    if rows * depth * columns < _SPLIT_MACS:
         return a @ b
-    out = np.empty((rows, columns), np.result_type(a, b))
-    if rows >= columns:
-        _split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), rows, True)
-    else:
-        def columns_of(lo, hi):
-            out[:, lo:hi] = a @ b[:, lo:hi]
-        _split(columns_of, columns, True)
-    return out
+    start = time.perf_counter()
+    try:
+        if not can_split() or not getattr(_state, "single_blas_active", False):
+            return a @ b
+        out = np.empty((rows, columns), np.result_type(a, b))
+        if rows >= columns:
+            _split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), rows, True)
+        else:
+            _split(lambda lo, hi: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi]), columns, True)
+        return out
+    finally:
+        _note_splittable(start)
+
+
+def matmul_pair(first, second):
+    """`(a @ b, c @ d)` for `first = (a, b)` and `second = (c, d)` (either may be None, giving
+    None). Inside a one-BLAS-thread step, two large products of similar size run at once, each
+    whole on one thread: one hand-off instead of two split products (a dense layer's input and
+    kernel gradients are such a pair: both take rows x inputs x units multiply-adds)."""
+    if first is None or second is None:
+        return (None if first is None else matmul(*first),
+                None if second is None else matmul(*second))
+    sizes = [a.shape[0] * a.shape[1] * b.shape[1] for a, b in (first, second)]
+    if min(sizes) < _SPLIT_MACS or max(sizes) > 2 * min(sizes) or not can_split() or \
+            not getattr(_state, "single_blas_active", False):
+        return matmul(*first), matmul(*second)
+    start = time.perf_counter()
+    results = [None, None]
+    pairs = (first, second)
+
+    def work(lo, hi):
+        for index in range(lo, hi):
+            results[index] = pairs[index][0] @ pairs[index][1]
+    try:
+        _split(work, 2, True)
+    finally:
+        _note_splittable(start)
+    return tuple(results)

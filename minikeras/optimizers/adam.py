@@ -55,10 +55,13 @@ class Adam(Optimizer):
 
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
+        slots = (self._momentums[index].data, self._velocities[index].data)
+        if self.amsgrad:
+            slots += (self._velocity_hats[index].data,)
+        self._update_in_halves(self._update_arrays, gradient, variable, *slots)
+
+    def _update_arrays(self, scratch, gradient, weights, m, v, vhat=None):
         keep_1, keep_2, epsilon, alpha = self._constants
-        m = self._momentums[index].data
-        v = self._velocities[index].data
-        (scratch,) = self._scratch_for(variable)
         np.subtract(gradient, m, out=scratch)
         scratch *= keep_1
         m += scratch
@@ -66,8 +69,7 @@ class Adam(Optimizer):
         scratch -= v
         scratch *= keep_2
         v += scratch
-        if self.amsgrad:
-            vhat = self._velocity_hats[index].data
+        if vhat is not None:
             np.maximum(vhat, v, out=vhat)
             v = vhat
         np.sqrt(v, out=scratch)
@@ -76,7 +78,7 @@ class Adam(Optimizer):
         # less and differs by an ulp at most.
         np.divide(m, scratch, out=scratch)
         scratch *= alpha
-        variable.data -= scratch
+        weights -= scratch
 
     def get_config(self):
         config = super().get_config()

@@ -20,6 +20,7 @@ from ..core.tensor import as_array
 from . import schedules as schedules_module
 from .. import initializers
 from ..core.tensor import GradientTape
+from ..ops.parallel import split_flat, SPLIT_ELEMENTS as _SPLIT_ELEMENTS
 
 # Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
 # NumPy runs several times slower on denormal floats, which TensorFlow flushes in hardware.
@@ -242,6 +243,22 @@ class Optimizer:
                            "or use legacy optimizer `keras.optimizers.legacy."
                            f"{type(self).__name__}.")
         return index
+
+    def _update_in_halves(self, update, gradient, variable, *slots):
+        """`update(scratch, gradient, weights, *slots)` on the whole arrays, or on matching
+        halves of the flattened arrays on two threads inside a training step that runs BLAS
+        single-threaded (`parallel.split_flat`). Elementwise, so the numbers are the same."""
+        weights = variable.data
+        (scratch,) = self._scratch_for(variable)
+        written = (weights,) + slots
+        if weights.size < _SPLIT_ELEMENTS or \
+                not all(array.flags.c_contiguous for array in written):
+            update(scratch, gradient, weights, *slots)
+            return
+        # flat views of contiguous arrays, so the in-place writes land in the variables
+        flat = [scratch.reshape(-1), np.reshape(gradient, -1)] + \
+            [array.reshape(-1) for array in written]
+        split_flat(lambda lo, hi: update(*[array[lo:hi] for array in flat]), weights.size)
 
     def _scratch_for(self, variable, count=1):
         """`count` float work buffers shaped like `variable` (not optimizer state). They are

@@ -43,22 +43,28 @@ class SGD(Optimizer):
         self._momentum32 = f32(self.momentum)
 
     def update_step(self, gradient, variable):
-        (step,) = self._scratch_for(variable)
-        np.multiply(gradient, -self._step_lr, out=step)
         if not self.momentum:
-            # tf.keras also stores m = -g * lr here, a value nothing reads back; skipping that
-            # write keeps plain SGD at two passes over memory.
-            variable.data += step
+            self._update_in_halves(self._plain_update, gradient, variable)
             return
         m = self.momentums[self._var_index(variable)].data
+        self._update_in_halves(self._momentum_update, gradient, variable, m)
+
+    def _plain_update(self, step, gradient, weights):
+        # tf.keras also stores m = -g * lr here, a value nothing reads back; skipping that
+        # write keeps plain SGD at two passes over memory.
+        np.multiply(gradient, -self._step_lr, out=step)
+        weights += step
+
+    def _momentum_update(self, step, gradient, weights, m):
+        np.multiply(gradient, -self._step_lr, out=step)
         momentum = self._momentum32
         m *= momentum
         m += step
         if self.nesterov:
             step += m * momentum
-            variable.data += step
+            weights += step
         else:
-            variable.data += m
+            weights += m
 
     def get_config(self):
         config = super().get_config()

@@ -3,6 +3,8 @@ previous count restored after; nothing changes on a quiet machine. blas_single_t
 per-step choice between one BLAS thread and BLAS threads (parallel.py)."""
 import time
 
+import numpy as np
+
 import pytest
 
 from minikeras.ops import blas_threads, parallel
@@ -69,6 +71,8 @@ def fake_blas(monkeypatch):
     monkeypatch.setattr(parallel, "_POLICY", "auto")
     monkeypatch.setattr(parallel, "oversubscribed", lambda: False)
     monkeypatch.setattr(parallel._state, "split_share", 0.0, raising=False)
+    monkeypatch.setattr(parallel._state, "splittable_share", 0.0, raising=False)
+    monkeypatch.setattr(parallel._state, "contested", None, raising=False)
     return blas
 
 
@@ -98,3 +102,115 @@ def test_the_policy_can_be_fixed(fake_blas, monkeypatch, policy, split_seconds, 
     run_step(0.0, split_seconds)
     run_step(0.0, split_seconds)
     assert fake_blas.history == expected
+
+
+def test_steps_mostly_in_splittable_work_run_blas_single_threaded(fake_blas, monkeypatch):
+    """Large products and flat updates are split over the two Python threads only in a
+    one-BLAS-thread step; a step made mostly of them switches to one, a step with less keeps
+    BLAS threads."""
+    halves = []
+
+    def step(splittable_seconds, other_seconds):
+        with parallel.blas_single_threaded():
+            parallel.split_flat(lambda lo, hi: (halves.append((lo, hi)),
+                                                time.sleep(splittable_seconds)), 1 << 20)
+            time.sleep(other_seconds)
+    step(0.01, 0.05)
+    step(0.01, 0.05)
+    assert fake_blas.history == [] and parallel._state.splittable_share < 0.5
+    step(0.05, 0.0)                           # measured with BLAS threads: the flat work whole
+    assert fake_blas.history == [] and halves[-1] == (0, 1 << 20)
+    assert parallel._state.splittable_share > 0.6
+    step(0.05, 0.0)                           # one BLAS thread, the work in halves
+    assert fake_blas.history == [1, 2] and sorted(halves[-2:]) == [(0, 1 << 19), (1 << 19, 1 << 20)]
+
+
+def test_large_products_count_as_splittable_work(fake_blas):
+    a = np.ones((256, 256), np.float32)
+    with parallel.blas_single_threaded():
+        product = parallel.matmul(a, a)
+    assert parallel._state.splittable_share > 0.6
+    with parallel.blas_single_threaded():
+        split_product = parallel.matmul(a, a[:, :100])       # split by columns of b
+    np.testing.assert_array_equal(product, a @ a)
+    np.testing.assert_array_equal(split_product, a @ a[:, :100])
+    assert fake_blas.history[:1] == [1]
+
+
+def test_matmul_pair_runs_the_two_products_at_once_in_a_one_thread_step(fake_blas, monkeypatch):
+    rng = np.random.default_rng(0)
+    g, w, x = (rng.standard_normal(s).astype(np.float32) for s in [(96, 200), (300, 200),
+                                                                      (96, 300)])
+    split_sizes = []
+    real_split = parallel._split
+    monkeypatch.setattr(parallel, "_split", lambda work, n, uses_blas: (
+        split_sizes.append(n), real_split(work, n, uses_blas)))
+    monkeypatch.setattr(parallel._state, "splittable_share", 1.0, raising=False)
+    with parallel.blas_single_threaded():
+        gx, gw = parallel.matmul_pair((g, w.T), (x.T, g))
+        only_gw = parallel.matmul_pair(None, (x.T, g))
+    assert split_sizes == [2, 300]            # one hand-off for the pair; one split product
+    np.testing.assert_array_equal(gx, g @ w.T)
+    np.testing.assert_array_equal(gw, x.T @ g)
+    assert only_gw[0] is None
+    np.testing.assert_array_equal(only_gw[1], x.T @ g)
+
+
+@pytest.mark.parametrize("single_is_faster", [True, False])
+def test_steps_of_splittable_work_time_both_choices_and_keep_the_faster(
+        fake_blas, monkeypatch, single_is_faster):
+    monkeypatch.setattr(parallel, "_TRIAL_STEPS", 2)
+    monkeypatch.setattr(parallel, "_TRIAL_ROUNDS", 1)
+    monkeypatch.setattr(parallel, "_TRIAL_EVERY", 4)
+    monkeypatch.setattr(parallel, "_SPIN_SECONDS", 0.2)
+    monkeypatch.setattr(parallel._state, "threads_step_end", -1e9, raising=False)
+    monkeypatch.setattr(parallel._state, "splittable_share", 1.0, raising=False)
+    chosen = []
+
+    def step():
+        with parallel.blas_single_threaded():
+            single = parallel._state.single_blas_active
+            chosen.append(single)
+            slow = 0.001 if single == single_is_faster else 0.05
+            parallel.split_flat(lambda lo, hi: time.sleep(slow), 10, min_items=100)
+    for _ in range(2 + 3 + 4):
+        step()
+    # two steps on one BLAS thread, three with BLAS threads (the first not counted), then the
+    # faster for 4 steps, then the trial again: one-thread steps count only once BLAS' threads
+    # had _SPIN_SECONDS to stop spinning
+    assert chosen == [True] * 2 + [False] * 3 + [single_is_faster] * 4
+    choice = parallel._state.contested["step"]
+    assert len(choice.times[True]) == 2 and len(choice.times[False]) == 2
+    step()
+    assert chosen[-1] is True and choice.single is None
+    if not single_is_faster:                  # the last step ran BLAS threads just now
+        step()
+        assert choice.times[True] == []
+        time.sleep(0.25)
+        step()
+        assert len(choice.times[True]) == 1
+
+
+def test_one_blas_thread_and_blas_threads_train_an_mlp_to_the_same_weights(monkeypatch):
+    """The contested choice changes the speed only: split products, paired gradient products
+    and split Adam updates give the weights BLAS threads give (float32 round-off)."""
+    import minikeras as keras
+    rng = np.random.default_rng(0)
+    x = rng.random((128, 300), dtype=np.float32)
+    y = keras.utils.to_categorical(rng.integers(0, 10, 128), 10)
+    monkeypatch.setattr(parallel, "_THREADS", 2)
+    monkeypatch.setattr(parallel, "oversubscribed", lambda: False)
+    results = {}
+    for policy in ("single", "threads"):
+        monkeypatch.setattr(parallel, "_POLICY", policy)
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([
+            keras.Input((300,)), keras.layers.Dense(600, activation="relu"),
+            keras.layers.Dropout(0.2), keras.layers.Dense(600, activation="relu"),
+            keras.layers.Dense(10, activation="softmax")])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+        for _ in range(3):
+            model.train_on_batch(x, y)
+        results[policy] = model.get_weights()
+    for single, threads in zip(results["single"], results["threads"]):
+        np.testing.assert_allclose(single, threads, rtol=1e-5, atol=1e-7)

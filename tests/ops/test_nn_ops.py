@@ -213,3 +213,48 @@ def test_dense_sigmoid_output_remembers_logits():
     out = N.dense(Tensor(x), Tensor(w), Tensor(b), activation="sigmoid")
     assert out._keras_logits is not None
     np.testing.assert_allclose(_np(out._keras_logits), x @ w + b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 3), (64, 33)])
+@pytest.mark.parametrize("rate", [0.0, 1e-9, 0.1, 0.2, 0.5, 0.7, 0.999, 1 - 1e-9])
+def test_keep_mask_is_the_float32_uniform_comparison(shape, rate):
+    """Raw 32-bit words against an integer threshold give exactly the decisions of
+    `random(float32) >= rate`, odd sizes and rates that round to 1 in float32 included."""
+    expected = np.random.default_rng(3).random(shape, dtype=np.float32) >= rate
+    got = N.keep_mask(np.random.default_rng(3), shape, rate)
+    assert got.dtype == bool and got.shape == shape
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.SFC64, np.random.Philox,
+                                           np.random.PCG64DXSM, np.random.MT19937])
+def test_keep_mask_with_other_bit_generators(bit_generator):
+    """64-bit generators hand out their words' halves low first too; MT19937's raw words are
+    32-bit, so it draws floats."""
+    expected = np.random.Generator(bit_generator(3)).random((9, 7), dtype=np.float32) >= 0.3
+    got = N.keep_mask(np.random.Generator(bit_generator(3)), (9, 7), 0.3)
+    np.testing.assert_array_equal(got, expected)
+    assert abs(N.keep_mask(np.random.Generator(bit_generator(5)), (400, 400), 0.3).mean()
+               - 0.7) < 0.005
+
+
+def test_keep_mask_draws_fresh_words_and_repeats_under_a_seed():
+    first, second = np.random.default_rng(11), np.random.default_rng(11)
+    masks = [N.keep_mask(first, (5, 7), 0.5) for _ in range(3)]
+    np.testing.assert_array_equal(masks[0], N.keep_mask(second, (5, 7), 0.5))
+    np.testing.assert_array_equal(masks[1], N.keep_mask(second, (5, 7), 0.5))
+    assert not np.array_equal(masks[0], masks[1])
+
+
+def test_dropout_float32_scale_and_gradient_is_the_mask():
+    x = RNG.standard_normal((33, 17)).astype(np.float32)
+    rate = 0.3
+    t = Tensor(x)
+    with GradientTape() as tape:
+        tape.watch(t)
+        out = N.dropout(t, rate, np.random.default_rng(5))
+    keep = np.random.default_rng(5).random(x.shape, dtype=np.float32) >= rate
+    scale = np.float32(1 / (1 - rate))
+    assert out.data.dtype == np.float32
+    np.testing.assert_array_equal(out.data, x * (keep * scale))
+    np.testing.assert_array_equal(tape.gradient(out, t).numpy(), keep * scale)
