@@ -47,6 +47,8 @@ def _separable_reduce(xp, pool_size, strides, out_sizes, combine, out):
         acc = out if axis == axes[-1] else local_buffer(("pool", axis), shape, xp.dtype)
         if k == 1:
             np.copyto(acc, _axis_window(result, axis, 0, s, o))
+        elif axis == xp.ndim - 2 and s == k and _combine_along_rows(result, k, o, combine, acc):
+            pass
         else:
             combine(_axis_window(result, axis, 0, s, o), _axis_window(result, axis, 1, s, o),
                     out=acc)
@@ -54,6 +56,26 @@ def _separable_reduce(xp, pool_size, strides, out_sizes, combine, out):
                 combine(acc, _axis_window(result, axis, t, s, o), out=acc)
         result = acc
     return out
+
+
+def _combine_along_rows(result, k, o, combine, acc):
+    """The last spatial axis when windows tile it (stride == pool size): every row of cells
+    combined with itself shifted by 1 .. k-1 cells (whole-row inner loops, not `channels`-long
+    ones), then every k-th cell kept by whole-cell copies. False (nothing done) when the cells
+    of `result` or `acc` are not contiguous."""
+    channels = result.shape[-1]
+    if _cells(acc) is None or _cells(result) is None or \
+            result.strides[-2] != channels * result.itemsize:
+        return False
+    rows = result.reshape(result.shape[:-2] + (-1,))
+    length = ((o - 1) * k + 1) * channels        # up to the first cell of the last window
+    combined = local_buffer("pool_rows", rows.shape[:-1] + (length,), result.dtype)
+    combine(rows[..., :length], rows[..., channels:channels + length], out=combined)
+    for d in range(2, k):
+        combine(combined, rows[..., d * channels:d * channels + length], out=combined)
+    starts = _cells(combined.reshape(combined.shape[:-1] + (-1, channels)))[..., ::k]
+    np.copyto(_cells(acc), starts)
+    return True
 
 
 def _pool_in_chunks(xp, out, pool_size, strides, out_sizes, combine):
