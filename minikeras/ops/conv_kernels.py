@@ -509,8 +509,15 @@ def conv_backward(ctx, g, need_input=True, need_kernel=True):
 
 def _activation_grad(activation, out, g, dest):
     """d activation / d pre-activation times `g`, from the activation's output, into `dest`."""
-    if activation == "relu":
+    if activation == "relu" and np.may_share_memory(dest, g):
         np.multiply(g, out > 0, out=dest)
+    elif activation == "relu":
+        # The mask cast to floats by a plain copy, then one float product: a float-by-bool
+        # product casts through NumPy's small buffers (seed_cnn's first layer, 16 samples:
+        # 8.7 -> 4.4 ms).
+        mask = np.greater(out, 0, out=local_buffer("relu_mask", out.shape, np.bool_))
+        np.copyto(dest, mask)
+        np.multiply(dest, g, out=dest)
     elif activation == "tanh":
         np.multiply(out, out, out=dest)
         np.subtract(1, dest, out=dest)
