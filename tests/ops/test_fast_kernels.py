@@ -171,13 +171,26 @@ GRID_CASES = [c for c in CONV_CASES if c[5] == 1 and all(s == 1 for s in c[2])] 
 ]
 
 
+@pytest.fixture(params=["whole chunks", "blocks of 3 rows"])
+def grid_blocks(request, monkeypatch):
+    """The grid route's products over whole chunks, and (chosen whatever the timing) in blocks
+    of 3 grid rows, so that the later taps of a block add into rows of the next blocks."""
+    if request.param.startswith("blocks"):
+        plan = K._plan_on_one_blas_thread
+        monkeypatch.setattr(K, "_plan_on_one_blas_thread", lambda key, candidates: "small"
+                            if key[0] == "grid_blocks" else plan(key, candidates))
+    return request.param
+
+
 @pytest.mark.parametrize("case", GRID_CASES)
 @pytest.mark.parametrize("activation", [None, "relu", "tanh"])
 def test_grid_gradient_route_matches_the_im2col_route_and_the_reference(
-        case, activation, chunking, monkeypatch):
+        case, activation, chunking, grid_blocks, monkeypatch):
     """The per-tap grid route (forced on for any taps and channels) gives the im2col route's
     dx, dk, db to round-off, and dx is the reference adjoint elementwise."""
     x_shape, k_shape, _, pads, dilation, _ = case
+    if grid_blocks.startswith("blocks"):
+        monkeypatch.setattr(K, "_SMALL_GEMM_MACS", 3 * k_shape[-2] * k_shape[-1])
     strides = (1,) * (len(x_shape) - 2)
     rng = np.random.default_rng(7)
     x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
