@@ -742,12 +742,10 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
     partial_dk, partial_db = {}, {}
     chunk_bytes = cells * 2 * (channels + filters) * dtype.itemsize
 
-    def chunk_gradients(b0, b1, block, dk):
-        """Gradients of samples b0..b1 (input gradient into dx, kernel gradient added to dk),
-        the products in blocks of `block` grid rows; returns their bias gradient or None."""
+    def activation_grad_rows(b0, b1):
+        """The gradient before the activation of samples b0..b1 laid on the grid, as rows
+        `(cells from which every tap stays inside, filters)`."""
         count = (b1 - b0) * cells
-        span = count - offsets[-1]               # grid cells from which every tap stays inside
-        blocks = [(r, min(r + block, span)) for r in range(0, span, block)]
         if whole_grid and ctx.activation not in ("relu", "tanh") and \
                 g[b0:b1].flags.c_contiguous:
             ga = g[b0:b1]                        # e.g. a 1x1 convolution before batch norm
@@ -755,7 +753,13 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
             ga = local_buffer("grid_ga", (b1 - b0,) + grid + (filters,), dtype)
             fill_border(ga, uncovered, 0)        # no window starts there
             _activation_grad(ctx.activation, ctx.out[b0:b1], g[b0:b1], ga[real])
-        ga_rows = ga.reshape(count, filters)[:span]
+        return ga.reshape(count, filters)[:count - offsets[-1]]
+
+    def products(b0, b1, ga_rows, block, dk):
+        """Input gradient of samples b0..b1 into dx and their kernel gradient added to dk, the
+        products in blocks of `block` grid rows."""
+        count, span = (b1 - b0) * cells, len(ga_rows)
+        blocks = [(r, min(r + block, span)) for r in range(0, span, block)]
         if need_kernel:
             xp = np.ascontiguousarray(_padded_chunk(ctx.x[b0:b1], ctx.pads, "conv_xp"))
             x_rows = xp.reshape(count, channels)
@@ -777,28 +781,31 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
                     dx_rows[offsets[t] + r0:offsets[t] + r1] += product[:r1 - r0]
             if not unpadded:
                 dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
-        return _channel_sums(ga_rows) if need_bias else None
 
     block = cells * batch                         # whole chunks
     small = max(1, _SMALL_GEMM_MACS // (channels * filters))
     if batch and (need_input or need_kernel):
         b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
         if small < b1 * cells - offsets[-1]:
+            # Timed on the products of the first chunk alone (the rest does not change).
+            first = activation_grad_rows(0, b1).copy()
             trial_dk = np.zeros((taps, channels, filters), dtype)
             key = ("grid_blocks", x_shape[1:], kernel.shape, tuple(map(tuple, ctx.pads)),
-                   ctx.dilation, dtype.str, ctx.activation, b1, need_input, need_kernel)
+                   ctx.dilation, dtype.str, b1, need_input, need_kernel)
             choice = _plan_on_one_blas_thread(
-                key, {"whole": lambda: chunk_gradients(0, b1, block, trial_dk),
-                      "small": lambda: chunk_gradients(0, b1, small, trial_dk)})
+                key, {"whole": lambda: products(0, b1, first, block, trial_dk),
+                      "small": lambda: products(0, b1, first, small, trial_dk)})
             block = small if choice == "small" else block
 
     def work(lo, hi):
         dk = np.zeros((taps, channels, filters), dtype) if need_kernel else None
         db = None
         for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
-            part = chunk_gradients(b0, b1, block, dk)
+            ga_rows = activation_grad_rows(b0, b1)
             if need_bias:
+                part = _channel_sums(ga_rows)
                 db = part if db is None else db + part
+            products(b0, b1, ga_rows, block, dk)
         partial_dk[lo], partial_db[lo] = dk, db
     run_split(work, batch)
     dk = db = None
