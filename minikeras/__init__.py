@@ -16,6 +16,7 @@ from . import preprocessing  # noqa: F401
 from . import datasets  # noqa: F401
 from . import applications  # noqa: F401
 from . import wrappers  # noqa: F401
+from . import mixed_precision  # noqa: F401
 from .models.training import Model  # noqa: F401
 from .models.sequential import Sequential  # noqa: F401
 from .layers import Input, InputSpec  # noqa: F401
@@ -78,7 +79,7 @@ def _keep_keras2_module_paths():
 _KERAS2_MODULES = {
     **{f"layers.{family}": "layers" for family in (
         "core", "convolutional", "pooling", "recurrent", "normalization", "embeddings", "noise",
-        "advanced_activations", "wrappers", "convolutional_recurrent", "merge")},
+        "advanced_activations", "wrappers", "convolutional_recurrent", "merge", "local")},
     "utils.generic_utils": "utils", "engine.input_layer": "layers",
     "utils.data_utils": "utils",    # `from keras.utils.data_utils import get_file`
     # Keras 2.2 custom layers: `from keras.engine import Layer, InputSpec` / `engine.topology`

@@ -81,12 +81,49 @@ class MinMaxNorm(Constraint):
                 "axis": self.axis}
 
 
+class RadialConstraint(Constraint):
+    """Makes each 2-D slice `w[:, :, i, j]` of a square Conv2D kernel constant on rings around
+    its centre, with tf.keras' choice of values: the centre (1x1 for odd sizes, 2x2 for even)
+    takes the cell just above-left of the middle, `w[k//2 - 1, k//2 - 1]`, and the r-th ring
+    around it the diagonal cell `w[k//2 + r - 1, k//2 + r - 1]` (odd k) or
+    `w[k//2 + r, k//2 + r]` (even k).
+
+    Example:
+
+        keras.layers.Conv2D(8, 5, kernel_constraint=keras.constraints.RadialConstraint())
+    """
+
+    def __call__(self, w):
+        w = as_array(w)
+        if w.ndim != 4:
+            raise ValueError("The weight tensor must have rank 4. Received weight tensor with "
+                             f"shape: {w.shape}")
+        height, width = w.shape[:2]
+        if height != width or height < 2:
+            raise ValueError("RadialConstraint needs a square kernel of at least 2x2 cells "
+                             f"(rows, cols, input_depth, output_depth). Received shape: {w.shape}")
+        middle = height // 2
+        centre = 1 if height % 2 else 2
+        # (square size, source cell) from the outermost ring in; each square overwrites the
+        # inside of the previous one, so what remains of it is its ring
+        squares = [(centre + 2 * r, middle + r - (height % 2)) for r in range(middle, 0, -1)
+                   if centre + 2 * r <= height]
+        squares.append((centre, middle - 1))
+        out = np.empty_like(w)
+        for size, source in squares:
+            start = (height - size) // 2
+            out[start:start + size, start:start + size] = w[source, source]
+        return out
+
+
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
+radial_constraint = RadialConstraint
 maxnorm, nonneg, unitnorm = MaxNorm, NonNeg, UnitNorm   # Keras 1/2 names tf.keras keeps
 _BY_NAME = {"MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm, "MinMaxNorm": MinMaxNorm,
             "max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
             "min_max_norm": MinMaxNorm, "maxnorm": MaxNorm, "nonneg": NonNeg,
-            "unitnorm": UnitNorm}
+            "unitnorm": UnitNorm, "RadialConstraint": RadialConstraint,
+            "radial_constraint": RadialConstraint}
 
 
 def serialize(constraint):

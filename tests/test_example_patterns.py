@@ -132,6 +132,20 @@ def test_symbolic_gradients_through_a_placeholder_concatenated_with_variables():
     np.testing.assert_allclose(grad, [[-4.0, 4.0]])
 
 
+def test_symbolic_gradients_are_none_for_weights_the_loss_does_not_use():
+    inputs = keras.Input((3,))
+    used, unused = layers.Dense(2), layers.Dense(2)
+    unused.build((None, 3))
+    loss = K.sum(used(inputs))
+    grads = K.gradients(loss, [unused.kernel, inputs, used.kernel])
+    assert grads[0] is None and grads[1] is not None and grads[2] is not None
+    assert K.gradients(loss, unused.kernel) == [None]
+    input_grad, kernel_grad = K.function([inputs], [grads[1], grads[2]])([np.ones((1, 3))])
+    np.testing.assert_allclose(kernel_grad, np.ones((3, 2)))
+    np.testing.assert_allclose(input_grad, used.get_weights()[0].sum(axis=1, keepdims=True).T,
+                               rtol=1e-6)
+
+
 def test_symbolic_gradients_need_a_symbolic_loss_and_an_input_or_weight():
     with pytest.raises(RuntimeError, match="GradientTape"):
         K.gradients(K.constant(1.0), [K.variable(1.0)])

@@ -58,3 +58,22 @@ def test_set_random_seed_reproduces_runs():
         np.testing.assert_array_equal(wa, wb)
     with pytest.raises(ValueError, match="integer"):
         keras.utils.set_random_seed(1.5)
+
+
+def test_warmstart_embedding_matrix_copies_shared_terms(tmp_path):
+    base = np.arange(12, dtype=np.float32).reshape(4, 3)
+    vocabulary_file = tmp_path / "new.txt"
+    vocabulary_file.write_text("unk\nc\nzz\na\n")
+    matrix = keras.utils.warmstart_embedding_matrix(
+        np.array(["unk", "a", "b", "c"]), str(vocabulary_file), base,
+        new_embeddings_initializer=keras.initializers.Constant(-1.0))
+    np.testing.assert_array_equal(matrix, np.stack([base[0], base[3], -np.ones(3), base[1]]))
+    assert matrix.dtype == np.float32
+
+
+def test_warmstart_embedding_matrix_bad_vocabularies(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        keras.utils.warmstart_embedding_matrix(["a"], str(tmp_path / "missing.txt"),
+                                               np.zeros((1, 2), np.float32))
+    with pytest.raises(ValueError, match="at least one token"):
+        keras.utils.warmstart_embedding_matrix([], ["a"], np.zeros((1, 2), np.float32))

@@ -5,7 +5,6 @@ All follow tf.keras 2.x semantics and defaults; `gradients` adds a node computin
 the gradients to the functional graph; `placeholder` is a `keras.Input`.
 """
 import contextlib
-import itertools
 import warnings
 
 import numpy as np
@@ -21,6 +20,7 @@ from ..engine.keras_tensor import KerasTensor
 from ..models.functional import Functional
 from ..ops import conv as conv_ops
 from ..ops import image as image_ops
+from ..ops import local_conv as local_conv_ops
 
 
 def _data_format(data_format):
@@ -210,23 +210,8 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padd
 
 def _local_conv(inputs, kernel, kernel_size, strides, output_shape, data_format):
     """Unshared weights: each output position has its own `(features, filters)` matrix."""
-    data_format = _data_format(data_format)
-    kernel_shape = np.shape(as_array(kernel))
-    feature_dim, filters = kernel_shape[1], kernel_shape[2]
-    rank = len(output_shape)
-    patches = []
-    for position in itertools.product(*[range(n) for n in output_shape]):
-        index = [slice(None)] + ([slice(None)] if data_format == "channels_first" else [])
-        index += [slice(p * s, p * s + k) for p, s, k in zip(position, strides, kernel_size)]
-        patch = ops.getitem(inputs, tuple(index))
-        patches.append(ops.reshape(patch, (1, -1, feature_dim)))
-    aggregate = ops.concatenate(patches, axis=0)                  # (positions, batch, features)
-    out = ops.matmul(aggregate, kernel)                           # (positions, batch, filters)
-    out = ops.reshape(out, tuple(output_shape) + (-1, filters))
-    spatial = list(range(rank))
-    order = [rank, rank + 1] + spatial if data_format == "channels_first" else \
-        [rank] + spatial + [rank + 1]
-    return ops.transpose(out, order)
+    return local_conv_ops.local_conv(inputs, kernel, kernel_size, strides, tuple(output_shape),
+                                     _data_format(data_format))
 
 
 def local_conv1d(inputs, kernel, kernel_size, strides, data_format=None):
@@ -755,7 +740,7 @@ def gradients(loss, variables):
     """`tf.gradients(loss, variables)` of a Keras 2 graph-mode script (conv_filter_visualization,
     deep_dream, neural_style_transfer): `loss` is a symbolic tensor computed from `Input`s;
     `variables` are some of those inputs, or weights (Variables). Returns one symbolic tensor
-    per entry (the gradient of `sum(loss)`, zeros where `loss` does not depend on it), to be
+    per entry (the gradient of `sum(loss)`; None for a Variable the loss does not use), to be
     evaluated with `K.function`. Gradients are taken in inference mode, as the learning phase
     of a Keras 2 graph defaults to 0."""
     if not isinstance(loss, KerasTensor):
@@ -774,9 +759,16 @@ def gradients(loss, variables):
         if not isinstance(target, (KerasTensor, Variable)):
             raise ValueError("`K.gradients` takes Keras inputs or Variables as `variables`; "
                              f"received {target!r}.")
-    layer = _SymbolicGradients(Functional(graph_inputs, loss), targets)
-    result = layer(list(graph_inputs))
-    return list(result) if isinstance(result, (list, tuple)) else [result]
+    loss_graph = Functional(graph_inputs, loss)
+    # as tf.gradients: None for a Variable the loss graph does not use
+    used = {id(weight) for weight in loss_graph.weights}
+    connected = [t for t in targets if isinstance(t, KerasTensor) or id(t) in used]
+    if not connected:
+        return [None] * len(targets)
+    result = _SymbolicGradients(loss_graph, connected)(list(graph_inputs))
+    result = iter(list(result) if isinstance(result, (list, tuple)) else [result])
+    return [next(result) if isinstance(t, KerasTensor) or id(t) in used else None
+            for t in targets]
 
 
 def _graph_inputs(tensor):

@@ -7,6 +7,7 @@
 from .callback import Callback  # noqa: F401
 from .callback_list import CallbackList  # noqa: F401
 from .history import History  # noqa: F401
+from .base_logger import BaseLogger  # noqa: F401
 from .progbar_logger import ProgbarLogger  # noqa: F401
 from .terminate_on_nan import TerminateOnNaN  # noqa: F401
 from .early_stopping import EarlyStopping  # noqa: F401

@@ -4,6 +4,7 @@ _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
 _ALLOWED_FLOATX = ("float16", "float32", "float64")
+_DTYPE_POLICY = None     # the name set by keras.mixed_precision.set_global_policy, else floatx
 
 
 def floatx():
@@ -18,6 +19,17 @@ def set_floatx(value):
     if value not in _ALLOWED_FLOATX:
         raise ValueError(f"Unknown floatx type: {value}. Expected one of {_ALLOWED_FLOATX}")
     _FLOATX = value
+
+
+def dtype_policy_name():
+    """The dtype new layers take when given none: the global dtype policy's, else `floatx()`."""
+    return _DTYPE_POLICY or _FLOATX
+
+
+def set_dtype_policy_name(name):
+    """Set (a dtype name) or clear (None) the global dtype policy."""
+    global _DTYPE_POLICY
+    _DTYPE_POLICY = name
 
 
 def epsilon():

@@ -8,6 +8,7 @@ from ..core import config
 from ..core.session import to_snake_case, unique_object_name
 from ..core.tensor import Tensor, Variable, is_recording
 from .argument_checks import shape_tuple, weight_shape
+from .dtype_policy import Policy
 from .input_spec import assert_input_compatibility
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from .keras_tensor import KerasTensor, Node
@@ -129,6 +130,11 @@ class Layer:
     @property
     def variable_dtype(self):
         return self._dtype.name
+
+    @property
+    def dtype_policy(self):
+        """The layer's `keras.mixed_precision.Policy` (always a single-dtype one here)."""
+        return Policy(self._dtype.name)
 
     @property
     def trainable(self):
@@ -589,7 +595,7 @@ def _is_shape(value):
 
 def _normalize_dtype(dtype):
     if dtype is None:
-        return np.dtype(config.floatx())
+        return np.dtype(config.dtype_policy_name())
     if isinstance(dtype, dict):  # a serialized DTypePolicy
         dtype = dtype.get("config", {}).get("name", config.floatx())
     if hasattr(dtype, "name") and not isinstance(dtype, np.dtype):

@@ -88,6 +88,7 @@ from .recurrent.base_rnn import RNN  # noqa: F401
 from .recurrent.simple_rnn import SimpleRNN  # noqa: F401
 from .recurrent.lstm import LSTM  # noqa: F401
 from .recurrent.gru import GRU  # noqa: F401
+from .recurrent.base_wrapper import Wrapper  # noqa: F401
 from .recurrent.bidirectional import Bidirectional  # noqa: F401
 from .recurrent.time_distributed import TimeDistributed  # noqa: F401
 from .recurrent.conv_lstm1d import ConvLSTM1D  # noqa: F401
@@ -107,3 +108,6 @@ from .preprocessing.random_color_size import (  # noqa: F401
 from .core.einsum_dense import EinsumDense  # noqa: F401
 from .preprocessing.category_encoding import CategoryEncoding  # noqa: F401
 from .preprocessing.discretization import Discretization  # noqa: F401
+from .locally_connected.locally_connected1d import LocallyConnected1D  # noqa: F401
+from .locally_connected.locally_connected2d import LocallyConnected2D  # noqa: F401
+from .normalization.spectral_normalization import SpectralNormalization  # noqa: F401

@@ -1,6 +1,7 @@
 """`keras.utils`."""
 from .np_utils import to_categorical, to_ordinal, normalize  # noqa: F401
 from ..models.data_utils import Sequence, pad_sequences  # noqa: F401
+from .enqueuers import GeneratorEnqueuer, OrderedEnqueuer, SequenceEnqueuer  # noqa: F401
 from ..callbacks.progbar import Progbar  # noqa: F401
 from ..models.data_adapters import unpack as unpack_x_y_sample_weight  # noqa: F401
 from ..models.data_adapters import pack_x_y_sample_weight  # noqa: F401
@@ -17,7 +18,7 @@ from .image_utils import (  # noqa: F401
 from .image_dataset import image_dataset_from_directory  # noqa: F401
 from .timeseries_dataset import timeseries_dataset_from_array  # noqa: F401
 from .vis_utils import model_to_dot, plot_model  # noqa: F401
-from .layer_utils import count_flops, get_source_inputs  # noqa: F401
+from .layer_utils import count_flops, get_source_inputs, warmstart_embedding_matrix  # noqa: F401,E501
 from .io_utils import (  # noqa: F401
     disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled,
 )

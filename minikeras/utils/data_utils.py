@@ -2,5 +2,6 @@
 (`from keras.utils.data_utils import get_file`)."""
 from ..models.data_utils import Sequence, pad_sequences  # noqa: F401
 from ..callbacks.progbar import Progbar  # noqa: F401
+from .enqueuers import GeneratorEnqueuer, OrderedEnqueuer, SequenceEnqueuer  # noqa: F401
 from .file_utils import get_file, validate_file, hash_file  # noqa: F401
 from .file_utils import extract_archive as _extract_archive  # noqa: F401

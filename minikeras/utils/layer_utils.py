@@ -1,7 +1,10 @@
 """`keras.utils.layer_utils`: `count_params`, `print_summary`, `get_source_inputs`, and
 `count_flops` (a minikeras extension)."""
+import os
+
 import numpy as np
 
+from .. import initializers
 from ..core.tensor import as_array
 from ..engine.flops import flops_rows
 from ..models.summary import print_summary  # noqa: F401
@@ -47,3 +50,46 @@ def count_flops(model, expand_nested=False):
         raise ValueError("This model has not yet been built. Build the model first by calling "
                          "`build()` or by calling the model on a batch of data.")
     return flops_rows(model, expand_nested)
+
+
+def warmstart_embedding_matrix(base_vocabulary, new_vocabulary, base_embeddings,
+                               new_embeddings_initializer="uniform"):
+    """An embedding matrix for `new_vocabulary`: rows of terms also in `base_vocabulary` are
+    copied from `base_embeddings`, the others drawn from `new_embeddings_initializer`.
+    Vocabularies are lists/arrays of terms or paths of text files with one term per line.
+
+    Example:
+
+        matrix = keras.utils.warmstart_embedding_matrix(
+            ["unk", "a", "b"], ["unk", "b", "c"], np.random.rand(3, 4).astype("float32"))
+        matrix.shape                                   # (3, 4); row 1 is the old row 2
+    """
+    base_vocabulary = _vocabulary_list(base_vocabulary)
+    new_vocabulary = _vocabulary_list(new_vocabulary)
+    base_embeddings = np.asarray(as_array(base_embeddings))
+    initializer = initializers.get(new_embeddings_initializer)
+    matrix = np.array(as_array(initializer(shape=(len(new_vocabulary), base_embeddings.shape[1]),
+                                           dtype=base_embeddings.dtype.name)),
+                      dtype=base_embeddings.dtype)
+    base_index = {term: index for index, term in enumerate(base_vocabulary)}  # last one wins
+    for index, term in enumerate(new_vocabulary):
+        if term in base_index:
+            matrix[index] = base_embeddings[base_index[term]]
+    return matrix
+
+
+def _vocabulary_list(vocabulary):
+    if isinstance(vocabulary, str):
+        if not os.path.exists(vocabulary):
+            raise ValueError(f"Vocabulary file {vocabulary} does not exist.")
+        with open(vocabulary, encoding="utf-8") as handle:
+            terms = handle.read().splitlines()
+    elif isinstance(vocabulary, (np.ndarray, tuple, list)) or hasattr(vocabulary, "data"):
+        terms = list(np.asarray(as_array(vocabulary)).tolist())
+    else:
+        raise ValueError("Vocabulary is expected to be either a NumPy array, list, 1D tensor or "
+                         f"a vocabulary text file. Instead type {type(vocabulary)} was received.")
+    if not terms:
+        raise ValueError("Vocabulary is expected to be either a NumPy array, list, 1D tensor or "
+                         "a vocabulary text file with at least one token. Received 0 instead.")
+    return terms

@@ -5,13 +5,14 @@ from ... import ops
 from ...core.nest import flatten
 from ...engine.base_layer import Layer
 from ...engine.keras_tensor import KerasTensor
+from .base_wrapper import Wrapper
 from .dropout_rnn_cell import prefix_weight_names
 from .serialization import deserialize_layer, serialize_layer
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
 
-class Bidirectional(Layer):
+class Bidirectional(Wrapper):
     """Runs `layer` (an RNN) forwards and a copy with `go_backwards` flipped backwards, reverses
     the backward outputs back into time order and merges the two (`merge_mode` 'concat',
     'sum', 'mul', 'ave', or None for a list). The copies are named `forward_<name>` and
@@ -32,8 +33,8 @@ class Bidirectional(Layer):
         if merge_mode not in _MERGE_MODES:
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be "
                              'one of {"sum", "mul", "ave", "concat", None}')
-        super().__init__(**kwargs)
-        object.__setattr__(self, "layer", layer)     # the template: not a tracked sub-layer
+        Layer.__init__(self, **kwargs)     # not Wrapper's: the template layer stays untracked
+        object.__setattr__(self, "layer", layer)
         # a Keras 3 config names the template `forward_...` and its backward layer
         # `backward_...` already
         base_name = layer.name[len("forward_"):] if layer.name.startswith("forward_") else layer.name

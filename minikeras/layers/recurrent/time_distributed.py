@@ -2,10 +2,10 @@
 from ... import ops
 from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
-from .serialization import deserialize_layer, serialize_layer
+from .base_wrapper import Wrapper
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Applies `layer` to each slice `inputs[:, t]` with the same weights, by folding the time
     axis into the batch (one call of the inner layer). Weights are named under the wrapper,
     `time_distributed/kernel:0`, as tf.keras.
@@ -16,11 +16,7 @@ class TimeDistributed(Layer):
     """
 
     def __init__(self, layer, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError("Please initialize `TimeDistributed` layer with a "
-                             f"`tf.keras.layers.Layer` instance. Received: {layer}")
-        super().__init__(**kwargs)
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.supports_masking = True
 
     def _inner_shape(self, input_shape):
@@ -76,14 +72,3 @@ class TimeDistributed(Layer):
             return mask
         inner = getattr(inner_mask, "data", inner_mask)
         return Tensor(inner.reshape((data.shape[0], data.shape[1]) + inner.shape[1:]))
-
-    def get_config(self):
-        config = super().get_config()
-        config["layer"] = serialize_layer(self.layer)     # with its build_config once built
-        return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        layer = deserialize_layer(config.pop("layer"), custom_objects)
-        return cls(layer, **config)
