@@ -27,3 +27,21 @@ from .efficientnet import (  # noqa: F401
     EfficientNetB5, EfficientNetB6, EfficientNetB7)
 from . import nasnet  # noqa: F401
 from .nasnet import NASNetMobile, NASNetLarge  # noqa: F401
+from . import mobilenet_v3  # noqa: F401
+from .mobilenet_v3 import MobileNetV3Small, MobileNetV3Large  # noqa: F401
+from . import efficientnet_v2  # noqa: F401
+from .efficientnet_v2 import (  # noqa: F401
+    EfficientNetV2B0, EfficientNetV2B1, EfficientNetV2B2, EfficientNetV2B3, EfficientNetV2S,
+    EfficientNetV2M, EfficientNetV2L)
+from . import convnext  # noqa: F401
+from .convnext import (  # noqa: F401
+    ConvNeXtTiny, ConvNeXtSmall, ConvNeXtBase, ConvNeXtLarge, ConvNeXtXLarge)
+from . import regnet  # noqa: F401
+from .regnet import (  # noqa: F401
+    RegNetX002, RegNetX004, RegNetX006, RegNetX008, RegNetX016, RegNetX032, RegNetX040,
+    RegNetX064, RegNetX080, RegNetX120, RegNetX160, RegNetX320, RegNetY002, RegNetY004,
+    RegNetY006, RegNetY008, RegNetY016, RegNetY032, RegNetY040, RegNetY064, RegNetY080,
+    RegNetY120, RegNetY160, RegNetY320)
+from . import resnet_rs  # noqa: F401
+from .resnet_rs import (  # noqa: F401
+    ResNetRS50, ResNetRS101, ResNetRS152, ResNetRS200, ResNetRS270, ResNetRS350, ResNetRS420)

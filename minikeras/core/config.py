@@ -1,4 +1,5 @@
 """Global backend settings: float type, fuzz factor, image data format."""
+import numpy as np
 
 _FLOATX = "float32"
 _EPSILON = 1e-7
@@ -66,3 +67,23 @@ def normalize_data_format(value):
             "The `data_format` argument must be one of 'channels_first', 'channels_last'. "
             f"Received: data_format={value}")
     return value
+
+
+# Keras' "string" dtype (tf.string): strings travel as NumPy object arrays of Python `str`.
+STRING_DTYPE_NAMES = ("string", "str")
+
+
+def numpy_dtype(dtype):
+    """`dtype` (a name, NumPy dtype or an object with a `.name`) as a NumPy dtype; Keras'
+    "string" becomes `object`."""
+    if hasattr(dtype, "name") and not isinstance(dtype, np.dtype):
+        dtype = dtype.name
+    if dtype is str or dtype in STRING_DTYPE_NAMES:
+        return np.dtype(object)
+    return np.dtype(dtype)
+
+
+def dtype_name(dtype):
+    """The Keras name of a NumPy dtype: "string" for the object arrays that carry strings."""
+    dtype = np.dtype(dtype)
+    return "string" if dtype.kind in "OUS" else dtype.name

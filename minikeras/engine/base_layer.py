@@ -121,20 +121,20 @@ class Layer:
     # --- properties ------------------------------------------------------------------------
     @property
     def dtype(self):
-        return self._dtype.name
+        return config.dtype_name(self._dtype)
 
     @property
     def compute_dtype(self):
-        return self._dtype.name
+        return config.dtype_name(self._dtype)
 
     @property
     def variable_dtype(self):
-        return self._dtype.name
+        return config.dtype_name(self._dtype)
 
     @property
     def dtype_policy(self):
         """The layer's `keras.mixed_precision.Policy` (always a single-dtype one here)."""
-        return Policy(self._dtype.name)
+        return Policy(config.dtype_name(self._dtype))
 
     @property
     def trainable(self):
@@ -602,7 +602,7 @@ def _normalize_dtype(dtype):
         dtype = dtype.name
     if dtype in ("mixed_float16", "mixed_bfloat16"):
         raise NotImplementedError(f"dtype policy {dtype!r} is not supported by minikeras.")
-    return np.dtype(dtype)
+    return config.numpy_dtype(dtype)
 
 
 def _dedup(weights):

@@ -22,7 +22,7 @@ class Policy:
             raise ValueError("Policy '_infer' is not supported by minikeras.")
         if name in MIXED_POLICIES:
             compute, variable = MIXED_POLICIES[name], "float32"
-        elif name == "bfloat16":                # no NumPy dtype of that name
+        elif name in ("bfloat16", "string"):    # no NumPy dtype of that name
             compute = variable = name
         else:
             try:

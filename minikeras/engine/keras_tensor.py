@@ -15,7 +15,7 @@ class KerasTensor:
 
     def __init__(self, shape, dtype=None, name=None, keras_history=None, sparse=False):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = np.dtype(dtype or config.floatx())
+        self.dtype = config.numpy_dtype(dtype or config.floatx())
         self.name = name
         self._keras_history = keras_history   # (layer, node_index, tensor_index)
         self._keras_mask = None                # a KerasTensor of the mask, or None
@@ -31,14 +31,14 @@ class KerasTensor:
 
     def __repr__(self):
         created = f" (created by layer '{self._keras_history[0].name}')" if self._keras_history else ""
-        return f"<KerasTensor: shape={self.shape} dtype={self.dtype.name}{created}>"
+        return f"<KerasTensor: shape={self.shape} dtype={config.dtype_name(self.dtype)}{created}>"
 
     def __str__(self):
         """tf.keras' long form, used in graph error messages."""
         is_input = self._keras_history is not None and self.node.is_input
         spec_name = repr(self.name) if is_input and self.name is not None else None
         text = (f"KerasTensor(type_spec=TensorSpec(shape={_shape_text(self.shape)}, "
-                f"dtype=tf.{self.dtype.name}, name={spec_name})")
+                f"dtype=tf.{config.dtype_name(self.dtype)}, name={spec_name})")
         if self.name is not None:
             text += f", name='{self.name}'"
         if self._keras_history is not None:

@@ -108,6 +108,11 @@ from .preprocessing.random_color_size import (  # noqa: F401
 from .core.einsum_dense import EinsumDense  # noqa: F401
 from .preprocessing.category_encoding import CategoryEncoding  # noqa: F401
 from .preprocessing.discretization import Discretization  # noqa: F401
+from .preprocessing.string_lookup import StringLookup  # noqa: F401
+from .preprocessing.integer_lookup import IntegerLookup  # noqa: F401
+from .preprocessing.text_vectorization import TextVectorization  # noqa: F401
+from .preprocessing.hashing import Hashing  # noqa: F401
+from .preprocessing.hashed_crossing import HashedCrossing  # noqa: F401
 from .locally_connected.locally_connected1d import LocallyConnected1D  # noqa: F401
 from .locally_connected.locally_connected2d import LocallyConnected2D  # noqa: F401
 from .normalization.spectral_normalization import SpectralNormalization  # noqa: F401

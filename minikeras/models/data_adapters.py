@@ -303,10 +303,20 @@ def _check_arrays(x, y, sample_weight, types):
                 raise _no_adapter(x, y, types) if name != "sample_weight" else ValueError(
                     "Failed to find data adapter that can handle input: `sample_weight` of "
                     f"type {type(sample_weight)} with shape (): it needs one weight per sample.")
-            if array.dtype.kind not in "biuf":
+            if array.dtype.kind not in "biuf" and not (name == "x" and _holds_strings(array)):
                 raise ValueError(f"`{name}` holds values of dtype {array.dtype}: minikeras "
-                                 "models take numbers (bool, integer or float arrays). "
+                                 "models take numbers (bool, integer or float arrays) and, "
+                                 "for string inputs (`Input(dtype='string')`), strings. "
                                  f"Received {name} of shape {array.shape}.")
+
+
+def _holds_strings(array):
+    """A NumPy str/bytes array, or an object array of Python strings (Keras' string
+    tensors: see layers/preprocessing/preprocessing_utils.py)."""
+    if array.dtype.kind in "US":
+        return True
+    return array.dtype.kind == "O" and array.size > 0 and \
+        all(isinstance(v, (str, bytes)) for v in array.reshape(-1))
 
 
 def select_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, epochs=1,

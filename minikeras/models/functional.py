@@ -185,8 +185,11 @@ class Functional(Model):
         return _get_layer(self.layers, name, index)
 
     def _convert_input(self, x):
-        # A model takes numbers: refuse string/object arrays here, not inside a layer's NumPy.
-        if isinstance(x, (np.ndarray, list, str, bytes)):
+        # A model takes numbers: refuse string/object arrays here, not inside a layer's NumPy
+        # (unless an `Input(dtype="string")` takes them; each input is checked on its own later).
+        model_inputs = getattr(self, "inputs", None) or ()
+        takes_strings = any(t.dtype.kind == "O" for t in model_inputs) or not model_inputs
+        if isinstance(x, (np.ndarray, list, str, bytes)) and not takes_strings:
             numeric_input(x, self.dtype if self._dtype.kind in "biuf" else "float32")
         return super()._convert_input(x)
 

@@ -3,6 +3,7 @@ import warnings
 
 from ..engine.base_layer import Layer
 from ..core.registry import register_builtins
+from ..core.tensor import unwrap
 from .functional import Functional, _conform_to_reference_input
 from ..engine.keras_tensor import KerasTensor
 from .training import Model
@@ -138,13 +139,13 @@ class Sequential(Functional):
             self._set_graph(self._input_layer._inbound_nodes[0].outputs, tensor)
         return layer
 
-    def build(self, input_shape=None):
+    def build(self, input_shape=None, input_dtype=None):
         if input_shape is None:
             if self._input_layer is None:
                 raise ValueError("You must provide an `input_shape` argument.")
             return
         if self._input_layer is None:
-            self._input_layer = InputLayer(batch_input_shape=tuple(input_shape),
+            self._input_layer = InputLayer(batch_input_shape=tuple(input_shape), dtype=input_dtype,
                                            name=f"{self._stack[0].name}_input" if self._stack else None)
             self._rebuild()
         self.built = True
@@ -174,12 +175,20 @@ class Sequential(Functional):
             return
         import numpy as np
         shape = (None,) + tuple(np.shape(x)[1:])
-        self.build(shape)
+        self.build(shape, self._input_dtype_for(x))
 
     def _maybe_build(self, inputs):
         if not self.built and self._stack:
             import numpy as np
-            self.build((None,) + tuple(np.shape(inputs)[1:]))
+            self.build((None,) + tuple(np.shape(inputs)[1:]), self._input_dtype_for(inputs))
+
+    def _input_dtype_for(self, data):
+        """A deferred Sequential whose first layer reads strings (lookup, text, hashing layers)
+        gets a string input for string data, as tf.keras builds it with the data's dtype."""
+        first = self._stack[0] if self._stack else None
+        if getattr(first, "_takes_string_inputs", False):
+            return _string_dtype_of(data)
+        return None
 
     def __call__(self, *args, **kwargs):
         if args and isinstance(args[0], KerasTensor) and self._input_layer is None:
@@ -221,6 +230,16 @@ class Sequential(Functional):
 
 
 register_builtins("layers", {"Sequential": Sequential})   # configs name models among layers
+
+
+def _string_dtype_of(data):
+    """"string" for string data (a deferred Sequential then gets a string input, as tf.keras
+    builds its input with the data's dtype), else None (floatx)."""
+    array = unwrap(data)
+    kind = getattr(getattr(array, "dtype", None), "kind", None)
+    if kind in ("U", "S") or (kind == "O" and array.size and isinstance(array.flat[0], (str, bytes))):
+        return "string"
+    return None
 
 
 def _input_shape_and_dtype(layer):

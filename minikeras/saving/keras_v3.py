@@ -1,6 +1,11 @@
 """The Keras 3 formats: `*.weights.h5` and the `*.keras` zip (`config.json`, `metadata.json`,
 `model.weights.h5`).
 
+Layers with state that is not a variable (a lookup layer's vocabulary, a Discretization summary)
+use Keras 3's hooks: `save_own_variables(store)` / `load_own_variables(store)` write and read
+their `vars` group themselves, and `save_assets(directory)` / `load_assets(directory)` their
+files under `assets/<path>/` in the archive.
+
 Weights layout (Keras 3 `saving_lib`): every saveable object (model, layer, optimizer) gets a
 group `<path>/vars` (attribute `name`) holding its own variables as datasets `0`, `1`, ...
 The model's own variables are at `vars`; the layers of a Sequential/functional model at
@@ -11,7 +16,9 @@ the optimizer at `optimizer` (iterations, learning rate, then each variable's sl
 import datetime
 import io
 import json
+import os
 import re
+import tempfile
 import warnings
 import zipfile
 
@@ -32,6 +39,7 @@ from .keras3_config import (serialize_model, deserialize_model, compile_from_con
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
 WEIGHTS_FILENAME = "model.weights.h5"
+ASSETS_DIRECTORY = "assets"
 
 # Attributes of minikeras' engine that hold layers for bookkeeping, not as children.
 _ENGINE_ATTRIBUTES = frozenset({
@@ -136,6 +144,9 @@ def write_weights(model, h5file):
     for path, obj in walk(model):
         group = h5file.create_group(f"{path}/vars" if path else "vars")
         group.attrs["name"] = str(getattr(obj, "name", ""))
+        if hasattr(obj, "save_own_variables"):
+            obj.save_own_variables(group)
+            continue
         for index, variable in enumerate(own_variables(obj)):
             group.create_dataset(str(index), data=np.asarray(variable.data))
 
@@ -158,6 +169,7 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
             f"Cannot load weights from {filepath}: it has neither a 'vars' nor a 'layers' group, "
             f"so it is not a Keras 3 weights file.{hint}")
     assignments = []
+    own_loaders = []
     size_of_file = file_io.file_size(h5file)
     for path, obj in walk(model):
         if isinstance(obj, Optimizer):
@@ -165,6 +177,9 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
         stored = h5file.get(f"{path}/vars" if path else "vars")
         if stored is None:
             stored = h5file.get(f"{_private_twin(path)}/vars", {})
+        if hasattr(obj, "load_own_variables"):
+            own_loaders.append((obj, stored))
+            continue
         try:
             assignments += _match(obj, own_variables(obj), stored, path, size_of_file)
         except ValueError as error:
@@ -175,6 +190,8 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
     values = [np.asarray(value[()], dtype=variable.dtype) for variable, value in assignments]
     for (variable, _), value in zip(assignments, values):
         variable.assign(value)
+    for obj, stored in own_loaders:
+        obj.load_own_variables(stored)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "_built", False):
         load_optimizer_state(model, h5file)
@@ -267,11 +284,47 @@ def save_model(model, filepath):
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5file:
         write_weights(model, h5file)
+    assets = _collect_assets(model)
     with file_io.atomic_write(filepath) as tmp_path:
         with zipfile.ZipFile(tmp_path, "w") as archive:
             archive.writestr(METADATA_FILENAME, metadata_json)
             archive.writestr(CONFIG_FILENAME, config_json)
             archive.writestr(WEIGHTS_FILENAME, buffer.getvalue())
+            for name, data in assets:
+                archive.writestr(name, data)
+
+
+def _collect_assets(model):
+    """(archive name, bytes) of the files each object's `save_assets(directory)` writes."""
+    assets = []
+    for path, obj in walk(model):
+        if not hasattr(obj, "save_assets"):
+            continue
+        with tempfile.TemporaryDirectory() as directory:
+            obj.save_assets(directory)
+            for name in sorted(os.listdir(directory)):
+                with open(os.path.join(directory, name), "rb") as handle:
+                    assets.append((f"{ASSETS_DIRECTORY}/{path}/{name}", handle.read()))
+    return assets
+
+
+def _load_assets(model, archive, filepath):
+    """Hands each object with `load_assets` a directory holding its files from the archive."""
+    members = archive.namelist()
+    for path, obj in walk(model):
+        if not hasattr(obj, "load_assets"):
+            continue
+        prefix = f"{ASSETS_DIRECTORY}/{path}/"
+        names = [m for m in members if m.startswith(prefix) and "/" not in m[len(prefix):]
+                 and m != prefix]
+        if not names:
+            continue
+        with tempfile.TemporaryDirectory() as directory:
+            for name in names:
+                data = file_io.read_member(archive, name, filepath, CONFIG_SIZE_LIMIT)
+                with open(os.path.join(directory, name[len(prefix):]), "wb") as handle:
+                    handle.write(data)
+            obj.load_assets(directory)
 
 
 # A config.json larger than this is not a model config (5,000 layers take about 3 MiB).
@@ -296,6 +349,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             config, custom_objects, safe_mode=safe_mode))
         weights = file_io.read_member(archive, WEIGHTS_FILENAME, filepath,
                                       weights_size_limit(model))
+        with file_io.reading_errors(filepath, "the model"):
+            _load_assets(model, archive, filepath)
     with file_io.open_h5_bytes(weights, filepath, WEIGHTS_FILENAME) as h5file:
         with file_io.reading_errors(filepath, "the model"):
             read_weights(model, h5file, filepath)

@@ -98,7 +98,19 @@ def _save_weight_list(group, weights, names=None):
             dataset[()] = value
 
 
+def _refuse_state_outside_variables(model):
+    """tf.keras refuses to write layers whose state is not variables (an adapted lookup
+    layer's vocabulary) to HDF5: the file could not restore them."""
+    for layer in model._flatten_layers():
+        if getattr(layer, "_has_state_outside_variables", lambda: False)():
+            raise NotImplementedError(
+                f"Saving the adapted vocabulary of layer '{layer.name}' ({type(layer).__name__}) "
+                "is not supported in the legacy HDF5 format (tf.keras refuses it too). Save the "
+                "model to the native Keras format instead (a '.keras' file name).")
+
+
 def save_weights_to_hdf5_group(group, model):
+    _refuse_state_outside_variables(model)
     layers = model.layers
     save_attributes(group, "layer_names", [layer.name for layer in layers])
     group.attrs["backend"] = BACKEND.encode("utf8")

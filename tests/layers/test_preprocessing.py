@@ -373,7 +373,7 @@ def test_discretization_buckets_and_refuses_adapt():
     np.testing.assert_array_equal(out.numpy(), [[0, 1, 1, 2, 2]])    # boundary -> upper bucket
     multi = L.Discretization(bin_boundaries=[0.0], output_mode="multi_hot")
     np.testing.assert_array_equal(multi(np.array([[-1.0, -2.0]])).numpy(), [[1, 0]])
-    with pytest.raises(NotImplementedError, match="bin_boundaries"):
-        layer.adapt(np.ones((4, 1)))
+    with pytest.raises(ValueError, match="initialized with `bin_boundaries`"):
+        layer.adapt(np.ones((4, 1)))       # tf.keras: adapt only with num_bins
     with pytest.raises(ValueError, match="Both `num_bins` and `bin_boundaries`"):
         L.Discretization(bin_boundaries=[0.0], num_bins=3)
