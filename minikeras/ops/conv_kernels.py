@@ -299,11 +299,16 @@ def _im2col_taps_into(xp, kernel_size, strides, dilation, out_sizes, dest):
     (tap, channel) copied from a shifted view of `xp` (inner loops over whole output rows where
     the row-major layout would copy `kernel_width * cin` values at a time)."""
     channels = xp.shape[-1]
-    shape = (xp.shape[0],) + tuple(out_sizes)
+    shape = (channels, xp.shape[0]) + tuple(out_sizes)
+    # The input as channel planes first (one strided pass), so that every tap's copy runs over
+    # whole rows instead of every `channels`-th value (1.6x faster on a 224x224x3 image).
+    planes = np.moveaxis(xp, -1, 0)
+    if channels > 1:
+        source, planes = planes, local_buffer("conv_planes", planes.shape, xp.dtype)
+        np.copyto(planes, source)
     for t, index in enumerate(tap_slices(kernel_size, strides, dilation, out_sizes)):
-        shifted = xp[index]
-        for c in range(channels):
-            np.copyto(_as_shape(dest[t * channels + c], shape), shifted[..., c])
+        np.copyto(_as_shape(dest[t * channels:(t + 1) * channels], shape),
+                  planes[(slice(None),) + index])
 
 
 # The tap-major layout is tried only for inputs with at most this many channels (image inputs,
@@ -561,8 +566,15 @@ def _lazily(make):
 
 def _activation_grad(activation, out, g, dest):
     """d activation / d pre-activation times `g`, from the activation's output, into `dest`."""
-    if activation == "relu":
+    if activation == "relu" and np.may_share_memory(dest, g):
         np.multiply(g, out > 0, out=dest)
+    elif activation == "relu":
+        # The mask cast to floats by a plain copy, then one float product: a float-by-bool
+        # product casts through NumPy's small buffers (seed_cnn's first layer, 16 samples:
+        # 8.7 -> 4.4 ms).
+        mask = np.greater(out, 0, out=local_buffer("relu_mask", out.shape, np.bool_))
+        np.copyto(dest, mask)
+        np.multiply(dest, g, out=dest)
     elif activation == "tanh":
         np.multiply(out, out, out=dest)
         np.subtract(1, dest, out=dest)
@@ -772,6 +784,13 @@ def _grid_offsets(kernel_size, dilation, grid):
             for tap in np.ndindex(*kernel_size)]
 
 
+# OpenBLAS' small-matrix kernels (no packing; AVX-512 builds take products of at most 100^3
+# multiply-adds) run the grid route's thin products faster than its general ones: seed_cnn's
+# 111x111x16 -> 32 kernel gradient products 15 -> 8.6 ms per 16 samples, one thread, in blocks
+# of 1536 rows instead of whole chunks. Whether blocks win depends on the BLAS, so it is timed.
+_SMALL_GEMM_MACS = 10 ** 6
+
+
 def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
     """`conv_gradients` for stride-1, ungrouped convolutions with few taps (see above)."""
     kernel, x_shape, dtype = ctx.kernel, ctx.x_shape, ctx.out.dtype
@@ -790,42 +809,72 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
     unpadded = not any(lo or hi for lo, hi in ctx.pads)
     dx = scratch(x_shape, dtype) if need_input else None
     partial_dk, partial_db = {}, {}
+    chunk_bytes = cells * 2 * (channels + filters) * dtype.itemsize
+
+    def activation_grad_rows(b0, b1):
+        """The gradient before the activation of samples b0..b1 laid on the grid, as rows
+        `(cells from which every tap stays inside, filters)`."""
+        count = (b1 - b0) * cells
+        if whole_grid and ctx.activation not in ("relu", "tanh") and \
+                g[b0:b1].flags.c_contiguous:
+            ga = g[b0:b1]                        # e.g. a 1x1 convolution before batch norm
+        else:
+            ga = local_buffer("grid_ga", (b1 - b0,) + grid + (filters,), dtype)
+            fill_border(ga, uncovered, 0)        # no window starts there
+            _activation_grad(ctx.activation, ctx.out[b0:b1], g[b0:b1], ga[real])
+        return ga.reshape(count, filters)[:count - offsets[-1]]
+
+    def products(b0, b1, ga_rows, block, dk):
+        """Input gradient of samples b0..b1 into dx and their kernel gradient added to dk, the
+        products in blocks of `block` grid rows."""
+        count, span = (b1 - b0) * cells, len(ga_rows)
+        blocks = [(r, min(r + block, span)) for r in range(0, span, block)]
+        if need_kernel:
+            xp = np.ascontiguousarray(_padded_chunk(ctx.x[b0:b1], ctx.pads, "conv_xp"))
+            x_rows = xp.reshape(count, channels)
+            for r0, r1 in blocks:
+                for t, offset in enumerate(offsets):
+                    dk[t] += x_rows[offset + r0:offset + r1].T @ ga_rows[r0:r1]
+        if need_input:
+            dxp = dx[b0:b1] if unpadded else \
+                local_buffer("grid_dxp", (b1 - b0,) + grid + (channels,), dtype)
+            dx_rows = dxp.reshape(count, channels)
+            dx_rows[span:] = 0
+            product = local_buffer("grid_product", (min(block, span), channels), dtype)
+            # Last block first: a block's later taps add into rows the blocks after it have
+            # already set, so every row still sums its taps in order.
+            for r0, r1 in reversed(blocks):
+                np.matmul(ga_rows[r0:r1], kernel_t[0], out=dx_rows[r0:r1])   # offsets[0] == 0
+                for t in range(1, taps):
+                    np.matmul(ga_rows[r0:r1], kernel_t[t], out=product[:r1 - r0])
+                    dx_rows[offsets[t] + r0:offsets[t] + r1] += product[:r1 - r0]
+            if not unpadded:
+                dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
+
+    block = cells * batch                         # whole chunks
+    small = max(1, _SMALL_GEMM_MACS // (channels * filters))
+    if batch and (need_input or need_kernel):
+        b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
+        if small < b1 * cells - offsets[-1]:
+            # Timed on the products of the first chunk alone (the rest does not change).
+            first = activation_grad_rows(0, b1).copy()
+            trial_dk = np.zeros((taps, channels, filters), dtype)
+            key = ("grid_blocks", x_shape[1:], kernel.shape, tuple(map(tuple, ctx.pads)),
+                   ctx.dilation, dtype.str, b1, need_input, need_kernel)
+            choice = _plan_on_one_blas_thread(
+                key, {"whole": lambda: products(0, b1, first, block, trial_dk),
+                      "small": lambda: products(0, b1, first, small, trial_dk)})
+            block = small if choice == "small" else block
 
     def work(lo, hi):
         dk = np.zeros((taps, channels, filters), dtype) if need_kernel else None
         db = None
-        for b0, b1 in _sample_chunks(lo, hi, cells * 2 * (channels + filters) * dtype.itemsize):
-            count = (b1 - b0) * cells
-            span = count - offsets[-1]           # grid cells from which every tap stays inside
-            if whole_grid and ctx.activation not in ("relu", "tanh") and \
-                    g[b0:b1].flags.c_contiguous:
-                ga = g[b0:b1]                    # e.g. a 1x1 convolution before batch norm
-            else:
-                ga = local_buffer("grid_ga", (b1 - b0,) + grid + (filters,), dtype)
-                fill_border(ga, uncovered, 0)    # no window starts there
-                _activation_grad(ctx.activation, ctx.out[b0:b1], g[b0:b1], ga[real])
-            ga_rows = ga.reshape(count, filters)[:span]
+        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
+            ga_rows = activation_grad_rows(b0, b1)
             if need_bias:
                 part = _channel_sums(ga_rows)
                 db = part if db is None else db + part
-            if need_kernel:
-                xp = np.ascontiguousarray(_padded_chunk(ctx.x[b0:b1], ctx.pads, "conv_xp"))
-                x_rows = xp.reshape(count, channels)
-                for t, offset in enumerate(offsets):
-                    dk[t] += x_rows[offset:offset + span].T @ ga_rows
-            if need_input:
-                dxp = dx[b0:b1] if unpadded else \
-                    local_buffer("grid_dxp", (b1 - b0,) + grid + (channels,), dtype)
-                dx_rows = dxp.reshape(count, channels)
-                np.matmul(ga_rows, kernel_t[0], out=dx_rows[:span])      # offsets[0] == 0
-                dx_rows[span:] = 0
-                if taps > 1:
-                    product = local_buffer("grid_product", (span, channels), dtype)
-                    for t in range(1, taps):
-                        np.matmul(ga_rows, kernel_t[t], out=product)
-                        dx_rows[offsets[t]:offsets[t] + span] += product
-                if not unpadded:
-                    dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
+            products(b0, b1, ga_rows, block, dk)
         partial_dk[lo], partial_db[lo] = dk, db
     run_split(work, batch)
     dk = db = None

@@ -6,11 +6,13 @@ stride-2 pool), then along the next axis. That costs `sum(pool_size)` vectorised
 instead of `prod(pool_size)`, and the first pass reads whole contiguous rows.
 
 Max-pool backward routes each window's gradient to its first maximum (row-major within the
-window), found once per tap with byte-mask comparisons (no masked `where=` writes, which NumPy
-does not vectorise). When windows do not overlap (stride >= pool size, e.g. 2x2 / 2) every tap
-writes its own cells directly; overlapping windows accumulate.
+window). When the windows tile the input (stride == pool size, e.g. 2x2 / 2: Keras' default) it
+works on whole rows of windows (`_tiled_first_max_routing`); otherwise once per tap with
+byte-mask comparisons (no masked `where=` writes, which NumPy does not vectorise), every tap
+writing its own cells when windows do not overlap and accumulating where they do.
 """
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .conv_kernels import Context, _sample_chunks, fill_border, interior, output_array, \
     output_sizes, pad_input, scratch, tap_slices
@@ -45,6 +47,8 @@ def _separable_reduce(xp, pool_size, strides, out_sizes, combine, out):
         acc = out if axis == axes[-1] else local_buffer(("pool", axis), shape, xp.dtype)
         if k == 1:
             np.copyto(acc, _axis_window(result, axis, 0, s, o))
+        elif axis == xp.ndim - 2 and s == k and _combine_along_rows(result, k, o, combine, acc):
+            pass
         else:
             combine(_axis_window(result, axis, 0, s, o), _axis_window(result, axis, 1, s, o),
                     out=acc)
@@ -52,6 +56,26 @@ def _separable_reduce(xp, pool_size, strides, out_sizes, combine, out):
                 combine(acc, _axis_window(result, axis, t, s, o), out=acc)
         result = acc
     return out
+
+
+def _combine_along_rows(result, k, o, combine, acc):
+    """The last spatial axis when windows tile it (stride == pool size): every row of cells
+    combined with itself shifted by 1 .. k-1 cells (whole-row inner loops, not `channels`-long
+    ones), then every k-th cell kept by whole-cell copies. False (nothing done) when the cells
+    of `result` or `acc` are not contiguous."""
+    channels = result.shape[-1]
+    if _cells(acc) is None or _cells(result) is None or \
+            result.strides[-2] != channels * result.itemsize:
+        return False
+    rows = result.reshape(result.shape[:-2] + (-1,))
+    length = ((o - 1) * k + 1) * channels        # up to the first cell of the last window
+    combined = local_buffer("pool_rows", rows.shape[:-1] + (length,), result.dtype)
+    combine(rows[..., :length], rows[..., channels:channels + length], out=combined)
+    for d in range(2, k):
+        combine(combined, rows[..., d * channels:d * channels + length], out=combined)
+    starts = _cells(combined.reshape(combined.shape[:-1] + (-1, channels)))[..., ::k]
+    np.copyto(_cells(acc), starts)
+    return True
 
 
 def _pool_in_chunks(xp, out, pool_size, strides, out_sizes, combine):
@@ -93,17 +117,30 @@ def max_pool_backward(ctx, g):
     g = np.asarray(g, dtype=xp.dtype)
     disjoint = all(s >= p for s, p in zip(strides, pool_size))
     dxp = scratch(xp.shape, g.dtype)
+    tiled = tuple(strides) == tuple(pool_size) and 0 not in ctx.out_sizes and \
+        _window_rows(xp, pool_size, ctx.out_sizes) is not None and \
+        _window_rows(dxp, pool_size, ctx.out_sizes) is not None
+    if tiled:
+        masks = _phase_masks(ctx.out_sizes[-1], pool_size[-1], xp.shape[-1])
+        per_sample = 2 * xp[:1].nbytes
+    else:
+        per_sample = xp[:1].nbytes + out[:1].nbytes
 
     def work(lo, hi):
-        for b0, b1 in _sample_chunks(lo, hi, xp[:1].nbytes + out[:1].nbytes):
-            _first_max_routing(xp[b0:b1], out[b0:b1], g[b0:b1], dxp[b0:b1], taps, disjoint,
-                               pool_size, strides, ctx.out_sizes)
+        for b0, b1 in _sample_chunks(lo, hi, per_sample):
+            if tiled:
+                _zero_uncovered(dxp[b0:b1], pool_size, strides, ctx.out_sizes)
+                _tiled_first_max_routing(xp[b0:b1], out[b0:b1], g[b0:b1], dxp[b0:b1],
+                                         pool_size, ctx.out_sizes, masks)
+            else:
+                _first_max_routing(xp[b0:b1], out[b0:b1], g[b0:b1], dxp[b0:b1], taps,
+                                   disjoint, pool_size, strides, ctx.out_sizes)
     run_split(work, xp.shape[0], uses_blas=False)
     return dxp[interior(ctx.x_shape[1:-1], ctx.pads)]
 
 
 def _first_max_routing(xp, out, g, dxp, taps, disjoint, pool_size, strides, out_sizes):
-    """Route `g` to each window's first maximum, for a few samples."""
+    """Route `g` to each window's first maximum, for a few samples, one tap at a time."""
     if disjoint:
         _zero_uncovered(dxp, pool_size, strides, out_sizes)
     else:
@@ -122,6 +159,133 @@ def _first_max_routing(xp, out, g, dxp, taps, disjoint, pool_size, strides, out_
             np.multiply(g, hit, out=dxp[index])
         else:
             dxp[index] += g * hit
+
+
+# ---------------------------------------------------------------------------------------
+# max-pool backward on whole rows of tiling windows
+# ---------------------------------------------------------------------------------------
+# A tap slice of a channels_last array (one cell in `pool width`) makes NumPy run inner loops of
+# only `channels` values, so each tap pass costs about as much as a contiguous pass over the
+# whole input (seed_cnn's 2x2 pool of 223x223x16: eight such passes, 24 ms for 16 samples on
+# one thread). When the windows tile the input (stride == pool size), a row of windows along
+# the last spatial axis is one contiguous run of `out width * pool width * channels` values:
+# the maxima and the gradient are repeated `pool width` times along the row (by whole-cell
+# copies, one memcpy per cell), compared and multiplied over whole rows, and the ties inside a
+# window are settled with byte masks shifted by whole cells along the row.
+def _window_rows(array, pool_size, out_sizes, writeable=False):
+    """View `(n, o_1, k_1, ..., o_{d-1}, k_{d-1}, o_d * k_d * channels)` of the cells of
+    `array (n, *spatial, channels)` that tiling windows cover: a (window, tap) pair of axes per
+    leading spatial axis and the whole row of windows along the last one; None when that row is
+    not contiguous."""
+    itemsize, channels = array.itemsize, array.shape[-1]
+    if channels == 0 or array.strides[-1] != itemsize or \
+            array.strides[-2] != channels * itemsize:
+        return None
+    shape, strides = [array.shape[0]], [array.strides[0]]
+    for stride, o, k in zip(array.strides[1:-2], out_sizes[:-1], pool_size[:-1]):
+        shape += [o, k]
+        strides += [stride * k, stride]
+    shape.append(out_sizes[-1] * pool_size[-1] * channels)
+    strides.append(itemsize)
+    return as_strided(array, shape, strides, writeable=writeable)
+
+
+def _lead_tap(tap):
+    """Index of one tap of the leading window axes in a `_window_rows` view."""
+    return (slice(None),) + tuple(part for t in tap for part in (slice(None), t)) + \
+        (slice(None),)
+
+
+def _cells(array):
+    """`array (..., channels)` as whole cells (void elements of `channels` values), so that a
+    copy moves a cell at a time; None unless the channel axis is contiguous."""
+    if array.shape[-1] == 0 or array.strides[-1] != array.itemsize:
+        return None
+    return array.view(np.dtype((np.void, array.shape[-1] * array.itemsize)))[..., 0]
+
+
+def _repeat_cells(source, repeats, dest):
+    """`dest (..., width, repeats, channels)`: every cell of `source (..., width, channels)`
+    `repeats` times."""
+    source_cells, dest_cells = _cells(source), _cells(dest)
+    for phase in range(repeats):
+        if source_cells is None or dest_cells is None:
+            np.copyto(dest[..., phase, :], source)
+        else:
+            np.copyto(dest_cells[..., phase], source_cells)
+
+
+def _phase_masks(out_width, pool_width, channels):
+    """For shifts d = 1 .. pool_width - 1 along a row of windows: byte masks of the values with
+    at least d cells of their window before them, and of those with at least d after them."""
+    phase = np.arange(out_width * pool_width * channels) // channels % pool_width
+    return [(phase >= d, phase < pool_width - d) for d in range(1, pool_width)]
+
+
+def _shifted_hits(row, masks, channels, later, dest, spare):
+    """`dest` = whether a cell `d` cells earlier (`later`=False) or later (`later`=True) in the
+    same window holds a hit of `row`, for any d."""
+    if not masks:
+        dest.fill(False)
+        return dest
+    for d, (after, before) in enumerate(masks, start=1):
+        s = d * channels
+        target = dest if d == 1 else spare
+        if later:
+            np.logical_and(row[..., s:], before[:-s], out=target[..., :-s])
+            target[..., -s:] = False
+        else:
+            np.logical_and(row[..., :-s], after[s:], out=target[..., s:])
+            target[..., :s] = False
+        if d > 1:
+            np.logical_or(dest, spare, out=dest)
+    return dest
+
+
+def _keep_first_hits(hits, lead_pool, masks, channels):
+    """Clear every hit of `hits` (a `_window_rows` view of byte masks) that comes after another
+    hit of its window in row-major order."""
+    lead_taps = list(np.ndindex(*lead_pool))
+    row_shape = hits[_lead_tap(lead_taps[0])].shape
+    blocked = local_buffer("pool_blocked", row_shape, np.bool_)
+    window_row = local_buffer("pool_window_row", row_shape, np.bool_)
+    spare = local_buffer("pool_spare", row_shape, np.bool_) if len(masks) > 1 else None
+    claimed = local_buffer("pool_claimed", row_shape, np.bool_)   # hit in an earlier row
+    for i, tap in enumerate(lead_taps):
+        row = hits[_lead_tap(tap)]
+        _shifted_hits(row, masks, channels, False, blocked, spare)
+        if i < len(lead_taps) - 1:                 # any hit of this window row, for later rows
+            _shifted_hits(row, masks, channels, True, window_row, spare)
+            window_row |= row
+            window_row |= blocked
+        if i > 0:
+            blocked |= claimed
+        if i < len(lead_taps) - 1:
+            if i == 0:
+                np.copyto(claimed, window_row)
+            else:
+                claimed |= window_row
+        np.greater(row, blocked, out=row)          # a hit not blocked by an earlier one
+
+
+def _tiled_first_max_routing(xp, out, g, dxp, pool_size, out_sizes, masks):
+    """Route `g` to each window's first maximum, for a few samples, when windows tile `xp`."""
+    n, channels = xp.shape[0], xp.shape[-1]
+    lead_sizes, width, pool_width = tuple(out_sizes[:-1]), out_sizes[-1], pool_size[-1]
+    row_shape = (n,) + lead_sizes + (width * pool_width * channels,)
+    # rows of repeated cells, broadcast over the leading taps
+    spread = (n,) + tuple(part for o in lead_sizes for part in (o, 1)) + row_shape[-1:]
+    repeated_shape = (n,) + lead_sizes + (width, pool_width, channels)
+    x_rows = _window_rows(xp, pool_size, out_sizes)
+    hits = local_buffer("pool_hits", x_rows.shape, np.bool_)
+    repeated = local_buffer("pool_repeated", repeated_shape, xp.dtype)
+    _repeat_cells(out, pool_width, repeated)
+    np.equal(x_rows, repeated.reshape(spread), out=hits)
+    _keep_first_hits(hits, pool_size[:-1], masks, channels)
+    _repeat_cells(g, pool_width, repeated)
+    dx_rows = _window_rows(dxp, pool_size, out_sizes, writeable=True)
+    np.copyto(dx_rows, hits)
+    np.multiply(dx_rows, repeated.reshape(spread), out=dx_rows)
 
 
 def _window_counts(spatial, pool_size, strides, pads, out_sizes, dtype):

@@ -171,13 +171,26 @@ GRID_CASES = [c for c in CONV_CASES if c[5] == 1 and all(s == 1 for s in c[2])] 
 ]
 
 
+@pytest.fixture(params=["whole chunks", "blocks of 3 rows"])
+def grid_blocks(request, monkeypatch):
+    """The grid route's products over whole chunks, and (chosen whatever the timing) in blocks
+    of 3 grid rows, so that the later taps of a block add into rows of the next blocks."""
+    if request.param.startswith("blocks"):
+        plan = K._plan_on_one_blas_thread
+        monkeypatch.setattr(K, "_plan_on_one_blas_thread", lambda key, candidates: "small"
+                            if key[0] == "grid_blocks" else plan(key, candidates))
+    return request.param
+
+
 @pytest.mark.parametrize("case", GRID_CASES)
 @pytest.mark.parametrize("activation", [None, "relu", "tanh"])
 def test_grid_gradient_route_matches_the_im2col_route_and_the_reference(
-        case, activation, chunking, monkeypatch):
+        case, activation, chunking, grid_blocks, monkeypatch):
     """The per-tap grid route (forced on for any taps and channels) gives the im2col route's
     dx, dk, db to round-off, and dx is the reference adjoint elementwise."""
     x_shape, k_shape, _, pads, dilation, _ = case
+    if grid_blocks.startswith("blocks"):
+        monkeypatch.setattr(K, "_SMALL_GEMM_MACS", 3 * k_shape[-2] * k_shape[-1])
     strides = (1,) * (len(x_shape) - 2)
     rng = np.random.default_rng(7)
     x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
@@ -281,6 +294,9 @@ POOL_CASES = [
     ((2, 7, 7, 2), (3, 2), (1, 3), [(0, 0), (0, 0)]),       # gaps along one axis
     ((1, 6, 5, 7, 2), (2, 2, 2), (2, 2, 2), [(0, 0)] * 3),  # 3-D
     ((2, 10, 2), (3,), (3,), [(0, 2)]),                     # 1-D, padded end
+    ((3, 8, 11, 5), (3, 2), (3, 2), [(1, 0), (0, 1)]),      # tiles a padded input, 3x2
+    ((2, 5, 9, 4), (1, 3), (1, 3), [(0, 0), (0, 0)]),       # tiles, one row per window
+    ((1, 4, 4, 1), (4, 4), (4, 4), [(0, 0), (0, 0)]),       # one window
 ]
 
 
@@ -302,6 +318,20 @@ def test_separable_pooling_and_first_maximum_routing_match_references(
                                                         lambda w: w.mean(axis=1), 0))
     dx = P.avg_pool_backward(avg_ctx, g)
     np.testing.assert_allclose(np.sum(mean * g), np.sum(x * dx), rtol=1e-12)
+
+
+@pytest.mark.parametrize("pool_size", [(2, 2), (3, 1), (2, 3)])
+def test_tiled_max_pool_routing_takes_any_gradient_layout(pool_size, chunking):
+    """The row route of tiling windows, with the gradient in a transposed (channels_first)
+    layout and float32 values with ties at zero (ReLU outputs)."""
+    rng = np.random.default_rng(7)
+    x = np.maximum(rng.standard_normal((3, 9, 10, 6)), 0).astype(np.float32)
+    pads = [(0, 0), (0, 0)]
+    out, ctx = P.max_pool_forward(x, pool_size, pool_size, pads)
+    g = np.moveaxis(rng.standard_normal((3, 6) + out.shape[1:3]).astype(np.float32), 1, -1)
+    assert not g.flags.c_contiguous
+    np.testing.assert_array_equal(P.max_pool_backward(ctx, g),
+                                  reference_first_max_grad(x, g, pool_size, pool_size, pads))
 
 
 # ---------------------------------------------------------------------------------------
