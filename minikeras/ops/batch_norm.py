@@ -154,7 +154,7 @@ def _for_each_tile(layout, fn):
     if len(tiles) < 4 or int(np.prod(layout.view)) < _THREADED_ELEMENTS:
         work(0, len(tiles))
     else:
-        run_split(work, len(tiles))     # channel sums are BLAS products: one BLAS thread each
+        run_split(work, len(tiles), piece=1)  # channel sums are BLAS products: one thread each
 
 
 # ---------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ tenth of the forward GEMM, while accumulating one GEMM per kernel tap over a fla
 input (no copy) ran 2x slower forward and 3x slower backward (skinny GEMMs, nine accumulations
 of the output), so im2col is the general route. Inputs with few channels may instead take the
 band route (conv_band.py: band rows and one GEMM with a banded kernel), and 2-D 3x3 stride-1
-convolutions the Winograd F(2x2, 3x3) route (winograd.py: 2.25x fewer multiplies; ~1.3-1.5x per
-layer with 64+ channels), each timed per shape by `plan`.
+convolutions the Winograd F(2x2, 3x3) route (winograd.py: 2.25x fewer multiplies; ~1.3-1.7x per
+layer from 32 channels up), each timed per shape by `plan`.
 """
 import sys
 import time
@@ -248,6 +248,13 @@ def _col2im(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, grou
 # so the GEMM reads its im2col rows and the bias/activation epilogue its output rows while they
 # are still in cache; the two halves of the batch run on two threads (see parallel.py).
 _CHUNK_BYTES = 1 << 23
+
+
+def _piece(batch, bytes_per_sample):
+    """Samples per `run_split` piece: one chunk, and at most an eighth of the batch, so the
+    two threads share the chunks out as they become free (see `parallel.run_split`)."""
+    return min(_sample_chunks(0, batch, bytes_per_sample)[0][1], -(-batch // 8)) if batch \
+        else 1
 
 
 def _sample_chunks(lo, hi, bytes_per_sample):
@@ -546,6 +553,17 @@ def conv_backward(ctx, g, need_input=True, need_kernel=True):
     return dx, dk
 
 
+def _lazily(make):
+    """A function returning `make()`, computed on its first call."""
+    made = []
+
+    def get():
+        if not made:
+            made.append(make())
+        return made[0]
+    return get
+
+
 def _activation_grad(activation, out, g, dest):
     """d activation / d pre-activation times `g`, from the activation's output, into `dest`."""
     if activation == "relu" and np.may_share_memory(dest, g):
@@ -630,7 +648,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
 
     def input_grad(route, ga, b0, b1):
         if route == "winograd":
-            winograd.convolve_chunk(ga.reshape((b1 - b0,) + sample_shape), flipped_wino,
+            winograd.convolve_chunk(ga.reshape((b1 - b0,) + sample_shape), flipped_wino(),
                                     grad_tiling, dx[b0:b1])
         elif route == "band":
             rows = _as_shape(ga, (len(ga) // band.wb, -1))
@@ -642,11 +660,11 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
         elif route == "flipped":
             ga_samples = ga.reshape((b1 - b0,) + sample_shape)
-            flipped.into(ga_samples, dx[b0:b1])
+            flipped().into(ga_samples, dx[b0:b1])
         elif groups == 1:
             # Tap-major products (taps, rows, cin): each tap's block is contiguous, so its
             # scatter-add runs inner loops over whole output rows, not over cin channels.
-            blocks = np.matmul(ga, kernel_taps_t)
+            blocks = np.matmul(ga, kernel_taps_t())
             dxp = local_buffer("conv_dxp", (b1 - b0,) + tuple(ctx.padded_shape[1:]), dtype)
             dxp.fill(0)
             block_shape = (b1 - b0,) + tuple(ctx.out_sizes) + (x_shape[-1],)
@@ -661,56 +679,68 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                                groups)
             dx[b0:b1] = dxp[interior(x_shape[1:-1], ctx.pads)]
 
+    # The routes' operands (transformed or transposed kernels, the first chunk's activation
+    # gradient for timing) are made on first use: only the chosen routes' ones, and only while
+    # planning the rest; this part of the call runs on one thread while the other waits.
     if need_input and groups == 1:
         taps = int(np.prod(kernel.shape[:-2]))
-        kernel_taps_t = np.ascontiguousarray(
+        kernel_taps_t = _lazily(lambda: np.ascontiguousarray(
             kernel.reshape(taps, x_shape[-1], filters).transpose(0, 2, 1)).astype(dtype,
-                                                                                 copy=False)
+                                                                                 copy=False))
 
     route, kernel_route = "col2im", "im2col"
     use_winograd = winograd.applies(kernel.shape, ctx.strides, ctx.pads, ctx.dilation, groups)
-    if batch and positions and ((need_input and stride1) or (need_kernel and use_winograd)):
-        # The first chunk's activation gradient, for timing the routes once per shape.
-        b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
+
+    def first_chunk_gradient(b1):
+        """The first `b1` samples' activation gradient, for timing the routes once per shape."""
         first = g_rows[:b1 * positions]
         if fused:
             first = _activation_grad(ctx.activation, out_rows[:b1 * positions], first,
                                      np.empty_like(first))
+        return first
+    if batch and positions and ((need_input and stride1) or (need_kernel and use_winograd)):
+        b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
+        first = _lazily(lambda: first_chunk_gradient(b1))
         shape_key = (x_shape[1:], kernel.shape, groups, tuple(map(tuple, ctx.pads)),
                      ctx.dilation, dtype.str, b1)
     if use_winograd:
         tiling = winograd.Tiling(x_shape[1:-1], ctx.pads)
         grad_tiling = winograd.input_gradient_tiling(tiling)
-        flipped_wino = winograd.transform_kernel(
-            winograd.flipped_kernel(kernel.astype(dtype, copy=False)))
+        flipped_wino = _lazily(lambda: winograd.transform_kernel(
+            winograd.flipped_kernel(kernel.astype(dtype, copy=False))))
     if need_input and stride1:
         # Routes for stride 1: a convolution of g with the flipped kernel (GEMM with the input
         # channels as N), the GEMM with the kernel's taps x input channels as N and a
         # scatter-add per tap, the band GEMM (few channels) or the flipped convolution by
         # Winograd. Their costs cross over with the channel counts: time them once.
-        flipped = _Stride1InputGrad(kernel, x_shape, ctx.pads, ctx.dilation, groups,
-                                    ctx.out_sizes, dtype)
+        flipped = _lazily(lambda: _Stride1InputGrad(kernel, x_shape, ctx.pads, ctx.dilation,
+                                                    groups, ctx.out_sizes, dtype))
         names = ("flipped", "col2im") + (("band",) if band is not None else ()) \
             + (("winograd",) if use_winograd else ())
         route = _plan_on_one_blas_thread(
             ("stride1_input_grad",) + shape_key,
-            {name: (lambda name=name: input_grad(name, first, 0, b1)) for name in names})
+            {name: (lambda name=name: input_grad(name, first(), 0, b1)) for name in names})
     elif need_input and band is not None:
         b1 = min(batch, 8)
-        first = g_rows[:b1 * positions]
-        if fused:
-            first = _activation_grad(ctx.activation, out_rows[:b1 * positions], first,
-                                     np.empty_like(first))
+        first = _lazily(lambda: first_chunk_gradient(b1))
         key = ("strided_input_grad", x_shape[1:], kernel.shape, ctx.strides,
                tuple(map(tuple, ctx.pads)), ctx.dilation, b1)
-        route = plan(key, {name: (lambda name=name: input_grad(name, first, 0, b1))
+        route = plan(key, {name: (lambda name=name: input_grad(name, first(), 0, b1))
                            for name in ("col2im", "band")})
     if need_kernel and use_winograd:
         kernel_route = _plan_on_one_blas_thread(
             ("kernel_grad",) + shape_key,
-            {name: (lambda name=name: kernel_grad(name, first, 0, b1))
+            {name: (lambda name=name: kernel_grad(name, first(), 0, b1))
              for name in ("im2col", "winograd")})
-    run_split(work, batch)
+    if need_input:
+        # The chosen route's operand is made here, not by both threads at once.
+        if route == "winograd":
+            flipped_wino()
+        elif route == "flipped":
+            flipped()
+        elif route == "col2im" and groups == 1:
+            kernel_taps_t()
+    run_split(work, batch, piece=_piece(batch, chunk_bytes))
     dk = db = None
     if need_kernel:
         dk_sum = _sum_in_order(partial_dk)

@@ -1,7 +1,7 @@
 """Two-way data parallelism for the NumPy kernels (NumPy releases the GIL inside its loops).
 
 `run_split(work, n)` calls `work(lo, hi)` on the two halves of `range(n)`, the second half on a
-worker thread. Work that calls BLAS (`uses_blas=True`) runs with BLAS single-threaded for the
+worker thread (or, with `piece=`, on pieces that both threads take in turn as they become free). Work that calls BLAS (`uses_blas=True`) runs with BLAS single-threaded for the
 duration, so two Python threads never start two BLAS thread teams on two cores (measured on a
 (65536, 288) @ (288, 32) product: two single-threaded halves 10.8 ms, one call with OpenBLAS'
 two threads 21 ms idle and 35-60 ms on a loaded machine). When the BLAS library's thread count
@@ -11,6 +11,7 @@ cannot be set (a BLAS other than OpenBLAS), BLAS work runs serially and BLAS thr
 `mpirun --bind-to core`) does not split either.
 """
 import ctypes
+import itertools
 import os
 import threading
 import time
@@ -86,18 +87,54 @@ def can_split(uses_blas=True):
     return not uses_blas or _BLAS is not None
 
 
-def run_split(work, n, uses_blas=True, min_items=2):
+def run_split(work, n, uses_blas=True, min_items=2, piece=None):
     """`work(lo, hi)` over `range(n)`: both halves concurrently when that is possible, else one
-    call `work(0, n)`. Exceptions of either half propagate."""
+    call `work(0, n)`. Exceptions of either half propagate.
+
+    With `piece` (items per call), the range is cut into an even number of near-equal pieces of
+    at most `piece` items which the two threads take in order as they become free: a thread
+    slowed down (by other processes on shared cores, or by a slower half) takes fewer pieces
+    instead of keeping the other waiting. `work` is then called several times per thread and
+    must key what it accumulates by `lo` (summing those partials in `lo` order keeps the result
+    independent of which thread took which piece)."""
     if n < min_items or not can_split(uses_blas):
         work(0, n)
         return
     start = time.perf_counter()
     try:
-        _split(work, n, uses_blas)
+        if piece is None or piece * 2 >= n:
+            _split(work, n, uses_blas)
+        else:
+            _split_pieces(work, pieces(n, piece), uses_blas)
     finally:
         _state.split_seconds = getattr(_state, "split_seconds", 0.0) + \
             time.perf_counter() - start
+
+
+def pieces(n, piece):
+    """`range(n)` as an even number of near-equal `(lo, hi)` pieces of at most `piece` items
+    (an even count, larger pieces first, so that two equally fast threads taking them in turn
+    get equal shares)."""
+    count = -(-n // max(int(piece), 1))
+    count = min(n, count + count % 2)
+    size, extra = divmod(n, count)
+    bounds, lo = [], 0
+    for i in range(count):
+        hi = lo + size + (i < extra)
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
+
+
+def _blas_single(uses_blas):
+    """Set BLAS to one thread for a split; returns the count to restore (None: nothing)."""
+    if not uses_blas:
+        return None
+    previous = _BLAS[1]()
+    if previous == 1:
+        return None                         # already single-threaded (blas_single_threaded)
+    _BLAS[0](1)
+    return previous
 
 
 def _split(work, n, uses_blas):
@@ -105,18 +142,38 @@ def _split(work, n, uses_blas):
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-ops")
     half = (n + 1) // 2
-    previous = None
-    if uses_blas:
-        previous = _BLAS[1]()
-        if previous == 1:
-            previous = None                 # already single-threaded (blas_single_threaded)
-        else:
-            _BLAS[0](1)
+    previous = _blas_single(uses_blas)
     _state.inside = True
     try:
         future = _pool.submit(_inside, work, half, n)
         try:
             work(0, half)
+        finally:
+            future.result()
+    finally:
+        _state.inside = False
+        if previous is not None:
+            _BLAS[0](previous)
+
+
+def _split_pieces(work, bounds, uses_blas):
+    """Both threads call `work` on the next untaken piece of `bounds` until none is left."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-ops")
+    taken = itertools.count()               # next() on it is atomic under the GIL
+
+    def take_pieces(lo_unused=None, hi_unused=None):
+        for index in iter(lambda: next(taken), None):
+            if index >= len(bounds):
+                return
+            work(*bounds[index])
+    previous = _blas_single(uses_blas)
+    _state.inside = True
+    try:
+        future = _pool.submit(_inside, take_pieces, 0, 0)
+        try:
+            take_pieces()
         finally:
             future.result()
     finally:

@@ -12,8 +12,9 @@ gradient with the flipped kernel (a stride-1 convolution's adjoint), and the ker
 `G^T [sum over tiles of V^T (A dY A^T)] G` per transformed position (16 GEMMs
 `(cin, tiles) @ (tiles, filters)`).
 
-The kernels work on a chunk of samples at a time (the caller splits the batch), in per-thread
-buffers; `Tiling` holds the geometry of one input size and padding.
+The kernels work on a chunk of samples at a time (the caller splits the batch), a cache-sized
+slice of it at a time, in per-thread buffers; `Tiling` holds the geometry of one input size
+and padding.
 """
 import threading
 
@@ -67,11 +68,13 @@ def kernel_from_transformed(d_transformed, dtype):
     """The kernel gradient `(3, 3, cin, filters)` from its transformed sum `(16, cin, f)`
     (computed with the sign-flipped output-gradient transform): G^T dU G."""
     cin, filters = d_transformed.shape[1:]
-    signs = np.outer(_SIGNS, _SIGNS).reshape(4, 4, 1)
-    du = d_transformed.reshape(4, 4, -1) * signs
-    columns = np.matmul(_G.T, du)                                     # sum over j: (i, b, x)
-    kernel = np.matmul(_G.T, columns.reshape(4, -1))                  # sum over i: (a, b*x)
-    return kernel.reshape(3, 3, cin, filters).astype(dtype)
+    # G^T diag(signs), in the sum's own precision (float64 operands made this serial step
+    # 2.8 ms for 128 channels, against ~0.3 ms).
+    g_signed = (_G * _SIGNS[:, None]).T.astype(d_transformed.dtype)
+    du = d_transformed.reshape(4, 4, -1)
+    columns = np.matmul(g_signed, du)                                 # sum over j: (i, b, x)
+    kernel = np.matmul(g_signed, columns.reshape(4, -1))              # sum over i: (a, b*x)
+    return kernel.reshape(3, 3, cin, filters).astype(dtype, copy=False)
 
 
 def flipped_kernel(kernel):
@@ -165,13 +168,29 @@ def transform_output(m, tiling, count, out):
             last(pair[:, :rows, :cols], other[:, :rows, :cols], out=out[:, a::2, b::2])
 
 
+# The transforms are memory-bound passes over buffers of (16, tiles, channels): a chunk is done
+# in slices of samples whose transformed buffer is about this size, so every pass finds its
+# input in the core's cache. Measured (one thread, loaded 2-core EPYC, 1 MB L2 per core, ms per
+# 64 samples) on 32x32x32 -> 32: convolution 20.7 -> 15.0 and kernel gradient 23.8 -> 15.4
+# going from 6 samples a slice to 3; 16x16x64 -> 64 from 12 to 6: 13.2 -> 11.2 and 15.5 -> 11.2.
+_SLICE_BYTES = 3 << 19
+
+
+def _sample_slices(count, tiling, channels):
+    """`(lo, hi)` slices of a chunk of `count` samples (see `_SLICE_BYTES`)."""
+    per_sample = 16 * tiling.tiles_per_sample * channels * 4
+    step = max(1, int(round(_SLICE_BYTES / max(per_sample, 1))))
+    return [(lo, min(lo + step, count)) for lo in range(0, count, step)]
+
+
 def convolve_chunk(x, transformed_kernel, tiling, out):
     """`out (count, *tiling.out, f)` = the convolution of `x (count, H, W, c)`."""
-    count = x.shape[0]
-    v = transform_input(padded(x, tiling), tiling)
-    m = local_buffer("wino_m", (16, v.shape[1], transformed_kernel.shape[-1]), v.dtype)
-    np.matmul(v, transformed_kernel, out=m)
-    transform_output(m, tiling, count, out)
+    channels = max(x.shape[-1], transformed_kernel.shape[-1])
+    for lo, hi in _sample_slices(x.shape[0], tiling, channels):
+        v = transform_input(padded(x[lo:hi], tiling), tiling)
+        m = local_buffer("wino_m", (16, v.shape[1], transformed_kernel.shape[-1]), v.dtype)
+        np.matmul(v, transformed_kernel, out=m)
+        transform_output(m, tiling, hi - lo, out[lo:hi])
 
 
 def transform_output_grad(g, tiling):
@@ -210,6 +229,10 @@ def transform_output_grad(g, tiling):
 def kernel_grad_chunk(x, g, tiling):
     """Transformed kernel-gradient sum `(16, cin, f)` of a chunk of samples (turn it into a
     kernel with `kernel_from_transformed` once every chunk is added)."""
-    v = transform_input(padded(x, tiling), tiling)
-    d = transform_output_grad(g, tiling)
-    return np.matmul(v.transpose(0, 2, 1), d)
+    total = None
+    for lo, hi in _sample_slices(x.shape[0], tiling, max(x.shape[-1], g.shape[-1])):
+        v = transform_input(padded(x[lo:hi], tiling), tiling)
+        d = transform_output_grad(g[lo:hi], tiling)
+        part = np.matmul(v.transpose(0, 2, 1), d)
+        total = part if total is None else total + part
+    return total

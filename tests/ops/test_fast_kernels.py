@@ -390,6 +390,40 @@ def test_run_split_covers_every_item_once_and_propagates_errors(monkeypatch):
         parallel.run_split(fail, 4, uses_blas=False)
 
 
+@pytest.mark.parametrize("n, piece", [(64, 6), (64, 8), (7, 2), (5, 1), (3, 1), (9, 4)])
+def test_run_split_pieces_cover_every_item_once_in_near_equal_even_pieces(n, piece,
+                                                                          monkeypatch):
+    bounds = parallel.pieces(n, piece)
+    assert [lo for lo, _ in bounds] == [0] + [hi for _, hi in bounds[:-1]]
+    assert bounds[-1][1] == n
+    sizes = [hi - lo for lo, hi in bounds]
+    assert max(sizes) <= piece and max(sizes) - min(sizes) <= 1
+    assert sizes == sorted(sizes, reverse=True)
+    assert len(bounds) % 2 == 0 or len(bounds) == n
+    monkeypatch.setattr(parallel, "_THREADS", 2)
+    calls = []
+    parallel.run_split(lambda lo, hi: calls.append((lo, hi)), n, uses_blas=False, piece=piece)
+    covered = sorted(i for lo, hi in calls for i in range(lo, hi))
+    assert covered == list(range(n))
+    if 2 * piece < n:
+        assert sorted(calls) == bounds                 # one call per piece
+
+
+def test_run_split_pieces_propagate_errors_and_do_not_nest(monkeypatch):
+    monkeypatch.setattr(parallel, "_THREADS", 2)
+    nested = []
+    parallel.run_split(lambda lo, hi: parallel.run_split(
+        lambda a, b: nested.append((a, b)), 4, uses_blas=False, piece=1), 6,
+        uses_blas=False, piece=1)
+    assert sorted(nested) == [(0, 4)] * 6
+
+    def fail(lo, hi):
+        if lo == 5:
+            raise ValueError("sixth piece")
+    with pytest.raises(ValueError, match="sixth piece"):
+        parallel.run_split(fail, 8, uses_blas=False, piece=1)
+
+
 def test_functional_inference_releases_intermediates_but_keeps_outputs():
     inputs = keras.Input(shape=(4,))
     hidden = layers.Dense(3, activation="relu")(inputs)

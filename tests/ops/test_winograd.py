@@ -29,11 +29,15 @@ def force(monkeypatch, name):
                         else next(iter(candidates)))
 
 
-@pytest.fixture(params=["one chunk, one thread", "many chunks, two threads"])
+@pytest.fixture(params=["one chunk, one thread", "many chunks, two threads",
+                        "one chunk, one slice per sample"])
 def chunking(request, monkeypatch):
     if request.param.startswith("many"):
         monkeypatch.setattr(K, "_CHUNK_BYTES", 1)
         monkeypatch.setattr(parallel, "_THREADS", 2)
+    elif request.param.endswith("per sample"):
+        monkeypatch.setattr(K, "_CHUNK_BYTES", 1 << 40)
+        monkeypatch.setattr(W, "_SLICE_BYTES", 1)
     else:
         monkeypatch.setattr(K, "_CHUNK_BYTES", 1 << 40)
         monkeypatch.setattr(parallel, "_THREADS", 1)
