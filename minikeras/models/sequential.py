@@ -3,12 +3,11 @@ import warnings
 
 from ..engine.base_layer import Layer
 from ..core.registry import register_builtins
-from ..core.tensor import unwrap
+from ..core.tensor import is_recording, unwrap
 from .functional import Functional, _conform_to_reference_input
 from ..engine.keras_tensor import KerasTensor
 from .training import Model
 from . import fusion
-from ..core.tensor import is_recording
 from . import serialization
 from .model_kind import is_functional, is_sequential
 from ..layers.core.input_layer import InputLayer
