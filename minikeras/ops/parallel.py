@@ -305,7 +305,7 @@ class blas_single_threaded:
             return _POLICY == "single"
         if _step_wants_single_blas():
             return True
-        if getattr(_state, "splittable_share", 0.0) >= _SPLITTABLE_SHARE:
+        if _CONTESTED_TRIAL and getattr(_state, "splittable_share", 0.0) >= _SPLITTABLE_SHARE:
             self._contested = True
             return _contested_choice(self._kind).wants_single()
         return False
@@ -325,6 +325,10 @@ def _step_wants_single_blas():
 # _SPIN_SECONDS of a step with BLAS threads (their threads still spin on the other core, ~0.1 s
 # measured), nor the first step of a BLAS-threads turn (it wakes them).
 _TRIAL_STEPS = 6
+# Off: on an idle machine the trial left mlp training at 23.5-24.0k samples/s against 27.4-27.5k
+# with BLAS' threads kept (bench.py, alternating runs, 03:38 UTC 2026-12-05), so contested
+# steps keep BLAS' threads, as before the trial existed. Tests switch it on.
+_CONTESTED_TRIAL = False
 _TRIAL_ROUNDS = 2
 _TRIAL_EVERY = 2000
 _SPIN_SECONDS = 0.2

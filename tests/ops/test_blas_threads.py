@@ -73,7 +73,17 @@ def fake_blas(monkeypatch):
     monkeypatch.setattr(parallel._state, "split_share", 0.0, raising=False)
     monkeypatch.setattr(parallel._state, "splittable_share", 0.0, raising=False)
     monkeypatch.setattr(parallel._state, "contested", None, raising=False)
+    monkeypatch.setattr(parallel, "_CONTESTED_TRIAL", True)    # off by default (parallel.py)
     return blas
+
+
+def test_contested_steps_keep_blas_threads_by_default(fake_blas, monkeypatch):
+    monkeypatch.setattr(parallel, "_CONTESTED_TRIAL", False)
+    monkeypatch.setattr(parallel._state, "splittable_share", 1.0, raising=False)
+    for _ in range(3):
+        with parallel.blas_single_threaded():
+            assert not parallel._state.single_blas_active
+    assert fake_blas.history == []
 
 
 def test_steps_mostly_in_splitting_kernels_run_blas_single_threaded(fake_blas):
