@@ -138,42 +138,36 @@ def _blas_single(uses_blas):
 
 
 def _split(work, n, uses_blas):
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-ops")
+    """`work` on the first half of `range(n)` here and on the second half on the worker."""
     half = (n + 1) // 2
-    previous = _blas_single(uses_blas)
-    _state.inside = True
-    try:
-        future = _pool.submit(_inside, work, half, n)
-        try:
-            work(0, half)
-        finally:
-            future.result()
-    finally:
-        _state.inside = False
-        if previous is not None:
-            _BLAS[0](previous)
+    _on_both_threads(lambda: work(0, half), lambda: _inside(work, half, n), uses_blas)
 
 
 def _split_pieces(work, bounds, uses_blas):
     """Both threads call `work` on the next untaken piece of `bounds` until none is left."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-ops")
     taken = itertools.count()               # next() on it is atomic under the GIL
 
-    def take_pieces(lo_unused=None, hi_unused=None):
+    def take_pieces():
         for index in iter(lambda: next(taken), None):
             if index >= len(bounds):
                 return
             work(*bounds[index])
+    _on_both_threads(take_pieces, lambda: _inside(lambda lo, hi: take_pieces(), 0, 0),
+                     uses_blas)
+
+
+def _on_both_threads(here, on_worker, uses_blas):
+    """Run `here()` on this thread and `on_worker()` on the pool's thread at once (BLAS on one
+    thread meanwhile when the work calls it), and wait for both."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-ops")
     previous = _blas_single(uses_blas)
     _state.inside = True
     try:
-        future = _pool.submit(_inside, take_pieces, 0, 0)
+        future = _pool.submit(on_worker)
         try:
-            take_pieces()
+            here()
         finally:
             future.result()
     finally:
