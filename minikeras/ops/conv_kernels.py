@@ -966,6 +966,19 @@ def _kernel_from_grouped(dk_groups, kernel_shape, groups):
 # A depthwise convolution has no GEMM: as im2col + one GEMM per channel its products are
 # matrix-vector products (N = depth_multiplier). The tap loop instead does, per kernel tap, one
 # broadcast multiply-add over the whole chunk: `out += x_shifted * kernel[tap]`.
+def depthwise_taps_into(xp, taps, kernel_taps, acc):
+    """`acc[..., c, m] = sum over taps t of xp[taps[t]][..., c] * kernel_taps[t, c, m]`: the
+    depthwise product of a padded chunk, one broadcast multiply-add per kernel tap."""
+    product = local_buffer("depthwise_product", acc.shape, acc.dtype)
+    for t, index in enumerate(taps):
+        shifted = xp[index][..., None]
+        if t == 0:
+            np.multiply(shifted, kernel_taps[0], out=acc)
+        else:
+            np.multiply(shifted, kernel_taps[t], out=product)
+            acc += product
+
+
 def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     """Depthwise convolution with a `(*k, channels, depth_multiplier)` kernel; output channel
     `c * depth_multiplier + m` is input channel `c` convolved with `kernel[..., c, m]`."""
@@ -986,15 +999,7 @@ def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     def work(lo, hi):
         for b0, b1 in _sample_chunks(lo, hi, (out[:1].nbytes + x[:1].nbytes) * 2):
             xp = _padded_chunk(x[b0:b1], pads, "depthwise_xp")
-            acc = out[b0:b1]
-            product = local_buffer("depthwise_product", acc.shape, dtype)
-            for t, index in enumerate(taps):
-                shifted = xp[index][..., None]
-                if t == 0:
-                    np.multiply(shifted, kernel_taps[0], out=acc)
-                else:
-                    np.multiply(shifted, kernel_taps[t], out=product)
-                    acc += product
+            depthwise_taps_into(xp, taps, kernel_taps, out[b0:b1])
     run_split(work, batch, uses_blas=False)
     ctx = Context(x=x, x_shape=x.shape, pads=pads, kernel=kernel, padded_shape=padded_shape,
                   taps=taps, kernel_taps=kernel_taps, out_sizes=out_sizes)

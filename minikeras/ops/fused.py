@@ -24,7 +24,7 @@ import numpy as np
 from . import conv_kernels
 from .activation_kernels import _sigmoid_into
 from .conv_kernels import _as_shape, _padded_chunk, _sample_chunks, _wide_blocks, \
-    output_sizes
+    depthwise_taps_into, output_sizes
 from .parallel import local_buffer, run_split
 from .pool_kernels import _separable_reduce, _window_counts
 
@@ -242,14 +242,7 @@ def depthwise_chain(x, kernel, strides, pads, dilation, epilogue):
             acc = local_buffer("fused_depthwise", shape, dtype)
         else:
             acc = _as_shape(out[b0:b1], shape)
-        product = local_buffer("depthwise_product", shape, dtype)
-        for t, index in enumerate(taps):
-            shifted = xp[index][..., None]
-            if t == 0:
-                np.multiply(shifted, kernel_taps[0], out=acc)
-            else:
-                np.multiply(shifted, kernel_taps[t], out=product)
-                acc += product
+        depthwise_taps_into(xp, taps, kernel_taps, acc)
         samples = _as_shape(acc, shape[:-2] + (channels * multiplier,))
         if epilogue.pools:
             epilogue.pool_into(samples, out[b0:b1], b0 * positions)
