@@ -53,18 +53,26 @@ class CategoryEncoding(Layer):
                                          weights))
 
     def compute_output_shape(self, input_shape):
-        input_shape = list(input_shape)
-        if not input_shape:
-            return (self.num_tokens,)
-        if self.output_mode == "one_hot" and input_shape[-1] != 1:
-            return tuple(input_shape + [self.num_tokens])
-        return tuple(input_shape[:-1] + [self.num_tokens])
+        return encoded_shape(input_shape, self.output_mode, self.num_tokens)
 
     def get_config(self):
         config = super().get_config()
         config.update({"num_tokens": self.num_tokens, "output_mode": self.output_mode,
                        "sparse": self.sparse})
         return config
+
+
+def encoded_shape(input_shape, output_mode, depth):
+    """The output shape of categorical encoding as tf.keras gives it: unchanged for 'int'; a
+    last axis of width 1 is replaced by `depth`, one_hot of a wider last axis appends it."""
+    input_shape = tuple(input_shape)
+    if output_mode == "int":
+        return input_shape
+    if not input_shape:
+        return (depth,)
+    if output_mode == "one_hot" and input_shape[-1] != 1:
+        return input_shape + (depth,)
+    return input_shape[:-1] + (depth,)
 
 
 def encode_categorical(ids, output_mode, depth, dtype, count_weights=None):

@@ -4,7 +4,7 @@ import numpy as np
 from ...core.tensor import Tensor, as_array
 from ...engine.base_layer import Layer
 from ...engine.keras_tensor import KerasTensor
-from .category_encoding import encode_categorical
+from .category_encoding import encode_categorical, encoded_shape
 from .preprocessing_utils import adapt_batches
 
 _MODES = ("int", "one_hot", "multi_hot", "count")
@@ -128,15 +128,7 @@ class Discretization(Layer):
         return KerasTensor(self._encoded_shape(args[0].shape), dtype=self._dtype)
 
     def _encoded_shape(self, input_shape):
-        if self.output_mode == "int":
-            return input_shape
-        input_shape = tuple(input_shape)
-        depth = self._depth()
-        if not input_shape:
-            return (depth,)
-        if self.output_mode == "one_hot" and input_shape[-1] != 1:
-            return input_shape + (depth,)
-        return input_shape[:-1] + (depth,)
+        return encoded_shape(input_shape, self.output_mode, self._depth())
 
     def get_config(self):
         config = super().get_config()

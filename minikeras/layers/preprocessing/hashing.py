@@ -3,7 +3,7 @@ import numpy as np
 
 from ...core.tensor import Tensor, as_array
 from ...engine.base_layer import Layer
-from .category_encoding import encode_categorical
+from .category_encoding import encode_categorical, encoded_shape
 from .hash_functions import fingerprint64, siphash24
 from .preprocessing_utils import is_string_array, string_array, validate_string_arg
 
@@ -103,14 +103,7 @@ class Hashing(Layer):
         return Tensor(encode_categorical(indices, self.output_mode, self.num_bins, self._dtype))
 
     def compute_output_shape(self, input_shape):
-        input_shape = tuple(input_shape)
-        if self.output_mode == "int":
-            return input_shape
-        if not input_shape:
-            return (self.num_bins,)
-        if self.output_mode == "one_hot" and input_shape[-1] != 1:
-            return input_shape + (self.num_bins,)
-        return input_shape[:-1] + (self.num_bins,)
+        return encoded_shape(input_shape, self.output_mode, self.num_bins)
 
     def _output_dtype(self, inputs):
         return self._dtype

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...core.tensor import Tensor, as_array
 from ...engine.base_layer import Layer
-from .category_encoding import encode_categorical
+from .category_encoding import encode_categorical, encoded_shape
 from .hash_functions import fingerprint64
 from .preprocessing_utils import (OUTPUT_MODES, adapt_batches, listify, read_vocabulary_file,
                                   validate_string_arg)
@@ -347,15 +347,9 @@ class IndexLookup(Layer):
 
     # --- shapes, dtypes, config, assets ----------------------------------------------------
     def compute_output_shape(self, input_shape):
-        input_shape = tuple(input_shape)
         if self.output_mode == "int":
-            return input_shape
-        depth = self._depth()
-        if not input_shape:
-            return (depth,)
-        if self.output_mode == "one_hot" and input_shape[-1] != 1:
-            return input_shape + (depth,)
-        return input_shape[:-1] + (depth,)
+            return tuple(input_shape)
+        return encoded_shape(input_shape, self.output_mode, self._depth())
 
     def _output_dtype(self, inputs):
         if self.invert:
