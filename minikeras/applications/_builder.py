@@ -9,9 +9,14 @@ from ..models import Model
 from . import imagenet_utils, weight_files
 
 
+def weights_are_valid(weights):
+    """None, 'imagenet', or the path of an existing weights file."""
+    return (weights is None or weights == "imagenet"
+            or (isinstance(weights, (str, os.PathLike)) and os.path.exists(weights)))
+
+
 def check_weights_and_classes(weights, include_top, classes):
-    is_file = isinstance(weights, (str, os.PathLike)) and os.path.exists(weights)
-    if not (weights is None or weights == "imagenet" or is_file):
+    if not weights_are_valid(weights):
         raise ValueError("The `weights` argument should be either `None` (random "
                          "initialization), `imagenet` (pre-training on ImageNet), or the path to "
                          f"the weights file to be loaded.  Received: weights={weights}")

@@ -1,14 +1,18 @@
 """Checks the newer application families (MobileNetV3, EfficientNetV2, ConvNeXt, RegNet,
 ResNet-RS) share; each family raises them in its own tf.keras wording."""
-import os
-
 from . import _builder
+from ._builder import weights_are_valid  # noqa: F401 (the families call it from here)
 
 
-def weights_are_valid(weights):
-    """None, 'imagenet', or the path of an existing weights file."""
-    return (weights is None or weights == "imagenet"
-            or (isinstance(weights, (str, os.PathLike)) and os.path.exists(weights)))
+def check_weights_and_classes(weights, include_top, classes):
+    """ConvNeXt's and RegNet's wording of the weights / classes checks."""
+    if not weights_are_valid(weights):
+        raise ValueError("The `weights` argument should be either `None` (random "
+                         "initialization), `imagenet` (pre-training on ImageNet), or the path to "
+                         "the weights file to be loaded.")
+    if weights == "imagenet" and include_top and classes != 1000:
+        raise ValueError("If using `weights` as `'imagenet'` with `include_top` as true, "
+                         "`classes` should be 1000")
 
 
 def source_input(input_tensor, img_input):

@@ -177,13 +177,7 @@ def ConvNeXt(depths, projection_dims, drop_path_rate=0.0, layer_scale_init_value
              classes=1000, classifier_activation="softmax"):
     """ConvNeXt from its per-stage depths and widths; the stochastic depth rate grows linearly
     from 0 to `drop_path_rate` over the blocks."""
-    if not _common.weights_are_valid(weights):
-        raise ValueError("The `weights` argument should be either `None` (random "
-                         "initialization), `imagenet` (pre-training on ImageNet), or the path to "
-                         "the weights file to be loaded.")
-    if weights == "imagenet" and include_top and classes != 1000:
-        raise ValueError("If using `weights` as `'imagenet'` with `include_top` as true, "
-                         "`classes` should be 1000")
+    _common.check_weights_and_classes(weights, include_top, classes)
     _builder.check_pooling(pooling)
     input_shape = imagenet_utils.obtain_input_shape(
         input_shape, default_size=default_size, min_size=32, data_format=_builder.data_format(),

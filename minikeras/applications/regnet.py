@@ -213,13 +213,7 @@ def RegNet(depths, widths, group_width, block_type, default_size, model_name="re
            include_preprocessing=True, include_top=True, weights="imagenet", input_tensor=None,
            input_shape=None, pooling=None, classes=1000, classifier_activation="softmax"):
     """RegNet from per-stage depths and widths, the group width and the block type."""
-    if not _common.weights_are_valid(weights):
-        raise ValueError("The `weights` argument should be either `None` (random "
-                         "initialization), `imagenet` (pre-training on ImageNet), or the path to "
-                         "the weights file to be loaded.")
-    if weights == "imagenet" and include_top and classes != 1000:
-        raise ValueError("If using `weights` as `'imagenet'` with `include_top` as true, "
-                         "`classes` should be 1000")
+    _common.check_weights_and_classes(weights, include_top, classes)
     _builder.check_pooling(pooling)
     input_shape = imagenet_utils.obtain_input_shape(
         input_shape, default_size=default_size, min_size=32, data_format=_builder.data_format(),
