@@ -366,3 +366,21 @@ def test_add_metric_in_a_layer_and_on_a_functional_model():
     assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
     with pytest.raises(ValueError, match="provide a name"):
         model.add_metric(K.sum(hidden))
+
+
+# --- Input(tensor=<eager tensor>) (neural_doodle's mask model) ----------------------------------
+def test_input_from_an_eager_tensor_is_a_symbolic_input_of_its_shape_and_dtype():
+    K = keras.backend
+    masks = K.concatenate([K.variable(np.ones((1, 4, 4, 2), "float32")),
+                           K.variable(np.zeros((1, 4, 4, 2), "float32"))], axis=0)
+    mask_input = keras.layers.Input(tensor=masks, shape=(None, None, None), name="mask_input")
+    assert keras.backend.is_keras_tensor(mask_input)
+    assert tuple(mask_input.shape) == (2, 4, 4, 2) and mask_input.dtype == "float32"
+    pooled = keras.layers.AveragePooling2D(2)(mask_input)
+    model = keras.Model(mask_input, pooled)
+    assert model.layers[0].name == "mask_input"
+    data = np.arange(64, dtype="float32").reshape(2, 4, 4, 2)
+    expected = data.reshape(2, 2, 2, 2, 2, 2).mean(axis=(2, 4))
+    np.testing.assert_allclose(model.predict(data, verbose=0), expected, rtol=1e-6)
+    labels = keras.layers.Input(tensor=K.constant(np.zeros((3, 1)), dtype="int32"))
+    assert labels.dtype == "int32"
