@@ -9,10 +9,10 @@ import os
 
 import numpy as np
 
-from ..models.data_utils import Sequence
+from ..models.dataset import Dataset
 
 
-class BatchDataset(Sequence):
+class BatchDataset(Dataset):
     """`count` elements in batches of `batch_size` (None: one element per item), each batch
     made by `make_batch(indices)` -> array or tuple of arrays."""
 
@@ -39,19 +39,10 @@ class BatchDataset(Sequence):
         part = self._order[index * self._batch_size:(index + 1) * self._batch_size]
         return self._make_batch(part, single=False)
 
-    def __iter__(self):
-        for index in range(len(self)):
-            yield self[index]
-        self.on_epoch_end()
-
     def on_epoch_end(self):
         """A new element order for the next pass when shuffling."""
         if self._rng is not None:
             self._order = self._rng.permutation(self._base_order)
-
-    def as_numpy_iterator(self):
-        """tf.data's name for iterating the batches as NumPy arrays."""
-        return iter(self)
 
 
 def walk_valid_files(directory, formats, follow_links):
