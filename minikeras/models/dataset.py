@@ -11,6 +11,8 @@ class Dataset(Sequence):
     as eager tensors do, and `fit` keeps its element order (`shuffle=` applies to arrays and
     plain Sequences, as in tf.keras). Each element is one batch (or one sample)."""
 
+    element_batch_size = None    # samples per element when the elements are batches
+
     def map(self, map_func, num_parallel_calls=None, deterministic=None, name=None):
         """Each element through `map_func` (a tuple element is passed as separate arguments)."""
         def mapped(index):
@@ -84,6 +86,7 @@ class DerivedDataset(Dataset):
         self._element = element
         self._parent = parent
         self.after_pass = None
+        self.element_batch_size = getattr(parent, "element_batch_size", None)
 
     def __len__(self):
         return self._count

@@ -122,3 +122,39 @@ def test_fit_keeps_a_dataset_in_its_order_whatever_shuffle_says():
     model.compile("sgd", "mse")
     model.fit(Recording(), epochs=2, shuffle=True, verbose=0)
     assert seen[-16:] == list(range(8)) * 2     # (fit may look at batch 0 first)
+
+
+def test_split_dataset_sizes_order_and_shuffle_as_tf_keras():
+    x, y = np.arange(10), np.arange(10) * 10
+    left, right = keras.utils.split_dataset((x, y), left_size=0.75)
+    assert len(left) == 8 and len(right) == 2          # round(7.5), then the complement
+    assert [(int(a), int(b)) for a, b in left][:2] == [(0, 0), (1, 10)]
+    left, right = keras.utils.split_dataset(x, right_size=3, shuffle=True, seed=1)
+    # tf.keras 2.21 gives this split for seed 1 (Python's random.shuffle of the samples)
+    assert [int(v) for v in left] == [6, 8, 9, 7, 5, 3, 0]
+    assert [int(v) for v in right] == [4, 1, 2]
+    left, right = keras.utils.split_dataset(x, left_size=2, right_size=3)
+    assert [int(v) for v in left] == [0, 1] and [int(v) for v in right] == [7, 8, 9]
+
+
+def test_split_dataset_rebatches_a_batched_dataset():
+    ds = timeseries_dataset_from_array(np.arange(10, dtype="float32"), None,
+                                       sequence_length=1, batch_size=4)
+    left, right = keras.utils.split_dataset(ds, left_size=0.5)
+    assert [b.shape for b in left] == [(4, 1), (1, 1)]
+    assert np.concatenate(list(right))[:, 0].tolist() == [5, 6, 7, 8, 9]
+
+
+@pytest.mark.parametrize("kwargs,error,words", [
+    (dict(), ValueError, "At least one"),
+    (dict(left_size=11), ValueError, "positive integer smaller than 10"),
+    (dict(left_size=1.5), ValueError, "float within the range"),
+    (dict(left_size=0.5, right_size=0.7), ValueError, "greater than 1"),
+    (dict(left_size="a"), TypeError, "Invalid `left_size` Type"),
+    (dict(left_size=0.01), ValueError, "left side dataset split will be empty"),
+])
+def test_split_dataset_bad_sizes(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        keras.utils.split_dataset(np.arange(10), **kwargs)
+    with pytest.raises(TypeError, match="list/tuple of arrays"):
+        keras.utils.split_dataset({"a": np.arange(3)}, left_size=1)
