@@ -384,3 +384,22 @@ def test_input_from_an_eager_tensor_is_a_symbolic_input_of_its_shape_and_dtype()
     np.testing.assert_allclose(model.predict(data, verbose=0), expected, rtol=1e-6)
     labels = keras.layers.Input(tensor=K.constant(np.zeros((3, 1)), dtype="int32"))
     assert labels.dtype == "int32"
+
+
+# --- zero-padded one-hot targets (cnn_seq2seq, lstm_seq2seq) --------------------------------------
+def test_padded_time_steps_train_with_tensorflow_softmax_gradient():
+    # tf.keras trains a softmax output on all-zero target rows with the gradient softmax - 0:
+    # one SGD step moves the bias by lr * mean over (sample, step) of (probabilities - targets).
+    rng = np.random.RandomState(0)
+    x = rng.randn(4, 5, 3).astype("float32")
+    y = np.zeros((4, 5, 6), "float32")
+    y[:, :3, :] = np.eye(6, dtype="float32")[rng.randint(0, 6, (4, 3))]   # steps 3, 4 padded
+    inputs = keras.Input((None, 3))
+    model = keras.Model(inputs, layers.Dense(6, activation="softmax")(inputs))
+    model.compile(keras.optimizers.SGD(1.0), "categorical_crossentropy")
+    probabilities = model.predict(x, verbose=0)
+    bias_before = model.layers[-1].bias.numpy().copy()
+    model.train_on_batch(x, y)
+    expected_step = (probabilities - y).mean(axis=(0, 1))
+    np.testing.assert_allclose(bias_before - model.layers[-1].bias.numpy(), expected_step,
+                               atol=1e-6)
