@@ -366,3 +366,40 @@ def test_add_metric_in_a_layer_and_on_a_functional_model():
     assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
     with pytest.raises(ValueError, match="provide a name"):
         model.add_metric(K.sum(hidden))
+
+
+# --- Input(tensor=<eager tensor>) (neural_doodle's mask model) ----------------------------------
+def test_input_from_an_eager_tensor_is_a_symbolic_input_of_its_shape_and_dtype():
+    K = keras.backend
+    masks = K.concatenate([K.variable(np.ones((1, 4, 4, 2), "float32")),
+                           K.variable(np.zeros((1, 4, 4, 2), "float32"))], axis=0)
+    mask_input = keras.layers.Input(tensor=masks, shape=(None, None, None), name="mask_input")
+    assert keras.backend.is_keras_tensor(mask_input)
+    assert tuple(mask_input.shape) == (2, 4, 4, 2) and mask_input.dtype == "float32"
+    pooled = keras.layers.AveragePooling2D(2)(mask_input)
+    model = keras.Model(mask_input, pooled)
+    assert model.layers[0].name == "mask_input"
+    data = np.arange(64, dtype="float32").reshape(2, 4, 4, 2)
+    expected = data.reshape(2, 2, 2, 2, 2, 2).mean(axis=(2, 4))
+    np.testing.assert_allclose(model.predict(data, verbose=0), expected, rtol=1e-6)
+    labels = keras.layers.Input(tensor=K.constant(np.zeros((3, 1)), dtype="int32"))
+    assert labels.dtype == "int32"
+
+
+# --- zero-padded one-hot targets (cnn_seq2seq, lstm_seq2seq) --------------------------------------
+def test_padded_time_steps_train_with_tensorflow_softmax_gradient():
+    # tf.keras trains a softmax output on all-zero target rows with the gradient softmax - 0:
+    # one SGD step moves the bias by lr * mean over (sample, step) of (probabilities - targets).
+    rng = np.random.RandomState(0)
+    x = rng.randn(4, 5, 3).astype("float32")
+    y = np.zeros((4, 5, 6), "float32")
+    y[:, :3, :] = np.eye(6, dtype="float32")[rng.randint(0, 6, (4, 3))]   # steps 3, 4 padded
+    inputs = keras.Input((None, 3))
+    model = keras.Model(inputs, layers.Dense(6, activation="softmax")(inputs))
+    model.compile(keras.optimizers.SGD(1.0), "categorical_crossentropy")
+    probabilities = model.predict(x, verbose=0)
+    bias_before = model.layers[-1].bias.numpy().copy()
+    model.train_on_batch(x, y)
+    expected_step = (probabilities - y).mean(axis=(0, 1))
+    np.testing.assert_allclose(bias_before - model.layers[-1].bias.numpy(), expected_step,
+                               atol=1e-6)

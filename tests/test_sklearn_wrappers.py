@@ -1,5 +1,5 @@
 """`keras.wrappers.scikit_learn` (mnist_sklearn_wrapper): the estimator protocol scikit-learn
-calls, without scikit-learn."""
+calls, without scikit-learn (and GridSearchCV with it when installed)."""
 import warnings
 
 import numpy as np
@@ -75,3 +75,47 @@ def test_regressor_score_is_the_negated_loss():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert regressor.score(x, y) == pytest.approx(-np.mean((predictions - y) ** 2), rel=1e-5)
+
+
+class _TagsModule:
+    """A stand-in for `sklearn.utils` (scikit-learn >= 1.6): records the tags it is given."""
+
+    class Tags(dict):
+        def __init__(self, **fields):
+            super().__init__(**fields)
+
+    class TargetTags(dict):
+        def __init__(self, **fields):
+            super().__init__(**fields)
+
+    class ClassifierTags(dict):
+        pass
+
+    class RegressorTags(dict):
+        pass
+
+
+def test_estimator_tags_say_classifier_or_regressor(monkeypatch):
+    # scikit-learn >= 1.6 asks `__sklearn_tags__()` (GridSearchCV with scoring="neg_log_loss"
+    # in mnist_sklearn_wrapper fails without it); older versions read `_estimator_type`.
+    monkeypatch.setitem(__import__("sys").modules, "sklearn.utils", _TagsModule)
+    classifier_tags = KerasClassifier(make_classifier).__sklearn_tags__()
+    regressor_tags = KerasRegressor(make_classifier).__sklearn_tags__()
+    assert classifier_tags["estimator_type"] == KerasClassifier._estimator_type == "classifier"
+    assert isinstance(classifier_tags["classifier_tags"], _TagsModule.ClassifierTags)
+    assert regressor_tags["estimator_type"] == KerasRegressor._estimator_type == "regressor"
+    assert isinstance(regressor_tags["regressor_tags"], _TagsModule.RegressorTags)
+    assert classifier_tags["target_tags"] == {"required": True}
+
+
+def test_grid_search_with_a_probability_scorer():
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    rng = np.random.RandomState(0)
+    x = rng.randn(24, 2).astype("float32")
+    y = rng.randint(0, 3, 24)
+    classifier = KerasClassifier(make_classifier, epochs=1, batch_size=8, verbose=0)
+    search = model_selection.GridSearchCV(classifier, {"units": [2, 3]}, cv=2,
+                                          scoring="neg_log_loss")
+    search.fit(x, y)
+    assert search.best_params_["units"] in (2, 3)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))

@@ -626,6 +626,11 @@ def batch_dot(x, y, axes=None):
     ax_x, ax_y = [a % n for a, n in zip(axes, (x_ndim, y_ndim))]
     if ax_x == 0 or ax_y == 0:
         raise ValueError("Cannot perform batch_dot over axis 0.")
+    if x.shape[ax_x] != y.shape[ax_y]:
+        raise ValueError(
+            f"Cannot do batch_dot on inputs with shapes {x.shape} and {y.shape} with axes="
+            f"{axes}. x.shape[{axes[0]}] != y.shape[{axes[1]}] ({x.shape[ax_x]} != "
+            f"{y.shape[ax_y]}).")
     # Move the contracted axes to the end of x / just after the batch axis of y.
     x_moved = transpose(x, [i for i in range(x_ndim) if i != ax_x] + [ax_x])
     y_moved = transpose(y, [0, ax_y] + [i for i in range(1, y_ndim) if i != ax_y])

@@ -223,9 +223,12 @@ def softmax_cross_entropy(labels, logits, axis=-1):
     loss = -np.sum(yd * log_probs, axis=axis)
 
     def backward(g, needs):
+        # TensorFlow's kernel takes the labels as distributions: its logits gradient is
+        # `softmax - labels` even for rows that do not sum to 1 (the zero targets of padded
+        # time steps in the seq2seq examples), and tf.keras trains with that gradient.
         probs = exps / sums
         gexp = np.expand_dims(g, axis)
-        glogits = (probs * np.sum(yd, axis=axis, keepdims=True) - yd) * gexp if needs[1] else None
+        glogits = (probs - yd) * gexp if needs[1] else None
         glabels = -log_probs * gexp if needs[0] else None
         return glabels, glogits
     return record(loss, (labels, logits), backward)

@@ -2,8 +2,8 @@
 estimators around a function that builds and compiles a model (Keras 2 / tf.keras 2.x).
 
 Constructor keyword arguments (`sk_params`) go to whichever of `build_fn`, `fit`, `predict`
-and `evaluate` takes them; scikit-learn itself is not imported (it calls `get_params`,
-`set_params`, `fit`, `predict`, `predict_proba` and `score`).
+and `evaluate` takes them. scikit-learn calls `get_params`, `set_params`, `fit`, `predict`,
+`predict_proba`, `score` and (>= 1.6) `__sklearn_tags__`, the one place that imports it.
 
 Example:
 
@@ -18,6 +18,7 @@ Example:
     classifier.score(x, labels)
 """
 import copy
+import importlib
 import inspect
 import types
 import warnings
@@ -46,6 +47,8 @@ def _is_categorical_crossentropy(loss):
 class BaseWrapper:
     """Holds `build_fn` and the `sk_params`; `fit` builds a fresh model and trains it."""
 
+    _estimator_type = None
+
     def __init__(self, build_fn=None, **sk_params):
         warnings.warn(f"``{type(self).__name__}`` is deprecated, use Sci-Keras "
                       "(https://github.com/adriangb/scikeras) instead.", DeprecationWarning,
@@ -70,6 +73,19 @@ class BaseWrapper:
                 continue
             if not any(_has_arg(fn, name) for fn in legal_functions):
                 raise ValueError(f"{name} is not a legal parameter")
+
+    def __sklearn_tags__(self):
+        """The estimator tags scikit-learn >= 1.6 asks every estimator for (before it used the
+        `_estimator_type` attribute): the estimator type decides how GridSearchCV splits the
+        data and whether probability scorers (`scoring="neg_log_loss"`) accept the estimator.
+        Only scikit-learn calls this, so importing it here needs no extra."""
+        sklearn_utils = importlib.import_module("sklearn.utils")
+        return sklearn_utils.Tags(estimator_type=self._estimator_type,
+                                  target_tags=sklearn_utils.TargetTags(required=True),
+                                  **self._sklearn_type_tags(sklearn_utils))
+
+    def _sklearn_type_tags(self, sklearn_utils):
+        return {}
 
     def get_params(self, **params):
         result = copy.deepcopy(self.sk_params)
@@ -101,6 +117,11 @@ class BaseWrapper:
 
 class KerasClassifier(BaseWrapper):
     """A scikit-learn classifier: labels may be any sortable values (`classes_`)."""
+
+    _estimator_type = "classifier"
+
+    def _sklearn_type_tags(self, sklearn_utils):
+        return {"classifier_tags": sklearn_utils.ClassifierTags()}
 
     def fit(self, x, y, sample_weight=None, **kwargs):
         y = np.array(y)
@@ -151,6 +172,11 @@ class KerasClassifier(BaseWrapper):
 
 class KerasRegressor(BaseWrapper):
     """A scikit-learn regressor: `score` is the negated loss."""
+
+    _estimator_type = "regressor"
+
+    def _sklearn_type_tags(self, sklearn_utils):
+        return {"regressor_tags": sklearn_utils.RegressorTags()}
 
     def predict(self, x, **kwargs):
         kwargs = self.filter_sk_params(Sequential.predict, kwargs)

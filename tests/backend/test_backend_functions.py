@@ -225,6 +225,13 @@ def test_batch_dot_rank_error():
         K.batch_dot(K.constant(np.ones(3)), K.constant(np.ones((3, 2))))
 
 
+def test_batch_dot_size_mismatch_error_names_the_axes():
+    # cifar10_cnn_capsule's routing (batch_dot(o, hat_inputs, [2, 3])) fails so in tf.keras
+    o, hat_inputs = K.constant(np.ones((2, 10, 10, 16))), K.constant(np.ones((2, 10, 7, 16)))
+    with pytest.raises(ValueError, match=r"x.shape\[2\] != y.shape\[3\] \(10 != 16\)"):
+        K.batch_dot(o, hat_inputs, [2, 3])
+
+
 def test_concatenate_stack_gradients(float64):
     rng = np.random.default_rng(4)
     a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 2))

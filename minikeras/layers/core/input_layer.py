@@ -25,6 +25,7 @@ class InputLayer(Layer):
         batch_input_shape = batch_input_shape or batch_shape
         if input_tensor is not None:
             batch_input_shape = input_tensor.shape
+            dtype = dtype or np.dtype(input_tensor.dtype).name
         if batch_input_shape is None:
             if input_shape is None:
                 raise ValueError("Please provide to Input a `shape` or a `tensor` or a "
@@ -36,7 +37,9 @@ class InputLayer(Layer):
         self.built = True
         self.sparse = False
         self.ragged = False
-        if input_tensor is None:
+        if input_tensor is None or not isinstance(input_tensor, KerasTensor):
+            # tf.keras 2.x turns an eager tensor or variable given as `tensor=` into a symbolic
+            # input of its shape and dtype (its value is not kept: the model is fed as usual).
             input_tensor = KerasTensor(self._batch_input_shape, dtype=self.dtype, name=name)
         input_tensor._keras_history = (self, 0, 0)
         node = Node(self, (), {}, input_tensor)
