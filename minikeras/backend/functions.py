@@ -292,7 +292,7 @@ def sigmoid(x):
 
 
 def hard_sigmoid(x):
-    return ops.hard_sigmoid(x)
+    return ops.nn.hard_sigmoid(x)
 
 
 def tanh(x):

@@ -18,8 +18,8 @@ from ..engine.base_layer import Layer
 from ..layers.core.input_layer import Input
 from ..engine.keras_tensor import KerasTensor
 from ..models.functional import Functional
-from ..ops import conv as conv_ops
-from ..ops import image as image_ops
+from ..ops.conv import avg_pool, conv as conv_kernel, conv_transpose, depthwise_conv, max_pool
+from ..ops.image import resize as resize_kernel
 from ..ops import local_conv as local_conv_ops
 
 
@@ -161,7 +161,7 @@ def _conv(x, kernel, rank, strides, padding, data_format, dilation_rate):
         x = temporal_padding(x, (width, 0)) if data_format == "channels_last" else \
             ops.pad(x, [(0, 0), (0, 0), (width, 0)])
         padding = "valid"
-    return conv_ops.conv(x, kernel, strides, padding, dilation, data_format=data_format)
+    return conv_kernel(x, kernel, strides, padding, dilation, data_format=data_format)
 
 
 def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -187,15 +187,15 @@ def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid", d
     data_format = _data_format(data_format)
     output_shape = tuple(int(d) for d in np.asarray(as_array(output_shape)).ravel())
     spatial = output_shape[2:] if data_format == "channels_first" else output_shape[1:3]
-    return conv_ops.conv_transpose(x, kernel, _tuple(strides, 2), _padding(padding),
-                                   _tuple(dilation_rate, 2), spatial, data_format=data_format)
+    return conv_transpose(x, kernel, _tuple(strides, 2), _padding(padding),
+                          _tuple(dilation_rate, 2), spatial, data_format=data_format)
 
 
 def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_format=None,
                      dilation_rate=(1, 1)):
     """Depthwise 2D convolution; `depthwise_kernel` is `(height, width, in, multiplier)`."""
-    return conv_ops.depthwise_conv(x, depthwise_kernel, _tuple(strides, 2), _padding(padding),
-                                   _tuple(dilation_rate, 2), data_format=_data_format(data_format))
+    return depthwise_conv(x, depthwise_kernel, _tuple(strides, 2), _padding(padding),
+                          _tuple(dilation_rate, 2), data_format=_data_format(data_format))
 
 
 def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padding="valid",
@@ -204,8 +204,8 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padd
     data_format = _data_format(data_format)
     depthwise = depthwise_conv2d(x, depthwise_kernel, strides, padding, data_format,
                                  dilation_rate)
-    return conv_ops.conv(depthwise, pointwise_kernel, (1, 1), "valid", (1, 1),
-                         data_format=data_format)
+    return conv_kernel(depthwise, pointwise_kernel, (1, 1), "valid", (1, 1),
+                       data_format=data_format)
 
 
 def _local_conv(inputs, kernel, kernel_size, strides, output_shape, data_format):
@@ -236,7 +236,7 @@ def _pool(x, rank, pool_size, strides, padding, data_format, pool_mode):
         raise ValueError(f"Unknown padding: {padding}")
     if pool_mode not in ("max", "avg"):
         raise ValueError(f"Invalid pool_mode: {pool_mode}")
-    pool = conv_ops.max_pool if pool_mode == "max" else conv_ops.avg_pool
+    pool = max_pool if pool_mode == "max" else avg_pool
     return pool(x, _tuple(pool_size, rank), _tuple(strides, rank), padding,
                 data_format=data_format)
 
@@ -299,7 +299,7 @@ def resize_images(x, height_factor, width_factor, data_format, interpolation="ne
     if data_format == "channels_first":
         x = ops.transpose(x, (0, 2, 3, 1))
     shape = np.shape(as_array(x))
-    out = image_ops.resize(x, shape[1] * height_factor, shape[2] * width_factor, "bilinear")
+    out = resize_kernel(x, shape[1] * height_factor, shape[2] * width_factor, "bilinear")
     return ops.transpose(out, (0, 3, 1, 2)) if data_format == "channels_first" else out
 
 

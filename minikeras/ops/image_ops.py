@@ -1,0 +1,191 @@
+"""The Keras 3 `keras.ops.image` names over the image kernels of `image.py`.
+
+Single images (3-D) and batches (4-D) are accepted; `data_format` defaults to the global
+image data format. Resizing is TensorFlow's (half-pixel centres) for "bilinear" and "nearest".
+"""
+import numpy as np
+
+from ..core import config
+from . import image as _image
+from . import math as _m
+from .numpy_ops import as_float, tensor_of
+
+RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
+AFFINE_INTERPOLATIONS = ("nearest", "bilinear")
+FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _as_channels_last_batch(images, data_format):
+    """`images` as a 4-D channels_last Tensor, and a function restoring the caller's layout."""
+    t = tensor_of(images)
+    if t.ndim not in (3, 4):
+        raise ValueError("Invalid images rank: expected rank 3 (single image) or rank 4 "
+                         f"(batch of images). Received input with shape: images.shape={t.shape}")
+    single = t.ndim == 3
+    data_format = config.normalize_data_format(data_format)
+    if single:
+        t = _m.expand_dims(t, 0)
+    if data_format == "channels_first":
+        t = _m.transpose(t, (0, 2, 3, 1))
+
+    def restore(out):
+        if data_format == "channels_first":
+            out = _m.transpose(out, (0, 3, 1, 2))
+        return _m.squeeze(out, axis=0) if single else out
+    return t, restore
+
+
+def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
+           pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
+    if interpolation not in RESIZE_INTERPOLATIONS:
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{RESIZE_INTERPOLATIONS}. Received: interpolation={interpolation}")
+    if interpolation not in ("bilinear", "nearest"):
+        raise NotImplementedError(f"`interpolation={interpolation!r}` is not supported by "
+                                  "minikeras: use 'bilinear' or 'nearest'.")
+    if fill_mode != "constant":
+        raise ValueError("Invalid value for argument `fill_mode`. Only `'constant'` "
+                         f"is supported. Received: fill_mode={fill_mode}")
+    if pad_to_aspect_ratio and crop_to_aspect_ratio:
+        raise ValueError("Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` "
+                         "can be `True`.")
+    if pad_to_aspect_ratio:
+        raise NotImplementedError("`pad_to_aspect_ratio=True` is not supported by minikeras.")
+    if len(size) != 2:
+        raise ValueError("Expected `size` to be a tuple of 2 integers. "
+                         f"Received: size={size}")
+    t, restore = _as_channels_last_batch(images, data_format)
+    height, width = t.shape[1], t.shape[2]
+    target_height, target_width = int(size[0]), int(size[1])
+    if antialias and (target_height < height or target_width < width):
+        raise NotImplementedError("`antialias=True` when downsampling is not supported by "
+                                  "minikeras.")
+    if crop_to_aspect_ratio:
+        crop_height = max(min(height, int(float(width * target_height) / target_width)), 1)
+        crop_width = max(min(width, int(float(height * target_width) / target_height)), 1)
+        top = int(float(height - crop_height) / 2)
+        left = int(float(width - crop_width) / 2)
+        t = _m.getitem(t, (slice(None), slice(top, top + crop_height),
+                           slice(left, left + crop_width)))
+    if t.dtype.kind != "f":
+        t = as_float(t)
+    return restore(_image.resize(t, target_height, target_width, interpolation))
+
+
+def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant",
+                     fill_value=0, data_format=None):
+    """Resample through `[a0, a1, a2, b0, b1, b2, c0, c1]` per image (output pixel (x, y)
+    reads the input at `((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)`,
+    `k = c0 x + c1 y + 1`)."""
+    if interpolation not in AFFINE_INTERPOLATIONS:
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{AFFINE_INTERPOLATIONS}. Received: interpolation={interpolation}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError("Invalid value for argument `fill_mode`. Expected of one "
+                         f"{FILL_MODES}. Received: fill_mode={fill_mode}")
+    t, restore = _as_channels_last_batch(images, data_format)
+    transforms = np.asarray(tensor_of(transform).data, np.float32)
+    if transforms.ndim not in (1, 2):
+        raise ValueError("Invalid transform rank: expected rank 1 (single transform) or rank 2 "
+                         f"(batch of transforms). Received input with shape: "
+                         f"transform.shape={transforms.shape}")
+    transforms = np.broadcast_to(transforms.reshape(-1, 8), (t.shape[0], 8))
+    # Keras' "mirror" is TensorFlow's "reflect" without repeating the edge, and its
+    # "reflect" repeats it: the kernel's "reflect" is Keras' "reflect".
+    if fill_mode == "mirror":
+        raise NotImplementedError("`fill_mode='mirror'` is not supported by minikeras.")
+    return restore(_image.projective_transform(as_float(t), transforms, interpolation,
+                                               fill_mode, fill_value))
+
+
+def rgb_to_grayscale(images, data_format=None):
+    """`0.2989 R + 0.5870 G + 0.1140 B`, keeping a channel axis of size 1."""
+    t, restore = _as_channels_last_batch(as_float(images), data_format)
+    if t.shape[-1] != 3:
+        raise ValueError("Invalid channel size: expected 3 (RGB), received "
+                         f"{t.shape[-1]}. images.shape={t.shape}")
+    weights = np.asarray([0.2989, 0.5870, 0.1140], t.dtype).reshape(3, 1)
+    return restore(_m.matmul(t, weights))
+
+
+def _box(images, data_format, top, left, bottom, right, target_height, target_width, verb):
+    t, restore = _as_channels_last_batch(images, data_format)
+    height, width = t.shape[1], t.shape[2]
+    if top is None:
+        top = height - target_height - bottom if verb == "crop" else \
+            target_height - height - bottom
+    if left is None:
+        left = width - target_width - right if verb == "crop" else target_width - width - right
+    if bottom is None:
+        bottom = height - target_height - top if verb == "crop" else \
+            target_height - height - top
+    if right is None:
+        right = width - target_width - left if verb == "crop" else target_width - width - left
+    if min(top, left, bottom, right) < 0:
+        raise ValueError(f"The {verb} sizes must be non-negative. Received: top={top}, "
+                         f"left={left}, bottom={bottom}, right={right}")
+    return t, restore, int(top), int(left), int(bottom), int(right)
+
+
+def _need_two(name_a, a, name_b, b, name_c, c):
+    given = sum(v is not None for v in (a, b, c))
+    if given != 2:
+        raise ValueError(f"Must specify exactly two of {name_a}, {name_b}, {name_c}. "
+                         f"Received: {name_a}={a}, {name_b}={b}, {name_c}={c}")
+
+
+def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
+               right_padding=None, target_height=None, target_width=None, data_format=None):
+    _need_two("top_padding", top_padding, "bottom_padding", bottom_padding,
+              "target_height", target_height)
+    _need_two("left_padding", left_padding, "right_padding", right_padding,
+              "target_width", target_width)
+    t, restore, top, left, bottom, right = _box(
+        images, data_format, top_padding, left_padding, bottom_padding, right_padding,
+        target_height, target_width, "pad")
+    return restore(_m.pad(t, [(0, 0), (top, bottom), (left, right), (0, 0)]))
+
+
+def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None,
+                right_cropping=None, target_height=None, target_width=None, data_format=None):
+    _need_two("top_cropping", top_cropping, "bottom_cropping", bottom_cropping,
+              "target_height", target_height)
+    _need_two("left_cropping", left_cropping, "right_cropping", right_cropping,
+              "target_width", target_width)
+    t, restore, top, left, bottom, right = _box(
+        images, data_format, top_cropping, left_cropping, bottom_cropping, right_cropping,
+        target_height, target_width, "crop")
+    height, width = t.shape[1], t.shape[2]
+    return restore(_m.getitem(t, (slice(None), slice(top, height - bottom),
+                                  slice(left, width - right))))
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid",
+                    data_format=None):
+    """Patches of `size` every `strides` pixels, flattened into the channel axis
+    (row, column, channel order, as `tf.image.extract_patches`)."""
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    strides = size if strides is None else ((strides, strides) if isinstance(strides, int)
+                                            else tuple(strides))
+    if dilation_rate != 1 and dilation_rate != (1, 1):
+        raise NotImplementedError("`dilation_rate` other than 1 is not supported by "
+                                  "minikeras' extract_patches.")
+    t, restore = _as_channels_last_batch(images, data_format)
+    padding = str(padding).lower()
+    if padding == "same":
+        pads = []
+        for n, k, s in zip(t.shape[1:3], size, strides):
+            total = max((-(-n // s) - 1) * s + k - n, 0)
+            pads.append((total // 2, total - total // 2))
+        t = _m.pad(t, [(0, 0)] + pads + [(0, 0)])
+    elif padding != "valid":
+        raise ValueError(f"`padding` must be 'valid' or 'same'. Received: padding={padding}")
+    rows = (t.shape[1] - size[0]) // strides[0] + 1
+    cols = (t.shape[2] - size[1]) // strides[1] + 1
+    row_index = (np.arange(rows)[:, None] * strides[0] + np.arange(size[0])[None])
+    col_index = (np.arange(cols)[:, None] * strides[1] + np.arange(size[1])[None])
+    patches = _m.gather(_m.gather(t, row_index, axis=1), col_index, axis=3)
+    # (n, rows, kh, cols, kw, c) -> (n, rows, cols, kh * kw * c)
+    patches = _m.transpose(patches, (0, 1, 3, 2, 4, 5))
+    return restore(_m.reshape(patches, (t.shape[0], rows, cols, -1)))
+
