@@ -74,19 +74,21 @@ from .numpy_ops import (  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from . import numpy_ops as numpy  # noqa: E402
 from . import image_ops as image  # noqa: F401,E402  (`ops.image`; the kernels: ops/image.py)
-from . import nn, nn_ops  # noqa: E402
+from . import nn  # noqa: E402
 
 # `keras.ops.numpy` importable by its module path too.
 sys.modules[__name__ + ".numpy"] = numpy
 
 
-def _add_keras3_nn_names():
+def _add_keras3_names():
     """`keras.ops.nn` is the kernel module `ops/nn.py`; it gains the Keras 3 names it lacks.
     Its own `hard_sigmoid` stays Keras 2's (0.2 x + 0.5), which the Keras 2 activations use;
-    `ops.hard_sigmoid` is Keras 3's."""
+    `ops.hard_sigmoid` is Keras 3's. `keras.ops.numpy.slogdet` lives in linalg.py (which
+    imports numpy_ops)."""
     for name in NN_NAMES:
         if not hasattr(nn, name):
-            setattr(nn, name, getattr(nn_ops, name))
+            setattr(nn, name, globals()[name])
+    numpy.slogdet = linalg.slogdet
 
 
 NN_NAMES = (
@@ -97,6 +99,6 @@ NN_NAMES = (
     "log_sigmoid", "max_pool", "moments", "multi_hot", "normalize", "one_hot", "psnr", "relu6",
     "rms_normalization", "separable_conv", "silu", "soft_shrink", "space_to_depth",
     "sparse_categorical_crossentropy", "sparse_plus", "sparse_sigmoid", "sparsemax",
-    "squareplus", "swish", "tanh_shrink", "threshold", "sigmoid", "softplus",
+    "squareplus", "swish", "tanh_shrink", "threshold", "sigmoid", "softplus", "polar",
 )
-_add_keras3_nn_names()
+_add_keras3_names()

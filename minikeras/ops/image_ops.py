@@ -6,8 +6,10 @@ image data format. Resizing is TensorFlow's (half-pixel centres) for "bilinear" 
 import numpy as np
 
 from ..core import config
+from .conv import depthwise_conv as _depthwise_conv  # (`ops.conv` is Keras 3's function)
 from . import image as _image
 from . import math as _m
+from . import numpy_ops as _np_ops
 from .numpy_ops import as_float, tensor_of
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
@@ -189,3 +191,83 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
     patches = _m.transpose(patches, (0, 1, 3, 2, 4, 5))
     return restore(_m.reshape(patches, (t.shape[0], rows, cols, -1)))
 
+
+
+def _gaussian_1d(size, sigma, dtype):
+    positions = np.arange(size, dtype=dtype) - np.asarray((size - 1) / 2, dtype)
+    weights = np.exp(np.asarray(-0.5, dtype) * np.square(positions / np.asarray(sigma, dtype)))
+    return weights / weights.sum()
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
+    """Depthwise 'same' convolution with a normalised Gaussian kernel (zero padding)."""
+    t, restore = _as_channels_last_batch(as_float(images), data_format)
+    size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    sigma = (sigma, sigma) if isinstance(sigma, (int, float)) else tuple(sigma)
+    # Keras 3 builds outer(rows from size[1], columns from size[0]) and reshapes it to size.
+    kernel = np.multiply.outer(_gaussian_1d(size[1], sigma[1], t.dtype),
+                               _gaussian_1d(size[0], sigma[0], t.dtype)).reshape(size)
+    kernel = np.tile(kernel[:, :, None, None], (1, 1, t.shape[-1], 1)).astype(t.dtype)
+    return restore(_depthwise_conv(t, kernel, (1, 1), "same", (1, 1)))
+
+
+_SOBEL_ROWS = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
+
+
+def sobel_edges(images, data_format=None):
+    """Vertical and horizontal Sobel responses (reflect padding), stacked on a new last axis:
+    shape `(*images.shape, 2)`, as `tf.image.sobel_edges`."""
+    t = as_float(images)
+    if t.ndim != 4:
+        raise ValueError(f"Expected a 4-D batch of images. Received: images.shape={t.shape}")
+    channels_first = config.normalize_data_format(data_format) == "channels_first"
+    if channels_first:
+        t = _m.transpose(t, (0, 2, 3, 1))
+    height, width = t.shape[1], t.shape[2]
+    padded = _np_ops.pad(t, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    responses = []
+    for kernel in (_SOBEL_ROWS, _SOBEL_ROWS.T):
+        total = None
+        for dy in range(3):
+            for dx in range(3):
+                if kernel[dy, dx] == 0:
+                    continue
+                window = _m.getitem(padded, (slice(None), slice(dy, dy + height),
+                                             slice(dx, dx + width)))
+                term = _m.multiply(window, np.asarray(kernel[dy, dx], t.dtype))
+                total = term if total is None else _m.add(total, term)
+        responses.append(total)
+    edges = _m.stack(responses, axis=-1)
+    return _m.transpose(edges, (0, 3, 1, 2, 4)) if channels_first else edges
+
+
+def rgb_to_hsv(images, data_format=None):
+    """RGB in [0, 1] to hue, saturation, value in [0, 1] (`tf.image.rgb_to_hsv`)."""
+    t, restore = _as_channels_last_batch(as_float(images), data_format)
+    d = t.data
+    red, green, blue = d[..., 0], d[..., 1], d[..., 2]
+    value = d.max(axis=-1)
+    spread = value - d.min(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        saturation = np.where(value > 0, spread / value, 0)
+        norm = 1 / (6 * spread)
+        hue = np.where(red == value, norm * (green - blue),
+                       np.where(green == value, norm * (blue - red) + 2 / 6,
+                                norm * (red - green) + 4 / 6))
+    hue = np.where(spread > 0, hue, 0)
+    hue = np.where(hue < 0, hue + 1, hue)
+    return restore(_np_ops.tensor_of(np.stack([hue, saturation, value], -1).astype(d.dtype)))
+
+
+def hsv_to_rgb(images, data_format=None):
+    """Hue, saturation, value in [0, 1] to RGB (`tf.image.hsv_to_rgb`)."""
+    t, restore = _as_channels_last_batch(as_float(images), data_format)
+    d = t.data
+    hue, saturation, value = d[..., 0], d[..., 1], d[..., 2]
+    sixths = hue * 6
+    red = np.clip(np.abs(sixths - 3) - 1, 0, 1)
+    green = np.clip(2 - np.abs(sixths - 2), 0, 1)
+    blue = np.clip(2 - np.abs(sixths - 4), 0, 1)
+    rgb = np.stack([red, green, blue], -1)
+    out = value[..., None] * (1 - saturation[..., None] + saturation[..., None] * rgb)
+    return restore(_np_ops.tensor_of(out.astype(d.dtype)))

@@ -9,7 +9,9 @@ import numpy as np
 
 from ..core import config
 from ..core.tensor import Tensor, record
-from . import conv as _conv
+# By name from the module: the package attribute `ops.conv` is Keras 3's function.
+from .conv import avg_pool as _avg_pool, conv as _conv_kernel, conv_transpose as _conv_transpose
+from .conv import depthwise_conv as _depthwise_conv, max_pool as _max_pool
 from . import math as _m
 from . import nn as _nn
 from .numpy_ops import as_float, data_of, rsqrt, tensor_of
@@ -403,18 +405,18 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         raise ValueError("The number of input channels must be evenly divisible by "
                          f"kernel.shape[-2]. Received: inputs.shape={x.shape}, "
                          f"kernel.shape={k.shape}")
-    return _conv.conv(x, k, _tuple(strides, rank, "strides"), _padding(padding),
-                      _tuple(dilation_rate, rank, "dilation_rate"),
-                      groups=channels // k.shape[-2], data_format=data_format)
+    return _conv_kernel(x, k, _tuple(strides, rank, "strides"), _padding(padding),
+                        _tuple(dilation_rate, rank, "dilation_rate"),
+                        groups=channels // k.shape[-2], data_format=data_format)
 
 
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
     x, k = as_float(inputs), tensor_of(kernel)
     rank = _spatial_rank(x)
-    return _conv.depthwise_conv(x, k, _tuple(strides, rank, "strides"), _padding(padding),
-                                _tuple(dilation_rate, rank, "dilation_rate"),
-                                data_format=_data_format(data_format))
+    return _depthwise_conv(x, k, _tuple(strides, rank, "strides"), _padding(padding),
+                           _tuple(dilation_rate, rank, "dilation_rate"),
+                           data_format=_data_format(data_format))
 
 
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
@@ -445,8 +447,8 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     spatial = x.shape[1:-1] if data_format == "channels_last" else x.shape[2:]
     output_spatial = tuple(_transposed_length(n, kk, s, padding, p, d) for n, kk, s, p, d in
                            zip(spatial, k.shape[:-2], strides, extra, dilation))
-    return _conv.conv_transpose(x, k, strides, padding, dilation, output_spatial,
-                                data_format=data_format)
+    return _conv_transpose(x, k, strides, padding, dilation, output_spatial,
+                           data_format=data_format)
 
 
 def _pool_arguments(inputs, pool_size, strides, padding):
@@ -459,12 +461,12 @@ def _pool_arguments(inputs, pool_size, strides, padding):
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     x, pool_size, strides, padding = _pool_arguments(inputs, pool_size, strides, padding)
-    return _conv.max_pool(x, pool_size, strides, padding, _data_format(data_format))
+    return _max_pool(x, pool_size, strides, padding, _data_format(data_format))
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     x, pool_size, strides, padding = _pool_arguments(inputs, pool_size, strides, padding)
-    return _conv.avg_pool(x, pool_size, strides, padding, _data_format(data_format))
+    return _avg_pool(x, pool_size, strides, padding, _data_format(data_format))
 
 
 def depth_to_space(x, block_size, data_format="channels_last"):
