@@ -34,7 +34,7 @@ from .core_ops import (  # noqa: F401,E402
     top_k, unstack, vectorized_map, view_as_complex, view_as_real, while_loop,
 )
 from .nn_ops import (  # noqa: F401,E402
-    adaptive_average_pool, adaptive_max_pool,
+    adaptive_average_pool, adaptive_max_pool, fold, unfold,
     average_pool, batch_normalization, binary_crossentropy, categorical_crossentropy, celu,
     conv, conv_transpose, depth_to_space, depthwise_conv, dot_product_attention, elu, gelu,
     glu, hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, layer_normalization,
@@ -100,5 +100,6 @@ NN_NAMES = (
     "rms_normalization", "separable_conv", "silu", "soft_shrink", "space_to_depth",
     "sparse_categorical_crossentropy", "sparse_plus", "sparse_sigmoid", "sparsemax",
     "squareplus", "swish", "tanh_shrink", "threshold", "sigmoid", "softplus", "polar",
+    "fold", "unfold",
 )
 _add_keras3_names()

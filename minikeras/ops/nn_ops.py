@@ -555,3 +555,65 @@ def adaptive_average_pool(inputs, output_size, data_format=None):
 
 def adaptive_max_pool(inputs, output_size, data_format=None):
     return _adaptive_pool(inputs, output_size, data_format, _m.max)
+
+
+def _pair(value):
+    return (int(value), int(value)) if isinstance(value, (int, np.integer)) else \
+        tuple(int(v) for v in value)
+
+
+def _patch_positions(padded_size, kernel_size, dilation, stride):
+    """Flat positions in the padded (H, W) plane of every (kh, kw, patch) tap, and the count of
+    patches along each axis."""
+    counts = [(n - d * (k - 1) - 1) // s + 1 for n, k, d, s in
+              zip(padded_size, kernel_size, dilation, stride)]
+    rows = (np.arange(kernel_size[0])[:, None] * dilation[0] +
+            np.arange(counts[0])[None] * stride[0])                  # (kh, oh)
+    cols = (np.arange(kernel_size[1])[:, None] * dilation[1] +
+            np.arange(counts[1])[None] * stride[1])                  # (kw, ow)
+    flat = rows[:, None, :, None] * padded_size[1] + cols[None, :, None, :]  # (kh, kw, oh, ow)
+    return flat.reshape(-1), counts
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding blocks of a channels-first `(N, C, H, W)` batch as `(N, C * kh * kw, L)`
+    (im2col, channel-major, as `torch.nn.functional.unfold`)."""
+    t = tensor_of(x)
+    if t.ndim != 4:
+        raise ValueError(f"Input must be a 4D tensor. Received: input.shape={t.shape}")
+    kernel_size, dilation, padding, stride = (_pair(v) for v in (kernel_size, dilation,
+                                                                 padding, stride))
+    n, c, h, w = t.shape
+    padded = _m.pad(t, [(0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2])
+    positions, counts = _patch_positions(padded.shape[2:], kernel_size, dilation, stride)
+    taps = _m.gather(_m.reshape(padded, (n, c, -1)), positions, axis=2)
+    return _m.reshape(taps, (n, c * kernel_size[0] * kernel_size[1], counts[0] * counts[1]))
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The adjoint of `unfold`: blocks `(N, C * kh * kw, L)` summed back into
+    `(N, C, *output_size)` (overlaps add up)."""
+    t = as_float(x)
+    if t.ndim != 3:
+        raise ValueError(f"Input must be a 3D tensor. Received: input.shape={t.shape}")
+    output_size, kernel_size, dilation, padding, stride = (
+        _pair(v) for v in (output_size, kernel_size, dilation, padding, stride))
+    n = t.shape[0]
+    c = t.shape[1] // (kernel_size[0] * kernel_size[1])
+    padded_size = (output_size[0] + 2 * padding[0], output_size[1] + 2 * padding[1])
+    positions, counts = _patch_positions(padded_size, kernel_size, dilation, stride)
+    if counts[0] * counts[1] != t.shape[2]:
+        raise ValueError(f"Expected {counts[0] * counts[1]} blocks for output_size="
+                         f"{output_size}, got {t.shape[2]}. Received: x.shape={t.shape}")
+    values = t.data.reshape(n, c, -1)
+    plane = np.zeros((n, c, padded_size[0] * padded_size[1]), t.dtype)
+    np.add.at(plane, (slice(None), slice(None), positions), values)
+    plane = plane.reshape(n, c, *padded_size)
+    crop = (slice(None), slice(None), slice(padding[0], padding[0] + output_size[0]),
+            slice(padding[1], padding[1] + output_size[1]))
+
+    def backward(g, needs):
+        g_plane = np.zeros((n, c) + padded_size, g.dtype)
+        g_plane[crop] = g
+        return (g_plane.reshape(n, c, -1)[:, :, positions].reshape(t.shape),)
+    return record(np.ascontiguousarray(plane[crop]), (t,), backward)

@@ -102,6 +102,9 @@ DIFFERENTIABLE = {
     "average_pool": (lambda x: ops.average_pool(x, 3, strides=2, padding="same"), [IMG]),
     "adaptive_average_pool": (lambda x: ops.adaptive_average_pool(x, (3, 4)), [IMG]),
     "adaptive_max_pool": (lambda x: ops.adaptive_max_pool(x, (3, 4)), [IMG]),
+    "unfold": (lambda x: ops.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2),
+               [r(1, 2, 5, 6)]),
+    "fold": (lambda x: ops.fold(x, (3, 4), 2, padding=1), [r(1, 8, 20)]),
     "depth_to_space": (lambda x: ops.depth_to_space(x, 2), [r(1, 2, 3, 8)]),
     "space_to_depth": (lambda x: ops.space_to_depth(x, 2), [r(1, 4, 6, 2)]),
     "dot_product_attention": (
