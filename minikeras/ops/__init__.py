@@ -71,6 +71,7 @@ from .numpy_ops import (  # noqa: F401,E402
     transpose, trapezoid, tri, tril, triu, true_divide, trunc, unique, unravel_index, vander,
     var, vdot, vectorize, view, vsplit, vstack, where, zeros, zeros_like,
 )
+from .ctc import ctc_decode, ctc_loss  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from . import numpy_ops as numpy  # noqa: E402
 from . import image_ops as image  # noqa: F401,E402  (`ops.image`; the kernels: ops/image.py)
@@ -100,6 +101,6 @@ NN_NAMES = (
     "rms_normalization", "separable_conv", "silu", "soft_shrink", "space_to_depth",
     "sparse_categorical_crossentropy", "sparse_plus", "sparse_sigmoid", "sparsemax",
     "squareplus", "swish", "tanh_shrink", "threshold", "sigmoid", "softplus", "polar",
-    "fold", "unfold",
+    "fold", "unfold", "ctc_loss", "ctc_decode",
 )
 _add_keras3_names()

@@ -139,6 +139,9 @@ DIFFERENTIABLE = {
     "while_loop": (lambda x: ops.while_loop(lambda i, s: i < 3, lambda i, s: (i + 1, s * s),
                                             (0, x))[1], [r(3, low=0.5, high=1.2)]),
     "map": (lambda x: ops.map(lambda row: ops.sum(row * row), x), [r(3, 4)]),
+    "ctc_loss": (lambda logits: ops.ctc_loss(np.array([[1, 2, 0], [3, 3, 1]]), logits,
+                                             np.array([2, 3]), np.array([6, 5])),
+                 [r(2, 6, 4)]),
     "einsum_two": (lambda a, b: ops.einsum("ij,jk->ik", a, b), [r(2, 3), r(3, 4)]),
 }
 
