@@ -479,3 +479,46 @@ def cdist(x, y):
     a, b = as_float(x), as_float(y)
     difference = _m.subtract(_m.expand_dims(a, -2), _m.expand_dims(b, -3))
     return _m.sqrt(_m.sum(_m.square(difference), axis=-1))
+
+
+def _periodic_window(name, length, dtype):
+    """TensorFlow's periodic raised-cosine window: the period is `length` for even lengths,
+    `length - 1` (the symmetric window) for odd ones."""
+    period = length if length % 2 == 0 else length - 1
+    phase = 2 * np.pi * np.arange(length) / max(period, 1)
+    if name == "hann":
+        return (0.5 - 0.5 * np.cos(phase)).astype(dtype)
+    return (0.54 - 0.46 * np.cos(phase)).astype(dtype)
+
+
+def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
+    """Short-time Fourier transform along the last axis: `(real, imag)`, each
+    `(..., frames, fft_length // 2 + 1)`, as Keras 3 on TensorFlow (periodic windows centred
+    in `fft_length`, reflect padding of `fft_length // 2` when `center`)."""
+    d = data_of(x)
+    if d.dtype not in (np.float32, np.float64):
+        raise TypeError("Invalid input type. Expected `float32` or `float64`. "
+                        f"Received: input type={d.dtype}")
+    if fft_length < sequence_length:
+        raise ValueError("`fft_length` must equal or larger than `sequence_length`. "
+                         f"Received: sequence_length={sequence_length}, "
+                         f"fft_length={fft_length}")
+    if isinstance(window, str) and window not in ("hann", "hamming"):
+        raise ValueError("If a string is passed to `window`, it must be one of `\"hann\"`, "
+                         f"`\"hamming\"`. Received: window={window}")
+    if center:
+        pads = [(0, 0)] * (d.ndim - 1) + [(fft_length // 2, fft_length // 2)]
+        d = np.pad(d, pads, mode="reflect")
+    left = (fft_length - sequence_length) // 2
+    weights = np.ones(fft_length, d.dtype)
+    if window is not None:
+        weights = _periodic_window(window, sequence_length, d.dtype) if isinstance(window, str) \
+            else np.asarray(data_of(window), d.dtype)
+        if weights.shape != (sequence_length,):
+            raise ValueError("The shape of `window` must be equal to [sequence_length]."
+                             f"Received: window shape={weights.shape}")
+        weights = np.pad(weights, (left, fft_length - sequence_length - left))
+    frames = 1 + (d.shape[-1] - fft_length) // sequence_stride
+    index = np.arange(frames)[:, None] * sequence_stride + np.arange(fft_length)[None]
+    spectrum = np.fft.rfft(d[..., index] * weights, n=fft_length, axis=-1)
+    return _split_complex(spectrum, d.dtype)
