@@ -174,11 +174,11 @@ def all(x, axis=None, keepdims=False):  # noqa: A001
 
 
 def argmax(x, axis=-1):
-    return ops.argmax(x, axis)
+    return ops.math.argmax(x, axis)     # int64, as tf.keras (Keras 3 ops.argmax: int32)
 
 
 def argmin(x, axis=-1):
-    return ops.argmin(x, axis)
+    return ops.math.argmin(x, axis)
 
 
 def square(x):
