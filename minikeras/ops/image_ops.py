@@ -3,6 +3,9 @@
 Single images (3-D) and batches (4-D) are accepted; `data_format` defaults to the global
 image data format. Resizing is TensorFlow's (half-pixel centres) for "bilinear" and "nearest".
 """
+import functools
+import itertools
+
 import numpy as np
 
 from ..core import config
@@ -271,3 +274,74 @@ def hsv_to_rgb(images, data_format=None):
     rgb = np.stack([red, green, blue], -1)
     out = value[..., None] * (1 - saturation[..., None] + saturation[..., None] * rgb)
     return restore(_np_ops.tensor_of(out.astype(d.dtype)))
+
+
+MAP_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _inside(index, size, fill_mode):
+    """Indices brought inside `[0, size)` by `fill_mode`, and which were inside already
+    (only "constant" cares)."""
+    if fill_mode == "constant":
+        return np.clip(index, 0, size - 1), (index >= 0) & (index < size)
+    valid = np.ones(index.shape, bool)
+    if fill_mode == "nearest":
+        return np.clip(index, 0, size - 1), valid
+    if fill_mode == "wrap":
+        return np.mod(index, size), valid
+    index = np.abs(index)
+    if fill_mode == "mirror":
+        # (d c b | a b c d | c b a). Keras 3.15 on TensorFlow folds with period 2 * size and
+        # reads out of bounds at index == size; this is the whole-sample mirror (scipy's).
+        period = max(2 * (size - 1), 1)
+        folded = np.mod(index, period)
+        return np.where(folded >= size, period - folded, folded), valid
+    period = 2 * size                  # reflect, as Keras 3: (d c b a | a b c d | d c b a)
+    folded = np.mod(index, period)
+    return np.where(folded < size, folded, period - folded - 1), valid
+
+
+def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):
+    """Sample `inputs` at the points `coordinates[:, ...]` (one row per input axis) with
+    nearest (`order=0`) or linear (`order=1`) interpolation; differentiable in `inputs`."""
+    t = tensor_of(inputs)
+    coords = np.asarray(tensor_of(coordinates).data)
+    if coords.shape[0] != t.ndim:
+        raise ValueError("First dim of `coordinates` must be the same as the rank of `inputs`. "
+                         f"Received inputs with shape: {t.shape} and coordinate leading dim of "
+                         f"{coords.shape[0]}")
+    if coords.ndim < 2:
+        raise ValueError("Invalid coordinates rank: expected at least rank 2. Received input "
+                         f"with shape: {coords.shape}")
+    if fill_mode not in MAP_FILL_MODES:
+        raise ValueError("Invalid value for argument `fill_mode`. Expected one of "
+                         f"{set(MAP_FILL_MODES)}. Received: fill_mode={fill_mode}")
+    if order not in (0, 1):
+        raise NotImplementedError("map_coordinates currently requires order<=1")
+    weight_dtype = coords.dtype if coords.dtype.kind == "f" else np.dtype(config.floatx())
+    per_axis = []
+    for coordinate, size in zip(coords, t.shape):
+        if order == 0:
+            nearest = coordinate if coordinate.dtype.kind in "iu" else np.round(coordinate)
+            taps = [(nearest.astype(np.int64), np.ones((), weight_dtype))]
+        else:
+            lower = np.floor(coordinate)
+            upper_weight = (coordinate - lower).astype(weight_dtype)
+            taps = [(lower.astype(np.int64), 1 - upper_weight),
+                    (lower.astype(np.int64) + 1, upper_weight)]
+        per_axis.append([(*_inside(index, size, fill_mode), w) for index, w in taps])
+    flat = _m.reshape(t if t.dtype.kind == "f" else as_float(t), (-1,))
+    total = None
+    for combination in itertools.product(*per_axis):
+        indices, valids, weights = zip(*combination)
+        position = np.ravel_multi_index(indices, t.shape)
+        gathered = _m.gather(flat, position)
+        weight = np.asarray(functools.reduce(np.multiply, weights), flat.dtype)
+        if fill_mode == "constant":
+            valid = functools.reduce(np.logical_and, valids)
+            gathered = _m.where(valid, gathered, np.asarray(fill_value, flat.dtype))
+        term = _m.multiply(gathered, weight)
+        total = term if total is None else _m.add(total, term)
+    if t.dtype.kind != "f":
+        return _m.cast(_m.round(total), t.dtype)
+    return total

@@ -129,6 +129,8 @@ DIFFERENTIABLE = {
     "affine_transform": (lambda x: ops.image.affine_transform(
         x, np.array([1.0, 0.1, 0.5, -0.1, 1.0, 0.3, 0.0, 0.0])), [IMG]),
     "rgb_to_grayscale": (ops.image.rgb_to_grayscale, [IMG]),
+    "map_coordinates": (lambda x: ops.image.map_coordinates(
+        x, np.array([[-0.5, 0.2, 1.7, 2.9], [0.0, 1.5, 3.2, -1.0]]), 1), [r(3, 4)]),
     "gaussian_blur": (lambda x: ops.image.gaussian_blur(x, (3, 5), (1.0, 2.0)), [IMG]),
     "sobel_edges": (ops.image.sobel_edges, [IMG]),
     "crop_pad_images": (lambda x: ops.image.pad_images(ops.image.crop_images(
@@ -229,3 +231,13 @@ def test_dropout_and_shuffle():
     assert sorted(shuffled) == list(values) and not np.array_equal(shuffled, values)
     with pytest.raises(ValueError, match="rate"):
         keras.random.dropout(x, 1.0)
+
+
+def test_map_coordinates_mirror_is_scipys_whole_sample_mirror():
+    """Keras 3.15 on TensorFlow reads out of bounds in "mirror" mode; ours is scipy's."""
+    ndimage = pytest.importorskip("scipy.ndimage")
+    image = rng.standard_normal((4, 5))
+    points = np.array([[-1.2, 0.6, 4.4, 3.5, 7.25, -5.5], [0.4, 5.5, -2.6, 4.1, 9.0, 2.0]])
+    got = ops.image.map_coordinates(image, points, 1, fill_mode="mirror").data
+    np.testing.assert_allclose(got, ndimage.map_coordinates(image, points, order=1,
+                                                            mode="mirror"), atol=1e-12)
