@@ -522,3 +522,54 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
     index = np.arange(frames)[:, None] * sequence_stride + np.arange(fft_length)[None]
     spectrum = np.fft.rfft(d[..., index] * weights, n=fft_length, axis=-1)
     return _split_complex(spectrum, d.dtype)
+
+
+def _axis_groups(side):
+    """'b (h p) w' -> [['b'], ['h', 'p'], ['w']]."""
+    groups, current = [], None
+    for token in side.replace("(", " ( ").replace(")", " ) ").split():
+        if token == "(":
+            if current is not None:
+                raise ValueError(f"Nested parentheses in rearrange pattern side: {side!r}")
+            current = []
+        elif token == ")":
+            if current is None:
+                raise ValueError(f"Unbalanced parentheses in rearrange pattern side: {side!r}")
+            groups.append(current)
+            current = None
+        elif current is not None:
+            current.append(token)
+        else:
+            groups.append([token])
+    if current is not None:
+        raise ValueError(f"Unbalanced parentheses in rearrange pattern side: {side!r}")
+    return groups
+
+
+def rearrange(tensor, pattern, **axes_lengths):
+    """einops-style `rearrange`: split grouped input axes, permute, merge groups
+    (`"b (h p1) (w p2) c -> b h w (p1 p2 c)"`, sizes of split axes in `axes_lengths`)."""
+    t = tensor_of(tensor)
+    if "->" not in pattern:
+        raise ValueError(f"The rearrange pattern needs '->'. Received: pattern={pattern!r}")
+    left, right = pattern.split("->")
+    inputs, outputs = _axis_groups(left), _axis_groups(right)
+    if len(inputs) != t.ndim:
+        raise ValueError(f"The pattern's input side has {len(inputs)} axes but the tensor has "
+                         f"{t.ndim}: pattern={pattern!r}, tensor.shape={t.shape}")
+    sizes = dict(axes_lengths)
+    for group, dim in zip(inputs, t.shape):
+        unknown = [a for a in group if a not in sizes]
+        known = int(np.prod([sizes[a] for a in group if a in sizes]))
+        if len(unknown) > 1:
+            raise ValueError(f"Could not infer the sizes of {unknown} in {pattern!r}: pass "
+                             "them as keyword arguments.")
+        if unknown:
+            sizes[unknown[0]] = dim // known
+    elementary = [a for group in inputs for a in group]
+    targets = [a for group in outputs for a in group]
+    if sorted(elementary) != sorted(targets):
+        raise ValueError(f"Both sides of {pattern!r} must name the same axes.")
+    split = _m.reshape(t, [sizes[a] for a in elementary])
+    moved = _m.transpose(split, [elementary.index(a) for a in targets])
+    return _m.reshape(moved, [int(np.prod([sizes[a] for a in group])) for group in outputs])
