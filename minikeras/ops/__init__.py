@@ -28,7 +28,7 @@ from .einsum import einsum  # noqa: F401
 # `relu` stays the kernel's, a superset of Keras 3's `relu(x)`.
 from .core_ops import (  # noqa: F401,E402
     associative_scan, cast, cdist, cond, convert_to_numpy, convert_to_tensor, custom_gradient,
-    dtype, erf, erfc, erfinv, extract_sequences, fft, fft2, fori_loop, ifft2, in_top_k, irfft,
+    dtype, erf, erfc, erfinv, istft, extract_sequences, fft, fft2, fori_loop, ifft2, in_top_k, irfft,
     is_tensor, map, polar, rearrange, rfft, saturate_cast, scan, scatter, scatter_update, segment_max,
     segment_min, segment_prod, segment_sum, shape, slice, slice_update, stft, stop_gradient, switch,
     top_k, unstack, vectorized_map, view_as_complex, view_as_real, while_loop,

@@ -573,3 +573,40 @@ def rearrange(tensor, pattern, **axes_lengths):
     split = _m.reshape(t, [sizes[a] for a in elementary])
     moved = _m.transpose(split, [elementary.index(a) for a in targets])
     return _m.reshape(moved, [int(np.prod([sizes[a] for a in group])) for group in outputs])
+
+
+def _inverse_window(weights, step):
+    """The forward window divided by the sum of the squared windows overlapping each sample
+    (TensorFlow's `inverse_stft_window_fn`)."""
+    length = len(weights)
+    overlaps = -(-length // step)
+    squares = np.pad(np.square(weights), (0, overlaps * step - length)).reshape(overlaps, step)
+    denominator = np.tile(squares.sum(axis=0), overlaps)[:length]
+    return weights / denominator
+
+
+def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann",
+          center=True):
+    """Inverse of `stft`: inverse FFT of each frame, the inverse window, overlap-add."""
+    spectrum, dtype = _complex_input(x, "x")
+    frames = np.fft.irfft(spectrum, n=fft_length, axis=-1).astype(dtype)
+    left = (fft_length - sequence_length) // 2
+    if window is not None:
+        weights = _periodic_window(window, sequence_length, dtype) if isinstance(window, str) \
+            else np.asarray(data_of(window), dtype)
+        if weights.shape != (sequence_length,):
+            raise ValueError("The shape of `window` must be equal to [sequence_length]."
+                             f"Received: window shape={weights.shape}")
+        weights = np.pad(weights, (left, fft_length - sequence_length - left))
+        frames = frames * _inverse_window(weights, sequence_stride).astype(dtype)
+    count = frames.shape[-2]
+    total = fft_length + sequence_stride * (count - 1)
+    signal = np.zeros(frames.shape[:-2] + (total,), dtype)
+    for i in range(count):
+        signal[..., i * sequence_stride:i * sequence_stride + fft_length] += frames[..., i, :]
+    start = fft_length // 2 if center else 0
+    if length is not None:
+        end = start + length
+    else:
+        end = total - fft_length // 2 if center else total
+    return Tensor(signal[..., start:end])
