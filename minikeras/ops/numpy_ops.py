@@ -768,8 +768,10 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 
 def histogram(x, bins=10, range=None):  # noqa: A002
     d = data_of(x)
+    if d.ndim != 1:
+        raise ValueError(f"Input tensor must be 1-dimensional. Received: input.shape={d.shape}")
     counts, edges = np.histogram(d, bins=bins, range=range)
-    return Tensor(counts.astype(np.int32)), Tensor(edges.astype(_float_dtype(d)))
+    return Tensor(counts.astype(_float_dtype(d))), Tensor(edges.astype(_float_dtype(d)))
 
 
 def digitize(x, bins):
@@ -1181,7 +1183,8 @@ def meshgrid(*x, indexing="xy"):
 
 
 def vander(x, N=None, increasing=False):  # noqa: N803
-    return Tensor(np.vander(data_of(x), N, increasing=increasing))
+    d = data_of(x)
+    return Tensor(np.vander(d, N, increasing=increasing).astype(d.dtype))
 
 
 def diff(a, n=1, axis=-1):
