@@ -345,3 +345,46 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
     if t.dtype.kind != "f":
         return _m.cast(_m.round(total), t.dtype)
     return total
+
+
+def _points(points, name):
+    array = np.asarray(tensor_of(points).data, np.float32)
+    if array.ndim not in (2, 3) or array.shape[-2:] != (4, 2):
+        raise ValueError(f"Invalid {name} shape: expected (4,2) for a single image or (N,4,2) "
+                         f"for a batch. Received shape: {array.shape}")
+    return array
+
+
+def homography_transforms(start_points, end_points):
+    """The projective transforms `[a0, a1, a2, b0, b1, b2, c0, c1]` taking each end point
+    (output pixel) to its start point (input pixel): an 8x8 linear system per image."""
+    start = start_points.reshape(-1, 4, 2).astype(np.float64)
+    end = end_points.reshape(-1, 4, 2).astype(np.float64)
+    count = start.shape[0]
+    system = np.zeros((count, 8, 8))
+    ex, ey = end[..., 0], end[..., 1]
+    sx, sy = start[..., 0], start[..., 1]
+    system[:, 0::2, 0], system[:, 0::2, 1], system[:, 0::2, 2] = ex, ey, 1
+    system[:, 1::2, 3], system[:, 1::2, 4], system[:, 1::2, 5] = ex, ey, 1
+    system[:, 0::2, 6], system[:, 0::2, 7] = -sx * ex, -sx * ey
+    system[:, 1::2, 6], system[:, 1::2, 7] = -sy * ex, -sy * ey
+    targets = start.reshape(count, 8, 1)
+    return np.linalg.solve(system, targets)[..., 0].astype(np.float32)
+
+
+def perspective_transform(images, start_points, end_points, interpolation="bilinear",
+                          fill_value=0, data_format=None):
+    """Warp so that `start_points` (4 corners, (x, y)) land on `end_points`; outside reads
+    give `fill_value`."""
+    start, end = _points(start_points, "start_points"), _points(end_points, "end_points")
+    if interpolation not in AFFINE_INTERPOLATIONS:
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{AFFINE_INTERPOLATIONS}. Received: interpolation={interpolation}")
+    if start.shape != end.shape:
+        raise ValueError("start_points and end_points must have the same shape. Received "
+                         f"start_points.shape={start.shape}, end_points.shape={end.shape}")
+    t, restore = _as_channels_last_batch(images, data_format)
+    transforms = homography_transforms(start, end)
+    transforms = np.broadcast_to(transforms, (t.shape[0], 8))
+    return restore(_image.projective_transform(as_float(t), transforms, interpolation,
+                                               "constant", fill_value))

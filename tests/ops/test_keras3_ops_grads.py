@@ -129,6 +129,9 @@ DIFFERENTIABLE = {
     "affine_transform": (lambda x: ops.image.affine_transform(
         x, np.array([1.0, 0.1, 0.5, -0.1, 1.0, 0.3, 0.0, 0.0])), [IMG]),
     "rgb_to_grayscale": (ops.image.rgb_to_grayscale, [IMG]),
+    "perspective_transform": (lambda x: ops.image.perspective_transform(
+        x, np.array([[0, 0], [5, 0], [0, 4], [5, 4]]),
+        np.array([[1, 0.5], [4, 0], [0.5, 4], [5, 3.5]])), [IMG]),
     "map_coordinates": (lambda x: ops.image.map_coordinates(
         x, np.array([[-0.5, 0.2, 1.7, 2.9], [0.0, 1.5, 3.2, -1.0]]), 1), [r(3, 4)]),
     "gaussian_blur": (lambda x: ops.image.gaussian_blur(x, (3, 5), (1.0, 2.0)), [IMG]),
