@@ -388,3 +388,37 @@ def perspective_transform(images, start_points, end_points, interpolation="bilin
     transforms = np.broadcast_to(transforms, (t.shape[0], 8))
     return restore(_image.projective_transform(as_float(t), transforms, interpolation,
                                                "constant", fill_value))
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         data_format=None):
+    """Structural similarity per image pair: local statistics under a 'valid' Gaussian window,
+    the SSIM map averaged over positions and channels (a scalar for single images)."""
+    first, second = as_float(image1), as_float(image2)
+    for name, t in (("image1", first), ("image2", second)):
+        if t.ndim not in (3, 4):
+            raise ValueError(f"Invalid {name} rank: expected rank 3 (single image) or rank 4 "
+                             f"(batch of images). Received input with shape: "
+                             f"{name}.shape={t.shape}")
+    x, _ = _as_channels_last_batch(first, data_format)
+    y, _ = _as_channels_last_batch(second, data_format)
+    window = np.multiply.outer(_gaussian_1d(filter_size, filter_sigma, x.dtype),
+                               _gaussian_1d(filter_size, filter_sigma, x.dtype))
+    kernel = np.tile(window[:, :, None, None], (1, 1, x.shape[-1], 1)).astype(x.dtype)
+
+    def local_mean(t):
+        return _depthwise_conv(t, kernel, (1, 1), "valid", (1, 1))
+    mu_x, mu_y = local_mean(x), local_mean(y)
+    mu_xx, mu_yy, mu_xy = _m.multiply(mu_x, mu_x), _m.multiply(mu_y, mu_y), _m.multiply(mu_x, mu_y)
+    var_x = _m.subtract(local_mean(_m.multiply(x, x)), mu_xx)
+    var_y = _m.subtract(local_mean(_m.multiply(y, y)), mu_yy)
+    covariance = _m.subtract(local_mean(_m.multiply(x, y)), mu_xy)
+    c1 = np.asarray((k1 * max_val) ** 2, x.dtype)
+    c2 = np.asarray((k2 * max_val) ** 2, x.dtype)
+    two = np.asarray(2, x.dtype)
+    numerator = _m.multiply(_m.add(_m.multiply(two, mu_xy), c1),
+                            _m.add(_m.multiply(two, covariance), c2))
+    denominator = _m.multiply(_m.add(_m.add(mu_xx, mu_yy), c1),
+                              _m.add(_m.add(var_x, var_y), c2))
+    per_image = _m.mean(_m.divide(numerator, denominator), axis=(1, 2, 3))
+    return _m.squeeze(per_image, axis=0) if first.ndim == 3 else per_image

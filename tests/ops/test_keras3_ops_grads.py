@@ -129,6 +129,7 @@ DIFFERENTIABLE = {
     "affine_transform": (lambda x: ops.image.affine_transform(
         x, np.array([1.0, 0.1, 0.5, -0.1, 1.0, 0.3, 0.0, 0.0])), [IMG]),
     "rgb_to_grayscale": (ops.image.rgb_to_grayscale, [IMG]),
+    "ssim": (lambda a, b: ops.image.ssim(a, b, filter_size=3), [IMG, r(2, 5, 6, 3)]),
     "perspective_transform": (lambda x: ops.image.perspective_transform(
         x, np.array([[0, 0], [5, 0], [0, 4], [5, 4]]),
         np.array([[1, 0.5], [4, 0], [0.5, 4], [5, 3.5]])), [IMG]),
