@@ -165,35 +165,72 @@ def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=N
                                   slice(left, width - right))))
 
 
+def _spatial_tuple(value, rank, name):
+    values = (value,) * rank if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != rank:
+        raise ValueError(f"Expected `{name}` to be an int or a tuple of {rank} ints. "
+                         f"Received: {name}={value}")
+    return tuple(int(v) for v in values)
+
+
+def _patches(t, size, strides, dilation, padding):
+    """Patches over the spatial axes of a channels_last batch, each flattened (spatial
+    offsets, then channels) into the last axis."""
+    rank = t.ndim - 2
+    padding = str(padding).lower()
+    if padding not in ("valid", "same"):
+        raise ValueError(f"`padding` must be 'valid' or 'same'. Received: padding={padding}")
+    if padding == "same":
+        pads = []
+        for n, k, s, d in zip(t.shape[1:-1], size, strides, dilation):
+            total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+            pads.append((total // 2, total - total // 2))
+        t = _m.pad(t, [(0, 0)] + pads + [(0, 0)])
+    counts = []
+    for i, (k, s, d) in enumerate(zip(size, strides, dilation)):
+        axis = 1 + 2 * i                       # earlier axes already split into (count, k)
+        count = (t.shape[axis] - (k - 1) * d - 1) // s + 1
+        counts.append(count)
+        index = np.arange(count)[:, None] * s + np.arange(k)[None] * d
+        t = _m.gather(t, index, axis=axis)
+    # (n, o1, k1, o2, k2, ..., c) -> (n, o1, o2, ..., k1, k2, ..., c)
+    order = [0] + [1 + 2 * i for i in range(rank)] + [2 + 2 * i for i in range(rank)] + \
+        [2 * rank + 1]
+    return _m.reshape(_m.transpose(t, order), (t.shape[0], *counts, -1))
+
+
 def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid",
                     data_format=None):
     """Patches of `size` every `strides` pixels, flattened into the channel axis
     (row, column, channel order, as `tf.image.extract_patches`)."""
-    size = (size, size) if isinstance(size, int) else tuple(size)
-    strides = size if strides is None else ((strides, strides) if isinstance(strides, int)
-                                            else tuple(strides))
-    if dilation_rate != 1 and dilation_rate != (1, 1):
-        raise NotImplementedError("`dilation_rate` other than 1 is not supported by "
-                                  "minikeras' extract_patches.")
+    size = _spatial_tuple(size, 2, "size")
+    strides = size if strides is None else _spatial_tuple(strides, 2, "strides")
     t, restore = _as_channels_last_batch(images, data_format)
-    padding = str(padding).lower()
-    if padding == "same":
-        pads = []
-        for n, k, s in zip(t.shape[1:3], size, strides):
-            total = max((-(-n // s) - 1) * s + k - n, 0)
-            pads.append((total // 2, total - total // 2))
-        t = _m.pad(t, [(0, 0)] + pads + [(0, 0)])
-    elif padding != "valid":
-        raise ValueError(f"`padding` must be 'valid' or 'same'. Received: padding={padding}")
-    rows = (t.shape[1] - size[0]) // strides[0] + 1
-    cols = (t.shape[2] - size[1]) // strides[1] + 1
-    row_index = (np.arange(rows)[:, None] * strides[0] + np.arange(size[0])[None])
-    col_index = (np.arange(cols)[:, None] * strides[1] + np.arange(size[1])[None])
-    patches = _m.gather(_m.gather(t, row_index, axis=1), col_index, axis=3)
-    # (n, rows, kh, cols, kw, c) -> (n, rows, cols, kh * kw * c)
-    patches = _m.transpose(patches, (0, 1, 3, 2, 4, 5))
-    return restore(_m.reshape(patches, (t.shape[0], rows, cols, -1)))
+    return restore(_patches(t, size, strides, _spatial_tuple(dilation_rate, 2, "dilation_rate"),
+                            padding))
 
+
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid",
+                       data_format=None):
+    """3-D patches of a `(batch, depth, height, width, channels)` volume (or one volume),
+    flattened into the last axis."""
+    t = tensor_of(volumes)
+    if t.ndim not in (4, 5):
+        raise ValueError("Invalid volumes rank: expected rank 4 (single volume) or rank 5 "
+                         f"(batch of volumes). Received: volumes.shape={t.shape}")
+    size = _spatial_tuple(size, 3, "size")
+    strides = size if strides is None else _spatial_tuple(strides, 3, "strides")
+    single = t.ndim == 4
+    if single:
+        t = _m.expand_dims(t, 0)
+    channels_first = config.normalize_data_format(data_format) == "channels_first"
+    if channels_first:
+        t = _m.transpose(t, (0, 2, 3, 4, 1))
+    out = _patches(t, size, strides, _spatial_tuple(dilation_rate, 3, "dilation_rate"),
+                   padding)
+    if channels_first:
+        out = _m.transpose(out, (0, 4, 1, 2, 3))
+    return _m.squeeze(out, axis=0) if single else out
 
 
 def _gaussian_1d(size, sigma, dtype):

@@ -141,6 +141,8 @@ DIFFERENTIABLE = {
         x, 1, 1, target_height=3, target_width=4), 2, 0, target_height=6, target_width=5),
         [IMG]),
     "extract_patches": (lambda x: ops.image.extract_patches(x, 2), [IMG]),
+    "extract_patches_3d": (lambda x: ops.image.extract_patches_3d(x, 2, padding="same"),
+                           [r(1, 3, 4, 3, 2)]),
     "scan": (lambda c, xs: ops.scan(lambda a, x: (a * x + 1, a), c, xs), [r(4), r(3, 4)]),
     "while_loop": (lambda x: ops.while_loop(lambda i, s: i < 3, lambda i, s: (i + 1, s * s),
                                             (0, x))[1], [r(3, low=0.5, high=1.2)]),
