@@ -14,6 +14,7 @@ from . import image as _image
 from . import math as _m
 from . import numpy_ops as _np_ops
 from .numpy_ops import as_float, tensor_of
+from .random import rng_for
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
 AFFINE_INTERPOLATIONS = ("nearest", "bilinear")
@@ -459,3 +460,35 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
                               _m.add(_m.add(var_x, var_y), c2))
     per_image = _m.mean(_m.divide(numerator, denominator), axis=(1, 2, 3))
     return _m.squeeze(per_image, axis=0) if first.ndim == 3 else per_image
+
+
+def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
+                      fill_mode="reflect", fill_value=0.0, seed=None, data_format=None):
+    """Displace every pixel by Gaussian noise smoothed with a Gaussian of `sigma` (kernel
+    `6 int(sigma) | 1`) and scaled by `alpha`, then resample (Keras 3's recipe; the two
+    displacement fields are drawn independently, where Keras 3.15 on TensorFlow draws the same
+    field twice)."""
+    if interpolation not in AFFINE_INTERPOLATIONS:
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{AFFINE_INTERPOLATIONS}. Received: interpolation={interpolation}")
+    if fill_mode not in FILL_MODES:
+        raise ValueError("Invalid value for argument `fill_mode`. Expected of one "
+                         f"{FILL_MODES}. Received: fill_mode={fill_mode}")
+    t, restore = _as_channels_last_batch(as_float(images), data_format)
+    n, height, width, channels = t.shape
+    rng = rng_for(seed)
+    size = 6 * int(sigma) | 1
+    fields = rng.standard_normal((2, n, height, width, 1)).astype(t.dtype) * \
+        np.asarray(sigma, t.dtype)
+    dy, dx = (gaussian_blur(f, (size, size), (sigma, sigma), "channels_last").data[..., 0]
+              for f in fields)
+    rows, cols = np.meshgrid(np.arange(height, dtype=t.dtype), np.arange(width, dtype=t.dtype),
+                             indexing="ij")
+    grid_shape = (n, height, width, channels)
+    coordinates = np.stack([
+        np.broadcast_to(np.arange(n, dtype=t.dtype)[:, None, None, None], grid_shape),
+        np.broadcast_to((rows + alpha * dy)[..., None], grid_shape),
+        np.broadcast_to((cols + alpha * dx)[..., None], grid_shape),
+        np.broadcast_to(np.arange(channels, dtype=t.dtype), grid_shape)])
+    order = AFFINE_INTERPOLATIONS.index(interpolation)
+    return restore(map_coordinates(t, coordinates, order, fill_mode, fill_value))

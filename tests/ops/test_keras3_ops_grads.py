@@ -247,3 +247,14 @@ def test_map_coordinates_mirror_is_scipys_whole_sample_mirror():
     got = ops.image.map_coordinates(image, points, 1, fill_mode="mirror").data
     np.testing.assert_allclose(got, ndimage.map_coordinates(image, points, order=1,
                                                             mode="mirror"), atol=1e-12)
+
+
+def test_elastic_transform_displaces_smoothly_and_repeats_with_its_seed():
+    image = rng.uniform(size=(1, 12, 12, 2)).astype(np.float32)
+    moved = ops.image.elastic_transform(image, alpha=3.0, sigma=2.0, seed=4).data
+    again = ops.image.elastic_transform(image, alpha=3.0, sigma=2.0, seed=4).data
+    np.testing.assert_array_equal(moved, again)
+    assert moved.dtype == np.float32 and not np.allclose(moved, image)
+    # A constant image stays constant whatever the displacement (reflect fill).
+    flat = ops.image.elastic_transform(np.full((1, 6, 7, 1), 0.25, np.float32), seed=1).data
+    np.testing.assert_allclose(flat, 0.25, rtol=1e-6)
