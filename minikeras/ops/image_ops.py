@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 
 from ..core import config
+from ..core.tensor import Tensor
 from .conv import depthwise_conv as _depthwise_conv  # (`ops.conv` is Keras 3's function)
 from . import image as _image
 from . import math as _m
@@ -492,3 +493,73 @@ def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear",
         np.broadcast_to(np.arange(channels, dtype=t.dtype), grid_shape)])
     order = AFFINE_INTERPOLATIONS.index(interpolation)
     return restore(map_coordinates(t, coordinates, order, fill_mode, fill_value))
+
+
+SCALE_AND_TRANSLATE_METHODS = ("linear", "bilinear", "trilinear", "triangle", "cubic",
+                               "bicubic", "tricubic", "lanczos3", "lanczos5")
+
+
+def _triangle(x):
+    return np.maximum(0.0, 1 - np.abs(x))
+
+
+def _keys_cubic(x):
+    """Keys' cubic convolution kernel (a = -0.5) of |x|."""
+    near = ((1.5 * x - 2.5) * x) * x + 1.0
+    far = ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
+    return np.where(x >= 2.0, 0.0, np.where(x >= 1.0, far, near))
+
+
+def _lanczos(radius):
+    def kernel(x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = radius * np.sin(np.pi * x) * np.sin(np.pi * x / radius) / (np.pi * x) ** 2
+        return np.where(x > radius, 0.0, np.where(x > 1e-3, value, 1.0))
+    return kernel
+
+
+_RESAMPLING_KERNELS = {"linear": _triangle, "cubic": _keys_cubic, "lanczos3": _lanczos(3.0),
+                       "lanczos5": _lanczos(5.0)}
+
+
+def _resampling_matrix(in_size, out_size, scale, translation, kernel, antialias):
+    """(in_size, out_size) weights: output sample j reads input i with weight
+    kernel(|i - s_j| / k), normalised per output, `s_j = (j + 0.5 - translation) / scale - 0.5`,
+    `k = max(1 / scale, 1)` when antialiasing; samples outside the input get 0."""
+    stretch = max(1 / scale, 1.0) if antialias else 1.0
+    samples = (np.arange(out_size) + 0.5 - translation) / scale - 0.5
+    weights = kernel(np.abs(samples[None, :] - np.arange(in_size)[:, None]) / stretch)
+    totals = weights.sum(axis=0, keepdims=True)
+    usable = np.abs(totals) > 1000.0 * float(np.finfo(np.float32).eps)
+    weights = np.where(usable, weights / np.where(totals != 0, totals, 1), 0.0)
+    inside = (samples >= -0.5) & (samples <= in_size - 0.5)
+    return np.where(inside[None, :], weights, 0.0)
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method,
+                        antialias=True):
+    """Resample the `spatial_dims` of `images` to `output_shape`, output position
+    `(x + 0.5) * scale + translation - 0.5` reading input position x (jax.image's
+    scale_and_translate)."""
+    if method not in SCALE_AND_TRANSLATE_METHODS:
+        raise ValueError("Invalid value for argument `method`. Expected of one "
+                         f"{SCALE_AND_TRANSLATE_METHODS}. Received: method={method}")
+    family = "linear" if method in ("linear", "bilinear", "trilinear", "triangle") else \
+        "cubic" if method in ("cubic", "bicubic", "tricubic") else method
+    t = tensor_of(images)
+    integer_input = t.dtype.kind != "f"
+    out = as_float(t)
+    scale = np.asarray(tensor_of(scale).data, np.float64).reshape(-1)
+    translation = np.asarray(tensor_of(translation).data, np.float64).reshape(-1)
+    for i, axis in enumerate(spatial_dims):
+        axis %= t.ndim
+        weights = _resampling_matrix(t.shape[axis], int(output_shape[axis]), scale[i],
+                                     translation[i], _RESAMPLING_KERNELS[family], antialias)
+        moved = _m.tensordot(out, weights.astype(out.dtype), ([axis], [0]))
+        order = list(range(moved.ndim - 1))
+        order.insert(axis, moved.ndim - 1)
+        out = _m.transpose(moved, order)
+    if integer_input:
+        low, high = t.data.min(), t.data.max()
+        return Tensor(np.clip(np.round(out.data), low, high).astype(t.dtype))
+    return out

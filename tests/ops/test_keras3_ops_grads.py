@@ -129,6 +129,8 @@ DIFFERENTIABLE = {
     "affine_transform": (lambda x: ops.image.affine_transform(
         x, np.array([1.0, 0.1, 0.5, -0.1, 1.0, 0.3, 0.0, 0.0])), [IMG]),
     "rgb_to_grayscale": (ops.image.rgb_to_grayscale, [IMG]),
+    "scale_and_translate": (lambda x: ops.image.scale_and_translate(
+        x, (2, 7, 4, 3), np.array([1.5, 0.6]), np.array([0.5, 0.0]), (1, 2), "cubic"), [IMG]),
     "ssim": (lambda a, b: ops.image.ssim(a, b, filter_size=3), [IMG, r(2, 5, 6, 3)]),
     "perspective_transform": (lambda x: ops.image.perspective_transform(
         x, np.array([[0, 0], [5, 0], [0, 4], [5, 4]]),
