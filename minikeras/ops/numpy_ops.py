@@ -57,6 +57,9 @@ def _promoted_pair(x1, x2):
     """Both operands as Tensors of one dtype, by Keras 3's promotion of a pair: a float meets
     an integer or bool as that float; two of a kind take NumPy's wider type. Python numbers
     are weak: they take the other operand's type."""
+    fast = _same_float_pair(x1, x2)
+    if fast is not None:
+        return fast
     weak1 = isinstance(x1, (int, float, bool)) and not isinstance(x1, Tensor)
     weak2 = isinstance(x2, (int, float, bool)) and not isinstance(x2, Tensor)
     t1, t2 = tensor_of(x1), tensor_of(x2)
@@ -75,6 +78,19 @@ def _promoted_pair(x1, x2):
         target = np.result_type(a.dtype, b.dtype)
     return _m.cast(t1, target) if a.dtype != target else t1, \
         _m.cast(t2, target) if b.dtype != target else t2
+
+
+def _same_float_pair(x1, x2):
+    """The common cases, unchanged: two Tensors of one dtype, or a float Tensor and a Python
+    number (which stays a Python number: NumPy keeps the Tensor's dtype)."""
+    if isinstance(x1, Tensor):
+        if isinstance(x2, Tensor):
+            return (x1, x2) if x1.data.dtype == x2.data.dtype else None
+        if type(x2) in (int, float) and x1.data.dtype.kind == "f":
+            return x1, x2
+    elif isinstance(x2, Tensor) and type(x1) in (int, float) and x2.data.dtype.kind == "f":
+        return x1, x2
+    return None
 
 
 def _result_dtype(x, dtype):
