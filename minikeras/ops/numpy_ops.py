@@ -81,15 +81,15 @@ def _promoted_pair(x1, x2):
 
 
 def _same_float_pair(x1, x2):
-    """The common cases, unchanged: two Tensors of one dtype, or a float Tensor and a Python
-    number (which stays a Python number: NumPy keeps the Tensor's dtype)."""
+    """The common cases in one step: two Tensors of one dtype, or a float Tensor and a Python
+    number (which takes the Tensor's dtype)."""
     if isinstance(x1, Tensor):
         if isinstance(x2, Tensor):
             return (x1, x2) if x1.data.dtype == x2.data.dtype else None
         if type(x2) in (int, float) and x1.data.dtype.kind == "f":
-            return x1, x2
+            return x1, Tensor(np.asarray(x2, x1.data.dtype))
     elif isinstance(x2, Tensor) and type(x1) in (int, float) and x2.data.dtype.kind == "f":
-        return x1, x2
+        return Tensor(np.asarray(x1, x2.data.dtype)), x2
     return None
 
 
