@@ -17,6 +17,7 @@ from . import datasets  # noqa: F401
 from . import applications  # noqa: F401
 from . import wrappers  # noqa: F401
 from . import mixed_precision  # noqa: F401
+from . import random  # noqa: F401  (Keras 3 `keras.random`)
 from .models.training import Model  # noqa: F401
 from .models.sequential import Sequential  # noqa: F401
 from .layers import Input, InputSpec  # noqa: F401

@@ -1,8 +1,6 @@
 """Activation functions, by name or as functions (`keras.activations`)."""
-import numpy as np
 
 from . import ops
-from .core.tensor import as_array
 from .core.serialization import deserialize_object
 from .core.registry import register_builtins
 from .core.registry import get_registered_name, get_registered_object
@@ -48,7 +46,7 @@ def sigmoid(x):
 
 def hard_sigmoid(x):
     """Keras 2's `clip(0.2 * x + 0.5, 0, 1)` (Keras 3 changed the slope to 1/6)."""
-    return ops.hard_sigmoid(x)
+    return ops.nn.hard_sigmoid(x)
 
 
 def linear(x):
@@ -99,96 +97,71 @@ def mish(x):
 
 
 def gelu(x, approximate=False):
-    """Gaussian error linear unit; exact (erf) unless `approximate=True` (tanh form)."""
-    dtype = as_array(x).dtype
-    if approximate:
-        c = np.asarray(np.sqrt(2 / np.pi), dtype)
-        inner = ops.multiply(c, ops.add(x, ops.multiply(np.asarray(0.044715, dtype), ops.power(x, 3))))
-        return ops.multiply(ops.multiply(np.asarray(0.5, dtype), x), ops.add(1.0, ops.tanh(inner)))
-    scaled = ops.multiply(x, np.asarray(1 / np.sqrt(2), dtype))
-    return ops.multiply(ops.multiply(np.asarray(0.5, dtype), x), ops.add(1.0, ops.erf(scaled)))
+    """Gaussian error linear unit; exact (erf) unless `approximate=True` (tanh form). Keras 2's
+    default; `keras.ops.gelu` defaults to the approximation, as Keras 3."""
+    return ops.gelu(x, approximate=approximate)
 
 
 # --- Keras 3 activations (not in tf.keras 2.x; here so Keras 3 scripts and files find them) ---
-def _scalar(value, x):
-    return np.asarray(value, as_array(x).dtype)
-
-
+# The formulas live in `ops/nn_ops.py` (Keras 3's `keras.ops` names).
 def celu(x, alpha=1.0):
     """`max(x, 0) + alpha * expm1(min(x, 0) / alpha)` (Keras 3)."""
-    alpha = _scalar(alpha, x)
-    negative = ops.minimum(x, _scalar(0, x))
-    return ops.add(ops.maximum(x, _scalar(0, x)),
-                   ops.multiply(alpha, ops.expm1(ops.divide(negative, alpha))))
+    return ops.celu(x, alpha)
 
 
 def glu(x, axis=-1):
     """Gated linear unit `a * sigmoid(b)`, `a, b` the two halves of `x` along `axis` (Keras 3)."""
-    size = as_array(x).shape[axis]
-    if size % 2:
-        raise ValueError("axis size must be divisible by 2. "
-                         f"Received: x.shape={as_array(x).shape} with axis={axis}")
-    first, second = ops.split(x, 2, axis=axis)
-    return ops.multiply(first, ops.sigmoid(second))
+    return ops.glu(x, axis)
 
 
 def hard_tanh(x):
     """`clip(x, -1, 1)` (Keras 3)."""
-    return ops.clip(x, _scalar(-1, x), _scalar(1, x))
+    return ops.hard_tanh(x)
 
 
 def hard_shrink(x, threshold=0.5):
     """`x` where `|x| > threshold`, else 0 (Keras 3)."""
-    keep = np.abs(as_array(x)) > _scalar(threshold, x)
-    return ops.where(keep, x, _scalar(0, x))
+    return ops.hard_shrink(x, threshold)
 
 
 def soft_shrink(x, threshold=0.5):
     """`x - threshold` above `threshold`, `x + threshold` below `-threshold`, else 0 (Keras 3)."""
-    data, limit = as_array(x), _scalar(threshold, x)
-    shifted = ops.where(data > limit, ops.subtract(x, limit), ops.add(x, limit))
-    return ops.where(np.abs(data) > limit, shifted, _scalar(0, x))
+    return ops.soft_shrink(x, threshold)
 
 
 def tanh_shrink(x):
     """`x - tanh(x)` (Keras 3)."""
-    return ops.subtract(x, ops.tanh(x))
+    return ops.tanh_shrink(x)
 
 
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value` (Keras 3)."""
-    return ops.where(as_array(x) > _scalar(threshold, x), x, _scalar(default_value, x))
+    return ops.threshold(x, threshold, default_value)
 
 
 def log_sigmoid(x):
     """`log(sigmoid(x)) = -softplus(-x)` (Keras 3)."""
-    return ops.negative(ops.softplus(ops.negative(x)))
+    return ops.log_sigmoid(x)
 
 
 def sparse_plus(x):
     """0 for `x <= -1`, `(x + 1)^2 / 4` for `-1 < x < 1`, `x` above (Keras 3)."""
-    data = as_array(x)
-    middle = ops.multiply(_scalar(0.25, x), ops.square(ops.add(x, _scalar(1, x))))
-    return ops.where(data <= -1, _scalar(0, x), ops.where(data < 1, middle, x))
+    return ops.sparse_plus(x)
 
 
 def sparse_sigmoid(x):
     """0 for `x <= -1`, 1 for `x >= 1`, `(x + 1) / 2` between (Keras 3)."""
-    data = as_array(x)
-    middle = ops.multiply(_scalar(0.5, x), ops.add(x, _scalar(1, x)))
-    return ops.where(data <= -1, _scalar(0, x), ops.where(data >= 1, _scalar(1, x), middle))
+    return ops.sparse_sigmoid(x)
 
 
 def squareplus(x, b=4):
     """`(x + sqrt(x^2 + b)) / 2` (Keras 3)."""
-    root = ops.sqrt(ops.add(ops.square(x), _scalar(b, x)))
-    return ops.divide(ops.add(x, root), _scalar(2, x))
+    return ops.squareplus(x, b)
 
 
 def hard_silu(x):
     """`x * relu6(x + 3) / 6`: x times Keras 3's hard sigmoid (slope 1/6, not Keras 2's 0.2)."""
-    slope_one_sixth = ops.add(ops.divide(x, _scalar(6, x)), _scalar(0.5, x))
-    return ops.multiply(x, ops.clip(slope_one_sixth, _scalar(0, x), _scalar(1, x)))
+    return ops.hard_silu(x)
 
 
 hard_swish = hard_silu

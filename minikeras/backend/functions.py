@@ -174,11 +174,11 @@ def all(x, axis=None, keepdims=False):  # noqa: A001
 
 
 def argmax(x, axis=-1):
-    return ops.argmax(x, axis)
+    return ops.math.argmax(x, axis)     # int64, as tf.keras (Keras 3 ops.argmax: int32)
 
 
 def argmin(x, axis=-1):
-    return ops.argmin(x, axis)
+    return ops.math.argmin(x, axis)
 
 
 def square(x):
@@ -292,7 +292,7 @@ def sigmoid(x):
 
 
 def hard_sigmoid(x):
-    return ops.hard_sigmoid(x)
+    return ops.nn.hard_sigmoid(x)
 
 
 def tanh(x):

@@ -18,9 +18,10 @@ from ..engine.base_layer import Layer
 from ..layers.core.input_layer import Input
 from ..engine.keras_tensor import KerasTensor
 from ..models.functional import Functional
-from ..ops import conv as conv_ops
-from ..ops import image as image_ops
+from ..ops.conv import avg_pool, conv as conv_kernel, conv_transpose, depthwise_conv, max_pool
+from ..ops.image import resize as resize_kernel
 from ..ops import local_conv as local_conv_ops
+from ..ops.ctc import beam_search, ctc_negative_log_likelihood, dense_paths
 
 
 def _data_format(data_format):
@@ -161,7 +162,7 @@ def _conv(x, kernel, rank, strides, padding, data_format, dilation_rate):
         x = temporal_padding(x, (width, 0)) if data_format == "channels_last" else \
             ops.pad(x, [(0, 0), (0, 0), (width, 0)])
         padding = "valid"
-    return conv_ops.conv(x, kernel, strides, padding, dilation, data_format=data_format)
+    return conv_kernel(x, kernel, strides, padding, dilation, data_format=data_format)
 
 
 def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -187,15 +188,15 @@ def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid", d
     data_format = _data_format(data_format)
     output_shape = tuple(int(d) for d in np.asarray(as_array(output_shape)).ravel())
     spatial = output_shape[2:] if data_format == "channels_first" else output_shape[1:3]
-    return conv_ops.conv_transpose(x, kernel, _tuple(strides, 2), _padding(padding),
-                                   _tuple(dilation_rate, 2), spatial, data_format=data_format)
+    return conv_transpose(x, kernel, _tuple(strides, 2), _padding(padding),
+                          _tuple(dilation_rate, 2), spatial, data_format=data_format)
 
 
 def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_format=None,
                      dilation_rate=(1, 1)):
     """Depthwise 2D convolution; `depthwise_kernel` is `(height, width, in, multiplier)`."""
-    return conv_ops.depthwise_conv(x, depthwise_kernel, _tuple(strides, 2), _padding(padding),
-                                   _tuple(dilation_rate, 2), data_format=_data_format(data_format))
+    return depthwise_conv(x, depthwise_kernel, _tuple(strides, 2), _padding(padding),
+                          _tuple(dilation_rate, 2), data_format=_data_format(data_format))
 
 
 def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padding="valid",
@@ -204,8 +205,8 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padd
     data_format = _data_format(data_format)
     depthwise = depthwise_conv2d(x, depthwise_kernel, strides, padding, data_format,
                                  dilation_rate)
-    return conv_ops.conv(depthwise, pointwise_kernel, (1, 1), "valid", (1, 1),
-                         data_format=data_format)
+    return conv_kernel(depthwise, pointwise_kernel, (1, 1), "valid", (1, 1),
+                       data_format=data_format)
 
 
 def _local_conv(inputs, kernel, kernel_size, strides, output_shape, data_format):
@@ -236,7 +237,7 @@ def _pool(x, rank, pool_size, strides, padding, data_format, pool_mode):
         raise ValueError(f"Unknown padding: {padding}")
     if pool_mode not in ("max", "avg"):
         raise ValueError(f"Invalid pool_mode: {pool_mode}")
-    pool = conv_ops.max_pool if pool_mode == "max" else conv_ops.avg_pool
+    pool = max_pool if pool_mode == "max" else avg_pool
     return pool(x, _tuple(pool_size, rank), _tuple(strides, rank), padding,
                 data_format=data_format)
 
@@ -299,7 +300,7 @@ def resize_images(x, height_factor, width_factor, data_format, interpolation="ne
     if data_format == "channels_first":
         x = ops.transpose(x, (0, 2, 3, 1))
     shape = np.shape(as_array(x))
-    out = image_ops.resize(x, shape[1] * height_factor, shape[2] * width_factor, "bilinear")
+    out = resize_kernel(x, shape[1] * height_factor, shape[2] * width_factor, "bilinear")
     return ops.transpose(out, (0, 3, 1, 2)) if data_format == "channels_first" else out
 
 
@@ -425,54 +426,6 @@ def to_dense(tensor):
     return Tensor(dense)
 
 
-def _log_sum_exp(a, b):
-    high = np.maximum(a, b)
-    with np.errstate(invalid="ignore"):
-        result = high + np.log1p(np.exp(-np.abs(a - b)))
-    return np.where(np.isneginf(high), -np.inf, result)
-
-
-def _ctc_one(log_probs, label, blank):
-    """Negative log-likelihood of `label` under (time, classes) log-softmax `log_probs`, and
-    its gradient with respect to the logits (alpha-beta recursion, merged repeats)."""
-    steps = log_probs.shape[0]
-    extended = np.full(2 * len(label) + 1, blank, np.int64)
-    extended[1::2] = label
-    size = len(extended)
-    skip = np.zeros(size, bool)
-    skip[2:] = (extended[2:] != blank) & (extended[2:] != extended[:-2])
-    emissions = log_probs[:, extended]                      # (time, size)
-    alpha = np.full((steps, size), -np.inf)
-    alpha[0, 0] = emissions[0, 0]
-    if size > 1:
-        alpha[0, 1] = emissions[0, 1]
-    for t in range(1, steps):
-        total = alpha[t - 1].copy()
-        total[1:] = _log_sum_exp(total[1:], alpha[t - 1, :-1])
-        total[2:] = np.where(skip[2:], _log_sum_exp(total[2:], alpha[t - 1, :-2]), total[2:])
-        alpha[t] = total + emissions[t]
-    beta = np.full((steps, size), -np.inf)
-    beta[-1, -1] = emissions[-1, -1]
-    if size > 1:
-        beta[-1, -2] = emissions[-1, -2]
-    skip_back = np.zeros(size, bool)
-    skip_back[:-2] = skip[2:]
-    for t in range(steps - 2, -1, -1):
-        total = beta[t + 1].copy()
-        total[:-1] = _log_sum_exp(total[:-1], beta[t + 1, 1:])
-        total[:-2] = np.where(skip_back[:-2], _log_sum_exp(total[:-2], beta[t + 1, 2:]),
-                              total[:-2])
-        beta[t] = total + emissions[t]
-    log_likelihood = _log_sum_exp(alpha[-1, -1], alpha[-1, -2]) if size > 1 else alpha[-1, -1]
-    occupancy = alpha + beta - emissions                      # log(alpha*beta/y)
-    grad = np.exp(log_probs)                                  # softmax
-    per_class = np.full(log_probs.shape, -np.inf)
-    for s in range(size):
-        per_class[:, extended[s]] = _log_sum_exp(per_class[:, extended[s]], occupancy[:, s])
-    grad = grad - np.exp(per_class - log_likelihood)
-    return -log_likelihood, grad
-
-
 def ctc_batch_cost(y_true, y_pred, input_length, label_length):
     """CTC loss per batch element, `(batch, 1)`, of softmax outputs `y_pred` (batch, time,
     classes; the last class is the blank) for the labels `y_true` (batch, max_label_length)
@@ -490,7 +443,7 @@ def ctc_batch_cost(y_true, y_pred, input_length, label_length):
         steps = lengths[b]
         shifted = logits[b, :steps] - logits[b, :steps].max(axis=-1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        losses[b, 0], logit_grads[b, :steps] = _ctc_one(log_probs,
+        losses[b, 0], logit_grads[b, :steps] = ctc_negative_log_likelihood(log_probs,
                                                         labels[b, :label_lengths[b]], blank)
 
     def backward(g, needs):
@@ -521,52 +474,16 @@ def ctc_decode(y_pred, input_length, greedy=True, beam_width=100, top_paths=1):
             scores[b, 0] = -np.sum(log_probs[:lengths[b], b].max(axis=-1), dtype=dtype)
             merged = [c for i, c in enumerate(best) if i == 0 or c != best[i - 1]]
             paths.append([int(c) for c in merged if c != blank])
-        return [Tensor(_dense_paths(paths, probs.shape[1]))], Tensor(scores)
+        return [Tensor(dense_paths(paths, probs.shape[1]))], Tensor(scores)
     # TF's beam search normalises its inputs with a log-softmax first.
     normalized = log_probs.astype(np.float64)
     normalized -= np.log(np.exp(normalized).sum(axis=-1, keepdims=True))
-    results = [_beam_search(normalized[:lengths[b], b], blank, beam_width, top_paths)
+    results = [beam_search(normalized[:lengths[b], b], blank, beam_width, top_paths)
                for b in range(batch)]
-    decoded = [Tensor(_dense_paths([results[b][k][0] for b in range(batch)], probs.shape[1]))
+    decoded = [Tensor(dense_paths([results[b][k][0] for b in range(batch)], probs.shape[1]))
                for k in range(top_paths)]
     scores = np.array([[score for _, score in results[b]] for b in range(batch)], dtype)
     return decoded, Tensor(scores)
-
-
-def _dense_paths(paths, steps):
-    """`(batch, steps)` int64 labels, -1 after each path (tf.keras' dense shape)."""
-    dense = np.full((len(paths), steps), -1, np.int64)
-    for row, path in enumerate(paths):
-        dense[row, :len(path)] = path
-    return dense
-
-
-def _beam_search(log_probs, blank, beam_width, top_paths):
-    """CTC prefix beam search: `[(labels, log_probability), ...]` best first."""
-    beams = {(): (0.0, -np.inf)}              # prefix -> (log P ending in blank, not blank)
-    for step in log_probs:
-        candidates = {}
-
-        def add(prefix, blank_score, label_score):
-            old_blank, old_label = candidates.get(prefix, (-np.inf, -np.inf))
-            candidates[prefix] = (np.logaddexp(old_blank, blank_score),
-                                  np.logaddexp(old_label, label_score))
-        for prefix, (p_blank, p_label) in beams.items():
-            total = np.logaddexp(p_blank, p_label)
-            add(prefix, total + step[blank], -np.inf)
-            for c in range(len(step)):
-                if c == blank:
-                    continue
-                extended = prefix + (c,)
-                if prefix and prefix[-1] == c:
-                    add(extended, -np.inf, p_blank + step[c])
-                    add(prefix, -np.inf, p_label + step[c])
-                else:
-                    add(extended, -np.inf, total + step[c])
-        ranked = sorted(candidates.items(), key=lambda item: -np.logaddexp(*item[1]))
-        beams = dict(ranked[:beam_width])
-    ranked = sorted(beams.items(), key=lambda item: -np.logaddexp(*item[1]))[:top_paths]
-    return [(list(prefix), float(np.logaddexp(*scores))) for prefix, scores in ranked]
 
 
 # --- top-k, random, variables ------------------------------------------------------------------

@@ -1,4 +1,12 @@
-"""Differentiable NumPy ops (the Keras 3 `keras.ops` names where they exist)."""
+"""Differentiable NumPy ops: the Keras 3 `keras.ops` names with Keras 3's signatures, plus the
+fused kernels the layers call (`dense`, `bias_add`, the crossentropies from logits, ...).
+
+The Keras 3 names come from `numpy_ops.py` (`keras.ops.numpy`), `nn_ops.py`
+(`keras.ops.nn`), `linalg.py` (`keras.ops.linalg`), `image_ops.py` (`keras.ops.image`)
+and `core_ops.py` (control flow, slicing, scatter, segments, special functions, FFTs).
+"""
+import sys
+
 from .math import (  # noqa: F401
     add, subtract, multiply, divide, divide_no_nan, power, maximum, minimum, matmul, tensordot,
     negative, abs, square, sqrt, exp, log, log1p, expm1, sin, cos, tanh, sigmoid, softplus, erf,
@@ -13,7 +21,86 @@ from .nn import (  # noqa: F401
     softmax_cross_entropy, sparse_softmax_cross_entropy, sigmoid_cross_entropy, dropout,
     l2_normalize,
 )
-
 from .einsum import einsum  # noqa: F401
 
-take = gather
+# The Keras 3 names (they replace the kernels' names above where Keras 3's signature or
+# defaults differ: argmax's axis=None, concatenate's axis=0, Keras 3's hard_sigmoid, ...).
+# `relu` stays the kernel's, a superset of Keras 3's `relu(x)`.
+from .core_ops import (  # noqa: F401,E402
+    associative_scan, cast, cdist, cond, convert_to_numpy, convert_to_tensor, custom_gradient,
+    dtype, erf, erfc, erfinv, istft, extract_sequences, fft, fft2, fori_loop, ifft2, in_top_k, irfft,
+    is_tensor, map, polar, rearrange, rfft, saturate_cast, scan, scatter, scatter_update, segment_max,
+    segment_min, segment_prod, segment_sum, shape, slice, slice_update, stft, stop_gradient, switch,
+    top_k, unstack, vectorized_map, view_as_complex, view_as_real, while_loop,
+)
+from .nn_ops import (  # noqa: F401,E402
+    adaptive_average_pool, adaptive_max_pool, fold, unfold,
+    average_pool, batch_normalization, binary_crossentropy, categorical_crossentropy, celu,
+    conv, conv_transpose, depth_to_space, depthwise_conv, dot_product_attention, elu, gelu,
+    glu, hard_shrink, hard_sigmoid, hard_silu, hard_swish, hard_tanh, layer_normalization,
+    leaky_relu, log_sigmoid, log_softmax, max_pool, moments, multi_hot, normalize, one_hot,
+    psnr, relu6, rms_normalization, selu, separable_conv, sigmoid, silu, soft_shrink, softmax,
+    softplus, softsign, space_to_depth, sparse_categorical_crossentropy, sparse_plus,
+    sparse_sigmoid, sparsemax, squareplus, swish, tanh_shrink, threshold,
+)
+from .linalg import (  # noqa: F401,E402
+    cholesky, cholesky_inverse, det, eig, eigh, inv, jvp, logdet, lstsq, lu_factor,
+    matrix_rank, norm, pinv, qr, slogdet, solve, solve_triangular, svd,
+)
+from .numpy_ops import (  # noqa: F401,E402
+    abs, absolute, add, all, allclose, amax, amin, angle, any, append, arange, arccos, arccosh,
+    arcsin, arcsinh, arctan, arctan2, arctanh, argmax, argmin, argpartition, argsort, array,
+    array_split, average, bartlett, bincount, bitwise_and, bitwise_invert, bitwise_left_shift,
+    bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, blackman, broadcast_to, cbrt,
+    ceil, clip, concatenate, conj, conjugate, copy, corrcoef, correlate, cos, cosh,
+    count_nonzero, cross, cumprod, cumsum, deg2rad, diag, diagflat, diagonal, diff, digitize,
+    divide, divide_no_nan, dot, dsplit, dstack, einsum, empty, empty_like, equal, exp, exp2,
+    expand_dims, expm1, eye, fabs, flip, fliplr, flipud, floor, floor_divide, fmax, fmin, fmod,
+    full, full_like, gcd, geomspace, get_item, greater, greater_equal, hamming, hanning,
+    heaviside, histogram, hsplit, hstack, hypot, i0, identity, imag, inner, isclose, isfinite,
+    isin, isinf, isnan, isneginf, isposinf, isreal, kaiser, kron, lcm, ldexp, left_shift, less,
+    less_equal, linspace, log, log10, log1p, log2, logaddexp, logaddexp2, logical_and,
+    logical_not, logical_or, logical_xor, logspace, logsumexp, matmul, max, maximum, mean,
+    median, meshgrid, min, minimum, mod, moveaxis, multiply, nan_to_num, nanargmax, nanargmin,
+    nancumprod, nancumsum, nanmax, nanmean, nanmedian, nanmin, nanpercentile, nanprod,
+    nanquantile, nanstd, nansum, nanvar, ndim, negative, nextafter, nonzero, not_equal, ones,
+    ones_like, outer, pad, percentile, power, prod, ptp, quantile, rad2deg, ravel, real,
+    reciprocal, repeat, reshape, right_shift, roll, rot90, round, rsqrt, searchsorted, select,
+    sign, signbit, sin, sinc, sinh, size, sort, split, sqrt, square, squeeze, stack, std,
+    subtract, sum, swapaxes, take, take_along_axis, tan, tanh, tensordot, tile, trace,
+    transpose, trapezoid, tri, tril, triu, true_divide, trunc, unique, unravel_index, vander,
+    var, vdot, vectorize, view, vsplit, vstack, where, zeros, zeros_like,
+)
+from .ctc import ctc_decode, ctc_loss  # noqa: F401,E402
+from . import linalg  # noqa: F401,E402
+from . import numpy_ops as numpy  # noqa: E402
+from . import image_ops as image  # noqa: F401,E402  (`ops.image`; the kernels: ops/image.py)
+from . import nn  # noqa: E402
+
+# `keras.ops.numpy` importable by its module path too.
+sys.modules[__name__ + ".numpy"] = numpy
+
+
+def _add_keras3_names():
+    """`keras.ops.nn` is the kernel module `ops/nn.py`; it gains the Keras 3 names it lacks.
+    Its own `hard_sigmoid` stays Keras 2's (0.2 x + 0.5), which the Keras 2 activations use;
+    `ops.hard_sigmoid` is Keras 3's. `keras.ops.numpy.slogdet` lives in linalg.py (which
+    imports numpy_ops)."""
+    for name in NN_NAMES:
+        if not hasattr(nn, name):
+            setattr(nn, name, globals()[name])
+    numpy.slogdet = linalg.slogdet
+
+
+NN_NAMES = (
+    "adaptive_average_pool", "adaptive_max_pool", "average_pool", "batch_normalization",
+    "binary_crossentropy", "categorical_crossentropy", "celu", "conv", "conv_transpose",
+    "depth_to_space", "depthwise_conv", "dot_product_attention", "elu", "gelu", "glu",
+    "hard_shrink", "hard_silu", "hard_swish", "hard_tanh", "layer_normalization",
+    "log_sigmoid", "max_pool", "moments", "multi_hot", "normalize", "one_hot", "psnr", "relu6",
+    "rms_normalization", "separable_conv", "silu", "soft_shrink", "space_to_depth",
+    "sparse_categorical_crossentropy", "sparse_plus", "sparse_sigmoid", "sparsemax",
+    "squareplus", "swish", "tanh_shrink", "threshold", "sigmoid", "softplus", "polar",
+    "fold", "unfold", "ctc_loss", "ctc_decode",
+)
+_add_keras3_names()

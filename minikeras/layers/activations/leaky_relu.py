@@ -21,7 +21,7 @@ class LeakyReLU(Layer):
         self.alpha = floatx_value(alpha)
 
     def call(self, inputs):
-        return ops.leaky_relu(inputs, alpha=self.alpha)
+        return ops.leaky_relu(inputs, negative_slope=self.alpha)
 
     def compute_output_shape(self, input_shape):
         return input_shape
