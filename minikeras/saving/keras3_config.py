@@ -70,21 +70,30 @@ def _layer_config_v3(layer):
     if type(layer).__name__ == "InputLayer":
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
-    config.pop("batch_input_shape", None)
-    config.pop("rng_type", None)      # tf.keras' TF random generator choice: no Keras 3 key
     if hasattr(layer, "keras3_config"):     # a layer whose Keras 3 config differs
         config = layer.keras3_config(config)
+    _drop_time_major(config)
+    return _class_config_v3(type(layer).__name__, config, layer.name)
+
+
+# A wrapper's layers (TimeDistributed's and Bidirectional's `layer`, Bidirectional's
+# `backward_layer`) are nested entries of its config: they take the same translation.
+_NESTED_LAYER_KEYS = ("layer", "backward_layer")
+
+
+def _class_config_v3(class_name, config, name):
+    """What Keras 3 needs changed in a layer config, knowing only the class name."""
+    config.pop("batch_input_shape", None)
+    config.pop("rng_type", None)      # tf.keras' TF random generator choice: no Keras 3 key
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
-    _drop_time_major(config)
-    class_name = type(layer).__name__
     for keras3_name, keras2_name in _KERAS3_RENAMED.get(class_name, {}).items():
         if keras2_name in config:
             config[keras3_name] = config.pop(keras2_name)
     for key, unused in _KERAS2_ONLY_KEYS.get(class_name, {}).items():
         if key in config:
             if unused != "any" and config[key] != unused:
-                raise ValueError(f"{class_name} '{layer.name}' uses {key}={config[key]!r}, which "
+                raise ValueError(f"{class_name} '{name}' uses {key}={config[key]!r}, which "
                                  "Keras 3 does not support: it cannot be saved in the .keras "
                                  "format.")
             del config[key]
@@ -93,12 +102,18 @@ def _layer_config_v3(layer):
         config["axis"] = config["axis"][0]      # Keras 3 takes one int axis
     hard = [key for key, value in config.items() if value == "hard_sigmoid"]
     if hard:
-        warnings.warn(f"{class_name} '{layer.name}' uses the 'hard_sigmoid' activation ({hard}): "
+        warnings.warn(f"{class_name} '{name}' uses the 'hard_sigmoid' activation ({hard}): "
                       "Keras 3's hard_sigmoid is relu6(x + 3) / 6, not tf.keras 2's "
                       "clip(0.2 x + 0.5, 0, 1), so Keras 3 will compute other numbers from this "
-                      "file (minikeras reads it back unchanged).", stacklevel=5)
+                      "file (minikeras reads it back unchanged).", stacklevel=6)
     if class_name == "Embedding" and config.get("input_length", 0) is None:
         del config["input_length"]              # Keras 3 accepts it only as deprecated
+    for key in _NESTED_LAYER_KEYS:
+        nested = config.get(key)
+        if isinstance(nested, dict) and isinstance(nested.get("config"), dict) and \
+                nested.get("class_name") not in ("Sequential", "Functional", "Model"):
+            nested["config"] = _class_config_v3(nested["class_name"], nested["config"],
+                                                nested["config"].get("name"))
     return config
 
 
