@@ -71,3 +71,18 @@ def test_loads_keras3_file_of_wrapped_layers():
     model = keras.models.load_model(fixture_path("filefuzz", "wrapped_layers.k3.keras"))
     prediction = model.predict(expected["x"], verbose=0)
     np.testing.assert_allclose(prediction, expected["pred"], rtol=1e-5, atol=2e-6)
+
+
+def test_loads_keras3_dense_attention_with_its_seed_argument():
+    """Fuzz seeds 38, 155, 161: Keras 3 writes `seed: null` in Attention and
+    AdditiveAttention configs; minikeras refused the keyword."""
+    expected = np.load(fixture_path("filefuzz", "dense_attention.npz"))
+    model = keras.models.load_model(fixture_path("filefuzz", "dense_attention.k3.keras"))
+    prediction = model.predict(expected["x"], verbose=0)
+    np.testing.assert_allclose(prediction, expected["pred"], rtol=1e-5, atol=2e-6)
+
+
+def test_dense_attention_seed_round_trips():
+    layer = keras.layers.Attention(dropout=0.5, seed=3)
+    assert keras.layers.Attention.from_config(layer.get_config()).seed == 3
+    assert "seed" not in keras.layers.AdditiveAttention().get_config()   # as tf.keras writes
