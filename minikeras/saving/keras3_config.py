@@ -70,21 +70,30 @@ def _layer_config_v3(layer):
     if type(layer).__name__ == "InputLayer":
         config["batch_shape"] = list(config.pop("batch_input_shape"))
         return config
-    config.pop("batch_input_shape", None)
-    config.pop("rng_type", None)      # tf.keras' TF random generator choice: no Keras 3 key
     if hasattr(layer, "keras3_config"):     # a layer whose Keras 3 config differs
         config = layer.keras3_config(config)
+    _drop_time_major(config)
+    return _class_config_v3(type(layer).__name__, config, layer.name)
+
+
+# A wrapper's layers (TimeDistributed's and Bidirectional's `layer`, Bidirectional's
+# `backward_layer`) are nested entries of its config: they take the same translation.
+_NESTED_LAYER_KEYS = ("layer", "backward_layer")
+
+
+def _class_config_v3(class_name, config, name):
+    """What Keras 3 needs changed in a layer config, knowing only the class name."""
+    config.pop("batch_input_shape", None)
+    config.pop("rng_type", None)      # tf.keras' TF random generator choice: no Keras 3 key
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
-    _drop_time_major(config)
-    class_name = type(layer).__name__
     for keras3_name, keras2_name in _KERAS3_RENAMED.get(class_name, {}).items():
         if keras2_name in config:
             config[keras3_name] = config.pop(keras2_name)
     for key, unused in _KERAS2_ONLY_KEYS.get(class_name, {}).items():
         if key in config:
             if unused != "any" and config[key] != unused:
-                raise ValueError(f"{class_name} '{layer.name}' uses {key}={config[key]!r}, which "
+                raise ValueError(f"{class_name} '{name}' uses {key}={config[key]!r}, which "
                                  "Keras 3 does not support: it cannot be saved in the .keras "
                                  "format.")
             del config[key]
@@ -93,12 +102,18 @@ def _layer_config_v3(layer):
         config["axis"] = config["axis"][0]      # Keras 3 takes one int axis
     hard = [key for key, value in config.items() if value == "hard_sigmoid"]
     if hard:
-        warnings.warn(f"{class_name} '{layer.name}' uses the 'hard_sigmoid' activation ({hard}): "
+        warnings.warn(f"{class_name} '{name}' uses the 'hard_sigmoid' activation ({hard}): "
                       "Keras 3's hard_sigmoid is relu6(x + 3) / 6, not tf.keras 2's "
                       "clip(0.2 x + 0.5, 0, 1), so Keras 3 will compute other numbers from this "
-                      "file (minikeras reads it back unchanged).", stacklevel=5)
+                      "file (minikeras reads it back unchanged).", stacklevel=6)
     if class_name == "Embedding" and config.get("input_length", 0) is None:
         del config["input_length"]              # Keras 3 accepts it only as deprecated
+    for key in _NESTED_LAYER_KEYS:
+        nested = config.get(key)
+        if isinstance(nested, dict) and isinstance(nested.get("config"), dict) and \
+                nested.get("class_name") not in ("Sequential", "Functional", "Model"):
+            nested["config"] = _class_config_v3(nested["class_name"], nested["config"],
+                                                nested["config"].get("name"))
     return config
 
 
@@ -359,6 +374,13 @@ _KERAS3_OPERATIONS = {"NotEqual": "math.not_equal", "Equal": "math.equal",
                       "Sum": "math.reduce_sum", "Mean": "math.reduce_mean",
                       "Max": "math.reduce_max", "Min": "math.reduce_min"}
 _REDUCTION_ARGUMENTS = ("axis", "keepdims")
+# Operations Keras 3 records for a layer's mask (a Concatenate of masked inputs passes
+# `any(concatenate([expand_dims(mask) | zeros_like(x), ...]))` as the next layer's `mask`),
+# read as the TF op taking the operation's config arguments as keywords. Never written.
+_MASK_OPERATIONS = {"ConvertToTensor": ("convert_to_tensor", ("dtype",)),
+                    "ExpandDims": ("expand_dims", ("axis",)),
+                    "ZerosLike": ("zeros_like", ("dtype",)),
+                    "Concatenate": ("concat", ("axis",))}
 
 
 # (reductions stay TFOpLambdas: Keras 3 keeps their axis in the operation's config)
@@ -397,8 +419,17 @@ def _operation_as_tf_op(entry):
     """A Keras 3 operation node -> the tf.keras TFOpLambda entry: the first argument is the
     tensor, the second the `y` (or matmul's `b`) keyword of the call; a reduction's `axis` and
     `keepdims` (kept in the operation's config by Keras 3) become keywords of the call."""
-    symbol = _KERAS3_OPERATIONS[entry["class_name"]]
     name = entry.get("name") or entry["config"].get("name")
+    if entry["class_name"] in _MASK_OPERATIONS:
+        symbol, arguments = _MASK_OPERATIONS[entry["class_name"]]
+        fixed = {key: entry["config"].get(key) for key in arguments}
+        nodes = [{"args": list(node.get("args", [])),
+                  "kwargs": {**fixed, **dict(node.get("kwargs", {}))}}
+                 for node in entry.get("inbound_nodes", [])]
+        return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": nodes,
+                "config": {"name": name, "trainable": True, "dtype": "float32",
+                           "function": symbol}}
+    symbol = _KERAS3_OPERATIONS[entry["class_name"]]
     fixed = {key: entry["config"][key] for key in _REDUCTION_ARGUMENTS
              if key in entry["config"]} if symbol.startswith("math.reduce_") else {}
     nodes = []
@@ -424,7 +455,8 @@ def normalize(obj, where="config"):
         return obj["config"].get("name", "float32")
     if obj.get("class_name") == "__keras_tensor__":
         return list(obj["config"]["keras_history"])
-    if obj.get("class_name") in _KERAS3_OPERATIONS and \
+    if (obj.get("class_name") in _KERAS3_OPERATIONS or
+            obj.get("class_name") in _MASK_OPERATIONS) and \
             str(obj.get("module", "")).startswith("keras.src.ops"):
         obj = _operation_as_tf_op(obj)
     result = {key: normalize(value, where) for key, value in obj.items()}
@@ -482,6 +514,8 @@ def _tf_op_node_v2(node):
     first = args[0] if args else kwargs.pop("inputs", None)
     if serialization._is_ref(first):
         return first[:3] + [kwargs]
+    if isinstance(first, list) and first and all(serialization._is_ref(r) for r in first):
+        return [ref[:3] + [kwargs] for ref in first]     # a list of tensors (`tf.concat`)
     return [serialization._CONSTANT_VALUE, -1, first, kwargs]
 
 
@@ -532,12 +566,53 @@ def _count_nested_model_calls_from_one(entry):
         config["output_layers"] = _shift_refs(config["output_layers"], offsets, 1)
 
 
+def _is_operation(entry):
+    return str(entry.get("module", "")).startswith("keras.src.ops")
+
+
+def _layer_names_used(structure, found):
+    """The layer names of every `__keras_tensor__` / `[name, node, tensor]` reference."""
+    if isinstance(structure, dict):
+        if structure.get("class_name") == "__keras_tensor__":
+            found.add(structure["config"]["keras_history"][0])
+            return found
+        for value in structure.values():
+            _layer_names_used(value, found)
+    elif isinstance(structure, list):
+        if serialization._is_ref(structure):
+            found.add(structure[0])
+        for value in structure:
+            _layer_names_used(value, found)
+    return found
+
+
+def _drop_dead_operations(config):
+    """Keras 3 records the operations a layer's `compute_mask` ran on symbolic tensors (a
+    Concatenate of masked inputs: ConvertToTensor, ExpandDims, ZerosLike, LogicalOr, Any) as
+    nodes that lead to no output. Drop every operation nothing reads (nested models too):
+    a reloaded model computes its masks itself, as Keras 3's does."""
+    inner = config.get("config")
+    if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+        return config
+    layers = [_drop_dead_operations(entry) for entry in inner["layers"]]
+    while True:
+        used = _layer_names_used(inner.get("output_layers"), set())
+        for entry in layers:
+            _layer_names_used(entry.get("inbound_nodes", []), used)
+        kept = [entry for entry in layers if not _is_operation(entry) or
+                (entry.get("name") or entry["config"].get("name")) in used]
+        if len(kept) == len(layers):
+            break
+        layers = kept
+    return {**config, "config": {**inner, "layers": layers}}
+
+
 def deserialize_model(config, custom_objects=None, safe_mode=True):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError("The '.keras' file's config.json does not describe a model: expected a "
                          f"dict with a 'class_name', got {type(config).__name__}.")
-    entry = normalize({k: v for k, v in config.items()
-                       if k not in ("compile_config", "build_config")})
+    entry = normalize(_drop_dead_operations(
+        {k: v for k, v in config.items() if k not in ("compile_config", "build_config")}))
     if _has_keras3_nodes(config):     # tf_keras' own .keras files keep tf.keras 2's nodes
         _count_nested_model_calls_from_one(entry)
     model = serialization.deserialize_model(entry, custom_objects, safe_mode=safe_mode)

@@ -13,10 +13,13 @@ class BaseDenseAttention(ScoresOutput, Layer):
     """`softmax(scores(query, key)) @ value` over `[query, value]` or `[query, value, key]`;
     the value's mask (and a causal mask) hide positions, the query's mask zeroes outputs."""
 
-    def __init__(self, dropout=0.0, **kwargs):
+    def __init__(self, dropout=0.0, seed=None, **kwargs):
         self.causal = kwargs.pop("causal", False)   # deprecated: `use_causal_mask` in call()
         super().__init__(**kwargs)
         self.dropout = dropout
+        # Keras 3's argument (its files write `seed: null`): the attention dropout's seed.
+        self.seed = seed
+        self._dropout_rng = None if seed is None else make_rng(seed)
         self.supports_masking = True
 
     def _calculate_scores(self, query, key):
@@ -52,7 +55,7 @@ class BaseDenseAttention(ScoresOutput, Layer):
             scores = ops.subtract(scores, penalty)
         weights = ops.softmax(scores, axis=-1)
         if self.dropout > 0 and training:
-            weights = ops.dropout(weights, self.dropout, make_rng(None))
+            weights = ops.dropout(weights, self.dropout, self._dropout_rng or make_rng(None))
         return ops.matmul(weights, value), weights
 
     def compute_mask(self, inputs, mask=None):
@@ -68,6 +71,8 @@ class BaseDenseAttention(ScoresOutput, Layer):
     def get_config(self):
         config = super().get_config()
         config["dropout"] = self.dropout
+        if self.seed is not None:
+            config["seed"] = self.seed      # Keras 3's argument (tf.keras 2 has none)
         return config
 
 
