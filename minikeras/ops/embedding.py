@@ -1,8 +1,10 @@
 """Embedding lookup: rows of a table picked by integer ids, with a dense scatter-add backward."""
+import weakref
+
 import numpy as np
 
 from ..core.tensor import record
-from ..core.tensor import as_array
+from ..core.tensor import as_array, unwrap
 
 # Below this many one-hot entries (ids x vocabulary) the gradient is one small GEMM
 # `one_hot(ids).T @ grad`; above it, one `np.bincount` over (row, column) pairs. Both beat
@@ -39,6 +41,37 @@ def scatter_rows(ids, grad, num_rows):
     return total.reshape(num_rows, width).astype(grad.dtype, copy=False)
 
 
+# tf.keras' embedding gradient is a tf.IndexedSlices: one row per looked-up id, duplicates not
+# yet summed. Optimizers clip those rows (clipnorm / global_clipnorm / clipvalue see every
+# lookup separately) and the legacy sparse kernels update only the rows looked up. We hand out
+# the summed dense gradient and remember, beside it, the rows it was summed from:
+# id(dense gradient) -> (weak reference to it, flat ids, rows). Adding another contribution
+# makes a new array, which (as tf.keras densifying IndexedSlices + Tensor) has no entry.
+_LOOKUP_ROWS = {}
+
+
+def _forget(key, reference):
+    entry = _LOOKUP_ROWS.get(key)
+    if entry is not None and entry[0] is reference:
+        del _LOOKUP_ROWS[key]
+
+
+def _remember_lookup_rows(dense, flat_ids, rows):
+    key = id(dense)
+    reference = weakref.ref(dense, lambda ref, key=key: _forget(key, ref))
+    _LOOKUP_ROWS[key] = (reference, flat_ids, rows)
+
+
+def lookup_rows(gradient):
+    """`(flat ids, rows)` when `gradient` is, unchanged, the table gradient of one embedding
+    lookup (what tf.keras keeps as IndexedSlices), else None."""
+    gradient = unwrap(gradient)
+    entry = _LOOKUP_ROWS.get(id(gradient))
+    if entry is None or entry[0]() is not gradient:
+        return None
+    return entry[1], entry[2]
+
+
 def embedding_lookup(table, ids):
     """`table[ids]`: one row of `table` per id (ids of any shape, already validated)."""
     table_data = as_array(table)
@@ -46,5 +79,9 @@ def embedding_lookup(table, ids):
     out = np.take(table_data, ids, axis=0)
 
     def backward(g, needs):
-        return (scatter_rows(ids, g, table_data.shape[0]) if needs[0] else None,)
+        if not needs[0]:
+            return (None,)
+        dense = scatter_rows(ids, g, table_data.shape[0])
+        _remember_lookup_rows(dense, ids.reshape(-1), g.reshape(ids.size, -1))
+        return (dense,)
     return record(out, (table,), backward)
