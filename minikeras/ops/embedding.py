@@ -1,8 +1,7 @@
 """Embedding lookup: rows of a table picked by integer ids, with a dense scatter-add backward."""
-import weakref
-
 import numpy as np
 
+from ..core import indexed_rows
 from ..core.tensor import record
 from ..core.tensor import as_array, unwrap
 
@@ -41,35 +40,10 @@ def scatter_rows(ids, grad, num_rows):
     return total.reshape(num_rows, width).astype(grad.dtype, copy=False)
 
 
-# tf.keras' embedding gradient is a tf.IndexedSlices: one row per looked-up id, duplicates not
-# yet summed. Optimizers clip those rows (clipnorm / global_clipnorm / clipvalue see every
-# lookup separately) and the legacy sparse kernels update only the rows looked up. We hand out
-# the summed dense gradient and remember, beside it, the rows it was summed from:
-# id(dense gradient) -> (weak reference to it, flat ids, rows). Adding another contribution
-# makes a new array, which (as tf.keras densifying IndexedSlices + Tensor) has no entry.
-_LOOKUP_ROWS = {}
-
-
-def _forget(key, reference):
-    entry = _LOOKUP_ROWS.get(key)
-    if entry is not None and entry[0] is reference:
-        del _LOOKUP_ROWS[key]
-
-
-def _remember_lookup_rows(dense, flat_ids, rows):
-    key = id(dense)
-    reference = weakref.ref(dense, lambda ref, key=key: _forget(key, ref))
-    _LOOKUP_ROWS[key] = (reference, flat_ids, rows)
-
-
 def lookup_rows(gradient):
-    """`(flat ids, rows)` when `gradient` is, unchanged, the table gradient of one embedding
-    lookup (what tf.keras keeps as IndexedSlices), else None."""
-    gradient = unwrap(gradient)
-    entry = _LOOKUP_ROWS.get(id(gradient))
-    if entry is None or entry[0]() is not gradient:
-        return None
-    return entry[1], entry[2]
+    """`(flat ids, rows)` when `gradient` (array or Tensor) is, unchanged, the table gradient
+    of embedding lookups (what tf.keras keeps as IndexedSlices), else None."""
+    return indexed_rows.lookup_rows(unwrap(gradient))
 
 
 def embedding_lookup(table, ids):
@@ -82,6 +56,6 @@ def embedding_lookup(table, ids):
         if not needs[0]:
             return (None,)
         dense = scatter_rows(ids, g, table_data.shape[0])
-        _remember_lookup_rows(dense, ids.reshape(-1), g.reshape(ids.size, -1))
+        indexed_rows.remember_lookup_rows(dense, ids.reshape(-1), g.reshape(ids.size, -1))
         return (dense,)
     return record(out, (table,), backward)

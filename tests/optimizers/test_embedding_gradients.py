@@ -44,6 +44,23 @@ def test_embedding_training_matches_tf_keras(name):
                                    rtol=1e-5, atol=1e-6, err_msg=v.name)
 
 
+@pytest.mark.parametrize("name", cases.SHARED_EMBEDDING_OPTIMIZERS)
+def test_shared_embedding_concatenates_its_lookups_as_tf_keras(name):
+    """One Embedding looked up from two inputs: the tape's sum of the two gradients keeps
+    both lookups' rows (tf.keras concatenates the IndexedSlices), so clipping sees them all."""
+    key = f"shared__{name}"
+    x, y = cases.shared_embedding_data()
+    model = cases.shared_embedding_model(keras)
+    n_weights = len(model.get_weights())
+    model.set_weights([ARRAYS[f"{key}__init{k}"] for k in range(n_weights)])
+    model.compile(optimizer=cases.make_optimizer(keras, name), loss="mse")
+    history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], FACTS[key]["loss"], rtol=1e-5)
+    for k, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, ARRAYS[f"{key}__final{k}"], rtol=1e-5, atol=1e-6,
+                                   err_msg=model.weights[k].name)
+
+
 def _two_lookup_steps(optimizer):
     """Row 0 looked up in the first step only, row 1 in the second: row 0 after both."""
     table = keras.Variable(np.ones((3, 2), "float32"), name="table")
@@ -74,3 +91,12 @@ def test_lookup_rows_only_for_an_unchanged_lookup_gradient():
     np.testing.assert_allclose(rows, np.full((4, 3), 2.0))
     np.testing.assert_allclose(grad.data[1], [6.0, 6.0, 6.0])
     assert lookup_rows(grad.data + 0) is None    # any other array is a plain dense gradient
+
+    with GradientTape() as tape:   # two lookups of one table: rows concatenated
+        loss = reduce_sum(embedding_lookup(table, ids)) + \
+            reduce_sum(embedding_lookup(table, np.array([0])) * 3.0)
+    (grad,) = tape.gradient(loss, [table])
+    flat_ids, rows = lookup_rows(grad)
+    assert sorted(flat_ids.tolist()) == [0, 1, 1, 1, 3]
+    assert rows.shape == (5, 3)
+    np.testing.assert_allclose(grad.data[:, 0], [3.0, 3.0, 0.0, 1.0])
