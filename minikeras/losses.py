@@ -266,7 +266,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
         labels = np.where(valid, labels, 0)
     loss = ops.sparse_softmax_cross_entropy(labels, logits, axis=axis)
     if valid is not None:
-        loss = ops.multiply(loss, valid.astype(as_array(loss).dtype))
+        # tf.where, not a product: ignored entries pass no gradient even when the weights
+        # are NaN (a batch with only ignored labels: mask / mean(mask) = 0 / 0)
+        loss = ops.where(valid, loss, np.zeros((), as_array(loss).dtype))
         loss._keras_mask = valid        # the loss classes average over the valid entries only
     return loss
 

@@ -2,6 +2,7 @@
 the tf.keras formulas, from_logits / label_smoothing variants, the remembered-logits path,
 reductions, configs and gradients."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import pytest
 import minikeras as keras
 from minikeras import losses
 from minikeras.core.tensor import Tensor
-from conftest import fixture_path
+from conftest import FIXTURES, fixture_path, load_fixture_module
 from gradcheck import check_gradients
 
 RTOL, ATOL = 1e-5, 1e-6
@@ -429,3 +430,21 @@ def test_fit_reports_logit_based_loss_for_saturated_softmax():
     x = np.array([[1.0, 0.0]], np.float32)
     y = np.array([[0.0, 1.0, 0.0]], np.float32)
     np.testing.assert_allclose(model.evaluate(x, y, verbose=0), 100.0, rtol=RTOL)
+
+
+def test_ignore_class_batch_of_only_ignored_labels_passes_no_gradient():
+    """tf.keras 2.21 (tests/fixtures/trainfuzz): a batch whose labels are all `ignore_class`
+    has a NaN loss (0 / 0 valid entries) but no gradient: the weights stay finite and match."""
+    cases = load_fixture_module("trainfuzz_regression_cases", "trainfuzz", "regression_cases.py")
+    with open(os.path.join(FIXTURES, "trainfuzz", "regressions.json")) as f:
+        expected = json.load(f)["ignore_class"]["history"]
+    arrays = np.load(os.path.join(FIXTURES, "trainfuzz", "regressions.npz"))
+    x, labels = cases.ignore_class_data()
+    model, compile_kwargs = cases.ignore_class_model(keras)
+    model.set_weights([arrays[f"ignore_class__init{k}"] for k in range(2)])
+    model.compile(**compile_kwargs)
+    history = model.fit(x, labels, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    assert np.isnan(history.history["loss"]).all() and np.isnan(expected["loss"]).all()
+    np.testing.assert_allclose(history.history["accuracy"], expected["accuracy"], rtol=1e-6)
+    for k, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, arrays[f"ignore_class__final{k}"], rtol=1e-5, atol=1e-6)

@@ -1,9 +1,13 @@
 """Stateful metrics: the tf.keras documentation examples (numbers printed by tf.keras),
 closed-form AUC / precision / recall computed by hand, configs, compile() resolution."""
+import json
+import os
+
 import numpy as np
 import pytest
 
 import minikeras as keras
+from conftest import FIXTURES, load_fixture_module
 
 M = keras.metrics
 BIN_TRUE, BIN_PRED = [[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]
@@ -186,8 +190,6 @@ def test_confusion_metric_argument_errors():
         M.AUC(summation_method="simpson")
     with pytest.raises(ValueError, match="`num_thresholds` must be an integer > 1"):
         M.AUC(num_thresholds=1)
-    with pytest.raises(ValueError, match="predictions must be <= 1"):
-        M.AUC().update_state([1.0], [1.5])
 
 
 def test_default_names_count_up_for_unnamed_metrics():
@@ -343,3 +345,20 @@ def test_results_are_snapshots():
     snapshot = counts.result()
     counts.update_state([1], [0.9])
     np.testing.assert_array_equal(snapshot, [2, 1])
+
+
+_TRAINFUZZ = load_fixture_module("trainfuzz_regression_cases", "trainfuzz",
+                                 "regression_cases.py")
+with open(os.path.join(FIXTURES, "trainfuzz", "regressions.json")) as _f:
+    _TRAINFUZZ_FACTS = json.load(_f)
+
+
+@pytest.mark.parametrize("name", sorted(_TRAINFUZZ.CONFUSION_METRICS))
+def test_confusion_metrics_take_scores_outside_unit_interval_as_tf_keras(name):
+    """tf.keras 2.21 asserts nothing about the range: hinge scores and logits are compared
+    with the thresholds as they are (the even-threshold buckets clip them)."""
+    cls, kwargs = _TRAINFUZZ.CONFUSION_METRICS[name]
+    metric = getattr(M, cls)(**kwargs)
+    metric.update_state(_TRAINFUZZ.CONFUSION_Y_TRUE, _TRAINFUZZ.CONFUSION_Y_PRED)
+    np.testing.assert_allclose(np.asarray(metric.result()),
+                               _TRAINFUZZ_FACTS[f"confusion__{name}"], rtol=1e-6, atol=1e-7)

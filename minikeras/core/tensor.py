@@ -10,6 +10,7 @@ import threading
 import numpy as np
 
 from . import config
+from .indexed_rows import add_gradients
 
 
 class _RecordingState(threading.local):
@@ -261,7 +262,7 @@ def _accumulate(grads, parents, needs, parent_grads):
         if not needed or g is None:
             continue
         pkey = id(parent)
-        grads[pkey] = grads[pkey] + g if pkey in grads else g
+        grads[pkey] = add_gradients(grads[pkey], g) if pkey in grads else g
 
 
 def _leading_to(order, wanted):

@@ -47,10 +47,8 @@ def update_confusion_matrix(variables, y_true, y_pred, thresholds, top_k=None, c
     the variables named by `tp`, `fp`, `tn`, `fn`."""
     dtype = next(iter(variables.values())).dtype
     y_true, y_pred = as_array(y_true, dtype), as_array(y_pred, dtype)
-    if np.any(y_pred < 0):
-        raise ValueError("predictions must be >= 0")
-    if np.any(y_pred > 1):
-        raise ValueError("predictions must be <= 1")
+    # tf.keras 2.21 takes predictions outside [0, 1] as they are (logits, hinge scores): the
+    # even-threshold buckets clip them, explicit thresholds compare them raw.
     with_epsilon = thresholds_distributed_evenly and (thresholds[0] < 0.0 or thresholds[-1] > 1.0)
     thresholds = np.asarray(thresholds, dtype)
     if sample_weight is None:

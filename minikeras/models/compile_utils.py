@@ -210,7 +210,7 @@ class LossesContainer:
             if batch is None:
                 batch = np.shape(unwrap(yt))[0] if np.ndim(unwrap(yt)) else 1
             if metric is not None:
-                metric.update_state(float(value.data), sample_weight=batch)
+                metric.update_state(_loss_metric_input(value), sample_weight=batch)
             if loss_weight is not None:
                 value = ops.multiply(value, np.asarray(loss_weight, value.dtype))
             total = value if total is None else ops.add(total, value)
@@ -219,12 +219,20 @@ class LossesContainer:
         if total is None:
             return None      # no compiled loss applies and nothing was added with add_loss
         # With only `add_loss` losses there is no batch size: each batch counts once (tf.keras).
-        self.loss_metric.update_state(float(total.data), sample_weight=batch)
+        self.loss_metric.update_state(_loss_metric_input(total), sample_weight=batch)
         return total
 
     def reset_state(self):
         for m in self.metrics:
             m.reset_state()
+
+
+def _loss_metric_input(value):
+    """What the loss trackers average: the scalar loss, or, for a loss compiled with
+    reduction="none", its per-sample values, each weighted by the batch size as in tf.keras
+    (the epoch loss is then sum(batch * values) / sum(batch * len(values)))."""
+    data = value.data
+    return float(data) if data.ndim == 0 else data
 
 
 def _valid_mask_weights(y_pred, sample_weight, loss_obj):

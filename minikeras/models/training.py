@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ..ops.parallel import blas_single_threaded
-from ..core.tensor import Tensor, compute_gradients, recording_scope
+from ..core.tensor import Tensor, compute_gradients, recording_scope, unwrap
 from ..core.registry import register_builtins
 from ..engine.base_layer import Layer, shape_of
 from ..engine.flops import model_flops
@@ -226,7 +226,7 @@ class Model(Layer):
         return self.get_metrics_result()
 
     def get_metrics_result(self):
-        return {m.name: float(m.result()) for m in self.metrics}
+        return {m.name: _metric_value(m.result()) for m in self.metrics}
 
     def train_step(self, data):
         x, y, sample_weight = data_utils.unpack(data)
@@ -682,6 +682,13 @@ def _check_legacy_compile_arguments(kwargs):
                         "keyword arguments include \"cloning\", \"experimental_run_tf_"
                         "function\", \"distribute\", \"target_tensors\", or "
                         "\"sample_weight_mode\".")
+
+
+def _metric_value(result):
+    """A metric's result in the logs: a Python float, or an array for a metric giving one value
+    per class or threshold (F1Score, Precision(thresholds=[...])), as tf.keras' logs hold it."""
+    value = np.asarray(unwrap(result))
+    return float(value) if value.ndim == 0 else value
 
 
 def _numpy_logs(logs):

@@ -1,8 +1,9 @@
 """Embedding lookup: rows of a table picked by integer ids, with a dense scatter-add backward."""
 import numpy as np
 
+from ..core import indexed_rows
 from ..core.tensor import record
-from ..core.tensor import as_array
+from ..core.tensor import as_array, unwrap
 
 # Below this many one-hot entries (ids x vocabulary) the gradient is one small GEMM
 # `one_hot(ids).T @ grad`; above it, one `np.bincount` over (row, column) pairs. Both beat
@@ -39,6 +40,12 @@ def scatter_rows(ids, grad, num_rows):
     return total.reshape(num_rows, width).astype(grad.dtype, copy=False)
 
 
+def lookup_rows(gradient):
+    """`(flat ids, rows)` when `gradient` (array or Tensor) is, unchanged, the table gradient
+    of embedding lookups (what tf.keras keeps as IndexedSlices), else None."""
+    return indexed_rows.lookup_rows(unwrap(gradient))
+
+
 def embedding_lookup(table, ids):
     """`table[ids]`: one row of `table` per id (ids of any shape, already validated)."""
     table_data = as_array(table)
@@ -46,5 +53,9 @@ def embedding_lookup(table, ids):
     out = np.take(table_data, ids, axis=0)
 
     def backward(g, needs):
-        return (scatter_rows(ids, g, table_data.shape[0]) if needs[0] else None,)
+        if not needs[0]:
+            return (None,)
+        dense = scatter_rows(ids, g, table_data.shape[0])
+        indexed_rows.remember_lookup_rows(dense, ids.reshape(-1), g.reshape(ids.size, -1))
+        return (dense,)
     return record(out, (table,), backward)

@@ -21,6 +21,7 @@ from . import schedules as schedules_module
 from .. import initializers
 from ..core.tensor import GradientTape
 from ..ops.parallel import split_flat, SPLIT_ELEMENTS as _SPLIT_ELEMENTS
+from ..ops.embedding import lookup_rows, scatter_rows
 
 # Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
 # NumPy runs several times slower on denormal floats, which TensorFlow flushes in hardware.
@@ -346,13 +347,18 @@ class Optimizer:
         variables = [v for _, v in pairs]
         for variable in variables:
             self._var_index(variable)  # unknown variables are an error, as in tf.keras
+        lookups = [lookup_rows(g) for g, _ in pairs]
         grads = [_as_float_array(g, v.dtype) for g, v in pairs]
-        grads = self._clip_gradients(grads)
+        grads = self._clip_gradients(grads, lookups)
         self._apply_weight_decay(variables)
         self._step_lr = self._lr32()
         self._prepare_step()
-        for grad, variable in zip(grads, variables):
-            self.update_step(grad, variable)
+        for grad, variable, lookup in zip(grads, variables, lookups):
+            kept = self._state_kept_on_rows_not_looked_up(variable) if lookup else ()
+            if kept:
+                self._update_looked_up_rows(grad, variable, lookup[0], kept)
+            else:
+                self.update_step(grad, variable)
         if self.use_ema:
             self._update_model_variables_moving_average(variables)
             if self.ema_overwrite_frequency and \
@@ -395,15 +401,38 @@ class Optimizer:
         """Update `variable` in place from its float32 `gradient` array."""
         raise NotImplementedError
 
-    def _clip_gradients(self, grads):
-        """tf.keras applies only one clipping: clipnorm, else global_clipnorm, else clipvalue."""
+    def _state_kept_on_rows_not_looked_up(self, variable):
+        """The variables (the weight and/or its slots) that tf.keras' sparse update leaves
+        alone on the rows an embedding gradient does not touch. The current optimizers'
+        sparse updates equal their dense ones: nothing to keep."""
+        return ()
+
+    def _update_looked_up_rows(self, gradient, variable, ids, kept):
+        """A dense update whose rows not looked up keep their old values in `kept`."""
+        untouched = np.ones(variable.shape[0], bool)
+        untouched[ids] = False
+        saved = [state.data[untouched] for state in kept]
+        self.update_step(gradient, variable)
+        for state, rows in zip(kept, saved):
+            state.data[untouched] = rows
+
+    def _clip_gradients(self, grads, lookups=None):
+        """tf.keras applies only one clipping: clipnorm, else global_clipnorm, else clipvalue.
+        An embedding gradient (`lookups[i]` = (ids, rows), tf.keras' IndexedSlices) is clipped
+        row by row before its duplicate ids are summed."""
+        lookups = lookups or [None] * len(grads)
         if self.clipnorm and self.clipnorm > 0:
-            return [_clip_by_norm(g, self.clipnorm) for g in grads]
+            return [_clip_by_norm(g, self.clipnorm, _squared_sum(g, lookup))
+                    for g, lookup in zip(grads, lookups)]
         if self.global_clipnorm and self.global_clipnorm > 0:
-            return _clip_by_global_norm(grads, self.global_clipnorm)
+            return _clip_by_global_norm(grads, self.global_clipnorm,
+                                        [_squared_sum(g, lookup) for g, lookup in zip(grads, lookups)])
         if self.clipvalue and self.clipvalue > 0:
             limit = f32(self.clipvalue)
-            return [np.clip(g, -limit, limit) for g in grads]
+            return [np.clip(g, -limit, limit) if lookup is None else
+                    scatter_rows(lookup[0], np.clip(lookup[1], -limit, limit).astype(g.dtype),
+                                 g.shape[0]).reshape(g.shape)
+                    for g, lookup in zip(grads, lookups)]
         return grads
 
     def _flush_denormals(self):
@@ -492,17 +521,26 @@ def _as_float_array(gradient, dtype):
     return array if array.dtype == dtype else array.astype(dtype)
 
 
-def _clip_by_norm(gradient, clip_norm):
+def _squared_sum(gradient, lookup=None):
+    """The sum of squares tf.keras' clipping sees: over an embedding gradient's looked-up rows
+    (duplicates apart) when there are some, else over the gradient."""
+    return np.sum(np.square(gradient if lookup is None else lookup[1]), dtype=gradient.dtype)
+
+
+def _clip_by_norm(gradient, clip_norm, l2sum=None):
     """tf.clip_by_norm: `g * clip_norm / max(||g||, clip_norm)` (always computed)."""
-    l2sum = np.sum(np.square(gradient))
+    if l2sum is None:
+        l2sum = _squared_sum(gradient)
     norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
     limit = f32(clip_norm)
     return (gradient * limit) / np.maximum(norm, limit)
 
 
-def _clip_by_global_norm(grads, clip_norm):
+def _clip_by_global_norm(grads, clip_norm, squared_sums=None):
     """tf.clip_by_global_norm: each gradient times `clip_norm * min(1/norm, 1/clip_norm)`."""
-    half_squares = np.array([np.sum(np.square(g)) / 2 for g in grads], np.float32)
+    if squared_sums is None:
+        squared_sums = [_squared_sum(g) for g in grads]
+    half_squares = np.array([total / 2 for total in squared_sums], np.float32)
     global_norm = np.sqrt(np.sum(half_squares) * np.float32(2))
     limit = f32(clip_norm)
     with np.errstate(divide="ignore"):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core import config as backend_config
 from ..core.tensor import Variable
-from . import adadelta, adagrad, adam, adamax, ftrl, nadam, rmsprop, sgd
+from . import adadelta, adagrad, adam, adamax, ftrl, nadam, rmsprop, schedules, sgd
 from .base import Optimizer, _shared_name, f32
 
 _ALLOWED_KWARGS = {"clipnorm", "clipvalue", "lr", "decay", "global_clipnorm"}
@@ -30,6 +30,11 @@ class LegacyOptimizer:
 
     # Hyperparameters tf.keras 2.10 stores in float32 variables (read back rounded).
     _float32_hypers = ()
+    # What OptimizerV2's sparse update (an Embedding's IndexedSlices gradient) leaves alone on
+    # the rows not looked up: "all" (the weight and its slots: the ResourceSparseApply*
+    # kernels), "variable" (slots decay everywhere, only looked-up rows move), or None (the
+    # sparse update equals the dense one there).
+    _sparse_rows_only = None
 
     def _init_legacy(self, name, kwargs):
         unknown = set(kwargs) - _ALLOWED_KWARGS
@@ -66,7 +71,15 @@ class LegacyOptimizer:
         variable = Variable(value, trainable=False,
                             name=f"{self.name}/{_shared_name(var)}/{slot_name}")
         self._variables.append(variable)
+        self.__dict__.setdefault("_slots_of", {}).setdefault(id(var), []).append(variable)
         return variable
+
+    def _state_kept_on_rows_not_looked_up(self, variable):
+        if self._sparse_rows_only == "all":
+            return [variable] + self.__dict__.get("_slots_of", {}).get(id(variable), [])
+        if self._sparse_rows_only == "variable":
+            return [variable]
+        return ()
 
     def _make_slots(self, var_list, slot_name, initial_value=None):
         return [self._slot(var, slot_name, initial_value) for var in var_list]
@@ -106,6 +119,10 @@ class SGD(LegacyOptimizer, sgd.SGD):
     _legacy_config_keys = ("momentum", "nesterov")
     _float32_hypers = ("momentum",)
 
+    @property
+    def _sparse_rows_only(self):
+        return "all" if self.momentum else None   # without momentum: a plain scatter-add
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
         clip = self._init_legacy(name, kwargs)
         super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
@@ -123,6 +140,10 @@ class RMSprop(LegacyOptimizer, rmsprop.RMSprop):
 
     _legacy_config_keys = ("rho", "momentum", "epsilon", "centered")
     _float32_hypers = ("rho", "momentum")
+
+    @property
+    def _sparse_rows_only(self):
+        return "all" if self.momentum > 0 else None   # without momentum: dense-equivalent
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  name="RMSprop", **kwargs):
@@ -186,6 +207,7 @@ class Adagrad(LegacyOptimizer, adagrad.Adagrad):
 class Adadelta(LegacyOptimizer, adadelta.Adadelta):
     """Adadelta with `decay` (tf.keras < 2.11)."""
 
+    _sparse_rows_only = "all"
     _legacy_config_keys = ("rho", "epsilon")
     _float32_hypers = ("rho",)
 
@@ -234,6 +256,7 @@ class Adam(LegacyOptimizer, adam.Adam):
 class Adamax(LegacyOptimizer, adamax.Adamax):
     """Adamax with `decay` (tf.keras < 2.11)."""
 
+    _sparse_rows_only = "all"
     _legacy_config_keys = ("beta_1", "beta_2", "epsilon")
     _float32_hypers = ("beta_1", "beta_2")
 
@@ -259,12 +282,16 @@ class Nadam(LegacyOptimizer, nadam.Nadam):
     `mu_t = beta_1 * (1 - 0.5 * 0.96^(decay * t))` (decay defaults to 0.004), multiplied once
     per step; the learning rate is not decayed."""
 
+    _sparse_rows_only = "variable"
     _legacy_config_keys = ("beta_1", "beta_2", "epsilon")
     _float32_hypers = ("beta_1", "beta_2")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="Nadam",
                  **kwargs):
         kwargs.setdefault("decay", kwargs.pop("schedule_decay", 0.004))
+        if isinstance(kwargs.get("lr", learning_rate), schedules.LearningRateSchedule):
+            raise ValueError("The Nadam optimizer does not support "
+                             "tf.keras.optimizers.LearningRateSchedules as the learning rate.")
         clip = self._init_legacy(name, kwargs)
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, name=name, **clip, **kwargs)
@@ -313,6 +340,7 @@ class Nadam(LegacyOptimizer, nadam.Nadam):
 class Ftrl(LegacyOptimizer, ftrl.Ftrl):
     """Ftrl with `decay` (tf.keras < 2.11)."""
 
+    _sparse_rows_only = "all"
     _legacy_config_keys = ("initial_accumulator_value", "learning_rate_power",
                            "l1_regularization_strength", "l2_regularization_strength", "beta",
                            "l2_shrinkage_regularization_strength")

@@ -96,3 +96,11 @@ def test_generator_methods_warn_and_delegate():
     with pytest.warns(UserWarning, match="`Model.predict_generator` is deprecated"):
         np.testing.assert_array_equal(old.predict_generator(batches(x, y, 4), steps=4),
                                       new.predict(batches(x, y, 4), steps=4, verbose=0))
+
+
+def test_legacy_nadam_refuses_a_learning_rate_schedule():
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.01, 3, 0.7)
+    with pytest.raises(ValueError, match="The Nadam optimizer does not support "
+                       r"tf.keras.optimizers.LearningRateSchedules as the learning rate."):
+        keras.optimizers.legacy.Nadam(schedule)
+    keras.optimizers.Nadam(schedule)   # the current Nadam takes one
