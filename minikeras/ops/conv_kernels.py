@@ -386,12 +386,12 @@ def _gemm_rows(cols, kernel_groups, out_rows):
 _WIDE_ROW = 1 << 10       # elementwise passes over rows run ~this many elements per inner loop
 
 
-def _wide_blocks(rows):
+def _wide_blocks(rows, width=_WIDE_ROW):
     """`rows (n, f)` as at most two blocks: the first `fold * (n // fold)` rows viewed as
-    `(n // fold, fold * f)` (`fold` rows side by side, inner loops of ~_WIDE_ROW elements), and
+    `(n // fold, fold * f)` (`fold` rows side by side, inner loops of ~`width` elements), and
     the remaining rows as they are. Yields `(block, fold)`."""
     n, f = rows.shape
-    fold = max(1, _WIDE_ROW // max(f, 1))
+    fold = max(1, width // max(f, 1))
     bulk = n - n % fold
     if bulk:
         yield _as_shape(rows[:bulk], (bulk // fold, fold * f)), fold
@@ -407,13 +407,50 @@ def _channel_sums(rows):
     return total
 
 
+# The bias/relu epilogue runs over rows of this many elements: 1.5x faster than 1024 on
+# seed_cnn's layers (16-64 channels; inner loops long enough that NumPy's per-loop setup is lost).
+_EPILOGUE_ROW = 1 << 14
+_ZERO_ROWS = {}
+_SMALL_RELU = 1 << 12          # below this many elements the scalar maximum is as fast
+
+
+def _zero_row(size, dtype):
+    """A read-only row of at least `size` zeros of `dtype` (shared)."""
+    dtype = np.dtype(dtype)
+    zeros = _ZERO_ROWS.get(dtype)
+    if zeros is None or len(zeros) < size:
+        zeros = np.zeros(max(size, _EPILOGUE_ROW), dtype)
+        zeros.flags.writeable = False
+        _ZERO_ROWS[dtype] = zeros
+    return zeros[:size]
+
+
+def relu_in_place(array):
+    """`np.maximum(array, 0, out=array)`, taken against a row of zeros: NumPy (2.4) runs a
+    maximum with a scalar operand in a scalar loop, 3.5x slower than against an array (seed_cnn's
+    first convolution output, 3.2 MB a sample: 0.29 -> 0.08 ms, one thread)."""
+    if not array.flags.c_contiguous or array.size < _SMALL_RELU:
+        np.maximum(array, 0, out=array)
+        return array
+    flat = _as_shape(array, (-1,))
+    width = min(_EPILOGUE_ROW, flat.size)
+    bulk = flat.size - flat.size % width
+    zeros = _zero_row(width, flat.dtype)
+    rows = _as_shape(flat[:bulk], (-1, width))
+    np.maximum(rows, zeros, out=rows)
+    if bulk < flat.size:
+        rest = flat[bulk:]
+        np.maximum(rest, zeros[:len(rest)], out=rest)
+    return array
+
+
 def _epilogue(rows, bias, activation):
     """Bias and activation in place on fresh output rows (still in cache)."""
     if bias is not None:
-        for block, fold in _wide_blocks(rows):
+        for block, fold in _wide_blocks(rows, _EPILOGUE_ROW):
             block += np.tile(bias, fold) if fold > 1 else bias
     if activation == "relu":
-        np.maximum(rows, 0, out=rows)
+        relu_in_place(rows)
     elif activation == "tanh":
         np.tanh(rows, out=rows)
 
