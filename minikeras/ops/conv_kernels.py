@@ -578,7 +578,7 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     if groups == 1 and batch and positions:
         gemm_block = _forward_block(x, kernel, strides, pads, dilation, out_sizes, layout, band,
                                     depth, dtype, _sample_chunks(0, batch, chunk_bytes)[0][1],
-                                    product)
+                                    band_rows, product)
     route = "im2col"
     if winograd.applies(kernel.shape, strides, pads, dilation, groups) and batch and positions:
         tiling = winograd.Tiling(x.shape[1:-1], pads)
@@ -614,26 +614,28 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
 
 
 def _forward_block(x, kernel, strides, pads, dilation, out_sizes, layout, band, depth, dtype,
-                   count, product):
+                   count, lead_rows, product):
     """Rows per forward GEMM: `_small_block`'s when timed faster than one product per chunk on
-    the first chunk's im2col rows (the first `count` samples, a whole sample at most), else
-    None. Timed once per shape."""
+    the first chunk's im2col rows (the first `count` samples, at most `lead_rows` output rows
+    along the first spatial axis: a band of a large sample), else None. Timed once per
+    shape."""
+    sizes = (min(out_sizes[0], lead_rows),) + tuple(out_sizes[1:])
+    positions = count * int(np.prod(sizes))
     if layout == "band":
-        rows = count * int(np.prod(out_sizes)) // band.wb
-        block = _small_block(band.depth, band.matrix.shape[1])
+        rows, block = positions // band.wb, _small_block(band.depth, band.matrix.shape[1])
     else:
-        rows = count * int(np.prod(out_sizes))
-        block = _small_block(depth, kernel.shape[-1])
+        rows, block = positions, _small_block(depth, kernel.shape[-1])
     if block >= rows:
         return None
     key = ("forward_blocks", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
-           dilation, layout, dtype.str, count)
+           dilation, layout, dtype.str, count, sizes)
     choice = _PLANS.get(key)
     if choice is None:
         xp = np.pad(x[:count], [(0, 0)] + list(pads) + [(0, 0)]).astype(dtype, copy=False)
-        cols = np.array(_windows_of(xp, kernel.shape[:-2], strides, dilation, out_sizes, 1,
-                                    layout, depth, count * int(np.prod(out_sizes)), dtype, band))
-        out = np.empty((count * int(np.prod(out_sizes)), kernel.shape[-1]), dtype)
+        xp = xp[:, :(sizes[0] - 1) * strides[0] + (kernel.shape[0] - 1) * dilation[0] + 1]
+        cols = np.array(_windows_of(xp, kernel.shape[:-2], strides, dilation, sizes, 1, layout,
+                                    depth, positions, dtype, band))
+        out = np.empty((positions, kernel.shape[-1]), dtype)
         choice = _plan_on_one_blas_thread(key, {"whole": lambda: product(cols, out, None),
                                                 "small": lambda: product(cols, out, block)})
     return block if choice == "small" else None
