@@ -354,7 +354,9 @@ def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel
     candidates = {"rows": rows, "taps": taps}
     if band is not None:
         candidates["band"] = banded
-    return plan(key, candidates)
+    # Five rounds: on a loaded machine three let seed_cnn's first layer (3 channels) keep the
+    # row-major layout once, whose copy costs 3.5x the tap-major one.
+    return plan(key, candidates, repeats=5)
 
 
 def _windows_of(xp, kernel_size, strides, dilation, out_sizes, groups, layout, depth, count,
@@ -374,25 +376,52 @@ def _windows_of(xp, kernel_size, strides, dilation, out_sizes, groups, layout, d
     return cols
 
 
-def _gemm_rows(cols, kernel_groups, out_rows):
-    """`out_rows (rows, filters) = cols (groups, rows, depth) @ kernel (groups, depth, f_g)`."""
+def _gemm_rows(cols, kernel_groups, out_rows, block=None):
+    """`out_rows (rows, filters) = cols (groups, rows, depth) @ kernel (groups, depth, f_g)`
+    (one group: `block` rows at a time when given, see `_product_rows`)."""
     if cols.shape[0] == 1:
-        np.matmul(cols[0], kernel_groups[0], out=out_rows)
+        _product_rows(cols[0], kernel_groups[0], out_rows, block)
     else:
         groups, rows, f_g = cols.shape[0], cols.shape[1], kernel_groups.shape[-1]
         _as_shape(out_rows, (rows, groups, f_g))[...] = \
             np.matmul(cols, kernel_groups).transpose(1, 0, 2)
 
 
+def _product_rows(a, b, out, block=None):
+    """`out = a @ b` (2-D), `block` rows of `a` at a time (all at once when None)."""
+    if block is None or block >= len(a):
+        np.matmul(a, b, out=out)
+        return out
+    for r in range(0, len(a), block):
+        np.matmul(a[r:r + block], b, out=out[r:r + block])
+    return out
+
+
+def _product_summed(a, b, block=None):
+    """`a (m, k) @ b (k, n)`, as a sum over blocks of `block` values of k (the kernel
+    gradient's long reduction over positions; one product when None)."""
+    if block is None or block >= a.shape[1]:
+        return a @ b
+    total = a[:, :block] @ b[:block]
+    for r in range(block, a.shape[1], block):
+        total += a[:, r:r + block] @ b[r:r + block]
+    return total
+
+
+def _small_block(depth, width):
+    """Rows per product for OpenBLAS' small-matrix kernels (see `_SMALL_GEMM_MACS`)."""
+    return max(1, _SMALL_GEMM_MACS // max(depth * width, 1))
+
+
 _WIDE_ROW = 1 << 10       # elementwise passes over rows run ~this many elements per inner loop
 
 
-def _wide_blocks(rows):
+def _wide_blocks(rows, width=_WIDE_ROW):
     """`rows (n, f)` as at most two blocks: the first `fold * (n // fold)` rows viewed as
-    `(n // fold, fold * f)` (`fold` rows side by side, inner loops of ~_WIDE_ROW elements), and
+    `(n // fold, fold * f)` (`fold` rows side by side, inner loops of ~`width` elements), and
     the remaining rows as they are. Yields `(block, fold)`."""
     n, f = rows.shape
-    fold = max(1, _WIDE_ROW // max(f, 1))
+    fold = max(1, width // max(f, 1))
     bulk = n - n % fold
     if bulk:
         yield _as_shape(rows[:bulk], (bulk // fold, fold * f)), fold
@@ -408,13 +437,50 @@ def _channel_sums(rows):
     return total
 
 
+# The bias/relu epilogue runs over rows of this many elements: 1.5x faster than 1024 on
+# seed_cnn's layers (16-64 channels; inner loops long enough that NumPy's per-loop setup is lost).
+_EPILOGUE_ROW = 1 << 14
+_ZERO_ROWS = {}
+_SMALL_RELU = 1 << 12          # below this many elements the scalar maximum is as fast
+
+
+def _zero_row(size, dtype):
+    """A read-only row of at least `size` zeros of `dtype` (shared)."""
+    dtype = np.dtype(dtype)
+    zeros = _ZERO_ROWS.get(dtype)
+    if zeros is None or len(zeros) < size:
+        zeros = np.zeros(max(size, _EPILOGUE_ROW), dtype)
+        zeros.flags.writeable = False
+        _ZERO_ROWS[dtype] = zeros
+    return zeros[:size]
+
+
+def relu_in_place(array):
+    """`np.maximum(array, 0, out=array)`, taken against a row of zeros: NumPy (2.4) runs a
+    maximum with a scalar operand in a scalar loop, 3.5x slower than against an array (seed_cnn's
+    first convolution output, 3.2 MB a sample: 0.29 -> 0.08 ms, one thread)."""
+    if not array.flags.c_contiguous or array.size < _SMALL_RELU:
+        np.maximum(array, 0, out=array)
+        return array
+    flat = _as_shape(array, (-1,))
+    width = min(_EPILOGUE_ROW, flat.size)
+    bulk = flat.size - flat.size % width
+    zeros = _zero_row(width, flat.dtype)
+    rows = _as_shape(flat[:bulk], (-1, width))
+    np.maximum(rows, zeros, out=rows)
+    if bulk < flat.size:
+        rest = flat[bulk:]
+        np.maximum(rest, zeros[:len(rest)], out=rest)
+    return array
+
+
 def _epilogue(rows, bias, activation):
     """Bias and activation in place on fresh output rows (still in cache)."""
     if bias is not None:
-        for block, fold in _wide_blocks(rows):
+        for block, fold in _wide_blocks(rows, _EPILOGUE_ROW):
             block += np.tile(bias, fold) if fold > 1 else bias
     if activation == "relu":
-        np.maximum(rows, 0, out=rows)
+        relu_in_place(rows)
     elif activation == "tanh":
         np.tanh(rows, out=rows)
 
@@ -483,15 +549,19 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
             band_sizes = (r1 - r0,) + tuple(out_sizes[1:])
             cols = _windows_of(source, kernel_size, strides, dilation, band_sizes, groups,
                                layout, depth, count, dtype, band)
-            if layout == "taps":
-                np.matmul(cols.T, kernel_groups[0], out=dest_rows[rows])
-            elif layout == "band":
-                np.matmul(cols, band.matrix, out=_as_shape(dest_rows[rows], (len(cols), -1)))
-            else:
-                _gemm_rows(cols, kernel_groups, dest_rows[rows])
+            product(cols, dest_rows[rows], gemm_block)
             if not pooled:
                 base = b0 * positions
                 finish_rows(dest_rows[rows], base + rows.start, base + rows.stop)
+
+    def product(cols, dest_rows, block):
+        """The GEMM of a chunk's im2col rows into `dest_rows`, `block` rows at a time."""
+        if layout == "taps":
+            _product_rows(cols.T, kernel_groups[0], dest_rows, block)
+        elif layout == "band":
+            _product_rows(cols, band.matrix, _as_shape(dest_rows, (len(cols), -1)), block)
+        else:
+            _gemm_rows(cols, kernel_groups, dest_rows, block)
 
     def winograd_chunk(b0, b1, dest_rows):
         winograd.convolve_chunk(x[b0:b1].astype(dtype, copy=False), wino_kernel, tiling,
@@ -507,6 +577,11 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
         return _as_shape(out, (batch * positions, filters))[b0 * positions:b1 * positions]
 
     chunk_bytes = positions * bytes_per_position
+    gemm_block = None
+    if groups == 1 and batch and positions:
+        gemm_block = _forward_block(x, kernel, strides, pads, dilation, out_sizes, layout, band,
+                                    depth, dtype, _sample_chunks(0, batch, chunk_bytes)[0][1],
+                                    band_rows, product)
     route = "im2col"
     if winograd.applies(kernel.shape, strides, pads, dilation, groups) and batch and positions:
         tiling = winograd.Tiling(x.shape[1:-1], pads)
@@ -539,6 +614,34 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
                   out=out, activation=activation, kernel_groups=kernel_groups, layout=layout,
                   band=band)
     return out, ctx
+
+
+def _forward_block(x, kernel, strides, pads, dilation, out_sizes, layout, band, depth, dtype,
+                   count, lead_rows, product):
+    """Rows per forward GEMM: `_small_block`'s when timed faster than one product per chunk on
+    the first chunk's im2col rows (the first `count` samples, at most `lead_rows` output rows
+    along the first spatial axis: a band of a large sample), else None. Timed once per
+    shape."""
+    sizes = (min(out_sizes[0], lead_rows),) + tuple(out_sizes[1:])
+    positions = count * int(np.prod(sizes))
+    if layout == "band":
+        rows, block = positions // band.wb, _small_block(band.depth, band.matrix.shape[1])
+    else:
+        rows, block = positions, _small_block(depth, kernel.shape[-1])
+    if block >= rows:
+        return None
+    key = ("forward_blocks", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
+           dilation, layout, dtype.str, count, sizes)
+    choice = _PLANS.get(key)
+    if choice is None:
+        xp = np.pad(x[:count], [(0, 0)] + list(pads) + [(0, 0)]).astype(dtype, copy=False)
+        xp = xp[:, :(sizes[0] - 1) * strides[0] + (kernel.shape[0] - 1) * dilation[0] + 1]
+        cols = np.array(_windows_of(xp, kernel.shape[:-2], strides, dilation, sizes, 1, layout,
+                                    depth, positions, dtype, band))
+        out = np.empty((positions, kernel.shape[-1]), dtype)
+        choice = _plan_on_one_blas_thread(key, {"whole": lambda: product(cols, out, None),
+                                                "small": lambda: product(cols, out, block)})
+    return block if choice == "small" else None
 
 
 def conv_backward(ctx, g, need_input=True, need_kernel=True):
@@ -634,10 +737,17 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         cols = _windows_of(_padded_chunk(ctx.x[b0:b1], ctx.pads, "conv_xp"),
                            kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.out_sizes,
                            groups, ctx.layout, depth, (b1 - b0) * positions, dtype, band)
+        return kernel_product(cols, ga, kernel_block)
+
+    def kernel_product(cols, ga, block):
+        """The kernel gradient GEMM of a chunk's im2col rows, summed over `block` positions
+        at a time (one group)."""
         if ctx.layout == "taps":
-            return np.matmul(cols, ga)[None]
+            return _product_summed(cols, ga, block)[None]
         if ctx.layout == "band":
-            return np.matmul(cols.T, _as_shape(ga, (len(cols), -1)))[None]
+            return _product_summed(cols.T, _as_shape(ga, (len(cols), -1)), block)[None]
+        if groups == 1:
+            return _product_summed(cols[0].T, ga, block)[None]
         return np.matmul(cols.transpose(0, 2, 1), _grouped_output_grad(ga, groups))
 
     def input_grad(route, ga, b0, b1):
@@ -682,7 +792,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             kernel.reshape(taps, x_shape[-1], filters).transpose(0, 2, 1)).astype(dtype,
                                                                                  copy=False))
 
-    route, kernel_route = "col2im", "im2col"
+    route, kernel_route, kernel_block = "col2im", "im2col", None
     use_winograd = winograd.applies(kernel.shape, ctx.strides, ctx.pads, ctx.dilation, groups)
 
     def first_chunk_gradient(b1):
@@ -726,6 +836,28 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             ("kernel_grad",) + shape_key,
             {name: (lambda name=name: kernel_grad(name, first(), 0, b1))
              for name in ("im2col", "winograd")})
+    if need_kernel and kernel_route == "im2col" and groups == 1 and batch and positions:
+        b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
+        rows = b1 * positions
+        if ctx.layout == "band":
+            rows, block = rows // band.wb, _small_block(band.depth, band.matrix.shape[1])
+        else:
+            block = _small_block(depth, filters)
+        key = ("kernel_blocks", x_shape[1:], kernel.shape, ctx.strides,
+               tuple(map(tuple, ctx.pads)), ctx.dilation, ctx.layout, dtype.str, b1)
+        choice = _PLANS.get(key) if block < rows else "whole"
+        if choice is None:
+            # Timed on the first chunk's products alone (its im2col rows copied once).
+            cols = np.array(_windows_of(
+                np.pad(ctx.x[:b1], [(0, 0)] + list(ctx.pads) + [(0, 0)]).astype(dtype,
+                                                                                 copy=False),
+                kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.out_sizes, 1, ctx.layout,
+                depth, rows if ctx.layout != "band" else b1 * positions, dtype, band))
+            ga = first_chunk_gradient(b1)
+            choice = _plan_on_one_blas_thread(
+                key, {"whole": lambda: kernel_product(cols, ga, None),
+                      "small": lambda: kernel_product(cols, ga, block)})
+        kernel_block = block if choice == "small" else None
     if need_input:
         # The chosen route's operand is made here, not by both threads at once.
         if route == "winograd":

@@ -24,7 +24,7 @@ import numpy as np
 from . import conv_kernels
 from .activation_kernels import _sigmoid_into
 from .conv_kernels import _as_shape, _padded_chunk, _sample_chunks, _wide_blocks, \
-    depthwise_taps_into, output_sizes
+    depthwise_taps_into, output_sizes, relu_in_place
 from .parallel import local_buffer, run_split
 from .pool_kernels import _separable_reduce, _window_counts
 
@@ -115,7 +115,7 @@ def _apply_steps(steps, rows, start, stop):
 def _activation_in_place(name, cap, rows):
     """The same NumPy calls as the activation ops (ops/nn.py, ops/math.py), in place."""
     if name == "relu":
-        np.maximum(rows, 0, out=rows)
+        relu_in_place(rows)
     elif name == "relu6":
         np.clip(rows, 0, np.asarray(cap, rows.dtype), out=rows)
     elif name == "sigmoid":

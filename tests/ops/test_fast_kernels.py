@@ -161,6 +161,52 @@ def test_conv_gradients_are_the_adjoint_through_the_activation(case, route, chun
     np.testing.assert_allclose(dx[0], expected_dx, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_products_in_small_blocks_match_the_reference(case, chunking, im2col_layout,
+                                                      monkeypatch):
+    """Forward GEMMs row by row and kernel-gradient GEMMs summed position by position
+    (OpenBLAS' small-matrix kernels; chosen here whatever the timing) give the
+    reference forward and the adjoint kernel gradient, on every im2col layout."""
+    monkeypatch.setattr(K, "_small_block", lambda depth, width: 1)
+    chosen = []
+    plan = K._plan_on_one_blas_thread
+
+    def small(key, candidates):
+        if key[0] in ("forward_blocks", "kernel_blocks"):
+            chosen.append(key[0])
+            return "small"
+        return plan(key, candidates)
+    monkeypatch.setattr(K, "_plan_on_one_blas_thread", small)
+    x_shape, k_shape, strides, pads, dilation, groups = case
+    rng = np.random.default_rng(5)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    bias = rng.standard_normal(k_shape[-1])
+    out, ctx = K.conv_forward(x, kernel, strides, pads, dilation, groups, bias=bias,
+                              activation="relu")
+    linear = reference_conv(x, kernel, strides, pads, dilation, groups)
+    np.testing.assert_allclose(out, np.maximum(linear + bias, 0), rtol=1e-10, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    monkeypatch.setattr(K, "_grid_route_applies", lambda ctx: False)
+    _, dk, db = K.conv_gradients(ctx, g, False, True, True)
+    ga = g * (out > 0)
+    np.testing.assert_allclose(np.sum(linear * ga), np.sum(kernel * dk), rtol=1e-10)
+    np.testing.assert_allclose(db, ga.reshape(-1, ga.shape[-1]).sum(axis=0), rtol=1e-10)
+    if chunking.startswith("one"):                  # whole batch: always more than a row
+        assert chosen == (["forward_blocks", "kernel_blocks"] if groups == 1 else [])
+
+
+def test_relu_in_place_matches_maximum_with_zero_for_any_layout():
+    rng = np.random.default_rng(6)
+    for shape in [(5, 3), (K._SMALL_RELU + 7,), (3, K._EPILOGUE_ROW // 4 + 1, 3), (0, 4)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        x.flat[:1] = np.nan
+        expected = np.maximum(x, 0)
+        for array in (x.copy(), np.asfortranarray(x)):
+            K.relu_in_place(array)
+            np.testing.assert_array_equal(array, expected)
+            assert array.dtype == np.float32
+
+
 GRID_CASES = [c for c in CONV_CASES if c[5] == 1 and all(s == 1 for s in c[2])] + [
     ((2, 9, 8, 9), (2, 2, 9, 5), (1,), [(0, 0), (0, 0)], (1, 1), 1),     # seed_cnn's shape
     ((2, 6, 7, 8), (2, 2, 8, 3), (1,), [(1, 0), (0, 1)], (1, 1), 1),     # padded
