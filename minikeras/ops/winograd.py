@@ -135,8 +135,8 @@ def transform_input(xp, tiling):
 
     Column combinations first. Pair 0 is `d[w] - d[w+2]` at every column w (even w: j=0, odd
     w: j=3): one pass over the whole flat buffer with long inner loops; pair 1 (d1 + d2,
-    d2 - d1) two passes with inner loops over the channels. Then the row combinations of both
-    pairs, over whole rows of tiles."""
+    d2 - d1) one such pass and one with inner loops over the channels. Then the row
+    combinations of both pairs, over whole rows of tiles."""
     count, channels = xp.shape[0], xp.shape[-1]
     th, tw = tiling.tiles
     height, width = xp.shape[1:3]
@@ -147,12 +147,15 @@ def transform_input(xp, tiling):
         shift = 2 * channels
         diffs = local_buffer("wino_diffs", (count, height, width * channels), xp.dtype)
         np.subtract(flat[:-shift], flat[shift:], out=diffs.reshape(-1)[:-shift])
-        sums = local_buffer("wino_sums", (count, height, tw, 2, channels), xp.dtype)
+        # Pair 1: d[w+1] + d[w+2] at every column in one flat pass (right at even w), then
+        # d[w+1] - d[w] written over the odd columns.
+        sums = local_buffer("wino_sums", (count, height, width * channels), xp.dtype)
+        np.add(flat[channels:-channels], flat[shift:],
+               out=sums.reshape(-1)[:-shift])
         odd, even = xp[:, :, 1:2 * tw + 1:2], xp[:, :, 2:2 * tw + 2:2]
-        np.add(odd, even, out=sums[:, :, :, 0])
-        np.subtract(even, odd, out=sums[:, :, :, 1])
+        np.subtract(even, odd, out=sums.reshape(count, height, tw + 1, 2, channels)[:, :, :tw, 1])
         v = local_buffer("wino_v", (4, 2, count, th, row), xp.dtype)
-        for p, columns in enumerate((diffs[:, :, :row], sums.reshape(count, height, row))):
+        for p, columns in enumerate((diffs[:, :, :row], sums[:, :, :row])):
             r = [columns[:, i:i + 2 * th:2] for i in range(4)]
             np.subtract(r[0], r[2], out=v[0, p])
             np.add(r[1], r[2], out=v[1, p])
@@ -230,7 +233,7 @@ def transform_output_grad(g, tiling):
     """`g (count, *tiling.out, f)` -> `(4, 2, count*th*tw, 2, f)`: A dY A^T per tile, with +dY1
     in place of -dY1 in the last row and column (undone by `kernel_from_transformed`), in the
     column pairs of `transform_input`. Pair 0 (j = 0, 3: dY0, dY1) is the gradient's own rows;
-    pair 1 (j = 1, 2: dY0 + dY1, dY0 - dY1) takes two passes with inner loops over the
+    pair 1 (j = 1, 2: dY0 + dY1, dY0 - dY1) one flat pass and one with inner loops over the
     channels; then the row combinations over whole rows of tiles."""
     count, filters = g.shape[0], g.shape[-1]
     th, tw = tiling.tiles
@@ -245,10 +248,12 @@ def transform_output_grad(g, tiling):
             key = ("grad", grid, tuple(tiling.out), filters, g.dtype.str)
             gp = _zero_bordered(key, (count,) + grid + (filters,), g.dtype)
             gp[:, :tiling.out[0], :tiling.out[1]] = g
+        # dY[w] + dY[w+1] at every column in one flat pass (right at even w), then
+        # dY[w-1] - dY[w] written over the odd columns.
         sums = local_buffer("wino_gsums", (count, 2 * th, tw, 2, filters), g.dtype)
-        even, odd = gp[:, :, 0::2], gp[:, :, 1::2]
-        np.add(even, odd, out=sums[:, :, :, 0])
-        np.subtract(even, odd, out=sums[:, :, :, 1])
+        flat = gp.reshape(-1)
+        np.add(flat[:-filters], flat[filters:], out=sums.reshape(-1)[:-filters])
+        np.subtract(gp[:, :, 0::2], gp[:, :, 1::2], out=sums[:, :, :, 1])
         d = local_buffer("wino_dm", (4, 2, count, th, row), g.dtype)
         for p, columns in enumerate((gp.reshape(count, 2 * th, row),
                                      sums.reshape(count, 2 * th, row))):
