@@ -268,12 +268,13 @@ def transform_output_grad(g, tiling):
 def kernel_grad_chunk(x, g, tiling):
     """Transformed kernel-gradient sum `(16, cin, f)` of a chunk of samples (turn it into a
     kernel with `kernel_from_transformed` once every chunk is added)."""
-    total = None
-    for lo, hi in _sample_slices(x.shape[0], tiling, max(x.shape[-1], g.shape[-1])):
+    cin, filters = x.shape[-1], g.shape[-1]
+    total = np.zeros((4, 2, 2, cin, filters), np.result_type(x, g))    # (i, p, q) order
+    part = local_buffer("wino_dk_part", total.shape, total.dtype)
+    for lo, hi in _sample_slices(x.shape[0], tiling, max(cin, filters)):
         v = transform_input(padded(x[lo:hi], tiling), tiling)
         d = transform_output_grad(g[lo:hi], tiling)
-        # (i, p, q) -> (cin, f) products, then in the order k = 4i + j.
-        part = np.matmul(v.transpose(0, 1, 3, 4, 2), d.transpose(0, 1, 3, 2, 4))
-        part = part.reshape(4, 4, *part.shape[-2:])[:, _SLOT_OF].reshape(16, *part.shape[-2:])
-        total = part if total is None else total + part
-    return total
+        np.matmul(v.transpose(0, 1, 3, 4, 2), d.transpose(0, 1, 3, 2, 4), out=part)
+        total += part
+    # In the order k = 4i + j.
+    return total.reshape(4, 4, cin, filters)[:, _SLOT_OF].reshape(16, cin, filters)
