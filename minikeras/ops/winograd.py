@@ -145,22 +145,22 @@ def transform_input(xp, tiling):
         np.setbufsize(_UFUNC_BUFFER)
         flat = xp.reshape(-1)
         shift = 2 * channels
-        diffs = local_buffer("wino_diffs", (count, height, width * channels), xp.dtype)
-        np.subtract(flat[:-shift], flat[shift:], out=diffs.reshape(-1)[:-shift])
+        # Both pairs' columns in one buffer, so that each row combination is one pass.
+        columns = local_buffer("wino_columns", (2, count, height, width * channels), xp.dtype)
+        diffs, sums = columns.reshape(2, -1)
+        np.subtract(flat[:-shift], flat[shift:], out=diffs[:-shift])
         # Pair 1: d[w+1] + d[w+2] at every column in one flat pass (right at even w), then
         # d[w+1] - d[w] written over the odd columns.
-        sums = local_buffer("wino_sums", (count, height, width * channels), xp.dtype)
-        np.add(flat[channels:-channels], flat[shift:],
-               out=sums.reshape(-1)[:-shift])
+        np.add(flat[channels:-channels], flat[shift:], out=sums[:-shift])
         odd, even = xp[:, :, 1:2 * tw + 1:2], xp[:, :, 2:2 * tw + 2:2]
-        np.subtract(even, odd, out=sums.reshape(count, height, tw + 1, 2, channels)[:, :, :tw, 1])
+        np.subtract(even, odd,
+                    out=columns[1].reshape(count, height, tw + 1, 2, channels)[:, :, :tw, 1])
         v = local_buffer("wino_v", (4, 2, count, th, row), xp.dtype)
-        for p, columns in enumerate((diffs[:, :, :row], sums[:, :, :row])):
-            r = [columns[:, i:i + 2 * th:2] for i in range(4)]
-            np.subtract(r[0], r[2], out=v[0, p])
-            np.add(r[1], r[2], out=v[1, p])
-            np.subtract(r[2], r[1], out=v[2, p])
-            np.subtract(r[1], r[3], out=v[3, p])
+        r = [columns[:, :, i:i + 2 * th:2, :row] for i in range(4)]
+        np.subtract(r[0], r[2], out=v[0])
+        np.add(r[1], r[2], out=v[1])
+        np.subtract(r[2], r[1], out=v[2])
+        np.subtract(r[1], r[3], out=v[3])
     return v.reshape(4, 2, count * th * tw, 2, channels)
 
 
