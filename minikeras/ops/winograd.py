@@ -200,7 +200,11 @@ def _output_combinations(m, tiling, count, out):
 # input in the core's cache. Measured (one thread, loaded 2-core EPYC, 1 MB L2 per core, ms per
 # 64 samples) on 32x32x32 -> 32: convolution 20.7 -> 15.0 and kernel gradient 23.8 -> 15.4
 # going from 6 samples a slice to 3; 16x16x64 -> 64 from 12 to 6: 13.2 -> 11.2 and 15.5 -> 11.2.
-_SLICE_BYTES = 3 << 19
+# With the column-pair transforms, halving it again (same machine at a load of ~16, ms per 32
+# samples, convolution / kernel gradient): 16x16x64 -> 64 from 6 samples to 3: 5.85 -> 5.04 /
+# 5.92 -> 5.06; 8x8x128 -> 128 from 12 to 6: 5.04 -> 4.68 / 5.42 -> 5.19; 32x32x32 -> 32
+# from 3 to 2: 6.92 -> 7.14 / 6.76 -> 6.70.
+_SLICE_BYTES = 3 << 18
 
 
 def _sample_slices(count, tiling, channels):
