@@ -34,10 +34,21 @@ _SLOT_OF = [0, 2, 3, 1]
 # default, a pass over a strided 2-D view whose rows are shorter than the buffer is copied
 # through it: 0.31 ns per element against 0.16-0.20 unbuffered for rows of 512-1024 elements,
 # and 0.39-0.44 against 0.47 for rows of 32 (one thread, NumPy 2.4). The size is per thread
-# and restored on leaving `np.errstate`.
+# (NumPy keeps it per thread) and restored afterwards (`_short_ufunc_buffer`).
 _UFUNC_BUFFER = 1024
 
 _buffers = threading.local()
+
+
+class _short_ufunc_buffer:
+    """NumPy's ufunc buffer at `_UFUNC_BUFFER` elements on this thread while inside."""
+
+    def __enter__(self):
+        self._previous = np.setbufsize(_UFUNC_BUFFER)
+
+    def __exit__(self, *exc):
+        np.setbufsize(self._previous)
+        return False
 
 
 def applies(kernel_shape, strides, pads, dilation, groups):
@@ -141,8 +152,7 @@ def transform_input(xp, tiling):
     th, tw = tiling.tiles
     height, width = xp.shape[1:3]
     row = 2 * tw * channels
-    with np.errstate():
-        np.setbufsize(_UFUNC_BUFFER)
+    with _short_ufunc_buffer():
         flat = xp.reshape(-1)
         shift = 2 * channels
         # Both pairs' columns in one buffer, so that each row combination is one pass.
@@ -166,8 +176,7 @@ def transform_input(xp, tiling):
 
 def transform_output(m, tiling, count, out):
     """`m (16, count*th*tw, f)` -> `out (count, *tiling.out, f)`: A^T M A, cropped."""
-    with np.errstate():
-        np.setbufsize(_UFUNC_BUFFER)
+    with _short_ufunc_buffer():
         _output_combinations(m, tiling, count, out)
 
 
@@ -243,8 +252,7 @@ def transform_output_grad(g, tiling):
     th, tw = tiling.tiles
     grid = (2 * th, 2 * tw)
     row = 2 * tw * filters
-    with np.errstate():
-        np.setbufsize(_UFUNC_BUFFER)
+    with _short_ufunc_buffer():
         if grid == tuple(tiling.out):
             gp = g
         else:

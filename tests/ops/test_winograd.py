@@ -159,3 +159,13 @@ def test_transforms_match_per_tile_reference(spatial, pads, channels):
     expected = np.einsum("ia,ntsabc,jb->ijntsc", _A_SIGNED, g_tiles, _A_SIGNED)
     np.testing.assert_allclose(_as_positions(W.transform_output_grad(g, tiling)),
                                expected.reshape(16, -1, channels), rtol=1e-12, atol=1e-12)
+
+
+def test_transforms_restore_the_ufunc_buffer_size():
+    tiling = W.Tiling((6, 6), [(1, 1), (1, 1)])
+    x = np.ones((1, 6, 6, 2), np.float32)
+    before = np.getbufsize()
+    W.kernel_grad_chunk(x, np.ones((1, 6, 6, 3), np.float32), tiling)
+    W.convolve_chunk(x, W.transform_kernel(np.ones((3, 3, 2, 3), np.float32)), tiling,
+                     np.empty((1, 6, 6, 3), np.float32))
+    assert np.getbufsize() == before
