@@ -27,8 +27,28 @@ _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.
 # The kernel gradient's output-gradient transform A dY A^T is computed with +dY1 where A has
 # -dY1 (its last row); these signs, applied to the small (16, cin, filters) sum, undo that.
 _SIGNS = np.array([1.0, 1.0, 1.0, -1.0])
+# The transformed data keeps its column positions j in pairs (see `transform_input`): pair 0
+# holds j = 0, 3 and pair 1 j = 1, 2; `_SLOT_OF[j]` is where j sits among the four (2p + q).
+_SLOT_OF = [0, 2, 3, 1]
+# NumPy's ufunc buffer size inside the transforms (elements; NumPy's default is 8192). With the
+# default, a pass over a strided 2-D view whose rows are shorter than the buffer is copied
+# through it: 0.31 ns per element against 0.16-0.20 unbuffered for rows of 512-1024 elements,
+# and 0.39-0.44 against 0.47 for rows of 32 (one thread, NumPy 2.4). The size is per thread
+# (NumPy keeps it per thread) and restored afterwards (`_short_ufunc_buffer`).
+_UFUNC_BUFFER = 1024
 
 _buffers = threading.local()
+
+
+class _short_ufunc_buffer:
+    """NumPy's ufunc buffer at `_UFUNC_BUFFER` elements on this thread while inside."""
+
+    def __enter__(self):
+        self._previous = np.setbufsize(_UFUNC_BUFFER)
+
+    def __exit__(self, *exc):
+        np.setbufsize(self._previous)
+        return False
 
 
 def applies(kernel_shape, strides, pads, dilation, groups):
@@ -119,32 +139,48 @@ def padded(x, tiling):
 
 
 def transform_input(xp, tiling):
-    """`xp (count, 2th+2, 2tw+2, c)` -> `V (16, count*th*tw, c)`: B^T d B for every tile.
-    The column combinations come first (4 passes whose inner loops run over `c` channels),
-    then the row combinations (16 passes over whole rows of tiles, long inner loops)."""
+    """`xp (count, 2th+2, 2tw+2, c)` -> `V (4, 2, count*th*tw, 2, c)`: B^T d B for every tile,
+    the transformed positions (i, j) in column pairs `[i, p, :, q]`: (j=0, j=3) as p=0 and
+    (j=1, j=2) as p=1 (`_PAIRS`), each a `(tiles, c)` matrix with row stride 2c (BLAS takes it
+    as it is).
+
+    Column combinations first. Pair 0 is `d[w] - d[w+2]` at every column w (even w: j=0, odd
+    w: j=3): one pass over the whole flat buffer with long inner loops; pair 1 (d1 + d2,
+    d2 - d1) one such pass and one with inner loops over the channels. Then the row
+    combinations of both pairs, over whole rows of tiles."""
     count, channels = xp.shape[0], xp.shape[-1]
     th, tw = tiling.tiles
-    height = xp.shape[1]
-    columns = local_buffer("wino_columns", (4, count, height, tw, channels), xp.dtype)
-    c = [xp[:, :, j:j + 2 * tw:2] for j in range(4)]
-    np.subtract(c[0], c[2], out=columns[0])
-    np.add(c[1], c[2], out=columns[1])
-    np.subtract(c[2], c[1], out=columns[2])
-    np.subtract(c[1], c[3], out=columns[3])
-    v = local_buffer("wino_v", (16, count * th * tw, channels), xp.dtype)
-    v_tiles = v.reshape(4, 4, count, th, tw * channels)
-    for j in range(4):
-        flat = columns[j].reshape(count, height, tw * channels)
-        r = [flat[:, i:i + 2 * th:2] for i in range(4)]
-        np.subtract(r[0], r[2], out=v_tiles[0, j])
-        np.add(r[1], r[2], out=v_tiles[1, j])
-        np.subtract(r[2], r[1], out=v_tiles[2, j])
-        np.subtract(r[1], r[3], out=v_tiles[3, j])
-    return v
+    height, width = xp.shape[1:3]
+    row = 2 * tw * channels
+    with _short_ufunc_buffer():
+        flat = xp.reshape(-1)
+        shift = 2 * channels
+        # Both pairs' columns in one buffer, so that each row combination is one pass.
+        columns = local_buffer("wino_columns", (2, count, height, width * channels), xp.dtype)
+        diffs, sums = columns.reshape(2, -1)
+        np.subtract(flat[:-shift], flat[shift:], out=diffs[:-shift])
+        # Pair 1: d[w+1] + d[w+2] at every column in one flat pass (right at even w), then
+        # d[w+1] - d[w] written over the odd columns.
+        np.add(flat[channels:-channels], flat[shift:], out=sums[:-shift])
+        odd, even = xp[:, :, 1:2 * tw + 1:2], xp[:, :, 2:2 * tw + 2:2]
+        np.subtract(even, odd,
+                    out=columns[1].reshape(count, height, tw + 1, 2, channels)[:, :, :tw, 1])
+        v = local_buffer("wino_v", (4, 2, count, th, row), xp.dtype)
+        r = [columns[:, :, i:i + 2 * th:2, :row] for i in range(4)]
+        np.subtract(r[0], r[2], out=v[0])
+        np.add(r[1], r[2], out=v[1])
+        np.subtract(r[2], r[1], out=v[2])
+        np.subtract(r[1], r[3], out=v[3])
+    return v.reshape(4, 2, count * th * tw, 2, channels)
 
 
 def transform_output(m, tiling, count, out):
     """`m (16, count*th*tw, f)` -> `out (count, *tiling.out, f)`: A^T M A, cropped."""
+    with _short_ufunc_buffer():
+        _output_combinations(m, tiling, count, out)
+
+
+def _output_combinations(m, tiling, count, out):
     th, tw = tiling.tiles
     filters = m.shape[-1]
     m4 = m.reshape(4, 4, count, th, tw, filters)
@@ -173,7 +209,11 @@ def transform_output(m, tiling, count, out):
 # input in the core's cache. Measured (one thread, loaded 2-core EPYC, 1 MB L2 per core, ms per
 # 64 samples) on 32x32x32 -> 32: convolution 20.7 -> 15.0 and kernel gradient 23.8 -> 15.4
 # going from 6 samples a slice to 3; 16x16x64 -> 64 from 12 to 6: 13.2 -> 11.2 and 15.5 -> 11.2.
-_SLICE_BYTES = 3 << 19
+# With the column-pair transforms, halving it again (same machine at a load of ~16, ms per 32
+# samples, convolution / kernel gradient): 16x16x64 -> 64 from 6 samples to 3: 5.85 -> 5.04 /
+# 5.92 -> 5.06; 8x8x128 -> 128 from 12 to 6: 5.04 -> 4.68 / 5.42 -> 5.19; 32x32x32 -> 32
+# from 3 to 2: 6.92 -> 7.14 / 6.76 -> 6.70.
+_SLICE_BYTES = 3 << 18
 
 
 def _sample_slices(count, tiling, channels):
@@ -188,51 +228,65 @@ def convolve_chunk(x, transformed_kernel, tiling, out):
     channels = max(x.shape[-1], transformed_kernel.shape[-1])
     for lo, hi in _sample_slices(x.shape[0], tiling, channels):
         v = transform_input(padded(x[lo:hi], tiling), tiling)
-        m = local_buffer("wino_m", (16, v.shape[1], transformed_kernel.shape[-1]), v.dtype)
-        np.matmul(v, transformed_kernel, out=m)
+        m = local_buffer("wino_m", (16, v.shape[2], transformed_kernel.shape[-1]), v.dtype)
+        _products(v, transformed_kernel, m)
         transform_output(m, tiling, hi - lo, out[lo:hi])
 
 
+def _products(v, transformed_kernel, m):
+    """`m[k] = v[k] @ u[k]` for the 16 positions k = 4i + j, `v` in column pairs."""
+    tiles, filters = v.shape[2], transformed_kernel.shape[-1]
+    u4 = transformed_kernel.reshape(4, 4, -1, filters)
+    m4 = m.reshape(4, 4, tiles, filters)
+    np.matmul(v[:, 0].transpose(0, 2, 1, 3), u4[:, 0::3], out=m4[:, 0::3])   # j = 0, 3
+    np.matmul(v[:, 1].transpose(0, 2, 1, 3), u4[:, 1:3], out=m4[:, 1:3])     # j = 1, 2
+
+
 def transform_output_grad(g, tiling):
-    """`g (count, *tiling.out, f)` -> `(16, count*th*tw, f)`: A dY A^T per tile, with +dY1
-    in place of -dY1 in the last row and column (undone by `kernel_from_transformed`)."""
+    """`g (count, *tiling.out, f)` -> `(4, 2, count*th*tw, 2, f)`: A dY A^T per tile, with +dY1
+    in place of -dY1 in the last row and column (undone by `kernel_from_transformed`), in the
+    column pairs of `transform_input`. Pair 0 (j = 0, 3: dY0, dY1) is the gradient's own rows;
+    pair 1 (j = 1, 2: dY0 + dY1, dY0 - dY1) one flat pass and one with inner loops over the
+    channels; then the row combinations over whole rows of tiles."""
     count, filters = g.shape[0], g.shape[-1]
     th, tw = tiling.tiles
     grid = (2 * th, 2 * tw)
-    if grid == tuple(tiling.out):
-        gp = g
-    else:
-        # Odd output sizes: a zero row/column completes the last tiles.
-        key = ("grad", grid, tuple(tiling.out), filters, g.dtype.str)
-        gp = _zero_bordered(key, (count,) + grid + (filters,), g.dtype)
-        gp[:, :tiling.out[0], :tiling.out[1]] = g
-    # Columns first (4 passes with inner loops over the channels), then rows (16 passes over
-    # whole rows of tiles).
-    columns = local_buffer("wino_gcolumns", (4, count, 2 * th, tw, filters), g.dtype)
-    c0, c1 = gp[:, :, 0::2], gp[:, :, 1::2]
-    np.copyto(columns[0], c0)
-    np.add(c0, c1, out=columns[1])
-    np.subtract(c0, c1, out=columns[2])
-    np.copyto(columns[3], c1)
-    d = local_buffer("wino_dm", (16, count * th * tw, filters), g.dtype)
-    d_tiles = d.reshape(4, 4, count, th, tw * filters)
-    for j in range(4):
-        flat = columns[j].reshape(count, 2 * th, tw * filters)
-        r0, r1 = flat[:, 0::2], flat[:, 1::2]
-        np.copyto(d_tiles[0, j], r0)
-        np.add(r0, r1, out=d_tiles[1, j])
-        np.subtract(r0, r1, out=d_tiles[2, j])
-        np.copyto(d_tiles[3, j], r1)
-    return d
+    row = 2 * tw * filters
+    with _short_ufunc_buffer():
+        if grid == tuple(tiling.out):
+            gp = g
+        else:
+            # Odd output sizes: a zero row/column completes the last tiles.
+            key = ("grad", grid, tuple(tiling.out), filters, g.dtype.str)
+            gp = _zero_bordered(key, (count,) + grid + (filters,), g.dtype)
+            gp[:, :tiling.out[0], :tiling.out[1]] = g
+        # dY[w] + dY[w+1] at every column in one flat pass (right at even w), then
+        # dY[w-1] - dY[w] written over the odd columns.
+        sums = local_buffer("wino_gsums", (count, 2 * th, tw, 2, filters), g.dtype)
+        flat = gp.reshape(-1)
+        np.add(flat[:-filters], flat[filters:], out=sums.reshape(-1)[:-filters])
+        np.subtract(gp[:, :, 0::2], gp[:, :, 1::2], out=sums[:, :, :, 1])
+        d = local_buffer("wino_dm", (4, 2, count, th, row), g.dtype)
+        for p, columns in enumerate((gp.reshape(count, 2 * th, row),
+                                     sums.reshape(count, 2 * th, row))):
+            r0, r1 = columns[:, 0::2], columns[:, 1::2]
+            np.copyto(d[0, p], r0)
+            np.add(r0, r1, out=d[1, p])
+            np.subtract(r0, r1, out=d[2, p])
+            np.copyto(d[3, p], r1)
+    return d.reshape(4, 2, count * th * tw, 2, filters)
 
 
 def kernel_grad_chunk(x, g, tiling):
     """Transformed kernel-gradient sum `(16, cin, f)` of a chunk of samples (turn it into a
     kernel with `kernel_from_transformed` once every chunk is added)."""
-    total = None
-    for lo, hi in _sample_slices(x.shape[0], tiling, max(x.shape[-1], g.shape[-1])):
+    cin, filters = x.shape[-1], g.shape[-1]
+    total = np.zeros((4, 2, 2, cin, filters), np.result_type(x, g))    # (i, p, q) order
+    part = local_buffer("wino_dk_part", total.shape, total.dtype)
+    for lo, hi in _sample_slices(x.shape[0], tiling, max(cin, filters)):
         v = transform_input(padded(x[lo:hi], tiling), tiling)
         d = transform_output_grad(g[lo:hi], tiling)
-        part = np.matmul(v.transpose(0, 2, 1), d)
-        total = part if total is None else total + part
-    return total
+        np.matmul(v.transpose(0, 1, 3, 4, 2), d.transpose(0, 1, 3, 2, 4), out=part)
+        total += part
+    # In the order k = 4i + j.
+    return total.reshape(4, 4, cin, filters)[:, _SLOT_OF].reshape(16, cin, filters)

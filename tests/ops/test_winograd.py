@@ -122,3 +122,50 @@ def test_kernel_transform_round_trip_is_the_adjoint():
 def test_route_applies_only_to_3x3_stride_1_2d(kernel_shape, strides, pads, dilation, groups,
                                                expected):
     assert W.applies(kernel_shape, strides, pads, dilation, groups) is expected
+
+
+# Input and output-gradient transforms of F(2x2, 3x3) as matrices (rows: transformed
+# positions), for the per-tile NumPy reference below.
+_B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], float)
+_A_SIGNED = np.array([[1, 0], [1, 1], [1, -1], [0, 1]], float)   # A with +dY1 in its last row
+
+
+def _tiles(array, size, step):
+    """`(count, th, tw, size, size, c)` windows of `array` starting every `step` pixels."""
+    windows = np.lib.stride_tricks.sliding_window_view(array, (size, size), axis=(1, 2))
+    return windows[:, ::step, ::step].transpose(0, 1, 2, 4, 5, 3)
+
+
+def _as_positions(pairs):
+    """`(4, 2, tiles, 2, c)` column pairs -> `(16, tiles, c)` in the order k = 4i + j."""
+    four = pairs.transpose(0, 1, 3, 2, 4).reshape(4, 4, *pairs.shape[2:3], pairs.shape[-1])
+    return four[:, W._SLOT_OF].reshape(16, pairs.shape[2], pairs.shape[-1])
+
+
+@pytest.mark.parametrize("spatial, pads, channels", [
+    ((6, 6), [(1, 1), (1, 1)], 3), ((7, 5), [(1, 1), (1, 1)], 4), ((5, 6), [(2, 1), (0, 2)], 2)])
+def test_transforms_match_per_tile_reference(spatial, pads, channels):
+    rng = np.random.default_rng(6)
+    tiling = W.Tiling(spatial, pads)
+    x = rng.standard_normal((2,) + spatial + (channels,))
+    tiles = _tiles(W.padded(x, tiling), 4, 2)                        # (n, th, tw, 4, 4, c)
+    expected = np.einsum("ia,ntsabc,jb->ijntsc", _B_T, tiles, _B_T).reshape(16, -1, channels)
+    np.testing.assert_allclose(_as_positions(W.transform_input(W.padded(x, tiling), tiling)),
+                               expected, rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal((2,) + tiling.out + (channels,))
+    grid = np.zeros((2, 2 * tiling.tiles[0], 2 * tiling.tiles[1], channels))
+    grid[:, :tiling.out[0], :tiling.out[1]] = g
+    g_tiles = _tiles(grid, 2, 2)                                      # (n, th, tw, 2, 2, c)
+    expected = np.einsum("ia,ntsabc,jb->ijntsc", _A_SIGNED, g_tiles, _A_SIGNED)
+    np.testing.assert_allclose(_as_positions(W.transform_output_grad(g, tiling)),
+                               expected.reshape(16, -1, channels), rtol=1e-12, atol=1e-12)
+
+
+def test_transforms_restore_the_ufunc_buffer_size():
+    tiling = W.Tiling((6, 6), [(1, 1), (1, 1)])
+    x = np.ones((1, 6, 6, 2), np.float32)
+    before = np.getbufsize()
+    W.kernel_grad_chunk(x, np.ones((1, 6, 6, 3), np.float32), tiling)
+    W.convolve_chunk(x, W.transform_kernel(np.ones((3, 3, 2, 3), np.float32)), tiling,
+                     np.empty((1, 6, 6, 3), np.float32))
+    assert np.getbufsize() == before
