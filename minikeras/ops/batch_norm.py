@@ -171,7 +171,7 @@ def _param_array(param, layout):
     value = as_array(param)
     if value.ndim == len(layout.shape):
         return value
-    return np.reshape(value, layout.stat_shape)
+    return value.reshape(layout.stat_shape)
 
 
 def _param_grad(grad_stat, param, layout):
@@ -179,7 +179,7 @@ def _param_grad(grad_stat, param, layout):
     value = as_array(param)
     if value.ndim == len(layout.shape):
         return unbroadcast(grad_stat, value.shape)
-    return np.reshape(grad_stat, value.shape)
+    return grad_stat.reshape(value.shape)
 
 
 # ---------------------------------------------------------------------------------------
@@ -315,7 +315,9 @@ def _affine_tiled(xv, gain, shift, layout):
     """`xv * gain + shift` over the tiled view (`shift` may be None)."""
     out = np.empty(layout.view, xv.dtype)
     gain_wide = layout.wide(gain)
-    shift_wide = None if shift is None else layout.wide(np.broadcast_to(shift, gain.shape))
+    if shift is not None and shift.shape != gain.shape:
+        shift = np.broadcast_to(shift, gain.shape)
+    shift_wide = None if shift is None else layout.wide(shift)
 
     def affine(index, tile):
         np.multiply(xv[tile], gain_wide, out=out[tile])
