@@ -276,6 +276,14 @@ def _leading_to(order, wanted):
     return leading
 
 
+def _all_leaves_wanted(order, wanted):
+    """Whether every tensor of `order` without recorded parents is a requested source."""
+    for node in order:
+        if node._parents is None and id(node) not in wanted:
+            return False
+    return True
+
+
 def compute_gradients(target, sources, output_gradient=None, keep_graph=False):
     """Gradients of `target` with respect to each of `sources` (None where unconnected).
 
@@ -301,16 +309,20 @@ def compute_gradients(target, sources, output_gradient=None, keep_graph=False):
         roots.append(tgt)
     wanted = {id(s) for s in sources}
     order = _topological_order(roots)
-    leads_to_source = _leading_to(order, wanted)
+    # Only the inputs through which a requested source is reached get a gradient: a frozen
+    # layer's variables (tracked, but not asked for) cost nothing. When every leaf of the
+    # graph is a requested source (a plain training step), every tracked input leads to one.
+    leads_to_source = None if _all_leaves_wanted(order, wanted) else _leading_to(order, wanted)
     for node in reversed(order):
         key = id(node)
         grad = grads.get(key) if key in wanted else grads.pop(key, None)
         if grad is None or node._backward is None:
             continue
-        # Only the inputs through which a requested source is reached get a gradient: a frozen
-        # layer's variables (tracked, but not asked for) cost nothing.
-        needs = tuple([needed and id(parent) in leads_to_source
-                       for parent, needed in zip(node._parents, node._needs)])
+        if leads_to_source is None:
+            needs = node._needs
+        else:
+            needs = tuple([needed and id(parent) in leads_to_source
+                           for parent, needed in zip(node._parents, node._needs)])
         if True in needs:
             _accumulate(grads, node._parents, needs, node._backward(grad, needs))
         if not keep_graph and key not in wanted:

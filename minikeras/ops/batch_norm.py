@@ -78,6 +78,10 @@ class _Layout:
         row = int(np.prod(self.view[1:]))
         self.rows_per_tile = max(1, _TILE_ELEMENTS // max(row, 1))
         self._ones = {}
+        # `wide` repeats a channel vector `fold` times with one gather (np.tile costs ~10
+        # Python-level calls, and a training step asks for six wide vectors per layer).
+        self._wide_index = np.tile(np.arange(self.channels), self.fold) if self.fold > 1 \
+            else None
 
     def view_of(self, array):
         return np.ascontiguousarray(array).reshape(self.view)
@@ -90,9 +94,9 @@ class _Layout:
 
     def wide(self, stat):
         """A per-channel statistic laid out to broadcast against a tile of the view."""
-        flat = np.reshape(stat, (self.channels,))
-        if self.fold > 1:
-            flat = np.tile(flat, self.fold)
+        flat = stat.reshape(self.channels)
+        if self._wide_index is not None:
+            flat = flat.take(self._wide_index)
         return flat if len(self.view) == 2 else flat.reshape(-1, 1)
 
     def channel_sum(self, tile):
@@ -111,10 +115,10 @@ class _Layout:
     def total(self, partials):
         """Per-channel totals (stat shape) from one row of partial sums per tile, added in tile
         order (deterministic, and per-tile partials keep float32 rounding small)."""
-        wide_sum = partials.sum(axis=0)
+        wide_sum = partials[0] if len(partials) == 1 else np.add.reduce(partials, axis=0)
         if self.fold > 1:
-            wide_sum = wide_sum.reshape(self.fold, self.channels).sum(axis=0)
-        return np.reshape(wide_sum, self.stat_shape)
+            wide_sum = np.add.reduce(wide_sum.reshape(self.fold, self.channels), axis=0)
+        return wide_sum.reshape(self.stat_shape)
 
 
 _LAYOUTS = {}
@@ -167,7 +171,7 @@ def _param_array(param, layout):
     value = as_array(param)
     if value.ndim == len(layout.shape):
         return value
-    return np.reshape(value, layout.stat_shape)
+    return value.reshape(layout.stat_shape)
 
 
 def _param_grad(grad_stat, param, layout):
@@ -175,7 +179,7 @@ def _param_grad(grad_stat, param, layout):
     value = as_array(param)
     if value.ndim == len(layout.shape):
         return unbroadcast(grad_stat, value.shape)
-    return np.reshape(grad_stat, value.shape)
+    return grad_stat.reshape(value.shape)
 
 
 # ---------------------------------------------------------------------------------------
@@ -311,7 +315,9 @@ def _affine_tiled(xv, gain, shift, layout):
     """`xv * gain + shift` over the tiled view (`shift` may be None)."""
     out = np.empty(layout.view, xv.dtype)
     gain_wide = layout.wide(gain)
-    shift_wide = None if shift is None else layout.wide(np.broadcast_to(shift, gain.shape))
+    if shift is not None and shift.shape != gain.shape:
+        shift = np.broadcast_to(shift, gain.shape)
+    shift_wide = None if shift is None else layout.wide(shift)
 
     def affine(index, tile):
         np.multiply(xv[tile], gain_wide, out=out[tile])

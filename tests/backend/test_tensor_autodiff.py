@@ -191,6 +191,21 @@ def test_non_trainable_variables_not_watched():
     np.testing.assert_allclose(_np(tape.gradient(y, v2)), [3.0, 4.0])
 
 
+def test_gradients_for_all_or_some_leaves_agree():
+    """Asking for every leaf of the graph (the path that skips the leads-to-source pass) and
+    for a subset (the path that prunes the others) gives the same gradients, closed form."""
+    u, v, w = _var([1.0, 2.0]), _var([3.0, -1.0]), _var([0.5, 4.0])
+    t = np.tanh(u.data.astype(float) * v.data)
+    expected = {id(u): (1 - t ** 2) * v.data * w.data,
+                id(v): (1 - t ** 2) * u.data * w.data + 2 * v.data.astype(float),
+                id(w): t}
+    for asked in ([u, v, w], [v], [w, u]):
+        with GradientTape() as tape:
+            y = ops.sum(ops.tanh(u * v) * w + v * v)
+        for source, grad in zip(asked, tape.gradient(y, asked)):
+            np.testing.assert_allclose(_np(grad), expected[id(source)], rtol=1e-5, atol=1e-6)
+
+
 def test_fan_out_accumulates():
     v = _var([1.0, -2.0])
     with GradientTape() as tape:
