@@ -110,6 +110,10 @@ class SharedMemorySum:
         self.count = count
         self.comm = comm
         size, rank = comm.Get_size(), comm.Get_rank()
+        counts = comm.allgather(count)          # once per allocation, not per step
+        if len(set(counts)) > 1:
+            raise ValueError("The ranks disagree on the model: they average different numbers "
+                             f"of gradient values (by rank: {counts}).")
         itemsize = np.dtype(np.float32).itemsize
         # rank 0 allocates every row (one contiguous block); the others attach to it
         self.window = MPI.Win.Allocate_shared((size + 1) * count * itemsize if rank == 0 else 0,

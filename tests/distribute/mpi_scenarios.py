@@ -115,7 +115,16 @@ def shared_memory_average(output_dir):
     print(f"rank {dist.rank()}: shared-memory average matches")
 
 
-SCENARIOS = {"shared_memory_average": shared_memory_average, "equivalence": equivalence, "chief_only_files": chief_only_files,
+def gradient_sizes_disagree(output_dir):
+    from minikeras.core import distribution
+    from minikeras.distribute.optimizer import average_gradients
+    variable = keras.Variable(np.zeros(4 + dist.rank(), "float32"))
+    average_gradients([(np.ones(variable.shape, "float32"), variable)],
+                      distribution.get_context(), 1)
+
+
+SCENARIOS = {"shared_memory_average": shared_memory_average,
+             "gradient_sizes_disagree": gradient_sizes_disagree, "equivalence": equivalence, "chief_only_files": chief_only_files,
              "rank_fails": rank_fails, "models_disagree": models_disagree}
 
 if __name__ == "__main__":

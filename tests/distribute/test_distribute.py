@@ -261,6 +261,12 @@ def test_shared_memory_average_is_the_allreduce_average(tmp_path, ranks):
     assert result.stdout.count("shared-memory average matches") == ranks
 
 
+def test_ranks_averaging_different_gradient_sizes_stop_with_an_error(tmp_path):
+    result = run_on_two_ranks("gradient_sizes_disagree", tmp_path, timeout=90)
+    assert result.returncode != 0
+    assert "ranks disagree on the model" in result.stdout + result.stderr
+
+
 def test_only_the_chief_writes_checkpoints_and_logs(tmp_path):
     result = run_on_two_ranks("chief_only_files", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
