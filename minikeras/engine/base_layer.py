@@ -157,7 +157,9 @@ class Layer:
     @property
     def non_trainable_weights(self):
         if not self.trainable:
-            weights = list(self._own_weights)
+            # tf.keras: the trainable variables first, then the others, then the children's
+            weights = [w for w in self._own_weights if w.trainable] + \
+                [w for w in self._own_weights if not w.trainable]
             for layer in self._tracked_layers:
                 weights += layer.weights
             return _dedup(weights)

@@ -22,6 +22,7 @@ from ..core.random import global_rng
 from ..core.tensor import Tensor
 from ..core.nest import flatten, map_structure
 from .data_utils import Sequence
+from .dataset import Dataset
 
 logger = logging.getLogger("minikeras")
 
@@ -322,6 +323,8 @@ def _holds_strings(array):
 def select_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, epochs=1,
                    shuffle=False, shard=False):
     if is_sequence_like(x):
+        # tf.keras ignores `shuffle` for a tf.data.Dataset: it shuffles itself or not at all
+        shuffle = shuffle and not isinstance(x, Dataset)
         return SequenceAdapter(x, y, sample_weight, shuffle=shuffle, shard=shard)
     if is_generator(x):
         return GeneratorAdapter(x, y, sample_weight)

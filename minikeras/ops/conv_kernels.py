@@ -234,7 +234,8 @@ def _col2im(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, grou
     dxp = scratch(padded_shape, dcols.dtype)
     dxp.fill(0)
     dxp_groups = dxp.reshape(padded_shape[:-1] + (groups, cin_g))
-    blocks = dcols.reshape((groups, batch) + tuple(out_sizes) + (-1, cin_g))
+    taps = int(np.prod(kernel_size))      # not -1: an empty batch has nothing to infer from
+    blocks = dcols.reshape((groups, batch) + tuple(out_sizes) + (taps, cin_g))
     for i, index in enumerate(tap_slices(kernel_size, strides, dilation, out_sizes)):
         block = np.moveaxis(blocks[..., i, :], 0, -2)        # (batch, *out, groups, cin_g)
         dxp_groups[index] += block

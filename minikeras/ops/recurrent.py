@@ -413,7 +413,7 @@ def _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states
         xp = x_flat @ w
         if input_bias is not None:
             xp += input_bias
-    xp = xp.reshape(steps, batch, -1)
+    xp = xp.reshape(steps, batch, w.shape[-1])
     rec_mask = None if recurrent_mask is None else as_array(recurrent_mask).astype(dtype, copy=False)
     args = (xp, u, states[0], states, m, rec_mask, activation, recurrent_activation, dtype)
     if cell == "simple_rnn":

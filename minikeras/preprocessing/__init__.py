@@ -4,3 +4,4 @@ from . import sequence  # noqa: F401
 from . import text  # noqa: F401
 from ..utils.image_dataset import image_dataset_from_directory  # noqa: F401
 from ..utils.timeseries_dataset import timeseries_dataset_from_array  # noqa: F401
+from ..utils.text_dataset import text_dataset_from_directory  # noqa: F401

@@ -6,19 +6,21 @@ Shuffling: the element order of the first pass is the one tf.keras draws with
 stream) is not reproduced. Later passes draw a new order from the same seeded stream.
 """
 import os
+import random
 
 import numpy as np
 
-from ..models.data_utils import Sequence
+from ..models.dataset import Dataset
 
 
-class BatchDataset(Sequence):
+class BatchDataset(Dataset):
     """`count` elements in batches of `batch_size` (None: one element per item), each batch
     made by `make_batch(indices)` -> array or tuple of arrays."""
 
     def __init__(self, count, batch_size, make_batch, order=None, reshuffle_seed=None):
         self._count = count
         self._batch_size = batch_size
+        self.element_batch_size = batch_size
         self._make_batch = make_batch
         self._order = np.arange(count) if order is None else np.asarray(order)
         self._base_order = self._order.copy()
@@ -39,19 +41,10 @@ class BatchDataset(Sequence):
         part = self._order[index * self._batch_size:(index + 1) * self._batch_size]
         return self._make_batch(part, single=False)
 
-    def __iter__(self):
-        for index in range(len(self)):
-            yield self[index]
-        self.on_epoch_end()
-
     def on_epoch_end(self):
         """A new element order for the next pass when shuffling."""
         if self._rng is not None:
             self._order = self._rng.permutation(self._base_order)
-
-    def as_numpy_iterator(self):
-        """tf.data's name for iterating the batches as NumPy arrays."""
-        return iter(self)
 
 
 def walk_valid_files(directory, formats, follow_links):
@@ -142,3 +135,103 @@ def training_or_validation_split(samples, labels, validation_split, subset):
         print(f"Using {num_val} files for validation.")
         return samples[-num_val:], labels[-num_val:]
     raise ValueError(f'`subset` must be either "training" or "validation", received: {subset}')
+
+
+def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=None):
+    """Splits samples into a left and a right dataset (e.g. train / test): the first
+    `left_size` samples and the last `right_size` (each an int count or a float fraction,
+    rounded; None: the complement of the other), after a shuffle of the samples with
+    `random.Random(seed)` when `shuffle`. `dataset` is an array, a list/tuple of arrays of
+    one length, or a dataset from `keras.utils` (a batched one is split by samples and
+    batched again).
+
+    Example:
+
+        left, right = split_dataset(np.random.random((1000, 4)), left_size=0.8)
+        int(left.cardinality()), int(right.cardinality())     # (800, 200)
+    """
+    if not isinstance(dataset, (Dataset, list, tuple, np.ndarray)):
+        raise TypeError("The `dataset` argument must be either a `tf.data.Dataset` object or "
+                        f"a list/tuple of arrays. Received: dataset={dataset} of type "
+                        f"{type(dataset)}")
+    if left_size is None and right_size is None:
+        raise ValueError("At least one of the `left_size` or `right_size` must be specified. "
+                         "Received: left_size=None and right_size=None")
+    samples, batch_size = _samples_of(dataset)
+    if shuffle:
+        random.Random(random.randint(0, int(1e6)) if seed is None else seed).shuffle(samples)
+    left_size, right_size = _split_sizes(left_size, right_size, len(samples))
+    return (_dataset_of(samples[:left_size], batch_size),
+            _dataset_of(samples[len(samples) - right_size:], batch_size))
+
+
+def _samples_of(dataset):
+    """(the list of samples, the batch size of the elements or None)."""
+    if isinstance(dataset, Dataset):
+        batch_size = dataset.element_batch_size
+        samples = []
+        for index in range(len(dataset)):
+            element = dataset[index]
+            samples.extend(_unbatch(element) if batch_size else [element])
+        return samples, batch_size
+    if isinstance(dataset, np.ndarray):
+        return list(dataset), None
+    arrays = [np.asarray(part) for part in dataset]
+    if len({len(part) for part in arrays}) > 1:
+        raise ValueError("The arrays in `dataset` must all have the same length. Received "
+                         f"lengths {[len(part) for part in arrays]}.")
+    return list(zip(*arrays)), None
+
+
+def _unbatch(element):
+    if isinstance(element, tuple):
+        return list(zip(*element))
+    return list(element)
+
+
+def _dataset_of(samples, batch_size):
+    """A dataset over `samples` (each an array or a tuple of arrays), batched when
+    `batch_size`."""
+    def make_batch(indices, single):
+        if single:
+            return samples[indices[0]]
+        chosen = [samples[i] for i in indices]
+        if isinstance(chosen[0], tuple):
+            return tuple(np.stack(parts) for parts in zip(*chosen))
+        return np.stack(chosen)
+    return BatchDataset(len(samples), batch_size, make_batch)
+
+
+def _split_sizes(left_size, right_size, total):
+    """tf.keras' rules for the two split sizes (counts after rounding fractions)."""
+    for name, size in (("left_size", left_size), ("right_size", right_size)):
+        if size is not None and type(size) not in (int, float):
+            raise TypeError(f"Invalid `{name}` Type. Expected: int or float or None, "
+                            f"Received: type({name})={type(size)}.")
+    if left_size == 0 and right_size == 0:
+        raise ValueError("Both `left_size` and `right_size` are zero. At least one of the "
+                         "split sizes must be non-zero.")
+    for name, size in (("left_size", left_size), ("right_size", right_size)):
+        if isinstance(size, int) and not 0 < size < total or \
+                isinstance(size, float) and not 0 < size < 1:
+            raise ValueError(f"`{name}` should be either a positive integer smaller than "
+                             f"{total}, or a float within the range `[0, 1]`. Received: "
+                             f"{name}={size}")
+    if isinstance(left_size, float) and isinstance(right_size, float) and \
+            left_size + right_size > 1:
+        raise ValueError("The sum of `left_size` and `right_size` is greater than 1. It must "
+                         "be less than or equal to 1.")
+    left = round(left_size * total) if isinstance(left_size, float) else left_size
+    right = round(right_size * total) if isinstance(right_size, float) else right_size
+    left = total - right if left is None else left
+    right = total - left if right is None else right
+    if left + right > total:
+        raise ValueError(f"The sum of `left_size` and `right_size` should be smaller than the "
+                         f"{total}. Received: left_size + right_size = {left + right} and "
+                         f"total_length = {total}")
+    for size, side in ((left, "left"), (right, "right")):
+        if size == 0:
+            raise ValueError(f"With `dataset` of length={total}, `left_size`={left_size} and "
+                             f"`right_size`={right_size}. Resulting {side} side dataset split "
+                             "will be empty. Adjust any of the aforementioned parameters")
+    return int(left), int(right)

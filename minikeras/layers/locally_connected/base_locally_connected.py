@@ -254,7 +254,7 @@ class LocallyConnected(Layer):
                              f"{tuple(inputs.shape)}.")
         if self.data_format == "channels_first":
             inputs = ops.transpose(inputs, (0,) + tuple(range(2, self.rank + 2)) + (1,))
-        flat = ops.reshape(inputs, (batch, -1, self._channels_in))
+        flat = ops.reshape(inputs, (batch, int(np.prod(spatial)), self._channels_in))
         outputs = unshared_matmul(flat, self._per_position_kernel(), self._window_index,
                                   self._window_valid)             # (batch, positions, filters)
         spatial = self._output_shape_spatial

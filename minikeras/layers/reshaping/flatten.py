@@ -25,7 +25,9 @@ class Flatten(Layer):
             inputs = ops.transpose(inputs, order)
         if inputs.ndim == 1:
             return ops.expand_dims(inputs, 1)
-        return ops.reshape(inputs, (inputs.shape[0], -1))
+        # The per-sample size is known, so an empty batch still reshapes (-1 cannot be
+        # inferred from zero elements).
+        return ops.reshape(inputs, (inputs.shape[0], int(np.prod(inputs.shape[1:]))))
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
