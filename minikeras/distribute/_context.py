@@ -104,7 +104,7 @@ class SharedMemorySum:
     order, into the result row and divides it by the summed weights; after a second barrier
     every rank reads the whole result where it lies. An `MPI_Allreduce` of the packed vector
     copies it into MPI's buffers and back again: 0.45-0.62 ms against 0.10-0.13 ms for
-    669,707 values on 2 ranks, each on one core (loaded 2-core machine, medians of 200)."""
+    669,707 values on 2 ranks, each on one core (2-core machine at load ~4, medians of 200)."""
 
     def __init__(self, MPI, comm, count):
         self.count = count
