@@ -49,14 +49,17 @@ def worker_train(name, epochs, steps):
     dist.init()
     context = distribution.get_context()
     allreduce_seconds = [0.0]
-    plain_allreduce = context.allreduce_sum_in_place
+    # the gradients' allreduce and division (only the allreduce in older trees)
+    hooked = "average_packed" if hasattr(context, "average_packed") else \
+        "allreduce_sum_in_place"
+    plain_average = getattr(context, hooked)
 
-    def timed_allreduce(buffer):
+    def timed_average(buffer):
         start = time.perf_counter()
-        result = plain_allreduce(buffer)
+        result = plain_average(buffer)
         allreduce_seconds[0] += time.perf_counter() - start
         return result
-    context.allreduce_sum_in_place = timed_allreduce
+    setattr(context, hooked, timed_average)
     batch = MODELS[name]
     model = build(keras, name)
     model.compile(optimizer=dist.DistributedOptimizer(keras.optimizers.Adam(1e-3)),
@@ -71,14 +74,16 @@ def worker_train(name, epochs, steps):
     times = []
     for _ in range(epochs):
         allreduce_seconds[0] = 0.0
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-        times.append((time.perf_counter() - start, allreduce_seconds[0]))
+        times.append((time.perf_counter() - start, allreduce_seconds[0],
+                      time.process_time() - cpu_start))
     if dist.is_chief():
-        wall, reduce = sorted(times)[len(times) // 2]
+        wall, reduce, cpu = sorted(times)[len(times) // 2]
         print(json.dumps({"model": name, "ranks": dist.size(), "samples_per_s": samples / wall,
                           "step_ms": 1e3 * wall / steps, "allreduce_ms": 1e3 * reduce / steps,
-                          "parameters": model.count_params()}))
+                          "cpu_ms": 1e3 * cpu / steps, "parameters": model.count_params(),
+                          "package": os.path.dirname(keras.__file__)}))
 
 
 def worker_allreduce():
@@ -95,14 +100,47 @@ def worker_allreduce():
         for _ in range(repeats):
             context.allreduce_sum_in_place(buffer)
         results.append((count * 4, (time.perf_counter() - start) / repeats))
+    averaging = gradient_averaging_routes(context, np.ones(MLP_PARAMETERS, np.float32))
     if dist.is_chief():
-        print(json.dumps({"allreduce": results}))
+        print(json.dumps({"allreduce": results, "averaging": averaging}))
 
 
-def run(ranks, *args):
+MLP_PARAMETERS = 669_706
+
+
+def gradient_averaging_routes(context, gradient, repeats=200):
+    """Median seconds of one gradient averaging (pack, sum over the ranks, divide), by
+    MPI_Allreduce and by the shared-memory window, each started right after a barrier so that
+    waiting for a late rank is not counted."""
+    from minikeras.distribute import _context
+    routes = {}
+    for route in ("allreduce", "shared_memory"):
+        def average():
+            if route == "allreduce":
+                buffer = np.empty(gradient.size + 1, np.float32)
+            else:
+                buffer = context.packing_buffer(gradient.size + 1)
+            np.multiply(gradient, np.float32(1), out=buffer[:-1])
+            buffer[-1] = 1
+            if route == "allreduce":
+                context.allreduce_sum_in_place(buffer)
+                _context.divide_by_total_weight(buffer)
+            else:
+                context.average_packed(buffer)
+        times = []
+        for _ in range(repeats):
+            context.comm.Barrier()
+            start = time.perf_counter()
+            average()
+            times.append(time.perf_counter() - start)
+        routes[route] = sorted(times)[repeats // 2]
+    return routes
+
+
+def run(ranks, *args, tree=os.path.dirname(HERE)):
     mpirun = shutil.which("mpirun", path=os.path.dirname(sys.executable)) or shutil.which("mpirun")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               PYTHONPATH=os.path.dirname(HERE))
+               PYTHONPATH=os.path.abspath(tree))
     command = [mpirun, "-n", str(ranks), "-bind-to", "core", sys.executable,
                os.path.abspath(__file__), "--worker", *args]
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
@@ -117,6 +155,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help="comma-separated subset of: " + ", ".join(MODELS))
+    parser.add_argument("--no-estimate", action="store_true",
+                        help="skip the allreduce sizes and the ring estimate")
+    parser.add_argument("--minikeras-path", default=os.path.dirname(HERE),
+                        help="the tree whose minikeras the ranks import (default: this one)")
     parser.add_argument("--worker", nargs="*")
     args = parser.parse_args()
     if args.worker is not None:
@@ -127,16 +171,23 @@ def main():
         return
     print(f"1-minute load before: {os.getloadavg()[0]:.2f} (figures are only meaningful on a "
           "quiet machine: each rank wants a core of its own)")
-    print("model     ranks  samples/s  step ms  allreduce ms  speed-up")
-    for name in MODELS:
-        one = run(1, name, str(args.epochs), str(args.steps))
-        two = run(2, name, str(args.epochs), str(args.steps))
+    print("model     ranks  samples/s  step ms  allreduce ms  CPU ms/step  speed-up")
+    for name in args.models.split(","):
+        one = run(1, name, str(args.epochs), str(args.steps), tree=args.minikeras_path)
+        two = run(2, name, str(args.epochs), str(args.steps), tree=args.minikeras_path)
         print(f"          (1-minute load now: {os.getloadavg()[0]:.2f})")
         for result in (one, two):
             print(f"{name:9} {result['ranks']:5} {result['samples_per_s']:10.0f} "
                   f"{result['step_ms']:8.2f} {result['allreduce_ms']:13.3f} "
+                  f"{result['cpu_ms']:12.2f} "
                   f"{result['samples_per_s'] / one['samples_per_s']:9.2f}x")
-    sizes = run(2, "allreduce")["allreduce"]
+    if args.no_estimate:
+        return
+    measured = run(2, "allreduce", tree=args.minikeras_path)
+    sizes = measured["allreduce"]
+    print(f"\naveraging {MLP_PARAMETERS:,} gradients on 2 ranks (pack, sum, divide; median): "
+          + ", ".join(f"{route.replace('_', ' ')} {seconds * 1e3:.3f} ms"
+                      for route, seconds in measured["averaging"].items()))
     latency = sizes[0][1] / 2                       # a 2-rank ring: 2 (p - 1) = 2 latencies
     nbytes, seconds = sizes[-1]
     bandwidth = nbytes / max(seconds - 2 * latency, 1e-9)   # 2 (p-1)/p = 1 for p = 2

@@ -6,6 +6,7 @@ product and weight-gradient product, and the input-gradient product of every Den
 first. The predict floor is the three forward products.
 
     python benchmarks/bench_mlp.py [--steps 200] [--blas-policy auto|single|threads]
+                                   [--split-updates auto|always]
 
 `--blas-policy` fixes the per-step BLAS choice (as MINIKERAS_BLAS_POLICY does); with `auto` the
 line `blas:` says what the contested-step trial chose and the step medians it compared.
@@ -68,9 +69,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--blas-policy", choices=["auto", "single", "threads"], default=None)
+    parser.add_argument("--split-updates", choices=["auto", "always"], default=None,
+                        help="split optimizer updates over two threads in steps with BLAS' "
+                             "threads too (as MINIKERAS_SPLIT_UPDATES does); A/B it against "
+                             "auto in alternating runs on an idle machine")
     args = parser.parse_args()
     if args.blas_policy:
         parallel._POLICY = args.blas_policy
+    if args.split_updates:
+        parallel._SPLIT_UPDATES = args.split_updates
     rng = np.random.default_rng(0)
     keras.utils.set_random_seed(0)
     n = args.steps * BATCH

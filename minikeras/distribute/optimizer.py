@@ -5,6 +5,7 @@ import numpy as np
 
 from ..core import distribution
 from ..optimizers.base import Optimizer
+from ._context import divide_by_total_weight
 
 
 class _AveragedGradients:
@@ -34,17 +35,20 @@ def average_gradients(pairs, context, local_samples=None):
     present = [(i, np.asarray(getattr(g, "data", g))) for i, (g, _) in enumerate(pairs)
                if g is not None]
     sizes = [g.size for _, g in present]
-    buffer = np.empty(sum(sizes) + 1, np.float32)
+    packing_buffer = getattr(context, "packing_buffer", None)     # MPIContext has one
+    length = sum(sizes) + 1
+    buffer = packing_buffer(length) if packing_buffer else np.empty(length, np.float32)
     offset = 0
     for (_, gradient), count in zip(present, sizes):
         np.multiply(gradient.reshape(-1), np.float32(weight), out=buffer[offset:offset + count])
         offset += count
     buffer[-1] = weight
-    context.allreduce_sum_in_place(buffer)
-    total_weight = buffer[-1]
-    if total_weight <= 0:
-        raise ValueError("No rank trained on any sample in this step.")
-    buffer[:-1] /= total_weight
+    average_packed = getattr(context, "average_packed", None)
+    if average_packed is not None:
+        buffer = average_packed(buffer)
+    else:
+        context.allreduce_sum_in_place(buffer)
+        buffer = divide_by_total_weight(buffer)
     averaged = list(pairs)
     offset = 0
     for (index, gradient), count in zip(present, sizes):

@@ -382,15 +382,22 @@ def _note_splittable(start):
             time.perf_counter() - start
 
 
+# `MINIKERAS_SPLIT_UPDATES=always` splits flat updates in steps with BLAS' threads too: an
+# experiment for an idle machine (the mlp's Adam, ~1 ms a step, runs on one core while BLAS'
+# spinning thread holds the other), not measurable on a loaded one; `auto` is the default.
+_SPLIT_UPDATES = os.environ.get("MINIKERAS_SPLIT_UPDATES", "auto")
+
+
 def split_flat(work, size, min_items=_SPLIT_ELEMENTS):
     """`work(lo, hi)` over `range(size)` for elementwise work that calls no BLAS (an
     optimizer update over a flattened variable): both halves concurrently inside a step that
     runs BLAS single-threaded, one call otherwise. Outside such a step OpenBLAS' threads may be
-    spinning on the other core after a product, and a second Python thread would fight them."""
+    spinning on the other core after a product, and a second Python thread would fight them
+    (unless `_SPLIT_UPDATES` is "always")."""
     start = time.perf_counter()
     try:
-        if size >= min_items and getattr(_state, "single_blas_active", False) and \
-                can_split(uses_blas=False):
+        if size >= min_items and can_split(uses_blas=False) and \
+                (_SPLIT_UPDATES == "always" or getattr(_state, "single_blas_active", False)):
             _split(work, size, False)
         else:
             work(0, size)

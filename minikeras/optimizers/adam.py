@@ -58,9 +58,9 @@ class Adam(Optimizer):
         slots = (self._momentums[index].data, self._velocities[index].data)
         if self.amsgrad:
             slots += (self._velocity_hats[index].data,)
-        self._update_in_halves(self._update_arrays, gradient, variable, *slots)
+        self._update_in_halves(self._update_arrays, gradient, variable, *slots, scratches=2)
 
-    def _update_arrays(self, scratch, gradient, weights, m, v, vhat=None):
+    def _update_arrays(self, scratch, step, gradient, weights, m, v, vhat=None):
         keep_1, keep_2, epsilon, alpha = self._constants
         np.subtract(gradient, m, out=scratch)
         scratch *= keep_1
@@ -74,11 +74,10 @@ class Adam(Optimizer):
             v = vhat
         np.sqrt(v, out=scratch)
         scratch += epsilon
-        # tf.keras rounds (m * alpha) / denominator; m / denominator * alpha needs one buffer
-        # less and differs by an ulp at most.
-        np.divide(m, scratch, out=scratch)
-        scratch *= alpha
-        weights -= scratch
+        # tf.keras' rounding: (m * alpha) / denominator, each product rounded to float32
+        np.multiply(m, alpha, out=step)
+        step /= scratch
+        weights -= step
 
     def get_config(self):
         config = super().get_config()

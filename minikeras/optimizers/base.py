@@ -245,19 +245,20 @@ class Optimizer:
                            f"{type(self).__name__}.")
         return index
 
-    def _update_in_halves(self, update, gradient, variable, *slots):
-        """`update(scratch, gradient, weights, *slots)` on the whole arrays, or on matching
-        halves of the flattened arrays on two threads inside a training step that runs BLAS
-        single-threaded (`parallel.split_flat`). Elementwise, so the numbers are the same."""
+    def _update_in_halves(self, update, gradient, variable, *slots, scratches=1):
+        """`update(*scratch_arrays, gradient, weights, *slots)` (`scratches` work buffers) on
+        the whole arrays, or on matching halves of the flattened arrays on two threads inside
+        a training step that runs BLAS single-threaded (`parallel.split_flat`). Elementwise,
+        so the numbers are the same."""
         weights = variable.data
-        (scratch,) = self._scratch_for(variable)
+        scratch = self._scratch_for(variable, scratches)
         written = (weights,) + slots
         if weights.size < _SPLIT_ELEMENTS or \
                 not all(array.flags.c_contiguous for array in written):
-            update(scratch, gradient, weights, *slots)
+            update(*scratch, gradient, weights, *slots)
             return
         # flat views of contiguous arrays, so the in-place writes land in the variables
-        flat = [scratch.reshape(-1), np.reshape(gradient, -1)] + \
+        flat = [array.reshape(-1) for array in scratch] + [np.reshape(gradient, -1)] + \
             [array.reshape(-1) for array in written]
         split_flat(lambda lo, hi: update(*[array[lo:hi] for array in flat]), weights.size)
 

@@ -90,7 +90,41 @@ def models_disagree(output_dir):
               callbacks=[dist.BroadcastGlobalVariablesCallback(0)])
 
 
-SCENARIOS = {"equivalence": equivalence, "chief_only_files": chief_only_files,
+def shared_memory_average(output_dir):
+    """Gradients averaged through the shared-memory window and through MPI_Allreduce, on
+    uneven sample counts, twice (the window is reused): the same bits on every rank."""
+    import types
+    from minikeras.core import distribution
+    from minikeras.distribute.optimizer import average_gradients
+    context = distribution.get_context()
+    allreduce_only = types.SimpleNamespace(allreduce_sum_in_place=context.allreduce_sum_in_place)
+    variables = [keras.Variable(np.zeros(shape, "float32")) for shape in [(37, 5), (5,), ()]]
+    for step in range(2):
+        rng = np.random.default_rng(10 * step + dist.rank())
+        grads = [rng.normal(size=v.shape).astype("float32") for v in variables]
+        pairs = list(zip(grads, variables))
+        samples = dist.rank() + 1 + step
+        plain = [np.array(g) for g, _ in average_gradients(pairs, allreduce_only, samples)]
+        shared = [np.array(g) for g, _ in average_gradients(pairs, context, samples)]
+        assert context._shared_sum is not None, "the shared-memory route was not taken"
+        for a, b in zip(plain, shared):
+            assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
+            assert np.array_equal(a, b), np.abs(a - b).max()
+        everyone = dist.allgather(np.concatenate([g.reshape(-1) for g in shared]))
+        assert all(np.array_equal(everyone[0], other) for other in everyone)
+    print(f"rank {dist.rank()}: shared-memory average matches")
+
+
+def gradient_sizes_disagree(output_dir):
+    from minikeras.core import distribution
+    from minikeras.distribute.optimizer import average_gradients
+    variable = keras.Variable(np.zeros(4 + dist.rank(), "float32"))
+    average_gradients([(np.ones(variable.shape, "float32"), variable)],
+                      distribution.get_context(), 1)
+
+
+SCENARIOS = {"shared_memory_average": shared_memory_average,
+             "gradient_sizes_disagree": gradient_sizes_disagree, "equivalence": equivalence, "chief_only_files": chief_only_files,
              "rank_fails": rank_fails, "models_disagree": models_disagree}
 
 if __name__ == "__main__":

@@ -209,11 +209,11 @@ def _mpirun():
     pytest.skip("no mpirun found (install the `mpi` extra)")
 
 
-def run_on_two_ranks(scenario, output_dir, timeout=120):
+def run_on_two_ranks(scenario, output_dir, timeout=120, ranks=2):
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     return subprocess.run(
-        [_mpirun(), "-n", "2", sys.executable, str(HERE / "mpi_scenarios.py"), scenario,
+        [_mpirun(), "-n", str(ranks), sys.executable, str(HERE / "mpi_scenarios.py"), scenario,
          str(output_dir)], env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -252,6 +252,19 @@ def test_plain_batch_norm_keeps_per_rank_statistics(two_rank_results):
     for i, weight in enumerate(model.weights):
         same = np.array_equal(ranks[0][f"w{i}"], ranks[1][f"w{i}"])
         assert same == weight.trainable, weight.name   # moving statistics differ per rank
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_shared_memory_average_is_the_allreduce_average(tmp_path, ranks):
+    result = run_on_two_ranks("shared_memory_average", tmp_path, timeout=90, ranks=ranks)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("shared-memory average matches") == ranks
+
+
+def test_ranks_averaging_different_gradient_sizes_stop_with_an_error(tmp_path):
+    result = run_on_two_ranks("gradient_sizes_disagree", tmp_path, timeout=90)
+    assert result.returncode != 0
+    assert "ranks disagree on the model" in result.stdout + result.stderr
 
 
 def test_only_the_chief_writes_checkpoints_and_logs(tmp_path):

@@ -61,3 +61,24 @@ def test_non_contiguous_variable_is_updated_whole(monkeypatch):
         keras.optimizers.Adam(1e-2).apply_gradients([(grad, variable)])
     monkeypatch.setattr(parallel._state, "single_blas_active", False, raising=False)
     np.testing.assert_array_equal(odd.data, expected.data)
+
+
+def test_split_updates_always_splits_in_steps_with_blas_threads(monkeypatch):
+    monkeypatch.setattr(parallel, "_SPLIT_UPDATES", "always")
+    calls = []
+
+    def counting_split(work, n, uses_blas):
+        calls.append(n)
+        REAL_SPLIT(work, n, uses_blas)
+    monkeypatch.setattr(parallel, "_split", counting_split)
+    monkeypatch.setattr(parallel, "_THREADS", 2)
+    monkeypatch.setattr(parallel._state, "single_blas_active", False, raising=False)
+    rng = np.random.default_rng(2)
+    start = rng.standard_normal(SHAPE).astype(np.float32)
+    grad = rng.standard_normal(SHAPE).astype(np.float32)
+    split, whole = keras.Variable(start.copy(), name="a"), keras.Variable(start.copy(), name="b")
+    keras.optimizers.Adam(1e-2).apply_gradients([(grad, split)])
+    monkeypatch.setattr(parallel, "_SPLIT_UPDATES", "auto")
+    keras.optimizers.Adam(1e-2).apply_gradients([(grad, whole)])
+    assert calls == [SHAPE[0] * SHAPE[1]]
+    np.testing.assert_array_equal(split.numpy(), whole.numpy())
