@@ -235,3 +235,33 @@ def _split_sizes(left_size, right_size, total):
                              f"`right_size`={right_size}. Resulting {side} side dataset split "
                              "will be empty. Adjust any of the aforementioned parameters")
     return int(left), int(right)
+
+
+def directory_datasets(directory, labels, label_mode, class_names, formats, shuffle, seed,
+                       validation_split, subset, follow_links, make_part, kind):
+    """What the `*_dataset_from_directory` functions share: index the `formats` files (seeded
+    shuffle), check the binary label mode, and make the training and/or validation part with
+    `make_part(paths, labels, class_names, reshuffle, seed)`; `kind` ('images', 'text files')
+    words the error when a part is empty."""
+    check_validation_split_arg(validation_split, subset, shuffle, seed)
+    if seed is None:
+        seed = np.random.randint(1e6)
+    paths, labels, class_names = index_directory(
+        directory, labels, formats=formats, class_names=class_names, shuffle=shuffle,
+        seed=seed, follow_links=follow_links)
+    if label_mode == "binary" and len(class_names) != 2:
+        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
+                         f"class_names. Received: class_names={class_names}")
+
+    def part(subset_name, what=""):
+        part_paths, part_labels = training_or_validation_split(paths, labels, validation_split,
+                                                               subset_name)
+        if not part_paths:
+            allowed = "formats" if len(formats) > 1 else "format"
+            raise ValueError(f"No {what}{kind} found in directory {directory}. Allowed "
+                             f"{allowed}: {formats}")
+        return make_part(part_paths, part_labels, class_names,
+                         shuffle and subset_name != "validation", seed)
+    if subset == "both":
+        return [part("training", "training "), part("validation", "validation ")]
+    return part(subset)

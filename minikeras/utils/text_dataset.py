@@ -57,27 +57,13 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
     _check_arguments(labels, label_mode, class_names)
     if labels is None or label_mode is None:
         labels, label_mode = None, None
-    dataset_utils.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, labels, class_names = dataset_utils.index_directory(
-        directory, labels, formats=ALLOWLIST_FORMATS, class_names=class_names,
-        shuffle=shuffle, seed=seed, follow_links=follow_links)
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError('When passing `label_mode="binary"`, there must be exactly 2 '
-                         f"class_names. Received: class_names={class_names}")
 
-    def build(subset_name, what=""):
-        part_paths, part_labels = dataset_utils.training_or_validation_split(
-            paths, labels, validation_split, subset_name)
-        if not part_paths:
-            raise ValueError(f"No {what}text files found in directory {directory}. Allowed "
-                             f"format: {ALLOWLIST_FORMATS}")
-        return _TextBatches(part_paths, part_labels, label_mode, class_names, max_length,
-                            batch_size, shuffle and subset_name != "validation", seed)
-    if subset == "both":
-        return [build("training", "training "), build("validation", "validation ")]
-    return build(subset)
+    def make_part(paths, part_labels, names, reshuffle, part_seed):
+        return _TextBatches(paths, part_labels, label_mode, names, max_length, batch_size,
+                            reshuffle, part_seed)
+    return dataset_utils.directory_datasets(
+        directory, labels, label_mode, class_names, ALLOWLIST_FORMATS, shuffle, seed,
+        validation_split, subset, follow_links, make_part, "text files")
 
 
 class _TextBatches(dataset_utils.BatchDataset):
