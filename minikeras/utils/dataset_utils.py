@@ -265,3 +265,33 @@ def directory_datasets(directory, labels, label_mode, class_names, formats, shuf
     if subset == "both":
         return [part("training", "training "), part("validation", "validation ")]
     return part(subset)
+
+
+def check_label_arguments(labels, label_mode, class_names, files, contents):
+    """tf.keras' checks of `labels`, `label_mode` and `class_names` for a directory of
+    `files` ('image files') holding `contents` ('images')."""
+    if labels not in ("inferred", None):
+        if not isinstance(labels, (list, tuple)):
+            raise ValueError(
+                "`labels` argument should be a list/tuple of integer labels, of the same size "
+                f"as the number of {files} in the target directory. If you wish to infer "
+                "the labels from the subdirectory names in the target directory, pass "
+                f'`labels="inferred"`. If you wish to get a dataset that only contains '
+                f"{contents} (no labels), pass `labels=None`. Received: labels={labels}")
+        if class_names:
+            raise ValueError('You can only pass `class_names` if `labels="inferred"`. '
+                             f"Received: labels={labels}, and class_names={class_names}")
+    if label_mode not in {"int", "categorical", "binary", None}:
+        raise ValueError('`label_mode` argument must be one of "int", "categorical", "binary", '
+                         f"or None. Received: label_mode={label_mode}")
+
+
+def label_array(labels, label_mode, num_classes):
+    """Labels as tf.keras batches them: float32 (n, 1) for 'binary', float32 one-hot for
+    'categorical', else int32 (integer labels) or as given."""
+    labels = np.asarray(labels)
+    if label_mode == "binary":
+        return labels.astype("float32")[:, None]
+    if label_mode == "categorical":
+        return np.eye(num_classes, dtype="float32")[labels]
+    return labels.astype("int32") if labels.dtype.kind in "iu" else labels   # tf's int32

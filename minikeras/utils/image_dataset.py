@@ -23,23 +23,6 @@ def _check_interpolation(interpolation):
     return interpolation
 
 
-def _check_labels(labels, label_mode, class_names):
-    if labels not in ("inferred", None):
-        if not isinstance(labels, (list, tuple)):
-            raise ValueError(
-                "`labels` argument should be a list/tuple of integer labels, of the same size "
-                "as the number of image files in the target directory. If you wish to infer "
-                "the labels from the subdirectory names in the target directory, pass "
-                '`labels="inferred"`. If you wish to get a dataset that only contains images '
-                f"(no labels), pass `labels=None`. Received: labels={labels}")
-        if class_names:
-            raise ValueError('You can only pass `class_names` if `labels="inferred"`. '
-                             f"Received: labels={labels}, and class_names={class_names}")
-    if label_mode not in {"int", "categorical", "binary", None}:
-        raise ValueError('`label_mode` argument must be one of "int", "categorical", "binary", '
-                         f"or None. Received: label_mode={label_mode}")
-
-
 def _grayscale(path):
     """8-bit gray as TensorFlow decodes a colour PNG with `channels=1` (libpng's fixed-point
     weights 9797, 19234, 3737 over 2^15, truncated), which differs from Pillow's 'L'."""
@@ -65,15 +48,6 @@ def load_image(path, image_size, color_mode, interpolation, crop_to_aspect_ratio
     return resize_images(image[None], image_size, interpolation)[0]
 
 
-def _label_array(labels, label_mode, num_classes):
-    labels = np.asarray(labels)
-    if label_mode == "binary":
-        return labels.astype("float32")[:, None]
-    if label_mode == "categorical":
-        return np.eye(num_classes, dtype="float32")[labels]
-    return labels.astype("int32") if labels.dtype.kind in "iu" else labels   # tf's int32
-
-
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                  class_names=None, color_mode="rgb", batch_size=32,
                                  image_size=(256, 256), shuffle=True, seed=None,
@@ -94,7 +68,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         crop_to_aspect_ratio = kwargs.pop("smart_resize")
     if kwargs:
         raise TypeError(f"Unknown keywords argument(s): {tuple(kwargs.keys())}")
-    _check_labels(labels, label_mode, class_names)
+    dataset_utils.check_label_arguments(labels, label_mode, class_names, "image files",
+                                        "images")
     if labels is None or label_mode is None:
         labels, label_mode = None, None
     if color_mode not in CHANNELS:
@@ -118,16 +93,16 @@ class _ImageBatches(dataset_utils.BatchDataset):
                  color_mode, interpolation, crop_to_aspect_ratio, batch_size, reshuffle, seed):
         self.class_names = class_names
         self.file_paths = list(paths)
-        label_array = None if label_mode is None else _label_array(labels, label_mode,
-                                                                    num_classes)
+        labels_by_file = None if label_mode is None else \
+            dataset_utils.label_array(labels, label_mode, num_classes)
 
         def make_batch(indices, single):
             images = np.stack([load_image(self.file_paths[i], tuple(image_size), color_mode,
                                           interpolation, crop_to_aspect_ratio)
                                for i in indices])
-            batch = images if label_array is None else (images, label_array[indices])
+            batch = images if labels_by_file is None else (images, labels_by_file[indices])
             if single:
-                return batch[0] if label_array is None else (images[0], batch[1][0])
+                return batch[0] if labels_by_file is None else (images[0], batch[1][0])
             return batch
         super().__init__(len(paths), batch_size, make_batch,
                          reshuffle_seed=seed if reshuffle else None)

@@ -6,37 +6,11 @@ from . import dataset_utils
 ALLOWLIST_FORMATS = (".txt",)
 
 
-def _check_arguments(labels, label_mode, class_names):
-    if labels not in ("inferred", None):
-        if not isinstance(labels, (list, tuple)):
-            raise ValueError(
-                "`labels` argument should be a list/tuple of integer labels, of the same size "
-                "as the number of text files in the target directory. If you wish to infer "
-                "the labels from the subdirectory names in the target directory, pass "
-                '`labels="inferred"`. If you wish to get a dataset that only contains text '
-                f"samples (no labels), pass `labels=None`. Received: labels={labels}")
-        if class_names:
-            raise ValueError('You can only pass `class_names` if `labels="inferred"`. '
-                             f"Received: labels={labels}, and class_names={class_names}")
-    if label_mode not in {"int", "categorical", "binary", None}:
-        raise ValueError('`label_mode` argument must be one of "int", "categorical", "binary", '
-                         f"or None. Received: label_mode={label_mode}")
-
-
 def _read_text(path, max_length):
     """The file's bytes (not decoded, as tf.io.read_file), cut to `max_length` bytes."""
     with open(path, "rb") as handle:
         text = handle.read()
     return text if max_length is None else text[:max_length]
-
-
-def _label_array(labels, label_mode, num_classes):
-    labels = np.asarray(labels)
-    if label_mode == "binary":
-        return labels.astype("float32")[:, None]
-    if label_mode == "categorical":
-        return np.eye(num_classes, dtype="float32")[labels]
-    return labels.astype("int32")
 
 
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
@@ -54,7 +28,8 @@ def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                             subset="training", seed=1337)
         vectorizer.adapt(train.map(lambda text, label: text))
     """
-    _check_arguments(labels, label_mode, class_names)
+    dataset_utils.check_label_arguments(labels, label_mode, class_names, "text files",
+                                        "text samples")
     if labels is None or label_mode is None:
         labels, label_mode = None, None
 
@@ -73,14 +48,15 @@ class _TextBatches(dataset_utils.BatchDataset):
                  reshuffle, seed):
         self.class_names = class_names
         self.file_paths = list(paths)
-        label_array = None if label_mode is None else _label_array(labels, label_mode,
-                                                                    len(class_names))
+        labels_by_file = None if label_mode is None else \
+            dataset_utils.label_array(labels, label_mode, len(class_names))
 
         def make_batch(indices, single):
             texts = np.empty(len(indices), dtype=object)
             texts[:] = [_read_text(self.file_paths[i], max_length) for i in indices]
-            if single:
-                return texts[0] if label_array is None else (texts[0], label_array[indices[0]])
-            return texts if label_array is None else (texts, label_array[indices])
+            if labels_by_file is None:
+                return texts[0] if single else texts
+            labels = labels_by_file[indices]
+            return (texts[0], labels[0]) if single else (texts, labels)
         super().__init__(len(paths), batch_size, make_batch,
                          reshuffle_seed=seed if reshuffle else None)
