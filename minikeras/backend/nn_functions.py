@@ -490,13 +490,7 @@ def ctc_decode(y_pred, input_length, greedy=True, beam_width=100, top_paths=1):
 def in_top_k(predictions, targets, k):
     """Whether each target's prediction is among the `k` largest of its row (ties at the
     boundary count as in)."""
-    predictions = np.asarray(as_array(predictions))
-    targets = np.asarray(as_array(targets)).reshape(-1).astype(int)
-    target_values = predictions[np.arange(len(targets)), targets]
-    if k <= 0:
-        return Tensor(np.zeros(len(targets), bool))
-    kth = -np.sort(-predictions, axis=-1)[:, min(k, predictions.shape[-1]) - 1]
-    return Tensor((target_values >= kth) & np.isfinite(target_values))
+    return ops.in_top_k(np.asarray(as_array(targets)).reshape(-1), predictions, k)
 
 
 def random_bernoulli(shape, p=0.0, dtype=None, seed=None):

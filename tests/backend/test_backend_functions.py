@@ -283,6 +283,9 @@ def test_comparisons_and_logic():
 
 def test_one_hot_and_phase_helpers():
     np.testing.assert_array_equal(_np(K.one_hot(ARRAYS["labels"], 4)), np.eye(4)[ARRAYS["labels"]])
+    # tf.one_hot: an index outside [0, num_classes) is a row of zeros (not wrapped around)
+    np.testing.assert_array_equal(_np(K.one_hot(np.array([-1, 3, 1]), 3)),
+                                  [[0, 0, 0], [0, 0, 0], [0, 1, 0]])
     assert K.in_train_phase(lambda: 1, lambda: 2, training=True) == 1
     assert K.in_train_phase(1, 2, training=False) == 2
     assert K.in_test_phase(1, 2, training=False) == 1
