@@ -64,7 +64,8 @@ def _cardinality_message(data):
     msg = "Data cardinality is ambiguous:\n"
     for label, part in zip(["x", "y", "sample_weight"], data):
         sizes = ", ".join(str(np.shape(a)[0]) for a in flatten(part) if a is not None)
-        msg += f"  {label} sizes: {sizes}\n"
+        if sizes:   # tf.keras names only the parts that were given
+            msg += f"  {label} sizes: {sizes}\n"
     return msg + "Make sure all arrays contain the same number of samples."
 
 
@@ -336,6 +337,18 @@ def select_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, e
     _check_arrays(x, y, sample_weight, given)
     return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, steps=steps, epochs=epochs,
                         shuffle=shuffle, shard=shard)
+
+
+def single_batch(x, y=None, sample_weight=None):
+    """`train_on_batch` / `test_on_batch` data: arrays checked as `fit` checks them (numbers,
+    a sample axis, one sample count), so a mismatch is named before any op runs."""
+    given = (type(x), type(y))
+    x, y, sample_weight = (to_numpy(a) for a in (x, y, sample_weight))
+    if x is None:
+        raise _no_adapter(x, y, given)
+    _check_arrays(x, y, sample_weight, given)
+    num_samples((x, y, sample_weight))
+    return x, y, sample_weight
 
 
 # --- the handler ----------------------------------------------------------------------------

@@ -474,7 +474,7 @@ class Model(Layer):
         self._assert_compiled()
         if reset_metrics:
             self.reset_metrics()
-        x, y, sample_weight = (data_utils.to_numpy(a) for a in (x, y, sample_weight))
+        x, y, sample_weight = data_utils.single_batch(x, y, sample_weight)
         if class_weight is not None:
             sample_weight = data_utils.class_weights_to_sample_weights(y, class_weight, sample_weight)
         self._build_from_sample(x)
@@ -486,7 +486,7 @@ class Model(Layer):
         self._assert_compiled()
         if reset_metrics:
             self.reset_metrics()
-        x, y, sample_weight = (data_utils.to_numpy(a) for a in (x, y, sample_weight))
+        x, y, sample_weight = data_utils.single_batch(x, y, sample_weight)
         with blas_single_threaded("test"):   # the kernels split their work in two
             logs = self.test_step((x, y, sample_weight))
         return _logs_to_return(logs, self.metrics_names, return_dict)
