@@ -364,6 +364,7 @@ class DataHandler:
             raise ValueError(f"steps_per_epoch must be positive, None or -1. Received "
                              f"{steps_per_epoch}. See `Model.fit`.")
         self._initial_epoch = _check_non_negative("initial_epoch", initial_epoch)
+        self._initial_step = 0
         _check_positive("max_queue_size", max_queue_size)
         _check_positive("workers", workers)
         self._epochs = _check_positive("epochs", epochs)
@@ -418,8 +419,10 @@ class DataHandler:
             self._adapter.on_epoch_end()
 
     def steps(self):
-        """Yields the step indices of the current epoch."""
-        self._current_step = 0
+        """Yields the step indices of the current epoch (the first epoch of a fit resumed by
+        BackupAndRestore starts at `_initial_step`)."""
+        self._current_step = self._initial_step
+        self._initial_step = 0
         while self._inferred_steps is None or self._current_step < self._inferred_steps:
             if self._insufficient_data:
                 break

@@ -17,6 +17,7 @@ from . import serialization
 from .summary import print_summary
 from .. import optimizers
 from ..callbacks import CallbackList
+from ..callbacks.backup_and_restore import resume_point
 from .distributed import callbacks_for_this_rank
 
 
@@ -309,9 +310,10 @@ class Model(Layer):
         self._eval_data_handler = None
         callbacks.on_train_begin()
         training_logs = None
-        restored_epoch = self.__dict__.pop("_initial_epoch_from_backup", None)  # BackupAndRestore
-        if restored_epoch is not None:
-            handler._initial_epoch = restored_epoch
+        restored = self.__dict__.pop("_backup_counters", None)   # BackupAndRestore
+        if restored is not None:
+            handler._initial_epoch, handler._initial_step = resume_point(
+                restored, handler.inferred_steps)
         logs = None
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
