@@ -259,9 +259,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if axis in (-1, y_pred.ndim - 1) and labels.shape != tuple(y_pred.shape[:-1]):
-        raise ValueError(f"Shape mismatch: The shape of labels (received {labels.shape}) should "
-                         "equal the shape of logits except for the last dimension (received "
-                         f"{tuple(y_pred.shape)}).")
+        # tf.nn.sparse_softmax_cross_entropy_with_logits' words (tf_keras 2.21)
+        raise ValueError("`labels.shape` must equal `logits.shape` except for the last "
+                         f"dimension. Received: labels.shape={labels.shape} and "
+                         f"logits.shape={tuple(y_pred.shape)}")
     labels = _integer_labels(labels, y_pred.shape[axis], ignore_class)
     logits = getattr(y_pred, "_keras_logits", None)
     if logits is None:

@@ -110,6 +110,16 @@ def test_input_smaller_than_the_kernel_at_run_time(layer):
     assert model.predict(np.ones((1, 3, 3, 1), "float32"), verbose=0).shape[1:3] == (1, 1)
 
 
+def test_sparse_labels_of_the_wrong_shape_use_tf_keras_words():
+    # tf_keras 2.21: ValueError "`labels.shape` must equal `logits.shape` except for the last
+    # dimension. Received: labels.shape=(8, 2) and logits.shape=(8, 3)"
+    model = dense_model("softmax", "sparse_categorical_crossentropy", units=3)
+    with pytest.raises(ValueError, match=r"`labels.shape` must equal `logits.shape` except for "
+                                         r"the last dimension. Received: labels.shape=\(8, 2\) "
+                                         r"and logits.shape=\(8, 3\)"):
+        model.fit(X, np.zeros((8, 2)), verbose=0)
+
+
 def test_fractional_sparse_labels_are_named_as_such():
     # tf.keras truncates 2.5 to class 2; minikeras refuses, but must not call 2.5 out of range
     model = dense_model("softmax", "sparse_categorical_crossentropy", units=3)
