@@ -24,4 +24,5 @@ from .layer_utils import count_flops, get_source_inputs, warmstart_embedding_mat
 from .io_utils import (  # noqa: F401
     disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled,
 )
-from . import data_utils, conv_utils, generic_utils, io_utils  # noqa: F401
+from .timed_threads import TimedThread  # noqa: F401
+from . import data_utils, conv_utils, generic_utils, io_utils, legacy  # noqa: F401
