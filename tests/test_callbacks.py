@@ -449,6 +449,16 @@ def test_backup_every_n_batches_resumes_mid_epoch_as_tf_keras(tmp_path, interrup
     assert not os.path.exists(os.path.join(directory, "training_state.npz"))
 
 
+@pytest.mark.parametrize("content", [b"garbage", b"PK\x03\x04 truncated zip"])
+def test_a_corrupt_backup_is_named(tmp_path, content):
+    # was NumPy's "This file contains pickled (object) data..."
+    (tmp_path / "training_state.npz").write_bytes(content)
+    net = model(momentum=0.9)
+    with pytest.raises(ValueError, match="Cannot restore the training state from .*"
+                                         "training_state.npz: it is not a complete"):
+        fit(net, [keras.callbacks.BackupAndRestore(str(tmp_path))], epochs=1)
+
+
 def test_backup_and_restore_arguments():
     # tf_keras 2.21: ValueError "Either `save_freq` or `save_before_preemption` must be set."
     with pytest.raises(ValueError, match="Either `save_freq` or `save_before_preemption`"):

@@ -50,11 +50,7 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs=None):
         if not os.path.exists(self._path):
             return
-        with np.load(self._path) as state:
-            weights = [state[f"w{i}"] for i in range(int(state["n_weights"]))]
-            slots = [state[f"o{i}"] for i in range(int(state["n_optimizer"]))]
-            epoch = int(state["epoch"])
-            batch = int(state["batch"]) if "batch" in state.files else -1
+        weights, slots, epoch, batch = self._read_backup()
         optimizer = self.model.optimizer
         if slots and len(optimizer.get_weights()) != len(slots):
             # The optimizer makes its slots on its first step: a step of zero gradients
@@ -66,6 +62,21 @@ class BackupAndRestore(Callback):
         self.model.set_weights(weights)
         # fit turns (epoch, batch) into where it resumes, knowing the steps per epoch
         self.model._backup_counters = (epoch, batch if self.save_freq != "epoch" else -1)
+
+    def _read_backup(self):
+        """(weights, optimizer slots, epoch, batch) of the backup; a file that is not one (a
+        disk filled up, someone else's file) is named, never a NumPy pickling message."""
+        try:
+            with np.load(self._path, allow_pickle=False) as state:
+                weights = [state[f"w{i}"] for i in range(int(state["n_weights"]))]
+                slots = [state[f"o{i}"] for i in range(int(state["n_optimizer"]))]
+                epoch = int(state["epoch"])
+                batch = int(state["batch"]) if "batch" in state.files else -1
+        except Exception as error:  # noqa: BLE001 - zipfile, KeyError, ValueError, OSError...
+            raise ValueError(f"Cannot restore the training state from {self._path}: it is not a "
+                             f"complete BackupAndRestore backup ({type(error).__name__}: "
+                             f"{error}). Delete it to start training afresh.") from error
+        return weights, slots, epoch, batch
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
