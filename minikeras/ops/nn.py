@@ -306,44 +306,10 @@ def keep_mask(rng, shape, rate):
     if not isinstance(rng.bit_generator, _WORDS_OF_64_BITS):    # MT19937: 32-bit raw words
         return rng.random(shape, dtype=np.float32) >= rate
     count = prod(shape)
-    words = raw_words(rng.bit_generator, (count + 1) // 2)
+    words = rng.bit_generator.random_raw((count + 1) // 2)
     bits = words.view(np.uint32)[:count].reshape(shape)
     threshold = int(np.ceil(float(np.float32(rate)) * (1 << 24))) << 8
     if threshold >= 1 << 32:                  # rate rounds to 1: a float32 uniform is below 1
         return np.zeros(shape, bool)
     return bits >= np.uint32(max(threshold, 0))
 
-
-# Bit generators that can jump ahead by a number of 64-bit words (`advance`), and that many
-# words below which one thread draws them all (the hand-off costs more than half the draw).
-_ADVANCEABLE = (np.random.PCG64, np.random.PCG64DXSM)
-_SPLIT_WORDS = 1 << 13
-_spare_generators = {}
-
-
-def raw_words(bit_generator, count):
-    """`bit_generator.random_raw(count)`, the same words and the same final state, with the
-    second half drawn on the worker thread by a copy of the generator advanced past the first
-    half (NumPy draws them with the GIL released; PCG64 takes ~2 ns a word)."""
-    if count < _SPLIT_WORDS or type(bit_generator) not in _ADVANCEABLE or \
-            not parallel.can_split(uses_blas=False):
-        return bit_generator.random_raw(count)
-    ahead = _spare_generators.pop(type(bit_generator), None) or type(bit_generator)(0)
-    start = bit_generator.state
-    ahead.state = start
-    half = count // 2
-    ahead.advance(half)
-    words = np.empty(count, np.uint64)
-
-    def draw(lo, hi):
-        for part in range(lo, hi):
-            if part == 0:
-                words[:half] = bit_generator.random_raw(half)
-            else:
-                words[half:] = ahead.random_raw(count - half)
-    parallel.run_split(draw, 2, uses_blas=False)
-    end = ahead.state
-    end["has_uint32"], end["uinteger"] = start["has_uint32"], start["uinteger"]
-    bit_generator.state = end
-    _spare_generators[type(bit_generator)] = ahead
-    return words

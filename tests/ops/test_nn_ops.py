@@ -252,24 +252,6 @@ def test_keep_mask_with_other_bit_generators(bit_generator):
                - 0.7) < 0.005
 
 
-@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.PCG64DXSM])
-@pytest.mark.parametrize("count", [3, 8192, 8193, 40001])
-def test_raw_words_drawn_on_two_threads_are_the_generators_own(bit_generator, count, monkeypatch):
-    """Large draws take their second half from a copy advanced past the first, on the worker
-    thread: the same words, and the generator left in the same state (its buffered 32-bit half
-    included) as one `random_raw` call."""
-    from minikeras.ops import parallel
-    monkeypatch.setattr(parallel, "_THREADS", 2)
-    split, plain = np.random.Generator(bit_generator(7)), np.random.Generator(bit_generator(7))
-    for generator in (split, plain):
-        generator.random(3, dtype=np.float32)           # leaves half a word buffered
-    np.testing.assert_array_equal(N.raw_words(split.bit_generator, count),
-                                  plain.bit_generator.random_raw(count))
-    assert split.bit_generator.state == plain.bit_generator.state
-    np.testing.assert_array_equal(split.random(5, dtype=np.float32),
-                                  plain.random(5, dtype=np.float32))
-
-
 def test_keep_mask_draws_fresh_words_and_repeats_under_a_seed():
     first, second = np.random.default_rng(11), np.random.default_rng(11)
     masks = [N.keep_mask(first, (5, 7), 0.5) for _ in range(3)]
