@@ -444,3 +444,49 @@ def run_stack(plan, x, training, call_layer):
         else:
             x = out
     return x
+
+
+# ---------------------------------------------------------------------------------------
+# training: BatchNormalization -> Activation pairs of a Sequential stack
+# ---------------------------------------------------------------------------------------
+# Activations the training batch normalization applies itself (ops/batch_norm.py: one recorded
+# op, the activation's passes done tile by tile with the normalisation's).
+_TRAINING_ACTIVATIONS = {activations.sigmoid: "sigmoid", activations.tanh: "tanh",
+                         activations.relu: "relu"}
+
+# `MINIKERAS_TRAINING_FUSION=0` turns the training pairs off (each layer runs on its own).
+TRAINING_ENABLED = ENABLED and os.environ.get("MINIKERAS_TRAINING_FUSION", "1") != "0"
+
+
+def training_activation(bn, activation_layer, is_last):
+    """The name of the activation that `bn` (a BatchNormalization) may apply for the Activation
+    layer after it while recording, or None. Exact classes, float32, no activity regularizers,
+    both built; the Activation must not be the stack's output (a sigmoid output keeps its
+    logits for the losses, `_keras_logits`)."""
+    if is_last or type(bn) is not BatchNormalization or type(activation_layer) is not Activation:
+        return None
+    if not (_plain(bn) and _plain(activation_layer)):
+        return None
+    try:
+        return _TRAINING_ACTIVATIONS.get(activation_layer.activation)
+    except TypeError:                     # an unhashable callable
+        return None
+
+
+def run_training_stack(layers, x, call_layer, call_fused):
+    """Run a Sequential stack while recording: a BatchNormalization followed by a fusable
+    Activation is called as `call_fused(bn, x, name)` (it applies the activation itself) and
+    the Activation layer is skipped; every other layer as `call_layer(layer, x)`."""
+    index, count = 0, len(layers)
+    while index < count:
+        layer = layers[index]
+        name = None
+        if TRAINING_ENABLED and index + 1 < count and getattr(x, "_keras_mask", None) is None:
+            name = training_activation(layer, layers[index + 1], index + 2 == count)
+        if name is not None:
+            x = call_fused(layer, x, name)
+            index += 2
+        else:
+            x = call_layer(layer, x)
+            index += 1
+    return x

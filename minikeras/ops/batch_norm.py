@@ -30,6 +30,10 @@ import numpy as np
 
 from ..core.tensor import record, unbroadcast
 from ..core.tensor import as_array
+from .activation_kernels import FUSABLE_ACTIVATIONS, activation_grad_into, activation_in_place
+from .math import tanh as _tanh_op
+from .nn import relu as _relu_op
+from .nn_ops import sigmoid as _sigmoid_op
 from .parallel import run_split
 
 _TILE_ELEMENTS = 1 << 18      # elements per tile (1 MB of float32): measured best on a 2-core EPYC
@@ -261,12 +265,19 @@ def _weighted_moments(xd, layout, weights):
 # ---------------------------------------------------------------------------------------
 # training-mode normalisation
 # ---------------------------------------------------------------------------------------
-def batch_norm_train(x, scale, offset, axes, epsilon, moments=None):
+def batch_norm_train(x, scale, offset, axes, epsilon, moments=None, activation=None):
     """`(x - mean) / sqrt(var + epsilon) * scale + offset` with the batch moments of x over `axes`.
 
     Returns `(output, moments)`; the moments (plain arrays, stat shape) feed the moving averages.
     The backward pass differentiates through the batch mean and variance:
     `dx = scale * inv * (g - mean(g) - xhat * mean(g * xhat))` (weighted means under a mask).
+
+    `activation` ("sigmoid", "tanh", "relu" or None) is applied to the normalised output. On the
+    tiled layout it is one recorded op: the activation runs on each tile right after the affine
+    map, and the backward pass forms the activation's gradient tile by tile inside the
+    batch-norm gradient's first pass (the same NumPy calls in the same order as the two ops
+    separately, so the same numbers, with one activation-sized array and two passes fewer).
+    Elsewhere the activation op follows the batch-norm op.
 
     Example:
     >>> x = np.array([[0.0, 1.0], [4.0, 9.0]], "float32")
@@ -278,6 +289,9 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None):
     >>> stats.mean, stats.variance
     (array([[2., 5.]], dtype=float32), array([[ 4., 16.]], dtype=float32))
     """
+    if activation is not None and activation not in FUSABLE_ACTIVATIONS:
+        raise ValueError(f"Cannot fuse activation {activation!r} into a batch normalization; "
+                         f"use one of {FUSABLE_ACTIVATIONS}.")
     xd = as_array(x)
     if moments is None:
         moments = batch_moments(xd, axes)
@@ -288,10 +302,13 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None):
     gain = inv if scale_arr is None else inv * scale_arr            # broadcasts to stat shape
     tiled = moments.tiled and gain.shape == layout.stat_shape and \
         (offset_arr is None or np.broadcast_shapes(offset_arr.shape, gain.shape) == gain.shape)
+    if activation is not None and not tiled:
+        normalized, moments = batch_norm_train(x, scale, offset, axes, epsilon, moments)
+        return apply_activation(activation, normalized), moments
     if tiled:
         # tf.nn.batch_normalization's form: x * gain + (offset - mean * gain)
         shift = -moments.mean * gain if offset_arr is None else offset_arr - moments.mean * gain
-        out = _affine_tiled(moments.source, gain, shift, layout).reshape(xd.shape)
+        out = _affine_tiled(moments.source, gain, shift, layout, activation).reshape(xd.shape)
     else:
         out = moments.centered_input() * gain
         if offset_arr is not None:
@@ -299,7 +316,8 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None):
 
     def backward(g, needs):
         if tiled:
-            sum_g, sum_gc, dx = _train_backward_tiled(g, moments, inv, gain, needs[0])
+            sum_g, sum_gc, dx = _train_backward_tiled(g, moments, inv, gain, needs[0],
+                                                      activation, out)
         else:
             sum_g, sum_gc, dx = _train_backward_plain(g, moments, inv, gain, needs[0])
         dscale = doffset = None
@@ -311,35 +329,67 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None):
     return record(out, (x, scale, offset), backward), moments
 
 
-def _affine_tiled(xv, gain, shift, layout):
-    """`xv * gain + shift` over the tiled view (`shift` may be None)."""
+_ACTIVATION_OPS = {"sigmoid": _sigmoid_op, "tanh": _tanh_op, "relu": _relu_op}
+
+
+def apply_activation(name, x):
+    """The recorded activation op of one of FUSABLE_ACTIVATIONS (what the layers call)."""
+    if name not in _ACTIVATION_OPS:
+        raise ValueError(f"Cannot fuse activation {name!r} into a batch normalization; use one "
+                         f"of {FUSABLE_ACTIVATIONS}.")
+    return _ACTIVATION_OPS[name](x)
+
+
+def _affine_tiled(xv, gain, shift, layout, activation=None):
+    """`activation(xv * gain + shift)` over the tiled view (`shift` and `activation` may be
+    None). The logistic takes the negated affine map, `x * -gain + -shift` (negation is exact,
+    so these are the same numbers as negating `x * gain + shift`), and saves that pass."""
     out = np.empty(layout.view, xv.dtype)
+    sigmoid = activation == "sigmoid"
+    if sigmoid:
+        gain = -gain
+        shift = None if shift is None else -shift
     gain_wide = layout.wide(gain)
     if shift is not None and shift.shape != gain.shape:
         shift = np.broadcast_to(shift, gain.shape)
     shift_wide = None if shift is None else layout.wide(shift)
 
     def affine(index, tile):
-        np.multiply(xv[tile], gain_wide, out=out[tile])
+        part = out[tile]
+        np.multiply(xv[tile], gain_wide, out=part)
         if shift_wide is not None:
-            out[tile] += shift_wide
+            part += shift_wide
+        if sigmoid:
+            activation_in_place("negated_sigmoid", part)
+        elif activation is not None:
+            activation_in_place(activation, part)
     _for_each_tile(layout, affine)
     return out
 
 
-def _train_backward_tiled(g, moments, inv, gain, need_dx):
+def _train_backward_tiled(g, moments, inv, gain, need_dx, activation=None, out=None):
     """Per-channel sums of g and g * x, then, tile by tile, dx = gain * (g + x * slope + const)
     with slope = -inv^2 * sum(g (x - mean)) / n and const = -sum(g) / n - mean * slope: two
-    reading passes over g and x, and four NumPy calls per tile to write dx."""
+    reading passes over g and x, and four NumPy calls per tile to write dx.
+
+    With an `activation` (whose output is `out`), g is first taken back through it, tile by tile
+    in the first pass, into the rows of dx that the second pass then turns into dx in place."""
     layout = moments.layout
     count = layout.count
     xv = moments.source
     gv = layout.view_of(g)
     partials = np.empty((2, len(layout.tiles()), layout.view[1]), gv.dtype)
+    dx = None
+    if activation is not None:
+        dx = np.empty(layout.view, gv.dtype)
+        outv = out.reshape(layout.view)
 
     def sums(index, tile):
-        partials[0, index] = layout.channel_sum(gv[tile])
-        partials[1, index] = layout.channel_dot(gv[tile], xv[tile])
+        g_tile = gv[tile]
+        if activation is not None:
+            g_tile = activation_grad_into(activation, outv[tile], g_tile, dx[tile])
+        partials[0, index] = layout.channel_sum(g_tile)
+        partials[1, index] = layout.channel_dot(g_tile, xv[tile])
     _for_each_tile(layout, sums)
     # sum(g (x - mean)) = sum(g x) - mean sum(g). Its rounding error relative to the result is
     # about float eps * |mean| / std, the same order as that of the float32 mean itself (which
@@ -351,7 +401,9 @@ def _train_backward_tiled(g, moments, inv, gain, need_dx):
     slope = -inv * inv * sum_gc / count
     const = layout.wide(-sum_g / count - moments.mean * slope)
     slope, gain_wide = layout.wide(slope), layout.wide(gain)
-    dx = np.empty(layout.view, gv.dtype)
+    after_activation = dx is not None
+    if dx is None:
+        dx = np.empty(layout.view, gv.dtype)
 
     def input_grad(index, tile):
         part = dx[tile]
@@ -359,7 +411,15 @@ def _train_backward_tiled(g, moments, inv, gain, need_dx):
         part += const
         part += gv[tile]
         part *= gain_wide
-    _for_each_tile(layout, input_grad)
+
+    def input_grad_after_activation(index, tile):
+        # dx[tile] holds the activation's input gradient; same sum order as input_grad.
+        part = dx[tile]
+        term = np.multiply(xv[tile], slope, out=_scratch(part))
+        term += const
+        part += term
+        part *= gain_wide
+    _for_each_tile(layout, input_grad_after_activation if after_activation else input_grad)
     return sum_g, sum_gc, dx.reshape(g.shape)
 
 
@@ -416,4 +476,5 @@ def batch_norm_inference(x, mean, variance, scale, offset, axes, epsilon):
     return record(out, (x, scale, offset), backward)
 
 
-__all__ = ["BatchMoments", "batch_moments", "batch_norm_train", "batch_norm_inference"]
+__all__ = ["BatchMoments", "apply_activation", "batch_moments", "batch_norm_train",
+           "batch_norm_inference"]
