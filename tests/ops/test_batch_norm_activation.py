@@ -59,7 +59,29 @@ def test_same_numbers_as_the_two_ops(shape, axes, activation, monkeypatch):
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_sigmoid_fused_against_numpy(activation):
+def test_split_tiles_and_short_ufunc_buffer_give_the_same_numbers(activation, monkeypatch):
+    """Tiles split over two threads (each thread sets and restores its own ufunc buffer)."""
+    rng = np.random.default_rng(6)
+    shape, axes = (24, 6, 6, 5), (0, 1, 2)
+    x = Variable(rng.standard_normal(shape).astype(np.float32))
+    gamma = Variable(rng.standard_normal(5).astype(np.float32))
+    beta = Variable(rng.standard_normal(5).astype(np.float32))
+    weights = rng.standard_normal(shape).astype(np.float32)
+    chain = _forward_and_grads(x, gamma, beta, axes, activation, False, weights)
+    monkeypatch.setattr(bn_ops, "_TILE_ELEMENTS", 256)
+    monkeypatch.setattr(bn_ops, "_THREADED_ELEMENTS", 1)
+    monkeypatch.setattr(bn_ops, "_SHORT_BUFFER_ELEMENTS", 1)
+    bn_ops._LAYOUTS.clear()
+    buffer_size = np.getbufsize()
+    fused = _forward_and_grads(x, gamma, beta, axes, activation, True, weights)
+    bn_ops._LAYOUTS.clear()
+    assert np.getbufsize() == buffer_size
+    for got, expected in zip(fused, chain):
+        np.testing.assert_allclose(got, expected, rtol=2e-6, atol=2e-6)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_fused_against_numpy(activation):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((32, 5, 5, 4)).astype(np.float32) * 4
     gamma = rng.random(4).astype(np.float32) + 0.5
