@@ -178,7 +178,7 @@ def _for_each_tile(layout, fn):
         finally:
             if previous is not None:
                 np.setbufsize(previous)
-    if len(tiles) < 4 or int(np.prod(layout.view)) < _THREADED_ELEMENTS:
+    if len(tiles) < 4 or layout.size < _THREADED_ELEMENTS:
         work(0, len(tiles))
     else:
         run_split(work, len(tiles), piece=1)  # channel sums are BLAS products: one thread each

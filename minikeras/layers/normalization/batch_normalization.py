@@ -218,16 +218,17 @@ class BatchNormalization(Layer):
             x = ops.reshape(x, lead + tuple(x.shape[1:]))
             if mask is not None:
                 mask = np.reshape(unwrap(mask), lead + tuple(np.shape(unwrap(mask))[1:]))
-        if training:
-            # the activation (if any) is applied by the training op, in its own passes
-            outputs = self._fused_batch_norm(x, mask, training, _fused_activation) \
-                if self.fused else self._training_batch_norm(x, mask, _fused_activation)
+        # In training the activation (if any) is applied by the training op, in its passes.
+        activation = (_fused_activation,) if training and _fused_activation is not None else ()
+        if self.fused:
+            outputs = self._fused_batch_norm(x, mask, training, *activation)
+        elif training:
+            outputs = self._training_batch_norm(x, mask, *activation)
         else:
-            outputs = self._fused_batch_norm(x, mask, training) if self.fused else \
-                batch_norm_inference(x, self.moving_mean, self.moving_variance, self.gamma,
-                                     self.beta, self._reduction_axes(x.ndim), self.epsilon)
-            if _fused_activation is not None:
-                outputs = apply_activation(_fused_activation, outputs)
+            outputs = batch_norm_inference(x, self.moving_mean, self.moving_variance, self.gamma,
+                                           self.beta, self._reduction_axes(x.ndim), self.epsilon)
+        if _fused_activation is not None and not activation:
+            outputs = apply_activation(_fused_activation, outputs)
         if self.virtual_batch_size is not None:
             outputs = ops.reshape(outputs, original_shape)
         return outputs
