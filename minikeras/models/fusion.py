@@ -490,3 +490,42 @@ def run_training_stack(layers, x, call_layer, call_fused):
             x = call_layer(layer, x)
             index += 1
     return x
+
+
+def training_graph_pairs(model):
+    """Functional models: `{bn_step: activation_step}` of the run plan, for each
+    BatchNormalization call whose only output is read by exactly one step, an Activation call
+    on that tensor alone (a single positional input, no other arguments), where neither tensor
+    is a model output. Whether a pair fuses is checked at call time (`training_activation`).
+    Cached per run plan."""
+    run_plan = model._run_plan
+    cached = model.__dict__.get("_training_pairs")
+    if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
+        return cached[2]
+    readers = {}
+    for step, (_, input_ids, _) in enumerate(run_plan):
+        for tensor_id in input_ids:
+            readers.setdefault(tensor_id, []).append(step)
+    outputs = {id(t) for t in model.outputs}
+    pairs = {}
+    for step, (node, _, output_ids) in enumerate(run_plan):
+        if type(node.layer) is not BatchNormalization or len(output_ids) != 1 or \
+                output_ids[0] in outputs or len(readers.get(output_ids[0], ())) != 1:
+            continue
+        (reader,) = readers[output_ids[0]]
+        reader_node, reader_inputs, reader_outputs = run_plan[reader]
+        if type(reader_node.layer) is Activation and reader_node._single_positional and \
+                reader_inputs == output_ids and len(reader_outputs) == 1 and \
+                reader_outputs[0] not in outputs and node._single_positional:
+            pairs[step] = reader
+    object.__setattr__(model, "_training_pairs", (run_plan, len(run_plan), pairs))
+    return pairs
+
+
+def fused_training_step(model, step, x, pairs):
+    """The activation name when run-plan step `step` (a BatchNormalization on `x`) may apply
+    the Activation step after it while recording, else None."""
+    if not TRAINING_ENABLED or step not in pairs or getattr(x, "_keras_mask", None) is not None:
+        return None
+    bn_node, activation_node = model._run_plan[step][0], model._run_plan[pairs[step]][0]
+    return training_activation(bn_node.layer, activation_node.layer, False)

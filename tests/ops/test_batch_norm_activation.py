@@ -222,3 +222,56 @@ def test_frozen_batch_norm_applies_the_activation_in_inference_mode(monkeypatch)
     assert fused[0] == unfused[0]
     for got, expected in zip(fused[1], unfused[1]):
         np.testing.assert_array_equal(got, expected)
+
+
+def _residual_functional():
+    """BN -> relu pairs inside residual blocks, a BN whose output has two readers, a BN
+    called with an explicit training argument, and a BN -> sigmoid pair as the model output."""
+    inputs = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, padding="same")(inputs)
+    x = layers.Activation("relu")(layers.BatchNormalization()(x))             # fused
+    y = layers.Conv2D(4, 3, padding="same")(x)
+    y = layers.Activation("tanh")(layers.BatchNormalization()(y))             # fused
+    y = layers.Conv2D(4, 3, padding="same")(y)
+    shared = layers.BatchNormalization()(y)                                   # two readers
+    x = layers.Activation("relu")(layers.Add()([shared, x]))
+    x = layers.Add()([x, layers.Activation("sigmoid")(shared)])
+    x = layers.BatchNormalization()(x, training=True)                         # extra argument
+    x = layers.Activation("relu")(x)
+    x = layers.Dense(3)(layers.GlobalAveragePooling2D()(x))
+    out = layers.Activation("sigmoid")(layers.BatchNormalization()(x))        # model output
+    return keras.Model(inputs, out)
+
+
+def test_functional_training_same_as_unfused(monkeypatch):
+    model = _residual_functional()
+    pairs = fusion.training_graph_pairs(model)
+    names = {type(model._run_plan[step][0].layer).__name__ for step in pairs}
+    assert names == {"BatchNormalization"} and len(pairs) == 2
+
+    calls = []
+    original = bn_ops.batch_norm_train
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("activation"))
+        return original(*args, **kwargs)
+    monkeypatch.setattr(keras.layers.normalization.batch_normalization, "batch_norm_train", spy)
+
+    def run(enabled):
+        monkeypatch.setattr(fusion, "TRAINING_ENABLED", enabled)
+        keras.utils.set_random_seed(9)
+        model = _residual_functional()
+        model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "binary_crossentropy")
+        rng = np.random.default_rng(10)
+        x = rng.random((24, 8, 8, 3)).astype(np.float32)
+        y = (rng.random((24, 3)) > 0.5).astype(np.float32)
+        history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        return history.history["loss"], model.get_weights()
+    fused_loss, fused_weights = run(True)
+    assert sorted(set(calls), key=str) == [None, "relu", "tanh"]
+    calls.clear()
+    loss, weights = run(False)
+    assert set(calls) == {None}
+    assert fused_loss == loss
+    for got, expected in zip(fused_weights, weights):
+        np.testing.assert_array_equal(got, expected)
