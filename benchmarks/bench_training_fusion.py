@@ -3,7 +3,7 @@
 model with each layer on its own, interleaved in one process (A/B: rounds alternate which route
 goes first; the host has speed phases, so separate runs are not comparable).
 
-    python benchmarks/bench_training_fusion.py [--models lenet_bn vgg_bn tanh_mlp]
+    python benchmarks/bench_training_fusion.py [--models lenet_bn vgg_bn tanh_mlp resnet_small]
                                                [--rounds 8] [--steps 10]
 
 Prints per model the median wall and process-CPU milliseconds per training step of each
@@ -23,11 +23,22 @@ L = keras.layers
 BENCH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "bench")
 
 
-def lenet_bn():
-    """The benchmark's lenet_bn: BatchNormalization -> sigmoid after every hidden layer."""
+def _bench_model(name):
     sys.path.insert(0, os.path.abspath(BENCH))
     import bench
-    return bench.build_keras_model(keras, "lenet_bn"), (28, 28, 1), 10, 256
+    config = bench.MODEL_CFG[name]
+    return (bench.build_keras_model(keras, name), config["input_shape"], config["classes"],
+            config["batch"])
+
+
+def lenet_bn():
+    """The benchmark's lenet_bn: BatchNormalization -> sigmoid after every hidden layer."""
+    return _bench_model("lenet_bn")
+
+
+def resnet_small():
+    """The benchmark's resnet_small (Functional): seven BatchNormalization -> relu pairs."""
+    return _bench_model("resnet_small")
 
 
 def vgg_bn():
@@ -52,7 +63,8 @@ def tanh_mlp():
     return model, (784,), 10, 128
 
 
-MODELS = {"lenet_bn": lenet_bn, "vgg_bn": vgg_bn, "tanh_mlp": tanh_mlp}
+MODELS = {"lenet_bn": lenet_bn, "vgg_bn": vgg_bn, "tanh_mlp": tanh_mlp,
+          "resnet_small": resnet_small}
 
 
 def measure(name, rounds, steps):
@@ -84,7 +96,8 @@ def measure(name, rounds, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=["lenet_bn", "vgg_bn", "tanh_mlp"],
+                        choices=list(MODELS))
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
