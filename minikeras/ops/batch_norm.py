@@ -325,7 +325,8 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None, activation=N
     scale_arr, offset_arr = _param_array(scale, layout), _param_array(offset, layout)
     gain = inv if scale_arr is None else inv * scale_arr            # broadcasts to stat shape
     tiled = moments.tiled and gain.shape == layout.stat_shape and \
-        (offset_arr is None or np.broadcast_shapes(offset_arr.shape, gain.shape) == gain.shape)
+        (offset_arr is None or offset_arr.shape == gain.shape or
+         np.broadcast_shapes(offset_arr.shape, gain.shape) == gain.shape)
     if activation is not None and not tiled:
         normalized, moments = batch_norm_train(x, scale, offset, axes, epsilon, moments)
         return apply_activation(activation, normalized), moments
