@@ -139,7 +139,10 @@ def test_kill_during_backup_and_restore_resumes_at_the_last_backup(tmp_path, sav
         time.sleep(0.02)
     time.sleep(0.3)
     os.kill(process.pid, signal.SIGKILL)
-    out, _ = process.communicate(timeout=30)
+    process.wait(timeout=30)
+    out = process.stdout.read()     # through the reader: keeps what readline() buffered
+    process.stdout.close()
+    process.stderr.close()
     reported = [line.split() for line in out.decode().splitlines() if line.startswith("backup")]
     steps = 256 // 32
     expected = []
