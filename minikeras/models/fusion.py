@@ -42,7 +42,7 @@ from ..engine.input_spec import assert_input_compatibility
 from ..layers import (Activation, Add, AveragePooling1D, AveragePooling2D, AveragePooling3D,
                       BatchNormalization, Conv1D, Conv2D, Conv3D, Dense, DepthwiseConv2D,
                       MaxPooling1D, MaxPooling2D, MaxPooling3D, ReLU)
-from ..ops import fused
+from ..ops import conv_pool, fused
 from ..ops.conv import conv_pads
 
 _HEADS = (Conv1D, Conv2D, Conv3D, DepthwiseConv2D, Dense)
@@ -443,4 +443,63 @@ def run_stack(plan, x, training, call_layer):
                 x = call_layer(layer, x)
         else:
             x = out
+    return x
+
+
+# ---------------------------------------------------------------------------------------
+# training: a few-tap convolution and the max pooling after it as one recorded op
+# ---------------------------------------------------------------------------------------
+# While a tape records (fit's train step, `model(x, training=True)` under a GradientTape), a
+# Conv1D/2D/3D (exact class, channels_last, relu or linear activation) directly followed by a
+# MaxPooling of the same rank (exact class, channels_last) runs as ops/conv_pool.py's op when
+# that op applies (stride-1 convolution with at most 4 taps, pooling windows tiling its
+# output): the full-size convolution output, its relu mask and the pooling's backward routing
+# never exist. Anything else runs layer by layer.
+_CONV_POOL = {Conv1D: MaxPooling1D, Conv2D: MaxPooling2D, Conv3D: MaxPooling3D}
+
+
+def _conv_pool_pair(conv, pool):
+    """Whether `conv` then `pool` may run as one training op (static settings)."""
+    return type(pool) is _CONV_POOL.get(type(conv)) and _plain(conv) and _plain(pool) and \
+        conv.data_format == "channels_last" and pool.data_format == "channels_last" and \
+        _activation_name(conv.activation) in ("relu", "linear")
+
+
+def run_conv_pool(conv, pool, x):
+    """The pooled output Tensor of `conv` then `pool` on `x` as one recorded op, or None when
+    this call must run them one by one."""
+    if isinstance(x, np.ndarray) and x.dtype == _FLOAT32:
+        x = Tensor(x)
+    if not _usable(x, conv.rank + 2) or not _conv_pool_pair(conv, pool):
+        return None
+    if conv.input_spec is not None:
+        assert_input_compatibility(conv.input_spec, [x.shape], conv.name)
+    pool.compute_output_shape(conv.compute_output_shape(x.shape))   # raises as the layers do
+    if any(s != 1 for s in conv.strides) or conv.groups != 1:
+        return None
+    out = conv_pool.conv_max_pool(x, conv.kernel, conv.bias if conv.use_bias else None,
+                                  conv.padding, tuple(conv.dilation_rate),
+                                  _activation_name(conv.activation), tuple(pool.pool_size),
+                                  pool.padding) \
+        if tuple(pool.strides) == tuple(pool.pool_size) else None
+    if out is not None:
+        for layer in (conv, pool):                  # as a call of each would
+            layer._activity_losses, layer._extra_losses = [], []
+    return out
+
+
+def run_training_stack(layers, x, call_layer):
+    """A Sequential model's `layers` on `x` while recording: conv + max pooling pairs as one
+    op where `run_conv_pool` takes them, every other layer by `call_layer(layer, x)`."""
+    index = 0
+    while index < len(layers):
+        layer = layers[index]
+        if ENABLED and index + 1 < len(layers) and _conv_pool_pair(layer, layers[index + 1]):
+            out = run_conv_pool(layer, layers[index + 1], x)
+            if out is not None:
+                x = out
+                index += 2
+                continue
+        x = call_layer(layer, x)
+        index += 1
     return x

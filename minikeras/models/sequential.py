@@ -171,6 +171,8 @@ class Sequential(Functional):
         plan = None if is_recording() else fusion.stack_plan(self, self._stack)
         if plan is not None:                  # inference: chains of layers run fused
             return fusion.run_stack(plan, inputs, training, call_layer)
+        if is_recording():                    # training: conv + max pooling pairs fused
+            return fusion.run_training_stack(self._stack, inputs, call_layer)
         outputs = inputs
         for layer in self._stack:
             outputs = call_layer(layer, outputs)

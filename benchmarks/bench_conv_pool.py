@@ -1,0 +1,70 @@
+"""A/B of the fused training op conv + bias + relu + max pooling (ops/conv_pool.py) against the
+same layers as separate ops (conv_kernels.conv_forward / conv_gradients, pool_kernels
+max_pool_forward / max_pool_backward), on seed_cnn's three layers, interleaved in one process.
+
+    python benchmarks/bench_conv_pool.py [repeats]
+
+Prints per layer the median forward and backward wall time (ms per batch of 32) of each route.
+"""
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from minikeras.ops import conv_kernels, pool_kernels  # noqa: E402
+import importlib  # noqa: E402
+
+conv_pool = importlib.import_module("minikeras.ops.conv_pool")
+
+LAYERS = [((32, 224, 224, 3), 16), ((32, 111, 111, 16), 32), ((32, 55, 55, 32), 64)]
+
+
+def unfused(x, kernel, bias, need_input):
+    pads = [(0, 0), (0, 0)]
+    t0 = time.perf_counter()
+    y, cctx = conv_kernels.conv_forward(x, kernel, (1, 1), pads, (1, 1), 1, bias=bias,
+                                        activation="relu", cached_output=True)
+    out, pctx = pool_kernels.max_pool_forward(y, (2, 2), (2, 2), pads, cached_output=True)
+    t1 = time.perf_counter()
+    g = np.ones_like(out)
+    gy = pool_kernels.max_pool_backward(pctx, g)
+    conv_kernels.conv_gradients(cctx, gy, need_input, True, True)
+    return t1 - t0, time.perf_counter() - t1
+
+
+def fused(x, kernel, bias, need_input):
+    pads = [(0, 0), (0, 0)]
+    t0 = time.perf_counter()
+    out, ctx = conv_pool.forward(x, kernel, bias, pads, (1, 1), (2, 2), "relu", True)
+    t1 = time.perf_counter()
+    g = np.ones_like(out)
+    conv_pool.gradients(ctx, g, need_input, True, True)
+    return t1 - t0, time.perf_counter() - t1
+
+
+def main():
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    rng = np.random.default_rng(0)
+    for shape, filters in LAYERS:
+        x = rng.random(shape, dtype=np.float32)
+        kernel = (rng.standard_normal((2, 2, shape[-1], filters)) * 0.3).astype(np.float32)
+        bias = np.zeros(filters, np.float32)
+        need_input = shape[-1] > 3
+        times = {"unfused": ([], []), "fused": ([], [])}
+        for r in range(repeats + 1):
+            for name, route in (("unfused", unfused), ("fused", fused)):
+                f, b = route(x, kernel, bias, need_input)
+                if r:
+                    times[name][0].append(f)
+                    times[name][1].append(b)
+        line = " ".join(f"{name}: fwd {statistics.median(f) * 1e3:6.1f} bwd "
+                        f"{statistics.median(b) * 1e3:6.1f}" for name, (f, b) in times.items())
+        print(f"{shape} -> {filters}: {line}  (load {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()
