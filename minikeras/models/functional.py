@@ -215,10 +215,21 @@ class Functional(Model):
         if plan is not None:                  # inference: chains of layers run fused
             fusion.run_graph(plan, values, training)
             return self._collect_outputs(values)
-        for (node, input_ids, output_ids), released in zip(self._run_plan,
-                                                           self._released_after()):
-            if not all(i in values for i in input_ids):
+        # training: conv + max pooling pairs as one op (fusion.run_conv_pool)
+        pairs = {} if release else fusion.training_pairs(self)
+        fused_steps = set()
+        for step, ((node, input_ids, output_ids), released) in enumerate(
+                zip(self._run_plan, self._released_after())):
+            if step in fused_steps or not all(i in values for i in input_ids):
                 continue   # a node that cannot be computed is skipped (tf.keras)
+            if step in pairs:
+                pool_step = pairs[step]
+                out = fusion.run_conv_pool(node.layer, self._run_plan[pool_step][0].layer,
+                                           values[input_ids[0]])
+                if out is not None:
+                    values[self._run_plan[pool_step][2][0]] = out
+                    fused_steps.add(pool_step)
+                    continue
             args, kwargs = node.map_arguments(values)
             if training is not None and node.layer._call_accepts_training:
                 kwargs.setdefault("training", training)

@@ -503,3 +503,32 @@ def run_training_stack(layers, x, call_layer):
         x = call_layer(layer, x)
         index += 1
     return x
+
+
+def training_pairs(model):
+    """`{conv step: pool step}` of a Functional model's run plan: a conv whose only reader is
+    the max pooling that `_conv_pool_pair` accepts (not a model output, plain calls), built
+    once per run plan; empty when fusion is off."""
+    if not ENABLED:
+        return {}
+    run_plan = model._run_plan
+    cached = model.__dict__.get("_training_pairs")
+    if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
+        return cached[2]
+    outputs = {id(t) for t in model.outputs}
+    readers = {}
+    for index, (_, input_ids, _) in enumerate(run_plan):
+        for tensor_id in input_ids:
+            readers.setdefault(tensor_id, []).append(index)
+    pairs = {}
+    for index, (node, input_ids, output_ids) in enumerate(run_plan):
+        if node.call_kwargs or len(input_ids) != 1 or len(output_ids) != 1 or \
+                output_ids[0] in outputs or len(readers.get(output_ids[0], ())) != 1:
+            continue
+        reader = readers[output_ids[0]][0]
+        pool_node, pool_inputs, pool_outputs = run_plan[reader]
+        if not pool_node.call_kwargs and len(pool_inputs) == 1 and len(pool_outputs) == 1 and \
+                _conv_pool_pair(node.layer, pool_node.layer):
+            pairs[index] = reader
+    object.__setattr__(model, "_training_pairs", (run_plan, len(run_plan), pairs))
+    return pairs
