@@ -28,7 +28,7 @@ from .conv import conv_pads
 from .conv_kernels import Context, _activation_grad, _as_shape, _channel_sums, _epilogue, \
     _grid_offsets, _im2col_into, _padded_chunk, _plan_on_one_blas_thread, _product_rows, \
     _product_summed, _sample_chunks, _small_block, _sum_in_order, _TAP_MAJOR_MAX_CHANNELS, \
-    fill_border, interior, output_array, output_sizes, same_padding, scratch, tap_slices
+    fill_border, interior, output_array, output_sizes, same_padding, scratch
 from .parallel import local_buffer, run_split
 
 # Kernels with at most this many taps (2x2, 1x1, 1-D k <= 4): the grid products of the
@@ -81,20 +81,29 @@ class _Geometry:
         positions."""
         n = xp.shape[0]
         count = n * self.cells
-        taps = tap_slices(self.kernel_size, self.pool_size, self.dilation, self.pooled)
         if self.tap_major:
-            planes = np.moveaxis(xp, -1, 0)
-            if self.cin > 1:       # channel planes: every copy below runs over output rows
-                source, planes = planes, local_buffer("conv_pool_planes", planes.shape,
-                                                      xp.dtype)
-                np.copyto(planes, source)
+            # The input split by position modulo the pool size along every axis, channels
+            # first (one copy per residue): each (phase, tap) copy below is then a shifted
+            # block of one split, read along whole rows (not every p-th value of them).
+            splits = local_buffer("conv_pool_splits", (len(self.phases), self.cin, n) +
+                                  tuple(-(-g // k) for g, k in zip(self.grid, self.pool_size)),
+                                  xp.dtype)
+            for r, residue in enumerate(self.phases):
+                source = xp[(slice(None),) + tuple(slice(a, None, k) for a, k in
+                                                   zip(residue, self.pool_size))]
+                np.copyto(splits[r][(slice(None), slice(None)) + tuple(
+                    slice(0, m) for m in source.shape[1:-1])], np.moveaxis(source, -1, 0))
+            residues = {residue: r for r, residue in enumerate(self.phases)}
             for p, phase in enumerate(self.phases):
-                shifted = planes[(slice(None), slice(None)) + tuple(slice(q, None)
-                                                                    for q in phase)]
-                for t, index in enumerate(taps):
+                for t, tap in enumerate(np.ndindex(*self.kernel_size)):
+                    cells = [q + i * d for q, i, d in zip(phase, tap, self.dilation)]
+                    split = splits[residues[tuple(c % k for c, k in zip(cells,
+                                                                        self.pool_size))]]
                     block = dest[t * self.cin:(t + 1) * self.cin, p * count:(p + 1) * count]
                     np.copyto(_as_shape(block, (self.cin, n) + self.pooled),
-                              shifted[(slice(None),) + index])
+                              split[(slice(None), slice(None)) + tuple(
+                                  slice(c // k, c // k + o) for c, k, o in
+                                  zip(cells, self.pool_size, self.pooled))])
         else:
             for p, phase in enumerate(self.phases):
                 shifted = xp[(slice(None),) + tuple(slice(q, None) for q in phase)]
