@@ -3,8 +3,11 @@ same layers as separate ops (conv_kernels.conv_forward / conv_gradients, pool_ke
 max_pool_forward / max_pool_backward), on seed_cnn's three layers, interleaved in one process.
 
     python benchmarks/bench_conv_pool.py [repeats]
+    python benchmarks/bench_conv_pool.py --model [pairs]
 
-Prints per layer the median forward and backward wall time (ms per batch of 32) of each route.
+Prints per layer the median forward and backward wall time (ms per batch of 32) of each route;
+with --model, whole seedcnn-style training steps (bench.py's seed_cnn, 128 samples a fit) with
+the training fusion on and off (`models.fusion.ENABLED`), interleaved, ms per step.
 """
 import os
 import statistics
@@ -46,7 +49,42 @@ def fused(x, kernel, bias, need_input):
     return t1 - t0, time.perf_counter() - t1
 
 
+def whole_model(pairs):
+    import minikeras as keras
+    fusion = importlib.import_module("minikeras.models.fusion")
+    L = keras.layers
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([
+        keras.Input((224, 224, 3)),
+        L.Conv2D(16, 2, activation="relu"), L.MaxPooling2D(2),
+        L.Conv2D(32, 2, activation="relu"), L.MaxPooling2D(2),
+        L.Conv2D(64, 2, activation="relu"), L.MaxPooling2D(2),
+        L.GlobalAveragePooling2D(), L.Dense(133, activation="softmax")])
+    net.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x = rng.random((128, 224, 224, 3), dtype=np.float32)
+    y = keras.utils.to_categorical(rng.integers(0, 133, 128), 133)
+    times = {True: [], False: []}
+    for i in range(pairs + 1):
+        for enabled in ((True, False) if i % 2 == 0 else (False, True)):
+            fusion.ENABLED = enabled
+            start = time.perf_counter()
+            net.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False)
+            if i:
+                times[enabled].append((time.perf_counter() - start) / 4)
+    ratios = [b / a for a, b in zip(times[True], times[False])]
+    print(f"fused: min {min(times[True]) * 1e3:.1f} median "
+          f"{statistics.median(times[True]) * 1e3:.1f} ms/step; layer by layer: min "
+          f"{min(times[False]) * 1e3:.1f} median {statistics.median(times[False]) * 1e3:.1f}; "
+          f"median pair ratio {statistics.median(ratios):.2f} ({pairs} pairs, load "
+          f"{os.getloadavg()[0]:.1f})")
+
+
 def main():
+    if "--model" in sys.argv:
+        args = [a for a in sys.argv[1:] if a != "--model"]
+        whole_model(int(args[0]) if args else 5)
+        return
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     rng = np.random.default_rng(0)
     for shape, filters in LAYERS:
