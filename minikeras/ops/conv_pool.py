@@ -135,17 +135,24 @@ class _Geometry:
                   spread.reshape(self.pool_size + (n,) + self.pooled + (self.filters,)))
 
 
+def _max_of_phases(y, out):
+    """`out` = the maximum of the phase blocks `y (phases, count, f)`."""
+    if len(y) == 1:
+        np.copyto(out, y[0])
+        return
+    np.maximum(y[0], y[1], out=out)
+    for p in range(2, len(y)):
+        np.maximum(out, y[p], out=out)
+
+
 def _pool_phases(y, out, first):
     """`out` = the maximum of the phase blocks `y (phases, count, f)`, `first` (bytes) = the
     index of the first phase holding it."""
     phases = len(y)
+    _max_of_phases(y, out)
     if phases == 1:
-        np.copyto(out, y[0])
         first.fill(0)
         return
-    np.maximum(y[0], y[1], out=out)
-    for p in range(2, phases):
-        np.maximum(out, y[p], out=out)
     # first = number of leading phases that all miss the maximum
     missed = local_buffer("conv_pool_missed", out.shape, np.bool_)
     np.not_equal(y[0], out, out=missed)
@@ -158,20 +165,25 @@ def _pool_phases(y, out, first):
             np.add(first, missed, out=first)
 
 
-def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_output=False):
+def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_output=False,
+            finish=None):
     """`max_pool(activation(conv(x, kernel) + bias))` (stride-1 convolution, tiling pooling
-    windows; see `applies`); returns `(out, ctx)`."""
+    windows; see `applies`); returns `(out, ctx)`.
+
+    Inference (`finish` given, no `bias`/`activation`): `finish(rows)` runs in place on each
+    chunk's pooled rows `(positions, filters)` (nondecreasing steps, see ops/fused.py), the
+    first-maximum bytes are not made and ctx is None."""
     geo = _Geometry(x.shape, kernel.shape, pads, dilation, pool_size)
     batch, filters = x.shape[0], geo.filters
     dtype = np.result_type(x, kernel)
     out = output_array((batch,) + geo.pooled + (filters,), dtype, cached_output)
-    first = output_array(out.shape, np.uint8, cached_output)
+    first = output_array(out.shape, np.uint8, cached_output) if finish is None else None
     kernel_rows = kernel.reshape(geo.depth, filters).astype(dtype, copy=False)
     bias = None if bias is None else np.asarray(bias, dtype)
     phases = len(geo.phases)
     per_sample = phases * geo.cells * (geo.depth + filters) * dtype.itemsize
     out_rows = _as_shape(out, (-1, filters))
-    first_rows = _as_shape(first, (-1, filters))
+    first_rows = None if first is None else _as_shape(first, (-1, filters))
 
     def products(b0, b1, block):
         count = (b1 - b0) * geo.cells
@@ -188,9 +200,15 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
         for b0, b1 in _sample_chunks(lo, hi, per_sample):
             y = products(b0, b1, block)
             rows = slice(b0 * geo.cells, b1 * geo.cells)
-            _pool_phases(y, out_rows[rows], first_rows[rows])
-            _epilogue(out_rows[rows], bias, activation)
+            if finish is None:
+                _pool_phases(y, out_rows[rows], first_rows[rows])
+                _epilogue(out_rows[rows], bias, activation)
+            else:
+                _max_of_phases(y, out_rows[rows])
+                finish(out_rows[rows])
     run_split(work, batch)
+    if finish is not None:
+        return out, None
     ctx = Context(x=x, kernel=kernel, geo=geo, out=out, first=first, activation=activation,
                   dtype=dtype, block=block)
     return out, ctx

@@ -250,3 +250,31 @@ def test_kernel_gradient_thread_split_is_deterministic():
         grads.append(conv_pool.gradients(ctx, np.ones_like(out), True, True, True))
     for first, second in zip(*grads):
         np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("route", ["phases", "conv_forward"])
+def test_inference_chain_routes_match_layer_by_layer(monkeypatch, route):
+    fused_ops = importlib.import_module("minikeras.ops.fused")
+    monkeypatch.setattr(fused_ops, "_plan_on_one_blas_thread", lambda key, candidates: route)
+    calls = []
+    original = fused_ops._phase_chain
+    monkeypatch.setattr(fused_ops, "_phase_chain",
+                        lambda *args: calls.append(1) or original(*args))
+    L = keras.layers
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((23, 20, 3))
+    h = L.MaxPooling2D(2)(L.Conv2D(8, 2, activation="relu")(inputs))
+    h = L.Conv2D(12, 2, padding="same")(h)
+    h = L.ReLU()(L.BatchNormalization()(h))                  # folded, relu after the pooling
+    h = L.MaxPooling2D((2, 3))(h)
+    outputs = L.Dense(4)(L.Flatten()(h))
+    model = keras.Model(inputs, outputs)
+    bn = model.layers[4]
+    rng = np.random.default_rng(0)
+    bn.set_weights([rng.random(12) + 0.5, rng.standard_normal(12), rng.standard_normal(12),
+                    rng.random(12) + 0.5])
+    x = rng.random((5, 23, 20, 3), dtype=np.float32)
+    fused_out = model.predict(x, verbose=0)
+    assert len(calls) == (2 if route == "phases" else 0)
+    monkeypatch.setattr(fusion, "ENABLED", False)
+    np.testing.assert_allclose(fused_out, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
