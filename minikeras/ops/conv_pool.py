@@ -25,10 +25,10 @@ import numpy as np
 
 from ..core.tensor import as_array, is_recording, is_tracked, record
 from .conv import conv_pads
-from .conv_kernels import Context, _activation_grad, _as_shape, _channel_sums, _epilogue, \
-    _grid_offsets, _im2col_into, _padded_chunk, _plan_on_one_blas_thread, _product_rows, \
-    _product_summed, _sample_chunks, _small_block, _sum_in_order, _TAP_MAJOR_MAX_CHANNELS, \
-    fill_border, interior, output_array, output_sizes, same_padding, scratch
+from .conv_kernels import _PLANS, _TAP_MAJOR_MAX_CHANNELS, Context, _activation_grad, \
+    _as_shape, _channel_sums, _epilogue, _grid_offsets, _im2col_into, _padded_chunk, \
+    _plan_on_one_blas_thread, _product_rows, _product_summed, _sample_chunks, _small_block, \
+    _sum_in_order, fill_border, interior, output_array, output_sizes, same_padding, scratch
 from .parallel import local_buffer, run_split
 
 # Kernels with at most this many taps (2x2, 1x1, 1-D k <= 4): the grid products of the
@@ -223,8 +223,10 @@ def _forward_block(geo, x, pads, dtype, samples, products):
         return None
     key = ("conv_pool_forward_blocks", x.shape[1:], geo.kernel_size, geo.cin, geo.filters,
            tuple(map(tuple, pads)), geo.dilation, geo.pool_size, dtype.str, samples)
-    choice = _plan_on_one_blas_thread(key, {"whole": lambda: products(0, samples, None),
-                                            "small": lambda: products(0, samples, block)})
+    choice = _PLANS.get(key)
+    if choice is None:
+        choice = _plan_on_one_blas_thread(key, {"whole": lambda: products(0, samples, None),
+                                                "small": lambda: products(0, samples, block)})
     return block if choice == "small" else None
 
 
@@ -340,12 +342,14 @@ def _backward_block(ctx, per_sample, spread_gradient, products):
     key = ("conv_pool_backward_blocks", ctx.x.shape[1:], geo.kernel_size, geo.cin,
            geo.filters, tuple(map(tuple, geo.pads)), geo.dilation, geo.pool_size,
            ctx.dtype.str, b1, ctx.activation)
-    _, spread = spread_gradient(0, b1)
-    spread = spread.copy()
-    trial_dk = np.zeros((geo.depth, geo.filters), ctx.dtype)
-    choice = _plan_on_one_blas_thread(key, {
-        "whole": lambda: products(0, b1, spread, None, trial_dk),
-        "small": lambda: products(0, b1, spread, block, trial_dk)})
+    choice = _PLANS.get(key)
+    if choice is None:
+        _, spread = spread_gradient(0, b1)
+        spread = spread.copy()
+        trial_dk = np.zeros((geo.depth, geo.filters), ctx.dtype)
+        choice = _plan_on_one_blas_thread(key, {
+            "whole": lambda: products(0, b1, spread, None, trial_dk),
+            "small": lambda: products(0, b1, spread, block, trial_dk)})
     return block if choice == "small" else None
 
 

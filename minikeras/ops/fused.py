@@ -23,8 +23,8 @@ import numpy as np
 
 from . import conv_kernels, conv_pool
 from .activation_kernels import _sigmoid_into
-from .conv_kernels import _as_shape, _padded_chunk, _plan_on_one_blas_thread, _sample_chunks, \
-    _wide_blocks, depthwise_taps_into, output_sizes, relu_in_place
+from .conv_kernels import _PLANS, _as_shape, _padded_chunk, _plan_on_one_blas_thread, \
+    _sample_chunks, _wide_blocks, depthwise_taps_into, output_sizes, relu_in_place
 from .parallel import local_buffer, run_split
 from .pool_kernels import _separable_reduce, _window_counts
 
@@ -240,10 +240,13 @@ def _phase_route(x, kernel, strides, pads, dilation, groups, epilogue):
     sample = x[:count]
     key = ("pooled_conv_route", x.shape[1:], kernel.shape, tuple(map(tuple, pads)),
            tuple(dilation), pooling.pool_size, np.result_type(x, kernel).str, count)
-    choice = _plan_on_one_blas_thread(key, {
-        "conv_forward": lambda: conv_kernels.conv_forward(
-            sample, kernel, tuple(strides), pads, tuple(dilation), groups, epilogue=epilogue),
-        "phases": lambda: _phase_chain(sample, kernel, pads, dilation, epilogue)})
+    choice = _PLANS.get(key)
+    if choice is None:
+        choice = _plan_on_one_blas_thread(key, {
+            "conv_forward": lambda: conv_kernels.conv_forward(
+                sample, kernel, tuple(strides), pads, tuple(dilation), groups,
+                epilogue=epilogue),
+            "phases": lambda: _phase_chain(sample, kernel, pads, dilation, epilogue)})
     return choice == "phases"
 
 

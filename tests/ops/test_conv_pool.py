@@ -1,7 +1,6 @@
 """The fused training op conv (+ bias, relu) -> max pooling (ops/conv_pool.py) and the
 Sequential training path that uses it (models/fusion.py `run_training_stack`)."""
 import importlib
-import itertools
 
 import numpy as np
 import pytest
@@ -255,6 +254,7 @@ def test_kernel_gradient_thread_split_is_deterministic():
 @pytest.mark.parametrize("route", ["phases", "conv_forward"])
 def test_inference_chain_routes_match_layer_by_layer(monkeypatch, route):
     fused_ops = importlib.import_module("minikeras.ops.fused")
+    monkeypatch.setattr(fused_ops, "_PLANS", {})
     monkeypatch.setattr(fused_ops, "_plan_on_one_blas_thread", lambda key, candidates: route)
     calls = []
     original = fused_ops._phase_chain
