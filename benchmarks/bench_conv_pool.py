@@ -5,7 +5,8 @@ max_pool_forward / max_pool_backward), on seed_cnn's three layers, interleaved i
     python benchmarks/bench_conv_pool.py [repeats]
     python benchmarks/bench_conv_pool.py --model [pairs]
 
-Prints per layer the median forward and backward wall time (ms per batch of 32) of each route;
+Prints per layer the median forward and backward time (ms per batch of 32) of each route: wall
+time, or this thread's CPU time with MINIKERAS_NUM_THREADS=1 (then all the work is on it);
 with --model, whole seedcnn-style training steps (bench.py's seed_cnn, 128 samples a fit) with
 the training fusion on and off (`models.fusion.ENABLED`), interleaved, ms per step.
 """
@@ -26,27 +27,30 @@ conv_pool = importlib.import_module("minikeras.ops.conv_pool")
 LAYERS = [((32, 224, 224, 3), 16), ((32, 111, 111, 16), 32), ((32, 55, 55, 32), 64)]
 
 
+clock = time.thread_time if os.environ.get("MINIKERAS_NUM_THREADS") == "1" else time.perf_counter
+
+
 def unfused(x, kernel, bias, need_input):
     pads = [(0, 0), (0, 0)]
-    t0 = time.perf_counter()
+    t0 = clock()
     y, cctx = conv_kernels.conv_forward(x, kernel, (1, 1), pads, (1, 1), 1, bias=bias,
                                         activation="relu", cached_output=True)
     out, pctx = pool_kernels.max_pool_forward(y, (2, 2), (2, 2), pads, cached_output=True)
-    t1 = time.perf_counter()
+    t1 = clock()
     g = np.ones_like(out)
     gy = pool_kernels.max_pool_backward(pctx, g)
     conv_kernels.conv_gradients(cctx, gy, need_input, True, True)
-    return t1 - t0, time.perf_counter() - t1
+    return t1 - t0, clock() - t1
 
 
 def fused(x, kernel, bias, need_input):
     pads = [(0, 0), (0, 0)]
-    t0 = time.perf_counter()
+    t0 = clock()
     out, ctx = conv_pool.forward(x, kernel, bias, pads, (1, 1), (2, 2), "relu", True)
-    t1 = time.perf_counter()
+    t1 = clock()
     g = np.ones_like(out)
     conv_pool.gradients(ctx, g, need_input, True, True)
-    return t1 - t0, time.perf_counter() - t1
+    return t1 - t0, clock() - t1
 
 
 def whole_model(pairs):
