@@ -6,10 +6,11 @@ Phases: the convolution outputs that tap `q` of the pooling windows reads (posit
 `pool * i + q`) are themselves a convolution with stride `pool` of the input shifted by `q`.
 The im2col rows of a chunk of samples are copied phase by phase (phase-major), so the product
 gives every phase's outputs as one contiguous block and the pooling is an elementwise maximum
-of whole blocks (no strided passes). Bias and relu commute with the maximum (both
-nondecreasing, and rounding is monotone): they run on the pooled output, a quarter of the
-values for 2x2 windows. The forward pass keeps the pooled output and, per pooled value, the
-index of the first phase holding the maximum (one byte).
+of whole blocks (no strided passes). The bias is added to every phase block (in cache, per
+chunk) so that the first maximum is found among the biased values, as the unfused layers find
+it; the relu commutes with the maximum (nondecreasing) and runs on the pooled output, a quarter
+of the values for 2x2 windows. The forward pass keeps the pooled output and, per pooled value,
+the index of the first phase holding the maximum (one byte).
 
 Backward: the pooled gradient times the relu mask (pooled resolution) is spread over the phases
 by the kept indices; the kernel gradient is then one product with the phase-major im2col rows
@@ -17,9 +18,7 @@ by the kept indices; the kernel gradient is then one product with the phase-majo
 padded input's grid, where the input gradient is made too (one product per tap added to a
 contiguous slice). Positions no pooling window reads get no gradient, as in the unfused ops.
 
-Ties: the first maximum in window order is found before the bias is added; unfused, two values
-that the bias addition rounds to the same number tie and the gradient goes to the first of
-them. Either is a valid (sub)gradient; the values are the same.
+Ties go to the first maximum in window order, as in the unfused max pooling's gradient.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -225,8 +224,12 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
             y = products(b0, b1, block)
             rows = slice(b0 * geo.cells, b1 * geo.cells)
             if finish is None:
+                # The bias goes on before the pooling: the first maximum must be found among
+                # the biased values, as the unfused layers find it (adding a constant can round
+                # two different values to one, and then the earlier one takes the gradient).
+                _epilogue(_as_shape(y, (-1, filters)), bias, None)
                 _pool_phases(y, out_rows[rows], first_rows[rows])
-                _epilogue(out_rows[rows], bias, activation)
+                _epilogue(out_rows[rows], None, activation)
             else:
                 _max_of_phases(y, out_rows[rows])
                 finish(out_rows[rows])

@@ -124,6 +124,20 @@ def test_first_maximum_wins_ties():
     np.testing.assert_array_equal(dx, expected)
 
 
+def test_a_tie_made_by_the_bias_goes_to_the_first_cell():
+    # 0 and 2**-25 differ, but each plus a bias of 1 rounds to 1.0 in float32: the unfused
+    # layers pool relu(conv + bias), see a tie and route the gradient to the first cell
+    x = np.array([0.0, 2.0 ** -25, -1.0, -1.0], np.float32).reshape(1, 2, 2, 1)
+    xv = Tensor(x)
+    with keras.GradientTape() as tape:
+        tape.watch(xv)
+        loss = keras.ops.sum(conv_pool.conv_max_pool(
+            xv, Tensor(np.ones((1, 1, 1, 1), np.float32)), Tensor(np.ones(1, np.float32)),
+            "valid", (1, 1), "relu", (2, 2), "valid"))
+    dx = np.asarray(tape.gradient(loss, xv)).reshape(-1)
+    np.testing.assert_array_equal(dx, [1.0, 0.0, 0.0, 0.0])
+
+
 @pytest.mark.parametrize("arguments", [
     dict(strides=(2, 2)),                       # strided convolution
     dict(kernel=(3, 3, 4, 2)),                  # 9 taps
