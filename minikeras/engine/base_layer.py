@@ -196,10 +196,18 @@ class Layer:
             result.extend(layer._extra_losses)
         return result
 
-    def add_loss(self, loss):
-        if callable(loss) and not isinstance(loss, Tensor):
-            loss = loss()
-        self._extra_losses.append(loss)
+    def add_loss(self, losses, **kwargs):
+        """Adds a loss (a tensor, a zero-argument callable, or a list of them; None entries are
+        skipped). `inputs=` is Keras 2's old conditioning argument, accepted and ignored as
+        tf.keras 2.x does."""
+        kwargs.pop("inputs", None)
+        if kwargs:
+            raise TypeError(f"Unknown keyword arguments: {kwargs.keys()}")
+        for loss in flatten(losses):
+            if callable(loss) and not isinstance(loss, Tensor):
+                loss = loss()
+            if loss is not None:
+                self._extra_losses.append(loss)
 
     def add_metric(self, value, name=None, **kwargs):
         """tf.keras 2.x: a `Mean` metric named `name`, tracked by this layer (and listed in the

@@ -85,12 +85,15 @@ class Functional(Model):
         self._build_input_shape = map_structure(lambda t: t.shape, inputs)
 
     # --- losses on symbolic tensors (tf.keras' `_graph_network_add_loss`) ------------------------
-    def add_loss(self, losses):
+    def add_loss(self, losses, **kwargs):
         """A KerasTensor loss computed from the model's inputs joins the graph: the layers that
         compute it and an `AddLoss` layer are inserted, so it is recomputed at every call."""
         symbolic = [loss for loss in flatten(losses) if isinstance(loss, KerasTensor)]
         if not symbolic:
-            return super().add_loss(losses)
+            return super().add_loss(losses, **kwargs)
+        kwargs.pop("inputs", None)
+        if kwargs:
+            raise TypeError(f"Unknown keyword arguments: {kwargs.keys()}")
         for loss in symbolic:
             nodes_by_depth, layers = _map_graph_network(self.inputs, [loss])
             new_nodes = [node for depth in sorted(nodes_by_depth, reverse=True)

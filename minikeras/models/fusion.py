@@ -171,8 +171,6 @@ def _grow(head, steps, readers, model_output_ids, claimed):
         if kind == "add":
             if has_add or len(input_ids) != 2 or input_ids[0] == input_ids[1]:
                 break
-            residual_id = input_ids[1] if input_ids[0] == current else input_ids[0]
-            has_add = True
         elif len(input_ids) != 1:
             break
         if kind == "pool" and type(layers[0]) is Dense:
@@ -181,6 +179,9 @@ def _grow(head, steps, readers, model_output_ids, claimed):
             break      # a loss reads the logits of a model's sigmoid output (_keras_logits)
         if pooled and kind != "elementwise":
             break                  # after the pooling: elementwise layers only
+        if kind == "add":          # taken only once the Add joins (not for an Add after a pool)
+            residual_id = input_ids[1] if input_ids[0] == current else input_ids[0]
+            has_add = True
         members.append(index)
         layers.append(layer)
         current = output_ids[0]
