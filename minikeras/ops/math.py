@@ -657,8 +657,30 @@ def _defer_to_symbolic(operator):
     return apply
 
 
+def _equality(compare, when_incomparable):
+    """`tensor == other` (`!=`) elementwise, as TF 2's eager and graph tensors (a custom
+    metric's `tf.cast(y_true, "int32") == tf.cast(y_pred, "int32")` counts matches); `None`
+    or shapes that do not broadcast give a plain bool, as TF's
+    `equal(..., incompatible_shape_error=False)` does. Hashing stays by identity."""
+    def apply(a, b):
+        if getattr(b, "_is_keras_tensor", False):
+            return NotImplemented
+        if b is None:
+            return when_incomparable
+        left, right = unwrap(a), unwrap(b)
+        try:
+            np.broadcast_shapes(np.shape(left), np.shape(right))
+        except ValueError:
+            return when_incomparable
+        return compare(left, right)
+    return apply
+
+
 def _install_operators():
     T = Tensor
+    T.__eq__ = _equality(lambda a, b: Tensor(np.equal(a, b)), False)
+    T.__ne__ = _equality(lambda a, b: Tensor(np.not_equal(a, b)), True)
+    T.__hash__ = lambda a: id(a)     # defining __eq__ would otherwise drop it
     T.T = property(lambda a: transpose(a))
     binary = {
         "__add__": lambda a, b: add(a, b), "__radd__": lambda a, b: add(b, a),
