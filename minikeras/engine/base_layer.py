@@ -464,7 +464,9 @@ class Layer:
         if out_mask is None:
             return
         flat_out = flatten(outputs)
-        flat_mask = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(flat_out)
+        # tf.keras pairs the outputs with the flattened masks: one mask for a layer returning
+        # several outputs (Attention with its scores) goes on the first output only.
+        flat_mask = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask]
         for out, m in zip(flat_out, flat_mask):
             if isinstance(out, Tensor):
                 out._keras_mask = m

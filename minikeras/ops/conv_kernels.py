@@ -685,7 +685,9 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     """`(dx, dkernel, dbias)` of `conv_forward` (with its bias and activation) for the output
     gradient `g`; None where not needed. Each half of the batch is done on its own thread:
     activation gradient, bias and kernel gradient partial sums, input gradient rows."""
-    g = np.asarray(g)
+    # C order: the routes view row blocks of `g` in place (a channels_first layer hands in a
+    # transposed gradient, whose reshape may be a strided view).
+    g = np.ascontiguousarray(g)
     if _grid_route_applies(ctx):
         return _grid_gradients(ctx, g, need_input, need_kernel, need_bias)
     kernel, groups = ctx.kernel, ctx.groups
