@@ -94,6 +94,8 @@ class Normalization(Layer):
                                       "`batch_size` and `steps` are not supported.")
         values = np.asarray(getattr(data, "data", data), dtype=np.float64)
         if not self.built:
+            if self._batch_input_shape is None:   # tf.keras keeps the data's rank in the config
+                self._batch_input_shape = (None,) * values.ndim
             self.build((None,) + values.shape[1:])
         mean = values.mean(axis=self._reduce_axis)
         variance = values.var(axis=self._reduce_axis)
