@@ -388,10 +388,14 @@ class Layer:
         return self._eager_call(args, kwargs)
 
     def _convert_input(self, x):
-        """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast)."""
+        """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast). A cast
+        tensor keeps the Keras mask of the original."""
         if isinstance(x, Tensor):
             if x.dtype.kind == "f" and x.dtype != self._dtype and self._dtype.kind == "f":
-                return cast(x, self._dtype)
+                mask = getattr(x, "_keras_mask", None)
+                x = cast(x, self._dtype)
+                if mask is not None:
+                    x._keras_mask = mask
             return x
         if isinstance(x, (np.ndarray, np.generic, list, float, int)):
             arr = np.asarray(x)
