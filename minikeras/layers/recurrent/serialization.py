@@ -2,12 +2,10 @@
 
 tf.keras 2.x writes a nested layer as `{"module", "class_name", "config", "registered_name"}`
 and reads either that or the older `{"class_name", "config"}`; classes are found through the
-registry (custom objects first, then the built-in layers). A nested layer saved built (with
-a `build_config`) is built again, as tf.keras does.
+registry (custom objects first, then the built-in layers).
 """
 from ...core.registry import builtin_objects
 from ...core.serialization import deserialize_keras_object, serialize_keras_object
-from ..serialization import build_from_config
 
 
 def serialize_layer(layer):
@@ -15,7 +13,4 @@ def serialize_layer(layer):
 
 
 def deserialize_layer(config, custom_objects=None):
-    layer = deserialize_keras_object(config, builtin_objects("layers"), custom_objects, "layer")
-    if isinstance(config, dict):
-        build_from_config(layer, config.get("build_config"))
-    return layer
+    return deserialize_keras_object(config, builtin_objects("layers"), custom_objects, "layer")
