@@ -398,3 +398,13 @@ def test_unsupported_callbacks_say_so():
         keras.callbacks.RemoteMonitor()
     with pytest.raises(NotImplementedError, match="options"):
         keras.callbacks.ModelCheckpoint("x.h5", options=object())
+
+
+def test_experimental_backup_and_restore_is_the_callback_with_a_warning(tmp_path):
+    with pytest.warns(UserWarning, match="deprecated"):
+        callback = keras.callbacks.experimental.BackupAndRestore(str(tmp_path / "backup"))
+    assert isinstance(callback, keras.callbacks.BackupAndRestore)
+    model = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[callback])
+    assert not (tmp_path / "backup").exists() or not any((tmp_path / "backup").iterdir())

@@ -13,6 +13,7 @@ from .terminate_on_nan import TerminateOnNaN  # noqa: F401
 from .early_stopping import EarlyStopping  # noqa: F401
 from .model_checkpoint import ModelCheckpoint  # noqa: F401
 from .backup_and_restore import BackupAndRestore  # noqa: F401
+from . import experimental  # noqa: F401
 from .learning_rate_scheduler import LearningRateScheduler  # noqa: F401
 from .reduce_lr_on_plateau import ReduceLROnPlateau  # noqa: F401
 from .csv_logger import CSVLogger  # noqa: F401

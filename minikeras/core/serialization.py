@@ -123,4 +123,7 @@ def _lookup(name, module_objects, custom_objects, registry_lookup):
     registered = registry_lookup(name, custom_objects)
     if registered is not None:
         return registered
+    if isinstance(name, str) and name.startswith("Custom>"):
+        # tf.keras registers its built-in optimizers as `Custom>Adam` and writes that name
+        name = name[len("Custom>"):]
     return module_objects.get(name)

@@ -107,6 +107,7 @@ from .preprocessing.random_color_size import (  # noqa: F401
 )
 from .core.einsum_dense import EinsumDense  # noqa: F401
 from .core.random_fourier_features import RandomFourierFeatures  # noqa: F401
+from .preprocessing.base_preprocessing_layer import PreprocessingLayer  # noqa: F401
 from .preprocessing.category_encoding import CategoryEncoding  # noqa: F401
 from .preprocessing.discretization import Discretization  # noqa: F401
 from .preprocessing.string_lookup import StringLookup  # noqa: F401

@@ -21,6 +21,7 @@ from .confusion import (  # noqa: F401
 from .f_score import FBetaScore, F1Score  # noqa: F401
 from .r2_score import R2Score  # noqa: F401
 from .mean_extras import MeanRelativeError, MeanTensor  # noqa: F401
+from . import experimental  # noqa: F401
 from .iou import IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU  # noqa: F401
 from ..losses import binary_focal_crossentropy, categorical_focal_crossentropy  # noqa: F401
 from ..core.serialization import deserialize_object, serialize_keras_object

@@ -2,6 +2,7 @@
 from .training import Model  # noqa: F401
 from .functional import Functional  # noqa: F401
 from .sequential import Sequential  # noqa: F401
+from . import experimental  # noqa: F401
 from .serialization import model_from_json as _from_json, model_from_config as _from_config, clone_model as _clone
 
 

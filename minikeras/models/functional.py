@@ -215,8 +215,14 @@ class Functional(Model):
         if plan is not None:                  # inference: chains of layers run fused
             fusion.run_graph(plan, values, training)
             return self._collect_outputs(values)
-        for (node, input_ids, output_ids), released in zip(self._run_plan,
-                                                           self._released_after()):
+        # training: BatchNormalization -> Activation pairs run as one op (fusion.py)
+        pairs = fusion.training_graph_pairs(self) if not release else {}
+        fused_into = {}                       # activation step -> its output, made by the BN
+        for step, ((node, input_ids, output_ids), released) in enumerate(
+                zip(self._run_plan, self._released_after())):
+            if step in fused_into:
+                values[output_ids[0]] = fused_into.pop(step)
+                continue
             if not all(i in values for i in input_ids):
                 continue   # a node that cannot be computed is skipped (tf.keras)
             args, kwargs = node.map_arguments(values)
@@ -225,6 +231,12 @@ class Functional(Model):
             if release:
                 for tensor_id in released:
                     del values[tensor_id]
+            activation = fusion.fused_training_step(self, step, args[0], pairs) \
+                if step in pairs else None
+            if activation is not None:
+                fused_into[pairs[step]] = node.layer(*args, _fused_activation=activation,
+                                                     **kwargs)
+                continue
             outputs = node.layer(*args, **kwargs)
             del args, kwargs
             if len(output_ids) == 1 and isinstance(outputs, Tensor):

@@ -444,3 +444,88 @@ def run_stack(plan, x, training, call_layer):
         else:
             x = out
     return x
+
+
+# ---------------------------------------------------------------------------------------
+# training: BatchNormalization -> Activation pairs of a Sequential stack
+# ---------------------------------------------------------------------------------------
+# Activations the training batch normalization applies itself (ops/batch_norm.py: one recorded
+# op, the activation's passes done tile by tile with the normalisation's).
+_TRAINING_ACTIVATIONS = {activations.sigmoid: "sigmoid", activations.tanh: "tanh",
+                         activations.relu: "relu"}
+
+# `MINIKERAS_TRAINING_FUSION=0` turns the training pairs off (each layer runs on its own).
+TRAINING_ENABLED = ENABLED and os.environ.get("MINIKERAS_TRAINING_FUSION", "1") != "0"
+
+
+def training_activation(bn, activation_layer, is_last):
+    """The name of the activation that `bn` (a BatchNormalization) may apply for the Activation
+    layer after it while recording, or None. Exact classes, float32, no activity regularizers,
+    both built; the Activation must not be the stack's output (a sigmoid output keeps its
+    logits for the losses, `_keras_logits`)."""
+    if is_last or type(bn) is not BatchNormalization or type(activation_layer) is not Activation:
+        return None
+    if not (_plain(bn) and _plain(activation_layer)):
+        return None
+    try:
+        return _TRAINING_ACTIVATIONS.get(activation_layer.activation)
+    except TypeError:                     # an unhashable callable
+        return None
+
+
+def run_training_stack(layers, x, call_layer, call_fused):
+    """Run a Sequential stack while recording: a BatchNormalization followed by a fusable
+    Activation is called as `call_fused(bn, x, name)` (it applies the activation itself) and
+    the Activation layer is skipped; every other layer as `call_layer(layer, x)`."""
+    index, count = 0, len(layers)
+    while index < count:
+        layer = layers[index]
+        name = None
+        if TRAINING_ENABLED and index + 1 < count and getattr(x, "_keras_mask", None) is None:
+            name = training_activation(layer, layers[index + 1], index + 2 == count)
+        if name is not None:
+            x = call_fused(layer, x, name)
+            index += 2
+        else:
+            x = call_layer(layer, x)
+            index += 1
+    return x
+
+
+def training_graph_pairs(model):
+    """Functional models: `{bn_step: activation_step}` of the run plan, for each
+    BatchNormalization call whose only output is read by exactly one step, an Activation call
+    on that tensor alone (a single positional input, no other arguments), where neither tensor
+    is a model output. Whether a pair fuses is checked at call time (`training_activation`).
+    Cached per run plan."""
+    run_plan = model._run_plan
+    cached = model.__dict__.get("_training_pairs")
+    if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
+        return cached[2]
+    readers = {}
+    for step, (_, input_ids, _) in enumerate(run_plan):
+        for tensor_id in input_ids:
+            readers.setdefault(tensor_id, []).append(step)
+    outputs = {id(t) for t in model.outputs}
+    pairs = {}
+    for step, (node, _, output_ids) in enumerate(run_plan):
+        if type(node.layer) is not BatchNormalization or len(output_ids) != 1 or \
+                output_ids[0] in outputs or len(readers.get(output_ids[0], ())) != 1:
+            continue
+        (reader,) = readers[output_ids[0]]
+        reader_node, reader_inputs, reader_outputs = run_plan[reader]
+        if type(reader_node.layer) is Activation and reader_node._single_positional and \
+                reader_inputs == output_ids and len(reader_outputs) == 1 and \
+                reader_outputs[0] not in outputs and node._single_positional:
+            pairs[step] = reader
+    object.__setattr__(model, "_training_pairs", (run_plan, len(run_plan), pairs))
+    return pairs
+
+
+def fused_training_step(model, step, x, pairs):
+    """The activation name when run-plan step `step` (a BatchNormalization on `x`) may apply
+    the Activation step after it while recording, else None."""
+    if not TRAINING_ENABLED or step not in pairs or getattr(x, "_keras_mask", None) is not None:
+        return None
+    bn_node, activation_node = model._run_plan[step][0], model._run_plan[pairs[step]][0]
+    return training_activation(bn_node.layer, activation_node.layer, False)

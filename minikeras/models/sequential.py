@@ -168,7 +168,11 @@ class Sequential(Functional):
 
         def call_layer(layer, x):
             return layer(x, **(kwargs if layer._call_accepts_training else {}))
-        plan = None if is_recording() else fusion.stack_plan(self, self._stack)
+        if is_recording():                    # training: batch norm + activation pairs fused
+            def call_fused(layer, x, activation):
+                return layer(x, _fused_activation=activation, **kwargs)
+            return fusion.run_training_stack(self._stack, inputs, call_layer, call_fused)
+        plan = fusion.stack_plan(self, self._stack)
         if plan is not None:                  # inference: chains of layers run fused
             return fusion.run_stack(plan, inputs, training, call_layer)
         outputs = inputs

@@ -143,9 +143,7 @@ class Model(Layer):
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
                 jit_compile=None, pss_evaluation_shards=0, **kwargs):
         _check_legacy_compile_arguments(kwargs)
-        if steps_per_execution not in (None, 1):
-            raise NotImplementedError("compile(steps_per_execution=...) other than 1 is not "
-                                      "supported by minikeras.")
+        self._steps_per_execution = _check_steps_per_execution(steps_per_execution)
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
         self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights,
@@ -313,17 +311,22 @@ class Model(Layer):
         if restored_epoch is not None:
             handler._initial_epoch = restored_epoch
         logs = None
+        executions = _Executions(self._steps_per_execution, handler)
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
             with handler.catch_stop_iteration():
                 for step in handler.steps():
-                    callbacks.on_train_batch_begin(step)
+                    if executions.starts(step):
+                        callbacks.on_train_batch_begin(step)
                     with blas_single_threaded("train"):   # the kernels split their work in two
                         logs = _numpy_logs(self._run_train_step(next(iterator)))
-                    callbacks.on_train_batch_end(step, logs)
-                    if self.stop_training:
-                        break
+                    if executions.ends(step):
+                        callbacks.on_train_batch_end(step, logs)
+                        if self.stop_training:
+                            break
+            if executions.unfinished is not None:   # the input ran out inside an execution
+                callbacks.on_train_batch_end(executions.finish(), logs)
             if logs is None:
                 raise ValueError("Unexpected result of `train_function` (Empty logs). This could "
                                  "be due to issues in input pipeline that resulted in an empty "
@@ -385,15 +388,20 @@ class Model(Layer):
                                      model=self, verbose=verbose, epochs=1,
                                      steps=handler.inferred_steps)
         logs = {}
+        executions = _Executions(getattr(self, "_steps_per_execution", 1), handler)
         callbacks.on_test_begin()
         for _, iterator in handler.enumerate_epochs():
             self.reset_metrics()
             with handler.catch_stop_iteration():
                 for step in handler.steps():
-                    callbacks.on_test_batch_begin(step)
+                    if executions.starts(step):
+                        callbacks.on_test_batch_begin(step)
                     with blas_single_threaded("test"):   # the kernels split their work in two
                         logs = _numpy_logs(self.test_step(next(iterator)))
-                    callbacks.on_test_batch_end(step, logs)
+                    if executions.ends(step):
+                        callbacks.on_test_batch_end(step, logs)
+            if executions.unfinished is not None:
+                callbacks.on_test_batch_end(executions.finish(), logs)
         logs = self._validate_and_get_metrics_result(logs)
         callbacks.on_test_end(logs=logs)
         if return_dict:
@@ -411,18 +419,25 @@ class Model(Layer):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=1,
                                      steps=handler.inferred_steps)
+        executions = _Executions(getattr(self, "_steps_per_execution", 1), handler)
         callbacks.on_predict_begin()
         outputs, structure = [], None
         for _, iterator in handler.enumerate_epochs():
             with handler.catch_stop_iteration():
                 for step in handler.steps():
-                    callbacks.on_predict_batch_begin(step)
+                    if executions.starts(step):
+                        callbacks.on_predict_batch_begin(step)
                     with blas_single_threaded("predict"):   # the kernels split their work in two
                         result = self.predict_step(next(iterator))
                     outputs.append([np.asarray(o.data if isinstance(o, Tensor) else o)
                                     for o in flatten(result)])
                     structure = result
-                    callbacks.on_predict_batch_end(step, {"outputs": result})
+                    if executions.ends(step):
+                        callbacks.on_predict_batch_end(step, {"outputs": executions.outputs(
+                            result, outputs)})
+            if executions.unfinished is not None:
+                callbacks.on_predict_batch_end(executions.finish(), {
+                    "outputs": executions.outputs(structure, outputs)})
         if not outputs:
             raise ValueError("Unexpected result of `predict_function` (Empty batch_outputs). "
                              "The input gave no batch to predict on: check that `x` holds at "
@@ -629,6 +644,64 @@ def _inject_functional_class(cls):
 def _is_functional_args(args, kwargs):
     return (len(args) >= 2) or ("inputs" in kwargs and "outputs" in kwargs) or \
         (len(args) == 1 and "outputs" in kwargs)
+
+
+def _check_steps_per_execution(steps_per_execution):
+    """The number of batches per execution; tf.keras' "auto" starts its tuning at 1."""
+    if steps_per_execution in (None, "auto") or steps_per_execution is False:
+        return 1
+    if isinstance(steps_per_execution, (bool, np.bool_)):
+        return 1
+    if not isinstance(steps_per_execution, (int, np.integer)):
+        raise TypeError("Expected steps_per_execution to be an integer or 'auto'. Received: "
+                        f"steps_per_execution={steps_per_execution!r}")
+    if steps_per_execution < 0:
+        raise ValueError("Expected steps_per_execution to be positive. Received: "
+                         f"steps_per_execution={steps_per_execution}")
+    return max(int(steps_per_execution), 1)
+
+
+class _Executions:
+    """Groups an epoch's steps as tf.keras' `steps_per_execution` does.
+
+    tf.keras runs that many batches in one call of its train/test/predict function, so the
+    batch callbacks (and the progress bar) see one batch per execution: `begin` with its first
+    step, `end` with its last step and the logs after it. Executions start at multiples of
+    `size` and are cut at the epoch's end. The weights are the same as with one step each.
+    """
+
+    def __init__(self, size, handler):
+        self.size, self._handler, self.unfinished = size, handler, None
+        self._in_execution = 0
+
+    def starts(self, step):
+        if step % self.size == 0:
+            self._in_execution = 0
+            return True
+        return False
+
+    def ends(self, step):
+        self._in_execution += 1
+        total = self._handler.inferred_steps
+        if (step + 1) % self.size == 0 or (total is not None and step + 1 >= total):
+            self.unfinished = None
+            return True
+        self.unfinished = step
+        return False
+
+    def finish(self):
+        """The last step of an execution the input cut short; `end` has not been called."""
+        step, self.unfinished = self.unfinished, None
+        return step
+
+    def outputs(self, structure, outputs):
+        """predict's batch outputs for the callback: those of the whole execution."""
+        if self._in_execution <= 1:
+            return structure
+        parts = outputs[-self._in_execution:]
+        merged = [np.concatenate(columns, axis=0) for columns in zip(*parts)]
+        nested = isinstance(structure, (list, tuple, dict))
+        return pack_sequence_as(structure, merged) if nested else merged[0]
 
 
 def _check_validation_freq(validation_freq):

@@ -60,3 +60,64 @@ def relu_grad(g, out):
     grad = np.empty(out.shape, np.result_type(g, out))
     split_rows(lambda rows: np.multiply(g[rows], out[rows] > 0, out=grad[rows]), grad)
     return grad
+
+
+# ---------------------------------------------------------------------------------------
+# in-place forms for fused chains (batch normalization + activation in training)
+# ---------------------------------------------------------------------------------------
+FUSABLE_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+_zero_rows = {}
+
+
+def _zeros_like_row(rows):
+    """A cached row of zeros as wide as `rows`' last axis (relu against an array: NumPy runs a
+    maximum with a scalar operand in a scalar loop)."""
+    key = (rows.shape[-1], rows.dtype)
+    zeros = _zero_rows.get(key)
+    if zeros is None:
+        zeros = _zero_rows[key] = np.zeros(rows.shape[-1], rows.dtype)
+    return zeros
+
+
+def activation_in_place(name, rows):
+    """One of FUSABLE_ACTIVATIONS on `rows` in place, with the NumPy calls of its op (so the
+    same numbers); "negated_sigmoid" is the logistic of `-rows` (rows already negated)."""
+    if name == "negated_sigmoid":
+        with np.errstate(over="ignore"):
+            np.exp(rows, out=rows)
+        np.add(rows, 1, out=rows)
+        np.divide(1, rows, out=rows)
+    elif name == "sigmoid":
+        _sigmoid_into(rows, rows)
+    elif name == "tanh":
+        np.tanh(rows, out=rows)
+    elif name == "relu":
+        np.maximum(rows, _zeros_like_row(rows), out=rows)
+    else:
+        raise ValueError(f"No in-place kernel for activation {name!r}; expected one of "
+                         f"{FUSABLE_ACTIVATIONS}.")
+    return rows
+
+
+def activation_grad_into(name, out, g, dest):
+    """The gradient through one of FUSABLE_ACTIVATIONS, from its output `out` and the output
+    gradient `g`, written into `dest` (same order of operations as sigmoid_grad, tanh_grad,
+    relu_grad, so the same numbers)."""
+    if name == "sigmoid":
+        np.subtract(1, out, out=dest)
+        dest *= out
+        dest *= g
+    elif name == "tanh":
+        np.multiply(out, out, out=dest)
+        np.subtract(1, dest, out=dest)
+        dest *= g
+    elif name == "relu":
+        # The mask copied into floats, then one float product (a float-by-bool product casts
+        # through NumPy's small buffers).
+        np.copyto(dest, np.greater(out, 0))
+        dest *= g
+    else:
+        raise ValueError(f"No gradient kernel for activation {name!r}; expected one of "
+                         f"{FUSABLE_ACTIVATIONS}.")
+    return dest

@@ -564,10 +564,13 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
             _gemm_rows(cols, kernel_groups, dest_rows, block)
 
     def winograd_chunk(b0, b1, dest_rows):
+        def finish_slice(lo, hi):
+            """The epilogue on samples b0 + lo : b0 + hi, just written (in cache)."""
+            finish_rows(dest_rows[lo * positions:hi * positions], (b0 + lo) * positions,
+                        (b0 + hi) * positions)
         winograd.convolve_chunk(x[b0:b1].astype(dtype, copy=False), wino_kernel, tiling,
-                                _as_shape(dest_rows, (b1 - b0,) + conv_shape[1:]))
-        if not pooled:
-            finish_rows(dest_rows, b0 * positions, b1 * positions)
+                                _as_shape(dest_rows, (b1 - b0,) + conv_shape[1:]),
+                                None if pooled else finish_slice)
 
     def destination(b0, b1):
         """Where the convolution of samples b0:b1 goes: their rows of `out`, or a per-thread

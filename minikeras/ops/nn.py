@@ -9,6 +9,7 @@ from ..core.tensor import as_array, unwrap
 from .math import sigmoid as _sigmoid_op
 from .activation_kernels import relu_grad, sigmoid_array, sigmoid_grad, tanh_grad
 from . import parallel
+from .conv_kernels import relu_in_place
 from .parallel import split_rows
 
 
@@ -50,7 +51,7 @@ def dense(x, kernel, bias=None, activation=None):
     if bias is not None:
         out += bias.data if isinstance(bias, Tensor) else bias
     if activation == "relu":
-        np.maximum(out, 0, out=out)
+        relu_in_place(out)                  # against a row of zeros: NumPy's scalar maximum is slow
     elif activation == "tanh":
         np.tanh(out, out=out)
     if xd.ndim != 2:
@@ -94,8 +95,8 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """Keras' relu: `x` above threshold, `negative_slope * (x - threshold)` below, capped."""
     xd = as_array(x)
     if negative_slope == 0 and max_value is None and threshold == 0:
-        out = np.empty_like(xd)
-        split_rows(lambda rows: np.maximum(xd[rows], 0, out=out[rows]), out)
+        out = np.array(xd, copy=True)
+        split_rows(lambda rows: relu_in_place(out[rows]), out)
         return record(out, (x,), lambda g, needs: (relu_grad(g, out),))
     if negative_slope == 0 and threshold == 0 and max_value is not None and max_value > 0:
         return _capped_relu(x, xd, max_value)           # ReLU6 and the like
@@ -311,3 +312,4 @@ def keep_mask(rng, shape, rate):
     if threshold >= 1 << 32:                  # rate rounds to 1: a float32 uniform is below 1
         return np.zeros(shape, bool)
     return bits >= np.uint32(max(threshold, 0))
+

@@ -752,13 +752,18 @@ def cumprod(x, axis=None, dtype=None):
         moved = np.moveaxis(xd, axis, -1)
         gm = np.moveaxis(g, axis, -1)
         n = moved.shape[-1]
-        grad = np.zeros_like(moved)
-        # d out_j / d x_i = prod_{k <= j, k != i} x_k: one masked product per position i.
-        for i in range(n):
-            factors = moved.copy()
-            factors[..., i] = 1
-            partial = np.cumprod(factors, axis=-1)[..., i:]
-            grad[..., i] = np.sum(gm[..., i:] * partial, axis=-1)
+        # grad_i = (prod_{k < i} x_k) * S_i with S_i = sum_{j >= i} g_j prod_{i < k <= j} x_k,
+        # and S_i = g_i + x_{i+1} S_{i+1}: one backward sweep, no division.
+        before = np.ones_like(moved)
+        if n > 1:
+            np.cumprod(moved[..., :-1], axis=-1, out=before[..., 1:])
+        tail = np.empty_like(moved)
+        if n:
+            tail[..., n - 1] = gm[..., n - 1]
+        for i in range(n - 2, -1, -1):
+            np.multiply(moved[..., i + 1], tail[..., i + 1], out=tail[..., i])
+            tail[..., i] += gm[..., i]
+        grad = before * tail
         return (np.moveaxis(grad, -1, axis),)
     return record(out, (t,), backward)
 

@@ -142,66 +142,127 @@ def transform_input(xp, tiling):
     """`xp (count, 2th+2, 2tw+2, c)` -> `V (4, 2, count*th*tw, 2, c)`: B^T d B for every tile,
     the transformed positions (i, j) in column pairs `[i, p, :, q]`: (j=0, j=3) as p=0 and
     (j=1, j=2) as p=1 (`_PAIRS`), each a `(tiles, c)` matrix with row stride 2c (BLAS takes it
-    as it is).
+    as it is). (In fresh buffers; the kernels reuse an `_InputTransform`.)"""
+    transform = _InputTransform(tiling, xp.shape[0], xp.shape[-1], xp.dtype)
+    np.copyto(transform.xp, xp)
+    with _short_ufunc_buffer():
+        return transform.run()
+
+
+class _InputTransform:
+    """The input transform of `count` samples: its buffers, and every pass as a ufunc with
+    its operand views, made once per shape and reused (`_transform`): a slice then costs
+    its NumPy passes and no view, buffer or ufunc-buffer-size set-up (~40 us a slice before).
 
     Column combinations first. Pair 0 is `d[w] - d[w+2]` at every column w (even w: j=0, odd
     w: j=3): one pass over the whole flat buffer with long inner loops; pair 1 (d1 + d2,
     d2 - d1) one such pass and one with inner loops over the channels. Then the row
     combinations of both pairs, over whole rows of tiles."""
-    count, channels = xp.shape[0], xp.shape[-1]
-    th, tw = tiling.tiles
-    height, width = xp.shape[1:3]
-    row = 2 * tw * channels
-    with _short_ufunc_buffer():
-        flat = xp.reshape(-1)
+
+    def __init__(self, tiling, count, channels, dtype):
+        th, tw = tiling.tiles
+        height, width = tiling.padded
+        (top, _), (left, _) = tiling.pads
+        # Zero-padded input; only its interior is written afterwards, the border stays zero.
+        self.xp = np.zeros((count, height, width, channels), dtype)
+        self.interior = self.xp[:, top:top + tiling.spatial[0], left:left + tiling.spatial[1]]
+        flat = self.xp.reshape(-1)
         shift = 2 * channels
         # Both pairs' columns in one buffer, so that each row combination is one pass.
-        columns = local_buffer("wino_columns", (2, count, height, width * channels), xp.dtype)
+        columns = np.empty((2, count, height, width * channels), dtype)
         diffs, sums = columns.reshape(2, -1)
-        np.subtract(flat[:-shift], flat[shift:], out=diffs[:-shift])
-        # Pair 1: d[w+1] + d[w+2] at every column in one flat pass (right at even w), then
-        # d[w+1] - d[w] written over the odd columns.
-        np.add(flat[channels:-channels], flat[shift:], out=sums[:-shift])
-        odd, even = xp[:, :, 1:2 * tw + 1:2], xp[:, :, 2:2 * tw + 2:2]
-        np.subtract(even, odd,
-                    out=columns[1].reshape(count, height, tw + 1, 2, channels)[:, :, :tw, 1])
-        v = local_buffer("wino_v", (4, 2, count, th, row), xp.dtype)
+        odd, even = self.xp[:, :, 1:2 * tw + 1:2], self.xp[:, :, 2:2 * tw + 2:2]
+        row = 2 * tw * channels
+        v = np.empty((4, 2, count, th, row), dtype)
         r = [columns[:, :, i:i + 2 * th:2, :row] for i in range(4)]
-        np.subtract(r[0], r[2], out=v[0])
-        np.add(r[1], r[2], out=v[1])
-        np.subtract(r[2], r[1], out=v[2])
-        np.subtract(r[1], r[3], out=v[3])
-    return v.reshape(4, 2, count * th * tw, 2, channels)
+        self._passes = [
+            (np.subtract, flat[:-shift], flat[shift:], diffs[:-shift]),
+            # Pair 1: d[w+1] + d[w+2] at every column in one flat pass (right at even w),
+            # then d[w+1] - d[w] written over the odd columns.
+            (np.add, flat[channels:-channels], flat[shift:], sums[:-shift]),
+            (np.subtract, even, odd,
+             columns[1].reshape(count, height, tw + 1, 2, channels)[:, :, :tw, 1]),
+            (np.subtract, r[0], r[2], v[0]),
+            (np.add, r[1], r[2], v[1]),
+            (np.subtract, r[2], r[1], v[2]),
+            (np.subtract, r[1], r[3], v[3])]
+        self.pairs = v.reshape(4, 2, count * th * tw, 2, channels)
+        # The products' left operands: `(i, q, tiles, c)` per pair.
+        self.operands = (self.pairs[:, 0].transpose(0, 2, 1, 3),
+                         self.pairs[:, 1].transpose(0, 2, 1, 3))
+
+    def run(self, x=None):
+        """V of `x` (placed in the padded buffer first) or of what the buffer holds; inside
+        `_short_ufunc_buffer`."""
+        if x is not None:
+            np.copyto(self.interior, x)
+        for ufunc, a, b, out in self._passes:
+            ufunc(a, b, out=out)
+        return self.pairs
 
 
 def transform_output(m, tiling, count, out):
-    """`m (16, count*th*tw, f)` -> `out (count, *tiling.out, f)`: A^T M A, cropped."""
+    """`m (16, count*th*tw, f)` -> `out (count, *tiling.out, f)`: A^T M A, cropped. (Through
+    fresh buffers; the kernels reuse an `_OutputTransform`.)"""
+    transform = _OutputTransform(tiling, count, m.shape[-1], m.dtype)
+    np.copyto(transform.m, m)
     with _short_ufunc_buffer():
-        _output_combinations(m, tiling, count, out)
+        transform.run(out)
 
 
-def _output_combinations(m, tiling, count, out):
-    th, tw = tiling.tiles
-    filters = m.shape[-1]
-    m4 = m.reshape(4, 4, count, th, tw, filters)
-    s = local_buffer("wino_s", (2, 4, count, th, tw, filters), m.dtype)
-    np.add(m4[0], m4[1], out=s[0])
-    s[0] += m4[2]
-    np.subtract(m4[1], m4[2], out=s[1])
-    s[1] -= m4[3]
-    pair = local_buffer("wino_pair", (count, th, tw, filters), m.dtype)
-    for a in range(2):
-        rows = (tiling.out[0] - a + 1) // 2
-        for b in range(2):
-            cols = (tiling.out[1] - b + 1) // 2
-            if b == 0:
-                np.add(s[a, 0], s[a, 1], out=pair)
-                last = np.add
-            else:
-                np.subtract(s[a, 1], s[a, 2], out=pair)
-                last = np.subtract
-            other = s[a, 2] if b == 0 else s[a, 3]
-            last(pair[:, :rows, :cols], other[:, :rows, :cols], out=out[:, a::2, b::2])
+class _OutputTransform:
+    """The output transform of `count` samples, like `_InputTransform`: `m` (the 16 products,
+    written through `products`) and the passes that turn it into the output."""
+
+    def __init__(self, tiling, count, filters, dtype):
+        th, tw = tiling.tiles
+        self.m = np.empty((16, count * th * tw, filters), dtype)
+        m4 = self.m.reshape(4, 4, count, th, tw, filters)
+        slots = self.m.reshape(4, 4, count * th * tw, filters)
+        self.products = (slots[:, 0::3], slots[:, 1:3])             # j = 0, 3 and j = 1, 2
+        s = np.empty((2, 4, count, th, tw, filters), dtype)
+        self._row_passes = [(np.add, m4[0], m4[1], s[0]), (np.add, s[0], m4[2], s[0]),
+                            (np.subtract, m4[1], m4[2], s[1]), (np.subtract, s[1], m4[3], s[1])]
+        self.pair = np.empty((count, th, tw, filters), dtype)
+        self._column_passes = []
+        for a in range(2):
+            rows = (tiling.out[0] - a + 1) // 2
+            for b in range(2):
+                cols = (tiling.out[1] - b + 1) // 2
+                if b == 0:
+                    first, last, other = (np.add, s[a, 0], s[a, 1]), np.add, s[a, 2]
+                else:
+                    first, last, other = (np.subtract, s[a, 1], s[a, 2]), np.subtract, s[a, 3]
+                self._column_passes.append(
+                    (first, last, self.pair[:, :rows, :cols], other[:, :rows, :cols],
+                     (slice(None), slice(a, None, 2), slice(b, None, 2))))
+
+    def run(self, out):
+        """`out (count, *tiling.out, f)` from `m`; inside `_short_ufunc_buffer`."""
+        for ufunc, a, b, dest in self._row_passes:
+            ufunc(a, b, out=dest)
+        for (ufunc, a, b), last, pair, other, index in self._column_passes:
+            ufunc(a, b, out=self.pair)
+            last(pair, other, out=out[index])
+
+
+_KEPT_TRANSFORMS = 12
+
+
+def _transform(kind, tiling, count, channels, dtype):
+    """The per-thread `kind` (`_InputTransform` or `_OutputTransform`) for these shapes,
+    reused while they repeat; at most `_KEPT_TRANSFORMS` are kept."""
+    cache = getattr(_buffers, "transforms", None)
+    if cache is None:
+        cache = _buffers.transforms = {}
+    key = (kind, tiling.spatial, tiling.pads, count, channels, np.dtype(dtype).str)
+    transform = cache.pop(key, None)
+    if transform is None:
+        transform = kind(tiling, count, channels, dtype)
+    cache[key] = transform                   # most recently used last
+    while len(cache) > _KEPT_TRANSFORMS:
+        del cache[next(iter(cache))]
+    return transform
 
 
 # The transforms are memory-bound passes over buffers of (16, tiles, channels): a chunk is done
@@ -223,23 +284,23 @@ def _sample_slices(count, tiling, channels):
     return [(lo, min(lo + step, count)) for lo in range(0, count, step)]
 
 
-def convolve_chunk(x, transformed_kernel, tiling, out):
-    """`out (count, *tiling.out, f)` = the convolution of `x (count, H, W, c)`."""
-    channels = max(x.shape[-1], transformed_kernel.shape[-1])
-    for lo, hi in _sample_slices(x.shape[0], tiling, channels):
-        v = transform_input(padded(x[lo:hi], tiling), tiling)
-        m = local_buffer("wino_m", (16, v.shape[2], transformed_kernel.shape[-1]), v.dtype)
-        _products(v, transformed_kernel, m)
-        transform_output(m, tiling, hi - lo, out[lo:hi])
-
-
-def _products(v, transformed_kernel, m):
-    """`m[k] = v[k] @ u[k]` for the 16 positions k = 4i + j, `v` in column pairs."""
-    tiles, filters = v.shape[2], transformed_kernel.shape[-1]
+def convolve_chunk(x, transformed_kernel, tiling, out, finish=None):
+    """`out (count, *tiling.out, f)` = the convolution of `x (count, H, W, c)`. `finish(lo,
+    hi)`, when given, is called once samples lo:hi of `out` are written (still in cache)."""
+    channels, filters = x.shape[-1], transformed_kernel.shape[-1]
     u4 = transformed_kernel.reshape(4, 4, -1, filters)
-    m4 = m.reshape(4, 4, tiles, filters)
-    np.matmul(v[:, 0].transpose(0, 2, 1, 3), u4[:, 0::3], out=m4[:, 0::3])   # j = 0, 3
-    np.matmul(v[:, 1].transpose(0, 2, 1, 3), u4[:, 1:3], out=m4[:, 1:3])     # j = 1, 2
+    kernel_pairs = (u4[:, 0::3], u4[:, 1:3])                        # j = 0, 3 and j = 1, 2
+    with _short_ufunc_buffer():
+        for lo, hi in _sample_slices(x.shape[0], tiling, max(channels, filters)):
+            inputs = _transform(_InputTransform, tiling, hi - lo, channels, x.dtype)
+            outputs = _transform(_OutputTransform, tiling, hi - lo, filters, x.dtype)
+            inputs.run(x[lo:hi])
+            for operand, kernel, product in zip(inputs.operands, kernel_pairs,
+                                                outputs.products):
+                np.matmul(operand, kernel, out=product)
+            outputs.run(out[lo:hi])
+            if finish is not None:
+                finish(lo, hi)
 
 
 def transform_output_grad(g, tiling):
@@ -283,10 +344,11 @@ def kernel_grad_chunk(x, g, tiling):
     cin, filters = x.shape[-1], g.shape[-1]
     total = np.zeros((4, 2, 2, cin, filters), np.result_type(x, g))    # (i, p, q) order
     part = local_buffer("wino_dk_part", total.shape, total.dtype)
-    for lo, hi in _sample_slices(x.shape[0], tiling, max(cin, filters)):
-        v = transform_input(padded(x[lo:hi], tiling), tiling)
-        d = transform_output_grad(g[lo:hi], tiling)
-        np.matmul(v.transpose(0, 1, 3, 4, 2), d.transpose(0, 1, 3, 2, 4), out=part)
-        total += part
+    with _short_ufunc_buffer():
+        for lo, hi in _sample_slices(x.shape[0], tiling, max(cin, filters)):
+            v = _transform(_InputTransform, tiling, hi - lo, cin, x.dtype).run(x[lo:hi])
+            d = transform_output_grad(g[lo:hi], tiling)
+            np.matmul(v.transpose(0, 1, 3, 4, 2), d.transpose(0, 1, 3, 2, 4), out=part)
+            total += part
     # In the order k = 4i + j.
     return total.reshape(4, 4, cin, filters)[:, _SLOT_OF].reshape(16, cin, filters)

@@ -20,13 +20,17 @@ from ..core.tensor import as_array
 from . import schedules as schedules_module
 from .. import initializers
 from ..core.tensor import GradientTape
-from ..ops.parallel import split_flat, SPLIT_ELEMENTS as _SPLIT_ELEMENTS
+from ..ops.parallel import local_buffer, split_flat, SPLIT_ELEMENTS as _SPLIT_ELEMENTS
 from ..ops.embedding import lookup_rows, scatter_rows
 
 # Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
 # NumPy runs several times slower on denormal floats, which TensorFlow flushes in hardware.
 _DENORMAL_FLOOR = np.float32(1e-30)
 _FLUSH_EVERY = 64
+_GATHER_UPDATES = True     # A/B switch (benchmarks): False updates variable by variable
+# Variables at least this large are updated together at the end of `apply_gradients` (one
+# split over two threads for all of them); smaller ones at once, with less Python around them.
+_GATHERED_ELEMENTS = 1 << 14
 
 
 class CallableList(list):
@@ -80,6 +84,7 @@ class Optimizer:
         self._built = False
         self._index_dict = {}
         self._scratch = {}
+        self._pending_updates = None   # elementwise updates gathered during apply_gradients
         self._active_trace = None   # set by Model while its (emulated) traced train step runs
         self._exclude_from_weight_decay = []
         self._exclude_from_weight_decay_names = []
@@ -251,8 +256,14 @@ class Optimizer:
         a training step that runs BLAS single-threaded (`parallel.split_flat`). Elementwise,
         so the numbers are the same."""
         weights = variable.data
-        scratch = self._scratch_for(variable, scratches)
         written = (weights,) + slots
+        if self._pending_updates is not None and weights.size >= _GATHERED_ELEMENTS and \
+                _GATHER_UPDATES and np.shape(gradient) == weights.shape and \
+                all(array.flags.c_contiguous for array in written):
+            self._pending_updates.append((update, scratches, np.reshape(gradient, -1),
+                                          [array.reshape(-1) for array in written]))
+            return
+        scratch = self._scratch_for(variable, scratches)
         if weights.size < _SPLIT_ELEMENTS or \
                 not all(array.flags.c_contiguous for array in written):
             update(*scratch, gradient, weights, *slots)
@@ -261,6 +272,41 @@ class Optimizer:
         flat = [array.reshape(-1) for array in scratch] + [np.reshape(gradient, -1)] + \
             [array.reshape(-1) for array in written]
         split_flat(lambda lo, hi: update(*[array[lo:hi] for array in flat]), weights.size)
+
+    def _run_pending_updates(self):
+        """Run the updates `_update_in_halves` gathered in this `apply_gradients`, over the
+        variables laid end to end: one hand-off splits all of them between the two threads
+        (`parallel.split_flat`), each thread with its own work buffers. Elementwise, so any
+        split gives the same numbers."""
+        pending, self._pending_updates = self._pending_updates, None
+        if not pending:
+            return
+        starts, total, largest = [], 0, 0
+        for _, _, gradient, _ in pending:
+            starts.append(total)
+            total += gradient.size
+            largest = max(largest, gradient.size)
+        count = max(scratches for _, scratches, _, _ in pending)
+
+        def work(lo, hi):
+            buffers = {}                # this thread's work buffers, per dtype
+            for (update, scratches, gradient, arrays), start in zip(pending, starts):
+                first, last = max(lo, start) - start, min(hi, start + gradient.size) - start
+                if first >= last:
+                    continue
+                scratch = buffers.get(gradient.dtype)
+                if scratch is None:
+                    size = min(hi - lo, largest)
+                    scratch = buffers[gradient.dtype] = [
+                        local_buffer(("optimizer_scratch", index, gradient.dtype.str), (size,),
+                                     gradient.dtype) for index in range(count)]
+                length = last - first
+                if length == gradient.size:
+                    update(*[buffer[:length] for buffer in scratch[:scratches]], gradient, *arrays)
+                else:
+                    update(*[buffer[:length] for buffer in scratch[:scratches]],
+                           gradient[first:last], *[array[first:last] for array in arrays])
+        split_flat(work, total)
 
     def _scratch_for(self, variable, count=1):
         """`count` float work buffers shaped like `variable` (not optimizer state). They are
@@ -354,12 +400,17 @@ class Optimizer:
         self._apply_weight_decay(variables)
         self._step_lr = self._lr32()
         self._prepare_step()
-        for grad, variable, lookup in zip(grads, variables, lookups):
-            kept = self._state_kept_on_rows_not_looked_up(variable) if lookup else ()
-            if kept:
-                self._update_looked_up_rows(grad, variable, lookup[0], kept)
-            else:
-                self.update_step(grad, variable)
+        self._pending_updates = []
+        try:
+            for grad, variable, lookup in zip(grads, variables, lookups):
+                kept = self._state_kept_on_rows_not_looked_up(variable) if lookup else ()
+                if kept:
+                    self._update_looked_up_rows(grad, variable, lookup[0], kept)
+                else:
+                    self.update_step(grad, variable)
+            self._run_pending_updates()
+        finally:
+            self._pending_updates = None
         if self.use_ema:
             self._update_model_variables_moving_average(variables)
             if self.ema_overwrite_frequency and \
@@ -413,7 +464,11 @@ class Optimizer:
         untouched = np.ones(variable.shape[0], bool)
         untouched[ids] = False
         saved = [state.data[untouched] for state in kept]
-        self.update_step(gradient, variable)
+        pending, self._pending_updates = self._pending_updates, None    # update now
+        try:
+            self.update_step(gradient, variable)
+        finally:
+            self._pending_updates = pending
         for state, rows in zip(kept, saved):
             state.data[untouched] = rows
 

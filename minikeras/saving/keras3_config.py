@@ -344,7 +344,8 @@ def compile_config(model):
     return {"optimizer": optimizer_entry, "loss": _losses_v3(training["loss"]),
             "loss_weights": training["loss_weights"], "metrics": training["metrics"],
             "weighted_metrics": training["weighted_metrics"], "run_eagerly": False,
-            "steps_per_execution": 1, "jit_compile": False}
+            "steps_per_execution": getattr(model, "_steps_per_execution", 1),
+            "jit_compile": False}
 
 
 # --- Keras 3 -> minikeras -------------------------------------------------------------------------
@@ -638,5 +639,8 @@ def compile_from_config(model, config, custom_objects=None):
         model.compile(optimizer=optimizer, loss=training["loss"], metrics=training["metrics"],
                       weighted_metrics=training["weighted_metrics"],
                       loss_weights=training["loss_weights"])
-        return
-    serialization.compile_from_training_config(model, training, custom_objects)
+    else:
+        serialization.compile_from_training_config(model, training, custom_objects)
+    steps_per_execution = config.get("steps_per_execution")
+    if isinstance(steps_per_execution, int) and steps_per_execution > 1:
+        model._steps_per_execution = steps_per_execution

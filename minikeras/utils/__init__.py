@@ -18,10 +18,12 @@ from .image_utils import (  # noqa: F401
 from .image_dataset import image_dataset_from_directory  # noqa: F401
 from .timeseries_dataset import timeseries_dataset_from_array  # noqa: F401
 from .text_dataset import text_dataset_from_directory  # noqa: F401
+from .audio_dataset import audio_dataset_from_directory  # noqa: F401
 from .dataset_utils import split_dataset  # noqa: F401
 from .vis_utils import model_to_dot, plot_model  # noqa: F401
 from .layer_utils import count_flops, get_source_inputs, warmstart_embedding_matrix  # noqa: F401,E501
 from .io_utils import (  # noqa: F401
     disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled,
 )
-from . import data_utils, conv_utils, generic_utils, io_utils  # noqa: F401
+from .timed_threads import TimedThread  # noqa: F401
+from . import data_utils, conv_utils, generic_utils, io_utils, legacy  # noqa: F401

@@ -169,3 +169,31 @@ def test_transforms_restore_the_ufunc_buffer_size():
     W.convolve_chunk(x, W.transform_kernel(np.ones((3, 3, 2, 3), np.float32)), tiling,
                      np.empty((1, 6, 6, 3), np.float32))
     assert np.getbufsize() == before
+
+
+def test_reused_transforms_give_the_fresh_result_across_shapes_and_evictions(monkeypatch):
+    # The per-thread transform objects are kept per shape (at most _KEPT_TRANSFORMS); calls
+    # alternating between more shapes than that, and between slice counts, must still give
+    # what fresh buffers give (no stale view of an evicted or resized buffer).
+    monkeypatch.setattr(W, "_KEPT_TRANSFORMS", 3)
+    rng = np.random.default_rng(7)
+    cases = []
+    for spatial, count in [((6, 6), 2), ((7, 5), 3), ((6, 6), 1), ((4, 9), 2), ((5, 5), 3)]:
+        tiling = W.Tiling(spatial, [(1, 1), (1, 1)])
+        x = rng.standard_normal((count,) + spatial + (3,)).astype(np.float32)
+        kernel = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+        expected = reference_conv(x.astype(np.float64), kernel.astype(np.float64), (1, 1),
+                                  [(1, 1), (1, 1)], (1, 1))
+        cases.append((x, W.transform_kernel(kernel), tiling, expected))
+    for _ in range(2):
+        for x, u, tiling, expected in cases:
+            out = np.empty(expected.shape, np.float32)
+            W.convolve_chunk(x, u, tiling, out)
+            np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
+            dk = W.kernel_from_transformed(W.kernel_grad_chunk(x, out, tiling), np.float64)
+            windows = np.lib.stride_tricks.sliding_window_view(
+                np.pad(x.astype(np.float64), [(0, 0), (1, 1), (1, 1), (0, 0)]), (3, 3),
+                axis=(1, 2))                                       # (n, h, w, c, 3, 3)
+            expected_dk = np.einsum("nhwcab,nhwf->abcf", windows, out.astype(np.float64))
+            np.testing.assert_allclose(dk, expected_dk, rtol=0,
+                                       atol=1e-5 * np.abs(expected_dk).max())

@@ -82,3 +82,35 @@ def test_split_updates_always_splits_in_steps_with_blas_threads(monkeypatch):
     keras.optimizers.Adam(1e-2).apply_gradients([(grad, whole)])
     assert calls == [SHAPE[0] * SHAPE[1]]
     np.testing.assert_array_equal(split.numpy(), whole.numpy())
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda: keras.optimizers.Adam(1e-3),
+    lambda: keras.optimizers.Adam(1e-2, amsgrad=True),
+    lambda: keras.optimizers.SGD(0.1, momentum=0.9),
+], ids=["adam", "amsgrad", "momentum"])
+def test_large_variables_share_one_split(make_optimizer, monkeypatch):
+    """The large variables of a step are updated in one split over all of them laid end to end
+    (the halves' boundary inside the second variable here); small ones are updated at once."""
+    shapes = [(100, 500), (190000,), (9,), (240, 200)]     # 288,009 elements
+    rng = np.random.default_rng(7)
+    starts = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    grads = [[rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+             for _ in range(3)]
+    results, calls = [], []
+
+    def counting_split(work, n, uses_blas):
+        calls.append(n)
+        REAL_SPLIT(work, n, uses_blas)
+    monkeypatch.setattr(parallel, "_split", counting_split)
+    monkeypatch.setattr(parallel, "_SPLIT_UPDATES", "always")
+    for threads in (1, 2):
+        monkeypatch.setattr(parallel, "_THREADS", threads)
+        variables = [keras.Variable(start.copy(), name=f"v{i}") for i, start in enumerate(starts)]
+        optimizer = make_optimizer()
+        for step in grads:
+            optimizer.apply_gradients(zip(step, variables))
+        results.append([np.array(v.data) for v in variables + list(optimizer.variables[1:])])
+    assert calls == [100 * 500 + 190000 + 240 * 200] * 3
+    for whole, halves in zip(*results):
+        np.testing.assert_array_equal(whole, halves)

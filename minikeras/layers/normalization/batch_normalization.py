@@ -12,7 +12,8 @@ from ...engine.argument_checks import validate_axis
 from ...engine.base_layer import Layer
 from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
-from ...ops.batch_norm import batch_moments, batch_norm_inference, batch_norm_train
+from ...ops.batch_norm import apply_activation, batch_moments, batch_norm_inference, \
+    batch_norm_train
 
 # tf.nn.fused_batch_norm silently raises epsilon to this minimum.
 _FUSED_MIN_EPSILON = 1.001e-5
@@ -201,7 +202,10 @@ class BatchNormalization(Layer):
                                              initializer=moving_stddev_initializer,
                                              trainable=False)
 
-    def call(self, inputs, training=None, mask=None):
+    def call(self, inputs, training=None, mask=None, _fused_activation=None):
+        """`_fused_activation` (private; "sigmoid", "tanh" or "relu"): also apply that
+        activation, which training batch normalization does in the same passes (a Sequential
+        model passes it for an Activation layer that follows)."""
         training = self._get_training_value(training)
         x = inputs
         if self.virtual_batch_size is not None:
@@ -214,13 +218,17 @@ class BatchNormalization(Layer):
             x = ops.reshape(x, lead + tuple(x.shape[1:]))
             if mask is not None:
                 mask = np.reshape(unwrap(mask), lead + tuple(np.shape(unwrap(mask))[1:]))
+        # In training the activation (if any) is applied by the training op, in its passes.
+        activation = (_fused_activation,) if training and _fused_activation is not None else ()
         if self.fused:
-            outputs = self._fused_batch_norm(x, mask, training)
+            outputs = self._fused_batch_norm(x, mask, training, *activation)
         elif training:
-            outputs = self._training_batch_norm(x, mask)
+            outputs = self._training_batch_norm(x, mask, *activation)
         else:
             outputs = batch_norm_inference(x, self.moving_mean, self.moving_variance, self.gamma,
                                            self.beta, self._reduction_axes(x.ndim), self.epsilon)
+        if _fused_activation is not None and not activation:
+            outputs = apply_activation(_fused_activation, outputs)
         if self.virtual_batch_size is not None:
             outputs = ops.reshape(outputs, original_shape)
         return outputs
@@ -248,7 +256,7 @@ class BatchNormalization(Layer):
             del axes[1]   # statistics are per virtual batch: keep the group axis
         return axes
 
-    def _fused_batch_norm(self, x, mask, training):
+    def _fused_batch_norm(self, x, mask, training, activation=None):
         """tf.keras' fused path: epsilon raised to 1.001e-5; in training the moving variance is fed
         the unbiased (Bessel-corrected) batch variance, and the moving averages are updated as
         `(1 - f) * moving + f * batch` with `f = 1 - momentum`."""
@@ -262,7 +270,8 @@ class BatchNormalization(Layer):
         if not training:
             return batch_norm_inference(x, self.moving_mean, self.moving_variance, self.gamma,
                                         self.beta, axes, epsilon)
-        outputs, moments = batch_norm_train(x, self.gamma, self.beta, axes, epsilon)
+        outputs, moments = batch_norm_train(x, self.gamma, self.beta, axes, epsilon,
+                                            activation=activation)
         count = moments.count
         bessel = count / max(count - 1, 1)
         dtype = self.moving_mean.dtype
@@ -274,7 +283,7 @@ class BatchNormalization(Layer):
         self.moving_variance.assign(keep * self.moving_variance.data + factor * variance)
         return outputs
 
-    def _training_batch_norm(self, x, mask):
+    def _training_batch_norm(self, x, mask, activation=None):
         """tf.keras' general path: batch moments (weighted under a mask), optional adjustment and
         batch renormalisation, moving averages fed the biased batch variance."""
         ndim = x.ndim
@@ -299,7 +308,8 @@ class BatchNormalization(Layer):
             r, d = self._renorm_correction(new_mean, new_variance)
             r, d = self._broadcast(r, ndim, axes), self._broadcast(d, ndim, axes)
             scale, offset = _compose_transforms(r, d, scale, offset)
-        outputs, _ = batch_norm_train(x, scale, offset, axes, self.epsilon, moments)
+        outputs, _ = batch_norm_train(x, scale, offset, axes, self.epsilon, moments,
+                                      activation=activation)
         self._assign_moving_average(self.moving_mean, new_mean, self.momentum)
         if self.renorm:
             # Inference statistics go through the moving standard deviation (epsilon included).

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ...core.tensor import Tensor, as_array
-from ...engine.base_layer import Layer
+from .base_preprocessing_layer import PreprocessingLayer
 from ...engine.keras_tensor import KerasTensor
 from .category_encoding import encode_categorical, encoded_shape
 from .preprocessing_utils import adapt_batches
@@ -10,7 +10,7 @@ from .preprocessing_utils import adapt_batches
 _MODES = ("int", "one_hot", "multi_hot", "count")
 
 
-class Discretization(Layer):
+class Discretization(PreprocessingLayer):
     """Each value becomes the index of its bucket: `i` such that
     `bin_boundaries[i-1] <= x < bin_boundaries[i]` (int64), or that index encoded one-hot,
     multi-hot or as counts over `len(bin_boundaries) + 1` buckets.
@@ -88,6 +88,7 @@ class Discretization(Layer):
                 self._batch_input_shape = (None,) * max(values.ndim, 1)
             summary = _merge_summaries(_summarize(values, self.epsilon), summary, self.epsilon)
         self._set_summary(summary)
+        self._is_adapted = True
 
     def _set_summary(self, summary):
         self.summary = summary

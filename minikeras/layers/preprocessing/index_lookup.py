@@ -14,14 +14,14 @@ import os
 import numpy as np
 
 from ...core.tensor import Tensor, as_array
-from ...engine.base_layer import Layer
+from .base_preprocessing_layer import PreprocessingLayer
 from .category_encoding import encode_categorical, encoded_shape
 from .hash_functions import fingerprint64
-from .preprocessing_utils import (OUTPUT_MODES, adapt_batches, listify, read_vocabulary_file,
+from .preprocessing_utils import (OUTPUT_MODES, listify, read_vocabulary_file,
                                   validate_string_arg)
 
 
-class IndexLookup(Layer):
+class IndexLookup(PreprocessingLayer):
     """Maps values to indices in a vocabulary (or back, with `invert=True`).
 
     Subclasses say how keys are read (`_keys`) and written out (`_token_from_text`).
@@ -202,14 +202,6 @@ class IndexLookup(Layer):
         self._token_counts = collections.Counter()
         self._document_counts = collections.Counter()
         self._num_documents = 0
-
-    def adapt(self, data, batch_size=None, steps=None):
-        """Learns the vocabulary (and IDF weights) from `data`: an array, list, Sequence or
-        generator of batches."""
-        self.reset_state()
-        for batch in adapt_batches(data, batch_size, steps):
-            self.update_state(batch)
-        self.finalize_state()
 
     def reset_state(self):
         if self.input_vocabulary is not None:

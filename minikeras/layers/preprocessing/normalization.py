@@ -3,11 +3,12 @@ import numpy as np
 
 from ... import ops
 from ...core import config
-from ...engine.base_layer import Layer
+from .base_preprocessing_layer import PreprocessingLayer
 from .image_utils import to_float
+from .preprocessing_utils import adapt_batches
 
 
-class Normalization(Layer):
+class Normalization(PreprocessingLayer):
     """Shifts and scales inputs to zero mean and unit variance along the kept `axis`.
 
     Without `mean`/`variance` the layer owns non-trainable weights `mean`, `variance`
@@ -85,24 +86,37 @@ class Normalization(Layer):
         return ops.divide(ops.subtract(inputs, mean), scale)
 
     def adapt(self, data, batch_size=None, steps=None):
-        """Set `mean`, `variance` and `count` from `data` (a NumPy array or Tensor)."""
+        """Set `mean`, `variance` and `count` from `data`: an array or Tensor, or a Sequence,
+        dataset or generator of batches (features only). Statistics are merged batch by batch
+        in float64, so any batching gives the whole-data figures."""
         if self.input_mean is not None:
             raise ValueError("Cannot adapt a Normalization layer whose `mean` and `variance` "
                              "were given to the constructor.")
-        if batch_size is not None or steps is not None:
-            raise NotImplementedError("Normalization.adapt takes the whole array here: "
-                                      "`batch_size` and `steps` are not supported.")
-        values = np.asarray(getattr(data, "data", data), dtype=np.float64)
-        if not self.built:
-            if self._batch_input_shape is None:   # tf.keras keeps the data's rank in the config
-                self._batch_input_shape = (None,) * values.ndim
-            self.build((None,) + values.shape[1:])
-        mean = values.mean(axis=self._reduce_axis)
-        variance = values.var(axis=self._reduce_axis)
-        count = int(np.prod([values.shape[d] for d in self._reduce_axis]))
+        count, mean, variance = 0, None, None
+        for batch in adapt_batches(data, batch_size, steps):
+            values = np.asarray(getattr(batch, "data", batch), dtype=np.float64)
+            if not self.built:
+                if self._batch_input_shape is None:   # tf.keras keeps the data's rank
+                    self._batch_input_shape = (None,) * values.ndim
+                self.build((None,) + values.shape[1:])
+            batch_count = int(np.prod([values.shape[d] for d in self._reduce_axis]))
+            batch_mean = values.mean(axis=self._reduce_axis)
+            batch_variance = values.var(axis=self._reduce_axis)
+            if mean is None:
+                count, mean, variance = batch_count, batch_mean, batch_variance
+                continue
+            total = count + batch_count
+            merged_mean = (mean * count + batch_mean * batch_count) / total
+            variance = (count * (variance + (mean - merged_mean) ** 2) +
+                        batch_count * (batch_variance + (batch_mean - merged_mean) ** 2)) / total
+            count, mean = total, merged_mean
+        if mean is None:
+            raise ValueError("`adapt()` received no data: the dataset or generator gave no "
+                             "batch.")
         self.adapt_mean.assign(mean.astype(self._dtype))
         self.adapt_variance.assign(variance.astype(self._dtype))
         self.count.assign(np.asarray(count, np.int64))
+        self._is_adapted = True
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -6,7 +6,7 @@ import numpy as np
 
 from ...core.serialization import deserialize_keras_object
 from ...core.tensor import Tensor
-from ...engine.base_layer import Layer
+from .base_preprocessing_layer import PreprocessingLayer
 from .preprocessing_utils import (adapt_batches, listify, string_array, validate_string_arg)
 from .string_lookup import StringLookup
 
@@ -25,7 +25,7 @@ _SPLIT = ("whitespace", "character")
 _MODES = ("int", "count", "multi_hot", "tf_idf")
 
 
-class TextVectorization(Layer):
+class TextVectorization(PreprocessingLayer):
     """Standardizes, splits and (optionally) forms n-grams of each string, then maps tokens to
     indices with a vocabulary given or learned by `adapt(data)`.
 
@@ -146,6 +146,7 @@ class TextVectorization(Layer):
         for batch in adapt_batches(data, batch_size, steps):
             self.update_state(batch)
         lookup.finalize_state()
+        self._is_adapted = True
 
     def update_state(self, data):
         if self._lookup_layer.input_vocabulary is not None:
