@@ -409,10 +409,14 @@ class Layer:
         return self._eager_call(args, kwargs)
 
     def _convert_input(self, x):
-        """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast)."""
+        """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast). A cast
+        tensor keeps the Keras mask of the original."""
         if isinstance(x, Tensor):
             if x.dtype.kind == "f" and x.dtype != self._dtype and self._dtype.kind == "f":
-                return cast(x, self._dtype)
+                mask = getattr(x, "_keras_mask", None)
+                x = cast(x, self._dtype)
+                if mask is not None:
+                    x._keras_mask = mask
             return x
         if isinstance(x, (np.ndarray, np.generic, list, float, int)):
             arr = np.asarray(x)
@@ -485,7 +489,9 @@ class Layer:
         if out_mask is None:
             return
         flat_out = flatten(outputs)
-        flat_mask = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(flat_out)
+        # tf.keras pairs the outputs with the flattened masks: one mask for a layer returning
+        # several outputs (Attention with its scores) goes on the first output only.
+        flat_mask = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask]
         for out, m in zip(flat_out, flat_mask):
             if isinstance(out, Tensor):
                 out._keras_mask = m

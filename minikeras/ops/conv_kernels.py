@@ -713,7 +713,13 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     """`(dx, dkernel, dbias)` of `conv_forward` (with its bias and activation) for the output
     gradient `g`; None where not needed. Each half of the batch is done on its own thread:
     activation gradient, bias and kernel gradient partial sums, input gradient rows."""
-    g = np.asarray(g)
+    # C order: the routes view row blocks of `g` in place (a channels_first layer hands in a
+    # transposed gradient, whose reshape may be a strided view).
+    g = np.ascontiguousarray(g)
+    if not g.size:          # an empty batch (or output): zeros, the routes assume samples
+        return (np.zeros(ctx.x_shape, ctx.out.dtype) if need_input else None,
+                np.zeros_like(ctx.kernel) if need_kernel else None,
+                np.zeros(g.shape[-1], ctx.out.dtype) if need_bias else None)
     if _grid_route_applies(ctx):
         return _grid_gradients(ctx, g, need_input, need_kernel, need_bias)
     kernel, groups = ctx.kernel, ctx.groups
@@ -1174,6 +1180,9 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
     channels, multiplier = kernel_taps.shape[1:]
     batch = x.shape[0]
     dtype = kernel_taps.dtype
+    if not batch or not np.size(g):     # an empty batch: zeros (no partial sums to add)
+        return (np.zeros(x.shape, dtype) if need_input else None,
+                np.zeros_like(ctx.kernel) if need_kernel else None)
     g = np.asarray(g, dtype).reshape((batch,) + tuple(ctx.out_sizes) + (channels, multiplier))
     dx = np.empty(x.shape, dtype) if need_input else None
     partial_dk = {}

@@ -635,8 +635,9 @@ def batch_dot(x, y, axes=None):
     x_moved = transpose(x, [i for i in range(x_ndim) if i != ax_x] + [ax_x])
     y_moved = transpose(y, [0, ax_y] + [i for i in range(1, y_ndim) if i != ax_y])
     xs, ys = x_moved.shape, y_moved.shape
-    x3 = reshape(x_moved, (xs[0], -1, xs[-1]))
-    y3 = reshape(y_moved, (ys[0], ys[1], -1))
+    # explicit sizes (not -1): an empty batch leaves -1 undetermined
+    x3 = reshape(x_moved, (xs[0], int(np.prod(xs[1:-1])), xs[-1]))
+    y3 = reshape(y_moved, (ys[0], ys[1], int(np.prod(ys[2:]))))
     out = matmul(x3, y3)
     out_shape = (xs[0],) + tuple(xs[1:-1]) + tuple(ys[2:])
     if len(out_shape) == 1:
