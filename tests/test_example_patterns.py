@@ -149,10 +149,29 @@ def test_symbolic_gradients_are_none_for_weights_the_loss_does_not_use():
 def test_symbolic_gradients_need_a_symbolic_loss_and_an_input_or_weight():
     with pytest.raises(RuntimeError, match="GradientTape"):
         K.gradients(K.constant(1.0), [K.variable(1.0)])
-    inputs = keras.Input((3,))
-    hidden = layers.Dense(2)(inputs)
-    with pytest.raises(NotImplementedError, match="intermediate tensor"):
-        K.gradients(K.sum(hidden), hidden)
+    with pytest.raises(ValueError, match="Keras tensors or Variables"):
+        K.gradients(K.sum(keras.Input((3,))), [np.ones(3)])
+
+
+def test_symbolic_gradients_with_respect_to_an_intermediate_tensor():
+    """DLwP 5.4's Grad-CAM: d(class score) / d(last conv output) through global average
+    pooling and a Dense layer is W[:, c] / (H * W) at every position."""
+    inputs = keras.Input((5, 4, 3))
+    conv = layers.Conv2D(6, 3, activation="relu", padding="same")
+    conv_output = conv(inputs)
+    scores = layers.Dense(7)(layers.GlobalAveragePooling2D()(conv_output))
+    model = keras.Model(inputs, scores)
+    grads, other = K.gradients(model.output[:, 2], [conv_output, layers.Dense(1)(inputs)])
+    assert other is None                           # a tensor the loss does not depend on
+    pooled = K.mean(grads, axis=(0, 1, 2))
+    fetch = K.function([model.input], [pooled, conv_output[0], grads])
+    x = np.random.default_rng(0).normal(size=(2, 5, 4, 3)).astype("float32")
+    pooled_value, conv_value, grad_value = fetch([x])
+    kernel = model.layers[-1].get_weights()[0]
+    np.testing.assert_allclose(grad_value, np.broadcast_to(kernel[:, 2] / 20, (2, 5, 4, 6)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(pooled_value, kernel[:, 2] / 20, rtol=1e-6)
+    np.testing.assert_allclose(conv_value, np.asarray(conv(x))[0], rtol=1e-6)
 
 
 def test_variable_operators_leave_symbolic_operands_to_the_graph():

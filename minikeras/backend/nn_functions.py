@@ -650,8 +650,9 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragg
 def gradients(loss, variables):
     """`tf.gradients(loss, variables)` of a Keras 2 graph-mode script (conv_filter_visualization,
     deep_dream, neural_style_transfer): `loss` is a symbolic tensor computed from `Input`s;
-    `variables` are some of those inputs, or weights (Variables). Returns one symbolic tensor
-    per entry (the gradient of `sum(loss)`; None for a Variable the loss does not use), to be
+    `variables` are some of those inputs, intermediate tensors of the graph (Grad-CAM's last
+    conv layer output), or weights (Variables). Returns one symbolic tensor per entry (the
+    gradient of `sum(loss)`; None for a Variable or tensor the loss does not use), to be
     evaluated with `K.function`. Gradients are taken in inference mode, as the learning phase
     of a Keras 2 graph defaults to 0."""
     if not isinstance(loss, KerasTensor):
@@ -659,31 +660,27 @@ def gradients(loss, variables):
                            "Use tf.GradientTape instead. (`K.gradients` takes a symbolic loss "
                            f"computed from Keras inputs; received {loss!r}.)")
     targets = list(variables) if isinstance(variables, (list, tuple)) else [variables]
-    graph_inputs = _graph_inputs(loss)
+    graph_inputs, ancestors = _graph_inputs(loss)
     for target in targets:
-        if isinstance(target, KerasTensor) and not any(target is i for i in graph_inputs):
-            raise NotImplementedError(
-                "`K.gradients` here differentiates with respect to the model inputs the loss is "
-                f"computed from and to weights (Variables); {target!r} is an intermediate "
-                "tensor. Build a model starting at that tensor and differentiate with respect "
-                "to its input instead.")
         if not isinstance(target, (KerasTensor, Variable)):
-            raise ValueError("`K.gradients` takes Keras inputs or Variables as `variables`; "
+            raise ValueError("`K.gradients` takes Keras tensors or Variables as `variables`; "
                              f"received {target!r}.")
-    loss_graph = Functional(graph_inputs, loss)
-    # as tf.gradients: None for a Variable the loss graph does not use
-    used = {id(weight) for weight in loss_graph.weights}
-    connected = [t for t in targets if isinstance(t, KerasTensor) or id(t) in used]
+    intermediates = [t for t in targets if isinstance(t, KerasTensor) and id(t) in ancestors
+                     and not any(t is i for i in graph_inputs)]
+    loss_graph = Functional(graph_inputs, [loss] + intermediates)
+    # as tf.gradients: None for a Variable or tensor the loss graph does not use
+    used = {id(weight) for weight in loss_graph.weights} | ancestors
+    connected = [t for t in targets if id(t) in used]
     if not connected:
         return [None] * len(targets)
     result = _SymbolicGradients(loss_graph, connected)(list(graph_inputs))
     result = iter(list(result) if isinstance(result, (list, tuple)) else [result])
-    return [next(result) if isinstance(t, KerasTensor) or id(t) in used else None
-            for t in targets]
+    return [next(result) if id(t) in used else None for t in targets]
 
 
 def _graph_inputs(tensor):
-    """The `Input` KerasTensors `tensor` is computed from, in the order first reached."""
+    """The `Input` KerasTensors `tensor` is computed from, in the order first reached, and the
+    ids of every KerasTensor it depends on (itself included)."""
     found, seen, pending = [], set(), [tensor]
     while pending:
         current = pending.pop()
@@ -695,12 +692,14 @@ def _graph_inputs(tensor):
             found.append(current)
         else:
             pending.extend(reversed(node.input_tensors))
-    return found
+    return found, seen
 
 
 class _SymbolicGradients(Layer):
     """The graph node `K.gradients` adds: from the values of the loss graph's inputs, the
-    gradients of the loss (summed) with respect to the chosen inputs and Variables."""
+    gradients of the loss (summed) with respect to the chosen inputs, intermediate tensors
+    (the loss graph's further outputs: their values as computed in this pass) and
+    Variables."""
 
     def __init__(self, loss_graph, targets, **kwargs):
         super().__init__(trainable=False, **kwargs)
@@ -712,12 +711,15 @@ class _SymbolicGradients(Layer):
                   for value, reference in zip(inputs, self._loss_graph.inputs)]
         by_input = {id(reference): value
                     for reference, value in zip(self._loss_graph.inputs, values)}
-        sources = [by_input.get(id(t), t) for t in self._targets]
         with GradientTape() as tape:
             for value in values:
                 tape.watch(value)
-            loss = self._loss_graph(values, training=False)
+            outputs = self._loss_graph(values, training=False)
+            loss, *computed = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             loss = ops.sum(loss)
+        by_input.update((id(reference), value) for reference, value in
+                        zip(self._loss_graph.outputs[1:], computed))
+        sources = [by_input.get(id(t), t) for t in self._targets]
         grads = tape.gradient(loss, sources)
         return [Tensor(np.zeros(np.shape(as_array(source)), np.asarray(as_array(source)).dtype))
                 if grad is None else Tensor(np.asarray(as_array(grad))) for grad, source in

@@ -13,7 +13,7 @@ from .input_spec import assert_input_compatibility
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from .keras_tensor import KerasTensor, Node
 from .. import initializers, regularizers, constraints, ops
-from ..metrics.base import Mean
+from ..metrics.base import Mean, Metric
 from ..ops import cast
 
 # Keyword arguments every Layer accepts (tf.keras 2.x `base_layer` allow-list).
@@ -90,6 +90,12 @@ class Layer:
 
     # --- attribute tracking of nested layers ------------------------------------------------
     def __setattr__(self, name, value):
+        if isinstance(value, Metric):
+            # tf.keras 2 tracks a metric set as an attribute: it is in the model's `metrics`
+            # (reset at every epoch, reported in the logs under its own name)
+            tracked = self.__dict__.get("_added_metrics")
+            if tracked is not None and all(m is not value for m in tracked):
+                tracked.append(value)
         if isinstance(value, Layer) and name not in ("_outer",):
             tracked = self.__dict__.get("_tracked_layers")
             if tracked is not None and value not in tracked and value is not self:
@@ -196,20 +202,35 @@ class Layer:
             result.extend(layer._extra_losses)
         return result
 
-    def add_loss(self, loss):
-        if callable(loss) and not isinstance(loss, Tensor):
-            loss = loss()
-        self._extra_losses.append(loss)
+    def add_loss(self, losses, **kwargs):
+        """Adds a loss (a tensor, a zero-argument callable, or a list of them; None entries are
+        skipped). `inputs=` is Keras 2's old conditioning argument, accepted and ignored as
+        tf.keras 2.x does."""
+        kwargs.pop("inputs", None)
+        if kwargs:
+            raise TypeError(f"Unknown keyword arguments: {kwargs.keys()}")
+        for loss in flatten(losses):
+            if callable(loss) and not isinstance(loss, Tensor):
+                loss = loss()
+            if loss is not None:
+                self._extra_losses.append(loss)
 
     def add_metric(self, value, name=None, **kwargs):
         """tf.keras 2.x: a `Mean` metric named `name`, tracked by this layer (and listed in the
-        model's `metrics`, so in the training logs), updated with `value` at each call."""
+        model's `metrics`, so in the training logs), updated with `value` at each call. A
+        value returned by calling a metric object tracks that metric under its own name and
+        is not counted twice (tf.keras' `value._metric_obj`)."""
         if len(kwargs) > 1 or (kwargs and "aggregation" not in kwargs):
             raise TypeError(f"Unknown keyword arguments: {list(kwargs)}. Expected "
                             "`aggregation`.")
         if kwargs.get("aggregation") not in (None, "mean"):
             raise ValueError(f"We currently support only `mean` sample-wise metric aggregation. "
                              f"You provided aggregation=`{kwargs['aggregation']}`")
+        source = getattr(value, "_metric_obj", None)
+        if source is not None:
+            if all(m is not source and m.name != source.name for m in self._added_metrics):
+                self._added_metrics.append(source)
+            return
         if name is None:
             raise ValueError("Please provide a name for your metric like "
                              "`self.add_metric(tf.reduce_sum(inputs), name='mean_activation')`")
@@ -388,10 +409,14 @@ class Layer:
         return self._eager_call(args, kwargs)
 
     def _convert_input(self, x):
-        """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast)."""
+        """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast). A cast
+        tensor keeps the Keras mask of the original."""
         if isinstance(x, Tensor):
             if x.dtype.kind == "f" and x.dtype != self._dtype and self._dtype.kind == "f":
-                return cast(x, self._dtype)
+                mask = getattr(x, "_keras_mask", None)
+                x = cast(x, self._dtype)
+                if mask is not None:
+                    x._keras_mask = mask
             return x
         if isinstance(x, (np.ndarray, np.generic, list, float, int)):
             arr = np.asarray(x)
@@ -464,7 +489,9 @@ class Layer:
         if out_mask is None:
             return
         flat_out = flatten(outputs)
-        flat_mask = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(flat_out)
+        # tf.keras pairs the outputs with the flattened masks: one mask for a layer returning
+        # several outputs (Attention with its scores) goes on the first output only.
+        flat_mask = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask]
         for out, m in zip(flat_out, flat_mask):
             if isinstance(out, Tensor):
                 out._keras_mask = m

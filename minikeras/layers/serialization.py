@@ -37,5 +37,25 @@ def deserialize(config, custom_objects=None):
     layer_config = config.get("config", {})
     with custom_object_scope(custom_objects or {}):
         if "custom_objects" in inspect.signature(cls.from_config).parameters:
-            return cls.from_config(layer_config, custom_objects=custom_objects)
-        return cls.from_config(layer_config)
+            layer = cls.from_config(layer_config, custom_objects=custom_objects)
+        else:
+            layer = cls.from_config(layer_config)
+    build_from_config(layer, config.get("build_config"))
+    return layer
+
+
+def build_from_config(layer, build_config):
+    """tf.keras builds a deserialized layer from the `build_config` it was saved with (the
+    layer a TimeDistributed wraps, say), so its weights exist before the first call. Models
+    have their own rules (saving/)."""
+    shape = (build_config or {}).get("input_shape")
+    if shape is None or layer.built or hasattr(layer, "_is_graph_network"):
+        return
+    if shape and isinstance(shape[0], (list, tuple)):
+        shape = [tuple(s) for s in shape]
+    else:
+        shape = tuple(shape)
+    layer.build(shape)
+    layer.built = True
+    if layer._build_input_shape is None:
+        layer._build_input_shape = shape

@@ -75,7 +75,12 @@ class Metric:
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)
-        return self.result()
+        result = self.result()
+        try:
+            result._metric_obj = self   # `layer.add_metric(metric(y, p))` tracks the metric
+        except AttributeError:          # (a custom result() returning a plain scalar)
+            pass
+        return result
 
     def update_state(self, *args, **kwargs):
         raise NotImplementedError("Must be implemented in subclasses.")

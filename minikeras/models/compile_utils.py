@@ -11,6 +11,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import ops
 from ..core.tensor import Tensor, unwrap
+from ..engine.keras_tensor import KerasTensor
 from ..core.session import to_snake_case
 from ..core.nest import flatten, map_structure
 
@@ -215,6 +216,7 @@ class LossesContainer:
                 value = ops.multiply(value, np.asarray(loss_weight, value.dtype))
             total = value if total is None else ops.add(total, value)
         for regularization in regularization_losses or []:
+            _check_concrete_loss(regularization)
             total = regularization if total is None else ops.add(total, regularization)
         if total is None:
             return None      # no compiled loss applies and nothing was added with add_loss
@@ -225,6 +227,19 @@ class LossesContainer:
     def reset_state(self):
         for m in self.metrics:
             m.reset_state()
+
+
+def _check_concrete_loss(loss):
+    """A loss that is still symbolic when a batch runs came from `add_loss` in a layer's call
+    that used a symbolic tensor of the model other than the layer's inputs (Keras 2's
+    CustomVariationalLayer closing over `z_mean`); tf.keras 2.x fails there too."""
+    if isinstance(loss, KerasTensor):
+        raise TypeError(
+            f"You are passing {loss}, an intermediate Keras symbolic input/output, as a loss "
+            "value: a loss added with `add_loss()` inside a layer's `call()` was computed from "
+            "a symbolic tensor that is not among that call's inputs. Pass every tensor the loss "
+            "uses as an input of the layer (or use `model.add_loss(...)` on the functional "
+            "model).")
 
 
 def _loss_metric_input(value):

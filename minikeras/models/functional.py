@@ -85,12 +85,15 @@ class Functional(Model):
         self._build_input_shape = map_structure(lambda t: t.shape, inputs)
 
     # --- losses on symbolic tensors (tf.keras' `_graph_network_add_loss`) ------------------------
-    def add_loss(self, losses):
+    def add_loss(self, losses, **kwargs):
         """A KerasTensor loss computed from the model's inputs joins the graph: the layers that
         compute it and an `AddLoss` layer are inserted, so it is recomputed at every call."""
         symbolic = [loss for loss in flatten(losses) if isinstance(loss, KerasTensor)]
         if not symbolic:
-            return super().add_loss(losses)
+            return super().add_loss(losses, **kwargs)
+        kwargs.pop("inputs", None)
+        if kwargs:
+            raise TypeError(f"Unknown keyword arguments: {kwargs.keys()}")
         for loss in symbolic:
             nodes_by_depth, layers = _map_graph_network(self.inputs, [loss])
             new_nodes = [node for depth in sorted(nodes_by_depth, reverse=True)
@@ -215,27 +218,38 @@ class Functional(Model):
         if plan is not None:                  # inference: chains of layers run fused
             fusion.run_graph(plan, values, training)
             return self._collect_outputs(values)
-        # training: BatchNormalization -> Activation pairs run as one op (fusion.py)
-        pairs = fusion.training_graph_pairs(self) if not release else {}
+        # training: BatchNormalization -> Activation pairs and conv -> max pooling pairs run
+        # as one op each (fusion.py)
+        bn_pairs = {} if release else fusion.training_graph_pairs(self)
+        conv_pool_pairs = {} if release else fusion.conv_pool_pairs(self)
         fused_into = {}                       # activation step -> its output, made by the BN
+        fused_steps = set()                   # pooling steps already done by their conv
         for step, ((node, input_ids, output_ids), released) in enumerate(
                 zip(self._run_plan, self._released_after())):
             if step in fused_into:
                 values[output_ids[0]] = fused_into.pop(step)
                 continue
-            if not all(i in values for i in input_ids):
+            if step in fused_steps or not all(i in values for i in input_ids):
                 continue   # a node that cannot be computed is skipped (tf.keras)
+            if step in conv_pool_pairs:
+                pool_step = conv_pool_pairs[step]
+                out = fusion.run_conv_pool(node.layer, self._run_plan[pool_step][0].layer,
+                                           values[input_ids[0]])
+                if out is not None:
+                    values[self._run_plan[pool_step][2][0]] = out
+                    fused_steps.add(pool_step)
+                    continue
             args, kwargs = node.map_arguments(values)
             if training is not None and node.layer._call_accepts_training:
                 kwargs.setdefault("training", training)
             if release:
                 for tensor_id in released:
                     del values[tensor_id]
-            activation = fusion.fused_training_step(self, step, args[0], pairs) \
-                if step in pairs else None
+            activation = fusion.fused_training_step(self, step, args[0], bn_pairs) \
+                if step in bn_pairs else None
             if activation is not None:
-                fused_into[pairs[step]] = node.layer(*args, _fused_activation=activation,
-                                                     **kwargs)
+                fused_into[bn_pairs[step]] = node.layer(*args, _fused_activation=activation,
+                                                        **kwargs)
                 continue
             outputs = node.layer(*args, **kwargs)
             del args, kwargs

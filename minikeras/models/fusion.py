@@ -42,7 +42,7 @@ from ..engine.input_spec import assert_input_compatibility
 from ..layers import (Activation, Add, AveragePooling1D, AveragePooling2D, AveragePooling3D,
                       BatchNormalization, Conv1D, Conv2D, Conv3D, Dense, DepthwiseConv2D,
                       MaxPooling1D, MaxPooling2D, MaxPooling3D, ReLU)
-from ..ops import fused
+from ..ops import conv_pool, fused
 from ..ops.conv import conv_pads
 
 _HEADS = (Conv1D, Conv2D, Conv3D, DepthwiseConv2D, Dense)
@@ -171,8 +171,6 @@ def _grow(head, steps, readers, model_output_ids, claimed):
         if kind == "add":
             if has_add or len(input_ids) != 2 or input_ids[0] == input_ids[1]:
                 break
-            residual_id = input_ids[1] if input_ids[0] == current else input_ids[0]
-            has_add = True
         elif len(input_ids) != 1:
             break
         if kind == "pool" and type(layers[0]) is Dense:
@@ -181,6 +179,9 @@ def _grow(head, steps, readers, model_output_ids, claimed):
             break      # a loss reads the logits of a model's sigmoid output (_keras_logits)
         if pooled and kind != "elementwise":
             break                  # after the pooling: elementwise layers only
+        if kind == "add":          # taken only once the Add joins (not for an Add after a pool)
+            residual_id = input_ids[1] if input_ids[0] == current else input_ids[0]
+            has_add = True
         members.append(index)
         layers.append(layer)
         current = output_ids[0]
@@ -473,25 +474,6 @@ def training_activation(bn, activation_layer, is_last):
         return None
 
 
-def run_training_stack(layers, x, call_layer, call_fused):
-    """Run a Sequential stack while recording: a BatchNormalization followed by a fusable
-    Activation is called as `call_fused(bn, x, name)` (it applies the activation itself) and
-    the Activation layer is skipped; every other layer as `call_layer(layer, x)`."""
-    index, count = 0, len(layers)
-    while index < count:
-        layer = layers[index]
-        name = None
-        if TRAINING_ENABLED and index + 1 < count and getattr(x, "_keras_mask", None) is None:
-            name = training_activation(layer, layers[index + 1], index + 2 == count)
-        if name is not None:
-            x = call_fused(layer, x, name)
-            index += 2
-        else:
-            x = call_layer(layer, x)
-            index += 1
-    return x
-
-
 def training_graph_pairs(model):
     """Functional models: `{bn_step: activation_step}` of the run plan, for each
     BatchNormalization call whose only output is read by exactly one step, an Activation call
@@ -499,7 +481,7 @@ def training_graph_pairs(model):
     is a model output. Whether a pair fuses is checked at call time (`training_activation`).
     Cached per run plan."""
     run_plan = model._run_plan
-    cached = model.__dict__.get("_training_pairs")
+    cached = model.__dict__.get("_bn_activation_pairs")
     if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
         return cached[2]
     readers = {}
@@ -518,7 +500,7 @@ def training_graph_pairs(model):
                 reader_inputs == output_ids and len(reader_outputs) == 1 and \
                 reader_outputs[0] not in outputs and node._single_positional:
             pairs[step] = reader
-    object.__setattr__(model, "_training_pairs", (run_plan, len(run_plan), pairs))
+    object.__setattr__(model, "_bn_activation_pairs", (run_plan, len(run_plan), pairs))
     return pairs
 
 
@@ -529,3 +511,102 @@ def fused_training_step(model, step, x, pairs):
         return None
     bn_node, activation_node = model._run_plan[step][0], model._run_plan[pairs[step]][0]
     return training_activation(bn_node.layer, activation_node.layer, False)
+
+
+# ---------------------------------------------------------------------------------------
+# training: a few-tap convolution and the max pooling after it as one recorded op
+# ---------------------------------------------------------------------------------------
+# While a tape records (fit's train step, `model(x, training=True)` under a GradientTape), a
+# Conv1D/2D/3D (exact class, channels_last, relu or linear activation) directly followed by a
+# MaxPooling of the same rank (exact class, channels_last) runs as ops/conv_pool.py's op when
+# that op applies (stride-1 convolution with at most 4 taps, pooling windows tiling its
+# output): the full-size convolution output, its relu mask and the pooling's backward routing
+# never exist. Anything else runs layer by layer.
+_CONV_POOL = {Conv1D: MaxPooling1D, Conv2D: MaxPooling2D, Conv3D: MaxPooling3D}
+
+
+def _conv_pool_pair(conv, pool):
+    """Whether `conv` then `pool` may run as one training op (static settings)."""
+    return type(pool) is _CONV_POOL.get(type(conv)) and _plain(conv) and _plain(pool) and \
+        conv.data_format == "channels_last" and pool.data_format == "channels_last" and \
+        _activation_name(conv.activation) in ("relu", "linear")
+
+
+def run_conv_pool(conv, pool, x):
+    """The pooled output Tensor of `conv` then `pool` on `x` as one recorded op, or None when
+    this call must run them one by one."""
+    if isinstance(x, np.ndarray) and x.dtype == _FLOAT32:
+        x = Tensor(x)
+    if not _usable(x, conv.rank + 2) or not _conv_pool_pair(conv, pool):
+        return None
+    if conv.input_spec is not None:
+        assert_input_compatibility(conv.input_spec, [x.shape], conv.name)
+    pool.compute_output_shape(conv.compute_output_shape(x.shape))   # raises as the layers do
+    if any(s != 1 for s in conv.strides) or conv.groups != 1:
+        return None
+    out = conv_pool.conv_max_pool(x, conv.kernel, conv.bias if conv.use_bias else None,
+                                  conv.padding, tuple(conv.dilation_rate),
+                                  _activation_name(conv.activation), tuple(pool.pool_size),
+                                  pool.padding) \
+        if tuple(pool.strides) == tuple(pool.pool_size) else None
+    if out is not None:
+        for layer in (conv, pool):                  # as a call of each would
+            layer._activity_losses, layer._extra_losses = [], []
+    return out
+
+
+def conv_pool_pairs(model):
+    """`{conv step: pool step}` of a Functional model's run plan: a conv whose only reader is
+    the max pooling that `_conv_pool_pair` accepts (not a model output, plain calls), built
+    once per run plan; empty when fusion is off."""
+    if not ENABLED:
+        return {}
+    run_plan = model._run_plan
+    cached = model.__dict__.get("_conv_pool_pairs")
+    if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
+        return cached[2]
+    outputs = {id(t) for t in model.outputs}
+    readers = {}
+    for index, (_, input_ids, _) in enumerate(run_plan):
+        for tensor_id in input_ids:
+            readers.setdefault(tensor_id, []).append(index)
+    pairs = {}
+    for index, (node, input_ids, output_ids) in enumerate(run_plan):
+        if node.call_kwargs or len(input_ids) != 1 or len(output_ids) != 1 or \
+                output_ids[0] in outputs or len(readers.get(output_ids[0], ())) != 1:
+            continue
+        reader = readers[output_ids[0]][0]
+        pool_node, pool_inputs, pool_outputs = run_plan[reader]
+        if not pool_node.call_kwargs and len(pool_inputs) == 1 and len(pool_outputs) == 1 and \
+                _conv_pool_pair(node.layer, pool_node.layer):
+            pairs[index] = reader
+    object.__setattr__(model, "_conv_pool_pairs", (run_plan, len(run_plan), pairs))
+    return pairs
+
+
+def run_training_stack(layers, x, call_layer, call_fused):
+    """Run a Sequential stack while recording: a convolution and the max pooling after it as
+    one op where `run_conv_pool` takes them; a BatchNormalization followed by a fusable
+    Activation as `call_fused(bn, x, name)` (it applies the activation itself, the Activation
+    layer is skipped); every other layer as `call_layer(layer, x)`."""
+    index, count = 0, len(layers)
+    while index < count:
+        layer = layers[index]
+        if ENABLED and index + 1 < count and _conv_pool_pair(layer, layers[index + 1]):
+            out = run_conv_pool(layer, layers[index + 1], x)
+            if out is not None:
+                x = out
+                index += 2
+                continue
+        name = None
+        if TRAINING_ENABLED and index + 1 < count and getattr(x, "_keras_mask", None) is None:
+            name = training_activation(layer, layers[index + 1], index + 2 == count)
+        if name is not None:
+            x = call_fused(layer, x, name)
+            index += 2
+        else:
+            x = call_layer(layer, x)
+            index += 1
+    return x
+
+

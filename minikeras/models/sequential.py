@@ -171,7 +171,7 @@ class Sequential(Functional):
 
         def call_layer(layer, x):
             return layer(x, **(kwargs if layer._call_accepts_training else {}))
-        if is_recording():                    # training: batch norm + activation pairs fused
+        if is_recording():     # training: conv + max pooling, batch norm + activation fused
             def call_fused(layer, x, activation):
                 return layer(x, _fused_activation=activation, **kwargs)
             return fusion.run_training_stack(self._stack, inputs, call_layer, call_fused)

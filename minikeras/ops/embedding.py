@@ -29,6 +29,8 @@ def check_ids(ids, vocabulary_size):
 def scatter_rows(ids, grad, num_rows):
     """`out[ids[i]] += grad[i]` for every i, as a dense (num_rows, width) array."""
     flat_ids = ids.reshape(-1)
+    if not flat_ids.size:      # no ids (an empty batch): the width is the gradient's last axes
+        return np.zeros((num_rows, int(np.prod(grad.shape[ids.ndim:]))), grad.dtype)
     rows = grad.reshape(flat_ids.size, -1)
     width = rows.shape[1]
     if flat_ids.size * num_rows <= _ONE_HOT_LIMIT:
@@ -56,6 +58,7 @@ def embedding_lookup(table, ids):
         if not needs[0]:
             return (None,)
         dense = scatter_rows(ids, g, table_data.shape[0])
-        indexed_rows.remember_lookup_rows(dense, ids.reshape(-1), g.reshape(ids.size, -1))
+        indexed_rows.remember_lookup_rows(dense, ids.reshape(-1),
+                                          g.reshape(ids.size, dense.shape[1]))
         return (dense,)
     return record(out, (table,), backward)

@@ -1,5 +1,5 @@
 """Image ops of the augmentation layers: projective transforms (TensorFlow's
-`ImageProjectiveTransformV3`), bilinear/nearest resizing (`tf.image.resize`) and flips.
+`ImageProjectiveTransformV3`), resizing (`tf.image.resize`, every interpolation) and flips.
 
 Images are NHWC. Each op is linear in the image, so its backward pass is the exact adjoint
 (a scatter-add of the sampling weights, or the transposed resize matrices).
@@ -196,8 +196,120 @@ def resize_taps(in_size, out_size, interpolation):
     return lower, upper, source - floor
 
 
+# Interpolations that TensorFlow computes as a weighted sum over a window of input pixels per
+# output pixel; here each axis is an (out, in) weight matrix built with TF's float32 steps.
+MATRIX_INTERPOLATIONS = ("bicubic", "area", "lanczos3", "lanczos5", "gaussian",
+                         "mitchellcubic")
+_CUBIC_TABLE_SIZE = 1024
+
+
+def _cubic_table():
+    """TF's Keys cubic (a = -0.5) coefficient table, sampled at 1/1024 steps: row i holds the
+    weights of the near tap and the far tap at fractional offset i / 1024."""
+    a = -0.5
+    x = (np.arange(_CUBIC_TABLE_SIZE + 1) / _CUBIC_TABLE_SIZE).astype(np.float32).astype(float)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    x = x + 1.0
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return near.astype(np.float32), far.astype(np.float32)
+
+
+def _bicubic_weights(in_size, out_size):
+    """`ResizeBicubic` with half-pixel centres: four taps around each sample, the offset
+    rounded to the table's 1/1024 grid; taps outside the image get weight 0 and the rest are
+    renormalised to sum to 1."""
+    near, far = _cubic_table()
+    scale = np.float32(in_size / out_size)
+    sample = (np.arange(out_size, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
+    base = np.floor(sample)
+    offset = np.rint((sample - base) * np.float32(_CUBIC_TABLE_SIZE)).astype(np.intp)
+    base = base.astype(np.intp)
+    inverse = _CUBIC_TABLE_SIZE - offset
+    taps = np.stack([base - 1, base, base + 1, base + 2], axis=1)
+    weights = np.stack([far[offset], near[offset], near[inverse], far[inverse]], axis=1)
+    weights = np.where((taps >= 0) & (taps < in_size), weights, np.float32(0))
+    totals = weights.sum(axis=1, keepdims=True, dtype=np.float32)
+    weights = weights * (np.float32(1) / totals)
+    matrix = np.zeros((out_size, in_size), np.float32)
+    np.add.at(matrix, (np.repeat(np.arange(out_size), 4), np.clip(taps, 0, in_size - 1).ravel()),
+              weights.ravel())
+    return matrix
+
+
+def _area_weights(in_size, out_size):
+    """`ResizeArea`: each output pixel averages the input cells its footprint
+    `[y * scale, (y + 1) * scale)` covers, partly covered cells by their covered fraction."""
+    scale = np.float32(in_size / out_size)
+    matrix = np.zeros((out_size, in_size), np.float32)
+    for y in range(out_size):
+        start = np.float32(y) * scale
+        stop = np.float32(y + 1) * scale
+        for i in range(int(np.floor(start)), int(np.ceil(stop))):
+            if i < start:
+                weight = scale if i + 1 > stop else np.float32(i + 1) - start
+            else:
+                weight = stop - np.float32(i) if i + 1 > stop else np.float32(1)
+            matrix[y, min(i, in_size - 1)] += weight
+    return matrix * (np.float32(1) / scale)
+
+
+def _lanczos_kernel(radius):
+    def kernel(x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pi = np.float32(np.pi)
+            value = (np.float32(radius) * np.sin(pi * x) * np.sin(pi * x / np.float32(radius))
+                     / (pi * pi * x * x))
+        return np.where(x > radius, 0, np.where(x <= 1e-3, 1, value)).astype(np.float32)
+    return kernel, float(radius)
+
+
+def _gaussian_kernel(x):
+    sigma = 1.5 / 3.0        # TF: radius 1.5, sigma = radius / 3
+    return np.where(x >= 1.5, 0, np.exp(-x.astype(float) ** 2 / (2.0 * sigma * sigma))
+                    ).astype(np.float32)
+
+
+def _mitchell_cubic_kernel(x):
+    far = (((np.float32(-7 / 18) * x + 2) * x - np.float32(10 / 3)) * x + np.float32(16 / 9))
+    near = ((np.float32(7 / 6) * x - 2) * x) * x + np.float32(8 / 9)
+    return np.where(x >= 2, 0, np.where(x >= 1, far, near)).astype(np.float32)
+
+
+_SAMPLING_KERNELS = {"lanczos3": _lanczos_kernel(3), "lanczos5": _lanczos_kernel(5),
+                     "gaussian": (_gaussian_kernel, 1.5),
+                     "mitchellcubic": (_mitchell_cubic_kernel, 2.0)}
+
+
+def _sampling_weights(in_size, out_size, interpolation):
+    """`ScaleAndTranslate` without antialiasing or translation: output x samples input
+    position `(x + 0.5) / scale` with the kernel over the input pixels within its radius,
+    weights normalised to sum to 1."""
+    kernel, radius = _SAMPLING_KERNELS[interpolation]
+    scale = np.float32(out_size) / np.float32(in_size)
+    inverse = np.float32(1.0 / float(scale))
+    matrix = np.zeros((out_size, in_size), np.float32)
+    for x in range(out_size):
+        sample = (np.float32(x) + np.float32(0.5)) * inverse
+        start = int(np.ceil(sample - np.float32(radius) - np.float32(0.5)))
+        stop = int(np.floor(sample + np.float32(radius) - np.float32(0.5)))
+        start = min(max(start, 0), in_size - 1)
+        stop = min(max(stop, 0), in_size - 1) + 1
+        sources = np.arange(start, stop)
+        weights = kernel(np.abs(sources.astype(np.float32) + np.float32(0.5) - sample))
+        total = weights.sum(dtype=np.float32)
+        if abs(total) >= 1000.0 * np.finfo(np.float32).tiny:
+            matrix[x, start:stop] = weights * (np.float32(1) / total)
+    return matrix
+
+
 def resize_matrix(in_size, out_size, interpolation):
     """The (out_size, in_size) matrix of one axis' resize weights."""
+    if interpolation == "bicubic":
+        return _bicubic_weights(in_size, out_size)
+    if interpolation == "area":
+        return _area_weights(in_size, out_size)
+    if interpolation in _SAMPLING_KERNELS:
+        return _sampling_weights(in_size, out_size, interpolation)
     lower, upper, lerp = resize_taps(in_size, out_size, interpolation)
     matrix = np.zeros((out_size, in_size), dtype=np.float32)
     rows = np.arange(out_size)
@@ -219,21 +331,37 @@ def _resample_axis(arr, axis, taps):
     return low + (np.take(arr, upper, axis=axis) - low) * lerp.astype(arr.dtype).reshape(shape)
 
 
+def _apply_matrices(x, rows, cols):
+    """`rows @ image @ cols.T` for each image and channel of a NHWC batch."""
+    n, in_height, in_width, channels = x.shape
+    height, width = rows.shape[0], cols.shape[0]
+    out = np.matmul(rows.astype(x.dtype), x.reshape(n, in_height, in_width * channels))
+    out = np.matmul(cols.astype(x.dtype), out.reshape(n * height, in_width, channels))
+    return out.reshape(n, height, width, channels)
+
+
 def resize(images, height, width, interpolation="bilinear"):
-    """Resize a NHWC batch to (height, width). Bilinear is computed as TF does,
-    `top + (bottom - top) * y_lerp` with `top = left + (right - left) * x_lerp`."""
+    """Resize a NHWC batch to (height, width) as `tf.image.resize` (no antialiasing).
+    Bilinear is computed as TF does, `top + (bottom - top) * y_lerp` with
+    `top = left + (right - left) * x_lerp`; the other windowed interpolations as weight
+    matrices (MATRIX_INTERPOLATIONS)."""
     xd = as_array(images)
     in_height, in_width = xd.shape[1], xd.shape[2]
-    out = _resample_axis(xd, 2, resize_taps(in_width, width, interpolation))
-    out = _resample_axis(out, 1, resize_taps(in_height, height, interpolation))
+    if not in_height or not in_width:
+        # e.g. a crop to an aspect ratio the image is too small for
+        raise ValueError(f"input image must be of non-zero size; received images of shape "
+                         f"{xd.shape}")
+    if interpolation in MATRIX_INTERPOLATIONS:
+        out = _apply_matrices(xd, resize_matrix(in_height, height, interpolation),
+                              resize_matrix(in_width, width, interpolation))
+    else:
+        out = _resample_axis(xd, 2, resize_taps(in_width, width, interpolation))
+        out = _resample_axis(out, 1, resize_taps(in_height, height, interpolation))
 
     def backward(g, needs):
-        rows = resize_matrix(in_height, height, interpolation).astype(g.dtype)
-        cols = resize_matrix(in_width, width, interpolation).astype(g.dtype)
-        n, channels = g.shape[0], g.shape[3]
-        gx = np.matmul(rows.T, g.reshape(n, height, width * channels))      # (n, H, w*c)
-        gx = np.matmul(cols.T, gx.reshape(n * in_height, width, channels))  # (n*H, W, c)
-        return (gx.reshape(xd.shape),)
+        rows = resize_matrix(in_height, height, interpolation)
+        cols = resize_matrix(in_width, width, interpolation)
+        return (_apply_matrices(g, rows.T, cols.T),)
     return record(out, (images,), backward)
 
 

@@ -652,8 +652,9 @@ def batch_dot(x, y, axes=None):
     x_moved = transpose(x, [i for i in range(x_ndim) if i != ax_x] + [ax_x])
     y_moved = transpose(y, [0, ax_y] + [i for i in range(1, y_ndim) if i != ax_y])
     xs, ys = x_moved.shape, y_moved.shape
-    x3 = reshape(x_moved, (xs[0], -1, xs[-1]))
-    y3 = reshape(y_moved, (ys[0], ys[1], -1))
+    # explicit sizes (not -1): an empty batch leaves -1 undetermined
+    x3 = reshape(x_moved, (xs[0], int(np.prod(xs[1:-1])), xs[-1]))
+    y3 = reshape(y_moved, (ys[0], ys[1], int(np.prod(ys[2:]))))
     out = matmul(x3, y3)
     out_shape = (xs[0],) + tuple(xs[1:-1]) + tuple(ys[2:])
     if len(out_shape) == 1:
@@ -674,8 +675,30 @@ def _defer_to_symbolic(operator):
     return apply
 
 
+def _equality(compare, when_incomparable):
+    """`tensor == other` (`!=`) elementwise, as TF 2's eager and graph tensors (a custom
+    metric's `tf.cast(y_true, "int32") == tf.cast(y_pred, "int32")` counts matches); `None`
+    or shapes that do not broadcast give a plain bool, as TF's
+    `equal(..., incompatible_shape_error=False)` does. Hashing stays by identity."""
+    def apply(a, b):
+        if getattr(b, "_is_keras_tensor", False):
+            return NotImplemented
+        if b is None:
+            return when_incomparable
+        left, right = unwrap(a), unwrap(b)
+        try:
+            np.broadcast_shapes(np.shape(left), np.shape(right))
+        except ValueError:
+            return when_incomparable
+        return compare(left, right)
+    return apply
+
+
 def _install_operators():
     T = Tensor
+    T.__eq__ = _equality(lambda a, b: Tensor(np.equal(a, b)), False)
+    T.__ne__ = _equality(lambda a, b: Tensor(np.not_equal(a, b)), True)
+    T.__hash__ = lambda a: id(a)     # defining __eq__ would otherwise drop it
     T.T = property(lambda a: transpose(a))
     binary = {
         "__add__": lambda a, b: add(a, b), "__radd__": lambda a, b: add(b, a),

@@ -125,7 +125,8 @@ class Optimizer:
         if not isinstance(variable, Variable):
             variable = Variable(np.asarray(as_array(variable), np.int64), trainable=False,
                                 name="iteration")
-        self._variables[self._variables.index(self._iterations)] = variable
+        position = next(i for i, v in enumerate(self._variables) if v is self._iterations)
+        self._variables[position] = variable
         self._iterations = variable
 
     def _build_learning_rate(self, learning_rate):

@@ -436,3 +436,17 @@ def test_random_chains(seed, monkeypatch):
     result = model(x, training=False).numpy()
     scale = max(1.0, float(np.abs(reference).max()))
     np.testing.assert_allclose(result, reference, rtol=2e-5, atol=2e-5 * scale)
+
+
+def test_add_after_the_pooling_stays_outside_the_chain(monkeypatch):
+    """DLwP listing 7.x's downsampling residual: conv -> max-pool, added to a strided 1x1 conv
+    of the block input. The Add after the pooling cannot join the conv/pool chain, and must not
+    lend the chain its other operand (predict raised KeyError)."""
+    rng = np.random.default_rng(4)
+    inputs = keras.Input((8, 8, 3))
+    y = Conv2D(5, 3, activation="relu", padding="same")(inputs)
+    y = MaxPooling2D(2, strides=2)(y)
+    residual = Conv2D(5, 1, strides=2, padding="same")(inputs)
+    model = keras.Model(inputs, Add()([y, residual]))
+    assert_fused_matches(model, image(rng, 2, 8, 8, 3), monkeypatch,
+                         [["Conv2D", "MaxPooling2D"], ["Conv2D", "Add"]])

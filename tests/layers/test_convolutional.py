@@ -196,3 +196,11 @@ def test_depthwise_separable_gradients(float64):
     check_layer_gradients(layers.DepthwiseConv2D(2, depth_multiplier=2, strides=2),
                           rng.standard_normal((2, 4, 5, 2)))
     check_layer_gradients(layers.SeparableConv1D(3, 3, padding="same"), rng.standard_normal((2, 5, 2)))
+
+
+def test_conv_on_too_short_input_at_run_time_says_why():
+    """DLwP 6.4's Conv1D stack on a length-(None) input: a batch too short for the kernel gets
+    Keras' downsampling error, not NumPy's "negative dimensions are not allowed"."""
+    model = keras.Sequential([layers.Conv1D(4, 5, input_shape=(None, 3))])
+    with pytest.raises(ValueError, match=r"<= 0 due to downsampling in conv1d.*\[3\]"):
+        model.predict(np.zeros((2, 3, 3), "float32"), verbose=0)

@@ -42,7 +42,10 @@ def _attention_equations(rank, attention_axes):
 
 
 def _as_tensor(x, dtype):
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype))
+    """`x` in the layer's float dtype (key and value are autocast as the query is)."""
+    if not isinstance(x, Tensor):
+        return Tensor(np.asarray(x, dtype))
+    return ops.cast(x, dtype) if x.dtype.kind == "f" and x.dtype != dtype else x
 
 
 class MultiHeadAttention(ScoresOutput, Layer):

@@ -100,6 +100,7 @@ class Conv(Layer):
         self.built = True
 
     def call(self, inputs):
+        self.compute_output_shape(inputs.shape)   # a clear error for too-small inputs
         batch_shape = tuple(inputs.shape[:inputs.ndim - self.rank - 1])
         if len(batch_shape) > 1:      # Keras folds extra leading batch axes into one
             inputs = ops.reshape(inputs, (-1,) + tuple(inputs.shape[len(batch_shape):]))

@@ -5,6 +5,9 @@ from .base_conv_transpose import ConvTranspose
 class Conv3DTranspose(ConvTranspose):
     """3-D transposed convolution; output size per axis follows Keras' deconv_output_length.
 
+    Unlike tf.keras 2, whose call ignores `dilation_rate` (an undilated transposed
+    convolution), a dilation rate other than 1 dilates the kernel here.
+
     Example: `Conv3DTranspose(8, 3, strides=2, padding="same")`.
     """
 
@@ -24,5 +27,9 @@ class Conv3DTranspose(ConvTranspose):
 
     def get_config(self):
         config = super().get_config()
-        config.pop("dilation_rate")      # tf.keras' Conv3DTranspose leaves it out
+        # tf.keras' Conv3DTranspose leaves `dilation_rate` out of its config, and its call
+        # ignores it (an undilated transposed convolution). Here a dilated layer is dilated,
+        # so its config keeps the rate (tf.keras' constructor accepts it) to reload the same.
+        if all(rate == 1 for rate in self.dilation_rate):
+            config.pop("dilation_rate")
         return config

@@ -63,7 +63,8 @@ class IndexLookup(PreprocessingLayer):
         if kwargs.get("dtype") is None:
             kwargs["dtype"] = "int64" if output_mode == "int" else "float32"
         # A saved config's vocabulary size gives the output width until the vocabulary itself
-        # is restored (from a .keras file's assets).
+        # is restored (from a .keras file's assets). As tf.keras' config, it is the size when
+        # a vocabulary was last set (None before any), not recounted.
         self._declared_vocabulary_size = kwargs.pop("vocabulary_size", None)
         _accept_keras3_oov_arguments(kwargs, num_oov_indices, self._key_kind)
         super().__init__(**kwargs)
@@ -176,6 +177,7 @@ class IndexLookup(PreprocessingLayer):
         self._tokens = list(tokens)
         start = self._token_start_index()
         self._index_of = {token: start + i for i, token in enumerate(self._tokens)}
+        self._declared_vocabulary_size = self.vocabulary_size()
 
     def _set_idf_weights(self, idf_weights, vocabulary_length, has_special):
         weights = np.asarray(as_array(idf_weights), dtype=np.float64)
@@ -359,7 +361,7 @@ class IndexLookup(PreprocessingLayer):
             "mask_token": self.mask_token, "output_mode": self.output_mode,
             "sparse": self.sparse, "pad_to_max_tokens": self.pad_to_max_tokens,
             "idf_weights": listify(self.input_idf_weights), "vocabulary": vocabulary,
-            "vocabulary_size": self.vocabulary_size(),
+            "vocabulary_size": self._declared_vocabulary_size,
         })
         return config
 

@@ -96,6 +96,8 @@ class Normalization(PreprocessingLayer):
         for batch in adapt_batches(data, batch_size, steps):
             values = np.asarray(getattr(batch, "data", batch), dtype=np.float64)
             if not self.built:
+                if self._batch_input_shape is None:   # tf.keras keeps the data's rank
+                    self._batch_input_shape = (None,) * values.ndim
                 self.build((None,) + values.shape[1:])
             batch_count = int(np.prod([values.shape[d] for d in self._reduce_axis]))
             batch_mean = values.mean(axis=self._reduce_axis)

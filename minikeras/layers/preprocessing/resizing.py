@@ -4,7 +4,6 @@ from ...engine.base_layer import Layer
 from .image_utils import (apply_batched, check_image_rank, resize_images, resized_shape,
                           smart_resize, to_float)
 
-_SUPPORTED = ("bilinear", "nearest")
 _KNOWN = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
           "mitchellcubic")
 
@@ -13,15 +12,14 @@ def _check_interpolation(interpolation):
     if interpolation not in _KNOWN:   # tf_keras' `get_interpolation` wording and type
         raise NotImplementedError(f"Value not recognized for `interpolation`: {interpolation}. "
                                   f"Supported values are: {list(_KNOWN)}")
-    if interpolation not in _SUPPORTED:
-        raise NotImplementedError(f"Resizing(interpolation={interpolation!r}) is not supported "
-                                  "by minikeras; use 'bilinear' or 'nearest'.")
 
 
 class Resizing(Layer):
     """Resizes images (3D or 4D, channels_last) to `(height, width)`; with
     `crop_to_aspect_ratio=True` the largest centred window of the target aspect ratio is
-    cropped first. Only `"bilinear"` and `"nearest"` interpolation are implemented.
+    cropped first. Every `tf.image.resize` interpolation is computed with TF's weights
+    ("bicubic": Keys cubic with half-pixel centres, "area", and the "lanczos3", "lanczos5",
+    "gaussian", "mitchellcubic" sampling kernels, none antialiased).
 
     Example:
     >>> Resizing(16, 8)(np.zeros((2, 32, 32, 3))).shape

@@ -208,7 +208,7 @@ class TextVectorization(PreprocessingLayer):
         tokens = self._tokenize(strings)
         lookup = self._lookup_layer
         if isinstance(tokens, np.ndarray):
-            return lookup(tokens)
+            return self._fit_unsplit(lookup(tokens))
         single = strings.ndim == 0            # one string in: one sequence out
         length = self.output_sequence_length if self.output_mode == "int" else None
         if length is not None:
@@ -228,9 +228,23 @@ class TextVectorization(PreprocessingLayer):
         out[rows, np.arange(len(flat)) - starts] = indices
         return Tensor(out[0] if single else out)
 
+    def _fit_unsplit(self, ids):
+        """Unsplit "int" ids of shape `(batch, 1)` cut or padded with 0 along the last axis
+        to `output_sequence_length`, as tf.keras does. (tf.keras does it to a `(batch,)`
+        input too, cutting the batch; that one is returned as it is.)"""
+        length = self.output_sequence_length
+        if self.output_mode != "int" or length is None or ids.ndim < 2:
+            return ids
+        data = ids.data[..., :length]
+        pad = [(0, 0)] * (data.ndim - 1) + [(0, length - data.shape[-1])]
+        return Tensor(np.pad(data, pad))
+
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
         if self.split is None:
+            if self.output_mode == "int" and self.output_sequence_length is not None \
+                    and len(input_shape) >= 2:
+                return input_shape[:-1] + (self.output_sequence_length,)
             return self._lookup_layer.compute_output_shape(input_shape)
         batch = input_shape[:1]
         if self.output_mode == "int":

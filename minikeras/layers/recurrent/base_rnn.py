@@ -17,7 +17,7 @@ from ...ops.recurrent import fused_sequence
 from .dropout_rnn_cell import has_fused_kernel, prefix_weight_names
 from .serialization import deserialize_layer, serialize_layer
 from .stacked_rnn_cells import StackedRNNCells
-from .states import dims, initial_state_of, state_structure
+from .states import dims, initial_state_of, is_shape, state_structure
 
 _STATEFUL_BATCH_ERROR = (
     "If a RNN is stateful, it needs to know its batch size. Specify the batch size of your "
@@ -69,30 +69,39 @@ class RNN(Layer):
         self._states = None
 
     # --- shapes ----------------------------------------------------------------------------
+    def _data_shapes(self, input_shape):
+        """The shapes of the sequence itself (nested like the inputs: a tuple of sequences is
+        one nested input, as tf.keras), without the initial states a list of inputs carries."""
+        if isinstance(input_shape, list) and input_shape and not is_shape(input_shape):
+            input_shape = input_shape[0]
+        return _map_shapes(tuple, input_shape)
+
     def _data_shape(self, input_shape):
-        """The shape of the sequence itself when the inputs also carry initial states."""
-        if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
-            return tuple(input_shape[0])
-        return tuple(input_shape)
+        """The shape of the (first) sequence."""
+        return _first_shape(self._data_shapes(input_shape))
 
     def _batch_and_time(self, shape):
         return (shape[1], shape[0]) if self.time_major else (shape[0], shape[1])
 
     def _outputdims(self):
+        """The shape of one step's output without the batch axis (a list of them for a cell
+        with nested outputs, `output_size = [TensorShape([10]), TensorShape([20, 30])]`)."""
         size = getattr(self.cell, "output_size", None)
         if size is None:
             state = self.cell.state_size
             size = state[0] if isinstance(state, (list, tuple)) else state
+        if isinstance(size, (list, tuple)) and not is_shape(size):
+            return [dims(part) for part in size]
         return dims(size)
 
     def compute_output_shape(self, input_shape):
         shape = self._data_shape(input_shape)
         batch, steps = self._batch_and_time(shape)
         if self.return_sequences:
-            output = (steps, batch) if self.time_major else (batch, steps)
-            output = output + self._outputdims()
+            leading = (steps, batch) if self.time_major else (batch, steps)
         else:
-            output = (batch,) + self._outputdims()
+            leading = (batch,)
+        output = _map_shapes(lambda step_dims: leading + step_dims, self._outputdims())
         if not self.return_state:
             return output
         sizes = flatten(state_structure(self.cell))
@@ -122,7 +131,8 @@ class RNN(Layer):
                              "the `input_length` argument.\n- If using the functional API, "
                              "specify the time dimension by passing a `shape` or `batch_shape` "
                              "argument to your Input layer.")
-        step_shape = (batch,) + tuple(shape[2:])
+        step_shape = _map_shapes(lambda s: (s[1] if self.time_major else s[0],) + tuple(s[2:]),
+                                 self._data_shapes(input_shape))
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build(step_shape)
             self.cell.built = True
@@ -174,8 +184,9 @@ class RNN(Layer):
 
     # --- calling -------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        # `layer([x, h, c])`: the states are the inputs after the first (tf.keras)
-        if args and isinstance(args[0], (list, tuple)) and kwargs.get("initial_state") is None \
+        # `layer([x, h, c])`: the states are the inputs after the first (tf.keras); a tuple
+        # `layer((x1, x2))` is one nested input, stepped together
+        if args and isinstance(args[0], list) and kwargs.get("initial_state") is None \
                 and len(args[0]) > 1:
             kwargs["initial_state"] = list(args[0][1:])
             args = (args[0][0],) + tuple(args[1:])
@@ -195,25 +206,30 @@ class RNN(Layer):
 
     def call(self, inputs, mask=None, training=None, initial_state=None, constants=None):
         x = inputs
-        if x.ndim < 3:
-            raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: '
-                             f"expected ndim=3, found ndim={x.ndim}. Full shape received: "
-                             f"{tuple(x.shape)}")
+        for leaf in flatten(x):
+            if leaf.ndim < 3:
+                raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the '
+                                 f"layer: expected ndim=3, found ndim={leaf.ndim}. Full shape "
+                                 f"received: {tuple(leaf.shape)}")
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         mask = None if mask is None else np.asarray(getattr(mask, "data", mask), bool)
         if self.time_major:
-            x = ops.transpose(x, (1, 0) + tuple(range(2, x.ndim)))
+            x = _map_leaves(lambda t: ops.transpose(t, (1, 0) + tuple(range(2, t.ndim))), x)
             mask = None if mask is None else mask.T
         if mask is not None and mask.all():
             mask = None                 # nothing masked: the same numbers, the fast path
-        states = self._initial_states(x, initial_state)
+        states = self._initial_states(flatten(x)[0], initial_state)
         self._reset_dropout_masks()
-        output, final_states = self._run(x, states, mask, training)
+        if isinstance(x, (list, tuple)):
+            output, final_states = self._run_steps(x, states, mask, training)
+        else:
+            output, final_states = self._run(x, states, mask, training)
         if self.stateful:
             self._states = [Tensor(np.array(s.data)) for s in final_states]
         if self.return_sequences and self.time_major:
-            output = ops.transpose(output, (1, 0) + tuple(range(2, output.ndim)))
+            output = _map_leaves(lambda t: ops.transpose(t, (1, 0) + tuple(range(2, t.ndim))),
+                                 output)
         if not self.return_state:
             return output
         return [output] + list(pack_sequence_as(state_structure(self.cell), final_states))
@@ -306,30 +322,38 @@ class RNN(Layer):
         return x, final_states
 
     def _run_steps(self, x, states, mask, training):
-        """The generic path: the cell's `call` once per timestep, recorded on the tape."""
+        """The generic path: the cell's `call` once per timestep, recorded on the tape. `x` may
+        be nested (a tuple of sequences); the cell then gets each step as that nesting, and
+        may return nested outputs."""
         structure = state_structure(self.cell)
         kwargs = {"training": training} if _accepts(self.cell, "training") else {}
-        steps = x.shape[1]
+        sequences = flatten(x)
+        steps = sequences[0].shape[1]
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        x_time_major = ops.transpose(x, (1, 0) + tuple(range(2, x.ndim)))
+        time_major = [ops.transpose(s, (1, 0) + tuple(range(2, s.ndim))) for s in sequences]
         outputs, previous = [], None
         for t in order:
-            step_input = ops.getitem(x_time_major, t)
+            step_input = pack_sequence_as(x, [ops.getitem(s, t) for s in time_major])
             output, new_states = self.cell.call(step_input, pack_sequence_as(structure, states),
                                                 **kwargs)
             new_states = flatten(new_states if isinstance(new_states, (list, tuple)) else [new_states])
+            flat_output = flatten(output)
             if mask is not None:
                 keep = mask[:, t]
                 new_states = [ops.where(_expand(keep, s), s, old) for s, old in zip(new_states, states)]
                 if self.zero_output_for_mask or previous is None:
-                    output = ops.where(_expand(keep, output), output, np.zeros((), output.dtype))
+                    flat_output = [ops.where(_expand(keep, o), o, np.zeros((), o.dtype))
+                                   for o in flat_output]
                 else:
-                    output = ops.where(_expand(keep, output), output, previous)
-            states, previous = new_states, output
-            outputs.append(output)
+                    flat_output = [ops.where(_expand(keep, o), o, p)
+                                   for o, p in zip(flat_output, previous)]
+            states, previous = new_states, flat_output
+            outputs.append(flat_output)
         if self.return_sequences:
-            return ops.stack(outputs, axis=1), states
-        return outputs[-1], states
+            stacked = [ops.stack([step[k] for step in outputs], axis=1)
+                       for k in range(len(outputs[0]))]
+            return pack_sequence_as(output, stacked), states
+        return pack_sequence_as(output, outputs[-1]), states
 
     # --- config ----------------------------------------------------------------------------------
     def _rnn_config(self):
@@ -353,6 +377,22 @@ class RNN(Layer):
         config = dict(config)
         cell = deserialize_layer(config.pop("cell"), custom_objects)
         return cls(cell, **config)
+
+
+def _map_shapes(fn, shapes):
+    """`fn` applied to every shape of a nesting of shapes (the nesting kept)."""
+    if is_shape(shapes):
+        return fn(shapes)
+    return [_map_shapes(fn, s) for s in shapes] if isinstance(shapes, list) \
+        else tuple(_map_shapes(fn, s) for s in shapes)
+
+
+def _first_shape(shapes):
+    return shapes if is_shape(shapes) else _first_shape(shapes[0])
+
+
+def _map_leaves(fn, structure):
+    return pack_sequence_as(structure, [fn(t) for t in flatten(structure)])
 
 
 def _expand(keep, like):

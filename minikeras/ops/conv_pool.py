@@ -1,0 +1,410 @@
+"""Training op for a few-tap stride-1 convolution with its bias and relu (or no activation)
+followed by a max pooling whose windows tile the convolution output (stride == pool size, no
+pool padding): one recorded op, so the full-size convolution output never exists.
+
+Phases: the convolution outputs that tap `q` of the pooling windows reads (positions
+`pool * i + q`) are themselves a convolution with stride `pool` of the input shifted by `q`.
+The im2col rows of a chunk of samples are copied phase by phase (phase-major), so the product
+gives every phase's outputs as one contiguous block and the pooling is an elementwise maximum
+of whole blocks (no strided passes). The bias is added to every phase block (in cache, per
+chunk) so that the first maximum is found among the biased values, as the unfused layers find
+it; the relu commutes with the maximum (nondecreasing) and runs on the pooled output, a quarter
+of the values for 2x2 windows. The forward pass keeps the pooled output and, per pooled value,
+the index of the first phase holding the maximum (one byte).
+
+Backward: the pooled gradient times the relu mask (pooled resolution) is spread over the phases
+by the kept indices; the kernel gradient is then one product with the phase-major im2col rows
+(inputs with few channels) or, like the grid route of conv_kernels.py, per-tap products on the
+padded input's grid, where the input gradient is made too (one product per tap added to a
+contiguous slice). Positions no pooling window reads get no gradient, as in the unfused ops.
+
+Ties go to the first maximum in window order, as in the unfused max pooling's gradient.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..core.tensor import as_array, is_recording, is_tracked, record
+from .conv import conv_pads
+from .conv_kernels import _PLANS, _TAP_MAJOR_MAX_CHANNELS, Context, _activation_grad, \
+    _as_shape, _channel_sums, _epilogue, _grid_offsets, _im2col_into, _padded_chunk, \
+    _plan_on_one_blas_thread, _product_rows, _product_summed, _sample_chunks, _small_block, \
+    _sum_in_order, fill_border, interior, output_array, output_sizes, same_padding, scratch
+from .parallel import local_buffer, run_split
+
+# Kernels with at most this many taps (2x2, 1x1, 1-D k <= 4): the grid products of the
+# backward pass lose with more (see conv_kernels' grid route).
+MAX_TAPS = 4
+# Phase indices are kept in bytes.
+_MAX_PHASES = 255
+
+
+def applies(x_shape, kernel_shape, strides, pads, dilation, groups, pool_size, pool_strides,
+            pool_pads, activation):
+    """Whether the fused op handles this convolution (channels_last shapes) and pooling."""
+    rank = len(kernel_shape) - 2
+    if groups != 1 or activation not in ("relu", None) or len(pool_size) != rank or \
+            len(x_shape) != rank + 2 or x_shape[0] == 0:
+        return False
+    if any(s != 1 for s in strides) or tuple(pool_strides) != tuple(pool_size) or \
+            any(lo or hi for lo, hi in pool_pads):
+        return False
+    if int(np.prod(kernel_shape[:-2])) > MAX_TAPS or \
+            int(np.prod(pool_size)) > _MAX_PHASES or x_shape[-1] != kernel_shape[-2]:
+        return False
+    grid = [n + lo + hi for n, (lo, hi) in zip(x_shape[1:-1], pads)]
+    conv_sizes = output_sizes(grid, kernel_shape[:-2], strides, dilation)
+    return all(o // p > 0 for o, p in zip(conv_sizes, pool_size)) and kernel_shape[-1] > 0
+
+
+class _Geometry:
+    def __init__(self, x_shape, kernel_shape, pads, dilation, pool_size):
+        self.kernel_size = tuple(kernel_shape[:-2])
+        self.cin, self.filters = kernel_shape[-2:]
+        self.pads, self.dilation, self.pool_size = pads, tuple(dilation), tuple(pool_size)
+        self.grid = tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[1:-1], pads))
+        ones = (1,) * len(self.grid)
+        conv_sizes = output_sizes(self.grid, self.kernel_size, ones, dilation)
+        self.pooled = tuple(o // p for o, p in zip(conv_sizes, pool_size))
+        self.phases = list(np.ndindex(*pool_size))
+        self.cells = int(np.prod(self.pooled))            # pooled positions per sample
+        self.grid_cells = int(np.prod(self.grid))
+        self.taps = int(np.prod(self.kernel_size))
+        self.depth = self.taps * self.cin
+        # Few input channels: tap-major im2col rows (whole output rows per copy); else the
+        # grid products for the kernel gradient.
+        self.tap_major = self.cin <= _TAP_MAJOR_MAX_CHANNELS
+        self.covered = tuple(p * k for p, k in zip(self.pooled, pool_size))
+
+    def phase_cols(self, xp, dest):
+        """The im2col rows of the padded chunk `xp`, phase-major: `dest (depth, phases *
+        count)` when tap-major, else `(phases * count, depth)`; count = samples x pooled
+        positions."""
+        n = xp.shape[0]
+        count = n * self.cells
+        if self.tap_major:
+            # The input split by position modulo the pool size along every axis, channels
+            # first (one copy per residue): each (phase, tap) copy below is then a shifted
+            # block of one split, read along whole rows (not every p-th value of them).
+            splits = local_buffer("conv_pool_splits", (len(self.phases), self.cin, n) +
+                                  tuple(-(-g // k) for g, k in zip(self.grid, self.pool_size)),
+                                  xp.dtype)
+            for r, residue in enumerate(self.phases):
+                source = xp[(slice(None),) + tuple(slice(a, None, k) for a, k in
+                                                   zip(residue, self.pool_size))]
+                np.copyto(splits[r][(slice(None), slice(None)) + tuple(
+                    slice(0, m) for m in source.shape[1:-1])], np.moveaxis(source, -1, 0))
+            residues = {residue: r for r, residue in enumerate(self.phases)}
+            for p, phase in enumerate(self.phases):
+                for t, tap in enumerate(np.ndindex(*self.kernel_size)):
+                    cells = [q + i * d for q, i, d in zip(phase, tap, self.dilation)]
+                    split = splits[residues[tuple(c % k for c, k in zip(cells,
+                                                                        self.pool_size))]]
+                    block = dest[t * self.cin:(t + 1) * self.cin, p * count:(p + 1) * count]
+                    np.copyto(_as_shape(block, (self.cin, n) + self.pooled),
+                              split[(slice(None), slice(None)) + tuple(
+                                  slice(c // k, c // k + o) for c, k, o in
+                                  zip(cells, self.pool_size, self.pooled))])
+        elif not self._window_runs_into(xp, dest):
+            for p, phase in enumerate(self.phases):
+                shifted = xp[(slice(None),) + tuple(slice(q, None) for q in phase)]
+                _im2col_into(shifted, self.kernel_size, self.pool_size, self.dilation,
+                             self.pooled, 1, dest[p * count:(p + 1) * count])
+        return dest
+
+    def _window_runs_into(self, xp, dest):
+        """Row-major phase im2col as one copy of whole runs: along the last spatial axis a
+        window covers `kernel width * cin` contiguous values, copied as one opaque (void)
+        element each (a memcpy, not a loop of `2 * cin` floats: seedcnn's 111x111x16 and
+        55x55x32 layers 0.23 -> 0.13 and 0.16 -> 0.09 ms per sample, one thread). False (nothing
+        done) when the runs are not contiguous (dilated last axis, strided channels)."""
+        itemsize = xp.itemsize
+        if self.dilation[-1] != 1 or xp.strides[-1] != itemsize or \
+                xp.strides[-2] != self.cin * itemsize or not dest.flags.c_contiguous:
+            return False
+        run = self.kernel_size[-1] * self.cin * itemsize
+        batch_stride, *spatial = xp.strides[:-1]
+        shape = tuple(self.pool_size) + (xp.shape[0],) + self.pooled + \
+            self.kernel_size[:-1] + (run,)
+        strides = tuple(spatial) + (batch_stride,) + \
+            tuple(s * k for s, k in zip(spatial, self.pool_size)) + \
+            tuple(s * d for s, d in zip(spatial[:-1], self.dilation[:-1])) + (1,)
+        source = as_strided(xp[..., :1].view(np.uint8), shape, strides, writeable=False)
+        element = np.dtype((np.void, run))
+        runs = _as_shape(dest, (-1, run // itemsize)).view(element)
+        np.copyto(_as_shape(runs, shape[:-1] + (1,))[..., 0], source.view(element)[..., 0])
+        return True
+
+    def cols_buffer(self, count, dtype):
+        shape = (self.depth, len(self.phases) * count) if self.tap_major else \
+            (len(self.phases) * count, self.depth)
+        return local_buffer("conv_pool_cols", shape, dtype)
+
+    def as_rows(self, cols):
+        """The im2col rows as `(positions, depth)` (a transposed view when tap-major)."""
+        return cols.T if self.tap_major else cols
+
+    def spread_to_grid(self, spread, n, ga):
+        """Lay the phase-major gradient `spread (phases, count, f)` on the grid `ga (n, *grid,
+        f)` at the positions the phases read; zeros elsewhere."""
+        rank = len(self.grid)
+        fill_border(ga, [(0, g - c) for g, c in zip(self.grid, self.covered)], 0)
+        covered = ga[(slice(None),) + tuple(slice(0, c) for c in self.covered)]
+        split = _as_shape(covered, (n,) + tuple(part for o, k in zip(self.pooled,
+                                                                     self.pool_size)
+                                                for part in (o, k)) + (self.filters,))
+        order = tuple(2 + 2 * a for a in range(rank)) + (0,) + \
+            tuple(1 + 2 * a for a in range(rank)) + (2 * rank + 1,)
+        np.copyto(split.transpose(order),
+                  spread.reshape(self.pool_size + (n,) + self.pooled + (self.filters,)))
+
+
+def _max_of_phases(y, out):
+    """`out` = the maximum of the phase blocks `y (phases, count, f)`."""
+    if len(y) == 1:
+        np.copyto(out, y[0])
+        return
+    np.maximum(y[0], y[1], out=out)
+    for p in range(2, len(y)):
+        np.maximum(out, y[p], out=out)
+
+
+def _pool_phases(y, out, first):
+    """`out` = the maximum of the phase blocks `y (phases, count, f)`, `first` (bytes) = the
+    index of the first phase holding it."""
+    phases = len(y)
+    _max_of_phases(y, out)
+    if phases == 1:
+        first.fill(0)
+        return
+    # first = number of leading phases that all miss the maximum
+    missed = local_buffer("conv_pool_missed", out.shape, np.bool_)
+    np.not_equal(y[0], out, out=missed)
+    np.copyto(first, missed)
+    if phases > 2:
+        miss = local_buffer("conv_pool_miss", out.shape, np.bool_)
+        for p in range(1, phases - 1):
+            np.not_equal(y[p], out, out=miss)
+            np.logical_and(missed, miss, out=missed)
+            np.add(first, missed, out=first)
+
+
+def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_output=False,
+            finish=None):
+    """`max_pool(activation(conv(x, kernel) + bias))` (stride-1 convolution, tiling pooling
+    windows; see `applies`); returns `(out, ctx)`.
+
+    Inference (`finish` given, no `bias`/`activation`): `finish(rows)` runs in place on each
+    chunk's pooled rows `(positions, filters)` (nondecreasing steps, see ops/fused.py), the
+    first-maximum bytes are not made and ctx is None."""
+    geo = _Geometry(x.shape, kernel.shape, pads, dilation, pool_size)
+    batch, filters = x.shape[0], geo.filters
+    dtype = np.result_type(x, kernel)
+    out = output_array((batch,) + geo.pooled + (filters,), dtype, cached_output)
+    first = output_array(out.shape, np.uint8, cached_output) if finish is None else None
+    kernel_rows = kernel.reshape(geo.depth, filters).astype(dtype, copy=False)
+    bias = None if bias is None else np.asarray(bias, dtype)
+    phases = len(geo.phases)
+    per_sample = phases * geo.cells * (geo.depth + filters) * dtype.itemsize
+    out_rows = _as_shape(out, (-1, filters))
+    first_rows = None if first is None else _as_shape(first, (-1, filters))
+
+    def products(b0, b1, block):
+        count = (b1 - b0) * geo.cells
+        cols = geo.phase_cols(_padded_chunk(x[b0:b1], pads, "conv_xp"),
+                              geo.cols_buffer(count, dtype))
+        y = local_buffer("conv_pool_y", (phases * count, filters), dtype)
+        _product_rows(geo.as_rows(cols), kernel_rows, y, block)
+        return y.reshape(phases, count, filters)
+
+    first_chunk = _sample_chunks(0, batch, per_sample)[0][1]
+    block = _forward_block(geo, x, pads, dtype, first_chunk, products)
+
+    def work(lo, hi):
+        for b0, b1 in _sample_chunks(lo, hi, per_sample):
+            y = products(b0, b1, block)
+            rows = slice(b0 * geo.cells, b1 * geo.cells)
+            if finish is None:
+                # The bias goes on before the pooling: the first maximum must be found among
+                # the biased values, as the unfused layers find it (adding a constant can round
+                # two different values to one, and then the earlier one takes the gradient).
+                _epilogue(_as_shape(y, (-1, filters)), bias, None)
+                _pool_phases(y, out_rows[rows], first_rows[rows])
+                _epilogue(out_rows[rows], None, activation)
+            else:
+                _max_of_phases(y, out_rows[rows])
+                finish(out_rows[rows])
+    run_split(work, batch)
+    if finish is not None:
+        return out, None
+    ctx = Context(x=x, kernel=kernel, geo=geo, out=out, first=first, activation=activation,
+                  dtype=dtype, block=block)
+    return out, ctx
+
+
+def _forward_block(geo, x, pads, dtype, samples, products):
+    """Rows per forward product (OpenBLAS' small-matrix kernels may win on thin products),
+    timed once per shape on the first chunk (`samples` samples); None for whole chunks."""
+    rows = len(geo.phases) * samples * geo.cells
+    block = _small_block(geo.depth, geo.filters)
+    if block >= rows:
+        return None
+    key = ("conv_pool_forward_blocks", x.shape[1:], geo.kernel_size, geo.cin, geo.filters,
+           tuple(map(tuple, pads)), geo.dilation, geo.pool_size, dtype.str, samples)
+    choice = _PLANS.get(key)
+    if choice is None:
+        choice = _plan_on_one_blas_thread(key, {"whole": lambda: products(0, samples, None),
+                                                "small": lambda: products(0, samples, block)})
+    return block if choice == "small" else None
+
+
+def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
+    """`(dx, dkernel, dbias)` of `forward` for the pooled output gradient `g`."""
+    geo, dtype = ctx.geo, ctx.dtype
+    x, kernel = ctx.x, ctx.kernel
+    batch, filters, phases = x.shape[0], geo.filters, len(geo.phases)
+    g_rows = np.ascontiguousarray(g, dtype=dtype).reshape(-1, filters)
+    out_rows, first_rows = ctx.out.reshape(-1, filters), ctx.first.reshape(-1, filters)
+    offsets = _grid_offsets(geo.kernel_size, geo.dilation, geo.grid)
+    kernel_t = np.ascontiguousarray(
+        kernel.reshape(geo.taps, geo.cin, filters).transpose(0, 2, 1)).astype(dtype, copy=False)
+    grid_kernel = need_kernel and not geo.tap_major
+    on_grid = need_input or grid_kernel
+    unpadded = not any(lo or hi for lo, hi in geo.pads)
+    dx = scratch(x.shape, dtype) if need_input else None
+    per_sample = (phases * geo.cells * (geo.depth + filters) +
+                  geo.grid_cells * (geo.cin + filters)) * dtype.itemsize
+    partial_dk, partial_db = {}, {}
+
+    def spread_gradient(b0, b1):
+        """The gradient of samples b0..b1 before the pooling, phase-major `(phases, count,
+        f)`: the pooled gradient (times the relu mask) at each window's first maximum."""
+        rows = slice(b0 * geo.cells, b1 * geo.cells)
+        count = rows.stop - rows.start
+        if ctx.activation == "relu":
+            gp = _activation_grad("relu", out_rows[rows], g_rows[rows],
+                                  local_buffer("conv_pool_g", (count, filters), dtype))
+        else:
+            gp = g_rows[rows]
+        spread = local_buffer("conv_pool_spread", (phases, count, filters), dtype)
+        hit = local_buffer("conv_pool_hit", (count, filters), np.bool_)
+        for p in range(phases):
+            np.equal(first_rows[rows], p, out=hit)
+            np.copyto(spread[p], hit)
+            np.multiply(spread[p], gp, out=spread[p])
+        return gp, spread
+
+    def products(b0, b1, spread, block, dk):
+        n = b1 - b0
+        count = n * geo.cells
+        if need_kernel and geo.tap_major:
+            cols = geo.phase_cols(_padded_chunk(x[b0:b1], geo.pads, "conv_xp"),
+                                  geo.cols_buffer(count, dtype))
+            dk += _product_summed(cols, spread.reshape(phases * count, filters),
+                                  block).reshape(dk.shape)
+        if not on_grid:
+            return
+        ga = local_buffer("conv_pool_grid", (n,) + geo.grid + (filters,), dtype)
+        geo.spread_to_grid(spread, n, ga)
+        total = n * geo.grid_cells
+        span = total - offsets[-1]
+        ga_rows = ga.reshape(total, filters)[:span]
+        grid_block = block or span
+        blocks = [(r, min(r + grid_block, span)) for r in range(0, span, grid_block)]
+        if grid_kernel:
+            xp = np.ascontiguousarray(_padded_chunk(x[b0:b1], geo.pads, "conv_xp"))
+            x_rows = xp.reshape(total, geo.cin)
+            dk_taps = dk.reshape(geo.taps, geo.cin, filters)
+            for r0, r1 in blocks:
+                for t, offset in enumerate(offsets):
+                    dk_taps[t] += x_rows[offset + r0:offset + r1].T @ ga_rows[r0:r1]
+        if need_input:
+            dxp = dx[b0:b1] if unpadded else \
+                local_buffer("conv_pool_dxp", (n,) + geo.grid + (geo.cin,), dtype)
+            dx_rows = dxp.reshape(total, geo.cin)
+            dx_rows[span:] = 0
+            product = local_buffer("conv_pool_product", (min(grid_block, span), geo.cin),
+                                   dtype)
+            # Last block first: a block's later taps add into rows the blocks after it have
+            # already set, so every row still sums its taps in order.
+            for r0, r1 in reversed(blocks):
+                np.matmul(ga_rows[r0:r1], kernel_t[0], out=dx_rows[r0:r1])   # offset 0
+                for t in range(1, geo.taps):
+                    np.matmul(ga_rows[r0:r1], kernel_t[t], out=product[:r1 - r0])
+                    dx_rows[offsets[t] + r0:offsets[t] + r1] += product[:r1 - r0]
+            if not unpadded:
+                dx[b0:b1] = dxp[interior(x.shape[1:-1], geo.pads)]
+
+    block = None
+    if need_input or need_kernel:
+        block = _backward_block(ctx, per_sample, spread_gradient, products)
+
+    def work(lo, hi):
+        dk = np.zeros((geo.depth, filters), dtype) if need_kernel else None
+        db = None
+        for b0, b1 in _sample_chunks(lo, hi, per_sample):
+            gp, spread = spread_gradient(b0, b1)
+            if need_bias:
+                part = _channel_sums(gp)
+                db = part if db is None else db + part
+            products(b0, b1, spread, block, dk)
+        partial_dk[lo], partial_db[lo] = dk, db
+    run_split(work, batch)
+    dk = db = None
+    if need_kernel:
+        dk = _sum_in_order(partial_dk).reshape(kernel.shape).astype(kernel.dtype, copy=False)
+    if need_bias:
+        db = _sum_in_order(partial_db)
+    return dx, dk, db
+
+
+def _backward_block(ctx, per_sample, spread_gradient, products):
+    """Rows per backward product (whole chunks: None), timed once per shape on the first
+    chunk like the forward's."""
+    geo = ctx.geo
+    b1 = _sample_chunks(0, ctx.x.shape[0], per_sample)[0][1]
+    width = geo.filters * (geo.depth if geo.tap_major else geo.cin)
+    block = _small_block(1, width)
+    if block >= b1 * max(geo.grid_cells, len(geo.phases) * geo.cells):
+        return None
+    key = ("conv_pool_backward_blocks", ctx.x.shape[1:], geo.kernel_size, geo.cin,
+           geo.filters, tuple(map(tuple, geo.pads)), geo.dilation, geo.pool_size,
+           ctx.dtype.str, b1, ctx.activation)
+    choice = _PLANS.get(key)
+    if choice is None:
+        _, spread = spread_gradient(0, b1)
+        spread = spread.copy()
+        trial_dk = np.zeros((geo.depth, geo.filters), ctx.dtype)
+        choice = _plan_on_one_blas_thread(key, {
+            "whole": lambda: products(0, b1, spread, None, trial_dk),
+            "small": lambda: products(0, b1, spread, block, trial_dk)})
+    return block if choice == "small" else None
+
+
+# ---------------------------------------------------------------------------------------
+# the differentiable op
+# ---------------------------------------------------------------------------------------
+def conv_max_pool(x, kernel, bias, padding, dilation, activation, pool_size, pool_padding):
+    """`max_pool(activation(conv(x, kernel) + bias))` for channels_last `x`, a stride-1
+    convolution and pooling windows that tile its output (see `applies`), as one op; None
+    when `applies` says no (the caller then runs the ops one by one)."""
+    xd, kd = as_array(x), as_array(kernel)
+    rank = kd.ndim - 2
+    ones = (1,) * rank
+    pads = conv_pads(xd.shape[1:-1], kd.shape[:-2], ones, padding, dilation)
+    activation = None if activation == "linear" else activation
+    conv_sizes = output_sizes([n + lo + hi for n, (lo, hi) in zip(xd.shape[1:-1], pads)],
+                              kd.shape[:-2], ones, dilation)
+    pool_pads = [(0, 0)] * rank if pool_padding == "valid" else \
+        [same_padding(n, p, p) for n, p in zip(conv_sizes, pool_size)]
+    if not applies(xd.shape, kd.shape, ones, pads, dilation, 1, pool_size, pool_size,
+                   pool_pads, activation):
+        return None
+    recorded = is_recording() and any(is_tracked(t) for t in (x, kernel, bias)
+                                      if t is not None)
+    out, ctx = forward(xd, kd, None if bias is None else as_array(bias), pads, dilation,
+                       pool_size, activation, cached_output=recorded)
+
+    def backward(g, needs):
+        return gradients(ctx, g, needs[0], needs[1], bias is not None and needs[2])
+    return record(out, (x, kernel, bias), backward)
+
