@@ -143,14 +143,24 @@ def binary_crossentropy_elementwise(target, output, from_logits=False):
     target, output = _prepare(target, output)
     logits = getattr(output, "_keras_logits", None)
     if logits is not None:
+        _assert_same_logits_shape(target, logits)
         return ops.sigmoid_cross_entropy(target, logits)
     if from_logits:
+        _assert_same_logits_shape(target, output)
         return ops.sigmoid_cross_entropy(target, output)
     eps = _eps(output.dtype)
     output = ops.clip(output, eps, 1.0 - eps)
     positive = ops.multiply(target, ops.log(ops.add(output, eps)))
     negative = ops.multiply(ops.subtract(1.0, target), ops.log(ops.add(ops.subtract(1.0, output), eps)))
     return ops.negative(ops.add(positive, negative))
+
+
+def _assert_same_logits_shape(labels, logits):
+    """tf.nn.sigmoid_cross_entropy_with_logits' check: no broadcasting between the two."""
+    labels_shape, logits_shape = tuple(np.shape(as_array(labels))), tuple(as_array(logits).shape)
+    if labels_shape != logits_shape:
+        raise ValueError("`logits` and `labels` must have the same shape, received "
+                         f"({logits_shape} vs {labels_shape}).")
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -249,9 +259,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if axis in (-1, y_pred.ndim - 1) and labels.shape != tuple(y_pred.shape[:-1]):
-        raise ValueError(f"Shape mismatch: The shape of labels (received {labels.shape}) should "
-                         "equal the shape of logits except for the last dimension (received "
-                         f"{tuple(y_pred.shape)}).")
+        # tf.nn.sparse_softmax_cross_entropy_with_logits' words (tf_keras 2.21)
+        raise ValueError("`labels.shape` must equal `logits.shape` except for the last "
+                         f"dimension. Received: labels.shape={labels.shape} and "
+                         f"logits.shape={tuple(y_pred.shape)}")
     labels = _integer_labels(labels, y_pred.shape[axis], ignore_class)
     logits = getattr(y_pred, "_keras_logits", None)
     if logits is None:
@@ -283,9 +294,12 @@ def _integer_labels(labels, n_classes, ignore_class=None):
     if ignore_class is not None:
         bad &= values != ignore_class
     if bad.any():
-        raise ValueError(f"Received a label value of {labels[bad].flat[0]} which is outside the "
-                         f"valid range of [0, {n_classes}).  Label values: "
-                         f"{' '.join(str(v) for v in labels.flat[:20])}")
+        first = values[bad].flat[0]
+        inside = np.isfinite(first) and 0 <= first < n_classes
+        problem = ("which is not an integer class index (tf.keras would truncate it)"
+                   if inside else f"which is outside the valid range of [0, {n_classes})")
+        raise ValueError(f"Received a label value of {labels[bad].flat[0]} {problem}.  Label "
+                         f"values: {' '.join(str(v) for v in labels.flat[:20])}")
     return np.where(np.isfinite(values), values, 0).astype(np.int64)
 
 
@@ -325,7 +339,11 @@ class Reduction:
 def _broadcast_weights(sample_weight, losses):
     sw = as_array(sample_weight).astype(as_array(losses).dtype, copy=False)
     loss_ndim = as_array(losses).ndim
-    if sw.ndim == loss_ndim + 1 and sw.shape[-1] == 1:
+    if sw.ndim == loss_ndim + 1:
+        if sw.shape[-1] != 1:   # tf.squeeze(sample_weight, [-1]) refuses it
+            raise ValueError(f"Can not squeeze dim[{sw.ndim - 1}], expected a dimension of 1, "
+                             f"got {sw.shape[-1]} (sample_weight of shape {sw.shape} for "
+                             f"per-sample losses of shape {as_array(losses).shape}).")
         sw = sw[..., 0]
     while sw.ndim < loss_ndim:
         sw = sw[..., None]

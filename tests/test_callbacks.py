@@ -391,6 +391,82 @@ def test_backup_and_restore_resumes_an_interrupted_fit(tmp_path):
     assert not os.path.exists(tmp_path / "backup" / "training_state.npz")
 
 
+# tf_keras 2.21, /work/peer_recipes/adversarial/backup_batches.py: BackupAndRestore(save_freq=3)
+# on 8 batches per epoch, a fit interrupted at the end of batch B of epoch 1, then resumed:
+# the epochs run, the batch indices of each, the epoch losses and the final kernel.
+TF_BATCH_BACKUP_RESUMES = {
+    4: ({1: [4, 5, 6, 7]}, [0.73797, 0.45868, 0.11459],
+        [[-0.53395, 0.10417], [-0.74677, 1.92283], [-0.79742, -0.41572], [-1.23677, -0.28474]]),
+    7: ({1: [7]}, [0.50084, 0.36668, 0.13012],
+        [[-0.5329, 0.11574], [-0.74761, 1.89445], [-0.75442, -0.40478], [-1.23849, -0.27163]]),
+}
+
+
+@pytest.mark.parametrize("interrupted_batch", sorted(TF_BATCH_BACKUP_RESUMES))
+def test_backup_every_n_batches_resumes_mid_epoch_as_tf_keras(tmp_path, interrupted_batch):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype("float32")
+    y = x @ rng.standard_normal((4, 2)).astype("float32")
+    init = [rng.standard_normal((4, 2)).astype("float32") * 0.1, np.zeros(2, "float32")]
+
+    def fresh():
+        net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        net.set_weights(init)
+        net.compile(keras.optimizers.SGD(0.05, momentum=0.9), "mse")
+        return net
+
+    class Interrupt(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 1 and batch == interrupted_batch:
+                raise RuntimeError("interrupted")
+
+    class Batches(Callback):
+        seen = {}
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.seen.setdefault(self.epoch, []).append(batch)
+
+    directory = str(tmp_path / "backup")
+    with pytest.raises(RuntimeError, match="interrupted"):
+        fresh().fit(x, y, batch_size=8, epochs=4, shuffle=False, verbose=0,
+                    callbacks=[keras.callbacks.BackupAndRestore(directory, save_freq=3),
+                               Interrupt()])
+    net, batches = fresh(), Batches()
+    history = net.fit(x, y, batch_size=8, epochs=4, shuffle=False, verbose=0,
+                      callbacks=[keras.callbacks.BackupAndRestore(directory, save_freq=3),
+                                 batches])
+    first_epoch, losses, kernel = TF_BATCH_BACKUP_RESUMES[interrupted_batch]
+    assert history.epoch == [1, 2, 3]
+    assert batches.seen == {**first_epoch, 2: list(range(8)), 3: list(range(8))}
+    np.testing.assert_allclose(history.history["loss"], losses, rtol=2e-4)
+    np.testing.assert_allclose(net.get_weights()[0], kernel, atol=2e-4)
+    assert not os.path.exists(os.path.join(directory, "training_state.npz"))
+
+
+@pytest.mark.parametrize("content", [b"garbage", b"PK\x03\x04 truncated zip"])
+def test_a_corrupt_backup_is_named(tmp_path, content):
+    # was NumPy's "This file contains pickled (object) data..."
+    (tmp_path / "training_state.npz").write_bytes(content)
+    net = model(momentum=0.9)
+    with pytest.raises(ValueError, match="Cannot restore the training state from .*"
+                                         "training_state.npz: it is not a complete"):
+        fit(net, [keras.callbacks.BackupAndRestore(str(tmp_path))], epochs=1)
+
+
+def test_backup_and_restore_arguments():
+    # tf_keras 2.21: ValueError "Either `save_freq` or `save_before_preemption` must be set."
+    with pytest.raises(ValueError, match="Either `save_freq` or `save_before_preemption`"):
+        keras.callbacks.BackupAndRestore("b", save_freq=False)
+    with pytest.raises(ValueError, match="save_freq"):
+        keras.callbacks.BackupAndRestore("b", save_freq="batch")
+
+
 def test_unsupported_callbacks_say_so():
     with pytest.raises(NotImplementedError, match="write_images"):
         keras.callbacks.TensorBoard(log_dir="logs", write_images=True)

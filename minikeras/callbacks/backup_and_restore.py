@@ -7,9 +7,14 @@ from .callback import Callback
 
 
 class BackupAndRestore(Callback):
-    """Backs up weights, optimizer state and epoch at the end of every epoch; a later fit with
-    the same `backup_dir` resumes after the last backed-up epoch. The backup is deleted when
-    training completes (`delete_checkpoint`).
+    """Backs up weights, optimizer state and the training position at the end of every epoch
+    (`save_freq="epoch"`) or every `save_freq` batches; a later fit with the same `backup_dir`
+    resumes there. The backup is deleted when training completes (`delete_checkpoint`).
+
+    As tf.keras: after an epoch backup the next fit starts at the next epoch; after a batch
+    backup it starts in the same epoch at the next batch (the epoch's remaining steps, drawn
+    from the start of the data, as tf.keras' data handler does), or at the next epoch when the
+    backup was made at the epoch's last batch.
 
     Example:
 
@@ -25,13 +30,18 @@ class BackupAndRestore(Callback):
         if save_before_preemption:
             raise NotImplementedError("BackupAndRestore(save_before_preemption=True) needs "
                                       "tf.distribute preemption handling, not in minikeras.")
-        if save_freq != "epoch":
-            raise NotImplementedError("BackupAndRestore(save_freq=<int>) is not supported by "
-                                      "minikeras: backups are made at the end of each epoch.")
+        if not save_freq:
+            raise ValueError("Either `save_freq` or `save_before_preemption` must be set.")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or
+                                     not isinstance(save_freq, int) or save_freq < 0):
+            raise ValueError(f"Unrecognized save_freq: {save_freq}. Expected 'epoch' or a "
+                             "positive integer number of batches.")
         self.backup_dir = os.fspath(backup_dir)
         self.save_freq = save_freq
         self.delete_checkpoint = delete_checkpoint
         self.save_before_preemption = save_before_preemption
+        self._batches_count = 0
+        self._current_epoch = 0
 
     @property
     def _path(self):
@@ -40,10 +50,7 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs=None):
         if not os.path.exists(self._path):
             return
-        with np.load(self._path) as state:
-            weights = [state[f"w{i}"] for i in range(int(state["n_weights"]))]
-            slots = [state[f"o{i}"] for i in range(int(state["n_optimizer"]))]
-            epoch = int(state["epoch"])
+        weights, slots, epoch, batch = self._read_backup()
         optimizer = self.model.optimizer
         if slots and len(optimizer.get_weights()) != len(slots):
             # The optimizer makes its slots on its first step: a step of zero gradients
@@ -53,18 +60,61 @@ class BackupAndRestore(Callback):
         if slots:
             optimizer.set_weights(slots)
         self.model.set_weights(weights)
-        self.model._initial_epoch_from_backup = epoch + 1
+        # fit turns (epoch, batch) into where it resumes, knowing the steps per epoch
+        self.model._backup_counters = (epoch, batch if self.save_freq != "epoch" else -1)
+
+    def _read_backup(self):
+        """(weights, optimizer slots, epoch, batch) of the backup; a file that is not one (a
+        disk filled up, someone else's file) is named, never a NumPy pickling message."""
+        try:
+            with np.load(self._path, allow_pickle=False) as state:
+                weights = [state[f"w{i}"] for i in range(int(state["n_weights"]))]
+                slots = [state[f"o{i}"] for i in range(int(state["n_optimizer"]))]
+                epoch = int(state["epoch"])
+                batch = int(state["batch"]) if "batch" in state.files else -1
+        except Exception as error:  # noqa: BLE001 - zipfile, KeyError, ValueError, OSError...
+            raise ValueError(f"Cannot restore the training state from {self._path}: it is not a "
+                             f"complete BackupAndRestore backup ({type(error).__name__}: "
+                             f"{error}). Delete it to start training afresh.") from error
+        return weights, slots, epoch, batch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_count += 1
+        if self._batches_count >= self.save_freq:
+            self._batches_count = 0
+            self._backup(self._current_epoch, batch)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._backup(epoch, -1)
+
+    def _backup(self, epoch, batch):
         os.makedirs(self.backup_dir, exist_ok=True)
         weights = self.model.get_weights()
         slots = self.model.optimizer.get_weights() if self.model.optimizer is not None else []
         arrays = {f"w{i}": w for i, w in enumerate(weights)}
         arrays.update({f"o{i}": s for i, s in enumerate(slots)})
         temporary = os.path.join(self.backup_dir, "tmp_" + self._FILE)
-        np.savez(temporary, epoch=epoch, n_weights=len(weights), n_optimizer=len(slots), **arrays)
+        np.savez(temporary, epoch=epoch, batch=batch, n_weights=len(weights),
+                 n_optimizer=len(slots), **arrays)
         os.replace(temporary, self._path)   # never leave a half-written backup
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and os.path.exists(self._path):
             os.remove(self._path)
+
+
+def resume_point(counters, steps_per_epoch):
+    """tf.keras' `maybe_load_initial_counters_from_ckpt`: the (epoch, step) a fit resumes at
+    from a backup made at `counters = (epoch, batch)` (batch -1: an epoch-end backup)."""
+    epoch, batch = counters
+    if batch < 0:
+        return epoch + 1, 0
+    if steps_per_epoch is not None and batch == steps_per_epoch - 1:
+        return epoch + 1, 0
+    return epoch, batch + 1

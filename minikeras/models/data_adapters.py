@@ -64,7 +64,8 @@ def _cardinality_message(data):
     msg = "Data cardinality is ambiguous:\n"
     for label, part in zip(["x", "y", "sample_weight"], data):
         sizes = ", ".join(str(np.shape(a)[0]) for a in flatten(part) if a is not None)
-        msg += f"  {label} sizes: {sizes}\n"
+        if sizes:   # tf.keras names only the parts that were given
+            msg += f"  {label} sizes: {sizes}\n"
     return msg + "Make sure all arrays contain the same number of samples."
 
 
@@ -338,6 +339,18 @@ def select_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, e
                         shuffle=shuffle, shard=shard)
 
 
+def single_batch(x, y=None, sample_weight=None):
+    """`train_on_batch` / `test_on_batch` data: arrays checked as `fit` checks them (numbers,
+    a sample axis, one sample count), so a mismatch is named before any op runs."""
+    given = (type(x), type(y))
+    x, y, sample_weight = (to_numpy(a) for a in (x, y, sample_weight))
+    if x is None:
+        raise _no_adapter(x, y, given)
+    _check_arrays(x, y, sample_weight, given)
+    num_samples((x, y, sample_weight))
+    return x, y, sample_weight
+
+
 # --- the handler ----------------------------------------------------------------------------
 class DataHandler:
     """Epochs and steps over any supported input, as tf.keras' `DataHandler`."""
@@ -351,6 +364,7 @@ class DataHandler:
             raise ValueError(f"steps_per_epoch must be positive, None or -1. Received "
                              f"{steps_per_epoch}. See `Model.fit`.")
         self._initial_epoch = _check_non_negative("initial_epoch", initial_epoch)
+        self._initial_step = 0
         _check_positive("max_queue_size", max_queue_size)
         _check_positive("workers", workers)
         self._epochs = _check_positive("epochs", epochs)
@@ -405,8 +419,10 @@ class DataHandler:
             self._adapter.on_epoch_end()
 
     def steps(self):
-        """Yields the step indices of the current epoch."""
-        self._current_step = 0
+        """Yields the step indices of the current epoch (the first epoch of a fit resumed by
+        BackupAndRestore starts at `_initial_step`)."""
+        self._current_step = self._initial_step
+        self._initial_step = 0
         while self._inferred_steps is None or self._current_step < self._inferred_steps:
             if self._insufficient_data:
                 break

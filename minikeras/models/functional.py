@@ -296,10 +296,13 @@ class Functional(Model):
             missing = [name for name in names if name not in inputs]
             if not missing:
                 return [inputs[name] for name in names]
-            if not isinstance(self._nested_inputs, dict):
-                raise ValueError(f"Missing data for input {missing[0]!r}. You passed a data "
-                                 f"dictionary with keys {list(inputs)}. Expected the following "
-                                 f"keys: {names}")
+            layer_names = list(self.input_names)
+            if all(name in inputs for name in layer_names):
+                return [inputs[name] for name in layer_names]   # keyed by Input layer names
+            # tf.keras' input check: never feed a dict to the inputs by position
+            raise ValueError(f'Missing data for input "{missing[0]}". You passed a data '
+                             f"dictionary with keys {list(inputs)}. Expected the following "
+                             f"keys: {names}")
         return flatten(inputs)
 
     def _assert_input_compatibility(self, flat_inputs):

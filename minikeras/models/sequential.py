@@ -159,6 +159,9 @@ class Sequential(Functional):
             inputs = self._flatten_to_reference_inputs(inputs)[0]
         elif isinstance(inputs, (list, tuple)) and len(inputs) == 1 and self._input_layer:
             inputs = inputs[0]         # `[x]`: one input as a list, as tf.keras' graph allows
+        elif isinstance(inputs, (list, tuple)) and self._input_layer and len(inputs) > 1 and \
+                all(hasattr(value, "shape") for value in inputs):
+            self._assert_input_compatibility(list(inputs))   # several arrays for one input
         if self._input_layer is not None and not isinstance(inputs, KerasTensor):
             # tf.keras runs a Sequential with a known input through its functional graph,
             # which casts the data to the input's dtype (bool one-hot arrays become float32)

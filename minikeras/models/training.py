@@ -17,6 +17,7 @@ from . import serialization
 from .summary import print_summary
 from .. import optimizers
 from ..callbacks import CallbackList
+from ..callbacks.backup_and_restore import resume_point
 from .distributed import callbacks_for_this_rank
 
 
@@ -307,9 +308,10 @@ class Model(Layer):
         self._eval_data_handler = None
         callbacks.on_train_begin()
         training_logs = None
-        restored_epoch = self.__dict__.pop("_initial_epoch_from_backup", None)  # BackupAndRestore
-        if restored_epoch is not None:
-            handler._initial_epoch = restored_epoch
+        restored = self.__dict__.pop("_backup_counters", None)   # BackupAndRestore
+        if restored is not None:
+            handler._initial_epoch, handler._initial_step = resume_point(
+                restored, handler.inferred_steps)
         logs = None
         executions = _Executions(self._steps_per_execution, handler)
         for epoch, iterator in handler.enumerate_epochs():
@@ -489,7 +491,7 @@ class Model(Layer):
         self._assert_compiled()
         if reset_metrics:
             self.reset_metrics()
-        x, y, sample_weight = (data_utils.to_numpy(a) for a in (x, y, sample_weight))
+        x, y, sample_weight = data_utils.single_batch(x, y, sample_weight)
         if class_weight is not None:
             sample_weight = data_utils.class_weights_to_sample_weights(y, class_weight, sample_weight)
         self._build_from_sample(x)
@@ -501,7 +503,7 @@ class Model(Layer):
         self._assert_compiled()
         if reset_metrics:
             self.reset_metrics()
-        x, y, sample_weight = (data_utils.to_numpy(a) for a in (x, y, sample_weight))
+        x, y, sample_weight = data_utils.single_batch(x, y, sample_weight)
         with blas_single_threaded("test"):   # the kernels split their work in two
             logs = self.test_step((x, y, sample_weight))
         return _logs_to_return(logs, self.metrics_names, return_dict)

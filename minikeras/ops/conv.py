@@ -34,7 +34,19 @@ def conv_pads(spatial, kernel_size, strides, padding, dilation):
             pads.append(((k - 1) * d, 0))
         else:
             raise ValueError(f"Unknown padding: {padding}")
+    _check_window_fits(spatial, kernel_size, dilation, pads)
     return pads
+
+
+def _check_window_fits(spatial, window, dilation, pads):
+    """TensorFlow's error for an input smaller than the (dilated) window: the output would
+    have no positions along that axis (a shape with None dims lets such input through)."""
+    for size, k, d, (lo, hi) in zip(spatial, window, dilation, pads):
+        span = (k - 1) * d + 1
+        if size + lo + hi < span:
+            raise ValueError(f"Negative dimension size caused by subtracting {span} from "
+                             f"{size + lo + hi}: input spatial shape {tuple(spatial)}, window "
+                             f"{tuple(window)}, dilation {tuple(dilation)}.")
 
 
 # Activations computed in place on the fresh convolution output, their gradient taken from it.
@@ -112,8 +124,12 @@ def conv_transpose(x, kernel, strides, padding, dilation, output_spatial,
 
 def _pool_pads(spatial, pool_size, strides, padding):
     if padding == "valid":
-        return [(0, 0)] * len(spatial)
-    return [conv_kernels.same_padding(n, p, s, 1) for n, p, s in zip(spatial, pool_size, strides)]
+        pads = [(0, 0)] * len(spatial)
+    else:
+        pads = [conv_kernels.same_padding(n, p, s, 1)
+                for n, p, s in zip(spatial, pool_size, strides)]
+    _check_window_fits(spatial, pool_size, (1,) * len(spatial), pads)
+    return pads
 
 
 def max_pool(x, pool_size, strides, padding, data_format="channels_last"):

@@ -3,6 +3,8 @@
 Every op takes Tensors, NumPy arrays or Python numbers and returns a Tensor. Python numbers
 stay Python numbers inside the arithmetic so NumPy keeps float32 arrays float32.
 """
+import operator
+
 import numpy as np
 
 from ..core.tensor import Tensor, as_array, record, unbroadcast, unwrap
@@ -25,18 +27,33 @@ def _reduce_like(grad, x):
 # ---------------------------------------------------------------------------------------
 # binary arithmetic
 # ---------------------------------------------------------------------------------------
+def _broadcast(arithmetic, ad, bd):
+    """`arithmetic(ad, bd)`, reporting shapes that do not broadcast in TensorFlow's words
+    rather than NumPy's."""
+    try:
+        return arithmetic(ad, bd)
+    except ValueError as error:
+        shapes = [np.shape(ad), np.shape(bd)]
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            first, second = (",".join(str(d) for d in shape) for shape in shapes)
+            raise ValueError(f"Incompatible shapes: [{first}] vs. [{second}]") from error
+        raise
+
+
 def add(a, b):
     def backward(g, needs):
         return (_reduce_like(g, a) if needs[0] else None,
                 _reduce_like(g, b) if needs[1] else None)
-    return record(unwrap(a) + unwrap(b), (a, b), backward)
+    return record(_broadcast(operator.add, unwrap(a), unwrap(b)), (a, b), backward)
 
 
 def subtract(a, b):
     def backward(g, needs):
         return (_reduce_like(g, a) if needs[0] else None,
                 _reduce_like(-g, b) if needs[1] else None)
-    return record(unwrap(a) - unwrap(b), (a, b), backward)
+    return record(_broadcast(operator.sub, unwrap(a), unwrap(b)), (a, b), backward)
 
 
 def multiply(a, b):
@@ -45,12 +62,12 @@ def multiply(a, b):
     def backward(g, needs):
         return (_reduce_like(g * bd, a) if needs[0] else None,
                 _reduce_like(g * ad, b) if needs[1] else None)
-    return record(ad * bd, (a, b), backward)
+    return record(_broadcast(operator.mul, ad, bd), (a, b), backward)
 
 
 def divide(a, b):
     ad, bd = unwrap(a), unwrap(b)
-    out = ad / bd
+    out = _broadcast(operator.truediv, ad, bd)
 
     def backward(g, needs):
         ga = _reduce_like(g / bd, a) if needs[0] else None

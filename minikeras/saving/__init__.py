@@ -78,8 +78,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
     """`keras.models.load_model`: a `.keras` zip or a legacy whole-model `.h5` file."""
     if kwargs:
         raise TypeError(f"load_model() got unexpected keyword arguments: {list(kwargs)}")
+    if not isinstance(filepath, (str, bytes, os.PathLike)):
+        raise OSError("Unable to load model. Filepath is not an hdf5 file (or h5py is not "
+                      f"available) or SavedModel. Received: filepath={filepath}")
     filepath = _path(filepath)
-    file_io.check_readable(filepath)
+    file_io.check_readable(filepath, whole_model=True)
     with open(filepath, "rb") as f:
         head = f.read(8)
     if head[:4] == b"PK\x03\x04":

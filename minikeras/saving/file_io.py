@@ -10,6 +10,7 @@ the data is read; archive members are capped before they are decompressed; whate
 ends in `CorruptFileError` naming the file.
 """
 import contextlib
+import errno
 import io
 import json
 import mmap
@@ -53,8 +54,11 @@ def should_write(filepath, overwrite):
 
 
 @contextlib.contextmanager
-def atomic_write(filepath):
+def atomic_write(filepath, create_parents=False):
     """Yield a temporary path beside `filepath`; on success it replaces `filepath`.
+
+    A missing parent directory is created only with `create_parents` (tf.keras' legacy `.h5`
+    model save does so; `.keras` archives and weight files raise FileNotFoundError).
 
     What the user set up on an existing file survives: its permission bits are copied to the
     new file, and a symbolic link stays a link (the file it points to is replaced). A hard link
@@ -70,8 +74,13 @@ def atomic_write(filepath):
     'all or nothing'
     """
     target = os.path.realpath(os.fspath(filepath))
+    if os.path.isdir(target):        # name the target, not the temporary file renamed onto it
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(filepath))
     directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
+    if create_parents:
+        os.makedirs(directory, exist_ok=True)
+    else:
+        _require_directory(directory, filepath)
     basename = os.path.basename(target)
     _remove_stale_temporary_files(directory, basename)
     tmp_path = _create_temporary_file(directory, basename)
@@ -86,6 +95,17 @@ def atomic_write(filepath):
             os.remove(tmp_path)
         raise
     _sync_directory(directory)
+
+
+def _require_directory(directory, filepath):
+    """The OSError that opening `filepath` for writing would raise, before any temporary file
+    is made (its name would only confuse)."""
+    try:
+        is_directory = stat.S_ISDIR(os.stat(directory).st_mode)
+    except OSError as error:        # missing (ENOENT), or a file on the way (ENOTDIR)
+        raise type(error)(error.errno, error.strerror, os.fspath(filepath)) from None
+    if not is_directory:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), os.fspath(filepath))
 
 
 def _temporary_name_pattern(basename):
@@ -136,15 +156,27 @@ def _sync_directory(directory):
             os.close(handle)
 
 
-def check_readable(filepath):
-    """Raise a clear error when `filepath` is missing or a directory."""
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+
+def check_readable(filepath, whole_model=False):
+    """Raise a clear error when `filepath` is missing or a directory.
+
+    As tf.keras: `load_model` on a directory looks for a SavedModel (OSError when there is
+    none; minikeras cannot read one), `load_weights` on a directory is an IsADirectoryError."""
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"No file or directory found at {filepath}")
-    if os.path.isdir(filepath):
-        raise NotImplementedError(
-            f"{filepath} is a directory: loading the TensorFlow SavedModel format is not "
-            "supported by minikeras. Use a '.keras' or '.h5' file.")
+    if not os.path.isdir(filepath):
+        return
+    if not whole_model:
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), filepath)
+    if not any(os.path.isfile(os.path.join(filepath, name)) for name in SAVED_MODEL_FILES):
+        raise OSError(f"SavedModel file does not exist at: {filepath}/"
+                      "{saved_model.pbtxt|saved_model.pb}")
+    raise NotImplementedError(
+        f"{filepath} is a directory: loading the TensorFlow SavedModel format is not "
+        "supported by minikeras. Use a '.keras' or '.h5' file.")
 
 
 def open_h5(filepath, what="weights"):

@@ -329,7 +329,7 @@ def save_model(model, filepath, include_optimizer=True):
         model_config = {"class_name": serialization.model_class_name(model),
                         "config": model.get_config()}
     training_config = serialization.training_config(model) if model._is_compiled else None
-    with file_io.atomic_write(filepath) as tmp_path:
+    with file_io.atomic_write(filepath, create_parents=True) as tmp_path:
         with h5py.File(tmp_path, "w") as f:
             f.attrs["backend"] = BACKEND
             f.attrs["keras_version"] = str(__version__)

@@ -115,7 +115,7 @@ def _download(origin, fpath, file_hash, hash_algorithm):
     """Downloads into a temporary file beside `fpath` (saving's `atomic_write`), renamed over
     `fpath` only when complete and valid: a network error, Ctrl-C or a bad hash removes it."""
     print(f"Downloading data from {origin}")
-    with atomic_write(fpath) as partial:
+    with atomic_write(fpath, create_parents=True) as partial:
         try:
             urllib.request.urlretrieve(origin, partial, _DownloadProgress())
         except urllib.error.HTTPError as error:

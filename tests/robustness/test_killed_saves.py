@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from kill_worker import model_with_seed, save
+from kill_worker import model_with_seed, save, train_with_backup, weights_checksum
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -113,3 +113,46 @@ def test_kill_during_model_checkpoint_many_trials(tmp_path, name):
     for trial, delay in enumerate(np.random.default_rng(50).uniform(0.05, 1.0, 8)):
         (tmp_path / str(trial)).mkdir()
         kill_during_checkpoint(tmp_path / str(trial), name, delay)
+
+
+class _StopAtFirstBatch(keras.callbacks.Callback):
+    """Records where the resumed fit starts and its weights there, then stops it."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.start = (self.epoch, batch, weights_checksum(self.model))
+        self.model.stop_training = True
+
+
+@pytest.mark.parametrize("save_freq", ["epoch", "3"])
+def test_kill_during_backup_and_restore_resumes_at_the_last_backup(tmp_path, save_freq):
+    """SIGKILL a fit mid-epoch: the next fit starts where the last backup on disk was made
+    (tf.keras: the next epoch after an epoch backup; the next batch after a batch backup, the
+    next epoch after the epoch's last batch) with exactly the weights backed up there."""
+    directory = str(tmp_path / "backup")
+    process = start_worker(f"backup-{save_freq}", directory)
+    deadline = time.time() + 60
+    while not os.path.exists(os.path.join(directory, "training_state.npz")) and \
+            time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    out = process.stdout.read()     # through the reader: keeps what readline() buffered
+    process.stdout.close()
+    process.stderr.close()
+    reported = [line.split() for line in out.decode().splitlines() if line.startswith("backup")]
+    steps = 256 // 32
+    expected = []
+    for _, epoch, batch, checksum in reported[-2:]:     # the last one may not be on disk yet
+        epoch, batch = int(epoch), int(batch)
+        resume = (epoch + 1, 0) if batch in (-1, steps - 1) else (epoch, batch + 1)
+        expected.append(resume + (checksum,))
+    probe = _StopAtFirstBatch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train_with_backup(model_with_seed(5), directory,
+                          save_freq if save_freq == "epoch" else int(save_freq), [probe])
+    assert probe.start in expected, (probe.start, expected)

@@ -51,6 +51,10 @@ class Discretization(PreprocessingLayer):
                              f"`num_bins={num_bins}` and `bin_boundaries={bin_boundaries}`")
         if bin_boundaries is not None:
             bin_boundaries = [float(b) for b in np.asarray(as_array(bin_boundaries)).ravel()]
+            if any(b > a for a, b in zip(bin_boundaries[1:], bin_boundaries)):
+                # tf.raw_ops.Bucketize refuses them when called; fail before any data
+                raise ValueError("Expected sorted boundaries: `bin_boundaries` must be in "
+                                 f"increasing order. Received: bin_boundaries={bin_boundaries}")
         self.input_bin_boundaries = bin_boundaries
         self.bin_boundaries = bin_boundaries if bin_boundaries is not None else []
         self.summary = np.zeros((2, 0), np.float32)   # adapt's quantile summary

@@ -9,9 +9,9 @@ _KNOWN = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gau
 
 
 def _check_interpolation(interpolation):
-    if interpolation not in _KNOWN:
-        raise ValueError(f"Value not recognized for `interpolation`: {interpolation}. "
-                         f"Supported values are: {set(_KNOWN)}")
+    if interpolation not in _KNOWN:   # tf_keras' `get_interpolation` wording and type
+        raise NotImplementedError(f"Value not recognized for `interpolation`: {interpolation}. "
+                                  f"Supported values are: {list(_KNOWN)}")
 
 
 class Resizing(Layer):

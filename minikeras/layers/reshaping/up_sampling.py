@@ -25,8 +25,16 @@ def bilinear_matrix(size_in, scale, dtype):
 
 
 # The methods tf.keras' UpSampling2D accepts (only "nearest" and "bilinear" are implemented here).
-TF_INTERPOLATIONS = ("area", "bicubic", "bilinear", "gaussian", "lanczos3", "lanczos5",
-                     "mitchellcubic", "nearest")
+# tf.image.ResizeMethod's names, in tf_keras' `image_utils.get_interpolation` order
+TF_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5",
+                     "gaussian", "mitchellcubic")
+
+
+def check_interpolation_name(interpolation):
+    """tf_keras' `get_interpolation`: an unknown name is a NotImplementedError."""
+    if interpolation not in TF_INTERPOLATIONS:
+        raise NotImplementedError(f"Value not recognized for `interpolation`: {interpolation}. "
+                                  f"Supported values are: {list(TF_INTERPOLATIONS)}")
 
 
 class UpSampling(Layer):
@@ -35,10 +43,8 @@ class UpSampling(Layer):
         self.rank = rank
         self.size = conv_utils.normalize_tuple(size, rank, "size")
         self.data_format = normalize_data_format(data_format)
-        if rank == 2 and interpolation not in TF_INTERPOLATIONS:
-            raise ValueError("`interpolation` argument should be one of: "
-                             + ", ".join(f'"{name}"' for name in TF_INTERPOLATIONS)
-                             + f'. Received: "{interpolation}".')
+        if rank == 2:
+            check_interpolation_name(interpolation)
         if interpolation not in ("nearest", "bilinear"):
             raise NotImplementedError(f'interpolation="{interpolation}" is not supported; use '
                                       '"nearest" or "bilinear".')
