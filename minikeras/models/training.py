@@ -650,10 +650,9 @@ def _is_functional_args(args, kwargs):
 
 def _check_steps_per_execution(steps_per_execution):
     """The number of batches per execution; tf.keras' "auto" starts its tuning at 1."""
-    if steps_per_execution in (None, "auto") or steps_per_execution is False:
-        return 1
-    if isinstance(steps_per_execution, (bool, np.bool_)):
-        return 1
+    if steps_per_execution is None or isinstance(steps_per_execution, (bool, np.bool_)) or \
+            (isinstance(steps_per_execution, str) and steps_per_execution == "auto"):
+        return 1   # tf.keras also reads True and False as one step
     if not isinstance(steps_per_execution, (int, np.integer)):
         raise TypeError("Expected steps_per_execution to be an integer or 'auto'. Received: "
                         f"steps_per_execution={steps_per_execution!r}")
