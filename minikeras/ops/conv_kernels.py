@@ -970,7 +970,6 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
         kernel.reshape(taps, channels, filters).transpose(0, 2, 1)).astype(dtype, copy=False)
     unpadded = not any(lo or hi for lo, hi in ctx.pads)
     dx = scratch(x_shape, dtype) if need_input else None
-    partial_dk, partial_db = {}, {}
     chunk_bytes = cells * 2 * (channels + filters) * dtype.itemsize
 
     def activation_grad_rows(b0, b1):
@@ -1028,15 +1027,35 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
                       "small": lambda: products(0, b1, first, small, trial_dk)})
             block = small if choice == "small" else block
 
+    def chunk_gradients(b0, b1):
+        rows = activation_grad_rows(b0, b1)
+        return rows, rows
+
+    def chunk_products(b0, b1, rows, dk):
+        products(b0, b1, rows, block, dk)
+    dk, db = kernel_and_bias_sums(batch, chunk_bytes, (taps, channels, filters), dtype, kernel,
+                                  chunk_gradients, chunk_products, need_kernel, need_bias)
+    return dx, dk, db
+
+
+def kernel_and_bias_sums(batch, chunk_bytes, dk_shape, dtype, kernel, chunk_gradients,
+                         products, need_kernel, need_bias):
+    """The kernel and bias gradients of a convolution with the batch split over the two
+    threads. Per chunk of samples, `chunk_gradients(b0, b1)` gives `(bias_rows, product_input)`;
+    the bias gradient sums the rows' channels and `products(b0, b1, product_input, dk)` adds
+    the chunk's kernel gradient into `dk` (None when not needed; it may also make the input
+    gradient). Each thread's partial sums are added in sample order (deterministic rounding)."""
+    partial_dk, partial_db = {}, {}
+
     def work(lo, hi):
-        dk = np.zeros((taps, channels, filters), dtype) if need_kernel else None
+        dk = np.zeros(dk_shape, dtype) if need_kernel else None
         db = None
         for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
-            ga_rows = activation_grad_rows(b0, b1)
+            bias_rows, product_input = chunk_gradients(b0, b1)
             if need_bias:
-                part = _channel_sums(ga_rows)
+                part = _channel_sums(bias_rows)
                 db = part if db is None else db + part
-            products(b0, b1, ga_rows, block, dk)
+            products(b0, b1, product_input, dk)
         partial_dk[lo], partial_db[lo] = dk, db
     run_split(work, batch)
     dk = db = None
@@ -1044,7 +1063,7 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
         dk = _sum_in_order(partial_dk).reshape(kernel.shape).astype(kernel.dtype, copy=False)
     if need_bias:
         db = _sum_in_order(partial_db)
-    return dx, dk, db
+    return dk, db
 
 
 

@@ -26,9 +26,10 @@ from numpy.lib.stride_tricks import as_strided
 from ..core.tensor import as_array, is_recording, is_tracked, record
 from .conv import conv_pads
 from .conv_kernels import _PLANS, _TAP_MAJOR_MAX_CHANNELS, Context, _activation_grad, \
-    _as_shape, _channel_sums, _epilogue, _grid_offsets, _im2col_into, _padded_chunk, \
+    _as_shape, _epilogue, _grid_offsets, _im2col_into, _padded_chunk, \
     _plan_on_one_blas_thread, _product_rows, _product_summed, _sample_chunks, _small_block, \
-    _sum_in_order, fill_border, interior, output_array, output_sizes, same_padding, scratch
+    fill_border, interior, kernel_and_bias_sums, output_array, output_sizes, same_padding, \
+    scratch
 from .parallel import local_buffer, run_split
 
 # Kernels with at most this many taps (2x2, 1x1, 1-D k <= 4): the grid products of the
@@ -273,7 +274,6 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     dx = scratch(x.shape, dtype) if need_input else None
     per_sample = (phases * geo.cells * (geo.depth + filters) +
                   geo.grid_cells * (geo.cin + filters)) * dtype.itemsize
-    partial_dk, partial_db = {}, {}
 
     def spread_gradient(b0, b1):
         """The gradient of samples b0..b1 before the pooling, phase-major `(phases, count,
@@ -338,22 +338,10 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     if need_input or need_kernel:
         block = _backward_block(ctx, per_sample, spread_gradient, products)
 
-    def work(lo, hi):
-        dk = np.zeros((geo.depth, filters), dtype) if need_kernel else None
-        db = None
-        for b0, b1 in _sample_chunks(lo, hi, per_sample):
-            gp, spread = spread_gradient(b0, b1)
-            if need_bias:
-                part = _channel_sums(gp)
-                db = part if db is None else db + part
-            products(b0, b1, spread, block, dk)
-        partial_dk[lo], partial_db[lo] = dk, db
-    run_split(work, batch)
-    dk = db = None
-    if need_kernel:
-        dk = _sum_in_order(partial_dk).reshape(kernel.shape).astype(kernel.dtype, copy=False)
-    if need_bias:
-        db = _sum_in_order(partial_db)
+    def chunk_products(b0, b1, spread, dk):
+        products(b0, b1, spread, block, dk)
+    dk, db = kernel_and_bias_sums(batch, per_sample, (geo.depth, filters), dtype, kernel,
+                                  spread_gradient, chunk_products, need_kernel, need_bias)
     return dx, dk, db
 
 
