@@ -47,9 +47,6 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     if interpolation not in RESIZE_INTERPOLATIONS:
         raise ValueError("Invalid value for argument `interpolation`. Expected of one "
                          f"{RESIZE_INTERPOLATIONS}. Received: interpolation={interpolation}")
-    if interpolation not in ("bilinear", "nearest"):
-        raise NotImplementedError(f"`interpolation={interpolation!r}` is not supported by "
-                                  "minikeras: use 'bilinear' or 'nearest'.")
     if fill_mode != "constant":
         raise ValueError("Invalid value for argument `fill_mode`. Only `'constant'` "
                          f"is supported. Received: fill_mode={fill_mode}")
