@@ -80,6 +80,16 @@ def _promoted_pair(x1, x2):
         _m.cast(t2, target) if b.dtype != target else t2
 
 
+def _on_promoted_pair(fn):
+    """The non-differentiable NumPy binary function `fn` as an op: its operands promoted as a
+    pair (`_promoted_pair`), its result a Tensor (comparisons, fmod, kron...)."""
+    def op(x1, x2):
+        a, b = _promoted_pair(x1, x2)
+        return Tensor(np.asarray(fn(a.data, b.data)))
+    op.__name__ = fn.__name__
+    return op
+
+
 def _same_float_pair(x1, x2):
     """The common cases in one step: two Tensors of one dtype, or a float Tensor and a Python
     number (which takes the Tensor's dtype)."""
@@ -370,29 +380,11 @@ def minimum(x1, x2):
     return _m.minimum(*_promoted_pair(x1, x2))
 
 
-def fmax(x1, x2):
-    a, b = _promoted_pair(x1, x2)
-    return Tensor(np.fmax(a.data, b.data))
-
-
-def fmin(x1, x2):
-    a, b = _promoted_pair(x1, x2)
-    return Tensor(np.fmin(a.data, b.data))
-
-
-def floor_divide(x1, x2):
-    a, b = _promoted_pair(x1, x2)
-    return Tensor(np.floor_divide(a.data, b.data))
-
-
-def mod(x1, x2):
-    a, b = _promoted_pair(x1, x2)
-    return Tensor(np.mod(a.data, b.data))
-
-
-def fmod(x1, x2):
-    a, b = _promoted_pair(x1, x2)
-    return Tensor(np.fmod(a.data, b.data))
+fmax = _on_promoted_pair(np.fmax)
+fmin = _on_promoted_pair(np.fmin)
+floor_divide = _on_promoted_pair(np.floor_divide)
+mod = _on_promoted_pair(np.mod)
+fmod = _on_promoted_pair(np.fmod)
 
 
 def logaddexp(x1, x2):
@@ -459,20 +451,12 @@ def lcm(x1, x2):
 # ---------------------------------------------------------------------------------------
 # comparisons and logic (not differentiable, boolean results)
 # ---------------------------------------------------------------------------------------
-def _compare(fn):
-    def compare(x1, x2):
-        a, b = _promoted_pair(x1, x2)
-        return Tensor(np.asarray(fn(a.data, b.data)))
-    compare.__name__ = fn.__name__
-    return compare
-
-
-equal = _compare(np.equal)
-not_equal = _compare(np.not_equal)
-greater = _compare(np.greater)
-greater_equal = _compare(np.greater_equal)
-less = _compare(np.less)
-less_equal = _compare(np.less_equal)
+equal = _on_promoted_pair(np.equal)
+not_equal = _on_promoted_pair(np.not_equal)
+greater = _on_promoted_pair(np.greater)
+greater_equal = _on_promoted_pair(np.greater_equal)
+less = _on_promoted_pair(np.less)
+less_equal = _on_promoted_pair(np.less_equal)
 
 
 def logical_and(x1, x2):
@@ -871,9 +855,7 @@ def vdot(x1, x2):
     return _m.sum(_m.multiply(ravel(a), ravel(b)))
 
 
-def kron(x1, x2):
-    a, b = _promoted_pair(x1, x2)
-    return Tensor(np.kron(a.data, b.data))
+kron = _on_promoted_pair(np.kron)
 
 
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
