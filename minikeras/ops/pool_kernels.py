@@ -268,6 +268,16 @@ def _keep_first_hits(hits, lead_pool, masks, channels):
         np.greater(row, blocked, out=row)          # a hit not blocked by an earlier one
 
 
+# A window whose maximum is not NaN holds it at least once, so when the hits are exactly as many
+# as the windows (and no maximum is NaN), no window has a tie and the masks that keep only the
+# first hit of each window are skipped: LeNet's 2x2 pools after a sigmoid, backward of
+# 256x24x24x6 1.76 -> 1.22 ms and of 256x8x8x16 0.40 -> 0.27 ms (one thread, min of 40
+# interleaved, load 5.8); whole lenet_bn training step 2.84 -> 2.10 ms in the two pooling
+# backward ops (one thread, 8 interleaved pairs). After a relu, windows of zeros tie and the
+# masks run.
+SKIP_MASKS_WITHOUT_TIES = True
+
+
 def _tiled_first_max_routing(xp, out, g, dxp, pool_size, out_sizes, masks):
     """Route `g` to each window's first maximum, for a few samples, when windows tile `xp`."""
     n, channels = xp.shape[0], xp.shape[-1]
@@ -281,7 +291,10 @@ def _tiled_first_max_routing(xp, out, g, dxp, pool_size, out_sizes, masks):
     repeated = local_buffer("pool_repeated", repeated_shape, xp.dtype)
     _repeat_cells(out, pool_width, repeated)
     np.equal(x_rows, repeated.reshape(spread), out=hits)
-    _keep_first_hits(hits, pool_size[:-1], masks, channels)
+    untied = SKIP_MASKS_WITHOUT_TIES and np.count_nonzero(hits) == out.size and \
+        not np.isnan(out).any()             # every window holds its maximum once
+    if not untied:
+        _keep_first_hits(hits, pool_size[:-1], masks, channels)
     _repeat_cells(g, pool_width, repeated)
     dx_rows = _window_rows(dxp, pool_size, out_sizes, writeable=True)
     np.copyto(dx_rows, hits)
