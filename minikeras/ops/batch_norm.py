@@ -40,9 +40,6 @@ from .parallel import run_split
 _TILE_ELEMENTS = 1 << 18      # elements per tile (1 MB of float32): measured best on a 2-core EPYC
 _WIDE_ROW = 1 << 11           # aim for inner loops of about this many elements (channels-last)
 _THREADED_ELEMENTS = 1 << 18  # inputs at least this large split their tiles over two threads
-# ... in at least this many tiles, taken in turn by the two threads: LeNet's second batch
-# normalization (256x8x8x16, one 1 MB tile) ran on one thread.
-_THREADED_TILES = 4
 # A broadcast of a wide per-channel row over a tile (rows shorter than NumPy's default 8192-
 # element ufunc buffer) is copied through that buffer; with a buffer no longer than the rows
 # it is not: x * row on (867, 1020) float32 0.167 -> 0.118 ms (one thread, NumPy 2.4). Setting
@@ -96,8 +93,6 @@ class _Layout:
         row = int(np.prod(self.view[1:]))
         self.size = self.view[0] * row
         self.rows_per_tile = max(1, _TILE_ELEMENTS // max(row, 1))
-        if self.size >= _THREADED_ELEMENTS:
-            self.rows_per_tile = min(self.rows_per_tile, -(-self.view[0] // _THREADED_TILES))
         self._ones = {}
         # `wide` repeats a channel vector `fold` times with one gather (np.tile costs ~10
         # Python-level calls, and a training step asks for six wide vectors per layer).
@@ -188,7 +183,7 @@ def _for_each_tile(layout, fn):
         finally:
             if previous is not None:
                 np.setbufsize(previous)
-    if len(tiles) < _THREADED_TILES or layout.size < _THREADED_ELEMENTS:
+    if len(tiles) < 4 or layout.size < _THREADED_ELEMENTS:
         work(0, len(tiles))
     else:
         run_split(work, len(tiles), piece=1)  # channel sums are BLAS products: one thread each
