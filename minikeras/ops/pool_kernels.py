@@ -11,6 +11,8 @@ works on whole rows of windows (`_tiled_first_max_routing`); otherwise once per 
 byte-mask comparisons (no masked `where=` writes, which NumPy does not vectorise), every tap
 writing its own cells when windows do not overlap and accumulating where they do.
 """
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -112,8 +114,6 @@ def _zero_uncovered(dxp, pool_size, strides, out_sizes):
 def max_pool_backward(ctx, g):
     """Each window's gradient goes to its first maximum (row-major order within the window)."""
     xp, out, pool_size, strides = ctx.xp, ctx.out, ctx.pool_size, ctx.strides
-    ones = (1,) * len(pool_size)
-    taps = tap_slices(pool_size, strides, ones, ctx.out_sizes)
     g = np.asarray(g, dtype=xp.dtype)
     disjoint = all(s >= p for s, p in zip(strides, pool_size))
     dxp = scratch(xp.shape, g.dtype)
@@ -124,6 +124,7 @@ def max_pool_backward(ctx, g):
         masks = _phase_masks(ctx.out_sizes[-1], pool_size[-1], xp.shape[-1])
         per_sample = 2 * xp[:1].nbytes
     else:
+        taps = tap_slices(pool_size, strides, (1,) * len(pool_size), ctx.out_sizes)
         per_sample = xp[:1].nbytes + out[:1].nbytes
 
     def work(lo, hi):
@@ -215,11 +216,17 @@ def _repeat_cells(source, repeats, dest):
             np.copyto(dest_cells[..., phase], source_cells)
 
 
+@functools.lru_cache(maxsize=64)
 def _phase_masks(out_width, pool_width, channels):
     """For shifts d = 1 .. pool_width - 1 along a row of windows: byte masks of the values with
-    at least d cells of their window before them, and of those with at least d after them."""
+    at least d cells of their window before them, and of those with at least d after them
+    (read-only, made once per shape)."""
     phase = np.arange(out_width * pool_width * channels) // channels % pool_width
-    return [(phase >= d, phase < pool_width - d) for d in range(1, pool_width)]
+    masks = [(phase >= d, phase < pool_width - d) for d in range(1, pool_width)]
+    for pair in masks:
+        for mask in pair:
+            mask.flags.writeable = False
+    return masks
 
 
 def _shifted_hits(row, masks, channels, later, dest, spare):
