@@ -43,6 +43,7 @@ from ..layers import (Activation, Add, AveragePooling1D, AveragePooling2D, Avera
                       BatchNormalization, Conv1D, Conv2D, Conv3D, Dense, DepthwiseConv2D,
                       MaxPooling1D, MaxPooling2D, MaxPooling3D, ReLU)
 from ..ops import conv_pool, fused
+from ..ops.batch_norm import max_pool_after_activation
 from ..ops.conv import conv_pads
 
 _HEADS = (Conv1D, Conv2D, Conv3D, DepthwiseConv2D, Dense)
@@ -584,6 +585,31 @@ def conv_pool_pairs(model):
     return pairs
 
 
+# A max pooling right after a fused batch norm + activation takes the activation's gradient on
+# its pooled gradient (`batch_norm.max_pool_after_activation`): LeNet's sigmoid gradients over a
+# quarter of the values. Off: the pooling layer is called as usual.
+POOL_AFTER_ACTIVATION = True
+_MAX_POOLS = (MaxPooling1D, MaxPooling2D, MaxPooling3D)
+
+
+def run_pool_after_activation(pool, x):
+    """The pooled output Tensor of the max pooling layer `pool` on `x`, the output of a fused
+    batch norm + activation, as `max_pool_after_activation` computes it; None when this call
+    must run the layer (other layers or settings, or `x` not from the fused op)."""
+    if not POOL_AFTER_ACTIVATION or type(pool) not in _MAX_POOLS or not _plain(pool) or \
+            pool.data_format != "channels_last" or \
+            tuple(pool.strides) != tuple(pool.pool_size) or \
+            getattr(x, "_keras_mask", None) is not None or not isinstance(x, Tensor):
+        return None
+    if pool.input_spec is not None:
+        assert_input_compatibility(pool.input_spec, [x.shape], pool.name)
+    pool.compute_output_shape(x.shape)                 # raises as the layer does
+    out = max_pool_after_activation(x, tuple(pool.pool_size), pool.padding)
+    if out is not None:
+        pool._activity_losses, pool._extra_losses = [], []    # as a call would
+    return out
+
+
 def run_training_stack(layers, x, call_layer, call_fused):
     """Run a Sequential stack while recording: a convolution and the max pooling after it as
     one op where `run_conv_pool` takes them; a BatchNormalization followed by a fusable
@@ -604,6 +630,10 @@ def run_training_stack(layers, x, call_layer, call_fused):
         if name is not None:
             x = call_fused(layer, x, name)
             index += 2
+            pooled = run_pool_after_activation(layers[index], x) if index < count else None
+            if pooled is not None:
+                x = pooled
+                index += 1
         else:
             x = call_layer(layer, x)
             index += 1
