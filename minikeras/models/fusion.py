@@ -610,6 +610,35 @@ def run_pool_after_activation(pool, x):
     return out
 
 
+def training_graph_pools(model, bn_pairs):
+    """Functional models: `{activation step: pool step}` for the BatchNormalization ->
+    Activation pairs of `bn_pairs` whose activation output is read by one step only, a max
+    pooling call on that tensor alone (a single positional input, no other arguments), neither
+    tensor a model output. Cached per run plan."""
+    run_plan = model._run_plan
+    cached = model.__dict__.get("_pool_after_activation_steps")
+    if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
+        return cached[2]
+    readers = {}
+    for step, (_, input_ids, _) in enumerate(run_plan):
+        for tensor_id in input_ids:
+            readers.setdefault(tensor_id, []).append(step)
+    outputs = {id(t) for t in model.outputs}
+    pools = {}
+    for activation_step in bn_pairs.values():
+        (tensor_id,) = run_plan[activation_step][2]
+        if tensor_id in outputs or len(readers.get(tensor_id, ())) != 1:
+            continue
+        (reader,) = readers[tensor_id]
+        node, input_ids, output_ids = run_plan[reader]
+        if type(node.layer) in _MAX_POOLS and node._single_positional and \
+                input_ids == [tensor_id] and len(output_ids) == 1 and \
+                output_ids[0] not in outputs:
+            pools[activation_step] = reader
+    object.__setattr__(model, "_pool_after_activation_steps", (run_plan, len(run_plan), pools))
+    return pools
+
+
 def run_training_stack(layers, x, call_layer, call_fused):
     """Run a Sequential stack while recording: a convolution and the max pooling after it as
     one op where `run_conv_pool` takes them; a BatchNormalization followed by a fusable

@@ -114,3 +114,38 @@ def test_stacks_that_do_not_take_it(monkeypatch):
         model.compile(optimizer="sgd", loss="mse")
         model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     assert not taken
+
+
+def _functional(branch):
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input(shape=(10, 10, 3))
+    h = layers.Conv2D(4, 3)(inputs)
+    h = layers.Activation("sigmoid")(layers.BatchNormalization()(h))
+    pooled = layers.Flatten()(layers.MaxPooling2D(2)(h))
+    if branch:                                   # a second reader of the activation's output
+        pooled = layers.Concatenate()([pooled, layers.GlobalAveragePooling2D()(h)])
+    model = keras.Model(inputs, layers.Dense(2, activation="softmax")(pooled))
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+                  loss="categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("branch", [False, True])
+def test_functional_training_same_bits(branch, monkeypatch):
+    """A Functional graph takes it when the pooling is the activation's only reader."""
+    rng = np.random.default_rng(4)
+    x = rng.random((16, 10, 10, 3), dtype=np.float32)
+    y = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 16)]
+    taken = []
+    original = fusion.max_pool_after_activation
+    monkeypatch.setattr(fusion, "max_pool_after_activation",
+                        lambda *args: taken.append(1) or original(*args))
+    weights = {}
+    for on in (False, True):
+        monkeypatch.setattr(fusion, "POOL_AFTER_ACTIVATION", on)
+        model = _functional(branch)
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        weights[on] = model.get_weights()
+    assert len(taken) == (0 if branch else 4)
+    for fused, plain in zip(weights[True], weights[False]):
+        np.testing.assert_array_equal(fused, plain)
