@@ -37,6 +37,9 @@ from .parallel import local_buffer, run_split
 MAX_TAPS = 4
 # Phase indices are kept in bytes.
 _MAX_PHASES = 255
+# The threads take chunks of samples as they become free (run_split's `piece=`) rather than
+# half the batch each.
+PIECES = True
 
 
 def applies(x_shape, kernel_shape, strides, pads, dilation, groups, pool_size, pool_strides,
@@ -144,6 +147,32 @@ class _Geometry:
         """The im2col rows as `(positions, depth)` (a transposed view when tap-major)."""
         return cols.T if self.tap_major else cols
 
+    def kernel_grid_products(self, x_rows, ga_rows, blocks, dk):
+        """Add to `dk (depth, f)` every tap's kernel gradient `x_rows[offset + r].T @
+        ga_rows[r]` over the rows r of `ga_rows`, block by block, as one stacked product of
+        all taps and whole blocks (and one for the last, partial block); each tap adds its
+        blocks' products to `dk` in block order."""
+        rows_per_cell = [int(np.prod(self.grid[a + 1:])) for a in range(len(self.grid))]
+        row_bytes = x_rows.strides[0]
+        tap_strides = tuple(d * c * row_bytes for d, c in zip(self.dilation, rows_per_cell))
+        slots = 1 + blocks.whole + (blocks.rest > 0)
+        parts = local_buffer("conv_pool_dk_parts", (self.taps, slots, self.cin, self.filters),
+                             dk.dtype)
+        taps_first = _as_shape(parts, self.kernel_size + parts.shape[1:])
+        dk_taps = _as_shape(dk, (self.taps, self.cin, self.filters))
+        parts[:, 0] = dk_taps
+        if blocks.whole:
+            windows = as_strided(x_rows, self.kernel_size + (blocks.whole, self.cin, blocks.size),
+                                 tap_strides + (blocks.size * row_bytes, x_rows.strides[1],
+                                                row_bytes), writeable=False)
+            np.matmul(windows, blocks.whole_blocks(ga_rows),
+                      out=taps_first[..., 1:1 + blocks.whole, :, :])
+        if blocks.rest:
+            windows = as_strided(x_rows[blocks.bulk:], self.kernel_size + (self.cin, blocks.rest),
+                                 tap_strides + (x_rows.strides[1], row_bytes), writeable=False)
+            np.matmul(windows, ga_rows[blocks.bulk:], out=taps_first[..., -1, :, :])
+        np.add.reduce(parts, axis=1, out=dk_taps)
+
     def spread_to_grid(self, spread, n, ga):
         """Lay the phase-major gradient `spread (phases, count, f)` on the grid `ga (n, *grid,
         f)` at the positions the phases read; zeros elsewhere."""
@@ -157,6 +186,30 @@ class _Geometry:
             tuple(1 + 2 * a for a in range(rank)) + (2 * rank + 1,)
         np.copyto(split.transpose(order),
                   spread.reshape(self.pool_size + (n,) + self.pooled + (self.filters,)))
+
+
+class _Blocks:
+    """`rows` rows cut into blocks of `size` (OpenBLAS' small-matrix kernels, see
+    conv_kernels' `_SMALL_GEMM_MACS`): `whole` full blocks and `rest` rows after them."""
+
+    def __init__(self, rows, size):
+        self.size = size
+        self.whole, self.rest = divmod(rows, size)
+        self.bulk = self.whole * size
+
+    def whole_blocks(self, rows):
+        """The full blocks of `rows (rows, k)` as `(whole, size, k)`."""
+        return _as_shape(rows[:self.bulk], (self.whole, self.size, rows.shape[-1]))
+
+    def product(self, rows, b, out):
+        """`out (..., rows, n) = rows @ b (..., k, n)` block by block: one stacked matmul of
+        the whole blocks and one of the rest."""
+        if self.whole:
+            np.matmul(self.whole_blocks(rows), b[..., None, :, :] if b.ndim > 2 else b,
+                      out=_as_shape(out[..., :self.bulk, :],
+                                    out.shape[:-2] + (self.whole, self.size, out.shape[-1])))
+        if self.rest:
+            np.matmul(rows[self.bulk:], b, out=out[..., self.bulk:, :])
 
 
 def _max_of_phases(y, out):
@@ -234,7 +287,7 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
             else:
                 _max_of_phases(y, out_rows[rows])
                 finish(out_rows[rows])
-    run_split(work, batch)
+    run_split(work, batch, piece=first_chunk if PIECES else None)
     if finish is not None:
         return out, None
     ctx = Context(x=x, kernel=kernel, geo=geo, out=out, first=first, activation=activation,
@@ -308,29 +361,23 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         total = n * geo.grid_cells
         span = total - offsets[-1]
         ga_rows = ga.reshape(total, filters)[:span]
-        grid_block = block or span
-        blocks = [(r, min(r + grid_block, span)) for r in range(0, span, grid_block)]
+        blocks = _Blocks(span, block or span)
         if grid_kernel:
             xp = np.ascontiguousarray(_padded_chunk(x[b0:b1], geo.pads, "conv_xp"))
-            x_rows = xp.reshape(total, geo.cin)
-            dk_taps = dk.reshape(geo.taps, geo.cin, filters)
-            for r0, r1 in blocks:
-                for t, offset in enumerate(offsets):
-                    dk_taps[t] += x_rows[offset + r0:offset + r1].T @ ga_rows[r0:r1]
+            geo.kernel_grid_products(xp.reshape(total, geo.cin), ga_rows, blocks, dk)
         if need_input:
             dxp = dx[b0:b1] if unpadded else \
                 local_buffer("conv_pool_dxp", (n,) + geo.grid + (geo.cin,), dtype)
             dx_rows = dxp.reshape(total, geo.cin)
             dx_rows[span:] = 0
-            product = local_buffer("conv_pool_product", (min(grid_block, span), geo.cin),
-                                   dtype)
-            # Last block first: a block's later taps add into rows the blocks after it have
-            # already set, so every row still sums its taps in order.
-            for r0, r1 in reversed(blocks):
-                np.matmul(ga_rows[r0:r1], kernel_t[0], out=dx_rows[r0:r1])   # offset 0
+            # Every row sums its taps in order: tap 0 sets it, the others are added after.
+            blocks.product(ga_rows, kernel_t[0], dx_rows[:span])          # offsets[0] == 0
+            if geo.taps > 1:
+                product = local_buffer("conv_pool_product", (geo.taps - 1, span, geo.cin),
+                                       dtype)
+                blocks.product(ga_rows, kernel_t[1:], product)
                 for t in range(1, geo.taps):
-                    np.matmul(ga_rows[r0:r1], kernel_t[t], out=product[:r1 - r0])
-                    dx_rows[offsets[t] + r0:offsets[t] + r1] += product[:r1 - r0]
+                    dx_rows[offsets[t]:offsets[t] + span] += product[t - 1]
             if not unpadded:
                 dx[b0:b1] = dxp[interior(x.shape[1:-1], geo.pads)]
 
@@ -340,8 +387,10 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
 
     def chunk_products(b0, b1, spread, dk):
         products(b0, b1, spread, block, dk)
+    piece = _sample_chunks(0, batch, per_sample)[0][1] if PIECES else None
     dk, db = kernel_and_bias_sums(batch, per_sample, (geo.depth, filters), dtype, kernel,
-                                  spread_gradient, chunk_products, need_kernel, need_bias)
+                                  spread_gradient, chunk_products, need_kernel, need_bias,
+                                  piece)
     return dx, dk, db
 
 
