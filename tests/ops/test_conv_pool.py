@@ -292,3 +292,23 @@ def test_inference_chain_routes_match_layer_by_layer(monkeypatch, route):
     assert len(calls) == (2 if route == "phases" else 0)
     monkeypatch.setattr(fusion, "ENABLED", False)
     np.testing.assert_allclose(fused_out, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[6]])
+def test_kept_im2col_rows_give_the_recomputed_gradients(monkeypatch, case):
+    # one-sample chunks: training keeps a few-channel layer's im2col rows for backward
+    monkeypatch.setattr(importlib.import_module("minikeras.ops.conv_kernels"), "_CHUNK_BYTES", 1)
+    x, kernel, bias = _arrays(case, np.float32, seed=5)
+    _, _, padding, dilation, pool = case
+    rank = kernel.ndim - 2
+    pads = conv_op.conv_pads(x.shape[1:-1], kernel.shape[:-2], (1,) * rank, padding, dilation)
+    grads = {}
+    for keep in (True, False):
+        monkeypatch.setattr(conv_pool, "KEEP_COLS", keep)
+        out, ctx = conv_pool.forward(x, kernel, bias, pads, dilation, pool, "relu",
+                                     cached_output=True)
+        assert (ctx.cols is not None) == keep
+        g = np.random.default_rng(6).standard_normal(out.shape).astype(np.float32)
+        grads[keep] = conv_pool.gradients(ctx, g, True, True, True)
+    for kept, recomputed in zip(grads[True], grads[False]):
+        np.testing.assert_array_equal(kept, recomputed)
