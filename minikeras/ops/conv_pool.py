@@ -89,34 +89,56 @@ class _Geometry:
         n = xp.shape[0]
         count = n * self.cells
         if self.tap_major:
-            # The input split by position modulo the pool size along every axis, channels
-            # first (one copy per residue): each (phase, tap) copy below is then a shifted
-            # block of one split, read along whole rows (not every p-th value of them).
-            splits = local_buffer("conv_pool_splits", (len(self.phases), self.cin, n) +
-                                  tuple(-(-g // k) for g, k in zip(self.grid, self.pool_size)),
-                                  xp.dtype)
-            for r, residue in enumerate(self.phases):
-                source = xp[(slice(None),) + tuple(slice(a, None, k) for a, k in
-                                                   zip(residue, self.pool_size))]
-                np.copyto(splits[r][(slice(None), slice(None)) + tuple(
-                    slice(0, m) for m in source.shape[1:-1])], np.moveaxis(source, -1, 0))
-            residues = {residue: r for r, residue in enumerate(self.phases)}
-            for p, phase in enumerate(self.phases):
-                for t, tap in enumerate(np.ndindex(*self.kernel_size)):
-                    cells = [q + i * d for q, i, d in zip(phase, tap, self.dilation)]
-                    split = splits[residues[tuple(c % k for c, k in zip(cells,
-                                                                        self.pool_size))]]
-                    block = dest[t * self.cin:(t + 1) * self.cin, p * count:(p + 1) * count]
-                    np.copyto(_as_shape(block, (self.cin, n) + self.pooled),
-                              split[(slice(None), slice(None)) + tuple(
-                                  slice(c // k, c // k + o) for c, k, o in
-                                  zip(cells, self.pool_size, self.pooled))])
+            self._tap_major_into(xp, dest)
         elif not self._window_runs_into(xp, dest):
             for p, phase in enumerate(self.phases):
                 shifted = xp[(slice(None),) + tuple(slice(q, None) for q in phase)]
                 _im2col_into(shifted, self.kernel_size, self.pool_size, self.dilation,
                              self.pooled, 1, dest[p * count:(p + 1) * count])
         return dest
+
+    def _tap_major_into(self, xp, dest):
+        """Tap-major phase im2col rows `dest (depth, phases * count)` in a few copies.
+
+        The input is first split by column modulo the last pool size, channels first (one
+        copy per residue), so that every read below runs along whole rows of one split. A
+        (phase, tap) pair reads the input cells `phase + dilation * tap + pool * position`:
+        along every axis but the last that is affine in phase and tap, so all pairs sharing
+        the last axis' phase and tap are one strided copy (4 copies for 2x2 windows and a 2x2
+        kernel, not 16, each a single NumPy call: few calls matter when two threads share
+        the GIL)."""
+        n, channels = xp.shape[0], self.cin
+        pool, last_pool = self.pool_size, self.pool_size[-1]
+        width = -(-self.grid[-1] // last_pool)
+        splits = local_buffer("conv_pool_splits", (last_pool, channels, n) + self.grid[:-1] +
+                              (width,), xp.dtype)
+        for r in range(last_pool):
+            source = np.moveaxis(xp[..., r::last_pool, :], -1, 0)
+            np.copyto(splits[r][..., :source.shape[-1]], source)
+        rank = len(self.grid)
+        outer = range(rank - 1)
+        tap_rows = [int(np.prod(self.kernel_size[a + 1:])) * channels for a in range(rank)]
+        phase_columns = [int(np.prod(pool[a + 1:])) * n * self.cells for a in range(rank)]
+        position_columns = [int(np.prod(self.pooled[a + 1:])) for a in range(rank)]
+        shape = tuple(self.kernel_size[a] for a in outer) + (channels,) + \
+            tuple(pool[a] for a in outer) + (n,) + self.pooled
+        row, column = dest.strides
+        dest_strides = tuple(tap_rows[a] * row for a in outer) + (row,) + \
+            tuple(phase_columns[a] * column for a in outer) + (self.cells * column,) + \
+            tuple(p * column for p in position_columns)
+        for phase in range(last_pool):
+            for tap in range(self.kernel_size[-1]):
+                cell = phase + self.dilation[-1] * tap
+                split = splits[cell % last_pool][..., cell // last_pool:]
+                channel_stride, sample_stride, *cell_strides = split.strides
+                source = as_strided(split, shape, tuple(
+                    self.dilation[a] * cell_strides[a] for a in outer) + (channel_stride,) +
+                    tuple(cell_strides[a] for a in outer) + (sample_stride,) +
+                    tuple(pool[a] * cell_strides[a] for a in outer) + (cell_strides[-1],),
+                    writeable=False)
+                target = as_strided(dest[tap * channels:, phase * phase_columns[-1]:], shape,
+                                    dest_strides)
+                np.copyto(target, source)
 
     def _window_runs_into(self, xp, dest):
         """Row-major phase im2col as one copy of whole runs: along the last spatial axis a
