@@ -1053,20 +1053,22 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
 
 
 def kernel_and_bias_sums(batch, chunk_bytes, dk_shape, dtype, kernel, chunk_gradients,
-                         products, need_kernel, need_bias, piece=None):
+                         products, need_kernel, need_bias, piece=None, chunk=None):
     """The kernel and bias gradients of a convolution with the batch split over the two
     threads. Per chunk of samples, `chunk_gradients(b0, b1)` gives `(bias_rows, product_input)`;
     the bias gradient sums the rows' channels and `products(b0, b1, product_input, dk)` adds
     the chunk's kernel gradient into `dk` (None when not needed; it may also make the input
     gradient). Each thread's partial sums are added in sample order (deterministic rounding).
     With `piece` (samples), the threads take pieces of the batch as they become free
-    (`run_split`'s `piece=`), each piece's sums kept apart."""
+    (`run_split`'s `piece=`), each piece's sums kept apart. `chunk` (samples) overrides the
+    chunks `chunk_bytes` gives."""
     partial_dk, partial_db = {}, {}
 
     def work(lo, hi):
         dk = np.zeros(dk_shape, dtype) if need_kernel else None
         db = None
-        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
+        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes) if chunk is None else \
+                [(b, min(b + chunk, hi)) for b in range(lo, hi, chunk)]:
             bias_rows, product_input = chunk_gradients(b0, b1)
             if need_bias:
                 part = _channel_sums(bias_rows)

@@ -27,7 +27,7 @@ from ..core.tensor import as_array, is_recording, is_tracked, record
 from .conv import conv_pads
 from .conv_kernels import _PLANS, _TAP_MAJOR_MAX_CHANNELS, Context, _activation_grad, \
     _as_shape, _epilogue, _grid_offsets, _im2col_into, _padded_chunk, \
-    _plan_on_one_blas_thread, _product_rows, _product_summed, _sample_chunks, _small_block, \
+    _plan_on_one_blas_thread, _product_rows, _product_summed, _small_block, \
     fill_border, interior, kernel_and_bias_sums, output_array, output_sizes, same_padding, \
     scratch
 from .parallel import local_buffer, run_split
@@ -43,6 +43,19 @@ PIECES = True
 # Training keeps the forward's im2col rows of few-channel layers for the backward pass (see
 # `forward`).
 KEEP_COLS = True
+# Samples are processed in chunks of about this many bytes of im2col rows and products (more
+# than conv_kernels' 8 MB: fewer NumPy calls per sample, so the two threads wait less for the
+# GIL; see `_chunk_samples`).
+CHUNK_BYTES = 1 << 24
+
+
+def _chunk_samples(per_sample):
+    """Samples per chunk for work of `per_sample` bytes a sample."""
+    return max(1, CHUNK_BYTES // max(int(per_sample), 1))
+
+
+def _chunks(lo, hi, samples):
+    return [(b, min(b + samples, hi)) for b in range(lo, hi, samples)]
 
 
 def applies(x_shape, kernel_shape, strides, pads, dilation, groups, pool_size, pool_strides,
@@ -213,6 +226,29 @@ class _Geometry:
                   spread.reshape(self.pool_size + (n,) + self.pooled + (self.filters,)))
 
 
+class _KeptCols:
+    """The tap-major im2col rows of every forward chunk, kept for the kernel gradient: chunk
+    `(b0, b1)` is the matrix `(depth, phases * count)` at samples b0..b1 of one buffer."""
+
+    def __init__(self, geo, batch, dtype):
+        self.per_sample = geo.depth * len(geo.phases) * geo.cells
+        self.rows = geo.depth
+        self.buffer = scratch((batch * self.per_sample,), dtype)
+        self.filled = set()
+
+    def chunk(self, b0, b1):
+        """Chunk b0..b1's matrix, to be filled by the forward pass."""
+        self.filled.add((b0, b1))
+        return self._view(b0, b1)
+
+    def made(self, b0, b1):
+        """Chunk b0..b1's matrix if the forward pass made exactly this chunk, else None."""
+        return self._view(b0, b1) if (b0, b1) in self.filled else None
+
+    def _view(self, b0, b1):
+        return self.buffer[b0 * self.per_sample:b1 * self.per_sample].reshape(self.rows, -1)
+
+
 class _Blocks:
     """`rows` rows cut into blocks of `size` (OpenBLAS' small-matrix kernels, see
     conv_kernels' `_SMALL_GEMM_MACS`): `whole` full blocks and `rest` rows after them."""
@@ -290,22 +326,22 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     def products(b0, b1, block, kept=None):
         count = (b1 - b0) * geo.cells
         cols = geo.phase_cols(_padded_chunk(x[b0:b1], pads, "conv_xp"),
-                              geo.cols_buffer(count, dtype) if kept is None else kept[b0])
+                              geo.cols_buffer(count, dtype) if kept is None else
+                              kept.chunk(b0, b1))
         y = local_buffer("conv_pool_y", (phases * count, filters), dtype)
         _product_rows(geo.as_rows(cols), kernel_rows, y, block)
         return y.reshape(phases, count, filters)
 
-    first_chunk = _sample_chunks(0, batch, per_sample)[0][1]
-    block = _forward_block(geo, x, pads, dtype, first_chunk, products)
-    # Training a layer with few input channels in one-sample chunks (large images): the
-    # backward pass reads the kernel gradient's im2col rows from here instead of copying the
-    # windows again (seed_cnn's first layer: 2.4 MB a sample, a sixth of its backward CPU).
-    kept = scratch((batch, geo.depth, phases * geo.cells), dtype) \
-        if KEEP_COLS and finish is None and cached_output and geo.tap_major and \
-        first_chunk == 1 else None
+    chunk = _chunk_samples(per_sample)
+    block = _forward_block(geo, x, pads, dtype, min(chunk, batch), products)
+    # Training a layer with few input channels: the backward pass reads the kernel gradient's
+    # im2col rows from here instead of copying the windows again (seed_cnn's first layer:
+    # 2.4 MB a sample, a third of its backward CPU).
+    kept = _KeptCols(geo, batch, dtype) \
+        if KEEP_COLS and finish is None and cached_output and geo.tap_major else None
 
     def work(lo, hi):
-        for b0, b1 in _sample_chunks(lo, hi, per_sample):
+        for b0, b1 in _chunks(lo, hi, chunk):
             y = products(b0, b1, block, kept)
             rows = slice(b0 * geo.cells, b1 * geo.cells)
             if finish is None:
@@ -318,11 +354,11 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
             else:
                 _max_of_phases(y, out_rows[rows])
                 finish(out_rows[rows])
-    run_split(work, batch, piece=first_chunk if PIECES else None)
+    run_split(work, batch, piece=chunk if PIECES else None)
     if finish is not None:
         return out, None
     ctx = Context(x=x, kernel=kernel, geo=geo, out=out, first=first, activation=activation,
-                  dtype=dtype, block=block, cols=kept)
+                  dtype=dtype, block=block, cols=kept, chunk=chunk)
     return out, ctx
 
 
@@ -381,9 +417,10 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         n = b1 - b0
         count = n * geo.cells
         if need_kernel and geo.tap_major:
-            cols = ctx.cols[b0] if ctx.cols is not None and n == 1 else \
-                geo.phase_cols(_padded_chunk(x[b0:b1], geo.pads, "conv_xp"),
-                               geo.cols_buffer(count, dtype))
+            cols = ctx.cols.made(b0, b1) if ctx.cols is not None else None
+            if cols is None:
+                cols = geo.phase_cols(_padded_chunk(x[b0:b1], geo.pads, "conv_xp"),
+                                      geo.cols_buffer(count, dtype))
             dk += _product_summed(cols, spread.reshape(phases * count, filters),
                                   block).reshape(dk.shape)
         if not on_grid:
@@ -413,24 +450,24 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             if not unpadded:
                 dx[b0:b1] = dxp[interior(x.shape[1:-1], geo.pads)]
 
+    # With kept im2col rows the chunks are the forward's (each chunk's rows are one matrix).
+    chunk = ctx.chunk if ctx.cols is not None else _chunk_samples(per_sample)
     block = None
     if need_input or need_kernel:
-        block = _backward_block(ctx, per_sample, spread_gradient, products)
+        block = _backward_block(ctx, min(chunk, batch), spread_gradient, products)
 
     def chunk_products(b0, b1, spread, dk):
         products(b0, b1, spread, block, dk)
-    piece = _sample_chunks(0, batch, per_sample)[0][1] if PIECES else None
     dk, db = kernel_and_bias_sums(batch, per_sample, (geo.depth, filters), dtype, kernel,
                                   spread_gradient, chunk_products, need_kernel, need_bias,
-                                  piece)
+                                  chunk if PIECES else None, chunk)
     return dx, dk, db
 
 
-def _backward_block(ctx, per_sample, spread_gradient, products):
+def _backward_block(ctx, b1, spread_gradient, products):
     """Rows per backward product (whole chunks: None), timed once per shape on the first
-    chunk like the forward's."""
+    chunk (`b1` samples) like the forward's."""
     geo = ctx.geo
-    b1 = _sample_chunks(0, ctx.x.shape[0], per_sample)[0][1]
     width = geo.filters * (geo.depth if geo.tap_major else geo.cin)
     block = _small_block(1, width)
     if block >= b1 * max(geo.grid_cells, len(geo.phases) * geo.cells):

@@ -296,11 +296,14 @@ def test_inference_chain_routes_match_layer_by_layer(monkeypatch, route):
     np.testing.assert_allclose(fused_out, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("case", [CASES[0], CASES[6]])
-def test_kept_im2col_rows_give_the_recomputed_gradients(monkeypatch, case):
-    # one-sample chunks: training keeps a few-channel layer's im2col rows for backward
-    monkeypatch.setattr(importlib.import_module("minikeras.ops.conv_kernels"), "_CHUNK_BYTES", 1)
+@pytest.mark.parametrize("case", [CASES[0], CASES[6], CASES[8]])
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 12, None])
+def test_kept_im2col_rows_give_the_recomputed_gradients(monkeypatch, case, chunk_bytes):
+    # training keeps a few-channel layer's im2col rows for backward, chunk by chunk
+    if chunk_bytes is not None:
+        monkeypatch.setattr(conv_pool, "CHUNK_BYTES", chunk_bytes)
     x, kernel, bias = _arrays(case, np.float32, seed=5)
+    x = np.concatenate([x] * 3)                 # several chunks
     _, _, padding, dilation, pool = case
     rank = kernel.ndim - 2
     pads = conv_op.conv_pads(x.shape[1:-1], kernel.shape[:-2], (1,) * rank, padding, dilation)
@@ -311,6 +314,13 @@ def test_kept_im2col_rows_give_the_recomputed_gradients(monkeypatch, case):
                                      cached_output=True)
         assert (ctx.cols is not None) == keep
         g = np.random.default_rng(6).standard_normal(out.shape).astype(np.float32)
+        copies = []
+        original = conv_pool._Geometry.phase_cols
+        monkeypatch.setattr(conv_pool._Geometry, "phase_cols",
+                            lambda *args: copies.append(1) or original(*args))
         grads[keep] = conv_pool.gradients(ctx, g, True, True, True)
+        monkeypatch.setattr(conv_pool._Geometry, "phase_cols", original)
+        assert bool(copies) != keep             # kept rows: no windows copied again
     for kept, recomputed in zip(grads[True], grads[False]):
-        np.testing.assert_array_equal(kept, recomputed)
+        np.testing.assert_allclose(kept, recomputed, rtol=1e-5,
+                                   atol=1e-5 * max(1.0, float(np.max(np.abs(recomputed)))))
