@@ -20,6 +20,8 @@ contiguous slice). Positions no pooling window reads get no gradient, as in the 
 
 Ties go to the first maximum in window order, as in the unfused max pooling's gradient.
 """
+from math import prod
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -68,8 +70,8 @@ def applies(x_shape, kernel_shape, strides, pads, dilation, groups, pool_size, p
     if any(s != 1 for s in strides) or tuple(pool_strides) != tuple(pool_size) or \
             any(lo or hi for lo, hi in pool_pads):
         return False
-    if int(np.prod(kernel_shape[:-2])) > MAX_TAPS or \
-            int(np.prod(pool_size)) > _MAX_PHASES or x_shape[-1] != kernel_shape[-2]:
+    if prod(kernel_shape[:-2]) > MAX_TAPS or \
+            prod(pool_size) > _MAX_PHASES or x_shape[-1] != kernel_shape[-2]:
         return False
     grid = [n + lo + hi for n, (lo, hi) in zip(x_shape[1:-1], pads)]
     conv_sizes = output_sizes(grid, kernel_shape[:-2], strides, dilation)
@@ -86,9 +88,9 @@ class _Geometry:
         conv_sizes = output_sizes(self.grid, self.kernel_size, ones, dilation)
         self.pooled = tuple(o // p for o, p in zip(conv_sizes, pool_size))
         self.phases = list(np.ndindex(*pool_size))
-        self.cells = int(np.prod(self.pooled))            # pooled positions per sample
-        self.grid_cells = int(np.prod(self.grid))
-        self.taps = int(np.prod(self.kernel_size))
+        self.cells = prod(self.pooled)            # pooled positions per sample
+        self.grid_cells = prod(self.grid)
+        self.taps = prod(self.kernel_size)
         self.depth = self.taps * self.cin
         # Few input channels: tap-major im2col rows (whole output rows per copy); else the
         # grid products for the kernel gradient.
@@ -130,9 +132,9 @@ class _Geometry:
             np.copyto(splits[r][..., :source.shape[-1]], source)
         rank = len(self.grid)
         outer = range(rank - 1)
-        tap_rows = [int(np.prod(self.kernel_size[a + 1:])) * channels for a in range(rank)]
-        phase_columns = [int(np.prod(pool[a + 1:])) * n * self.cells for a in range(rank)]
-        position_columns = [int(np.prod(self.pooled[a + 1:])) for a in range(rank)]
+        tap_rows = [prod(self.kernel_size[a + 1:]) * channels for a in range(rank)]
+        phase_columns = [prod(pool[a + 1:]) * n * self.cells for a in range(rank)]
+        position_columns = [prod(self.pooled[a + 1:]) for a in range(rank)]
         shape = tuple(self.kernel_size[a] for a in outer) + (channels,) + \
             tuple(pool[a] for a in outer) + (n,) + self.pooled
         row, column = dest.strides
@@ -190,7 +192,7 @@ class _Geometry:
         ga_rows[r]` over the rows r of `ga_rows`, block by block, as one stacked product of
         all taps and whole blocks (and one for the last, partial block); each tap adds its
         blocks' products to `dk` in block order."""
-        rows_per_cell = [int(np.prod(self.grid[a + 1:])) for a in range(len(self.grid))]
+        rows_per_cell = [prod(self.grid[a + 1:]) for a in range(len(self.grid))]
         row_bytes = x_rows.strides[0]
         tap_strides = tuple(d * c * row_bytes for d, c in zip(self.dilation, rows_per_cell))
         slots = 1 + blocks.whole + (blocks.rest > 0)
