@@ -14,9 +14,14 @@ the index of the first phase holding the maximum (one byte).
 
 Backward: the pooled gradient times the relu mask (pooled resolution) is spread over the phases
 by the kept indices; the kernel gradient is then one product with the phase-major im2col rows
-(inputs with few channels) or, like the grid route of conv_kernels.py, per-tap products on the
-padded input's grid, where the input gradient is made too (one product per tap added to a
-contiguous slice). Positions no pooling window reads get no gradient, as in the unfused ops.
+(inputs with few channels; the forward pass keeps them, chunk by chunk) or, like the grid route
+of conv_kernels.py, per-tap products on the padded input's grid, where the input gradient is
+made too (one product per tap added to a contiguous slice). Positions no pooling window reads
+get no gradient, as in the unfused ops.
+
+The two threads take chunks of samples in turn; every chunk makes few, long NumPy calls
+(stacked products over blocks and taps, 16 MB chunks), since each call holds the GIL the other
+thread may be waiting for (see DESIGN.md, "Performance habits").
 
 Ties go to the first maximum in window order, as in the unfused max pooling's gradient.
 """
