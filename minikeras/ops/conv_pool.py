@@ -311,13 +311,14 @@ def _pool_phases(y, out, first):
 
 
 def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_output=False,
-            finish=None):
+            finish=None, keep_cols=None):
     """`max_pool(activation(conv(x, kernel) + bias))` (stride-1 convolution, tiling pooling
     windows; see `applies`); returns `(out, ctx)`.
 
     Inference (`finish` given, no `bias`/`activation`): `finish(rows)` runs in place on each
     chunk's pooled rows `(positions, filters)` (nondecreasing steps, see ops/fused.py), the
-    first-maximum bytes are not made and ctx is None."""
+    first-maximum bytes are not made and ctx is None. `keep_cols` (default: `cached_output`,
+    i.e. training) keeps a few-channel layer's im2col rows for the kernel gradient."""
     geo = _Geometry(x.shape, kernel.shape, pads, dilation, pool_size)
     batch, filters = x.shape[0], geo.filters
     dtype = np.result_type(x, kernel)
@@ -345,7 +346,8 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     # im2col rows from here instead of copying the windows again (seed_cnn's first layer:
     # 2.4 MB a sample, a third of its backward CPU).
     kept = _KeptCols(geo, batch, dtype) \
-        if KEEP_COLS and finish is None and cached_output and geo.tap_major else None
+        if KEEP_COLS and finish is None and geo.tap_major and \
+        (cached_output if keep_cols is None else keep_cols) else None
 
     def work(lo, hi):
         for b0, b1 in _chunks(lo, hi, chunk):
@@ -515,7 +517,8 @@ def conv_max_pool(x, kernel, bias, padding, dilation, activation, pool_size, poo
     recorded = is_recording() and any(is_tracked(t) for t in (x, kernel, bias)
                                       if t is not None)
     out, ctx = forward(xd, kd, None if bias is None else as_array(bias), pads, dilation,
-                       pool_size, activation, cached_output=recorded)
+                       pool_size, activation, cached_output=recorded,
+                       keep_cols=recorded and is_tracked(kernel))    # frozen: no kernel grad
 
     def backward(g, needs):
         return gradients(ctx, g, needs[0], needs[1], bias is not None and needs[2])

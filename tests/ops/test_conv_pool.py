@@ -324,3 +324,20 @@ def test_kept_im2col_rows_give_the_recomputed_gradients(monkeypatch, case, chunk
     for kept, recomputed in zip(grads[True], grads[False]):
         np.testing.assert_allclose(kept, recomputed, rtol=1e-5,
                                    atol=1e-5 * max(1.0, float(np.max(np.abs(recomputed)))))
+
+
+def test_frozen_kernel_keeps_no_im2col_rows(monkeypatch):
+    made = []
+    original = conv_pool._KeptCols
+    monkeypatch.setattr(conv_pool, "_KeptCols", lambda *args: made.append(1) or original(*args))
+    x, kernel, bias = _arrays(CASES[0], np.float32, seed=7)
+    for trainable in (True, False):
+        made.clear()
+        xv, kv = Tensor(x), Variable(kernel, trainable=trainable)
+        with keras.GradientTape() as tape:
+            tape.watch(xv)
+            loss = keras.ops.sum(conv_pool.conv_max_pool(xv, kv, Tensor(bias), "valid", (1, 1),
+                                                         "relu", (2, 2), "valid"))
+        dx = np.asarray(tape.gradient(loss, xv))
+        assert np.isfinite(dx).all() and np.abs(dx).max() > 0
+        assert len(made) == trainable
