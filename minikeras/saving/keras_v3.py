@@ -27,6 +27,8 @@ import numpy as np
 from ..core.version import __version__
 from ..models.serialization import json_default
 from ..models.model_kind import is_functional, is_sequential
+from ..models.training import Model
+from ..metrics.base import Metric
 from . import file_io
 from ..engine.base_layer import Layer
 from ..optimizers.base import Optimizer
@@ -47,6 +49,7 @@ _ENGINE_ATTRIBUTES = frozenset({
     "_input_layers", "_output_layers", "_inbound_nodes", "_outbound_nodes", "_own_weights",
     "inputs", "outputs", "_nested_inputs", "_nested_outputs", "compiled_loss",
     "compiled_metrics", "history", "_outer", "input_spec", "_initial_weights",
+    "_added_metrics", "_attribute_metrics",
 })
 
 # Attributes that hold a layer Keras 3 does not save: Bidirectional's template `layer` (its
@@ -72,22 +75,44 @@ def _children(obj):
         yield name, vars(obj)[name]
 
 
-def walk(obj, path="", visited=None):
-    """Yield (path, saveable) for `obj` and every saveable below it, each once."""
+def _tf_keras_children(obj):
+    """(attribute, child) pairs in tf.keras 2.21's visiting order (`saving_lib`): attribute
+    names in reverse sorted order, a model's `layers` and `metrics` properties among them;
+    metrics are saved objects too."""
+    names = {name for name in vars(obj)
+             if not name.startswith("__") and name not in _ENGINE_ATTRIBUTES}
+    if isinstance(obj, Model):
+        names |= {"layers", "metrics"}
+    for name in sorted(names, reverse=True):
+        yield name, list(getattr(obj, name)) if name in ("layers", "metrics") else \
+            vars(obj)[name]
+
+
+def _is_tf_keras_saveable(obj):
+    return _is_saveable(obj) or isinstance(obj, Metric)
+
+
+def walk(obj, path="", visited=None, tf_keras_layout=False):
+    """Yield (path, saveable) for `obj` and every saveable below it, each once: Keras 3's
+    layout, or tf.keras 2.21's (which also saves metrics) with `tf_keras_layout=True`."""
     visited = set() if visited is None else visited
     if id(obj) in visited:
         return
     visited.add(id(obj))
     yield path, obj
-    for attribute, child in _children(obj):
+    if isinstance(obj, Metric):
+        return
+    children = _tf_keras_children(obj) if tf_keras_layout else _children(obj)
+    is_saveable = _is_tf_keras_saveable if tf_keras_layout else _is_saveable
+    for attribute, child in children:
         child_path = f"{path}/{attribute}" if path else attribute
-        if _is_saveable(child):
-            yield from walk(child, child_path, visited)
+        if is_saveable(child):
+            yield from walk(child, child_path, visited, tf_keras_layout)
         elif isinstance(child, (list, tuple, dict)):
             items = list(child.values()) if isinstance(child, dict) else list(child)
             used = {}
             for item in items:
-                if not _is_saveable(item) or id(item) in visited:
+                if not is_saveable(item) or id(item) in visited:
                     continue
                 if keras3_operation(item) is not None:
                     continue        # written as a Keras 3 operation: not a saveable layer
@@ -97,13 +122,15 @@ def walk(obj, path="", visited=None):
                     name = f"{name}_{used[name]}"
                 else:
                     used[name] = 0
-                yield from walk(item, f"{child_path}/{name}", visited)
+                yield from walk(item, f"{child_path}/{name}", visited, tf_keras_layout)
 
 
 def own_variables(obj):
     """The variables an object stores in its own `vars` group, in Keras 3's order."""
     if isinstance(obj, Optimizer):
         return _optimizer_variables(obj)
+    if isinstance(obj, Metric):
+        return obj.variables
     own = list(getattr(obj, "_own_weights", []))
     return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
 
@@ -171,12 +198,11 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
     assignments = []
     own_loaders = []
     size_of_file = file_io.file_size(h5file)
-    for path, obj in walk(model):
+    for path, obj in _walk_in_file_layout(model, h5file):
         if isinstance(obj, Optimizer):
             continue
-        stored = h5file.get(f"{path}/vars" if path else "vars")
-        if stored is None:
-            stored = h5file.get(f"{_private_twin(path)}/vars", {})
+        stored = _stored_group(h5file, path)
+        stored = {} if stored is None else stored
         if hasattr(obj, "load_own_variables"):
             own_loaders.append((obj, stored))
             continue
@@ -195,6 +221,25 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "_built", False):
         load_optimizer_state(model, h5file)
+
+
+def _walk_in_file_layout(model, h5file):
+    """Keras 3's layout, unless some of its groups are missing and tf.keras 2.21's layout
+    (different for subclassed models: `layers/functional`, metric trackers) finds them all."""
+    keras3 = list(walk(model))
+    if all(_stored_group(h5file, path) is not None for path, obj in keras3
+           if not isinstance(obj, Optimizer)):
+        return keras3
+    tf_keras = list(walk(model, tf_keras_layout=True))
+    if all(_stored_group(h5file, path) is not None for path, obj in tf_keras
+           if not isinstance(obj, Optimizer)):
+        return tf_keras
+    return keras3
+
+
+def _stored_group(h5file, path):
+    stored = h5file.get(f"{path}/vars" if path else "vars")
+    return stored if stored is not None else h5file.get(f"{_private_twin(path)}/vars")
 
 
 def _private_twin(path):
