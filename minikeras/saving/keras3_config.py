@@ -26,6 +26,7 @@ from ..engine.base_layer import Layer
 from ..layers.core.lambda_layer import Lambda
 from ..layers.recurrent.base_rnn import RNN
 from ..engine.keras_tensor import KerasTensor
+from ..engine.tf_op_layer import keras3_operation_arguments, keras_op_for_operation
 from ..core.nest import map_structure
 from .. import optimizers
 from ..core.registry import builtin_objects
@@ -446,6 +447,48 @@ def _operation_as_tf_op(entry):
                        "function": symbol}}
 
 
+def _operation_as_keras_op(entry):
+    """Any other Keras 3 operation node (`keras.ops.exp(x)` in a functional model) -> the
+    KerasOpLambda entry of its `keras.ops` function, its config's arguments (`axis`,
+    `keepdims`, ...) joined to the call's."""
+    class_name = entry["class_name"]
+    function = keras_op_for_operation(class_name)
+    if function is None:
+        raise ValueError(f"Unknown Keras 3 operation {class_name!r} (module "
+                         f"{entry.get('module')!r}): no `keras.ops` function computes it.")
+    config = dict(entry.get("config", {}))
+    name = entry.get("name") or config.get("name")
+    config.pop("name", None)
+    nodes = []
+    for node in entry.get("inbound_nodes", []):
+        first, kwargs = keras3_operation_arguments(function, node.get("args", []),
+                                                   dict(node.get("kwargs", {})), config)
+        nodes.append({"args": [first], "kwargs": kwargs})
+    return {"class_name": "KerasOpLambda", "name": name, "inbound_nodes": nodes,
+            "config": {"name": name, "trainable": True, "dtype": "float32",
+                       "function": function}}
+
+
+def _get_item_as_slicing_op(entry):
+    """Keras 3's `GetItem` node (`x[:, :3]`, the key with `__slice__` entries) -> tf.keras'
+    SlicingOpLambda entry (`slice_spec` with `{"start", "stop", "step"}` slices)."""
+    def spec(item):
+        if isinstance(item, dict) and item.get("class_name") == "__slice__":
+            return {key: item["config"].get(key) for key in ("start", "stop", "step")}
+        if isinstance(item, dict) and item.get("class_name") == "__ellipsis__":
+            return {"class_name": "__ellipsis__"}
+        if isinstance(item, list):
+            return [spec(i) for i in item]
+        return item
+    name = entry.get("name") or entry["config"].get("name")
+    nodes = [{"args": list(node.get("args", []))[:1],
+              "kwargs": {"slice_spec": spec(list(node.get("args", []))[1])}}
+             for node in entry.get("inbound_nodes", [])]
+    return {"class_name": "SlicingOpLambda", "name": name, "inbound_nodes": nodes,
+            "config": {"name": name, "trainable": True, "dtype": "float32",
+                       "function": "__operators__.getitem"}}
+
+
 def normalize(obj, where="config"):
     """Rewrite a Keras 3 config tree into the tf.keras form minikeras' classes take."""
     if isinstance(obj, list):
@@ -456,10 +499,13 @@ def normalize(obj, where="config"):
         return obj["config"].get("name", "float32")
     if obj.get("class_name") == "__keras_tensor__":
         return list(obj["config"]["keras_history"])
-    if (obj.get("class_name") in _KERAS3_OPERATIONS or
-            obj.get("class_name") in _MASK_OPERATIONS) and \
-            str(obj.get("module", "")).startswith("keras.src.ops"):
-        obj = _operation_as_tf_op(obj)
+    if str(obj.get("module", "")).startswith("keras.src.ops") and "class_name" in obj:
+        if obj["class_name"] in _KERAS3_OPERATIONS or obj["class_name"] in _MASK_OPERATIONS:
+            obj = _operation_as_tf_op(obj)
+        elif obj["class_name"] == "GetItem":
+            obj = _get_item_as_slicing_op(obj)
+        else:
+            obj = _operation_as_keras_op(obj)
     result = {key: normalize(value, where) for key, value in obj.items()}
     if "class_name" in result and isinstance(result.get("config"), dict):
         inner = result["config"]
@@ -472,7 +518,8 @@ def normalize(obj, where="config"):
         if result["class_name"] == "Sequential" and isinstance(inner.get("layers"), list):
             inner["layers"] = serialization.with_first_layer_input_shape(inner["layers"])
         if "inbound_nodes" in result:
-            keep_structure = result["class_name"] in ("TFOpLambda", "SlicingOpLambda")
+            keep_structure = result["class_name"] in ("TFOpLambda", "SlicingOpLambda",
+                                                      "KerasOpLambda")
             result["inbound_nodes"] = [_tf_op_node_v2(node) if keep_structure
                                        else _node_v2(node, result["class_name"])
                                        for node in result["inbound_nodes"]]
