@@ -655,10 +655,71 @@ def _drop_dead_operations(config):
     return {**config, "config": {**inner, "layers": layers}}
 
 
-def deserialize_model(config, custom_objects=None, safe_mode=True):
+# --- hard_sigmoid: Keras 2's clip(0.2 x + 0.5, 0, 1), Keras 3's relu6(x + 3) / 6 -----------------
+KERAS3_HARD_SIGMOID = "keras3_hard_sigmoid"     # minikeras' name of Keras 3's function
+
+
+def hard_sigmoid_is_keras3(metadata):
+    """Whether 'hard_sigmoid' in a `.keras` file's configs is Keras 3's: files written by
+    Keras 3 (`keras_version` 3.x), or by minikeras for a model using Keras 3's function
+    (metadata `"hard_sigmoid": "keras3"`); tf_keras 2.x files and minikeras' other files mean
+    Keras 2's."""
+    if not isinstance(metadata, dict):
+        return False
+    if metadata.get("hard_sigmoid") == "keras3":
+        return True
+    major = str(metadata.get("keras_version", "")).split(".")[0]
+    return major.isdigit() and int(major) >= 3
+
+
+def _map_activations(tree, mapping):
+    """Rename activations (values of `*activation` keys, strings or `{"config": name}`
+    dicts) throughout a config tree; returns the new tree and the names met."""
+    met = set()
+
+    def visit(node):
+        if isinstance(node, list):
+            return [visit(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        result = {}
+        for key, value in node.items():
+            if isinstance(key, str) and key.endswith("activation"):
+                name = value.get("config") if isinstance(value, dict) else value
+                if isinstance(name, str) and name in mapping:
+                    met.add(name)
+                    value = {**value, "config": mapping[name]} if isinstance(value, dict) \
+                        else mapping[name]
+            result[key] = visit(value)
+        return result
+    return visit(tree), met
+
+
+def read_keras3_hard_sigmoid(config):
+    """A Keras 3 file's 'hard_sigmoid' activations as minikeras' `keras3_hard_sigmoid`."""
+    return _map_activations(config, {"hard_sigmoid": KERAS3_HARD_SIGMOID})[0]
+
+
+def write_keras3_hard_sigmoid(config):
+    """`keras3_hard_sigmoid` written as Keras 3's 'hard_sigmoid'; returns the config and
+    whether any was written. A model using both functions cannot be written: the file has
+    one name for them."""
+    config, met = _map_activations(config, {KERAS3_HARD_SIGMOID: "hard_sigmoid",
+                                            "hard_sigmoid": "hard_sigmoid"})
+    if met == {KERAS3_HARD_SIGMOID, "hard_sigmoid"}:
+        raise ValueError("This model uses both Keras 2's 'hard_sigmoid' (clip(0.2 x + 0.5, 0, "
+                         "1)) and Keras 3's ('keras3_hard_sigmoid', relu6(x + 3) / 6): the "
+                         "'.keras' format has one name for both. Save it as '.h5', or use one "
+                         "of them.")
+    return config, KERAS3_HARD_SIGMOID in met
+
+
+def deserialize_model(config, custom_objects=None, safe_mode=True, keras3_hard_sigmoid=False):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError("The '.keras' file's config.json does not describe a model: expected a "
                          f"dict with a 'class_name', got {type(config).__name__}.")
+    if keras3_hard_sigmoid:
+        config = read_keras3_hard_sigmoid(config)
     entry = normalize(_drop_dead_operations(
         {k: v for k, v in config.items() if k not in ("compile_config", "build_config")}))
     if _has_keras3_nodes(config):     # tf_keras' own .keras files keep tf.keras 2's nodes

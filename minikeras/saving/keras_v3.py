@@ -36,7 +36,8 @@ from ..optimizers import schedules
 from ..core.tensor import Variable
 from .legacy_h5 import build_optimizer
 from .keras3_config import (serialize_model, deserialize_model, compile_from_config,
-                            keras3_operation, snake_case)
+                            keras3_operation, snake_case, hard_sigmoid_is_keras3,
+                            write_keras3_hard_sigmoid)
 
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
@@ -323,9 +324,13 @@ def save_model(model, filepath):
         warnings.warn("You are saving a model that has not yet been built. It might not contain "
                       "any weights yet. Consider building the model first by calling it on some "
                       "data.", stacklevel=3)
-    config_json = json.dumps(serialize_model(model), default=json_default)
+    config, keras3_hard_sigmoid = write_keras3_hard_sigmoid(serialize_model(model))
+    config_json = json.dumps(config, default=json_default)
     saved_at = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
-    metadata_json = json.dumps({"keras_version": str(__version__), "date_saved": saved_at})
+    metadata = {"keras_version": str(__version__), "date_saved": saved_at}
+    if keras3_hard_sigmoid:
+        metadata["hard_sigmoid"] = "keras3"      # read back as Keras 3's (Keras 3 reads it so)
+    metadata_json = json.dumps(metadata)
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5file:
         write_weights(model, h5file)
@@ -390,8 +395,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         raw = file_io.read_member(archive, CONFIG_FILENAME, filepath, CONFIG_SIZE_LIMIT)
         config = file_io.parse_json(raw, f"Cannot load the model from {filepath}: "
                                          f"'{CONFIG_FILENAME}'")
+        keras3_hard_sigmoid = hard_sigmoid_is_keras3(_metadata(archive, filepath))
         model = file_io.deserializing(filepath, lambda: deserialize_model(
-            config, custom_objects, safe_mode=safe_mode))
+            config, custom_objects, safe_mode=safe_mode,
+            keras3_hard_sigmoid=keras3_hard_sigmoid))
         weights = file_io.read_member(archive, WEIGHTS_FILENAME, filepath,
                                       weights_size_limit(model))
         with file_io.reading_errors(filepath, "the model"):
@@ -403,6 +410,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 compile_from_config(model, config["compile_config"], custom_objects)
                 load_optimizer_state(model, h5file)
     return model
+
+
+def _metadata(archive, filepath):
+    """`metadata.json` as a dict ({} when absent or unreadable: it only refines reading)."""
+    if METADATA_FILENAME not in archive.namelist():
+        return {}
+    try:
+        return json.loads(file_io.read_member(archive, METADATA_FILENAME, filepath, 1 << 20))
+    except (ValueError, file_io.CorruptFileError):
+        return {}
 
 
 def load_weights_from_archive(model, filepath, skip_mismatch=False):
