@@ -169,14 +169,41 @@ def _restore_scalars(optimizer, variables):
 
 # --- writing ------------------------------------------------------------------------------------
 def write_weights(model, h5file):
+    written = {}
     for path, obj in walk(model):
         group = h5file.create_group(f"{path}/vars" if path else "vars")
+        written[id(obj)] = group
         group.attrs["name"] = str(getattr(obj, "name", ""))
         if hasattr(obj, "save_own_variables"):
             obj.save_own_variables(group)
             continue
         for index, variable in enumerate(own_variables(obj)):
             group.create_dataset(str(index), data=np.asarray(variable.data))
+    _add_tf_keras_paths(model, h5file, written)
+
+
+def _add_tf_keras_paths(model, h5file, written):
+    """Make the file readable by tf.keras 2.21 too: where its layout differs from Keras 3's (a
+    subclassed model's `layers/functional`, metric trackers), its groups are hard links to the
+    `vars` groups written above (no copy), or hold a metric's variables. Graph models
+    without metric attributes have one layout: nothing is added."""
+    objects = list(walk(model, tf_keras_layout=True))
+    if not any(isinstance(obj, Model) and not (is_functional(obj) or is_sequential(obj)) or
+               getattr(obj, "_attribute_metrics", None) for _, obj in objects):
+        return
+    for path, obj in objects:
+        name = f"{path}/vars" if path else "vars"
+        if isinstance(obj, Optimizer) or name in h5file:
+            continue
+        if id(obj) in written:
+            parent = name.rpartition("/")[0]
+            if parent:
+                h5file.require_group(parent)
+            h5file[name] = written[id(obj)]
+        elif isinstance(obj, Metric):
+            group = h5file.create_group(name)
+            for index, variable in enumerate(obj.variables):
+                group.create_dataset(str(index), data=np.asarray(variable.data))
 
 
 def save_weights(model, filepath):

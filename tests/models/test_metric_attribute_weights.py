@@ -4,6 +4,7 @@ layers), saves them in `.weights.h5` but not in legacy `.h5`. Fixtures: tests/fi
 (tf.keras 2.21 and Keras 3.15 files of the keras.io VAE pattern, the tf.keras weights lists)."""
 import json
 
+import h5py
 import numpy as np
 import pytest
 
@@ -227,3 +228,34 @@ def test_vae_weights_round_trip_keeps_layer_weights(tmp_path, suffix):
     target = built_vae()
     target.load_weights(path)
     assert_loaded(target, peer("tf_keras"), [0.0, 0.0, 0.0])
+
+
+
+def _datasets(path):
+    """Dataset name -> shape (h5py visits a hard-linked object under one of its names)."""
+    found = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: found.__setitem__(name, obj.shape)
+                     if isinstance(obj, h5py.Dataset) else None)
+    return found
+
+
+@pytest.mark.parametrize("peer_file", ["tf_keras_vae.weights.h5", "keras3_vae.weights.h5"])
+def test_vae_weights_file_holds_each_librarys_layout(tmp_path, peer_file):
+    """tf.keras 2.21 and Keras 3 each find their groups in our `.weights.h5` (tf.keras' are
+    hard links to Keras 3's, plus the metric trackers), the optimizer's aside (both skip an
+    optimizer whose variable count differs)."""
+    vae = built_vae()
+    vae.load_weights(fixture_path("vae_metrics", "tf_keras_vae.weights.h5"))
+    path = str(tmp_path / "vae.weights.h5")
+    vae.save_weights(path)
+    expected = {name: shape for name, shape in
+                _datasets(fixture_path("vae_metrics", peer_file)).items()
+                if not name.startswith("optimizer/")}
+    with h5py.File(path, "r") as ours, \
+            h5py.File(fixture_path("vae_metrics", peer_file), "r") as theirs:
+        assert {name: ours[name].shape if name in ours else None for name in expected} \
+            == expected
+        if peer_file.startswith("tf_keras"):      # same values, metric states included
+            for name in expected:
+                np.testing.assert_array_equal(ours[name][()], theirs[name][()])
