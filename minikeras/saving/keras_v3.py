@@ -12,6 +12,10 @@ The model's own variables are at `vars`; the layers of a Sequential/functional m
 `layers/<snake_case class name>[_<n>]`, numbered per class in `model.layers` order; layers held
 in attributes of subclassed models/layers at `<attribute>` (containers: `<attribute>/<class>`);
 the optimizer at `optimizer` (iterations, learning rate, then each variable's slots).
+tf.keras 2.21 walks attributes in reverse sorted order with a model's `layers` and `metrics`
+properties among them and saves metrics too: for subclassed models (and models holding metric
+attributes) its groups are added as hard links to the same `vars` groups, so both libraries
+read the file; reading takes tf.keras' layout when Keras 3's groups are missing.
 """
 import datetime
 import io
