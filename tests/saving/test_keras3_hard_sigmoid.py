@@ -23,6 +23,7 @@ def assert_predicts(model, data):
 
 
 @pytest.mark.parametrize("which, filename", [("keras3", "keras3_hs.keras"),
+                                             ("keras3", "keras3_hs.h5"),  # Keras 3's legacy .h5
                                              ("tf_keras", "tf_keras_hs.keras"),
                                              ("tf_keras", "tf_keras_hs.h5")])
 def test_each_librarys_file_computes_its_hard_sigmoid(which, filename):
