@@ -214,7 +214,10 @@ def operation_class_name(function_name):
 
 
 def _keras_op(name):
-    function = getattr(ops, name, None) if not name.startswith("_") else None
+    """The `keras.ops` function of a (possibly qualified: "image.resize") name, unwrapped."""
+    function = ops
+    for part in name.split("."):
+        function = getattr(function, part, None) if not part.startswith("_") else None
     if not callable(function) or isinstance(function, type):
         raise ValueError(f"Unknown `keras.ops` function: {name!r}")
     return getattr(function, "__wrapped_keras_function__", function)
@@ -236,9 +239,10 @@ class KerasOpLambda(TFOpLambda):
     def __init__(self, function, **kwargs):
         self.symbol = function
         self.function = _keras_op(function)
-        self.summary_class_name = operation_class_name(function)
+        short_name = function.rpartition(".")[2]     # "image.resize" -> "resize"
+        self.summary_class_name = operation_class_name(short_name)
         if kwargs.get("name") is None:
-            kwargs["name"] = unique_object_name(function)
+            kwargs["name"] = unique_object_name(short_name)
         Layer.__init__(self, **kwargs)
 
     def call(self, first, **kwargs):
@@ -330,10 +334,11 @@ def keras_op_for_operation(class_name):
     """The `keras.ops` function name of a Keras 3 operation class (`ExpandDims` ->
     `expand_dims`), None when there is none."""
     if not _FUNCTION_OF_OPERATION:
-        for name in dir(ops):
-            value = getattr(ops, name)
-            if not name.startswith("_") and callable(value) and not isinstance(value, type):
-                _FUNCTION_OF_OPERATION.setdefault(operation_class_name(name), name)
+        for prefix, namespace in (("", ops), ("image.", ops.image), ("linalg.", ops.linalg)):
+            for name in dir(namespace):
+                value = getattr(namespace, name)
+                if not name.startswith("_") and callable(value) and not isinstance(value, type):
+                    _FUNCTION_OF_OPERATION.setdefault(operation_class_name(name), prefix + name)
     return _FUNCTION_OF_OPERATION.get(class_name)
 
 

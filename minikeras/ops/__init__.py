@@ -114,10 +114,21 @@ def _record_on_symbolic_tensors():
     for name, value in list(namespace.items()):
         if is_keras3_function(name, value) or (name == "relu" and callable(value)):
             namespace[name] = wrap(name, value)
-    for module in (numpy, linalg, image):
+    recorded = {name for name, value in namespace.items()
+                if hasattr(value, "__wrapped_keras_function__")}
+    # `keras.ops.image.resize`, `keras.ops.nn.softmax`: a function that is not the top-level
+    # one of its name is recorded under its qualified name ("image.resize"). The kernel
+    # module `nn` is wrapped only for its Keras 3 names.
+    for prefix, module in (("numpy", numpy), ("linalg", linalg), ("image", image), ("nn", nn)):
         for name, value in list(vars(module).items()):
-            if is_keras3_function(name, value) and value.__module__ == module.__name__:
-                setattr(module, name, wrap(name, value))
+            if prefix == "nn":
+                eligible = name in recorded and isinstance(value, types.FunctionType) and \
+                    not hasattr(value, "__wrapped_keras_function__")
+            else:
+                eligible = is_keras3_function(name, value) and value.__module__ == module.__name__
+            if eligible:
+                public = name if originals.get(name) is value else f"{prefix}.{name}"
+                setattr(module, name, wrap(public, value))
 
 
 _record_on_symbolic_tensors()

@@ -101,7 +101,8 @@ def _class_config_v3(class_name, config, name):
     if class_name == "BatchNormalization" and isinstance(config.get("axis"), (list, tuple)) \
             and len(config["axis"]) == 1:
         config["axis"] = config["axis"][0]      # Keras 3 takes one int axis
-    hard = [key for key, value in config.items() if value == "hard_sigmoid"]
+    hard = [key for key, value in config.items()
+            if value == "hard_sigmoid" and key.endswith("activation")]
     if hard:
         warnings.warn(f"{class_name} '{name}' uses the 'hard_sigmoid' activation ({hard}): "
                       "Keras 3's hard_sigmoid is relu6(x + 3) / 6, not tf.keras 2's "
