@@ -1151,18 +1151,96 @@ def _kernel_from_grouped(dk_groups, kernel_shape, groups):
 # ---------------------------------------------------------------------------------------
 # A depthwise convolution has no GEMM: as im2col + one GEMM per channel its products are
 # matrix-vector products (N = depth_multiplier). The tap loop instead does, per kernel tap, one
-# broadcast multiply-add over the whole chunk: `out += x_shifted * kernel[tap]`.
+# broadcast multiply-add over a block of samples: `out += x_shifted * kernel[tap]`.
+# NumPy runs such a pass as one inner loop per run of values that are contiguous in every
+# operand. A channel-long kernel row broadcast over the output width gives runs of `channels`
+# values (15-25 ns of loop overhead each: most of the time at 16-64 channels), so each tap's
+# kernel row is tiled over the output width: runs of `width * channels` values. A tap stepping
+# by s > 1 along the width reads every s-th column; the input is first split into its s column
+# phases (one copy), after which every tap reads a contiguous run of one phase. Taps work on
+# blocks of ~_DEPTHWISE_BLOCK values so the accumulator stays in cache across the taps. A
+# depth multiplier m > 1 repeats each input channel m times (one copy) and runs the same loop
+# over `channels * m` channels.
+_DEPTHWISE_BLOCK = 1 << 16
+
+
+def _width_phases(xp, step, key):
+    """`(step, *xp.shape[:-2], ceil(width / step), channels)`: phase p holds the columns
+    p, p + step, ... of `xp` (its last spatial axis); `xp[None]` itself when step is 1."""
+    if step == 1:
+        return xp[None]
+    width = xp.shape[-2]
+    phases = local_buffer(key, (step,) + xp.shape[:-2] + (-(-width // step), xp.shape[-1]),
+                          xp.dtype)
+    for p in range(step):
+        count = len(range(p, width, step))
+        phases[p, ..., :count, :] = xp[..., p::step, :]
+    return phases
+
+
+def _tap_views(phases, taps, step, out_width):
+    """For every tap (a `tap_slices` index into the padded input), the view of `phases`
+    holding the same cells: `(batch, *out_sizes, channels)`, contiguous along the width."""
+    views = []
+    for index in taps:
+        q, p = divmod(index[-1].start, step)
+        views.append(phases[p][index[:-1] + (slice(q, q + out_width),)])
+    return views
+
+
+def _tap_rows(kernel_taps, out_width):
+    """`(taps, out_width, channels)`: each tap's channel row repeated along the output width."""
+    return np.ascontiguousarray(np.broadcast_to(
+        kernel_taps[:, None, :], (kernel_taps.shape[0], out_width, kernel_taps.shape[1])))
+
+
+def _blocks(shape):
+    """Index blocks `(samples, rows)` of an array `(batch, *out_sizes, channels)` holding about
+    _DEPTHWISE_BLOCK values each: whole samples, or rows of the first spatial axis of one
+    sample when a sample is larger (and there is a spatial axis before the width)."""
+    batch = shape[0]
+    per_sample = int(np.prod(shape[1:]))
+    if len(shape) > 3 and per_sample > _DEPTHWISE_BLOCK:
+        rows = shape[1]
+        step = max(1, _DEPTHWISE_BLOCK // (per_sample // rows))
+        return [(slice(b, b + 1), slice(r, min(r + step, rows)))
+                for b in range(batch) for r in range(0, rows, step)]
+    step = max(1, _DEPTHWISE_BLOCK // max(per_sample, 1))
+    return [(slice(b, min(b + step, batch)),) for b in range(0, batch, step)]
+
+
+def _repeat_channels(xp, multiplier, key):
+    """`xp` with every channel repeated `multiplier` times (channel c -> c * m .. c * m + m - 1);
+    `xp` itself when multiplier is 1."""
+    if multiplier == 1:
+        return xp
+    out = local_buffer(key, xp.shape[:-1] + (xp.shape[-1] * multiplier,), xp.dtype)
+    out.reshape(xp.shape + (multiplier,))[...] = xp[..., None]
+    return out
+
+
+def _tap_step(taps):
+    return taps[0][-1].step or 1
+
+
 def depthwise_taps_into(xp, taps, kernel_taps, acc):
     """`acc[..., c, m] = sum over taps t of xp[taps[t]][..., c] * kernel_taps[t, c, m]`: the
     depthwise product of a padded chunk, one broadcast multiply-add per kernel tap."""
-    product = local_buffer("depthwise_product", acc.shape, acc.dtype)
-    for t, index in enumerate(taps):
-        shifted = xp[index][..., None]
-        if t == 0:
-            np.multiply(shifted, kernel_taps[0], out=acc)
-        else:
-            np.multiply(shifted, kernel_taps[t], out=product)
-            acc += product
+    channels, multiplier = kernel_taps.shape[1:]
+    width = channels * multiplier
+    xp = _repeat_channels(xp, multiplier, "depthwise_repeat")
+    acc = _as_shape(acc, acc.shape[:-2] + (width,))
+    out_width = acc.shape[-2]
+    step = _tap_step(taps)
+    views = _tap_views(_width_phases(xp, step, "depthwise_phases"), taps, step, out_width)
+    rows = _tap_rows(kernel_taps.reshape(len(taps), width), out_width)
+    for block in _blocks(acc.shape):
+        target = acc[block]
+        product = local_buffer("depthwise_product", target.shape, acc.dtype)
+        np.multiply(views[0][block], rows[0], out=target)
+        for view, row in zip(views[1:], rows[1:]):
+            np.multiply(view[block], row, out=product)
+            target += product
 
 
 def depthwise_conv_forward(x, kernel, strides, pads, dilation):
@@ -1192,43 +1270,88 @@ def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     return out.reshape(out.shape[:-2] + (channels * multiplier,)), ctx
 
 
+def _depthwise_kernel_grad_rows(views, g, dk_rows):
+    """`dk_rows[t] += sum over samples and leading axes of views[t] * g`, kept per width
+    position (runs of `width * channels` values; summed over the width at the end)."""
+    for block in _blocks(g.shape):
+        gb = g[block]
+        product = local_buffer("depthwise_product", gb.shape, g.dtype)
+        flat = _as_shape(product, (-1, dk_rows.shape[-1]))
+        for t, view in enumerate(views):
+            np.multiply(view[block], gb, out=product)
+            dk_rows[t] += flat.sum(axis=0)
+
+
+def _depthwise_input_grad(g, rows, taps, step, padded_shape, pads, dx):
+    """`dx = ` the interior of the scatter-add of `g * kernel[t]` over the cells tap t reads,
+    accumulated in the width phases of the padded input."""
+    count, out_width = g.shape[0], g.shape[-2]
+    phases = local_buffer("depthwise_dphases", (step, count) + padded_shape[1:-2] + (
+        -(-padded_shape[-2] // step), g.shape[-1]), g.dtype)
+    phases.fill(0)
+    views = _tap_views(phases, taps, step, out_width)
+    for block in _blocks(g.shape):
+        gb = g[block]
+        product = local_buffer("depthwise_product", gb.shape, g.dtype)
+        for view, row in zip(views, rows):
+            np.multiply(gb, row, out=product)
+            view[block] += product
+    inner = interior(dx.shape[1:-2], pads[:-1])[:-1]
+    lo, width = pads[-1][0], dx.shape[-2]
+    for p in range(step):
+        first = (p - lo) % step                       # first column of dx in phase p
+        if first >= width:
+            continue
+        columns = len(range(first, width, step))
+        start = (first + lo) // step
+        dx[..., first::step, :] = phases[p][inner + (slice(start, start + columns),)]
+
+
 def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
     """`(dx, dkernel)` of `depthwise_conv_forward`: per tap, the kernel gradient is a channel
     sum of `x_shifted * g` and the input gradient a scatter-add of `g * kernel[tap]`."""
     x, kernel_taps, taps, pads = ctx.x, ctx.kernel_taps, ctx.taps, ctx.pads
     channels, multiplier = kernel_taps.shape[1:]
+    width = channels * multiplier
     batch = x.shape[0]
     dtype = kernel_taps.dtype
     if not batch or not np.size(g):     # an empty batch: zeros (no partial sums to add)
         return (np.zeros(x.shape, dtype) if need_input else None,
                 np.zeros_like(ctx.kernel) if need_kernel else None)
-    g = np.asarray(g, dtype).reshape((batch,) + tuple(ctx.out_sizes) + (channels, multiplier))
+    out_width = ctx.out_sizes[-1]
+    g = np.ascontiguousarray(g, dtype).reshape((batch,) + tuple(ctx.out_sizes) + (width,))
+    step = _tap_step(taps)
+    rows = _tap_rows(kernel_taps.reshape(len(taps), width), out_width)
+    repeated_shape = ctx.padded_shape[:-1] + (width,)
     dx = np.empty(x.shape, dtype) if need_input else None
     partial_dk = {}
 
     def work(lo, hi):
-        dk = np.zeros(kernel_taps.shape, dtype) if need_kernel else None
+        dk_rows = np.zeros((len(taps), out_width * width), dtype) if need_kernel else None
         for b0, b1 in _sample_chunks(lo, hi, (g[:1].nbytes + x[:1].nbytes) * 2):
             gc = g[b0:b1]
-            product = local_buffer("depthwise_product", gc.shape, dtype)
             if need_kernel:
-                xp = _padded_chunk(x[b0:b1], pads, "depthwise_xp")
-                for t, index in enumerate(taps):
-                    np.multiply(xp[index][..., None], gc, out=product)
-                    dk[t] += product.reshape(-1, channels * multiplier).sum(axis=0).reshape(
-                        channels, multiplier)
+                xp = _repeat_channels(_padded_chunk(x[b0:b1], pads, "depthwise_xp"),
+                                      multiplier, "depthwise_repeat")
+                views = _tap_views(_width_phases(xp, step, "depthwise_phases"), taps, step,
+                                   out_width)
+                _depthwise_kernel_grad_rows(views, gc, dk_rows)
             if need_input:
-                dxp = local_buffer("depthwise_dxp", (b1 - b0,) + ctx.padded_shape[1:], dtype)
-                dxp.fill(0)
-                for t, index in enumerate(taps):
-                    np.multiply(gc, kernel_taps[t], out=product)
-                    dxp[index] += product[..., 0] if multiplier == 1 else product.sum(axis=-1)
-                dx[b0:b1] = dxp[interior(x.shape[1:-1], pads)]
-        partial_dk[lo] = dk
+                if multiplier == 1:
+                    _depthwise_input_grad(gc, rows, taps, step, repeated_shape, pads,
+                                          dx[b0:b1])
+                else:
+                    dxr = local_buffer("depthwise_dx_repeated", x[b0:b1].shape[:-1] + (width,),
+                                       dtype)
+                    _depthwise_input_grad(gc, rows, taps, step, repeated_shape, pads, dxr)
+                    dxr.reshape(dxr.shape[:-1] + (channels, multiplier)).sum(
+                        axis=-1, out=dx[b0:b1])
+        partial_dk[lo] = dk_rows
     run_split(work, batch, uses_blas=False)
     dk = None
     if need_kernel:
-        dk = _sum_in_order(partial_dk).reshape(ctx.kernel.shape).astype(ctx.kernel.dtype, copy=False)
+        dk_rows = _sum_in_order(partial_dk).reshape(len(taps), out_width, width)
+        dk = dk_rows.sum(axis=1).reshape(ctx.kernel.shape).astype(ctx.kernel.dtype, copy=False)
     return dx, dk
 
 
