@@ -1234,13 +1234,14 @@ def depthwise_taps_into(xp, taps, kernel_taps, acc):
     step = _tap_step(taps)
     views = _tap_views(_width_phases(xp, step, "depthwise_phases"), taps, step, out_width)
     rows = _tap_rows(kernel_taps.reshape(len(taps), width), out_width)
-    for block in _blocks(acc.shape):
-        target = acc[block]
-        product = local_buffer("depthwise_product", target.shape, acc.dtype)
-        np.multiply(views[0][block], rows[0], out=target)
-        for view, row in zip(views[1:], rows[1:]):
-            np.multiply(view[block], row, out=product)
-            target += product
+    with winograd._short_ufunc_buffer():
+        for block in _blocks(acc.shape):
+            target = acc[block]
+            product = local_buffer("depthwise_product", target.shape, acc.dtype)
+            np.multiply(views[0][block], rows[0], out=target)
+            for view, row in zip(views[1:], rows[1:]):
+                np.multiply(view[block], row, out=product)
+                target += product
 
 
 def depthwise_conv_forward(x, kernel, strides, pads, dilation):
@@ -1329,24 +1330,28 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
     def work(lo, hi):
         dk_rows = np.zeros((len(taps), out_width * width), dtype) if need_kernel else None
         for b0, b1 in _sample_chunks(lo, hi, (g[:1].nbytes + x[:1].nbytes) * 2):
-            gc = g[b0:b1]
-            if need_kernel:
-                xp = _repeat_channels(_padded_chunk(x[b0:b1], pads, "depthwise_xp"),
-                                      multiplier, "depthwise_repeat")
-                views = _tap_views(_width_phases(xp, step, "depthwise_phases"), taps, step,
-                                   out_width)
-                _depthwise_kernel_grad_rows(views, gc, dk_rows)
-            if need_input:
-                if multiplier == 1:
-                    _depthwise_input_grad(gc, rows, taps, step, repeated_shape, pads,
-                                          dx[b0:b1])
-                else:
-                    dxr = local_buffer("depthwise_dx_repeated", x[b0:b1].shape[:-1] + (width,),
-                                       dtype)
-                    _depthwise_input_grad(gc, rows, taps, step, repeated_shape, pads, dxr)
-                    dxr.reshape(dxr.shape[:-1] + (channels, multiplier)).sum(
-                        axis=-1, out=dx[b0:b1])
+            with winograd._short_ufunc_buffer():
+                chunk(b0, b1, dk_rows)
         partial_dk[lo] = dk_rows
+
+    def chunk(b0, b1, dk_rows):
+        gc = g[b0:b1]
+        if need_kernel:
+            xp = _repeat_channels(_padded_chunk(x[b0:b1], pads, "depthwise_xp"),
+                                  multiplier, "depthwise_repeat")
+            views = _tap_views(_width_phases(xp, step, "depthwise_phases"), taps, step,
+                               out_width)
+            _depthwise_kernel_grad_rows(views, gc, dk_rows)
+        if need_input:
+            if multiplier == 1:
+                _depthwise_input_grad(gc, rows, taps, step, repeated_shape, pads,
+                                      dx[b0:b1])
+            else:
+                dxr = local_buffer("depthwise_dx_repeated", x[b0:b1].shape[:-1] + (width,),
+                                   dtype)
+                _depthwise_input_grad(gc, rows, taps, step, repeated_shape, pads, dxr)
+                dxr.reshape(dxr.shape[:-1] + (channels, multiplier)).sum(
+                    axis=-1, out=dx[b0:b1])
     run_split(work, batch, uses_blas=False)
     dk = None
     if need_kernel:
