@@ -1288,7 +1288,7 @@ def depthwise_taps_into(xp, taps, kernel_taps, acc):
     rows = _tiled_rows(kernel_taps.reshape(kernel_size + (channels * multiplier,)),
                        out_sizes[-1])
     xp = _repeat_channels(xp, multiplier, "depthwise_repeat")
-    _depthwise_into(geometry, xp, rows, _as_shape(acc, acc.shape[:-3] + (-1,)))
+    _depthwise_into(geometry, xp, rows, _as_shape(acc, acc.shape[:-3] + (rows.shape[-1],)))
 
 
 def _taps_geometry(taps, padded):
@@ -1322,7 +1322,7 @@ def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     geometry = _DepthwiseGeometry(kernel_size, strides, dilation, out_sizes)
     rows = _tiled_rows(kernel.reshape(kernel_size + (width,)), out_sizes[-1])
     out = np.empty((batch,) + out_sizes + (width,), dtype)
-    flat_out = _as_shape(out, (batch,) + out_sizes[:-1] + (-1,))
+    flat_out = _as_shape(out, (batch,) + out_sizes[:-1] + (out_sizes[-1] * width,))
 
     def work(lo, hi):
         for b0, b1 in _sample_chunks(lo, hi, (out[:1].nbytes + x[:1].nbytes) * 2):
@@ -1407,7 +1407,8 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
         return (np.zeros(x.shape, dtype) if need_input else None,
                 np.zeros_like(ctx.kernel) if need_kernel else None)
     out_sizes = ctx.out_sizes
-    g = np.ascontiguousarray(g, dtype).reshape((batch,) + tuple(out_sizes[:-1]) + (-1,))
+    g = np.ascontiguousarray(g, dtype).reshape((batch,) + tuple(out_sizes[:-1]) +
+                                               (ctx.rows.shape[-1],))
     flipped_pads = _flipped_pads(ctx) if all(s == 1 for s in ctx.strides) else None
     if need_input and flipped_pads is not None:
         flipped = ctx.kernel.reshape(kernel_size + (width,))[(slice(None, None, -1),) *
@@ -1425,7 +1426,7 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
         if flipped_pads is not None:
             gp = _padded_chunk(g_spatial[b0:b1], flipped_pads, "depthwise_gp")
             _depthwise_into(flipped_geometry, gp, flipped_rows,
-                            _as_shape(dest, dest.shape[:-2] + (-1,)))
+                            _as_shape(dest, dest.shape[:-2] + (flipped_rows.shape[-1],)))
         else:
             _depthwise_scatter_grad(g[b0:b1], ctx.rows, taps, geometry.step, repeated_shape,
                                     pads, dest)
