@@ -388,7 +388,12 @@ def _windows_of(xp, kernel_size, strides, dilation, out_sizes, groups, layout, d
                 dtype, band=None):
     """The im2col rows of a chunk in a per-thread buffer: `(taps * cin, count)` for the
     tap-major layout, `(count / wb, band depth)` for the band layout, else
-    `(groups, count, taps * cin_g)`."""
+    `(groups, count, taps * cin_g)`. A pointwise (1x1, stride 1) convolution's windows are the
+    input's own rows: a view, no copy (SeparableConv's and MobileNet's pointwise layers)."""
+    if _pointwise_view(xp, kernel_size, strides, out_sizes, groups, dtype) and \
+            layout in ("rows", "taps"):
+        rows = xp.reshape(count, depth)
+        return rows.T if layout == "taps" else rows[None]
     if layout == "taps":
         cols = local_buffer("conv_cols", (depth, count), dtype)
         _im2col_taps_into(xp, kernel_size, strides, dilation, out_sizes, cols)
@@ -399,6 +404,13 @@ def _windows_of(xp, kernel_size, strides, dilation, out_sizes, groups, layout, d
         cols = local_buffer("conv_cols", (groups, count, depth), dtype)
         _im2col_into(xp, kernel_size, strides, dilation, out_sizes, groups, cols)
     return cols
+
+
+def _pointwise_view(xp, kernel_size, strides, out_sizes, groups, dtype):
+    """Whether the im2col rows of `xp` are `xp` itself viewed as `(positions, channels)`."""
+    return groups == 1 and all(k == 1 for k in kernel_size) and \
+        all(s == 1 for s in strides) and tuple(xp.shape[1:-1]) == tuple(out_sizes) and \
+        xp.dtype == dtype and xp.flags.c_contiguous
 
 
 def _gemm_rows(cols, kernel_groups, out_rows, block=None):
