@@ -10,10 +10,11 @@ One measurement (prints one line: model, mode, samples/s, load average):
         --mode train
 
 Side by side (alternates tf.keras and minikeras processes, `--pairs` times per model and mode;
-each ratio is taken within one pair since the machine's speed drifts):
+each ratio is taken within one pair since the machine's speed drifts; `--roots` measures
+several minikeras checkouts in turn, e.g. before and after a change):
 
     python benchmarks/bench_general_convnets.py --pairs 2 [--models vgg mobilenet ...]
-        [--modes train predict] [--tf-python /work/peers/bin/python]
+        [--modes train predict] [--tf-python /work/peers/bin/python] [--roots OLD .]
 
 train: one warm-up epoch, then `--epochs` timed epochs (median); predict: one warm-up call, then
 `--epochs` timed calls (median). Synthetic uniform data, one-hot labels, shuffle off.
@@ -123,13 +124,14 @@ def data(name, np):
     return x, y
 
 
-def measure(impl, name, mode, epochs):
-    """samples/s of `mode` on model `name` (median of `epochs` timed runs after a warm-up)."""
+def measure(impl, name, mode, epochs, root=ROOT):
+    """samples/s of `mode` on model `name` (median of `epochs` timed runs after a warm-up);
+    minikeras is imported from the checkout `root`."""
     if impl == "tf_keras":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import tf_keras as keras
     else:
-        sys.path.insert(0, ROOT)
+        sys.path.insert(0, root)
         import minikeras as keras
     import numpy as np
     net = build(keras, name)
@@ -151,26 +153,35 @@ def measure(impl, name, mode, epochs):
 
 
 def run_pairs(args):
+    """tf.keras, then minikeras from each checkout of `args.roots`, in turn, `args.pairs`
+    times per model and mode; prints every ratio to tf.keras and the medians."""
     rows = []
+    runs = [("tf_keras", args.tf_python, None)] + \
+        [("minikeras", sys.executable, os.path.abspath(root)) for root in args.roots]
     for name in args.models:
         for mode in args.modes:
-            ratios = []
+            ratios = [[] for _ in args.roots]
             for _ in range(args.pairs):
-                speeds = {}
-                for impl, python in (("tf_keras", args.tf_python), ("minikeras", sys.executable)):
-                    out = subprocess.run(
-                        [python, os.path.abspath(__file__), "--impl", impl, "--model", name,
-                         "--mode", mode, "--epochs", str(args.epochs)],
-                        capture_output=True, text=True, check=True).stdout.split()
-                    speeds[impl] = float(out[3])
-                ratios.append(speeds["minikeras"] / speeds["tf_keras"])
-                print(f"{name:<13} {mode:<8} tf_keras {speeds['tf_keras']:8.1f}  minikeras "
-                      f"{speeds['minikeras']:8.1f}  ratio {ratios[-1]:5.2f}  "
-                      f"load {os.getloadavg()[0]:.1f}", flush=True)
-            rows.append((name, mode, statistics.median(ratios)))
-    print("\nmodel         mode     median ratio minikeras / tf_keras")
-    for name, mode, ratio in rows:
-        print(f"{name:<13} {mode:<8} {ratio:5.2f}")
+                speeds = []
+                for impl, python, root in runs:
+                    command = [python, os.path.abspath(__file__), "--impl", impl, "--model",
+                               name, "--mode", mode, "--epochs", str(args.epochs)]
+                    if root:
+                        command += ["--root", root]
+                    out = subprocess.run(command, capture_output=True, text=True,
+                                         check=True).stdout.split()
+                    speeds.append(float(out[3]))
+                for column, speed in zip(ratios, speeds[1:]):
+                    column.append(speed / speeds[0])
+                print(f"{name:<13} {mode:<8} tf_keras {speeds[0]:8.1f}  minikeras " +
+                      " ".join(f"{speed:8.1f}" for speed in speeds[1:]) + "  ratio " +
+                      " ".join(f"{column[-1]:5.2f}" for column in ratios) +
+                      f"  load {os.getloadavg()[0]:.1f}", flush=True)
+            rows.append((name, mode, [statistics.median(column) for column in ratios]))
+    print("\nmodel         mode     median ratio minikeras / tf_keras (" +
+          ", ".join(args.roots) + ")")
+    for name, mode, medians in rows:
+        print(f"{name:<13} {mode:<8} " + " ".join(f"{ratio:5.2f}" for ratio in medians))
 
 
 def main():
@@ -183,13 +194,16 @@ def main():
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=sorted(MODELS))
     parser.add_argument("--modes", nargs="+", default=["train", "predict"])
     parser.add_argument("--tf-python", default="/work/peers/bin/python")
+    parser.add_argument("--root", default=ROOT, help="the checkout minikeras is imported from")
+    parser.add_argument("--roots", nargs="+", default=[ROOT],
+                        help="with --pairs: minikeras checkouts measured in turn (before/after)")
     args = parser.parse_args()
     if args.pairs:
         run_pairs(args)
         return
     if not (args.impl and args.model):
         parser.error("give --impl and --model, or --pairs N")
-    speed = measure(args.impl, args.model, args.mode, args.epochs)
+    speed = measure(args.impl, args.model, args.mode, args.epochs, args.root)
     print(f"{args.model} {args.mode} {args.impl} {speed:.1f} samples/s "
           f"load {os.getloadavg()[0]:.1f}")
 
