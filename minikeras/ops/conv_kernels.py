@@ -1330,9 +1330,9 @@ def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     out_sizes = output_sizes(padded_shape[1:-1], kernel_size, strides, dilation)
     dtype = np.result_type(x, kernel)
     width = channels * multiplier
-    kernel = kernel.astype(dtype, copy=False)
     geometry = _DepthwiseGeometry(kernel_size, strides, dilation, out_sizes)
-    rows = _tiled_rows(kernel.reshape(kernel_size + (width,)), out_sizes[-1])
+    rows = _tiled_rows(kernel.astype(dtype, copy=False).reshape(kernel_size + (width,)),
+                       out_sizes[-1])
     out = np.empty((batch,) + out_sizes + (width,), dtype)
     flat_out = _as_shape(out, (batch,) + out_sizes[:-1] + (out_sizes[-1] * width,))
 
@@ -1423,8 +1423,8 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
                                                (ctx.rows.shape[-1],))
     flipped_pads = _flipped_pads(ctx) if all(s == 1 for s in ctx.strides) else None
     if need_input and flipped_pads is not None:
-        flipped = ctx.kernel.reshape(kernel_size + (width,))[(slice(None, None, -1),) *
-                                                             len(kernel_size)]
+        flipped = ctx.kernel.astype(dtype, copy=False).reshape(kernel_size + (width,))[
+            (slice(None, None, -1),) * len(kernel_size)]
         flipped_geometry = _DepthwiseGeometry(kernel_size, ctx.strides, ctx.dilation,
                                               x.shape[1:-1])
         flipped_rows = _tiled_rows(flipped, x.shape[-2])
