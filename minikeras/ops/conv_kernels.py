@@ -1172,7 +1172,7 @@ def _kernel_from_grouped(dk_groups, kernel_shape, groups):
 # column: the input is first split into its s column phases (one copy), after which the taps
 # of one phase are evenly spaced runs (one einsum per phase). A depth multiplier m > 1 repeats
 # each input channel m times (one copy) and runs the same code over `channels * m` channels.
-# The kernel gradient is one einsum per phase (products summed over samples and rows, per
+# The kernel gradient is one einsum per tap (products summed over samples and rows, per
 # width position); the input gradient of a stride-1 convolution is itself a depthwise
 # convolution of the padded output gradient with the flipped kernel, and for larger strides a
 # scatter-add of `g * kernel[tap]` per tap into the width phases. Work goes in blocks of about
@@ -1199,8 +1199,9 @@ def _width_phases(xp, step, key):
 
 class _DepthwiseGeometry:
     """Where the kernel taps of a depthwise convolution read its padded input, grouped by the
-    width phase they read (see `_width_phases`): for phase p, the taps `taps[p]` along the
-    width start at column `first[p]` of the phase and are `spacing[p]` columns apart."""
+    width phase they read (see `_width_phases`): each of `groups` is `(phase, taps along the
+    width, first column, spacing)`, the group's taps reading runs of the phase that start at
+    `first column` and are `spacing` columns apart; and the einsum subscripts."""
 
     def __init__(self, kernel_size, strides, dilation, out_sizes):
         self.kernel_size, self.strides, self.dilation = kernel_size, strides, dilation
@@ -1294,7 +1295,7 @@ def depthwise_taps_into(xp, taps, kernel_taps, acc):
     depthwise product of a padded chunk (`taps` from `tap_slices`: their strides, dilation
     and output sizes are read back from them)."""
     channels, multiplier = kernel_taps.shape[1:]
-    kernel_size, strides, dilation = _taps_geometry(taps, xp.shape[1:-1])
+    kernel_size, strides, dilation = _taps_geometry(taps)
     out_sizes = acc.shape[1:-2]
     geometry = _DepthwiseGeometry(kernel_size, strides, dilation, out_sizes)
     rows = _tiled_rows(kernel_taps.reshape(kernel_size + (channels * multiplier,)),
@@ -1303,7 +1304,7 @@ def depthwise_taps_into(xp, taps, kernel_taps, acc):
     _depthwise_into(geometry, xp, rows, _as_shape(acc, acc.shape[:-3] + (rows.shape[-1],)))
 
 
-def _taps_geometry(taps, padded):
+def _taps_geometry(taps):
     """`(kernel_size, strides, dilation)` of a list of `tap_slices` (row-major taps)."""
     first, last = taps[0][1:], taps[-1][1:]
     kernel_size, dilation = [], []
