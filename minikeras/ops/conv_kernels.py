@@ -1169,7 +1169,7 @@ def _kernel_from_grouped(dk_groups, kernel_shape, groups):
 # passes with NumPy's default ufunc buffer, which copies strided rows through it).
 # Each tap's channel row is tiled over the output width, so the innermost axis is a run of
 # `width * channels` contiguous values. Taps stepping by s > 1 along the width read every s-th
-# column: the input is first split into its s column phases (one copy), after which the taps
+# column: the padded input is written as its s column phases (one copy), after which the taps
 # of one phase are evenly spaced runs (one einsum per phase). A depth multiplier m > 1 repeats
 # each input channel m times (one copy) and runs the same code over `channels * m` channels.
 # The kernel gradient is one einsum per tap (products summed over samples and rows, per
@@ -1194,6 +1194,30 @@ def _width_phases(xp, step, key):
     for p in range(step):
         count = len(range(p, width, step))
         phases[p, ..., :count, :] = xp[..., p::step, :]
+    return phases
+
+
+def _input_phases(x, pads, step, multiplier):
+    """The width phases (`_width_phases`) of `x` padded by `pads`, with every channel repeated
+    `multiplier` times. With strided taps and no multiplier they are written straight from
+    `x` (one copy instead of the padded copy and the phase copy)."""
+    if step == 1 or multiplier > 1:
+        xp = _repeat_channels(_padded_chunk(x, pads, "depthwise_xp"), multiplier,
+                              "depthwise_repeat")
+        return _width_phases(xp, step, "depthwise_phases")
+    padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)]
+    phase_width = -(-padded[-1] // step)
+    phases = local_buffer("depthwise_phases", (step, x.shape[0]) + tuple(padded[:-1]) +
+                          (phase_width, x.shape[-1]), x.dtype)
+    leading = interior(x.shape[1:-2], pads[:-1])[:-1]
+    lo, width = pads[-1][0], x.shape[-2]
+    for p in range(step):
+        first = (p - lo) % step                       # first column of x in phase p
+        count = len(range(first, width, step))
+        start = (first + lo) // step
+        fill_border(phases[p], list(pads[:-1]) + [(start, phase_width - start - count)], 0)
+        if count:
+            phases[p][leading + (slice(start, start + count),)] = x[..., first::step, :]
     return phases
 
 
@@ -1271,11 +1295,11 @@ def _repeat_channels(xp, multiplier, key):
     return out
 
 
-def _depthwise_into(geometry, xp, rows, acc):
-    """`acc (batch, *out[:-1], out_width * channels)` = the depthwise product of the padded
-    chunk `xp` (channels already repeated for a depth multiplier) with tiled kernel `rows`."""
-    channels = xp.shape[-1]
-    phases = _width_phases(xp, geometry.step, "depthwise_phases")
+def _depthwise_into(geometry, phases, rows, acc):
+    """`acc (batch, *out[:-1], out_width * channels)` = the depthwise product of a padded
+    chunk, given as its width `phases` (channels already repeated for a depth multiplier),
+    with tiled kernel `rows`."""
+    channels = phases.shape[-1]
     parts = [(geometry.windows_of(phases, group, channels), geometry.group_rows(rows, group))
              for group in geometry.groups]
     subscripts = f"{geometry.windows},{geometry.rows}->{geometry.out}"
@@ -1300,8 +1324,9 @@ def depthwise_taps_into(xp, taps, kernel_taps, acc):
     geometry = _DepthwiseGeometry(kernel_size, strides, dilation, out_sizes)
     rows = _tiled_rows(kernel_taps.reshape(kernel_size + (channels * multiplier,)),
                        out_sizes[-1])
-    xp = _repeat_channels(xp, multiplier, "depthwise_repeat")
-    _depthwise_into(geometry, xp, rows, _as_shape(acc, acc.shape[:-3] + (rows.shape[-1],)))
+    phases = _width_phases(_repeat_channels(xp, multiplier, "depthwise_repeat"), strides[-1],
+                           "depthwise_phases")
+    _depthwise_into(geometry, phases, rows, _as_shape(acc, acc.shape[:-3] + (rows.shape[-1],)))
 
 
 def _taps_geometry(taps):
@@ -1339,9 +1364,8 @@ def depthwise_conv_forward(x, kernel, strides, pads, dilation):
 
     def work(lo, hi):
         for b0, b1 in _sample_chunks(lo, hi, (out[:1].nbytes + x[:1].nbytes) * 2):
-            xp = _repeat_channels(_padded_chunk(x[b0:b1], pads, "depthwise_xp"), multiplier,
-                                  "depthwise_repeat")
-            _depthwise_into(geometry, xp, rows, flat_out[b0:b1])
+            phases = _input_phases(x[b0:b1], pads, geometry.step, multiplier)
+            _depthwise_into(geometry, phases, rows, flat_out[b0:b1])
     if out.size:
         run_split(work, batch, uses_blas=False)
     ctx = Context(x=x, x_shape=x.shape, pads=pads, kernel=kernel, padded_shape=padded_shape,
@@ -1350,11 +1374,11 @@ def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     return out, ctx
 
 
-def _depthwise_kernel_grad(geometry, xp, g, dk_rows):
-    """`dk_rows (*k, out_width * channels) += ` the products of each tap's windows of `xp`
-    with `g (batch, *out[:-1], out_width * channels)`, summed over samples and rows."""
-    channels = xp.shape[-1]
-    phases = _width_phases(xp, geometry.step, "depthwise_phases")
+def _depthwise_kernel_grad(geometry, phases, g, dk_rows):
+    """`dk_rows (*k, out_width * channels) += ` the products of each tap's windows of the
+    padded input (its width `phases`) with `g (batch, *out[:-1], out_width * channels)`,
+    summed over samples and rows."""
+    channels = phases.shape[-1]
     # One einsum per tap (one over all taps at once ran 1.5x slower: shorter inner loops).
     subscripts = f"{geometry.out},{geometry.out}->x"
     lead = len(geometry.out_sizes)
@@ -1438,7 +1462,7 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
     def input_grad(b0, b1, dest):
         if flipped_pads is not None:
             gp = _padded_chunk(g_spatial[b0:b1], flipped_pads, "depthwise_gp")
-            _depthwise_into(flipped_geometry, gp, flipped_rows,
+            _depthwise_into(flipped_geometry, gp[None], flipped_rows,
                             _as_shape(dest, dest.shape[:-2] + (flipped_rows.shape[-1],)))
         else:
             _depthwise_scatter_grad(g[b0:b1], ctx.rows, taps, geometry.step, repeated_shape,
@@ -1446,9 +1470,8 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
 
     def chunk(b0, b1, dk_rows):
         if need_kernel:
-            xp = _repeat_channels(_padded_chunk(x[b0:b1], pads, "depthwise_xp"), multiplier,
-                                  "depthwise_repeat")
-            _depthwise_kernel_grad(geometry, xp, g[b0:b1], dk_rows)
+            phases = _input_phases(x[b0:b1], pads, geometry.step, multiplier)
+            _depthwise_kernel_grad(geometry, phases, g[b0:b1], dk_rows)
         if need_input:
             if multiplier == 1:
                 input_grad(b0, b1, dx[b0:b1])
