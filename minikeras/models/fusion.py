@@ -454,7 +454,7 @@ def run_stack(plan, x, training, call_layer):
 # Activations the training batch normalization applies itself (ops/batch_norm.py: one recorded
 # op, the activation's passes done tile by tile with the normalisation's).
 _TRAINING_ACTIVATIONS = {activations.sigmoid: "sigmoid", activations.tanh: "tanh",
-                         activations.relu: "relu"}
+                         activations.relu: "relu", activations.relu6: "relu6"}
 
 # `MINIKERAS_TRAINING_FUSION=0` turns the training pairs off (each layer runs on its own).
 TRAINING_ENABLED = ENABLED and os.environ.get("MINIKERAS_TRAINING_FUSION", "1") != "0"
@@ -465,14 +465,26 @@ def training_activation(bn, activation_layer, is_last):
     layer after it while recording, or None. Exact classes, float32, no activity regularizers,
     both built; the Activation must not be the stack's output (a sigmoid output keeps its
     logits for the losses, `_keras_logits`)."""
-    if is_last or type(bn) is not BatchNormalization or type(activation_layer) is not Activation:
+    if is_last or type(bn) is not BatchNormalization or \
+            type(activation_layer) not in (Activation, ReLU):
         return None
     if not (_plain(bn) and _plain(activation_layer)):
         return None
+    if type(activation_layer) is ReLU:
+        return _training_relu_name(activation_layer)
     try:
         return _TRAINING_ACTIVATIONS.get(activation_layer.activation)
     except TypeError:                     # an unhashable callable
         return None
+
+
+def _training_relu_name(layer):
+    """"relu" or "relu6" for a ReLU layer that is one of them (no leak or threshold, no cap
+    or a cap of 6), else None."""
+    step = _relu_layer_step(layer)
+    if step is None or (step[1] == "relu6" and step[2] != 6.0):
+        return None
+    return step[1]
 
 
 def training_graph_pairs(model):
@@ -497,7 +509,7 @@ def training_graph_pairs(model):
             continue
         (reader,) = readers[output_ids[0]]
         reader_node, reader_inputs, reader_outputs = run_plan[reader]
-        if type(reader_node.layer) is Activation and reader_node._single_positional and \
+        if type(reader_node.layer) in (Activation, ReLU) and reader_node._single_positional and \
                 reader_inputs == output_ids and len(reader_outputs) == 1 and \
                 reader_outputs[0] not in outputs and node._single_positional:
             pairs[step] = reader

@@ -62,10 +62,22 @@ def relu_grad(g, out):
     return grad
 
 
+def capped_relu_grad_into(out, g, cap, dest):
+    """`g * (0 < out < cap)` into `dest`, from the output of `clip(x, 0, cap)`: the two masks
+    in byte arrays, then copied into floats and one float product (a float-by-bool product
+    casts through NumPy's small buffers: 1.2x slower)."""
+    inside = np.greater(out, 0)
+    np.logical_and(inside, np.less(out, np.asarray(cap, out.dtype)), out=inside)
+    np.copyto(dest, inside)
+    dest *= g
+    return dest
+
+
 # ---------------------------------------------------------------------------------------
 # in-place forms for fused chains (batch normalization + activation in training)
 # ---------------------------------------------------------------------------------------
-FUSABLE_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+FUSABLE_ACTIVATIONS = ("sigmoid", "tanh", "relu", "relu6")
+RELU6_CAP = 6.0
 
 _zero_rows = {}
 
@@ -94,6 +106,8 @@ def activation_in_place(name, rows):
         np.tanh(rows, out=rows)
     elif name == "relu":
         np.maximum(rows, _zeros_like_row(rows), out=rows)
+    elif name == "relu6":
+        np.clip(rows, 0, np.asarray(RELU6_CAP, rows.dtype), out=rows)
     else:
         raise ValueError(f"No in-place kernel for activation {name!r}; expected one of "
                          f"{FUSABLE_ACTIVATIONS}.")
@@ -117,6 +131,8 @@ def activation_grad_into(name, out, g, dest):
         # through NumPy's small buffers).
         np.copyto(dest, np.greater(out, 0))
         dest *= g
+    elif name == "relu6":
+        capped_relu_grad_into(out, g, RELU6_CAP, dest)
     else:
         raise ValueError(f"No gradient kernel for activation {name!r}; expected one of "
                          f"{FUSABLE_ACTIVATIONS}.")

@@ -31,7 +31,8 @@ import numpy as np
 
 from ..core.tensor import record, unbroadcast
 from ..core.tensor import as_array
-from .activation_kernels import FUSABLE_ACTIVATIONS, activation_grad_into, activation_in_place
+from .activation_kernels import FUSABLE_ACTIVATIONS, RELU6_CAP, activation_grad_into, \
+    activation_in_place
 from .math import tanh as _tanh_op
 from .nn import relu as _relu_op
 from .nn_ops import sigmoid as _sigmoid_op
@@ -298,9 +299,9 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None, activation=N
     The backward pass differentiates through the batch mean and variance:
     `dx = scale * inv * (g - mean(g) - xhat * mean(g * xhat))` (weighted means under a mask).
 
-    `activation` ("sigmoid", "tanh", "relu" or None) is applied to the normalised output. On the
-    tiled layout it is one recorded op: the activation runs on each tile right after the affine
-    map, and the backward pass forms the activation's gradient tile by tile inside the
+    `activation` ("sigmoid", "tanh", "relu", "relu6" or None) is applied to the normalised
+    output. On the tiled layout it is one recorded op: the activation runs on each tile right
+    after the affine map, and the backward pass forms the activation's gradient tile by tile inside the
     batch-norm gradient's first pass (the same NumPy calls in the same order as the two ops
     separately, so the same numbers, with one activation-sized array and two passes fewer).
     Elsewhere the activation op follows the batch-norm op.
@@ -399,7 +400,8 @@ def max_pool_after_activation(x, pool_size, padding):
     return record(out, (x,), backward)
 
 
-_ACTIVATION_OPS = {"sigmoid": _sigmoid_op, "tanh": _tanh_op, "relu": _relu_op}
+_ACTIVATION_OPS = {"sigmoid": _sigmoid_op, "tanh": _tanh_op, "relu": _relu_op,
+                   "relu6": lambda x: _relu_op(x, max_value=RELU6_CAP)}
 
 
 def apply_activation(name, x):

@@ -7,7 +7,8 @@ from ..core.tensor import Tensor, record, unbroadcast
 from . import math as _math
 from ..core.tensor import as_array, unwrap
 from .math import sigmoid as _sigmoid_op
-from .activation_kernels import relu_grad, sigmoid_array, sigmoid_grad, tanh_grad
+from .activation_kernels import capped_relu_grad_into, relu_grad, sigmoid_array, sigmoid_grad, \
+    tanh_grad
 from . import parallel
 from .conv_kernels import relu_in_place
 from .parallel import split_rows
@@ -112,19 +113,15 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
 
 def _capped_relu(x, xd, max_value):
-    """`clip(x, 0, max_value)`, slope 1 strictly inside: one pass forward, two backward."""
+    """`clip(x, 0, max_value)`, slope 1 strictly inside (0 at both ends, as tf.nn.relu6)."""
     cap = np.asarray(max_value, xd.dtype)
     out = np.empty_like(xd)
     split_rows(lambda rows: np.clip(xd[rows], 0, cap, out=out[rows]), out)
 
     def backward(g, needs):
         grad = np.empty(out.shape, np.result_type(g, out))
-
-        def work(rows):
-            inside = out[rows] > 0
-            inside &= out[rows] < cap
-            np.multiply(g[rows], inside, out=grad[rows])
-        split_rows(work, grad)
+        split_rows(lambda rows: capped_relu_grad_into(out[rows], g[rows], cap, grad[rows]),
+                   grad)
         return (grad,)
     return record(out, (x,), backward)
 

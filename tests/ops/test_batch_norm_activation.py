@@ -13,7 +13,7 @@ from minikeras.ops import activation_kernels
 from minikeras.ops import batch_norm as bn_ops
 from gradcheck import check_gradients
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "relu6")
 
 # (shape, reduced axes): channels-last conv and dense layouts (tiled), channels-first (tiled,
 # 3-D view), odd sizes, and a non-contiguous kept block (plain path: the activation op follows).
@@ -84,13 +84,14 @@ def test_split_tiles_and_short_ufunc_buffer_give_the_same_numbers(activation, mo
 def test_fused_against_numpy(activation):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((32, 5, 5, 4)).astype(np.float32) * 4
-    gamma = rng.random(4).astype(np.float32) + 0.5
+    gamma = rng.random(4).astype(np.float32) * 4 + 0.5          # relu6: values above the cap
     beta = rng.standard_normal(4).astype(np.float32)
     out, _ = bn_ops.batch_norm_train(x, gamma, beta, (0, 1, 2), 1e-3, activation=activation)
     x64 = x.astype(np.float64)
     y = (x64 - x64.mean((0, 1, 2))) / np.sqrt(x64.var((0, 1, 2)) + 1e-3) * gamma + beta
     expected = {"sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.tanh,
-                "relu": lambda v: np.maximum(v, 0)}[activation](y)
+                "relu": lambda v: np.maximum(v, 0), "relu6": lambda v: np.clip(v, 0, 6)}[
+                    activation](y)
     np.testing.assert_allclose(out.data, expected, rtol=1e-5, atol=1e-6)
 
 
@@ -181,7 +182,13 @@ def test_pairs_that_do_not_fuse():
     sigmoid.build((None, 3))
     assert fusion.training_activation(bn, sigmoid, False) == "sigmoid"
     assert fusion.training_activation(bn, sigmoid, True) is None          # the model output
-    assert fusion.training_activation(bn, layers.ReLU(), False) is None   # not an Activation
+    relus = [layers.ReLU(), layers.ReLU(6.0), layers.ReLU(5.0), layers.ReLU(negative_slope=0.1),
+             layers.ReLU(threshold=1.0)]
+    assert fusion.training_activation(bn, relus[0], False) is None        # not built
+    for relu in relus:
+        relu.build((None, 3))
+    assert [fusion.training_activation(bn, relu, False) for relu in relus] == \
+        ["relu", "relu6", None, None, None]
     softmax = layers.Activation("softmax")
     softmax.build((None, 3))
     assert fusion.training_activation(bn, softmax, False) is None
@@ -275,3 +282,45 @@ def test_functional_training_same_as_unfused(monkeypatch):
     assert fused_loss == loss
     for got, expected in zip(fused_weights, weights):
         np.testing.assert_array_equal(got, expected)
+
+
+def _relu6_net():
+    """Both spellings of ReLU6 (a ReLU layer with max_value 6, Activation('relu6')) after
+    batch normalizations, and a plain ReLU layer."""
+    return keras.Sequential([
+        keras.Input((10, 10, 1)),
+        layers.Conv2D(4, 3), layers.BatchNormalization(), layers.ReLU(6.0),
+        layers.DepthwiseConv2D(3, strides=2, padding="same"), layers.BatchNormalization(),
+        layers.Activation("relu6"),
+        layers.Conv2D(5, 1), layers.BatchNormalization(), layers.ReLU(),
+        layers.GlobalAveragePooling2D(), layers.Dense(3, activation="softmax"),
+    ])
+
+
+def test_relu6_pairs_train_as_unfused(monkeypatch):
+    calls = []
+    original = bn_ops.batch_norm_train
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("activation"))
+        return original(*args, **kwargs)
+    monkeypatch.setattr(keras.layers.normalization.batch_normalization, "batch_norm_train", spy)
+    fused = _train(True, monkeypatch, _relu6_net)
+    assert set(calls) == {"relu6", "relu"}
+    calls.clear()
+    unfused = _train(False, monkeypatch, _relu6_net)
+    assert set(calls) == {None}
+    assert fused[0] == unfused[0]
+    for got, expected in zip(fused[1] + [fused[2]], unfused[1] + [unfused[2]]):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_functional_relu_layer_pairs():
+    inputs = keras.Input((6, 6, 2))
+    x = layers.ReLU(6.0)(layers.BatchNormalization()(layers.Conv2D(3, 3)(inputs)))
+    x = layers.ReLU(4.0)(layers.BatchNormalization()(x))                 # cap 4: not fused
+    model = keras.Model(inputs, layers.Dense(2)(layers.Flatten()(x)))
+    pairs = fusion.training_graph_pairs(model)
+    assert len(pairs) == 2          # graph pairs; the cap is checked at call time
+    names = [fusion.fused_training_step(model, step, None, pairs) for step in sorted(pairs)]
+    assert names == ["relu6", None]

@@ -94,6 +94,9 @@ CONV_CASES = [
     ((2, 11, 3), (4, 3, 5), (1,), [(1, 2)], (1,), 1),
     ((2, 5, 6, 7, 2), (2, 3, 3, 2, 4), (2, 1, 1), [(0, 0), (1, 0), (1, 1)], (1, 2, 1), 1),
     ((2, 4, 12, 2), (2, 5, 2, 32), (1, 1), [(0, 0), (0, 0)], (1, 1), 1),
+    # pointwise (1x1 stride 1): the input rows are the im2col rows (a view)
+    ((3, 5, 6, 4), (1, 1, 4, 6), (1, 1), [(0, 0), (0, 0)], (1, 1), 1),
+    ((2, 7, 5), (1, 5, 3), (1,), [(0, 0)], (1,), 1),
 ]
 
 
@@ -305,13 +308,25 @@ def test_plan_times_candidates_once_and_keeps_the_default_without_a_clear_win(mo
 # ---------------------------------------------------------------------------------------
 # depthwise tap loop
 # ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("x_shape,k_shape,strides,pads,dilation", [
+DEPTHWISE_CASES = [
     ((2, 7, 8, 3), (3, 3, 3, 2), (1, 1), [(1, 1), (1, 1)], (1, 1)),
     ((3, 9, 9, 4), (3, 2, 4, 1), (2, 3), [(0, 1), (1, 0)], (1, 1)),
     ((2, 10, 5), (3, 5, 1), (1,), [(2, 0)], (2,)),
-])
+    # 'same' stride 2 with odd sizes, batch 1; stride 2 with dilation 3 (phases 0 and 1 both
+    # hold taps, spaced 3 apart); 5x5 'same' stride 1 with a multiplier; 1-D stride 2
+    ((1, 11, 13, 5), (3, 3, 5, 1), (2, 2), [(1, 1), (1, 1)], (1, 1)),
+    ((2, 13, 14, 3), (2, 3, 3, 1), (1, 2), [(0, 0), (2, 1)], (2, 3)),
+    ((2, 6, 7, 2), (5, 5, 2, 3), (1, 1), [(2, 2), (2, 2)], (1, 1)),
+    ((3, 17, 6), (4, 6, 2), (2,), [(1, 2)], (1,)),
+    # stride 3 along the width with kernel 2: a phase that no tap reads
+    ((2, 5, 10, 3), (2, 2, 3, 1), (1, 3), [(0, 0), (0, 0)], (1, 1)),
+]
+
+
+@pytest.mark.parametrize("x_shape,k_shape,strides,pads,dilation", DEPTHWISE_CASES)
 def test_depthwise_tap_loop_matches_grouped_reference_and_is_adjoint(
-        x_shape, k_shape, strides, pads, dilation, chunking):
+        x_shape, k_shape, strides, pads, dilation, chunking, monkeypatch):
+    monkeypatch.setattr(K, "_DEPTHWISE_BLOCK", 40)     # row blocks within a sample
     rng = np.random.default_rng(3)
     x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
     out, ctx = K.depthwise_conv_forward(x, kernel, strides, pads, dilation)
@@ -324,11 +339,43 @@ def test_depthwise_tap_loop_matches_grouped_reference_and_is_adjoint(
     np.testing.assert_allclose(np.sum(out * g), np.sum(kernel * dk), rtol=1e-10)
 
 
-def test_depthwise_layer_gradients_by_finite_differences(float64):
-    layer = layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2)
-    x = np.random.default_rng(4).standard_normal((2, 5, 6, 3))
+@pytest.mark.parametrize("kwargs,shape", [
+    (dict(kernel_size=3, strides=2, padding="same", depth_multiplier=2), (2, 5, 6, 3)),
+    (dict(kernel_size=3, padding="same"), (1, 5, 7, 4)),                  # flipped input grad
+    (dict(kernel_size=(2, 3), dilation_rate=2, padding="valid"), (2, 6, 7, 2)),
+    (dict(kernel_size=3, strides=2, padding="same", data_format="channels_first"),
+     (2, 3, 5, 6)),
+])
+def test_depthwise_layer_gradients_by_finite_differences(float64, kwargs, shape):
+    layer = layers.DepthwiseConv2D(**kwargs)
+    x = np.random.default_rng(4).standard_normal(shape)
     layer(x)
     check_gradients(lambda t: layer(t), [x], extra_variables=layer.trainable_weights)
+
+
+def test_depthwise_1d_layer_gradients_by_finite_differences(float64):
+    layer = layers.SeparableConv1D(3, 3, strides=2, padding="same", depth_multiplier=2)
+    x = np.random.default_rng(5).standard_normal((2, 9, 3))
+    layer(x)
+    check_gradients(lambda t: layer(t), [x], extra_variables=layer.trainable_weights)
+
+
+def test_depthwise_chain_in_inference_matches_the_op():
+    """The inference chain (fused depthwise -> BN -> ReLU6) takes the same kernel."""
+    model = keras.Sequential([keras.Input((9, 11, 4)),
+                              layers.DepthwiseConv2D(3, strides=2, padding="same"),
+                              layers.BatchNormalization(), layers.ReLU(6.0)])
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 9, 11, 4)).astype(np.float32) * 3
+    kernel, bias = model.layers[0].get_weights()
+    gamma, beta, mean = (rng.standard_normal(4).astype(np.float32) for _ in range(3))
+    variance = rng.random(4).astype(np.float32) + 0.5
+    model.layers[1].set_weights([gamma, beta, mean, variance])
+    conv = reference_conv(x.astype(np.float64), kernel.reshape(3, 3, 1, 4), (2, 2),
+                          [(1, 1), (1, 1)], (1, 1), groups=4) + bias
+    normalized = (conv - mean) / np.sqrt(variance + 1e-3) * gamma + beta
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.clip(normalized, 0, 6),
+                               rtol=1e-5, atol=1e-5)
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from minikeras.ops import batch_norm as bn_ops
 from minikeras.ops.conv import max_pool
 
 # activation, spatial rank, input size, pooling padding, pool size: tiling with a dropped last
-# row/column, 'same' padding, 3x3 windows with ties (relu zeros), 1-D and 3-D
+# row/column, 'same' padding, 3x3 windows with ties (relu zeros), 1-D and 3-D, relu6
 CASES = [("sigmoid", 2, 12, "valid", 2), ("tanh", 2, 13, "same", 2), ("relu", 2, 11, "valid", 3),
-         ("sigmoid", 1, 15, "valid", 2), ("tanh", 3, 7, "valid", 2)]
+         ("sigmoid", 1, 15, "valid", 2), ("tanh", 3, 7, "valid", 2), ("relu6", 2, 12, "valid", 2)]
 
 
 def _model(activation, rank, size, padding, pool):

@@ -203,7 +203,7 @@ class BatchNormalization(Layer):
                                              trainable=False)
 
     def call(self, inputs, training=None, mask=None, _fused_activation=None):
-        """`_fused_activation` (private; "sigmoid", "tanh" or "relu"): also apply that
+        """`_fused_activation` (private; "sigmoid", "tanh", "relu" or "relu6"): also apply that
         activation, which training batch normalization does in the same passes (a Sequential
         model passes it for an Activation layer that follows)."""
         training = self._get_training_value(training)
