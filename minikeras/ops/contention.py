@@ -14,8 +14,9 @@ import os
 import time
 
 # Other processes count as busy from this many cores' worth of CPU time (averaged over at
-# least _PERIOD seconds; the kernel counts in ticks of 10 ms, ~0.05 core over such a window).
-_BUSY_CORES = 0.5
+# least _PERIOD seconds; the kernel counts in ticks of 10 ms, ~0.05 core over such a window), or
+# a quarter of the cores on a larger machine (where one BLAS thread would leave most idle).
+_BUSY_CORES = max(0.5, (os.cpu_count() or 1) / 4)
 _PERIOD = 0.25
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -68,5 +69,6 @@ if hasattr(os, "register_at_fork"):     # a child's own CPU time starts again fr
 
 
 def other_processes_busy():
-    """Whether other processes keep at least half a core busy (see `OtherProcesses`)."""
+    """Whether other processes keep `_BUSY_CORES` cores busy (half a core on up to two cores;
+    see `OtherProcesses`)."""
     return _other_processes.busy()

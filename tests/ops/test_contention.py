@@ -34,13 +34,13 @@ def machine():
 
 def test_own_threads_alone_are_not_contention(machine):
     fake, meter = machine
-    fake.advance(0.5, own_cores=2.0, other_cores=0.1)
+    fake.advance(0.5, own_cores=2.0, other_cores=contention._BUSY_CORES * 0.2)
     assert not meter.busy()
 
 
-def test_half_a_core_of_other_processes_is_contention(machine):
+def test_other_processes_using_half_a_core_are_contention(machine):
     fake, meter = machine
-    fake.advance(0.5, own_cores=1.0, other_cores=0.6)
+    fake.advance(0.5, own_cores=1.0, other_cores=contention._BUSY_CORES * 1.2)
     assert meter.busy()
     fake.advance(0.5, own_cores=1.0, other_cores=0.0)   # they stopped
     assert not meter.busy()
@@ -49,9 +49,10 @@ def test_half_a_core_of_other_processes_is_contention(machine):
 def test_readings_are_taken_at_most_every_period(machine):
     fake, meter = machine
     reads = fake.reads
-    fake.advance(contention._PERIOD / 4, own_cores=1.0, other_cores=1.0)
+    busy = contention._BUSY_CORES * 2
+    fake.advance(contention._PERIOD / 4, own_cores=1.0, other_cores=busy)
     assert not meter.busy() and fake.reads == reads       # too soon: the last answer stands
-    fake.advance(contention._PERIOD, own_cores=1.0, other_cores=1.0)
+    fake.advance(contention._PERIOD, own_cores=1.0, other_cores=busy)
     assert meter.busy() and fake.reads == reads + 1
 
 
