@@ -19,7 +19,8 @@ the kernels. Timed, per model, milliseconds per step:
     gan_tape     (dcgan) one keras.io DCGAN step: two tapes, two `apply_gradients`
 
 Models: `mlp` (784-256-10, batch 64), `dcgan` (the discriminator of a small 28x28 DCGAN, batch
-64, plus the two GAN steps), `seq2seq` (LSTM(64) encoder-decoder, 15 -> 20 timesteps, batch 64).
+64, plus the two GAN steps), `seq2seq` (LSTM(64) encoder-decoder, 15 -> 20 timesteps, batch 64),
+`tiny` (16-16-4, batch 64: the per-call overhead; not in the default list).
 
 Modes and variants are timed round-robin in one process, `repeats` times, so that the host's
 speed phases and other processes slow all of them alike; the table gives the median and the
@@ -99,7 +100,16 @@ def build_seq2seq(keras):
     return {"model": model, "loss": keras.losses.CategoricalCrossentropy()}
 
 
-BUILDERS = {"mlp": build_mlp, "dcgan": build_dcgan, "seq2seq": build_seq2seq}
+def build_tiny(keras):
+    """16-16-4 on batch 64: almost no arithmetic, so the per-call overhead shows."""
+    L = keras.layers
+    model = keras.Sequential([keras.Input((16,)), L.Dense(16, activation="relu"),
+                              L.Dense(4, activation="softmax")])
+    model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", metrics=["accuracy"])
+    return {"model": model, "loss": keras.losses.CategoricalCrossentropy()}
+
+
+BUILDERS = {"mlp": build_mlp, "dcgan": build_dcgan, "seq2seq": build_seq2seq, "tiny": build_tiny}
 
 
 def make_data(name, steps, seed=0):
@@ -111,6 +121,8 @@ def make_data(name, steps, seed=0):
         return np.eye(classes, dtype=np.float32)[rng.integers(0, classes, shape)]
     if name == "mlp":
         return rng.random((n, 784), dtype=np.float32), one_hot(10, n)
+    if name == "tiny":
+        return rng.random((n, 16), dtype=np.float32), one_hot(4, n)
     if name == "dcgan":
         x = rng.random((n, 28, 28, 1), dtype=np.float32) * 2 - 1
         return x, rng.integers(0, 2, (n, 1)).astype(np.float32)
