@@ -146,12 +146,12 @@ def leaky_relu(x, alpha=0.2):
         scaled_g = g * alpha
         if isinstance(scaled_g, np.ndarray) and scaled_g.dtype == g.dtype and \
                 g.dtype.kind == "f" and scaled_g.shape == np.shape(positive):
-            return (select_where(positive, g, scaled_g),)
+            return (_select_where(positive, g, scaled_g),)
         return (np.where(positive, g, scaled_g).astype(g.dtype),)
     return record(out, (x,), backward)
 
 
-def select_where(mask, if_true, if_false):
+def _select_where(mask, if_true, if_false):
     """`np.where(mask, if_true, if_false)` for float arrays of one dtype, written into
     `if_false` (which must be writeable and not broadcast), by bit operations: the same bits,
     without np.where's per-element branch (802k mixed floats: 3.1 -> 0.5 ms)."""
