@@ -5,6 +5,7 @@ the op that produced it: its parent tensors and a backward function. Ops are rec
 a tape is active *and* one of their inputs is tracked (a trainable Variable, a watched tensor or
 the result of a tracked op), so inference builds no graph at all.
 """
+import contextlib
 import threading
 
 import numpy as np
@@ -20,6 +21,7 @@ class _RecordingState(threading.local):
 
 
 _state = _RecordingState()
+_no_scope = contextlib.nullcontext()
 
 
 def is_recording():
@@ -360,6 +362,18 @@ class stop_recording:
         return False
 
 
+# What `GradientTape.gradient` runs the backward pass in (a factory of context managers, or
+# None): set by models/ to fit's BLAS thread policy, so that hand-written training loops get the
+# protection a `fit` step has (core cannot import it).
+_backward_scope = None
+
+
+def set_backward_scope(factory):
+    """Have `GradientTape.gradient` run its backward pass inside `factory()` (None: nothing)."""
+    global _backward_scope
+    _backward_scope = factory
+
+
 class GradientTape:
     """Records operations so that `gradient(target, sources)` can differentiate them.
 
@@ -420,8 +434,9 @@ class GradientTape:
         # The graph is shared with any enclosing tape (nested tapes): keep it while one records.
         keep = self.persistent or _state.depth > 0
         if pairs:
-            total = compute_gradients([t for t, _ in pairs], flat_sources,
-                                      [og for _, og in pairs], keep_graph=keep)
+            with _backward_scope() if _backward_scope is not None else _no_scope:
+                total = compute_gradients([t for t, _ in pairs], flat_sources,
+                                          [og for _, og in pairs], keep_graph=keep)
         else:
             total = [None] * len(flat_sources)
         if unconnected_gradients == "zero":

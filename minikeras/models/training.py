@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ..ops.parallel import blas_single_threaded
-from ..core.tensor import Tensor, compute_gradients, recording_scope, unwrap
+from ..core.tensor import Tensor, compute_gradients, recording_scope, set_backward_scope, unwrap
 from ..core.registry import register_builtins
 from ..engine.base_layer import Layer, shape_of
 from ..engine.flops import model_flops
@@ -59,6 +59,12 @@ class Model(Layer):
         self._is_compiled = False
         self._is_graph_network = False
         self._in_fit = False
+
+    def __call__(self, *args, **kwargs):
+        # Called directly (a custom training loop, a GAN step, inference in a loop), the model
+        # runs under fit's BLAS thread policy too (inside a step this scope is a no-op).
+        with blas_single_threaded("call"):
+            return super().__call__(*args, **kwargs)
 
     # --- structure -------------------------------------------------------------------------
     @property
@@ -616,6 +622,8 @@ class Model(Layer):
 
 
 register_builtins("layers", {"Model": Model})   # configs name models among layers
+# `GradientTape.gradient` outside a step (custom training loops) under fit's BLAS thread policy.
+set_backward_scope(lambda: blas_single_threaded("gradient"))
 
 
 def _get_layer(layers, name, index):

@@ -28,6 +28,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..core.session import register_session_cache
 from . import winograd
 from .conv_band import BandKernel, width_block
+from . import parallel
 from .parallel import local_buffer, run_split
 
 
@@ -1531,8 +1532,9 @@ def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial):
     padded_shape = (x.shape[0],) + padded + (filters,)
     ctx = Context(x_shape=x.shape, z_shape=z_shape, pads=pads, kernel=kernel, strides=strides,
                   dilation=dilation, padded_shape=padded_shape, x=x)
-    g_groups = x.reshape(1, -1, x.shape[-1])
-    dcols = np.matmul(g_groups, _grouped_kernel(kernel, 1).transpose(0, 2, 1))
+    # parallel.matmul: on two threads in a one-BLAS-thread step (the GEMMs are most of a
+    # transposed convolution: a GAN generator's)
+    dcols = parallel.matmul(x.reshape(-1, x.shape[-1]), _grouped_kernel(kernel, 1)[0].T)[None]
     zp = _col2im(dcols, padded_shape, kernel_size, strides, dilation, x.shape[1:-1], 1)
     out = zp[interior(output_spatial, pads)]
     return np.ascontiguousarray(out), ctx
@@ -1549,8 +1551,8 @@ def conv_transpose_backward(ctx, g, need_input=True, need_kernel=True):
     cols = _im2col(gp, kernel_size, ctx.strides, ctx.dilation, in_sizes, 1)
     dx = dk = None
     if need_input:
-        dx = np.matmul(cols[0], _grouped_kernel(kernel, 1)[0]).reshape(ctx.x_shape)
+        dx = parallel.matmul(cols[0], _grouped_kernel(kernel, 1)[0]).reshape(ctx.x_shape)
     if need_kernel:
         x2 = ctx.x.reshape(-1, ctx.x_shape[-1])
-        dk = (cols[0].T @ x2).reshape(kernel.shape)
+        dk = parallel.matmul(cols[0].T, x2).reshape(kernel.shape)
     return dx, dk
