@@ -154,6 +154,10 @@ class Variable(Tensor):
         self.data -= np.asarray(unwrap(delta), dtype=self.data.dtype)
         return self
 
+    def numpy(self):
+        # a snapshot, as tf.Variable.numpy(): later assign* calls must not change it
+        return self.data.copy()
+
     def value(self):
         return Tensor(self.data)
 
