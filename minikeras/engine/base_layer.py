@@ -16,6 +16,8 @@ from .. import initializers, regularizers, constraints, ops
 from ..metrics.base import Mean, Metric
 from ..ops import cast
 
+_PACKAGE = __name__.split(".")[0]   # "minikeras": where the built-in layers live
+
 # Keyword arguments every Layer accepts (tf.keras 2.x `base_layer` allow-list).
 _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
                    "activity_regularizer", "autocast", "implementation", "dynamic"}
@@ -526,6 +528,8 @@ class Layer:
 
     def _infer_outputs(self, args, kwargs):
         """Output KerasTensors: from compute_output_shape, else by running `call` on zeros."""
+        if self._runs_call_symbolically():
+            return self._infer_by_running(args, kwargs)
         inputs = args[0]
         input_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else t, inputs)
         try:
@@ -534,6 +538,14 @@ class Layer:
             return self._infer_by_running(args, kwargs)
         dtype = self._output_dtype(inputs)
         return _shapes_to_keras_tensors(shapes, dtype)
+
+    def _runs_call_symbolically(self):
+        """tf.keras 2 builds a functional graph by running a layer's `call` symbolically; it
+        consults compute_output_shape only for `dynamic=True` layers. Our own layers' shape
+        rules are faithful and cheaper, but a user's may be written for TensorShape arguments
+        (`input_shape.as_list()`) or simply be wrong, which tf.keras would never notice."""
+        defined_in = type(self).compute_output_shape.__module__ or ""
+        return not self.dynamic and not defined_in.startswith(_PACKAGE + ".")
 
     def _output_dtype(self, inputs):
         first = flatten(inputs)[0]

@@ -1,0 +1,72 @@
+"""Patterns of Aurélien Géron's "Hands-On Machine Learning" (2nd edition) notebooks that
+minikeras got wrong (found by the HOML2 differential sweep against tf_keras 2.21)."""
+import json
+
+import numpy as np
+import pytest
+
+import minikeras as keras
+from minikeras import ops
+from conftest import fixture_path
+
+
+def test_sequential_runs_a_repeated_layer_instance_each_time_and_lists_it_once():
+    # HOML2 ch12: Sequential([Dense, block1, block1, block1, block1, ResidualBlock, Dense])
+    with open(fixture_path("homl", "repeated_sequential.json")) as handle:
+        expected = json.load(handle)
+    shared = keras.layers.Dense(4, activation="tanh", name="shared")
+    model = keras.Sequential([keras.layers.Dense(4, input_shape=(3,), name="first"),
+                              shared, shared, shared, keras.layers.Dense(2, name="last")])
+    model.set_weights([np.asarray(w, "float32") for w in expected["weights"]])
+    x, y = np.asarray(expected["x"], "float32"), np.asarray(expected["y"], "float32")
+    lines = []
+    model.summary(print_fn=lambda s, *a, **k: lines.append(s))
+    assert "\n".join(lines) == expected["summary"]
+    assert [layer.name for layer in model.layers] == expected["layer_names"]
+    assert [w.name for w in model.weights] == expected["weight_names"]
+    assert [c["class_name"] for c in model.get_config()["layers"]] == expected["config_layers"]
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected["predict"], atol=1e-5)
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    history = model.fit(x, y, batch_size=5, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(history.history["loss"], expected["loss"], rtol=1e-5)
+    for got, want in zip(model.get_weights(), expected["trained"]):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_sequential_pop_of_a_repeated_layer_keeps_its_weights_tracked():
+    shared = keras.layers.Dense(2)
+    model = keras.Sequential([keras.layers.Dense(2, input_shape=(2,)), shared, shared])
+    model.pop()
+    assert len(model.weights) == 4 and model.output_shape == (None, 2)
+
+
+def test_same_name_different_layers_still_rejected():
+    with pytest.raises(ValueError, match="unique names"):
+        keras.Sequential([keras.layers.Dense(2, input_shape=(2,), name="a"),
+                          keras.layers.Dense(2, name="a")])
+
+
+class Doubling(keras.layers.Layer):
+    """A custom layer whose compute_output_shape is written for TensorShape arguments (as
+    HOML2 ch12's MyDense) and wrong besides (99 features): tf.keras never calls it for a
+    non-dynamic layer, it runs `call` symbolically (output (None, 6) for a (None, 3) input)."""
+
+    def call(self, inputs):
+        return ops.concatenate([inputs, inputs], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape.as_list()[:-1] + [99])
+
+
+def test_custom_layer_output_shape_comes_from_running_call():
+    outputs = Doubling()(keras.Input((3,)))
+    assert outputs.shape == (None, 6)
+
+
+def test_dynamic_custom_layer_output_shape_comes_from_compute_output_shape():
+    class TupleRule(Doubling):
+        def compute_output_shape(self, input_shape):
+            return tuple(input_shape[:-1]) + (99,)
+
+    outputs = TupleRule(dynamic=True)(keras.Input((3,)))
+    assert outputs.shape == (None, 99)
