@@ -91,6 +91,8 @@ class Layer:
         self._call_has_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
 
     # --- attribute tracking of nested layers ------------------------------------------------
+    _metric_attributes_hold_weights = False   # True for models (tf.keras: not for layers)
+
     def __setattr__(self, name, value):
         if isinstance(value, Metric):
             # tf.keras 2 tracks a metric set as an attribute: it is in the model's `metrics`
@@ -98,6 +100,11 @@ class Layer:
             tracked = self.__dict__.get("_added_metrics")
             if tracked is not None and all(m is not value for m in tracked):
                 tracked.append(value)
+                if self._metric_attributes_hold_weights:
+                    # where it goes among the tracked layers: a model's weights list its
+                    # variables there (tf.keras tracks it as a child of the model)
+                    layers = self.__dict__.get("_tracked_layers") or ()
+                    self.__dict__.setdefault("_metric_positions", []).append((len(layers), value))
         if isinstance(value, Layer) and name not in ("_outer",):
             tracked = self.__dict__.get("_tracked_layers")
             if tracked is not None and value not in tracked and value is not self:

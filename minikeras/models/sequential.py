@@ -150,6 +150,9 @@ class Sequential(Functional):
                 raise ValueError("You must provide an `input_shape` argument.")
             return
         if self._input_layer is None:
+            # tf.keras builds a deferred model from `model.layers`, where a layer instance
+            # added several times appears once: it then runs once
+            self._stack[:] = _unique(self._stack)
             self._input_layer = InputLayer(batch_input_shape=tuple(input_shape), dtype=input_dtype,
                                            name=f"{self._stack[0].name}_input" if self._stack else None)
             self._rebuild()

@@ -21,6 +21,11 @@ from ..callbacks.backup_and_restore import resume_point
 from .distributed import callbacks_for_this_rank
 
 
+def _overrides_build(model):
+    """Whether `build` is a user's override (our own models build by running `call`)."""
+    return not (type(model).build.__module__ or "").startswith(__name__.split(".")[0] + ".")
+
+
 class Model(Layer):
     """Groups layers into an object with training and inference features.
 
@@ -94,12 +99,16 @@ class Model(Layer):
         if not self.built:
             # A subclassed model builds by running `call`; the first input shape is kept so a
             # saved `.keras` file can rebuild it (its `build_config`) before loading weights.
-            self.built = True
+            shapes = map_structure(shape_of, inputs)
+            if isinstance(inputs, tuple) and len(inputs) == 1:
+                shapes = shapes[0]
             if self._build_input_shape is None:
-                shapes = map_structure(shape_of, inputs)
-                if isinstance(inputs, tuple) and len(inputs) == 1:
-                    shapes = shapes[0]
                 self._build_input_shape = shapes
+            if _overrides_build(self):
+                # tf.keras calls a user's `build` before the first call (HOML2 ch12's
+                # ReconstructingRegressor creates a layer there from the input width)
+                self.build(shapes)
+            self.built = True
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None, show_flops=False):
@@ -532,11 +541,20 @@ class Model(Layer):
         for param, value in zip(params, values):
             param.assign(value)
 
+    _metric_attributes_hold_weights = True
+
+    def _weight_sources(self):
+        """The tracked layers, with the metrics set as attributes where they were set."""
+        sources = list(self._tracked_layers)
+        for position, metric in reversed(self.__dict__.get("_metric_positions", ())):
+            sources.insert(position, metric)
+        return sources
+
     @property
     def weights(self):
         weights = []
-        for layer in self._tracked_layers:
-            weights += layer.weights
+        for source in self._weight_sources():
+            weights += source.weights
         weights += [w for w in self._own_weights if w.trainable and self.trainable]
         weights += [w for w in self._own_weights if not (w.trainable and self.trainable)]
         return _dedup(weights)
@@ -556,8 +574,8 @@ class Model(Layer):
         if not self.trainable:
             return self.weights
         weights = []
-        for layer in self._tracked_layers:
-            weights += layer.non_trainable_weights
+        for source in self._weight_sources():
+            weights += source.non_trainable_weights
         weights += [w for w in self._own_weights if not w.trainable]
         return _dedup(weights)
 

@@ -33,6 +33,21 @@ def test_sequential_runs_a_repeated_layer_instance_each_time_and_lists_it_once()
         np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+def test_deferred_sequential_runs_a_repeated_layer_once_as_tf_keras():
+    # tf.keras builds a Sequential without an input shape from `model.layers` (each instance
+    # once), so HOML2 ch12's block1 x 4 ran once there; numbers must match that
+    with open(fixture_path("homl", "repeated_sequential.json")) as handle:
+        expected = json.load(handle)
+    shared = keras.layers.Dense(4, activation="tanh", name="shared")
+    model = keras.Sequential([keras.layers.Dense(4, name="first"), shared, shared, shared,
+                              keras.layers.Dense(2, name="last")])
+    model.build((None, 3))
+    model.set_weights([np.asarray(w, "float32") for w in expected["weights"]])
+    assert len(model.layers) == expected["deferred_layers"]
+    np.testing.assert_allclose(model.predict(np.asarray(expected["x"], "float32"), verbose=0),
+                               expected["predict_deferred"], atol=1e-5)
+
+
 def test_sequential_pop_of_a_repeated_layer_keeps_its_weights_tracked():
     shared = keras.layers.Dense(2)
     model = keras.Sequential([keras.layers.Dense(2, input_shape=(2,)), shared, shared])
@@ -70,3 +85,55 @@ def test_dynamic_custom_layer_output_shape_comes_from_compute_output_shape():
 
     outputs = TupleRule(dynamic=True)(keras.Input((3,)))
     assert outputs.shape == (None, 99)
+
+
+class ReconstructingRegressor(keras.Model):
+    """HOML2 ch12: `build` creates a layer sized by the input; `call` adds a reconstruction
+    loss (add_loss) and, in training, a metric (add_metric)."""
+
+    def __init__(self, output_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = [keras.layers.Dense(3, activation="tanh") for _ in range(2)]
+        self.out = keras.layers.Dense(output_dim)
+        self.reconstruction_mean = keras.metrics.Mean(name="reconstruction_error")
+
+    def build(self, batch_input_shape):
+        self.reconstruct = keras.layers.Dense(batch_input_shape[-1])
+        super().build(batch_input_shape)
+
+    def call(self, inputs, training=None):
+        hidden = inputs
+        for layer in self.hidden:
+            hidden = layer(hidden)
+        reconstruction = self.reconstruct(hidden)
+        recon_loss = ops.mean(ops.square(reconstruction - inputs))
+        self.add_loss(0.05 * recon_loss)
+        if training:
+            self.add_metric(self.reconstruction_mean(recon_loss))
+        return self.out(hidden)
+
+
+def test_subclassed_model_build_override_runs_before_the_first_call():
+    rng = np.random.RandomState(0)
+    x, y = rng.normal(size=(8, 5)).astype("float32"), rng.normal(size=(8, 1)).astype("float32")
+    model = ReconstructingRegressor(1)
+    model(x[:1])
+    assert model.reconstruct.get_weights()[0].shape == (3, 5)
+    (k1, b1), (k2, b2), (kr, br), (ko, bo) = [
+        layer.get_weights() for layer in model.hidden + [model.reconstruct, model.out]]
+    hidden = np.tanh(np.tanh(x @ k1 + b1) @ k2 + b2)
+    recon = np.mean((hidden @ kr + br - x) ** 2)
+    mse = np.mean((hidden @ ko + bo - y) ** 2)
+    model.compile("sgd", "mse")
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert sorted(history.history) == ["loss", "reconstruction_error"]
+    # tf.keras: a metric set as a model attribute is one of the model's children, its
+    # variables non-trainable weights where it was set (after `out`, before `reconstruct`)
+    assert [w.name.split("/")[-1] for w in model.weights] == \
+        ["kernel:0", "bias:0"] * 3 + ["total:0", "count:0"] + ["kernel:0", "bias:0"]
+    assert [w.name for w in model.non_trainable_weights] == ["total:0", "count:0"]
+    lines = []
+    model.summary(print_fn=lambda s, *a, **k: lines.append(s))
+    assert "Non-trainable params: 2 (8.00 Byte)" in lines
+    np.testing.assert_allclose(history.history["reconstruction_error"], [recon], rtol=1e-5)
+    np.testing.assert_allclose(history.history["loss"], [mse + 0.05 * recon], rtol=1e-5)
