@@ -364,6 +364,11 @@ class stop_recording:
         return False
 
 
+class TapeGradient(Tensor):
+    """A gradient returned by `GradientTape.gradient` (a constant: not differentiable again)."""
+    __slots__ = ()
+
+
 class GradientTape:
     """Records operations so that `gradient(target, sources)` can differentiate them.
 
@@ -421,6 +426,12 @@ class GradientTape:
         targets = _flatten(target)
         out_grads = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
         pairs = [(t, og) for t, og in zip(targets, out_grads) if isinstance(t, Tensor)]
+        if any(isinstance(t, TapeGradient) for t, _ in pairs):
+            # gradients are computed in NumPy outside the graph: tf would differentiate them
+            # again (Hessians, gradient penalties); say so rather than answer None
+            raise NotImplementedError(
+                "Higher-order gradients are not supported by minikeras: a target of "
+                "`gradient()` is itself the result of a GradientTape's `gradient()`.")
         # The graph is shared with any enclosing tape (nested tapes): keep it while one records.
         keep = self.persistent or _state.depth > 0
         if pairs:
@@ -430,7 +441,7 @@ class GradientTape:
             total = [None] * len(flat_sources)
         if unconnected_gradients == "zero":
             total = [np.zeros_like(s.data) if g is None else g for g, s in zip(total, flat_sources)]
-        wrapped = [None if g is None else Tensor(g) for g in total]
+        wrapped = [None if g is None else TapeGradient(g) for g in total]
         return _pack_like(sources, wrapped)
 
 
