@@ -109,13 +109,23 @@ class Layer:
             tracked = self.__dict__.get("_tracked_layers")
             if tracked is not None and value not in tracked and value is not self:
                 tracked.append(value)
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+        elif isinstance(value, (list, tuple, dict)) and value and self._tracks_container(name, value):
+            # tf.keras tracks the layers inside lists and dicts, also beside other things
+            # (HOML2 ch14's ResidualUnit keeps an activation function among its layers)
             tracked = self.__dict__.get("_tracked_layers")
             if tracked is not None:
-                for v in value:
-                    if v not in tracked:
+                for v in flatten(value):
+                    if isinstance(v, Layer) and v not in tracked and v is not self:
                         tracked.append(v)
         object.__setattr__(self, name, value)
+
+    @staticmethod
+    def _tracks_container(name, value):
+        """A list of layers always; other lists and dicts unless private (our own graph
+        bookkeeping keeps layers in `(layer, node, index)` tuples)."""
+        if isinstance(value, (list, tuple)) and all(isinstance(v, Layer) for v in value):
+            return True
+        return not name.startswith("_")
 
     def _flatten_layers(self, include_self=True, recursive=True):
         if include_self:

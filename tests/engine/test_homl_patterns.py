@@ -137,3 +137,41 @@ def test_subclassed_model_build_override_runs_before_the_first_call():
     assert "Non-trainable params: 2 (8.00 Byte)" in lines
     np.testing.assert_allclose(history.history["reconstruction_error"], [recon], rtol=1e-5)
     np.testing.assert_allclose(history.history["loss"], [mse + 0.05 * recon], rtol=1e-5)
+
+
+class ResidualUnit(keras.layers.Layer):
+    """HOML2 ch14: the activation *function* sits in the list with the layers."""
+
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = keras.activations.get("relu")
+        self.main_layers = [
+            keras.layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            keras.layers.BatchNormalization(),
+            self.activation,
+            keras.layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            keras.layers.BatchNormalization()]
+        self.by_name = {"skip": keras.layers.Dense(filters)}
+
+    def call(self, inputs):
+        z = inputs
+        for layer in self.main_layers:
+            z = layer(z)
+        return self.activation(z + self.by_name["skip"](inputs))
+
+
+def test_layers_in_mixed_lists_and_dicts_are_tracked():
+    model = keras.Sequential([ResidualUnit(4, input_shape=(5, 5, 4))])
+    unit = model.layers[0]
+    # 2 convs 3x3x4x4, 2 batch norms (4 x 4 variables, half non-trainable), Dense(4) on 4
+    assert unit.count_params() == 2 * 144 + 2 * 16 + 20
+    assert len(unit.trainable_weights) == 2 + 4 + 2
+    assert len(unit.non_trainable_weights) == 4
+    lines = []
+    model.summary(print_fn=lambda s, *a, **k: lines.append(s))
+    assert "Non-trainable params: 16 (64.00 Byte)" in lines
+    model.compile("sgd", "mse")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(np.ones((2, 5, 5, 4), "float32"), np.zeros((2, 5, 5, 4), "float32"), verbose=0)
+    changed = [not np.array_equal(a, b) for a, b in zip(before, model.get_weights())]
+    assert all(changed)   # every variable moves: kernels, BN gammas/betas and moving stats
