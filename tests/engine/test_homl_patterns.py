@@ -175,3 +175,26 @@ def test_layers_in_mixed_lists_and_dicts_are_tracked():
     model.fit(np.ones((2, 5, 5, 4), "float32"), np.zeros((2, 5, 5, 4), "float32"), verbose=0)
     changed = [not np.array_equal(a, b) for a, b in zip(before, model.get_weights())]
     assert all(changed)   # every variable moves: kernels, BN gammas/betas and moving stats
+
+
+def test_activation_functions_on_keras_tensors_record_tf_keras_layers():
+    # HOML2 ch15's WaveNet: z = keras.activations.relu(keras.layers.Add()(skip_to_last))
+    with open(fixture_path("homl", "symbolic_activations.json")) as handle:
+        expected = json.load(handle)
+    A = keras.activations
+    inputs = keras.Input((3,))
+    out = A.swish(A.tanh(A.elu(A.softplus(A.selu(A.softmax(
+        A.relu(A.sigmoid(A.relu(inputs)), alpha=0.1)))))))
+    model = keras.Model(inputs, out)
+    layers = [[l["class_name"], l["config"].get("function"), l["inbound_nodes"]]
+              for l in model.get_config()["layers"]]
+    assert layers == expected["layers"]
+    lines = []
+    model.summary(print_fn=lambda s, *a, **k: lines.append(s))
+    assert "\n".join(lines) == expected["summary"]
+    x = np.asarray(expected["x"], "float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected["predict"], atol=1e-6)
+    rebuilt = keras.Model.from_config(model.get_config())
+    np.testing.assert_allclose(rebuilt.predict(x, verbose=0), expected["predict"], atol=1e-6)
+    # eager calls are unchanged
+    assert A.relu(np.float32(-2.0)) == 0.0
