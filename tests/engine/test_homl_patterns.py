@@ -198,3 +198,45 @@ def test_activation_functions_on_keras_tensors_record_tf_keras_layers():
     np.testing.assert_allclose(rebuilt.predict(x, verbose=0), expected["predict"], atol=1e-6)
     # eager calls are unchanged
     assert A.relu(np.float32(-2.0)) == 0.0
+
+
+class LNSimpleRNNCell(keras.layers.Layer):
+    """HOML2 ch15: a cell calling a SimpleRNNCell and a LayerNormalization of its own."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.state_size = units
+        self.output_size = units
+        self.simple_rnn_cell = keras.layers.SimpleRNNCell(units, activation=None)
+        self.layer_norm = keras.layers.LayerNormalization()
+
+    def call(self, inputs, states):
+        outputs, _ = self.simple_rnn_cell(inputs, states)
+        normalized = ops.tanh(self.layer_norm(outputs))
+        return normalized, [normalized]
+
+
+def test_user_cell_layers_have_weights_once_the_rnn_is_built():
+    # tf.keras 2.21 (HOML2 ch15 run): the weights exist right after Sequential(...), named
+    # inside the RNN's and the cell's scopes
+    model = keras.Sequential([keras.layers.RNN(LNSimpleRNNCell(3), return_sequences=True,
+                                               input_shape=[None, 1], name="rnn")])
+    cell = model.layers[0].cell
+    assert [w.name for w in model.weights] == [
+        f"rnn/{cell.name}/{cell.simple_rnn_cell.name}/kernel:0",
+        f"rnn/{cell.name}/{cell.simple_rnn_cell.name}/recurrent_kernel:0",
+        f"rnn/{cell.name}/{cell.simple_rnn_cell.name}/bias:0",
+        f"rnn/{cell.name}/{cell.layer_norm.name}/gamma:0",
+        f"rnn/{cell.name}/{cell.layer_norm.name}/beta:0"]
+    assert model.count_params() == 3 + 9 + 3 + 3 + 3
+    kernel, recurrent, bias, gamma, beta = [np.asarray(w, "float32") for w in (
+        [[0.5, -1.0, 2.0]], np.eye(3) * 0.5, [0.1, 0.0, -0.1], [1.0, 2.0, 0.5], [0.0, 0.1, 0.0])]
+    model.set_weights([kernel, recurrent, bias, gamma, beta])
+    x = np.array([[[1.0], [-2.0]]], "float32")
+    state, expected = np.zeros((1, 3), "float32"), []
+    for t in range(2):
+        pre = x[:, t] @ kernel + state @ recurrent + bias
+        normed = (pre - pre.mean(-1, keepdims=True)) / np.sqrt(pre.var(-1, keepdims=True) + 1e-3)
+        state = np.tanh(normed * gamma + beta)
+        expected.append(state)
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.stack(expected, 1), atol=1e-5)
