@@ -55,7 +55,12 @@ class Layer:
         for key in kwargs:
             if key not in _ALLOWED_KWARGS:
                 raise TypeError(f"Keyword argument not understood: {key!r}")
+        assigned_early = list(self.__dict__.items())
         object.__setattr__(self, "_tracked_layers", [])
+        for attribute, value in assigned_early:
+            # set before `super().__init__()` (HOML2 ch17's DenseTranspose keeps its Dense so):
+            # tf.keras tracks those too
+            self._track_layers_of(attribute, value)
         self._trainable = bool(trainable)
         self.name = name or unique_object_name(to_snake_case(type(self).__name__))
         self._dtype = _normalize_dtype(dtype)
@@ -105,19 +110,23 @@ class Layer:
                     # variables there (tf.keras tracks it as a child of the model)
                     layers = self.__dict__.get("_tracked_layers") or ()
                     self.__dict__.setdefault("_metric_positions", []).append((len(layers), value))
+        self._track_layers_of(name, value)
+        object.__setattr__(self, name, value)
+
+    def _track_layers_of(self, name, value):
+        """Track a layer set as an attribute, or the layers in a list or dict."""
+        tracked = self.__dict__.get("_tracked_layers")
+        if tracked is None:
+            return
         if isinstance(value, Layer) and name not in ("_outer",):
-            tracked = self.__dict__.get("_tracked_layers")
-            if tracked is not None and value not in tracked and value is not self:
+            if value not in tracked and value is not self:
                 tracked.append(value)
         elif isinstance(value, (list, tuple, dict)) and value and self._tracks_container(name, value):
             # tf.keras tracks the layers inside lists and dicts, also beside other things
             # (HOML2 ch14's ResidualUnit keeps an activation function among its layers)
-            tracked = self.__dict__.get("_tracked_layers")
-            if tracked is not None:
-                for v in flatten(value):
-                    if isinstance(v, Layer) and v not in tracked and v is not self:
-                        tracked.append(v)
-        object.__setattr__(self, name, value)
+            for v in flatten(value):
+                if isinstance(v, Layer) and v not in tracked and v is not self:
+                    tracked.append(v)
 
     @staticmethod
     def _tracks_container(name, value):

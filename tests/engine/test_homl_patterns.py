@@ -240,3 +240,35 @@ def test_user_cell_layers_have_weights_once_the_rnn_is_built():
         state = np.tanh(normed * gamma + beta)
         expected.append(state)
     np.testing.assert_allclose(model.predict(x, verbose=0), np.stack(expected, 1), atol=1e-5)
+
+
+class DenseTranspose(keras.layers.Layer):
+    """HOML2 ch17 (tied weights): the Dense is set *before* `super().__init__()`."""
+
+    def __init__(self, dense, activation=None, **kwargs):
+        self.dense = dense
+        self.activation = keras.activations.get(activation)
+        super().__init__(**kwargs)
+
+    def build(self, batch_input_shape):
+        self.biases = self.add_weight(name="bias", shape=[self.dense.input_shape[-1]],
+                                      initializer="zeros")
+        super().build(batch_input_shape)
+
+    def call(self, inputs):
+        return self.activation(ops.matmul(inputs, ops.transpose(self.dense.weights[0]))
+                               + self.biases)
+
+
+def test_layer_set_before_super_init_is_tracked():
+    # tf.keras 2.21 (HOML2 ch17 run): the decoder lists the tied Dense's weights (6, not 2)
+    # and its summary counts them (82414 for the notebook's sizes)
+    dense = keras.layers.Dense(3)
+    encoder = keras.Sequential([dense], name="encoder")
+    encoder.build((None, 5))
+    decoder = keras.Sequential([DenseTranspose(dense, input_shape=[3])], name="decoder")
+    # a layer's own weights first, then its children's (tf.keras 2.21 gives the same list)
+    assert [w.name for w in decoder.weights] == [
+        f"{decoder.layers[0].name}/bias:0", f"{dense.name}/kernel:0", f"{dense.name}/bias:0"]
+    assert decoder.count_params() == 5 + 15 + 3
+    assert decoder.layers[0].activation is keras.activations.linear
