@@ -31,6 +31,17 @@ class _CallContext(threading.local):
 _call_context = _CallContext()
 
 
+def _metrics_in(value):
+    """The metrics an attribute value holds: itself, or the items of a list, tuple or dict."""
+    if isinstance(value, Metric):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [item for item in value if isinstance(item, Metric)]
+    return []
+
+
 def shape_of(x):
     if isinstance(x, (KerasTensor, Tensor, np.ndarray)):
         return tuple(x.shape)
@@ -70,7 +81,8 @@ class Layer:
         self._own_weights = []
         self._activity_losses = []
         self._extra_losses = []
-        self._added_metrics = []       # `add_metric` means, by name
+        self._added_metrics = []       # `add_metric` means, by name, and attribute metrics
+        self._attribute_metrics = []   # (metric, tracked layer set before it or None)
         self._inbound_nodes = []
         self._outbound_nodes = []
         self._build_input_shape = None
@@ -96,22 +108,23 @@ class Layer:
         self._call_has_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
 
     # --- attribute tracking of nested layers ------------------------------------------------
-    _metric_attributes_hold_weights = False   # True for models (tf.keras: not for layers)
-
     def __setattr__(self, name, value):
-        if isinstance(value, Metric):
-            # tf.keras 2 tracks a metric set as an attribute: it is in the model's `metrics`
-            # (reset at every epoch, reported in the logs under its own name)
-            tracked = self.__dict__.get("_added_metrics")
-            if tracked is not None and all(m is not value for m in tracked):
-                tracked.append(value)
-                if self._metric_attributes_hold_weights:
-                    # where it goes among the tracked layers: a model's weights list its
-                    # variables there (tf.keras tracks it as a child of the model)
-                    layers = self.__dict__.get("_tracked_layers") or ()
-                    self.__dict__.setdefault("_metric_positions", []).append((len(layers), value))
+        for metric in _metrics_in(value):
+            self._track_attribute_metric(metric)
         self._track_layers_of(name, value)
         object.__setattr__(self, name, value)
+
+    def _track_attribute_metric(self, metric):
+        """tf.keras 2 tracks a metric set as an attribute (alone, in a list or in a dict): it
+        is in the model's `metrics` (reset at every epoch, reported in the logs under its own
+        name), and a Model lists its variables among its weights, after the layers set before
+        it (`_attribute_metrics` keeps the last tracked layer at that time as its anchor)."""
+        tracked = self.__dict__.get("_added_metrics")
+        if tracked is None or any(m is metric for m in tracked):
+            return
+        tracked.append(metric)
+        layers = self.__dict__.get("_tracked_layers") or [None]
+        self.__dict__.setdefault("_attribute_metrics", []).append((metric, layers[-1]))
 
     def _track_layers_of(self, name, value):
         """Track a layer set as an attribute, or the layers in a list or dict."""
