@@ -156,6 +156,10 @@ class Variable(Tensor):
         self.data -= np.asarray(unwrap(delta), dtype=self.data.dtype)
         return self
 
+    def numpy(self):
+        # a snapshot, as tf.Variable.numpy(): later assign* calls must not change it
+        return self.data.copy()
+
     def value(self):
         return Tensor(self.data)
 
@@ -374,6 +378,11 @@ def set_backward_scope(factory):
     _backward_scope = factory
 
 
+class TapeGradient(Tensor):
+    """A gradient returned by `GradientTape.gradient` (a constant: not differentiable again)."""
+    __slots__ = ()
+
+
 class GradientTape:
     """Records operations so that `gradient(target, sources)` can differentiate them.
 
@@ -431,6 +440,12 @@ class GradientTape:
         targets = _flatten(target)
         out_grads = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
         pairs = [(t, og) for t, og in zip(targets, out_grads) if isinstance(t, Tensor)]
+        if any(isinstance(t, TapeGradient) for t, _ in pairs):
+            # gradients are computed in NumPy outside the graph: tf would differentiate them
+            # again (Hessians, gradient penalties); say so rather than answer None
+            raise NotImplementedError(
+                "Higher-order gradients are not supported by minikeras: a target of "
+                "`gradient()` is itself the result of a GradientTape's `gradient()`.")
         # The graph is shared with any enclosing tape (nested tapes): keep it while one records.
         keep = self.persistent or _state.depth > 0
         if pairs:
@@ -441,7 +456,7 @@ class GradientTape:
             total = [None] * len(flat_sources)
         if unconnected_gradients == "zero":
             total = [np.zeros_like(s.data) if g is None else g for g, s in zip(total, flat_sources)]
-        wrapped = [None if g is None else Tensor(g) for g in total]
+        wrapped = [None if g is None else TapeGradient(g) for g in total]
         return _pack_like(sources, wrapped)
 
 

@@ -21,6 +21,11 @@ from ..callbacks.backup_and_restore import resume_point
 from .distributed import callbacks_for_this_rank
 
 
+def _overrides_build(model):
+    """Whether `build` is a user's override (our own models build by running `call`)."""
+    return not (type(model).build.__module__ or "").startswith(__name__.split(".")[0] + ".")
+
+
 class Model(Layer):
     """Groups layers into an object with training and inference features.
 
@@ -100,12 +105,16 @@ class Model(Layer):
         if not self.built:
             # A subclassed model builds by running `call`; the first input shape is kept so a
             # saved `.keras` file can rebuild it (its `build_config`) before loading weights.
-            self.built = True
+            shapes = map_structure(shape_of, inputs)
+            if isinstance(inputs, tuple) and len(inputs) == 1:
+                shapes = shapes[0]
             if self._build_input_shape is None:
-                shapes = map_structure(shape_of, inputs)
-                if isinstance(inputs, tuple) and len(inputs) == 1:
-                    shapes = shapes[0]
                 self._build_input_shape = shapes
+            if _overrides_build(self):
+                # tf.keras calls a user's `build` before the first call (HOML2 ch12's
+                # ReconstructingRegressor creates a layer there from the input width)
+                self.build(shapes)
+            self.built = True
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None, show_flops=False):
