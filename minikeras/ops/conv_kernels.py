@@ -591,11 +591,11 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     def winograd_chunk(b0, b1, dest_rows):
         def finish_slice(lo, hi):
             """The epilogue on samples b0 + lo : b0 + hi, just written (in cache)."""
-            finish_rows(dest_rows[lo * positions:hi * positions], (b0 + lo) * positions,
+            wino_finish(dest_rows[lo * positions:hi * positions], (b0 + lo) * positions,
                         (b0 + hi) * positions)
         winograd.convolve_chunk(x[b0:b1].astype(dtype, copy=False), wino_kernel, tiling,
                                 _as_shape(dest_rows, (b1 - b0,) + conv_shape[1:]),
-                                None if pooled else finish_slice)
+                                None if pooled else finish_slice, wino_bias)
 
     def destination(b0, b1):
         """Where the convolution of samples b0:b1 goes: their rows of `out`, or a per-thread
@@ -614,6 +614,7 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     if winograd.applies(kernel.shape, strides, pads, dilation, groups) and batch and positions:
         tiling = winograd.Tiling(x.shape[1:-1], pads)
         wino_kernel = winograd.transform_kernel(kernel.astype(dtype, copy=False))
+        wino_bias, wino_finish = _winograd_bias(bias, activation, epilogue, pooled, finish_rows)
         b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
         key = ("conv_forward", x.shape[1:], kernel.shape, tuple(map(tuple, pads)), dtype.str,
                activation, bias is not None, b1)
@@ -642,6 +643,20 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
                   out=out, activation=activation, kernel_groups=kernel_groups, layout=layout,
                   band=band)
     return out, ctx
+
+
+def _winograd_bias(bias, activation, epilogue, pooled, finish_rows):
+    """`(vector, finish)`: the bias the Winograd route adds inside its output transform
+    (`winograd.convolve_chunk`'s `bias`; None when there is none to take) and the epilogue
+    of its output rows without that bias (`finish_rows` when nothing was taken)."""
+    if epilogue is None:
+        if bias is None:
+            return None, finish_rows
+        return bias, lambda rows, start, stop: _epilogue(rows, None, activation)
+    leading = None if pooled else epilogue.leading_bias()
+    if leading is None:
+        return None, finish_rows
+    return leading, epilogue.rows_after_bias
 
 
 def _forward_block(x, kernel, strides, pads, dilation, out_sizes, layout, band, depth, dtype,
