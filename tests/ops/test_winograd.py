@@ -225,3 +225,21 @@ def test_run_copies_match_strided_assignment():
     expected = np.zeros_like(dest)
     expected[:, :, :, 1] = source[:, :, 1::2]
     np.testing.assert_array_equal(dest, expected)
+
+
+@pytest.mark.parametrize("channels, expected", [(8, "im2col"), (16, "winograd")])
+def test_winograd_is_the_plan_default_from_16_channels(channels, expected, monkeypatch):
+    # `plan` keeps its first candidate unless another times clearly faster: that default is
+    # Winograd from 16 input channels (fewer products), im2col below.
+    defaults = []
+
+    def default_plan(key, candidates, **options):
+        defaults.append(next(iter(candidates)))
+        return defaults[-1]
+    monkeypatch.setattr(K, "plan", default_plan)
+    x = np.random.default_rng(10).standard_normal((2, 6, 6, channels)).astype(np.float32)
+    kernel = np.ones((3, 3, channels, 4), np.float32)
+    out, _ = K.conv_forward(x, kernel, (1, 1), [(1, 1), (1, 1)], (1, 1))
+    assert expected in defaults and ({"im2col", "winograd"} - {expected}).isdisjoint(defaults)
+    np.testing.assert_allclose(out, reference_conv(x, kernel, (1, 1), [(1, 1), (1, 1)], (1, 1)),
+                               rtol=1e-5, atol=1e-4)
