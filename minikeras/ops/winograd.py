@@ -371,7 +371,7 @@ def transform_output_grad(g, tiling):
             gp = _zero_bordered(key, (count,) + grid + (filters,), g.dtype)
             gp[:, :tiling.out[0], :tiling.out[1]] = g
         # dY[w] + dY[w+1] at every column in one flat pass (right at even w), then
-        # dY[w-1] - dY[w] written over the odd columns.
+        # dY[w-1] - dY[w] over the odd columns.
         sums = local_buffer("wino_gsums", (count, 2 * th, tw, 2, filters), g.dtype)
         d = local_buffer("wino_dm", (4, 2, count, th, row), g.dtype)
         flat = gp.reshape(-1)
