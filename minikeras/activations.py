@@ -49,6 +49,13 @@ def hard_sigmoid(x):
     return ops.nn.hard_sigmoid(x)
 
 
+def keras3_hard_sigmoid(x):
+    """Keras 3's `hard_sigmoid`, `relu6(x + 3) / 6`: what a layer read from a Keras 3 `.keras`
+    file with activation 'hard_sigmoid' computes (written back to `.keras` files under that
+    name). `hard_sigmoid` stays Keras 2's."""
+    return ops.hard_sigmoid(x)
+
+
 def linear(x):
     return x
 
@@ -171,7 +178,7 @@ _ACTIVATIONS = {fn.__name__: fn for fn in (
     softmax, relu, leaky_relu, tanh, sigmoid, hard_sigmoid, linear, elu, selu, softplus,
     softsign, exponential, swish, mish, gelu, silu, relu6, log_softmax,
     celu, glu, hard_tanh, hard_shrink, soft_shrink, tanh_shrink, threshold, log_sigmoid,
-    sparse_plus, sparse_sigmoid, squareplus, hard_silu)}
+    sparse_plus, sparse_sigmoid, squareplus, hard_silu, keras3_hard_sigmoid)}
 _ACTIVATIONS["hard_swish"] = hard_silu
 
 

@@ -3,6 +3,7 @@ import os
 
 import numpy as np
 
+from ..core.durable import durable_replace
 from .callback import Callback
 
 
@@ -102,7 +103,9 @@ class BackupAndRestore(Callback):
         temporary = os.path.join(self.backup_dir, "tmp_" + self._FILE)
         np.savez(temporary, epoch=epoch, batch=batch, n_weights=len(weights),
                  n_optimizer=len(slots), **arrays)
-        os.replace(temporary, self._path)   # never leave a half-written backup
+        # never leave a half-written backup, even after a power cut: the bytes reach the disk
+        # before the rename, the rename before training goes on
+        durable_replace(temporary, self._path)
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and os.path.exists(self._path):

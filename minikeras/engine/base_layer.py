@@ -29,6 +29,17 @@ class _CallContext(threading.local):
 _call_context = _CallContext()
 
 
+def _metrics_in(value):
+    """The metrics an attribute value holds: itself, or the items of a list, tuple or dict."""
+    if isinstance(value, Metric):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [item for item in value if isinstance(item, Metric)]
+    return []
+
+
 def shape_of(x):
     if isinstance(x, (KerasTensor, Tensor, np.ndarray)):
         return tuple(x.shape)
@@ -63,7 +74,8 @@ class Layer:
         self._own_weights = []
         self._activity_losses = []
         self._extra_losses = []
-        self._added_metrics = []       # `add_metric` means, by name
+        self._added_metrics = []       # `add_metric` means, by name, and attribute metrics
+        self._attribute_metrics = []   # (metric, tracked layer set before it or None)
         self._inbound_nodes = []
         self._outbound_nodes = []
         self._build_input_shape = None
@@ -90,12 +102,8 @@ class Layer:
 
     # --- attribute tracking of nested layers ------------------------------------------------
     def __setattr__(self, name, value):
-        if isinstance(value, Metric):
-            # tf.keras 2 tracks a metric set as an attribute: it is in the model's `metrics`
-            # (reset at every epoch, reported in the logs under its own name)
-            tracked = self.__dict__.get("_added_metrics")
-            if tracked is not None and all(m is not value for m in tracked):
-                tracked.append(value)
+        for metric in _metrics_in(value):
+            self._track_attribute_metric(metric)
         if isinstance(value, Layer) and name not in ("_outer",):
             tracked = self.__dict__.get("_tracked_layers")
             if tracked is not None and value not in tracked and value is not self:
@@ -107,6 +115,18 @@ class Layer:
                     if v not in tracked:
                         tracked.append(v)
         object.__setattr__(self, name, value)
+
+    def _track_attribute_metric(self, metric):
+        """tf.keras 2 tracks a metric set as an attribute (alone, in a list or in a dict): it
+        is in the model's `metrics` (reset at every epoch, reported in the logs under its own
+        name), and a Model lists its variables among its weights, after the layers set before
+        it (`_attribute_metrics` keeps the last tracked layer at that time as its anchor)."""
+        tracked = self.__dict__.get("_added_metrics")
+        if tracked is None or any(m is metric for m in tracked):
+            return
+        tracked.append(metric)
+        layers = self.__dict__.get("_tracked_layers") or [None]
+        self.__dict__.setdefault("_attribute_metrics", []).append((metric, layers[-1]))
 
     def _flatten_layers(self, include_self=True, recursive=True):
         if include_self:

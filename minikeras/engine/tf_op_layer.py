@@ -4,6 +4,8 @@ as tf.keras 2.x does (`x * 2` in a functional model is a `tf.math.multiply` laye
 This module gives `KerasTensor` its operators (installed at the bottom), so it is imported
 with the engine package.
 """
+import inspect
+
 import numpy as np
 
 from .. import ops
@@ -11,7 +13,8 @@ from ..core.registry import register_builtins
 from ..core.session import unique_object_name
 from ..core.tensor import Tensor
 from .base_layer import Layer
-from ..core.nest import map_structure
+from ..core import dispatch
+from ..core.nest import flatten, map_structure, pack_sequence_as
 from .keras_tensor import KerasTensor
 
 
@@ -197,6 +200,157 @@ def _spec_to_index(spec):
     return tuple(one(i) for i in spec) if isinstance(spec, (list, tuple)) else one(spec)
 
 
+# --- KerasOpLambda: Keras 3 `keras.ops` functions on symbolic tensors ----------------------------
+# Keras 3 operation classes whose name is not the CamelCase of the function's.
+_OPERATION_CLASS_NAMES = {"fft": "FFT", "fft2": "FFT2", "ifft2": "IFFT2", "rfft": "RFFT",
+                          "irfft": "IRFFT", "stft": "STFT", "istft": "ISTFT",
+                          "ctc_loss": "CTCLoss", "ctc_decode": "CTCDecode"}
+
+
+def operation_class_name(function_name):
+    """Keras 3's operation class for a `keras.ops` function: `expand_dims` -> `ExpandDims`."""
+    return _OPERATION_CLASS_NAMES.get(function_name) or \
+        "".join(part[:1].upper() + part[1:] for part in function_name.split("_"))
+
+
+def _keras_op(name):
+    """The `keras.ops` function of a (possibly qualified: "image.resize") name, unwrapped."""
+    function = ops
+    for part in name.split("."):
+        function = getattr(function, part, None) if not part.startswith("_") else None
+    if not callable(function) or isinstance(function, type):
+        raise ValueError(f"Unknown `keras.ops` function: {name!r}")
+    return getattr(function, "__wrapped_keras_function__", function)
+
+
+class KerasOpLambda(TFOpLambda):
+    """A Keras 3 `keras.ops` function applied to symbolic tensors: `keras.ops.exp(x)` on a
+    `keras.Input` records this layer, as Keras 3 records an operation node. Named like Keras
+    3's node (`exp`, `expand_dims_1`); `summary()` shows Keras 3's operation class (`Exp`).
+    The first argument is the layer's input, the others are call keywords (stored in the
+    model config's inbound nodes, as TFOpLambda's are).
+
+    Example:
+    >>> x = keras.Input((4,)); y = keras.ops.mean(keras.ops.exp(x), axis=-1)
+    >>> (y.node.layer.name, y.node.layer.summary_class_name, y.shape)
+    ('mean', 'Mean', (None,))
+    """
+
+    def __init__(self, function, **kwargs):
+        self.symbol = function
+        self.function = _keras_op(function)
+        short_name = function.rpartition(".")[2]     # "image.resize" -> "resize"
+        self.summary_class_name = operation_class_name(short_name)
+        if kwargs.get("name") is None:
+            kwargs["name"] = unique_object_name(short_name)
+        Layer.__init__(self, **kwargs)
+
+    def call(self, first, **kwargs):
+        """`function(first, **kwargs)`; a `*args` parameter travels as a keyword holding a
+        list (`einsum`'s operands) or, when it is the first parameter, as `first` itself
+        (`meshgrid`'s arrays)."""
+        args = [first]
+        for name, parameter in _parameters(self.function).items():
+            if parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
+                continue
+            if name == next(iter(_parameters(self.function))):
+                args = list(first)
+            elif name in kwargs:
+                args += list(kwargs.pop(name))
+        return self.function(*args, **kwargs)
+
+    def _infer_outputs(self, args, kwargs):
+        """Run the op on zero placeholders twice, with different sizes for unknown dimensions
+        (any argument may be symbolic; the result may be a structure: `split`, `top_k`)."""
+        results = []
+        for fill in (2, 3):
+            def placeholder(t, fill=fill):
+                if not isinstance(t, KerasTensor):
+                    return t
+                return Tensor(np.zeros(tuple(fill if d is None else d for d in t.shape), t.dtype))
+            with np.errstate(all="ignore"):
+                results.append(self.call(*map_structure(placeholder, args),
+                                         **map_structure(placeholder, kwargs)))
+
+        def merge(first, second):
+            first, second = np.asarray(ops.unwrap(first)), np.asarray(ops.unwrap(second))
+            shape = tuple(None if a != b else a for a, b in zip(first.shape, second.shape))
+            return KerasTensor(shape, dtype=first.dtype)
+        merged = [merge(a, b) for a, b in zip(flatten(results[0]), flatten(results[1]))]
+        return pack_sequence_as(results[0], merged)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,
+                "function": self.symbol}
+
+
+def _parameters(function):
+    return inspect.signature(function).parameters
+
+
+def keras_op_arguments(function, args, kwargs):
+    """`(first, keywords)` of a `keras.ops` call: the first argument is the layer's input,
+    the others keywords by parameter name (so the model config can store them, as
+    TFOpLambda's are); a `*args` parameter's values become a list."""
+    arguments = dict(inspect.signature(function).bind(*args, **kwargs).arguments)
+    for key, parameter in _parameters(function).items():
+        if key not in arguments:
+            continue
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(key))
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            arguments[key] = list(arguments[key])
+    first = arguments.pop(next(iter(arguments)))
+    return first, arguments
+
+
+def keras3_operation_arguments(function_name, args, kwargs, operation_config):
+    """A Keras 3 operation node (`args`, `kwargs`, the operation's own config: `Mean`'s
+    `axis`, `Einsum`'s `subscripts`) -> `(first, keywords)` of the KerasOpLambda call. The
+    config's values fill their parameters; the positional arguments the remaining ones."""
+    function = _keras_op(function_name)
+    given = {**operation_config, **kwargs}
+    positional = list(args)
+    arguments = {}
+    for key, parameter in _parameters(function).items():
+        if key in given:
+            arguments[key] = given.pop(key)
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            arguments[key], positional = positional, []
+        elif positional and parameter.kind is not inspect.Parameter.VAR_KEYWORD:
+            arguments[key] = positional.pop(0)
+    has_var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD
+                          for p in _parameters(function).values())
+    if positional or (given and not has_var_keyword):
+        raise ValueError(f"Cannot read the Keras 3 operation {operation_class_name(function_name)}"
+                         f": `keras.ops.{function_name}` takes no arguments "
+                         f"{sorted(given) or positional}.")
+    arguments.update(given)
+    first = arguments.pop(next(iter(arguments)))
+    return first, arguments
+
+
+def keras_op_for_operation(class_name):
+    """The `keras.ops` function name of a Keras 3 operation class (`ExpandDims` ->
+    `expand_dims`), None when there is none."""
+    if not _FUNCTION_OF_OPERATION:
+        for prefix, namespace in (("", ops), ("image.", ops.image), ("linalg.", ops.linalg)):
+            for name in dir(namespace):
+                value = getattr(namespace, name)
+                if not name.startswith("_") and callable(value) and not isinstance(value, type):
+                    _FUNCTION_OF_OPERATION.setdefault(operation_class_name(name), prefix + name)
+    return _FUNCTION_OF_OPERATION.get(class_name)
+
+
+_FUNCTION_OF_OPERATION = {}
+
+
+def record_keras_op(module, name, function, args, kwargs):
+    """The dispatch handler of `keras.ops`: one KerasOpLambda call."""
+    first, keywords = keras_op_arguments(function, args, kwargs)
+    return KerasOpLambda(name)(first, **keywords)
+
+
 def symbolic_op(name, tensor, other=None, reverse=False):
     """`tensor <op> other` (or `other <op> tensor` when `reverse`) as tf.keras records it."""
     layer = TFOpLambda(_OPERATOR_SYMBOLS[name])
@@ -223,4 +377,6 @@ def _operator(self, name, other=None, reverse=False):
 
 KerasTensor._op = _operator
 KerasTensor.__getitem__ = symbolic_getitem
-register_builtins("layers", {"TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda})
+dispatch.set_symbolic_handler(record_keras_op, module="ops")
+register_builtins("layers", {"TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda,
+                             "KerasOpLambda": KerasOpLambda})

@@ -66,7 +66,9 @@ def _connections(layer, relevant_nodes):
 def _rows(layers, sequential_like, relevant_nodes, expand_nested, level=0):
     rows = []
     for layer in layers:
-        row = {"name": layer.name, "class_name": type(layer).__name__,
+        # a recorded `keras.ops` call shows its Keras 3 operation class, as Keras 3 does
+        class_name = getattr(layer, "summary_class_name", None) or type(layer).__name__
+        row = {"name": layer.name, "class_name": class_name,
                "output_shape": _output_shape_text(layer),
                "params": _params_text(layer, sequential_like),
                "trainable": layer.trainable, "nested_level": level}

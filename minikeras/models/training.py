@@ -532,11 +532,31 @@ class Model(Layer):
         for param, value in zip(params, values):
             param.assign(value)
 
+    def _weight_sources(self):
+        """The tracked layers with the metrics set as attributes of the model among them, in
+        the order they were set: tf.keras 2 lists a model's weights child by child, and a
+        metric attribute is a child (its variables are non-trainable weights; compiled and
+        `add_metric` metrics are not). A metric whose anchor layer left the model goes last."""
+        attribute_metrics = self.__dict__.get("_attribute_metrics", ())
+        if not attribute_metrics:
+            return list(self._tracked_layers)
+        layers = list(self._tracked_layers)
+        present = {id(layer) for layer in layers} | {id(None)}
+        after = {}      # id of the anchor -> the metrics set right after it
+        for metric, anchor in attribute_metrics:
+            key = id(anchor) if id(anchor) in present else "end"
+            after.setdefault(key, []).append(metric)
+        sources = list(after.get(id(None), []))
+        for layer in layers:
+            sources.append(layer)
+            sources.extend(after.get(id(layer), []))
+        return sources + after.get("end", [])
+
     @property
     def weights(self):
         weights = []
-        for layer in self._tracked_layers:
-            weights += layer.weights
+        for source in self._weight_sources():
+            weights += source.weights
         weights += [w for w in self._own_weights if w.trainable and self.trainable]
         weights += [w for w in self._own_weights if not (w.trainable and self.trainable)]
         return _dedup(weights)
@@ -556,8 +576,8 @@ class Model(Layer):
         if not self.trainable:
             return self.weights
         weights = []
-        for layer in self._tracked_layers:
-            weights += layer.non_trainable_weights
+        for source in self._weight_sources():
+            weights += source.non_trainable_weights
         weights += [w for w in self._own_weights if not w.trainable]
         return _dedup(weights)
 

@@ -6,6 +6,7 @@ The Keras 3 names come from `numpy_ops.py` (`keras.ops.numpy`), `nn_ops.py`
 and `core_ops.py` (control flow, slicing, scatter, segments, special functions, FFTs).
 """
 import sys
+import types
 
 from .math import (  # noqa: F401
     add, subtract, multiply, divide, divide_no_nan, power, maximum, minimum, matmul, tensordot,
@@ -16,6 +17,7 @@ from .math import (  # noqa: F401
     greater, greater_equal, less, less_equal, convert_to_tensor, batch_dot,
 )
 from ..core.tensor import as_array, unwrap  # noqa: F401  (Tensor -> NumPy, for layers)
+from ..core import dispatch
 from .nn import (  # noqa: F401
     dense, bias_add, relu, leaky_relu, elu, selu, softsign, hard_sigmoid, softmax, log_softmax,
     softmax_cross_entropy, sparse_softmax_cross_entropy, sigmoid_cross_entropy, dropout,
@@ -79,6 +81,57 @@ from . import nn  # noqa: E402
 
 # `keras.ops.numpy` importable by its module path too.
 sys.modules[__name__ + ".numpy"] = numpy
+
+# Modules whose public functions are Keras 3 `keras.ops` functions.
+_KERAS3_MODULES = {"core_ops", "nn_ops", "linalg", "numpy_ops", "image_ops", "ctc", "einsum"}
+# Functions that answer about a symbolic tensor instead of recording an operation on it.
+_NOT_RECORDED = {"shape", "dtype", "is_tensor", "convert_to_numpy"}
+
+
+def _record_on_symbolic_tensors():
+    """A Keras 3 op given a symbolic tensor (`keras.Input`) records a graph node, as Keras 3
+    does: `keras.ops.exp(x)` in a functional model. The node layer is made above this floor
+    (the engine registers the handler for "ops")."""
+    wrapped = {}
+    namespace = globals()
+    originals = dict(namespace)
+
+    def wrap(name, function):
+        # Keras 3 names an alias's node after the function (`abs` records `Absolute`); a
+        # factory-made function (`__name__` "apply") after its public name.
+        if originals.get(function.__name__) is function:
+            name = function.__name__
+        if id(function) not in wrapped:
+            wrapped[id(function)] = dispatch.symbolic_dispatch("ops", name)(function)
+        return wrapped[id(function)]
+
+    def is_keras3_function(name, value):
+        return (isinstance(value, types.FunctionType) and not name.startswith("_")
+                and name not in _NOT_RECORDED
+                and value.__module__.rpartition(".")[2] in _KERAS3_MODULES
+                and not hasattr(value, "__wrapped_keras_function__"))
+
+    for name, value in list(namespace.items()):
+        if is_keras3_function(name, value) or (name == "relu" and callable(value)):
+            namespace[name] = wrap(name, value)
+    recorded = {name for name, value in namespace.items()
+                if hasattr(value, "__wrapped_keras_function__")}
+    # `keras.ops.image.resize`, `keras.ops.nn.softmax`: a function that is not the top-level
+    # one of its name is recorded under its qualified name ("image.resize"). The kernel
+    # module `nn` is wrapped only for its Keras 3 names.
+    for prefix, module in (("numpy", numpy), ("linalg", linalg), ("image", image), ("nn", nn)):
+        for name, value in list(vars(module).items()):
+            if prefix == "nn":
+                eligible = name in recorded and isinstance(value, types.FunctionType) and \
+                    not hasattr(value, "__wrapped_keras_function__")
+            else:
+                eligible = is_keras3_function(name, value) and value.__module__ == module.__name__
+            if eligible:
+                public = name if originals.get(name) is value else f"{prefix}.{name}"
+                setattr(module, name, wrap(public, value))
+
+
+_record_on_symbolic_tensors()
 
 
 def _add_keras3_names():

@@ -413,24 +413,38 @@ def _gemm_rows(cols, kernel_groups, out_rows, block=None):
 
 
 def _product_rows(a, b, out, block=None):
-    """`out = a @ b` (2-D), `block` rows of `a` at a time (all at once when None)."""
-    if block is None or block >= len(a):
+    """`out = a @ b` (2-D), `block` rows of `a` at a time (all at once when None).
+
+    The whole blocks are one stacked matmul (NumPy calls BLAS for each in its own loop, the
+    GIL released), the rest a second: with two threads, a Python call per block made them
+    queue for the GIL (see parallel.py)."""
+    rows = len(a)
+    if block is None or block >= rows:
         np.matmul(a, b, out=out)
         return out
-    for r in range(0, len(a), block):
-        np.matmul(a[r:r + block], b, out=out[r:r + block])
+    bulk = rows - rows % block
+    np.matmul(_as_shape(a[:bulk], (bulk // block, block, a.shape[1])), b,
+              out=_as_shape(out[:bulk], (bulk // block, block, out.shape[1])))
+    if bulk < rows:
+        np.matmul(a[bulk:], b, out=out[bulk:])
     return out
 
 
 def _product_summed(a, b, block=None):
     """`a (m, k) @ b (k, n)`, as a sum over blocks of `block` values of k (the kernel
-    gradient's long reduction over positions; one product when None)."""
-    if block is None or block >= a.shape[1]:
+    gradient's long reduction over positions; one product when None). The blocks' products
+    are made by one stacked matmul and added in block order."""
+    m, k = a.shape
+    if block is None or block >= k:
         return a @ b
-    total = a[:, :block] @ b[:block]
-    for r in range(block, a.shape[1], block):
-        total += a[:, r:r + block] @ b[r:r + block]
-    return total
+    whole = k // block
+    bulk = whole * block
+    parts = np.empty((whole + (bulk < k), m, b.shape[1]), np.result_type(a, b))
+    np.matmul(_as_shape(a[:, :bulk], (m, whole, block)).transpose(1, 0, 2),
+              _as_shape(b[:bulk], (whole, block, b.shape[1])), out=parts[:whole])
+    if bulk < k:
+        np.matmul(a[:, bulk:], b[bulk:], out=parts[whole])
+    return np.add.reduce(parts, axis=0)
 
 
 def _small_block(depth, width):
@@ -1064,25 +1078,29 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
 
 
 def kernel_and_bias_sums(batch, chunk_bytes, dk_shape, dtype, kernel, chunk_gradients,
-                         products, need_kernel, need_bias):
+                         products, need_kernel, need_bias, piece=None, chunk=None):
     """The kernel and bias gradients of a convolution with the batch split over the two
     threads. Per chunk of samples, `chunk_gradients(b0, b1)` gives `(bias_rows, product_input)`;
     the bias gradient sums the rows' channels and `products(b0, b1, product_input, dk)` adds
     the chunk's kernel gradient into `dk` (None when not needed; it may also make the input
-    gradient). Each thread's partial sums are added in sample order (deterministic rounding)."""
+    gradient). Each thread's partial sums are added in sample order (deterministic rounding).
+    With `piece` (samples), the threads take pieces of the batch as they become free
+    (`run_split`'s `piece=`), each piece's sums kept apart. `chunk` (samples) overrides the
+    chunks `chunk_bytes` gives."""
     partial_dk, partial_db = {}, {}
 
     def work(lo, hi):
         dk = np.zeros(dk_shape, dtype) if need_kernel else None
         db = None
-        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
+        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes) if chunk is None else \
+                [(b, min(b + chunk, hi)) for b in range(lo, hi, chunk)]:
             bias_rows, product_input = chunk_gradients(b0, b1)
             if need_bias:
                 part = _channel_sums(bias_rows)
                 db = part if db is None else db + part
             products(b0, b1, product_input, dk)
         partial_dk[lo], partial_db[lo] = dk, db
-    run_split(work, batch)
+    run_split(work, batch, piece=piece)
     dk = db = None
     if need_kernel:
         dk = _sum_in_order(partial_dk).reshape(kernel.shape).astype(kernel.dtype, copy=False)

@@ -14,12 +14,19 @@ the index of the first phase holding the maximum (one byte).
 
 Backward: the pooled gradient times the relu mask (pooled resolution) is spread over the phases
 by the kept indices; the kernel gradient is then one product with the phase-major im2col rows
-(inputs with few channels) or, like the grid route of conv_kernels.py, per-tap products on the
-padded input's grid, where the input gradient is made too (one product per tap added to a
-contiguous slice). Positions no pooling window reads get no gradient, as in the unfused ops.
+(inputs with few channels; the forward pass keeps them, chunk by chunk) or, like the grid route
+of conv_kernels.py, per-tap products on the padded input's grid, where the input gradient is
+made too (one product per tap added to a contiguous slice). Positions no pooling window reads
+get no gradient, as in the unfused ops.
+
+The two threads take chunks of samples in turn; every chunk makes few, long NumPy calls
+(stacked products over blocks and taps, 16 MB chunks), since each call holds the GIL the other
+thread may be waiting for (see DESIGN.md, "Performance habits").
 
 Ties go to the first maximum in window order, as in the unfused max pooling's gradient.
 """
+from math import prod
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -27,7 +34,7 @@ from ..core.tensor import as_array, is_recording, is_tracked, record
 from .conv import conv_pads
 from .conv_kernels import _PLANS, _TAP_MAJOR_MAX_CHANNELS, Context, _activation_grad, \
     _as_shape, _epilogue, _grid_offsets, _im2col_into, _padded_chunk, \
-    _plan_on_one_blas_thread, _product_rows, _product_summed, _sample_chunks, _small_block, \
+    _plan_on_one_blas_thread, _product_rows, _product_summed, _small_block, \
     fill_border, interior, kernel_and_bias_sums, output_array, output_sizes, same_padding, \
     scratch
 from .parallel import local_buffer, run_split
@@ -37,6 +44,25 @@ from .parallel import local_buffer, run_split
 MAX_TAPS = 4
 # Phase indices are kept in bytes.
 _MAX_PHASES = 255
+# The threads take chunks of samples as they become free (run_split's `piece=`) rather than
+# half the batch each.
+PIECES = True
+# Training keeps the forward's im2col rows of few-channel layers for the backward pass (see
+# `forward`).
+KEEP_COLS = True
+# Samples are processed in chunks of about this many bytes of im2col rows and products (more
+# than conv_kernels' 8 MB: fewer NumPy calls per sample, so the two threads wait less for the
+# GIL; see `_chunk_samples`).
+CHUNK_BYTES = 1 << 24
+
+
+def _chunk_samples(per_sample):
+    """Samples per chunk for work of `per_sample` bytes a sample."""
+    return max(1, CHUNK_BYTES // max(int(per_sample), 1))
+
+
+def _chunks(lo, hi, samples):
+    return [(b, min(b + samples, hi)) for b in range(lo, hi, samples)]
 
 
 def applies(x_shape, kernel_shape, strides, pads, dilation, groups, pool_size, pool_strides,
@@ -49,8 +75,8 @@ def applies(x_shape, kernel_shape, strides, pads, dilation, groups, pool_size, p
     if any(s != 1 for s in strides) or tuple(pool_strides) != tuple(pool_size) or \
             any(lo or hi for lo, hi in pool_pads):
         return False
-    if int(np.prod(kernel_shape[:-2])) > MAX_TAPS or \
-            int(np.prod(pool_size)) > _MAX_PHASES or x_shape[-1] != kernel_shape[-2]:
+    if prod(kernel_shape[:-2]) > MAX_TAPS or \
+            prod(pool_size) > _MAX_PHASES or x_shape[-1] != kernel_shape[-2]:
         return False
     grid = [n + lo + hi for n, (lo, hi) in zip(x_shape[1:-1], pads)]
     conv_sizes = output_sizes(grid, kernel_shape[:-2], strides, dilation)
@@ -67,9 +93,9 @@ class _Geometry:
         conv_sizes = output_sizes(self.grid, self.kernel_size, ones, dilation)
         self.pooled = tuple(o // p for o, p in zip(conv_sizes, pool_size))
         self.phases = list(np.ndindex(*pool_size))
-        self.cells = int(np.prod(self.pooled))            # pooled positions per sample
-        self.grid_cells = int(np.prod(self.grid))
-        self.taps = int(np.prod(self.kernel_size))
+        self.cells = prod(self.pooled)            # pooled positions per sample
+        self.grid_cells = prod(self.grid)
+        self.taps = prod(self.kernel_size)
         self.depth = self.taps * self.cin
         # Few input channels: tap-major im2col rows (whole output rows per copy); else the
         # grid products for the kernel gradient.
@@ -83,34 +109,56 @@ class _Geometry:
         n = xp.shape[0]
         count = n * self.cells
         if self.tap_major:
-            # The input split by position modulo the pool size along every axis, channels
-            # first (one copy per residue): each (phase, tap) copy below is then a shifted
-            # block of one split, read along whole rows (not every p-th value of them).
-            splits = local_buffer("conv_pool_splits", (len(self.phases), self.cin, n) +
-                                  tuple(-(-g // k) for g, k in zip(self.grid, self.pool_size)),
-                                  xp.dtype)
-            for r, residue in enumerate(self.phases):
-                source = xp[(slice(None),) + tuple(slice(a, None, k) for a, k in
-                                                   zip(residue, self.pool_size))]
-                np.copyto(splits[r][(slice(None), slice(None)) + tuple(
-                    slice(0, m) for m in source.shape[1:-1])], np.moveaxis(source, -1, 0))
-            residues = {residue: r for r, residue in enumerate(self.phases)}
-            for p, phase in enumerate(self.phases):
-                for t, tap in enumerate(np.ndindex(*self.kernel_size)):
-                    cells = [q + i * d for q, i, d in zip(phase, tap, self.dilation)]
-                    split = splits[residues[tuple(c % k for c, k in zip(cells,
-                                                                        self.pool_size))]]
-                    block = dest[t * self.cin:(t + 1) * self.cin, p * count:(p + 1) * count]
-                    np.copyto(_as_shape(block, (self.cin, n) + self.pooled),
-                              split[(slice(None), slice(None)) + tuple(
-                                  slice(c // k, c // k + o) for c, k, o in
-                                  zip(cells, self.pool_size, self.pooled))])
+            self._tap_major_into(xp, dest)
         elif not self._window_runs_into(xp, dest):
             for p, phase in enumerate(self.phases):
                 shifted = xp[(slice(None),) + tuple(slice(q, None) for q in phase)]
                 _im2col_into(shifted, self.kernel_size, self.pool_size, self.dilation,
                              self.pooled, 1, dest[p * count:(p + 1) * count])
         return dest
+
+    def _tap_major_into(self, xp, dest):
+        """Tap-major phase im2col rows `dest (depth, phases * count)` in a few copies.
+
+        The input is first split by column modulo the last pool size, channels first (one
+        copy per residue), so that every read below runs along whole rows of one split. A
+        (phase, tap) pair reads the input cells `phase + dilation * tap + pool * position`:
+        along every axis but the last that is affine in phase and tap, so all pairs sharing
+        the last axis' phase and tap are one strided copy (4 copies for 2x2 windows and a 2x2
+        kernel, not 16, each a single NumPy call: few calls matter when two threads share
+        the GIL)."""
+        n, channels = xp.shape[0], self.cin
+        pool, last_pool = self.pool_size, self.pool_size[-1]
+        width = -(-self.grid[-1] // last_pool)
+        splits = local_buffer("conv_pool_splits", (last_pool, channels, n) + self.grid[:-1] +
+                              (width,), xp.dtype)
+        for r in range(last_pool):
+            source = np.moveaxis(xp[..., r::last_pool, :], -1, 0)
+            np.copyto(splits[r][..., :source.shape[-1]], source)
+        rank = len(self.grid)
+        outer = range(rank - 1)
+        tap_rows = [prod(self.kernel_size[a + 1:]) * channels for a in range(rank)]
+        phase_columns = [prod(pool[a + 1:]) * n * self.cells for a in range(rank)]
+        position_columns = [prod(self.pooled[a + 1:]) for a in range(rank)]
+        shape = tuple(self.kernel_size[a] for a in outer) + (channels,) + \
+            tuple(pool[a] for a in outer) + (n,) + self.pooled
+        row, column = dest.strides
+        dest_strides = tuple(tap_rows[a] * row for a in outer) + (row,) + \
+            tuple(phase_columns[a] * column for a in outer) + (self.cells * column,) + \
+            tuple(p * column for p in position_columns)
+        for phase in range(last_pool):
+            for tap in range(self.kernel_size[-1]):
+                cell = phase + self.dilation[-1] * tap
+                split = splits[cell % last_pool][..., cell // last_pool:]
+                channel_stride, sample_stride, *cell_strides = split.strides
+                source = as_strided(split, shape, tuple(
+                    self.dilation[a] * cell_strides[a] for a in outer) + (channel_stride,) +
+                    tuple(cell_strides[a] for a in outer) + (sample_stride,) +
+                    tuple(pool[a] * cell_strides[a] for a in outer) + (cell_strides[-1],),
+                    writeable=False)
+                target = as_strided(dest[tap * channels:, phase * phase_columns[-1]:], shape,
+                                    dest_strides)
+                np.copyto(target, source)
 
     def _window_runs_into(self, xp, dest):
         """Row-major phase im2col as one copy of whole runs: along the last spatial axis a
@@ -144,6 +192,32 @@ class _Geometry:
         """The im2col rows as `(positions, depth)` (a transposed view when tap-major)."""
         return cols.T if self.tap_major else cols
 
+    def kernel_grid_products(self, x_rows, ga_rows, blocks, dk):
+        """Add to `dk (depth, f)` every tap's kernel gradient `x_rows[offset + r].T @
+        ga_rows[r]` over the rows r of `ga_rows`, block by block, as one stacked product of
+        all taps and whole blocks (and one for the last, partial block); each tap adds its
+        blocks' products to `dk` in block order."""
+        rows_per_cell = [prod(self.grid[a + 1:]) for a in range(len(self.grid))]
+        row_bytes = x_rows.strides[0]
+        tap_strides = tuple(d * c * row_bytes for d, c in zip(self.dilation, rows_per_cell))
+        slots = 1 + blocks.whole + (blocks.rest > 0)
+        parts = local_buffer("conv_pool_dk_parts", (self.taps, slots, self.cin, self.filters),
+                             dk.dtype)
+        taps_first = _as_shape(parts, self.kernel_size + parts.shape[1:])
+        dk_taps = _as_shape(dk, (self.taps, self.cin, self.filters))
+        parts[:, 0] = dk_taps
+        if blocks.whole:
+            windows = as_strided(x_rows, self.kernel_size + (blocks.whole, self.cin, blocks.size),
+                                 tap_strides + (blocks.size * row_bytes, x_rows.strides[1],
+                                                row_bytes), writeable=False)
+            np.matmul(windows, blocks.whole_blocks(ga_rows),
+                      out=taps_first[..., 1:1 + blocks.whole, :, :])
+        if blocks.rest:
+            windows = as_strided(x_rows[blocks.bulk:], self.kernel_size + (self.cin, blocks.rest),
+                                 tap_strides + (x_rows.strides[1], row_bytes), writeable=False)
+            np.matmul(windows, ga_rows[blocks.bulk:], out=taps_first[..., -1, :, :])
+        np.add.reduce(parts, axis=1, out=dk_taps)
+
     def spread_to_grid(self, spread, n, ga):
         """Lay the phase-major gradient `spread (phases, count, f)` on the grid `ga (n, *grid,
         f)` at the positions the phases read; zeros elsewhere."""
@@ -157,6 +231,53 @@ class _Geometry:
             tuple(1 + 2 * a for a in range(rank)) + (2 * rank + 1,)
         np.copyto(split.transpose(order),
                   spread.reshape(self.pool_size + (n,) + self.pooled + (self.filters,)))
+
+
+class _KeptCols:
+    """The tap-major im2col rows of every forward chunk, kept for the kernel gradient: chunk
+    `(b0, b1)` is the matrix `(depth, phases * count)` at samples b0..b1 of one buffer."""
+
+    def __init__(self, geo, batch, dtype):
+        self.per_sample = geo.depth * len(geo.phases) * geo.cells
+        self.rows = geo.depth
+        self.buffer = scratch((batch * self.per_sample,), dtype)
+        self.filled = set()
+
+    def chunk(self, b0, b1):
+        """Chunk b0..b1's matrix, to be filled by the forward pass."""
+        self.filled.add((b0, b1))
+        return self._view(b0, b1)
+
+    def made(self, b0, b1):
+        """Chunk b0..b1's matrix if the forward pass made exactly this chunk, else None."""
+        return self._view(b0, b1) if (b0, b1) in self.filled else None
+
+    def _view(self, b0, b1):
+        return self.buffer[b0 * self.per_sample:b1 * self.per_sample].reshape(self.rows, -1)
+
+
+class _Blocks:
+    """`rows` rows cut into blocks of `size` (OpenBLAS' small-matrix kernels, see
+    conv_kernels' `_SMALL_GEMM_MACS`): `whole` full blocks and `rest` rows after them."""
+
+    def __init__(self, rows, size):
+        self.size = size
+        self.whole, self.rest = divmod(rows, size)
+        self.bulk = self.whole * size
+
+    def whole_blocks(self, rows):
+        """The full blocks of `rows (rows, k)` as `(whole, size, k)`."""
+        return _as_shape(rows[:self.bulk], (self.whole, self.size, rows.shape[-1]))
+
+    def product(self, rows, b, out):
+        """`out (..., rows, n) = rows @ b (..., k, n)` block by block: one stacked matmul of
+        the whole blocks and one of the rest."""
+        if self.whole:
+            np.matmul(self.whole_blocks(rows), b[..., None, :, :] if b.ndim > 2 else b,
+                      out=_as_shape(out[..., :self.bulk, :],
+                                    out.shape[:-2] + (self.whole, self.size, out.shape[-1])))
+        if self.rest:
+            np.matmul(rows[self.bulk:], b, out=out[..., self.bulk:, :])
 
 
 def _max_of_phases(y, out):
@@ -190,13 +311,14 @@ def _pool_phases(y, out, first):
 
 
 def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_output=False,
-            finish=None):
+            finish=None, keep_cols=None):
     """`max_pool(activation(conv(x, kernel) + bias))` (stride-1 convolution, tiling pooling
     windows; see `applies`); returns `(out, ctx)`.
 
     Inference (`finish` given, no `bias`/`activation`): `finish(rows)` runs in place on each
     chunk's pooled rows `(positions, filters)` (nondecreasing steps, see ops/fused.py), the
-    first-maximum bytes are not made and ctx is None."""
+    first-maximum bytes are not made and ctx is None. `keep_cols` (default: `cached_output`,
+    i.e. training) keeps a few-channel layer's im2col rows for the kernel gradient."""
     geo = _Geometry(x.shape, kernel.shape, pads, dilation, pool_size)
     batch, filters = x.shape[0], geo.filters
     dtype = np.result_type(x, kernel)
@@ -209,20 +331,27 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     out_rows = _as_shape(out, (-1, filters))
     first_rows = None if first is None else _as_shape(first, (-1, filters))
 
-    def products(b0, b1, block):
+    def products(b0, b1, block, kept=None):
         count = (b1 - b0) * geo.cells
         cols = geo.phase_cols(_padded_chunk(x[b0:b1], pads, "conv_xp"),
-                              geo.cols_buffer(count, dtype))
+                              geo.cols_buffer(count, dtype) if kept is None else
+                              kept.chunk(b0, b1))
         y = local_buffer("conv_pool_y", (phases * count, filters), dtype)
         _product_rows(geo.as_rows(cols), kernel_rows, y, block)
         return y.reshape(phases, count, filters)
 
-    first_chunk = _sample_chunks(0, batch, per_sample)[0][1]
-    block = _forward_block(geo, x, pads, dtype, first_chunk, products)
+    chunk = _chunk_samples(per_sample)
+    block = _forward_block(geo, x, pads, dtype, min(chunk, batch), products)
+    # Training a layer with few input channels: the backward pass reads the kernel gradient's
+    # im2col rows from here instead of copying the windows again (seed_cnn's first layer:
+    # 2.4 MB a sample, a third of its backward CPU).
+    kept = _KeptCols(geo, batch, dtype) \
+        if KEEP_COLS and finish is None and geo.tap_major and \
+        (cached_output if keep_cols is None else keep_cols) else None
 
     def work(lo, hi):
-        for b0, b1 in _sample_chunks(lo, hi, per_sample):
-            y = products(b0, b1, block)
+        for b0, b1 in _chunks(lo, hi, chunk):
+            y = products(b0, b1, block, kept)
             rows = slice(b0 * geo.cells, b1 * geo.cells)
             if finish is None:
                 # The bias goes on before the pooling: the first maximum must be found among
@@ -234,11 +363,11 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
             else:
                 _max_of_phases(y, out_rows[rows])
                 finish(out_rows[rows])
-    run_split(work, batch)
+    run_split(work, batch, piece=chunk if PIECES else None)
     if finish is not None:
         return out, None
     ctx = Context(x=x, kernel=kernel, geo=geo, out=out, first=first, activation=activation,
-                  dtype=dtype, block=block)
+                  dtype=dtype, block=block, cols=kept, chunk=chunk)
     return out, ctx
 
 
@@ -297,8 +426,10 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         n = b1 - b0
         count = n * geo.cells
         if need_kernel and geo.tap_major:
-            cols = geo.phase_cols(_padded_chunk(x[b0:b1], geo.pads, "conv_xp"),
-                                  geo.cols_buffer(count, dtype))
+            cols = ctx.cols.made(b0, b1) if ctx.cols is not None else None
+            if cols is None:
+                cols = geo.phase_cols(_padded_chunk(x[b0:b1], geo.pads, "conv_xp"),
+                                      geo.cols_buffer(count, dtype))
             dk += _product_summed(cols, spread.reshape(phases * count, filters),
                                   block).reshape(dk.shape)
         if not on_grid:
@@ -308,48 +439,44 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         total = n * geo.grid_cells
         span = total - offsets[-1]
         ga_rows = ga.reshape(total, filters)[:span]
-        grid_block = block or span
-        blocks = [(r, min(r + grid_block, span)) for r in range(0, span, grid_block)]
+        blocks = _Blocks(span, block or span)
         if grid_kernel:
             xp = np.ascontiguousarray(_padded_chunk(x[b0:b1], geo.pads, "conv_xp"))
-            x_rows = xp.reshape(total, geo.cin)
-            dk_taps = dk.reshape(geo.taps, geo.cin, filters)
-            for r0, r1 in blocks:
-                for t, offset in enumerate(offsets):
-                    dk_taps[t] += x_rows[offset + r0:offset + r1].T @ ga_rows[r0:r1]
+            geo.kernel_grid_products(xp.reshape(total, geo.cin), ga_rows, blocks, dk)
         if need_input:
             dxp = dx[b0:b1] if unpadded else \
                 local_buffer("conv_pool_dxp", (n,) + geo.grid + (geo.cin,), dtype)
             dx_rows = dxp.reshape(total, geo.cin)
             dx_rows[span:] = 0
-            product = local_buffer("conv_pool_product", (min(grid_block, span), geo.cin),
-                                   dtype)
-            # Last block first: a block's later taps add into rows the blocks after it have
-            # already set, so every row still sums its taps in order.
-            for r0, r1 in reversed(blocks):
-                np.matmul(ga_rows[r0:r1], kernel_t[0], out=dx_rows[r0:r1])   # offset 0
+            # Every row sums its taps in order: tap 0 sets it, the others are added after.
+            blocks.product(ga_rows, kernel_t[0], dx_rows[:span])          # offsets[0] == 0
+            if geo.taps > 1:
+                product = local_buffer("conv_pool_product", (geo.taps - 1, span, geo.cin),
+                                       dtype)
+                blocks.product(ga_rows, kernel_t[1:], product)
                 for t in range(1, geo.taps):
-                    np.matmul(ga_rows[r0:r1], kernel_t[t], out=product[:r1 - r0])
-                    dx_rows[offsets[t] + r0:offsets[t] + r1] += product[:r1 - r0]
+                    dx_rows[offsets[t]:offsets[t] + span] += product[t - 1]
             if not unpadded:
                 dx[b0:b1] = dxp[interior(x.shape[1:-1], geo.pads)]
 
+    # With kept im2col rows the chunks are the forward's (each chunk's rows are one matrix).
+    chunk = ctx.chunk if ctx.cols is not None else _chunk_samples(per_sample)
     block = None
     if need_input or need_kernel:
-        block = _backward_block(ctx, per_sample, spread_gradient, products)
+        block = _backward_block(ctx, min(chunk, batch), spread_gradient, products)
 
     def chunk_products(b0, b1, spread, dk):
         products(b0, b1, spread, block, dk)
     dk, db = kernel_and_bias_sums(batch, per_sample, (geo.depth, filters), dtype, kernel,
-                                  spread_gradient, chunk_products, need_kernel, need_bias)
+                                  spread_gradient, chunk_products, need_kernel, need_bias,
+                                  chunk if PIECES else None, chunk)
     return dx, dk, db
 
 
-def _backward_block(ctx, per_sample, spread_gradient, products):
+def _backward_block(ctx, b1, spread_gradient, products):
     """Rows per backward product (whole chunks: None), timed once per shape on the first
-    chunk like the forward's."""
+    chunk (`b1` samples) like the forward's."""
     geo = ctx.geo
-    b1 = _sample_chunks(0, ctx.x.shape[0], per_sample)[0][1]
     width = geo.filters * (geo.depth if geo.tap_major else geo.cin)
     block = _small_block(1, width)
     if block >= b1 * max(geo.grid_cells, len(geo.phases) * geo.cells):
@@ -390,7 +517,8 @@ def conv_max_pool(x, kernel, bias, padding, dilation, activation, pool_size, poo
     recorded = is_recording() and any(is_tracked(t) for t in (x, kernel, bias)
                                       if t is not None)
     out, ctx = forward(xd, kd, None if bias is None else as_array(bias), pads, dilation,
-                       pool_size, activation, cached_output=recorded)
+                       pool_size, activation, cached_output=recorded,
+                       keep_cols=recorded and is_tracked(kernel))    # frozen: no kernel grad
 
     def backward(g, needs):
         return gradients(ctx, g, needs[0], needs[1], bias is not None and needs[2])

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..core import config, nest
+from ..core import config, dispatch, nest
 from ..core.tensor import Tensor, Variable, record, stop_recording, unwrap
 from . import math as _m
 from .numpy_ops import as_float, data_of, stack, tensor_of
@@ -19,12 +19,17 @@ from .numpy_ops import as_float, data_of, stack, tensor_of
 # tensor facts and conversion
 # ---------------------------------------------------------------------------------------
 def shape(x):
-    """The static shape as a tuple of Python ints (Keras 3 gives a tuple too)."""
+    """The static shape as a tuple of Python ints (Keras 3 gives a tuple too; a symbolic
+    tensor's unknown dimensions are None)."""
+    if dispatch.is_symbolic(x):
+        return tuple(x.shape)
     return tuple(int(n) for n in np.shape(data_of(x)))
 
 
 def dtype(x):
     """The Keras dtype name of `x` ("float32", "int32", ...)."""
+    if dispatch.is_symbolic(x):
+        return config.dtype_name(np.dtype(x.dtype))
     return config.dtype_name(data_of(x).dtype)
 
 

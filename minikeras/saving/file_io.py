@@ -25,6 +25,8 @@ import zlib
 import h5py
 import numpy as np
 
+from ..core.durable import fsync_file, sync_directory
+
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
@@ -87,14 +89,13 @@ def atomic_write(filepath, create_parents=False):
     try:
         yield tmp_path
         _copy_permissions(target, tmp_path)
-        with open(tmp_path, "rb+") as f:      # make the bytes durable before the rename
-            os.fsync(f.fileno())
+        fsync_file(tmp_path)                  # make the bytes durable before the rename
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp_path)
         raise
-    _sync_directory(directory)
+    sync_directory(directory)
 
 
 def _require_directory(directory, filepath):
@@ -142,18 +143,6 @@ def _create_temporary_file(directory, basename):
         except FileExistsError:
             continue
     raise FileExistsError(f"Could not create a temporary file beside {basename} in {directory}.")
-
-
-def _sync_directory(directory):
-    """Make the rename itself durable where the platform allows it."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        handle = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
 
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")

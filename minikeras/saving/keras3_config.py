@@ -26,6 +26,7 @@ from ..engine.base_layer import Layer
 from ..layers.core.lambda_layer import Lambda
 from ..layers.recurrent.base_rnn import RNN
 from ..engine.keras_tensor import KerasTensor
+from ..engine.tf_op_layer import keras3_operation_arguments, keras_op_for_operation
 from ..core.nest import map_structure
 from .. import optimizers
 from ..core.registry import builtin_objects
@@ -100,7 +101,8 @@ def _class_config_v3(class_name, config, name):
     if class_name == "BatchNormalization" and isinstance(config.get("axis"), (list, tuple)) \
             and len(config["axis"]) == 1:
         config["axis"] = config["axis"][0]      # Keras 3 takes one int axis
-    hard = [key for key, value in config.items() if value == "hard_sigmoid"]
+    hard = [key for key, value in config.items()
+            if value == "hard_sigmoid" and key.endswith("activation")]
     if hard:
         warnings.warn(f"{class_name} '{name}' uses the 'hard_sigmoid' activation ({hard}): "
                       "Keras 3's hard_sigmoid is relu6(x + 3) / 6, not tf.keras 2's "
@@ -446,6 +448,48 @@ def _operation_as_tf_op(entry):
                        "function": symbol}}
 
 
+def _operation_as_keras_op(entry):
+    """Any other Keras 3 operation node (`keras.ops.exp(x)` in a functional model) -> the
+    KerasOpLambda entry of its `keras.ops` function, its config's arguments (`axis`,
+    `keepdims`, ...) joined to the call's."""
+    class_name = entry["class_name"]
+    function = keras_op_for_operation(class_name)
+    if function is None:
+        raise ValueError(f"Unknown Keras 3 operation {class_name!r} (module "
+                         f"{entry.get('module')!r}): no `keras.ops` function computes it.")
+    config = dict(entry.get("config", {}))
+    name = entry.get("name") or config.get("name")
+    config.pop("name", None)
+    nodes = []
+    for node in entry.get("inbound_nodes", []):
+        first, kwargs = keras3_operation_arguments(function, node.get("args", []),
+                                                   dict(node.get("kwargs", {})), config)
+        nodes.append({"args": [first], "kwargs": kwargs})
+    return {"class_name": "KerasOpLambda", "name": name, "inbound_nodes": nodes,
+            "config": {"name": name, "trainable": True, "dtype": "float32",
+                       "function": function}}
+
+
+def _get_item_as_slicing_op(entry):
+    """Keras 3's `GetItem` node (`x[:, :3]`, the key with `__slice__` entries) -> tf.keras'
+    SlicingOpLambda entry (`slice_spec` with `{"start", "stop", "step"}` slices)."""
+    def spec(item):
+        if isinstance(item, dict) and item.get("class_name") == "__slice__":
+            return {key: item["config"].get(key) for key in ("start", "stop", "step")}
+        if isinstance(item, dict) and item.get("class_name") == "__ellipsis__":
+            return {"class_name": "__ellipsis__"}
+        if isinstance(item, list):
+            return [spec(i) for i in item]
+        return item
+    name = entry.get("name") or entry["config"].get("name")
+    nodes = [{"args": list(node.get("args", []))[:1],
+              "kwargs": {"slice_spec": spec(list(node.get("args", []))[1])}}
+             for node in entry.get("inbound_nodes", [])]
+    return {"class_name": "SlicingOpLambda", "name": name, "inbound_nodes": nodes,
+            "config": {"name": name, "trainable": True, "dtype": "float32",
+                       "function": "__operators__.getitem"}}
+
+
 def normalize(obj, where="config"):
     """Rewrite a Keras 3 config tree into the tf.keras form minikeras' classes take."""
     if isinstance(obj, list):
@@ -456,10 +500,13 @@ def normalize(obj, where="config"):
         return obj["config"].get("name", "float32")
     if obj.get("class_name") == "__keras_tensor__":
         return list(obj["config"]["keras_history"])
-    if (obj.get("class_name") in _KERAS3_OPERATIONS or
-            obj.get("class_name") in _MASK_OPERATIONS) and \
-            str(obj.get("module", "")).startswith("keras.src.ops"):
-        obj = _operation_as_tf_op(obj)
+    if str(obj.get("module", "")).startswith("keras.src.ops") and "class_name" in obj:
+        if obj["class_name"] in _KERAS3_OPERATIONS or obj["class_name"] in _MASK_OPERATIONS:
+            obj = _operation_as_tf_op(obj)
+        elif obj["class_name"] == "GetItem":
+            obj = _get_item_as_slicing_op(obj)
+        else:
+            obj = _operation_as_keras_op(obj)
     result = {key: normalize(value, where) for key, value in obj.items()}
     if "class_name" in result and isinstance(result.get("config"), dict):
         inner = result["config"]
@@ -472,7 +519,8 @@ def normalize(obj, where="config"):
         if result["class_name"] == "Sequential" and isinstance(inner.get("layers"), list):
             inner["layers"] = serialization.with_first_layer_input_shape(inner["layers"])
         if "inbound_nodes" in result:
-            keep_structure = result["class_name"] in ("TFOpLambda", "SlicingOpLambda")
+            keep_structure = result["class_name"] in ("TFOpLambda", "SlicingOpLambda",
+                                                      "KerasOpLambda")
             result["inbound_nodes"] = [_tf_op_node_v2(node) if keep_structure
                                        else _node_v2(node, result["class_name"])
                                        for node in result["inbound_nodes"]]
@@ -608,10 +656,71 @@ def _drop_dead_operations(config):
     return {**config, "config": {**inner, "layers": layers}}
 
 
-def deserialize_model(config, custom_objects=None, safe_mode=True):
+# --- hard_sigmoid: Keras 2's clip(0.2 x + 0.5, 0, 1), Keras 3's relu6(x + 3) / 6 -----------------
+KERAS3_HARD_SIGMOID = "keras3_hard_sigmoid"     # minikeras' name of Keras 3's function
+
+
+def hard_sigmoid_is_keras3(metadata):
+    """Whether 'hard_sigmoid' in a `.keras` file's configs is Keras 3's: files written by
+    Keras 3 (`keras_version` 3.x), or by minikeras for a model using Keras 3's function
+    (metadata `"hard_sigmoid": "keras3"`); tf_keras 2.x files and minikeras' other files mean
+    Keras 2's."""
+    if not isinstance(metadata, dict):
+        return False
+    if metadata.get("hard_sigmoid") == "keras3":
+        return True
+    major = str(metadata.get("keras_version", "")).split(".")[0]
+    return major.isdigit() and int(major) >= 3
+
+
+def _map_activations(tree, mapping):
+    """Rename activations (values of `*activation` keys, strings or `{"config": name}`
+    dicts) throughout a config tree; returns the new tree and the names met."""
+    met = set()
+
+    def visit(node):
+        if isinstance(node, list):
+            return [visit(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        result = {}
+        for key, value in node.items():
+            if isinstance(key, str) and key.endswith("activation"):
+                name = value.get("config") if isinstance(value, dict) else value
+                if isinstance(name, str) and name in mapping:
+                    met.add(name)
+                    value = {**value, "config": mapping[name]} if isinstance(value, dict) \
+                        else mapping[name]
+            result[key] = visit(value)
+        return result
+    return visit(tree), met
+
+
+def read_keras3_hard_sigmoid(config):
+    """A Keras 3 file's 'hard_sigmoid' activations as minikeras' `keras3_hard_sigmoid`."""
+    return _map_activations(config, {"hard_sigmoid": KERAS3_HARD_SIGMOID})[0]
+
+
+def write_keras3_hard_sigmoid(config):
+    """`keras3_hard_sigmoid` written as Keras 3's 'hard_sigmoid'; returns the config and
+    whether any was written. A model using both functions cannot be written: the file has
+    one name for them."""
+    config, met = _map_activations(config, {KERAS3_HARD_SIGMOID: "hard_sigmoid",
+                                            "hard_sigmoid": "hard_sigmoid"})
+    if met == {KERAS3_HARD_SIGMOID, "hard_sigmoid"}:
+        raise ValueError("This model uses both Keras 2's 'hard_sigmoid' (clip(0.2 x + 0.5, 0, "
+                         "1)) and Keras 3's ('keras3_hard_sigmoid', relu6(x + 3) / 6): the "
+                         "'.keras' format has one name for both. Save it as '.h5', or use one "
+                         "of them.")
+    return config, KERAS3_HARD_SIGMOID in met
+
+
+def deserialize_model(config, custom_objects=None, safe_mode=True, keras3_hard_sigmoid=False):
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError("The '.keras' file's config.json does not describe a model: expected a "
                          f"dict with a 'class_name', got {type(config).__name__}.")
+    if keras3_hard_sigmoid:
+        config = read_keras3_hard_sigmoid(config)
     entry = normalize(_drop_dead_operations(
         {k: v for k, v in config.items() if k not in ("compile_config", "build_config")}))
     if _has_keras3_nodes(config):     # tf_keras' own .keras files keep tf.keras 2's nodes

@@ -12,6 +12,10 @@ The model's own variables are at `vars`; the layers of a Sequential/functional m
 `layers/<snake_case class name>[_<n>]`, numbered per class in `model.layers` order; layers held
 in attributes of subclassed models/layers at `<attribute>` (containers: `<attribute>/<class>`);
 the optimizer at `optimizer` (iterations, learning rate, then each variable's slots).
+tf.keras 2.21 walks attributes in reverse sorted order with a model's `layers` and `metrics`
+properties among them and saves metrics too: for subclassed models (and models holding metric
+attributes) its groups are added as hard links to the same `vars` groups, so both libraries
+read the file; reading takes tf.keras' layout when Keras 3's groups are missing.
 """
 import datetime
 import io
@@ -27,6 +31,8 @@ import numpy as np
 from ..core.version import __version__
 from ..models.serialization import json_default
 from ..models.model_kind import is_functional, is_sequential
+from ..models.training import Model
+from ..metrics.base import Metric
 from . import file_io
 from ..engine.base_layer import Layer
 from ..optimizers.base import Optimizer
@@ -34,7 +40,8 @@ from ..optimizers import schedules
 from ..core.tensor import Variable
 from .legacy_h5 import build_optimizer
 from .keras3_config import (serialize_model, deserialize_model, compile_from_config,
-                            keras3_operation, snake_case)
+                            keras3_operation, snake_case, hard_sigmoid_is_keras3,
+                            write_keras3_hard_sigmoid)
 
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
@@ -47,6 +54,7 @@ _ENGINE_ATTRIBUTES = frozenset({
     "_input_layers", "_output_layers", "_inbound_nodes", "_outbound_nodes", "_own_weights",
     "inputs", "outputs", "_nested_inputs", "_nested_outputs", "compiled_loss",
     "compiled_metrics", "history", "_outer", "input_spec", "_initial_weights",
+    "_added_metrics", "_attribute_metrics",
 })
 
 # Attributes that hold a layer Keras 3 does not save: Bidirectional's template `layer` (its
@@ -72,22 +80,44 @@ def _children(obj):
         yield name, vars(obj)[name]
 
 
-def walk(obj, path="", visited=None):
-    """Yield (path, saveable) for `obj` and every saveable below it, each once."""
+def _tf_keras_children(obj):
+    """(attribute, child) pairs in tf.keras 2.21's visiting order (`saving_lib`): attribute
+    names in reverse sorted order, a model's `layers` and `metrics` properties among them;
+    metrics are saved objects too."""
+    names = {name for name in vars(obj)
+             if not name.startswith("__") and name not in _ENGINE_ATTRIBUTES}
+    if isinstance(obj, Model):
+        names |= {"layers", "metrics"}
+    for name in sorted(names, reverse=True):
+        yield name, list(getattr(obj, name)) if name in ("layers", "metrics") else \
+            vars(obj)[name]
+
+
+def _is_tf_keras_saveable(obj):
+    return _is_saveable(obj) or isinstance(obj, Metric)
+
+
+def walk(obj, path="", visited=None, tf_keras_layout=False):
+    """Yield (path, saveable) for `obj` and every saveable below it, each once: Keras 3's
+    layout, or tf.keras 2.21's (which also saves metrics) with `tf_keras_layout=True`."""
     visited = set() if visited is None else visited
     if id(obj) in visited:
         return
     visited.add(id(obj))
     yield path, obj
-    for attribute, child in _children(obj):
+    if isinstance(obj, Metric):
+        return
+    children = _tf_keras_children(obj) if tf_keras_layout else _children(obj)
+    is_saveable = _is_tf_keras_saveable if tf_keras_layout else _is_saveable
+    for attribute, child in children:
         child_path = f"{path}/{attribute}" if path else attribute
-        if _is_saveable(child):
-            yield from walk(child, child_path, visited)
+        if is_saveable(child):
+            yield from walk(child, child_path, visited, tf_keras_layout)
         elif isinstance(child, (list, tuple, dict)):
             items = list(child.values()) if isinstance(child, dict) else list(child)
             used = {}
             for item in items:
-                if not _is_saveable(item) or id(item) in visited:
+                if not is_saveable(item) or id(item) in visited:
                     continue
                 if keras3_operation(item) is not None:
                     continue        # written as a Keras 3 operation: not a saveable layer
@@ -97,13 +127,15 @@ def walk(obj, path="", visited=None):
                     name = f"{name}_{used[name]}"
                 else:
                     used[name] = 0
-                yield from walk(item, f"{child_path}/{name}", visited)
+                yield from walk(item, f"{child_path}/{name}", visited, tf_keras_layout)
 
 
 def own_variables(obj):
     """The variables an object stores in its own `vars` group, in Keras 3's order."""
     if isinstance(obj, Optimizer):
         return _optimizer_variables(obj)
+    if isinstance(obj, Metric):
+        return obj.variables
     own = list(getattr(obj, "_own_weights", []))
     return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
 
@@ -141,14 +173,41 @@ def _restore_scalars(optimizer, variables):
 
 # --- writing ------------------------------------------------------------------------------------
 def write_weights(model, h5file):
+    written = {}
     for path, obj in walk(model):
         group = h5file.create_group(f"{path}/vars" if path else "vars")
+        written[id(obj)] = group
         group.attrs["name"] = str(getattr(obj, "name", ""))
         if hasattr(obj, "save_own_variables"):
             obj.save_own_variables(group)
             continue
         for index, variable in enumerate(own_variables(obj)):
             group.create_dataset(str(index), data=np.asarray(variable.data))
+    _add_tf_keras_paths(model, h5file, written)
+
+
+def _add_tf_keras_paths(model, h5file, written):
+    """Make the file readable by tf.keras 2.21 too: where its layout differs from Keras 3's (a
+    subclassed model's `layers/functional`, metric trackers), its groups are hard links to the
+    `vars` groups written above (no copy), or hold a metric's variables. Graph models
+    without metric attributes have one layout: nothing is added."""
+    objects = list(walk(model, tf_keras_layout=True))
+    if not any(isinstance(obj, Model) and not (is_functional(obj) or is_sequential(obj)) or
+               getattr(obj, "_attribute_metrics", None) for _, obj in objects):
+        return
+    for path, obj in objects:
+        name = f"{path}/vars" if path else "vars"
+        if isinstance(obj, Optimizer) or name in h5file:
+            continue
+        if id(obj) in written:
+            parent = name.rpartition("/")[0]
+            if parent:
+                h5file.require_group(parent)
+            h5file[name] = written[id(obj)]
+        elif isinstance(obj, Metric):
+            group = h5file.create_group(name)
+            for index, variable in enumerate(obj.variables):
+                group.create_dataset(str(index), data=np.asarray(variable.data))
 
 
 def save_weights(model, filepath):
@@ -171,12 +230,11 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
     assignments = []
     own_loaders = []
     size_of_file = file_io.file_size(h5file)
-    for path, obj in walk(model):
+    for path, obj in _walk_in_file_layout(model, h5file):
         if isinstance(obj, Optimizer):
             continue
-        stored = h5file.get(f"{path}/vars" if path else "vars")
-        if stored is None:
-            stored = h5file.get(f"{_private_twin(path)}/vars", {})
+        stored = _stored_group(h5file, path)
+        stored = {} if stored is None else stored
         if hasattr(obj, "load_own_variables"):
             own_loaders.append((obj, stored))
             continue
@@ -195,6 +253,25 @@ def read_weights(model, h5file, filepath, skip_mismatch=False):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "_built", False):
         load_optimizer_state(model, h5file)
+
+
+def _walk_in_file_layout(model, h5file):
+    """Keras 3's layout, unless some of its groups are missing and tf.keras 2.21's layout
+    (different for subclassed models: `layers/functional`, metric trackers) finds them all."""
+    keras3 = list(walk(model))
+    if all(_stored_group(h5file, path) is not None for path, obj in keras3
+           if not isinstance(obj, Optimizer)):
+        return keras3
+    tf_keras = list(walk(model, tf_keras_layout=True))
+    if all(_stored_group(h5file, path) is not None for path, obj in tf_keras
+           if not isinstance(obj, Optimizer)):
+        return tf_keras
+    return keras3
+
+
+def _stored_group(h5file, path):
+    stored = h5file.get(f"{path}/vars" if path else "vars")
+    return stored if stored is not None else h5file.get(f"{_private_twin(path)}/vars")
 
 
 def _private_twin(path):
@@ -278,9 +355,13 @@ def save_model(model, filepath):
         warnings.warn("You are saving a model that has not yet been built. It might not contain "
                       "any weights yet. Consider building the model first by calling it on some "
                       "data.", stacklevel=3)
-    config_json = json.dumps(serialize_model(model), default=json_default)
+    config, keras3_hard_sigmoid = write_keras3_hard_sigmoid(serialize_model(model))
+    config_json = json.dumps(config, default=json_default)
     saved_at = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
-    metadata_json = json.dumps({"keras_version": str(__version__), "date_saved": saved_at})
+    metadata = {"keras_version": str(__version__), "date_saved": saved_at}
+    if keras3_hard_sigmoid:
+        metadata["hard_sigmoid"] = "keras3"      # read back as Keras 3's (Keras 3 reads it so)
+    metadata_json = json.dumps(metadata)
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5file:
         write_weights(model, h5file)
@@ -345,8 +426,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         raw = file_io.read_member(archive, CONFIG_FILENAME, filepath, CONFIG_SIZE_LIMIT)
         config = file_io.parse_json(raw, f"Cannot load the model from {filepath}: "
                                          f"'{CONFIG_FILENAME}'")
+        keras3_hard_sigmoid = hard_sigmoid_is_keras3(_metadata(archive, filepath))
         model = file_io.deserializing(filepath, lambda: deserialize_model(
-            config, custom_objects, safe_mode=safe_mode))
+            config, custom_objects, safe_mode=safe_mode,
+            keras3_hard_sigmoid=keras3_hard_sigmoid))
         weights = file_io.read_member(archive, WEIGHTS_FILENAME, filepath,
                                       weights_size_limit(model))
         with file_io.reading_errors(filepath, "the model"):
@@ -358,6 +441,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 compile_from_config(model, config["compile_config"], custom_objects)
                 load_optimizer_state(model, h5file)
     return model
+
+
+def _metadata(archive, filepath):
+    """`metadata.json` as a dict ({} when absent or unreadable: it only refines reading)."""
+    if METADATA_FILENAME not in archive.namelist():
+        return {}
+    try:
+        return json.loads(file_io.read_member(archive, METADATA_FILENAME, filepath, 1 << 20))
+    except (ValueError, file_io.CorruptFileError):
+        return {}
 
 
 def load_weights_from_archive(model, filepath, skip_mismatch=False):

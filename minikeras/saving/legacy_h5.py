@@ -16,7 +16,8 @@ import numpy as np
 
 from ..core.version import __version__
 from ..models.serialization import json_default
-from . import file_io
+from . import file_io, keras3_config
+from .keras3_config import hard_sigmoid_is_keras3
 from ..models import serialization
 from ..models.model_kind import is_subclassed
 
@@ -341,6 +342,16 @@ def save_model(model, filepath, include_optimizer=True):
                 save_optimizer_weights_to_hdf5_group(f, model.optimizer)
 
 
+def _deserialize(model_config, attributes, custom_objects, safe_mode):
+    """Keras 3 writes its own configs (and means its own `hard_sigmoid`) into the legacy
+    `.h5` files it saves (`keras_version` 3.x): they are read as its `.keras` configs are."""
+    version = {"keras_version": _attr_string(attributes.get("keras_version", ""))}
+    if hard_sigmoid_is_keras3(version):
+        return keras3_config.deserialize_model(model_config, custom_objects,
+                                               safe_mode=safe_mode, keras3_hard_sigmoid=True)
+    return serialization.deserialize_model(model_config, custom_objects, safe_mode=safe_mode)
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     with file_io.open_h5(filepath, "the model") as f:
         with file_io.reading_errors(filepath, "the model"):
@@ -352,8 +363,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             model_config = file_io.parse_json(
                 _attr_string(raw_config),
                 f"Cannot load the model from {filepath}: its 'model_config' attribute")
-            model = file_io.deserializing(filepath, lambda: serialization.deserialize_model(
-                model_config, custom_objects, safe_mode=safe_mode))
+            model = file_io.deserializing(filepath, lambda: _deserialize(
+                model_config, f.attrs, custom_objects, safe_mode))
             if "model_weights" not in f:
                 raise file_io.CorruptFileError(
                     f"Cannot load the model from {filepath}: the 'model_weights' group is missing.")

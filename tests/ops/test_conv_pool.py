@@ -52,6 +52,8 @@ CASES = [
     ((2, 17, 12), (3, 12, 5), "same", (1,), (2,)),                 # 1-D
     ((2, 17, 4), (4, 4, 5), "causal", (1,), (3,)),                 # 1-D, 4 taps, causal
     ((1, 7, 8, 6, 9), (2, 1, 2, 9, 4), "valid", (1, 1, 1), (2, 2, 2)),   # 3-D
+    ((2, 11, 13, 2), (2, 2, 2, 3), "same", (2, 2), (3, 2)),       # few channels, dilation
+    ((1, 7, 9, 6, 2), (2, 1, 2, 2, 4), "valid", (1, 1, 2), (2, 2, 2)),   # 3-D, few channels
 ]
 
 
@@ -292,3 +294,50 @@ def test_inference_chain_routes_match_layer_by_layer(monkeypatch, route):
     assert len(calls) == (2 if route == "phases" else 0)
     monkeypatch.setattr(fusion, "ENABLED", False)
     np.testing.assert_allclose(fused_out, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[6], CASES[8]])
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 12, None])
+def test_kept_im2col_rows_give_the_recomputed_gradients(monkeypatch, case, chunk_bytes):
+    # training keeps a few-channel layer's im2col rows for backward, chunk by chunk
+    if chunk_bytes is not None:
+        monkeypatch.setattr(conv_pool, "CHUNK_BYTES", chunk_bytes)
+    x, kernel, bias = _arrays(case, np.float32, seed=5)
+    x = np.concatenate([x] * 3)                 # several chunks
+    _, _, padding, dilation, pool = case
+    rank = kernel.ndim - 2
+    pads = conv_op.conv_pads(x.shape[1:-1], kernel.shape[:-2], (1,) * rank, padding, dilation)
+    grads = {}
+    for keep in (True, False):
+        monkeypatch.setattr(conv_pool, "KEEP_COLS", keep)
+        out, ctx = conv_pool.forward(x, kernel, bias, pads, dilation, pool, "relu",
+                                     cached_output=True)
+        assert (ctx.cols is not None) == keep
+        g = np.random.default_rng(6).standard_normal(out.shape).astype(np.float32)
+        copies = []
+        original = conv_pool._Geometry.phase_cols
+        monkeypatch.setattr(conv_pool._Geometry, "phase_cols",
+                            lambda *args: copies.append(1) or original(*args))
+        grads[keep] = conv_pool.gradients(ctx, g, True, True, True)
+        monkeypatch.setattr(conv_pool._Geometry, "phase_cols", original)
+        assert bool(copies) != keep             # kept rows: no windows copied again
+    for kept, recomputed in zip(grads[True], grads[False]):
+        np.testing.assert_allclose(kept, recomputed, rtol=1e-5,
+                                   atol=1e-5 * max(1.0, float(np.max(np.abs(recomputed)))))
+
+
+def test_frozen_kernel_keeps_no_im2col_rows(monkeypatch):
+    made = []
+    original = conv_pool._KeptCols
+    monkeypatch.setattr(conv_pool, "_KeptCols", lambda *args: made.append(1) or original(*args))
+    x, kernel, bias = _arrays(CASES[0], np.float32, seed=7)
+    for trainable in (True, False):
+        made.clear()
+        xv, kv = Tensor(x), Variable(kernel, trainable=trainable)
+        with keras.GradientTape() as tape:
+            tape.watch(xv)
+            loss = keras.ops.sum(conv_pool.conv_max_pool(xv, kv, Tensor(bias), "valid", (1, 1),
+                                                         "relu", (2, 2), "valid"))
+        dx = np.asarray(tape.gradient(loss, xv))
+        assert np.isfinite(dx).all() and np.abs(dx).max() > 0
+        assert len(made) == trainable
