@@ -1,6 +1,7 @@
 """Activation functions, by name or as functions (`keras.activations`)."""
 
 from . import ops
+from .core import dispatch
 from .core.serialization import deserialize_object
 from .core.registry import register_builtins
 from .core.registry import get_registered_name, get_registered_object
@@ -171,6 +172,9 @@ def hard_silu(x):
     return ops.hard_silu(x)
 
 
+# tf.keras records an activation called on a KerasTensor as TFOpLambda layers (the handler
+# in backend/symbolic_functions.py builds them): HOML2 ch15's `keras.activations.relu(z)`
+dispatch.dispatch_all(globals(), "activations")
 hard_swish = hard_silu
 
 

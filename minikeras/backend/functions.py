@@ -37,7 +37,10 @@ def variable(value, dtype=None, name=None, constraint=None):
 
 
 def get_value(x):
-    return np.asarray(as_array(x))
+    """A snapshot of `x` (later `set_value`/`assign` calls do not change it), a NumPy scalar
+    for a 0-d value, as tf.keras' `x.numpy()`."""
+    value = np.array(as_array(x))
+    return value[()] if value.ndim == 0 else value
 
 
 def batch_get_value(tensors):

@@ -12,7 +12,7 @@ import inspect
 
 import numpy as np
 
-from .. import losses, ops
+from .. import activations, losses, ops
 from ..core import config, dispatch
 from ..core.tensor import Tensor, unwrap
 from ..engine.tf_op_layer import TFOpLambda, register_symbol_resolver, register_tf_symbol
@@ -54,6 +54,9 @@ _OPS = {
     "math.round": lambda x, name=None: K.round(x),
     "nn.relu": lambda features, name=None: K.relu(features),
     "nn.elu": lambda features, name=None: K.elu(features),
+    "nn.leaky_relu": lambda features, alpha=0.2, name=None: K.relu(features, alpha=alpha),
+    "nn.selu": lambda features, name=None: ops.selu(features),
+    "nn.silu": lambda features, beta=1.0, name=None: ops.silu(features),
     "nn.softmax": lambda logits, axis=None, name=None: K.softmax(
         logits, axis=-1 if axis is None else axis),
     "math.reduce_sum": _reduce(K.sum),
@@ -287,7 +290,23 @@ _LOSS_RECIPES = {
     "categorical_crossentropy": _crossentropy("categorical_crossentropy", reduce=False),
     "kl_divergence": _kld,
 }
-_RECIPES = {"backend": _K_RECIPES, "losses": _LOSS_RECIPES}
+def _activation_relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    if alpha and max_value is None and not threshold:
+        return _tf("nn.leaky_relu", x, alpha=alpha)
+    return _relu(x, alpha, max_value, threshold)
+
+
+# keras.activations.*: the TF op each runs (tf.keras 2.21 records `activations.relu(x)` as
+# tf.nn.relu, `relu(x, alpha=0.1)` as tf.nn.leaky_relu, softmax with its axis)
+_ACTIVATION_RECIPES = {
+    "relu": _activation_relu, "sigmoid": _K_RECIPES["sigmoid"], "tanh": _K_RECIPES["tanh"],
+    "softplus": _K_RECIPES["softplus"], "elu": _elu,
+    "softmax": lambda x, axis=-1: _tf("nn.softmax", x, axis=axis),
+    "selu": lambda x: _tf("nn.selu", x, name=None),
+    "swish": lambda x: _tf("nn.silu", x), "silu": lambda x: _tf("nn.silu", x),
+}
+
+_RECIPES = {"backend": _K_RECIPES, "losses": _LOSS_RECIPES, "activations": _ACTIVATION_RECIPES}
 
 
 def call_on_symbolic(module, name, function, args, kwargs):
@@ -315,7 +334,8 @@ def _keras_function(symbol):
     if not symbol.startswith("keras."):
         return None
     module_name, _, name = symbol[len("keras."):].partition(".")
-    modules = {"backend": (backend_functions, nn_functions), "losses": (losses,)}
+    modules = {"backend": (backend_functions, nn_functions), "losses": (losses,),
+               "activations": (activations,)}
     for module in modules.get(module_name, ()):
         function = getattr(module, name, None)
         if callable(function):

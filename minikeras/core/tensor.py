@@ -5,6 +5,7 @@ the op that produced it: its parent tensors and a backward function. Ops are rec
 a tape is active *and* one of their inputs is tracked (a trainable Variable, a watched tensor or
 the result of a tracked op), so inference builds no graph at all.
 """
+import contextlib
 import threading
 
 import numpy as np
@@ -20,6 +21,7 @@ class _RecordingState(threading.local):
 
 
 _state = _RecordingState()
+_no_scope = contextlib.nullcontext()
 
 
 def is_recording():
@@ -153,6 +155,10 @@ class Variable(Tensor):
     def assign_sub(self, delta):
         self.data -= np.asarray(unwrap(delta), dtype=self.data.dtype)
         return self
+
+    def numpy(self):
+        # a snapshot, as tf.Variable.numpy(): later assign* calls must not change it
+        return self.data.copy()
 
     def value(self):
         return Tensor(self.data)
@@ -360,6 +366,23 @@ class stop_recording:
         return False
 
 
+# What `GradientTape.gradient` runs the backward pass in (a factory of context managers, or
+# None): set by models/ to fit's BLAS thread policy, so that hand-written training loops get the
+# protection a `fit` step has (core cannot import it).
+_backward_scope = None
+
+
+def set_backward_scope(factory):
+    """Have `GradientTape.gradient` run its backward pass inside `factory()` (None: nothing)."""
+    global _backward_scope
+    _backward_scope = factory
+
+
+class TapeGradient(Tensor):
+    """A gradient returned by `GradientTape.gradient` (a constant: not differentiable again)."""
+    __slots__ = ()
+
+
 class GradientTape:
     """Records operations so that `gradient(target, sources)` can differentiate them.
 
@@ -417,16 +440,23 @@ class GradientTape:
         targets = _flatten(target)
         out_grads = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
         pairs = [(t, og) for t, og in zip(targets, out_grads) if isinstance(t, Tensor)]
+        if any(isinstance(t, TapeGradient) for t, _ in pairs):
+            # gradients are computed in NumPy outside the graph: tf would differentiate them
+            # again (Hessians, gradient penalties); say so rather than answer None
+            raise NotImplementedError(
+                "Higher-order gradients are not supported by minikeras: a target of "
+                "`gradient()` is itself the result of a GradientTape's `gradient()`.")
         # The graph is shared with any enclosing tape (nested tapes): keep it while one records.
         keep = self.persistent or _state.depth > 0
         if pairs:
-            total = compute_gradients([t for t, _ in pairs], flat_sources,
-                                      [og for _, og in pairs], keep_graph=keep)
+            with _backward_scope() if _backward_scope is not None else _no_scope:
+                total = compute_gradients([t for t, _ in pairs], flat_sources,
+                                          [og for _, og in pairs], keep_graph=keep)
         else:
             total = [None] * len(flat_sources)
         if unconnected_gradients == "zero":
             total = [np.zeros_like(s.data) if g is None else g for g, s in zip(total, flat_sources)]
-        wrapped = [None if g is None else Tensor(g) for g in total]
+        wrapped = [None if g is None else TapeGradient(g) for g in total]
         return _pack_like(sources, wrapped)
 
 

@@ -16,6 +16,8 @@ from .. import initializers, regularizers, constraints, ops
 from ..metrics.base import Mean, Metric
 from ..ops import cast
 
+_PACKAGE = __name__.split(".")[0]   # "minikeras": where the built-in layers live
+
 # Keyword arguments every Layer accepts (tf.keras 2.x `base_layer` allow-list).
 _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
                    "activity_regularizer", "autocast", "implementation", "dynamic"}
@@ -64,7 +66,12 @@ class Layer:
         for key in kwargs:
             if key not in _ALLOWED_KWARGS:
                 raise TypeError(f"Keyword argument not understood: {key!r}")
+        assigned_early = list(self.__dict__.items())
         object.__setattr__(self, "_tracked_layers", [])
+        for attribute, value in assigned_early:
+            # set before `super().__init__()` (HOML2 ch17's DenseTranspose keeps its Dense so):
+            # tf.keras tracks those too
+            self._track_layers_of(attribute, value)
         self._trainable = bool(trainable)
         self.name = name or unique_object_name(to_snake_case(type(self).__name__))
         self._dtype = _normalize_dtype(dtype)
@@ -104,16 +111,7 @@ class Layer:
     def __setattr__(self, name, value):
         for metric in _metrics_in(value):
             self._track_attribute_metric(metric)
-        if isinstance(value, Layer) and name not in ("_outer",):
-            tracked = self.__dict__.get("_tracked_layers")
-            if tracked is not None and value not in tracked and value is not self:
-                tracked.append(value)
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
-            tracked = self.__dict__.get("_tracked_layers")
-            if tracked is not None:
-                for v in value:
-                    if v not in tracked:
-                        tracked.append(v)
+        self._track_layers_of(name, value)
         object.__setattr__(self, name, value)
 
     def _track_attribute_metric(self, metric):
@@ -127,6 +125,29 @@ class Layer:
         tracked.append(metric)
         layers = self.__dict__.get("_tracked_layers") or [None]
         self.__dict__.setdefault("_attribute_metrics", []).append((metric, layers[-1]))
+
+    def _track_layers_of(self, name, value):
+        """Track a layer set as an attribute, or the layers in a list or dict."""
+        tracked = self.__dict__.get("_tracked_layers")
+        if tracked is None:
+            return
+        if isinstance(value, Layer) and name not in ("_outer",):
+            if value not in tracked and value is not self:
+                tracked.append(value)
+        elif isinstance(value, (list, tuple, dict)) and value and self._tracks_container(name, value):
+            # tf.keras tracks the layers inside lists and dicts, also beside other things
+            # (HOML2 ch14's ResidualUnit keeps an activation function among its layers)
+            for v in flatten(value):
+                if isinstance(v, Layer) and v not in tracked and v is not self:
+                    tracked.append(v)
+
+    @staticmethod
+    def _tracks_container(name, value):
+        """A list of layers always; other lists and dicts unless private (our own graph
+        bookkeeping keeps layers in `(layer, node, index)` tuples)."""
+        if isinstance(value, (list, tuple)) and all(isinstance(v, Layer) for v in value):
+            return True
+        return not name.startswith("_")
 
     def _flatten_layers(self, include_self=True, recursive=True):
         if include_self:
@@ -546,6 +567,8 @@ class Layer:
 
     def _infer_outputs(self, args, kwargs):
         """Output KerasTensors: from compute_output_shape, else by running `call` on zeros."""
+        if self._runs_call_symbolically():
+            return self._infer_by_running(args, kwargs)
         inputs = args[0]
         input_shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else t, inputs)
         try:
@@ -554,6 +577,14 @@ class Layer:
             return self._infer_by_running(args, kwargs)
         dtype = self._output_dtype(inputs)
         return _shapes_to_keras_tensors(shapes, dtype)
+
+    def _runs_call_symbolically(self):
+        """tf.keras 2 builds a functional graph by running a layer's `call` symbolically; it
+        consults compute_output_shape only for `dynamic=True` layers. Our own layers' shape
+        rules are faithful and cheaper, but a user's may be written for TensorShape arguments
+        (`input_shape.as_list()`) or simply be wrong, which tf.keras would never notice."""
+        defined_in = type(self).compute_output_shape.__module__ or ""
+        return not self.dynamic and not defined_in.startswith(_PACKAGE + ".")
 
     def _output_dtype(self, inputs):
         first = flatten(inputs)[0]

@@ -194,7 +194,7 @@ class Functional(Model):
         model_inputs = getattr(self, "inputs", None) or ()
         takes_strings = any(t.dtype.kind == "O" for t in model_inputs) or not model_inputs
         if isinstance(x, (np.ndarray, list, str, bytes)) and not takes_strings:
-            numeric_input(x, self.dtype if self._dtype.kind in "biuf" else "float32")
+            numeric_input(x, self._dtype if self._dtype.kind in "biuf" else "float32")
         return super()._convert_input(x)
 
     # --- running the graph -----------------------------------------------------------------

@@ -45,7 +45,8 @@ class Sequential(Functional):
 
     @property
     def layers(self):
-        return list(self._stack)
+        # a layer instance added several times runs several times but is listed once (tf.keras)
+        return _unique(self._stack)
 
     def add(self, layer):
         if isinstance(layer, KerasTensor) and layer._keras_history is not None:
@@ -59,7 +60,8 @@ class Sequential(Functional):
         if not isinstance(layer, Layer):
             raise TypeError("The added layer must be an instance of class Layer. "
                             f"Received: layer={layer} of type {type(layer)}.")
-        if layer.name in self._stack_names():
+        repeated = any(existing is layer for existing in self._stack)
+        if layer.name in self._stack_names() and not repeated:
             raise ValueError("All layers added to a Sequential model should have unique names. "
                              f'Name "{layer.name}" is already the name of a layer in this model. '
                              "Update the `name` argument to pass a unique name.")
@@ -67,7 +69,8 @@ class Sequential(Functional):
         self._stack.append(layer)
         names.add(layer.name)
         self.__dict__["_names_of_stack"] = (len(self._stack), names)
-        self._tracked_layers.append(layer)
+        if not repeated:
+            self._tracked_layers.append(layer)
         batch_shape, dtype = _input_shape_and_dtype(layer)
         if self._input_layer is None and len(self._stack) == 1 and batch_shape is not None:
             self._input_layer = InputLayer(batch_input_shape=batch_shape, dtype=dtype,
@@ -124,7 +127,7 @@ class Sequential(Functional):
 
     def _set_graph(self, inputs, outputs):
         self.__dict__.pop("_pending_output", None)
-        stack = list(self._stack)
+        stack = _unique(self._stack)
         self._init_graph(inputs, outputs)
         object.__setattr__(self, "_tracked_layers", stack)
 
@@ -132,7 +135,8 @@ class Sequential(Functional):
         if not self._stack:
             raise TypeError("There are no layers in the model.")
         layer = self._stack.pop()
-        self._tracked_layers.remove(layer)
+        if not any(existing is layer for existing in self._stack):
+            self._tracked_layers.remove(layer)
         if self._input_layer is not None:
             tensor = self._input_layer._inbound_nodes[0].outputs
             for remaining in self._stack:
@@ -146,6 +150,9 @@ class Sequential(Functional):
                 raise ValueError("You must provide an `input_shape` argument.")
             return
         if self._input_layer is None:
+            # tf.keras builds a deferred model from `model.layers`, where a layer instance
+            # added several times appears once: it then runs once
+            self._stack[:] = _unique(self._stack)
             self._input_layer = InputLayer(batch_input_shape=tuple(input_shape), dtype=input_dtype,
                                            name=f"{self._stack[0].name}_input" if self._stack else None)
             self._rebuild()
@@ -243,6 +250,12 @@ class Sequential(Functional):
 
 
 register_builtins("layers", {"Sequential": Sequential})   # configs name models among layers
+
+
+def _unique(layers):
+    """The layers in order of first appearance, each instance once."""
+    seen = set()
+    return [layer for layer in layers if not (id(layer) in seen or seen.add(id(layer)))]
 
 
 def _string_dtype_of(data):

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ..ops.parallel import blas_single_threaded
-from ..core.tensor import Tensor, compute_gradients, recording_scope, unwrap
+from ..core.tensor import Tensor, compute_gradients, recording_scope, set_backward_scope, unwrap
 from ..core.registry import register_builtins
 from ..engine.base_layer import Layer, shape_of
 from ..engine.flops import model_flops
@@ -19,6 +19,11 @@ from .. import optimizers
 from ..callbacks import CallbackList
 from ..callbacks.backup_and_restore import resume_point
 from .distributed import callbacks_for_this_rank
+
+
+def _overrides_build(model):
+    """Whether `build` is a user's override (our own models build by running `call`)."""
+    return not (type(model).build.__module__ or "").startswith(__name__.split(".")[0] + ".")
 
 
 class Model(Layer):
@@ -60,6 +65,12 @@ class Model(Layer):
         self._is_graph_network = False
         self._in_fit = False
 
+    def __call__(self, *args, **kwargs):
+        # Called directly (a custom training loop, a GAN step, inference in a loop), the model
+        # runs under fit's BLAS thread policy too (inside a step this scope is a no-op).
+        with blas_single_threaded("call"):
+            return super().__call__(*args, **kwargs)
+
     # --- structure -------------------------------------------------------------------------
     @property
     def layers(self):
@@ -94,12 +105,16 @@ class Model(Layer):
         if not self.built:
             # A subclassed model builds by running `call`; the first input shape is kept so a
             # saved `.keras` file can rebuild it (its `build_config`) before loading weights.
-            self.built = True
+            shapes = map_structure(shape_of, inputs)
+            if isinstance(inputs, tuple) and len(inputs) == 1:
+                shapes = shapes[0]
             if self._build_input_shape is None:
-                shapes = map_structure(shape_of, inputs)
-                if isinstance(inputs, tuple) and len(inputs) == 1:
-                    shapes = shapes[0]
                 self._build_input_shape = shapes
+            if _overrides_build(self):
+                # tf.keras calls a user's `build` before the first call (HOML2 ch12's
+                # ReconstructingRegressor creates a layer there from the input width)
+                self.build(shapes)
+            self.built = True
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None, show_flops=False):
@@ -616,6 +631,8 @@ class Model(Layer):
 
 
 register_builtins("layers", {"Model": Model})   # configs name models among layers
+# `GradientTape.gradient` outside a step (custom training loops) under fit's BLAS thread policy.
+set_backward_scope(lambda: blas_single_threaded("gradient"))
 
 
 def _get_layer(layers, name, index):

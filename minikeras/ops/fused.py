@@ -184,6 +184,17 @@ class Epilogue:
         """The steps on output rows start:stop of the batch (no pooling)."""
         _apply_steps(self.before, rows, start, stop)
 
+    def leading_bias(self):
+        """The vector of the first step when it is a bias (a product may add it itself, then
+        calling `rows_after_bias`), else None."""
+        if self.before and self.before[0][0] == "bias":
+            return self.before[0][1].vector
+        return None
+
+    def rows_after_bias(self, rows, start, stop):
+        """`rows` without the leading bias step (see `leading_bias`)."""
+        _apply_steps(self.before[1:], rows, start, stop)
+
     def pool_into(self, samples, out, start):
         """Steps before the pooling on a chunk's `samples (count, *spatial, c)` (its first row
         is row `start` of the batch's output), the pooling into `out`, the steps after it."""

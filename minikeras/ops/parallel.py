@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np   # loads BLAS before it is looked up below
 
 from .allocator import tune_once
+from .contention import other_processes_busy
 
 
 def usable_cores():
@@ -220,11 +221,15 @@ _CORES = os.cpu_count() or 1
 
 
 def oversubscribed():
-    """Whether more work is runnable than there are cores (the 1-minute load per core)."""
+    """Whether more work is runnable than there are cores (the 1-minute load per core), or
+    other processes keep half a core busy now (`contention.py`: enough to stall BLAS' threads,
+    and seen within a quarter of a second)."""
     try:
-        return os.getloadavg()[0] > _OVERSUBSCRIBED_LOAD_PER_CORE * _CORES
+        if os.getloadavg()[0] > _OVERSUBSCRIBED_LOAD_PER_CORE * _CORES:
+            return True
     except OSError:
-        return False
+        pass
+    return other_processes_busy()
 
 
 # A step runs BLAS single-threaded when the previous step spent at least _SPLIT_SHARE of its

@@ -357,3 +357,33 @@ def test_unseeded_random_functions_follow_set_random_seed():
     for first, second in zip(*draws):
         np.testing.assert_array_equal(first, second)
     assert not np.array_equal(K.random_normal((4,)).data, draws[0][0])
+
+
+def test_get_value_is_a_snapshot_and_a_numpy_scalar_for_0d():
+    # tf.keras: K.get_value(v) is v.numpy(), a copy; 0-d values are NumPy scalars (np.float32)
+    vector = K.variable([1.0, 2.0])
+    got, via_numpy = K.get_value(vector), vector.numpy()
+    K.set_value(vector, [5.0, 6.0])
+    np.testing.assert_array_equal(got, [1.0, 2.0])
+    np.testing.assert_array_equal(via_numpy, [1.0, 2.0])
+    scalar = K.variable(3.0)
+    assert type(K.get_value(scalar)) is np.float32 and K.get_value(scalar) == 3.0
+    assert [type(v) for v in K.batch_get_value([scalar, vector])] == [np.float32, np.ndarray]
+
+
+def test_learning_rates_recorded_by_a_callback_keep_their_values():
+    # HOML2 chapter 11's learning-rate finder appends K.get_value(optimizer.learning_rate)
+    # every batch, then multiplies the rate: each entry must keep the rate of its batch
+    class Record(keras.callbacks.Callback):
+        rates = []
+
+        def on_batch_end(self, batch, logs=None):
+            self.rates.append(K.get_value(self.model.optimizer.learning_rate))
+            K.set_value(self.model.optimizer.learning_rate,
+                        self.model.optimizer.learning_rate * 2.0)
+
+    model = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    model.fit(np.ones((8, 2), "float32"), np.ones((8, 1), "float32"), batch_size=2,
+              epochs=1, verbose=0, callbacks=[Record()])
+    np.testing.assert_allclose(Record.rates, 0.01 * 2.0 ** np.arange(4), rtol=1e-6)

@@ -450,3 +450,25 @@ def test_add_after_the_pooling_stays_outside_the_chain(monkeypatch):
     model = keras.Model(inputs, Add()([y, residual]))
     assert_fused_matches(model, image(rng, 2, 8, 8, 3), monkeypatch,
                          [["Conv2D", "MaxPooling2D"], ["Conv2D", "Add"]])
+
+
+@pytest.mark.parametrize("route", ["winograd", "im2col"])
+@pytest.mark.parametrize("batch, size", [(1, 7), (5, 9)])
+def test_vgg_and_residual_stacks_on_each_route(route, batch, size, monkeypatch):
+    """3x3 stride-1 stacks (VGG-style conv-BN-relu, a residual Add) with every 3x3 stride-1
+    convolution forced onto one route: the Winograd route adds the bias inside its output
+    transform; odd sizes, batch 1, 'valid' and 'same' padding."""
+    from minikeras.ops import conv_kernels
+    monkeypatch.setattr(conv_kernels, "plan", lambda key, candidates, **options: route
+                        if route in candidates else next(iter(candidates)))
+    rng = np.random.default_rng(21)
+    inputs = keras.Input((size, size + 2, 5))
+    x = Activation("relu")(BatchNormalization()(Conv2D(12, 3, padding="same")(inputs)))
+    x = Activation("relu")(BatchNormalization()(Conv2D(12, 3, padding="valid")(x)))
+    y = BatchNormalization()(Conv2D(12, 3, padding="same", use_bias=False)(x))
+    x = Activation("relu")(Add()([y, x]))
+    model = keras.Model(inputs, Conv2D(3, 3, activation="relu")(x))
+    conv_bn_relu = ["Conv2D", "BatchNormalization", "Activation"]
+    assert_fused_matches(model, image(rng, batch, size, size + 2, 5), monkeypatch,
+                         [conv_bn_relu, conv_bn_relu,
+                          ["Conv2D", "BatchNormalization", "Add", "Activation"]])

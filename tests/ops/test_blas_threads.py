@@ -125,13 +125,14 @@ def test_steps_mostly_in_splittable_work_run_blas_single_threaded(fake_blas, mon
             parallel.split_flat(lambda lo, hi: (halves.append((lo, hi)),
                                                 time.sleep(splittable_seconds)), 1 << 20)
             time.sleep(other_seconds)
-    step(0.01, 0.05)
-    step(0.01, 0.05)
+    # Sleeps long against thread hand-offs, which take tens of ms on a loaded machine.
+    step(0.02, 0.1)
+    step(0.02, 0.1)
     assert fake_blas.history == [] and parallel._state.splittable_share < 0.5
-    step(0.05, 0.0)                           # measured with BLAS threads: the flat work whole
+    step(0.2, 0.0)                            # measured with BLAS threads: the flat work whole
     assert fake_blas.history == [] and halves[-1] == (0, 1 << 20)
     assert parallel._state.splittable_share > 0.6
-    step(0.05, 0.0)                           # one BLAS thread, the work in halves
+    step(0.2, 0.0)                            # one BLAS thread, the work in halves
     assert fake_blas.history == [1, 2] and sorted(halves[-2:]) == [(0, 1 << 19), (1 << 19, 1 << 20)]
 
 

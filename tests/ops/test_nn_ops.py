@@ -272,3 +272,29 @@ def test_dropout_float32_scale_and_gradient_is_the_mask():
     assert out.data.dtype == np.float32
     np.testing.assert_array_equal(out.data, x * (keep * scale))
     np.testing.assert_array_equal(tape.gradient(out, t).numpy(), keep * scale)
+
+
+@pytest.mark.parametrize("alpha", [0.2, 0.05, 0.0, 1.0, 1.5, -0.3])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_leaky_relu_is_np_where_bit_for_bit(alpha, dtype):
+    """The max/min forward and the bit-select backward give np.where's very bits (zeros of
+    both signs, infinities, both branches, every slope)."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.standard_normal(997), [0.0, -0.0, np.inf, -np.inf, 1e-30, -1e-30]])
+    x = x.astype(dtype).reshape(-1, 1)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    xt = Variable(x)
+    with GradientTape() as tape:
+        out = N.leaky_relu(xt, alpha)
+    (grad,) = tape.gradient(out, [xt], output_gradients=Tensor(g))
+    expected = np.where(x > 0, x, x * alpha).astype(dtype)
+    assert out.numpy().dtype == np.dtype(dtype) and grad.numpy().dtype == np.dtype(dtype)
+    assert out.numpy().tobytes() == expected.tobytes()
+    assert grad.numpy().tobytes() == np.where(x > 0, g, g * alpha).astype(dtype).tobytes()
+
+
+def test_leaky_relu_of_a_scalar_and_of_a_numpy_float64_slope():
+    assert float(N.leaky_relu(Tensor(np.float32(-2.0)), 0.5).numpy()) == -1.0
+    x = np.array([-1.0, 2.0], np.float32)
+    out = N.leaky_relu(Tensor(x), np.float64(0.1)).numpy()
+    np.testing.assert_array_equal(out, np.where(x > 0, x, x * np.float64(0.1)).astype(np.float32))

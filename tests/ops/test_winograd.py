@@ -197,3 +197,49 @@ def test_reused_transforms_give_the_fresh_result_across_shapes_and_evictions(mon
             expected_dk = np.einsum("nhwcab,nhwf->abcf", windows, out.astype(np.float64))
             np.testing.assert_allclose(dk, expected_dk, rtol=0,
                                        atol=1e-5 * np.abs(expected_dk).max())
+
+
+@pytest.mark.parametrize("x_shape, pads, filters", [
+    ((1, 6, 6, 3), [(1, 1), (1, 1)], 5), ((3, 7, 5, 33), [(1, 1), (1, 1)], 7),
+    ((2, 7, 8, 2), [(0, 0), (0, 0)], 40), ((1, 5, 6, 3), [(2, 1), (0, 2)], 1025)])
+def test_bias_added_in_the_transform_matches_the_direct_sum(x_shape, pads, filters,
+                                                            monkeypatch):
+    # The bias goes to the (1, 1) products (A^T's ones reach every output of a tile), over
+    # folded rows, odd tile counts leaving a remainder (1025 filters: no fold).
+    monkeypatch.setattr(W, "_SLICE_BYTES", 1)
+    rng = np.random.default_rng(8)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal((3, 3, x_shape[-1], filters))
+    bias = rng.standard_normal(filters)
+    tiling = W.Tiling(x_shape[1:3], pads)
+    out = np.empty((x_shape[0],) + tiling.out + (filters,))
+    W.convolve_chunk(x, W.transform_kernel(kernel), tiling, out, bias=bias)
+    expected = reference_conv(x, kernel, (1, 1), pads, (1, 1)) + bias
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_run_copies_match_strided_assignment():
+    rng = np.random.default_rng(9)
+    source = rng.standard_normal((2, 5, 8, 3)).astype(np.float32)
+    dest = np.zeros((2, 5, 4, 2, 3), np.float32)
+    np.copyto(*W._runs(source[:, :, 1::2], dest[:, :, :, 1]))
+    expected = np.zeros_like(dest)
+    expected[:, :, :, 1] = source[:, :, 1::2]
+    np.testing.assert_array_equal(dest, expected)
+
+
+@pytest.mark.parametrize("channels, expected", [(8, "im2col"), (16, "winograd")])
+def test_winograd_is_the_plan_default_from_16_channels(channels, expected, monkeypatch):
+    # `plan` keeps its first candidate unless another times clearly faster: that default is
+    # Winograd from 16 input channels (fewer products), im2col below.
+    defaults = []
+
+    def default_plan(key, candidates, **options):
+        defaults.append(next(iter(candidates)))
+        return defaults[-1]
+    monkeypatch.setattr(K, "plan", default_plan)
+    x = np.random.default_rng(10).standard_normal((2, 6, 6, channels)).astype(np.float32)
+    kernel = np.ones((3, 3, channels, 4), np.float32)
+    out, _ = K.conv_forward(x, kernel, (1, 1), [(1, 1), (1, 1)], (1, 1))
+    assert expected in defaults and ({"im2col", "winograd"} - {expected}).isdisjoint(defaults)
+    np.testing.assert_allclose(out, reference_conv(x, kernel, (1, 1), [(1, 1), (1, 1)], (1, 1)),
+                               rtol=1e-5, atol=1e-4)

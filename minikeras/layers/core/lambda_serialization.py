@@ -37,6 +37,8 @@ def serialize_function(function, key, by_name=False):
     NumPy ufuncs) by name. `by_name=True` keeps a named module-level function by name, as
     Keras 3 (`.keras` files) does."""
     type_key, module_key = _keys(key)
+    # a Keras function wrapped for symbolic calls is stored as the function itself
+    function = getattr(function, "__wrapped_keras_function__", function)
     is_python_function = isinstance(function, types.FunctionType)
     named = is_python_function and function.__name__ != "<lambda>" and not function.__closure__
     if is_python_function and not (by_name and named):

@@ -19,6 +19,8 @@ from .serialization import deserialize_layer, serialize_layer
 from .stacked_rnn_cells import StackedRNNCells
 from .states import dims, initial_state_of, is_shape, state_structure
 
+_PACKAGE = __name__.split(".")[0]   # "minikeras": where the built-in cells live
+
 _STATEFUL_BATCH_ERROR = (
     "If a RNN is stateful, it needs to know its batch size. Specify the batch size of your "
     "input tensors: \n- If using a Sequential model, specify the batch size by passing a "
@@ -137,6 +139,7 @@ class RNN(Layer):
             self.cell.build(step_shape)
             self.cell.built = True
             self.cell._build_input_shape = step_shape
+            self._trace_user_cell(step_shape)
             prefix_weight_names(self.cell, self.name)
         if self.stateful:
             if batch is None and self._batch_input_shape is not None:
@@ -148,6 +151,25 @@ class RNN(Layer):
         self.built = True
 
     # --- stateful ----------------------------------------------------------------------------
+    def _trace_user_cell(self, step_shape):
+        """tf.keras runs a cell's `call` symbolically when its RNN is built, which builds the
+        layers a user's cell calls (HOML2 ch15's LNSimpleRNNCell: a SimpleRNNCell and a
+        LayerNormalization). Run it once on zeros so their weights exist from the start,
+        named inside the cell's scope as tf.keras names them (`rnn/cell/simple_rnn_cell/...`)."""
+        cell = self.cell
+        if type(cell).__module__.startswith(_PACKAGE + ".") or not is_shape(step_shape):
+            return
+        own = {id(weight) for weight in cell.weights}
+        step = Tensor(np.zeros((1,) + tuple(step_shape[1:]), self.dtype))
+        zeros = [Tensor(np.asarray(z, self.dtype))
+                 for z in flatten(initial_state_of(cell, None, 1, self.dtype))]
+        kwargs = {"training": False} if _accepts(cell, "training") else {}
+        cell.call(step, pack_sequence_as(state_structure(cell), zeros), **kwargs)
+        for weight in cell.weights:
+            if id(weight) not in own:
+                weight.name = f"{cell.name}/{weight.name}"
+                weight._handle_name = f"{cell.name}/{weight._handle_name}"
+
     @property
     def states(self):
         if self._states is None:
