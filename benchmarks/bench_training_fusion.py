@@ -4,7 +4,10 @@ model with each layer on its own, interleaved in one process (A/B: rounds altern
 goes first; the host has speed phases, so separate runs are not comparable).
 
     python benchmarks/bench_training_fusion.py [--models lenet_bn vgg_bn tanh_mlp resnet_small]
-                                               [--rounds 8] [--steps 10]
+                                               [--rounds 8] [--steps 10] [--switch pool]
+
+`--switch pool` compares only the max pooling after a fused pair (fusion.POOL_AFTER_ACTIVATION:
+its activation gradient on the pooled values) on and off, the pairs fused in both.
 
 Prints per model the median wall and process-CPU milliseconds per training step of each
 route, the median per-round ratio fused / unfused, and the 1-minute load.
@@ -67,14 +70,21 @@ MODELS = {"lenet_bn": lenet_bn, "vgg_bn": vgg_bn, "tanh_mlp": tanh_mlp,
           "resnet_small": resnet_small}
 
 
-def measure(name, rounds, steps):
+def _set_route(switch, fused):
+    if switch == "pool":
+        fusion.POOL_AFTER_ACTIVATION = fused
+    else:
+        fusion.TRAINING_ENABLED = fused
+
+
+def measure(name, rounds, steps, switch="pairs"):
     model, shape, classes, batch = MODELS[name]()
     rng = np.random.default_rng(0)
     x = rng.random((batch * steps,) + shape, dtype=np.float32)
     y = keras.utils.to_categorical(rng.integers(0, classes, batch * steps), classes)
 
     def epoch(fused):
-        fusion.TRAINING_ENABLED = fused
+        _set_route(switch, fused)
         wall, cpu = time.perf_counter(), time.process_time()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
         return ((time.perf_counter() - wall) / steps * 1e3,
@@ -85,7 +95,7 @@ def measure(name, rounds, steps):
     for index in range(rounds):
         for fused in ((True, False) if index % 2 == 0 else (False, True)):
             times[fused].append(epoch(fused))
-    fusion.TRAINING_ENABLED = True
+    _set_route(switch, True)
     fused, unfused = np.array(times[True]), np.array(times[False])
     print(f"{name:9s} ms/step wall fused {np.median(fused[:, 0]):7.2f} unfused "
           f"{np.median(unfused[:, 0]):7.2f} ratio {np.median(fused[:, 0] / unfused[:, 0]):.3f} | "
@@ -100,9 +110,10 @@ def main():
                         choices=list(MODELS))
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--switch", choices=("pairs", "pool"), default="pairs")
     args = parser.parse_args()
     for name in args.models:
-        measure(name, args.rounds, args.steps)
+        measure(name, args.rounds, args.steps, args.switch)
 
 
 if __name__ == "__main__":

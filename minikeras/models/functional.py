@@ -222,12 +222,20 @@ class Functional(Model):
         # as one op each (fusion.py)
         bn_pairs = {} if release else fusion.training_graph_pairs(self)
         conv_pool_pairs = {} if release else fusion.conv_pool_pairs(self)
+        pools = fusion.training_graph_pools(self, bn_pairs) if bn_pairs else {}
         fused_into = {}                       # activation step -> its output, made by the BN
         fused_steps = set()                   # pooling steps already done by their conv
         for step, ((node, input_ids, output_ids), released) in enumerate(
                 zip(self._run_plan, self._released_after())):
             if step in fused_into:
                 values[output_ids[0]] = fused_into.pop(step)
+                if step in pools:             # a max pooling after the fused activation
+                    pool_node, _, pool_outputs = self._run_plan[pools[step]]
+                    out = fusion.run_pool_after_activation(pool_node.layer,
+                                                           values[output_ids[0]])
+                    if out is not None:
+                        values[pool_outputs[0]] = out
+                        fused_steps.add(pools[step])
                 continue
             if step in fused_steps or not all(i in values for i in input_ids):
                 continue   # a node that cannot be computed is skipped (tf.keras)

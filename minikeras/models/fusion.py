@@ -43,6 +43,7 @@ from ..layers import (Activation, Add, AveragePooling1D, AveragePooling2D, Avera
                       BatchNormalization, Conv1D, Conv2D, Conv3D, Dense, DepthwiseConv2D,
                       MaxPooling1D, MaxPooling2D, MaxPooling3D, ReLU)
 from ..ops import conv_pool, fused
+from ..ops.batch_norm import max_pool_after_activation
 from ..ops.conv import conv_pads
 
 _HEADS = (Conv1D, Conv2D, Conv3D, DepthwiseConv2D, Dense)
@@ -596,6 +597,60 @@ def conv_pool_pairs(model):
     return pairs
 
 
+# A max pooling right after a fused batch norm + activation takes the activation's gradient on
+# its pooled gradient (`batch_norm.max_pool_after_activation`): LeNet's sigmoid gradients over a
+# quarter of the values. Off: the pooling layer is called as usual.
+POOL_AFTER_ACTIVATION = True
+_MAX_POOLS = (MaxPooling1D, MaxPooling2D, MaxPooling3D)
+
+
+def run_pool_after_activation(pool, x):
+    """The pooled output Tensor of the max pooling layer `pool` on `x`, the output of a fused
+    batch norm + activation, as `max_pool_after_activation` computes it; None when this call
+    must run the layer (other layers or settings, or `x` not from the fused op)."""
+    if not POOL_AFTER_ACTIVATION or type(pool) not in _MAX_POOLS or not _plain(pool) or \
+            pool.data_format != "channels_last" or \
+            tuple(pool.strides) != tuple(pool.pool_size) or \
+            getattr(x, "_keras_mask", None) is not None or not isinstance(x, Tensor):
+        return None
+    if pool.input_spec is not None:
+        assert_input_compatibility(pool.input_spec, [x.shape], pool.name)
+    pool.compute_output_shape(x.shape)                 # raises as the layer does
+    out = max_pool_after_activation(x, tuple(pool.pool_size), pool.padding)
+    if out is not None:
+        pool._activity_losses, pool._extra_losses = [], []    # as a call would
+    return out
+
+
+def training_graph_pools(model, bn_pairs):
+    """Functional models: `{activation step: pool step}` for the BatchNormalization ->
+    Activation pairs of `bn_pairs` whose activation output is read by one step only, a max
+    pooling call on that tensor alone (a single positional input, no other arguments), neither
+    tensor a model output. Cached per run plan."""
+    run_plan = model._run_plan
+    cached = model.__dict__.get("_pool_after_activation_steps")
+    if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
+        return cached[2]
+    readers = {}
+    for step, (_, input_ids, _) in enumerate(run_plan):
+        for tensor_id in input_ids:
+            readers.setdefault(tensor_id, []).append(step)
+    outputs = {id(t) for t in model.outputs}
+    pools = {}
+    for activation_step in bn_pairs.values():
+        (tensor_id,) = run_plan[activation_step][2]
+        if tensor_id in outputs or len(readers.get(tensor_id, ())) != 1:
+            continue
+        (reader,) = readers[tensor_id]
+        node, input_ids, output_ids = run_plan[reader]
+        if type(node.layer) in _MAX_POOLS and node._single_positional and \
+                input_ids == [tensor_id] and len(output_ids) == 1 and \
+                output_ids[0] not in outputs:
+            pools[activation_step] = reader
+    object.__setattr__(model, "_pool_after_activation_steps", (run_plan, len(run_plan), pools))
+    return pools
+
+
 def run_training_stack(layers, x, call_layer, call_fused):
     """Run a Sequential stack while recording: a convolution and the max pooling after it as
     one op where `run_conv_pool` takes them; a BatchNormalization followed by a fusable
@@ -616,6 +671,10 @@ def run_training_stack(layers, x, call_layer, call_fused):
         if name is not None:
             x = call_fused(layer, x, name)
             index += 2
+            pooled = run_pool_after_activation(layers[index], x) if index < count else None
+            if pooled is not None:
+                x = pooled
+                index += 1
         else:
             x = call_layer(layer, x)
             index += 1

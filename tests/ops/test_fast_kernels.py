@@ -427,6 +427,28 @@ def test_tiled_max_pool_routing_takes_any_gradient_layout(pool_size, chunking):
                                   reference_first_max_grad(x, g, pool_size, pool_size, pads))
 
 
+@pytest.mark.parametrize("pool_size", [(2, 2), (3, 2)])
+def test_tiled_max_pool_routing_without_ties_skips_nothing_it_needs(pool_size, chunking):
+    """Distinct values (the masks settling ties are skipped) give the reference routing, and a
+    batch where a NaN window (no hit) and a tied window (two hits) balance the count of hits
+    still settles the tie as the masks do."""
+    rng = np.random.default_rng(8)
+    pads = [(0, 0), (0, 0)]
+    x = rng.permutation(3 * 9 * 10 * 6).reshape(3, 9, 10, 6).astype(np.float32)
+    out, ctx = P.max_pool_forward(x, pool_size, pool_size, pads)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    np.testing.assert_array_equal(P.max_pool_backward(ctx, g),
+                                  reference_first_max_grad(x, g, pool_size, pool_size, pads))
+    x[0, 0, 0, 0] = np.nan                                     # window (0, 0, 0, 0): no hit
+    x[1, 0, :2, 2] = 7e4                                       # window (1, 0, 0, 2): a tie
+    out, ctx = P.max_pool_forward(x, pool_size, pool_size, pads)
+    routed = P.max_pool_backward(ctx, g).copy()
+    assert routed[1, 0, 0, 2] == g[1, 0, 0, 2] and routed[1, 0, 1, 2] == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(P, "SKIP_MASKS_WITHOUT_TIES", False)
+        np.testing.assert_array_equal(routed, P.max_pool_backward(ctx, g))
+
+
 # ---------------------------------------------------------------------------------------
 # sigmoid, splitting, inference release
 # ---------------------------------------------------------------------------------------
