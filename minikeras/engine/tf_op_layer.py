@@ -121,7 +121,8 @@ class TFOpLambda(Layer):
 
     def _infer_outputs(self, args, kwargs):
         """Shape and dtype by running the op on zero placeholders twice, with different sizes
-        for unknown dimensions (the symbolic operand may be any argument, e.g. `2 - x`)."""
+        for unknown dimensions (the symbolic operand may be any argument, e.g. `2 - x`; the
+        result may be a structure: `split`, `top_k`)."""
         results = []
         for fill in (2, 3):
             def placeholder(t, fill=fill):
@@ -129,12 +130,15 @@ class TFOpLambda(Layer):
                     return t
                 return Tensor(np.zeros(tuple(fill if d is None else d for d in t.shape), t.dtype))
             with np.errstate(all="ignore"):
-                out = self.call(*map_structure(placeholder, args),
-                                **map_structure(placeholder, kwargs))
-            results.append(np.asarray(ops.unwrap(out)))
-        first, second = results
-        shape = tuple(None if a != b else a for a, b in zip(first.shape, second.shape))
-        return KerasTensor(shape, dtype=first.dtype)
+                results.append(self.call(*map_structure(placeholder, args),
+                                         **map_structure(placeholder, kwargs)))
+
+        def merge(first, second):
+            first, second = np.asarray(ops.unwrap(first)), np.asarray(ops.unwrap(second))
+            shape = tuple(None if a != b else a for a, b in zip(first.shape, second.shape))
+            return KerasTensor(shape, dtype=first.dtype)
+        merged = [merge(a, b) for a, b in zip(flatten(results[0]), flatten(results[1]))]
+        return pack_sequence_as(results[0], merged)
 
     def _convert_input(self, x):
         # A constant operand keeps its Python/NumPy type as an op argument would.
@@ -258,26 +262,6 @@ class KerasOpLambda(TFOpLambda):
             elif name in kwargs:
                 args += list(kwargs.pop(name))
         return self.function(*args, **kwargs)
-
-    def _infer_outputs(self, args, kwargs):
-        """Run the op on zero placeholders twice, with different sizes for unknown dimensions
-        (any argument may be symbolic; the result may be a structure: `split`, `top_k`)."""
-        results = []
-        for fill in (2, 3):
-            def placeholder(t, fill=fill):
-                if not isinstance(t, KerasTensor):
-                    return t
-                return Tensor(np.zeros(tuple(fill if d is None else d for d in t.shape), t.dtype))
-            with np.errstate(all="ignore"):
-                results.append(self.call(*map_structure(placeholder, args),
-                                         **map_structure(placeholder, kwargs)))
-
-        def merge(first, second):
-            first, second = np.asarray(ops.unwrap(first)), np.asarray(ops.unwrap(second))
-            shape = tuple(None if a != b else a for a, b in zip(first.shape, second.shape))
-            return KerasTensor(shape, dtype=first.dtype)
-        merged = [merge(a, b) for a, b in zip(flatten(results[0]), flatten(results[1]))]
-        return pack_sequence_as(results[0], merged)
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,

@@ -487,6 +487,15 @@ def _training_relu_name(layer):
     return step[1]
 
 
+def _plan_readers(run_plan):
+    """`{tensor id: [indices of the run-plan steps reading it]}` of a functional run plan."""
+    readers = {}
+    for step, (_, input_ids, _) in enumerate(run_plan):
+        for tensor_id in input_ids:
+            readers.setdefault(tensor_id, []).append(step)
+    return readers
+
+
 def training_graph_pairs(model):
     """Functional models: `{bn_step: activation_step}` of the run plan, for each
     BatchNormalization call whose only output is read by exactly one step, an Activation call
@@ -497,10 +506,7 @@ def training_graph_pairs(model):
     cached = model.__dict__.get("_bn_activation_pairs")
     if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
         return cached[2]
-    readers = {}
-    for step, (_, input_ids, _) in enumerate(run_plan):
-        for tensor_id in input_ids:
-            readers.setdefault(tensor_id, []).append(step)
+    readers = _plan_readers(run_plan)
     outputs = {id(t) for t in model.outputs}
     pairs = {}
     for step, (node, _, output_ids) in enumerate(run_plan):
@@ -579,10 +585,7 @@ def conv_pool_pairs(model):
     if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
         return cached[2]
     outputs = {id(t) for t in model.outputs}
-    readers = {}
-    for index, (_, input_ids, _) in enumerate(run_plan):
-        for tensor_id in input_ids:
-            readers.setdefault(tensor_id, []).append(index)
+    readers = _plan_readers(run_plan)
     pairs = {}
     for index, (node, input_ids, output_ids) in enumerate(run_plan):
         if node.call_kwargs or len(input_ids) != 1 or len(output_ids) != 1 or \
@@ -631,10 +634,7 @@ def training_graph_pools(model, bn_pairs):
     cached = model.__dict__.get("_pool_after_activation_steps")
     if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
         return cached[2]
-    readers = {}
-    for step, (_, input_ids, _) in enumerate(run_plan):
-        for tensor_id in input_ids:
-            readers.setdefault(tensor_id, []).append(step)
+    readers = _plan_readers(run_plan)
     outputs = {id(t) for t in model.outputs}
     pools = {}
     for activation_step in bn_pairs.values():
