@@ -8,20 +8,7 @@ import pytest
 import minikeras as keras
 from minikeras.core import tensor
 from minikeras.ops import parallel
-
-
-class FakeBlas:
-    """Records the thread counts set (a stand-in for OpenBLAS' setter and getter)."""
-
-    def __init__(self, threads):
-        self.threads, self.history = threads, []
-
-    def set(self, n):
-        self.threads = n
-        self.history.append(n)
-
-    def get(self):
-        return self.threads
+from fake_blas import FakeBlas
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from minikeras.ops import blas_threads, parallel
+from fake_blas import FakeBlas
 
 pytestmark = pytest.mark.skipif(not blas_threads._APIS, reason="no OpenBLAS in this process")
 
@@ -40,20 +41,6 @@ def test_one_thread_inside_when_oversubscribed(monkeypatch):
 # ---------------------------------------------------------------------------------------
 # the per-step policy of parallel.blas_single_threaded
 # ---------------------------------------------------------------------------------------
-class FakeBlas:
-    """Records the thread counts set (a stand-in for OpenBLAS' setter and getter)."""
-
-    def __init__(self, threads):
-        self.threads, self.history = threads, []
-
-    def set(self, n):
-        self.threads = n
-        self.history.append(n)
-
-    def get(self):
-        return self.threads
-
-
 def run_step(work_seconds, split_seconds):
     """A pretend step: `split_seconds` inside run_split (both halves sleep), then
     `work_seconds` outside."""
