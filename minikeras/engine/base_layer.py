@@ -606,7 +606,8 @@ class Layer:
             concrete_kwargs = map_structure(placeholder, kwargs)
             concrete_kwargs.pop("mask", None) if self._call_accepts_mask else None
             concrete_kwargs.setdefault("training", False) if self._call_accepts_training else None
-            out = self.call(*concrete_args, **concrete_kwargs)
+            with np.errstate(all="ignore"):     # zeros: log(0), 0 / 0 are no user error
+                out = self.call(*concrete_args, **concrete_kwargs)
             results.append(out)
             if not any(d is None for t in flatten(args) if isinstance(t, KerasTensor) for d in t.shape):
                 results.append(out)

@@ -1,6 +1,7 @@
 """Patterns of Aurélien Géron's "Hands-On Machine Learning" (2nd edition) notebooks that
 minikeras got wrong (found by the HOML2 differential sweep against tf_keras 2.21)."""
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -272,3 +273,19 @@ def test_layer_set_before_super_init_is_tracked():
         f"{decoder.layers[0].name}/bias:0", f"{dense.name}/kernel:0", f"{dense.name}/bias:0"]
     assert decoder.count_params() == 5 + 15 + 3
     assert decoder.layers[0].activation is keras.activations.linear
+
+
+def test_custom_layer_run_on_placeholders_warns_of_nothing():
+    """A custom layer's `call` runs on zero placeholders to find its output shape: 1 / 0 there
+    is no user error and must not print NumPy's RuntimeWarning (tf.keras runs it symbolically)."""
+    class Reciprocal(keras.layers.Layer):
+        def call(self, x):
+            return 1.0 / x
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = Reciprocal()(keras.Input((3,)))
+    assert out.shape == (None, 3)
