@@ -31,6 +31,7 @@ members only); when one cannot (its activation was reassigned, an activity regul
 read at every call, so assigning them needs no new plan. (A layer that becomes fusable later
 is only taken up when the graph changes.)
 """
+import functools
 import os
 
 import numpy as np
@@ -496,18 +497,31 @@ def _plan_readers(run_plan):
     return readers
 
 
-def training_graph_pairs(model):
+def _per_run_plan(attribute):
+    """Keep a functional model's graph analysis `analyse(model, run_plan, readers, outputs,
+    *args)` on the model under `attribute`, made again when the run plan changes."""
+    def decorate(analyse):
+        @functools.wraps(analyse)
+        def cached_analysis(model, *args):
+            run_plan = model._run_plan
+            cached = model.__dict__.get(attribute)
+            if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
+                return cached[2]
+            outputs = {id(t) for t in model.outputs}
+            result = analyse(model, run_plan, _plan_readers(run_plan), outputs, *args)
+            object.__setattr__(model, attribute, (run_plan, len(run_plan), result))
+            return result
+        return cached_analysis
+    return decorate
+
+
+@_per_run_plan("_bn_activation_pairs")
+def training_graph_pairs(model, run_plan, readers, outputs):
     """Functional models: `{bn_step: activation_step}` of the run plan, for each
     BatchNormalization call whose only output is read by exactly one step, an Activation call
     on that tensor alone (a single positional input, no other arguments), where neither tensor
     is a model output. Whether a pair fuses is checked at call time (`training_activation`).
     Cached per run plan."""
-    run_plan = model._run_plan
-    cached = model.__dict__.get("_bn_activation_pairs")
-    if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
-        return cached[2]
-    readers = _plan_readers(run_plan)
-    outputs = {id(t) for t in model.outputs}
     pairs = {}
     for step, (node, _, output_ids) in enumerate(run_plan):
         if type(node.layer) is not BatchNormalization or len(output_ids) != 1 or \
@@ -519,7 +533,6 @@ def training_graph_pairs(model):
                 reader_inputs == output_ids and len(reader_outputs) == 1 and \
                 reader_outputs[0] not in outputs and node._single_positional:
             pairs[step] = reader
-    object.__setattr__(model, "_bn_activation_pairs", (run_plan, len(run_plan), pairs))
     return pairs
 
 
@@ -578,14 +591,11 @@ def conv_pool_pairs(model):
     """`{conv step: pool step}` of a Functional model's run plan: a conv whose only reader is
     the max pooling that `_conv_pool_pair` accepts (not a model output, plain calls), built
     once per run plan; empty when fusion is off."""
-    if not ENABLED:
-        return {}
-    run_plan = model._run_plan
-    cached = model.__dict__.get("_conv_pool_pairs")
-    if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
-        return cached[2]
-    outputs = {id(t) for t in model.outputs}
-    readers = _plan_readers(run_plan)
+    return _conv_pool_pairs(model) if ENABLED else {}
+
+
+@_per_run_plan("_conv_pool_pairs")
+def _conv_pool_pairs(model, run_plan, readers, outputs):
     pairs = {}
     for index, (node, input_ids, output_ids) in enumerate(run_plan):
         if node.call_kwargs or len(input_ids) != 1 or len(output_ids) != 1 or \
@@ -596,7 +606,6 @@ def conv_pool_pairs(model):
         if not pool_node.call_kwargs and len(pool_inputs) == 1 and len(pool_outputs) == 1 and \
                 _conv_pool_pair(node.layer, pool_node.layer):
             pairs[index] = reader
-    object.__setattr__(model, "_conv_pool_pairs", (run_plan, len(run_plan), pairs))
     return pairs
 
 
@@ -625,17 +634,12 @@ def run_pool_after_activation(pool, x):
     return out
 
 
-def training_graph_pools(model, bn_pairs):
+@_per_run_plan("_pool_after_activation_steps")
+def training_graph_pools(model, run_plan, readers, outputs, bn_pairs):
     """Functional models: `{activation step: pool step}` for the BatchNormalization ->
     Activation pairs of `bn_pairs` whose activation output is read by one step only, a max
     pooling call on that tensor alone (a single positional input, no other arguments), neither
     tensor a model output. Cached per run plan."""
-    run_plan = model._run_plan
-    cached = model.__dict__.get("_pool_after_activation_steps")
-    if cached is not None and cached[0] is run_plan and cached[1] == len(run_plan):
-        return cached[2]
-    readers = _plan_readers(run_plan)
-    outputs = {id(t) for t in model.outputs}
     pools = {}
     for activation_step in bn_pairs.values():
         (tensor_id,) = run_plan[activation_step][2]
@@ -647,7 +651,6 @@ def training_graph_pools(model, bn_pairs):
                 input_ids == [tensor_id] and len(output_ids) == 1 and \
                 output_ids[0] not in outputs:
             pools[activation_step] = reader
-    object.__setattr__(model, "_pool_after_activation_steps", (run_plan, len(run_plan), pools))
     return pools
 
 
