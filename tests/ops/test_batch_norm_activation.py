@@ -157,7 +157,8 @@ def _train(enabled, monkeypatch, build=_lenet_like, loss="categorical_crossentro
     return history.history["loss"], model.get_weights(), model.predict(x, verbose=0)
 
 
-def test_sequential_training_same_as_unfused(monkeypatch):
+def _spy_fused_activations(monkeypatch):
+    """The `activation` argument of every training batch-norm call, as a growing list."""
     calls = []
     original = bn_ops.batch_norm_train
 
@@ -165,6 +166,11 @@ def test_sequential_training_same_as_unfused(monkeypatch):
         calls.append(kwargs.get("activation"))
         return original(*args, **kwargs)
     monkeypatch.setattr(keras.layers.normalization.batch_normalization, "batch_norm_train", spy)
+    return calls
+
+
+def test_sequential_training_same_as_unfused(monkeypatch):
+    calls = _spy_fused_activations(monkeypatch)
     fused_loss, fused_weights, fused_predictions = _train(True, monkeypatch)
     assert set(calls) == {"sigmoid", "relu", "tanh"}     # every pair fused
     calls.clear()
@@ -256,13 +262,7 @@ def test_functional_training_same_as_unfused(monkeypatch):
     names = {type(model._run_plan[step][0].layer).__name__ for step in pairs}
     assert names == {"BatchNormalization"} and len(pairs) == 2
 
-    calls = []
-    original = bn_ops.batch_norm_train
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs.get("activation"))
-        return original(*args, **kwargs)
-    monkeypatch.setattr(keras.layers.normalization.batch_normalization, "batch_norm_train", spy)
+    calls = _spy_fused_activations(monkeypatch)
 
     def run(enabled):
         monkeypatch.setattr(fusion, "TRAINING_ENABLED", enabled)
@@ -298,13 +298,7 @@ def _relu6_net():
 
 
 def test_relu6_pairs_train_as_unfused(monkeypatch):
-    calls = []
-    original = bn_ops.batch_norm_train
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs.get("activation"))
-        return original(*args, **kwargs)
-    monkeypatch.setattr(keras.layers.normalization.batch_normalization, "batch_norm_train", spy)
+    calls = _spy_fused_activations(monkeypatch)
     fused = _train(True, monkeypatch, _relu6_net)
     assert set(calls) == {"relu6", "relu"}
     calls.clear()
