@@ -12,9 +12,7 @@ of the per-pair ratios B / A (below 1: B is faster), with the load average.
         [--model resnet_small] [--mode predict] [--pairs 12] [--samples 512]
 """
 import argparse
-import importlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,15 +20,7 @@ import time
 import numpy as np
 
 import bench_models
-
-
-def extract(ref, name, root):
-    """Commit `ref`'s `minikeras` package as the importable package `name` under `root`."""
-    archive = subprocess.run(["git", "archive", ref, "minikeras"], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", root], input=archive, check=True)
-    os.rename(os.path.join(root, "minikeras"), os.path.join(root, name))
-    return importlib.import_module(name)
+from commit_packages import extract
 
 
 def build_with(module, name):

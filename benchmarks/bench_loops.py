@@ -53,6 +53,8 @@ import warnings
 
 import numpy as np
 
+from commit_packages import extract
+
 BATCH = 64
 MODES = ("fit", "train", "tape", "tape_fn", "test", "predict", "call", "call_train",
          "gan_tob", "gan_tape")
@@ -241,15 +243,6 @@ def _trainable(layer):
 # ---------------------------------------------------------------------------------------------
 # Variants
 # ---------------------------------------------------------------------------------------------
-def extract(ref, name, root):
-    """Commit `ref`'s `minikeras` package as the importable package `name` under `root`."""
-    archive = subprocess.run(["git", "archive", ref, "minikeras"], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", root], input=archive, check=True)
-    os.rename(os.path.join(root, "minikeras"), os.path.join(root, name))
-    return importlib.import_module(name)
-
-
 class OneBlasThread:
     """Every OpenBLAS in the process on one thread for the duration (as OPENBLAS_NUM_THREADS=1)."""
 
