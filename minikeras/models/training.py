@@ -13,7 +13,6 @@ from ..engine.flops import model_flops
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from . import data_adapters as data_utils
 from . import compile_utils
-from . import data_parallel
 from . import serialization
 from .summary import print_summary
 from .. import optimizers
@@ -245,9 +244,6 @@ class Model(Layer):
 
     def train_step(self, data):
         x, y, sample_weight = data_utils.unpack(data)
-        runner = data_parallel.runner_for(self, x, y)
-        if runner is not None:          # per-sample layers: the batch's halves on two threads
-            return runner.run(x, y, sample_weight)
         with recording_scope():
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)

@@ -8,15 +8,18 @@ the other processes slow all of them alike. Variants:
     threads   the serial step with BLAS' own threads (the policy's choice on an idle machine)
     single    the serial step with BLAS single-threaded, products and updates split over two
               Python threads (the policy's choice on a busy machine)
-    auto      the serial step under the policy (`parallel.blas_single_threaded`)
-    dp        the data-parallel step (`models/data_parallel.py`)
+    auto      the step under the policy (`parallel.blas_single_threaded`)
+
+A data-parallel step (each half of the batch forward and backward whole on its own thread,
+weight gradients summed, Adam split) was a variant `dp` here; it did not win and was dropped
+(DESIGN.md "Performance habits"; the prototype is commit 539cc2f).
 
 Printed: samples/s of each turn, the per-round ratio of each variant to the first, their min /
 median / max, the min / first quartile / median of the single steps' wall times, and the
 1-minute load at the start and the end. The load rule (`parallel.oversubscribed`) is lifted for
 `threads`, as on an idle machine.
 
-    python benchmarks/bench_data_parallel.py [--variants threads,dp] [--rounds 20] [--steps 40]
+    python benchmarks/bench_step_variants.py [--variants threads,single] [--rounds 20] [--steps 40]
 """
 import argparse
 import os
@@ -28,15 +31,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import minikeras as keras                      # noqa: E402
-from minikeras.models import data_parallel     # noqa: E402
 from minikeras.ops import parallel             # noqa: E402
 
-VARIANTS = {                 # name -> (data-parallel step on, BLAS policy)
-    "threads": (False, "threads"),
-    "single": (False, "single"),
-    "auto": (False, "auto"),
-    "dp": (True, "auto"),
-}
+VARIANTS = ("threads", "single", "auto")      # each is the BLAS policy it runs under
 
 
 def build(units, inputs=784, classes=10, rate=0.2):
@@ -52,13 +49,16 @@ def build(units, inputs=784, classes=10, rate=0.2):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--variants", default="threads,dp")
+    parser.add_argument("--variants", default="threads,single")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--units", type=int, default=512)
     parser.add_argument("--batch", type=int, default=128)
     args = parser.parse_args()
     names = args.variants.split(",")
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; choose among {list(VARIANTS)}")
     rng = np.random.default_rng(0)
     samples = args.steps * args.batch
     x = rng.random((samples, 784), dtype=np.float32)
@@ -79,7 +79,7 @@ def main():
 
     def turn(name):
         current[0] = name
-        data_parallel.ENABLED, parallel._POLICY = VARIANTS[name]
+        parallel._POLICY = name
         parallel.oversubscribed = (lambda: False) if name == "threads" else oversubscribed
         start = time.perf_counter()
         model.fit(x, y, batch_size=args.batch, epochs=1, verbose=0, shuffle=False)
