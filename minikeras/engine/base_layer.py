@@ -604,7 +604,11 @@ class Layer:
                 return Tensor(np.zeros(shape, dtype=t.dtype))
             concrete_args = map_structure(placeholder, args)
             concrete_kwargs = map_structure(placeholder, kwargs)
-            concrete_kwargs.pop("mask", None) if self._call_accepts_mask else None
+            if self._call_accepts_mask:
+                concrete_kwargs.pop("mask", None)
+                masks = _placeholder_masks(args[0], fill)
+                if masks is not None and "mask" not in kwargs:
+                    concrete_kwargs["mask"] = masks
             concrete_kwargs.setdefault("training", False) if self._call_accepts_training else None
             with np.errstate(all="ignore"):     # zeros: log(0), 0 / 0 are no user error
                 out = self.call(*concrete_args, **concrete_kwargs)
@@ -634,6 +638,26 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _placeholder_masks(inputs, fill):
+    """All-true masks standing for the symbolic masks of `inputs` while `call` runs on
+    placeholders: tf.keras hands `call` the inputs' masks during functional construction too
+    (a layer may index `mask[1]`). The marker carries no shape: a sequence mask drops the
+    feature axis of a 3D+ input (Embedding, Masking), a 2D input's mask has its shape."""
+    flat = flatten(inputs)
+    masks = []
+    for t in flat:
+        marker = getattr(t, "_keras_mask", None) if isinstance(t, KerasTensor) else None
+        if marker is None:
+            masks.append(None)
+            continue
+        shape = marker.shape if isinstance(marker, KerasTensor) else \
+            (t.shape[:-1] if len(t.shape) > 2 else t.shape)
+        masks.append(Tensor(np.ones(tuple(fill if d is None else d for d in shape), dtype=bool)))
+    if all(m is None for m in masks):
+        return None
+    return masks[0] if len(masks) == 1 else masks
 
 
 def _node_inputs(node):
