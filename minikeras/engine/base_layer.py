@@ -215,6 +215,25 @@ class Layer:
             weights += layer.non_trainable_weights
         return _dedup(weights)
 
+    # tf.keras 2 keeps a layer's own variables in `_trainable_weights` and
+    # `_non_trainable_weights`; Keras 2 wrappers read them (and some append to them) when they
+    # override `trainable_weights` to add their inner layers' variables.
+    @property
+    def _trainable_weights(self):
+        return _OwnWeightList(self, [w for w in self._own_weights if w.trainable])
+
+    @_trainable_weights.setter
+    def _trainable_weights(self, weights):
+        self._own_weights = _dedup(list(weights) + [w for w in self._own_weights if not w.trainable])
+
+    @property
+    def _non_trainable_weights(self):
+        return _OwnWeightList(self, [w for w in self._own_weights if not w.trainable])
+
+    @_non_trainable_weights.setter
+    def _non_trainable_weights(self, weights):
+        self._own_weights = _dedup([w for w in self._own_weights if w.trainable] + list(weights))
+
     @property
     def weights(self):
         return _dedup(self.trainable_weights + self.non_trainable_weights)
@@ -708,6 +727,27 @@ def _normalize_dtype(dtype):
     if dtype in ("mixed_float16", "mixed_bfloat16"):
         raise NotImplementedError(f"dtype policy {dtype!r} is not supported by minikeras.")
     return config.numpy_dtype(dtype)
+
+
+class _OwnWeightList(list):
+    """A copy of a layer's own variables of one kind; appending to it adds to the layer."""
+
+    def __init__(self, layer, weights):
+        super().__init__(weights)
+        self._layer = layer
+
+    def append(self, weight):
+        super().append(weight)
+        if not any(w is weight for w in self._layer._own_weights):
+            self._layer._own_weights.append(weight)
+
+    def extend(self, weights):
+        for weight in weights:
+            self.append(weight)
+
+    def __iadd__(self, weights):
+        self.extend(weights)
+        return self
 
 
 def _dedup(weights):
