@@ -4,7 +4,7 @@ from . import ops
 from .core import dispatch
 from .core.serialization import deserialize_object
 from .core.registry import register_builtins
-from .core.registry import get_registered_name, get_registered_object
+from .core.registry import get_custom_object, get_registered_name, get_registered_object
 
 register_builtins("activations", globals())   # names looked up by `deserialize_keras_object`
 
@@ -191,6 +191,9 @@ def get(identifier):
     if identifier is None:
         return linear
     if isinstance(identifier, str):
+        custom = get_custom_object(identifier)
+        if custom is not None:
+            return custom
         if identifier not in _ACTIVATIONS:
             found = get_registered_object(identifier)
             if found is None:
