@@ -602,8 +602,11 @@ class Layer:
         consults compute_output_shape only for `dynamic=True` layers. Our own layers' shape
         rules are faithful and cheaper, but a user's may be written for TensorShape arguments
         (`input_shape.as_list()`) or simply be wrong, which tf.keras would never notice."""
-        defined_in = type(self).compute_output_shape.__module__ or ""
-        return not self.dynamic and not defined_in.startswith(_PACKAGE + ".")
+        # A subclass overriding `call` only (keras-bert's TokenEmbedding returning [x, weights]
+        # from an Embedding) must not get its parent's shape rule.
+        ours = all((getattr(type(self), method).__module__ or "").startswith(_PACKAGE + ".")
+                   for method in ("call", "compute_output_shape"))
+        return not self.dynamic and not ours
 
     def _output_dtype(self, inputs):
         first = flatten(inputs)[0]

@@ -95,3 +95,24 @@ def test_time_distributed_keeps_the_mask_an_inner_compute_mask_returns():
     mask = np.array([[True, True, False, False], [True, False, False, False]])
     out_mask = layer.compute_mask(keras.backend.constant(x), keras.backend.constant(mask))
     np.testing.assert_array_equal(np.asarray(out_mask.data), mask)
+
+
+class EmbeddingReturningWeights(keras.layers.Embedding):
+    """keras-bert's TokenEmbedding: overrides `call` only, returning [embedded, weights]."""
+
+    def compute_mask(self, inputs, mask=None):
+        return [super().compute_mask(inputs, mask), None]
+
+    def call(self, inputs):
+        return [super().call(inputs), self.embeddings + 0]
+
+
+def test_subclass_overriding_call_only_gets_the_shapes_of_its_call():
+    ids = keras.layers.Input(shape=(6,))
+    embedded, weights = EmbeddingReturningWeights(20, 8, mask_zero=True)(ids)
+    assert embedded.shape == (None, 6, 8)
+    assert weights.shape == (20, 8)
+    model = keras.Model(ids, [embedded, weights])
+    x = np.array([[1, 2, 3, 0, 0, 0]])
+    out, table = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(out[0], table[x[0]])
