@@ -432,7 +432,15 @@ class Layer:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
+    # tf.keras builds and first calls a layer inside its name scope, so the layers it calls then
+    # name their weights under it (`block/dense/kernel:0`); a Functional or Sequential model
+    # builds its graph in a fresh scope (its layers keep `dense/kernel:0`).
+    _names_scoped = False          # True once the first call has named the new weights
+    _resets_name_scope = False     # True for graph models
+
     def __call__(self, *args, **kwargs):
+        if not self._names_scoped:
+            return self._first_call(args, kwargs)
         if not args:
             if "inputs" not in kwargs:
                 raise ValueError(f'Layer "{self.name}" was called without any input.')
@@ -448,6 +456,35 @@ class Layer:
         inputs = map_structure(self._convert_input, inputs)
         args = (inputs,) + tuple(args[1:])
         return self._eager_call(args, kwargs)
+
+    def _first_call(self, args, kwargs):
+        """Call once, then put the weights the layers under this one created meanwhile under
+        this layer's name (their own first calls have already scoped them under theirs)."""
+        before = {id(w) for w in self._scoped_weights()}
+        self._names_scoped = True
+        try:
+            outputs = Layer.__call__(self, *args, **kwargs)   # a subclass' __call__ ran already
+        except BaseException:
+            self._names_scoped = False
+            raise
+        if not self._resets_name_scope:
+            prefix = f"{self.name}/"
+            for weight in self._scoped_weights():
+                if id(weight) not in before and not weight.name.startswith(prefix):
+                    weight.name = prefix + weight.name
+                    weight._handle_name = prefix + weight._handle_name
+        return outputs
+
+    def _scoped_weights(self, seen=None):
+        """This layer's weights and those of the layers it tracks, not looking inside graph
+        models (they name their layers' weights in a fresh scope)."""
+        seen = seen if seen is not None else {id(self)}
+        weights = list(self._own_weights)
+        for layer in self._tracked_layers:
+            if id(layer) not in seen and not layer._resets_name_scope:
+                seen.add(id(layer))
+                weights += layer._scoped_weights(seen)
+        return weights
 
     def _convert_input(self, x):
         """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast). A cast

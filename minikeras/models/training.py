@@ -99,6 +99,7 @@ class Model(Layer):
             sample = zeros(input_shape)
         self.built = True
         self._build_input_shape = input_shape
+        self._names_scoped = True   # tf.keras' build calls `call` outside the model's name scope
         self(sample, training=False)
 
     def _maybe_build(self, inputs):
