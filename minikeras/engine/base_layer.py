@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core import config
 from ..core.session import to_snake_case, unique_object_name
-from ..core.tensor import Tensor, Variable, is_recording
+from ..core.tensor import Tensor, Variable, is_recording, unwrap
 from .argument_checks import shape_tuple, weight_shape
 from .dtype_policy import Policy
 from .input_spec import assert_input_compatibility
@@ -81,6 +81,7 @@ class Layer:
         self._own_weights = []
         self._activity_losses = []
         self._extra_losses = []
+        self._callable_losses = []
         self._added_metrics = []       # `add_metric` means, by name, and attribute metrics
         self._attribute_metrics = []   # (metric, tracked layer set before it or None)
         self._inbound_nodes = []
@@ -233,27 +234,38 @@ class Layer:
 
     @property
     def losses(self):
-        """Regularization losses: of the weights (computed now) and of the last call."""
+        """tf.keras' order, layer by layer: the losses of the last call (`add_loss` in `call`,
+        then the activity regularizer's), then the callable ones (weight regularizers computed
+        now, then `add_loss(callable)`). Before an eager call, the losses a symbolic call
+        would add are KerasTensors, as tf.keras lists graph tensors there."""
         result = []
         for layer in self._flatten_layers():
+            result.extend(layer._extra_losses)
+            result.extend(layer._activity_losses)
             for weight in layer._own_weights:
                 if weight.regularizer is not None:
                     result.append(weight.regularizer(weight))
-            result.extend(layer._activity_losses)
-            result.extend(layer._extra_losses)
+            result.extend(loss() for loss in layer._callable_losses)
         return result
 
     def add_loss(self, losses, **kwargs):
         """Adds a loss (a tensor, a zero-argument callable, or a list of them; None entries are
-        skipped). `inputs=` is Keras 2's old conditioning argument, accepted and ignored as
-        tf.keras 2.x does."""
+        skipped). A callable added outside `call` is kept and evaluated whenever `losses` is
+        read, as tf.keras does; one added by `call` counts for that call.
+        `inputs=` is Keras 2's old conditioning argument, accepted and ignored as tf.keras 2.x
+        does."""
         kwargs.pop("inputs", None)
         if kwargs:
             raise TypeError(f"Unknown keyword arguments: {kwargs.keys()}")
         for loss in flatten(losses):
             if callable(loss) and not isinstance(loss, Tensor):
-                loss = loss()
-            if loss is not None:
+                if self._calling:
+                    # one per call (tf.keras keeps one per trace of `call`, a count we do
+                    # not model)
+                    self._extra_losses.append(loss())
+                elif all(loss is not kept for kept in self._callable_losses):
+                    self._callable_losses.append(loss)
+            elif loss is not None:
                 self._extra_losses.append(loss)
 
     def add_metric(self, value, name=None, **kwargs):
@@ -436,6 +448,7 @@ class Layer:
     # name their weights under it (`block/dense/kernel:0`); a Functional or Sequential model
     # builds its graph in a fresh scope (its layers keep `dense/kernel:0`).
     _names_scoped = False          # True once the first call has named the new weights
+    _calling = False               # True while `call` runs (its add_loss are per call)
     _resets_name_scope = False     # True for graph models
 
     def __call__(self, *args, **kwargs):
@@ -537,10 +550,12 @@ class Layer:
         _call_context.training = training
         self._activity_losses = []
         self._extra_losses = []
+        self._calling = True
         try:
             outputs = self.call(*args, **kwargs)
         finally:
             _call_context.training = previous
+            self._calling = False
         if isinstance(outputs, np.ndarray):
             outputs = Tensor(outputs)
         elif not isinstance(outputs, Tensor):
@@ -579,7 +594,9 @@ class Layer:
         inputs = args[0]
         self._maybe_build(inputs)
         assert_input_compatibility(self.input_spec, [shape_of(t) for t in flatten(inputs)], self.name)
+        self._extra_losses = []
         outputs = self._infer_outputs(args, kwargs)
+        self._set_symbolic_losses(inputs, outputs)
         node_index = len(self._inbound_nodes)
         flat = flatten(outputs)
         for i, out in enumerate(flat):
@@ -591,6 +608,25 @@ class Layer:
             layer._outbound_nodes.append(node)
         self._infer_output_masks(inputs, outputs, kwargs)
         return outputs
+
+    def _set_symbolic_losses(self, inputs, outputs):
+        """The losses of a symbolic call, as KerasTensors: those `call` added while run on
+        placeholders, then one per output for the activity regularizer."""
+        self._extra_losses = [
+            loss if isinstance(loss, KerasTensor) else
+            KerasTensor(np.shape(loss), dtype=np.asarray(unwrap(loss)).dtype,
+                        name=f"{self.name}/add_loss")
+            for loss in self._extra_losses]
+        self._extra_losses += self._losses_of_symbolic_call(inputs)
+        self._activity_losses = []
+        if self.activity_regularizer is not None:
+            self._activity_losses = [
+                KerasTensor((), dtype=out.dtype, name=f"{self.name}/ActivityRegularizer")
+                for out in flatten(outputs)]
+
+    def _losses_of_symbolic_call(self, inputs):
+        """Losses a layer adds without running `call` on placeholders (AddLoss: its input)."""
+        return []
 
     def _infer_output_masks(self, inputs, outputs, kwargs):
         in_masks = [t._keras_mask for t in flatten(inputs) if isinstance(t, KerasTensor)]
@@ -643,8 +679,13 @@ class Layer:
             concrete_kwargs = map_structure(placeholder, kwargs)
             concrete_kwargs.pop("mask", None) if self._call_accepts_mask else None
             concrete_kwargs.setdefault("training", False) if self._call_accepts_training else None
+            self._extra_losses = []   # the losses of one run count
             with np.errstate(all="ignore"):     # zeros: log(0), 0 / 0 are no user error
-                out = self.call(*concrete_args, **concrete_kwargs)
+                self._calling = True
+                try:
+                    out = self.call(*concrete_args, **concrete_kwargs)
+                finally:
+                    self._calling = False
             results.append(out)
             if not any(d is None for t in flatten(args) if isinstance(t, KerasTensor) for d in t.shape):
                 results.append(out)
