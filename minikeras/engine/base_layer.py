@@ -62,6 +62,16 @@ class Layer:
     ...         return inputs * self.w
     """
 
+    def __new__(cls, *args, **kwargs):
+        """Record the constructor's arguments: tf.keras 2's `get_config` of a layer that does
+        not define one returns them (when all are str, int, float, bool or None)."""
+        instance = super().__new__(cls)
+        arguments = dict(kwargs)
+        arguments.update(zip(_init_arguments(cls)[0][1:len(args) + 1], args))
+        serializable = all(isinstance(value, _AUTO_CONFIG_TYPES) for value in flatten(arguments))
+        object.__setattr__(instance, "_auto_config", arguments if serializable else None)
+        return instance
+
     def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, **kwargs):
         for key in kwargs:
             if key not in _ALLOWED_KWARGS:
@@ -704,6 +714,26 @@ class Layer:
         config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config_["batch_input_shape"] = self._batch_input_shape
+        if type(self).get_config is not Layer.get_config:
+            return config_      # a subclass' own get_config extends this one
+        return self._auto_get_config(config_)
+
+    def _auto_get_config(self, config_):
+        """tf.keras 2's config of a layer without `get_config`: the base keys and the
+        arguments it was made with; the base keys its `__init__` does not name are left out
+        unless it takes `**kwargs` (spelled so). Other argument values cannot be written."""
+        auto = self.__dict__.get("_auto_config", {})
+        if auto is None:
+            raise NotImplementedError(
+                f"Layer {type(self).__name__} was created by passing non-serializable argument "
+                "values in `__init__()`, and therefore the layer must override `get_config()` "
+                "in order to be serializable. Please implement `get_config()`.")
+        base_keys = set(config_)
+        config_.update(auto)
+        names, varkw = _init_arguments(type(self))
+        if varkw != "kwargs":
+            for key in base_keys - set(names[1:]):
+                config_.pop(key, None)
         return config_
 
     @classmethod
@@ -712,6 +742,18 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+_AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
+_INIT_ARGUMENTS = {}
+
+
+def _init_arguments(cls):
+    """(argument names, name of the `**` argument) of `cls.__init__`, cached per class."""
+    if cls not in _INIT_ARGUMENTS:
+        spec = inspect.getfullargspec(cls.__init__)
+        _INIT_ARGUMENTS[cls] = (spec.args, spec.varkw)
+    return _INIT_ARGUMENTS[cls]
 
 
 def _node_inputs(node):
