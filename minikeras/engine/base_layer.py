@@ -483,14 +483,15 @@ class Layer:
     def _first_call(self, args, kwargs):
         """Call once, then put the weights the layers under this one created meanwhile under
         this layer's name (their own first calls have already scoped them under theirs)."""
-        before = {id(w) for w in self._scoped_weights()}
+        scoping = not self._resets_name_scope
+        before = {id(w) for w in self._scoped_weights()} if scoping else None
         self._names_scoped = True
         try:
             outputs = Layer.__call__(self, *args, **kwargs)   # a subclass' __call__ ran already
         except BaseException:
             self._names_scoped = False
             raise
-        if not self._resets_name_scope:
+        if scoping:
             prefix = f"{self.name}/"
             for weight in self._scoped_weights():
                 if id(weight) not in before and not weight.name.startswith(prefix):
