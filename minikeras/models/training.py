@@ -614,7 +614,8 @@ class Model(Layer):
     def get_config(self):
         if getattr(self, "_nodes_in_order", None) is not None:
             return serialization.functional_config(self)
-        return serialization.subclassed_model_config(self)
+        return serialization.subclassed_model_config(
+            self, overridden=type(self).get_config is not Model.get_config)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
