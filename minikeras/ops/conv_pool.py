@@ -218,19 +218,27 @@ class _Geometry:
             np.matmul(windows, ga_rows[blocks.bulk:], out=taps_first[..., -1, :, :])
         np.add.reduce(parts, axis=1, out=dk_taps)
 
-    def spread_to_grid(self, spread, n, ga):
-        """Lay the phase-major gradient `spread (phases, count, f)` on the grid `ga (n, *grid,
-        f)` at the positions the phases read; zeros elsewhere."""
+    def phase_views(self, ga, n):
+        """The cells of the grid `ga (n, *grid, f)` that each phase reads, as `(n, *pooled,
+        f)` views (phase order)."""
         rank = len(self.grid)
-        fill_border(ga, [(0, g - c) for g, c in zip(self.grid, self.covered)], 0)
         covered = ga[(slice(None),) + tuple(slice(0, c) for c in self.covered)]
         split = _as_shape(covered, (n,) + tuple(part for o, k in zip(self.pooled,
                                                                      self.pool_size)
                                                 for part in (o, k)) + (self.filters,))
-        order = tuple(2 + 2 * a for a in range(rank)) + (0,) + \
-            tuple(1 + 2 * a for a in range(rank)) + (2 * rank + 1,)
-        np.copyto(split.transpose(order),
-                  spread.reshape(self.pool_size + (n,) + self.pooled + (self.filters,)))
+        return [split[(slice(None),) + tuple(i for q in phase for i in (slice(None), q))]
+                for phase in self.phases]
+
+    def clear_margin(self, ga):
+        """Zero the cells of the grid `ga` that no pooling window reads."""
+        fill_border(ga, [(0, g - c) for g, c in zip(self.grid, self.covered)], 0)
+
+    def spread_to_grid(self, spread, n, ga):
+        """Lay the phase-major gradient `spread (phases, count, f)` on the grid `ga (n, *grid,
+        f)` at the positions the phases read; zeros elsewhere."""
+        self.clear_margin(ga)
+        for view, block in zip(self.phase_views(ga, n), spread):
+            np.copyto(view, block.reshape(view.shape))
 
 
 class _KeptCols:
@@ -399,14 +407,19 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         kernel.reshape(geo.taps, geo.cin, filters).transpose(0, 2, 1)).astype(dtype, copy=False)
     grid_kernel = need_kernel and not geo.tap_major
     on_grid = need_input or grid_kernel
+    # The kernel gradient of few-channel layers reads the gradient phase-major; the grid
+    # products read it on the grid.
+    phase_major = need_kernel and geo.tap_major
     unpadded = not any(lo or hi for lo, hi in geo.pads)
     dx = scratch(x.shape, dtype) if need_input else None
     per_sample = (phases * geo.cells * (geo.depth + filters) +
                   geo.grid_cells * (geo.cin + filters)) * dtype.itemsize
 
     def spread_gradient(b0, b1):
-        """The gradient of samples b0..b1 before the pooling, phase-major `(phases, count,
-        f)`: the pooled gradient (times the relu mask) at each window's first maximum."""
+        """The gradient of samples b0..b1 before the pooling: the pooled gradient (times the
+        relu mask) at each window's first maximum. Phase-major `(phases, count, f)` when the
+        kernel gradient reads it that way (few channels), else laid straight on the grid
+        `(n, *grid, f)` that the grid products read (no phase-major copy)."""
         rows = slice(b0 * geo.cells, b1 * geo.cells)
         count = rows.stop - rows.start
         if ctx.activation == "relu":
@@ -414,12 +427,25 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                                   local_buffer("conv_pool_g", (count, filters), dtype))
         else:
             gp = g_rows[rows]
-        spread = local_buffer("conv_pool_spread", (phases, count, filters), dtype)
         hit = local_buffer("conv_pool_hit", (count, filters), np.bool_)
-        for p in range(phases):
+        if phase_major:
+            spread = local_buffer("conv_pool_spread", (phases, count, filters), dtype)
+            targets = list(spread)
+        else:
+            spread = local_buffer("conv_pool_grid", (b1 - b0,) + geo.grid + (filters,), dtype)
+            geo.clear_margin(spread)
+            targets = geo.phase_views(spread, b1 - b0)
+            routed = local_buffer("conv_pool_routed", (count, filters), dtype)
+        for p, target in enumerate(targets):
             np.equal(first_rows[rows], p, out=hit)
-            np.copyto(spread[p], hit)
-            np.multiply(spread[p], gp, out=spread[p])
+            if phase_major:
+                np.copyto(target, hit)
+                np.multiply(target, gp, out=target)
+            else:
+                # contiguous passes in a small buffer, one strided write into the grid
+                np.copyto(routed, hit)
+                np.multiply(routed.reshape(target.shape), gp.reshape(target.shape),
+                            out=target)
         return gp, spread
 
     def products(b0, b1, spread, block, dk):
@@ -434,8 +460,11 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                                   block).reshape(dk.shape)
         if not on_grid:
             return
-        ga = local_buffer("conv_pool_grid", (n,) + geo.grid + (filters,), dtype)
-        geo.spread_to_grid(spread, n, ga)
+        if phase_major:
+            ga = local_buffer("conv_pool_grid", (n,) + geo.grid + (filters,), dtype)
+            geo.spread_to_grid(spread, n, ga)
+        else:
+            ga = spread
         total = n * geo.grid_cells
         span = total - offsets[-1]
         ga_rows = ga.reshape(total, filters)[:span]
