@@ -183,8 +183,10 @@ class _Geometry:
         np.copyto(_as_shape(runs, shape[:-1] + (1,))[..., 0], source.view(element)[..., 0])
         return True
 
-    def cols_buffer(self, count, dtype):
-        shape = (self.depth, len(self.phases) * count) if self.tap_major else \
+    def cols_buffer(self, count, dtype, extra_rows=0):
+        """A per-thread buffer for `phase_cols`; tap-major, with `extra_rows` rows after the
+        im2col rows (a row of ones carrying the bias)."""
+        shape = (self.depth + extra_rows, len(self.phases) * count) if self.tap_major else \
             (len(self.phases) * count, self.depth)
         return local_buffer("conv_pool_cols", shape, dtype)
 
@@ -243,11 +245,12 @@ class _Geometry:
 
 class _KeptCols:
     """The tap-major im2col rows of every forward chunk, kept for the kernel gradient: chunk
-    `(b0, b1)` is the matrix `(depth, phases * count)` at samples b0..b1 of one buffer."""
+    `(b0, b1)` is the matrix `(rows, phases * count)` at samples b0..b1 of one buffer (`rows`:
+    the depth, and a row of ones when the forward product adds the bias)."""
 
-    def __init__(self, geo, batch, dtype):
-        self.per_sample = geo.depth * len(geo.phases) * geo.cells
-        self.rows = geo.depth
+    def __init__(self, geo, batch, dtype, rows):
+        self.per_sample = rows * len(geo.phases) * geo.cells
+        self.rows = rows
         self.buffer = scratch((batch * self.per_sample,), dtype)
         self.filled = set()
 
@@ -334,6 +337,12 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     first = output_array(out.shape, np.uint8, cached_output) if finish is None else None
     kernel_rows = kernel.reshape(geo.depth, filters).astype(dtype, copy=False)
     bias = None if bias is None else np.asarray(bias, dtype)
+    # Tap-major rows (few channels) get a row of ones and the kernel the bias as its last row:
+    # the product adds the bias (no pass over the full-size output before the pooling; the
+    # first maximum is still found among the biased values, as the unfused layers find it).
+    ones_row = geo.tap_major and bias is not None
+    if ones_row:
+        kernel_rows = np.concatenate([kernel_rows, bias[None]])
     phases = len(geo.phases)
     per_sample = phases * geo.cells * (geo.depth + filters) * dtype.itemsize
     out_rows = _as_shape(out, (-1, filters))
@@ -342,8 +351,10 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     def products(b0, b1, block, kept=None):
         count = (b1 - b0) * geo.cells
         cols = geo.phase_cols(_padded_chunk(x[b0:b1], pads, "conv_xp"),
-                              geo.cols_buffer(count, dtype) if kept is None else
+                              geo.cols_buffer(count, dtype, ones_row) if kept is None else
                               kept.chunk(b0, b1))
+        if ones_row:
+            cols[-1] = 1
         y = local_buffer("conv_pool_y", (phases * count, filters), dtype)
         _product_rows(geo.as_rows(cols), kernel_rows, y, block)
         return y.reshape(phases, count, filters)
@@ -353,7 +364,7 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     # Training a layer with few input channels: the backward pass reads the kernel gradient's
     # im2col rows from here instead of copying the windows again (seed_cnn's first layer:
     # 2.4 MB a sample, a third of its backward CPU).
-    kept = _KeptCols(geo, batch, dtype) \
+    kept = _KeptCols(geo, batch, dtype, geo.depth + ones_row) \
         if KEEP_COLS and finish is None and geo.tap_major and \
         (cached_output if keep_cols is None else keep_cols) else None
 
@@ -362,10 +373,12 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
             y = products(b0, b1, block, kept)
             rows = slice(b0 * geo.cells, b1 * geo.cells)
             if finish is None:
-                # The bias goes on before the pooling: the first maximum must be found among
-                # the biased values, as the unfused layers find it (adding a constant can round
-                # two different values to one, and then the earlier one takes the gradient).
-                _epilogue(_as_shape(y, (-1, filters)), bias, None)
+                # The bias goes on before the pooling (unless the product added it): the first
+                # maximum must be found among the biased values, as the unfused layers find it
+                # (adding a constant can round two different values to one, and then the
+                # earlier one takes the gradient).
+                if not ones_row:
+                    _epilogue(_as_shape(y, (-1, filters)), bias, None)
                 _pool_phases(y, out_rows[rows], first_rows[rows])
                 _epilogue(out_rows[rows], None, activation)
             else:
@@ -456,7 +469,7 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             if cols is None:
                 cols = geo.phase_cols(_padded_chunk(x[b0:b1], geo.pads, "conv_xp"),
                                       geo.cols_buffer(count, dtype))
-            dk += _product_summed(cols, spread.reshape(phases * count, filters),
+            dk += _product_summed(cols[:geo.depth], spread.reshape(phases * count, filters),
                                   block).reshape(dk.shape)
         if not on_grid:
             return
