@@ -50,6 +50,8 @@ PIECES = True
 # Training keeps the forward's im2col rows of few-channel layers for the backward pass (see
 # `forward`).
 KEEP_COLS = True
+# Few-channel layers add the bias in the forward product (see `forward`).
+BIAS_IN_PRODUCT = True
 # Samples are processed in chunks of about this many bytes of im2col rows and products (more
 # than conv_kernels' 8 MB: fewer NumPy calls per sample, so the two threads wait less for the
 # GIL; see `_chunk_samples`).
@@ -340,7 +342,7 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     # Tap-major rows (few channels) get a row of ones and the kernel the bias as its last row:
     # the product adds the bias (no pass over the full-size output before the pooling; the
     # first maximum is still found among the biased values, as the unfused layers find it).
-    ones_row = geo.tap_major and bias is not None
+    ones_row = BIAS_IN_PRODUCT and geo.tap_major and bias is not None
     if ones_row:
         kernel_rows = np.concatenate([kernel_rows, bias[None]])
     phases = len(geo.phases)
