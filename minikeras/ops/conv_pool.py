@@ -410,8 +410,11 @@ def _forward_block(geo, x, pads, dtype, samples, products):
            tuple(map(tuple, pads)), geo.dilation, geo.pool_size, dtype.str, samples)
     choice = _PLANS.get(key)
     if choice is None:
-        choice = _plan_on_one_blas_thread(key, {"whole": lambda: products(0, samples, None),
-                                                "small": lambda: products(0, samples, block)})
+        # Blocks are the default (one product per chunk must be clearly faster): inside
+        # training steps they won on seed_cnn's three layers (11-17 % less forward CPU), a
+        # margin the plan's timing on a loaded machine often missed, leaving whole products.
+        choice = _plan_on_one_blas_thread(key, {"small": lambda: products(0, samples, block),
+                                                "whole": lambda: products(0, samples, None)})
     return block if choice == "small" else None
 
 
