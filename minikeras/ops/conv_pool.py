@@ -58,7 +58,10 @@ BIAS_IN_PRODUCT = True
 CHUNK_BYTES = 1 << 24
 # The forward pass' chunks are smaller: its im2col rows and phase products then stay in the
 # shared 32 MB L3 cache while the two threads work (8 MB against 16 MB: seed_cnn's second and
-# third forward 17 % and 29 % less CPU, one thread; whole training steps ~8 % less CPU).
+# third forward 17 % and 29 % less CPU, one thread; whole training steps ~4 % less CPU). Not
+# for few-channel (tap-major) layers, whose forward chunks are also their backward's: seed_cnn's
+# first layer gained 1-3 % but took one sample a chunk, and its two threads then waited for
+# each other (the GIL) 4-5x as often (20 -> 90-115 voluntary context switches a call).
 FORWARD_CHUNK_BYTES = 1 << 23
 
 
@@ -366,7 +369,7 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
         _product_rows(geo.as_rows(cols), kernel_rows, y, block)
         return y.reshape(phases, count, filters)
 
-    chunk = _chunk_samples(per_sample, FORWARD_CHUNK_BYTES)
+    chunk = _chunk_samples(per_sample, CHUNK_BYTES if geo.tap_major else FORWARD_CHUNK_BYTES)
     block = _forward_block(geo, x, pads, dtype, min(chunk, batch), products)
     # Training a layer with few input channels: the backward pass reads the kernel gradient's
     # im2col rows from here instead of copying the windows again (seed_cnn's first layer:
