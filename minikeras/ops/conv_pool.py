@@ -230,16 +230,16 @@ class _Geometry:
             np.matmul(windows, ga_rows[blocks.bulk:], out=taps_first[..., -1, :, :])
         np.add.reduce(parts, axis=1, out=dk_taps)
 
-    def phases_view(self, ga, n):
-        """The cells of the grid `ga (n, *grid, f)` that the phases read, as one view `(*pool,
-        n, *pooled, f)` (phases in order along the leading axes)."""
+    def phase_views(self, ga, n):
+        """The cells of the grid `ga (n, *grid, f)` that each phase reads, as `(n, *pooled,
+        f)` views (phase order)."""
         rank = len(self.grid)
         covered = ga[(slice(None),) + tuple(slice(0, c) for c in self.covered)]
         split = _as_shape(covered, (n,) + tuple(part for o, k in zip(self.pooled,
                                                                      self.pool_size)
                                                 for part in (o, k)) + (self.filters,))
-        return split.transpose(tuple(2 + 2 * a for a in range(rank)) + (0,) +
-                               tuple(1 + 2 * a for a in range(rank)) + (2 * rank + 1,))
+        return [split[(slice(None),) + tuple(i for q in phase for i in (slice(None), q))]
+                for phase in self.phases]
 
     def clear_margin(self, ga):
         """Zero the cells of the grid `ga` that no pooling window reads."""
@@ -249,8 +249,8 @@ class _Geometry:
         """Lay the phase-major gradient `spread (phases, count, f)` on the grid `ga (n, *grid,
         f)` at the positions the phases read; zeros elsewhere."""
         self.clear_margin(ga)
-        view = self.phases_view(ga, n)
-        np.copyto(view, spread.reshape(view.shape))
+        for view, block in zip(self.phase_views(ga, n), spread):
+            np.copyto(view, block.reshape(view.shape))
 
 
 class _KeptCols:
@@ -434,7 +434,6 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     # The kernel gradient of few-channel layers reads the gradient phase-major; the grid
     # products read it on the grid.
     phase_major = need_kernel and geo.tap_major
-    phase_indices = np.arange(phases, dtype=np.uint8)[:, None, None]
     unpadded = not any(lo or hi for lo, hi in geo.pads)
     dx = scratch(x.shape, dtype) if need_input else None
     per_sample = (phases * geo.cells * (geo.depth + filters) +
@@ -452,23 +451,26 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                                   local_buffer("conv_pool_g", (count, filters), dtype))
         else:
             gp = g_rows[rows]
-        # all phases in three calls (each call holds the GIL the other thread may wait for)
-        hit = local_buffer("conv_pool_hit", (phases, count, filters), np.bool_)
-        np.equal(first_rows[rows], phase_indices, out=hit)
+        hit = local_buffer("conv_pool_hit", (count, filters), np.bool_)
         if phase_major:
             spread = local_buffer("conv_pool_spread", (phases, count, filters), dtype)
-            np.copyto(spread, hit)
-            np.multiply(spread, gp, out=spread)
-            return gp, spread
-        # contiguous passes in a buffer, one strided write into the grid
-        grid = local_buffer("conv_pool_grid", (b1 - b0,) + geo.grid + (filters,), dtype)
-        geo.clear_margin(grid)
-        routed = local_buffer("conv_pool_routed", (phases, count, filters), dtype)
-        np.copyto(routed, hit)
-        target = geo.phases_view(grid, b1 - b0)
-        np.multiply(routed.reshape(target.shape), gp.reshape(target.shape[len(geo.pool_size):]),
-                    out=target)
-        return gp, grid
+            targets = list(spread)
+        else:
+            spread = local_buffer("conv_pool_grid", (b1 - b0,) + geo.grid + (filters,), dtype)
+            geo.clear_margin(spread)
+            targets = geo.phase_views(spread, b1 - b0)
+            routed = local_buffer("conv_pool_routed", (count, filters), dtype)
+        for p, target in enumerate(targets):
+            np.equal(first_rows[rows], p, out=hit)
+            if phase_major:
+                np.copyto(target, hit)
+                np.multiply(target, gp, out=target)
+            else:
+                # contiguous passes in a small buffer, one strided write into the grid
+                np.copyto(routed, hit)
+                np.multiply(routed.reshape(target.shape), gp.reshape(target.shape),
+                            out=target)
+        return gp, spread
 
     def products(b0, b1, spread, block, dk):
         n = b1 - b0
