@@ -368,7 +368,8 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
         return y.reshape(phases, count, filters)
 
     chunk = _chunk_samples(per_sample, CHUNK_BYTES if geo.tap_major else FORWARD_CHUNK_BYTES)
-    block = _forward_block(geo, x, pads, dtype, min(chunk, batch), products)
+    block = _forward_block(geo, x, pads, dtype, min(chunk, batch), products,
+                           geo.depth + ones_row)
     # Training a layer with few input channels: the backward pass reads the kernel gradient's
     # im2col rows from here instead of copying the windows again (seed_cnn's first layer:
     # 2.4 MB a sample, a third of its backward CPU).
@@ -400,15 +401,16 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     return out, ctx
 
 
-def _forward_block(geo, x, pads, dtype, samples, products):
+def _forward_block(geo, x, pads, dtype, samples, products, depth):
     """Rows per forward product (OpenBLAS' small-matrix kernels may win on thin products),
-    timed once per shape on the first chunk (`samples` samples); None for whole chunks."""
+    timed once per shape on the first chunk (`samples` samples); None for whole chunks.
+    `depth`: the im2col rows' width (with the bias' row of ones)."""
     rows = len(geo.phases) * samples * geo.cells
-    block = _small_block(geo.depth, geo.filters)
+    block = _small_block(depth, geo.filters)
     if block >= rows:
         return None
     key = ("conv_pool_forward_blocks", x.shape[1:], geo.kernel_size, geo.cin, geo.filters,
-           tuple(map(tuple, pads)), geo.dilation, geo.pool_size, dtype.str, samples)
+           tuple(map(tuple, pads)), geo.dilation, geo.pool_size, dtype.str, samples, depth)
     choice = _PLANS.get(key)
     if choice is None:
         # Blocks are the default (one product per chunk must be clearly faster): inside
