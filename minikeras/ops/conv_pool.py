@@ -249,8 +249,16 @@ class _Geometry:
         """Lay the phase-major gradient `spread (phases, count, f)` on the grid `ga (n, *grid,
         f)` at the positions the phases read; zeros elsewhere."""
         self.clear_margin(ga)
-        for view, block in zip(self.phase_views(ga, n), spread):
+        targets = self.phase_views(self.cells_of(ga), n)
+        for view, block in zip(targets, self.cells_of(spread)):
             np.copyto(view, block.reshape(view.shape))
+
+    def cells_of(self, array):
+        """`array (..., f)` (C-contiguous) as opaque (void) cells of `f` values: copies of
+        cells between strided layouts are then one memcpy per cell, not a strided float pass
+        with an inner loop per cell (~20 ns each: seed_cnn conv2's backward 7.5 ms a batch)."""
+        cell = np.dtype((np.void, array.shape[-1] * array.itemsize))
+        return _as_shape(array.reshape(-1, array.shape[-1]).view(cell), array.shape[:-1])
 
 
 class _KeptCols:
@@ -460,14 +468,10 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         else:
             spread = local_buffer("conv_pool_grid", (b1 - b0,) + geo.grid + (filters,), dtype)
             geo.clear_margin(spread)
-            # Each phase's values are written into the grid as whole cells: one opaque (void)
-            # element of `filters` floats each, a memcpy per cell (a strided float pass pays
-            # ~20 ns per cell's inner loop: seed_cnn conv2's backward 7.5 ms a batch).
-            cell = np.dtype((np.void, filters * dtype.itemsize))
-            grid_cells = _as_shape(spread.reshape(-1, filters).view(cell), (b1 - b0,) + geo.grid)
-            targets = geo.phase_views(grid_cells, b1 - b0)
+            # each phase's values go onto the grid as whole cells (see `cells_of`)
+            targets = geo.phase_views(geo.cells_of(spread), b1 - b0)
             routed = local_buffer("conv_pool_routed", (count, filters), dtype)
-            routed_cells = _as_shape(routed.view(cell), targets[0].shape)
+            routed_cells = geo.cells_of(routed).reshape(targets[0].shape)
         for p, target in enumerate(targets):
             np.equal(first_rows[rows], p, out=hit)
             if phase_major:
