@@ -7,8 +7,8 @@ Phases: the convolution outputs that tap `q` of the pooling windows reads (posit
 The im2col rows of a chunk of samples are copied phase by phase (phase-major), so the product
 gives every phase's outputs as one contiguous block and the pooling is an elementwise maximum
 of whole blocks (no strided passes). The bias is added to every phase block (in cache, per
-chunk) so that the first maximum is found among the biased values, as the unfused layers find
-it; the relu commutes with the maximum (nondecreasing) and runs on the pooled output, a quarter
+chunk; for few input channels by the product itself, through a row of ones in the im2col rows)
+so that the first maximum is found among the biased values, as the unfused layers find it; the relu commutes with the maximum (nondecreasing) and runs on the pooled output, a quarter
 of the values for 2x2 windows. The forward pass keeps the pooled output and, per pooled value,
 the index of the first phase holding the maximum (one byte).
 
@@ -16,11 +16,12 @@ Backward: the pooled gradient times the relu mask (pooled resolution) is spread 
 by the kept indices; the kernel gradient is then one product with the phase-major im2col rows
 (inputs with few channels; the forward pass keeps them, chunk by chunk) or, like the grid route
 of conv_kernels.py, per-tap products on the padded input's grid, where the input gradient is
-made too (one product per tap added to a contiguous slice). Positions no pooling window reads
+made too (one product per tap added to a contiguous slice); each phase's gradient is then
+copied onto that grid as whole cells of `filters` values. Positions no pooling window reads
 get no gradient, as in the unfused ops.
 
 The two threads take chunks of samples in turn; every chunk makes few, long NumPy calls
-(stacked products over blocks and taps, 16 MB chunks), since each call holds the GIL the other
+(stacked products over blocks and taps, 8-16 MB chunks), since each call holds the GIL the other
 thread may be waiting for (see DESIGN.md, "Performance habits").
 
 Ties go to the first maximum in window order, as in the unfused max pooling's gradient.
