@@ -1435,6 +1435,50 @@ def _depthwise_kernel_grad(geometry, phases, g, dk_rows):
                 row += np.einsum(subscripts, wb[(Ellipsis,) + tap + (slice(None),)], gb)
 
 
+USE_DIRECT_KERNEL_GRAD = True   # stride-1 kernel gradients from the unpadded input
+
+
+def _direct_tap_ranges(ctx):
+    """For the kernel gradient of a stride-1 convolution straight from the unpadded input:
+    per kernel tap, the output positions whose window cell of that tap lies inside the input,
+    per spatial axis `(first, end, input offset)`, or None when no position's does."""
+    ranges = []
+    for tap in np.ndindex(*ctx.kernel.shape[:-2]):
+        axes = []
+        for t, d, (lo, _), n, o in zip(tap, ctx.dilation, ctx.pads, ctx.x_shape[1:-1],
+                                       ctx.out_sizes):
+            offset = t * d - lo                # output position p reads input cell p + offset
+            first, end = max(0, -offset), min(o, n - offset)
+            if first >= end:
+                break
+            axes.append((first, end, offset))
+        ranges.append((tap, axes if len(axes) == len(tap) else None))
+    return ranges
+
+
+def _direct_kernel_grad(ranges, x, g, dk_rows):
+    """`dk_rows (*k, out_width * channels) += ` each tap's products of the input cells it reads
+    with `g (batch, *out, channels)`, summed over samples and all but the width: read from
+    views of the unpadded input (no padded copy; cells in the padding contribute nothing),
+    in blocks of whole samples of about _DEPTHWISE_BLOCK values."""
+    channels = x.shape[-1]
+    per_sample = max(1, int(np.prod(g.shape[1:])))
+    step = max(1, _DEPTHWISE_BLOCK // per_sample)
+    for b0 in range(0, x.shape[0], step):
+        xb, gb = x[b0:b0 + step], g[b0:b0 + step]
+        for tap, axes in ranges:
+            if axes is None:
+                continue
+            gv = gb[(slice(None),) + tuple(slice(a, e) for a, e, _ in axes)]
+            xv = xb[(slice(None),) + tuple(slice(a + off, e + off) for a, e, off in axes)]
+            first, end = axes[-1][0], axes[-1][1]
+            run = (end - first) * channels
+            lead = _AXES[:gv.ndim - 2]
+            dk_rows[tap][first * channels:end * channels] += np.einsum(
+                f"{lead}x,{lead}x->x", xv.reshape(xv.shape[:-2] + (run,)),
+                gv.reshape(gv.shape[:-2] + (run,)))
+
+
 def _flipped_pads(ctx):
     """Pads of the output gradient that make the input gradient of a stride-1 depthwise
     convolution a depthwise convolution with the flipped kernel (None if one is negative)."""
@@ -1498,6 +1542,11 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
                                               x.shape[1:-1])
         flipped_rows = _tiled_rows(flipped, x.shape[-2])
         g_spatial = g.reshape((batch,) + tuple(out_sizes) + (width,))
+    direct_ranges = None
+    if need_kernel and multiplier == 1 and all(st == 1 for st in ctx.strides) and \
+            USE_DIRECT_KERNEL_GRAD:
+        direct_ranges = _direct_tap_ranges(ctx)
+    g_spatial = g.reshape((batch,) + tuple(out_sizes) + (width,))
     taps = tap_slices(kernel_size, ctx.strides, ctx.dilation, out_sizes)
     repeated_shape = ctx.padded_shape[:-1] + (width,)
     dx = np.empty(x.shape, dtype) if need_input else None
@@ -1513,7 +1562,9 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
                                     pads, dest)
 
     def chunk(b0, b1, dk_rows):
-        if need_kernel:
+        if need_kernel and direct_ranges is not None:
+            _direct_kernel_grad(direct_ranges, x[b0:b1], g_spatial[b0:b1], dk_rows)
+        elif need_kernel:
             phases = _input_phases(x[b0:b1], pads, geometry.step, multiplier)
             _depthwise_kernel_grad(geometry, phases, g[b0:b1], dk_rows)
         if need_input:

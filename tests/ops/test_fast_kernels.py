@@ -339,6 +339,38 @@ def test_depthwise_tap_loop_matches_grouped_reference_and_is_adjoint(
     np.testing.assert_allclose(np.sum(out * g), np.sum(kernel * dk), rtol=1e-10)
 
 
+@pytest.mark.parametrize("x_shape,k_shape,pads,dilation", [
+    ((2, 7, 8, 3), (3, 3, 3, 1), [(1, 1), (1, 1)], (1, 1)),          # 'same'
+    ((1, 9, 6, 4), (3, 2, 4, 1), [(0, 0), (0, 0)], (1, 1)),          # 'valid', batch 1
+    ((2, 6, 7, 2), (5, 5, 2, 1), [(2, 2), (2, 2)], (1, 1)),          # 5x5, taps off the input
+    ((2, 13, 11, 3), (2, 3, 3, 1), [(1, 1), (2, 2)], (2, 2)),        # dilated
+    ((3, 10, 5), (3, 5, 1), [(2, 0)], (2,)),                         # 1-D causal
+    ((1, 4, 5, 6, 2), (2, 3, 2, 2, 1), [(0, 1), (1, 1), (0, 1)], (1, 1, 1)),   # 3-D
+    ((2, 2, 3, 2), (5, 5, 2, 1), [(2, 2), (2, 2)], (1, 1)),          # taps reading no cell
+])
+def test_depthwise_kernel_gradient_from_unpadded_input(x_shape, k_shape, pads, dilation,
+                                                       monkeypatch):
+    """Stride-1 kernel gradients read views of the unpadded input: the same numbers as the
+    padded width-phase route, and a direct sum over taps (float64)."""
+    rng = np.random.default_rng(7)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    strides = (1,) * (len(x_shape) - 2)
+    out, ctx = K.depthwise_conv_forward(x, kernel, strides, pads, dilation)
+    g = rng.standard_normal(out.shape)
+    monkeypatch.setattr(K, "_DEPTHWISE_BLOCK", 50)     # several sample blocks
+    direct = K.depthwise_conv_backward(ctx, g, need_input=False)[1]
+    monkeypatch.setattr(K, "USE_DIRECT_KERNEL_GRAD", False)
+    padded = K.depthwise_conv_backward(ctx, g, need_input=False)[1]
+    np.testing.assert_allclose(direct, padded, rtol=1e-12, atol=1e-12)
+    xp = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)])
+    expected = np.zeros(k_shape)
+    for tap in np.ndindex(*k_shape[:-2]):
+        index = (slice(None),) + tuple(slice(t * d, t * d + o) for t, d, o in
+                                       zip(tap, dilation, out.shape[1:-1]))
+        expected[tap][:, 0] = np.sum(xp[index] * g, axis=tuple(range(g.ndim - 1)))
+    np.testing.assert_allclose(direct, expected, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("kwargs,shape", [
     (dict(kernel_size=3, strides=2, padding="same", depth_multiplier=2), (2, 5, 6, 3)),
     (dict(kernel_size=3, padding="same"), (1, 5, 7, 4)),                  # flipped input grad
