@@ -19,6 +19,7 @@ band route (conv_band.py: band rows and one GEMM with a banded kernel), and 2-D 
 convolutions the Winograd F(2x2, 3x3) route (winograd.py: 2.25x fewer multiplies; ~1.3-1.7x per
 layer from 32 channels up), each timed per shape by `plan`.
 """
+import itertools
 import sys
 import time
 
@@ -1520,6 +1521,93 @@ def _depthwise_scatter_grad(g, rows, taps, step, padded_shape, pads, dx):
         dx[..., first::step, :] = phases[p][inner + (slice(start, start + columns),)]
 
 
+USE_WIDTH_GATHER = True    # strided input gradients by row-phase gathers (False: tap scatter)
+
+
+class _WidthGather:
+    """The input gradient of a strided depthwise convolution without dilation, gathered
+    instead of scattered tap by tap. Along the width the output gradient is spread over a
+    zero grid (output column o at grid column `o * s + k - 1 - lo`), after which every input
+    column is a stride-1 correlation of that grid with the flipped width taps. Along the
+    leading axes, the input cells r with `(r + lo) % s == q` receive only from taps
+    `q, q + s, ...` (row m - t times tap q + s t, m = (r + lo) // s): per phase of the
+    leading axes, one einsum (`_depthwise_into`) writes those input rows of dx straight, their
+    `width * channels` values contiguous. Per input cell this does `k_w * taps of its phase`
+    multiply-adds (4.5 instead of the scatter's 2.25 for 3x3 stride 2) in long einsum runs,
+    with no zero fill of dx, no per-tap product buffer and no strided copy back."""
+
+    @staticmethod
+    def applies(kernel_size, strides, pads, dilation, x_spatial, out_sizes):
+        """No dilation, and the width grid holds every output column (pads no wider than
+        the kernel, as 'same' and 'valid' give)."""
+        k_w, s_w, (lo_w, _), n_w, o_w = kernel_size[-1], strides[-1], pads[-1], x_spatial[-1], \
+            out_sizes[-1]
+        return all(d == 1 for d in dilation) and lo_w <= k_w - 1 and \
+            (o_w - 1) * s_w - lo_w <= n_w - 1
+
+    def __init__(self, kernel, strides, pads, x_spatial, out_sizes):
+        kernel_size = kernel.shape[:-1]
+        *lead_k, k_w = kernel_size
+        *lead_s, s_w = strides
+        lo_w = pads[-1][0]
+        n_w, o_w = x_spatial[-1], out_sizes[-1]
+        self.width_start = k_w - 1 - lo_w             # grid column of output column 0
+        self.width_step = s_w
+        self.grid_width = n_w + k_w - 1
+        self.out_width = o_w
+        before = [-(-k // s) - 1 for k, s in zip(lead_k, lead_s)]
+        after = [0] * len(lead_k)
+        axes = []
+        for axis, (k, s, (lo, _), n, o) in enumerate(zip(lead_k, lead_s, pads, x_spatial,
+                                                         out_sizes)):
+            phases = []
+            for q in range(s):
+                first = (q - lo) % s                  # first input cell of phase q
+                count = len(range(first, n, s))
+                taps = len(range(q, k, s))
+                if count:
+                    start = (first + lo) // s + before[axis] - (taps - 1)
+                    after[axis] = max(after[axis], (first + lo) // s + count - o)
+                    phases.append((q, first, count, taps, start))
+            axes.append(phases)
+        self.lead_pads = list(zip(before, after))
+        flipped_width = kernel[..., ::-1, :]
+        self.parts = []
+        for combo in itertools.product(*axes):
+            cells = tuple(slice(first, None, s) for (_, first, *_), s in zip(combo, lead_s))
+            counts = tuple(c[2] for c in combo) + (n_w,)
+            taps = tuple(c[3] for c in combo) + (k_w,)
+            starts = tuple(c[4] for c in combo)
+            if not all(taps):
+                self.parts.append((cells, None, None, None))
+                continue
+            sub = flipped_width[tuple(slice(q, None, s) for (q, *_), s in zip(combo, lead_s))]
+            flipped = sub[(slice(None, None, -1),) * len(lead_k)]
+            geometry = _DepthwiseGeometry(taps, (1,) * len(taps), (1,) * len(taps), counts)
+            self.parts.append((cells, geometry, _tiled_rows(flipped, n_w), starts))
+
+    def into(self, g, dest):
+        """`dest (chunk, *x_spatial, width) = ` the input gradient of the output gradient `g`
+        `(chunk, *out, width)`."""
+        width = dest.shape[-1]
+        lead = g.shape[1:-2]
+        shape = (g.shape[0],) + tuple(n + lo + hi for n, (lo, hi) in zip(lead, self.lead_pads)) \
+            + (self.grid_width, width)
+        grid = local_buffer("depthwise_grid", shape, g.dtype)
+        grid.fill(0)
+        inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(lead, self.lead_pads))
+        end = self.width_start + (self.out_width - 1) * self.width_step + 1
+        grid[(slice(None),) + inner + (slice(self.width_start, end, self.width_step),)] = g
+        for cells, geometry, rows, starts in self.parts:
+            target = dest[(slice(None),) + cells]
+            if geometry is None:                      # no tap reaches these cells
+                target[...] = 0
+                continue
+            source = grid[(slice(None),) + tuple(slice(a, None) for a in starts)]
+            _depthwise_into(geometry, source[None], rows,
+                            _as_shape(target, target.shape[:-2] + (rows.shape[-1],)))
+
+
 def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
     """`(dx, dkernel)` of `depthwise_conv_forward`."""
     x, pads, geometry = ctx.x, ctx.pads, ctx.geometry
@@ -1542,6 +1630,11 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
                                               x.shape[1:-1])
         flipped_rows = _tiled_rows(flipped, x.shape[-2])
         g_spatial = g.reshape((batch,) + tuple(out_sizes) + (width,))
+    gather = None
+    if need_input and flipped_pads is None and USE_WIDTH_GATHER and _WidthGather.applies(
+            kernel_size, ctx.strides, pads, ctx.dilation, x.shape[1:-1], out_sizes):
+        gather = _WidthGather(ctx.kernel.astype(dtype, copy=False).reshape(kernel_size + (width,)),
+                              ctx.strides, pads, x.shape[1:-1], out_sizes)
     direct_ranges = None
     if need_kernel and multiplier == 1 and all(st == 1 for st in ctx.strides) and \
             USE_DIRECT_KERNEL_GRAD:
@@ -1557,6 +1650,8 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
             gp = _padded_chunk(g_spatial[b0:b1], flipped_pads, "depthwise_gp")
             _depthwise_into(flipped_geometry, gp[None], flipped_rows,
                             _as_shape(dest, dest.shape[:-2] + (flipped_rows.shape[-1],)))
+        elif gather is not None:
+            gather.into(g_spatial[b0:b1], dest)
         else:
             _depthwise_scatter_grad(g[b0:b1], ctx.rows, taps, geometry.step, repeated_shape,
                                     pads, dest)

@@ -339,6 +339,42 @@ def test_depthwise_tap_loop_matches_grouped_reference_and_is_adjoint(
     np.testing.assert_allclose(np.sum(out * g), np.sum(kernel * dk), rtol=1e-10)
 
 
+@pytest.mark.parametrize("x_shape,k_shape,strides,pads", [
+    ((2, 8, 8, 3), (3, 3, 3, 1), (2, 2), [(0, 1), (0, 1)]),          # 'same', even sizes
+    ((1, 11, 13, 5), (3, 3, 5, 2), (2, 2), [(1, 1), (1, 1)]),        # odd, batch 1, m = 2
+    ((2, 9, 10, 4), (3, 3, 4, 1), (2, 2), [(0, 0), (0, 0)]),         # 'valid'
+    ((2, 7, 9, 3), (3, 3, 3, 1), (1, 2), [(1, 1), (1, 1)]),          # stride along width only
+    ((2, 9, 7, 3), (3, 3, 3, 1), (2, 1), [(1, 1), (1, 1)]),          # along the rows only
+    ((3, 17, 6), (4, 6, 2), (2,), [(1, 2)]),                         # 1-D, 4 taps
+    ((2, 5, 10, 3), (2, 2, 3, 1), (3, 3), [(0, 0), (0, 0)]),         # rows no tap reaches
+    ((2, 6, 5, 7, 2), (3, 2, 3, 2, 1), (2, 2, 3), [(0, 1), (0, 0), (1, 1)]),   # 3-D
+    ((1, 2, 2, 4), (5, 5, 4, 1), (2, 2), [(1, 2), (1, 2)]),          # kernel wider than input
+])
+def test_depthwise_strided_input_gradient_gathered(x_shape, k_shape, strides, pads,
+                                                   monkeypatch):
+    """Strided input gradients gathered from the width grid: the numbers of the tap scatter
+    (float64) and of a direct sum over taps."""
+    rng = np.random.default_rng(8)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    dilation = (1,) * len(strides)
+    out, ctx = K.depthwise_conv_forward(x, kernel, strides, pads, dilation)
+    g = rng.standard_normal(out.shape)
+    monkeypatch.setattr(K, "_DEPTHWISE_BLOCK", 40)     # row blocks within a sample
+    gathered = K.depthwise_conv_backward(ctx, g, need_kernel=False)[0]
+    monkeypatch.setattr(K, "USE_WIDTH_GATHER", False)
+    scattered = K.depthwise_conv_backward(ctx, g, need_kernel=False)[0]
+    np.testing.assert_allclose(gathered, scattered, rtol=1e-12, atol=1e-12)
+    expected = np.zeros(np.pad(x, [(0, 0)] + list(pads) + [(0, 0)]).shape)
+    m = k_shape[-1]
+    for tap in np.ndindex(*k_shape[:-2]):
+        index = (slice(None),) + tuple(slice(t, t + (o - 1) * s + 1, s) for t, s, o in
+                                       zip(tap, strides, out.shape[1:-1]))
+        expected[index] += np.sum(g.reshape(g.shape[:-1] + (-1, m)) * kernel[tap], axis=-1)
+    inner = (slice(None),) + tuple(slice(lo, lo + n) for n, (lo, _) in
+                                   zip(x_shape[1:-1], pads))
+    np.testing.assert_allclose(gathered, expected[inner], rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("x_shape,k_shape,pads,dilation", [
     ((2, 7, 8, 3), (3, 3, 3, 1), [(1, 1), (1, 1)], (1, 1)),          # 'same'
     ((1, 9, 6, 4), (3, 2, 4, 1), [(0, 0), (0, 0)], (1, 1)),          # 'valid', batch 1
