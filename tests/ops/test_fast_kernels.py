@@ -421,6 +421,18 @@ def test_depthwise_layer_gradients_by_finite_differences(float64, kwargs, shape)
     check_gradients(lambda t: layer(t), [x], extra_variables=layer.trainable_weights)
 
 
+@pytest.mark.parametrize("kwargs,shape", [
+    (dict(filters=4, kernel_size=3, strides=(2, 1), padding="same", depth_multiplier=2),
+     (2, 7, 5, 3)),                                   # gathered input gradient, m = 2
+    (dict(filters=2, kernel_size=(3, 2), padding="valid"), (1, 6, 5, 3)),   # unpadded dk
+])
+def test_separable_2d_layer_gradients_by_finite_differences(float64, kwargs, shape):
+    layer = layers.SeparableConv2D(**kwargs)
+    x = np.random.default_rng(9).standard_normal(shape)
+    layer(x)
+    check_gradients(lambda t: layer(t), [x], extra_variables=layer.trainable_weights)
+
+
 def test_depthwise_1d_layer_gradients_by_finite_differences(float64):
     layer = layers.SeparableConv1D(3, 3, strides=2, padding="same", depth_multiplier=2)
     x = np.random.default_rng(5).standard_normal((2, 9, 3))
