@@ -1218,9 +1218,11 @@ def _kernel_from_grouped(dk_groups, kernel_shape, groups):
 # of one phase are evenly spaced runs (one einsum per phase). A depth multiplier m > 1 repeats
 # each input channel m times (one copy) and runs the same code over `channels * m` channels.
 # The kernel gradient is one einsum per tap (products summed over samples and rows, per
-# width position); the input gradient of a stride-1 convolution is itself a depthwise
-# convolution of the padded output gradient with the flipped kernel, and for larger strides a
-# scatter-add of `g * kernel[tap]` per tap into the width phases. Work goes in blocks of about
+# width position), read from views of the unpadded input at stride 1 (`_direct_kernel_grad`);
+# the input gradient of a stride-1 convolution is itself a depthwise convolution of the padded
+# output gradient with the flipped kernel, for larger strides (no dilation) a gather from the
+# output gradient laid on a zero width grid (`_WidthGather`), else a scatter-add of
+# `g * kernel[tap]` per tap into the width phases. Work goes in blocks of about
 # _DEPTHWISE_BLOCK values (1 MB: larger blocks amortise the per-tap Python work of the kernel
 # gradient; forward and input gradient measured the same from 64 kB to 1 MB).
 _DEPTHWISE_BLOCK = 1 << 18
