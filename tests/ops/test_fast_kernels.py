@@ -327,6 +327,8 @@ DEPTHWISE_CASES = [
 def test_depthwise_tap_loop_matches_grouped_reference_and_is_adjoint(
         x_shape, k_shape, strides, pads, dilation, chunking, monkeypatch):
     monkeypatch.setattr(K, "_DEPTHWISE_BLOCK", 40)     # row blocks within a sample
+    monkeypatch.setattr(K, "_GATHER_MIN_VALUES", 0)    # the routes of large shapes
+    monkeypatch.setattr(K, "_DIRECT_MIN_VALUES", 0)
     rng = np.random.default_rng(3)
     x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
     out, ctx = K.depthwise_conv_forward(x, kernel, strides, pads, dilation)
@@ -359,6 +361,7 @@ def test_depthwise_strided_input_gradient_gathered(x_shape, k_shape, strides, pa
     dilation = (1,) * len(strides)
     out, ctx = K.depthwise_conv_forward(x, kernel, strides, pads, dilation)
     g = rng.standard_normal(out.shape)
+    monkeypatch.setattr(K, "_GATHER_MIN_VALUES", 0)    # small shapes take the route too
     monkeypatch.setattr(K, "_DEPTHWISE_BLOCK", 40)     # row blocks within a sample
     gathered = K.depthwise_conv_backward(ctx, g, need_kernel=False)[0]
     monkeypatch.setattr(K, "USE_WIDTH_GATHER", False)
@@ -393,6 +396,7 @@ def test_depthwise_kernel_gradient_from_unpadded_input(x_shape, k_shape, pads, d
     strides = (1,) * (len(x_shape) - 2)
     out, ctx = K.depthwise_conv_forward(x, kernel, strides, pads, dilation)
     g = rng.standard_normal(out.shape)
+    monkeypatch.setattr(K, "_DIRECT_MIN_VALUES", 0)    # small shapes take the route too
     monkeypatch.setattr(K, "_DEPTHWISE_BLOCK", 50)     # several sample blocks
     direct = K.depthwise_conv_backward(ctx, g, need_input=False)[1]
     monkeypatch.setattr(K, "USE_DIRECT_KERNEL_GRAD", False)
@@ -426,7 +430,10 @@ def test_depthwise_layer_gradients_by_finite_differences(float64, kwargs, shape)
      (2, 7, 5, 3)),                                   # gathered input gradient, m = 2
     (dict(filters=2, kernel_size=(3, 2), padding="valid"), (1, 6, 5, 3)),   # unpadded dk
 ])
-def test_separable_2d_layer_gradients_by_finite_differences(float64, kwargs, shape):
+def test_separable_2d_layer_gradients_by_finite_differences(float64, kwargs, shape,
+                                                             monkeypatch):
+    monkeypatch.setattr(K, "_GATHER_MIN_VALUES", 0)    # the routes of large shapes
+    monkeypatch.setattr(K, "_DIRECT_MIN_VALUES", 0)
     layer = layers.SeparableConv2D(**kwargs)
     x = np.random.default_rng(9).standard_normal(shape)
     layer(x)
