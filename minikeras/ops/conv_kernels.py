@@ -1389,9 +1389,10 @@ def _taps_geometry(taps):
     return tuple(kernel_size), strides, tuple(dilation)
 
 
-def depthwise_conv_forward(x, kernel, strides, pads, dilation):
+def depthwise_conv_forward(x, kernel, strides, pads, dilation, cached_output=False):
     """Depthwise convolution with a `(*k, channels, depth_multiplier)` kernel; output channel
-    `c * depth_multiplier + m` is input channel `c` convolved with `kernel[..., c, m]`."""
+    `c * depth_multiplier + m` is input channel `c` convolved with `kernel[..., c, m]`. The
+    output comes from the scratch cache when `cached_output` (see `output_array`)."""
     kernel_size = kernel.shape[:-2]
     channels, multiplier = kernel.shape[-2:]
     if x.shape[-1] != channels:
@@ -1406,7 +1407,7 @@ def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     geometry = _DepthwiseGeometry(kernel_size, strides, dilation, out_sizes)
     rows = _tiled_rows(kernel.astype(dtype, copy=False).reshape(kernel_size + (width,)),
                        out_sizes[-1])
-    out = np.empty((batch,) + out_sizes + (width,), dtype)
+    out = output_array((batch,) + out_sizes + (width,), dtype, cached_output)
     flat_out = _as_shape(out, (batch,) + out_sizes[:-1] + (out_sizes[-1] * width,))
 
     def work(lo, hi):
@@ -1651,7 +1652,7 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
     g_spatial = g.reshape((batch,) + tuple(out_sizes) + (width,))
     taps = tap_slices(kernel_size, ctx.strides, ctx.dilation, out_sizes)
     repeated_shape = ctx.padded_shape[:-1] + (width,)
-    dx = np.empty(x.shape, dtype) if need_input else None
+    dx = scratch(x.shape, dtype) if need_input else None
     partial_dk = {}
 
     def input_grad(b0, b1, dest):
