@@ -1663,7 +1663,8 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
             USE_DIRECT_KERNEL_GRAD and g.size >= _DIRECT_MIN_VALUES:
         direct_ranges = _direct_tap_ranges(ctx)
     g_spatial = g.reshape((batch,) + tuple(out_sizes) + (width,))
-    taps = tap_slices(kernel_size, ctx.strides, ctx.dilation, out_sizes)
+    scatter = need_input and flipped_pads is None and gather is None
+    taps = tap_slices(kernel_size, ctx.strides, ctx.dilation, out_sizes) if scatter else None
     repeated_shape = ctx.padded_shape[:-1] + (width,)
     dx = large_output_array(x.shape, dtype, True) if need_input else None
     partial_dk = {}
