@@ -3,7 +3,8 @@ machine's speed drifts, so A and B alternate and the minimum / per-pair ratio is
 
 Kernels (one thread's CPU time, min of `--repeats`): the stride-1 kernel gradient read from the
 unpadded input (`USE_DIRECT_KERNEL_GRAD`) against the padded width-phase route, and the strided
-input gradient gathered from a zero width grid (`USE_WIDTH_GATHER`) against the tap scatter:
+input gradient gathered from a zero width grid (`USE_WIDTH_GATHER`) against the tap scatter
+(with the width phases' channel runs copied as void elements, `USE_CHANNEL_RUNS`, or not):
 
     python benchmarks/bench_depthwise_routes.py kernels [--repeats 15]
 
@@ -40,6 +41,7 @@ SHAPES = [((32, 32, 32, 16), 1), ((32, 16, 16, 64), 1), ((32, 8, 8, 128), 1),
 def _set_routes(on):
     conv_kernels.USE_DIRECT_KERNEL_GRAD = on
     conv_kernels.USE_WIDTH_GATHER = on
+    conv_kernels.USE_CHANNEL_RUNS = on
 
 
 def _min_cpu(fn, repeats):
