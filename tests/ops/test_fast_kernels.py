@@ -351,6 +351,8 @@ def test_depthwise_tap_loop_matches_grouped_reference_and_is_adjoint(
     ((2, 5, 10, 3), (2, 2, 3, 1), (3, 3), [(0, 0), (0, 0)]),         # rows no tap reaches
     ((2, 6, 5, 7, 2), (3, 2, 3, 2, 1), (2, 2, 3), [(0, 1), (0, 0), (1, 1)]),   # 3-D
     ((1, 2, 2, 4), (5, 5, 4, 1), (2, 2), [(1, 2), (1, 2)]),          # kernel wider than input
+    ((2, 9, 7, 1), (3, 3, 1, 1), (2, 2), [(1, 1), (0, 1)]),          # one channel
+    ((3, 8, 6, 2), (1, 1, 2, 1), (2, 2), [(0, 0), (0, 0)]),          # 1x1, stride 2
 ])
 def test_depthwise_strided_input_gradient_gathered(x_shape, k_shape, strides, pads,
                                                    monkeypatch):
