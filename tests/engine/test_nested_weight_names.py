@@ -259,3 +259,37 @@ def test_tf_keras_weights_of_a_subclassed_model_with_blocks_load(tmp_path):
     assert list(ours) == ["b1", "b2", "dense_2"] and list(theirs) == ["b1", "b2", "dense_3"]
     assert ours["b1"] == ["net/b1/dense/kernel:0", "net/b1/dense/bias:0",
                           "net/b1/proj/kernel:0", "net/b1/proj/bias:0"]
+
+
+class Encoder(layers.Layer):
+    """The NMT tutorial's encoder: an Embedding, a Bidirectional GRU and an LSTM."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.emb = layers.Embedding(20, 4)
+        self.rnn = layers.Bidirectional(layers.GRU(3, return_sequences=True))
+        self.lstm = layers.LSTM(2)
+
+    def call(self, x):
+        return self.lstm(self.rnn(self.emb(x)))
+
+
+class AttnBlock(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.mha = layers.MultiHeadAttention(2, 3)
+        self.td = layers.TimeDistributed(layers.Dense(2))
+        self.ln = layers.LayerNormalization()
+
+    def call(self, x):
+        return self.td(self.ln(x + self.mha(x, x)))
+
+
+def test_wrappers_and_attention_inside_a_custom_layer():
+    facts = load_json("layer_cases3.json")
+    encoder = Encoder(name="encoder")
+    encoder(np.zeros((2, 5), "int32"))
+    assert names(encoder) == facts["encoder"]
+    block = AttnBlock(name="attn")
+    block(np.zeros((2, 5, 4), "float32"))
+    assert names(block) == facts["attn"]
