@@ -231,18 +231,33 @@ class WeightsMemo:
                 len(arrays) == len(self._copies) and \
                 all(_same_bits(a, c) for a, c in zip(arrays, self._copies)):
             return self.values
-        self._copies = [np.array(a, copy=True) for a in arrays]
+        self._copies = [_bits_copy(a) for a in arrays]
         self._settings, self.values = settings, {}
         return self.values
 
 
-def _same_bits(a, b):
-    if a.shape != b.shape or a.dtype != b.dtype:
+# Arrays up to this many bytes are kept and compared as bytes objects (a copy and a memcmp:
+# ~0.3 us for a batch normalization's vector, against ~3 us for np.array_equal).
+_BYTES_COMPARED = 1 << 16
+
+
+def _bits_copy(array):
+    """What `_same_bits` compares `array` with later: its dtype, shape and values."""
+    if array.nbytes <= _BYTES_COMPARED:
+        return array.dtype, array.shape, array.tobytes()
+    return array.dtype, array.shape, np.array(array, copy=True)
+
+
+def _same_bits(array, copy):
+    dtype, shape, values = copy
+    if array.shape != shape or array.dtype != dtype:
         return False
-    if a.dtype.itemsize in (1, 2, 4, 8):
-        bits = np.dtype(f"u{a.dtype.itemsize}")
-        return bool(np.array_equal(a.view(bits), b.view(bits)))
-    return bool(np.array_equal(a, b))
+    if isinstance(values, bytes):
+        return array.tobytes() == values
+    if dtype.itemsize in (1, 2, 4, 8):
+        bits = np.dtype(f"u{dtype.itemsize}")
+        return bool(np.array_equal(array.view(bits), values.view(bits)))
+    return bool(np.array_equal(array, values))
 
 
 def _chain_sources(layers, kernel, bias):
