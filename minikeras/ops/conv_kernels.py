@@ -671,11 +671,13 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     def work(lo, hi):
         for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
             chunk(b0, b1)
-    # Inference chains: the threads take chunks as they become free (`run_split`'s `piece`):
-    # resnet_small predict 3-8 % less CPU, interleaved pairs at a load of 8-12 (a thread held
-    # up by other processes no longer leaves the other waiting with the rest of its half).
+    # Inference chains on im2col: the threads take chunks as they become free (`run_split`'s
+    # `piece`; a thread held up by other processes no longer leaves the other waiting with the
+    # rest of its half). Not on Winograd: chunks cut at other samples make slices of other
+    # sizes, whose transforms are then made afresh (see `winograd_inference`).
     first_chunk = _sample_chunks(0, batch, chunk_bytes)[0][1] if batch else 1
-    run_split(work, batch, piece=first_chunk if epilogue is not None else None)
+    run_split(work, batch,
+              piece=first_chunk if epilogue is not None and route == "im2col" else None)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
                   groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, x=x,
                   out=out, activation=activation, kernel_groups=kernel_groups, layout=layout,
@@ -718,14 +720,20 @@ def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
     finish = epilogue.rows if bias is None else epilogue.rows_after_bias
     rows = _as_shape(out, (batch * positions, filters))
 
-    def work(lo, hi):
-        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
+    # The threads take pieces of whole slices: pieces cut at other samples made slices of other
+    # sizes, whose transforms (`winograd._transform`, a few kept per thread) were made afresh
+    # at every call (158 a predict of 8 batches).
+    step = winograd.slice_samples(tiling, max(kernel_shape[-2], filters))
+
+    def work(first_slice, end_slice):
+        for b0, b1 in _sample_chunks(first_slice * step, min(end_slice * step, batch),
+                                     chunk_bytes):
             def finish_slice(s0, s1, b0=b0):
                 finish(rows[(b0 + s0) * positions:(b0 + s1) * positions], (b0 + s0) * positions,
                        (b0 + s1) * positions)
             winograd.convolve_chunk(x[b0:b1], transformed_kernel, tiling, out[b0:b1],
                                     finish_slice, bias)
-    run_split(work, batch, piece=first_chunk)
+    run_split(work, -(-batch // step), piece=max(1, first_chunk // step))
     return out
 
 
