@@ -41,3 +41,32 @@ def test_get_shape_is_the_shape_tuple():
     assert x.get_shape() == x.shape == (None, 5, 2)
     assert isinstance(x.get_shape(), TensorShape) and isinstance(x.get_shape(), tuple)
     assert K.int_shape(x) == tuple(x.get_shape())
+
+
+BUILD_FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "tensor_shape",
+                             "tf_build_input_shape.json")
+
+
+def test_custom_layer_build_receives_tensor_shapes_as_tf_keras():
+    """A user layer's `build` may call `input_shape.as_list()` (tf.keras 2 hands it TensorShapes)."""
+    seen = {}
+
+    class Probe(keras.layers.Layer):
+        def __init__(self, tag, **kwargs):
+            super().__init__(**kwargs)
+            self.tag = tag
+
+        def build(self, input_shape):
+            as_list = ([s.as_list() for s in input_shape] if isinstance(input_shape, list)
+                       else input_shape.as_list())
+            seen[self.tag] = {"repr": repr(input_shape), "type": type(input_shape).__name__,
+                              "as_list": as_list}
+            super().build(input_shape)
+
+        def call(self, x):
+            return x[0] if isinstance(x, list) else x
+
+    Probe("functional")(keras.Input((3,)))
+    keras.Sequential([Probe("sequential", input_shape=(4, 2))])
+    Probe("two_inputs")([keras.Input((3,)), keras.Input((5,))])
+    assert seen == json.load(open(BUILD_FIXTURE))
