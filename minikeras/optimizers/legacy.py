@@ -81,16 +81,34 @@ class LegacyOptimizer:
             return [variable]
         return ()
 
-    def _make_slots(self, var_list, slot_name, initial_value=None):
-        return [self._slot(var, slot_name, initial_value) for var in var_list]
+    def _make_slots(self, attribute, var_list, slot_name, initial_value=None):
+        """Slots `slot_name` for `var_list`, appended to the list `self.<attribute>`."""
+        slots = [self._slot(var, slot_name, initial_value) for var in var_list]
+        setattr(self, attribute, self.__dict__.get(attribute, []) + slots)
 
     def _begin_build(self, var_list):
-        """True when the slots still have to be created."""
-        Optimizer.build(self, var_list)
-        if self._built:
-            return False
-        self._built = True
-        return True
+        """The variables of `var_list` that have no slots yet (all of them at the first call).
+
+        OptimizerV2 creates a variable's slots the first time it gets a gradient, so one
+        optimizer can serve several models (Keras 2 GANs compile the discriminator and the
+        combined model with the same instance); the new optimizers refuse unknown variables."""
+        if not self._built:
+            Optimizer.build(self, var_list)
+            self._built = True
+            return list(var_list)
+        new = []
+        for var in var_list:
+            if id(var) not in self._index_dict:
+                self._index_dict[id(var)] = len(self._var_list)
+                self._var_list.append(var)
+                new.append(var)
+        return new
+
+    def apply_gradients(self, grads_and_vars, name=None, **kwargs):
+        grads_and_vars = list(grads_and_vars)
+        if self._built:   # slots for the variables this optimizer has not seen yet
+            self.build([var for grad, var in grads_and_vars if grad is not None])
+        return super().apply_gradients(grads_and_vars, name, **kwargs)
 
     def get_config(self):
         config = {"name": self.name,
@@ -130,8 +148,9 @@ class SGD(LegacyOptimizer, sgd.SGD):
         self._finish_legacy_init(name)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self.momentums = self._make_slots(var_list, "momentum") if self.momentum else []
+        new = self._begin_build(var_list)
+        if new:
+            self._make_slots("momentums", new if self.momentum else [], "momentum")
 
 
 class RMSprop(LegacyOptimizer, rmsprop.RMSprop):
@@ -153,10 +172,11 @@ class RMSprop(LegacyOptimizer, rmsprop.RMSprop):
         self._finish_legacy_init(name)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._velocities = self._make_slots(var_list, "rms")
-            self._momentums = self._make_slots(var_list, "momentum") if self.momentum > 0 else []
-            self._average_gradients = self._make_slots(var_list, "mg") if self.centered else []
+        new = self._begin_build(var_list)
+        if new:
+            self._make_slots("_velocities", new, "rms")
+            self._make_slots("_momentums", new if self.momentum > 0 else [], "momentum")
+            self._make_slots("_average_gradients", new if self.centered else [], "mg")
 
     def update_step(self, gradient, variable):
         if self.momentum > 0:
@@ -193,10 +213,11 @@ class Adagrad(LegacyOptimizer, adagrad.Adagrad):
         self._finish_legacy_init(name)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._accumulators = [
+        new = self._begin_build(var_list)
+        if new:
+            self._accumulators = self.__dict__.get("_accumulators", []) + [
                 self._slot(var, "accumulator", np.full(var.shape, self.initial_accumulator_value))
-                for var in var_list]
+                for var in new]
 
     def update_step(self, gradient, variable):
         accumulator = self._accumulators[self._var_index(variable)].data
@@ -218,9 +239,10 @@ class Adadelta(LegacyOptimizer, adadelta.Adadelta):
         self._finish_legacy_init(name)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._accumulated_grads = self._make_slots(var_list, "accum_grad")
-            self._accumulated_delta_vars = self._make_slots(var_list, "accum_var")
+        new = self._begin_build(var_list)
+        if new:
+            self._make_slots("_accumulated_grads", new, "accum_grad")
+            self._make_slots("_accumulated_delta_vars", new, "accum_var")
 
 
 class Adam(LegacyOptimizer, adam.Adam):
@@ -246,11 +268,12 @@ class Adam(LegacyOptimizer, adam.Adam):
         self._constants = (one - f32(self.beta_1), one - f32(self.beta_2), epsilon, alpha)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._momentums = self._make_slots(var_list, "m")
-            self._velocities = self._make_slots(var_list, "v")
+        new = self._begin_build(var_list)
+        if new:
+            self._make_slots("_momentums", new, "m")
+            self._make_slots("_velocities", new, "v")
             if self.amsgrad:
-                self._velocity_hats = self._make_slots(var_list, "vhat")
+                self._make_slots("_velocity_hats", new, "vhat")
 
 
 class Adamax(LegacyOptimizer, adamax.Adamax):
@@ -272,9 +295,10 @@ class Adamax(LegacyOptimizer, adamax.Adamax):
         return np.float32(1) - f32(self.beta_1)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._m = self._make_slots(var_list, "m")
-            self._u = self._make_slots(var_list, "v")
+        new = self._begin_build(var_list)
+        if new:
+            self._make_slots("_m", new, "m")
+            self._make_slots("_u", new, "v")
 
 
 class Nadam(LegacyOptimizer, nadam.Nadam):
@@ -301,12 +325,14 @@ class Nadam(LegacyOptimizer, nadam.Nadam):
         return np.float32(self.learning_rate.data)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
+        new = self._begin_build(var_list)
+        if new and not hasattr(self, "_momentum_cache"):
             self._momentum_cache = Variable(np.ones((), var_list[0].dtype), trainable=False,
                                             name=f"{self.name}/momentum_cache")
             self._variables.append(self._momentum_cache)
-            self._momentums = self._make_slots(var_list, "m")
-            self._velocities = self._make_slots(var_list, "v")
+        if new:
+            self._make_slots("_momentums", new, "m")
+            self._make_slots("_velocities", new, "v")
 
     def _prepare_step(self):
         beta_1, decay = f32(self.beta_1), f32(self._initial_decay)
@@ -360,9 +386,11 @@ class Ftrl(LegacyOptimizer, ftrl.Ftrl):
         self._finish_legacy_init(name)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._accumulators, self._linears = [], []
-            for var in var_list:
+        new = self._begin_build(var_list)
+        if new:
+            self._accumulators = self.__dict__.get("_accumulators", [])
+            self._linears = self.__dict__.get("_linears", [])
+            for var in new:
                 self._accumulators.append(self._slot(
                     var, "accumulator", np.full(var.shape, self.initial_accumulator_value)))
                 self._linears.append(self._slot(var, "linear"))
