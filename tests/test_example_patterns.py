@@ -35,6 +35,24 @@ def test_keras2_module_paths_hold_the_moved_names(path, name, expected):
     assert getattr(module, name) is expected
 
 
+def test_keras2_private_merge_base_class_subclassed_as_wgan_gp_does():
+    # Keras-GAN wgan_gp: `from keras.layers.merge import _Merge`, a weighted average layer
+    from minikeras.layers.merge import _Merge
+    from minikeras.layers.merging.base_merge import _Merge as tf_keras_29_path
+    assert _Merge is tf_keras_29_path
+
+    alpha = np.array([[0.25], [0.75]], np.float32)
+
+    class WeightedAverage(_Merge):
+        def _merge_function(self, inputs):
+            return alpha * inputs[0] + (1 - alpha) * inputs[1]
+
+    a, b = keras.Input((3,)), keras.Input((3,))
+    model = keras.Model([a, b], WeightedAverage()([a, b]))
+    x, y = np.ones((2, 3), np.float32), np.zeros((2, 3), np.float32)
+    np.testing.assert_allclose(model.predict([x, y], verbose=0), np.repeat(alpha, 3, axis=1))
+
+
 def test_keras2_module_path_keeps_its_submodules():
     from minikeras.layers.convolutional import conv2d   # the package's own module is untouched
     assert conv2d.Conv2D is layers.Conv2D
