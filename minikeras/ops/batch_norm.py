@@ -29,7 +29,7 @@ import threading
 
 import numpy as np
 
-from ..core.tensor import record, unbroadcast
+from ..core.tensor import is_recording, is_tracked, record, unbroadcast
 from ..core.tensor import as_array
 from .activation_kernels import FUSABLE_ACTIVATIONS, RELU6_CAP, activation_grad_into, \
     activation_in_place
@@ -38,7 +38,7 @@ from .nn import relu as _relu_op
 from .nn_ops import sigmoid as _sigmoid_op
 from .parallel import run_split
 from . import pool_kernels
-from .conv_kernels import same_padding
+from .conv_kernels import large_output_array, same_padding
 
 _TILE_ELEMENTS = 1 << 18      # elements per tile (1 MB of float32): measured best on a 2-core EPYC
 _WIDE_ROW = 1 << 11           # aim for inner loops of about this many elements (channels-last)
@@ -336,7 +336,10 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None, activation=N
     if tiled:
         # tf.nn.batch_normalization's form: x * gain + (offset - mean * gain)
         shift = -moments.mean * gain if offset_arr is None else offset_arr - moments.mean * gain
-        out = _affine_tiled(moments.source, gain, shift, layout, activation).reshape(xd.shape)
+        recorded = is_recording() and any(is_tracked(t) for t in (x, scale, offset)
+                                          if t is not None)
+        out = _affine_tiled(moments.source, gain, shift, layout, activation,
+                            cached_output=recorded).reshape(xd.shape)
     else:
         out = moments.centered_input() * gain
         if offset_arr is not None:
@@ -412,11 +415,13 @@ def apply_activation(name, x):
     return _ACTIVATION_OPS[name](x)
 
 
-def _affine_tiled(xv, gain, shift, layout, activation=None):
+def _affine_tiled(xv, gain, shift, layout, activation=None, cached_output=False):
     """`activation(xv * gain + shift)` over the tiled view (`shift` and `activation` may be
     None). The logistic takes the negated affine map, `x * -gain + -shift` (negation is exact,
-    so these are the same numbers as negating `x * gain + shift`), and saves that pass."""
-    out = np.empty(layout.view, xv.dtype)
+    so these are the same numbers as negating `x * gain + shift`), and saves that pass. A
+    large output comes from the scratch cache when `cached_output` (a training op's: see
+    `conv_kernels.large_output_array`)."""
+    out = large_output_array(layout.view, xv.dtype, cached_output)
     sigmoid = activation == "sigmoid"
     if sigmoid:
         gain = -gain
@@ -453,7 +458,7 @@ def _train_backward_tiled(g, moments, inv, gain, need_dx, activation=None, out=N
     partials = np.empty((2, len(layout.tiles()), layout.view[1]), gv.dtype)
     dx = None
     if activation is not None:
-        dx = np.empty(layout.view, gv.dtype)
+        dx = large_output_array(layout.view, gv.dtype, True)
         outv = out.reshape(layout.view)
 
     def sums(index, tile):
@@ -475,7 +480,7 @@ def _train_backward_tiled(g, moments, inv, gain, need_dx, activation=None, out=N
     slope, gain_wide = layout.wide(slope), layout.wide(gain)
     after_activation = dx is not None
     if dx is None:
-        dx = np.empty(layout.view, gv.dtype)
+        dx = large_output_array(layout.view, gv.dtype, True)
 
     def input_grad(index, tile):
         part = dx[tile]

@@ -84,7 +84,8 @@ def depthwise_conv(x, kernel, strides, padding, dilation, data_format="channels_
     xd = _to_channels_last(as_array(x), data_format)
     kd = as_array(kernel)
     pads = conv_pads(xd.shape[1:-1], kd.shape[:-2], strides, padding, dilation)
-    out, ctx = conv_kernels.depthwise_conv_forward(xd, kd, tuple(strides), pads, tuple(dilation))
+    out, ctx = conv_kernels.depthwise_conv_forward(xd, kd, tuple(strides), pads, tuple(dilation),
+                                                   cached_output=_recorded(x, kernel))
 
     def backward(g, needs):
         dx, dk = conv_kernels.depthwise_conv_backward(ctx, _to_channels_last(g, data_format),

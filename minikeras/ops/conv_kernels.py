@@ -19,6 +19,7 @@ band route (conv_band.py: band rows and one GEMM with a banded kernel), and 2-D 
 convolutions the Winograd F(2x2, 3x3) route (winograd.py: 2.25x fewer multiplies; ~1.3-1.7x per
 layer from 32 channels up), each timed per shape by `plan`.
 """
+import itertools
 import sys
 import time
 
@@ -71,6 +72,19 @@ def output_array(shape, dtype, cached):
     each step), else fresh (inference frees each output after its last reader; caching them
     would keep every layer's output resident)."""
     return scratch(shape, dtype) if cached else np.empty(shape, dtype)
+
+
+# glibc serves blocks above this size by mmap whatever its thresholds (64-bit maximum): only
+# those are faulted in afresh at every step. Smaller ones come back from the heap, still warm
+# in cache: MobileNet-style training with its 1-16 MB batch-norm outputs from the scratch
+# cache took 2.8 % more CPU (6 interleaved epochs, one thread, load 9.8).
+MMAP_LIMIT_BYTES = 32 << 20
+
+
+def large_output_array(shape, dtype, cached):
+    """`output_array`, from the scratch cache only when `cached` and above MMAP_LIMIT_BYTES."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    return output_array(shape, dtype, cached and nbytes > MMAP_LIMIT_BYTES)
 
 
 def clear_scratch():
@@ -1217,14 +1231,32 @@ def _kernel_from_grouped(dk_groups, kernel_shape, groups):
 # of one phase are evenly spaced runs (one einsum per phase). A depth multiplier m > 1 repeats
 # each input channel m times (one copy) and runs the same code over `channels * m` channels.
 # The kernel gradient is one einsum per tap (products summed over samples and rows, per
-# width position); the input gradient of a stride-1 convolution is itself a depthwise
-# convolution of the padded output gradient with the flipped kernel, and for larger strides a
-# scatter-add of `g * kernel[tap]` per tap into the width phases. Work goes in blocks of about
+# width position), read from views of the unpadded input at stride 1 (`_direct_kernel_grad`);
+# the input gradient of a stride-1 convolution is itself a depthwise convolution of the padded
+# output gradient with the flipped kernel, for larger strides (no dilation) a gather from the
+# output gradient laid on a zero width grid (`_WidthGather`), else a scatter-add of
+# `g * kernel[tap]` per tap into the width phases. Work goes in blocks of about
 # _DEPTHWISE_BLOCK values (1 MB: larger blocks amortise the per-tap Python work of the kernel
 # gradient; forward and input gradient measured the same from 64 kB to 1 MB).
 _DEPTHWISE_BLOCK = 1 << 18
 _AXES = "abcdefgh"      # einsum letters of the spatial axes (output positions)
 _TAP_AXES = "ijklmnop"  # and of the kernel taps
+
+
+def _copy_channel_runs(dest, source):
+    """`dest[...] = source` for arrays whose channel axis (the last) is contiguous but whose
+    cells are strided (width phases): each cell's run of channels copied as one opaque (void)
+    element, a memcpy instead of an inner loop over a few dozen floats."""
+    itemsize = source.itemsize
+    if source.size and source.strides[-1] == itemsize and dest.strides[-1] == itemsize and \
+            dest.dtype == source.dtype and USE_CHANNEL_RUNS:
+        run = np.dtype((np.void, source.shape[-1] * itemsize))
+        np.copyto(dest.view(run)[..., 0], source.view(run)[..., 0])
+    else:
+        dest[...] = source
+
+
+USE_CHANNEL_RUNS = True
 
 
 def _width_phases(xp, step, key):
@@ -1237,7 +1269,7 @@ def _width_phases(xp, step, key):
                           xp.dtype)
     for p in range(step):
         count = len(range(p, width, step))
-        phases[p, ..., :count, :] = xp[..., p::step, :]
+        _copy_channel_runs(phases[p, ..., :count, :], xp[..., p::step, :])
     return phases
 
 
@@ -1261,7 +1293,8 @@ def _input_phases(x, pads, step, multiplier):
         start = (first + lo) // step
         fill_border(phases[p], list(pads[:-1]) + [(start, phase_width - start - count)], 0)
         if count:
-            phases[p][leading + (slice(start, start + count),)] = x[..., first::step, :]
+            _copy_channel_runs(phases[p][leading + (slice(start, start + count),)],
+                               x[..., first::step, :])
     return phases
 
 
@@ -1386,9 +1419,10 @@ def _taps_geometry(taps):
     return tuple(kernel_size), strides, tuple(dilation)
 
 
-def depthwise_conv_forward(x, kernel, strides, pads, dilation):
+def depthwise_conv_forward(x, kernel, strides, pads, dilation, cached_output=False):
     """Depthwise convolution with a `(*k, channels, depth_multiplier)` kernel; output channel
-    `c * depth_multiplier + m` is input channel `c` convolved with `kernel[..., c, m]`."""
+    `c * depth_multiplier + m` is input channel `c` convolved with `kernel[..., c, m]`. A large
+    output comes from the scratch cache when `cached_output` (see `large_output_array`)."""
     kernel_size = kernel.shape[:-2]
     channels, multiplier = kernel.shape[-2:]
     if x.shape[-1] != channels:
@@ -1403,7 +1437,7 @@ def depthwise_conv_forward(x, kernel, strides, pads, dilation):
     geometry = _DepthwiseGeometry(kernel_size, strides, dilation, out_sizes)
     rows = _tiled_rows(kernel.astype(dtype, copy=False).reshape(kernel_size + (width,)),
                        out_sizes[-1])
-    out = np.empty((batch,) + out_sizes + (width,), dtype)
+    out = large_output_array((batch,) + out_sizes + (width,), dtype, cached_output)
     flat_out = _as_shape(out, (batch,) + out_sizes[:-1] + (out_sizes[-1] * width,))
 
     def work(lo, hi):
@@ -1433,6 +1467,53 @@ def _depthwise_kernel_grad(geometry, phases, g, dk_rows):
             for tap in np.ndindex(*wb.shape[lead:-1]):
                 row = dk_rows[tap[:-1] + (group[1][tap[-1]],)]
                 row += np.einsum(subscripts, wb[(Ellipsis,) + tap + (slice(None),)], gb)
+
+
+USE_DIRECT_KERNEL_GRAD = True   # stride-1 kernel gradients from the unpadded input
+# ... from this many output-gradient values (one thread: 32k values 0.99x the padded route's
+# time, 8k 1.10x, 1k 1.14x; fewer values leave less padding to save per Python call).
+_DIRECT_MIN_VALUES = 1 << 15
+
+
+def _direct_tap_ranges(ctx):
+    """For the kernel gradient of a stride-1 convolution straight from the unpadded input:
+    per kernel tap, the output positions whose window cell of that tap lies inside the input,
+    per spatial axis `(first, end, input offset)`, or None when no position's does."""
+    ranges = []
+    for tap in np.ndindex(*ctx.kernel.shape[:-2]):
+        axes = []
+        for t, d, (lo, _), n, o in zip(tap, ctx.dilation, ctx.pads, ctx.x_shape[1:-1],
+                                       ctx.out_sizes):
+            offset = t * d - lo                # output position p reads input cell p + offset
+            first, end = max(0, -offset), min(o, n - offset)
+            if first >= end:
+                break
+            axes.append((first, end, offset))
+        ranges.append((tap, axes if len(axes) == len(tap) else None))
+    return ranges
+
+
+def _direct_kernel_grad(ranges, x, g, dk_rows):
+    """`dk_rows (*k, out_width * channels) += ` each tap's products of the input cells it reads
+    with `g (batch, *out, channels)`, summed over samples and all but the width: read from
+    views of the unpadded input (no padded copy; cells in the padding contribute nothing),
+    in blocks of whole samples of about _DEPTHWISE_BLOCK values."""
+    channels = x.shape[-1]
+    per_sample = max(1, int(np.prod(g.shape[1:])))
+    step = max(1, _DEPTHWISE_BLOCK // per_sample)
+    for b0 in range(0, x.shape[0], step):
+        xb, gb = x[b0:b0 + step], g[b0:b0 + step]
+        for tap, axes in ranges:
+            if axes is None:
+                continue
+            gv = gb[(slice(None),) + tuple(slice(a, e) for a, e, _ in axes)]
+            xv = xb[(slice(None),) + tuple(slice(a + off, e + off) for a, e, off in axes)]
+            first, end = axes[-1][0], axes[-1][1]
+            run = (end - first) * channels
+            lead = _AXES[:gv.ndim - 2]
+            dk_rows[tap][first * channels:end * channels] += np.einsum(
+                f"{lead}x,{lead}x->x", xv.reshape(xv.shape[:-2] + (run,)),
+                gv.reshape(gv.shape[:-2] + (run,)))
 
 
 def _flipped_pads(ctx):
@@ -1476,6 +1557,97 @@ def _depthwise_scatter_grad(g, rows, taps, step, padded_shape, pads, dx):
         dx[..., first::step, :] = phases[p][inner + (slice(start, start + columns),)]
 
 
+USE_WIDTH_GATHER = True    # strided input gradients by row-phase gathers (False: tap scatter)
+# Below this many output-gradient values the gather's per-phase Python work outweighs what it
+# saves (one thread: 32k values 1.15x the scatter's time, 128k 0.88x, 8k 1.35x).
+_GATHER_MIN_VALUES = 1 << 16
+
+
+class _WidthGather:
+    """The input gradient of a strided depthwise convolution without dilation, gathered
+    instead of scattered tap by tap. Along the width the output gradient is spread over a
+    zero grid (output column o at grid column `o * s + k - 1 - lo`), after which every input
+    column is a stride-1 correlation of that grid with the flipped width taps. Along the
+    leading axes, the input cells r with `(r + lo) % s == q` receive only from taps
+    `q, q + s, ...` (row m - t times tap q + s t, m = (r + lo) // s): per phase of the
+    leading axes, one einsum (`_depthwise_into`) writes those input rows of dx straight, their
+    `width * channels` values contiguous. Per input cell this does `k_w * taps of its phase`
+    multiply-adds (4.5 instead of the scatter's 2.25 for 3x3 stride 2) in long einsum runs,
+    with no zero fill of dx, no per-tap product buffer and no strided copy back."""
+
+    @staticmethod
+    def applies(kernel_size, strides, pads, dilation, x_spatial, out_sizes):
+        """No dilation, and the width grid holds every output column (pads no wider than
+        the kernel, as 'same' and 'valid' give)."""
+        k_w, s_w, (lo_w, _), n_w, o_w = kernel_size[-1], strides[-1], pads[-1], x_spatial[-1], \
+            out_sizes[-1]
+        return all(d == 1 for d in dilation) and lo_w <= k_w - 1 and \
+            (o_w - 1) * s_w - lo_w <= n_w - 1
+
+    def __init__(self, kernel, strides, pads, x_spatial, out_sizes):
+        kernel_size = kernel.shape[:-1]
+        *lead_k, k_w = kernel_size
+        *lead_s, s_w = strides
+        lo_w = pads[-1][0]
+        n_w, o_w = x_spatial[-1], out_sizes[-1]
+        self.width_start = k_w - 1 - lo_w             # grid column of output column 0
+        self.width_step = s_w
+        self.grid_width = n_w + k_w - 1
+        self.out_width = o_w
+        before = [-(-k // s) - 1 for k, s in zip(lead_k, lead_s)]
+        after = [0] * len(lead_k)
+        axes = []
+        for axis, (k, s, (lo, _), n, o) in enumerate(zip(lead_k, lead_s, pads, x_spatial,
+                                                         out_sizes)):
+            phases = []
+            for q in range(s):
+                first = (q - lo) % s                  # first input cell of phase q
+                count = len(range(first, n, s))
+                taps = len(range(q, k, s))
+                if count:
+                    start = (first + lo) // s + before[axis] - (taps - 1)
+                    after[axis] = max(after[axis], (first + lo) // s + count - o)
+                    phases.append((q, first, count, taps, start))
+            axes.append(phases)
+        self.lead_pads = list(zip(before, after))
+        flipped_width = kernel[..., ::-1, :]
+        self.parts = []
+        for combo in itertools.product(*axes):
+            cells = tuple(slice(first, None, s) for (_, first, *_), s in zip(combo, lead_s))
+            counts = tuple(c[2] for c in combo) + (n_w,)
+            taps = tuple(c[3] for c in combo) + (k_w,)
+            starts = tuple(c[4] for c in combo)
+            if not all(taps):
+                self.parts.append((cells, None, None, None))
+                continue
+            sub = flipped_width[tuple(slice(q, None, s) for (q, *_), s in zip(combo, lead_s))]
+            flipped = sub[(slice(None, None, -1),) * len(lead_k)]
+            geometry = _DepthwiseGeometry(taps, (1,) * len(taps), (1,) * len(taps), counts)
+            self.parts.append((cells, geometry, _tiled_rows(flipped, n_w), starts))
+
+    def into(self, g, dest):
+        """`dest (chunk, *x_spatial, width) = ` the input gradient of the output gradient `g`
+        `(chunk, *out, width)`."""
+        width = dest.shape[-1]
+        lead = g.shape[1:-2]
+        shape = (g.shape[0],) + tuple(n + lo + hi for n, (lo, hi) in zip(lead, self.lead_pads)) \
+            + (self.grid_width, width)
+        grid = local_buffer("depthwise_grid", shape, g.dtype)
+        grid.fill(0)
+        inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(lead, self.lead_pads))
+        end = self.width_start + (self.out_width - 1) * self.width_step + 1
+        _copy_channel_runs(
+            grid[(slice(None),) + inner + (slice(self.width_start, end, self.width_step),)], g)
+        for cells, geometry, rows, starts in self.parts:
+            target = dest[(slice(None),) + cells]
+            if geometry is None:                      # no tap reaches these cells
+                target[...] = 0
+                continue
+            source = grid[(slice(None),) + tuple(slice(a, None) for a in starts)]
+            _depthwise_into(geometry, source[None], rows,
+                            _as_shape(target, target.shape[:-2] + (rows.shape[-1],)))
+
+
 def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
     """`(dx, dkernel)` of `depthwise_conv_forward`."""
     x, pads, geometry = ctx.x, ctx.pads, ctx.geometry
@@ -1498,9 +1670,21 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
                                               x.shape[1:-1])
         flipped_rows = _tiled_rows(flipped, x.shape[-2])
         g_spatial = g.reshape((batch,) + tuple(out_sizes) + (width,))
-    taps = tap_slices(kernel_size, ctx.strides, ctx.dilation, out_sizes)
+    gather = None
+    if need_input and flipped_pads is None and USE_WIDTH_GATHER and \
+            g.size >= _GATHER_MIN_VALUES and _WidthGather.applies(
+            kernel_size, ctx.strides, pads, ctx.dilation, x.shape[1:-1], out_sizes):
+        gather = _WidthGather(ctx.kernel.astype(dtype, copy=False).reshape(kernel_size + (width,)),
+                              ctx.strides, pads, x.shape[1:-1], out_sizes)
+    direct_ranges = None
+    if need_kernel and multiplier == 1 and all(st == 1 for st in ctx.strides) and \
+            USE_DIRECT_KERNEL_GRAD and g.size >= _DIRECT_MIN_VALUES:
+        direct_ranges = _direct_tap_ranges(ctx)
+    g_spatial = g.reshape((batch,) + tuple(out_sizes) + (width,))
+    scatter = need_input and flipped_pads is None and gather is None
+    taps = tap_slices(kernel_size, ctx.strides, ctx.dilation, out_sizes) if scatter else None
     repeated_shape = ctx.padded_shape[:-1] + (width,)
-    dx = np.empty(x.shape, dtype) if need_input else None
+    dx = large_output_array(x.shape, dtype, True) if need_input else None
     partial_dk = {}
 
     def input_grad(b0, b1, dest):
@@ -1508,12 +1692,16 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
             gp = _padded_chunk(g_spatial[b0:b1], flipped_pads, "depthwise_gp")
             _depthwise_into(flipped_geometry, gp[None], flipped_rows,
                             _as_shape(dest, dest.shape[:-2] + (flipped_rows.shape[-1],)))
+        elif gather is not None:
+            gather.into(g_spatial[b0:b1], dest)
         else:
             _depthwise_scatter_grad(g[b0:b1], ctx.rows, taps, geometry.step, repeated_shape,
                                     pads, dest)
 
     def chunk(b0, b1, dk_rows):
-        if need_kernel:
+        if need_kernel and direct_ranges is not None:
+            _direct_kernel_grad(direct_ranges, x[b0:b1], g_spatial[b0:b1], dk_rows)
+        elif need_kernel:
             phases = _input_phases(x[b0:b1], pads, geometry.step, multiplier)
             _depthwise_kernel_grad(geometry, phases, g[b0:b1], dk_rows)
         if need_input:

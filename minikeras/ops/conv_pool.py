@@ -7,8 +7,8 @@ Phases: the convolution outputs that tap `q` of the pooling windows reads (posit
 The im2col rows of a chunk of samples are copied phase by phase (phase-major), so the product
 gives every phase's outputs as one contiguous block and the pooling is an elementwise maximum
 of whole blocks (no strided passes). The bias is added to every phase block (in cache, per
-chunk) so that the first maximum is found among the biased values, as the unfused layers find
-it; the relu commutes with the maximum (nondecreasing) and runs on the pooled output, a quarter
+chunk; for few input channels by the product itself, through a row of ones in the im2col rows)
+so that the first maximum is found among the biased values, as the unfused layers find it; the relu commutes with the maximum (nondecreasing) and runs on the pooled output, a quarter
 of the values for 2x2 windows. The forward pass keeps the pooled output and, per pooled value,
 the index of the first phase holding the maximum (one byte).
 
@@ -16,11 +16,12 @@ Backward: the pooled gradient times the relu mask (pooled resolution) is spread 
 by the kept indices; the kernel gradient is then one product with the phase-major im2col rows
 (inputs with few channels; the forward pass keeps them, chunk by chunk) or, like the grid route
 of conv_kernels.py, per-tap products on the padded input's grid, where the input gradient is
-made too (one product per tap added to a contiguous slice). Positions no pooling window reads
+made too (one product per tap added to a contiguous slice); each phase's gradient is then
+copied onto that grid as whole cells of `filters` values. Positions no pooling window reads
 get no gradient, as in the unfused ops.
 
 The two threads take chunks of samples in turn; every chunk makes few, long NumPy calls
-(stacked products over blocks and taps, 16 MB chunks), since each call holds the GIL the other
+(stacked products over blocks and taps, 8-16 MB chunks), since each call holds the GIL the other
 thread may be waiting for (see DESIGN.md, "Performance habits").
 
 Ties go to the first maximum in window order, as in the unfused max pooling's gradient.
@@ -50,15 +51,25 @@ PIECES = True
 # Training keeps the forward's im2col rows of few-channel layers for the backward pass (see
 # `forward`).
 KEEP_COLS = True
+# Few-channel layers add the bias in the forward product (see `forward`).
+BIAS_IN_PRODUCT = True
 # Samples are processed in chunks of about this many bytes of im2col rows and products (more
 # than conv_kernels' 8 MB: fewer NumPy calls per sample, so the two threads wait less for the
 # GIL; see `_chunk_samples`).
 CHUNK_BYTES = 1 << 24
+# The forward pass' chunks are smaller: its im2col rows and phase products then stay in the
+# shared 32 MB L3 cache while the two threads work (8 MB against 16 MB: seed_cnn's second and
+# third forward 17 % and 29 % less CPU, one thread; whole training steps ~4 % less CPU). Not
+# for few-channel (tap-major) layers, whose forward chunks are also their backward's: seed_cnn's
+# first layer gained 1-3 % but took one sample a chunk, and its two threads then waited for
+# each other (the GIL) 4-5x as often (20 -> 90-115 voluntary context switches a call).
+FORWARD_CHUNK_BYTES = 1 << 23
 
 
-def _chunk_samples(per_sample):
+def _chunk_samples(per_sample, chunk_bytes=None):
     """Samples per chunk for work of `per_sample` bytes a sample."""
-    return max(1, CHUNK_BYTES // max(int(per_sample), 1))
+    chunk_bytes = CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+    return max(1, chunk_bytes // max(int(per_sample), 1))
 
 
 def _chunks(lo, hi, samples):
@@ -183,8 +194,10 @@ class _Geometry:
         np.copyto(_as_shape(runs, shape[:-1] + (1,))[..., 0], source.view(element)[..., 0])
         return True
 
-    def cols_buffer(self, count, dtype):
-        shape = (self.depth, len(self.phases) * count) if self.tap_major else \
+    def cols_buffer(self, count, dtype, extra_rows=0):
+        """A per-thread buffer for `phase_cols`; tap-major, with `extra_rows` rows after the
+        im2col rows (a row of ones carrying the bias)."""
+        shape = (self.depth + extra_rows, len(self.phases) * count) if self.tap_major else \
             (len(self.phases) * count, self.depth)
         return local_buffer("conv_pool_cols", shape, dtype)
 
@@ -218,28 +231,45 @@ class _Geometry:
             np.matmul(windows, ga_rows[blocks.bulk:], out=taps_first[..., -1, :, :])
         np.add.reduce(parts, axis=1, out=dk_taps)
 
-    def spread_to_grid(self, spread, n, ga):
-        """Lay the phase-major gradient `spread (phases, count, f)` on the grid `ga (n, *grid,
-        f)` at the positions the phases read; zeros elsewhere."""
-        rank = len(self.grid)
-        fill_border(ga, [(0, g - c) for g, c in zip(self.grid, self.covered)], 0)
+    def phase_views(self, ga, n):
+        """The cells of the grid `ga (n, *grid, ...)` that each phase reads, as `(n, *pooled,
+        ...)` views (phase order)."""
         covered = ga[(slice(None),) + tuple(slice(0, c) for c in self.covered)]
         split = _as_shape(covered, (n,) + tuple(part for o, k in zip(self.pooled,
                                                                      self.pool_size)
-                                                for part in (o, k)) + (self.filters,))
-        order = tuple(2 + 2 * a for a in range(rank)) + (0,) + \
-            tuple(1 + 2 * a for a in range(rank)) + (2 * rank + 1,)
-        np.copyto(split.transpose(order),
-                  spread.reshape(self.pool_size + (n,) + self.pooled + (self.filters,)))
+                                                for part in (o, k)) +
+                          ga.shape[1 + len(self.grid):])
+        return [split[(slice(None),) + tuple(i for q in phase for i in (slice(None), q))]
+                for phase in self.phases]
+
+    def clear_margin(self, ga):
+        """Zero the cells of the grid `ga` that no pooling window reads."""
+        fill_border(ga, [(0, g - c) for g, c in zip(self.grid, self.covered)], 0)
+
+    def spread_to_grid(self, spread, n, ga):
+        """Lay the phase-major gradient `spread (phases, count, f)` on the grid `ga (n, *grid,
+        f)` at the positions the phases read; zeros elsewhere."""
+        self.clear_margin(ga)
+        targets = self.phase_views(self.cells_of(ga), n)
+        for view, block in zip(targets, self.cells_of(spread)):
+            np.copyto(view, block.reshape(view.shape))
+
+    def cells_of(self, array):
+        """`array (..., f)` (C-contiguous) as opaque (void) cells of `f` values: copies of
+        cells between strided layouts are then one memcpy per cell, not a strided float pass
+        with an inner loop per cell (~20 ns each: seed_cnn conv2's backward 7.5 ms a batch)."""
+        cell = np.dtype((np.void, array.shape[-1] * array.itemsize))
+        return _as_shape(array.reshape(-1, array.shape[-1]).view(cell), array.shape[:-1])
 
 
 class _KeptCols:
     """The tap-major im2col rows of every forward chunk, kept for the kernel gradient: chunk
-    `(b0, b1)` is the matrix `(depth, phases * count)` at samples b0..b1 of one buffer."""
+    `(b0, b1)` is the matrix `(rows, phases * count)` at samples b0..b1 of one buffer (`rows`:
+    the depth, and a row of ones when the forward product adds the bias)."""
 
-    def __init__(self, geo, batch, dtype):
-        self.per_sample = geo.depth * len(geo.phases) * geo.cells
-        self.rows = geo.depth
+    def __init__(self, geo, batch, dtype, rows):
+        self.per_sample = rows * len(geo.phases) * geo.cells
+        self.rows = rows
         self.buffer = scratch((batch * self.per_sample,), dtype)
         self.filled = set()
 
@@ -298,16 +328,14 @@ def _pool_phases(y, out, first):
     if phases == 1:
         first.fill(0)
         return
-    # first = number of leading phases that all miss the maximum
-    missed = local_buffer("conv_pool_missed", out.shape, np.bool_)
-    np.not_equal(y[0], out, out=missed)
-    np.copyto(first, missed)
-    if phases > 2:
-        miss = local_buffer("conv_pool_miss", out.shape, np.bool_)
-        for p in range(1, phases - 1):
-            np.not_equal(y[p], out, out=miss)
-            np.logical_and(missed, miss, out=missed)
-            np.add(first, missed, out=first)
+    # first = number of leading phases that all miss the maximum, in few calls (each call
+    # holds the GIL the other thread may wait for; `logical_and.accumulate` along the phases
+    # is 100x slower than these calls)
+    missed = local_buffer("conv_pool_missed", (phases - 1,) + out.shape, np.bool_)
+    np.not_equal(y[:-1], out, out=missed)
+    for p in range(1, phases - 1):
+        np.logical_and(missed[p - 1], missed[p], out=missed[p])
+    np.add.reduce(missed.view(np.uint8), axis=0, out=first)
 
 
 def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_output=False,
@@ -326,6 +354,12 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     first = output_array(out.shape, np.uint8, cached_output) if finish is None else None
     kernel_rows = kernel.reshape(geo.depth, filters).astype(dtype, copy=False)
     bias = None if bias is None else np.asarray(bias, dtype)
+    # Tap-major rows (few channels) get a row of ones and the kernel the bias as its last row:
+    # the product adds the bias (no pass over the full-size output before the pooling; the
+    # first maximum is still found among the biased values, as the unfused layers find it).
+    ones_row = BIAS_IN_PRODUCT and geo.tap_major and bias is not None
+    if ones_row:
+        kernel_rows = np.concatenate([kernel_rows, bias[None]])
     phases = len(geo.phases)
     per_sample = phases * geo.cells * (geo.depth + filters) * dtype.itemsize
     out_rows = _as_shape(out, (-1, filters))
@@ -334,18 +368,21 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     def products(b0, b1, block, kept=None):
         count = (b1 - b0) * geo.cells
         cols = geo.phase_cols(_padded_chunk(x[b0:b1], pads, "conv_xp"),
-                              geo.cols_buffer(count, dtype) if kept is None else
+                              geo.cols_buffer(count, dtype, ones_row) if kept is None else
                               kept.chunk(b0, b1))
+        if ones_row:
+            cols[-1] = 1
         y = local_buffer("conv_pool_y", (phases * count, filters), dtype)
         _product_rows(geo.as_rows(cols), kernel_rows, y, block)
         return y.reshape(phases, count, filters)
 
-    chunk = _chunk_samples(per_sample)
-    block = _forward_block(geo, x, pads, dtype, min(chunk, batch), products)
+    chunk = _chunk_samples(per_sample, CHUNK_BYTES if geo.tap_major else FORWARD_CHUNK_BYTES)
+    block = _forward_block(geo, x, pads, dtype, min(chunk, batch), products,
+                           geo.depth + ones_row)
     # Training a layer with few input channels: the backward pass reads the kernel gradient's
     # im2col rows from here instead of copying the windows again (seed_cnn's first layer:
     # 2.4 MB a sample, a third of its backward CPU).
-    kept = _KeptCols(geo, batch, dtype) \
+    kept = _KeptCols(geo, batch, dtype, geo.depth + ones_row) \
         if KEEP_COLS and finish is None and geo.tap_major and \
         (cached_output if keep_cols is None else keep_cols) else None
 
@@ -354,10 +391,12 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
             y = products(b0, b1, block, kept)
             rows = slice(b0 * geo.cells, b1 * geo.cells)
             if finish is None:
-                # The bias goes on before the pooling: the first maximum must be found among
-                # the biased values, as the unfused layers find it (adding a constant can round
-                # two different values to one, and then the earlier one takes the gradient).
-                _epilogue(_as_shape(y, (-1, filters)), bias, None)
+                # The bias goes on before the pooling (unless the product added it): the first
+                # maximum must be found among the biased values, as the unfused layers find it
+                # (adding a constant can round two different values to one, and then the
+                # earlier one takes the gradient).
+                if not ones_row:
+                    _epilogue(_as_shape(y, (-1, filters)), bias, None)
                 _pool_phases(y, out_rows[rows], first_rows[rows])
                 _epilogue(out_rows[rows], None, activation)
             else:
@@ -371,19 +410,23 @@ def forward(x, kernel, bias, pads, dilation, pool_size, activation, cached_outpu
     return out, ctx
 
 
-def _forward_block(geo, x, pads, dtype, samples, products):
+def _forward_block(geo, x, pads, dtype, samples, products, depth):
     """Rows per forward product (OpenBLAS' small-matrix kernels may win on thin products),
-    timed once per shape on the first chunk (`samples` samples); None for whole chunks."""
+    timed once per shape on the first chunk (`samples` samples); None for whole chunks.
+    `depth`: the im2col rows' width (with the bias' row of ones)."""
     rows = len(geo.phases) * samples * geo.cells
-    block = _small_block(geo.depth, geo.filters)
+    block = _small_block(depth, geo.filters)
     if block >= rows:
         return None
     key = ("conv_pool_forward_blocks", x.shape[1:], geo.kernel_size, geo.cin, geo.filters,
-           tuple(map(tuple, pads)), geo.dilation, geo.pool_size, dtype.str, samples)
+           tuple(map(tuple, pads)), geo.dilation, geo.pool_size, dtype.str, samples, depth)
     choice = _PLANS.get(key)
     if choice is None:
-        choice = _plan_on_one_blas_thread(key, {"whole": lambda: products(0, samples, None),
-                                                "small": lambda: products(0, samples, block)})
+        # Blocks are the default (one product per chunk must be clearly faster): inside
+        # training steps they won on seed_cnn's three layers (11-17 % less forward CPU), a
+        # margin the plan's timing on a loaded machine often missed, leaving whole products.
+        choice = _plan_on_one_blas_thread(key, {"small": lambda: products(0, samples, block),
+                                                "whole": lambda: products(0, samples, None)})
     return block if choice == "small" else None
 
 
@@ -399,14 +442,19 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         kernel.reshape(geo.taps, geo.cin, filters).transpose(0, 2, 1)).astype(dtype, copy=False)
     grid_kernel = need_kernel and not geo.tap_major
     on_grid = need_input or grid_kernel
+    # The kernel gradient of few-channel layers reads the gradient phase-major; the grid
+    # products read it on the grid.
+    phase_major = need_kernel and geo.tap_major
     unpadded = not any(lo or hi for lo, hi in geo.pads)
     dx = scratch(x.shape, dtype) if need_input else None
     per_sample = (phases * geo.cells * (geo.depth + filters) +
                   geo.grid_cells * (geo.cin + filters)) * dtype.itemsize
 
     def spread_gradient(b0, b1):
-        """The gradient of samples b0..b1 before the pooling, phase-major `(phases, count,
-        f)`: the pooled gradient (times the relu mask) at each window's first maximum."""
+        """The gradient of samples b0..b1 before the pooling: the pooled gradient (times the
+        relu mask) at each window's first maximum. Phase-major `(phases, count, f)` when the
+        kernel gradient reads it that way (few channels), else laid straight on the grid
+        `(n, *grid, f)` that the grid products read (no phase-major copy)."""
         rows = slice(b0 * geo.cells, b1 * geo.cells)
         count = rows.stop - rows.start
         if ctx.activation == "relu":
@@ -414,12 +462,26 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                                   local_buffer("conv_pool_g", (count, filters), dtype))
         else:
             gp = g_rows[rows]
-        spread = local_buffer("conv_pool_spread", (phases, count, filters), dtype)
         hit = local_buffer("conv_pool_hit", (count, filters), np.bool_)
-        for p in range(phases):
+        if phase_major:
+            spread = local_buffer("conv_pool_spread", (phases, count, filters), dtype)
+            targets = list(spread)
+        else:
+            spread = local_buffer("conv_pool_grid", (b1 - b0,) + geo.grid + (filters,), dtype)
+            geo.clear_margin(spread)
+            # each phase's values go onto the grid as whole cells (see `cells_of`)
+            targets = geo.phase_views(geo.cells_of(spread), b1 - b0)
+            routed = local_buffer("conv_pool_routed", (count, filters), dtype)
+            routed_cells = geo.cells_of(routed).reshape(targets[0].shape)
+        for p, target in enumerate(targets):
             np.equal(first_rows[rows], p, out=hit)
-            np.copyto(spread[p], hit)
-            np.multiply(spread[p], gp, out=spread[p])
+            if phase_major:
+                np.copyto(target, hit)
+                np.multiply(target, gp, out=target)
+            else:
+                np.copyto(routed, hit)
+                np.multiply(routed, gp, out=routed)
+                np.copyto(target, routed_cells)
         return gp, spread
 
     def products(b0, b1, spread, block, dk):
@@ -430,12 +492,15 @@ def gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             if cols is None:
                 cols = geo.phase_cols(_padded_chunk(x[b0:b1], geo.pads, "conv_xp"),
                                       geo.cols_buffer(count, dtype))
-            dk += _product_summed(cols, spread.reshape(phases * count, filters),
+            dk += _product_summed(cols[:geo.depth], spread.reshape(phases * count, filters),
                                   block).reshape(dk.shape)
         if not on_grid:
             return
-        ga = local_buffer("conv_pool_grid", (n,) + geo.grid + (filters,), dtype)
-        geo.spread_to_grid(spread, n, ga)
+        if phase_major:
+            ga = local_buffer("conv_pool_grid", (n,) + geo.grid + (filters,), dtype)
+            geo.spread_to_grid(spread, n, ga)
+        else:
+            ga = spread
         total = n * geo.grid_cells
         span = total - offsets[-1]
         ga_rows = ga.reshape(total, filters)[:span]

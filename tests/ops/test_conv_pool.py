@@ -302,6 +302,7 @@ def test_kept_im2col_rows_give_the_recomputed_gradients(monkeypatch, case, chunk
     # training keeps a few-channel layer's im2col rows for backward, chunk by chunk
     if chunk_bytes is not None:
         monkeypatch.setattr(conv_pool, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(conv_pool, "FORWARD_CHUNK_BYTES", chunk_bytes)
     x, kernel, bias = _arrays(case, np.float32, seed=5)
     x = np.concatenate([x] * 3)                 # several chunks
     _, _, padding, dilation, pool = case

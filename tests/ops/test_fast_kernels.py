@@ -327,6 +327,8 @@ DEPTHWISE_CASES = [
 def test_depthwise_tap_loop_matches_grouped_reference_and_is_adjoint(
         x_shape, k_shape, strides, pads, dilation, chunking, monkeypatch):
     monkeypatch.setattr(K, "_DEPTHWISE_BLOCK", 40)     # row blocks within a sample
+    monkeypatch.setattr(K, "_GATHER_MIN_VALUES", 0)    # the routes of large shapes
+    monkeypatch.setattr(K, "_DIRECT_MIN_VALUES", 0)
     rng = np.random.default_rng(3)
     x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
     out, ctx = K.depthwise_conv_forward(x, kernel, strides, pads, dilation)
@@ -339,6 +341,78 @@ def test_depthwise_tap_loop_matches_grouped_reference_and_is_adjoint(
     np.testing.assert_allclose(np.sum(out * g), np.sum(kernel * dk), rtol=1e-10)
 
 
+@pytest.mark.parametrize("x_shape,k_shape,strides,pads", [
+    ((2, 8, 8, 3), (3, 3, 3, 1), (2, 2), [(0, 1), (0, 1)]),          # 'same', even sizes
+    ((1, 11, 13, 5), (3, 3, 5, 2), (2, 2), [(1, 1), (1, 1)]),        # odd, batch 1, m = 2
+    ((2, 9, 10, 4), (3, 3, 4, 1), (2, 2), [(0, 0), (0, 0)]),         # 'valid'
+    ((2, 7, 9, 3), (3, 3, 3, 1), (1, 2), [(1, 1), (1, 1)]),          # stride along width only
+    ((2, 9, 7, 3), (3, 3, 3, 1), (2, 1), [(1, 1), (1, 1)]),          # along the rows only
+    ((3, 17, 6), (4, 6, 2), (2,), [(1, 2)]),                         # 1-D, 4 taps
+    ((2, 5, 10, 3), (2, 2, 3, 1), (3, 3), [(0, 0), (0, 0)]),         # rows no tap reaches
+    ((2, 6, 5, 7, 2), (3, 2, 3, 2, 1), (2, 2, 3), [(0, 1), (0, 0), (1, 1)]),   # 3-D
+    ((1, 2, 2, 4), (5, 5, 4, 1), (2, 2), [(1, 2), (1, 2)]),          # kernel wider than input
+    ((2, 9, 7, 1), (3, 3, 1, 1), (2, 2), [(1, 1), (0, 1)]),          # one channel
+    ((3, 8, 6, 2), (1, 1, 2, 1), (2, 2), [(0, 0), (0, 0)]),          # 1x1, stride 2
+])
+def test_depthwise_strided_input_gradient_gathered(x_shape, k_shape, strides, pads,
+                                                   monkeypatch):
+    """Strided input gradients gathered from the width grid: the numbers of the tap scatter
+    (float64) and of a direct sum over taps."""
+    rng = np.random.default_rng(8)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    dilation = (1,) * len(strides)
+    out, ctx = K.depthwise_conv_forward(x, kernel, strides, pads, dilation)
+    g = rng.standard_normal(out.shape)
+    monkeypatch.setattr(K, "_GATHER_MIN_VALUES", 0)    # small shapes take the route too
+    monkeypatch.setattr(K, "_DEPTHWISE_BLOCK", 40)     # row blocks within a sample
+    gathered = K.depthwise_conv_backward(ctx, g, need_kernel=False)[0]
+    monkeypatch.setattr(K, "USE_WIDTH_GATHER", False)
+    scattered = K.depthwise_conv_backward(ctx, g, need_kernel=False)[0]
+    np.testing.assert_allclose(gathered, scattered, rtol=1e-12, atol=1e-12)
+    expected = np.zeros(np.pad(x, [(0, 0)] + list(pads) + [(0, 0)]).shape)
+    m = k_shape[-1]
+    for tap in np.ndindex(*k_shape[:-2]):
+        index = (slice(None),) + tuple(slice(t, t + (o - 1) * s + 1, s) for t, s, o in
+                                       zip(tap, strides, out.shape[1:-1]))
+        expected[index] += np.sum(g.reshape(g.shape[:-1] + (-1, m)) * kernel[tap], axis=-1)
+    inner = (slice(None),) + tuple(slice(lo, lo + n) for n, (lo, _) in
+                                   zip(x_shape[1:-1], pads))
+    np.testing.assert_allclose(gathered, expected[inner], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("x_shape,k_shape,pads,dilation", [
+    ((2, 7, 8, 3), (3, 3, 3, 1), [(1, 1), (1, 1)], (1, 1)),          # 'same'
+    ((1, 9, 6, 4), (3, 2, 4, 1), [(0, 0), (0, 0)], (1, 1)),          # 'valid', batch 1
+    ((2, 6, 7, 2), (5, 5, 2, 1), [(2, 2), (2, 2)], (1, 1)),          # 5x5, taps off the input
+    ((2, 13, 11, 3), (2, 3, 3, 1), [(1, 1), (2, 2)], (2, 2)),        # dilated
+    ((3, 10, 5), (3, 5, 1), [(2, 0)], (2,)),                         # 1-D causal
+    ((1, 4, 5, 6, 2), (2, 3, 2, 2, 1), [(0, 1), (1, 1), (0, 1)], (1, 1, 1)),   # 3-D
+    ((2, 2, 3, 2), (5, 5, 2, 1), [(2, 2), (2, 2)], (1, 1)),          # taps reading no cell
+])
+def test_depthwise_kernel_gradient_from_unpadded_input(x_shape, k_shape, pads, dilation,
+                                                       monkeypatch):
+    """Stride-1 kernel gradients read views of the unpadded input: the same numbers as the
+    padded width-phase route, and a direct sum over taps (float64)."""
+    rng = np.random.default_rng(7)
+    x, kernel = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    strides = (1,) * (len(x_shape) - 2)
+    out, ctx = K.depthwise_conv_forward(x, kernel, strides, pads, dilation)
+    g = rng.standard_normal(out.shape)
+    monkeypatch.setattr(K, "_DIRECT_MIN_VALUES", 0)    # small shapes take the route too
+    monkeypatch.setattr(K, "_DEPTHWISE_BLOCK", 50)     # several sample blocks
+    direct = K.depthwise_conv_backward(ctx, g, need_input=False)[1]
+    monkeypatch.setattr(K, "USE_DIRECT_KERNEL_GRAD", False)
+    padded = K.depthwise_conv_backward(ctx, g, need_input=False)[1]
+    np.testing.assert_allclose(direct, padded, rtol=1e-12, atol=1e-12)
+    xp = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)])
+    expected = np.zeros(k_shape)
+    for tap in np.ndindex(*k_shape[:-2]):
+        index = (slice(None),) + tuple(slice(t * d, t * d + o) for t, d, o in
+                                       zip(tap, dilation, out.shape[1:-1]))
+        expected[tap][:, 0] = np.sum(xp[index] * g, axis=tuple(range(g.ndim - 1)))
+    np.testing.assert_allclose(direct, expected, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("kwargs,shape", [
     (dict(kernel_size=3, strides=2, padding="same", depth_multiplier=2), (2, 5, 6, 3)),
     (dict(kernel_size=3, padding="same"), (1, 5, 7, 4)),                  # flipped input grad
@@ -349,6 +423,21 @@ def test_depthwise_tap_loop_matches_grouped_reference_and_is_adjoint(
 def test_depthwise_layer_gradients_by_finite_differences(float64, kwargs, shape):
     layer = layers.DepthwiseConv2D(**kwargs)
     x = np.random.default_rng(4).standard_normal(shape)
+    layer(x)
+    check_gradients(lambda t: layer(t), [x], extra_variables=layer.trainable_weights)
+
+
+@pytest.mark.parametrize("kwargs,shape", [
+    (dict(filters=4, kernel_size=3, strides=(2, 1), padding="same", depth_multiplier=2),
+     (2, 7, 5, 3)),                                   # gathered input gradient, m = 2
+    (dict(filters=2, kernel_size=(3, 2), padding="valid"), (1, 6, 5, 3)),   # unpadded dk
+])
+def test_separable_2d_layer_gradients_by_finite_differences(float64, kwargs, shape,
+                                                             monkeypatch):
+    monkeypatch.setattr(K, "_GATHER_MIN_VALUES", 0)    # the routes of large shapes
+    monkeypatch.setattr(K, "_DIRECT_MIN_VALUES", 0)
+    layer = layers.SeparableConv2D(**kwargs)
+    x = np.random.default_rng(9).standard_normal(shape)
     layer(x)
     check_gradients(lambda t: layer(t), [x], extra_variables=layer.trainable_weights)
 
