@@ -47,7 +47,7 @@ def sigmoid(x):
 
 def hard_sigmoid(x):
     """Keras 2's `clip(0.2 * x + 0.5, 0, 1)` (Keras 3 changed the slope to 1/6)."""
-    return ops.nn.hard_sigmoid(x)
+    return ops.nn.keras2_hard_sigmoid(x)
 
 
 def keras3_hard_sigmoid(x):

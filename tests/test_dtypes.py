@@ -79,7 +79,7 @@ CALLS = {
     "leaky_relu": [N.leaky_relu, lambda x: N.leaky_relu(x, 0.3)],
     "elu": [N.elu, lambda x: N.elu(x, 0.5)], "selu": [N.selu], "softsign": [N.softsign],
     "prelu": [lambda x: N.prelu(x, np.full(4, 0.25, np.float32))],
-    "hard_sigmoid": [N.hard_sigmoid],
+    "keras2_hard_sigmoid": [N.keras2_hard_sigmoid],
     "softmax": [N.softmax, lambda x: N.softmax(x, axis=0)],
     "log_softmax": [N.log_softmax],
     "softmax_cross_entropy": [lambda x: N.softmax_cross_entropy(LAB, x)],

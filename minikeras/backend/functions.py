@@ -295,7 +295,7 @@ def sigmoid(x):
 
 
 def hard_sigmoid(x):
-    return ops.nn.hard_sigmoid(x)
+    return ops.nn.keras2_hard_sigmoid(x)
 
 
 def tanh(x):

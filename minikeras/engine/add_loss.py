@@ -20,6 +20,9 @@ class AddLoss(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def _losses_of_symbolic_call(self, inputs):
+        return [inputs]
+
     def get_config(self):
         config = super().get_config()
         config["unconditional"] = self.unconditional

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core import config
 from ..core.session import to_snake_case, unique_object_name
-from ..core.tensor import Tensor, Variable, is_recording
+from ..core.tensor import Tensor, Variable, is_recording, unwrap
 from .argument_checks import shape_tuple, weight_shape
 from .dtype_policy import Policy
 from .input_spec import assert_input_compatibility
@@ -62,6 +62,16 @@ class Layer:
     ...         return inputs * self.w
     """
 
+    def __new__(cls, *args, **kwargs):
+        """Record the constructor's arguments: tf.keras 2's `get_config` of a layer that does
+        not define one returns them (when all are str, int, float, bool or None)."""
+        instance = super().__new__(cls)
+        arguments = dict(kwargs)
+        arguments.update(zip(_init_arguments(cls)[0][1:len(args) + 1], args))
+        serializable = all(isinstance(value, _AUTO_CONFIG_TYPES) for value in flatten(arguments))
+        object.__setattr__(instance, "_auto_config", arguments if serializable else None)
+        return instance
+
     def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, **kwargs):
         for key in kwargs:
             if key not in _ALLOWED_KWARGS:
@@ -81,6 +91,7 @@ class Layer:
         self._own_weights = []
         self._activity_losses = []
         self._extra_losses = []
+        self._callable_losses = []
         self._added_metrics = []       # `add_metric` means, by name, and attribute metrics
         self._attribute_metrics = []   # (metric, tracked layer set before it or None)
         self._inbound_nodes = []
@@ -233,27 +244,38 @@ class Layer:
 
     @property
     def losses(self):
-        """Regularization losses: of the weights (computed now) and of the last call."""
+        """tf.keras' order, layer by layer: the losses of the last call (`add_loss` in `call`,
+        then the activity regularizer's), then the callable ones (weight regularizers computed
+        now, then `add_loss(callable)`). Before an eager call, the losses a symbolic call
+        would add are KerasTensors, as tf.keras lists graph tensors there."""
         result = []
         for layer in self._flatten_layers():
+            result.extend(layer._extra_losses)
+            result.extend(layer._activity_losses)
             for weight in layer._own_weights:
                 if weight.regularizer is not None:
                     result.append(weight.regularizer(weight))
-            result.extend(layer._activity_losses)
-            result.extend(layer._extra_losses)
+            result.extend(loss() for loss in layer._callable_losses)
         return result
 
     def add_loss(self, losses, **kwargs):
         """Adds a loss (a tensor, a zero-argument callable, or a list of them; None entries are
-        skipped). `inputs=` is Keras 2's old conditioning argument, accepted and ignored as
-        tf.keras 2.x does."""
+        skipped). A callable added outside `call` is kept and evaluated whenever `losses` is
+        read, as tf.keras does; one added by `call` counts for that call.
+        `inputs=` is Keras 2's old conditioning argument, accepted and ignored as tf.keras 2.x
+        does."""
         kwargs.pop("inputs", None)
         if kwargs:
             raise TypeError(f"Unknown keyword arguments: {kwargs.keys()}")
         for loss in flatten(losses):
             if callable(loss) and not isinstance(loss, Tensor):
-                loss = loss()
-            if loss is not None:
+                if self._calling:
+                    # one per call (tf.keras keeps one per trace of `call`, a count we do
+                    # not model)
+                    self._extra_losses.append(loss())
+                elif all(loss is not kept for kept in self._callable_losses):
+                    self._callable_losses.append(loss)
+            elif loss is not None:
                 self._extra_losses.append(loss)
 
     def add_metric(self, value, name=None, **kwargs):
@@ -432,7 +454,16 @@ class Layer:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
+    # tf.keras builds and first calls a layer inside its name scope, so the layers it calls then
+    # name their weights under it (`block/dense/kernel:0`); a Functional or Sequential model
+    # builds its graph in a fresh scope (its layers keep `dense/kernel:0`).
+    _names_scoped = False          # True once the first call has named the new weights
+    _calling = False               # True while `call` runs (its add_loss are per call)
+    _resets_name_scope = False     # True for graph models
+
     def __call__(self, *args, **kwargs):
+        if not self._names_scoped:
+            return self._first_call(args, kwargs)
         if not args:
             if "inputs" not in kwargs:
                 raise ValueError(f'Layer "{self.name}" was called without any input.')
@@ -448,6 +479,36 @@ class Layer:
         inputs = map_structure(self._convert_input, inputs)
         args = (inputs,) + tuple(args[1:])
         return self._eager_call(args, kwargs)
+
+    def _first_call(self, args, kwargs):
+        """Call once, then put the weights the layers under this one created meanwhile under
+        this layer's name (their own first calls have already scoped them under theirs)."""
+        scoping = not self._resets_name_scope
+        before = {id(w) for w in self._scoped_weights()} if scoping else None
+        self._names_scoped = True
+        try:
+            outputs = Layer.__call__(self, *args, **kwargs)   # a subclass' __call__ ran already
+        except BaseException:
+            self._names_scoped = False
+            raise
+        if scoping:
+            prefix = f"{self.name}/"
+            for weight in self._scoped_weights():
+                if id(weight) not in before and not weight.name.startswith(prefix):
+                    weight.name = prefix + weight.name
+                    weight._handle_name = prefix + weight._handle_name
+        return outputs
+
+    def _scoped_weights(self, seen=None):
+        """This layer's weights and those of the layers it tracks, not looking inside graph
+        models (they name their layers' weights in a fresh scope)."""
+        seen = seen if seen is not None else {id(self)}
+        weights = list(self._own_weights)
+        for layer in self._tracked_layers:
+            if id(layer) not in seen and not layer._resets_name_scope:
+                seen.add(id(layer))
+                weights += layer._scoped_weights(seen)
+        return weights
 
     def _convert_input(self, x):
         """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast). A cast
@@ -500,10 +561,12 @@ class Layer:
         _call_context.training = training
         self._activity_losses = []
         self._extra_losses = []
+        self._calling = True
         try:
             outputs = self.call(*args, **kwargs)
         finally:
             _call_context.training = previous
+            self._calling = False
         if isinstance(outputs, np.ndarray):
             outputs = Tensor(outputs)
         elif not isinstance(outputs, Tensor):
@@ -542,7 +605,9 @@ class Layer:
         inputs = args[0]
         self._maybe_build(inputs)
         assert_input_compatibility(self.input_spec, [shape_of(t) for t in flatten(inputs)], self.name)
+        self._extra_losses = []
         outputs = self._infer_outputs(args, kwargs)
+        self._set_symbolic_losses(inputs, outputs)
         node_index = len(self._inbound_nodes)
         flat = flatten(outputs)
         for i, out in enumerate(flat):
@@ -554,6 +619,25 @@ class Layer:
             layer._outbound_nodes.append(node)
         self._infer_output_masks(inputs, outputs, kwargs)
         return outputs
+
+    def _set_symbolic_losses(self, inputs, outputs):
+        """The losses of a symbolic call, as KerasTensors: those `call` added while run on
+        placeholders, then one per output for the activity regularizer."""
+        self._extra_losses = [
+            loss if isinstance(loss, KerasTensor) else
+            KerasTensor(np.shape(loss), dtype=np.asarray(unwrap(loss)).dtype,
+                        name=f"{self.name}/add_loss")
+            for loss in self._extra_losses]
+        self._extra_losses += self._losses_of_symbolic_call(inputs)
+        self._activity_losses = []
+        if self.activity_regularizer is not None:
+            self._activity_losses = [
+                KerasTensor((), dtype=out.dtype, name=f"{self.name}/ActivityRegularizer")
+                for out in flatten(outputs)]
+
+    def _losses_of_symbolic_call(self, inputs):
+        """Losses a layer adds without running `call` on placeholders (AddLoss: its input)."""
+        return []
 
     def _infer_output_masks(self, inputs, outputs, kwargs):
         in_masks = [t._keras_mask for t in flatten(inputs) if isinstance(t, KerasTensor)]
@@ -606,8 +690,13 @@ class Layer:
             concrete_kwargs = map_structure(placeholder, kwargs)
             concrete_kwargs.pop("mask", None) if self._call_accepts_mask else None
             concrete_kwargs.setdefault("training", False) if self._call_accepts_training else None
+            self._extra_losses = []   # the losses of one run count
             with np.errstate(all="ignore"):     # zeros: log(0), 0 / 0 are no user error
-                out = self.call(*concrete_args, **concrete_kwargs)
+                self._calling = True
+                try:
+                    out = self.call(*concrete_args, **concrete_kwargs)
+                finally:
+                    self._calling = False
             results.append(out)
             if not any(d is None for t in flatten(args) if isinstance(t, KerasTensor) for d in t.shape):
                 results.append(out)
@@ -626,6 +715,26 @@ class Layer:
         config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config_["batch_input_shape"] = self._batch_input_shape
+        if type(self).get_config is not Layer.get_config:
+            return config_      # a subclass' own get_config extends this one
+        return self._auto_get_config(config_)
+
+    def _auto_get_config(self, config_):
+        """tf.keras 2's config of a layer without `get_config`: the base keys and the
+        arguments it was made with; the base keys its `__init__` does not name are left out
+        unless it takes `**kwargs` (spelled so). Other argument values cannot be written."""
+        auto = self.__dict__.get("_auto_config", {})
+        if auto is None:
+            raise NotImplementedError(
+                f"Layer {type(self).__name__} was created by passing non-serializable argument "
+                "values in `__init__()`, and therefore the layer must override `get_config()` "
+                "in order to be serializable. Please implement `get_config()`.")
+        base_keys = set(config_)
+        config_.update(auto)
+        names, varkw = _init_arguments(type(self))
+        if varkw != "kwargs":
+            for key in base_keys - set(names[1:]):
+                config_.pop(key, None)
         return config_
 
     @classmethod
@@ -634,6 +743,18 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+_AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
+_INIT_ARGUMENTS = {}
+
+
+def _init_arguments(cls):
+    """(argument names, name of the `**` argument) of `cls.__init__`, cached per class."""
+    if cls not in _INIT_ARGUMENTS:
+        spec = inspect.getfullargspec(cls.__init__)
+        _INIT_ARGUMENTS[cls] = (spec.args, spec.varkw)
+    return _INIT_ARGUMENTS[cls]
 
 
 def _node_inputs(node):

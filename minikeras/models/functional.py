@@ -35,6 +35,7 @@ class Functional(Model):
     >>> model.output_shape
     (None, 2)
     """
+    _resets_name_scope = True   # tf.keras builds a graph model's layers in a fresh name scope
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         for key in kwargs:

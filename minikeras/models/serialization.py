@@ -16,6 +16,7 @@ import copy
 import inspect
 import json
 import threading
+import warnings
 
 import numpy as np
 
@@ -498,35 +499,31 @@ def _resolve_kwargs(kwargs, tensor_for):
 
 
 # --- subclassed models --------------------------------------------------------------------------
-def subclassed_model_config(model):
-    """Subclassed models without their own `get_config`: name, trainable and the JSON-friendly
-    arguments their `__init__` was called with (as tf.keras >= 2.13 does)."""
-    config = {"name": model.name, "trainable": model.trainable}
-    captured = getattr(model, "_init_call_args", None)
-    if captured is None:
-        return config
-    args, kwargs = captured
-    try:
-        parameters = list(inspect.signature(type(model).__init__).parameters.values())[1:]
-    except (TypeError, ValueError):
-        parameters = []
-    names = [p.name for p in parameters
-             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(args) > len(names):
-        raise NotImplementedError(
-            f"Model {type(model).__name__} was created with variable positional arguments, so "
-            "its config cannot be derived automatically. Implement `get_config()` and "
-            "`from_config()` in the subclass.")
-    init_kwargs = dict(zip(names, args))
-    init_kwargs.update(kwargs)
-    try:
-        json.dumps(init_kwargs)
-    except TypeError:
-        raise NotImplementedError(
-            f"Model {type(model).__name__} was created with arguments that are not "
-            "JSON-serializable, so its config cannot be derived automatically. Implement "
-            "`get_config()` and `from_config()` in the subclass.") from None
+_AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
+
+
+def subclassed_model_config(model, overridden=False):
+    """tf.keras 2.21's `Model.get_config` of a subclassed model: `{}` as the base of a
+    subclass' own `get_config` (`overridden`); otherwise the name, trainable and dtype keys
+    (only when `__init__` takes `**kwargs`) and the arguments `__init__` was called with, or
+    `{}` with a warning when one is not a str, int, float, bool or None."""
+    if overridden:
+        return {}
+    config = {"name": model.name, "trainable": model.trainable, "dtype": model.dtype}
+    args, kwargs = getattr(model, "_init_call_args", ((), {}))
+    spec = inspect.getfullargspec(type(model).__init__)
+    init_kwargs = dict(kwargs)
+    init_kwargs.update(zip(spec.args[1:len(args) + 1], args))
+    if not all(isinstance(value, _AUTO_CONFIG_TYPES) for value in flatten(init_kwargs)):
+        warnings.warn("Model's `__init__()` arguments contain non-serializable objects. Please "
+                      "implement a `get_config()` method in the subclassed Model for proper "
+                      "saving and loading. Defaulting to empty config.", stacklevel=3)
+        return {}
+    base_keys = set(config)
     config.update(init_kwargs)
+    if spec.varkw != "kwargs":
+        for key in base_keys - set(spec.args[1:]):
+            config.pop(key, None)
     return config
 
 

@@ -99,6 +99,7 @@ class Model(Layer):
             sample = zeros(input_shape)
         self.built = True
         self._build_input_shape = input_shape
+        self._names_scoped = True   # tf.keras' build calls `call` outside the model's name scope
         self(sample, training=False)
 
     def _maybe_build(self, inputs):
@@ -613,7 +614,8 @@ class Model(Layer):
     def get_config(self):
         if getattr(self, "_nodes_in_order", None) is not None:
             return serialization.functional_config(self)
-        return serialization.subclassed_model_config(self)
+        return serialization.subclassed_model_config(
+            self, overridden=type(self).get_config is not Model.get_config)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -19,7 +19,7 @@ from .math import (  # noqa: F401
 from ..core.tensor import as_array, unwrap  # noqa: F401  (Tensor -> NumPy, for layers)
 from ..core import dispatch
 from .nn import (  # noqa: F401
-    dense, bias_add, relu, leaky_relu, elu, selu, softsign, hard_sigmoid, softmax, log_softmax,
+    dense, bias_add, relu, leaky_relu, elu, selu, softsign, softmax, log_softmax,
     softmax_cross_entropy, sparse_softmax_cross_entropy, sigmoid_cross_entropy, dropout,
     l2_normalize,
 )
@@ -135,9 +135,9 @@ _record_on_symbolic_tensors()
 
 
 def _add_keras3_names():
-    """`keras.ops.nn` is the kernel module `ops/nn.py`; it gains the Keras 3 names it lacks.
-    Its own `hard_sigmoid` stays Keras 2's (0.2 x + 0.5), which the Keras 2 activations use;
-    `ops.hard_sigmoid` is Keras 3's. `keras.ops.numpy.slogdet` lives in linalg.py (which
+    """`keras.ops.nn` is the kernel module `ops/nn.py`; it gains the Keras 3 names it lacks,
+    `hard_sigmoid` among them (Keras 3's relu6(x + 3) / 6; the Keras 2 activation uses the
+    kernel `nn.keras2_hard_sigmoid`). `keras.ops.numpy.slogdet` lives in linalg.py (which
     imports numpy_ops)."""
     for name in NN_NAMES:
         if not hasattr(nn, name):
@@ -149,7 +149,7 @@ NN_NAMES = (
     "adaptive_average_pool", "adaptive_max_pool", "average_pool", "batch_normalization",
     "binary_crossentropy", "categorical_crossentropy", "celu", "conv", "conv_transpose",
     "depth_to_space", "depthwise_conv", "dot_product_attention", "elu", "gelu", "glu",
-    "hard_shrink", "hard_silu", "hard_swish", "hard_tanh", "layer_normalization",
+    "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "layer_normalization",
     "log_sigmoid", "max_pool", "moments", "multi_hot", "normalize", "one_hot", "psnr", "relu6",
     "rms_normalization", "separable_conv", "silu", "soft_shrink", "space_to_depth",
     "sparse_categorical_crossentropy", "sparse_plus", "sparse_sigmoid", "sparsemax",

@@ -192,7 +192,12 @@ def plan(key, candidates, repeats=3, margin=0.85):
 
 def _plan_on_one_blas_thread(key, candidates):
     """`plan` with BLAS on one thread, as the routes run inside `run_split` (thread CPU time
-    would not count BLAS' own worker threads)."""
+    would not count BLAS' own worker threads). A plan already made is returned at once: the
+    thread hand-off of a split costs ~0.1-3 ms of wall time on a loaded machine, paid by every
+    Winograd-eligible convolution call before (resnet_small: 11 a batch)."""
+    choice = _PLANS.get(key)
+    if choice is not None:
+        return choice
     chosen = []
     run_split(lambda lo, hi: chosen.append(plan(key, candidates, repeats=5)) if lo == 0 else None,
               2)
@@ -657,8 +662,8 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
         wino_kernel = winograd.transform_kernel(kernel.astype(dtype, copy=False))
         wino_bias, wino_finish = _winograd_bias(bias, activation, epilogue, pooled, finish_rows)
         b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
-        key = ("conv_forward", x.shape[1:], kernel.shape, tuple(map(tuple, pads)), dtype.str,
-               activation, bias is not None, b1)
+        key = _winograd_plan_key(x.shape, kernel.shape, pads, dtype, activation,
+                                 bias is not None, b1)
         # Timed into a per-thread trial buffer (the first chunk's rows of `out` when no
         # epilogue pools; it is written again afterwards).
         trial = (lambda: local_buffer("conv_trial", (b1 * positions, filters), dtype)) \
@@ -680,12 +685,70 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     def work(lo, hi):
         for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
             chunk(b0, b1)
-    run_split(work, batch)
+    # Inference chains on im2col: the threads take chunks as they become free (`run_split`'s
+    # `piece`; a thread held up by other processes no longer leaves the other waiting with the
+    # rest of its half). Not on Winograd: chunks cut at other samples make slices of other
+    # sizes, whose transforms are then made afresh (see `winograd_inference`).
+    first_chunk = _sample_chunks(0, batch, chunk_bytes)[0][1] if batch else 1
+    run_split(work, batch,
+              piece=first_chunk if epilogue is not None and route == "im2col" else None)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
                   groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, x=x,
                   out=out, activation=activation, kernel_groups=kernel_groups, layout=layout,
                   band=band)
     return out, ctx
+
+
+def _winograd_plan_key(x_shape, kernel_shape, pads, dtype, activation, has_bias, first_chunk):
+    """The key of `conv_forward`'s Winograd-or-im2col route plan for these shapes."""
+    return ("conv_forward", tuple(x_shape[1:]), tuple(kernel_shape), tuple(map(tuple, pads)),
+            np.dtype(dtype).str, activation, has_bias, first_chunk)
+
+
+def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
+    """`conv_forward(x, kernel, (1, 1), pads, (1, 1), epilogue=epilogue)` by the Winograd route
+    with the kernel already transformed (`winograd.transform_kernel`), when the route plan
+    chose Winograd for this shape and the epilogue does not pool; else None (nothing done).
+
+    An inference chain calls this before `conv_forward`: the same chunks, slices, bias and
+    epilogue calls as `conv_forward`'s Winograd route, without `conv_forward`'s set-up of
+    the im2col routes and the kernel transform (~0.3 ms of main-thread Python a call, run
+    while the worker thread waits: resnet_small predict makes 11 such calls a batch). The
+    threads take chunks as they become free (`run_split`'s `piece`, as `conv_forward` does for
+    inference chains)."""
+    dtype = x.dtype
+    if epilogue.pools or dtype != transformed_kernel.dtype or x.ndim != 4 or not x.shape[0] \
+            or not winograd.applies(kernel_shape, (1, 1), pads, (1, 1), 1):
+        return None
+    batch, filters = x.shape[0], kernel_shape[-1]
+    tiling = winograd.Tiling(x.shape[1:-1], pads)
+    positions = tiling.out[0] * tiling.out[1]
+    depth = 9 * kernel_shape[-2]
+    chunk_bytes = positions * (depth + filters) * dtype.itemsize
+    first_chunk = min(max(1, _CHUNK_BYTES // max(int(chunk_bytes), 1)), batch)
+    key = _winograd_plan_key(x.shape, kernel_shape, pads, dtype, None, False, first_chunk)
+    if not positions or _PLANS.get(key) != "winograd":
+        return None
+    out = np.empty((batch,) + tiling.out + (filters,), dtype)
+    bias = epilogue.leading_bias()
+    finish = epilogue.rows if bias is None else epilogue.rows_after_bias
+    rows = _as_shape(out, (batch * positions, filters))
+
+    # The threads take pieces of whole slices: pieces cut at other samples made slices of other
+    # sizes, whose transforms (`winograd._transform`, a few kept per thread) were made afresh
+    # at every call (158 a predict of 8 batches).
+    step = winograd.slice_samples(tiling, max(kernel_shape[-2], filters))
+
+    def work(first_slice, end_slice):
+        for b0, b1 in _sample_chunks(first_slice * step, min(end_slice * step, batch),
+                                     chunk_bytes):
+            def finish_slice(s0, s1, b0=b0):
+                finish(rows[(b0 + s0) * positions:(b0 + s1) * positions], (b0 + s0) * positions,
+                       (b0 + s1) * positions)
+            winograd.convolve_chunk(x[b0:b1], transformed_kernel, tiling, out[b0:b1],
+                                    finish_slice, bias)
+    run_split(work, -(-batch // step), piece=max(1, first_chunk // step))
+    return out
 
 
 # From this many input channels the Winograd route is the plan's default (im2col is chosen only

@@ -21,7 +21,7 @@ Two exact rewrites make the chain cheaper:
 """
 import numpy as np
 
-from . import conv_kernels, conv_pool
+from . import conv_kernels, conv_pool, winograd
 from .activation_kernels import _sigmoid_into
 from .conv_kernels import _PLANS, _as_shape, _padded_chunk, _plan_on_one_blas_thread, \
     _sample_chunks, _wide_blocks, depthwise_taps_into, output_sizes, relu_in_place
@@ -219,10 +219,20 @@ def _prepared(step):
 # ---------------------------------------------------------------------------------------
 # the fused chains
 # ---------------------------------------------------------------------------------------
-def conv_chain(x, kernel, strides, pads, dilation, groups, epilogue):
-    """Convolution of channels_last `x` followed by `epilogue` (no bias: put it in a step)."""
+def conv_chain(x, kernel, strides, pads, dilation, groups, epilogue, memo=None):
+    """Convolution of channels_last `x` followed by `epilogue` (no bias: put it in a step).
+    `memo`, a dict the caller keeps while `kernel` is unchanged, keeps the kernel's Winograd
+    transform (`conv_kernels.winograd_inference`)."""
     if _phase_route(x, kernel, strides, pads, dilation, groups, epilogue):
         return _phase_chain(x, kernel, pads, dilation, epilogue)
+    if memo is not None and winograd.applies(kernel.shape, strides, pads, dilation, groups) \
+            and x.dtype == kernel.dtype:
+        transformed = memo.get("winograd_kernel")
+        if transformed is None:
+            transformed = memo["winograd_kernel"] = winograd.transform_kernel(kernel)
+        out = conv_kernels.winograd_inference(x, kernel.shape, transformed, pads, epilogue)
+        if out is not None:
+            return out
     out, _ = conv_kernels.conv_forward(x, kernel, tuple(strides), pads, tuple(dilation),
                                        groups, epilogue=epilogue)
     return out

@@ -207,8 +207,9 @@ def softsign(x):
     return record(xd / denom, (x,), lambda g, needs: (g / (denom * denom),))
 
 
-def hard_sigmoid(x):
-    """Keras 2's piecewise-linear sigmoid: clip(0.2 x + 0.5, 0, 1)."""
+def keras2_hard_sigmoid(x):
+    """Keras 2's piecewise-linear sigmoid: clip(0.2 x + 0.5, 0, 1) (the 'hard_sigmoid'
+    activation of tf.keras; `keras.ops.nn.hard_sigmoid` is Keras 3's relu6(x + 3) / 6)."""
     xd = as_array(x)
     pre = xd * np.asarray(0.2, xd.dtype) + np.asarray(0.5, xd.dtype)
     out = np.clip(pre, 0, 1).astype(xd.dtype, copy=False)

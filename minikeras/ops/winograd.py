@@ -295,10 +295,15 @@ def _transform(kind, tiling, count, channels, dtype):
 _SLICE_BYTES = 3 << 18
 
 
+def slice_samples(tiling, channels):
+    """Samples per slice (see `_SLICE_BYTES`) for the wider of the input and output channels."""
+    per_sample = 16 * tiling.tiles_per_sample * channels * 4
+    return max(1, int(round(_SLICE_BYTES / max(per_sample, 1))))
+
+
 def _sample_slices(count, tiling, channels):
     """`(lo, hi)` slices of a chunk of `count` samples (see `_SLICE_BYTES`)."""
-    per_sample = 16 * tiling.tiles_per_sample * channels * 4
-    step = max(1, int(round(_SLICE_BYTES / max(per_sample, 1))))
+    step = slice_samples(tiling, channels)
     return [(lo, min(lo + step, count)) for lo in range(0, count, step)]
 
 

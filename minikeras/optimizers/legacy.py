@@ -3,8 +3,10 @@
 What differs from the current optimizers, as tf.keras' legacy classes behave:
 - `decay=`: the learning rate of step t (counted from 0) is `lr / (1 + decay * t)` (Nadam
   uses `decay` as its momentum-schedule decay instead, default 0.004).
-- Variables: `<Name>/iter:0`, then the slots named `<Name>/<variable>/<slot>:0`, created slot
-  kind by slot kind (all `m`, then all `v` for Adam), except Ftrl (per variable).
+- Variables: `<Name>/iter:0` (as when first made by `fit`), then the slots named
+  `<Name>/<variable>/<slot>:0`, created slot kind by slot kind (all `m`, then all `v` for
+  Adam), except Ftrl (per variable). `variables()`, `weights` and `get_weights()` are empty
+  until the optimizer is built or `iterations` is read (OptimizerV2 creates it then).
 - Adagrad divides by `sqrt(accumulator) + epsilon`; RMSprop without momentum by
   `sqrt(rms) + epsilon`; Nadam keeps its momentum schedule product in `momentum_cache`.
 - `get_config()` has `decay` and no weight-decay/EMA entries; hyperparameters are read back
@@ -15,7 +17,7 @@ import numpy as np
 from ..core import config as backend_config
 from ..core.tensor import Variable
 from . import adadelta, adagrad, adam, adamax, ftrl, nadam, rmsprop, schedules, sgd
-from .base import Optimizer, _shared_name, f32
+from .base import CallableList, Optimizer, _shared_name, f32
 
 _ALLOWED_KWARGS = {"clipnorm", "clipvalue", "lr", "decay", "global_clipnorm"}
 
@@ -53,6 +55,29 @@ class LegacyOptimizer:
         if getattr(self, "epsilon", 0.0) is None:   # Keras 2.x scripts pass `epsilon=None`
             self.epsilon = backend_config.epsilon()
         self.iterations = Variable(np.zeros((), np.int64), trainable=False, name=f"{name}/iter")
+
+    _iterations_read = False
+
+    @property
+    def iterations(self):
+        self._iterations_read = True
+        return self._iterations
+
+    @iterations.setter
+    def iterations(self, variable):
+        Optimizer.iterations.fset(self, variable)
+
+    @property
+    def variables(self):
+        listed = self._built or self._iterations_read
+        return CallableList(v for v in self._variables if listed or v is not self._iterations)
+
+    @property
+    def weights(self):
+        return self.variables
+
+    def get_weights(self):
+        return [np.array(v.data) for v in self.variables]
 
     @property
     def decay(self):

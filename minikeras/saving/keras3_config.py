@@ -26,7 +26,9 @@ from ..engine.base_layer import Layer
 from ..layers.core.lambda_layer import Lambda
 from ..layers.recurrent.base_rnn import RNN
 from ..engine.keras_tensor import KerasTensor
-from ..engine.tf_op_layer import keras3_operation_arguments, keras_op_for_operation
+from ..engine.tf_op_layer import (keras3_operation_arguments, keras_op_for_operation,
+                                  operation_class_name)
+from .keras3_operations import OPERATION_CONFIG_ARGUMENTS, OPERATION_MODULES
 from ..core.nest import map_structure
 from .. import optimizers
 from ..core.registry import builtin_objects
@@ -392,18 +394,107 @@ _OPERATION_OF_SYMBOL = {symbol: name for name, symbol in _KERAS3_OPERATIONS.item
 
 
 def keras3_operation(layer):
-    """The Keras 3 operation entry for a TFOpLambda whose op Keras 3 has (`x * 2` in a
-    functional model), None for any other layer."""
+    """The Keras 3 operation entry of a layer Keras 3 records as an operation node: a
+    TFOpLambda whose op Keras 3 has (`x * 2`), a KerasOpLambda (`keras.ops.mean(x, axis=1)`,
+    its constructor's arguments in the config as Keras 3 writes them) or a SlicingOpLambda
+    (`x[:, 1:]`, Keras 3's GetItem); None for any other layer."""
+    kind = type(layer).__name__
+    if kind == "SlicingOpLambda":
+        return _operation_entry("GetItem", {"name": layer.name})
+    if kind == "KerasOpLambda":
+        class_name = keras3_operation_class(layer.symbol)
+        node = next((n for n in layer._inbound_nodes if not n.is_input), None)
+        if class_name is None or node is None:
+            return None
+        split = _keras_op_split(layer, class_name, node.call_args, node.call_kwargs)
+        return None if split is None else _operation_entry(class_name, {"name": layer.name,
+                                                                        **split[0]})
     symbol = getattr(layer, "symbol", None)
-    if type(layer).__name__ != "TFOpLambda" or symbol not in _OPERATION_OF_SYMBOL:
+    if kind != "TFOpLambda" or symbol not in _OPERATION_OF_SYMBOL:
         return None
     class_name = _OPERATION_OF_SYMBOL[symbol]
-    return {"module": "keras.src.ops.numpy", "class_name": class_name,
-            "config": {"name": snake_case(class_name)}, "registered_name": class_name}
+    return _operation_entry(class_name, {"name": snake_case(class_name)})
+
+
+def _operation_entry(class_name, config):
+    return {"module": f"keras.src.ops.{_OPERATION_MODULE[class_name]}", "class_name": class_name,
+            "config": config, "registered_name": class_name}
+
+
+_OPERATION_MODULE = {name: module for module, names in OPERATION_MODULES.items()
+                     for name in names}
+_OPERATION_BY_FOLDED_NAME = {name.lower(): name for name in _OPERATION_MODULE}
+
+
+def keras3_operation_class(function_name):
+    """Keras 3's operation class of a `keras.ops` function (`expand_dims` -> `ExpandDims`,
+    `allclose` -> `AllClose`), None when Keras 3 has none."""
+    short = function_name.rpartition(".")[2]
+    class_name = operation_class_name(short)
+    if class_name in _OPERATION_MODULE:
+        return class_name
+    return _OPERATION_BY_FOLDED_NAME.get(short.replace("_", "").lower())
+
+
+def _keras_op_split(layer, class_name, args, kwargs):
+    """A KerasOpLambda call (`first`, keywords) -> (the operation's config arguments, its
+    call's positional arguments) as Keras 3 records them: the constructor's arguments (with
+    the function's defaults) go to the config, the others in the function's order to the
+    node; trailing defaults are left out. None when Keras 3's operation cannot take them."""
+    parameters = inspect.signature(layer.function).parameters
+    values = {**kwargs, next(iter(parameters)): args[0]}
+    config_names = OPERATION_CONFIG_ARGUMENTS.get(class_name, ())
+    if any(name not in parameters for name in config_names):
+        return None
+    config, positional, defaults = {}, [], []
+    for name, parameter in parameters.items():
+        given = name in values
+        value = values.pop(name, parameter.default)
+        if name in config_names:
+            config[name] = None if value is inspect.Parameter.empty else value
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            positional += list(value) if given else []
+        elif parameter.kind is not inspect.Parameter.VAR_KEYWORD:
+            if value is inspect.Parameter.empty:
+                return None
+            positional.append(value)
+            defaults.append(not given or _same(value, parameter.default))
+    while defaults and defaults[-1] and len(positional) > 1:
+        positional.pop()
+        defaults.pop()
+    return None if values else (config, positional)
+
+
+def _same(value, default):
+    try:
+        return bool(value == default) and type(value) is type(default)
+    except (TypeError, ValueError):
+        return False
+
+
+def _getitem_key(spec):
+    """tf.keras' slice spec -> Keras 3's GetItem key (`__slice__` / `__ellipsis__` objects)."""
+    if isinstance(spec, list):
+        return [_getitem_key(item) for item in spec]
+    if isinstance(spec, dict) and spec.get("class_name") == "__ellipsis__":
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(spec, dict):
+        return {"class_name": "__slice__",
+                "config": {key: spec.get(key) for key in ("start", "stop", "step")}}
+    return spec
 
 
 def _operation_arguments(layer, args, kwargs):
-    """A TFOpLambda call (`x`, y=..., name=None) -> the Keras 3 operation's (x, y)."""
+    """A TFOpLambda, KerasOpLambda or SlicingOpLambda call -> the Keras 3 operation's
+    positional arguments and keywords."""
+    kind = type(layer).__name__
+    if kind == "SlicingOpLambda":
+        spec = kwargs.get("slice_spec", args[1] if len(args) > 1 else None)
+        key = _getitem_key(spec)
+        return [args[0], key], {}
+    if kind == "KerasOpLambda":
+        class_name = keras3_operation_class(layer.symbol)
+        return _keras_op_split(layer, class_name, args, kwargs)[1], {}
     kwargs = {key: value for key, value in kwargs.items() if key != "name"}
     second = kwargs.pop("b" if layer.symbol == "linalg.matmul" else "y", None)
     operands = list(args[:1]) + ([] if layer.symbol in ("math.negative", "math.abs")

@@ -399,8 +399,10 @@ def test_subclassed_model_tracks_layers_and_trains():
     out = model(xv)
     expected = dense_forward(model.head, dense_forward(model.hidden, xv, "relu"))
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
-    assert [w.name for w in model.weights] == ["dense/kernel:0", "dense/bias:0", "dense_1/kernel:0",
-                                               "dense_1/bias:0"]
+    # tf.keras 2.21 names them under the model's scope (peer_recipes/fid2/nested_names.py)
+    assert [w.name for w in model.weights] == [
+        "two_layer_net/dense/kernel:0", "two_layer_net/dense/bias:0",
+        "two_layer_net/dense_1/kernel:0", "two_layer_net/dense_1/bias:0"]
     model.compile(keras.optimizers.SGD(0.1), "mse")
     history = model.fit(xv, np.zeros((8, 2), np.float32), epochs=3, batch_size=4, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]

@@ -458,9 +458,7 @@ def test_vgg_and_residual_stacks_on_each_route(route, batch, size, monkeypatch):
     """3x3 stride-1 stacks (VGG-style conv-BN-relu, a residual Add) with every 3x3 stride-1
     convolution forced onto one route: the Winograd route adds the bias inside its output
     transform; odd sizes, batch 1, 'valid' and 'same' padding."""
-    from minikeras.ops import conv_kernels
-    monkeypatch.setattr(conv_kernels, "plan", lambda key, candidates, **options: route
-                        if route in candidates else next(iter(candidates)))
+    lean_calls = force_route(route, monkeypatch)
     rng = np.random.default_rng(21)
     inputs = keras.Input((size, size + 2, 5))
     x = Activation("relu")(BatchNormalization()(Conv2D(12, 3, padding="same")(inputs)))
@@ -469,6 +467,69 @@ def test_vgg_and_residual_stacks_on_each_route(route, batch, size, monkeypatch):
     x = Activation("relu")(Add()([y, x]))
     model = keras.Model(inputs, Conv2D(3, 3, activation="relu")(x))
     conv_bn_relu = ["Conv2D", "BatchNormalization", "Activation"]
-    assert_fused_matches(model, image(rng, batch, size, size + 2, 5), monkeypatch,
-                         [conv_bn_relu, conv_bn_relu,
+    x = image(rng, batch, size, size + 2, 5)
+    first = assert_fused_matches(model, x, monkeypatch,
+                                 [conv_bn_relu, conv_bn_relu,
+                                  ["Conv2D", "BatchNormalization", "Add", "Activation"]])
+    # Once the route plans are made, Winograd chains take `winograd_inference` (the
+    # transformed kernel kept with the chain): the same numbers.
+    lean_calls.clear()
+    np.testing.assert_array_equal(arrays(model(x, training=False))[0], first[0])
+    assert len(lean_calls) == (3 if route == "winograd" else 0)
+
+
+def force_route(route, monkeypatch):
+    """Every 3x3 stride-1 convolution planned onto `route` (plans kept, in a fresh table);
+    returns the list of outputs `conv_kernels.winograd_inference` gave (None: not taken)."""
+    from minikeras.ops import conv_kernels
+    monkeypatch.setattr(conv_kernels, "_PLANS", {})
+    monkeypatch.setattr(conv_kernels, "plan", lambda key, candidates, **options:
+                        conv_kernels._PLANS.setdefault(
+                            key, route if route in candidates else next(iter(candidates))))
+    lean = conv_kernels.winograd_inference
+    calls = []
+
+    def spy(*args):
+        out = lean(*args)
+        if out is not None:
+            calls.append(out)
+        return out
+    monkeypatch.setattr(conv_kernels, "winograd_inference", spy)
+    return calls
+
+
+def test_weight_changes_between_calls_are_read(monkeypatch):
+    """What a chain derives from its weights (folded kernel and bias, affine maps, the
+    Winograd kernel) is kept between calls only while the weights are unchanged: in-place
+    assignments of each kind of weight are seen by the next call."""
+    lean_calls = force_route("winograd", monkeypatch)
+    from minikeras.ops import winograd
+    transforms = []
+    transform = winograd.transform_kernel
+    monkeypatch.setattr(winograd, "transform_kernel",
+                        lambda kernel: transforms.append(1) or transform(kernel))
+    rng = np.random.default_rng(5)
+    inputs = keras.Input((6, 7, 16))
+    x = Activation("relu")(BatchNormalization()(Conv2D(16, 3, padding="same")(inputs)))
+    y = BatchNormalization(scale=False)(Conv2D(16, 3, padding="same", use_bias=False)(x))
+    model = keras.Model(inputs, Activation("relu")(Add()([y, inputs])))
+    x = image(rng, 3, 6, 7, 16)
+    assert_fused_matches(model, x, monkeypatch,
+                         [["Conv2D", "BatchNormalization", "Activation"],
                           ["Conv2D", "BatchNormalization", "Add", "Activation"]])
+    model(x, training=False)
+    transforms.clear()
+    model(x, training=False)
+    assert transforms == [] and len(lean_calls) >= 2      # nothing derived again
+    conv, norm = model.layers[1], model.layers[2]
+    changes = [lambda: conv.kernel.assign(conv.kernel.numpy() * -1.5),
+               lambda: conv.bias.assign_add(np.full(16, 0.25, "float32")),
+               lambda: norm.moving_variance.assign(norm.moving_variance.numpy() * 3.0),
+               lambda: norm.gamma.assign_sub(np.full(16, 0.5, "float32")),
+               lambda: model.layers[5].moving_mean.assign(np.ones(16, "float32")),
+               lambda: setattr(model.layers[5], "epsilon", 0.5)]
+    for change in changes:
+        change()
+        result = arrays(model(x, training=False))[0]
+        np.testing.assert_allclose(result, unfused(model, x, monkeypatch), rtol=2e-5,
+                                   atol=2e-5 * max(1.0, float(np.abs(result).max())))

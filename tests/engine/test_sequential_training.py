@@ -168,13 +168,11 @@ def test_variable_api():
         v.assign(np.zeros(4))
 
 
-def test_demo_reaches_95_percent_on_digits_quickly():
-    import time
+def test_demo_reaches_95_percent_on_digits():
+    # Its speed is the benchmarks' business, never a time asserted here.
     from minikeras import demo
-    start = time.time()
     accuracy = demo.main(verbose=0)
     assert accuracy >= 0.95
-    assert time.time() - start < 30
 
 
 def test_fit_names_the_causes_of_empty_logs_that_apply_to_minikeras():

@@ -96,7 +96,7 @@ ELEMENTWISE = {
     "selu": (N.selu, lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 *
                                                              np.expm1(x))),
     "softsign": (N.softsign, lambda x: x / (1 + np.abs(x))),
-    "hard_sigmoid": (N.hard_sigmoid, lambda x: np.clip(0.2 * x + 0.5, 0, 1)),
+    "keras2_hard_sigmoid": (N.keras2_hard_sigmoid, lambda x: np.clip(0.2 * x + 0.5, 0, 1)),
     "softmax": (N.softmax, lambda x: np.exp(_log_softmax(x))),
     "softmax_axis0": (lambda x: N.softmax(x, axis=0), lambda x: np.exp(_log_softmax(x, 0))),
     "log_softmax": (N.log_softmax, _log_softmax),
