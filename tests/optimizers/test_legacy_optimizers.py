@@ -137,3 +137,23 @@ def test_one_legacy_optimizer_trains_two_models_as_tf_keras():
             np.testing.assert_allclose(w, SHARED[f"{cls}_final_{i}"], rtol=1e-5, atol=1e-6,
                                        err_msg=f"{cls} weight {i}")
         assert [v.name for v in optimizer.variables] == SHARED_NAMES[cls]
+
+
+GAN_SHARED = json.load(open(fixture_path("gan_sweep", "shared_legacy_optimizer.json")))
+
+
+@pytest.mark.parametrize("case", GAN_SHARED["cases"],
+                         ids=[f"{c['class']}-{i}" for i, c in enumerate(GAN_SHARED["cases"])])
+def test_one_legacy_optimizer_takes_variables_it_has_not_seen_as_tf_keras(case):
+    # Keras 2 GANs compile the discriminator and the combined model with one optimizer:
+    # OptimizerV2 creates the slots of a variable the first time it gets a gradient.
+    opt = getattr(keras.optimizers.legacy, case["class"])(**case["kwargs"])
+    variables = {name: keras.Variable(np.array(w, np.float32), name=name)
+                 for name, w in GAN_SHARED["w0"].items()}
+    for names, grads, want in zip(GAN_SHARED["steps"], GAN_SHARED["grads"], case["after"]):
+        opt.apply_gradients(zip([np.array(g, np.float32) for g in grads],
+                                [variables[name] for name in names]))
+        for name, expected in want.items():
+            np.testing.assert_allclose(variables[name].data, expected, rtol=1e-5, atol=1e-6)
+    assert [v.name for v in opt.variables] == case["variable_names"]
+    assert int(opt.iterations.data) == case["iterations"]
