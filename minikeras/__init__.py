@@ -75,6 +75,9 @@ def _keep_keras2_module_paths():
         for name, value in public.items():
             if not hasattr(module, name):
                 setattr(module, name, value)
+    for old, (source, name) in _KERAS2_PRIVATE_NAMES.items():
+        setattr(sys.modules[f"{__name__}.{old}"], name,
+                getattr(importlib.import_module(f"{__name__}.{source}"), name))
 
 
 _KERAS2_MODULES = {
@@ -89,4 +92,6 @@ _KERAS2_MODULES = {
     # tf.keras 2.2 - 2.5 (keras.io examples): `layers.experimental.preprocessing.Rescaling`
     "layers.experimental": "layers", "layers.experimental.preprocessing": "layers",
 }
+# Private names Keras 2 scripts import from those paths (`from keras.layers.merge import _Merge`).
+_KERAS2_PRIVATE_NAMES = {"layers.merge": ("layers.merging.base_merge", "_Merge")}
 _keep_keras2_module_paths()

@@ -35,6 +35,24 @@ def test_keras2_module_paths_hold_the_moved_names(path, name, expected):
     assert getattr(module, name) is expected
 
 
+def test_keras2_private_merge_base_class_subclassed_as_wgan_gp_does():
+    # Keras-GAN wgan_gp: `from keras.layers.merge import _Merge`, a weighted average layer
+    from minikeras.layers.merge import _Merge
+    from minikeras.layers.merging.base_merge import _Merge as tf_keras_29_path
+    assert _Merge is tf_keras_29_path
+
+    alpha = np.array([[0.25], [0.75]], np.float32)
+
+    class WeightedAverage(_Merge):
+        def _merge_function(self, inputs):
+            return alpha * inputs[0] + (1 - alpha) * inputs[1]
+
+    a, b = keras.Input((3,)), keras.Input((3,))
+    model = keras.Model([a, b], WeightedAverage()([a, b]))
+    x, y = np.ones((2, 3), np.float32), np.zeros((2, 3), np.float32)
+    np.testing.assert_allclose(model.predict([x, y], verbose=0), np.repeat(alpha, 3, axis=1))
+
+
 def test_keras2_module_path_keeps_its_submodules():
     from minikeras.layers.convolutional import conv2d   # the package's own module is untouched
     assert conv2d.Conv2D is layers.Conv2D
@@ -422,3 +440,26 @@ def test_padded_time_steps_train_with_tensorflow_softmax_gradient():
     expected_step = (probabilities - y).mean(axis=(0, 1))
     np.testing.assert_allclose(bias_before - model.layers[-1].bias.numpy(), expected_step,
                                atol=1e-6)
+
+
+def test_per_output_class_weight_list_as_keras_2_acgan():
+    # Keras-GAN acgan/sgan/ccgan: `train_on_batch(x, [valid, labels], class_weight=[cw1, cw2])`,
+    # one dict per output (Keras 2; tf.keras 2.x raises AttributeError on the list)
+    inputs = keras.Input((3,))
+    validity = layers.Dense(1, activation="sigmoid", kernel_initializer="ones")(inputs)
+    label = layers.Dense(3, activation="softmax", kernel_initializer="ones")(inputs)
+    model = keras.Model(inputs, [validity, label])
+    model.compile("sgd", ["binary_crossentropy", "sparse_categorical_crossentropy"])
+    x = np.ones((4, 3), np.float32)
+    valid, labels = np.array([[1], [0], [1], [0]], np.float32), np.array([[0], [1], [2], [2]])
+    cw_valid, cw_label = {0: 1.0, 1: 3.0}, {0: 0.5, 1: 1.0, 2: 2.0}
+    p = 1 / (1 + np.exp(-3.0))   # sigmoid of the summed inputs; the softmax is uniform
+    bce = np.array([-np.log(p), -np.log(1 - p)] * 2)
+    want_valid = np.mean(bce * [3.0, 1.0, 3.0, 1.0])
+    want_label = np.log(3.0) * np.mean([0.5, 1.0, 2.0, 2.0])
+    total, loss_valid, loss_label = model.train_on_batch(x, [valid, labels],
+                                                         class_weight=[cw_valid, cw_label])
+    np.testing.assert_allclose([loss_valid, loss_label, total],
+                               [want_valid, want_label, want_valid + want_label], rtol=1e-5)
+    with pytest.raises(ValueError, match="was a list of 1 elements, but the model has 2 outputs"):
+        model.train_on_batch(x, [valid, labels], class_weight=[cw_valid])

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import config
 from .indexed_rows import add_gradients
+from .tensor_shape import TensorShape
 
 
 class _RecordingState(threading.local):
@@ -59,6 +60,10 @@ class Tensor:
     @property
     def shape(self):
         return self.data.shape
+
+    def get_shape(self):
+        """tf.Tensor's spelling of `shape` (a TensorShape: `as_list()`, `rank`)."""
+        return TensorShape(self.data.shape)
 
     @property
     def ndim(self):

@@ -7,6 +7,7 @@ import numpy as np
 from ..core import config
 from ..core.session import to_snake_case, unique_object_name
 from ..core.tensor import Tensor, Variable, is_recording, unwrap
+from ..core.tensor_shape import TensorShape
 from .argument_checks import shape_tuple, weight_shape
 from .dtype_policy import Policy
 from .input_spec import assert_input_compatibility
@@ -461,7 +462,8 @@ class Layer:
     def _maybe_build(self, inputs):
         if self.built:
             return
-        shapes = map_structure(shape_of, inputs)
+        # tf.keras 2 hands build() TensorShapes: user layers call `input_shape.as_list()`
+        shapes = map_structure(lambda t: TensorShape(shape_of(t)), inputs)
         if isinstance(inputs, (list, tuple)) and len(inputs) == 1 and not isinstance(inputs, list):
             shapes = shapes[0]
         assert_input_compatibility(self.input_spec, [shape_of(t) for t in flatten(inputs)], self.name)

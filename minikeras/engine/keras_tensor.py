@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..core import config
+from ..core.tensor_shape import TensorShape
 from ..core.nest import flatten, map_structure, pack_sequence_as  # noqa: F401  (old home)
 
 
@@ -23,6 +24,10 @@ class KerasTensor:
     @property
     def ndim(self):
         return len(self.shape)
+
+    def get_shape(self):
+        """tf.keras 2's KerasTensor.get_shape(): the shape as a TensorShape (`as_list()`)."""
+        return TensorShape(self.shape)
 
     @property
     def node(self):

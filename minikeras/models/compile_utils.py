@@ -166,6 +166,9 @@ class LossesContainer:
         self.loss_metric = metrics_module.Mean(name="loss")
         self._per_output_metrics = []
         self._built = False
+        # tf.keras lists the loss metrics only once a batch went through (`metrics_names` is []
+        # right after compile, and after predict); graph models build earlier here, so apart
+        self._seen_batch = False
         if outputs is not None:
             self.build(outputs)
 
@@ -190,9 +193,12 @@ class LossesContainer:
 
     @property
     def metrics(self):
+        if not self._seen_batch:
+            return []
         return [self.loss_metric] + [m for m in self._per_output_metrics if m is not None]
 
     def __call__(self, y_true, y_pred, sample_weight=None, regularization_losses=None):
+        self._seen_batch = True
         y_true = conform_to_outputs(y_pred, self.output_names, y_true)
         sample_weight = conform_to_outputs(y_pred, self.output_names, sample_weight)
         if not self._built:

@@ -494,7 +494,12 @@ def train_validation_split(arrays, validation_split):
 
 
 def make_class_weight_fn(class_weight):
-    """A function turning a batch `(x, y, sw)` into `(x, y, sw * class_weight[class of y])`."""
+    """A function turning a batch `(x, y, sw)` into `(x, y, sw * class_weight[class of y])`.
+
+    A list of dicts is Keras 2's per-output form (one dict per model output, in output order;
+    tf.keras 2.x raises AttributeError there): each output's weights from its own dict."""
+    if isinstance(class_weight, (list, tuple)):
+        return _per_output_class_weight_fn(class_weight)
     class_ids = sorted(class_weight.keys())
     if class_ids != list(range(len(class_ids))):
         raise ValueError("Expected `class_weight` to be a dict with keys from 0 to one less "
@@ -513,6 +518,24 @@ def make_class_weight_fn(class_weight):
         else:
             sw = weights
         return x, y, sw
+    return apply
+
+
+def _per_output_class_weight_fn(class_weights):
+    """Keras 2's `class_weight=[dict_output_1, dict_output_2, ...]` (None: no weights)."""
+    per_output = [make_class_weight_fn(cw) if cw else None for cw in class_weights]
+
+    def apply(batch):
+        x, y, sw = unpack(batch)
+        ys = list(y) if isinstance(y, (list, tuple)) else [y]
+        if len(ys) != len(per_output):
+            raise ValueError(f"Provided `class_weight` was a list of {len(per_output)} elements, "
+                             f"but the model has {len(ys)} outputs. You should provide one "
+                             "`class_weight` dict per model output.")
+        sws = list(sw) if isinstance(sw, (list, tuple)) else [sw] * len(ys)
+        weighted = [fn((None, yi, swi))[2] if fn else swi
+                    for fn, yi, swi in zip(per_output, ys, sws)]
+        return x, y, weighted if isinstance(y, (list, tuple)) else weighted[0]
     return apply
 
 

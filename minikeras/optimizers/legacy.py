@@ -106,16 +106,35 @@ class LegacyOptimizer:
             return [variable]
         return ()
 
-    def _make_slots(self, var_list, slot_name, initial_value=None):
-        return [self._slot(var, slot_name, initial_value) for var in var_list]
+    def _add_slots(self, attribute, var_list, slot_name, initial_value=None):
+        """Append one `slot_name` slot per variable to the list `self.<attribute>` (created
+        empty on the first build); `initial_value(var)` gives a slot's start value."""
+        slots = self.__dict__.setdefault(attribute, [])
+        for var in var_list:
+            start = None if initial_value is None else initial_value(var)
+            slots.append(self._slot(var, slot_name, start))
 
     def _begin_build(self, var_list):
-        """True when the slots still have to be created."""
-        Optimizer.build(self, var_list)
+        """The variables of `var_list` that still need their slots: all of them on the first
+        build; later only those the optimizer has not seen. OptimizerV2 creates slots lazily
+        for any variable it is given, so one legacy optimizer can train several models (the
+        Keras 2 GANs compile a discriminator and the combined model with the same instance);
+        new variables are indexed after the known ones, their slots appended likewise."""
+        if not self._built:
+            Optimizer.build(self, var_list)
+            self._built = True
+            return list(var_list)
+        new = [var for var in var_list if id(var) not in self._index_dict]
+        for var in new:
+            self._index_dict[id(var)] = len(self._var_list)
+            self._var_list.append(var)
+        return new
+
+    def apply_gradients(self, grads_and_vars, *args, **kwargs):
+        grads_and_vars = list(grads_and_vars)
         if self._built:
-            return False
-        self._built = True
-        return True
+            self.build([var for grad, var in grads_and_vars if grad is not None])
+        return super().apply_gradients(grads_and_vars, *args, **kwargs)
 
     def get_config(self):
         config = {"name": self.name,
@@ -155,8 +174,8 @@ class SGD(LegacyOptimizer, sgd.SGD):
         self._finish_legacy_init(name)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self.momentums = self._make_slots(var_list, "momentum") if self.momentum else []
+        new = self._begin_build(var_list)
+        self._add_slots("momentums", new if self.momentum else [], "momentum")
 
 
 class RMSprop(LegacyOptimizer, rmsprop.RMSprop):
@@ -178,10 +197,10 @@ class RMSprop(LegacyOptimizer, rmsprop.RMSprop):
         self._finish_legacy_init(name)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._velocities = self._make_slots(var_list, "rms")
-            self._momentums = self._make_slots(var_list, "momentum") if self.momentum > 0 else []
-            self._average_gradients = self._make_slots(var_list, "mg") if self.centered else []
+        new = self._begin_build(var_list)
+        self._add_slots("_velocities", new, "rms")
+        self._add_slots("_momentums", new if self.momentum > 0 else [], "momentum")
+        self._add_slots("_average_gradients", new if self.centered else [], "mg")
 
     def update_step(self, gradient, variable):
         if self.momentum > 0:
@@ -218,10 +237,8 @@ class Adagrad(LegacyOptimizer, adagrad.Adagrad):
         self._finish_legacy_init(name)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._accumulators = [
-                self._slot(var, "accumulator", np.full(var.shape, self.initial_accumulator_value))
-                for var in var_list]
+        self._add_slots("_accumulators", self._begin_build(var_list), "accumulator",
+                        lambda var: np.full(var.shape, self.initial_accumulator_value))
 
     def update_step(self, gradient, variable):
         accumulator = self._accumulators[self._var_index(variable)].data
@@ -243,9 +260,9 @@ class Adadelta(LegacyOptimizer, adadelta.Adadelta):
         self._finish_legacy_init(name)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._accumulated_grads = self._make_slots(var_list, "accum_grad")
-            self._accumulated_delta_vars = self._make_slots(var_list, "accum_var")
+        new = self._begin_build(var_list)
+        self._add_slots("_accumulated_grads", new, "accum_grad")
+        self._add_slots("_accumulated_delta_vars", new, "accum_var")
 
 
 class Adam(LegacyOptimizer, adam.Adam):
@@ -271,11 +288,11 @@ class Adam(LegacyOptimizer, adam.Adam):
         self._constants = (one - f32(self.beta_1), one - f32(self.beta_2), epsilon, alpha)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._momentums = self._make_slots(var_list, "m")
-            self._velocities = self._make_slots(var_list, "v")
-            if self.amsgrad:
-                self._velocity_hats = self._make_slots(var_list, "vhat")
+        new = self._begin_build(var_list)
+        self._add_slots("_momentums", new, "m")
+        self._add_slots("_velocities", new, "v")
+        if self.amsgrad:
+            self._add_slots("_velocity_hats", new, "vhat")
 
 
 class Adamax(LegacyOptimizer, adamax.Adamax):
@@ -297,9 +314,9 @@ class Adamax(LegacyOptimizer, adamax.Adamax):
         return np.float32(1) - f32(self.beta_1)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._m = self._make_slots(var_list, "m")
-            self._u = self._make_slots(var_list, "v")
+        new = self._begin_build(var_list)
+        self._add_slots("_m", new, "m")
+        self._add_slots("_u", new, "v")
 
 
 class Nadam(LegacyOptimizer, nadam.Nadam):
@@ -326,12 +343,14 @@ class Nadam(LegacyOptimizer, nadam.Nadam):
         return np.float32(self.learning_rate.data)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
+        first = not self._built
+        new = self._begin_build(var_list)
+        if first:
             self._momentum_cache = Variable(np.ones((), var_list[0].dtype), trainable=False,
                                             name=f"{self.name}/momentum_cache")
             self._variables.append(self._momentum_cache)
-            self._momentums = self._make_slots(var_list, "m")
-            self._velocities = self._make_slots(var_list, "v")
+        self._add_slots("_momentums", new, "m")
+        self._add_slots("_velocities", new, "v")
 
     def _prepare_step(self):
         beta_1, decay = f32(self.beta_1), f32(self._initial_decay)
@@ -385,12 +404,10 @@ class Ftrl(LegacyOptimizer, ftrl.Ftrl):
         self._finish_legacy_init(name)
 
     def build(self, var_list):
-        if self._begin_build(var_list):
-            self._accumulators, self._linears = [], []
-            for var in var_list:
-                self._accumulators.append(self._slot(
-                    var, "accumulator", np.full(var.shape, self.initial_accumulator_value)))
-                self._linears.append(self._slot(var, "linear"))
+        for var in self._begin_build(var_list):   # per variable: accumulator, then linear
+            self._add_slots("_accumulators", [var], "accumulator",
+                            lambda var: np.full(var.shape, self.initial_accumulator_value))
+            self._add_slots("_linears", [var], "linear")
 
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax", "Nadam",

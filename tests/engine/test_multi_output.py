@@ -233,3 +233,17 @@ def test_bad_loss_structures_raise():
     model.compile("sgd", loss="mse")
     with pytest.raises(ValueError, match="Target data is missing"):
         model.train_on_batch(X, None)
+
+
+def test_metrics_names_empty_until_a_batch_went_through():
+    """tf_keras 2.21: `metrics_names` is [] after compile and after predict (the ACGAN of
+    Advanced-Deep-Learning-with-Keras prints it right after compile), then lists every loss
+    and metric once train_on_batch / evaluate ran."""
+    model = two_headed_model()
+    model.compile("sgd", ["categorical_crossentropy", "mse"], metrics=["accuracy"])
+    assert model.metrics_names == [] and model.metrics == []
+    model.predict(X, verbose=0)
+    assert model.metrics_names == []
+    model.train_on_batch(X, [Y_PROBS, Y_VALUE])
+    assert model.metrics_names == ["loss", "probs_loss", "value_loss",
+                                   "probs_accuracy", "value_accuracy"]

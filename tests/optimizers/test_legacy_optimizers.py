@@ -104,3 +104,56 @@ def test_legacy_nadam_refuses_a_learning_rate_schedule():
                        r"tf.keras.optimizers.LearningRateSchedules as the learning rate."):
         keras.optimizers.legacy.Nadam(schedule)
     keras.optimizers.Nadam(schedule)   # the current Nadam takes one
+
+
+SHARED = np.load(fixture_path("adl", "shared_legacy_optimizer.npz"))
+SHARED_NAMES = json.load(open(fixture_path("adl", "shared_legacy_optimizer.json")))
+
+
+def test_one_legacy_optimizer_trains_two_models_as_tf_keras():
+    """Advanced-Deep-Learning-with-Keras' WGAN compiles its critic and the combined model with
+    one RMSprop: OptimizerV2 creates the second model's slots when it first sees its variables
+    (minikeras raised "cannot recognize variable"). Losses, weights and the optimizer's
+    variable names after alternating steps match tf_keras 2.21 (fixture)."""
+    x, y = SHARED["x"], SHARED["y"]
+    for cls, kwargs in [("RMSprop", dict(learning_rate=0.01, decay=0.1)),
+                        ("Adam", dict(learning_rate=0.01)),
+                        ("SGD", dict(learning_rate=0.1, momentum=0.9)),
+                        ("Nadam", dict(learning_rate=0.01)), ("Ftrl", dict(learning_rate=0.1))]:
+        first = keras.Sequential([keras.layers.Dense(2, activation="tanh", input_shape=(3,)),
+                                  keras.layers.Dense(1)])
+        second = keras.Sequential([keras.layers.Dense(1, input_shape=(3,))])
+        first.set_weights([SHARED[f"{cls}_init_{i}"] for i in range(4)])
+        second.set_weights([SHARED[f"{cls}_init_{i}"] for i in range(4, 6)])
+        optimizer = getattr(keras.optimizers.legacy, cls)(**kwargs)
+        first.compile(optimizer, "mse")
+        second.compile(optimizer, "mse")
+        losses = []
+        for _ in range(3):
+            losses.append(first.train_on_batch(x, y))
+            losses.append(second.train_on_batch(x, y))
+        np.testing.assert_allclose(losses, SHARED[f"{cls}_losses"], rtol=1e-5, err_msg=cls)
+        for i, w in enumerate(first.get_weights() + second.get_weights()):
+            np.testing.assert_allclose(w, SHARED[f"{cls}_final_{i}"], rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{cls} weight {i}")
+        assert [v.name for v in optimizer.variables] == SHARED_NAMES[cls]
+
+
+GAN_SHARED = json.load(open(fixture_path("gan_sweep", "shared_legacy_optimizer.json")))
+
+
+@pytest.mark.parametrize("case", GAN_SHARED["cases"],
+                         ids=[f"{c['class']}-{i}" for i, c in enumerate(GAN_SHARED["cases"])])
+def test_one_legacy_optimizer_takes_variables_it_has_not_seen_as_tf_keras(case):
+    # Keras 2 GANs compile the discriminator and the combined model with one optimizer:
+    # OptimizerV2 creates the slots of a variable the first time it gets a gradient.
+    opt = getattr(keras.optimizers.legacy, case["class"])(**case["kwargs"])
+    variables = {name: keras.Variable(np.array(w, np.float32), name=name)
+                 for name, w in GAN_SHARED["w0"].items()}
+    for names, grads, want in zip(GAN_SHARED["steps"], GAN_SHARED["grads"], case["after"]):
+        opt.apply_gradients(zip([np.array(g, np.float32) for g in grads],
+                                [variables[name] for name in names]))
+        for name, expected in want.items():
+            np.testing.assert_allclose(variables[name].data, expected, rtol=1e-5, atol=1e-6)
+    assert [v.name for v in opt.variables] == case["variable_names"]
+    assert int(opt.iterations.data) == case["iterations"]

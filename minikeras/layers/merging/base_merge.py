@@ -96,6 +96,11 @@ def _expand_at_axis_1(x, ndim):
     return ops.reshape(x, (x.shape[0],) + (1,) * missing + tuple(x.shape[1:]))
 
 
+# Keras 2's name of this base class: custom merge layers subclass `keras.layers.merge._Merge`
+# (tf.keras 2.9+: `keras.layers.merging.base_merge._Merge`) and override `_merge_function`.
+_Merge = Merge
+
+
 def _check_list_of_shapes(input_shape):
     if not isinstance(input_shape, (list, tuple)) or not input_shape or \
             not isinstance(input_shape[0], (list, tuple)):
