@@ -1,10 +1,11 @@
 """Activation functions, by name or as functions (`keras.activations`)."""
+import numpy as np
 
 from . import ops
 from .core import dispatch
 from .core.serialization import deserialize_object
 from .core.registry import register_builtins
-from .core.registry import get_registered_name, get_registered_object
+from .core.registry import get_custom_object, get_registered_name, get_registered_object
 
 register_builtins("activations", globals())   # names looked up by `deserialize_keras_object`
 
@@ -12,9 +13,17 @@ register_builtins("activations", globals())   # names looked up by `deserialize_
 def softmax(x, axis=-1):
     """Softmax over `axis`. The result remembers its logits (`_keras_logits`), so a following
     crossentropy loss is computed from the logits, as tf.keras does."""
+    reject_1d_softmax(x)
     out = ops.softmax(x, axis=axis)
     out._keras_logits = x
     return out
+
+
+def reject_1d_softmax(x):
+    """tf.keras 2's `activations.softmax` and `K.softmax` refuse a tensor of rank 0 or 1."""
+    shape = x.shape if hasattr(x, "shape") else np.shape(x)
+    if len(shape) <= 1:
+        raise ValueError(f"Cannot apply softmax to a tensor that is 1D. Received input: {x}")
 
 
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
@@ -191,6 +200,9 @@ def get(identifier):
     if identifier is None:
         return linear
     if isinstance(identifier, str):
+        custom = get_custom_object(identifier)
+        if custom is not None:
+            return custom
         if identifier not in _ACTIVATIONS:
             found = get_registered_object(identifier)
             if found is None:

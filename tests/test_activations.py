@@ -172,3 +172,13 @@ def test_reassigned_layer_activation_is_used(make_layer, shape, new_activation):
     out = _np(layer(x))
     expected = _np(activations.get(new_activation)(without_activation(x)))
     np.testing.assert_allclose(out, expected, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("softmax", [keras.activations.softmax, keras.backend.softmax])
+def test_softmax_rejects_rank_0_and_1_like_tf_keras(softmax):
+    # tf.keras 2 raises here (keras-ordered-neurons' cumax test relies on it)
+    for value in (np.ones(3, "float32"), np.float32(1.0)):
+        with pytest.raises(ValueError, match="Cannot apply softmax to a tensor that is 1D"):
+            softmax(keras.backend.constant(value))
+    np.testing.assert_allclose(softmax(keras.backend.constant(np.zeros((1, 4), "float32"))).numpy(),
+                               np.full((1, 4), 0.25, "float32"))

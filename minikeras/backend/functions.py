@@ -10,6 +10,7 @@ from ..core import config
 from ..core.tensor import Tensor, Variable
 from ..core import dispatch
 from .. import ops
+from ..activations import reject_1d_softmax
 from ..core.tensor import as_array
 from ..ops.math import batch_dot, convert_to_tensor  # noqa: F401  (K.* names)
 from ..ops.nn import l2_normalize  # noqa: F401  (K.* name)
@@ -311,6 +312,7 @@ def softsign(x):
 
 
 def softmax(x, axis=-1):
+    reject_1d_softmax(x)
     return ops.softmax(x, axis=axis)
 
 

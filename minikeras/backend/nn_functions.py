@@ -497,7 +497,8 @@ def random_bernoulli(shape, p=0.0, dtype=None, seed=None):
     """1 with probability `p`, else 0."""
     dtype = dtype or config.floatx()
     draws = make_rng(seed).uniform(size=shape)
-    return Tensor((draws <= p).astype(dtype))
+    # `p` may be a tensor (keras-drop-block computes it from the input's shape)
+    return Tensor((draws <= np.asarray(as_array(p))).astype(dtype))
 
 
 def random_binomial(shape, p=0.0, dtype=None, seed=None):

@@ -55,6 +55,16 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     return None
 
 
+def get_custom_object(name):
+    """The object an active custom object scope or the global registry holds under exactly
+    `name` (None when neither does). tf.keras lets these shadow built-in names: a custom
+    `gelu` given to `load_model` wins over `keras.activations.gelu`."""
+    for scope in reversed(_scope.stack):
+        if name in scope:
+            return scope[name]
+    return _GLOBAL_CUSTOM_OBJECTS.get(name)
+
+
 # Keras module name ("layers", "losses", ...) -> the namespaces registered for it. They are kept
 # live (a module's `globals()`), so names a module gains later are found too.
 _BUILTIN_NAMESPACES = {}

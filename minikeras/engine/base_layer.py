@@ -227,6 +227,25 @@ class Layer:
             weights += layer.non_trainable_weights
         return _dedup(weights)
 
+    # tf.keras 2 keeps a layer's own variables in `_trainable_weights` and
+    # `_non_trainable_weights`; Keras 2 wrappers read them (and some append to them) when they
+    # override `trainable_weights` to add their inner layers' variables.
+    @property
+    def _trainable_weights(self):
+        return _OwnWeightList(self, [w for w in self._own_weights if w.trainable])
+
+    @_trainable_weights.setter
+    def _trainable_weights(self, weights):
+        self._own_weights = _dedup(list(weights) + [w for w in self._own_weights if not w.trainable])
+
+    @property
+    def _non_trainable_weights(self):
+        return _OwnWeightList(self, [w for w in self._own_weights if not w.trainable])
+
+    @_non_trainable_weights.setter
+    def _non_trainable_weights(self, weights):
+        self._own_weights = _dedup([w for w in self._own_weights if w.trainable] + list(weights))
+
     @property
     def weights(self):
         return _dedup(self.trainable_weights + self.non_trainable_weights)
@@ -669,8 +688,11 @@ class Layer:
         consults compute_output_shape only for `dynamic=True` layers. Our own layers' shape
         rules are faithful and cheaper, but a user's may be written for TensorShape arguments
         (`input_shape.as_list()`) or simply be wrong, which tf.keras would never notice."""
-        defined_in = type(self).compute_output_shape.__module__ or ""
-        return not self.dynamic and not defined_in.startswith(_PACKAGE + ".")
+        # A subclass overriding `call` only (keras-bert's TokenEmbedding returning [x, weights]
+        # from an Embedding) must not get its parent's shape rule.
+        ours = all((getattr(type(self), method).__module__ or "").startswith(_PACKAGE + ".")
+                   for method in ("call", "compute_output_shape"))
+        return not self.dynamic and not ours
 
     def _output_dtype(self, inputs):
         first = flatten(inputs)[0]
@@ -690,7 +712,11 @@ class Layer:
                 return Tensor(np.zeros(shape, dtype=t.dtype))
             concrete_args = map_structure(placeholder, args)
             concrete_kwargs = map_structure(placeholder, kwargs)
-            concrete_kwargs.pop("mask", None) if self._call_accepts_mask else None
+            if self._call_accepts_mask:
+                concrete_kwargs.pop("mask", None)
+                masks = _placeholder_masks(args[0], fill)
+                if masks is not None and "mask" not in kwargs:
+                    concrete_kwargs["mask"] = masks
             concrete_kwargs.setdefault("training", False) if self._call_accepts_training else None
             self._extra_losses = []   # the losses of one run count
             with np.errstate(all="ignore"):     # zeros: log(0), 0 / 0 are no user error
@@ -745,6 +771,26 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _placeholder_masks(inputs, fill):
+    """All-true masks standing for the symbolic masks of `inputs` while `call` runs on
+    placeholders: tf.keras hands `call` the inputs' masks during functional construction too
+    (a layer may index `mask[1]`). The marker carries no shape: a sequence mask drops the
+    feature axis of a 3D+ input (Embedding, Masking), a 2D input's mask has its shape."""
+    flat = flatten(inputs)
+    masks = []
+    for t in flat:
+        marker = getattr(t, "_keras_mask", None) if isinstance(t, KerasTensor) else None
+        if marker is None:
+            masks.append(None)
+            continue
+        shape = marker.shape if isinstance(marker, KerasTensor) else \
+            (t.shape[:-1] if len(t.shape) > 2 else t.shape)
+        masks.append(Tensor(np.ones(tuple(fill if d is None else d for d in shape), dtype=bool)))
+    if all(m is None for m in masks):
+        return None
+    return masks[0] if len(masks) == 1 else masks
 
 
 _AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
@@ -807,6 +853,27 @@ def _normalize_dtype(dtype):
     if dtype in ("mixed_float16", "mixed_bfloat16"):
         raise NotImplementedError(f"dtype policy {dtype!r} is not supported by minikeras.")
     return config.numpy_dtype(dtype)
+
+
+class _OwnWeightList(list):
+    """A copy of a layer's own variables of one kind; appending to it adds to the layer."""
+
+    def __init__(self, layer, weights):
+        super().__init__(weights)
+        self._layer = layer
+
+    def append(self, weight):
+        super().append(weight)
+        if not any(w is weight for w in self._layer._own_weights):
+            self._layer._own_weights.append(weight)
+
+    def extend(self, weights):
+        for weight in weights:
+            self.append(weight)
+
+    def __iadd__(self, weights):
+        self.extend(weights)
+        return self
 
 
 def _dedup(weights):

@@ -387,3 +387,12 @@ def test_learning_rates_recorded_by_a_callback_keep_their_values():
     model.fit(np.ones((8, 2), "float32"), np.ones((8, 1), "float32"), batch_size=2,
               epochs=1, verbose=0, callbacks=[Record()])
     np.testing.assert_allclose(Record.rates, 0.01 * 2.0 ** np.arange(4), rtol=1e-6)
+
+
+def test_random_bernoulli_takes_tensor_probability_and_shape():
+    # keras-drop-block: p computed with backend ops, shape from K.shape (a tensor)
+    x = K.zeros((4, 50, 3))
+    draws = K.random_bernoulli(K.shape(x), p=K.constant(0.25), seed=3)
+    assert draws.shape == (4, 50, 3) and draws.dtype == np.float32
+    assert set(np.unique(draws.numpy())) <= {0.0, 1.0}
+    assert abs(float(np.mean(draws.numpy())) - 0.25) < 0.05

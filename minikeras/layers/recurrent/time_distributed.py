@@ -1,4 +1,6 @@
 """TimeDistributed: applies a layer to every timestep of a sequence."""
+import numpy as np
+
 from ... import ops
 from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
@@ -51,8 +53,8 @@ class TimeDistributed(Wrapper):
         if self.layer._call_accepts_training:
             kwargs["training"] = training
         if mask is not None and self.layer._call_accepts_mask:
-            mask_data = getattr(mask, "data", mask)
-            kwargs["mask"] = mask_data.reshape((batch * steps,) + tuple(mask_data.shape[2:]))
+            mask_data = _array(mask)
+            kwargs["mask"] = Tensor(mask_data.reshape((batch * steps,) + mask_data.shape[2:]))
         outputs = self.layer(folded, **kwargs)
         return ops.reshape(outputs, (batch, steps) + tuple(outputs.shape[1:]))
 
@@ -61,14 +63,19 @@ class TimeDistributed(Wrapper):
         if mask is None:
             return None
         inner_mask = None
-        data = getattr(inputs, "data", None)
-        if data is not None and type(self.layer).compute_mask is not Layer.compute_mask:
+        if isinstance(inputs, Tensor) and type(self.layer).compute_mask is not Layer.compute_mask:
+            data = inputs.data
             batch, steps = data.shape[0], data.shape[1]
-            folded = data.reshape((batch * steps,) + data.shape[2:])
-            mask_data = getattr(mask, "data", mask)
-            inner_mask = self.layer.compute_mask(folded, mask_data.reshape((batch * steps,) +
-                                                                            mask_data.shape[2:]))
+            folded = Tensor(data.reshape((batch * steps,) + data.shape[2:]))
+            mask_data = _array(mask)
+            inner_mask = self.layer.compute_mask(
+                folded, Tensor(mask_data.reshape((batch * steps,) + mask_data.shape[2:])))
         if inner_mask is None:
             return mask
-        inner = getattr(inner_mask, "data", inner_mask)
-        return Tensor(inner.reshape((data.shape[0], data.shape[1]) + inner.shape[1:]))
+        inner = _array(inner_mask)
+        return Tensor(inner.reshape((batch, steps) + inner.shape[1:]))
+
+
+def _array(value):
+    """The NumPy array of a Tensor or array-like (an ndarray's own `.data` is a memoryview)."""
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
