@@ -167,7 +167,8 @@ class LossesContainer:
         self._per_output_metrics = []
         self._built = False
         # tf.keras lists the loss metrics only once a batch went through (`metrics_names` is []
-        # right after compile, and after predict); graph models build earlier here, so apart
+        # right after compile, and after predict); graph models build them at compile time
+        # here, so `metrics` hides them until the first batch
         self._seen_batch = False
         if outputs is not None:
             self.build(outputs)
