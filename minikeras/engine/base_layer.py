@@ -69,7 +69,7 @@ class Layer:
         instance = super().__new__(cls)
         arguments = dict(kwargs)
         arguments.update(zip(_init_arguments(cls)[0][1:len(args) + 1], args))
-        serializable = all(isinstance(value, _AUTO_CONFIG_TYPES) for value in flatten(arguments))
+        serializable = all(isinstance(value, AUTO_CONFIG_TYPES) for value in flatten(arguments))
         object.__setattr__(instance, "_auto_config", arguments if serializable else None)
         return instance
 
@@ -793,7 +793,8 @@ def _placeholder_masks(inputs, fill):
     return masks[0] if len(masks) == 1 else masks
 
 
-_AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
+# Argument types tf.keras 2's automatic configs (of layers and subclassed models) can write.
+AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
 _INIT_ARGUMENTS = {}
 
 

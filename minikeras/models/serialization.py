@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from ..core.nest import flatten, map_structure
+from ..engine.base_layer import AUTO_CONFIG_TYPES
 from ..engine.keras_tensor import KerasTensor
 from ..core.version import __version__
 from ..core.registry import (
@@ -499,9 +500,6 @@ def _resolve_kwargs(kwargs, tensor_for):
 
 
 # --- subclassed models --------------------------------------------------------------------------
-_AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
-
-
 def subclassed_model_config(model, overridden=False):
     """tf.keras 2.21's `Model.get_config` of a subclassed model: `{}` as the base of a
     subclass' own `get_config` (`overridden`); otherwise the name, trainable and dtype keys
@@ -514,7 +512,7 @@ def subclassed_model_config(model, overridden=False):
     spec = inspect.getfullargspec(type(model).__init__)
     init_kwargs = dict(kwargs)
     init_kwargs.update(zip(spec.args[1:len(args) + 1], args))
-    if not all(isinstance(value, _AUTO_CONFIG_TYPES) for value in flatten(init_kwargs)):
+    if not all(isinstance(value, AUTO_CONFIG_TYPES) for value in flatten(init_kwargs)):
         warnings.warn("Model's `__init__()` arguments contain non-serializable objects. Please "
                       "implement a `get_config()` method in the subclassed Model for proper "
                       "saving and loading. Defaulting to empty config.", stacklevel=3)
