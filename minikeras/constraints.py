@@ -4,7 +4,7 @@ import numpy as np
 from .core import config
 from .core.tensor import as_array
 from .core.serialization import deserialize_object, serialize_keras_object
-from .core.registry import register_builtins
+from .core.registry import custom_object_instance, register_builtins
 
 register_builtins("constraints", globals())   # names looked up by `deserialize_keras_object`
 
@@ -140,6 +140,10 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
+        # a custom object shadows a built-in name, as in tf.keras
+        custom = custom_object_instance(identifier)
+        if custom is not None:
+            return custom
         found = _BY_NAME.get(identifier)
         return found() if found is not None else deserialize(identifier)
     if callable(identifier):

@@ -6,7 +6,7 @@ import numpy as np
 from .core import config
 from .core.random import make_rng
 from .core.serialization import deserialize_object, serialize_keras_object
-from .core.registry import register_builtins
+from .core.registry import custom_object_instance, register_builtins
 
 register_builtins("initializers", globals())   # names looked up by `deserialize_keras_object`
 
@@ -295,6 +295,10 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
+        # a custom object shadows a built-in name, as in tf.keras
+        custom = custom_object_instance(identifier)
+        if custom is not None:
+            return custom
         cls = _ALIASES.get(identifier) or _BY_NAME.get(identifier)
         if cls is None:
             return deserialize(identifier)

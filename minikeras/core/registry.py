@@ -65,6 +65,14 @@ def get_custom_object(name):
     return _GLOBAL_CUSTOM_OBJECTS.get(name)
 
 
+def custom_object_instance(name):
+    """The custom object under exactly `name` (see `get_custom_object`), a class made with no
+    arguments, as tf.keras' `initializers.get` / `regularizers.get` / `constraints.get` make
+    it from `{"class_name": name, "config": {}}`; None when there is none."""
+    found = get_custom_object(name)
+    return found() if isinstance(found, type) else found
+
+
 # Keras module name ("layers", "losses", ...) -> the namespaces registered for it. They are kept
 # live (a module's `globals()`), so names a module gains later are found too.
 _BUILTIN_NAMESPACES = {}
