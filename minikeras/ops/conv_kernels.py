@@ -28,6 +28,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..core.session import register_session_cache
 from . import winograd
+from .cells import copy_byte_runs, copy_cells
 from .conv_band import BandKernel, width_block
 from . import parallel
 from .parallel import local_buffer, run_split
@@ -326,10 +327,7 @@ def _window_runs_into(xp, kernel_size, strides, dilation, out_sizes, dest):
     shape = (xp.shape[0],) + tuple(out_sizes) + tuple(kernel_size[:-1]) + (run,)
     strides_ = (batch_stride,) + tuple(st * s for st, s in zip(spatial, strides)) + \
         tuple(st * d for st, d in zip(spatial[:-1], dilation[:-1])) + (1,)
-    source = as_strided(xp[..., :1].view(np.uint8), shape, strides_, writeable=False)
-    element = np.dtype((np.void, run))
-    runs = _as_shape(dest, (-1, run // itemsize)).view(element)
-    np.copyto(_as_shape(runs, shape[:-1] + (1,))[..., 0], source.view(element)[..., 0])
+    copy_byte_runs(xp, shape, strides_, dest)
     return True
 
 
@@ -1307,14 +1305,10 @@ _TAP_AXES = "ijklmnop"  # and of the kernel taps
 
 
 def _copy_channel_runs(dest, source):
-    """`dest[...] = source` for arrays whose channel axis (the last) is contiguous but whose
-    cells are strided (width phases): each cell's run of channels copied as one opaque (void)
-    element, a memcpy instead of an inner loop over a few dozen floats."""
-    itemsize = source.itemsize
-    if source.size and source.strides[-1] == itemsize and dest.strides[-1] == itemsize and \
-            dest.dtype == source.dtype and USE_CHANNEL_RUNS:
-        run = np.dtype((np.void, source.shape[-1] * itemsize))
-        np.copyto(dest.view(run)[..., 0], source.view(run)[..., 0])
+    """`dest[...] = source` for width phases: strided cells whose channel runs are contiguous,
+    copied run by run (`cells.copy_cells`) unless USE_CHANNEL_RUNS is off (A/B timing)."""
+    if USE_CHANNEL_RUNS:
+        copy_cells(dest, source)
     else:
         dest[...] = source
 

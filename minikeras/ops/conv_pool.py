@@ -32,6 +32,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..core.tensor import as_array, is_recording, is_tracked, record
+from .cells import channel_cells, copy_byte_runs
 from .conv import conv_pads
 from .conv_kernels import _PLANS, _TAP_MAJOR_MAX_CHANNELS, Context, _activation_grad, \
     _as_shape, _epilogue, _grid_offsets, _im2col_into, _padded_chunk, \
@@ -188,10 +189,7 @@ class _Geometry:
         strides = tuple(spatial) + (batch_stride,) + \
             tuple(s * k for s, k in zip(spatial, self.pool_size)) + \
             tuple(s * d for s, d in zip(spatial[:-1], self.dilation[:-1])) + (1,)
-        source = as_strided(xp[..., :1].view(np.uint8), shape, strides, writeable=False)
-        element = np.dtype((np.void, run))
-        runs = _as_shape(dest, (-1, run // itemsize)).view(element)
-        np.copyto(_as_shape(runs, shape[:-1] + (1,))[..., 0], source.view(element)[..., 0])
+        copy_byte_runs(xp, shape, strides, dest)
         return True
 
     def cols_buffer(self, count, dtype, extra_rows=0):
@@ -258,8 +256,7 @@ class _Geometry:
         """`array (..., f)` (C-contiguous) as opaque (void) cells of `f` values: copies of
         cells between strided layouts are then one memcpy per cell, not a strided float pass
         with an inner loop per cell (~20 ns each: seed_cnn conv2's backward 7.5 ms a batch)."""
-        cell = np.dtype((np.void, array.shape[-1] * array.itemsize))
-        return _as_shape(array.reshape(-1, array.shape[-1]).view(cell), array.shape[:-1])
+        return channel_cells(array)
 
 
 class _KeptCols:

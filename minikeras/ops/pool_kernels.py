@@ -18,6 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .conv_kernels import Context, _sample_chunks, fill_border, interior, output_array, \
     output_sizes, pad_input, scratch, tap_slices
+from .cells import channel_cells
 from .parallel import local_buffer, run_split
 
 
@@ -66,7 +67,7 @@ def _combine_along_rows(result, k, o, combine, acc):
     ones), then every k-th cell kept by whole-cell copies. False (nothing done) when the cells
     of `result` or `acc` are not contiguous."""
     channels = result.shape[-1]
-    if _cells(acc) is None or _cells(result) is None or \
+    if channel_cells(acc) is None or channel_cells(result) is None or \
             result.strides[-2] != channels * result.itemsize:
         return False
     rows = result.reshape(result.shape[:-2] + (-1,))
@@ -75,8 +76,8 @@ def _combine_along_rows(result, k, o, combine, acc):
     combine(rows[..., :length], rows[..., channels:channels + length], out=combined)
     for d in range(2, k):
         combine(combined, rows[..., d * channels:d * channels + length], out=combined)
-    starts = _cells(combined.reshape(combined.shape[:-1] + (-1, channels)))[..., ::k]
-    np.copyto(_cells(acc), starts)
+    starts = channel_cells(combined.reshape(combined.shape[:-1] + (-1, channels)))[..., ::k]
+    np.copyto(channel_cells(acc), starts)
     return True
 
 
@@ -197,18 +198,10 @@ def _lead_tap(tap):
         (slice(None),)
 
 
-def _cells(array):
-    """`array (..., channels)` as whole cells (void elements of `channels` values), so that a
-    copy moves a cell at a time; None unless the channel axis is contiguous."""
-    if array.shape[-1] == 0 or array.strides[-1] != array.itemsize:
-        return None
-    return array.view(np.dtype((np.void, array.shape[-1] * array.itemsize)))[..., 0]
-
-
 def _repeat_cells(source, repeats, dest):
     """`dest (..., width, repeats, channels)`: every cell of `source (..., width, channels)`
     `repeats` times."""
-    source_cells, dest_cells = _cells(source), _cells(dest)
+    source_cells, dest_cells = channel_cells(source), channel_cells(dest)
     for phase in range(repeats):
         if source_cells is None or dest_cells is None:
             np.copyto(dest[..., phase, :], source)
