@@ -63,12 +63,17 @@ MODES = ("fit", "train", "tape", "tape_fn", "test", "predict", "call", "call_tra
 # ---------------------------------------------------------------------------------------------
 # Models (the same code for minikeras and tf.keras)
 # ---------------------------------------------------------------------------------------------
-def build_mlp(keras):
+def dense_classifier(keras, inputs, hidden, classes):
+    """inputs-hidden(relu)-classes(softmax), Adam, categorical crossentropy."""
     L = keras.layers
-    model = keras.Sequential([keras.Input((784,)), L.Dense(256, activation="relu"),
-                              L.Dense(10, activation="softmax")])
+    model = keras.Sequential([keras.Input((inputs,)), L.Dense(hidden, activation="relu"),
+                              L.Dense(classes, activation="softmax")])
     model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", metrics=["accuracy"])
     return {"model": model, "loss": keras.losses.CategoricalCrossentropy()}
+
+
+def build_mlp(keras):
+    return dense_classifier(keras, 784, 256, 10)
 
 
 def build_dcgan(keras):
@@ -106,11 +111,7 @@ def build_seq2seq(keras):
 
 def build_tiny(keras):
     """16-16-4 on batch 64: almost no arithmetic, so the per-call overhead shows."""
-    L = keras.layers
-    model = keras.Sequential([keras.Input((16,)), L.Dense(16, activation="relu"),
-                              L.Dense(4, activation="softmax")])
-    model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy", metrics=["accuracy"])
-    return {"model": model, "loss": keras.losses.CategoricalCrossentropy()}
+    return dense_classifier(keras, 16, 16, 4)
 
 
 BUILDERS = {"mlp": build_mlp, "dcgan": build_dcgan, "seq2seq": build_seq2seq, "tiny": build_tiny}

@@ -1,5 +1,6 @@
 """A stand-in for OpenBLAS' thread-count setter and getter, for tests of the BLAS thread
 policy (`ops/parallel.py`)."""
+from minikeras.ops import parallel
 
 
 class FakeBlas:
@@ -14,3 +15,14 @@ class FakeBlas:
 
     def get(self):
         return self.threads
+
+
+def install_fake_blas(monkeypatch, oversubscribed):
+    """A two-thread FakeBlas in place of OpenBLAS for `parallel`, with the 'auto' policy and
+    the machine reported as `oversubscribed` or not."""
+    blas = FakeBlas(2)
+    monkeypatch.setattr(parallel, "_BLAS", (blas.set, blas.get))
+    monkeypatch.setattr(parallel, "_THREADS", 2)
+    monkeypatch.setattr(parallel, "_POLICY", "auto")
+    monkeypatch.setattr(parallel, "oversubscribed", lambda: oversubscribed)
+    return blas

@@ -8,17 +8,12 @@ import pytest
 import minikeras as keras
 from minikeras.core import tensor
 from minikeras.ops import parallel
-from fake_blas import FakeBlas
+from fake_blas import install_fake_blas
 
 
 @pytest.fixture
 def oversubscribed_blas(monkeypatch):
-    blas = FakeBlas(2)
-    monkeypatch.setattr(parallel, "_BLAS", (blas.set, blas.get))
-    monkeypatch.setattr(parallel, "_THREADS", 2)
-    monkeypatch.setattr(parallel, "_POLICY", "auto")
-    monkeypatch.setattr(parallel, "oversubscribed", lambda: True)
-    return blas
+    return install_fake_blas(monkeypatch, oversubscribed=True)
 
 
 def small_model():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from minikeras.ops import blas_threads, parallel
-from fake_blas import FakeBlas
+from fake_blas import install_fake_blas
 
 pytestmark = pytest.mark.skipif(not blas_threads._APIS, reason="no OpenBLAS in this process")
 
@@ -52,11 +52,7 @@ def run_step(work_seconds, split_seconds):
 
 @pytest.fixture
 def fake_blas(monkeypatch):
-    blas = FakeBlas(2)
-    monkeypatch.setattr(parallel, "_BLAS", (blas.set, blas.get))
-    monkeypatch.setattr(parallel, "_THREADS", 2)
-    monkeypatch.setattr(parallel, "_POLICY", "auto")
-    monkeypatch.setattr(parallel, "oversubscribed", lambda: False)
+    blas = install_fake_blas(monkeypatch, oversubscribed=False)
     monkeypatch.setattr(parallel._state, "split_share", 0.0, raising=False)
     monkeypatch.setattr(parallel._state, "splittable_share", 0.0, raising=False)
     monkeypatch.setattr(parallel._state, "contested", None, raising=False)
