@@ -1,0 +1,36 @@
+"""The relu op written straight from its input and its gradient from a float mask
+(`nn._relu_with_backward`): the same bits as `np.maximum(x, 0)` and `g * (x > 0)`, on one
+and two threads, for contiguous, strided and integer inputs."""
+import numpy as np
+import pytest
+
+import minikeras as keras
+from minikeras.core.tensor import compute_gradients, recording_scope
+from minikeras.ops import nn, parallel
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape", [(64, 16, 16, 40), (3, 5), (7,), ()])
+def test_relu_and_its_gradient_match_numpy_bit_for_bit(shape, threads, monkeypatch):
+    monkeypatch.setattr(parallel, "_THREADS", threads)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if x.ndim:
+        x.reshape(-1)[:4] = [np.nan, -0.0, 0.0, -np.inf]
+    g = rng.standard_normal(shape).astype(np.float32)
+    v = keras.Variable(x)
+    with recording_scope():
+        y = nn.relu(v)
+    dx = compute_gradients(y, [v], g)[0]
+    assert y.data.dtype == dx.dtype == np.float32
+    assert np.array_equal(np.asarray(y.data).view(np.int32), np.maximum(x, 0).view(np.int32))
+    assert np.array_equal(dx.view(np.int32), (g * (x > 0)).view(np.int32))
+
+
+def test_relu_of_strided_and_integer_inputs():
+    x = np.arange(-12.0, 12.0, dtype=np.float32).reshape(4, 6).T      # not C-contiguous
+    np.testing.assert_array_equal(nn.relu(x).data, np.maximum(x, 0))
+    ints = np.arange(-3, 3)
+    out = nn.relu(ints).data
+    assert out.dtype == ints.dtype
+    np.testing.assert_array_equal(out, np.maximum(ints, 0))
