@@ -879,10 +879,19 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                                                    dtype))
             else:
                 ga = g_rows[rows]
-            if need_bias:
+            # The Winograd kernel gradient gives the bias gradient too (from its transformed
+            # output gradient, in cache: no pass over ga).
+            bias_with_kernel = need_bias and need_kernel and kernel_route == "winograd"
+            if need_bias and not bias_with_kernel:
                 part = _channel_sums(ga)
                 db_sum = part if db_sum is None else db_sum + part
-            if need_kernel:
+            if bias_with_kernel:
+                part, bias_part = winograd.kernel_grad_chunk(
+                    ctx.x[b0:b1].astype(dtype, copy=False),
+                    ga.reshape((b1 - b0,) + sample_shape), tiling, bias_sums=True)
+                db_sum = bias_part if db_sum is None else db_sum + bias_part
+                dk_sum = part if dk_sum is None else dk_sum + part
+            elif need_kernel:
                 part = kernel_grad(kernel_route, ga, b0, b1)
                 dk_sum = part if dk_sum is None else dk_sum + part
             if need_input:
