@@ -34,3 +34,26 @@ def test_relu_of_strided_and_integer_inputs():
     out = nn.relu(ints).data
     assert out.dtype == ints.dtype
     np.testing.assert_array_equal(out, np.maximum(ints, 0))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_large_same_shape_add_matches_numpy_bit_for_bit(threads, monkeypatch):
+    """Two large float arrays of one shape are added on two threads (`math._sum_of`)."""
+    monkeypatch.setattr(parallel, "_THREADS", threads)
+    calls, split_rows = [], parallel.split_rows
+
+    def spy(work, array):
+        calls.append(array.shape)
+        return split_rows(work, array)
+    monkeypatch.setattr(parallel, "split_rows", spy)
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal((64, 16, 16, 40)).astype(np.float32) for _ in range(2))
+    a.reshape(-1)[:2] = [np.nan, np.inf]
+    out = keras.ops.add(a, b)
+    assert calls == [a.shape]
+    np.testing.assert_array_equal(np.asarray(out), a + b)
+    assert np.asarray(out).dtype == np.float32
+    # Broadcasting, mixed dtypes and small arrays keep NumPy's operator.
+    np.testing.assert_array_equal(np.asarray(keras.ops.add(a, b[0])), a + b[0])
+    np.testing.assert_array_equal(np.asarray(keras.ops.add(a[:2], b[:2])), a[:2] + b[:2])
+    assert calls == [a.shape]
