@@ -8,7 +8,7 @@ import operator
 import numpy as np
 
 from ..core.tensor import Tensor, as_array, record, unbroadcast, unwrap
-from ..core import config
+from ..core import config, indexed_rows
 from . import parallel
 from .activation_kernels import sigmoid_array, sigmoid_grad, tanh_grad
 
@@ -53,6 +53,11 @@ def _sum_of(ad, bd):
         parallel.split_rows(lambda rows: np.add(ad[rows], bd[rows], out=out[rows]), out)
         return out
     return _broadcast(operator.add, ad, bd)
+
+
+# The tape's sums of gradients reaching one tensor by two paths (a residual block's input:
+# its convolution's and its shortcut's) are such additions too.
+indexed_rows.set_dense_sum(_sum_of)
 
 
 def add(a, b):

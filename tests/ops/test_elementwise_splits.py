@@ -1,6 +1,6 @@
-"""The relu op written straight from its input and its gradient from a float mask
-(`nn._relu_with_backward`): the same bits as `np.maximum(x, 0)` and `g * (x > 0)`, on one
-and two threads, for contiguous, strided and integer inputs."""
+"""Elementwise passes split over the two threads, the same bits as NumPy's: the relu op
+written straight from its input and its gradient from a float mask (`nn._relu_with_backward`),
+same-shape float additions (`math._sum_of`) in the Add op and the tape's gradient sums."""
 import numpy as np
 import pytest
 
@@ -57,3 +57,26 @@ def test_large_same_shape_add_matches_numpy_bit_for_bit(threads, monkeypatch):
     np.testing.assert_array_equal(np.asarray(keras.ops.add(a, b[0])), a + b[0])
     np.testing.assert_array_equal(np.asarray(keras.ops.add(a[:2], b[:2])), a[:2] + b[:2])
     assert calls == [a.shape]
+
+
+def test_tape_sums_gradients_of_two_paths_on_two_threads(monkeypatch):
+    """A tensor read by two ops (a residual block's input) gets the sum of both gradients,
+    added by `math._sum_of` (split for large arrays), the same bits as `a + b`."""
+    monkeypatch.setattr(parallel, "_THREADS", 2)
+    calls, split_rows = [], parallel.split_rows
+
+    def spy(work, array):
+        calls.append(array.shape)
+        return split_rows(work, array)
+    monkeypatch.setattr(parallel, "split_rows", spy)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((64, 16, 16, 40)).astype(np.float32)
+    w1, w2 = (rng.standard_normal(40).astype(np.float32) for _ in range(2))
+    v = keras.Variable(x)
+    with recording_scope():
+        total = keras.ops.sum(keras.ops.multiply(v, w1)) + keras.ops.sum(keras.ops.multiply(v, w2))
+    dx = compute_gradients(total, [v])[0]
+    assert x.shape in calls
+    first = np.broadcast_to(w1, x.shape).astype(np.float32)
+    second = np.broadcast_to(w2, x.shape).astype(np.float32)
+    assert np.array_equal(dx, first + second) or np.array_equal(dx, second + first)
