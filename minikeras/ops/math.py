@@ -45,7 +45,7 @@ def _broadcast(arithmetic, ad, bd):
 def _sum_of(ad, bd):
     """`ad + bd`; two large float arrays of one shape and dtype are added on two threads
     (a residual block's Add: 8 MB a call for resnet_small, a serial pass otherwise)."""
-    if isinstance(ad, np.ndarray) and isinstance(bd, np.ndarray) and ad.shape == bd.shape \
+    if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.shape == bd.shape \
             and ad.dtype == bd.dtype and ad.dtype.kind == "f" and ad.ndim \
             and ad.size >= parallel.SPLIT_ELEMENTS and ad.flags.c_contiguous \
             and bd.flags.c_contiguous:
