@@ -879,10 +879,19 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                                                    dtype))
             else:
                 ga = g_rows[rows]
-            if need_bias:
+            # The Winograd kernel gradient gives the bias gradient too (from its transformed
+            # output gradient, in cache: no pass over ga).
+            bias_with_kernel = need_bias and need_kernel and kernel_route == "winograd"
+            if need_bias and not bias_with_kernel:
                 part = _channel_sums(ga)
                 db_sum = part if db_sum is None else db_sum + part
-            if need_kernel:
+            if bias_with_kernel:
+                part, bias_part = winograd.kernel_grad_chunk(
+                    ctx.x[b0:b1].astype(dtype, copy=False),
+                    ga.reshape((b1 - b0,) + sample_shape), tiling, bias_sums=True)
+                db_sum = bias_part if db_sum is None else db_sum + bias_part
+                dk_sum = part if dk_sum is None else dk_sum + part
+            elif need_kernel:
                 part = kernel_grad(kernel_route, ga, b0, b1)
                 dk_sum = part if dk_sum is None else dk_sum + part
             if need_input:
@@ -926,6 +935,9 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         elif route == "flipped":
             ga_samples = ga.reshape((b1 - b0,) + sample_shape)
             flipped().into(ga_samples, dx[b0:b1])
+        elif groups == 1 and not stride1:
+            # Tap-major products gathered phase by phase (`_StridedInputPhases`).
+            strided_phases().into(np.matmul(ga, kernel_taps_t()), dx[b0:b1])
         elif groups == 1:
             # Tap-major products (taps, rows, cin): each tap's block is contiguous, so its
             # scatter-add runs inner loops over whole output rows, not over cin channels.
@@ -952,6 +964,9 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         kernel_taps_t = _lazily(lambda: np.ascontiguousarray(
             kernel.reshape(taps, x_shape[-1], filters).transpose(0, 2, 1)).astype(dtype,
                                                                                  copy=False))
+        strided_phases = _lazily(lambda: _StridedInputPhases(
+            kernel.shape[:-2], ctx.strides, ctx.dilation, ctx.pads, x_shape[1:-1],
+            ctx.padded_shape[1:-1], ctx.out_sizes))
 
     route, kernel_route, kernel_block = "col2im", "im2col", None
     use_winograd = winograd.applies(kernel.shape, ctx.strides, ctx.pads, ctx.dilation, groups)
@@ -1027,6 +1042,8 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             flipped()
         elif route == "col2im" and groups == 1:
             kernel_taps_t()
+            if not stride1:
+                strided_phases()
     # two halves: dynamic pieces (run_split piece=) measured slower on lenet_bn (13.0k vs
     # 14.5k samples/s) and resnet_small (165 vs 177) training on a quiet machine
     run_split(work, batch)
@@ -1225,6 +1242,80 @@ def _col2im_into(dcols, padded_shape, kernel_size, strides, dilation, out_sizes,
 def _gemm(a, b):
     """`a @ b` (stacked) into a scratch buffer."""
     return np.matmul(a, b, out=scratch(a.shape[:-1] + b.shape[-1:], np.result_type(a, b)))
+
+
+class _StridedInputPhases:
+    """Input gradient of a strided convolution (one group) from its tap-major products
+    `blocks (taps, rows, cin)`, gathered by phases instead of scattered tap by tap.
+
+    Along an axis with stride s, the padded input cells r = q + s p of phase q only receive
+    from the taps t with t * d = q (mod s), at p = o + (t * d - q) // s: each phase (one per
+    combination of the axes' phases) is a contiguous buffer to which its taps' blocks are
+    added at fixed offsets (runs of whole output rows, not of `cin` values at stride s), in
+    tap order as the scatter adds them (the same sums), then copied into its cells of dx as
+    whole cells (`copy_cells`). A phase fed by one tap covering its cells is copied straight
+    from that tap's block; cells fed by no tap (a kernel smaller than the stride) are zeros."""
+
+    def __init__(self, kernel_size, strides, dilation, pads, x_spatial, padded_spatial,
+                 out_sizes):
+        per_axis = []
+        for k, s, d, (lo, _), n, size in zip(kernel_size, strides, dilation, pads, x_spatial,
+                                              padded_spatial):
+            phases = []
+            for q in range(s):
+                first = max(0, -(-(lo - q) // s))            # phase cells inside the input
+                stop = -(-(lo + n - q) // s)
+                if stop <= first:
+                    continue
+                phases.append(dict(taps=[(t, (t * d - q) // s) for t in range(k)
+                                         if (t * d) % s == q],
+                                   length=-(-(size - q) // s), cells=slice(first, stop),
+                                   dest=slice(q + s * first - lo, q + s * (stop - 1) - lo + 1,
+                                              s)))
+            per_axis.append(phases)
+        self.out_sizes = tuple(out_sizes)
+        self.phases = []                     # (dest index, cell index, length, taps)
+        self.has_empty = False
+        for combination in itertools.product(*per_axis):
+            taps = []
+            for tap_offsets in itertools.product(*(phase["taps"] for phase in combination)):
+                tap = int(np.ravel_multi_index([t for t, _ in tap_offsets], kernel_size))
+                taps.append((tap, tuple(offset for _, offset in tap_offsets)))
+            self.has_empty = self.has_empty or not taps
+            self.phases.append(((slice(None),) + tuple(p["dest"] for p in combination),
+                                tuple(p["cells"] for p in combination),
+                                tuple(p["length"] for p in combination), taps))
+
+    def _direct(self, cells, taps):
+        """The block slice holding a phase's cells when one tap covers them all, else None."""
+        if len(taps) != 1:
+            return None
+        offsets = taps[0][1]
+        if all(c.start >= off and c.stop <= off + o
+               for c, off, o in zip(cells, offsets, self.out_sizes)):
+            return tuple(slice(c.start - off, c.stop - off) for c, off in zip(cells, offsets))
+        return None
+
+    def into(self, blocks, dx):
+        """dx `(count, *x_spatial, cin)` from `blocks (taps, count * positions, cin)`."""
+        count, cin = dx.shape[0], dx.shape[-1]
+        samples = blocks.reshape((len(blocks), count) + self.out_sizes + (cin,))
+        if self.has_empty:
+            dx.fill(0)
+        for dest, cells, length, taps in self.phases:
+            if not taps:
+                continue
+            direct = self._direct(cells, taps)
+            if direct is not None:
+                copy_cells(dx[dest], samples[taps[0][0]][(slice(None),) + direct])
+                continue
+            phase = local_buffer("conv_phase", (count,) + length + (cin,), dx.dtype)
+            phase.fill(0)
+            for tap, offsets in taps:
+                index = (slice(None),) + tuple(slice(off, off + o)
+                                               for off, o in zip(offsets, self.out_sizes))
+                phase[index] += samples[tap]
+            copy_cells(dx[dest], phase[(slice(None),) + cells])
 
 
 class _Stride1InputGrad:

@@ -10,7 +10,7 @@ from .math import sigmoid as _sigmoid_op
 from .activation_kernels import capped_relu_grad_into, relu_grad, sigmoid_array, sigmoid_grad, \
     tanh_grad
 from . import parallel
-from .conv_kernels import relu_in_place
+from .conv_kernels import _zero_row, relu_in_place
 from .parallel import split_rows
 
 
@@ -96,9 +96,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """Keras' relu: `x` above threshold, `negative_slope * (x - threshold)` below, capped."""
     xd = as_array(x)
     if negative_slope == 0 and max_value is None and threshold == 0:
-        out = np.array(xd, copy=True)
-        split_rows(lambda rows: relu_in_place(out[rows]), out)
-        return record(out, (x,), lambda g, needs: (relu_grad(g, out),))
+        return record(*_relu_with_backward(xd, x))
     if negative_slope == 0 and threshold == 0 and max_value is not None and max_value > 0:
         return _capped_relu(x, xd, max_value)           # ReLU6 and the like
     above = xd > threshold if threshold != 0 else xd > 0
@@ -110,6 +108,49 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         out = np.where(capped, np.asarray(max_value, xd.dtype), out)
         slope = np.where(capped, 0, slope).astype(xd.dtype)
     return record(out, (x,), lambda g, needs: (g * slope,))
+
+
+def _relu_into(source, dest):
+    """`np.maximum(source, 0, out=dest)` for C-contiguous float arrays, taken against a shared
+    row of zeros as `relu_in_place` does (a scalar operand runs NumPy's scalar loop)."""
+    flat_in, flat_out = source.reshape(-1), dest.reshape(-1)
+    width = min(_RELU_ROW, flat_in.size)
+    if width == 0:
+        return
+    bulk = flat_in.size - flat_in.size % width
+    zeros = _zero_row(width, flat_in.dtype)
+    np.maximum(flat_in[:bulk].reshape(-1, width), zeros,
+               out=flat_out[:bulk].reshape(-1, width))
+    if bulk < flat_in.size:
+        np.maximum(flat_in[bulk:], zeros[:flat_in.size - bulk], out=flat_out[bulk:])
+
+
+_RELU_ROW = 1 << 14
+
+
+def _relu_with_backward(xd, x):
+    """`max(x, 0)` and its backward: both passes on two threads for large inputs, the
+    forward written straight into a fresh array (copying x first cost a serial pass), the
+    gradient as the mask copied into floats times g (a float-by-bool product casts through
+    NumPy's small buffers: 2M values 1.0 -> 0.7 ms, one thread), the same numbers."""
+    if xd.dtype.kind == "f" and xd.ndim and xd.flags.c_contiguous:
+        out = np.empty(xd.shape, xd.dtype)
+        split_rows(lambda rows: _relu_into(xd[rows], out[rows]), out)
+    else:
+        out = np.array(xd, copy=True)
+        split_rows(lambda rows: relu_in_place(out[rows]), out)
+
+    def backward(g, needs):
+        if np.shape(g) != out.shape or np.result_type(g, out) != out.dtype:
+            return (relu_grad(g, out),)
+        grad = np.empty_like(out)
+
+        def work(rows):
+            np.copyto(grad[rows], np.greater(out[rows], 0))
+            np.multiply(grad[rows], g[rows], out=grad[rows])
+        split_rows(work, grad)
+        return (grad,)
+    return out, (x,), backward
 
 
 def _capped_relu(x, xd, max_value):

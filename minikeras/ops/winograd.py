@@ -396,17 +396,35 @@ def transform_output_grad(g, tiling):
     return d.reshape(4, 2, count * th * tw, 2, filters)
 
 
-def kernel_grad_chunk(x, g, tiling):
+def kernel_grad_chunk(x, g, tiling, bias_sums=False):
     """Transformed kernel-gradient sum `(16, cin, f)` of a chunk of samples (turn it into a
-    kernel with `kernel_from_transformed` once every chunk is added)."""
+    kernel with `kernel_from_transformed` once every chunk is added). With `bias_sums`, also
+    the per-filter sums of `g` (the bias gradient), as `(dk, db)`: the transformed gradient
+    at position (1, 1) is each tile's sum of its four outputs (A's column 1 is all ones), so
+    they come from a product over a sixteenth of the transformed values, in cache, instead
+    of a pass over g."""
     cin, filters = x.shape[-1], g.shape[-1]
     total = np.zeros((4, 2, 2, cin, filters), np.result_type(x, g))    # (i, p, q) order
     part = local_buffer("wino_dk_part", total.shape, total.dtype)
+    bias = np.zeros(filters, total.dtype) if bias_sums else None
     with _short_ufunc_buffer():
         for lo, hi in _sample_slices(x.shape[0], tiling, max(cin, filters)):
             v = _transform(_InputTransform, tiling, hi - lo, cin, x.dtype).run(x[lo:hi])
             d = transform_output_grad(g[lo:hi], tiling)
             np.matmul(v.transpose(0, 1, 3, 4, 2), d.transpose(0, 1, 3, 2, 4), out=part)
             total += part
+            if bias_sums:
+                pair, slot = divmod(_SLOT_OF[1], 2)
+                tile_sums = d[1, pair, :, slot]                    # (i, j) = (1, 1)
+                bias += _ones(len(tile_sums), total.dtype) @ tile_sums
     # In the order k = 4i + j.
-    return total.reshape(4, 4, cin, filters)[:, _SLOT_OF].reshape(16, cin, filters)
+    dk = total.reshape(4, 4, cin, filters)[:, _SLOT_OF].reshape(16, cin, filters)
+    return (dk, bias) if bias_sums else dk
+
+
+def _ones(count, dtype):
+    """A per-thread vector of `count` ones (the left operand of column sums)."""
+    ones = getattr(_buffers, "ones", None)
+    if ones is None or len(ones) < count or ones.dtype != dtype:
+        ones = _buffers.ones = np.ones(count, dtype)
+    return ones[:count]
