@@ -1,4 +1,5 @@
-"""Run a loop of small matrix products on one BLAS thread when the machine is oversubscribed.
+"""OpenBLAS' threads seen from Python: fewer of them for loops of small products on a loaded
+machine, and its idle worker lent to elementwise work between products.
 
 A recurrent layer makes one small GEMM per timestep (e.g. 32x128 by 128x512). OpenBLAS splits
 each over its worker threads, which spin-wait between calls; when more processes are runnable
@@ -9,6 +10,9 @@ threads help, so the limit applies only while the 1-minute load exceeds 1.5x the
 OpenBLAS is found among the libraries loaded in the process (NumPy's wheel ships it); with
 any other BLAS, or no /proc, this is a no-op.
 """
+import ctypes
+import gc
+
 from . import parallel
 
 _APIS = parallel.find_openblas_thread_apis()
@@ -35,3 +39,101 @@ class small_gemm_threads:
         for setter, threads in self._previous:
             setter(threads)
         return False
+
+
+# ---------------------------------------------------------------------------------------
+# Elementwise halves on OpenBLAS' worker thread
+# ---------------------------------------------------------------------------------------
+class BlasWorkerHalves:
+    """Runs `work(lo, hi)` on two halves of a range, the second on OpenBLAS' own worker thread,
+    through `gotoblas_pthread` (OpenBLAS' pthread-compatible entry: each job is a C function
+    called with a pointer, job 0 on the calling thread, the others queued to its workers).
+
+    Right after a product that used BLAS' threads, that worker spins waiting for the next job,
+    so it takes ours at once: no futex wake-up, and no second Python thread queued behind the
+    spinning worker on the other core (which made splitting the mlp's Adam over two Python
+    threads slower than one thread while BLAS' threads were on).
+
+    The jobs are Python (ctypes callbacks: the worker takes the GIL for the Python between
+    NumPy calls, which release it inside their loops). `work` must not call BLAS: a threaded
+    product queued from the worker's own job would wait forever for a free worker. The
+    garbage collector is off meanwhile, so no finalizer runs arbitrary code there.
+    """
+
+    def __init__(self, library):
+        self._run = library.gotoblas_pthread
+        self._run.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        self._run.restype = ctypes.c_int
+        self._pool_threads = ctypes.c_int.in_dll(library, "blas_num_threads")
+        self._threads = ctypes.c_int.in_dll(library, "blas_cpu_number")
+        self._indices = (ctypes.c_long * 2)(0, 1)
+        self._callback = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self._job)
+        self._worker_buffers = {}       # the worker's `local_buffer`s (see `_job`)
+        self._bounds = None
+        self._work = None
+        self._errors = []
+
+    def ready(self):
+        """Whether BLAS runs on two or more threads with a worker started to take a job."""
+        return self._pool_threads.value >= 2 and self._threads.value >= 2
+
+    def run(self, work, size):
+        """`work(0, half)` here, `work(half, size)` on the worker; exceptions propagate."""
+        half = (size + 1) // 2
+        self._bounds, self._work = ((0, half), (half, size)), work
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._run(2, self._callback, ctypes.addressof(self._indices),
+                      ctypes.sizeof(ctypes.c_long))
+        finally:
+            if collecting:
+                gc.enable()
+            self._bounds = self._work = None
+        if self._errors:
+            error, self._errors[:] = self._errors[0], []
+            raise error
+
+    def _job(self, address):
+        index = ctypes.c_long.from_address(address).value
+        state = parallel._state
+        # On the worker, each call gets a fresh Python thread state (and thread-locals): its
+        # scratch buffers are kept here instead, so they are not made afresh every step.
+        if index:
+            state.buffers = self._worker_buffers
+        state.inside = True             # no nested splits from either half
+        try:
+            self._work(*self._bounds[index])
+        except BaseException as error:  # noqa: B036 - handed to the calling thread
+            self._errors.append(error)
+        finally:
+            state.inside = False
+
+
+def _find_worker_halves():
+    """A `BlasWorkerHalves` for NumPy's OpenBLAS (the first loaded), None without one."""
+    path = parallel.openblas_paths()[:1]
+    try:
+        library = ctypes.CDLL(path[0]) if path else None
+        return BlasWorkerHalves(library) if library is not None else None
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+_WORKER_HALVES = _find_worker_halves()
+_USE_WORKER = True          # A/B switch (benchmarks): False keeps such work on one thread
+
+
+def split_on_blas_worker(work, size):
+    """Run `work(lo, hi)` over `range(size)` as two halves, the second on OpenBLAS' worker,
+    when this is a step that keeps BLAS' threads on (`parallel.blas_single_threaded` chose
+    them: not on a loaded machine, where that worker is descheduled) and the BLAS in use is
+    NumPy's OpenBLAS with two or more threads. Returns whether it did; `work` must not call
+    BLAS."""
+    state = parallel._state
+    if not _USE_WORKER or _WORKER_HALVES is None or parallel._THREADS < 2 or \
+            getattr(state, "inside", False) or not getattr(state, "single_blas", 0) or \
+            getattr(state, "single_blas_active", False) or not _WORKER_HALVES.ready():
+        return False
+    _WORKER_HALVES.run(work, size)
+    return True
