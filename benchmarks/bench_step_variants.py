@@ -17,7 +17,8 @@ weight gradients summed, Adam split) was a variant `dp` here; it did not win and
 (DESIGN.md "Performance habits"; the prototype is commit 539cc2f).
 
 Printed: samples/s of each turn, the per-round ratio of each variant to the first, their min /
-median / max, the min / first quartile / median of the single steps' wall times, the medians
+median / max, the min / tenth percentile / first quartile / median of the single steps' wall
+times, the medians
 of the turns' process and main-thread CPU time per step, and the
 1-minute load at the start and the end. The load rule (`parallel.oversubscribed`) is lifted for
 `threads` and `inline`, as on an idle machine.
@@ -118,7 +119,8 @@ def main():
               f"{values[len(values) // 2]:.3f} max {values[-1]:.3f}")
     for name in names:
         times = np.array(step_times[name]) * 1e3
-        print(f"{name:8s} step ms: min {times.min():.3f} first quartile "
+        print(f"{name:8s} step ms: min {times.min():.3f} tenth percentile "
+              f"{np.percentile(times, 10):.3f} first quartile "
               f"{np.percentile(times, 25):.3f} median {np.median(times):.3f}; CPU per step "
               f"median: process {np.median(cpu_times[name]) * 1e3:.3f}, main thread "
               f"{np.median(main_times[name]) * 1e3:.3f}")

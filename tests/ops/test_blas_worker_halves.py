@@ -127,7 +127,16 @@ def test_split_flat_uses_the_worker_in_a_blas_threads_step(blas_threads_step, mo
     assert seen[-1] == (0, 100) and calls == [parallel.SPLIT_ELEMENTS]
 
 
-def test_adam_training_gives_the_same_weights_with_and_without_the_worker(monkeypatch):
+OPTIMIZERS = {
+    "adam": lambda keras: keras.optimizers.Adam(1e-3),
+    "amsgrad": lambda keras: keras.optimizers.Adam(1e-3, amsgrad=True),
+    "sgd": lambda keras: keras.optimizers.SGD(0.01),
+    "nesterov": lambda keras: keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
+}
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_training_gives_the_same_weights_with_and_without_the_worker(monkeypatch, optimizer):
     import minikeras as keras
     monkeypatch.setattr(parallel, "_POLICY", "threads")
     setter, getter = parallel._BLAS
@@ -140,7 +149,7 @@ def test_adam_training_gives_the_same_weights_with_and_without_the_worker(monkey
         model = keras.Sequential([keras.layers.Input((300,)),
                                   keras.layers.Dense(1024, activation="relu"),
                                   keras.layers.Dropout(0.2), keras.layers.Dense(5)])
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        model.compile(optimizer=OPTIMIZERS[optimizer](keras), loss="mse")
         rng = np.random.default_rng(0)
         x = rng.random((64, 300), dtype=np.float32)
         y = rng.random((64, 5), dtype=np.float32)
