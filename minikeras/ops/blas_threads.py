@@ -12,6 +12,7 @@ any other BLAS, or no /proc, this is a no-op.
 """
 import ctypes
 import gc
+import threading
 
 from . import parallel
 
@@ -69,6 +70,7 @@ class BlasWorkerHalves:
         self._indices = (ctypes.c_long * 2)(0, 1)
         self._callback = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self._job)
         self._worker_buffers = {}       # the worker's `local_buffer`s (see `_job`)
+        self._busy = threading.Lock()   # one run at a time (another Python thread runs inline)
         self._bounds = None
         self._work = None
         self._errors = []
@@ -78,7 +80,17 @@ class BlasWorkerHalves:
         return self._pool_threads.value >= 2 and self._threads.value >= 2
 
     def run(self, work, size):
-        """`work(0, half)` here, `work(half, size)` on the worker; exceptions propagate."""
+        """`work(0, half)` here, `work(half, size)` on the worker; exceptions propagate. Returns
+        False, having run nothing, while another Python thread's run holds the worker."""
+        if not self._busy.acquire(blocking=False):
+            return False
+        try:
+            self._run_halves(work, size)
+        finally:
+            self._busy.release()
+        return True
+
+    def _run_halves(self, work, size):
         half = (size + 1) // 2
         self._bounds, self._work = ((0, half), (half, size)), work
         collecting = gc.isenabled()
@@ -135,5 +147,4 @@ def split_on_blas_worker(work, size):
             getattr(state, "inside", False) or not getattr(state, "single_blas", 0) or \
             getattr(state, "single_blas_active", False) or not _WORKER_HALVES.ready():
         return False
-    _WORKER_HALVES.run(work, size)
-    return True
+    return _WORKER_HALVES.run(work, size)

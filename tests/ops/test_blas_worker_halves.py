@@ -113,11 +113,19 @@ def test_not_while_blas_runs_on_one_thread(monkeypatch):
         setter(before)
 
 
+def test_one_python_thread_at_a_time_the_others_run_inline(blas_threads_step):
+    ran = []
+    with blas_threads._WORKER_HALVES._busy:           # as while another thread's run is on
+        assert not blas_threads.split_on_blas_worker(lambda lo, hi: ran.append(lo), 10)
+        parallel.split_flat(lambda lo, hi: ran.append((lo, hi)), parallel.SPLIT_ELEMENTS)
+    assert ran == [(0, parallel.SPLIT_ELEMENTS)]
+
+
 def test_split_flat_uses_the_worker_in_a_blas_threads_step(blas_threads_step, monkeypatch):
     calls = []
     run = blas_threads._WORKER_HALVES.run
     monkeypatch.setattr(blas_threads._WORKER_HALVES, "run",
-                        lambda work, size: (calls.append(size), run(work, size)))
+                        lambda work, size: calls.append(size) or run(work, size))
     seen = []
     parallel.split_flat(lambda lo, hi: seen.append((lo, hi)), parallel.SPLIT_ELEMENTS)
     assert calls == [parallel.SPLIT_ELEMENTS]
@@ -158,7 +166,7 @@ def test_training_gives_the_same_weights_with_and_without_the_worker(monkeypatch
     calls = []
     run = blas_threads._WORKER_HALVES.run
     monkeypatch.setattr(blas_threads._WORKER_HALVES, "run",
-                        lambda work, size: (calls.append(size), run(work, size)))
+                        lambda work, size: calls.append(size) or run(work, size))
     try:
         plain, halved = train(False), train(True)
     finally:
