@@ -13,6 +13,7 @@ any other BLAS, or no /proc, this is a no-op.
 import ctypes
 import gc
 import threading
+import time
 
 from . import parallel
 
@@ -134,6 +135,20 @@ def _find_worker_halves():
 
 _WORKER_HALVES = _find_worker_halves()
 _USE_WORKER = True          # A/B switch (benchmarks): False keeps such work on one thread
+
+
+def split_flat(work, size, min_items=parallel.SPLIT_ELEMENTS):
+    """`parallel.split_flat` (elementwise work that calls no BLAS, e.g. an optimizer update
+    over flattened variables), with the second half on OpenBLAS' worker in a step that keeps
+    BLAS' threads (`split_on_blas_worker`)."""
+    if size >= min_items and not parallel.second_thread_free():
+        start = time.perf_counter()
+        try:
+            if split_on_blas_worker(work, size):
+                return
+        finally:
+            parallel._note_splittable(start)
+    parallel.split_flat(work, size, min_items)
 
 
 def split_on_blas_worker(work, size):

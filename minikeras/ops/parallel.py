@@ -411,14 +411,13 @@ def second_thread_free():
 def split_flat(work, size, min_items=_SPLIT_ELEMENTS):
     """`work(lo, hi)` over `range(size)` for elementwise work that calls no BLAS (an
     optimizer update over a flattened variable): both halves concurrently when
-    `second_thread_free()`, or with the second half on OpenBLAS' worker in a step that keeps
-    BLAS' threads (`blas_threads.split_on_blas_worker`), one call otherwise."""
-    from .blas_threads import split_on_blas_worker     # it imports this module
+    `second_thread_free()`, one call otherwise (see `blas_threads.split_flat` for steps that
+    keep BLAS' threads)."""
     start = time.perf_counter()
     try:
         if size >= min_items and second_thread_free():
             _split(work, size, False)
-        elif size < min_items or not split_on_blas_worker(work, size):
+        else:
             work(0, size)
     finally:
         _note_splittable(start)

@@ -117,7 +117,7 @@ def test_one_python_thread_at_a_time_the_others_run_inline(blas_threads_step):
     ran = []
     with blas_threads._WORKER_HALVES._busy:           # as while another thread's run is on
         assert not blas_threads.split_on_blas_worker(lambda lo, hi: ran.append(lo), 10)
-        parallel.split_flat(lambda lo, hi: ran.append((lo, hi)), parallel.SPLIT_ELEMENTS)
+        blas_threads.split_flat(lambda lo, hi: ran.append((lo, hi)), parallel.SPLIT_ELEMENTS)
     assert ran == [(0, parallel.SPLIT_ELEMENTS)]
 
 
@@ -127,11 +127,11 @@ def test_split_flat_uses_the_worker_in_a_blas_threads_step(blas_threads_step, mo
     monkeypatch.setattr(blas_threads._WORKER_HALVES, "run",
                         lambda work, size: calls.append(size) or run(work, size))
     seen = []
-    parallel.split_flat(lambda lo, hi: seen.append((lo, hi)), parallel.SPLIT_ELEMENTS)
+    blas_threads.split_flat(lambda lo, hi: seen.append((lo, hi)), parallel.SPLIT_ELEMENTS)
     assert calls == [parallel.SPLIT_ELEMENTS]
     assert sorted(seen) == [(0, parallel.SPLIT_ELEMENTS // 2),
                             (parallel.SPLIT_ELEMENTS // 2, parallel.SPLIT_ELEMENTS)]
-    parallel.split_flat(lambda lo, hi: seen.append((lo, hi)), 100)     # small: one call
+    blas_threads.split_flat(lambda lo, hi: seen.append((lo, hi)), 100)     # small: one call
     assert seen[-1] == (0, 100) and calls == [parallel.SPLIT_ELEMENTS]
 
 
