@@ -8,6 +8,8 @@ the other processes slow all of them alike. Variants:
     threads   the serial step with BLAS' own threads (the policy's choice on an idle machine),
               flat updates halved with OpenBLAS' worker (`blas_threads.split_on_blas_worker`)
     inline    `threads` with the flat updates on the main thread alone
+    pysplit   `threads` with the flat updates split over the two Python threads
+              (`MINIKERAS_SPLIT_UPDATES=always`)
     single    the serial step with BLAS single-threaded, products and updates split over two
               Python threads (the policy's choice on a busy machine)
     auto      the step under the policy (`parallel.blas_single_threaded`)
@@ -37,8 +39,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import minikeras as keras                      # noqa: E402
 from minikeras.ops import blas_threads, parallel             # noqa: E402
 
-VARIANTS = ("threads", "inline", "single", "auto")      # the BLAS policy each runs under
-POLICIES = {"inline": "threads"}
+VARIANTS = ("threads", "inline", "pysplit", "single", "auto")
+POLICIES = {"inline": "threads", "pysplit": "threads"}        # the BLAS policy each runs under
 
 
 def build(units, inputs=784, classes=10, rate=0.2):
@@ -88,7 +90,8 @@ def main():
         current[0] = name
         policy = POLICIES.get(name, name)
         parallel._POLICY = policy
-        blas_threads._USE_WORKER = name != "inline"
+        blas_threads._USE_WORKER = name not in ("inline", "pysplit")
+        parallel._SPLIT_UPDATES = "always" if name == "pysplit" else "auto"
         parallel.oversubscribed = (lambda: False) if policy == "threads" else oversubscribed
         start, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
         model.fit(x, y, batch_size=args.batch, epochs=1, verbose=0, shuffle=False)

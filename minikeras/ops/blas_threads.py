@@ -47,7 +47,7 @@ class small_gemm_threads:
 # Elementwise halves on OpenBLAS' worker thread
 # ---------------------------------------------------------------------------------------
 class BlasWorkerHalves:
-    """Runs `work(lo, hi)` on two halves of a range, the second on OpenBLAS' own worker thread,
+    """Runs `work(lo, hi)` on two parts of a range, the second on OpenBLAS' own worker thread,
     through `gotoblas_pthread` (OpenBLAS' pthread-compatible entry: each job is a C function
     called with a pointer, job 0 on the calling thread, the others queued to its workers).
 
@@ -57,7 +57,8 @@ class BlasWorkerHalves:
     threads slower than one thread while BLAS' threads were on).
 
     The jobs are Python (ctypes callbacks: the worker takes the GIL for the Python between
-    NumPy calls, which release it inside their loops). `work` must not call BLAS: a threaded
+    NumPy calls, which release it inside their loops; its Python thread state is kept from
+    call to call, see `_keep_thread_state`). `work` must not call BLAS: a threaded
     product queued from the worker's own job would wait forever for a free worker. The
     garbage collector is off meanwhile, so no finalizer runs arbitrary code there.
     """
@@ -70,7 +71,9 @@ class BlasWorkerHalves:
         self._threads = ctypes.c_int.in_dll(library, "blas_cpu_number")
         self._indices = (ctypes.c_long * 2)(0, 1)
         self._callback = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self._job)
-        self._worker_buffers = {}       # the worker's `local_buffer`s (see `_job`)
+        self._kept_states = set()       # worker threads whose Python thread state is kept
+        self._share = 0.5               # of the items run here (the worker starts later)
+        self._marks = [[0.0, 0.0], [0.0, 0.0]]      # each job's start and end (perf_counter)
         self._busy = threading.Lock()   # one run at a time (another Python thread runs inline)
         self._bounds = None
         self._work = None
@@ -81,7 +84,8 @@ class BlasWorkerHalves:
         return self._pool_threads.value >= 2 and self._threads.value >= 2
 
     def run(self, work, size):
-        """`work(0, half)` here, `work(half, size)` on the worker; exceptions propagate. Returns
+        """`work(0, k)` here, `work(k, size)` on the worker (k balances the two, see `_balance`);
+        exceptions propagate. Returns
         False, having run nothing, while another Python thread's run holds the worker."""
         if not self._busy.acquire(blocking=False):
             return False
@@ -91,9 +95,22 @@ class BlasWorkerHalves:
             self._busy.release()
         return True
 
+    def _keep_thread_state(self):
+        """Keep the worker's Python thread state between calls. A ctypes callback on a thread
+        Python did not start gets a thread state made for the call and dropped after it
+        (measured ~100 us before the worker's half started); one more `PyGILState_Ensure`,
+        never released, keeps it (and the thread's `threading.local` data, such as its
+        `local_buffer`s) for the next calls, as the C API documents for foreign threads that
+        call into Python repeatedly. It does not hold the GIL between calls."""
+        thread = threading.get_native_id()
+        if thread not in self._kept_states:
+            ctypes.pythonapi.PyGILState_Ensure()
+            self._kept_states.add(thread)
+
     def _run_halves(self, work, size):
-        half = (size + 1) // 2
-        self._bounds, self._work = ((0, half), (half, size)), work
+        share = self._share if _ADAPTIVE_SHARE else 0.5
+        here = min(max(round(size * share), 1), size - 1) if size > 1 else size
+        self._bounds, self._work = ((0, here), (here, size)), work
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -106,20 +123,36 @@ class BlasWorkerHalves:
         if self._errors:
             error, self._errors[:] = self._errors[0], []
             raise error
+        if _ADAPTIVE_SHARE and 0 < here < size:
+            self._balance(here, size)
+
+    def _balance(self, here, size):
+        """Move the share run here towards the one that would have ended both jobs at once,
+        from this run's starts and per-item times: the worker starts ~0.1 ms after this thread
+        (it takes the GIL from it). Elementwise work gives the same numbers for any split."""
+        (here_start, here_end), (there_start, there_end) = self._marks
+        here_rate = (here_end - here_start) / here
+        there_rate = (there_end - there_start) / (size - here)
+        if here_rate <= 0 or there_rate <= 0:
+            return
+        balanced = (there_start - here_start + there_rate * size) / \
+            ((here_rate + there_rate) * size)
+        self._share = min(max(0.75 * self._share + 0.25 * balanced, 0.3), 0.7)
 
     def _job(self, address):
         index = ctypes.c_long.from_address(address).value
-        state = parallel._state
-        # On the worker, each call gets a fresh Python thread state (and thread-locals): its
-        # scratch buffers are kept here instead, so they are not made afresh every step.
         if index:
-            state.buffers = self._worker_buffers
+            self._keep_thread_state()
+        state = parallel._state
         state.inside = True             # no nested splits from either half
+        marks = self._marks[index]
+        marks[0] = time.perf_counter()
         try:
             self._work(*self._bounds[index])
         except BaseException as error:  # noqa: B036 - handed to the calling thread
             self._errors.append(error)
         finally:
+            marks[1] = time.perf_counter()
             state.inside = False
 
 
@@ -135,6 +168,7 @@ def _find_worker_halves():
 
 _WORKER_HALVES = _find_worker_halves()
 _USE_WORKER = True          # A/B switch (benchmarks): False keeps such work on one thread
+_ADAPTIVE_SHARE = True      # A/B switch (benchmarks): False splits in halves
 
 
 def split_flat(work, size, min_items=parallel.SPLIT_ELEMENTS):

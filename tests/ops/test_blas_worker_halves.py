@@ -1,6 +1,7 @@
 """blas_threads.split_on_blas_worker: elementwise halves, the second on OpenBLAS' own worker
 thread, in steps that keep BLAS' threads (the idle mlp's Adam update)."""
 import threading
+import time
 
 import numpy as np
 
@@ -36,6 +37,12 @@ def adam_like(scratch, gradient, weights, moment):
     weights -= scratch
 
 
+def assert_parts_of(parts, size):
+    """Two contiguous parts of `range(size)`, neither much smaller than a quarter."""
+    (a, b), (c, d) = sorted(parts)
+    assert a == 0 and b == c and d == size and 0.25 * size <= b <= 0.75 * size
+
+
 def arrays(size, seed=0):
     rng = np.random.default_rng(seed)
     return [rng.standard_normal(size).astype(np.float32) for _ in range(3)]
@@ -53,34 +60,56 @@ def test_halves_give_the_bits_of_one_pass_and_run_on_another_thread(blas_threads
         threads[lo] = threading.get_native_id()
         adam_like(scratch[lo:hi], gradient[lo:hi], weights[lo:hi], moment[lo:hi])
     assert blas_threads.split_on_blas_worker(work, size)
-    assert sorted(threads) == [0, (size + 1) // 2]
-    assert threads[0] == threading.get_native_id() != threads[(size + 1) // 2]
+    first, second = sorted(threads)
+    assert first == 0 and 0.25 * size < second < 0.75 * size
+    assert threads[0] == threading.get_native_id() != threads[second]
     assert np.array_equal(weights, expected_weights)
     assert np.array_equal(moment, expected_moment)
 
 
 def test_an_error_on_either_half_propagates(blas_threads_step):
-    for failing in (0, 50):
+    for failing in ("here", "worker"):
         def work(lo, hi):
-            if lo == failing:
-                raise ValueError(f"half at {lo}")
-        with pytest.raises(ValueError, match=f"half at {failing}"):
+            if (lo == 0) == (failing == "here"):
+                raise ValueError(f"part {failing}")
+        with pytest.raises(ValueError, match=f"part {failing}"):
             blas_threads.split_on_blas_worker(work, 100)
     seen = []       # and the runner works again afterwards
     assert blas_threads.split_on_blas_worker(lambda lo, hi: seen.append((lo, hi)), 100)
-    assert sorted(seen) == [(0, 50), (50, 100)]
+    assert_parts_of(seen, 100)
 
 
-def test_the_worker_keeps_its_scratch_buffers_between_calls(blas_threads_step):
-    buffers = {}
+def test_the_worker_keeps_its_thread_state_and_scratch_buffers(blas_threads_step):
+    buffers, states = {}, {}
 
     def work(lo, hi):
-        buffers.setdefault(lo, []).append(parallel.local_buffer("test_scratch", (hi - lo,),
-                                                                 np.float32))
+        key = "here" if lo == 0 else "worker"
+        states.setdefault(key, []).append(threading.get_ident())
+        buffers.setdefault(key, []).append(parallel.local_buffer("test_scratch", (1000,),
+                                                                  np.float32))
     for _ in range(3):
         assert blas_threads.split_on_blas_worker(work, 1000)
+    assert len(set(states["worker"])) == 1          # the same Python thread state each call
     for made in buffers.values():
         assert all(np.shares_memory(made[0], buffer) for buffer in made[1:])
+
+
+def test_the_split_moves_towards_equal_end_times(blas_threads_step, monkeypatch):
+    """The worker's part shrinks when it ends later than this thread's, grows when earlier,
+    within 30-70 % of the items."""
+    runner = blas_threads._WORKER_HALVES
+    monkeypatch.setattr(runner, "_share", 0.5)
+    slow = {"worker": 0.02, "here": 0.0}
+
+    def work(lo, hi):
+        time.sleep(slow["here" if lo == 0 else "worker"])
+    for _ in range(4):
+        blas_threads.split_on_blas_worker(work, 1000)
+    assert 0.55 < runner._share <= 0.7
+    slow.update(worker=0.0, here=0.02)
+    for _ in range(8):
+        blas_threads.split_on_blas_worker(work, 1000)
+    assert 0.3 <= runner._share < 0.45
 
 
 def test_nested_splits_run_inline_on_each_half(blas_threads_step):
@@ -129,8 +158,8 @@ def test_split_flat_uses_the_worker_in_a_blas_threads_step(blas_threads_step, mo
     seen = []
     blas_threads.split_flat(lambda lo, hi: seen.append((lo, hi)), parallel.SPLIT_ELEMENTS)
     assert calls == [parallel.SPLIT_ELEMENTS]
-    assert sorted(seen) == [(0, parallel.SPLIT_ELEMENTS // 2),
-                            (parallel.SPLIT_ELEMENTS // 2, parallel.SPLIT_ELEMENTS)]
+    assert_parts_of(seen, parallel.SPLIT_ELEMENTS)
+    seen.clear()
     blas_threads.split_flat(lambda lo, hi: seen.append((lo, hi)), 100)     # small: one call
     assert seen[-1] == (0, 100) and calls == [parallel.SPLIT_ELEMENTS]
 
