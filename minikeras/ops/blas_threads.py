@@ -84,9 +84,9 @@ class BlasWorkerHalves:
         return self._pool_threads.value >= 2 and self._threads.value >= 2
 
     def run(self, work, size):
-        """`work(0, k)` here, `work(k, size)` on the worker (k balances the two, see `_balance`);
-        exceptions propagate. Returns
-        False, having run nothing, while another Python thread's run holds the worker."""
+        """`work(0, k)` here and `work(k, size)` on the worker (k balances the two, see
+        `_balance`); exceptions propagate. Returns False, having run nothing, while another
+        Python thread's run holds the worker."""
         if not self._busy.acquire(blocking=False):
             return False
         try:
@@ -98,13 +98,15 @@ class BlasWorkerHalves:
     def _keep_thread_state(self):
         """Keep the worker's Python thread state between calls. A ctypes callback on a thread
         Python did not start gets a thread state made for the call and dropped after it
-        (measured ~100 us before the worker's half started); one more `PyGILState_Ensure`,
+        (its part started ~114 instead of ~75 us after the call); one more `PyGILState_Ensure`,
         never released, keeps it (and the thread's `threading.local` data, such as its
         `local_buffer`s) for the next calls, as the C API documents for foreign threads that
         call into Python repeatedly. It does not hold the GIL between calls."""
         thread = threading.get_native_id()
         if thread not in self._kept_states:
-            ctypes.pythonapi.PyGILState_Ensure()
+            ensure = getattr(getattr(ctypes, "pythonapi", None), "PyGILState_Ensure", None)
+            if ensure is not None:          # CPython
+                ensure()
             self._kept_states.add(thread)
 
     def _run_halves(self, work, size):
@@ -173,7 +175,7 @@ _ADAPTIVE_SHARE = True      # A/B switch (benchmarks): False splits in halves
 
 def split_flat(work, size, min_items=parallel.SPLIT_ELEMENTS):
     """`parallel.split_flat` (elementwise work that calls no BLAS, e.g. an optimizer update
-    over flattened variables), with the second half on OpenBLAS' worker in a step that keeps
+    over flattened variables), with a part on OpenBLAS' worker in a step that keeps
     BLAS' threads (`split_on_blas_worker`)."""
     if size >= min_items and not parallel.second_thread_free():
         start = time.perf_counter()
@@ -186,7 +188,7 @@ def split_flat(work, size, min_items=parallel.SPLIT_ELEMENTS):
 
 
 def split_on_blas_worker(work, size):
-    """Run `work(lo, hi)` over `range(size)` as two halves, the second on OpenBLAS' worker,
+    """Run `work(lo, hi)` over `range(size)` in two parts, the second on OpenBLAS' worker,
     when this is a step that keeps BLAS' threads on (`parallel.blas_single_threaded` chose
     them: not on a loaded machine, where that worker is descheduled) and the BLAS in use is
     NumPy's OpenBLAS with two or more threads. Returns whether it did; `work` must not call
