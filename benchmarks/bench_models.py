@@ -1,7 +1,7 @@
 """Whole conv nets, training and predict, against the GEMM floor measured in the same run.
 
 Models: the three conv nets of the side-by-side benchmark (`lenet_bn`, `seed_cnn`,
-`resnet_small`) and two it does not name, so routes stay general: `vgg_small` (VGG-style stacks of
+`resnet_small`), its `mlp`, and two it does not name, so routes stay general: `vgg_small` (VGG-style stacks of
 3x3 'same' convolutions with ReLU and 2x2 max pooling) and `mobilenet_small` (depthwise-separable
 blocks with BatchNormalization and ReLU6).
 
@@ -29,11 +29,20 @@ MODELS = {
     "resnet_small": ((32, 32, 3), 10, 512, 64),
     "vgg_small": ((32, 32, 3), 10, 512, 64),
     "mobilenet_small": ((64, 64, 3), 10, 256, 32),
+    "mlp": ((784,), 10, 2048, 128),
 }
 
 
 def build(name):
     shape, classes = MODELS[name][:2]
+    if name == "mlp":               # the side-by-side benchmark's, with its Adam
+        model = keras.Sequential([
+            keras.Input(shape=shape), L.Dense(512, activation="relu"), L.Dropout(0.2),
+            L.Dense(512, activation="relu"), L.Dropout(0.2),
+            L.Dense(classes, activation="softmax")])
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+                      loss="categorical_crossentropy")
+        return model
     inputs = keras.Input(shape=shape)
     if name == "lenet_bn":
         x = inputs

@@ -1,6 +1,6 @@
 """A stand-in for OpenBLAS' thread-count setter and getter, for tests of the BLAS thread
 policy (`ops/parallel.py`)."""
-from minikeras.ops import parallel
+from minikeras.ops import blas_threads, parallel
 
 
 class FakeBlas:
@@ -19,8 +19,11 @@ class FakeBlas:
 
 def install_fake_blas(monkeypatch, oversubscribed):
     """A two-thread FakeBlas in place of OpenBLAS for `parallel`, with the 'auto' policy and
-    the machine reported as `oversubscribed` or not."""
+    the machine reported as `oversubscribed` or not. Flat updates stay off the real
+    OpenBLAS' worker (`blas_threads.split_on_blas_worker`), whose thread count the fake does
+    not stand for."""
     blas = FakeBlas(2)
+    monkeypatch.setattr(blas_threads, "_USE_WORKER", False)
     monkeypatch.setattr(parallel, "_BLAS", (blas.set, blas.get))
     monkeypatch.setattr(parallel, "_THREADS", 2)
     monkeypatch.setattr(parallel, "_POLICY", "auto")

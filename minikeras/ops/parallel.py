@@ -51,17 +51,22 @@ if hasattr(os, "register_at_fork"):
 # ---------------------------------------------------------------------------------------
 # BLAS thread count (OpenBLAS as NumPy's wheels ship it; found in the loaded libraries)
 # ---------------------------------------------------------------------------------------
+def openblas_paths():
+    """Paths of the OpenBLAS libraries loaded in the process (NumPy's and, once imported,
+    SciPy's may be separate copies), sorted. Empty with any other BLAS, or without /proc."""
+    try:
+        with open("/proc/self/maps") as maps:
+            return sorted({line.split()[-1] for line in maps
+                           if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        return []
+
+
 def find_openblas_thread_apis():
     """`(set_num_threads, get_num_threads)` of every OpenBLAS loaded in the process: NumPy's and,
     once imported, SciPy's may be separate copies. Empty with any other BLAS, or without /proc."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps
-                            if "openblas" in line.lower() and ".so" in line})
-    except OSError:
-        return []
     apis = []
-    for path in paths:
+    for path in openblas_paths():
         try:
             library = ctypes.CDLL(path)
         except OSError:
@@ -406,7 +411,8 @@ def second_thread_free():
 def split_flat(work, size, min_items=_SPLIT_ELEMENTS):
     """`work(lo, hi)` over `range(size)` for elementwise work that calls no BLAS (an
     optimizer update over a flattened variable): both halves concurrently when
-    `second_thread_free()`, one call otherwise."""
+    `second_thread_free()`, one call otherwise (see `blas_threads.split_flat` for steps that
+    keep BLAS' threads)."""
     start = time.perf_counter()
     try:
         if size >= min_items and second_thread_free():

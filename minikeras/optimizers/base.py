@@ -20,7 +20,8 @@ from ..core.tensor import as_array
 from . import schedules as schedules_module
 from .. import initializers
 from ..core.tensor import GradientTape
-from ..ops.parallel import local_buffer, split_flat, SPLIT_ELEMENTS as _SPLIT_ELEMENTS
+from ..ops.parallel import local_buffer, SPLIT_ELEMENTS as _SPLIT_ELEMENTS
+from ..ops.blas_threads import split_flat
 from ..ops.embedding import lookup_rows, scatter_rows
 
 # Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
@@ -254,8 +255,9 @@ class Optimizer:
     def _update_in_halves(self, update, gradient, variable, *slots, scratches=1):
         """`update(*scratch_arrays, gradient, weights, *slots)` (`scratches` work buffers) on
         the whole arrays, or on matching halves of the flattened arrays on two threads inside
-        a training step that runs BLAS single-threaded (`parallel.split_flat`). Elementwise,
-        so the numbers are the same."""
+        a training step that runs BLAS single-threaded, or with one half on OpenBLAS' worker in
+        a step that keeps BLAS' threads (`blas_threads.split_flat`). Elementwise, so the
+        numbers are the same."""
         weights = variable.data
         written = (weights,) + slots
         if self._pending_updates is not None and weights.size >= _GATHERED_ELEMENTS and \
@@ -277,7 +279,7 @@ class Optimizer:
     def _run_pending_updates(self):
         """Run the updates `_update_in_halves` gathered in this `apply_gradients`, over the
         variables laid end to end: one hand-off splits all of them between the two threads
-        (`parallel.split_flat`), each thread with its own work buffers. Elementwise, so any
+        (`blas_threads.split_flat`), each thread with its own work buffers. Elementwise, so any
         split gives the same numbers."""
         pending, self._pending_updates = self._pending_updates, None
         if not pending:
