@@ -701,13 +701,26 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     # rest of its half). Not on Winograd: chunks cut at other samples make slices of other
     # sizes, whose transforms are then made afresh (see `winograd_inference`).
     first_chunk = _sample_chunks(0, batch, chunk_bytes)[0][1] if batch else 1
-    run_split(work, batch,
-              piece=first_chunk if epilogue is not None and route == "im2col" else None)
+    run_split(work, batch, piece=_inference_piece(batch, first_chunk)
+              if epilogue is not None and route == "im2col" else None)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
                   groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, x=x,
                   out=out, activation=activation, kernel_groups=kernel_groups, layout=layout,
                   band=band)
     return out, ctx
+
+
+# Inference splits cut the batch into at least this many pieces (when a chunk allows): the
+# worker thread starts a wake-up later than the main thread, and with halves (or pieces of
+# 16-32 samples) the main thread then waited for it at the end of every split, where with
+# smaller pieces it takes one more piece instead.
+_INFERENCE_PIECES = 8
+
+
+def _inference_piece(batch, first_chunk):
+    """Samples per piece of an inference split: at most a chunk, at least a
+    `_INFERENCE_PIECES`-th of the batch."""
+    return max(1, min(first_chunk, -(-batch // _INFERENCE_PIECES)))
 
 
 def _winograd_plan_key(x_shape, kernel_shape, pads, dtype, activation, has_bias, first_chunk):
@@ -745,13 +758,14 @@ def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
     finish = epilogue.rows if bias is None else epilogue.rows_after_bias
     rows = _as_shape(out, (batch * positions, filters))
 
-    # The threads take pieces of near-equal sizes (`parallel.pieces`: an even count), each
-    # cut into near-equal slices of at most a slice's samples: pieces of whole slices left the
-    # threads unequal shares (8x8x128: 11 slices of 6 samples, pieces of 18, 18, 18 and 10
-    # samples, so 36 against 28); a piece's slices take at most two sizes, whose transforms
-    # (`winograd._transform`, a few kept per thread) are reused between calls.
+    # The threads take pieces of near-equal sizes (`parallel.pieces`: an even count, at least
+    # `_INFERENCE_PIECES`), each cut into near-equal slices of at most a slice's samples:
+    # pieces of whole slices left the threads unequal shares (8x8x128: 11 slices of 6 samples,
+    # pieces of 18, 18, 18 and 10 samples, so 36 against 28); a piece's slices take at most
+    # two sizes, whose transforms (`winograd._transform`, a few kept per thread) are reused
+    # between calls.
     step = winograd.slice_samples(tiling, max(kernel_shape[-2], filters))
-    bounds = pieces(batch, first_chunk)
+    bounds = pieces(batch, max(step, _inference_piece(batch, first_chunk)))
     wide_bias = None if bias is None else winograd.WideBias(bias, dtype)
 
     def work(first_piece, end_piece):
