@@ -43,7 +43,7 @@ from ..engine.input_spec import assert_input_compatibility
 from ..layers import (Activation, Add, AveragePooling1D, AveragePooling2D, AveragePooling3D,
                       BatchNormalization, Conv1D, Conv2D, Conv3D, Dense, DepthwiseConv2D,
                       MaxPooling1D, MaxPooling2D, MaxPooling3D, ReLU)
-from ..ops import conv_kernels, conv_pool, fused
+from ..ops import conv_pool, fused
 from ..ops.batch_norm import max_pool_after_activation
 from ..ops.conv import conv_pads
 
@@ -131,9 +131,6 @@ class Chain:
         self.input_id, self.residual_id, self.output_id = input_id, residual_id, output_id
         self.input_ids = [input_id] + ([residual_id] if residual_id is not None else [])
         self.weights = WeightsMemo()
-        # A 1x1 convolution of the head's input computed with the head (`attach_side_convs`):
-        # its run-plan step, layer and output id.
-        self.side_member = self.side = self.side_output_id = None
 
 
 def find_chains(steps, model_output_ids):
@@ -197,48 +194,6 @@ def _grow(head, steps, readers, model_output_ids, claimed):
     return Chain(members, layers, steps[head][2][0], residual_id, current)
 
 
-_CONV_HEADS = (Conv1D, Conv2D, Conv3D)
-
-
-def _side_conv(layer):
-    """Whether `layer` may run as a chain's side product (conv_kernels.SideProduct): an exact
-    1x1 convolution, channels_last, no dilation, one group, linear/relu/tanh."""
-    return type(layer) in _CONV_HEADS and _plain(layer) and \
-        layer.data_format == "channels_last" and all(k == 1 for k in layer.kernel_size) and \
-        all(d == 1 for d in layer.dilation_rate) and layer.groups == 1 and \
-        _activation_name(layer.activation) in ("linear", "relu", "tanh")
-
-
-def attach_side_convs(chains, steps):
-    """Give a chain whose head is a convolution a side 1x1 convolution of the same input
-    with the same strides (a ResNet block's projection shortcut beside its strided 3x3
-    convolution), when that convolution is a step of its own (no chain took it) whose output
-    is first read after the chain's last step. The chain then computes both (from the same
-    im2col rows when it can): one split a batch fewer and no im2col copy for the shortcut."""
-    claimed = {index for chain in chains for index in chain.members}
-    by_input = {}
-    for chain in chains:
-        if type(chain.layers[0]) in _CONV_HEADS:
-            by_input.setdefault(chain.input_id, []).append(chain)
-    first_reader = {}
-    for index, (_, _, input_ids, _) in enumerate(steps):
-        for tensor_id in input_ids:
-            first_reader.setdefault(tensor_id, index)
-    for index, (layer, kwargs, input_ids, output_ids) in enumerate(steps):
-        if index in claimed or kwargs or len(input_ids) != 1 or len(output_ids) != 1 or \
-                not _side_conv(layer):
-            continue
-        for chain in by_input.get(input_ids[0], ()):
-            head = chain.layers[0]
-            if chain.side is None and type(head) is type(layer) and \
-                    tuple(head.strides) == tuple(layer.strides) and \
-                    first_reader.get(output_ids[0], len(steps)) > chain.members[-1]:
-                chain.side_member, chain.side, chain.side_output_id = \
-                    index, layer, output_ids[0]
-                claimed.add(index)
-                break
-
-
 def still_fusable(chain, plan):
     """Whether the chain's layers can still join it; if not, the plan is marked stale (the
     next call builds a new one)."""
@@ -246,10 +201,6 @@ def still_fusable(chain, plan):
         if role(layer) != expected:
             plan.stale = True
             return False
-    if chain.side is not None and not _side_conv(chain.side):
-        plan.stale = True
-        return False
-    for layer in chain.layers + ([chain.side] if chain.side is not None else []):
         if layer._activity_losses or layer._extra_losses:
             layer._activity_losses, layer._extra_losses = [], []    # as a call of it would
     return True
@@ -322,16 +273,13 @@ def _chain_sources(layers, kernel, bias):
     return arrays, tuple(settings)
 
 
-def run_chain(layers, x, residual, training, weights=None, side=None):
+def run_chain(layers, x, residual, training, weights=None):
     """The output Tensor of `layers` on `x` (and the Add's other operand `residual`), or None
     when this call must run layer by layer (masks, dtypes, training-mode normalization).
     `weights` (the chain's `WeightsMemo`) keeps what is derived from the weights between
-    calls. With `side` (a 1x1 convolution layer of `x`, see `attach_side_convs`): the pair
-    of output Tensors, or None."""
+    calls."""
     head = layers[0]
     if not _usable(x) or (residual is not None and not _usable(residual)):
-        return None
-    if side is not None and (type(side) is not type(head) or x.ndim != head.rank + 2):
         return None
     if any(type(layer) is BatchNormalization and layer._get_training_value(training)
            for layer in layers):
@@ -412,24 +360,9 @@ def run_chain(layers, x, residual, training, weights=None, side=None):
             out = fused.depthwise_chain(xd, kernel, head.strides, pads, head.dilation_rate,
                                         epilogue)
         else:
-            product = None if side is None else _side_product(side, xd)
             out = fused.conv_chain(xd, kernel, head.strides, pads, head.dilation_rate,
-                                   head.groups, epilogue, derived, product)
-            if product is not None:
-                return Tensor(out), Tensor(product.out)
+                                   head.groups, epilogue, derived)
     return Tensor(out)
-
-
-def _side_product(layer, x):
-    """The `conv_kernels.SideProduct` of the 1x1 convolution `layer` on `x` (an array)."""
-    if layer.input_spec is not None:
-        assert_input_compatibility(layer.input_spec, [x.shape], layer.name)
-    layer.compute_output_shape(x.shape)          # raises as the layer would
-    activation = _activation_name(layer.activation)
-    return conv_kernels.SideProduct(layer.kernel.data,
-                                    layer.bias.data if layer.use_bias else None,
-                                    None if activation == "linear" else activation,
-                                    layer.strides, x.shape, x.dtype)
 
 
 def _batch_norm_affine(layer):
@@ -462,18 +395,14 @@ class GraphPlan:
         entries = [(node.layer, node.call_kwargs, input_ids, output_ids)
                    for node, input_ids, output_ids in run_plan]
         self.chains = find_chains(entries, model_output_ids)
-        attach_side_convs(self.chains, entries)
         self.stale = False
         last_member = {chain.members[-1]: chain for chain in self.chains}
         members = {index for chain in self.chains for index in chain.members}
-        members.update(chain.side_member for chain in self.chains if chain.side is not None)
         steps = []
         for index, (node, input_ids, output_ids) in enumerate(run_plan):
             if index in last_member:
                 chain = last_member[index]
-                outputs = [chain.output_id] + \
-                    ([chain.side_output_id] if chain.side is not None else [])
-                steps.append(("chain", chain, chain.input_ids, outputs))
+                steps.append(("chain", chain, chain.input_ids, [chain.output_id]))
             elif index not in members:
                 steps.append(("node", node, input_ids, output_ids))
         last_read = {}
@@ -485,9 +414,7 @@ class GraphPlan:
             if tensor_id not in model_output_ids:
                 released[position].append(tensor_id)
         self.steps = [step + (gone,) for step, gone in zip(steps, released)]
-        self.nodes = {chain: [run_plan[i][0] for i in chain.members] +
-                      ([run_plan[chain.side_member][0]] if chain.side is not None else [])
-                      for chain in self.chains}
+        self.nodes = {chain: [run_plan[i][0] for i in chain.members] for chain in self.chains}
 
 
 def graph_plan(model):
@@ -519,11 +446,11 @@ def run_graph(plan, values, training):
             out = None
             if still_fusable(item, plan):
                 out = run_chain(item.layers, inputs[0], inputs[1] if len(inputs) > 1 else None,
-                                training, item.weights, item.side)
+                                training, item.weights)
             if out is None:
                 out = _run_nodes(plan.nodes[item], dict(zip(input_ids, inputs)), training,
-                                 output_ids)
-            values.update(zip(output_ids, out if item.side is not None else [out]))
+                                 item.output_id)
+            values[output_ids[0]] = out
             continue
         args, kwargs = item.map_arguments(values)
         if training is not None and item.layer._call_accepts_training:
@@ -539,18 +466,15 @@ def run_graph(plan, values, training):
     return values
 
 
-def _run_nodes(nodes, values, training, output_ids):
-    """A chain's nodes one by one (its own intermediates only live in `values`): the value
-    of `output_ids[0]`, or the list of all when there are more (a side convolution)."""
+def _run_nodes(nodes, values, training, output_id):
+    """A chain's nodes one by one (its own intermediates only live in `values`)."""
     for node in nodes:
         args, kwargs = node.map_arguments(values)
         if training is not None and node.layer._call_accepts_training:
             kwargs.setdefault("training", training)
         outputs = node.layer(*args, **kwargs)
         values[id(node.output_tensors[0])] = outputs
-    if len(output_ids) == 1:
-        return values[output_ids[0]]
-    return [values[i] for i in output_ids]
+    return values[output_id]
 
 
 class StackPlan:

@@ -560,7 +560,7 @@ def _epilogue(rows, bias, activation):
 
 
 def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activation=None,
-                 cached_output=False, epilogue=None, side=None):
+                 cached_output=False, epilogue=None):
     """Convolution (cross-correlation) of channels_last `x`, then `+ bias` and a relu/tanh
     activation if given; returns `(out, ctx)`. No im2col buffer outlives its chunk: the kernel
     gradient copies the windows of `x` again, a chunk at a time (a kept buffer would hold
@@ -570,12 +570,7 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     bias/activation epilogue: it gives the output shape (pooled or not), is applied to the
     output rows of each chunk while they are in cache (`rows(rows, start, stop)`), and, when it
     pools, reads each chunk's output from a per-thread buffer and writes the pooled samples
-    (`pool_into`), so the full-size convolution output never exists.
-
-    `side` (inference only, a `SideProduct`): a 1x1 convolution of `x` with the same strides,
-    whose input values are one tap's columns of the im2col rows; on the row-major im2col
-    route it is computed from each chunk's rows (no copy, no split of its own), else on its
-    own afterwards."""
+    (`pool_into`), so the full-size convolution output never exists."""
     if x.shape[-1] != kernel.shape[-2] * groups:
         raise ValueError(f"Input has {x.shape[-1]} channels but the kernel expects "
                          f"{kernel.shape[-2]} x {groups} groups.")
@@ -630,9 +625,6 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
             cols = _windows_of(source, kernel_size, strides, dilation, band_sizes, groups,
                                layout, depth, count, dtype, band)
             product(cols, dest_rows[rows], gemm_block)
-            if side_from_rows:
-                base = b0 * positions
-                side.from_rows(cols[0], base + rows.start, base + rows.stop)
             if not pooled:
                 base = b0 * positions
                 finish_rows(dest_rows[rows], base + rows.start, base + rows.stop)
@@ -669,7 +661,6 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
                                     depth, dtype, _sample_chunks(0, batch, chunk_bytes)[0][1],
                                     band_rows, product)
     route = "im2col"
-    side_from_rows = False                 # not while the routes are timed
     if winograd.applies(kernel.shape, strides, pads, dilation, groups) and batch and positions:
         tiling = winograd.Tiling(x.shape[1:-1], pads)
         # Transformed only when the plan times or takes the route (a few-channel layer on
@@ -692,9 +683,6 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
             candidates = dict(reversed(candidates.items()))
         route = _plan_on_one_blas_thread(key, candidates)
     conv_chunk = winograd_chunk if route == "winograd" else im2col_chunk
-    side_from_rows = side is not None and route == "im2col" and layout == "rows" and \
-        groups == 1 and not pooled and side.fits(kernel_size, strides, pads, dilation,
-                                                 x.shape[-1], out_sizes)
     if route == "winograd":
         wino_kernel()                      # made here, not by both threads at once
 
@@ -715,61 +703,11 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     first_chunk = _sample_chunks(0, batch, chunk_bytes)[0][1] if batch else 1
     run_split(work, batch, piece=_inference_piece(batch, first_chunk)
               if epilogue is not None and route == "im2col" else None)
-    if side is not None and not side_from_rows:
-        side.on_its_own(x)
     ctx = Context(x_shape=x.shape, pads=pads, kernel=kernel, strides=strides, dilation=dilation,
                   groups=groups, padded_shape=padded_shape, out_sizes=out_sizes, x=x,
                   out=out, activation=activation, kernel_groups=kernel_groups, layout=layout,
                   band=band)
     return out, ctx
-
-
-class SideProduct:
-    """A 1x1 convolution (`kernel (1, ..., 1, cin, f)`, its `bias` or None, "relu"/"tanh"/None
-    `activation`, `strides`, no padding) of the input of another convolution, computed by
-    `conv_forward` from that convolution's im2col rows where they hold its input values
-    (ResNet's projection shortcut beside the block's strided 3x3 convolution: one GEMM on a
-    tap's columns of the rows already in cache, no im2col copy and no split of its own).
-    `out` holds the result once `conv_forward` returned."""
-
-    def __init__(self, kernel, bias, activation, strides, x_shape, dtype):
-        self.kernel = kernel.reshape(kernel.shape[-2], kernel.shape[-1]).astype(dtype,
-                                                                                copy=False)
-        self.full_kernel, self.bias, self.activation = kernel, bias, activation
-        self.strides = tuple(strides)
-        self.out_sizes = tuple((n - 1) // s + 1 for n, s in zip(x_shape[1:-1], self.strides))
-        self.out = np.empty((x_shape[0],) + self.out_sizes + (kernel.shape[-1],), dtype)
-        self._rows = _as_shape(self.out, (-1, kernel.shape[-1]))
-        self._column = None
-
-    def fits(self, kernel_size, strides, pads, dilation, channels, out_sizes):
-        """Whether the im2col rows of a convolution with these settings hold this product's
-        input values (one tap reading the unpadded input at the strided positions); keeps the
-        tap's first column."""
-        if tuple(strides) != self.strides or tuple(out_sizes) != self.out_sizes or \
-                channels != self.kernel.shape[0]:
-            return False
-        tap = 0
-        for size, (lo, _), d in zip(kernel_size, pads, dilation):
-            if lo % d or lo // d >= size:
-                return False
-            tap = tap * size + lo // d
-        self._column = tap * channels
-        return True
-
-    def from_rows(self, rows, start, stop):
-        """The product for output rows start:stop from their im2col `rows (count, depth)`."""
-        dest = self._rows[start:stop]
-        np.matmul(rows[:, self._column:self._column + self.kernel.shape[0]], self.kernel,
-                  out=dest)
-        _epilogue(dest, self.bias, self.activation)
-
-    def on_its_own(self, x):
-        """The product computed by `conv_forward` itself (the rows did not hold it)."""
-        zero = [(0, 0)] * (x.ndim - 2)
-        self.out, _ = conv_forward(x, self.full_kernel, self.strides, zero,
-                                   (1,) * (x.ndim - 2), bias=self.bias,
-                                   activation=self.activation)
 
 
 # Inference splits cut the batch into at least this many pieces (when a chunk allows): the

@@ -219,28 +219,22 @@ def _prepared(step):
 # ---------------------------------------------------------------------------------------
 # the fused chains
 # ---------------------------------------------------------------------------------------
-def conv_chain(x, kernel, strides, pads, dilation, groups, epilogue, memo=None, side=None):
+def conv_chain(x, kernel, strides, pads, dilation, groups, epilogue, memo=None):
     """Convolution of channels_last `x` followed by `epilogue` (no bias: put it in a step).
     `memo`, a dict the caller keeps while `kernel` is unchanged, keeps the kernel's Winograd
-    transform (`conv_kernels.winograd_inference`). `side`, a `conv_kernels.SideProduct` of
-    `x`, is computed too (from the im2col rows where `conv_forward` can)."""
+    transform (`conv_kernels.winograd_inference`)."""
     if _phase_route(x, kernel, strides, pads, dilation, groups, epilogue):
-        out = _phase_chain(x, kernel, pads, dilation, epilogue)
-    else:
-        out = None
-        if memo is not None and winograd.applies(kernel.shape, strides, pads, dilation,
-                                                 groups) and x.dtype == kernel.dtype:
-            transformed = memo.get("winograd_kernel")
-            if transformed is None:
-                transformed = memo["winograd_kernel"] = winograd.transform_kernel(kernel)
-            out = conv_kernels.winograd_inference(x, kernel.shape, transformed, pads, epilogue)
-        if out is None:
-            out, _ = conv_kernels.conv_forward(x, kernel, tuple(strides), pads,
-                                               tuple(dilation), groups, epilogue=epilogue,
-                                               side=side)
+        return _phase_chain(x, kernel, pads, dilation, epilogue)
+    if memo is not None and winograd.applies(kernel.shape, strides, pads, dilation, groups) \
+            and x.dtype == kernel.dtype:
+        transformed = memo.get("winograd_kernel")
+        if transformed is None:
+            transformed = memo["winograd_kernel"] = winograd.transform_kernel(kernel)
+        out = conv_kernels.winograd_inference(x, kernel.shape, transformed, pads, epilogue)
+        if out is not None:
             return out
-    if side is not None:
-        side.on_its_own(x)
+    out, _ = conv_kernels.conv_forward(x, kernel, tuple(strides), pads, tuple(dilation),
+                                       groups, epilogue=epilogue)
     return out
 
 
