@@ -31,7 +31,7 @@ from . import winograd
 from .cells import copy_byte_runs, copy_cells
 from .conv_band import BandKernel, width_block
 from . import parallel
-from .parallel import local_buffer, run_split
+from .parallel import local_buffer, pieces, run_split
 
 
 # ---------------------------------------------------------------------------------------
@@ -366,7 +366,8 @@ def _band_kernel(kernel, strides, dilation, groups, out_sizes, dtype):
 def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel_groups, dtype,
                    band=None):
     """"rows" (positions, taps * cin), "taps" (taps * cin, positions) or "band" (`band`'s rows,
-    conv_band.py), timed once per shape on a few samples for few-channel inputs."""
+    conv_band.py), timed once per shape on a few samples for few-channel inputs. `band` may
+    be a function making it (called only when the layouts are timed)."""
     if groups != 1 or x.shape[-1] > _TAP_MAJOR_MAX_CHANNELS or x.shape[0] == 0 \
             or 0 in out_sizes:
         return "rows"
@@ -374,6 +375,12 @@ def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel
     depth = kernel_groups.shape[1]
     # Enough samples for about a megabyte of im2col rows, so the timing is not all overhead.
     count = int(min(x.shape[0], max(1, (1 << 20) // (int(np.prod(out_sizes)) * depth * 4))))
+    key = ("im2col_layout", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
+           dilation, dtype.str, count)
+    if key in _PLANS:
+        return _PLANS[key]
+    if callable(band):
+        band = band()
     positions = count * int(np.prod(out_sizes))
     sample = np.pad(x[:count], [(0, 0)] + list(pads) + [(0, 0)])
     out = np.empty((positions, kernel.shape[-1]), dtype)
@@ -392,8 +399,6 @@ def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel
         cols = np.empty((positions // band.wb, band.depth), dtype)
         band.rows_into(sample, out_sizes, cols)
         np.matmul(cols, band.matrix, out=_as_shape(out, (positions // band.wb, -1)))
-    key = ("im2col_layout", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
-           dilation, dtype.str, count)
     candidates = {"rows": rows, "taps": taps}
     if band is not None:
         candidates["band"] = banded
@@ -585,11 +590,12 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     out_shape = conv_shape if epilogue is None else epilogue.output_shape(conv_shape)
     out = output_array(out_shape, dtype, cached_output)
     bias = None if bias is None else np.asarray(bias, dtype)
-    band = _band_kernel(kernel, strides, dilation, groups, out_sizes, dtype)
+    # The banded kernel is made only when the layout is timed or chosen (the few-channel
+    # layers that keep row-major rows made it at every call: ~0.3 ms of main-thread Python).
+    band = _lazily(lambda: _band_kernel(kernel, strides, dilation, groups, out_sizes, dtype))
     layout = _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes,
                             kernel_groups, dtype, band)
-    if layout != "band":
-        band = None
+    band = band() if layout == "band" else None
 
     bytes_per_position = (groups * depth + filters) * dtype.itemsize
     row_positions = positions // out_sizes[0] if out_sizes[0] else 0
@@ -637,7 +643,7 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
             """The epilogue on samples b0 + lo : b0 + hi, just written (in cache)."""
             wino_finish(dest_rows[lo * positions:hi * positions], (b0 + lo) * positions,
                         (b0 + hi) * positions)
-        winograd.convolve_chunk(x[b0:b1].astype(dtype, copy=False), wino_kernel, tiling,
+        winograd.convolve_chunk(x[b0:b1].astype(dtype, copy=False), wino_kernel(), tiling,
                                 _as_shape(dest_rows, (b1 - b0,) + conv_shape[1:]),
                                 None if pooled else finish_slice, wino_bias)
 
@@ -657,8 +663,13 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     route = "im2col"
     if winograd.applies(kernel.shape, strides, pads, dilation, groups) and batch and positions:
         tiling = winograd.Tiling(x.shape[1:-1], pads)
-        wino_kernel = winograd.transform_kernel(kernel.astype(dtype, copy=False))
+        # Transformed only when the plan times or takes the route (a few-channel layer on
+        # im2col transformed its kernel at every call).
+        wino_kernel = _lazily(lambda: winograd.transform_kernel(kernel.astype(dtype,
+                                                                              copy=False)))
         wino_bias, wino_finish = _winograd_bias(bias, activation, epilogue, pooled, finish_rows)
+        if wino_bias is not None:
+            wino_bias = winograd.WideBias(wino_bias, dtype)
         b1 = _sample_chunks(0, batch, chunk_bytes)[0][1]
         key = _winograd_plan_key(x.shape, kernel.shape, pads, dtype, activation,
                                  bias is not None, b1)
@@ -672,6 +683,8 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
             candidates = dict(reversed(candidates.items()))
         route = _plan_on_one_blas_thread(key, candidates)
     conv_chunk = winograd_chunk if route == "winograd" else im2col_chunk
+    if route == "winograd":
+        wino_kernel()                      # made here, not by both threads at once
 
     def chunk(b0, b1):
         dest = destination(b0, b1)
@@ -695,6 +708,20 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
                   out=out, activation=activation, kernel_groups=kernel_groups, layout=layout,
                   band=band)
     return out, ctx
+
+
+# Winograd inference splits cut the batch into at least this many pieces (when a chunk
+# allows): the worker thread starts a wake-up later than the main thread, and with pieces of
+# 16-32 samples the main thread then waited for it at the end of every split, where with
+# smaller pieces it takes one more piece instead. (Not on the im2col route: there MobileNet-
+# style predict's pointwise chains, 4-sample pieces of a batch of 32, were 2-9 % slower.)
+_INFERENCE_PIECES = 8
+
+
+def _inference_piece(batch, first_chunk):
+    """Samples per piece of a Winograd inference split: at most a chunk, at least a
+    `_INFERENCE_PIECES`-th of the batch."""
+    return max(1, min(first_chunk, -(-batch // _INFERENCE_PIECES)))
 
 
 def _winograd_plan_key(x_shape, kernel_shape, pads, dtype, activation, has_bias, first_chunk):
@@ -732,20 +759,24 @@ def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
     finish = epilogue.rows if bias is None else epilogue.rows_after_bias
     rows = _as_shape(out, (batch * positions, filters))
 
-    # The threads take pieces of whole slices: pieces cut at other samples made slices of other
-    # sizes, whose transforms (`winograd._transform`, a few kept per thread) were made afresh
-    # at every call (158 a predict of 8 batches).
+    # The threads take pieces of near-equal sizes (`parallel.pieces`: an even count, at least
+    # `_INFERENCE_PIECES`), each cut into near-equal slices of at most a slice's samples:
+    # pieces of whole slices left the threads unequal shares (8x8x128: 11 slices of 6 samples,
+    # pieces of 18, 18, 18 and 10 samples, so 36 against 28); a piece's slices take at most
+    # two sizes, whose transforms (`winograd._transform`, a few kept per thread) are reused
+    # between calls.
     step = winograd.slice_samples(tiling, max(kernel_shape[-2], filters))
+    bounds = pieces(batch, max(step, _inference_piece(batch, first_chunk)))
+    wide_bias = None if bias is None else winograd.WideBias(bias, dtype)
 
-    def work(first_slice, end_slice):
-        for b0, b1 in _sample_chunks(first_slice * step, min(end_slice * step, batch),
-                                     chunk_bytes):
+    def work(first_piece, end_piece):
+        for b0, b1 in bounds[first_piece:end_piece]:
             def finish_slice(s0, s1, b0=b0):
                 finish(rows[(b0 + s0) * positions:(b0 + s1) * positions], (b0 + s0) * positions,
                        (b0 + s1) * positions)
             winograd.convolve_chunk(x[b0:b1], transformed_kernel, tiling, out[b0:b1],
-                                    finish_slice, bias)
-    run_split(work, -(-batch // step), piece=max(1, first_chunk // step))
+                                    finish_slice, wide_bias, winograd.even_slices(b1 - b0, step))
+    run_split(work, len(bounds), piece=1)
     return out
 
 

@@ -264,7 +264,9 @@ class _OutputTransform:
             last(pair, other, out=out[index])
 
 
-_KEPT_TRANSFORMS = 12
+# Inference slices take up to two sizes per layer shape (`even_slices`): resnet_small's three
+# stages use 12 transforms per thread, kept with some room to spare.
+_KEPT_TRANSFORMS = 16
 
 
 def _transform(kind, tiling, count, channels, dtype):
@@ -307,16 +309,32 @@ def _sample_slices(count, tiling, channels):
     return [(lo, min(lo + step, count)) for lo in range(0, count, step)]
 
 
-def convolve_chunk(x, transformed_kernel, tiling, out, finish=None, bias=None):
+def even_slices(count, step):
+    """`(lo, hi)` slices of `count` samples, as few as with `step` samples a slice, of
+    near-equal sizes (at most two sizes, larger first)."""
+    number = -(-count // max(int(step), 1))
+    size, extra = divmod(count, max(number, 1))
+    bounds, lo = [], 0
+    for index in range(number):
+        hi = lo + size + (index < extra)
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
+
+
+def convolve_chunk(x, transformed_kernel, tiling, out, finish=None, bias=None, slices=None):
     """`out (count, *tiling.out, f)` = the convolution of `x (count, H, W, c)` (+ `bias`, a
-    per-filter vector, when given). `finish(lo, hi)`, when given, is called once samples lo:hi
-    of `out` are written (still in cache)."""
+    per-filter vector or a `WideBias`, when given). `finish(lo, hi)`, when given, is called
+    once samples lo:hi of `out` are written (still in cache). `slices`, `(lo, hi)` covering
+    the chunk in order, replaces the cache-sized slices of `_sample_slices`."""
     channels, filters = x.shape[-1], transformed_kernel.shape[-1]
     u4 = transformed_kernel.reshape(4, 4, -1, filters)
     kernel_pairs = (u4[:, 0::3], u4[:, 1:3])                        # j = 0, 3 and j = 1, 2
-    wide_bias = None if bias is None else _WideBias(bias, x.dtype)
+    wide_bias = bias if bias is None or isinstance(bias, WideBias) else WideBias(bias, x.dtype)
+    if slices is None:
+        slices = _sample_slices(x.shape[0], tiling, max(channels, filters))
     with _short_ufunc_buffer():
-        for lo, hi in _sample_slices(x.shape[0], tiling, max(channels, filters)):
+        for lo, hi in slices:
             inputs = _transform(_InputTransform, tiling, hi - lo, channels, x.dtype)
             outputs = _transform(_OutputTransform, tiling, hi - lo, filters, x.dtype)
             inputs.run(x[lo:hi])
@@ -337,10 +355,10 @@ def convolve_chunk(x, transformed_kernel, tiling, out, finish=None, bias=None):
 _BIAS_SLOT = 4 * 1 + 1
 
 
-class _WideBias:
+class WideBias:
     """A per-filter vector added to `(rows, f)` products over rows of ~1024 values (`fold`
     copies of the vector side by side: broadcasting over f-long rows copies through the ufunc
-    buffer)."""
+    buffer). Made once per call of the convolution, not per chunk (an `np.tile` each)."""
 
     def __init__(self, vector, dtype):
         self.vector = np.asarray(vector, dtype).reshape(-1)
