@@ -1,0 +1,22 @@
+"""Patterns from Keras 2 tutorial and blog scripts (Machine Learning Mastery, the Keras blog,
+the Keras 2 FAQ) run unchanged: each test pins one behaviour such a script showed differing."""
+import numpy as np
+
+import minikeras as keras
+from minikeras.wrappers.scikit_learn import KerasRegressor
+
+
+def _regressor():
+    model = keras.Sequential([keras.layers.Dense(1, input_shape=(3,))])
+    model.compile(loss="mean_squared_error", optimizer="adam")
+    return model
+
+
+def test_wrapper_answers_sklearn_fitted_check():
+    # MLM's regression tutorial: cross_val_score(Pipeline([StandardScaler, KerasRegressor])).
+    # Pipeline.score runs sklearn's check_is_fitted on the last step, which asks
+    # __sklearn_is_fitted__ (or looks for attributes ending in "_", which a regressor lacks).
+    regressor = KerasRegressor(build_fn=_regressor, epochs=1, batch_size=4, verbose=0)
+    assert regressor.__sklearn_is_fitted__() is False
+    regressor.fit(np.ones((8, 3), "float32"), np.ones(8, "float32"))
+    assert regressor.__sklearn_is_fitted__() is True
