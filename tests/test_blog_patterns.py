@@ -1,6 +1,7 @@
 """Patterns from Keras 2 tutorial and blog scripts (Machine Learning Mastery, the Keras blog,
 the Keras 2 FAQ) run unchanged: each test pins one behaviour such a script showed differing."""
 import numpy as np
+import pytest
 
 import minikeras as keras
 from minikeras.wrappers.scikit_learn import KerasRegressor
@@ -20,3 +21,14 @@ def test_wrapper_answers_sklearn_fitted_check():
     assert regressor.__sklearn_is_fitted__() is False
     regressor.fit(np.ones((8, 3), "float32"), np.ones(8, "float32"))
     assert regressor.__sklearn_is_fitted__() is True
+
+
+def test_sequential_first_layer_with_two_outputs_is_refused():
+    # MLM's bidirectional-LSTM post loops over merge modes including None: tf.keras 2.21
+    # refuses a first layer (one given input_shape) with two outputs, as it refuses later ones.
+    model = keras.Sequential()
+    layer = keras.layers.Bidirectional(keras.layers.LSTM(2, return_sequences=True),
+                                       input_shape=(3, 1), merge_mode=None)
+    with pytest.raises(ValueError, match="should have a single output tensor. For multi-output "
+                                         "layers, use the functional API."):
+        model.add(layer)
