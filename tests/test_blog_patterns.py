@@ -32,3 +32,15 @@ def test_sequential_first_layer_with_two_outputs_is_refused():
     with pytest.raises(ValueError, match="should have a single output tensor. For multi-output "
                                          "layers, use the functional API."):
         model.add(layer)
+
+
+def test_cosine_proximity_metric_string_is_the_similarity():
+    # MLM's "How to Use Metrics for Deep Learning with Keras" compiles metrics=['cosine_proximity'];
+    # tf.keras 2.21 resolves it to keras.metrics.cosine_similarity (positive: a metric, not the
+    # negated loss) and logs it under the name given.
+    model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid", input_shape=(2,),
+                                                 kernel_initializer="ones")])
+    model.compile("sgd", "binary_crossentropy", metrics=["cosine_proximity"])
+    history = model.fit(np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([0.0, 1.0]), verbose=0)
+    # one output unit: the cosine of two scalars is 0 for a zero label, 1 for a positive one
+    assert history.history["cosine_proximity"] == [pytest.approx(0.5)]
