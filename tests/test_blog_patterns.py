@@ -44,3 +44,17 @@ def test_cosine_proximity_metric_string_is_the_similarity():
     history = model.fit(np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([0.0, 1.0]), verbose=0)
     # one output unit: the cosine of two scalars is 0 for a zero label, 1 for a positive one
     assert history.history["cosine_proximity"] == [pytest.approx(0.5)]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: keras.layers.Dense(1, init="uniform"),   # Keras 1 argument in old MLM posts
+    lambda: keras.Model(keras.Input((2,)), keras.Input((2,)), border_mode="same"),
+])
+def test_unknown_keyword_error_has_tf_keras_arguments(make):
+    # tf.keras 2.21 raises TypeError("Keyword argument not understood:", name): printing the
+    # error shows the tuple, as tutorials' readers see it
+    with pytest.raises(TypeError) as error:
+        make()
+    assert error.value.args[0] == "Keyword argument not understood:"
+    assert error.value.args[1] in ("init", "border_mode")
+    assert str(error.value) == repr(error.value.args)
