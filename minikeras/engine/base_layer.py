@@ -76,7 +76,7 @@ class Layer:
     def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, **kwargs):
         for key in kwargs:
             if key not in _ALLOWED_KWARGS:
-                raise TypeError(f"Keyword argument not understood: {key!r}")
+                raise TypeError("Keyword argument not understood:", key)
         assigned_early = list(self.__dict__.items())
         object.__setattr__(self, "_tracked_layers", [])
         for attribute, value in assigned_early:

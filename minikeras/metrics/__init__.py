@@ -44,6 +44,8 @@ _FUNCTIONS = {
     "kl_divergence": kld, "kullback_leibler_divergence": kld, "hinge": hinge,
     "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge, "poisson": poisson,
     "logcosh": log_cosh, "log_cosh": log_cosh, "cosine_similarity": cosine_similarity,
+    # Keras 2's old name, still resolved by tf.keras 2.21 (the similarity, not the loss)
+    "cosine_proximity": cosine_similarity,
     "binary_focal_crossentropy": binary_focal_crossentropy,
     "categorical_focal_crossentropy": categorical_focal_crossentropy,
 }

@@ -39,7 +39,7 @@ class Functional(Model):
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         for key in kwargs:
-            raise TypeError(f"Keyword argument not understood: {key!r}")
+            raise TypeError("Keyword argument not understood:", key)
         if name is None and type(self) is Functional:
             name = unique_object_name("model")   # tf.keras names functional models `model`, ...
         super().__init__(name=name, trainable=trainable)

@@ -90,11 +90,7 @@ class Sequential(Functional):
         return names[1]
 
     def _connect(self, layer):
-        output = layer(self._last_output())
-        if isinstance(output, (list, tuple)):
-            raise ValueError("All layers in a Sequential model should have a single output tensor. "
-                             "For multi-output layers, use the functional API.")
-        self._defer_graph(output)
+        self._defer_graph(_single_output(layer(self._last_output())))
 
     def _has_output(self):
         return self.__dict__.get("_pending_output") is not None or bool(self.outputs)
@@ -122,7 +118,7 @@ class Sequential(Functional):
         """(Re)connect every layer to the input layer's tensor."""
         tensor = self._input_layer._inbound_nodes[0].outputs
         for layer in self._stack:
-            tensor = layer(tensor)
+            tensor = _single_output(layer(tensor))
         self._set_graph(self._input_layer._inbound_nodes[0].outputs, tensor)
 
     def _set_graph(self, inputs, outputs):
@@ -250,6 +246,15 @@ class Sequential(Functional):
 
 
 register_builtins("layers", {"Sequential": Sequential})   # configs name models among layers
+
+
+def _single_output(output):
+    """A Sequential layer's output: one tensor (tf.keras checks the first layer too, e.g.
+    Bidirectional(..., merge_mode=None, input_shape=...) added first)."""
+    if isinstance(output, (list, tuple)):
+        raise ValueError("All layers in a Sequential model should have a single output tensor. "
+                         "For multi-output layers, use the functional API.")
+    return output
 
 
 def _unique(layers):

@@ -87,6 +87,12 @@ class BaseWrapper:
     def _sklearn_type_tags(self, sklearn_utils):
         return {}
 
+    def __sklearn_is_fitted__(self):
+        """scikit-learn's `check_is_fitted` (run by `Pipeline.score` since 1.x) asks this; the
+        trained model lives in `model`, which has no trailing underscore for it to find, so a
+        KerasRegressor at the end of a Pipeline scored NaN in cross_val_score."""
+        return hasattr(self, "model")
+
     def get_params(self, **params):
         result = copy.deepcopy(self.sk_params)
         result.update({"build_fn": self.build_fn})
