@@ -21,7 +21,6 @@ import datetime
 import io
 import json
 import os
-import re
 import tempfile
 import warnings
 import zipfile
@@ -36,6 +35,7 @@ from ..metrics.base import Metric
 from . import file_io
 from ..engine.base_layer import Layer
 from ..optimizers.base import Optimizer
+from ..optimizers.legacy import LegacyOptimizer
 from ..optimizers import schedules
 from ..core.tensor import Variable
 from .legacy_h5 import build_optimizer
@@ -64,7 +64,15 @@ _UNSAVED_ATTRIBUTES = {"Bidirectional": frozenset({"layer"})}
 
 # --- walking the saveable objects -----------------------------------------------------------------
 def _is_saveable(obj):
-    return isinstance(obj, (Layer, Optimizer))
+    return isinstance(obj, Layer) or _has_saved_state(obj)
+
+
+def _has_saved_state(optimizer):
+    """tf.keras 2.21 saves the state of its current optimizers in `.keras` files, not that of
+    the legacy ones (`keras.optimizers.legacy.*`, no saveable object there): it reloads them
+    fresh (iterations 0). Keras 3 could not read their slots anyway (other order, no learning
+    rate variable)."""
+    return isinstance(optimizer, Optimizer) and not isinstance(optimizer, LegacyOptimizer)
 
 
 def _children(obj):
@@ -318,7 +326,7 @@ def load_optimizer_state(model, h5file):
     (`_optimizer_variables`), or tf_keras' own `.keras` order (its `optimizer.variables`:
     iterations and the slots, no learning rate)."""
     optimizer = model.optimizer
-    if optimizer is None or "optimizer/vars" not in h5file:
+    if not _has_saved_state(optimizer) or "optimizer/vars" not in h5file:
         return
     stored = h5file["optimizer/vars"]
     if not len(stored):

@@ -1,0 +1,155 @@
+"""Training resumed from a file gives the writer's numbers: compiled models saved by tf_keras
+2.21 (legacy `.h5` with the legacy optimizers' `optimizer_weights`, its own `.keras`) and
+Keras 3.15 (`.keras` with its optimizer variables) load in minikeras with the writer's
+predictions, optimizer class/config/iterations, and 3 more training steps give the losses and
+weights of the writer's own reloaded model (fixtures: tests/fixtures/files_resume, written by
+make_fixtures.py there). Files minikeras writes keep the layout those readers need."""
+import io
+import json
+import warnings
+import zipfile
+
+import h5py
+import numpy as np
+import pytest
+
+import minikeras as keras
+from minikeras.optimizers.legacy import LegacyOptimizer
+from conftest import fixture_path
+
+FACTS = {**json.load(open(fixture_path("files_resume", "expected_tk.json"))),
+         **json.load(open(fixture_path("files_resume", "expected_k3.json")))}
+ARRAYS = {**np.load(fixture_path("files_resume", "expected_tk.npz")),
+          **np.load(fixture_path("files_resume", "expected_k3.npz"))}
+
+
+class Scale(keras.layers.Layer):
+    """The custom layer of make_fixtures.py (`custom_layer_class`)."""
+
+    def __init__(self, factor=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def build(self, input_shape):
+        self.alpha = self.add_weight(name="alpha", shape=(int(input_shape[-1]),),
+                                     initializer="ones")
+        super().build(input_shape)
+
+    def call(self, inputs):
+        return inputs * self.alpha * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def arrays(prefix):
+    found = sorted(key for key in ARRAYS if key.startswith(prefix + "/"))
+    return [ARRAYS[key] for key in found]
+
+
+def load(case):
+    keras.backend.clear_session()
+    # The custom model holds a Lambda: its bytecode loads only with safe_mode=False.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return keras.models.load_model(fixture_path("files_resume", case),
+                                       custom_objects={"Scale": Scale}, safe_mode=False)
+
+
+def targets(case):
+    y = arrays(f"{case}/y")
+    return y[0] if len(y) == 1 else y
+
+
+@pytest.mark.parametrize("case", sorted(FACTS))
+def test_peer_file_loads_with_the_writers_optimizer_and_resumes_like_it(case):
+    facts = FACTS[case]
+    model = load(case)
+    prediction = model.predict(ARRAYS[f"{case}/x"], verbose=0)
+    for got, want in zip(prediction if isinstance(prediction, list) else [prediction],
+                         arrays(f"{case}/pred")):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    optimizer = model.optimizer
+    assert type(optimizer).__name__ == facts["optimizer_class"]
+    assert isinstance(optimizer, LegacyOptimizer) == ("legacy" in facts["optimizer_module"])
+    # tf_keras' `.keras` keeps no state of a legacy optimizer: it comes back fresh.
+    assert int(optimizer.iterations.numpy()) == facts["iterations"]
+    if case.endswith(".tk.h5") or case.endswith(".tk.keras"):
+        assert optimizer.get_config() == pytest.approx(facts["optimizer_config"])
+    history = model.fit(ARRAYS[f"{case}/x"], targets(case), batch_size=6, epochs=3,
+                        shuffle=False, verbose=0).history
+    np.testing.assert_allclose(history["loss"], facts["loss_after_reload"], rtol=1e-5)
+    for got, want in zip(model.get_weights(), arrays(f"{case}/weights_after")):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def weight_names(group):
+    return [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
+
+
+LEGACY_H5 = sorted(case for case in FACTS if "-legacy_" in case and case.endswith(".tk.h5"))
+
+
+@pytest.mark.parametrize("case", LEGACY_H5)
+def test_written_h5_keeps_the_legacy_optimizer_weights_as_tf_keras_writes_them(case, tmp_path):
+    """`optimizer_weights`: `<Name>/iter:0`, then each slot kind for every variable
+    (`Adam/dense/kernel/m:0` ...) in tf_keras' order, with the values read from its file."""
+    model = load(case)
+    path = str(tmp_path / "m.h5")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(path)
+    with h5py.File(path) as ours, h5py.File(fixture_path("files_resume", case)) as theirs:
+        assert json.loads(ours.attrs["training_config"])["optimizer_config"] == \
+            json.loads(theirs.attrs["training_config"])["optimizer_config"]
+        names = weight_names(theirs["optimizer_weights"])
+        assert weight_names(ours["optimizer_weights"]) == names
+        for name in names:
+            np.testing.assert_array_equal(ours["optimizer_weights"][name],
+                                          theirs["optimizer_weights"][name])
+
+
+def archive_groups(path):
+    with zipfile.ZipFile(path) as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        config = json.loads(archive.read("config.json"))
+    with weights:
+        return sorted(weights), config["compile_config"]["optimizer"]
+
+
+def test_keras_file_keeps_no_legacy_optimizer_state_as_tf_keras(tmp_path):
+    """tf_keras saves no state for a legacy optimizer in `.keras` (it reloads it fresh), and
+    Keras 3 could not read it (slots in another order, no learning-rate variable): minikeras
+    wrote the slots, so a model resumed differently from tf_keras' and Keras 3 failed."""
+    case = "dense-legacy_adam.tk.keras"
+    model = load(case)
+    model.fit(ARRAYS[f"{case}/x"], targets(case), batch_size=6, epochs=2, shuffle=False,
+              verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == 2
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    ours, optimizer_entry = archive_groups(path)
+    theirs, _ = archive_groups(fixture_path("files_resume", case))
+    assert "optimizer" not in ours and "optimizer" not in theirs
+    assert optimizer_entry["config"]["decay"] == 0.0     # read back as the legacy class
+    reloaded = keras.models.load_model(path)
+    assert isinstance(reloaded.optimizer, LegacyOptimizer)
+    assert int(reloaded.optimizer.iterations.numpy()) == 0
+
+
+def test_numpy_array_of_a_variable_is_a_snapshot():
+    """np.array(tf.Variable) copies; NumPy 2 passes copy=True to __array__ and trusts it, so a
+    snapshot taken with np.array (of weights, of optimizer.iterations) must not follow
+    later updates."""
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    before = np.array(layer.kernel)
+    layer.kernel.assign_add(np.ones((3, 2), np.float32))
+    np.testing.assert_array_equal(before + 1.0, layer.kernel.numpy())
+    optimizer = keras.optimizers.Adam()
+    iterations = np.array(optimizer.iterations)
+    optimizer.iterations.assign_add(3)
+    assert int(iterations) == 0
+    as_float = np.array(layer.kernel, dtype=np.float64)
+    layer.kernel.assign_add(np.ones((3, 2), np.float32))
+    np.testing.assert_allclose(as_float + 1.0, layer.kernel.numpy(), rtol=1e-6)
