@@ -62,6 +62,12 @@ _ENGINE_ATTRIBUTES = frozenset({
 _UNSAVED_ATTRIBUTES = {"Bidirectional": frozenset({"layer"})}
 
 
+# Sublayers tf.keras 2.21 keeps in private attributes where Keras 3 (and minikeras) use public
+# ones: its `.keras` / `.weights.h5` groups take those names (`multi_head_attention/_query_dense`).
+_TF_KERAS_ATTRIBUTES = {"MultiHeadAttention": {name: "_" + name for name in (
+    "query_dense", "key_dense", "value_dense", "output_dense")}}
+
+
 # --- walking the saveable objects -----------------------------------------------------------------
 def _is_saveable(obj):
     return isinstance(obj, Layer) or _has_saved_state(obj)
@@ -90,14 +96,16 @@ def _children(obj):
 
 def _tf_keras_children(obj):
     """(attribute, child) pairs in tf.keras 2.21's visiting order (`saving_lib`): attribute
-    names in reverse sorted order, a model's `layers` and `metrics` properties among them;
-    metrics are saved objects too."""
+    names in reverse sorted order (tf.keras' own names: `_TF_KERAS_ATTRIBUTES`), a model's
+    `layers` and `metrics` properties among them; metrics are saved objects too."""
     names = {name for name in vars(obj)
              if not name.startswith("__") and name not in _ENGINE_ATTRIBUTES}
     if isinstance(obj, Model):
         names |= {"layers", "metrics"}
-    for name in sorted(names, reverse=True):
-        yield name, list(getattr(obj, name)) if name in ("layers", "metrics") else \
+    renamed = _TF_KERAS_ATTRIBUTES.get(type(obj).__name__, {})
+    for tf_keras_name, name in sorted(((renamed.get(name, name), name) for name in names),
+                                      reverse=True):
+        yield tf_keras_name, list(getattr(obj, name)) if name in ("layers", "metrics") else \
             vars(obj)[name]
 
 
@@ -196,12 +204,13 @@ def write_weights(model, h5file):
 
 def _add_tf_keras_paths(model, h5file, written):
     """Make the file readable by tf.keras 2.21 too: where its layout differs from Keras 3's (a
-    subclassed model's `layers/functional`, metric trackers), its groups are hard links to the
-    `vars` groups written above (no copy), or hold a metric's variables. Graph models
-    without metric attributes have one layout: nothing is added."""
+    subclassed model's `layers/functional`, metric trackers, `_TF_KERAS_ATTRIBUTES`), its
+    groups are hard links to the `vars` groups written above (no copy), or hold a metric's
+    variables. Graph models without those have one layout: nothing is added."""
     objects = list(walk(model, tf_keras_layout=True))
     if not any(isinstance(obj, Model) and not (is_functional(obj) or is_sequential(obj)) or
-               getattr(obj, "_attribute_metrics", None) for _, obj in objects):
+               getattr(obj, "_attribute_metrics", None) or
+               type(obj).__name__ in _TF_KERAS_ATTRIBUTES for _, obj in objects):
         return
     for path, obj in objects:
         name = f"{path}/vars" if path else "vars"

@@ -153,3 +153,41 @@ def test_numpy_array_of_a_variable_is_a_snapshot():
     as_float = np.array(layer.kernel, dtype=np.float64)
     layer.kernel.assign_add(np.ones((3, 2), np.float32))
     np.testing.assert_allclose(as_float + 1.0, layer.kernel.numpy(), rtol=1e-6)
+
+
+def attention_model():
+    """make_fixtures.py's "mha" model."""
+    inputs = keras.Input((4, 6))
+    attended = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3)(inputs, inputs)
+    hidden = keras.layers.LayerNormalization()(keras.layers.Add()([inputs, attended]))
+    return keras.Model(inputs, keras.layers.Dense(6)(hidden))
+
+
+def datasets(h5file):
+    """{path: value} of every dataset (a hard-linked group is visited under one name)."""
+    found = {}
+
+    def visit(path, obj):
+        if isinstance(obj, h5py.Dataset):
+            found[path] = obj[()]
+    h5file.visititems(visit)
+    return found
+
+
+def test_weights_file_has_the_attention_groups_tf_keras_reads(tmp_path):
+    """tf_keras reads MultiHeadAttention's projections from `_query_dense` ... (its private
+    attributes), Keras 3 from `query_dense`: the file minikeras writes has both (hard links),
+    so tf_keras loaded no projection weights ("Layer 'value' expected 2 variables")."""
+    keras.backend.clear_session()
+    model = attention_model()
+    theirs_path = fixture_path("files_resume", "mha.tk.weights.h5")
+    model.load_weights(theirs_path)
+    path = str(tmp_path / "m.weights.h5")
+    model.save_weights(path)
+    with h5py.File(path, "r") as ours, h5py.File(theirs_path, "r") as theirs:
+        assert "layers/multi_head_attention/query_dense/vars/0" in ours     # Keras 3's
+        their_datasets = datasets(theirs)
+        assert any("_query_dense" in name for name in their_datasets)
+        for name, value in their_datasets.items():
+            assert name in ours, name
+            np.testing.assert_array_equal(ours[name][()], value)
