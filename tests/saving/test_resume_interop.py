@@ -191,3 +191,39 @@ def test_weights_file_has_the_attention_groups_tf_keras_reads(tmp_path):
         for name, value in their_datasets.items():
             assert name in ours, name
             np.testing.assert_array_equal(ours[name][()], value)
+
+
+def dense_model():
+    """make_fixtures.py's "dense" model with its seed-0 weights."""
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(6, activation="tanh"),
+                              keras.layers.BatchNormalization(),
+                              keras.layers.Dense(3, activation="sigmoid")])
+    rng = np.random.RandomState(0)
+    model.set_weights([(rng.randn(*w.shape) * 0.4).astype("float32")
+                       for w in model.get_weights()])
+    batch_norm = model.layers[1]
+    gamma, beta, mean, variance = batch_norm.get_weights()
+    batch_norm.set_weights([gamma, beta, mean, np.abs(variance) + 0.5])
+    return model
+
+
+def test_nadam_resumes_from_our_keras_file_as_tf_keras_from_its_own(tmp_path):
+    """tf_keras keeps Nadam's u_product outside its variables (a reloaded model starts it at
+    1) and traces the first train step after loading a `.keras` file twice (the compiled
+    metrics are built in it). minikeras restored the u_product it writes for Keras 3 and
+    traced once: the resumed losses differed from tf_keras' from the second step on."""
+    case = "dense-nadam.tk.keras"
+    keras.backend.clear_session()
+    model = dense_model()
+    model.compile(keras.optimizers.Nadam(learning_rate=0.01), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    x, y = ARRAYS[f"{case}/x"], targets(case)
+    model.fit(x, y, batch_size=6, epochs=2, shuffle=False, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    keras.backend.clear_session()
+    reloaded = keras.models.load_model(path)
+    history = reloaded.fit(x, y, batch_size=6, epochs=3, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(history["loss"], FACTS[case]["loss_after_reload"], rtol=1e-5)
+    for got, want in zip(reloaded.get_weights(), arrays(f"{case}/weights_after")):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
