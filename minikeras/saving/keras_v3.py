@@ -181,12 +181,6 @@ def _optimizer_variables(optimizer):
     return variables
 
 
-def _restore_scalars(optimizer, variables):
-    """State minikeras keeps outside Variables takes the loaded value of its copy."""
-    if hasattr(optimizer, "_u_product"):
-        optimizer._u_product = np.float32(variables[-1].data)
-
-
 # --- writing ------------------------------------------------------------------------------------
 def write_weights(model, h5file):
     written = {}
@@ -361,8 +355,8 @@ def load_optimizer_state(model, h5file):
               for variable, dataset in zip(variables, datasets)]
     for variable, value in zip(variables, values):
         variable.assign(value)
-    if keras3_layout:
-        _restore_scalars(optimizer, variables)
+    # Nadam's `u_product` is written for Keras 3 (one of its variables) but not read back:
+    # tf.keras keeps it outside its variables, so a model it reloads starts again from 1.
 
 
 # --- the .keras archive -------------------------------------------------------------------------
@@ -457,7 +451,19 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             if compile and config.get("compile_config"):
                 compile_from_config(model, config["compile_config"], custom_objects)
                 load_optimizer_state(model, h5file)
+                _first_train_trace_creates_variables(model)
     return model
+
+
+def _first_train_trace_creates_variables(model):
+    """tf.keras builds the compiled metrics of a model loaded from a `.h5` file
+    (`try_build_compiled_arguments`) but not of one loaded from a `.keras` file: there its
+    first train step creates the metrics' variables, so tf.function traces it twice, even with
+    the optimizer built by the loader. Nadam counts traces (its `u_product` cache): it sees the
+    discarded first trace, as it does for an optimizer built inside the trace."""
+    optimizer = model.optimizer
+    if getattr(optimizer, "_built", False) and hasattr(optimizer, "_u_product_counter"):
+        optimizer._u_product_counter = 1 + len(model.trainable_weights)
 
 
 def _metadata(archive, filepath):
