@@ -227,3 +227,36 @@ def test_nadam_resumes_from_our_keras_file_as_tf_keras_from_its_own(tmp_path):
     np.testing.assert_allclose(history["loss"], FACTS[case]["loss_after_reload"], rtol=1e-5)
     for got, want in zip(reloaded.get_weights(), arrays(f"{case}/weights_after")):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def layer_entry(config, name):
+    return next(entry for entry in config["config"]["layers"] if entry["name"] == name)
+
+
+def test_custom_layer_entry_names_its_module_and_registered_name_as_keras3(tmp_path):
+    """Keras 3 (and tf_keras) find a custom class by its registered name in `custom_objects`
+    (the class name when unregistered) and write its Python module; minikeras wrote
+    module 'keras.layers' and no registered name, so Keras 3 failed ("Could not deserialize
+    'keras.layers.Scale'")."""
+    case = fixture_path("files_resume", "custom-adam_amsgrad.k3.keras")
+    with zipfile.ZipFile(case) as archive:
+        theirs = json.loads(archive.read("config.json"))
+    # The peer's class was defined in a script (`__main__`): no module to import.
+    script_class = type("Scale", (Scale,), {"__module__": "__main__"})
+    for cls, module in ((script_class, None), (Scale, Scale.__module__)):
+        path = str(tmp_path / "m.keras")
+        keras.backend.clear_session()
+        inputs = keras.Input((4,))
+        hidden = cls(2.0, name="scale")(keras.layers.Dense(3)(inputs))
+        outputs = keras.layers.Lambda(lambda t: t * 0.5 + 1.0, name="lam")(hidden)
+        keras.Model(inputs, outputs).save(path)
+        with zipfile.ZipFile(path) as archive:
+            ours = json.loads(archive.read("config.json"))
+        assert layer_entry(ours, "scale")["registered_name"] == "Scale"
+        assert layer_entry(ours, "scale")["module"] == module
+        if cls is script_class:
+            for name in ("scale", "lam", "dense"):
+                for key in ("module", "class_name", "registered_name"):
+                    assert layer_entry(ours, name)[key] == layer_entry(theirs, name)[key]
+        reloaded = keras.models.load_model(path, custom_objects={"Scale": cls}, safe_mode=False)
+        assert type(reloaded.get_layer("scale")) is cls
