@@ -84,7 +84,10 @@ class Tensor:
         # np.asarray: a reduction may have left a NumPy scalar, and __array__ must give an array
         data = np.asarray(self.data)
         if dtype is not None:
-            return data.astype(dtype, copy=False)
+            data = data.astype(dtype, copy=False) if not copy else data.astype(dtype)
+        elif copy:
+            # np.array(variable) is a snapshot, as with tf.Variable: NumPy 2 trusts `copy`
+            data = data.copy()
         return data
 
     def __len__(self):

@@ -120,8 +120,9 @@ def _module_and_registered_name(layer):
     name when unregistered)."""
     cls = type(layer)
     Model = _model_class("Model")
+    module = None if cls.__module__ == "__main__" else cls.__module__    # a script's class
     if cls in _GLOBAL_CUSTOM_NAMES:
-        return cls.__module__, _GLOBAL_CUSTOM_NAMES[cls]
+        return module, _GLOBAL_CUSTOM_NAMES[cls]
     if isinstance(layer, TFOpLambda):
         return _TF_OP_LAYER_MODULE, cls.__name__
     builtin = builtin_objects("layers").get(cls.__name__) is cls
@@ -129,7 +130,7 @@ def _module_and_registered_name(layer):
         return "keras", None
     if builtin:
         return "keras.layers", None
-    return cls.__module__, cls.__name__
+    return module, cls.__name__
 
 
 def _build_config(layer):

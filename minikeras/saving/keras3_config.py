@@ -161,9 +161,17 @@ def _drop_time_major(config):
 
 
 def _wrap(obj, config, module):
-    registered = serialization._GLOBAL_CUSTOM_NAMES.get(type(obj))
-    return {"module": module if registered is None else type(obj).__module__,
-            "class_name": type(obj).__name__, "config": config, "registered_name": registered}
+    """Keras' classes under their public `module`; any other class (registered or not) under
+    its Python module and its registered name, the class name when unregistered (as Keras 3
+    and tf.keras write them: their readers find it by that name in `custom_objects`)."""
+    cls = type(obj)
+    registered = serialization._GLOBAL_CUSTOM_NAMES.get(cls)
+    if registered is None and not cls.__module__.startswith("minikeras."):
+        registered = cls.__name__
+    if registered is not None:     # no module to import for a script's class: None
+        module = None if cls.__module__ == "__main__" else cls.__module__
+    return {"module": module, "class_name": cls.__name__, "config": config,
+            "registered_name": registered}
 
 
 def _keras3_ref(tensor, conversion):

@@ -21,7 +21,6 @@ import datetime
 import io
 import json
 import os
-import re
 import tempfile
 import warnings
 import zipfile
@@ -36,6 +35,7 @@ from ..metrics.base import Metric
 from . import file_io
 from ..engine.base_layer import Layer
 from ..optimizers.base import Optimizer
+from ..optimizers.legacy import LegacyOptimizer
 from ..optimizers import schedules
 from ..core.tensor import Variable
 from .legacy_h5 import build_optimizer
@@ -62,9 +62,23 @@ _ENGINE_ATTRIBUTES = frozenset({
 _UNSAVED_ATTRIBUTES = {"Bidirectional": frozenset({"layer"})}
 
 
+# Sublayers tf.keras 2.21 keeps in private attributes where Keras 3 (and minikeras) use public
+# ones: its `.keras` / `.weights.h5` groups take those names (`multi_head_attention/_query_dense`).
+_TF_KERAS_ATTRIBUTES = {"MultiHeadAttention": {name: "_" + name for name in (
+    "query_dense", "key_dense", "value_dense", "output_dense")}}
+
+
 # --- walking the saveable objects -----------------------------------------------------------------
 def _is_saveable(obj):
-    return isinstance(obj, (Layer, Optimizer))
+    return isinstance(obj, Layer) or _has_saved_state(obj)
+
+
+def _has_saved_state(optimizer):
+    """tf.keras 2.21 saves the state of its current optimizers in `.keras` files, not that of
+    the legacy ones (`keras.optimizers.legacy.*`, no saveable object there): it reloads them
+    fresh (iterations 0). Keras 3 could not read their slots anyway (other order, no learning
+    rate variable)."""
+    return isinstance(optimizer, Optimizer) and not isinstance(optimizer, LegacyOptimizer)
 
 
 def _children(obj):
@@ -82,14 +96,16 @@ def _children(obj):
 
 def _tf_keras_children(obj):
     """(attribute, child) pairs in tf.keras 2.21's visiting order (`saving_lib`): attribute
-    names in reverse sorted order, a model's `layers` and `metrics` properties among them;
-    metrics are saved objects too."""
+    names in reverse sorted order (tf.keras' own names: `_TF_KERAS_ATTRIBUTES`), a model's
+    `layers` and `metrics` properties among them; metrics are saved objects too."""
     names = {name for name in vars(obj)
              if not name.startswith("__") and name not in _ENGINE_ATTRIBUTES}
     if isinstance(obj, Model):
         names |= {"layers", "metrics"}
-    for name in sorted(names, reverse=True):
-        yield name, list(getattr(obj, name)) if name in ("layers", "metrics") else \
+    renamed = _TF_KERAS_ATTRIBUTES.get(type(obj).__name__, {})
+    for tf_keras_name, name in sorted(((renamed.get(name, name), name) for name in names),
+                                      reverse=True):
+        yield tf_keras_name, list(getattr(obj, name)) if name in ("layers", "metrics") else \
             vars(obj)[name]
 
 
@@ -165,12 +181,6 @@ def _optimizer_variables(optimizer):
     return variables
 
 
-def _restore_scalars(optimizer, variables):
-    """State minikeras keeps outside Variables takes the loaded value of its copy."""
-    if hasattr(optimizer, "_u_product"):
-        optimizer._u_product = np.float32(variables[-1].data)
-
-
 # --- writing ------------------------------------------------------------------------------------
 def write_weights(model, h5file):
     written = {}
@@ -188,12 +198,13 @@ def write_weights(model, h5file):
 
 def _add_tf_keras_paths(model, h5file, written):
     """Make the file readable by tf.keras 2.21 too: where its layout differs from Keras 3's (a
-    subclassed model's `layers/functional`, metric trackers), its groups are hard links to the
-    `vars` groups written above (no copy), or hold a metric's variables. Graph models
-    without metric attributes have one layout: nothing is added."""
+    subclassed model's `layers/functional`, metric trackers, `_TF_KERAS_ATTRIBUTES`), its
+    groups are hard links to the `vars` groups written above (no copy), or hold a metric's
+    variables. Graph models without those have one layout: nothing is added."""
     objects = list(walk(model, tf_keras_layout=True))
     if not any(isinstance(obj, Model) and not (is_functional(obj) or is_sequential(obj)) or
-               getattr(obj, "_attribute_metrics", None) for _, obj in objects):
+               getattr(obj, "_attribute_metrics", None) or
+               type(obj).__name__ in _TF_KERAS_ATTRIBUTES for _, obj in objects):
         return
     for path, obj in objects:
         name = f"{path}/vars" if path else "vars"
@@ -318,7 +329,7 @@ def load_optimizer_state(model, h5file):
     (`_optimizer_variables`), or tf_keras' own `.keras` order (its `optimizer.variables`:
     iterations and the slots, no learning rate)."""
     optimizer = model.optimizer
-    if optimizer is None or "optimizer/vars" not in h5file:
+    if not _has_saved_state(optimizer) or "optimizer/vars" not in h5file:
         return
     stored = h5file["optimizer/vars"]
     if not len(stored):
@@ -344,8 +355,8 @@ def load_optimizer_state(model, h5file):
               for variable, dataset in zip(variables, datasets)]
     for variable, value in zip(variables, values):
         variable.assign(value)
-    if keras3_layout:
-        _restore_scalars(optimizer, variables)
+    # Nadam's `u_product` is written for Keras 3 (one of its variables) but not read back:
+    # tf.keras keeps it outside its variables, so a model it reloads starts again from 1.
 
 
 # --- the .keras archive -------------------------------------------------------------------------
@@ -440,7 +451,19 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             if compile and config.get("compile_config"):
                 compile_from_config(model, config["compile_config"], custom_objects)
                 load_optimizer_state(model, h5file)
+                _first_train_trace_creates_variables(model)
     return model
+
+
+def _first_train_trace_creates_variables(model):
+    """tf.keras builds the compiled metrics of a model loaded from a `.h5` file
+    (`try_build_compiled_arguments`) but not of one loaded from a `.keras` file: there its
+    first train step creates the metrics' variables, so tf.function traces it twice, even with
+    the optimizer built by the loader. Nadam counts traces (its `u_product` cache): it sees the
+    discarded first trace, as it does for an optimizer built inside the trace."""
+    optimizer = model.optimizer
+    if getattr(optimizer, "_built", False) and hasattr(optimizer, "_u_product_counter"):
+        optimizer._u_product_counter = 1 + len(model.trainable_weights)
 
 
 def _metadata(archive, filepath):

@@ -96,10 +96,6 @@ def test_load_weights_into_same_architecture(name, kind):
 # Keras 3's Nadam multiplies its u_product once per step; tf.keras' traced train step (which
 # minikeras reproduces) once per variable: the step after loading cannot be Keras 3's.
 KERAS3_UPDATE_RULE_DIFFERS = {("compiled_multi", "k3.keras")}
-# tf_keras' Nadam multiplies u_product once per variable per step unless a counter frozen when
-# the train step is traced says otherwise (see optimizers/nadam.py); minikeras reproduces the
-# counter of a model loaded from a .h5 file, not yet that of one loaded from tf_keras' .keras.
-NADAM_TRACE_AFTER_NATIVE_LOAD = {("compiled_multi", "tk.keras")}
 
 
 @pytest.mark.parametrize("kind", ["tk.h5", "tk.keras", "k3.keras"])
@@ -107,8 +103,6 @@ NADAM_TRACE_AFTER_NATIVE_LOAD = {("compiled_multi", "tk.keras")}
 def test_compiled_model_resumes_training(name, kind):
     if (name, kind) in KERAS3_UPDATE_RULE_DIFFERS:
         pytest.skip("Keras 3's Nadam update differs from tf.keras'")
-    if (name, kind) in NADAM_TRACE_AFTER_NATIVE_LOAD:
-        pytest.skip("tf_keras' Nadam trace counter after loading its .keras file")
     tag, reader = TAGS[kind], READER[kind]
     model = load_model(zoo_file(name, kind))
     assert model.optimizer is not None
