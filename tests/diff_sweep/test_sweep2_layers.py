@@ -16,9 +16,8 @@ HERE = os.path.join(FIXTURES, "diff_sweep2")
 cases_module = load_fixture_module("sweep2_layer_cases", "diff_sweep2", "layer_grad_cases.py")
 packed = load_fixture_module("sweep2_packed_arrays", "diff_sweep2", "packed_arrays.py")
 with open(os.path.join(HERE, "layer_grads.json")) as f:
-    RECORD = json.load(f)
-FACTS = RECORD["facts"]
-ARRAYS = packed.Unpacked(RECORD["index"], os.path.join(HERE, "layer_grads.npz"))
+    FACTS = json.load(f)
+ARRAYS = packed.Unpacked(os.path.join(HERE, "layer_grads.npz"))
 CASES = [c for c in cases_module.CASES if "error" not in FACTS[c[0]]]
 FORWARD_RTOL, GRAD_RTOL = 1e-5, 1e-4
 
