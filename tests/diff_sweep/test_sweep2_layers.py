@@ -23,20 +23,20 @@ FORWARD_RTOL, GRAD_RTOL = 1e-5, 1e-4
 
 
 def make_inner(spec):
+    """An inner layer "Class:units[:seq][:back][:state]", a cell, or "STACK" of two cells."""
     parts = spec.split(":")
     if parts[0] == "BatchNormalization":
         return keras.layers.BatchNormalization()
-    kwargs = {}
-    if "seq" in parts:
-        kwargs["return_sequences"] = True
-    if "back" in parts:
-        kwargs["go_backwards"] = True
-    args = [int(p) for p in parts[1:] if p not in ("seq", "back")]
+    if parts[0] == "STACK":
+        return [keras.layers.LSTMCell(3), keras.layers.GRUCell(2)]
+    flags = {"seq": "return_sequences", "back": "go_backwards", "state": "return_state"}
+    kwargs = {flags[p]: True for p in parts if p in flags}
+    args = [int(p) for p in parts[1:] if p not in flags]
     return getattr(keras.layers, parts[0])(*args, **kwargs)
 
 
 def build(cls, args, kwargs):
-    wrapper = cls in ("Bidirectional", "TimeDistributed")
+    wrapper = cls in ("Bidirectional", "TimeDistributed", "RNN")
     args = [make_inner(a) if wrapper and isinstance(a, str) else a for a in args]
     kwargs = {k: make_inner(v) if isinstance(v, str) and ":" in v else v
               for k, v in kwargs.items()}
@@ -73,11 +73,13 @@ def flat(y):
 def assert_close(got, expected, rtol, what, family_scale=0.0):
     """|got - expected| within rtol of the array's scale; `family_scale` (the largest of the
     case's gradients) bounds the round-off of a gradient that is zero in exact arithmetic
-    (e.g. a MultiHeadAttention key bias)."""
+    (e.g. a MultiHeadAttention key bias); an array of zeros is compared at 1e-2 of unit scale
+    (Eigen's float32 tanh is exactly 1 from |x| = 7.9053 on, numpy's only from ~9: where tf's
+    tanh gradient is 0, ours can be ~1e-7)."""
     got = np.asarray(got)
     assert got.shape == expected.shape, (what, got.shape, expected.shape)
     scale = float(np.abs(expected).max()) if expected.size else 0.0
-    atol = rtol * max(scale, 1e-3) + 1e-6 * family_scale + 1e-7
+    atol = rtol * max(scale, 1e-2) + 1e-6 * family_scale + 1e-7
     np.testing.assert_allclose(got.astype(np.float64), expected.astype(np.float64),
                                atol=atol, rtol=0, err_msg=what)
 
