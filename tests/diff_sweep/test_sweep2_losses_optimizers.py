@@ -84,3 +84,25 @@ def test_optimizer_steps_match_tf_keras(case):
         optimizer.finalize_variable_values(variables)
     for k, v in enumerate(variables):
         assert_close(v.numpy(), ARRAYS[f"{case_id}__final{k}"], 1e-5, f"variable {k} finalized")
+
+
+METRIC_CASES = cases.METRIC_CASES
+
+
+@pytest.mark.parametrize("case", METRIC_CASES, ids=[c[0] for c in METRIC_CASES])
+def test_metric_with_sample_weights_matches_tf_keras(case):
+    """Per-sample, (batch, 1), per-element and per-timestep weights: tf.keras' result, or an
+    error where tf.keras cannot squeeze or broadcast the weights."""
+    case_id, cls, kwargs, _, _ = case
+    facts = FACTS["metrics"][case_id]
+    metric = getattr(keras.metrics, cls)(**kwargs)
+    key = "metric_" + case_id
+    args = (ARRAYS[f"{key}__yt"], ARRAYS[f"{key}__yp"])
+    sample_weight = ARRAYS[f"{key}__sw"]
+    if "error" in facts:
+        with pytest.raises((ValueError, TypeError)):
+            metric.update_state(*args, sample_weight=sample_weight)
+            np.asarray(metric.result())
+        return
+    metric.update_state(*args, sample_weight=sample_weight)
+    assert_close(metric.result(), ARRAYS[f"{key}__result"], 1e-5, "result")
