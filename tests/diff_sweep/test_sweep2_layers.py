@@ -66,6 +66,13 @@ def recorded(key, same_as):
     return ARRAYS[key] if key in ARRAYS else ARRAYS[same_as]
 
 
+def strided_last_axis(array):
+    """`array`'s values in a view whose last axis is not contiguous."""
+    if array.ndim < 2:
+        return array
+    return np.moveaxis(np.ascontiguousarray(np.moveaxis(array, -1, 0)), 0, -1)
+
+
 def flat(y):
     return list(y) if isinstance(y, (list, tuple)) else [y]
 
@@ -97,6 +104,13 @@ def test_layer_forward_and_gradients_match_tf_keras(case):
     assert len(ys) == facts["n_outputs"]
     for k, y in enumerate(ys):
         assert_close(y, ARRAYS[f"{case_id}__yi{k}"], FORWARD_RTOL, f"inference output {k}")
+    # the same values in other memory layouts (what a Permute or a transpose hands on)
+    for layout in (strided_last_axis, np.asfortranarray):
+        ys = flat(invoke(layer, cls, [Tensor(layout(x.data)) for x in xs],
+                         call_kwargs(case_id, facts), False))
+        for k, y in enumerate(ys):
+            assert_close(y, ARRAYS[f"{case_id}__yi{k}"], FORWARD_RTOL,
+                         f"inference output {k}, input layout {layout.__name__}")
     if not facts["grads"]:
         return
     rs = [ARRAYS[f"{case_id}__r{k}"] for k in range(len(ys))]
