@@ -61,3 +61,19 @@ def test_large_layer_matches_tf_keras(case):
                            for k in range(len(grads)))
         for k, g in enumerate(grads):
             assert_projections(g, f"{case_id}__{tag}g{k}", 1e-4, family_scale)
+
+
+@pytest.mark.parametrize("name", sorted(cases.LARGE_FITS))
+def test_larger_fit_matches_tf_keras(name):
+    """Fits big enough for the fused training paths: History to 1e-4, weight projections."""
+    model, compile_kwargs, fit_kwargs = cases.LARGE_FITS[name](keras)
+    model.set_weights(cases.pattern_weights(model))
+    model.compile(**compile_kwargs)
+    history = model.fit(verbose=0, **fit_kwargs)
+    expected = FACTS["fit_" + name]["history"]
+    assert sorted(history.history) == sorted(expected)     # the recorder sorted the keys
+    for key, values in expected.items():
+        np.testing.assert_allclose(history.history[key], values, rtol=1e-4, atol=1e-6,
+                                   err_msg=key)
+    for k, w in enumerate(model.get_weights()):
+        assert_projections(w, f"fit_{name}__w{k}", 1e-4)
