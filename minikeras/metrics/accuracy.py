@@ -108,7 +108,9 @@ class BinaryAccuracy(MeanMetricWrapper):
     """
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
-        super().__init__(binary_accuracy, name, dtype=dtype, threshold=threshold)
+        # elementwise matches, as tf.keras (not their mean over the last axis): a sample
+        # weight per element weighs each match
+        super().__init__(binary_matches, name, dtype=dtype, threshold=threshold)
 
 
 class CategoricalAccuracy(MeanMetricWrapper):

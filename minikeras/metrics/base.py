@@ -252,7 +252,21 @@ class MeanMetricWrapper(Mean):
             # the logits of its sigmoid/softmax, which the crossentropy functions use.
             y_pred = original
         matches = self._fn(y_true, y_pred, **self._fn_kwargs)
+        sample_weight = self._weights_of_valid_entries(matches, sample_weight)
         super().update_state(matches, sample_weight=sample_weight)
+
+    def _weights_of_valid_entries(self, matches, sample_weight):
+        """tf.keras' `apply_valid_mask` under a weighted mean: entries the function masked out
+        (a crossentropy's `ignore_class`) get weight 0, so the mean runs over the others."""
+        mask = getattr(matches, "_keras_mask", None)
+        if mask is None:
+            return sample_weight
+        mask = np.asarray(mask).astype(self._dtype)
+        if sample_weight is None:
+            return mask
+        mask, _, sample_weight = squeeze_or_expand_dimensions(
+            mask, sample_weight=as_array(sample_weight, self._dtype))
+        return sample_weight * mask
 
     def get_config(self):
         config_ = {k: (v.data.item() if isinstance(v, Tensor) else v)

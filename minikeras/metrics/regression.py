@@ -6,11 +6,22 @@ from ..core.tensor import as_array
 from .base import Mean, MeanMetricWrapper, divide_no_nan, squeeze_or_expand_dimensions
 
 
+class _MaskedValues(np.ndarray):
+    """Loss values with the `_keras_mask` of their valid entries (ignore_class), which
+    MeanMetricWrapper turns into weights as tf.keras does."""
+
+
 def _numpy_metric(fn, name=None):
     """A loss function as a metric function: NumPy in, NumPy out (metrics are never
     differentiated)."""
     def metric(y_true, y_pred, **kwargs):
-        return as_array(fn(y_true, y_pred, **kwargs))
+        out = fn(y_true, y_pred, **kwargs)
+        values = as_array(out)
+        mask = getattr(out, "_keras_mask", None)
+        if mask is not None:
+            values = values.view(_MaskedValues)
+            values._keras_mask = mask
+        return values
     metric.__name__ = name or fn.__name__
     metric.__doc__ = fn.__doc__
     return metric

@@ -1459,6 +1459,8 @@ def _input_phases(x, pads, step, multiplier):
     if step == 1 or multiplier > 1:
         xp = _repeat_channels(_padded_chunk(x, pads, "depthwise_xp"), multiplier,
                               "depthwise_repeat")
+        if xp is x:     # windows_of reads (width, channels) as one run: x may be a view
+            xp = np.ascontiguousarray(x)        # (channels_first input, a Permute)
         return _width_phases(xp, step, "depthwise_phases")
     padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)]
     phase_width = -(-padded[-1] // step)

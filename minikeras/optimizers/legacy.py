@@ -2,7 +2,8 @@
 
 What differs from the current optimizers, as tf.keras' legacy classes behave:
 - `decay=`: the learning rate of step t (counted from 0) is `lr / (1 + decay * t)` (Nadam
-  uses `decay` as its momentum-schedule decay instead, default 0.004).
+  ignores `decay=`, as tf.keras does: its momentum-schedule decay is `schedule_decay`, default
+  0.004).
 - Variables: `<Name>/iter:0` (as when first made by `fit`), then the slots named
   `<Name>/<variable>/<slot>:0`, created slot kind by slot kind (all `m`, then all `v` for
   Adam), except Ftrl (per variable). `variables()`, `weights` and `get_weights()` are empty
@@ -330,7 +331,8 @@ class Nadam(LegacyOptimizer, nadam.Nadam):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="Nadam",
                  **kwargs):
-        kwargs.setdefault("decay", kwargs.pop("schedule_decay", 0.004))
+        # as tf.keras: `decay=` is overwritten by `schedule_decay` (default 0.004), not used
+        kwargs["decay"] = kwargs.pop("schedule_decay", 0.004)
         if isinstance(kwargs.get("lr", learning_rate), schedules.LearningRateSchedule):
             raise ValueError("The Nadam optimizer does not support "
                              "tf.keras.optimizers.LearningRateSchedules as the learning rate.")

@@ -1,10 +1,12 @@
-"""UpSampling1D/2D/3D: repeat rows/columns ('nearest'), or bilinear resizing in 2-D."""
+"""UpSampling1D/2D/3D: repeat rows/columns ('nearest'), or resizing in 2-D (tf.image.resize's
+bilinear, bicubic, area, lanczos3/5, gaussian and mitchellcubic)."""
 import numpy as np
 
 from ... import ops
 from ...core.config import normalize_data_format
 from ...engine.base_layer import Layer
 from ...engine.input_spec import InputSpec
+from ...ops.image import MATRIX_INTERPOLATIONS, resize
 from .. import conv_utils
 from .spatial_utils import spatial_axes
 
@@ -24,7 +26,7 @@ def bilinear_matrix(size_in, scale, dtype):
     return matrix.astype(dtype)
 
 
-# The methods tf.keras' UpSampling2D accepts (only "nearest" and "bilinear" are implemented here).
+# The methods tf.keras' UpSampling2D accepts:
 # tf.image.ResizeMethod's names, in tf_keras' `image_utils.get_interpolation` order
 TF_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5",
                      "gaussian", "mitchellcubic")
@@ -45,13 +47,15 @@ class UpSampling(Layer):
         self.data_format = normalize_data_format(data_format)
         if rank == 2:
             check_interpolation_name(interpolation)
-        if interpolation not in ("nearest", "bilinear"):
-            raise NotImplementedError(f'interpolation="{interpolation}" is not supported; use '
-                                      '"nearest" or "bilinear".')
+        elif interpolation != "nearest":
+            raise NotImplementedError(f'interpolation="{interpolation}" is not supported by '
+                                      f'UpSampling{rank}D; only "nearest".')
         self.interpolation = interpolation
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def call(self, inputs):
+        if self.interpolation in MATRIX_INTERPOLATIONS:
+            return self._resize(inputs)
         outputs = inputs
         for axis, factor in zip(spatial_axes(self.rank, self.data_format), self.size):
             if factor == 1:
@@ -65,6 +69,14 @@ class UpSampling(Layer):
                 order.insert(axis, outputs.ndim - 1)
                 outputs = ops.transpose(moved, order)
         return outputs
+
+    def _resize(self, inputs):
+        """tf.keras' backend.resize_images: tf.image.resize of the NHWC images, no antialias."""
+        channels_first = self.data_format == "channels_first"
+        images = ops.transpose(inputs, (0, 2, 3, 1)) if channels_first else inputs
+        height, width = images.shape[1] * self.size[0], images.shape[2] * self.size[1]
+        resized = resize(images, height, width, self.interpolation)
+        return ops.transpose(resized, (0, 3, 1, 2)) if channels_first else resized
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
