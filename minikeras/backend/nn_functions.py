@@ -564,6 +564,20 @@ def backend():
     return "tensorflow"
 
 
+def image_dim_ordering():
+    """Keras 2.0-2.2's name for the image data format (gone from tf.keras): 'th' for
+    channels_first, 'tf' for channels_last. Keras 2 example scripts (deep_dream) branch on it."""
+    return "th" if config.image_data_format() == "channels_first" else "tf"
+
+
+def set_image_dim_ordering(dim_ordering):
+    """Keras 2.0-2.2: set the image data format by its old name ('th' or 'tf')."""
+    formats = {"th": "channels_first", "tf": "channels_last"}
+    if dim_ordering not in formats:
+        raise ValueError("Unknown dim_ordering: " + str(dim_ordering))
+    config.set_image_data_format(formats[dim_ordering])
+
+
 def reset_uids():
     """Restart the automatic layer names (`dense`, `dense_1`, ...)."""
     session._NAME_UIDS.clear()
@@ -752,7 +766,7 @@ class _Experimental:
 experimental = _Experimental()
 
 dispatch.dispatch_all(globals(), "backend", exclude=(
-    "backend", "reset_uids", "manual_variable_initialization", "learning_phase_scope",
+    "backend", "image_dim_ordering", "set_image_dim_ordering", "reset_uids", "manual_variable_initialization", "learning_phase_scope",
     "learning_phase", "LearningPhase",
     "function", "placeholder", "gradients", "is_sparse", "to_dense", "update", "update_add",
     "update_sub", "moving_average_update", "print_tensor", "random_normal_variable",
