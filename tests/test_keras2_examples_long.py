@@ -1,0 +1,59 @@
+"""Keras 2 example scripts' graph-mode pipelines at small scale, against tf_keras 2.21 numbers.
+
+neural_style_transfer: two images held in `K.variable`s and a `K.placeholder` combined by
+`K.concatenate` into the input of a convnet; content, Gram-matrix style and total variation
+losses on slices of layer outputs; `K.gradients` w.r.t. the placeholder; `K.function`. The
+fixture was written by tf_keras 2.21 in graph mode (tests/fixtures/keras2_examples_long/
+make_fixtures.py, `tf` argument) from the same code with the same weights."""
+import os
+
+import numpy as np
+
+import minikeras as keras
+from minikeras import backend as K
+from minikeras import layers as L
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "keras2_examples_long")
+
+
+def _neural_style_loss_and_gradient(x):
+    r, c = 6, 7
+    rng = np.random.RandomState(0)
+    base_image = K.variable(rng.uniform(-1, 1, (1, r, c, 3)).astype("float32"))
+    style_image = K.variable(rng.uniform(-1, 1, (1, r, c, 3)).astype("float32"))
+    combination_image = K.placeholder((1, r, c, 3))
+    input_tensor = K.concatenate([base_image, style_image, combination_image], axis=0)
+    conv1 = L.Conv2D(4, 3, padding="same", activation="relu")
+    conv2 = L.Conv2D(5, 3, padding="same", activation="relu")
+    h1 = conv1(input_tensor)
+    h2 = conv2(L.MaxPooling2D(2)(h1))
+    for weight in conv1.weights + conv2.weights:
+        K.set_value(weight, rng.uniform(-0.5, 0.5, K.int_shape(weight)).astype("float32"))
+
+    def gram_matrix(features):
+        flat = K.batch_flatten(K.permute_dimensions(features, (2, 0, 1)))
+        return K.dot(flat, K.transpose(flat))
+
+    def style_loss(style, combination):
+        return K.sum(K.square(gram_matrix(style) - gram_matrix(combination))) / (
+            4. * 9 * (r * c) ** 2)
+
+    def total_variation_loss(image):
+        a = K.square(image[:, :r - 1, :c - 1, :] - image[:, 1:, :c - 1, :])
+        b = K.square(image[:, :r - 1, :c - 1, :] - image[:, :r - 1, 1:, :])
+        return K.sum(K.pow(a + b, 1.25))
+
+    loss = K.variable(0.)
+    loss += 0.025 * K.sum(K.square(h2[2, :, :, :] - h2[0, :, :, :]))
+    for features in (h1, h2):
+        loss += 0.5 * style_loss(features[1, :, :, :], features[2, :, :, :])
+    loss += total_variation_loss(combination_image)
+    grads = K.gradients(loss, combination_image)
+    return K.function([combination_image], [loss] + grads)([x])
+
+
+def test_neural_style_transfer_pipeline_matches_tf_keras():
+    expected = np.load(os.path.join(FIXTURES, "neural_style_small.npz"))
+    loss, grad = _neural_style_loss_and_gradient(expected["x"])
+    np.testing.assert_allclose(loss, expected["loss"], rtol=1e-5)
+    np.testing.assert_allclose(grad, expected["grad"], rtol=1e-4, atol=1e-4)
