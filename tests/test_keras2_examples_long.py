@@ -57,3 +57,50 @@ def test_neural_style_transfer_pipeline_matches_tf_keras():
     loss, grad = _neural_style_loss_and_gradient(expected["x"])
     np.testing.assert_allclose(loss, expected["loss"], rtol=1e-5)
     np.testing.assert_allclose(grad, expected["grad"], rtol=1e-4, atol=1e-4)
+
+
+def _neural_doodle_loss_and_gradient(x):
+    r, c = 6, 8
+    rng = np.random.RandomState(0)
+    shape = (1, r, c, 3)
+    style_image = K.variable(rng.rand(*shape).astype("float32"))
+    target_image = K.placeholder(shape=shape)
+    images = K.concatenate([style_image, target_image, K.zeros(shape=shape)], axis=0)
+    style_mask = K.variable((rng.rand(1, r, c, 2) > .5).astype("float32"))
+    target_mask = K.variable((rng.rand(1, r, c, 2) > .5).astype("float32"))
+    masks = K.concatenate([style_mask, target_mask], axis=0)
+    conv = L.Conv2D(4, 3, padding="same")
+    features = conv(images)
+    for weight in conv.weights:
+        K.set_value(weight, rng.uniform(-0.5, 0.5, K.int_shape(weight)).astype("float32"))
+    mask_input = L.Input(tensor=masks, shape=(None, None, None))
+    pooled = L.AveragePooling2D((3, 3), padding="same", strides=(1, 1))(mask_input)
+    mask_model = keras.models.Model(mask_input, pooled)
+    mask_features = mask_model.layers[-1].output
+
+    def gram_matrix(x):
+        flat = K.batch_flatten(x)
+        return K.dot(flat, K.transpose(flat))
+
+    def region_style_loss(style, target, style_region, target_region):
+        masked_style = K.permute_dimensions(style, (2, 0, 1)) * style_region
+        masked_target = K.permute_dimensions(target, (2, 0, 1)) * target_region
+        num_channels = K.cast(K.shape(style)[-1], dtype="float32")
+        s = gram_matrix(masked_style) / K.mean(style_region) / num_channels
+        t = gram_matrix(masked_target) / K.mean(target_region) / num_channels
+        return K.mean(K.square(s - t))
+
+    loss = K.variable(0)
+    for i in range(2):
+        loss += region_style_loss(features[0], features[1], mask_features[0, :, :, i],
+                                  mask_features[1, :, :, i])
+    loss += 0.1 * K.sum(K.square(features[1] - features[2]))
+    grads = K.gradients(loss, target_image)
+    return K.function([target_image], [loss] + grads)([x])
+
+
+def test_neural_doodle_pipeline_matches_tf_keras():
+    expected = np.load(os.path.join(FIXTURES, "neural_doodle_small.npz"))
+    loss, grad = _neural_doodle_loss_and_gradient(expected["x"])
+    np.testing.assert_allclose(loss, expected["loss"], rtol=1e-5)
+    np.testing.assert_allclose(grad, expected["grad"], rtol=1e-4, atol=1e-5)

@@ -632,14 +632,18 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         if phases:
             phase_at = phases[0]
             inputs = [tensor for tensor in inputs if not isinstance(tensor, LearningPhase)]
-    model = Functional(inputs, outputs)
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    held = _held_inputs(inputs, outputs)
+    model = Functional(inputs + held, outputs)
     wrap_outputs = isinstance(outputs, list) and len(outputs) == 1
 
     def run(model_inputs):
         training = None
+        model_inputs = list(model_inputs) if isinstance(model_inputs, (list, tuple)) else [
+            model_inputs]
         if phase_at is not None:
-            model_inputs = list(model_inputs)
             training = bool(model_inputs.pop(phase_at))
+        model_inputs += [_held_value(tensor) for tensor in held]
         results = model(model_inputs, training=training)
         if wrap_outputs:
             results = [results]
@@ -647,6 +651,29 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
             return [np.asarray(as_array(r)) for r in results]
         return np.asarray(as_array(results))
     return run
+
+
+def _held_inputs(inputs, outputs):
+    """The graph inputs of `outputs` not among `inputs` that hold a value: `Input(tensor=...)`
+    of a variable or eager tensor (neural_doodle's mask model, built on `K.variable` masks).
+    In a Keras 2 graph that input is the variable itself, so `K.function` need not feed it."""
+    given = {id(tensor) for tensor in inputs}
+    held, seen = [], set()
+    for output in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
+        if not isinstance(output, KerasTensor):
+            continue
+        for graph_input in _graph_inputs(output)[0]:
+            if id(graph_input) in given or id(graph_input) in seen:
+                continue
+            seen.add(id(graph_input))
+            if getattr(graph_input.node.layer, "_held_value", None) is not None:
+                held.append(graph_input)
+    return held
+
+
+def _held_value(tensor):
+    """The current value of a held input (a variable's, at the time of the call)."""
+    return np.asarray(as_array(tensor.node.layer._held_value))
 
 
 def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragged=False):

@@ -117,3 +117,22 @@ def test_conv_filter_visualization_normalised_gradient_ascent():
 
     # one ascent step raises the filter's mean activation
     assert float(iterate([image + grads_value])[0]) > float(loss_value)
+
+
+def test_function_feeds_inputs_made_from_variables():
+    """neural_doodle: `Input(tensor=K.concatenate([mask variables]))` starts a mask model whose
+    outputs enter the loss; K.function is given only the image placeholder and reads the
+    variables' current values for the mask input."""
+    masks = K.variable(np.arange(12, dtype="float32").reshape(1, 2, 3, 2))
+    mask_input = layers.Input(tensor=K.concatenate([masks, masks * 2.0], axis=0))
+    pooled = layers.AveragePooling2D((2, 2), padding="same", strides=(1, 1))(mask_input)
+    image = K.placeholder(shape=(2, 2, 3, 2))
+    loss = K.sum(image * pooled)
+    grads = K.gradients(loss, image)
+    f = K.function([image], [loss] + grads)
+    values = np.random.RandomState(0).rand(2, 2, 3, 2).astype("float32")
+    pooled_value = keras.Model(mask_input, pooled).predict(
+        np.concatenate([K.get_value(masks), 2 * K.get_value(masks)]), verbose=0)
+    loss_value, grad_value = f([values])
+    np.testing.assert_allclose(loss_value, np.sum(values * pooled_value), rtol=1e-6)
+    np.testing.assert_allclose(grad_value, pooled_value, rtol=1e-6)
