@@ -8,6 +8,7 @@ make_fixtures.py, `tf` argument) from the same code with the same weights."""
 import os
 
 import numpy as np
+import pytest
 
 import minikeras as keras
 from minikeras import backend as K
@@ -104,3 +105,25 @@ def test_neural_doodle_pipeline_matches_tf_keras():
     loss, grad = _neural_doodle_loss_and_gradient(expected["x"])
     np.testing.assert_allclose(loss, expected["loss"], rtol=1e-5)
     np.testing.assert_allclose(grad, expected["grad"], rtol=1e-4, atol=1e-5)
+
+
+def test_image_ocr_generator_dict_with_a_key_for_callbacks_only():
+    """image_ocr's generator yields input dicts with an extra 'source_str' (a list of strings
+    its callback reads); tf.keras ignores keys that name no model input, with a warning."""
+    a = L.Input((3,), name="a")
+    b = L.Input((1,), name="b")
+    model = keras.Model([a, b], L.Dense(1, name="out")(L.concatenate([a, b])))
+    model.compile("sgd", "mse")
+
+    def batches():
+        while True:
+            yield ({"a": np.ones((4, 3)), "b": np.ones((4, 1)), "source_str": ["ab", "c", "", "d"]},
+                   {"out": np.zeros(4)})
+    with pytest.warns(UserWarning, match=r"Input dict contained keys \['source_str'\] which did "
+                      "not match any model input. They will be ignored by the model."):
+        history = model.fit(batches(), steps_per_epoch=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    expected = model.predict({"a": np.ones((4, 3)), "b": np.ones((4, 1))}, verbose=0)
+    with pytest.warns(UserWarning, match="source_str"):
+        got = model({"a": np.ones((4, 3)), "b": np.ones((4, 1)), "source_str": ["x"] * 4})
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-6)
