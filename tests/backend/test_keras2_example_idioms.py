@@ -136,3 +136,43 @@ def test_function_feeds_inputs_made_from_variables():
     loss_value, grad_value = f([values])
     np.testing.assert_allclose(loss_value, np.sum(values * pooled_value), rtol=1e-6)
     np.testing.assert_allclose(grad_value, pooled_value, rtol=1e-6)
+
+
+def test_function_updates_assign_after_the_outputs():
+    """Keras 2 graph scripts pass `updates=` to K.function: (variable, new value) pairs and
+    K.update_add of symbolic values. The outputs see the variables before the call's updates;
+    a variable inside a symbolic expression (`v + K.sum(x)`) is read at each call. Numbers as
+    tf_keras 2.21 in graph mode gives for the same code (v: [3 5 7], [6 10 14], [9 15 21])."""
+    x = K.placeholder((None, 3))
+    v = K.variable(np.zeros(3))
+    w = K.variable(np.ones(3))
+    f = K.function([x], [K.sum(x * w)],
+                   updates=[(v, v + K.sum(x, axis=0)), K.update_add(w, K.sum(x, axis=0))])
+    data = np.arange(6.).reshape(2, 3)
+    seen = []
+    for _ in range(3):
+        (output,) = f([data])
+        assert np.shape(output) == ()
+        seen.append(float(output))
+    np.testing.assert_allclose(K.get_value(v), [9, 15, 21])
+    np.testing.assert_allclose(K.get_value(w), [10, 16, 22])
+    # w was 1, then 4 6 8, then 7 11 15 when each call computed its output
+    np.testing.assert_allclose(seen, [15, 0 * 4 + 1 * 6 + 2 * 8 + 3 * 4 + 4 * 6 + 5 * 8,
+                                      0 * 7 + 1 * 11 + 2 * 15 + 3 * 7 + 4 * 11 + 5 * 15])
+
+
+def test_function_updates_reject_other_entries():
+    x = K.placeholder((None, 3))
+    with pytest.raises(ValueError, match="`updates` argument is not supported"):
+        K.function([x], [K.sum(x)], updates=[K.sum(x)])
+
+
+def test_variable_on_the_left_of_a_symbolic_operation_is_read_when_run():
+    x = K.placeholder((None, 2))
+    v = K.variable([1.0, 2.0])
+    f = K.function([x], [v + x, v - x, v * x])
+    K.set_value(v, [10.0, 20.0])
+    plus, minus, times = f([np.ones((1, 2))])
+    np.testing.assert_allclose(plus, [[11, 21]])
+    np.testing.assert_allclose(minus, [[9, 19]])
+    np.testing.assert_allclose(times, [[10, 20]])
