@@ -176,3 +176,12 @@ def test_variable_on_the_left_of_a_symbolic_operation_is_read_when_run():
     np.testing.assert_allclose(plus, [[11, 21]])
     np.testing.assert_allclose(minus, [[9, 19]])
     np.testing.assert_allclose(times, [[10, 20]])
+
+
+def test_model_with_a_variable_operand_still_writes_json():
+    """The variable a symbolic op reads is written as its value (as tf.keras writes it)."""
+    inputs = keras.Input((2,))
+    v = K.variable([1.0, 2.0])
+    model = keras.Model(inputs, v + inputs)
+    restored = keras.models.model_from_json(model.to_json())
+    np.testing.assert_allclose(restored.predict(np.ones((1, 2)), verbose=0), [[2, 3]])
