@@ -532,17 +532,28 @@ def random_uniform_variable(shape, low, high, dtype=None, name=None, seed=None):
     return base.variable(value.astype(dtype or config.floatx()), dtype=dtype, name=name)
 
 
+class _SymbolicUpdate(tuple):
+    """`K.update(x, new_x)` with a symbolic `new_x` (a Keras 2 graph op): the pair
+    (variable, new value) that `K.function(..., updates=[...])` assigns at each call."""
+
+
 def update(x, new_x):
+    if isinstance(new_x, KerasTensor):
+        return _SymbolicUpdate((x, new_x))
     x.assign(np.asarray(as_array(new_x), x.dtype))
     return x
 
 
 def update_add(x, increment):
+    if isinstance(increment, KerasTensor):
+        return _SymbolicUpdate((x, x + increment))
     x.assign_add(np.asarray(as_array(increment), x.dtype))
     return x
 
 
 def update_sub(x, decrement):
+    if isinstance(decrement, KerasTensor):
+        return _SymbolicUpdate((x, x - decrement))
     x.assign_sub(np.asarray(as_array(decrement), x.dtype))
     return x
 
@@ -562,6 +573,20 @@ def backend():
     the code path written for TensorFlow's semantics, which are the ones reproduced here
     (the other branch is Theano's or CNTK's). The arrays are NumPy's all the same."""
     return "tensorflow"
+
+
+def image_dim_ordering():
+    """Keras 2.0-2.2's name for the image data format (gone from tf.keras): 'th' for
+    channels_first, 'tf' for channels_last. Keras 2 example scripts (deep_dream) branch on it."""
+    return "th" if config.image_data_format() == "channels_first" else "tf"
+
+
+def set_image_dim_ordering(dim_ordering):
+    """Keras 2.0-2.2: set the image data format by its old name ('th' or 'tf')."""
+    formats = {"th": "channels_first", "tf": "channels_last"}
+    if dim_ordering not in formats:
+        raise ValueError("Unknown dim_ordering: " + str(dim_ordering))
+    config.set_image_data_format(formats[dim_ordering])
 
 
 def reset_uids():
@@ -606,9 +631,7 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
     """A callable computing `outputs` from values for the KerasTensors `inputs` (a functional
     graph), returning NumPy arrays, as tf.keras' eager `K.function`. A `K.learning_phase()`
     among the inputs takes the phase of each call (1: training behaviour, e.g. dropout)."""
-    if updates:
-        raise ValueError("`updates` argument is not supported during eager execution. You "
-                         f"passed: {updates}")
+    updates = _update_pairs(updates)
     if kwargs:
         raise ValueError("Invalid argument(s) passed to `K.function`: "
                          f"{sorted(kwargs)}")
@@ -618,21 +641,84 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         if phases:
             phase_at = phases[0]
             inputs = [tensor for tensor in inputs if not isinstance(tensor, LearningPhase)]
-    model = Functional(inputs, outputs)
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    symbolic_updates = [value for _, value in updates if isinstance(value, KerasTensor)]
+    all_outputs = (list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]) + \
+        symbolic_updates
+    held = _held_inputs(inputs, all_outputs)
+    model = Functional(inputs + held, all_outputs if updates else outputs)
     wrap_outputs = isinstance(outputs, list) and len(outputs) == 1
 
     def run(model_inputs):
         training = None
+        model_inputs = list(model_inputs) if isinstance(model_inputs, (list, tuple)) else [
+            model_inputs]
         if phase_at is not None:
-            model_inputs = list(model_inputs)
             training = bool(model_inputs.pop(phase_at))
+        model_inputs += [_held_value(tensor) for tensor in held]
         results = model(model_inputs, training=training)
-        if wrap_outputs:
+        if updates:
+            results = _apply_updates(updates, list(results) if isinstance(
+                results, (list, tuple)) else [results], len(symbolic_updates))
+            if not isinstance(outputs, (list, tuple)):
+                results = results[0]
+        elif wrap_outputs:
             results = [results]
         if isinstance(results, (list, tuple)):
             return [np.asarray(as_array(r)) for r in results]
         return np.asarray(as_array(results))
     return run
+
+
+def _update_pairs(updates):
+    """`K.function`'s `updates` (Keras 2 graph mode): (variable, new value) pairs or
+    `K.update*` of symbolic values; the new values are computed with the outputs, from the
+    variables' values before the call, then assigned."""
+    pairs = []
+    for entry in updates or ():
+        if not (isinstance(entry, tuple) and len(entry) == 2 and
+                isinstance(entry[0], Variable)):
+            # tf.keras' eager error; the Keras 2 graph forms above are the ones run here
+            raise ValueError(
+                "`updates` argument is not supported during eager execution. You passed: "
+                f"{updates} (K.function runs Keras 2 graph updates given as (variable, new "
+                "value) pairs or `K.update`/`K.update_add`/`K.update_sub` of symbolic values)")
+        pairs.append(entry)
+    return pairs
+
+
+def _apply_updates(updates, results, symbolic_count):
+    """Assign the new values (the last `symbolic_count` results are the symbolic ones);
+    return the function's own results."""
+    if symbolic_count:
+        results, new_values = results[:-symbolic_count], iter(results[-symbolic_count:])
+    for variable, value in updates:
+        value = next(new_values) if isinstance(value, KerasTensor) else value
+        variable.assign(np.asarray(as_array(value), variable.dtype))
+    return results
+
+
+def _held_inputs(inputs, outputs):
+    """The graph inputs of `outputs` not among `inputs` that hold a value: `Input(tensor=...)`
+    of a variable or eager tensor (neural_doodle's mask model, built on `K.variable` masks).
+    In a Keras 2 graph that input is the variable itself, so `K.function` need not feed it."""
+    given = {id(tensor) for tensor in inputs}
+    held, seen = [], set()
+    for output in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
+        if not isinstance(output, KerasTensor):
+            continue
+        for graph_input in _graph_inputs(output)[0]:
+            if id(graph_input) in given or id(graph_input) in seen:
+                continue
+            seen.add(id(graph_input))
+            if getattr(graph_input.node.layer, "_held_value", None) is not None:
+                held.append(graph_input)
+    return held
+
+
+def _held_value(tensor):
+    """The current value of a held input (a variable's, at the time of the call)."""
+    return np.asarray(as_array(tensor.node.layer._held_value))
 
 
 def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragged=False):
@@ -752,7 +838,7 @@ class _Experimental:
 experimental = _Experimental()
 
 dispatch.dispatch_all(globals(), "backend", exclude=(
-    "backend", "reset_uids", "manual_variable_initialization", "learning_phase_scope",
+    "backend", "image_dim_ordering", "set_image_dim_ordering", "reset_uids", "manual_variable_initialization", "learning_phase_scope",
     "learning_phase", "LearningPhase",
     "function", "placeholder", "gradients", "is_sparse", "to_dense", "update", "update_add",
     "update_sub", "moving_average_update", "print_tensor", "random_normal_variable",

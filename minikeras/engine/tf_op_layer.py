@@ -11,7 +11,7 @@ import numpy as np
 from .. import ops
 from ..core.registry import register_builtins
 from ..core.session import unique_object_name
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, Variable
 from .base_layer import Layer
 from ..core import dispatch
 from ..core.nest import flatten, map_structure, pack_sequence_as
@@ -346,6 +346,10 @@ def symbolic_op(name, tensor, other=None, reverse=False):
         if isinstance(second, np.generic):
             second = second.item()
         return layer(first, **{operand: second, "name": None})
+    if isinstance(other, Variable):
+        # `variable + symbolic`: the variable is read when the graph runs (a Keras 2 graph's
+        # accumulators, e.g. `K.function(updates=[(v, v + x)])`), not frozen at construction
+        return layer(other, **{operand: tensor, "name": None})
     # tf.Tensor's reflected operators convert the constant to the tensor's dtype first.
     constant = np.asarray(other, dtype=tensor.dtype).tolist()
     return layer(constant, **{operand: tensor, "name": None})

@@ -10,6 +10,8 @@ import collections
 
 import logging
 
+import warnings
+
 import numpy as np
 
 from ..core.session import unique_object_name
@@ -188,6 +190,25 @@ class Functional(Model):
 
     def get_layer(self, name=None, index=None):
         return _get_layer(self.layers, name, index)
+
+    def __call__(self, *args, **kwargs):
+        if args and isinstance(args[0], dict):
+            args = (self._without_unknown_keys(args[0]),) + tuple(args[1:])
+        return super().__call__(*args, **kwargs)
+
+    def _without_unknown_keys(self, inputs):
+        """tf.keras drops (with a warning) the keys of an input dict that name no model input,
+        e.g. image_ocr's generator adds a list of strings under 'source_str' for its callback."""
+        if getattr(self, "_nested_inputs", None) is None:
+            return inputs
+        nested = self._nested_inputs
+        names = set(nested) if isinstance(nested, dict) else set(self.input_names)
+        unknown = [key for key in inputs if key not in names]
+        if not unknown or not names <= set(inputs):
+            return inputs
+        warnings.warn(f"Input dict contained keys {unknown} which did not match any model "
+                      "input. They will be ignored by the model.", stacklevel=2)
+        return {key: value for key, value in inputs.items() if key in names}
 
     def _convert_input(self, x):
         # A model takes numbers: refuse string/object arrays here, not inside a layer's NumPy

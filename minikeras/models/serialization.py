@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from ..core.nest import flatten, map_structure
+from ..core.tensor import Tensor
 from ..engine.base_layer import AUTO_CONFIG_TYPES
 from ..engine.keras_tensor import KerasTensor
 from ..core.version import __version__
@@ -545,6 +546,8 @@ def json_default(obj):
     with a config and named functions."""
     if isinstance(obj, np.ndarray):
         return obj.tolist()
+    if isinstance(obj, Tensor):   # a variable a symbolic op reads (`v + x`): tf.keras writes its value
+        return obj.numpy().tolist()
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, (set, frozenset)):

@@ -37,9 +37,13 @@ class InputLayer(Layer):
         self.built = True
         self.sparse = False
         self.ragged = False
+        # the eager tensor or variable given as `tensor=`: models are fed as usual, but
+        # K.function feeds it when it is not among its inputs (Keras 2 graph scripts)
+        self._held_value = None
         if input_tensor is None or not isinstance(input_tensor, KerasTensor):
             # tf.keras 2.x turns an eager tensor or variable given as `tensor=` into a symbolic
-            # input of its shape and dtype (its value is not kept: the model is fed as usual).
+            # input of its shape and dtype.
+            self._held_value = input_tensor
             input_tensor = KerasTensor(self._batch_input_shape, dtype=self.dtype, name=name)
         input_tensor._keras_history = (self, 0, 0)
         node = Node(self, (), {}, input_tensor)
