@@ -158,3 +158,42 @@ def test_validation_split_takes_pandas_series():
     from_series = fit(_FakeSeries(x), _FakeSeries(y))
     from_arrays = fit(x, y)
     assert from_series == from_arrays
+
+
+def test_two_tapes_in_one_with_statement_differentiate_the_same_graph():
+    """tutorials/generative/dcgan: `with tf.GradientTape() as gen_tape, tf.GradientTape() as
+    disc_tape:`, then each tape's gradient, after both closed (closed form: z = 2ab + b)."""
+    a = keras.Variable(np.float32(2.0))
+    b = keras.Variable(np.float32(3.0))
+    with keras.GradientTape() as gen_tape, keras.GradientTape() as disc_tape:
+        z = a * b * 2.0 + b
+    assert float(gen_tape.gradient(z, a)) == 6.0
+    assert float(disc_tape.gradient(z, b)) == 5.0
+
+
+def test_two_tapes_train_a_generator_and_a_discriminator():
+    """The discriminator's gradient keeps the part through the generated samples: equal to
+    the one a tape of its own gives."""
+    keras.utils.set_random_seed(0)
+    generator = keras.Sequential([keras.layers.Dense(4, input_shape=(3,))])
+    discriminator = keras.Sequential([keras.layers.Dense(1, input_shape=(4,))])
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+    noise = np.random.RandomState(0).normal(size=(5, 3)).astype("float32")
+    real = np.random.RandomState(1).normal(size=(5, 4)).astype("float32")
+
+    def discriminator_loss(fake_output):
+        real_output = discriminator(real)
+        return (cross_entropy(ops.ones_like(real_output), real_output)
+                + cross_entropy(ops.zeros_like(fake_output), fake_output))
+
+    with keras.GradientTape() as alone:
+        loss = discriminator_loss(discriminator(generator(noise)))
+    expected = alone.gradient(loss, discriminator.trainable_variables)
+    with keras.GradientTape() as gen_tape, keras.GradientTape() as disc_tape:
+        fake_output = discriminator(generator(noise))
+        gen_loss = cross_entropy(ops.ones_like(fake_output), fake_output)
+        disc_loss = discriminator_loss(fake_output)
+    gen_tape.gradient(gen_loss, generator.trainable_variables)
+    got = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+    for ours, reference in zip(got, expected):
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(reference), rtol=1e-6)
