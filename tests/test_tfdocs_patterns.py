@@ -197,3 +197,22 @@ def test_two_tapes_train_a_generator_and_a_discriminator():
     got = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
     for ours, reference in zip(got, expected):
         np.testing.assert_allclose(np.asarray(ours), np.asarray(reference), rtol=1e-6)
+
+
+def test_unbuilt_sequential_weights_raise_until_called():
+    """guide/keras/sequential_model: `model.weights` before the model knows its input shape."""
+    expected = PEER["unbuilt_sequential"]
+    unbuilt = keras.Sequential([keras.layers.Dense(2), keras.layers.Dense(3)], name="unbuilt")
+    errors = {}
+    for attribute in ("weights", "trainable_weights", "non_trainable_weights", "variables"):
+        try:
+            getattr(unbuilt, attribute)
+        except ValueError as error:
+            errors[attribute] = str(error)
+    try:
+        unbuilt.get_weights()
+    except ValueError as error:
+        errors["get_weights()"] = str(error)
+    assert errors == expected["errors"]
+    unbuilt(np.ones((1, 4), "float32"))
+    assert len(unbuilt.weights) == expected["weights_after_call"]
