@@ -19,6 +19,7 @@ class _RecordingState(threading.local):
     def __init__(self):
         self.depth = 0          # number of active recording scopes (tapes, train steps)
         self.paused = 0         # stop_recording() nesting
+        self.open_tapes = []    # the GradientTapes recording now
 
 
 _state = _RecordingState()
@@ -414,15 +415,21 @@ class GradientTape:
         self._watched = []
         self._active = False
         self._used = False
+        self._sharing = []      # tapes that recorded alongside this one (the same graph)
 
     def __enter__(self):
         _state.depth += 1
         self._active = True
+        for tape in _state.open_tapes:
+            tape._sharing.append(self)
+            self._sharing.append(tape)
+        _state.open_tapes.append(self)
         return self
 
     def __exit__(self, *exc):
         _state.depth -= 1
         self._active = False
+        _state.open_tapes.remove(self)
         return False
 
     def watch(self, tensor):
@@ -454,8 +461,12 @@ class GradientTape:
             raise NotImplementedError(
                 "Higher-order gradients are not supported by minikeras: a target of "
                 "`gradient()` is itself the result of a GradientTape's `gradient()`.")
-        # The graph is shared with any enclosing tape (nested tapes): keep it while one records.
-        keep = self.persistent or _state.depth > 0
+        # The graph is shared with any enclosing tape (nested tapes): keep it while one records,
+        # and while a tape that recorded alongside this one has its gradient still to take
+        # (the DCGAN tutorial's `with tf.GradientTape() as gen_tape, tf.GradientTape() as
+        # disc_tape:` differentiates one graph twice).
+        keep = self.persistent or _state.depth > 0 or any(
+            tape.persistent or not tape._used for tape in self._sharing)
         if pairs:
             with _backward_scope() if _backward_scope is not None else _no_scope:
                 total = compute_gradients([t for t, _ in pairs], flat_sources,

@@ -1,4 +1,5 @@
 """The Layer base class: weights, building, calling (eager or symbolic), configs."""
+import functools
 import inspect
 import threading
 
@@ -73,6 +74,11 @@ class Layer:
         object.__setattr__(instance, "_auto_config", arguments if serializable else None)
         return instance
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _in_name_scope(cls.__dict__["build"])
+
     def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, **kwargs):
         for key in kwargs:
             if key not in _ALLOWED_KWARGS:
@@ -90,6 +96,8 @@ class Layer:
         self.input_spec = None
         self.supports_masking = False
         self._own_weights = []
+        for attribute, value in assigned_early:
+            self._track_variables_of(attribute, value)
         self._activity_losses = []
         self._extra_losses = []
         self._callable_losses = []
@@ -124,7 +132,19 @@ class Layer:
         for metric in _metrics_in(value):
             self._track_attribute_metric(metric)
         self._track_layers_of(name, value)
+        self._track_variables_of(name, value)
         object.__setattr__(self, name, value)
+
+    def _track_variables_of(self, name, value):
+        """tf.keras tracks a `tf.Variable` set as an attribute (alone or in a list or dict) as
+        one of the layer's own weights, after those it already has (the TensorFlow guides'
+        `self.w = tf.Variable(...)` layers)."""
+        own = self.__dict__.get("_own_weights")
+        if own is None or name == "_own_weights":
+            return
+        for item in flatten(value) if isinstance(value, (list, tuple, dict)) else [value]:
+            if isinstance(item, Variable) and not any(w is item for w in own):
+                own.append(item)
 
     def _track_attribute_metric(self, metric):
         """tf.keras 2 tracks a metric set as an attribute (alone, in a list or in a dict): it
@@ -249,6 +269,12 @@ class Layer:
     @property
     def weights(self):
         return _dedup(self.trainable_weights + self.non_trainable_weights)
+
+    @property
+    def metrics(self):
+        """The metrics of this layer and the layers it tracks: those set as attributes and
+        those added with `add_metric`, as tf.keras 2's `Layer.metrics`."""
+        return [metric for layer in self._flatten_layers() for metric in layer._added_metrics]
 
     @property
     def variables(self):
@@ -401,8 +427,13 @@ class Layer:
         value = np.asarray(initializer(shape, dtype=dtype.name), dtype=dtype)
         if trainable is None:
             trainable = True
+        # tf.keras names a variable in the name scope it is made in: the layer's while it
+        # builds or is called, none in its constructor; `tf.Variable`'s default name without one
+        name = "Variable" if name is None else name
+        if self._building or self._names_scoped:
+            name = f"{self.name}/{name}"
         variable = Variable(value, dtype=dtype, trainable=trainable,
-                            name=f"{self.name}/{name}", constraint=constraints.get(constraint))
+                            name=name, constraint=constraints.get(constraint))
         variable.regularizer = regularizers.get(regularizer)
         self._own_weights.append(variable)
         return variable
@@ -479,6 +510,7 @@ class Layer:
     # name their weights under it (`block/dense/kernel:0`); a Functional or Sequential model
     # builds its graph in a fresh scope (its layers keep `dense/kernel:0`).
     _names_scoped = False          # True once the first call has named the new weights
+    _building = 0                  # > 0 while `build` runs (its weights take the layer's name)
     _calling = False               # True while `call` runs (its add_loss are per call)
     _resets_name_scope = False     # True for graph models
 
@@ -875,6 +907,19 @@ class _OwnWeightList(list):
     def __iadd__(self, weights):
         self.extend(weights)
         return self
+
+
+def _in_name_scope(build):
+    """`build`, counting in `_building` that it runs (it names the weights it makes under the
+    layer's name, as tf.keras' name scope does)."""
+    @functools.wraps(build)
+    def scoped_build(self, *args, **kwargs):
+        self._building += 1
+        try:
+            return build(self, *args, **kwargs)
+        finally:
+            self._building -= 1
+    return scoped_build
 
 
 def _dedup(weights):

@@ -472,7 +472,8 @@ def _check_non_negative(name, value):
 def train_validation_split(arrays, validation_split):
     """tf.keras takes the *last* `validation_split` fraction, before any shuffling."""
     unsplittable = [type(t) for t in flatten(arrays)
-                    if t is not None and not isinstance(t, (np.ndarray, Tensor))]
+                    if t is not None and not isinstance(t, (np.ndarray, Tensor))
+                    and not _is_pandas_frame_or_series(t)]
     if unsplittable:
         raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays, "
                          f"found following types in the input: {unsplittable}")
@@ -491,6 +492,13 @@ def train_validation_split(arrays, validation_split):
     train = tuple(take(a, slice(0, split_at)) for a in arrays)
     val = tuple(take(a, slice(split_at, batch_dim)) for a in arrays)
     return train, val
+
+
+def _is_pandas_frame_or_series(value):
+    """tf.keras splits pandas DataFrames and Series too (when pandas is installed); checked by
+    type name so that pandas stays optional."""
+    return any(cls.__module__.split(".")[0] == "pandas" and cls.__name__ in ("DataFrame", "Series")
+               for cls in type(value).__mro__)
 
 
 def make_class_weight_fn(class_weight):

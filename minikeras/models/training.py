@@ -568,8 +568,19 @@ class Model(Layer):
             sources.extend(after.get(id(layer), []))
         return sources + after.get("end", [])
 
+    def _assert_weights_created(self):
+        """tf.keras refuses to list the weights of an unbuilt model whose own class defines
+        `build` (a Sequential without an input shape, as the Sequential guide shows)."""
+        if self.dynamic or self.built or "build" not in type(self).__dict__:
+            return
+        raise ValueError(
+            f"Weights for model '{self.name}' have not yet been created. Weights are created "
+            "when the model is first called on inputs or `build()` is called with an "
+            "`input_shape`.")
+
     @property
     def weights(self):
+        self._assert_weights_created()
         weights = []
         for source in self._weight_sources():
             weights += source.weights
@@ -579,6 +590,7 @@ class Model(Layer):
 
     @property
     def trainable_weights(self):
+        self._assert_weights_created()
         if not self.trainable:
             return []
         weights = []
@@ -589,6 +601,7 @@ class Model(Layer):
 
     @property
     def non_trainable_weights(self):
+        self._assert_weights_created()
         if not self.trainable:
             return self.weights
         weights = []

@@ -74,6 +74,16 @@ class Normalization(PreprocessingLayer):
         variance = np.broadcast_to(np.asarray(variance, self._dtype), self._statistics_shape())
         return mean.reshape(self._broadcast_shape), variance.reshape(self._broadcast_shape)
 
+    # tf.keras 2 keeps the statistics it normalizes with as tensors shaped to broadcast against
+    # the inputs (the regression tutorial prints `normalizer.mean.numpy()`)
+    @property
+    def mean(self):
+        return ops.convert_to_tensor(self._statistics()[0])
+
+    @property
+    def variance(self):
+        return ops.convert_to_tensor(self._statistics()[1])
+
     def _statistics_shape(self):
         return tuple(self._broadcast_shape[d] for d in self._keep_axis)
 
@@ -119,7 +129,14 @@ class Normalization(PreprocessingLayer):
         self._is_adapted = True
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        """The input shape, with the kept axes the statistics' sizes where the input leaves them
+        unknown: tf.keras' output is the broadcast of the inputs against the statistics (an
+        adapted layer first in a Sequential gives `(None, features)`)."""
+        input_shape = tuple(input_shape)
+        if not self.built or len(input_shape) != len(self._broadcast_shape):
+            return input_shape
+        return tuple(self._broadcast_shape[axis] if size is None and axis in self._keep_axis
+                     else size for axis, size in enumerate(input_shape))
 
     def get_config(self):
         config_ = super().get_config()
