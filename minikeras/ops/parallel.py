@@ -122,8 +122,13 @@ def pieces(n, piece):
     (an even count, larger pieces first, so that two equally fast threads taking them in turn
     get equal shares)."""
     count = -(-n // max(int(piece), 1))
-    count = min(n, count + count % 2)
-    size, extra = divmod(n, count)
+    return near_equal_bounds(n, min(n, count + count % 2))
+
+
+def near_equal_bounds(n, count):
+    """`range(n)` as `count` consecutive `(lo, hi)` bounds whose sizes differ by at most one,
+    the larger ones first."""
+    size, extra = divmod(n, max(count, 1))
     bounds, lo = [], 0
     for i in range(count):
         hi = lo + size + (i < extra)

@@ -21,7 +21,7 @@ import threading
 import numpy as np
 
 from .cells import channel_cells
-from .parallel import local_buffer
+from .parallel import local_buffer, near_equal_bounds
 
 # Kernel transform (4x3): U = G W G^T. Its entries (0, +-1/2, 1) are exact in binary.
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -312,14 +312,7 @@ def _sample_slices(count, tiling, channels):
 def even_slices(count, step):
     """`(lo, hi)` slices of `count` samples, as few as with `step` samples a slice, of
     near-equal sizes (at most two sizes, larger first)."""
-    number = -(-count // max(int(step), 1))
-    size, extra = divmod(count, max(number, 1))
-    bounds, lo = [], 0
-    for index in range(number):
-        hi = lo + size + (index < extra)
-        bounds.append((lo, hi))
-        lo = hi
-    return bounds
+    return near_equal_bounds(count, -(-count // max(int(step), 1)))
 
 
 def convolve_chunk(x, transformed_kernel, tiling, out, finish=None, bias=None, slices=None):
