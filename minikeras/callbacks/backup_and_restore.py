@@ -1,9 +1,11 @@
 """`keras.callbacks.BackupAndRestore`."""
+import contextlib
 import os
 
 import numpy as np
 
-from ..core.durable import durable_replace
+from ..core.durable import (create_temporary_file, durable_replace, interrupts_deferred,
+                            release_temporary_file, remove_abandoned_temporary_files)
 from .callback import Callback
 
 
@@ -24,6 +26,7 @@ class BackupAndRestore(Callback):
     """
 
     _FILE = "training_state.npz"
+    _OLD_TEMPORARY_FILE = "tmp_training_state.npz"     # what earlier versions wrote first
 
     def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True,
                  save_before_preemption=False):
@@ -100,16 +103,36 @@ class BackupAndRestore(Callback):
         slots = self.model.optimizer.get_weights() if self.model.optimizer is not None else []
         arrays = {f"w{i}": w for i, w in enumerate(weights)}
         arrays.update({f"o{i}": s for i, s in enumerate(slots)})
-        temporary = os.path.join(self.backup_dir, "tmp_" + self._FILE)
-        np.savez(temporary, epoch=epoch, batch=batch, n_weights=len(weights),
-                 n_optimizer=len(slots), **arrays)
-        # never leave a half-written backup, even after a power cut: the bytes reach the disk
-        # before the rename, the rename before training goes on
-        durable_replace(temporary, self._path)
+        # Ctrl-C waits for the backup to be complete; a killed backup leaves a temporary file
+        # the next backup (or the end of training) removes.
+        with interrupts_deferred():
+            self._remove_leftovers()
+            temporary = create_temporary_file(self.backup_dir, self._FILE)
+            try:
+                with open(temporary, "wb") as handle:
+                    np.savez(handle, epoch=epoch, batch=batch, n_weights=len(weights),
+                             n_optimizer=len(slots), **arrays)
+                # never leave a half-written backup, even after a power cut: the bytes reach
+                # the disk before the rename, the rename before training goes on
+                durable_replace(temporary, self._path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.remove(temporary)
+                raise
+            finally:
+                release_temporary_file(temporary)
+
+    def _remove_leftovers(self):
+        """Temporary files of backups that were killed midway."""
+        remove_abandoned_temporary_files(self.backup_dir, self._FILE)
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(self.backup_dir, self._OLD_TEMPORARY_FILE))
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and os.path.exists(self._path):
             os.remove(self._path)
+        if os.path.isdir(self.backup_dir):
+            self._remove_leftovers()
 
 
 def resume_point(counters, steps_per_epoch):

@@ -15,12 +15,15 @@ of those 8 bytes, the payload, the masked CRC-32C of the payload. Each payload i
 
 TensorBoard reads scalars from `simple_value` and histograms from `histo`.
 """
+import contextlib
 import os
 import socket
 import struct
 import time
 
 import numpy as np
+
+from ..core.durable import interrupts_deferred
 
 # --- CRC-32C (Castagnoli), reflected polynomial 0x82F63B78 ------------------------------------
 
@@ -159,14 +162,29 @@ class EventFileWriter:
         name = (f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}."
                 f"{os.getpid()}.{EventFileWriter._count}.v2")
         self.path = os.path.join(self.log_dir, name)
-        self._file = open(self.path, "ab")
-        self._file.write(tfrecord(event(0, file_version="brain.Event:2")))
+        self._file = open(self.path, "ab", buffering=0)   # unbuffered: whole records
+        self._append(tfrecord(event(0, file_version="brain.Event:2")))
 
     def write(self, step, values):
         if self._file is None:
             self._open()
-        self._file.write(tfrecord(event(step, values)))
-        self._file.flush()
+        self._append(tfrecord(event(step, values)))
+
+    def _append(self, record):
+        """Write whole records only: a write that fails midway (a full disk) is cut back off,
+        else every later record would sit behind a torn one that readers stop at. Ctrl-C
+        waits for the record."""
+        with interrupts_deferred():
+            descriptor = self._file.fileno()
+            start = os.fstat(descriptor).st_size
+            try:
+                view = memoryview(record)
+                while view:
+                    view = view[self._file.write(view):]
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(descriptor, start)
+                raise
 
     def close(self):
         if self._file is not None:

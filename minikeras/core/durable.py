@@ -4,9 +4,22 @@
 the new file's data and the directory entry reach the disk, a crash can leave the old name
 pointing at an empty or partly written file. Both steps are needed: the file's bytes before the
 rename, the directory after it.
+
+Temporary files are named after their target, host and process
+(`.<target>.minikeras-<host>-<pid>-<hex>.tmp`), so that cleaning up the leftovers of a killed
+save can tell them from a file another live process (or another host sharing the directory) is
+writing right now. Ctrl-C during a save is deferred to the end of the save
+(`interrupts_deferred`), so that it neither tears the save apart nor gets lost inside a library
+callback (CPython drops exceptions raised in weakref callbacks).
 """
 import contextlib
+import hashlib
 import os
+import re
+import secrets
+import signal
+import socket
+import threading
 
 
 def fsync_file(path):
@@ -32,3 +45,105 @@ def durable_replace(temporary, target):
     fsync_file(temporary)
     os.replace(temporary, target)
     sync_directory(os.path.dirname(os.path.abspath(target)))
+
+
+# --- temporary files and their leftovers ---------------------------------------------------------
+_HOST_TAG = hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+_TEMPORARY_NAME = re.compile(
+    r"\.(?P<target>.+)\.minikeras-(?P<host>[0-9a-f]{6})-(?P<pid>[0-9]+)-[0-9a-f]{8}\.tmp\Z")
+# Temporary files of minikeras before host and process were in the name: `.<target>.<hex>.tmp`.
+_OLD_TEMPORARY_NAME = re.compile(r"\.(?P<target>.+)\.[0-9a-f]{8}\.tmp\Z")
+_being_written = set()          # this process' temporary files (a restarted container reuses pids)
+_being_written_lock = threading.Lock()
+
+
+def create_temporary_file(directory, target_name):
+    """The path of a new empty file beside `target_name` in `directory`, with the permissions
+    a plain `open(..., 'w')` gives (umask). Call `release_temporary_file` once it is renamed
+    or removed."""
+    for _ in range(100):
+        path = os.path.join(directory, f".{target_name}.minikeras-{_HOST_TAG}-{os.getpid()}-"
+                                       f"{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        with _being_written_lock:
+            _being_written.add(path)
+        return path
+    raise FileExistsError(f"Could not create a temporary file beside {target_name} in "
+                          f"{directory}.")
+
+
+def release_temporary_file(path):
+    with _being_written_lock:
+        _being_written.discard(path)
+
+
+def remove_abandoned_temporary_files(directory, target_name=None):
+    """Remove what killed saves into `directory` left behind: the temporary files of processes
+    of this host that no longer run (any target: ModelCheckpoint's `w.{epoch}.h5` never saves
+    the same name twice), and the old-style ones of `target_name`. Files of live processes and
+    of other hosts are left alone."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        match = _TEMPORARY_NAME.match(name)
+        path = os.path.join(directory, name)
+        if match:
+            abandoned = match["host"] == _HOST_TAG and _abandoned_by(int(match["pid"]), path)
+        else:
+            match = _OLD_TEMPORARY_NAME.match(name)
+            abandoned = match is not None and match["target"] == target_name
+        if abandoned:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+
+
+def _abandoned_by(pid, path):
+    if pid == os.getpid():
+        with _being_written_lock:
+            return path not in _being_written
+    return not _process_exists(pid)
+
+
+def _process_exists(pid):
+    if os.name != "posix":      # os.kill(pid, 0) would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True             # another user's process (or an unusable pid): keep its file
+    return True
+
+
+# --- Ctrl-C during a write ------------------------------------------------------------------------
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Hold back Ctrl-C (SIGINT) until the block is done, then raise KeyboardInterrupt.
+
+    A second Ctrl-C raises at once (a stuck write can still be abandoned; the writers clean up
+    their temporary file on any exception). Only in the main thread and only while Python's
+    default SIGINT handler is installed; elsewhere the block runs unchanged."""
+    if (threading.current_thread() is not threading.main_thread() or
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    received = []
+
+    def hold_back(signum, frame):
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    signal.signal(signal.SIGINT, hold_back)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt

@@ -36,13 +36,25 @@ def to_numpy(structure):
             return None
         if isinstance(x, Tensor):
             x = x.data
-        arr = np.asarray(x)
+        arr = _stacked(x)
         if arr.dtype.kind == "f" and arr.dtype != np.dtype(config.floatx()):
             arr = arr.astype(config.floatx())
         return arr
     if _is_list_of_scalars(structure):
         return convert(structure)
     return map_structure(convert, structure)
+
+
+def _stacked(x):
+    """`np.asarray(x)`; a ragged list (rows of different lengths) gets tf.keras' words."""
+    try:
+        return np.asarray(x)
+    except ValueError as error:
+        if not isinstance(x, (list, tuple)):
+            raise
+        raise ValueError(f"Failed to find data adapter that can handle input: {type(x)} whose "
+                         f"items have different shapes: a ragged list cannot be stacked into "
+                         f"one array ({error})") from None
 
 
 def _is_list_of_scalars(x):

@@ -78,7 +78,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
     """`keras.models.load_model`: a `.keras` zip or a legacy whole-model `.h5` file."""
     if kwargs:
         raise TypeError(f"load_model() got unexpected keyword arguments: {list(kwargs)}")
-    if not isinstance(filepath, (str, bytes, os.PathLike)):
+    if not isinstance(filepath, (str, os.PathLike)):     # bytes too, as tf.keras
         raise OSError("Unable to load model. Filepath is not an hdf5 file (or h5py is not "
                       f"available) or SavedModel. Received: filepath={filepath}")
     filepath = _path(filepath)

@@ -15,8 +15,6 @@ import io
 import json
 import mmap
 import os
-import re
-import secrets
 import stat
 import struct
 import zipfile
@@ -25,7 +23,9 @@ import zlib
 import h5py
 import numpy as np
 
-from ..core.durable import fsync_file, sync_directory
+from ..core.durable import (create_temporary_file, fsync_file, interrupts_deferred,
+                             release_temporary_file, remove_abandoned_temporary_files,
+                             sync_directory)
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -64,8 +64,12 @@ def atomic_write(filepath, create_parents=False):
 
     What the user set up on an existing file survives: its permission bits are copied to the
     new file, and a symbolic link stays a link (the file it points to is replaced). A hard link
-    cannot survive an atomic rename: the other names keep the old content. Temporary files left
-    by a save that was killed (`.<name>.<hex>.tmp`) are removed by the next save of the target.
+    cannot survive an atomic rename: the other names keep the old content.
+
+    Killed saves: every save removes the temporary files that killed saves left in its
+    directory (`.<name>.minikeras-<host>-<pid>-<hex>.tmp` of a process that is gone, whatever
+    the name: ModelCheckpoint's `w.{epoch}.h5` never saves one name twice), never one a live
+    process is writing. Ctrl-C during the save takes effect once the file is complete.
 
     Example:
     >>> with atomic_write("notes.txt") as tmp:
@@ -84,18 +88,21 @@ def atomic_write(filepath, create_parents=False):
     else:
         _require_directory(directory, filepath)
     basename = os.path.basename(target)
-    _remove_stale_temporary_files(directory, basename)
-    tmp_path = _create_temporary_file(directory, basename)
-    try:
-        yield tmp_path
-        _copy_permissions(target, tmp_path)
-        fsync_file(tmp_path)                  # make the bytes durable before the rename
-        os.replace(tmp_path, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp_path)
-        raise
-    sync_directory(directory)
+    with interrupts_deferred():
+        remove_abandoned_temporary_files(directory, basename)
+        tmp_path = create_temporary_file(directory, basename)
+        try:
+            yield tmp_path
+            _copy_permissions(target, tmp_path)
+            fsync_file(tmp_path)                  # make the bytes durable before the rename
+            os.replace(tmp_path, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(tmp_path)
+            raise
+        finally:
+            release_temporary_file(tmp_path)
+        sync_directory(directory)
 
 
 def _require_directory(directory, filepath):
@@ -109,21 +116,6 @@ def _require_directory(directory, filepath):
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), os.fspath(filepath))
 
 
-def _temporary_name_pattern(basename):
-    return re.compile(r"\." + re.escape(basename) + r"\.[0-9a-f]{8}\.tmp\Z")
-
-
-def _remove_stale_temporary_files(directory, basename):
-    """Temporary files of earlier saves of this target that never finished (the process was
-    killed): a finished or failed save removes its own."""
-    pattern = _temporary_name_pattern(basename)
-    with contextlib.suppress(OSError):
-        for name in os.listdir(directory):
-            if pattern.match(name):
-                with contextlib.suppress(OSError):
-                    os.remove(os.path.join(directory, name))
-
-
 def _copy_permissions(target, tmp_path):
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
@@ -131,18 +123,6 @@ def _copy_permissions(target, tmp_path):
         return
     with contextlib.suppress(OSError):
         os.chmod(tmp_path, mode)
-
-
-def _create_temporary_file(directory, basename):
-    """An empty new file with the permissions a plain `open(..., 'w')` would give (umask)."""
-    for _ in range(100):
-        path = os.path.join(directory, f".{basename}.{secrets.token_hex(4)}.tmp")
-        try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-            return path
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"Could not create a temporary file beside {basename} in {directory}.")
 
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
