@@ -99,15 +99,19 @@ def _save_weight_list(group, weights, names=None):
             dataset[()] = value
 
 
-def _refuse_state_outside_variables(model):
+def _refuse_state_outside_variables(model, layers=None):
     """tf.keras refuses to write layers whose state is not variables (an adapted lookup
-    layer's vocabulary) to HDF5: the file could not restore them."""
-    for layer in model._flatten_layers():
+    layer's vocabulary) to HDF5, or to read into them: the file cannot hold that state.
+    `layers`: only those (and what they track), else the whole model."""
+    tracked = model._flatten_layers() if layers is None else \
+        [sub for layer in layers for sub in layer._flatten_layers()]
+    for layer in tracked:
         if getattr(layer, "_has_state_outside_variables", lambda: False)():
             raise NotImplementedError(
-                f"Saving the adapted vocabulary of layer '{layer.name}' ({type(layer).__name__}) "
-                "is not supported in the legacy HDF5 format (tf.keras refuses it too). Save the "
-                "model to the native Keras format instead (a '.keras' file name).")
+                "Saving or restoring the adapted vocabulary of layer "
+                f"'{layer.name}' ({type(layer).__name__}) is not supported in the legacy HDF5 "
+                "format (tf.keras refuses it too). Save the model to the native Keras format "
+                "instead (a '.keras' file name).")
 
 
 def save_weights_to_hdf5_group(group, model):
@@ -256,6 +260,13 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
             group = f["model_weights"] if "layer_names" not in f.attrs and \
                 "model_weights" in f else f
             _check_layer_names_attr(group, filepath)
+            saved_names = set(load_attributes(group, "layer_names")) if by_name else None
+        # As tf.keras: refused before reading, for every layer (by name: each one named in the
+        # file). Outside `reading_errors`, which would report it as a corrupt file.
+        _refuse_state_outside_variables(model, None if saved_names is None else
+                                        [layer for layer in model.layers
+                                         if layer.name in saved_names])
+        with file_io.reading_errors(filepath, "weights"):
             if by_name:
                 load_weights_from_hdf5_group_by_name(group, model, skip_mismatch)
             else:

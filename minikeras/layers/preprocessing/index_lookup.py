@@ -396,6 +396,50 @@ class IndexLookup(PreprocessingLayer):
         if self.output_mode == "tf_idf" and "idf_weights" in store:
             self._idf_weights = np.asarray(store["idf_weights"][()], self._dtype)
 
+    # --- get_weights / set_weights ----------------------------------------------------------
+    # tf.keras 2 exposes an adapted (not given) vocabulary as a weight (its VocabWeightHandler):
+    # the tokens without the special ones (bytes strings, or int64). In `tf_idf` mode the IDF
+    # weights come first and the adapt document count last; a given vocabulary in `tf_idf`
+    # mode leaves the IDF weights alone. Only the layer's own lists carry them here:
+    # `layer.weights`, `model.get_weights()` and `.h5` files do not (those refuse adapted
+    # vocabularies, as tf.keras' legacy .h5 writer does).
+    def get_weights(self):
+        weights = []
+        if self.output_mode == "tf_idf":
+            weights.append(np.array(self._idf_weights, np.float32))
+        if self.input_vocabulary is None:
+            weights.append(self._vocabulary_weight())
+            if self.output_mode == "tf_idf":
+                weights.append(np.int64(self._num_documents))
+        return weights
+
+    def set_weights(self, weights, layer_name=None):
+        expected = len(self.get_weights())
+        if len(weights) != expected:
+            raise ValueError(
+                f'You called `set_weights(weights)` on layer "{layer_name or self.name}" with a '
+                f"weight list of length {len(weights)}, but the layer was expecting {expected} "
+                f"weights. Provided weights: {str(weights)[:50]}...")
+        weights = list(weights)
+        if self.output_mode == "tf_idf":
+            self._idf_weights = np.asarray(weights.pop(0), self._dtype).reshape(-1)
+        if self.input_vocabulary is None:
+            self._set_tokens(self._tokens_from_weight(weights.pop(0)))
+            if self.output_mode == "tf_idf":
+                self._num_documents = int(np.asarray(weights.pop(0)))
+
+    def _vocabulary_weight(self):
+        tokens = self.get_vocabulary(include_special_tokens=False)
+        if self._key_kind == "int":
+            return np.array(tokens, np.int64).reshape(-1)
+        array = np.empty(len(tokens), object)
+        array[:] = [t.encode("utf-8") if isinstance(t, str) else t for t in tokens]
+        return array
+
+    def _tokens_from_weight(self, value):
+        values = np.asarray(value).reshape(-1).tolist()
+        return [self._token(v.decode("utf-8") if isinstance(v, bytes) else v) for v in values]
+
     # Subclasses: how inputs become keys and how tokens are read from a file / vocabulary.
     def _keys(self, data):
         raise NotImplementedError

@@ -137,6 +137,13 @@ class TextVectorization(PreprocessingLayer):
     def idf_weights(self):
         return self._lookup_layer.idf_weights
 
+    def get_weights(self):
+        """The vocabulary lookup's weights (see `IndexLookup.get_weights`)."""
+        return self._lookup_layer.get_weights()
+
+    def set_weights(self, weights):
+        self._lookup_layer.set_weights(weights, layer_name=self.name)
+
     # --- adapt -----------------------------------------------------------------------------
     def adapt(self, data, batch_size=None, steps=None):
         """Learns the vocabulary from strings: an array or list, or a Sequence / generator of
