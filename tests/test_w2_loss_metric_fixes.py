@@ -76,3 +76,77 @@ def test_mismatched_sparse_labels_name_the_flattened_shape():
                                          r"logits.shape=\(8, 3\)"):
         keras.losses.sparse_categorical_crossentropy(np.zeros((8, 2)),
                                                      np.full((8, 3), 1 / 3, "float32"))
+
+
+_Y_TRUE = np.array([[0, 1, 0], [1, 0, 0]], "float32")
+_Y_PRED = np.array([[.1, .8, .1], [.3, .4, .3]], "float32")
+
+
+@pytest.mark.parametrize("name, sparse, expected", [
+    # closed forms of the two rows above
+    ("binary_accuracy", False, [1, 2 / 3]),
+    ("categorical_accuracy", False, [1, 0]),
+    ("sparse_categorical_accuracy", True, [1, 0]),
+    ("top_k_categorical_accuracy", False, [1, 1]),
+    ("sparse_top_k_categorical_accuracy", True, [1, 1]),
+    ("mse", False, [0.06 / 3, 0.74 / 3]),
+    ("mae", False, [0.4 / 3, 1.4 / 3]),
+    ("sparse_categorical_crossentropy", True, [-np.log(.8), -np.log(.3)]),
+])
+def test_metric_functions_return_float32_tensors(name, sparse, expected):
+    # tf_keras 2.21 returns float32 EagerTensors (with .numpy()) for these
+    y_true = np.array([1, 0]) if sparse else _Y_TRUE
+    result = getattr(keras.metrics, name)(y_true, _Y_PRED)
+    assert isinstance(result, keras.ops.convert_to_tensor(0.0).__class__)
+    assert result.numpy().dtype == np.float32
+    np.testing.assert_allclose(result.numpy(), expected, rtol=1e-5)
+
+
+def test_binary_accuracy_of_integers_is_a_float32_tensor():
+    # tf_keras 2.21: binary_accuracy([1, 0], [1, 1]) -> float32 EagerTensor 0.5
+    result = keras.metrics.binary_accuracy(np.array([1, 0]), np.array([1, 1]))
+    assert result.numpy().dtype == np.float32 and float(result.numpy()) == 0.5
+
+
+def test_mse_metric_keeps_float64_as_tf_does():
+    # tf_keras 2.21: metrics.mse of float64 predictions is float64
+    assert keras.metrics.mse(np.array([1, 0]), np.array([1., 1.])).numpy().dtype == np.float64
+
+
+def test_masked_metric_function_still_counts_only_valid_entries():
+    metric = keras.metrics.SparseCategoricalCrossentropy(ignore_class=0)
+    metric.update_state(np.array([1, 0]), _Y_PRED)
+    np.testing.assert_allclose(float(metric.result()), -np.log(.8), rtol=1e-5)
+
+
+def test_random_uniform_accepts_maxval_below_minval():
+    # tf draws minval + u * (maxval - minval): minval=1, maxval=0 gives values in (0, 1]
+    values = np.asarray(keras.initializers.RandomUniform(minval=1, maxval=0, seed=1)((500,)))
+    assert values.dtype == np.float32
+    assert 0 <= values.min() and values.max() <= 1 and values.std() > 0.2
+
+
+def test_random_uniform_keeps_its_stream_for_ordinary_bounds():
+    # the same seeded draw as numpy's uniform(minval, maxval)
+    values = np.asarray(keras.initializers.RandomUniform(-2, 3, seed=4)((6,)))
+    rng = keras.initializers.RandomUniform(-2, 3, seed=4)._rng()
+    np.testing.assert_allclose(values, rng.uniform(-2, 3, size=(6,)).astype("float32"))
+
+
+def test_softmax_with_a_string_axis_fails_when_called():
+    # tf_keras 2.21 builds the layer, then its call raises InvalidArgumentError (our ValueError)
+    # "Value for attr 'Tidx' of string is not in the list of allowed values: int32, int64"
+    layer = keras.layers.Softmax(axis="a")
+    assert layer.axis == "a"
+    with pytest.raises(ValueError, match="Value for attr 'Tidx' of string is not in the list "
+                                         "of allowed values: int32, int64"):
+        layer(np.ones((2, 3), "float32"))
+
+
+def test_class_weight_as_a_list_of_numbers_uses_tf_keras_words():
+    # tf_keras 2.21: AttributeError "'list' object has no attribute 'keys'"
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(AttributeError, match="'list' object has no attribute 'keys'"):
+        model.fit(np.ones((4, 2), "float32"), np.array([0, 1, 0, 1]), class_weight=[1.0, 2.0],
+                  verbose=0)
