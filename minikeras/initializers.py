@@ -113,7 +113,10 @@ class RandomUniform(_Random):
         dtype = self._dtype(dtype)
         if dtype.kind in "iu":
             return self._rng().integers(self.minval, self.maxval, size=shape).astype(dtype)
-        return self._rng().uniform(self.minval, self.maxval, size=shape).astype(dtype)
+        # minval + u * (maxval - minval) as tf draws it (numpy's uniform() does the same sum
+        # but refuses maxval < minval, which tf accepts)
+        unit = self._rng().random(size=shape)
+        return (self.minval + unit * (self.maxval - self.minval)).astype(dtype)
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}

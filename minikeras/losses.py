@@ -255,14 +255,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, ignore_class=None):
     y_pred = _float_tensor(y_pred)
-    labels = np.asarray(as_array(y_true))
-    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
-        labels = labels[..., 0]
-    if axis in (-1, y_pred.ndim - 1) and labels.shape != tuple(y_pred.shape[:-1]):
-        # tf.nn.sparse_softmax_cross_entropy_with_logits' words (tf_keras 2.21)
-        raise ValueError("`labels.shape` must equal `logits.shape` except for the last "
-                         f"dimension. Received: labels.shape={labels.shape} and "
-                         f"logits.shape={tuple(y_pred.shape)}")
+    labels = _labels_matching_output(np.asarray(as_array(y_true)), tuple(y_pred.shape), axis)
     labels = _integer_labels(labels, y_pred.shape[axis], ignore_class)
     logits = getattr(y_pred, "_keras_logits", None)
     if logits is None:
@@ -282,6 +275,28 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
         loss = ops.where(valid, loss, np.zeros((), as_array(loss).dtype))
         loss._keras_mask = valid        # the loss classes average over the valid entries only
     return loss
+
+
+def _labels_matching_output(labels, output_shape, axis):
+    """Labels shaped as the output without its class axis, by tf_keras' rule: unless the ranks
+    differ by one, the labels are flattened and the output read as (-1, n_classes) (so (N, 1)
+    or (N, 1, 1) labels fit (N, C) outputs). Reshapes are views: the output is never copied."""
+    rank = len(output_shape)
+    axis %= rank
+    expected = output_shape[:axis] + output_shape[axis + 1:]
+    if labels.ndim != rank - 1:
+        labels = labels.reshape(-1)
+        if labels.size == int(np.prod(expected)):
+            labels = labels.reshape(expected)
+        elif rank > 2:
+            expected = (int(np.prod(expected)),)
+    if labels.shape != expected:
+        # tf.nn.sparse_softmax_cross_entropy_with_logits' words (tf_keras 2.21), with the
+        # flattened labels and the output as tf reshaped it
+        raise ValueError("`labels.shape` must equal `logits.shape` except for the last "
+                         f"dimension. Received: labels.shape={labels.shape} and "
+                         f"logits.shape={expected + (output_shape[axis],)}")
+    return labels
 
 
 def _integer_labels(labels, n_classes, ignore_class=None):

@@ -3,7 +3,7 @@ import numpy as np
 
 from ..core import config
 from ..core.tensor import as_array
-from .base import MeanMetricWrapper
+from .base import MeanMetricWrapper, tensor_result
 
 
 def _floatx(x):
@@ -82,6 +82,14 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1 where the integer label is among the k highest scores."""
     return sparse_top_k_categorical_matches(y_true, y_pred, k)
 
+
+# The public functions return Tensors, as tf.keras' return EagerTensors.
+accuracy = tensor_result(accuracy)
+binary_accuracy = tensor_result(binary_accuracy)
+categorical_accuracy = tensor_result(categorical_accuracy)
+sparse_categorical_accuracy = tensor_result(sparse_categorical_accuracy)
+top_k_categorical_accuracy = tensor_result(top_k_categorical_accuracy)
+sparse_top_k_categorical_accuracy = tensor_result(sparse_top_k_categorical_accuracy)
 
 class Accuracy(MeanMetricWrapper):
     """How often predictions equal labels.

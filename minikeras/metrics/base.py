@@ -1,6 +1,7 @@
 """Stateful metric base classes: `Metric`, the reductions `Sum`/`Mean`, and
 `MeanMetricWrapper` (the running mean of a per-sample function), with tf.keras 2.x semantics:
 float32 state variables, sample weights squeezed/expanded/broadcast against the values."""
+import functools
 import numpy as np
 
 from ..core import config
@@ -153,6 +154,19 @@ class MetricResult(np.ndarray):
 
 def _snake_case(name):
     return to_snake_case(name)
+
+
+def tensor_result(fn):
+    """A public metric function as tf.keras gives it: its per-sample values come back as a
+    Tensor (tf returns an EagerTensor), detached from any tape; the mask of the entries it
+    counts (a crossentropy's `ignore_class`) rides along for MeanMetricWrapper."""
+    @functools.wraps(fn)
+    def public(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        values = Tensor(as_array(out))
+        values._keras_mask = getattr(out, "_keras_mask", None)
+        return values
+    return public
 
 
 class Reduction:

@@ -3,27 +3,15 @@ import numpy as np
 
 from .. import losses
 from ..core.tensor import as_array
-from .base import Mean, MeanMetricWrapper, divide_no_nan, squeeze_or_expand_dimensions
-
-
-class _MaskedValues(np.ndarray):
-    """Loss values with the `_keras_mask` of their valid entries (ignore_class), which
-    MeanMetricWrapper turns into weights as tf.keras does."""
+from .base import (Mean, MeanMetricWrapper, divide_no_nan, squeeze_or_expand_dimensions,
+                   tensor_result)
 
 
 def _numpy_metric(fn, name=None):
-    """A loss function as a metric function: NumPy in, NumPy out (metrics are never
-    differentiated)."""
-    def metric(y_true, y_pred, **kwargs):
-        out = fn(y_true, y_pred, **kwargs)
-        values = as_array(out)
-        mask = getattr(out, "_keras_mask", None)
-        if mask is not None:
-            values = values.view(_MaskedValues)
-            values._keras_mask = mask
-        return values
+    """A loss function as a metric function: a Tensor of the per-sample values, detached
+    (metrics are never differentiated), keeping the loss' `_keras_mask` (ignore_class)."""
+    metric = tensor_result(fn)
     metric.__name__ = name or fn.__name__
-    metric.__doc__ = fn.__doc__
     return metric
 
 

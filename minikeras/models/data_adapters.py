@@ -519,6 +519,10 @@ def make_class_weight_fn(class_weight):
     A list of dicts is Keras 2's per-output form (one dict per model output, in output order;
     tf.keras 2.x raises AttributeError there): each output's weights from its own dict."""
     if isinstance(class_weight, (list, tuple)):
+        if not all(cw is None or isinstance(cw, dict) for cw in class_weight):
+            # a list of weights (not of per-output dicts): tf.keras 2.21's words
+            raise AttributeError(f"'{type(class_weight).__name__}' object has no attribute "
+                                 "'keys'")
         return _per_output_class_weight_fn(class_weight)
     class_ids = sorted(class_weight.keys())
     if class_ids != list(range(len(class_ids))):

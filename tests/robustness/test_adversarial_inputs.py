@@ -113,11 +113,13 @@ def test_input_smaller_than_the_kernel_at_run_time(layer):
 
 
 def test_sparse_labels_of_the_wrong_shape_use_tf_keras_words():
-    # tf_keras 2.21: ValueError "`labels.shape` must equal `logits.shape` except for the last
-    # dimension. Received: labels.shape=(8, 2) and logits.shape=(8, 3)"
+    # tf_keras 2.21 (eager loss call): ValueError "`labels.shape` must equal `logits.shape`
+    # except for the last dimension. Received: labels.shape=(16,) and logits.shape=(8, 3)" (the
+    # labels flattened); its graph-mode fit raises InvalidArgumentError "... got logits shape
+    # [8,3] and labels shape [16]" instead
     model = dense_model("softmax", "sparse_categorical_crossentropy", units=3)
     with pytest.raises(ValueError, match=r"`labels.shape` must equal `logits.shape` except for "
-                                         r"the last dimension. Received: labels.shape=\(8, 2\) "
+                                         r"the last dimension. Received: labels.shape=\(16,\) "
                                          r"and logits.shape=\(8, 3\)"):
         model.fit(X, np.zeros((8, 2)), verbose=0)
 

@@ -8,6 +8,12 @@ from ...engine.base_layer import Layer
 _LARGE_NEGATIVE = -1e9
 
 
+def _dtype_name(value):
+    """The TF dtype name of a bad axis, as tf's op attribute error names it."""
+    return "string" if isinstance(value, str) else "float" if isinstance(value, float) else \
+        type(value).__name__
+
+
 class Softmax(Layer):
     """`exp(x) / sum(exp(x))` over `axis` (an int or a list of ints). Positions where the
     call's `mask` is False (0) are pushed to -1e9 first, so they get (almost) zero weight.
@@ -26,6 +32,10 @@ class Softmax(Layer):
     def call(self, inputs, mask=None):
         rank = len(inputs.shape)
         for axis in (self.axis if isinstance(self.axis, (list, tuple)) else (self.axis,)):
+            if not isinstance(axis, (int, np.integer)):
+                # tf's InvalidArgumentError from its reduce op (our ValueError), at call time
+                raise ValueError(f"Value for attr 'Tidx' of {_dtype_name(axis)} is not in the "
+                                 "list of allowed values: int32, int64")
             if not -rank <= axis < rank:
                 raise ValueError(f"`dim` must be in the range [-{rank}, {rank}) where {rank} is "
                                  "the number of dimensions in the input. Received: "
