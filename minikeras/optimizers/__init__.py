@@ -2,6 +2,8 @@
 import types
 import warnings
 
+import numpy as np
+
 from .base import Optimizer  # noqa: F401
 from .sgd import SGD
 from .rmsprop import RMSprop
@@ -77,8 +79,14 @@ REGISTERED_PREFIX = "Custom>"
 def serialize(optimizer, use_legacy_format=False):
     """`{'module': 'keras.optimizers', 'class_name', 'config', 'registered_name'}`."""
     if use_legacy_format:
-        return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
-    return serialize_keras_object(optimizer, "keras.optimizers")
+        return {"class_name": registered_class_name(optimizer), "config": optimizer.get_config()}
+    module = "keras.optimizers.legacy" if isinstance(optimizer, legacy.LegacyOptimizer) \
+        else "keras.optimizers"
+    entry = serialize_keras_object(optimizer, module)
+    # tf.keras' new format holds Python numbers where `get_config()` has NumPy scalars
+    entry["config"] = {key: value.item() if isinstance(value, np.generic) else value
+                       for key, value in entry["config"].items()}
+    return entry
 
 
 def builtin_class_name(class_name):

@@ -244,12 +244,13 @@ class Optimizer:
     def _var_index(self, variable):
         index = self._index_dict.get(id(variable))
         if index is None:
-            raise KeyError(f"The optimizer cannot recognize variable {variable.name}. This usually "
-                           "means you are trying to call the optimizer to update different parts "
+            # tf.keras' wording, down to the `KeyError: '...'` it nests in its message
+            raise KeyError(f"KeyError: 'The optimizer cannot recognize variable {variable.name}. "
+                           "This usually means you are trying to call the optimizer to update different parts "
                            "of the model separately. Please call `optimizer.build(variables)` "
                            "with the full list of trainable variables before the training loop "
-                           "or use legacy optimizer `keras.optimizers.legacy."
-                           f"{type(self).__name__}.")
+                           "or use legacy optimizer `tf.keras.optimizers.legacy."
+                           f"{type(self).__name__}.'")
         return index
 
     def _update_in_halves(self, update, gradient, variable, *slots, scratches=1):
@@ -523,8 +524,8 @@ class Optimizer:
     def _serialize_hyperparameter(self, hyperparameter):
         if isinstance(hyperparameter, schedules_module.LearningRateSchedule):
             return schedules_module.serialize(hyperparameter)
-        if isinstance(hyperparameter, Tensor):
-            return hyperparameter.data.item()
+        if isinstance(hyperparameter, Tensor):   # a NumPy scalar (float32), as tf.keras gives
+            return np.asarray(hyperparameter.data)[()]
         if callable(hyperparameter):
             return hyperparameter()
         return hyperparameter

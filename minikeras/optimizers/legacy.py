@@ -24,7 +24,7 @@ _ALLOWED_KWARGS = {"clipnorm", "clipvalue", "lr", "decay", "global_clipnorm"}
 
 
 def _as_float32(value):
-    return float(np.float32(value)) if isinstance(value, (int, float)) and \
+    return np.float32(value) if isinstance(value, (int, float)) and \
         not isinstance(value, bool) else value
 
 
@@ -56,6 +56,30 @@ class LegacyOptimizer:
         if getattr(self, "epsilon", 0.0) is None:   # Keras 2.x scripts pass `epsilon=None`
             self.epsilon = backend_config.epsilon()
         self.iterations = Variable(np.zeros((), np.int64), trainable=False, name=f"{name}/iter")
+        self._hypers_read = False
+
+    # OptimizerV2 keeps its hyperparameters as given until it first builds or `learning_rate`
+    # (`lr`) is read; from then on they live in float32 variables, and `get_config()` gives
+    # them back as NumPy float32 scalars.
+    def _build_learning_rate(self, learning_rate):
+        self._given_learning_rate = learning_rate if self._deprecated_lr is None \
+            else self._deprecated_lr
+        return super()._build_learning_rate(learning_rate)
+
+    @property
+    def _hypers_created(self):
+        return self._built or self._hypers_read
+
+    @property
+    def learning_rate(self):
+        self._hypers_read = True
+        return Optimizer.learning_rate.fget(self)
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        if not self._hypers_created:
+            self._given_learning_rate = learning_rate
+        Optimizer.learning_rate.fset(self, learning_rate)
 
     _iterations_read = False
 
@@ -138,15 +162,19 @@ class LegacyOptimizer:
         return super().apply_gradients(grads_and_vars, *args, **kwargs)
 
     def get_config(self):
+        created = self._hypers_created
+        learning_rate = self._learning_rate if created or isinstance(
+            self._learning_rate, schedules.LearningRateSchedule) else self._given_learning_rate
         config = {"name": self.name,
-                  "learning_rate": self._serialize_hyperparameter(self._learning_rate),
+                  "learning_rate": self._serialize_hyperparameter(learning_rate),
                   "decay": self._initial_decay}
         for key in ("clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, key, None) is not None:
                 config[key] = getattr(self, key)
         for key in self._legacy_config_keys:
             value = getattr(self, key)
-            config[key] = _as_float32(value) if key in self._float32_hypers else value
+            config[key] = _as_float32(value) if created and key in self._float32_hypers \
+                else value
         return config
 
     @classmethod
@@ -390,7 +418,8 @@ class Ftrl(LegacyOptimizer, ftrl.Ftrl):
     _legacy_config_keys = ("initial_accumulator_value", "learning_rate_power",
                            "l1_regularization_strength", "l2_regularization_strength", "beta",
                            "l2_shrinkage_regularization_strength")
-    _float32_hypers = ("l1_regularization_strength", "l2_regularization_strength")
+    _float32_hypers = ("learning_rate_power", "l1_regularization_strength",
+                       "l2_regularization_strength", "beta")
 
     def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
                  initial_accumulator_value=0.1, l1_regularization_strength=0.0,
