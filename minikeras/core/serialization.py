@@ -1,5 +1,7 @@
 """Resolving Keras identifiers (a name, a config dict or an object) to objects, through the
 registry (custom objects first, then the built-ins the public modules registered)."""
+import numpy as np
+
 from .registry import _GLOBAL_CUSTOM_NAMES, builtin_objects, get_registered_name, get_registered_object
 
 
@@ -60,8 +62,20 @@ def _functions_by_name(config):
     if not isinstance(config, dict):
         return config
     return {key: get_registered_name(value)
-            if isinstance(value, (types.FunctionType, types.BuiltinFunctionType)) else value
-            for key, value in config.items()}
+            if isinstance(value, (types.FunctionType, types.BuiltinFunctionType))
+            else _python_numbers(value) for key, value in config.items()}
+
+
+def _python_numbers(value):
+    """NumPy scalars (an optimizer's float32 learning rate) as Python numbers, in nested
+    lists and dicts too, as tf.keras' serialize_keras_object writes them."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {key: _python_numbers(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_python_numbers(item) for item in value)
+    return value
 
 
 def serialize_object(obj):

@@ -184,3 +184,17 @@ def test_generic_serialize_and_deserialize_keras_object():
     assert isinstance(optimizer, optimizers.SGD)
     with pytest.raises(ValueError, match="Unknown object: 'NoSuchLayer'"):
         keras.utils.deserialize_keras_object({"class_name": "NoSuchLayer", "config": {}})
+
+
+def test_serialize_keras_object_writes_python_numbers_as_tf_keras():
+    """tf_keras 2.21 (peer venv): serialize_keras_object(Adam()) gives learning_rate as the
+    Python float 0.0010000000474974513 (get_config's np.float32 made plain), and
+    RandomUniform(np.float32(0.5)) gives minval 0.5 as a Python float."""
+    import numpy as np
+    import minikeras as keras
+    entry = keras.saving.serialize_keras_object(keras.optimizers.Adam())
+    rate = entry["config"]["learning_rate"]
+    assert type(rate) is float and rate == float(np.float32(0.001))
+    config = keras.saving.serialize_keras_object(
+        keras.initializers.RandomUniform(np.float32(0.5)))["config"]
+    assert type(config["minval"]) is float and config["minval"] == 0.5
