@@ -4,7 +4,7 @@ neural_style_transfer: two images held in `K.variable`s and a `K.placeholder` co
 `K.concatenate` into the input of a convnet; content, Gram-matrix style and total variation
 losses on slices of layer outputs; `K.gradients` w.r.t. the placeholder; `K.function`. The
 fixture was written by tf_keras 2.21 in graph mode (tests/fixtures/keras2_examples_long/
-make_fixtures.py, `tf` argument) from the same code with the same weights."""
+benchmarks/fixture_recipes/keras2_neural_style.py, `tf` argument) from the same code with the same weights."""
 import os
 
 import numpy as np

@@ -1,6 +1,6 @@
 """Patterns of the TensorFlow guides and tutorials written for tf.keras 2.x (tensorflow/docs:
 guide/keras/custom_layers_and_models, tutorials/keras/regression, ...), against numbers the
-peer tf_keras 2.21 wrote (tests/fixtures/tfdocs/make_fixtures.py)."""
+peer tf_keras 2.21 wrote (benchmarks/fixture_recipes/tfdocs.py)."""
 import json
 import os
 

@@ -1,6 +1,6 @@
 """Adapted vocabularies in `get_weights()` / `set_weights()` of TextVectorization, StringLookup
 and IntegerLookup, against tf_keras 2.21 (tests/fixtures/w2_vocab/vocab_weights.json, written by
-make_fixtures.py there). tf_keras exposes an adapted vocabulary as a weight (bytes strings or
+benchmarks/fixture_recipes/w2_vocab.py). tf_keras exposes an adapted vocabulary as a weight (bytes strings or
 int64, special tokens excluded); in tf_idf mode between the IDF weights and the document count.
 tf_keras refuses to write such a layer to a legacy .h5 file, and so does minikeras."""
 import json

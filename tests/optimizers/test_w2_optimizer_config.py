@@ -1,7 +1,7 @@
 """Optimizer `get_config()` values as tf.keras 2.21 gives them: the learning rate (and, for the
 legacy optimizers once built, their variable-held hyperparameters) as NumPy float32 scalars;
 `serialize()` turning them into Python numbers; saved files holding plain JSON numbers.
-Expected entries come from the peer (tests/fixtures/optimizer_config/make_fixtures.py)."""
+Expected entries come from the peer (benchmarks/fixture_recipes/optimizer_config.py)."""
 import json
 import os
 

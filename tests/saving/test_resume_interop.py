@@ -3,7 +3,7 @@
 Keras 3.15 (`.keras` with its optimizer variables) load in minikeras with the writer's
 predictions, optimizer class/config/iterations, and 3 more training steps give the losses and
 weights of the writer's own reloaded model (fixtures: tests/fixtures/files_resume, written by
-make_fixtures.py there). Files minikeras writes keep the layout those readers need."""
+benchmarks/fixture_recipes/files_resume.py). Files minikeras writes keep the layout those readers need."""
 import io
 import json
 import warnings
@@ -24,7 +24,7 @@ ARRAYS = {**np.load(fixture_path("files_resume", "expected_tk.npz")),
 
 
 class Scale(keras.layers.Layer):
-    """The custom layer of make_fixtures.py (`custom_layer_class`)."""
+    """The custom layer of files_resume.py (`custom_layer_class`)."""
 
     def __init__(self, factor=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -156,7 +156,7 @@ def test_numpy_array_of_a_variable_is_a_snapshot():
 
 
 def attention_model():
-    """make_fixtures.py's "mha" model."""
+    """files_resume.py's "mha" model."""
     inputs = keras.Input((4, 6))
     attended = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3)(inputs, inputs)
     hidden = keras.layers.LayerNormalization()(keras.layers.Add()([inputs, attended]))
@@ -194,7 +194,7 @@ def test_weights_file_has_the_attention_groups_tf_keras_reads(tmp_path):
 
 
 def dense_model():
-    """make_fixtures.py's "dense" model with its seed-0 weights."""
+    """files_resume.py's "dense" model with its seed-0 weights."""
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(6, activation="tanh"),
                               keras.layers.BatchNormalization(),
                               keras.layers.Dense(3, activation="sigmoid")])
