@@ -64,7 +64,7 @@ def dense(x, kernel, bias=None, activation=None):
         gx, gw = parallel.matmul_pair((g2, wd.T) if needs[0] else None,
                                       (x2.T, g2) if needs[1] else None)
         gx = None if gx is None else gx.reshape(xd.shape)
-        gb = g2.sum(axis=0) if (bias is not None and needs[2]) else None
+        gb = np.add.reduce(g2, axis=0) if (bias is not None and needs[2]) else None
         return gx, gw, gb
     return record(out, (x, kernel, bias), backward)
 
