@@ -392,8 +392,9 @@ def compute_weighted_loss(losses, sample_weight=None, reduction=Reduction.SUM_OV
             losses.data.dtype.kind == "f":
         # one op instead of a sum and a division (the same bits), merged into the op that
         # made the losses when it offers that (a crossentropy from logits)
-        fused = getattr(losses._backward, "mean_of_losses", None)
-        return fused() if fused is not None else _mean_of_losses(losses)
+        if getattr(losses._backward, "fuses_mean", False):
+            return _mean_of_losses(losses.data, losses._parents, losses._backward)
+        return _mean_of_losses(losses)
     total = ops.sum(losses)
     if reduction == Reduction.SUM:
         return total

@@ -3,6 +3,9 @@ output to the crossentropy on its logits, an unweighted mean-reduced loss is one
 the crossentropy's op), and the loss trackers update scalars directly. Each gives the bits of
 the general route (separate ops, shape handling), checked here against that route and against
 NumPy closed forms."""
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -138,3 +141,22 @@ def test_scalar_divide_no_nan():
     assert quotient.tobytes() == (np.float32(1) / np.float32(3)).tobytes()
     integers = metrics_base.divide_no_nan(np.asarray(3), np.asarray(0))
     assert integers.dtype == np.float64 and float(integers) == 0.0
+
+
+def test_fused_loss_frees_its_arrays_without_the_garbage_collector():
+    """No reference cycle through the ops' backward functions: a step's arrays go as soon as
+    the loss does (large softmax outputs would otherwise wait for a collection)."""
+    logits, labels = _data(rows=6, classes=5, seed=6)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with recording_scope():
+            probabilities = activations.softmax(Variable(logits) * np.float32(1))
+            per_sample = losses.categorical_crossentropy(labels, probabilities)
+            watched = [weakref.ref(probabilities._backward), weakref.ref(per_sample._backward)]
+            loss = losses.compute_weighted_loss(per_sample)
+        del probabilities, per_sample, loss
+        assert all(reference() is None for reference in watched)
+    finally:
+        if collecting:
+            gc.enable()

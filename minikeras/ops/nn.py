@@ -290,7 +290,7 @@ def softmax_cross_entropy(labels, logits, axis=-1, softmax=None):
 
     `softmax`, the recorded output of `softmax(logits, axis)` (a softmax activation whose
     logits the loss reads), lends its maxima, sums and probabilities: the same NumPy calls on
-    the same values, made once. Its backward offers `mean_of_losses` (see `_mean_of_losses`)."""
+    the same values, made once. Its mean can be taken as part of this op (`_mean_of_losses`)."""
     ld, yd = as_array(logits), as_array(labels).astype(as_array(logits).dtype, copy=False)
     parts = _softmax_parts_of(softmax, ld, axis)
     if parts is None:
@@ -311,7 +311,7 @@ def softmax_cross_entropy(labels, logits, axis=-1, softmax=None):
         glogits = ((exps / sums if probs is None else probs) - yd) * gexp if needs[1] else None
         glabels = -log_probs * gexp if needs[0] else None
         return glabels, glogits
-    backward.mean_of_losses = lambda: _mean_of_losses(loss, (labels, logits), backward)
+    backward.fuses_mean = True      # see `_mean_of_losses` (a flag: no reference cycle)
     return record(loss, (labels, logits), backward)
 
 
@@ -325,9 +325,10 @@ def _softmax_parts_of(softmax, logits, axis):
 
 def _mean_of_losses(losses, inputs=None, backward=None):
     """`sum(losses) / losses.size` as one op, the bits of `ops.sum` then `ops.divide` (a
-    compiled loss without sample weights). With `inputs` and `backward`, those of the op that
-    made the array `losses`: this op then stands for both, and the per-element gradient
-    (`g / size` everywhere) goes straight into that op's backward."""
+    compiled loss without sample weights). With `inputs` and `backward`, those of the recorded
+    op that made the array `losses` (one whose backward has `fuses_mean` set): this op then
+    stands for both, and the per-element gradient (`g / size` everywhere) goes straight into
+    that op's backward."""
     if inputs is None:
         inputs = (losses,)
     ld = as_array(losses)
