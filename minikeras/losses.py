@@ -258,6 +258,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     labels = _labels_matching_output(np.asarray(as_array(y_true)), tuple(y_pred.shape), axis)
     labels = _integer_labels(labels, y_pred.shape[axis], ignore_class)
     logits = getattr(y_pred, "_keras_logits", None)
+    softmax = y_pred if logits is not None else None    # lends its sums (ops.nn)
     if logits is None:
         if from_logits:
             logits = y_pred
@@ -268,7 +269,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     if ignore_class is not None:
         valid = labels != ignore_class
         labels = np.where(valid, labels, 0)
-    loss = ops.sparse_softmax_cross_entropy(labels, logits, axis=axis)
+    loss = ops.sparse_softmax_cross_entropy(labels, logits, axis=axis, softmax=softmax)
     if valid is not None:
         # tf.where, not a product: ignored entries pass no gradient even when the weights
         # are NaN (a batch with only ignored labels: mask / mean(mask) = 0 / 0)

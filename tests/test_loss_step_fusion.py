@@ -160,3 +160,37 @@ def test_fused_loss_frees_its_arrays_without_the_garbage_collector():
     finally:
         if collecting:
             gc.enable()
+
+
+def test_compiled_sparse_crossentropy_on_softmax_matches_separate_ops_bit_for_bit():
+    logits, labels = _data(rows=29, classes=6, seed=7)
+    classes = labels.argmax(axis=1)
+    variable = Variable(logits)
+    container = compile_utils.LossesContainer("sparse_categorical_crossentropy", None, ["out"])
+    with recording_scope():
+        loss = container(classes, activations.softmax(variable * np.float32(1)))
+    gradient = compute_gradients(loss, [variable])[0]
+    reference_variable = Variable(logits)
+    with recording_scope():
+        per_sample = ops.nn.sparse_softmax_cross_entropy(classes, reference_variable)
+        reference = ops.divide(ops.sum(per_sample), np.asarray(per_sample.data.size, np.float32))
+    reference_gradient = compute_gradients(reference, [reference_variable])[0]
+    assert np.asarray(loss.data).tobytes() == np.asarray(reference.data).tobytes()
+    assert gradient.tobytes() == reference_gradient.tobytes()
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    softmax = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(gradient, (softmax - labels) / len(labels), rtol=1e-5, atol=1e-8)
+
+
+def test_sparse_crossentropy_over_another_axis_computes_afresh():
+    rng = np.random.default_rng(8)
+    logits = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    classes = rng.integers(0, 4, (3, 5))
+    with recording_scope():
+        probabilities = activations.softmax(Variable(logits) * np.float32(1), axis=1)
+        loss = losses.sparse_categorical_crossentropy(classes, probabilities, axis=1)
+    moved = np.moveaxis(logits, 1, -1)
+    log_softmax = moved - moved.max(-1, keepdims=True)
+    log_softmax -= np.log(np.exp(log_softmax).sum(-1, keepdims=True))
+    expected = -np.take_along_axis(log_softmax, classes[..., None], -1)[..., 0]
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-5, atol=1e-6)

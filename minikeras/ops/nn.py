@@ -345,28 +345,37 @@ def _mean_of_losses(losses, inputs=None, backward=None):
     return record(out, inputs, mean_backward)
 
 
-def sparse_softmax_cross_entropy(labels, logits, axis=-1):
-    """Per-sample cross-entropy with integer class labels, as one op."""
+def sparse_softmax_cross_entropy(labels, logits, axis=-1, softmax=None):
+    """Per-sample cross-entropy with integer class labels, as one op (`softmax` and the mean as
+    for `softmax_cross_entropy`)."""
     ld = as_array(logits)
     if axis not in (-1, ld.ndim - 1):
         ld = np.moveaxis(ld, axis, -1)
     idx = np.asarray(unwrap(labels)).astype(np.intp)
     if idx.ndim == ld.ndim:  # labels with a trailing 1 axis
         idx = idx.reshape(idx.shape[:-1])
-    shifted = ld - np.max(ld, axis=-1, keepdims=True)
-    exps = np.exp(shifted)
-    sums = np.sum(exps, axis=-1, keepdims=True)
+    parts = _softmax_parts_of(softmax, ld, axis)     # not for moved axes: another array
+    if parts is None:
+        maxima = np.maximum.reduce(ld, axis=-1, keepdims=True)
+        shifted = ld - maxima
+        exps = np.exp(shifted)
+        sums = np.add.reduce(exps, axis=-1, keepdims=True)
+        probs = None
+    else:
+        maxima, sums, probs = parts
+        shifted = ld - maxima
     picked = np.take_along_axis(shifted, idx[..., None], axis=-1)[..., 0]
     loss = np.log(sums[..., 0]) - picked
 
     def backward(g, needs):
-        grad = exps / sums
+        grad = exps / sums if probs is None else probs.copy()
         np.put_along_axis(grad, idx[..., None],
                           np.take_along_axis(grad, idx[..., None], axis=-1) - 1, axis=-1)
         grad *= g[..., None]
         if axis not in (-1, ld.ndim - 1):
             grad = np.moveaxis(grad, -1, axis)
         return None, grad
+    backward.fuses_mean = True
     return record(loss.astype(ld.dtype, copy=False), (labels, logits), backward)
 
 
