@@ -86,7 +86,18 @@ def test_softmax_parts_are_lent_only_for_the_same_logits_and_axis():
     assert same_values_other_array.data.tobytes() == \
         ops.nn.softmax_cross_entropy(labels, Tensor(logits)).data.tobytes()
     by_columns = ops.nn.softmax(Tensor(logits), axis=0)
-    assert ops.nn._softmax_parts_of(by_columns, logits, -1) is None
+    assert ops.nn._softmax_parts_of(by_columns, Tensor(logits), logits, -1) is None
+
+
+def test_a_variable_assigned_after_its_softmax_gives_the_loss_of_its_new_values():
+    logits, labels = _data(rows=4, classes=3, seed=9)
+    variable = Variable(logits)
+    with recording_scope():
+        probabilities = activations.softmax(variable)
+        variable.assign(logits * 2)
+        loss = losses.categorical_crossentropy(labels, probabilities)
+    expected = ops.nn.softmax_cross_entropy(labels, Tensor(logits * 2))
+    assert loss.data.tobytes() == expected.data.tobytes()
 
 
 @pytest.mark.parametrize("loss_name", ["mse", "mae", "binary_crossentropy", "huber"])

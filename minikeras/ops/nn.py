@@ -3,7 +3,7 @@ from math import prod
 
 import numpy as np
 
-from ..core.tensor import Tensor, record, unbroadcast
+from ..core.tensor import Tensor, Variable, record, unbroadcast
 from . import math as _math
 from ..core.tensor import as_array, unwrap
 from .math import sigmoid as _sigmoid_op
@@ -292,7 +292,7 @@ def softmax_cross_entropy(labels, logits, axis=-1, softmax=None):
     logits the loss reads), lends its maxima, sums and probabilities: the same NumPy calls on
     the same values, made once. Its mean can be taken as part of this op (`_mean_of_losses`)."""
     ld, yd = as_array(logits), as_array(labels).astype(as_array(logits).dtype, copy=False)
-    parts = _softmax_parts_of(softmax, ld, axis)
+    parts = _softmax_parts_of(softmax, logits, ld, axis)
     if parts is None:
         maxima = np.maximum.reduce(ld, axis=axis, keepdims=True)
         exps = np.exp(ld - maxima)
@@ -315,10 +315,12 @@ def softmax_cross_entropy(labels, logits, axis=-1, softmax=None):
     return record(loss, (labels, logits), backward)
 
 
-def _softmax_parts_of(softmax, logits, axis):
-    """(maxima, sums, output) of a recorded `softmax` of exactly `logits` over `axis`."""
+def _softmax_parts_of(softmax, logits, array, axis):
+    """(maxima, sums, output) of a recorded `softmax` of exactly `array` (the data of `logits`)
+    over `axis`. Not for a Variable's logits: assigned in place since, they would be stale."""
     parts = getattr(getattr(softmax, "_backward", None), "softmax_parts", None)
-    if parts is None or parts[0] is not logits or parts[1] != axis:
+    if parts is None or parts[0] is not array or parts[1] != axis or \
+            isinstance(logits, Variable):
         return None
     return parts[2:]
 
@@ -354,7 +356,7 @@ def sparse_softmax_cross_entropy(labels, logits, axis=-1, softmax=None):
     idx = np.asarray(unwrap(labels)).astype(np.intp)
     if idx.ndim == ld.ndim:  # labels with a trailing 1 axis
         idx = idx.reshape(idx.shape[:-1])
-    parts = _softmax_parts_of(softmax, ld, axis)     # not for moved axes: another array
+    parts = _softmax_parts_of(softmax, logits, ld, axis)    # not for moved axes: another array
     if parts is None:
         maxima = np.maximum.reduce(ld, axis=-1, keepdims=True)
         shifted = ld - maxima
