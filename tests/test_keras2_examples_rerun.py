@@ -74,3 +74,81 @@ def test_input_tensor_from_keras_input_keeps_the_op_layer_as_tf_keras_eager():
                                            input_tensor=K.concatenate([a, b], axis=0))
     names = [layer.name for layer in model.layers]
     assert names[:4] == ["input_1", "input_2", "tf.concat", "block1_conv1"]
+
+
+# --- .h5 save / load of a compiled model builds its compiled metrics (lstm_seq2seq_restore) ---
+def _h5_fixture():
+    with open(os.path.join(FIXTURES, "h5_compiled_metrics.json")) as f:
+        return json.load(f)
+
+
+def _sparse_softmax_model():
+    model = keras.Sequential([keras.layers.Dense(3, activation="softmax", input_shape=(2,))])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.set_weights([np.array([[1., -1, 0.5], [0.2, 0.3, -2]], "float32"),
+                       np.zeros(3, "float32")])
+    return model
+
+
+def _two_output_model():
+    inputs = keras.Input((3,))
+    out_a = keras.layers.Dense(2, name="out_a")(inputs)
+    out_b = keras.layers.Dense(1, activation="sigmoid", name="out_b")(inputs)
+    model = keras.Model(inputs, [out_a, out_b])
+    model.compile("adam", ["mse", "binary_crossentropy"],
+                  metrics={"out_a": ["mae"], "out_b": ["accuracy"]}, weighted_metrics=["mse"])
+    return model
+
+
+def _training_config(path):
+    import h5py
+    with h5py.File(path, "r") as f:
+        return json.loads(f.attrs["training_config"])
+
+
+def test_h5_save_and_load_build_the_compiled_metrics_as_tf_keras(tmp_path):
+    expected = _h5_fixture()
+    path = str(tmp_path / "model.h5")
+    for name, build in (("sparse_softmax", _sparse_softmax_model),
+                        ("two_output", _two_output_model)):
+        want = expected[name]
+        model = build()
+        assert model.metrics_names == want["names_before_save"]
+        model.save(path)
+        training = _training_config(path)
+        assert training["metrics"] == want["training_metrics"]
+        assert training["weighted_metrics"] == want["training_weighted_metrics"]
+        assert model.metrics_names == want["names_after_save"]
+        assert keras.models.load_model(path).metrics_names == want["names_after_load"]
+
+
+def test_h5_saved_untrained_model_resolves_accuracy_from_its_outputs_as_tf_keras(tmp_path):
+    # tf_keras builds the metrics with y_true = the outputs: 'accuracy' of a softmax output
+    # becomes categorical_accuracy, also for the sparse labels given later
+    expected = _h5_fixture()
+    want = expected["sparse_softmax"]
+    x, y = np.array(expected["x"], "float32"), np.array(expected["y"])
+    path = str(tmp_path / "model.h5")
+    np.testing.assert_allclose(_sparse_softmax_model().evaluate(x, y, verbose=0),
+                               want["evaluate_without_save"], rtol=1e-6)
+    model = _sparse_softmax_model()
+    model.save(path)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), want["evaluate_after_save"],
+                               rtol=1e-6)
+    np.testing.assert_allclose(keras.models.load_model(path).evaluate(x, y, verbose=0),
+                               want["evaluate_after_load"], rtol=1e-6)
+
+
+def test_multi_output_model_resumed_from_h5_keeps_its_metric_names(tmp_path):
+    # the saved training_config names its metrics `out_a_mae`; tf_keras compiles them with
+    # from_serialized=True, so they get no second output prefix (`out_a_out_a_mae`)
+    want = _h5_fixture()["two_output_resumed"]
+    path = str(tmp_path / "model.h5")
+    model = _two_output_model()
+    inputs = np.ones((4, 3), "float32")
+    ys = [np.ones((4, 2), "float32"), np.ones((4, 1), "float32")]
+    model.fit(inputs, ys, verbose=0)
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert restored.metrics_names == want["names_after_load"]
+    assert sorted(restored.fit(inputs, ys, verbose=0).history) == want["history_keys"]
