@@ -152,3 +152,28 @@ def test_multi_output_model_resumed_from_h5_keeps_its_metric_names(tmp_path):
     restored = keras.models.load_model(path)
     assert restored.metrics_names == want["names_after_load"]
     assert sorted(restored.fit(inputs, ys, verbose=0).history) == want["history_keys"]
+
+
+# --- a KerasTensor's shape is a TensorShape (`x.shape.as_list()`), models report tuples ---
+def test_symbolic_shapes_print_as_tf_keras():
+    with open(os.path.join(FIXTURES, "symbolic_shapes.json")) as f:
+        expected = json.load(f)
+    K.clear_session()
+    inputs = keras.Input((3,))
+    dense = keras.layers.Dense(2)(inputs)
+    model = keras.Model(inputs, [dense, dense])
+    sequential = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    got = {"input.shape": repr(inputs.shape), "str(input.shape)": str(inputs.shape),
+           "input.shape.as_list()": repr(inputs.shape.as_list()),
+           "dense.shape": repr(dense.shape), "[dense.shape]": repr([dense.shape]),
+           "model.output_shape": repr(model.output_shape),
+           "model.input_shape": repr(model.input_shape),
+           "model.layers[1].output_shape": repr(model.layers[1].output_shape),
+           "model.layers[0].input_shape": repr(model.layers[0].input_shape),
+           "sequential.output_shape": repr(sequential.output_shape),
+           "sequential.input_shape": repr(sequential.input_shape),
+           "K.int_shape(dense)": repr(K.int_shape(dense)),
+           "concatenate.shape": repr(keras.layers.concatenate([inputs, inputs]).shape),
+           "(input + 1).shape": repr((inputs + 1).shape)}
+    assert got == expected
+    assert inputs.shape == (None, 3) and inputs.shape.rank == 2

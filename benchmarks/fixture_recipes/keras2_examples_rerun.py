@@ -11,7 +11,10 @@ h5_compiled_metrics.json: what a compiled, untrained model's `.h5` save and load
 compiled metrics (tf_keras builds them on the model's outputs, `y_true` included): the file's
 training_config metrics, `metrics_names` after save and after load, and `evaluate` with sparse
 labels of a softmax model compiled with 'accuracy' (resolved as categorical then); a trained
-two-output model's metric names and History keys after resuming from its `.h5` file."""
+two-output model's metric names and History keys after resuming from its `.h5` file.
+
+symbolic_shapes.json: repr of KerasTensor shapes (TensorShape) and of the shapes models and
+layers report (plain tuples)."""
 import json
 import os
 import subprocess
@@ -96,6 +99,28 @@ def h5_compiled_metrics():
     _write("h5_compiled_metrics.json", result)
 
 
+def symbolic_shapes():
+    import tf_keras as keras
+    K = keras.backend
+    inputs = keras.Input((3,))
+    dense = keras.layers.Dense(2)(inputs)
+    model = keras.Model(inputs, [dense, dense])
+    sequential = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    reprs = {"input.shape": repr(inputs.shape), "str(input.shape)": str(inputs.shape),
+             "input.shape.as_list()": repr(inputs.shape.as_list()),
+             "dense.shape": repr(dense.shape), "[dense.shape]": repr([dense.shape]),
+             "model.output_shape": repr(model.output_shape),
+             "model.input_shape": repr(model.input_shape),
+             "model.layers[1].output_shape": repr(model.layers[1].output_shape),
+             "model.layers[0].input_shape": repr(model.layers[0].input_shape),
+             "sequential.output_shape": repr(sequential.output_shape),
+             "sequential.input_shape": repr(sequential.input_shape),
+             "K.int_shape(dense)": repr(K.int_shape(dense)),
+             "concatenate.shape": repr(keras.layers.concatenate([inputs, inputs]).shape),
+             "(input + 1).shape": repr((inputs + 1).shape)}
+    _write("symbolic_shapes.json", reprs)
+
+
 def _write(name, data):
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, name), "w") as f:
@@ -103,7 +128,8 @@ def _write(name, data):
         f.write("\n")
 
 
-PARTS = {"doodle": doodle_image_model_layers, "h5metrics": h5_compiled_metrics}
+PARTS = {"doodle": doodle_image_model_layers, "h5metrics": h5_compiled_metrics,
+         "shapes": symbolic_shapes}
 
 
 def main():
