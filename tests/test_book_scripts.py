@@ -1,0 +1,78 @@
+"""Patterns from the companion code of Keras 2 books (Generative Deep Learning 1st ed.,
+Deep Learning with Keras, Keras Deep Learning Cookbook, Deep Learning for Computer Vision with
+Python, Machine Learning Mastery's LSTM / time-series books) run unchanged: each test pins one
+behaviour such a script showed differing from tf.keras 2.21."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import minikeras as keras
+from minikeras import layers
+
+
+# --- pickle.dump(self) of an object holding models (GDL_code models/GAN.py, WGAN.py) -----------
+def _compiled_critic():
+    inputs = keras.Input((3,))
+    hidden = layers.BatchNormalization()(layers.Dense(4, name="d1")(inputs))
+    hidden = layers.Lambda(lambda t: t * 2.0)(hidden)     # Lambda code travels too
+    model = keras.Model(inputs, layers.Dense(1, name="d2")(hidden), name="critic")
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.weights])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse",
+                  metrics=["mae"])
+    return model
+
+
+_X = np.linspace(-1, 1, 24, dtype="float32").reshape(8, 3)
+_Y = np.ones((8, 1), "float32")
+
+
+@pytest.mark.parametrize("copier", [lambda m: pickle.loads(pickle.dumps(m)), copy.deepcopy,
+                                    copy.copy], ids=["pickle", "deepcopy", "copy"])
+def test_a_built_model_copies_as_its_keras_archive(copier):
+    # tf.keras 2.21 pickles / copies a built model through the bytes of a `.keras` archive: the
+    # copy has the config, weights, compile state and optimizer slots, and shares nothing.
+    model = _compiled_critic()
+    model.train_on_batch(_X, _Y)                       # Adam slots and iterations exist
+    twin = copier(model)
+    assert twin is not model and twin.name == "critic"
+    assert [w.name for w in twin.weights] == [w.name for w in model.weights]
+    np.testing.assert_array_equal(twin.predict(_X, verbose=0), model.predict(_X, verbose=0))
+    assert int(twin.optimizer.iterations) == 1
+    twin_logs = twin.train_on_batch(_X, _Y)            # the same next step as the original's
+    before = model.get_weights()[0].copy()
+    np.testing.assert_allclose(twin_logs, model.train_on_batch(_X, _Y), rtol=1e-6)
+    for mine, theirs in zip(twin.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7)
+    twin.train_on_batch(_X, 5 * _Y)
+    assert not np.array_equal(model.get_weights()[0], before) and \
+        not np.array_equal(twin.get_weights()[0], model.get_weights()[0])
+
+
+class GanHolder:
+    """GDL's GAN object: plain attributes, two of them models."""
+
+
+def test_gan_holder_pickles_with_its_models(tmp_path):
+    # GDL's GAN.save_model: pickle.dump(self, open("obj.pkl", "wb")) with the generator and
+    # the combined model (which calls the generator as a layer) as attributes.
+    z = keras.Input((2,))
+    generator = keras.Model(z, layers.Dense(3, activation="tanh")(z))
+    critic = _compiled_critic()
+    critic.trainable = False
+    combined_in = keras.Input((2,))
+    holder = GanHolder()
+    holder.generator = generator
+    holder.model = keras.Model(combined_in, critic(generator(combined_in)))
+    holder.model.compile(optimizer="adam", loss="binary_crossentropy")
+    with open(tmp_path / "obj.pkl", "wb") as handle:
+        pickle.dump(holder, handle)
+    with open(tmp_path / "obj.pkl", "rb") as handle:
+        loaded = pickle.load(handle)
+    noise = np.linspace(-1, 1, 6, dtype="float32").reshape(3, 2)
+    np.testing.assert_array_equal(loaded.generator.predict(noise, verbose=0),
+                                  generator.predict(noise, verbose=0))
+    np.testing.assert_array_equal(loaded.model.predict(noise, verbose=0),
+                                  holder.model.predict(noise, verbose=0))
