@@ -3,13 +3,18 @@ Deep Learning with Keras, Keras Deep Learning Cookbook, Deep Learning for Comput
 Python, Machine Learning Mastery's LSTM / time-series books) run unchanged: each test pins one
 behaviour such a script showed differing from tf.keras 2.21."""
 import copy
+import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minikeras as keras
+from minikeras import backend as K
 from minikeras import layers
+
+FIXTURES = Path(__file__).parent / "fixtures" / "book_scripts"
 
 
 # --- pickle.dump(self) of an object holding models (GDL_code models/GAN.py, WGAN.py) -----------
@@ -76,3 +81,57 @@ def test_gan_holder_pickles_with_its_models(tmp_path):
                                   generator.predict(noise, verbose=0))
     np.testing.assert_array_equal(loaded.model.predict(noise, verbose=0),
                                   holder.model.predict(noise, verbose=0))
+
+
+# --- a custom layer broadcasting against a fixed batch size (GDL_code models/WGANGP.py) --------
+_SHAPES = json.loads((FIXTURES / "custom_layer_shapes.json").read_text())
+_BATCH = 4
+_ALPHA = np.linspace(0.1, 0.9, _BATCH, dtype="float32").reshape(_BATCH, 1, 1, 1)
+
+
+class WeightedAverage(layers.Layer):
+    """GDL's RandomWeightedAverage with a fixed alpha (the recipe's)."""
+
+    def __init__(self, batch_size):
+        super().__init__()
+        self.batch_size = batch_size
+
+    def call(self, inputs):
+        alpha = K.constant(_ALPHA[: self.batch_size])
+        return (alpha * inputs[0]) + ((1 - alpha) * inputs[1])
+
+
+class RandomWeightedAverage(layers.Layer):
+    def __init__(self, batch_size):
+        super().__init__()
+        self.batch_size = batch_size
+
+    def call(self, inputs):
+        alpha = K.random_uniform((self.batch_size, 1, 1, 1))
+        return (alpha * inputs[0]) + ((1 - alpha) * inputs[1])
+
+
+class ScaledPair(layers.Layer):
+    def call(self, x):
+        return [K.constant(np.arange(1, 5, dtype="float32").reshape(4, 1)) * x, x * 2.0]
+
+
+def test_layer_broadcasting_an_unknown_batch_against_a_fixed_one():
+    # tf.keras' static shapes broadcast None against 4 to 4: the layer's output has the fixed
+    # batch (summary: "(4, 8, 8, 1)"); we inferred shapes on zeros of batch 2 and 3, which
+    # clashed with the (4, 1, 1, 1) weights before any model was built.
+    expected = _SHAPES["weighted_average"]
+    keras.backend.clear_session()
+    real, fake = keras.Input((8, 8, 1)), keras.Input((8, 8, 1))
+    mixed = WeightedAverage(_BATCH)([real, fake])
+    assert list(mixed.shape) == expected["shape"]
+    assert list(RandomWeightedAverage(_BATCH)([real, fake]).shape) == expected["random_shape"]
+    model = keras.Model([real, fake], mixed)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert [line.rstrip() for line in lines] == [line.rstrip() for line in expected["summary"]]
+    inputs = [np.asarray(expected["a"], "float32"), np.asarray(expected["b"], "float32")]
+    np.testing.assert_allclose(model.predict(inputs, verbose=0), expected["prediction"],
+                               rtol=1e-6, atol=1e-7)
+    pair = ScaledPair()(keras.Input((3,)))             # the unknown batch stays unknown
+    assert [list(t.shape) for t in pair] == _SHAPES["scaled_pair"]["shapes"]

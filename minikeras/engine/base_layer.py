@@ -735,8 +735,28 @@ class Layer:
     def _infer_by_running(self, args, kwargs):
         """Run `call` on zero placeholders twice with different sizes for unknown dimensions;
         dimensions of the result that change are unknown (None)."""
+        try:
+            return self._infer_with_fills(args, kwargs, (2, 3))
+        except ValueError as error:
+            if not _is_broadcast_error(error):
+                raise
+        # `call` broadcasts an unknown dimension against a fixed one (GDL's and Keras-GAN's
+        # RandomWeightedAverage: `K.random_uniform((batch_size, 1, 1, 1)) * inputs[0]`), which
+        # TensorFlow's static shapes allow: size 1 always broadcasts, and a second size the
+        # result shows may be the fixed one.
+        first = self._infer_with_fills(args, kwargs, (1, 1))
+        sizes = sorted({d for t in flatten(first) for d in t.shape if d is not None and d > 1})
+        for size in sizes:
+            try:
+                return self._infer_with_fills(args, kwargs, (1, size))
+            except ValueError as error:
+                if not _is_broadcast_error(error):
+                    raise
+        return first
+
+    def _infer_with_fills(self, args, kwargs, fills):
         results = []
-        for fill in (2, 3):
+        for fill in fills:
             def placeholder(t, fill=fill):
                 if not isinstance(t, KerasTensor):
                     return t
@@ -804,6 +824,12 @@ class Layer:
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
+
+
+def _is_broadcast_error(error):
+    """A shape clash of an elementwise op (ours, or NumPy's own)."""
+    message = str(error)
+    return message.startswith("Incompatible shapes") or "could not be broadcast" in message
 
 def _placeholder_masks(inputs, fill):
     """All-true masks standing for the symbolic masks of `inputs` while `call` runs on
