@@ -135,3 +135,52 @@ def test_layer_broadcasting_an_unknown_batch_against_a_fixed_one():
                                rtol=1e-6, atol=1e-7)
     pair = ScaledPair()(keras.Input((3,)))             # the unknown batch stays unknown
     assert [list(t.shape) for t in pair] == _SHAPES["scaled_pair"]["shapes"]
+
+
+# --- a compiled loss reading the encoder's symbolic outputs (GDL_code models/VAE.py) ----------
+_SYMBOLIC_MESSAGE = ("an intermediate TF-Keras symbolic input/output, to a TF API that does not "
+                     "allow registering custom dispatchers")
+
+
+def _vae_like():
+    inputs = keras.Input((4,))
+    mu = layers.Dense(2, name="mu")(inputs)
+    model = keras.Model(inputs, layers.Dense(4)(mu))
+
+    def vae_loss(y_true, y_pred):      # the Keras 2.2 VAE: mu is a KerasTensor of the graph
+        return K.mean(K.square(y_true - y_pred), axis=1) + K.sum(K.square(mu), axis=1)
+    return model, vae_loss
+
+
+@pytest.mark.parametrize("run", ["fit", "evaluate", "train_on_batch", "metric"])
+def test_loss_capturing_symbolic_tensors_raises_type_error(run):
+    # tf.keras 2.21 runs the loss in its traced step, where the captured KerasTensor raises a
+    # TypeError (every batch size); we built layers from it and clashed on the batch size.
+    model, vae_loss = _vae_like()
+    data = np.ones((8, 4), "float32")
+    if run == "metric":
+        model.compile("adam", "mse", metrics=[vae_loss])
+    else:
+        model.compile("adam", vae_loss)
+    calls = {"fit": lambda: model.fit(data, data, batch_size=8, verbose=0),
+             "evaluate": lambda: model.evaluate(data, data, verbose=0),
+             "train_on_batch": lambda: model.train_on_batch(data, data),
+             "metric": lambda: model.fit(data, data, batch_size=8, verbose=0)}
+    with pytest.raises(TypeError, match=_SYMBOLIC_MESSAGE):
+        calls[run]()
+
+
+
+def test_loss_on_model_outputs_and_symbolic_add_loss_still_train():
+    # the guard is for captured graph tensors only: the VAE written with add_loss (Keras 2.2.4's
+    # variational_autoencoder example) keeps its symbolic KL term, and a plain function loss runs
+    inputs = keras.Input((4,))
+    mu = layers.Dense(2, name="mu")(inputs)
+    outputs = layers.Dense(4)(mu)
+    model = keras.Model(inputs, outputs)
+    model.add_loss(K.mean(K.sum(K.square(mu), axis=1)))
+    model.compile("sgd", lambda y_true, y_pred: K.mean(K.square(y_true - y_pred), axis=1))
+    data = np.linspace(-1, 1, 32, dtype="float32").reshape(8, 4)
+    prediction, code = model.predict(data, verbose=0), keras.Model(inputs, mu)(data)
+    expected = np.mean((data - prediction) ** 2) + np.mean(np.sum(np.square(code), axis=1))
+    np.testing.assert_allclose(model.evaluate(data, data, verbose=0), expected, rtol=1e-5)
