@@ -1,10 +1,11 @@
 """Weight initializers with Keras' formulas and defaults (`keras.initializers`)."""
 import math
+import warnings
 
 import numpy as np
 
 from .core import config
-from .core.random import make_rng
+from .core.random import global_rng, make_rng
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
 
@@ -89,7 +90,21 @@ class _Random(Initializer):
         self.seed = seed
 
     def _rng(self):
-        return make_rng(self.seed)
+        """A generator for one call. tf.keras 2.21 draws the values of an unseeded instance
+        from a seed the instance picks once (a stateless generator): every call of the same
+        instance returns the same values (GDL_code's GANs pass one `RandomNormal(0, 0.02)` to
+        every layer: layers of one shape start equal), and it warns from the second call on."""
+        if self.seed is not None:
+            return make_rng(self.seed)
+        if getattr(self, "_instance_seed", None) is None:
+            self._instance_seed = int(global_rng().integers(1, 10**9))
+        else:
+            warnings.warn(f"The initializer {type(self).__name__} is unseeded and being called "
+                          "multiple times, which will return identical values each time (even "
+                          "if the initializer is unseeded). Please update your code to provide a "
+                          "seed to the initializer, or avoid using the same initializer "
+                          "instance more than once.", stacklevel=3)
+        return make_rng(self._instance_seed)
 
 
 class RandomNormal(_Random):

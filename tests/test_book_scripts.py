@@ -5,6 +5,7 @@ behaviour such a script showed differing from tf.keras 2.21."""
 import copy
 import json
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +185,48 @@ def test_loss_on_model_outputs_and_symbolic_add_loss_still_train():
     prediction, code = model.predict(data, verbose=0), keras.Model(inputs, mu)(data)
     expected = np.mean((data - prediction) ** 2) + np.mean(np.sum(np.square(code), axis=1))
     np.testing.assert_allclose(model.evaluate(data, data, verbose=0), expected, rtol=1e-5)
+
+
+# --- one unseeded initializer instance for every layer (GDL_code's GAN / WGAN / CycleGAN) ------
+_REUSE = json.loads((FIXTURES / "initializer_reuse.json").read_text())
+_INITIALIZERS = {
+    "RandomNormal": lambda: keras.initializers.RandomNormal(mean=0.0, stddev=0.02),
+    "RandomUniform": keras.initializers.RandomUniform,
+    "TruncatedNormal": keras.initializers.TruncatedNormal,
+    "GlorotUniform": keras.initializers.GlorotUniform,
+    "HeNormal": keras.initializers.HeNormal,
+    "Orthogonal": keras.initializers.Orthogonal,
+    "RandomNormal_seeded": lambda: keras.initializers.RandomNormal(seed=3)}
+
+
+@pytest.mark.parametrize("name", sorted(_INITIALIZERS))
+def test_an_unseeded_initializer_instance_repeats_its_values(name):
+    # tf.keras 2.21 draws an unseeded instance's values from one seed it picked: each call
+    # returns the same values (a smaller shape, the same stream's start), with a warning
+    expected = _REUSE[name]
+    initializer = _INITIALIZERS[name]()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first, second = initializer((3, 3)), initializer((3, 3))
+        smaller = initializer((2, 3))
+    assert np.array_equal(first, second) == expected["same_values"]
+    if name != "TruncatedNormal":    # TF's stateless sampler redraws in place; we redraw after
+        assert np.array_equal(first[:2], smaller) == expected["smaller_is_prefix"]
+    assert [str(w.message) for w in caught] == expected["warnings"]
+
+
+def test_layers_sharing_an_unseeded_initializer_start_equal():
+    expected = _REUSE["layers"]
+    shared = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+    inputs = keras.Input((4,))
+    dense = [layers.Dense(3, kernel_initializer=shared) for _ in range(2)] + \
+        [layers.Dense(3, kernel_initializer="random_normal") for _ in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        keras.Model(inputs, [layer(inputs) for layer in dense])
+        lstm = layers.LSTM(3, kernel_initializer=shared, recurrent_initializer=shared)
+        lstm(keras.Input((2, 3)))
+    kernels = [layer.get_weights()[0] for layer in dense]
+    assert np.array_equal(kernels[0], kernels[1]) == expected["shared_instance_dense_equal"]
+    assert np.array_equal(kernels[2], kernels[3]) == expected["string_dense_equal"]
+    assert np.array_equal(*lstm.get_weights()[:2]) == expected["lstm_kernel_equals_recurrent"]

@@ -3,6 +3,7 @@ Python, TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 python book_scripts.py --
 Patterns of Keras 2 books' companion code (Generative Deep Learning 1st ed., GDL_code)."""
 import json
 import os
+import warnings
 
 import numpy as np
 
@@ -64,3 +65,44 @@ x = keras.Input((3,))
 out["scaled_pair"] = {"shapes": shapes(ScaledPair()(x))}
 with open(os.path.join(fixture_dir("book_scripts"), "custom_layer_shapes.json"), "w") as f:
     json.dump(out, f)
+
+
+# GDL_code's GANs: one unseeded `RandomNormal(mean=0., stddev=0.02)` instance for every layer
+def reuse_facts(make):
+    initializer = make()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = np.asarray(initializer((3, 3)))
+        second = np.asarray(initializer((3, 3)))
+        smaller = np.asarray(initializer((2, 3)))
+    return {"same_values": bool(np.array_equal(first, second)),
+            "smaller_is_prefix": bool(np.array_equal(first[:2], smaller)),
+            "warnings": [str(w.message) for w in caught]}
+
+
+reuse = {name: reuse_facts(make) for name, make in [
+    ("RandomNormal", lambda: keras.initializers.RandomNormal(mean=0.0, stddev=0.02)),
+    ("RandomUniform", keras.initializers.RandomUniform),
+    ("TruncatedNormal", keras.initializers.TruncatedNormal),
+    ("GlorotUniform", keras.initializers.GlorotUniform),
+    ("HeNormal", keras.initializers.HeNormal),
+    ("Orthogonal", keras.initializers.Orthogonal),
+    ("RandomNormal_seeded", lambda: keras.initializers.RandomNormal(seed=3))]}
+shared = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+inputs = keras.Input((4,))
+first_dense, second_dense = (keras.layers.Dense(3, kernel_initializer=shared) for _ in range(2))
+third_dense = keras.layers.Dense(3, kernel_initializer="random_normal")
+fourth_dense = keras.layers.Dense(3, kernel_initializer="random_normal")
+keras.Model(inputs, [layer(inputs) for layer in (first_dense, second_dense, third_dense,
+                                                 fourth_dense)])
+lstm = keras.layers.LSTM(3, kernel_initializer=shared, recurrent_initializer=shared)
+lstm(keras.Input((2, 3)))
+reuse["layers"] = {
+    "shared_instance_dense_equal": bool(np.array_equal(first_dense.get_weights()[0],
+                                                       second_dense.get_weights()[0])),
+    "string_dense_equal": bool(np.array_equal(third_dense.get_weights()[0],
+                                              fourth_dense.get_weights()[0])),
+    "lstm_kernel_equals_recurrent": bool(np.array_equal(lstm.get_weights()[0],
+                                                        lstm.get_weights()[1]))}
+with open(os.path.join(fixture_dir("book_scripts"), "initializer_reuse.json"), "w") as f:
+    json.dump(reuse, f, indent=1)
