@@ -230,3 +230,22 @@ def test_layers_sharing_an_unseeded_initializer_start_equal():
     assert np.array_equal(kernels[0], kernels[1]) == expected["shared_instance_dense_equal"]
     assert np.array_equal(kernels[2], kernels[3]) == expected["string_dense_equal"]
     assert np.array_equal(*lstm.get_weights()[:2]) == expected["lstm_kernel_equals_recurrent"]
+
+
+# --- `model._name = ...`, the tf.keras 2 way to rename (GDL_code MuseGAN's temporal network) ----
+def test_renaming_a_layer_or_model_through_its_private_name():
+    expected = json.loads((FIXTURES / "renamed_layers.json").read_text())
+    inputs = keras.Input((3,))
+    inner = keras.Model(inputs, layers.Dense(2)(inputs))
+    inner._name = "temporal_network"
+    dense = layers.Dense(2)
+    dense._name = "renamed_dense"
+    outer_input = keras.Input((3,))
+    outer = keras.Model(outer_input, dense(inner(outer_input)))
+    assert (inner.name, dense.name) == (expected["inner_name"], expected["dense_name"])
+    assert [layer.name for layer in outer.layers][1:] == expected["outer_layers"][1:]
+    assert [w.name for w in outer.weights][2:] == expected["weights"][2:]
+    lines = []
+    outer.summary(print_fn=lines.append)
+    assert [line.rstrip() for line in lines[6:]] == \
+        [line.rstrip() for line in expected["summary"][6:]]

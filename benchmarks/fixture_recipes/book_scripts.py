@@ -106,3 +106,26 @@ reuse["layers"] = {
                                                         lstm.get_weights()[1]))}
 with open(os.path.join(fixture_dir("book_scripts"), "initializer_reuse.json"), "w") as f:
     json.dump(reuse, f, indent=1)
+
+
+# GDL_code's MuseGAN renames its chords network (`.name = ...`, refused by tf.keras 2.21);
+# the tf.keras 2 idiom is `model._name = ...`
+inputs = keras.Input((3,))
+inner = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+renamed = {}
+try:
+    inner.name = "temporal_network"
+except AttributeError as error:
+    renamed["name_setter_error"] = str(error)
+inner._name = "temporal_network"
+dense = keras.layers.Dense(2)
+dense._name = "renamed_dense"
+outer_input = keras.Input((3,))
+outer = keras.Model(outer_input, dense(inner(outer_input)))
+lines = []
+outer.summary(print_fn=lines.append)
+renamed.update({"inner_name": inner.name, "dense_name": dense.name,
+                "outer_layers": [layer.name for layer in outer.layers],
+                "weights": [w.name for w in outer.weights], "summary": lines})
+with open(os.path.join(fixture_dir("book_scripts"), "renamed_layers.json"), "w") as f:
+    json.dump(renamed, f, indent=1)

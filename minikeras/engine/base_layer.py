@@ -128,6 +128,16 @@ class Layer:
         self._call_accepts_mask = "mask" in signature.parameters
         self._call_has_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
 
+    @property
+    def _name(self):
+        """tf.keras keeps a layer's name in `_name` (`name` is read-only there): tf.keras 2
+        scripts rename a layer or a model through it (`model._name = "encoder"`)."""
+        return self.name
+
+    @_name.setter
+    def _name(self, value):
+        self.name = value
+
     # --- attribute tracking of nested layers ------------------------------------------------
     def __setattr__(self, name, value):
         for metric in _metrics_in(value):
