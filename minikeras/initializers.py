@@ -1,4 +1,5 @@
 """Weight initializers with Keras' formulas and defaults (`keras.initializers`)."""
+import copy
 import math
 import warnings
 
@@ -96,15 +97,23 @@ class _Random(Initializer):
         every layer: layers of one shape start equal), and it warns from the second call on."""
         if self.seed is not None:
             return make_rng(self.seed)
-        if getattr(self, "_instance_seed", None) is None:
-            self._instance_seed = int(global_rng().integers(1, 10**9))
-        else:
-            warnings.warn(f"The initializer {type(self).__name__} is unseeded and being called "
-                          "multiple times, which will return identical values each time (even "
-                          "if the initializer is unseeded). Please update your code to provide a "
-                          "seed to the initializer, or avoid using the same initializer "
-                          "instance more than once.", stacklevel=3)
-        return make_rng(self._instance_seed)
+        first_state = getattr(self, "_first_state", None)
+        if first_state is None:
+            # the first call draws from the global generator (the values of a seeded session
+            # are unchanged); the state it started from replays them at later calls
+            generator = global_rng()
+            self._first_state = (type(generator.bit_generator),
+                                 copy.deepcopy(generator.bit_generator.state))
+            return generator
+        warnings.warn(f"The initializer {type(self).__name__} is unseeded and being called "
+                      "multiple times, which will return identical values each time (even if "
+                      "the initializer is unseeded). Please update your code to provide a seed "
+                      "to the initializer, or avoid using the same initializer instance more "
+                      "than once.", stacklevel=3)
+        bit_generator_type, state = first_state
+        bit_generator = bit_generator_type()
+        bit_generator.state = copy.deepcopy(state)
+        return np.random.Generator(bit_generator)
 
 
 class RandomNormal(_Random):
