@@ -5,14 +5,22 @@ function captured (GDL_code's VAE loss reading the encoder's `mu` / `log_var` ou
 mix with the graph's tensors: it raises a TypeError. We run them eagerly, where the same mix
 would silently build layers (or clash on the batch size), so the layer call says it instead."""
 import contextlib
+import itertools
 import threading
 
 _STATE = threading.local()
+_SERIALS = itertools.count()    # KerasTensors number themselves in creation order
+
+
+def next_symbolic_serial():
+    return next(_SERIALS)
 
 
 @contextlib.contextmanager
 def concrete_values_scope():
     depth = getattr(_STATE, "depth", 0)
+    if depth == 0:
+        _STATE.start = next(_SERIALS)
     _STATE.depth = depth + 1
     try:
         yield
@@ -20,8 +28,10 @@ def concrete_values_scope():
         _STATE.depth = depth
 
 
-def in_concrete_values_scope():
-    return getattr(_STATE, "depth", 0) > 0
+def made_before_concrete_scope(serial):
+    """A KerasTensor the running loss captured (made before it started). One the loss makes
+    itself (a perceptual loss building its feature model from `Input`s) is legitimate."""
+    return getattr(_STATE, "depth", 0) > 0 and serial < _STATE.start
 
 
 def symbolic_in_concrete_scope_error(symbolic):

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..core import config
 from ..core.session import to_snake_case, unique_object_name
-from ..core.concrete_scope import in_concrete_values_scope, symbolic_in_concrete_scope_error
+from ..core.concrete_scope import made_before_concrete_scope, symbolic_in_concrete_scope_error
 from ..core.tensor import Tensor, Variable, is_recording, unwrap
 from ..core.tensor_shape import TensorShape
 from .argument_checks import shape_tuple, weight_shape
@@ -666,9 +666,10 @@ class Layer:
 
     # --- symbolic (functional API) calls ---------------------------------------------------
     def _functional_call(self, args, kwargs):
-        if in_concrete_values_scope():
-            symbolic = next(t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor))
-            raise symbolic_in_concrete_scope_error(symbolic)
+        captured = [t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)
+                    and made_before_concrete_scope(getattr(t, "_serial", -1))]
+        if captured:
+            raise symbolic_in_concrete_scope_error(captured[0])
         inputs = args[0]
         self._maybe_build(inputs)
         assert_input_compatibility(self.input_spec, [shape_of(t) for t in flatten(inputs)], self.name)
