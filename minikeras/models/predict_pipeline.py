@@ -27,7 +27,9 @@ products, which two threads contesting the GIL run no faster), `Lambda` and user
 Python may run in them), random preprocessing layers, layers that add losses in `call`.
 Callbacks must be the built-in progress bar and history or leave the predict batch hooks alone
 (a hook that changed the weights between batches would see another order of work), and
-`steps_per_execution` must be 1.
+`steps_per_execution` must be 1. Batches of fewer than `_MIN_BATCH_FLOPS` run one at a time
+(their Python, which the two threads would contest, outweighs their NumPy work). `evaluate`
+runs its forward passes so, and the loss and metric updates on the main thread in batch order.
 
 `MINIKERAS_PREDICT_IN_FLIGHT=0` turns the route off.
 """
@@ -41,6 +43,7 @@ from .. import activations
 from ..callbacks.callback import Callback
 from ..callbacks.history import History
 from ..callbacks.progbar_logger import ProgbarLogger
+from ..core.nest import flatten
 from ..engine.tf_op_layer import SlicingOpLambda, TFOpLambda
 from ..layers import (
     Activation, Add, Average, AveragePooling1D, AveragePooling2D, AveragePooling3D,
@@ -267,7 +270,7 @@ class _Flight:
 
 
 def _samples(batch):
-    from ..core.nest import flatten
+    """Samples in a batch: the first axis of its first array."""
     for value in flatten(batch):
         shape = getattr(value, "shape", None)
         if shape:
