@@ -33,6 +33,7 @@ is only taken up when the graph changes.)
 """
 import functools
 import os
+import threading
 
 import numpy as np
 
@@ -214,6 +215,13 @@ def _usable(tensor, ndim=None):
         getattr(tensor, "_keras_mask", None) is None and (ndim is None or tensor.ndim == ndim)
 
 
+# predict may run two batches at once (predict_pipeline.py): a memo's check and replacement are
+# one step under this lock, so a thread never sees copies and values that disagree (the values
+# a thread fills in are the same whichever thread derives them). One lock for all memos keeps
+# them picklable (a model is deep-copied with its fusion plan).
+_MEMO_LOCK = threading.Lock()
+
+
 class WeightsMemo:
     """What a chain derives from its weights (batch normalizations' affine maps, the kernel
     and bias with one folded in, the kernel's Winograd transform), kept while the weights and
@@ -227,13 +235,14 @@ class WeightsMemo:
     def current(self, arrays, settings):
         """The dict of derived values for `arrays` and `settings`: the kept one when they
         equal those it was derived from, else a new empty one."""
-        if self._copies is not None and settings == self._settings and \
-                len(arrays) == len(self._copies) and \
-                all(_same_bits(a, c) for a, c in zip(arrays, self._copies)):
+        with _MEMO_LOCK:
+            if self._copies is not None and settings == self._settings and \
+                    len(arrays) == len(self._copies) and \
+                    all(_same_bits(a, c) for a, c in zip(arrays, self._copies)):
+                return self.values
+            self._copies = [_bits_copy(a) for a in arrays]
+            self._settings, self.values = settings, {}
             return self.values
-        self._copies = [_bits_copy(a) for a in arrays]
-        self._settings, self.values = settings, {}
-        return self.values
 
 
 # Arrays up to this many bytes are kept and compared as bytes objects (a copy and a memcmp:

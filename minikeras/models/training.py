@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ..ops.parallel import batches_in_flight as parallel_batches_in_flight
 from ..ops.parallel import blas_single_threaded
 from ..core.tensor import Tensor, compute_gradients, recording_scope, set_backward_scope, unwrap
 from ..core.registry import register_builtins
@@ -14,6 +15,7 @@ from ..engine.flops import model_flops
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from . import data_adapters as data_utils
 from . import compile_utils
+from . import predict_pipeline
 from . import serialization
 from .summary import print_summary
 from .. import optimizers
@@ -410,8 +412,13 @@ class Model(Layer):
         logs = {}
         executions = _Executions(getattr(self, "_steps_per_execution", 1), handler)
         callbacks.on_test_begin()
+        in_flight = predict_pipeline.own_test_step(self) and \
+            _predict_in_flight(self, handler, callbacks, predict_pipeline.TEST_HOOKS)
         for _, iterator in handler.enumerate_epochs():
             self.reset_metrics()
+            if in_flight:
+                logs = self._evaluate_in_flight(handler, iterator, callbacks, logs)
+                continue
             with handler.catch_stop_iteration():
                 for step in handler.steps():
                     if executions.starts(step):
@@ -442,7 +449,11 @@ class Model(Layer):
         executions = _Executions(getattr(self, "_steps_per_execution", 1), handler)
         callbacks.on_predict_begin()
         outputs, structure = [], None
+        in_flight = _predict_in_flight(self, handler, callbacks)
         for _, iterator in handler.enumerate_epochs():
+            if in_flight:
+                structure = self._predict_in_flight(handler, iterator, callbacks, outputs)
+                continue
             with handler.catch_stop_iteration():
                 for step in handler.steps():
                     if executions.starts(step):
@@ -467,6 +478,48 @@ class Model(Layer):
         # The outputs' structure is kept (a dict stays a dict, even with one entry).
         nested = isinstance(structure, (list, tuple, dict))
         return pack_sequence_as(structure, merged) if nested else merged[0]
+
+    def _predict_in_flight(self, handler, iterator, callbacks, outputs):
+        """predict's batches two at a time, each whole on one thread (predict_pipeline.py):
+        the same outputs and callbacks, in batch order. Returns the last batch's structure."""
+        last = [None]
+
+        def run_batch(batch):
+            with blas_single_threaded("predict"):
+                result = self.predict_step(batch)
+            return result, [np.asarray(o.data if isinstance(o, Tensor) else o)
+                            for o in flatten(result)]
+
+        def deliver(step, batch_result):
+            result, arrays = batch_result
+            callbacks.on_predict_batch_begin(step)
+            outputs.append(arrays)
+            last[0] = result
+            callbacks.on_predict_batch_end(step, {"outputs": result})
+        with parallel_batches_in_flight():
+            predict_pipeline.run_batches(handler, iterator, run_batch, run_batch, deliver)
+        return last[0]
+
+    def _evaluate_in_flight(self, handler, iterator, callbacks, logs):
+        """evaluate's forward passes two batches at a time, each whole on one thread
+        (predict_pipeline.py); the loss and metrics are updated on this thread in batch order,
+        as `test_step` does. Returns the last batch's logs."""
+        last = [logs]
+
+        def forward(batch):
+            with blas_single_threaded("test"):
+                return batch, self(data_utils.unpack(batch)[0], training=False)
+
+        def deliver(step, batch_and_prediction):
+            batch, y_pred = batch_and_prediction
+            x, y, sample_weight = data_utils.unpack(batch)
+            callbacks.on_test_batch_begin(step)
+            self.compute_loss(x, y, y_pred, sample_weight)
+            last[0] = _numpy_logs(self.compute_metrics(x, y, y_pred, sample_weight))
+            callbacks.on_test_batch_end(step, last[0])
+        with parallel_batches_in_flight():
+            predict_pipeline.run_batches(handler, iterator, forward, forward, deliver)
+        return last[0]
 
     # --- deprecated generator methods (tf.keras 2 keeps them, with a warning) --------------------
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
@@ -737,6 +790,16 @@ def _check_steps_per_execution(steps_per_execution):
         raise ValueError("Expected steps_per_execution to be positive. Received: "
                          f"steps_per_execution={steps_per_execution}")
     return max(int(steps_per_execution), 1)
+
+
+def _predict_in_flight(model, handler, callbacks, hooks=predict_pipeline.PREDICT_HOOKS):
+    """Whether predict (or evaluate, whose batch `hooks` differ) runs two batches at once
+    (predict_pipeline.py): at least two batches (or a generator's unknown count), a model and
+    callbacks safe for it, two threads free."""
+    steps = handler.inferred_steps
+    return (steps is None or steps >= 2) and predict_pipeline.usable() and \
+        predict_pipeline.plain_callbacks(callbacks, hooks) and \
+        predict_pipeline.in_flight_model(model, handler.batch_size)
 
 
 class _Executions:

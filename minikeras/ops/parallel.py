@@ -195,6 +195,42 @@ def _inside(work, lo, hi):
         _state.inside = False
 
 
+def enter_batch_thread():
+    """This thread now runs whole batches beside another thread doing the same (predict's two
+    batches in flight, `models/predict_pipeline.py`): its kernels run unsplit, as inside a
+    split half."""
+    _state.inside = True
+    _state.batch_thread = True
+
+
+def leave_batch_thread():
+    _state.inside = False
+    _state.batch_thread = False
+
+
+def in_batch_thread():
+    """Whether this thread runs whole batches beside another (`enter_batch_thread`)."""
+    return getattr(_state, "batch_thread", False)
+
+
+class batches_in_flight:
+    """What two threads running whole batches at once run in (entered on the main thread):
+    BLAS on one thread for the duration, and this thread's step-policy measurements (the
+    split share of its last step) kept for the steps after it, whose kernels split again."""
+
+    def __enter__(self):
+        self._previous = _blas_single(True)
+        self._shares = (getattr(_state, "split_share", 0.0),
+                        getattr(_state, "splittable_share", 0.0))
+        return self
+
+    def __exit__(self, *exc):
+        _state.split_share, _state.splittable_share = self._shares
+        if self._previous is not None:
+            _BLAS[0](self._previous)
+        return False
+
+
 def local_buffer(key, shape, dtype):
     """A per-thread scratch array of `shape` (reused across calls with the same key)."""
     buffers = getattr(_state, "buffers", None)

@@ -297,10 +297,10 @@ def _transform(kind, tiling, count, channels, dtype):
 _SLICE_BYTES = 3 << 18
 
 
-def slice_samples(tiling, channels):
+def slice_samples(tiling, channels, budget=_SLICE_BYTES):
     """Samples per slice (see `_SLICE_BYTES`) for the wider of the input and output channels."""
     per_sample = 16 * tiling.tiles_per_sample * channels * 4
-    return max(1, int(round(_SLICE_BYTES / max(per_sample, 1))))
+    return max(1, int(round(budget / max(per_sample, 1))))
 
 
 def _sample_slices(count, tiling, channels):
