@@ -1,0 +1,81 @@
+"""Patterns of popular Kaggle kernels (Keras 2), checked where minikeras differed from
+tf_keras 2.21 when the kernels ran unchanged on both (fid-kaggle sweep; peer facts in
+tests/fixtures/kaggle_scripts/, written by benchmarks/fixture_recipes/kaggle_scripts.py)."""
+import numpy as np
+import pytest
+
+import minikeras as keras
+from minikeras import backend as K
+from minikeras import layers
+
+
+# --- U-Net kernels: Lambda(lambda x: x / 255) saved by ModelCheckpoint, then load_model -------
+def dice_coef(y_true, y_pred):
+    y_true_f, y_pred_f = K.flatten(y_true), K.flatten(y_pred)
+    intersection = K.sum(y_true_f * y_pred_f)
+    return (2. * intersection + 1.) / (K.sum(y_true_f) + K.sum(y_pred_f) + 1.)
+
+
+def small_unet():
+    inputs = layers.Input((8, 8, 3))
+    scaled = layers.Lambda(lambda x: x / 255)(inputs)
+    c1 = layers.Conv2D(2, 3, activation="elu", padding="same")(scaled)
+    down = layers.MaxPooling2D()(c1)
+    up = layers.Conv2DTranspose(2, 2, strides=2, padding="same")(down)
+    merged = layers.concatenate([up, c1])
+    outputs = layers.Conv2D(1, 1, activation="sigmoid")(merged)
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "binary_crossentropy", metrics=[dice_coef])
+    return model
+
+
+def test_model_checkpoint_h5_with_a_lambda_loads_back_in_the_same_script(tmp_path):
+    # tf_keras 2.21 reads a legacy .h5 file's Lambda bytecode without safe mode; we let
+    # through the bytecode this process wrote (the kernels' save-then-load), nothing else.
+    rng = np.random.RandomState(0)
+    x = rng.rand(6, 8, 8, 3).astype("float32") * 255
+    y = (x[..., :1] > 127).astype("float32")
+    model = small_unet()
+    path = str(tmp_path / "model-dsbowl2018-1.h5")
+    checkpoint = keras.callbacks.ModelCheckpoint(path, save_best_only=True, verbose=0)
+    model.fit(x, y, validation_split=0.5, epochs=1, batch_size=3, callbacks=[checkpoint],
+              verbose=0)
+    loaded = keras.models.load_model(path, custom_objects={"dice_coef": dice_coef})
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0),
+                               rtol=1e-6)
+    assert loaded.metrics_names == ["loss", "dice_coef"]
+
+
+def test_clone_model_keeps_a_lambda():
+    model = keras.Sequential([layers.Lambda(lambda x: x / 255, input_shape=(3,)),
+                              layers.Dense(2)])
+    clone = keras.models.clone_model(model)
+    assert type(clone.layers[0]).__name__ == "Lambda"
+    x = np.full((1, 3), 255.0, "float32")
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0))
+    # a user's clone_function calling from_config itself (model-surgery kernels)
+    again = keras.models.clone_model(
+        model, clone_function=lambda layer: layer.__class__.from_config(layer.get_config()))
+    assert [type(layer).__name__ for layer in again.layers] == ["Lambda", "Dense"]
+
+
+def test_bytecode_not_written_here_is_still_refused(tmp_path):
+    model = keras.Sequential([layers.Lambda(lambda x: x * 2, input_shape=(3,))])
+    path = str(tmp_path / "m.h5")
+    model.save(path)
+    import h5py
+    import json
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        code, defaults, closure = config["config"]["layers"][-1]["config"]["function"]
+        # the same code with another default: not a function this process wrote
+        config["config"]["layers"][-1]["config"]["function"] = [code, [3], closure]
+        f.attrs["model_config"] = json.dumps(config)
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        keras.models.load_model(path)
+    # and a JSON config (tf_keras refuses there too, its own lambdas included)
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        keras.models.model_from_json(model.to_json())
