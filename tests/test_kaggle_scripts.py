@@ -1,10 +1,14 @@
 """Patterns of popular Kaggle kernels (Keras 2), checked where minikeras differed from
 tf_keras 2.21 when the kernels ran unchanged on both (fid-kaggle sweep; peer facts in
 tests/fixtures/kaggle_scripts/, written by benchmarks/fixture_recipes/kaggle_scripts.py)."""
+import json
+import random
+
 import numpy as np
 import pytest
 
 import minikeras as keras
+from conftest import fixture_path
 from minikeras import backend as K
 from minikeras import layers
 
@@ -79,3 +83,38 @@ def test_bytecode_not_written_here_is_still_refused(tmp_path):
     # and a JSON config (tf_keras refuses there too, its own lambdas included)
     with pytest.raises(ValueError, match="safe_mode=False"):
         keras.models.model_from_json(model.to_json())
+
+
+# --- data-generator kernels: fit(keras.utils.Sequence) with the default shuffle=True ----------
+FACTS = json.load(open(fixture_path("kaggle_scripts", "kaggle_facts.json")))
+
+
+class LoggingSequence(keras.utils.Sequence):
+    def __init__(self):
+        rng = np.random.RandomState(0)
+        self.x = rng.rand(6, 4, 3).astype("float32")
+        self.y = rng.rand(6, 4, 1).astype("float32")
+        self.asked = []
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        self.asked.append(int(index))
+        return self.x[index], self.y[index]
+
+
+def test_sequence_batch_order_follows_python_random_as_tf_keras():
+    # tf_keras shuffles the batch order with random.shuffle: a kernel's random.seed(s) gives
+    # its order, so the same weights train to the same numbers
+    want = FACTS["sequence_batch_order"]
+    model = keras.Sequential([layers.Dense(1, input_shape=(3,))])
+    model.set_weights([np.array(w, "float32") for w in want["initial_weights"]])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    sequence = LoggingSequence()
+    random.seed(want["seed"])
+    history = model.fit(sequence, epochs=want["epochs"], verbose=0)
+    assert sequence.asked == want["asked"]
+    np.testing.assert_allclose(history.history["loss"], want["loss"], rtol=1e-5)
+    for got, expected in zip(model.get_weights(), want["final_weights"]):
+        np.testing.assert_allclose(got, np.array(expected, "float32"), rtol=1e-5, atol=1e-6)
