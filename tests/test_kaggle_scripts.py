@@ -118,3 +118,34 @@ def test_sequence_batch_order_follows_python_random_as_tf_keras():
     np.testing.assert_allclose(history.history["loss"], want["loss"], rtol=1e-5)
     for got, expected in zip(model.get_weights(), want["final_weights"]):
         np.testing.assert_allclose(got, np.array(expected, "float32"), rtol=1e-5, atol=1e-6)
+
+
+# --- load_model(custom_objects=...) of tf_keras files compiled with a focal-loss closure -----
+def focal_loss(gamma=2., alpha=.25):
+    def focal_loss_fixed(y_true, y_pred):
+        y_pred = K.clip(y_pred, K.epsilon(), 1. - K.epsilon())
+        return -K.mean(alpha * y_true * K.pow(1. - y_pred, gamma) * K.log(y_pred)
+                       + (1 - alpha) * (1 - y_true) * K.pow(y_pred, gamma) * K.log(1. - y_pred))
+    return focal_loss_fixed
+
+
+def f1(y_true, y_pred):
+    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))
+    precision = true_positives / (K.sum(K.round(K.clip(y_pred, 0, 1))) + K.epsilon())
+    recall = true_positives / (K.sum(K.round(K.clip(y_true, 0, 1))) + K.epsilon())
+    return 2 * precision * recall / (precision + recall + K.epsilon())
+
+
+@pytest.mark.parametrize("filename", ["focal.keras", "focal.h5"])
+def test_tf_keras_file_with_custom_loss_and_metric_functions(filename):
+    # tf_keras 2.21 writes a plain function in a .keras compile_config as
+    # {"module": "builtins", "class_name": "function", "config": "focal_loss_fixed"}
+    want = FACTS["custom_loss_files"]
+    x, y = np.array(want["x"], "float32"), np.array(want["y"], "float32")
+    model = keras.models.load_model(fixture_path("kaggle_scripts", filename),
+                                    custom_objects={"focal_loss_fixed": focal_loss(), "f1": f1})
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), want[filename]["evaluate"],
+                               rtol=1e-5)
+    assert model.metrics_names == want[filename]["metrics_names"]
+    history = model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], want[filename]["resumed_loss"], rtol=1e-5)

@@ -45,9 +45,53 @@ def sequence_batch_order():
             "final_weights": [w.tolist() for w in model.get_weights()]}
 
 
+def focal_loss(gamma=2., alpha=.25):
+    K = keras.backend
+
+    def focal_loss_fixed(y_true, y_pred):
+        y_pred = K.clip(y_pred, K.epsilon(), 1. - K.epsilon())
+        return -K.mean(alpha * y_true * K.pow(1. - y_pred, gamma) * K.log(y_pred)
+                       + (1 - alpha) * (1 - y_true) * K.pow(y_pred, gamma) * K.log(1. - y_pred))
+    return focal_loss_fixed
+
+
+def f1(y_true, y_pred):
+    K = keras.backend
+    true_positives = K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))
+    precision = true_positives / (K.sum(K.round(K.clip(y_pred, 0, 1))) + K.epsilon())
+    recall = true_positives / (K.sum(K.round(K.clip(y_true, 0, 1))) + K.epsilon())
+    return 2 * precision * recall / (precision + recall + K.epsilon())
+
+
+def custom_loss_files(out):
+    """A kernel's model compiled with a focal-loss closure and an f1 function, saved after
+    one epoch as .keras and .h5; evaluate and one more epoch of the reloaded model."""
+    rng = np.random.RandomState(1)
+    x = rng.rand(16, 3).astype("float32")
+    y = (x[:, :1] > 0.5).astype("float32")
+    model = keras.Sequential([keras.layers.Dense(4, activation="relu", input_shape=(3,)),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.set_weights([rng.uniform(-1, 1, w.shape).astype("float32")
+                       for w in model.get_weights()])
+    model.compile(keras.optimizers.Adam(0.01), loss=focal_loss(),
+                  metrics=[f1, keras.metrics.AUC(name="auc")])
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    facts = {"x": x.tolist(), "y": y.tolist()}
+    custom = {"focal_loss_fixed": focal_loss(), "f1": f1}
+    for name in ("focal.keras", "focal.h5"):
+        model.save(os.path.join(out, name))
+        loaded = keras.models.load_model(os.path.join(out, name), custom_objects=custom)
+        facts[name] = {"evaluate": loaded.evaluate(x, y, verbose=0),
+                       "metrics_names": loaded.metrics_names,
+                       "resumed_loss": loaded.fit(x, y, batch_size=8, epochs=1, shuffle=False,
+                                                  verbose=0).history["loss"]}
+    return facts
+
+
 if __name__ == "__main__":
     out = fixture_dir("kaggle_scripts")
     os.makedirs(out, exist_ok=True)
-    facts = {"sequence_batch_order": sequence_batch_order()}
+    facts = {"sequence_batch_order": sequence_batch_order(),
+             "custom_loss_files": custom_loss_files(out)}
     with open(os.path.join(out, "kaggle_facts.json"), "w") as f:
         json.dump(facts, f, indent=1)

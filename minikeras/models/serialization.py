@@ -712,6 +712,9 @@ def _deserialize_compile_value(value, kind, custom_objects):
         if custom_objects and value in custom_objects:
             return custom_objects[value]
         return module.get(value) if kind == "loss" else value
+    if isinstance(value, dict) and value.get("class_name") == "function":
+        # a plain function as tf.keras 2.13+ / Keras 3 write it: its name is the config
+        return _deserialize_compile_value(value.get("config"), kind, custom_objects)
     if isinstance(value, dict) and "class_name" in value:
         return module.deserialize(value, custom_objects=custom_objects)
     if isinstance(value, dict):
