@@ -149,3 +149,25 @@ def test_tf_keras_file_with_custom_loss_and_metric_functions(filename):
     assert model.metrics_names == want[filename]["metrics_names"]
     history = model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     np.testing.assert_allclose(history.history["loss"], want[filename]["resumed_loss"], rtol=1e-5)
+
+
+UNKNOWN_NAME_ACTIONS = {
+    "load_model focal.h5": lambda: keras.models.load_model(
+        fixture_path("kaggle_scripts", "focal.h5")),
+    "losses.get": lambda: keras.losses.get("foo_bar"),
+    "optimizers.get": lambda: keras.optimizers.get("foo_bar"),
+    "initializers.get": lambda: keras.initializers.get("foo_bar"),
+    "constraints.get": lambda: keras.constraints.get("foo_bar"),
+    "activations.get": lambda: keras.activations.get("foo_bar"),
+    "Dense activation": lambda: layers.Dense(2, activation="foo_bar"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNKNOWN_NAME_ACTIONS))
+def test_unknown_names_raise_tf_keras_words(case):
+    # the most common kernel error: load_model without the custom loss in custom_objects
+    error_type, message = FACTS["unknown_name_errors"][case]
+    with pytest.raises(Exception) as caught:
+        UNKNOWN_NAME_ACTIONS[case]()
+    assert type(caught.value).__name__ == error_type
+    assert str(caught.value) == message

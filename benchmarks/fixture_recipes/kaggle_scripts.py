@@ -88,10 +88,33 @@ def custom_loss_files(out):
     return facts
 
 
+def error_message(action):
+    try:
+        action()
+    except Exception as error:        # noqa: BLE001 - the message is what we record
+        return [type(error).__name__, str(error)]
+    return None
+
+
+def unknown_name_errors(out):
+    """What a kernel sees when a custom piece is missing from custom_objects, or misspelt."""
+    return {
+        "load_model focal.h5": error_message(
+            lambda: keras.models.load_model(os.path.join(out, "focal.h5"))),
+        "losses.get": error_message(lambda: keras.losses.get("foo_bar")),
+        "optimizers.get": error_message(lambda: keras.optimizers.get("foo_bar")),
+        "initializers.get": error_message(lambda: keras.initializers.get("foo_bar")),
+        "constraints.get": error_message(lambda: keras.constraints.get("foo_bar")),
+        "activations.get": error_message(lambda: keras.activations.get("foo_bar")),
+        "Dense activation": error_message(lambda: keras.layers.Dense(2, activation="foo_bar")),
+    }
+
+
 if __name__ == "__main__":
     out = fixture_dir("kaggle_scripts")
     os.makedirs(out, exist_ok=True)
     facts = {"sequence_batch_order": sequence_batch_order(),
              "custom_loss_files": custom_loss_files(out)}
+    facts["unknown_name_errors"] = unknown_name_errors(out)
     with open(os.path.join(out, "kaggle_facts.json"), "w") as f:
         json.dump(facts, f, indent=1)
