@@ -171,3 +171,41 @@ def test_unknown_names_raise_tf_keras_words(case):
         UNKNOWN_NAME_ACTIONS[case]()
     assert type(caught.value).__name__ == error_type
     assert str(caught.value) == message
+
+
+# --- custom attention layers after masked embeddings: the mask `call` sees while building ----
+SYMBOLIC_MASK_CASES = {
+    "GlobalMaxPooling1D": lambda e: layers.GlobalMaxPooling1D()(
+        layers.LSTM(3, return_sequences=True)(e)),
+    "GlobalAveragePooling1D": lambda e: layers.GlobalAveragePooling1D()(e),
+    "Lambda": lambda e: layers.Lambda(lambda t: t * 2)(e),
+    "Lambda with mask": lambda e: layers.Lambda(lambda t: t, mask=lambda i, m: m)(e),
+    "LSTM sequences": lambda e: layers.LSTM(3, return_sequences=True)(e),
+    "Bidirectional": lambda e: layers.Bidirectional(layers.GRU(2, return_sequences=True))(e),
+    "Dense": lambda e: layers.Dense(3)(e),
+    "Conv1D": lambda e: layers.Conv1D(3, 2, padding="same")(e),
+    "Flatten": lambda e: layers.Flatten()(e),
+    "concatenate": lambda e: layers.concatenate([e, layers.Dense(2)(e)]),
+    "SpatialDropout1D": lambda e: layers.SpatialDropout1D(0.2)(e),
+    "Embedding without mask_zero": lambda e: layers.Embedding(15, 4)(layers.Input(shape=(6,))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SYMBOLIC_MASK_CASES))
+def test_call_gets_a_mask_while_building_only_where_tf_keras_passes_one(case):
+    # tf_keras hands call() no mask after a layer whose compute_mask gives None (pooling, a
+    # Lambda without mask=): a kernel's Attention there must not multiply by a stale mask
+    seen = {}
+
+    class Probe(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, x, mask=None):
+            seen.setdefault("mask given", mask is not None)
+            return x
+
+    embedded = layers.Embedding(15, 4, mask_zero=True)(layers.Input(shape=(6,)))
+    Probe()(SYMBOLIC_MASK_CASES[case](embedded))
+    assert seen["mask given"] == FACTS["symbolic_masks"][case]

@@ -110,11 +110,49 @@ def unknown_name_errors(out):
     }
 
 
+SYMBOLIC_MASK_CASES = {
+    "GlobalMaxPooling1D": lambda L, e: L.GlobalMaxPooling1D()(L.LSTM(3, return_sequences=True)(e)),
+    "GlobalAveragePooling1D": lambda L, e: L.GlobalAveragePooling1D()(e),
+    "Lambda": lambda L, e: L.Lambda(lambda t: t * 2)(e),
+    "Lambda with mask": lambda L, e: L.Lambda(lambda t: t, mask=lambda i, m: m)(e),
+    "LSTM sequences": lambda L, e: L.LSTM(3, return_sequences=True)(e),
+    "Bidirectional": lambda L, e: L.Bidirectional(L.GRU(2, return_sequences=True))(e),
+    "Dense": lambda L, e: L.Dense(3)(e),
+    "Conv1D": lambda L, e: L.Conv1D(3, 2, padding="same")(e),
+    "Flatten": lambda L, e: L.Flatten()(e),
+    "concatenate": lambda L, e: L.concatenate([e, L.Dense(2)(e)]),
+    "SpatialDropout1D": lambda L, e: L.SpatialDropout1D(0.2)(e),
+    "Embedding without mask_zero": lambda L, e: L.Embedding(15, 4)(L.Input(shape=(6,))),
+}
+
+
+def symbolic_masks():
+    """Whether a custom layer's call(x, mask=None) gets a mask while a kernel builds its
+    functional model, after each layer fed by Embedding(mask_zero=True)."""
+    seen = {}
+
+    class Probe(keras.layers.Layer):
+        def __init__(self, case, **kwargs):
+            super().__init__(**kwargs)
+            self.case = case
+            self.supports_masking = True
+
+        def call(self, x, mask=None):
+            seen[self.case] = mask is not None
+            return x
+
+    for case, make in SYMBOLIC_MASK_CASES.items():
+        embedded = keras.layers.Embedding(15, 4, mask_zero=True)(keras.layers.Input(shape=(6,)))
+        Probe(case)(make(keras.layers, embedded))
+    return seen
+
+
 if __name__ == "__main__":
     out = fixture_dir("kaggle_scripts")
     os.makedirs(out, exist_ok=True)
     facts = {"sequence_batch_order": sequence_batch_order(),
              "custom_loss_files": custom_loss_files(out)}
     facts["unknown_name_errors"] = unknown_name_errors(out)
+    facts["symbolic_masks"] = symbolic_masks()
     with open(os.path.join(out, "kaggle_facts.json"), "w") as f:
         json.dump(facts, f, indent=1)
