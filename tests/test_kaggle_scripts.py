@@ -209,3 +209,13 @@ def test_call_gets_a_mask_while_building_only_where_tf_keras_passes_one(case):
     embedded = layers.Embedding(15, 4, mask_zero=True)(layers.Input(shape=(6,)))
     Probe()(SYMBOLIC_MASK_CASES[case](embedded))
     assert seen["mask given"] == FACTS["symbolic_masks"][case]
+
+
+def test_cudnn_layers_are_absent_as_in_tf_keras():
+    # `from keras.layers import CuDNNGRU` (toxic-comment kernels) fails on tf_keras 2.21 as on a
+    # CPU-only Keras 2; the kernels' CPU fallback is GRU/LSTM with the default activations
+    for name, present in FACTS["cudnn_layers"].items():
+        assert hasattr(layers, name) == present
+        if not present:
+            with pytest.raises(ImportError):
+                exec(f"from minikeras.layers import {name}", {})

@@ -154,5 +154,9 @@ if __name__ == "__main__":
              "custom_loss_files": custom_loss_files(out)}
     facts["unknown_name_errors"] = unknown_name_errors(out)
     facts["symbolic_masks"] = symbolic_masks()
+    # Keras 2's CuDNNLSTM / CuDNNGRU are gone from tf_keras 2.21's keras.layers (ImportError for
+    # `from keras.layers import CuDNNGRU`); tf.compat.v1's run only on a GPU
+    facts["cudnn_layers"] = {name: hasattr(keras.layers, name)
+                             for name in ("CuDNNLSTM", "CuDNNGRU")}
     with open(os.path.join(out, "kaggle_facts.json"), "w") as f:
         json.dump(facts, f, indent=1)
