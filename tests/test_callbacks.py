@@ -470,8 +470,6 @@ def test_backup_and_restore_arguments():
 def test_unsupported_callbacks_say_so():
     with pytest.raises(NotImplementedError, match="write_images"):
         keras.callbacks.TensorBoard(log_dir="logs", write_images=True)
-    with pytest.raises(NotImplementedError, match="RemoteMonitor"):
-        keras.callbacks.RemoteMonitor()
     with pytest.raises(NotImplementedError, match="options"):
         keras.callbacks.ModelCheckpoint("x.h5", options=object())
 

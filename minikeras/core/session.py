@@ -1,5 +1,6 @@
 """Session state: automatic names (`dense`, `dense_1`, ...), the learning phase, and the caches
 `clear_session()` empties. Everything that lives for the length of a session is kept here."""
+import contextlib
 import re
 
 _NAME_UIDS = {}
@@ -29,6 +30,20 @@ def unique_object_name(prefix):
     """`dense`, then `dense_1`, `dense_2`, ... within a session."""
     uid = get_uid(prefix)
     return prefix if uid == 1 else f"{prefix}_{uid - 1}"
+
+
+@contextlib.contextmanager
+def fresh_name_counters():
+    """Automatic names counted from zero inside, the session's counters untouched: what
+    tf.keras' objects created while tracing a `tf.function` (a fresh graph) get, e.g. the
+    `metrics=["AUC"]` of every compile are named `auc`, not `auc_1`, `auc_2`, ..."""
+    saved = dict(_NAME_UIDS)
+    _NAME_UIDS.clear()
+    try:
+        yield
+    finally:
+        _NAME_UIDS.clear()
+        _NAME_UIDS.update(saved)
 
 
 def to_snake_case(name):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..core import config
+from ..core.concrete_scope import next_symbolic_serial
 from ..core.tensor_shape import TensorShape
 from ..core.nest import flatten, map_structure, pack_sequence_as  # noqa: F401  (old home)
 
@@ -15,11 +16,13 @@ class KerasTensor:
     _is_keras_tensor = True    # what `backend.dispatch` looks for
 
     def __init__(self, shape, dtype=None, name=None, keras_history=None, sparse=False):
-        self.shape = tuple(None if d is None else int(d) for d in shape)
+        # a TensorShape (a tuple) as tf.keras 2's KerasTensor.shape: `x.shape.as_list()`
+        self.shape = TensorShape(None if d is None else int(d) for d in shape)
         self.dtype = config.numpy_dtype(dtype or config.floatx())
         self.name = name
         self._keras_history = keras_history   # (layer, node_index, tensor_index)
         self._keras_mask = None                # a KerasTensor of the mask, or None
+        self._serial = next_symbolic_serial()   # creation order (core/concrete_scope.py)
 
     @property
     def ndim(self):

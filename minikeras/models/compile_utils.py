@@ -12,7 +12,7 @@ from .. import metrics as metrics_module
 from .. import ops
 from ..core.tensor import Tensor, unwrap
 from ..engine.keras_tensor import KerasTensor
-from ..core.session import to_snake_case
+from ..core.session import fresh_name_counters, to_snake_case
 from ..core.nest import flatten, map_structure
 
 
@@ -303,6 +303,9 @@ class MetricsContainer:
         self._metrics = []            # per output: list of metric objects
         self._weighted_metrics = []
         self._metrics_in_order = []
+        # metrics read back from an `.h5` training_config already carry their final names
+        # (`out_a_mae`): tf.keras (`compile(from_serialized=True)`) does not prefix them again
+        self._from_serialized = False
 
     @property
     def metrics(self):
@@ -313,9 +316,14 @@ class MetricsContainer:
             self.output_names = create_pseudo_output_names(y_pred)
         trues = _per_output_values(y_pred, y_true, "y")
         preds = flatten(y_pred)
-        self._metrics = self._per_output(self._user_metrics, y_pred, trues, preds)
-        self._weighted_metrics = self._per_output(self._user_weighted_metrics, y_pred, trues, preds)
-        self._set_metric_names()
+        # tf.keras builds these while tracing the first train/test step, in a fresh graph:
+        # metrics made from names or classes ('AUC') count their automatic names from zero.
+        with fresh_name_counters():
+            self._metrics = self._per_output(self._user_metrics, y_pred, trues, preds)
+            self._weighted_metrics = self._per_output(self._user_weighted_metrics, y_pred,
+                                                      trues, preds)
+        if not self._from_serialized:
+            self._set_metric_names()
         self._metrics_in_order = [m for plain, weighted in zip(self._metrics, self._weighted_metrics)
                                   for m in plain + weighted]
         self._built = True

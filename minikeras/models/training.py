@@ -1,6 +1,7 @@
 """Model: a Layer with compile / fit / evaluate / predict."""
 import contextlib
 import copy
+import logging
 import warnings
 
 import numpy as np
@@ -390,6 +391,7 @@ class Model(Layer):
                  steps=None, callbacks=None, max_queue_size=10, workers=1,
                  use_multiprocessing=False, return_dict=False, **kwargs):
         self._assert_compiled()
+        _warn_sample_weight_without_weighted_metrics(self, sample_weight)
         use_cached = kwargs.pop("_use_cached_eval_dataset", False)
         if kwargs:
             raise TypeError(f"Invalid keyword arguments: {list(kwargs.keys())}")
@@ -610,6 +612,29 @@ class Model(Layer):
         weights += [w for w in self._own_weights if not w.trainable]
         return _dedup(weights)
 
+    def __reduce_ex__(self, protocol):
+        """A built model pickles as the bytes of its `.keras` archive, as tf.keras does (the
+        graph keys tensors by identity: copying the objects one by one would break it)."""
+        if self.built:
+            from ..saving import model_from_bytes, model_to_bytes
+            return model_from_bytes, (model_to_bytes(self),)
+        return super().__reduce_ex__(protocol)
+
+    def __deepcopy__(self, memo):
+        if self.built:
+            from ..saving import model_from_bytes, model_to_bytes
+            new = model_from_bytes(model_to_bytes(self))
+            memo[id(self)] = new
+            return new
+        new = object.__new__(type(self))     # an unbuilt model: attribute by attribute
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            object.__setattr__(new, key, copy.deepcopy(value, memo))
+        return new
+
+    def __copy__(self):
+        return self.__deepcopy__({})     # tf.keras: a copy of a model is a deep copy
+
     def save_weights(self, filepath, overwrite=True, save_format=None, options=None):
         from ..saving import save_weights
         save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
@@ -755,6 +780,17 @@ class _Executions:
         merged = [np.concatenate(columns, axis=0) for columns in zip(*parts)]
         nested = isinstance(structure, (list, tuple, dict))
         return pack_sequence_as(structure, merged) if nested else merged[0]
+
+
+def _warn_sample_weight_without_weighted_metrics(model, sample_weight):
+    """tf.keras' hint (also on every validation of a fit with validation sample weights):
+    plain `metrics` ignore sample weights, only `weighted_metrics` use them."""
+    if sample_weight is not None and model.compiled_metrics._user_weighted_metrics is None:
+        logging.getLogger("minikeras").warning(
+            "`evaluate()` received a value for `sample_weight`, but `weighted_metrics` were not "
+            "provided.  Did you mean to pass metrics to `weighted_metrics` in `compile()`?  If "
+            "this is intentional you can pass `weighted_metrics=[]` to `compile()` in order to "
+            "silence this warning.")
 
 
 def _check_validation_freq(validation_freq):

@@ -14,6 +14,7 @@ from ..core.registry import (  # noqa: F401
 )
 from ..core.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
 from . import file_io, keras_v3, legacy_h5
+from .pickling import model_from_bytes, model_to_bytes  # noqa: F401 (Model.__reduce_ex__)
 from ..models.serialization import enable_unsafe_deserialization, safe_mode_scope  # noqa: F401,E501
 
 
@@ -103,6 +104,8 @@ def save_weights(model, filepath, overwrite=True, save_format=None, **kwargs):
         keras_v3.save_weights(model, filepath)
         return
     fmt = _save_format(filepath, save_format)
+    if fmt == "keras" and not save_format:
+        fmt = "h5"   # tf.keras 2 writes its legacy HDF5 weights for a '.keras' name too
     if fmt != "h5":
         raise NotImplementedError(
             f"Cannot save weights to {filepath!r}: the TensorFlow checkpoint format (the default "
@@ -125,12 +128,22 @@ def _assert_weights_created(model, legacy):
                      "with an `input_shape`.")
 
 
+def _is_hdf5_file(filepath):
+    """A '.keras' name holding legacy HDF5 weights (what tf.keras 2's save_weights writes)."""
+    try:
+        with open(filepath, "rb") as f:
+            return f.read(8) == file_io.HDF5_SIGNATURE
+    except OSError:
+        return False
+
+
 def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
     filepath = _path(filepath)
-    is_legacy = not filepath.endswith((".keras", ".weights.h5"))
+    h5_named_keras = filepath.endswith(".keras") and _is_hdf5_file(filepath)
+    is_legacy = not filepath.endswith((".keras", ".weights.h5")) or h5_named_keras
     if is_legacy or skip_mismatch:
         _assert_weights_created(model, is_legacy)
-    if filepath.endswith(".keras"):
+    if filepath.endswith(".keras") and not h5_named_keras:
         if by_name:
             raise ValueError("`by_name` is only supported for weights in the legacy HDF5 format "
                              f"('.h5'); {filepath} is a '.keras' file.")
