@@ -207,9 +207,7 @@ def get(identifier):
             found = get_registered_object(identifier)
             if found is None:
                 raise ValueError(f"Unknown activation function '{identifier}' cannot be "
-                                 "deserialized. Please ensure you "
-                                 "are using a `keras.utils.custom_object_scope` and that this "
-                                 "object is included in the scope.")
+                                 "deserialized.")
             return found
         return _ACTIVATIONS[identifier]
     if isinstance(identifier, dict):

@@ -87,26 +87,29 @@ def serialize_object(obj):
     return getattr(obj, "__name__", obj)
 
 
+def unknown_object_message(kind, name):
+    """tf.keras 2's words for a name it cannot find (a kernel's custom loss, metric or layer
+    missing from `custom_objects`)."""
+    return (f"Unknown {kind}: '{name}'. Please ensure you are using a "
+            "`keras.utils.custom_object_scope` and that this object is included in the scope. "
+            "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+            "#registering_the_custom_object for details.")
+
+
 def deserialize_object(identifier, module_objects, custom_objects=None, kind="object"):
     if isinstance(identifier, dict):
         class_name = identifier.get("class_name")
         config = identifier.get("config", {})
         cls = _lookup(class_name, module_objects, custom_objects, get_registered_object)
         if cls is None:
-            raise ValueError(f"Unknown {kind}: '{class_name}'. Please ensure you are using a "
-                             "`keras.utils.custom_object_scope` and that this object is included "
-                             "in the scope, or that it is registered with "
-                             "`keras.utils.register_keras_serializable()`.")
+            raise ValueError(unknown_object_message(kind, class_name))
         if hasattr(cls, "from_config"):
             return cls.from_config(config)
         return cls(**config)
     if isinstance(identifier, str):
         obj = _lookup(identifier, module_objects, custom_objects, get_registered_object)
         if obj is None:
-            raise ValueError(f"Unknown {kind}: '{identifier}'. Please ensure you are using a "
-                             "`keras.utils.custom_object_scope` and that this object is included "
-                             "in the scope, or that it is registered with "
-                             "`keras.utils.register_keras_serializable()`.")
+            raise ValueError(unknown_object_message(kind, identifier))
         return obj
     return identifier
 

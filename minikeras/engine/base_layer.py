@@ -717,8 +717,27 @@ class Layer:
             return
         if not produces_mask and not self.supports_masking:
             return
+        if produces_mask and self._computes_no_mask(inputs):
+            return
         for out in flatten(outputs):
             out._keras_mask = True   # symbolic marker: a mask flows along this edge
+
+    def _computes_no_mask(self, inputs):
+        """Whether `compute_mask` gives None on placeholders standing for these inputs (a
+        GlobalMaxPooling1D, a Lambda without `mask=`, an Embedding without mask_zero): then,
+        as in tf.keras, the next layer's `call` gets no mask while the model is built."""
+        def placeholder(t):
+            if not isinstance(t, KerasTensor):
+                return t
+            return Tensor(np.zeros(tuple(2 if d is None else d for d in t.shape), t.dtype))
+        try:
+            with np.errstate(all="ignore"):
+                out_mask = self.compute_mask(map_structure(placeholder, inputs),
+                                             _placeholder_masks(inputs, 2))
+        except Exception:   # noqa: BLE001 - a user's compute_mask may want real tensors: keep it
+            return False
+        return all(m is None for m in flatten(out_mask)) if isinstance(out_mask, (list, tuple)) \
+            else out_mask is None
 
     def _infer_outputs(self, args, kwargs):
         """Output KerasTensors: from compute_output_shape, else by running `call` on zeros."""

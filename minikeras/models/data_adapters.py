@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import logging
 import math
+import random as python_random
 
 import numpy as np
 
@@ -261,15 +262,21 @@ class SequenceAdapter:
         return length if self.context is None else length // self.context.size
 
     def iterator(self):
-        order = np.arange(len(self.sequence))
+        """A generator: the order is drawn when the epoch starts reading, as tf.keras' (an
+        iterator made and dropped unread draws nothing)."""
+        order = list(range(len(self.sequence)))
         if self.shuffle:
-            order = global_rng().permutation(order)
+            # tf.keras shuffles a Sequence's batches with Python's `random` (random.seed(s)
+            # in a kernel gives tf.keras' batch order), never NumPy's generators
+            python_random.shuffle(order)
+        order = np.asarray(order, np.int64)
         if self.context is None:
-            return (_standardize_batch(self.sequence[int(i)]) for i in order)
+            yield from (_standardize_batch(self.sequence[int(i)]) for i in order)
+            return
         if self.shuffle:
             order = self.context.broadcast(order, 0)
         mine = order[self.context.rank::self.context.size][:self._steps(len(order))]
-        return (self._noted(_standardize_batch(self.sequence[int(i)])) for i in mine)
+        yield from (self._noted(_standardize_batch(self.sequence[int(i)])) for i in mine)
 
     @staticmethod
     def _noted(batch):

@@ -29,6 +29,7 @@ from ..core.registry import (
     _GLOBAL_CUSTOM_NAMES, builtin_objects, custom_object_scope, get_registered_object,
 )
 from ..layers.core.lambda_layer import Lambda
+from ..layers.core.lambda_serialization import trusting_functions_written_here
 from ..engine.tf_op_layer import TFOpLambda
 from ..layers.core.input_layer import InputLayer
 from .. import losses, metrics, optimizers
@@ -602,7 +603,14 @@ def model_from_config(config, custom_objects=None):
 
 # --- clone_model --------------------------------------------------------------------------------
 def clone_model(model, input_tensors=None, clone_function=None):
-    """A new model with the same architecture and freshly initialised weights."""
+    """A new model with the same architecture and freshly initialised weights. A Lambda's
+    function is this model's own, so its bytecode round trip is no safe-mode matter (as in
+    tf.keras, whose `clone_model` never refuses one)."""
+    with trusting_functions_written_here():
+        return _clone_model(model, input_tensors, clone_function)
+
+
+def _clone_model(model, input_tensors, clone_function):
     Sequential = _model_class("Sequential")
     clone_function = clone_function or (lambda layer: type(layer).from_config(layer.get_config()))
     if isinstance(model, Sequential):
@@ -704,6 +712,9 @@ def _deserialize_compile_value(value, kind, custom_objects):
         if custom_objects and value in custom_objects:
             return custom_objects[value]
         return module.get(value) if kind == "loss" else value
+    if isinstance(value, dict) and value.get("class_name") == "function":
+        # a plain function as tf.keras 2.13+ / Keras 3 write it: its name is the config
+        return _deserialize_compile_value(value.get("config"), kind, custom_objects)
     if isinstance(value, dict) and "class_name" in value:
         return module.deserialize(value, custom_objects=custom_objects)
     if isinstance(value, dict):

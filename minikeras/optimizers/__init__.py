@@ -18,7 +18,7 @@ from .adafactor import Adafactor
 from . import schedules  # noqa: F401
 from . import legacy  # noqa: F401
 from . import adadelta, adagrad, adam, adamax, nadam, rmsprop, sgd
-from ..core.serialization import deserialize_object, serialize_keras_object
+from ..core.serialization import deserialize_object, serialize_keras_object, unknown_object_message
 from ..core.registry import register_builtins
 
 register_builtins("optimizers", globals())   # names looked up by `deserialize_keras_object`
@@ -124,8 +124,6 @@ def get(identifier, **kwargs):
     if isinstance(identifier, str):
         cls = _BY_LOWER_NAME.get(identifier.lower())
         if cls is None:
-            raise ValueError(f"Unknown optimizer: '{identifier}'. Please ensure you are using a "
-                             "`keras.utils.custom_object_scope` and that this object is included "
-                             "in the scope. (Could not interpret optimizer identifier.)")
+            raise ValueError(unknown_object_message("optimizer", identifier))
         return cls()
     raise ValueError(f"Could not interpret optimizer identifier: {identifier}")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
+from minikeras.layers.core.lambda_serialization import forget_functions_written_here
 from hostile import MODEL_FORMATS, edit_layers, load_from, model_file, quiet
 
 L = keras.layers
@@ -137,6 +138,7 @@ def test_keras3_lambda_format_is_refused_in_safe_mode_and_loads_when_allowed(tmp
         if _lambda_entry(entry):
             _keras3_lambda(entry["config"], stored)
     path = edit_layers(model_file(model, tmp_path, fmt), fmt, apply)
+    forget_functions_written_here()     # a file another process wrote
     with pytest.raises(ValueError, match="safe_mode=False"):
         load_from(path, fmt)
     loaded = load_from(path, fmt, safe_mode=False)

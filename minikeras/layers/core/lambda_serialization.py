@@ -10,12 +10,19 @@ A stored function is one of:
 In safe mode (the default) a file can only name functions the user vouched for (`custom_objects`,
 the registry) or minikeras' own functions; no module a file names is ever imported and no
 bytecode is run. `safe_mode=False` allows both, as Keras does.
+
+One exception: bytecode this process wrote itself, read back where tf.keras 2 reads Lambdas
+without safe mode (a legacy `.h5` file, `clone_model`), is code already running here and loads:
+the Kaggle U-Net's `Lambda(lambda x: x / 255)` saved by ModelCheckpoint, then `load_model`.
 """
 import base64
 import binascii
+import contextlib
 import importlib
+import json
 import marshal
 import sys
+import threading
 import types
 
 from ...core.registry import get_registered_object
@@ -47,9 +54,45 @@ def serialize_function(function, key, by_name=False):
         defaults = function.__defaults__
         closure = tuple(_closure_value(c.cell_contents) for c in function.__closure__) \
             if function.__closure__ else None
+        _WRITTEN_HERE.add(_stored_form(code, defaults, closure))
         return {key: (code, defaults, closure), type_key: "lambda", module_key: function.__module__}
     return {key: function.__name__, type_key: "function",
             module_key: getattr(function, "__module__", None)}
+
+
+# The stored forms of the functions this process serialized (see the module docstring).
+_WRITTEN_HERE = set()
+_trust = threading.local()
+
+
+def _stored_form(code, defaults, closure):
+    """One string per stored function; a JSON round trip (tuples into lists) keeps it."""
+    return json.dumps([code, defaults, closure], default=repr)
+
+
+@contextlib.contextmanager
+def trusting_functions_written_here():
+    """Within the block, safe mode lets through bytecode this process serialized."""
+    previous = getattr(_trust, "on", False)
+    _trust.on = True
+    try:
+        yield
+    finally:
+        _trust.on = previous
+
+
+def forget_functions_written_here():
+    """From now on, files this process wrote so far count as another's (for tests)."""
+    _WRITTEN_HERE.clear()
+
+
+def _written_here(code, defaults, closure):
+    if not getattr(_trust, "on", False):
+        return False
+    try:
+        return _stored_form(code, defaults, closure) in _WRITTEN_HERE
+    except (TypeError, ValueError):
+        return False
 
 
 def _closure_value(value):
@@ -150,12 +193,12 @@ def _minikeras_function(name, module):
 
 
 def _load_bytecode(value, module, custom_objects, safe_mode):
-    if safe_mode:
-        raise ValueError(BYTECODE_REFUSED)
     if isinstance(value, (list, tuple)):
         code, defaults, closure = (list(value) + [None, None])[:3]
     else:
         code, defaults, closure = value, None, None
+    if safe_mode and not _written_here(code, defaults, closure):
+        raise ValueError(BYTECODE_REFUSED)
     try:
         raw = base64.b64decode(code.encode("ascii") if isinstance(code, str) else code)
         function_code = marshal.loads(raw)
