@@ -96,7 +96,9 @@ def deserialize_function(config, key, custom_objects=None, safe_mode=True):
             return _load_bytecode((inner.get("code"), inner.get("defaults"), inner.get("closure")),
                                   module, custom_objects, safe_mode)
         if value.get("class_name") == "function":
-            name = value.get("registered_name") or value.get("config")
+            # Keras 3 names the function in `config` (its registered_name is "function").
+            name = value.get("config") if isinstance(value.get("config"), str) \
+                else value.get("registered_name")
             return _named_function(name, value.get("module"), key, custom_objects, safe_mode)
         raise ValueError(f"Unknown stored function for the Lambda layer's `{key}`: {value!r}")
     if kind is None:      # tf.keras always writes the type; infer it only from the value's form
