@@ -52,6 +52,7 @@ _KERAS2_ONLY_KEYS = {
     "DepthwiseConv2D": {"groups": 1}, "SeparableConv1D": _UNUSED_SEPARABLE,
     "SeparableConv2D": _UNUSED_SEPARABLE, "SpatialDropout1D": _UNUSED_SPATIAL_DROPOUT,
     "SpatialDropout2D": _UNUSED_SPATIAL_DROPOUT, "SpatialDropout3D": _UNUSED_SPATIAL_DROPOUT,
+    "Discretization": {"trainable": "any"},     # no weights to train
 }
 # tf.keras 2 optimizer config keys Keras 3's optimizers refuse.
 _KERAS2_OPTIMIZER_KEYS = ("jit_compile", "is_legacy_optimizer")
@@ -88,6 +89,10 @@ def _class_config_v3(class_name, config, name):
     """What Keras 3 needs changed in a layer config, knowing only the class name."""
     config.pop("batch_input_shape", None)
     config.pop("rng_type", None)      # tf.keras' TF random generator choice: no Keras 3 key
+    if class_name == "Discretization" and config.get("output_mode", "int") == "int":
+        # tf.keras' dtype is the int output's; Keras 3 casts the inputs to its dtype (an int
+        # dtype would truncate them before bucketing) and always outputs int32 indices.
+        config["dtype"] = "float32"
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     for keras3_name, keras2_name in _KERAS3_RENAMED.get(class_name, {}).items():
@@ -361,6 +366,27 @@ def compile_config(model):
 
 
 # --- Keras 3 -> minikeras -------------------------------------------------------------------------
+# Keras 3 keys of single classes: its image preprocessing layers take a `data_format`
+# (tf.keras 2's work on channels-last images only).
+_CHANNELS_LAST = {"data_format": ("channels_last", None)}
+_KERAS3_ONLY_CLASS_KEYS = {name: _CHANNELS_LAST for name in (
+    "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
+    "RandomCrop", "RandomContrast", "RandomBrightness")}
+# Resizing's padding mode is Keras 3's; its fill arguments matter only with it ("any").
+_KERAS3_ONLY_CLASS_KEYS["Resizing"] = {**_CHANNELS_LAST, "pad_to_aspect_ratio": (False,),
+                                       "antialias": (False,), "fill_mode": "any",
+                                       "fill_value": "any"}
+
+
+def _strip_keras3_class_keys(class_name, config, where):
+    for key, unused in _KERAS3_ONLY_CLASS_KEYS.get(class_name, {}).items():
+        if key in config:
+            if unused != "any" and config[key] not in unused:
+                raise NotImplementedError(f"{where} uses '{key}={config[key]!r}', a Keras 3 "
+                                          "feature that minikeras does not support.")
+            del config[key]
+
+
 def _strip_keras3_keys(config, where):
     for key, unused in _KERAS3_ONLY_KEYS.items():
         if key in config:
@@ -610,6 +636,8 @@ def normalize(obj, where="config"):
     if "class_name" in result and isinstance(result.get("config"), dict):
         inner = result["config"]
         _strip_keras3_keys(inner, f"{result['class_name']} '{inner.get('name', '')}'")
+        _strip_keras3_class_keys(result["class_name"], inner,
+                                 f"{result['class_name']} '{inner.get('name', '')}'")
         for keras3_name, keras2_name in _KERAS3_RENAMED.get(result["class_name"], {}).items():
             if keras3_name in inner:
                 inner[keras2_name] = inner.pop(keras3_name)
@@ -633,6 +661,10 @@ def _node_v2(node, class_name=None):
     if not isinstance(node, dict):
         return node
     args, kwargs = node.get("args", []), dict(node.get("kwargs", {}))
+    # Keras 3 records the `training` a layer saw when the model was built (True for its
+    # augmentation layers) but lets the model's own `training` override it (predict: False),
+    # where tf.keras would let a recorded value win: it is not kept.
+    kwargs.pop("training", None)
     first = args[0] if args else kwargs.pop("inputs", [])
     if len(args) > 1:
         names = _call_parameter_names(class_name)
