@@ -363,6 +363,27 @@ def _deserialize(model_config, attributes, custom_objects, safe_mode):
     return serialization.deserialize_model(model_config, custom_objects, safe_mode=safe_mode)
 
 
+def _build_compiled_arguments(model):
+    """tf.keras builds the compiled loss and metrics of a model loaded from `.h5` on its own
+    outputs (`try_build_compiled_arguments`, the outputs standing for the targets too): its
+    `metrics_names` are known before any batch, and 'accuracy' is resolved from the output
+    shapes. A model without graph outputs builds them on its first batch."""
+    outputs = getattr(model, "_nested_outputs", None)
+    if outputs is None or getattr(model, "compiled_loss", None) is None:
+        return
+    try:
+        if not model.compiled_loss._built:
+            model.compiled_loss.build(outputs)
+        if not model.compiled_metrics._built:
+            model.compiled_metrics.build(outputs, outputs)
+    except (ValueError, TypeError):
+        warnings.warn("Compiled the loaded model, but the compiled metrics have yet to be built. "
+                      "`model.compile_metrics` will be empty until you train or evaluate the "
+                      "model.", stacklevel=4)
+        return
+    model.compiled_loss._seen_batch = True
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     with file_io.open_h5(filepath, "the model") as f:
         with file_io.reading_errors(filepath, "the model"):
@@ -392,6 +413,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 f"Cannot load the model from {filepath}: its 'training_config' attribute")
             serialization.compile_from_training_config(model, training_config, custom_objects,
                                                        legacy_h5=True)
+            _build_compiled_arguments(model)
             if "optimizer_weights" in f:
                 build_optimizer(model.optimizer, model.trainable_weights)
                 set_optimizer_weights(model.optimizer, load_optimizer_weights_from_hdf5_group(f))
