@@ -89,6 +89,7 @@ def write_models(tag, keras, arrays, facts):
         else:
             path = os.path.join(HERE, f"{name}.k3.keras")
             model.save(path)
+            facts[name]["to_json"] = model.to_json()
         for i, w in enumerate(model.get_weights()):
             arrays[f"{name}/w/{i:03d}"] = w
         if name == "mixed_precision" and tag == "tk":

@@ -725,6 +725,23 @@ def _has_keras3_nodes(entry):
     return False
 
 
+def is_keras3_model_config(config):
+    """Whether a model config is Keras 3's (`model.to_json()` of Keras 3): calls as
+    `{"args", "kwargs"}` nodes, or dtypes as `DTypePolicy` objects (a Sequential has no nodes);
+    tf.keras 2 writes neither."""
+    return _has_keras3_nodes(config) or _has_dtype_policy(config)
+
+
+def _has_dtype_policy(entry):
+    if isinstance(entry, dict):
+        if entry.get("class_name") == "DTypePolicy":
+            return True
+        return any(_has_dtype_policy(value) for value in entry.values())
+    if isinstance(entry, list):
+        return any(_has_dtype_policy(item) for item in entry)
+    return False
+
+
 def _is_model_entry(entry):
     return isinstance(entry, dict) and isinstance(entry.get("config"), dict) and \
         isinstance(entry["config"].get("layers"), list)
