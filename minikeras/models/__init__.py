@@ -33,27 +33,11 @@ def model_from_json(json_string, custom_objects=None, safe_mode=None):
     stored as bytecode is refused unless safe mode is off (`safe_mode=False`).
 
     Keras 3's `to_json()` is read too (tf.keras 2 cannot), as its `.keras` files are."""
-    keras3_config = _keras3_config_of(json_string)
-    if keras3_config is not None:
-        from ..saving import keras3_config as keras3
-        return keras3.deserialize_model(keras3_config, custom_objects, safe_mode=safe_mode,
-                                        keras3_hard_sigmoid=True)
+    from ..saving import keras3_model_from_json
+    model = keras3_model_from_json(json_string, custom_objects, safe_mode)
+    if model is not None:
+        return model
     return _from_json(json_string, custom_objects=custom_objects, safe_mode=safe_mode)
-
-
-def _keras3_config_of(json_string):
-    """The parsed config when `json_string` is a Keras 3 model config, else None (the tf.keras
-    reader then parses it again and reports any error in its own words)."""
-    import json
-    from ..saving import keras3_config as keras3
-    try:
-        config = json.loads(json_string)
-    except (TypeError, ValueError, RecursionError):
-        return None
-    try:
-        return config if keras3.is_keras3_model_config(config) else None
-    except RecursionError:
-        return None
 
 
 def model_from_config(config, custom_objects=None):

@@ -20,6 +20,7 @@ from . import file_io, keras3_config
 from .keras3_config import hard_sigmoid_is_keras3
 from ..models import serialization
 from ..models.model_kind import is_subclassed
+from ..layers.core.lambda_serialization import legacy_h5_bytecode
 
 BACKEND = "numpy"
 # HDF5 cannot store an attribute larger than its object header: longer lists are split
@@ -395,8 +396,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             model_config = file_io.parse_json(
                 _attr_string(raw_config),
                 f"Cannot load the model from {filepath}: its 'model_config' attribute")
-            model = file_io.deserializing(filepath, lambda: _deserialize(
-                model_config, f.attrs, custom_objects, safe_mode))
+            with legacy_h5_bytecode():      # tf.keras runs an .h5 file's Lambda bytecode
+                model = file_io.deserializing(filepath, lambda: _deserialize(
+                    model_config, f.attrs, custom_objects, safe_mode))
             if "model_weights" not in f:
                 raise file_io.CorruptFileError(
                     f"Cannot load the model from {filepath}: the 'model_weights' group is missing.")

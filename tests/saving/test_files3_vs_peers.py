@@ -254,3 +254,21 @@ def test_keras3_lambda_json_needs_unsafe_mode():
                                          custom_objects=custom_objects(), safe_mode=False)
     model.set_weights(arrays("k3", "lambda_model/w"))
     assert_predicts(model, "lambda_model", "k3", "lambda_model Keras 3 to_json")
+
+
+@pytest.mark.parametrize("safe_mode", [None, True, False])
+def test_h5_lambda_bytecode_loads_whatever_safe_mode_as_tf_keras(safe_mode):
+    """tf_keras 2.21 loads the Lambda bytecode of a legacy `.h5` file with the default and with
+    an explicit safe_mode=True (its safe mode covers `.keras` files and model_from_json)."""
+    kwargs = {} if safe_mode is None else {"safe_mode": safe_mode}
+    keras.backend.clear_session()
+    model = keras.models.load_model(fixture_path("files3", "lambda_model.tk.h5"), **kwargs)
+    assert_predicts(model, "lambda_model", "tk", f"lambda_model.tk.h5 {kwargs}")
+    # (tf_keras marshals named functions too)
+    assert model.get_layer("named_fn").function.__name__ == "scale_by_two"
+
+
+def test_keras_file_lambda_bytecode_still_needs_unsafe_mode():
+    with pytest.raises(ValueError, match="Lambda layer with a Python `lambda`"):
+        keras.models.load_model(fixture_path("files3", "lambda_model.k3.keras"),
+                                custom_objects={"scale_by_two": fm.scale_by_two})

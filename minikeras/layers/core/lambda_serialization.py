@@ -9,13 +9,17 @@ A stored function is one of:
 
 In safe mode (the default) a file can only name functions the user vouched for (`custom_objects`,
 the registry) or minikeras' own functions; no module a file names is ever imported and no
-bytecode is run. `safe_mode=False` allows both, as Keras does.
+bytecode is run. `safe_mode=False` allows both, as Keras does. One exception, as in tf.keras
+2.x: a legacy `.h5` model file runs its Lambda bytecode whatever `safe_mode` says (tf.keras' safe
+mode covers `.keras` files and `model_from_json` only); see `legacy_h5_bytecode`.
 """
 import base64
 import binascii
+import contextlib
 import importlib
 import marshal
 import sys
+import threading
 import types
 
 from ...core.registry import get_registered_object
@@ -151,8 +155,28 @@ def _minikeras_function(name, module):
     return None
 
 
+class _LegacyH5(threading.local):
+    loading = False
+
+
+_legacy_h5 = _LegacyH5()
+
+
+@contextlib.contextmanager
+def legacy_h5_bytecode():
+    """While a legacy `.h5` model file is read: Lambda bytecode runs even in safe mode, as
+    tf.keras 2.x loads such files (its safe mode does not reach the `.h5` reader). Named
+    functions still never import a module the file names unless safe mode is off."""
+    previous = _legacy_h5.loading
+    _legacy_h5.loading = True
+    try:
+        yield
+    finally:
+        _legacy_h5.loading = previous
+
+
 def _load_bytecode(value, module, custom_objects, safe_mode):
-    if safe_mode:
+    if safe_mode and not _legacy_h5.loading:
         raise ValueError(BYTECODE_REFUSED)
     if isinstance(value, (list, tuple)):
         code, defaults, closure = (list(value) + [None, None])[:3]
