@@ -51,7 +51,10 @@ def rng_for(name):
 
 
 def feed(model, arrays):
-    """Dict inputs for the dict-input model, a list (or one array) otherwise."""
+    """Dict inputs for the dict-input model, a list (or one array) otherwise; strings as
+    string tensors (Keras 3 on TensorFlow takes no NumPy arrays of strings)."""
+    import tensorflow as tf
+    arrays = [tf.constant(a.astype(str)) if a.dtype == object else a for a in arrays]
     if model.name == "shared_dict":
         return {spec[0]: a for spec, a in zip(fm.input_specs(model), arrays)}
     return arrays if len(arrays) > 1 else arrays[0]

@@ -372,6 +372,9 @@ _CHANNELS_LAST = {"data_format": ("channels_last", None)}
 _KERAS3_ONLY_CLASS_KEYS = {name: _CHANNELS_LAST for name in (
     "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
     "RandomCrop", "RandomContrast", "RandomBrightness")}
+# tf.keras' RandomContrast clips to [0, 255]: Keras 3's default value_range.
+_KERAS3_ONLY_CLASS_KEYS["RandomContrast"] = {**_CHANNELS_LAST,
+                                             "value_range": ([0, 255], [0.0, 255.0])}
 # Resizing's padding mode is Keras 3's; its fill arguments matter only with it ("any").
 _KERAS3_ONLY_CLASS_KEYS["Resizing"] = {**_CHANNELS_LAST, "pad_to_aspect_ratio": (False,),
                                        "antialias": (False,), "fill_mode": "any",
@@ -641,6 +644,8 @@ def normalize(obj, where="config"):
         for keras3_name, keras2_name in _KERAS3_RENAMED.get(result["class_name"], {}).items():
             if keras3_name in inner:
                 inner[keras2_name] = inner.pop(keras3_name)
+        if result["class_name"] in ("StringLookup", "IntegerLookup"):
+            _lookup_dtype_v2(result["class_name"], inner)
         if result["class_name"] == "InputLayer" and "batch_shape" in inner:
             inner["batch_input_shape"] = inner.pop("batch_shape")
         if result["class_name"] == "Sequential" and isinstance(inner.get("layers"), list):
@@ -652,6 +657,18 @@ def normalize(obj, where="config"):
                                        else _node_v2(node, result["class_name"])
                                        for node in result["inbound_nodes"]]
     return result
+
+
+def _lookup_dtype_v2(class_name, config):
+    """Keras 3 writes its float policy as a lookup layer's dtype whatever it outputs (int64
+    indices; strings or ints when inverted); tf.keras' dtype is the output's."""
+    dtype = config.get("dtype")
+    if not (isinstance(dtype, str) and dtype.startswith(("float", "bfloat"))):
+        return
+    if config.get("invert"):
+        config["dtype"] = "string" if class_name == "StringLookup" else "int64"
+    elif config.get("output_mode", "int") == "int":
+        config["dtype"] = "int64"
 
 
 def _node_v2(node, class_name=None):
