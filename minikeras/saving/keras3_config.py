@@ -32,6 +32,7 @@ from .keras3_operations import OPERATION_CONFIG_ARGUMENTS, OPERATION_MODULES
 from ..core.nest import map_structure
 from .. import optimizers
 from ..core.registry import builtin_objects
+from ..core.config import dtype_name
 
 # Keys Keras 3 adds to configs that minikeras' (Keras 2) classes do not take, with the value
 # that means "feature unused". Any other value cannot be honoured and is an error.
@@ -187,9 +188,14 @@ def _keras3_ref(tensor, conversion):
     return ref
 
 
+def _dtype_v3(dtype):
+    """Keras' name of a tensor dtype ("string", not NumPy's "object", for strings)."""
+    return dtype if isinstance(dtype, str) else dtype_name(dtype)
+
+
 def _keras_tensor(tensor, conversion):
     return {"class_name": "__keras_tensor__",
-            "config": {"shape": list(tensor.shape), "dtype": str(tensor.dtype),
+            "config": {"shape": list(tensor.shape), "dtype": _dtype_v3(tensor.dtype),
                        "keras_history": _keras3_ref(tensor, conversion)}}
 
 

@@ -272,3 +272,26 @@ def test_keras_file_lambda_bytecode_still_needs_unsafe_mode():
     with pytest.raises(ValueError, match="Lambda layer with a Python `lambda`"):
         keras.models.load_model(fixture_path("files3", "lambda_model.k3.keras"),
                                 custom_objects={"scale_by_two": fm.scale_by_two})
+
+
+def node_tensor_dtypes(path):
+    with zipfile.ZipFile(path) as archive:
+        text = archive.read("config.json").decode()
+    found = set()
+    for layer in json.loads(text)["config"]["layers"]:
+        for node in layer.get("inbound_nodes", []):
+            for arg in node["args"]:
+                for entry in arg if isinstance(arg, list) else [arg]:
+                    if isinstance(entry, dict) and entry.get("class_name") == "__keras_tensor__":
+                        found.add(entry["config"]["dtype"])
+    return found
+
+
+def test_string_tensors_written_as_keras3_writes_them(tmp_path):
+    """A string tensor in a `.keras` call node is dtype "string" (Keras 3 cannot read NumPy's
+    "object"); our file of the lookups model names the dtypes Keras 3's names."""
+    model = load(fixture_path("files3", "lookups.tk.h5"))
+    model.save(tmp_path / "ours.keras")
+    ours = node_tensor_dtypes(tmp_path / "ours.keras")
+    assert "string" in ours
+    assert ours <= node_tensor_dtypes(fixture_path("files3", "lookups.k3.keras"))
