@@ -96,6 +96,8 @@ def deserialize_function(config, key, custom_objects=None, safe_mode=True):
     module = config.get(module_key)
     if isinstance(value, dict) and kind is None:          # Keras 3
         if value.get("class_name") == "__lambda__" and isinstance(value.get("config"), dict):
+            if safe_mode:       # Keras 3 refuses its bytecode in safe mode, in .h5 files too
+                raise ValueError(BYTECODE_REFUSED)
             inner = value["config"]
             return _load_bytecode((inner.get("code"), inner.get("defaults"), inner.get("closure")),
                                   module, custom_objects, safe_mode)
@@ -164,9 +166,10 @@ _legacy_h5 = _LegacyH5()
 
 @contextlib.contextmanager
 def legacy_h5_bytecode():
-    """While a legacy `.h5` model file is read: Lambda bytecode runs even in safe mode, as
-    tf.keras 2.x loads such files (its safe mode does not reach the `.h5` reader). Named
-    functions still never import a module the file names unless safe mode is off."""
+    """While a legacy `.h5` model file is read: tf.keras 2's Lambda bytecode (`function_type:
+    "lambda"`) runs even in safe mode, as tf.keras 2.x loads such files (its safe mode does not
+    reach the `.h5` reader). Keras 3's form (`__lambda__`) still needs safe mode off, as in
+    Keras 3; named functions never import a module the file names unless safe mode is off."""
     previous = _legacy_h5.loading
     _legacy_h5.loading = True
     try:
