@@ -5,7 +5,7 @@ from . import ops
 from .core import config
 from .core.tensor import Tensor
 from .core.tensor import as_array
-from .ops.nn import l2_normalize
+from .ops.nn import l2_normalize, _mean_of_losses
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import register_builtins
 from .core import dispatch
@@ -244,7 +244,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         y_true = ops.add(ops.multiply(y_true, 1.0 - ls), ls / num_classes)
     logits = getattr(y_pred, "_keras_logits", None)
     if logits is not None:
-        return ops.softmax_cross_entropy(y_true, logits, axis=axis)
+        return ops.softmax_cross_entropy(y_true, logits, axis=axis, softmax=y_pred)
     if from_logits:
         return ops.softmax_cross_entropy(y_true, y_pred, axis=axis)
     eps = _eps(y_pred.dtype)
@@ -258,6 +258,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     labels = _labels_matching_output(np.asarray(as_array(y_true)), tuple(y_pred.shape), axis)
     labels = _integer_labels(labels, y_pred.shape[axis], ignore_class)
     logits = getattr(y_pred, "_keras_logits", None)
+    softmax = y_pred if logits is not None else None    # lends its sums (ops.nn)
     if logits is None:
         if from_logits:
             logits = y_pred
@@ -268,7 +269,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     if ignore_class is not None:
         valid = labels != ignore_class
         labels = np.where(valid, labels, 0)
-    loss = ops.sparse_softmax_cross_entropy(labels, logits, axis=axis)
+    loss = ops.sparse_softmax_cross_entropy(labels, logits, axis=axis, softmax=softmax)
     if valid is not None:
         # tf.where, not a product: ignored entries pass no gradient even when the weights
         # are NaN (a batch with only ignored labels: mask / mean(mask) = 0 / 0)
@@ -387,6 +388,14 @@ def compute_weighted_loss(losses, sample_weight=None, reduction=Reduction.SUM_OV
         losses = ops.multiply(losses, _broadcast_weights(sample_weight, losses))
     if reduction == Reduction.NONE:
         return losses
+    if reduction == Reduction.SUM_OVER_BATCH_SIZE and sample_weight is None and \
+            isinstance(losses, Tensor) and type(losses.data) is np.ndarray and \
+            losses.data.dtype.kind == "f":
+        # one op instead of a sum and a division (the same bits), merged into the op that
+        # made the losses when it offers that (a crossentropy from logits)
+        if getattr(losses._backward, "fuses_mean", False):
+            return _mean_of_losses(losses.data, losses._parents, losses._backward)
+        return _mean_of_losses(losses)
     total = ops.sum(losses)
     if reduction == Reduction.SUM:
         return total

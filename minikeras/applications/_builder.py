@@ -5,6 +5,7 @@ import os
 from .. import layers
 from ..core import config
 from ..engine.keras_tensor import KerasTensor
+from ..engine.tf_op_layer import TFOpLambda
 from ..models import Model
 from . import imagenet_utils, weight_files
 
@@ -63,7 +64,37 @@ def source_inputs(tensor):
 
 
 def model_inputs(input_tensor, img_input):
-    return img_input if input_tensor is None else source_inputs(input_tensor)
+    if input_tensor is None:
+        return img_input
+    if is_keras2_graph_tensor(input_tensor):
+        # Keras 2 graph mode (neural_doodle's `VGG19(input_tensor=K.concatenate([...]))`): the
+        # tensor is no layer output there, so the model starts at an InputLayer holding it and
+        # `model.layers` is [input, block1_conv1, ...] without the backend ops before it.
+        return input_tensor
+    return source_inputs(input_tensor)
+
+
+def is_keras2_graph_tensor(tensor):
+    """Whether `tensor` was computed by backend ops alone (TFOpLambda layers) from
+    `K.placeholder`s: in a Keras 2 graph a plain tf.Tensor, not a Keras tensor."""
+    node = tensor.node
+    if node.is_input:
+        return False
+    pending, seen = [tensor], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        layer = current.node.layer
+        if current.node.is_input:
+            if not getattr(layer, "_keras2_placeholder", False):
+                return False
+        elif not isinstance(layer, TFOpLambda):
+            return False
+        else:
+            pending.extend(current.node.input_tensors)
+    return True
 
 
 def data_format():

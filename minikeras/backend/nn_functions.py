@@ -731,7 +731,11 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None, ragg
         if ndim is None:
             raise ValueError("`K.placeholder` needs a `shape` or an `ndim`.")
         shape = (None,) * ndim
-    return Input(batch_shape=tuple(shape), dtype=dtype or config.floatx(), name=name)
+    tensor = Input(batch_shape=tuple(shape), dtype=dtype or config.floatx(), name=name)
+    # a Keras 2 graph placeholder: backend ops on it give plain tensors there, not layer
+    # outputs (see applications._builder.model_inputs)
+    tensor.node.layer._keras2_placeholder = True
+    return tensor
 
 
 def gradients(loss, variables):

@@ -15,7 +15,8 @@ class KerasTensor:
     _is_keras_tensor = True    # what `backend.dispatch` looks for
 
     def __init__(self, shape, dtype=None, name=None, keras_history=None, sparse=False):
-        self.shape = tuple(None if d is None else int(d) for d in shape)
+        # a TensorShape (a tuple) as tf.keras 2's KerasTensor.shape: `x.shape.as_list()`
+        self.shape = TensorShape(None if d is None else int(d) for d in shape)
         self.dtype = config.numpy_dtype(dtype or config.floatx())
         self.name = name
         self._keras_history = keras_history   # (layer, node_index, tensor_index)

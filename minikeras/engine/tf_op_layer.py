@@ -170,7 +170,7 @@ class SlicingOpLambda(TFOpLambda):
 
     Example:
     >>> x = keras.Input((4,)); x[:, :2].shape
-    (None, 2)
+    TensorShape([None, 2])
     """
 
     def call(self, tensor, slice_spec, var=None):
@@ -237,7 +237,7 @@ class KerasOpLambda(TFOpLambda):
     Example:
     >>> x = keras.Input((4,)); y = keras.ops.mean(keras.ops.exp(x), axis=-1)
     >>> (y.node.layer.name, y.node.layer.summary_class_name, y.shape)
-    ('mean', 'Mean', (None,))
+    ('mean', 'Mean', TensorShape([None]))
     """
 
     def __init__(self, function, **kwargs):

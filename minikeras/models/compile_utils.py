@@ -303,6 +303,9 @@ class MetricsContainer:
         self._metrics = []            # per output: list of metric objects
         self._weighted_metrics = []
         self._metrics_in_order = []
+        # metrics read back from an `.h5` training_config already carry their final names
+        # (`out_a_mae`): tf.keras (`compile(from_serialized=True)`) does not prefix them again
+        self._from_serialized = False
 
     @property
     def metrics(self):
@@ -315,7 +318,8 @@ class MetricsContainer:
         preds = flatten(y_pred)
         self._metrics = self._per_output(self._user_metrics, y_pred, trues, preds)
         self._weighted_metrics = self._per_output(self._user_weighted_metrics, y_pred, trues, preds)
-        self._set_metric_names()
+        if not self._from_serialized:
+            self._set_metric_names()
         self._metrics_in_order = [m for plain, weighted in zip(self._metrics, self._weighted_metrics)
                                   for m in plain + weighted]
         self._built = True

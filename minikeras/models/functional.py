@@ -176,12 +176,12 @@ class Functional(Model):
     @property
     def input_shape(self):
         self._assert_has_graph("input shape")
-        return map_structure(lambda t: t.shape, self._nested_inputs)
+        return map_structure(lambda t: tuple(t.shape), self._nested_inputs)
 
     @property
     def output_shape(self):
         self._assert_has_graph("output shape")
-        return map_structure(lambda t: t.shape, self._nested_outputs)
+        return map_structure(lambda t: tuple(t.shape), self._nested_outputs)
 
     def _assert_has_graph(self, what):
         if getattr(self, "_nested_inputs", None) is None:

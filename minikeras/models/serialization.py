@@ -752,3 +752,7 @@ def compile_from_training_config(model, config, custom_objects=None, legacy_h5=F
         model.compile(optimizer=optimizer if optimizer is not None else "rmsprop", loss=loss,
                       metrics=metrics, weighted_metrics=weighted,
                       loss_weights=config.get("loss_weights"))
+        if legacy_h5:
+            # tf.keras' `.h5` loader compiles with `from_serialized=True`: the saved metrics keep
+            # their names (a multi-output model's `out_a_mae` gets no second prefix)
+            model.compiled_metrics._from_serialized = True

@@ -3,7 +3,7 @@ from math import prod
 
 import numpy as np
 
-from ..core.tensor import Tensor, record, unbroadcast
+from ..core.tensor import Tensor, Variable, record, unbroadcast
 from . import math as _math
 from ..core.tensor import as_array, unwrap
 from .math import sigmoid as _sigmoid_op
@@ -64,7 +64,7 @@ def dense(x, kernel, bias=None, activation=None):
         gx, gw = parallel.matmul_pair((g2, wd.T) if needs[0] else None,
                                       (x2.T, g2) if needs[1] else None)
         gx = None if gx is None else gx.reshape(xd.shape)
-        gb = g2.sum(axis=0) if (bias is not None and needs[2]) else None
+        gb = np.add.reduce(g2, axis=0) if (bias is not None and needs[2]) else None
         return gx, gw, gb
     return record(out, (x, kernel, bias), backward)
 
@@ -260,12 +260,15 @@ def keras2_hard_sigmoid(x):
 
 def softmax(x, axis=-1):
     xd = as_array(x)
-    shifted = xd - np.max(xd, axis=axis, keepdims=True)
-    out = np.exp(shifted)
-    out /= np.sum(out, axis=axis, keepdims=True)
+    maxima = np.maximum.reduce(xd, axis=axis, keepdims=True)     # np.max without its wrapper
+    out = np.exp(xd - maxima)
+    sums = np.add.reduce(out, axis=axis, keepdims=True)
+    out /= sums
 
     def backward(g, needs):
         return (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
+    # what a crossentropy on these logits would compute again (see `softmax_cross_entropy`)
+    backward.softmax_parts = (xd, axis, maxima, sums, out)
     return record(out, (x,), backward)
 
 
@@ -282,49 +285,99 @@ def log_softmax(x, axis=-1):
 # ---------------------------------------------------------------------------------------
 # cross-entropies from logits
 # ---------------------------------------------------------------------------------------
-def softmax_cross_entropy(labels, logits, axis=-1):
-    """Per-sample `-sum(labels * log_softmax(logits))` over `axis`, as one op."""
+def softmax_cross_entropy(labels, logits, axis=-1, softmax=None):
+    """Per-sample `-sum(labels * log_softmax(logits))` over `axis`, as one op.
+
+    `softmax`, the recorded output of `softmax(logits, axis)` (a softmax activation whose
+    logits the loss reads), lends its maxima, sums and probabilities: the same NumPy calls on
+    the same values, made once. Its mean can be taken as part of this op (`_mean_of_losses`)."""
     ld, yd = as_array(logits), as_array(labels).astype(as_array(logits).dtype, copy=False)
-    shifted = ld - np.max(ld, axis=axis, keepdims=True)
-    exps = np.exp(shifted)
-    sums = np.sum(exps, axis=axis, keepdims=True)
-    log_probs = shifted - np.log(sums)
-    loss = -np.sum(yd * log_probs, axis=axis)
+    parts = _softmax_parts_of(softmax, logits, ld, axis)
+    if parts is None:
+        maxima = np.maximum.reduce(ld, axis=axis, keepdims=True)
+        exps = np.exp(ld - maxima)
+        sums = np.add.reduce(exps, axis=axis, keepdims=True)
+        probs = None
+    else:
+        maxima, sums, probs = parts
+    log_probs = (ld - maxima) - np.log(sums)
+    loss = -np.add.reduce(yd * log_probs, axis=axis)
 
     def backward(g, needs):
         # TensorFlow's kernel takes the labels as distributions: its logits gradient is
         # `softmax - labels` even for rows that do not sum to 1 (the zero targets of padded
         # time steps in the seq2seq examples), and tf.keras trains with that gradient.
-        probs = exps / sums
         gexp = np.expand_dims(g, axis)
-        glogits = (probs - yd) * gexp if needs[1] else None
+        glogits = ((exps / sums if probs is None else probs) - yd) * gexp if needs[1] else None
         glabels = -log_probs * gexp if needs[0] else None
         return glabels, glogits
+    backward.fuses_mean = True      # see `_mean_of_losses` (a flag: no reference cycle)
     return record(loss, (labels, logits), backward)
 
 
-def sparse_softmax_cross_entropy(labels, logits, axis=-1):
-    """Per-sample cross-entropy with integer class labels, as one op."""
+def _softmax_parts_of(softmax, logits, array, axis):
+    """(maxima, sums, output) of a recorded `softmax` of exactly `array` (the data of `logits`)
+    over `axis`. Not for a Variable's logits: assigned in place since, they would be stale."""
+    parts = getattr(getattr(softmax, "_backward", None), "softmax_parts", None)
+    if parts is None or parts[0] is not array or parts[1] != axis or \
+            isinstance(logits, Variable):
+        return None
+    return parts[2:]
+
+
+def _mean_of_losses(losses, inputs=None, backward=None):
+    """`sum(losses) / losses.size` as one op, the bits of `ops.sum` then `ops.divide` (a
+    compiled loss without sample weights). With `inputs` and `backward`, those of the recorded
+    op that made the array `losses` (one whose backward has `fuses_mean` set): this op then
+    stands for both, and the per-element gradient (`g / size` everywhere) goes straight into
+    that op's backward."""
+    if inputs is None:
+        inputs = (losses,)
+    ld = as_array(losses)
+    axes = tuple(range(ld.ndim))
+    total = np.asarray(np.sum(ld, axis=axes), dtype=ld.dtype)
+    count = np.asarray(max(ld.size, 1), dtype=ld.dtype)
+    out = total / count
+
+    def mean_backward(g, needs):
+        per_element = np.broadcast_to(np.reshape(g / count, (1,) * ld.ndim), ld.shape)
+        if backward is None:
+            return (per_element,)
+        return backward(per_element, needs)
+    return record(out, inputs, mean_backward)
+
+
+def sparse_softmax_cross_entropy(labels, logits, axis=-1, softmax=None):
+    """Per-sample cross-entropy with integer class labels, as one op (`softmax` and the mean as
+    for `softmax_cross_entropy`)."""
     ld = as_array(logits)
     if axis not in (-1, ld.ndim - 1):
         ld = np.moveaxis(ld, axis, -1)
     idx = np.asarray(unwrap(labels)).astype(np.intp)
     if idx.ndim == ld.ndim:  # labels with a trailing 1 axis
         idx = idx.reshape(idx.shape[:-1])
-    shifted = ld - np.max(ld, axis=-1, keepdims=True)
-    exps = np.exp(shifted)
-    sums = np.sum(exps, axis=-1, keepdims=True)
+    parts = _softmax_parts_of(softmax, logits, ld, axis)    # not for moved axes: another array
+    if parts is None:
+        maxima = np.maximum.reduce(ld, axis=-1, keepdims=True)
+        shifted = ld - maxima
+        exps = np.exp(shifted)
+        sums = np.add.reduce(exps, axis=-1, keepdims=True)
+        probs = None
+    else:
+        maxima, sums, probs = parts
+        shifted = ld - maxima
     picked = np.take_along_axis(shifted, idx[..., None], axis=-1)[..., 0]
     loss = np.log(sums[..., 0]) - picked
 
     def backward(g, needs):
-        grad = exps / sums
+        grad = exps / sums if probs is None else probs.copy()
         np.put_along_axis(grad, idx[..., None],
                           np.take_along_axis(grad, idx[..., None], axis=-1) - 1, axis=-1)
         grad *= g[..., None]
         if axis not in (-1, ld.ndim - 1):
             grad = np.moveaxis(grad, -1, axis)
         return None, grad
+    backward.fuses_mean = True
     return record(loss.astype(ld.dtype, copy=False), (labels, logits), backward)
 
 

@@ -167,6 +167,20 @@ def _assign_all(pairs):
         variable.assign(value)
 
 
+def _build_compiled_metrics(model):
+    """tf.keras' `.h5` loader builds the compiled loss and metrics on the model's outputs
+    (`y_true` taken as the outputs too), so `metrics_names` lists them right after
+    `load_model`, before any batch (a `.keras` load leaves them to the first batch)."""
+    outputs = getattr(model, "_nested_outputs", None)
+    if outputs is None or model.compiled_loss is None:
+        return
+    if not model.compiled_loss._built:
+        model.compiled_loss.build(outputs)
+    model.compiled_loss._seen_batch = True
+    if not model.compiled_metrics._built:
+        model.compiled_metrics.build(outputs, outputs)
+
+
 def load_weights_from_hdf5_group(group, model):
     """Topological loading: the k-th layer with weights gets the k-th saved layer with weights."""
     filtered_layers = [layer for layer in model.layers if legacy_weights(layer)]
@@ -341,6 +355,8 @@ def save_model(model, filepath, include_optimizer=True):
     with serialization.legacy_layer_entries():     # tf.keras' .h5 form of the layers
         model_config = {"class_name": serialization.model_class_name(model),
                         "config": model.get_config()}
+    if model._is_compiled:
+        _build_compiled_metrics(model)
     training_config = serialization.training_config(model) if model._is_compiled else None
     with file_io.atomic_write(filepath, create_parents=True) as tmp_path:
         with h5py.File(tmp_path, "w") as f:
@@ -362,27 +378,6 @@ def _deserialize(model_config, attributes, custom_objects, safe_mode):
         return keras3_config.deserialize_model(model_config, custom_objects,
                                                safe_mode=safe_mode, keras3_hard_sigmoid=True)
     return serialization.deserialize_model(model_config, custom_objects, safe_mode=safe_mode)
-
-
-def _build_compiled_arguments(model):
-    """tf.keras builds the compiled loss and metrics of a model loaded from `.h5` on its own
-    outputs (`try_build_compiled_arguments`, the outputs standing for the targets too): its
-    `metrics_names` are known before any batch, and 'accuracy' is resolved from the output
-    shapes. A model without graph outputs builds them on its first batch."""
-    outputs = getattr(model, "_nested_outputs", None)
-    if outputs is None or getattr(model, "compiled_loss", None) is None:
-        return
-    try:
-        if not model.compiled_loss._built:
-            model.compiled_loss.build(outputs)
-        if not model.compiled_metrics._built:
-            model.compiled_metrics.build(outputs, outputs)
-    except (ValueError, TypeError):
-        warnings.warn("Compiled the loaded model, but the compiled metrics have yet to be built. "
-                      "`model.compile_metrics` will be empty until you train or evaluate the "
-                      "model.", stacklevel=4)
-        return
-    model.compiled_loss._seen_batch = True
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
@@ -415,7 +410,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 f"Cannot load the model from {filepath}: its 'training_config' attribute")
             serialization.compile_from_training_config(model, training_config, custom_objects,
                                                        legacy_h5=True)
-            _build_compiled_arguments(model)
+            _build_compiled_metrics(model)
             if "optimizer_weights" in f:
                 build_optimizer(model.optimizer, model.trainable_weights)
                 set_optimizer_weights(model.optimizer, load_optimizer_weights_from_hdf5_group(f))

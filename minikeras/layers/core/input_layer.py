@@ -74,7 +74,7 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tenso
     Example:
     >>> x = Input(shape=(784,))
     >>> x.shape
-    (None, 784)
+    TensorShape([None, 784])
     """
     if kwargs:
         raise ValueError(f"Unrecognized keyword arguments: {list(kwargs)}")
