@@ -1,10 +1,12 @@
 """Weight initializers with Keras' formulas and defaults (`keras.initializers`)."""
+import copy
 import math
+import warnings
 
 import numpy as np
 
 from .core import config
-from .core.random import make_rng
+from .core.random import global_rng, make_rng
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
 
@@ -89,7 +91,29 @@ class _Random(Initializer):
         self.seed = seed
 
     def _rng(self):
-        return make_rng(self.seed)
+        """A generator for one call. tf.keras 2.21 draws the values of an unseeded instance
+        from a seed the instance picks once (a stateless generator): every call of the same
+        instance returns the same values (GDL_code's GANs pass one `RandomNormal(0, 0.02)` to
+        every layer: layers of one shape start equal), and it warns from the second call on."""
+        if self.seed is not None:
+            return make_rng(self.seed)
+        first_state = getattr(self, "_first_state", None)
+        if first_state is None:
+            # the first call draws from the global generator (the values of a seeded session
+            # are unchanged); the state it started from replays them at later calls
+            generator = global_rng()
+            self._first_state = (type(generator.bit_generator),
+                                 copy.deepcopy(generator.bit_generator.state))
+            return generator
+        warnings.warn(f"The initializer {type(self).__name__} is unseeded and being called "
+                      "multiple times, which will return identical values each time (even if "
+                      "the initializer is unseeded). Please update your code to provide a seed "
+                      "to the initializer, or avoid using the same initializer instance more "
+                      "than once.", stacklevel=3)
+        bit_generator_type, state = first_state
+        bit_generator = bit_generator_type()
+        bit_generator.state = copy.deepcopy(state)
+        return np.random.Generator(bit_generator)
 
 
 class RandomNormal(_Random):

@@ -9,6 +9,7 @@ from .ops.nn import l2_normalize, _mean_of_losses
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import register_builtins
 from .core import dispatch
+from .core.concrete_scope import concrete_values_scope
 
 register_builtins("losses", globals())   # names looked up by `deserialize_keras_object`
 
@@ -437,7 +438,10 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
-        return self.fn(y_true, y_pred, **self._fn_kwargs)
+        if not isinstance(y_pred, (Tensor, np.ndarray)):     # symbolic: builds layers
+            return self.fn(y_true, y_pred, **self._fn_kwargs)
+        with concrete_values_scope():
+            return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
         config_ = super().get_config()

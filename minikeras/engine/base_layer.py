@@ -7,6 +7,7 @@ import numpy as np
 
 from ..core import config
 from ..core.session import to_snake_case, unique_object_name
+from ..core.concrete_scope import made_before_concrete_scope, symbolic_in_concrete_scope_error
 from ..core.tensor import Tensor, Variable, is_recording, unwrap
 from ..core.tensor_shape import TensorShape
 from .argument_checks import shape_tuple, weight_shape
@@ -126,6 +127,16 @@ class Layer:
         self._call_accepts_training = "training" in signature.parameters
         self._call_accepts_mask = "mask" in signature.parameters
         self._call_has_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+
+    @property
+    def _name(self):
+        """tf.keras keeps a layer's name in `_name` (`name` is read-only there): tf.keras 2
+        scripts rename a layer or a model through it (`model._name = "encoder"`)."""
+        return self.name
+
+    @_name.setter
+    def _name(self, value):
+        self.name = value
 
     # --- attribute tracking of nested layers ------------------------------------------------
     def __setattr__(self, name, value):
@@ -658,6 +669,10 @@ class Layer:
 
     # --- symbolic (functional API) calls ---------------------------------------------------
     def _functional_call(self, args, kwargs):
+        captured = [t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)
+                    and made_before_concrete_scope(getattr(t, "_serial", -1))]
+        if captured:
+            raise symbolic_in_concrete_scope_error(captured[0])
         inputs = args[0]
         self._maybe_build(inputs)
         assert_input_compatibility(self.input_spec, [shape_of(t) for t in flatten(inputs)], self.name)
@@ -738,8 +753,28 @@ class Layer:
     def _infer_by_running(self, args, kwargs):
         """Run `call` on zero placeholders twice with different sizes for unknown dimensions;
         dimensions of the result that change are unknown (None)."""
+        try:
+            return self._infer_with_fills(args, kwargs, (2, 3))
+        except ValueError as error:
+            if not _is_broadcast_error(error):
+                raise
+        # `call` broadcasts an unknown dimension against a fixed one (GDL's and Keras-GAN's
+        # RandomWeightedAverage: `K.random_uniform((batch_size, 1, 1, 1)) * inputs[0]`), which
+        # TensorFlow's static shapes allow: size 1 always broadcasts, and a second size the
+        # result shows may be the fixed one.
+        first = self._infer_with_fills(args, kwargs, (1, 1))
+        sizes = sorted({d for t in flatten(first) for d in t.shape if d is not None and d > 1})
+        for size in sizes:
+            try:
+                return self._infer_with_fills(args, kwargs, (1, size))
+            except ValueError as error:
+                if not _is_broadcast_error(error):
+                    raise
+        return first
+
+    def _infer_with_fills(self, args, kwargs, fills):
         results = []
-        for fill in (2, 3):
+        for fill in fills:
             def placeholder(t, fill=fill):
                 if not isinstance(t, KerasTensor):
                     return t
@@ -807,6 +842,12 @@ class Layer:
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
+
+
+def _is_broadcast_error(error):
+    """A shape clash of an elementwise op (ours, or NumPy's own)."""
+    message = str(error)
+    return message.startswith("Incompatible shapes") or "could not be broadcast" in message
 
 def _placeholder_masks(inputs, fill):
     """All-true masks standing for the symbolic masks of `inputs` while `call` runs on

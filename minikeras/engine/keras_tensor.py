@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..core import config
+from ..core.concrete_scope import next_symbolic_serial
 from ..core.tensor_shape import TensorShape
 from ..core.nest import flatten, map_structure, pack_sequence_as  # noqa: F401  (old home)
 
@@ -21,6 +22,7 @@ class KerasTensor:
         self.name = name
         self._keras_history = keras_history   # (layer, node_index, tensor_index)
         self._keras_mask = None                # a KerasTensor of the mask, or None
+        self._serial = next_symbolic_serial()   # creation order (core/concrete_scope.py)
 
     @property
     def ndim(self):

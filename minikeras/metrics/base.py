@@ -7,6 +7,7 @@ import numpy as np
 from ..core import config
 from ..core.registry import builtin_objects
 from ..core.serialization import deserialize_object
+from ..core.concrete_scope import concrete_values_scope
 from ..core.session import to_snake_case, unique_object_name
 from ..core.tensor import Tensor, Variable
 from ..core.tensor import as_array
@@ -282,7 +283,8 @@ class MeanMetricWrapper(Mean):
             # Unchanged by the casts above (as tf.cast returns its input), the prediction keeps
             # the logits of its sigmoid/softmax, which the crossentropy functions use.
             y_pred = original
-        matches = self._fn(y_true, y_pred, **self._fn_kwargs)
+        with concrete_values_scope():
+            matches = self._fn(y_true, y_pred, **self._fn_kwargs)
         sample_weight = self._weights_of_valid_entries(matches, sample_weight)
         super().update_state(matches, sample_weight=sample_weight)
 

@@ -610,6 +610,29 @@ class Model(Layer):
         weights += [w for w in self._own_weights if not w.trainable]
         return _dedup(weights)
 
+    def __reduce_ex__(self, protocol):
+        """A built model pickles as the bytes of its `.keras` archive, as tf.keras does (the
+        graph keys tensors by identity: copying the objects one by one would break it)."""
+        if self.built:
+            from ..saving import model_from_bytes, model_to_bytes
+            return model_from_bytes, (model_to_bytes(self),)
+        return super().__reduce_ex__(protocol)
+
+    def __deepcopy__(self, memo):
+        if self.built:
+            from ..saving import model_from_bytes, model_to_bytes
+            new = model_from_bytes(model_to_bytes(self))
+            memo[id(self)] = new
+            return new
+        new = object.__new__(type(self))     # an unbuilt model: attribute by attribute
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            object.__setattr__(new, key, copy.deepcopy(value, memo))
+        return new
+
+    def __copy__(self):
+        return self.__deepcopy__({})     # tf.keras: a copy of a model is a deep copy
+
     def save_weights(self, filepath, overwrite=True, save_format=None, options=None):
         from ..saving import save_weights
         save_weights(self, filepath, overwrite=overwrite, save_format=save_format)

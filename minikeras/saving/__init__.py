@@ -14,6 +14,7 @@ from ..core.registry import (  # noqa: F401
 )
 from ..core.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
 from . import file_io, keras3_config, keras_v3, legacy_h5
+from .pickling import model_from_bytes, model_to_bytes  # noqa: F401 (Model.__reduce_ex__)
 from ..models.serialization import enable_unsafe_deserialization, safe_mode_scope  # noqa: F401,E501
 
 
