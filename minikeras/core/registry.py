@@ -22,9 +22,8 @@ def register_keras_serializable(package="Custom", name=None):
         if isinstance(obj, type) and not hasattr(obj, "get_config"):
             raise ValueError("Cannot register a class that does not have a get_config() method.")
         registered_name = f"{package}>{name or obj.__name__}"
-        if registered_name in _GLOBAL_CUSTOM_OBJECTS:
-            raise ValueError(f"{registered_name} has already been registered to "
-                             f"{_GLOBAL_CUSTOM_OBJECTS[registered_name]}")
+        # tf.keras 2.x lets a later class take the name over (a notebook cell run twice);
+        # Keras 3 raises here.
         _GLOBAL_CUSTOM_OBJECTS[registered_name] = obj
         _GLOBAL_CUSTOM_NAMES[obj] = registered_name
         return obj

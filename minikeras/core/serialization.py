@@ -96,7 +96,18 @@ def unknown_object_message(kind, name):
             "#registering_the_custom_object for details.")
 
 
+def _keras3_function_name(identifier):
+    """Keras 3 writes a function as `{"module": "builtins", "class_name": "function",
+    "config": "package>name", "registered_name": "function"}`: the name to look up is in
+    `config` (None for any other identifier)."""
+    if isinstance(identifier, dict) and identifier.get("class_name") == "function" and \
+            isinstance(identifier.get("config"), str):
+        return identifier["config"]
+    return None
+
+
 def deserialize_object(identifier, module_objects, custom_objects=None, kind="object"):
+    identifier = _keras3_function_name(identifier) or identifier
     if isinstance(identifier, dict):
         class_name = identifier.get("class_name")
         config = identifier.get("config", {})

@@ -30,7 +30,13 @@ def model_from_yaml(yaml_string, custom_objects=None):
 
 def model_from_json(json_string, custom_objects=None, safe_mode=None):
     """The (uncompiled, freshly initialised) model described by `model.to_json()`. A Lambda
-    stored as bytecode is refused unless safe mode is off (`safe_mode=False`)."""
+    stored as bytecode is refused unless safe mode is off (`safe_mode=False`).
+
+    Keras 3's `to_json()` is read too (tf.keras 2 cannot), as its `.keras` files are."""
+    from ..saving import keras3_model_from_json
+    model = keras3_model_from_json(json_string, custom_objects, safe_mode)
+    if model is not None:
+        return model
     return _from_json(json_string, custom_objects=custom_objects, safe_mode=safe_mode)
 
 

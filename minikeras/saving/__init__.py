@@ -13,7 +13,7 @@ from ..core.registry import (  # noqa: F401
     custom_object_scope, CustomObjectScope, get_custom_objects,
 )
 from ..core.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
-from . import file_io, keras_v3, legacy_h5
+from . import file_io, keras3_config, keras_v3, legacy_h5
 from .pickling import model_from_bytes, model_to_bytes  # noqa: F401 (Model.__reduce_ex__)
 from ..models.serialization import enable_unsafe_deserialization, safe_mode_scope  # noqa: F401,E501
 
@@ -94,6 +94,21 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
     kind = "empty" if not head else "neither a '.keras' zip archive nor an HDF5 file"
     raise file_io.CorruptFileError(f"Cannot load the model from {filepath}: the file is {kind} "
                                    "(truncated, corrupt or another format).")
+
+
+def keras3_model_from_json(json_string, custom_objects=None, safe_mode=None):
+    """The model of a Keras 3 `to_json()` string (read as its `.keras` configs are), or None
+    when the string is not one (the tf.keras reader then takes it, and reports any error)."""
+    import json
+    try:
+        config = json.loads(json_string)
+        is_keras3 = keras3_config.is_keras3_model_config(config)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if not is_keras3:
+        return None
+    return keras3_config.deserialize_model(config, custom_objects, safe_mode=safe_mode,
+                                           keras3_hard_sigmoid=True)
 
 
 def save_weights(model, filepath, overwrite=True, save_format=None, **kwargs):

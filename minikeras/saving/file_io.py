@@ -388,6 +388,8 @@ def reading_errors(filepath, what):
         if filepath in str(error):
             raise
         raise CorruptFileError(f"Cannot load {what} from {filepath}: {error}") from None
+    except NotImplementedError:     # a feature minikeras lacks, not a damaged file
+        raise
     except (OSError, KeyError, RuntimeError, TypeError, UnicodeError, OverflowError) as error:
         # UnicodeError: a damaged object name HDF5 hands back undecodable (h5py then fails to
         # encode it again when looking it up).

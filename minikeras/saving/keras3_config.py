@@ -32,6 +32,7 @@ from .keras3_operations import OPERATION_CONFIG_ARGUMENTS, OPERATION_MODULES
 from ..core.nest import map_structure
 from .. import optimizers
 from ..core.registry import builtin_objects
+from ..core.config import dtype_name
 
 # Keys Keras 3 adds to configs that minikeras' (Keras 2) classes do not take, with the value
 # that means "feature unused". Any other value cannot be honoured and is an error.
@@ -52,6 +53,7 @@ _KERAS2_ONLY_KEYS = {
     "DepthwiseConv2D": {"groups": 1}, "SeparableConv1D": _UNUSED_SEPARABLE,
     "SeparableConv2D": _UNUSED_SEPARABLE, "SpatialDropout1D": _UNUSED_SPATIAL_DROPOUT,
     "SpatialDropout2D": _UNUSED_SPATIAL_DROPOUT, "SpatialDropout3D": _UNUSED_SPATIAL_DROPOUT,
+    "Discretization": {"trainable": "any"},     # no weights to train
 }
 # tf.keras 2 optimizer config keys Keras 3's optimizers refuse.
 _KERAS2_OPTIMIZER_KEYS = ("jit_compile", "is_legacy_optimizer")
@@ -88,6 +90,10 @@ def _class_config_v3(class_name, config, name):
     """What Keras 3 needs changed in a layer config, knowing only the class name."""
     config.pop("batch_input_shape", None)
     config.pop("rng_type", None)      # tf.keras' TF random generator choice: no Keras 3 key
+    if class_name == "Discretization" and config.get("output_mode", "int") == "int":
+        # tf.keras' dtype is the int output's; Keras 3 casts the inputs to its dtype (an int
+        # dtype would truncate them before bucketing) and always outputs int32 indices.
+        config["dtype"] = "float32"
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     for keras3_name, keras2_name in _KERAS3_RENAMED.get(class_name, {}).items():
@@ -182,9 +188,14 @@ def _keras3_ref(tensor, conversion):
     return ref
 
 
+def _dtype_v3(dtype):
+    """Keras' name of a tensor dtype ("string", not NumPy's "object", for strings)."""
+    return dtype if isinstance(dtype, str) else dtype_name(dtype)
+
+
 def _keras_tensor(tensor, conversion):
     return {"class_name": "__keras_tensor__",
-            "config": {"shape": list(tensor.shape), "dtype": str(tensor.dtype),
+            "config": {"shape": list(tensor.shape), "dtype": _dtype_v3(tensor.dtype),
                        "keras_history": _keras3_ref(tensor, conversion)}}
 
 
@@ -361,6 +372,30 @@ def compile_config(model):
 
 
 # --- Keras 3 -> minikeras -------------------------------------------------------------------------
+# Keras 3 keys of single classes: its image preprocessing layers take a `data_format`
+# (tf.keras 2's work on channels-last images only).
+_CHANNELS_LAST = {"data_format": ("channels_last", None)}
+_KERAS3_ONLY_CLASS_KEYS = {name: _CHANNELS_LAST for name in (
+    "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
+    "RandomCrop", "RandomContrast", "RandomBrightness")}
+# tf.keras' RandomContrast clips to [0, 255]: Keras 3's default value_range.
+_KERAS3_ONLY_CLASS_KEYS["RandomContrast"] = {**_CHANNELS_LAST,
+                                             "value_range": ([0, 255], [0.0, 255.0])}
+# Resizing's padding mode is Keras 3's; its fill arguments matter only with it ("any").
+_KERAS3_ONLY_CLASS_KEYS["Resizing"] = {**_CHANNELS_LAST, "pad_to_aspect_ratio": (False,),
+                                       "antialias": (False,), "fill_mode": "any",
+                                       "fill_value": "any"}
+
+
+def _strip_keras3_class_keys(class_name, config, where):
+    for key, unused in _KERAS3_ONLY_CLASS_KEYS.get(class_name, {}).items():
+        if key in config:
+            if unused != "any" and config[key] not in unused:
+                raise NotImplementedError(f"{where} uses '{key}={config[key]!r}', a Keras 3 "
+                                          "feature that minikeras does not support.")
+            del config[key]
+
+
 def _strip_keras3_keys(config, where):
     for key, unused in _KERAS3_ONLY_KEYS.items():
         if key in config:
@@ -610,9 +645,13 @@ def normalize(obj, where="config"):
     if "class_name" in result and isinstance(result.get("config"), dict):
         inner = result["config"]
         _strip_keras3_keys(inner, f"{result['class_name']} '{inner.get('name', '')}'")
+        _strip_keras3_class_keys(result["class_name"], inner,
+                                 f"{result['class_name']} '{inner.get('name', '')}'")
         for keras3_name, keras2_name in _KERAS3_RENAMED.get(result["class_name"], {}).items():
             if keras3_name in inner:
                 inner[keras2_name] = inner.pop(keras3_name)
+        if result["class_name"] in ("StringLookup", "IntegerLookup"):
+            _lookup_dtype_v2(result["class_name"], inner)
         if result["class_name"] == "InputLayer" and "batch_shape" in inner:
             inner["batch_input_shape"] = inner.pop("batch_shape")
         if result["class_name"] == "Sequential" and isinstance(inner.get("layers"), list):
@@ -626,6 +665,18 @@ def normalize(obj, where="config"):
     return result
 
 
+def _lookup_dtype_v2(class_name, config):
+    """Keras 3 writes its float policy as a lookup layer's dtype whatever it outputs (int64
+    indices; strings or ints when inverted); tf.keras' dtype is the output's."""
+    dtype = config.get("dtype")
+    if not (isinstance(dtype, str) and dtype.startswith(("float", "bfloat"))):
+        return
+    if config.get("invert"):
+        config["dtype"] = "string" if class_name == "StringLookup" else "int64"
+    elif config.get("output_mode", "int") == "int":
+        config["dtype"] = "int64"
+
+
 def _node_v2(node, class_name=None):
     """`{"args": [...], "kwargs": {...}}` -> `[[name, node, tensor, kwargs], ...]`; positional
     arguments after the first join the kwargs under the layer's parameter names (as tf.keras
@@ -633,6 +684,10 @@ def _node_v2(node, class_name=None):
     if not isinstance(node, dict):
         return node
     args, kwargs = node.get("args", []), dict(node.get("kwargs", {}))
+    # Keras 3 records the `training` a layer saw when the model was built (True for its
+    # augmentation layers) but lets the model's own `training` override it (predict: False),
+    # where tf.keras would let a recorded value win: it is not kept.
+    kwargs.pop("training", None)
     first = args[0] if args else kwargs.pop("inputs", [])
     if len(args) > 1:
         names = _call_parameter_names(class_name)
@@ -690,6 +745,23 @@ def _has_keras3_nodes(entry):
         return any(_has_keras3_nodes(value) for value in entry.values())
     if isinstance(entry, list):
         return any(_has_keras3_nodes(item) for item in entry)
+    return False
+
+
+def is_keras3_model_config(config):
+    """Whether a model config is Keras 3's (`model.to_json()` of Keras 3): calls as
+    `{"args", "kwargs"}` nodes, or dtypes as `DTypePolicy` objects (a Sequential has no nodes);
+    tf.keras 2 writes neither."""
+    return _has_keras3_nodes(config) or _has_dtype_policy(config)
+
+
+def _has_dtype_policy(entry):
+    if isinstance(entry, dict):
+        if entry.get("class_name") == "DTypePolicy":
+            return True
+        return any(_has_dtype_policy(value) for value in entry.values())
+    if isinstance(entry, list):
+        return any(_has_dtype_policy(item) for item in entry)
     return False
 
 

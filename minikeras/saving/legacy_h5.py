@@ -20,7 +20,7 @@ from . import file_io, keras3_config
 from .keras3_config import hard_sigmoid_is_keras3
 from ..models import serialization
 from ..models.model_kind import is_subclassed
-from ..layers.core.lambda_serialization import trusting_functions_written_here
+from ..layers.core.lambda_serialization import legacy_h5_bytecode
 
 BACKEND = "numpy"
 # HDF5 cannot store an attribute larger than its object header: longer lists are split
@@ -391,8 +391,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             model_config = file_io.parse_json(
                 _attr_string(raw_config),
                 f"Cannot load the model from {filepath}: its 'model_config' attribute")
-            # tf.keras reads .h5 Lambdas without safe mode; we let through only our own
-            with trusting_functions_written_here():
+            with legacy_h5_bytecode():      # tf.keras runs an .h5 file's Lambda bytecode
                 model = file_io.deserializing(filepath, lambda: _deserialize(
                     model_config, f.attrs, custom_objects, safe_mode))
             if "model_weights" not in f:

@@ -11,9 +11,10 @@ In safe mode (the default) a file can only name functions the user vouched for (
 the registry) or minikeras' own functions; no module a file names is ever imported and no
 bytecode is run. `safe_mode=False` allows both, as Keras does.
 
-One exception: bytecode this process wrote itself, read back where tf.keras 2 reads Lambdas
-without safe mode (a legacy `.h5` file, `clone_model`), is code already running here and loads:
-the Kaggle U-Net's `Lambda(lambda x: x / 255)` saved by ModelCheckpoint, then `load_model`.
+Two exceptions, where tf.keras 2 reads Lambdas without safe mode: a legacy `.h5` model file runs
+its Lambda bytecode whatever `safe_mode` says (tf.keras' safe mode covers `.keras` files and
+`model_from_json` only; see `legacy_h5_bytecode`), and `clone_model` loads bytecode this process
+wrote itself (code already running here).
 """
 import base64
 import binascii
@@ -135,11 +136,15 @@ def deserialize_function(config, key, custom_objects=None, safe_mode=True):
     module = config.get(module_key)
     if isinstance(value, dict) and kind is None:          # Keras 3
         if value.get("class_name") == "__lambda__" and isinstance(value.get("config"), dict):
+            if safe_mode:       # Keras 3 refuses its bytecode in safe mode, in .h5 files too
+                raise ValueError(BYTECODE_REFUSED)
             inner = value["config"]
             return _load_bytecode((inner.get("code"), inner.get("defaults"), inner.get("closure")),
                                   module, custom_objects, safe_mode)
         if value.get("class_name") == "function":
-            name = value.get("registered_name") or value.get("config")
+            # Keras 3 names the function in `config` (its registered_name is "function").
+            name = value.get("config") if isinstance(value.get("config"), str) \
+                else value.get("registered_name")
             return _named_function(name, value.get("module"), key, custom_objects, safe_mode)
         raise ValueError(f"Unknown stored function for the Lambda layer's `{key}`: {value!r}")
     if kind is None:      # tf.keras always writes the type; infer it only from the value's form
@@ -192,12 +197,33 @@ def _minikeras_function(name, module):
     return None
 
 
+class _LegacyH5(threading.local):
+    loading = False
+
+
+_legacy_h5 = _LegacyH5()
+
+
+@contextlib.contextmanager
+def legacy_h5_bytecode():
+    """While a legacy `.h5` model file is read: tf.keras 2's Lambda bytecode (`function_type:
+    "lambda"`) runs even in safe mode, as tf.keras 2.x loads such files (its safe mode does not
+    reach the `.h5` reader). Keras 3's form (`__lambda__`) still needs safe mode off, as in
+    Keras 3; named functions never import a module the file names unless safe mode is off."""
+    previous = _legacy_h5.loading
+    _legacy_h5.loading = True
+    try:
+        yield
+    finally:
+        _legacy_h5.loading = previous
+
+
 def _load_bytecode(value, module, custom_objects, safe_mode):
     if isinstance(value, (list, tuple)):
         code, defaults, closure = (list(value) + [None, None])[:3]
     else:
         code, defaults, closure = value, None, None
-    if safe_mode and not _written_here(code, defaults, closure):
+    if safe_mode and not _legacy_h5.loading and not _written_here(code, defaults, closure):
         raise ValueError(BYTECODE_REFUSED)
     try:
         raw = base64.b64decode(code.encode("ascii") if isinstance(code, str) else code)
