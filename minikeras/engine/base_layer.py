@@ -862,11 +862,11 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-
 def _is_broadcast_error(error):
     """A shape clash of an elementwise op (ours, or NumPy's own)."""
     message = str(error)
     return message.startswith("Incompatible shapes") or "could not be broadcast" in message
+
 
 def _placeholder_masks(inputs, fill):
     """All-true masks standing for the symbolic masks of `inputs` while `call` runs on
