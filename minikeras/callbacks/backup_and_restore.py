@@ -4,8 +4,7 @@ import os
 
 import numpy as np
 
-from ..core.durable import (create_temporary_file, durable_replace, interrupts_deferred,
-                            release_temporary_file, remove_abandoned_temporary_files)
+from ..core.durable import remove_abandoned_temporary_files, replaced_through_temporary_file
 from .callback import Callback
 
 
@@ -103,28 +102,22 @@ class BackupAndRestore(Callback):
         slots = self.model.optimizer.get_weights() if self.model.optimizer is not None else []
         arrays = {f"w{i}": w for i, w in enumerate(weights)}
         arrays.update({f"o{i}": s for i, s in enumerate(slots)})
-        # Ctrl-C waits for the backup to be complete; a killed backup leaves a temporary file
-        # the next backup (or the end of training) removes.
-        with interrupts_deferred():
-            self._remove_leftovers()
-            temporary = create_temporary_file(self.backup_dir, self._FILE)
-            try:
-                with open(temporary, "wb") as handle:
-                    np.savez(handle, epoch=epoch, batch=batch, n_weights=len(weights),
-                             n_optimizer=len(slots), **arrays)
-                # never leave a half-written backup, even after a power cut: the bytes reach
-                # the disk before the rename, the rename before training goes on
-                durable_replace(temporary, self._path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.remove(temporary)
-                raise
-            finally:
-                release_temporary_file(temporary)
+        # Never a half-written backup, even after a power cut: the bytes reach the disk before
+        # the rename, the rename before training goes on, and Ctrl-C waits for the end. A
+        # killed backup leaves a temporary file the next backup (or the end of training) removes.
+        self._remove_old_temporary_file()
+        with replaced_through_temporary_file(self.backup_dir, self._FILE,
+                                             self._path) as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez(handle, epoch=epoch, batch=batch, n_weights=len(weights),
+                         n_optimizer=len(slots), **arrays)
 
     def _remove_leftovers(self):
         """Temporary files of backups that were killed midway."""
         remove_abandoned_temporary_files(self.backup_dir, self._FILE)
+        self._remove_old_temporary_file()
+
+    def _remove_old_temporary_file(self):
         with contextlib.suppress(OSError):
             os.remove(os.path.join(self.backup_dir, self._OLD_TEMPORARY_FILE))
 

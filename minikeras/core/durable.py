@@ -80,6 +80,28 @@ def release_temporary_file(path):
         _being_written.discard(path)
 
 
+@contextlib.contextmanager
+def replaced_through_temporary_file(directory, target_name, target, before_replace=None):
+    """Yield a new temporary file beside `target_name` in `directory`; once the block is done
+    (and `before_replace(temporary)`, if given), it durably replaces `target`. On any error
+    the temporary file is removed and `target` is untouched. Temporary files that killed
+    writes left beside `target_name` are removed first; Ctrl-C waits for the end."""
+    with interrupts_deferred():
+        remove_abandoned_temporary_files(directory, target_name)
+        temporary = create_temporary_file(directory, target_name)
+        try:
+            yield temporary
+            if before_replace is not None:
+                before_replace(temporary)
+            durable_replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
+            raise
+        finally:
+            release_temporary_file(temporary)
+
+
 def remove_abandoned_temporary_files(directory, target_name=None):
     """Remove what killed saves into `directory` left behind: the temporary files of processes
     of this host that no longer run (any target: ModelCheckpoint's `w.{epoch}.h5` never saves

@@ -23,9 +23,7 @@ import zlib
 import h5py
 import numpy as np
 
-from ..core.durable import (create_temporary_file, fsync_file, interrupts_deferred,
-                             release_temporary_file, remove_abandoned_temporary_files,
-                             sync_directory)
+from ..core.durable import replaced_through_temporary_file
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -88,21 +86,10 @@ def atomic_write(filepath, create_parents=False):
     else:
         _require_directory(directory, filepath)
     basename = os.path.basename(target)
-    with interrupts_deferred():
-        remove_abandoned_temporary_files(directory, basename)
-        tmp_path = create_temporary_file(directory, basename)
-        try:
-            yield tmp_path
-            _copy_permissions(target, tmp_path)
-            fsync_file(tmp_path)                  # make the bytes durable before the rename
-            os.replace(tmp_path, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(tmp_path)
-            raise
-        finally:
-            release_temporary_file(tmp_path)
-        sync_directory(directory)
+    with replaced_through_temporary_file(
+            directory, basename, target,
+            before_replace=lambda tmp_path: _copy_permissions(target, tmp_path)) as tmp_path:
+        yield tmp_path
 
 
 def _require_directory(directory, filepath):
