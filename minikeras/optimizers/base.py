@@ -278,32 +278,40 @@ class Optimizer:
         split_flat(lambda lo, hi: update(*[array[lo:hi] for array in flat]), weights.size)
 
     def _run_pending_updates(self):
-        """Run the updates `_update_in_halves` gathered in this `apply_gradients`, over the
-        variables laid end to end: one hand-off splits all of them between the two threads
-        (`blas_threads.split_flat`), each thread with its own work buffers. Elementwise, so any
-        split gives the same numbers."""
+        """Run the updates `_update_in_halves` gathered in this `apply_gradients` in one
+        hand-off: a part `[lo, hi)` of the range `[0, total)` updates the same share of each
+        variable (its elements `n * lo // total` to `n * hi // total`), each thread with its own
+        work buffers. Elementwise, so any split gives the same numbers.
+
+        Each variable is split at the same fraction, not the variables laid end to end: a
+        kernel gradient's first rows come from this thread's part of the threaded product
+        (`x.T @ g` splits its output rows between the threads, this thread first; so does
+        `parallel.matmul`), so each thread updates rows it wrote, and the slots it updated
+        the step before. Where the host places the two vCPUs far apart, reading what the other
+        core wrote costs ~3x (`benchmarks/bench_cross_core.py`)."""
         pending, self._pending_updates = self._pending_updates, None
         if not pending:
             return
-        starts, total, largest = [], 0, 0
-        for _, _, gradient, _ in pending:
-            starts.append(total)
-            total += gradient.size
-            largest = max(largest, gradient.size)
+        total = sum(gradient.size for _, _, gradient, _ in pending)
         count = max(scratches for _, scratches, _, _ in pending)
 
         def work(lo, hi):
+            pieces = []
+            for update, scratches, gradient, arrays in pending:
+                size = gradient.size
+                first, last = size * lo // total, size * hi // total
+                if first < last:
+                    pieces.append((update, scratches, gradient, arrays, first, last))
+            if not pieces:
+                return
+            longest = max(last - first for *_, first, last in pieces)
             buffers = {}                # this thread's work buffers, per dtype
-            for (update, scratches, gradient, arrays), start in zip(pending, starts):
-                first, last = max(lo, start) - start, min(hi, start + gradient.size) - start
-                if first >= last:
-                    continue
+            for update, scratches, gradient, arrays, first, last in pieces:
                 scratch = buffers.get(gradient.dtype)
                 if scratch is None:
-                    size = min(hi - lo, largest)
                     scratch = buffers[gradient.dtype] = [
-                        local_buffer(("optimizer_scratch", index, gradient.dtype.str), (size,),
-                                     gradient.dtype) for index in range(count)]
+                        local_buffer(("optimizer_scratch", index, gradient.dtype.str),
+                                     (longest,), gradient.dtype) for index in range(count)]
                 length = last - first
                 if length == gradient.size:
                     update(*[buffer[:length] for buffer in scratch[:scratches]], gradient, *arrays)
