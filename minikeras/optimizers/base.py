@@ -279,34 +279,33 @@ class Optimizer:
 
     def _run_pending_updates(self):
         """Run the updates `_update_in_halves` gathered in this `apply_gradients` in one
-        hand-off: a part `[lo, hi)` of the range `[0, total)` updates the same share of each
-        variable (its elements `n * lo // total` to `n * hi // total`), each thread with its own
-        work buffers. Elementwise, so any split gives the same numbers.
+        hand-off, each thread with its own work buffers. A part `[lo, hi)` of `[0, total)`
+        (the sum of their sizes) updates the same share, `n * lo // total` to
+        `n * hi // total`, of each variable of at least `_OWN_SHARE_ELEMENTS` (n elements),
+        and of the smaller ones laid end to end. Elementwise, so any split gives the same
+        numbers.
 
-        Each variable is split at the same fraction, not the variables laid end to end: a
-        kernel gradient's first rows come from this thread's part of the threaded product
-        (`x.T @ g` splits its output rows between the threads, this thread first; so does
-        `parallel.matmul`), so each thread updates rows it wrote, and the slots it updated
-        the step before. Where the host places the two vCPUs far apart, reading what the other
-        core wrote costs ~3x (`benchmarks/bench_cross_core.py`)."""
+        Why each large variable is split at the same fraction: a kernel gradient's first rows
+        come from this thread's part of the threaded product (`x.T @ g` splits its output rows
+        between the threads, this thread first; so does `parallel.matmul`), so each thread
+        updates rows it wrote, and the slots it updated the step before. Where the host places
+        the two vCPUs far apart, reading what the other core wrote costs ~3x
+        (`benchmarks/bench_cross_core.py`)."""
         pending, self._pending_updates = self._pending_updates, None
         if not pending:
             return
-        total = sum(gradient.size for _, _, gradient, _ in pending)
+        segments = _update_segments(pending)
+        total = sum(size for size, _ in segments)
         count = max(scratches for _, scratches, _, _ in pending)
 
         def work(lo, hi):
-            pieces = []
-            for update, scratches, gradient, arrays in pending:
-                size = gradient.size
-                first, last = size * lo // total, size * hi // total
-                if first < last:
-                    pieces.append((update, scratches, gradient, arrays, first, last))
+            pieces = [piece for size, members in segments
+                      for piece in _pieces(members, size * lo // total, size * hi // total)]
             if not pieces:
                 return
             longest = max(last - first for *_, first, last in pieces)
             buffers = {}                # this thread's work buffers, per dtype
-            for update, scratches, gradient, arrays, first, last in pieces:
+            for (update, scratches, gradient, arrays), first, last in pieces:
                 scratch = buffers.get(gradient.dtype)
                 if scratch is None:
                     scratch = buffers[gradient.dtype] = [
@@ -552,6 +551,37 @@ class Optimizer:
             config["learning_rate"] = schedules_module.deserialize(
                 config["learning_rate"], custom_objects=custom_objects)
         return cls(**config)
+
+
+# Gathered variables of at least this many elements are each split at the same fraction
+# between the threads; smaller ones are laid end to end and split as one (fewer NumPy calls).
+_OWN_SHARE_ELEMENTS = 1 << 17
+
+
+def _update_segments(pending):
+    """`[(size, members)]`: each large pending update alone, then the small ones together;
+    `members` are `(pending update, offset in the segment)`."""
+    segments, small, small_size = [], [], 0
+    for item in pending:
+        size = item[2].size
+        if size >= _OWN_SHARE_ELEMENTS:
+            segments.append((size, [(item, 0)]))
+        else:
+            small.append((item, small_size))
+            small_size += size
+    if small:
+        segments.append((small_size, small))
+    return segments
+
+
+def _pieces(members, lo, hi):
+    """`(pending update, first, last)` for the elements `[lo, hi)` of a segment."""
+    pieces = []
+    for item, offset in members:
+        first, last = max(lo, offset) - offset, min(hi, offset + item[2].size) - offset
+        if first < last:
+            pieces.append((item, first, last))
+    return pieces
 
 
 def _check_ema_arguments(ema_momentum, ema_overwrite_frequency):
