@@ -13,8 +13,10 @@ only where they are written changes.
 """
 import threading
 
-# Blocks held per thread: one per key, for at most this many keys (the oldest dropped).
+# Blocks held per thread: one per key, for at most this many keys (the oldest dropped), and
+# only results of at most _MAX_BYTES (larger ones do not stay in a core's caches anyway).
 _MAX_KEYS = 8
+_MAX_BYTES = 1 << 21
 
 
 class _Held(threading.local):
@@ -28,11 +30,13 @@ _held = _Held()
 def held_result(key, allocate):
     """`allocate()` (a function returning a fresh array that the caller does not keep past its
     own use), run right after this thread's previous result for `key` was freed. The result is
-    held until the next call with `key`: callers must not hand it, or views of it, out."""
+    held until the next call with `key` (if at most `_MAX_BYTES`): callers must not hand it,
+    or views of it, out."""
     blocks = _held.blocks
     blocks.pop(key, None)               # freed now, unless a view of it is still alive
     result = allocate()
-    if len(blocks) >= _MAX_KEYS:
-        blocks.pop(next(iter(blocks)))
-    blocks[key] = result
+    if result.nbytes <= _MAX_BYTES:
+        if len(blocks) >= _MAX_KEYS:
+            blocks.pop(next(iter(blocks)))
+        blocks[key] = result
     return result

@@ -53,3 +53,11 @@ def test_dropout_words_are_held_and_the_decisions_unchanged():
         got = nn.keep_mask(rng, (64, 33), 0.25)
         np.testing.assert_array_equal(got, same.random((64, 33), dtype=np.float32) >= 0.25)
     assert ("dropout_words", (64 * 33 + 1) // 2) in own_blocks._held.blocks
+
+
+def test_large_results_are_not_held(monkeypatch):
+    monkeypatch.setattr(own_blocks, "_MAX_BYTES", 800)
+    large = own_blocks.held_result(("test", "large"), lambda: np.zeros(101))
+    small = own_blocks.held_result(("test", "small"), lambda: np.zeros(100))
+    assert ("test", "large") not in own_blocks._held.blocks
+    assert own_blocks._held.blocks[("test", "small")] is small and large.size == 101
