@@ -1,0 +1,629 @@
+"""Gradients that can be differentiated again: gradient penalties (WGAN-GP), Hessian-vector
+products, input-gradient regularizers.
+
+The tape's usual backward pass (`core.tensor.compute_gradients`) runs each op's backward
+function on NumPy arrays: fast, but its result is a constant. When a gradient is taken while
+something records (an enclosing `GradientTape`, a train step, a persistent tape inside its own
+block), `GradientTape.gradient` walks the same graph here instead and applies each op's
+*rule*: the op's backward written with recorded ops on the op's inputs and output, so the
+gradient is itself a recorded graph that any tape can differentiate.
+
+Rules are kept apart from the ops, keyed by the code object of the backward function an op
+records (`node._backward.__code__`): the ops and their fast first-order path are untouched,
+and a rule reads what the op's backward closure holds (axes, masks, the convolution's
+geometry) by the closure's variable names. An op without a rule raises NotImplementedError
+naming it when its gradient is needed on this path.
+"""
+import types
+
+import numpy as np
+
+from ..core.tensor import (Tensor, _leading_to, _topological_order, record,
+                           set_recorded_gradients, unwrap)
+from . import conv as _conv
+from . import conv_kernels
+from . import layer_norm as _layer_norm
+from . import math as M
+from . import nn as _nn
+
+_RULES = {}
+
+
+def _backward_code(function, name):
+    """The code object of the function named `name` defined directly inside `function`."""
+    found = [const for const in function.__code__.co_consts
+             if isinstance(const, types.CodeType) and const.co_name == name]
+    if len(found) != 1:
+        raise LookupError(f"{function.__qualname__} defines {len(found)} functions named "
+                          f"{name!r}; a second-order rule needs exactly one")
+    return found[0]
+
+
+def rule_for(function, name="backward"):
+    """Register the decorated rule for the backward function `name` of op `function`.
+
+    A rule is `rule(node, g, needs, env)`: `node` the op's output (a recorded Tensor, its
+    inputs in `node._parents`), `g` the output's gradient (a Tensor), `needs[i]` whether input
+    i wants a gradient, `env` the backward closure's variables by name. It returns one
+    gradient (a Tensor made by recorded ops, or None) per input."""
+    def register(rule):
+        _RULES[_backward_code(function, name)] = rule
+        return rule
+    return register
+
+
+def _op_name(backward):
+    return backward.__code__.co_qualname.split(".<locals>")[0].lstrip("_")
+
+
+def _closure(function):
+    cells = function.__closure__ or ()
+    return {name: cell.cell_contents
+            for name, cell in zip(function.__code__.co_freevars, cells)}
+
+
+def _unsupported(name):
+    return NotImplementedError(
+        f"second-order gradient of {name} is not supported by minikeras (its gradient was "
+        f"taken while a GradientTape or a training step records, to be differentiated again)")
+
+
+def _apply_rule(node, grad, needs):
+    backward = node._backward
+    rule = _RULES.get(getattr(backward, "__code__", None))
+    if rule is None:
+        raise _unsupported(_op_name(backward))
+    return rule(node, grad, needs, _closure(backward))
+
+
+def recorded_gradients(targets, sources, output_gradients):
+    """Gradients of the sum of `targets` w.r.t. `sources` built from recorded ops (see the
+    module docstring); one Tensor or None per source."""
+    grads = {}
+    for target, seed in zip(targets, output_gradients):
+        seed = Tensor(np.ones_like(target.data)) if seed is None else M.cast(
+            M.convert_to_tensor(seed), target.dtype)
+        _add_into(grads, target, seed)
+    wanted = {id(s) for s in sources}
+    order = _topological_order(targets)
+    # only inputs from which a source is reached get a gradient (and need a rule)
+    leading = _leading_to(order, wanted)
+    for node in reversed(order):
+        grad = grads.get(id(node)) if id(node) in wanted else grads.pop(id(node), None)
+        if grad is None or node._backward is None:
+            continue
+        needs = tuple(needed and id(parent) in leading
+                      for parent, needed in zip(node._parents, node._needs))
+        if not any(needs):
+            continue
+        for parent, needed, parent_grad in zip(node._parents, needs,
+                                               _apply_rule(node, grad, needs)):
+            if needed and parent_grad is not None:
+                _add_into(grads, parent, parent_grad)
+    result = []
+    for source in sources:
+        g = grads.get(id(source))
+        if g is not None and g.dtype != source.dtype and source.dtype.kind == "f":
+            g = M.cast(g, source.dtype)
+        result.append(g)
+    return result
+
+
+def _add_into(grads, tensor, grad):
+    key = id(tensor)
+    grads[key] = M.add(grads[key], grad) if key in grads else grad
+
+
+set_recorded_gradients(recorded_gradients)
+
+
+# ---------------------------------------------------------------------------------------
+# helpers: differentiable versions of the backward functions' NumPy idioms
+# ---------------------------------------------------------------------------------------
+def unbroadcast(g, shape):
+    """Sum `g` over the axes broadcasting added or stretched to reach `shape` (recorded)."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = M.sum(g, axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = M.sum(g, axis=stretched, keepdims=True)
+    return M.reshape(g, shape)
+
+
+def _reduce_like(g, x):
+    return unbroadcast(g, x.shape) if isinstance(x, Tensor) else None
+
+
+def _masked(mask, g):
+    """`g` where `mask` (a constant boolean array) holds, 0 elsewhere."""
+    return M.where(mask, g, np.zeros((), g.dtype))
+
+
+def _scaled(g, factor):
+    """`g * factor` for a constant array `factor` (a slope, a dropout mask)."""
+    return M.multiply(g, np.asarray(factor, g.dtype))
+
+
+def _expanded(g, input_shape, axes, keepdims):
+    """A reduction's output gradient reshaped to broadcast against its input."""
+    if keepdims:
+        return g
+    return M.reshape(g, [1 if i in axes else n for i, n in enumerate(input_shape)])
+
+
+def scatter_into_zeros(g, index, shape):
+    """An array of zeros of `shape` with `g` added at `x[index]` (indices may repeat): the
+    gradient of `x[index]`, itself differentiable (its gradient is `g'[index]`)."""
+    gd = np.asarray(g.data if isinstance(g, Tensor) else g)
+    full = np.zeros(shape, gd.dtype)
+    np.add.at(full, index, gd)
+    return record(full, (g,), lambda gg, needs: (gg[index],))
+
+
+@rule_for(scatter_into_zeros, "<lambda>")
+def _scatter_rule(node, g, needs, env):
+    return (M.getitem(g, env["index"]),)
+
+
+# ---------------------------------------------------------------------------------------
+# arithmetic
+# ---------------------------------------------------------------------------------------
+@rule_for(M.add)
+def _add_rule(node, g, needs, env):
+    a, b = node._parents
+    return (_reduce_like(g, a) if needs[0] else None, _reduce_like(g, b) if needs[1] else None)
+
+
+@rule_for(M.subtract)
+def _subtract_rule(node, g, needs, env):
+    a, b = node._parents
+    return (_reduce_like(g, a) if needs[0] else None,
+            _reduce_like(M.negative(g), b) if needs[1] else None)
+
+
+@rule_for(M.multiply)
+def _multiply_rule(node, g, needs, env):
+    a, b = node._parents
+    return (_reduce_like(M.multiply(g, b), a) if needs[0] else None,
+            _reduce_like(M.multiply(g, a), b) if needs[1] else None)
+
+
+@rule_for(M.divide)
+def _divide_rule(node, g, needs, env):
+    a, b = node._parents
+    ga = _reduce_like(M.divide(g, b), a) if needs[0] else None
+    gb = _reduce_like(M.negative(M.divide(M.multiply(g, node), b)), b) if needs[1] else None
+    return ga, gb
+
+
+@rule_for(M.power)
+def _power_rule(node, g, needs, env):
+    a, b = node._parents
+    ga = gb = None
+    if needs[0]:
+        ga = _reduce_like(M.multiply(g, M.multiply(b, M.power(a, M.subtract(b, 1)))), a)
+    if needs[1]:
+        positive = np.asarray(env["ad"]) > 0
+        safe_a = M.where(positive, a, np.ones((), node.dtype))
+        log_a = M.where(positive, M.log(safe_a), np.zeros((), node.dtype))
+        gb = _reduce_like(M.multiply(M.multiply(g, node), log_a), b)
+    return ga, gb
+
+
+def _pick_rule(node, g, needs, env):
+    a, b = node._parents
+    pick_a = env["pick_a"]
+    return (_reduce_like(_masked(pick_a, g), a) if needs[0] else None,
+            _reduce_like(_masked(~pick_a, g), b) if needs[1] else None)
+
+
+rule_for(M.maximum)(_pick_rule)
+rule_for(M.minimum)(_pick_rule)
+
+
+def _swap_last_two(x):
+    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    return M.transpose(x, list(range(ndim - 2)) + [ndim - 1, ndim - 2])
+
+
+@rule_for(M.matmul)
+def _matmul_rule(node, g, needs, env):
+    a, b = node._parents
+    if np.ndim(env["ad"]) < 2 or np.ndim(env["bd"]) < 2:
+        raise _unsupported("matmul of a vector")
+    return (_reduce_like(M.matmul(g, _swap_last_two(b)), a) if needs[0] else None,
+            _reduce_like(M.matmul(_swap_last_two(a), g), b) if needs[1] else None)
+
+
+# ---------------------------------------------------------------------------------------
+# unary elementwise
+# ---------------------------------------------------------------------------------------
+def _unary(op, name="<lambda>"):
+    """Register `derivative(node, x, g)` (the input's gradient) as `op`'s rule."""
+    def register(derivative):
+        rule_for(op, name)(lambda node, g, needs, env: (derivative(node, node._parents[0], g),))
+        return derivative
+    return register
+
+
+_unary(M.negative)(lambda node, x, g: M.negative(g))
+_unary(M.abs)(lambda node, x, g: _scaled(g, np.sign(x.data)))
+_unary(M.square)(lambda node, x, g: M.multiply(g, M.multiply(x, 2.0)))
+_unary(M.exp)(lambda node, x, g: M.multiply(g, node))
+_unary(M.log)(lambda node, x, g: M.divide(g, x))
+_unary(M.log1p)(lambda node, x, g: M.divide(g, M.add(x, 1.0)))
+_unary(M.expm1)(lambda node, x, g: M.multiply(g, M.add(node, 1.0)))
+_unary(M.sin)(lambda node, x, g: M.multiply(g, M.cos(x)))
+_unary(M.cos)(lambda node, x, g: M.negative(M.multiply(g, M.sin(x))))
+_unary(M.tanh)(lambda node, x, g: M.multiply(g, M.subtract(1.0, M.square(node))))
+_unary(M.sigmoid)(lambda node, x, g: M.multiply(g, M.multiply(node, M.subtract(1.0, node))))
+_unary(M.softplus, "backward")(lambda node, x, g: M.multiply(g, M.sigmoid(x)))
+_unary(M.erf, "backward")(lambda node, x, g: M.multiply(
+    g, M.multiply(M.exp(M.negative(M.square(x))), 2 / np.sqrt(np.pi))))
+
+
+@_unary(M.sqrt, "backward")
+def _sqrt_derivative(node, x, g):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return M.divide(g, M.multiply(node, 2.0))
+
+
+@rule_for(M.clip, "backward")
+def _clip_rule(node, g, needs, env):
+    xd = env["xd"]
+    return (_masked((xd >= env["lo"]) & (xd <= env["hi"]), g), None, None)
+
+
+@rule_for(M.where, "backward")
+def _where_rule(node, g, needs, env):
+    _, a, b = node._parents
+    cond = np.asarray(env["cond"])
+    return (None,
+            _reduce_like(_masked(cond, g), a) if needs[1] else None,
+            _reduce_like(_masked(~cond, g), b) if needs[2] else None)
+
+
+@rule_for(M.cast, "<lambda>")
+def _cast_rule(node, g, needs, env):
+    source = env["src_dtype"]
+    return (M.cast(g, source) if source.kind == "f" else None,)
+
+
+# ---------------------------------------------------------------------------------------
+# reductions
+# ---------------------------------------------------------------------------------------
+@rule_for(M.sum)
+def _sum_rule(node, g, needs, env):
+    xd = env["xd"]
+    return (M.broadcast_to(_expanded(g, xd.shape, env["axes"], env["keepdims"]), xd.shape),)
+
+
+@rule_for(M.mean)
+def _mean_rule(node, g, needs, env):
+    xd = env["xd"]
+    g = M.divide(_expanded(g, xd.shape, env["axes"], env["keepdims"]), float(env["count"]))
+    return (M.broadcast_to(g, xd.shape),)
+
+
+@rule_for(M._extreme)
+def _extreme_rule(node, g, needs, env):
+    xd, out, axes = env["xd"], env["out"], env["axes"]
+    hit = xd == out
+    share = hit / np.sum(hit, axis=axes, keepdims=True)
+    return (_scaled(_expanded(g, xd.shape, axes, env["keepdims"]), share),)
+
+
+@rule_for(M.cumsum)
+def _cumsum_rule(node, g, needs, env):
+    axis = env["axis"]
+    return (M.flip(M.cumsum(M.flip(g, axis), axis=axis), axis),)
+
+
+# ---------------------------------------------------------------------------------------
+# shapes
+# ---------------------------------------------------------------------------------------
+def _reshape_back(node, g, needs, env):
+    return (M.reshape(g, env["xd"].shape),)
+
+
+for _op in (M.reshape, M.expand_dims, M.squeeze):
+    rule_for(_op, "<lambda>")(_reshape_back)
+
+
+@rule_for(M.transpose, "<lambda>")
+def _transpose_rule(node, g, needs, env):
+    return (M.transpose(g, env["inverse"]),)
+
+
+@rule_for(M.broadcast_to, "<lambda>")
+def _broadcast_to_rule(node, g, needs, env):
+    return (unbroadcast(g, env["xd"].shape),)
+
+
+@rule_for(M.flip, "<lambda>")
+def _flip_rule(node, g, needs, env):
+    return (M.flip(g, env["axis"]),)
+
+
+@rule_for(M.concatenate)
+def _concatenate_rule(node, g, needs, env):
+    return tuple(M.split(g, env["bounds"], axis=env["axis"]))
+
+
+@rule_for(M.stack)
+def _stack_rule(node, g, needs, env):
+    axis = env["axis"] % g.ndim
+    lead = (slice(None),) * axis
+    return tuple(M.getitem(g, lead + (i,)) if need else None for i, need in enumerate(needs))
+
+
+@rule_for(M.split)
+def _split_rule(node, g, needs, env):
+    xd, axis = env["xd"], env["axis"]
+    index = [slice(None)] * xd.ndim
+    index[axis] = slice(env["start"], env["start"] + env["size"])
+    return (scatter_into_zeros(g, tuple(index), xd.shape),)
+
+
+@rule_for(M.getitem)
+def _getitem_rule(node, g, needs, env):
+    return (scatter_into_zeros(g, env["index"], env["xd"].shape),)
+
+
+@rule_for(M.pad)
+def _pad_rule(node, g, needs, env):
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(env["paddings"], env["xd"].shape))
+    return (M.getitem(g, index),)
+
+
+@rule_for(M.tile)
+def _tile_rule(node, g, needs, env):
+    shape = []
+    for r, n in zip(env["reps"], env["xd"].shape):
+        shape += [r, n]
+    return (M.sum(M.reshape(g, shape), axis=tuple(range(0, len(shape), 2))),)
+
+
+@rule_for(M.repeat)
+def _repeat_rule(node, g, needs, env):
+    xd, axis = env["xd"], env["axis"] % env["xd"].ndim
+    shape = list(xd.shape)
+    shape.insert(axis + 1, env["repeats"])
+    return (M.sum(M.reshape(g, shape), axis=axis + 1),)
+
+
+# ---------------------------------------------------------------------------------------
+# neural-network ops
+# ---------------------------------------------------------------------------------------
+def _activation_gradient(activation, out, g):
+    """d activation / d pre-activation times `g`, from the (recorded) output `out`."""
+    if activation == "relu":
+        return _masked(out.data > 0, g)
+    if activation == "tanh":
+        return M.multiply(g, M.subtract(1.0, M.square(out)))
+    if activation == "sigmoid":
+        return M.multiply(g, M.multiply(out, M.subtract(1.0, out)))
+    if activation in (None, "linear"):
+        return g
+    raise _unsupported(f"a fused {activation} activation")
+
+
+@rule_for(_nn.dense)
+def _dense_rule(node, g, needs, env):
+    x, kernel, bias = node._parents
+    xd, wd = env["xd"], env["wd"]
+    g = _activation_gradient(env["activation"], node, g)
+    g2 = M.reshape(g, (env["rows"], wd.shape[-1]))
+    gx = gw = gb = None
+    if needs[0]:
+        gx = M.reshape(M.matmul(g2, M.transpose(kernel)), xd.shape)
+    if needs[1]:
+        gw = M.matmul(M.transpose(M.reshape(x, (env["rows"], xd.shape[-1]))), g2)
+    if bias is not None and needs[2]:
+        gb = M.sum(g2, axis=0)
+    return gx, gw, gb
+
+
+@rule_for(_nn.bias_add)
+def _bias_add_rule(node, g, needs, env):
+    return (g if needs[0] else None,
+            M.sum(g, axis=env["reduce_axes"]) if needs[1] else None)
+
+
+@rule_for(_nn._relu_with_backward)
+def _relu_rule(node, g, needs, env):
+    return (_masked(node.data > 0, g),)
+
+
+@rule_for(_nn.relu, "<lambda>")
+def _general_relu_rule(node, g, needs, env):
+    return (_scaled(g, env["slope"]),)
+
+
+@rule_for(_nn._capped_relu)
+def _capped_relu_rule(node, g, needs, env):
+    out = node.data
+    return (_masked((out > 0) & (out < env["cap"]), g),)
+
+
+@rule_for(_nn.leaky_relu)
+def _leaky_relu_rule(node, g, needs, env):
+    return (M.where(env["positive"], g, M.multiply(g, env["alpha"])),)
+
+
+@rule_for(_nn.elu, "<lambda>")
+def _elu_rule(node, g, needs, env):
+    slope = M.add(node, float(env["alpha"]))
+    return (M.where(env["positive"], g, M.multiply(g, slope)),)
+
+
+@rule_for(_nn.selu)
+def _selu_rule(node, g, needs, env):
+    scale, alpha = _nn._SELU_SCALE, _nn._SELU_ALPHA
+    return (M.where(env["positive"], M.multiply(g, scale),
+                    M.multiply(g, M.add(node, scale * alpha))),)
+
+
+@rule_for(_nn.softsign, "<lambda>")
+def _softsign_rule(node, g, needs, env):
+    x = node._parents[0]
+    return (M.divide(g, M.square(M.add(M.abs(x), 1.0))),)
+
+
+@rule_for(_nn.keras2_hard_sigmoid, "<lambda>")
+def _hard_sigmoid_rule(node, g, needs, env):
+    return (_scaled(g, env["inside"] * 0.2),)
+
+
+@rule_for(_nn.dropout, "<lambda>")
+def _dropout_rule(node, g, needs, env):
+    return (unbroadcast(_scaled(g, env["mask"]), env["xd"].shape),)
+
+
+def _inverse_std(variance, inv_std):
+    """`1 / sqrt(variance + epsilon)` as a recorded op of `variance`, its value `inv_std`
+    as the forward pass computed it (d/d variance = -inv_std**3 / 2)."""
+    def backward(g, needs):
+        return (g * (inv_std * inv_std * inv_std * np.asarray(-0.5, inv_std.dtype)),)
+    return record(inv_std, (variance,), backward)
+
+
+@rule_for(_layer_norm.layer_norm)
+def _layer_norm_rule(node, g, needs, env):
+    """The closed-form backward again, from normalised values recomputed in recorded ops."""
+    x, gamma, beta = node._parents
+    axes, batch_axes = env["axes"], env["batch_axes"]
+    centred = M.subtract(x, M.mean(x, axis=axes, keepdims=True))
+    variance = M.mean(M.square(centred), axis=axes, keepdims=True)
+    inv_std = _inverse_std(variance, env["inv_std"])
+    normalized = M.multiply(centred, inv_std)
+    gx = ggamma = gbeta = None
+    if gamma is not None and needs[1]:
+        ggamma = M.reshape(M.sum(M.multiply(g, normalized), axis=batch_axes), gamma.shape)
+    if beta is not None and needs[2]:
+        gbeta = M.reshape(M.sum(g, axis=batch_axes), beta.shape)
+    if needs[0]:
+        dxhat = g if gamma is None else M.multiply(g, M.reshape(gamma, env["gamma_b"].shape))
+        mean_dxhat = M.mean(dxhat, axis=axes, keepdims=True)
+        mean_dxhat_xhat = M.mean(M.multiply(dxhat, normalized), axis=axes, keepdims=True)
+        gx = M.multiply(inv_std, M.subtract(M.subtract(dxhat, mean_dxhat),
+                                             M.multiply(normalized, mean_dxhat_xhat)))
+    return gx, ggamma, gbeta
+
+
+@rule_for(_nn.softmax)
+def _softmax_rule(node, g, needs, env):
+    axis = env["axis"]
+    return (M.multiply(node, M.subtract(g, M.sum(M.multiply(g, node), axis=axis,
+                                                  keepdims=True))),)
+
+
+# ---------------------------------------------------------------------------------------
+# convolution: the forward op and its two gradients, each linear in each argument
+# ---------------------------------------------------------------------------------------
+class _Geometry:
+    """What a convolution's shapes depend on besides its operands (channels_last)."""
+
+    def __init__(self, x_shape, kernel_shape, strides, pads, dilation, groups):
+        self.x_shape, self.kernel_shape = tuple(x_shape), tuple(kernel_shape)
+        self.strides, self.pads = tuple(strides), tuple(pads)
+        self.dilation, self.groups = tuple(dilation), groups
+
+    def forward(self, xd, kd):
+        return conv_kernels.conv_forward(xd, kd, self.strides, self.pads, self.dilation,
+                                         self.groups)
+
+    def input_gradient(self, gd, kd):
+        _, ctx = self.forward(np.zeros(self.x_shape, gd.dtype), kd)
+        return conv_kernels.conv_gradients(ctx, gd, True, False, False)[0].copy()
+
+    def kernel_gradient(self, xd, gd):
+        _, ctx = self.forward(xd, np.zeros(self.kernel_shape, gd.dtype))
+        return conv_kernels.conv_gradients(ctx, gd, False, True, False)[1]
+
+
+def convolution(x, kernel, geometry):
+    """`conv(x, kernel)` (channels_last, no bias or activation) as a recorded op."""
+    def backward(g, needs):
+        return (geometry.input_gradient(g, unwrap(kernel)) if needs[0] else None,
+                geometry.kernel_gradient(unwrap(x), g) if needs[1] else None)
+    out, _ = geometry.forward(unwrap(x), unwrap(kernel))
+    return record(out, (x, kernel), backward)
+
+
+def convolution_input_gradient(g, kernel, geometry):
+    """The input gradient of `conv(., kernel)` for the output gradient `g` (a transposed
+    convolution): <v, result> = <g, conv(v, kernel)>."""
+    def backward(gg, needs):
+        return (geometry.forward(gg, unwrap(kernel))[0] if needs[0] else None,
+                geometry.kernel_gradient(gg, unwrap(g)) if needs[1] else None)
+    return record(geometry.input_gradient(unwrap(g), unwrap(kernel)), (g, kernel),
+                  backward)
+
+
+def convolution_kernel_gradient(x, g, geometry):
+    """The kernel gradient of `conv(x, .)` for the output gradient `g`:
+    <u, result> = <g, conv(x, u)>."""
+    def backward(gg, needs):
+        return (geometry.input_gradient(unwrap(g), gg) if needs[0] else None,
+                geometry.forward(unwrap(x), gg)[0] if needs[1] else None)
+    return record(geometry.kernel_gradient(unwrap(x), unwrap(g)), (x, g), backward)
+
+
+@rule_for(convolution)
+def _convolution_rule(node, g, needs, env):
+    x, kernel = node._parents
+    geometry = env["geometry"]
+    return (convolution_input_gradient(g, kernel, geometry) if needs[0] else None,
+            convolution_kernel_gradient(x, g, geometry) if needs[1] else None)
+
+
+@rule_for(convolution_input_gradient)
+def _input_gradient_rule(node, gg, needs, env):
+    g, kernel = node._parents
+    geometry = env["geometry"]
+    return (convolution(gg, kernel, geometry) if needs[0] else None,
+            convolution_kernel_gradient(gg, g, geometry) if needs[1] else None)
+
+
+@rule_for(convolution_kernel_gradient)
+def _kernel_gradient_rule(node, gg, needs, env):
+    x, g = node._parents
+    geometry = env["geometry"]
+    return (convolution_input_gradient(g, gg, geometry) if needs[0] else None,
+            convolution(x, gg, geometry) if needs[1] else None)
+
+
+def _channels_last(t, data_format):
+    if data_format != "channels_first":
+        return t
+    return M.transpose(t, [0] + list(range(2, t.ndim)) + [1])
+
+
+def _channels_first(t, data_format):
+    if data_format != "channels_first":
+        return t
+    return M.transpose(t, [0, t.ndim - 1] + list(range(1, t.ndim - 1)))
+
+
+@rule_for(_conv.conv)
+def _conv_rule(node, g, needs, env):
+    """Layer convolutions (bias and a relu/tanh fused in) through the three primitives."""
+    x, kernel, bias = node._parents
+    ctx, data_format = env["ctx"], env["data_format"]
+    geometry = _Geometry(ctx.x_shape, ctx.kernel.shape, ctx.strides, ctx.pads, ctx.dilation,
+                         ctx.groups)
+    out = _channels_last(node, data_format)
+    g = _activation_gradient(ctx.activation, out, _channels_last(g, data_format))
+    gx = gk = gb = None
+    if needs[0]:
+        gx = _channels_first(convolution_input_gradient(g, kernel, geometry), data_format)
+    if needs[1]:
+        gk = convolution_kernel_gradient(_channels_last(x, data_format), g, geometry)
+    if bias is not None and needs[2]:
+        gb = M.sum(g, axis=tuple(range(g.ndim - 1)))
+    return gx, gk, gb
