@@ -57,9 +57,16 @@ def _op_name(backward):
 
 
 def _closure(function):
-    cells = function.__closure__ or ()
-    return {name: cell.cell_contents
-            for name, cell in zip(function.__code__.co_freevars, cells)}
+    """The closure's variables and the defaults of its arguments (how a backward made in a
+    loop keeps its own values), by name."""
+    code = function.__code__
+    env = {name: cell.cell_contents
+           for name, cell in zip(code.co_freevars, function.__closure__ or ())}
+    defaults = function.__defaults__ or ()
+    if defaults:
+        env.update(zip(code.co_varnames[code.co_argcount - len(defaults):code.co_argcount],
+                       defaults))
+    return env
 
 
 def _unsupported(name):
@@ -205,7 +212,8 @@ def _power_rule(node, g, needs, env):
     a, b = node._parents
     ga = gb = None
     if needs[0]:
-        ga = _reduce_like(M.multiply(g, M.multiply(b, M.power(a, M.subtract(b, 1)))), a)
+        exponent = M.subtract(b, 1) if isinstance(b, Tensor) else b - 1
+        ga = _reduce_like(M.multiply(g, M.multiply(b, M.power(a, exponent))), a)
     if needs[1]:
         positive = np.asarray(env["ad"]) > 0
         safe_a = M.where(positive, a, np.ones((), node.dtype))
@@ -520,6 +528,12 @@ def _softmax_rule(node, g, needs, env):
     axis = env["axis"]
     return (M.multiply(node, M.subtract(g, M.sum(M.multiply(g, node), axis=axis,
                                                   keepdims=True))),)
+
+
+@rule_for(_nn.log_softmax)
+def _log_softmax_rule(node, g, needs, env):
+    axis = env["axis"]
+    return (M.subtract(g, M.multiply(M.exp(node), M.sum(g, axis=axis, keepdims=True))),)
 
 
 # ---------------------------------------------------------------------------------------
