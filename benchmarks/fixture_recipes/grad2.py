@@ -8,7 +8,10 @@ inputs, keras.io WGAN-GP's gradient penalty (nested GradientTape) and its gradie
 respect to every weight (absent where tf answers None). wgan_steps.npz: three WGAN-GP steps (a critic step with the penalty,
 then a generator step, Adam) with fixed noise and interpolation factors, by a hand-written
 loop and by `fit` with an overridden `train_step`: the losses of each step and the final
-weights.
+weights. improved_wgan.npz (a second process: tf.compat.v1.disable_eager_execution(), as
+the Keras 2.0-2.3 scripts ran): keras-contrib's improved_wgan discriminator model compiled
+with its `K.gradients` penalty loss (grad2_models.improved_wgan_critic_model) for the Dense
+and Conv2D critics, three train_on_batch results and the final weights.
 """
 import os
 import sys
@@ -19,7 +22,13 @@ import peer
 
 peer.require_peer()
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import subprocess  # noqa: E402
+
 import tensorflow as tf  # noqa: E402
+
+GRAPH_MODE = "--graph" in sys.argv
+if GRAPH_MODE:
+    tf.compat.v1.disable_eager_execution()
 import tf_keras as keras  # noqa: E402
 
 import grad2_models as models  # noqa: E402
@@ -110,7 +119,29 @@ def wgan_step_in_graph(model, real, noise, alpha):
     return d_loss, g_loss
 
 
+def improved_wgan():
+    out = {}
+    for name, build, shape, seed in [("dense", models.dense_critic, (4,), 40),
+                                     ("conv", models.conv_critic, (7, 7, 2), 50)]:
+        critic = build(keras)
+        critic.set_weights(models.seeded_weights(critic, seed))
+        model = models.improved_wgan_critic_model(keras, critic)
+        real, fake = models.batch(seed + 1, 4, *shape), models.batch(seed + 2, 4, *shape)
+        alpha = np.random.default_rng(seed + 3).uniform(size=(4,) + (1,) * len(shape)) \
+            .astype("float32")
+        ones = np.ones((4, 1), "float32")
+        results = [model.train_on_batch([real, fake, alpha], [ones, -ones, 0 * ones])
+                   for _ in range(3)]
+        out.update({f"{name}_real": real, f"{name}_fake": fake, f"{name}_alpha": alpha,
+                    f"{name}_results": np.array(results, "float32")})
+        out.update({f"{name}_weight{i}": w for i, w in enumerate(critic.get_weights())})
+        print(name, results)
+    np.savez(os.path.join(OUT, "improved_wgan.npz"), **out)
+
+
 def main():
+    subprocess.run([sys.executable, os.path.abspath(__file__), "--peer", "--graph"],
+                   check=True)
     out = {}
     out.update(penalty_case("dense", models.dense_critic(keras), (4,), 1))
     out.update(penalty_case("conv", models.conv_critic(keras), (7, 7, 2), 5))
@@ -141,4 +172,7 @@ def main():
     print(out["dense_gp"], out["conv_gp"], losses, fit_losses)
 
 
-main()
+if GRAPH_MODE:
+    improved_wgan()
+else:
+    main()

@@ -56,3 +56,39 @@ def gradient_penalty(tf_like, critic, real, fake, alpha):
     axes = list(range(1, len(grads.shape)))
     norm = tf_like.sqrt(tf_like.reduce_sum(tf_like.square(grads), axis=axes))
     return tf_like.reduce_mean((norm - 1.0) ** 2)
+
+
+def improved_wgan_critic_model(keras, critic, penalty_weight=10.0):
+    """keras-contrib's improved_wgan discriminator model: the critic of real, fake and
+    interpolated samples (the interpolation factors an input, not drawn), compiled with the
+    Wasserstein losses and the gradient penalty loss that calls `K.gradients(y_pred,
+    averaged_samples)` on the interpolated samples' Keras tensor."""
+    from functools import partial
+    K = keras.backend
+
+    class WeightedAverage(keras.layers.Layer):
+        def call(self, inputs):
+            real, fake, alpha = inputs
+            return alpha * real + (1 - alpha) * fake
+
+    def wasserstein_loss(y_true, y_pred):
+        return K.mean(y_true * y_pred)
+
+    def gradient_penalty_loss(y_true, y_pred, averaged_samples, gradient_penalty_weight):
+        gradients = K.gradients(y_pred, averaged_samples)[0]
+        gradients_sqr = K.square(gradients)
+        gradients_sqr_sum = K.sum(gradients_sqr, axis=list(range(1, len(gradients_sqr.shape))))
+        gradient_l2_norm = K.sqrt(gradients_sqr_sum)
+        return K.mean(gradient_penalty_weight * K.square(1 - gradient_l2_norm))
+
+    shape = tuple(critic.inputs[0].shape[1:])
+    real, fake = keras.Input(shape), keras.Input(shape)
+    alpha = keras.Input((1,) * len(shape))
+    averaged = WeightedAverage()([real, fake, alpha])
+    model = keras.Model([real, fake, alpha], [critic(real), critic(fake), critic(averaged)])
+    penalty = partial(gradient_penalty_loss, averaged_samples=averaged,
+                      gradient_penalty_weight=penalty_weight)
+    penalty.__name__ = "gradient_penalty"
+    model.compile(keras.optimizers.legacy.Adam(0.01),
+                  loss=[wasserstein_loss, wasserstein_loss, penalty])
+    return model

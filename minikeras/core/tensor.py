@@ -406,14 +406,16 @@ def set_recorded_gradients(function):
     _recorded_gradients = function
 
 
-def gradients_while_recording(targets, sources, output_gradients=None):
+def gradients_while_recording(targets, sources, output_gradients=None, untracked_sources=False):
     """Gradients of the sum of `targets` with respect to `sources` as recorded Tensors (None
-    where unconnected), differentiable by any tape or train step now recording."""
+    where unconnected), differentiable by any tape or train step now recording.
+    `untracked_sources`: sources used while untracked get gradients too (`tf.gradients`)."""
     if _recorded_gradients is None:
         raise NotImplementedError("Higher-order gradients need minikeras.ops (not imported).")
     if output_gradients is None:
         output_gradients = [None] * len(targets)
-    return _recorded_gradients(list(targets), list(sources), list(output_gradients))
+    return _recorded_gradients(list(targets), list(sources), list(output_gradients),
+                               untracked_sources)
 
 
 class GradientTape:

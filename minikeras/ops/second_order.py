@@ -83,23 +83,27 @@ def _apply_rule(node, grad, needs):
     return rule(node, grad, needs, _closure(backward))
 
 
-def recorded_gradients(targets, sources, output_gradients):
+def recorded_gradients(targets, sources, output_gradients, untracked_sources=False):
     """Gradients of the sum of `targets` w.r.t. `sources` built from recorded ops (see the
-    module docstring); one Tensor or None per source."""
+    module docstring); one Tensor or None per source.
+
+    `untracked_sources`: a source nothing tracked when it was used still gets its gradient
+    through the recorded ops that used it (`tf.gradients` in a graph, where every tensor is
+    differentiable); a tape's unwatched tensor gets None."""
     grads = {}
     for target, seed in zip(targets, output_gradients):
         seed = Tensor(np.ones_like(target.data)) if seed is None else M.cast(
             M.convert_to_tensor(seed), target.dtype)
         _add_into(grads, target, seed)
     wanted = {id(s) for s in sources}
-    order = _topological_order(targets)
+    order = _recorded_order(targets, wanted if untracked_sources else ())
     # only inputs from which a source is reached get a gradient (and need a rule)
     leading = _leading_to(order, wanted)
     for node in reversed(order):
         grad = grads.get(id(node)) if id(node) in wanted else grads.pop(id(node), None)
         if grad is None or node._backward is None:
             continue
-        needs = tuple(needed and id(parent) in leading
+        needs = tuple((needed or id(parent) in wanted) and id(parent) in leading
                       for parent, needed in zip(node._parents, node._needs))
         if not any(needs):
             continue
@@ -114,6 +118,22 @@ def recorded_gradients(targets, sources, output_gradients):
             g = M.cast(g, source.dtype)
         result.append(g)
     return result
+
+
+def _recorded_order(targets, untracked_wanted):
+    """The tape's topological order, plus the ids in `untracked_wanted` where recorded ops
+    used them untracked (leaves: nothing recorded how they were made)."""
+    order = _topological_order(targets)
+    if not untracked_wanted:
+        return order
+    present = {id(node) for node in order}
+    extra = []
+    for node in order:
+        for parent in node._parents or ():
+            if id(parent) in untracked_wanted and id(parent) not in present:
+                present.add(id(parent))
+                extra.append(parent)
+    return extra + order
 
 
 def _add_into(grads, tensor, grad):

@@ -395,3 +395,45 @@ def test_wgan_gp_fit_with_train_step_matches_tf_keras():
     np.testing.assert_allclose(losses, expected["fit_losses"], rtol=1e-5, atol=1e-6)
     for i, weight in enumerate(critic.get_weights()):
         np.testing.assert_allclose(weight, expected[f"fit_critic{i}"], rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# K.gradients inside a compiled loss (keras-contrib improved_wgan, a Keras 2 graph)
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,build", [("dense", models.dense_critic),
+                                        ("conv", models.conv_critic)])
+def test_improved_wgan_gradient_penalty_loss_trains_as_tf_keras_graph(name, build):
+    expected = np.load(os.path.join(FIXTURES, "improved_wgan.npz"))
+    critic = build(keras)
+    model = models.improved_wgan_critic_model(keras, critic)
+    # the recipe's seeded weights (the fixture holds the final ones)
+    critic.set_weights(models.seeded_weights(critic, {"dense": 40, "conv": 50}[name]))
+    inputs = [expected[f"{name}_real"], expected[f"{name}_fake"], expected[f"{name}_alpha"]]
+    ones = np.ones((4, 1), "float32")
+    results = [model.train_on_batch(inputs, [ones, -ones, 0 * ones]) for _ in range(3)]
+    np.testing.assert_allclose(results, expected[f"{name}_results"], rtol=2e-5, atol=2e-6)
+    for i, weight in enumerate(critic.get_weights()):
+        np.testing.assert_allclose(weight, expected[f"{name}_weight{i}"], rtol=1e-4, atol=1e-5)
+
+
+def test_k_gradients_of_a_concrete_loss_outside_a_step_still_raises():
+    x = Tensor(np.ones((2, 3), "float32"))
+    with pytest.raises(RuntimeError, match="tf.gradients is not supported"):
+        keras.backend.gradients(ops.sum(x), [x])
+
+
+def test_k_gradients_with_numpy_arange_axes_in_the_penalty():
+    # the scripts sum with `axis=np.arange(1, ndim)`; tf graph mode chokes on int64 there,
+    # the value is the same as a list of axes
+    critic = models.dense_critic(keras)
+    critic.set_weights(models.seeded_weights(critic, 40))
+    K = keras.backend
+    with GradientTape() as tape:
+        x = Tensor(models.batch(41, 4, 4))
+        y = critic(x, training=True)
+        grads = K.gradients(y, [x])[0]
+        by_arange = K.sum(K.square(grads), axis=np.arange(1, len(grads.shape)))
+        by_list = K.sum(K.square(grads), axis=[1])
+        penalty = K.mean(by_arange)
+    np.testing.assert_array_equal(by_arange.numpy(), by_list.numpy())
+    assert all(g is not None for g in tape.gradient(penalty, critic.trainable_weights[:-1]))
