@@ -821,6 +821,8 @@ class _SymbolicGradients(Layer):
         self._targets = targets
 
     def call(self, inputs):
+        if is_recording():
+            return self._recorded_call(inputs)
         values = [Tensor(np.asarray(as_array(value), reference.dtype))
                   for value, reference in zip(inputs, self._loss_graph.inputs)]
         by_input = {id(reference): value
@@ -838,6 +840,23 @@ class _SymbolicGradients(Layer):
         return [Tensor(np.zeros(np.shape(as_array(source)), np.asarray(as_array(source)).dtype))
                 if grad is None else Tensor(np.asarray(as_array(grad))) for grad, source in
                 zip(grads, sources)]
+
+    def _recorded_call(self, inputs):
+        """In a training step (a model with a gradient penalty `add_loss`): the gradients as
+        recorded ops of this step's values, so that the step differentiates them again."""
+        values = [ops.cast(value, reference.dtype) if isinstance(value, Tensor) else
+                  Tensor(np.asarray(as_array(value), reference.dtype))
+                  for value, reference in zip(inputs, self._loss_graph.inputs)]
+        by_input = {id(reference): value
+                    for reference, value in zip(self._loss_graph.inputs, values)}
+        outputs = self._loss_graph(values, training=False)
+        loss, *computed = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        by_input.update((id(reference), value) for reference, value in
+                        zip(self._loss_graph.outputs[1:], computed))
+        sources = [by_input.get(id(t), t) for t in self._targets]
+        grads = gradients_while_recording([ops.sum(loss)], sources, untracked_sources=True)
+        return [Tensor(np.zeros(source.shape, source.dtype)) if grad is None else grad
+                for grad, source in zip(grads, sources)]
 
     def compute_output_shape(self, input_shape):
         return [target.shape if isinstance(target, KerasTensor) else tuple(target.shape)

@@ -437,3 +437,35 @@ def test_k_gradients_with_numpy_arange_axes_in_the_penalty():
         penalty = K.mean(by_arange)
     np.testing.assert_array_equal(by_arange.numpy(), by_list.numpy())
     assert all(g is not None for g in tape.gradient(penalty, critic.trainable_weights[:-1]))
+
+
+def test_symbolic_k_gradients_penalty_in_add_loss_is_differentiated_by_the_step():
+    # a Keras 2 graph-mode script: the penalty built from Keras tensors at construction,
+    # `add_loss`ed; a step must differentiate through the gradient (nested tapes' numbers)
+    K = keras.backend
+    critic = models.dense_critic(keras)
+    critic.set_weights(models.seeded_weights(critic, 40))
+    x = keras.Input((4,))
+    y = critic(x)
+    grads = K.gradients(y, [x])[0]
+    model = keras.Model(x, y)
+    model.add_loss(K.mean(K.square(K.sqrt(K.sum(K.square(grads), axis=1)) - 1)))
+    model.compile(keras.optimizers.SGD(0.1))
+    data = models.batch(41, 4, 4)
+
+    before = [w.copy() for w in critic.get_weights()]
+    samples = Tensor(data)
+    with GradientTape() as tape:
+        with GradientTape() as inner:
+            inner.watch(samples)
+            out = critic(samples)
+        norm = ops.sqrt(ops.sum(ops.square(inner.gradient(out, samples)), axis=1))
+        penalty = ops.mean((norm - 1.0) ** 2)
+    expected = [w if g is None else w - 0.1 * g.numpy()
+                for w, g in zip(before, tape.gradient(penalty, critic.trainable_weights))]
+
+    with pytest.warns(UserWarning, match="Gradients do not exist"):   # the last bias, as tf
+        loss = model.train_on_batch(data)
+    np.testing.assert_allclose(loss, float(penalty), rtol=1e-6)
+    for got, want in zip(critic.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
