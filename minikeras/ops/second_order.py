@@ -18,8 +18,8 @@ import types
 
 import numpy as np
 
-from ..core.tensor import (Tensor, _leading_to, _topological_order, record,
-                           set_recorded_gradients, unwrap)
+from ..core.tensor import (Tensor, _leading_to, _topological_order, compute_gradients,
+                           record, set_recorded_gradients, unwrap)
 from . import conv as _conv
 from . import conv_kernels
 from . import layer_norm as _layer_norm
@@ -99,6 +99,9 @@ def recorded_gradients(targets, sources, output_gradients, untracked_sources=Fal
     order = _recorded_order(targets, wanted if untracked_sources else ())
     # only inputs from which a source is reached get a gradient (and need a rule)
     leading = _leading_to(order, wanted)
+    missing = _op_without_rule(order, leading)
+    if missing is not None and not untracked_sources:
+        return _gradients_refusing_differentiation(targets, sources, output_gradients, missing)
     for node in reversed(order):
         grad = grads.get(id(node)) if id(node) in wanted else grads.pop(id(node), None)
         if grad is None or node._backward is None:
@@ -118,6 +121,29 @@ def recorded_gradients(targets, sources, output_gradients, untracked_sources=Fal
             g = M.cast(g, source.dtype)
         result.append(g)
     return result
+
+
+def _op_without_rule(order, leading):
+    """The name of the first op whose gradient this walk needs and that has no rule."""
+    for node in order:
+        backward = node._backward
+        if backward is not None and getattr(backward, "__code__", None) not in _RULES \
+                and any(id(parent) in leading for parent in node._parents):
+            return _op_name(backward)
+    return None
+
+
+def _gradients_refusing_differentiation(targets, sources, output_gradients, op_name):
+    """The NumPy backward's gradients, each a recorded op whose backward raises: a gradient
+    taken inside an enclosing tape that never differentiates it (a GAN loop asking one tape
+    inside the other's block, as tf allows) still works; differentiating it says which op
+    cannot be differentiated twice."""
+    seeds = [None if seed is None else unwrap(seed) for seed in output_gradients]
+    grads = compute_gradients(list(targets), sources, seeds, keep_graph=True)
+
+    def backward(g, needs):
+        raise _unsupported(op_name)
+    return [None if g is None else record(g, tuple(targets), backward) for g in grads]
 
 
 def _recorded_order(targets, untracked_wanted):
