@@ -155,6 +155,8 @@ CONVOLUTIONS = [
     dict(strides=(2, 1), padding="same", kernel=(2, 3), activation="tanh"),
     dict(strides=(1, 1), padding="same", kernel=(3, 3), activation=None,
          data_format="channels_first"),
+    dict(strides=(1, 1), padding="valid", kernel=(2, 2), activation="relu", dilation=(2, 1),
+         groups=3),
 ]
 
 
@@ -163,12 +165,17 @@ def test_hessian_vector_products_of_conv2d(case):
     channels_first = case.get("data_format") == "channels_first"
     x_shape = (2, 3, 6, 5) if channels_first else (2, 6, 5, 3)
 
+    groups = case.get("groups", 1)
+    filters = 6 if groups > 1 else 4
+
     def fn(x, kernel, bias):
-        out = kernel_conv(x, kernel, case["strides"], case["padding"], (1, 1),
-                            data_format=case.get("data_format", "channels_last"), bias=bias,
-                            activation=case["activation"])
+        out = kernel_conv(x, kernel, case["strides"], case["padding"],
+                          case.get("dilation", (1, 1)), groups,
+                          data_format=case.get("data_format", "channels_last"), bias=bias,
+                          activation=case["activation"])
         return _total(ops.tanh(out) * ops.sum(x * x) * 0.1 + out ** 2)
-    check_hessian_vector_product(fn, [x_shape, case["kernel"] + (3, 4), (4,)], rtol=1e-5)
+    check_hessian_vector_product(
+        fn, [x_shape, case["kernel"] + (3 // groups, filters), (filters,)], rtol=1e-5)
 
 
 def test_third_order_through_convolution_primitives():
