@@ -11,8 +11,9 @@ gradient is itself a recorded graph that any tape can differentiate.
 Rules are kept apart from the ops, keyed by the code object of the backward function an op
 records (`node._backward.__code__`): the ops and their fast first-order path are untouched,
 and a rule reads what the op's backward closure holds (axes, masks, the convolution's
-geometry) by the closure's variable names. An op without a rule raises NotImplementedError
-naming it when its gradient is needed on this path.
+geometry) by the closure's variable names. When an op the walk needs has no rule, the
+gradients come from the NumPy backward as recorded ops that raise NotImplementedError naming
+that op if they are differentiated (a gradient merely taken inside another tape still works).
 """
 import types
 

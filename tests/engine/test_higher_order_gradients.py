@@ -493,3 +493,44 @@ def test_symbolic_k_gradients_penalty_in_add_loss_is_differentiated_by_the_step(
     np.testing.assert_allclose(loss, float(penalty), rtol=1e-6)
     for got, want in zip(critic.get_weights(), expected):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+class _InputGradientPenalty(keras.Model):
+    """A model whose call adds the squared norm of d output / d input as a loss (an input-
+    gradient regularizer): inside fit's train step the inner tape's gradient is recorded."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.head = keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(1)
+
+    def call(self, x, training=None):
+        with GradientTape() as tape:
+            tape.watch(x)
+            y = self.head(self.hidden(x))
+        input_gradient = tape.gradient(y, x)
+        self.add_loss(0.5 * ops.mean(ops.sum(ops.square(input_gradient), axis=1)))
+        return y
+
+
+def test_input_gradient_regularizer_inside_fit_is_differentiated_by_the_step():
+    x, y = models.batch(60, 6, 3), models.batch(61, 6, 1)
+    model = _InputGradientPenalty()
+    model(Tensor(x))
+    model.set_weights(models.seeded_weights(model, 62))
+    before = model.get_weights()
+
+    inputs = Tensor(x)
+    with GradientTape() as tape:
+        with GradientTape() as inner:
+            inner.watch(inputs)
+            out = model.head(model.hidden(inputs))
+        penalty = 0.5 * ops.mean(ops.sum(ops.square(inner.gradient(out, inputs)), axis=1))
+        loss = ops.mean(ops.square(out - Tensor(y))) + penalty
+    grads = tape.gradient(loss, model.trainable_weights)
+    expected = [w - 0.1 * g.numpy() for w, g in zip(before, grads)]
+
+    model.compile(keras.optimizers.SGD(0.1), loss="mse")
+    history = model.fit(x, y, batch_size=6, epochs=1, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"][0], float(loss), rtol=1e-6)
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
