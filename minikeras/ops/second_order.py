@@ -22,7 +22,7 @@ import numpy as np
 from ..core.tensor import (Tensor, _leading_to, _topological_order, compute_gradients,
                            record, set_recorded_gradients, unwrap)
 from . import conv as _conv
-from . import conv_kernels
+from . import conv_kernels, pool_kernels
 from . import layer_norm as _layer_norm
 from . import math as M
 from . import nn as _nn
@@ -688,3 +688,89 @@ def _conv_rule(node, g, needs, env):
     if bias is not None and needs[2]:
         gb = M.sum(g, axis=tuple(range(g.ndim - 1)))
     return gx, gk, gb
+
+
+# ---------------------------------------------------------------------------------------
+# pooling: the backward passes are linear in the gradient (max pooling's routing is fixed by
+# the forward pass), each the adjoint of a pooling of the gradient
+# ---------------------------------------------------------------------------------------
+def _first_max_values(ctx, gg):
+    """Max pooling's routing read backwards: each window's value of `gg` (channels_last,
+    input-shaped) at the window's first maximum."""
+    ggp = np.zeros(ctx.xp.shape, gg.dtype)
+    ggp[conv_kernels.interior(ctx.x_shape[1:-1], ctx.pads)] = gg
+    out = ctx.out
+    result = np.zeros(out.shape, gg.dtype)
+    unclaimed = np.ones(out.shape, bool)
+    ones = (1,) * len(ctx.pool_size)
+    for index in conv_kernels.tap_slices(ctx.pool_size, ctx.strides, ones, ctx.out_sizes):
+        hit = (ctx.xp[index] == out) & unclaimed
+        result += np.where(hit, ggp[index], 0)
+        unclaimed &= ~hit
+    return result
+
+
+def route_to_first_max(g, ctx):
+    """Max pooling's input gradient for the (channels_last) output gradient `g`."""
+    def backward(gg, needs):
+        return (_first_max_values(ctx, gg),)
+    return record(pool_kernels.max_pool_backward(ctx, unwrap(g)).copy(), (g,), backward)
+
+
+def read_first_max(gg, ctx):
+    """The adjoint of `route_to_first_max`: `gg` at each window's first maximum."""
+    def backward(g, needs):
+        return (pool_kernels.max_pool_backward(ctx, g).copy(),)
+    return record(_first_max_values(ctx, unwrap(gg)), (gg,), backward)
+
+
+@rule_for(route_to_first_max)
+def _route_rule(node, gg, needs, env):
+    return (read_first_max(gg, env["ctx"]),)
+
+
+@rule_for(read_first_max)
+def _read_rule(node, g, needs, env):
+    return (route_to_first_max(g, env["ctx"]),)
+
+
+@rule_for(_conv.max_pool)
+def _max_pool_rule(node, g, needs, env):
+    data_format = env["data_format"]
+    routed = route_to_first_max(_channels_last(g, data_format), env["ctx"])
+    return (_channels_first(routed, data_format),)
+
+
+def spread_over_windows(g, ctx):
+    """Average pooling's input gradient for the (channels_last) output gradient `g`."""
+    def backward(gg, needs):
+        return (_average_of_windows(ctx, gg),)
+    return record(pool_kernels.avg_pool_backward(ctx, unwrap(g)).copy(), (g,), backward)
+
+
+def _average_of_windows(ctx, gg):
+    return pool_kernels.avg_pool_forward(gg, ctx.pool_size, ctx.strides, ctx.pads)[0]
+
+
+def average_of_windows(gg, ctx):
+    """The adjoint of `spread_over_windows`: average pooling with the forward's geometry."""
+    def backward(g, needs):
+        return (pool_kernels.avg_pool_backward(ctx, g).copy(),)
+    return record(_average_of_windows(ctx, unwrap(gg)), (gg,), backward)
+
+
+@rule_for(spread_over_windows)
+def _spread_rule(node, gg, needs, env):
+    return (average_of_windows(gg, env["ctx"]),)
+
+
+@rule_for(average_of_windows)
+def _average_rule(node, g, needs, env):
+    return (spread_over_windows(g, env["ctx"]),)
+
+
+@rule_for(_conv.avg_pool)
+def _avg_pool_rule(node, g, needs, env):
+    data_format = env["data_format"]
+    spread = spread_over_windows(_channels_last(g, data_format), env["ctx"])
+    return (_channels_first(spread, data_format),)

@@ -14,7 +14,7 @@ import pytest
 import minikeras as keras
 from minikeras import ops
 from minikeras.core.tensor import GradientTape, Tensor, Variable
-from minikeras.ops.conv import conv as kernel_conv, max_pool
+from minikeras.ops.conv import avg_pool, conv as kernel_conv, conv_transpose, max_pool
 from minikeras.ops import nn as nn_ops
 from minikeras.ops.layer_norm import layer_norm
 
@@ -178,6 +178,50 @@ def test_hessian_vector_products_of_conv2d(case):
         fn, [x_shape, case["kernel"] + (3 // groups, filters), (filters,)], rtol=1e-5)
 
 
+POOLINGS = [
+    dict(pool=(2, 2), strides=(2, 2), padding="valid"),
+    dict(pool=(3, 2), strides=(1, 2), padding="same"),
+    dict(pool=(2, 2), strides=(2, 1), padding="same", data_format="channels_first"),
+]
+
+
+@pytest.mark.parametrize("kind", ["max", "average"])
+@pytest.mark.parametrize("case", POOLINGS, ids=lambda c: "-".join(map(str, c.values())))
+def test_hessian_vector_products_of_pooling(kind, case):
+    pool = max_pool if kind == "max" else avg_pool
+    data_format = case.get("data_format", "channels_last")
+
+    def fn(x, scale):
+        pooled = pool(ops.tanh(x * scale), case["pool"], case["strides"], case["padding"],
+                      data_format)
+        return _total(ops.square(pooled) * ops.sum(x))
+    check_hessian_vector_product(fn, [(2, 5, 6, 3), (3,)], rtol=1e-5)
+
+
+def test_third_order_through_pooling_primitives():
+    rng = np.random.default_rng(5)
+    x0, v = rng.standard_normal((1, 4, 4, 2)), rng.standard_normal((1, 4, 4, 2))
+    for pool in (max_pool, avg_pool):
+        def f(x):
+            return _total(pool(x, (2, 2), (1, 1), "valid") ** 3)
+
+        xt = Tensor(x0)
+        with GradientTape() as third:
+            third.watch(xt)
+            with GradientTape() as second:
+                second.watch(xt)
+                with GradientTape() as first:
+                    first.watch(xt)
+                    y = f(xt)
+                along_v = _total(first.gradient(y, xt) * Tensor(v))
+            curvature = _total(second.gradient(along_v, xt) * Tensor(v))
+        got = third.gradient(curvature, xt).numpy()
+        eps = 1e-5
+        plus = _hessian_vector_product(f, [x0 + eps * v], [v])[0]
+        minus = _hessian_vector_product(f, [x0 - eps * v], [v])[0]
+        np.testing.assert_allclose(got, (plus - minus) / (2 * eps), rtol=1e-6, atol=1e-8)
+
+
 def test_third_order_through_convolution_primitives():
     # the gradient ops of a convolution are differentiable again: D3 f[v, v, .] against
     # central differences of Hessian-vector products
@@ -283,19 +327,24 @@ def test_recorded_gradient_without_an_outer_source_is_none_to_the_outer_tape():
 # ---------------------------------------------------------------------------------------
 # ops without a differentiable backward
 # ---------------------------------------------------------------------------------------
+def _transposed(x):
+    kernel = Tensor(np.random.default_rng(1).standard_normal((2, 2, 3, 2)).astype("float32"))
+    return conv_transpose(x, kernel, (2, 2), "valid", (1, 1), (8, 8))
+
+
 def test_unsupported_op_names_itself_when_differentiated_twice():
     x = Variable(np.random.default_rng(0).standard_normal((1, 4, 4, 2)).astype("float32"))
     with GradientTape() as outer:
         with GradientTape() as inner:
-            y = ops.sum(max_pool(x * x, (2, 2), (2, 2), "valid") ** 2)
+            y = ops.sum(_transposed(x * x) ** 2)
         g = inner.gradient(y, x)
         penalty = ops.sum(g * g)
     # the gradient itself is right (the NumPy backward's)
     with GradientTape() as reference:
-        y = ops.sum(max_pool(x * x, (2, 2), (2, 2), "valid") ** 2)
+        y = ops.sum(_transposed(x * x) ** 2)
     np.testing.assert_allclose(g.numpy(), reference.gradient(y, x).numpy(), rtol=1e-6)
     with pytest.raises(NotImplementedError,
-                       match="second-order gradient of max_pool is not supported"):
+                       match="second-order gradient of conv_transpose is not supported"):
         outer.gradient(penalty, x)
 
 
@@ -305,24 +354,24 @@ def test_gradient_inside_another_tape_that_does_not_differentiate_it():
     x = Variable(np.random.default_rng(0).standard_normal((1, 4, 4, 2)).astype("float32"))
     w = Variable(np.float32(2.0))
     with GradientTape() as first, GradientTape() as second:
-        pooled = max_pool(x * w, (2, 2), (2, 2), "valid")
-        first_loss, second_loss = ops.sum(pooled ** 2), ops.sum(pooled)
+        upsampled = _transposed(x * w)
+        first_loss, second_loss = ops.sum(upsampled ** 2), ops.sum(upsampled)
         first_grads = first.gradient(first_loss, [x, w])
         second_grads = second.gradient(second_loss, [x, w])
     assert all(g is not None for g in first_grads + second_grads)
 
 
 def test_unsupported_op_beyond_the_sources_is_not_asked():
-    # the pooling happens before the watched tensor: its gradient is never needed
+    # the transposed convolution happens before the watched tensor: never differentiated
     x = Variable(np.random.default_rng(0).standard_normal((1, 4, 4, 2)).astype("float32"))
     with GradientTape() as outer:
-        pooled = max_pool(x, (2, 2), (2, 2), "valid")
+        upsampled = _transposed(x)
         with GradientTape() as inner:
-            inner.watch(pooled)
-            y = ops.sum(pooled ** 3)
-        g = inner.gradient(y, pooled)
+            inner.watch(upsampled)
+            y = ops.sum(upsampled ** 3)
+        g = inner.gradient(y, upsampled)
         total = ops.sum(g)
-    np.testing.assert_allclose(g.numpy(), 3 * pooled.data ** 2, rtol=1e-6)
+    np.testing.assert_allclose(g.numpy(), 3 * upsampled.data ** 2, rtol=1e-6)
     assert outer.gradient(total, x) is not None
 
 
