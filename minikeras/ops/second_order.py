@@ -22,7 +22,7 @@ import numpy as np
 from ..core.tensor import (Tensor, _leading_to, _topological_order, compute_gradients,
                            record, set_recorded_gradients, unwrap)
 from . import conv as _conv
-from . import conv_kernels, pool_kernels
+from . import conv_kernels, conv_pool as _conv_pool, pool_kernels
 from . import layer_norm as _layer_norm
 from . import math as M
 from . import nn as _nn
@@ -774,3 +774,28 @@ def _avg_pool_rule(node, g, needs, env):
     data_format = env["data_format"]
     spread = spread_over_windows(_channels_last(g, data_format), env["ctx"])
     return (_channels_first(spread, data_format),)
+
+
+@rule_for(_conv_pool.conv_max_pool)
+def _conv_max_pool_rule(node, g, needs, env):
+    """The fused training op (stride-1 convolution, bias, relu, max pooling that tiles) as
+    its parts: the pooling's routing and the relu mask, from the pre-pooling values computed
+    again, then the convolution's primitives."""
+    x, kernel, bias = node._parents
+    ctx = env["ctx"]
+    geo, rank = ctx.geo, len(ctx.geo.pool_size)
+    geometry = _Geometry(np.shape(x.data), np.shape(kernel.data), (1,) * rank, geo.pads,
+                         geo.dilation, 1)
+    y = geometry.forward(unwrap(x), unwrap(kernel))[0]
+    if bias is not None:
+        y = y + unwrap(bias)
+    if ctx.activation == "relu":
+        y = np.maximum(y, 0)
+    _, pool_ctx = pool_kernels.max_pool_forward(y, geo.pool_size, geo.pool_size,
+                                                [(0, 0)] * rank)
+    g = route_to_first_max(g, pool_ctx)
+    if ctx.activation == "relu":
+        g = _masked(y > 0, g)
+    return (convolution_input_gradient(g, kernel, geometry) if needs[0] else None,
+            convolution_kernel_gradient(x, g, geometry) if needs[1] else None,
+            M.sum(g, axis=tuple(range(g.ndim - 1))) if bias is not None and needs[2] else None)

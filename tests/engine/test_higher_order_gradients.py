@@ -198,6 +198,41 @@ def test_hessian_vector_products_of_pooling(kind, case):
     check_hessian_vector_product(fn, [(2, 5, 6, 3), (3,)], rtol=1e-5)
 
 
+@pytest.mark.parametrize("activation", ["relu", None])
+def test_hessian_vector_products_of_the_fused_conv_max_pool_op(activation):
+    from minikeras.ops.conv_pool import conv_max_pool
+
+    def fn(x, kernel, bias):
+        out = conv_max_pool(x, kernel, bias, "same", (1, 1), activation, (2, 2), "valid")
+        assert out is not None          # the fused op applies to these shapes
+        return _total(ops.tanh(out) * ops.sum(x * x) * 0.1 + out ** 2)
+    check_hessian_vector_product(fn, [(2, 6, 4, 3), (2, 2, 3, 4), (4,)], rtol=1e-5)
+
+
+def test_gradient_penalty_through_a_fused_conv_pooling_model_matches_layer_by_layer(
+        monkeypatch):
+    from minikeras.models import fusion
+
+    def penalty_gradients():
+        critic = keras.Sequential([
+            keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 2, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dense(1)])
+        critic.set_weights(models.seeded_weights(critic, 70))
+        samples = Tensor(models.batch(71, 3, 6, 6, 2))
+        with GradientTape() as tape:
+            gp = models.gradient_penalty(TF_LIKE, critic, samples, samples * 0.5,
+                                         Tensor(np.full((3, 1, 1, 1), 0.3, "float32")))
+        # the biases reach the input gradient only through relu masks and routing: None
+        kernel, bias, dense_kernel, _ = tape.gradient(gp, critic.trainable_weights)
+        assert bias is None
+        return kernel.numpy(), dense_kernel.numpy()
+
+    fused = penalty_gradients()
+    monkeypatch.setattr(fusion, "ENABLED", False)
+    for got, want in zip(fused, penalty_gradients()):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
 def test_third_order_through_pooling_primitives():
     rng = np.random.default_rng(5)
     x0, v = rng.standard_normal((1, 4, 4, 2)), rng.standard_normal((1, 4, 4, 2))
