@@ -583,6 +583,51 @@ def _log_softmax_rule(node, g, needs, env):
     return (M.subtract(g, M.multiply(M.exp(node), M.sum(g, axis=axis, keepdims=True))),)
 
 
+@rule_for(_nn.softmax_cross_entropy)
+def _softmax_cross_entropy_rule(node, g, needs, env):
+    labels, logits = node._parents
+    axis = env["axis"]
+    g = M.expand_dims(g, axis)
+    return (M.multiply(M.negative(_nn.log_softmax(logits, axis=axis)), g) if needs[0] else None,
+            M.multiply(M.subtract(_nn.softmax(logits, axis=axis), labels), g)
+            if needs[1] else None)
+
+
+@rule_for(_nn.sparse_softmax_cross_entropy)
+def _sparse_softmax_cross_entropy_rule(node, g, needs, env):
+    labels, logits = node._parents
+    ld, idx = env["ld"], env["idx"]
+    if env["axis"] not in (-1, ld.ndim - 1):
+        raise _unsupported("sparse_softmax_cross_entropy over an inner axis")
+    one_hot = np.zeros(ld.shape, ld.dtype)
+    np.put_along_axis(one_hot, idx[..., None], 1, axis=-1)
+    return (None, M.multiply(M.subtract(_nn.softmax(logits, axis=-1), one_hot),
+                             M.expand_dims(g, -1)))
+
+
+@rule_for(_nn.sigmoid_cross_entropy)
+def _sigmoid_cross_entropy_rule(node, g, needs, env):
+    labels, logits = node._parents
+    return (M.negative(M.multiply(g, logits)) if needs[0] else None,
+            M.multiply(g, M.subtract(M.sigmoid(logits), labels)) if needs[1] else None)
+
+
+@rule_for(_nn._mean_of_losses, "mean_backward")
+def _mean_of_losses_rule(node, g, needs, env):
+    """The mean of per-sample losses, alone or standing for the op that made them too (whose
+    rule then runs with the mean's inputs, its own)."""
+    ld = env["ld"]
+    per_element = M.broadcast_to(M.reshape(M.divide(g, float(env["count"])),
+                                           (1,) * ld.ndim), ld.shape)
+    inner = env["backward"]
+    if inner is None:
+        return (per_element,)
+    rule = _RULES.get(inner.__code__)
+    if rule is None:
+        raise _unsupported(_op_name(inner))
+    return rule(node, per_element, needs, _closure(inner))
+
+
 # ---------------------------------------------------------------------------------------
 # convolution: the forward op and its two gradients, each linear in each argument
 # ---------------------------------------------------------------------------------------

@@ -121,6 +121,38 @@ def test_hessian_vector_products_of_elementwise_and_shape_ops(name):
     check_hessian_vector_product(fn, shapes, positive=(name == "power_of_tensor_exponent"))
 
 
+def test_hessian_vector_products_of_crossentropies_from_logits():
+    rng = np.random.default_rng(8)
+    probabilities = rng.dirichlet(np.ones(4), size=3)
+    classes = np.array([2, 0, 3])
+    binary = rng.uniform(size=(3, 4))
+
+    def fn(x, w):
+        logits = ops.matmul(ops.tanh(x), w)
+        return (_total(nn_ops.softmax_cross_entropy(Tensor(probabilities), logits) * x[:, 0])
+                + _total(nn_ops.sparse_softmax_cross_entropy(Tensor(classes), logits))
+                + _total(nn_ops.sigmoid_cross_entropy(Tensor(binary), logits) * x[:, :1])
+                + nn_ops._mean_of_losses(nn_ops.softmax_cross_entropy(
+                    Tensor(probabilities), logits * 2.0)))
+    check_hessian_vector_product(fn, [(3, 5), (5, 4)])
+
+
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy",
+                                  "binary_crossentropy"])
+def test_hessian_vector_products_of_keras_losses_on_activations(loss):
+    # the losses read the logits of a softmax / sigmoid output (tf.keras' from-logits route)
+    rng = np.random.default_rng(9)
+    sparse = loss.startswith("sparse")
+    targets = rng.integers(0, 4, size=(3, 1)) if sparse else \
+        (rng.uniform(size=(3, 4)) > 0.5).astype("float64")
+    loss_fn = keras.losses.get(loss)
+    activation = ops.sigmoid if loss == "binary_crossentropy" else ops.softmax
+
+    def fn(x, w):
+        return loss_fn(Tensor(targets), activation(ops.matmul(ops.tanh(x), w))) * 1.0
+    check_hessian_vector_product(fn, [(3, 5), (5, 4)], rtol=1e-5)
+
+
 @pytest.mark.parametrize("activation", [None, "relu", "tanh", "sigmoid"])
 def test_hessian_vector_products_of_dense_and_bias_add(activation):
     def fn(x, w, b):
