@@ -26,6 +26,7 @@ from . import conv_kernels, conv_pool as _conv_pool, pool_kernels
 from . import layer_norm as _layer_norm
 from . import math as M
 from . import nn as _nn
+from . import numpy_ops as _numpy_ops
 
 _RULES = {}
 
@@ -128,9 +129,9 @@ def _op_without_rule(order, leading):
     """The name of the first op whose gradient this walk needs and that has no rule."""
     for node in order:
         backward = node._backward
-        if backward is not None and getattr(backward, "__code__", None) not in _RULES \
+        if backward is not None and not _has_rule(backward) \
                 and any(id(parent) in leading for parent in node._parents):
-            return _op_name(backward)
+            return _missing_rule_name(backward)
     return None
 
 
@@ -325,6 +326,70 @@ _unary(M.erf, "backward")(lambda node, x, g: M.multiply(
 def _sqrt_derivative(node, x, g):
     with np.errstate(divide="ignore", invalid="ignore"):
         return M.divide(g, M.multiply(node, 2.0))
+
+
+# keras.ops' elementwise functions made by numpy_ops._unary share one backward function; each
+# one's derivative (of x and the output y) in recorded ops, by the code of its NumPy derivative
+_UNARY_DERIVATIVES = {
+    "rsqrt": lambda x, y: M.multiply(M.divide(y, x), -0.5),
+    "reciprocal": lambda x, y: M.negative(M.square(y)),
+    "tan": lambda x, y: M.add(M.square(y), 1.0),
+    "sinh": lambda x, y: _numpy_ops.cosh(x),
+    "cosh": lambda x, y: _numpy_ops.sinh(x),
+    "arctan": lambda x, y: M.divide(1.0, M.add(M.square(x), 1.0)),
+    "arcsinh": lambda x, y: M.power(M.add(M.square(x), 1.0), -0.5),
+    "arctanh": lambda x, y: M.divide(1.0, M.subtract(1.0, M.square(x))),
+    "log2": lambda x, y: M.divide(1.0, M.multiply(x, float(np.log(2.0)))),
+    "log10": lambda x, y: M.divide(1.0, M.multiply(x, float(np.log(10.0)))),
+    "exp2": lambda x, y: M.multiply(y, float(np.log(2.0))),
+    "cbrt": lambda x, y: M.divide(1.0, M.multiply(M.square(y), 3.0)),
+}
+_UNARY_BY_CODE = {_closure(getattr(_numpy_ops, name))["derivative"].__code__: (name, rule)
+                  for name, rule in _UNARY_DERIVATIVES.items()}
+
+
+def _unary_backward_code():
+    op_code = [c for c in _numpy_ops._unary.__code__.co_consts
+               if isinstance(c, types.CodeType) and c.co_name == "op"][0]
+    return [c for c in op_code.co_consts
+            if isinstance(c, types.CodeType) and c.co_name == "backward"][0]
+
+
+def _unary_names():
+    """The name of each keras.ops function numpy_ops._unary made, by its derivative's code."""
+    names = {}
+    for name, value in vars(_numpy_ops).items():
+        if getattr(value, "__code__", None) is not None and value.__closure__ and \
+                "derivative" in value.__code__.co_freevars:
+            names[_closure(value)["derivative"].__code__] = name
+    return names
+
+
+_UNARY_NAMES = _unary_names()
+
+
+def _numpy_unary_rule(node, g, needs, env):
+    name_and_rule = _UNARY_BY_CODE.get(env["derivative"].__code__)
+    if name_and_rule is None:
+        raise _unsupported(_UNARY_NAMES.get(env["derivative"].__code__, "a keras.ops function"))
+    return (M.multiply(g, name_and_rule[1](node._parents[0], node)),)
+
+
+_UNARY_BACKWARD = _unary_backward_code()
+_RULES[_UNARY_BACKWARD] = _numpy_unary_rule
+
+
+def _has_rule(backward):
+    code = getattr(backward, "__code__", None)
+    if code is _UNARY_BACKWARD:
+        return _closure(backward)["derivative"].__code__ in _UNARY_BY_CODE
+    return code in _RULES
+
+
+def _missing_rule_name(backward):
+    if getattr(backward, "__code__", None) is _UNARY_BACKWARD:
+        return _UNARY_NAMES.get(_closure(backward)["derivative"].__code__, "a keras.ops function")
+    return _op_name(backward)
 
 
 @rule_for(M.clip, "backward")

@@ -87,6 +87,12 @@ ELEMENTWISE = {
         + ops.sqrt(x * x + 1.0) + ops.log(r * r + 2.0) + ops.abs(x) * r + ops.negative(x * x)
         + ops.square(x * r)), [(3, 4), (4,)]),
     "power_of_tensor_exponent": (lambda x, r: _total(ops.power(x, r)), [(3, 4), (4,)]),
+    "keras_ops_elementwise": (lambda x, r: _total(
+        ops.rsqrt(x * x + 1.0) * r + ops.reciprocal(x * x + 2.0) + ops.tan(0.3 * x) * r
+        + ops.sinh(0.5 * x) * ops.cosh(0.2 * r) + ops.arctan(x * r) + ops.arcsinh(x)
+        + ops.arctanh(0.3 * ops.tanh(x)) + ops.log2(x * x + 1.0) * r
+        + ops.log10(r * r + 1.0) * x + ops.exp2(0.3 * x) + ops.cbrt(x * x + 1.0) * r),
+        [(3, 4), (4,)]),
     "activations": (lambda x, r: _total(
         ops.tanh(x * r) + ops.sigmoid(x) * r + ops.softplus(x * r) + nn_ops.elu(x * r) * x
         + nn_ops.leaky_relu(x * r, 0.3) * x + nn_ops.relu(x) * r + nn_ops.selu(x * r)
@@ -412,6 +418,19 @@ def test_unsupported_op_names_itself_when_differentiated_twice():
     np.testing.assert_allclose(g.numpy(), reference.gradient(y, x).numpy(), rtol=1e-6)
     with pytest.raises(NotImplementedError,
                        match="second-order gradient of conv_transpose is not supported"):
+        outer.gradient(penalty, x)
+
+
+def test_keras_ops_function_without_a_rule_names_itself():
+    x = Variable(np.array([0.2, -0.4], np.float32))
+    with GradientTape() as outer:
+        with GradientTape() as inner:
+            y = ops.sum(ops.arcsin(x) * x)
+        g = inner.gradient(y, x)
+        penalty = ops.sum(g * g)
+    np.testing.assert_allclose(g.numpy(), np.arcsin(x.data) + x.data / np.sqrt(1 - x.data ** 2),
+                               rtol=1e-6)
+    with pytest.raises(NotImplementedError, match="second-order gradient of arcsin"):
         outer.gradient(penalty, x)
 
 
