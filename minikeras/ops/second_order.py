@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.tensor import (Tensor, _leading_to, _topological_order, compute_gradients,
                            record, set_recorded_gradients, unwrap)
+from . import batch_norm as _batch_norm
 from . import conv as _conv
 from . import conv_kernels, conv_pool as _conv_pool, pool_kernels
 from . import layer_norm as _layer_norm
@@ -909,3 +910,74 @@ def _conv_max_pool_rule(node, g, needs, env):
     return (convolution_input_gradient(g, kernel, geometry) if needs[0] else None,
             convolution_kernel_gradient(x, g, geometry) if needs[1] else None,
             M.sum(g, axis=tuple(range(g.ndim - 1))) if bias is not None and needs[2] else None)
+
+
+# ---------------------------------------------------------------------------------------
+# batch normalization
+# ---------------------------------------------------------------------------------------
+def _stat_param(param, layout):
+    """A scale or offset shaped to broadcast against the input (recorded)."""
+    if param is None or np.ndim(param.data) == len(layout.shape):
+        return param
+    return M.reshape(param, layout.stat_shape)
+
+
+def _param_gradient(grad_stat, param, layout):
+    if np.ndim(param.data) == len(layout.shape):
+        return unbroadcast(grad_stat, param.shape)
+    return M.reshape(grad_stat, param.shape)
+
+
+@rule_for(_batch_norm.batch_norm_train)
+def _batch_norm_train_rule(node, g, needs, env):
+    """The closed-form backward again (batch moments differentiated too), from normalised
+    values recomputed in recorded ops; a fused activation's gradient first, from the output."""
+    x, scale, offset = node._parents
+    moments = env["moments"]
+    if moments.weights is not None:
+        raise _unsupported("batch_norm_train with a mask")
+    layout = moments.layout
+    axes = tuple(layout.axes)
+    if env["activation"] is not None:
+        g = _activation_gradient(env["activation"], node, g)
+    centred = M.subtract(x, M.mean(x, axis=axes, keepdims=True))
+    inv_std = _inverse_std(M.mean(M.square(centred), axis=axes, keepdims=True), env["inv"])
+    normalized = M.multiply(centred, inv_std)
+    gx = dscale = doffset = None
+    if scale is not None and needs[1]:
+        dscale = _param_gradient(M.sum(M.multiply(g, normalized), axis=axes, keepdims=True),
+                                 scale, layout)
+    if offset is not None and needs[2]:
+        doffset = _param_gradient(M.sum(g, axis=axes, keepdims=True), offset, layout)
+    if needs[0]:
+        dxhat = g if scale is None else M.multiply(g, _stat_param(scale, layout))
+        mean_dxhat = M.mean(dxhat, axis=axes, keepdims=True)
+        mean_dxhat_xhat = M.mean(M.multiply(dxhat, normalized), axis=axes, keepdims=True)
+        gx = M.multiply(inv_std, M.subtract(M.subtract(dxhat, mean_dxhat),
+                                             M.multiply(normalized, mean_dxhat_xhat)))
+    return gx, dscale, doffset
+
+
+@rule_for(_batch_norm.max_pool_after_activation)
+def _max_pool_after_activation_rule(node, g, needs, env):
+    # the batch norm's rule takes its activation's gradient itself (from its output)
+    return (route_to_first_max(g, env["ctx"]),)
+
+
+@rule_for(_batch_norm.batch_norm_inference)
+def _batch_norm_inference_rule(node, g, needs, env):
+    """An affine map with constant statistics: linear in x, in the scale and in the offset."""
+    x, scale, offset = node._parents
+    inv = env["inv"]
+    gx = dscale = doffset = None
+    if needs[0]:
+        gain = inv if scale is None else M.multiply(M.reshape(scale, env["scale_arr"].shape),
+                                                    inv)
+        gx = M.multiply(g, gain)
+    if scale is not None and needs[1]:
+        normalized = M.multiply(M.subtract(x, env["mean_arr"]), inv)
+        dscale = M.reshape(unbroadcast(M.multiply(g, normalized), env["scale_arr"].shape),
+                           scale.shape)
+    if offset is not None and needs[2]:
+        doffset = M.reshape(unbroadcast(g, env["offset_arr"].shape), offset.shape)
+    return gx, dscale, doffset

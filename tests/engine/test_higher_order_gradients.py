@@ -187,6 +187,38 @@ def test_hessian_vector_products_of_layer_normalization():
     check_hessian_vector_product(fn, [(2, 3, 4), (3, 4), (3, 4)], rtol=1e-5)
 
 
+BATCH_NORMS = [
+    dict(shape=(6, 4), axes=(0,), activation=None),
+    dict(shape=(4, 3, 3, 5), axes=(0, 1, 2), activation=None),
+    dict(shape=(4, 3, 3, 5), axes=(0, 1, 2), activation="tanh"),
+    dict(shape=(4, 3, 3, 5), axes=(0, 1, 2), activation="sigmoid"),
+    dict(shape=(3, 5, 2, 2), axes=(0, 2, 3), activation="relu"),
+]
+
+
+@pytest.mark.parametrize("case", BATCH_NORMS, ids=lambda c: "-".join(map(str, c.values())))
+def test_hessian_vector_products_of_training_batch_normalization(case):
+    from minikeras.ops.batch_norm import batch_norm_train
+    channels = case["shape"][1 if case["axes"] == (0, 2, 3) else -1]
+
+    def fn(x, scale, offset):
+        out, _ = batch_norm_train(x * x, scale, offset, case["axes"], 1e-3,
+                                  activation=case["activation"])
+        return _total(ops.tanh(out) * x)
+    check_hessian_vector_product(fn, [case["shape"], (channels,), (channels,)], rtol=1e-5)
+
+
+def test_hessian_vector_products_of_inference_batch_normalization():
+    from minikeras.ops.batch_norm import batch_norm_inference
+    rng = np.random.default_rng(6)
+    mean, variance = rng.standard_normal(5), rng.uniform(0.5, 2.0, 5)
+
+    def fn(x, scale, offset):
+        out = batch_norm_inference(x * x, mean, variance, scale, offset, (0, 1, 2), 1e-3)
+        return _total(ops.tanh(out) * x)
+    check_hessian_vector_product(fn, [(2, 3, 3, 5), (5,), (5,)], rtol=1e-5)
+
+
 CONVOLUTIONS = [
     dict(strides=(1, 1), padding="valid", kernel=(3, 3), activation=None),
     dict(strides=(2, 2), padding="same", kernel=(3, 3), activation="relu"),
@@ -269,6 +301,37 @@ def test_gradient_penalty_through_a_fused_conv_pooling_model_matches_layer_by_la
     monkeypatch.setattr(fusion, "ENABLED", False)
     for got, want in zip(fused, penalty_gradients()):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_gradient_penalty_through_batch_norm_activation_pooling_fused_or_not(
+        monkeypatch, activation):
+    # Conv2D > BatchNormalization > Activation > MaxPooling2D: fit's fused training ops
+    # (batch norm with its activation, the pooling after it) against layer by layer
+    from minikeras.models import fusion
+
+    def penalty_gradients():
+        critic = keras.Sequential([
+            keras.Input((6, 6, 2)), keras.layers.Conv2D(4, 3, padding="same"),
+            keras.layers.BatchNormalization(), keras.layers.Activation(activation),
+            keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dense(1)])
+        critic.set_weights(models.seeded_weights(critic, 72))
+        samples = Tensor(models.batch(73, 4, 6, 6, 2))
+        with GradientTape() as tape:
+            gp = models.gradient_penalty(TF_LIKE, critic, samples, samples * 0.5,
+                                         Tensor(np.full((4, 1, 1, 1), 0.3, "float32")))
+        grads = tape.gradient(gp, critic.trainable_weights)
+        return float(gp), [None if g is None else g.numpy() for g in grads]
+
+    fused_gp, fused = penalty_gradients()
+    monkeypatch.setattr(fusion, "ENABLED", False)
+    monkeypatch.setattr(fusion, "TRAINING_ENABLED", False)
+    plain_gp, plain = penalty_gradients()
+    np.testing.assert_allclose(fused_gp, plain_gp, rtol=1e-5)
+    assert [g is None for g in fused] == [g is None for g in plain]
+    for got, want in zip(fused, plain):
+        if want is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
 def test_third_order_through_pooling_primitives():
