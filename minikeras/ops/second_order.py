@@ -801,6 +801,28 @@ def _conv_rule(node, g, needs, env):
     return gx, gk, gb
 
 
+@rule_for(_conv.conv_transpose)
+def _conv_transpose_rule(node, g, needs, env):
+    """A transposed convolution is the input gradient `A` of the convolution from its output's
+    shape to its input's: its gradients are that convolution's `C` and `B`."""
+    x, kernel = node._parents
+    ctx, data_format = env["ctx"], env["data_format"]
+    padded, z_shape = ctx.padded_shape, ctx.z_shape
+    pads = [(lo, padded[i + 1] - n - lo) for i, ((lo, _), n) in
+            enumerate(zip(ctx.pads, z_shape[1:-1]))]
+    geometry = _Geometry(z_shape, ctx.kernel.shape, ctx.strides, pads, ctx.dilation, 1)
+    g = _channels_last(g, data_format)
+    gx = gk = None
+    if needs[0]:
+        gx = convolution(g, kernel, geometry)
+        if gx.shape != tuple(ctx.x_shape):
+            raise _unsupported("conv_transpose of this geometry")
+        gx = _channels_first(gx, data_format)
+    if needs[1]:
+        gk = convolution_kernel_gradient(g, _channels_last(x, data_format), geometry)
+    return gx, gk
+
+
 # ---------------------------------------------------------------------------------------
 # pooling: the backward passes are linear in the gradient (max pooling's routing is fixed by
 # the forward pass), each the adjoint of a pooling of the gradient

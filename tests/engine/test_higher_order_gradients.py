@@ -14,7 +14,8 @@ import pytest
 import minikeras as keras
 from minikeras import ops
 from minikeras.core.tensor import GradientTape, Tensor, Variable
-from minikeras.ops.conv import avg_pool, conv as kernel_conv, conv_transpose, max_pool
+from minikeras.ops.conv import avg_pool, conv as kernel_conv, conv_transpose, \
+    depthwise_conv, max_pool
 from minikeras.ops import nn as nn_ops
 from minikeras.ops.layer_norm import layer_norm
 
@@ -358,6 +359,27 @@ def test_third_order_through_pooling_primitives():
         np.testing.assert_allclose(got, (plus - minus) / (2 * eps), rtol=1e-6, atol=1e-8)
 
 
+TRANSPOSED = [
+    dict(strides=(2, 2), padding="same", kernel=(3, 3), output=(8, 6)),
+    dict(strides=(2, 1), padding="valid", kernel=(2, 3), output=(8, 5)),
+    dict(strides=(2, 2), padding="valid", kernel=(3, 3), output=(10, 8)),   # output padding
+    dict(strides=(1, 1), padding="same", kernel=(3, 2), output=(4, 3),
+         data_format="channels_first"),
+]
+
+
+@pytest.mark.parametrize("case", TRANSPOSED, ids=lambda c: "-".join(map(str, c.values())))
+def test_hessian_vector_products_of_conv2d_transpose(case):
+    channels_first = case.get("data_format") == "channels_first"
+    x_shape = (2, 3, 4, 3) if channels_first else (2, 4, 3, 3)
+
+    def fn(x, kernel):
+        out = conv_transpose(x, kernel, case["strides"], case["padding"], (1, 1),
+                             case["output"], case.get("data_format", "channels_last"))
+        return _total(ops.tanh(out) * ops.sum(x * x) * 0.1 + out ** 2)
+    check_hessian_vector_product(fn, [x_shape, case["kernel"] + (2, 3)], rtol=1e-5)
+
+
 def test_third_order_through_convolution_primitives():
     # the gradient ops of a convolution are differentiable again: D3 f[v, v, .] against
     # central differences of Hessian-vector products
@@ -463,24 +485,25 @@ def test_recorded_gradient_without_an_outer_source_is_none_to_the_outer_tape():
 # ---------------------------------------------------------------------------------------
 # ops without a differentiable backward
 # ---------------------------------------------------------------------------------------
-def _transposed(x):
-    kernel = Tensor(np.random.default_rng(1).standard_normal((2, 2, 3, 2)).astype("float32"))
-    return conv_transpose(x, kernel, (2, 2), "valid", (1, 1), (8, 8))
+def _depthwise(x):
+    # a depthwise convolution: no second-order rule
+    kernel = Tensor(np.random.default_rng(1).standard_normal((2, 2, 2, 3)).astype("float32"))
+    return depthwise_conv(x, kernel, (1, 1), "same", (1, 1))
 
 
 def test_unsupported_op_names_itself_when_differentiated_twice():
     x = Variable(np.random.default_rng(0).standard_normal((1, 4, 4, 2)).astype("float32"))
     with GradientTape() as outer:
         with GradientTape() as inner:
-            y = ops.sum(_transposed(x * x) ** 2)
+            y = ops.sum(_depthwise(x * x) ** 2)
         g = inner.gradient(y, x)
         penalty = ops.sum(g * g)
     # the gradient itself is right (the NumPy backward's)
     with GradientTape() as reference:
-        y = ops.sum(_transposed(x * x) ** 2)
+        y = ops.sum(_depthwise(x * x) ** 2)
     np.testing.assert_allclose(g.numpy(), reference.gradient(y, x).numpy(), rtol=1e-6)
     with pytest.raises(NotImplementedError,
-                       match="second-order gradient of conv_transpose is not supported"):
+                       match="second-order gradient of depthwise_conv is not supported"):
         outer.gradient(penalty, x)
 
 
@@ -503,7 +526,7 @@ def test_gradient_inside_another_tape_that_does_not_differentiate_it():
     x = Variable(np.random.default_rng(0).standard_normal((1, 4, 4, 2)).astype("float32"))
     w = Variable(np.float32(2.0))
     with GradientTape() as first, GradientTape() as second:
-        upsampled = _transposed(x * w)
+        upsampled = _depthwise(x * w)
         first_loss, second_loss = ops.sum(upsampled ** 2), ops.sum(upsampled)
         first_grads = first.gradient(first_loss, [x, w])
         second_grads = second.gradient(second_loss, [x, w])
@@ -511,10 +534,10 @@ def test_gradient_inside_another_tape_that_does_not_differentiate_it():
 
 
 def test_unsupported_op_beyond_the_sources_is_not_asked():
-    # the transposed convolution happens before the watched tensor: never differentiated
+    # the depthwise convolution happens before the watched tensor: never differentiated
     x = Variable(np.random.default_rng(0).standard_normal((1, 4, 4, 2)).astype("float32"))
     with GradientTape() as outer:
-        upsampled = _transposed(x)
+        upsampled = _depthwise(x)
         with GradientTape() as inner:
             inner.watch(upsampled)
             y = ops.sum(upsampled ** 3)
