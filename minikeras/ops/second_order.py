@@ -438,6 +438,14 @@ def _extreme_rule(node, g, needs, env):
     return (_scaled(_expanded(g, xd.shape, axes, env["keepdims"]), share),)
 
 
+@rule_for(M.logsumexp)
+def _logsumexp_rule(node, g, needs, env):
+    x = node._parents[0]
+    xd, axes, keepdims = env["xd"], env["axes"], env["keepdims"]
+    softmax = M.exp(M.subtract(x, _expanded(node, xd.shape, axes, keepdims)))
+    return (M.multiply(_expanded(g, xd.shape, axes, keepdims), softmax),)
+
+
 @rule_for(M.cumsum)
 def _cumsum_rule(node, g, needs, env):
     axis = env["axis"]
@@ -587,6 +595,20 @@ def _selu_rule(node, g, needs, env):
     scale, alpha = _nn._SELU_SCALE, _nn._SELU_ALPHA
     return (M.where(env["positive"], M.multiply(g, scale),
                     M.multiply(g, M.add(node, scale * alpha))),)
+
+
+@rule_for(_nn.prelu)
+def _prelu_rule(node, g, needs, env):
+    x, alpha = node._parents
+    positive, xd = env["positive"], env["xd"]
+    zero = np.zeros((), g.dtype)
+    gx = galpha = None
+    if needs[0]:
+        # at exactly 0 both of tf's relu terms have slope 0: no gradient there
+        gx = M.where(positive, g, M.where(xd < 0, M.multiply(g, alpha), zero))
+    if needs[1]:
+        galpha = unbroadcast(M.where(positive, zero, M.multiply(g, x)), np.shape(env["ad"]))
+    return gx, galpha
 
 
 @rule_for(_nn.softsign, "<lambda>")

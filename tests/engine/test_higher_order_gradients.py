@@ -97,7 +97,9 @@ ELEMENTWISE = {
     "activations": (lambda x, r: _total(
         ops.tanh(x * r) + ops.sigmoid(x) * r + ops.softplus(x * r) + nn_ops.elu(x * r) * x
         + nn_ops.leaky_relu(x * r, 0.3) * x + nn_ops.relu(x) * r + nn_ops.selu(x * r)
-        + nn_ops.softsign(x * r) + ops.erf(x * 0.5)), [(3, 4), (4,)]),
+        + nn_ops.softsign(x * r) + ops.erf(x * 0.5) + nn_ops.prelu(x * x - 0.5, r) * x)
+        + _total(ops.logsumexp(x * r, axis=1) ** 2) + ops.logsumexp(x, axis=(0, 1)) * r[0]
+        + _total(ops.logsumexp(x * x, axis=0, keepdims=True) * r), [(3, 4), (4,)]),
     "min_max_clip_where": (lambda x, r: _total(
         ops.maximum(x, r) * x + ops.minimum(x * r, 0.5) ** 2 + ops.clip(x, -0.5, 0.7) * r
         + ops.where(x > 0, x * x, r * x)), [(3, 4), (4,)]),
