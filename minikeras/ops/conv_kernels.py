@@ -295,9 +295,21 @@ def _col2im(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, grou
 _CHUNK_BYTES = 1 << 23
 
 
-def _sample_chunks(lo, hi, bytes_per_sample):
+def _sample_chunks(lo, hi, bytes_per_sample, multiple=1):
+    """`(b0, b1)` chunks of `lo:hi` of about `_CHUNK_BYTES`; with `multiple`, each (but the
+    last) a whole number of `multiple` samples (at least one such group)."""
     step = max(1, _CHUNK_BYTES // max(int(bytes_per_sample), 1))
+    if multiple > 1:
+        step = max(multiple, step - step % multiple)
     return [(b, min(b + step, hi)) for b in range(lo, hi, step)]
+
+
+def _winograd_slice_multiple(tiling, channels, filters):
+    """Samples per Winograd slice of a layer: its chunks are cut at whole slices, so that no
+    chunk ends in a short slice (32x32x32 -> 32 in chunks of 5 samples made slices of 2, 2
+    and 1: 19 slices a half batch of 32 instead of 16, each a dozen short NumPy calls that
+    the two threads' Python contests)."""
+    return winograd.slice_samples(tiling, max(channels, filters))
 
 
 def _padded_chunk(x, pads, key, value=0):
@@ -716,8 +728,11 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
             epilogue.pool_into(_as_shape(dest, (b1 - b0,) + conv_shape[1:]), out[b0:b1],
                                b0 * positions)
 
+    multiple = _winograd_slice_multiple(tiling, x.shape[-1], filters) \
+        if route == "winograd" else 1
+
     def work(lo, hi):
-        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
+        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes, multiple):
             chunk(b0, b1)
     # Inference chains on im2col: the threads take chunks as they become free (`run_split`'s
     # `piece`; a thread held up by other processes no longer leaves the other waiting with the
@@ -940,7 +955,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
 
     def work(lo, hi):
         dk_sum = db_sum = None
-        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
+        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes, multiple):
             rows = slice(b0 * positions, b1 * positions)
             if fused:
                 ga = _activation_grad(ctx.activation, out_rows[rows], g_rows[rows],
@@ -1113,6 +1128,11 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             kernel_taps_t()
             if not stride1:
                 strided_phases()
+    # Chunks at whole Winograd slices when every route taken is Winograd's.
+    multiple = 1
+    if use_winograd and (kernel_route == "winograd" or not need_kernel) and \
+            (route == "winograd" or not need_input):
+        multiple = _winograd_slice_multiple(tiling, x_shape[-1], filters)
     # two halves: dynamic pieces (run_split piece=) measured slower on lenet_bn (13.0k vs
     # 14.5k samples/s) and resnet_small (165 vs 177) training on a quiet machine
     run_split(work, batch)
