@@ -305,10 +305,10 @@ def _sample_chunks(lo, hi, bytes_per_sample, multiple=1):
 
 
 def _winograd_slice_multiple(tiling, channels, filters):
-    """Samples per Winograd slice of a layer: its chunks are cut at whole slices, so that no
-    chunk ends in a short slice (32x32x32 -> 32 in chunks of 5 samples made slices of 2, 2
-    and 1: 19 slices a half batch of 32 instead of 16, each a dozen short NumPy calls that
-    the two threads' Python contests)."""
+    """Samples per Winograd slice of a layer on this thread (call it inside the split): its
+    chunks are cut at whole slices, so that no chunk ends in a short slice (32x32x32 -> 32 in
+    chunks of 5 samples made slices of 2, 2 and 1: 19 slices a half batch of 32 instead of 16,
+    each a dozen short NumPy calls that the two threads' Python contests)."""
     return winograd.slice_samples(tiling, max(channels, filters))
 
 
@@ -728,10 +728,9 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
             epilogue.pool_into(_as_shape(dest, (b1 - b0,) + conv_shape[1:]), out[b0:b1],
                                b0 * positions)
 
-    multiple = _winograd_slice_multiple(tiling, x.shape[-1], filters) \
-        if route == "winograd" else 1
-
     def work(lo, hi):
+        multiple = _winograd_slice_multiple(tiling, x.shape[-1], filters) \
+            if route == "winograd" else 1
         for b0, b1 in _sample_chunks(lo, hi, chunk_bytes, multiple):
             chunk(b0, b1)
     # Inference chains on im2col: the threads take chunks as they become free (`run_split`'s
@@ -955,6 +954,8 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
 
     def work(lo, hi):
         dk_sum = db_sum = None
+        multiple = _winograd_slice_multiple(tiling, x_shape[-1], filters) \
+            if whole_slices else 1
         for b0, b1 in _sample_chunks(lo, hi, chunk_bytes, multiple):
             rows = slice(b0 * positions, b1 * positions)
             if fused:
@@ -1129,10 +1130,8 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             if not stride1:
                 strided_phases()
     # Chunks at whole Winograd slices when every route taken is Winograd's.
-    multiple = 1
-    if use_winograd and (kernel_route == "winograd" or not need_kernel) and \
-            (route == "winograd" or not need_input):
-        multiple = _winograd_slice_multiple(tiling, x_shape[-1], filters)
+    whole_slices = use_winograd and (kernel_route == "winograd" or not need_kernel) and \
+        (route == "winograd" or not need_input)
     # two halves: dynamic pieces (run_split piece=) measured slower on lenet_bn (13.0k vs
     # 14.5k samples/s) and resnet_small (165 vs 177) training on a quiet machine
     run_split(work, batch)

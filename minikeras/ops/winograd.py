@@ -21,7 +21,7 @@ import threading
 import numpy as np
 
 from .cells import channel_cells
-from .parallel import local_buffer, near_equal_bounds
+from .parallel import inside_split, local_buffer, near_equal_bounds
 
 # Kernel transform (4x3): U = G W G^T. Its entries (0, +-1/2, 1) are exact in binary.
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -295,10 +295,21 @@ def _transform(kind, tiling, count, channels, dtype):
 # 5.92 -> 5.06; 8x8x128 -> 128 from 12 to 6: 5.04 -> 4.68 / 5.42 -> 5.19; 32x32x32 -> 32
 # from 3 to 2: 6.92 -> 7.14 / 6.76 -> 6.70.
 _SLICE_BYTES = 3 << 18
+# Inside a two-thread split the slices are this many times larger: each slice is a dozen or two
+# short NumPy calls, whose Python parts the two threads take the GIL for, and a thread finding
+# it taken sleeps on a futex (a voluntary context switch and a wake-up, CPU on both sides). One
+# 3x3 layer's forward + backward over 64 samples, two threads, SCHED_FIFO (near idle), load 12,
+# min ms (CPU / wall) and context switches a call, x1 -> x2: 32x32x32 -> 32 48.1 / 25.8 / 400
+# -> 45.1 / 24.1 / 227, 16x16x64 -> 64 38.5 / 21.3 / 306 -> 36.7 / 20.4 / 140; 8x8x128 no
+# change. On one thread (no GIL contest) x2 costs 64 channels 12 %, so one thread keeps x1.
+_SPLIT_SLICE_FACTOR = 2
 
 
-def slice_samples(tiling, channels, budget=_SLICE_BYTES):
-    """Samples per slice (see `_SLICE_BYTES`) for the wider of the input and output channels."""
+def slice_samples(tiling, channels, budget=None):
+    """Samples per slice (see `_SLICE_BYTES`; larger inside a two-thread split,
+    `_SPLIT_SLICE_FACTOR`) for the wider of the input and output channels."""
+    if budget is None:
+        budget = _SLICE_BYTES * (_SPLIT_SLICE_FACTOR if inside_split() else 1)
     per_sample = 16 * tiling.tiles_per_sample * channels * 4
     return max(1, int(round(budget / max(per_sample, 1))))
 
