@@ -970,17 +970,22 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             if need_bias and not bias_with_kernel:
                 part = _channel_sums(ga)
                 db_sum = part if db_sum is None else db_sum + part
-            if bias_with_kernel:
-                part, bias_part = winograd.kernel_grad_chunk(
+            if need_kernel and kernel_route == "winograd":
+                # One running transformed sum over this thread's chunks, made a kernel here
+                # (on both threads at once) rather than by the main thread after the split.
+                if bias_with_kernel and db_sum is None:
+                    db_sum = np.zeros(filters, dtype)
+                # (db_sum stays None without a bias: bias_with_kernel is need_bias here)
+                dk_sum, db_sum = winograd.kernel_grad_sum(
                     ctx.x[b0:b1].astype(dtype, copy=False),
-                    ga.reshape((b1 - b0,) + sample_shape), tiling, bias_sums=True)
-                db_sum = bias_part if db_sum is None else db_sum + bias_part
-                dk_sum = part if dk_sum is None else dk_sum + part
+                    ga.reshape((b1 - b0,) + sample_shape), tiling, dk_sum, db_sum)
             elif need_kernel:
                 part = kernel_grad(kernel_route, ga, b0, b1)
                 dk_sum = part if dk_sum is None else dk_sum + part
             if need_input:
                 input_grad(route, ga, b0, b1)
+        if need_kernel and kernel_route == "winograd" and dk_sum is not None:
+            dk_sum = winograd.kernel_from_slot_sum(dk_sum, dtype)
         partial_dk[lo], partial_db[lo] = dk_sum, db_sum
 
     def kernel_grad(route, ga, b0, b1):
@@ -1139,7 +1144,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     if need_kernel:
         dk_sum = _sum_in_order(partial_dk)
         if kernel_route == "winograd":
-            dk = winograd.kernel_from_transformed(dk_sum, kernel.dtype)
+            dk = dk_sum.astype(kernel.dtype, copy=False)       # made a kernel per thread
         elif ctx.layout == "band":
             dk = band.kernel_from_band(dk_sum[0]).astype(kernel.dtype, copy=False)
         else:
