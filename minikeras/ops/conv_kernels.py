@@ -700,8 +700,8 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
         tiling = winograd.Tiling(x.shape[1:-1], pads)
         # Transformed only when the plan times or takes the route (a few-channel layer on
         # im2col transformed its kernel at every call).
-        wino_kernel = _shared_lazily(lambda: winograd.transform_kernel(kernel.astype(
-            dtype, copy=False)))
+        wino_kernel = _lazily(lambda: winograd.transform_kernel(kernel.astype(dtype,
+                                                                              copy=False)))
         wino_bias, wino_finish = _winograd_bias(bias, activation, epilogue, pooled, finish_rows)
         if wino_bias is not None:
             wino_bias = winograd.WideBias(wino_bias, dtype)
@@ -718,6 +718,8 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
             candidates = dict(reversed(candidates.items()))
         route = _plan_on_one_blas_thread(key, candidates)
     conv_chunk = winograd_chunk if route == "winograd" else im2col_chunk
+    if route == "winograd":
+        wino_kernel()                      # made here, not by both threads at once
 
     def chunk(b0, b1):
         dest = destination(b0, b1)
@@ -897,23 +899,6 @@ def _lazily(make):
     return get
 
 
-def _shared_lazily(make):
-    """`_lazily` for both threads of a split: the first caller makes it, once, and a caller
-    meanwhile waits. A Winograd layer's transformed kernel is made so at the start of the main
-    thread's part, while the worker is still waking up, instead of before the split (the
-    worker's wake-up then hid nothing: 8x8x128 -> 128 forward ~0.15 ms, flipped ~0.14 ms a
-    call, on the main thread alone)."""
-    made, lock = [], threading.Lock()
-
-    def get():
-        if not made:
-            with lock:
-                if not made:
-                    made.append(make())
-        return made[0]
-    return get
-
-
 def _activation_grad(activation, out, g, dest):
     """d activation / d pre-activation times `g`, from the activation's output, into `dest`."""
     if activation == "relu" and np.may_share_memory(dest, g):
@@ -971,8 +956,6 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         dk_sum = db_sum = None
         multiple = _winograd_slice_multiple(tiling, x_shape[-1], filters) \
             if whole_slices else 1
-        if need_input and route == "winograd":
-            flipped_wino()             # first thing: the other thread may still be waking up
         for b0, b1 in _sample_chunks(lo, hi, chunk_bytes, multiple):
             rows = slice(b0 * positions, b1 * positions)
             if fused:
@@ -1093,7 +1076,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     if use_winograd:
         tiling = winograd.Tiling(x_shape[1:-1], ctx.pads)
         grad_tiling = winograd.input_gradient_tiling(tiling)
-        flipped_wino = _shared_lazily(lambda: winograd.transform_kernel(
+        flipped_wino = _lazily(lambda: winograd.transform_kernel(
             winograd.flipped_kernel(kernel.astype(dtype, copy=False))))
     if need_input and stride1:
         # Routes for stride 1: a convolution of g with the flipped kernel (GEMM with the input
@@ -1142,9 +1125,10 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
                       "small": lambda: kernel_product(cols, ga, block)})
         kernel_block = block if choice == "small" else None
     if need_input:
-        # The chosen route's operand is made here, not by both threads at once (Winograd's
-        # by the first thread of the split to start, `_shared_lazily`).
-        if route == "flipped":
+        # The chosen route's operand is made here, not by both threads at once.
+        if route == "winograd":
+            flipped_wino()
+        elif route == "flipped":
             flipped()
         elif route == "col2im" and groups == 1:
             kernel_taps_t()

@@ -122,33 +122,3 @@ def test_conv2d_gradients_by_finite_differences_on_two_threads(float64, monkeypa
     monkeypatch.setattr(K, "_CHUNK_BYTES", 1)              # a chunk per slice
     layer = layers.Conv2D(3, 3, padding="same", activation="tanh")
     check_layer_gradients(layer, np.random.default_rng(14).standard_normal((4, 5, 6, 2)))
-
-
-def test_shared_lazily_makes_once_for_both_threads(monkeypatch):
-    monkeypatch.setattr(parallel, "_THREADS", 2)
-    made, seen = [], []
-
-    def make():
-        made.append(1)
-        return np.arange(3)
-    get = K._shared_lazily(make)
-    parallel.run_split(lambda lo, hi: seen.append(get()), 2, uses_blas=False)
-    assert len(made) == 1 and len(seen) == 2 and seen[0] is seen[1]
-
-
-def test_transformed_kernels_made_inside_the_split_match_one_thread(monkeypatch):
-    # The forward and flipped transformed kernels are made by whichever thread starts first.
-    force(monkeypatch, "winograd")
-    rng = np.random.default_rng(15)
-    x = rng.standard_normal((6, 8, 8, 16))
-    kernel = rng.standard_normal((3, 3, 16, 8))
-    g = rng.standard_normal((6, 8, 8, 8))
-    results = {}
-    for threads in (1, 2):
-        monkeypatch.setattr(parallel, "_THREADS", threads)
-        out, ctx = K.conv_forward(x, kernel, (1, 1), [(1, 1), (1, 1)], (1, 1))
-        results[threads] = (out,) + K.conv_backward(ctx, g)
-    expected = reference_conv(x, kernel, (1, 1), [(1, 1), (1, 1)], (1, 1))
-    np.testing.assert_allclose(results[2][0], expected, rtol=1e-10, atol=1e-10)
-    for one, two in zip(results[1], results[2]):
-        np.testing.assert_allclose(two, one, rtol=1e-10, atol=1e-10)
