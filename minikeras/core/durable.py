@@ -62,8 +62,9 @@ def create_temporary_file(directory, target_name):
     a plain `open(..., 'w')` gives (umask). Call `release_temporary_file` once it is renamed
     or removed."""
     for _ in range(100):
-        path = os.path.join(directory, f".{target_name}.minikeras-{_HOST_TAG}-{os.getpid()}-"
-                                       f"{secrets.token_hex(4)}.tmp")
+        name = (f".{_shortened(target_name)}.minikeras-{_HOST_TAG}-{os.getpid()}-"
+                f"{secrets.token_hex(4)}.tmp")
+        path = os.path.join(directory, name)
         try:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         except FileExistsError:
@@ -73,6 +74,21 @@ def create_temporary_file(directory, target_name):
         return path
     raise FileExistsError(f"Could not create a temporary file beside {target_name} in "
                           f"{directory}.")
+
+
+# File systems cap a name at 255 bytes; the temporary name adds ~40 to its target's, so a
+# target of a legal name near that cap keeps only its first bytes in the temporary name (the
+# clean-up tells temporary files apart by host and pid, not by the target part).
+_NAME_MAX_BYTES = 255
+_TEMPORARY_NAME_EXTRA_BYTES = len("." ".minikeras-000000-4294967295-00000000.tmp")
+
+
+def _shortened(target_name):
+    encoded = os.fsencode(target_name)
+    budget = _NAME_MAX_BYTES - _TEMPORARY_NAME_EXTRA_BYTES
+    if len(encoded) <= budget:
+        return target_name
+    return encoded[:budget].decode("utf-8", "ignore")   # never half a character
 
 
 def release_temporary_file(path):
