@@ -166,9 +166,11 @@ def interrupts_deferred():
 
     A second Ctrl-C raises at once (a stuck write can still be abandoned; the writers clean up
     their temporary file on any exception). Only in the main thread and only while Python's
-    default SIGINT handler is installed; elsewhere the block runs unchanged."""
+    default SIGINT handler (or the one of `steps_interrupted_between`) is installed; elsewhere
+    the block runs unchanged."""
+    previous = signal.getsignal(signal.SIGINT)
     if (threading.current_thread() is not threading.main_thread() or
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            previous not in (signal.default_int_handler, _STEP_HANDLER)):
         yield
         return
     received = []
@@ -182,6 +184,67 @@ def interrupts_deferred():
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous)
     if received:
         raise KeyboardInterrupt
+
+
+# --- Ctrl-C during a training step ----------------------------------------------------------------
+class _StepInterrupts:
+    """tf.keras runs a training step as one compiled call, so Ctrl-C never stops it halfway;
+    here a step is many NumPy calls. While a fit runs, this handler lets Ctrl-C wait for the end
+    of the current step (weights, optimizer slots and moving statistics then all belong to the
+    same step count) and raises at once anywhere else, as Python's handler does. Flipping a
+    flag per step costs far less than installing a handler per step."""
+
+    def __init__(self):
+        self.thread = None      # the thread running the fit, while the handler is installed
+        self.in_step = False
+        self.pending = False
+
+    def handle(self, signum, frame):
+        if self.in_step and not self.pending:
+            self.pending = True     # a second Ctrl-C within the step raises at once
+            return
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        self.in_step = True
+
+    def __exit__(self, error_type, error, traceback):
+        self.in_step = False
+        if self.pending:
+            self.pending = False
+            if error_type is None:
+                raise KeyboardInterrupt
+
+
+_steps = _StepInterrupts()
+_STEP_HANDLER = _steps.handle       # one bound method, so `getsignal(...) is` recognises it
+
+
+@contextlib.contextmanager
+def steps_interrupted_between():
+    """Around a whole fit: Ctrl-C inside `atomic_step()` waits for the step's end. Only in the
+    main thread while Python's default handler is installed (and not again inside a fit)."""
+    if (threading.current_thread() is not threading.main_thread() or
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    signal.signal(signal.SIGINT, _STEP_HANDLER)
+    _steps.thread = threading.get_ident()
+    try:
+        yield
+    finally:
+        _steps.thread = None
+        _steps.in_step = _steps.pending = False
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def atomic_step():
+    """A context for one training step: Ctrl-C arriving inside it is raised when it ends
+    (inside a fit, a flag; elsewhere, `train_on_batch`, `interrupts_deferred`)."""
+    if _steps.thread is not None and _steps.thread == threading.get_ident() and \
+            not _steps.in_step:
+        return _steps
+    return interrupts_deferred()

@@ -2,6 +2,8 @@
 peer venv; probes in /work/scratch/fid-adv3/, outside the repository): what tf_keras accepts
 works the same here, what it refuses is refused with an error naming the problem."""
 import os
+import signal
+import threading
 
 import numpy as np
 import pytest
@@ -50,3 +52,90 @@ def test_a_file_name_beyond_the_cap_names_the_target(tmp_path):
     with pytest.raises(OSError, match="File name too long: '[^']*/m{200}"):
         small_model().save(str(tmp_path / name))
     assert os.listdir(tmp_path) == []
+
+
+# --- Ctrl-C during training -------------------------------------------------------------------
+def _bn_model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(6),
+                              keras.layers.BatchNormalization(), keras.layers.Dense(2)])
+    model.set_weights([np.full(w.shape, 0.1 * (i + 1), "float32")
+                       for i, w in enumerate(model.get_weights())])
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    return model
+
+
+def _ctrl_c_inside_update(monkeypatch, model, at_call):
+    """SIGINT arrives while the optimizer updates: after the first variable of a step."""
+    update_step = type(model.optimizer).update_step
+    calls = []
+
+    def interrupted_update(optimizer, gradient, variable):
+        calls.append(variable)
+        update_step(optimizer, gradient, variable)
+        if len(calls) == at_call:
+            os.kill(os.getpid(), signal.SIGINT)
+    monkeypatch.setattr(type(model.optimizer), "update_step", interrupted_update)
+
+
+def _assert_whole_steps(model):
+    """The weights, moving statistics and optimizer slots are those of `iterations` whole
+    steps (replayed on a fresh model)."""
+    steps = int(model.optimizer.iterations.numpy())
+    replay = _bn_model()
+    for start in range(0, 4 * steps, 4):
+        replay.train_on_batch(X[start:start + 4], Y[start:start + 4])
+    for interrupted, whole in zip(model.get_weights() + model.optimizer.get_weights(),
+                                  replay.get_weights() + replay.optimizer.get_weights()):
+        np.testing.assert_allclose(interrupted, whole, rtol=1e-6, atol=1e-7)
+    return steps
+
+
+def test_ctrl_c_in_the_middle_of_a_fit_step_waits_for_the_step_to_end(monkeypatch):
+    # tf.keras' compiled step is one call: Ctrl-C takes effect between steps. minikeras raised
+    # in the middle of the optimizer's update (one kernel updated, the rest and `iterations` not)
+    model = _bn_model()
+    _ctrl_c_inside_update(monkeypatch, model, at_call=len(model.trainable_weights) + 1)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, Y, batch_size=4, epochs=3, verbose=0, shuffle=False)
+    monkeypatch.undo()
+    assert _assert_whole_steps(model) == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_in_the_middle_of_train_on_batch_waits_for_the_step_to_end(monkeypatch):
+    model = _bn_model()
+    model.train_on_batch(X[:4], Y[:4])
+    _ctrl_c_inside_update(monkeypatch, model, at_call=1)
+    with pytest.raises(KeyboardInterrupt):
+        model.train_on_batch(X[4:], Y[4:])
+    monkeypatch.undo()
+    assert _assert_whole_steps(model) == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_between_steps_still_raises_at_once():
+    ran_after = []
+
+    class CtrlC(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 0:
+                os.kill(os.getpid(), signal.SIGINT)
+                ran_after.append(batch)     # not reached: the interrupt is raised right here
+    model = _bn_model()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, Y, batch_size=4, epochs=2, verbose=0, shuffle=False, callbacks=[CtrlC()])
+    assert ran_after == [] and int(model.optimizer.iterations.numpy()) == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_fit_in_another_thread_leaves_the_signal_handler_alone():
+    seen = []
+
+    class Look(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(signal.getsignal(signal.SIGINT))
+    thread = threading.Thread(target=lambda: _bn_model().fit(X, Y, batch_size=4, verbose=0,
+                                                             callbacks=[Look()]))
+    thread.start()
+    thread.join()
+    assert seen == [signal.default_int_handler] * 2
