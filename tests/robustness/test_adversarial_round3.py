@@ -139,3 +139,47 @@ def test_a_fit_in_another_thread_leaves_the_signal_handler_alone():
     thread.start()
     thread.join()
     assert seen == [signal.default_int_handler] * 2
+
+
+# --- attention layers built functionally ------------------------------------------------------
+@pytest.mark.parametrize("make_layer", [keras.layers.Attention, keras.layers.AdditiveAttention])
+@pytest.mark.parametrize("count", [1, 4])
+def test_attention_on_a_list_of_the_wrong_length_while_building(make_layer, count):
+    # tf_keras: ValueError "Attention layer accepts inputs list of length 2 or 3, namely [query,
+    # value] or [query, value, key]. Received length: 1." (minikeras: IndexError for 1, and a
+    # model built silently from 4)
+    query = keras.Input((3, 4))
+    with pytest.raises(ValueError, match=f"layer accepts inputs list of length 2 or 3, namely "
+                                         rf"\[query, value\] or \[query, value, key\]. Received "
+                                         f"length: {count}."):
+        make_layer()([query] * count)
+
+
+def test_attention_on_a_single_tensor_while_building():
+    # tf_keras: ValueError "Attention layer must be called on a list of inputs, namely [query,
+    # value] or [query, value, key]. Received: Tensor(...)" (minikeras: TypeError from inside)
+    with pytest.raises(ValueError, match="Attention layer must be called on a list of inputs"):
+        keras.layers.Attention()(keras.Input((3, 4)))
+
+
+def test_attention_with_two_and_three_inputs_still_builds():
+    query, value, key = keras.Input((3, 4)), keras.Input((5, 4)), keras.Input((5, 4))
+    assert keras.layers.Attention()([query, value, key]).shape == (None, 3, 4)
+    assert keras.layers.AdditiveAttention()([query, value]).shape == (None, 3, 4)
+
+
+@pytest.mark.parametrize("functional", [True, False])
+def test_multi_head_attention_with_keys_and_values_of_other_lengths(functional):
+    # tf_keras: ValueError "Dimensions must be equal, but are 4 and 3" from its einsum (its
+    # compute_output_shape: "All dimensions of `value` and `key`, except the last one, must be
+    # equal."); minikeras built the model, and NumPy's einsum failed at predict
+    layer = keras.layers.MultiHeadAttention(2, 2)
+    shapes = [(3, 4), (3, 5), (4, 5)]
+    inputs = [keras.Input(shape) for shape in shapes] if functional else \
+        [np.ones((2,) + shape, "float32") for shape in shapes]
+    with pytest.raises(ValueError, match=r"All dimensions of `value` and `key`, except the last "
+                                         r"one, must be equal. Received \((None|2), 3, 5\) and "
+                                         r"\((None|2), 4, 5\)"):
+        layer(*inputs)
+    assert keras.layers.MultiHeadAttention(2, 2)(inputs[0], inputs[2], inputs[2]).shape[1:] == \
+        (3, 4)
