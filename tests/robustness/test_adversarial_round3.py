@@ -183,3 +183,31 @@ def test_multi_head_attention_with_keys_and_values_of_other_lengths(functional):
         layer(*inputs)
     assert keras.layers.MultiHeadAttention(2, 2)(inputs[0], inputs[2], inputs[2]).shape[1:] == \
         (3, 4)
+
+
+# --- shapes checked while a functional model is built -------------------------------------------
+@pytest.mark.parametrize("make_layer", [lambda: keras.layers.LSTM(2), lambda: keras.layers.GRU(2),
+                                        lambda: keras.layers.SimpleRNN(2),
+                                        lambda: keras.layers.RNN(keras.layers.LSTMCell(2)),
+                                        lambda: keras.layers.Bidirectional(keras.layers.LSTM(2))],
+                         ids=["LSTM", "GRU", "SimpleRNN", "RNN(LSTMCell)", "Bidirectional"])
+def test_recurrent_layers_on_a_rank_4_input_while_building(make_layer):
+    # tf_keras: ValueError 'Input 0 of layer "lstm" is incompatible with the layer: expected
+    # ndim=3, found ndim=4. Full shape received: (None, 4, 4, 4)' (RNN(LSTMCell): an error from
+    # inside the cell); minikeras built a model whose predict then failed
+    with pytest.raises(ValueError, match=r"expected ndim=3, found ndim=4. Full shape received: "
+                                         r"\(None, 4, 4, 4\)"):
+        make_layer()(keras.Input((4, 4, 4)))
+
+
+def test_conv_lstm_still_takes_its_rank_5_input():
+    assert keras.layers.ConvLSTM2D(2, 3)(keras.Input((2, 5, 5, 1))).shape == (None, 3, 3, 2)
+
+
+def test_concatenate_takes_known_sizes_from_any_input():
+    # tf_keras (TensorFlow's static shapes): (None, 4, 5); minikeras: (None, None, 5)
+    first, second = keras.Input((None, 2)), keras.Input((4, 3))
+    model = keras.Model([first, second], keras.layers.Concatenate()([first, second]))
+    assert model.output_shape == (None, 4, 5)
+    assert keras.layers.Concatenate(axis=1)([keras.Input((None, 3)), second]).shape == \
+        (None, None, 3)
