@@ -211,3 +211,16 @@ def test_concatenate_takes_known_sizes_from_any_input():
     assert model.output_shape == (None, 4, 5)
     assert keras.layers.Concatenate(axis=1)([keras.Input((None, 3)), second]).shape == \
         (None, None, 3)
+
+
+# --- load_model arguments ---------------------------------------------------------------------
+@pytest.mark.parametrize("filename", ["m.keras", "m.h5"])
+def test_custom_objects_that_are_not_a_dict_are_the_callers_error(tmp_path, filename):
+    # tf_keras: TypeError "'list' object is not a mapping"; minikeras blamed the file
+    # (CorruptFileError "its model config is malformed")
+    small_model().save(str(tmp_path / filename))
+    with pytest.raises(TypeError, match=r"`custom_objects` must be a dict .* Received: "
+                                        r"custom_objects=\[<class"):
+        keras.models.load_model(str(tmp_path / filename), custom_objects=[keras.layers.Dense])
+    loaded = keras.models.load_model(str(tmp_path / filename), custom_objects={})
+    assert loaded.output_shape == (None, 2)
