@@ -224,3 +224,15 @@ def test_custom_objects_that_are_not_a_dict_are_the_callers_error(tmp_path, file
         keras.models.load_model(str(tmp_path / filename), custom_objects=[keras.layers.Dense])
     loaded = keras.models.load_model(str(tmp_path / filename), custom_objects={})
     assert loaded.output_shape == (None, 2)
+
+
+# --- integer inputs to a layer called directly --------------------------------------------------
+@pytest.mark.parametrize("dtype", ["int32", "int64", "bool", "uint8"])
+def test_dense_called_on_integers_computes_in_float32(dtype):
+    # tf_keras: Dense casts its input to float32 ((1, 1) float32 [1099511627776.] for
+    # [[2**40, 1]] and ones); minikeras gave float64 for int32/int64 (NumPy's promotion)
+    layer = keras.layers.Dense(1, kernel_initializer="ones")
+    values = np.array([[2 ** 40, 1]]) if dtype == "int64" else np.array([[1, 0]])
+    out = np.asarray(layer(values.astype(dtype)))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, values.astype("float32").sum(axis=1, keepdims=True))
