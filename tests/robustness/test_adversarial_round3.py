@@ -236,3 +236,12 @@ def test_dense_called_on_integers_computes_in_float32(dtype):
     out = np.asarray(layer(values.astype(dtype)))
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, values.astype("float32").sum(axis=1, keepdims=True))
+
+
+def test_softmax_axis_beyond_the_rank_while_building():
+    # tf_keras: InvalidArgumentError "`dim` must be in the range [-2, 2) where 2 is the number
+    # of dimensions in the input. Received: dim=2" (minikeras built the model)
+    with pytest.raises(ValueError, match=r"`dim` must be in the range \[-2, 2\) where 2 is the "
+                                         r"number of dimensions in the input. Received: dim=2"):
+        keras.layers.Softmax(axis=2)(keras.Input((4,)))
+    assert keras.layers.Softmax(axis=[1, 2])(keras.Input((4, 3))).shape == (None, 4, 3)
