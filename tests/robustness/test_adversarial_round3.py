@@ -245,3 +245,18 @@ def test_softmax_axis_beyond_the_rank_while_building():
                                          r"number of dimensions in the input. Received: dim=2"):
         keras.layers.Softmax(axis=2)(keras.Input((4,)))
     assert keras.layers.Softmax(axis=[1, 2])(keras.Input((4, 3))).shape == (None, 4, 3)
+
+
+@pytest.mark.parametrize("make_layer,shape", [
+    (lambda: keras.layers.CategoryEncoding(3), (2, 2)),
+    (lambda: keras.layers.CategoryEncoding(3, output_mode="one_hot"), (2,)),
+    (lambda: keras.layers.IntegerLookup(vocabulary=[1, 2], output_mode="multi_hot"), (2, 2)),
+], ids=["multi_hot", "one_hot", "lookup"])
+def test_categorical_encoding_beyond_rank_2_while_building(make_layer, shape):
+    # tf_keras: ValueError "When output_mode is not `'int'`, maximum supported output rank is 2.
+    # Received output_mode multi_hot and input shape (None, 2, 2), which would result in output
+    # rank 3." (minikeras built the model with a (None, 2, 3) output)
+    with pytest.raises(ValueError, match="maximum supported output rank is 2. Received "
+                                         r"output_mode \w+ and input shape \(None, 2"):
+        make_layer()(keras.Input(shape, dtype="int64"))
+    assert keras.layers.CategoryEncoding(3)(keras.Input((2,), dtype="int64")).shape == (None, 3)
