@@ -260,3 +260,26 @@ def test_categorical_encoding_beyond_rank_2_while_building(make_layer, shape):
                                          r"output_mode \w+ and input shape \(None, 2"):
         make_layer()(keras.Input(shape, dtype="int64"))
     assert keras.layers.CategoryEncoding(3)(keras.Input((2,), dtype="int64")).shape == (None, 3)
+
+
+IMAGE_LAYERS = {
+    "Resizing": lambda: keras.layers.Resizing(2, 2),
+    "CenterCrop": lambda: keras.layers.CenterCrop(2, 2),
+    "RandomCrop": lambda: keras.layers.RandomCrop(2, 2),
+    "RandomFlip": lambda: keras.layers.RandomFlip(),
+    "RandomZoom": lambda: keras.layers.RandomZoom(0.1),
+    "RandomRotation": lambda: keras.layers.RandomRotation(0.1),
+    "RandomHeight": lambda: keras.layers.RandomHeight(0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IMAGE_LAYERS))
+@pytest.mark.parametrize("shape", [(4,), (4, 4, 4, 4)], ids=["rank-2", "rank-5"])
+def test_image_layers_on_non_images_while_building(name, shape):
+    # tf_keras: ValueError "'images' must have either 3 or 4 dimensions." (or another error from
+    # its image ops) while the model is built; minikeras built it and failed at fit/predict
+    with pytest.raises(ValueError, match="expects a 3D \\(unbatched\\) or 4D \\(batched\\) image "
+                                         "input in channels_last format. Received: "
+                                         "inputs.shape=\\(None, 4"):
+        IMAGE_LAYERS[name]()(keras.Input(shape))
+    assert IMAGE_LAYERS[name]()(keras.Input((4, 4, 3))).shape[-1] == 3
