@@ -283,3 +283,14 @@ def test_image_layers_on_non_images_while_building(name, shape):
                                          "inputs.shape=\\(None, 4"):
         IMAGE_LAYERS[name]()(keras.Input(shape))
     assert IMAGE_LAYERS[name]()(keras.Input((4, 4, 3))).shape[-1] == 3
+
+
+@pytest.mark.parametrize("functional", [True, False])
+def test_einsum_dense_on_an_input_of_another_rank_than_its_equation(functional):
+    # tf_keras: ValueError "Shape must be rank 2 but is rank 3 for 0th input and equation:
+    # ab,bc->ac" (minikeras built a (None, 2, 4) output from it, NumPy failed at predict)
+    inputs = keras.Input((4, 4)) if functional else np.ones((2, 4, 4), "float32")
+    with pytest.raises(ValueError, match="Shape must be rank 2 but is rank 3 for 0th input and "
+                                         "equation: ab,bc->ac"):
+        keras.layers.EinsumDense("ab,bc->ac", (2,))(inputs)
+    assert keras.layers.EinsumDense("...b,bc->...c", (2,))(inputs).shape[1:] == (4, 2)
