@@ -294,3 +294,18 @@ def test_einsum_dense_on_an_input_of_another_rank_than_its_equation(functional):
                                          "equation: ab,bc->ac"):
         keras.layers.EinsumDense("ab,bc->ac", (2,))(inputs)
     assert keras.layers.EinsumDense("...b,bc->...c", (2,))(inputs).shape[1:] == (4, 2)
+
+
+@pytest.mark.parametrize("make_layer,shape", [
+    (lambda: keras.layers.Conv1D(2, 2), (4, 0)),
+    (lambda: keras.layers.Conv2D(2, 2), (4, 4, 0)),
+    (lambda: keras.layers.SeparableConv2D(2, 2), (4, 4, 0)),
+], ids=["Conv1D", "Conv2D", "SeparableConv2D"])
+@pytest.mark.parametrize("functional", [True, False])
+def test_convolution_of_an_input_without_channels(make_layer, shape, functional):
+    # tf_keras: "Depth of filter must not be 0" (ValueError while building, InvalidArgumentError
+    # eagerly); minikeras built the model, and NumPy failed eagerly: "cannot reshape array of
+    # size 0 into shape (1,0,newaxis)"
+    inputs = keras.Input(shape) if functional else np.ones((2,) + shape, "float32")
+    with pytest.raises(ValueError, match="Depth of filter must not be 0"):
+        make_layer()(inputs)
