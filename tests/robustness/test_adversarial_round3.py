@@ -309,3 +309,13 @@ def test_convolution_of_an_input_without_channels(make_layer, shape, functional)
     inputs = keras.Input(shape) if functional else np.ones((2,) + shape, "float32")
     with pytest.raises(ValueError, match="Depth of filter must not be 0"):
         make_layer()(inputs)
+
+
+@pytest.mark.parametrize("make_layer", [lambda: keras.layers.LSTM(2), lambda: keras.layers.GRU(2),
+                                        lambda: keras.layers.SimpleRNN(2)],
+                         ids=["LSTM", "GRU", "SimpleRNN"])
+def test_recurrent_layers_over_zero_timesteps_while_building(make_layer):
+    # tf_keras: ValueError "slice index 0 of dimension 0 out of bounds" while building (eagerly,
+    # minikeras already refused in these words)
+    with pytest.raises(ValueError, match="over a sequence of 0 timesteps"):
+        make_layer()(keras.Input((0, 3)))

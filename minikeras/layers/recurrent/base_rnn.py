@@ -131,6 +131,8 @@ class RNN(Layer):
                              f"expected ndim=3, found ndim={len(shape)}. Full shape received: "
                              f"{shape}")
         batch, steps = self._batch_and_time(shape)
+        if steps == 0:      # TensorFlow fails while building ("slice index 0 ... out of bounds")
+            raise ValueError("Cannot run a recurrent layer over a sequence of 0 timesteps.")
         if self.unroll and steps is None:
             raise ValueError("Cannot unroll a RNN if the time dimension is undefined. \n"
                              "- If using a Sequential model, specify the time dimension by "
