@@ -319,3 +319,51 @@ def test_recurrent_layers_over_zero_timesteps_while_building(make_layer):
     # minikeras already refused in these words)
     with pytest.raises(ValueError, match="over a sequence of 0 timesteps"):
         make_layer()(keras.Input((0, 3)))
+
+
+# --- a full disk during saves -------------------------------------------------------------------
+_SAVE_WITH_A_FULL_DISK = """
+import resource, signal, sys
+import numpy as np
+import minikeras as keras
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # writes past the limit fail with EFBIG
+model = keras.Sequential([keras.Input((100,)), keras.layers.Dense(100), keras.layers.Dense(2)])
+model.compile("adam", "mse")
+resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+for path in sys.argv[1:]:
+    try:
+        (model.save_weights if "/w" in path else model.save)(path)
+        print("saved", path)
+    except OSError as error:
+        print("OSError", path)
+"""
+
+
+def test_saves_onto_a_full_disk_keep_the_old_files(tmp_path):
+    """RLIMIT_FSIZE in a child stands for a full disk: each save fails with an OSError, the
+    file it would have replaced is intact and no temporary file is left (tf_keras 2.21 leaves
+    an unreadable .h5 / .keras file in this case), and the process exits cleanly (HDF5 kept
+    the failed file's objects open and the child died of SIGSEGV at exit)."""
+    import subprocess
+    import sys
+    old = keras.Sequential([keras.Input((100,)), keras.layers.Dense(100), keras.layers.Dense(2)])
+    old.compile("adam", "mse")
+    paths = [str(tmp_path / name) for name in ("m.keras", "m.h5", "w.weights.h5", "w.h5")]
+    for path in paths:
+        save(old, path)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=repo)
+    result = subprocess.run([sys.executable, "-c", _SAVE_WITH_A_FULL_DISK] + paths,
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:-1] == [f"OSError {path}" for path in paths], result.stderr
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in paths)
+    for path in paths:
+        if os.path.basename(path).startswith("w"):
+            loaded = keras.Sequential([keras.Input((100,)), keras.layers.Dense(100),
+                                       keras.layers.Dense(2)])
+            loaded.load_weights(path)
+        else:
+            loaded = keras.models.load_model(path)
+        for saved, read in zip(old.get_weights(), loaded.get_weights()):
+            np.testing.assert_array_equal(saved, read)
