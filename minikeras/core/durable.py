@@ -62,8 +62,9 @@ def create_temporary_file(directory, target_name):
     a plain `open(..., 'w')` gives (umask). Call `release_temporary_file` once it is renamed
     or removed."""
     for _ in range(100):
-        path = os.path.join(directory, f".{target_name}.minikeras-{_HOST_TAG}-{os.getpid()}-"
-                                       f"{secrets.token_hex(4)}.tmp")
+        name = (f".{_shortened(target_name)}.minikeras-{_HOST_TAG}-{os.getpid()}-"
+                f"{secrets.token_hex(4)}.tmp")
+        path = os.path.join(directory, name)
         try:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         except FileExistsError:
@@ -73,6 +74,21 @@ def create_temporary_file(directory, target_name):
         return path
     raise FileExistsError(f"Could not create a temporary file beside {target_name} in "
                           f"{directory}.")
+
+
+# File systems cap a name at 255 bytes; the temporary name adds ~40 to its target's, so a
+# target of a legal name near that cap keeps only its first bytes in the temporary name (the
+# clean-up tells temporary files apart by host and pid, not by the target part).
+_NAME_MAX_BYTES = 255
+_TEMPORARY_NAME_EXTRA_BYTES = len("." ".minikeras-000000-4294967295-00000000.tmp")
+
+
+def _shortened(target_name):
+    encoded = os.fsencode(target_name)
+    budget = _NAME_MAX_BYTES - _TEMPORARY_NAME_EXTRA_BYTES
+    if len(encoded) <= budget:
+        return target_name
+    return encoded[:budget].decode("utf-8", "ignore")   # never half a character
 
 
 def release_temporary_file(path):
@@ -150,9 +166,11 @@ def interrupts_deferred():
 
     A second Ctrl-C raises at once (a stuck write can still be abandoned; the writers clean up
     their temporary file on any exception). Only in the main thread and only while Python's
-    default SIGINT handler is installed; elsewhere the block runs unchanged."""
+    default SIGINT handler (or the one of `steps_interrupted_between`) is installed; elsewhere
+    the block runs unchanged."""
+    previous = signal.getsignal(signal.SIGINT)
     if (threading.current_thread() is not threading.main_thread() or
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            previous not in (signal.default_int_handler, _STEP_HANDLER)):
         yield
         return
     received = []
@@ -166,6 +184,67 @@ def interrupts_deferred():
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous)
     if received:
         raise KeyboardInterrupt
+
+
+# --- Ctrl-C during a training step ----------------------------------------------------------------
+class _StepInterrupts:
+    """tf.keras runs a training step as one compiled call, so Ctrl-C never stops it halfway;
+    here a step is many NumPy calls. While a fit runs, this handler lets Ctrl-C wait for the end
+    of the current step (weights, optimizer slots and moving statistics then all belong to the
+    same step count) and raises at once anywhere else, as Python's handler does. Flipping a
+    flag per step costs far less than installing a handler per step."""
+
+    def __init__(self):
+        self.thread = None      # the thread running the fit, while the handler is installed
+        self.in_step = False
+        self.pending = False
+
+    def handle(self, signum, frame):
+        if self.in_step and not self.pending:
+            self.pending = True     # a second Ctrl-C within the step raises at once
+            return
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        self.in_step = True
+
+    def __exit__(self, error_type, error, traceback):
+        self.in_step = False
+        if self.pending:
+            self.pending = False
+            if error_type is None:
+                raise KeyboardInterrupt
+
+
+_steps = _StepInterrupts()
+_STEP_HANDLER = _steps.handle       # one bound method, so `getsignal(...) is` recognises it
+
+
+@contextlib.contextmanager
+def steps_interrupted_between():
+    """Around a whole fit: Ctrl-C inside `atomic_step()` waits for the step's end. Only in the
+    main thread while Python's default handler is installed (and not again inside a fit)."""
+    if (threading.current_thread() is not threading.main_thread() or
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    signal.signal(signal.SIGINT, _STEP_HANDLER)
+    _steps.thread = threading.get_ident()
+    try:
+        yield
+    finally:
+        _steps.thread = None
+        _steps.in_step = _steps.pending = False
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def atomic_step():
+    """A context for one training step: Ctrl-C arriving inside it is raised when it ends
+    (inside a fit, a flag; elsewhere, `train_on_batch`, `interrupts_deferred`)."""
+    if _steps.thread is not None and _steps.thread == threading.get_ident() and \
+            not _steps.in_step:
+        return _steps
+    return interrupts_deferred()

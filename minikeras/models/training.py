@@ -10,6 +10,7 @@ from ..ops.parallel import batches_in_flight as parallel_batches_in_flight
 from ..ops.parallel import blas_single_threaded
 from ..core.tensor import Tensor, compute_gradients, recording_scope, set_backward_scope, unwrap
 from ..core.registry import register_builtins
+from ..core.durable import atomic_step, steps_interrupted_between
 from ..engine.base_layer import Layer, shape_of
 from ..engine.flops import model_flops
 from ..core.nest import flatten, map_structure, pack_sequence_as
@@ -274,7 +275,10 @@ class Model(Layer):
                 self._train_traces[signature] = trace
         optimizer._active_trace = trace
         try:
-            return self.train_step(data)
+            # One step is atomic, as tf.keras' compiled step is: a Ctrl-C waits for its end
+            # rather than leaving some weights, slots or moving statistics updated.
+            with atomic_step():
+                return self.train_step(data)
         finally:
             optimizer._active_trace = None
 
@@ -295,7 +299,7 @@ class Model(Layer):
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
         self._assert_compiled()
-        with self._respect_compiled_trainable_state():
+        with self._respect_compiled_trainable_state(), steps_interrupted_between():
             return self._fit(
                 x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
                 shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,

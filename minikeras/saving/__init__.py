@@ -5,6 +5,7 @@ Formats, chosen from the file name as tf.keras does:
 - `model.save('m.keras')`: the Keras 3 zip; `model.save('m.h5')`: the legacy whole-model HDF5.
 Every save is atomic (temporary file + rename) and every load names the file when it fails.
 """
+import collections.abc
 import os
 import warnings
 
@@ -82,6 +83,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
     if not isinstance(filepath, (str, os.PathLike)):     # bytes too, as tf.keras
         raise OSError("Unable to load model. Filepath is not an hdf5 file (or h5py is not "
                       f"available) or SavedModel. Received: filepath={filepath}")
+    if custom_objects is not None and not isinstance(custom_objects, collections.abc.Mapping):
+        # tf.keras: TypeError "'list' object is not a mapping" (not a fault of the file)
+        raise TypeError(f"`custom_objects` must be a dict mapping names to classes or "
+                        f"functions. Received: custom_objects={custom_objects!r}")
     filepath = _path(filepath)
     file_io.check_readable(filepath, whole_model=True)
     with open(filepath, "rb") as f:

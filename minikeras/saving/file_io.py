@@ -92,6 +92,19 @@ def atomic_write(filepath, create_parents=False):
         yield tmp_path
 
 
+@contextlib.contextmanager
+def new_hdf5_file(path):
+    """A new HDF5 file for `path`, built in memory and written by Python once complete. A
+    write failing inside HDF5 (a full disk, a file size limit) leaves the file's objects open
+    in the library, which then crashes the process (SIGSEGV) when it closes them at exit;
+    failing in Python's `write` is a plain OSError."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5file:
+        yield h5file
+    with open(path, "wb") as handle:
+        handle.write(buffer.getbuffer())
+
+
 def _require_directory(directory, filepath):
     """The OSError that opening `filepath` for writing would raise, before any temporary file
     is made (its name would only confuse)."""

@@ -222,9 +222,8 @@ def _add_tf_keras_paths(model, h5file, written):
 
 
 def save_weights(model, filepath):
-    import h5py
     with file_io.atomic_write(filepath) as tmp_path:
-        with h5py.File(tmp_path, "w") as f:
+        with file_io.new_hdf5_file(tmp_path) as f:
             write_weights(model, f)
 
 

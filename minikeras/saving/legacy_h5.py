@@ -127,9 +127,8 @@ def save_weights_to_hdf5_group(group, model):
 
 
 def save_weights(model, filepath):
-    import h5py
     with file_io.atomic_write(filepath) as tmp_path:
-        with h5py.File(tmp_path, "w") as f:
+        with file_io.new_hdf5_file(tmp_path) as f:
             save_weights_to_hdf5_group(f, model)
 
 
@@ -345,7 +344,6 @@ def to_json_string(value):
 
 
 def save_model(model, filepath, include_optimizer=True):
-    import h5py
     if is_subclassed(model):
         raise NotImplementedError(
             "Saving the model to HDF5 format requires the model to be a Functional model or a "
@@ -359,7 +357,7 @@ def save_model(model, filepath, include_optimizer=True):
         _build_compiled_metrics(model)
     training_config = serialization.training_config(model) if model._is_compiled else None
     with file_io.atomic_write(filepath, create_parents=True) as tmp_path:
-        with h5py.File(tmp_path, "w") as f:
+        with file_io.new_hdf5_file(tmp_path) as f:
             f.attrs["backend"] = BACKEND
             f.attrs["keras_version"] = str(__version__)
             f.attrs["model_config"] = to_json_string(model_config).encode("utf8")

@@ -30,16 +30,7 @@ class Softmax(Layer):
         self.axis = axis
 
     def call(self, inputs, mask=None):
-        rank = len(inputs.shape)
-        for axis in (self.axis if isinstance(self.axis, (list, tuple)) else (self.axis,)):
-            if not isinstance(axis, (int, np.integer)):
-                # tf's InvalidArgumentError from its reduce op (our ValueError), at call time
-                raise ValueError(f"Value for attr 'Tidx' of {_dtype_name(axis)} is not in the "
-                                 "list of allowed values: int32, int64")
-            if not -rank <= axis < rank:
-                raise ValueError(f"`dim` must be in the range [-{rank}, {rank}) where {rank} is "
-                                 "the number of dimensions in the input. Received: "
-                                 f"dim={axis}")
+        self._check_axes(len(inputs.shape))
         if mask is not None:
             inputs = self._apply_mask(inputs, ops.unwrap(mask))
         if isinstance(self.axis, (list, tuple)):
@@ -49,7 +40,20 @@ class Softmax(Layer):
             return ops.softmax(inputs, axis=self.axis[0])
         return ops.softmax(inputs, axis=self.axis)
 
+    def _check_axes(self, rank):
+        for axis in (self.axis if isinstance(self.axis, (list, tuple)) else (self.axis,)):
+            if not isinstance(axis, (int, np.integer)):
+                # tf's InvalidArgumentError from its reduce op (our ValueError), at call time
+                raise ValueError(f"Value for attr 'Tidx' of {_dtype_name(axis)} is not in the "
+                                 "list of allowed values: int32, int64")
+            if not -rank <= axis < rank:
+                raise ValueError(f"`dim` must be in the range [-{rank}, {rank}) where {rank} is "
+                                 "the number of dimensions in the input. Received: "
+                                 f"dim={axis}")
+
     def compute_output_shape(self, input_shape):
+        # tf.keras runs `call` while a functional model is built: the same axis check
+        self._check_axes(len(tuple(input_shape)))
         return input_shape
 
     def count_flops(self, input_shape, output_shape):

@@ -65,6 +65,7 @@ class BaseDenseAttention(ScoresOutput, Layer):
         return None
 
     def compute_output_shape(self, input_shape):
+        _validate_input_shapes(input_shape, type(self).__name__)
         query_shape, value_shape = tuple(input_shape[0]), tuple(input_shape[1])
         return query_shape[:-1] + value_shape[-1:]
 
@@ -74,6 +75,17 @@ class BaseDenseAttention(ScoresOutput, Layer):
         if self.seed is not None:
             config["seed"] = self.seed      # Keras 3's argument (tf.keras 2 has none)
         return config
+
+
+def _validate_input_shapes(input_shape, class_name):
+    """`call`'s checks, on shapes: a functional model is built from the layer's shape rule
+    (and AdditiveAttention's `build`), not by running `call`."""
+    if not isinstance(input_shape, (list, tuple)) or \
+            not all(isinstance(shape, (list, tuple)) for shape in input_shape):
+        raise ValueError(f"{class_name} layer must be called on a list of inputs, namely "
+                         f"[query, value] or [query, value, key]. Received: an input of shape "
+                         f"{tuple(input_shape)}.")
+    _validate_call_args(input_shape, None, class_name)
 
 
 def _validate_call_args(inputs, mask, class_name):
@@ -148,6 +160,7 @@ class AdditiveAttention(BaseDenseAttention):
         self.use_scale = use_scale
 
     def build(self, input_shape):
+        _validate_input_shapes(input_shape, type(self).__name__)
         dim = tuple(input_shape[1])[-1]
         self.scale = self.add_weight("scale", shape=[dim], initializer="glorot_uniform",
                                      trainable=True) if self.use_scale else None

@@ -93,9 +93,10 @@ class MultiHeadAttention(ScoresOutput, Layer):
     # --- building ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         args, kwargs = self._query_first(args, kwargs)
+        value = args[1] if len(args) > 1 else kwargs.get("value")
+        key = args[2] if len(args) > 2 else kwargs.get("key")
+        _check_value_and_key(shape_of(value), shape_of(value if key is None else key))
         if not self._built_from_signature:
-            value = args[1] if len(args) > 1 else kwargs.get("value")
-            key = args[2] if len(args) > 2 else kwargs.get("key")
             self._build_from_signature(shape_of(args[0]), shape_of(value),
                                        None if key is None else shape_of(key))
         return super().__call__(*args, **kwargs)
@@ -246,6 +247,8 @@ class MultiHeadAttention(ScoresOutput, Layer):
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         query_shape = tuple(query_shape)
+        if value_shape is not None:
+            _check_value_and_key(value_shape, value_shape if key_shape is None else key_shape)
         if self._output_shape:
             dims = self._output_shape if isinstance(self._output_shape, collections.abc.Sized) \
                 else [self._output_shape]
@@ -287,3 +290,14 @@ class MultiHeadAttention(ScoresOutput, Layer):
             query_shape, key_shape, value_shape = shapes
             layer._build_from_signature(query_shape, value_shape, key_shape)
         return layer
+
+
+def _check_value_and_key(value_shape, key_shape):
+    """Keys and values pair up position by position (tf.keras' compute_output_shape check;
+    its graph fails in an einsum otherwise); an unknown dimension matches any."""
+    value_shape, key_shape = tuple(value_shape), tuple(key_shape)
+    matching = len(value_shape) == len(key_shape) and all(
+        v is None or k is None or v == k for v, k in zip(value_shape[1:-1], key_shape[1:-1]))
+    if not matching:
+        raise ValueError("All dimensions of `value` and `key`, except the last one, must be "
+                         f"equal. Received {value_shape} and {key_shape}")

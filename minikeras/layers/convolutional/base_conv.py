@@ -80,6 +80,7 @@ class Conv(Layer):
             raise ValueError("The channel dimension of the inputs should be defined. The input_shape "
                              f"received is {input_shape}, where axis {self._channel_axis} (0-based) "
                              "is the channel dimension, which found to be `None`.")
+        _check_some_channels(channels, input_shape)
         if channels % self.groups != 0:
             raise ValueError(f"The number of input channels must be evenly divisible by the number "
                              f"of groups. Received groups={self.groups}, but the input has "
@@ -169,3 +170,10 @@ class Conv(Layer):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _check_some_channels(channels, input_shape):
+    """TensorFlow's convolution refuses an empty channel axis (NumPy failed in a reshape)."""
+    if channels == 0:
+        raise ValueError(f"Depth of filter must not be 0: the input of shape {tuple(input_shape)} "
+                         "has no channels.")

@@ -6,7 +6,7 @@ from ...engine.argument_checks import positive_int
 from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import conv, depthwise_conv
-from .base_conv import Conv, serialize_or_none
+from .base_conv import Conv, _check_some_channels, serialize_or_none
 
 
 class SeparableConv(Conv):
@@ -37,6 +37,7 @@ class SeparableConv(Conv):
         channels = input_shape[self._channel_axis]
         if channels is None:
             raise ValueError("The channel dimension of the inputs should be defined. Found `None`.")
+        _check_some_channels(channels, input_shape)
         self.compute_output_shape(input_shape)     # raises when the kernel exceeds the input
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", shape=self.kernel_size + (channels, self.depth_multiplier),

@@ -124,6 +124,10 @@ def _analyze(equation, bias_axes, input_shape, partial_output_shape):
     """(kernel shape, bias shape or None, full output shape) from the equation and shapes."""
     input_spec, weight_spec, output_spec, left_elided = _split(equation)
     elided = len(input_shape) - len(input_spec)
+    if elided < 0 or (elided > 0 and "..." not in equation):
+        # TensorFlow's einsum words; minikeras built a wrongly shaped layer, then NumPy failed
+        raise ValueError(f"Shape must be rank {len(input_spec)} but is rank {len(input_shape)} "
+                         f"for 0th input and equation: {equation}")
     output_shape = [input_shape[0]] + list(partial_output_shape)
     if elided > 0 and left_elided:
         for i in range(1, elided):

@@ -3,6 +3,7 @@ import numpy as np
 
 from ... import ops
 from ...core.tensor import Tensor
+from ...engine.keras_tensor import KerasTensor
 from .base_merge import Merge, _check_masks, _shapes_str
 
 
@@ -46,6 +47,20 @@ class Concatenate(Merge):
                 break
             output_shape[self.axis] += shape[self.axis]
         return tuple(output_shape)
+
+    def _infer_outputs(self, args, kwargs):
+        """tf.keras builds a functional model by running `call`, whose static shape takes the
+        other axes' sizes from any input that knows them ((None, None, 2) + (None, 4, 3) gives
+        (None, 4, 5)); its `compute_output_shape` keeps the first input's (None)."""
+        output = super()._infer_outputs(args, kwargs)
+        shapes = [tuple(t.shape) for t in args[0]] if isinstance(args[0], (list, tuple)) else []
+        known = list(output.shape)
+        axis = self.axis % len(known)
+        for i, size in enumerate(known):
+            if size is None and i != axis:
+                known[i] = next((shape[i] for shape in shapes
+                                 if len(shape) == len(known) and shape[i] is not None), None)
+        return KerasTensor(known, dtype=output.dtype) if known != list(output.shape) else output
 
     def compute_mask(self, inputs, mask=None):
         """Masks are concatenated like the inputs (unmasked inputs count as all True), then

@@ -34,6 +34,7 @@ class BaseRandomImageLayer(Layer):
         raise NotImplementedError
 
     def compute_output_shape(self, input_shape):
+        check_image_rank(input_shape, self)
         return input_shape
 
     def get_config(self):

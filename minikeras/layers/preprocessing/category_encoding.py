@@ -71,8 +71,14 @@ def encoded_shape(input_shape, output_mode, depth):
     if not input_shape:
         return (depth,)
     if output_mode == "one_hot" and input_shape[-1] != 1:
-        return input_shape + (depth,)
-    return input_shape[:-1] + (depth,)
+        output_shape = input_shape + (depth,)
+    else:
+        output_shape = input_shape[:-1] + (depth,)
+    if len(output_shape) > 2:   # tf.keras' check, made in `call` while a model is built, too
+        raise ValueError("When output_mode is not `'int'`, maximum supported output rank is 2. "
+                         f"Received output_mode {output_mode} and input shape {input_shape}, "
+                         f"which would result in output rank {len(output_shape)}.")
+    return output_shape
 
 
 def encode_categorical(ids, output_mode, depth, dtype, count_weights=None):

@@ -33,6 +33,7 @@ class CenterCrop(Layer):
         return ops.getitem(inputs, window)
 
     def compute_output_shape(self, input_shape):
+        check_image_rank(input_shape, self)
         return resized_shape(input_shape, self.height, self.width)
 
     def get_config(self):

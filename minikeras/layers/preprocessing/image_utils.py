@@ -19,9 +19,12 @@ def to_float(inputs, dtype):
 
 
 def check_image_rank(inputs, layer):
-    if inputs.ndim not in (3, 4):
+    """Images only; `inputs` may be a shape (compute_output_shape: tf.keras runs `call` while
+    a functional model is built, and fails there on other ranks)."""
+    shape = tuple(inputs.shape) if hasattr(inputs, "shape") else tuple(inputs)
+    if len(shape) not in (3, 4):
         raise ValueError(f"Layer {layer.name} expects a 3D (unbatched) or 4D (batched) image "
-                         f"input in channels_last format. Received: inputs.shape={inputs.shape}")
+                         f"input in channels_last format. Received: inputs.shape={shape}")
 
 
 def apply_batched(fn, inputs):

@@ -37,6 +37,7 @@ class RandomCrop(BaseRandomImageLayer):
         return apply_batched(lambda images: smart_resize(images, self.height, self.width), inputs)
 
     def compute_output_shape(self, input_shape):
+        check_image_rank(input_shape, self)
         return resized_shape(input_shape, self.height, self.width)
 
     def get_config(self):
@@ -73,6 +74,10 @@ class RandomContrast(BaseRandomImageLayer):
         mean = ops.mean(images, axis=(1, 2), keepdims=True)
         adjusted = ops.add(ops.multiply(ops.subtract(images, mean), contrast), mean)
         return ops.clip(adjusted, 0.0, 255.0)
+
+    def compute_output_shape(self, input_shape):
+        # tf.keras builds a contrast of 5-D inputs (its op works on the last three axes)
+        return input_shape
 
     def get_config(self):
         config = super().get_config()
@@ -175,6 +180,7 @@ class _RandomSize(BaseRandomImageLayer):
         return resize_images(images, height, width, self.interpolation)
 
     def compute_output_shape(self, input_shape):
+        check_image_rank(input_shape, self)
         shape = list(input_shape)
         shape[self._AXIS] = None
         return tuple(shape)

@@ -43,6 +43,7 @@ class Resizing(Layer):
                              inputs)
 
     def compute_output_shape(self, input_shape):
+        check_image_rank(input_shape, self)
         return resized_shape(input_shape, self.height, self.width)
 
     def get_config(self):

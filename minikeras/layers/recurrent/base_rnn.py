@@ -118,13 +118,21 @@ class RNN(Layer):
         return output_mask
 
     # --- building ----------------------------------------------------------------------------
+    def _cells_step_on_vectors(self):
+        cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
+        return all(getattr(type(cell).call, "has_fused_kernel", False) for cell in cells)
+
     def build(self, input_shape):
         shape = self._data_shape(input_shape)
-        if len(shape) < 3:
+        # LSTM, GRU and SimpleRNN take (batch, time, features) only (tf.keras' InputSpec(ndim=3),
+        # checked while a functional model is built, too)
+        if len(shape) < 3 or (len(shape) > 3 and self._cells_step_on_vectors()):
             raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: '
                              f"expected ndim=3, found ndim={len(shape)}. Full shape received: "
                              f"{shape}")
         batch, steps = self._batch_and_time(shape)
+        if steps == 0:      # TensorFlow fails while building ("slice index 0 ... out of bounds")
+            raise ValueError("Cannot run a recurrent layer over a sequence of 0 timesteps.")
         if self.unroll and steps is None:
             raise ValueError("Cannot unroll a RNN if the time dimension is undefined. \n"
                              "- If using a Sequential model, specify the time dimension by "
