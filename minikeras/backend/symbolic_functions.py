@@ -284,7 +284,22 @@ def _kld(y_true, y_pred):
     return _tf("math.reduce_sum", _tf("math.multiply", y_true, y=log_ratio, name=None), axis=-1)
 
 
+def _weighted_loss(losses, sample_weight=None, reduction="sum_over_batch_size"):
+    """A Loss object's weighting and reduction (tf.keras: multiply by the weights, then
+    reduce_sum, divided by the number of elements for sum_over_batch_size)."""
+    if sample_weight is not None:
+        if _ndim(sample_weight) == _ndim(losses) + 1:    # (batch, 1) weights, (batch,) losses
+            sample_weight = _tf("compat.v1.squeeze", sample_weight, axis=[-1])
+        losses = _tf("math.multiply", losses, y=sample_weight, name=None)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return _tf("math.reduce_sum", losses)
+    return _tf("math.reduce_mean", losses)
+
+
 _LOSS_RECIPES = {
+    "compute_weighted_loss": _weighted_loss,
     "mean_squared_error": _mse,
     "binary_crossentropy": _crossentropy("binary_crossentropy", reduce=True),
     "categorical_crossentropy": _crossentropy("categorical_crossentropy", reduce=False),

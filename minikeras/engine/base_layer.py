@@ -22,6 +22,10 @@ from ..ops import cast
 _PACKAGE = __name__.split(".")[0]   # "minikeras": where the built-in layers live
 
 # Keyword arguments every Layer accepts (tf.keras 2.x `base_layer` allow-list).
+# tf.keras' wording when a script assigns `layer.name` (tf_keras 2.21, book_scripts fixture)
+_NAME_SETTER_ERROR = ("Can't set the attribute \"name\", likely because it conflicts with an "
+                      "existing read-only @property of the object. Please choose a different "
+                      "name.")
 _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
                    "activity_regularizer", "autocast", "implementation", "dynamic"}
 
@@ -91,7 +95,7 @@ class Layer:
             # tf.keras tracks those too
             self._track_layers_of(attribute, value)
         self._trainable = bool(trainable)
-        self.name = name or unique_object_name(to_snake_case(type(self).__name__))
+        self._name = name or unique_object_name(to_snake_case(type(self).__name__))
         self._dtype = _normalize_dtype(dtype)
         self.built = False
         self.input_spec = None
@@ -129,14 +133,14 @@ class Layer:
         self._call_has_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
 
     @property
-    def _name(self):
-        """tf.keras keeps a layer's name in `_name` (`name` is read-only there): tf.keras 2
-        scripts rename a layer or a model through it (`model._name = "encoder"`)."""
-        return self.name
+    def name(self):
+        """The layer's name. Read-only as in tf.keras: tf.keras 2 scripts rename a layer or a
+        model through `_name` (`model._name = "encoder"`)."""
+        return self._name
 
-    @_name.setter
-    def _name(self, value):
-        self.name = value
+    @name.setter
+    def name(self, value):
+        raise AttributeError(_NAME_SETTER_ERROR)
 
     # --- attribute tracking of nested layers ------------------------------------------------
     def __setattr__(self, name, value):

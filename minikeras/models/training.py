@@ -474,7 +474,7 @@ class Model(Layer):
                              "The input gave no batch to predict on: check that `x` holds at "
                              "least one sample.")
         callbacks.on_predict_end()
-        merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
+        merged = [_batches_joined(parts) for parts in zip(*outputs)]
         # The outputs' structure is kept (a dict stays a dict, even with one entry).
         nested = isinstance(structure, (list, tuple, dict))
         return pack_sequence_as(structure, merged) if nested else merged[0]
@@ -843,6 +843,15 @@ class _Executions:
         merged = [np.concatenate(columns, axis=0) for columns in zip(*parts)]
         nested = isinstance(structure, (list, tuple, dict))
         return pack_sequence_as(structure, merged) if nested else merged[0]
+
+
+def _batches_joined(parts):
+    """predict's output from its batches' outputs, as tf.keras joins them: concatenated; a
+    scalar output (a Loss object's value as a model output) is stacked, one per batch, or a
+    Python number when there was one batch."""
+    if parts[0].ndim:
+        return np.concatenate(parts, axis=0)
+    return parts[0].item() if len(parts) == 1 else np.stack(parts)
 
 
 def _warn_sample_weight_without_weighted_metrics(model, sample_weight):
