@@ -87,3 +87,44 @@ def test_loss_object_value_added_with_add_loss_trains():
     np.testing.assert_allclose(loss, ((prediction - x) ** 2).mean(), rtol=1e-6)
     history = model.fit([x, x], epochs=2, verbose=0)
     assert history.history["loss"][1] < history.history["loss"][0]
+
+
+# --- 3. an unknown class in a config: tf.keras 2.13+'s TypeError, its legacy ValueError --------
+class _Unregistered(layers.Layer):
+    def call(self, inputs):
+        return inputs * 2
+
+
+_CANNOT_DESERIALIZE = ("Cannot deserialize object of type `_Unregistered`. If `_Unregistered` is "
+                       "a custom class, please register it using the "
+                       "`@keras.saving.register_keras_serializable()` decorator.")
+_UNKNOWN_LAYER = ("Unknown layer: '_Unregistered'. Please ensure you are using a "
+                  "`keras.utils.custom_object_scope` and that this object is included in the "
+                  "scope. See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                  "#registering_the_custom_object for details.")
+
+
+def _unregistered_model():
+    inputs = keras.Input((3,))
+    return keras.Model(inputs, _Unregistered()(layers.Dense(2)(inputs)))
+
+
+def test_unknown_class_of_a_keras_file_or_current_config_is_tf_keras_type_error(tmp_path):
+    model = _unregistered_model()
+    model.save(tmp_path / "m.keras")
+    loaders = [lambda: keras.models.load_model(tmp_path / "m.keras"),
+               lambda: keras.models.model_from_json(model.to_json()),
+               lambda: keras.Model.from_config(model.get_config())]
+    for load in loaders:
+        with pytest.raises(TypeError) as info:
+            load()
+        assert str(info.value) == _CANNOT_DESERIALIZE
+
+
+def test_unknown_class_of_an_h5_file_is_tf_keras_legacy_value_error(tmp_path):
+    model = _unregistered_model()
+    with pytest.warns(UserWarning):
+        model.save(tmp_path / "m.h5")
+    with pytest.raises(ValueError) as info:
+        keras.models.load_model(tmp_path / "m.h5")
+    assert str(info.value) == _UNKNOWN_LAYER
