@@ -128,3 +128,97 @@ def test_unknown_class_of_an_h5_file_is_tf_keras_legacy_value_error(tmp_path):
     with pytest.raises(ValueError) as info:
         keras.models.load_model(tmp_path / "m.h5")
     assert str(info.value) == _UNKNOWN_LAYER
+
+
+# --- 4. integer and float64 operands never promote float32 to float64 --------------------------
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool", "float64"])
+def test_tensor_operators_convert_numpy_operands_to_the_tensor_dtype(dtype):
+    # tf.convert_to_tensor(other, dtype=tensor.dtype): float32 either way round
+    tensor = keras.backend.constant(np.full((2, 2), 1.5))
+    other = np.ones((2, 2), dtype)
+    for result in (tensor * other, other * tensor, tensor + other, other - tensor,
+                   tensor / np.float64(2.0)):
+        assert result.dtype == np.float32
+    np.testing.assert_array_equal(tensor * other, np.full((2, 2), 1.5, "float32"))
+
+
+@pytest.mark.parametrize("make", [lambda: layers.Dense(2), lambda: layers.BatchNormalization(),
+                                  lambda: layers.LayerNormalization()])
+@pytest.mark.parametrize("dtype", ["int64", "int32"])
+def test_dense_and_normalizations_cast_integer_inputs_like_tf_keras(make, dtype):
+    layer = make()
+    values = np.arange(8).reshape(2, 4)
+    out = layer(values.astype(dtype))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, layer(values.astype("float32")), rtol=1e-6)
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: layers.Conv2D(2, 3), (2, 5, 5, 3)), (lambda: layers.Conv1D(2, 3), (2, 5, 3)),
+    (lambda: layers.Conv2DTranspose(2, 3), (2, 5, 5, 3)),
+    (lambda: layers.SeparableConv2D(2, 3), (2, 5, 5, 3)),
+    (lambda: layers.LSTM(2), (2, 5, 3)), (lambda: layers.GRU(2), (2, 5, 3))])
+def test_convolutions_and_rnns_refuse_integer_inputs_like_tf_keras(make, shape):
+    # tf.keras: InvalidArgumentError "... was expected to be a float tensor but is a int64
+    # tensor"; minikeras used to compute in float64 (or fail deep inside NumPy)
+    layer = make()
+    with pytest.raises(TypeError, match="expected to be a float tensor but is a int64 tensor"):
+        layer(np.ones(shape, "int64"))
+    assert layer(np.ones(shape, "float64")).dtype == np.float32
+
+
+def test_integer_images_fit_through_a_model_input_as_in_tf_keras():
+    # the model's Input casts (tf.keras' functional models conform inputs to their dtype)
+    model = keras.Sequential([layers.Conv2D(1, 3, input_shape=(5, 5, 1)), layers.Flatten(),
+                              layers.Dense(1)])
+    model.compile("sgd", "mse")
+    images = np.ones((4, 5, 5, 1), "uint8")
+    model.fit(images, np.ones((4, 1)), verbose=0)
+    assert model.predict(images, verbose=0).dtype == np.float32
+
+
+# --- 5. `call` prints once while a functional graph is built -----------------------------------
+class _Printing(layers.Layer):
+    def call(self, inputs):
+        print("call of", self.name)
+        return inputs * 2
+
+
+def test_a_print_in_call_shows_once_during_functional_construction(capsys):
+    # tf.keras runs `call` once, symbolically; we run it on placeholders of two sizes to tell
+    # unknown dimensions, the second run silenced
+    inputs = keras.Input((3,))
+    outputs = _Printing(name="printing")(inputs)
+    assert capsys.readouterr().out == "call of printing\n"
+    assert tuple(outputs.shape) == (None, 3)
+    keras.Sequential([keras.Input((4, 2)), _Printing(name="in_sequential")])
+    assert capsys.readouterr().out == "call of in_sequential\n"
+    keras.Model(inputs, outputs).predict(np.ones((2, 3)), verbose=0)
+    assert capsys.readouterr().out == "call of printing\n"
+
+
+# --- 6. a batch whose outputs are all masked: NaN loss under a mean, as tf.keras ---------------
+def _masked_model(loss="mse", metrics=None):
+    model = keras.Sequential([
+        layers.Masking(0.0, input_shape=(3, 2)),
+        layers.TimeDistributed(layers.Dense(1, kernel_initializer="ones"))])
+    model.compile("sgd", loss, metrics=metrics)
+    return model
+
+
+def test_fully_masked_batch_gives_nan_mean_loss_and_zero_sum_loss():
+    # tf.keras scales the mask by total / valid = n / 0: 0 * inf is NaN
+    x, y = np.zeros((2, 3, 2), "float32"), np.ones((2, 3, 1), "float32")
+    assert np.isnan(_masked_model().evaluate(x, y, verbose=0))
+    assert np.isnan(_masked_model().train_on_batch(x, y))
+    sum_loss = keras.losses.MeanSquaredError(reduction="sum")
+    assert _masked_model(sum_loss).evaluate(x, y, verbose=0) == 0.0
+    loss, mae = _masked_model(metrics=["mae"]).evaluate(x, y, verbose=0)
+    assert np.isnan(loss) and mae == 0.0
+
+
+def test_zero_sample_weights_without_mask_still_give_zero_loss():
+    x, y = np.ones((2, 3, 2), "float32"), np.ones((2, 3, 1), "float32")
+    model = _masked_model()
+    model.compile("sgd", "mse", weighted_metrics=[])
+    assert model.evaluate(x, y, sample_weight=np.zeros(2), verbose=0) == 0.0
