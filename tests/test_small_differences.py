@@ -222,3 +222,44 @@ def test_zero_sample_weights_without_mask_still_give_zero_loss():
     model = _masked_model()
     model.compile("sgd", "mse", weighted_metrics=[])
     assert model.evaluate(x, y, sample_weight=np.zeros(2), verbose=0) == 0.0
+
+
+# --- 8. validation_freq is checked where tf.keras checks it ------------------------------------
+def _tiny_compiled_model():
+    model = keras.Sequential([layers.Dense(1, input_shape=(2,), kernel_initializer="ones")])
+    model.compile("sgd", "mse")
+    return model
+
+
+@pytest.mark.parametrize("freq", [(1, 2), range(1, 3), "a", 2.0])
+def test_validation_freq_of_a_wrong_type_raises_after_the_first_epoch(freq):
+    # tf.keras' _should_eval: a list or an int only, checked once the first epoch trained
+    events = []
+    callback = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: events.append(("begin", epoch)),
+        on_epoch_end=lambda epoch, logs: events.append(("end", epoch)))
+    model = _tiny_compiled_model()
+    x, y = np.ones((4, 2), "float32"), np.zeros((4, 1), "float32")
+    with pytest.raises(ValueError, match="Expected `validation_freq` to be a list or int. "
+                                         "Received: validation_freq="):
+        model.fit(x, y, epochs=2, verbose=0, validation_split=0.5, validation_freq=freq,
+                  callbacks=[callback])
+    assert events == [("begin", 0)]
+    np.testing.assert_allclose(model.get_weights()[0].ravel(), [0.96, 0.96], rtol=1e-6)
+
+
+def test_validation_freq_is_not_checked_without_validation_data():
+    model = _tiny_compiled_model()
+    history = model.fit(np.ones((4, 2)), np.zeros((4, 1)), epochs=1, verbose=0,
+                        validation_freq="a")
+    assert list(history.history) == ["loss"]
+
+
+# --- 9. ModelCheckpoint and ReduceLROnPlateau take unknown keywords (tf.keras ignores them) ----
+def test_model_checkpoint_and_reduce_lr_accept_unknown_keywords(tmp_path, caplog):
+    checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "m.h5"), foo=1)
+    reduce_lr = keras.callbacks.ReduceLROnPlateau(foo=1)
+    assert checkpoint.period == 1 and reduce_lr.factor == 0.1
+    assert "ignores the keyword arguments ['foo']" in caplog.text
+    with pytest.raises(TypeError):     # tf.keras' EarlyStopping has no **kwargs
+        keras.callbacks.EarlyStopping(foo=1)

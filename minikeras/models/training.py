@@ -312,7 +312,6 @@ class Model(Layer):
                 (x, y, sample_weight), validation_split)
         if validation_data is not None:
             val_x, val_y, val_sample_weight = data_utils.unpack(validation_data)
-        _check_validation_freq(validation_freq)
         handler = data_utils.DataHandler(
             x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
             initial_epoch=initial_epoch, epochs=epochs, shuffle=shuffle,
@@ -865,18 +864,17 @@ def _warn_sample_weight_without_weighted_metrics(model, sample_weight):
             "silence this warning.")
 
 
-def _check_validation_freq(validation_freq):
-    if not isinstance(validation_freq, (int, list, tuple, set, range)):
-        raise ValueError("Expected `validation_freq` to be a list or int. Received: "
-                         f"validation_freq={validation_freq} of the type "
-                         f"{type(validation_freq)}.")
-
-
 def _should_validate(epoch, validation_freq):
-    """`validation_freq`: every n epochs (int) or the listed 1-based epochs."""
+    """`validation_freq`: every n epochs (int) or the listed 1-based epochs. tf.keras checks
+    its type here, at the end of the first epoch that has validation data, and takes a list
+    only (a tuple or range raises there too)."""
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
-    return (epoch + 1) in validation_freq
+    if isinstance(validation_freq, list):
+        return (epoch + 1) in validation_freq
+    raise ValueError("Expected `validation_freq` to be a list or int. Received: "
+                     f"validation_freq={validation_freq} of the type "
+                     f"{type(validation_freq)}.")
 
 
 def _flatten_metrics_in_order(logs, metrics_names):
