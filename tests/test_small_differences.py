@@ -263,3 +263,19 @@ def test_model_checkpoint_and_reduce_lr_accept_unknown_keywords(tmp_path, caplog
     assert "ignores the keyword arguments ['foo']" in caplog.text
     with pytest.raises(TypeError):     # tf.keras' EarlyStopping has no **kwargs
         keras.callbacks.EarlyStopping(foo=1)
+
+
+# --- 11. Keras 3's RandomContrast value_range ---------------------------------------------------
+def test_keras3_random_contrast_with_another_value_range_loads_and_clips_to_it(tmp_path):
+    folder = FIXTURES / "small_diffs"
+    expected = np.load(folder / "random_contrast_value_range.npz")
+    model = keras.models.load_model(folder / "random_contrast_value_range.keras")
+    layer = model.get_layer("contrast")
+    assert layer.value_range == (0, 1)
+    np.testing.assert_array_equal(model.predict(expected["x"], verbose=0), expected["predicted"])
+    np.testing.assert_allclose(layer(expected["x"], training=True), expected["training"],
+                               atol=1e-6)
+    model.save(tmp_path / "again.keras")
+    again = keras.models.load_model(tmp_path / "again.keras")
+    assert again.get_layer("contrast").value_range == (0, 1)
+    assert "value_range" not in layers.RandomContrast(0.2).get_config()   # tf.keras' keys
