@@ -279,3 +279,18 @@ def test_keras3_random_contrast_with_another_value_range_loads_and_clips_to_it(t
     again = keras.models.load_model(tmp_path / "again.keras")
     assert again.get_layer("contrast").value_range == (0, 1)
     assert "value_range" not in layers.RandomContrast(0.2).get_config()   # tf.keras' keys
+
+
+# --- reprs in tf's layout ------------------------------------------------------------------------
+def test_tensor_and_variable_reprs_follow_tf_layout():
+    # tf: <tf.Tensor: shape=(2,), dtype=float32, numpy=array([1., 2.], dtype=float32)>, the
+    # array on a line of its own only when it takes several
+    tensor = keras.backend.constant([1.0, 2.0])
+    assert repr(tensor) == ("<Tensor: shape=(2,), dtype=float32, "
+                            "numpy=array([1., 2.], dtype=float32)>")
+    bias = keras.backend.variable(np.zeros(3), name="bias")
+    assert repr(bias).endswith("shape=(3,) dtype=float32, "
+                               "numpy=array([0., 0., 0.], dtype=float32)>")
+    kernel = keras.backend.variable(np.zeros((2, 2)), name="kernel")
+    assert repr(kernel).endswith("dtype=float32, numpy=\narray([[0., 0.],\n"
+                                 "       [0., 0.]], dtype=float32)>")
