@@ -294,3 +294,13 @@ def test_tensor_and_variable_reprs_follow_tf_layout():
     kernel = keras.backend.variable(np.zeros((2, 2)), name="kernel")
     assert repr(kernel).endswith("dtype=float32, numpy=\narray([[0., 0.],\n"
                                  "       [0., 0.]], dtype=float32)>")
+
+
+def test_validation_data_given_as_a_bare_array_raises_as_in_tf_keras():
+    # tf.keras' `if validation_data` after the first epoch: NumPy's ambiguous truth value
+    # (minikeras used to validate without targets and report val_loss 0.0)
+    model = _tiny_compiled_model()
+    x = np.ones((4, 2), "float32")
+    with pytest.raises(ValueError, match="The truth value of an array with more than one "
+                                         "element is ambiguous"):
+        model.fit(x, np.zeros((4, 1)), epochs=1, verbose=0, validation_data=x)

@@ -353,7 +353,7 @@ class Model(Layer):
                                  "dataset (no batch was drawn in this epoch), or to a custom "
                                  "`train_step` that returned None instead of a dict of logs.")
             epoch_logs = copy.copy(self._validate_and_get_metrics_result(logs))
-            if validation_data is not None and _should_validate(epoch, validation_freq):
+            if _validation_given(validation_data) and _should_validate(epoch, validation_freq):
                 if self._eval_data_handler is None:   # one validation stream for the whole fit
                     self._eval_data_handler = data_utils.DataHandler(
                         val_x, val_y, val_sample_weight,
@@ -862,6 +862,18 @@ def _warn_sample_weight_without_weighted_metrics(model, sample_weight):
             "provided.  Did you mean to pass metrics to `weighted_metrics` in `compile()`?  If "
             "this is intentional you can pass `weighted_metrics=[]` to `compile()` in order to "
             "silence this warning.")
+
+
+def _validation_given(validation_data):
+    """tf.keras' `if validation_data`: a bare array (not an `(x, y)` tuple) of several values
+    raises NumPy's ambiguous-truth ValueError there, where validating it would report a loss
+    of 0 without targets."""
+    if validation_data is None:
+        return False
+    if isinstance(validation_data, (np.ndarray, Tensor)):
+        return bool(np.asarray(validation_data.data if isinstance(validation_data, Tensor)
+                               else validation_data))
+    return True
 
 
 def _should_validate(epoch, validation_freq):
