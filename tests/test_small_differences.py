@@ -28,6 +28,16 @@ def test_assigning_a_layer_or_model_name_raises_tf_keras_error():
     assert dense.name == "renamed"
 
 
+@pytest.mark.parametrize("attribute", ["weights", "trainable_weights", "dtype", "input_shape",
+                                       "losses", "metrics", "variables"])
+def test_assigning_any_read_only_property_raises_tf_keras_error(attribute):
+    expected = json.loads((FIXTURES / "book_scripts" / "renamed_layers.json").read_text())
+    model = keras.Sequential([layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(AttributeError) as info:
+        setattr(model.layers[0], attribute, [])
+    assert str(info.value) == expected["name_setter_error"].replace('"name"', f'"{attribute}"')
+
+
 # --- 2. a Loss object called on KerasTensors ---------------------------------------------------
 def _loss_model(loss, with_weights=False):
     inputs, targets = keras.Input((3,)), keras.Input((3,))

@@ -25,10 +25,11 @@ from ..ops import cast
 _PACKAGE = __name__.split(".")[0]   # "minikeras": where the built-in layers live
 
 # Keyword arguments every Layer accepts (tf.keras 2.x `base_layer` allow-list).
-# tf.keras' wording when a script assigns `layer.name` (tf_keras 2.21, book_scripts fixture)
-_NAME_SETTER_ERROR = ("Can't set the attribute \"name\", likely because it conflicts with an "
-                      "existing read-only @property of the object. Please choose a different "
-                      "name.")
+# tf.keras' wording when a script assigns a read-only property (`layer.name`, `model.weights`;
+# tf_keras 2.21, book_scripts fixture)
+_READ_ONLY_ERROR = ("Can't set the attribute \"{}\", likely because it conflicts with an "
+                    "existing read-only @property of the object. Please choose a different "
+                    "name.")
 _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
                    "activity_regularizer", "autocast", "implementation", "dynamic"}
 
@@ -141,17 +142,16 @@ class Layer:
         model through `_name` (`model._name = "encoder"`)."""
         return self._name
 
-    @name.setter
-    def name(self, value):
-        raise AttributeError(_NAME_SETTER_ERROR)
-
     # --- attribute tracking of nested layers ------------------------------------------------
     def __setattr__(self, name, value):
         for metric in _metrics_in(value):
             self._track_attribute_metric(metric)
         self._track_layers_of(name, value)
         self._track_variables_of(name, value)
-        object.__setattr__(self, name, value)
+        try:
+            object.__setattr__(self, name, value)
+        except AttributeError:
+            raise AttributeError(_READ_ONLY_ERROR.format(name)) from None
 
     def _track_variables_of(self, name, value):
         """tf.keras tracks a `tf.Variable` set as an attribute (alone or in a list or dict) as
