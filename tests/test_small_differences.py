@@ -314,3 +314,18 @@ def test_validation_data_given_as_a_bare_array_raises_as_in_tf_keras():
     with pytest.raises(ValueError, match="The truth value of an array with more than one "
                                          "element is ambiguous"):
         model.fit(x, np.zeros((4, 1)), epochs=1, verbose=0, validation_data=x)
+
+
+def test_loss_object_on_keras_tensors_records_tf_keras_layers():
+    # the TFOpLambda layers tf_keras 2.21 records for MeanSquaredError()(targets, outputs):
+    # the loss, then compute_weighted_loss (weights 1.0) and _safe_mean
+    keras.backend.clear_session()
+    inputs, targets = keras.Input((3,)), keras.Input((3,))
+    outputs = layers.Dense(3)(inputs)
+    model = keras.Model([inputs, targets], keras.losses.MeanSquaredError()(targets, outputs))
+    assert [layer.name for layer in model.layers[3:]] == [
+        "tf.convert_to_tensor", "tf.cast", "tf.math.squared_difference", "tf.math.reduce_mean",
+        "tf.math.multiply", "tf.math.reduce_sum", "tf.compat.v1.size", "tf.math.reduce_sum_1",
+        "tf.cast_1", "tf.math.divide_no_nan"]
+    summed = keras.losses.MeanSquaredError(reduction="sum")(targets, outputs)
+    assert summed.name.startswith("tf.math.reduce_sum_2")
