@@ -404,6 +404,11 @@ def compute_weighted_loss(losses, sample_weight=None, reduction=Reduction.SUM_OV
     return ops.divide(total, np.asarray(count, as_array(total).dtype))
 
 
+# Called on KerasTensors (a Loss object inside a functional model, for `add_loss` or as an
+# output), the weighting and reduction build TFOpLambda layers as in tf.keras.
+compute_weighted_loss = dispatch.symbolic_dispatch("losses")(compute_weighted_loss)
+
+
 class Loss:
     """Base class: `loss(y_true, y_pred, sample_weight)` returns the reduced loss."""
 
@@ -415,7 +420,8 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         losses = self.call(y_true, y_pred)
         reduction = Reduction.SUM_OVER_BATCH_SIZE if self.reduction == Reduction.AUTO else self.reduction
-        sample_weight = _apply_valid_mask(losses, sample_weight, reduction)
+        if not dispatch.is_symbolic(losses):
+            sample_weight = _apply_valid_mask(losses, sample_weight, reduction)
         return compute_weighted_loss(losses, sample_weight, reduction)
 
     def call(self, y_true, y_pred):

@@ -82,6 +82,9 @@ _OPS = {
     "clip_by_value": lambda t, clip_value_min, clip_value_max, name=None: K.clip(
         t, clip_value_min, clip_value_max),
     "cast": lambda x, dtype, name=None: K.cast(x, dtype),
+    "compat.v1.size": lambda input, name=None, out_type=None: Tensor(  # noqa: A002
+        np.asarray(np.size(unwrap(input)), np.int32)),
+    "math.divide_no_nan": lambda x, y, name=None: _divide_no_nan(x, y),
     "convert_to_tensor": lambda value, dtype=None, dtype_hint=None, name=None:
         K.cast(value, dtype) if dtype else value,
     "concat": lambda values, axis, name="concat": K.concatenate(values, axis=axis),
@@ -100,6 +103,16 @@ _OPS = {
     "compat.v1.gather": lambda params, indices, validate_indices=None, name=None, axis=None,
     batch_dims=0: K.gather(params, indices),
 }
+
+
+def _divide_no_nan(x, y):
+    """tf.math.divide_no_nan: x / y, 0 where y is 0 (differentiable in x: a loss's mean)."""
+    divisor = np.asarray(unwrap(y))
+    if np.all(divisor != 0):
+        return ops.divide(x, y)
+    dtype = np.asarray(unwrap(x)).dtype
+    safe = np.where(divisor == 0, 1, divisor).astype(dtype)
+    return ops.multiply(ops.divide(x, safe), (divisor != 0).astype(dtype))
 
 
 def _concrete_shape(shape):
@@ -284,7 +297,26 @@ def _kld(y_true, y_pred):
     return _tf("math.reduce_sum", _tf("math.multiply", y_true, y=log_ratio, name=None), axis=-1)
 
 
+def _weighted_loss(losses, sample_weight=None, reduction="sum_over_batch_size"):
+    """A Loss object's weighting and reduction (tf.keras: multiply by the weights, then
+    reduce_sum, divided by the number of elements for sum_over_batch_size)."""
+    if sample_weight is None:
+        sample_weight = 1.0
+    elif _ndim(sample_weight) == _ndim(losses) + 1:    # (batch, 1) weights, (batch,) losses
+        sample_weight = _tf("compat.v1.squeeze", sample_weight, axis=[-1])
+    losses = _tf("math.multiply", losses, y=sample_weight, name=None)
+    if reduction == "none":
+        return losses
+    total = _tf("math.reduce_sum", losses)
+    if reduction == "sum":
+        return total
+    # tf.keras' _safe_mean: reduce_sum(total) / cast(size(losses)), 0 for no element
+    count = _tf("cast", _tf("compat.v1.size", losses), dtype=_dtype_name(losses))
+    return _tf("math.divide_no_nan", _tf("math.reduce_sum", total), y=count, name=None)
+
+
 _LOSS_RECIPES = {
+    "compute_weighted_loss": _weighted_loss,
     "mean_squared_error": _mse,
     "binary_crossentropy": _crossentropy("binary_crossentropy", reduce=True),
     "categorical_crossentropy": _crossentropy("categorical_crossentropy", reduce=False),

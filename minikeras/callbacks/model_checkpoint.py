@@ -49,8 +49,9 @@ class ModelCheckpoint(Callback):
             logger.warning("`period` argument is deprecated. Please use `save_freq` to specify "
                            "the frequency in number of batches seen.")
         self.period = kwargs.pop("period", 1)
-        if kwargs:
-            raise TypeError(f"Unrecognized keyword arguments: {list(kwargs)}")
+        if kwargs:   # tf.keras' ModelCheckpoint takes and ignores them (old Keras arguments)
+            logger.warning(f"ModelCheckpoint ignores the keyword arguments {sorted(kwargs)}, as "
+                           "tf.keras does.")
         self.monitor_op = _monitor_op_for(mode, monitor, "ModelCheckpoint")
         if self.monitor_op is None:
             maximize = "acc" in monitor or monitor.startswith("fmeasure")

@@ -26,8 +26,9 @@ class ReduceLROnPlateau(Callback):
             min_delta = kwargs.pop("epsilon")
             logger.warning("`epsilon` argument is deprecated and will be removed, use "
                            "`min_delta` instead.")
-        if kwargs:
-            raise TypeError(f"Unrecognized keyword arguments: {list(kwargs)}")
+        if kwargs:   # tf.keras' ReduceLROnPlateau takes and ignores them (old Keras arguments)
+            logger.warning(f"ReduceLROnPlateau ignores the keyword arguments {sorted(kwargs)}, as "
+                           "tf.keras does.")
         self.factor = factor
         self.min_lr = min_lr
         self.min_delta = min_delta

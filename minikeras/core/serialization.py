@@ -87,6 +87,11 @@ def serialize_object(obj):
     return getattr(obj, "__name__", obj)
 
 
+class UnknownClassError(TypeError):
+    """tf.keras 2.13+'s TypeError for a config naming a class it cannot find (a loader's
+    deliberate error: file loaders let it through unchanged)."""
+
+
 def unknown_object_message(kind, name):
     """tf.keras 2's words for a name it cannot find (a kernel's custom loss, metric or layer
     missing from `custom_objects`)."""

@@ -107,7 +107,9 @@ class Tensor:
         return int(self.data)
 
     def __repr__(self):
-        return f"<Tensor shape={self.shape} dtype={self.dtype.name}\n{self.data!r}>"
+        # tf's layout: `<tf.Tensor: shape=(2,), dtype=float32, numpy=array([1., 2.], ...)>`
+        return (f"<Tensor: shape={self.shape}, dtype={self.dtype.name}, "
+                f"numpy={_numpy_text(self.data)}>")
 
     def __hash__(self):
         return id(self)
@@ -177,7 +179,13 @@ class Variable(Tensor):
 
     def __repr__(self):
         return (f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}, "
-                f"numpy=\n{self.data!r}>")
+                f"numpy={_numpy_text(self.data)}>")
+
+
+def _numpy_text(array):
+    """The array as tf's reprs show it: on a line of its own only when it takes several."""
+    text = repr(array)
+    return "\n" + text if "\n" in text else text
 
 
 def unwrap(x):

@@ -1,6 +1,9 @@
 """The Layer base class: weights, building, calling (eager or symbolic), configs."""
+import contextlib
 import functools
 import inspect
+import io
+import itertools
 import threading
 
 import numpy as np
@@ -22,6 +25,11 @@ from ..ops import cast
 _PACKAGE = __name__.split(".")[0]   # "minikeras": where the built-in layers live
 
 # Keyword arguments every Layer accepts (tf.keras 2.x `base_layer` allow-list).
+# tf.keras' wording when a script assigns a read-only property (`layer.name`, `model.weights`;
+# tf_keras 2.21, book_scripts fixture)
+_READ_ONLY_ERROR = ("Can't set the attribute \"{}\", likely because it conflicts with an "
+                    "existing read-only @property of the object. Please choose a different "
+                    "name.")
 _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
                    "activity_regularizer", "autocast", "implementation", "dynamic"}
 
@@ -91,7 +99,7 @@ class Layer:
             # tf.keras tracks those too
             self._track_layers_of(attribute, value)
         self._trainable = bool(trainable)
-        self.name = name or unique_object_name(to_snake_case(type(self).__name__))
+        self._name = name or unique_object_name(to_snake_case(type(self).__name__))
         self._dtype = _normalize_dtype(dtype)
         self.built = False
         self.input_spec = None
@@ -129,14 +137,10 @@ class Layer:
         self._call_has_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
 
     @property
-    def _name(self):
-        """tf.keras keeps a layer's name in `_name` (`name` is read-only there): tf.keras 2
-        scripts rename a layer or a model through it (`model._name = "encoder"`)."""
-        return self.name
-
-    @_name.setter
-    def _name(self, value):
-        self.name = value
+    def name(self):
+        """The layer's name. Read-only as in tf.keras: tf.keras 2 scripts rename a layer or a
+        model through `_name` (`model._name = "encoder"`)."""
+        return self._name
 
     # --- attribute tracking of nested layers ------------------------------------------------
     def __setattr__(self, name, value):
@@ -144,7 +148,10 @@ class Layer:
             self._track_attribute_metric(metric)
         self._track_layers_of(name, value)
         self._track_variables_of(name, value)
-        object.__setattr__(self, name, value)
+        try:
+            object.__setattr__(self, name, value)
+        except AttributeError:
+            raise AttributeError(_READ_ONLY_ERROR.format(name)) from None
 
     def _track_variables_of(self, name, value):
         """tf.keras tracks a `tf.Variable` set as an attribute (alone or in a list or dict) as
@@ -524,6 +531,9 @@ class Layer:
     _building = 0                  # > 0 while `build` runs (its weights take the layer's name)
     _calling = False               # True while `call` runs (its add_loss are per call)
     _resets_name_scope = False     # True for graph models
+    # Integer or bool inputs of a float layer: tf.keras' Dense and normalizations cast them
+    # ("cast"), its convolutions and RNNs refuse them ("refuse"); others pass them on (None).
+    _integer_inputs = None
 
     def __call__(self, *args, **kwargs):
         if not self._names_scoped:
@@ -535,7 +545,8 @@ class Layer:
         inputs = args[0]
         if type(inputs) is Tensor and len(args) == 1 and not kwargs.keys() - {"training"}:
             # Fast path of the common case: one concrete tensor in.
-            if inputs.data.dtype != self._dtype and inputs.data.dtype.kind == "f":
+            if inputs.data.dtype != self._dtype and (
+                    inputs.data.dtype.kind == "f" or self._integer_inputs is not None):
                 inputs = self._convert_input(inputs)
             return self._eager_call((inputs,), kwargs)
         if any(isinstance(t, KerasTensor) for t in flatten((args, kwargs))):
@@ -577,6 +588,8 @@ class Layer:
     def _convert_input(self, x):
         """Arrays become Tensors; float inputs are cast to the layer's dtype (autocast). A cast
         tensor keeps the Keras mask of the original."""
+        if self._integer_inputs is not None and isinstance(x, (Tensor, np.ndarray, np.generic)):
+            x = self._integer_input_as_float(x)
         if isinstance(x, Tensor):
             if x.dtype.kind == "f" and x.dtype != self._dtype and self._dtype.kind == "f":
                 mask = getattr(x, "_keras_mask", None)
@@ -591,6 +604,19 @@ class Layer:
                 arr = arr.astype(self._dtype)
             return Tensor(arr)
         return x
+
+    def _integer_input_as_float(self, x):
+        """An integer/bool input cast to the layer's float dtype, or refused as tf.keras does
+        (its kernels take float tensors only)."""
+        if x.dtype.kind not in "biu" or self._dtype.kind != "f":
+            return x
+        if self._integer_inputs == "refuse":
+            raise TypeError(
+                f"Exception encountered when calling layer '{self.name}' (type "
+                f"{type(self).__name__}).\n\ncannot compute {type(self).__name__} as input "
+                f"#0(zero-based) was expected to be a float tensor but is a {x.dtype} tensor "
+                "(cast the inputs to float first).")
+        return cast(x, self._dtype) if isinstance(x, Tensor) else x.astype(self._dtype)
 
     def _resolve_training(self, kwargs):
         """Keras' rule: an explicit argument wins, then the enclosing call's, then the default."""
@@ -771,9 +797,11 @@ class Layer:
 
     def _infer_by_running(self, args, kwargs):
         """Run `call` on zero placeholders twice with different sizes for unknown dimensions;
-        dimensions of the result that change are unknown (None)."""
+        dimensions of the result that change are unknown (None). tf.keras runs `call` once
+        (symbolically): what the runs after the first print is not shown."""
+        runs = itertools.count()
         try:
-            return self._infer_with_fills(args, kwargs, (2, 3))
+            return self._infer_with_fills(args, kwargs, (2, 3), runs)
         except ValueError as error:
             if not _is_broadcast_error(error):
                 raise
@@ -781,17 +809,17 @@ class Layer:
         # RandomWeightedAverage: `K.random_uniform((batch_size, 1, 1, 1)) * inputs[0]`), which
         # TensorFlow's static shapes allow: size 1 always broadcasts, and a second size the
         # result shows may be the fixed one.
-        first = self._infer_with_fills(args, kwargs, (1, 1))
+        first = self._infer_with_fills(args, kwargs, (1, 1), runs)
         sizes = sorted({d for t in flatten(first) for d in t.shape if d is not None and d > 1})
         for size in sizes:
             try:
-                return self._infer_with_fills(args, kwargs, (1, size))
+                return self._infer_with_fills(args, kwargs, (1, size), runs)
             except ValueError as error:
                 if not _is_broadcast_error(error):
                     raise
         return first
 
-    def _infer_with_fills(self, args, kwargs, fills):
+    def _infer_with_fills(self, args, kwargs, fills, runs):
         results = []
         for fill in fills:
             def placeholder(t, fill=fill):
@@ -808,7 +836,10 @@ class Layer:
                     concrete_kwargs["mask"] = masks
             concrete_kwargs.setdefault("training", False) if self._call_accepts_training else None
             self._extra_losses = []   # the losses of one run count
-            with np.errstate(all="ignore"):     # zeros: log(0), 0 / 0 are no user error
+            # a print in `call` shows once, as in tf.keras
+            quiet = contextlib.redirect_stdout(io.StringIO()) if next(runs) else \
+                contextlib.nullcontext()
+            with np.errstate(all="ignore"), quiet:   # zeros: log(0), 0 / 0 are no user error
                 self._calling = True
                 try:
                     out = self.call(*concrete_args, **concrete_kwargs)

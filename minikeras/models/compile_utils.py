@@ -259,7 +259,8 @@ def _loss_metric_input(value):
 
 def _valid_mask_weights(y_pred, sample_weight, loss_obj):
     """tf.keras 2.x masked losses: masked entries weigh 0 and a mean-reduced loss is divided
-    by the number of valid entries (weights scaled by total / valid)."""
+    by the number of valid entries (weights scaled by total / valid). A batch with no valid
+    entry gives NaN weights (tf.keras' 0 * total / 0), so its loss is NaN as there."""
     mask = _output_mask(y_pred)
     if mask is None:
         return sample_weight
@@ -268,8 +269,8 @@ def _valid_mask_weights(y_pred, sample_weight, loss_obj):
                               losses_module.Reduction.SUM_OVER_BATCH_SIZE):
         mask = mask.astype(weight.dtype)
         valid = float(np.sum(mask))
-        if valid > 0:
-            weight = weight * np.asarray(mask.size / valid, weight.dtype)
+        scale = mask.size / valid if valid > 0 else np.nan
+        weight = weight * np.asarray(scale, weight.dtype)
     return weight
 
 

@@ -25,6 +25,7 @@ from ..core.tensor import Tensor
 from ..engine.base_layer import AUTO_CONFIG_TYPES
 from ..engine.keras_tensor import KerasTensor
 from ..core.version import __version__
+from ..core.serialization import UnknownClassError, unknown_object_message
 from ..core.registry import (
     _GLOBAL_CUSTOM_NAMES, builtin_objects, custom_object_scope, get_registered_object,
 )
@@ -166,7 +167,11 @@ def _builtin_layer_classes():
     return {name: obj for name, obj in builtin_objects("layers").items() if isinstance(obj, type)}
 
 
-def lookup_class(class_name, custom_objects=None, registered_name=None, kind="layer"):
+def lookup_class(class_name, custom_objects=None, registered_name=None, kind="layer",
+                 new_format=False):
+    """The class a config entry names. Unknown: tf.keras 2.13+'s TypeError for an entry of
+    its current form (with "module": `.keras` files, `to_json`, `get_config`), its legacy
+    ValueError otherwise (`.h5` files, older JSON)."""
     for name in (registered_name, class_name):
         if not name:
             continue
@@ -178,10 +183,12 @@ def lookup_class(class_name, custom_objects=None, registered_name=None, kind="la
     builtin = _builtin_layer_classes().get(class_name)
     if builtin is not None:
         return builtin
-    raise ValueError(
-        f"Unknown {kind}: '{class_name}'. Please ensure you are using a "
-        "`keras.utils.custom_object_scope` and that this object is included in the scope, or "
-        "that it is registered with `keras.utils.register_keras_serializable()`.")
+    if new_format:
+        raise UnknownClassError(
+            f"Cannot deserialize object of type `{class_name}`. If `{class_name}` is a custom "
+            "class, please register it using the "
+            "`@keras.saving.register_keras_serializable()` decorator.")
+    raise ValueError(unknown_object_message(kind, class_name))
 
 
 def deserialize_layer(config, custom_objects=None):
@@ -191,7 +198,8 @@ def deserialize_layer(config, custom_objects=None):
         raise ValueError(f"Improper config format for a layer: {config!r}. Expecting a dict with "
                          "'class_name' and 'config' keys.")
     class_name = config["class_name"]
-    cls = lookup_class(class_name, custom_objects, config.get("registered_name"))
+    cls = lookup_class(class_name, custom_objects, config.get("registered_name"),
+                       new_format="module" in config)
     layer_config = config.get("config", {})
     with custom_object_scope(custom_objects or {}):
         if isinstance(cls, type) and issubclass(cls, Model):

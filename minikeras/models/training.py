@@ -316,7 +316,6 @@ class Model(Layer):
                 (x, y, sample_weight), validation_split)
         if validation_data is not None:
             val_x, val_y, val_sample_weight = data_utils.unpack(validation_data)
-        _check_validation_freq(validation_freq)
         handler = data_utils.DataHandler(
             x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
             initial_epoch=initial_epoch, epochs=epochs, shuffle=shuffle,
@@ -358,7 +357,7 @@ class Model(Layer):
                                  "dataset (no batch was drawn in this epoch), or to a custom "
                                  "`train_step` that returned None instead of a dict of logs.")
             epoch_logs = copy.copy(self._validate_and_get_metrics_result(logs))
-            if validation_data is not None and _should_validate(epoch, validation_freq):
+            if _validation_given(validation_data) and _should_validate(epoch, validation_freq):
                 if self._eval_data_handler is None:   # one validation stream for the whole fit
                     self._eval_data_handler = data_utils.DataHandler(
                         val_x, val_y, val_sample_weight,
@@ -478,7 +477,7 @@ class Model(Layer):
                              "The input gave no batch to predict on: check that `x` holds at "
                              "least one sample.")
         callbacks.on_predict_end()
-        merged = [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
+        merged = [_batches_joined(parts) for parts in zip(*outputs)]
         # The outputs' structure is kept (a dict stays a dict, even with one entry).
         nested = isinstance(structure, (list, tuple, dict))
         return pack_sequence_as(structure, merged) if nested else merged[0]
@@ -849,6 +848,15 @@ class _Executions:
         return pack_sequence_as(structure, merged) if nested else merged[0]
 
 
+def _batches_joined(parts):
+    """predict's output from its batches' outputs, as tf.keras joins them: concatenated; a
+    scalar output (a Loss object's value as a model output) is stacked, one per batch, or a
+    Python number when there was one batch."""
+    if parts[0].ndim:
+        return np.concatenate(parts, axis=0)
+    return parts[0].item() if len(parts) == 1 else np.stack(parts)
+
+
 def _warn_sample_weight_without_weighted_metrics(model, sample_weight):
     """tf.keras' hint (also on every validation of a fit with validation sample weights):
     plain `metrics` ignore sample weights, only `weighted_metrics` use them."""
@@ -860,18 +868,29 @@ def _warn_sample_weight_without_weighted_metrics(model, sample_weight):
             "silence this warning.")
 
 
-def _check_validation_freq(validation_freq):
-    if not isinstance(validation_freq, (int, list, tuple, set, range)):
-        raise ValueError("Expected `validation_freq` to be a list or int. Received: "
-                         f"validation_freq={validation_freq} of the type "
-                         f"{type(validation_freq)}.")
+def _validation_given(validation_data):
+    """tf.keras' `if validation_data`: a bare array (not an `(x, y)` tuple) of several values
+    raises NumPy's ambiguous-truth ValueError there, where validating it would report a loss
+    of 0 without targets."""
+    if validation_data is None:
+        return False
+    if isinstance(validation_data, (np.ndarray, Tensor)):
+        return bool(np.asarray(validation_data.data if isinstance(validation_data, Tensor)
+                               else validation_data))
+    return True
 
 
 def _should_validate(epoch, validation_freq):
-    """`validation_freq`: every n epochs (int) or the listed 1-based epochs."""
+    """`validation_freq`: every n epochs (int) or the listed 1-based epochs. tf.keras checks
+    its type here, at the end of the first epoch that has validation data, and takes a list
+    only (a tuple or range raises there too)."""
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
-    return (epoch + 1) in validation_freq
+    if isinstance(validation_freq, list):
+        return (epoch + 1) in validation_freq
+    raise ValueError("Expected `validation_freq` to be a list or int. Received: "
+                     f"validation_freq={validation_freq} of the type "
+                     f"{type(validation_freq)}.")
 
 
 def _flatten_metrics_in_order(logs, metrics_names):

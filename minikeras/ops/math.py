@@ -689,8 +689,20 @@ def _defer_to_symbolic(operator):
     def apply(a, b):
         if getattr(b, "_is_keras_tensor", False):
             return NotImplemented
-        return operator(a, b)
+        return operator(a, _converted_like(b, a))
     return apply
+
+
+def _converted_like(other, tensor):
+    """A NumPy operand of a float tensor's operator in the tensor's dtype: TF converts it with
+    the tensor's dtype (float32 * an int64 or float64 array is float32, never float64)."""
+    if type(other) in (float, int) or isinstance(other, Tensor):
+        return other
+    if isinstance(other, (np.ndarray, np.generic, list, tuple)) and tensor.dtype.kind == "f":
+        array = np.asarray(other)
+        if array.dtype != tensor.dtype and array.dtype.kind in "biuf":
+            return array.astype(tensor.dtype)
+    return other
 
 
 def _equality(compare, when_incomparable):

@@ -24,6 +24,7 @@ import h5py
 import numpy as np
 
 from ..core.durable import replaced_through_temporary_file
+from ..core.serialization import UnknownClassError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -286,6 +287,8 @@ def deserializing(filepath, build):
     except RecursionError:
         raise CorruptFileError(f"Cannot load the model from {filepath}: its config is nested "
                                "too deeply to be a Keras model config.") from None
+    except UnknownClassError:
+        raise
     except (TypeError, KeyError, AttributeError, IndexError) as error:
         raise CorruptFileError(f"Cannot load the model from {filepath}: its model config is "
                                f"malformed ({type(error).__name__}: {error}).") from error

@@ -378,9 +378,8 @@ _CHANNELS_LAST = {"data_format": ("channels_last", None)}
 _KERAS3_ONLY_CLASS_KEYS = {name: _CHANNELS_LAST for name in (
     "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
     "RandomCrop", "RandomContrast", "RandomBrightness")}
-# tf.keras' RandomContrast clips to [0, 255]: Keras 3's default value_range.
-_KERAS3_ONLY_CLASS_KEYS["RandomContrast"] = {**_CHANNELS_LAST,
-                                             "value_range": ([0, 255], [0.0, 255.0])}
+# tf.keras' RandomContrast clips to [0, 255], Keras 3's default value_range; ours takes
+# another one as Keras 3 does (and writes it only then).
 # Resizing's padding mode is Keras 3's; its fill arguments matter only with it ("any").
 _KERAS3_ONLY_CLASS_KEYS["Resizing"] = {**_CHANNELS_LAST, "pad_to_aspect_ratio": (False,),
                                        "antialias": (False,), "fill_mode": "any",

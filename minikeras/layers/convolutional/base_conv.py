@@ -21,6 +21,8 @@ class Conv(Layer):
     The kernel has Keras' layout `(*kernel_size, in_channels // groups, filters)`.
     """
 
+    _integer_inputs = "refuse"    # as tf.keras' kernels
+
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",

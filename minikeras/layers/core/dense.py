@@ -16,6 +16,8 @@ class Dense(Layer):
     (2, 4)
     """
 
+    _integer_inputs = "cast"    # as tf.keras' kernels
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):

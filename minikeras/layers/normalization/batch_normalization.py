@@ -40,6 +40,8 @@ class BatchNormalization(Layer):
     ['gamma:0', 'beta:0', 'moving_mean:0', 'moving_variance:0']
     """
 
+    _integer_inputs = "cast"    # as tf.keras' kernels
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",

@@ -16,6 +16,8 @@ class LayerNormalization(Layer):
            [-1.,  1.]], dtype=float32)
     """
 
+    _integer_inputs = "cast"    # as tf.keras' kernels
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
                  beta_constraint=None, gamma_constraint=None, **kwargs):

@@ -48,16 +48,18 @@ class RandomCrop(BaseRandomImageLayer):
 
 class RandomContrast(BaseRandomImageLayer):
     """In training, `(x - mean) * c + mean` per image and channel (mean over height and width),
-    one factor `c ~ U(1 - lower, 1 + upper)` for the batch, then clipped to [0, 255].
+    one factor `c ~ U(1 - lower, 1 + upper)` for the batch, then clipped to [0, 255]
+    (`value_range`: Keras 3's argument, read from Keras 3 files; tf.keras has none).
 
     Example:
     >>> RandomContrast(0.5, seed=1)(np.ones((2, 4, 4, 3)), training=True).shape
     (2, 4, 4, 3)
     """
 
-    def __init__(self, factor, seed=None, **kwargs):
+    def __init__(self, factor, seed=None, value_range=(0, 255), **kwargs):
         super().__init__(**kwargs)
         self.factor = factor
+        self.value_range = tuple(value_range)
         if isinstance(factor, (tuple, list)):
             self.lower, self.upper = factor[0], factor[1]
         else:
@@ -73,7 +75,7 @@ class RandomContrast(BaseRandomImageLayer):
         contrast = np.asarray(self._random.rng.uniform(1.0 - self.lower, 1.0 + self.upper), dtype)
         mean = ops.mean(images, axis=(1, 2), keepdims=True)
         adjusted = ops.add(ops.multiply(ops.subtract(images, mean), contrast), mean)
-        return ops.clip(adjusted, 0.0, 255.0)
+        return ops.clip(adjusted, float(self.value_range[0]), float(self.value_range[1]))
 
     def compute_output_shape(self, input_shape):
         # tf.keras builds a contrast of 5-D inputs (its op works on the last three axes)
@@ -82,6 +84,8 @@ class RandomContrast(BaseRandomImageLayer):
     def get_config(self):
         config = super().get_config()
         config.update({"factor": self.factor, "seed": self.seed})
+        if self.value_range != (0, 255):     # tf.keras' config has no such key
+            config["value_range"] = list(self.value_range)
         return config
 
 

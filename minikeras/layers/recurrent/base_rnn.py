@@ -42,6 +42,8 @@ class RNN(Layer):
     (2, 5, 8)
     """
 
+    _integer_inputs = "refuse"    # as tf.keras' kernels
+
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, time_major=False, **kwargs):
         if isinstance(cell, (list, tuple)):

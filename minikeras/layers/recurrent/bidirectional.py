@@ -46,7 +46,7 @@ class Bidirectional(Wrapper):
             self.backward_layer = _recreate(layer, go_backwards=True, name=f"backward_{base_name}")
         else:
             if not backward_layer.name.startswith("backward_"):
-                backward_layer.name = f"backward_{backward_layer.name}"
+                backward_layer._name = f"backward_{backward_layer.name}"
             self.backward_layer = backward_layer
         self._verify_layer_config()
         for copy in (self.forward_layer, self.backward_layer):
