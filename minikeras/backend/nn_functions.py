@@ -665,9 +665,16 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         elif wrap_outputs:
             results = [results]
         if isinstance(results, (list, tuple)):
-            return [np.asarray(as_array(r)) for r in results]
-        return np.asarray(as_array(results))
+            return [_fetched(r) for r in results]
+        return _fetched(results)
     return run
+
+
+def _fetched(result):
+    """A `K.function` result as tf.keras' eager one gives it: a NumPy array, or a Python
+    number for a scalar (DLwP's `loss_value` prints as a Python float)."""
+    value = np.asarray(as_array(result))
+    return value.item() if value.ndim == 0 else value
 
 
 def _update_pairs(updates):
