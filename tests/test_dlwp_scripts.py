@@ -52,3 +52,48 @@ def test_legacy_optimizer_config_keys_in_tf_keras_order(case):
     model.compile(optimizer, "mse")
     model.train_on_batch(np.array([[1.0, 2.0]], "float32"), np.array([[1.0]], "float32"))
     assert list(optimizer.get_config()) == expected["after"]
+
+
+def test_inferred_sequential_relaxes_its_input_shape_for_other_sizes():
+    """tf.keras: a Sequential built from its first data (no Input, no input_shape) called on
+    data of other sizes makes the differing dimensions None instead of refusing them."""
+    stack = keras.Sequential([layers.Dense(4), layers.Dense(2)])
+    assert stack(np.zeros((2, 2, 8), "float32")).shape == (2, 2, 2)
+    longer = np.random.default_rng(0).normal(size=(3, 5, 8)).astype("float32")
+    out = np.asarray(stack(longer))
+    (k1, b1), (k2, b2) = (layer.get_weights() for layer in stack.layers)
+    np.testing.assert_allclose(out, (longer @ k1 + b1) @ k2 + b2, rtol=1e-5, atol=1e-6)
+    assert stack.input_shape == (None, None, 8)
+    explicit = keras.Sequential([layers.Dense(4, input_shape=(2, 8))])
+    with pytest.raises(ValueError, match="incompatible"):
+        explicit(np.zeros((3, 5, 8), "float32"))      # a given input shape stays as given
+
+
+class _TransformerBlock(layers.Layer):
+    """DLwP 2nd ed. 11.3's TransformerEncoder shape: a Sequential made in __init__ without an
+    input shape, called inside `call` on sequences of unknown length."""
+
+    def __init__(self, dim, **kwargs):
+        super().__init__(**kwargs)
+        self.dense_proj = keras.Sequential([layers.Dense(2 * dim, activation="relu"),
+                                            layers.Dense(dim)])
+
+    def call(self, inputs):
+        return inputs + self.dense_proj(inputs)
+
+
+def test_custom_layer_calling_a_deferred_sequential_on_unknown_lengths():
+    inputs = keras.Input(shape=(None,), dtype="int64")
+    x = layers.Embedding(20, 8)(inputs)
+    block = _TransformerBlock(8)
+    outputs = block(x)
+    assert outputs.shape == (None, None, 8)
+    assert block.dense_proj.input_shape == (None, None, 8)
+    model = keras.Model(inputs, outputs)
+    for length in (3, 7):
+        tokens = np.arange(2 * length).reshape(2, length) % 20
+        embedded = model.layers[1].get_weights()[0][tokens]
+        (k1, b1), (k2, b2) = (layer.get_weights() for layer in block.dense_proj.layers)
+        expected = embedded + np.maximum(embedded @ k1 + b1, 0) @ k2 + b2
+        np.testing.assert_allclose(model.predict(tokens, verbose=0), expected, rtol=1e-5,
+                                   atol=1e-6)
