@@ -97,3 +97,33 @@ def test_custom_layer_calling_a_deferred_sequential_on_unknown_lengths():
         expected = embedded + np.maximum(embedded @ k1 + b1, 0) @ k2 + b2
         np.testing.assert_allclose(model.predict(tokens, verbose=0), expected, rtol=1e-5,
                                    atol=1e-6)
+
+
+def test_get_vocabulary_entries_are_numpy_scalars_as_in_tf_keras():
+    """DLwP 2nd ed. 11.2 prints the adapted vocabulary: tf.keras gives np.str_ tokens (special
+    string tokens stay str) and np.int64 integer entries, so the list prints the same."""
+    expected = _facts()["vocabulary_types"]
+
+    def types(vocabulary):
+        return [type(token).__name__ for token in vocabulary]
+    adapted = layers.TextVectorization()
+    adapted.adapt(["b a a", "c"])
+    assert types(adapted.get_vocabulary()) == expected["text_adapted"]
+    assert types(adapted.get_vocabulary(include_special_tokens=False)) == \
+        expected["text_adapted_plain"]
+    assert repr(adapted.get_vocabulary()) == expected["adapted_repr"]
+    assert types(layers.TextVectorization(vocabulary=["x", "y"]).get_vocabulary()) == \
+        expected["text_given"]
+    ngrams = layers.TextVectorization(output_mode="multi_hot", ngrams=2)
+    ngrams.adapt(["b a a", "c"])
+    assert types(ngrams.get_vocabulary()) == expected["text_ngrams"]
+    strings = layers.StringLookup()
+    strings.adapt(["b", "a", "a"])
+    assert types(strings.get_vocabulary()) == expected["string_adapted"]
+    integers = layers.IntegerLookup()
+    integers.adapt([3, 1, 1])
+    assert types(integers.get_vocabulary()) == expected["integer_adapted"]
+    given = layers.IntegerLookup(vocabulary=[5, 7], mask_token=0)
+    assert types(given.get_vocabulary()) == expected["integer_given"]
+    adapted.set_vocabulary(["q", "r"])
+    assert types(adapted.get_vocabulary()) == expected["text_set"]

@@ -31,8 +31,40 @@ def legacy_config_order():
     return orders
 
 
+def vocabulary_types():
+    """DLwP 2nd ed. 11.2 prints `text_vectorization.get_vocabulary()`: the Python type of each
+    entry (np.str_ / np.int64 / str) for adapted, given and set vocabularies."""
+    def types(vocabulary):
+        return [type(token).__name__ for token in vocabulary]
+    layers = keras.layers
+    adapted = layers.TextVectorization()
+    adapted.adapt(["b a a", "c"])
+    given = layers.TextVectorization(vocabulary=["x", "y"])
+    ngrams = layers.TextVectorization(output_mode="multi_hot", ngrams=2)
+    ngrams.adapt(["b a a", "c"])
+    strings = layers.StringLookup()
+    strings.adapt(["b", "a", "a"])
+    integers = layers.IntegerLookup()
+    integers.adapt([3, 1, 1])
+    integers_given = layers.IntegerLookup(vocabulary=[5, 7], mask_token=0)
+    facts = {
+        "text_adapted": types(adapted.get_vocabulary()),
+        "text_adapted_plain": types(adapted.get_vocabulary(include_special_tokens=False)),
+        "text_given": types(given.get_vocabulary()),
+        "text_ngrams": types(ngrams.get_vocabulary()),
+        "string_adapted": types(strings.get_vocabulary()),
+        "integer_adapted": types(integers.get_vocabulary()),
+        "integer_given": types(integers_given.get_vocabulary()),
+        "adapted_repr": repr(adapted.get_vocabulary()),
+    }
+    adapted.set_vocabulary(["q", "r"])
+    facts["text_set"] = types(adapted.get_vocabulary())
+    return facts
+
+
 def main():
-    facts = {"legacy_config_order": legacy_config_order()}
+    facts = {"legacy_config_order": legacy_config_order(),
+             "vocabulary_types": vocabulary_types()}
     folder = fixture_dir("dlwp")
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "dlwp_facts.json"), "w") as handle:
