@@ -20,17 +20,34 @@ def _facts():
 
 
 def test_k_function_gives_python_numbers_for_scalar_outputs():
-    """DLwP 5.4 / 8.2 print `loss_value` from `K.function`: tf.keras' eager function hands a
-    scalar back as a Python float (arrays stay NumPy arrays)."""
+    """tf.keras' eager K.function hands a scalar back as a Python float (arrays stay NumPy
+    arrays)."""
     inputs = keras.Input((3,))
     outputs = layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")(inputs)
     fetch = K.function([inputs], [K.mean(outputs), outputs, K.sum(outputs, axis=1)])
     loss_value, full, sums = fetch([np.ones((2, 3), "float32")])
-    assert type(loss_value) is float and loss_value == 3.0
-    assert isinstance(full, np.ndarray) and full.shape == (2, 2) and full.dtype == np.float32
+    assert [type(loss_value).__name__, type(full).__name__] == \
+        _facts()["function_result_types"]
+    assert loss_value == 3.0
+    assert full.shape == (2, 2) and full.dtype == np.float32
     np.testing.assert_allclose(sums, [6.0, 6.0])
     single = K.function([inputs], K.max(outputs))(np.ones((1, 3), "float32"))
     assert type(single) is float and single == 3.0
+
+
+def test_k_function_with_k_gradients_gives_numpy_scalars_as_graph_mode():
+    """DLwP 5.4 / 8.2 / 8.3 print the loss of a K.function built with K.gradients, which
+    tf.keras runs only with eager execution off: there the scalar is an np.float32."""
+    with open(os.path.join(FIXTURES, "dlwp_graph_facts.json")) as handle:
+        expected = json.load(handle)["function_result_types"]
+    inputs = keras.Input((3,))
+    outputs = layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")(inputs)
+    loss = K.mean(outputs)
+    fetch = K.function([inputs], [loss, outputs, K.gradients(loss, inputs)[0]])
+    values = fetch([np.ones((2, 3), "float32")])
+    assert [type(value).__name__ for value in values] == expected
+    assert values[0] == np.float32(3.0)
+    np.testing.assert_allclose(values[2], np.full((2, 3), 0.5))   # d mean / d x = 2 / 4
 
 
 LEGACY_OPTIMIZERS = {

@@ -1,16 +1,24 @@
 """Writes tests/fixtures/dlwp/: what tf_keras 2.21 does where DLwP notebook scripts (both
 editions, fid-dlwp sweep) showed minikeras differing.
 Run with the peer: TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 \
-    /work/peers/bin/python benchmarks/fixture_recipes/dlwp.py --peer"""
+    /work/peers/bin/python benchmarks/fixture_recipes/dlwp.py --peer
+and again with `--graph` added (eager execution off, as the K.gradients notebooks need), which
+writes dlwp_graph_facts.json."""
 import json
 import os
+import sys
 
 import numpy as np
 
 from peer import fixture_dir, require_peer
 
 require_peer()
+GRAPH = "--graph" in sys.argv
+import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
+
+if GRAPH:
+    tf.compat.v1.disable_eager_execution()
 
 
 def legacy_config_order():
@@ -62,12 +70,34 @@ def vocabulary_types():
     return facts
 
 
+def function_result_types():
+    """DLwP 5.4 / 8.2 / 8.3 print the scalar loss a K.function returns: its type, eager (a plain
+    K.function) or in graph mode (with K.gradients, or any function once eager is off)."""
+    layers = keras.layers
+    inputs = keras.Input((3,))
+    outputs = layers.Dense(2)(inputs)
+    loss = keras.backend.mean(outputs)
+    fetches = [loss, outputs]
+    if GRAPH:
+        fetches.append(keras.backend.gradients(loss, inputs)[0])
+    values = keras.backend.function([inputs], fetches)([np.ones((2, 3), "float32")])
+    return [type(value).__name__ for value in values]
+
+
 def main():
-    facts = {"legacy_config_order": legacy_config_order(),
+    if GRAPH:
+        write("dlwp_graph_facts.json", {"function_result_types": function_result_types()})
+        return
+    facts = {"function_result_types": function_result_types(),
+             "legacy_config_order": legacy_config_order(),
              "vocabulary_types": vocabulary_types()}
+    write("dlwp_facts.json", facts)
+
+
+def write(name, facts):
     folder = fixture_dir("dlwp")
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "dlwp_facts.json"), "w") as handle:
+    with open(os.path.join(folder, name), "w") as handle:
         json.dump(facts, handle, indent=1, sort_keys=False)
 
 
