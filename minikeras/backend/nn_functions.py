@@ -649,6 +649,7 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
     held = _held_inputs(inputs, all_outputs)
     model = Functional(inputs + held, all_outputs if updates else outputs)
     wrap_outputs = isinstance(outputs, list) and len(outputs) == 1
+    graph_mode = bool(updates) or any(_uses_symbolic_gradients(t) for t in all_outputs)
 
     def run(model_inputs):
         training = None
@@ -666,9 +667,37 @@ def function(inputs, outputs, updates=None, name=None, **kwargs):
         elif wrap_outputs:
             results = [results]
         if isinstance(results, (list, tuple)):
-            return [np.asarray(as_array(r)) for r in results]
-        return np.asarray(as_array(results))
+            return [_fetched(r, graph_mode) for r in results]
+        return _fetched(results, graph_mode)
     return run
+
+
+def _fetched(result, graph_mode):
+    """A `K.function` result as tf.keras gives it: a NumPy array, and for a scalar a Python
+    number (eager) or a NumPy scalar (np.float32) when the function is a Keras 2 graph-mode
+    one (`K.gradients` or `updates`, which tf.keras runs only with eager execution off)."""
+    value = np.asarray(as_array(result))
+    if value.ndim:
+        return value
+    return value[()] if graph_mode else value.item()
+
+
+def _uses_symbolic_gradients(tensor):
+    """Whether `tensor` is computed through a `K.gradients` node."""
+    if not isinstance(tensor, KerasTensor):
+        return False
+    seen, pending = set(), [tensor]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        node = current.node
+        if isinstance(node.layer, _SymbolicGradients):
+            return True
+        if not node.is_input:
+            pending.extend(node.input_tensors)
+    return False
 
 
 def _update_pairs(updates):

@@ -151,6 +151,7 @@ class Sequential(Functional):
             self._stack[:] = _unique(self._stack)
             self._input_layer = InputLayer(batch_input_shape=tuple(input_shape), dtype=input_dtype,
                                            name=f"{self._stack[0].name}_input" if self._stack else None)
+            self.__dict__["_input_shape_inferred"] = True
             self._rebuild()
         self.built = True
 
@@ -209,7 +210,28 @@ class Sequential(Functional):
     def __call__(self, *args, **kwargs):
         if args and isinstance(args[0], KerasTensor) and self._input_layer is None:
             self.build(args[0].shape)
+        elif args:
+            self._relax_inferred_input_shape(args[0])
         return super().__call__(*args, **kwargs)
+
+    def _relax_inferred_input_shape(self, inputs):
+        """A Sequential whose input shape was inferred (built from its first data or by
+        `build`, not given by an Input / `input_shape`) takes inputs of other sizes as tf.keras'
+        does: the dimensions that differ become None and the graph is built again. A layer
+        such as DLwP's TransformerEncoder creates its Sequential in `__init__` and calls it on
+        sequences of any length."""
+        if not self.__dict__.get("_input_shape_inferred") or self._input_layer is None:
+            return
+        shape = getattr(inputs, "shape", None)
+        known = self._input_layer._batch_input_shape
+        if shape is None or isinstance(inputs, (list, tuple, dict)) or len(shape) != len(known):
+            return
+        relaxed = tuple(None if k is None or s is None or k != s else k
+                        for k, s in zip(known, tuple(shape)))
+        if relaxed != tuple(known):
+            dtype = self._input_layer.dtype
+            self._input_layer = None
+            self.build(relaxed, dtype)
 
     def predict_proba(self, x, batch_size=32, verbose=0):
         """Keras 2 (tf.keras <= 2.5): `predict`, for a model ending in a probability layer."""

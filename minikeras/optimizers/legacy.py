@@ -165,12 +165,13 @@ class LegacyOptimizer:
         created = self._hypers_created
         learning_rate = self._learning_rate if created or isinstance(
             self._learning_rate, schedules.LearningRateSchedule) else self._given_learning_rate
-        config = {"name": self.name,
-                  "learning_rate": self._serialize_hyperparameter(learning_rate),
-                  "decay": self._initial_decay}
+        config = {"name": self.name}
+        # tf.keras' order: the base class's name and clipping, then the subclass's entries
         for key in ("clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, key, None) is not None:
                 config[key] = getattr(self, key)
+        config.update(learning_rate=self._serialize_hyperparameter(learning_rate),
+                      decay=self._initial_decay)
         for key in self._legacy_config_keys:
             value = getattr(self, key)
             config[key] = _as_float32(value) if created and key in self._float32_hypers \

@@ -111,8 +111,15 @@ class IndexLookup(PreprocessingLayer):
 
     def get_vocabulary(self, include_special_tokens=True):
         """The vocabulary, by index: the mask and OOV tokens first unless excluded."""
-        tokens = list(self._tokens)
-        return self._special_tokens() + tokens if include_special_tokens else tokens
+        # tf.keras hands the tokens back as NumPy scalars (np.str_ / np.int64: the vocabulary
+        # list prints as `np.str_('word')` under NumPy 2); string special tokens stay `str`
+        tokens = [_as_numpy_token(t) for t in self._tokens]
+        if not include_special_tokens:
+            return tokens
+        specials = self._special_tokens()
+        if self.vocabulary_dtype != "string":
+            specials = [_as_numpy_token(t) for t in specials]
+        return specials + tokens
 
     @property
     def idf_weights(self):
@@ -463,3 +470,12 @@ def _accept_keras3_oov_arguments(kwargs, num_oov_indices, key_kind):
         raise NotImplementedError(f"A lookup layer with num_oov_indices={num_oov_indices}, "
                                   f"oov_method={method!r} and salt={salt!r} (a Keras 3 config) "
                                   "is not supported in minikeras: its OOV buckets would differ.")
+
+
+def _as_numpy_token(token):
+    """A vocabulary entry as tf.keras' get_vocabulary gives it: np.str_ or np.int64."""
+    if isinstance(token, str):
+        return np.str_(token)
+    if isinstance(token, (int, np.integer)) and not isinstance(token, bool):
+        return np.int64(token)
+    return token

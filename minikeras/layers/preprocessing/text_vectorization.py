@@ -49,7 +49,7 @@ class TextVectorization(PreprocessingLayer):
     >>> layer = TextVectorization(output_sequence_length=4)
     >>> layer.adapt(["The cat sat.", "The dog sat!", "the end"])
     >>> layer.get_vocabulary()
-    ['', '[UNK]', 'the', 'sat', 'end', 'dog', 'cat']
+    ['', '[UNK]', np.str_('the'), np.str_('sat'), np.str_('end'), np.str_('dog'), np.str_('cat')]
     >>> layer(np.array(["the dog ate", "a cat"])).numpy()
     array([[2, 5, 1, 0],
            [1, 6, 0, 0]])
