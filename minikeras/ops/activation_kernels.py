@@ -7,8 +7,9 @@ from .parallel import split_rows
 
 
 def tanh_grad(g, out):
-    """`g * (1 - out**2)` with one temporary."""
-    grad = np.multiply(out, out)
+    """`g * (1 - out**2)` with one temporary (an array even for a 0-d `out`: np.tanh of a 0-d
+    array gives a NumPy scalar, which cannot be written in place)."""
+    grad = np.multiply(out, out, out=np.empty(np.shape(out), np.result_type(out)))
     np.subtract(1, grad, out=grad)
     grad *= g
     return grad

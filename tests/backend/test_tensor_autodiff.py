@@ -372,3 +372,17 @@ def test_gradient_of_a_gradient_is_the_hessian_as_tf():
         jacobians = jacobian_tape.gradient(z, [w1, w2])
     np.testing.assert_allclose([float(j) for j in jacobians], [36.0, 10.0])
     assert [float(h) for h in hessian_tape.gradient(jacobians[0], [w1, w2])] == [6.0, 2.0]
+
+
+@pytest.mark.parametrize("fn, derivative", [
+    (ops.tanh, lambda v: 1 - np.tanh(v) ** 2),
+    (ops.sigmoid, lambda v: (1 / (1 + np.exp(-v))) * (1 - 1 / (1 + np.exp(-v)))),
+])
+def test_gradient_of_a_scalar_variable_through_activations(fn, derivative):
+    # np.tanh of a 0-d array is a NumPy scalar: the backward must not write into it in place
+    x = Variable(np.float32(0.7))
+    with GradientTape() as tape:
+        y = fn(x)
+    grad = tape.gradient(y, x)
+    assert np.shape(_np(grad)) == ()
+    np.testing.assert_allclose(_np(grad), derivative(0.7), rtol=1e-6)
