@@ -221,7 +221,8 @@ def shape_proto(shape):
 def entry_proto(dtype, shape, offset, size, checksum):
     """BundleEntryProto: dtype (1), shape (2), shard_id (3), offset (4), size (5),
     crc32c (6, fixed32)."""
-    return (field_varint(1, dtype) + field_bytes(2, shape_proto(shape)) + field_varint(4, offset)
+    return (field_varint(1, dtype) + field_bytes(2, shape_proto(shape), keep_default=True)
+            + field_varint(4, offset)
             + field_varint(5, size) + field_fixed32(6, checksum))
 
 

@@ -63,6 +63,18 @@ class _Node:
         return next((node for existing, node in self.children if existing == name), None)
 
 
+# Lists of minikeras' optimizers that are no slots (tf.keras does not track them).
+_OPTIMIZER_BOOKKEEPING = frozenset({"_variables", "_var_list", "_scratch",
+                                    "_exclude_from_weight_decay",
+                                    "_exclude_from_weight_decay_names"})
+# Attributes of minikeras' Model and Layer that tf.keras does not track (compile and trace
+# state), and Bidirectional's template layer (its weights live in forward/backward_layer).
+_UNTRACKED_ATTRIBUTES = _ENGINE_ATTRIBUTES | {
+    "_own_weights", "_initial_weights", "_compiled_trainable_state", "_compile_args",
+    "_train_traces", "_init_call_args", "_build_input_shape", "optimizer"}
+_UNTRACKED_BY_CLASS = {"Bidirectional": frozenset({"layer"})}
+
+
 class _GraphBuilder:
     def __init__(self):
         self.nodes = {}             # id(object) -> _Node, so a shared object is one node
@@ -123,10 +135,10 @@ class _GraphBuilder:
         made by `add_weight` is first tracked under its own name (`kernel`)."""
         own = {id(w) for w in getattr(layer, "_own_weights", [])}
         renamed = _TF_KERAS_ATTRIBUTES.get(type(layer).__name__, {})
+        untracked = _UNTRACKED_BY_CLASS.get(type(layer).__name__, frozenset())
         for attribute, value in list(vars(layer).items()):
-            if attribute.startswith("__") or attribute in _ENGINE_ATTRIBUTES:
-                continue
-            if attribute in ("_own_weights", "_initial_weights"):
+            if attribute.startswith("__") or attribute in _UNTRACKED_ATTRIBUTES \
+                    or attribute in untracked:
                 continue
             if isinstance(value, Variable) and id(value) in own:
                 node.add(_local_weight_name(value), self.node_for(value))
@@ -137,19 +149,25 @@ class _GraphBuilder:
             node.add(_local_weight_name(variable), self.node_for(variable))
 
     def _optimizer_children(self, node, optimizer):
+        """`_variables`, `_iterations`, the learning rate variable, then once built the
+        (empty) `_index_dict` and the slot lists, empty ones included, as tf.keras tracks them
+        (minikeras' optimizers create the same lists in the same order)."""
         node.add("_variables", self.node_for(list(optimizer.variables)))
         node.add("_iterations", self.node_for(optimizer.iterations))
-        learning_rate = vars(optimizer).get("_learning_rate")
-        if isinstance(learning_rate, Variable):
-            node.add("_learning_rate", self.node_for(learning_rate))
-        elif isinstance(vars(optimizer).get("_current_learning_rate"), Variable):
+        attributes = vars(optimizer)
+        if isinstance(attributes.get("_learning_rate"), Variable):
+            node.add("_learning_rate", self.node_for(attributes["_learning_rate"]))
+        elif isinstance(attributes.get("_current_learning_rate"), Variable):
             node.add("_current_learning_rate",
-                     self.node_for(vars(optimizer)["_current_learning_rate"]))
-        for attribute, value in vars(optimizer).items():
-            if attribute in ("_variables", "_var_list") or not isinstance(value, list):
+                     self.node_for(attributes["_current_learning_rate"]))
+        if not getattr(optimizer, "_built", False):
+            return
+        node.add("_index_dict", _Node(None))
+        for attribute, value in attributes.items():
+            if attribute in _OPTIMIZER_BOOKKEEPING or not isinstance(value, list):
                 continue
-            if value and all(isinstance(item, Variable) for item in value):
-                node.add(attribute, self.node_for(value))
+            if all(isinstance(item, Variable) for item in value):
+                node.add(attribute, self.node_for(value) or _Node(value))
 
 
 def _local_weight_name(variable):
