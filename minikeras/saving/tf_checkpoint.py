@@ -109,6 +109,7 @@ class _GraphBuilder:
             self._graph_model_children(node, obj)
         else:
             self._attribute_children(node, obj)
+            _add_tf_keras_empty_children(node, obj)
         if isinstance(obj, Model) and getattr(obj, "optimizer", None) is not None \
                 and getattr(obj, "_is_compiled", False):
             node.add("optimizer", self.node_for(obj.optimizer))
@@ -168,6 +169,21 @@ class _GraphBuilder:
                 continue
             if all(isinstance(item, Variable) for item in value):
                 node.add(attribute, self.node_for(value) or _Node(value))
+
+
+def _add_tf_keras_empty_children(node, layer):
+    """Lists tf.keras' layers keep as attributes (tracked, holding nothing), so that the node ids
+    and the bytes of the graph are tf's: BatchNormalization's `axis` (its first child) and an
+    RNN layer's `state_spec` (after its `cell`), an LSTM cell's `state_size` (its first)."""
+    from ..layers.normalization.batch_normalization import BatchNormalization
+    from ..layers.recurrent.base_rnn import RNN
+    if isinstance(layer, BatchNormalization) and layer.built:
+        node.children.insert(0, ("axis", _Node(None)))
+    elif type(layer).__name__ == "LSTMCell" and layer.built:
+        node.children.insert(0, ("state_size", _Node(None)))
+    elif isinstance(layer, RNN) and layer.built and node.child("cell") is not None:
+        position = [name for name, _ in node.children].index("cell") + 1
+        node.children.insert(position, ("state_spec", _Node(None)))
 
 
 def _local_weight_name(variable):
