@@ -3,6 +3,7 @@
 Formats, chosen from the file name as tf.keras does:
 - `*.weights.h5`: Keras 3 weights layout; `*.h5` / `*.hdf5`: Keras 2 legacy HDF5 weights.
 - `model.save('m.keras')`: the Keras 3 zip; `model.save('m.h5')`: the legacy whole-model HDF5.
+- `save_weights('ckpt/cp')` (no '.h5'/'.keras'): the TensorFlow checkpoint (`tf_checkpoint`).
 Every save is atomic (temporary file + rename) and every load names the file when it fails.
 """
 import os
@@ -115,6 +116,7 @@ def save_weights(model, filepath, overwrite=True, save_format=None, **kwargs):
     filepath = _path(filepath)
     is_checkpoint = not filepath.endswith((".h5", ".hdf5", ".keras")) and \
         _save_format(filepath, save_format) == "tf"
+    # tf.keras asks before overwriting a checkpoint's index, not its prefix
     existing = filepath + ".index" if is_checkpoint else filepath
     if not file_io.should_write(existing, overwrite):
         return
@@ -124,6 +126,10 @@ def save_weights(model, filepath, overwrite=True, save_format=None, **kwargs):
     fmt = _save_format(filepath, save_format)
     if fmt == "keras" and not save_format:
         fmt = "h5"   # tf.keras 2 writes its legacy HDF5 weights for a '.keras' name too
+    if fmt == "tf" and filepath.endswith((".h5", ".hdf5", ".keras")):
+        raise ValueError('save_weights got save_format="tf"/"tensorflow", but the filepath '
+                         f'({filepath}) looks like an HDF5 file. Omit the ".h5"/".keras" when '
+                         "saving in TensorFlow format.")
     if fmt == "tf":
         if kwargs.get("options") is not None:
             raise NotImplementedError("save_weights(options=...) (tf.train.CheckpointOptions) "
@@ -159,8 +165,10 @@ def _is_hdf5_file(filepath):
 def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
     """Returns the restore status for a TensorFlow checkpoint (None for the other formats)."""
     filepath = _path(filepath)
-    if not os.path.isfile(filepath) and not os.path.isdir(filepath) and \
-            not filepath.endswith((".h5", ".hdf5", ".keras")):
+    # As tf.keras: an HDF5 name is HDF5; else a checkpoint prefix wins over a file or directory
+    # of that name; a path that is nothing is a checkpoint prefix without files (NotFoundError).
+    if not filepath.endswith((".h5", ".hdf5", ".keras")) and (
+            tf_checkpoint.is_checkpoint_prefix(filepath) or not os.path.exists(filepath)):
         return _load_tf_checkpoint(model, filepath, by_name, skip_mismatch, kwargs)
     h5_named_keras = filepath.endswith(".keras") and _is_hdf5_file(filepath)
     is_legacy = not filepath.endswith((".keras", ".weights.h5")) or h5_named_keras

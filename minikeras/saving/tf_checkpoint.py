@@ -278,19 +278,29 @@ def save_weights(model, filepath):
     directory = os.path.dirname(os.path.abspath(prefix))
     if directory and not os.path.isdir(directory):
         os.makedirs(directory, exist_ok=True)      # tf creates the checkpoint's directory
-    # The data file first, the index (which makes the checkpoint visible) after it, the state
-    # file last: a failure anywhere leaves the previous checkpoint whole.
-    _write_file(prefix + DATA_SUFFIX, data_bytes)
-    _write_file(prefix + ".index", index_bytes)
+    # Both files are written to temporaries first, then renamed one after the other (Ctrl-C
+    # deferred): a failure while writing leaves the previous checkpoint whole; the state file
+    # is updated last.
+    with _replaced(prefix + DATA_SUFFIX) as data_tmp, _replaced(prefix + ".index") as index_tmp:
+        _write_bytes(data_tmp, data_bytes)
+        _write_bytes(index_tmp, index_bytes)
     _write_state_file(directory, prefix)
 
 
-def _write_file(path, payload):
+def _replaced(path):
     target = os.path.realpath(path)
-    with replaced_through_temporary_file(os.path.dirname(target), os.path.basename(target),
-                                         target) as tmp_path:
-        with open(tmp_path, "wb") as handle:
-            handle.write(payload)
+    return replaced_through_temporary_file(os.path.dirname(target), os.path.basename(target),
+                                           target)
+
+
+def _write_bytes(path, payload):
+    with open(path, "wb") as handle:
+        handle.write(payload)
+
+
+def _write_file(path, payload):
+    with _replaced(path) as tmp_path:
+        _write_bytes(tmp_path, payload)
 
 
 def _quote(text):
@@ -384,10 +394,10 @@ def _display_path(path):
 class CheckpointLoadStatus:
     """What `load_weights` returns for a TensorFlow checkpoint (tf's `CheckpointLoadStatus`)."""
 
-    def __init__(self, unresolved, unmatched_variables, matched_count):
+    def __init__(self, unresolved, unmatched_variables, matched_objects):
         self._unresolved = unresolved                      # [(path, key)] saved, not restored
         self._unmatched_variables = unmatched_variables    # model variables not in the file
-        self._matched_count = matched_count
+        self._matched_objects = matched_objects            # saved nodes matched, root included
 
     def assert_consumed(self):
         self.assert_existing_objects_matched()
@@ -409,10 +419,16 @@ class CheckpointLoadStatus:
         return self
 
     def assert_nontrivial_match(self):
-        if not self._matched_count:
-            raise AssertionError("Nothing except the root object matched a checkpointed value. "
-                                 "Typically this means that the checkpoint does not match the "
-                                 "Python program.")
+        """tf.keras' `load_weights` calls it: a checkpoint of another model fails here."""
+        if self._matched_objects <= 1:
+            if self._unmatched_variables:
+                raise AssertionError(
+                    "Nothing except the root object matched a checkpointed value. Typically "
+                    "this means that the checkpoint does not match the Python program. The "
+                    "following objects have no matching checkpointed value: "
+                    f"{self._unmatched_variables}")
+            raise AssertionError("Nothing to load. No dependencies have been added to the "
+                                 "model yet.")
         return self
 
     def expect_partial(self):
@@ -437,7 +453,7 @@ def load_weights(model, filepath):
         raise file_io.CorruptFileError(f"The checkpoint {prefix} has an empty object graph.")
     _build_optimizer_if_saved(model, saved)
     root = object_graph(model)
-    pairs, unresolved = _match(saved, root)
+    pairs, unresolved, matched_objects = _match(saved, root)
     for path, variable, key in pairs:
         value = values.get(key)
         if value is None or isinstance(value, bytes):
@@ -453,13 +469,14 @@ def load_weights(model, filepath):
     matched = {id(variable) for _, variable, _ in pairs}
     unmatched = [node.variable for node, _ in breadth_first(root)
                  if node.variable is not None and id(node.variable) not in matched]
-    return CheckpointLoadStatus(unresolved, unmatched, len(pairs))
+    return CheckpointLoadStatus(unresolved, unmatched, matched_objects).assert_nontrivial_match()
 
 
 def _match(saved, root):
     """Walk the saved graph from its root alongside the model's, child by child name, as tf's
-    restore does. ([(path, variable, key)] restored, [(path, key)] left unresolved)."""
-    pairs, unresolved, seen = [], [], set()
+    restore does. ([(path, variable, key)] restored, [(path, key)] left unresolved, the number
+    of saved nodes matched)."""
+    pairs, unresolved, seen, matched_objects = [], [], set(), 0
     queue = [(0, root, ())]
     while queue:
         node_id, node, path = queue.pop(0)
@@ -470,6 +487,7 @@ def _match(saved, root):
             raise file_io.CorruptFileError(f"The checkpoint's object graph refers to node "
                                            f"{node_id} of {len(saved)}.")
         saved_node = saved[node_id]
+        matched_objects += node is not None
         for attribute, key in saved_node.keys:
             if node is not None and node.variable is not None and attribute == VARIABLE_VALUE:
                 pairs.append((path, node.variable, key))
@@ -484,7 +502,7 @@ def _match(saved, root):
         if id(variable) not in restored:
             restored.add(id(variable))
             unique.append((path, variable, key))
-    return unique, unresolved
+    return unique, unresolved, matched_objects
 
 
 def _build_optimizer_if_saved(model, saved):
