@@ -53,14 +53,22 @@ class _Node:
     def __init__(self, obj):
         self.obj = obj
         self.children = []
+        self._by_name = {}
         self.variable = obj if isinstance(obj, Variable) else None
 
     def add(self, name, node):
-        if node is not None and all(name != existing for existing, _ in self.children):
+        """A new child; the first object tracked under a name keeps it."""
+        if node is not None and name not in self._by_name:
             self.children.append((name, node))
+            self._by_name[name] = node
+
+    def insert(self, position, name, node):
+        if name not in self._by_name:
+            self.children.insert(position, (name, node))
+            self._by_name[name] = node
 
     def child(self, name):
-        return next((node for existing, node in self.children if existing == name), None)
+        return self._by_name.get(name)
 
 
 # Lists of minikeras' optimizers that are no slots (tf.keras does not track them).
@@ -97,7 +105,7 @@ class _GraphBuilder:
             self._optimizer_children(node, obj)
         elif isinstance(obj, Metric):
             for variable in obj.variables:
-                node.add(_local_weight_name(variable), self.node_for(variable))
+                node.add(_local_weight_name(variable, obj), self.node_for(variable))
         elif isinstance(obj, (list, tuple)):
             for index, item in enumerate(obj):
                 node.add(str(index), self.node_for(item))
@@ -142,12 +150,12 @@ class _GraphBuilder:
                     or attribute in untracked:
                 continue
             if isinstance(value, Variable) and id(value) in own:
-                node.add(_local_weight_name(value), self.node_for(value))
+                node.add(_local_weight_name(value, layer), self.node_for(value))
             if isinstance(value, (Variable, Layer, Metric, list, tuple, dict)) \
                     and not isinstance(value, Optimizer):
                 node.add(renamed.get(attribute, attribute), self.node_for(value))
         for variable in getattr(layer, "_own_weights", []):     # made, never set as attribute
-            node.add(_local_weight_name(variable), self.node_for(variable))
+            node.add(_local_weight_name(variable, layer), self.node_for(variable))
 
     def _optimizer_children(self, node, optimizer):
         """`_variables`, `_iterations`, the learning rate variable, then once built the
@@ -178,18 +186,22 @@ def _add_tf_keras_empty_children(node, layer):
     from ..layers.normalization.batch_normalization import BatchNormalization
     from ..layers.recurrent.base_rnn import RNN
     if isinstance(layer, BatchNormalization) and layer.built:
-        node.children.insert(0, ("axis", _Node(None)))
+        node.insert(0, "axis", _Node(None))
     elif type(layer).__name__ == "LSTMCell" and layer.built:
-        node.children.insert(0, ("state_size", _Node(None)))
+        node.insert(0, "state_size", _Node(None))
     elif isinstance(layer, RNN) and layer.built and node.child("cell") is not None:
         position = [name for name, _ in node.children].index("cell") + 1
-        node.children.insert(position, ("state_spec", _Node(None)))
+        node.insert(position, "state_spec", _Node(None))
 
 
-def _local_weight_name(variable):
-    """The name `add_weight(name=...)` was given: the last part of `dense/kernel:0`."""
+def _local_weight_name(variable, owner):
+    """The name `add_weight(name=...)` was given: what follows the owner's name scope in
+    `dense/kernel:0` (`lstm/lstm_cell/kernel:0` for a cell), else the last part."""
     name = getattr(variable, "_handle_name", None) or variable.name
     name = name[:-2] if name.endswith(":0") else name
+    scope = f"{getattr(owner, 'name', '')}/"
+    if scope != "/" and (name.startswith(scope) or f"/{scope}" in name):
+        return name[name.rindex(scope) + len(scope):]
     return name.rsplit("/", 1)[-1]
 
 
@@ -220,8 +232,8 @@ def breadth_first(root):
 
 
 def _escape(name):
-    """tf escapes '/' and '.' inside a local name (`_escape_local_name`)."""
-    return name.replace(".", ".S").replace("/", ".S")
+    """tf escapes a local name so '/' only separates edges: '.' -> '..', '/' -> '.S'."""
+    return name.replace(".", "..").replace("/", ".S")
 
 
 def checkpoint_key(path):
