@@ -376,3 +376,12 @@ def test_local_names_are_escaped_as_tf_does(tmp_path):
                                "layer_with_weights-0/c.Sd/.ATTRIBUTES/VARIABLE_VALUE"]
     fresh = keras.Sequential([Odd(input_shape=(2,))])
     fresh.load_weights(str(tmp_path / "cp")).assert_consumed()
+
+
+def test_unbuilt_model_is_refused_not_silently_skipped():
+    model = cm.subclassed_class(keras)()          # not called yet: no variables
+    with pytest.raises(ValueError, match="have not been created yet"):
+        model.load_weights(theirs("sub"))
+    model(cm.data()[0][:1])
+    model.load_weights(theirs("sub")).assert_consumed()
+    assert_all_equal(model.get_weights(), expected("sub", "w"))
