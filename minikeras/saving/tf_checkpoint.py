@@ -8,13 +8,15 @@ VARIABLE_VALUE`, `optimizer/_variables/1/...`), and the graph itself is stored a
 `TrackableObjectGraph` under `_CHECKPOINTABLE_OBJECT_GRAPH`. Loading matches the saved graph
 with the model's, name by name from the root, as TensorFlow's restore does.
 
-The graph is the one tf.keras 2.21 builds for the same model (`_object_graph`): a Sequential or
+The graph is the one tf.keras 2.21 builds for the same model (`object_graph`): a Sequential or
 functional model's layers as `layer-<i>` (every layer) and `layer_with_weights-<k>` (layers
-with weights); a subclassed model's or a layer's tracked attributes (layers, variables, lists
-and dicts of them) in assignment order, each `add_weight` variable under its own name first;
-the compiled optimizer as `optimizer` (`_variables`: iterations then the slots in creation
-order, `_iterations`, `_learning_rate`, then its slot lists). Nodes that hold no values
-(a Dropout layer, tf's `train_function`) are written only where they are layers.
+with weights); a subclassed model's or a layer's tracked attributes (layers, variables, metrics,
+lists and dicts of them) in assignment order, each `add_weight` variable under its own name
+first; the compiled optimizer as `optimizer` (`_variables`: iterations then the slots in
+creation order, `_iterations`, `_learning_rate`, `_index_dict`, then its slot lists). Of the
+nodes that hold no values, those tf has for layers, the optimizer and a few layer attributes
+(`_add_tf_keras_empty_children`) are written, so tf_keras writes the same bytes for the same
+values; not tf's `train_function` nodes of a trained model (nothing reads them).
 """
 import os
 
