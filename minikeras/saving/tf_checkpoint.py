@@ -18,6 +18,7 @@ nodes that hold no values, those tf has for layers, the optimizer and a few laye
 (`_add_tf_keras_empty_children`) are written, so tf_keras writes the same bytes for the same
 values; not tf's `train_function` nodes of a trained model (nothing reads them).
 """
+import logging
 import os
 
 import numpy as np
@@ -41,6 +42,7 @@ VARIABLE_VALUE = "VARIABLE_VALUE"
 ATTRIBUTES = ".ATTRIBUTES"
 STATE_FILENAME = "checkpoint"
 DATA_SUFFIX = ".data-00000-of-00001"
+logger = logging.getLogger("minikeras")
 
 
 class NotFoundError(FileNotFoundError):
@@ -412,6 +414,19 @@ class CheckpointLoadStatus:
         self._unresolved = unresolved                      # [(path, key)] saved, not restored
         self._unmatched_variables = unmatched_variables    # model variables not in the file
         self._matched_objects = matched_objects            # saved nodes matched, root included
+        self._partial_expected = False
+
+    def __del__(self):
+        """tf's warning when a status is dropped with values of the file left unrestored (an
+        uncompiled model given a checkpoint with optimizer state), unless `expect_partial()`."""
+        if self._unresolved and not self._partial_expected:
+            logger.warning("Detecting that an object or model or tf.train.Checkpoint is being "
+                           "deleted with unrestored values. See the following logs for the "
+                           "specific values in question. To silence these warnings, use "
+                           "`status.expect_partial()`.")
+            for path, _ in self._unresolved:
+                logger.warning("Value in checkpoint could not be found in the restored object: "
+                               f"{_display_path(path)}")
 
     def assert_consumed(self):
         self.assert_existing_objects_matched()
@@ -446,6 +461,8 @@ class CheckpointLoadStatus:
         return self
 
     def expect_partial(self):
+        """Silence the warning about values left unrestored."""
+        self._partial_expected = True
         return self
 
     def run_restore_ops(self, session=None):

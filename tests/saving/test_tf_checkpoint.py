@@ -385,3 +385,16 @@ def test_unbuilt_model_is_refused_not_silently_skipped():
     model(cm.data()[0][:1])
     model.load_weights(theirs("sub")).assert_consumed()
     assert_all_equal(model.get_weights(), expected("sub", "w"))
+
+
+def test_dropped_partial_status_warns_unless_expect_partial(tmp_path, caplog):
+    model = keras.Sequential([keras.layers.Dense(3, input_shape=(4,))])
+    with caplog.at_level("WARNING", logger="minikeras"):
+        model.load_weights(theirs("seq"))          # status dropped at once
+    messages = [record.getMessage() for record in caplog.records]
+    assert "Value in checkpoint could not be found in the restored object: " \
+           "(root).layer_with_weights-1.kernel" in messages
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="minikeras"):
+        model.load_weights(theirs("seq")).expect_partial()
+    assert not caplog.records
