@@ -398,3 +398,19 @@ def test_dropped_partial_status_warns_unless_expect_partial(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="minikeras"):
         model.load_weights(theirs("seq")).expect_partial()
     assert not caplog.records
+
+
+def test_model_checkpoint_restart_finds_latest_tf_checkpoint(tmp_path):
+    model, x, y = cm.build(keras, "seq_adam_bn")
+    path = str(tmp_path / "cp-{epoch:04d}.ckpt")
+    cm.train(model, x, y)
+    model.save_weights(str(tmp_path / "cp-0007.ckpt"))
+    callback = keras.callbacks.ModelCheckpoint(path, save_weights_only=True)
+    assert callback._get_most_recently_modified_file_matching_pattern(path) == \
+        str(tmp_path / "cp-0007.ckpt")
+    fresh, _, _ = cm.build(keras, "seq_adam_bn")
+    restart = keras.callbacks.ModelCheckpoint(path, save_weights_only=True,
+                                              load_weights_on_restart=True)
+    restart.set_model(fresh)
+    restart.on_train_begin()
+    assert_all_equal(fresh.get_weights(), model.get_weights())
