@@ -3,8 +3,9 @@ tests), for the models of tests/fixtures/ckpt/ckpt_models.py:
 
 - `<case>/ckpt.index`, `<case>/ckpt.data-00000-of-00001`, `<case>/checkpoint`: tf_keras'
   `model.save_weights('<case>/ckpt')` (trained cases: after 2 epochs);
-- `expected.npz`: per case the weights (`<case>/w<i>`), optimizer variables (`<case>/o<i>`)
-  and the weights after one more batch from the saved state (`<case>/n<i>`);
+- `expected.npz`: per case the weights (`<case>/w<i>`), optimizer variables (`<case>/o<i>`,
+  Nadam's `<case>/u_product`) and the weights after one more batch from the saved state
+  (`<case>/n<i>`);
 - `peer_reads_ours.json`: tf_keras loading the checkpoint minikeras writes for each case
   (`assert_consumed()`, values equal to minikeras' own, tf_keras' keys) and what tf_keras
   writes back for the same values (whether the bytes are identical).
@@ -61,6 +62,8 @@ def write_theirs():
         if cm.TRAINED[case]:
             for i, v in enumerate(model.optimizer.variables):
                 expected[f"{case}/o{i}"] = v.numpy()
+            if hasattr(model.optimizer, "_u_product"):        # Nadam's, outside `variables`
+                expected[f"{case}/u_product"] = model.optimizer._u_product.numpy()
             cm.next_step(model, x, y)
             for i, w in enumerate(model.get_weights()):
                 expected[f"{case}/n{i}"] = w

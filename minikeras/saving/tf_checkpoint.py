@@ -181,6 +181,25 @@ class _GraphBuilder:
                 continue
             if all(isinstance(item, Variable) for item in value):
                 node.add(attribute, self.node_for(value) or _Node(value))
+        if "_u_product" in attributes:      # Nadam: a tf.Variable in tf.keras, a float here
+            node.add("_u_product", _Node(_AttributeVariable(optimizer, "_u_product")))
+
+
+class _AttributeVariable(Variable):
+    """A Variable standing for a float attribute that tf.keras keeps in a tf.Variable (Nadam's
+    `_u_product`): written with its value, restoring it sets the attribute."""
+    __slots__ = ("_owner", "_attribute")
+
+    def __init__(self, owner, attribute):
+        super().__init__(np.float32(getattr(owner, attribute)),
+                         name=f"{getattr(owner, 'name', '')}/Variable", trainable=False)
+        self._owner = owner
+        self._attribute = attribute
+
+    def assign(self, value):
+        super().assign(value)
+        setattr(self._owner, self._attribute, np.float32(np.asarray(self.data)))
+        return self
 
 
 def _add_tf_keras_empty_children(node, layer):
