@@ -405,9 +405,10 @@ def test_dropped_partial_status_warns_unless_expect_partial():
         def emit(self, record):
             self.messages.append(record.getMessage())
     logger = logging.getLogger("minikeras")    # its own handler: other tests may stop propagation
-    handler, level = Collect(), logger.level
+    handler, level, disabled = Collect(), logger.level, logger.disabled
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
+    logger.disabled = False          # (a logging.config call elsewhere may have disabled it)
     try:
         model = keras.Sequential([keras.layers.Dense(3, input_shape=(4,))])
         model.load_weights(theirs("seq"))          # status dropped at once
@@ -419,6 +420,7 @@ def test_dropped_partial_status_warns_unless_expect_partial():
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+        logger.disabled = disabled
 
 
 def test_model_checkpoint_restart_finds_latest_tf_checkpoint(tmp_path):
