@@ -65,7 +65,7 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, logs=None):
         if self.load_weights_on_restart:
             path = self._get_most_recently_modified_file_matching_pattern(self.filepath)
-            if path is not None and os.path.exists(path):
+            if path is not None and (os.path.exists(path) or os.path.isfile(path + ".index")):
                 try:
                     self.model.load_weights(path)
                 except (IOError, ValueError) as error:
@@ -147,6 +147,10 @@ class ModelCheckpoint(Callback):
         to the largest file name."""
         dir_name = os.path.dirname(pattern)
         base_regex = "^" + re.sub(r"{.*}", r".*", os.path.basename(pattern)) + "$"
+        latest_checkpoint = _latest_tf_checkpoint(dir_name or ".")
+        if latest_checkpoint is not None and \
+                re.match(base_regex, os.path.basename(latest_checkpoint)):
+            return latest_checkpoint     # TF checkpoints are prefixes, not files (as tf.keras)
         latest_time, latest_path, n_latest, largest = 0, None, 0, None
         if os.path.exists(dir_name or "."):
             for name in os.listdir(dir_name or "."):
@@ -161,3 +165,20 @@ class ModelCheckpoint(Callback):
                 elif mod_time == latest_time:
                     n_latest += 1
         return latest_path if n_latest == 1 else largest
+
+
+def _latest_tf_checkpoint(directory):
+    """The prefix the `checkpoint` state file of `directory` names (what
+    `tf.train.latest_checkpoint` returns), when its index exists; else None."""
+    try:
+        with open(os.path.join(directory, "checkpoint"), encoding="utf8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        match = re.match(r'\s*model_checkpoint_path:\s*"((?:[^"\\]|\\.)*)"\s*$', line)
+        if match:
+            name = re.sub(r"\\(.)", r"\1", match.group(1))
+            prefix = name if os.path.isabs(name) else os.path.join(directory, name)
+            return prefix if os.path.isfile(prefix + ".index") else None
+    return None

@@ -3,6 +3,7 @@
 Formats, chosen from the file name as tf.keras does:
 - `*.weights.h5`: Keras 3 weights layout; `*.h5` / `*.hdf5`: Keras 2 legacy HDF5 weights.
 - `model.save('m.keras')`: the Keras 3 zip; `model.save('m.h5')`: the legacy whole-model HDF5.
+- `save_weights('ckpt/cp')` (no '.h5'/'.keras'): the TensorFlow checkpoint (`tf_checkpoint`).
 Every save is atomic (temporary file + rename) and every load names the file when it fails.
 """
 import collections.abc
@@ -14,7 +15,7 @@ from ..core.registry import (  # noqa: F401
     custom_object_scope, CustomObjectScope, get_custom_objects,
 )
 from ..core.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
-from . import file_io, keras3_config, keras_v3, legacy_h5
+from . import file_io, keras3_config, keras_v3, legacy_h5, tf_checkpoint
 from .pickling import model_from_bytes, model_to_bytes  # noqa: F401 (Model.__reduce_ex__)
 from ..models.serialization import enable_unsafe_deserialization, safe_mode_scope  # noqa: F401,E501
 
@@ -118,7 +119,11 @@ def keras3_model_from_json(json_string, custom_objects=None, safe_mode=None):
 
 def save_weights(model, filepath, overwrite=True, save_format=None, **kwargs):
     filepath = _path(filepath)
-    if not file_io.should_write(filepath, overwrite):
+    is_checkpoint = not filepath.endswith((".h5", ".hdf5", ".keras")) and \
+        _save_format(filepath, save_format) == "tf"
+    # tf.keras asks before overwriting a checkpoint's index, not its prefix
+    existing = filepath + ".index" if is_checkpoint else filepath
+    if not file_io.should_write(existing, overwrite):
         return
     if filepath.endswith(".weights.h5"):
         keras_v3.save_weights(model, filepath)
@@ -126,11 +131,16 @@ def save_weights(model, filepath, overwrite=True, save_format=None, **kwargs):
     fmt = _save_format(filepath, save_format)
     if fmt == "keras" and not save_format:
         fmt = "h5"   # tf.keras 2 writes its legacy HDF5 weights for a '.keras' name too
-    if fmt != "h5":
-        raise NotImplementedError(
-            f"Cannot save weights to {filepath!r}: the TensorFlow checkpoint format (the default "
-            "for paths without a '.h5' extension) is not supported by minikeras. Use a "
-            "'.weights.h5' or '.h5' file name.")
+    if fmt == "tf" and filepath.endswith((".h5", ".hdf5", ".keras")):
+        raise ValueError('save_weights got save_format="tf"/"tensorflow", but the filepath '
+                         f'({filepath}) looks like an HDF5 file. Omit the ".h5"/".keras" when '
+                         "saving in TensorFlow format.")
+    if fmt == "tf":
+        if kwargs.get("options") is not None:
+            raise NotImplementedError("save_weights(options=...) (tf.train.CheckpointOptions) "
+                                      "is not supported by minikeras.")
+        tf_checkpoint.save_weights(model, filepath)
+        return
     legacy_h5.save_weights(model, filepath)
 
 
@@ -158,7 +168,13 @@ def _is_hdf5_file(filepath):
 
 
 def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
+    """Returns the restore status for a TensorFlow checkpoint (None for the other formats)."""
     filepath = _path(filepath)
+    # As tf.keras: an HDF5 name is HDF5; else a checkpoint prefix wins over a file or directory
+    # of that name; a path that is nothing is a checkpoint prefix without files (NotFoundError).
+    if not filepath.endswith((".h5", ".hdf5", ".keras")) and (
+            tf_checkpoint.is_checkpoint_prefix(filepath) or not os.path.exists(filepath)):
+        return _load_tf_checkpoint(model, filepath, by_name, skip_mismatch, kwargs)
     h5_named_keras = filepath.endswith(".keras") and _is_hdf5_file(filepath)
     is_legacy = not filepath.endswith((".keras", ".weights.h5")) or h5_named_keras
     if is_legacy or skip_mismatch:
@@ -176,3 +192,25 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False, **kwargs):
         keras_v3.load_weights(model, filepath, skip_mismatch)
         return
     legacy_h5.load_weights(model, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+
+
+def _load_tf_checkpoint(model, filepath, by_name, skip_mismatch, kwargs):
+    """A path that is no file: the prefix of a TensorFlow checkpoint, as tf.keras reads it."""
+    if by_name:
+        raise NotImplementedError("Weights may only be loaded based on topology into Models when "
+                                  "loading TensorFlow-formatted weights (got by_name=True to "
+                                  "load_weights).")
+    if skip_mismatch:
+        raise ValueError("When calling model.load_weights, skip_mismatch can only be set to True "
+                         "when by_name is True.")
+    if kwargs.get("options") is not None:
+        raise NotImplementedError("load_weights(options=...) (tf.train.CheckpointOptions) is not "
+                                  "supported by minikeras.")
+    if not getattr(model, "built", True):
+        # tf.keras keeps the values and assigns them when the variables are created; here they
+        # would be lost without a word.
+        raise ValueError(f"Cannot load the TensorFlow checkpoint {filepath} into model "
+                         f"'{model.name}': its weights have not been created yet (minikeras "
+                         "cannot defer the restore to the first call as tf.keras does). Call "
+                         "the model on a batch or `build()` it first, then load the weights.")
+    return tf_checkpoint.load_weights(model, filepath)

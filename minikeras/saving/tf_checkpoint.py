@@ -1,0 +1,572 @@
+"""tf.keras 2's default weights format: the TensorFlow (object-based) checkpoint.
+
+`model.save_weights('ckpt/cp')` (no '.h5'/'.keras' suffix, or `save_format='tf'`) writes
+`cp.index` + `cp.data-00000-of-00001` (a tensor bundle: `tf_bundle`) and the `checkpoint` state
+file beside them. Each variable is stored under the path by which TensorFlow's breadth-first
+walk of the model's object graph first reaches it (`layer_with_weights-0/kernel/.ATTRIBUTES/
+VARIABLE_VALUE`, `optimizer/_variables/1/...`), and the graph itself is stored as the serialized
+`TrackableObjectGraph` under `_CHECKPOINTABLE_OBJECT_GRAPH`. Loading matches the saved graph
+with the model's, name by name from the root, as TensorFlow's restore does.
+
+The graph is the one tf.keras 2.21 builds for the same model (`object_graph`): a Sequential or
+functional model's layers as `layer-<i>` (every layer) and `layer_with_weights-<k>` (layers
+with weights); a subclassed model's or a layer's tracked attributes (layers, variables, metrics,
+lists and dicts of them) in assignment order, each `add_weight` variable under its own name
+first; the compiled optimizer as `optimizer` (`_variables`: iterations then the slots in
+creation order, `_iterations`, `_learning_rate`, `_index_dict`, then its slot lists). Of the
+nodes that hold no values, those tf has for layers, the optimizer and a few layer attributes
+(`_add_tf_keras_empty_children`) are written, so tf_keras writes the same bytes for the same
+values; not tf's `train_function` nodes of a trained model (nothing reads them).
+"""
+import logging
+import os
+
+import numpy as np
+
+from ..core.durable import replaced_through_temporary_file
+from ..core.tensor import Variable
+from ..engine.base_layer import Layer
+from ..metrics.base import Metric
+from ..models.model_kind import is_functional, is_sequential
+from ..models.training import Model
+from ..optimizers.base import Optimizer
+from ..optimizers.legacy import LegacyOptimizer
+from . import file_io
+from .keras_v3 import _ENGINE_ATTRIBUTES, _TF_KERAS_ATTRIBUTES
+from .legacy_h5 import build_optimizer, _optimizer_weight_name
+from .tf_bundle import (BundleFormatError, build_bundle, read_bundle_index, decode_tensor,
+                        field_bytes, field_varint, parse_message, first)
+
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+VARIABLE_VALUE = "VARIABLE_VALUE"
+ATTRIBUTES = ".ATTRIBUTES"
+STATE_FILENAME = "checkpoint"
+DATA_SUFFIX = ".data-00000-of-00001"
+logger = logging.getLogger("minikeras")
+
+
+class NotFoundError(FileNotFoundError):
+    """TensorFlow's `NotFoundError` for a checkpoint prefix with no files."""
+
+
+# --- the object graph of a minikeras model, as tf.keras 2.21 builds it -------------------------
+class _Node:
+    """One trackable object: its ordered (local name, node) children and, for a variable, the
+    variable and the name tf gives it in the checkpoint's `full_name`."""
+
+    def __init__(self, obj):
+        self.obj = obj
+        self.children = []
+        self._by_name = {}
+        self.variable = obj if isinstance(obj, Variable) else None
+
+    def add(self, name, node):
+        """A new child; the first object tracked under a name keeps it."""
+        if node is not None and name not in self._by_name:
+            self.children.append((name, node))
+            self._by_name[name] = node
+
+    def insert(self, position, name, node):
+        if name not in self._by_name:
+            self.children.insert(position, (name, node))
+            self._by_name[name] = node
+
+    def child(self, name):
+        return self._by_name.get(name)
+
+
+# Lists of minikeras' optimizers that are no slots (tf.keras does not track them).
+_OPTIMIZER_BOOKKEEPING = frozenset({"_variables", "_var_list", "_scratch",
+                                    "_exclude_from_weight_decay",
+                                    "_exclude_from_weight_decay_names"})
+# Attributes of minikeras' Model and Layer that tf.keras does not track (compile and trace
+# state), and Bidirectional's template layer (its weights live in forward/backward_layer).
+_UNTRACKED_ATTRIBUTES = _ENGINE_ATTRIBUTES | {
+    "_own_weights", "_initial_weights", "_compiled_trainable_state", "_compile_args",
+    "_train_traces", "_init_call_args", "_build_input_shape", "optimizer"}
+_UNTRACKED_BY_CLASS = {"Bidirectional": frozenset({"layer"})}
+
+
+class _GraphBuilder:
+    def __init__(self):
+        self.nodes = {}             # id(object) -> _Node, so a shared object is one node
+
+    def node_for(self, obj, root=False):
+        if id(obj) in self.nodes:
+            return self.nodes[id(obj)]
+        if isinstance(obj, Variable):
+            node = self.nodes[id(obj)] = _Node(obj)
+            return node
+        if isinstance(obj, LegacyOptimizer):
+            raise NotImplementedError(
+                f"Saving or loading the state of the legacy optimizer {type(obj).__name__} "
+                "(`keras.optimizers.legacy.*`) in a TensorFlow checkpoint is not supported by "
+                "minikeras. Use a current optimizer, or a '.h5' / '.weights.h5' file name.")
+        if not isinstance(obj, (Layer, Optimizer, Metric, list, tuple, dict)):
+            return None
+        node = self.nodes[id(obj)] = _Node(obj)
+        if isinstance(obj, Optimizer):
+            self._optimizer_children(node, obj)
+        elif isinstance(obj, Metric):
+            for variable in obj.variables:
+                node.add(_local_weight_name(variable, obj), self.node_for(variable))
+        elif isinstance(obj, (list, tuple)):
+            for index, item in enumerate(obj):
+                node.add(str(index), self.node_for(item))
+        elif isinstance(obj, dict):
+            for key, item in obj.items():
+                if isinstance(key, str):
+                    node.add(key, self.node_for(item))
+        elif isinstance(obj, Model) and (is_functional(obj) or is_sequential(obj)):
+            self._graph_model_children(node, obj)
+        else:
+            self._attribute_children(node, obj)
+            _add_tf_keras_empty_children(node, obj)
+        if isinstance(obj, Model) and getattr(obj, "optimizer", None) is not None \
+                and getattr(obj, "_is_compiled", False):
+            node.add("optimizer", self.node_for(obj.optimizer))
+        if root:
+            node.add("root", node)
+        if isinstance(obj, (list, tuple, dict)) and not node.children:
+            del self.nodes[id(obj)]
+            return None             # tf keeps empty lists as nodes: they hold nothing
+        return node
+
+    def _graph_model_children(self, node, model):
+        """tf.keras' `layer-<i>` / `layer_with_weights-<k>` names (functional models count
+        their InputLayers; `model.layers` of a Sequential model does not list its own)."""
+        with_weights = 0
+        for index, layer in enumerate(model.layers):
+            child = self.node_for(layer)
+            if layer.weights:
+                node.add(f"layer_with_weights-{with_weights}", child)
+                with_weights += 1
+            node.add(f"layer-{index}", child)
+
+    def _attribute_children(self, node, layer):
+        """A layer's (or subclassed model's) tracked attributes in assignment order; a variable
+        made by `add_weight` is first tracked under its own name (`kernel`)."""
+        own = {id(w) for w in getattr(layer, "_own_weights", [])}
+        renamed = _TF_KERAS_ATTRIBUTES.get(type(layer).__name__, {})
+        untracked = _UNTRACKED_BY_CLASS.get(type(layer).__name__, frozenset())
+        for attribute, value in list(vars(layer).items()):
+            if attribute.startswith("__") or attribute in _UNTRACKED_ATTRIBUTES \
+                    or attribute in untracked:
+                continue
+            if isinstance(value, Variable) and id(value) in own:
+                node.add(_local_weight_name(value, layer), self.node_for(value))
+            if isinstance(value, (Variable, Layer, Metric, list, tuple, dict)) \
+                    and not isinstance(value, Optimizer):
+                node.add(renamed.get(attribute, attribute), self.node_for(value))
+        for variable in getattr(layer, "_own_weights", []):     # made, never set as attribute
+            node.add(_local_weight_name(variable, layer), self.node_for(variable))
+
+    def _optimizer_children(self, node, optimizer):
+        """`_variables`, `_iterations`, the learning rate variable, then once built the
+        (empty) `_index_dict` and the slot lists, empty ones included, as tf.keras tracks them
+        (minikeras' optimizers create the same lists in the same order)."""
+        node.add("_variables", self.node_for(list(optimizer.variables)))
+        node.add("_iterations", self.node_for(optimizer.iterations))
+        attributes = vars(optimizer)
+        if isinstance(attributes.get("_learning_rate"), Variable):
+            node.add("_learning_rate", self.node_for(attributes["_learning_rate"]))
+        elif isinstance(attributes.get("_current_learning_rate"), Variable):
+            node.add("_current_learning_rate",
+                     self.node_for(attributes["_current_learning_rate"]))
+        if not getattr(optimizer, "_built", False):
+            return
+        node.add("_index_dict", _Node(None))
+        for attribute, value in attributes.items():
+            if attribute in _OPTIMIZER_BOOKKEEPING or not isinstance(value, list):
+                continue
+            if all(isinstance(item, Variable) for item in value):
+                node.add(attribute, self.node_for(value) or _Node(value))
+        if "_u_product" in attributes:      # Nadam: a tf.Variable in tf.keras, a float here
+            node.add("_u_product", _Node(_AttributeVariable(optimizer, "_u_product")))
+
+
+class _AttributeVariable(Variable):
+    """A Variable standing for a float attribute that tf.keras keeps in a tf.Variable (Nadam's
+    `_u_product`): written with its value, restoring it sets the attribute."""
+    __slots__ = ("_owner", "_attribute")
+
+    def __init__(self, owner, attribute):
+        super().__init__(np.float32(getattr(owner, attribute)),
+                         name=f"{getattr(owner, 'name', '')}/Variable", trainable=False)
+        self._owner = owner
+        self._attribute = attribute
+
+    def assign(self, value):
+        super().assign(value)
+        setattr(self._owner, self._attribute, np.float32(np.asarray(self.data)))
+        return self
+
+
+def _add_tf_keras_empty_children(node, layer):
+    """Lists tf.keras' layers keep as attributes (tracked, holding nothing), so that the node ids
+    and the bytes of the graph are tf's: BatchNormalization's `axis` (its first child) and an
+    RNN layer's `state_spec` (after its `cell`), an LSTM cell's `state_size` (its first)."""
+    from ..layers.normalization.batch_normalization import BatchNormalization
+    from ..layers.recurrent.base_rnn import RNN
+    if isinstance(layer, BatchNormalization) and layer.built:
+        node.insert(0, "axis", _Node(None))
+    elif type(layer).__name__ == "LSTMCell" and layer.built:
+        node.insert(0, "state_size", _Node(None))
+    elif isinstance(layer, RNN) and layer.built and node.child("cell") is not None:
+        position = [name for name, _ in node.children].index("cell") + 1
+        node.insert(position, "state_spec", _Node(None))
+
+
+def _local_weight_name(variable, owner):
+    """The name `add_weight(name=...)` was given: what follows the owner's name scope in
+    `dense/kernel:0` (`lstm/lstm_cell/kernel:0` for a cell), else the last part."""
+    name = getattr(variable, "_handle_name", None) or variable.name
+    name = name[:-2] if name.endswith(":0") else name
+    scope = f"{getattr(owner, 'name', '')}/"
+    if scope != "/" and (name.startswith(scope) or f"/{scope}" in name):
+        return name[name.rindex(scope) + len(scope):]
+    return name.rsplit("/", 1)[-1]
+
+
+def _full_name(variable, optimizer_of):
+    optimizer = optimizer_of.get(id(variable))
+    name = _optimizer_weight_name(optimizer, variable) if optimizer is not None else \
+        (getattr(variable, "_handle_name", None) or variable.name)
+    return name[:-2] if name.endswith(":0") else name
+
+
+def object_graph(model):
+    """The root `_Node` of the model's object graph."""
+    return _GraphBuilder().node_for(model, root=True)
+
+
+def breadth_first(root):
+    """[(node, path)] in TensorFlow's order: breadth first, children in order; a node's path is
+    the first one found (its node id is its position here)."""
+    order, paths, queue = [], {id(root): ()}, [root]
+    while queue:
+        node = queue.pop(0)
+        order.append((node, paths[id(node)]))
+        for name, child in node.children:
+            if id(child) not in paths:
+                paths[id(child)] = paths[id(node)] + (name,)
+                queue.append(child)
+    return order
+
+
+def _escape(name):
+    """tf escapes a local name so '/' only separates edges: '.' -> '..', '/' -> '.S'."""
+    return name.replace(".", "..").replace("/", ".S")
+
+
+def checkpoint_key(path):
+    return "/".join(_escape(name) for name in path) + f"/{ATTRIBUTES}/{VARIABLE_VALUE}"
+
+
+def _holds_values(node, memo):
+    if id(node) not in memo:
+        memo[id(node)] = False          # cycles (the root's own `root` child)
+        memo[id(node)] = node.variable is not None or any(
+            _holds_values(child, memo) for _, child in node.children)
+    return memo[id(node)]
+
+
+def serialize_graph(order, optimizer_of):
+    """(TrackableObjectGraph bytes, [(key, variable)] in node order)."""
+    node_ids = {id(node): index for index, (node, _) in enumerate(order)}
+    memo, tensors, nodes = {}, [], []
+    for node, path in order:
+        message = b""
+        for name, child in node.children:
+            reference = field_varint(1, node_ids[id(child)]) + field_bytes(2, name)
+            message += field_bytes(1, reference, keep_default=True)
+        if node.variable is not None:
+            key = checkpoint_key(path)
+            tensors.append((key, node.variable))
+            attribute = (field_bytes(1, VARIABLE_VALUE)
+                         + field_bytes(2, _full_name(node.variable, optimizer_of))
+                         + field_bytes(3, key))
+            message += field_bytes(2, attribute)
+        has_values = field_varint(1, 1) if _holds_values(node, memo) else b""
+        message += field_bytes(5, has_values, keep_default=True)
+        nodes.append(field_bytes(1, message, keep_default=True))
+    return b"".join(nodes), tensors
+
+
+def _optimizer_of(order):
+    found = {}
+    for node, _ in order:
+        if isinstance(node.obj, Optimizer):
+            for variable in node.obj.variables:
+                found[id(variable)] = node.obj
+    return found
+
+
+# --- writing ------------------------------------------------------------------------------------
+def save_weights(model, filepath):
+    """Write `<filepath>.index`, `<filepath>.data-00000-of-00001` and the `checkpoint` file."""
+    prefix = os.fspath(filepath)
+    order = breadth_first(object_graph(model))
+    graph_bytes, tensors = serialize_graph(order, _optimizer_of(order))
+    values = [(key, np.asarray(variable.data)) for key, variable in tensors]
+    index_bytes, data_bytes = build_bundle(values + [(OBJECT_GRAPH_KEY, graph_bytes)])
+    directory = os.path.dirname(os.path.abspath(prefix))
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory, exist_ok=True)      # tf creates the checkpoint's directory
+    # Both files are written to temporaries first, then renamed one after the other (Ctrl-C
+    # deferred): a failure while writing leaves the previous checkpoint whole; the state file
+    # is updated last.
+    with _replaced(prefix + DATA_SUFFIX) as data_tmp, _replaced(prefix + ".index") as index_tmp:
+        _write_bytes(data_tmp, data_bytes)
+        _write_bytes(index_tmp, index_bytes)
+    _write_state_file(directory, prefix)
+
+
+def _replaced(path):
+    target = os.path.realpath(path)
+    return replaced_through_temporary_file(os.path.dirname(target), os.path.basename(target),
+                                           target)
+
+
+def _write_bytes(path, payload):
+    with open(path, "wb") as handle:
+        handle.write(payload)
+
+
+def _write_file(path, payload):
+    with _replaced(path) as tmp_path:
+        _write_bytes(tmp_path, payload)
+
+
+def _quote(text):
+    """A text-format protobuf string."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def _write_state_file(directory, prefix):
+    """`model_checkpoint_path` and `all_model_checkpoint_paths`, relative to the directory as
+    tf.keras writes them (only the newest checkpoint is listed)."""
+    relative = os.path.relpath(os.path.abspath(prefix), directory)
+    text = (f"model_checkpoint_path: {_quote(relative)}\n"
+            f"all_model_checkpoint_paths: {_quote(relative)}\n")
+    _write_file(os.path.join(directory, STATE_FILENAME), text.encode("utf8"))
+
+
+# --- reading ------------------------------------------------------------------------------------
+def is_checkpoint_prefix(filepath):
+    return os.path.isfile(os.fspath(filepath) + ".index")
+
+
+def read_checkpoint(prefix):
+    """{key: value} of every tensor in the checkpoint at `prefix` (the object graph as bytes)."""
+    index_path = prefix + ".index"
+    if not os.path.isfile(index_path):
+        raise NotFoundError("Unsuccessful TensorSliceReader constructor: Failed to find any "
+                            f"matching files for {prefix}")
+    with open(index_path, "rb") as handle:
+        index_bytes = handle.read()
+    try:
+        entries, shards = read_bundle_index(index_bytes)
+    except BundleFormatError as error:
+        raise file_io.CorruptFileError(f"Cannot read the TensorFlow checkpoint index "
+                                       f"{index_path}: {error}") from None
+    if shards != 1 or any(entry["shard_id"] for entry in entries.values()):
+        raise NotImplementedError(f"The checkpoint {prefix} is split into {shards} shards; "
+                                  "minikeras reads single-shard checkpoints only.")
+    data_path = prefix + DATA_SUFFIX
+    try:
+        with open(data_path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise NotFoundError(f"The checkpoint {prefix} has an index but no data file "
+                            f"{data_path}") from None
+    values = {}
+    for key, entry in entries.items():
+        end = entry["offset"] + entry["size"]
+        if end > len(data):
+            raise file_io.CorruptFileError(f"The checkpoint data file {data_path} is truncated: "
+                                           f"the tensor {key!r} ends at byte {end} of "
+                                           f"{len(data)}.")
+        try:
+            values[key] = decode_tensor(entry, data[entry["offset"]:end], key)
+        except BundleFormatError as error:
+            raise file_io.CorruptFileError(f"Cannot read {data_path}: {error}") from None
+    return values
+
+
+class SavedNode:
+    def __init__(self, children, keys):
+        self.children = children    # [(local name, node id)]
+        self.keys = keys            # the checkpoint keys of its VARIABLE_VALUE attributes
+
+
+def parse_object_graph(raw):
+    nodes = []
+    for node_bytes in parse_message(raw).get(1, []):
+        fields = parse_message(node_bytes)
+        children = []
+        for reference in fields.get(1, []):
+            parts = parse_message(reference)
+            children.append((first(parts, 2, b"").decode("utf8"), first(parts, 1)))
+        keys = []
+        for attribute in fields.get(2, []):
+            parts = parse_message(attribute)
+            keys.append((first(parts, 1, b"").decode("utf8"),
+                         first(parts, 3, b"").decode("utf8")))
+        if fields.get(3):
+            raise NotImplementedError("This checkpoint holds slot variables of a legacy "
+                                      "optimizer (`.OPTIMIZER_SLOT`), which minikeras cannot "
+                                      "read.")
+        nodes.append(SavedNode(children, keys))
+    return nodes
+
+
+def _display_path(path):
+    return "(root)" + "".join("." + name for name in path)
+
+
+class CheckpointLoadStatus:
+    """What `load_weights` returns for a TensorFlow checkpoint (tf's `CheckpointLoadStatus`)."""
+
+    def __init__(self, unresolved, unmatched_variables, matched_objects):
+        self._unresolved = unresolved                      # [(path, key)] saved, not restored
+        self._unmatched_variables = unmatched_variables    # model variables not in the file
+        self._matched_objects = matched_objects            # saved nodes matched, root included
+        self._partial_expected = False
+
+    def __del__(self):
+        """tf's warning when a status is dropped with values of the file left unrestored (an
+        uncompiled model given a checkpoint with optimizer state), unless `expect_partial()`."""
+        if self._unresolved and not self._partial_expected:
+            logger.warning("Detecting that an object or model or tf.train.Checkpoint is being "
+                           "deleted with unrestored values. See the following logs for the "
+                           "specific values in question. To silence these warnings, use "
+                           "`status.expect_partial()`.")
+            for path, _ in self._unresolved:
+                logger.warning("Value in checkpoint could not be found in the restored object: "
+                               f"{_display_path(path)}")
+
+    def assert_consumed(self):
+        self.assert_existing_objects_matched()
+        if self._unresolved:
+            path, key = self._unresolved[0]
+            raise AssertionError(f"Unresolved object in checkpoint {_display_path(path)}: "
+                                 f"attributes {{ name: \"{VARIABLE_VALUE}\" checkpoint_key: "
+                                 f"\"{key}\" }}")
+        return self
+
+    def assert_existing_objects_matched(self):
+        if self._unmatched_variables:
+            count = len(self._unmatched_variables)
+            shown = min(10, count)
+            raise AssertionError(
+                f"Found {count} Python objects that were not bound to checkpointed values, "
+                "likely due to changes in the Python program. Showing "
+                f"{shown} of {count} unmatched objects: {self._unmatched_variables[:shown]}")
+        return self
+
+    def assert_nontrivial_match(self):
+        """tf.keras' `load_weights` calls it: a checkpoint of another model fails here."""
+        if self._matched_objects <= 1:
+            if self._unmatched_variables:
+                raise AssertionError(
+                    "Nothing except the root object matched a checkpointed value. Typically "
+                    "this means that the checkpoint does not match the Python program. The "
+                    "following objects have no matching checkpointed value: "
+                    f"{self._unmatched_variables}")
+            raise AssertionError("Nothing to load. No dependencies have been added to the "
+                                 "model yet.")
+        return self
+
+    def expect_partial(self):
+        """Silence the warning about values left unrestored."""
+        self._partial_expected = True
+        return self
+
+    def run_restore_ops(self, session=None):
+        """Values are restored eagerly: nothing left to run."""
+
+    def initialize_or_restore(self, session=None):
+        """Values are restored eagerly: nothing left to run."""
+
+
+def load_weights(model, filepath):
+    prefix = os.fspath(filepath)
+    values = read_checkpoint(prefix)
+    if OBJECT_GRAPH_KEY not in values:
+        raise NotImplementedError(
+            f"The checkpoint {prefix} has no object graph: it is a name-based (TF1 "
+            "`tf.compat.v1.train.Saver`) checkpoint, which minikeras cannot load.")
+    saved = parse_object_graph(values[OBJECT_GRAPH_KEY])
+    if not saved:
+        raise file_io.CorruptFileError(f"The checkpoint {prefix} has an empty object graph.")
+    _build_optimizer_if_saved(model, saved)
+    root = object_graph(model)
+    pairs, unresolved, matched_objects = _match(saved, root)
+    for path, variable, key in pairs:
+        value = values.get(key)
+        if value is None or isinstance(value, bytes):
+            raise file_io.CorruptFileError(f"The checkpoint {prefix} names the tensor {key!r} "
+                                           "in its object graph but does not hold it.")
+        if tuple(np.shape(value)) != tuple(variable.shape):
+            raise ValueError(f"Received incompatible tensor with shape {np.shape(value)} when "
+                             "attempting to restore variable with shape "
+                             f"{tuple(variable.shape)} and name {variable.name} (checkpoint "
+                             f"key {key!r}).")
+    for _, variable, key in pairs:       # every value checked first: all or nothing
+        variable.assign(np.asarray(values[key], dtype=variable.dtype))
+    matched = {id(variable) for _, variable, _ in pairs}
+    unmatched = [node.variable for node, _ in breadth_first(root)
+                 if node.variable is not None and id(node.variable) not in matched]
+    return CheckpointLoadStatus(unresolved, unmatched, matched_objects).assert_nontrivial_match()
+
+
+def _match(saved, root):
+    """Walk the saved graph from its root alongside the model's, child by child name, as tf's
+    restore does. ([(path, variable, key)] restored, [(path, key)] left unresolved, the number
+    of saved nodes matched)."""
+    pairs, unresolved, seen, matched_objects = [], [], set(), 0
+    queue = [(0, root, ())]
+    while queue:
+        node_id, node, path = queue.pop(0)
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        if node_id >= len(saved):
+            raise file_io.CorruptFileError(f"The checkpoint's object graph refers to node "
+                                           f"{node_id} of {len(saved)}.")
+        saved_node = saved[node_id]
+        matched_objects += node is not None
+        for attribute, key in saved_node.keys:
+            if node is not None and node.variable is not None and attribute == VARIABLE_VALUE:
+                pairs.append((path, node.variable, key))
+            else:
+                unresolved.append((path, key))
+        for name, child_id in saved_node.children:
+            child = node.child(name) if node is not None else None
+            queue.append((child_id, child, path + (name,)))
+    # A variable reached by two saved nodes is restored once (the first path), as in tf.
+    unique, restored = [], set()
+    for path, variable, key in pairs:
+        if id(variable) not in restored:
+            restored.add(id(variable))
+            unique.append((path, variable, key))
+    return unique, unresolved, matched_objects
+
+
+def _build_optimizer_if_saved(model, saved):
+    """tf restores optimizer slots when the optimizer creates them (on its first step); the
+    slots are made now instead, so the next step starts from the saved state either way."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(model, "_is_compiled", False) \
+            or isinstance(optimizer, LegacyOptimizer):
+        return
+    optimizer_id = next((child for name, child in saved[0].children if name == "optimizer"), None)
+    if optimizer_id is None or optimizer_id >= len(saved):
+        return
+    saved_lists = dict(saved[optimizer_id].children)
+    variables_id = saved_lists.get("_variables")
+    if variables_id is not None and variables_id < len(saved) \
+            and len(saved[variables_id].children) > 1:
+        build_optimizer(optimizer, model.trainable_weights)
