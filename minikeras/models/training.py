@@ -693,11 +693,13 @@ class Model(Layer):
 
     def save_weights(self, filepath, overwrite=True, save_format=None, options=None):
         from ..saving import save_weights
-        save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
+        save_weights(self, filepath, overwrite=overwrite, save_format=save_format,
+                     options=options)
 
     def load_weights(self, filepath, by_name=False, skip_mismatch=False, options=None):
         from ..saving import load_weights
-        return load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+        return load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch,
+                            options=options)
 
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None,
              signatures=None, options=None, save_traces=True):

@@ -437,3 +437,15 @@ def test_model_checkpoint_restart_finds_latest_tf_checkpoint(tmp_path):
     restart.set_model(fresh)
     restart.on_train_begin()
     assert_all_equal(fresh.get_weights(), model.get_weights())
+
+
+def test_model_methods_pass_checkpoint_options_on(tmp_path):
+    # CheckpointOptions only concern the TF checkpoint format: HDF5 ignores them, as tf.keras
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.save_weights(str(tmp_path / "w.h5"), options=object())
+    model.load_weights(str(tmp_path / "w.h5"), options=object())
+    with pytest.raises(NotImplementedError, match="options"):
+        model.save_weights(str(tmp_path / "cp"), options=object())
+    model.save_weights(str(tmp_path / "cp"))
+    with pytest.raises(NotImplementedError, match="options"):
+        model.load_weights(str(tmp_path / "cp"), options=object())
