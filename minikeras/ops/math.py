@@ -400,11 +400,15 @@ def _extreme(x, axis, keepdims, fn):
     out = fn(xd, axis=axes, keepdims=True)
 
     def backward(g, needs):
-        # Ties share the gradient equally, as TensorFlow's reduce_max gradient does.
-        hit = (xd == out)
-        counts = np.sum(hit, axis=axes, keepdims=True)
-        g = _expand_back(g, xd.shape, axes, keepdims)
-        return ((hit * (g / counts)).astype(xd.dtype),)
+        # Ties share the gradient equally, as TensorFlow's reduce_max gradient does. Counted
+        # in uint16 where they fit and multiplied in the input's dtype: no float64 pass over x
+        # (the same bits: a float32 quotient rounded twice is rounded once).
+        hit = np.equal(xd, out)
+        reduced = xd.size // max(out.size, 1)
+        counts = np.add.reduce(hit.view(np.uint8), axis=axes, keepdims=True,
+                               dtype=np.uint16 if reduced < 1 << 16 else np.int64)
+        share = (_expand_back(g, xd.shape, axes, keepdims) / counts).astype(xd.dtype, copy=False)
+        return (np.multiply(hit, share, dtype=xd.dtype),)
     result = out if keepdims else np.squeeze(out, axis=axes)
     return record(np.asarray(result), (x,), backward)
 
