@@ -7,7 +7,7 @@ import operator
 
 import numpy as np
 
-from ..core.tensor import Tensor, as_array, record, unbroadcast, unwrap
+from ..core.tensor import SliceGradient, Tensor, as_array, record, unbroadcast, unwrap
 from ..core import config, indexed_rows
 from . import parallel
 from .activation_kernels import sigmoid_array, sigmoid_grad, tanh_grad
@@ -536,11 +536,9 @@ def split(x, num_or_indices, axis=-1):
         start = 0 if i == 0 else bounds[i - 1]
 
         def backward(g, needs, start=start, size=piece.shape[axis]):
-            full = np.zeros_like(xd)
             index = [slice(None)] * xd.ndim
-            index[axis] = slice(start, start + size)
-            full[tuple(index)] = g
-            return (full,)
+            index[axis] = slice(int(start), int(start + size))
+            return (SliceGradient(xd.shape, xd.dtype, tuple(index), g),)
         outs.append(record(piece, (x,), backward))
     return outs
 
@@ -554,9 +552,7 @@ def getitem(x, index):
     out = xd[index]
 
     def backward(g, needs):
-        full = np.zeros_like(xd)
-        np.add.at(full, index, g)  # indices may repeat (fancy indexing); rare path
-        return (full,)
+        return (SliceGradient(xd.shape, xd.dtype, index, g),)
     return record(np.asarray(out), (x,), backward)
 
 
