@@ -4,6 +4,8 @@ script's shapes, one timed `fit` epoch after a short warm-up fit, in samples per
 
     PYTHONPATH=. python benchmarks/bench_examples.py [--only imdb_lstm,cifar10_cnn] \
         [--scale 0.5] [--rounds 1]
+    PYTHONPATH=.:benchmarks python benchmarks/bench_examples.py --commits main HEAD \
+        [--only conv_lstm] [--rounds 4]      # two commits interleaved: median B / A ratios
 
 Every builder takes the keras module as its argument, so another package with the Keras 2 API
 (a commit extracted by `commit_packages.extract`, or the peer's tf_keras from a script of your
@@ -260,14 +262,43 @@ def run(keras, name, scale=1.0, seed=0):
     return samples, time.perf_counter() - wall, time.process_time() - cpu
 
 
+def compare_commits(a, b, names, scale, rounds):
+    """Each example under commits `a` and `b` alternately (A B, B A, ...), in one process;
+    prints the median ratios B / A of wall and process CPU time per sample."""
+    import sys
+    import tempfile
+    from commit_packages import extract
+    with tempfile.TemporaryDirectory() as root:
+        sys.path.insert(0, root)
+        modules = {"A": extract(a, "minikeras_a", root), "B": extract(b, "minikeras_b", root)}
+        print(f"A = {a}, B = {b}, load average {os.getloadavg()[0]:.1f}")
+        for name in names:
+            times = {"A": [], "B": []}
+            for round_index in range(rounds):
+                for key in ("AB" if round_index % 2 == 0 else "BA"):
+                    samples, wall, cpu = run(modules[key], name, scale, seed=round_index)
+                    times[key].append((wall / samples, cpu / samples))
+            wall_ratio = np.median([tb[0] / ta[0] for ta, tb in zip(times["A"], times["B"])])
+            cpu_ratio = np.median([tb[1] / ta[1] for ta, tb in zip(times["A"], times["B"])])
+            cpu_a = np.median([t[1] for t in times["A"]]) * 1e3
+            cpu_b = np.median([t[1] for t in times["B"]]) * 1e3
+            print(f"{name:26s} B/A wall {wall_ratio:.3f} cpu {cpu_ratio:.3f}  (cpu ms a sample "
+                  f"{cpu_a:.2f} -> {cpu_b:.2f}), load {os.getloadavg()[0]:.1f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default="", help="comma-separated example names")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the samples timed")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--commits", nargs=2, metavar=("A", "B"),
+                        help="compare two commits interleaved instead")
     args = parser.parse_args()
-    import minikeras
     names = args.only.split(",") if args.only else list(EXAMPLES)
+    if args.commits:
+        compare_commits(*args.commits, names, args.scale, args.rounds)
+        return
+    import minikeras
     print(f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'example':26s} {'samples':>8s} {'wall s':>8s} {'cpu s':>8s} {'samples/s':>10s}")
     for name in names:
