@@ -404,7 +404,7 @@ def _extreme(x, axis, keepdims, fn):
         # in uint16 where they fit and multiplied in the input's dtype: no float64 pass over x
         # (the same bits: a float32 quotient rounded twice is rounded once).
         hit = np.equal(xd, out)
-        reduced = xd.size // max(out.size, 1)
+        reduced = xd.size // (out.size or 1)
         counts = np.add.reduce(hit.view(np.uint8), axis=axes, keepdims=True,
                                dtype=np.uint16 if reduced < 1 << 16 else np.int64)
         share = (_expand_back(g, xd.shape, axes, keepdims) / counts).astype(xd.dtype, copy=False)
