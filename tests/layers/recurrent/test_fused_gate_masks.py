@@ -121,3 +121,34 @@ def test_fused_lstm_gate_masks_match_the_formula():
         h_t = sigmoid(z[3]) * np.tanh(c_t)
         np.testing.assert_allclose(out.numpy()[:, t], h_t, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(c.numpy(), c_t, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("recurrent_activation", ["hard_sigmoid", "sigmoid"])
+def test_conv_lstm_gate_op_matches_the_elementwise_steps(recurrent_activation, data_format):
+    """ConvLSTM's gate math as one op (`ops.recurrent.lstm_gate_update`) against the same
+    cell with activations Keras does not know (wrappers: split and elementwise ops)."""
+    x = RNG.standard_normal((2, 3, 5, 5, 2)).astype(np.float32)
+    if data_format == "channels_first":
+        x = np.ascontiguousarray(x.transpose(0, 1, 4, 2, 3))
+    get = keras.activations.get
+    wrapped = {"activation": lambda t: get("tanh")(t),
+               "recurrent_activation": lambda t: get(recurrent_activation)(t)}
+    kwargs = dict(padding="same", return_sequences=True, return_state=True,
+                  data_format=data_format)
+    fused = layers.ConvLSTM2D(3, 3, recurrent_activation=recurrent_activation, **kwargs)
+    stepped = layers.ConvLSTM2D(3, 3, **wrapped, **kwargs)
+    fused(x)
+    stepped(x)
+    stepped.set_weights(fused.get_weights())
+    results = []
+    for layer in (fused, stepped):
+        t = Tensor(x.copy())
+        with keras.GradientTape() as tape:
+            tape.watch(t)
+            out, h, c = layer(t, mask=Tensor(np.array([[1, 1, 0], [1, 0, 1]], bool)))
+            total = keras.ops.add(keras.ops.sum(out), keras.ops.sum(keras.ops.multiply(c, 3.0)))
+        grads = tape.gradient(total, [t] + layer.trainable_weights)
+        results.append([out.numpy(), h.numpy(), c.numpy()] + [g.numpy() for g in grads])
+    for fused_value, stepped_value in zip(*results):
+        np.testing.assert_allclose(fused_value, stepped_value, rtol=1e-5, atol=1e-5)
