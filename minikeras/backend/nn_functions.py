@@ -13,10 +13,11 @@ from . import functions as base
 from .. import losses, ops
 from ..core.random import make_rng
 from ..core import config, dispatch, session
-from ..core.tensor import GradientTape, Tensor, Variable, as_array, record
+from ..core.tensor import GradientTape, Tensor, Variable, as_array, gradients_while_recording, \
+    is_recording, record
 from ..engine.base_layer import Layer
 from ..layers.core.input_layer import Input
-from ..engine.keras_tensor import KerasTensor
+from ..engine.keras_tensor import KerasTensor, recorded_value
 from ..models.functional import Functional
 from ..ops.conv import avg_pool, conv as conv_kernel, conv_transpose, depthwise_conv, max_pool
 from ..ops.image import resize as resize_kernel
@@ -747,6 +748,8 @@ def gradients(loss, variables):
     evaluated with `K.function`. Gradients are taken in inference mode, as the learning phase
     of a Keras 2 graph defaults to 0."""
     if not isinstance(loss, KerasTensor):
+        if isinstance(loss, Tensor) and is_recording():
+            return _gradients_in_step(loss, variables)
         raise RuntimeError("tf.gradients is not supported when eager execution is enabled. "
                            "Use tf.GradientTape instead. (`K.gradients` takes a symbolic loss "
                            f"computed from Keras inputs; received {loss!r}.)")
@@ -767,6 +770,26 @@ def gradients(loss, variables):
     result = _SymbolicGradients(loss_graph, connected)(list(graph_inputs))
     result = iter(list(result) if isinstance(result, (list, tuple)) else [result])
     return [next(result) if id(t) in used else None for t in targets]
+
+
+def _gradients_in_step(loss, variables):
+    """`K.gradients(y_pred, averaged_samples)` in a compiled loss (keras-contrib's
+    improved_wgan): the loss is this step's value, a Keras tensor among `variables` stands for
+    the value it took in this step's forward pass. The gradients are recorded ops, so the step
+    differentiates them again (a Keras 2 graph's `tf.gradients`; tf.keras 2 in eager mode
+    refuses the symbolic tensor instead)."""
+    targets = list(variables) if isinstance(variables, (list, tuple)) else [variables]
+    sources = []
+    for target in targets:
+        value = recorded_value(target) if isinstance(target, KerasTensor) else target
+        if isinstance(target, KerasTensor) and value is None:
+            raise ValueError(f"`K.gradients`: {target!r} took no value in this training "
+                             "step (it is not part of the model being trained).")
+        if not isinstance(value, Tensor):
+            raise ValueError("`K.gradients` takes Keras tensors, tensors or Variables as "
+                             f"`variables`; received {target!r}.")
+        sources.append(value)
+    return gradients_while_recording([loss], sources, untracked_sources=True)
 
 
 def _graph_inputs(tensor):
@@ -798,6 +821,8 @@ class _SymbolicGradients(Layer):
         self._targets = targets
 
     def call(self, inputs):
+        if is_recording():
+            return self._recorded_call(inputs)
         values = [Tensor(np.asarray(as_array(value), reference.dtype))
                   for value, reference in zip(inputs, self._loss_graph.inputs)]
         by_input = {id(reference): value
@@ -815,6 +840,23 @@ class _SymbolicGradients(Layer):
         return [Tensor(np.zeros(np.shape(as_array(source)), np.asarray(as_array(source)).dtype))
                 if grad is None else Tensor(np.asarray(as_array(grad))) for grad, source in
                 zip(grads, sources)]
+
+    def _recorded_call(self, inputs):
+        """In a training step (a model with a gradient penalty `add_loss`): the gradients as
+        recorded ops of this step's values, so that the step differentiates them again."""
+        values = [ops.cast(value, reference.dtype) if isinstance(value, Tensor) else
+                  Tensor(np.asarray(as_array(value), reference.dtype))
+                  for value, reference in zip(inputs, self._loss_graph.inputs)]
+        by_input = {id(reference): value
+                    for reference, value in zip(self._loss_graph.inputs, values)}
+        outputs = self._loss_graph(values, training=False)
+        loss, *computed = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        by_input.update((id(reference), value) for reference, value in
+                        zip(self._loss_graph.outputs[1:], computed))
+        sources = [by_input.get(id(t), t) for t in self._targets]
+        grads = gradients_while_recording([ops.sum(loss)], sources, untracked_sources=True)
+        return [Tensor(np.zeros(source.shape, source.dtype)) if grad is None else grad
+                for grad, source in zip(grads, sources)]
 
     def compute_output_shape(self, input_shape):
         return [target.shape if isinstance(target, KerasTensor) else tuple(target.shape)

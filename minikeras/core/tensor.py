@@ -423,8 +423,34 @@ def set_backward_scope(factory):
 
 
 class TapeGradient(Tensor):
-    """A gradient returned by `GradientTape.gradient` (a constant: not differentiable again)."""
+    """A gradient `GradientTape.gradient` computed while nothing recorded: a constant, as
+    tf's gradient taken outside every tape is."""
     __slots__ = ()
+
+
+# How a gradient is taken while something records (an enclosing tape, a train step, a
+# persistent tape inside its own block): with recorded ops, so that it can be differentiated
+# again. Set by ops/second_order.py (core cannot import the ops): a function of
+# `(targets, sources, output_gradients)` returning one Tensor (or None) per source.
+_recorded_gradients = None
+
+
+def set_recorded_gradients(function):
+    """Have gradients taken while recording computed by `function` (see `_recorded_gradients`)."""
+    global _recorded_gradients
+    _recorded_gradients = function
+
+
+def gradients_while_recording(targets, sources, output_gradients=None, untracked_sources=False):
+    """Gradients of the sum of `targets` with respect to `sources` as recorded Tensors (None
+    where unconnected), differentiable by any tape or train step now recording.
+    `untracked_sources`: sources used while untracked get gradients too (`tf.gradients`)."""
+    if _recorded_gradients is None:
+        raise NotImplementedError("Higher-order gradients need minikeras.ops (not imported).")
+    if output_gradients is None:
+        output_gradients = [None] * len(targets)
+    return _recorded_gradients(list(targets), list(sources), list(output_gradients),
+                               untracked_sources)
 
 
 class GradientTape:
@@ -462,10 +488,14 @@ class GradientTape:
         return self
 
     def __exit__(self, *exc):
-        _state.depth -= 1
-        self._active = False
-        _state.open_tapes.remove(self)
+        self._stop_recording_here()
         return False
+
+    def _stop_recording_here(self):
+        if self._active:
+            _state.depth -= 1
+            self._active = False
+            _state.open_tapes.remove(self)
 
     def watch(self, tensor):
         for t in _flatten(tensor):
@@ -486,16 +516,22 @@ class GradientTape:
                 "A non-persistent GradientTape can only be used to compute one set of "
                 "gradients (or jacobians)")
         self._used = True
+        if not self.persistent:
+            # as tf: a non-persistent tape asked inside its block stops recording there
+            self._stop_recording_here()
         flat_sources = _flatten(sources)
         targets = _flatten(target)
         out_grads = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
         pairs = [(t, og) for t, og in zip(targets, out_grads) if isinstance(t, Tensor)]
-        if any(isinstance(t, TapeGradient) for t, _ in pairs):
-            # gradients are computed in NumPy outside the graph: tf would differentiate them
-            # again (Hessians, gradient penalties); say so rather than answer None
-            raise NotImplementedError(
-                "Higher-order gradients are not supported by minikeras: a target of "
-                "`gradient()` is itself the result of a GradientTape's `gradient()`.")
+        if pairs and is_recording():
+            # an enclosing tape (or train step, or this persistent tape) records: the gradient
+            # is made of recorded ops, so that it can be differentiated again
+            total = gradients_while_recording([t for t, _ in pairs], flat_sources,
+                                              [og for _, og in pairs])
+            if unconnected_gradients == "zero":
+                total = [Tensor(np.zeros_like(s.data)) if g is None else g
+                         for g, s in zip(total, flat_sources)]
+            return _pack_like(sources, total)
         # The graph is shared with any enclosing tape (nested tapes): keep it while one records,
         # and while a tape that recorded alongside this one has its gradient still to take
         # (the DCGAN tutorial's `with tf.GradientTape() as gen_tape, tf.GradientTape() as

@@ -1,10 +1,32 @@
 """Symbolic tensors of the functional API and the nodes that connect layers."""
+import weakref
+
 import numpy as np
 
 from ..core import config
 from ..core.concrete_scope import next_symbolic_serial
+from ..core.tensor import Tensor
 from ..core.tensor_shape import TensorShape
 from ..core.nest import flatten, map_structure, pack_sequence_as  # noqa: F401  (old home)
+
+
+# The value each KerasTensor took in the latest recorded (training) run of a functional model,
+# held weakly (gone with that step's graph), by the KerasTensor's id: what
+# `K.gradients(y_pred, averaged_samples)` differentiates inside a compiled loss, as a Keras 2
+# graph would (improved_wgan). Plain weak references (a WeakValueDictionary cost ~6 us a value).
+_recorded_values = {}
+
+
+def remember_recorded_values(values_by_id):
+    """Note a recorded run's Tensor values (`{id(keras_tensor): value}`)."""
+    _recorded_values.update((key, weakref.ref(value)) for key, value in values_by_id.items()
+                            if isinstance(value, Tensor))
+
+
+def recorded_value(keras_tensor):
+    """The value `keras_tensor` took in the latest recorded run of its model, or None."""
+    ref = _recorded_values.get(id(keras_tensor))
+    return None if ref is None else ref()
 
 
 class KerasTensor:

@@ -19,7 +19,7 @@ from ..core.tensor import Tensor, is_recording
 from ..core.registry import register_builtins
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from ..engine.input_spec import assert_input_compatibility
-from ..engine.keras_tensor import KerasTensor, Node
+from ..engine.keras_tensor import KerasTensor, Node, remember_recorded_values
 from .training import Model, _get_layer
 from . import fusion
 from ..layers.core.input_layer import InputLayer
@@ -287,6 +287,8 @@ class Functional(Model):
                 values[output_ids[0]] = outputs
             else:
                 values.update(zip(output_ids, flatten(outputs)))
+        if not release:
+            remember_recorded_values(values)      # for K.gradients in a compiled loss
         return self._collect_outputs(values)
 
     def _collect_outputs(self, values):

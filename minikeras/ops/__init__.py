@@ -24,6 +24,7 @@ from .nn import (  # noqa: F401
     l2_normalize,
 )
 from .einsum import einsum  # noqa: F401
+from . import second_order  # noqa: F401,E402  (differentiable gradients while recording)
 
 # The Keras 3 names (they replace the kernels' names above where Keras 3's signature or
 # defaults differ: argmax's axis=None, concatenate's axis=0, Keras 3's hard_sigmoid, ...).

@@ -295,9 +295,21 @@ def _col2im(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, grou
 _CHUNK_BYTES = 1 << 23
 
 
-def _sample_chunks(lo, hi, bytes_per_sample):
+def _sample_chunks(lo, hi, bytes_per_sample, multiple=1):
+    """`(b0, b1)` chunks of `lo:hi` of about `_CHUNK_BYTES`; with `multiple`, each (but the
+    last) a whole number of `multiple` samples (at least one such group)."""
     step = max(1, _CHUNK_BYTES // max(int(bytes_per_sample), 1))
+    if multiple > 1:
+        step = max(multiple, step - step % multiple)
     return [(b, min(b + step, hi)) for b in range(lo, hi, step)]
+
+
+def _winograd_slice_multiple(tiling, channels, filters):
+    """Samples per Winograd slice of a layer on this thread (call it inside the split): its
+    chunks are cut at whole slices, so that no chunk ends in a short slice (32x32x32 -> 32 in
+    chunks of 5 samples made slices of 2, 2 and 1: 19 slices a half batch of 32 instead of 16,
+    each a dozen short NumPy calls that the two threads' Python contests)."""
+    return winograd.slice_samples(tiling, max(channels, filters))
 
 
 def _padded_chunk(x, pads, key, value=0):
@@ -717,7 +729,9 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
                                b0 * positions)
 
     def work(lo, hi):
-        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
+        multiple = _winograd_slice_multiple(tiling, x.shape[-1], filters) \
+            if route == "winograd" else 1
+        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes, multiple):
             chunk(b0, b1)
     # Inference chains on im2col: the threads take chunks as they become free (`run_split`'s
     # `piece`; a thread held up by other processes no longer leaves the other waiting with the
@@ -940,7 +954,9 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
 
     def work(lo, hi):
         dk_sum = db_sum = None
-        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes):
+        multiple = _winograd_slice_multiple(tiling, x_shape[-1], filters) \
+            if whole_slices else 1
+        for b0, b1 in _sample_chunks(lo, hi, chunk_bytes, multiple):
             rows = slice(b0 * positions, b1 * positions)
             if fused:
                 ga = _activation_grad(ctx.activation, out_rows[rows], g_rows[rows],
@@ -954,17 +970,22 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             if need_bias and not bias_with_kernel:
                 part = _channel_sums(ga)
                 db_sum = part if db_sum is None else db_sum + part
-            if bias_with_kernel:
-                part, bias_part = winograd.kernel_grad_chunk(
+            if need_kernel and kernel_route == "winograd":
+                # One running transformed sum over this thread's chunks, made a kernel here
+                # (on both threads at once) rather than by the main thread after the split.
+                if bias_with_kernel and db_sum is None:
+                    db_sum = np.zeros(filters, dtype)
+                # (db_sum stays None without a bias: bias_with_kernel is need_bias here)
+                dk_sum, db_sum = winograd.kernel_grad_sum(
                     ctx.x[b0:b1].astype(dtype, copy=False),
-                    ga.reshape((b1 - b0,) + sample_shape), tiling, bias_sums=True)
-                db_sum = bias_part if db_sum is None else db_sum + bias_part
-                dk_sum = part if dk_sum is None else dk_sum + part
+                    ga.reshape((b1 - b0,) + sample_shape), tiling, dk_sum, db_sum)
             elif need_kernel:
                 part = kernel_grad(kernel_route, ga, b0, b1)
                 dk_sum = part if dk_sum is None else dk_sum + part
             if need_input:
                 input_grad(route, ga, b0, b1)
+        if need_kernel and kernel_route == "winograd" and dk_sum is not None:
+            dk_sum = winograd.kernel_from_slot_sum(dk_sum, dtype)
         partial_dk[lo], partial_db[lo] = dk_sum, db_sum
 
     def kernel_grad(route, ga, b0, b1):
@@ -1113,6 +1134,9 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
             kernel_taps_t()
             if not stride1:
                 strided_phases()
+    # Chunks at whole Winograd slices when every route taken is Winograd's.
+    whole_slices = use_winograd and (kernel_route == "winograd" or not need_kernel) and \
+        (route == "winograd" or not need_input)
     # two halves: dynamic pieces (run_split piece=) measured slower on lenet_bn (13.0k vs
     # 14.5k samples/s) and resnet_small (165 vs 177) training on a quiet machine
     run_split(work, batch)
@@ -1120,7 +1144,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     if need_kernel:
         dk_sum = _sum_in_order(partial_dk)
         if kernel_route == "winograd":
-            dk = winograd.kernel_from_transformed(dk_sum, kernel.dtype)
+            dk = dk_sum.astype(kernel.dtype, copy=False)       # made a kernel per thread
         elif ctx.layout == "band":
             dk = band.kernel_from_band(dk_sum[0]).astype(kernel.dtype, copy=False)
         else:

@@ -357,8 +357,8 @@ def cast(x, dtype):
 def _norm_axes(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, (list, tuple)):
-        return tuple(sorted(a % ndim for a in axis))
+    if isinstance(axis, (list, tuple, np.ndarray)):     # improved_wgan: np.arange(1, ndim)
+        return tuple(sorted(int(a) % ndim for a in np.ravel(axis)))
     return (axis % ndim,)
 
 

@@ -11,6 +11,7 @@ from .activation_kernels import capped_relu_grad_into, relu_grad, sigmoid_array,
     tanh_grad
 from . import parallel
 from .conv_kernels import _zero_row, relu_in_place
+from .own_blocks import held_result
 from .parallel import split_rows
 
 
@@ -427,7 +428,10 @@ def keep_mask(rng, shape, rate):
     if not isinstance(rng.bit_generator, _WORDS_OF_64_BITS):    # MT19937: 32-bit raw words
         return rng.random(shape, dtype=np.float32) >= rate
     count = prod(shape)
-    words = rng.bit_generator.random_raw((count + 1) // 2)
+    bit_generator, word_count = rng.bit_generator, (count + 1) // 2
+    # in a block this thread wrote last (own_blocks.py): the words are only compared here
+    words = held_result(("dropout_words", word_count),
+                        lambda: bit_generator.random_raw(word_count))
     bits = words.view(np.uint32)[:count].reshape(shape)
     threshold = int(np.ceil(float(np.float32(rate)) * (1 << 24))) << 8
     if threshold >= 1 << 32:                  # rate rounds to 1: a float32 uniform is below 1

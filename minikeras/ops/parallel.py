@@ -187,6 +187,12 @@ def _on_both_threads(here, on_worker, uses_blas):
             _BLAS[0](previous)
 
 
+def inside_split():
+    """Whether this thread runs one part of a two-thread split (or whole batches beside
+    another thread, `enter_batch_thread`): the other core is busy with the same kind of work."""
+    return getattr(_state, "inside", False)
+
+
 def _inside(work, lo, hi):
     _state.inside = True
     try:

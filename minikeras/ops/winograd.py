@@ -21,7 +21,7 @@ import threading
 import numpy as np
 
 from .cells import channel_cells
-from .parallel import local_buffer, near_equal_bounds
+from .parallel import inside_split, local_buffer, near_equal_bounds
 
 # Kernel transform (4x3): U = G W G^T. Its entries (0, +-1/2, 1) are exact in binary.
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -295,10 +295,21 @@ def _transform(kind, tiling, count, channels, dtype):
 # 5.92 -> 5.06; 8x8x128 -> 128 from 12 to 6: 5.04 -> 4.68 / 5.42 -> 5.19; 32x32x32 -> 32
 # from 3 to 2: 6.92 -> 7.14 / 6.76 -> 6.70.
 _SLICE_BYTES = 3 << 18
+# Inside a two-thread split the slices are this many times larger: each slice is a dozen or two
+# short NumPy calls, whose Python parts the two threads take the GIL for, and a thread finding
+# it taken sleeps on a futex (a voluntary context switch and a wake-up, CPU on both sides). One
+# 3x3 layer's forward + backward over 64 samples, two threads, SCHED_FIFO (near idle), load 12,
+# min ms (CPU / wall) and context switches a call, x1 -> x2: 32x32x32 -> 32 48.1 / 25.8 / 400
+# -> 45.1 / 24.1 / 227, 16x16x64 -> 64 38.5 / 21.3 / 306 -> 36.7 / 20.4 / 140; 8x8x128 no
+# change. On one thread (no GIL contest) x2 costs 64 channels 12 %, so one thread keeps x1.
+_SPLIT_SLICE_FACTOR = 2
 
 
-def slice_samples(tiling, channels, budget=_SLICE_BYTES):
-    """Samples per slice (see `_SLICE_BYTES`) for the wider of the input and output channels."""
+def slice_samples(tiling, channels, budget=None):
+    """Samples per slice (see `_SLICE_BYTES`; larger inside a two-thread split,
+    `_SPLIT_SLICE_FACTOR`) for the wider of the input and output channels."""
+    if budget is None:
+        budget = _SLICE_BYTES * (_SPLIT_SLICE_FACTOR if inside_split() else 1)
     per_sample = 16 * tiling.tiles_per_sample * channels * 4
     return max(1, int(round(budget / max(per_sample, 1))))
 
@@ -410,27 +421,59 @@ def transform_output_grad(g, tiling):
 def kernel_grad_chunk(x, g, tiling, bias_sums=False):
     """Transformed kernel-gradient sum `(16, cin, f)` of a chunk of samples (turn it into a
     kernel with `kernel_from_transformed` once every chunk is added). With `bias_sums`, also
-    the per-filter sums of `g` (the bias gradient), as `(dk, db)`: the transformed gradient
-    at position (1, 1) is each tile's sum of its four outputs (A's column 1 is all ones), so
-    they come from a product over a sixteenth of the transformed values, in cache, instead
-    of a pass over g."""
+    the per-filter sums of `g` (the bias gradient), as `(dk, db)` (see `kernel_grad_sum`)."""
     cin, filters = x.shape[-1], g.shape[-1]
-    total = np.zeros((4, 2, 2, cin, filters), np.result_type(x, g))    # (i, p, q) order
-    part = local_buffer("wino_dk_part", total.shape, total.dtype)
-    bias = np.zeros(filters, total.dtype) if bias_sums else None
+    total, bias = kernel_grad_sum(x, g, tiling, bias=np.zeros(filters, np.result_type(x, g))
+                                  if bias_sums else None)
+    # In the order k = 4i + j.
+    dk = total.reshape(4, 4, cin, filters)[:, _SLOT_OF].reshape(16, cin, filters)
+    return (dk, bias) if bias_sums else dk
+
+
+def kernel_grad_sum(x, g, tiling, total=None, bias=None):
+    """`(total, bias)`: the transformed kernel-gradient sum of a chunk of samples added to
+    `total` (in place; None: a new sum), in the transforms' slot order `(4, 2, 2, cin, f)`
+    (`kernel_from_slot_sum` turns it into a kernel), and when `bias` (a per-filter vector) is
+    given, the per-filter sums of `g` (the bias gradient) added to it: the transformed
+    gradient at position (1, 1) is each tile's sum of its four outputs (A's column 1 is all
+    ones), so they come from a product over a sixteenth of the transformed values, in cache,
+    instead of a pass over g. A caller keeps one running sum over its chunks: no zeroed sum
+    and no reordering copy per chunk (1 MB each at 128 channels)."""
+    cin, filters = x.shape[-1], g.shape[-1]
+    shape = (4, 2, 2, cin, filters)                                   # (i, p, q) order
+    dtype = np.result_type(x, g)
+    part = local_buffer("wino_dk_part", shape, dtype)
     with _short_ufunc_buffer():
         for lo, hi in _sample_slices(x.shape[0], tiling, max(cin, filters)):
             v = _transform(_InputTransform, tiling, hi - lo, cin, x.dtype).run(x[lo:hi])
             d = transform_output_grad(g[lo:hi], tiling)
-            np.matmul(v.transpose(0, 1, 3, 4, 2), d.transpose(0, 1, 3, 2, 4), out=part)
-            total += part
-            if bias_sums:
+            operands = (v.transpose(0, 1, 3, 4, 2), d.transpose(0, 1, 3, 2, 4))
+            if total is None:
+                total = np.matmul(*operands)
+            else:
+                np.matmul(*operands, out=part)
+                total += part
+            if bias is not None:
                 pair, slot = divmod(_SLOT_OF[1], 2)
                 tile_sums = d[1, pair, :, slot]                    # (i, j) = (1, 1)
-                bias += _ones(len(tile_sums), total.dtype) @ tile_sums
-    # In the order k = 4i + j.
-    dk = total.reshape(4, 4, cin, filters)[:, _SLOT_OF].reshape(16, cin, filters)
-    return (dk, bias) if bias_sums else dk
+                bias += _ones(len(tile_sums), dtype) @ tile_sums
+    return total, bias
+
+
+# The position j held by each slot of the slot order (the inverse of `_SLOT_OF`).
+_J_OF_SLOT = [_SLOT_OF.index(slot) for slot in range(4)]
+
+
+def kernel_from_slot_sum(slot_sum, dtype):
+    """The kernel gradient `(3, 3, cin, filters)` from a `kernel_grad_sum` total (slot order):
+    `kernel_from_transformed` with the slots' order folded into G^T's columns (no reordering
+    copy)."""
+    cin, filters = slot_sum.shape[-2:]
+    g_signed = (_G * _SIGNS[:, None]).T.astype(slot_sum.dtype)
+    du = slot_sum.reshape(4, 4, -1)
+    columns = np.matmul(g_signed[:, _J_OF_SLOT], du)                  # sum over j: (i, b, x)
+    kernel = np.matmul(g_signed, columns.reshape(4, -1))              # sum over i: (a, b*x)
+    return kernel.reshape(3, 3, cin, filters).astype(dtype, copy=False)
 
 
 def _ones(count, dtype):

@@ -278,32 +278,39 @@ class Optimizer:
         split_flat(lambda lo, hi: update(*[array[lo:hi] for array in flat]), weights.size)
 
     def _run_pending_updates(self):
-        """Run the updates `_update_in_halves` gathered in this `apply_gradients`, over the
-        variables laid end to end: one hand-off splits all of them between the two threads
-        (`blas_threads.split_flat`), each thread with its own work buffers. Elementwise, so any
-        split gives the same numbers."""
+        """Run the updates `_update_in_halves` gathered in this `apply_gradients` in one
+        hand-off, each thread with its own work buffers. A part `[lo, hi)` of `[0, total)`
+        (the sum of their sizes) updates the same share, `n * lo // total` to
+        `n * hi // total`, of each variable of at least `_OWN_SHARE_ELEMENTS` (n elements),
+        and of the smaller ones laid end to end. Elementwise, so any split gives the same
+        numbers.
+
+        Why each large variable is split at the same fraction: a kernel gradient's first rows
+        come from this thread's part of the threaded product (`x.T @ g` splits its output rows
+        between the threads, this thread first; so does `parallel.matmul`), so each thread
+        updates rows it wrote, and the slots it updated the step before. Where the host places
+        the two vCPUs far apart, reading what the other core wrote costs ~3x
+        (`benchmarks/bench_cross_core.py`)."""
         pending, self._pending_updates = self._pending_updates, None
         if not pending:
             return
-        starts, total, largest = [], 0, 0
-        for _, _, gradient, _ in pending:
-            starts.append(total)
-            total += gradient.size
-            largest = max(largest, gradient.size)
+        segments = _update_segments(pending)
+        total = sum(size for size, _ in segments)
         count = max(scratches for _, scratches, _, _ in pending)
 
         def work(lo, hi):
+            pieces = [piece for size, members in segments
+                      for piece in _pieces(members, size * lo // total, size * hi // total)]
+            if not pieces:
+                return
+            longest = max(last - first for *_, first, last in pieces)
             buffers = {}                # this thread's work buffers, per dtype
-            for (update, scratches, gradient, arrays), start in zip(pending, starts):
-                first, last = max(lo, start) - start, min(hi, start + gradient.size) - start
-                if first >= last:
-                    continue
+            for (update, scratches, gradient, arrays), first, last in pieces:
                 scratch = buffers.get(gradient.dtype)
                 if scratch is None:
-                    size = min(hi - lo, largest)
                     scratch = buffers[gradient.dtype] = [
-                        local_buffer(("optimizer_scratch", index, gradient.dtype.str), (size,),
-                                     gradient.dtype) for index in range(count)]
+                        local_buffer(("optimizer_scratch", index, gradient.dtype.str),
+                                     (longest,), gradient.dtype) for index in range(count)]
                 length = last - first
                 if length == gradient.size:
                     update(*[buffer[:length] for buffer in scratch[:scratches]], gradient, *arrays)
@@ -544,6 +551,37 @@ class Optimizer:
             config["learning_rate"] = schedules_module.deserialize(
                 config["learning_rate"], custom_objects=custom_objects)
         return cls(**config)
+
+
+# Gathered variables of at least this many elements are each split at the same fraction
+# between the threads; smaller ones are laid end to end and split as one (fewer NumPy calls).
+_OWN_SHARE_ELEMENTS = 1 << 17
+
+
+def _update_segments(pending):
+    """`[(size, members)]`: each large pending update alone, then the small ones together;
+    `members` are `(pending update, offset in the segment)`."""
+    segments, small, small_size = [], [], 0
+    for item in pending:
+        size = item[2].size
+        if size >= _OWN_SHARE_ELEMENTS:
+            segments.append((size, [(item, 0)]))
+        else:
+            small.append((item, small_size))
+            small_size += size
+    if small:
+        segments.append((small_size, small))
+    return segments
+
+
+def _pieces(members, lo, hi):
+    """`(pending update, first, last)` for the elements `[lo, hi)` of a segment."""
+    pieces = []
+    for item, offset in members:
+        first, last = max(lo, offset) - offset, min(hi, offset + item[2].size) - offset
+        if first < last:
+            pieces.append((item, first, last))
+    return pieces
 
 
 def _check_ema_arguments(ema_momentum, ema_overwrite_frequency):

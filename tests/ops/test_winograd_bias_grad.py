@@ -1,5 +1,5 @@
 """The bias gradient of a convolution on the Winograd kernel-gradient route, taken from the
-transformed output gradient (`winograd.kernel_grad_chunk(..., bias_sums=True)`): against the
+transformed output gradient (`winograd.kernel_grad_sum(..., bias=)`): against the
 sum of the activation's gradient, the im2col route in float32, and finite differences."""
 import numpy as np
 import pytest
@@ -26,13 +26,13 @@ def force(monkeypatch, name):
 
 def spy_bias_sums(monkeypatch):
     """Samples whose bias sums came from the kernel-gradient chunks."""
-    counted, chunk = [], W.kernel_grad_chunk
+    counted, chunk_sum = [], W.kernel_grad_sum
 
-    def spy(x, g, tiling, bias_sums=False):
-        if bias_sums:
+    def spy(x, g, tiling, total=None, bias=None):
+        if bias is not None:
             counted.append(len(x))
-        return chunk(x, g, tiling, bias_sums)
-    monkeypatch.setattr(W, "kernel_grad_chunk", spy)
+        return chunk_sum(x, g, tiling, total, bias)
+    monkeypatch.setattr(W, "kernel_grad_sum", spy)
     return counted
 
 
