@@ -280,12 +280,43 @@ def _topological_order(targets):
     return order
 
 
-def _accumulate(grads, parents, needs, parent_grads):
+class SliceGradient:
+    """The gradient of a slice `x[index]` (what getitem and split return): `values` at
+    `index` of an otherwise zero array of `x`'s shape. The backward pass adds such gradients
+    into one array per tensor, so reading T slices of a sequence costs O(T) slices, not T
+    dense arrays of zeros and T dense sums (a layer stepped over time on the tape)."""
+    __slots__ = ("shape", "dtype", "index", "values", "basic")
+
+    def __init__(self, shape, dtype, index, values):
+        self.shape, self.dtype, self.index, self.values = shape, dtype, index, values
+        # slices and integers address each element once; fancy indices may repeat
+        parts = index if isinstance(index, tuple) else (index,)
+        self.basic = all(part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer))
+                         and not isinstance(part, bool) for part in parts)
+
+    def add_into(self, array):
+        if self.basic:
+            array[self.index] += self.values
+        else:
+            np.add.at(array, self.index, self.values)
+
+
+def _accumulate(grads, parents, needs, parent_grads, owned):
+    """Add each needed parent gradient to `grads`. `owned` maps the ids of arrays this pass
+    made (and no op has seen yet) to them: slice gradients are added into those in place."""
     for parent, needed, g in zip(parents, needs, parent_grads):
         if not needed or g is None:
             continue
         pkey = id(parent)
-        grads[pkey] = add_gradients(grads[pkey], g) if pkey in grads else g
+        if isinstance(g, SliceGradient):
+            total = grads.get(pkey)
+            if total is None or id(total) not in owned:
+                total = np.zeros(g.shape, g.dtype) if total is None else np.array(total)
+                owned[id(total)] = total
+            g.add_into(total)
+            grads[pkey] = total
+        else:
+            grads[pkey] = add_gradients(grads[pkey], g) if pkey in grads else g
 
 
 def _leading_to(order, wanted):
@@ -336,10 +367,14 @@ def compute_gradients(target, sources, output_gradient=None, keep_graph=False):
     # layer's variables (tracked, but not asked for) cost nothing. When every leaf of the
     # graph is a requested source (a plain training step), every tracked input leads to one.
     leads_to_source = None if _all_leaves_wanted(order, wanted) else _leading_to(order, wanted)
+    owned = {}
     for node in reversed(order):
         key = id(node)
         grad = grads.get(key) if key in wanted else grads.pop(key, None)
-        if grad is None or node._backward is None:
+        if grad is None:
+            continue
+        owned.pop(id(grad), None)     # an op may pass it on: never written in place again
+        if node._backward is None:
             continue
         if leads_to_source is None:
             needs = node._needs
@@ -347,7 +382,7 @@ def compute_gradients(target, sources, output_gradient=None, keep_graph=False):
             needs = tuple([needed and id(parent) in leads_to_source
                            for parent, needed in zip(node._parents, node._needs)])
         if True in needs:
-            _accumulate(grads, node._parents, needs, node._backward(grad, needs))
+            _accumulate(grads, node._parents, needs, node._backward(grad, needs), owned)
         if not keep_graph and key not in wanted:
             node._parents = node._backward = node._needs = None
     result = []

@@ -7,7 +7,7 @@ import operator
 
 import numpy as np
 
-from ..core.tensor import Tensor, as_array, record, unbroadcast, unwrap
+from ..core.tensor import SliceGradient, Tensor, as_array, record, unbroadcast, unwrap
 from ..core import config, indexed_rows
 from . import parallel
 from .activation_kernels import sigmoid_array, sigmoid_grad, tanh_grad
@@ -400,11 +400,15 @@ def _extreme(x, axis, keepdims, fn):
     out = fn(xd, axis=axes, keepdims=True)
 
     def backward(g, needs):
-        # Ties share the gradient equally, as TensorFlow's reduce_max gradient does.
-        hit = (xd == out)
-        counts = np.sum(hit, axis=axes, keepdims=True)
-        g = _expand_back(g, xd.shape, axes, keepdims)
-        return ((hit * (g / counts)).astype(xd.dtype),)
+        # Ties share the gradient equally, as TensorFlow's reduce_max gradient does. Counted
+        # in uint16 where they fit and multiplied in the input's dtype: no float64 pass over x
+        # (the same bits: a float32 quotient rounded twice is rounded once).
+        hit = np.equal(xd, out)
+        reduced = xd.size // (out.size or 1)
+        counts = np.add.reduce(hit.view(np.uint8), axis=axes, keepdims=True,
+                               dtype=np.uint16 if reduced < 1 << 16 else np.int64)
+        share = (_expand_back(g, xd.shape, axes, keepdims) / counts).astype(xd.dtype, copy=False)
+        return (np.multiply(hit, share, dtype=xd.dtype),)
     result = out if keepdims else np.squeeze(out, axis=axes)
     return record(np.asarray(result), (x,), backward)
 
@@ -532,11 +536,9 @@ def split(x, num_or_indices, axis=-1):
         start = 0 if i == 0 else bounds[i - 1]
 
         def backward(g, needs, start=start, size=piece.shape[axis]):
-            full = np.zeros_like(xd)
             index = [slice(None)] * xd.ndim
-            index[axis] = slice(start, start + size)
-            full[tuple(index)] = g
-            return (full,)
+            index[axis] = slice(int(start), int(start + size))
+            return (SliceGradient(xd.shape, xd.dtype, tuple(index), g),)
         outs.append(record(piece, (x,), backward))
     return outs
 
@@ -550,9 +552,7 @@ def getitem(x, index):
     out = xd[index]
 
     def backward(g, needs):
-        full = np.zeros_like(xd)
-        np.add.at(full, index, g)  # indices may repeat (fancy indexing); rare path
-        return (full,)
+        return (SliceGradient(xd.shape, xd.dtype, index, g),)
     return record(np.asarray(out), (x,), backward)
 
 

@@ -8,15 +8,19 @@ kernel, recurrent-kernel and bias gradients and the input gradient are then one 
 Conventions (tf.keras): gate order LSTM i, f, c, o and GRU z, r, h; at a masked timestep the
 states are carried unchanged and the output repeats the previous step's output (zeros before
 the first unmasked step), or is zero with `zero_output_for_mask`; `go_backwards` processes the
-sequence reversed and returns the outputs in processing order.
+sequence reversed and returns the outputs in processing order. Dropout masks are drawn once
+per sequence: one shared by all gates, or (tf.keras' implementation 1, which recurrent dropout
+forces for LSTM and GRU) one per gate, each gate's `units`-wide block of the products then
+seeing its own masked copy of the input and of the state.
 
 Internally everything is time-major: `(time, batch, features)`.
 """
 import numpy as np
 
 from ..core.tensor import record
+from .activation_kernels import sigmoid_array
 from .blas_threads import small_gemm_threads
-from .math import as_array, split, squeeze
+from .math import as_array, getitem, split, squeeze
 
 # Activations whose derivative can be read from their output (what backward-through-time keeps).
 FUSED_ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
@@ -66,7 +70,9 @@ class _Sequence:
         self.xp = xp                  # (T, B, G) input projections (with the input bias)
         self.u = kernel_r             # (units, G) recurrent kernel
         self.mask = mask              # (T, B, 1) float or None
-        self.rec_mask = rec_mask      # (B, units) recurrent dropout mask or None
+        # recurrent dropout: None, (B, units) shared by the gates, or (gates, B, units)
+        self.rec_mask = rec_mask
+        self.per_gate = rec_mask is not None and rec_mask.ndim == 3
         self.act, self.ract = act, ract
         steps, batch, _ = xp.shape
         units = h0.shape[-1]
@@ -81,10 +87,56 @@ class _Sequence:
             self.hn = np.empty((steps, batch, units), dtype)
             self.y = np.empty((steps, batch, units), dtype)
 
-    def h_rec(self, t):
-        """The state as the recurrent GEMM sees it (after recurrent dropout)."""
+    def h_rec(self, t, gate=0):
+        """The state as gate `gate`'s recurrent GEMM sees it (after recurrent dropout)."""
         h = self.h[t]
-        return h if self.rec_mask is None else h * self.rec_mask
+        if self.rec_mask is None:
+            return h
+        return h * (self.rec_mask[gate] if self.per_gate else self.rec_mask)
+
+    def recurrent_product(self, t, kernel, out, first_gate=0):
+        """`h_rec(t) @ kernel` into `out`; with a mask per gate each `units`-wide block of
+        columns (gates first_gate, first_gate + 1, ...) is its own gate's masked state's."""
+        if not self.per_gate:
+            np.matmul(self.h_rec(t), kernel, out=out)
+            return
+        u = self.units
+        for k in range(kernel.shape[1] // u):
+            block = slice(k * u, (k + 1) * u)
+            np.matmul(self.h_rec(t, first_gate + k), kernel[:, block], out=out[:, block])
+
+    def recurrent_input_grad(self, dz, kernel_t, first_gate=0):
+        """The state's gradient from `dz`, the gradient of `recurrent_product`'s output
+        (`kernel_t` is the kernel transposed)."""
+        if not self.per_gate:
+            dh = dz @ kernel_t
+            if self.rec_mask is not None:
+                dh *= self.rec_mask
+            return dh
+        u = self.units
+        dh = None
+        for k in range(kernel_t.shape[0] // u):
+            block = slice(k * u, (k + 1) * u)
+            part = dz[:, block] @ kernel_t[block]
+            part *= self.rec_mask[first_gate + k]
+            dh = part if dh is None else np.add(dh, part, out=dh)
+        return dh
+
+    def recurrent_kernel_grad(self, dz_flat):
+        """The recurrent kernel's gradient over all steps, `dz_flat` (steps * batch, columns)
+        holding the gradients of every step's `recurrent_product` output (first gate 0)."""
+        u = self.units
+        h_prev = self.h[:-1]
+        if not self.per_gate:
+            if self.rec_mask is not None:
+                h_prev = h_prev * self.rec_mask
+            return h_prev.reshape(-1, u).T @ dz_flat
+        grad = np.empty((u, dz_flat.shape[1]), self.dtype)
+        for k in range(dz_flat.shape[1] // u):
+            block = slice(k * u, (k + 1) * u)
+            masked = (h_prev * self.rec_mask[k]).reshape(-1, u)
+            np.matmul(masked.T, dz_flat[:, block], out=grad[:, block])
+        return grad
 
     def forward(self, zero_output_for_mask):
         for t in range(self.steps):
@@ -134,7 +186,7 @@ class _Sequence:
 class _SimpleRNN(_Sequence):
     def step(self, t):
         out = self.hn[t]
-        np.matmul(self.h_rec(t), self.u, out=out)
+        self.recurrent_product(t, self.u, out)
         out += self.xp[t]
         _activate(self.act, out)
 
@@ -145,14 +197,11 @@ class _SimpleRNN(_Sequence):
     def step_backward(self, t, dhn):
         da = self.dxp[t]
         np.multiply(dhn, _derivative(self.act, self.hn[t]), out=da)
-        dh = da @ self.u_t
-        if self.rec_mask is not None:
-            dh *= self.rec_mask
-        return dh
+        return self.recurrent_input_grad(da, self.u_t)
 
-    def weight_gradients(self, h_prev_flat):
+    def weight_gradients(self):
         dxp = self.dxp.reshape(-1, self.dxp.shape[-1])
-        return dxp, h_prev_flat.T @ dxp, None
+        return dxp, self.recurrent_kernel_grad(dxp), None
 
 
 class _LSTM(_Sequence):
@@ -181,15 +230,14 @@ class _LSTM(_Sequence):
     def step(self, t):
         u = self.units
         a = self.a[t]
-        h = self.h_rec(t)
         if self.fast:
-            np.matmul(h, self.u_scaled, out=a)
+            self.recurrent_product(t, self.u_scaled, a)
             a += self.xp[t]            # projections pre-scaled in `fused_sequence`
             np.tanh(a, out=a)
             a *= self.gate_scale
             a += self.gate_offset
         else:
-            np.matmul(h, self.u, out=a)
+            self.recurrent_product(t, self.u, a)
             a += self.xp[t]
             _activate(self.ract, a[:, :2 * u])
             _activate(self.act, a[:, 2 * u:3 * u])
@@ -247,14 +295,11 @@ class _LSTM(_Sequence):
             dc += dcn * f
         else:
             np.multiply(dcn, f, out=dc)
-        dh = dz @ self.u_t
-        if self.rec_mask is not None:
-            dh *= self.rec_mask
-        return dh
+        return self.recurrent_input_grad(dz, self.u_t)
 
-    def weight_gradients(self, h_prev_flat):
+    def weight_gradients(self):
         dxp = self.dxp.reshape(-1, self.dxp.shape[-1])
-        return dxp, h_prev_flat.T @ dxp, None
+        return dxp, self.recurrent_kernel_grad(dxp), None
 
 
 class _GRU(_Sequence):
@@ -278,20 +323,19 @@ class _GRU(_Sequence):
         u = self.units
         a = self.a[t]
         xp = self.xp[t]
-        h_rec = self.h_rec(t)
         if self.reset_after:
             hp = self.hp[t]
-            np.matmul(h_rec, self.u, out=hp)
+            self.recurrent_product(t, self.u, hp)
             if self.recurrent_bias is not None:
                 hp += self.recurrent_bias
             np.add(xp[:, :2 * u], hp[:, :2 * u], out=a[:, :2 * u])
             _activate(self.ract, a[:, :2 * u])
             np.multiply(a[:, u:2 * u], hp[:, 2 * u:], out=a[:, 2 * u:])
         else:
-            np.matmul(h_rec, self.u_zr, out=a[:, :2 * u])
+            self.recurrent_product(t, self.u_zr, a[:, :2 * u])
             a[:, :2 * u] += xp[:, :2 * u]
             _activate(self.ract, a[:, :2 * u])
-            np.multiply(a[:, u:2 * u], h_rec, out=self.rh[t])
+            np.multiply(a[:, u:2 * u], self.h_rec(t, gate=2), out=self.rh[t])
             np.matmul(self.rh[t], self.u_h, out=a[:, 2 * u:])
         hh = a[:, 2 * u:]
         hh += xp[:, 2 * u:]
@@ -332,26 +376,29 @@ class _GRU(_Sequence):
             dhp = self.dhp[t]
             dhp[:, :2 * u] = dx[:, :2 * u]
             np.multiply(dah, reset, out=dhp[:, 2 * u:])
-            d_rec = dhp @ self.u_t
+            d_rec = self.recurrent_input_grad(dhp, self.u_t)
         else:
             d_rh = dah @ self.u_h_t
-            h_rec = self.h_rec(t)
-            np.multiply(d_rh * h_rec, d_zr[:, u:], out=dx[:, u:2 * u])
-            d_rec = dx[:, :2 * u] @ self.u_zr_t
-            d_rec += d_rh * reset
-        if self.rec_mask is not None:
-            d_rec *= self.rec_mask
+            np.multiply(d_rh * self.h_rec(t, gate=2), d_zr[:, u:], out=dx[:, u:2 * u])
+            if self.per_gate:
+                d_rec = self.recurrent_input_grad(dx[:, :2 * u], self.u_zr_t)
+                d_rec += d_rh * reset * self.rec_mask[2]
+            else:
+                d_rec = dx[:, :2 * u] @ self.u_zr_t
+                d_rec += d_rh * reset
+                if self.rec_mask is not None:
+                    d_rec *= self.rec_mask
         d_rec += dh_direct
         return d_rec
 
-    def weight_gradients(self, h_prev_flat):
+    def weight_gradients(self):
         u = self.units
         dxp = self.dxp.reshape(-1, 3 * u)
         if self.reset_after:
             dhp = self.dhp.reshape(-1, 3 * u)
-            return dxp, h_prev_flat.T @ dhp, dhp.sum(axis=0)
+            return dxp, self.recurrent_kernel_grad(dhp), dhp.sum(axis=0)
         grad_u = np.empty((u, 3 * u), self.dtype)
-        grad_u[:, :2 * u] = h_prev_flat.T @ dxp[:, :2 * u]
+        grad_u[:, :2 * u] = self.recurrent_kernel_grad(dxp[:, :2 * u])
         grad_u[:, 2 * u:] = self.rh.reshape(-1, u).T @ dxp[:, 2 * u:]
         return dxp, grad_u, None
 
@@ -359,24 +406,27 @@ class _GRU(_Sequence):
 def fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states, mask=None,
                    go_backwards=False, return_sequences=False, zero_output_for_mask=False,
                    activation="tanh", recurrent_activation="sigmoid", reset_after=True,
-                   recurrent_mask=None):
+                   recurrent_mask=None, input_gate_masks=None):
     """Run a `cell` ('simple_rnn', 'lstm' or 'gru') over `inputs` (batch, time, features).
 
     `bias` is (G,) or, for a GRU with `reset_after`, (2, G) (input and recurrent rows);
     `initial_states` one (batch, units) tensor per state (h; h, c for an LSTM); `mask` a
     (batch, time) boolean array; `recurrent_mask` a (batch, units) dropout mask applied to the
-    state before the recurrent GEMM. Returns `(output, [final states])`: the output sequence
+    state before the recurrent GEMM, or (gates, batch, units), one per gate; `input_gate_masks`
+    (gates, batch, features) dropout masks of the inputs, one per gate (a mask shared by the
+    gates is the caller's product of the inputs and the mask). Returns `(output, [final states])`: the output sequence
     (batch, time, units) in processing order, or the last output (batch, units).
     """
     with small_gemm_threads():
         return _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states,
                                mask, go_backwards, return_sequences, zero_output_for_mask,
-                               activation, recurrent_activation, reset_after, recurrent_mask)
+                               activation, recurrent_activation, reset_after, recurrent_mask,
+                               input_gate_masks)
 
 
 def _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states, mask,
                     go_backwards, return_sequences, zero_output_for_mask, activation,
-                    recurrent_activation, reset_after, recurrent_mask):
+                    recurrent_activation, reset_after, recurrent_mask, input_gate_masks):
     if cell not in CELL_KINDS:
         raise ValueError(f"Unknown recurrent cell kind {cell!r}; expected one of {CELL_KINDS}")
     x = as_array(inputs)
@@ -402,15 +452,31 @@ def _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states
 
     input_bias = b if (b is None or b.ndim == 1) else b[0]
     rec_bias = None if (b is None or b.ndim == 1) else b[1]
+    gate_masks = None if input_gate_masks is None else \
+        np.asarray(input_gate_masks).astype(dtype, copy=False)
+
+    def gate_inputs(gate):
+        """The flat time-major inputs as gate `gate` sees them (its dropout mask applied)."""
+        return (x_tm * gate_masks[gate]).reshape(-1, features)
+
+    def input_projection(kernel_data):
+        if gate_masks is None:
+            return x_flat @ kernel_data
+        projection = np.empty((x_flat.shape[0], kernel_data.shape[1]), dtype)
+        for gate in range(len(gate_masks)):
+            block = slice(gate * units, (gate + 1) * units)
+            np.matmul(gate_inputs(gate), kernel_data[:, block], out=projection[:, block])
+        return projection
+
     lstm_fast = cell == "lstm" and activation == "tanh" and recurrent_activation == "sigmoid"
     if lstm_fast:
         scale = np.full(4 * units, 0.5, dtype)
         scale[2 * units:3 * units] = 1
-        xp = x_flat @ (w * scale)
+        xp = input_projection(w * scale)
         if input_bias is not None:
             xp += input_bias * scale
     else:
-        xp = x_flat @ w
+        xp = input_projection(w)
         if input_bias is not None:
             xp += input_bias
     xp = xp.reshape(steps, batch, w.shape[-1])
@@ -443,18 +509,21 @@ def _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states
         g_last = None if return_sequences else g[:, 0]
         g_states = [g[:, n_out + k] for k in range(len(final_states))]
         dh0 = seq.backward(g_y, g_last, g_states, zero_output_for_mask)
-        h_prev = seq.h[:-1].reshape(-1, units)
-        if rec_mask is not None:
-            h_prev = (seq.h[:-1] * rec_mask).reshape(-1, units)
-        dxp, grad_u, grad_rec_bias = seq.weight_gradients(h_prev)
+        dxp, grad_u, grad_rec_bias = seq.weight_gradients()
         grad_x = grad_w = grad_b = None
         if needs[0]:
-            grad_x = (dxp @ w.T).reshape(steps, batch, features)
+            grad_x = _input_grad(dxp, w, gate_masks, steps, batch, units)
             if go_backwards:
                 grad_x = grad_x[::-1]
             grad_x = np.ascontiguousarray(grad_x.transpose(1, 0, 2))
         if needs[1]:
-            grad_w = x_flat.T @ dxp
+            if gate_masks is None:
+                grad_w = x_flat.T @ dxp
+            else:
+                grad_w = np.empty(w.shape, dtype)
+                for gate in range(len(gate_masks)):
+                    block = slice(gate * units, (gate + 1) * units)
+                    np.matmul(gate_inputs(gate).T, dxp[:, block], out=grad_w[:, block])
         if b is not None and needs[3]:
             grad_b = dxp.sum(axis=0)
             if grad_rec_bias is not None:
@@ -468,6 +537,67 @@ def _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states
     output = pieces[0]
     output = output if return_sequences else _squeeze_time(output)
     return output, [_squeeze_time(p) for p in pieces[1:]]
+
+
+def _input_grad(dxp, kernel_data, gate_masks, steps, batch, units):
+    """The time-major inputs' gradient (steps, batch, features) from the projections' `dxp`:
+    with a dropout mask per gate, each gate's part through its own mask."""
+    features = kernel_data.shape[0]
+    if gate_masks is None:
+        return (dxp @ kernel_data.T).reshape(steps, batch, features)
+    total = None
+    for gate in range(len(gate_masks)):
+        block = slice(gate * units, (gate + 1) * units)
+        part = (dxp[:, block] @ kernel_data[:, block].T).reshape(steps, batch, features)
+        part *= gate_masks[gate]
+        total = part if total is None else np.add(total, part, out=total)
+    return total
+
+
+def _activated(name, a):
+    """`name` applied to `a` (a new array); the logistic as the stepped layers compute it."""
+    if name == "sigmoid":
+        return sigmoid_array(a)
+    out = np.array(a)
+    _activate(name, out)
+    return out
+
+
+def lstm_gate_update(z, c_prev, activation="tanh", recurrent_activation="hard_sigmoid",
+                     axis=-1):
+    """One LSTM cell update as one recorded op: `z` holds the pre-activations of the gates
+    i, f, c, o (in that order along `axis`); returns `(h, c)` with `c = f c_prev + i act(z_c)`
+    and `h = o act(c)`. A cell stepped on the tape (ConvLSTM) records this instead of a split
+    and ten elementwise ops a step. Activations: those of `FUSED_ACTIVATIONS`."""
+    zd, cp = as_array(z), as_array(c_prev)
+    axis = axis % zd.ndim
+    width = zd.shape[axis] // 4
+
+    def gate(array, k):
+        index = [slice(None)] * array.ndim
+        index[axis] = slice(k * width, (k + 1) * width)
+        return array[tuple(index)]
+    i, f, o = (_activated(recurrent_activation, gate(zd, k)) for k in (0, 1, 3))
+    g = _activated(activation, gate(zd, 2))
+    c = f * cp
+    c += i * g
+    tc = _activated(activation, c)
+    h = o * tc
+    packed = np.stack([h, c])
+
+    def backward(grad, needs):
+        dh, dc_out = grad[0], grad[1]
+        dc = dh * o
+        dc *= _derivative(activation, tc)
+        dc += dc_out
+        dz = np.empty_like(zd)
+        np.multiply(dc * g, _derivative(recurrent_activation, i), out=gate(dz, 0))
+        np.multiply(dc * cp, _derivative(recurrent_activation, f), out=gate(dz, 1))
+        np.multiply(dc * i, _derivative(activation, g), out=gate(dz, 2))
+        np.multiply(dh * tc, _derivative(recurrent_activation, o), out=gate(dz, 3))
+        return dz, (dc * f if needs[1] else None)
+    hub = record(packed, (z, c_prev), backward)
+    return getitem(hub, 0), getitem(hub, 1)
 
 
 def _squeeze_time(piece):

@@ -74,10 +74,13 @@ class ConvLSTM(RNN):
         if input_mask is not None:
             x = ops.multiply(x, input_mask[:, None])
         batch, steps = x.shape[0], x.shape[1]
-        folded = ops.reshape(x, (batch * steps,) + tuple(x.shape[2:]))
+        # time-major before the input convolution (the input has fewer channels than the four
+        # gates' projections): each step's projections are then contiguous, and so is their
+        # gradient, without transposing it back
+        x = ops.transpose(x, (1, 0) + tuple(range(2, x.ndim)))
+        folded = ops.reshape(x, (steps * batch,) + tuple(x.shape[2:]))
         projections = cell.input_convolution(folded)
-        projections = ops.reshape(projections, (batch, steps) + tuple(projections.shape[1:]))
-        projections = ops.transpose(projections, (1, 0) + tuple(range(2, projections.ndim)))
+        projections = ops.reshape(projections, (steps, batch) + tuple(projections.shape[1:]))
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         structure = state_structure(cell)
         outputs, previous = [], None

@@ -308,10 +308,7 @@ class RNN(Layer):
 
     def _run(self, x, states, mask, training):
         cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
-        # tf.keras' per-gate dropout masks (implementation 1) exist only in the cell's steps
-        per_gate = any(getattr(c, "needs_gate_masks", lambda t: False)(training) for c in cells) \
-            and not self._whole_sequence_input_dropout()
-        if all(has_fused_kernel(c) for c in cells) and not per_gate:
+        if all(has_fused_kernel(c) for c in cells):
             if x.ndim != 3:     # the built-in cells take (batch, features) at each step
                 raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the '
                                  f"layer: expected ndim=3, found ndim={x.ndim}. Full shape "
@@ -330,28 +327,50 @@ class RNN(Layer):
             n_states = len(flatten(state_structure(cell)))
             cell_states = states[position:position + n_states]
             position += n_states
+            input_gate_masks = None
             if self._whole_sequence_input_dropout() and training and cell.dropout > 0:
                 x = ops.multiply(x, cell._draw_mask(tuple(x.shape), cell.dropout, x.dtype))
+                recurrent_mask = self._shared_recurrent_mask(cell, cell_states, training, x.dtype)
+            elif cell.needs_gate_masks(training):
+                input_gate_masks, recurrent_mask = self._gate_masks(cell, x, cell_states,
+                                                                    training)
             else:
                 input_mask = cell.get_dropout_mask_for_cell(np.empty(x.shape[:1] + x.shape[2:]),
                                                             training)
                 if input_mask is not None:
                     x = ops.multiply(x, input_mask.astype(x.dtype)[:, None])
-            recurrent_mask = cell.get_recurrent_dropout_mask_for_cell(
-                np.empty(tuple(cell_states[0].shape)), training)
-            recurrent_mask = None if recurrent_mask is None else recurrent_mask.astype(x.dtype)
+                recurrent_mask = self._shared_recurrent_mask(cell, cell_states, training, x.dtype)
             x, cell_final = fused_sequence(
                 cell.fused_kind, x, cell.kernel, cell.recurrent_kernel, cell.bias, cell_states,
                 mask=mask, go_backwards=go_backwards,
                 return_sequences=self.return_sequences or not last,
                 zero_output_for_mask=zero_output and last, recurrent_mask=recurrent_mask,
-                **cell.fused_spec())
+                input_gate_masks=input_gate_masks, **cell.fused_spec())
             final_states.extend(cell_final)
             if go_backwards:
                 # the next cell reads this one's outputs, already in processing order
                 go_backwards = False
                 mask = None if mask is None else mask[:, ::-1]
         return x, final_states
+
+    @staticmethod
+    def _shared_recurrent_mask(cell, cell_states, training, dtype):
+        recurrent_mask = cell.get_recurrent_dropout_mask_for_cell(
+            np.empty(tuple(cell_states[0].shape)), training)
+        return None if recurrent_mask is None else recurrent_mask.astype(dtype)
+
+    @staticmethod
+    def _gate_masks(cell, x, cell_states, training):
+        """tf.keras' implementation 1: a dropout mask per gate for the inputs and for the
+        state, drawn in the order the cell's own step draws them (the same masks). Returns
+        (gates, batch, features) and (gates, batch, units) arrays, each or None."""
+        step_input = np.empty(x.shape[:1] + x.shape[2:], x.dtype)
+        state = np.empty(tuple(cell_states[0].shape), x.dtype)
+        input_masks = cell.get_dropout_mask_for_cell(step_input, training, count=cell.n_gates)
+        recurrent_masks = cell.get_recurrent_dropout_mask_for_cell(state, training,
+                                                                   count=cell.n_gates)
+        return (None if input_masks is None else np.stack(input_masks),
+                None if recurrent_masks is None else np.stack(recurrent_masks))
 
     def _run_steps(self, x, states, mask, training):
         """The generic path: the cell's `call` once per timestep, recorded on the tape. `x` may

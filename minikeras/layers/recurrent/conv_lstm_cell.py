@@ -4,6 +4,7 @@ import numpy as np
 from ... import activations, initializers, ops
 from ...core.config import normalize_data_format
 from ...ops.conv import conv
+from ...ops.recurrent import lstm_gate_update
 from .. import conv_utils
 from .dropout_rnn_cell import BuiltinCell
 
@@ -106,6 +107,10 @@ class ConvLSTMCell(BuiltinCell):
         ones = (1,) * self.rank
         z = ops.add(x_projection, conv(h_rec, self.recurrent_kernel, ones, "same", ones,
                                            data_format=self.data_format))
+        spec = BuiltinCell.fused_spec(self)
+        if spec is not None:       # Keras' own activations: the gate math as one op
+            h, c = lstm_gate_update(z, c_prev, axis=self._channel_axis(), **spec)
+            return h, [h, c]
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=self._channel_axis())
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
