@@ -9,11 +9,12 @@ import pytest
 
 import minikeras as keras
 from minikeras.callbacks import event_file
+from minikeras.core import wire_format
 
 
 def test_crc32c_matches_the_castagnoli_check_value():
-    assert event_file.crc32c(b"123456789") == 0xE3069283
-    assert event_file.crc32c(b"") == 0
+    assert wire_format.crc32c(b"123456789") == 0xE3069283
+    assert wire_format.crc32c(b"") == 0
 
 
 # --- a minimal reader -------------------------------------------------------------------------

@@ -24,36 +24,7 @@ import time
 import numpy as np
 
 from ..core.durable import interrupts_deferred
-
-# --- CRC-32C (Castagnoli), reflected polynomial 0x82F63B78 ------------------------------------
-
-
-def _crc_table():
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc32c(data):
-    """CRC-32C of `data` (bytes); `crc32c(b"123456789") == 0xE3069283`."""
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc = _CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def masked_crc32c(data):
-    """The CRC TFRecord stores: rotated right by 15 bits plus a constant."""
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
+from ..core.wire_format import masked_crc32c, varint
 
 def tfrecord(payload):
     """One TFRecord: framed length, payload, both with their masked CRCs."""
@@ -63,21 +34,8 @@ def tfrecord(payload):
 
 
 # --- protobuf wire format ----------------------------------------------------------------------
-def _varint(value):
-    out = bytearray()
-    value &= (1 << 64) - 1          # negative int64 as two's complement
-    while True:
-        bits = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(bits | 0x80)
-        else:
-            out.append(bits)
-            return bytes(out)
-
-
 def _key(field, wire_type):
-    return _varint((field << 3) | wire_type)
+    return varint((field << 3) | wire_type)
 
 
 def _double(field, value):
@@ -89,13 +47,13 @@ def _float(field, value):
 
 
 def _int(field, value):
-    return _key(field, 0) + _varint(int(value))
+    return _key(field, 0) + varint(int(value))
 
 
 def _bytes(field, value):
     if isinstance(value, str):
         value = value.encode("utf-8")
-    return _key(field, 2) + _varint(len(value)) + value
+    return _key(field, 2) + varint(len(value)) + value
 
 
 def _packed_doubles(field, values):

@@ -17,6 +17,7 @@ import pytest
 import minikeras as keras
 from conftest import fixture_path
 from fixtures.ckpt import ckpt_models as cm
+from minikeras.core import wire_format
 from minikeras.saving import file_io, tf_bundle, tf_checkpoint
 
 EXPECTED = np.load(fixture_path("ckpt", "expected.npz"))
@@ -336,11 +337,11 @@ def test_corrupt_files_are_reported(tmp_path):
 
 # --- the formats themselves -------------------------------------------------------------------
 def test_crc32c_known_values():
-    assert tf_bundle.crc32c(b"123456789") == 0xE3069283
-    assert tf_bundle.crc32c(b"") == 0
+    assert wire_format.crc32c(b"123456789") == 0xE3069283
+    assert wire_format.crc32c(b"") == 0
     payload = np.random.default_rng(0).integers(0, 256, 200_003, dtype=np.uint8).tobytes()
-    assert tf_bundle.crc32c(payload) == tf_bundle._advance(0xFFFFFFFF, payload) ^ 0xFFFFFFFF
-    assert tf_bundle.unmask_crc(tf_bundle.masked_crc32c(b"abc")) == tf_bundle.crc32c(b"abc")
+    assert wire_format.crc32c(payload) == wire_format.advance(0xFFFFFFFF, payload) ^ 0xFFFFFFFF
+    assert wire_format.unmask_crc(wire_format.masked_crc32c(b"abc")) == wire_format.crc32c(b"abc")
 
 
 def test_table_with_many_entries_and_blocks(monkeypatch):
