@@ -686,6 +686,8 @@ def _uses_symbolic_gradients(tensor):
     """Whether `tensor` is computed through a `K.gradients` node."""
     if not isinstance(tensor, KerasTensor):
         return False
+    return any(isinstance(upstream.node.layer, _SymbolicGradients)
+               for upstream in _upstream_tensors(tensor))
     seen, pending = set(), [tensor]
     while pending:
         current = pending.pop()
@@ -821,21 +823,25 @@ def _gradients_in_step(loss, variables):
     return gradients_while_recording([loss], sources, untracked_sources=True)
 
 
-def _graph_inputs(tensor):
-    """The `Input` KerasTensors `tensor` is computed from, in the order first reached, and the
-    ids of every KerasTensor it depends on (itself included)."""
-    found, seen, pending = [], set(), [tensor]
+def _upstream_tensors(tensor):
+    """Every KerasTensor `tensor` is computed from (itself included), each once, depth first
+    with a node's inputs in their order."""
+    seen, pending = set(), [tensor]
     while pending:
         current = pending.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
-        node = current.node
-        if node.is_input:
-            found.append(current)
-        else:
-            pending.extend(reversed(node.input_tensors))
-    return found, seen
+        yield current
+        if not current.node.is_input:
+            pending.extend(reversed(current.node.input_tensors))
+
+
+def _graph_inputs(tensor):
+    """The `Input` KerasTensors `tensor` is computed from, in the order first reached, and the
+    ids of every KerasTensor it depends on (itself included)."""
+    upstream = list(_upstream_tensors(tensor))
+    return [t for t in upstream if t.node.is_input], {id(t) for t in upstream}
 
 
 class _SymbolicGradients(Layer):
