@@ -56,7 +56,9 @@ def rule_for(function, name="backward"):
 
 
 def _op_name(backward):
-    return backward.__code__.co_qualname.split(".<locals>")[0].lstrip("_")
+    # a function's __qualname__ (code objects carry it only from Python 3.11)
+    name = getattr(backward, "__qualname__", type(backward).__name__)
+    return name.split(".<locals>")[0].lstrip("_")
 
 
 def _closure(function):
