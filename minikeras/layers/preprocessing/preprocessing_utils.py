@@ -83,8 +83,11 @@ def adapt_batches(data, batch_size=None, steps=None):
         if array.ndim == 0:
             yield array
             return
-        size = batch_size or ADAPT_BATCH_SIZE
         count = len(array)
+        if not count:
+            # tf.keras' data adapter refuses it (an empty vocabulary or zero statistics else)
+            raise ValueError("Expected input data to be non-empty.")
+        size = batch_size or ADAPT_BATCH_SIZE
         batches = range(0, count, size)
         for number, start in enumerate(batches):
             if steps is not None and number >= steps:
