@@ -688,18 +688,6 @@ def _uses_symbolic_gradients(tensor):
         return False
     return any(isinstance(upstream.node.layer, _SymbolicGradients)
                for upstream in _upstream_tensors(tensor))
-    seen, pending = set(), [tensor]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        node = current.node
-        if isinstance(node.layer, _SymbolicGradients):
-            return True
-        if not node.is_input:
-            pending.extend(node.input_tensors)
-    return False
 
 
 def _update_pairs(updates):
