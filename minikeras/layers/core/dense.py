@@ -58,9 +58,6 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
-        if inputs.dtype.kind in "biu":
-            # tf.keras' Dense casts any input to its dtype (int64 @ float32 would be float64)
-            inputs = ops.cast(inputs, self.kernel.dtype)
         fused = self._fusable_activation()
         if fused is not False:
             return ops.dense(inputs, self.kernel, self.bias, fused)
