@@ -59,15 +59,26 @@ def main():
         if args.mode == "predict":
             difference = np.abs(first["A"] - first["B"]).max() / np.abs(first["A"]).max()
             print(f"predictions: largest difference {difference:.1e} of the largest value")
-        times = {"A": [], "B": []}
-        for pair in range(args.pairs):
-            for key in ("A", "B") if pair % 2 == 0 else ("B", "A"):
-                cpu, wall = time.process_time(), time.perf_counter()
-                run(key)
-                times[key].append((time.process_time() - cpu, time.perf_counter() - wall))
+        times = alternate(run, args.pairs)
+    report(f"{args.model} {args.mode}", times, args)
+
+
+def alternate(run, pairs):
+    """{"A": [(CPU s, wall s), ...], "B": [...]}: `run(key)` timed in pairs, A B, B A, ..."""
+    times = {"A": [], "B": []}
+    for pair in range(pairs):
+        for key in ("A", "B") if pair % 2 == 0 else ("B", "A"):
+            cpu, wall = time.process_time(), time.perf_counter()
+            run(key)
+            times[key].append((time.process_time() - cpu, time.perf_counter() - wall))
+    return times
+
+
+def report(title, times, args):
+    """Min / median ms per sample of each commit and the median pair ratios B / A."""
     a, b = np.array(times["A"]), np.array(times["B"])
     per_sample = 1e3 / args.samples
-    print(f"{args.model} {args.mode}, {args.pairs} pairs, load {os.getloadavg()[0]:.1f}; "
+    print(f"{title}, {args.pairs} pairs, load {os.getloadavg()[0]:.1f}; "
           f"ms per sample, min / median")
     for key, ref, t in (("A", args.a, a), ("B", args.b, b)):
         print(f"  {key} ({ref}): CPU {t[:, 0].min() * per_sample:.3f} / "

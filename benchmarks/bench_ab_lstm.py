@@ -7,13 +7,12 @@ ratios B / A with the load average.
     PYTHONPATH=.:benchmarks python benchmarks/bench_ab_lstm.py main HEAD [--pairs 8]
 """
 import argparse
-import os
 import sys
 import tempfile
-import time
 
 import numpy as np
 
+from bench_ab_commits import alternate, report
 from commit_packages import extract
 
 TOKENS, VOCAB, BATCH = 80, 20000, 32
@@ -49,22 +48,8 @@ def main():
             models[key].fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
         for key in models:
             run(key)                                        # warm-up
-        times = {"A": [], "B": []}
-        for pair in range(args.pairs):
-            for key in ("A", "B") if pair % 2 == 0 else ("B", "A"):
-                cpu, wall = time.process_time(), time.perf_counter()
-                run(key)
-                times[key].append((time.process_time() - cpu, time.perf_counter() - wall))
-    a, b = np.array(times["A"]), np.array(times["B"])
-    per_sample = 1e3 / args.samples
-    print(f"lstm train, {args.pairs} pairs, load {os.getloadavg()[0]:.1f}; ms per sample, "
-          "min / median")
-    for key, ref, t in (("A", args.a, a), ("B", args.b, b)):
-        print(f"  {key} ({ref}): CPU {t[:, 0].min() * per_sample:.3f} / "
-              f"{np.median(t[:, 0]) * per_sample:.3f}, wall {t[:, 1].min() * per_sample:.3f} / "
-              f"{np.median(t[:, 1]) * per_sample:.3f}")
-    print(f"  B / A, median of pairs: CPU {np.median(b[:, 0] / a[:, 0]):.3f}, "
-          f"wall {np.median(b[:, 1] / a[:, 1]):.3f}")
+        times = alternate(run, args.pairs)
+    report("lstm train", times, args)
 
 
 if __name__ == "__main__":
