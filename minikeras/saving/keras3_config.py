@@ -374,21 +374,29 @@ def compile_config(model):
 # --- Keras 3 -> minikeras -------------------------------------------------------------------------
 # Keras 3 keys of single classes: its image preprocessing layers take a `data_format`
 # (tf.keras 2's work on channels-last images only).
+# The geometric ones take "channels_first" too (layers/preprocessing/channels_first.py): the
+# key is kept for them ("keep").
 _CHANNELS_LAST = {"data_format": ("channels_last", None)}
-_KERAS3_ONLY_CLASS_KEYS = {name: _CHANNELS_LAST for name in (
+_ANY_FORMAT = {"data_format": "keep"}
+_KERAS3_ONLY_CLASS_KEYS = {name: _ANY_FORMAT for name in (
     "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
-    "RandomCrop", "RandomContrast", "RandomBrightness")}
+    "RandomCrop")}
+_KERAS3_ONLY_CLASS_KEYS.update({name: _CHANNELS_LAST for name in (
+    "RandomContrast", "RandomBrightness")})
 # tf.keras' RandomContrast clips to [0, 255], Keras 3's default value_range; ours takes
 # another one as Keras 3 does (and writes it only then).
 # Resizing's padding mode is Keras 3's; its fill arguments matter only with it ("any").
-_KERAS3_ONLY_CLASS_KEYS["Resizing"] = {**_CHANNELS_LAST, "pad_to_aspect_ratio": (False,),
+_KERAS3_ONLY_CLASS_KEYS["Resizing"] = {**_ANY_FORMAT, "pad_to_aspect_ratio": (False,),
                                        "antialias": (False,), "fill_mode": "any",
                                        "fill_value": "any"}
 
 
 def _strip_keras3_class_keys(class_name, config, where):
     for key, unused in _KERAS3_ONLY_CLASS_KEYS.get(class_name, {}).items():
-        if key in config:
+        if key in config and unused == "keep":
+            if config[key] is None:
+                del config[key]
+        elif key in config:
             if unused != "any" and config[key] not in unused:
                 raise NotImplementedError(f"{where} uses '{key}={config[key]!r}', a Keras 3 "
                                           "feature that minikeras does not support.")
