@@ -188,8 +188,9 @@ def test_to_categorical_wraps_negative_labels_and_raises_numpys_index_error():
 
 # --- 5. transposed convolutions of inputs without channels ------------------------------------
 def test_conv_transposes_of_zero_channels_give_the_bias():
-    """TF's Conv3DBackpropInput leaves a few entries of such an output unset (NaN in the
-    fixture, varying by run): those are not compared; ours are all the bias."""
+    """TF's Conv3DBackpropInput leaves such an output partly unset (NaN or stale values in the
+    fixture, varying by run): for Conv3DTranspose only its shape is compared, and the values
+    with the closed form (zeros, then the bias and relu: ones)."""
     facts = _facts("zero_channel_transposes")
     for name, shape in (("Conv1DTranspose", (2, 4, 0)), ("Conv2DTranspose", (2, 3, 4, 0)),
                         ("Conv3DTranspose", (1, 2, 3, 2, 0))):
@@ -198,10 +199,9 @@ def test_conv_transposes_of_zero_channels_give_the_bias():
         ours = np.asarray(layer(np.zeros(shape, "float32")))
         theirs = np.asarray(facts[name]["value"], dtype="float32")
         assert ours.shape == theirs.shape and ours.dtype == np.float32
-        set_by_tf = ~np.isnan(theirs)
-        assert set_by_tf.mean() > 0.9
-        np.testing.assert_array_equal(ours[set_by_tf], theirs[set_by_tf])
         np.testing.assert_array_equal(ours, np.ones_like(ours))
+        if name != "Conv3DTranspose":
+            np.testing.assert_array_equal(ours, theirs)
     layer = keras.layers.Conv2DTranspose(2, 2, strides=2, data_format="channels_first",
                                          bias_initializer=keras.initializers.Constant(0.5))
     _same(_outcome(lambda: layer(np.zeros((1, 0, 2, 3), "float32"))),
@@ -252,3 +252,27 @@ def test_channels_first_resizing_and_center_crop_match_keras3():
     assert "data_format" not in keras.layers.Resizing(4, 6).get_config()
     with pytest.raises(ValueError, match="data_format"):
         keras.layers.RandomFlip(data_format="channels_middle")
+
+
+# --- probes: pop() to empty, summary positions --------------------------------------------------
+def test_sequential_emptied_by_pop_forgets_its_input():
+    facts = _facts("model_probes")
+    layers = keras.layers
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    model.pop()
+    assert not model.built and not model.outputs and facts["emptied"] == {
+        "outputs": None, "built": False}   # tf's None, our empty list: both falsy
+    model.add(layers.Dense(4))
+    regrown = {"built_after_add": model.built,
+               "output_after_call": list(model(np.ones((1, 5), "float32")).shape),
+               "count_params": model.count_params()}
+    assert regrown == facts["regrown"]
+
+
+def test_summary_with_fewer_positions_than_columns_raises_tfs_index_error():
+    facts = _facts("model_probes")
+    first, second = keras.Input((4,)), keras.Input((4,))
+    joined = keras.Model([first, second], keras.layers.Concatenate()([first, second]))
+    ours = _outcome(lambda: joined.summary(positions=[0.5, 0.8, 1.0],
+                                           print_fn=lambda *a, **k: None))
+    _same(ours, facts["few_positions"])

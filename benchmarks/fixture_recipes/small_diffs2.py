@@ -9,7 +9,8 @@ merge layers eager and symbolic, operators on KerasTensors), the class a model's
 back as when loaded with `custom_objects={"Dense": MyDense}` from `.h5`, `.keras`, `to_json`,
 `get_config`, `layers.deserialize`; `to_categorical` of negative and out-of-range labels;
 predictions of models fed complex inputs; Conv1D/2D/3DTranspose outputs for inputs with no
-channel; input/output shapes and summary of a Sequential relaxed by a second input size.
+channel; input/output shapes and summary of a Sequential relaxed by a second input size; a
+Sequential emptied by pop() and grown again; summary() with too few positions.
 
 `k3` (Keras 3.15.1) writes `channels_first.keras` and `channels_first.npz`: a model on
 channels-first images (Input((3, 10, 8))) through Resizing, CenterCrop, RandomFlip,
@@ -172,6 +173,24 @@ def relaxed_sequential(keras):
     return {"shapes": shapes, "summary": text.getvalue()}
 
 
+def model_probes(keras):
+    """A Sequential emptied by pop() and grown again; summary() given fewer positions than
+    columns (a two-input model has four)."""
+    layers = keras.layers
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    model.pop()
+    emptied = {"outputs": model.outputs, "built": model.built}
+    model.add(layers.Dense(4))
+    regrown = {"built_after_add": model.built,
+               "output_after_call": list(model(np.ones((1, 5), "float32")).shape),
+               "count_params": model.count_params()}
+    first, second = keras.Input((4,)), keras.Input((4,))
+    joined = keras.Model([first, second], layers.Concatenate()([first, second]))
+    return {"emptied": emptied, "regrown": regrown,
+            "few_positions": _outcome(lambda: joined.summary(positions=[0.5, 0.8, 1.0],
+                                                             print_fn=lambda *a, **k: None))}
+
+
 def write_tf_keras_facts():
     import tempfile
     import tf_keras as keras
@@ -180,7 +199,8 @@ def write_tf_keras_facts():
         facts = {"mixed_dtypes": mixed_dtypes(keras), "custom_dense": custom_dense(keras, tmp),
                  "to_categorical": categorical(keras), "complex": complex_inputs(keras),
                  "zero_channel_transposes": zero_channel_transposes(keras),
-                 "relaxed_sequential": relaxed_sequential(keras)}
+                 "relaxed_sequential": relaxed_sequential(keras),
+                 "model_probes": model_probes(keras)}
     with open(os.path.join(FOLDER, "tf_keras_facts.json"), "w") as f:
         json.dump(facts, f, indent=1, sort_keys=True)
 

@@ -136,12 +136,23 @@ class Sequential(Functional):
         layer = self._stack.pop()
         if not any(existing is layer for existing in self._stack):
             self._tracked_layers.remove(layer)
-        if self._input_layer is not None:
+        if not self._stack:
+            # tf.keras forgets the input too: the next layers start a deferred model
+            self._forget_graph()
+        elif self._input_layer is not None:
             tensor = self._input_layer._inbound_nodes[0].outputs
             for remaining in self._stack:
                 tensor = remaining._inbound_nodes[-1].outputs if remaining._inbound_nodes else tensor
             self._set_graph(self._input_layer._inbound_nodes[0].outputs, tensor)
         return layer
+
+    def _forget_graph(self):
+        self.__dict__.pop("_pending_output", None)
+        self.__dict__.pop("_input_shape_inferred", None)
+        self._input_layer = None
+        self._set_graph([], [])
+        self.inputs, self.outputs = [], []
+        self.built = False
 
     def build(self, input_shape=None, input_dtype=None):
         if input_shape is None:
