@@ -276,3 +276,17 @@ def test_summary_with_fewer_positions_than_columns_raises_tfs_index_error():
     ours = _outcome(lambda: joined.summary(positions=[0.5, 0.8, 1.0],
                                            print_fn=lambda *a, **k: None))
     _same(ours, facts["few_positions"])
+
+
+def test_keras3_operators_of_two_dtypes_still_promote(tmp_path):
+    """Keras 3 promotes `float32 * int32` where tf.keras raises: its files keep loading, and
+    so do our saves of them."""
+    data = np.load(os.path.join(FIXTURES, "promoting_operators.npz"))
+    model = keras.models.load_model(os.path.join(FIXTURES, "promoting_operators.keras"))
+    np.testing.assert_allclose(model.predict([data["x"], data["n"]], verbose=0),
+                               data["predicted"], atol=1e-5)
+    for name in ("again.keras", "again.h5"):
+        model.save(tmp_path / name)
+        again = keras.models.load_model(tmp_path / name)
+        np.testing.assert_allclose(again.predict([data["x"], data["n"]], verbose=0),
+                                   data["predicted"], atol=1e-5)

@@ -18,7 +18,8 @@ RandomZoom, RandomRotation and RandomTranslation, all with `data_format="channel
 its input `x` and `predict` (inference: deterministic; RandomCrop is left out: Keras 3.15's
 passes images through unchanged at inference where tf.keras resizes them), and
 the output of Resizing(crop_to_aspect_ratio=True) and CenterCrop on larger targets (`resized`,
-`centre`) for unbatched and batched inputs.
+`centre`) for unbatched and batched inputs; and `promoting_operators.{keras,npz}`: a Keras 3
+model multiplying a float32 input by an int32 one (Keras 3 promotes) and its predictions.
 """
 import io
 import json
@@ -230,5 +231,24 @@ def write_keras3_channels_first():
              centre=keras.ops.convert_to_numpy(centre(x_in)))
 
 
+def write_keras3_promoting_operators():
+    """Keras 3 promotes operands of two dtypes (`float * int`), where tf.keras raises."""
+    import keras
+    values, counts = keras.Input((3,)), keras.Input((3,), dtype="int32")
+    scaled = values * counts
+    shifted = keras.ops.add(scaled, counts)
+    model = keras.Model([values, counts], keras.layers.Dense(2)(shifted - counts / 2))
+    model.save(os.path.join(FOLDER, "promoting_operators.keras"))
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4, 3)).astype("float32")
+    n = rng.integers(0, 5, size=(4, 3)).astype("int32")
+    np.savez(os.path.join(FOLDER, "promoting_operators.npz"), x=x, n=n,
+             predicted=model.predict([x, n], verbose=0))
+
+
 if __name__ == "__main__":
-    {"tk": write_tf_keras_facts, "k3": write_keras3_channels_first}[sys.argv[1]]()
+    if sys.argv[1] == "k3":
+        write_keras3_channels_first()
+        write_keras3_promoting_operators()
+    else:
+        write_tf_keras_facts()

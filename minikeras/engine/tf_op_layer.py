@@ -120,7 +120,8 @@ class TFOpLambda(Layer):
         if self.symbol in _UNARY:
             return self.function(x)
         y = b if self.symbol == "linalg.matmul" else y
-        if isinstance(x, Tensor) and isinstance(y, Tensor) and x.dtype != y.dtype:
+        if isinstance(x, Tensor) and isinstance(y, Tensor) and x.dtype != y.dtype and \
+                not self._promotes_dtypes:
             self._refuse_mixed_dtypes(x.dtype, y.dtype)
         x, y = _as_operand(x, like=y), _as_operand(y, like=x)
         return self.function(x, y)
@@ -165,11 +166,21 @@ class TFOpLambda(Layer):
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         config["function"] = self.symbol
+        if self._promotes_dtypes:   # a Keras 3 operation: reloads as one (ours only)
+            config["_keras3_promotes_dtypes"] = True
         return config
+
+    # A Keras 3 operation read from a file (saving/keras3_config.py) promotes operands of two
+    # dtypes, as `keras.ops` does; a tf.keras operator refuses them.
+    _promotes_dtypes = False
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        return cls(**dict(config))
+        config = dict(config)
+        promotes = config.pop("_keras3_promotes_dtypes", False)
+        layer = cls(**config)
+        layer._promotes_dtypes = promotes
+        return layer
 
 
 def _as_operand(value, like):

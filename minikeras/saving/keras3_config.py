@@ -584,9 +584,17 @@ def _operation_as_tf_op(entry):
         # tf.keras records the `name` argument (None) of a binary op's call
         named = {} if symbol in ("math.negative", "math.abs") else {"name": None}
         nodes.append({"args": args[:1], "kwargs": {**fixed, **kwargs, **named}})
-    return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": nodes,
-            "config": {"name": name, "trainable": True, "dtype": "float32",
-                       "function": symbol}}
+    config = {"name": name, "trainable": True, "dtype": "float32", "function": symbol}
+    if any(len(_tensor_dtypes(node)) > 1 for node in entry.get("inbound_nodes", [])):
+        config["_keras3_promotes_dtypes"] = True     # `float * int`: Keras 3 promotes
+    return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": nodes, "config": config}
+
+
+def _tensor_dtypes(node):
+    """The dtypes of the tensors a Keras 3 node's call received (as its config records them)."""
+    arguments = list(node.get("args", [])) + list(dict(node.get("kwargs", {})).values())
+    return {argument["config"].get("dtype") for argument in arguments
+            if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__"}
 
 
 def _operation_as_keras_op(entry):
