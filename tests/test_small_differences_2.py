@@ -290,3 +290,12 @@ def test_keras3_operators_of_two_dtypes_still_promote(tmp_path):
         again = keras.models.load_model(tmp_path / name)
         np.testing.assert_allclose(again.predict([data["x"], data["n"]], verbose=0),
                                    data["predicted"], atol=1e-5)
+
+
+def test_dot_layer_refuses_an_integer_input_with_tfs_batch_matmul_errors():
+    facts = _facts("mixed_dtypes")
+    f32, _, i32 = (K.reshape(t, (1, 2)) for t in _tensors())
+    _same(_outcome(lambda: keras.layers.Dot(1, name="merge")([f32, i32])), facts["Dot f32 i32"])
+    ours = _outcome(lambda: keras.layers.Dot(1, name="merge")(
+        [keras.Input((2,)), keras.Input((2,), dtype="int32")]).dtype.name)
+    _same(ours, facts["symbolic Dot f32 i32"])

@@ -91,6 +91,10 @@ def mixed_dtypes(keras):
             facts[f"symbolic {layer} f32 {other}"] = _first_part(_outcome(
                 lambda: getattr(keras.layers, layer)(name="merge")(
                     [inputs["f32"], inputs[other]]).dtype.name))
+    facts["symbolic Dot f32 i32"] = _first_part(_outcome(
+        lambda: keras.layers.Dot(1, name="merge")([inputs["f32"], inputs["i32"]]).dtype.name))
+    facts["Dot f32 i32"] = _first_part(_outcome(
+        lambda: keras.layers.Dot(1, name="merge")([rows["f32"], rows["i32"]])))
     for name in ("add", "sub", "mul", "truediv", "pow", "matmul"):
         for other in ("f64", "i32"):
             keras.backend.clear_session()
