@@ -55,7 +55,6 @@ from ..layers import (
     Permute, ReLU, RepeatVector, Reshape, SeparableConv1D, SeparableConv2D, Softmax, Subtract,
     UpSampling1D, UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 from ..ops import parallel
-from ..ops.allocator import tune_once
 from . import model_kind
 
 ENABLED = os.environ.get("MINIKERAS_PREDICT_IN_FLIGHT", "1") != "0"
@@ -286,7 +285,6 @@ def run_batches(handler, iterator, run_batch, run_split_batch, deliver):
     output)` is called on this thread in step order."""
     global _pool
     if _pool is None:
-        tune_once()                     # its malloc settings (one arena) before the thread
         _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-batches")
     flight = _Flight(run_batch)
     steps = handler.steps()

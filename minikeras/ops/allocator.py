@@ -12,24 +12,24 @@ process runs. The cost: up to `_TRIM_BYTES` of freed memory stays with the proce
 is unchanged). `MINIKERAS_KEEP_HEAP=0` leaves malloc alone; a C library without `mallopt`
 (not glibc) is left alone too.
 
-It also caps glibc's arenas at one (`M_ARENA_MAX`), so that threads started afterwards (the
-kernels' split worker, predict's batch thread: callers start them after `tune_once()`) take
-their blocks from the main heap, which the trim threshold above keeps. A thread's own arena
-is made of 64 MB heaps, and a heap all of whose blocks are freed is unmapped whatever the
-trim threshold: resnet_small predict's batch thread faulted in 0.5-1.3k pages a batch afresh
-(8-12 ms of system time, `clear_page` of huge pages), ~1-20 with one arena. NumPy allocates
-array memory holding the GIL, so the two threads do not contend for the one arena's lock.
-glibc fixes the arena limit when a thread first allocates from a new arena: threads that
-allocated before the first step keep the default (several arenas).
+Threads other than the main one (the kernels' split worker, predict's batch thread) allocate
+from arenas of their own, made of 64 MB heaps, and glibc unmaps such a heap once all of its
+blocks are free whatever the trim threshold, unless the heap before it lacks `M_TOP_PAD`
+bytes of room: resnet_small predict's batch thread faulted in 0.5-1.3k pages a batch afresh
+(8-12 ms of system time a batch, the kernel clearing huge pages). `tune_once()` sets the top
+pad to `_TOP_PAD_BYTES` (one heap), so a thread keeps its heaps as the main heap keeps its
+top. The main heap then grows by that much more address space at a time (untouched pages are
+not memory).
 """
 import ctypes
 import os
 
 _M_TRIM_THRESHOLD = -1          # glibc's mallopt parameter numbers (malloc.h)
 _M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
+_M_TOP_PAD = -2
 _MMAP_BYTES = 32 << 20          # glibc's upper limit for the mmap threshold on 64-bit systems
 _TRIM_BYTES = 1 << 30
+_TOP_PAD_BYTES = 64 << 20       # glibc's heap size for arenas of other threads (64-bit)
 
 _tuned = False
 
@@ -50,7 +50,7 @@ def tune_once():
     mallopt.restype = ctypes.c_int
     mallopt(_M_MMAP_THRESHOLD, _MMAP_BYTES)
     mallopt(_M_TRIM_THRESHOLD, _TRIM_BYTES)
-    mallopt(_M_ARENA_MAX, 1)
+    mallopt(_M_TOP_PAD, _TOP_PAD_BYTES)
 
 
 __all__ = ["tune_once"]

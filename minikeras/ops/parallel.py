@@ -172,7 +172,6 @@ def _on_both_threads(here, on_worker, uses_blas):
     thread meanwhile when the work calls it), and wait for both."""
     global _pool
     if _pool is None:
-        tune_once()                     # its malloc settings (one arena) before the thread
         _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minikeras-ops")
     previous = _blas_single(uses_blas)
     _state.inside = True

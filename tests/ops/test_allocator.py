@@ -1,9 +1,10 @@
 """allocator.tune_once: glibc's mallopt called once per process with the two thresholds and the
-one-arena cap, never when MINIKERAS_KEEP_HEAP=0, and a harmless no-op where the C library has
-no mallopt; the split worker and predict's batch thread, started after it, allocate from the
-main heap (glibc's malloc_stats lists one arena)."""
+top pad, never when MINIKERAS_KEEP_HEAP=0, and a harmless no-op where the C library has no
+mallopt; with it, a thread other than the main one keeps the heaps of its arena that it freed
+(glibc unmaps them otherwise, and the next batch faults their pages in again)."""
 import os
 import platform
+import resource
 import subprocess
 import sys
 import textwrap
@@ -32,7 +33,7 @@ def test_thresholds_are_set_once(monkeypatch):
     allocator.tune_once()
     assert libc.calls == [(allocator._M_MMAP_THRESHOLD, allocator._MMAP_BYTES),
                           (allocator._M_TRIM_THRESHOLD, allocator._TRIM_BYTES),
-                          (allocator._M_ARENA_MAX, 1)]
+                          (allocator._M_TOP_PAD, allocator._TOP_PAD_BYTES)]
 
 
 def test_opt_out_and_missing_mallopt_leave_malloc_alone(monkeypatch):
@@ -52,44 +53,43 @@ def test_opt_out_and_missing_mallopt_leave_malloc_alone(monkeypatch):
     assert allocator._tuned
 
 
-ARENAS_SCRIPT = textwrap.dedent("""
-    import ctypes, sys
+THREAD_HEAPS_SCRIPT = textwrap.dedent("""
+    import resource, sys, threading
     import numpy as np
-    from minikeras.ops import parallel
-    from minikeras.models import predict_pipeline
+    from minikeras.ops import allocator
 
-    def allocate(*_):
-        np.ones(1 << 20, np.float32).sum()
+    allocator.tune_once()
+    faults = []
 
-    if sys.argv[1] == "split":          # the kernels' split worker
-        parallel.run_split(allocate, 2, uses_blas=False)
-    else:                               # predict's batch thread (two batches in flight)
-        import minikeras as keras
-        model = keras.Sequential([keras.Input((1024,)), keras.layers.Dense(1024)])
-        assert predict_pipeline.in_flight_model(model, 32)
-        model.predict(np.ones((128, 1024), np.float32), batch_size=32, verbose=0)
-        assert predict_pipeline._pool is not None
-    sys.stdout.flush()
-    ctypes.CDLL(None).malloc_stats()    # per arena, on stderr
+    def rounds():        # 80 MB of blocks: the thread's arena needs a second 64 MB heap
+        for _ in range(3):
+            before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+            blocks = [np.ones(5 << 20, np.float32) for _ in range(4)]
+            del blocks
+            faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before)
+    thread = threading.Thread(target=rounds)
+    thread.start()
+    thread.join()
+    print(*faults)
 """)
 
 
-def _arenas_after(kind, keep_heap):
-    env = dict(os.environ, MINIKERAS_KEEP_HEAP=keep_heap, MINIKERAS_NUM_THREADS="2",
+def _thread_faults(keep_heap):
+    env = dict(os.environ, MINIKERAS_KEEP_HEAP=keep_heap,
                PYTHONPATH=os.pathsep.join(filter(None, [os.getcwd(),
                                                         os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "-c", ARENAS_SCRIPT, kind], env=env,
+    result = subprocess.run([sys.executable, "-c", THREAD_HEAPS_SCRIPT], env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    return sum(line.startswith("Arena ") for line in result.stderr.splitlines())
+    return [int(count) for count in result.stdout.split()]
 
 
-@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-                    reason="glibc's malloc arenas")
-@pytest.mark.parametrize("kind", ["split", "batch thread"])
-def test_threads_started_after_tuning_share_the_main_arena(kind):
-    from minikeras.ops import parallel
-    if not parallel.can_split(uses_blas=True):
-        pytest.skip("one usable core (or no settable BLAS): no second thread is started")
-    assert _arenas_after(kind, "1") == 1
-    assert _arenas_after(kind, "0") >= 2        # the test can fail: glibc's default
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc" or
+                    not hasattr(resource, "RUSAGE_THREAD"), reason="glibc's thread arenas")
+def test_a_threads_freed_heaps_are_kept():
+    """A thread's 80 MB of blocks, freed and allocated again: the first round faults its pages
+    in, the next ones reuse them (glibc alone unmaps the freed second heap every round)."""
+    first, *again = _thread_faults("1")
+    assert first > 100 and max(again) < 20
+    first, *again = _thread_faults("0")
+    assert min(again) > 100             # the test can fail: glibc's default
