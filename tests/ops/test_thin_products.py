@@ -20,8 +20,9 @@ def test_thin_product_runs_on_one_blas_thread_and_restores_the_count(monkeypatch
     np.testing.assert_array_equal(product, gradient @ kernel.T)
 
 
-@pytest.mark.parametrize("shape", [(128, 32, 512),      # inner dimension not thin
-                                   (1024, 10, 512)])    # output above _THIN_OUTPUT
+@pytest.mark.parametrize("shape", [(128, 17, 512),      # inner dimension not thin
+                                   (512, 10, 256),      # more rows than columns
+                                   (256, 10, 1024)])    # output above _THIN_OUTPUT
 def test_other_products_keep_the_blas_threads(shape, monkeypatch):
     blas = install_fake_blas(monkeypatch, oversubscribed=False)
     rows, depth, columns = shape
@@ -45,7 +46,7 @@ def test_blas_threads_restored_after_an_error(monkeypatch):
 
 
 @pytest.mark.skipif(parallel._BLAS is None, reason="no OpenBLAS in this process")
-@pytest.mark.parametrize("depth", [1, 2, 3, 7, 10, 16, 31])
+@pytest.mark.parametrize("depth", [1, 2, 3, 7, 10, 15, 16])
 def test_thin_products_have_the_same_bits_on_one_and_two_blas_threads(depth):
     setter, getter = parallel._BLAS
     before = getter()
