@@ -483,8 +483,9 @@ _THIN_OUTPUT = 1 << 17
 def matmul(a, b):
     """`a @ b` for 2-D arrays, split over two threads (by rows of `a`, or by columns of `b`
     when those are more) when large inside an active `blas_single_threaded` block; plain
-    `a @ b` (BLAS' own threads) otherwise. The time of large products counts towards the
-    step's splittable share (see `blas_single_threaded`)."""
+    `a @ b` (BLAS' own threads) otherwise; thin products on one BLAS thread
+    (`_one_blas_thread`). The time of large products counts towards the step's splittable
+    share (see `blas_single_threaded`)."""
     rows, depth = a.shape
     columns = b.shape[1]
     if depth <= _THIN_DEPTH and rows <= columns and rows * columns <= _THIN_OUTPUT:
