@@ -146,3 +146,9 @@ def test_user_code_keeps_the_per_image_route():
         per_image, _ = flow_batches(PerImage, x, kwargs)
         for (bx, _), (px, _) in zip(batched, per_image):
             np.testing.assert_array_equal(bx, px)
+
+
+def test_half_precision_generators_keep_the_per_image_route():
+    x = np.zeros((2, 5, 5, 3), np.float16)
+    assert not ImageDataGenerator(rotation_range=10, dtype="float16")._can_augment_batch(x)
+    assert ImageDataGenerator(rotation_range=10)._can_augment_batch(x.astype(np.float32))

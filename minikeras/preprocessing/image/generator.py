@@ -361,13 +361,13 @@ class ImageDataGenerator:
 
     def _can_augment_batch(self, images):
         """Whether `_augment_batch` gives what `random_transform` + `standardize` image by
-        image give: the warp at a spline order the NumPy sampler has, on floating images,
+        image give: the warp at a spline order the NumPy sampler has, on float32 / float64 images,
         and no user code (a preprocessing function, overridden methods) that could draw
         from `np.random` between two images' draws."""
         own = ImageDataGenerator
         cls = type(self)
         return (self.interpolation_order in affine_sampling.SUPPORTED_ORDERS
-                and np.issubdtype(images.dtype, np.floating) and images.ndim == 4
+                and images.dtype in (np.float32, np.float64) and images.ndim == 4
                 and self.preprocessing_function is None
                 and cls.get_random_transform is own.get_random_transform
                 and cls.apply_transform is own.apply_transform
