@@ -361,9 +361,9 @@ class ImageDataGenerator:
 
     def _can_augment_batch(self, images):
         """Whether `_augment_batch` gives what `random_transform` + `standardize` image by
-        image give: the warp at a spline order the NumPy sampler has, on float32 / float64 images,
-        and no user code (a preprocessing function, overridden methods) that could draw
-        from `np.random` between two images' draws."""
+        image give: the warp at a spline order the NumPy sampler has, on float32 / float64
+        images, and no user code (a preprocessing function, overridden methods) that could
+        draw from `np.random` between two images' draws."""
         own = ImageDataGenerator
         cls = type(self)
         return (self.interpolation_order in affine_sampling.SUPPORTED_ORDERS
