@@ -480,6 +480,10 @@ def _fused_sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states
 
     def input_projection(kernel_data):
         if gate_masks is None:
+            if features == 1:
+                # one product per entry, the GEMM's own result: an outer product at half
+                # the cost (25088 x 1 @ 1 x 512: 20 -> 9 ms)
+                return np.multiply(x_flat, kernel_data)
             return x_flat @ kernel_data
         projection = np.empty((x_flat.shape[0], kernel_data.shape[1]), dtype)
         for gate in range(len(gate_masks)):
