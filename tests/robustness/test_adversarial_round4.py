@@ -1,0 +1,92 @@
+"""Round 4 of adversarial inputs, compared with tf_keras 2.21 (the peer venv; probes in
+/work/scratch/fid-adv4/, outside the repository): saturated and extreme values, whose numbers
+must be tf.keras' (the same NaN where it has NaN, none where it has none)."""
+import numpy as np
+import pytest
+
+import minikeras as keras
+
+K = keras.backend
+
+# Logits that saturate a softmax/sigmoid in float32: from its logits a crossentropy is exact,
+# from the clipped probabilities it stops at -log(1e-7) = 16.118.
+LOGITS = np.array([[100.0, -100.0, 50.0, 30.0]], "float32")
+ONE_HOT = np.array([[0.0, 1.0, 0.0, 0.0]], "float32")
+CLIPPED = -np.log(np.float32(1e-7))
+
+
+def softmax_cross_entropy(labels, logits):
+    """Per-row -sum(labels * log_softmax(logits)) in float64."""
+    logits = logits.astype("float64")
+    shifted = logits - logits.max(-1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    return -(labels * log_softmax).sum(-1)
+
+
+# --- outputs that remember their logits (tf.keras' K.softmax / K.sigmoid `_keras_logits`) -----
+@pytest.mark.parametrize("make_softmax", [
+    lambda: K.softmax,
+    lambda: keras.layers.Softmax(),
+    lambda: keras.layers.Softmax(axis=[-1]),
+    lambda: lambda x: K.softmax(x, axis=(0, 1)),
+], ids=["K.softmax", "Softmax", "Softmax(axis=[-1])", "K.softmax(axis=tuple)"])
+def test_a_crossentropy_after_a_softmax_reads_its_logits(make_softmax):
+    """tf.keras: K.softmax (and the Softmax layer, which calls it) keeps `_keras_logits`, so
+    categorical_crossentropy(y, softmax(z)) is 200 here (peer: 200.0), not 16.118."""
+    probabilities = make_softmax()(K.constant(LOGITS))
+    loss = keras.losses.categorical_crossentropy(ONE_HOT, probabilities)
+    np.testing.assert_allclose(np.asarray(loss), [200.0], rtol=1e-6)
+    sparse = keras.losses.sparse_categorical_crossentropy(np.array([1]), probabilities)
+    np.testing.assert_allclose(np.asarray(sparse), [200.0], rtol=1e-6)
+
+
+def test_a_masked_softmax_layer_hands_on_its_masked_logits():
+    """Peer: 1.00000026e+09 (the masked logit is -100 - 1e9)."""
+    probabilities = keras.layers.Softmax()(K.constant(LOGITS),
+                                           mask=np.array([[True, False, True, True]]))
+    loss = keras.losses.categorical_crossentropy(ONE_HOT, probabilities)
+    np.testing.assert_allclose(np.asarray(loss), [1.00000026e9], rtol=1e-6)
+
+
+def test_a_softmax_over_several_axes_keeps_no_logits():
+    """tf.keras' Softmax(axis=[0, 1]) is exp(x - logsumexp(x)): the loss clips (peer: 16.118)."""
+    probabilities = keras.layers.Softmax(axis=[0, 1])(K.constant(LOGITS))
+    loss = keras.losses.categorical_crossentropy(ONE_HOT, probabilities)
+    np.testing.assert_allclose(np.asarray(loss), [CLIPPED], rtol=1e-6)
+
+
+def test_a_binary_crossentropy_after_k_sigmoid_reads_its_logits():
+    """Peer: binary_crossentropy(y, K.sigmoid(z)) = mean(100, 100, 50, 30) = 70."""
+    loss = keras.losses.binary_crossentropy(ONE_HOT, K.sigmoid(K.constant(LOGITS)))
+    np.testing.assert_allclose(np.asarray(loss), [70.0], rtol=1e-6)
+
+
+def test_k_softmax_still_refuses_a_vector():
+    with pytest.raises(ValueError, match="Cannot apply softmax to a tensor that is 1D"):
+        K.softmax(K.constant([1.0, 2.0]))
+    with pytest.raises(ValueError, match="Cannot apply softmax to a tensor that is 1D"):
+        keras.layers.Softmax()(np.array([1.0, 2.0], "float32"))
+
+
+@pytest.mark.parametrize("run_eagerly", [False, True])
+@pytest.mark.parametrize("last_layer", [
+    lambda: keras.layers.Softmax(),
+    lambda: keras.layers.Lambda(lambda x: K.softmax(x)),
+    lambda: keras.layers.Lambda(lambda x: K.sigmoid(x)),
+], ids=["Softmax", "Lambda(K.softmax)", "Lambda(K.sigmoid)"])
+def test_evaluate_after_a_softmax_layer_uses_the_logits(last_layer, run_eagerly):
+    """A Dense then a Softmax layer (or K.softmax / K.sigmoid in a Lambda): tf.keras computes
+    the compiled crossentropy from the Dense's output (peer: 25.2747 for both losses), in
+    graph and eager mode alike."""
+    scale = np.array([100, -100, 50, 30], "float32")
+    x = np.eye(4, dtype="float32")
+    labels = np.array([1, 0, 2, 3])
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, last_layer()(keras.layers.Dense(4)(inputs)))
+    model.set_weights([np.diag(scale), np.zeros(4, "float32")])
+    expected = softmax_cross_entropy(np.eye(4)[labels], np.diag(scale)).mean()
+    assert expected == pytest.approx(25.2747, abs=1e-4)
+    for loss, y in [("categorical_crossentropy", np.eye(4, dtype="float32")[labels]),
+                    ("sparse_categorical_crossentropy", labels)]:
+        model.compile(keras.optimizers.SGD(0.0), loss, run_eagerly=run_eagerly)
+        assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
