@@ -90,3 +90,19 @@ def test_evaluate_after_a_softmax_layer_uses_the_logits(last_layer, run_eagerly)
                     ("sparse_categorical_crossentropy", labels)]:
         model.compile(keras.optimizers.SGD(0.0), loss, run_eagerly=run_eagerly)
         assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
+# --- empty dataset directories: tf.keras' words, loader by loader ------------------------------
+@pytest.mark.parametrize("load, words", [
+    (keras.utils.text_dataset_from_directory, "No text files found in directory {}. "
+                                              "Allowed format: .txt"),
+    (keras.utils.image_dataset_from_directory, "No images found in directory {}. Allowed "
+                                               "formats: ('.bmp', '.gif', '.jpeg', '.jpg', "
+                                               "'.png')"),
+    (keras.utils.audio_dataset_from_directory, "No audio files found in directory {}. "
+                                               "Allowed format(s): ('.wav',)"),
+], ids=["text", "image", "audio"])
+def test_an_empty_dataset_directory_names_the_allowed_formats_as_tf_keras(tmp_path, load, words):
+    with pytest.raises(ValueError) as error:
+        load(str(tmp_path))
+    assert str(error.value) == words.format(tmp_path)
