@@ -1,6 +1,8 @@
 """Round 4 of adversarial inputs, compared with tf_keras 2.21 (the peer venv; probes in
 /work/scratch/fid-adv4/, outside the repository): saturated and extreme values, whose numbers
 must be tf.keras' (the same NaN where it has NaN, none where it has none)."""
+import os
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,35 @@ def test_an_empty_dataset_directory_names_the_allowed_formats_as_tf_keras(tmp_pa
     with pytest.raises(ValueError) as error:
         load(str(tmp_path))
     assert str(error.value) == words.format(tmp_path)
+
+
+# --- TF checkpoints: which file is renamed first --------------------------------------------
+def _dense_model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    return model
+
+
+def test_a_tf_checkpoint_renames_its_data_file_before_its_index(tmp_path, monkeypatch):
+    """tf's BundleWriter renames the data file, then the index: a first save that dies between
+    the two leaves no checkpoint (no index) rather than an index naming a missing data file."""
+    from minikeras.core import durable
+    replace = durable.durable_replace
+    renamed = []
+
+    def dies_before_the_second_rename(temporary, target):
+        if renamed:
+            raise KeyboardInterrupt     # as a kill between the two renames
+        renamed.append(os.path.basename(target))
+        replace(temporary, target)
+    monkeypatch.setattr(durable, "durable_replace", dies_before_the_second_rename)
+    prefix = str(tmp_path / "ckpt")
+    with pytest.raises(KeyboardInterrupt):
+        _dense_model().save_weights(prefix)
+    monkeypatch.undo()
+    assert renamed == ["ckpt.data-00000-of-00001"]
+    with pytest.raises(FileNotFoundError, match="Failed to find any matching files for"):
+        _dense_model().load_weights(prefix)
+    model = _dense_model()
+    model.save_weights(prefix)           # the next save completes the checkpoint
+    _dense_model().load_weights(prefix)
