@@ -140,3 +140,36 @@ def test_a_tf_checkpoint_renames_its_data_file_before_its_index(tmp_path, monkey
     model = _dense_model()
     model.save_weights(prefix)           # the next save completes the checkpoint
     _dense_model().load_weights(prefix)
+
+
+# --- what a user holds never changes behind their back ------------------------------------------
+@pytest.mark.parametrize("read", [
+    np.asarray, lambda v: v.value().numpy(), lambda v: v.read_value().numpy(),
+    lambda v: np.asarray(v.value()), lambda v: v.numpy(), K.get_value,
+], ids=["np.asarray", "value().numpy()", "read_value().numpy()", "np.asarray(value())",
+        "numpy()", "K.get_value"])
+def test_a_read_of_a_weight_is_a_snapshot_that_training_leaves_alone(read):
+    """tf.Variable: every read copies (peer: all unchanged after fit and assign_add)."""
+    model = _dense_model()
+    kernel = model.layers[0].kernel
+    held = read(kernel)
+    before = np.array(held, copy=True)
+    model.fit(np.ones((8, 3), "float32"), np.ones((8, 2), "float32"), epochs=2, verbose=0)
+    kernel.assign_add(np.ones((3, 2), "float32"))
+    np.testing.assert_array_equal(held, before)
+    assert not np.array_equal(kernel.numpy(), before)
+
+
+def test_np_asarray_of_a_variable_still_converts_dtypes():
+    variable = K.variable(np.arange(3, dtype="float32"))
+    assert np.asarray(variable, dtype="float64").dtype == np.float64
+    np.testing.assert_array_equal(np.asarray(variable), [0, 1, 2])
+
+
+@pytest.mark.parametrize("read", ["value", "read_value"])
+def test_a_gradient_flows_through_a_variables_value(read):
+    """tf: tape.gradient(sum(2 * v.value()), v) is 2 everywhere (it was None here)."""
+    variable = K.variable(np.ones(3, "float32"))
+    with keras.backend.GradientTape() as tape:
+        loss = keras.ops.sum(keras.ops.multiply(getattr(variable, read)(), 2.0))
+    np.testing.assert_array_equal(np.asarray(tape.gradient(loss, variable)), [2, 2, 2])
