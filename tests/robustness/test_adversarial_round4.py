@@ -173,3 +173,64 @@ def test_a_gradient_flows_through_a_variables_value(read):
     with keras.backend.GradientTape() as tape:
         loss = keras.ops.sum(keras.ops.multiply(getattr(variable, read)(), 2.0))
     np.testing.assert_array_equal(np.asarray(tape.gradient(loss, variable)), [2, 2, 2])
+
+
+# --- slopes at the kinks: tf's, so an exactly-zero pre-activation trains as there --------------
+def _gradient(function, points):
+    """d/dx sum(function(x) * [1, 2, ...]) at `points`, and function(x)."""
+    variable = K.variable(np.array(points, "float32"))
+    weights = np.arange(1, len(points) + 1, dtype="float32")
+    with keras.backend.GradientTape() as tape:
+        values = function(variable)
+        total = keras.ops.sum(keras.ops.multiply(values, weights))
+    return np.asarray(tape.gradient(total, variable)), np.asarray(values)
+
+
+SELU_SCALE = 1.0507009873554805
+SELU_SCALE_ALPHA = SELU_SCALE * 1.6732632423543772
+
+
+def test_selu_takes_the_linear_slope_at_zero():
+    """tf.nn.selu's gradient: scale where the activation is not negative (x = 0, -0.0 and
+    x = -1e-30, whose exp(x) - 1 is 0); the selu of a zero pre-activation (zero inputs, zero
+    bias) got scale * alpha, 1.67 times too much (peer: [1.0507, 2.1014, 3.1521, ...])."""
+    gradient, values = _gradient(keras.activations.selu, [0.0, -0.0, -1e-30, -1.0, 2.0])
+    expected = np.array([1, 2, 3, 4 * np.exp(-1.0), 5], "float64") * SELU_SCALE
+    expected[3] = 4 * SELU_SCALE_ALPHA * np.exp(-1.0)
+    np.testing.assert_allclose(gradient, expected, rtol=1e-6)
+    np.testing.assert_allclose(values, [0, 0, 0, SELU_SCALE_ALPHA * np.expm1(-1.0),
+                                        2 * SELU_SCALE], rtol=1e-6)
+
+
+def test_hard_sigmoid_passes_the_gradient_at_its_ends():
+    """Keras 2's hard_sigmoid is tf.clip_by_value(0.2 x + 0.5, 0, 1), whose gradient passes at
+    0 and 1 (x = -2.5, 2.5) and not through NaN (peer: [0.2, 0.4, 0, 0, 1.0])."""
+    gradient, _ = _gradient(keras.activations.hard_sigmoid, [-2.5, 2.5, -3.0, np.nan, 1.0])
+    np.testing.assert_allclose(gradient, [0.2, 0.4, 0.0, 0.0, 1.0], rtol=1e-6)
+
+
+POINTS = [0.0, 6.0, 5.0, 0.5, -1.0, 7.0, np.nan, -np.inf]
+
+
+@pytest.mark.parametrize("arguments, values, slopes", [
+    # tf.nn.relu6: no gradient at 0 nor at 6
+    (dict(max_value=6.0), [0, 6, 5, 0.5, 0, 6, np.nan, 0], [0, 0, 1, 1, 0, 0, 0, 0]),
+    # tf.nn.relu then tf.clip_by_value: the gradient passes at max_value
+    (dict(max_value=5.0), [0, 5, 5, 0.5, 0, 5, np.nan, 0], [0, 0, 1, 1, 0, 0, 0, 0]),
+    # tf.nn.leaky_relu: slope alpha at 0
+    (dict(alpha=0.1), [0, 6, 5, 0.5, -0.1, 7, np.nan, -np.inf],
+     [0.1, 1, 1, 1, 0.1, 1, 0.1, 0.1]),
+    # x * (x > threshold): NaN at -inf, no slope at the threshold
+    (dict(threshold=0.5), [0, 6, 5, 0, 0, 7, np.nan, np.nan], [0, 1, 1, 0, 0, 1, 0, 0]),
+    # relu6 minus alpha * relu(-x): neither slope at 0
+    (dict(alpha=0.1, max_value=6.0), [0, 6, 5, 0.5, -0.1, 6, np.nan, -np.inf],
+     [0, 0, 1, 1, 0.1, 0, 0, 0.1]),
+    # x * (x > 0.5) clipped to [0, 6] minus alpha * relu(0.5 - x): the clip passes at 6
+    (dict(alpha=0.1, max_value=6.0, threshold=0.5), [-0.05, 6, 5, 0, -0.15, 6, np.nan, np.nan],
+     [0.1, 1, 1, 0, 0.1, 0, 0, 0.1]),
+], ids=["relu6", "max5", "leaky", "threshold", "leaky_relu6", "all"])
+def test_relu_values_and_slopes_at_the_kinks_are_tf_keras(arguments, values, slopes):
+    """K.relu as tf.keras 2.21 computes it (peer, every point and slope above)."""
+    gradient, result = _gradient(lambda x: K.relu(x, **arguments), POINTS)
+    np.testing.assert_allclose(result, values, rtol=1e-6)
+    np.testing.assert_allclose(gradient, np.array(slopes) * np.arange(1, 9), rtol=1e-6)
