@@ -315,8 +315,9 @@ def save_weights(model, filepath):
         os.makedirs(directory, exist_ok=True)      # tf creates the checkpoint's directory
     # Both files are written to temporaries first, then renamed one after the other (Ctrl-C
     # deferred): a failure while writing leaves the previous checkpoint whole; the state file
-    # is updated last.
-    with _replaced(prefix + DATA_SUFFIX) as data_tmp, _replaced(prefix + ".index") as index_tmp:
+    # is updated last. The data file is renamed first, as tf's BundleWriter does, so the index
+    # (what says a checkpoint exists) never names a data file not yet there.
+    with _replaced(prefix + ".index") as index_tmp, _replaced(prefix + DATA_SUFFIX) as data_tmp:
         _write_bytes(data_tmp, data_bytes)
         _write_bytes(index_tmp, index_bytes)
     _write_state_file(directory, prefix)
