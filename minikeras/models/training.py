@@ -704,8 +704,11 @@ class Model(Layer):
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None,
              signatures=None, options=None, save_traces=True):
         from ..saving import save_model
+        # SavedModel-only arguments, passed on when given (the other formats refuse them)
+        extra = {name: value for name, value in (("signatures", signatures),
+                                                 ("options", options)) if value is not None}
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
-                   save_format=save_format)
+                   save_format=save_format, **extra)
 
     def get_config(self):
         if getattr(self, "_nodes_in_order", None) is not None:

@@ -524,35 +524,55 @@ def load_weights(model, filepath):
 
 def _match(saved, root):
     """Walk the saved graph from its root alongside the model's, child by child name, as tf's
-    restore does. ([(path, variable, key)] restored, [(path, key)] left unresolved, the number
-    of saved nodes matched)."""
-    pairs, unresolved, seen, matched_objects = [], [], set(), 0
+    restore does: a saved node is matched by any path the model also has (a SavedModel's
+    checkpoint stores a nested model's variables under `variables/<i>`, a path no model has,
+    and also reaches them through the layers). ([(path, variable, key)] restored,
+    [(path, key)] left unresolved, the number of saved nodes matched)."""
+    pairs, matched = [], {}
     queue = [(0, root, ())]
     while queue:
         node_id, node, path = queue.pop(0)
-        if node_id in seen:
+        _check_node_id(node_id, saved)
+        if node_id in matched:
             continue
-        seen.add(node_id)
-        if node_id >= len(saved):
-            raise file_io.CorruptFileError(f"The checkpoint's object graph refers to node "
-                                           f"{node_id} of {len(saved)}.")
-        saved_node = saved[node_id]
-        matched_objects += node is not None
-        for attribute, key in saved_node.keys:
-            if node is not None and node.variable is not None and attribute == VARIABLE_VALUE:
+        matched[node_id] = node
+        for attribute, key in saved[node_id].keys:
+            if node.variable is not None and attribute == VARIABLE_VALUE:
                 pairs.append((path, node.variable, key))
-            else:
-                unresolved.append((path, key))
-        for name, child_id in saved_node.children:
-            child = node.child(name) if node is not None else None
-            queue.append((child_id, child, path + (name,)))
+        for name, child_id in saved[node_id].children:
+            child = node.child(name)
+            if child is not None:
+                queue.append((child_id, child, path + (name,)))
     # A variable reached by two saved nodes is restored once (the first path), as in tf.
     unique, restored = [], set()
     for path, variable, key in pairs:
         if id(variable) not in restored:
             restored.add(id(variable))
             unique.append((path, variable, key))
-    return unique, unresolved, matched_objects
+    restored_keys = {key for _, _, key in unique}
+    unresolved = [(path, key) for node_id, path in _saved_paths(saved)
+                  for _, key in saved[node_id].keys if key not in restored_keys]
+    return unique, unresolved, len(matched)
+
+
+def _check_node_id(node_id, saved):
+    if node_id >= len(saved):
+        raise file_io.CorruptFileError(f"The checkpoint's object graph refers to node "
+                                       f"{node_id} of {len(saved)}.")
+
+
+def _saved_paths(saved):
+    """[(node id, first path)] of every saved node reachable from the root, breadth first."""
+    order, paths, queue = [], {0: ()}, [0]
+    while queue:
+        node_id = queue.pop(0)
+        order.append((node_id, paths[node_id]))
+        for name, child_id in saved[node_id].children:
+            _check_node_id(child_id, saved)
+            if child_id not in paths:
+                paths[child_id] = paths[node_id] + (name,)
+                queue.append(child_id)
+    return order
 
 
 def _build_optimizer_if_saved(model, saved):

@@ -1,0 +1,237 @@
+"""tf.keras 2's TensorFlow SavedModel directory (`model.save('my_model')`, `load_model('my_model')`).
+
+Fixtures (tests/fixtures/savedmodel/, recipe benchmarks/fixture_recipes/savedmodel.py): the
+directories tf_keras 2.21 wrote for the models of tests/fixtures/ckpt/ckpt_models.py (their
+saved_model.pb without graph functions, except `seq`), `func_tf24` (the TF 2.0-2.4 layout:
+Keras metadata inside saved_model.pb), what tf_keras' `load_model` gives back for each
+(`expected.npz` / `expected.json`), and `peer_reads_ours.json`: tf_keras loading the
+directories minikeras writes."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import minikeras as keras
+from conftest import fixture_path
+from fixtures.ckpt import ckpt_models as cm
+from minikeras.saving import file_io, savedmodel, tf_bundle, tf_checkpoint
+
+EXPECTED = np.load(fixture_path("savedmodel", "expected.npz"))
+EXPECTED_JSON = json.load(open(fixture_path("savedmodel", "expected.json")))
+PEER_READS_OURS = json.load(open(fixture_path("savedmodel", "peer_reads_ours.json")))
+SUBCLASSED = ("sub", "tracker", "sub_sgd")
+
+
+def custom_objects():
+    return {"TwoDense": cm.subclassed_class(keras), "Tracked": cm.tracker_class(keras)}
+
+
+def expected(case, kind):
+    values, index = [], 0
+    while f"{case}/{kind}{index}" in EXPECTED:
+        values.append(EXPECTED[f"{case}/{kind}{index}"])
+        index += 1
+    return values
+
+
+def theirs(case):
+    return fixture_path("savedmodel", case)
+
+
+@pytest.mark.parametrize("case", cm.CASES)
+def test_reads_the_savedmodels_tf_keras_writes(case):
+    keras.backend.clear_session()
+    model = keras.models.load_model(theirs(case), custom_objects=custom_objects())
+    want = EXPECTED_JSON[case]
+    assert type(model).__name__ == want["class"]
+    weights = model.get_weights()
+    assert len(weights) == len(expected(case, "w"))
+    for got, wanted in zip(weights, expected(case, "w")):
+        np.testing.assert_array_equal(got, wanted)
+    np.testing.assert_allclose(model.predict(EXPECTED[f"{case}/x"], verbose=0),
+                               EXPECTED[f"{case}/pred"], rtol=1e-5, atol=1e-6)
+    if "optimizer" not in want:
+        assert not model._is_compiled       # saved uncompiled: tf.keras warns, compiles nothing
+        return
+    # compiled from the training config; the optimizer starts afresh, as in tf_keras 2.21
+    assert type(model.optimizer).__name__ == want["optimizer"]
+    assert int(model.optimizer.iterations.numpy()) == want["iterations"] == 0
+    x, y = EXPECTED[f"{case}/x"], cm.data()[1]
+    history = model.fit(x[:4], y[:4], epochs=1, batch_size=4, shuffle=False, verbose=0)
+    assert sorted(history.history) == want["history_keys"]
+    assert list(model.metrics_names) == want["metrics_names"]
+    # The Dense bias in front of BatchNormalization gets only round-off gradients (BN cancels
+    # it), which Adam scales to a full step of lr 1e-3: 5e-5 is 5% of that step.
+    atol = 5e-5 if case == "seq_adam_bn" else 1e-6
+    for got, wanted in zip(model.get_weights(), expected(case, "n")):
+        np.testing.assert_allclose(got, wanted, rtol=1e-5, atol=atol)
+
+
+def test_nested_model_variables_are_restored_through_the_layers():
+    """A SavedModel's checkpoint stores an inner model's variables under `variables/<i>` (its
+    first path in the larger SavedModel graph): they are matched through the layers."""
+    keys = tf_checkpoint.read_checkpoint(os.path.join(theirs("nested_momentum"), "variables",
+                                                      "variables"))
+    assert "variables/0/.ATTRIBUTES/VARIABLE_VALUE" in keys
+    model, _, _ = cm.build(keras, "nested_momentum")
+    status = model.load_weights(os.path.join(theirs("nested_momentum"), "variables",
+                                             "variables"))
+    status.expect_partial()
+    for got, wanted in zip(model.get_weights(), expected("nested_momentum", "w")):
+        np.testing.assert_array_equal(got, wanted)
+
+
+def test_reads_the_tf_2_4_layout_without_keras_metadata_pb():
+    assert not os.path.exists(os.path.join(theirs("func_tf24"), "keras_metadata.pb"))
+    assert EXPECTED_JSON["func_tf24"]["predictions_equal"]      # tf_keras reads it too
+    model = keras.models.load_model(theirs("func_tf24"))
+    assert type(model).__name__ == "Functional"
+    np.testing.assert_allclose(model.predict(EXPECTED["func/x"], verbose=0),
+                               EXPECTED["func/pred"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["sub", "tracker"])
+def test_subclassed_model_without_its_class_is_not_implemented(case):
+    class_name = EXPECTED_JSON[case]["class"]
+    with pytest.raises(NotImplementedError, match=f"subclassed model of class '{class_name}'"):
+        keras.models.load_model(theirs(case))
+
+
+def test_load_without_compiling():
+    model = keras.models.load_model(theirs("seq_adam_bn"), compile=False)
+    assert not model._is_compiled
+    for got, wanted in zip(model.get_weights(), expected("seq_adam_bn", "w")):
+        np.testing.assert_array_equal(got, wanted)
+
+
+# --- writing --------------------------------------------------------------------------------
+def saved_and_trained(case):
+    model, x, y = cm.build(keras, case)
+    if cm.TRAINED[case]:
+        cm.train(model, x, y)
+    return model, x, y
+
+
+def metadata_paths(directory):
+    """{node_path: identifier} of the Keras objects, the compiled loss' metric left out."""
+    return {path: identifier for path, (identifier, _) in
+            savedmodel.read_keras_metadata(directory).items() if "keras_api" not in path}
+
+
+@pytest.mark.parametrize("case", cm.CASES)
+def test_writes_what_it_reads_back_and_what_tf_keras_reads(case, tmp_path):
+    model, x, _ = saved_and_trained(case)
+    directory = str(tmp_path / "my_model")
+    model.save(directory)
+    for relative in ("saved_model.pb", "keras_metadata.pb", "assets",
+                     "variables/variables.index", "variables/variables.data-00000-of-00001"):
+        assert os.path.exists(os.path.join(directory, relative)), relative
+    # the Keras objects under tf_keras' node paths and identifiers
+    assert metadata_paths(directory) == metadata_paths(theirs(case))
+    loaded = keras.models.load_model(directory, custom_objects=custom_objects())
+    assert type(loaded).__name__ == type(model).__name__
+    for got, wanted in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, wanted)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded._is_compiled == model._is_compiled
+    # tf_keras 2.21 read minikeras' directory for this case: same weights and predictions
+    peer = PEER_READS_OURS[case]
+    assert peer["loaded"] == "ok" and peer["weights_equal"] and peer["class"] == \
+        EXPECTED_JSON[case]["class"]
+    assert peer["max_prediction_difference"] < 1e-6
+
+
+def test_saved_model_pb_lists_the_checkpoint_objects(tmp_path):
+    """saved_model.pb's SavedObjectGraph has the checkpoint's nodes (same ids and children),
+    variables as SavedVariable kinds with their names."""
+    model, _, _ = saved_and_trained("seq_adam_bn")
+    model.save(str(tmp_path / "m"))
+    with open(tmp_path / "m" / "saved_model.pb", "rb") as handle:
+        proto = tf_bundle.parse_message(handle.read())
+    meta_graph = tf_bundle.parse_message(proto[2][0])
+    assert tf_bundle.parse_message(meta_graph[1][0])[4] == [b"serve"]
+    objects = [tf_bundle.parse_message(node)
+               for node in tf_bundle.parse_message(meta_graph[7][0])[1]]
+    values = tf_checkpoint.read_checkpoint(str(tmp_path / "m" / "variables" / "variables"))
+    saved = tf_checkpoint.parse_object_graph(values[tf_checkpoint.OBJECT_GRAPH_KEY])
+    assert len(objects) == len(saved)
+    names = []
+    for fields, node in zip(objects, saved):
+        children = [tf_bundle.parse_message(ref) for ref in fields.get(1, [])]
+        assert [(c[2][0].decode(), c[1][0]) for c in children] == node.children
+        if 7 in fields:
+            names.append(tf_bundle.parse_message(fields[7][0])[6][0].decode())
+    assert "dense/kernel" in names and "Adam/m/dense/kernel" in names
+
+
+def test_a_failed_save_leaves_the_old_directory(tmp_path, monkeypatch):
+    directory = tmp_path / "my_model"
+    old, _, _ = saved_and_trained("seq")
+    old.save(str(directory))
+    before = {name: (directory / name).read_bytes() for name in ("saved_model.pb",
+                                                                 "keras_metadata.pb")}
+    files = savedmodel._savedmodel_files
+
+    def broken(*args):
+        written = files(*args)
+        written["variables/variables.index"] = None      # fails part way through writing
+        return written
+    monkeypatch.setattr(savedmodel, "_savedmodel_files", broken)
+    new, _, _ = saved_and_trained("nadam")
+    with pytest.raises(TypeError):
+        new.save(str(directory))
+    assert {name: (directory / name).read_bytes() for name in before} == before
+    assert sorted(os.listdir(tmp_path)) == ["my_model"]      # no temporary directory left
+    monkeypatch.undo()
+    new.save(str(directory))
+    assert keras.models.load_model(str(directory))._is_compiled
+    assert sorted(os.listdir(tmp_path)) == ["my_model"]
+
+
+def test_overwrite_false_asks(tmp_path, monkeypatch):
+    directory = tmp_path / "my_model"
+    first, _, _ = saved_and_trained("seq")
+    first.save(str(directory))
+    before = (directory / "keras_metadata.pb").read_bytes()
+    prompts = []
+    monkeypatch.setattr("builtins.input", lambda prompt="": prompts.append(prompt) or "n")
+    other, _, _ = saved_and_trained("nadam")
+    other.save(str(directory), overwrite=False)
+    assert prompts and str(directory) in prompts[0]
+    assert (directory / "keras_metadata.pb").read_bytes() == before
+
+
+def test_save_format_tf_and_model_checkpoint_write_savedmodels(tmp_path):
+    model, x, y = saved_and_trained("seq_adam_bn")
+    model.save(str(tmp_path / "m.keras_like"), save_format="tf")
+    assert savedmodel.is_savedmodel_dir(str(tmp_path / "m.keras_like"))
+    callback = keras.callbacks.ModelCheckpoint(str(tmp_path / "model_{epoch}"),
+                                               save_weights_only=False)
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0, callbacks=[callback])
+    for epoch in (1, 2):
+        assert savedmodel.is_savedmodel_dir(str(tmp_path / f"model_{epoch}"))
+    reloaded = keras.models.load_model(str(tmp_path / "model_2"))
+    np.testing.assert_array_equal(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_unsupported_save_arguments_are_named(tmp_path):
+    model, _, _ = saved_and_trained("seq")
+    with pytest.raises(NotImplementedError, match="signatures"):
+        model.save(str(tmp_path / "m"), signatures={"serving_default": None})
+    assert not os.path.exists(tmp_path / "m")
+
+
+def test_include_optimizer_false_writes_no_training_config(tmp_path):
+    model, _, _ = saved_and_trained("seq_adam_bn")
+    model.save(str(tmp_path / "m"), include_optimizer=False)
+    root = savedmodel.read_keras_metadata(str(tmp_path / "m"))["root"][1]
+    assert "training_config" not in root
+    keys = tf_checkpoint.read_checkpoint(str(tmp_path / "m" / "variables" / "variables"))
+    assert not any(key.startswith("optimizer/") for key in keys)
+
+
+def test_corrupt_saved_model_pb_names_the_file(tmp_path):
+    (tmp_path / "saved_model.pb").write_bytes(b"\x12\xff")
+    with pytest.raises(file_io.CorruptFileError, match="saved_model.pb"):
+        keras.models.load_model(str(tmp_path))
