@@ -11,7 +11,8 @@ models of tests/fixtures/ckpt/ckpt_models.py:
 - `expected.npz`: per case the input (`<case>/x`), what tf_keras' `load_model` gives back:
   weights (`<case>/w<i>`), predictions (`<case>/pred`), and after one more batch of training
   the loaded compiled model's weights (`<case>/n<i>`); `expected.json`: the loaded model's
-  class, optimizer, iterations, metrics names and History keys;
+  class, optimizer, iterations, metrics names (as loaded and after the batch) and
+  History keys;
 - `peer_reads_ours.json`: tf_keras loading the SavedModel minikeras writes for each case
   (weights and predictions equal to minikeras' own, compiled as saved).
 
@@ -97,6 +98,7 @@ def describe(model, case, expected, prefix):
     if getattr(model, "optimizer", None) is not None:
         entry["optimizer"] = type(model.optimizer).__name__
         entry["iterations"] = int(model.optimizer.iterations.numpy())
+        entry["metrics_names_loaded"] = list(model.metrics_names)
         history = model.fit(x[:4], y[:4], epochs=1, batch_size=4, shuffle=False, verbose=0)
         entry["history_keys"] = sorted(history.history)
         entry["metrics_names"] = list(model.metrics_names)

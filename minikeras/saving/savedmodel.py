@@ -17,6 +17,7 @@ the variables through the checkpoint's object graph, then compiles it from `trai
 As tf_keras 2.21 does, the optimizer comes back fresh: its saved state is not restored.
 TF 2.0-2.4 files have no keras_metadata.pb: the same JSON is in saved_model.pb's user objects.
 """
+import inspect
 import json
 import logging
 import os
@@ -150,9 +151,18 @@ def _model_from_metadata(root, custom_objects, safe_mode, dirpath):
                                   "model with a config: minikeras cannot revive it.")
     if not root.get("is_graph_network", class_name in ("Sequential", "Functional", "Model")):
         _check_subclass_known(class_name, custom_objects, dirpath)
-    model = file_io.deserializing(dirpath, lambda: serialization.deserialize_model(
-        {"class_name": class_name, "config": root["config"]}, custom_objects,
-        safe_mode=safe_mode))
+    try:
+        model = file_io.deserializing(dirpath, lambda: serialization.deserialize_model(
+            {"class_name": class_name, "config": root["config"]}, custom_objects,
+            safe_mode=safe_mode))
+    except ValueError as error:
+        if not str(error).startswith("Unknown layer"):
+            raise
+        # tf.keras revives a custom layer it cannot find from the SavedModel's traces
+        raise NotImplementedError(
+            f"{error} (The SavedModel {dirpath} holds a custom layer: tf.keras revives it from "
+            "its traced graph functions, which minikeras cannot run; pass its class in "
+            "`custom_objects`.)") from None
     if not model.built:
         shape = _shape(root.get("build_input_shape"))
         if shape is None:
@@ -193,6 +203,7 @@ def _compile_from_metadata(model, root, custom_objects, dirpath):
         return
     serialization.compile_from_training_config(model, training_config, custom_objects,
                                                legacy_h5=True)
+    legacy_h5._build_compiled_metrics(model)      # tf's loader builds them too (metrics_names)
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -332,10 +343,13 @@ def _layer_metadata(layer, identifier, is_root, model, with_optimizer):
     class_name = serialization.model_class_name(layer) if is_model \
         else serialization.class_name_of(layer)
     metadata = {"name": layer.name, "trainable": bool(layer.trainable),
+                "expects_training_arg": _expects_training_arg(layer),
                 "dtype": str(getattr(layer, "dtype", "float32")),
                 "batch_input_shape": _tf_json(getattr(layer, "_batch_input_shape", None)),
                 "stateful": bool(getattr(layer, "stateful", False)),
-                "must_restore_from_config": False, "class_name": class_name}
+                "must_restore_from_config": False,
+                "preserve_input_structure_in_config": False,
+                "autocast": not is_model, "class_name": class_name}
     with serialization.legacy_layer_entries():      # the form tf.keras' configs have here
         try:
             metadata["config"] = _tf_json(layer.get_config())
@@ -352,6 +366,13 @@ def _layer_metadata(layer, identifier, is_root, model, with_optimizer):
         if with_optimizer:
             metadata["training_config"] = _tf_json(serialization.training_config(model))
     return metadata
+
+
+def _expects_training_arg(layer):
+    try:
+        return "training" in inspect.signature(layer.call).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _path_text(path):

@@ -57,6 +57,7 @@ def test_reads_the_savedmodels_tf_keras_writes(case):
     # compiled from the training config; the optimizer starts afresh, as in tf_keras 2.21
     assert type(model.optimizer).__name__ == want["optimizer"]
     assert int(model.optimizer.iterations.numpy()) == want["iterations"] == 0
+    assert list(model.metrics_names) == want["metrics_names_loaded"]   # built at load time
     x, y = EXPECTED[f"{case}/x"], cm.data()[1]
     history = model.fit(x[:4], y[:4], epochs=1, batch_size=4, shuffle=False, verbose=0)
     assert sorted(history.history) == want["history_keys"]
@@ -96,6 +97,33 @@ def test_subclassed_model_without_its_class_is_not_implemented(case):
     class_name = EXPECTED_JSON[case]["class"]
     with pytest.raises(NotImplementedError, match=f"subclassed model of class '{class_name}'"):
         keras.models.load_model(theirs(case))
+
+
+class Scale(keras.layers.Layer):
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def build(self, input_shape):
+        self.w = self.add_weight(name="w", shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, inputs):
+        return inputs * self.w * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def test_custom_layer_needs_its_class(tmp_path):
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(Scale(0.5)(inputs)))
+    model.layers[1].w.assign(np.array([1.0, 2.0, 3.0], "float32"))
+    model.save(str(tmp_path / "m"))
+    with pytest.raises(NotImplementedError, match="Unknown layer: 'Scale'.*custom_objects"):
+        keras.models.load_model(str(tmp_path / "m"))
+    loaded = keras.models.load_model(str(tmp_path / "m"), custom_objects={"Scale": Scale})
+    assert loaded.layers[1].factor == 0.5
+    np.testing.assert_array_equal(loaded.layers[1].w.numpy(), [1.0, 2.0, 3.0])
 
 
 def test_load_without_compiling():
