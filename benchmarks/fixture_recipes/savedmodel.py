@@ -5,6 +5,8 @@ models of tests/fixtures/ckpt/ckpt_models.py:
   fixtures small, saved_model.pb keeps its SavedObjectGraph's nodes but loses its GraphDef's
   ops and function library, its signatures and concrete functions (minikeras reads
   keras_metadata.pb and variables/ only), except for `seq`, kept exactly as written;
+- `lambda/`: a functional model with a Lambda layer (its bytecode in the config), loaded by
+  tf_keras with the default safe_mode;
 - `func_tf24/`: `func` as TF 2.0-2.4 laid it out: no keras_metadata.pb, each object's Keras
   metadata in saved_model.pb's SavedUserObject.metadata (tf_keras still reads that layout:
   checked here, `tf24_reads.json`);
@@ -107,6 +109,24 @@ def describe(model, case, expected, prefix):
     return entry
 
 
+def write_lambda_case(expected, report):
+    """A Lambda layer (Python bytecode in its config): tf_keras' SavedModel reader runs it with
+    the default safe_mode, as its `.h5` reader does."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Lambda(lambda t: t * 2.0 + 1.0, name="affine")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
+    directory = os.path.join(HERE, "lambda")
+    shutil.rmtree(directory, ignore_errors=True)
+    model.save(directory)
+    loaded = keras.models.load_model(directory)
+    x, _ = cm.data()
+    expected["lambda/x"] = x
+    expected["lambda/pred"] = loaded.predict(x, verbose=0)
+    report["lambda"] = {"class": type(loaded).__name__}
+
+
 def write_theirs():
     expected, report = {}, {}
     for case in cm.CASES:
@@ -120,10 +140,11 @@ def write_theirs():
         report[case] = describe(loaded, case, expected, case)
         if case == "func":
             write_tf24_layout(directory, os.path.join(HERE, "func_tf24"))
+            write_lambda_case(expected, report)
             old = keras.models.load_model(os.path.join(HERE, "func_tf24"))
             report["func_tf24"] = {"class": type(old).__name__, "predictions_equal": bool(
                 np.array_equal(old.predict(x, verbose=0), expected["func/pred"]))}
-    for case in cm.CASES + ["func_tf24"]:
+    for case in cm.CASES + ["func_tf24", "lambda"]:
         if case not in FULL_CASES:
             strip_functions(os.path.join(HERE, case))
     np.savez(os.path.join(HERE, "expected.npz"), **expected)

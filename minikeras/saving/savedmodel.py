@@ -28,6 +28,7 @@ import numpy as np
 
 from ..core.durable import interrupts_deferred
 from ..core.version import __version__
+from ..layers.core.lambda_serialization import legacy_h5_bytecode
 from ..models import serialization
 from . import file_io, legacy_h5, tf_checkpoint
 from .tf_bundle import (NUMPY_TO_DTYPE, BundleFormatError, build_bundle, field_bytes,
@@ -152,9 +153,10 @@ def _model_from_metadata(root, custom_objects, safe_mode, dirpath):
     if not root.get("is_graph_network", class_name in ("Sequential", "Functional", "Model")):
         _check_subclass_known(class_name, custom_objects, dirpath)
     try:
-        model = file_io.deserializing(dirpath, lambda: serialization.deserialize_model(
-            {"class_name": class_name, "config": root["config"]}, custom_objects,
-            safe_mode=safe_mode))
+        with legacy_h5_bytecode():      # tf_keras' SavedModel reader runs Lambda bytecode too
+            model = file_io.deserializing(dirpath, lambda: serialization.deserialize_model(
+                {"class_name": class_name, "config": root["config"]}, custom_objects,
+                safe_mode=safe_mode))
     except ValueError as error:
         if not str(error).startswith("Unknown layer"):
             raise

@@ -92,6 +92,14 @@ def test_reads_the_tf_2_4_layout_without_keras_metadata_pb():
                                EXPECTED["func/pred"], rtol=1e-5, atol=1e-6)
 
 
+def test_lambda_bytecode_runs_with_the_default_safe_mode():
+    """tf_keras' SavedModel reader, like its `.h5` reader, runs a Lambda's bytecode."""
+    model = keras.models.load_model(theirs("lambda"))
+    assert model.get_layer("affine") is not None
+    np.testing.assert_allclose(model.predict(EXPECTED["lambda/x"], verbose=0),
+                               EXPECTED["lambda/pred"], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("case", ["sub", "tracker"])
 def test_subclassed_model_without_its_class_is_not_implemented(case):
     class_name = EXPECTED_JSON[case]["class"]
