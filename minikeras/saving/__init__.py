@@ -210,10 +210,6 @@ def _load_tf_checkpoint(model, filepath, by_name, skip_mismatch, kwargs):
         raise NotImplementedError("load_weights(options=...) (tf.train.CheckpointOptions) is not "
                                   "supported by minikeras.")
     if not getattr(model, "built", True):
-        # tf.keras keeps the values and assigns them when the variables are created; here they
-        # would be lost without a word.
-        raise ValueError(f"Cannot load the TensorFlow checkpoint {filepath} into model "
-                         f"'{model.name}': its weights have not been created yet (minikeras "
-                         "cannot defer the restore to the first call as tf.keras does). Call "
-                         "the model on a batch or `build()` it first, then load the weights.")
+        # tf.keras keeps the values and assigns them as the variables are created
+        return tf_checkpoint.DeferredRestore(model, filepath)
     return tf_checkpoint.load_weights(model, filepath)

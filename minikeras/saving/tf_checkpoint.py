@@ -491,8 +491,8 @@ class CheckpointLoadStatus:
         """Values are restored eagerly: nothing left to run."""
 
 
-def load_weights(model, filepath):
-    prefix = os.fspath(filepath)
+def _read_with_graph(prefix):
+    """(values, parsed object graph) of the checkpoint at `prefix`."""
     values = read_checkpoint(prefix)
     if OBJECT_GRAPH_KEY not in values:
         raise NotImplementedError(
@@ -501,6 +501,16 @@ def load_weights(model, filepath):
     saved = parse_object_graph(values[OBJECT_GRAPH_KEY])
     if not saved:
         raise file_io.CorruptFileError(f"The checkpoint {prefix} has an empty object graph.")
+    return values, saved
+
+
+def load_weights(model, filepath):
+    prefix = os.fspath(filepath)
+    values, saved = _read_with_graph(prefix)
+    return _restore(model, prefix, values, saved)
+
+
+def _restore(model, prefix, values, saved):
     _build_optimizer_if_saved(model, saved)
     root = object_graph(model)
     pairs, unresolved, matched_objects = _match(saved, root)
@@ -520,6 +530,60 @@ def load_weights(model, filepath):
     unmatched = [node.variable for node, _ in breadth_first(root)
                  if node.variable is not None and id(node.variable) not in matched]
     return CheckpointLoadStatus(unresolved, unmatched, matched_objects).assert_nontrivial_match()
+
+
+class DeferredRestore:
+    """`load_weights(prefix)` on a model whose variables do not exist yet (a subclassed model
+    not called yet): tf keeps the values and assigns each variable as it is created. Here the
+    values are read now and restored when the model is first called (`Model.__call__` builds it
+    with an inference call on that first input, then restores, then runs the call asked for),
+    so the first real computation already sees them, as in tf. What `load_weights` returns."""
+
+    def __init__(self, model, prefix):
+        self._prefix = prefix
+        self._values, self._saved = _read_with_graph(prefix)
+        self._status = None
+        self._partial_expected = False
+        model._pending_checkpoint = self
+
+    def restore_into(self, model):
+        values, saved = self._values, self._saved
+        self._values = self._saved = None
+        self._status = _restore(model, self._prefix, values, saved)
+        if self._partial_expected:
+            self._status.expect_partial()
+
+    def assert_consumed(self):
+        if self._status is None:        # tf: every saved value is still unresolved
+            path, key = next((path, key) for node_id, path in _saved_paths(self._saved)
+                             for _, key in self._saved[node_id].keys)
+            raise AssertionError(f"Unresolved object in checkpoint {_display_path(path)}: "
+                                 f"attributes {{ name: \"{VARIABLE_VALUE}\" checkpoint_key: "
+                                 f"\"{key}\" }}")
+        self._status.assert_consumed()
+        return self
+
+    def assert_existing_objects_matched(self):
+        if self._status is not None:
+            self._status.assert_existing_objects_matched()
+        return self         # no objects exist yet: nothing unmatched (as tf)
+
+    def assert_nontrivial_match(self):
+        if self._status is not None:        # before: tf matches the layers that exist already
+            self._status.assert_nontrivial_match()
+        return self
+
+    def expect_partial(self):
+        if self._status is not None:
+            self._status.expect_partial()
+        self._partial_expected = True
+        return self
+
+    def run_restore_ops(self, session=None):
+        """Values are restored when the variables exist: nothing to run."""
+
+    def initialize_or_restore(self, session=None):
+        """Values are restored when the variables exist: nothing to run."""
 
 
 def _match(saved, root):

@@ -271,3 +271,57 @@ def test_corrupt_saved_model_pb_names_the_file(tmp_path):
     (tmp_path / "saved_model.pb").write_bytes(b"\x12\xff")
     with pytest.raises(file_io.CorruptFileError, match="saved_model.pb"):
         keras.models.load_model(str(tmp_path))
+
+
+# --- TF checkpoints loaded before the model is built (tf's deferred restore) -----------------
+CKPT_EXPECTED = np.load(fixture_path("ckpt", "expected.npz"))
+
+
+def ckpt_expected(case, kind):
+    values, index = [], 0
+    while f"{case}/{kind}{index}" in CKPT_EXPECTED:
+        values.append(CKPT_EXPECTED[f"{case}/{kind}{index}"])
+        index += 1
+    return values
+
+
+def test_load_weights_before_build_restores_at_the_first_call():
+    """As tf: the status asserts nothing consumed yet; the first predict already uses the
+    restored values (checked against tf_keras' own weights for that checkpoint)."""
+    model = cm.subclassed_class(keras)()
+    status = model.load_weights(fixture_path("ckpt", "sub", "ckpt"))
+    with pytest.raises(AssertionError, match=r"Unresolved object in checkpoint \(root\)\.d1\."
+                                             "kernel"):
+        status.assert_consumed()
+    status.assert_existing_objects_matched()
+    status.assert_nontrivial_match()
+    x, _ = cm.data()
+    first = model.predict(x, verbose=0)
+    weights = model.get_weights()
+    for got, wanted in zip(weights, ckpt_expected("sub", "w")):
+        np.testing.assert_array_equal(got, wanted)
+    np.testing.assert_allclose(first, x @ weights[0] @ weights[2] + weights[1] @ weights[2]
+                               + weights[3], rtol=1e-5, atol=1e-6)
+    status.assert_consumed()
+
+
+def test_load_weights_before_build_then_fit_resumes_the_saved_state():
+    """Compiled, loaded unbuilt, then one batch: the step starts from the restored weights and
+    optimizer iterations (tf_keras 2.21: the same weights after the batch, iterations 5)."""
+    model = cm.subclassed_class(keras)()
+    model.compile("sgd", "mse", metrics=["mae"])
+    model.load_weights(fixture_path("ckpt", "sub_sgd", "ckpt"))
+    x, y = cm.data()
+    cm.next_step(model, x, y)
+    assert int(model.optimizer.iterations.numpy()) == 5
+    for got, wanted in zip(model.get_weights(), ckpt_expected("sub_sgd", "n")):
+        np.testing.assert_allclose(got, wanted, rtol=1e-5, atol=1e-6)
+
+
+def test_load_weights_before_build_restores_metrics_and_own_weights():
+    model = cm.tracker_class(keras)()
+    model.load_weights(fixture_path("ckpt", "tracker", "ckpt")).expect_partial()
+    model.build((None, 4))
+    for got, wanted in zip(model.get_weights(), ckpt_expected("tracker", "w")):
+        np.testing.assert_array_equal(got, wanted)
+    assert float(model.loss_tracker.result()) == 3.0       # tf_keras gives 3.0 too
