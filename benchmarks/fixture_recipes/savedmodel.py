@@ -7,6 +7,8 @@ models of tests/fixtures/ckpt/ckpt_models.py:
   keras_metadata.pb and variables/ only), except for `seq`, kept exactly as written;
 - `lambda/`: a functional model with a Lambda layer (its bytecode in the config), loaded by
   tf_keras with the default safe_mode;
+- `text/`: adapted TextVectorization + IntegerLookup (text_model.py; its saved_model.pb keeps
+  the GraphDef's Const ops and the concrete functions' bound inputs: the vocabularies);
 - `func_tf24/`: `func` as TF 2.0-2.4 laid it out: no keras_metadata.pb, each object's Keras
   metadata in saved_model.pb's SavedUserObject.metadata (tf_keras still reads that layout:
   checked here, `tf24_reads.json`);
@@ -38,6 +40,8 @@ CKPT = peer.fixture_dir("ckpt")
 REPO = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir, os.pardir))
 sys.path.insert(0, CKPT)
 import ckpt_models as cm  # noqa: E402
+sys.path.insert(0, HERE)
+import text_model  # noqa: E402
 import tf_keras as keras  # noqa: E402
 from tensorflow.core.protobuf import saved_model_pb2  # noqa: E402
 from tf_keras.protobuf import saved_metadata_pb2  # noqa: E402
@@ -56,17 +60,26 @@ def case_input(case):
     return x, y
 
 
-def strip_functions(directory):
+def strip_functions(directory, keep_constants=False):
+    """Drop the graph functions; `keep_constants`: keep the GraphDef's Const ops and the
+    concrete functions' bound inputs (where tf keeps the lookup tables' vocabularies)."""
     path = os.path.join(directory, "saved_model.pb")
     proto = saved_model_pb2.SavedModel()
     with open(path, "rb") as handle:
         proto.ParseFromString(handle.read())
     meta_graph = proto.meta_graphs[0]
+    constants = [node for node in meta_graph.graph_def.node if node.op == "Const"]
     meta_graph.graph_def.ClearField("node")
     meta_graph.graph_def.ClearField("library")
     meta_graph.meta_info_def.ClearField("stripped_op_list")
     meta_graph.ClearField("signature_def")
-    meta_graph.object_graph_def.ClearField("concrete_functions")
+    if keep_constants:
+        meta_graph.graph_def.node.extend(constants)
+        for function in meta_graph.object_graph_def.concrete_functions.values():
+            function.ClearField("canonicalized_input_signature")
+            function.ClearField("output_signature")
+    else:
+        meta_graph.object_graph_def.ClearField("concrete_functions")
     with open(path, "wb") as handle:
         handle.write(proto.SerializeToString())
 
@@ -127,6 +140,21 @@ def write_lambda_case(expected, report):
     report["lambda"] = {"class": type(loaded).__name__}
 
 
+def write_text_case(expected, report):
+    """Adapted TextVectorization and IntegerLookup: tf keeps their vocabularies only in the
+    graph (constants bound to the lookup tables' initializers)."""
+    model, inputs = text_model.build(keras)
+    directory = os.path.join(HERE, "text")
+    shutil.rmtree(directory, ignore_errors=True)
+    model.save(directory)
+    loaded = keras.models.load_model(directory)
+    expected["text/pred"] = loaded.predict(inputs, verbose=0)
+    report["text"] = {"class": type(loaded).__name__,
+                      "vocabularies": [[str(token) for token in layer.get_vocabulary()]
+                                       for layer in loaded.layers
+                                       if hasattr(layer, "get_vocabulary")]}
+
+
 def write_theirs():
     expected, report = {}, {}
     for case in cm.CASES:
@@ -141,12 +169,14 @@ def write_theirs():
         if case == "func":
             write_tf24_layout(directory, os.path.join(HERE, "func_tf24"))
             write_lambda_case(expected, report)
+            write_text_case(expected, report)
             old = keras.models.load_model(os.path.join(HERE, "func_tf24"))
             report["func_tf24"] = {"class": type(old).__name__, "predictions_equal": bool(
                 np.array_equal(old.predict(x, verbose=0), expected["func/pred"]))}
     for case in cm.CASES + ["func_tf24", "lambda"]:
         if case not in FULL_CASES:
             strip_functions(os.path.join(HERE, case))
+    strip_functions(os.path.join(HERE, "text"), keep_constants=True)
     np.savez(os.path.join(HERE, "expected.npz"), **expected)
     with open(os.path.join(HERE, "expected.json"), "w") as handle:
         json.dump(report, handle, indent=1, sort_keys=True)
@@ -165,6 +195,11 @@ for case in cm.CASES:
     for i, w in enumerate(model.get_weights()):
         out[case + "/w" + str(i)] = w
     out[case + "/pred"] = model.predict(x, verbose=0)
+sys.path.insert(0, {here!r})
+import text_model
+model, inputs = text_model.build(keras)
+model.save({tmp!r} + "/text")
+out["text/pred"] = model.predict(inputs, verbose=0)
 np.savez({tmp!r} + "/ours.npz", **out)
 """
 
@@ -173,7 +208,7 @@ def read_ours():
     tmp = tempfile.mkdtemp()
     env = dict(os.environ, PYTHONPATH=REPO)
     python = os.environ.get("MINIKERAS_PYTHON", "/work/devenv/bin/python")
-    subprocess.run([python, "-c", OURS_WRITER.format(ckpt=CKPT, tmp=tmp)], check=True, env=env)
+    subprocess.run([python, "-c", OURS_WRITER.format(ckpt=CKPT, here=HERE, tmp=tmp)], check=True, env=env)
     ours = np.load(os.path.join(tmp, "ours.npz"))
     report = {}
     for case in cm.CASES:
@@ -195,6 +230,12 @@ def read_ours():
         if getattr(model, "optimizer", None) is not None:
             entry["optimizer"] = type(model.optimizer).__name__
         report[case] = entry
+    model = keras.models.load_model(os.path.join(tmp, "text"))
+    _, inputs = text_model.build(keras)
+    report["text"] = {"loaded": "ok", "vocabularies": [
+        [str(token) for token in layer.get_vocabulary()] for layer in model.layers
+        if hasattr(layer, "get_vocabulary")], "max_prediction_difference": float(np.max(np.abs(
+            model.predict(inputs, verbose=0) - ours["text/pred"])))}
     with open(os.path.join(HERE, "peer_reads_ours.json"), "w") as handle:
         json.dump(report, handle, indent=1, sort_keys=True)
 

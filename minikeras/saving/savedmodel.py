@@ -31,8 +31,8 @@ from ..core.version import __version__
 from ..layers.core.lambda_serialization import legacy_h5_bytecode
 from ..models import serialization
 from . import file_io, legacy_h5, tf_checkpoint
-from .tf_bundle import (NUMPY_TO_DTYPE, BundleFormatError, build_bundle, field_bytes,
-                        field_varint, first, parse_message)
+from .tf_bundle import (DT_STRING, NUMPY_TO_DTYPE, BundleFormatError, build_bundle,
+                        field_bytes, field_varint, first, parse_message, read_varint)
 
 METADATA_FILENAME = "keras_metadata.pb"
 SAVED_MODEL_FILENAME = "saved_model.pb"
@@ -140,6 +140,7 @@ def load_model(dirpath, custom_objects=None, compile=True, safe_mode=True):  # n
     model = _model_from_metadata(root, custom_objects, safe_mode, dirpath)
     status = tf_checkpoint.load_weights(model, os.path.join(dirpath, VARIABLES_PREFIX))
     status.expect_partial()     # the SavedModel's own nodes (keras_api, signatures, ...)
+    _restore_lookup_vocabularies(model, dirpath)
     if compile:
         _compile_from_metadata(model, root, custom_objects, dirpath)
     return model
@@ -381,14 +382,58 @@ def _path_text(path):
     return "root" + "".join(f".{name}" for name in path)
 
 
+_LOOKUP_CLASSES = ("TextVectorization", "StringLookup", "IntegerLookup")
+
+
+def _adapted_vocabularies(order):
+    """{layer name: vocabulary without special tokens} of the adapted lookup layers (tf keeps
+    theirs in a hash table initialized by a graph function; minikeras writes no functions, so
+    the vocabulary goes into the layer's config, where tf.keras' from_config takes it too)."""
+    found = {}
+    for node, _ in order:
+        layer = node.obj
+        if type(layer).__name__ in _LOOKUP_CLASSES and hasattr(layer, "get_vocabulary") \
+                and getattr(layer, "input_vocabulary", getattr(
+                    getattr(layer, "_lookup_layer", None), "input_vocabulary", None)) is None:
+            if getattr(layer, "output_mode", None) == "tf_idf":
+                raise NotImplementedError(
+                    f"Saving the adapted {layer.name} (output_mode='tf_idf') in a SavedModel is "
+                    "not supported by minikeras: use a '.keras' file.")
+            vocabulary = layer.get_vocabulary(include_special_tokens=False)
+            if len(vocabulary):
+                found[layer.name] = [v.item() if isinstance(v, np.generic) else v
+                                     for v in vocabulary]
+    return found
+
+
+def _with_vocabularies(config, vocabularies):
+    """`config` with each adapted lookup layer's entry given its `vocabulary`."""
+    if isinstance(config, list):
+        return [_with_vocabularies(item, vocabularies) for item in config]
+    if not isinstance(config, dict):
+        return config
+    config = {key: _with_vocabularies(value, vocabularies) for key, value in config.items()}
+    inner = config.get("config")
+    if config.get("class_name") in _LOOKUP_CLASSES and isinstance(inner, dict) \
+            and inner.get("name") in vocabularies and inner.get("vocabulary") is None:
+        config["config"] = {**inner, "vocabulary": vocabularies[inner["name"]]}
+    return config
+
+
 def _metadata_proto(model, order, with_optimizer):
     """keras_metadata.pb: a SavedObject for every Keras object of the graph."""
+    vocabularies = _adapted_vocabularies(order)
     nodes = []
     for node_id, (node, path) in enumerate(order):
         identifier = _identifier(node.obj)
         if identifier is None:
             continue
         metadata = _layer_metadata(node.obj, identifier, node_id == 0, model, with_optimizer)
+        if vocabularies:
+            metadata = _with_vocabularies(metadata, vocabularies)
+            if node.obj.name in vocabularies and "config" in metadata:
+                metadata["config"] = {**metadata["config"],
+                                      "vocabulary": vocabularies[node.obj.name]}
         text = json.dumps(metadata, default=serialization.json_default)
         nodes.append(field_bytes(1, field_varint(2, node_id) + field_bytes(3, _path_text(path))
                                  + field_bytes(4, identifier) + field_bytes(5, text)
@@ -435,3 +480,119 @@ def _saved_model_proto(order):
     meta_graph = (field_bytes(1, meta_info) + field_bytes(2, graph_def)
                   + field_bytes(7, object_graph))
     return field_varint(1, 1) + field_bytes(2, meta_graph)
+
+
+# --- adapted lookup vocabularies ----------------------------------------------------------------
+# An adapted StringLookup / IntegerLookup (TextVectorization's `_lookup_layer` too) keeps its
+# vocabulary in a tf StaticHashTable: the SavedModel holds it only as two constants (keys, and
+# their int64 indices) bound to the table's `_initialize` function, in saved_model.pb.
+_TENSOR_STRINGS, _TENSOR_INT64S = 8, 10
+
+
+class _SavedObjectGraph:
+    """The parts of saved_model.pb's SavedObjectGraph and GraphDef a lookup table needs."""
+
+    def __init__(self, dirpath):
+        path = os.path.join(dirpath, SAVED_MODEL_FILENAME)
+        with open(path, "rb") as handle:
+            meta_graph = _parse(first(_parse(handle.read(), path), 2, b""), path)
+        graph = _parse(first(meta_graph, 7, b""), path)
+        self.nodes = [_parse(node, path) for node in graph.get(1, [])]
+        self.functions = {}
+        for entry in graph.get(2, []):
+            fields = _parse(entry, path)
+            self.functions[_text(first(fields, 1, b""))] = _parse(first(fields, 2, b""), path)
+        self.constants = {}
+        for node_bytes in _parse(first(meta_graph, 2, b""), path).get(1, []):
+            node = _parse(node_bytes, path)
+            if _text(first(node, 2, b"")) == "Const":
+                self.constants[_text(first(node, 1, b""))] = node
+        self.where = path
+
+    def children(self, node_id):
+        return {_text(first(_parse(ref, self.where), 2, b"")): first(_parse(ref, self.where), 1)
+                for ref in self.nodes[node_id].get(1, [])}
+
+    def resolve(self, path):
+        node_id = 0
+        for name in path:
+            node_id = self.children(node_id).get(name)
+            if node_id is None or node_id >= len(self.nodes):
+                return None
+        return node_id
+
+    def bound_constants(self, function_node):
+        """The Const tensors bound to the (first) concrete function of a function node."""
+        function = _parse(first(self.nodes[function_node], 6, b""), self.where)
+        concrete = self.functions.get(_text(first(function, 1, b"")), {})
+        tensors = []
+        for packed in concrete.get(2, []):
+            for node_id in _varints(packed):
+                if node_id < len(self.nodes) and 9 in self.nodes[node_id]:
+                    constant = _parse(self.nodes[node_id][9][-1], self.where)
+                    tensors.append(self._tensor(_text(first(constant, 1, b""))))
+        return [tensor for tensor in tensors if tensor is not None]
+
+    def _tensor(self, operation):
+        node = self.constants.get(operation)
+        if node is None:
+            return None
+        for entry in node.get(5, []):           # attr map: the `value` AttrValue's tensor
+            fields = _parse(entry, self.where)
+            if first(fields, 1, b"") == b"value":
+                return _tensor_value(_parse(first(_parse(first(fields, 2, b""), self.where),
+                                                  8, b""), self.where), self.where)
+        return None
+
+
+def _varints(packed):
+    if isinstance(packed, int):
+        return [packed]
+    values, position = [], 0
+    while position < len(packed):
+        value, position = read_varint(packed, position)
+        values.append(value)
+    return values
+
+
+def _tensor_value(fields, where):
+    """A 1-D string or int64 TensorProto as a list."""
+    dtype = first(fields, 1)
+    if dtype == DT_STRING:
+        return [_text(value) for value in fields.get(_TENSOR_STRINGS, [])]
+    if dtype == 9:                               # DT_INT64
+        content = first(fields, 4, b"")
+        if content:
+            return np.frombuffer(content, "<i8").tolist()
+        return [v - (1 << 64) if v >= 1 << 63 else v
+                for packed in fields.get(_TENSOR_INT64S, []) for v in _varints(packed)]
+    raise NotImplementedError(f"{where}: a lookup table constant of TensorFlow dtype {dtype}, "
+                              "which minikeras cannot read.")
+
+
+def _restore_lookup_vocabularies(model, dirpath):
+    """Set the vocabulary of every adapted lookup layer from its table's constants."""
+    from ..layers.preprocessing.index_lookup import IndexLookup
+    lookups = [(node.obj, path) for node, path in
+               tf_checkpoint.breadth_first(tf_checkpoint.object_graph(model))
+               if isinstance(node.obj, IndexLookup) and node.obj.input_vocabulary is None]
+    if not lookups:
+        return
+    graph = _SavedObjectGraph(dirpath)
+    for layer, path in lookups:
+        table = graph.resolve(path + ("lookup_table",))
+        initialize = None if table is None else graph.children(table).get("_initialize")
+        if initialize is None:
+            continue
+        constants = graph.bound_constants(initialize)
+        if len(constants) != 2:
+            raise NotImplementedError(f"The SavedModel {dirpath} keeps the vocabulary of "
+                                      f"{layer.name} in a form minikeras cannot read.")
+        keys, indices = constants if all(isinstance(v, int) for v in constants[1]) \
+            else constants[::-1]
+        vocabulary = [key for _, key in sorted(zip(indices, keys))]
+        if layer.output_mode == "tf_idf":
+            raise NotImplementedError(f"Restoring the adapted vocabulary of {layer.name} "
+                                      "(output_mode='tf_idf') from a SavedModel is not "
+                                      "supported by minikeras.")
+        layer.set_vocabulary(vocabulary)

@@ -603,7 +603,7 @@ def _match(saved, root):
         for attribute, key in saved[node_id].keys:
             if node.variable is not None and attribute == VARIABLE_VALUE:
                 pairs.append((path, node.variable, key))
-        for name, child_id in saved[node_id].children:
+        for name, child_id in _layer_index_edges_first(saved[node_id].children):
             child = node.child(name)
             if child is not None:
                 queue.append((child_id, child, path + (name,)))
@@ -617,6 +617,13 @@ def _match(saved, root):
     unresolved = [(path, key) for node_id, path in _saved_paths(saved)
                   for _, key in saved[node_id].keys if key not in restored_keys]
     return unique, unresolved, len(matched)
+
+
+def _layer_index_edges_first(children):
+    """`layer-<i>` names every layer of a graph model the same way in tf and here;
+    `layer_with_weights-<k>` counts differ where tf's layer holds state minikeras keeps outside
+    variables (an adapted TextVectorization's lookup table), so the index edges match first."""
+    return sorted(children, key=lambda child: not child[0].startswith("layer-"))
 
 
 def _check_node_id(node_id, saved):

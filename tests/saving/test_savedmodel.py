@@ -325,3 +325,35 @@ def test_load_weights_before_build_restores_metrics_and_own_weights():
     for got, wanted in zip(model.get_weights(), ckpt_expected("tracker", "w")):
         np.testing.assert_array_equal(got, wanted)
     assert float(model.loss_tracker.result()) == 3.0       # tf_keras gives 3.0 too
+
+
+# --- adapted lookup layers (vocabularies) --------------------------------------------------------
+def vocabularies(model):
+    return [[str(token) for token in layer.get_vocabulary()] for layer in model.layers
+            if hasattr(layer, "get_vocabulary")]
+
+
+def test_reads_the_adapted_vocabularies_tf_keras_keeps_in_its_graph():
+    """tf keeps an adapted TextVectorization's / IntegerLookup's vocabulary only as constants
+    bound to its lookup table's initializer (saved_model.pb); the Embedding after it is
+    `layer_with_weights-1` there (tf counts the TextVectorization as a layer with weights),
+    `layer_with_weights-0` here: the restore matches through `layer-<i>`."""
+    from fixtures.savedmodel import text_model
+    model = keras.models.load_model(theirs("text"))
+    assert vocabularies(model) == EXPECTED_JSON["text"]["vocabularies"]
+    _, inputs = text_model.build(keras)
+    np.testing.assert_allclose(model.predict(inputs, verbose=0), EXPECTED["text/pred"],
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_writes_adapted_vocabularies_into_the_configs(tmp_path):
+    """No graph functions here: the vocabulary goes into the layer's config, which minikeras and
+    tf_keras (peer_reads_ours.json) both read back."""
+    from fixtures.savedmodel import text_model
+    model, inputs = text_model.build(keras)
+    model.save(str(tmp_path / "text"))
+    loaded = keras.models.load_model(str(tmp_path / "text"))
+    assert vocabularies(loaded) == vocabularies(model) == PEER_READS_OURS["text"]["vocabularies"]
+    np.testing.assert_array_equal(loaded.predict(inputs, verbose=0),
+                                  model.predict(inputs, verbose=0))
+    assert PEER_READS_OURS["text"]["max_prediction_difference"] < 1e-6
