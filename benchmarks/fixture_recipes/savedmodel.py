@@ -208,7 +208,8 @@ def read_ours():
     tmp = tempfile.mkdtemp()
     env = dict(os.environ, PYTHONPATH=REPO)
     python = os.environ.get("MINIKERAS_PYTHON", "/work/devenv/bin/python")
-    subprocess.run([python, "-c", OURS_WRITER.format(ckpt=CKPT, here=HERE, tmp=tmp)], check=True, env=env)
+    subprocess.run([python, "-c", OURS_WRITER.format(ckpt=CKPT, here=HERE, tmp=tmp)],
+                   check=True, env=env)
     ours = np.load(os.path.join(tmp, "ours.npz"))
     report = {}
     for case in cm.CASES:

@@ -1,4 +1,5 @@
-"""tf.keras 2's TensorFlow SavedModel directory (`model.save('my_model')`, `load_model('my_model')`).
+"""tf.keras 2's TensorFlow SavedModel directory (`model.save('my_model')`,
+`load_model('my_model')`).
 
 Fixtures (tests/fixtures/savedmodel/, recipe benchmarks/fixture_recipes/savedmodel.py): the
 directories tf_keras 2.21 wrote for the models of tests/fixtures/ckpt/ckpt_models.py (their
@@ -107,7 +108,7 @@ def test_subclassed_model_without_its_class_is_not_implemented(case):
         keras.models.load_model(theirs(case))
 
 
-class Scale(keras.layers.Layer):
+class SavedModelScale(keras.layers.Layer):     # a name no other test registers
     def __init__(self, factor=2.0, **kwargs):
         super().__init__(**kwargs)
         self.factor = factor
@@ -124,12 +125,14 @@ class Scale(keras.layers.Layer):
 
 def test_custom_layer_needs_its_class(tmp_path):
     inputs = keras.Input((3,))
-    model = keras.Model(inputs, keras.layers.Dense(2)(Scale(0.5)(inputs)))
+    model = keras.Model(inputs, keras.layers.Dense(2)(SavedModelScale(0.5)(inputs)))
     model.layers[1].w.assign(np.array([1.0, 2.0, 3.0], "float32"))
     model.save(str(tmp_path / "m"))
-    with pytest.raises(NotImplementedError, match="Unknown layer: 'Scale'.*custom_objects"):
+    with pytest.raises(NotImplementedError,
+                       match="Unknown layer: 'SavedModelScale'.*custom_objects"):
         keras.models.load_model(str(tmp_path / "m"))
-    loaded = keras.models.load_model(str(tmp_path / "m"), custom_objects={"Scale": Scale})
+    loaded = keras.models.load_model(str(tmp_path / "m"),
+                                     custom_objects={"SavedModelScale": SavedModelScale})
     assert loaded.layers[1].factor == 0.5
     np.testing.assert_array_equal(loaded.layers[1].w.numpy(), [1.0, 2.0, 3.0])
 
