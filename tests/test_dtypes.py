@@ -34,7 +34,7 @@ CALLS = {
     "multiply": [lambda x: M.multiply(x, 0.3), lambda x: M.multiply(3, x)],
     "divide": [lambda x: M.divide(x, 0.3), lambda x: M.divide(1.0, x)],
     "divide_no_nan": [lambda x: M.divide_no_nan(x, 0.3), lambda x: M.divide_no_nan(1.0, x),
-                      lambda x: M.divide_no_nan(x, x * (x > 0))],
+                      lambda x: M.divide_no_nan(x, x * M.cast(x > 0, x.dtype))],
     "power": [lambda x: M.power(x, 2), lambda x: M.power(x, 0.5), lambda x: M.power(1.5, x),
               lambda x: M.power(x, -1.5)],
     "maximum": [lambda x: M.maximum(x, 0.7), lambda x: M.maximum(0.1, x)],

@@ -6,13 +6,13 @@ They follow `tf.keras.backend` semantics and are differentiable, so they can be 
 import numpy as np
 
 from ..core.random import make_rng
-from ..core import config
+from ..core import config, dtype_errors
 from ..core.tensor import Tensor, Variable
 from ..core import dispatch
 from .. import ops
 from .. import activations
 from ..core.tensor import as_array
-from ..ops.math import batch_dot, convert_to_tensor  # noqa: F401  (K.* names)
+from ..ops.math import batch_dot as _ops_batch_dot, convert_to_tensor  # noqa: F401  (K.* name)
 from ..ops.nn import l2_normalize  # noqa: F401  (K.* name)
 
 # --- state ------------------------------------------------------------------------------
@@ -218,12 +218,28 @@ def round(x):  # noqa: A001
     return ops.round(x)
 
 
+def _same_dtype(tf_op_name, values):
+    """TF's dtype rule for an op's operands: tensors of different dtypes raise its
+    InvalidArgumentError; a NumPy operand beside a float tensor takes that tensor's dtype
+    (`K.maximum(float32_tensor, float64_array)` is float32)."""
+    tensors = [value for value in values if isinstance(value, Tensor)]
+    if not tensors:
+        return list(values)
+    dtype_errors.check_same_dtype(tf_op_name, tensors)
+    dtype = tensors[0].dtype
+    if dtype.kind != "f":
+        return list(values)
+    return [value if isinstance(value, Tensor) or not isinstance(value, (np.ndarray, np.generic))
+            or value.dtype == dtype or value.dtype.kind not in "biuf" else value.astype(dtype)
+            for value in values]
+
+
 def maximum(x, y):
-    return ops.maximum(x, y)
+    return ops.maximum(*_same_dtype("Maximum", [x, y]))
 
 
 def minimum(x, y):
-    return ops.minimum(x, y)
+    return ops.minimum(*_same_dtype("Minimum", [x, y]))
 
 
 def sin(x):
@@ -356,7 +372,7 @@ def in_test_phase(x, alt, training=None):
 
 # --- shapes --------------------------------------------------------------------------------
 def concatenate(tensors, axis=-1):
-    return ops.concatenate(list(tensors), axis=axis)
+    return ops.concatenate(_same_dtype("ConcatV2", list(tensors)), axis=axis)
 
 
 def stack(x, axis=0):
@@ -413,6 +429,7 @@ def gather(reference, indices):
 def dot(x, y):
     """Keras 2 `K.dot`: matrix product; for N-D inputs contracts x's last axis with y's
     second-to-last axis (y's last axis for 1-D y)."""
+    x, y = _same_dtype("MatMul", [x, y])
     xs, ys = np.shape(as_array(x)), np.shape(as_array(y))
     if len(xs) <= 2 and len(ys) <= 2:
         return ops.matmul(x, y)
@@ -433,5 +450,10 @@ dispatch.dispatch_all(globals(), "backend", exclude=(
     "get_value", "batch_get_value", "set_value", "batch_set_value", "eval", "variable",
     "in_train_phase", "in_test_phase"))
 # K.* names implemented in ops/ take part too.
+def batch_dot(x, y, axes=None):
+    return _ops_batch_dot(*_same_dtype("BatchMatMulV2", [x, y]), axes=axes)
+
+
+batch_dot.__doc__ = _ops_batch_dot.__doc__
 batch_dot = dispatch.symbolic_dispatch("backend")(batch_dot)
 l2_normalize = dispatch.symbolic_dispatch("backend")(l2_normalize)

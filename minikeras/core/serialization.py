@@ -101,6 +101,14 @@ def unknown_object_message(kind, name):
             "#registering_the_custom_object for details.")
 
 
+def names_builtin_class(module, registered_name):
+    """tf.keras 2.13+'s rule for an entry of its current form: a `"module": "keras..."`
+    entry without a registered name is the built-in class, whatever `custom_objects` says
+    (`custom_objects={"Dense": MyDense}` replaces Dense only in legacy `.h5` entries)."""
+    return isinstance(module, str) and (module == "keras" or module.startswith("keras.")) \
+        and not registered_name
+
+
 def _keras3_function_name(identifier):
     """Keras 3 writes a function as `{"module": "builtins", "class_name": "function",
     "config": "package>name", "registered_name": "function"}`: the name to look up is in

@@ -607,8 +607,9 @@ class Layer:
 
     def _integer_input_as_float(self, x):
         """An integer/bool input cast to the layer's float dtype, or refused as tf.keras does
-        (its kernels take float tensors only)."""
-        if x.dtype.kind not in "biu" or self._dtype.kind != "f":
+        (its kernels take float tensors only). Complex inputs likewise: Dense's cast keeps their
+        real part."""
+        if x.dtype.kind not in "biuc" or self._dtype.kind != "f":
             return x
         if self._integer_inputs == "refuse":
             raise TypeError(
@@ -616,7 +617,7 @@ class Layer:
                 f"{type(self).__name__}).\n\ncannot compute {type(self).__name__} as input "
                 f"#0(zero-based) was expected to be a float tensor but is a {x.dtype} tensor "
                 "(cast the inputs to float first).")
-        return cast(x, self._dtype) if isinstance(x, Tensor) else x.astype(self._dtype)
+        return cast(x, self._dtype) if isinstance(x, Tensor) else cast(x, self._dtype).data
 
     def _resolve_training(self, kwargs):
         """Keras' rule: an explicit argument wins, then the enclosing call's, then the default."""

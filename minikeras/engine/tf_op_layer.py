@@ -40,6 +40,10 @@ _OPERATOR_SYMBOLS = {"add": "__operators__.add", "subtract": "math.subtract",
                      "power": "math.pow", "negative": "math.negative", "abs": "math.abs",
                      "matmul": "linalg.matmul"}
 _UNARY = ("math.negative", "math.abs")
+# TF's op behind each binary operator symbol and its two parameter names (in dtype errors).
+_TF_BINARY_OPS = {"__operators__.add": ("AddV2", "x", "y"), "math.subtract": ("Sub", "x", "y"),
+                  "math.multiply": ("Mul", "x", "y"), "math.pow": ("Pow", "x", "y"),
+                  "linalg.matmul": ("MatMul", "a", "b")}
 # The name of the op's second parameter, under which configs store the other operand.
 _SECOND_OPERAND = {"linalg.matmul": "b"}
 _ELLIPSIS = {"class_name": "__ellipsis__"}   # how tf.keras' JSON encoder writes `...`
@@ -116,8 +120,23 @@ class TFOpLambda(Layer):
         if self.symbol in _UNARY:
             return self.function(x)
         y = b if self.symbol == "linalg.matmul" else y
+        if isinstance(x, Tensor) and isinstance(y, Tensor) and x.dtype != y.dtype and \
+                not self._promotes_dtypes:
+            self._refuse_mixed_dtypes(x.dtype, y.dtype)
         x, y = _as_operand(x, like=y), _as_operand(y, like=x)
         return self.function(x, y)
+
+    def _refuse_mixed_dtypes(self, x_dtype, y_dtype):
+        """TF's graph-mode TypeError for two operands of different dtypes (it never promotes)."""
+        x_name, y_name = np.dtype(x_dtype).name, np.dtype(y_dtype).name
+        if self.symbol == "math.truediv":
+            detail = f"`x` and `y` must have the same dtype, got tf.{x_name} != tf.{y_name}."
+        else:
+            op_name, first, second = _TF_BINARY_OPS[self.symbol]
+            detail = (f"Input '{second}' of '{op_name}' Op has type {y_name} that does not "
+                      f"match type {x_name} of argument '{first}'.")
+        raise TypeError(f'Exception encountered when calling layer "{self.name}" (type '
+                        f'{type(self).__name__}).\n\n{detail}')
 
     def _infer_outputs(self, args, kwargs):
         """Shape and dtype by running the op on zero placeholders twice, with different sizes
@@ -147,11 +166,21 @@ class TFOpLambda(Layer):
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         config["function"] = self.symbol
+        if self._promotes_dtypes:   # a Keras 3 operation: reloads as one (ours only)
+            config["_keras3_promotes_dtypes"] = True
         return config
+
+    # A Keras 3 operation read from a file (saving/keras3_config.py) promotes operands of two
+    # dtypes, as `keras.ops` does; a tf.keras operator refuses them.
+    _promotes_dtypes = False
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        return cls(**dict(config))
+        config = dict(config)
+        promotes = config.pop("_keras3_promotes_dtypes", False)
+        layer = cls(**config)
+        layer._promotes_dtypes = promotes
+        return layer
 
 
 def _as_operand(value, like):

@@ -10,7 +10,7 @@ Example:
 import inspect
 
 from ..core.registry import builtin_objects, custom_object_scope, get_registered_object
-from ..core.serialization import serialize_keras_object
+from ..core.serialization import names_builtin_class, serialize_keras_object
 
 
 def serialize(layer):
@@ -26,7 +26,11 @@ def deserialize(config, custom_objects=None):
         raise ValueError(f"Improper config format for a layer: {config!r}. Expecting a dict with "
                          "'class_name' and 'config' keys.")
     class_name = config["class_name"]
-    cls = get_registered_object(config.get("registered_name") or class_name, custom_objects) \
+    cls = None
+    if names_builtin_class(config.get("module"), config.get("registered_name")):
+        # tf.keras 2.13+: a built-in's current-form entry ignores custom_objects' same name
+        cls = builtin_objects("layers").get(class_name)
+    cls = cls or get_registered_object(config.get("registered_name") or class_name, custom_objects) \
         or builtin_objects("layers").get(class_name)
     if not isinstance(cls, type) or not hasattr(cls, "from_config"):
         raise ValueError(

@@ -324,11 +324,20 @@ def _check_arrays(x, y, sample_weight, types):
                 raise _no_adapter(x, y, types) if name != "sample_weight" else ValueError(
                     "Failed to find data adapter that can handle input: `sample_weight` of "
                     f"type {type(sample_weight)} with shape (): it needs one weight per sample.")
-            if array.dtype.kind not in "biuf" and not (name == "x" and _holds_strings(array)):
+            # complex values are taken: tf.keras casts them to the inputs' / outputs' dtype
+            # (tf.cast keeps the real part)
+            if array.dtype.kind not in "biufc" and not (name == "x" and _holds_strings(array)):
                 raise ValueError(f"`{name}` holds values of dtype {array.dtype}: minikeras "
                                  "models take numbers (bool, integer or float arrays) and, "
                                  "for string inputs (`Input(dtype='string')`), strings. "
                                  f"Received {name} of shape {array.shape}.")
+
+
+def _real_parts(data):
+    """Complex arrays as their real parts: what tf.keras' casts to the inputs' and outputs'
+    float dtypes leave of them (tf.cast drops the imaginary part silently)."""
+    return map_structure(lambda a: np.real(a) if getattr(a, "dtype", None) is not None
+                         and a.dtype.kind == "c" else a, data)
 
 
 def _holds_strings(array):
@@ -354,6 +363,7 @@ def select_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, e
     given = (type(x), type(y))
     x, y, sample_weight = (to_numpy(a) for a in (x, y, sample_weight))
     _check_arrays(x, y, sample_weight, given)
+    x, y, sample_weight = (_real_parts(a) for a in (x, y, sample_weight))
     return ArrayAdapter(x, y, sample_weight, batch_size=batch_size, steps=steps, epochs=epochs,
                         shuffle=shuffle, shard=shard)
 
@@ -366,6 +376,7 @@ def single_batch(x, y=None, sample_weight=None):
     if x is None:
         raise _no_adapter(x, y, given)
     _check_arrays(x, y, sample_weight, given)
+    x, y, sample_weight = (_real_parts(a) for a in (x, y, sample_weight))
     num_samples((x, y, sample_weight))
     return x, y, sample_weight
 

@@ -654,8 +654,11 @@ def _spec_shape(reference):
 
 def numeric_input(value, dtype):
     """`value` as an array a `dtype` input can take; strings, objects and the like are refused
-    with a clear error instead of failing inside NumPy."""
+    with a clear error instead of failing inside NumPy. Complex values give their real part,
+    as tf.cast does to the `Input`'s dtype (silently: no ComplexWarning)."""
     array = np.asarray(value)
+    if array.dtype.kind == "c" and np.dtype(dtype).kind in "biuf":
+        return np.real(array)
     if array.dtype.kind not in "biuf" and np.dtype(dtype).kind in "biuf":
         raise ValueError(f"Failed to convert a NumPy array to a Tensor (Unsupported object type "
                          f"{array.dtype}): the model's input takes {np.dtype(dtype).name} "

@@ -117,8 +117,11 @@ class Sequential(Functional):
     def _rebuild(self):
         """(Re)connect every layer to the input layer's tensor."""
         tensor = self._input_layer._inbound_nodes[0].outputs
+        created = []
         for layer in self._stack:
             tensor = _single_output(layer(tensor))
+            created.append(layer._inbound_nodes[-1])
+        self.__dict__["_created_nodes"] = created
         self._set_graph(self._input_layer._inbound_nodes[0].outputs, tensor)
 
     def _set_graph(self, inputs, outputs):
@@ -133,12 +136,23 @@ class Sequential(Functional):
         layer = self._stack.pop()
         if not any(existing is layer for existing in self._stack):
             self._tracked_layers.remove(layer)
-        if self._input_layer is not None:
+        if not self._stack:
+            # tf.keras forgets the input too: the next layers start a deferred model
+            self._forget_graph()
+        elif self._input_layer is not None:
             tensor = self._input_layer._inbound_nodes[0].outputs
             for remaining in self._stack:
                 tensor = remaining._inbound_nodes[-1].outputs if remaining._inbound_nodes else tensor
             self._set_graph(self._input_layer._inbound_nodes[0].outputs, tensor)
         return layer
+
+    def _forget_graph(self):
+        self.__dict__.pop("_pending_output", None)
+        self.__dict__.pop("_input_shape_inferred", None)
+        self._input_layer = None
+        self._set_graph([], [])
+        self.inputs, self.outputs = [], []
+        self.built = False
 
     def build(self, input_shape=None, input_dtype=None):
         if input_shape is None:
@@ -230,6 +244,7 @@ class Sequential(Functional):
                         for k, s in zip(known, tuple(shape)))
         if relaxed != tuple(known):
             dtype = self._input_layer.dtype
+            _remove_nodes(self.__dict__.pop("_created_nodes", ()))
             self._input_layer = None
             self.build(relaxed, dtype)
 
@@ -277,6 +292,21 @@ def _single_output(output):
         raise ValueError("All layers in a Sequential model should have a single output tensor. "
                          "For multi-output layers, use the functional API.")
     return output
+
+
+def _remove_nodes(nodes):
+    """Take the nodes of a Sequential's earlier graph off its layers, as tf.keras'
+    `clear_previously_created_nodes` does when the graph is built again, so a layer's
+    `input_shape` / `output_shape` / summary read the new graph's shapes, not "multiple". The
+    nodes left are numbered again: a KerasTensor's history holds its node's position."""
+    for node in nodes:
+        layer = node.layer
+        layer._inbound_nodes[:] = [n for n in layer._inbound_nodes if n is not node]
+        for inbound in node.inbound_layers:
+            inbound._outbound_nodes[:] = [n for n in inbound._outbound_nodes if n is not node]
+        for index, kept in enumerate(layer._inbound_nodes):
+            for tensor_index, tensor in enumerate(kept.output_tensors):
+                tensor._keras_history = (layer, index, tensor_index)
 
 
 def _unique(layers):

@@ -25,7 +25,7 @@ from ..core.tensor import Tensor
 from ..engine.base_layer import AUTO_CONFIG_TYPES
 from ..engine.keras_tensor import KerasTensor
 from ..core.version import __version__
-from ..core.serialization import UnknownClassError, unknown_object_message
+from ..core.serialization import UnknownClassError, names_builtin_class, unknown_object_message
 from ..core.registry import (
     _GLOBAL_CUSTOM_NAMES, builtin_objects, custom_object_scope, get_registered_object,
 )
@@ -168,10 +168,12 @@ def _builtin_layer_classes():
 
 
 def lookup_class(class_name, custom_objects=None, registered_name=None, kind="layer",
-                 new_format=False):
+                 new_format=False, module=None):
     """The class a config entry names. Unknown: tf.keras 2.13+'s TypeError for an entry of
     its current form (with "module": `.keras` files, `to_json`, `get_config`), its legacy
     ValueError otherwise (`.h5` files, older JSON)."""
+    if names_builtin_class(module, registered_name) and class_name in _builtin_layer_classes():
+        return _builtin_layer_classes()[class_name]
     for name in (registered_name, class_name):
         if not name:
             continue
@@ -199,7 +201,7 @@ def deserialize_layer(config, custom_objects=None):
                          "'class_name' and 'config' keys.")
     class_name = config["class_name"]
     cls = lookup_class(class_name, custom_objects, config.get("registered_name"),
-                       new_format="module" in config)
+                       new_format="module" in config, module=config.get("module"))
     layer_config = config.get("config", {})
     with custom_object_scope(custom_objects or {}):
         if isinstance(cls, type) and issubclass(cls, Model):

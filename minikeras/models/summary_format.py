@@ -173,9 +173,8 @@ def _take_chunk(text, width):
 def _layout_row(cells, positions, nested_level=0):
     """Render one logical row into one or more physical lines."""
     if len(cells) > len(positions):
-        raise ValueError(
-            f"{len(cells)} cells but only {len(positions)} column positions"
-        )
+        # tf.keras indexes `positions` by column: an IndexError
+        raise IndexError("list index out of range")
     remaining = [str(cell) for cell in cells]
     lines = []
     last_col = len(positions) - 1

@@ -8,7 +8,7 @@ import operator
 import numpy as np
 
 from ..core.tensor import SliceGradient, Tensor, as_array, record, unbroadcast, unwrap
-from ..core import config, indexed_rows
+from ..core import config, dtype_errors, indexed_rows
 from . import parallel
 from .activation_kernels import sigmoid_array, sigmoid_grad, tanh_grad
 
@@ -344,6 +344,8 @@ def stop_gradient(x):
 def cast(x, dtype):
     xd = unwrap(x)
     dtype = np.dtype(dtype)
+    if np.iscomplexobj(xd) and dtype.kind != "c":
+        xd = np.real(xd)    # tf.cast keeps the real part, without NumPy's ComplexWarning
     out = np.asarray(xd).astype(dtype)
     if dtype.kind != "f":
         return Tensor(out)
@@ -683,12 +685,18 @@ def batch_dot(x, y, axes=None):
 # ---------------------------------------------------------------------------------------
 # Tensor operators
 # ---------------------------------------------------------------------------------------
-def _defer_to_symbolic(operator):
+def _defer_to_symbolic(operator, tf_op_name=None):
     """A binary operator that leaves a symbolic (Keras) operand to that operand's reflected
-    operator: `K.variable(0.) + keras_tensor` is a graph node, as in tf.keras."""
+    operator: `K.variable(0.) + keras_tensor` is a graph node, as in tf.keras. Two tensors
+    of different dtypes raise TF's errors (`tf_op_name` names the op in them); a reflected
+    operator (`tf_op_name` None) only ever sees a non-tensor left operand."""
     def apply(a, b):
         if getattr(b, "_is_keras_tensor", False):
             return NotImplemented
+        if tf_op_name is not None and isinstance(b, Tensor) and b.dtype != a.dtype:
+            if tf_op_name == "RealDiv":
+                dtype_errors.check_division_dtypes(a, b)
+            dtype_errors.check_same_dtype(tf_op_name, [a, b])
         return operator(a, _converted_like(b, a))
     return apply
 
@@ -730,18 +738,24 @@ def _install_operators():
     T.__ne__ = _equality(lambda a, b: Tensor(np.not_equal(a, b)), True)
     T.__hash__ = lambda a: id(a)     # defining __eq__ would otherwise drop it
     T.T = property(lambda a: transpose(a))
-    binary = {
-        "__add__": lambda a, b: add(a, b), "__radd__": lambda a, b: add(b, a),
-        "__sub__": lambda a, b: subtract(a, b), "__rsub__": lambda a, b: subtract(b, a),
-        "__mul__": lambda a, b: multiply(a, b), "__rmul__": lambda a, b: multiply(b, a),
-        "__truediv__": lambda a, b: divide(a, b), "__rtruediv__": lambda a, b: divide(b, a),
-        "__pow__": lambda a, b: power(a, b), "__rpow__": lambda a, b: power(b, a),
-        "__matmul__": lambda a, b: matmul(a, b), "__rmatmul__": lambda a, b: matmul(b, a),
-        "__lt__": lambda a, b: less(a, b), "__le__": lambda a, b: less_equal(a, b),
-        "__gt__": lambda a, b: greater(a, b), "__ge__": lambda a, b: greater_equal(a, b),
+    binary = {   # name: (operator, TF's op for two tensors, None when reflected)
+        "__add__": (lambda a, b: add(a, b), "AddV2"), "__radd__": (lambda a, b: add(b, a), None),
+        "__sub__": (lambda a, b: subtract(a, b), "Sub"),
+        "__rsub__": (lambda a, b: subtract(b, a), None),
+        "__mul__": (lambda a, b: multiply(a, b), "Mul"),
+        "__rmul__": (lambda a, b: multiply(b, a), None),
+        "__truediv__": (lambda a, b: divide(a, b), "RealDiv"),
+        "__rtruediv__": (lambda a, b: divide(b, a), None),
+        "__pow__": (lambda a, b: power(a, b), "Pow"), "__rpow__": (lambda a, b: power(b, a), None),
+        "__matmul__": (lambda a, b: matmul(a, b), "MatMul"),
+        "__rmatmul__": (lambda a, b: matmul(b, a), None),
+        "__lt__": (lambda a, b: less(a, b), "Less"),
+        "__le__": (lambda a, b: less_equal(a, b), "LessEqual"),
+        "__gt__": (lambda a, b: greater(a, b), "Greater"),
+        "__ge__": (lambda a, b: greater_equal(a, b), "GreaterEqual"),
     }
-    for name, operator in binary.items():
-        setattr(T, name, _defer_to_symbolic(operator))
+    for name, (operator, tf_op_name) in binary.items():
+        setattr(T, name, _defer_to_symbolic(operator, tf_op_name))
     T.__neg__ = lambda a: negative(a)
     T.__pos__ = lambda a: a
     T.__abs__ = lambda a: abs(a)

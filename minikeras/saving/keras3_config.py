@@ -374,21 +374,29 @@ def compile_config(model):
 # --- Keras 3 -> minikeras -------------------------------------------------------------------------
 # Keras 3 keys of single classes: its image preprocessing layers take a `data_format`
 # (tf.keras 2's work on channels-last images only).
+# The geometric ones take "channels_first" too (layers/preprocessing/channels_first.py): the
+# key is kept for them ("keep").
 _CHANNELS_LAST = {"data_format": ("channels_last", None)}
-_KERAS3_ONLY_CLASS_KEYS = {name: _CHANNELS_LAST for name in (
+_ANY_FORMAT = {"data_format": "keep"}
+_KERAS3_ONLY_CLASS_KEYS = {name: _ANY_FORMAT for name in (
     "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
-    "RandomCrop", "RandomContrast", "RandomBrightness")}
+    "RandomCrop")}
+_KERAS3_ONLY_CLASS_KEYS.update({name: _CHANNELS_LAST for name in (
+    "RandomContrast", "RandomBrightness")})
 # tf.keras' RandomContrast clips to [0, 255], Keras 3's default value_range; ours takes
 # another one as Keras 3 does (and writes it only then).
 # Resizing's padding mode is Keras 3's; its fill arguments matter only with it ("any").
-_KERAS3_ONLY_CLASS_KEYS["Resizing"] = {**_CHANNELS_LAST, "pad_to_aspect_ratio": (False,),
+_KERAS3_ONLY_CLASS_KEYS["Resizing"] = {**_ANY_FORMAT, "pad_to_aspect_ratio": (False,),
                                        "antialias": (False,), "fill_mode": "any",
                                        "fill_value": "any"}
 
 
 def _strip_keras3_class_keys(class_name, config, where):
     for key, unused in _KERAS3_ONLY_CLASS_KEYS.get(class_name, {}).items():
-        if key in config:
+        if key in config and unused == "keep":
+            if config[key] is None:
+                del config[key]
+        elif key in config:
             if unused != "any" and config[key] not in unused:
                 raise NotImplementedError(f"{where} uses '{key}={config[key]!r}', a Keras 3 "
                                           "feature that minikeras does not support.")
@@ -576,9 +584,17 @@ def _operation_as_tf_op(entry):
         # tf.keras records the `name` argument (None) of a binary op's call
         named = {} if symbol in ("math.negative", "math.abs") else {"name": None}
         nodes.append({"args": args[:1], "kwargs": {**fixed, **kwargs, **named}})
-    return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": nodes,
-            "config": {"name": name, "trainable": True, "dtype": "float32",
-                       "function": symbol}}
+    config = {"name": name, "trainable": True, "dtype": "float32", "function": symbol}
+    if any(len(_tensor_dtypes(node)) > 1 for node in entry.get("inbound_nodes", [])):
+        config["_keras3_promotes_dtypes"] = True     # `float * int`: Keras 3 promotes
+    return {"class_name": "TFOpLambda", "name": name, "inbound_nodes": nodes, "config": config}
+
+
+def _tensor_dtypes(node):
+    """The dtypes of the tensors a Keras 3 node's call received (as its config records them)."""
+    arguments = list(node.get("args", [])) + list(dict(node.get("kwargs", {})).values())
+    return {argument["config"].get("dtype") for argument in arguments
+            if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__"}
 
 
 def _operation_as_keras_op(entry):

@@ -5,7 +5,13 @@ from ..core import config
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
-    """Class indices -> one-hot rows. A trailing axis of size 1 is dropped first, as Keras does."""
+    """Class indices -> one-hot rows. A trailing axis of size 1 is dropped first, as Keras does.
+
+    Example:
+    >>> to_categorical([0, -1], num_classes=3)
+    array([[1., 0., 0.],
+           [0., 0., 1.]], dtype=float32)
+    """
     y = np.array(y, dtype="int64")
     input_shape = y.shape
     if input_shape and input_shape[-1] == 1 and len(input_shape) > 1:
@@ -16,9 +22,8 @@ def to_categorical(y, num_classes=None, dtype="float32"):
             raise ValueError("`to_categorical` cannot infer `num_classes` from an empty array of "
                              "labels: pass `num_classes`.")
         num_classes = int(np.max(y)) + 1
-    if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"Class indices must be in [0, {num_classes}); got values from {y.min()} "
-                         f"to {y.max()}.")
+    # No range check, as tf.keras: NumPy's indexing wraps a negative label (-1 is the last
+    # class) and raises its IndexError for a label out of range.
     categorical = np.zeros((y.shape[0], num_classes), dtype=dtype)
     categorical[np.arange(y.shape[0]), y] = 1
     return categorical.reshape(input_shape + (num_classes,))

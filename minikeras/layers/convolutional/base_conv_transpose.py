@@ -2,6 +2,7 @@
 import numpy as np
 
 from ... import ops
+from ...core.tensor import Tensor
 from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
 from ...ops.conv import conv_transpose
@@ -65,11 +66,21 @@ class ConvTranspose(Conv):
     def call(self, inputs):
         spatial = inputs.shape[2:] if self.data_format == "channels_first" else inputs.shape[1:-1]
         out_spatial = self._spatial_output_shape(spatial)
-        outputs = conv_transpose(inputs, self.kernel, self.strides, self.padding,
-                                 self.dilation_rate, out_spatial, self.data_format)
+        if inputs.shape[self._channel_axis] == 0:
+            # no input channel contributes: tf.keras gives zeros (then bias and activation)
+            outputs = Tensor(np.zeros(self._output_shape_of(inputs.shape[0], out_spatial),
+                                      self.kernel.dtype))
+        else:
+            outputs = conv_transpose(inputs, self.kernel, self.strides, self.padding,
+                                     self.dilation_rate, out_spatial, self.data_format)
         if self.use_bias:
             outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
         return self.activation(outputs)
+
+    def _output_shape_of(self, batch_size, out_spatial):
+        if self.data_format == "channels_first":
+            return (batch_size, self.filters) + tuple(out_spatial)
+        return (batch_size,) + tuple(out_spatial) + (self.filters,)
 
     def count_flops(self, input_shape, output_shape):
         """The adjoint of a convolution: each input element meets every kernel tap of every

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ... import ops
+from ...core import dtype_errors
 from ...core.tensor import Tensor
 from ...engine.base_layer import Layer
 from ...engine.flops import per_sample_size
@@ -15,9 +16,45 @@ class Merge(Layer):
     `build` and `compute_output_shape`.
     """
 
+    # TF's op that tf.keras' merge function runs, named in its mixed-dtype errors
+    _tf_op_name = "AddV2"
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
+
+    def _check_input_dtypes(self, inputs, symbolic):
+        """tf.keras casts float inputs to the layer's dtype (autocast) and leaves the others:
+        an integer input beside float ones reaches TF's op, which refuses to mix dtypes
+        (a TypeError while building a functional graph, InvalidArgumentError when eager)."""
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            return
+        dtypes = [np.dtype(getattr(x, "dtype", self._dtype)) for x in inputs]
+        if self._dtype.kind == "f":
+            dtypes = [self._dtype if dtype.kind == "f" else dtype for dtype in dtypes]
+        mismatched = next((i for i, dtype in enumerate(dtypes) if dtype != dtypes[0]), None)
+        if mismatched is None:
+            return
+        # tf.keras quotes the layer's name with ' when eager, with " in a graph
+        heading = "Exception encountered when calling layer {} (type %s)." % type(self).__name__
+        if not symbolic:
+            try:
+                dtype_errors.check_same_dtype(
+                    self._tf_op_name, [np.empty(0, dtype) for dtype in dtypes])
+            except dtype_errors.InvalidArgumentError as error:
+                raise dtype_errors.InvalidArgumentError(
+                    heading.format(f"'{self.name}'") + f"\n\n{error}") from None
+        if self._tf_op_name == "ConcatV2":
+            detail = (f"Tensors in list passed to 'values' of 'ConcatV2' Op have types "
+                      f"[{', '.join(dtype.name for dtype in dtypes)}] that don't all match.")
+        else:
+            detail = (f"Input 'y' of '{self._tf_op_name}' Op has type {dtypes[mismatched].name} "
+                      f"that does not match type {dtypes[0].name} of argument 'x'.")
+        raise TypeError(heading.format(f'"{self.name}"') + f"\n\n{detail}")
+
+    def _infer_outputs(self, args, kwargs):
+        self._check_input_dtypes(args[0] if args else None, symbolic=True)
+        return super()._infer_outputs(args, kwargs)
 
     def build(self, input_shape):
         _check_list_of_shapes(input_shape)
@@ -32,6 +69,7 @@ class Merge(Layer):
         if not isinstance(inputs, (list, tuple)):
             raise ValueError("A merge layer should be called on a list of inputs. "
                              f"Received: inputs={inputs} (not a list of tensors)")
+        self._check_input_dtypes(inputs, symbolic=False)
         shapes = [tuple(x.shape) for x in inputs]
         self._elementwise_output_shape(shapes)   # same error as at build time on a mismatch
         max_ndim = max(len(s) for s in shapes)

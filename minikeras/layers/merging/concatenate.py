@@ -32,6 +32,7 @@ class Concatenate(Merge):
         if not isinstance(inputs, (list, tuple)):
             raise ValueError("A `Concatenate` layer should be called on a list of inputs. "
                              f"Received: inputs={inputs}")
+        self._check_input_dtypes(inputs, symbolic=False)
         self._check_shapes([tuple(x.shape) for x in inputs])
         return ops.concatenate(list(inputs), axis=self.axis)
 
@@ -47,6 +48,8 @@ class Concatenate(Merge):
                 break
             output_shape[self.axis] += shape[self.axis]
         return tuple(output_shape)
+
+    _tf_op_name = "ConcatV2"
 
     def _infer_outputs(self, args, kwargs):
         """tf.keras builds a functional model by running `call`, whose static shape takes the

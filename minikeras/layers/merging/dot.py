@@ -16,6 +16,8 @@ class Dot(Merge):
             [320., 445.]]], dtype=float32)
     """
 
+    _tf_op_name = "BatchMatMulV2"
+
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(axes, int):
@@ -44,6 +46,7 @@ class Dot(Merge):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError("A `Dot` layer should be called on exactly 2 inputs. "
                              f"Received: inputs={inputs}")
+        self._check_input_dtypes(inputs, symbolic=False)
         x1, x2 = inputs
         axes = self._positive_axes(x1.ndim, x2.ndim)
         self._check_axes(tuple(x1.shape), tuple(x2.shape))

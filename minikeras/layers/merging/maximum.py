@@ -12,6 +12,8 @@ class Maximum(Merge):
     array([1., 1., 1.], dtype=float32)
     """
 
+    _tf_op_name = "Maximum"
+
     def _merge_function(self, inputs):
         output = inputs[0]
         for x in inputs[1:]:

@@ -12,6 +12,8 @@ class Minimum(Merge):
     array([0., 0., 0.], dtype=float32)
     """
 
+    _tf_op_name = "Minimum"
+
     def _merge_function(self, inputs):
         output = inputs[0]
         for x in inputs[1:]:

@@ -11,6 +11,8 @@ class Multiply(Merge):
     array([6., 6., 6.], dtype=float32)
     """
 
+    _tf_op_name = "Mul"
+
     def _merge_function(self, inputs):
         output = inputs[0]
         for x in inputs[1:]:

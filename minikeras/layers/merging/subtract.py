@@ -11,6 +11,8 @@ class Subtract(Merge):
     (2, 3)
     """
 
+    _tf_op_name = "Sub"
+
     def build(self, input_shape):
         super().build(input_shape)
         if len(input_shape) != 2:

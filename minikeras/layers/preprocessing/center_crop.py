@@ -3,8 +3,10 @@ from ... import ops
 from ...engine.base_layer import Layer
 from .image_utils import (H_AXIS, W_AXIS, apply_batched, check_image_rank, resized_shape,
                           smart_resize, to_float)
+from .channels_first import keras3_data_format
 
 
+@keras3_data_format
 class CenterCrop(Layer):
     """Crops the central `(height, width)` window of each image; an image smaller than that
     is resized (after cropping to the target aspect ratio) instead, as in tf.keras.

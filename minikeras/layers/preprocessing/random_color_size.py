@@ -6,8 +6,10 @@ from ... import ops
 from .base_random_image import BaseRandomImageLayer
 from .image_utils import (H_AXIS, W_AXIS, RandomState, apply_batched, check_image_rank,
                           resize_images, resized_shape, smart_resize, to_float)
+from .channels_first import keras3_data_format
 
 
+@keras3_data_format
 class RandomCrop(BaseRandomImageLayer):
     """In training, one random `height x width` window (the same offsets for the whole batch,
     as tf.keras draws them); at inference, or when the image is smaller than the window, the

@@ -2,12 +2,14 @@
 from ...ops.image import random_flip
 from .base_random_image import BaseRandomImageLayer
 from .image_utils import RandomState
+from .channels_first import keras3_data_format
 
 HORIZONTAL = "horizontal"
 VERTICAL = "vertical"
 HORIZONTAL_AND_VERTICAL = "horizontal_and_vertical"
 
 
+@keras3_data_format
 class RandomFlip(BaseRandomImageLayer):
     """In training, flips each image independently with probability 1/2: left-right for
     `"horizontal"`, top-bottom for `"vertical"`, each independently for

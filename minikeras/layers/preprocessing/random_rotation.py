@@ -7,8 +7,10 @@ from ...ops.image import projective_transform, rotation_transforms
 from .base_random_image import BaseRandomImageLayer
 from .image_utils import (H_AXIS, W_AXIS, RandomState, bounds,
                           check_fill_mode_and_interpolation)
+from .channels_first import keras3_data_format
 
 
+@keras3_data_format
 class RandomRotation(BaseRandomImageLayer):
     """In training, rotates each image counter-clockwise by an angle drawn uniformly from
     `factor * 2 pi` (a number `f` means `[-f, f]`), filling the corners by `fill_mode`.

@@ -5,8 +5,10 @@ from ...ops.image import projective_transform, translation_transforms
 from .base_random_image import BaseRandomImageLayer
 from .image_utils import (H_AXIS, W_AXIS, RandomState, bounds,
                           check_fill_mode_and_interpolation)
+from .channels_first import keras3_data_format
 
 
+@keras3_data_format
 class RandomTranslation(BaseRandomImageLayer):
     """In training, shifts each image by `dy ~ U(height_factor) * height` rows (down when
     positive) and `dx ~ U(width_factor) * width` columns (right when positive), filling the

@@ -5,8 +5,10 @@ from ...ops.image import projective_transform, zoom_transforms
 from .base_random_image import BaseRandomImageLayer
 from .image_utils import (H_AXIS, W_AXIS, RandomState, bounds,
                           check_fill_mode_and_interpolation)
+from .channels_first import keras3_data_format
 
 
+@keras3_data_format
 class RandomZoom(BaseRandomImageLayer):
     """In training, scales the sampling grid of each image about its centre by
     `1 + U(height_factor)` vertically and `1 + U(width_factor)` horizontally (positive

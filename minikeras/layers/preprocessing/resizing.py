@@ -3,6 +3,7 @@ from ...engine.argument_checks import positive_int
 from ...engine.base_layer import Layer
 from .image_utils import (apply_batched, check_image_rank, resize_images, resized_shape,
                           smart_resize, to_float)
+from .channels_first import keras3_data_format
 
 _KNOWN = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
           "mitchellcubic")
@@ -14,6 +15,7 @@ def _check_interpolation(interpolation):
                                   f"Supported values are: {list(_KNOWN)}")
 
 
+@keras3_data_format
 class Resizing(Layer):
     """Resizes images (3D or 4D, channels_last) to `(height, width)`; with
     `crop_to_aspect_ratio=True` the largest centred window of the target aspect ratio is
