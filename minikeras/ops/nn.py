@@ -100,15 +100,34 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         return record(*_relu_with_backward(xd, x))
     if negative_slope == 0 and threshold == 0 and max_value is not None and max_value > 0:
         return _capped_relu(x, xd, max_value)           # ReLU6 and the like
-    above = xd > threshold if threshold != 0 else xd > 0
-    out = np.where(above, xd, (negative_slope * (xd - threshold)) if negative_slope else 0)
-    out = out.astype(xd.dtype, copy=False)
-    slope = np.where(above, 1, negative_slope).astype(xd.dtype)
-    if max_value is not None:
-        capped = out >= max_value
-        out = np.where(capped, np.asarray(max_value, xd.dtype), out)
-        slope = np.where(capped, 0, slope).astype(xd.dtype)
-    return record(out, (x,), lambda g, needs: (g * slope,))
+    if max_value is None and threshold == 0:
+        return leaky_relu(x, negative_slope)            # tf.keras calls tf.nn.leaky_relu
+    return _composed_relu(x, xd, negative_slope, max_value, threshold)
+
+
+def _composed_relu(x, xd, negative_slope, max_value, threshold):
+    """tf.keras' backend.relu as the TensorFlow ops it is made of, for their gradients at the
+    kinks: the positive part (`x * (x > threshold)`, relu6 for a cap of 6 without threshold,
+    else relu), `clip_by_value(., 0, max_value)` (its gradient passes at both bounds), minus
+    `negative_slope * relu(threshold - x)` (no gradient at x == threshold)."""
+    dtype = xd.dtype
+    slope = xd > threshold
+    if threshold == 0 and max_value is not None and max_value == 6:
+        out = np.clip(xd, 0, np.asarray(6, dtype))      # tf.nn.relu6: slope 0 at both ends
+        np.logical_and(slope, xd < 6, out=slope)
+    else:
+        out = np.where(slope, xd, np.zeros((), dtype))
+        if max_value is not None:
+            cap = np.asarray(max_value, dtype)
+            np.logical_and(slope, (out >= 0) & (out <= cap), out=slope)
+            out = np.clip(out, 0, cap)
+    slope = slope.astype(dtype)
+    if negative_slope:
+        below = xd < threshold
+        alpha = np.asarray(negative_slope, dtype)
+        out = out - alpha * np.where(below, np.asarray(threshold, dtype) - xd, np.zeros((), dtype))
+        slope = slope + alpha * below
+    return record(out.astype(dtype, copy=False), (x,), lambda g, needs: (g * slope,))
 
 
 def _relu_into(source, dest):
@@ -155,15 +174,18 @@ def _relu_with_backward(xd, x):
 
 
 def _capped_relu(x, xd, max_value):
-    """`clip(x, 0, max_value)`, slope 1 strictly inside (0 at both ends, as tf.nn.relu6)."""
+    """`clip(x, 0, max_value)`, slope 1 strictly inside (0 at both ends, as tf.nn.relu6), and
+    at the cap too unless it is 6: tf.keras' relu is then relu and clip_by_value, whose
+    gradient passes at its bounds."""
     cap = np.asarray(max_value, xd.dtype)
+    passes_at_cap = max_value != 6
     out = np.empty_like(xd)
     split_rows(lambda rows: np.clip(xd[rows], 0, cap, out=out[rows]), out)
 
     def backward(g, needs):
         grad = np.empty(out.shape, np.result_type(g, out))
-        split_rows(lambda rows: capped_relu_grad_into(out[rows], g[rows], cap, grad[rows]),
-                   grad)
+        split_rows(lambda rows: capped_relu_grad_into(
+            out[rows], g[rows], cap, grad[rows], xd[rows] if passes_at_cap else None), grad)
         return (grad,)
     return record(out, (x,), backward)
 
@@ -218,7 +240,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(x):
     xd = as_array(x)
-    positive = xd > 0
+    positive = xd >= 0      # at 0 both branches give 0; tf's SeluGrad takes the slope `scale`
     neg = (np.expm1(np.minimum(xd, 0)) * (_SELU_SCALE * _SELU_ALPHA)).astype(xd.dtype, copy=False)
     out = np.where(positive, xd * np.asarray(_SELU_SCALE, xd.dtype), neg)
 
@@ -255,7 +277,7 @@ def keras2_hard_sigmoid(x):
     xd = as_array(x)
     pre = xd * np.asarray(0.2, xd.dtype) + np.asarray(0.5, xd.dtype)
     out = np.clip(pre, 0, 1).astype(xd.dtype, copy=False)
-    inside = (pre > 0) & (pre < 1)
+    inside = (pre >= 0) & (pre <= 1)      # tf.clip_by_value's gradient passes at its bounds
     return record(out, (x,), lambda g, needs: (g * (inside * np.asarray(0.2, g.dtype)),))
 
 

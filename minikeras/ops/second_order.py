@@ -395,6 +395,11 @@ def _missing_rule_name(backward):
     return _op_name(backward)
 
 
+@rule_for(M.sign, "<lambda>")
+def _sign_rule(node, g, needs, env):
+    return (Tensor(np.zeros_like(g.data)),)
+
+
 @rule_for(M.clip, "backward")
 def _clip_rule(node, g, needs, env):
     xd = env["xd"]
@@ -570,7 +575,7 @@ def _relu_rule(node, g, needs, env):
     return (_masked(node.data > 0, g),)
 
 
-@rule_for(_nn.relu, "<lambda>")
+@rule_for(_nn._composed_relu, "<lambda>")
 def _general_relu_rule(node, g, needs, env):
     return (_scaled(g, env["slope"]),)
 
@@ -578,7 +583,8 @@ def _general_relu_rule(node, g, needs, env):
 @rule_for(_nn._capped_relu)
 def _capped_relu_rule(node, g, needs, env):
     out = node.data
-    return (_masked((out > 0) & (out < env["cap"]), g),)
+    below_cap = (env["xd"] <= env["cap"]) if env["passes_at_cap"] else (out < env["cap"])
+    return (_masked((out > 0) & below_cap, g),)
 
 
 @rule_for(_nn.leaky_relu)
@@ -853,7 +859,8 @@ def _conv_transpose_rule(node, g, needs, env):
 # ---------------------------------------------------------------------------------------
 def _first_max_values(ctx, gg):
     """Max pooling's routing read backwards: each window's value of `gg` (channels_last,
-    input-shaped) at the window's first maximum."""
+    input-shaped) at the window's first maximum (3-D: the sum over all its maxima, as
+    `pool_kernels.max_pool_backward` routes)."""
     ggp = np.zeros(ctx.xp.shape, gg.dtype)
     ggp[conv_kernels.interior(ctx.x_shape[1:-1], ctx.pads)] = gg
     out = ctx.out
@@ -863,7 +870,8 @@ def _first_max_values(ctx, gg):
     for index in conv_kernels.tap_slices(ctx.pool_size, ctx.strides, ones, ctx.out_sizes):
         hit = (ctx.xp[index] == out) & unclaimed
         result += np.where(hit, ggp[index], 0)
-        unclaimed &= ~hit
+        if len(ctx.pool_size) != 3:
+            unclaimed &= ~hit
     return result
 
 
