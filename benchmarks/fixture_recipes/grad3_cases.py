@@ -16,7 +16,7 @@ def _arr(*values):
 
 
 def _kinks():
-    return _arr(-3.0, -2.5, -1.0, 0.0, 0.0, 1.0, 2.5, 3.0, 6.0, 7.0)
+    return _arr(-3.0, -2.5, -1.0, -0.5, 0.0, 0.0, 1.0, 2.5, 3.0, 6.0, 7.0)
 
 
 def _activation_case(name, **kwargs):
@@ -66,6 +66,9 @@ CASES = {
     "relu_threshold_neg": _backend_case("relu", threshold=-1.0),
     "relu_all": _backend_case("relu", alpha=0.1, max_value=6.0, threshold=1.0),
     "relu_alpha_max": _backend_case("relu", alpha=0.1, max_value=3.0),
+    "relu_alpha_max6": _backend_case("relu", alpha=0.1, max_value=6.0),
+    "relu_threshold_max6": _backend_case("relu", max_value=6.0, threshold=1.0),
+    "relu_alpha_threshold": _backend_case("relu", alpha=0.1, threshold=-1.0),
     "relu_max_threshold": _backend_case("relu", max_value=3.0, threshold=-1.0),
     "elu": _activation_case("elu"),
     "elu_half": _backend_case("elu", alpha=0.5),
@@ -113,6 +116,25 @@ CASES = {
                             lambda: [_kinks()]),
     "ReLU_threshold": _layer_case(lambda keras: keras.layers.ReLU(threshold=1.0),
                                   lambda: [_kinks()]),
+    "ReLU_leak_cap_threshold": _layer_case(
+        lambda keras: keras.layers.ReLU(max_value=2.5, negative_slope=0.2, threshold=1.0),
+        lambda: [_kinks()]),
+    "ReLU_cap_zero": _layer_case(lambda keras: keras.layers.ReLU(max_value=0.0),
+                                 lambda: [_kinks()]),
+    "Activation_relu": _layer_case(lambda keras: keras.layers.Activation("relu"),
+                                   lambda: [_kinks()]),
+    "Maximum_layer": (_two([[0, 1, 2, 3]], [[0, 1, 5, -3]]),
+                      lambda keras, x, y: keras.layers.Maximum()([x, y])),
+    "Minimum_layer": (_two([[0, 1, 2, 3]], [[0, 1, 5, -3]]),
+                      lambda keras, x, y: keras.layers.Minimum()([x, y])),
+    "Dense_relu_kink": _layer_case(
+        lambda keras: keras.layers.Dense(3, activation="relu"),
+        lambda: [np.array([[1, -1], [2, 0], [0, 0]], F32)],
+        lambda layer: [np.array([[1, -1, 0], [1, 1, 0]], F32), _arr(0, 0, 0)]),
+    "Conv2D_relu_kink": _layer_case(
+        lambda keras: keras.layers.Conv2D(2, 2, activation="relu"),
+        lambda: [_pool_input((1, 3, 3, 1)) - 1.0],
+        lambda layer: [np.ones((2, 2, 1, 2), F32) * _arr(1, -1), _arr(0, 0)]),
     "ReLU_max_only": _layer_case(lambda keras: keras.layers.ReLU(max_value=3.0),
                                  lambda: [_kinks()]),
     "LeakyReLU": _layer_case(lambda keras: keras.layers.LeakyReLU(0.3), lambda: [_kinks()]),
@@ -134,9 +156,12 @@ CASES = {
     "MaxPooling2D_same_negative": _layer_case(
         lambda keras: keras.layers.MaxPooling2D(2, strides=2, padding="same"),
         lambda: [-_pool_input((1, 5, 5, 2)) - 1.0]),
-    "MaxPooling2D_cf": _layer_case(
-        lambda keras: keras.layers.MaxPooling2D(2, data_format="channels_first"),
-        lambda: [_pool_input((1, 2, 4, 4))]),
+    "MaxPooling3D_overlap": _layer_case(
+        lambda keras: keras.layers.MaxPooling3D(2, strides=1),
+        lambda: [_pool_input((1, 3, 3, 3, 2))]),
+    "MaxPooling3D_strided": _layer_case(
+        lambda keras: keras.layers.MaxPooling3D((1, 2, 3), strides=(2, 1, 2), padding="same"),
+        lambda: [_pool_input((2, 3, 4, 5, 1))]),
     "MaxPooling3D": _layer_case(lambda keras: keras.layers.MaxPooling3D(2),
                                 lambda: [_pool_input((1, 4, 4, 4, 2))]),
     "MaxPooling3D_same": _layer_case(
@@ -152,7 +177,7 @@ CASES = {
                                    lambda: [np.array([[0, -np.inf, 1, 1], [2, 2, 2, 2]], F32)]),
     "Softmax_masked": (lambda: [np.array([[0, 5, 1, 1], [2, 2, 2, 2]], F32)],
                        lambda keras, x: keras.layers.Softmax()(
-                           x, mask=np.array([[1, 0, 1, 1], [0, 0, 0, 0]], bool))),
+                           x * 1.0, mask=np.array([[1, 0, 1, 1], [0, 0, 0, 0]], bool))),
     "Attention_masked_row": (
         lambda: [np.random.default_rng(1).standard_normal((2, 3, 4)).astype(F32),
                  np.random.default_rng(2).standard_normal((2, 5, 4)).astype(F32)],
@@ -264,3 +289,28 @@ STEP_CASES = {
                               F32).reshape(1, 4, 4, 1).repeat(2, axis=0),
                      np.array([[1], [3]], F32)), "mae"),
 }
+
+
+def run_case(keras, tape_class, variable, name):
+    """{"y": output, "g<i>": gradient of input i (absent where the library answers None)}."""
+    inputs, forward = CASES[name]
+    xs = [variable(a) for a in inputs()]
+    with tape_class() as tape:
+        y = forward(keras, *xs)
+        loss = keras.backend.sum(y * output_weights(tuple(y.shape)))
+    grads = tape.gradient(loss, xs)
+    result = {"y": np.asarray(y)}
+    result.update({f"g{i}": np.asarray(g) for i, g in enumerate(grads) if g is not None})
+    return result
+
+
+def run_step(keras, name):
+    """The loss of one SGD(0.1) train_on_batch and the weights after it."""
+    make, weights, data, loss = STEP_CASES[name]
+    model = make(keras)
+    model.set_weights(weights())
+    model.compile(keras.optimizers.SGD(0.1), loss)
+    x, y = data()
+    result = {"loss": np.asarray(model.train_on_batch(x, y), F32)}
+    result.update({f"w{i}": w for i, w in enumerate(model.get_weights())})
+    return result

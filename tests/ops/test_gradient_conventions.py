@@ -1,0 +1,87 @@
+"""Gradients at kinks and exact ties, where finite differences cannot decide, against
+tf_keras 2.21 / tf.GradientTape (fixtures tests/fixtures/grad3/conventions.npz, written by
+benchmarks/fixture_recipes/grad3.py over the cases of grad3_cases.py): relu with its cap,
+leak and threshold (tf.keras composes relu6 or relu, clip_by_value and relu(-x)), the Keras 2
+hard_sigmoid (clip_by_value passes at its bounds), selu at 0 (tf's SeluGrad: slope `scale`),
+sign (zeros, not None), MaxPooling3D (tf's MaxPool3DGrad gives every tied maximum the
+gradient; 1-D/2-D pooling only the first), losses at their clipping edges, masked softmax and
+attention, ... Each case is also run with the gradient taken while an outer tape records (the
+second-order rules of ops/second_order.py), which must give the same numbers."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import minikeras as keras
+from minikeras.core.tensor import Tensor
+
+_RECIPES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "benchmarks",
+                        "fixture_recipes")
+sys.path.insert(0, os.path.normpath(_RECIPES))
+import grad3_cases as cases  # noqa: E402
+
+_FIXTURE = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "grad3",
+                        "conventions.npz")
+
+
+@pytest.fixture(scope="module")
+def expected():
+    with np.load(_FIXTURE) as data:
+        return dict(data)
+
+
+def _peer(expected, prefix):
+    return {key.split("/", 1)[1]: value for key, value in expected.items()
+            if key.split("/", 1)[0] == prefix}
+
+
+def _assert_same(ours, theirs, name):
+    assert sorted(ours) == sorted(theirs), f"{name}: gradients given (None elsewhere)"
+    for key, value in theirs.items():
+        np.testing.assert_allclose(ours[key], value, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{name} {key}")
+
+
+class _RecordingTape(keras.GradientTape):
+    """A tape whose gradient is taken while an outer tape records (the recorded rules)."""
+    def __enter__(self):
+        self._outer = keras.GradientTape(persistent=True)
+        self._outer.__enter__()
+        return super().__enter__()
+
+    def gradient(self, target, sources):
+        try:
+            return super().gradient(target, sources)
+        finally:
+            self._outer.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("name", sorted(cases.CASES))
+def test_gradient_matches_tf(name, expected):
+    _assert_same(cases.run_case(keras, keras.GradientTape, keras.Variable, name),
+                 _peer(expected, name), name)
+
+
+@pytest.mark.parametrize("name", sorted(cases.CASES))
+def test_recorded_gradient_matches_tf(name, expected):
+    _assert_same(cases.run_case(keras, _RecordingTape, keras.Variable, name),
+                 _peer(expected, name), name)
+
+
+@pytest.mark.parametrize("name", sorted(cases.STEP_CASES))
+def test_one_sgd_step_on_kinks_matches_tf(name, expected):
+    _assert_same(cases.run_step(keras, name), _peer(expected, f"step_{name}"), name)
+
+
+def test_sign_gradient_is_zeros_and_differentiable_again():
+    x = Tensor(np.float32([-2, 0, 3]))
+    with keras.GradientTape() as outer:
+        outer.watch(x)
+        with keras.GradientTape() as inner:
+            inner.watch(x)
+            y = keras.ops.sum(keras.ops.sign(x) * x * x)
+        g = inner.gradient(y, x)            # sign(x) * 2x, sign's own gradient zero
+        total = keras.ops.sum(g * g)      # 4 x**2
+    np.testing.assert_array_equal(g.numpy(), np.float32([4, 0, 6]))
+    np.testing.assert_array_equal(outer.gradient(total, x).numpy(), np.float32([-16, 0, 24]))
