@@ -116,7 +116,8 @@ def _composed_relu(x, xd, negative_slope, max_value, threshold):
         out = np.clip(xd, 0, np.asarray(6, dtype))      # tf.nn.relu6: slope 0 at both ends
         np.logical_and(slope, xd < 6, out=slope)
     else:
-        out = np.where(slope, xd, np.zeros((), dtype))
+        # x * (x > threshold) (-0.0 below a threshold, as tf's product) or relu (+0.0)
+        out = xd * slope if threshold != 0 else np.where(slope, xd, np.zeros((), dtype))
         if max_value is not None:
             cap = np.asarray(max_value, dtype)
             np.logical_and(slope, (out >= 0) & (out <= cap), out=slope)

@@ -24,6 +24,7 @@ from ..core.tensor import (Tensor, _leading_to, _topological_order, compute_grad
 from . import batch_norm as _batch_norm
 from . import conv as _conv
 from . import conv_kernels, conv_pool as _conv_pool, pool_kernels
+from . import embedding as _embedding
 from . import layer_norm as _layer_norm
 from . import math as M
 from . import nn as _nn
@@ -347,7 +348,18 @@ _UNARY_DERIVATIVES = {
     "log10": lambda x, y: M.divide(1.0, M.multiply(x, float(np.log(10.0)))),
     "exp2": lambda x, y: M.multiply(y, float(np.log(2.0))),
     "cbrt": lambda x, y: M.divide(1.0, M.multiply(M.square(y), 3.0)),
+    "arcsin": lambda x, y: M.power(M.subtract(1.0, M.square(x)), -0.5),
+    "arccos": lambda x, y: M.negative(M.power(M.subtract(1.0, M.square(x)), -0.5)),
+    "arccosh": lambda x, y: M.power(M.subtract(M.square(x), 1.0), -0.5),
+    "sinc": lambda x, y: _sinc_derivative(x, y),
 }
+
+
+def _sinc_derivative(x, y):
+    """(cos(pi x) - sinc(x)) / x, 0 at x == 0 (as numpy_ops.sinc's first derivative)."""
+    at_zero = x.data == 0
+    safe_x = M.add(x, at_zero.astype(x.dtype))
+    return _masked(~at_zero, M.divide(M.subtract(M.cos(M.multiply(x, float(np.pi))), y), safe_x))
 _UNARY_BY_CODE = {_closure(getattr(_numpy_ops, name))["derivative"].__code__: (name, rule)
                   for name, rule in _UNARY_DERIVATIVES.items()}
 
@@ -425,6 +437,34 @@ def _cast_rule(node, g, needs, env):
 # ---------------------------------------------------------------------------------------
 # reductions
 # ---------------------------------------------------------------------------------------
+@rule_for(M.tensordot)
+def _tensordot_rule(node, g, needs, env):
+    a, b = node._parents
+    a_free, b_free, a_axes, b_axes = env["a_free"], env["b_free"], env["a_axes"], env["b_axes"]
+    na, nb = len(a_free), len(b_free)
+    ga = gb = None
+    if needs[0]:
+        current = a_free + [a_axes[k] for k in np.argsort(b_axes)]
+        ga = M.transpose(M.tensordot(g, b, (list(range(na, na + nb)), b_free)),
+                         [int(i) for i in np.argsort(current)])
+    if needs[1]:
+        current = [b_axes[k] for k in np.argsort(a_axes)] + b_free
+        gb = M.transpose(M.tensordot(a, g, (a_free, list(range(na)))),
+                         [int(i) for i in np.argsort(current)])
+    return ga, gb
+
+
+@rule_for(M.gather)
+def _gather_rule(node, g, needs, env):
+    index = (slice(None),) * env["axis"] + (env["idx"],)
+    return scatter_into_zeros(g, index, env["xd"].shape), None
+
+
+@rule_for(_embedding.embedding_lookup)
+def _embedding_rule(node, g, needs, env):
+    return (scatter_into_zeros(g, env["ids"], env["table_data"].shape),)
+
+
 @rule_for(M.sum)
 def _sum_rule(node, g, needs, env):
     xd = env["xd"]
@@ -1012,14 +1052,29 @@ def _batch_norm_train_rule(node, g, needs, env):
     values recomputed in recorded ops; a fused activation's gradient first, from the output."""
     x, scale, offset = node._parents
     moments = env["moments"]
-    if moments.weights is not None:
-        raise _unsupported("batch_norm_train with a mask")
     layout = moments.layout
     axes = tuple(layout.axes)
+    if moments.weights is None:
+        def average(t):
+            return M.mean(t, axis=axes, keepdims=True)
+
+        def weigh(t):
+            return t
+    else:
+        # under a mask: frequency-weighted moments, sum(w t) / sum(w) (0 where sum(w) is 0)
+        weights = moments.weights
+        total = np.where(moments.total_weight == 0, 1, moments.total_weight).astype(
+            weights.dtype)
+
+        def average(t):
+            return M.divide(M.sum(t, axis=axes, keepdims=True), total)
+
+        def weigh(t):
+            return M.multiply(t, weights)
     if env["activation"] is not None:
         g = _activation_gradient(env["activation"], node, g)
-    centred = M.subtract(x, M.mean(x, axis=axes, keepdims=True))
-    inv_std = _inverse_std(M.mean(M.square(centred), axis=axes, keepdims=True), env["inv"])
+    centred = M.subtract(x, average(weigh(x)))
+    inv_std = _inverse_std(average(weigh(M.square(centred))), env["inv"])
     normalized = M.multiply(centred, inv_std)
     gx = dscale = doffset = None
     if scale is not None and needs[1]:
@@ -1029,8 +1084,8 @@ def _batch_norm_train_rule(node, g, needs, env):
         doffset = _param_gradient(M.sum(g, axis=axes, keepdims=True), offset, layout)
     if needs[0]:
         dxhat = g if scale is None else M.multiply(g, _stat_param(scale, layout))
-        mean_dxhat = M.mean(dxhat, axis=axes, keepdims=True)
-        mean_dxhat_xhat = M.mean(M.multiply(dxhat, normalized), axis=axes, keepdims=True)
+        mean_dxhat = weigh(average(dxhat))
+        mean_dxhat_xhat = weigh(average(M.multiply(dxhat, normalized)))
         gx = M.multiply(inv_std, M.subtract(M.subtract(dxhat, mean_dxhat),
                                              M.multiply(normalized, mean_dxhat_xhat)))
     return gx, dscale, doffset
@@ -1213,3 +1268,21 @@ def _lstm_gate_update_reference(node, env):
 
 _RULES[_backward_code(_recurrent.lstm_gate_update, "backward")] = \
     _rule_by_recomputing(_lstm_gate_update_reference)
+
+
+def _prod_reference(node, env):
+    """`prod` as a chain of products of the slices along its (flattened) reduced axes."""
+    x = node._parents[0]
+    xd, axes = env["xd"], env["axes"]
+    others = [i for i in range(xd.ndim) if i not in axes]
+    count = int(np.prod([xd.shape[a] for a in axes], dtype=np.int64))
+    if count == 0:                              # an empty product: ones, constant
+        return Tensor(np.ones(node.shape, xd.dtype))
+    rows = M.reshape(M.transpose(x, list(axes) + others), (count, -1))
+    product = M.getitem(rows, 0)
+    for i in range(1, count):
+        product = M.multiply(product, M.getitem(rows, i))
+    return M.reshape(product, node.shape)
+
+
+_RULES[_backward_code(M.prod, "backward")] = _rule_by_recomputing(_prod_reference)

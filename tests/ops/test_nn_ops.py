@@ -88,7 +88,9 @@ ELEMENTWISE = {
     "relu_max": (lambda x: N.relu(x, max_value=1.5), lambda x: np.clip(x, 0, 1.5)),
     "relu_threshold": (lambda x: N.relu(x, threshold=0.7), lambda x: np.where(x > 0.7, x, 0)),
     "relu_all": (lambda x: N.relu(x, negative_slope=0.1, max_value=2.0, threshold=-0.5),
-                 lambda x: np.where(x >= 2, 2, np.where(x > -0.5, x, 0.1 * (x + 0.5)))),
+                 # tf.keras clips x * (x > threshold) to [0, 2]: 0 on (-0.5, 0]
+                 lambda x: np.where(x >= 2, 2, np.where(x > 0, x, np.where(
+                     x > -0.5, 0, 0.1 * (x + 0.5))))),
     "leaky_relu": (N.leaky_relu, lambda x: np.where(x > 0, x, 0.2 * x)),
     "leaky_relu_alpha": (lambda x: N.leaky_relu(x, 0.05), lambda x: np.where(x > 0, x, 0.05 * x)),
     "elu": (N.elu, lambda x: np.where(x > 0, x, np.expm1(x))),
