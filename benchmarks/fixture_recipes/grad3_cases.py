@@ -314,3 +314,75 @@ def run_step(keras, name):
     result = {"loss": np.asarray(model.train_on_batch(x, y), F32)}
     result.update({f"w{i}": w for i, w in enumerate(model.get_weights())})
     return result
+
+
+# ---------------------------------------------------------------------------------------
+# WGAN-GP critics with ops whose second-order gradients came with fid-grad3
+# ---------------------------------------------------------------------------------------
+def conditional_critic(keras):
+    """A conditional critic: the label's Embedding reshaped to an image plane, concatenated
+    with the image (keras.io's conditional GAN, with a gradient penalty)."""
+    image, label = keras.Input((4, 4, 1)), keras.Input((1,), dtype="int32")
+    plane = keras.layers.Reshape((4, 4, 1))(keras.layers.Embedding(3, 16)(label))
+    x = keras.layers.Concatenate()([image, plane])
+    x = keras.layers.Conv2D(3, 2, padding="same")(x)
+    x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Flatten()(x)
+    return keras.Model([image, label], keras.layers.Dense(1)(x))
+
+
+def separable_critic(keras):
+    return keras.Sequential([
+        keras.Input((6, 6, 2)),
+        keras.layers.SeparableConv2D(3, 3, padding="same", depth_multiplier=2),
+        keras.layers.LeakyReLU(0.2),
+        keras.layers.DepthwiseConv2D(2, strides=2, activation="tanh"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(1),
+    ])
+
+
+def recurrent_critic(keras):
+    return keras.Sequential([
+        keras.Input((4, 3)),
+        keras.layers.LSTM(3, return_sequences=True),
+        keras.layers.GRU(2, return_sequences=True),
+        keras.layers.SimpleRNN(2),
+        keras.layers.Dense(1),
+    ])
+
+
+CRITICS = {"conditional": (conditional_critic, (4, 4, 1)),
+           "separable": (separable_critic, (6, 6, 2)),
+           "recurrent": (recurrent_critic, (4, 3))}
+
+
+def critic_penalty(tf_like, critic, name, seed):
+    """keras.io WGAN-GP's penalty (nested tapes) of critic `name` with seeded weights and
+    inputs; the conditional critic also takes labels (not differentiated)."""
+    rng = np.random.default_rng(seed)
+    shape = CRITICS[name][1]
+    critic.set_weights([(rng.standard_normal(w.shape) * 0.5).astype(F32)
+                        for w in critic.get_weights()])
+    real, fake = (rng.standard_normal((3,) + shape).astype(F32) for _ in range(2))
+    alpha = rng.uniform(size=(3,) + (1,) * len(shape)).astype(F32)
+    labels = np.array([[0], [2], [1]], np.int32)
+    interpolated = tf_like.convert_to_tensor(real + alpha * (fake - real))
+    with tf_like.GradientTape() as gp_tape:
+        gp_tape.watch(interpolated)
+        pred = critic([interpolated, labels] if name == "conditional" else interpolated,
+                      training=True)
+    grads = gp_tape.gradient(pred, [interpolated])[0]
+    norm = tf_like.sqrt(tf_like.reduce_sum(tf_like.square(grads),
+                                           axis=list(range(1, len(shape) + 1))))
+    return tf_like.reduce_mean((norm - 1.0) ** 2)
+
+
+def improved_wgan_batch():
+    """Inputs (real, fake, interpolation factors) and targets of improved_wgan's critic model
+    (grad2_models.improved_wgan_critic_model of the Dense critic)."""
+    rng = np.random.default_rng(50)
+    real, fake = (rng.standard_normal((3, 4)).astype(F32) for _ in range(2))
+    alpha = rng.uniform(size=(3, 1)).astype(F32)
+    ones = np.ones((3, 1), F32)
+    return [real, fake, alpha], [ones, -ones, np.zeros((3, 1), F32)]

@@ -2,9 +2,13 @@
 products against central differences of first-order gradients (float64): depthwise and
 separable convolutions, the fused recurrent kernels (SimpleRNN/LSTM/GRU, ConvLSTM's gate
 update) and prod (recomputed in recorded ops), batch normalization under a mask, embedding
-lookups and gather, tensordot, arcsin/arccos/arccosh/sinc."""
+lookups and gather, tensordot, arcsin/arccos/arccosh/sinc. Against tf_keras 2.21
+(tests/fixtures/grad3/, benchmarks/fixture_recipes/grad3.py): WGAN-GP penalties of critics
+with an Embedding of labels, separable/depthwise convolutions and LSTM/GRU/SimpleRNN layers,
+and `evaluate` of keras-contrib improved_wgan's critic model (its loss takes K.gradients)."""
 import os
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -16,8 +20,23 @@ from minikeras.ops.batch_norm import batch_norm_train
 from minikeras.ops.conv import conv, depthwise_conv
 from minikeras.ops.embedding import embedding_lookup
 
+import minikeras as keras
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "engine"))
 from test_higher_order_gradients import check_hessian_vector_product  # noqa: E402
+
+_RECIPES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "benchmarks",
+                        "fixture_recipes")
+sys.path.insert(0, os.path.normpath(_RECIPES))
+import grad2_models  # noqa: E402
+import grad3_cases as cases  # noqa: E402
+
+_FIXTURES = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "grad3")
+
+# what keras.io's WGAN-GP penalty calls from tf, spelled with minikeras
+_TF_LIKE = types.SimpleNamespace(GradientTape=GradientTape, sqrt=ops.sqrt, reduce_sum=ops.sum,
+                                 square=ops.square, reduce_mean=ops.mean,
+                                 convert_to_tensor=ops.convert_to_tensor)
 
 
 def _total(t):
@@ -165,3 +184,40 @@ def test_inverse_trigonometric_and_sinc():
         g = inner.gradient(y, x)
         total = _total(g)
     assert g.numpy()[0] == 0 and outer.gradient(total, x) is not None
+
+
+@pytest.mark.parametrize("name", sorted(cases.CRITICS))
+def test_gradient_penalty_of_critics_matches_tf_keras(name):
+    with np.load(os.path.join(_FIXTURES, "penalties.npz")) as data:
+        expected = {k.split("/")[1]: v for k, v in data.items() if k.startswith(name + "/")}
+    critic = cases.CRITICS[name][0](keras)
+    with GradientTape() as tape:
+        gp = cases.critic_penalty(_TF_LIKE, critic, name, 40 + sorted(cases.CRITICS).index(name))
+    np.testing.assert_allclose(gp.numpy(), expected["gp"], rtol=2e-5)
+    grads = tape.gradient(gp, critic.trainable_weights)
+    for i, g in enumerate(grads):
+        theirs = expected.get(f"grad{i}")
+        if g is None:
+            # a weight reaching the penalty only through a relu-like mask: tf's ReluGrad /
+            # LeakyReluGrad answer zeros for it, our rules (constant masks) None
+            assert theirs is None or not np.any(theirs), f"{name} grad{i}"
+            continue
+        assert theirs is not None, f"{name} grad{i}: tf answers None"
+        np.testing.assert_allclose(g.numpy(), theirs, rtol=1e-4, atol=2e-5,
+                                   err_msg=f"{name} grad{i}")
+
+
+def test_evaluate_of_a_loss_taking_k_gradients_matches_tf_keras():
+    # keras-contrib improved_wgan: evaluate / test_on_batch record the forward pass as the
+    # train step does (nothing recorded there before: K.gradients raised tf's RuntimeError)
+    expected = np.load(os.path.join(_FIXTURES, "improved_wgan_evaluate.npz"))
+    critic = grad2_models.dense_critic(keras)
+    critic.set_weights(grad2_models.seeded_weights(critic, 11))
+    model = grad2_models.improved_wgan_critic_model(keras, critic)
+    x, y = cases.improved_wgan_batch()
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0, batch_size=3), expected["before"],
+                               rtol=1e-5)
+    np.testing.assert_allclose(model.test_on_batch(x, y), expected["test_on_batch"], rtol=1e-5)
+    model.train_on_batch(x, y)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0, batch_size=3), expected["after"],
+                               rtol=1e-5)
