@@ -224,6 +224,57 @@ CASES = {
 }
 
 
+# numerically delicate points where tf's rules already agreed (kept as regression checks)
+def _loss_case(name, y_true, y_pred, **kwargs):
+    return _two(y_true, y_pred), lambda keras, t, p: getattr(keras.losses, name)(t, p, **kwargs)
+
+
+def _on(values, forward):
+    return lambda: [np.array(values, F32)], forward
+
+
+CASES.update({
+    "cce_zero_row": _loss_case("categorical_crossentropy", [[0, 1, 0]], [[0, 0, 0]]),
+    "scce_zero_target": (_two([[1]], [[0.5, 0, 0.5]]),
+                         lambda keras, t, p: keras.losses.sparse_categorical_crossentropy(
+                             keras.backend.stop_gradient(t), p)),
+    "msle_minus_one": _loss_case("mean_squared_logarithmic_error", [[-1, 0]], [[-1, -2]]),
+    "kld_negative": _loss_case("kl_divergence", [[-0.5, 1]], [[0.5, -1]]),
+    "bce_logits_inf": _loss_case("binary_crossentropy", [[1, 0]], [[np.inf, -np.inf]],
+                                 from_logits=True),
+    "cce_logits_ties": _loss_case("categorical_crossentropy", [[0, 1, 0]], [[2, 2, 2]],
+                                  from_logits=True),
+    "mape_zero_true": _loss_case("mean_absolute_percentage_error", [[0, 0]], [[0, 1]]),
+    "cosine_partial_zero": _loss_case("cosine_similarity", [[0, 0, 1]], [[1, 0, 0]]),
+    "huber_delta_large": _loss_case("huber", [[0, 0]], [[2, -2]], delta=2.0),
+    "logcosh_big": _loss_case("log_cosh", [[0, 0]], [[100, -100]]),
+    "norm_zero": _on(np.zeros((2, 3)), lambda keras, x: keras.backend.sqrt(
+        keras.backend.sum(keras.backend.square(x), axis=1))),
+    "std_constant": _on(np.full((2, 3), 2), lambda keras, x: keras.backend.std(x, axis=1)),
+    "var_constant": _on(np.full((2, 3), 2), lambda keras, x: keras.backend.var(x, axis=1)),
+    "softmax_all_neg_inf": _on([[-np.inf, -np.inf]], lambda keras, x: keras.backend.softmax(x)),
+    "elu_neg_big": _on([-100, -1e-8, 0], lambda keras, x: keras.activations.elu(x)),
+    "softplus_far": _on([-90, -88, 88, 90], lambda keras, x: keras.activations.softplus(x)),
+    "sigmoid_big": _on([-100, 100, 0], lambda keras, x: keras.activations.sigmoid(x)),
+    "tanh_big": _on([-100, 100, 0], lambda keras, x: keras.activations.tanh(x)),
+    "swish_big": _on([-100, 100, 0], lambda keras, x: keras.activations.swish(x)),
+    "mish_big": _on([-100, 100, 0], lambda keras, x: keras.activations.mish(x)),
+    "exponential_big": _on([-100, 80, 0], lambda keras, x: keras.activations.exponential(x)),
+    "gelu_approximate": _on([-100, 0, 100],
+                            lambda keras, x: keras.activations.gelu(x, approximate=True)),
+    "pow_negative_half": _on([-1, 0, 4], lambda keras, x: keras.backend.pow(x, -0.5)),
+    "GlobalAveragePooling1D_masked": _on(np.arange(12).reshape(2, 3, 2), lambda keras, x:
+                                         keras.layers.GlobalAveragePooling1D()(
+                                             x * 1.0, mask=np.array([[1, 0, 0], [0, 0, 0]],
+                                                                    bool))),
+    "Masking_all": _on(np.zeros((2, 3, 2)), lambda keras, x: keras.layers.Masking()(x)),
+    "UnitNormalization_zero": _on(np.zeros((2, 3)),
+                                  lambda keras, x: keras.layers.UnitNormalization()(x)),
+    "Normalization_zero_variance": _on(np.ones((2, 3)), lambda keras, x:
+                                       keras.layers.Normalization(mean=1.0, variance=0.0)(x)),
+})
+
+
 def _multi_head_attention(keras, q, v):
     layer = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3)
     layer(q, v)
