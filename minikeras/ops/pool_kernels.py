@@ -120,7 +120,7 @@ def max_pool_backward(ctx, g):
     disjoint = all(s >= p for s, p in zip(strides, pool_size))
     dxp = scratch(xp.shape, g.dtype)
     every_max = len(pool_size) == 3
-    tiled = not every_max and tuple(strides) == tuple(pool_size) and 0 not in ctx.out_sizes and \
+    tiled = tuple(strides) == tuple(pool_size) and 0 not in ctx.out_sizes and \
         _window_rows(xp, pool_size, ctx.out_sizes) is not None and \
         _window_rows(dxp, pool_size, ctx.out_sizes) is not None
     if tiled:
@@ -135,7 +135,7 @@ def max_pool_backward(ctx, g):
             if tiled:
                 _zero_uncovered(dxp[b0:b1], pool_size, strides, ctx.out_sizes)
                 _tiled_first_max_routing(xp[b0:b1], out[b0:b1], g[b0:b1], dxp[b0:b1],
-                                         pool_size, ctx.out_sizes, masks)
+                                         pool_size, ctx.out_sizes, masks, every_max)
             else:
                 _first_max_routing(xp[b0:b1], out[b0:b1], g[b0:b1], dxp[b0:b1], taps,
                                    disjoint, pool_size, strides, ctx.out_sizes, every_max)
@@ -284,8 +284,9 @@ def _keep_first_hits(hits, lead_pool, masks, channels):
 SKIP_MASKS_WITHOUT_TIES = True
 
 
-def _tiled_first_max_routing(xp, out, g, dxp, pool_size, out_sizes, masks):
-    """Route `g` to each window's first maximum, for a few samples, when windows tile `xp`."""
+def _tiled_first_max_routing(xp, out, g, dxp, pool_size, out_sizes, masks, every_max=False):
+    """Route `g` to each window's first maximum (to all its maxima if `every_max`), for a few
+    samples, when windows tile `xp`."""
     n, channels = xp.shape[0], xp.shape[-1]
     lead_sizes, width, pool_width = tuple(out_sizes[:-1]), out_sizes[-1], pool_size[-1]
     row_shape = (n,) + lead_sizes + (width * pool_width * channels,)
@@ -299,7 +300,7 @@ def _tiled_first_max_routing(xp, out, g, dxp, pool_size, out_sizes, masks):
     np.equal(x_rows, repeated.reshape(spread), out=hits)
     untied = SKIP_MASKS_WITHOUT_TIES and np.count_nonzero(hits) == out.size and \
         not np.isnan(out).any()             # every window holds its maximum once
-    if not untied:
+    if not untied and not every_max:
         _keep_first_hits(hits, pool_size[:-1], masks, channels)
     _repeat_cells(g, pool_width, repeated)
     dx_rows = _window_rows(dxp, pool_size, out_sizes, writeable=True)
