@@ -155,7 +155,7 @@ def _first_max_routing(xp, out, g, dxp, taps, disjoint, pool_size, strides, out_
     unclaimed = local_buffer("pool_unclaimed", out.shape, np.bool_)   # no earlier tap won
     for t, index in enumerate(taps):
         np.equal(xp[index], out, out=hit)
-        if every_max:
+        if every_max:                  # every hit keeps its window's gradient
             pass
         elif t == 0:
             np.logical_not(hit, out=unclaimed)
