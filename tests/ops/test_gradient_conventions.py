@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from minikeras.core.tensor import Tensor
+from minikeras.core.tensor import Tensor, Variable
 
 _RECIPES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "benchmarks",
                         "fixture_recipes")
@@ -85,3 +85,18 @@ def test_sign_gradient_is_zeros_and_differentiable_again():
         total = keras.ops.sum(g * g)      # 4 x**2
     np.testing.assert_array_equal(g.numpy(), np.float32([4, 0, 6]))
     np.testing.assert_array_equal(outer.gradient(total, x).numpy(), np.float32([-16, 0, 24]))
+
+
+def test_keras3_hard_sigmoid_is_relu6_of_x_plus_3_over_6():
+    # Keras 3 (every backend): relu6(x + 3) / 6, so its rounding and relu6's slope 0 at +-3
+    # (it was clip(x / 6 + 0.5, 0, 1): other last bits, and slope 1/6 at +-3)
+    x = Variable(np.array([-4, -3, -1.7, 0, 0.3, 2.9, 3, 5], np.float32))
+    with keras.GradientTape() as tape:
+        y = keras.ops.hard_sigmoid(x)
+        total = keras.ops.sum(keras.ops.hard_swish(x) + y)
+    expected = np.minimum(np.maximum(x.data + np.float32(3), 0), 6) / np.float32(6)
+    np.testing.assert_array_equal(y.numpy(), expected)
+    inside = (np.abs(x.data) < 3).astype(np.float32)
+    # d/dx [x h(x) + h(x)] = h(x) + (x + 1) h'(x), h' = 1/6 strictly inside (-3, 3)
+    np.testing.assert_allclose(tape.gradient(total, x).numpy(),
+                               expected + (x.data + 1) * inside / 6, rtol=1e-6)
