@@ -262,6 +262,11 @@ CASES.update({
     "exponential_big": _on([-100, 80, 0], lambda keras, x: keras.activations.exponential(x)),
     "gelu_approximate": _on([-100, 0, 100],
                             lambda keras, x: keras.activations.gelu(x, approximate=True)),
+    "sqrt_switch_zero": _on([0, 4, 0], lambda keras, x: keras.backend.switch(
+        x > 0, keras.backend.sqrt(x), keras.backend.zeros_like(x))),
+    "sqrt_sliced_zero": _on([0, 4, 0], lambda keras, x: keras.backend.sqrt(x)[1:2]),
+    "sqrt_under_maximum": _on([0, 4, 0], lambda keras, x: keras.backend.maximum(
+        keras.backend.sqrt(x), 3.0)),
     "pow_negative_half": _on([-1, 0, 4], lambda keras, x: keras.backend.pow(x, -0.5)),
     "GlobalAveragePooling1D_masked": _on(np.arange(12).reshape(2, 3, 2), lambda keras, x:
                                          keras.layers.GlobalAveragePooling1D()(

@@ -227,7 +227,12 @@ def sqrt(x):
 
     def backward(g, needs):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (g / (2 * out),)
+            grad = g / (2 * out)
+        if not np.all(out):
+            # tf's SqrtGrad is 0 where the incoming gradient is 0 (not 0 / 0): sqrt(0) on a
+            # branch K.switch / tf.where drops, or sliced away, gives no NaN
+            grad = np.where(np.equal(g, 0), np.zeros((), grad.dtype), grad)
+        return (grad,)
     return record(out, (x,), backward)
 
 

@@ -217,8 +217,10 @@ def _shape_tuple(shape):
 # ---------------------------------------------------------------------------------------
 # elementwise math (differentiable)
 # ---------------------------------------------------------------------------------------
-def _unary(name, fn, derivative):
-    """A float elementwise op `fn` with gradient `g * derivative(x, out)`."""
+def _unary(name, fn, derivative, zero_without_gradient=False):
+    """A float elementwise op `fn` with gradient `g * derivative(x, out)`;
+    `zero_without_gradient`: 0 where g is 0 even if the derivative is infinite (tf's
+    RsqrtGrad / ReciprocalGrad at 0)."""
     def op(x):
         t = as_float(x)
         xd = t.data
@@ -227,7 +229,10 @@ def _unary(name, fn, derivative):
 
         def backward(g, needs):
             with np.errstate(divide="ignore", invalid="ignore"):
-                return (g * derivative(xd, out).astype(g.dtype, copy=False),)
+                grad = g * derivative(xd, out).astype(g.dtype, copy=False)
+            if zero_without_gradient and not np.all(np.isfinite(out)):
+                grad = np.where(np.equal(g, 0), np.zeros((), grad.dtype), grad)
+            return (grad,)
         return record(out, (t,), backward)
     op.__name__ = op.__qualname__ = name
     return op
@@ -237,8 +242,8 @@ _LN2, _LN10 = np.log(2.0), np.log(10.0)
 log2 = _unary("log2", np.log2, lambda x, y: 1 / (x * np.asarray(_LN2, x.dtype)))
 log10 = _unary("log10", np.log10, lambda x, y: 1 / (x * np.asarray(_LN10, x.dtype)))
 exp2 = _unary("exp2", np.exp2, lambda x, y: y * np.asarray(_LN2, x.dtype))
-rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, y: -0.5 * y / x)
-reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y: -y * y)
+rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, y: -0.5 * y / x, True)
+reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y: -y * y, True)
 cbrt = _unary("cbrt", np.cbrt, lambda x, y: 1 / (3 * y * y))
 tan = _unary("tan", np.tan, lambda x, y: 1 + y * y)
 sinh = _unary("sinh", np.sinh, lambda x, y: np.cosh(x))

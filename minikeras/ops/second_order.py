@@ -329,8 +329,14 @@ _unary(M.erf, "backward")(lambda node, x, g: M.multiply(
 
 @_unary(M.sqrt, "backward")
 def _sqrt_derivative(node, x, g):
+    denominator = M.multiply(node, 2.0)
+    no_gradient = (node.data == 0) & (np.asarray(g.data) == 0)
+    if no_gradient.any():
+        # 0 there, as the first-order backward (tf's SqrtGrad): a denominator of 1 keeps the
+        # quotient's own derivatives finite
+        denominator = M.add(denominator, no_gradient.astype(denominator.dtype))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return M.divide(g, M.multiply(node, 2.0))
+        return M.divide(g, denominator)
 
 
 # keras.ops' elementwise functions made by numpy_ops._unary share one backward function; each

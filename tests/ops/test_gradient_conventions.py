@@ -100,3 +100,14 @@ def test_keras3_hard_sigmoid_is_relu6_of_x_plus_3_over_6():
     # d/dx [x h(x) + h(x)] = h(x) + (x + 1) h'(x), h' = 1/6 strictly inside (-3, 3)
     np.testing.assert_allclose(tape.gradient(total, x).numpy(),
                                expected + (x.data + 1) * inside / 6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["rsqrt", "reciprocal", "sqrt"])
+def test_no_nan_where_an_infinite_derivative_gets_no_gradient(op):
+    # tf's SqrtGrad / RsqrtGrad / ReciprocalGrad give 0 where the incoming gradient is 0
+    # (Keras 3's normalize of a zero vector, a sqrt on a branch K.switch drops)
+    x = Variable(np.array([0.0, 4.0], np.float32))
+    with keras.GradientTape() as tape:
+        y = keras.ops.sum(getattr(keras.ops, op)(x) * np.float32([0, 1]))
+    slope = {"rsqrt": -0.5 * 4 ** -1.5, "reciprocal": -1 / 16, "sqrt": 0.25}[op]
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), [0, slope], rtol=1e-6)
