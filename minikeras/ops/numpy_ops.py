@@ -388,7 +388,24 @@ def minimum(x1, x2):
 fmax = _on_promoted_pair(np.fmax)
 fmin = _on_promoted_pair(np.fmin)
 floor_divide = _on_promoted_pair(np.floor_divide)
-mod = _on_promoted_pair(np.mod)
+def mod(x1, x2):
+    """`x1 mod x2` (the divisor's sign, as np.mod); for floats differentiable as tf's FloorMod
+    (Keras 3's TF backend): the gradient to x1, times -floor(x1 / x2) to x2."""
+    a, b = _promoted_pair(x1, x2)
+    ad, bd = a.data, b.data
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(np.mod(ad, bd))
+    if out.dtype.kind != "f":
+        return Tensor(out)
+
+    def backward(g, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quotient = np.floor_divide(ad, bd)
+        return (unbroadcast(g, np.shape(ad)) if needs[0] else None,
+                unbroadcast(-g * quotient, np.shape(bd)) if needs[1] else None)
+    return record(out, (a, b), backward)
+
+
 fmod = _on_promoted_pair(np.fmod)
 
 

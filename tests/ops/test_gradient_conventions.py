@@ -111,3 +111,16 @@ def test_no_nan_where_an_infinite_derivative_gets_no_gradient(op):
         y = keras.ops.sum(getattr(keras.ops, op)(x) * np.float32([0, 1]))
     slope = {"rsqrt": -0.5 * 4 ** -1.5, "reciprocal": -1 / 16, "sqrt": 0.25}[op]
     np.testing.assert_allclose(tape.gradient(y, x).numpy(), [0, slope], rtol=1e-6)
+
+
+def test_keras3_mod_is_differentiable_as_floor_mod():
+    # Keras 3's TF backend: tf.math.floormod, gradient g to x and -floor(x / y) g to y
+    # (these numbers are tf's); it had no gradient here
+    a = Variable(np.float32([[5.5, -3.2, 7.0], [1.0, -0.5, 4.0]]))
+    b = Variable(np.float32([2.0, 1.5, -3.0]))
+    with keras.GradientTape() as tape:
+        y = keras.ops.sum(keras.ops.mod(a, b) * np.arange(1, 7, dtype=np.float32).reshape(2, 3))
+    ga, gb = tape.gradient(y, [a, b])
+    np.testing.assert_array_equal(ga.numpy(), [[1, 2, 3], [4, 5, 6]])
+    np.testing.assert_array_equal(gb.numpy(), [-2, 11, 21])
+    assert keras.ops.mod(np.int32([7, -7]), np.int32([3, 3])).numpy().tolist() == [1, 2]
