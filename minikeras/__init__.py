@@ -69,6 +69,9 @@ def _keep_keras2_module_paths():
         if module is None:
             module = types.ModuleType(full_name, f"Keras 2 module path: the names of "
                                                  f"`{__name__}.{source}`.")
+            # a package (empty __path__): an importer aliasing `keras.X` to `minikeras.X`
+            # imports `keras.layers.experimental.preprocessing` through its parent
+            module.__path__ = []
             sys.modules[full_name] = module
             parent, _, leaf = full_name.rpartition(".")
             setattr(importlib.import_module(parent), leaf, module)

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from .core import config
+from .core import config, philox
 from .core.random import global_rng, make_rng
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
@@ -90,6 +90,15 @@ class _Random(Initializer):
     def __init__(self, seed=None):
         self.seed = seed
 
+    def _tf_draws(self, dtype):
+        """Whether to draw tf.keras' own numbers: a seeded float32 initializer is a stateless
+        tf draw with `seed=[seed, 0]`, which `core.philox` replays. Other dtypes and unseeded
+        instances (tf picks a random seed) use NumPy's generator."""
+        return self.seed is not None and dtype == np.float32
+
+    def _tf_seed(self):
+        return (int(self.seed), 0)
+
     def _rng(self):
         """A generator for one call. tf.keras 2.21 draws the values of an unseeded instance
         from a seed the instance picks once (a stateless generator): every call of the same
@@ -122,7 +131,10 @@ class RandomNormal(_Random):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype=None, **kwargs):
-        return self._rng().normal(self.mean, self.stddev, size=shape).astype(self._dtype(dtype))
+        dtype = self._dtype(dtype)
+        if self._tf_draws(dtype):
+            return _scaled(philox.stateless_normal(shape, self._tf_seed()), self.stddev, self.mean)
+        return self._rng().normal(self.mean, self.stddev, size=shape).astype(dtype)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -137,6 +149,8 @@ class RandomUniform(_Random):
         dtype = self._dtype(dtype)
         if dtype.kind in "iu":
             return self._rng().integers(self.minval, self.maxval, size=shape).astype(dtype)
+        if self._tf_draws(dtype):
+            return _tf_uniform(shape, self._tf_seed(), self.minval, self.maxval)
         # minval + u * (maxval - minval) as tf draws it (numpy's uniform() does the same sum
         # but refuses maxval < minval, which tf accepts)
         unit = self._rng().random(size=shape)
@@ -144,6 +158,18 @@ class RandomUniform(_Random):
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+def _scaled(values, scale, shift):
+    """`values * scale + shift` in float32, as tf scales its stateless draws."""
+    values *= np.float32(scale)
+    values += np.float32(shift)
+    return values
+
+
+def _tf_uniform(shape, seed, low, high):
+    """`tf.random.stateless_uniform(shape, seed, low, high)`: float32 `u * (high - low) + low`."""
+    return _scaled(philox.stateless_uniform(shape, seed), np.float32(high) - np.float32(low), low)
 
 
 def _sampling_dtype(dtype):
@@ -182,6 +208,9 @@ class TruncatedNormal(_Random):
 
     def __call__(self, shape, dtype=None, **kwargs):
         dtype = self._dtype(dtype)
+        if self._tf_draws(dtype):
+            return _scaled(philox.stateless_truncated_normal(shape, self._tf_seed()),
+                           self.stddev, self.mean)
         return _truncated_normal(self._rng(), self.mean, self.stddev, shape, dtype).astype(dtype)
 
     def get_config(self):
@@ -211,8 +240,10 @@ class VarianceScaling(_Random):
         fan_in, fan_out = _fans(tuple(shape))
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, fan)
-        rng = self._rng()
         dtype = self._dtype(dtype)
+        if self._tf_draws(dtype):
+            return self._tf_values(shape, scale)
+        rng = self._rng()
         if self.distribution == "truncated_normal":
             # 0.879... is the stddev of a unit normal truncated to [-2, 2].
             stddev = math.sqrt(scale) / 0.87962566103423978
@@ -223,6 +254,16 @@ class VarianceScaling(_Random):
             limit = math.sqrt(3.0 * scale)
             values = _uniform(rng, -limit, limit, shape, dtype)
         return np.asarray(values).astype(dtype, copy=False)
+
+    def _tf_values(self, shape, scale):
+        seed = self._tf_seed()
+        if self.distribution == "truncated_normal":
+            stddev = math.sqrt(scale) / 0.87962566103423978
+            return _scaled(philox.stateless_truncated_normal(shape, seed), stddev, 0.0)
+        if self.distribution == "untruncated_normal":
+            return _scaled(philox.stateless_normal(shape, seed), math.sqrt(scale), 0.0)
+        limit = math.sqrt(3.0 * scale)
+        return _tf_uniform(shape, seed, -limit, limit)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
@@ -259,7 +300,11 @@ class Orthogonal(_Random):
                              f"Received: shape={shape} of rank {len(shape)}.")
         rows = int(np.prod(shape[:-1]))
         cols = shape[-1]
-        flat = self._rng().normal(size=(max(rows, cols), min(rows, cols)))
+        flat_shape = (max(rows, cols), min(rows, cols))
+        if self._tf_draws(self._dtype(dtype)):
+            flat = philox.stateless_normal(flat_shape, self._tf_seed()).astype(np.float64)
+        else:
+            flat = self._rng().normal(size=flat_shape)
         q, r = np.linalg.qr(flat)
         q *= np.sign(np.diag(r))
         if rows < cols:

@@ -10,7 +10,7 @@ from ..core import config
 from ..core.tensor import Tensor, Variable
 from ..core import dispatch
 from .. import ops
-from ..activations import reject_1d_softmax
+from .. import activations
 from ..core.tensor import as_array
 from ..ops.math import batch_dot, convert_to_tensor  # noqa: F401  (K.* names)
 from ..ops.nn import l2_normalize  # noqa: F401  (K.* name)
@@ -292,7 +292,8 @@ def elu(x, alpha=1.0):
 
 
 def sigmoid(x):
-    return ops.sigmoid(x)
+    # tf.keras' K.sigmoid remembers its logits: a crossentropy on the result reads them
+    return activations.sigmoid(x)
 
 
 def hard_sigmoid(x):
@@ -312,8 +313,8 @@ def softsign(x):
 
 
 def softmax(x, axis=-1):
-    reject_1d_softmax(x)
-    return ops.softmax(x, axis=axis)
+    # tf.keras' K.softmax remembers its logits: a crossentropy on the result reads them
+    return activations.softmax(x, axis=axis)
 
 
 def bias_add(x, bias, data_format=None):

@@ -172,10 +172,17 @@ class Variable(Tensor):
         return self.data.copy()
 
     def value(self):
-        return Tensor(self.data)
+        # tf's read: a snapshot later assign* calls (training) leave alone, and a read a tape
+        # differentiates through to this variable
+        return record(self.data.copy(), (self,), _read_backward)
 
     def read_value(self):
-        return Tensor(self.data.copy())
+        return self.value()
+
+    def __array__(self, dtype=None, copy=None):
+        # np.asarray(variable) is a snapshot too, as with tf.Variable: training updates the
+        # variable's array in place
+        return super().__array__(dtype, copy=True if copy is None else copy)
 
     def __repr__(self):
         return (f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}, "
@@ -217,6 +224,10 @@ def is_tracked(x):
     if isinstance(x, Variable):
         return x.trainable or x._tracked
     return isinstance(x, Tensor) and x._tracked
+
+
+def _read_backward(g, needs):
+    return (g,)
 
 
 def record(out_data, inputs, backward):

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 
 from ..core import config
-from ..core.session import to_snake_case, unique_object_name
+from ..core.session import fresh_name_counters, to_snake_case, unique_object_name
 from ..core.concrete_scope import made_before_concrete_scope, symbolic_in_concrete_scope_error
 from ..core.tensor import Tensor, Variable, is_recording, unwrap
 from ..core.tensor_shape import TensorShape
@@ -700,10 +700,14 @@ class Layer:
         if captured:
             raise symbolic_in_concrete_scope_error(captured[0])
         inputs = args[0]
-        self._maybe_build(inputs)
+        # tf.keras builds and runs the layer in a scratch graph: layers created meanwhile (in a
+        # `build`, in a Lambda's function) count their automatic names from zero there
+        with fresh_name_counters():
+            self._maybe_build(inputs)
         assert_input_compatibility(self.input_spec, [shape_of(t) for t in flatten(inputs)], self.name)
         self._extra_losses = []
-        outputs = self._infer_outputs(args, kwargs)
+        with fresh_name_counters():
+            outputs = self._infer_outputs(args, kwargs)
         self._set_symbolic_losses(inputs, outputs)
         node_index = len(self._inbound_nodes)
         flat = flatten(outputs)

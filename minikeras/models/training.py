@@ -69,11 +69,24 @@ class Model(Layer):
         self._is_graph_network = False
         self._in_fit = False
 
+    _pending_checkpoint = None      # a TF checkpoint loaded before the model was built
+
     def __call__(self, *args, **kwargs):
+        if self._pending_checkpoint is not None:
+            self._restore_pending_checkpoint(args, kwargs)
         # Called directly (a custom training loop, a GAN step, inference in a loop), the model
         # runs under fit's BLAS thread policy too (inside a step this scope is a no-op).
         with blas_single_threaded("call"):
             return super().__call__(*args, **kwargs)
+
+    def _restore_pending_checkpoint(self, args, kwargs):
+        """`load_weights(prefix)` came before the variables existed: create them with an
+        inference call on this first input, restore, then run the call asked for with the
+        restored values (tf assigns each variable as it is created)."""
+        pending, self._pending_checkpoint = self._pending_checkpoint, None
+        inputs = args[0] if args else kwargs.get("inputs")
+        self(inputs, training=False)
+        pending.restore_into(self)
 
     # --- structure -------------------------------------------------------------------------
     @property
@@ -708,8 +721,11 @@ class Model(Layer):
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None,
              signatures=None, options=None, save_traces=True):
         from ..saving import save_model
+        # SavedModel-only arguments, passed on when given (the other formats refuse them)
+        extra = {name: value for name, value in (("signatures", signatures),
+                                                 ("options", options)) if value is not None}
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
-                   save_format=save_format)
+                   save_format=save_format, **extra)
 
     def get_config(self):
         if getattr(self, "_nodes_in_order", None) is not None:

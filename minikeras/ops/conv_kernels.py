@@ -776,8 +776,11 @@ def _winograd_plan_key(x_shape, kernel_shape, pads, dtype, activation, has_bias,
 # 1.000; 384 KB and 256 KB 1.22 / 1.21 and 1.33 / 1.31. Per chain (thread CPU, 4 rounds) 2 MB
 # takes 0.81-0.86 of 768 KB's time on every resnet_small Winograd chain, but vgg_small's
 # pooled chains (`conv_forward`'s pooled route) and plain layers gained nothing (0.93-1.10): only
-# this route takes them. The same bits (slices are whole samples).
-_IN_FLIGHT_SLICE_BYTES = 2 << 20
+# this route takes them. The same bits (slices are whole samples). With the products in row
+# blocks for OpenBLAS' small-matrix kernels (`winograd._product_in_blocks`: a slice's rows no
+# longer decide which kernel multiplies them), against 2 MB (12 pairs each, load 15-16): 2.5 MB
+# wall 0.952 / 0.973, CPU 0.952 / 0.969; 3 MB 0.953, CPU 0.956; 4 MB 1.141 / 1.084 (8 pairs).
+_IN_FLIGHT_SLICE_BYTES = 5 << 19
 
 
 def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):

@@ -10,6 +10,10 @@ from ..core.tensor import as_array, unwrap
 # `np.add.at` (measured: 3200 ids, vocabulary 1000, width 64: add.at 5.3 ms, bincount 3.0 ms;
 # 320 ids, vocabulary 50: add.at 0.12 ms, one-hot GEMM 0.03 ms).
 _ONE_HOT_LIMIT = 1 << 18
+# From this many table cells, with ids touching under a quarter of the rows, the rows are
+# summed per distinct id first (`_scatter_few_rows`; below it the table-sized `bincount` is
+# as fast: 3000 ids into 20000 x 16, 0.1 ms against 0.3).
+_FEW_ROWS_CELLS = 1 << 21
 
 
 def check_ids(ids, vocabulary_size):
@@ -37,9 +41,25 @@ def scatter_rows(ids, grad, num_rows):
         one_hot = np.zeros((flat_ids.size, num_rows), dtype=grad.dtype)
         one_hot[np.arange(flat_ids.size), flat_ids] = 1
         return one_hot.T @ rows
+    if num_rows * width >= _FEW_ROWS_CELLS and 4 * flat_ids.size < num_rows:
+        return _scatter_few_rows(flat_ids, rows, num_rows)
     cells = (flat_ids[:, None] * width + np.arange(width)).reshape(-1)
     total = np.bincount(cells, weights=rows.reshape(-1), minlength=num_rows * width)
     return total.reshape(num_rows, width).astype(grad.dtype, copy=False)
+
+
+def _scatter_few_rows(flat_ids, rows, num_rows):
+    """`scatter_rows` when the ids touch few of the table's rows (a large vocabulary): the
+    rows are summed per distinct id (the same float64 `bincount`, so the same sums) into a
+    small array, then placed in the zeroed table; the float64 table-sized sum and its cast
+    cost ~0.1 s a step at 1.2M x 50 (imdb_fasttext with bigrams)."""
+    width = rows.shape[1]
+    distinct, slot = np.unique(flat_ids, return_inverse=True)
+    cells = (slot.reshape(-1, 1) * width + np.arange(width)).reshape(-1)
+    sums = np.bincount(cells, weights=rows.reshape(-1), minlength=distinct.size * width)
+    dense = np.zeros((num_rows, width), rows.dtype)
+    dense[distinct] = sums.reshape(distinct.size, width)
+    return dense
 
 
 def lookup_rows(gradient):

@@ -98,37 +98,44 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     xd = as_array(x)
     if negative_slope == 0 and max_value is None and threshold == 0:
         return record(*_relu_with_backward(xd, x))
-    if negative_slope == 0 and threshold == 0 and max_value is not None and max_value > 0:
-        return _capped_relu(x, xd, max_value)           # ReLU6 and the like
+    if negative_slope == 0 and threshold == 0 and max_value == 6:
+        return _capped_relu(x, xd, max_value)           # tf.nn.relu6: slope 0 at 0 and at 6
     if max_value is None and threshold == 0:
-        return leaky_relu(x, negative_slope)            # tf.keras calls tf.nn.leaky_relu
-    return _composed_relu(x, xd, negative_slope, max_value, threshold)
-
-
-def _composed_relu(x, xd, negative_slope, max_value, threshold):
-    """tf.keras' backend.relu as the TensorFlow ops it is made of, for their gradients at the
-    kinks: the positive part (`x * (x > threshold)`, relu6 for a cap of 6 without threshold,
-    else relu), `clip_by_value(., 0, max_value)` (its gradient passes at both bounds), minus
-    `negative_slope * relu(threshold - x)` (no gradient at x == threshold)."""
-    dtype = xd.dtype
-    slope = xd > threshold
-    if threshold == 0 and max_value is not None and max_value == 6:
-        out = np.clip(xd, 0, np.asarray(6, dtype))      # tf.nn.relu6: slope 0 at both ends
-        np.logical_and(slope, xd < 6, out=slope)
+        # tf.nn.leaky_relu: slope negative_slope at 0 too
+        above = xd > 0
+        out = np.where(above, xd, negative_slope * xd).astype(xd.dtype, copy=False)
+        slope = np.where(above, 1, negative_slope).astype(xd.dtype)
     else:
-        # x * (x > threshold) (-0.0 below a threshold, as tf's product) or relu (+0.0)
-        out = xd * slope if threshold != 0 else np.where(slope, xd, np.zeros((), dtype))
-        if max_value is not None:
-            cap = np.asarray(max_value, dtype)
-            np.logical_and(slope, (out >= 0) & (out <= cap), out=slope)
-            out = np.clip(out, 0, cap)
-    slope = slope.astype(dtype)
+        out, slope = _keras2_relu_pieces(xd, negative_slope, max_value, threshold)
+    return record(out, (x,), lambda g, needs: (g * slope,))
+
+
+def _keras2_relu_pieces(xd, negative_slope, max_value, threshold):
+    """(values, slopes) of tf.keras' K.relu computed piece by piece as it does, so both match
+    tf's at every kink, NaN and inf included: x * (x > threshold) (tf.nn.relu when threshold
+    is 0), clipped to [0, max_value] (tf.nn.relu6 when that is all, slope 0 at 6; else
+    tf.clip_by_value's minimum then maximum, which pass the gradient at both ends), minus
+    negative_slope * relu(threshold - x)."""
+    dtype = xd.dtype
+    zero = np.zeros((), dtype)
+    above = xd > threshold
+    slope = above.astype(dtype)
+    with np.errstate(invalid="ignore"):    # -inf * 0 is tf's NaN too
+        out = xd * slope if threshold != 0 else np.maximum(xd, zero)
+    if max_value is not None:
+        cap = np.asarray(max_value, dtype)
+        if threshold == 0 and max_value == 6:
+            slope[out >= cap] = 0
+            out = np.minimum(out, cap)
+        else:
+            clipped = np.minimum(out, cap)
+            slope[~((out <= cap) & (clipped >= 0))] = 0
+            out = np.maximum(clipped, zero)
     if negative_slope:
-        below = xd < threshold
-        alpha = np.asarray(negative_slope, dtype)
-        out = out - alpha * np.where(below, np.asarray(threshold, dtype) - xd, np.zeros((), dtype))
-        slope = slope + alpha * below
-    return record(out.astype(dtype, copy=False), (x,), lambda g, needs: (g * slope,))
+        below = threshold - xd
+        out = out - negative_slope * np.maximum(below, zero)
+        slope[below > 0] += negative_slope
+    return out.astype(dtype, copy=False), slope
 
 
 def _relu_into(source, dest):
@@ -175,18 +182,15 @@ def _relu_with_backward(xd, x):
 
 
 def _capped_relu(x, xd, max_value):
-    """`clip(x, 0, max_value)`, slope 1 strictly inside (0 at both ends, as tf.nn.relu6), and
-    at the cap too unless it is 6: tf.keras' relu is then relu and clip_by_value, whose
-    gradient passes at its bounds."""
+    """`clip(x, 0, max_value)`, slope 1 strictly inside (0 at both ends, as tf.nn.relu6)."""
     cap = np.asarray(max_value, xd.dtype)
-    passes_at_cap = max_value != 6
     out = np.empty_like(xd)
     split_rows(lambda rows: np.clip(xd[rows], 0, cap, out=out[rows]), out)
 
     def backward(g, needs):
         grad = np.empty(out.shape, np.result_type(g, out))
-        split_rows(lambda rows: capped_relu_grad_into(
-            out[rows], g[rows], cap, grad[rows], xd[rows] if passes_at_cap else None), grad)
+        split_rows(lambda rows: capped_relu_grad_into(out[rows], g[rows], cap, grad[rows]),
+                   grad)
         return (grad,)
     return record(out, (x,), backward)
 
@@ -241,9 +245,12 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(x):
     xd = as_array(x)
-    positive = xd >= 0      # at 0 both branches give 0; tf's SeluGrad takes the slope `scale`
-    neg = (np.expm1(np.minimum(xd, 0)) * (_SELU_SCALE * _SELU_ALPHA)).astype(xd.dtype, copy=False)
-    out = np.where(positive, xd * np.asarray(_SELU_SCALE, xd.dtype), neg)
+    # tf.nn.selu: scale * alpha * (exp(x) - 1) below 0; its gradient takes the linear branch
+    # wherever that value is not negative (x = 0, or exp(x) rounding to 1)
+    neg = ((np.exp(np.minimum(xd, 0)) - 1) * (_SELU_SCALE * _SELU_ALPHA)).astype(xd.dtype,
+                                                                               copy=False)
+    out = np.where(xd < 0, neg, xd * np.asarray(_SELU_SCALE, xd.dtype))
+    positive = ~(out < 0)
 
     def backward(g, needs):
         return (np.where(positive, g * _SELU_SCALE, g * (neg + _SELU_SCALE * _SELU_ALPHA)).astype(g.dtype),)
@@ -278,7 +285,7 @@ def keras2_hard_sigmoid(x):
     xd = as_array(x)
     pre = xd * np.asarray(0.2, xd.dtype) + np.asarray(0.5, xd.dtype)
     out = np.clip(pre, 0, 1).astype(xd.dtype, copy=False)
-    inside = (pre >= 0) & (pre <= 1)      # tf.clip_by_value's gradient passes at its bounds
+    inside = (pre >= 0) & (pre <= 1)    # tf.clip_by_value passes the gradient at 0 and 1
     return record(out, (x,), lambda g, needs: (g * (inside * np.asarray(0.2, g.dtype)),))
 
 

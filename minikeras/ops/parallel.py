@@ -474,13 +474,22 @@ def split_flat(work, size, min_items=_SPLIT_ELEMENTS):
 _SPLIT_MACS = 1 << 22
 
 
+# Products with an inner dimension of at most _THIN_DEPTH and an output of no more rows than
+# columns and at most _THIN_OUTPUT elements run on one BLAS thread (`_one_blas_thread`).
+_THIN_DEPTH = 16
+_THIN_OUTPUT = 1 << 17
+
+
 def matmul(a, b):
     """`a @ b` for 2-D arrays, split over two threads (by rows of `a`, or by columns of `b`
     when those are more) when large inside an active `blas_single_threaded` block; plain
-    `a @ b` (BLAS' own threads) otherwise. The time of large products counts towards the
-    step's splittable share (see `blas_single_threaded`)."""
+    `a @ b` (BLAS' own threads) otherwise; thin products on one BLAS thread
+    (`_one_blas_thread`). The time of large products counts towards the step's splittable
+    share (see `blas_single_threaded`)."""
     rows, depth = a.shape
     columns = b.shape[1]
+    if depth <= _THIN_DEPTH and rows <= columns and rows * columns <= _THIN_OUTPUT:
+        return _one_blas_thread(a, b)
     if rows * depth * columns < _SPLIT_MACS:
         return a @ b
     start = time.perf_counter()
@@ -495,6 +504,28 @@ def matmul(a, b):
         return out
     finally:
         _note_splittable(start)
+
+
+def _one_blas_thread(a, b):
+    """`a @ b` on one BLAS thread. With a thin inner dimension (a classifier's input gradient,
+    128x10 @ 10x512) OpenBLAS' second thread only writes half the output on the other core,
+    which the next elementwise pass then reads back: where the host places the vCPUs far
+    apart (`benchmarks/bench_cross_core.py`) that product took 112-118 us on two threads and
+    67-70 us on one, and the mlp's step 0.980-0.991 of its time (per-step medians, 150-200
+    alternating turns of 10 steps); near, 0.998-0.999. Product and one pass over its output,
+    two threads / one (us), near and far: 128x512 with K = 10: 47 / 41, 159 / 74; K = 16:
+    51 / 50, 165 / 83; K = 24: 57 / 60 (one thread loses near from there); 256x512, K = 10:
+    82 / 70, 239 / 71; but 512x256 (more rows than columns), K = 10: 34 / 51, 59 / 55. Inner
+    dimensions up to 512 give the same bits on one and two threads (OpenBLAS 0.3.31 blocks K
+    alike)."""
+    previous = _BLAS[1]() if _BLAS is not None else 1
+    if previous <= 1:
+        return a @ b
+    _BLAS[0](1)
+    try:
+        return a @ b
+    finally:
+        _BLAS[0](previous)
 
 
 def matmul_pair(first, second):

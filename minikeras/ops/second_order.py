@@ -622,7 +622,7 @@ def _relu_rule(node, g, needs, env):
     return (_masked(node.data > 0, g),)
 
 
-@rule_for(_nn._composed_relu, "<lambda>")
+@rule_for(_nn.relu, "<lambda>")
 def _general_relu_rule(node, g, needs, env):
     return (_scaled(g, env["slope"]),)
 
@@ -630,8 +630,7 @@ def _general_relu_rule(node, g, needs, env):
 @rule_for(_nn._capped_relu)
 def _capped_relu_rule(node, g, needs, env):
     out = node.data
-    below_cap = (env["xd"] <= env["cap"]) if env["passes_at_cap"] else (out < env["cap"])
-    return (_masked((out > 0) & below_cap, g),)
+    return (_masked((out > 0) & (out < env["cap"]), g),)
 
 
 @rule_for(_nn.leaky_relu)

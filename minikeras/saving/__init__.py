@@ -3,7 +3,8 @@
 Formats, chosen from the file name as tf.keras does:
 - `*.weights.h5`: Keras 3 weights layout; `*.h5` / `*.hdf5`: Keras 2 legacy HDF5 weights.
 - `model.save('m.keras')`: the Keras 3 zip; `model.save('m.h5')`: the legacy whole-model HDF5.
-- `save_weights('ckpt/cp')` (no '.h5'/'.keras'): the TensorFlow checkpoint (`tf_checkpoint`).
+- `save_weights('ckpt/cp')` (no '.h5'/'.keras'): the TensorFlow checkpoint (`tf_checkpoint`);
+  `model.save('my_model')`: the TensorFlow SavedModel directory (`savedmodel`).
 Every save is atomic (temporary file + rename) and every load names the file when it fails.
 """
 import collections.abc
@@ -15,7 +16,7 @@ from ..core.registry import (  # noqa: F401
     custom_object_scope, CustomObjectScope, get_custom_objects,
 )
 from ..core.serialization import serialize_keras_object, deserialize_keras_object  # noqa: F401
-from . import file_io, keras3_config, keras_v3, legacy_h5, tf_checkpoint
+from . import file_io, keras3_config, keras_v3, legacy_h5, savedmodel, tf_checkpoint
 from .pickling import model_from_bytes, model_to_bytes  # noqa: F401 (Model.__reduce_ex__)
 from ..models.serialization import enable_unsafe_deserialization, safe_mode_scope  # noqa: F401,E501
 
@@ -45,20 +46,18 @@ def _save_format(filepath, save_format):
     return "tf"
 
 
-def _no_savedmodel(filepath):
-    raise NotImplementedError(
-        f"Cannot save to {filepath!r}: the TensorFlow SavedModel format (the default for paths "
-        "without a '.keras' or '.h5' extension, or save_format='tf') is not supported by "
-        "minikeras. Use a '.keras' or '.h5' file name.")
-
-
 def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None,
                **kwargs):
     """`model.save(filepath)`: the whole model (config, weights, optimizer state)."""
     filepath = _path(filepath)
     fmt = _save_format(filepath, save_format)
     if fmt == "tf":
-        _no_savedmodel(filepath)
+        # tf.keras asks before overwriting a SavedModel directory (or anything of that name)
+        if not overwrite and os.path.exists(filepath) \
+                and not file_io.ask_to_proceed_with_overwrite(filepath):
+            return
+        savedmodel.save_model(model, filepath, include_optimizer=include_optimizer, **kwargs)
+        return
     if not file_io.should_write(filepath, overwrite):
         return
     if fmt == "keras":
@@ -78,7 +77,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kwargs):  # noqa: A002
-    """`keras.models.load_model`: a `.keras` zip or a legacy whole-model `.h5` file."""
+    """`keras.models.load_model`: a `.keras` zip, a legacy whole-model `.h5` file or a
+    TensorFlow SavedModel directory (`savedmodel`)."""
     if kwargs:
         raise TypeError(f"load_model() got unexpected keyword arguments: {list(kwargs)}")
     if not isinstance(filepath, (str, os.PathLike)):     # bytes too, as tf.keras
@@ -89,6 +89,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
         raise TypeError(f"`custom_objects` must be a dict mapping names to classes or "
                         f"functions. Received: custom_objects={custom_objects!r}")
     filepath = _path(filepath)
+    if savedmodel.is_savedmodel_dir(filepath):
+        return savedmodel.load_model(filepath, custom_objects, compile=compile,
+                                     safe_mode=safe_mode)
     file_io.check_readable(filepath, whole_model=True)
     with open(filepath, "rb") as f:
         head = f.read(8)
@@ -207,10 +210,6 @@ def _load_tf_checkpoint(model, filepath, by_name, skip_mismatch, kwargs):
         raise NotImplementedError("load_weights(options=...) (tf.train.CheckpointOptions) is not "
                                   "supported by minikeras.")
     if not getattr(model, "built", True):
-        # tf.keras keeps the values and assigns them when the variables are created; here they
-        # would be lost without a word.
-        raise ValueError(f"Cannot load the TensorFlow checkpoint {filepath} into model "
-                         f"'{model.name}': its weights have not been created yet (minikeras "
-                         "cannot defer the restore to the first call as tf.keras does). Call "
-                         "the model on a batch or `build()` it first, then load the weights.")
+        # tf.keras keeps the values and assigns them as the variables are created
+        return tf_checkpoint.DeferredRestore(model, filepath)
     return tf_checkpoint.load_weights(model, filepath)

@@ -324,6 +324,12 @@ def build_optimizer(optimizer, variables):
 def set_optimizer_weights(optimizer, values):
     """Assign saved optimizer state; on any mismatch warn (as tf.keras) and keep fresh state."""
     variables = list(optimizer.variables)
+    if len(values) == 1 and values[0].name.split("/")[-1].startswith("iteration") and \
+            variables and variables[0] is optimizer.iterations:
+        # tf.keras saves `iteration:0` alone for a compiled model never trained, and restores
+        # it silently (its set_weights zips the lists)
+        optimizer.iterations.assign(np.asarray(values[0][()], optimizer.iterations.dtype))
+        return
     shapes_match = len(values) == len(variables) and all(
         tuple(v.shape) == tuple(np.shape(value)) for v, value in zip(variables, values))
     if not shapes_match:

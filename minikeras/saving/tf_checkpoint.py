@@ -315,8 +315,9 @@ def save_weights(model, filepath):
         os.makedirs(directory, exist_ok=True)      # tf creates the checkpoint's directory
     # Both files are written to temporaries first, then renamed one after the other (Ctrl-C
     # deferred): a failure while writing leaves the previous checkpoint whole; the state file
-    # is updated last.
-    with _replaced(prefix + DATA_SUFFIX) as data_tmp, _replaced(prefix + ".index") as index_tmp:
+    # is updated last. The data file is renamed first, as tf's BundleWriter does, so the index
+    # (what says a checkpoint exists) never names a data file not yet there.
+    with _replaced(prefix + ".index") as index_tmp, _replaced(prefix + DATA_SUFFIX) as data_tmp:
         _write_bytes(data_tmp, data_bytes)
         _write_bytes(index_tmp, index_bytes)
     _write_state_file(directory, prefix)
@@ -491,8 +492,8 @@ class CheckpointLoadStatus:
         """Values are restored eagerly: nothing left to run."""
 
 
-def load_weights(model, filepath):
-    prefix = os.fspath(filepath)
+def _read_with_graph(prefix):
+    """(values, parsed object graph) of the checkpoint at `prefix`."""
     values = read_checkpoint(prefix)
     if OBJECT_GRAPH_KEY not in values:
         raise NotImplementedError(
@@ -501,6 +502,16 @@ def load_weights(model, filepath):
     saved = parse_object_graph(values[OBJECT_GRAPH_KEY])
     if not saved:
         raise file_io.CorruptFileError(f"The checkpoint {prefix} has an empty object graph.")
+    return values, saved
+
+
+def load_weights(model, filepath):
+    prefix = os.fspath(filepath)
+    values, saved = _read_with_graph(prefix)
+    return _restore(model, prefix, values, saved)
+
+
+def _restore(model, prefix, values, saved):
     _build_optimizer_if_saved(model, saved)
     root = object_graph(model)
     pairs, unresolved, matched_objects = _match(saved, root)
@@ -522,37 +533,118 @@ def load_weights(model, filepath):
     return CheckpointLoadStatus(unresolved, unmatched, matched_objects).assert_nontrivial_match()
 
 
+class DeferredRestore:
+    """`load_weights(prefix)` on a model whose variables do not exist yet (a subclassed model
+    not called yet): tf keeps the values and assigns each variable as it is created. Here the
+    values are read now and restored when the model is first called (`Model.__call__` builds it
+    with an inference call on that first input, then restores, then runs the call asked for),
+    so the first real computation already sees them, as in tf. What `load_weights` returns."""
+
+    def __init__(self, model, prefix):
+        self._prefix = prefix
+        self._values, self._saved = _read_with_graph(prefix)
+        self._status = None
+        self._partial_expected = False
+        model._pending_checkpoint = self
+
+    def restore_into(self, model):
+        values, saved = self._values, self._saved
+        self._values = self._saved = None
+        self._status = _restore(model, self._prefix, values, saved)
+        if self._partial_expected:
+            self._status.expect_partial()
+
+    def assert_consumed(self):
+        if self._status is None:        # tf: every saved value is still unresolved
+            path, key = next((path, key) for node_id, path in _saved_paths(self._saved)
+                             for _, key in self._saved[node_id].keys)
+            raise AssertionError(f"Unresolved object in checkpoint {_display_path(path)}: "
+                                 f"attributes {{ name: \"{VARIABLE_VALUE}\" checkpoint_key: "
+                                 f"\"{key}\" }}")
+        self._status.assert_consumed()
+        return self
+
+    def assert_existing_objects_matched(self):
+        if self._status is not None:
+            self._status.assert_existing_objects_matched()
+        return self         # no objects exist yet: nothing unmatched (as tf)
+
+    def assert_nontrivial_match(self):
+        if self._status is not None:        # before: tf matches the layers that exist already
+            self._status.assert_nontrivial_match()
+        return self
+
+    def expect_partial(self):
+        if self._status is not None:
+            self._status.expect_partial()
+        self._partial_expected = True
+        return self
+
+    def run_restore_ops(self, session=None):
+        """Values are restored when the variables exist: nothing to run."""
+
+    def initialize_or_restore(self, session=None):
+        """Values are restored when the variables exist: nothing to run."""
+
+
 def _match(saved, root):
     """Walk the saved graph from its root alongside the model's, child by child name, as tf's
-    restore does. ([(path, variable, key)] restored, [(path, key)] left unresolved, the number
-    of saved nodes matched)."""
-    pairs, unresolved, seen, matched_objects = [], [], set(), 0
+    restore does: a saved node is matched by any path the model also has (a SavedModel's
+    checkpoint stores a nested model's variables under `variables/<i>`, a path no model has,
+    and also reaches them through the layers). ([(path, variable, key)] restored,
+    [(path, key)] left unresolved, the number of saved nodes matched)."""
+    pairs, matched = [], {}
     queue = [(0, root, ())]
     while queue:
         node_id, node, path = queue.pop(0)
-        if node_id in seen:
+        _check_node_id(node_id, saved)
+        if node_id in matched:
             continue
-        seen.add(node_id)
-        if node_id >= len(saved):
-            raise file_io.CorruptFileError(f"The checkpoint's object graph refers to node "
-                                           f"{node_id} of {len(saved)}.")
-        saved_node = saved[node_id]
-        matched_objects += node is not None
-        for attribute, key in saved_node.keys:
-            if node is not None and node.variable is not None and attribute == VARIABLE_VALUE:
+        matched[node_id] = node
+        for attribute, key in saved[node_id].keys:
+            if node.variable is not None and attribute == VARIABLE_VALUE:
                 pairs.append((path, node.variable, key))
-            else:
-                unresolved.append((path, key))
-        for name, child_id in saved_node.children:
-            child = node.child(name) if node is not None else None
-            queue.append((child_id, child, path + (name,)))
+        for name, child_id in _layer_index_edges_first(saved[node_id].children):
+            child = node.child(name)
+            if child is not None:
+                queue.append((child_id, child, path + (name,)))
     # A variable reached by two saved nodes is restored once (the first path), as in tf.
     unique, restored = [], set()
     for path, variable, key in pairs:
         if id(variable) not in restored:
             restored.add(id(variable))
             unique.append((path, variable, key))
-    return unique, unresolved, matched_objects
+    restored_keys = {key for _, _, key in unique}
+    unresolved = [(path, key) for node_id, path in _saved_paths(saved)
+                  for _, key in saved[node_id].keys if key not in restored_keys]
+    return unique, unresolved, len(matched)
+
+
+def _layer_index_edges_first(children):
+    """`layer-<i>` names every layer of a graph model the same way in tf and here;
+    `layer_with_weights-<k>` counts differ where tf's layer holds state minikeras keeps outside
+    variables (an adapted TextVectorization's lookup table), so the index edges match first."""
+    return sorted(children, key=lambda child: not child[0].startswith("layer-"))
+
+
+def _check_node_id(node_id, saved):
+    if node_id >= len(saved):
+        raise file_io.CorruptFileError(f"The checkpoint's object graph refers to node "
+                                       f"{node_id} of {len(saved)}.")
+
+
+def _saved_paths(saved):
+    """[(node id, first path)] of every saved node reachable from the root, breadth first."""
+    order, paths, queue = [], {0: ()}, [0]
+    while queue:
+        node_id = queue.pop(0)
+        order.append((node_id, paths[node_id]))
+        for name, child_id in saved[node_id].children:
+            _check_node_id(child_id, saved)
+            if child_id not in paths:
+                paths[child_id] = paths[node_id] + (name,)
+                queue.append(child_id)
+    return order
 
 
 def _build_optimizer_if_saved(model, saved):

@@ -237,6 +237,15 @@ def _split_sizes(left_size, right_size, total):
     return int(left), int(right)
 
 
+def _allowed_formats_words(kind, formats):
+    """How each tf.keras loader names its file formats when it finds no file."""
+    if kind == "text files":
+        return f"Allowed format: {', '.join(formats)}"
+    if kind == "audio files":
+        return f"Allowed format(s): {formats}"
+    return f"Allowed formats: {formats}"
+
+
 def directory_datasets(directory, labels, label_mode, class_names, formats, shuffle, seed,
                        validation_split, subset, follow_links, make_part, kind):
     """What the `*_dataset_from_directory` functions share: index the `formats` files (seeded
@@ -257,9 +266,8 @@ def directory_datasets(directory, labels, label_mode, class_names, formats, shuf
         part_paths, part_labels = training_or_validation_split(paths, labels, validation_split,
                                                                subset_name)
         if not part_paths:
-            allowed = "formats" if len(formats) > 1 else "format"
-            raise ValueError(f"No {what}{kind} found in directory {directory}. Allowed "
-                             f"{allowed}: {formats}")
+            raise ValueError(f"No {what}{kind} found in directory {directory}. "
+                             f"{_allowed_formats_words(kind, formats)}")
         return make_part(part_paths, part_labels, class_names,
                          shuffle and subset_name != "validation", seed)
     if subset == "both":

@@ -87,10 +87,11 @@ ELEMENTWISE = {
     "relu_slope": (lambda x: N.relu(x, negative_slope=0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
     "relu_max": (lambda x: N.relu(x, max_value=1.5), lambda x: np.clip(x, 0, 1.5)),
     "relu_threshold": (lambda x: N.relu(x, threshold=0.7), lambda x: np.where(x > 0.7, x, 0)),
+    # tf.keras clips x * (x > threshold) to [0, max_value] before the slope part: a negative
+    # threshold's (threshold, 0) maps to 0 (peer: K.relu(-0.25, 0.1, 2.0, -0.5) = 0)
     "relu_all": (lambda x: N.relu(x, negative_slope=0.1, max_value=2.0, threshold=-0.5),
-                 # tf.keras clips x * (x > threshold) to [0, 2]: 0 on (-0.5, 0]
-                 lambda x: np.where(x >= 2, 2, np.where(x > 0, x, np.where(
-                     x > -0.5, 0, 0.1 * (x + 0.5))))),
+                 lambda x: np.where(x >= 2, 2, np.where(x > -0.5, np.maximum(x, 0),
+                                                        0.1 * (x + 0.5)))),
     "leaky_relu": (N.leaky_relu, lambda x: np.where(x > 0, x, 0.2 * x)),
     "leaky_relu_alpha": (lambda x: N.leaky_relu(x, 0.05), lambda x: np.where(x > 0, x, 0.05 * x)),
     "elu": (N.elu, lambda x: np.where(x > 0, x, np.expm1(x))),

@@ -198,8 +198,8 @@ def test_loading_directories(tmp_path):
     assert not isinstance(caught.value, NotImplementedError)
     with pytest.raises(IsADirectoryError, match="Is a directory"):
         small_model().load_weights(str(directory))
-    (directory / "saved_model.pb").write_bytes(b"")
-    with pytest.raises(NotImplementedError, match="SavedModel format is not supported"):
+    (directory / "saved_model.pb").write_bytes(b"")     # tf.keras: IndexError (no MetaGraphDef)
+    with pytest.raises(ValueError, match="saved_model.pb: it holds no MetaGraphDef"):
         keras.models.load_model(str(directory))
 
 

@@ -267,9 +267,9 @@ def test_overwrite_false_asks_before_replacing(tmp_path, monkeypatch):
     assert path.read_bytes() == before
 
 
-def test_savedmodel_paths_are_refused(tmp_path):
-    with pytest.raises(NotImplementedError, match="SavedModel"):
-        small_model().save(tmp_path / "model_dir")
+def test_paths_without_extension_are_savedmodel_directories(tmp_path):
+    small_model().save(tmp_path / "model_dir")          # tests/saving/test_savedmodel.py
+    assert (tmp_path / "model_dir" / "saved_model.pb").is_file()
     small_model().save_weights(tmp_path / "ckpt")      # a TF checkpoint (test_tf_checkpoint.py)
     assert (tmp_path / "ckpt.index").is_file()
     with pytest.raises(ValueError, match="Unknown `save_format`"):

@@ -1,7 +1,7 @@
 """Softmax: normalized exponential over one or more axes, honouring a mask."""
 import numpy as np
 
-from ... import ops
+from ... import activations, ops
 from ...engine.base_layer import Layer
 
 # What masked positions get added (tf.keras' `_large_compatible_negative` for float32/64).
@@ -33,12 +33,14 @@ class Softmax(Layer):
         self._check_axes(len(inputs.shape))
         if mask is not None:
             inputs = self._apply_mask(inputs, ops.unwrap(mask))
+        # One axis: tf.keras' K.softmax, whose result remembers its (masked) logits for a
+        # following crossentropy; over several axes it is exp(x - logsumexp(x)), which does not.
         if isinstance(self.axis, (list, tuple)):
             if len(self.axis) > 1:
                 return ops.exp(ops.subtract(
                     inputs, ops.logsumexp(inputs, axis=list(self.axis), keepdims=True)))
-            return ops.softmax(inputs, axis=self.axis[0])
-        return ops.softmax(inputs, axis=self.axis)
+            return activations.softmax(inputs, axis=self.axis[0])
+        return activations.softmax(inputs, axis=self.axis)
 
     def _check_axes(self, rank):
         for axis in (self.axis if isinstance(self.axis, (list, tuple)) else (self.axis,)):

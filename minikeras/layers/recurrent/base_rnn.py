@@ -216,6 +216,9 @@ class RNN(Layer):
 
     # --- calling -------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        if not args and "inputs" in kwargs:
+            # `cell(inputs=x, initial_state=[a, c])` (the Coursera NMT / jazz loops)
+            args = (kwargs.pop("inputs"),)
         # `layer([x, h, c])`: the states are the inputs after the first (tf.keras); a tuple
         # `layer((x1, x2))` is one nested input, stepped together
         if args and isinstance(args[0], list) and kwargs.get("initial_state") is None \

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from ...core import config
-from . import transforms
+from . import affine_sampling, transforms
 from .dataframe_iterator import DataFrameIterator
 from .iterators import DirectoryIterator, NumpyArrayIterator
 
@@ -341,6 +341,13 @@ class ImageDataGenerator:
             params.get("shear", 0), params.get("zx", 1), params.get("zy", 1),
             row_axis=row_axis, col_axis=col_axis, channel_axis=channel_axis,
             fill_mode=self.fill_mode, cval=self.cval, order=self.interpolation_order)
+        return self._apply_after_warp(x, params)
+
+    def _apply_after_warp(self, x, params):
+        """The rest of `apply_transform` after the affine warp: channel shift, flips,
+        brightness."""
+        row_axis, col_axis = self.row_axis - 1, self.col_axis - 1
+        channel_axis = self.channel_axis - 1
         if params.get("channel_shift_intensity") is not None:
             x = transforms.apply_channel_shift(x, params["channel_shift_intensity"],
                                                channel_axis)
@@ -351,6 +358,52 @@ class ImageDataGenerator:
         if params.get("brightness") is not None:
             x = self._brightness(x, params["brightness"], channel_axis)
         return x
+
+    def _can_augment_batch(self, images):
+        """Whether `_augment_batch` gives what `random_transform` + `standardize` image by
+        image give: the warp at a spline order the NumPy sampler has, on float32 / float64
+        images, and no user code (a preprocessing function, overridden methods) that could
+        draw from `np.random` between two images' draws."""
+        own = ImageDataGenerator
+        cls = type(self)
+        return (self.interpolation_order in affine_sampling.SUPPORTED_ORDERS
+                and images.dtype in (np.float32, np.float64) and images.ndim == 4
+                and self.preprocessing_function is None
+                and cls.get_random_transform is own.get_random_transform
+                and cls.apply_transform is own.apply_transform
+                and cls.standardize is own.standardize)
+
+    def _augment_batch(self, images):
+        """`standardize(apply_transform(image, get_random_transform(image.shape)))` for each
+        of `images` (a fresh float array, (batch, ...) in this generator's data format), with
+        the affine warps of the whole batch done by one NumPy sampler (the same pixels as
+        SciPy's per-channel `affine_transform`, to float32 round-off) instead of one SciPy
+        call per channel per image. The random draws are the same, in the same order."""
+        params = [self.get_random_transform(image.shape) for image in images]
+        warped = self._warp_batch(images, params)
+        for i, image in enumerate(warped):
+            images[i] = self.standardize(self._apply_after_warp(image, params[i]))
+        return images
+
+    def _warp_batch(self, images, params):
+        channels_first = self.channel_axis == 1
+        rows, cols = images.shape[self.row_axis], images.shape[self.col_axis]
+        matrices = [transforms.sampling_matrix(p.get("theta", 0), p.get("tx", 0), p.get("ty", 0),
+                                               p.get("shear", 0), p.get("zx", 1), p.get("zy", 1),
+                                               rows, cols)
+                    for p in params]
+        moved = [i for i, matrix in enumerate(matrices) if matrix is not None]
+        if not moved:
+            return images
+        subset = images[moved]
+        if channels_first:
+            subset = np.ascontiguousarray(np.moveaxis(subset, 1, -1))
+        stacked = np.stack([matrices[i] for i in moved])
+        warped = affine_sampling.affine_sample(
+            subset, stacked[:, :2, :2], stacked[:, :2, 2], order=self.interpolation_order,
+            fill_mode=self.fill_mode, cval=self.cval)
+        images[moved] = np.moveaxis(warped, -1, 1) if channels_first else warped
+        return images
 
     @staticmethod
     def _brightness(x, factor, channel_axis):

@@ -177,11 +177,14 @@ class NumpyArrayIterator(Iterator):
 
     def _get_batches_of_transformed_samples(self, index_array):
         generator = self.image_data_generator
-        batch_x = np.zeros((len(index_array),) + self.x.shape[1:], dtype=self.dtype)
-        for i, j in enumerate(index_array):
-            params = generator.get_random_transform(self.x[j].shape)
-            image = generator.apply_transform(self.x[j].astype(self.dtype), params)
-            batch_x[i] = generator.standardize(image)
+        batch_x = self.x[index_array].astype(self.dtype)
+        if generator._can_augment_batch(batch_x):
+            batch_x = generator._augment_batch(batch_x)
+        else:
+            for i, j in enumerate(index_array):
+                params = generator.get_random_transform(self.x[j].shape)
+                image = generator.apply_transform(self.x[j].astype(self.dtype), params)
+                batch_x[i] = generator.standardize(image)
         if self.save_to_dir:
             self._save_batch(batch_x, index_array, 1e4)
         extras = [extra[index_array] for extra in self.x_misc]

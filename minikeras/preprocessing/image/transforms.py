@@ -71,6 +71,23 @@ def _check_axes(x, row_axis, col_axis, channel_axis):
         raise ValueError("Channels are allowed and the first and last dimensions.")
 
 
+def sampling_matrix(theta, tx, ty, shear, zx, zy, rows, cols, row_axis=0, col_axis=1):
+    """The 3x3 map from output to input array coordinates (row, col when `row_axis` comes
+    first) of `apply_affine_transform` on a rows-by-cols image; None for no transform."""
+    factors = _affine_factors(theta, tx, ty, shear, zx, zy)
+    if not factors:
+        return None
+    matrix = factors[0]
+    for factor in factors[1:]:
+        matrix = np.dot(matrix, factor)
+    matrix = transform_matrix_offset_center(matrix, rows, cols)
+    if col_axis > row_axis:
+        # The matrix is written for (x, y) coordinates; arrays index (row, col): swap both.
+        matrix[:, [0, 1]] = matrix[:, [1, 0]]
+        matrix[[0, 1]] = matrix[[1, 0]]
+    return matrix
+
+
 def apply_affine_transform(x, theta=0, tx=0, ty=0, shear=0, zx=1, zy=1, row_axis=1, col_axis=2,
                            channel_axis=0, fill_mode="nearest", cval=0.0, order=1):
     """Rotation `theta` (degrees), shift (`tx` along rows, `ty` along columns, in pixels),
@@ -78,17 +95,10 @@ def apply_affine_transform(x, theta=0, tx=0, ty=0, shear=0, zx=1, zy=1, row_axis
     ('constant' with `cval`, 'nearest', 'reflect', 'wrap') with spline order `order`."""
     ndimage = _ndimage()
     _check_axes(x, row_axis, col_axis, channel_axis)
-    factors = _affine_factors(theta, tx, ty, shear, zx, zy)
-    if not factors:
+    matrix = sampling_matrix(theta, tx, ty, shear, zx, zy, x.shape[row_axis], x.shape[col_axis],
+                             row_axis, col_axis)
+    if matrix is None:
         return x
-    matrix = factors[0]
-    for factor in factors[1:]:
-        matrix = np.dot(matrix, factor)
-    matrix = transform_matrix_offset_center(matrix, x.shape[row_axis], x.shape[col_axis])
-    if col_axis > row_axis:
-        # The matrix is written for (x, y) coordinates; arrays index (row, col): swap both.
-        matrix[:, [0, 1]] = matrix[:, [1, 0]]
-        matrix[[0, 1]] = matrix[[1, 0]]
     channels = np.moveaxis(x, channel_axis, 0)
     warped = [ndimage.affine_transform(channel, matrix[:2, :2], matrix[:2, 2], order=order,
                                        mode=fill_mode, cval=cval)
