@@ -5,6 +5,8 @@ output; a list gives one entry per output; a dict is keyed by output name (missi
 "nothing for that output"). Multi-output models report `<output>_loss` and
 `<output>_<metric>`; an output whose target is None is skipped.
 """
+import functools
+
 import numpy as np
 
 from .. import losses as losses_module
@@ -437,3 +439,33 @@ def _metric_object(spec, y_true, y_pred):
 
 
 __all__ = ["LossesContainer", "MetricsContainer", "match_rank", "resolve_accuracy"]
+
+
+def loss_refers_to_keras_tensors(loss):
+    """Whether a compiled `loss` (a function, a list or dict of them) is bound to Keras
+    tensors: a `functools.partial` argument, a closure variable or a default (keras-contrib's
+    improved_wgan: `partial(gradient_penalty_loss, averaged_samples=<Keras tensor>)`, which
+    takes `K.gradients` of it). Such a loss needs the step's forward pass recorded, in
+    `evaluate` as in `fit`."""
+    if isinstance(loss, dict):
+        return any(loss_refers_to_keras_tensors(v) for v in loss.values())
+    if isinstance(loss, (list, tuple)):
+        return any(loss_refers_to_keras_tensors(v) for v in loss)
+    bound = []
+    if isinstance(loss, functools.partial):
+        bound += list(loss.args) + list(loss.keywords.values())
+        loss = loss.func
+    bound += [cell.cell_contents for cell in getattr(loss, "__closure__", None) or ()
+              if _cell_is_set(cell)]
+    bound += list(getattr(loss, "__defaults__", None) or ())
+    return any(isinstance(value, KerasTensor) or (
+        isinstance(value, (list, tuple)) and any(isinstance(v, KerasTensor) for v in value))
+        for value in bound)
+
+
+def _cell_is_set(cell):
+    try:
+        cell.cell_contents
+    except ValueError:                     # a closure variable not assigned yet
+        return False
+    return True

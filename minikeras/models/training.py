@@ -297,8 +297,12 @@ class Model(Layer):
 
     def test_step(self, data):
         x, y, sample_weight = data_utils.unpack(data)
-        y_pred = self(x, training=False)
-        self.compute_loss(x, y, y_pred, sample_weight)
+        # a compiled loss on Keras tensors (K.gradients in improved_wgan) reads this step's
+        # recorded forward pass, as in train_step
+        with recording_scope() if compile_utils.loss_refers_to_keras_tensors(self.loss) \
+                else contextlib.nullcontext():
+            y_pred = self(x, training=False)
+            self.compute_loss(x, y, y_pred, sample_weight)
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):

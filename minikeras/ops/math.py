@@ -227,7 +227,12 @@ def sqrt(x):
 
     def backward(g, needs):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (g / (2 * out),)
+            grad = g / (2 * out)
+        if not np.all(out):
+            # tf's SqrtGrad is 0 where the incoming gradient is 0 (not 0 / 0): sqrt(0) on a
+            # branch K.switch / tf.where drops, or sliced away, gives no NaN
+            grad = np.where(np.equal(g, 0), np.zeros((), grad.dtype), grad)
+        return (grad,)
     return record(out, (x,), backward)
 
 
@@ -301,7 +306,8 @@ def _erf(x):
 
 
 def sign(x):
-    return Tensor(np.sign(unwrap(x)))
+    # tf's Sign gradient is zeros, not None: a loss reached only through sign has gradients
+    return record(np.sign(unwrap(x)), (x,), lambda g, needs: (np.zeros_like(g),))
 
 
 def floor(x):
@@ -423,6 +429,21 @@ def min(x, axis=None, keepdims=False):  # noqa: A001
     return _extreme(x, axis, keepdims, np.min)
 
 
+def _product_of_others(xd, axes):
+    """Each element's product of the other elements of its reduction: TensorFlow's prod
+    gradient, exclusive cumulative products from both ends (no division, so zeros work)."""
+    others = [i for i in range(xd.ndim) if i not in axes]
+    order = list(axes) + others
+    moved = np.transpose(xd, order)
+    rows = moved.reshape(int(np.prod([xd.shape[a] for a in axes], dtype=np.int64)), -1)
+    left = np.ones_like(rows)
+    np.cumprod(rows[:-1], axis=0, out=left[1:])
+    right = np.ones_like(rows)
+    right[:-1] = np.cumprod(rows[::-1], axis=0)[:-1][::-1]
+    left *= right
+    return np.transpose(left.reshape(moved.shape), np.argsort(order))
+
+
 def prod(x, axis=None, keepdims=False):
     xd = as_array(x)
     axes = _norm_axes(axis, xd.ndim)
@@ -430,8 +451,7 @@ def prod(x, axis=None, keepdims=False):
 
     def backward(g, needs):
         g = _expand_back(g, xd.shape, axes, keepdims)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return ((g * out_keep / xd).astype(xd.dtype),)
+        return ((g * _product_of_others(xd, axes)).astype(xd.dtype, copy=False),)
     out = out_keep if keepdims else np.squeeze(out_keep, axis=axes)
     return record(np.asarray(out), (x,), backward)
 

@@ -62,10 +62,10 @@ def leaky_relu(x, negative_slope=0.2):
 
 
 def hard_sigmoid(x):
-    """Keras 3's `relu6(x + 3) / 6` (Keras 2's slope was 0.2)."""
+    """Keras 3's `relu6(x + 3) / 6` (Keras 2's slope was 0.2), computed so: its rounding, and
+    relu6's slope 0 at x = +-3 (a clip's gradient would pass there)."""
     t = as_float(x)
-    return _m.clip(_m.add(_m.divide(t, _scalar(6, t)), _scalar(0.5, t)),
-                   _scalar(0, t), _scalar(1, t))
+    return _m.divide(_nn.relu(_m.add(t, _scalar(3, t)), max_value=6.0), _scalar(6, t))
 
 
 def hard_silu(x):

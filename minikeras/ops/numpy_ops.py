@@ -217,8 +217,10 @@ def _shape_tuple(shape):
 # ---------------------------------------------------------------------------------------
 # elementwise math (differentiable)
 # ---------------------------------------------------------------------------------------
-def _unary(name, fn, derivative):
-    """A float elementwise op `fn` with gradient `g * derivative(x, out)`."""
+def _unary(name, fn, derivative, zero_without_gradient=False):
+    """A float elementwise op `fn` with gradient `g * derivative(x, out)`;
+    `zero_without_gradient`: 0 where g is 0 even if the derivative is infinite (tf's
+    RsqrtGrad / ReciprocalGrad at 0)."""
     def op(x):
         t = as_float(x)
         xd = t.data
@@ -227,7 +229,10 @@ def _unary(name, fn, derivative):
 
         def backward(g, needs):
             with np.errstate(divide="ignore", invalid="ignore"):
-                return (g * derivative(xd, out).astype(g.dtype, copy=False),)
+                grad = g * derivative(xd, out).astype(g.dtype, copy=False)
+            if zero_without_gradient and not np.all(np.isfinite(out)):
+                grad = np.where(np.equal(g, 0), np.zeros((), grad.dtype), grad)
+            return (grad,)
         return record(out, (t,), backward)
     op.__name__ = op.__qualname__ = name
     return op
@@ -237,8 +242,8 @@ _LN2, _LN10 = np.log(2.0), np.log(10.0)
 log2 = _unary("log2", np.log2, lambda x, y: 1 / (x * np.asarray(_LN2, x.dtype)))
 log10 = _unary("log10", np.log10, lambda x, y: 1 / (x * np.asarray(_LN10, x.dtype)))
 exp2 = _unary("exp2", np.exp2, lambda x, y: y * np.asarray(_LN2, x.dtype))
-rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, y: -0.5 * y / x)
-reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y: -y * y)
+rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, y: -0.5 * y / x, True)
+reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y: -y * y, True)
 cbrt = _unary("cbrt", np.cbrt, lambda x, y: 1 / (3 * y * y))
 tan = _unary("tan", np.tan, lambda x, y: 1 + y * y)
 sinh = _unary("sinh", np.sinh, lambda x, y: np.cosh(x))
@@ -287,7 +292,7 @@ def negative(x):
 
 
 def sign(x):
-    return Tensor(np.sign(data_of(x)))
+    return _m.sign(tensor_of(x))
 
 
 def ceil(x):
@@ -383,7 +388,24 @@ def minimum(x1, x2):
 fmax = _on_promoted_pair(np.fmax)
 fmin = _on_promoted_pair(np.fmin)
 floor_divide = _on_promoted_pair(np.floor_divide)
-mod = _on_promoted_pair(np.mod)
+def mod(x1, x2):
+    """`x1 mod x2` (the divisor's sign, as np.mod); for floats differentiable as tf's FloorMod
+    (Keras 3's TF backend): the gradient to x1, times -floor(x1 / x2) to x2."""
+    a, b = _promoted_pair(x1, x2)
+    ad, bd = a.data, b.data
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(np.mod(ad, bd))
+    if out.dtype.kind != "f":
+        return Tensor(out)
+
+    def backward(g, needs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quotient = np.floor_divide(ad, bd)
+        return (unbroadcast(g, np.shape(ad)) if needs[0] else None,
+                unbroadcast(-g * quotient, np.shape(bd)) if needs[1] else None)
+    return record(out, (a, b), backward)
+
+
 fmod = _on_promoted_pair(np.fmod)
 
 

@@ -113,11 +113,13 @@ def _zero_uncovered(dxp, pool_size, strides, out_sizes):
 
 
 def max_pool_backward(ctx, g):
-    """Each window's gradient goes to its first maximum (row-major order within the window)."""
+    """Each window's gradient goes to its first maximum (row-major order within the window),
+    as tf's MaxPoolGrad; in 3-D to every maximum of the window, as tf's MaxPool3DGrad."""
     xp, out, pool_size, strides = ctx.xp, ctx.out, ctx.pool_size, ctx.strides
     g = np.asarray(g, dtype=xp.dtype)
     disjoint = all(s >= p for s, p in zip(strides, pool_size))
     dxp = scratch(xp.shape, g.dtype)
+    every_max = len(pool_size) == 3
     tiled = tuple(strides) == tuple(pool_size) and 0 not in ctx.out_sizes and \
         _window_rows(xp, pool_size, ctx.out_sizes) is not None and \
         _window_rows(dxp, pool_size, ctx.out_sizes) is not None
@@ -133,16 +135,18 @@ def max_pool_backward(ctx, g):
             if tiled:
                 _zero_uncovered(dxp[b0:b1], pool_size, strides, ctx.out_sizes)
                 _tiled_first_max_routing(xp[b0:b1], out[b0:b1], g[b0:b1], dxp[b0:b1],
-                                         pool_size, ctx.out_sizes, masks)
+                                         pool_size, ctx.out_sizes, masks, every_max)
             else:
                 _first_max_routing(xp[b0:b1], out[b0:b1], g[b0:b1], dxp[b0:b1], taps,
-                                   disjoint, pool_size, strides, ctx.out_sizes)
+                                   disjoint, pool_size, strides, ctx.out_sizes, every_max)
     run_split(work, xp.shape[0], uses_blas=False)
     return dxp[interior(ctx.x_shape[1:-1], ctx.pads)]
 
 
-def _first_max_routing(xp, out, g, dxp, taps, disjoint, pool_size, strides, out_sizes):
-    """Route `g` to each window's first maximum, for a few samples, one tap at a time."""
+def _first_max_routing(xp, out, g, dxp, taps, disjoint, pool_size, strides, out_sizes,
+                       every_max=False):
+    """Route `g` to each window's first maximum (to all its maxima if `every_max`), for a
+    few samples, one tap at a time."""
     if disjoint:
         _zero_uncovered(dxp, pool_size, strides, out_sizes)
     else:
@@ -151,7 +155,9 @@ def _first_max_routing(xp, out, g, dxp, taps, disjoint, pool_size, strides, out_
     unclaimed = local_buffer("pool_unclaimed", out.shape, np.bool_)   # no earlier tap won
     for t, index in enumerate(taps):
         np.equal(xp[index], out, out=hit)
-        if t == 0:
+        if every_max:                  # every hit keeps its window's gradient
+            pass
+        elif t == 0:
             np.logical_not(hit, out=unclaimed)
         else:
             np.logical_and(hit, unclaimed, out=hit)
@@ -278,8 +284,9 @@ def _keep_first_hits(hits, lead_pool, masks, channels):
 SKIP_MASKS_WITHOUT_TIES = True
 
 
-def _tiled_first_max_routing(xp, out, g, dxp, pool_size, out_sizes, masks):
-    """Route `g` to each window's first maximum, for a few samples, when windows tile `xp`."""
+def _tiled_first_max_routing(xp, out, g, dxp, pool_size, out_sizes, masks, every_max=False):
+    """Route `g` to each window's first maximum (to all its maxima if `every_max`), for a few
+    samples, when windows tile `xp`."""
     n, channels = xp.shape[0], xp.shape[-1]
     lead_sizes, width, pool_width = tuple(out_sizes[:-1]), out_sizes[-1], pool_size[-1]
     row_shape = (n,) + lead_sizes + (width * pool_width * channels,)
@@ -293,7 +300,7 @@ def _tiled_first_max_routing(xp, out, g, dxp, pool_size, out_sizes, masks):
     np.equal(x_rows, repeated.reshape(spread), out=hits)
     untied = SKIP_MASKS_WITHOUT_TIES and np.count_nonzero(hits) == out.size and \
         not np.isnan(out).any()             # every window holds its maximum once
-    if not untied:
+    if not untied and not every_max:
         _keep_first_hits(hits, pool_size[:-1], masks, channels)
     _repeat_cells(g, pool_width, repeated)
     dx_rows = _window_rows(dxp, pool_size, out_sizes, writeable=True)

@@ -24,10 +24,12 @@ from ..core.tensor import (Tensor, _leading_to, _topological_order, compute_grad
 from . import batch_norm as _batch_norm
 from . import conv as _conv
 from . import conv_kernels, conv_pool as _conv_pool, pool_kernels
+from . import embedding as _embedding
 from . import layer_norm as _layer_norm
 from . import math as M
 from . import nn as _nn
 from . import numpy_ops as _numpy_ops
+from . import recurrent as _recurrent
 
 _RULES = {}
 
@@ -327,8 +329,14 @@ _unary(M.erf, "backward")(lambda node, x, g: M.multiply(
 
 @_unary(M.sqrt, "backward")
 def _sqrt_derivative(node, x, g):
+    denominator = M.multiply(node, 2.0)
+    no_gradient = (node.data == 0) & (np.asarray(g.data) == 0)
+    if no_gradient.any():
+        # 0 there, as the first-order backward (tf's SqrtGrad): a denominator of 1 keeps the
+        # quotient's own derivatives finite
+        denominator = M.add(denominator, no_gradient.astype(denominator.dtype))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return M.divide(g, M.multiply(node, 2.0))
+        return M.divide(g, denominator)
 
 
 # keras.ops' elementwise functions made by numpy_ops._unary share one backward function; each
@@ -346,7 +354,18 @@ _UNARY_DERIVATIVES = {
     "log10": lambda x, y: M.divide(1.0, M.multiply(x, float(np.log(10.0)))),
     "exp2": lambda x, y: M.multiply(y, float(np.log(2.0))),
     "cbrt": lambda x, y: M.divide(1.0, M.multiply(M.square(y), 3.0)),
+    "arcsin": lambda x, y: M.power(M.subtract(1.0, M.square(x)), -0.5),
+    "arccos": lambda x, y: M.negative(M.power(M.subtract(1.0, M.square(x)), -0.5)),
+    "arccosh": lambda x, y: M.power(M.subtract(M.square(x), 1.0), -0.5),
+    "sinc": lambda x, y: _sinc_derivative(x, y),
 }
+
+
+def _sinc_derivative(x, y):
+    """(cos(pi x) - sinc(x)) / x, 0 at x == 0 (as numpy_ops.sinc's first derivative)."""
+    at_zero = x.data == 0
+    safe_x = M.add(x, at_zero.astype(x.dtype))
+    return _masked(~at_zero, M.divide(M.subtract(M.cos(M.multiply(x, float(np.pi))), y), safe_x))
 _UNARY_BY_CODE = {_closure(getattr(_numpy_ops, name))["derivative"].__code__: (name, rule)
                   for name, rule in _UNARY_DERIVATIVES.items()}
 
@@ -395,6 +414,11 @@ def _missing_rule_name(backward):
     return _op_name(backward)
 
 
+@rule_for(M.sign, "<lambda>")
+def _sign_rule(node, g, needs, env):
+    return (Tensor(np.zeros_like(g.data)),)
+
+
 @rule_for(M.clip, "backward")
 def _clip_rule(node, g, needs, env):
     xd = env["xd"]
@@ -419,6 +443,34 @@ def _cast_rule(node, g, needs, env):
 # ---------------------------------------------------------------------------------------
 # reductions
 # ---------------------------------------------------------------------------------------
+@rule_for(M.tensordot)
+def _tensordot_rule(node, g, needs, env):
+    a, b = node._parents
+    a_free, b_free, a_axes, b_axes = env["a_free"], env["b_free"], env["a_axes"], env["b_axes"]
+    na, nb = len(a_free), len(b_free)
+    ga = gb = None
+    if needs[0]:
+        current = a_free + [a_axes[k] for k in np.argsort(b_axes)]
+        ga = M.transpose(M.tensordot(g, b, (list(range(na, na + nb)), b_free)),
+                         [int(i) for i in np.argsort(current)])
+    if needs[1]:
+        current = [b_axes[k] for k in np.argsort(a_axes)] + b_free
+        gb = M.transpose(M.tensordot(a, g, (a_free, list(range(na)))),
+                         [int(i) for i in np.argsort(current)])
+    return ga, gb
+
+
+@rule_for(M.gather)
+def _gather_rule(node, g, needs, env):
+    index = (slice(None),) * env["axis"] + (env["idx"],)
+    return scatter_into_zeros(g, index, env["xd"].shape), None
+
+
+@rule_for(_embedding.embedding_lookup)
+def _embedding_rule(node, g, needs, env):
+    return (scatter_into_zeros(g, env["ids"], env["table_data"].shape),)
+
+
 @rule_for(M.sum)
 def _sum_rule(node, g, needs, env):
     xd = env["xd"]
@@ -825,6 +877,29 @@ def _conv_rule(node, g, needs, env):
     return gx, gk, gb
 
 
+@rule_for(_conv.depthwise_conv)
+def _depthwise_conv_rule(node, g, needs, env):
+    """A depthwise convolution is the grouped convolution with one group per input channel
+    and its `(*k, channels, multiplier)` kernel read as `(*k, 1, channels * multiplier)`
+    (output channel `c * multiplier + m` in both)."""
+    x, kernel = node._parents
+    ctx, data_format = env["ctx"], env["data_format"]
+    kernel_shape = tuple(kernel.shape)
+    channels, multiplier = kernel_shape[-2:]
+    grouped_shape = kernel_shape[:-2] + (1, channels * multiplier)
+    geometry = _Geometry(ctx.x_shape, grouped_shape, ctx.strides, ctx.pads, ctx.dilation,
+                         channels)
+    g = _channels_last(g, data_format)
+    gx = gk = None
+    if needs[0]:
+        grouped = M.reshape(kernel, grouped_shape)
+        gx = _channels_first(convolution_input_gradient(g, grouped, geometry), data_format)
+    if needs[1]:
+        gk = M.reshape(convolution_kernel_gradient(_channels_last(x, data_format), g, geometry),
+                       kernel_shape)
+    return gx, gk
+
+
 @rule_for(_conv.conv_transpose)
 def _conv_transpose_rule(node, g, needs, env):
     """A transposed convolution is the input gradient `A` of the convolution from its output's
@@ -853,7 +928,8 @@ def _conv_transpose_rule(node, g, needs, env):
 # ---------------------------------------------------------------------------------------
 def _first_max_values(ctx, gg):
     """Max pooling's routing read backwards: each window's value of `gg` (channels_last,
-    input-shaped) at the window's first maximum."""
+    input-shaped) at the window's first maximum (3-D: the sum over all its maxima, as
+    `pool_kernels.max_pool_backward` routes)."""
     ggp = np.zeros(ctx.xp.shape, gg.dtype)
     ggp[conv_kernels.interior(ctx.x_shape[1:-1], ctx.pads)] = gg
     out = ctx.out
@@ -863,7 +939,8 @@ def _first_max_values(ctx, gg):
     for index in conv_kernels.tap_slices(ctx.pool_size, ctx.strides, ones, ctx.out_sizes):
         hit = (ctx.xp[index] == out) & unclaimed
         result += np.where(hit, ggp[index], 0)
-        unclaimed &= ~hit
+        if len(ctx.pool_size) != 3:
+            unclaimed &= ~hit
     return result
 
 
@@ -980,14 +1057,29 @@ def _batch_norm_train_rule(node, g, needs, env):
     values recomputed in recorded ops; a fused activation's gradient first, from the output."""
     x, scale, offset = node._parents
     moments = env["moments"]
-    if moments.weights is not None:
-        raise _unsupported("batch_norm_train with a mask")
     layout = moments.layout
     axes = tuple(layout.axes)
+    if moments.weights is None:
+        def average(t):
+            return M.mean(t, axis=axes, keepdims=True)
+
+        def weigh(t):
+            return t
+    else:
+        # under a mask: frequency-weighted moments, sum(w t) / sum(w) (0 where sum(w) is 0)
+        weights = moments.weights
+        total = np.where(moments.total_weight == 0, 1, moments.total_weight).astype(
+            weights.dtype)
+
+        def average(t):
+            return M.divide(M.sum(t, axis=axes, keepdims=True), total)
+
+        def weigh(t):
+            return M.multiply(t, weights)
     if env["activation"] is not None:
         g = _activation_gradient(env["activation"], node, g)
-    centred = M.subtract(x, M.mean(x, axis=axes, keepdims=True))
-    inv_std = _inverse_std(M.mean(M.square(centred), axis=axes, keepdims=True), env["inv"])
+    centred = M.subtract(x, average(weigh(x)))
+    inv_std = _inverse_std(average(weigh(M.square(centred))), env["inv"])
     normalized = M.multiply(centred, inv_std)
     gx = dscale = doffset = None
     if scale is not None and needs[1]:
@@ -997,8 +1089,8 @@ def _batch_norm_train_rule(node, g, needs, env):
         doffset = _param_gradient(M.sum(g, axis=axes, keepdims=True), offset, layout)
     if needs[0]:
         dxhat = g if scale is None else M.multiply(g, _stat_param(scale, layout))
-        mean_dxhat = M.mean(dxhat, axis=axes, keepdims=True)
-        mean_dxhat_xhat = M.mean(M.multiply(dxhat, normalized), axis=axes, keepdims=True)
+        mean_dxhat = weigh(average(dxhat))
+        mean_dxhat_xhat = weigh(average(M.multiply(dxhat, normalized)))
         gx = M.multiply(inv_std, M.subtract(M.subtract(dxhat, mean_dxhat),
                                              M.multiply(normalized, mean_dxhat_xhat)))
     return gx, dscale, doffset
@@ -1027,3 +1119,175 @@ def _batch_norm_inference_rule(node, g, needs, env):
     if offset is not None and needs[2]:
         doffset = M.reshape(unbroadcast(g, env["offset_arr"].shape), offset.shape)
     return gx, dscale, doffset
+
+
+# ---------------------------------------------------------------------------------------
+# fused ops by recomputation: their forward again in recorded ops (which have rules)
+# ---------------------------------------------------------------------------------------
+def _rule_by_recomputing(reference):
+    """A rule for a fused op from `reference(node, env)`, its output recomputed with recorded
+    ops on the op's inputs: the gradients are those of `<reference, g>` built by this walk,
+    so they differentiate again (third order too). The forward runs once more, and only on
+    this path."""
+    def rule(node, g, needs, env):
+        sources = [parent for parent, needed in zip(node._parents, needs) if needed]
+        grads = iter(recorded_gradients([reference(node, env)], sources, [g]))
+        return tuple(next(grads) if needed else None for needed in needs)
+    return rule
+
+
+def _recurrent_activation(name, a):
+    if name == "tanh":
+        return M.tanh(a)
+    if name == "sigmoid":
+        return M.sigmoid(a)
+    if name == "hard_sigmoid":
+        return _nn.keras2_hard_sigmoid(a)
+    if name == "relu":
+        return _nn.relu(a)
+    return a                                   # "linear"
+
+
+def _columns(t, first, last):
+    return M.getitem(t, (slice(None), slice(first, last)))
+
+
+class _RecurrentReference:
+    """`recurrent.fused_sequence`'s forward, one step at a time in recorded ops; reads the
+    sequence object (`seq`) and the settings the fused op's backward closes over."""
+
+    def __init__(self, node, env):
+        self.env, self.seq = env, env["seq"]
+        self.x, self.kernel, self.recurrent_kernel, self.bias = node._parents[:4]
+        self.initial_states = list(node._parents[4:])
+        self.units = self.seq.units
+
+    def _state_for_gate(self, h, gate):
+        rec_mask = self.seq.rec_mask
+        if rec_mask is None:
+            return h
+        return M.multiply(h, rec_mask[gate] if self.seq.per_gate else rec_mask)
+
+    def _recurrent(self, h, kernel, first_gate, gates):
+        """`h @ kernel` (gates `first_gate`.. of `units` columns each), each gate's columns
+        from the state as its recurrent dropout mask leaves it."""
+        if not self.seq.per_gate:
+            return M.matmul(self._state_for_gate(h, 0), kernel)
+        u = self.units
+        return M.concatenate([M.matmul(self._state_for_gate(h, first_gate + k),
+                                       _columns(kernel, k * u, (k + 1) * u))
+                              for k in range(gates)], axis=1)
+
+    def _projection(self, x_t):
+        gate_masks, u = self.env["gate_masks"], self.units
+        if gate_masks is None:
+            out = M.matmul(x_t, self.kernel)
+        else:
+            out = M.concatenate([M.matmul(M.multiply(x_t, gate_masks[k]),
+                                          _columns(self.kernel, k * u, (k + 1) * u))
+                                 for k in range(len(gate_masks))], axis=1)
+        bias = self.bias
+        if bias is not None:
+            out = M.add(out, bias if bias.ndim == 1 else M.getitem(bias, 0))
+        return out
+
+    def _step(self, xp, h, c):
+        seq, u = self.seq, self.units
+        act, ract = seq.act, seq.ract
+        cell = self.env["cell"]
+        if cell == "simple_rnn":
+            return _recurrent_activation(act, M.add(xp, self._recurrent(
+                h, self.recurrent_kernel, 0, 1))), None
+        if cell == "lstm":
+            a = M.add(xp, self._recurrent(h, self.recurrent_kernel, 0, 4))
+            i, f = (_recurrent_activation(ract, _columns(a, k * u, (k + 1) * u)) for k in (0, 1))
+            candidate = _recurrent_activation(act, _columns(a, 2 * u, 3 * u))
+            o = _recurrent_activation(ract, _columns(a, 3 * u, 4 * u))
+            c_new = M.add(M.multiply(f, c), M.multiply(i, candidate))
+            return M.multiply(o, _recurrent_activation(act, c_new)), c_new
+        if seq.reset_after:
+            hp = self._recurrent(h, self.recurrent_kernel, 0, 3)
+            if self.bias is not None and self.bias.ndim == 2:
+                hp = M.add(hp, M.getitem(self.bias, 1))
+            zr = _recurrent_activation(ract, M.add(_columns(xp, 0, 2 * u), _columns(hp, 0, 2 * u)))
+            candidate_in = M.multiply(_columns(zr, u, 2 * u), _columns(hp, 2 * u, 3 * u))
+        else:
+            zr = _recurrent_activation(ract, M.add(_columns(xp, 0, 2 * u), self._recurrent(
+                h, _columns(self.recurrent_kernel, 0, 2 * u), 0, 2)))
+            reset_state = M.multiply(_columns(zr, u, 2 * u), self._state_for_gate(h, 2))
+            candidate_in = M.matmul(reset_state, _columns(self.recurrent_kernel, 2 * u, 3 * u))
+        candidate = _recurrent_activation(act, M.add(_columns(xp, 2 * u, 3 * u), candidate_in))
+        z = _columns(zr, 0, u)
+        return M.add(candidate, M.multiply(z, M.subtract(h, candidate))), None
+
+    def output(self):
+        """The fused op's packed output: outputs (all steps or the last), then the states."""
+        env, seq = self.env, self.seq
+        x_tm = M.transpose(self.x, (1, 0, 2))
+        if env["go_backwards"]:
+            x_tm = M.flip(x_tm, 0)
+        h = self.initial_states[0]
+        c = self.initial_states[1] if env["cell"] == "lstm" else None
+        outputs, previous = [], None
+        for t in range(env["steps"]):
+            h_new, c_new = self._step(self._projection(M.getitem(x_tm, t)), h, c)
+            if seq.mask is None:
+                y, h, c = h_new, h_new, c_new
+            else:
+                keep = seq.mask[t]                       # (batch, 1): 1 keeps the step
+                y = M.multiply(h_new, keep)
+                if previous is not None and not env["zero_output_for_mask"]:
+                    y = M.add(y, M.multiply(previous, 1 - keep))
+                h = M.add(M.multiply(h_new, keep), M.multiply(h, 1 - keep))
+                if c is not None:
+                    c = M.add(M.multiply(c_new, keep), M.multiply(c, 1 - keep))
+            outputs.append(y)
+            previous = y
+        kept = outputs if env["return_sequences"] else outputs[-1:]
+        return M.stack(kept + [h] + ([c] if c is not None else []), axis=1)
+
+
+def _fused_sequence_reference(node, env):
+    return _RecurrentReference(node, _closure(env["_backward"])).output()
+
+
+_RULES[_backward_code(_recurrent._fused_sequence, "backward")] = \
+    _rule_by_recomputing(_fused_sequence_reference)
+
+
+def _lstm_gate_update_reference(node, env):
+    """`recurrent.lstm_gate_update` (ConvLSTM's step) in recorded ops: `(h, c)` stacked."""
+    z, c_prev = node._parents
+    axis = _closure(env["gate"])["axis"]
+    width = env["zd"].shape[axis] // 4
+
+    def gate(k):
+        index = [slice(None)] * z.ndim
+        index[axis] = slice(k * width, (k + 1) * width)
+        return M.getitem(z, tuple(index))
+    act, ract = env["activation"], env["recurrent_activation"]
+    i, f, o = (_recurrent_activation(ract, gate(k)) for k in (0, 1, 3))
+    c = M.add(M.multiply(f, c_prev), M.multiply(i, _recurrent_activation(act, gate(2))))
+    return M.stack([M.multiply(o, _recurrent_activation(act, c)), c])
+
+
+_RULES[_backward_code(_recurrent.lstm_gate_update, "backward")] = \
+    _rule_by_recomputing(_lstm_gate_update_reference)
+
+
+def _prod_reference(node, env):
+    """`prod` as a chain of products of the slices along its (flattened) reduced axes."""
+    x = node._parents[0]
+    xd, axes = env["xd"], env["axes"]
+    others = [i for i in range(xd.ndim) if i not in axes]
+    count = int(np.prod([xd.shape[a] for a in axes], dtype=np.int64))
+    if count == 0:                              # an empty product: ones, constant
+        return Tensor(np.ones(node.shape, xd.dtype))
+    rows = M.reshape(M.transpose(x, list(axes) + others), (count, -1))
+    product = M.getitem(rows, 0)
+    for i in range(1, count):
+        product = M.multiply(product, M.getitem(rows, i))
+    return M.reshape(product, node.shape)
+
+
+_RULES[_backward_code(M.prod, "backward")] = _rule_by_recomputing(_prod_reference)

@@ -13,9 +13,8 @@ import pytest
 
 import minikeras as keras
 from minikeras import ops
-from minikeras.core.tensor import GradientTape, Tensor, Variable
-from minikeras.ops.conv import avg_pool, conv as kernel_conv, conv_transpose, \
-    depthwise_conv, max_pool
+from minikeras.core.tensor import GradientTape, Tensor, Variable, record
+from minikeras.ops.conv import avg_pool, conv as kernel_conv, conv_transpose, max_pool
 from minikeras.ops import nn as nn_ops
 from minikeras.ops.layer_norm import layer_norm
 
@@ -487,38 +486,47 @@ def test_recorded_gradient_without_an_outer_source_is_none_to_the_outer_tape():
 # ---------------------------------------------------------------------------------------
 # ops without a differentiable backward
 # ---------------------------------------------------------------------------------------
-def _depthwise(x):
-    # a depthwise convolution: no second-order rule
-    kernel = Tensor(np.random.default_rng(1).standard_normal((2, 2, 2, 3)).astype("float32"))
-    return depthwise_conv(x, kernel, (1, 1), "same", (1, 1))
+def without_rule_op(x):
+    """An op recorded with a NumPy backward and no second-order rule (fid-grad3 gave the
+    depthwise convolution, the example here before, a rule)."""
+    xd = x.data
+
+    def backward(g, needs):
+        return (g * np.cos(xd),)
+    return record(np.sin(xd), (x,), backward)
+
 
 
 def test_unsupported_op_names_itself_when_differentiated_twice():
     x = Variable(np.random.default_rng(0).standard_normal((1, 4, 4, 2)).astype("float32"))
     with GradientTape() as outer:
         with GradientTape() as inner:
-            y = ops.sum(_depthwise(x * x) ** 2)
+            y = ops.sum(without_rule_op(x * x) ** 2)
         g = inner.gradient(y, x)
         penalty = ops.sum(g * g)
     # the gradient itself is right (the NumPy backward's)
     with GradientTape() as reference:
-        y = ops.sum(_depthwise(x * x) ** 2)
+        y = ops.sum(without_rule_op(x * x) ** 2)
     np.testing.assert_allclose(g.numpy(), reference.gradient(y, x).numpy(), rtol=1e-6)
     with pytest.raises(NotImplementedError,
-                       match="second-order gradient of depthwise_conv is not supported"):
+                       match="second-order gradient of without_rule_op is not supported"):
         outer.gradient(penalty, x)
 
 
 def test_keras_ops_function_without_a_rule_names_itself():
+    from minikeras.ops import numpy_ops
+    # every function numpy_ops._unary makes has a rule since fid-grad3 (arcsin was this
+    # example): one made here has none
+    arcsin = numpy_ops._unary("arcsin_again", np.arcsin, lambda x, y: 1 / np.sqrt(1 - x * x))
     x = Variable(np.array([0.2, -0.4], np.float32))
     with GradientTape() as outer:
         with GradientTape() as inner:
-            y = ops.sum(ops.arcsin(x) * x)
+            y = ops.sum(arcsin(x) * x)
         g = inner.gradient(y, x)
         penalty = ops.sum(g * g)
     np.testing.assert_allclose(g.numpy(), np.arcsin(x.data) + x.data / np.sqrt(1 - x.data ** 2),
                                rtol=1e-6)
-    with pytest.raises(NotImplementedError, match="second-order gradient of arcsin"):
+    with pytest.raises(NotImplementedError, match="second-order gradient of a keras.ops function"):
         outer.gradient(penalty, x)
 
 
@@ -528,7 +536,7 @@ def test_gradient_inside_another_tape_that_does_not_differentiate_it():
     x = Variable(np.random.default_rng(0).standard_normal((1, 4, 4, 2)).astype("float32"))
     w = Variable(np.float32(2.0))
     with GradientTape() as first, GradientTape() as second:
-        upsampled = _depthwise(x * w)
+        upsampled = without_rule_op(x * w)
         first_loss, second_loss = ops.sum(upsampled ** 2), ops.sum(upsampled)
         first_grads = first.gradient(first_loss, [x, w])
         second_grads = second.gradient(second_loss, [x, w])
@@ -536,10 +544,10 @@ def test_gradient_inside_another_tape_that_does_not_differentiate_it():
 
 
 def test_unsupported_op_beyond_the_sources_is_not_asked():
-    # the depthwise convolution happens before the watched tensor: never differentiated
+    # the op without a rule happens before the watched tensor: never differentiated
     x = Variable(np.random.default_rng(0).standard_normal((1, 4, 4, 2)).astype("float32"))
     with GradientTape() as outer:
-        upsampled = _depthwise(x)
+        upsampled = without_rule_op(x)
         with GradientTape() as inner:
             inner.watch(upsampled)
             y = ops.sum(upsampled ** 3)

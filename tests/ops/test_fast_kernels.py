@@ -55,7 +55,8 @@ def reference_pool(x, pool_size, strides, pads, fn, fill):
 
 
 def reference_first_max_grad(x, g, pool_size, strides, pads):
-    """Each window's gradient added to its first (row-major) maximum."""
+    """Each window's gradient added to its first (row-major) maximum; in 3-D to each of its
+    maxima (tf's MaxPool3DGrad)."""
     xp = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)], constant_values=-np.inf)
     dxp = np.zeros_like(xp)
     for position in np.ndindex(*g.shape[1:-1]):
@@ -63,9 +64,12 @@ def reference_first_max_grad(x, g, pool_size, strides, pads):
         for b, c in itertools.product(range(x.shape[0]), range(x.shape[-1])):
             window = xp[(b,) + tuple(slice(s0, s0 + k) for s0, k in zip(starts, pool_size))
                         + (c,)]
-            first = np.unravel_index(np.argmax(window), window.shape)
-            dxp[(b,) + tuple(s0 + f for s0, f in zip(starts, first)) + (c,)] += \
-                g[(b,) + position + (c,)]
+            maxima = [np.unravel_index(np.argmax(window), window.shape)]
+            if len(pool_size) == 3:
+                maxima = list(zip(*np.nonzero(window == window.max())))
+            for first in maxima:
+                dxp[(b,) + tuple(s0 + f for s0, f in zip(starts, first)) + (c,)] += \
+                    g[(b,) + position + (c,)]
     return dxp[(slice(None),) + tuple(slice(lo, lo + n) for (lo, _), n in
                                       zip(pads, x.shape[1:-1])) + (slice(None),)]
 
