@@ -388,6 +388,8 @@ def minimum(x1, x2):
 fmax = _on_promoted_pair(np.fmax)
 fmin = _on_promoted_pair(np.fmin)
 floor_divide = _on_promoted_pair(np.floor_divide)
+
+
 def mod(x1, x2):
     """`x1 mod x2` (the divisor's sign, as np.mod); for floats differentiable as tf's FloorMod
     (Keras 3's TF backend): the gradient to x1, times -floor(x1 / x2) to x2."""
