@@ -79,6 +79,10 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kwargs):  # noqa: A002
     """`keras.models.load_model`: a `.keras` zip, a legacy whole-model `.h5` file or a
     TensorFlow SavedModel directory (`savedmodel`)."""
+    # tf.keras takes `options` (tf.saved_model.LoadOptions, an I/O device) through **kwargs
+    if kwargs.pop("options", None) is not None:
+        raise NotImplementedError("load_model(options=...) (tf.saved_model.LoadOptions) is not "
+                                  "supported by minikeras.")
     if kwargs:
         raise TypeError(f"load_model() got unexpected keyword arguments: {list(kwargs)}")
     if not isinstance(filepath, (str, os.PathLike)):     # bytes too, as tf.keras

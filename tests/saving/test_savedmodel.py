@@ -360,3 +360,16 @@ def test_writes_adapted_vocabularies_into_the_configs(tmp_path):
     np.testing.assert_array_equal(loaded.predict(inputs, verbose=0),
                                   model.predict(inputs, verbose=0))
     assert PEER_READS_OURS["text"]["max_prediction_difference"] < 1e-6
+
+
+def test_load_model_takes_options_none_and_refuses_load_options(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    path = str(tmp_path / "my_model")
+    model.save(path)
+    loaded = keras.models.load_model(path, options=None)
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(NotImplementedError, match="options"):
+        keras.models.load_model(path, options=object())
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        keras.models.load_model(path, bogus=1)
