@@ -37,5 +37,19 @@ def check_same_dtype(op_name, tensors):
 def check_division_dtypes(x, y):
     """`x / y` of two tensors: tf.math.truediv's TypeError."""
     if x.dtype != y.dtype:
-        raise TypeError("`x` and `y` must have the same dtype, got "
-                        f"tf.{np.dtype(x.dtype).name} != tf.{np.dtype(y.dtype).name}.")
+        raise TypeError(graph_mismatch_detail("RealDiv", [x.dtype, y.dtype]))
+
+
+def graph_mismatch_detail(op_name, dtypes, first="x", second="y"):
+    """TF's words when building an op on operands of different `dtypes` (a TypeError in a
+    graph): truediv's, ConcatV2's list rule, or the first operand that differs from the
+    first one (`first` and `second` are the op's parameter names)."""
+    names = [np.dtype(dtype).name for dtype in dtypes]
+    if op_name == "RealDiv":
+        return f"`x` and `y` must have the same dtype, got tf.{names[0]} != tf.{names[1]}."
+    if op_name == "ConcatV2":
+        return (f"Tensors in list passed to 'values' of 'ConcatV2' Op have types "
+                f"[{', '.join(names)}] that don't all match.")
+    other = next(name for name in names[1:] if name != names[0])
+    return (f"Input '{second}' of '{op_name}' Op has type {other} that does not match type "
+            f"{names[0]} of argument '{first}'.")

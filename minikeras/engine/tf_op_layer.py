@@ -13,7 +13,7 @@ from ..core.registry import register_builtins
 from ..core.session import unique_object_name
 from ..core.tensor import Tensor, Variable
 from .base_layer import Layer
-from ..core import dispatch
+from ..core import dispatch, dtype_errors
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from .keras_tensor import KerasTensor
 
@@ -43,7 +43,7 @@ _UNARY = ("math.negative", "math.abs")
 # TF's op behind each binary operator symbol and its two parameter names (in dtype errors).
 _TF_BINARY_OPS = {"__operators__.add": ("AddV2", "x", "y"), "math.subtract": ("Sub", "x", "y"),
                   "math.multiply": ("Mul", "x", "y"), "math.pow": ("Pow", "x", "y"),
-                  "linalg.matmul": ("MatMul", "a", "b")}
+                  "linalg.matmul": ("MatMul", "a", "b"), "math.truediv": ("RealDiv", "x", "y")}
 # The name of the op's second parameter, under which configs store the other operand.
 _SECOND_OPERAND = {"linalg.matmul": "b"}
 _ELLIPSIS = {"class_name": "__ellipsis__"}   # how tf.keras' JSON encoder writes `...`
@@ -128,13 +128,8 @@ class TFOpLambda(Layer):
 
     def _refuse_mixed_dtypes(self, x_dtype, y_dtype):
         """TF's graph-mode TypeError for two operands of different dtypes (it never promotes)."""
-        x_name, y_name = np.dtype(x_dtype).name, np.dtype(y_dtype).name
-        if self.symbol == "math.truediv":
-            detail = f"`x` and `y` must have the same dtype, got tf.{x_name} != tf.{y_name}."
-        else:
-            op_name, first, second = _TF_BINARY_OPS[self.symbol]
-            detail = (f"Input '{second}' of '{op_name}' Op has type {y_name} that does not "
-                      f"match type {x_name} of argument '{first}'.")
+        op_name, first, second = _TF_BINARY_OPS[self.symbol]
+        detail = dtype_errors.graph_mismatch_detail(op_name, [x_dtype, y_dtype], first, second)
         raise TypeError(f'Exception encountered when calling layer "{self.name}" (type '
                         f'{type(self).__name__}).\n\n{detail}')
 

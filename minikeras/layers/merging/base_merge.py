@@ -32,8 +32,7 @@ class Merge(Layer):
         dtypes = [np.dtype(getattr(x, "dtype", self._dtype)) for x in inputs]
         if self._dtype.kind == "f":
             dtypes = [self._dtype if dtype.kind == "f" else dtype for dtype in dtypes]
-        mismatched = next((i for i, dtype in enumerate(dtypes) if dtype != dtypes[0]), None)
-        if mismatched is None:
+        if all(dtype == dtypes[0] for dtype in dtypes):
             return
         # tf.keras quotes the layer's name with ' when eager, with " in a graph
         heading = "Exception encountered when calling layer {} (type %s)." % type(self).__name__
@@ -44,12 +43,7 @@ class Merge(Layer):
             except dtype_errors.InvalidArgumentError as error:
                 raise dtype_errors.InvalidArgumentError(
                     heading.format(f"'{self.name}'") + f"\n\n{error}") from None
-        if self._tf_op_name == "ConcatV2":
-            detail = (f"Tensors in list passed to 'values' of 'ConcatV2' Op have types "
-                      f"[{', '.join(dtype.name for dtype in dtypes)}] that don't all match.")
-        else:
-            detail = (f"Input 'y' of '{self._tf_op_name}' Op has type {dtypes[mismatched].name} "
-                      f"that does not match type {dtypes[0].name} of argument 'x'.")
+        detail = dtype_errors.graph_mismatch_detail(self._tf_op_name, dtypes)
         raise TypeError(heading.format(f'"{self.name}"') + f"\n\n{detail}")
 
     def _infer_outputs(self, args, kwargs):
