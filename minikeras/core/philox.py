@@ -56,6 +56,7 @@ def _unit_floats(bits):
 def _box_muller(bits0, bits1):
     """tf's BoxMullerFloat: two uint32 to two normal float32 (sin first, then cos)."""
     u1 = np.maximum(_unit_floats(bits0), np.float32(1e-7))
+    # tf multiplies by 2 * M_PI, a C double: the angle is rounded to float32 only at the end
     angle = (2.0 * np.pi * _unit_floats(bits1).astype(np.float64)).astype(np.float32)
     radius = np.sqrt(np.float32(-2) * np.log(u1))
     return np.sin(angle) * radius, np.cos(angle) * radius

@@ -546,6 +546,7 @@ class _SavedObjectGraph:
 
 
 def _varints(packed):
+    """The values of a repeated varint field: one int, or a packed run of varints."""
     if isinstance(packed, int):
         return [packed]
     values, position = [], 0
