@@ -1,0 +1,135 @@
+"""Files between minikeras and tf_keras 2.21, round 4 (fixtures written by tf_keras with
+benchmarks/fixture_recipes/files4.py from tests/fixtures/files4/files4_models.py):
+
+- TF checkpoints (`save_weights` without `.h5`) of models compiled with
+  `keras.optimizers.legacy.*`: tf's object graph for OptimizerV2 (`iter`, hyperparameter
+  variables, slot variables referenced from the optimizer and keyed
+  `<variable>/.OPTIMIZER_SLOT/optimizer/<slot>`), read and written; training resumes with tf's
+  numbers;
+- SavedModels of adapted lookup layers in tf_idf mode: the IDF weights are the variable
+  `idf_weights` in the checkpoint (read), and go into the config with the vocabulary plus the
+  variable (written, so tf_keras' strict restore matches)."""
+import json
+
+import numpy as np
+import pytest
+
+import minikeras as keras
+from conftest import fixture_path
+from fixtures.files4 import files4_models as fm
+from minikeras.saving import tf_checkpoint
+
+EXPECTED = np.load(fixture_path("files4", "expected.npz"))
+with open(fixture_path("files4", "expected.json")) as _handle:
+    EXPECTED_JSON = json.load(_handle)
+with open(fixture_path("files4", "peer_reads_ours.json")) as _handle:
+    PEER_READS_OURS = json.load(_handle)
+
+
+def theirs_checkpoint(case):
+    return fixture_path("files4", "legacy", case, "ckpt")
+
+
+def graph_entries(prefix):
+    """(full name, key) of every attribute and (original key, slot name, slot key) of every
+    slot reference, in node order."""
+    raw = tf_checkpoint.read_checkpoint(str(prefix))[tf_checkpoint.OBJECT_GRAPH_KEY]
+    fields = [tf_checkpoint.parse_message(node) for node in
+              tf_checkpoint.parse_message(raw).get(1, [])]
+    attributes, key_of = [], {}
+    for node_id, node in enumerate(fields):
+        for attribute in node.get(2, []):
+            parts = tf_checkpoint.parse_message(attribute)
+            key = tf_checkpoint.first(parts, 3, b"").decode()
+            attributes.append((tf_checkpoint.first(parts, 2, b"").decode(), key))
+            key_of[node_id] = key
+    slots = [(key_of[original], name, key_of[slot]) for node in tf_checkpoint.parse_object_graph(
+        raw) for original, name, slot in node.slots]
+    return attributes, slots
+
+
+@pytest.mark.parametrize("case", sorted(fm.LEGACY_CASES))
+def test_reads_legacy_optimizer_checkpoints_and_resumes_with_tf_numbers(case):
+    keras.backend.clear_session()
+    model = fm.legacy_model(keras, case)
+    model.load_weights(theirs_checkpoint(case)).assert_consumed()
+    for i, weight in enumerate(model.get_weights()):
+        np.testing.assert_array_equal(weight, EXPECTED[f"{case}/w{i}"])
+    assert [v.name for v in model.optimizer.weights] == \
+        EXPECTED_JSON[case]["optimizer_weights"]
+    for i, weight in enumerate(model.optimizer.get_weights()):
+        np.testing.assert_array_equal(weight, EXPECTED[f"{case}/o{i}"])
+    losses = fm.train(model, fm.STEPS_AFTER)
+    np.testing.assert_allclose(losses, EXPECTED[f"{case}/losses_after"], rtol=1e-5, atol=1e-6)
+    for i, weight in enumerate(model.get_weights()):
+        np.testing.assert_allclose(weight, EXPECTED[f"{case}/after{i}"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", sorted(fm.LEGACY_CASES))
+def test_writes_tf_keras_legacy_optimizer_checkpoints(case, tmp_path):
+    keras.backend.clear_session()
+    model = fm.legacy_model(keras, case)
+    fm.train(model, fm.STEPS_BEFORE)
+    model.save_weights(str(tmp_path / "ckpt"))
+    assert graph_entries(tmp_path / "ckpt") == graph_entries(theirs_checkpoint(case))
+    keras.backend.clear_session()
+    reloaded = fm.legacy_model(keras, case)
+    reloaded.load_weights(str(tmp_path / "ckpt")).assert_consumed()
+    for ours, back in zip(model.optimizer.get_weights(), reloaded.optimizer.get_weights()):
+        np.testing.assert_array_equal(ours, back)
+    assert fm.train(reloaded, 1) == fm.train(model, 1)
+    # tf_keras 2.21 loaded these files (written by the recipe's minikeras subprocess) into its
+    # own compiled model and took 2 more steps with the numbers of its own continuation
+    report = PEER_READS_OURS[case]
+    assert report["loaded"] == "ok" and report["graph_entries_equal_tf"]
+    assert report["weights_max_difference"] < 1e-6
+    assert report["losses_max_difference"] < 1e-6 and report["after_max_difference"] < 1e-6
+
+
+def test_legacy_hyperparameters_come_back_from_the_checkpoint_except_decay():
+    """As tf: restored hyperparameter variables are used (learning rate, momentum); `decay`'s
+    variable is not (tf decays from `_initial_decay`)."""
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh"),
+                              keras.layers.Dense(1)])
+    model.compile(keras.optimizers.legacy.RMSprop(learning_rate=0.5, decay=0.9), "mse")
+    model.load_weights(theirs_checkpoint("rmsprop"))
+    optimizer = model.optimizer
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+    assert optimizer.get_config()["decay"] == 0.9
+    assert int(optimizer.iterations.numpy()) == fm.STEPS_BEFORE
+
+
+def test_uncompiled_model_leaves_the_legacy_optimizer_state_unresolved():
+    keras.backend.clear_session()
+    model = fm.legacy_model(keras, "adam_amsgrad")
+    bare = keras.Sequential.from_config(model.get_config())
+    status = bare.load_weights(theirs_checkpoint("adam_amsgrad"))
+    with pytest.raises(AssertionError, match="OPTIMIZER_SLOT|optimizer"):
+        status.assert_consumed()
+    status.expect_partial()
+    for i, weight in enumerate(bare.get_weights()):
+        np.testing.assert_array_equal(weight, EXPECTED[f"adam_amsgrad/w{i}"])
+
+
+@pytest.mark.parametrize("case", fm.TEXT_CASES)
+def test_reads_adapted_tf_idf_lookups_from_tf_keras_savedmodels(case):
+    keras.backend.clear_session()
+    model = keras.models.load_model(fixture_path("files4", "text", case))
+    np.testing.assert_allclose(model.predict(fm.text_inputs(case), verbose=0),
+                               EXPECTED[f"text/{case}/pred"], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", fm.TEXT_CASES)
+def test_writes_adapted_tf_idf_lookups_that_tf_keras_reads(case, tmp_path):
+    keras.backend.clear_session()
+    model = fm.text_model(keras, case)
+    predictions = model.predict(fm.text_inputs(case), verbose=0)
+    np.testing.assert_allclose(predictions, EXPECTED[f"text/{case}/pred"], rtol=1e-6, atol=1e-6)
+    model.save(str(tmp_path / "model"))
+    keras.backend.clear_session()
+    reloaded = keras.models.load_model(str(tmp_path / "model"))
+    np.testing.assert_array_equal(reloaded.predict(fm.text_inputs(case), verbose=0),
+                                  predictions)
+    report = PEER_READS_OURS[f"text/{case}"]
+    assert report["loaded"] == "ok" and report["max_prediction_difference"] < 1e-6
