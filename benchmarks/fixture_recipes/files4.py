@@ -7,6 +7,10 @@ builders of tests/fixtures/files4/files4_models.py:
 - `text/<case>/`: `model.save` SavedModels of adapted TextVectorization / StringLookup in
   tf_idf (and count) mode, saved_model.pb stripped of graph functions except the Const ops
   and bound inputs holding the vocabularies ;
+- `legacy/current_*/ckpt.*`: the same with current optimizers (for the next item);
+- `expected.json`: per case, what tf does when the checkpoint is loaded into the model before
+  it is compiled (`load_before_compile`: iterations right after `compile`, the losses and
+  weights of the 2 steps that follow);
 - `expected.npz`: per legacy case the weights (`<case>/w<i>`) and optimizer weights
   (`<case>/o<i>`) saved, the losses and weights of 2 more steps of the live model
   (`<case>/losses_after`, `<case>/after<i>`); per text case tf_keras' predictions of the
@@ -79,7 +83,7 @@ def graph_entries(prefix):
 
 
 def write_legacy(expected, report):
-    for case in fm.LEGACY_CASES:
+    for case in list(fm.LEGACY_CASES) + list(fm.CURRENT_CASES):
         keras.backend.clear_session()
         model = fm.legacy_model(keras, case)
         fm.train(model, fm.STEPS_BEFORE)
@@ -88,12 +92,34 @@ def write_legacy(expected, report):
         model.save_weights(os.path.join(directory, "ckpt"))
         for i, w in enumerate(model.get_weights()):
             expected[f"{case}/w{i}"] = w
-        for i, w in enumerate(model.optimizer.get_weights()):
-            expected[f"{case}/o{i}"] = w
-        report[case] = {"optimizer_weights": [v.name for v in model.optimizer.weights]}
+        optimizer = model.optimizer
+        variables = optimizer.weights if case in fm.LEGACY_CASES else optimizer.variables
+        for i, variable in enumerate(variables):
+            expected[f"{case}/o{i}"] = variable.numpy()
+        report[case] = {"optimizer_weights": [v.name for v in variables]}
         expected[f"{case}/losses_after"] = np.array(fm.train(model, fm.STEPS_AFTER))
         for i, w in enumerate(model.get_weights()):
             expected[f"{case}/after{i}"] = w
+        report[case]["load_before_compile"] = load_before_compile(case, directory)
+
+
+def load_before_compile(case, directory):
+    """tf keeps the optimizer state of a checkpoint loaded into an uncompiled model and
+    restores it into the optimizer `compile` sets: iterations at once, slots at the step."""
+    keras.backend.clear_session()
+    model = fm.legacy_model(keras, case, compiled=False)
+    status = model.load_weights(os.path.join(directory, "ckpt"))
+    try:
+        status.assert_consumed()
+        consumed = "ok"
+    except AssertionError as error:
+        consumed = str(error).splitlines()[0]
+    fm.compile_model(keras, model, case)
+    iterations = int(model.optimizer.iterations.numpy())
+    losses = fm.train(model, fm.STEPS_AFTER)
+    return {"assert_consumed_before_compile": consumed,
+            "iterations_after_compile": iterations, "losses": losses,
+            "weights": [w.tolist() for w in model.get_weights()]}
 
 
 def write_text(expected):

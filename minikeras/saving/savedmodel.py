@@ -140,6 +140,7 @@ def load_model(dirpath, custom_objects=None, compile=True, safe_mode=True):  # n
     model = _model_from_metadata(root, custom_objects, safe_mode, dirpath)
     status = tf_checkpoint.load_weights(model, os.path.join(dirpath, VARIABLES_PREFIX))
     status.expect_partial()     # the SavedModel's own nodes (keras_api, signatures, ...)
+    model._pending_optimizer_state = None   # tf_keras' loader compiles a fresh optimizer
     _restore_lookup_vocabularies(model, dirpath)
     if compile:
         _compile_from_metadata(model, root, custom_objects, dirpath)

@@ -539,23 +539,20 @@ def _display_path(path):
 class CheckpointLoadStatus:
     """What `load_weights` returns for a TensorFlow checkpoint (tf's `CheckpointLoadStatus`)."""
 
-    def __init__(self, unresolved, unmatched_variables, matched_objects):
+    def __init__(self, unresolved, unmatched_variables, matched_objects, pending=None):
         self._unresolved = unresolved                      # [(path, key)] saved, not restored
         self._unmatched_variables = unmatched_variables    # model variables not in the file
         self._matched_objects = matched_objects            # saved nodes matched, root included
         self._partial_expected = False
+        self._pending = pending     # optimizer state kept on the model for a later compile
 
     def __del__(self):
-        """tf's warning when a status is dropped with values of the file left unrestored (an
-        uncompiled model given a checkpoint with optimizer state), unless `expect_partial()`."""
-        if self._unresolved and not self._partial_expected:
-            logger.warning("Detecting that an object or model or tf.train.Checkpoint is being "
-                           "deleted with unrestored values. See the following logs for the "
-                           "specific values in question. To silence these warnings, use "
-                           "`status.expect_partial()`.")
-            for path, _ in self._unresolved:
-                logger.warning("Value in checkpoint could not be found in the restored object: "
-                               f"{_display_path(path)}")
+        """tf's warning when a status is dropped with values of the file left unrestored,
+        unless `expect_partial()`. Optimizer state kept for a later `compile` warns when the
+        model goes without having restored it (`PendingOptimizerState`)."""
+        kept = () if self._pending is None else self._pending.paths
+        _warn_unrestored([path for path, _ in self._unresolved if path not in kept]
+                         if not self._partial_expected else [])
 
     def assert_consumed(self):
         self.assert_existing_objects_matched()
@@ -592,6 +589,8 @@ class CheckpointLoadStatus:
     def expect_partial(self):
         """Silence the warning about values left unrestored."""
         self._partial_expected = True
+        if self._pending is not None:
+            self._pending.partial_expected = True
         return self
 
     def run_restore_ops(self, session=None):
@@ -599,6 +598,50 @@ class CheckpointLoadStatus:
 
     def initialize_or_restore(self, session=None):
         """Values are restored eagerly: nothing left to run."""
+
+
+def _warn_unrestored(paths):
+    if paths:
+        logger.warning("Detecting that an object or model or tf.train.Checkpoint is being "
+                       "deleted with unrestored values. See the following logs for the "
+                       "specific values in question. To silence these warnings, use "
+                       "`status.expect_partial()`.")
+        for path in paths:
+            logger.warning("Value in checkpoint could not be found in the restored object: "
+                           f"{_display_path(path)}")
+
+
+class PendingOptimizerState:
+    """The optimizer state of a checkpoint loaded into a model that has no optimizer yet. tf
+    keeps it and restores it into the optimizer a later `compile` sets (its iterations at
+    once, its slots at the first step: here built then, the next step is the same); the
+    values it never restored are warned about when the model goes."""
+
+    def __init__(self, prefix, values, saved, unresolved):
+        self._prefix, self._values, self._saved = prefix, values, saved
+        self.paths = [path for path, _ in unresolved]
+        self.partial_expected = False
+        self._restored = False
+
+    def restore_into(self, model):
+        """Called by `compile`: restore the optimizer's values only."""
+        values, saved = self._values, self._saved
+        self._values = self._saved = None
+        self._restored = True
+        _build_optimizer_if_saved(model, saved)
+        root = object_graph(model)
+        optimizer_variables = {id(node.variable) for node, path in breadth_first(root)
+                               if node.variable is not None and path
+                               and (path[0] == "optimizer" or _SLOT_EDGE in path)}
+        pairs, _, _ = _match(saved, root)
+        pairs = [pair for pair in pairs if id(pair[1]) in optimizer_variables]
+        _check_values(self._prefix, values, pairs)
+        for _, variable, key in pairs:
+            variable.assign(np.asarray(values[key], dtype=variable.dtype))
+
+    def __del__(self):
+        if not self.partial_expected and not self._restored:
+            _warn_unrestored(self.paths)
 
 
 def _read_with_graph(prefix):
@@ -624,6 +667,23 @@ def _restore(model, prefix, values, saved):
     _build_optimizer_if_saved(model, saved)
     root = object_graph(model)
     pairs, unresolved, matched_objects = _match(saved, root)
+    _check_values(prefix, values, pairs)
+    for _, variable, key in pairs:       # every value checked first: all or nothing
+        variable.assign(np.asarray(values[key], dtype=variable.dtype))
+    matched = {id(variable) for _, variable, _ in pairs}
+    unmatched = [node.variable for node, _ in breadth_first(root)
+                 if node.variable is not None and id(node.variable) not in matched]
+    pending = None
+    optimizer_unresolved = [(path, key) for path, key in unresolved if path[:1] == ("optimizer",)
+                            or _SLOT_EDGE in path]
+    if optimizer_unresolved and root.child("optimizer") is None:
+        pending = model._pending_optimizer_state = PendingOptimizerState(
+            prefix, values, saved, optimizer_unresolved)
+    return CheckpointLoadStatus(unresolved, unmatched, matched_objects,
+                                pending).assert_nontrivial_match()
+
+
+def _check_values(prefix, values, pairs):
     for path, variable, key in pairs:
         value = values.get(key)
         if value is None or isinstance(value, bytes):
@@ -634,12 +694,6 @@ def _restore(model, prefix, values, saved):
                              "attempting to restore variable with shape "
                              f"{tuple(variable.shape)} and name {variable.name} (checkpoint "
                              f"key {key!r}).")
-    for _, variable, key in pairs:       # every value checked first: all or nothing
-        variable.assign(np.asarray(values[key], dtype=variable.dtype))
-    matched = {id(variable) for _, variable, _ in pairs}
-    unmatched = [node.variable for node, _ in breadth_first(root)
-                 if node.variable is not None and id(node.variable) not in matched]
-    return CheckpointLoadStatus(unresolved, unmatched, matched_objects).assert_nontrivial_match()
 
 
 class DeferredRestore:

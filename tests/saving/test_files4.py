@@ -133,3 +133,58 @@ def test_writes_adapted_tf_idf_lookups_that_tf_keras_reads(case, tmp_path):
                                   predictions)
     report = PEER_READS_OURS[f"text/{case}"]
     assert report["loaded"] == "ok" and report["max_prediction_difference"] < 1e-6
+
+
+@pytest.mark.parametrize("case", sorted(fm.LEGACY_CASES) + sorted(fm.CURRENT_CASES))
+def test_optimizer_state_loaded_before_compile_is_restored_by_compile(case):
+    """tf keeps the optimizer values of a checkpoint loaded into an uncompiled model and
+    restores them into the optimizer `compile` sets (the resume-training idiom
+    `model.load_weights(ckpt); model.compile(...); model.fit(...)`)."""
+    want = EXPECTED_JSON[case]["load_before_compile"]
+    keras.backend.clear_session()
+    model = fm.legacy_model(keras, case, compiled=False)
+    status = model.load_weights(theirs_checkpoint(case))
+    with pytest.raises(AssertionError) as info:
+        status.assert_consumed()
+    assert str(info.value).startswith(want["assert_consumed_before_compile"])
+    fm.compile_model(keras, model, case)
+    assert int(model.optimizer.iterations.numpy()) == want["iterations_after_compile"]
+    np.testing.assert_allclose(fm.train(model, fm.STEPS_AFTER), want["losses"], rtol=1e-5,
+                               atol=1e-6)
+    for got, wanted in zip(model.get_weights(), want["weights"]):
+        np.testing.assert_allclose(got, np.asarray(wanted, np.float32), rtol=1e-5, atol=1e-6)
+
+
+def test_optimizer_state_never_compiled_is_warned_about_when_the_model_goes():
+    """As tf: nothing is said when the status is dropped (compile may still come); the values
+    the model never restored are listed when it goes."""
+    import gc
+    import logging
+
+    class Collect(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.WARNING)
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+    logger = logging.getLogger("minikeras")    # its own handler: other tests may stop propagation
+    handler, level, disabled = Collect(), logger.level, logger.disabled
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.disabled = False
+    try:
+        keras.backend.clear_session()
+        model = fm.legacy_model(keras, "current_adam", compiled=False)
+        model.load_weights(theirs_checkpoint("current_adam"))
+        gc.collect()
+        assert not handler.messages
+        del model
+        gc.collect()
+        assert any("deleted with unrestored values" in m for m in handler.messages)
+        assert "Value in checkpoint could not be found in the restored object: " \
+               "(root).optimizer._iterations" in handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.disabled = disabled
