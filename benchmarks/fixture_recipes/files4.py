@@ -11,6 +11,9 @@ builders of tests/fixtures/files4/files4_models.py:
 - `expected.json`: per case, what tf does when the checkpoint is loaded into the model before
   it is compiled (`load_before_compile`: iterations right after `compile`, the losses and
   weights of the 2 steps that follow);
+- `expected.json` `h5_<current|legacy>_<edit>`: a compiled `.h5` (Adam / legacy Adam) whose
+  optimizer_weights were edited (files4_models.H5_EDITS): the optimizer values tf_keras loads
+  and the warnings it logs;
 - `expected.npz`: per legacy case the weights (`<case>/w<i>`) and optimizer weights
   (`<case>/o<i>`) saved, the losses and weights of 2 more steps of the live model
   (`<case>/losses_after`, `<case>/after<i>`); per text case tf_keras' predictions of the
@@ -122,6 +125,32 @@ def load_before_compile(case, directory):
             "weights": [w.tolist() for w in model.get_weights()]}
 
 
+def write_h5_optimizer_edits(report):
+    """What tf_keras restores from a compiled .h5 whose optimizer_weights do not match its
+    optimizer (and what it logs)."""
+    import logging
+    tmp = tempfile.mkdtemp()
+    for legacy in (False, True):
+        for edit in fm.H5_EDITS:
+            keras.backend.clear_session()
+            path = os.path.join(tmp, f"{legacy}_{edit}.h5")
+            fm.h5_optimizer_model(keras, legacy).save(path)
+            fm.edit_optimizer_weights(path, edit)
+            records = []
+            handler = logging.Handler()
+            handler.emit = lambda record: records.append(record.getMessage())
+            logging.getLogger("tensorflow").addHandler(handler)
+            try:
+                optimizer = keras.models.load_model(path).optimizer
+            finally:
+                logging.getLogger("tensorflow").removeHandler(handler)
+            variables = optimizer.weights if legacy else optimizer.variables
+            report[f"h5_{'legacy' if legacy else 'current'}_{edit}"] = {
+                "warnings": [r for r in records if "optimizer" in r],
+                "values": [np.asarray(v).tolist() for v in variables]}
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_text(expected):
     for case in fm.TEXT_CASES:
         keras.backend.clear_session()
@@ -203,6 +232,7 @@ def main():
     expected, report = {}, {}
     write_legacy(expected, report)
     write_text(expected)
+    write_h5_optimizer_edits(report)
     np.savez(os.path.join(HERE, "expected.npz"), **expected)
     with open(os.path.join(HERE, "expected.json"), "w") as handle:
         json.dump(report, handle, indent=1, sort_keys=True)

@@ -188,3 +188,58 @@ def test_optimizer_state_never_compiled_is_warned_about_when_the_model_goes():
         logger.removeHandler(handler)
         logger.setLevel(level)
         logger.disabled = disabled
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
+@pytest.mark.parametrize("edit", fm.H5_EDITS)
+def test_h5_optimizer_state_that_does_not_match_is_restored_as_tf_keras_does(
+        legacy, edit, tmp_path):
+    """A current optimizer zips the saved list with its variables (extra or missing entries at
+    the end are ignored; a shape mismatch stops there and warns); a legacy one takes all or
+    nothing. The warning's text is tf.keras' loader's."""
+    import warnings
+    want = EXPECTED_JSON[f"h5_{'legacy' if legacy else 'current'}_{edit}"]
+    keras.backend.clear_session()
+    path = str(tmp_path / "model.h5")
+    fm.h5_optimizer_model(keras, legacy).save(path)
+    fm.edit_optimizer_weights(path, edit)
+    keras.backend.clear_session()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        optimizer = keras.models.load_model(path).optimizer
+    assert [str(w.message) for w in caught if "optimizer" in str(w.message)] == want["warnings"]
+    values = [np.asarray(v.numpy()) for v in optimizer.variables]
+    assert len(values) == len(want["values"])
+    for got, wanted in zip(values, want["values"]):
+        np.testing.assert_allclose(got, np.asarray(wanted, got.dtype), rtol=1e-5, atol=1e-7)
+
+
+def test_keras_file_optimizer_count_mismatch_warns_with_keras_text(tmp_path):
+    """Keras 3's (and tf_keras') `load_own_variables` warning when `optimizer/vars` holds
+    another number of variables than the optimizer has; the optimizer stays fresh."""
+    import warnings
+    import zipfile
+
+    import h5py
+    keras.backend.clear_session()
+    model = fm.h5_optimizer_model(keras, legacy=False)
+    model.save(str(tmp_path / "m.keras"))
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    (tmp_path / "w.h5").write_bytes(members["model.weights.h5"])
+    with h5py.File(tmp_path / "w.h5", "r+") as handle:
+        stored = handle["optimizer/vars"]
+        count = len(stored)
+        for index in (count - 1, count - 2):
+            del stored[str(index)]
+    members["model.weights.h5"] = (tmp_path / "w.h5").read_bytes()
+    with zipfile.ZipFile(tmp_path / "edited.keras", "w") as archive:
+        for name, payload in members.items():
+            archive.writestr(name, payload)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = keras.models.load_model(str(tmp_path / "edited.keras"))
+    assert [str(w.message) for w in caught if "optimizer" in str(w.message)] == [
+        f"Skipping variable loading for optimizer 'Adam', because it has {count} variables "
+        f"whereas the saved optimizer has {count - 2} variables. "]
+    assert int(loaded.optimizer.iterations.numpy()) == 0
