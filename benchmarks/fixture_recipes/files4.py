@@ -24,7 +24,13 @@ builders of tests/fixtures/files4/files4_models.py:
   2 more steps' losses and weights compared with tf's own continuation) and the text
   SavedModels (predictions compared with minikeras').
 
-    TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 /work/peers/bin/python files4.py --peer
+- `layer_zoo.zip` (cases in zoo_cases.py: a small model around every layer class both
+  minikeras.layers and tf_keras.layers export, with argument variants): tf_keras' `.h5` and
+  `.keras`, Keras 3's `.keras` (layers Keras 3 still has; no string inputs), inputs and
+  predictions; `layer_zoo_peer_reads_ours.json`: tf_keras loading minikeras' `.h5` and
+  SavedModel of each case (largest prediction difference from minikeras').
+
+    TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 /work/peers/bin/python files4.py --peer [files|zoo]
 (minikeras runs in a subprocess: $MINIKERAS_PYTHON, default /work/devenv/bin/python)
 """
 import json
@@ -228,15 +234,97 @@ def read_ours(expected):
         json.dump(report, handle, indent=1, sort_keys=True)
 
 
-def main():
-    expected, report = {}, {}
-    write_legacy(expected, report)
-    write_text(expected)
-    write_h5_optimizer_edits(report)
-    np.savez(os.path.join(HERE, "expected.npz"), **expected)
-    with open(os.path.join(HERE, "expected.json"), "w") as handle:
+def first_output(prediction):
+    return np.asarray(prediction[0] if isinstance(prediction, (list, tuple)) else prediction)
+
+
+def write_layer_zoo():
+    """layer_zoo.zip: per case of zoo_cases.py, tf_keras' `.h5` and `.keras` and Keras 3's
+    `.keras` of the model, with its input and each writer's predictions (`<id>.npz`)."""
+    import zipfile
+    import keras as keras3
+    import zoo_cases as zc
+    tmp = tempfile.mkdtemp()
+    for case in zc.CASES:
+        cid = case["id"]
+        keras.backend.clear_session()
+        model = zc.build(keras, case)
+        x = zc.inputs(case)
+        arrays = {f"x{i}": v for i, v in enumerate(x if isinstance(x, list) else [x])}
+        arrays["tk"] = first_output(model.predict(x, verbose=0))
+        model.save(os.path.join(tmp, f"{cid}.tk.h5"))
+        model.save(os.path.join(tmp, f"{cid}.tk.keras"))
+        if case["dtype"] != "string" and hasattr(keras3.layers, cid.split("-")[0]) \
+                or cid in ("MultiHeadAttention", "Masking", "StackedRNNCells"):
+            keras3.backend.clear_session()
+            model = zc.build(keras3, case)
+            arrays["k3"] = first_output(model.predict(x, verbose=0))
+            model.save(os.path.join(tmp, f"{cid}.k3.keras"))
+        np.savez(os.path.join(tmp, f"{cid}.npz"), **arrays)
+    with zipfile.ZipFile(os.path.join(HERE, "layer_zoo.zip"), "w", zipfile.ZIP_DEFLATED,
+                         compresslevel=9) as archive:
+        for name in sorted(os.listdir(tmp)):
+            archive.write(os.path.join(tmp, name), name)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+ZOO_WRITER = """
+import os, sys, numpy as np
+sys.path.insert(0, {here!r})
+import minikeras as keras, zoo_cases as zc
+for case in zc.CASES:
+    keras.backend.clear_session()
+    model = zc.build(keras, case)
+    x = zc.inputs(case)
+    prediction = model.predict(x, verbose=0)
+    np.save({tmp!r} + "/" + case["id"] + ".npy",
+            np.asarray(prediction[0] if isinstance(prediction, list) else prediction))
+    model.save({tmp!r} + "/" + case["id"] + ".h5")
+    model.save({tmp!r} + "/" + case["id"] + "_sm")
+"""
+
+
+def read_zoo_ours():
+    """layer_zoo_peer_reads_ours.json: tf_keras loading the `.h5` and SavedModel minikeras
+    writes for each case: the largest prediction difference from minikeras' own."""
+    import zoo_cases as zc
+    tmp = tempfile.mkdtemp()
+    env = dict(os.environ, PYTHONPATH=REPO)
+    python = os.environ.get("MINIKERAS_PYTHON", "/work/devenv/bin/python")
+    subprocess.run([python, "-c", ZOO_WRITER.format(here=HERE, tmp=tmp)], check=True, env=env)
+    report = {}
+    for case in zc.CASES:
+        cid = case["id"]
+        ours = np.load(os.path.join(tmp, f"{cid}.npy"))
+        entry = {}
+        for kind, path in (("h5", f"{cid}.h5"), ("savedmodel", f"{cid}_sm")):
+            keras.backend.clear_session()
+            try:
+                model = keras.models.load_model(os.path.join(tmp, path))
+                entry[kind] = float(np.max(np.abs(first_output(
+                    model.predict(zc.inputs(case), verbose=0)) - ours))) if ours.size else 0.0
+            except Exception as error:  # noqa: BLE001 (recorded)
+                entry[kind] = f"{type(error).__name__}: {error}"[:300]
+        report[cid] = entry
+    shutil.rmtree(tmp, ignore_errors=True)
+    with open(os.path.join(HERE, "layer_zoo_peer_reads_ours.json"), "w") as handle:
         json.dump(report, handle, indent=1, sort_keys=True)
-    read_ours(expected)
+
+
+def main():
+    part = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if part in ("all", "files"):
+        expected, report = {}, {}
+        write_legacy(expected, report)
+        write_text(expected)
+        write_h5_optimizer_edits(report)
+        np.savez(os.path.join(HERE, "expected.npz"), **expected)
+        with open(os.path.join(HERE, "expected.json"), "w") as handle:
+            json.dump(report, handle, indent=1, sort_keys=True)
+        read_ours(expected)
+    if part in ("all", "zoo"):
+        write_layer_zoo()
+        read_zoo_ours()
 
 
 if __name__ == "__main__":

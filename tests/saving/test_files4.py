@@ -8,7 +8,11 @@ benchmarks/fixture_recipes/files4.py from tests/fixtures/files4/files4_models.py
   numbers;
 - SavedModels of adapted lookup layers in tf_idf mode: the IDF weights are the variable
   `idf_weights` in the checkpoint (read), and go into the config with the vocabulary plus the
-  variable (written, so tf_keras' strict restore matches)."""
+  variable (written, so tf_keras' strict restore matches);
+- optimizer state loaded before `compile` (kept for it, as tf), `.h5` / `.keras` optimizer
+  state that does not match the optimizer (restored and warned about as tf_keras / Keras 3);
+- a model around every layer class both libraries export, in each file format both ways
+  (layer_zoo.zip)."""
 import json
 
 import numpy as np
@@ -17,6 +21,7 @@ import pytest
 import minikeras as keras
 from conftest import fixture_path
 from fixtures.files4 import files4_models as fm
+from fixtures.files4 import zoo_cases
 from minikeras.saving import tf_checkpoint
 
 EXPECTED = np.load(fixture_path("files4", "expected.npz"))
@@ -24,6 +29,8 @@ with open(fixture_path("files4", "expected.json")) as _handle:
     EXPECTED_JSON = json.load(_handle)
 with open(fixture_path("files4", "peer_reads_ours.json")) as _handle:
     PEER_READS_OURS = json.load(_handle)
+with open(fixture_path("files4", "layer_zoo_peer_reads_ours.json")) as _handle:
+    ZOO_PEER_READS_OURS = json.load(_handle)
 
 
 def theirs_checkpoint(case):
@@ -243,3 +250,77 @@ def test_keras_file_optimizer_count_mismatch_warns_with_keras_text(tmp_path):
         f"Skipping variable loading for optimizer 'Adam', because it has {count} variables "
         f"whereas the saved optimizer has {count - 2} variables. "]
     assert int(loaded.optimizer.iterations.numpy()) == 0
+
+
+# --- every shared layer class in the files of each library ------------------------------------
+def _zoo_members():
+    import zipfile
+    with zipfile.ZipFile(fixture_path("files4", "layer_zoo.zip")) as archive:
+        return set(archive.namelist())
+
+
+ZOO_CASES = {case["id"]: case for case in zoo_cases.CASES}
+# Keras 3.15's RandomCrop returns its input uncropped at inference (its output shape says
+# cropped): minikeras crops as tf.keras does, whoever wrote the file.
+ZOO_KERAS3_DIFFERS = {"RandomCrop"}
+ZOO_FILES = [(cid, suffix) for cid in sorted(ZOO_CASES)
+             for suffix in ("tk.h5", "tk.keras", "k3.keras")
+             if f"{cid}.{suffix}" in _zoo_members()
+             and not (suffix == "k3.keras" and cid in ZOO_KERAS3_DIFFERS)]
+
+
+@pytest.fixture(scope="module")
+def zoo_dir(tmp_path_factory):
+    import zipfile
+    directory = tmp_path_factory.mktemp("layer_zoo")
+    with zipfile.ZipFile(fixture_path("files4", "layer_zoo.zip")) as archive:
+        archive.extractall(directory)
+    return directory
+
+
+def _first_output(prediction):
+    return np.asarray(prediction[0] if isinstance(prediction, list) else prediction)
+
+
+def _zoo_input(data, case):
+    xs = [data[f"x{i}"] for i in range(len(case["shapes"]))]
+    return xs if len(xs) > 1 else xs[0]
+
+
+@pytest.mark.parametrize("cid, suffix", ZOO_FILES, ids=[f"{c}.{s}" for c, s in ZOO_FILES])
+def test_reads_each_layer_from_each_peer_file(cid, suffix, zoo_dir):
+    """tf_keras' .h5 and .keras and Keras 3's .keras of a model around each shared layer class
+    load and predict what their writer predicted (Keras 2's hard_sigmoid in tf_keras files,
+    Keras 3's in Keras 3's)."""
+    import warnings
+    case = ZOO_CASES[cid]
+    data = np.load(zoo_dir / f"{cid}.npz")
+    keras.backend.clear_session()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = keras.models.load_model(str(zoo_dir / f"{cid}.{suffix}"))
+    want = data["k3" if suffix.startswith("k3") else "tk"]
+    np.testing.assert_allclose(_first_output(model.predict(_zoo_input(data, case), verbose=0)),
+                               want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cid", sorted(ZOO_CASES))
+def test_writes_each_layer_in_files_tf_keras_reads(cid, zoo_dir):
+    """Our model equals tf_keras' (same seeded weights: same predictions), and tf_keras 2.21
+    read the .h5 and SavedModel minikeras writes for it with the same predictions (recorded by
+    the recipe); our own .h5 reads back."""
+    import warnings
+    case = ZOO_CASES[cid]
+    data = np.load(zoo_dir / f"{cid}.npz")
+    keras.backend.clear_session()
+    model = zoo_cases.build(keras, case)
+    prediction = _first_output(model.predict(_zoo_input(data, case), verbose=0))
+    np.testing.assert_allclose(prediction, data["tk"], rtol=1e-5, atol=1e-5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(str(zoo_dir / f"{cid}.ours.h5"))
+        back = keras.models.load_model(str(zoo_dir / f"{cid}.ours.h5"))
+    np.testing.assert_array_equal(
+        _first_output(back.predict(_zoo_input(data, case), verbose=0)), prediction)
+    for kind, difference in ZOO_PEER_READS_OURS[cid].items():
+        assert isinstance(difference, float) and difference <= 1e-5, (kind, difference)
