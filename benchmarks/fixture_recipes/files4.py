@@ -8,6 +8,9 @@ builders of tests/fixtures/files4/files4_models.py:
   tf_idf (and count) mode, saved_model.pb stripped of graph functions except the Const ops
   and bound inputs holding the vocabularies ;
 - `legacy/current_*/ckpt.*`: the same with current optimizers (for the next item);
+  `legacy/subclassed_*/ckpt.*`: a subclassed model's; `expected.json` `subclassed_*`: a
+  subclassed model not called yet given it before / after `compile` (iterations before the
+  first call, 2 steps' losses and weights);
 - `expected.json`: per case, what tf does when the checkpoint is loaded into the model before
   it is compiled (`load_before_compile`: iterations right after `compile`, the losses and
   weights of the 2 steps that follow);
@@ -110,6 +113,31 @@ def write_legacy(expected, report):
         for i, w in enumerate(model.get_weights()):
             expected[f"{case}/after{i}"] = w
         report[case]["load_before_compile"] = load_before_compile(case, directory)
+
+
+def write_subclassed(report):
+    """A subclassed model not called yet given a checkpoint, compiled before or after
+    `load_weights`: tf restores `iterations` as soon as both exist, the rest at the first call
+    (its variables made) and the first step (the slots)."""
+    for case in fm.SUBCLASSED_CASES:
+        keras.backend.clear_session()
+        directory = os.path.join(HERE, "legacy", f"subclassed_{case}")
+        shutil.rmtree(directory, ignore_errors=True)
+        fm.trained_subclassed(keras, case).save_weights(os.path.join(directory, "ckpt"))
+        for order in fm.LOAD_ORDERS:
+            keras.backend.clear_session()
+            model = fm.subclassed_model(keras)
+            if order == "load_then_compile":
+                model.load_weights(os.path.join(directory, "ckpt"))
+                fm.compile_model(keras, model, case)
+            else:
+                fm.compile_model(keras, model, case)
+                model.load_weights(os.path.join(directory, "ckpt"))
+            iterations = int(model.optimizer.iterations.numpy())
+            report[f"subclassed_{case}_{order}"] = {
+                "iterations_before_first_call": iterations,
+                "losses": fm.train(model, fm.STEPS_AFTER),
+                "weights": [w.tolist() for w in model.get_weights()]}
 
 
 def load_before_compile(case, directory):
@@ -318,6 +346,7 @@ def main():
         write_legacy(expected, report)
         write_text(expected)
         write_h5_optimizer_edits(report)
+        write_subclassed(report)
         np.savez(os.path.join(HERE, "expected.npz"), **expected)
         with open(os.path.join(HERE, "expected.json"), "w") as handle:
             json.dump(report, handle, indent=1, sort_keys=True)

@@ -709,6 +709,8 @@ class DeferredRestore:
         self._status = None
         self._partial_expected = False
         model._pending_checkpoint = self
+        if getattr(model, "_is_compiled", False) and getattr(model, "optimizer", None):
+            self.restore_iterations(model.optimizer)
 
     def restore_into(self, model):
         values, saved = self._values, self._saved
@@ -716,6 +718,21 @@ class DeferredRestore:
         self._status = _restore(model, self._prefix, values, saved)
         if self._partial_expected:
             self._status.expect_partial()
+
+    def restore_iterations(self, optimizer):
+        """`compile` before the first call: tf restores the optimizer's step count at once
+        (its variable exists), the rest when the model's variables are made."""
+        optimizer_id = dict(self._saved[0].children).get("optimizer")
+        if optimizer_id is None or optimizer_id >= len(self._saved):
+            return
+        children = dict(self._saved[optimizer_id].children)
+        node_id = children.get("iter" if isinstance(optimizer, LegacyOptimizer)
+                               else "_iterations")
+        keys = dict(self._saved[node_id].keys) if node_id is not None \
+            and node_id < len(self._saved) else {}
+        value = self._values.get(keys.get(VARIABLE_VALUE))
+        if value is not None and np.shape(value) == ():
+            optimizer.iterations.assign(np.asarray(value, optimizer.iterations.dtype))
 
     def assert_consumed(self):
         if self._status is None:        # tf: every saved value is still unresolved

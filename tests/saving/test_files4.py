@@ -162,6 +162,29 @@ def test_optimizer_state_loaded_before_compile_is_restored_by_compile(case):
         np.testing.assert_allclose(got, np.asarray(wanted, np.float32), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("order", fm.LOAD_ORDERS)
+@pytest.mark.parametrize("case", fm.SUBCLASSED_CASES)
+def test_subclassed_model_given_a_checkpoint_before_its_first_call(case, order):
+    """tf restores the step count as soon as the optimizer and the checkpoint are both there
+    (before the model's variables exist), the weights at the first call, the slots at the
+    first step."""
+    want = EXPECTED_JSON[f"subclassed_{case}_{order}"]
+    prefix = fixture_path("files4", "legacy", f"subclassed_{case}", "ckpt")
+    keras.backend.clear_session()
+    model = fm.subclassed_model(keras)
+    if order == "load_then_compile":
+        model.load_weights(prefix)
+        fm.compile_model(keras, model, case)
+    else:
+        fm.compile_model(keras, model, case)
+        model.load_weights(prefix)
+    assert int(model.optimizer.iterations.numpy()) == want["iterations_before_first_call"]
+    np.testing.assert_allclose(fm.train(model, fm.STEPS_AFTER), want["losses"], rtol=1e-5,
+                               atol=1e-6)
+    for got, wanted in zip(model.get_weights(), want["weights"]):
+        np.testing.assert_allclose(got, np.asarray(wanted, np.float32), rtol=1e-5, atol=1e-6)
+
+
 def test_optimizer_state_never_compiled_is_warned_about_when_the_model_goes():
     """As tf: nothing is said when the status is dropped (compile may still come); the values
     the model never restored are listed when it goes."""
