@@ -758,6 +758,8 @@ def make_mask(shape, seed):
 def record():
     import tensorflow as tf
     import tf_keras as keras
+    # (tf_keras' own JSON conversions: numpy scalars, TensorShapes)
+    from tf_keras.src.saving.legacy.saved_model.json_utils import get_json_type as json_type
 
     def build(case):
         kwargs = dict(case["kwargs"])
@@ -855,7 +857,7 @@ def record():
                 out_shape.as_list() if hasattr(out_shape, "as_list") else
                 [o.as_list() if hasattr(o, "as_list") else o for o in out_shape]
                 if isinstance(out_shape, (list, tuple)) and out_shape and
-                hasattr(out_shape[0], "as_list") else out_shape, default=str))
+                hasattr(out_shape[0], "as_list") else out_shape, default=json_type))
         except Exception as error:  # noqa: BLE001
             fact["fresh_output_shape_error"] = type(error).__name__
         tensors = [tf.constant(x) for x in xs]
@@ -882,7 +884,7 @@ def record():
         fact["weight_shapes"] = [list(w.shape) for w in layer.weights]
         fact["trainable"] = [any(w is t for t in layer.trainable_weights) for w in layer.weights]
         fact["count_params"] = int(layer.count_params())
-        fact["config"] = json.loads(json.dumps(layer.get_config(), default=str))
+        fact["config"] = json.loads(json.dumps(layer.get_config(), default=json_type))
         if twin is not None:
             layer = twin
         weights = []

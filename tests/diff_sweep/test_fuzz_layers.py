@@ -1,0 +1,178 @@
+"""Seeded random layer configurations (benchmarks/fixture_recipes/fuzz.py draws them, with
+each argument's edges) against tf_keras 2.21's record in fixtures/fuzz/: the error type where
+tf_keras refuses, else compute_output_shape, weight names and shapes, count_params, get_config,
+regularization losses, outputs and output masks on tf_keras' seeded weights and inputs, and the
+gradients of sum(output * R) with respect to the float inputs and trainable weights (inference,
+and training for the layers whose training call is deterministic).
+
+The specs live in cases.json, so the test needs no generator. Every case runs in a few
+milliseconds; the whole file in a few seconds."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import minikeras as keras
+from conftest import FIXTURES
+from minikeras.core.tensor import Tensor
+
+HERE = os.path.join(FIXTURES, "fuzz")
+with open(os.path.join(HERE, "cases.json")) as f:
+    FACTS = json.load(f)
+ARRAYS = np.load(os.path.join(HERE, "cases.npz"))
+INDEX = {fact["spec"]["id"]: number for number, fact in enumerate(FACTS)}
+
+# tf's CPU kernels refuse these, a limit of the device, not of the layer: minikeras computes them
+CPU_KERNEL_LIMITS = ("only supports equal length strides",
+                     "do not yet support dilation rates larger than 1")
+# cases where minikeras knowingly differs (see DESIGN.md, fid-fuzz)
+KNOWN = {}
+
+
+def build(case):
+    args = []
+    if case["inner"]:
+        inner = case["inner"]
+        args.append(getattr(keras.layers, inner["cls"])(**inner["kwargs"]))
+    return getattr(keras.layers, case["cls"])(*args, **case["kwargs"])
+
+
+def array(tag, name):
+    return ARRAYS[tag + name] if tag + name in ARRAYS.files else None
+
+
+def call_arguments(case, tensors, tag):
+    """The call's positional inputs and keyword arguments, as the recipe gave them."""
+    kw = dict(case["call_kwargs"])
+    if "mask_arg" in kw:
+        kw.pop("mask_arg")
+        kw["mask"] = Tensor(array(tag, "mask_arg"))
+    if case["mask"]:
+        kw["mask"] = Tensor(array(tag, "mask"))
+    if isinstance(kw.get("mask"), list):
+        kw["mask"] = [Tensor(array(tag, "mask_q")), Tensor(array(tag, "mask_v"))]
+    if "attention_mask" in kw:
+        kw["attention_mask"] = Tensor(array(tag, "attention_mask"))
+    if kw.get("initial_state") == "zeros_like_states":
+        count = 2 if case["cls"] == "LSTM" else 1
+        kw["initial_state"] = [Tensor(array(tag, f"state{k}")) for k in range(count)]
+    if case["cls"] == "MultiHeadAttention":
+        return list(tensors), kw
+    if len(case["inputs"]) > 1:
+        return [list(tensors)], kw
+    return [tensors[0]], kw
+
+
+def output_shape(layer, case):
+    shapes = [tuple([None] + s[1:]) for s in case["inputs"]]
+    if case["cls"] == "MultiHeadAttention":
+        shape = layer.compute_output_shape(*shapes[:2])
+    else:
+        shape = layer.compute_output_shape(shapes if len(shapes) > 1 else shapes[0])
+    return json.loads(json.dumps(shape, default=str))
+
+
+def assert_close(got, expected, tol, what):
+    got = np.asarray(got.numpy() if hasattr(got, "numpy") else got)
+    assert got.shape == expected.shape, what
+    if expected.size == 0:
+        return
+    scale = max(1.0, float(np.abs(expected[np.isfinite(expected)]).max(initial=0.0)))
+    np.testing.assert_allclose(got.astype(np.float32), expected, atol=tol * scale, rtol=tol,
+                               err_msg=what)
+
+
+def check_error(case, fact):
+    if any(text in fact["message"] for text in CPU_KERNEL_LIMITS):
+        return          # (a CPU kernel's limit: minikeras computes these)
+    expected = ValueError if fact["error"] in ("ValueError", "InvalidArgumentError") else \
+        getattr(__builtins__, fact["error"], Exception) if isinstance(__builtins__, dict) \
+        else getattr(__import__("builtins"), fact["error"], Exception)
+    with pytest.raises(expected):
+        layer = build(case)
+        xs = [Tensor(ARRAYS[f"c{INDEX[case['id']]}_x{k}"]) for k in range(len(case["inputs"]))]
+        inputs, kw = call_arguments(case, xs, f"c{INDEX[case['id']]}_")
+        layer(*inputs, training=False, **kw)
+
+
+def run_mode(layer, case, fact, tag, training):
+    mtag = tag + ("t_" if training else "")
+    xs = [ARRAYS[f"{tag}x{k}"] for k in range(len(case["inputs"]))]
+    tensors = [Tensor(x) for x in xs]
+    inputs, kw = call_arguments(case, tensors, tag)
+    with keras.GradientTape(persistent=True) as tape:
+        for t in tensors:
+            if t.dtype.kind == "f":
+                tape.watch(t)
+        out = layer(*inputs, training=training, **kw)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        total = None
+        for k, o in enumerate(outs):
+            r = array(mtag, f"R{k}")
+            if r is not None:
+                term = keras.ops.sum(keras.ops.multiply(o, r))
+                total = term if total is None else total + term
+    assert len(outs) == fact["n_outputs"]
+    for k, o in enumerate(outs):
+        assert o.dtype.name == fact["output_dtypes"][k], f"output {k} dtype"
+        assert_close(o, array(mtag, f"y{k}"), 2e-5, f"output {k}")
+        expected_mask = array(mtag, f"ym{k}")
+        mask = getattr(o, "_keras_mask", None)
+        if expected_mask is None:
+            assert mask is None, f"output {k}: a mask where tf_keras has none"
+        else:
+            assert mask is not None, f"output {k}: no mask"
+            np.testing.assert_array_equal(np.asarray(getattr(mask, "numpy", lambda: mask)()),
+                                          expected_mask)
+    if not training:
+        np.testing.assert_allclose([float(v.numpy() if hasattr(v, "numpy") else v)
+                                    for v in layer.losses], fact["losses"], rtol=1e-5,
+                                   atol=1e-6, err_msg="losses")
+    if total is None or fact.get("empty_output"):
+        return
+    floats = [t for t in tensors if t.dtype.kind == "f"]
+    grads = tape.gradient(total, floats + list(layer.trainable_weights))
+    for k in range(len(floats)):
+        expected = array(mtag, f"gx{k}")
+        if expected is not None:
+            assert grads[k] is not None, f"no gradient for input {k}"
+            assert_close(grads[k], expected, 1e-4, f"gradient of input {k}")
+    for k, grad in enumerate(grads[len(floats):]):
+        expected = array(mtag, f"gw{k}")
+        if expected is not None:
+            assert grad is not None, f"no gradient for weight {k}"
+            assert_close(grad, expected, 1e-4, f"gradient of weight {k}")
+    if training:
+        for k, w in enumerate(layer.weights):
+            assert_close(w, array(mtag, f"after{k}"), 1e-5, f"weight {k} after training")
+
+
+def check_case(case_id):
+    number = INDEX[case_id]
+    fact = FACTS[number]
+    case = fact["spec"]
+    tag = f"c{number}_"
+    if "error" in fact:
+        return check_error(case, fact)
+    layer = build(case)
+    if "fresh_output_shape" in fact:      # (the unbuilt layer's)
+        assert output_shape(layer, case) == fact["fresh_output_shape"]
+    xs = [Tensor(ARRAYS[f"{tag}x{k}"]) for k in range(len(case["inputs"]))]
+    inputs, kw = call_arguments(case, xs, tag)
+    layer(*inputs, training=False, **kw)
+    assert [w.name for w in layer.weights] == fact["weight_names"]
+    assert [list(w.shape) for w in layer.weights] == fact["weight_shapes"]
+    assert layer.count_params() == fact["count_params"]
+    assert json.loads(json.dumps(layer.get_config(), default=str)) == fact["config"]
+    layer.set_weights([ARRAYS[f"{tag}w{k}"] for k in range(len(fact["weight_shapes"]))])
+    run_mode(layer, case, fact, tag, False)
+    if case["training"]:
+        run_mode(layer, case, fact, tag, True)
+
+
+@pytest.mark.parametrize("case_id", [fact["spec"]["id"] for fact in FACTS])
+def test_layer_config_matches_tf_keras(case_id):
+    if case_id in KNOWN:
+        pytest.skip(KNOWN[case_id])
+    check_case(case_id)
