@@ -95,7 +95,8 @@ def swish(x):
 
 
 def silu(x):
-    """`x * sigmoid(x)`: swish under tf.nn's name (serialized as "silu", as tf.keras does)."""
+    """`x * sigmoid(x)`: swish under tf.nn's name (tf.nn.silu is tf.nn.swish, so tf.keras
+    serializes it, and the name "silu", as "swish")."""
     return swish(x)
 
 
@@ -193,6 +194,7 @@ _ACTIVATIONS = {fn.__name__: fn for fn in (
     celu, glu, hard_tanh, hard_shrink, soft_shrink, tanh_shrink, threshold, log_sigmoid,
     sparse_plus, sparse_sigmoid, squareplus, hard_silu, keras3_hard_sigmoid)}
 _ACTIVATIONS["hard_swish"] = hard_silu
+_ACTIVATIONS["silu"] = swish        # (tf.keras' get("silu") is tf.nn.swish)
 
 
 def get(identifier):
@@ -218,6 +220,8 @@ def get(identifier):
 
 
 def serialize(activation):
+    if activation is silu:
+        return "swish"
     name = getattr(activation, "__name__", None)
     if name in _ACTIVATIONS and _ACTIVATIONS[name] is activation:
         return name

@@ -806,8 +806,9 @@ def record():
     class ChannelsLastTwin:
         """The channels_last layer called on the transposed input, its output transposed back."""
 
-        def __init__(self, layer):
+        def __init__(self, layer, activation):
             self.layer = layer
+            self.activation = keras.activations.get(activation)
 
         def __getattr__(self, name):
             return getattr(self.layer, name)
@@ -815,7 +816,8 @@ def record():
         def __call__(self, x, **kw):
             rank = len(x.shape)
             y = self.layer(tf.transpose(x, [0] + list(range(2, rank)) + [1]), **kw)
-            return tf.transpose(y, [0, rank - 1] + list(range(1, rank - 1)))
+            # (the activation after the transpose: softmax works on the last axis)
+            return self.activation(tf.transpose(y, [0, rank - 1] + list(range(1, rank - 1))))
 
     def channels_last_twin(case, layer, error):
         if case["kwargs"].get("data_format") != "channels_first" or case["inner"] or \
@@ -823,7 +825,9 @@ def record():
                 not any(word in str(error) for word in ("NHWC", "NDHWC")):
             return None
         kwargs = dict(case["kwargs"], data_format="channels_last")
-        return ChannelsLastTwin(getattr(keras.layers, case["cls"])(**kwargs))
+        kwargs.pop("activation", None)
+        return ChannelsLastTwin(getattr(keras.layers, case["cls"])(**kwargs),
+                                case["kwargs"].get("activation"))
 
     specs = draw_specs()
     facts, arrays = [], {}
