@@ -661,6 +661,95 @@ def gen_activity_reg(d):
                                            "l2": d.pick([0.0, 0.5])}, [[batch(d), 3]])
 
 
+# --- random image layers (compared at inference), wrappers of cells, kernels ------------------
+def image_input(d, channels=None):
+    return [batch(d), d.pick([1, 3, 4]), d.pick([2, 5]), channels or d.pick([1, 3])]
+
+
+def factor(d):
+    return d.pick([0.0, 0.2, 0.5, [-0.1, 0.3], [0.0, 0.0]])
+
+
+def gen_random_image(cls):
+    def gen(d):
+        kwargs = {}
+        if cls == "RandomFlip":
+            kwargs["mode"] = d.pick(["horizontal", "vertical", "horizontal_and_vertical"])
+        elif cls in ("RandomRotation", "RandomZoom", "RandomTranslation"):
+            first = "factor" if cls == "RandomRotation" else "height_factor"
+            kwargs[first] = factor(d)
+            if cls != "RandomRotation":
+                kwargs["width_factor"] = d.pick([None, 0.1, [-0.2, 0.2]]) \
+                    if cls == "RandomZoom" else factor(d)
+            kwargs["fill_mode"] = d.pick(["reflect", "wrap", "constant", "nearest"])
+            kwargs["interpolation"] = d.pick(["bilinear", "nearest"])
+            if d.flip(0.3):
+                kwargs["fill_value"] = d.pick([0.0, 1.5])
+        elif cls == "RandomContrast":
+            kwargs["factor"] = d.pick([0.0, 0.5, [0.1, 0.9]])
+        elif cls == "RandomBrightness":
+            kwargs["factor"] = d.pick([0.0, 0.3, [-0.2, 0.4]])
+            kwargs["value_range"] = d.pick([[0, 255], [0.0, 1.0], [-1, 1]])
+        elif cls == "RandomCrop":
+            kwargs.update(height=d.pick([1, 2, 4]), width=d.pick([1, 2, 3]))
+        else:
+            kwargs["factor"] = d.pick([0.0, 0.2, [-0.1, 0.3]])
+            kwargs["interpolation"] = d.pick(["bilinear", "nearest", "bicubic"])
+        if d.flip(0.3):
+            kwargs["seed"] = d.pick([0, 7])
+        shape = image_input(d)
+        if d.flip(0.2) and cls not in ("RandomCrop", "RandomHeight", "RandomWidth"):
+            shape = shape[1:]            # a single image
+        return spec(cls, kwargs, [shape])
+    return gen
+
+
+def gen_rnn_cells(d):
+    names = ["SimpleRNNCell", "LSTMCell", "GRUCell"]
+    cells = [{"cls": d.pick(names), "kwargs": {"units": d.pick([1, 2, 3])}}
+             for _ in range(d.pick([1, 1, 2, 3]))]
+    for cell in cells:
+        if d.flip(0.3):
+            cell["kwargs"]["use_bias"] = False
+        if cell["cls"] == "GRUCell" and d.flip(0.3):
+            cell["kwargs"]["reset_after"] = False
+    kwargs = {"return_sequences": d.flip(), "return_state": d.flip(0.4),
+              "go_backwards": d.flip(0.3), "unroll": d.flip(0.3)}
+    b, t = batch(d), d.pick([1, 3])
+    mask = [b, t] if d.flip(0.3) else None
+    return spec("RNN", kwargs, [[b, t, d.pick([1, 2])]], inner=cells if len(cells) > 1 else
+                cells[0], mask=mask)
+
+
+def gen_spectral(d):
+    inner = d.pick([{"cls": "Dense", "kwargs": {"units": d.pick([1, 3])}},
+                    {"cls": "Conv2D", "kwargs": {"filters": 2, "kernel_size": 2}}])
+    kwargs = {"power_iterations": d.pick([1, 2])}
+    shape = [batch(d), 4] if inner["cls"] == "Dense" else [batch(d), 3, 3, 2]
+    return spec("SpectralNormalization", kwargs, [shape], inner=inner, training=True)
+
+
+def gen_rff(d):
+    kwargs = {"output_dim": d.pick([1, 4]),
+              "kernel_initializer": d.pick(["gaussian", "laplacian"]),
+              "scale": d.pick([None, 0.5, 3.0]), "trainable": d.flip()}
+    return spec("RandomFourierFeatures", kwargs, [[batch(d), d.pick([1, 3])]])
+
+
+def decorate(case, d):
+    """Arguments every layer takes: trainable, dtype, input_shape, name."""
+    kwargs = case["kwargs"]
+    if d.flip(0.3):
+        kwargs["trainable"] = False
+    if d.flip(0.25) and not case["int_input"]:
+        kwargs["dtype"] = d.pick(["float64", "float16", "mixed_float16"])
+    if d.flip(0.3):
+        kwargs["input_shape"] = case["inputs"][0][1:]
+    if d.flip(0.2):
+        kwargs["name"] = d.pick(["custom", "layer_7"])
+    return case
+
+
 GENERATORS = {
     "Dense": (gen_dense, 14), "Activation": (gen_activation, 10), "EinsumDense": (gen_einsum, 8),
     "Embedding": (gen_embedding, 8), "Masking": (gen_masking, 3), "Identity": (gen_identity, 1),
@@ -712,7 +801,24 @@ GENERATORS = {
     "GaussianDropout": (gen_dropout("GaussianDropout"), 2),
     "AlphaDropout": (gen_dropout("AlphaDropout"), 2),
     "ActivityRegularization": (gen_activity_reg, 3),
+    "RandomFlip": (gen_random_image("RandomFlip"), 3),
+    "RandomRotation": (gen_random_image("RandomRotation"), 4),
+    "RandomZoom": (gen_random_image("RandomZoom"), 4),
+    "RandomTranslation": (gen_random_image("RandomTranslation"), 4),
+    "RandomContrast": (gen_random_image("RandomContrast"), 3),
+    "RandomBrightness": (gen_random_image("RandomBrightness"), 3),
+    "RandomCrop": (gen_random_image("RandomCrop"), 4),
+    "RandomHeight": (gen_random_image("RandomHeight"), 3),
+    "RandomWidth": (gen_random_image("RandomWidth"), 3),
+    "RNN": (gen_rnn_cells, 8), "SpectralNormalization": (gen_spectral, 4),
+    "RandomFourierFeatures": (gen_rff, 4),
 }
+# classes drawn a second time with the arguments every layer takes (`decorate`)
+DECORATED = ["Dense", "Conv2D", "Conv1D", "LSTM", "GRU", "SimpleRNN", "BatchNormalization",
+             "LayerNormalization", "Embedding", "MultiHeadAttention", "Add", "Concatenate",
+             "MaxPooling2D", "GlobalAveragePooling1D", "Flatten", "Reshape", "PReLU", "Softmax",
+             "Dropout", "Bidirectional", "TimeDistributed", "Normalization", "EinsumDense",
+             "DepthwiseConv2D", "Conv2DTranspose", "UpSampling2D", "ZeroPadding2D", "Rescaling"]
 
 
 def draw_specs(seed=SEED):
@@ -722,6 +828,13 @@ def draw_specs(seed=SEED):
         for k in range(count):
             case = gen(Drawer(seed * 1000 + index * 37 + k))
             case["id"] = f"{name}_{k}"
+            specs.append(case)
+    for index, name in enumerate(DECORATED):
+        gen = GENERATORS[name][0]
+        for k in range(3):
+            d = Drawer(seed * 1000 + 500 + index * 37 + k)
+            case = decorate(gen(d), d)
+            case["id"] = f"{name}_d{k}"
             specs.append(case)
     return specs
 
@@ -764,10 +877,14 @@ def record():
     def build(case):
         kwargs = dict(case["kwargs"])
         args = []
-        if case["inner"]:
-            inner = case["inner"]
+        inner = case["inner"]
+        if isinstance(inner, list):
+            args.append([getattr(keras.layers, i["cls"])(**i["kwargs"]) for i in inner])
+        elif inner:
             args.append(getattr(keras.layers, inner["cls"])(**inner["kwargs"]))
-        return getattr(keras.layers, case["cls"])(*args, **kwargs)
+        layers = keras.layers if hasattr(keras.layers, case["cls"]) else \
+            keras.layers.experimental
+        return getattr(layers, case["cls"])(*args, **kwargs)
 
     def call_arguments(case, tensors, seed):
         """The call's inputs and keyword arguments (masks and states made from the spec)."""
@@ -911,7 +1028,7 @@ def record():
                     if t.dtype.is_floating:
                         tape.watch(t)
                 out = layer(*inputs, training=mode, **kw)
-                outs = list(out) if isinstance(out, (list, tuple)) else [out]
+                outs = tf.nest.flatten(out)
                 total = 0.0
                 for k, o in enumerate(outs):
                     if o.dtype.is_floating:
@@ -931,7 +1048,11 @@ def record():
             if any(0 in o.shape for o in outs):   # (tf's backprop of an empty conv crashes)
                 fact["empty_output"] = True
             elif not isinstance(total, float):
-                grads = tape.gradient(total, floats + list(layer.trainable_weights))
+                try:
+                    grads = tape.gradient(total, floats + list(layer.trainable_weights))
+                except LookupError as error:     # (ResizeArea has no gradient in tf)
+                    fact["grad_error"] = str(error)
+                    grads = []
                 for k, g in enumerate(grads[:len(floats)]):
                     if g is not None:
                         arrays[mtag + f"gx{k}"] = tf.convert_to_tensor(g).numpy()

@@ -46,10 +46,25 @@ KNOWN = {
 
 def build(case):
     args = []
-    if case["inner"]:
-        inner = case["inner"]
+    inner = case["inner"]
+    if isinstance(inner, list):             # an RNN's cells
+        args.append([getattr(keras.layers, i["cls"])(**i["kwargs"]) for i in inner])
+    elif inner:
         args.append(getattr(keras.layers, inner["cls"])(**inner["kwargs"]))
     return getattr(keras.layers, case["cls"])(*args, **case["kwargs"])
+
+
+def flat(structure):
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flat(item)]
+    return [structure]
+
+
+def tolerance(fact, forward):
+    """float32 round-off, or float16's for layers computing in half precision."""
+    if "float16" in str(fact["spec"]["kwargs"].get("dtype")):
+        return 2e-2
+    return 2e-5 if forward else 1e-4
 
 
 def array(tag, name):
@@ -120,7 +135,7 @@ def run_mode(layer, case, fact, tag, training):
             if t.dtype.kind == "f":
                 tape.watch(t)
         out = layer(*inputs, training=training, **kw)
-        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        outs = flat(out)
         total = None
         for k, o in enumerate(outs):
             r = array(mtag, f"R{k}")
@@ -130,7 +145,7 @@ def run_mode(layer, case, fact, tag, training):
     assert len(outs) == fact["n_outputs"]
     for k, o in enumerate(outs):
         assert o.dtype.name == fact["output_dtypes"][k], f"output {k} dtype"
-        assert_close(o, array(mtag, f"y{k}"), 2e-5, f"output {k}")
+        assert_close(o, array(mtag, f"y{k}"), tolerance(fact, True), f"output {k}")
         expected_mask = array(mtag, f"ym{k}")
         mask = getattr(o, "_keras_mask", None)
         if expected_mask is None:
@@ -143,7 +158,7 @@ def run_mode(layer, case, fact, tag, training):
         np.testing.assert_allclose([float(v.numpy() if hasattr(v, "numpy") else v)
                                     for v in layer.losses], fact["losses"], rtol=1e-5,
                                    atol=1e-6, err_msg="losses")
-    if total is None or fact.get("empty_output"):
+    if total is None or "grad_error" in fact:
         return
     floats = [t for t in tensors if t.dtype.kind == "f"]
     grads = tape.gradient(total, floats + list(layer.trainable_weights))
@@ -151,15 +166,16 @@ def run_mode(layer, case, fact, tag, training):
         expected = array(mtag, f"gx{k}")
         if expected is not None:
             assert grads[k] is not None, f"no gradient for input {k}"
-            assert_close(grads[k], expected, 1e-4, f"gradient of input {k}")
+            assert_close(grads[k], expected, tolerance(fact, False), f"gradient of input {k}")
     for k, grad in enumerate(grads[len(floats):]):
         expected = array(mtag, f"gw{k}")
         if expected is not None:
             assert grad is not None, f"no gradient for weight {k}"
-            assert_close(grad, expected, 1e-4, f"gradient of weight {k}")
+            assert_close(grad, expected, tolerance(fact, False), f"gradient of weight {k}")
     if training:
         for k, w in enumerate(layer.weights):
-            assert_close(w, array(mtag, f"after{k}"), 1e-5, f"weight {k} after training")
+            assert_close(w, array(mtag, f"after{k}"), tolerance(fact, True),
+                         f"weight {k} after training")
 
 
 def check_case(case_id):
@@ -197,3 +213,23 @@ def test_layer_config_matches_tf_keras(case_id):
     if case_id in KNOWN:
         pytest.skip(KNOWN[case_id])
     check_case(case_id)
+
+
+@pytest.mark.parametrize("cls", ["DepthwiseConv2D", "SeparableConv2D", "SeparableConv1D"])
+def test_one_channel_moved_last_is_read_with_its_own_strides(cls):
+    """A one-channel channels_first input (or a Permute's view) moved channels-last keeps the
+    stride of a whole image on its length-1 channel axis, which NumPy still calls contiguous:
+    the depthwise kernel read garbage memory there (fuzz case SeparableConv2D_4)."""
+    rank = 1 if cls.endswith("1D") else 2
+    args = (2,) if cls.startswith("Depthwise") else (3, 2)
+    x_last = np.random.default_rng(3).standard_normal((2,) + (5, 4)[:rank] + (1,)).astype("float32")
+    reference = getattr(keras.layers, cls)(*args)
+    expected = reference(x_last).numpy()
+    first = getattr(keras.layers, cls)(*args, data_format="channels_first")
+    first(np.moveaxis(x_last, -1, 1).copy())
+    first.set_weights(reference.get_weights())
+    got = first(np.moveaxis(x_last, -1, 1).copy()).numpy()
+    np.testing.assert_allclose(np.moveaxis(got, 1, -1), expected, rtol=1e-5, atol=1e-6)
+    permuted = keras.layers.Permute(tuple(range(2, rank + 2)) + (1,))(
+        np.moveaxis(x_last, -1, 1).copy())          # a channels-last view of the same values
+    np.testing.assert_allclose(reference(permuted).numpy(), expected, rtol=1e-5, atol=1e-6)
