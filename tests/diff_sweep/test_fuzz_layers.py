@@ -41,6 +41,18 @@ KNOWN = {
     "EinsumDense_3": "as EinsumDense_1", "EinsumDense_7": "as EinsumDense_1",
     "Hashing_0": "tf.keras' Hashing.compute_output_shape returns the input shape for "
                  "multi_hot; minikeras gives the shape of the output it returns",
+    "Conv2DTranspose_d0": "as Conv2DTranspose_8",
+    "SpectralNormalization_0": "tf_keras 2.21's SpectralNormalization cannot be called eagerly "
+                               "(TypeError: 'Layer input_spec must be an instance of InputSpec', "
+                               "a tf_keras bug); minikeras computes it",
+    "SpectralNormalization_1": "as SpectralNormalization_0",
+    "SpectralNormalization_2": "as SpectralNormalization_0",
+    "SpectralNormalization_3": "as SpectralNormalization_0",
+    "SimpleRNN_d2": "a float64 RNN given float32 initial states: tf's MatMul refuses the mixed "
+                    "dtypes (InvalidArgumentError); minikeras casts the states",
+    "UpSampling2D_d1": "tf.image.resize returns float32 for every method but nearest: a float16 "
+                       "UpSampling2D(interpolation='bicubic') gives float32 in tf.keras, float16 "
+                       "here (same values to float16 round-off)",
 }
 
 
@@ -154,7 +166,7 @@ def run_mode(layer, case, fact, tag, training):
             assert mask is not None, f"output {k}: no mask"
             np.testing.assert_array_equal(np.asarray(getattr(mask, "numpy", lambda: mask)()),
                                           expected_mask)
-    if not training:
+    if not training and "losses" in fact:
         np.testing.assert_allclose([float(v.numpy() if hasattr(v, "numpy") else v)
                                     for v in layer.losses], fact["losses"], rtol=1e-5,
                                    atol=1e-6, err_msg="losses")
@@ -185,6 +197,10 @@ def check_case(case_id):
     tag = f"c{number}_"
     if "error" in fact:
         return check_error(case, fact)
+    if case["kwargs"].get("dtype") == "mixed_float16":
+        with pytest.raises(NotImplementedError, match="mixed_float16"):
+            build(case)       # (minikeras computes in one dtype: it refuses mixed precision)
+        return
     if fact.get("empty_output"):
         # a window larger than the input: tf.keras' eager call returns an empty tensor, its
         # functional API raises ValueError ("Negative dimension size"); minikeras raises always
