@@ -168,8 +168,9 @@ def run_mode(layer, case, fact, tag, training):
                                           expected_mask)
     if not training and "losses" in fact:
         np.testing.assert_allclose([float(v.numpy() if hasattr(v, "numpy") else v)
-                                    for v in layer.losses], fact["losses"], rtol=1e-5,
-                                   atol=1e-6, err_msg="losses")
+                                    for v in layer.losses], fact["losses"],
+                                   rtol=max(1e-5, tolerance(fact, True)), atol=1e-6,
+                                   err_msg="losses")
     if total is None or "grad_error" in fact:
         return
     floats = [t for t in tensors if t.dtype.kind == "f"]
