@@ -825,12 +825,14 @@ def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
     wide_bias = None if bias is None else winograd.WideBias(bias, dtype)
 
     def work(first_piece, end_piece):
-        for b0, b1 in bounds[first_piece:end_piece]:
-            def finish_slice(s0, s1, b0=b0):
-                finish(rows[(b0 + s0) * positions:(b0 + s1) * positions], (b0 + s0) * positions,
-                       (b0 + s1) * positions)
-            winograd.convolve_chunk(x[b0:b1], transformed_kernel, tiling, out[b0:b1],
-                                    finish_slice, wide_bias, winograd.even_slices(b1 - b0, step))
+        with winograd._short_ufunc_buffer():        # set once for all the pieces
+            for b0, b1 in bounds[first_piece:end_piece]:
+                def finish_slice(s0, s1, b0=b0):
+                    finish(rows[(b0 + s0) * positions:(b0 + s1) * positions],
+                           (b0 + s0) * positions, (b0 + s1) * positions)
+                winograd.convolve_chunk(x[b0:b1], transformed_kernel, tiling, out[b0:b1],
+                                        finish_slice, wide_bias,
+                                        winograd.even_slices(b1 - b0, step))
     run_split(work, len(bounds), piece=1)
     return out
 

@@ -42,13 +42,20 @@ _buffers = threading.local()
 
 
 class _short_ufunc_buffer:
-    """NumPy's ufunc buffer at `_UFUNC_BUFFER` elements on this thread while inside."""
+    """NumPy's ufunc buffer at `_UFUNC_BUFFER` elements on this thread while inside. Nested
+    uses (a layer's pieces, each a `convolve_chunk`) set it once: `np.setbufsize` costs a few
+    us of Python under the GIL, which the other thread of a two-thread predict then waits for."""
 
     def __enter__(self):
-        self._previous = np.setbufsize(_UFUNC_BUFFER)
+        depth = getattr(_buffers, "short_depth", 0)
+        _buffers.short_depth = depth + 1
+        if not depth:
+            self._previous = np.setbufsize(_UFUNC_BUFFER)
 
     def __exit__(self, *exc):
-        np.setbufsize(self._previous)
+        _buffers.short_depth -= 1
+        if not _buffers.short_depth:
+            np.setbufsize(self._previous)
         return False
 
 
@@ -242,6 +249,8 @@ class _OutputTransform:
         self._row_passes = [(np.add, m4[0], m4[1], s[0]), (np.add, s[0], m4[2], s[0]),
                             (np.subtract, m4[1], m4[2], s[1]), (np.subtract, s[1], m4[3], s[1])]
         self.pair = np.empty((count, th, tw, filters), dtype)
+        self._slice_products = {}            # id -> (input transform, `_SliceProducts`)
+        self._bias_views = {}                # fold -> the bias slot's rows as `WideBias` adds
         self._column_passes = []
         for a in range(2):
             rows = (tiling.out[0] - a + 1) // 2
@@ -254,6 +263,25 @@ class _OutputTransform:
                 self._column_passes.append(
                     (first, last, self.pair[:, :rows, :cols], other[:, :rows, :cols],
                      (slice(None), slice(a, None, 2), slice(b, None, 2))))
+
+    def products_from(self, inputs):
+        """The `_SliceProducts` of `inputs`' operands into this transform's products (made
+        once per input transform: the blocked views cost ~25 us of Python a slice)."""
+        kept = self._slice_products.get(id(inputs))
+        if kept is None or kept[0] is not inputs:
+            if len(self._slice_products) >= 4:
+                self._slice_products.clear()
+            kept = self._slice_products[id(inputs)] = (
+                inputs, _SliceProducts(inputs.operands, self.products))
+        return kept[1]
+
+    def bias_views(self, fold):
+        """The products at `_BIAS_SLOT` as `(rows // fold, fold * f)` (or None) and the rows
+        left over (or None), for `WideBias.add_to`."""
+        views = self._bias_views.get(fold)
+        if views is None:
+            views = self._bias_views[fold] = _folded_rows(self.m[_BIAS_SLOT], fold)
+        return views
 
     def run(self, out):
         """`out (count, *tiling.out, f)` from `m`; inside `_short_ufunc_buffer`."""
@@ -337,16 +365,16 @@ def convolve_chunk(x, transformed_kernel, tiling, out, finish=None, bias=None, s
     wide_bias = bias if bias is None or isinstance(bias, WideBias) else WideBias(bias, x.dtype)
     if slices is None:
         slices = _sample_slices(x.shape[0], tiling, max(channels, filters))
+    # The kernels as stacked operands of row blocks (`_SliceProducts`), made once a chunk.
+    kernel_blocks = tuple(kernel[..., None, :, :] for kernel in kernel_pairs)
     with _short_ufunc_buffer():
         for lo, hi in slices:
             inputs = _transform(_InputTransform, tiling, hi - lo, channels, x.dtype)
             outputs = _transform(_OutputTransform, tiling, hi - lo, filters, x.dtype)
             inputs.run(x[lo:hi])
-            for operand, kernel, product in zip(inputs.operands, kernel_pairs,
-                                                outputs.products):
-                _product_in_blocks(operand, kernel, product)
+            outputs.products_from(inputs).run(kernel_pairs, kernel_blocks)
             if wide_bias is not None:
-                wide_bias.add_to(outputs.m[_BIAS_SLOT])
+                wide_bias.add_to_views(outputs.bias_views(wide_bias.fold))
             outputs.run(out[lo:hi])
             if finish is not None:
                 finish(lo, hi)
@@ -365,18 +393,48 @@ def _product_in_blocks(operand, kernel, out):
     """`np.matmul(operand, kernel, out=out)` for stacked `(..., rows, c) @ (..., c, f)`, with
     the rows cut into near-equal blocks of at most `_SMALL_PRODUCT_MACS` multiply-adds (all
     whole blocks in one stacked call, the rest in a second)."""
-    rows, depth = operand.shape[-2:]
-    block = max(1, _SMALL_PRODUCT_MACS // max(depth * kernel.shape[-1], 1))
+    _SliceProducts([operand], [out]).run([kernel], [kernel[..., None, :, :]])
+
+
+class _SliceProducts:
+    """A slice's products `np.matmul(operand, kernel, out=product)` for the operand and product
+    pairs of its input and output transforms, the rows cut into near-equal blocks of at most
+    `_SMALL_PRODUCT_MACS` multiply-adds (all whole blocks in one stacked call, the rest in a
+    second), with the views made once (the buffers are the transforms' own, reused slice after
+    slice): per pair `(operand blocks, product blocks, operand rest, product rest)`, None
+    where there is no such part."""
+
+    def __init__(self, operands, products):
+        self.pairs = []
+        for operand, product in zip(operands, products):
+            rows, depth = operand.shape[-2:]
+            whole, size = _block_layout(rows, depth, product.shape[-1])
+            done = whole * size
+            self.pairs.append((
+                _row_blocks(operand, whole, size) if whole else None,
+                _row_blocks(product, whole, size) if whole else None,
+                operand[..., done:, :] if done < rows else None,
+                product[..., done:, :] if done < rows else None))
+
+    def run(self, kernels, kernel_blocks):
+        """The products with `kernels` (per pair `(..., c, f)`) and `kernel_blocks` (each
+        `kernel[..., None, :, :]`)."""
+        for (blocks, block_out, rest, rest_out), kernel, kernel_block in zip(
+                self.pairs, kernels, kernel_blocks):
+            if blocks is not None:
+                np.matmul(blocks, kernel_block, out=block_out)
+            if rest is not None:
+                np.matmul(rest, kernel, out=rest_out)
+
+
+def _block_layout(rows, depth, filters):
+    """`(whole, size)`: `whole` blocks of `size` rows (the rows past them are one more
+    product), or `(0, 0)` when the rows take one product."""
+    block = max(1, _SMALL_PRODUCT_MACS // max(depth * filters, 1))
     if rows <= block:
-        np.matmul(operand, kernel, out=out)
-        return
-    count = -(-rows // block)
-    size = -(-rows // count)
-    whole = rows // size
-    np.matmul(_row_blocks(operand, whole, size), kernel[..., None, :, :],
-              out=_row_blocks(out, whole, size))
-    if whole * size < rows:
-        np.matmul(operand[..., whole * size:, :], kernel, out=out[..., whole * size:, :])
+        return 0, 0
+    size = -(-rows // -(-rows // block))
+    return rows // size, size
 
 
 def _row_blocks(array, count, size):
@@ -406,13 +464,24 @@ class WideBias:
         self.wide = np.tile(self.vector, self.fold)
 
     def add_to(self, rows):
-        n, filters = rows.shape
-        bulk = n - n % self.fold
-        if bulk:
-            block = rows[:bulk].reshape(bulk // self.fold, self.fold * filters)
+        self.add_to_views(_folded_rows(rows, self.fold))
+
+    def add_to_views(self, views):
+        """Add to the rows `_folded_rows(rows, self.fold)` gave as `views`."""
+        block, rest = views
+        if block is not None:
             np.add(block, self.wide, out=block)
-        if bulk < n:
-            np.add(rows[bulk:], self.vector, out=rows[bulk:])
+        if rest is not None:
+            np.add(rest, self.vector, out=rest)
+
+
+def _folded_rows(rows, fold):
+    """`(block, rest)`: the first `fold * (n // fold)` rows of `rows (n, f)` viewed as
+    `(n // fold, fold * f)` and the rows left over (None for an empty part)."""
+    n, filters = rows.shape
+    bulk = n - n % fold
+    block = rows[:bulk].reshape(bulk // fold, fold * filters) if bulk else None
+    return block, (rows[bulk:] if bulk < n else None)
 
 
 def transform_output_grad(g, tiling):
