@@ -25,6 +25,8 @@ from .parallel import inside_split, local_buffer, near_equal_bounds
 
 # Kernel transform (4x3): U = G W G^T. Its entries (0, +-1/2, 1) are exact in binary.
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+# The forward convolution's kernel transform: G with its row 2 negated (see `_OutputTransform`).
+_G_FORWARD = _G * np.array([1.0, 1.0, -1.0, 1.0])[:, None]
 # The kernel gradient's output-gradient transform A dY A^T is computed with +dY1 where A has
 # -dY1 (its last row); these signs, applied to the small (16, cin, filters) sum, undo that.
 _SIGNS = np.array([1.0, 1.0, 1.0, -1.0])
@@ -85,8 +87,10 @@ class Tiling:
 
 
 def transform_kernel(kernel):
-    """`(3, 3, cin, filters)` -> `(16, cin, filters)`: G W G^T per channel pair."""
-    g = _G.astype(kernel.dtype)
+    """`(3, 3, cin, filters)` -> `(16, cin, filters)`: G W G^T per channel pair, with G's row 2
+    negated (`_G_FORWARD`): the transformed kernel's row i = 2 and column j = 2 are negated
+    (position (2, 2) twice, so not), as `_OutputTransform` takes its products."""
+    g = _G_FORWARD.astype(kernel.dtype)
     cin, filters = kernel.shape[2:]
     rows = np.matmul(g, kernel.reshape(3, -1)).reshape(4, 3, -1)      # sum over a: (i, b, x)
     return np.matmul(g, rows).reshape(16, cin, filters)                 # sum over b: (i, j, x)
@@ -225,8 +229,9 @@ def _runs(source, dest):
 
 
 def transform_output(m, tiling, count, out):
-    """`m (16, count*th*tw, f)` -> `out (count, *tiling.out, f)`: A^T M A, cropped. (Through
-    fresh buffers; the kernels reuse an `_OutputTransform`.)"""
+    """`m (16, count*th*tw, f)` -> `out (count, *tiling.out, f)`: A^T M A, cropped, for `m`
+    with its row i = 2 and column j = 2 negated (products of `transform_kernel`'s kernel).
+    (Through fresh buffers; the kernels reuse an `_OutputTransform`.)"""
     transform = _OutputTransform(tiling, count, m.shape[-1], m.dtype)
     np.copyto(transform.m, m)
     with _short_ufunc_buffer():
@@ -235,34 +240,36 @@ def transform_output(m, tiling, count, out):
 
 class _OutputTransform:
     """The output transform of `count` samples, like `_InputTransform`: `m` (the 16 products,
-    written through `products`) and the passes that turn it into the output."""
+    written through `products`) and the passes that turn it into the output.
+
+    The products come from `transform_kernel`'s kernel, whose row i = 2 and column j = 2 are
+    negated, so both combinations of A^T are the same two passes over pairs of neighbouring
+    slots: rows `(m0 + m1, m1 + m2') - (m2', m3)` = `(m0 + m1 + m2, m1 - m2 - m3)` (the same
+    values and order as with unsigned products: x + (-y) == x - y exactly), then columns
+    alike, into a `(2, 2, tiles, f)` buffer that one copy of whole channel runs (void cells,
+    a memcpy each) interleaves into the output. Four passes and one copy where the row and
+    column combinations done per output phase took twelve NumPy calls (each a GIL
+    hand-back that a second thread running batches may have to wait for)."""
 
     def __init__(self, tiling, count, filters, dtype):
         th, tw = tiling.tiles
+        values = count * th * tw * filters
         self.m = np.empty((16, count * th * tw, filters), dtype)
-        m4 = self.m.reshape(4, 4, count, th, tw, filters)
         slots = self.m.reshape(4, 4, count * th * tw, filters)
         self.products = (slots[:, 0::3], slots[:, 1:3])             # j = 0, 3 and j = 1, 2
-        # The row combinations in place (over the products of rows i = 0, 1): no buffer
-        # beside the products, so more of a slice stays in cache.
-        s = m4[:2]
-        self._row_passes = [(np.add, m4[0], m4[1], s[0]), (np.add, s[0], m4[2], s[0]),
-                            (np.subtract, m4[1], m4[2], s[1]), (np.subtract, s[1], m4[3], s[1])]
-        self.pair = np.empty((count, th, tw, filters), dtype)
+        m4 = self.m.reshape(4, 4, values)
+        rows = np.empty((2, 4, values), dtype)                       # (a, j)
+        self._phases = np.empty((2, 2, count, th, tw, filters), dtype)  # (a, b)
+        phases = self._phases.reshape(2, 2, values)
+        self._passes = [(np.add, m4[0:2], m4[1:3], rows),
+                        (np.subtract, rows, m4[2:4], rows),
+                        (np.add, rows[:, 0:2], rows[:, 1:3], phases),
+                        (np.subtract, phases, rows[:, 2:4], phases)]
+        self._count, self._tiles, self._out = count, (th, tw), tuple(tiling.out)
+        self._even = self._out == (2 * th, 2 * tw)
+        self._phase_cells = channel_cells(self._phases)               # (a, b, count, th, tw)
         self._slice_products = {}            # id -> (input transform, `_SliceProducts`)
         self._bias_views = {}                # fold -> the bias slot's rows as `WideBias` adds
-        self._column_passes = []
-        for a in range(2):
-            rows = (tiling.out[0] - a + 1) // 2
-            for b in range(2):
-                cols = (tiling.out[1] - b + 1) // 2
-                if b == 0:
-                    first, last, other = (np.add, s[a, 0], s[a, 1]), np.add, s[a, 2]
-                else:
-                    first, last, other = (np.subtract, s[a, 1], s[a, 2]), np.subtract, s[a, 3]
-                self._column_passes.append(
-                    (first, last, self.pair[:, :rows, :cols], other[:, :rows, :cols],
-                     (slice(None), slice(a, None, 2), slice(b, None, 2))))
 
     def products_from(self, inputs):
         """The `_SliceProducts` of `inputs`' operands into this transform's products (made
@@ -284,12 +291,35 @@ class _OutputTransform:
         return views
 
     def run(self, out):
-        """`out (count, *tiling.out, f)` from `m`; inside `_short_ufunc_buffer`."""
-        for ufunc, a, b, dest in self._row_passes:
+        """`out (count, *tiling.out, f)` (C-contiguous) from `m`; inside
+        `_short_ufunc_buffer`."""
+        for ufunc, a, b, dest in self._passes:
             ufunc(a, b, out=dest)
-        for (ufunc, a, b), last, pair, other, index in self._column_passes:
-            ufunc(a, b, out=self.pair)
-            last(pair, other, out=out[index])
+        cells = channel_cells(out)
+        if cells is None:                    # channels not contiguous: float by float
+            cells, phase_cells = out, self._phases
+        else:
+            phase_cells = self._phase_cells
+            tiled = _tile_view(cells, self._count, self._tiles) if self._even else None
+            if tiled is not None:
+                np.copyto(tiled, phase_cells)
+                return
+        for a in range(2):                   # odd sizes: each phase cropped
+            rows = (self._out[0] - a + 1) // 2
+            for b in range(2):
+                cols = (self._out[1] - b + 1) // 2
+                np.copyto(cells[:, a::2, b::2], phase_cells[a, b, :, :rows, :cols])
+
+
+def _tile_view(cells, count, tiles):
+    """`cells (count, 2 th, 2 tw)` as `(a, b, count, th, tw)` (output row 2 t + a, column
+    2 u + b), or None when its strides allow no such view."""
+    view = cells.view()
+    try:
+        view.shape = (count, tiles[0], 2, tiles[1], 2)
+    except AttributeError:
+        return None
+    return view.transpose(2, 4, 0, 1, 3)
 
 
 # Inference slices take up to two sizes per layer shape (`even_slices`): resnet_small's three

@@ -104,7 +104,9 @@ def test_kernel_transform_round_trip_is_the_adjoint():
     # <G W G^T, dU> = <W, G^T dU G> (the kernel gradient's back transform is the adjoint).
     rng = np.random.default_rng(5)
     w, du = rng.standard_normal((3, 3, 2, 3)), rng.standard_normal((16, 2, 3))
-    signs = np.outer([1, 1, 1, -1], [1, 1, 1, -1]).reshape(16, 1, 1)
+    # transform_kernel negates G's row 2 (for the output transform's two-slot passes).
+    row_signs = np.array([1, 1, 1, -1]) * np.array([1, 1, -1, 1])
+    signs = np.outer(row_signs, row_signs).reshape(16, 1, 1)
     lhs = np.sum(W.transform_kernel(w) * du * signs)
     rhs = np.sum(w * W.kernel_from_transformed(du, np.float64))
     np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
