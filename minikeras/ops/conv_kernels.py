@@ -568,16 +568,19 @@ def relu_in_place(array):
     """`np.maximum(array, 0, out=array)`, taken against a row of zeros: NumPy (2.4) runs a
     maximum with a scalar operand in a scalar loop, 3.5x slower than against an array (seed_cnn's
     first convolution output, 3.2 MB a sample: 0.29 -> 0.08 ms, one thread)."""
-    if not array.flags.c_contiguous or array.size < _SMALL_RELU:
+    size = array.size
+    if size < _SMALL_RELU or not array.flags.c_contiguous:
         np.maximum(array, 0, out=array)
         return array
-    flat = _as_shape(array, (-1,))
-    width = min(_EPILOGUE_ROW, flat.size)
-    bulk = flat.size - flat.size % width
-    zeros = _zero_row(width, flat.dtype)
-    rows = _as_shape(flat[:bulk], (-1, width))
-    np.maximum(rows, zeros, out=rows)
-    if bulk < flat.size:
+    flat = array.reshape(-1)                 # C-contiguous: a view (called once a slice)
+    width = _EPILOGUE_ROW if size > _EPILOGUE_ROW else size
+    bulk = size - size % width
+    zeros = _ZERO_ROWS.get(array.dtype)
+    if zeros is None or len(zeros) < width:
+        zeros = _zero_row(width, array.dtype)
+    rows = flat[:bulk].reshape(-1, width)
+    np.maximum(rows, zeros[:width], out=rows)
+    if bulk < size:
         rest = flat[bulk:]
         np.maximum(rest, zeros[:len(rest)], out=rest)
     return array
@@ -822,7 +825,7 @@ def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
                                   _IN_FLIGHT_SLICE_BYTES if parallel.in_batch_thread()
                                   else winograd._SLICE_BYTES)
     bounds = pieces(batch, max(step, _inference_piece(batch, first_chunk)))
-    wide_bias = None if bias is None else winograd.WideBias(bias, dtype)
+    wide_bias = None if bias is None else winograd.WideBias.of(bias, dtype)
 
     def work(first_piece, end_piece):
         with winograd._short_ufunc_buffer():        # set once for all the pieces

@@ -268,6 +268,7 @@ class _OutputTransform:
         self._count, self._tiles, self._out = count, (th, tw), tuple(tiling.out)
         self._even = self._out == (2 * th, 2 * tw)
         self._phase_cells = channel_cells(self._phases)               # (a, b, count, th, tw)
+        self._cell = self._phase_cells.dtype
         self._slice_products = {}            # id -> (input transform, `_SliceProducts`)
         self._bias_views = {}                # fold -> the bias slot's rows as `WideBias` adds
 
@@ -295,7 +296,8 @@ class _OutputTransform:
         `_short_ufunc_buffer`."""
         for ufunc, a, b, dest in self._passes:
             ufunc(a, b, out=dest)
-        cells = channel_cells(out)
+        cells = out.view(self._cell)[..., 0] if out.strides[-1] == out.itemsize and \
+            out.dtype == self.m.dtype else None
         if cells is None:                    # channels not contiguous: float by float
             cells, phase_cells = out, self._phases
         else:
@@ -397,10 +399,15 @@ def convolve_chunk(x, transformed_kernel, tiling, out, finish=None, bias=None, s
         slices = _sample_slices(x.shape[0], tiling, max(channels, filters))
     # The kernels as stacked operands of row blocks (`_SliceProducts`), made once a chunk.
     kernel_blocks = tuple(kernel[..., None, :, :] for kernel in kernel_pairs)
+    sized = {}                               # samples -> (input, output transform)
     with _short_ufunc_buffer():
         for lo, hi in slices:
-            inputs = _transform(_InputTransform, tiling, hi - lo, channels, x.dtype)
-            outputs = _transform(_OutputTransform, tiling, hi - lo, filters, x.dtype)
+            transforms = sized.get(hi - lo)
+            if transforms is None:
+                transforms = sized[hi - lo] = (
+                    _transform(_InputTransform, tiling, hi - lo, channels, x.dtype),
+                    _transform(_OutputTransform, tiling, hi - lo, filters, x.dtype))
+            inputs, outputs = transforms
             inputs.run(x[lo:hi])
             outputs.products_from(inputs).run(kernel_pairs, kernel_blocks)
             if wide_bias is not None:
@@ -483,6 +490,9 @@ def _row_blocks(array, count, size):
 _BIAS_SLOT = 4 * 1 + 1
 
 
+_WIDE_BIASES = {}       # (id, dtype) -> (vector, its bytes, WideBias), for `WideBias.of`
+
+
 class WideBias:
     """A per-filter vector added to `(rows, f)` products over rows of ~1024 values (`fold`
     copies of the vector side by side: broadcasting over f-long rows copies through the ufunc
@@ -492,6 +502,22 @@ class WideBias:
         self.vector = np.asarray(vector, dtype).reshape(-1)
         self.fold = max(1, 1024 // max(len(self.vector), 1))
         self.wide = np.tile(self.vector, self.fold)
+
+    @classmethod
+    def of(cls, vector, dtype):
+        """A `WideBias` of `vector`, kept while the same array holds the same values (an
+        inference chain's bias stays one array between batches; `np.tile` and the set-up
+        cost ~20 us of Python a call)."""
+        key = (id(vector), np.dtype(dtype).str)
+        values = vector.tobytes()
+        kept = _WIDE_BIASES.get(key)
+        if kept is not None and kept[0] is vector and kept[1] == values:
+            return kept[2]
+        if len(_WIDE_BIASES) >= 64:
+            _WIDE_BIASES.clear()
+        wide = cls(vector, dtype)
+        _WIDE_BIASES[key] = (vector, values, wide)
+        return wide
 
     def add_to(self, rows):
         self.add_to_views(_folded_rows(rows, self.fold))
