@@ -33,6 +33,8 @@ _SIGNS = np.array([1.0, 1.0, 1.0, -1.0])
 # The transformed data keeps its column positions j in pairs (see `transform_input`): pair 0
 # holds j = 0, 3 and pair 1 j = 1, 2; `_SLOT_OF[j]` is where j sits among the four (2p + q).
 _SLOT_OF = [0, 2, 3, 1]
+# The position j held by each slot of the slot order (the inverse of `_SLOT_OF`).
+_J_OF_SLOT = [_SLOT_OF.index(slot) for slot in range(4)]
 # NumPy's ufunc buffer size inside the transforms (elements; NumPy's default is 8192). With the
 # default, a pass over a strided 2-D view whose rows are shorter than the buffer is copied
 # through it: 0.31 ns per element against 0.16-0.20 unbuffered for rows of 512-1024 elements,
@@ -88,12 +90,14 @@ class Tiling:
 
 def transform_kernel(kernel):
     """`(3, 3, cin, filters)` -> `(16, cin, filters)`: G W G^T per channel pair, with G's row 2
-    negated (`_G_FORWARD`): the transformed kernel's row i = 2 and column j = 2 are negated
-    (position (2, 2) twice, so not), as `_OutputTransform` takes its products."""
+    negated (`_G_FORWARD`: the transformed kernel's row i = 2 and column j = 2 are negated,
+    position (2, 2) twice, so not) and the columns j in the slots' order (slot `_SLOT_OF[j]`
+    holds column j), as `convolve_chunk` multiplies the input transform's slots by it in
+    one product and `_OutputTransform` takes the products."""
     g = _G_FORWARD.astype(kernel.dtype)
     cin, filters = kernel.shape[2:]
     rows = np.matmul(g, kernel.reshape(3, -1)).reshape(4, 3, -1)      # sum over a: (i, b, x)
-    return np.matmul(g, rows).reshape(16, cin, filters)                 # sum over b: (i, j, x)
+    return np.matmul(g[_J_OF_SLOT], rows).reshape(16, cin, filters)     # over b: (i, slot, x)
 
 
 def kernel_from_transformed(d_transformed, dtype):
@@ -202,9 +206,9 @@ class _InputTransform:
             (np.subtract, r[2], r[1], v[2]),
             (np.subtract, r[1], r[3], v[3])]
         self.pairs = v.reshape(4, 2, count * th * tw, 2, channels)
-        # The products' left operands: `(i, q, tiles, c)` per pair.
-        self.operands = (self.pairs[:, 0].transpose(0, 2, 1, 3),
-                         self.pairs[:, 1].transpose(0, 2, 1, 3))
+        # Both pairs as one `(i, p, q, tiles, c)` operand: slot (p, q) holds j = 0, 3, 1, 2,
+        # the slot order of `transform_kernel`'s kernel and `_OutputTransform`'s products.
+        self.operand = self.pairs.transpose(0, 1, 3, 2, 4)
 
     def run(self, x=None):
         """V of `x` (placed in the padded buffer first) or of what the buffer holds; inside
@@ -230,7 +234,8 @@ def _runs(source, dest):
 
 def transform_output(m, tiling, count, out):
     """`m (16, count*th*tw, f)` -> `out (count, *tiling.out, f)`: A^T M A, cropped, for `m`
-    with its row i = 2 and column j = 2 negated (products of `transform_kernel`'s kernel).
+    with its row i = 2 and column j = 2 negated and its columns in the slots' order (products
+    of `transform_kernel`'s kernel).
     (Through fresh buffers; the kernels reuse an `_OutputTransform`.)"""
     transform = _OutputTransform(tiling, count, m.shape[-1], m.dtype)
     np.copyto(transform.m, m)
@@ -242,29 +247,32 @@ class _OutputTransform:
     """The output transform of `count` samples, like `_InputTransform`: `m` (the 16 products,
     written through `products`) and the passes that turn it into the output.
 
-    The products come from `transform_kernel`'s kernel, whose row i = 2 and column j = 2 are
-    negated, so both combinations of A^T are the same two passes over pairs of neighbouring
-    slots: rows `(m0 + m1, m1 + m2') - (m2', m3)` = `(m0 + m1 + m2, m1 - m2 - m3)` (the same
-    values and order as with unsigned products: x + (-y) == x - y exactly), then columns
-    alike, into a `(2, 2, tiles, f)` buffer that one copy of whole channel runs (void cells,
-    a memcpy each) interleaves into the output. Four passes and one copy where the row and
-    column combinations done per output phase took twelve NumPy calls (each a GIL
-    hand-back that a second thread running batches may have to wait for)."""
+    The products come from `transform_kernel`'s kernel (its columns j in the slots' order
+    0, 3, 1, 2, as the input transform's pairs lay them: one product a slice), whose row
+    i = 2 and column j = 2 are negated, so both combinations of A^T are the same two passes
+    over pairs of slots: rows `(m0 + m1, m1 + m2') - (m2', m3)` = `(m0 + m1 + m2, m1 - m2 -
+    m3)` (the same values and order as with unsigned products: x + (-y) == x - y exactly),
+    then columns alike, into a `(2, 2, tiles, f)` buffer that one copy of whole channel runs
+    (void cells, a memcpy each) interleaves into the output. One product, four passes and one
+    copy where the two pairs' products and the row and column combinations done per output
+    phase took 14-16 NumPy calls (each a GIL hand-back that a second thread running batches
+    may have to wait for)."""
 
     def __init__(self, tiling, count, filters, dtype):
         th, tw = tiling.tiles
         values = count * th * tw * filters
         self.m = np.empty((16, count * th * tw, filters), dtype)
-        slots = self.m.reshape(4, 4, count * th * tw, filters)
-        self.products = (slots[:, 0::3], slots[:, 1:3])             # j = 0, 3 and j = 1, 2
+        self.products = self.m.reshape(4, 2, 2, count * th * tw, filters)   # (i, p, q)
         m4 = self.m.reshape(4, 4, values)
         rows = np.empty((2, 4, values), dtype)                       # (a, j)
         self._phases = np.empty((2, 2, count, th, tw, filters), dtype)  # (a, b)
         phases = self._phases.reshape(2, 2, values)
+        # Columns in the slots' order j = 0, 3, 1, 2: (j0, j1) are slots 0, 2, (j1, j2) 2, 3
+        # and (j2, j3) 3, 1.
         self._passes = [(np.add, m4[0:2], m4[1:3], rows),
                         (np.subtract, rows, m4[2:4], rows),
-                        (np.add, rows[:, 0:2], rows[:, 1:3], phases),
-                        (np.subtract, phases, rows[:, 2:4], phases)]
+                        (np.add, rows[:, 0::2], rows[:, 2:4], phases),
+                        (np.subtract, phases, rows[:, 3::-2], phases)]
         self._count, self._tiles, self._out = count, (th, tw), tuple(tiling.out)
         self._even = self._out == (2 * th, 2 * tw)
         self._phase_cells = channel_cells(self._phases)               # (a, b, count, th, tw)
@@ -280,7 +288,7 @@ class _OutputTransform:
             if len(self._slice_products) >= 4:
                 self._slice_products.clear()
             kept = self._slice_products[id(inputs)] = (
-                inputs, _SliceProducts(inputs.operands, self.products))
+                inputs, _SliceProducts([inputs.operand], [self.products]))
         return kept[1]
 
     def bias_views(self, fold):
@@ -392,13 +400,12 @@ def convolve_chunk(x, transformed_kernel, tiling, out, finish=None, bias=None, s
     once samples lo:hi of `out` are written (still in cache). `slices`, `(lo, hi)` covering
     the chunk in order, replaces the cache-sized slices of `_sample_slices`."""
     channels, filters = x.shape[-1], transformed_kernel.shape[-1]
-    u4 = transformed_kernel.reshape(4, 4, -1, filters)
-    kernel_pairs = (u4[:, 0::3], u4[:, 1:3])                        # j = 0, 3 and j = 1, 2
+    kernels = [transformed_kernel.reshape(4, 2, 2, -1, filters)]     # (i, p, q): slot order
     wide_bias = bias if bias is None or isinstance(bias, WideBias) else WideBias(bias, x.dtype)
     if slices is None:
         slices = _sample_slices(x.shape[0], tiling, max(channels, filters))
     # The kernels as stacked operands of row blocks (`_SliceProducts`), made once a chunk.
-    kernel_blocks = tuple(kernel[..., None, :, :] for kernel in kernel_pairs)
+    kernel_blocks = [kernels[0][..., None, :, :]]
     sized = {}                               # samples -> (input, output transform)
     with _short_ufunc_buffer():
         for lo, hi in slices:
@@ -409,7 +416,7 @@ def convolve_chunk(x, transformed_kernel, tiling, out, finish=None, bias=None, s
                     _transform(_OutputTransform, tiling, hi - lo, filters, x.dtype))
             inputs, outputs = transforms
             inputs.run(x[lo:hi])
-            outputs.products_from(inputs).run(kernel_pairs, kernel_blocks)
+            outputs.products_from(inputs).run(kernels, kernel_blocks)
             if wide_bias is not None:
                 wide_bias.add_to_views(outputs.bias_views(wide_bias.fold))
             outputs.run(out[lo:hi])
@@ -487,7 +494,7 @@ def _row_blocks(array, count, size):
 # transformed position (1, 1) reaches all four outputs of the tile unchanged: the bias costs a
 # pass over a sixteenth of the products instead of one over the output (32 channels: ~4 us a
 # sample less, one thread).
-_BIAS_SLOT = 4 * 1 + 1
+_BIAS_SLOT = 4 * 1 + _SLOT_OF[1]
 
 
 _WIDE_BIASES = {}       # (id, dtype) -> (vector, its bytes, WideBias), for `WideBias.of`
@@ -619,10 +626,6 @@ def kernel_grad_sum(x, g, tiling, total=None, bias=None):
                 tile_sums = d[1, pair, :, slot]                    # (i, j) = (1, 1)
                 bias += _ones(len(tile_sums), dtype) @ tile_sums
     return total, bias
-
-
-# The position j held by each slot of the slot order (the inverse of `_SLOT_OF`).
-_J_OF_SLOT = [_SLOT_OF.index(slot) for slot in range(4)]
 
 
 def kernel_from_slot_sum(slot_sum, dtype):
