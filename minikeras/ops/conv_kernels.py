@@ -783,7 +783,14 @@ def _winograd_plan_key(x_shape, kernel_shape, pads, dtype, activation, has_bias,
 # blocks for OpenBLAS' small-matrix kernels (`winograd._product_in_blocks`: a slice's rows no
 # longer decide which kernel multiplies them), against 2 MB (12 pairs each, load 15-16): 2.5 MB
 # wall 0.952 / 0.973, CPU 0.952 / 0.969; 3 MB 0.953, CPU 0.956; 4 MB 1.141 / 1.084 (8 pairs).
-_IN_FLIGHT_SLICE_BYTES = 5 << 19
+# Those slices were cut from pieces of at most 8 samples (`_INFERENCE_PIECES`, which a batch
+# thread, alone in its batch, does not need): with the batch one piece (perf-rt5, FIFO, load
+# 13-14, against pieces at 2.5 MB): 2 MB CPU 0.953 / 0.964, wall 0.958 / 0.975 (12 / 10 pairs),
+# 2.5 MB 0.994 / 0.980, wall 0.994 / 0.983, 3.5 MB 1.040 / 1.034.
+_IN_FLIGHT_SLICE_BYTES = 1 << 21
+# A batch thread runs a Winograd layer's whole batch as one piece (one `convolve_chunk` call:
+# 8 pieces made 8 calls' Python a layer, and capped 128-channel slices at 8 samples).
+_ONE_PIECE_IN_BATCH_THREADS = True
 
 
 def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
@@ -824,7 +831,8 @@ def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
     step = winograd.slice_samples(tiling, max(kernel_shape[-2], filters),
                                   _IN_FLIGHT_SLICE_BYTES if parallel.in_batch_thread()
                                   else winograd._SLICE_BYTES)
-    bounds = pieces(batch, max(step, _inference_piece(batch, first_chunk)))
+    bounds = [(0, batch)] if _ONE_PIECE_IN_BATCH_THREADS and parallel.in_batch_thread() else \
+        pieces(batch, max(step, _inference_piece(batch, first_chunk)))
     wide_bias = None if bias is None else winograd.WideBias.of(bias, dtype)
 
     def work(first_piece, end_piece):
