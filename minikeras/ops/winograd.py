@@ -17,6 +17,7 @@ slice of it at a time, in per-thread buffers; `Tiling` holds the geometry of one
 and padding.
 """
 import threading
+import weakref
 
 import numpy as np
 
@@ -277,19 +278,19 @@ class _OutputTransform:
         self._even = self._out == (2 * th, 2 * tw)
         self._phase_cells = channel_cells(self._phases)               # (a, b, count, th, tw)
         self._cell = self._phase_cells.dtype
-        self._slice_products = {}            # id -> (input transform, `_SliceProducts`)
+        # input transform -> its `_SliceProducts` (weak: an input transform evicted from the
+        # per-thread cache takes its entry, and the views of its buffers, with it).
+        self._slice_products = weakref.WeakKeyDictionary()
         self._bias_views = {}                # fold -> the bias slot's rows as `WideBias` adds
 
     def products_from(self, inputs):
         """The `_SliceProducts` of `inputs`' operands into this transform's products (made
         once per input transform: the blocked views cost ~25 us of Python a slice)."""
-        kept = self._slice_products.get(id(inputs))
-        if kept is None or kept[0] is not inputs:
-            if len(self._slice_products) >= 4:
-                self._slice_products.clear()
-            kept = self._slice_products[id(inputs)] = (
-                inputs, _SliceProducts([inputs.operand], [self.products]))
-        return kept[1]
+        products = self._slice_products.get(inputs)
+        if products is None:
+            products = self._slice_products[inputs] = _SliceProducts([inputs.operand],
+                                                                     [self.products])
+        return products
 
     def bias_views(self, fold):
         """The products at `_BIAS_SLOT` as `(rows // fold, fold * f)` (or None) and the rows

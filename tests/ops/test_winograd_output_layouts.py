@@ -101,3 +101,17 @@ def test_nested_short_ufunc_buffers_set_once_and_restore():
             assert np.getbufsize() == W._UFUNC_BUFFER
         assert np.getbufsize() == W._UFUNC_BUFFER
     assert np.getbufsize() == before
+
+
+def test_slice_products_are_dropped_with_their_input_transform():
+    # An input transform evicted from the per-thread cache must not be kept alive (with its
+    # buffers) by the product views an output transform made for it.
+    import gc
+    tiling = W.Tiling((4, 4), [(1, 1), (1, 1)])
+    outputs = W._OutputTransform(tiling, 2, 3, np.float32)
+    inputs = W._InputTransform(tiling, 2, 5, np.float32)
+    products = outputs.products_from(inputs)
+    assert outputs.products_from(inputs) is products
+    del inputs, products
+    gc.collect()
+    assert len(outputs._slice_products) == 0
