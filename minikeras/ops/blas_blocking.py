@@ -8,42 +8,50 @@ K = 784 is cut 400 + 384 on one thread, 392 + 392 on two). The BLAS policy
 thread when the machine is busy and on BLAS' threads when it is quiet, so without care a seeded
 fit's numbers (the mlp's first Dense, 784 inputs: 5e-5 on values ~28) would depend on the load.
 
-`matmul_into` computes a one-thread product block by block at the threaded driver's cuts (each
-block a product of depth <= Q, which both drivers compute alike, added into the output in
-order: what the threaded driver does), so both policies give the same bits. The cuts are found
-once per depth and dtype by a probe (`threaded_cuts`): the candidate block depths are tried
-against a threaded product of random numbers, and a depth no candidate reproduces (another BLAS
-or another OpenBLAS) keeps the plain product. The threaded route itself is left alone: cutting
-it too would cost an add pass and two smaller products (128x784 @ 784x512, two threads: min 542
--> 586 us)."""
+`matmul_into` computes a one-thread product block by block where the threaded driver's cuts
+differ from the one-thread driver's: both cut K into blocks of Q while at least 2 Q are left
+and agree on those, so the product up to that point is one plain product, and a rest between Q
+and 2 Q is cut in two halves (the threaded driver's rule), each a product of depth <= Q which
+both drivers compute alike, added into the output in order (what the threaded driver does).
+At most two more products and two add passes over the output, whatever K (a transposed
+convolution's kernel gradient has K = batch x pixels). Q is found once per dtype by a probe
+(`block_depth`): the candidate depths are tried against threaded products of random numbers;
+with none reproducing them (another BLAS, another OpenBLAS) products stay plain. The threaded
+route itself is left alone: cutting it too would cost an add pass and two smaller products
+(128x784 @ 784x512, two threads: min 542 -> 586 us)."""
 import threading
 
 import numpy as np
 
 # OpenBLAS' GEMM_Q for its x86-64 kernels (sgemm and dgemm), the most likely first.
 _CANDIDATE_BLOCK_DEPTHS = (448, 384, 512, 256, 320, 640, 768)
-
+# Probe depths: a rest cut in two (600, 784), after one block (1000, 1500), none cut (300).
+_PROBE_DEPTHS = (300, 600, 784, 1000, 1500)
 # Probe shape: large enough that OpenBLAS threads it (it runs products of fewer than about a
 # million multiply-adds on one thread).
 _PROBE_ROWS, _PROBE_COLUMNS = 128, 64
 
-_cuts = {}                      # (depth, dtype) -> tuple of cut points, () for a plain product
+_block_depths = {}              # dtype -> Q, or 0 where no candidate reproduces the threads
 _lock = threading.Lock()
 
 
-def threaded_blocks(depth, block_depth):
-    """Cut points of the threaded driver's blocks of `range(depth)`: blocks of `block_depth`
-    while at least two are left, then the rest in two halves if it exceeds one block."""
-    cuts, start = [], 0
-    while depth - start > block_depth:
-        rest = depth - start
-        start += block_depth if rest >= 2 * block_depth else (rest + 1) // 2
-        cuts.append(start)
-    return tuple(cuts)
+def threaded_cuts_for(depth, block_depth):
+    """Where a one-thread product of inner dimension `depth` is cut so that it adds up as the
+    threaded driver with blocks of `block_depth` does: () when the two drivers agree, else the
+    end of the leading whole blocks (if any) and the middle of the rest."""
+    if not block_depth:
+        return ()
+    lead, rest = 0, depth
+    while rest >= 2 * block_depth:
+        lead += block_depth
+        rest -= block_depth
+    if rest <= block_depth:
+        return ()
+    return ((lead,) if lead else ()) + (lead + (rest + 1) // 2,)
 
 
 def matmul_into(a, b, out, cuts):
-    """`out[...] = a @ b`, summing the products of the blocks of the inner dimension between
+    """`out[...] = a @ b`, summing the products of the pieces of the inner dimension between
     `cuts` in order (the plain product without cuts)."""
     if not cuts:
         return np.matmul(a, b, out=out)
@@ -55,44 +63,43 @@ def matmul_into(a, b, out, cuts):
 
 
 def known_cuts(depth, dtype):
-    """The cuts `threaded_cuts` found for this depth and dtype, () before any probe."""
-    return _cuts.get((depth, np.dtype(dtype)), ())
+    """`threaded_cuts` without probing: () while this dtype has not been probed."""
+    return threaded_cuts_for(depth, _block_depths.get(np.dtype(dtype), 0))
 
 
 def threaded_cuts(depth, dtype, set_threads, get_threads):
     """The cuts that make a one-thread product of inner dimension `depth` give the threaded
-    product's bits: () when no cuts are needed or none were found. Probes once per depth and
-    dtype, with BLAS' thread count set to two meanwhile (call it from the thread that owns
-    BLAS' count, with no other thread inside BLAS)."""
+    product's bits (() where none are needed or known). The first call for a dtype probes, with
+    BLAS' thread count set to two meanwhile: call it from the thread that owns BLAS' count,
+    with no other thread inside BLAS."""
     dtype = np.dtype(dtype)
-    key = (depth, dtype)
-    found = _cuts.get(key)
-    if found is not None:
-        return found
-    if dtype not in (np.float32, np.float64) or depth <= min(_CANDIDATE_BLOCK_DEPTHS):
-        found = ()
-    else:
+    if depth <= min(_CANDIDATE_BLOCK_DEPTHS):
+        return ()
+    if dtype not in _block_depths:
         with _lock:
-            found = _probe(depth, dtype, set_threads, get_threads)
-    _cuts[key] = found
-    return found
+            if dtype not in _block_depths:
+                _block_depths[dtype] = _probe(dtype, set_threads, get_threads) \
+                    if dtype in (np.float32, np.float64) else 0
+    return threaded_cuts_for(depth, _block_depths[dtype])
 
 
-def _probe(depth, dtype, set_threads, get_threads):
-    rng = np.random.default_rng(depth)        # its own generator: the user's seeds stay put
-    a = rng.standard_normal((_PROBE_ROWS, depth)).astype(dtype)
-    b = rng.standard_normal((depth, _PROBE_COLUMNS)).astype(dtype)
+def _probe(dtype, set_threads, get_threads):
+    """The candidate block depth whose cuts give the threaded bits at every probe depth, or 0."""
+    rng = np.random.default_rng(0)            # its own generator: the user's seeds stay put
+    cases = []
     previous = get_threads()
     try:
         set_threads(2)
-        threaded = a @ b
+        for depth in _PROBE_DEPTHS:
+            a = rng.standard_normal((_PROBE_ROWS, depth)).astype(dtype)
+            b = rng.standard_normal((depth, _PROBE_COLUMNS)).astype(dtype)
+            cases.append((a, b, a @ b))
         set_threads(1)
-        if np.array_equal(a @ b, threaded):
-            return ()
-        candidates = dict.fromkeys(threaded_blocks(depth, q) for q in _CANDIDATE_BLOCK_DEPTHS)
-        for cuts in filter(None, candidates):
-            if np.array_equal(matmul_into(a, b, np.empty_like(threaded), cuts), threaded):
-                return cuts
-        return ()
+        for block_depth in _CANDIDATE_BLOCK_DEPTHS:
+            if all(np.array_equal(matmul_into(a, b, np.empty_like(threaded),
+                                              threaded_cuts_for(a.shape[1], block_depth)),
+                                  threaded) for a, b, threaded in cases):
+                return block_depth
+        return 0
     finally:
         set_threads(previous)

@@ -5,17 +5,20 @@ import pytest
 
 from minikeras.ops import blas_blocking, parallel
 
-DEPTHS = (300, 513, 600, 784, 1000, 1500)
+DEPTHS = (300, 513, 600, 784, 1000, 1500, 4097, 20000)
 
 
-def test_threaded_blocks_closed_form():
-    assert blas_blocking.threaded_blocks(448, 448) == ()
-    assert blas_blocking.threaded_blocks(784, 448) == (392,)
-    assert blas_blocking.threaded_blocks(513, 448) == (257,)
-    assert blas_blocking.threaded_blocks(896, 448) == (448,)
-    # two blocks' worth: one block, then the rest (552) halved
-    assert blas_blocking.threaded_blocks(1000, 448) == (448, 724)
-    assert blas_blocking.threaded_blocks(2000, 512) == (512, 1024, 1512)
+def test_threaded_cuts_closed_form():
+    cuts = blas_blocking.threaded_cuts_for
+    assert cuts(784, 0) == ()                       # no block depth known: plain products
+    assert cuts(448, 448) == ()
+    assert cuts(784, 448) == (392,)
+    assert cuts(513, 448) == (257,)
+    assert cuts(896, 448) == ()                     # two whole blocks: both drivers agree
+    # whole blocks while two are left (one plain product), then the rest (552) halved
+    assert cuts(1000, 448) == (448, 724)
+    assert cuts(2000, 512) == (1024, 1512)
+    assert cuts(65536, 448) == (64960, 65248)       # at most two cuts, whatever the depth
 
 
 @pytest.mark.parametrize("cuts", [(), (100,), (3, 250, 251)])
