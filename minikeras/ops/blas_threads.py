@@ -78,22 +78,20 @@ class BlasWorkerHalves:
         self._busy = threading.Lock()   # one run at a time (another Python thread runs inline)
         self._bounds = None
         self._work = None
-        self._first_on_worker = None
         self._errors = []
 
     def ready(self):
         """Whether BLAS runs on two or more threads with a worker started to take a job."""
         return self._pool_threads.value >= 2 and self._threads.value >= 2
 
-    def run(self, work, size, first_on_worker=None):
+    def run(self, work, size):
         """`work(0, k)` here and `work(k, size)` on the worker (k balances the two, see
-        `_balance`), the worker calling `first_on_worker()` first if given; exceptions
-        propagate. Returns False, having run nothing, while another Python thread's run holds
-        the worker."""
+        `_balance`); exceptions propagate. Returns False, having run nothing, while another
+        Python thread's run holds the worker."""
         if not self._busy.acquire(blocking=False):
             return False
         try:
-            self._run_halves(work, size, first_on_worker)
+            self._run_halves(work, size)
         finally:
             self._busy.release()
         return True
@@ -112,11 +110,10 @@ class BlasWorkerHalves:
                 ensure()
             self._kept_states.add(thread)
 
-    def _run_halves(self, work, size, first_on_worker=None):
+    def _run_halves(self, work, size):
         share = self._share if _ADAPTIVE_SHARE else 0.5
         here = min(max(round(size * share), 1), size - 1) if size > 1 else size
         self._bounds, self._work = ((0, here), (here, size)), work
-        self._first_on_worker = first_on_worker
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -125,7 +122,7 @@ class BlasWorkerHalves:
         finally:
             if collecting:
                 gc.enable()
-            self._bounds = self._work = self._first_on_worker = None
+            self._bounds = self._work = None
         if self._errors:
             error, self._errors[:] = self._errors[0], []
             raise error
@@ -152,10 +149,8 @@ class BlasWorkerHalves:
         state = parallel._state
         state.inside = True             # no nested splits from either half
         marks = self._marks[index]
+        marks[0] = time.perf_counter()
         try:
-            if index and self._first_on_worker is not None:
-                self._first_on_worker()     # counts as a later start in `_balance`
-            marks[0] = time.perf_counter()
             self._work(*self._bounds[index])
         except BaseException as error:  # noqa: B036 - handed to the calling thread
             self._errors.append(error)
@@ -181,22 +176,21 @@ _WORKER_HALVES = _find_worker_halves() if _USE_WORKER else None
 _ADAPTIVE_SHARE = True      # A/B switch (benchmarks): False splits in halves
 
 
-def split_flat(work, size, min_items=parallel.SPLIT_ELEMENTS, first_on_worker=None):
+def split_flat(work, size, min_items=parallel.SPLIT_ELEMENTS):
     """`parallel.split_flat` (elementwise work that calls no BLAS, e.g. an optimizer update
     over flattened variables), with a part on OpenBLAS' worker in a step that keeps
-    BLAS' threads (`split_on_blas_worker`; the worker calls `first_on_worker()` first, which
-    must not call BLAS either: work the balanced split absorbs)."""
+    BLAS' threads (`split_on_blas_worker`)."""
     if size >= min_items and not parallel.second_thread_free():
         start = time.perf_counter()
         try:
-            if split_on_blas_worker(work, size, first_on_worker):
+            if split_on_blas_worker(work, size):
                 return
         finally:
             parallel._note_splittable(start)
     parallel.split_flat(work, size, min_items)
 
 
-def split_on_blas_worker(work, size, first_on_worker=None):
+def split_on_blas_worker(work, size):
     """Run `work(lo, hi)` over `range(size)` in two parts, the second on OpenBLAS' worker,
     when this is a step that keeps BLAS' threads on (`parallel.blas_single_threaded` chose
     them: not on a loaded machine, where that worker is descheduled) and the BLAS in use is
@@ -207,4 +201,4 @@ def split_on_blas_worker(work, size, first_on_worker=None):
             getattr(state, "inside", False) or not getattr(state, "single_blas", 0) or \
             getattr(state, "single_blas_active", False) or not _WORKER_HALVES.ready():
         return False
-    return _WORKER_HALVES.run(work, size, first_on_worker)
+    return _WORKER_HALVES.run(work, size)

@@ -9,7 +9,7 @@ from ..core.tensor import as_array, unwrap
 from .math import sigmoid as _sigmoid_op
 from .activation_kernels import capped_relu_grad_into, relu_grad, sigmoid_array, sigmoid_grad, \
     tanh_grad
-from . import draw_ahead, parallel
+from . import parallel
 from .conv_kernels import _zero_row, relu_in_place
 from .own_blocks import held_result
 from .parallel import split_rows
@@ -459,12 +459,9 @@ def keep_mask(rng, shape, rate):
         return rng.random(shape, dtype=np.float32) >= rate
     count = prod(shape)
     bit_generator, word_count = rng.bit_generator, (count + 1) // 2
-    # drawn ahead during the previous update (draw_ahead.py), else in a block this thread
-    # wrote last (own_blocks.py): the words are only compared here
-    words = draw_ahead.take(bit_generator, word_count)
-    if words is None:
-        words = held_result(("dropout_words", word_count),
-                            lambda: bit_generator.random_raw(word_count))
+    # in a block this thread wrote last (own_blocks.py): the words are only compared here
+    words = held_result(("dropout_words", word_count),
+                        lambda: bit_generator.random_raw(word_count))
     bits = words.view(np.uint32)[:count].reshape(shape)
     threshold = int(np.ceil(float(np.float32(rate)) * (1 << 24))) << 8
     if threshold >= 1 << 32:                  # rate rounds to 1: a float32 uniform is below 1

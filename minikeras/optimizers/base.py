@@ -21,7 +21,6 @@ from . import schedules as schedules_module
 from .. import initializers
 from ..core.tensor import GradientTape
 from ..ops.parallel import local_buffer, SPLIT_ELEMENTS as _SPLIT_ELEMENTS
-from ..ops import draw_ahead
 from ..ops.blas_threads import split_flat
 from ..ops.embedding import lookup_rows, scatter_rows
 
@@ -318,8 +317,7 @@ class Optimizer:
                 else:
                     update(*[buffer[:length] for buffer in scratch[:scratches]],
                            gradient[first:last], *[array[first:last] for array in arrays])
-        # the next step's dropout words are drawn on OpenBLAS' worker first (draw_ahead.py)
-        split_flat(work, total, first_on_worker=draw_ahead.draw_noted)
+        split_flat(work, total)
 
     def _scratch_for(self, variable, count=1):
         """`count` float work buffers shaped like `variable` (not optimizer state). They are
