@@ -31,23 +31,28 @@ _PROBE_DEPTHS = (300, 600, 784, 1000, 1500)
 # million multiply-adds on one thread).
 _PROBE_ROWS, _PROBE_COLUMNS = 128, 64
 
-_block_depths = {}              # dtype -> Q, or 0 where no candidate reproduces the threads
+_block_depths = {}              # dtype -> (Q, unroll), Q = 0 where no candidate reproduces them
+# OpenBLAS' GEMM_UNROLL_M candidates (the one-thread driver's rounding of a halved rest).
+_CANDIDATE_UNROLLS = (16, 8, 4, 32, 2, 1)
 _lock = threading.Lock()
 
 
-def threaded_cuts_for(depth, block_depth):
+def threaded_cuts_for(depth, block_depth, unroll=None):
     """Where a one-thread product of inner dimension `depth` is cut so that it adds up as the
     threaded driver with blocks of `block_depth` does: () when the two drivers agree, else the
-    end of the leading whole blocks (if any) and the middle of the rest."""
+    end of the leading whole blocks (if any) and the middle of the rest. The one-thread driver
+    cuts that rest at its half rounded up to a multiple of `unroll` (None: not known, always
+    cut)."""
     if not block_depth:
         return ()
     lead, rest = 0, depth
     while rest >= 2 * block_depth:
         lead += block_depth
         rest -= block_depth
-    if rest <= block_depth:
+    half = (rest + 1) // 2
+    if rest <= block_depth or (unroll and -(-(rest // 2) // unroll) * unroll == half):
         return ()
-    return ((lead,) if lead else ()) + (lead + (rest + 1) // 2,)
+    return ((lead,) if lead else ()) + (lead + half,)
 
 
 def matmul_into(a, b, out, cuts):
@@ -64,7 +69,7 @@ def matmul_into(a, b, out, cuts):
 
 def known_cuts(depth, dtype):
     """`threaded_cuts` without probing: () while this dtype has not been probed."""
-    return threaded_cuts_for(depth, _block_depths.get(np.dtype(dtype), 0))
+    return threaded_cuts_for(depth, *_block_depths.get(np.dtype(dtype), (0, None)))
 
 
 def threaded_cuts(depth, dtype, set_threads, get_threads):
@@ -79,12 +84,14 @@ def threaded_cuts(depth, dtype, set_threads, get_threads):
         with _lock:
             if dtype not in _block_depths:
                 _block_depths[dtype] = _probe(dtype, set_threads, get_threads) \
-                    if dtype in (np.float32, np.float64) else 0
-    return threaded_cuts_for(depth, _block_depths[dtype])
+                    if dtype in (np.float32, np.float64) else (0, None)
+    return threaded_cuts_for(depth, *_block_depths[dtype])
 
 
 def _probe(dtype, set_threads, get_threads):
-    """The candidate block depth whose cuts give the threaded bits at every probe depth, or 0."""
+    """`(Q, unroll)`: the candidate block depth whose cuts give the threaded bits at every probe
+    depth (0 if none does), and the unroll that gives the one-thread driver's own bits (None
+    if none does: then every rest between Q and 2 Q is cut)."""
     rng = np.random.default_rng(0)            # its own generator: the user's seeds stay put
     cases = []
     previous = get_threads()
@@ -95,11 +102,31 @@ def _probe(dtype, set_threads, get_threads):
             b = rng.standard_normal((depth, _PROBE_COLUMNS)).astype(dtype)
             cases.append((a, b, a @ b))
         set_threads(1)
-        for block_depth in _CANDIDATE_BLOCK_DEPTHS:
-            if all(np.array_equal(matmul_into(a, b, np.empty_like(threaded),
-                                              threaded_cuts_for(a.shape[1], block_depth)),
-                                  threaded) for a, b, threaded in cases):
-                return block_depth
-        return 0
+        block_depth = next((q for q in _CANDIDATE_BLOCK_DEPTHS
+                            if _reproduces(cases, lambda depth: threaded_cuts_for(depth, q))), 0)
+        if not block_depth:
+            return 0, None
+        alone = [(a, b, a @ b) for a, b, _ in cases]
+        unroll = next((u for u in _CANDIDATE_UNROLLS
+                       if _reproduces(alone, lambda depth: _one_thread_cuts(depth, block_depth, u))),
+                      None)
+        return block_depth, unroll
     finally:
         set_threads(previous)
+
+
+def _one_thread_cuts(depth, block_depth, unroll):
+    """The one-thread driver's cuts of the rest after whole blocks (as `threaded_cuts_for`)."""
+    lead, rest = 0, depth
+    while rest >= 2 * block_depth:
+        lead += block_depth
+        rest -= block_depth
+    if rest <= block_depth:
+        return ()
+    return ((lead,) if lead else ()) + (lead + -(-(rest // 2) // unroll) * unroll,)
+
+
+def _reproduces(cases, cuts_of):
+    """Whether products cut by `cuts_of(depth)` give each case's expected bits."""
+    return all(np.array_equal(matmul_into(a, b, np.empty_like(expected), cuts_of(a.shape[1])),
+                              expected) for a, b, expected in cases)

@@ -19,6 +19,11 @@ def test_threaded_cuts_closed_form():
     assert cuts(1000, 448) == (448, 724)
     assert cuts(2000, 512) == (1024, 1512)
     assert cuts(65536, 448) == (64960, 65248)       # at most two cuts, whatever the depth
+    # with the one-thread driver's rounding known, only where the two drivers' halves differ
+    assert cuts(512, 448, 16) == ()                 # 256 + 256 both
+    assert cuts(784, 448, 16) == (392,)             # 400 + 384 on one thread
+    assert cuts(65536, 448, 16) == ()               # rest 576: 288 + 288 both
+    assert cuts(1000, 448, 16) == (448, 724)        # rest 552: 288 + 264 on one thread
 
 
 @pytest.mark.parametrize("cuts", [(), (100,), (3, 250, 251)])
@@ -56,13 +61,15 @@ def _threaded(a, b):
         set_threads(previous)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("depth", DEPTHS + (512,))
 @pytest.mark.parametrize("rows, columns", [(128, 512), (512, 128)])
-def test_split_products_give_the_threaded_bits(one_blas_thread_steps, depth, rows, columns):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_products_give_the_threaded_bits(one_blas_thread_steps, depth, rows, columns,
+                                               dtype):
     _threads_or_skip()
     rng = np.random.default_rng(depth)
-    a = rng.random((rows, depth), dtype=np.float32)
-    b = rng.standard_normal((depth, columns), dtype=np.float32)
+    a = rng.random((rows, depth)).astype(dtype)
+    b = rng.standard_normal((depth, columns)).astype(dtype)
     with parallel.blas_single_threaded():
         assert parallel._BLAS[1]() == 1
         split = parallel.matmul(a, b)
