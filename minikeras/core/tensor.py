@@ -79,7 +79,8 @@ class Tensor:
         return self.data.size
 
     def numpy(self):
-        return self.data
+        # tf gives a NumPy scalar for a 0-d tensor (`np.float32(0.5)`: round() and format work)
+        return self.data[()] if np.ndim(self.data) == 0 else self.data
 
     def __array__(self, dtype=None, copy=None):
         # np.asarray: a reduction may have left a NumPy scalar, and __array__ must give an array
@@ -168,8 +169,9 @@ class Variable(Tensor):
         return self
 
     def numpy(self):
-        # a snapshot, as tf.Variable.numpy(): later assign* calls must not change it
-        return self.data.copy()
+        # a snapshot, as tf.Variable.numpy(): later assign* calls must not change it (a 0-d
+        # variable gives a NumPy scalar, as tf's)
+        return self.data[()] if self.data.ndim == 0 else self.data.copy()
 
     def value(self):
         # tf's read: a snapshot later assign* calls (training) leave alone, and a read a tape

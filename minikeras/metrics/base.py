@@ -154,7 +154,8 @@ class MetricResult(np.ndarray):
     code and tf.keras-style `m.result().numpy()` work on it."""
 
     def numpy(self):
-        return np.asarray(self)
+        # a scalar result is a NumPy scalar, as tf's `m.result().numpy()`
+        return np.asarray(self)[()] if self.ndim == 0 else np.asarray(self)
 
 
 def _snake_case(name):
