@@ -112,6 +112,11 @@ class Tensor:
         return (f"<Tensor: shape={self.shape}, dtype={self.dtype.name}, "
                 f"numpy={_numpy_text(self.data)}>")
 
+    def __str__(self):
+        # tf's `print(t)`: `tf.Tensor([1. 2.], shape=(2,), dtype=float32)` (NumPy's str)
+        return (f"Tensor({_numpy_text(self.data, as_str=True)}, shape={self.shape}, "
+                f"dtype={self.dtype.name})")
+
     def __hash__(self):
         return id(self)
 
@@ -190,10 +195,16 @@ class Variable(Tensor):
         return (f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}, "
                 f"numpy={_numpy_text(self.data)}>")
 
+    __str__ = __repr__      # tf prints a variable as its repr
 
-def _numpy_text(array):
-    """The array as tf's reprs show it: on a line of its own only when it takes several."""
-    text = repr(array)
+
+def _numpy_text(array, as_str=False):
+    """The array as tf's reprs show it: on a line of its own only when it takes several; a 0-d
+    value as a plain number (`numpy=0.5`, not `array(0.5, dtype=float32)`)."""
+    if np.ndim(array) == 0:
+        value = np.asarray(array)[()]
+        return repr(value.item()) if isinstance(value, (str, bytes)) else str(value)
+    text = str(array) if as_str else repr(array)
     return "\n" + text if "\n" in text else text
 
 
