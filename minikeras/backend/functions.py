@@ -95,11 +95,15 @@ def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
 
 # --- introspection -----------------------------------------------------------------------
 def is_keras_tensor(x):
+    # tf.keras refuses what is no tensor at all (a NumPy array, a Python number)
+    if not isinstance(x, (Tensor, KerasTensor)):
+        raise ValueError(f"Unexpectedly found an instance of type `{type(x)}`. "
+                         "Expected a symbolic tensor instance.")
     return isinstance(x, KerasTensor)
 
 
 def is_tensor(x):
-    return isinstance(x, Tensor) or is_keras_tensor(x)
+    return isinstance(x, (Tensor, KerasTensor))
 
 
 def int_shape(x):

@@ -47,8 +47,26 @@ def arange(start, stop=None, step=1, dtype="int32"):
     """`[start, stop)` by `step`; one argument means `[0, start)` (a negative one gives [])."""
     if stop is None and start < 0:
         start = 0
+    # tf.range: the widest dtype of the bounds and step (a Python float makes a float32
+    # range), which only a dtype other than the default "int32" casts
+    bounds = [start, step] if stop is None else [start, stop, step]
+    range_dtype = max((_range_bound_dtype(b) for b in bounds), key=_RANGE_DTYPES.index)
     values = np.arange(start, step=step) if stop is None else np.arange(start, stop, step)
-    return Tensor(values.astype(dtype))
+    values = values.astype(range_dtype)
+    return Tensor(values if dtype == "int32" else values.astype(dtype))
+
+
+_RANGE_DTYPES = ["int32", "int64", "float32", "float64"]
+
+
+def _range_bound_dtype(bound):
+    """The dtype tf.range gives a bound: Python numbers int32/float32, NumPy values their own."""
+    if isinstance(bound, (np.generic, np.ndarray, Tensor)):
+        name = np.asarray(bound).dtype.name
+        if name in _RANGE_DTYPES:
+            return name
+        return "float32" if np.asarray(bound).dtype.kind == "f" else "int32"
+    return "float32" if isinstance(bound, float) else "int32"
 
 
 def reverse(x, axes):

@@ -103,6 +103,17 @@ class Metric:
         """Backwards compatibility alias of `reset_state`."""
         return self.reset_state()
 
+    def merge_state(self, metrics):
+        """Adds the state of each metric of `metrics` (same kind, e.g. computed on other data
+        shards) to this one's, variable by variable, as tf.keras does."""
+        merged = []
+        for metric in metrics:
+            if len(self.weights) != len(metric.weights):
+                raise ValueError(f"Metric {metric} is not compatible with {self}")
+            for weight, weight_to_add in zip(self.weights, metric.weights):
+                merged.append(weight.assign_add(weight_to_add))
+        return merged
+
     def add_weight(self, name, shape=(), aggregation=None, synchronization=None,
                    initializer="zeros", dtype=None):
         """A non-trainable state variable (zeros unless `initializer` says otherwise);
