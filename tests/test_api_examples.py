@@ -5,6 +5,7 @@ both libraries; facts.json holds tf_keras' answers, written by
 benchmarks/fixture_recipes/api_examples.py. Covered: `.numpy()` of 0-d values (NumPy
 scalars: round() and formatting work), str()/repr() of tensors and variables, K.arange's
 dtypes, K.is_keras_tensor's refusal of non-tensors, `Sequential(layer)`, `Metric.merge_state`,
+what `update_state` returns,
 the legacy optimizers' `minimize` returning the step count, callable learning rates, the
 `deserialize("ClassName")` instances, and the advanced activation layers' names as
 `activation=` values.
