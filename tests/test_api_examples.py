@@ -4,7 +4,8 @@ The cases (tests/fixtures/api_examples/cases.py) are plain public-API code run u
 both libraries; facts.json holds tf_keras' answers, written by
 benchmarks/fixture_recipes/api_examples.py. Covered: `.numpy()` of 0-d values (NumPy
 scalars: round() and formatting work), str()/repr() of tensors and variables, K.arange's
-dtypes, K.is_keras_tensor's refusal of non-tensors, `Sequential(layer)`, `Metric.merge_state`,
+dtypes, K.is_keras_tensor's refusal of non-tensors, K.random_*'s streams (tf's stateful
+Philox ops), `Sequential(layer)`, `Metric.merge_state`,
 what `update_state` returns,
 the legacy optimizers' `minimize` returning the step count, callable learning rates, the
 `deserialize("ClassName")` instances, and the advanced activation layers' names as
@@ -110,3 +111,14 @@ def test_activation_layer_class_names_as_activations():
     assert type(again.layers[0].activation).__name__ == "ReLU"
     with pytest.raises(ValueError, match="Unknown activation function 'Relu6'"):
         keras.activations.get("Relu6")
+
+
+def test_seeded_random_normal_continues_its_stream():
+    keras.backend.clear_session()
+    first = keras.backend.random_normal((4,), seed=5).numpy()
+    second = keras.backend.random_normal((4,), seed=5).numpy()
+    assert not np.array_equal(first, second)        # tf: one stream per seed, not a replay
+    keras.backend.clear_session()
+    np.testing.assert_array_equal(keras.backend.random_normal((4,), seed=5).numpy(), first)
+    facts = _ours(cases.random_streams)
+    _assert_same(facts, FACTS["random_streams"], "random_streams", atol=1e-6)

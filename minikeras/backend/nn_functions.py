@@ -515,7 +515,8 @@ def in_top_k(predictions, targets, k):
 def random_bernoulli(shape, p=0.0, dtype=None, seed=None):
     """1 with probability `p`, else 0."""
     dtype = dtype or config.floatx()
-    draws = make_rng(seed).uniform(size=shape)
+    # tf.keras compares a tf.random.uniform draw of `dtype` (its stateful stream) with `p`
+    draws = as_array(base.random_uniform(shape, dtype=dtype, seed=seed))
     # `p` may be a tensor (keras-drop-block computes it from the input's shape)
     return Tensor((draws <= np.asarray(as_array(p))).astype(dtype))
 
@@ -541,14 +542,15 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 
 def random_normal_variable(shape, mean, scale, dtype=None, name=None, seed=None):
     """A Variable initialised from a normal distribution."""
-    value = make_rng(seed).normal(mean, scale, size=shape)
-    return base.variable(value.astype(dtype or config.floatx()), dtype=dtype, name=name)
+    # tf.keras draws it with tf's random normal op (a seed from NumPy when None)
+    value = base.random_normal(shape, mean, scale, dtype=dtype, seed=seed)
+    return base.variable(value, dtype=dtype, name=name)
 
 
 def random_uniform_variable(shape, low, high, dtype=None, name=None, seed=None):
     """A Variable initialised from a uniform distribution on [low, high)."""
-    value = make_rng(seed).uniform(low, high, size=shape)
-    return base.variable(value.astype(dtype or config.floatx()), dtype=dtype, name=name)
+    value = base.random_uniform(shape, low, high, dtype=dtype, seed=seed)
+    return base.variable(value, dtype=dtype, name=name)
 
 
 class _SymbolicUpdate(tuple):
