@@ -542,13 +542,15 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 
 def random_normal_variable(shape, mean, scale, dtype=None, name=None, seed=None):
     """A Variable initialised from a normal distribution."""
-    # tf.keras draws it with tf's random normal op (a seed from NumPy when None)
+    # tf.keras draws it with tf's random normal op, its seed from NumPy when None
+    seed = np.random.randint(int(10e8)) if seed is None else seed
     value = base.random_normal(shape, mean, scale, dtype=dtype, seed=seed)
     return base.variable(value, dtype=dtype, name=name)
 
 
 def random_uniform_variable(shape, low, high, dtype=None, name=None, seed=None):
     """A Variable initialised from a uniform distribution on [low, high)."""
+    seed = np.random.randint(int(10e8)) if seed is None else seed
     value = base.random_uniform(shape, low, high, dtype=dtype, seed=seed)
     return base.variable(value, dtype=dtype, name=name)
 
