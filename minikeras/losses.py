@@ -6,7 +6,7 @@ from .core import config
 from .core.tensor import Tensor
 from .core.tensor import as_array
 from .ops.nn import l2_normalize, _mean_of_losses
-from .core.serialization import deserialize_object, serialize_keras_object
+from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import register_builtins
 from .core import dispatch
 from .core.concrete_scope import concrete_values_scope
@@ -543,7 +543,7 @@ def serialize(loss):
 
 
 def deserialize(name, custom_objects=None):
-    return deserialize_object(name, {**_FUNCTIONS, **_CLASSES}, custom_objects, "loss function")
+    return deserialize_by_name(name, {**_FUNCTIONS, **_CLASSES}, custom_objects, "loss function")
 
 
 def get(identifier):

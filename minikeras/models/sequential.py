@@ -40,6 +40,8 @@ class Sequential(Functional):
         self._nodes_in_order = None
         self.inputs, self.outputs = [], []
         self.built = False
+        if layers and not isinstance(layers, (list, tuple)):
+            layers = [layers]       # tf.keras takes a single layer for a list of one
         for layer in layers or []:
             self.add(layer)
 
