@@ -107,7 +107,9 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         slope = np.where(above, 1, negative_slope).astype(xd.dtype)
     else:
         out, slope = _keras2_relu_pieces(xd, negative_slope, max_value, threshold)
-    return record(out, (x,), lambda g, needs: (g * slope,))
+    # tf.keras' K.relu uses tf.nn.relu (its gradient keeps x) unless only thresholded
+    uses_tf_relu = threshold == 0 or negative_slope != 0
+    return record(out, (x,), lambda g, needs, uses_tf_relu=uses_tf_relu: (g * slope,))
 
 
 def _keras2_relu_pieces(xd, negative_slope, max_value, threshold):

@@ -1,0 +1,53 @@
+"""Writes tests/fixtures/small_diffs3/ (fid-small3 sweep) with the peer venv:
+
+    TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 /work/peers/bin/python small_diffs3.py --peer
+
+tf_keras 2.21 runs the cases of tests/fixtures/small_diffs3/cases.py (the tests run them with
+minikeras) and writes:
+- `second_order.npz`: for each op of `cases.second_order_functions`, the gradient of
+  sum(g * g) w.r.t. x, g = the op's gradient by an inner GradientTape (of sum(y) and of
+  sum(y * y / 2 + y)); the names tf answers None for are listed in `none`.
+- `conv_pool_fit.npz`: the convolution kernel after one SGD step of Conv > MaxPooling >
+  Flatten > Dense on integer images (tied maxima), ranks 1-3, kernel sizes 1 and 2.
+"""
+import os
+import sys
+
+import numpy as np
+
+from peer import fixture_dir, require_peer
+
+require_peer()
+FOLDER = fixture_dir("small_diffs3")
+sys.path.insert(0, FOLDER)
+
+import tensorflow as tf   # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+import cases  # noqa: E402
+
+
+def second_order():
+    arrays, none = {}, []
+    for name in cases.second_order_functions(keras):
+        for square in (False, True):
+            key = f"{name}|{int(square)}"
+            got = cases.second_order(keras, tf.GradientTape, tf.Variable, name, square)
+            if got is None or isinstance(got, str):
+                none.append(key)
+            else:
+                arrays[key] = got
+    np.savez(os.path.join(FOLDER, "second_order.npz"), none=np.array(none), **arrays)
+
+
+def conv_pool_fit():
+    arrays = {f"{rank}d k{kernel} {activation}": cases.conv_pool_fit(keras, rank, kernel,
+                                                                      activation)
+              for rank in (1, 2, 3) for kernel in (1, 2) for activation in ("relu", "linear")}
+    np.savez(os.path.join(FOLDER, "conv_pool_fit.npz"), **arrays)
+
+
+if __name__ == "__main__":
+    parts = sys.argv[1:] or ["second_order", "conv_pool_fit"]
+    for part in parts:
+        globals()[part]()
