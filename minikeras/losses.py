@@ -5,6 +5,7 @@ from . import ops
 from .core import config
 from .core.tensor import Tensor
 from .core.tensor import as_array
+from .ops.math import squared_difference
 from .ops.nn import l2_normalize, _mean_of_losses
 from .core.serialization import deserialize_object, serialize_keras_object
 from .core.registry import register_builtins
@@ -45,7 +46,7 @@ def _prepare(y_true, y_pred):
 # ---------------------------------------------------------------------------------------
 def mean_squared_error(y_true, y_pred):
     y_true, y_pred = _prepare(y_true, y_pred)
-    return ops.mean(ops.square(ops.subtract(y_pred, y_true)), axis=-1)
+    return ops.mean(squared_difference(y_pred, y_true), axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
@@ -66,7 +67,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     eps = _eps(y_pred.dtype)
     first = ops.log(ops.add(ops.maximum(y_pred, eps), 1.0))
     second = ops.log(ops.add(ops.maximum(y_true, eps), 1.0))
-    return ops.mean(ops.square(ops.subtract(first, second)), axis=-1)
+    return ops.mean(squared_difference(first, second), axis=-1)
 
 
 def _to_signed_labels(y_true):

@@ -9,7 +9,14 @@ minikeras) and writes:
   sum(y * y / 2 + y)); the names tf answers None for are listed in `none`.
 - `conv_pool_fit.npz`: the convolution kernel after one SGD step of Conv > MaxPooling >
   Flatten > Dense on integer images (tied maxima), ranks 1-3, kernel sizes 1 and 2.
+- `extremes.npz`: activations' values and gradients at +-0, +-1, +-20, +-100, +-1e19, +-1e30,
+  +-1e38, +-3.4e38, +-inf, NaN (`act|<name>|y`, `act|<name>|g`; K.elu with alpha 1 and 0.5),
+  and a Dense(1) model's loss and weights after one train_on_batch with mse / msle on inputs
+  of 1e19..1e38 (`fit|<loss>|<activation>|<scale>`).
+- `tf_keras_facts.json`: `operators`: `==`, `!=`, `//`, `%`, `**` between tensors of two
+  dtypes, with NumPy operands and reflected (the error type and message, or value and dtype).
 """
+import json
 import os
 import sys
 
@@ -47,7 +54,37 @@ def conv_pool_fit():
     np.savez(os.path.join(FOLDER, "conv_pool_fit.npz"), **arrays)
 
 
+def extremes():
+    arrays = {}
+    for name in cases.EXTREME_ACTIVATIONS:
+        arrays[f"act|{name}|y"], arrays[f"act|{name}|g"] = cases.extreme_activation(
+            keras, tf.GradientTape, tf.Variable, name)
+    for alpha in (1.0, 0.5):
+        arrays[f"act|elu{alpha}|y"], arrays[f"act|elu{alpha}|g"] = cases.extreme_elu(
+            keras, tf.GradientTape, tf.Variable, alpha)
+    for loss, activation, scale in cases.EXTREME_FITS:
+        arrays[f"fit|{loss}|{activation}|{scale:g}"] = cases.extreme_fit(keras, loss,
+                                                                          activation, scale)
+    np.savez(os.path.join(FOLDER, "extremes.npz"), **arrays)
+
+
+def _write_facts(section, facts):
+    """Add `section` to tf_keras_facts.json (other parts' sections are kept)."""
+    path = os.path.join(FOLDER, "tf_keras_facts.json")
+    written = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            written = json.load(f)
+    written[section] = facts
+    with open(path, "w") as f:
+        json.dump(written, f, indent=1, sort_keys=True)
+
+
+def operators():
+    _write_facts("operators", cases.operator_outcomes(keras))
+
+
 if __name__ == "__main__":
-    parts = sys.argv[1:] or ["second_order", "conv_pool_fit"]
+    parts = sys.argv[1:] or ["second_order", "conv_pool_fit", "extremes", "operators"]
     for part in parts:
         globals()[part]()

@@ -265,6 +265,14 @@ def _subtract_rule(node, g, needs, env):
             _reduce_like(M.negative(g), b) if needs[1] else None)
 
 
+@rule_for(M.squared_difference)
+def _squared_difference_rule(node, g, needs, env):
+    a, b = node._parents
+    grad = M.multiply(M.multiply(g, 2.0), M.subtract(a, b))
+    return (_reduce_like(grad, a) if needs[0] else None,
+            _reduce_like(M.negative(grad), b) if needs[1] else None)
+
+
 @rule_for(M.multiply)
 def _multiply_rule(node, g, needs, env):
     a, b = node._parents
@@ -660,7 +668,7 @@ def _leaky_relu_rule(node, g, needs, env):
                             node._parents[0]),)
 
 
-@rule_for(_nn.elu, "<lambda>")
+@rule_for(_nn.elu)
 def _elu_rule(node, g, needs, env):
     slope = M.add(node, float(env["alpha"]))
     return (M.where(env["positive"], g, M.multiply(g, slope)),)
@@ -686,6 +694,14 @@ def _prelu_rule(node, g, needs, env):
     if needs[1]:
         galpha = unbroadcast(M.where(positive, zero, M.multiply(g, x)), np.shape(env["ad"]))
     return gx, galpha
+
+
+@rule_for(_nn.silu)
+def _silu_rule(node, g, needs, env):
+    x = node._parents[0]
+    s = M.sigmoid(x)
+    slope = M.multiply(s, M.add(M.multiply(x, M.subtract(1.0, s)), 1.0))
+    return (M.multiply(g, slope),)
 
 
 @rule_for(_nn.softsign, "<lambda>")
