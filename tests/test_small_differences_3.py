@@ -144,3 +144,48 @@ def test_operators_between_dtypes_as_tf(case):
     else:
         assert got.get("dtype") == want["dtype"], got
         np.testing.assert_array_equal(got["value"], want["value"])
+
+
+# --- 5. a Sequential built by its first data keeps that data's batch size -------------------
+DEFERRED = _facts("deferred_sequential")
+
+
+@pytest.fixture(scope="module")
+def deferred_shapes():
+    return cases.deferred_sequential_shapes(keras)
+
+
+@pytest.mark.parametrize("case", sorted(DEFERRED))
+def test_deferred_sequential_input_shape_as_tf(deferred_shapes, case):
+    # tf.keras builds the graph with the traced data's shape: its batch size when every batch
+    # of fit / evaluate / predict is full (or the one batch of *_on_batch, a direct call),
+    # None once batches differ
+    assert deferred_shapes[case] == DEFERRED[case]
+
+
+# --- 7. a Keras 3 file's recorded training=True on a call node ------------------------------
+def test_keras3_recorded_training_applies_when_the_model_is_called_without_one():
+    # Keras 3 uses a node's recorded `training` when the model gets none (`model(x)`); the
+    # model's own (predict: False, an explicit training=False) overrides it
+    want = _fixture("keras3_training.npz")
+    model = keras.models.load_model(os.path.join(FIXTURES, "keras3_training.keras"))
+    x = want["x"]
+    np.testing.assert_allclose(np.asarray(model(x)), want["called"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(model(x, training=False)), want["inference"],
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.predict(x, verbose=0), want["predicted"], rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(model.get_layer("bn").moving_mean.numpy(), want["moving_mean"],
+                               rtol=1e-5, atol=1e-6)
+    # not a call kwarg of the reloaded model's config (tf.keras would always apply it)
+    assert "training" not in json.dumps(model.get_config()["layers"][2]["inbound_nodes"])
+
+
+# --- warnings for common mistakes ----------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(_facts("logits_warnings")))
+def test_from_logits_on_an_activation_output_warns_as_tf(name):
+    # the loss still reads the activation's logits (the same value), with tf's UserWarning
+    want = _facts("logits_warnings")[name]
+    got = cases.logits_warnings(keras)[name]
+    assert got["warnings"] == want["warnings"]
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-6)

@@ -14,7 +14,16 @@ minikeras) and writes:
   and a Dense(1) model's loss and weights after one train_on_batch with mse / msle on inputs
   of 1e19..1e38 (`fit|<loss>|<activation>|<scale>`).
 - `tf_keras_facts.json`: `operators`: `==`, `!=`, `//`, `%`, `**` between tensors of two
-  dtypes, with NumPy operands and reflected (the error type and message, or value and dtype).
+  dtypes, with NumPy operands and reflected (the error type and message, or value and dtype);
+  `deferred_sequential`: the input shape of Sequential models built by their first data
+  (fit / evaluate / predict / *_on_batch / calls / build) and a summary.
+- `tf_keras_facts.json` `logits_warnings`: the warnings and loss of evaluate for a softmax /
+  sigmoid output with a crossentropy given `from_logits=True`.
+- `keras3_training.keras` and `keras3_training.npz` (part `keras3_training`, Keras 3.15.1 in
+  the same venv): a functional model whose BatchNormalization was called with
+  `training=True`, saved untrained; Keras 3's own reload called as `model(x)` (the recorded
+  training applies: batch statistics), then `model(x, training=False)` and `predict(x)` (the
+  model's training overrides it), and the moving mean after those.
 """
 import json
 import os
@@ -84,7 +93,36 @@ def operators():
     _write_facts("operators", cases.operator_outcomes(keras))
 
 
+def deferred_sequential():
+    _write_facts("deferred_sequential", cases.deferred_sequential_shapes(keras))
+
+
+def logits_warnings():
+    _write_facts("logits_warnings", cases.logits_warnings(keras))
+
+
+def keras3_training():
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    import keras as keras3
+    x = np.random.RandomState(0).rand(6, 3).astype("float32") * 4
+    inputs = keras3.Input((3,))
+    hidden = keras3.layers.Dense(3, kernel_initializer="identity", name="d")(inputs)
+    normed = keras3.layers.BatchNormalization(name="bn")(hidden, training=True)
+    outputs = keras3.layers.Dense(2, kernel_initializer="ones", name="out")(normed)
+    path = os.path.join(FOLDER, "keras3_training.keras")
+    keras3.Model(inputs, outputs).save(path)
+    loaded = keras3.models.load_model(path)
+    called = np.asarray(loaded(x))
+    inference = np.asarray(loaded(x, training=False))
+    predicted = loaded.predict(x, verbose=0)
+    np.savez(os.path.join(FOLDER, "keras3_training.npz"), x=x, called=called,
+             inference=inference, predicted=predicted,
+             moving_mean=loaded.get_layer("bn").moving_mean.numpy())
+
+
 if __name__ == "__main__":
-    parts = sys.argv[1:] or ["second_order", "conv_pool_fit", "extremes", "operators"]
+    parts = sys.argv[1:] or ["second_order", "conv_pool_fit", "extremes", "operators",
+                              "deferred_sequential", "keras3_training",
+                              "logits_warnings"]
     for part in parts:
         globals()[part]()
