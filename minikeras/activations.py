@@ -91,7 +91,8 @@ def exponential(x):
 
 
 def swish(x):
-    return ops.multiply(x, ops.sigmoid(x))
+    """`x * sigmoid(x)` (tf.nn.silu, with its gradient)."""
+    return ops.silu(x)
 
 
 def silu(x):
