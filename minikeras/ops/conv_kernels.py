@@ -29,6 +29,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..core.session import register_session_cache
 from . import winograd
+from . import conv_transpose_kernels
 from .cells import copy_byte_runs, copy_cells
 from .conv_band import BandKernel, width_block
 from . import parallel
@@ -1978,9 +1979,15 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
 # ---------------------------------------------------------------------------------------
 # transposed convolution = the input gradient of a convolution
 # ---------------------------------------------------------------------------------------
-def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial):
+def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial, phases=True):
     """Transposed convolution of `x (batch, *in, cin)` with a `(*k, filters, cin)` kernel:
-    the adjoint of `conv_forward` from `(batch, *output_spatial, filters)` to `x`'s shape."""
+    the adjoint of `conv_forward` from `(batch, *output_spatial, filters)` to `x`'s shape.
+    Strided ones (dilation 1) are interleaved stride-1 convolutions (conv_transpose_kernels.py;
+    `phases=False` keeps this scatter-add route: one GEMM to columns, then col2im)."""
+    if phases and conv_transpose_kernels.applies(x.shape, kernel.shape, strides, pads,
+                                                     dilation, output_spatial):
+        return conv_transpose_kernels.forward(x, kernel, strides, pads, output_spatial,
+                                              cached=True)
     kernel_size = kernel.shape[:-2]
     filters = kernel.shape[-2]
     z_shape = (x.shape[0],) + tuple(output_spatial) + (filters,)
@@ -2001,6 +2008,8 @@ def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial):
 
 def conv_transpose_backward(ctx, g, need_input=True, need_kernel=True):
     """Gradients of `conv_transpose_forward`: a plain convolution of `g`."""
+    if isinstance(ctx, conv_transpose_kernels.PhaseContext):
+        return conv_transpose_kernels.backward(ctx, g, need_input, need_kernel)
     g = np.ascontiguousarray(g)
     kernel = ctx.kernel
     kernel_size = kernel.shape[:-2]
