@@ -1984,10 +1984,6 @@ def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial, p
     the adjoint of `conv_forward` from `(batch, *output_spatial, filters)` to `x`'s shape.
     Strided ones (dilation 1) are interleaved stride-1 convolutions (conv_transpose_kernels.py;
     `phases=False` keeps this scatter-add route: one GEMM to columns, then col2im)."""
-    if phases and conv_transpose_kernels.applies(x.shape, kernel.shape, strides, pads,
-                                                     dilation, output_spatial):
-        return conv_transpose_kernels.forward(x, kernel, strides, pads, output_spatial,
-                                              cached=True)
     kernel_size = kernel.shape[:-2]
     filters = kernel.shape[-2]
     z_shape = (x.shape[0],) + tuple(output_spatial) + (filters,)
@@ -1996,6 +1992,12 @@ def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial, p
                    for n, (lo, hi), i, k, s, d in zip(output_spatial, pads, x.shape[1:-1],
                                                       kernel_size, strides, dilation))
     padded_shape = (x.shape[0],) + padded + (filters,)
+    if phases and conv_transpose_kernels.applies(x.shape, kernel.shape, strides, pads,
+                                                     dilation, output_spatial):
+        # Phase outputs are copied into the result: cached buffers (no page faults).
+        return conv_transpose_kernels.forward(x, kernel, strides, pads, output_spatial,
+                                              cached=True, z_shape=z_shape,
+                                              padded_shape=padded_shape, dilation=dilation)
     ctx = Context(x_shape=x.shape, z_shape=z_shape, pads=pads, kernel=kernel, strides=strides,
                   dilation=dilation, padded_shape=padded_shape, x=x)
     # parallel.matmul: on two threads in a one-BLAS-thread step (the GEMMs are most of a

@@ -76,17 +76,21 @@ def _phase_kernel(kernel, taps):
 
 
 class PhaseContext:
-    """What the phase route's backward needs: every phase's convolution context."""
+    """What the phase route's backward needs: every phase's convolution context, and the
+    transposed convolution's geometry as the scatter-add route's context gives it
+    (`geometry`: x_shape, z_shape, pads, strides, dilation, padded_shape; read by the
+    second-order rules)."""
 
-    def __init__(self, x_shape, kernel, phases):
-        self.x_shape = x_shape
+    def __init__(self, kernel, phases, **geometry):
         self.kernel = kernel
         self.phases = phases           # (output index, taps index, input index, conv ctx)
+        self.__dict__.update(geometry)
 
 
-def forward(x, kernel, strides, pads, output_spatial, cached=False):
+def forward(x, kernel, strides, pads, output_spatial, cached=False, **geometry):
     """Transposed convolution of `x (batch, *in, cin)` with a `(*k, filters, cin)` kernel to
-    `(batch, *output_spatial, filters)`; returns `(out, PhaseContext)`."""
+    `(batch, *output_spatial, filters)`; returns `(out, PhaseContext)` (`geometry` is kept
+    on the context)."""
     rank = x.ndim - 2
     per_axis = [_axis_phases(n_in, n_out, k, s, lo)
                 for n_in, n_out, k, s, (lo, _) in zip(x.shape[1:-1], output_spatial,
@@ -111,7 +115,8 @@ def forward(x, kernel, strides, pads, output_spatial, cached=False):
             (1,) * rank, phase_pads, (1,) * rank, cached_output=cached)
         copy_cells(out[out_index], phase_out)
         phases.append((out_index, taps_index, in_index, ctx))
-    return out, PhaseContext(x.shape, kernel, phases)
+    geometry.update(x_shape=x.shape, strides=strides, pads=pads)
+    return out, PhaseContext(kernel, phases, **geometry)
 
 
 def backward(ctx, g, need_input=True, need_kernel=True):
