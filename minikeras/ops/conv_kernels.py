@@ -1979,11 +1979,12 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
 # ---------------------------------------------------------------------------------------
 # transposed convolution = the input gradient of a convolution
 # ---------------------------------------------------------------------------------------
-def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial, phases=True):
+def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial, route=None):
     """Transposed convolution of `x (batch, *in, cin)` with a `(*k, filters, cin)` kernel:
     the adjoint of `conv_forward` from `(batch, *output_spatial, filters)` to `x`'s shape.
-    Strided ones (dilation 1) are interleaved stride-1 convolutions (conv_transpose_kernels.py;
-    `phases=False` keeps this scatter-add route: one GEMM to columns, then col2im)."""
+    Routes (conv_transpose_kernels.py): "gather" (tap-major GEMMs summed phase by phase),
+    "phases" (interleaved stride-1 convolutions) and "scatter" (one GEMM, then col2im), timed
+    once per shape unless `route` names one."""
     kernel_size = kernel.shape[:-2]
     filters = kernel.shape[-2]
     z_shape = (x.shape[0],) + tuple(output_spatial) + (filters,)
@@ -1992,26 +1993,53 @@ def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial, p
                    for n, (lo, hi), i, k, s, d in zip(output_spatial, pads, x.shape[1:-1],
                                                       kernel_size, strides, dilation))
     padded_shape = (x.shape[0],) + padded + (filters,)
-    if phases and conv_transpose_kernels.applies(x.shape, kernel.shape, strides, pads,
-                                                     dilation, output_spatial):
-        # Phase outputs are copied into the result: cached buffers (no page faults).
-        return conv_transpose_kernels.forward(x, kernel, strides, pads, output_spatial,
-                                              cached=True, z_shape=z_shape,
-                                              padded_shape=padded_shape, dilation=dilation)
     ctx = Context(x_shape=x.shape, z_shape=z_shape, pads=pads, kernel=kernel, strides=strides,
                   dilation=dilation, padded_shape=padded_shape, x=x)
-    # parallel.matmul: on two threads in a one-BLAS-thread step (the GEMMs are most of a
-    # transposed convolution: a GAN generator's)
+
+    def run(name, samples):
+        if name == "gather":
+            return conv_transpose_kernels.gather_forward(
+                samples, kernel, strides, pads, dilation, output_spatial,
+                (len(samples),) + padded_shape[1:])
+        if name == "phases":
+            return conv_transpose_kernels.phase_forward(samples, kernel, strides, pads,
+                                                        output_spatial)
+        return _scatter_transpose_forward(samples, kernel, strides, pads, dilation,
+                                          output_spatial, (len(samples),) + padded_shape[1:])
+    if route is None:
+        route = _transpose_route(x, kernel, strides, pads, dilation, output_spatial, run)
+    return run(route, x), ctx
+
+
+def _transpose_route(x, kernel, strides, pads, dilation, output_spatial, run):
+    """The cheapest forward route for this shape, timed once on the first chunk of samples
+    (thread CPU, one BLAS thread: the routes' splits run inline)."""
+    if not x.size or not kernel.size:
+        return "scatter"
+    names = ["gather", "scatter"]
+    if conv_transpose_kernels.applies(x.shape, kernel.shape, strides, pads, dilation,
+                                      output_spatial):
+        names.insert(1, "phases")
+    taps, filters = int(np.prod(kernel.shape[:-2])), kernel.shape[-2]
+    per_sample = int(np.prod(x.shape[1:-1])) * (taps * filters + x.shape[-1]) * x.itemsize
+    b1 = _sample_chunks(0, x.shape[0], per_sample)[0][1]
+    key = ("conv_transpose", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
+           dilation, tuple(output_spatial), np.result_type(x, kernel).str, b1)
+    return _plan_on_one_blas_thread(key, {name: (lambda name=name: run(name, x[:b1]))
+                                          for name in names})
+
+
+def _scatter_transpose_forward(x, kernel, strides, pads, dilation, output_spatial,
+                               padded_shape):
+    """The scatter-add route: one GEMM gives every tap's columns, col2im adds them up."""
+    # parallel.matmul: on two threads in a one-BLAS-thread step
     dcols = parallel.matmul(x.reshape(-1, x.shape[-1]), _grouped_kernel(kernel, 1)[0].T)[None]
-    zp = _col2im(dcols, padded_shape, kernel_size, strides, dilation, x.shape[1:-1], 1)
-    out = zp[interior(output_spatial, pads)]
-    return np.ascontiguousarray(out), ctx
+    zp = _col2im(dcols, padded_shape, kernel.shape[:-2], strides, dilation, x.shape[1:-1], 1)
+    return np.ascontiguousarray(zp[interior(output_spatial, pads)])
 
 
 def conv_transpose_backward(ctx, g, need_input=True, need_kernel=True):
-    """Gradients of `conv_transpose_forward`: a plain convolution of `g`."""
-    if isinstance(ctx, conv_transpose_kernels.PhaseContext):
-        return conv_transpose_kernels.backward(ctx, g, need_input, need_kernel)
+    """Gradients of `conv_transpose_forward` (any route): a plain convolution of `g`."""
     g = np.ascontiguousarray(g)
     kernel = ctx.kernel
     kernel_size = kernel.shape[:-2]

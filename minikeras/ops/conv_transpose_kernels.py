@@ -1,15 +1,23 @@
-"""Transposed convolutions as interleaved stride-1 convolutions (the phase route).
+"""Forward routes of transposed convolutions besides the scatter-add one (one GEMM to every
+tap's columns, then col2im over the padded output; `conv_kernels.conv_transpose_forward`
+times the routes once per shape and keeps the cheapest).
 
-A transposed convolution with stride s along an axis writes output position `o` from the
-input positions `i` and kernel taps `t` with `i * s + t = o + lo` (`lo` the padding before).
-All outputs of one phase `r = o mod s` use the taps `t = p (mod s)` with `p = (r + lo) mod s`
-only, and for them `o = n * s + r` reads `x[n + c - j] @ k[p + j * s]` (`c = (r + lo) // s`):
-a stride-1 convolution of `x` with the flipped sub-kernel `k[p::s]` (channels swapped). So a
-stride-s transposed convolution is `s^d` ordinary stride-1 convolutions whose outputs
-interleave, done by `conv_kernels.conv_forward` (im2col, Winograd, band routes as planned per
-shape); its gradients are those convolutions' gradients (`conv_kernels.conv_backward`): the
-input gradient sums the phases' stride-1 input gradients, the kernel gradient is laid back
-tap by tap. No work on the zeros the scatter-add route (GEMM to columns, then col2im) adds.
+Phases: a transposed convolution with stride s along an axis writes output position `o` from
+the input positions `i` and kernel taps `t` with `i * s + t = o + lo` (`lo` the padding
+before). All outputs of one phase `r = o mod s` use the taps `t = p (mod s)` with
+`p = (r + lo) mod s` only, and for them `o = n * s + r` reads `x[n + c - j] @ k[p + j * s]`
+(`c = (r + lo) // s`): a stride-1 convolution of `x` with the flipped sub-kernel `k[p::s]`
+(channels swapped). So a stride-s transposed convolution is `s^d` ordinary stride-1
+convolutions whose outputs interleave (`conv_kernels.conv_forward`: im2col, Winograd or band
+routes as planned per shape), with no work on the zeros between the strided positions.
+
+Gather: the scatter-add route's products tap-major, each output phase summed from its taps'
+blocks in a contiguous buffer and copied into its cells (`_StridedInputPhases`, a strided
+convolution's input gradient): the GEMMs keep the input channels as their depth, so it also
+suits few filters, where the phases' im2col copies of the input cost more than the products.
+
+The gradients stay the scatter-add route's (a strided convolution of the output gradient:
+one im2col of it feeds both GEMMs), whichever route ran forward.
 """
 import itertools
 
@@ -22,16 +30,14 @@ from .cells import copy_cells
 # The phase route multiplies, per axis, every output position by its phase's taps; the
 # scatter-add route every input position by all taps. Equal for 'same' padding; a small input
 # with a large kernel and 'valid' padding (a GAN generator's first 3x3 -> 7x7 layer, k=5,
-# stride 1: 5.4x the multiplies) would pay for the zeros around it: there the scatter-add
-# route stays. Per layer (fwd + bwd, CPU): 3x3 stride 2, 64 -> 64/32 channels 0.71-0.80 of the
-# scatter-add route; k=5 stride 2 192 -> 96 0.91; to 1 filter 0.18 (stride 2), 0.03 (stride
-# 1, 'same': the scatter-add route's thin GEMMs).
+# stride 1: 5.4x the multiplies, 6x the time) pays for the zeros around it: there it is not a
+# candidate.
 _MAX_WORK_RATIO = 2.0
 
 
 def applies(x_shape, kernel_shape, strides, pads, dilation, output_spatial):
-    """Whether the phase route takes this transposed convolution: dilation 1, no empty axis
-    and at most `_MAX_WORK_RATIO` times the scatter-add route's multiplies."""
+    """Whether the phase route can take this transposed convolution: dilation 1, no empty
+    axis and at most `_MAX_WORK_RATIO` times the scatter-add route's multiplies."""
     if any(d != 1 for d in dilation) or not all(x_shape) or not all(kernel_shape):
         return False
     ratio = 1.0
@@ -75,22 +81,9 @@ def _phase_kernel(kernel, taps):
     return np.ascontiguousarray(np.swapaxes(sub, -1, -2))
 
 
-class PhaseContext:
-    """What the phase route's backward needs: every phase's convolution context, and the
-    transposed convolution's geometry as the scatter-add route's context gives it
-    (`geometry`: x_shape, z_shape, pads, strides, dilation, padded_shape; read by the
-    second-order rules)."""
-
-    def __init__(self, kernel, phases, **geometry):
-        self.kernel = kernel
-        self.phases = phases           # (output index, taps index, input index, conv ctx)
-        self.__dict__.update(geometry)
-
-
-def forward(x, kernel, strides, pads, output_spatial, cached=False, **geometry):
+def phase_forward(x, kernel, strides, pads, output_spatial):
     """Transposed convolution of `x (batch, *in, cin)` with a `(*k, filters, cin)` kernel to
-    `(batch, *output_spatial, filters)`; returns `(out, PhaseContext)` (`geometry` is kept
-    on the context)."""
+    `(batch, *output_spatial, filters)` by phases (dilation 1)."""
     rank = x.ndim - 2
     per_axis = [_axis_phases(n_in, n_out, k, s, lo)
                 for n_in, n_out, k, s, (lo, _) in zip(x.shape[1:-1], output_spatial,
@@ -102,36 +95,42 @@ def forward(x, kernel, strides, pads, output_spatial, cached=False, **geometry):
     covered = all(None not in combination and all(axis[4] for axis in combination)
                   for combination in combinations)
     out = np.empty(out_shape, dtype) if covered else np.zeros(out_shape, dtype)
-    phases = []
     for combination in combinations:
         if None in combination:
             continue
         out_index = (slice(None),) + tuple(axis[0] for axis in combination)
         taps_index = tuple(axis[1] for axis in combination)
         in_index = (slice(None),) + tuple(axis[2] for axis in combination)
-        phase_pads = [axis[3] for axis in combination]
-        phase_out, ctx = conv_kernels.conv_forward(
+        # Phase outputs are only copied into `out`: cached buffers (no page faults).
+        phase_out, _ = conv_kernels.conv_forward(
             x[in_index], _phase_kernel(kernel, taps_index).astype(dtype, copy=False),
-            (1,) * rank, phase_pads, (1,) * rank, cached_output=cached)
+            (1,) * rank, [axis[3] for axis in combination], (1,) * rank, cached_output=True)
         copy_cells(out[out_index], phase_out)
-        phases.append((out_index, taps_index, in_index, ctx))
-    geometry.update(x_shape=x.shape, strides=strides, pads=pads)
-    return out, PhaseContext(kernel, phases, **geometry)
+    return out
 
 
-def backward(ctx, g, need_input=True, need_kernel=True):
-    """`(dx, dkernel)` of `forward` for the output gradient `g` (None where not needed)."""
-    rank = len(ctx.x_shape) - 2
-    dtype = g.dtype
-    dx = np.zeros(ctx.x_shape, dtype) if need_input else None
-    dk = np.zeros(ctx.kernel.shape, ctx.kernel.dtype) if need_kernel else None
-    for out_index, taps_index, in_index, phase_ctx in ctx.phases:
-        g_phase = np.ascontiguousarray(g[out_index])
-        dx_phase, dk_phase = conv_kernels.conv_backward(phase_ctx, g_phase, need_input,
-                                                        need_kernel)
-        if need_input:
-            dx[in_index] += dx_phase
-        if need_kernel:
-            flipped = dk_phase[(slice(None, None, -1),) * rank]
-            dk[taps_index] = np.swapaxes(flipped, -1, -2)
-    return dx, dk
+def gather_forward(x, kernel, strides, pads, dilation, output_spatial, padded_shape):
+    """Transposed convolution by tap-major products gathered phase by phase (any dilation)."""
+    kernel_size = kernel.shape[:-2]
+    taps = int(np.prod(kernel_size))
+    filters, channels = kernel.shape[-2:]
+    dtype = np.result_type(x, kernel)
+    kernel_taps = np.ascontiguousarray(
+        np.swapaxes(kernel.reshape(taps, filters, channels), 1, 2)).astype(dtype, copy=False)
+    phases = conv_kernels._StridedInputPhases(kernel_size, strides, dilation, pads,
+                                              tuple(output_spatial), padded_shape[1:-1],
+                                              x.shape[1:-1])
+    batch = x.shape[0]
+    out = np.empty((batch,) + tuple(output_spatial) + (filters,), dtype)
+    positions = int(np.prod(x.shape[1:-1]))
+    per_sample = positions * (taps * filters + channels) * dtype.itemsize
+
+    def work(lo, hi):
+        for b0, b1 in conv_kernels._sample_chunks(lo, hi, per_sample):
+            rows = x[b0:b1].reshape(-1, channels)
+            blocks = conv_kernels.local_buffer("transpose_blocks", (taps, len(rows), filters),
+                                               dtype)
+            np.matmul(rows, kernel_taps, out=blocks)
+            phases.into(blocks, out[b0:b1])
+    conv_kernels.run_split(work, batch)
+    return out

@@ -1,5 +1,6 @@
-"""The phase route of transposed convolutions (ops/conv_transpose_kernels.py) against direct
-loops, finite differences, adjointness and the scatter-add route."""
+"""The forward routes of transposed convolutions (ops/conv_transpose_kernels.py: phases,
+gather; conv_kernels' scatter-add) against direct loops and one another, and the gradients
+against every route by adjointness and against finite differences."""
 import itertools
 
 import numpy as np
@@ -61,30 +62,41 @@ CASES = [
 ]
 
 
+ROUTES = ("gather", "phases", "scatter")
+
+
+def _forward(route, x, kernel, strides, pads, output_spatial, dilation=None):
+    dilation = dilation or (1,) * len(strides)
+    return conv_kernels.conv_transpose_forward(x, kernel, strides, pads, dilation,
+                                               output_spatial, route=route)
+
+
+@pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("case", CASES)
-def test_phase_route_matches_direct_loops_and_the_scatter_add_route(case):
+def test_routes_match_direct_loops(case, route):
     x, kernel, strides, pads, output_spatial = _case(*case)
     expected = _direct(x, kernel, strides, pads, output_spatial)
-    out, ctx = conv_transpose_kernels.forward(x, kernel, strides, pads, output_spatial)
-    assert out.dtype == np.float32
+    out, _ = _forward(route, x, kernel, strides, pads, output_spatial)
+    assert out.dtype == np.float32 and out.shape == expected.shape
     np.testing.assert_allclose(out, expected, atol=1e-5)
-    scatter, scatter_ctx = conv_kernels.conv_transpose_forward(
-        x, kernel, strides, pads, (1,) * len(strides), output_spatial, phases=False)
-    assert not isinstance(scatter_ctx, conv_transpose_kernels.PhaseContext)
-    np.testing.assert_allclose(out, scatter, atol=1e-5)
-    g = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
-    dx, dk = conv_transpose_kernels.backward(ctx, g)
-    dx_scatter, dk_scatter = conv_kernels.conv_transpose_backward(scatter_ctx, g)
-    np.testing.assert_allclose(dx, dx_scatter, atol=1e-4)
-    np.testing.assert_allclose(dk, dk_scatter, atol=1e-4)
 
 
+def test_gather_route_with_dilation_matches_the_scatter_add_route():
+    x, kernel, strides, pads, _ = _case(2, (3, 4), (3, 2), (2, 3), "valid", (None, None))
+    output_spatial = (2 * 2 + 2 * 2 + 1, 3 * 3 + 1 * 2 + 1)
+    gathered, _ = _forward("gather", x, kernel, strides, pads, output_spatial, (2, 2))
+    scattered, _ = _forward("scatter", x, kernel, strides, pads, output_spatial, (2, 2))
+    assert np.abs(scattered).max() > 0
+    np.testing.assert_allclose(gathered, scattered, atol=1e-5)
+
+
+@pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("case", CASES)
-def test_phase_route_gradients_are_the_adjoint_and_match_finite_differences(case):
+def test_gradients_are_the_adjoint_of_every_route_and_match_finite_differences(case, route):
     x, kernel, strides, pads, output_spatial = _case(*case, seed=2)
-    out, ctx = conv_transpose_kernels.forward(x, kernel, strides, pads, output_spatial)
+    out, ctx = _forward(route, x, kernel, strides, pads, output_spatial)
     g = np.random.default_rng(3).standard_normal(out.shape).astype(np.float32)
-    dx, dk = conv_transpose_kernels.backward(ctx, g)
+    dx, dk = conv_kernels.conv_transpose_backward(ctx, g)
     # Linear in x: <A x, g> = <x, A^T g>; linear in the kernel likewise.
     inner = np.sum(out.astype(np.float64) * g)
     assert np.sum(x.astype(np.float64) * dx) == pytest.approx(inner, rel=1e-4, abs=1e-4)
@@ -104,17 +116,13 @@ def test_phase_route_gradients_are_the_adjoint_and_match_finite_differences(case
             assert grad[index] == pytest.approx(numeric, rel=1e-3, abs=1e-3)
 
 
-def test_only_some_gradients_are_made():
-    x, kernel, strides, pads, output_spatial = _case(*CASES[4])
-    out, ctx = conv_transpose_kernels.forward(x, kernel, strides, pads, output_spatial)
-    g = np.ones_like(out)
-    full_dx, full_dk = conv_transpose_kernels.backward(ctx, g)
-    dx, dk = conv_transpose_kernels.backward(ctx, g, need_kernel=False)
-    assert dk is None
-    np.testing.assert_array_equal(dx, full_dx)
-    dx, dk = conv_transpose_kernels.backward(ctx, g, need_input=False)
-    assert dx is None
-    np.testing.assert_array_equal(dk, full_dk)
+def test_large_batches_split_over_chunks_give_the_same_numbers():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((96, 7, 7, 16)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 32, 16)).astype(np.float32)
+    outs = [_forward(route, x, kernel, (2, 2), [(0, 1)] * 2, (14, 14))[0] for route in ROUTES]
+    np.testing.assert_allclose(outs[0], outs[2], atol=1e-4)
+    np.testing.assert_allclose(outs[1], outs[2], atol=1e-4)
 
 
 def test_route_choice():
@@ -130,15 +138,15 @@ def test_route_choice():
     assert not applies((8, 7, 7, 0), (3, 3, 2, 0), (2, 2), [(0, 1)] * 2, (1, 1), (14, 14))
 
 
-def test_conv_transpose_op_takes_the_phase_route_for_strided_layers(monkeypatch):
+def test_the_op_plans_a_route_and_gives_the_same_numbers(monkeypatch):
     import importlib
     conv_module = importlib.import_module("minikeras.ops.conv")
-    calls = []
-    phase_forward = conv_transpose_kernels.forward
-    monkeypatch.setattr(conv_transpose_kernels, "forward",
-                        lambda *args, **kwargs: calls.append(1) or phase_forward(*args, **kwargs))
+    chosen = []
+    plan = conv_kernels._transpose_route
+    monkeypatch.setattr(conv_kernels, "_transpose_route",
+                        lambda *args: chosen.append(plan(*args)) or chosen[-1])
     x, kernel, strides, pads, output_spatial = _case(*CASES[5])
     out = conv_module.conv_transpose(x, kernel, strides, "same", (1, 1), output_spatial)
-    assert calls
+    assert chosen and chosen[0] in ROUTES
     expected = _direct(x, kernel, strides, pads, output_spatial)
     np.testing.assert_allclose(np.asarray(out), expected, atol=1e-5)
