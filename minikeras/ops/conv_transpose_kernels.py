@@ -19,6 +19,7 @@ suits few filters, where the phases' im2col copies of the input cost more than t
 The gradients stay the scatter-add route's (a strided convolution of the output gradient:
 one im2col of it feeds both GEMMs), whichever route ran forward.
 """
+import functools
 import itertools
 
 import numpy as np
@@ -109,6 +110,15 @@ def phase_forward(x, kernel, strides, pads, output_spatial):
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _gather_phases(kernel_size, strides, dilation, pads, output_spatial, padded_spatial,
+                   in_spatial):
+    """The phases' geometry, made once per shape (0.3-0.9 ms of Python for 3x3 and 5x5
+    kernels); read-only afterwards, so threads share it."""
+    return conv_kernels._StridedInputPhases(kernel_size, strides, dilation, pads,
+                                            output_spatial, padded_spatial, in_spatial)
+
+
 def gather_forward(x, kernel, strides, pads, dilation, output_spatial, padded_shape):
     """Transposed convolution by tap-major products gathered phase by phase (any dilation)."""
     kernel_size = kernel.shape[:-2]
@@ -117,9 +127,9 @@ def gather_forward(x, kernel, strides, pads, dilation, output_spatial, padded_sh
     dtype = np.result_type(x, kernel)
     kernel_taps = np.ascontiguousarray(
         np.swapaxes(kernel.reshape(taps, filters, channels), 1, 2)).astype(dtype, copy=False)
-    phases = conv_kernels._StridedInputPhases(kernel_size, strides, dilation, pads,
-                                              tuple(output_spatial), padded_shape[1:-1],
-                                              x.shape[1:-1])
+    phases = _gather_phases(kernel_size, tuple(strides), tuple(dilation),
+                            tuple(map(tuple, pads)), tuple(output_spatial),
+                            tuple(padded_shape[1:-1]), x.shape[1:-1])
     batch = x.shape[0]
     out = np.empty((batch,) + tuple(output_spatial) + (filters,), dtype)
     positions = int(np.prod(x.shape[1:-1]))
