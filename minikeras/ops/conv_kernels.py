@@ -29,7 +29,6 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..core.session import register_session_cache
 from . import winograd
-from . import conv_transpose_kernels
 from .cells import copy_byte_runs, copy_cells
 from .conv_band import BandKernel, width_block
 from . import parallel
@@ -1974,83 +1973,3 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
         dk = dk_rows.sum(axis=-2).reshape(ctx.kernel.shape).astype(ctx.kernel.dtype,
                                                                    copy=False)
     return dx, dk
-
-
-# ---------------------------------------------------------------------------------------
-# transposed convolution = the input gradient of a convolution
-# ---------------------------------------------------------------------------------------
-def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial, route=None):
-    """Transposed convolution of `x (batch, *in, cin)` with a `(*k, filters, cin)` kernel:
-    the adjoint of `conv_forward` from `(batch, *output_spatial, filters)` to `x`'s shape.
-    Routes (conv_transpose_kernels.py): "gather" (tap-major GEMMs summed phase by phase),
-    "phases" (interleaved stride-1 convolutions) and "scatter" (one GEMM, then col2im), timed
-    once per shape unless `route` names one."""
-    kernel_size = kernel.shape[:-2]
-    filters = kernel.shape[-2]
-    z_shape = (x.shape[0],) + tuple(output_spatial) + (filters,)
-    # Padded size: the padded output must hold every window the input positions reach.
-    padded = tuple(max(n + lo + hi, (i - 1) * s + (k - 1) * d + 1)
-                   for n, (lo, hi), i, k, s, d in zip(output_spatial, pads, x.shape[1:-1],
-                                                      kernel_size, strides, dilation))
-    padded_shape = (x.shape[0],) + padded + (filters,)
-    ctx = Context(x_shape=x.shape, z_shape=z_shape, pads=pads, kernel=kernel, strides=strides,
-                  dilation=dilation, padded_shape=padded_shape, x=x)
-
-    def run(name, samples):
-        if name == "gather":
-            return conv_transpose_kernels.gather_forward(
-                samples, kernel, strides, pads, dilation, output_spatial,
-                (len(samples),) + padded_shape[1:])
-        if name == "phases":
-            return conv_transpose_kernels.phase_forward(samples, kernel, strides, pads,
-                                                        output_spatial)
-        return _scatter_transpose_forward(samples, kernel, strides, pads, dilation,
-                                          output_spatial, (len(samples),) + padded_shape[1:])
-    if route is None:
-        route = _transpose_route(x, kernel, strides, pads, dilation, output_spatial, run)
-    return run(route, x), ctx
-
-
-def _transpose_route(x, kernel, strides, pads, dilation, output_spatial, run):
-    """The cheapest forward route for this shape, timed once on the first chunk of samples
-    (thread CPU, one BLAS thread: the routes' splits run inline)."""
-    if not x.size or not kernel.size:
-        return "scatter"
-    names = ["gather", "scatter"]
-    if conv_transpose_kernels.applies(x.shape, kernel.shape, strides, pads, dilation,
-                                      output_spatial):
-        names.insert(1, "phases")
-    taps, filters = int(np.prod(kernel.shape[:-2])), kernel.shape[-2]
-    per_sample = int(np.prod(x.shape[1:-1])) * (taps * filters + x.shape[-1]) * x.itemsize
-    b1 = _sample_chunks(0, x.shape[0], per_sample)[0][1]
-    key = ("conv_transpose", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
-           dilation, tuple(output_spatial), np.result_type(x, kernel).str, b1)
-    return _plan_on_one_blas_thread(key, {name: (lambda name=name: run(name, x[:b1]))
-                                          for name in names})
-
-
-def _scatter_transpose_forward(x, kernel, strides, pads, dilation, output_spatial,
-                               padded_shape):
-    """The scatter-add route: one GEMM gives every tap's columns, col2im adds them up."""
-    # parallel.matmul: on two threads in a one-BLAS-thread step
-    dcols = parallel.matmul(x.reshape(-1, x.shape[-1]), _grouped_kernel(kernel, 1)[0].T)[None]
-    zp = _col2im(dcols, padded_shape, kernel.shape[:-2], strides, dilation, x.shape[1:-1], 1)
-    return np.ascontiguousarray(zp[interior(output_spatial, pads)])
-
-
-def conv_transpose_backward(ctx, g, need_input=True, need_kernel=True):
-    """Gradients of `conv_transpose_forward` (any route): a plain convolution of `g`."""
-    g = np.ascontiguousarray(g)
-    kernel = ctx.kernel
-    kernel_size = kernel.shape[:-2]
-    gp = np.zeros(ctx.padded_shape, dtype=g.dtype)
-    gp[interior(ctx.z_shape[1:-1], ctx.pads)] = g
-    in_sizes = ctx.x_shape[1:-1]
-    cols = _im2col(gp, kernel_size, ctx.strides, ctx.dilation, in_sizes, 1)
-    # The two products take the same multiply-adds: in a one-BLAS-thread step they run at
-    # once, each on one thread (one hand-off instead of two split products).
-    dx, dk = parallel.matmul_pair(
-        (cols[0], _grouped_kernel(kernel, 1)[0]) if need_input else None,
-        (cols[0].T, ctx.x.reshape(-1, ctx.x_shape[-1])) if need_kernel else None)
-    return (None if dx is None else dx.reshape(ctx.x_shape),
-            None if dk is None else dk.reshape(kernel.shape))

@@ -1,6 +1,7 @@
-"""Forward routes of transposed convolutions besides the scatter-add one (one GEMM to every
-tap's columns, then col2im over the padded output; `conv_kernels.conv_transpose_forward`
-times the routes once per shape and keeps the cheapest).
+"""Transposed convolutions (the input gradient `A` of a convolution from their output's shape
+to their input's), channels_last, any number of spatial axes. The forward has three routes,
+timed once per shape (`conv_transpose_forward`): scatter (one GEMM gives every tap's
+columns, col2im adds them into the padded output), phases and gather (below).
 
 Phases: a transposed convolution with stride s along an axis writes output position `o` from
 the input positions `i` and kernel taps `t` with `i * s + t = o + lo` (`lo` the padding
@@ -16,15 +17,15 @@ blocks in a contiguous buffer and copied into its cells (`_StridedInputPhases`, 
 convolution's input gradient): the GEMMs keep the input channels as their depth, so it also
 suits few filters, where the phases' im2col copies of the input cost more than the products.
 
-The gradients stay the scatter-add route's (a strided convolution of the output gradient:
-one im2col of it feeds both GEMMs), whichever route ran forward.
+The gradients are the same whichever route ran forward (`conv_transpose_backward`: a strided
+convolution of the output gradient, one im2col of it feeding both GEMMs).
 """
 import functools
 import itertools
 
 import numpy as np
 
-from . import conv_kernels
+from . import conv_kernels, parallel
 from .cells import copy_cells
 
 
@@ -144,3 +145,81 @@ def gather_forward(x, kernel, strides, pads, dilation, output_spatial, padded_sh
             phases.into(blocks, out[b0:b1])
     conv_kernels.run_split(work, batch)
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# the op's entry points (ops/conv.py)
+# ---------------------------------------------------------------------------------------
+def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial, route=None):
+    """Transposed convolution of `x (batch, *in, cin)` with a `(*k, filters, cin)` kernel:
+    the adjoint of `conv_kernels.conv_forward` from `(batch, *output_spatial, filters)` to
+    `x`'s shape; returns `(out, ctx)`. The route ("gather", "phases", "scatter") is timed
+    once per shape unless `route` names one."""
+    kernel_size = kernel.shape[:-2]
+    filters = kernel.shape[-2]
+    z_shape = (x.shape[0],) + tuple(output_spatial) + (filters,)
+    # Padded size: the padded output must hold every window the input positions reach.
+    padded = tuple(max(n + lo + hi, (i - 1) * s + (k - 1) * d + 1)
+                   for n, (lo, hi), i, k, s, d in zip(output_spatial, pads, x.shape[1:-1],
+                                                      kernel_size, strides, dilation))
+    padded_shape = (x.shape[0],) + padded + (filters,)
+    ctx = conv_kernels.Context(x_shape=x.shape, z_shape=z_shape, pads=pads, kernel=kernel,
+                               strides=strides, dilation=dilation, padded_shape=padded_shape,
+                               x=x)
+
+    def run(name, samples):
+        sample_padded = (len(samples),) + padded_shape[1:]
+        if name == "gather":
+            return gather_forward(samples, kernel, strides, pads, dilation, output_spatial,
+                                  sample_padded)
+        if name == "phases":
+            return phase_forward(samples, kernel, strides, pads, output_spatial)
+        return scatter_forward(samples, kernel, strides, pads, dilation, output_spatial,
+                               sample_padded)
+    if route is None:
+        route = _transpose_route(x, kernel, strides, pads, dilation, output_spatial, run)
+    return run(route, x), ctx
+
+
+def _transpose_route(x, kernel, strides, pads, dilation, output_spatial, run):
+    """The cheapest forward route for this shape, timed once on the first chunk of samples
+    (thread CPU, one BLAS thread: the routes' splits run inline); gather is the default."""
+    if not x.size or not kernel.size:
+        return "scatter"
+    names = ["gather", "scatter"]
+    if applies(x.shape, kernel.shape, strides, pads, dilation, output_spatial):
+        names.insert(1, "phases")
+    taps, filters = int(np.prod(kernel.shape[:-2])), kernel.shape[-2]
+    per_sample = int(np.prod(x.shape[1:-1])) * (taps * filters + x.shape[-1]) * x.itemsize
+    b1 = conv_kernels._sample_chunks(0, x.shape[0], per_sample)[0][1]
+    key = ("conv_transpose", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
+           dilation, tuple(output_spatial), np.result_type(x, kernel).str, b1)
+    return conv_kernels._plan_on_one_blas_thread(
+        key, {name: (lambda name=name: run(name, x[:b1])) for name in names})
+
+
+def scatter_forward(x, kernel, strides, pads, dilation, output_spatial, padded_shape):
+    """The scatter-add route: one GEMM gives every tap's columns, col2im adds them up."""
+    # parallel.matmul: on two threads in a one-BLAS-thread step
+    dcols = parallel.matmul(x.reshape(-1, x.shape[-1]),
+                            conv_kernels._grouped_kernel(kernel, 1)[0].T)[None]
+    zp = conv_kernels._col2im(dcols, padded_shape, kernel.shape[:-2], strides, dilation,
+                              x.shape[1:-1], 1)
+    return np.ascontiguousarray(zp[conv_kernels.interior(output_spatial, pads)])
+
+
+def conv_transpose_backward(ctx, g, need_input=True, need_kernel=True):
+    """Gradients of `conv_transpose_forward` (any route): a plain convolution of `g`."""
+    g = np.ascontiguousarray(g)
+    kernel = ctx.kernel
+    gp = np.zeros(ctx.padded_shape, dtype=g.dtype)
+    gp[conv_kernels.interior(ctx.z_shape[1:-1], ctx.pads)] = g
+    cols = conv_kernels._im2col(gp, kernel.shape[:-2], ctx.strides, ctx.dilation,
+                                ctx.x_shape[1:-1], 1)
+    # The two products take the same multiply-adds: in a one-BLAS-thread step they run at
+    # once, each on one thread (one hand-off instead of two split products).
+    dx, dk = parallel.matmul_pair(
+        (cols[0], conv_kernels._grouped_kernel(kernel, 1)[0]) if need_input else None,
+        (cols[0].T, ctx.x.reshape(-1, ctx.x_shape[-1])) if need_kernel else None)
+    return (None if dx is None else dx.reshape(ctx.x_shape),
+            None if dk is None else dk.reshape(kernel.shape))

@@ -1,12 +1,12 @@
 """The forward routes of transposed convolutions (ops/conv_transpose_kernels.py: phases,
-gather; conv_kernels' scatter-add) against direct loops and one another, and the gradients
+gather, scatter-add) against direct loops and one another, and the gradients
 against every route by adjointness and against finite differences."""
 import itertools
 
 import numpy as np
 import pytest
 
-from minikeras.ops import conv_kernels, conv_transpose_kernels
+from minikeras.ops import conv_transpose_kernels
 
 
 def _direct(x, kernel, strides, pads, output_spatial):
@@ -67,7 +67,7 @@ ROUTES = ("gather", "phases", "scatter")
 
 def _forward(route, x, kernel, strides, pads, output_spatial, dilation=None):
     dilation = dilation or (1,) * len(strides)
-    return conv_kernels.conv_transpose_forward(x, kernel, strides, pads, dilation,
+    return conv_transpose_kernels.conv_transpose_forward(x, kernel, strides, pads, dilation,
                                                output_spatial, route=route)
 
 
@@ -96,7 +96,7 @@ def test_gradients_are_the_adjoint_of_every_route_and_match_finite_differences(c
     x, kernel, strides, pads, output_spatial = _case(*case, seed=2)
     out, ctx = _forward(route, x, kernel, strides, pads, output_spatial)
     g = np.random.default_rng(3).standard_normal(out.shape).astype(np.float32)
-    dx, dk = conv_kernels.conv_transpose_backward(ctx, g)
+    dx, dk = conv_transpose_kernels.conv_transpose_backward(ctx, g)
     # Linear in x: <A x, g> = <x, A^T g>; linear in the kernel likewise.
     inner = np.sum(out.astype(np.float64) * g)
     assert np.sum(x.astype(np.float64) * dx) == pytest.approx(inner, rel=1e-4, abs=1e-4)
@@ -142,8 +142,8 @@ def test_the_op_plans_a_route_and_gives_the_same_numbers(monkeypatch):
     import importlib
     conv_module = importlib.import_module("minikeras.ops.conv")
     chosen = []
-    plan = conv_kernels._transpose_route
-    monkeypatch.setattr(conv_kernels, "_transpose_route",
+    plan = conv_transpose_kernels._transpose_route
+    monkeypatch.setattr(conv_transpose_kernels, "_transpose_route",
                         lambda *args: chosen.append(plan(*args)) or chosen[-1])
     x, kernel, strides, pads, output_spatial = _case(*CASES[5])
     out = conv_module.conv_transpose(x, kernel, strides, "same", (1, 1), output_spatial)
