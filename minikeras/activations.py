@@ -96,7 +96,8 @@ def swish(x):
 
 
 def silu(x):
-    """`x * sigmoid(x)`: swish under tf.nn's name (serialized as "silu", as tf.keras does)."""
+    """`x * sigmoid(x)`: swish under tf.nn's name (tf.nn.silu is tf.nn.swish, so tf.keras
+    serializes it, and the name "silu", as "swish")."""
     return swish(x)
 
 
@@ -194,6 +195,7 @@ _ACTIVATIONS = {fn.__name__: fn for fn in (
     celu, glu, hard_tanh, hard_shrink, soft_shrink, tanh_shrink, threshold, log_sigmoid,
     sparse_plus, sparse_sigmoid, squareplus, hard_silu, keras3_hard_sigmoid)}
 _ACTIVATIONS["hard_swish"] = hard_silu
+_ACTIVATIONS["silu"] = swish        # (tf.keras' get("silu") is tf.nn.swish)
 
 
 _ACTIVATION_LAYERS = ("ReLU", "Softmax", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU")
@@ -232,6 +234,8 @@ def serialize(activation):
             "function name. Make sure to use an activation name that matches the references "
             "defined in activations.py or use `@keras.saving.register_keras_serializable()` "
             f"to register any custom activations. config={activation}")
+    if activation is silu:
+        return "swish"
     name = getattr(activation, "__name__", None)
     if name in _ACTIVATIONS and _ACTIVATIONS[name] is activation:
         return name

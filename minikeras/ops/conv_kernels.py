@@ -1530,6 +1530,16 @@ def _width_phases(xp, step, key):
     return phases
 
 
+def _c_strides(a):
+    """`a` with C-order strides on every axis. NumPy calls a view contiguous whatever the
+    stride of a length-1 axis: one channels_first channel moved last keeps the stride of a
+    whole image, which a run over (width, channels) must not step by."""
+    a = np.ascontiguousarray(a)
+    if a.strides[-1] != a.itemsize or a.strides[-2] != a.shape[-1] * a.itemsize:
+        a = a.copy()
+    return a
+
+
 def _input_phases(x, pads, step, multiplier):
     """The width phases (`_width_phases`) of `x` padded by `pads`, with every channel repeated
     `multiplier` times. With strided taps and no multiplier they are written straight from
@@ -1538,7 +1548,7 @@ def _input_phases(x, pads, step, multiplier):
         xp = _repeat_channels(_padded_chunk(x, pads, "depthwise_xp"), multiplier,
                               "depthwise_repeat")
         if xp is x:     # windows_of reads (width, channels) as one run: x may be a view
-            xp = np.ascontiguousarray(x)        # (channels_first input, a Permute)
+            xp = _c_strides(x)                  # (channels_first input, a Permute)
         return _width_phases(xp, step, "depthwise_phases")
     padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)]
     phase_width = -(-padded[-1] // step)
