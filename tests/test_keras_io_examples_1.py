@@ -49,3 +49,28 @@ def test_smart_resize_interpolations_match_tf(expected, method):
 def test_unknown_interpolation_is_refused():
     with pytest.raises(NotImplementedError, match="Value not recognized for `interpolation`"):
         keras.utils.image_dataset_from_directory(PICTURES, interpolation="sinc")
+
+
+# tf_keras 2.21's message (recorded with the peer): the keras.io VAE / GAN subclasses define
+# train_step but no call, so predict, evaluate and direct calls end here.
+UNIMPLEMENTED_CALL = (
+    "Exception encountered when calling layer 'vae' (type VAE).\n\nUnimplemented "
+    "`tf.keras.Model.call()`: if you intend to create a `Model` with the Functional API, please "
+    "provide `inputs` and `outputs` arguments. Otherwise, subclass `Model` with an overridden "
+    "`call()` method.")
+
+
+def test_model_without_call_raises_tf_keras_message():
+    class VAE(keras.Model):
+        def __init__(self):
+            super().__init__(name="vae")
+            self.dense = keras.layers.Dense(2)
+
+    model = VAE()
+    model.compile(optimizer="adam")
+    x = np.zeros((2, 3), "float32")
+    for attempt in (lambda: model(x), lambda: model.predict(x, verbose=0),
+                    lambda: model.evaluate(x, verbose=0)):
+        with pytest.raises(NotImplementedError) as error:
+            attempt()
+        assert UNIMPLEMENTED_CALL in str(error.value)
