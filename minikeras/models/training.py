@@ -98,7 +98,10 @@ class Model(Layer):
 
     def call(self, inputs, training=None, mask=None):
         raise NotImplementedError(
-            f"Model {type(self).__name__} does not have a `call()` method implemented.")
+            f"Exception encountered when calling layer '{self.name}' (type "
+            f"{type(self).__name__}).\n\nUnimplemented `tf.keras.Model.call()`: if you intend "
+            "to create a `Model` with the Functional API, please provide `inputs` and `outputs` "
+            "arguments. Otherwise, subclass `Model` with an overridden `call()` method.")
 
     def build(self, input_shape):
         """Build a subclassed model by calling it on zeros of `input_shape`."""
