@@ -670,7 +670,9 @@ class Layer:
                 batch = out.shape[0] if out.ndim else 1
                 self._activity_losses.append(
                     ops.divide(self.activity_regularizer(out), np.asarray(batch, out.dtype)))
-        if has_mask or type(self).compute_mask is not Layer.compute_mask:
+        # (an explicit `mask=` argument is the previous mask too: Softmax passes it on)
+        if has_mask or type(self).compute_mask is not Layer.compute_mask or \
+                kwargs.get("mask") is not None:
             self._set_output_masks(inputs, outputs, kwargs.get("mask"))
         return outputs
 

@@ -99,7 +99,10 @@ class Model(Layer):
 
     def call(self, inputs, training=None, mask=None):
         raise NotImplementedError(
-            f"Model {type(self).__name__} does not have a `call()` method implemented.")
+            f"Exception encountered when calling layer '{self.name}' (type "
+            f"{type(self).__name__}).\n\nUnimplemented `tf.keras.Model.call()`: if you intend "
+            "to create a `Model` with the Functional API, please provide `inputs` and `outputs` "
+            "arguments. Otherwise, subclass `Model` with an overridden `call()` method.")
 
     def build(self, input_shape):
         """Build a subclassed model by calling it on zeros of `input_shape`."""
@@ -404,7 +407,7 @@ class Model(Layer):
         callbacks.on_train_end(logs=training_logs)
         return self.history
 
-    def _build_from_sample(self, x):
+    def _build_from_sample(self, x, batch_size=None):
         # A model that only overrides `train_step` (keras.io's GAN) is never called on the data.
         if not self.built and type(self).call is not Model.call:
             self(x, training=False)

@@ -4,7 +4,7 @@ pool_kernels.py. The kernels work channels_last; channels_first inputs are moved
 import numpy as np
 
 from ..core.tensor import as_array, is_recording, is_tracked, record
-from . import conv_kernels, pool_kernels
+from . import conv_kernels, conv_transpose_kernels, pool_kernels
 
 
 def _to_channels_last(xd, data_format):
@@ -111,12 +111,12 @@ def conv_transpose(x, kernel, strides, padding, dilation, output_spatial,
             pads.append((total // 2, total - total // 2))
         else:
             pads.append((0, 0))
-    out, ctx = conv_kernels.conv_transpose_forward(xd, kd, tuple(strides), pads, tuple(dilation),
-                                                   tuple(output_spatial))
+    out, ctx = conv_transpose_kernels.conv_transpose_forward(
+        xd, kd, tuple(strides), pads, tuple(dilation), tuple(output_spatial))
 
     def backward(g, needs):
-        dx, dk = conv_kernels.conv_transpose_backward(ctx, _to_channels_last(g, data_format),
-                                                      need_input=needs[0], need_kernel=needs[1])
+        dx, dk = conv_transpose_kernels.conv_transpose_backward(
+            ctx, _to_channels_last(g, data_format), need_input=needs[0], need_kernel=needs[1])
         if dx is not None:
             dx = _from_channels_last(dx, data_format)
         return dx, dk

@@ -568,16 +568,19 @@ def relu_in_place(array):
     """`np.maximum(array, 0, out=array)`, taken against a row of zeros: NumPy (2.4) runs a
     maximum with a scalar operand in a scalar loop, 3.5x slower than against an array (seed_cnn's
     first convolution output, 3.2 MB a sample: 0.29 -> 0.08 ms, one thread)."""
-    if not array.flags.c_contiguous or array.size < _SMALL_RELU:
+    size = array.size
+    if size < _SMALL_RELU or not array.flags.c_contiguous:
         np.maximum(array, 0, out=array)
         return array
-    flat = _as_shape(array, (-1,))
-    width = min(_EPILOGUE_ROW, flat.size)
-    bulk = flat.size - flat.size % width
-    zeros = _zero_row(width, flat.dtype)
-    rows = _as_shape(flat[:bulk], (-1, width))
-    np.maximum(rows, zeros, out=rows)
-    if bulk < flat.size:
+    flat = array.reshape(-1)                 # C-contiguous: a view (called once a slice)
+    width = _EPILOGUE_ROW if size > _EPILOGUE_ROW else size
+    bulk = size - size % width
+    zeros = _ZERO_ROWS.get(array.dtype)
+    if zeros is None or len(zeros) < width:
+        zeros = _zero_row(width, array.dtype)
+    rows = flat[:bulk].reshape(-1, width)
+    np.maximum(rows, zeros[:width], out=rows)
+    if bulk < size:
         rest = flat[bulk:]
         np.maximum(rest, zeros[:len(rest)], out=rest)
     return array
@@ -780,7 +783,14 @@ def _winograd_plan_key(x_shape, kernel_shape, pads, dtype, activation, has_bias,
 # blocks for OpenBLAS' small-matrix kernels (`winograd._product_in_blocks`: a slice's rows no
 # longer decide which kernel multiplies them), against 2 MB (12 pairs each, load 15-16): 2.5 MB
 # wall 0.952 / 0.973, CPU 0.952 / 0.969; 3 MB 0.953, CPU 0.956; 4 MB 1.141 / 1.084 (8 pairs).
-_IN_FLIGHT_SLICE_BYTES = 5 << 19
+# Those slices were cut from pieces of at most 8 samples (`_INFERENCE_PIECES`, which a batch
+# thread, alone in its batch, does not need): with the batch one piece (perf-rt5, FIFO, load
+# 13-14, against pieces at 2.5 MB): 2 MB CPU 0.953 / 0.964, wall 0.958 / 0.975 (12 / 10 pairs),
+# 2.5 MB 0.994 / 0.980, wall 0.994 / 0.983, 3.5 MB 1.040 / 1.034.
+_IN_FLIGHT_SLICE_BYTES = 1 << 21
+# A batch thread runs a Winograd layer's whole batch as one piece (one `convolve_chunk` call:
+# 8 pieces made 8 calls' Python a layer, and capped 128-channel slices at 8 samples).
+_ONE_PIECE_IN_BATCH_THREADS = True
 
 
 def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
@@ -821,16 +831,19 @@ def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
     step = winograd.slice_samples(tiling, max(kernel_shape[-2], filters),
                                   _IN_FLIGHT_SLICE_BYTES if parallel.in_batch_thread()
                                   else winograd._SLICE_BYTES)
-    bounds = pieces(batch, max(step, _inference_piece(batch, first_chunk)))
-    wide_bias = None if bias is None else winograd.WideBias(bias, dtype)
+    bounds = [(0, batch)] if _ONE_PIECE_IN_BATCH_THREADS and parallel.in_batch_thread() else \
+        pieces(batch, max(step, _inference_piece(batch, first_chunk)))
+    wide_bias = None if bias is None else winograd.WideBias.of(bias, dtype)
 
     def work(first_piece, end_piece):
-        for b0, b1 in bounds[first_piece:end_piece]:
-            def finish_slice(s0, s1, b0=b0):
-                finish(rows[(b0 + s0) * positions:(b0 + s1) * positions], (b0 + s0) * positions,
-                       (b0 + s1) * positions)
-            winograd.convolve_chunk(x[b0:b1], transformed_kernel, tiling, out[b0:b1],
-                                    finish_slice, wide_bias, winograd.even_slices(b1 - b0, step))
+        with winograd._short_ufunc_buffer():        # set once for all the pieces
+            for b0, b1 in bounds[first_piece:end_piece]:
+                def finish_slice(s0, s1, b0=b0):
+                    finish(rows[(b0 + s0) * positions:(b0 + s1) * positions],
+                           (b0 + s0) * positions, (b0 + s1) * positions)
+                winograd.convolve_chunk(x[b0:b1], transformed_kernel, tiling, out[b0:b1],
+                                        finish_slice, wide_bias,
+                                        winograd.even_slices(b1 - b0, step))
     run_split(work, len(bounds), piece=1)
     return out
 
@@ -1517,6 +1530,16 @@ def _width_phases(xp, step, key):
     return phases
 
 
+def _c_strides(a):
+    """`a` with C-order strides on every axis. NumPy calls a view contiguous whatever the
+    stride of a length-1 axis: one channels_first channel moved last keeps the stride of a
+    whole image, which a run over (width, channels) must not step by."""
+    a = np.ascontiguousarray(a)
+    if a.strides[-1] != a.itemsize or a.strides[-2] != a.shape[-1] * a.itemsize:
+        a = a.copy()
+    return a
+
+
 def _input_phases(x, pads, step, multiplier):
     """The width phases (`_width_phases`) of `x` padded by `pads`, with every channel repeated
     `multiplier` times. With strided taps and no multiplier they are written straight from
@@ -1525,7 +1548,7 @@ def _input_phases(x, pads, step, multiplier):
         xp = _repeat_channels(_padded_chunk(x, pads, "depthwise_xp"), multiplier,
                               "depthwise_repeat")
         if xp is x:     # windows_of reads (width, channels) as one run: x may be a view
-            xp = np.ascontiguousarray(x)        # (channels_first input, a Permute)
+            xp = _c_strides(x)                  # (channels_first input, a Permute)
         return _width_phases(xp, step, "depthwise_phases")
     padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)]
     phase_width = -(-padded[-1] // step)
@@ -1972,46 +1995,4 @@ def depthwise_conv_backward(ctx, g, need_input=True, need_kernel=True):
         dk_rows = _sum_in_order(partial_dk).reshape(kernel_size + (out_sizes[-1], width))
         dk = dk_rows.sum(axis=-2).reshape(ctx.kernel.shape).astype(ctx.kernel.dtype,
                                                                    copy=False)
-    return dx, dk
-
-
-# ---------------------------------------------------------------------------------------
-# transposed convolution = the input gradient of a convolution
-# ---------------------------------------------------------------------------------------
-def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial):
-    """Transposed convolution of `x (batch, *in, cin)` with a `(*k, filters, cin)` kernel:
-    the adjoint of `conv_forward` from `(batch, *output_spatial, filters)` to `x`'s shape."""
-    kernel_size = kernel.shape[:-2]
-    filters = kernel.shape[-2]
-    z_shape = (x.shape[0],) + tuple(output_spatial) + (filters,)
-    # Padded size: the padded output must hold every window the input positions reach.
-    padded = tuple(max(n + lo + hi, (i - 1) * s + (k - 1) * d + 1)
-                   for n, (lo, hi), i, k, s, d in zip(output_spatial, pads, x.shape[1:-1],
-                                                      kernel_size, strides, dilation))
-    padded_shape = (x.shape[0],) + padded + (filters,)
-    ctx = Context(x_shape=x.shape, z_shape=z_shape, pads=pads, kernel=kernel, strides=strides,
-                  dilation=dilation, padded_shape=padded_shape, x=x)
-    # parallel.matmul: on two threads in a one-BLAS-thread step (the GEMMs are most of a
-    # transposed convolution: a GAN generator's)
-    dcols = parallel.matmul(x.reshape(-1, x.shape[-1]), _grouped_kernel(kernel, 1)[0].T)[None]
-    zp = _col2im(dcols, padded_shape, kernel_size, strides, dilation, x.shape[1:-1], 1)
-    out = zp[interior(output_spatial, pads)]
-    return np.ascontiguousarray(out), ctx
-
-
-def conv_transpose_backward(ctx, g, need_input=True, need_kernel=True):
-    """Gradients of `conv_transpose_forward`: a plain convolution of `g`."""
-    g = np.ascontiguousarray(g)
-    kernel = ctx.kernel
-    kernel_size = kernel.shape[:-2]
-    gp = np.zeros(ctx.padded_shape, dtype=g.dtype)
-    gp[interior(ctx.z_shape[1:-1], ctx.pads)] = g
-    in_sizes = ctx.x_shape[1:-1]
-    cols = _im2col(gp, kernel_size, ctx.strides, ctx.dilation, in_sizes, 1)
-    dx = dk = None
-    if need_input:
-        dx = parallel.matmul(cols[0], _grouped_kernel(kernel, 1)[0]).reshape(ctx.x_shape)
-    if need_kernel:
-        x2 = ctx.x.reshape(-1, ctx.x_shape[-1])
-        dk = parallel.matmul(cols[0].T, x2).reshape(kernel.shape)
     return dx, dk

@@ -6,20 +6,17 @@ from .image_utils import load_img, open_image, resize_images, smart_resize
 
 ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 CHANNELS = {"rgb": 3, "rgba": 4, "grayscale": 1}
-# tf.image.resize methods computed here (half-pixel centres, no antialiasing)
-RESIZE_METHODS = ("bilinear", "nearest")
-TF_ONLY_METHODS = ("bicubic", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
+# tf.image.resize's methods (half-pixel centres, no antialiasing), all computed here
+RESIZE_METHODS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5",
+                  "gaussian", "mitchellcubic")
 
 
 def _check_interpolation(interpolation):
     interpolation = interpolation.lower()
-    if interpolation in TF_ONLY_METHODS:
-        raise NotImplementedError(f"`interpolation={interpolation!r}` is not supported by "
-                                  f"minikeras; use one of {RESIZE_METHODS}.")
     if interpolation not in RESIZE_METHODS:
         raise NotImplementedError(
             f"Value not recognized for `interpolation`: {interpolation}. Supported values "
-            f"are: {RESIZE_METHODS + TF_ONLY_METHODS}")
+            f"are: {RESIZE_METHODS}")
     return interpolation
 
 
@@ -35,8 +32,8 @@ def _grayscale(path):
 
 
 def load_image(path, image_size, color_mode, interpolation, crop_to_aspect_ratio=False):
-    """One image file decoded to `color_mode` and resized as tf.image.resize does: float32
-    for bilinear, the file's uint8 for nearest."""
+    """One image file decoded to `color_mode` and resized as tf.image.resize does: float32,
+    the file's uint8 for nearest."""
     if color_mode == "grayscale":
         image = _grayscale(path)
     else:

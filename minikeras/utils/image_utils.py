@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from ..core import config
-from ..ops.image import resize
+from ..ops.image import MATRIX_INTERPOLATIONS, resize
 
 # Keras' names for Pillow's resampling filters (`load_img(interpolation=...)`).
 PIL_INTERPOLATION_NAMES = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
@@ -153,12 +153,12 @@ def load_img(path, grayscale=False, color_mode="rgb", target_size=None,
 
 def resize_images(images, size, interpolation="bilinear"):
     """A NHWC batch resized as `tf.image.resize` does (half-pixel centres, no antialiasing):
-    float32 for 'bilinear', the input dtype for 'nearest'."""
-    if interpolation not in ("bilinear", "nearest"):
+    float32 (not clipped), the input dtype for 'nearest'."""
+    if interpolation not in ("bilinear", "nearest") + MATRIX_INTERPOLATIONS:
         raise NotImplementedError(f"`interpolation={interpolation!r}` is not supported by "
-                                  "minikeras; use 'bilinear' or 'nearest'.")
+                                  "minikeras; use one of tf.image.resize's methods.")
     images = np.asarray(images)
-    if interpolation == "bilinear":
+    if interpolation != "nearest":
         images = images.astype(np.float32)
     out = resize(images, size[0], size[1], interpolation)
     return np.asarray(getattr(out, "data", out))

@@ -6,6 +6,7 @@ import string
 import numpy as np
 
 from ... import constraints, initializers, ops, regularizers
+from ...core.dtype_errors import InvalidArgumentError
 from ...core.tensor import Tensor
 from .scores_output import ScoresOutput
 from ...engine.base_layer import Layer, shape_of
@@ -193,6 +194,7 @@ class MultiHeadAttention(ScoresOutput, Layer):
             if len(shape) != len(built) or shape[-1] != built[-1]:
                 raise ValueError(f"Layer '{self.name}' was built for a {what} of shape {built}; "
                                  f"received a {what} of shape {shape}.")
+        self._check_batch_axes(query, value, key)
         attention_mask = self._compute_attention_mask(query, value, key, attention_mask,
                                                       use_causal_mask)
         query = self.query_dense.call(_as_tensor(query, self._dtype))
@@ -203,6 +205,24 @@ class MultiHeadAttention(ScoresOutput, Layer):
         if return_attention_scores:
             return output, scores
         return output
+
+    def _check_batch_axes(self, query, value, key):
+        """The axes outside `attention_axes` (and the features) index independent problems:
+        tf's einsum refuses a key or value whose sizes there differ from the query's, even a
+        size 1 NumPy would broadcast."""
+        shapes = [tuple(np.shape(t)) for t in (query, key, value)]
+        rank = len(shapes[0])
+        attention = {a % rank for a in self._attention_axes}
+        for axis in range(rank - 1):
+            if axis in attention:
+                continue
+            for shape in shapes[1:]:
+                if shape[axis] != shapes[0][axis]:
+                    raise InvalidArgumentError(
+                        f"Exception encountered when calling layer '{self.name}' (type "
+                        f"MultiHeadAttention). Expected dimension {shape[axis]} at axis {axis} of "
+                        f"the key and value shaped {list(shape)} but got dimension "
+                        f"{shapes[0][axis]} in the query shaped {list(shapes[0])} [Op:Einsum]")
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=None):
         dtype = ops.unwrap(query).dtype
@@ -220,7 +240,12 @@ class MultiHeadAttention(ScoresOutput, Layer):
             axis = -len(self._attention_axes) * 2 - 1
             while mask.ndim < len(scores.shape):
                 mask = np.expand_dims(mask, axis)
-            return self._softmax.call(scores, mask)
+            scores = self._softmax.call(scores, mask)
+            # tf.keras' Softmax layer passes its mask on: the scores returned by
+            # `return_attention_scores=True` carry the expanded attention mask
+            if isinstance(scores, Tensor):
+                scores._keras_mask = Tensor(mask)
+            return scores
         return self._softmax.call(scores)
 
     def _compute_attention_mask(self, query, value, key, attention_mask, use_causal_mask):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ... import ops
+from ...core.dtype_errors import InvalidArgumentError
 from ...core.tensor import Tensor
 from ...engine.flops import per_sample_size
 from ...engine.input_spec import InputSpec
@@ -66,6 +67,7 @@ class ConvTranspose(Conv):
     def call(self, inputs):
         spatial = inputs.shape[2:] if self.data_format == "channels_first" else inputs.shape[1:-1]
         out_spatial = self._spatial_output_shape(spatial)
+        self._check_output_padding_fits(spatial, out_spatial)
         if inputs.shape[self._channel_axis] == 0:
             # no input channel contributes: tf.keras gives zeros (then bias and activation)
             outputs = Tensor(np.zeros(self._output_shape_of(inputs.shape[0], out_spatial),
@@ -76,6 +78,28 @@ class ConvTranspose(Conv):
         if self.use_bias:
             outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
         return self.activation(outputs)
+
+    def _check_output_padding_fits(self, spatial, out_spatial):
+        """TF computes the transposed convolution as a convolution's input gradient, and
+        refuses an output (set by an explicit `output_padding`) that the convolution would not
+        map back onto the input: with 'same', `ceil(out / stride)` must be the input size."""
+        if self.output_padding is None:
+            return
+        op = "Conv3DBackpropInputV2" if self.rank == 3 else "Conv2DBackpropInput"
+        for axis, (size, out, k, s, d) in enumerate(zip(spatial, out_spatial, self.kernel_size,
+                                                         self.strides, self.dilation_rate)):
+            if size is None or out is None:
+                continue
+            effective = (k - 1) * d + 1
+            computed = -(-out // s) if self.padding == "same" else \
+                max((out - effective) // s + 1, 0)
+            if computed != size:
+                raise InvalidArgumentError(
+                    f"Exception encountered when calling layer '{self.name}' (type "
+                    f"{type(self).__name__}).\n\n{op}: Size of out_backprop doesn't match "
+                    f"computed: actual = {size}, computed = {computed} spatial_dim: "
+                    f"{axis + 1 + (self.rank == 1)} input: {out} filter: {k} output: {size} "
+                    f"stride: {s} dilation: {d} [Op:{op}]")
 
     def _output_shape_of(self, batch_size, out_spatial):
         if self.data_format == "channels_first":

@@ -85,6 +85,11 @@ class Merge(Layer):
         present = [np.asarray(ops.unwrap(m), dtype=bool) for m in mask if m is not None]
         return Tensor(np.logical_and.reduce(np.stack(present), axis=0))
 
+    def get_config(self):
+        # tf.keras' _Merge defines one (the base keys only): no automatic config of the
+        # construction arguments, so no `input_shape` beside `batch_input_shape`
+        return super().get_config()
+
     def _merge_function(self, inputs):
         raise NotImplementedError
 

@@ -21,12 +21,18 @@ class GlobalPooling(Layer):
         self.input_spec = InputSpec(ndim=rank + 2)
         # tf.keras: only GlobalAveragePooling1D takes a mask (it averages the unmasked steps).
         self.supports_masking = rank == 1 and mode == "avg"
+        # the others' call takes no `mask`: an upstream mask is not handed to them, and an
+        # explicit `mask=` is a TypeError
+        self._call_accepts_mask = self.supports_masking
 
     def _axes(self):
         start = 2 if self.data_format == "channels_first" else 1
         return tuple(range(start, start + self.rank))
 
     def call(self, inputs, mask=None):
+        if mask is not None and not self._call_accepts_mask:
+            raise TypeError(f"{type(self).__name__}.call() got an unexpected keyword argument "
+                            "'mask'")
         axes = self._axes()
         if self._mode == "max":
             return ops.max(inputs, axis=axes, keepdims=self.keepdims)

@@ -62,9 +62,9 @@ class ConvLSTM(RNN):
         shape = self._data_shape(input_shape)
         batch, steps = shape[0], shape[1]
         step_shape = (batch,) + tuple(shape[2:])
-        if not self.cell.built:
-            self.cell.build(step_shape)   # only to learn the state shape; no weights kept
-        state = (batch,) + tuple(self.cell._state_shape)
+        # (building the cell here would make its weights outside the layer's first call,
+        # under the wrong names: tf.keras' are `conv_lstm2d/kernel:0` whatever the order)
+        state = (batch,) + tuple(self.cell.state_shape_for(step_shape))
         output = (batch, steps) + state[1:] if self.return_sequences else state
         return [output, state, state] if self.return_state else output
 

@@ -49,20 +49,23 @@ class ConvLSTMCell(BuiltinCell):
     def _channel_axis(self):
         return 1 if self.data_format == "channels_first" else -1
 
-    def build(self, input_shape):
+    def state_shape_for(self, input_shape):
+        """The state's shape (batch excluded) for one step's input shape; no weights made."""
         input_shape = tuple(input_shape)
-        if self.data_format == "channels_first":
-            channels, spatial = input_shape[1], input_shape[2:]
-        else:
-            channels, spatial = input_shape[-1], input_shape[1:-1]
-        if channels is None:
-            raise ValueError("The channel dimension of the inputs should be defined. "
-                             f"Found `None`. Full input shape received: {input_shape}")
+        spatial = input_shape[2:] if self.data_format == "channels_first" else input_shape[1:-1]
         out_spatial = tuple(
             None if n is None else conv_utils.conv_output_length(n, k, self.padding, s, d)
             for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate))
-        self._state_shape = ((self.filters,) + out_spatial if self.data_format == "channels_first"
-                             else out_spatial + (self.filters,))
+        return ((self.filters,) + out_spatial if self.data_format == "channels_first"
+                else out_spatial + (self.filters,))
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        channels = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
+        if channels is None:
+            raise ValueError("The channel dimension of the inputs should be defined. "
+                             f"Found `None`. Full input shape received: {input_shape}")
+        self._state_shape = self.state_shape_for(input_shape)
         width = 4 * self.filters
         self.kernel = self.add_weight(name="kernel", shape=self.kernel_size + (channels, width),
                                       initializer=self.kernel_initializer,
