@@ -70,6 +70,7 @@ class Model(Layer):
         self._in_fit = False
 
     _pending_checkpoint = None      # a TF checkpoint loaded before the model was built
+    _pending_optimizer_state = None     # its optimizer state, loaded before `compile`
 
     def __call__(self, *args, **kwargs):
         if self._pending_checkpoint is not None:
@@ -197,6 +198,12 @@ class Model(Layer):
         self._compiled_trainable_state = self._get_trainable_state()
         self.run_eagerly = bool(run_eagerly)
         self._train_traces = {}   # input signature -> what the optimizer saw when "tracing"
+        if self._pending_checkpoint is not None:     # loaded before the first call
+            self._pending_checkpoint.restore_iterations(self.optimizer)
+        if self._pending_optimizer_state is not None and self.built:
+            # a TF checkpoint's optimizer state loaded before compile: tf restores it now
+            pending, self._pending_optimizer_state = self._pending_optimizer_state, None
+            pending.restore_into(self)
 
     # --- trainable state frozen at compile time ---------------------------------------------
     def _get_trainable_state(self):

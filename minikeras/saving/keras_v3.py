@@ -339,9 +339,10 @@ def load_optimizer_state(model, h5file):
     if not keras3_layout and len(stored) == len(optimizer.variables):
         variables = list(optimizer.variables)       # written by tf_keras 2.x
     if len(stored) != len(variables):
-        warnings.warn("Error in loading the saved optimizer state: expected "
-                      f"{len(variables)} variables, found {len(stored)}. As a result, your model "
-                      "is starting with a freshly initialized optimizer.", stacklevel=3)
+        # Keras 3's and tf_keras' `load_own_variables` text
+        warnings.warn(f"Skipping variable loading for optimizer '{optimizer.name}', because it "
+                      f"has {len(variables)} variables whereas the saved optimizer has "
+                      f"{len(stored)} variables. ", stacklevel=3)
         return
     datasets = [file_io.require_dataset(stored[str(i)], f"The saved optimizer weight {i}")
                 for i in range(len(variables))]

@@ -322,26 +322,33 @@ def build_optimizer(optimizer, variables):
 
 
 def set_optimizer_weights(optimizer, values):
-    """Assign saved optimizer state; on any mismatch warn (as tf.keras) and keep fresh state."""
+    """Assign saved optimizer state as tf.keras' `set_weights` does, warning as its loader on
+    a mismatch. A legacy optimizer (OptimizerV2) takes all or nothing: same count and
+    shapes. A current one zips the two lists: pairs are assigned in order (extra or missing
+    entries at the end are ignored) until a shape differs, which stops there with the
+    warning (what came before stays assigned)."""
+    from ..optimizers.legacy import LegacyOptimizer
     variables = list(optimizer.variables)
-    if len(values) == 1 and values[0].name.split("/")[-1].startswith("iteration") and \
-            variables and variables[0] is optimizer.iterations:
-        # tf.keras saves `iteration:0` alone for a compiled model never trained, and restores
-        # it silently (its set_weights zips the lists)
-        optimizer.iterations.assign(np.asarray(values[0][()], optimizer.iterations.dtype))
-        return
-    shapes_match = len(values) == len(variables) and all(
-        tuple(v.shape) == tuple(np.shape(value)) for v, value in zip(variables, values))
-    if not shapes_match:
-        warnings.warn("Error in loading the saved optimizer state. As a result, your model is "
-                      "starting with a freshly initialized optimizer.", stacklevel=4)
-        return
-    for value in values:
+    if isinstance(optimizer, LegacyOptimizer):
+        if len(values) != len(variables) or any(
+                tuple(v.shape) != tuple(np.shape(value)) for v, value in zip(variables, values)):
+            _warn_fresh_optimizer()
+            return
+    pairs = list(zip(variables, values))
+    mismatch = next((i for i, (variable, value) in enumerate(pairs)
+                     if tuple(variable.shape) != tuple(np.shape(value))), None)
+    pairs = pairs[:mismatch]
+    for _, value in pairs:      # every dataset checked before any is read
         file_io.check_dataset(value, f"The saved optimizer weight {value.name!r}")
-    arrays = [np.asarray(value[()], dtype=variable.dtype)
-              for variable, value in zip(variables, values)]
-    for variable, value in zip(variables, arrays):
-        variable.assign(value)
+    for variable, value in pairs:
+        variable.assign(np.asarray(value[()], dtype=variable.dtype))
+    if mismatch is not None:
+        _warn_fresh_optimizer()
+
+
+def _warn_fresh_optimizer():
+    warnings.warn("Error in loading the saved optimizer state. As a result, your model is "
+                  "starting with a freshly initialized optimizer.", stacklevel=5)
 
 
 # --- whole model --------------------------------------------------------------------------------

@@ -140,6 +140,7 @@ def load_model(dirpath, custom_objects=None, compile=True, safe_mode=True):  # n
     model = _model_from_metadata(root, custom_objects, safe_mode, dirpath)
     status = tf_checkpoint.load_weights(model, os.path.join(dirpath, VARIABLES_PREFIX))
     status.expect_partial()     # the SavedModel's own nodes (keras_api, signatures, ...)
+    model._pending_optimizer_state = None   # tf_keras' loader compiles a fresh optimizer
     _restore_lookup_vocabularies(model, dirpath)
     if compile:
         _compile_from_metadata(model, root, custom_objects, dirpath)
@@ -395,15 +396,22 @@ def _adapted_vocabularies(order):
         if type(layer).__name__ in _LOOKUP_CLASSES and hasattr(layer, "get_vocabulary") \
                 and getattr(layer, "input_vocabulary", getattr(
                     getattr(layer, "_lookup_layer", None), "input_vocabulary", None)) is None:
-            if getattr(layer, "output_mode", None) == "tf_idf":
-                raise NotImplementedError(
-                    f"Saving the adapted {layer.name} (output_mode='tf_idf') in a SavedModel is "
-                    "not supported by minikeras: use a '.keras' file.")
             vocabulary = layer.get_vocabulary(include_special_tokens=False)
             if len(vocabulary):
-                found[layer.name] = [v.item() if isinstance(v, np.generic) else v
-                                     for v in vocabulary]
+                entries = {"vocabulary": [v.item() if isinstance(v, np.generic) else v
+                                          for v in vocabulary]}
+                if getattr(layer, "output_mode", None) == "tf_idf":
+                    entries["idf_weights"] = _vocabulary_idf_weights(layer, len(vocabulary))
+                found[layer.name] = entries
     return found
+
+
+def _vocabulary_idf_weights(layer, vocabulary_length):
+    """The IDF weights of the vocabulary entries (tf.keras' from_config gives the special
+    tokens the mean of these, as its adapt does)."""
+    weights = np.asarray(layer.idf_weights, np.float32)
+    start = len(layer.get_vocabulary()) - vocabulary_length
+    return weights[start:start + vocabulary_length].tolist()
 
 
 def _with_vocabularies(config, vocabularies):
@@ -416,7 +424,7 @@ def _with_vocabularies(config, vocabularies):
     inner = config.get("config")
     if config.get("class_name") in _LOOKUP_CLASSES and isinstance(inner, dict) \
             and inner.get("name") in vocabularies and inner.get("vocabulary") is None:
-        config["config"] = {**inner, "vocabulary": vocabularies[inner["name"]]}
+        config["config"] = {**inner, **vocabularies[inner["name"]]}
     return config
 
 
@@ -432,8 +440,7 @@ def _metadata_proto(model, order, with_optimizer):
         if vocabularies:
             metadata = _with_vocabularies(metadata, vocabularies)
             if node.obj.name in vocabularies and "config" in metadata:
-                metadata["config"] = {**metadata["config"],
-                                      "vocabulary": vocabularies[node.obj.name]}
+                metadata["config"] = {**metadata["config"], **vocabularies[node.obj.name]}
         text = json.dumps(metadata, default=serialization.json_default)
         nodes.append(field_bytes(1, field_varint(2, node_id) + field_bytes(3, _path_text(path))
                                  + field_bytes(4, identifier) + field_bytes(5, text)
@@ -593,7 +600,25 @@ def _restore_lookup_vocabularies(model, dirpath):
             else constants[::-1]
         vocabulary = [key for _, key in sorted(zip(indices, keys))]
         if layer.output_mode == "tf_idf":
-            raise NotImplementedError(f"Restoring the adapted vocabulary of {layer.name} "
-                                      "(output_mode='tf_idf') from a SavedModel is not "
-                                      "supported by minikeras.")
-        layer.set_vocabulary(vocabulary)
+            # the IDF weights (special tokens included) are the variable `idf_weights`
+            layer.set_vocabulary(vocabulary, idf_weights=False)
+            layer._store_idf(np.asarray(_checkpoint_variable(dirpath, path + ("idf_weights",)),
+                                        layer._dtype))
+        else:
+            layer.set_vocabulary(vocabulary)
+
+
+def _checkpoint_variable(dirpath, path):
+    """The value of the variable at `path` (child names from the root) in the SavedModel's
+    checkpoint."""
+    values, saved = tf_checkpoint._read_with_graph(os.path.join(dirpath, VARIABLES_PREFIX))
+    node_id = 0
+    for name in path:
+        node_id = dict(saved[node_id].children).get(name)
+        if node_id is None:
+            break
+    key = None if node_id is None else dict(saved[node_id].keys).get("VARIABLE_VALUE")
+    if key is None:
+        raise file_io.CorruptFileError(f"The SavedModel {dirpath} has no variable "
+                                       f"{'/'.join(path)} in its checkpoint.")
+    return values[key]

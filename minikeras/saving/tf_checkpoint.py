@@ -59,6 +59,10 @@ class _Node:
         self.children = []
         self._by_name = {}
         self.variable = obj if isinstance(obj, Variable) else None
+        # a legacy optimizer's slot variables: {(id(original variable), slot name): node},
+        # slot names in the order the optimizer first made them
+        self.slot_names = []
+        self.slots = {}
 
     def add(self, name, node):
         """A new child; the first object tracked under a name keeps it."""
@@ -97,15 +101,12 @@ class _GraphBuilder:
         if isinstance(obj, Variable):
             node = self.nodes[id(obj)] = _Node(obj)
             return node
-        if isinstance(obj, LegacyOptimizer):
-            raise NotImplementedError(
-                f"Saving or loading the state of the legacy optimizer {type(obj).__name__} "
-                "(`keras.optimizers.legacy.*`) in a TensorFlow checkpoint is not supported by "
-                "minikeras. Use a current optimizer, or a '.h5' / '.weights.h5' file name.")
         if not isinstance(obj, (Layer, Optimizer, Metric, list, tuple, dict)):
             return None
         node = self.nodes[id(obj)] = _Node(obj)
-        if isinstance(obj, Optimizer):
+        if isinstance(obj, LegacyOptimizer):
+            self._legacy_optimizer_children(node, obj)
+        elif isinstance(obj, Optimizer):
             self._optimizer_children(node, obj)
         elif isinstance(obj, Metric):
             for variable in obj.variables:
@@ -122,6 +123,7 @@ class _GraphBuilder:
         else:
             self._attribute_children(node, obj)
             _add_tf_keras_empty_children(node, obj)
+            _add_idf_weights(node, obj)
         if isinstance(obj, Model) and getattr(obj, "optimizer", None) is not None \
                 and getattr(obj, "_is_compiled", False):
             node.add("optimizer", self.node_for(obj.optimizer))
@@ -185,21 +187,90 @@ class _GraphBuilder:
             node.add("_u_product", _Node(_AttributeVariable(optimizer, "_u_product")))
 
 
+    def _legacy_optimizer_children(self, node, optimizer):
+        """OptimizerV2's: `iter`, its hyperparameter variables by name, Nadam's
+        `momentum_cache`; its slot variables are no children (`slot_variables` references,
+        their nodes placed after all others)."""
+        if optimizer._built or optimizer._iterations_read:
+            node.add("iter", self.node_for(optimizer._iterations))
+        if optimizer._hypers_created:
+            for hyper in _legacy_hyperparameters(optimizer):
+                if hyper == "learning_rate":
+                    if isinstance(vars(optimizer).get("_learning_rate"), Variable):
+                        node.add(hyper, self.node_for(optimizer._learning_rate))
+                else:   # decay: tf computes the decayed rate from `_initial_decay`, not this
+                    node.add(hyper, _Node(_AttributeVariable(
+                        optimizer, "_initial_decay" if hyper == "decay" else hyper,
+                        name=f"{optimizer.name}/{hyper}", restored=hyper != "decay")))
+        if isinstance(vars(optimizer).get("_momentum_cache"), Variable):
+            node.add("momentum_cache", self.node_for(optimizer._momentum_cache))
+        for variable_id, slots in vars(optimizer).get("_slots_of", {}).items():
+            for slot in slots:
+                slot_name = slot.name[:-2] if slot.name.endswith(":0") else slot.name
+                slot_name = slot_name.rsplit("/", 1)[-1]
+                if slot_name not in node.slot_names:
+                    node.slot_names.append(slot_name)
+                node.slots[(variable_id, slot_name)] = _Node(slot)
+
+
+# The hyperparameters OptimizerV2 keeps in variables besides `learning_rate` and `decay`.
+_LEGACY_HYPERPARAMETERS = {
+    "SGD": ("momentum",), "RMSprop": ("momentum", "rho"), "Adagrad": (), "Adadelta": ("rho",),
+    "Adam": ("beta_1", "beta_2"), "Adamax": ("beta_1", "beta_2"),
+    "Nadam": ("beta_1", "beta_2"),
+    "Ftrl": ("beta", "l1_regularization_strength", "l2_regularization_strength",
+             "learning_rate_power")}
+
+
+def _legacy_hyperparameters(optimizer):
+    """The names of the hyperparameter variables, sorted as OptimizerV2 creates them."""
+    from ..optimizers import legacy
+    base = next(cls for cls in type(optimizer).__mro__
+                if cls.__module__ == legacy.__name__ and cls.__name__ in _LEGACY_HYPERPARAMETERS)
+    return sorted(("learning_rate", "decay") + _LEGACY_HYPERPARAMETERS[base.__name__])
+
+
 class _AttributeVariable(Variable):
     """A Variable standing for a float attribute that tf.keras keeps in a tf.Variable (Nadam's
     `_u_product`): written with its value, restoring it sets the attribute."""
-    __slots__ = ("_owner", "_attribute")
+    __slots__ = ("_owner", "_attribute", "_restored")
 
-    def __init__(self, owner, attribute):
+    def __init__(self, owner, attribute, name=None, restored=True):
         super().__init__(np.float32(getattr(owner, attribute)),
-                         name=f"{getattr(owner, 'name', '')}/Variable", trainable=False)
+                         name=name or f"{getattr(owner, 'name', '')}/Variable", trainable=False)
         self._owner = owner
         self._attribute = attribute
+        self._restored = restored       # False: read from the file, used by nothing (as tf)
 
     def assign(self, value):
         super().assign(value)
-        setattr(self._owner, self._attribute, np.float32(np.asarray(self.data)))
+        if self._restored:
+            setattr(self._owner, self._attribute, np.float32(np.asarray(self.data)))
         return self
+
+
+class _IdfWeights(Variable):
+    """A lookup layer's tf_idf weights, a tf.Variable `idf_weights` in tf.keras (an array
+    here): written with its value, restoring it sets the layer's weights."""
+    __slots__ = ("_layer",)
+
+    def __init__(self, layer):
+        super().__init__(np.asarray(layer._idf_weights, np.float32),
+                         name=f"{layer.name}/Variable", trainable=False)
+        self._layer = layer
+
+    def assign(self, value):
+        super().assign(value)
+        self._layer._store_idf(np.asarray(self.data, np.float32))
+        return self
+
+
+def _add_idf_weights(node, layer):
+    """An adapted (or given) tf_idf lookup layer's first child in tf.keras: `idf_weights`.
+    Left out while the vocabulary is unset (its size is unknown until then)."""
+    from ..layers.preprocessing.index_lookup import IndexLookup
+    if isinstance(layer, IndexLookup) and layer.output_mode == "tf_idf" and layer._tokens:
+        node.insert(0, "idf_weights", _Node(_IdfWeights(layer)))
 
 
 def _add_tf_keras_empty_children(node, layer):
@@ -251,11 +322,36 @@ def breadth_first(root):
             if id(child) not in paths:
                 paths[id(child)] = paths[id(node)] + (name,)
                 queue.append(child)
-    return order
+    return order + _slot_nodes(order)
+
+
+class _Unescaped(str):
+    """A path part written into checkpoint keys as it is."""
+
+
+_SLOT_EDGE = _Unescaped(".OPTIMIZER_SLOT")
+
+
+def _slot_nodes(order):
+    """[(slot node, path)] of the legacy optimizers' slot variables, placed after every other
+    node as tf does: optimizer by optimizer, slot name by slot name, then original variables
+    in node order. Their path (checkpoint key) is
+    `<variable path>/.OPTIMIZER_SLOT/<optimizer path>/<slot name>`."""
+    found = []
+    for optimizer_node, optimizer_path in order:
+        for slot_name in optimizer_node.slot_names:
+            for node, path in order:
+                slot = node.variable is not None and \
+                    optimizer_node.slots.get((id(node.variable), slot_name))
+                if slot:
+                    found.append((slot, path + (_SLOT_EDGE,) + optimizer_path + (slot_name,)))
+    return found
 
 
 def _escape(name):
     """tf escapes a local name so '/' only separates edges: '.' -> '..', '/' -> '.S'."""
+    if isinstance(name, _Unescaped):
+        return name
     return name.replace(".", "..").replace("/", ".S")
 
 
@@ -287,6 +383,14 @@ def serialize_graph(order, optimizer_of):
                          + field_bytes(2, _full_name(node.variable, optimizer_of))
                          + field_bytes(3, key))
             message += field_bytes(2, attribute)
+        for slot_name in node.slot_names:
+            for original, _ in order:
+                slot = original.variable is not None and \
+                    node.slots.get((id(original.variable), slot_name))
+                if slot:
+                    message += field_bytes(3, field_varint(1, node_ids[id(original)])
+                                           + field_bytes(2, slot_name)
+                                           + field_varint(3, node_ids[id(slot)]))
         has_values = field_varint(1, 1) if _holds_values(node, memo) else b""
         message += field_bytes(5, has_values, keep_default=True)
         nodes.append(field_bytes(1, message, keep_default=True))
@@ -299,6 +403,9 @@ def _optimizer_of(order):
         if isinstance(node.obj, Optimizer):
             for variable in node.obj.variables:
                 found[id(variable)] = node.obj
+            learning_rate = vars(node.obj).get("_learning_rate")
+            if isinstance(node.obj, LegacyOptimizer) and isinstance(learning_rate, Variable):
+                found[id(learning_rate)] = node.obj     # OptimizerV2's `<name>/learning_rate`
     return found
 
 
@@ -397,9 +504,10 @@ def read_checkpoint(prefix):
 
 
 class SavedNode:
-    def __init__(self, children, keys):
+    def __init__(self, children, keys, slots=()):
         self.children = children    # [(local name, node id)]
         self.keys = keys            # the checkpoint keys of its VARIABLE_VALUE attributes
+        self.slots = list(slots)    # [(original variable node id, slot name, slot node id)]
 
 
 def parse_object_graph(raw):
@@ -415,11 +523,12 @@ def parse_object_graph(raw):
             parts = parse_message(attribute)
             keys.append((first(parts, 1, b"").decode("utf8"),
                          first(parts, 3, b"").decode("utf8")))
-        if fields.get(3):
-            raise NotImplementedError("This checkpoint holds slot variables of a legacy "
-                                      "optimizer (`.OPTIMIZER_SLOT`), which minikeras cannot "
-                                      "read.")
-        nodes.append(SavedNode(children, keys))
+        slots = []
+        for reference in fields.get(3, []):
+            parts = parse_message(reference)
+            slots.append((first(parts, 1, 0), first(parts, 2, b"").decode("utf8"),
+                          first(parts, 3, 0)))
+        nodes.append(SavedNode(children, keys, slots))
     return nodes
 
 
@@ -430,23 +539,20 @@ def _display_path(path):
 class CheckpointLoadStatus:
     """What `load_weights` returns for a TensorFlow checkpoint (tf's `CheckpointLoadStatus`)."""
 
-    def __init__(self, unresolved, unmatched_variables, matched_objects):
+    def __init__(self, unresolved, unmatched_variables, matched_objects, pending=None):
         self._unresolved = unresolved                      # [(path, key)] saved, not restored
         self._unmatched_variables = unmatched_variables    # model variables not in the file
         self._matched_objects = matched_objects            # saved nodes matched, root included
         self._partial_expected = False
+        self._pending = pending     # optimizer state kept on the model for a later compile
 
     def __del__(self):
-        """tf's warning when a status is dropped with values of the file left unrestored (an
-        uncompiled model given a checkpoint with optimizer state), unless `expect_partial()`."""
-        if self._unresolved and not self._partial_expected:
-            logger.warning("Detecting that an object or model or tf.train.Checkpoint is being "
-                           "deleted with unrestored values. See the following logs for the "
-                           "specific values in question. To silence these warnings, use "
-                           "`status.expect_partial()`.")
-            for path, _ in self._unresolved:
-                logger.warning("Value in checkpoint could not be found in the restored object: "
-                               f"{_display_path(path)}")
+        """tf's warning when a status is dropped with values of the file left unrestored,
+        unless `expect_partial()`. Optimizer state kept for a later `compile` warns when the
+        model goes without having restored it (`PendingOptimizerState`)."""
+        kept = () if self._pending is None else self._pending.paths
+        _warn_unrestored([path for path, _ in self._unresolved if path not in kept]
+                         if not self._partial_expected else [])
 
     def assert_consumed(self):
         self.assert_existing_objects_matched()
@@ -483,6 +589,8 @@ class CheckpointLoadStatus:
     def expect_partial(self):
         """Silence the warning about values left unrestored."""
         self._partial_expected = True
+        if self._pending is not None:
+            self._pending.partial_expected = True
         return self
 
     def run_restore_ops(self, session=None):
@@ -490,6 +598,50 @@ class CheckpointLoadStatus:
 
     def initialize_or_restore(self, session=None):
         """Values are restored eagerly: nothing left to run."""
+
+
+def _warn_unrestored(paths):
+    if paths:
+        logger.warning("Detecting that an object or model or tf.train.Checkpoint is being "
+                       "deleted with unrestored values. See the following logs for the "
+                       "specific values in question. To silence these warnings, use "
+                       "`status.expect_partial()`.")
+        for path in paths:
+            logger.warning("Value in checkpoint could not be found in the restored object: "
+                           f"{_display_path(path)}")
+
+
+class PendingOptimizerState:
+    """The optimizer state of a checkpoint loaded into a model that has no optimizer yet. tf
+    keeps it and restores it into the optimizer a later `compile` sets (its iterations at
+    once, its slots at the first step: here built then, the next step is the same); the
+    values it never restored are warned about when the model goes."""
+
+    def __init__(self, prefix, values, saved, unresolved):
+        self._prefix, self._values, self._saved = prefix, values, saved
+        self.paths = [path for path, _ in unresolved]
+        self.partial_expected = False
+        self._restored = False
+
+    def restore_into(self, model):
+        """Called by `compile`: restore the optimizer's values only."""
+        values, saved = self._values, self._saved
+        self._values = self._saved = None
+        self._restored = True
+        _build_optimizer_if_saved(model, saved)
+        root = object_graph(model)
+        optimizer_variables = {id(node.variable) for node, path in breadth_first(root)
+                               if node.variable is not None and path
+                               and (path[0] == "optimizer" or _SLOT_EDGE in path)}
+        pairs, _, _ = _match(saved, root)
+        pairs = [pair for pair in pairs if id(pair[1]) in optimizer_variables]
+        _check_values(self._prefix, values, pairs)
+        for _, variable, key in pairs:
+            variable.assign(np.asarray(values[key], dtype=variable.dtype))
+
+    def __del__(self):
+        if not self.partial_expected and not self._restored:
+            _warn_unrestored(self.paths)
 
 
 def _read_with_graph(prefix):
@@ -515,6 +667,23 @@ def _restore(model, prefix, values, saved):
     _build_optimizer_if_saved(model, saved)
     root = object_graph(model)
     pairs, unresolved, matched_objects = _match(saved, root)
+    _check_values(prefix, values, pairs)
+    for _, variable, key in pairs:       # every value checked first: all or nothing
+        variable.assign(np.asarray(values[key], dtype=variable.dtype))
+    matched = {id(variable) for _, variable, _ in pairs}
+    unmatched = [node.variable for node, _ in breadth_first(root)
+                 if node.variable is not None and id(node.variable) not in matched]
+    pending = None
+    optimizer_unresolved = [(path, key) for path, key in unresolved if path[:1] == ("optimizer",)
+                            or _SLOT_EDGE in path]
+    if optimizer_unresolved and root.child("optimizer") is None:
+        pending = model._pending_optimizer_state = PendingOptimizerState(
+            prefix, values, saved, optimizer_unresolved)
+    return CheckpointLoadStatus(unresolved, unmatched, matched_objects,
+                                pending).assert_nontrivial_match()
+
+
+def _check_values(prefix, values, pairs):
     for path, variable, key in pairs:
         value = values.get(key)
         if value is None or isinstance(value, bytes):
@@ -525,12 +694,6 @@ def _restore(model, prefix, values, saved):
                              "attempting to restore variable with shape "
                              f"{tuple(variable.shape)} and name {variable.name} (checkpoint "
                              f"key {key!r}).")
-    for _, variable, key in pairs:       # every value checked first: all or nothing
-        variable.assign(np.asarray(values[key], dtype=variable.dtype))
-    matched = {id(variable) for _, variable, _ in pairs}
-    unmatched = [node.variable for node, _ in breadth_first(root)
-                 if node.variable is not None and id(node.variable) not in matched]
-    return CheckpointLoadStatus(unresolved, unmatched, matched_objects).assert_nontrivial_match()
 
 
 class DeferredRestore:
@@ -546,6 +709,8 @@ class DeferredRestore:
         self._status = None
         self._partial_expected = False
         model._pending_checkpoint = self
+        if getattr(model, "_is_compiled", False) and getattr(model, "optimizer", None):
+            self.restore_iterations(model.optimizer)
 
     def restore_into(self, model):
         values, saved = self._values, self._saved
@@ -553,6 +718,21 @@ class DeferredRestore:
         self._status = _restore(model, self._prefix, values, saved)
         if self._partial_expected:
             self._status.expect_partial()
+
+    def restore_iterations(self, optimizer):
+        """`compile` before the first call: tf restores the optimizer's step count at once
+        (its variable exists), the rest when the model's variables are made."""
+        optimizer_id = dict(self._saved[0].children).get("optimizer")
+        if optimizer_id is None or optimizer_id >= len(self._saved):
+            return
+        children = dict(self._saved[optimizer_id].children)
+        node_id = children.get("iter" if isinstance(optimizer, LegacyOptimizer)
+                               else "_iterations")
+        keys = dict(self._saved[node_id].keys) if node_id is not None \
+            and node_id < len(self._saved) else {}
+        value = self._values.get(keys.get(VARIABLE_VALUE))
+        if value is not None and np.shape(value) == ():
+            optimizer.iterations.assign(np.asarray(value, optimizer.iterations.dtype))
 
     def assert_consumed(self):
         if self._status is None:        # tf: every saved value is still unresolved
@@ -608,6 +788,7 @@ def _match(saved, root):
             child = node.child(name)
             if child is not None:
                 queue.append((child_id, child, path + (name,)))
+    pairs += _matched_slots(saved, matched)
     # A variable reached by two saved nodes is restored once (the first path), as in tf.
     unique, restored = [], set()
     for path, variable, key in pairs:
@@ -618,6 +799,23 @@ def _match(saved, root):
     unresolved = [(path, key) for node_id, path in _saved_paths(saved)
                   for _, key in saved[node_id].keys if key not in restored_keys]
     return unique, unresolved, len(matched)
+
+
+def _matched_slots(saved, matched):
+    """[(path, slot variable, key)] of the saved slot variables of each matched legacy
+    optimizer whose original variable was matched too."""
+    pairs = []
+    for node_id, node in list(matched.items()):
+        for original_id, slot_name, slot_id in saved[node_id].slots:
+            original = matched.get(original_id)
+            slot = None if original is None or original.variable is None else \
+                node.slots.get((id(original.variable), slot_name))
+            _check_node_id(slot_id, saved)
+            if slot is not None:
+                pairs += [((slot_name,), slot.variable, key)
+                          for attribute, key in saved[slot_id].keys
+                          if attribute == VARIABLE_VALUE]
+    return pairs
 
 
 def _layer_index_edges_first(children):
@@ -644,6 +842,12 @@ def _saved_paths(saved):
             if child_id not in paths:
                 paths[child_id] = paths[node_id] + (name,)
                 queue.append(child_id)
+    for node_id, path in list(order):      # legacy optimizers' slot variables
+        for original_id, slot_name, slot_id in saved[node_id].slots:
+            _check_node_id(slot_id, saved)
+            if slot_id not in paths and original_id in paths:
+                paths[slot_id] = paths[original_id] + (_SLOT_EDGE,) + path + (slot_name,)
+                order.append((slot_id, paths[slot_id]))
     return order
 
 
@@ -651,11 +855,17 @@ def _build_optimizer_if_saved(model, saved):
     """tf restores optimizer slots when the optimizer creates them (on its first step); the
     slots are made now instead, so the next step starts from the saved state either way."""
     optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or not getattr(model, "_is_compiled", False) \
-            or isinstance(optimizer, LegacyOptimizer):
+    if optimizer is None or not getattr(model, "_is_compiled", False):
         return
     optimizer_id = next((child for name, child in saved[0].children if name == "optimizer"), None)
     if optimizer_id is None or optimizer_id >= len(saved):
+        return
+    if isinstance(optimizer, LegacyOptimizer):
+        saved_children = dict(saved[optimizer_id].children)
+        if saved[optimizer_id].slots or "iter" in saved_children:
+            # tf creates `iter`, the hyperparameters and the slots at the first step and then
+            # restores them: made now, the next step is the same
+            build_optimizer(optimizer, model.trainable_weights)
         return
     saved_lists = dict(saved[optimizer_id].children)
     variables_id = saved_lists.get("_variables")

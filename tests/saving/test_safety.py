@@ -344,7 +344,7 @@ def test_mismatched_optimizer_state_warns_and_starts_fresh(tmp_path):
     with h5py.File(tmp_path / "m.h5", "r+") as f:
         group = f["optimizer_weights"]
         names = list(group.attrs["weight_names"])
-        group.attrs["weight_names"] = names[:-1]
+        group.attrs["weight_names"] = names[1:]     # tf.keras zips: a shorter tail is fine
     with pytest.warns(UserWarning, match="freshly initialized optimizer"):
         loaded = keras.models.load_model(tmp_path / "m.h5")
     assert int(loaded.optimizer.iterations.data) == 0
