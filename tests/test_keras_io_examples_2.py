@@ -75,3 +75,67 @@ def test_endpoint_layer_called_positionally_survives_our_own_keras_round_trip(tm
 def test_endpoint_layer_unknown_without_custom_objects_still_raises():
     with pytest.raises((ValueError, TypeError)):
         keras.models.load_model(os.path.join(FIXTURES, "endpoint.keras"))
+
+
+# --- memory_efficient_embeddings: string ids through lookups inside nested layers --------------
+USERS = ["user_%d" % i for i in range(30)]
+MOVIES = ["movie_%d" % i for i in range(50)]
+
+
+def _embedding_encoder(vocabulary, embedding_dim, name):
+    return keras.Sequential([
+        keras.layers.StringLookup(vocabulary=vocabulary, mask_token=None, num_oov_indices=0),
+        keras.layers.Embedding(input_dim=len(vocabulary), output_dim=embedding_dim),
+    ], name=f"{name}_embedding")
+
+
+class QREmbedding(keras.layers.Layer):
+    def __init__(self, vocabulary, embedding_dim, num_buckets, name=None):
+        super().__init__(name=name)
+        self.num_buckets = num_buckets
+        self.index_lookup = keras.layers.StringLookup(vocabulary=vocabulary, mask_token=None,
+                                                      num_oov_indices=0)
+        self.q_embeddings = keras.layers.Embedding(num_buckets, embedding_dim)
+        self.r_embeddings = keras.layers.Embedding(num_buckets, embedding_dim)
+
+    def call(self, inputs):
+        embedding_index = self.index_lookup(inputs)
+        quotient = self.q_embeddings(embedding_index // self.num_buckets)
+        return quotient * self.r_embeddings(embedding_index % self.num_buckets)
+
+
+def _recommender(encode_users, encode_movies):
+    user_input = keras.layers.Input(name="user_id", shape=(), dtype="string")
+    movie_input = keras.layers.Input(name="movie_id", shape=(), dtype="string")
+    logits = keras.layers.Dot(axes=1)([encode_users(user_input), encode_movies(movie_input)])
+    return keras.Model([user_input, movie_input], keras.activations.sigmoid(logits) * 5)
+
+
+def _fill_sines(model):
+    model.set_weights([np.sin(np.arange(w.size) + 1.0 + i).reshape(w.shape).astype("float32")
+                       for i, w in enumerate(model.get_weights())])
+
+
+@pytest.mark.parametrize("name", ["baseline", "qr"])
+def test_string_id_recommenders_match_tf_keras(name):
+    # baseline: a deferred Sequential (StringLookup first) called on a string Input gets a
+    # string input; qr: a custom layer's StringLookup(num_oov_indices=0) runs during shape
+    # inference
+    expected = np.load(os.path.join(FIXTURES, "embeddings.npz"))
+    if name == "baseline":
+        model = _recommender(_embedding_encoder(USERS, 4, "user"),
+                             _embedding_encoder(MOVIES, 4, "movie"))
+    else:
+        model = _recommender(QREmbedding(USERS, 4, 7, name="user_embedding"),
+                             QREmbedding(MOVIES, 4, 9, name="movie_embedding"))
+    assert model.count_params() == int(expected[f"{name}_params"])
+    _fill_sines(model)
+    ids = {"user_id": expected["user_id"], "movie_id": expected["movie_id"]}
+    np.testing.assert_allclose(model.predict(ids, verbose=0), expected[f"{name}_predictions"],
+                               atol=1e-5)
+
+
+def test_lookup_without_oov_indices_still_refuses_unknown_strings_outside_inference():
+    layer = keras.layers.StringLookup(vocabulary=["a", "b"], mask_token=None, num_oov_indices=0)
+    with pytest.raises(ValueError, match="OOV token is not allowed"):
+        layer(np.array(["a", "zz"]))

@@ -8,6 +8,12 @@ weights, which adds its loss and accuracy) on 16 features, fitted one epoch with
 saved by tf_keras 2.21 in its native `.keras` format (the call is recorded as
 `{"args": [logits, targets, sample_weight]}`); the npz holds the data, the predictions and
 `evaluate(return_dict=True)` of the saved model.
+
+`embeddings.npz`: the keras.io example "memory_efficient_embeddings" on string ids: the
+baseline model (a Sequential StringLookup + Embedding per string Input, Dot, `sigmoid(x) * 5`)
+and the quotient-remainder model (a custom `QREmbedding` layer holding a StringLookup and two
+Embeddings); weights `sin(position)` per weight tensor, the string ids, each model's
+predictions and parameter count.
 """
 import os
 
@@ -55,6 +61,59 @@ def endpoint():
              loss=result["loss"], accuracy=result["accuracy"], **data)
 
 
+USERS = ["user_%d" % i for i in range(30)]
+MOVIES = ["movie_%d" % i for i in range(50)]
+
+
+def embedding_encoder(vocabulary, embedding_dim, name):
+    return keras.Sequential([
+        keras.layers.StringLookup(vocabulary=vocabulary, mask_token=None, num_oov_indices=0),
+        keras.layers.Embedding(input_dim=len(vocabulary), output_dim=embedding_dim),
+    ], name=f"{name}_embedding")
+
+
+class QREmbedding(keras.layers.Layer):
+    def __init__(self, vocabulary, embedding_dim, num_buckets, name=None):
+        super().__init__(name=name)
+        self.num_buckets = num_buckets
+        self.index_lookup = keras.layers.StringLookup(vocabulary=vocabulary, mask_token=None,
+                                                      num_oov_indices=0)
+        self.q_embeddings = keras.layers.Embedding(num_buckets, embedding_dim)
+        self.r_embeddings = keras.layers.Embedding(num_buckets, embedding_dim)
+
+    def call(self, inputs):
+        embedding_index = self.index_lookup(inputs)
+        quotient = self.q_embeddings(embedding_index // self.num_buckets)
+        return quotient * self.r_embeddings(embedding_index % self.num_buckets)
+
+
+def recommender(encode_users, encode_movies):
+    user_input = keras.layers.Input(name="user_id", shape=(), dtype="string")
+    movie_input = keras.layers.Input(name="movie_id", shape=(), dtype="string")
+    logits = keras.layers.Dot(axes=1)([encode_users(user_input), encode_movies(movie_input)])
+    return keras.Model([user_input, movie_input], keras.activations.sigmoid(logits) * 5)
+
+
+def fill_sines(model):
+    model.set_weights([np.sin(np.arange(w.size) + 1.0 + i).reshape(w.shape).astype("float32")
+                       for i, w in enumerate(model.get_weights())])
+
+
+def embeddings():
+    rs = np.random.RandomState(0)
+    ids = {"user_id": np.array(rs.choice(USERS, 12)), "movie_id": np.array(rs.choice(MOVIES, 12))}
+    baseline = recommender(embedding_encoder(USERS, 4, "user"), embedding_encoder(MOVIES, 4, "movie"))
+    quotient_remainder = recommender(QREmbedding(USERS, 4, 7, name="user_embedding"),
+                                     QREmbedding(MOVIES, 4, 9, name="movie_embedding"))
+    results = {}
+    for name, model in (("baseline", baseline), ("qr", quotient_remainder)):
+        fill_sines(model)
+        results[f"{name}_predictions"] = model.predict(ids, verbose=0)
+        results[f"{name}_params"] = model.count_params()
+    np.savez(os.path.join(FOLDER, "embeddings.npz"), **ids, **results)
+
+
 if __name__ == "__main__":
     os.makedirs(FOLDER, exist_ok=True)
     endpoint()
+    embeddings()
