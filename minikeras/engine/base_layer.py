@@ -37,6 +37,13 @@ _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size"
 class _CallContext(threading.local):
     def __init__(self):
         self.training = None     # training flag inherited by nested layer calls
+        self.placeholder_runs = 0   # > 0 while `call` runs on placeholders to infer shapes
+
+
+def running_on_placeholders():
+    """Whether a layer's `call` is running on the placeholder data of a functional shape
+    inference (strings are "", numbers zeros), where tf.keras would run it symbolically."""
+    return _call_context.placeholder_runs > 0
 
 
 _call_context = _CallContext()
@@ -833,6 +840,8 @@ class Layer:
                 if not isinstance(t, KerasTensor):
                     return t
                 shape = tuple(fill if d is None else d for d in t.shape)
+                if config.dtype_name(t.dtype) == "string":   # lookup layers read str, not 0
+                    return Tensor(np.full(shape, "", dtype=object))
                 return Tensor(np.zeros(shape, dtype=t.dtype))
             concrete_args = map_structure(placeholder, args)
             concrete_kwargs = map_structure(placeholder, kwargs)
@@ -848,10 +857,12 @@ class Layer:
                 contextlib.nullcontext()
             with np.errstate(all="ignore"), quiet:   # zeros: log(0), 0 / 0 are no user error
                 self._calling = True
+                _call_context.placeholder_runs += 1
                 try:
                     out = self.call(*concrete_args, **concrete_kwargs)
                 finally:
                     self._calling = False
+                    _call_context.placeholder_runs -= 1
             results.append(out)
             if not any(d is None for t in flatten(args) if isinstance(t, KerasTensor) for d in t.shape):
                 results.append(out)

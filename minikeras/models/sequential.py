@@ -3,6 +3,7 @@ import warnings
 
 from ..engine.base_layer import Layer
 from ..core.registry import register_builtins
+from ..core.config import dtype_name
 from ..core.tensor import is_recording, unwrap
 from .functional import Functional, _conform_to_reference_input
 from ..engine.keras_tensor import KerasTensor
@@ -239,7 +240,7 @@ class Sequential(Functional):
 
     def __call__(self, *args, **kwargs):
         if args and isinstance(args[0], KerasTensor) and self._input_layer is None:
-            self.build(args[0].shape)
+            self.build(args[0].shape, self._input_dtype_for(args[0]))
         elif args:
             self._relax_inferred_input_shape(args[0])
         return super().__call__(*args, **kwargs)
@@ -334,6 +335,8 @@ def _unique(layers):
 def _string_dtype_of(data):
     """"string" for string data (a deferred Sequential then gets a string input, as tf.keras
     builds its input with the data's dtype), else None (floatx)."""
+    if isinstance(data, KerasTensor):    # a string Input (keras.io memory_efficient_embeddings)
+        return "string" if dtype_name(data.dtype) == "string" else None
     array = unwrap(data)
     kind = getattr(getattr(array, "dtype", None), "kind", None)
     if kind in ("U", "S") or (kind == "O" and array.size and isinstance(array.flat[0], (str, bytes))):

@@ -31,7 +31,7 @@ from ..engine.tf_op_layer import (keras3_operation_arguments, keras_op_for_opera
 from .keras3_operations import OPERATION_CONFIG_ARGUMENTS, OPERATION_MODULES
 from ..core.nest import map_structure
 from .. import optimizers
-from ..core.registry import builtin_objects
+from ..core.registry import builtin_objects, custom_object_scope, get_registered_object
 from ..core.config import dtype_name
 
 # Keys Keras 3 adds to configs that minikeras' (Keras 2) classes do not take, with the value
@@ -718,8 +718,12 @@ def _node_v2(node, class_name=None):
 
 
 def _call_parameter_names(class_name):
-    """The names of a built-in layer's `call` parameters after its first input."""
+    """The names of a layer's `call` parameters after its first input: a built-in layer, or a
+    custom one from `custom_objects` or the registry (keras.io's `LogisticEndpoint(logits,
+    targets, sample_weight)` is saved with three positional arguments)."""
     cls = builtin_objects("layers").get(class_name)
+    if not isinstance(cls, type):
+        cls = get_registered_object(class_name)
     if not isinstance(cls, type):
         return []
     return list(inspect.signature(cls.call).parameters)[2:]      # skip self and the input
@@ -910,8 +914,9 @@ def deserialize_model(config, custom_objects=None, safe_mode=True, keras3_hard_s
                          f"dict with a 'class_name', got {type(config).__name__}.")
     if keras3_hard_sigmoid:
         config = read_keras3_hard_sigmoid(config)
-    entry = normalize(_drop_dead_operations(
-        {k: v for k, v in config.items() if k not in ("compile_config", "build_config")}))
+    with custom_object_scope(custom_objects or {}):     # custom layers' call signatures
+        entry = normalize(_drop_dead_operations(
+            {k: v for k, v in config.items() if k not in ("compile_config", "build_config")}))
     if _has_keras3_nodes(config):     # tf_keras' own .keras files keep tf.keras 2's nodes
         _count_nested_model_calls_from_one(entry)
     model = serialization.deserialize_model(entry, custom_objects, safe_mode=safe_mode)

@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from ...core.tensor import Tensor, as_array
+from ...engine.base_layer import running_on_placeholders
 from .base_preprocessing_layer import PreprocessingLayer
 from .category_encoding import encode_categorical, encoded_shape
 from .hash_functions import fingerprint64
@@ -282,11 +283,14 @@ class IndexLookup(PreprocessingLayer):
             np.asarray(flat != self.mask_token, bool).reshape(-1)
         oov = (indices < 0) & kept
         if oov.any():
-            if self.num_oov_indices == 0:
+            if self.num_oov_indices == 0 and running_on_placeholders():
+                indices[oov] = 0   # placeholder strings of a shape inference, no user data
+            elif self.num_oov_indices == 0:
                 raise ValueError("When `num_oov_indices=0` an OOV token is not allowed, but "
                                  f"{type(self).__name__} found the out-of-vocabulary values "
                                  f"{sorted(set(flat[oov].tolist()))[:10]}.")
-            indices[oov] = self._oov_start_index() + self._oov_bucket(flat[oov])
+            else:
+                indices[oov] = self._oov_start_index() + self._oov_bucket(flat[oov])
         indices[~kept] = 0
         return indices.reshape(keys.shape), kept.reshape(keys.shape)
 
