@@ -198,8 +198,11 @@ class Optimizer:
                 self._current_learning_rate.assign(value)
 
     def _lr32(self):
-        """This step's learning rate as a float32 scalar."""
-        return np.float32(self.learning_rate.data)
+        """This step's learning rate as a scalar of its Variable's dtype: float32, or float64
+        when floatx was float64 as the optimizer was made (tf.keras' `learning_rate` Variable
+        takes floatx, and its update casts it to the float64 weights without rounding)."""
+        value = self.learning_rate.data
+        return np.float64(value) if value.dtype == np.float64 else np.float32(value)
 
     # --- variables --------------------------------------------------------------------------
     def build(self, var_list):
