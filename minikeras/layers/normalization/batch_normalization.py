@@ -360,8 +360,13 @@ class BatchNormalization(Layer):
 
     @staticmethod
     def _assign_moving_average(variable, value, momentum):
-        """tf.keras: `variable -= (variable - value) * (1 - momentum)`, outside any gradient."""
-        decay = np.asarray(1.0 - momentum, variable.dtype)
+        """tf.keras: `variable -= (variable - value) * (1 - momentum)`, outside any gradient.
+        `tf.convert_to_tensor(1 - momentum)` makes a Python float a float32 tensor first, so a
+        float64 layer decays by float32(0.01), not 0.01."""
+        decay = 1.0 - momentum
+        if isinstance(decay, float) and not isinstance(decay, np.floating):
+            decay = np.float32(decay)
+        decay = np.asarray(decay, variable.dtype)
         variable.assign_sub((variable.data - np.asarray(value, variable.dtype)) * decay)
 
     def compute_output_shape(self, input_shape):
