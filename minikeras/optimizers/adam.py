@@ -1,7 +1,7 @@
 """Adam (with AMSGrad) and AdamW, as tf.keras >= 2.11 implements them."""
 import numpy as np
 
-from .base import Optimizer, f32
+from .base import Optimizer
 
 
 class Adam(Optimizer):
@@ -49,12 +49,8 @@ class Adam(Optimizer):
         With a float64 learning rate (floatx float64) they are float64 as tf.keras makes them:
         the betas `tf.cast` from Python floats (rounded to float32 first), `1 - beta` and
         epsilon multiplied in as Python floats (exact)."""
-        if self._step_lr.dtype == np.float64:
-            exact = np.float64
-            beta_1, beta_2 = np.float64(f32(self.beta_1)), np.float64(f32(self.beta_2))
-        else:
-            exact = f32
-            beta_1, beta_2 = f32(self.beta_1), f32(self.beta_2)
+        exact, cast = self._constant_types()
+        beta_1, beta_2 = cast(self.beta_1), cast(self.beta_2)
         step = exact(self._step_count() + 1)
         one = exact(1)
         alpha = self._step_lr * np.sqrt(one - beta_2 ** step) / (one - beta_1 ** step)

@@ -204,6 +204,15 @@ class Optimizer:
         value = self.learning_rate.data
         return np.float64(value) if value.dtype == np.float64 else np.float32(value)
 
+    def _constant_types(self):
+        """(exact, cast): how tf.keras turns this step's Python floats into scalars. In
+        float32 both round to float32. In float64 (a float64 learning rate: floatx was float64
+        as the optimizer was made) a float multiplied into a tensor stays exact, while
+        `tf.cast(float, float64)` rounds it through float32 first."""
+        if self._step_lr.dtype == np.float64:
+            return np.float64, lambda value: np.float64(np.float32(value))
+        return f32, f32
+
     # --- variables --------------------------------------------------------------------------
     def build(self, var_list):
         """Create the optimizer variables for `var_list` (once). Subclasses call
