@@ -3,8 +3,8 @@ import numpy as np
 
 from . import ops
 from .core import dispatch
-from .core.serialization import deserialize_object
-from .core.registry import register_builtins
+from .core.serialization import deserialize_object, serialize_keras_object
+from .core.registry import builtin_objects, register_builtins
 from .core.registry import get_custom_object, get_registered_name, get_registered_object
 
 register_builtins("activations", globals())   # names looked up by `deserialize_keras_object`
@@ -91,7 +91,8 @@ def exponential(x):
 
 
 def swish(x):
-    return ops.multiply(x, ops.sigmoid(x))
+    """`x * sigmoid(x)` (tf.nn.silu, with its gradient)."""
+    return ops.silu(x)
 
 
 def silu(x):
@@ -195,6 +196,9 @@ _ACTIVATIONS = {fn.__name__: fn for fn in (
 _ACTIVATIONS["hard_swish"] = hard_silu
 
 
+_ACTIVATION_LAYERS = ("ReLU", "Softmax", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU")
+
+
 def get(identifier):
     """A name, a serialized dict, a callable or None (-> linear)."""
     if identifier is None:
@@ -205,6 +209,9 @@ def get(identifier):
             return custom
         if identifier not in _ACTIVATIONS:
             found = get_registered_object(identifier)
+            if found is None and identifier in _ACTIVATION_LAYERS:
+                # tf.keras also looks among the advanced activation layers: 'ReLU' -> ReLU()
+                return builtin_objects("layers")[identifier]()
             if found is None:
                 raise ValueError(f"Unknown activation function '{identifier}' cannot be "
                                  "deserialized.")
@@ -218,15 +225,25 @@ def get(identifier):
 
 
 def serialize(activation):
+    if isinstance(activation, str):
+        # tf.keras serializes functions only: a name is refused with this message
+        raise ValueError(
+            f"Unknown activation function '{activation}' cannot be serialized due to invalid "
+            "function name. Make sure to use an activation name that matches the references "
+            "defined in activations.py or use `@keras.saving.register_keras_serializable()` "
+            f"to register any custom activations. config={activation}")
     name = getattr(activation, "__name__", None)
     if name in _ACTIVATIONS and _ACTIVATIONS[name] is activation:
         return name
     if hasattr(activation, "get_config"):
-        return {"class_name": type(activation).__name__, "config": activation.get_config()}
+        # an activation object (a ReLU layer): tf.keras' full serialized form
+        return serialize_keras_object(activation)
     return get_registered_name(activation)
 
 
 def deserialize(config, custom_objects=None):
     if isinstance(config, dict):
-        return deserialize_object(config, {}, custom_objects, "activation function")
+        layers = builtin_objects("layers")
+        return deserialize_object(config, {name: layers[name] for name in _ACTIVATION_LAYERS},
+                                  custom_objects, "activation function")
     return get(config) if not custom_objects or config not in custom_objects else custom_objects[config]

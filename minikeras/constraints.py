@@ -3,7 +3,7 @@ import numpy as np
 
 from .core import config
 from .core.tensor import as_array
-from .core.serialization import deserialize_object, serialize_keras_object
+from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
 
 register_builtins("constraints", globals())   # names looked up by `deserialize_keras_object`
@@ -131,7 +131,7 @@ def serialize(constraint):
 
 
 def deserialize(config_, custom_objects=None):
-    return deserialize_object(config_, _BY_NAME, custom_objects, "constraint")
+    return deserialize_by_name(config_, _BY_NAME, custom_objects, "constraint")
 
 
 def get(identifier):

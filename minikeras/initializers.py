@@ -7,7 +7,7 @@ import numpy as np
 
 from .core import config, philox
 from .core.random import global_rng, make_rng
-from .core.serialization import deserialize_object, serialize_keras_object
+from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
 
 register_builtins("initializers", globals())   # names looked up by `deserialize_keras_object`
@@ -356,7 +356,7 @@ def serialize(initializer):
 
 
 def deserialize(config_, custom_objects=None):
-    return deserialize_object(config_, {**_BY_NAME, **_ALIASES}, custom_objects, "initializer")
+    return deserialize_by_name(config_, {**_BY_NAME, **_ALIASES}, custom_objects, "initializer")
 
 
 def get(identifier):

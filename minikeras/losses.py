@@ -1,12 +1,15 @@
 """Loss functions and classes with tf.keras 2.x formulas, names and reductions."""
+import warnings
+
 import numpy as np
 
 from . import ops
 from .core import config
 from .core.tensor import Tensor
 from .core.tensor import as_array
+from .ops.math import squared_difference
 from .ops.nn import l2_normalize, _mean_of_losses
-from .core.serialization import deserialize_object, serialize_keras_object
+from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import register_builtins
 from .core import dispatch
 from .core.concrete_scope import concrete_values_scope
@@ -45,7 +48,7 @@ def _prepare(y_true, y_pred):
 # ---------------------------------------------------------------------------------------
 def mean_squared_error(y_true, y_pred):
     y_true, y_pred = _prepare(y_true, y_pred)
-    return ops.mean(ops.square(ops.subtract(y_pred, y_true)), axis=-1)
+    return ops.mean(squared_difference(y_pred, y_true), axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
@@ -66,7 +69,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     eps = _eps(y_pred.dtype)
     first = ops.log(ops.add(ops.maximum(y_pred, eps), 1.0))
     second = ops.log(ops.add(ops.maximum(y_true, eps), 1.0))
-    return ops.mean(ops.square(ops.subtract(first, second)), axis=-1)
+    return ops.mean(squared_difference(first, second), axis=-1)
 
 
 def _to_signed_labels(y_true):
@@ -144,6 +147,7 @@ def binary_crossentropy_elementwise(target, output, from_logits=False):
     target, output = _prepare(target, output)
     logits = getattr(output, "_keras_logits", None)
     if logits is not None:
+        _warn_logits_of_activation(from_logits, "binary_crossentropy", "Sigmoid")
         _assert_same_logits_shape(target, logits)
         return ops.sigmoid_cross_entropy(target, logits)
     if from_logits:
@@ -154,6 +158,15 @@ def binary_crossentropy_elementwise(target, output, from_logits=False):
     positive = ops.multiply(target, ops.log(ops.add(output, eps)))
     negative = ops.multiply(ops.subtract(1.0, target), ops.log(ops.add(ops.subtract(1.0, output), eps)))
     return ops.negative(ops.add(positive, negative))
+
+
+def _warn_logits_of_activation(from_logits, function_name, activation):
+    """tf.keras' warning (`backend._get_logits`) when a crossentropy is told `from_logits=True`
+    about a softmax/sigmoid output: it then reads that activation's logits anyway."""
+    if from_logits:
+        warnings.warn(f'"`{function_name}` received `from_logits=True`, but the `output` '
+                      f"argument was produced by a {activation} activation and thus does not "
+                      "represent logits. Was this intended?", stacklevel=3)
 
 
 def _assert_same_logits_shape(labels, logits):
@@ -245,6 +258,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         y_true = ops.add(ops.multiply(y_true, 1.0 - ls), ls / num_classes)
     logits = getattr(y_pred, "_keras_logits", None)
     if logits is not None:
+        _warn_logits_of_activation(from_logits, "categorical_crossentropy", "Softmax")
         return ops.softmax_cross_entropy(y_true, logits, axis=axis, softmax=y_pred)
     if from_logits:
         return ops.softmax_cross_entropy(y_true, y_pred, axis=axis)
@@ -260,6 +274,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     labels = _integer_labels(labels, y_pred.shape[axis], ignore_class)
     logits = getattr(y_pred, "_keras_logits", None)
     softmax = y_pred if logits is not None else None    # lends its sums (ops.nn)
+    if logits is not None:
+        _warn_logits_of_activation(from_logits, "sparse_categorical_crossentropy", "Softmax")
     if logits is None:
         if from_logits:
             logits = y_pred
@@ -543,7 +559,7 @@ def serialize(loss):
 
 
 def deserialize(name, custom_objects=None):
-    return deserialize_object(name, {**_FUNCTIONS, **_CLASSES}, custom_objects, "loss function")
+    return deserialize_by_name(name, {**_FUNCTIONS, **_CLASSES}, custom_objects, "loss function")
 
 
 def get(identifier):

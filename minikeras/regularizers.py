@@ -5,7 +5,7 @@ import numpy as np
 
 from . import ops
 from .core import config
-from .core.serialization import deserialize_object, serialize_keras_object
+from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
 
 register_builtins("regularizers", globals())   # names looked up by `deserialize_keras_object`
@@ -134,7 +134,9 @@ def serialize(regularizer):
 
 
 def deserialize(config_, custom_objects=None):
-    return deserialize_object(config_, _BY_NAME, custom_objects, "regularizer")
+    if config_ == "l1_l2":
+        return L1L2(l1=0.01, l2=0.01)   # tf.keras' special case: the class, not the function
+    return deserialize_by_name(config_, _BY_NAME, custom_objects, "regularizer")
 
 
 def get(identifier):

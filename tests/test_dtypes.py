@@ -31,6 +31,8 @@ LAB = (RNG.uniform(0, 1, (3, 4)) > 0.5).astype(np.float32)
 CALLS = {
     "add": [lambda x: M.add(x, 2.5), lambda x: M.add(1.5, x), lambda x: M.add(x, x)],
     "subtract": [lambda x: M.subtract(x, 0.3), lambda x: M.subtract(1.0, x)],
+    "squared_difference": [lambda x: M.squared_difference(x, 0.3),
+                           lambda x: M.squared_difference(1.0, x)],
     "multiply": [lambda x: M.multiply(x, 0.3), lambda x: M.multiply(3, x)],
     "divide": [lambda x: M.divide(x, 0.3), lambda x: M.divide(1.0, x)],
     "divide_no_nan": [lambda x: M.divide_no_nan(x, 0.3), lambda x: M.divide_no_nan(1.0, x),
@@ -78,6 +80,7 @@ CALLS = {
     "relu": [N.relu, lambda x: N.relu(x, 0.1, 1.2, 0.8), lambda x: N.relu(x, max_value=6)],
     "leaky_relu": [N.leaky_relu, lambda x: N.leaky_relu(x, 0.3)],
     "elu": [N.elu, lambda x: N.elu(x, 0.5)], "selu": [N.selu], "softsign": [N.softsign],
+    "silu": [N.silu],
     "prelu": [lambda x: N.prelu(x, np.full(4, 0.25, np.float32))],
     "keras2_hard_sigmoid": [N.keras2_hard_sigmoid],
     "softmax": [N.softmax, lambda x: N.softmax(x, axis=0)],

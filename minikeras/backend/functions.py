@@ -5,8 +5,8 @@ They follow `tf.keras.backend` semantics and are differentiable, so they can be 
 """
 import numpy as np
 
-from ..core.random import make_rng
-from ..core import config, dtype_errors
+from ..core.random import make_rng, stateful_op_seeds
+from ..core import config, dtype_errors, philox
 from ..core.tensor import Tensor, Variable
 from ..core import dispatch
 from .. import ops
@@ -84,22 +84,49 @@ def eye(size, dtype=None, name=None):
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    dtype = np.dtype(dtype or config.floatx())
+    if dtype == np.float32:     # tf's stateful op, replayed (its numbers, its running stream)
+        shape = _shape_tuple(shape)
+        values = philox.stateful_normal(shape, *stateful_op_seeds("normal", seed, _size(shape)))
+        return Tensor(values * np.float32(stddev) + np.float32(mean))
     rng = make_rng(seed)
-    return Tensor(rng.normal(mean, stddev, size=shape).astype(dtype or config.floatx()))
+    return Tensor(rng.normal(mean, stddev, size=shape).astype(dtype))
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    dtype = np.dtype(dtype or config.floatx())
+    if dtype == np.float32:
+        shape = _shape_tuple(shape)
+        unit = philox.stateful_uniform(shape, *stateful_op_seeds("uniform", seed, _size(shape)))
+        return Tensor(unit * (np.float32(maxval) - np.float32(minval)) + np.float32(minval))
     rng = make_rng(seed)
-    return Tensor(rng.uniform(minval, maxval, size=shape).astype(dtype or config.floatx()))
+    return Tensor(rng.uniform(minval, maxval, size=shape).astype(dtype))
+
+
+def _shape_tuple(shape):
+    """A shape given as a tuple/list (of ints or 0-d tensors), an int or a 1-D tensor."""
+    shape = as_array(shape) if isinstance(shape, Tensor) else shape
+    if isinstance(shape, (int, np.integer)) or np.ndim(shape) == 0 and \
+            not isinstance(shape, (tuple, list)):
+        return (int(shape),)
+    return tuple(int(d) for d in shape)
+
+
+def _size(shape):
+    return int(np.prod(shape, dtype=np.int64))
 
 
 # --- introspection -----------------------------------------------------------------------
 def is_keras_tensor(x):
+    # tf.keras refuses what is no tensor at all (a NumPy array, a Python number)
+    if not isinstance(x, (Tensor, KerasTensor)):
+        raise ValueError(f"Unexpectedly found an instance of type `{type(x)}`. "
+                         "Expected a symbolic tensor instance.")
     return isinstance(x, KerasTensor)
 
 
 def is_tensor(x):
-    return isinstance(x, Tensor) or is_keras_tensor(x)
+    return isinstance(x, (Tensor, KerasTensor))
 
 
 def int_shape(x):

@@ -47,8 +47,26 @@ def arange(start, stop=None, step=1, dtype="int32"):
     """`[start, stop)` by `step`; one argument means `[0, start)` (a negative one gives [])."""
     if stop is None and start < 0:
         start = 0
+    # tf.range: the widest dtype of the bounds and step (a Python float makes a float32
+    # range), which only a dtype other than the default "int32" casts
+    bounds = [start, step] if stop is None else [start, stop, step]
+    range_dtype = max((_range_bound_dtype(b) for b in bounds), key=_RANGE_DTYPES.index)
     values = np.arange(start, step=step) if stop is None else np.arange(start, stop, step)
-    return Tensor(values.astype(dtype))
+    values = values.astype(range_dtype)
+    return Tensor(values if dtype == "int32" else values.astype(dtype))
+
+
+_RANGE_DTYPES = ["int32", "int64", "float32", "float64"]
+
+
+def _range_bound_dtype(bound):
+    """The dtype tf.range gives a bound: Python numbers int32/float32, NumPy values their own."""
+    if isinstance(bound, (np.generic, np.ndarray, Tensor)):
+        name = np.asarray(bound).dtype.name
+        if name in _RANGE_DTYPES:
+            return name
+        return "float32" if np.asarray(bound).dtype.kind == "f" else "int32"
+    return "float32" if isinstance(bound, float) else "int32"
 
 
 def reverse(x, axes):
@@ -497,7 +515,8 @@ def in_top_k(predictions, targets, k):
 def random_bernoulli(shape, p=0.0, dtype=None, seed=None):
     """1 with probability `p`, else 0."""
     dtype = dtype or config.floatx()
-    draws = make_rng(seed).uniform(size=shape)
+    # tf.keras compares a tf.random.uniform draw of `dtype` (its stateful stream) with `p`
+    draws = as_array(base.random_uniform(shape, dtype=dtype, seed=seed))
     # `p` may be a tensor (keras-drop-block computes it from the input's shape)
     return Tensor((draws <= np.asarray(as_array(p))).astype(dtype))
 
@@ -523,14 +542,17 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 
 def random_normal_variable(shape, mean, scale, dtype=None, name=None, seed=None):
     """A Variable initialised from a normal distribution."""
-    value = make_rng(seed).normal(mean, scale, size=shape)
-    return base.variable(value.astype(dtype or config.floatx()), dtype=dtype, name=name)
+    # tf.keras draws it with tf's random normal op, its seed from NumPy when None
+    seed = np.random.randint(int(10e8)) if seed is None else seed
+    value = base.random_normal(shape, mean, scale, dtype=dtype, seed=seed)
+    return base.variable(value, dtype=dtype, name=name)
 
 
 def random_uniform_variable(shape, low, high, dtype=None, name=None, seed=None):
     """A Variable initialised from a uniform distribution on [low, high)."""
-    value = make_rng(seed).uniform(low, high, size=shape)
-    return base.variable(value.astype(dtype or config.floatx()), dtype=dtype, name=name)
+    seed = np.random.randint(int(10e8)) if seed is None else seed
+    value = base.random_uniform(shape, low, high, dtype=dtype, seed=seed)
+    return base.variable(value, dtype=dtype, name=name)
 
 
 class _SymbolicUpdate(tuple):

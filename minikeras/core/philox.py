@@ -115,3 +115,42 @@ def _truncated_groups(seed, group_ids):
     rank = np.cumsum(accepted, axis=1)
     take = accepted & (rank <= 4)
     return candidates[take].reshape(len(group_ids), 4)
+
+
+# --- tf's stateful random ops (`tf.random.normal(shape, seed=s)`, what K.random_* call) ---------
+def _stateful_bits(key_seed, op_seed, offsets):
+    """The Philox calls of a stateful op: the key is the first (global) seed, the counter's
+    high half the op seed, its low half the running offset (tf's PhiloxRandom(seed, seed2))."""
+    offsets = np.asarray(offsets, np.uint64)
+    counters = np.empty((offsets.size, 4), np.uint32)
+    counters[:, 0] = offsets & _MASK32
+    counters[:, 1] = offsets >> np.uint64(32)
+    counters[:, 2], counters[:, 3] = op_seed & 0xFFFFFFFF, op_seed >> 32
+    return _philox(counters, (key_seed & 0xFFFFFFFF, key_seed >> 32))
+
+
+def _stateful_blockwise(key_seed, op_seed, first, size, per_block):
+    blocks = -(-size // 4)
+    out = np.empty(blocks * 4, np.float32)
+    for start in range(0, blocks, _BLOCKS_PER_CHUNK):
+        stop = min(blocks, start + _BLOCKS_PER_CHUNK)
+        bits = _stateful_bits(key_seed, op_seed, first + np.arange(start, stop, dtype=np.uint64))
+        out[start * 4:stop * 4] = per_block(bits).ravel()
+    return out[:size]
+
+
+def stateful_counters_used(size):
+    """How far one call moves the op's counter: tf reserves 256 Philox calls per output."""
+    return int(size) * 256
+
+
+def stateful_uniform(shape, key_seed, op_seed, first):
+    """float32 [0, 1) of tf's RandomUniform op whose counter stands at `first`."""
+    size = int(np.prod(shape, dtype=np.int64))
+    return _stateful_blockwise(key_seed, op_seed, first, size, _unit_floats).reshape(shape)
+
+
+def stateful_normal(shape, key_seed, op_seed, first):
+    """float32 standard normals of tf's RandomStandardNormal op whose counter is at `first`."""
+    size = int(np.prod(shape, dtype=np.int64))
+    return _stateful_blockwise(key_seed, op_seed, first, size, _normal_block).reshape(shape)

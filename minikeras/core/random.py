@@ -3,7 +3,16 @@ import random as _py_random
 
 import numpy as np
 
-_GLOBAL = {"rng": np.random.default_rng()}
+from . import session
+from .philox import stateful_counters_used
+
+_GLOBAL = {"rng": np.random.default_rng(), "seed": None}
+# tf's stateful random ops keep one Philox counter per (op, seeds), advanced by every call
+# and reset when tf clears its kernel cache (clear_session, a new global seed)
+_STATEFUL_COUNTERS = {}
+session.register_session_cache(_STATEFUL_COUNTERS.clear)
+_DEFAULT_GRAPH_SEED = 87654321      # tf's first seed when no global seed is set
+_MAXINT32 = 2 ** 31 - 1
 
 
 def global_rng():
@@ -17,6 +26,8 @@ def set_random_seed(seed):
     _py_random.seed(seed)
     np.random.seed(seed)
     _GLOBAL["rng"] = np.random.default_rng(seed)
+    _GLOBAL["seed"] = int(seed)     # tf.random.set_seed's global seed
+    _STATEFUL_COUNTERS.clear()
 
 
 def make_rng(seed=None):
@@ -24,3 +35,19 @@ def make_rng(seed=None):
     if seed is None:
         return global_rng()
     return np.random.default_rng(seed)
+
+
+def stateful_op_seeds(op, op_seed, size):
+    """`(key seed, op seed, first counter)` of a call of tf's stateful random op `op` drawing
+    `size` values with `op_seed` (tf.keras' K.random_* pick `np.random.randint(10e6)` for
+    None), and moves that op's counter past them, as tf does."""
+    if op_seed is None:
+        op_seed = np.random.randint(int(10e6))
+    key_seed = _DEFAULT_GRAPH_SEED if _GLOBAL["seed"] is None else _GLOBAL["seed"] % _MAXINT32
+    op_seed = int(op_seed) % _MAXINT32
+    if key_seed == 0 and op_seed == 0:
+        op_seed = _MAXINT32         # tf: (0, 0) would mean "nondeterministic"
+    stream = (op, key_seed, op_seed)
+    first = _STATEFUL_COUNTERS.get(stream, 0)
+    _STATEFUL_COUNTERS[stream] = first + stateful_counters_used(size)
+    return key_seed, op_seed, first

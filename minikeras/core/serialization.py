@@ -138,6 +138,14 @@ def deserialize_object(identifier, module_objects, custom_objects=None, kind="ob
     return identifier
 
 
+def deserialize_by_name(identifier, module_objects, custom_objects=None, kind="object"):
+    """`deserialize_object`, then an instance for a class given by name: tf.keras'
+    `losses/initializers/regularizers/constraints.deserialize("Name")` instantiate it with
+    no arguments (a function found by name comes back as it is)."""
+    obj = deserialize_object(identifier, module_objects, custom_objects, kind)
+    return obj() if isinstance(identifier, str) and isinstance(obj, type) else obj
+
+
 def deserialize_keras_object(identifier, module_objects=None, custom_objects=None,
                              printable_module_name="object"):
     """The object for a name or `{'class_name', 'config'}`: from `custom_objects`, the

@@ -79,7 +79,8 @@ class Tensor:
         return self.data.size
 
     def numpy(self):
-        return self.data
+        # tf gives a NumPy scalar for a 0-d tensor (`np.float32(0.5)`: round() and format work)
+        return self.data[()] if np.ndim(self.data) == 0 else self.data
 
     def __array__(self, dtype=None, copy=None):
         # np.asarray: a reduction may have left a NumPy scalar, and __array__ must give an array
@@ -110,6 +111,11 @@ class Tensor:
         # tf's layout: `<tf.Tensor: shape=(2,), dtype=float32, numpy=array([1., 2.], ...)>`
         return (f"<Tensor: shape={self.shape}, dtype={self.dtype.name}, "
                 f"numpy={_numpy_text(self.data)}>")
+
+    def __str__(self):
+        # tf's `print(t)`: `tf.Tensor([1. 2.], shape=(2,), dtype=float32)` (NumPy's str)
+        return (f"Tensor({_numpy_text(self.data, as_str=True)}, shape={self.shape}, "
+                f"dtype={self.dtype.name})")
 
     def __hash__(self):
         return id(self)
@@ -168,8 +174,9 @@ class Variable(Tensor):
         return self
 
     def numpy(self):
-        # a snapshot, as tf.Variable.numpy(): later assign* calls must not change it
-        return self.data.copy()
+        # a snapshot, as tf.Variable.numpy(): later assign* calls must not change it (a 0-d
+        # variable gives a NumPy scalar, as tf's)
+        return self.data[()] if self.data.ndim == 0 else self.data.copy()
 
     def value(self):
         # tf's read: a snapshot later assign* calls (training) leave alone, and a read a tape
@@ -188,10 +195,16 @@ class Variable(Tensor):
         return (f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}, "
                 f"numpy={_numpy_text(self.data)}>")
 
+    __str__ = __repr__      # tf prints a variable as its repr
 
-def _numpy_text(array):
-    """The array as tf's reprs show it: on a line of its own only when it takes several."""
-    text = repr(array)
+
+def _numpy_text(array, as_str=False):
+    """The array as tf's reprs show it: on a line of its own only when it takes several; a 0-d
+    value as a plain number (`numpy=0.5`, not `array(0.5, dtype=float32)`)."""
+    if np.ndim(array) == 0:
+        value = np.asarray(array)[()]
+        return repr(value.item()) if isinstance(value, (str, bytes)) else str(value)
+    text = str(array) if as_str else repr(array)
     return "\n" + text if "\n" in text else text
 
 

@@ -103,6 +103,17 @@ class Metric:
         """Backwards compatibility alias of `reset_state`."""
         return self.reset_state()
 
+    def merge_state(self, metrics):
+        """Adds the state of each metric of `metrics` (same kind, e.g. computed on other data
+        shards) to this one's, variable by variable, as tf.keras does."""
+        merged = []
+        for metric in metrics:
+            if len(self.weights) != len(metric.weights):
+                raise ValueError(f"Metric {metric} is not compatible with {self}")
+            for weight, weight_to_add in zip(self.weights, metric.weights):
+                merged.append(weight.assign_add(weight_to_add))
+        return merged
+
     def add_weight(self, name, shape=(), aggregation=None, synchronization=None,
                    initializer="zeros", dtype=None):
         """A non-trainable state variable (zeros unless `initializer` says otherwise);
@@ -154,7 +165,8 @@ class MetricResult(np.ndarray):
     code and tf.keras-style `m.result().numpy()` work on it."""
 
     def numpy(self):
-        return np.asarray(self)
+        # a scalar result is a NumPy scalar, as tf's `m.result().numpy()`
+        return np.asarray(self)[()] if self.ndim == 0 else np.asarray(self)
 
 
 def _snake_case(name):
@@ -195,8 +207,7 @@ class Reduce(Metric):
         if sample_weight is not None:
             sample_weight = as_array(sample_weight, self._dtype)
             if values.ndim == 0 and sample_weight.ndim == 0:
-                self._add_weighted_scalar(values, sample_weight)
-                return
+                return self._add_weighted_scalar(values, sample_weight)
             values, _, sample_weight = squeeze_or_expand_dimensions(
                 values, sample_weight=sample_weight)
             try:
@@ -207,13 +218,15 @@ class Reduce(Metric):
                 reduce = np.sum if self.reduction == Reduction.SUM else np.mean
                 values = reduce(values, axis=axes, dtype=self._dtype)
             values = values * sample_weight
+        # tf.keras returns the last variable it updated (`m.update_state(...)` shows it)
         self.total.data += np.sum(values, dtype=self._dtype)
         if self.reduction == Reduction.SUM:
-            return
+            return self.total
         if self.reduction == Reduction.WEIGHTED_MEAN and sample_weight is not None:
             self.count.data += np.sum(sample_weight, dtype=self._dtype)
         else:
             self.count.data += self._dtype.type(values.size)
+        return self.count
 
     def _add_weighted_scalar(self, value, weight):
         """`update_state` of one value with a scalar weight (the loss trackers' call each
@@ -224,6 +237,7 @@ class Reduce(Metric):
             self.count.data += weight
         elif self.reduction != Reduction.SUM:
             self.count.data += self._dtype.type(1)
+        return self.total if self.reduction == Reduction.SUM else self.count
 
     def result(self):
         if self.reduction == Reduction.SUM:
@@ -286,7 +300,7 @@ class MeanMetricWrapper(Mean):
         with concrete_values_scope():
             matches = self._fn(y_true, y_pred, **self._fn_kwargs)
         sample_weight = self._weights_of_valid_entries(matches, sample_weight)
-        super().update_state(matches, sample_weight=sample_weight)
+        return super().update_state(matches, sample_weight=sample_weight)
 
     def _weights_of_valid_entries(self, matches, sample_weight):
         """tf.keras' `apply_valid_mask` under a weighted mean: entries the function masked out

@@ -40,6 +40,7 @@ class _IoUBase(Metric):
                 raise ValueError(f"`{what}` out of bound: expected class ids in "
                                  f"[0, {self.num_classes}), got {ids.min()}..{ids.max()}")
         np.add.at(self.total_cm.data, (y_true, y_pred), weights)
+        return self.total_cm        # what tf.keras' update_state returns
 
 class IoU(_IoUBase):
     """The mean over `target_class_ids` of `TP / (TP + FP + FN)` (a class that never occurs

@@ -92,6 +92,7 @@ class MeanTensor(Metric):
             values = values * weight
         self._total.data += values
         self._count.data += counts
+        return self._count          # what tf.keras' update_state returns
 
     def result(self):
         if not self._built:

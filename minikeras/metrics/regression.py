@@ -110,7 +110,7 @@ class RootMeanSquaredError(Mean):
         y_true = as_array(y_true, self._dtype)
         y_pred = as_array(y_pred, self._dtype)
         y_pred, y_true = squeeze_or_expand_dimensions(y_pred, y_true)
-        super().update_state(np.square(y_pred - y_true), sample_weight=sample_weight)
+        return super().update_state(np.square(y_pred - y_true), sample_weight=sample_weight)
 
     def result(self):
         return self._tensor(np.sqrt(divide_no_nan(self.total.data, self.count.data)))

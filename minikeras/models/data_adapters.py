@@ -202,6 +202,13 @@ class ArrayAdapter:
     def peek_x(self):
         return take(self.data[0], slice(0, self.batch_size))
 
+    def static_batch_size(self):
+        """The batch size all batches share (tf.keras' dataset spec: no partial batch), or
+        None: what a deferred Sequential built by `fit` shows in its summary."""
+        if self.context is None and self.n % self.batch_size == 0:
+            return self.batch_size
+        return None
+
     def should_recreate_iterator(self):
         return False
 
@@ -410,7 +417,8 @@ class DataHandler:
         if self._inferred_steps == 0:
             raise ValueError("Expected input data to be non-empty.")
         if model is not None and not model.built:
-            model._build_from_sample(self._adapter.peek_x())
+            static_batch_size = getattr(self._adapter, "static_batch_size", lambda: None)
+            model._build_from_sample(self._adapter.peek_x(), batch_size=static_batch_size())
 
     def _infer_steps(self, steps):
         if steps == -1:

@@ -236,7 +236,8 @@ class Functional(Model):
                 value._keras_mask = input_mask
             values[id(reference)] = value
         release = not is_recording()          # a tape would keep the intermediates anyway
-        plan = fusion.graph_plan(self) if release else None
+        keras3_training = training is None and self._keras3_training_nodes()
+        plan = fusion.graph_plan(self) if release and not keras3_training else None
         if plan is not None:                  # inference: chains of layers run fused
             fusion.run_graph(plan, values, training)
             return self._collect_outputs(values)
@@ -272,6 +273,8 @@ class Functional(Model):
             args, kwargs = node.map_arguments(values)
             if training is not None and node.layer._call_accepts_training:
                 kwargs.setdefault("training", training)
+            elif keras3_training and node in keras3_training:
+                kwargs["training"] = node.keras3_training
             if release:
                 for tensor_id in released:
                     del values[tensor_id]
@@ -290,6 +293,13 @@ class Functional(Model):
         if not release:
             remember_recorded_values(values)      # for K.gradients in a compiled loss
         return self._collect_outputs(values)
+
+    def _keras3_training_nodes(self):
+        """The nodes of this graph loaded from a Keras 3 file with a recorded `training`
+        (`serialization.KERAS3_TRAINING`) that the layer's call accepts."""
+        return {node for node, _, _ in self._run_plan
+                if getattr(node, "keras3_training", None) is not None
+                and node.layer._call_accepts_training}
 
     def _collect_outputs(self, values):
         results = [values[id(t)] for t in self.outputs]

@@ -635,12 +635,13 @@ def fused_training_step(model, step, x, pairs):
 # training: a few-tap convolution and the max pooling after it as one recorded op
 # ---------------------------------------------------------------------------------------
 # While a tape records (fit's train step, `model(x, training=True)` under a GradientTape), a
-# Conv1D/2D/3D (exact class, channels_last, relu or linear activation) directly followed by a
+# Conv1D/2D (exact class, channels_last, relu or linear activation) directly followed by a
 # MaxPooling of the same rank (exact class, channels_last) runs as ops/conv_pool.py's op when
 # that op applies (stride-1 convolution with at most 4 taps, pooling windows tiling its
 # output): the full-size convolution output, its relu mask and the pooling's backward routing
-# never exist. Anything else runs layer by layer.
-_CONV_POOL = {Conv1D: MaxPooling1D, Conv2D: MaxPooling2D, Conv3D: MaxPooling3D}
+# never exist. Anything else runs layer by layer. Not Conv3D + MaxPooling3D: the op routes a
+# tie to the first maximum, tf's MaxPool3DGrad (and our MaxPooling3D) to every tied maximum.
+_CONV_POOL = {Conv1D: MaxPooling1D, Conv2D: MaxPooling2D}
 
 
 def _conv_pool_pair(conv, pool):

@@ -23,6 +23,10 @@ _DERIVED_GRAPH_ATTRIBUTES = frozenset({
 })
 
 
+# `_build_from_sample`'s default: the batch size of the sample itself
+_SAMPLE_BATCH = object()
+
+
 class Sequential(Functional):
     """A linear stack of layers.
 
@@ -40,6 +44,8 @@ class Sequential(Functional):
         self._nodes_in_order = None
         self.inputs, self.outputs = [], []
         self.built = False
+        if layers and not isinstance(layers, (list, tuple)):
+            layers = [layers]       # tf.keras takes a single layer for a list of one
         for layer in layers or []:
             self.add(layer)
 
@@ -201,17 +207,27 @@ class Sequential(Functional):
             outputs = call_layer(layer, outputs)
         return outputs
 
-    def _build_from_sample(self, x):
+    def _build_from_sample(self, x, batch_size=_SAMPLE_BATCH):
+        """Build from the first data: tf.keras traces its step with the data's shape, whose
+        batch size is the sample's own (train_on_batch) or, for `fit` / `evaluate` /
+        `predict`, the `batch_size` their data handler gives (None when batches differ)."""
         if self.built:
             return
         import numpy as np
-        shape = (None,) + tuple(np.shape(x)[1:])
-        self.build(shape, self._input_dtype_for(x))
+        shape = tuple(np.shape(x))
+        batch = shape[0] if batch_size is _SAMPLE_BATCH else batch_size
+        self.build((batch,) + shape[1:], self._input_dtype_for(x))
 
     def _maybe_build(self, inputs):
         if not self.built and self._stack:
             import numpy as np
-            self.build((None,) + tuple(np.shape(inputs)[1:]), self._input_dtype_for(inputs))
+            # a direct call on data builds with its shape, batch size included (tf.keras'
+            # summary shows (2, 32) after `model(x[:2])`); a later call with another batch
+            # size relaxes it to None (`_relax_inferred_input_shape`)
+            shape = tuple(np.shape(inputs))
+            if isinstance(inputs, (list, tuple, dict)):
+                shape = (None,) + shape[1:]
+            self.build(shape, self._input_dtype_for(inputs))
 
     def _input_dtype_for(self, data):
         """A deferred Sequential whose first layer reads strings (lookup, text, hashing layers)

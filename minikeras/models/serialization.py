@@ -420,11 +420,14 @@ def functional_from_config(config, custom_objects=None, cls=None, make_layer=Non
                     kwargs = _resolve_kwargs(refs[0][3], tensor_for)
                     if _has_unresolved_ref(kwargs):
                         break
+                keras3_training = kwargs.pop(KERAS3_TRAINING, None)
                 if _preserves_input_structure(layer):
                     inputs = _rebuild_first_arg(nodes[0], tensor_for)
                 else:
                     inputs = tensors[0] if len(tensors) == 1 else tensors
                 layer(inputs, **kwargs)
+                if keras3_training is not None:
+                    layer._inbound_nodes[-1].keras3_training = keras3_training
                 nodes.pop(0)
                 progress = True
     if any(nodes for _, nodes in pending):
@@ -453,6 +456,12 @@ def functional_from_config(config, custom_objects=None, cls=None, make_layer=Non
     if config.get("trainable") is False:
         model.trainable = False
     return model
+
+
+# A Keras 3 node's recorded `training` in the converted config's call kwargs (see
+# saving/keras3_config.py): taken off before the call and kept on the node, which the model
+# applies only when it is called without a `training` of its own, as Keras 3 does.
+KERAS3_TRAINING = "_keras3_training"
 
 
 def _is_ref(value):

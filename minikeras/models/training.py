@@ -397,7 +397,7 @@ class Model(Layer):
         callbacks.on_train_end(logs=training_logs)
         return self.history
 
-    def _build_from_sample(self, x):
+    def _build_from_sample(self, x, batch_size=None):
         # A model that only overrides `train_step` (keras.io's GAN) is never called on the data.
         if not self.built and type(self).call is not Model.call:
             self(x, training=False)

@@ -568,16 +568,19 @@ def relu_in_place(array):
     """`np.maximum(array, 0, out=array)`, taken against a row of zeros: NumPy (2.4) runs a
     maximum with a scalar operand in a scalar loop, 3.5x slower than against an array (seed_cnn's
     first convolution output, 3.2 MB a sample: 0.29 -> 0.08 ms, one thread)."""
-    if not array.flags.c_contiguous or array.size < _SMALL_RELU:
+    size = array.size
+    if size < _SMALL_RELU or not array.flags.c_contiguous:
         np.maximum(array, 0, out=array)
         return array
-    flat = _as_shape(array, (-1,))
-    width = min(_EPILOGUE_ROW, flat.size)
-    bulk = flat.size - flat.size % width
-    zeros = _zero_row(width, flat.dtype)
-    rows = _as_shape(flat[:bulk], (-1, width))
-    np.maximum(rows, zeros, out=rows)
-    if bulk < flat.size:
+    flat = array.reshape(-1)                 # C-contiguous: a view (called once a slice)
+    width = _EPILOGUE_ROW if size > _EPILOGUE_ROW else size
+    bulk = size - size % width
+    zeros = _ZERO_ROWS.get(array.dtype)
+    if zeros is None or len(zeros) < width:
+        zeros = _zero_row(width, array.dtype)
+    rows = flat[:bulk].reshape(-1, width)
+    np.maximum(rows, zeros[:width], out=rows)
+    if bulk < size:
         rest = flat[bulk:]
         np.maximum(rest, zeros[:len(rest)], out=rest)
     return array
@@ -780,7 +783,14 @@ def _winograd_plan_key(x_shape, kernel_shape, pads, dtype, activation, has_bias,
 # blocks for OpenBLAS' small-matrix kernels (`winograd._product_in_blocks`: a slice's rows no
 # longer decide which kernel multiplies them), against 2 MB (12 pairs each, load 15-16): 2.5 MB
 # wall 0.952 / 0.973, CPU 0.952 / 0.969; 3 MB 0.953, CPU 0.956; 4 MB 1.141 / 1.084 (8 pairs).
-_IN_FLIGHT_SLICE_BYTES = 5 << 19
+# Those slices were cut from pieces of at most 8 samples (`_INFERENCE_PIECES`, which a batch
+# thread, alone in its batch, does not need): with the batch one piece (perf-rt5, FIFO, load
+# 13-14, against pieces at 2.5 MB): 2 MB CPU 0.953 / 0.964, wall 0.958 / 0.975 (12 / 10 pairs),
+# 2.5 MB 0.994 / 0.980, wall 0.994 / 0.983, 3.5 MB 1.040 / 1.034.
+_IN_FLIGHT_SLICE_BYTES = 1 << 21
+# A batch thread runs a Winograd layer's whole batch as one piece (one `convolve_chunk` call:
+# 8 pieces made 8 calls' Python a layer, and capped 128-channel slices at 8 samples).
+_ONE_PIECE_IN_BATCH_THREADS = True
 
 
 def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
@@ -821,16 +831,19 @@ def winograd_inference(x, kernel_shape, transformed_kernel, pads, epilogue):
     step = winograd.slice_samples(tiling, max(kernel_shape[-2], filters),
                                   _IN_FLIGHT_SLICE_BYTES if parallel.in_batch_thread()
                                   else winograd._SLICE_BYTES)
-    bounds = pieces(batch, max(step, _inference_piece(batch, first_chunk)))
-    wide_bias = None if bias is None else winograd.WideBias(bias, dtype)
+    bounds = [(0, batch)] if _ONE_PIECE_IN_BATCH_THREADS and parallel.in_batch_thread() else \
+        pieces(batch, max(step, _inference_piece(batch, first_chunk)))
+    wide_bias = None if bias is None else winograd.WideBias.of(bias, dtype)
 
     def work(first_piece, end_piece):
-        for b0, b1 in bounds[first_piece:end_piece]:
-            def finish_slice(s0, s1, b0=b0):
-                finish(rows[(b0 + s0) * positions:(b0 + s1) * positions], (b0 + s0) * positions,
-                       (b0 + s1) * positions)
-            winograd.convolve_chunk(x[b0:b1], transformed_kernel, tiling, out[b0:b1],
-                                    finish_slice, wide_bias, winograd.even_slices(b1 - b0, step))
+        with winograd._short_ufunc_buffer():        # set once for all the pieces
+            for b0, b1 in bounds[first_piece:end_piece]:
+                def finish_slice(s0, s1, b0=b0):
+                    finish(rows[(b0 + s0) * positions:(b0 + s1) * positions],
+                           (b0 + s0) * positions, (b0 + s1) * positions)
+                winograd.convolve_chunk(x[b0:b1], transformed_kernel, tiling, out[b0:b1],
+                                        finish_slice, wide_bias,
+                                        winograd.even_slices(b1 - b0, step))
     run_split(work, len(bounds), piece=1)
     return out
 

@@ -221,6 +221,19 @@ def square(x):
     return record(np.square(xd), (x,), lambda g, needs: (g * (2 * xd),))
 
 
+def squared_difference(a, b):
+    """`(a - b) ** 2` as tf.math.squared_difference, with its gradient `(2 g) * (a - b)`: the
+    2 goes with g, so a difference near float32's largest value keeps a finite gradient."""
+    ad, bd = unwrap(a), unwrap(b)
+    difference = _broadcast(operator.sub, ad, bd)
+
+    def backward(g, needs):
+        grad = (g * 2) * difference
+        return (_reduce_like(grad, a) if needs[0] else None,
+                _reduce_like(-grad, b) if needs[1] else None)
+    return record(np.square(difference), (a, b), backward)
+
+
 def sqrt(x):
     xd = unwrap(x)
     out = np.sqrt(xd)
@@ -744,17 +757,21 @@ def _converted_like(other, tensor):
     return other
 
 
-def _equality(compare, when_incomparable):
+def _equality(compare, when_incomparable, tf_op_name):
     """`tensor == other` (`!=`) elementwise, as TF 2's eager and graph tensors (a custom
     metric's `tf.cast(y_true, "int32") == tf.cast(y_pred, "int32")` counts matches); `None`
     or shapes that do not broadcast give a plain bool, as TF's
-    `equal(..., incompatible_shape_error=False)` does. Hashing stays by identity."""
+    `equal(..., incompatible_shape_error=False)` does. Two tensors of different dtypes raise
+    TF's InvalidArgumentError; a NumPy operand takes a float tensor's dtype. Hashing stays by
+    identity."""
     def apply(a, b):
         if getattr(b, "_is_keras_tensor", False):
             return NotImplemented
         if b is None:
             return when_incomparable
-        left, right = unwrap(a), unwrap(b)
+        if isinstance(b, Tensor) and b.dtype != a.dtype:
+            dtype_errors.check_same_dtype(tf_op_name, [a, b])
+        left, right = unwrap(a), unwrap(_converted_like(b, a))
         try:
             np.broadcast_shapes(np.shape(left), np.shape(right))
         except ValueError:
@@ -763,10 +780,25 @@ def _equality(compare, when_incomparable):
     return apply
 
 
+def _unrecorded(function, a, b):
+    """`function` of two operands (Tensors or NumPy values) as a Tensor no tape records."""
+    return Tensor(function(unwrap(a), unwrap(b)))
+
+
+def _floor_divide(a, b):
+    """tf's FloorDiv: integers as NumPy's floor_divide, floats `floor(a / b)` of the rounded
+    quotient (1 // 0.1 in float32 is 10, NumPy's exact floor_divide says 9)."""
+    with np.errstate(divide="ignore", invalid="ignore"):    # inf and NaN, as tf
+        quotient = np.true_divide(a, b)
+    if quotient.dtype.kind != "f" or np.result_type(a, b).kind != "f":
+        return np.floor_divide(a, b)
+    return np.floor(quotient, out=quotient if isinstance(quotient, np.ndarray) else None)
+
+
 def _install_operators():
     T = Tensor
-    T.__eq__ = _equality(lambda a, b: Tensor(np.equal(a, b)), False)
-    T.__ne__ = _equality(lambda a, b: Tensor(np.not_equal(a, b)), True)
+    T.__eq__ = _equality(lambda a, b: Tensor(np.equal(a, b)), False, "Equal")
+    T.__ne__ = _equality(lambda a, b: Tensor(np.not_equal(a, b)), True, "NotEqual")
     T.__hash__ = lambda a: id(a)     # defining __eq__ would otherwise drop it
     T.T = property(lambda a: transpose(a))
     binary = {   # name: (operator, TF's op for two tensors, None when reflected)
@@ -784,6 +816,11 @@ def _install_operators():
         "__le__": (lambda a, b: less_equal(a, b), "LessEqual"),
         "__gt__": (lambda a, b: greater(a, b), "Greater"),
         "__ge__": (lambda a, b: greater_equal(a, b), "GreaterEqual"),
+        # not differentiable, as tf's FloorDiv (FloorMod's gradient is not kept either)
+        "__floordiv__": (lambda a, b: _unrecorded(_floor_divide, a, b), "FloorDiv"),
+        "__rfloordiv__": (lambda a, b: _unrecorded(_floor_divide, b, a), None),
+        "__mod__": (lambda a, b: _unrecorded(np.mod, a, b), "FloorMod"),
+        "__rmod__": (lambda a, b: _unrecorded(np.mod, b, a), None),
     }
     for name, (operator, tf_op_name) in binary.items():
         setattr(T, name, _defer_to_symbolic(operator, tf_op_name))
@@ -791,8 +828,6 @@ def _install_operators():
     T.__pos__ = lambda a: a
     T.__abs__ = lambda a: abs(a)
     T.__getitem__ = lambda a, i: getitem(a, i)
-    T.__floordiv__ = lambda a, b: Tensor(np.floor_divide(unwrap(a), unwrap(b)))
-    T.__mod__ = lambda a, b: Tensor(np.mod(unwrap(a), unwrap(b)))
     T.__and__ = lambda a, b: Tensor(np.logical_and(unwrap(a), unwrap(b)))
     T.__or__ = lambda a, b: Tensor(np.logical_or(unwrap(a), unwrap(b)))
     T.__invert__ = lambda a: Tensor(np.logical_not(unwrap(a)))

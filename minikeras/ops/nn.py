@@ -107,7 +107,9 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         slope = np.where(above, 1, negative_slope).astype(xd.dtype)
     else:
         out, slope = _keras2_relu_pieces(xd, negative_slope, max_value, threshold)
-    return record(out, (x,), lambda g, needs: (g * slope,))
+    # tf.keras' K.relu uses tf.nn.relu (its gradient keeps x) unless only thresholded
+    uses_tf_relu = threshold == 0 or negative_slope != 0
+    return record(out, (x,), lambda g, needs, uses_tf_relu=uses_tf_relu: (g * slope,))
 
 
 def _keras2_relu_pieces(xd, negative_slope, max_value, threshold):
@@ -236,7 +238,13 @@ def elu(x, alpha=1.0):
     positive = xd > 0
     neg = (np.expm1(np.minimum(xd, 0)) * alpha).astype(xd.dtype, copy=False)
     out = np.where(positive, xd, neg)
-    return record(out, (x,), lambda g, needs: (np.where(positive, g, g * (neg + alpha)).astype(g.dtype),))
+
+    def backward(g, needs):
+        # tf's EluGrad passes the gradient wherever the output is not negative: alpha * g at
+        # a NaN input (K.elu scales the gradient by alpha below 0 before it), not NaN
+        slope = np.where(np.isnan(neg), np.asarray(alpha, neg.dtype), neg + alpha)
+        return (np.where(positive, g, g * slope).astype(g.dtype),)
+    return record(out, (x,), backward)
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -271,6 +279,18 @@ def prelu(x, alpha):
         galpha = unbroadcast(np.where(positive, zero, g * xd), ad.shape) if needs[1] else None
         return gx, galpha
     return record(out, (x, alpha), backward)
+
+
+def silu(x):
+    """`x * sigmoid(x)` (swish) with tf.nn.silu's own gradient, `g * s * (1 + x * (1 - s))`:
+    finite where the product rule's `(g * x) * s'(x)` is inf * 0 (|x| ~1e19 with a large g)."""
+    xd = as_array(x)
+    s = sigmoid_array(xd)
+    out = xd * s
+
+    def backward(g, needs):
+        return (g * (s * (1 + xd * (1 - s))),)
+    return record(out, (x,), backward)
 
 
 def softsign(x):

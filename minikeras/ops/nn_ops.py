@@ -45,8 +45,7 @@ def softsign(x):
 
 
 def silu(x):
-    t = as_float(x)
-    return _m.multiply(t, _m.sigmoid(t))
+    return _nn.silu(as_float(x))
 
 
 swish = silu

@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np   # loads BLAS before it is looked up below
 
+from . import blas_blocking
+from .blas_blocking import matmul_into
 from .allocator import tune_once
 from .contention import other_processes_busy
 
@@ -494,16 +496,32 @@ def matmul(a, b):
         return a @ b
     start = time.perf_counter()
     try:
-        if not can_split() or not getattr(_state, "single_blas_active", False):
+        if not getattr(_state, "single_blas_active", False):
             return a @ b
+        # one BLAS thread here: the threaded product's bits (blas_blocking.py)
         out = np.empty((rows, columns), np.result_type(a, b))
+        cuts = _threaded_cuts(depth, out.dtype)
+        if not can_split():
+            return matmul_into(a, b, out, cuts)
         if rows >= columns:
-            _split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), rows, True)
+            _split(lambda lo, hi: matmul_into(a[lo:hi], b, out[lo:hi], cuts), rows, True)
         else:
-            _split(lambda lo, hi: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi]), columns, True)
+            _split(lambda lo, hi: matmul_into(a, b[:, lo:hi], out[:, lo:hi], cuts), columns,
+                   True)
         return out
     finally:
         _note_splittable(start)
+
+
+def _threaded_cuts(depth, dtype):
+    """Cuts of the inner dimension that make a one-BLAS-thread product give BLAS' threaded
+    bits (`blas_blocking.threaded_cuts`; probed on first use, never inside a split, where the
+    other thread may be inside BLAS)."""
+    if _BLAS is None:
+        return ()
+    if inside_split():
+        return blas_blocking.known_cuts(depth, dtype)
+    return blas_blocking.threaded_cuts(depth, dtype, *_BLAS)
 
 
 def _one_blas_thread(a, b):
@@ -543,10 +561,13 @@ def matmul_pair(first, second):
     start = time.perf_counter()
     results = [None, None]
     pairs = (first, second)
+    cuts = [_threaded_cuts(a.shape[1], np.result_type(a, b)) for a, b in pairs]
 
     def work(lo, hi):
         for index in range(lo, hi):
-            results[index] = pairs[index][0] @ pairs[index][1]
+            a, b = pairs[index]
+            results[index] = matmul_into(a, b, np.empty((a.shape[0], b.shape[1]),
+                                                        np.result_type(a, b)), cuts[index])
     try:
         _split(work, 2, True)
     finally:

@@ -203,6 +203,26 @@ def _masked(mask, g):
     return M.where(mask, g, np.zeros((), g.dtype))
 
 
+def keeping_operand(g, operand):
+    """`g` itself, recorded as depending on `operand` too, with a zero gradient there.
+
+    tf's gradients of relu, relu6, leaky relu, abs and max pooling (ReluGrad, Relu6Grad,
+    LeakyReluGrad, Sign, MaxPoolGrad) take the op's input or output as an operand whose
+    gradient is zeros, so a gradient computed through them stays connected to it: differentiated
+    again, the sources behind it get zeros where a constant mask would give None."""
+    if not isinstance(operand, Tensor):
+        return g
+    gd = unwrap(g)
+    return record(gd, (g, operand), lambda gg, needs: (gg, np.zeros_like(unwrap(operand))))
+
+
+@rule_for(keeping_operand, "<lambda>")
+def _keeping_operand_rule(node, gg, needs, env):
+    operand = env["operand"]
+    return (keeping_operand(gg, operand) if needs[0] else None,
+            Tensor(np.zeros_like(unwrap(operand))) if needs[1] else None)
+
+
 def _scaled(g, factor):
     """`g * factor` for a constant array `factor` (a slope, a dropout mask)."""
     return M.multiply(g, np.asarray(factor, g.dtype))
@@ -243,6 +263,14 @@ def _subtract_rule(node, g, needs, env):
     a, b = node._parents
     return (_reduce_like(g, a) if needs[0] else None,
             _reduce_like(M.negative(g), b) if needs[1] else None)
+
+
+@rule_for(M.squared_difference)
+def _squared_difference_rule(node, g, needs, env):
+    a, b = node._parents
+    grad = M.multiply(M.multiply(g, 2.0), M.subtract(a, b))
+    return (_reduce_like(grad, a) if needs[0] else None,
+            _reduce_like(M.negative(grad), b) if needs[1] else None)
 
 
 @rule_for(M.multiply)
@@ -312,7 +340,7 @@ def _unary(op, name="<lambda>"):
 
 
 _unary(M.negative)(lambda node, x, g: M.negative(g))
-_unary(M.abs)(lambda node, x, g: _scaled(g, np.sign(x.data)))
+_unary(M.abs)(lambda node, x, g: keeping_operand(_scaled(g, np.sign(x.data)), x))
 _unary(M.square)(lambda node, x, g: M.multiply(g, M.multiply(x, 2.0)))
 _unary(M.exp)(lambda node, x, g: M.multiply(g, node))
 _unary(M.log)(lambda node, x, g: M.divide(g, x))
@@ -585,7 +613,7 @@ def _repeat_rule(node, g, needs, env):
 def _activation_gradient(activation, out, g):
     """d activation / d pre-activation times `g`, from the (recorded) output `out`."""
     if activation == "relu":
-        return _masked(out.data > 0, g)
+        return keeping_operand(_masked(out.data > 0, g), out)
     if activation == "tanh":
         return M.multiply(g, M.subtract(1.0, M.square(out)))
     if activation == "sigmoid":
@@ -619,26 +647,28 @@ def _bias_add_rule(node, g, needs, env):
 
 @rule_for(_nn._relu_with_backward)
 def _relu_rule(node, g, needs, env):
-    return (_masked(node.data > 0, g),)
+    return (keeping_operand(_masked(node.data > 0, g), node),)
 
 
 @rule_for(_nn.relu, "<lambda>")
 def _general_relu_rule(node, g, needs, env):
-    return (_scaled(g, env["slope"]),)
+    g = _scaled(g, env["slope"])
+    return (keeping_operand(g, node) if env["uses_tf_relu"] else g,)
 
 
 @rule_for(_nn._capped_relu)
 def _capped_relu_rule(node, g, needs, env):
     out = node.data
-    return (_masked((out > 0) & (out < env["cap"]), g),)
+    return (keeping_operand(_masked((out > 0) & (out < env["cap"]), g), node),)
 
 
 @rule_for(_nn.leaky_relu)
 def _leaky_relu_rule(node, g, needs, env):
-    return (M.where(env["positive"], g, M.multiply(g, env["alpha"])),)
+    return (keeping_operand(M.where(env["positive"], g, M.multiply(g, env["alpha"])),
+                            node._parents[0]),)
 
 
-@rule_for(_nn.elu, "<lambda>")
+@rule_for(_nn.elu)
 def _elu_rule(node, g, needs, env):
     slope = M.add(node, float(env["alpha"]))
     return (M.where(env["positive"], g, M.multiply(g, slope)),)
@@ -660,9 +690,18 @@ def _prelu_rule(node, g, needs, env):
     if needs[0]:
         # at exactly 0 both of tf's relu terms have slope 0: no gradient there
         gx = M.where(positive, g, M.where(xd < 0, M.multiply(g, alpha), zero))
+        gx = keeping_operand(gx, x)          # tf.keras' PReLU is made of two relus
     if needs[1]:
         galpha = unbroadcast(M.where(positive, zero, M.multiply(g, x)), np.shape(env["ad"]))
     return gx, galpha
+
+
+@rule_for(_nn.silu)
+def _silu_rule(node, g, needs, env):
+    x = node._parents[0]
+    s = M.sigmoid(x)
+    slope = M.multiply(s, M.add(M.multiply(x, M.subtract(1.0, s)), 1.0))
+    return (M.multiply(g, slope),)
 
 
 @rule_for(_nn.softsign, "<lambda>")
@@ -972,7 +1011,7 @@ def _read_rule(node, g, needs, env):
 def _max_pool_rule(node, g, needs, env):
     data_format = env["data_format"]
     routed = route_to_first_max(_channels_last(g, data_format), env["ctx"])
-    return (_channels_first(routed, data_format),)
+    return (keeping_operand(_channels_first(routed, data_format), node._parents[0]),)
 
 
 def spread_over_windows(g, ctx):
@@ -1030,6 +1069,7 @@ def _conv_max_pool_rule(node, g, needs, env):
     g = route_to_first_max(g, pool_ctx)
     if ctx.activation == "relu":
         g = _masked(y > 0, g)
+    g = keeping_operand(g, node)             # as tf's MaxPoolGrad and ReluGrad
     return (convolution_input_gradient(g, kernel, geometry) if needs[0] else None,
             convolution_kernel_gradient(x, g, geometry) if needs[1] else None,
             M.sum(g, axis=tuple(range(g.ndim - 1))) if bias is not None and needs[2] else None)

@@ -17,6 +17,7 @@ slice of it at a time, in per-thread buffers; `Tiling` holds the geometry of one
 and padding.
 """
 import threading
+import weakref
 
 import numpy as np
 
@@ -25,12 +26,16 @@ from .parallel import inside_split, local_buffer, near_equal_bounds
 
 # Kernel transform (4x3): U = G W G^T. Its entries (0, +-1/2, 1) are exact in binary.
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+# The forward convolution's kernel transform: G with its row 2 negated (see `_OutputTransform`).
+_G_FORWARD = _G * np.array([1.0, 1.0, -1.0, 1.0])[:, None]
 # The kernel gradient's output-gradient transform A dY A^T is computed with +dY1 where A has
 # -dY1 (its last row); these signs, applied to the small (16, cin, filters) sum, undo that.
 _SIGNS = np.array([1.0, 1.0, 1.0, -1.0])
 # The transformed data keeps its column positions j in pairs (see `transform_input`): pair 0
 # holds j = 0, 3 and pair 1 j = 1, 2; `_SLOT_OF[j]` is where j sits among the four (2p + q).
 _SLOT_OF = [0, 2, 3, 1]
+# The position j held by each slot of the slot order (the inverse of `_SLOT_OF`).
+_J_OF_SLOT = [_SLOT_OF.index(slot) for slot in range(4)]
 # NumPy's ufunc buffer size inside the transforms (elements; NumPy's default is 8192). With the
 # default, a pass over a strided 2-D view whose rows are shorter than the buffer is copied
 # through it: 0.31 ns per element against 0.16-0.20 unbuffered for rows of 512-1024 elements,
@@ -42,13 +47,20 @@ _buffers = threading.local()
 
 
 class _short_ufunc_buffer:
-    """NumPy's ufunc buffer at `_UFUNC_BUFFER` elements on this thread while inside."""
+    """NumPy's ufunc buffer at `_UFUNC_BUFFER` elements on this thread while inside. Nested
+    uses (a layer's pieces, each a `convolve_chunk`) set it once: `np.setbufsize` costs a few
+    us of Python under the GIL, which the other thread of a two-thread predict then waits for."""
 
     def __enter__(self):
-        self._previous = np.setbufsize(_UFUNC_BUFFER)
+        depth = getattr(_buffers, "short_depth", 0)
+        _buffers.short_depth = depth + 1
+        if not depth:
+            self._previous = np.setbufsize(_UFUNC_BUFFER)
 
     def __exit__(self, *exc):
-        np.setbufsize(self._previous)
+        _buffers.short_depth -= 1
+        if not _buffers.short_depth:
+            np.setbufsize(self._previous)
         return False
 
 
@@ -78,11 +90,15 @@ class Tiling:
 
 
 def transform_kernel(kernel):
-    """`(3, 3, cin, filters)` -> `(16, cin, filters)`: G W G^T per channel pair."""
-    g = _G.astype(kernel.dtype)
+    """`(3, 3, cin, filters)` -> `(16, cin, filters)`: G W G^T per channel pair, with G's row 2
+    negated (`_G_FORWARD`: the transformed kernel's row i = 2 and column j = 2 are negated,
+    position (2, 2) twice, so not) and the columns j in the slots' order (slot `_SLOT_OF[j]`
+    holds column j), as `convolve_chunk` multiplies the input transform's slots by it in
+    one product and `_OutputTransform` takes the products."""
+    g = _G_FORWARD.astype(kernel.dtype)
     cin, filters = kernel.shape[2:]
     rows = np.matmul(g, kernel.reshape(3, -1)).reshape(4, 3, -1)      # sum over a: (i, b, x)
-    return np.matmul(g, rows).reshape(16, cin, filters)                 # sum over b: (i, j, x)
+    return np.matmul(g[_J_OF_SLOT], rows).reshape(16, cin, filters)     # over b: (i, slot, x)
 
 
 def kernel_from_transformed(d_transformed, dtype):
@@ -191,9 +207,9 @@ class _InputTransform:
             (np.subtract, r[2], r[1], v[2]),
             (np.subtract, r[1], r[3], v[3])]
         self.pairs = v.reshape(4, 2, count * th * tw, 2, channels)
-        # The products' left operands: `(i, q, tiles, c)` per pair.
-        self.operands = (self.pairs[:, 0].transpose(0, 2, 1, 3),
-                         self.pairs[:, 1].transpose(0, 2, 1, 3))
+        # Both pairs as one `(i, p, q, tiles, c)` operand: slot (p, q) holds j = 0, 3, 1, 2,
+        # the slot order of `transform_kernel`'s kernel and `_OutputTransform`'s products.
+        self.operand = self.pairs.transpose(0, 1, 3, 2, 4)
 
     def run(self, x=None):
         """V of `x` (placed in the padded buffer first) or of what the buffer holds; inside
@@ -218,8 +234,10 @@ def _runs(source, dest):
 
 
 def transform_output(m, tiling, count, out):
-    """`m (16, count*th*tw, f)` -> `out (count, *tiling.out, f)`: A^T M A, cropped. (Through
-    fresh buffers; the kernels reuse an `_OutputTransform`.)"""
+    """`m (16, count*th*tw, f)` -> `out (count, *tiling.out, f)`: A^T M A, cropped, for `m`
+    with its row i = 2 and column j = 2 negated and its columns in the slots' order (products
+    of `transform_kernel`'s kernel).
+    (Through fresh buffers; the kernels reuse an `_OutputTransform`.)"""
     transform = _OutputTransform(tiling, count, m.shape[-1], m.dtype)
     np.copyto(transform.m, m)
     with _short_ufunc_buffer():
@@ -228,40 +246,91 @@ def transform_output(m, tiling, count, out):
 
 class _OutputTransform:
     """The output transform of `count` samples, like `_InputTransform`: `m` (the 16 products,
-    written through `products`) and the passes that turn it into the output."""
+    written through `products`) and the passes that turn it into the output.
+
+    The products come from `transform_kernel`'s kernel (its columns j in the slots' order
+    0, 3, 1, 2, as the input transform's pairs lay them: one product a slice), whose row
+    i = 2 and column j = 2 are negated, so both combinations of A^T are the same two passes
+    over pairs of slots: rows `(m0 + m1, m1 + m2') - (m2', m3)` = `(m0 + m1 + m2, m1 - m2 -
+    m3)` (the same values and order as with unsigned products: x + (-y) == x - y exactly),
+    then columns alike, into a `(2, 2, tiles, f)` buffer that one copy of whole channel runs
+    (void cells, a memcpy each) interleaves into the output. One product, four passes and one
+    copy where the two pairs' products and the row and column combinations done per output
+    phase took 14-16 NumPy calls (each a GIL hand-back that a second thread running batches
+    may have to wait for)."""
 
     def __init__(self, tiling, count, filters, dtype):
         th, tw = tiling.tiles
+        values = count * th * tw * filters
         self.m = np.empty((16, count * th * tw, filters), dtype)
-        m4 = self.m.reshape(4, 4, count, th, tw, filters)
-        slots = self.m.reshape(4, 4, count * th * tw, filters)
-        self.products = (slots[:, 0::3], slots[:, 1:3])             # j = 0, 3 and j = 1, 2
-        # The row combinations in place (over the products of rows i = 0, 1): no buffer
-        # beside the products, so more of a slice stays in cache.
-        s = m4[:2]
-        self._row_passes = [(np.add, m4[0], m4[1], s[0]), (np.add, s[0], m4[2], s[0]),
-                            (np.subtract, m4[1], m4[2], s[1]), (np.subtract, s[1], m4[3], s[1])]
-        self.pair = np.empty((count, th, tw, filters), dtype)
-        self._column_passes = []
-        for a in range(2):
-            rows = (tiling.out[0] - a + 1) // 2
-            for b in range(2):
-                cols = (tiling.out[1] - b + 1) // 2
-                if b == 0:
-                    first, last, other = (np.add, s[a, 0], s[a, 1]), np.add, s[a, 2]
-                else:
-                    first, last, other = (np.subtract, s[a, 1], s[a, 2]), np.subtract, s[a, 3]
-                self._column_passes.append(
-                    (first, last, self.pair[:, :rows, :cols], other[:, :rows, :cols],
-                     (slice(None), slice(a, None, 2), slice(b, None, 2))))
+        self.products = self.m.reshape(4, 2, 2, count * th * tw, filters)   # (i, p, q)
+        m4 = self.m.reshape(4, 4, values)
+        rows = np.empty((2, 4, values), dtype)                       # (a, j)
+        self._phases = np.empty((2, 2, count, th, tw, filters), dtype)  # (a, b)
+        phases = self._phases.reshape(2, 2, values)
+        # Columns in the slots' order j = 0, 3, 1, 2: (j0, j1) are slots 0, 2, (j1, j2) 2, 3
+        # and (j2, j3) 3, 1.
+        self._passes = [(np.add, m4[0:2], m4[1:3], rows),
+                        (np.subtract, rows, m4[2:4], rows),
+                        (np.add, rows[:, 0::2], rows[:, 2:4], phases),
+                        (np.subtract, phases, rows[:, 3::-2], phases)]
+        self._count, self._tiles, self._out = count, (th, tw), tuple(tiling.out)
+        self._even = self._out == (2 * th, 2 * tw)
+        self._phase_cells = channel_cells(self._phases)               # (a, b, count, th, tw)
+        self._cell = self._phase_cells.dtype
+        # input transform -> its `_SliceProducts` (weak: an input transform evicted from the
+        # per-thread cache takes its entry, and the views of its buffers, with it).
+        self._slice_products = weakref.WeakKeyDictionary()
+        self._bias_views = {}                # fold -> the bias slot's rows as `WideBias` adds
+
+    def products_from(self, inputs):
+        """The `_SliceProducts` of `inputs`' operands into this transform's products (made
+        once per input transform: the blocked views cost ~25 us of Python a slice)."""
+        products = self._slice_products.get(inputs)
+        if products is None:
+            products = self._slice_products[inputs] = _SliceProducts([inputs.operand],
+                                                                     [self.products])
+        return products
+
+    def bias_views(self, fold):
+        """The products at `_BIAS_SLOT` as `(rows // fold, fold * f)` (or None) and the rows
+        left over (or None), for `WideBias.add_to`."""
+        views = self._bias_views.get(fold)
+        if views is None:
+            views = self._bias_views[fold] = _folded_rows(self.m[_BIAS_SLOT], fold)
+        return views
 
     def run(self, out):
-        """`out (count, *tiling.out, f)` from `m`; inside `_short_ufunc_buffer`."""
-        for ufunc, a, b, dest in self._row_passes:
+        """`out (count, *tiling.out, f)` (C-contiguous) from `m`; inside
+        `_short_ufunc_buffer`."""
+        for ufunc, a, b, dest in self._passes:
             ufunc(a, b, out=dest)
-        for (ufunc, a, b), last, pair, other, index in self._column_passes:
-            ufunc(a, b, out=self.pair)
-            last(pair, other, out=out[index])
+        cells = out.view(self._cell)[..., 0] if out.strides[-1] == out.itemsize and \
+            out.dtype == self.m.dtype else None
+        if cells is None:                    # channels not contiguous: float by float
+            cells, phase_cells = out, self._phases
+        else:
+            phase_cells = self._phase_cells
+            tiled = _tile_view(cells, self._count, self._tiles) if self._even else None
+            if tiled is not None:
+                np.copyto(tiled, phase_cells)
+                return
+        for a in range(2):                   # odd sizes: each phase cropped
+            rows = (self._out[0] - a + 1) // 2
+            for b in range(2):
+                cols = (self._out[1] - b + 1) // 2
+                np.copyto(cells[:, a::2, b::2], phase_cells[a, b, :, :rows, :cols])
+
+
+def _tile_view(cells, count, tiles):
+    """`cells (count, 2 th, 2 tw)` as `(a, b, count, th, tw)` (output row 2 t + a, column
+    2 u + b), or None when its strides allow no such view."""
+    view = cells.view()
+    try:
+        view.shape = (count, tiles[0], 2, tiles[1], 2)
+    except AttributeError:
+        return None
+    return view.transpose(2, 4, 0, 1, 3)
 
 
 # Inference slices take up to two sizes per layer shape (`even_slices`): resnet_small's three
@@ -332,21 +401,25 @@ def convolve_chunk(x, transformed_kernel, tiling, out, finish=None, bias=None, s
     once samples lo:hi of `out` are written (still in cache). `slices`, `(lo, hi)` covering
     the chunk in order, replaces the cache-sized slices of `_sample_slices`."""
     channels, filters = x.shape[-1], transformed_kernel.shape[-1]
-    u4 = transformed_kernel.reshape(4, 4, -1, filters)
-    kernel_pairs = (u4[:, 0::3], u4[:, 1:3])                        # j = 0, 3 and j = 1, 2
+    kernels = [transformed_kernel.reshape(4, 2, 2, -1, filters)]     # (i, p, q): slot order
     wide_bias = bias if bias is None or isinstance(bias, WideBias) else WideBias(bias, x.dtype)
     if slices is None:
         slices = _sample_slices(x.shape[0], tiling, max(channels, filters))
+    # The kernels as stacked operands of row blocks (`_SliceProducts`), made once a chunk.
+    kernel_blocks = [kernels[0][..., None, :, :]]
+    sized = {}                               # samples -> (input, output transform)
     with _short_ufunc_buffer():
         for lo, hi in slices:
-            inputs = _transform(_InputTransform, tiling, hi - lo, channels, x.dtype)
-            outputs = _transform(_OutputTransform, tiling, hi - lo, filters, x.dtype)
+            transforms = sized.get(hi - lo)
+            if transforms is None:
+                transforms = sized[hi - lo] = (
+                    _transform(_InputTransform, tiling, hi - lo, channels, x.dtype),
+                    _transform(_OutputTransform, tiling, hi - lo, filters, x.dtype))
+            inputs, outputs = transforms
             inputs.run(x[lo:hi])
-            for operand, kernel, product in zip(inputs.operands, kernel_pairs,
-                                                outputs.products):
-                _product_in_blocks(operand, kernel, product)
+            outputs.products_from(inputs).run(kernels, kernel_blocks)
             if wide_bias is not None:
-                wide_bias.add_to(outputs.m[_BIAS_SLOT])
+                wide_bias.add_to_views(outputs.bias_views(wide_bias.fold))
             outputs.run(out[lo:hi])
             if finish is not None:
                 finish(lo, hi)
@@ -365,18 +438,48 @@ def _product_in_blocks(operand, kernel, out):
     """`np.matmul(operand, kernel, out=out)` for stacked `(..., rows, c) @ (..., c, f)`, with
     the rows cut into near-equal blocks of at most `_SMALL_PRODUCT_MACS` multiply-adds (all
     whole blocks in one stacked call, the rest in a second)."""
-    rows, depth = operand.shape[-2:]
-    block = max(1, _SMALL_PRODUCT_MACS // max(depth * kernel.shape[-1], 1))
+    _SliceProducts([operand], [out]).run([kernel], [kernel[..., None, :, :]])
+
+
+class _SliceProducts:
+    """A slice's products `np.matmul(operand, kernel, out=product)` for the operand and product
+    pairs of its input and output transforms, the rows cut into near-equal blocks of at most
+    `_SMALL_PRODUCT_MACS` multiply-adds (all whole blocks in one stacked call, the rest in a
+    second), with the views made once (the buffers are the transforms' own, reused slice after
+    slice): per pair `(operand blocks, product blocks, operand rest, product rest)`, None
+    where there is no such part."""
+
+    def __init__(self, operands, products):
+        self.pairs = []
+        for operand, product in zip(operands, products):
+            rows, depth = operand.shape[-2:]
+            whole, size = _block_layout(rows, depth, product.shape[-1])
+            done = whole * size
+            self.pairs.append((
+                _row_blocks(operand, whole, size) if whole else None,
+                _row_blocks(product, whole, size) if whole else None,
+                operand[..., done:, :] if done < rows else None,
+                product[..., done:, :] if done < rows else None))
+
+    def run(self, kernels, kernel_blocks):
+        """The products with `kernels` (per pair `(..., c, f)`) and `kernel_blocks` (each
+        `kernel[..., None, :, :]`)."""
+        for (blocks, block_out, rest, rest_out), kernel, kernel_block in zip(
+                self.pairs, kernels, kernel_blocks):
+            if blocks is not None:
+                np.matmul(blocks, kernel_block, out=block_out)
+            if rest is not None:
+                np.matmul(rest, kernel, out=rest_out)
+
+
+def _block_layout(rows, depth, filters):
+    """`(whole, size)`: `whole` blocks of `size` rows (the rows past them are one more
+    product), or `(0, 0)` when the rows take one product."""
+    block = max(1, _SMALL_PRODUCT_MACS // max(depth * filters, 1))
     if rows <= block:
-        np.matmul(operand, kernel, out=out)
-        return
-    count = -(-rows // block)
-    size = -(-rows // count)
-    whole = rows // size
-    np.matmul(_row_blocks(operand, whole, size), kernel[..., None, :, :],
-              out=_row_blocks(out, whole, size))
-    if whole * size < rows:
-        np.matmul(operand[..., whole * size:, :], kernel, out=out[..., whole * size:, :])
+        return 0, 0
+    size = -(-rows // -(-rows // block))
+    return rows // size, size
 
 
 def _row_blocks(array, count, size):
@@ -392,7 +495,10 @@ def _row_blocks(array, count, size):
 # transformed position (1, 1) reaches all four outputs of the tile unchanged: the bias costs a
 # pass over a sixteenth of the products instead of one over the output (32 channels: ~4 us a
 # sample less, one thread).
-_BIAS_SLOT = 4 * 1 + 1
+_BIAS_SLOT = 4 * 1 + _SLOT_OF[1]
+
+
+_WIDE_BIASES = {}       # (id, dtype) -> (vector, its bytes, WideBias), for `WideBias.of`
 
 
 class WideBias:
@@ -405,14 +511,41 @@ class WideBias:
         self.fold = max(1, 1024 // max(len(self.vector), 1))
         self.wide = np.tile(self.vector, self.fold)
 
+    @classmethod
+    def of(cls, vector, dtype):
+        """A `WideBias` of `vector`, kept while the same array holds the same values (an
+        inference chain's bias stays one array between batches; `np.tile` and the set-up
+        cost ~20 us of Python a call)."""
+        key = (id(vector), np.dtype(dtype).str)
+        values = vector.tobytes()
+        kept = _WIDE_BIASES.get(key)
+        if kept is not None and kept[0] is vector and kept[1] == values:
+            return kept[2]
+        if len(_WIDE_BIASES) >= 64:
+            _WIDE_BIASES.clear()
+        wide = cls(vector, dtype)
+        _WIDE_BIASES[key] = (vector, values, wide)
+        return wide
+
     def add_to(self, rows):
-        n, filters = rows.shape
-        bulk = n - n % self.fold
-        if bulk:
-            block = rows[:bulk].reshape(bulk // self.fold, self.fold * filters)
+        self.add_to_views(_folded_rows(rows, self.fold))
+
+    def add_to_views(self, views):
+        """Add to the rows `_folded_rows(rows, self.fold)` gave as `views`."""
+        block, rest = views
+        if block is not None:
             np.add(block, self.wide, out=block)
-        if bulk < n:
-            np.add(rows[bulk:], self.vector, out=rows[bulk:])
+        if rest is not None:
+            np.add(rest, self.vector, out=rest)
+
+
+def _folded_rows(rows, fold):
+    """`(block, rest)`: the first `fold * (n // fold)` rows of `rows (n, f)` viewed as
+    `(n // fold, fold * f)` and the rows left over (None for an empty part)."""
+    n, filters = rows.shape
+    bulk = n - n % fold
+    block = rows[:bulk].reshape(bulk // fold, fold * filters) if bulk else None
+    return block, (rows[bulk:] if bulk < n else None)
 
 
 def transform_output_grad(g, tiling):
@@ -494,10 +627,6 @@ def kernel_grad_sum(x, g, tiling, total=None, bias=None):
                 tile_sums = d[1, pair, :, slot]                    # (i, j) = (1, 1)
                 bias += _ones(len(tile_sums), dtype) @ tile_sums
     return total, bias
-
-
-# The position j held by each slot of the slot order (the inverse of `_SLOT_OF`).
-_J_OF_SLOT = [_SLOT_OF.index(slot) for slot in range(4)]
 
 
 def kernel_from_slot_sum(slot_sum, dtype):

@@ -141,6 +141,8 @@ class Optimizer:
             self._current_learning_rate = Variable(value, trainable=False,
                                                    name="current_learning_rate")
             return learning_rate
+        if callable(learning_rate):
+            learning_rate = learning_rate()     # tf.Variable(callable) calls it, once
         try:
             value = np.asarray(as_array(learning_rate), backend_config.floatx())
         except (TypeError, ValueError):

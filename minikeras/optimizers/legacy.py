@@ -16,7 +16,7 @@ What differs from the current optimizers, as tf.keras' legacy classes behave:
 import numpy as np
 
 from ..core import config as backend_config
-from ..core.tensor import Variable
+from ..core.tensor import Variable, as_array
 from . import adadelta, adagrad, adam, adamax, ftrl, nadam, rmsprop, schedules, sgd
 from .base import CallableList, Optimizer, _shared_name, f32
 
@@ -62,9 +62,20 @@ class LegacyOptimizer:
     # (`lr`) is read; from then on they live in float32 variables, and `get_config()` gives
     # them back as NumPy float32 scalars.
     def _build_learning_rate(self, learning_rate):
+        self._learning_rate_fn = None
+        if callable(learning_rate) and self._deprecated_lr is None and \
+                not isinstance(learning_rate, schedules.LearningRateSchedule):
+            # OptimizerV2 calls a callable learning rate again at every step
+            self._learning_rate_fn = learning_rate
+            learning_rate = learning_rate()
         self._given_learning_rate = learning_rate if self._deprecated_lr is None \
             else self._deprecated_lr
         return super()._build_learning_rate(learning_rate)
+
+    def _compute_current_learning_rate(self):
+        if getattr(self, "_learning_rate_fn", None) is not None:
+            self._learning_rate.assign(np.asarray(as_array(self._learning_rate_fn()), np.float32))
+        super()._compute_current_learning_rate()
 
     @property
     def _hypers_created(self):
@@ -77,6 +88,7 @@ class LegacyOptimizer:
 
     @learning_rate.setter
     def learning_rate(self, learning_rate):
+        self._learning_rate_fn = None
         if not self._hypers_created:
             self._given_learning_rate = learning_rate
         Optimizer.learning_rate.fset(self, learning_rate)
@@ -154,6 +166,13 @@ class LegacyOptimizer:
             self._index_dict[id(var)] = len(self._var_list)
             self._var_list.append(var)
         return new
+
+    def minimize(self, loss, var_list, grad_loss=None, name=None, tape=None):
+        """OptimizerV2's: returns what `apply_gradients` does, the `iterations` variable
+        (`opt.minimize(loss, [v]).numpy()` is the step count)."""
+        if grad_loss is not None:
+            raise NotImplementedError("minimize(grad_loss=...) is not supported by minikeras.")
+        return self.apply_gradients(self.compute_gradients(loss, var_list, tape))
 
     def apply_gradients(self, grads_and_vars, *args, **kwargs):
         grads_and_vars = list(grads_and_vars)

@@ -699,10 +699,13 @@ def _node_v2(node, class_name=None):
     if not isinstance(node, dict):
         return node
     args, kwargs = node.get("args", []), dict(node.get("kwargs", {}))
-    # Keras 3 records the `training` a layer saw when the model was built (True for its
-    # augmentation layers) but lets the model's own `training` override it (predict: False),
-    # where tf.keras would let a recorded value win: it is not kept.
-    kwargs.pop("training", None)
+    # Keras 3 records the `training` a layer was called with when the model was built and
+    # uses it when the model itself is called without one (`model(x)`), while the model's own
+    # `training` overrides it (predict: False); tf.keras would let a recorded value always
+    # win. It is kept aside as the node's `keras3_training` (`serialization.KERAS3_TRAINING`).
+    training = kwargs.pop("training", None)
+    if isinstance(training, bool):
+        kwargs[serialization.KERAS3_TRAINING] = training
     first = args[0] if args else kwargs.pop("inputs", [])
     if len(args) > 1:
         names = _call_parameter_names(class_name)

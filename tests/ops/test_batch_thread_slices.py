@@ -1,5 +1,6 @@
 """Winograd inference on a thread running whole batches (predict's two batches in flight):
-larger slices (conv_kernels._IN_FLIGHT_SLICE_BYTES), the same bits as the usual slices."""
+larger slices (conv_kernels._IN_FLIGHT_SLICE_BYTES) from the whole batch as one piece, the
+same bits as the usual slices."""
 import numpy as np
 
 from minikeras.ops import conv_kernels as K
@@ -18,10 +19,10 @@ def test_batch_threads_take_larger_slices_with_the_same_bits(monkeypatch):
     key = K._winograd_plan_key(x.shape, kernel.shape, pads, x.dtype, None, False,
                                min(max(1, K._CHUNK_BYTES // (64 * (9 * 32 + 32) * 4)), 24))
     K._PLANS[key] = "winograd"
-    steps = []
+    steps, counts = [], []
     even_slices = W.even_slices
     monkeypatch.setattr(W, "even_slices", lambda count, step: steps.append(step) or
-                        even_slices(count, step))
+                        counts.append(count) or even_slices(count, step))
 
     def run():
         epilogue = fused.Epilogue([fused.bias_step(bias), fused.residual_step(residual),
@@ -30,6 +31,7 @@ def test_batch_threads_take_larger_slices_with_the_same_bits(monkeypatch):
                                     epilogue)
     usual = run()
     usual_step = steps[-1]
+    counts.clear()
     parallel.enter_batch_thread()
     try:
         in_flight = run()
@@ -38,5 +40,6 @@ def test_batch_threads_take_larger_slices_with_the_same_bits(monkeypatch):
     tiling = W.Tiling(x.shape[1:-1], pads)
     assert usual_step == W.slice_samples(tiling, 32)
     assert steps[-1] == W.slice_samples(tiling, 32, K._IN_FLIGHT_SLICE_BYTES) > usual_step
+    assert counts == [24]                    # the whole batch as one piece
     assert not parallel.in_batch_thread()
     np.testing.assert_array_equal(in_flight, usual)

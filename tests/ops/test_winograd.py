@@ -104,8 +104,12 @@ def test_kernel_transform_round_trip_is_the_adjoint():
     # <G W G^T, dU> = <W, G^T dU G> (the kernel gradient's back transform is the adjoint).
     rng = np.random.default_rng(5)
     w, du = rng.standard_normal((3, 3, 2, 3)), rng.standard_normal((16, 2, 3))
-    signs = np.outer([1, 1, 1, -1], [1, 1, 1, -1]).reshape(16, 1, 1)
-    lhs = np.sum(W.transform_kernel(w) * du * signs)
+    # transform_kernel negates G's row 2 (for the output transform's two-slot passes) and
+    # lays the columns j in the slots' order.
+    row_signs = np.array([1, 1, 1, -1]) * np.array([1, 1, -1, 1])
+    signs = np.outer(row_signs, row_signs).reshape(16, 1, 1)
+    u = W.transform_kernel(w).reshape(4, 4, 2, 3)[:, W._SLOT_OF].reshape(16, 2, 3)
+    lhs = np.sum(u * du * signs)
     rhs = np.sum(w * W.kernel_from_transformed(du, np.float64))
     np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
 

@@ -53,8 +53,11 @@ def test_slot_sum_back_transform_is_the_adjoint():
     # <G W G^T, dU> = <W, G^T dU G> with dU in the slots' order (the signs of +dY1 undone).
     rng = np.random.default_rng(12)
     w, du = rng.standard_normal((3, 3, 2, 3)), rng.standard_normal((4, 2, 2, 2, 3))
-    signs = np.outer([1, 1, 1, -1], [1, 1, 1, -1]).reshape(4, 4, 1, 1)
-    u_slots = (W.transform_kernel(w).reshape(4, 4, 2, 3) * signs)[:, W._J_OF_SLOT]
+    # transform_kernel negates G's row 2 (for the output transform's two-slot passes).
+    row_signs = np.array([1, 1, 1, -1]) * np.array([1, 1, -1, 1])
+    signs = np.outer(row_signs, row_signs).reshape(4, 4, 1, 1)
+    # transform_kernel's columns are in the slots' order already.
+    u_slots = W.transform_kernel(w).reshape(4, 4, 2, 3) * signs[:, W._J_OF_SLOT]
     lhs = np.sum(u_slots.reshape(du.shape) * du)
     rhs = np.sum(w * W.kernel_from_slot_sum(du, np.float64))
     np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
