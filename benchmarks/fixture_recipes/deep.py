@@ -70,9 +70,10 @@ def main():
     facts["constants_float64"] = cases.float64_constants(
         tf_keras, lambda value: tf.Variable(value, dtype=tf.float64),
         lambda value: tf.constant(value, tf.float64))
-    for name in names:
-        print(name, flush=True)
-        facts["architectures"][name] = record_architecture(cases, name, arrays)
+    for name in [None] + names:                   # None: write the constants first
+        if name is not None:
+            print(name, flush=True)
+            facts["architectures"][name] = record_architecture(cases, name, arrays)
         with open(json_path, "w") as f:
             json.dump(facts, f, indent=1, sort_keys=True)
         np.savez_compressed(npz_path, **arrays)
