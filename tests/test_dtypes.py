@@ -46,7 +46,7 @@ CALLS = {
     "negative": [M.negative], "abs": [M.abs], "square": [M.square], "sqrt": [M.sqrt],
     "exp": [M.exp], "log": [M.log], "log1p": [M.log1p], "expm1": [M.expm1], "sin": [M.sin],
     "cos": [M.cos], "tanh": [M.tanh], "sigmoid": [M.sigmoid], "softplus": [M.softplus],
-    "erf": [M.erf], "sign": [M.sign], "floor": [M.floor], "round": [M.round],
+    "erf": [M.erf], "erfc": [M.erfc], "sign": [M.sign], "floor": [M.floor], "round": [M.round],
     "clip": [lambda x: M.clip(x, 0.6, 1.5), lambda x: M.clip(x, 0, 1)],
     "where": [lambda x: M.where(x > 1, x, 0.5), lambda x: M.where(x > 1, 0.0, x)],
     "stop_gradient": [M.stop_gradient],

@@ -376,7 +376,7 @@ def run_chain(layers, x, residual, training, weights=None):
 
 def _batch_norm_affine(layer):
     """`(gain, shift)` of an inference BatchNormalization layer."""
-    epsilon = max(layer.epsilon, 1.001e-5) if layer.fused else layer.epsilon
+    epsilon = layer.epsilon    # TF 2.21's fused kernel no longer raises it to 1.001e-5
     return fused.inference_affine(
         layer.moving_mean.data, layer.moving_variance.data,
         None if layer.gamma is None else layer.gamma.data,

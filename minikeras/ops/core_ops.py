@@ -387,8 +387,7 @@ def erf(x):
 
 
 def erfc(x):
-    t = as_float(x)
-    return _m.subtract(np.asarray(1, t.dtype), _m.erf(t))
+    return _m.erfc(as_float(x))
 
 
 def erfinv(x):

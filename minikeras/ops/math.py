@@ -309,7 +309,18 @@ def erf(x):
     return record(out, (x,), backward)
 
 
+def erfc(x):
+    """1 - erf(x), accurate where erf(x) is near 1 (tf.math.erfc; gelu's exact form uses it)."""
+    xd = unwrap(x)
+    out = np.asarray(_scalar_erfc(np.asarray(xd))).astype(np.asarray(xd).dtype)
+
+    def backward(g, needs):
+        return (g * (-2 / np.sqrt(np.pi)) * np.exp(-xd * xd),)
+    return record(out, (x,), backward)
+
+
 _scalar_erf = np.frompyfunc(__import__("math").erf, 1, 1)
+_scalar_erfc = np.frompyfunc(__import__("math").erfc, 1, 1)
 
 
 def _erf(x):

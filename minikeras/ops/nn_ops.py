@@ -88,11 +88,13 @@ def gelu(x, approximate=True):
     t = as_float(x)
     half = _m.multiply(_scalar(0.5, t), t)
     if approximate:
-        cube = _m.multiply(_scalar(0.044715, t), _m.power(t, _scalar(3, t)))
+        cube = _m.multiply(_scalar(np.float32(0.044715), t), _m.power(t, _scalar(3, t)))
         inner = _m.multiply(_scalar(np.sqrt(2 / np.pi), t), _m.add(t, cube))
         return _m.multiply(half, _m.add(_m.tanh(inner), _scalar(1, t)))
-    return _m.multiply(half, _m.add(_m.erf(_m.multiply(t, _scalar(1 / np.sqrt(2), t))),
-                                    _scalar(1, t)))
+    # tf.nn.gelu: 0.5 * x * erfc(-x * cast(0.7071067811865476)); the cast of a Python float
+    # goes through float32, and erfc keeps the negative tail's precision that 1 + erf loses.
+    root_half = _scalar(np.float32(0.7071067811865476), t)
+    return _m.multiply(half, _m.erfc(_m.multiply(_m.negative(t), root_half)))
 
 
 def celu(x, alpha=1.0):

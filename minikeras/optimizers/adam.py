@@ -1,7 +1,7 @@
 """Adam (with AMSGrad) and AdamW, as tf.keras >= 2.11 implements them."""
 import numpy as np
 
-from .base import Optimizer, f32
+from .base import Optimizer
 
 
 class Adam(Optimizer):
@@ -45,13 +45,17 @@ class Adam(Optimizer):
                                    for var in var_list]
 
     def _prepare_step(self):
-        """float32 constants of this step; alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)."""
-        step = f32(self._step_count() + 1)
-        one = np.float32(1)
-        beta_1_power = f32(self.beta_1) ** step
-        beta_2_power = f32(self.beta_2) ** step
-        alpha = self._step_lr * np.sqrt(one - beta_2_power) / (one - beta_1_power)
-        self._constants = (f32(1 - self.beta_1), f32(1 - self.beta_2), f32(self.epsilon), alpha)
+        """float32 constants of this step; alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t).
+        With a float64 learning rate (floatx float64) they are float64 as tf.keras makes them:
+        the betas `tf.cast` from Python floats (rounded to float32 first), `1 - beta` and
+        epsilon multiplied in as Python floats (exact)."""
+        exact, cast = self._constant_types()
+        beta_1, beta_2 = cast(self.beta_1), cast(self.beta_2)
+        step = exact(self._step_count() + 1)
+        one = exact(1)
+        alpha = self._step_lr * np.sqrt(one - beta_2 ** step) / (one - beta_1 ** step)
+        self._constants = (exact(1 - self.beta_1), exact(1 - self.beta_2), exact(self.epsilon),
+                           alpha)
 
     def update_step(self, gradient, variable):
         index = self._var_index(variable)

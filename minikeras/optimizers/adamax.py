@@ -1,7 +1,7 @@
 """Adamax: Adam with the infinity norm in place of the second moment."""
 import numpy as np
 
-from .base import Optimizer, f32
+from .base import Optimizer
 
 
 class Adamax(Optimizer):
@@ -42,23 +42,25 @@ class Adamax(Optimizer):
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
         m, u = self._m[index].data, self._u[index].data
-        beta_1_power = f32(self.beta_1) ** f32(self._step_count() + 1)
+        exact, cast = self._constant_types()
+        beta_1_power = cast(self.beta_1) ** exact(self._step_count() + 1)
         scratch, step = self._scratch_for(variable, 2)
         np.subtract(gradient, m, out=scratch)
         scratch *= self._first_moment_decay()
         m += scratch
-        u *= f32(self.beta_2)
+        u *= exact(self.beta_2)
         np.abs(gradient, out=scratch)
         np.maximum(u, scratch, out=u)
-        np.add(u, f32(self.epsilon), out=scratch)
-        scratch *= np.float32(1) - beta_1_power
+        np.add(u, exact(self.epsilon), out=scratch)
+        scratch *= exact(1) - beta_1_power
         np.multiply(m, self._step_lr, out=step)
         step /= scratch
         variable.data -= step
 
     def _first_moment_decay(self):
-        """`1 - beta_1` as tf.keras >= 2.11 computes it (in float64, then rounded)."""
-        return f32(1 - self.beta_1)
+        """`1 - beta_1` as tf.keras >= 2.11 computes it (in float64, then rounded to float32
+        unless the step is float64)."""
+        return self._constant_types()[0](1 - self.beta_1)
 
     def get_config(self):
         config = super().get_config()

@@ -200,8 +200,20 @@ class Optimizer:
                 self._current_learning_rate.assign(value)
 
     def _lr32(self):
-        """This step's learning rate as a float32 scalar."""
-        return np.float32(self.learning_rate.data)
+        """This step's learning rate as a scalar of its Variable's dtype: float32, or float64
+        when floatx was float64 as the optimizer was made (tf.keras' `learning_rate` Variable
+        takes floatx, and its update casts it to the float64 weights without rounding)."""
+        value = self.learning_rate.data
+        return np.float64(value) if value.dtype == np.float64 else np.float32(value)
+
+    def _constant_types(self):
+        """(exact, cast): how tf.keras turns this step's Python floats into scalars. In
+        float32 both round to float32. In float64 (a float64 learning rate: floatx was float64
+        as the optimizer was made) a float multiplied into a tensor stays exact, while
+        `tf.cast(float, float64)` rounds it through float32 first."""
+        if self._step_lr.dtype == np.float64:
+            return np.float64, lambda value: np.float64(np.float32(value))
+        return f32, f32
 
     # --- variables --------------------------------------------------------------------------
     def build(self, var_list):

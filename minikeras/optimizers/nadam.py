@@ -1,7 +1,7 @@
 """Nadam: Adam with Nesterov momentum (Dozat's momentum schedule)."""
 import numpy as np
 
-from .base import Optimizer, f32
+from .base import Optimizer
 
 
 class Nadam(Optimizer):
@@ -60,10 +60,13 @@ class Nadam(Optimizer):
 
     def _prepare_step(self):
         step = self._step_count() + 1
-        decay, beta_1, half, one = f32(0.96), f32(self.beta_1), f32(0.5), np.float32(1)
-        self._u_t = beta_1 * (one - half * decay ** f32(step))
-        self._u_next = beta_1 * (one - half * decay ** f32(step + 1))
-        self._beta_2_power = f32(self.beta_2) ** f32(step)
+        exact, cast = self._constant_types()
+        decay, beta_1, half, one = cast(0.96), cast(self.beta_1), exact(0.5), exact(1)
+        self._u_t = beta_1 * (one - half * decay ** exact(step))
+        self._u_next = beta_1 * (one - half * decay ** exact(step + 1))
+        self._beta_2_power = cast(self.beta_2) ** exact(step)
+        # tf.keras' `1 - beta` of the cast betas, and its epsilon added as a Python float.
+        self._keeps = (one - cast(self.beta_1), one - cast(self.beta_2), exact(self.epsilon))
         self._position = 0
 
     def trace_train_function(self, variable_count):
@@ -95,15 +98,16 @@ class Nadam(Optimizer):
         u_t, u_next, beta_2_power = self._u_t, self._u_next, self._beta_2_power
         product = self._advance_u_product()
         product_next = product * u_next
-        one = np.float32(1)
+        one = np.asarray(1, self._u_t.dtype)[()]
+        keep_1, keep_2, epsilon = self._keeps
         m, v = self._momentums[index].data, self._velocities[index].data
         scratch, m_hat = self._scratch_for(variable, 2)
         np.subtract(gradient, m, out=scratch)
-        scratch *= one - f32(self.beta_1)
+        scratch *= keep_1
         m += scratch
         np.square(gradient, out=scratch)
         scratch -= v
-        scratch *= one - f32(self.beta_2)
+        scratch *= keep_2
         v += scratch
         np.multiply(m, u_next, out=m_hat)
         m_hat /= one - product_next
@@ -113,7 +117,7 @@ class Nadam(Optimizer):
         m_hat *= self._step_lr
         np.divide(v, one - beta_2_power, out=scratch)
         np.sqrt(scratch, out=scratch)
-        scratch += f32(self.epsilon)
+        scratch += epsilon
         m_hat /= scratch
         variable.data -= m_hat
 

@@ -1,7 +1,7 @@
 """RMSprop (plain momentum, optionally centered)."""
 import numpy as np
 
-from .base import Optimizer, f32
+from .base import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -44,8 +44,10 @@ class RMSprop(Optimizer):
                                    for v in var_list] if self.centered else []
 
     def _prepare_step(self):
-        self._constants = (f32(self.rho), f32(1 - self.rho), f32(self.epsilon),
-                           f32(self.momentum))
+        # tf.keras multiplies the Python floats in: exact in float64, rounded in float32.
+        exact, _ = self._constant_types()
+        self._constants = (exact(self.rho), exact(1 - self.rho), exact(self.epsilon),
+                           exact(self.momentum))
 
     def update_step(self, gradient, variable):
         index = self._var_index(variable)

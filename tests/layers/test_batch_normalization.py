@@ -159,12 +159,13 @@ def test_fused_false_feeds_biased_variance_on_4d():
     assert fused.fused is True and general.fused is False
 
 
-def test_fused_path_raises_small_epsilon():
-    """tf.nn.fused_batch_norm uses max(epsilon, 1.001e-5); the general path uses epsilon."""
+def test_fused_path_keeps_small_epsilon():
+    """TF 2.21's fused_batch_norm uses epsilon as given, as the general path does (TF < 2.x
+    raised it to 1.001e-5; checked with tf_keras 2.21: epsilon 1e-6 gives 1e-6)."""
     x = np.random.default_rng(3).standard_normal((2, 2, 2, 3)).astype(np.float32) * 1e-3
     fused = layers.BatchNormalization(epsilon=1e-7)
     general = layers.BatchNormalization(epsilon=1e-7, fused=False)
-    expected_fused, _, _ = reference_train(x, None, None, (0, 1, 2), 1.001e-5)
+    expected_fused, _, _ = reference_train(x, None, None, (0, 1, 2), 1e-7)
     expected_general, _, _ = reference_train(x, None, None, (0, 1, 2), 1e-7)
     np.testing.assert_allclose(fused(x, training=True).numpy(), expected_fused, rtol=1e-4)
     np.testing.assert_allclose(general(x, training=True).numpy(), expected_general, rtol=1e-4)

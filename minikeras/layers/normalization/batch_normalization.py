@@ -15,8 +15,6 @@ from ...engine.input_spec import InputSpec
 from ...ops.batch_norm import apply_activation, batch_moments, batch_norm_inference, \
     batch_norm_train
 
-# tf.nn.fused_batch_norm silently raises epsilon to this minimum.
-_FUSED_MIN_EPSILON = 1.001e-5
 
 
 class BatchNormalization(Layer):
@@ -259,7 +257,7 @@ class BatchNormalization(Layer):
         return axes
 
     def _fused_batch_norm(self, x, mask, training, activation=None):
-        """tf.keras' fused path: epsilon raised to 1.001e-5; in training the moving variance is fed
+        """tf.keras' fused path: in training the moving variance is fed
         the unbiased (Bessel-corrected) batch variance, and the moving averages are updated as
         `(1 - f) * moving + f * batch` with `f = 1 - momentum`."""
         if mask is not None:
@@ -267,7 +265,8 @@ class BatchNormalization(Layer):
                           "fusing (`fused=False`) or you should not pass a `mask` argument when "
                           "calling the layer. For the moment `mask` will be ignored for the "
                           "normalization.")
-        epsilon = max(self.epsilon, _FUSED_MIN_EPSILON)
+        # TF 2.21's fused_batch_norm takes epsilon as given (older TF raised it to 1.001e-5).
+        epsilon = self.epsilon
         axes = self._reduction_axes(x.ndim)
         if not training:
             return batch_norm_inference(x, self.moving_mean, self.moving_variance, self.gamma,
@@ -360,8 +359,13 @@ class BatchNormalization(Layer):
 
     @staticmethod
     def _assign_moving_average(variable, value, momentum):
-        """tf.keras: `variable -= (variable - value) * (1 - momentum)`, outside any gradient."""
-        decay = np.asarray(1.0 - momentum, variable.dtype)
+        """tf.keras: `variable -= (variable - value) * (1 - momentum)`, outside any gradient.
+        `tf.convert_to_tensor(1 - momentum)` makes a Python float a float32 tensor first, so a
+        float64 layer decays by float32(0.01), not 0.01."""
+        decay = 1.0 - momentum
+        if isinstance(decay, float) and not isinstance(decay, np.floating):
+            decay = np.float32(decay)
+        decay = np.asarray(decay, variable.dtype)
         variable.assign_sub((variable.data - np.asarray(value, variable.dtype)) * decay)
 
     def compute_output_shape(self, input_shape):

@@ -6,6 +6,17 @@ from ...engine.base_layer import Layer
 from .image_utils import to_float
 
 
+def _cast_like_tensorflow(value, dtype):
+    """`tf.cast(value, dtype)` as tf.keras' Rescaling does it: a Python float (or a list of
+    them) first becomes a float32 tensor, so a float64 layer scales by float32(1 / 127.5);
+    NumPy arrays and scalars keep their own precision."""
+    if not isinstance(value, (np.ndarray, np.generic)):
+        value = np.asarray(value)
+        if value.dtype.kind == "f":
+            value = value.astype(np.float32)
+    return np.asarray(value).astype(dtype)
+
+
 class Rescaling(Layer):
     """Multiplies inputs by `scale` and adds `offset` (integer inputs become floats).
 
@@ -26,8 +37,8 @@ class Rescaling(Layer):
 
     def call(self, inputs):
         inputs = to_float(inputs, self._dtype)
-        scale = np.asarray(self.scale, dtype=self._dtype)
-        offset = np.asarray(self.offset, dtype=self._dtype)
+        scale = _cast_like_tensorflow(self.scale, self._dtype)
+        offset = _cast_like_tensorflow(self.offset, self._dtype)
         return ops.add(ops.multiply(inputs, scale), offset)
 
     def compute_output_shape(self, input_shape):
