@@ -122,3 +122,16 @@ def test_seeded_random_normal_continues_its_stream():
     np.testing.assert_array_equal(keras.backend.random_normal((4,), seed=5).numpy(), first)
     facts = _ours(cases.random_streams)
     _assert_same(facts, FACTS["random_streams"], "random_streams", atol=1e-6)
+
+
+def test_unseeded_random_calls_keep_no_stream_state():
+    # each unseeded call draws a fresh op seed: a sampling Lambda calling K.random_normal every
+    # step must not grow the table of running streams (memory stays flat over a long fit)
+    from minikeras.core import random as random_state
+    keras.backend.clear_session()
+    for _ in range(20):
+        keras.backend.random_normal((2, 3))
+        keras.backend.random_uniform((2,))
+    assert len(random_state._STATEFUL_COUNTERS) == 0
+    keras.backend.random_normal((2,), seed=4)
+    assert len(random_state._STATEFUL_COUNTERS) == 1

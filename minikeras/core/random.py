@@ -41,7 +41,8 @@ def stateful_op_seeds(op, op_seed, size):
     """`(key seed, op seed, first counter)` of a call of tf's stateful random op `op` drawing
     `size` values with `op_seed` (tf.keras' K.random_* pick `np.random.randint(10e6)` for
     None), and moves that op's counter past them, as tf does."""
-    if op_seed is None:
+    drawn = op_seed is None
+    if drawn:
         op_seed = np.random.randint(int(10e6))
     key_seed = _DEFAULT_GRAPH_SEED if _GLOBAL["seed"] is None else _GLOBAL["seed"] % _MAXINT32
     op_seed = int(op_seed) % _MAXINT32
@@ -49,5 +50,8 @@ def stateful_op_seeds(op, op_seed, size):
         op_seed = _MAXINT32         # tf: (0, 0) would mean "nondeterministic"
     stream = (op, key_seed, op_seed)
     first = _STATEFUL_COUNTERS.get(stream, 0)
-    _STATEFUL_COUNTERS[stream] = first + stateful_counters_used(size)
+    # an unseeded call starts a fresh stream: keeping its counter would grow the table by one
+    # entry a call (a VAE's sampling layer calls it every step)
+    if not drawn or stream in _STATEFUL_COUNTERS:
+        _STATEFUL_COUNTERS[stream] = first + stateful_counters_used(size)
     return key_seed, op_seed, first
