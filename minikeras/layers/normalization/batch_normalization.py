@@ -16,7 +16,6 @@ from ...ops.batch_norm import apply_activation, batch_moments, batch_norm_infere
     batch_norm_train
 
 
-
 class BatchNormalization(Layer):
     """Normalises its inputs per feature: in training with the batch mean and (biased) variance,
     at inference with moving averages of them; then scales by `gamma` and shifts by `beta`.
