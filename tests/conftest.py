@@ -1,4 +1,6 @@
+import contextlib
 import importlib.util
+import logging
 import os
 import sys
 
@@ -39,6 +41,29 @@ def fixture_path(*parts):
 # them runs (every SLOW_SAMPLE_EVERY-th by a stable hash of the test id, so every CI run exercises
 # the same real subset); `--slow=all` runs every one, `--slow=none` none.
 SLOW_SAMPLE_EVERY = 4
+
+
+@contextlib.contextmanager
+def minikeras_warnings_logged():
+    """The messages minikeras' logger gives at WARNING and above while the block runs (a list
+    filled as they come), through a handler of its own: other tests may stop propagation or
+    disable the logger (a logging.config call), so neither caplog nor the root sees them."""
+    messages = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+    logger = logging.getLogger("minikeras")
+    handler, level, disabled = Collect(logging.WARNING), logger.level, logger.disabled
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.disabled = False
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.disabled = disabled
 
 
 def pytest_addoption(parser):

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from conftest import fixture_path
+from conftest import fixture_path, minikeras_warnings_logged
 from fixtures.files4 import files4_models as fm
 from fixtures.files4 import zoo_cases
 from minikeras.saving import tf_checkpoint
@@ -189,35 +189,17 @@ def test_optimizer_state_never_compiled_is_warned_about_when_the_model_goes():
     """As tf: nothing is said when the status is dropped (compile may still come); the values
     the model never restored are listed when it goes."""
     import gc
-    import logging
-
-    class Collect(logging.Handler):
-        def __init__(self):
-            super().__init__(logging.WARNING)
-            self.messages = []
-
-        def emit(self, record):
-            self.messages.append(record.getMessage())
-    logger = logging.getLogger("minikeras")    # its own handler: other tests may stop propagation
-    handler, level, disabled = Collect(), logger.level, logger.disabled
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING)
-    logger.disabled = False
-    try:
+    with minikeras_warnings_logged() as messages:
         keras.backend.clear_session()
         model = fm.legacy_model(keras, "current_adam", compiled=False)
         model.load_weights(theirs_checkpoint("current_adam"))
         gc.collect()
-        assert not handler.messages
+        assert not messages
         del model
         gc.collect()
-        assert any("deleted with unrestored values" in m for m in handler.messages)
+        assert any("deleted with unrestored values" in m for m in messages)
         assert "Value in checkpoint could not be found in the restored object: " \
-               "(root).optimizer._iterations" in handler.messages
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        logger.disabled = disabled
+               "(root).optimizer._iterations" in messages
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])

@@ -7,7 +7,6 @@ minikeras writes (`assert_consumed()` passing, byte-identical when tf_keras writ
 Here: minikeras reads theirs, and what it writes parses to the same keys, values and object
 graph as theirs (read with minikeras' own reader)."""
 import json
-import logging
 import os
 import struct
 
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 
 import minikeras as keras
-from conftest import fixture_path
+from conftest import fixture_path, minikeras_warnings_logged
 from fixtures.ckpt import ckpt_models as cm
 from minikeras.core import wire_format
 from minikeras.saving import file_io, tf_bundle, tf_checkpoint
@@ -398,30 +397,14 @@ def test_unbuilt_model_restores_when_built():   # more in tests/saving/test_save
 
 
 def test_dropped_partial_status_warns_unless_expect_partial():
-    class Collect(logging.Handler):
-        def __init__(self):
-            super().__init__(logging.WARNING)
-            self.messages = []
-
-        def emit(self, record):
-            self.messages.append(record.getMessage())
-    logger = logging.getLogger("minikeras")    # its own handler: other tests may stop propagation
-    handler, level, disabled = Collect(), logger.level, logger.disabled
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING)
-    logger.disabled = False          # (a logging.config call elsewhere may have disabled it)
-    try:
+    with minikeras_warnings_logged() as messages:
         model = keras.Sequential([keras.layers.Dense(3, input_shape=(4,))])
         model.load_weights(theirs("seq"))          # status dropped at once
         assert "Value in checkpoint could not be found in the restored object: " \
-               "(root).layer_with_weights-1.kernel" in handler.messages
-        handler.messages.clear()
+               "(root).layer_with_weights-1.kernel" in messages
+        messages.clear()
         model.load_weights(theirs("seq")).expect_partial()
-        assert not handler.messages
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        logger.disabled = disabled
+        assert not messages
 
 
 def test_model_checkpoint_restart_finds_latest_tf_checkpoint(tmp_path):
