@@ -40,12 +40,18 @@ def _key_and_counter(seed):
 def _random_bits(seed, offsets):
     """The 4 uint32 of the Philox calls at these counter offsets (n, 4)."""
     key, (high0, high1) = _key_and_counter(seed)
+    return _philox(_counters(offsets, high0, high1), key)
+
+
+def _counters(offsets, high0, high1):
+    """Philox counters (n, 4): each 64-bit offset as the low two words, then the fixed
+    high words."""
     offsets = np.asarray(offsets, np.uint64)
     counters = np.empty((offsets.size, 4), np.uint32)
     counters[:, 0] = offsets & _MASK32
     counters[:, 1] = offsets >> np.uint64(32)
     counters[:, 2], counters[:, 3] = high0, high1
-    return _philox(counters, key)
+    return counters
 
 
 def _unit_floats(bits):
@@ -121,12 +127,8 @@ def _truncated_groups(seed, group_ids):
 def _stateful_bits(key_seed, op_seed, offsets):
     """The Philox calls of a stateful op: the key is the first (global) seed, the counter's
     high half the op seed, its low half the running offset (tf's PhiloxRandom(seed, seed2))."""
-    offsets = np.asarray(offsets, np.uint64)
-    counters = np.empty((offsets.size, 4), np.uint32)
-    counters[:, 0] = offsets & _MASK32
-    counters[:, 1] = offsets >> np.uint64(32)
-    counters[:, 2], counters[:, 3] = op_seed & 0xFFFFFFFF, op_seed >> 32
-    return _philox(counters, (key_seed & 0xFFFFFFFF, key_seed >> 32))
+    return _philox(_counters(offsets, op_seed & 0xFFFFFFFF, op_seed >> 32),
+                   (key_seed & 0xFFFFFFFF, key_seed >> 32))
 
 
 def _stateful_blockwise(key_seed, op_seed, first, size, per_block):
