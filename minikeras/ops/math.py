@@ -327,9 +327,10 @@ def _erf_derivative(g, xd, scale):
     g = np.asarray(g)
     grad = g * g.dtype.type(scale) if g.dtype.kind == "f" else g * scale
     xd = np.asarray(xd)
-    negated_square = np.square(xd, out=np.empty(xd.shape, xd.dtype))
-    np.negative(negated_square, out=negated_square)
-    grad *= exp_array(negated_square)
+    with np.errstate(over="ignore", invalid="ignore"):    # inf x and 0 * inf, as tf's NaN
+        negated_square = np.square(xd, out=np.empty(xd.shape, xd.dtype))
+        np.negative(negated_square, out=negated_square)
+        grad *= exp_array(negated_square)
     return flush_subnormals(grad) if isinstance(grad, np.ndarray) else grad
 
 
