@@ -11,7 +11,8 @@
 - `gelu_x` (float32) and `gelu_r`: tf_keras.activations.gelu(x) (exact form, the Keras 2
   default) as `gelu_y`, the gradient of sum(r * gelu(x)) as `gelu_g`, and the output of
   layers.Activation("gelu") as `gelu_layer_y`; `gelu_erf_g` / `gelu_erfc_g`: the gradients
-  of sum(r * erf(x)) / sum(r * erfc(x)).
+  of sum(r * erf(x)) / sum(r * erfc(x)); `gelu_h`: the gradient of sum(r2 * g), g the
+  gradient of sum(r * gelu(x)) taken inside an outer tape (r2 = `gelu_r2`).
 """
 import os
 
@@ -60,6 +61,17 @@ def gradient(function, x, r):
     return y.numpy(), tape.gradient(loss, x).numpy()
 
 
+def second_order(function, x, r, r2):
+    x = tf.constant(x)
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            loss = tf.reduce_sum(r * function(x))
+        weighted = tf.reduce_sum(r2 * inner.gradient(loss, x))
+    return outer.gradient(weighted, x).numpy()
+
+
 def main():
     rng = np.random.default_rng(2026)
     out = {}
@@ -76,6 +88,8 @@ def main():
     out["gelu_layer_y"] = keras.layers.Activation("gelu")(gelu_x[None]).numpy()[0]
     out["gelu_erf_g"] = gradient(tf.math.erf, gelu_x, gelu_r)[1]
     out["gelu_erfc_g"] = gradient(tf.math.erfc, gelu_x, gelu_r)[1]
+    out["gelu_r2"] = rng.standard_normal(gelu_x.size).astype(np.float32)
+    out["gelu_h"] = second_order(keras.activations.gelu, gelu_x, gelu_r, out["gelu_r2"])
     np.savez_compressed(os.path.join(FOLDER, "erf.npz"), **out)
     print({name: value.shape for name, value in out.items()})
 

@@ -147,3 +147,21 @@ def test_close_to_the_true_functions():
     exponents = -np.linspace(0, 100, 5001).astype(np.float32)
     np.testing.assert_allclose(erf_kernels.exp_array(exponents),
                                np.exp(exponents.astype(np.float64)), rtol=2e-7, atol=2e-38)
+
+
+def test_gelu_exact_second_order_matches_tf(tf_values):
+    # a gradient of the exact gelu taken while an outer tape records (gradient penalties,
+    # Hessian-vector products) differentiates erfc's gradient again: it had no rule
+    x = ops.convert_to_tensor(tf_values["gelu_x"])
+    upstream, weights = tf_values["gelu_r"], tf_values["gelu_r2"]
+    with keras.GradientTape() as outer:
+        outer.watch(x)
+        with keras.GradientTape() as inner:
+            inner.watch(x)
+            loss = ops.sum(ops.multiply(upstream, keras.activations.gelu(x)))
+        weighted = ops.sum(ops.multiply(weights, inner.gradient(loss, x)))
+    second = np.asarray(outer.gradient(weighted, x))
+    theirs = tf_values["gelu_h"]
+    assert second.dtype == np.float32
+    # NumPy's exp against Eigen's in the recorded rule, and sums of nearly cancelling terms
+    np.testing.assert_allclose(second, theirs, rtol=1e-5, atol=1e-6 * np.abs(theirs).max())
