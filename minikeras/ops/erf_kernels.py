@@ -212,7 +212,8 @@ def _erf32_into(x, out):
     x2 = np.minimum(x * x, _F32(16))
     np.multiply(_horner(x2, _ERF32_NUMERATOR), x, out=out)
     out /= _horner(x2, _ERF32_DENOMINATOR)
-    np.clip(out, _F32(-1), _F32(1), out=out)
+    np.maximum(out, _F32(-1), out=out)
+    np.minimum(out, _F32(1), out=out)
 
 
 def _erfc32_into(x, out):
