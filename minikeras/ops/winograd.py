@@ -26,11 +26,14 @@ from .parallel import inside_split, local_buffer, near_equal_bounds
 
 # Kernel transform (4x3): U = G W G^T. Its entries (0, +-1/2, 1) are exact in binary.
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
-# The forward convolution's kernel transform: G with its row 2 negated (see `_OutputTransform`).
-_G_FORWARD = _G * np.array([1.0, 1.0, -1.0, 1.0])[:, None]
+# The input transform computes V with its row i = 2 and column j = 2 negated (B^T's row 2 as
+# `d1 - d2`: see `_InputTransform`), the signs `_OutputTransform` wants of the products, so
+# the kernel's transform is the plain G W G^T.
+_INPUT_SIGNS = np.array([1.0, 1.0, -1.0, 1.0])
 # The kernel gradient's output-gradient transform A dY A^T is computed with +dY1 where A has
-# -dY1 (its last row); these signs, applied to the small (16, cin, filters) sum, undo that.
-_SIGNS = np.array([1.0, 1.0, 1.0, -1.0])
+# -dY1 (its last row); these signs, applied to the small (16, cin, filters) sum, undo that
+# and the input transform's.
+_SIGNS = np.array([1.0, 1.0, 1.0, -1.0]) * _INPUT_SIGNS
 # The transformed data keeps its column positions j in pairs (see `transform_input`): pair 0
 # holds j = 0, 3 and pair 1 j = 1, 2; `_SLOT_OF[j]` is where j sits among the four (2p + q).
 _SLOT_OF = [0, 2, 3, 1]
@@ -90,12 +93,11 @@ class Tiling:
 
 
 def transform_kernel(kernel):
-    """`(3, 3, cin, filters)` -> `(16, cin, filters)`: G W G^T per channel pair, with G's row 2
-    negated (`_G_FORWARD`: the transformed kernel's row i = 2 and column j = 2 are negated,
-    position (2, 2) twice, so not) and the columns j in the slots' order (slot `_SLOT_OF[j]`
-    holds column j), as `convolve_chunk` multiplies the input transform's slots by it in
-    one product and `_OutputTransform` takes the products."""
-    g = _G_FORWARD.astype(kernel.dtype)
+    """`(3, 3, cin, filters)` -> `(16, cin, filters)`: G W G^T per channel pair, with the
+    columns j in the slots' order (slot `_SLOT_OF[j]` holds column j), as `convolve_chunk`
+    multiplies the input transform's slots by it in one product and `_OutputTransform` takes
+    the products (whose row i = 2 and column j = 2 carry the input transform's signs)."""
+    g = _G.astype(kernel.dtype)
     cin, filters = kernel.shape[2:]
     rows = np.matmul(g, kernel.reshape(3, -1)).reshape(4, 3, -1)      # sum over a: (i, b, x)
     return np.matmul(g[_J_OF_SLOT], rows).reshape(16, cin, filters)     # over b: (i, slot, x)
@@ -103,7 +105,7 @@ def transform_kernel(kernel):
 
 def kernel_from_transformed(d_transformed, dtype):
     """The kernel gradient `(3, 3, cin, filters)` from its transformed sum `(16, cin, f)`
-    (computed with the sign-flipped output-gradient transform): G^T dU G."""
+    (computed with the sign-flipped output-gradient and input transforms): G^T dU G."""
     cin, filters = d_transformed.shape[1:]
     # G^T diag(signs), in the sum's own precision (float64 operands made this serial step
     # 2.8 ms for 128 channels, against ~0.3 ms).
@@ -156,8 +158,9 @@ def padded(x, tiling):
 
 
 def transform_input(xp, tiling):
-    """`xp (count, 2th+2, 2tw+2, c)` -> `V (4, 2, count*th*tw, 2, c)`: B^T d B for every tile,
-    the transformed positions (i, j) in column pairs `[i, p, :, q]`: (j=0, j=3) as p=0 and
+    """`xp (count, 2th+2, 2tw+2, c)` -> `V (4, 2, count*th*tw, 2, c)`: B^T d B for every tile
+    (its row i = 2 and column j = 2 negated, `_INPUT_SIGNS`), the transformed positions (i, j)
+    in column pairs `[i, p, :, q]`: (j=0, j=3) as p=0 and
     (j=1, j=2) as p=1 (`_PAIRS`), each a `(tiles, c)` matrix with row stride 2c (BLAS takes it
     as it is). (In fresh buffers; the kernels reuse an `_InputTransform`.)"""
     transform = _InputTransform(tiling, xp.shape[0], xp.shape[-1], xp.dtype)
@@ -171,10 +174,15 @@ class _InputTransform:
     its operand views, made once per shape and reused (`_transform`): a slice then costs
     its NumPy passes and no view, buffer or ufunc-buffer-size set-up (~40 us a slice before).
 
-    Column combinations first. Pair 0 is `d[w] - d[w+2]` at every column w (even w: j=0, odd
-    w: j=3): one pass over the whole flat buffer with long inner loops; pair 1 (d1 + d2,
-    d2 - d1) one such pass and one with inner loops over the channels. Then the row
-    combinations of both pairs, over whole rows of tiles."""
+    V comes out with its row i = 2 and column j = 2 negated (B^T's row 2 taken as `d1 - d2`
+    instead of `d2 - d1`: negation is exact), which lets passes that share a ufunc be one
+    call. Column combinations first: `d[w] - d[w+2]` (pair 0: j = 0 at even w, j = 3 at odd
+    w) and `d[w] - d[w+1]` (-j2 at odd w) as one subtraction of stacked views over the whole
+    flat buffer, `d[w+1] + d[w+2]` (j1 at even w) one flat addition, and -j2 copied over the
+    odd columns by channel runs. Then the row combinations of both pairs over whole rows of
+    tiles: `(v0, v3) = (r0, r1) - (r2, r3)`, `v1 = r1 + r2`, `-v2 = r1 - r2`. Six calls a
+    slice where the unsigned transform took eight (each a GIL hand-back that the other
+    thread of a split may have to wait for)."""
 
     def __init__(self, tiling, count, channels, dtype):
         th, tw = tiling.tiles
@@ -184,28 +192,41 @@ class _InputTransform:
         self.xp = np.zeros((count, height, width, channels), dtype)
         self.interior = self.xp[:, top:top + tiling.spatial[0], left:left + tiling.spatial[1]]
         flat = self.xp.reshape(-1)
-        shift = 2 * channels
-        # Both pairs' columns in one buffer, so that each row combination is one pass.
-        columns = np.empty((2, count, height, width * channels), dtype)
-        diffs, sums = columns.reshape(2, -1)
+        size, shift = flat.size, 2 * channels
         row = 2 * tw * channels
-        v = np.empty((4, 2, count, th, row), dtype)
-        r = [columns[:, :, i:i + 2 * th:2, :row] for i in range(4)]
-        # d[w+1] - d[w] at every column, in the (not yet written) transformed buffer.
-        steps = v.reshape(-1)[:flat.size].reshape(self.xp.shape)
+        # One buffer: both pairs' columns (so that each row combination is one pass) and then
+        # V, whose memory holds the -j2 steps until the row passes write it: the column
+        # differences and the steps lie a fixed stride apart, one stacked output.
+        v_size = 16 * count * th * tw * channels
+        whole = np.empty(2 * size + max(v_size, size), dtype)
+        columns = whole[:2 * size].reshape(2, count, height, width * channels)
+        v = whole[2 * size:2 * size + v_size].reshape(4, 2, count, th, row)
+        steps = whole[2 * size:3 * size].reshape(self.xp.shape)
+        values = size - shift
+        item = flat.itemsize
+        # (d[w] - d[w+2], d[w] - d[w+1]) into (the pair-0 columns, the steps).
+        differences = (flat[:values],
+                       np.lib.stride_tricks.as_strided(flat[shift:], (2, values),
+                                                       (-channels * item, item)),
+                       np.lib.stride_tricks.as_strided(whole, (2, values),
+                                                       (2 * size * item, item)))
+        sums = columns[1].reshape(-1)
+
+        def row_pairs(first):
+            """Rows `2t + first` and `2t + first + 1` of both pairs' columns as `(2, 2,
+            count, th, row)` (row offset, pair, sample, tile row, values)."""
+            rows = columns[:, :, first:first + 2 * th].reshape(2, count, th, 2,
+                                                                  width * channels)
+            return rows[..., :row].transpose(3, 0, 1, 2, 4)
+        r01, r23 = row_pairs(0), row_pairs(2)
         self._passes = [
-            (np.subtract, flat[:-shift], flat[shift:], diffs[:-shift]),
-            # Pair 1: d[w+1] + d[w+2] at every column in one flat pass (right at even w),
-            # then d[w+1] - d[w] in a flat pass, copied over the odd columns.
+            (np.subtract,) + differences,
             (np.add, flat[channels:-channels], flat[shift:], sums[:-shift]),
-            (np.subtract, flat[channels:], flat[:-channels],
-             steps.reshape(-1)[:-channels]),
             (np.copyto,) + _runs(steps[:, :, 1:2 * tw + 1:2], columns[1].reshape(
                 count, height, tw + 1, 2, channels)[:, :, :tw, 1]) + (None,),
-            (np.subtract, r[0], r[2], v[0]),
-            (np.add, r[1], r[2], v[1]),
-            (np.subtract, r[2], r[1], v[2]),
-            (np.subtract, r[1], r[3], v[3])]
+            (np.subtract, r01, r23, v[0::3]),
+            (np.add, r01[1], r23[0], v[1]),
+            (np.subtract, r01[1], r23[0], v[2])]
         self.pairs = v.reshape(4, 2, count * th * tw, 2, channels)
         # Both pairs as one `(i, p, q, tiles, c)` operand: slot (p, q) holds j = 0, 3, 1, 2,
         # the slot order of `transform_kernel`'s kernel and `_OutputTransform`'s products.

@@ -53,7 +53,8 @@ def test_slot_sum_back_transform_is_the_adjoint():
     # <G W G^T, dU> = <W, G^T dU G> with dU in the slots' order (the signs of +dY1 undone).
     rng = np.random.default_rng(12)
     w, du = rng.standard_normal((3, 3, 2, 3)), rng.standard_normal((4, 2, 2, 2, 3))
-    # transform_kernel negates G's row 2 (for the output transform's two-slot passes).
+    # The slot sum carries the signs of +dY1 and of the input transform's negated row and
+    # column 2.
     row_signs = np.array([1, 1, 1, -1]) * np.array([1, 1, -1, 1])
     signs = np.outer(row_signs, row_signs).reshape(4, 4, 1, 1)
     # transform_kernel's columns are in the slots' order already.
