@@ -143,7 +143,8 @@ def _zero_bordered(key, shape, dtype):
     return buffer[:shape[0]]
 
 
-_KEPT_BUFFERS = 8
+# The output-gradient transform keeps one per layer shape and slice size (two sizes a thread).
+_KEPT_BUFFERS = 16
 
 
 def padded(x, tiling):
@@ -572,39 +573,37 @@ def _folded_rows(rows, fold):
 def transform_output_grad(g, tiling):
     """`g (count, *tiling.out, f)` -> `(4, 2, count*th*tw, 2, f)`: A dY A^T per tile, with +dY1
     in place of -dY1 in the last row and column (undone by `kernel_from_transformed`), in the
-    column pairs of `transform_input`. Pair 0 (j = 0, 3: dY0, dY1) is the gradient's own rows;
-    pair 1 (j = 1, 2: dY0 + dY1, dY0 - dY1) one flat pass and one with inner loops over the
-    channels; then the row combinations over whole rows of tiles."""
+    column pairs of `transform_input`. Pair 0 (j = 0, 3: dY0, dY1) is a copy of the gradient
+    (into a zero-bordered plane for odd output sizes), pair 1 (j = 1, 2: dY0 + dY1, dY0 - dY1)
+    the plane after it: one flat pass and one with inner loops over the channels; then the
+    row combinations of both planes over whole rows of tiles. Seven calls (each a GIL
+    hand-back a split's other thread may wait for) where a row stage per pair took eleven."""
     count, filters = g.shape[0], g.shape[-1]
     th, tw = tiling.tiles
     grid = (2 * th, 2 * tw)
     row = 2 * tw * filters
     with _short_ufunc_buffer():
-        if grid == tuple(tiling.out):
-            gp = g
-        else:
-            # Odd output sizes: a zero row/column completes the last tiles.
-            key = ("grad", grid, tuple(tiling.out), filters, g.dtype.str)
-            gp = _zero_bordered(key, (count,) + grid + (filters,), g.dtype)
-            gp[:, :tiling.out[0], :tiling.out[1]] = g
-        # dY[w] + dY[w+1] at every column in one flat pass (right at even w), then
-        # dY[w-1] - dY[w] over the odd columns.
-        sums = local_buffer("wino_gsums", (count, 2 * th, tw, 2, filters), g.dtype)
+        # Both pairs' columns in one buffer, the gradient's own in the first plane (its
+        # border, beyond odd output sizes, stays zero: only the interior is written).
+        key = ("grad_columns", grid, tuple(tiling.out), filters, count, g.dtype.str)
+        columns = _zero_bordered(key, (2, count) + grid + (filters,), g.dtype)
+        np.copyto(columns[0, :, :tiling.out[0], :tiling.out[1]], g)
         d = local_buffer("wino_dm", (4, 2, count, th, row), g.dtype)
-        flat = gp.reshape(-1)
+        flat = columns[0].reshape(-1)
+        # dY[w] + dY[w+1] at every column in one flat pass (right at even w), then
+        # dY[w] - dY[w+1] in a flat pass (in `d`, not yet written) whose even columns are
+        # copied over the odd ones by runs (`_runs`).
+        sums = columns[1]
         np.add(flat[:-filters], flat[filters:], out=sums.reshape(-1)[:-filters])
-        # dY[w] - dY[w+1] at every column in a flat pass (in `d`, not yet written), its even
-        # columns copied by runs (`_runs`).
-        steps = d.reshape(-1)[:gp.size].reshape(gp.shape)
+        steps = d.reshape(-1)[:flat.size].reshape(columns[0].shape)
         np.subtract(flat[:-filters], flat[filters:], out=steps.reshape(-1)[:-filters])
-        np.copyto(*_runs(steps[:, :, 0::2], sums[:, :, :, 1]))
-        for p, columns in enumerate((gp.reshape(count, 2 * th, row),
-                                     sums.reshape(count, 2 * th, row))):
-            r0, r1 = columns[:, 0::2], columns[:, 1::2]
-            np.copyto(d[0, p], r0)
-            np.add(r0, r1, out=d[1, p])
-            np.subtract(r0, r1, out=d[2, p])
-            np.copyto(d[3, p], r1)
+        np.copyto(*_runs(steps[:, :, 0::2], sums.reshape(count, 2 * th, tw, 2, filters)[
+            :, :, :, 1]))
+        # Rows 2t and 2t + 1 of both planes: `(2, 2, count, th, row)` (row offset, pair, ...).
+        rows = columns.reshape(2, count, th, 2, row).transpose(3, 0, 1, 2, 4)
+        np.copyto(d[0::3], rows)
+        np.add(rows[0], rows[1], out=d[1])
+        np.subtract(rows[0], rows[1], out=d[2])
     return d.reshape(4, 2, count * th * tw, 2, filters)
 
 
