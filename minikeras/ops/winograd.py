@@ -97,10 +97,24 @@ def transform_kernel(kernel):
     columns j in the slots' order (slot `_SLOT_OF[j]` holds column j), as `convolve_chunk`
     multiplies the input transform's slots by it in one product and `_OutputTransform` takes
     the products (whose row i = 2 and column j = 2 carry the input transform's signs)."""
-    g = _G.astype(kernel.dtype)
+    g, g_slots = _g_of(kernel.dtype)
     cin, filters = kernel.shape[2:]
     rows = np.matmul(g, kernel.reshape(3, -1)).reshape(4, 3, -1)      # sum over a: (i, b, x)
-    return np.matmul(g[_J_OF_SLOT], rows).reshape(16, cin, filters)     # over b: (i, slot, x)
+    return np.matmul(g_slots, rows).reshape(16, cin, filters)           # over b: (i, slot, x)
+
+
+_G_OF_DTYPE = {}
+
+
+def _g_of(dtype):
+    """`(G, G's rows in the slots' order)` in `dtype` (made once: every training step
+    transforms each 3x3 kernel twice, on the main thread before the layer's split)."""
+    key = np.dtype(dtype).str
+    pair = _G_OF_DTYPE.get(key)
+    if pair is None:
+        g = _G.astype(dtype)
+        pair = _G_OF_DTYPE[key] = (g, np.ascontiguousarray(g[_J_OF_SLOT]))
+    return pair
 
 
 def kernel_from_transformed(d_transformed, dtype):
