@@ -304,11 +304,13 @@ _CHUNK_BYTES = 1 << 23
 
 def _sample_chunks(lo, hi, bytes_per_sample, multiple=1):
     """`(b0, b1)` chunks of `lo:hi` of about `_CHUNK_BYTES`; with `multiple`, each (but the
-    last) a whole number of `multiple` samples (at least one such group)."""
+    last) a whole number of `multiple` samples (at least one such group), a last chunk of
+    under half a group joining the one before it (`winograd.join_short_tail`)."""
     step = max(1, _CHUNK_BYTES // max(int(bytes_per_sample), 1))
     if multiple > 1:
         step = max(multiple, step - step % multiple)
-    return [(b, min(b + step, hi)) for b in range(lo, hi, step)]
+    chunks = [(b, min(b + step, hi)) for b in range(lo, hi, step)]
+    return winograd.join_short_tail(chunks, multiple) if multiple > 1 else chunks
 
 
 def _winograd_slice_multiple(tiling, channels, filters):
