@@ -157,8 +157,7 @@ def _zero_bordered(key, shape, dtype):
     return buffer[:shape[0]]
 
 
-# The output-gradient transform keeps one per layer shape and slice size (two sizes a thread).
-_KEPT_BUFFERS = 16
+_KEPT_BUFFERS = 8
 
 
 def padded(x, tiling):
@@ -244,8 +243,10 @@ class _InputTransform:
             (np.subtract, r01[1], r23[0], v[2])]
         self.pairs = v.reshape(4, 2, count * th * tw, 2, channels)
         # Both pairs as one `(i, p, q, tiles, c)` operand: slot (p, q) holds j = 0, 3, 1, 2,
-        # the slot order of `transform_kernel`'s kernel and `_OutputTransform`'s products.
+        # the slot order of `transform_kernel`'s kernel and `_OutputTransform`'s products;
+        # as `(i, p, q, c, tiles)` the kernel gradient's.
         self.operand = self.pairs.transpose(0, 1, 3, 2, 4)
+        self.kernel_operand = self.pairs.transpose(0, 1, 3, 4, 2)
 
     def run(self, x=None):
         """V of `x` (placed in the padded buffer first) or of what the buffer holds; inside
@@ -370,8 +371,9 @@ def _tile_view(cells, count, tiles):
 
 
 # Inference slices take up to two sizes per layer shape (`even_slices`): resnet_small's three
-# stages use 12 transforms per thread, kept with some room to spare.
-_KEPT_TRANSFORMS = 16
+# stages use 12 transforms per thread; its training 18 (input, output and output-gradient
+# transforms of two slice sizes a stage), kept with some room to spare.
+_KEPT_TRANSFORMS = 24
 
 
 def _transform(kind, tiling, count, channels, dtype):
@@ -600,38 +602,61 @@ def _folded_rows(rows, fold):
 def transform_output_grad(g, tiling):
     """`g (count, *tiling.out, f)` -> `(4, 2, count*th*tw, 2, f)`: A dY A^T per tile, with +dY1
     in place of -dY1 in the last row and column (undone by `kernel_from_transformed`), in the
-    column pairs of `transform_input`. Pair 0 (j = 0, 3: dY0, dY1) is a copy of the gradient
-    (into a zero-bordered plane for odd output sizes), pair 1 (j = 1, 2: dY0 + dY1, dY0 - dY1)
-    the plane after it: one flat pass and one with inner loops over the channels; then the
-    row combinations of both planes over whole rows of tiles. Seven calls (each a GIL
-    hand-back a split's other thread may wait for) where a row stage per pair took eleven."""
-    count, filters = g.shape[0], g.shape[-1]
-    th, tw = tiling.tiles
-    grid = (2 * th, 2 * tw)
-    row = 2 * tw * filters
+    column pairs of `transform_input`. (In fresh buffers; the kernels reuse an
+    `_OutputGradTransform`.)"""
+    transform = _OutputGradTransform(tiling, g.shape[0], g.shape[-1], g.dtype)
     with _short_ufunc_buffer():
-        # Both pairs' columns in one buffer, the gradient's own in the first plane (its
-        # border, beyond odd output sizes, stays zero: only the interior is written).
-        key = ("grad_columns", grid, tuple(tiling.out), filters, count, g.dtype.str)
-        columns = _zero_bordered(key, (2, count) + grid + (filters,), g.dtype)
-        np.copyto(columns[0, :, :tiling.out[0], :tiling.out[1]], g)
-        d = local_buffer("wino_dm", (4, 2, count, th, row), g.dtype)
-        flat = columns[0].reshape(-1)
-        # dY[w] + dY[w+1] at every column in one flat pass (right at even w), then
-        # dY[w] - dY[w+1] in a flat pass (in `d`, not yet written) whose even columns are
-        # copied over the odd ones by runs (`_runs`).
-        sums = columns[1]
-        np.add(flat[:-filters], flat[filters:], out=sums.reshape(-1)[:-filters])
+        return transform.run(g)
+
+
+class _OutputGradTransform:
+    """The kernel gradient's output-gradient transform of `count` samples, like
+    `_InputTransform`: buffers and passes made once per shape (the views cost ~20 us of Python
+    a slice, under the GIL that a split's other thread may be waiting for).
+
+    Pair 0 (j = 0, 3: dY0, dY1) is a copy of the gradient in the first of two column planes
+    (zero-bordered for odd output sizes: only the interior is written), pair 1 (j = 1, 2:
+    dY0 + dY1, dY0 - dY1) the second: `dY[w] + dY[w+1]` in one flat pass (right at even w)
+    and `dY[w] - dY[w+1]` in another (into the not yet written transformed buffer), its even
+    columns copied over the odd ones by channel runs (`_runs`); then the row combinations of
+    both planes over whole rows of tiles: seven calls a slice (eleven with a row stage per
+    pair)."""
+
+    def __init__(self, tiling, count, filters, dtype):
+        th, tw = tiling.tiles
+        grid = (2 * th, 2 * tw)
+        row = 2 * tw * filters
+        columns = np.zeros((2, count) + grid + (filters,), dtype)
+        self.interior = columns[0, :, :tiling.out[0], :tiling.out[1]]
+        d = np.empty((4, 2, count, th, row), dtype)
+        flat, sums = columns[0].reshape(-1), columns[1].reshape(-1)
         steps = d.reshape(-1)[:flat.size].reshape(columns[0].shape)
-        np.subtract(flat[:-filters], flat[filters:], out=steps.reshape(-1)[:-filters])
-        np.copyto(*_runs(steps[:, :, 0::2], sums.reshape(count, 2 * th, tw, 2, filters)[
-            :, :, :, 1]))
         # Rows 2t and 2t + 1 of both planes: `(2, 2, count, th, row)` (row offset, pair, ...).
         rows = columns.reshape(2, count, th, 2, row).transpose(3, 0, 1, 2, 4)
-        np.copyto(d[0::3], rows)
-        np.add(rows[0], rows[1], out=d[1])
-        np.subtract(rows[0], rows[1], out=d[2])
-    return d.reshape(4, 2, count * th * tw, 2, filters)
+        self._passes = [
+            (np.add, flat[:-filters], flat[filters:], sums[:-filters]),
+            (np.subtract, flat[:-filters], flat[filters:], steps.reshape(-1)[:-filters]),
+            (np.copyto,) + _runs(steps[:, :, 0::2], columns[1].reshape(
+                count, 2 * th, tw, 2, filters)[:, :, :, 1]) + (None,),
+            (np.copyto, d[0::3], rows, None),
+            (np.add, rows[0], rows[1], d[1]),
+            (np.subtract, rows[0], rows[1], d[2])]
+        self.pairs = d.reshape(4, 2, count * th * tw, 2, filters)
+        # The kernel-gradient product's operand `(i, p, q, tiles, f)` and the tiles' sums of
+        # their four outputs (position (1, 1): A's column 1 is all ones), the bias gradient's.
+        self.operand = self.pairs.transpose(0, 1, 3, 2, 4)
+        pair, slot = divmod(_SLOT_OF[1], 2)
+        self.tile_sums = self.pairs[1, pair, :, slot]
+
+    def run(self, g):
+        """The transform of `g`; inside `_short_ufunc_buffer`."""
+        np.copyto(self.interior, g)
+        for ufunc, a, b, out in self._passes:
+            if out is None:
+                ufunc(a, b)
+            else:
+                ufunc(a, b, out=out)
+        return self.pairs
 
 
 def kernel_grad_chunk(x, g, tiling, bias_sums=False):
@@ -659,20 +684,24 @@ def kernel_grad_sum(x, g, tiling, total=None, bias=None):
     shape = (4, 2, 2, cin, filters)                                   # (i, p, q) order
     dtype = np.result_type(x, g)
     part = local_buffer("wino_dk_part", shape, dtype)
+    sized = {}                               # samples -> (input, output-gradient transform)
     with _short_ufunc_buffer():
         for lo, hi in _sample_slices(x.shape[0], tiling, max(cin, filters)):
-            v = _transform(_InputTransform, tiling, hi - lo, cin, x.dtype).run(x[lo:hi])
-            d = transform_output_grad(g[lo:hi], tiling)
-            operands = (v.transpose(0, 1, 3, 4, 2), d.transpose(0, 1, 3, 2, 4))
+            transforms = sized.get(hi - lo)
+            if transforms is None:
+                transforms = sized[hi - lo] = (
+                    _transform(_InputTransform, tiling, hi - lo, cin, x.dtype),
+                    _transform(_OutputGradTransform, tiling, hi - lo, filters, g.dtype))
+            inputs, grads = transforms
+            inputs.run(x[lo:hi])
+            grads.run(g[lo:hi])
             if total is None:
-                total = np.matmul(*operands)
+                total = np.matmul(inputs.kernel_operand, grads.operand)
             else:
-                np.matmul(*operands, out=part)
+                np.matmul(inputs.kernel_operand, grads.operand, out=part)
                 total += part
             if bias is not None:
-                pair, slot = divmod(_SLOT_OF[1], 2)
-                tile_sums = d[1, pair, :, slot]                    # (i, j) = (1, 1)
-                bias += _ones(len(tile_sums), dtype) @ tile_sums
+                bias += _ones(len(grads.tile_sums), dtype) @ grads.tile_sums
     return total, bias
 
 
