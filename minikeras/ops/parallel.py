@@ -259,11 +259,19 @@ def local_buffer(key, shape, dtype):
 _SPLIT_ELEMENTS = SPLIT_ELEMENTS = 1 << 18
 
 
+# ... and `split_rows`' passes (a residual add, a relu and their gradients) only from this
+# many: a residual add + relu, two threads / one, FIFO, load 11, wall ms (CPU): 1 MB 0.202 /
+# 0.138 (0.330 / 0.138), 2 MB 0.311 / 0.282, 3 MB 0.373 / 0.431, 4 MB 0.445 / 0.578 (0.788 /
+# 0.577): below ~3 MB the hand-off and the worker's wake-up cost more than the second core
+# gains (as for batch normalizations of two tiles, `batch_norm._THREADED_TILES`).
+_SPLIT_ROWS_ELEMENTS = 3 << 18
+
+
 def split_rows(work, array):
     """`work(rows)` over row blocks of `array` (slices of its first axis; `...` for a 0-d
-    array), on two threads when the array is large enough. For elementwise passes that do not
-    call BLAS."""
-    if array.ndim == 0 or array.size < _SPLIT_ELEMENTS:
+    array), on two threads when the array is large enough (`_SPLIT_ROWS_ELEMENTS`). For
+    elementwise passes that do not call BLAS."""
+    if array.ndim == 0 or array.size < _SPLIT_ROWS_ELEMENTS:
         work(slice(None) if array.ndim else Ellipsis)
     else:
         run_split(lambda lo, hi: work(slice(lo, hi)), array.shape[0], uses_blas=False)
