@@ -540,22 +540,22 @@ def _train_backward_tiled(g, moments, inv, gain, need_dx, activation=None, out=N
         dx = large_output_array(layout.view, gv.dtype, True)
         outv = out.reshape(layout.view)
 
+    mean_wide = layout.wide(moments.mean)
+
     def sums(lo, hi, rows):
         g_run = gv[rows]
         if activation is not None:
             g_run = activation_grad_into(activation, outv[rows], g_run, dx[rows])
         layout.channel_sums_into(g_run, lo, hi, partials[0])
-        layout.channel_dots_into(g_run, xv[rows], lo, hi, partials[1])
+        centered = np.subtract(xv[rows], mean_wide, out=_scratch(xv[rows]))
+        layout.channel_dots_into(g_run, centered, lo, hi, partials[1])
     _for_each_tile(layout, sums)
-    # sum(g (x - mean)) = sum(g x) - mean sum(g). Its rounding error relative to the result is
-    # about float eps * |mean| / std, the same order as that of the float32 mean itself (which
-    # TensorFlow's kernels share); a one-pass variance would square that factor.
     sum_g = layout.total(partials[0])
-    sum_gc = layout.total(partials[1]) - moments.mean * sum_g
+    sum_gc = layout.total(partials[1])
     if not need_dx:
         return sum_g, sum_gc, None
     slope = -inv * inv * sum_gc / count
-    const = layout.wide(-sum_g / count - moments.mean * slope)
+    const = layout.wide(-sum_g / count)
     slope, gain_wide = layout.wide(slope), layout.wide(gain)
     after_activation = dx is not None
     if dx is None:
@@ -563,7 +563,8 @@ def _train_backward_tiled(g, moments, inv, gain, need_dx, activation=None, out=N
 
     def input_grad(lo, hi, rows):
         part = dx[rows]
-        np.multiply(xv[rows], slope, out=part)
+        np.subtract(xv[rows], mean_wide, out=part)
+        part *= slope
         part += const
         part += gv[rows]
         part *= gain_wide
@@ -571,7 +572,8 @@ def _train_backward_tiled(g, moments, inv, gain, need_dx, activation=None, out=N
     def input_grad_after_activation(lo, hi, rows):
         # dx[rows] holds the activation's input gradient; same sum order as input_grad.
         part = dx[rows]
-        term = np.multiply(xv[rows], slope, out=_scratch(part))
+        term = np.subtract(xv[rows], mean_wide, out=_scratch(part))
+        term *= slope
         term += const
         part += term
         part *= gain_wide
