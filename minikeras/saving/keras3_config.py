@@ -909,9 +909,13 @@ def write_keras3_hard_sigmoid(config):
 
 
 def deserialize_model(config, custom_objects=None, safe_mode=True, keras3_hard_sigmoid=False):
-    if not isinstance(config, dict) or "class_name" not in config:
+    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
+        # (without its `config`, a Sequential would come back empty: every weight ignored)
         raise ValueError("The '.keras' file's config.json does not describe a model: expected a "
-                         f"dict with a 'class_name', got {type(config).__name__}.")
+                         f"dict with a 'class_name' and a 'config', got "
+                         f"{type(config).__name__}"
+                         f"{' with keys ' + str(sorted(config)) if isinstance(config, dict) else ''}"
+                         ".")
     if keras3_hard_sigmoid:
         config = read_keras3_hard_sigmoid(config)
     with custom_object_scope(custom_objects or {}):     # custom layers' call signatures
