@@ -497,3 +497,67 @@ def test_structurally_damaged_files_end_in_the_loaders_error_many_trials(tmp_pat
     for seed in range(3):
         (tmp_path / str(seed)).mkdir()
         structural_fuzz(tmp_path / str(seed), fmt, seed=seed, count=150)
+
+
+# --- generators and Sequences that change what they yield -----------------------------------
+X3 = np.linspace(-1, 1, 24, dtype="float32").reshape(8, 3)
+Y3 = np.arange(8).reshape(8, 1) % 3
+
+
+def classifier():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    return model
+
+
+def yields_then(later):
+    """Two batches (x, y), then `later` for ever."""
+    yield X3[:2], Y3[:2]
+    yield X3[2:4], Y3[2:4]
+    while True:
+        yield later
+
+
+class SequenceThen(keras.utils.Sequence):
+    def __init__(self, later):
+        super().__init__()
+        self.later = later
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return (X3[:2], Y3[:2]) if index < 2 else self.later
+
+
+EXPECTED_STRUCTURE = ("`generator` yielded an element that did not match the expected "
+                      "structure. The expected structure was (tf.float32, tf.int64), but the "
+                      "yielded element was ")
+
+
+@pytest.mark.parametrize("make", [yields_then, SequenceThen], ids=["generator", "Sequence"])
+@pytest.mark.parametrize("later,message", [
+    ((X3[:2], Y3[:2], np.ones(2)),
+     "(?s)" + re.escape(EXPECTED_STRUCTURE) + r"\(array\(.*dtype=float32\)\)\.$"),
+    ((X3[:2], None), re.escape(EXPECTED_STRUCTURE) + r"\[\["),
+    ((X3[:2, :, None], Y3[:2]), r"^`generator` yielded an element of shape \(2, 3, 1\) where "
+                                r"an element of shape \(None, None\) was expected\.$"),
+    ((X3[:2], Y3[:2, 0]), r"^`generator` yielded an element of shape \(2,\) where an element "
+                          r"of shape \(None, None\) was expected\.$"),
+], ids=["sample weights appear", "targets vanish", "x gains an axis", "y loses one"])
+def test_a_generator_that_changes_its_structure_mid_epoch_is_refused(make, later, message):
+    # tf.keras 2.21: the generator dataset fixes structure and ranks from the first batch and
+    # fails with these words (InvalidArgumentError around this TypeError). Was: trained on,
+    # with the new sample weights, or on the new shapes squeezed back.
+    with pytest.raises(TypeError, match=message):
+        classifier().fit(make(later), steps_per_epoch=4, verbose=0)
+
+
+@pytest.mark.parametrize("later", [
+    [X3[:2], Y3[:2]],                           # a list for a tuple
+    (X3[:5].astype("float64"), Y3[:5]),         # another batch size and dtype
+    (X3[:2] > 0, Y3[:2].astype("float32")),
+])
+def test_a_generator_may_change_sizes_and_dtypes(later):
+    history = classifier().fit(yields_then(later), steps_per_epoch=4, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
