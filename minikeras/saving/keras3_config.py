@@ -934,6 +934,11 @@ def deserialize_model(config, custom_objects=None, safe_mode=True, keras3_hard_s
 
 def compile_from_config(model, config, custom_objects=None):
     optimizer = config.get("optimizer")
+    if isinstance(optimizer, str):
+        optimizer = {"class_name": optimizer, "config": {}}
+    if optimizer is not None and not isinstance(optimizer, dict):
+        # (was: compiled with RMSprop instead, without a word)
+        raise TypeError(f"Could not interpret optimizer identifier: {optimizer}")
     if isinstance(optimizer, dict):
         optimizer = normalize(optimizer)
         optimizer = {"class_name": optimizer.get("class_name"),

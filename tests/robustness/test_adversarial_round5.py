@@ -182,6 +182,20 @@ def test_a_layer_config_value_of_the_wrong_type_names_the_layer_and_its_config(t
         assert source in str(caught.value)
 
 
+@pytest.mark.parametrize("fmt", ["m.h5", "m.keras"])
+def test_a_forged_layer_size_is_refused_before_its_weight_takes_the_memory(tmp_path, fmt):
+    # Was (tf.keras too): a 12 GB kernel allocated and filled for `units` = 10**9 in a 20 KB
+    # file, the load hanging or killed. Here 2 * 10**7 units (a 240 MB kernel): no weight of
+    # a file can hold more elements than ~1100 times its bytes (the most compression gives).
+    source = edit_layers(model_file(dense_model(), tmp_path, fmt), fmt,
+                         set_first_dense("units", 2 * 10 ** 7))
+    with pytest.raises(ValueError, match=f"cannot create weight 'kernel' of shape "
+                                         f"\\(3, 20000000\\) while loading "
+                                         f"{re.escape(source)}: 60000000 elements is more "
+                                         "than the file could hold"):
+        load_from(source, fmt)
+
+
 def test_layers_refuse_a_name_that_is_not_a_string():
     with pytest.raises(TypeError, match=r"^Expected `name` argument to be a string, but got: "
                                         r"\['a'\]$"):
@@ -279,7 +293,7 @@ def test_a_savedmodel_without_keras_metadata_is_tf_keras_value_error(tmp_path, d
 # within seconds; a failed `load_weights`
 # leaves the model's weights as they were.
 FUZZ_FORMATS = ["m.h5", "w.h5", "w.weights.h5", "m.keras", "sm", "ckpt"]
-LEAF_VALUES = [None, 7, "x", [1, "a"], {"a": 1}, -1, True]
+LEAF_VALUES = [None, 7, "x", [1, "a"], {"a": 1}, -1, True, 10 ** 9]
 DATASET_VALUES = {
     "bigger": lambda data: np.zeros(tuple(s + 1 for s in data.shape) or (2,), "float32"),
     "scalar": lambda data: np.float32(1),
@@ -561,3 +575,18 @@ def test_a_generator_that_changes_its_structure_mid_epoch_is_refused(make, later
 def test_a_generator_may_change_sizes_and_dtypes(later):
     history = classifier().fit(yields_then(later), steps_per_epoch=4, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.mark.parametrize("optimizer", [7, {"class_name": "Adam", "config": 7}])
+def test_a_malformed_compile_config_in_a_keras_archive_is_the_loaders_error(tmp_path,
+                                                                           optimizer):
+    path = model_file(dense_model(), tmp_path, "m.keras")
+    config = read_config(path)
+    if isinstance(optimizer, dict):
+        optimizer = dict(config["compile_config"]["optimizer"], config=optimizer["config"])
+    config["compile_config"]["optimizer"] = optimizer
+    write_config(path, config)
+    with pytest.raises(ValueError, match=f"Cannot load the model from {re.escape(path)}: "
+                                         "its 'compile_config' is malformed"):
+        load_from(path, "m.keras")
+    assert load_from(path, "m.keras", compile=False).get_weights()
