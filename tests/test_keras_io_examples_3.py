@@ -1,0 +1,160 @@
+"""keras.io examples of the tf.keras 2.x era, third sweep (fid-kio3): Grad-CAM, PointNet, the
+English-to-Spanish transformer. Numbers from tf_keras 2.21 are in tests/fixtures/keras_io3/
+(recipe benchmarks/fixture_recipes/keras_io3.py); the rest are closed forms."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import minikeras as keras
+from minikeras import layers
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "keras_io3")
+sys.path.insert(0, FIXTURES)
+import engspa_model  # noqa: E402
+
+RNG = np.random.RandomState(0)
+
+
+# --- Grad-CAM: `model.layers[-1].activation = None` to get logits ---------------------------
+def _linear_reference(layer, x):
+    """What the layer computes without activation, from its own weights."""
+    name = type(layer).__name__
+    if name == "Dense":
+        kernel, bias = layer.get_weights()
+        return x @ kernel + bias
+    if name == "EinsumDense":
+        kernel, bias = layer.get_weights()
+        return np.einsum("ab,bc->ac", x, kernel) + bias
+    # 1x1 kernels: every convolution is a per-pixel matrix product
+    weights = layer.get_weights()
+    if name == "SeparableConv2D":
+        depthwise, pointwise, bias = weights
+        return (x * depthwise[0, 0, :, 0]) @ pointwise[0, 0] + bias
+    if name == "DepthwiseConv2D":
+        depthwise, bias = weights
+        return x * depthwise[0, 0, :, 0] + bias
+    kernel, bias = weights
+    if name == "Conv2DTranspose":
+        return np.einsum("nhwc,oc->nhwo", x, kernel[0, 0]) + bias
+    return np.einsum("nhwc,co->nhwo", x, kernel[0, 0]) + bias
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.Dense(3, activation="softmax"),
+    lambda: layers.EinsumDense("ab,bc->ac", output_shape=3, bias_axes="c", activation="relu"),
+    lambda: layers.Conv2D(3, 1, activation="relu"),
+    lambda: layers.Conv2D(3, 1, activation="sigmoid"),
+    lambda: layers.Conv2DTranspose(3, 1, activation="relu"),
+    lambda: layers.SeparableConv2D(3, 1, activation="relu"),
+    lambda: layers.DepthwiseConv2D(1, activation="relu"),
+], ids=["dense", "einsum_dense", "conv2d_fused", "conv2d", "conv2d_transpose", "separable",
+        "depthwise"])
+def test_activation_set_to_none_after_construction_is_skipped(make):
+    layer = make()
+    x = RNG.standard_normal((2, 3, 3, 2) if "Conv" in type(layer).__name__ else (2, 4))
+    x = x.astype("float32")
+    layer(x)
+    layer.set_weights([RNG.standard_normal(w.shape).astype("float32")
+                       for w in layer.get_weights()])
+    layer.activation = None    # tf.keras: `if self.activation is not None:` in call
+    np.testing.assert_allclose(np.asarray(layer(x)), _linear_reference(layer, x), atol=1e-5)
+
+
+def test_grad_cam_heatmap_on_logits():
+    """The keras.io Grad-CAM steps: softmax removed from the classifier, a model with two
+    outputs (the last conv layer and the logits), the tape on the conv output. With a Dense on
+    globally averaged features the pooled gradient is the class's kernel column / (h * w)."""
+    inputs = keras.Input((4, 4, 3))
+    conv = layers.Conv2D(5, 3, padding="same", activation="relu", name="last_conv")(inputs)
+    pooled = layers.GlobalAveragePooling2D()(conv)
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax", name="predictions")(pooled))
+    model.layers[-1].activation = None
+    grad_model = keras.models.Model([model.inputs],
+                                    [model.get_layer("last_conv").output, model.output])
+    image = RNG.uniform(size=(1, 4, 4, 3)).astype("float32")
+    with keras.backend.GradientTape() as tape:
+        conv_output, preds = grad_model(image)
+        class_channel = preds[:, 1]
+    grads = tape.gradient(class_channel, conv_output)
+    kernel, bias = model.get_layer("predictions").get_weights()
+    conv_values = np.asarray(conv_output)
+    np.testing.assert_allclose(np.asarray(preds), conv_values.mean(axis=(1, 2)) @ kernel + bias,
+                               atol=1e-5)   # logits, not probabilities
+    pooled_grads = np.asarray(keras.backend.mean(grads, axis=(0, 1, 2)))
+    np.testing.assert_allclose(pooled_grads, kernel[:, 1] / 16, atol=1e-7)
+
+
+# --- PointNet: a custom Regularizer without get_config ------------------------------------
+class OrthogonalRegularizer(keras.regularizers.Regularizer):
+    """keras.io PointNet's regularizer (it defines no get_config)."""
+
+    def __init__(self, num_features, l2reg=0.001):
+        self.num_features = num_features
+        self.l2reg = l2reg
+        self.eye = np.eye(num_features, dtype="float32")
+
+    def __call__(self, x):
+        x = keras.backend.reshape(x, (-1, self.num_features, self.num_features))
+        xxt = keras.ops.tensordot(x, x, axes=(2, 2))
+        xxt = keras.backend.reshape(xxt, (-1, self.num_features, self.num_features))
+        return keras.backend.sum(self.l2reg * keras.backend.square(xxt - self.eye))
+
+
+def _pointnet_like():
+    inputs = keras.Input((5, 2))
+    x = layers.GlobalMaxPooling1D()(inputs)
+    x = layers.Dense(4, kernel_initializer="zeros", activity_regularizer=OrthogonalRegularizer(2),
+                     bias_initializer=keras.initializers.Constant(np.eye(2).flatten()))(x)
+    return keras.Model(inputs, layers.Dense(1)(x))
+
+
+def test_orthogonal_activity_regularizer_trains():
+    model = _pointnet_like()
+    points = RNG.standard_normal((3, 5, 2)).astype("float32")
+    model(points)
+    # zero kernel: every sample's transform T is the bias, the identity; the example's
+    # tensordot pairs every sample with every other (shape (3, 2, 3, 2)) before the reshape to
+    # (-1, 2, 2); tf.keras divides an activity regularizer's value by the batch size
+    gram = np.einsum("aij,bkj->aibk", *(np.broadcast_to(np.eye(2), (3, 2, 2)),) * 2)
+    expected = 0.001 * np.sum((gram.reshape(-1, 2, 2) - np.eye(2)) ** 2) / 3  # batch mean
+    np.testing.assert_allclose(float(model.losses[0]), expected, rtol=1e-6)
+    model.compile("adam", "mse")
+    history = model.fit(points, np.ones((3, 1), "float32"), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.mark.parametrize("action", ["h5", "keras", "to_json", "clone", "serialize", "base"])
+def test_regularizer_without_get_config_is_refused_as_tf_keras(action, tmp_path):
+    model = _pointnet_like()
+    regularizer = model.layers[2].activity_regularizer
+    run = {
+        "h5": lambda: model.save(str(tmp_path / "pointnet.h5")),
+        "keras": lambda: model.save(str(tmp_path / "pointnet.keras")),
+        "to_json": model.to_json,
+        "clone": lambda: keras.models.clone_model(model),
+        "serialize": lambda: keras.regularizers.serialize(regularizer),
+        "base": lambda: keras.regularizers.Regularizer().get_config(),
+    }[action]
+    with pytest.raises(NotImplementedError, match=r"object at 0x[0-9a-f]+> does not implement "
+                                                  r"get_config\(\)"):
+        run()
+
+
+# --- English-to-Spanish transformer: masks inside a nested functional decoder -------------
+def test_english_to_spanish_transformer_matches_tf_keras():
+    expected = np.load(os.path.join(FIXTURES, "engspa.npz"))
+    model = engspa_model.build(keras)   # raised UnboundLocalError: the decoder lost its mask
+    assert model.count_params() == int(expected["count_params"])
+    model.set_weights(engspa_model.patterned_weights(model))
+    enc, dec, target = engspa_model.data()
+    np.testing.assert_array_equal(enc, expected["enc"])
+    np.testing.assert_allclose(model.predict([enc, dec], verbose=0), expected["before"],
+                               atol=2e-6)
+    model.compile("rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit([enc, dec], target, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], expected["loss"], rtol=1e-5)
+    np.testing.assert_allclose(history.history["accuracy"], expected["accuracy"], atol=1e-6)
+    np.testing.assert_allclose(model.predict([enc, dec], verbose=0), expected["after"],
+                               atol=1e-5)
