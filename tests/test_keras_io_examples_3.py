@@ -158,3 +158,24 @@ def test_english_to_spanish_transformer_matches_tf_keras():
     np.testing.assert_allclose(history.history["accuracy"], expected["accuracy"], atol=1e-6)
     np.testing.assert_allclose(model.predict([enc, dec], verbose=0), expected["after"],
                                atol=1e-5)
+
+
+# --- pretrained word embeddings: Constant(ndarray) in files tf_keras / Keras 3 wrote --------
+@pytest.mark.parametrize("name, preds_key", [("glove.tk.keras", "tk_preds"),
+                                             ("glove.k3.keras", "k3_preds"),
+                                             ("glove.tk.h5", "tk_preds")])
+def test_constant_numpy_initializer_files_load(name, preds_key):
+    """Both writers store the matrix as {"class_name": "__numpy__", ...}; minikeras read it as
+    a malformed config. (tf_keras cannot read its own `.h5` of it; we do.)"""
+    expected = np.load(os.path.join(FIXTURES, "glove.npz"))
+    model = keras.models.load_model(os.path.join(FIXTURES, name))
+    embedding = model.layers[1]
+    assert not embedding.trainable
+    np.testing.assert_allclose(embedding.get_weights()[0], expected["matrix"], atol=1e-7)
+    # the revived initializer gives the matrix again (a rebuilt or cloned model)
+    np.testing.assert_allclose(embedding.embeddings_initializer((8, 3)), expected["matrix"],
+                               atol=1e-7)
+    np.testing.assert_allclose(model.predict(expected["tokens"], verbose=0),
+                               expected[preds_key], atol=1e-6)
+    clone = keras.models.clone_model(model)
+    np.testing.assert_allclose(clone.layers[1].get_weights()[0], expected["matrix"], atol=1e-7)

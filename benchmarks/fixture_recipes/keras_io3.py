@@ -9,8 +9,17 @@ the decoder a functional model called on the encoder's output): its parameter co
 predictions with the patterned starting weights, the History of a 2-epoch fit (rmsprop, sparse
 categorical crossentropy, accuracy; padded targets masked by the decoder's mask) and the
 predictions after it.
+
+`glove.tk.keras`, `glove.tk.h5`, `glove.k3.keras`, `glove.npz`: the keras.io example
+"pretrained_word_embeddings"' frozen `Embedding(embeddings_initializer=Constant(matrix),
+trainable=False)` (a float64 NumPy matrix) behind a Conv1D/GlobalMaxPooling1D/Dense head,
+saved by tf_keras 2.21 (`.keras`, `.h5`) and by Keras 3.15.1 (`.keras`, the `k3` argument, run
+in a subprocess): both write the matrix as {"class_name": "__numpy__", ...} in the Constant's
+config (tf_keras cannot read its own `.h5` back: "Unknown object: '__numpy__'"); the npz holds
+the matrix, token ids and each writer's predictions.
 """
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -38,5 +47,46 @@ def write_engspa():
              loss=history.history["loss"], accuracy=history.history["accuracy"])
 
 
+def glove_model(keras, matrix):
+    inputs = keras.Input(shape=(None,), dtype="int64")
+    x = keras.layers.Embedding(matrix.shape[0], matrix.shape[1], trainable=False,
+                               embeddings_initializer=keras.initializers.Constant(matrix))(inputs)
+    x = keras.layers.Conv1D(4, 3, activation="relu", kernel_initializer="ones")(x)
+    x = keras.layers.GlobalMaxPooling1D()(x)
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax",
+                                                  kernel_initializer="ones")(x))
+
+
+def glove_data():
+    matrix = np.sin(np.arange(24, dtype="float64") * 0.9).reshape(8, 3)
+    tokens = np.array([[1, 2, 3, 4, 0], [5, 6, 7, 0, 0]], "int64")
+    return matrix, tokens
+
+
+def write_glove():
+    matrix, tokens = glove_data()
+    model = glove_model(keras, matrix)
+    model.save(os.path.join(FOLDER, "glove.tk.keras"))
+    model.save(os.path.join(FOLDER, "glove.tk.h5"))
+    tk_preds = model.predict(tokens, verbose=0)
+    subprocess.run([sys.executable, os.path.abspath(__file__), "k3", "--peer"], check=True)
+    k3_preds = np.load(os.path.join(FOLDER, "glove_k3_preds.npy"))
+    os.remove(os.path.join(FOLDER, "glove_k3_preds.npy"))
+    np.savez(os.path.join(FOLDER, "glove.npz"), matrix=matrix, tokens=tokens,
+             tk_preds=tk_preds, k3_preds=k3_preds)
+
+
+def write_glove_k3():
+    import keras as keras3
+    matrix, tokens = glove_data()
+    model = glove_model(keras3, matrix)
+    model.save(os.path.join(FOLDER, "glove.k3.keras"))
+    np.save(os.path.join(FOLDER, "glove_k3_preds.npy"), model.predict(tokens, verbose=0))
+
+
 if __name__ == "__main__":
-    write_engspa()
+    if sys.argv[1:] == ["k3"]:
+        write_glove_k3()
+    else:
+        write_engspa()
+        write_glove()
