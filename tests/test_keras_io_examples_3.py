@@ -179,3 +179,47 @@ def test_constant_numpy_initializer_files_load(name, preds_key):
                                expected[preds_key], atol=1e-6)
     clone = keras.models.clone_model(model)
     np.testing.assert_allclose(clone.layers[1].get_weights()[0], expected["matrix"], atol=1e-7)
+
+
+# --- structured data classification: adapted vocabularies among a model's weights ---------
+import json  # noqa: E402
+
+import vocab_model  # noqa: E402
+
+
+def _plain(value):
+    value = np.asarray(value)
+    if value.dtype.kind in "OSU":
+        return {"dtype": "bytes", "value": [v.decode() if isinstance(v, bytes) else v
+                                            for v in value.ravel().tolist()]}
+    return {"dtype": value.dtype.name, "shape": list(value.shape), "value": value.ravel().tolist()}
+
+
+def _assert_same_weights(ours, theirs):
+    assert len(ours) == len(theirs)
+    for mine, expected in zip(ours, theirs):
+        mine = _plain(mine)
+        assert mine["dtype"] == expected["dtype"]
+        assert mine.get("shape") == expected.get("shape")
+        if mine["dtype"] == "bytes":
+            assert mine["value"] == expected["value"]
+        else:
+            np.testing.assert_allclose(mine["value"], expected["value"], rtol=1e-6)
+
+
+def test_model_get_weights_lists_adapted_vocabularies_as_tf_keras():
+    with open(os.path.join(FIXTURES, "vocab_weights.json")) as file:
+        expected = json.load(file)
+    model = vocab_model.build(keras)
+    before = model.get_weights()
+    _assert_same_weights(before, expected["weights"])
+    model.set_weights(vocab_model.changed_weights(before))
+    _assert_same_weights(model.get_weights(), expected["after"])
+    for layer in model.layers:
+        if layer.name in expected["vocabularies"]:
+            assert [v if isinstance(v, str) else int(v) for v in layer.get_vocabulary()] == \
+                expected["vocabularies"][layer.name]
+    np.testing.assert_allclose(model.predict(vocab_model.inputs(), verbose=0).ravel(),
+                               expected["predictions"], rtol=1e-6)
+    with pytest.raises(ValueError, match="was expecting 10 weights"):
+        model.set_weights(before[:-1])

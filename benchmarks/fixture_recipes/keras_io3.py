@@ -17,7 +17,14 @@ saved by tf_keras 2.21 (`.keras`, `.h5`) and by Keras 3.15.1 (`.keras`, the `k3`
 in a subprocess): both write the matrix as {"class_name": "__numpy__", ...} in the Constant's
 config (tf_keras cannot read its own `.h5` back: "Unknown object: '__numpy__'"); the npz holds
 the matrix, token ids and each writer's predictions.
+
+`vocab_weights.json`: a model of adapted IntegerLookup (binary), StringLookup (tf_idf), a
+StringLookup with a given vocabulary, Normalization and TextVectorization (count) before a Dense
+(tests/fixtures/keras_io3/vocab_model.py): `model.get_weights()` (tf_keras lists each adapted
+vocabulary among the model's weights), then `set_weights` of changed values
+(vocab_model.changed_weights): the layers' vocabularies, `get_weights()` and predictions after.
 """
+import json
 import os
 import subprocess
 import sys
@@ -32,6 +39,7 @@ import tf_keras as keras  # noqa: E402
 FOLDER = fixture_dir("keras_io3")
 sys.path.insert(0, FOLDER)
 import engspa_model  # noqa: E402
+import vocab_model  # noqa: E402
 
 
 def write_engspa():
@@ -45,6 +53,27 @@ def write_engspa():
     np.savez(os.path.join(FOLDER, "engspa.npz"), count_params=model.count_params(), enc=enc,
              dec=dec, target=target, before=before, after=after,
              loss=history.history["loss"], accuracy=history.history["accuracy"])
+
+
+def _plain(value):
+    value = np.asarray(value)
+    if value.dtype.kind in "OS":
+        return {"dtype": "bytes", "value": [v.decode() for v in value.ravel().tolist()]}
+    return {"dtype": value.dtype.name, "shape": list(value.shape), "value": value.ravel().tolist()}
+
+
+def write_vocab_weights():
+    model = vocab_model.build(keras)
+    before = model.get_weights()
+    model.set_weights(vocab_model.changed_weights(before))
+    lookups = [layer for layer in model.layers if hasattr(layer, "get_vocabulary")]
+    facts = {"weights": [_plain(w) for w in before],
+             "after": [_plain(w) for w in model.get_weights()],
+             "vocabularies": {layer.name: [v if isinstance(v, (str, int)) else int(v)
+                                           for v in layer.get_vocabulary()] for layer in lookups},
+             "predictions": model.predict(vocab_model.inputs(), verbose=0).ravel().tolist()}
+    with open(os.path.join(FOLDER, "vocab_weights.json"), "w") as file:
+        json.dump(facts, file, indent=1)
 
 
 def glove_model(keras, matrix):
@@ -90,3 +119,4 @@ if __name__ == "__main__":
     else:
         write_engspa()
         write_glove()
+        write_vocab_weights()

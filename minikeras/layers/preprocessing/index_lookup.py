@@ -28,6 +28,8 @@ class IndexLookup(PreprocessingLayer):
     Subclasses say how keys are read (`_keys`) and written out (`_token_from_text`).
     """
 
+    _vocabulary_is_a_weight = True   # in a model's get_weights(), as tf.keras 2
+
     _key_kind = "string"      # "string" or "int": how OOV values are hashed and tokens sorted
     _takes_string_inputs = True   # a deferred Sequential may build a string input for it
 
