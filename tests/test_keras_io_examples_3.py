@@ -223,3 +223,30 @@ def test_model_get_weights_lists_adapted_vocabularies_as_tf_keras():
                                expected["predictions"], rtol=1e-6)
     with pytest.raises(ValueError, match="was expecting 10 weights"):
         model.set_weights(before[:-1])
+
+
+def test_backup_and_restore_resumes_a_model_with_a_string_vocabulary(tmp_path):
+    """The model's get_weights() now holds the vocabulary (an object array of bytes): the
+    backup keeps the variables only, so its file needs no pickling to be read back."""
+    inputs = keras.Input((1,), dtype="string")
+    lookup = layers.StringLookup(output_mode="one_hot")
+    lookup.adapt(np.array([["a"], ["b"]], object))
+    model = keras.Model(inputs, layers.Dense(1, kernel_initializer="ones")(lookup(inputs)))
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    x, y = np.array([["a"], ["b"], ["c"]], object), np.array([[1.0], [2.0], [3.0]], "float32")
+
+    class StopAfterSecondEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    backup = str(tmp_path / "backup")
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=4, batch_size=3, verbose=0,
+                  callbacks=[keras.callbacks.BackupAndRestore(backup), StopAfterSecondEpoch()])
+    kernel_after_two = model.get_weights()[-2].copy()
+    model.layers[-1].set_weights([np.zeros_like(w) for w in model.layers[-1].get_weights()])
+    resumed = model.fit(x, y, epochs=2, batch_size=3, verbose=0,
+                        callbacks=[keras.callbacks.BackupAndRestore(backup)])
+    assert resumed.epoch == []   # both epochs were done before the interruption
+    np.testing.assert_array_equal(model.get_weights()[-2], kernel_after_two)
