@@ -1,6 +1,7 @@
 """keras.io examples of the tf.keras 2.x era, third sweep (fid-kio3): Grad-CAM, PointNet, the
 English-to-Spanish transformer. Numbers from tf_keras 2.21 are in tests/fixtures/keras_io3/
 (recipe benchmarks/fixture_recipes/keras_io3.py); the rest are closed forms."""
+import json
 import os
 import sys
 
@@ -13,6 +14,7 @@ from minikeras import layers
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "keras_io3")
 sys.path.insert(0, FIXTURES)
 import engspa_model  # noqa: E402
+import vocab_model  # noqa: E402
 
 RNG = np.random.RandomState(0)
 
@@ -182,11 +184,6 @@ def test_constant_numpy_initializer_files_load(name, preds_key):
 
 
 # --- structured data classification: adapted vocabularies among a model's weights ---------
-import json  # noqa: E402
-
-import vocab_model  # noqa: E402
-
-
 def _plain(value):
     value = np.asarray(value)
     if value.dtype.kind in "OSU":
