@@ -11,7 +11,7 @@ from ..ops.parallel import blas_single_threaded
 from ..core.tensor import Tensor, compute_gradients, recording_scope, set_backward_scope, unwrap
 from ..core.registry import register_builtins
 from ..core.durable import atomic_step, steps_interrupted_between
-from ..engine.base_layer import Layer, shape_of
+from ..engine.base_layer import Layer, losses_of_layers, shape_of
 from ..engine.flops import model_flops
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from . import data_adapters as data_utils
@@ -251,7 +251,8 @@ class Model(Layer):
 
     # --- steps -----------------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
-        return self.compiled_loss(y, y_pred, sample_weight, regularization_losses=self.losses)
+        return self.compiled_loss(y, y_pred, sample_weight,
+                                  regularization_losses=self._step_losses())
 
     def _validate_target_and_loss(self, y, loss):
         """A loss given to `compile` needs targets; `add_loss` losses alone do not."""
@@ -268,7 +269,35 @@ class Model(Layer):
         return self.get_metrics_result()
 
     def get_metrics_result(self):
-        return {m.name: _metric_value(m.result()) for m in self.metrics}
+        return {m.name: _metric_value(m.result()) for m in self._step_metrics()}
+
+    # --- what a fit's steps read from the model's structure, walked once per fit ------------
+    def _step_structure(self):
+        """This fit's `_FitStructure` (made on its first step, once the layers are built), or
+        None outside a fit (`train_on_batch`, a custom loop): read the model afresh then."""
+        structure = _FIT_STRUCTURES.get(id(self))
+        if structure is _FIT_STRUCTURE_PENDING:
+            structure = _FIT_STRUCTURES[id(self)] = _FitStructure(self)
+        return structure
+
+    def _step_losses(self):
+        structure = self._step_structure()
+        if structure is None or not structure.plain_losses:
+            return self.losses
+        return losses_of_layers(structure.layers)
+
+    def _step_metrics(self):
+        structure = self._step_structure()
+        if structure is None or not structure.plain_metrics:
+            return self.metrics
+        compiled = [] if self.compiled_loss is None else \
+            self.compiled_loss.metrics + self.compiled_metrics.metrics
+        return compiled + [metric for layer in structure.layers
+                           for metric in layer._added_metrics]
+
+    def _step_trainable_weights(self):
+        structure = self._step_structure()
+        return self.trainable_weights if structure is None else structure.trainable_weights
 
     def train_step(self, data):
         x, y, sample_weight = data_utils.unpack(data)
@@ -276,7 +305,7 @@ class Model(Layer):
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         self._validate_target_and_loss(y, loss)
-        variables = self.trainable_weights
+        variables = self._step_trainable_weights()
         grads = compute_gradients(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         return self.compute_metrics(x, y, y_pred, sample_weight)
@@ -326,7 +355,8 @@ class Model(Layer):
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
         self._assert_compiled()
-        with self._respect_compiled_trainable_state(), steps_interrupted_between():
+        with self._respect_compiled_trainable_state(), steps_interrupted_between(), \
+                _structure_walked_once(self):
             return self._fit(
                 x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
                 shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,
@@ -962,6 +992,45 @@ def _check_legacy_compile_arguments(kwargs):
                         "keyword arguments include \"cloning\", \"experimental_run_tf_"
                         "function\", \"distribute\", \"target_tensors\", or "
                         "\"sample_weight_mode\".")
+
+
+# id(model) -> its `_FitStructure` while a fit of it runs (`_FIT_STRUCTURE_PENDING` until its
+# first step has built the layers). Keyed by identity, not kept on the model: a copy of the
+# model (a callback's deepcopy) reads its own structure afresh.
+_FIT_STRUCTURES = {}
+_FIT_STRUCTURE_PENDING = object()
+
+
+class _FitStructure:
+    """What the default train step reads from the model's structure, walked once per fit:
+    the layers (self first, as `_flatten_layers` gives them; their losses and `add_metric`
+    metrics are read from them at every step) and the trainable weights. tf.keras traces its
+    train function once, so a layer added or a `trainable` flag changed during a fit (by a
+    callback) takes effect at the next compile there; here at the next fit. A model
+    overriding `losses`, `metrics` or `trainable_weights` is asked at every step."""
+
+    def __init__(self, model):
+        self.layers = list(model._flatten_layers())
+        model_type = type(model)
+        self.plain_losses = model_type.losses is Layer.losses
+        self.plain_metrics = model_type.metrics is Model.metrics
+        self.trainable_weights = model.trainable_weights
+
+
+@contextlib.contextmanager
+def _structure_walked_once(model):
+    """Around a fit: its first step walks the model's structure, the others reuse the walk
+    (a fit of the same model nested in a callback walks again; the outer one's is restored)."""
+    key = id(model)
+    previous = _FIT_STRUCTURES.get(key)
+    _FIT_STRUCTURES[key] = _FIT_STRUCTURE_PENDING
+    try:
+        yield
+    finally:
+        if previous is None:
+            _FIT_STRUCTURES.pop(key, None)
+        else:
+            _FIT_STRUCTURES[key] = previous
 
 
 def _metric_value(result):
