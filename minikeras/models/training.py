@@ -20,7 +20,7 @@ from . import predict_pipeline
 from . import serialization
 from .summary import print_summary
 from .. import optimizers
-from ..callbacks import CallbackList
+from ..callbacks import Callback, CallbackList
 from ..callbacks.backup_and_restore import resume_point
 from .distributed import callbacks_for_this_rank
 
@@ -393,17 +393,21 @@ class Model(Layer):
                 restored, handler.inferred_steps)
         logs = None
         executions = _Executions(self._steps_per_execution, handler)
+        # decided once: no callback of the list reads a batch (History alone, bench timers)
+        calls_begin = _batch_hook_used(callbacks, "on_train_batch_begin", "on_batch_begin")
+        calls_end = _batch_hook_used(callbacks, "on_train_batch_end", "on_batch_end")
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
             with handler.catch_stop_iteration():
                 for step in handler.steps():
-                    if executions.starts(step):
+                    if executions.starts(step) and calls_begin:
                         callbacks.on_train_batch_begin(step)
                     with blas_single_threaded("train"):   # the kernels split their work in two
                         logs = _numpy_logs(self._run_train_step(next(iterator)))
                     if executions.ends(step):
-                        callbacks.on_train_batch_end(step, logs)
+                        if calls_end:
+                            callbacks.on_train_batch_end(step, logs)
                         if self.stop_training:
                             break
             if executions.unfinished is not None:   # the input ran out inside an execution
@@ -1033,6 +1037,24 @@ def _structure_walked_once(model):
             _FIT_STRUCTURES[key] = previous
 
 
+def _batch_hook_used(callbacks, hook, legacy_hook):
+    """Whether calling `hook` on the CallbackList `callbacks` can do anything: some callback
+    overrides it or its Keras 1 alias `legacy_hook` (`Callback`'s own call the alias and do
+    nothing else), in its class or as an attribute (LambdaCallback). Anything else (a list of
+    another class, an object that is no Callback) counts as using it."""
+    if type(callbacks) is not CallbackList:
+        return True
+    for callback in callbacks.callbacks:
+        if not isinstance(callback, Callback) or hook in vars(callback) or \
+                legacy_hook in vars(callback):
+            return True
+        kind = type(callback)
+        if getattr(kind, hook) is not getattr(Callback, hook) or \
+                getattr(kind, legacy_hook) is not getattr(Callback, legacy_hook):
+            return True
+    return False
+
+
 def _metric_value(result):
     """A metric's result in the logs: a Python float, or an array for a metric giving one value
     per class or threshold (F1Score, Precision(thresholds=[...])), as tf.keras' logs hold it."""
@@ -1045,6 +1067,9 @@ def _numpy_logs(logs):
     custom `train_step` may return Tensors, which become Python numbers (scalars) or arrays."""
     if not isinstance(logs, dict):
         return logs
+    if all(type(value) is float for value in logs.values()):   # the compiled metrics' logs
+        return dict(logs)
+
     def plain(value):
         if isinstance(value, Tensor):
             value = value.numpy()
