@@ -202,13 +202,12 @@ class LossesContainer:
 
     def __call__(self, y_true, y_pred, sample_weight=None, regularization_losses=None):
         self._seen_batch = True
-        y_true = conform_to_outputs(y_pred, self.output_names, y_true)
-        sample_weight = conform_to_outputs(y_pred, self.output_names, sample_weight)
-        if not self._built:
-            self.build(y_pred)
-        preds = flatten(y_pred)
-        trues = _per_output_values(y_pred, y_true, "y")
-        weights = _per_output_values(y_pred, sample_weight, "sample_weight")
+        if self._built and _one_array_each(y_true, y_pred, sample_weight):
+            # what the structure handling below gives for one output, one target array and
+            # one (or no) weight array, without it (every fit step of such a model)
+            preds, trues, weights = [y_pred], [y_true], [sample_weight]
+        else:
+            preds, trues, weights = self._per_output(y_true, y_pred, sample_weight)
         total, batch = None, None
         for yt, yp, sw, loss_obj, loss_weight, metric in zip(
                 trues, preds, weights, self._losses, self._weights, self._per_output_metrics):
@@ -233,9 +232,30 @@ class LossesContainer:
         self.loss_metric.update_state(_loss_metric_input(total), sample_weight=batch)
         return total
 
+    def _per_output(self, y_true, y_pred, sample_weight):
+        """(predictions, targets, sample weights), one entry per output."""
+        y_true = conform_to_outputs(y_pred, self.output_names, y_true)
+        sample_weight = conform_to_outputs(y_pred, self.output_names, sample_weight)
+        if not self._built:
+            self.build(y_pred)
+        preds = flatten(y_pred)
+        trues = _per_output_values(y_pred, y_true, "y")
+        weights = _per_output_values(y_pred, sample_weight, "sample_weight")
+        return preds, trues, weights
+
     def reset_state(self):
         for m in self.metrics:
             m.reset_state()
+
+
+_ARRAY_TYPES = (np.ndarray, Tensor)
+
+
+def _one_array_each(y_true, y_pred, sample_weight):
+    """Whether the model gave one Tensor and the targets and sample weights are one array
+    each (or no weights)."""
+    return type(y_pred) is Tensor and isinstance(y_true, _ARRAY_TYPES) and \
+        (sample_weight is None or isinstance(sample_weight, _ARRAY_TYPES))
 
 
 def _check_concrete_loss(loss):

@@ -11,7 +11,7 @@ from ..ops.parallel import blas_single_threaded
 from ..core.tensor import Tensor, compute_gradients, recording_scope, set_backward_scope, unwrap
 from ..core.registry import register_builtins
 from ..core.durable import atomic_step, steps_interrupted_between
-from ..engine.base_layer import Layer, losses_of_layers, shape_of
+from ..engine.base_layer import Layer, shape_of
 from ..engine.flops import model_flops
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from . import data_adapters as data_utils
@@ -284,7 +284,7 @@ class Model(Layer):
         structure = self._step_structure()
         if structure is None or not structure.plain_losses:
             return self.losses
-        return losses_of_layers(structure.layers)
+        return _losses_of_walked_layers(structure.layers, structure.regularized)
 
     def _step_metrics(self):
         structure = self._step_structure()
@@ -1015,6 +1015,9 @@ class _FitStructure:
 
     def __init__(self, model):
         self.layers = list(model._flatten_layers())
+        # per layer, its weights with a regularizer: the losses' order is layer by layer
+        self.regularized = [[w for w in layer._own_weights if w.regularizer is not None]
+                            for layer in self.layers]
         model_type = type(model)
         self.plain_losses = model_type.losses is Layer.losses
         self.plain_metrics = model_type.metrics is Model.metrics
@@ -1035,6 +1038,22 @@ def _structure_walked_once(model):
             _FIT_STRUCTURES.pop(key, None)
         else:
             _FIT_STRUCTURES[key] = previous
+
+
+def _losses_of_walked_layers(layers, regularized):
+    """`Layer.losses` (`losses_of_layers`) over a fit's walked layers, each layer's
+    regularized weights listed already (`_FitStructure`): the same losses in the same order."""
+    result = []
+    for layer, weights in zip(layers, regularized):
+        if layer._extra_losses:
+            result.extend(layer._extra_losses)
+        if layer._activity_losses:
+            result.extend(layer._activity_losses)
+        for weight in weights:
+            result.append(weight.regularizer(weight))
+        if layer._callable_losses:
+            result.extend(loss() for loss in layer._callable_losses)
+    return result
 
 
 def _batch_hook_used(callbacks, hook, legacy_hook):
