@@ -308,15 +308,26 @@ class Model(Layer):
         variables = self._step_trainable_weights()
         grads = compute_gradients(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
+        if id(self) in _STEP_LOGS_UNREAD:       # only the epoch's end reads the metrics
+            self.compiled_metrics.update_state(y, y_pred, sample_weight)
+            return _UNREAD_LOGS
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
-    def _run_train_step(self, data):
+    def _run_train_step(self, data, logs_unread=False):
         """Run `train_step` as tf.keras' train function does.
 
         tf.keras traces the step into a graph once per input signature (unless
         `run_eagerly`); an optimizer whose arithmetic depends on what happened at trace time
-        (Nadam's `u_product` cache) is told which trace is running.
+        (Nadam's `u_product` cache) is told which trace is running. `logs_unread`: nobody
+        reads this step's logs (`_step_logs_unread`), so the default train step may return
+        `_UNREAD_LOGS` without computing the metrics' results.
         """
+        if logs_unread:
+            _STEP_LOGS_UNREAD.add(id(self))
+            try:
+                return self._run_train_step(data)
+            finally:
+                _STEP_LOGS_UNREAD.discard(id(self))
         optimizer = self.optimizer
         trace = None
         if not self.run_eagerly and hasattr(optimizer, "trace_train_function"):
@@ -396,6 +407,7 @@ class Model(Layer):
         # decided once: no callback of the list reads a batch (History alone, bench timers)
         calls_begin = _batch_hook_used(callbacks, "on_train_batch_begin", "on_batch_begin")
         calls_end = _batch_hook_used(callbacks, "on_train_batch_end", "on_batch_end")
+        logs_unread = not calls_end and _step_logs_unread(self)
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
@@ -404,12 +416,14 @@ class Model(Layer):
                     if executions.starts(step) and calls_begin:
                         callbacks.on_train_batch_begin(step)
                     with blas_single_threaded("train"):   # the kernels split their work in two
-                        logs = _numpy_logs(self._run_train_step(next(iterator)))
+                        logs = _numpy_logs(self._run_train_step(next(iterator), logs_unread))
                     if executions.ends(step):
                         if calls_end:
                             callbacks.on_train_batch_end(step, logs)
                         if self.stop_training:
                             break
+            if logs is _UNREAD_LOGS:
+                logs = self.get_metrics_result()
             if executions.unfinished is not None:   # the input ran out inside an execution
                 callbacks.on_train_batch_end(executions.finish(), logs)
             if logs is None:
@@ -1054,6 +1068,22 @@ def _losses_of_walked_layers(layers, regularized):
         if layer._callable_losses:
             result.extend(loss() for loss in layer._callable_losses)
     return result
+
+
+# ids of the models running a fit step whose logs nobody reads (no callback reads a batch's
+# end): their default train step updates the compiled metrics and returns `_UNREAD_LOGS`
+# instead of the metrics' results, which the fit reads at the epoch's end.
+_STEP_LOGS_UNREAD = set()
+_UNREAD_LOGS = object()
+
+
+def _step_logs_unread(model):
+    """Whether `model`'s train step is the default one, whose logs a fit may leave unmade."""
+    kind = type(model)
+    return kind.train_step is Model.train_step and \
+        kind.compute_metrics is Model.compute_metrics and \
+        kind.get_metrics_result is Model.get_metrics_result and \
+        not {"train_step", "compute_metrics", "get_metrics_result"} & vars(model).keys()
 
 
 def _batch_hook_used(callbacks, hook, legacy_hook):

@@ -189,3 +189,36 @@ def test_adam_constants_follow_a_changed_beta():
     reference._iterations.assign(optimizer._iterations.numpy() - 1)
     reference._prepare_step()
     assert reference._constants == optimizer._constants
+
+
+def test_step_logs_nobody_reads_are_made_at_the_epochs_end_only():
+    """A fit whose callbacks read no batch's logs takes the metrics' results at each epoch's
+    end: the same history and weights as a fit whose callback reads every batch's logs."""
+    x, y = data(28)                      # 4 batches of 8, the last one short
+    histories, weights, batch_logs = [], [], []
+    for reads_batches in (False, True):
+        model = regularized_model(7)
+        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        callbacks = [keras.callbacks.LambdaCallback(
+            on_batch_end=lambda batch, logs: batch_logs.append(dict(logs)))] \
+            if reads_batches else []
+        histories.append(model.fit(x, y, batch_size=8, epochs=3, verbose=0,
+                                   callbacks=callbacks).history)
+        weights.append(model.get_weights())
+    assert histories[0] == histories[1]
+    assert set(histories[0]) == {"loss", "accuracy", "added_mean"}
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+    assert len(batch_logs) == 12 and all(type(v) is float for v in batch_logs[0].values())
+
+
+def test_train_on_batch_inside_a_fit_gets_its_logs():
+    x, y = data()
+    model = regularized_model(8)
+    seen = []
+
+    class StepsAside(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(model.train_on_batch(x[:8], y[:8], return_dict=True))
+
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[StepsAside()])
+    assert [sorted(logs) for logs in seen] == [["added_mean", "loss"]] * 2
