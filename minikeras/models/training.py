@@ -404,21 +404,20 @@ class Model(Layer):
                 restored, handler.inferred_steps)
         logs = None
         executions = _Executions(self._steps_per_execution, handler)
-        # decided once: no callback of the list reads a batch (History alone, bench timers)
-        calls_begin = _batch_hook_used(callbacks, "on_train_batch_begin", "on_batch_begin")
-        calls_end = _batch_hook_used(callbacks, "on_train_batch_end", "on_batch_end")
-        logs_unread = not calls_end and _step_logs_unread(self)
+        # decided once, as tf.keras' CallbackList does: whether a callback reads batches
+        batch_hooks = _batch_hooks_used(callbacks)
+        logs_unread = not batch_hooks and _step_logs_unread(self)
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
             with handler.catch_stop_iteration():
                 for step in handler.steps():
-                    if executions.starts(step) and calls_begin:
+                    if executions.starts(step) and batch_hooks:
                         callbacks.on_train_batch_begin(step)
                     with blas_single_threaded("train"):   # the kernels split their work in two
                         logs = _numpy_logs(self._run_train_step(next(iterator), logs_unread))
                     if executions.ends(step):
-                        if calls_end:
+                        if batch_hooks:
                             callbacks.on_train_batch_end(step, logs)
                         if self.stop_training:
                             break
@@ -1086,21 +1085,24 @@ def _step_logs_unread(model):
         not {"train_step", "compute_metrics", "get_metrics_result"} & vars(model).keys()
 
 
-def _batch_hook_used(callbacks, hook, legacy_hook):
-    """Whether calling `hook` on the CallbackList `callbacks` can do anything: some callback
-    overrides it or its Keras 1 alias `legacy_hook` (`Callback`'s own call the alias and do
-    nothing else), in its class or as an attribute (LambdaCallback). Anything else (a list of
-    another class, an object that is no Callback) counts as using it."""
+_TRAIN_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
+                      "on_batch_end")
+
+
+def _batch_hooks_used(callbacks):
+    """Whether a callback of the CallbackList `callbacks` implements a training batch hook
+    (or its Keras 1 alias): tf.keras' CallbackList calls them only then. A hook counts as
+    implemented unless it is `Callback`'s own method (an override in the class, a function
+    set on the instance as LambdaCallback does, a wrapper from `__getattribute__`). Anything
+    other than a CallbackList of Callbacks counts as implementing them."""
     if type(callbacks) is not CallbackList:
         return True
     for callback in callbacks.callbacks:
-        if not isinstance(callback, Callback) or hook in vars(callback) or \
-                legacy_hook in vars(callback):
+        if not isinstance(callback, Callback):
             return True
-        kind = type(callback)
-        if getattr(kind, hook) is not getattr(Callback, hook) or \
-                getattr(kind, legacy_hook) is not getattr(Callback, legacy_hook):
-            return True
+        for name in _TRAIN_BATCH_HOOKS:
+            if getattr(getattr(callback, name), "__func__", None) is not getattr(Callback, name):
+                return True
     return False
 
 
