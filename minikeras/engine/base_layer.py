@@ -548,6 +548,9 @@ class Layer:
                     inputs.data.dtype.kind == "f" or self._integer_inputs is not None):
                 inputs = self._convert_input(inputs)
             return self._eager_call((inputs,), kwargs)
+        if type(inputs) is np.ndarray and len(args) == 1 and _only_plain_training(kwargs):
+            # one array in (a model called on a batch): nothing symbolic to look for
+            return self._eager_call((self._convert_input(inputs),), kwargs)
         if any(isinstance(t, KerasTensor) for t in flatten((args, kwargs))):
             return self._functional_call(args, kwargs)
         inputs = map_structure(self._convert_input, inputs)
@@ -1025,6 +1028,11 @@ def _in_name_scope(build):
         finally:
             self._building -= 1
     return scoped_build
+
+
+def _only_plain_training(kwargs):
+    """Whether the call's keyword arguments are at most a Python `training` flag."""
+    return not kwargs or (len(kwargs) == 1 and type(kwargs.get("training", 0)) in (bool, type(None)))
 
 
 def losses_of_layers(layers):
