@@ -18,6 +18,9 @@ from ..core.session import fresh_name_counters, to_snake_case
 from ..core.nest import flatten, map_structure
 
 
+_ARRAY_TYPES = (np.ndarray, Tensor)
+
+
 # --- structure helpers (tf.keras' Container) -------------------------------------------------
 def _is_nested(value):
     return isinstance(value, (list, tuple, dict))
@@ -98,13 +101,17 @@ def _per_output_values(y_pred, values, what):
 
 def match_rank(y_true, y_pred, sample_weight=None):
     """tf.keras' `match_dtype_and_rank`: rank-1 labels/weights of a rank-2 output gain an axis."""
-    pred_ndim = len(np.shape(y_pred.data if isinstance(y_pred, Tensor) else y_pred))
-    if pred_ndim == 2:
-        if y_true is not None and np.ndim(unwrap(y_true)) == 1:
+    if _rank(y_pred) == 2:
+        if y_true is not None and _rank(y_true) == 1:
             y_true = np.expand_dims(unwrap(y_true), -1)
-        if sample_weight is not None and np.ndim(unwrap(sample_weight)) == 1:
+        if sample_weight is not None and _rank(sample_weight) == 1:
             sample_weight = np.expand_dims(unwrap(sample_weight), -1)
     return y_true, sample_weight
+
+
+def _rank(value):
+    """`np.ndim` of a Tensor, array or nested values (arrays without np.ndim's wrapper)."""
+    return value.ndim if isinstance(value, _ARRAY_TYPES) else np.ndim(unwrap(value))
 
 
 def _output_mask(y_pred):
@@ -217,7 +224,7 @@ class LossesContainer:
             sw = _valid_mask_weights(yp, sw, loss_obj)
             value = loss_obj(yt, yp, sample_weight=sw)
             if batch is None:
-                batch = np.shape(unwrap(yt))[0] if np.ndim(unwrap(yt)) else 1
+                batch = np.shape(unwrap(yt))[0] if _rank(yt) else 1
             if metric is not None:
                 metric.update_state(_loss_metric_input(value), sample_weight=batch)
             if loss_weight is not None:
@@ -247,8 +254,6 @@ class LossesContainer:
         for m in self.metrics:
             m.reset_state()
 
-
-_ARRAY_TYPES = (np.ndarray, Tensor)
 
 
 def _one_array_each(y_true, y_pred, sample_weight):
