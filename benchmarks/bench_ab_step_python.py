@@ -8,10 +8,12 @@ the fit loop). Each commit's package is extracted with `git archive` (as
 `bench_ab_commits.py` does); epochs of `--steps` steps run alternately (A B, B A, ...) and
 the thread CPU time of every step is taken by a callback (the same callback in both).
 Prints, per commit, the min and median of the per-step times over all epochs and the median
-of the per-pair ratios B / A of each epoch's median step (below 1: B is faster).
+of the per-pair ratios B / A of each epoch's median step (below 1: B is faster). With
+`--whole-epochs` no callback is given (as bench.py's epochs, whose timer reads no batch):
+each epoch's thread CPU time divided by its steps is the figure instead.
 
     PYTHONPATH=.:benchmarks python benchmarks/bench_ab_step_python.py main HEAD \
-        [--units 8] [--pairs 20] [--steps 50]
+        [--units 8] [--pairs 20] [--steps 50] [--whole-epochs]
 """
 import argparse
 import os
@@ -55,6 +57,7 @@ def main():
     parser.add_argument("--units", type=int, default=8)
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--whole-epochs", action="store_true")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     samples = BATCH * args.steps
@@ -70,6 +73,10 @@ def main():
         medians = {"A": [], "B": []}
 
         def run(key):
+            if args.whole_epochs:
+                start = time.thread_time_ns()
+                models[key].fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+                return [(time.thread_time_ns() - start) / args.steps] * 2
             times = []
             models[key].fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
                             callbacks=[step_timer(modules[key], times)])
