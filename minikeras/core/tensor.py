@@ -257,9 +257,12 @@ def record(out_data, inputs, backward):
     out._tracked = False
     out._keras_logits = None
     out._keras_mask = None
-    if _state.depth and not _state.paused:
-        needs = tuple(is_tracked(t) for t in inputs)
-        if any(needs):
+    state = _state
+    if state.depth and not state.paused:
+        # `is_tracked` of each input, inline (a call and a generator per op cost more)
+        needs = tuple([isinstance(t, Tensor) and (t._tracked or (
+            isinstance(t, Variable) and t.trainable)) for t in inputs])
+        if True in needs:
             out._tracked = True
             out._parents = inputs
             out._backward = backward

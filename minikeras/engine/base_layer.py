@@ -321,15 +321,7 @@ class Layer:
         then the activity regularizer's), then the callable ones (weight regularizers computed
         now, then `add_loss(callable)`). Before an eager call, the losses a symbolic call
         would add are KerasTensors, as tf.keras lists graph tensors there."""
-        result = []
-        for layer in self._flatten_layers():
-            result.extend(layer._extra_losses)
-            result.extend(layer._activity_losses)
-            for weight in layer._own_weights:
-                if weight.regularizer is not None:
-                    result.append(weight.regularizer(weight))
-            result.extend(loss() for loss in layer._callable_losses)
-        return result
+        return losses_of_layers(self._flatten_layers())
 
     def add_loss(self, losses, **kwargs):
         """Adds a loss (a tensor, a zero-argument callable, or a list of them; None entries are
@@ -558,6 +550,9 @@ class Layer:
                     inputs.data.dtype.kind == "f" or self._integer_inputs is not None):
                 inputs = self._convert_input(inputs)
             return self._eager_call((inputs,), kwargs)
+        if type(inputs) is np.ndarray and len(args) == 1 and _only_plain_training(kwargs):
+            # one array in (a model called on a batch): nothing symbolic to look for
+            return self._eager_call((self._convert_input(inputs),), kwargs)
         if any(isinstance(t, KerasTensor) for t in flatten((args, kwargs))):
             return self._functional_call(args, kwargs)
         inputs = map_structure(self._convert_input, inputs)
@@ -654,7 +649,8 @@ class Layer:
             assert_input_compatibility(self.input_spec, [shape_of(t) for t in flat_inputs], self.name)
         training = self._resolve_training(kwargs)
         input_masks = [getattr(t, "_keras_mask", None) for t in flat_inputs]
-        has_mask = any(m is not None for m in input_masks)
+        has_mask = input_masks[0] is not None if len(input_masks) == 1 else \
+            any(m is not None for m in input_masks)
         if has_mask and self._call_accepts_mask and "mask" not in kwargs:
             kwargs["mask"] = input_masks[0] if len(input_masks) == 1 else input_masks
         previous = _call_context.training
@@ -1040,6 +1036,24 @@ def _in_name_scope(build):
         finally:
             self._building -= 1
     return scoped_build
+
+
+def _only_plain_training(kwargs):
+    """Whether the call's keyword arguments are at most a Python `training` flag."""
+    return not kwargs or (len(kwargs) == 1 and type(kwargs.get("training", 0)) in (bool, type(None)))
+
+
+def losses_of_layers(layers):
+    """`Layer.losses` of the walk `layers` (`_flatten_layers`' list, which a fit keeps)."""
+    result = []
+    for layer in layers:
+        result.extend(layer._extra_losses)
+        result.extend(layer._activity_losses)
+        for weight in layer._own_weights:
+            if weight.regularizer is not None:
+                result.append(weight.regularizer(weight))
+        result.extend(loss() for loss in layer._callable_losses)
+    return result
 
 
 def _dedup(weights):

@@ -18,6 +18,9 @@ from ..core.session import fresh_name_counters, to_snake_case
 from ..core.nest import flatten, map_structure
 
 
+_ARRAY_TYPES = (np.ndarray, Tensor)
+
+
 # --- structure helpers (tf.keras' Container) -------------------------------------------------
 def _is_nested(value):
     return isinstance(value, (list, tuple, dict))
@@ -98,13 +101,17 @@ def _per_output_values(y_pred, values, what):
 
 def match_rank(y_true, y_pred, sample_weight=None):
     """tf.keras' `match_dtype_and_rank`: rank-1 labels/weights of a rank-2 output gain an axis."""
-    pred_ndim = len(np.shape(y_pred.data if isinstance(y_pred, Tensor) else y_pred))
-    if pred_ndim == 2:
-        if y_true is not None and np.ndim(unwrap(y_true)) == 1:
+    if _rank(y_pred) == 2:
+        if y_true is not None and _rank(y_true) == 1:
             y_true = np.expand_dims(unwrap(y_true), -1)
-        if sample_weight is not None and np.ndim(unwrap(sample_weight)) == 1:
+        if sample_weight is not None and _rank(sample_weight) == 1:
             sample_weight = np.expand_dims(unwrap(sample_weight), -1)
     return y_true, sample_weight
+
+
+def _rank(value):
+    """`np.ndim` of a Tensor, array or nested values (arrays without np.ndim's wrapper)."""
+    return value.ndim if isinstance(value, _ARRAY_TYPES) else np.ndim(unwrap(value))
 
 
 def _output_mask(y_pred):
@@ -202,13 +209,12 @@ class LossesContainer:
 
     def __call__(self, y_true, y_pred, sample_weight=None, regularization_losses=None):
         self._seen_batch = True
-        y_true = conform_to_outputs(y_pred, self.output_names, y_true)
-        sample_weight = conform_to_outputs(y_pred, self.output_names, sample_weight)
-        if not self._built:
-            self.build(y_pred)
-        preds = flatten(y_pred)
-        trues = _per_output_values(y_pred, y_true, "y")
-        weights = _per_output_values(y_pred, sample_weight, "sample_weight")
+        if self._built and _one_array_each(y_true, y_pred, sample_weight):
+            # what the structure handling below gives for one output, one target array and
+            # one (or no) weight array, without it (every fit step of such a model)
+            preds, trues, weights = [y_pred], [y_true], [sample_weight]
+        else:
+            preds, trues, weights = self._per_output(y_true, y_pred, sample_weight)
         total, batch = None, None
         for yt, yp, sw, loss_obj, loss_weight, metric in zip(
                 trues, preds, weights, self._losses, self._weights, self._per_output_metrics):
@@ -218,7 +224,7 @@ class LossesContainer:
             sw = _valid_mask_weights(yp, sw, loss_obj)
             value = loss_obj(yt, yp, sample_weight=sw)
             if batch is None:
-                batch = np.shape(unwrap(yt))[0] if np.ndim(unwrap(yt)) else 1
+                batch = np.shape(unwrap(yt))[0] if _rank(yt) else 1
             if metric is not None:
                 metric.update_state(_loss_metric_input(value), sample_weight=batch)
             if loss_weight is not None:
@@ -233,9 +239,28 @@ class LossesContainer:
         self.loss_metric.update_state(_loss_metric_input(total), sample_weight=batch)
         return total
 
+    def _per_output(self, y_true, y_pred, sample_weight):
+        """(predictions, targets, sample weights), one entry per output."""
+        y_true = conform_to_outputs(y_pred, self.output_names, y_true)
+        sample_weight = conform_to_outputs(y_pred, self.output_names, sample_weight)
+        if not self._built:
+            self.build(y_pred)
+        preds = flatten(y_pred)
+        trues = _per_output_values(y_pred, y_true, "y")
+        weights = _per_output_values(y_pred, sample_weight, "sample_weight")
+        return preds, trues, weights
+
     def reset_state(self):
         for m in self.metrics:
             m.reset_state()
+
+
+
+def _one_array_each(y_true, y_pred, sample_weight):
+    """Whether the model gave one Tensor and the targets and sample weights are one array
+    each (or no weights)."""
+    return type(y_pred) is Tensor and isinstance(y_true, _ARRAY_TYPES) and \
+        (sample_weight is None or isinstance(sample_weight, _ARRAY_TYPES))
 
 
 def _check_concrete_loss(loss):

@@ -20,7 +20,7 @@ from . import predict_pipeline
 from . import serialization
 from .summary import print_summary
 from .. import optimizers
-from ..callbacks import CallbackList
+from ..callbacks import Callback, CallbackList
 from ..callbacks.backup_and_restore import resume_point
 from .distributed import callbacks_for_this_rank
 
@@ -251,7 +251,8 @@ class Model(Layer):
 
     # --- steps -----------------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
-        return self.compiled_loss(y, y_pred, sample_weight, regularization_losses=self.losses)
+        return self.compiled_loss(y, y_pred, sample_weight,
+                                  regularization_losses=self._step_losses())
 
     def _validate_target_and_loss(self, y, loss):
         """A loss given to `compile` needs targets; `add_loss` losses alone do not."""
@@ -268,7 +269,35 @@ class Model(Layer):
         return self.get_metrics_result()
 
     def get_metrics_result(self):
-        return {m.name: _metric_value(m.result()) for m in self.metrics}
+        return {m.name: _metric_value(m.result()) for m in self._step_metrics()}
+
+    # --- what a fit's steps read from the model's structure, walked once per fit ------------
+    def _step_structure(self):
+        """This fit's `_FitStructure` (made on its first step, once the layers are built), or
+        None outside a fit (`train_on_batch`, a custom loop): read the model afresh then."""
+        structure = _FIT_STRUCTURES.get(id(self))
+        if structure is _FIT_STRUCTURE_PENDING:
+            structure = _FIT_STRUCTURES[id(self)] = _FitStructure(self)
+        return structure
+
+    def _step_losses(self):
+        structure = self._step_structure()
+        if structure is None or not structure.plain_losses:
+            return self.losses
+        return _losses_of_walked_layers(structure.layers, structure.regularized)
+
+    def _step_metrics(self):
+        structure = self._step_structure()
+        if structure is None or not structure.plain_metrics:
+            return self.metrics
+        compiled = [] if self.compiled_loss is None else \
+            self.compiled_loss.metrics + self.compiled_metrics.metrics
+        return compiled + [metric for layer in structure.layers
+                           for metric in layer._added_metrics]
+
+    def _step_trainable_weights(self):
+        structure = self._step_structure()
+        return self.trainable_weights if structure is None else structure.trainable_weights
 
     def train_step(self, data):
         x, y, sample_weight = data_utils.unpack(data)
@@ -276,18 +305,29 @@ class Model(Layer):
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         self._validate_target_and_loss(y, loss)
-        variables = self.trainable_weights
+        variables = self._step_trainable_weights()
         grads = compute_gradients(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
+        if id(self) in _STEP_LOGS_UNREAD:       # only the epoch's end reads the metrics
+            self.compiled_metrics.update_state(y, y_pred, sample_weight)
+            return _UNREAD_LOGS
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
-    def _run_train_step(self, data):
+    def _run_train_step(self, data, logs_unread=False):
         """Run `train_step` as tf.keras' train function does.
 
         tf.keras traces the step into a graph once per input signature (unless
         `run_eagerly`); an optimizer whose arithmetic depends on what happened at trace time
-        (Nadam's `u_product` cache) is told which trace is running.
+        (Nadam's `u_product` cache) is told which trace is running. `logs_unread`: nobody
+        reads this step's logs (`_step_logs_unread`), so the default train step may return
+        `_UNREAD_LOGS` without computing the metrics' results.
         """
+        if logs_unread:
+            _STEP_LOGS_UNREAD.add(id(self))
+            try:
+                return self._run_train_step(data)
+            finally:
+                _STEP_LOGS_UNREAD.discard(id(self))
         optimizer = self.optimizer
         trace = None
         if not self.run_eagerly and hasattr(optimizer, "trace_train_function"):
@@ -326,7 +366,8 @@ class Model(Layer):
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
         self._assert_compiled()
-        with self._respect_compiled_trainable_state(), steps_interrupted_between():
+        with self._respect_compiled_trainable_state(), steps_interrupted_between(), \
+                _structure_walked_once(self):
             return self._fit(
                 x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
                 shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,
@@ -363,19 +404,25 @@ class Model(Layer):
                 restored, handler.inferred_steps)
         logs = None
         executions = _Executions(self._steps_per_execution, handler)
+        # decided once, as tf.keras' CallbackList does: whether a callback reads batches
+        batch_hooks = _batch_hooks_used(callbacks)
+        logs_unread = not batch_hooks and _step_logs_unread(self)
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
             with handler.catch_stop_iteration():
                 for step in handler.steps():
-                    if executions.starts(step):
+                    if executions.starts(step) and batch_hooks:
                         callbacks.on_train_batch_begin(step)
                     with blas_single_threaded("train"):   # the kernels split their work in two
-                        logs = _numpy_logs(self._run_train_step(next(iterator)))
+                        logs = _numpy_logs(self._run_train_step(next(iterator), logs_unread))
                     if executions.ends(step):
-                        callbacks.on_train_batch_end(step, logs)
+                        if batch_hooks:
+                            callbacks.on_train_batch_end(step, logs)
                         if self.stop_training:
                             break
+            if logs is _UNREAD_LOGS:
+                logs = self.get_metrics_result()
             if executions.unfinished is not None:   # the input ran out inside an execution
                 callbacks.on_train_batch_end(executions.finish(), logs)
             if logs is None:
@@ -995,6 +1042,101 @@ def _check_legacy_compile_arguments(kwargs):
                         "\"sample_weight_mode\".")
 
 
+# id(model) -> its `_FitStructure` while a fit of it runs (`_FIT_STRUCTURE_PENDING` until its
+# first step has built the layers). Keyed by identity, not kept on the model: a copy of the
+# model (a callback's deepcopy) reads its own structure afresh.
+_FIT_STRUCTURES = {}
+_FIT_STRUCTURE_PENDING = object()
+
+
+class _FitStructure:
+    """What the default train step reads from the model's structure, walked once per fit:
+    the layers (self first, as `_flatten_layers` gives them; their losses and `add_metric`
+    metrics are read from them at every step) and the trainable weights. tf.keras traces its
+    train function once, so a layer added or a `trainable` flag changed during a fit (by a
+    callback) takes effect at the next compile there; here at the next fit. A model
+    overriding `losses`, `metrics` or `trainable_weights` is asked at every step."""
+
+    def __init__(self, model):
+        self.layers = list(model._flatten_layers())
+        # per layer, its weights with a regularizer: the losses' order is layer by layer
+        self.regularized = [[w for w in layer._own_weights if w.regularizer is not None]
+                            for layer in self.layers]
+        model_type = type(model)
+        self.plain_losses = model_type.losses is Layer.losses
+        self.plain_metrics = model_type.metrics is Model.metrics
+        self.trainable_weights = model.trainable_weights
+
+
+@contextlib.contextmanager
+def _structure_walked_once(model):
+    """Around a fit: its first step walks the model's structure, the others reuse the walk
+    (a fit of the same model nested in a callback walks again; the outer one's is restored)."""
+    key = id(model)
+    previous = _FIT_STRUCTURES.get(key)
+    _FIT_STRUCTURES[key] = _FIT_STRUCTURE_PENDING
+    try:
+        yield
+    finally:
+        if previous is None:
+            _FIT_STRUCTURES.pop(key, None)
+        else:
+            _FIT_STRUCTURES[key] = previous
+
+
+def _losses_of_walked_layers(layers, regularized):
+    """`Layer.losses` (`losses_of_layers`) over a fit's walked layers, each layer's
+    regularized weights listed already (`_FitStructure`): the same losses in the same order."""
+    result = []
+    for layer, weights in zip(layers, regularized):
+        if layer._extra_losses:
+            result.extend(layer._extra_losses)
+        if layer._activity_losses:
+            result.extend(layer._activity_losses)
+        for weight in weights:
+            result.append(weight.regularizer(weight))
+        if layer._callable_losses:
+            result.extend(loss() for loss in layer._callable_losses)
+    return result
+
+
+# ids of the models running a fit step whose logs nobody reads (no callback reads a batch's
+# end): their default train step updates the compiled metrics and returns `_UNREAD_LOGS`
+# instead of the metrics' results, which the fit reads at the epoch's end.
+_STEP_LOGS_UNREAD = set()
+_UNREAD_LOGS = object()
+
+
+def _step_logs_unread(model):
+    """Whether `model`'s train step is the default one, whose logs a fit may leave unmade."""
+    kind = type(model)
+    return kind.train_step is Model.train_step and \
+        kind.compute_metrics is Model.compute_metrics and \
+        kind.get_metrics_result is Model.get_metrics_result and \
+        not {"train_step", "compute_metrics", "get_metrics_result"} & vars(model).keys()
+
+
+_TRAIN_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
+                      "on_batch_end")
+
+
+def _batch_hooks_used(callbacks):
+    """Whether a callback of the CallbackList `callbacks` implements a training batch hook
+    (or its Keras 1 alias): tf.keras' CallbackList calls them only then. A hook counts as
+    implemented unless it is `Callback`'s own method (an override in the class, a function
+    set on the instance as LambdaCallback does, a wrapper from `__getattribute__`). Anything
+    other than a CallbackList of Callbacks counts as implementing them."""
+    if type(callbacks) is not CallbackList:
+        return True
+    for callback in callbacks.callbacks:
+        if not isinstance(callback, Callback):
+            return True
+        for name in _TRAIN_BATCH_HOOKS:
+            if getattr(getattr(callback, name), "__func__", None) is not getattr(Callback, name):
+                return True
+    return False
+
+
 def _metric_value(result):
     """A metric's result in the logs: a Python float, or an array for a metric giving one value
     per class or threshold (F1Score, Precision(thresholds=[...])), as tf.keras' logs hold it."""
@@ -1007,6 +1149,9 @@ def _numpy_logs(logs):
     custom `train_step` may return Tensors, which become Python numbers (scalars) or arrays."""
     if not isinstance(logs, dict):
         return logs
+    if all(type(value) is float for value in logs.values()):   # the compiled metrics' logs
+        return dict(logs)
+
     def plain(value):
         if isinstance(value, Tensor):
             value = value.numpy()

@@ -358,7 +358,7 @@ def softmax_cross_entropy(labels, logits, axis=-1, softmax=None):
         # TensorFlow's kernel takes the labels as distributions: its logits gradient is
         # `softmax - labels` even for rows that do not sum to 1 (the zero targets of padded
         # time steps in the seq2seq examples), and tf.keras trains with that gradient.
-        gexp = np.expand_dims(g, axis)
+        gexp = g[..., None] if axis in (-1, g.ndim) else np.expand_dims(g, axis)
         glogits = ((exps / sums if probs is None else probs) - yd) * gexp if needs[1] else None
         glabels = -log_probs * gexp if needs[0] else None
         return glabels, glogits
@@ -376,6 +376,9 @@ def _softmax_parts_of(softmax, logits, array, axis):
     return parts[2:]
 
 
+_FILLED_MEAN_GRADIENT = 4096     # values: up to this many, the mean's gradient is filled in
+
+
 def _mean_of_losses(losses, inputs=None, backward=None):
     """`sum(losses) / losses.size` as one op, the bits of `ops.sum` then `ops.divide` (a
     compiled loss without sample weights). With `inputs` and `backward`, those of the recorded
@@ -386,12 +389,15 @@ def _mean_of_losses(losses, inputs=None, backward=None):
         inputs = (losses,)
     ld = as_array(losses)
     axes = tuple(range(ld.ndim))
-    total = np.asarray(np.sum(ld, axis=axes), dtype=ld.dtype)
+    total = np.asarray(np.add.reduce(ld, axis=axes), dtype=ld.dtype)   # np.sum's own call
     count = np.asarray(max(ld.size, 1), dtype=ld.dtype)
     out = total / count
 
     def mean_backward(g, needs):
-        per_element = np.broadcast_to(np.reshape(g / count, (1,) * ld.ndim), ld.shape)
+        share = g / count
+        # a small filled array costs less than broadcast_to's Python; a large one is a view
+        per_element = np.full(ld.shape, share) if ld.size <= _FILLED_MEAN_GRADIENT and \
+            np.ndim(share) == 0 else np.broadcast_to(np.reshape(share, (1,) * ld.ndim), ld.shape)
         if backward is None:
             return (per_element,)
         return backward(per_element, needs)

@@ -49,13 +49,26 @@ class Adam(Optimizer):
         With a float64 learning rate (floatx float64) they are float64 as tf.keras makes them:
         the betas `tf.cast` from Python floats (rounded to float32 first), `1 - beta` and
         epsilon multiplied in as Python floats (exact)."""
-        exact, cast = self._constant_types()
-        beta_1, beta_2 = cast(self.beta_1), cast(self.beta_2)
+        fixed = self._fixed_constants()
+        exact, beta_1, beta_2, one = fixed[3:]
         step = exact(self._step_count() + 1)
-        one = exact(1)
         alpha = self._step_lr * np.sqrt(one - beta_2 ** step) / (one - beta_1 ** step)
-        self._constants = (exact(1 - self.beta_1), exact(1 - self.beta_2), exact(self.epsilon),
-                           alpha)
+        self._constants = fixed[:3] + (alpha,)
+
+    def _fixed_constants(self):
+        """(1 - beta_1, 1 - beta_2, epsilon, exact, beta_1, beta_2, one) as `_prepare_step`
+        uses them, kept while the hyperparameters and the learning rate's dtype stay the
+        same (made afresh they cost a few microseconds a step)."""
+        key = (self.beta_1, self.beta_2, self.epsilon, self._step_lr.dtype)
+        plain = all(type(value) in (float, int) for value in key[:3])
+        kept = self.__dict__.get("_fixed_constants_kept")
+        if plain and kept is not None and kept[0] == key:
+            return kept[1]
+        exact, cast = self._constant_types()
+        fixed = (exact(1 - self.beta_1), exact(1 - self.beta_2), exact(self.epsilon), exact,
+                 cast(self.beta_1), cast(self.beta_2), exact(1))
+        self._fixed_constants_kept = (key, fixed) if plain else None
+        return fixed
 
     def update_step(self, gradient, variable):
         index = self._var_index(variable)

@@ -23,6 +23,7 @@ from ..core.tensor import GradientTape
 from ..ops.parallel import local_buffer, SPLIT_ELEMENTS as _SPLIT_ELEMENTS
 from ..ops.blas_threads import split_flat
 from ..ops.embedding import lookup_rows, scatter_rows
+from ..core import indexed_rows
 
 # Optimizer slots decaying below this magnitude are flushed to zero every _FLUSH_EVERY steps:
 # NumPy runs several times slower on denormal floats, which TensorFlow flushes in hardware.
@@ -85,6 +86,7 @@ class Optimizer:
         self._built = False
         self._index_dict = {}
         self._scratch = {}
+        self._scratch_views = {}     # id(variable) -> (shared buffers, shape, views)
         self._pending_updates = None   # elementwise updates gathered during apply_gradients
         self._active_trace = None   # set by Model while its (emulated) traced train step runs
         self._exclude_from_weight_decay = []
@@ -336,7 +338,19 @@ class Optimizer:
     def _scratch_for(self, variable, count=1):
         """`count` float work buffers shaped like `variable` (not optimizer state). They are
         views of buffers shared by all variables: reusing the same memory for every variable
-        keeps it in cache, which makes an update measurably faster than per-variable buffers."""
+        keeps it in cache, which makes an update measurably faster than per-variable buffers.
+        The views are kept per variable while the shared buffers and its shape stay the same
+        (made afresh, they cost a few microseconds a variable and step)."""
+        data = variable.data
+        kept = self._scratch_views.get(id(variable))
+        if kept is not None and kept[0] is self._scratch.get(data.dtype) and \
+                kept[1] == data.shape and len(kept[2]) == count:
+            return kept[2]
+        views = self._new_scratch_views(variable, count)
+        self._scratch_views[id(variable)] = (self._scratch[data.dtype], data.shape, views)
+        return views
+
+    def _new_scratch_views(self, variable, count):
         size = variable.data.size
         dtype = variable.data.dtype
         buffers = self._scratch.get(dtype)
@@ -344,6 +358,7 @@ class Optimizer:
             length = max(size, buffers[0].size if buffers else 0)
             buffers = [np.empty(length, dtype) for _ in range(max(count, len(buffers or [])))]
             self._scratch[dtype] = buffers
+            self._scratch_views.clear()         # views of the old buffers
         return [buffer[:size].reshape(variable.data.shape) for buffer in buffers[:count]]
 
     @property
@@ -419,8 +434,9 @@ class Optimizer:
         variables = [v for _, v in pairs]
         for variable in variables:
             self._var_index(variable)  # unknown variables are an error, as in tf.keras
-        lookups = [lookup_rows(g) for g, _ in pairs]
-        grads = [_as_float_array(g, v.dtype) for g, v in pairs]
+        lookups = [lookup_rows(g) for g, _ in pairs] if any_lookup_rows() else [None] * len(pairs)
+        grads = [g if type(g) is np.ndarray and g.dtype == v.dtype else
+                 _as_float_array(g, v.dtype) for g, v in pairs]
         grads = self._clip_gradients(grads, lookups)
         self._apply_weight_decay(variables)
         self._step_lr = self._lr32()
@@ -626,6 +642,11 @@ def _filter_empty_gradients(grads_and_vars):
                       "If you're using `model.compile()`, did you forget to provide a `loss` "
                       "argument?", stacklevel=3)
     return kept
+
+
+def any_lookup_rows():
+    """Whether some array is known as an embedding's looked-up rows (else no gradient is)."""
+    return bool(indexed_rows._LOOKUP_ROWS)
 
 
 def _as_float_array(gradient, dtype):
