@@ -522,12 +522,13 @@ def _is_single_ref(refs):
 
 def _resolve_kwargs(kwargs, tensor_for):
     """Call kwargs may reference tensors as `[name, node, tensor]` (a mask), or hold lists of
-    such references (Keras 3 writes `initial_state=[h, c]` so)."""
+    such references (Keras 3 writes `initial_state=[h, c]` so), also beside constants
+    (`tf.reshape(x, [K.shape(x)[0], 12])` stores `shape=[[name, node, tensor], 12]`)."""
     def resolve(value):
         if _is_ref(value) and len(value) == 3 and isinstance(value[2], int):
             found = tensor_for(value)
             return value if found is None else found
-        if isinstance(value, list) and value and all(_is_ref(item) for item in value):
+        if isinstance(value, list) and any(_is_ref(item) and len(item) == 3 for item in value):
             return [resolve(item) for item in value]
         return value
     return {key: resolve(value) for key, value in kwargs.items()}
