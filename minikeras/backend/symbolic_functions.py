@@ -13,7 +13,7 @@ import inspect
 import numpy as np
 
 from .. import activations, losses, ops
-from ..core import config, dispatch
+from ..core import config, dispatch, nest
 from ..core.tensor import Tensor, unwrap
 from ..engine.tf_op_layer import TFOpLambda, register_symbol_resolver, register_tf_symbol
 from . import functions as backend_functions
@@ -102,6 +102,8 @@ _OPS = {
     "ones_like": lambda input, dtype=None, name=None: K.ones_like(input, dtype=dtype),  # noqa
     "compat.v1.gather": lambda params, indices, validate_indices=None, name=None, axis=None,
     batch_dims=0: K.gather(params, indices),
+    "unstack": lambda value, num=None, axis=0, name="unstack": list(
+        ops.unstack(value, num=num, axis=axis)),
 }
 
 
@@ -174,17 +176,92 @@ def _concatenate(tensors, axis=-1):
     return _tf("concat", list(tensors), axis=_positive_axis(axis, _ndim(tensors[0])))
 
 
+def _run(symbol, first, **kwargs):
+    """`tf.<symbol>(first, **kwargs)`: a layer on symbolic operands, computed at once on
+    concrete ones (a K.variable operand of K.dot: tf.keras records no layer for it)."""
+    if any(getattr(t, "_is_keras_tensor", False) for t in nest.flatten((first, kwargs))):
+        return _tf(symbol, first, **kwargs)
+    if symbol == "linalg.matmul":
+        return ops.matmul(first, kwargs["b"])
+    return _OPS[symbol](first, **kwargs)
+
+
+def _static_or_shape_scalars(x):
+    """tf.keras' K.dot: x's static dimensions, with the unknown ones taken from
+    `tf.unstack(tf.shape(x))` (recorded as layers on a KerasTensor)."""
+    if not getattr(x, "_is_keras_tensor", False):
+        return tuple(np.shape(unwrap(x)))
+    scalars = _tf("unstack", _tf("compat.v1.shape", x, name=None, out_type="int32"))
+    return tuple(scalar if d is None else d for d, scalar in zip(x.shape, scalars))
+
+
 def _dot(x, y):
-    if _ndim(x) > 2 or _ndim(y) > 2:
+    """tf.keras' K.dot: a matmul of 2-D operands; otherwise x flattened to 2-D times y's
+    second-to-last axis moved first and flattened, reshaped back (the TF ops it records)."""
+    if _ndim(x) <= 2 and _ndim(y) <= 2:
+        return _run("linalg.matmul", x, b=y)
+    if _ndim(y) < 2:
         return None
-    return _tf("linalg.matmul", x, b=y)
+    x_shape, y_shape = _static_or_shape_scalars(x), _static_or_shape_scalars(y)
+    y_permutation = list(range(_ndim(y)))
+    y_permutation = [y_permutation.pop(-2)] + y_permutation
+    x_2d = _run("reshape", x, shape=[-1, x_shape[-1]])
+    y_2d = _run("reshape", _run("compat.v1.transpose", y, perm=y_permutation),
+                shape=[y_shape[-2], -1])
+    return _run("reshape", _run("linalg.matmul", x_2d, b=y_2d),
+                shape=list(x_shape[:-1] + y_shape[:-2] + y_shape[-1:]))
+
+
+def _batch_dot_axes(x, y, axes):
+    """tf.keras' batch_dot axes (positive), or None where it would refuse them (the whole
+    function then runs and raises its error) or squash ranks above 3 (not recorded op by op)."""
+    x_ndim, y_ndim = _ndim(x), _ndim(y)
+    if not 2 <= x_ndim <= 3 or not 2 <= y_ndim <= 3:
+        return None
+    if None not in (x.shape[0], y.shape[0]) and x.shape[0] != y.shape[0]:
+        return None
+    if isinstance(axes, int):
+        axes = [axes, axes]
+    if axes is None:
+        axes = [x_ndim - 1, y_ndim - 1] if y_ndim == 2 else [x_ndim - 1, y_ndim - 2]
+    if any(isinstance(a, (list, tuple)) for a in axes):
+        return None
+    a0, a1 = [a + rank if a < 0 else a for a, rank in zip(axes, (x_ndim, y_ndim))]
+    if 0 in (a0, a1) or None not in (x.shape[a0], y.shape[a1]) and \
+            x.shape[a0] != y.shape[a1]:
+        return None
+    return a0, a1
 
 
 def _batch_dot(x, y, axes=None):
-    if _ndim(x) != 2 or _ndim(y) != 2 or axes not in (1, [1, 1], (1, 1), None):
+    """tf.keras' K.batch_dot of ranks 2-3: expand_dims, transposes moving the contracted
+    axes, one matmul and a squeeze, recorded as those TF ops."""
+    found = _batch_dot_axes(x, y, axes)
+    if found is None:
         return None
-    product = _tf("linalg.matmul", _tf("expand_dims", x, axis=1), b=_tf("expand_dims", y, axis=2))
-    return _tf("compat.v1.squeeze", product, axis=1, name=None)
+    a0, a1 = found
+    x_rank, y_rank = _ndim(x), _ndim(y)
+    if x_rank == 2:
+        x, a0 = _run("expand_dims", x, axis=1), a0 + 1
+    if y_rank == 2:
+        y = _run("expand_dims", y, axis=2)
+    x_ndim, y_ndim = max(x_rank, 3), max(y_rank, 3)
+    if a0 != x_ndim - 1:
+        pattern = list(range(x_ndim))
+        pattern[a0:x_ndim - 1] = pattern[a0 + 1:]
+        pattern[-1] = a0
+        x = _run("compat.v1.transpose", x, perm=pattern)
+    if a1 != 1:
+        pattern = list(range(y_ndim))
+        pattern[2:a1 + 1] = pattern[1:a1]
+        pattern[1] = a1
+        y = _run("compat.v1.transpose", y, perm=pattern)
+    result = _run("linalg.matmul", x, b=y)
+    if x_rank == 2:
+        return _run("compat.v1.squeeze", result, axis=1, name=None)
+    if y_rank == 2:
+        return _run("compat.v1.squeeze", result, axis=-1, name=None)
+    return result
 
 
 def _relu(x, alpha=0.0, max_value=None, threshold=0.0):

@@ -318,6 +318,8 @@ def _json_arg(value, conversion):
             return item.tolist()
         if isinstance(item, np.generic):
             return item.item()
+        if type(item) is Tensor:      # tf.keras writes an eager tensor's values (not a variable)
+            return np.asarray(item.data).tolist()
         return item
     return map_structure(convert, value)
 
