@@ -140,6 +140,8 @@ class TFOpLambda(Layer):
         inferred values, the same size where unknown, so `K.reshape(x, (K.shape(x)[0], 12))`
         and `K.random_normal((K.shape(x)[0], 2))` get their static shapes."""
         static = _static_reshape(self.symbol, args, kwargs)
+        if static is None and self.symbol == "keras.backend.batch_flatten":
+            static = _static_batch_flatten(args[0])
         if static is not None:
             return static
         results = []
@@ -231,6 +233,16 @@ def _static_reshape(symbol, args, kwargs):
         product = np.prod(known) if None not in known else None
         dims[dims.index(-1)] = int(size // product) if size is not None and product else None
     return KerasTensor(dims, dtype=tensor.dtype)
+
+
+def _static_batch_flatten(x):
+    """tf.keras' K.batch_flatten is a reshape to `stack([-1, prod(shape(x)[1:])])`: TF folds
+    that product only for a fully known shape; otherwise both dimensions are unknown."""
+    if not isinstance(x, KerasTensor):
+        return None
+    if None in x.shape:
+        return KerasTensor((None, None), dtype=x.dtype)
+    return KerasTensor((x.shape[0], int(np.prod(x.shape[1:]))), dtype=x.dtype)
 
 
 def _as_operand(value, like):
