@@ -168,9 +168,9 @@ class Layer:
 
     def _forget_replaced(self, name, value):
         """tf.keras: an attribute set anew lets go of the variable or layer it held, unless
-        another attribute still holds it; a new variable takes the old one's place among the
-        weights (a layer built twice keeps one kernel, as `build_from_config` and then a
-        parent's `build` do)."""
+        another attribute still holds it (a layer built twice keeps one kernel, as
+        `build_from_config` and then a parent's `build` do). A variable made by `add_weight`
+        stays where it was added; another new variable takes the old one's place."""
         old = self.__dict__.get(name)
         if old is value or not isinstance(old, (Variable, Layer)) or \
                 self._held_elsewhere(name, old):
@@ -179,10 +179,8 @@ class Layer:
             own = self.__dict__.get("_own_weights")
             if own is None or not any(w is old for w in own):
                 return
-            if isinstance(value, Variable):
-                own[:] = [w for w in own if w is not value]   # add_weight appended it
-            own[:] = [value if w is old else w for w in own if
-                      w is not old or isinstance(value, Variable)]
+            takes_place = isinstance(value, Variable) and not any(w is value for w in own)
+            own[:] = [value if w is old else w for w in own if w is not old or takes_place]
         else:
             tracked = self.__dict__.get("_tracked_layers")
             if tracked is not None:
