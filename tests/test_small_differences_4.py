@@ -127,3 +127,11 @@ def test_a_shape_tensor_keeps_its_inferred_value_through_ops():
     size = keras.backend.shape(x)[1] * keras.backend.shape(x)[2]
     assert size.inferred_value == [12]
     assert keras.backend.reshape(x, (-1, size)).shape == (None, 12)
+
+
+# --- 5. keras.backend functions on tensors -------------------------------------------------
+@pytest.mark.parametrize("key", sorted(TF["backend_eager"]))
+def test_backend_function_values_dtypes_and_errors(key):
+    """Integer reductions keep int32 (mean truncates), gather refuses indices out of range,
+    resize_images takes every tf.image.resize method, tf's error messages."""
+    _assert_same(_ours("backend_eager")[key], TF["backend_eager"][key], key)

@@ -16,6 +16,8 @@ from .. import activations, losses, ops
 from ..core import config, dispatch, nest
 from ..core.tensor import Tensor, unwrap
 from ..engine.tf_op_layer import TFOpLambda, register_symbol_resolver, register_tf_symbol
+from ..ops.image import resize as resize_images_kernel
+from ..ops.math import pad as pad_kernel
 from . import functions as backend_functions
 from . import nn_functions
 
@@ -104,7 +106,33 @@ _OPS = {
     batch_dims=0: K.gather(params, indices),
     "unstack": lambda value, num=None, axis=0, name="unstack": list(
         ops.unstack(value, num=num, axis=axis)),
+    "stop_gradient": lambda input, name=None: ops.stop_gradient(input),  # noqa: A002
+    "reverse": lambda tensor, axis, name=None: nn_functions.reverse(tensor, axis),
+    "nn.relu6": lambda features, name=None: K.relu(features, max_value=6.0),
+    "math.less": lambda x, y, name=None: K.less(x, y),
+    "math.less_equal": lambda x, y, name=None: K.less_equal(x, y),
+    "math.greater_equal": lambda x, y, name=None: K.greater_equal(x, y),
+    "math.add": lambda x, y, name=None: ops.add(x, y),
+    "image.resize": lambda images, size, method="bilinear", preserve_aspect_ratio=False,
+    antialias=False, name=None: resize_images_kernel(images, size[0], size[1], method),
+    "compat.v1.pad": lambda tensor, paddings, mode="CONSTANT", name=None, constant_values=0:
+        pad_kernel(tensor, paddings, constant_values),
+    "compat.v1.nn.max_pool": lambda value, ksize, strides, padding, data_format="NHWC",
+    name=None, input=None: nn_functions.pool2d(  # noqa: A002
+        value, tuple(ksize[1:3]), tuple(strides[1:3]), padding.lower(), "channels_last", "max"),
+    "compat.v1.nn.avg_pool": lambda value, ksize, strides, padding, data_format="NHWC",
+    name=None, input=None: nn_functions.pool2d(  # noqa: A002
+        value, tuple(ksize[1:3]), tuple(strides[1:3]), padding.lower(), "channels_last", "avg"),
+    "compat.v1.nn.convolution": lambda input, filter, padding, strides=None,  # noqa: A002
+    dilation_rate=None, name=None, data_format=None, filters=None, dilations=None:
+        nn_functions.conv2d(input, _float_kernel(filter), tuple(strides or (1, 1)),
+                            padding.lower(), "channels_last", tuple(dilation_rate or (1, 1))),
 }
+
+
+def _float_kernel(kernel):
+    """A kernel read back from a config is a nested list: floatx, as tf.constant makes it."""
+    return kernel if hasattr(kernel, "dtype") else np.asarray(kernel, config.floatx())
 
 
 def _divide_no_nan(x, y):
@@ -265,9 +293,56 @@ def _batch_dot(x, y, axes=None):
 
 
 def _relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    if alpha and max_value is None and not threshold:
+        return _tf("nn.leaky_relu", x, alpha=alpha)
+    if not alpha and max_value == 6 and not threshold:
+        return _tf("nn.relu6", x)
     if alpha or max_value is not None or threshold:
         return None
     return _tf("nn.relu", x, name=None)
+
+
+def _hard_sigmoid(x):
+    """tf.keras' K.hard_sigmoid: x * 0.2 + 0.5 clipped to [0, 1], three ops (0.2 a float32
+    constant, written into configs as such)."""
+    scaled = _tf("math.multiply", x, y=np.float32(0.2))
+    return _tf("clip_by_value", _tf("math.add", scaled, y=0.5), clip_value_min=0.0,
+               clip_value_max=1.0)
+
+
+def _channels_last(data_format):
+    return (data_format or config.image_data_format()) == "channels_last"
+
+
+def _resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
+    rows, cols = x.shape[1:3]
+    if not _channels_last(data_format) or None in (rows, cols) or \
+            interpolation not in nn_functions._RESIZE_METHODS:
+        return None
+    return _tf("image.resize", x, size=[rows * height_factor, cols * width_factor],
+               method=interpolation)
+
+
+def _spatial_2d_padding(x, padding=((1, 1), (1, 1)), data_format=None):
+    if not _channels_last(data_format):
+        return None
+    (top, bottom), (left, right) = padding
+    return _tf("compat.v1.pad", x, paddings=[[0, 0], [top, bottom], [left, right], [0, 0]])
+
+
+def _pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
+    if not _channels_last(data_format) or padding not in ("valid", "same") or \
+            pool_mode not in ("max", "avg"):
+        return None
+    return _tf(f"compat.v1.nn.{pool_mode}_pool", x, ksize=[1, *pool_size, 1],
+               strides=[1, *strides, 1], padding=padding.upper(), data_format="NHWC")
+
+
+def _conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1)):
+    if not _channels_last(data_format) or padding not in ("valid", "same"):
+        return None
+    return _tf("compat.v1.nn.convolution", x, filter=kernel, dilation_rate=list(dilation_rate),
+               strides=list(strides), padding=padding.upper(), data_format="NHWC")
 
 
 def _elu(x, alpha=1.0):
@@ -331,6 +406,16 @@ _K_RECIPES = {
     "ones_like": lambda x, dtype=None, name=None: _tf("ones_like", x, dtype=dtype, name=name),
     "cumsum": lambda x, axis=0: _tf("math.cumsum", x, axis=axis),
     "tile": _tile, "repeat": _repeat, "dot": _dot, "batch_dot": _batch_dot,
+    "stop_gradient": lambda variables: None if isinstance(variables, (list, tuple)) else
+        _tf("stop_gradient", variables),
+    "reverse": lambda x, axes: _tf("reverse", x, axis=[axes] if isinstance(axes, int)
+                                   else list(axes), name=None),
+    "not_equal": lambda x, y: _tf("math.not_equal", x, y=y),
+    "less": lambda x, y: _tf("math.less", x, y=y, name=None),
+    "less_equal": lambda x, y: _tf("math.less_equal", x, y=y, name=None),
+    "greater_equal": lambda x, y: _tf("math.greater_equal", x, y=y, name=None),
+    "hard_sigmoid": _hard_sigmoid, "resize_images": _resize_images,
+    "spatial_2d_padding": _spatial_2d_padding, "pool2d": _pool2d, "conv2d": _conv2d,
     "gather": lambda reference, indices: _tf("compat.v1.gather", reference, indices=indices),
 }
 
