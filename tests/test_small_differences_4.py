@@ -135,3 +135,8 @@ def test_backend_function_values_dtypes_and_errors(key):
     """Integer reductions keep int32 (mean truncates), gather refuses indices out of range,
     resize_images takes every tf.image.resize method, tf's error messages."""
     _assert_same(_ours("backend_eager")[key], TF["backend_eager"][key], key)
+
+
+def test_ctc_batch_cost_on_keras_tensors():
+    """Zero placeholders made it a loss over sequences of length 0 (IndexError)."""
+    _assert_same(cases.ctc_on_keras_tensors(keras), TF["ctc_on_keras_tensors"])

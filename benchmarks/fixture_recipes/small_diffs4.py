@@ -34,7 +34,7 @@ import cases  # noqa: E402
 def main():
     facts = {name: getattr(cases, name)(keras) for name in (
         "initializer_results", "initializer_uses", "build_configs", "built_twice",
-        "symbolic_reprs", "backend_eager")}
+        "symbolic_reprs", "backend_eager", "ctc_on_keras_tensors")}
     with tempfile.TemporaryDirectory() as scratch:
         facts["symbolic_models"] = cases.symbolic_models(keras, scratch)
     keras.backend.clear_session()

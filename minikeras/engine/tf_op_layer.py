@@ -142,6 +142,9 @@ class TFOpLambda(Layer):
         static = _static_reshape(self.symbol, args, kwargs)
         if static is None and self.symbol == "keras.backend.batch_flatten":
             static = _static_batch_flatten(args[0])
+        if static is None and self.symbol == "keras.backend.ctc_batch_cost":
+            # one loss per sample; zero placeholders would be sequences of length 0
+            static = KerasTensor((args[0].shape[0] if args else None, 1))
         if static is not None:
             return static
         results = []
