@@ -17,7 +17,7 @@ from ..core import config, dispatch, nest
 from ..core.tensor import Tensor, unwrap
 from ..engine.tf_op_layer import TFOpLambda, register_symbol_resolver, register_tf_symbol
 from ..ops.image import resize as resize_images_kernel
-from ..ops.math import pad as pad_kernel
+from ..ops.math import pad as pad_kernel, split as split_kernel
 from . import functions as backend_functions
 from . import nn_functions
 
@@ -107,6 +107,8 @@ _OPS = {
     "unstack": lambda value, num=None, axis=0, name="unstack": list(
         ops.unstack(value, num=num, axis=axis)),
     "stop_gradient": lambda input, name=None: ops.stop_gradient(input),  # noqa: A002
+    "split": lambda value, num_or_size_splits, axis=0, num=None, name="split": list(
+        split_kernel(value, num_or_size_splits, axis=axis)),
     "reverse": lambda tensor, axis, name=None: nn_functions.reverse(tensor, axis),
     "nn.relu6": lambda features, name=None: K.relu(features, max_value=6.0),
     "math.less": lambda x, y, name=None: K.less(x, y),
@@ -302,6 +304,17 @@ def _relu(x, alpha=0.0, max_value=None, threshold=0.0):
     return _tf("nn.relu", x, name=None)
 
 
+def _repeat_elements(x, rep, axis):
+    """tf.keras' K.repeat_elements along an axis of known size: a split into single slices,
+    each repeated, concatenated back (an unknown size takes other ops: one layer here)."""
+    size = x.shape[axis] if -len(x.shape) <= axis < len(x.shape) else None
+    if size is None:
+        return None
+    pieces = _tf("split", x, num_or_size_splits=size, axis=axis)
+    pieces = pieces if isinstance(pieces, (list, tuple)) else [pieces]
+    return _concatenate([piece for piece in pieces for _ in range(rep)], axis=axis)
+
+
 def _hard_sigmoid(x):
     """tf.keras' K.hard_sigmoid: x * 0.2 + 0.5 clipped to [0, 1], three ops (0.2 a float32
     constant, written into configs as such)."""
@@ -415,6 +428,7 @@ _K_RECIPES = {
     "less_equal": lambda x, y: _tf("math.less_equal", x, y=y, name=None),
     "greater_equal": lambda x, y: _tf("math.greater_equal", x, y=y, name=None),
     "hard_sigmoid": _hard_sigmoid, "resize_images": _resize_images,
+    "repeat_elements": _repeat_elements,
     "spatial_2d_padding": _spatial_2d_padding, "pool2d": _pool2d, "conv2d": _conv2d,
     "gather": lambda reference, indices: _tf("compat.v1.gather", reference, indices=indices),
 }
