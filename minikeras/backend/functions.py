@@ -399,8 +399,19 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     return losses.sparse_categorical_crossentropy(target, output, from_logits=from_logits, axis=axis)
 
 
+# TF's names of the dtypes its integer-only kernels refuse, in their errors
+_TF_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "half", "bool": "bool"}
+
+
 def one_hot(indices, num_classes):
-    """tf.one_hot in floatx: indices outside `[0, num_classes)` give rows of zeros."""
+    """tf.one_hot in floatx: indices outside `[0, num_classes)` give rows of zeros; float
+    indices are TF's InvalidArgumentError (its OneHot kernel takes integers only)."""
+    if not getattr(indices, "_is_keras_tensor", False):
+        kind = np.asarray(as_array(indices)).dtype
+        if kind.kind not in "iu":
+            raise dtype_errors.InvalidArgumentError(
+                f"Value for attr 'TI' of {_TF_TYPE_NAMES.get(kind.name, kind.name)} is not in "
+                "the list of allowed values: uint8, int8, int32, int64")
     return ops.one_hot(indices, num_classes)
 
 
@@ -455,6 +466,12 @@ def squeeze(x, axis):
 def tile(x, n):
     if isinstance(n, int):
         n = [n]
+    count = len(n) if isinstance(n, (list, tuple)) else np.size(as_array(n))
+    rank = np.ndim(as_array(x))
+    if count != rank:     # NumPy would prepend axes; TF's Tile refuses
+        raise dtype_errors.InvalidArgumentError(
+            f"Expected multiples argument to be a vector of length {rank} but got length "
+            f"{count} [Op:Tile]")
     return ops.tile(x, n)
 
 
