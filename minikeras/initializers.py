@@ -110,6 +110,18 @@ class Constant(Initializer):
     def get_config(self):
         return {"value": self.value}
 
+    @classmethod
+    def from_config(cls, config_):
+        # tf_keras 2.13+ and Keras 3 write an array value as {"class_name": "__numpy__",
+        # "config": {"value": [...], "dtype": ...}} (a tensor as "__tensor__"): the keras.io
+        # pretrained word embeddings' `Constant(embedding_matrix)` in their `.keras` files
+        config_ = dict(config_)
+        value = config_.get("value")
+        if isinstance(value, dict) and value.get("class_name") in ("__numpy__", "__tensor__"):
+            inner = value["config"]
+            config_["value"] = np.array(inner["value"], dtype=inner["dtype"])
+        return super().from_config.__func__(cls, config_)
+
 
 def _holds_python_floats(value):
     """Whether a value is a Python float or a (nested) list / tuple holding one."""

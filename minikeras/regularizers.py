@@ -16,7 +16,8 @@ class Regularizer:
         return 0.0
 
     def get_config(self):
-        return {}
+        # as tf.keras: a subclass saved in a model file (or cloned) must define its own
+        raise NotImplementedError(f"{self} does not implement get_config()")
 
     @classmethod
     def from_config(cls, config_):

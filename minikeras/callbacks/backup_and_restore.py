@@ -62,9 +62,22 @@ class BackupAndRestore(Callback):
             optimizer.apply_gradients(zip([np.zeros_like(v.data) for v in variables], variables))
         if slots:
             optimizer.set_weights(slots)
-        self.model.set_weights(weights)
+        self._restore_variables(weights)
         # fit turns (epoch, batch) into where it resumes, knowing the steps per epoch
         self.model._backup_counters = (epoch, batch if self.save_freq != "epoch" else -1)
+
+    def _restore_variables(self, values):
+        variables = self.model.weights
+        if len(variables) != len(values):
+            raise ValueError(f"Cannot restore the training state from {self._path}: it holds "
+                             f"{len(values)} weights, the model has {len(variables)}.")
+        for variable, value in zip(variables, values):
+            if tuple(variable.shape) != value.shape:
+                raise ValueError(f"Cannot restore the training state from {self._path}: weight "
+                                 f"{variable.name} has shape {tuple(variable.shape)}, the backup "
+                                 f"{value.shape}.")
+        for variable, value in zip(variables, values):
+            variable.assign(value)
 
     def _read_backup(self):
         """(weights, optimizer slots, epoch, batch) of the backup; a file that is not one (a
@@ -98,7 +111,9 @@ class BackupAndRestore(Callback):
 
     def _backup(self, epoch, batch):
         os.makedirs(self.backup_dir, exist_ok=True)
-        weights = self.model.get_weights()
+        # the variables only: training never changes an adapted vocabulary, which a model's
+        # get_weights() also lists (strings would need pickling)
+        weights = [np.array(w.data) for w in self.model.weights]
         slots = self.model.optimizer.get_weights() if self.model.optimizer is not None else []
         arrays = {f"w{i}": w for i, w in enumerate(weights)}
         arrays.update({f"o{i}": s for i, s in enumerate(slots)})

@@ -13,10 +13,12 @@ writing right now. Ctrl-C during a save is deferred to the end of the save
 callback (CPython drops exceptions raised in weakref callbacks).
 """
 import contextlib
+import ctypes
 import hashlib
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import threading
@@ -57,16 +59,18 @@ _being_written = set()          # this process' temporary files (a restarted con
 _being_written_lock = threading.Lock()
 
 
-def create_temporary_file(directory, target_name):
+def create_temporary_file(directory, target_name, make=None):
     """The path of a new empty file beside `target_name` in `directory`, with the permissions
-    a plain `open(..., 'w')` gives (umask). Call `release_temporary_file` once it is renamed
-    or removed."""
+    a plain `open(..., 'w')` gives (umask); `make=os.mkdir` makes a directory instead. Call
+    `release_temporary_file` once it is renamed or removed."""
+    make = make or (lambda path: os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY,
+                                                  0o666)))
     for _ in range(100):
         name = (f".{_shortened(target_name)}.minikeras-{_HOST_TAG}-{os.getpid()}-"
                 f"{secrets.token_hex(4)}.tmp")
         path = os.path.join(directory, name)
         try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            make(path)
         except FileExistsError:
             continue
         with _being_written_lock:
@@ -137,7 +141,30 @@ def remove_abandoned_temporary_files(directory, target_name=None):
             abandoned = match is not None and match["target"] == target_name
         if abandoned:
             with contextlib.suppress(OSError):
-                os.remove(path)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)      # a killed SavedModel save's directory
+                else:
+                    os.remove(path)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def exchange_paths(first, second):
+    """Swap two directory entries in one step (Linux `renameat2(RENAME_EXCHANGE)`), so that a
+    process killed in the middle leaves one or the other under each name, never neither.
+    False where the platform or the file system cannot (the caller then uses two renames)."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                 _RENAME_EXCHANGE) == 0:
+        return True
+    return False
 
 
 def _abandoned_by(pid, path):

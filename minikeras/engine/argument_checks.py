@@ -9,11 +9,28 @@ TypeError: Dense: `units` must be an integer, received: units=True (of type bool
 >>> python_int(2.5, "units", "Dense"), python_int("3", "units", "Dense")
 (2, 3)
 """
+import contextlib
+import contextvars
+
 import numpy as np
 
 # No weight or dimension is larger than this many bytes/elements (256 TiB): anything larger is
 # a typo or a hostile config, never a model.
 MAX_ELEMENTS = 2 ** 48
+# (file, most elements a weight can have) while a model is built from a file
+_LOADING_FROM = contextvars.ContextVar("minikeras_loading_from", default=None)
+
+
+@contextlib.contextmanager
+def weights_from_file(source, largest):
+    """While a model is built from the file `source`: a weight of more than `largest` elements
+    (more than the file could hold) is refused before its memory is taken, so that a size
+    forged in the file's config (`units` = 10**9) fails at once instead of filling the memory."""
+    token = _LOADING_FROM.set((source, largest))
+    try:
+        yield
+    finally:
+        _LOADING_FROM.reset(token)
 
 
 def integer(value, name, owner, allow_none=False):
@@ -74,6 +91,11 @@ def weight_shape(shape, name, owner):
         raise ValueError(f"{owner}: cannot create weight '{name}' of shape {dims}: {total} "
                          "elements is too large for any model (check the layer's size "
                          "arguments, e.g. `units`).")
+    loading = _LOADING_FROM.get()
+    if loading is not None and loading[1] is not None and total > loading[1]:
+        raise ValueError(f"{owner}: cannot create weight '{name}' of shape {dims} while loading "
+                         f"{loading[0]}: {total} elements is more than the file could hold "
+                         "(check the layer's size arguments in its config, e.g. `units`).")
     return dims
 
 

@@ -111,6 +111,8 @@ class Layer:
             # tf.keras tracks those too
             self._track_layers_of(attribute, value)
         self._trainable = bool(trainable)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Expected `name` argument to be a string, but got: {name}")
         self._name = name or unique_object_name(to_snake_case(type(self).__name__))
         self._dtype = _normalize_dtype(dtype)
         self.built = False
@@ -960,7 +962,13 @@ class Layer:
 
     @classmethod
     def from_config(cls, config_):
-        return cls(**config_)
+        try:
+            return cls(**config_)
+        except NotImplementedError:     # what minikeras lacks, not a bad config
+            raise
+        except Exception as error:      # tf.keras' words: which class, which config, what went wrong
+            raise TypeError(f"Error when deserializing class '{cls.__name__}' using "
+                            f"config={config_}.\n\nException encountered: {error}") from error
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -138,6 +138,64 @@ def _standardize_batch(batch):
     return to_numpy(x), to_numpy(y), to_numpy(sample_weight)
 
 
+def _layout(value):
+    """A standardized batch's structure with each array replaced by its rank: what tf.keras'
+    generator dataset fixes from the first batch (structure, ranks; not the sizes)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {key: _layout(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(_layout(item) for item in value)
+    return np.ndim(value)
+
+
+def _dtype_structure(value):
+    """tf's text for the structure of dtypes a generator's first batch fixed:
+    `(tf.float32, tf.int64)`."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key!r}: {_dtype_structure(item)}"
+                               for key, item in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_dtype_structure(item) for item in value) + ")"
+    return f"tf.{np.asarray(value).dtype.name}"
+
+
+class _SameLayout:
+    """Checks that every batch of a generator or Sequence has the first one's structure and
+    ranks, as tf.keras' `from_generator` dataset does (it refuses, mid-epoch, a batch that
+    turns `(x, y)` into `(x, y, sample_weight)` or `x` of rank 2 into rank 3, which would
+    otherwise train on something else silently)."""
+
+    def __init__(self, first):
+        self.layout = _layout(first)
+        self.expected = _dtype_structure(_as_given(first))
+
+    def checked(self, batch):
+        layout = _layout(batch)
+        if layout == self.layout:
+            return batch
+        if _same_structure(layout, self.layout):
+            for array, rank in zip(flatten(batch), flatten(self.layout)):
+                if np.ndim(array) != rank:
+                    raise TypeError(f"`generator` yielded an element of shape "
+                                    f"{tuple(np.shape(array))} where an element of shape "
+                                    f"{(None,) * rank} was expected.")
+        raise TypeError("`generator` yielded an element that did not match the expected "
+                        f"structure. The expected structure was {self.expected}, but the "
+                        f"yielded element was {_as_given(batch)}.")
+
+
+def _same_structure(a, b):
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and \
+            all(_same_structure(a[key], b[key]) for key in a)
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and \
+            all(_same_structure(x, y) for x, y in zip(a, b))
+    return (a is None) == (b is None)
+
+
 # --- adapters -------------------------------------------------------------------------------
 class ArrayAdapter:
     """In-memory arrays: `epochs` passes of batches in one stream, reshuffled every pass.
@@ -228,7 +286,9 @@ class GeneratorAdapter:
                              "generator as input.")
         first = next(generator)      # tf.keras peeks one batch to build the model
         self._first = _standardize_batch(first)
-        self._stream = (_standardize_batch(b) for b in itertools.chain([first], generator))
+        same_layout = _SameLayout(self._first)
+        self._stream = (same_layout.checked(_standardize_batch(b))
+                        for b in itertools.chain([first], generator))
         self.size = None
 
     def iterator(self):
@@ -258,7 +318,9 @@ class SequenceAdapter:
                              "`keras.utils.Sequence` as input.")
         self.sequence = sequence
         self.shuffle = bool(shuffle)
-        self._first_x = _standardize_batch(sequence[0])[0]
+        first = _standardize_batch(sequence[0])
+        self._first_x = first[0]
+        self._same_layout = _SameLayout(first)
         # In a data-parallel fit, rank r takes batches r, r + size, ... of the common order.
         self.context = distribution.get_context() if shard else None
         if self.context is not None and self.context.size == 1:
@@ -278,12 +340,15 @@ class SequenceAdapter:
             python_random.shuffle(order)
         order = np.asarray(order, np.int64)
         if self.context is None:
-            yield from (_standardize_batch(self.sequence[int(i)]) for i in order)
+            yield from (self._batch(i) for i in order)
             return
         if self.shuffle:
             order = self.context.broadcast(order, 0)
         mine = order[self.context.rank::self.context.size][:self._steps(len(order))]
-        yield from (self._noted(_standardize_batch(self.sequence[int(i)])) for i in mine)
+        yield from (self._noted(self._batch(i)) for i in mine)
+
+    def _batch(self, index):
+        return self._same_layout.checked(_standardize_batch(self.sequence[int(index)]))
 
     @staticmethod
     def _noted(batch):

@@ -406,6 +406,12 @@ class Functional(Model):
                                            node.layer.name)
             outputs = node.layer._infer_outputs(node_args, node_kwargs)
             for reference, value in zip(node.output_tensors, flatten(outputs)):
+                # the graph's mask markers ride along: a later layer's `call(..., mask=None)`
+                # gets its mask while a nested model infers shapes (keras.io English-to-Spanish
+                # transformer's decoder model, called on the encoder's output)
+                marker = getattr(reference, "_keras_mask", None)
+                if marker is not None and isinstance(value, KerasTensor):
+                    value._keras_mask = marker
                 values[id(reference)] = value
         results = [KerasTensor(values[id(t)].shape, dtype=values[id(t)].dtype) for t in self.outputs]
         return pack_sequence_as(self._nested_outputs, results)

@@ -252,6 +252,10 @@ def sequential_from_config(cls, config, custom_objects=None):
     """A Sequential model: its layers (an InputLayer first, if any) added in order."""
     if isinstance(config, list):          # Keras 1 style: a bare list of layers
         config = {"layers": config}
+    if not isinstance(config, dict) or (config and not isinstance(config.get("layers"), list)):
+        # (an empty one is an empty model, as in tf.keras); Keras 3's words
+        raise ValueError("A Sequential model configuration must be a dictionary containing the "
+                         f"'name' and 'layers' keys. Received: config={config}")
     name = config.get("name")
     model = cls(name=name) if name else cls()
     for layer_config in config.get("layers", []):

@@ -617,21 +617,52 @@ class Model(Layer):
 
     # --- weights and saving ---------------------------------------------------------------------
     def get_weights(self):
-        return [np.array(w.data) for w in self.weights]
+        values = []
+        for slot in self._weight_slots():
+            values += slot.get_weights() if isinstance(slot, Layer) else [np.array(slot.data)]
+        return values
 
     def set_weights(self, weights):
-        params = self.weights
-        if len(params) != len(weights):
+        slots = self._weight_slots()
+        sizes = [len(slot.get_weights()) if isinstance(slot, Layer) else 1 for slot in slots]
+        if sum(sizes) != len(weights):
             raise ValueError(
                 f"You called `set_weights(weights)` on layer \"{self.name}\" with a weight list of "
-                f"length {len(weights)}, but the layer was expecting {len(params)} weights.")
-        values = [np.asarray(value) for value in weights]
-        for param, value in zip(params, values):  # check every shape before assigning any
-            if value.shape != param.shape:
-                raise ValueError(f"Layer {self.name} weight shape {param.shape} is not compatible "
+                f"length {len(weights)}, but the layer was expecting {sum(sizes)} weights.")
+        values, start = [], 0
+        for slot, size in zip(slots, sizes):   # a lookup layer takes its list, a variable one
+            chunk = list(weights[start:start + size])
+            values.append(chunk if isinstance(slot, Layer) else np.asarray(chunk[0]))
+            start += size
+        for slot, value in zip(slots, values):  # check every shape before assigning any
+            if not isinstance(slot, Layer) and value.shape != slot.shape:
+                raise ValueError(f"Layer {self.name} weight shape {slot.shape} is not compatible "
                                  f"with provided weight shape {value.shape}.")
-        for param, value in zip(params, values):
-            param.assign(value)
+        for slot, value in zip(slots, values):
+            if isinstance(slot, Layer):
+                slot.set_weights(value)
+            else:
+                slot.assign(value)
+
+    def _weight_slots(self):
+        """`weights`, except that a layer holding an adapted vocabulary (StringLookup,
+        IntegerLookup, TextVectorization directly in this model) stands in its place for its own
+        `get_weights()` list: tf.keras 2 lists such a vocabulary (its VocabWeightHandler) among
+        the model's weights, so `get_weights()` / `set_weights()` carry it (keras.io structured
+        data classification). A lookup nested in a custom layer is left out."""
+        if not any(getattr(source, "_vocabulary_is_a_weight", False)
+                   for source in self._weight_sources()):
+            return self.weights
+        self._assert_weights_created()
+        slots = []
+        for source in self._weight_sources():
+            if getattr(source, "_vocabulary_is_a_weight", False) and source.get_weights():
+                slots.append(source)
+            else:
+                slots += source.weights
+        slots += [w for w in self._own_weights if w.trainable and self.trainable]
+        slots += [w for w in self._own_weights if not (w.trainable and self.trainable)]
+        return _dedup(slots)
 
     def _weight_sources(self):
         """The tracked layers with the metrics set as attributes of the model among them, in

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.durable import replaced_through_temporary_file
 from ..core.serialization import UnknownClassError
+from ..engine.argument_checks import weights_from_file
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -283,7 +284,8 @@ def deserializing(filepath, build):
     Python code trip over into a corrupt-file error naming the file. Deliberate errors of the
     loader (ValueError: unknown layer, safe mode, ...) pass unchanged."""
     try:
-        return build()
+        with weights_from_file(filepath, _most_weight_elements(filepath)):
+            return build()
     except RecursionError:
         raise CorruptFileError(f"Cannot load the model from {filepath}: its config is nested "
                                "too deeply to be a Keras model config.") from None
@@ -292,6 +294,21 @@ def deserializing(filepath, build):
     except (TypeError, KeyError, AttributeError, IndexError) as error:
         raise CorruptFileError(f"Cannot load the model from {filepath}: its model config is "
                                f"malformed ({type(error).__name__}: {error}).") from error
+
+
+def _most_weight_elements(filepath):
+    """More elements than any weight stored in `filepath` (a file or a SavedModel directory)
+    can have, even compressed (None when its size is unknown)."""
+    try:
+        path = os.fspath(filepath)
+        if os.path.isdir(path):
+            size = sum(os.path.getsize(os.path.join(root, name))
+                       for root, _, names in os.walk(path) for name in names)
+        else:
+            size = os.path.getsize(path)
+    except (TypeError, OSError):
+        return None
+    return size * _MAX_COMPRESSION_RATIO + 2 ** 20
 
 
 # The largest expansion a compression filter can give (deflate tops out near 1032:1): a

@@ -921,9 +921,13 @@ def write_keras3_hard_sigmoid(config):
 
 
 def deserialize_model(config, custom_objects=None, safe_mode=True, keras3_hard_sigmoid=False):
-    if not isinstance(config, dict) or "class_name" not in config:
+    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
+        # (without its `config`, a Sequential would come back empty: every weight ignored)
         raise ValueError("The '.keras' file's config.json does not describe a model: expected a "
-                         f"dict with a 'class_name', got {type(config).__name__}.")
+                         f"dict with a 'class_name' and a 'config', got "
+                         f"{type(config).__name__}"
+                         f"{' with keys ' + str(sorted(config)) if isinstance(config, dict) else ''}"
+                         ".")
     if keras3_hard_sigmoid:
         config = read_keras3_hard_sigmoid(config)
     with custom_object_scope(custom_objects or {}):     # custom layers' call signatures
@@ -942,6 +946,11 @@ def deserialize_model(config, custom_objects=None, safe_mode=True, keras3_hard_s
 
 def compile_from_config(model, config, custom_objects=None):
     optimizer = config.get("optimizer")
+    if isinstance(optimizer, str):
+        optimizer = {"class_name": optimizer, "config": {}}
+    if optimizer is not None and not isinstance(optimizer, dict):
+        # (was: compiled with RMSprop instead, without a word)
+        raise TypeError(f"Could not interpret optimizer identifier: {optimizer}")
     if isinstance(optimizer, dict):
         optimizer = normalize(optimizer)
         optimizer = {"class_name": optimizer.get("class_name"),

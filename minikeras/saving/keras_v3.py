@@ -27,6 +27,7 @@ import zipfile
 
 import numpy as np
 
+from ..core.serialization import UnknownClassError
 from ..core.version import __version__
 from ..models.serialization import json_default
 from ..models.model_kind import is_functional, is_sequential
@@ -449,10 +450,23 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         with file_io.reading_errors(filepath, "the model"):
             read_weights(model, h5file, filepath)
             if compile and config.get("compile_config"):
-                compile_from_config(model, config["compile_config"], custom_objects)
+                _compile_from_file(model, config["compile_config"], custom_objects, filepath)
                 load_optimizer_state(model, h5file)
                 _first_train_trace_creates_variables(model)
     return model
+
+
+def _compile_from_file(model, compile_config, custom_objects, filepath):
+    """What a malformed `compile_config` makes the compile code trip over is an error naming
+    the file (an optimizer `config` of 7 was a bare AttributeError)."""
+    try:
+        compile_from_config(model, compile_config, custom_objects)
+    except UnknownClassError:
+        raise
+    except (TypeError, KeyError, AttributeError, IndexError) as error:
+        raise file_io.CorruptFileError(
+            f"Cannot load the model from {filepath}: its 'compile_config' is malformed "
+            f"({type(error).__name__}: {error}).") from error
 
 
 def _first_train_trace_creates_variables(model):

@@ -391,6 +391,28 @@ def _deserialize(model_config, attributes, custom_objects, safe_mode):
     return serialization.deserialize_model(model_config, custom_objects, safe_mode=safe_mode)
 
 
+def _compile_from_file(model, training_config, custom_objects, filepath):
+    """Compile `model` from a file's training config; what a malformed one makes the code trip
+    over is a corrupt-file error naming the file (tf.keras: a bare AttributeError / KeyError)."""
+    optimizer = training_config.get("optimizer_config") \
+        if isinstance(training_config, dict) else None
+    if not isinstance(training_config, dict) or not (
+            optimizer is None or (
+                isinstance(optimizer, dict) and isinstance(optimizer.get("class_name"), str)
+                and isinstance(optimizer.get("config", {}), dict))):
+        raise file_io.CorruptFileError(
+            f"Cannot load the model from {filepath}: its 'training_config' attribute is "
+            f"malformed (expected a dict whose 'optimizer_config' has a 'class_name' string and "
+            f"a 'config' dict), received: {str(training_config)[:200]}")
+    try:
+        serialization.compile_from_training_config(model, training_config, custom_objects,
+                                                   legacy_h5=True)
+    except (TypeError, KeyError, AttributeError, IndexError) as error:
+        raise file_io.CorruptFileError(
+            f"Cannot load the model from {filepath}: its 'training_config' attribute is "
+            f"malformed ({type(error).__name__}: {error}).") from error
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     with file_io.open_h5(filepath, "the model") as f:
         with file_io.reading_errors(filepath, "the model"):
@@ -419,8 +441,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             training_config = file_io.parse_json(
                 _attr_string(raw_training),
                 f"Cannot load the model from {filepath}: its 'training_config' attribute")
-            serialization.compile_from_training_config(model, training_config, custom_objects,
-                                                       legacy_h5=True)
+            _compile_from_file(model, training_config, custom_objects, filepath)
             _build_compiled_metrics(model)
             if "optimizer_weights" in f:
                 build_optimizer(model.optimizer, model.trainable_weights)

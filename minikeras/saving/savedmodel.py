@@ -22,10 +22,10 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
+from ..core import durable
 from ..core.durable import interrupts_deferred
 from ..core.version import __version__
 from ..layers.core.lambda_serialization import legacy_h5_bytecode
@@ -63,18 +63,24 @@ def read_keras_metadata(dirpath):
         nodes = {}
         for node_bytes in _parse(raw, metadata_path).get(1, []):
             fields = _parse(node_bytes, metadata_path)
-            nodes[_text(first(fields, 3, b""))] = (_text(first(fields, 4, b"")),
-                                                   _json(first(fields, 5, b""), metadata_path))
+            nodes[_text(first(fields, 3, b""), metadata_path)] = (
+                _text(first(fields, 4, b""), metadata_path),
+                _json(first(fields, 5, b""), metadata_path))
         return nodes
     return _metadata_from_saved_model(dirpath)
 
 
-def _text(raw):
-    return bytes(raw).decode("utf8")
+def _text(raw, where=None):
+    try:
+        return bytes(raw).decode("utf8")
+    except UnicodeDecodeError as error:     # a damaged file: tf.keras' words
+        raise file_io.CorruptFileError(f"Cannot parse keras metadata at path {where}: "
+                                       f"Received error: {error}") from None
 
 
 def _json(raw, where):
-    value = file_io.parse_json(_text(raw) or "{}", f"Cannot read the Keras metadata in {where}")
+    value = file_io.parse_json(_text(raw, where) or "{}",
+                               f"Cannot read the Keras metadata in {where}")
     return _decode_tuples(value)
 
 
@@ -116,13 +122,13 @@ def _metadata_from_saved_model(dirpath):
             user_fields = _parse(user_object[-1], path)
             metadata = first(user_fields, 3, b"")
             if metadata:
-                nodes[paths[node_id]] = (_text(first(user_fields, 1, b"")),
+                nodes[paths[node_id]] = (_text(first(user_fields, 1, b""), path),
                                          _json(metadata, path))
         for reference in fields.get(1, []):
             parts = _parse(reference, path)
             child = first(parts, 1)
             if child not in paths:
-                paths[child] = f"{paths[node_id]}.{_text(first(parts, 2, b''))}"
+                paths[child] = f"{paths[node_id]}.{_text(first(parts, 2, b''), path)}"
                 queue.append(child)
     return nodes
 
@@ -132,10 +138,13 @@ def load_model(dirpath, custom_objects=None, compile=True, safe_mode=True):  # n
     dirpath = os.fspath(dirpath)
     nodes = read_keras_metadata(dirpath)
     if "root" not in nodes:
-        raise NotImplementedError(
-            f"{dirpath} is a SavedModel without Keras metadata (written by `tf.saved_model.save` "
-            "of a tf.Module, or by TF 1.x): tf.keras revives it from its graph functions, which "
-            "minikeras cannot run. Save the model as '.keras' or '.h5' instead.")
+        # tf.keras' words (a ValueError there too), then why minikeras cannot go further
+        raise ValueError(
+            f"Unable to create a TF-Keras model from SavedModel at {dirpath}. This SavedModel "
+            "was exported with `tf.saved_model.save`, and lacks the TF-Keras metadata file "
+            f"({METADATA_FILENAME}, or it holds no model). Please save your TF-Keras model by "
+            "calling `model.save` or `tf.keras.models.save_model`. (minikeras cannot run the "
+            "graph functions of a SavedModel: save the model as '.keras' or '.h5' instead.)")
     _, root = nodes["root"]
     model = _model_from_metadata(root, custom_objects, safe_mode, dirpath)
     status = tf_checkpoint.load_weights(model, os.path.join(dirpath, VARIABLES_PREFIX))
@@ -236,9 +245,12 @@ def save_model(model, dirpath, include_optimizer=True, signatures=None, options=
     files = _savedmodel_files(model, include_optimizer and getattr(model, "_is_compiled", False))
     parent = os.path.dirname(dirpath)
     os.makedirs(parent, exist_ok=True)
+    name = os.path.basename(dirpath)
     with interrupts_deferred():
-        temporary = tempfile.mkdtemp(prefix=f".{os.path.basename(dirpath)}.minikeras-",
-                                     dir=parent)
+        # Directories that killed saves left here are named as durable's temporary files
+        # (host and pid), so the next save removes them.
+        durable.remove_abandoned_temporary_files(parent, name)
+        temporary = durable.create_temporary_file(parent, name, make=os.mkdir)
         try:
             for relative, payload in files.items():
                 path = os.path.join(temporary, relative)
@@ -250,26 +262,37 @@ def save_model(model, dirpath, include_optimizer=True, signatures=None, options=
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
+        finally:
+            durable.release_temporary_file(temporary)
 
 
 def _replace_directory(new, target):
-    """Swap `new` in for `target` by renames (the old directory is removed last)."""
+    """Put `new` in the place of `target`. Where the system can swap the two in one step, a
+    process killed at any moment leaves the old directory or the new one under `target`;
+    otherwise two renames (a kill between them leaves `target` missing, the old directory
+    under a temporary name that the next save removes). The old directory is removed last."""
     if not os.path.lexists(target):
         os.rename(new, target)
         return
     if not os.path.isdir(target) or os.path.islink(target):
         raise FileExistsError(f"Cannot save a SavedModel directory to {target}: a file of that "
                               "name exists.")
-    old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.minikeras-old-",
-                           dir=os.path.dirname(target))
-    os.rmdir(old)
-    os.rename(target, old)
+    if durable.exchange_paths(new, target):
+        shutil.rmtree(new, ignore_errors=True)      # now the old directory
+        return
+    old = durable.create_temporary_file(os.path.dirname(target), os.path.basename(target),
+                                        make=os.mkdir)
     try:
-        os.rename(new, target)
-    except BaseException:
-        os.rename(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        os.rmdir(old)
+        os.rename(target, old)
+        try:
+            os.rename(new, target)
+        except BaseException:
+            os.rename(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        durable.release_temporary_file(old)
 
 
 def _savedmodel_files(model, with_optimizer):

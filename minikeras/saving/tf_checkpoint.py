@@ -23,6 +23,7 @@ import os
 
 import numpy as np
 
+from ..core import durable
 from ..core.durable import replaced_through_temporary_file
 from ..core.tensor import Variable
 from ..engine.base_layer import Layer
@@ -424,10 +425,34 @@ def save_weights(model, filepath):
     # deferred): a failure while writing leaves the previous checkpoint whole; the state file
     # is updated last. The data file is renamed first, as tf's BundleWriter does, so the index
     # (what says a checkpoint exists) never names a data file not yet there.
-    with _replaced(prefix + ".index") as index_tmp, _replaced(prefix + DATA_SUFFIX) as data_tmp:
-        _write_bytes(data_tmp, data_bytes)
-        _write_bytes(index_tmp, index_bytes)
+    _replace_pair([(prefix + DATA_SUFFIX, data_bytes), (prefix + ".index", index_bytes)])
     _write_state_file(directory, prefix)
+
+
+def _replace_pair(files):
+    """Write each (path, bytes) to a temporary file beside it, make all durable, then rename
+    them in order, back to back: a process killed between the two renames leaves a new data
+    file beside the old index (as tf's BundleWriter can), so that window holds no disk wait."""
+    with durable.interrupts_deferred():
+        temporaries = []
+        try:
+            for path, payload in files:
+                target = os.path.realpath(path)
+                directory, name = os.path.dirname(target), os.path.basename(target)
+                durable.remove_abandoned_temporary_files(directory, name)
+                temporary = durable.create_temporary_file(directory, name)
+                temporaries.append((temporary, target))
+                _write_bytes(temporary, payload)
+                durable.fsync_file(temporary)
+            for temporary, target in temporaries:
+                os.replace(temporary, target)
+            for directory in {os.path.dirname(target) for _, target in temporaries}:
+                durable.sync_directory(directory)
+        finally:
+            for temporary, _ in temporaries:
+                if os.path.exists(temporary):
+                    os.remove(temporary)
+                durable.release_temporary_file(temporary)
 
 
 def _replaced(path):

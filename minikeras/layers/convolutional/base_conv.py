@@ -113,7 +113,9 @@ class Conv(Layer):
                        activation=fused if fused is not False else None)
         if len(batch_shape) > 1:
             outputs = ops.reshape(outputs, batch_shape + tuple(outputs.shape[1:]))
-        return outputs if fused is not False else self.activation(outputs)
+        if fused is not False or self.activation is None:   # None: set after construction
+            return outputs
+        return self.activation(outputs)
 
     def _fusable_activation(self):
         """The activation's name when the conv op can apply it in place, else False."""

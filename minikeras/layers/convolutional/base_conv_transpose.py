@@ -77,7 +77,7 @@ class ConvTranspose(Conv):
                                      self.dilation_rate, out_spatial, self.data_format)
         if self.use_bias:
             outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
-        return self.activation(outputs)
+        return outputs if self.activation is None else self.activation(outputs)
 
     def _check_output_padding_fits(self, spatial, out_spatial):
         """TF computes the transposed convolution as a convolution's input gradient, and

@@ -56,7 +56,7 @@ class DepthwiseConv(Conv):
                                  self.dilation_rate, self.data_format)
         if self.use_bias:
             outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
-        return self.activation(outputs)
+        return outputs if self.activation is None else self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)

@@ -63,7 +63,7 @@ class SeparableConv(Conv):
                        1, self.data_format)
         if self.use_bias:
             outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
-        return self.activation(outputs)
+        return outputs if self.activation is None else self.activation(outputs)
 
     def count_flops(self, input_shape, output_shape):
         """Depthwise step (kernel taps per intermediate channel) plus pointwise step (one

@@ -61,7 +61,9 @@ class Dense(Layer):
         fused = self._fusable_activation()
         if fused is not False:
             return ops.dense(inputs, self.kernel, self.bias, fused)
-        return self.activation(ops.dense(inputs, self.kernel, self.bias))
+        outputs = ops.dense(inputs, self.kernel, self.bias)
+        # tf.keras skips an activation set to None after construction (keras.io Grad-CAM)
+        return outputs if self.activation is None else self.activation(outputs)
 
     def _fusable_activation(self):
         """The activation's name when ops.dense can apply it in place, else False. Looked up

@@ -55,7 +55,7 @@ class EinsumDense(Layer):
         out = ops.einsum(_explicit(self.equation, inputs.ndim), inputs, self.kernel)
         if self.bias is not None:
             out = ops.add(out, self.bias)
-        return self.activation(out)
+        return out if self.activation is None else self.activation(out)
 
     def compute_output_shape(self, input_shape):
         """The output shape, sizes shared with the input read from `input_shape` (tf.keras'

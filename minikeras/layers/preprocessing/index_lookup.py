@@ -28,6 +28,8 @@ class IndexLookup(PreprocessingLayer):
     Subclasses say how keys are read (`_keys`) and written out (`_token_from_text`).
     """
 
+    _vocabulary_is_a_weight = True   # in a model's get_weights(), as tf.keras 2
+
     _key_kind = "string"      # "string" or "int": how OOV values are hashed and tokens sorted
     _takes_string_inputs = True   # a deferred Sequential may build a string input for it
 
@@ -411,9 +413,9 @@ class IndexLookup(PreprocessingLayer):
     # tf.keras 2 exposes an adapted (not given) vocabulary as a weight (its VocabWeightHandler):
     # the tokens without the special ones (bytes strings, or int64). In `tf_idf` mode the IDF
     # weights come first and the adapt document count last; a given vocabulary in `tf_idf`
-    # mode leaves the IDF weights alone. Only the layer's own lists carry them here:
-    # `layer.weights`, `model.get_weights()` and `.h5` files do not (those refuse adapted
-    # vocabularies, as tf.keras' legacy .h5 writer does).
+    # mode leaves the IDF weights alone. The layer's own lists and a model's `get_weights()`
+    # (Model._weight_slots) carry them; `layer.weights` and `.h5` files do not (those refuse
+    # adapted vocabularies, as tf.keras' legacy .h5 writer does).
     def get_weights(self):
         weights = []
         if self.output_mode == "tf_idf":

@@ -55,6 +55,8 @@ class TextVectorization(PreprocessingLayer):
            [1, 6, 0, 0]])
     """
 
+    _vocabulary_is_a_weight = True   # in a model's get_weights(), as tf.keras 2
+
     _takes_string_inputs = True   # a deferred Sequential may build a string input for it
 
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
