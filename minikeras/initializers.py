@@ -1,5 +1,6 @@
 """Weight initializers with Keras' formulas and defaults (`keras.initializers`)."""
 import copy
+import functools
 import math
 import warnings
 
@@ -9,6 +10,7 @@ from .core import config, philox
 from .core.random import global_rng, make_rng
 from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
+from .core.tensor import Tensor
 
 register_builtins("initializers", globals())   # names looked up by `deserialize_keras_object`
 
@@ -25,8 +27,18 @@ def _fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
+def _returns_tensor(call):
+    """tf.keras' built-in initializers return an eager tensor (`.numpy()`, tensor arithmetic,
+    `dtype=` honoured); ours compute a NumPy array and wrap it. A user's own initializer returns
+    whatever it returns (`add_weight` takes arrays and tensors alike)."""
+    @functools.wraps(call)
+    def tensor_call(self, shape, dtype=None, **kwargs):
+        return Tensor(call(self, shape, dtype=dtype, **kwargs))
+    return tensor_call
+
+
 class Initializer:
-    """Base class: `initializer(shape, dtype)` returns a NumPy array."""
+    """Base class: `initializer(shape, dtype)` returns a tensor of that shape and dtype."""
 
     def __call__(self, shape, dtype=None, **kwargs):
         raise NotImplementedError
@@ -43,13 +55,22 @@ class Initializer:
     def _dtype(self, dtype):
         return np.dtype(dtype or config.floatx())
 
+    def _float_dtype(self, dtype):
+        """The dtype of a draw, which tf's random ops (and Identity) take only in floating point."""
+        dtype = self._dtype(dtype)
+        if dtype.kind != "f":
+            raise ValueError(f"Expected floating point type, got <dtype: '{dtype.name}'>.")
+        return dtype
+
 
 class Zeros(Initializer):
+    @_returns_tensor
     def __call__(self, shape, dtype=None, **kwargs):
         return np.zeros(shape, dtype=self._dtype(dtype))
 
 
 class Ones(Initializer):
+    @_returns_tensor
     def __call__(self, shape, dtype=None, **kwargs):
         return np.ones(shape, dtype=self._dtype(dtype))
 
@@ -58,11 +79,15 @@ class Constant(Initializer):
     def __init__(self, value=0):
         self.value = value
 
+    @_returns_tensor
     def __call__(self, shape, dtype=None, **kwargs):
         """As `tf.constant(value, shape=shape)`: one value fills the shape, as many values as
         the shape holds are reshaped to it; beyond tf.keras, a value that broadcasts to the
         shape (a row) is broadcast. Anything else is an error."""
         dtype = self._dtype(dtype)
+        if dtype.kind in "biu" and _holds_python_floats(self.value):
+            # tf.constant refuses to convert Python floats to an integer or bool tensor
+            raise TypeError(f"Cannot convert {self.value!r} to EagerTensor of dtype {dtype.name}")
         try:
             value = np.asarray(self.value, dtype=dtype)
         except (TypeError, ValueError):
@@ -98,6 +123,13 @@ class Constant(Initializer):
         return super().from_config.__func__(cls, config_)
 
 
+def _holds_python_floats(value):
+    """Whether a value is a Python float or a (nested) list / tuple holding one."""
+    if isinstance(value, (list, tuple)):
+        return any(_holds_python_floats(item) for item in value)
+    return isinstance(value, float) and not isinstance(value, np.floating)
+
+
 class _Random(Initializer):
     def __init__(self, seed=None):
         self.seed = seed
@@ -130,7 +162,7 @@ class _Random(Initializer):
                       "multiple times, which will return identical values each time (even if "
                       "the initializer is unseeded). Please update your code to provide a seed "
                       "to the initializer, or avoid using the same initializer instance more "
-                      "than once.", stacklevel=3)
+                      "than once.", stacklevel=4)
         bit_generator_type, state = first_state
         bit_generator = bit_generator_type()
         bit_generator.state = copy.deepcopy(state)
@@ -142,8 +174,9 @@ class RandomNormal(_Random):
         super().__init__(seed)
         self.mean, self.stddev = mean, stddev
 
+    @_returns_tensor
     def __call__(self, shape, dtype=None, **kwargs):
-        dtype = self._dtype(dtype)
+        dtype = self._float_dtype(dtype)
         if self._tf_draws(dtype):
             return _scaled(philox.stateless_normal(shape, self._tf_seed()), self.stddev, self.mean)
         return self._rng().normal(self.mean, self.stddev, size=shape).astype(dtype)
@@ -157,9 +190,15 @@ class RandomUniform(_Random):
         super().__init__(seed)
         self.minval, self.maxval = minval, maxval
 
+    @_returns_tensor
     def __call__(self, shape, dtype=None, **kwargs):
         dtype = self._dtype(dtype)
+        if dtype.kind not in "fiu":
+            raise ValueError(f"Expected float or integer dtype, got <dtype: '{dtype.name}'>.")
         if dtype.kind in "iu":
+            for bound in (self.minval, self.maxval):
+                if float(bound) != int(bound):   # tf converts the bounds to the integer dtype
+                    raise TypeError(f"Cannot convert {bound} to EagerTensor of dtype {dtype.name}")
             return self._rng().integers(self.minval, self.maxval, size=shape).astype(dtype)
         if self._tf_draws(dtype):
             return _tf_uniform(shape, self._tf_seed(), self.minval, self.maxval)
@@ -218,8 +257,9 @@ class TruncatedNormal(_Random):
         super().__init__(seed)
         self.mean, self.stddev = mean, stddev
 
+    @_returns_tensor
     def __call__(self, shape, dtype=None, **kwargs):
-        dtype = self._dtype(dtype)
+        dtype = self._float_dtype(dtype)
         if self._tf_draws(dtype):
             return _scaled(philox.stateless_truncated_normal(shape, self._tf_seed()),
                            self.stddev, self.mean)
@@ -248,11 +288,12 @@ class VarianceScaling(_Random):
                              f"Received: distribution={distribution}")
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
+    @_returns_tensor
     def __call__(self, shape, dtype=None, **kwargs):
         fan_in, fan_out = _fans(tuple(shape))
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, fan)
-        dtype = self._dtype(dtype)
+        dtype = self._float_dtype(dtype)
         if self._tf_draws(dtype):
             return self._tf_values(shape, scale)
         rng = self._rng()
@@ -306,14 +347,16 @@ class Orthogonal(_Random):
         super().__init__(seed)
         self.gain = gain
 
+    @_returns_tensor
     def __call__(self, shape, dtype=None, **kwargs):
         if len(shape) < 2:
             raise ValueError("The tensor to initialize must be at least two-dimensional. "
                              f"Received: shape={shape} of rank {len(shape)}.")
+        dtype = self._float_dtype(dtype)
         rows = int(np.prod(shape[:-1]))
         cols = shape[-1]
         flat_shape = (max(rows, cols), min(rows, cols))
-        if self._tf_draws(self._dtype(dtype)):
+        if self._tf_draws(dtype):
             flat = philox.stateless_normal(flat_shape, self._tf_seed()).astype(np.float64)
         else:
             flat = self._rng().normal(size=flat_shape)
@@ -322,8 +365,7 @@ class Orthogonal(_Random):
         if rows < cols:
             q = q.T
         # C order: q is a transpose (F order) when rows < cols
-        return np.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape),
-                                    dtype=self._dtype(dtype))
+        return np.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape), dtype=dtype)
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
@@ -333,11 +375,12 @@ class Identity(Initializer):
     def __init__(self, gain=1.0):
         self.gain = gain
 
+    @_returns_tensor
     def __call__(self, shape, dtype=None, **kwargs):
         if len(shape) != 2:
             raise ValueError("Identity matrix initializer can only be used for 2D matrices. "
                              f"Received: shape={shape} of rank {len(shape)}.")
-        return (self.gain * np.eye(*shape)).astype(self._dtype(dtype))
+        return (self.gain * np.eye(*shape)).astype(self._float_dtype(dtype))
 
     def get_config(self):
         return {"gain": self.gain}

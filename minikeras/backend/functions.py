@@ -160,7 +160,19 @@ def cast_to_floatx(x):
 
 
 # --- math ----------------------------------------------------------------------------------
+def _integer_array(x):
+    """x's array if it holds integers (TF reduces those in their own dtype), else None."""
+    array = as_array(x)
+    return array if array.dtype.kind in "iu" else None
+
+
 def mean(x, axis=None, keepdims=False):
+    integers = _integer_array(x)
+    if integers is not None:
+        # tf.reduce_mean of integers: the sum divided by the count, truncated, in x's dtype
+        total = np.sum(integers, axis=axis, keepdims=keepdims, dtype=np.int64)
+        count = integers.size // np.asarray(total).size
+        return Tensor(np.trunc(total / count).astype(integers.dtype))
     return ops.mean(x, axis=axis, keepdims=keepdims)
 
 
@@ -177,6 +189,9 @@ def min(x, axis=None, keepdims=False):  # noqa: A001
 
 
 def prod(x, axis=None, keepdims=False):
+    integers = _integer_array(x)
+    if integers is not None:     # NumPy would widen int32 to int64
+        return Tensor(np.prod(integers, axis=axis, keepdims=keepdims, dtype=integers.dtype))
     return ops.prod(x, axis=axis, keepdims=keepdims)
 
 
@@ -189,6 +204,9 @@ def std(x, axis=None, keepdims=False):
 
 
 def cumsum(x, axis=0):
+    integers = _integer_array(x)
+    if integers is not None:     # NumPy would widen int32 to int64
+        return Tensor(np.cumsum(integers, axis=axis, dtype=integers.dtype))
     return ops.cumsum(x, axis=axis)
 
 
@@ -381,8 +399,19 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     return losses.sparse_categorical_crossentropy(target, output, from_logits=from_logits, axis=axis)
 
 
+# TF's names of the dtypes its integer-only kernels refuse, in their errors
+_TF_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "half", "bool": "bool"}
+
+
 def one_hot(indices, num_classes):
-    """tf.one_hot in floatx: indices outside `[0, num_classes)` give rows of zeros."""
+    """tf.one_hot in floatx: indices outside `[0, num_classes)` give rows of zeros; float
+    indices are TF's InvalidArgumentError (its OneHot kernel takes integers only)."""
+    if not getattr(indices, "_is_keras_tensor", False):
+        kind = np.asarray(as_array(indices)).dtype
+        if kind.kind not in "iu":
+            raise dtype_errors.InvalidArgumentError(
+                f"Value for attr 'TI' of {_TF_TYPE_NAMES.get(kind.name, kind.name)} is not in "
+                "the list of allowed values: uint8, int8, int32, int64")
     return ops.one_hot(indices, num_classes)
 
 
@@ -437,6 +466,12 @@ def squeeze(x, axis):
 def tile(x, n):
     if isinstance(n, int):
         n = [n]
+    count = len(n) if isinstance(n, (list, tuple)) else np.size(as_array(n))
+    rank = np.ndim(as_array(x))
+    if count != rank:     # NumPy would prepend axes; TF's Tile refuses
+        raise dtype_errors.InvalidArgumentError(
+            f"Expected multiples argument to be a vector of length {rank} but got length "
+            f"{count} [Op:Tile]")
     return ops.tile(x, n)
 
 
@@ -450,7 +485,22 @@ def repeat(x, n):
 
 
 def gather(reference, indices):
+    _check_gather_indices(indices, np.shape(as_array(reference))[0])
     return ops.gather(reference, indices, axis=0)
+
+
+def _check_gather_indices(indices, size):
+    """TF's GatherV2 refuses an index outside [0, size) (NumPy would count negative ones from
+    the end)."""
+    if getattr(indices, "_is_keras_tensor", False):
+        return
+    positions = np.asarray(as_array(indices))
+    outside = np.argwhere((positions < 0) | (positions >= size))
+    if outside.size:
+        where = ",".join(str(int(i)) for i in outside[0])
+        raise dtype_errors.InvalidArgumentError(
+            f"indices[{where}] = {positions[tuple(outside[0])]} is not in [0, {size}) "
+            "[Op:GatherV2]")
 
 
 def dot(x, y):

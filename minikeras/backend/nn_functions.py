@@ -38,7 +38,7 @@ def _tuple(value, rank):
 
 def _padding(padding):
     if padding not in ("same", "valid", "causal"):
-        raise ValueError(f"Unknown padding: {padding}")
+        raise ValueError(f"Invalid padding: {padding}")
     return padding
 
 
@@ -253,9 +253,9 @@ def local_conv2d(inputs, kernel, kernel_size, strides, output_shape, data_format
 def _pool(x, rank, pool_size, strides, padding, data_format, pool_mode):
     data_format = _data_format(data_format)
     if padding not in ("same", "valid"):
-        raise ValueError(f"Unknown padding: {padding}")
+        raise ValueError(f"Invalid padding: {padding}")
     if pool_mode not in ("max", "avg"):
-        raise ValueError(f"Invalid pool_mode: {pool_mode}")
+        raise ValueError(f"Invalid pooling mode: {pool_mode}")
     pool = max_pool if pool_mode == "max" else avg_pool
     return pool(x, _tuple(pool_size, rank), _tuple(strides, rank), padding,
                 data_format=data_format)
@@ -303,15 +303,17 @@ def spatial_3d_padding(x, padding=((1, 1), (1, 1), (1, 1)), data_format=None):
     return _spatial_padding(x, padding, 3, data_format)
 
 
-_RESIZE_METHODS = ("nearest", "bilinear")
+_RESIZE_METHODS = ("area", "bicubic", "bilinear", "gaussian", "lanczos3", "lanczos5",
+                   "mitchellcubic", "nearest")
 
 
 def resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
     """Rows times `height_factor`, columns times `width_factor` ('nearest' repeats pixels,
-    'bilinear' interpolates as tf.image.resize)."""
+    the others interpolate as tf.image.resize)."""
     data_format = _data_format(data_format)
     if interpolation not in _RESIZE_METHODS:
-        raise ValueError(f"`interpolation` should be one of {_RESIZE_METHODS}. Received: "
+        names = ", ".join(f'"{name}"' for name in _RESIZE_METHODS)
+        raise ValueError(f"`interpolation` argument should be one of: {names}. Received: "
                          f'"{interpolation}".')
     rows, cols = (2, 3) if data_format == "channels_first" else (1, 2)
     if interpolation == "nearest":
@@ -319,7 +321,7 @@ def resize_images(x, height_factor, width_factor, data_format, interpolation="ne
     if data_format == "channels_first":
         x = ops.transpose(x, (0, 2, 3, 1))
     shape = np.shape(as_array(x))
-    out = resize_kernel(x, shape[1] * height_factor, shape[2] * width_factor, "bilinear")
+    out = resize_kernel(x, shape[1] * height_factor, shape[2] * width_factor, interpolation)
     return ops.transpose(out, (0, 3, 1, 2)) if data_format == "channels_first" else out
 
 

@@ -13,9 +13,11 @@ import inspect
 import numpy as np
 
 from .. import activations, losses, ops
-from ..core import config, dispatch
+from ..core import config, dispatch, nest
 from ..core.tensor import Tensor, unwrap
 from ..engine.tf_op_layer import TFOpLambda, register_symbol_resolver, register_tf_symbol
+from ..ops.image import resize as resize_images_kernel
+from ..ops.math import pad as pad_kernel, split as split_kernel
 from . import functions as backend_functions
 from . import nn_functions
 
@@ -102,7 +104,37 @@ _OPS = {
     "ones_like": lambda input, dtype=None, name=None: K.ones_like(input, dtype=dtype),  # noqa
     "compat.v1.gather": lambda params, indices, validate_indices=None, name=None, axis=None,
     batch_dims=0: K.gather(params, indices),
+    "unstack": lambda value, num=None, axis=0, name="unstack": list(
+        ops.unstack(value, num=num, axis=axis)),
+    "stop_gradient": lambda input, name=None: ops.stop_gradient(input),  # noqa: A002
+    "split": lambda value, num_or_size_splits, axis=0, num=None, name="split": list(
+        split_kernel(value, num_or_size_splits, axis=axis)),
+    "reverse": lambda tensor, axis, name=None: nn_functions.reverse(tensor, axis),
+    "nn.relu6": lambda features, name=None: K.relu(features, max_value=6.0),
+    "math.less": lambda x, y, name=None: K.less(x, y),
+    "math.less_equal": lambda x, y, name=None: K.less_equal(x, y),
+    "math.greater_equal": lambda x, y, name=None: K.greater_equal(x, y),
+    "math.add": lambda x, y, name=None: ops.add(x, y),
+    "image.resize": lambda images, size, method="bilinear", preserve_aspect_ratio=False,
+    antialias=False, name=None: resize_images_kernel(images, size[0], size[1], method),
+    "compat.v1.pad": lambda tensor, paddings, mode="CONSTANT", name=None, constant_values=0:
+        pad_kernel(tensor, paddings, constant_values),
+    "compat.v1.nn.max_pool": lambda value, ksize, strides, padding, data_format="NHWC",
+    name=None, input=None: nn_functions.pool2d(  # noqa: A002
+        value, tuple(ksize[1:3]), tuple(strides[1:3]), padding.lower(), "channels_last", "max"),
+    "compat.v1.nn.avg_pool": lambda value, ksize, strides, padding, data_format="NHWC",
+    name=None, input=None: nn_functions.pool2d(  # noqa: A002
+        value, tuple(ksize[1:3]), tuple(strides[1:3]), padding.lower(), "channels_last", "avg"),
+    "compat.v1.nn.convolution": lambda input, filter, padding, strides=None,  # noqa: A002
+    dilation_rate=None, name=None, data_format=None, filters=None, dilations=None:
+        nn_functions.conv2d(input, _float_kernel(filter), tuple(strides or (1, 1)),
+                            padding.lower(), "channels_last", tuple(dilation_rate or (1, 1))),
 }
+
+
+def _float_kernel(kernel):
+    """A kernel read back from a config is a nested list: floatx, as tf.constant makes it."""
+    return kernel if hasattr(kernel, "dtype") else np.asarray(kernel, config.floatx())
 
 
 def _divide_no_nan(x, y):
@@ -174,23 +206,156 @@ def _concatenate(tensors, axis=-1):
     return _tf("concat", list(tensors), axis=_positive_axis(axis, _ndim(tensors[0])))
 
 
+def _run(symbol, first, **kwargs):
+    """`tf.<symbol>(first, **kwargs)`: a layer on symbolic operands, computed at once on
+    concrete ones (a K.variable operand of K.dot: tf.keras records no layer for it)."""
+    if any(getattr(t, "_is_keras_tensor", False) for t in nest.flatten((first, kwargs))):
+        return _tf(symbol, first, **kwargs)
+    if symbol == "linalg.matmul":
+        return ops.matmul(first, kwargs["b"])
+    return _OPS[symbol](first, **kwargs)
+
+
+def _static_or_shape_scalars(x):
+    """tf.keras' K.dot: x's static dimensions, with the unknown ones taken from
+    `tf.unstack(tf.shape(x))` (recorded as layers on a KerasTensor)."""
+    if not getattr(x, "_is_keras_tensor", False):
+        return tuple(np.shape(unwrap(x)))
+    scalars = _tf("unstack", _tf("compat.v1.shape", x, name=None, out_type="int32"))
+    return tuple(scalar if d is None else d for d, scalar in zip(x.shape, scalars))
+
+
 def _dot(x, y):
-    if _ndim(x) > 2 or _ndim(y) > 2:
+    """tf.keras' K.dot: a matmul of 2-D operands; otherwise x flattened to 2-D times y's
+    second-to-last axis moved first and flattened, reshaped back (the TF ops it records)."""
+    if _ndim(x) <= 2 and _ndim(y) <= 2:
+        return _run("linalg.matmul", x, b=y)
+    if _ndim(y) < 2:
         return None
-    return _tf("linalg.matmul", x, b=y)
+    x_shape, y_shape = _static_or_shape_scalars(x), _static_or_shape_scalars(y)
+    y_permutation = list(range(_ndim(y)))
+    y_permutation = [y_permutation.pop(-2)] + y_permutation
+    x_2d = _run("reshape", x, shape=[-1, x_shape[-1]])
+    y_2d = _run("reshape", _run("compat.v1.transpose", y, perm=y_permutation),
+                shape=[y_shape[-2], -1])
+    return _run("reshape", _run("linalg.matmul", x_2d, b=y_2d),
+                shape=list(x_shape[:-1] + y_shape[:-2] + y_shape[-1:]))
+
+
+def _batch_dot_axes(x, y, axes):
+    """tf.keras' batch_dot axes (positive), or None where it would refuse them (the whole
+    function then runs and raises its error) or squash ranks above 3 (not recorded op by op)."""
+    x_ndim, y_ndim = _ndim(x), _ndim(y)
+    if not 2 <= x_ndim <= 3 or not 2 <= y_ndim <= 3:
+        return None
+    if None not in (x.shape[0], y.shape[0]) and x.shape[0] != y.shape[0]:
+        return None
+    if isinstance(axes, int):
+        axes = [axes, axes]
+    if axes is None:
+        axes = [x_ndim - 1, y_ndim - 1] if y_ndim == 2 else [x_ndim - 1, y_ndim - 2]
+    if any(isinstance(a, (list, tuple)) for a in axes):
+        return None
+    a0, a1 = [a + rank if a < 0 else a for a, rank in zip(axes, (x_ndim, y_ndim))]
+    if 0 in (a0, a1) or None not in (x.shape[a0], y.shape[a1]) and \
+            x.shape[a0] != y.shape[a1]:
+        return None
+    return a0, a1
 
 
 def _batch_dot(x, y, axes=None):
-    if _ndim(x) != 2 or _ndim(y) != 2 or axes not in (1, [1, 1], (1, 1), None):
+    """tf.keras' K.batch_dot of ranks 2-3: expand_dims, transposes moving the contracted
+    axes, one matmul and a squeeze, recorded as those TF ops."""
+    found = _batch_dot_axes(x, y, axes)
+    if found is None:
         return None
-    product = _tf("linalg.matmul", _tf("expand_dims", x, axis=1), b=_tf("expand_dims", y, axis=2))
-    return _tf("compat.v1.squeeze", product, axis=1, name=None)
+    a0, a1 = found
+    x_rank, y_rank = _ndim(x), _ndim(y)
+    if x_rank == 2:
+        x, a0 = _run("expand_dims", x, axis=1), a0 + 1
+    if y_rank == 2:
+        y = _run("expand_dims", y, axis=2)
+    x_ndim, y_ndim = max(x_rank, 3), max(y_rank, 3)
+    if a0 != x_ndim - 1:
+        pattern = list(range(x_ndim))
+        pattern[a0:x_ndim - 1] = pattern[a0 + 1:]
+        pattern[-1] = a0
+        x = _run("compat.v1.transpose", x, perm=pattern)
+    if a1 != 1:
+        pattern = list(range(y_ndim))
+        pattern[2:a1 + 1] = pattern[1:a1]
+        pattern[1] = a1
+        y = _run("compat.v1.transpose", y, perm=pattern)
+    result = _run("linalg.matmul", x, b=y)
+    if x_rank == 2:
+        return _run("compat.v1.squeeze", result, axis=1, name=None)
+    if y_rank == 2:
+        return _run("compat.v1.squeeze", result, axis=-1, name=None)
+    return result
 
 
 def _relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    if alpha and max_value is None and not threshold:
+        return _tf("nn.leaky_relu", x, alpha=alpha)
+    if not alpha and max_value == 6 and not threshold:
+        return _tf("nn.relu6", x)
     if alpha or max_value is not None or threshold:
         return None
     return _tf("nn.relu", x, name=None)
+
+
+def _repeat_elements(x, rep, axis):
+    """tf.keras' K.repeat_elements along an axis of known size: a split into single slices,
+    each repeated, concatenated back (an unknown size takes other ops: one layer here)."""
+    size = x.shape[axis] if -len(x.shape) <= axis < len(x.shape) else None
+    if size is None:
+        return None
+    pieces = _tf("split", x, num_or_size_splits=size, axis=axis)
+    pieces = pieces if isinstance(pieces, (list, tuple)) else [pieces]
+    return _concatenate([piece for piece in pieces for _ in range(rep)], axis=axis)
+
+
+def _hard_sigmoid(x):
+    """tf.keras' K.hard_sigmoid: x * 0.2 + 0.5 clipped to [0, 1], three ops (0.2 a float32
+    constant, written into configs as such)."""
+    scaled = _tf("math.multiply", x, y=np.float32(0.2))
+    return _tf("clip_by_value", _tf("math.add", scaled, y=0.5), clip_value_min=0.0,
+               clip_value_max=1.0)
+
+
+def _channels_last(data_format):
+    return (data_format or config.image_data_format()) == "channels_last"
+
+
+def _resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
+    rows, cols = x.shape[1:3]
+    if not _channels_last(data_format) or None in (rows, cols) or \
+            interpolation not in nn_functions._RESIZE_METHODS:
+        return None
+    return _tf("image.resize", x, size=[rows * height_factor, cols * width_factor],
+               method=interpolation)
+
+
+def _spatial_2d_padding(x, padding=((1, 1), (1, 1)), data_format=None):
+    if not _channels_last(data_format):
+        return None
+    (top, bottom), (left, right) = padding
+    return _tf("compat.v1.pad", x, paddings=[[0, 0], [top, bottom], [left, right], [0, 0]])
+
+
+def _pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
+    if not _channels_last(data_format) or padding not in ("valid", "same") or \
+            pool_mode not in ("max", "avg"):
+        return None
+    return _tf(f"compat.v1.nn.{pool_mode}_pool", x, ksize=[1, *pool_size, 1],
+               strides=[1, *strides, 1], padding=padding.upper(), data_format="NHWC")
+
+
+def _conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1)):
+    if not _channels_last(data_format) or padding not in ("valid", "same"):
+        return None
+    return _tf("compat.v1.nn.convolution", x, filter=kernel, dilation_rate=list(dilation_rate),
+               strides=list(strides), padding=padding.upper(), data_format="NHWC")
 
 
 def _elu(x, alpha=1.0):
@@ -254,6 +419,17 @@ _K_RECIPES = {
     "ones_like": lambda x, dtype=None, name=None: _tf("ones_like", x, dtype=dtype, name=name),
     "cumsum": lambda x, axis=0: _tf("math.cumsum", x, axis=axis),
     "tile": _tile, "repeat": _repeat, "dot": _dot, "batch_dot": _batch_dot,
+    "stop_gradient": lambda variables: None if isinstance(variables, (list, tuple)) else
+        _tf("stop_gradient", variables),
+    "reverse": lambda x, axes: _tf("reverse", x, axis=[axes] if isinstance(axes, int)
+                                   else list(axes), name=None),
+    "not_equal": lambda x, y: _tf("math.not_equal", x, y=y),
+    "less": lambda x, y: _tf("math.less", x, y=y, name=None),
+    "less_equal": lambda x, y: _tf("math.less_equal", x, y=y, name=None),
+    "greater_equal": lambda x, y: _tf("math.greater_equal", x, y=y, name=None),
+    "hard_sigmoid": _hard_sigmoid, "resize_images": _resize_images,
+    "repeat_elements": _repeat_elements,
+    "spatial_2d_padding": _spatial_2d_padding, "pool2d": _pool2d, "conv2d": _conv2d,
     "gather": lambda reference, indices: _tf("compat.v1.gather", reference, indices=indices),
 }
 

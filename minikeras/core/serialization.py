@@ -43,9 +43,20 @@ def serialize_keras_object(obj, module=None):
              "config": _functions_by_name(obj.get_config()), "registered_name": registered}
     build_shape = getattr(obj, "_build_input_shape", None) if getattr(obj, "built", False) \
         else None
-    if build_shape is not None:     # a built layer, as tf.keras 2.13+ writes it
+    if overrides_build_config(obj) and getattr(obj, "built", False):
+        build_config = obj.get_build_config()
+        if build_config is not None:
+            entry["build_config"] = build_config
+    elif build_shape is not None:     # a built layer, as tf.keras 2.13+ writes it
         entry["build_config"] = {"input_shape": _plain_shape(build_shape)}
     return entry
+
+
+def overrides_build_config(obj, method_name="get_build_config"):
+    """Whether a user's class overrides `get_build_config` (files keep what it returns) or
+    `build_from_config` (loading hands it the saved build config)."""
+    method = getattr(type(obj), method_name, None)
+    return method is not None and not method.__module__.startswith("minikeras.")
 
 
 def _plain_shape(shape):

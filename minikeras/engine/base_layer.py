@@ -93,7 +93,12 @@ class Layer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "build" in cls.__dict__:
-            cls.build = _in_name_scope(cls.__dict__["build"])
+            # tf.keras' built-in layers end their `build` with `Layer.build`, which keeps the
+            # shape (their build config) also when `build` is called directly; a user's layer
+            # keeps it only if its `build` calls `super().build`
+            keeps_shape = cls.__module__.startswith("minikeras.") and \
+                getattr(cls, "_direct_build_keeps_shape", True)
+            cls.build = _in_name_scope(cls.__dict__["build"], keeps_shape)
 
     def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, **kwargs):
         for key in kwargs:
@@ -153,6 +158,7 @@ class Layer:
 
     # --- attribute tracking of nested layers ------------------------------------------------
     def __setattr__(self, name, value):
+        self._forget_replaced(name, value)
         for metric in _metrics_in(value):
             self._track_attribute_metric(metric)
         self._track_layers_of(name, value)
@@ -161,6 +167,36 @@ class Layer:
             object.__setattr__(self, name, value)
         except AttributeError:
             raise AttributeError(_READ_ONLY_ERROR.format(name)) from None
+
+    def _forget_replaced(self, name, value):
+        """tf.keras: an attribute set anew lets go of the variable or layer it held, unless
+        another attribute still holds it (a layer built twice keeps one kernel, as
+        `build_from_config` and then a parent's `build` do). A variable made by `add_weight`
+        stays where it was added; another new variable takes the old one's place."""
+        old = self.__dict__.get(name)
+        if old is value or not isinstance(old, (Variable, Layer)) or \
+                self._held_elsewhere(name, old):
+            return
+        if isinstance(old, Variable):
+            own = self.__dict__.get("_own_weights")
+            if own is None or not any(w is old for w in own):
+                return
+            takes_place = isinstance(value, Variable) and not any(w is value for w in own)
+            own[:] = [value if w is old else w for w in own if w is not old or takes_place]
+        else:
+            tracked = self.__dict__.get("_tracked_layers")
+            if tracked is not None:
+                tracked[:] = [layer for layer in tracked if layer is not old]
+
+    def _held_elsewhere(self, name, value):
+        """Whether an attribute other than `name` holds `value` (alone or in a list / dict)."""
+        for key, held in self.__dict__.items():
+            if key == name or key in ("_own_weights", "_tracked_layers"):
+                continue
+            if held is value or (isinstance(held, (list, tuple, dict)) and
+                                 any(item is value for item in flatten(held))):
+                return True
+        return False
 
     def _track_variables_of(self, name, value):
         """tf.keras tracks a `tf.Variable` set as an attribute (alone or in a list or dict) as
@@ -498,6 +534,25 @@ class Layer:
 
     def call(self, inputs, *args, **kwargs):
         return inputs
+
+    def get_build_config(self):
+        """tf.keras 2.13+: `{"input_shape": ...}`, the shape the layer was built with (None if
+        none was recorded); `.keras` files keep it and `build_from_config` builds from it.
+        A layer with other state to create before its weights load overrides both."""
+        if self._build_input_shape is None:
+            return None
+        return {"input_shape": _shape_tuples(self._build_input_shape)}
+
+    def build_from_config(self, config):
+        """Build from what `get_build_config` returned (called when a file is loaded)."""
+        input_shape = config["input_shape"]
+        if input_shape is None:
+            return
+        shapes = _build_shapes(input_shape)
+        self.build(shapes)
+        self.built = True
+        if self._build_input_shape is None:
+            self._build_input_shape = _shape_tuples(shapes)
 
     def compute_output_shape(self, input_shape):
         raise NotImplementedError(
@@ -1025,16 +1080,22 @@ class _OwnWeightList(list):
         return self
 
 
-def _in_name_scope(build):
+def _in_name_scope(build, keeps_shape=False):
     """`build`, counting in `_building` that it runs (it names the weights it makes under the
-    layer's name, as tf.keras' name scope does)."""
+    layer's name, as tf.keras' name scope does); `keeps_shape`: the shape it was given becomes
+    the build config once it returns (if nothing recorded one)."""
     @functools.wraps(build)
     def scoped_build(self, *args, **kwargs):
         self._building += 1
         try:
-            return build(self, *args, **kwargs)
+            result = build(self, *args, **kwargs)
         finally:
             self._building -= 1
+        if keeps_shape and self._build_input_shape is None:
+            shape = args[0] if args else kwargs.get("input_shape")
+            if shape is not None:
+                self._build_input_shape = _shape_tuples(shape)
+        return result
     return scoped_build
 
 
@@ -1054,6 +1115,32 @@ def losses_of_layers(layers):
                 result.append(weight.regularizer(weight))
         result.extend(loss() for loss in layer._callable_losses)
     return result
+
+
+def _shape_tuples(shape):
+    """A shape as tf.keras' build configs hold it: a tuple of dims, or a list / tuple / dict
+    of such tuples (JSON lists and TensorShapes become tuples)."""
+    if isinstance(shape, dict):
+        return {key: _shape_tuples(value) for key, value in shape.items()}
+    if isinstance(shape, (list, tuple)) and any(isinstance(d, (list, tuple, dict)) for d in shape):
+        nested = [_shape_tuples(d) for d in shape]
+        return nested if isinstance(shape, list) else tuple(nested)
+    if isinstance(shape, (list, tuple)):
+        return tuple(None if d is None else int(d) for d in shape)
+    return shape
+
+
+def _build_shapes(shape):
+    """What `build` is given for a build config's shape: TensorShapes, as tf.keras'
+    `build_from_config` hands them."""
+    shape = _shape_tuples(shape)
+    if isinstance(shape, dict):
+        return {key: _build_shapes(value) for key, value in shape.items()}
+    if isinstance(shape, list):
+        return [_build_shapes(d) for d in shape]
+    if isinstance(shape, tuple) and any(isinstance(d, (tuple, dict)) for d in shape):
+        return tuple(_build_shapes(d) for d in shape)
+    return TensorShape(shape) if isinstance(shape, tuple) else shape
 
 
 def _dedup(weights):

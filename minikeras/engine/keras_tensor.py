@@ -36,6 +36,10 @@ class KerasTensor:
     """
 
     _is_keras_tensor = True    # what `backend.dispatch` looks for
+    # tf.keras' `inferred_value` of a shape tensor (int32, rank 0 or 1: `K.shape(x)` and what
+    # is computed from it): the values known before the data, None where unknown
+    # (`[None, 3, 4]`); set by TFOpLambda.
+    inferred_value = None
 
     def __init__(self, shape, dtype=None, name=None, keras_history=None, sparse=False):
         # a TensorShape (a tuple) as tf.keras 2's KerasTensor.shape: `x.shape.as_list()`
@@ -61,7 +65,9 @@ class KerasTensor:
 
     def __repr__(self):
         created = f" (created by layer '{self._keras_history[0].name}')" if self._keras_history else ""
-        return f"<KerasTensor: shape={self.shape} dtype={config.dtype_name(self.dtype)}{created}>"
+        inferred = "" if self.inferred_value is None else f" inferred_value={self.inferred_value}"
+        return (f"<KerasTensor: shape={self.shape} dtype={config.dtype_name(self.dtype)}"
+                f"{inferred}{created}>")
 
     def __str__(self):
         """tf.keras' long form, used in graph error messages."""

@@ -136,21 +136,40 @@ class TFOpLambda(Layer):
     def _infer_outputs(self, args, kwargs):
         """Shape and dtype by running the op on zero placeholders twice, with different sizes
         for unknown dimensions (the symbolic operand may be any argument, e.g. `2 - x`; the
-        result may be a structure: `split`, `top_k`)."""
+        result may be a structure: `split`, `top_k`). A shape tensor's placeholder holds its
+        inferred values, the same size where unknown, so `K.reshape(x, (K.shape(x)[0], 12))`
+        and `K.random_normal((K.shape(x)[0], 2))` get their static shapes."""
+        static = _static_reshape(self.symbol, args, kwargs)
+        if static is None and self.symbol == "keras.backend.batch_flatten":
+            static = _static_batch_flatten(args[0])
+        if static is None and self.symbol == "keras.backend.ctc_batch_cost":
+            # one loss per sample; zero placeholders would be sequences of length 0
+            static = KerasTensor((args[0].shape[0] if args else None, 1))
+        if static is not None:
+            return static
         results = []
         for fill in (2, 3):
             def placeholder(t, fill=fill):
                 if not isinstance(t, KerasTensor):
                     return t
+                if t.inferred_value is not None:
+                    values = [fill if v is None else v for v in t.inferred_value]
+                    return Tensor(np.asarray(values, t.dtype).reshape(t.shape))
                 return Tensor(np.zeros(tuple(fill if d is None else d for d in t.shape), t.dtype))
             with np.errstate(all="ignore"):
                 results.append(self.call(*map_structure(placeholder, args),
                                          **map_structure(placeholder, kwargs)))
+        infers_values = self.symbol in _SHAPE_SYMBOLS or _all_inferred(args, kwargs)
 
         def merge(first, second):
             first, second = np.asarray(ops.unwrap(first)), np.asarray(ops.unwrap(second))
             shape = tuple(None if a != b else a for a, b in zip(first.shape, second.shape))
-            return KerasTensor(shape, dtype=first.dtype)
+            output = KerasTensor(shape, dtype=first.dtype)
+            if infers_values and first.dtype == np.int32 and first.ndim <= 1 and \
+                    first.shape == second.shape:
+                output.inferred_value = [int(a) if a == b else None
+                                         for a, b in zip(first.ravel(), second.ravel())]
+            return output
         merged = [merge(a, b) for a, b in zip(flatten(results[0]), flatten(results[1]))]
         return pack_sequence_as(results[0], merged)
 
@@ -178,6 +197,57 @@ class TFOpLambda(Layer):
         return layer
 
 
+# Ops whose int32 output is the shape of their input: its known dimensions are known values.
+_SHAPE_SYMBOLS = ("compat.v1.shape", "shape")
+
+
+def _all_inferred(args, kwargs):
+    """Whether the op computes from shape tensors only (tf.keras infers its values then)."""
+    symbolic = [t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)]
+    return bool(symbolic) and all(t.inferred_value is not None for t in symbolic)
+
+
+def _static_reshape(symbol, args, kwargs):
+    """TF's static shape of `tf.reshape(tensor, shape)` when `shape` holds shape tensors:
+    their inferred values, and -1 only where the input's size is known (a placeholder run
+    cannot see that two unknown sizes are one, as K.dot's reshapes need)."""
+    if symbol != "reshape":
+        return None
+    tensor = args[0] if args else kwargs.get("tensor")
+    shape = args[1] if len(args) > 1 else kwargs.get("shape")
+    if not isinstance(tensor, KerasTensor) or not any(
+            isinstance(d, KerasTensor) for d in flatten(shape)):
+        return None
+    if isinstance(shape, KerasTensor):
+        if shape.inferred_value is None:
+            return None
+        dims = list(shape.inferred_value)
+    else:
+        dims = []
+        for d in shape:
+            if isinstance(d, KerasTensor):
+                if d.inferred_value is None or d.ndim != 0:
+                    return None
+                d = d.inferred_value[0]
+            dims.append(None if d is None else int(d))
+    if -1 in dims:
+        known = [d for d in dims if d != -1]
+        size = np.prod(tensor.shape) if None not in tensor.shape else None
+        product = np.prod(known) if None not in known else None
+        dims[dims.index(-1)] = int(size // product) if size is not None and product else None
+    return KerasTensor(dims, dtype=tensor.dtype)
+
+
+def _static_batch_flatten(x):
+    """tf.keras' K.batch_flatten is a reshape to `stack([-1, prod(shape(x)[1:])])`: TF folds
+    that product only for a fully known shape; otherwise both dimensions are unknown."""
+    if not isinstance(x, KerasTensor):
+        return None
+    if None in x.shape:
+        return KerasTensor((None, None), dtype=x.dtype)
+    return KerasTensor((x.shape[0], int(np.prod(x.shape[1:]))), dtype=x.dtype)
+
+
 def _as_operand(value, like):
     """A constant operand (number, list, array) takes the float dtype of the tensor it meets,
     as TF converts it, so `float32 * 2.5` or `[1., 2.] - float32` stays float32."""
@@ -185,6 +255,8 @@ def _as_operand(value, like):
         return value
     if like.dtype.kind == "f":
         return np.asarray(value, dtype=like.dtype)
+    if like.dtype.kind in "iu" and isinstance(value, int) and not isinstance(value, bool):
+        return np.asarray(value, dtype=like.dtype)    # TF converts a Python int to int32
     return np.asarray(value)
 
 

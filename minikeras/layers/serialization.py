@@ -11,6 +11,7 @@ import inspect
 
 from ..core.registry import builtin_objects, custom_object_scope, get_registered_object
 from ..core.serialization import names_builtin_class, serialize_keras_object
+from ..engine.base_layer import Layer
 
 
 def serialize(layer):
@@ -50,16 +51,12 @@ def deserialize(config, custom_objects=None):
 
 def build_from_config(layer, build_config):
     """tf.keras builds a deserialized layer from the `build_config` it was saved with (the
-    layer a TimeDistributed wraps, say), so its weights exist before the first call. Models
-    have their own rules (saving/)."""
-    shape = (build_config or {}).get("input_shape")
-    if shape is None or layer.built or hasattr(layer, "_is_graph_network"):
+    layer a TimeDistributed wraps, say), so its weights exist before the first call, through
+    the layer's `build_from_config` (a custom layer may override it). Models have their own
+    rules (saving/)."""
+    if not build_config or layer.built or hasattr(layer, "_is_graph_network"):
         return
-    if shape and isinstance(shape[0], (list, tuple)):
-        shape = [tuple(s) for s in shape]
-    else:
-        shape = tuple(shape)
-    layer.build(shape)
-    layer.built = True
-    if layer._build_input_shape is None:
-        layer._build_input_shape = shape
+    if type(layer).build_from_config is Layer.build_from_config and \
+            build_config.get("input_shape") is None:
+        return          # another library's entry (Keras 3's `shapes_dict`): built when called
+    layer.build_from_config(build_config)

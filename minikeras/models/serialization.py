@@ -25,7 +25,8 @@ from ..core.tensor import Tensor
 from ..engine.base_layer import AUTO_CONFIG_TYPES
 from ..engine.keras_tensor import KerasTensor
 from ..core.version import __version__
-from ..core.serialization import UnknownClassError, names_builtin_class, unknown_object_message
+from ..core.serialization import (UnknownClassError, names_builtin_class, overrides_build_config,
+                                  unknown_object_message)
 from ..core.registry import (
     _GLOBAL_CUSTOM_NAMES, builtin_objects, custom_object_scope, get_registered_object,
 )
@@ -33,6 +34,7 @@ from ..layers.core.lambda_layer import Lambda
 from ..layers.core.lambda_serialization import trusting_functions_written_here
 from ..engine.tf_op_layer import TFOpLambda
 from ..layers.core.input_layer import InputLayer
+from ..layers.serialization import build_from_config
 from .. import losses, metrics, optimizers
 from .model_kind import is_functional
 
@@ -137,8 +139,13 @@ def _module_and_registered_name(layer):
 
 
 def _build_config(layer):
+    if isinstance(layer, InputLayer) or not getattr(layer, "built", False):
+        return None
+    if overrides_build_config(layer):
+        config = layer.get_build_config()
+        return None if config is None else json.loads(json.dumps(config, default=json_default))
     shape = getattr(layer, "_build_input_shape", None)
-    if isinstance(layer, InputLayer) or not getattr(layer, "built", False) or shape is None:
+    if shape is None:
         return None
     return {"input_shape": json.loads(json.dumps(shape, default=json_default))}
 
@@ -216,7 +223,12 @@ def deserialize_layer(config, custom_objects=None):
                                    safe_mode=_safe_mode.current())
         if not hasattr(cls, "from_config"):
             raise TypeError(f"{class_name} has no `from_config` method: it cannot be deserialized.")
-        return cls.from_config(layer_config)
+        layer = cls.from_config(layer_config)
+    if overrides_build_config(layer, "build_from_config"):
+        # a user's layer restoring its own state: tf.keras hands it the saved build config
+        # before the layer is called
+        build_from_config(layer, config.get("build_config"))
+    return layer
 
 
 def _is_functional_config(config):
@@ -310,6 +322,8 @@ def _json_arg(value, conversion):
             return item.tolist()
         if isinstance(item, np.generic):
             return item.item()
+        if type(item) is Tensor:      # tf.keras writes an eager tensor's values (not a variable)
+            return np.asarray(item.data).tolist()
         return item
     return map_structure(convert, value)
 
@@ -514,12 +528,13 @@ def _is_single_ref(refs):
 
 def _resolve_kwargs(kwargs, tensor_for):
     """Call kwargs may reference tensors as `[name, node, tensor]` (a mask), or hold lists of
-    such references (Keras 3 writes `initial_state=[h, c]` so)."""
+    such references (Keras 3 writes `initial_state=[h, c]` so), also beside constants
+    (`tf.reshape(x, [K.shape(x)[0], 12])` stores `shape=[[name, node, tensor], 12]`)."""
     def resolve(value):
         if _is_ref(value) and len(value) == 3 and isinstance(value[2], int):
             found = tensor_for(value)
             return value if found is None else found
-        if isinstance(value, list) and value and all(_is_ref(item) for item in value):
+        if isinstance(value, list) and any(_is_ref(item) and len(item) == 3 for item in value):
             return [resolve(item) for item in value]
         return value
     return {key: resolve(value) for key, value in kwargs.items()}

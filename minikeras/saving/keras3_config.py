@@ -33,6 +33,7 @@ from ..core.nest import map_structure
 from .. import optimizers
 from ..core.registry import builtin_objects, custom_object_scope, get_registered_object
 from ..core.config import dtype_name
+from ..core.serialization import overrides_build_config
 
 # Keys Keras 3 adds to configs that minikeras' (Keras 2) classes do not take, with the value
 # that means "feature unused". Any other value cannot be honoured and is an error.
@@ -223,7 +224,18 @@ def serialize_layer(layer):
         entry["build_config"] = {"input_shape": _jsonable_shape(build_shape)}
     if layer.built and hasattr(layer, "keras3_build_config"):
         entry["build_config"] = layer.keras3_build_config()
+    if layer.built and overrides_build_config(layer):
+        entry.pop("build_config", None)
+        build_config = layer.get_build_config()
+        if build_config is not None:
+            entry["build_config"] = _jsonable_build_config(build_config)
     return entry
+
+
+def _jsonable_build_config(config):
+    """A user's build config with its shapes as JSON lists."""
+    return {key: _jsonable_shape(value) if key == "input_shape" else value
+            for key, value in config.items()}
 
 
 def _is_shape_list(shape):

@@ -18,6 +18,8 @@ class Merge(Layer):
 
     # TF's op that tf.keras' merge function runs, named in its mixed-dtype errors
     _tf_op_name = "AddV2"
+    # tf.keras' merge layers keep no build config when `build` is called directly
+    _direct_build_keeps_shape = False
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
