@@ -250,9 +250,12 @@ class Layer:
 
     def _set_dtype_policy(self, policy):
         self._dtype_policy = policy
-        self._dtype = config.numpy_dtype(policy.compute_dtype)
         self._variable_dtype = config.numpy_dtype(policy.variable_dtype)
-        self._mixed = autocast.is_mixed(policy)
+        # graph models cast nothing themselves (tf.keras' Functional does not autocast)
+        casts_itself = not self._resets_name_scope
+        self._mixed = autocast.is_mixed(policy) and casts_itself
+        self._dtype = config.numpy_dtype(policy.compute_dtype) if casts_itself else \
+            self._variable_dtype
 
     @property
     def trainable(self):
