@@ -6,8 +6,8 @@ once: `parallel.matmul` and `math._product` do so for matrices, `conv_in_float32
 convolutions."""
 import numpy as np
 
-from ..core.tensor import Tensor
 from . import math as _math
+from .nn import bias_add
 
 HALF = np.dtype(np.float16)
 _SINGLE = np.dtype(np.float32)
@@ -19,7 +19,8 @@ def conv_in_float32(conv, x, kernel, bias=None, activation=None, **options):
     rounded as TensorFlow's separate float16 ops do."""
     out = _math.cast(conv(_math.cast(x, _SINGLE), _math.cast(kernel, _SINGLE), **options), HALF)
     if bias is not None:
-        out = _math.add(out, bias if isinstance(bias, Tensor) else Tensor(np.asarray(bias)))
+        channels_last = options.get("data_format", "channels_last") == "channels_last"
+        out = bias_add(out, bias, axis=-1 if channels_last else 1)
     if activation == "relu":
         out = _math.maximum(out, np.zeros((), HALF))
     elif activation == "tanh":
