@@ -361,3 +361,32 @@ def test_tf_keras_h5_of_a_compiled_mixed_model_loads_and_trains_on(tmp_path):
         np.testing.assert_array_equal(a, b)
     again.fit(x, EXPECTED["fit_mlp_rmsprop/y"], epochs=1, verbose=0)
     assert int(again.optimizer.iterations) == 7     # one batch of 24
+
+
+def test_symbolic_outputs_are_float16_as_the_eager_ones():
+    """Layers whose output is inferred by running `call` (Lambda, custom layers) run it as
+    the eager call does: inputs cast to float16, weights read as float16."""
+    class Scale(L.Layer):
+        def build(self, input_shape):
+            self.s = self.add_weight("s", shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, t):
+            return t * self.s
+
+    mixed_precision.set_global_policy("mixed_float16")
+    inputs = keras.Input((5, 8))
+    doubled = L.Lambda(lambda t: t * 2.0)(inputs)
+    scaled = Scale()(inputs)
+    assert (doubled.dtype, scaled.dtype) == (np.float16, np.float16)
+    model = keras.Model(inputs, [doubled, scaled])
+    assert [np.asarray(o).dtype for o in model(np.ones((2, 5, 8)))] == [np.float16] * 2
+
+
+def test_multi_head_attention_sublayers_keep_float32_weights():
+    mixed_precision.set_global_policy("mixed_float16")
+    mha = L.MultiHeadAttention(2, 4)
+    query = np.ones((2, 5, 8), np.float32)
+    out = mha(query, query)
+    assert np.asarray(out).dtype == np.float16
+    assert {w.dtype for w in mha.weights} == {np.dtype(np.float32)}
+    assert mha.query_dense.dtype_policy.name == "mixed_float16"

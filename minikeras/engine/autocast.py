@@ -48,11 +48,26 @@ def serialized_policy(policy):
             "config": {"name": policy.name}, "registered_name": None}
 
 
-def begin_mixed_call(layer, args):
+def mixed_call(layer, args, kwargs):
+    """`layer.call` under a mixed policy: float inputs in the compute dtype, the weights read
+    in it (AutoCastVariable), float outputs of a float32-computing layer cast back."""
+    first = map_structure(layer._convert_input, args[0])
+    args, swapped = _begin_mixed_call(layer, (first,) + tuple(args[1:]))
+    try:
+        outputs = layer.call(*args, **kwargs)
+    finally:
+        for owner, attribute, value in swapped:
+            object.__setattr__(owner, attribute, value)
+    if layer._computes_in_variable_dtype:
+        outputs = map_structure(lambda t: _cast_float(t, layer._dtype), outputs)
+    return outputs
+
+
+def _begin_mixed_call(layer, args):
     """Before a mixed layer's `call`: its float weights (and those of the mixed layers it
     holds, which it may call through `.call`) read in the compute dtype, or, for a layer that
     computes in its variable dtype, its float inputs cast up to that. Returns the call
-    arguments and what `restore_weights` puts back."""
+    arguments and the (owner, attribute, weight) triples to put back."""
     if layer._computes_in_variable_dtype:
         first = map_structure(lambda t: _cast_float(t, layer._variable_dtype), args[0])
         return (first,) + tuple(args[1:]), []
@@ -61,18 +76,6 @@ def begin_mixed_call(layer, args):
         swapped += [(sublayer, attribute, value)
                     for attribute, value in _read_weights_in_compute_dtype(sublayer)]
     return args, swapped
-
-
-def outputs_in_compute_dtype(layer, outputs):
-    """A mixed layer's float outputs in its compute dtype (float16 from a normalization)."""
-    if not layer._computes_in_variable_dtype:
-        return outputs
-    return map_structure(lambda t: _cast_float(t, layer._dtype), outputs)
-
-
-def restore_weights(layer, swapped):
-    for owner, attribute, value in swapped:
-        object.__setattr__(owner, attribute, value)
 
 
 def _cast_float(value, dtype):

@@ -680,17 +680,12 @@ class Layer:
         set_plain(self, "_activity_losses", [])
         set_plain(self, "_extra_losses", [])
         set_plain(self, "_calling", True)
-        if self._mixed:
-            args, swapped = autocast.begin_mixed_call(self, args)
         try:
-            outputs = self.call(*args, **kwargs)
+            outputs = autocast.mixed_call(self, args, kwargs) if self._mixed else \
+                self.call(*args, **kwargs)
         finally:
             _call_context.training = previous
             set_plain(self, "_calling", False)
-            if self._mixed:
-                autocast.restore_weights(self, swapped)
-        if self._mixed:
-            outputs = autocast.outputs_in_compute_dtype(self, outputs)
         if isinstance(outputs, np.ndarray):
             outputs = Tensor(outputs)
         elif not isinstance(outputs, Tensor):
@@ -882,7 +877,8 @@ class Layer:
                 self._calling = True
                 _call_context.placeholder_runs += 1
                 try:
-                    out = self.call(*concrete_args, **concrete_kwargs)
+                    out = autocast.mixed_call(self, concrete_args, concrete_kwargs) \
+                        if self._mixed else self.call(*concrete_args, **concrete_kwargs)
                 finally:
                     self._calling = False
                     _call_context.placeholder_runs -= 1

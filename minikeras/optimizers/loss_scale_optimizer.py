@@ -215,8 +215,8 @@ class LossScaleOptimizerV3(Optimizer):
 
     # --- config -----------------------------------------------------------------------------
     def get_config(self):
-        return {"inner_optimizer": INNER_CODEC["serialize"](self._optimizer), "dynamic": self._dynamic,
-                "initial_scale": self._initial_scale,
+        return {"inner_optimizer": INNER_CODEC["serialize"](self._optimizer),
+                "dynamic": self._dynamic, "initial_scale": self._initial_scale,
                 "dynamic_growth_steps": self._growth_steps}
 
     @classmethod
