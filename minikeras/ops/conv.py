@@ -5,7 +5,7 @@ import numpy as np
 
 from ..core.tensor import as_array, is_recording, is_tracked, record
 from . import conv_kernels, conv_transpose_kernels, pool_kernels
-from .half_precision import HALF, conv_in_float32
+from .half_precision import HALF, conv_in_float32, pool_in_float32
 
 
 def _to_channels_last(xd, data_format):
@@ -147,6 +147,8 @@ def _pool_pads(spatial, pool_size, strides, padding):
 
 def max_pool(x, pool_size, strides, padding, data_format="channels_last"):
     """Max pooling; the gradient goes to the first maximum of each window."""
+    if as_array(x).dtype == HALF:
+        return pool_in_float32(max_pool, x, pool_size, strides, padding, data_format)
     xd = _to_channels_last(as_array(x), data_format)
     pads = _pool_pads(xd.shape[1:-1], pool_size, strides, padding)
     out, ctx = pool_kernels.max_pool_forward(xd, tuple(pool_size), tuple(strides), pads,
@@ -160,6 +162,8 @@ def max_pool(x, pool_size, strides, padding, data_format="channels_last"):
 
 def avg_pool(x, pool_size, strides, padding, data_format="channels_last"):
     """Average pooling; 'same' windows divide by their count of real (unpadded) inputs."""
+    if as_array(x).dtype == HALF:
+        return pool_in_float32(avg_pool, x, pool_size, strides, padding, data_format)
     xd = _to_channels_last(as_array(x), data_format)
     pads = _pool_pads(xd.shape[1:-1], pool_size, strides, padding)
     out, ctx = pool_kernels.avg_pool_forward(xd, tuple(pool_size), tuple(strides), pads,
