@@ -10,6 +10,7 @@ import pytest
 import minikeras as keras
 from conftest import fixture_path
 from minikeras import ops
+from minikeras.saving.tf_bundle import read_bundle_index
 
 mixed_precision = keras.mixed_precision
 L = keras.layers
@@ -390,3 +391,36 @@ def test_multi_head_attention_sublayers_keep_float32_weights():
     assert np.asarray(out).dtype == np.float16
     assert {w.dtype for w in mha.weights} == {np.dtype(np.float32)}
     assert mha.query_dense.dtype_policy.name == "mixed_float16"
+
+
+# --- TF-format checkpoints --------------------------------------------------------------
+def checkpoint_model():
+    model = keras.Sequential([keras.Input((3,)), L.Dense(2),
+                              L.Activation("linear", dtype="float32")])
+    model.compile(LSO(keras.optimizers.Adam(), dynamic_growth_steps=2), "mse")
+    return model
+
+
+def test_tf_checkpoint_restores_the_loss_scale():
+    mixed_precision.set_global_policy("mixed_float16")
+    facts = FACTS["ckpt"]
+    model = checkpoint_model()
+    model.load_weights(fixture_path("mixed_precision", "ckpt", "ckpt"))
+    model.fit(np.zeros((2, 3)), np.zeros((2, 2)), batch_size=2, verbose=0)   # restores lazily
+    assert int(model.optimizer.iterations) == facts["iterations"] + 1
+    # tf's 131072 after 5 steps growing every 2, then one more finite step
+    assert float(model.optimizer.loss_scale) == facts["scale"] * 2
+    assert int(model.optimizer.dynamic_counter) == 0
+
+
+def test_tf_checkpoint_of_a_loss_scale_optimizer_has_tf_keys(tmp_path):
+    mixed_precision.set_global_policy("mixed_float16")
+    model = checkpoint_model()
+    model.fit(np.zeros((10, 3)), np.zeros((10, 2)), batch_size=2, verbose=0)
+    model.save_weights(str(tmp_path / "ckpt"))
+    index = (tmp_path / "ckpt.index").read_bytes()
+    assert sorted(read_bundle_index(index)[0]) == FACTS["ckpt"]["keys"]
+    again = checkpoint_model()
+    again.load_weights(str(tmp_path / "ckpt"))
+    again.fit(np.zeros((2, 3)), np.zeros((2, 2)), batch_size=2, verbose=0)
+    assert float(again.optimizer.loss_scale) == float(model.optimizer.loss_scale) * 2

@@ -200,6 +200,23 @@ def write_custom_loop(arrays, facts):
                      "loss_dtype": loss.dtype.name, "scaled_dtype": scaled_loss.dtype.name}
 
 
+def write_checkpoint(facts):
+    """A TF-format checkpoint of a model trained through a dynamic loss scale."""
+    model = keras.Sequential([keras.Input((3,)), L.Dense(2),
+                              L.Activation("linear", dtype="float32")])
+    set_seeded_weights(model, 6000)
+    model.compile(keras.mixed_precision.LossScaleOptimizer(
+        keras.optimizers.Adam(), dynamic_growth_steps=2), "mse")
+    x = seeded((10, 3), 6001, 0.1)
+    model.fit(x, x[:, :2], batch_size=2, verbose=0, shuffle=False)
+    model.save_weights(os.path.join(OUT, "ckpt", "ckpt"))
+    facts["ckpt"] = {"scale": float(model.optimizer.loss_scale),
+                     "counter": int(model.optimizer.dynamic_counter),
+                     "iterations": int(model.optimizer.iterations),
+                     "keys": sorted(name for name, _ in tf.train.list_variables(
+                         os.path.join(OUT, "ckpt", "ckpt")))}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     keras.mixed_precision.set_global_policy("mixed_float16")
@@ -207,6 +224,7 @@ def main():
     write_layers(arrays, facts)
     write_fits(arrays, facts)
     write_custom_loop(arrays, facts)
+    write_checkpoint(facts)
     np.savez_compressed(os.path.join(OUT, "expected.npz"), **arrays)
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(facts, f, indent=1, default=float)
