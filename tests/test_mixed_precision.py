@@ -424,3 +424,28 @@ def test_tf_checkpoint_of_a_loss_scale_optimizer_has_tf_keys(tmp_path):
     again.load_weights(str(tmp_path / "ckpt"))
     again.fit(np.zeros((2, 3)), np.zeros((2, 2)), batch_size=2, verbose=0)
     assert float(again.optimizer.loss_scale) == float(model.optimizer.loss_scale) * 2
+
+
+def test_legacy_optimizers_get_tf_keras_v2_wrapper_class():
+    # tf_keras 2.21: compile() wraps keras.optimizers.legacy.Adam in `LossScaleOptimizer`
+    # (its OptimizerV2 wrapper), the current Adam in `LossScaleOptimizerV3`
+    mixed_precision.set_global_policy("mixed_float16")
+    model = keras.Sequential([keras.Input((6,)), L.Dense(3)])
+    model.compile(keras.optimizers.legacy.Adam(), "mse")
+    assert type(model.optimizer).__name__ == "LossScaleOptimizer"
+    assert type(model.optimizer.inner_optimizer).__name__ == "Adam"
+    model.fit(np.ones((4, 6)), np.ones((4, 3)), verbose=0)
+    assert int(model.optimizer.iterations) == 1
+    assert isinstance(LSO(keras.optimizers.Adam()), mixed_precision.LossScaleOptimizer)
+
+
+def test_float16_outputs_train_with_a_float16_loss_as_tf_keras():
+    """Without a float32 last layer the compiled loss is float16 (tf's too): loss * 2**15
+    overflows to inf when the loss passes 2, and that step is skipped (no NumPy warning)."""
+    mixed_precision.set_global_policy("mixed_float16")
+    model = keras.Sequential([keras.Input((2,)), L.Dense(1, kernel_initializer="ones")])
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    with np.errstate(all="raise"):
+        model.fit(np.full((2, 2), 2.0), np.zeros((2, 1)), verbose=0)    # loss 16
+    assert float(model.optimizer.loss_scale) == 16384.0
+    assert model.get_weights()[0].tolist() == [[1.0], [1.0]]

@@ -20,7 +20,7 @@ from . import predict_pipeline
 from . import serialization
 from .summary import print_summary
 from .. import optimizers
-from ..optimizers.loss_scale_optimizer import LossScaleOptimizerV3
+from ..optimizers.loss_scale_optimizer import LossScaleOptimizer
 from ..callbacks import CallbackList
 from ..callbacks.backup_and_restore import resume_point
 from .distributed import callbacks_for_this_rank
@@ -991,13 +991,13 @@ def _numpy_logs(logs):
 def _loss_scaled_if_float16(model, optimizer):
     """A model computing in float16 trains through a LossScaleOptimizer, as tf.keras' does."""
     if model.dtype_policy.compute_dtype == "float16" and optimizer is not None and \
-            not isinstance(optimizer, LossScaleOptimizerV3):
-        return LossScaleOptimizerV3(optimizer)
+            not isinstance(optimizer, LossScaleOptimizer):
+        return LossScaleOptimizer(optimizer)
     return optimizer
 
 
 def _scaled_loss(optimizer, loss):
-    if isinstance(optimizer, LossScaleOptimizerV3) and loss is not None:
+    if isinstance(optimizer, LossScaleOptimizer) and loss is not None:
         return optimizer.get_scaled_loss(loss)
     return loss
 
@@ -1005,7 +1005,7 @@ def _scaled_loss(optimizer, loss):
 def _gradients(optimizer, target, variables):
     """The gradients of the (scaled) loss; unscaled under a LossScaleOptimizer, where an
     overflow to inf/NaN is expected now and then (that step is skipped, without warnings)."""
-    if not isinstance(optimizer, LossScaleOptimizerV3):
+    if not isinstance(optimizer, LossScaleOptimizer):
         return compute_gradients(target, variables)
     with np.errstate(over="ignore", invalid="ignore"):
         return optimizer.get_unscaled_gradients(compute_gradients(target, variables))

@@ -76,7 +76,7 @@ _CLASSES = {cls.__name__: cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam,
 _BY_LOWER_NAME = {name.lower(): cls for name, cls in _CLASSES.items()}
 REGISTERED_PREFIX = "Custom>"
 # read from files (tf_keras' `.h5` training configs name LossScaleOptimizerV3), not by `get`
-_CLASSES.update(LossScaleOptimizer=loss_scale_optimizer.LossScaleOptimizerV3,
+_CLASSES.update(LossScaleOptimizer=loss_scale_optimizer.LossScaleOptimizer,
                 LossScaleOptimizerV3=loss_scale_optimizer.LossScaleOptimizerV3)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core.tensor import GradientTape, Tensor, Variable, as_array, unwrap
 from .base import Optimizer
+from .legacy import LegacyOptimizer
 
 _DEFAULT_INITIAL_SCALE = 2 ** 15
 _DEFAULT_GROWTH_STEPS = 2000
@@ -28,9 +29,15 @@ _MULTIPLIER = 2.0
 INNER_CODEC = {}
 
 
-class LossScaleOptimizerV3(Optimizer):
-    """Wraps `inner_optimizer` with loss scaling (dynamic by default). tf_keras names the
-    class of `LossScaleOptimizer(Adam())` so (its `.h5` training configs too)."""
+class LossScaleOptimizer(Optimizer):
+    """Wraps `inner_optimizer` with loss scaling (dynamic by default). As in tf_keras, an
+    optimizer of the current API gets the subclass LossScaleOptimizerV3 (the class name its
+    `.h5` training configs write), a legacy one this class."""
+
+    def __new__(cls, inner_optimizer=None, *args, **kwargs):
+        if cls is LossScaleOptimizer and not isinstance(inner_optimizer, LegacyOptimizer):
+            cls = LossScaleOptimizerV3
+        return object.__new__(cls)
 
     def __init__(self, inner_optimizer, dynamic=True, initial_scale=None,
                  dynamic_growth_steps=None):
@@ -41,7 +48,7 @@ class LossScaleOptimizerV3(Optimizer):
         if not isinstance(dynamic, bool):
             raise TypeError('"dynamic" argument to LossScaleOptimizer.__init__ must be a bool, '
                             f"but got: {dynamic!r}")
-        if isinstance(inner_optimizer, LossScaleOptimizerV3):
+        if isinstance(inner_optimizer, LossScaleOptimizer):
             raise TypeError("LossScaleOptimizer cannot wrap another LossScaleOptimizer, but "
                             f"got: {inner_optimizer}")
         if getattr(inner_optimizer, "_is_wrapped_by_loss_scale_optimizer", False):
@@ -162,7 +169,8 @@ class LossScaleOptimizerV3(Optimizer):
 
     def _scaled(self, loss):
         loss = loss if isinstance(loss, Tensor) else Tensor(np.asarray(loss))
-        return loss * np.asarray(self.loss_scale.data, loss.dtype)
+        with np.errstate(over="ignore"):   # a float16 loss may overflow: that step is skipped
+            return loss * np.asarray(self.loss_scale.data, loss.dtype)
 
     def get_unscaled_gradients(self, grads):
         """Each gradient times `1 / loss_scale` (None stays None)."""
@@ -225,13 +233,14 @@ class LossScaleOptimizerV3(Optimizer):
         inner = config.pop("inner_optimizer")
         if not isinstance(inner, Optimizer):
             inner = INNER_CODEC["deserialize"](inner, custom_objects=custom_objects)
-        return cls(inner, **config)
+        return LossScaleOptimizer(inner, **config)
 
     def __repr__(self):
         return f"<LossScaleOptimizer wrapping {self._optimizer!r}>"
 
 
-LossScaleOptimizer = LossScaleOptimizerV3
+class LossScaleOptimizerV3(LossScaleOptimizer):
+    """The LossScaleOptimizer of an optimizer of the current (tf.keras >= 2.11) API."""
 
 # attributes a LossScaleOptimizer keeps itself when assigned (others go to the inner one)
 _OWN_SETTABLE = {"iterations", "learning_rate", "lr"}
