@@ -449,3 +449,18 @@ def test_float16_outputs_train_with_a_float16_loss_as_tf_keras():
         model.fit(np.full((2, 2), 2.0), np.zeros((2, 1)), verbose=0)    # loss 16
     assert float(model.optimizer.loss_scale) == 16384.0
     assert model.get_weights()[0].tolist() == [[1.0], [1.0]]
+
+
+def test_noise_layers_and_normalization_under_mixed_float16():
+    mixed_precision.set_global_policy("mixed_float16")
+    x = np.ones((2, 3), np.float32)
+    for layer in (L.GaussianNoise(0.1, seed=1), L.GaussianDropout(0.2, seed=1)):
+        assert np.asarray(layer(x, training=True)).dtype == np.float16
+    # tf_keras keeps an adapted Normalization's mean and variance in the compute dtype
+    normalization = L.Normalization()
+    normalization.adapt(np.arange(6, dtype=np.float32).reshape(3, 2))
+    assert [w.dtype.name for w in normalization.weights] == ["float16", "float16", "int64"]
+    out = normalization(np.ones((2, 2), np.float32))
+    assert np.asarray(out).dtype == np.float16
+    want = (1 - np.array([2.0, 3.0])) / np.sqrt(8 / 3)
+    assert float16_ulps(np.asarray(out)[0], want).max() <= 1
