@@ -4,6 +4,7 @@ compiled fits that wrap their optimizer in it. Numbers from tf_keras 2.21 on CPU
 (tests/fixtures/mixed_precision/, recipe benchmarks/fixture_recipes/mixed_precision.py)."""
 import json
 
+import h5py
 import numpy as np
 import pytest
 
@@ -362,6 +363,13 @@ def test_tf_keras_h5_of_a_compiled_mixed_model_loads_and_trains_on(tmp_path):
         np.testing.assert_array_equal(a, b)
     again.fit(x, EXPECTED["fit_mlp_rmsprop/y"], epochs=1, verbose=0)
     assert int(again.optimizer.iterations) == 7     # one batch of 24
+    # our file names the optimizer and its weights as tf_keras' does
+    with h5py.File(path, "r") as theirs, h5py.File(tmp_path / "again.h5", "r") as ours:
+        for f in (theirs, ours):
+            assert json.loads(f.attrs["training_config"])["optimizer_config"]["class_name"] \
+                == "LossScaleOptimizerV3"
+        assert list(ours["optimizer_weights"].attrs["weight_names"]) == \
+            list(theirs["optimizer_weights"].attrs["weight_names"])
 
 
 def test_symbolic_outputs_are_float16_as_the_eager_ones():
