@@ -3,6 +3,7 @@
 compiled fits that wrap their optimizer in it. Numbers from tf_keras 2.21 on CPU
 (tests/fixtures/mixed_precision/, recipe benchmarks/fixture_recipes/mixed_precision.py)."""
 import json
+import zipfile
 
 import h5py
 import numpy as np
@@ -472,3 +473,25 @@ def test_noise_layers_and_normalization_under_mixed_float16():
     assert np.asarray(out).dtype == np.float16
     want = (1 - np.array([2.0, 3.0])) / np.sqrt(8 / 3)
     assert float16_ulps(np.asarray(out)[0], want).max() <= 1
+
+
+def test_keras_file_of_a_mixed_model_is_written_as_keras3_writes_it(tmp_path):
+    # Keras 3.15 writes a mixed layer's dtype as its DTypePolicy and compile()'s own optimizer
+    # (not the LossScaleOptimizer wrapping it); it failed to read our file before
+    mixed_precision.set_global_policy("mixed_float16")
+    model = keras.Sequential([keras.Input((4,)), L.Dense(3, activation="relu"),
+                              L.Activation("softmax", dtype="float32")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(np.ones((4, 4)), np.array([0, 1, 0, 1]), verbose=0)
+    model.save(tmp_path / "mixed.keras")
+    with zipfile.ZipFile(tmp_path / "mixed.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+    dense = next(entry["config"] for entry in config["config"]["layers"]
+                 if entry["class_name"] == "Dense")
+    assert dense["dtype"]["class_name"] == "DTypePolicy"
+    assert dense["dtype"]["config"]["name"] == "mixed_float16"
+    assert config["compile_config"]["optimizer"]["class_name"] == "Adam"
+    again = keras.models.load_model(tmp_path / "mixed.keras")
+    assert again.layers[0].dtype_policy.name == "mixed_float16"
+    assert type(again.optimizer).__name__ == "LossScaleOptimizerV3"
+    assert int(again.optimizer.iterations) == 1
