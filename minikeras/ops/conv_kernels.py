@@ -20,6 +20,7 @@ convolutions the Winograd F(2x2, 3x3) route (winograd.py: 2.25x fewer multiplies
 layer from 32 channels up), each timed per shape by `plan`.
 """
 import itertools
+import math
 import sys
 import threading
 import time
@@ -33,6 +34,12 @@ from .cells import copy_byte_runs, copy_cells
 from .conv_band import BandKernel, width_block
 from . import parallel
 from .parallel import local_buffer, pieces, run_split
+
+
+def _count(sizes):
+    """The product of a shape's sizes as an int (`np.prod` costs ~5-15 us of Python a call
+    on the main thread, a dozen calls a convolution and step)."""
+    return int(math.prod(int(n) for n in sizes))
 
 
 # ---------------------------------------------------------------------------------------
@@ -54,7 +61,7 @@ def scratch(shape, dtype):
     global _cached_bytes
     shape = tuple(int(n) for n in shape)
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    nbytes = _count(shape) * dtype.itemsize
     if nbytes < _MIN_BYTES:
         return np.empty(shape, dtype)
     arrays = _SCRATCH.setdefault((shape, dtype.str), [])
@@ -85,7 +92,7 @@ MMAP_LIMIT_BYTES = 32 << 20
 
 def large_output_array(shape, dtype, cached):
     """`output_array`, from the scratch cache only when `cached` and above MMAP_LIMIT_BYTES."""
-    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    nbytes = _count(shape) * np.dtype(dtype).itemsize
     return output_array(shape, dtype, cached and nbytes > MMAP_LIMIT_BYTES)
 
 
@@ -240,7 +247,7 @@ class Context:
 # ---------------------------------------------------------------------------------------
 def _grouped_kernel(kernel, groups):
     """`(*k, cin_g, filters)` -> `(groups, taps * cin_g, filters // groups)` for im2col GEMMs."""
-    taps = int(np.prod(kernel.shape[:-2]))
+    taps = _count(kernel.shape[:-2])
     cin_g, filters = kernel.shape[-2:]
     k = kernel.reshape(taps, cin_g, groups, filters // groups)
     return np.ascontiguousarray(k.transpose(2, 0, 1, 3)).reshape(groups, taps * cin_g, -1)
@@ -259,8 +266,8 @@ def _im2col(xp, kernel_size, strides, dilation, out_sizes, groups):
     source = split.transpose(order)
     cols = scratch(source.shape, xp.dtype)
     np.copyto(cols, source)
-    positions = xp.shape[0] * int(np.prod(out_sizes))
-    taps = int(np.prod(kernel_size)) if rank else 1
+    positions = xp.shape[0] * _count(out_sizes)
+    taps = _count(kernel_size) if rank else 1
     return cols.reshape(groups, positions, taps * cin_g)
 
 
@@ -278,7 +285,7 @@ def _col2im(dcols, padded_shape, kernel_size, strides, dilation, out_sizes, grou
     dxp = scratch(padded_shape, dcols.dtype)
     dxp.fill(0)
     dxp_groups = dxp.reshape(padded_shape[:-1] + (groups, cin_g))
-    taps = int(np.prod(kernel_size))      # not -1: an empty batch has nothing to infer from
+    taps = _count(kernel_size)      # not -1: an empty batch has nothing to infer from
     blocks = dcols.reshape((groups, batch) + tuple(out_sizes) + (taps, cin_g))
     for i, index in enumerate(tap_slices(kernel_size, strides, dilation, out_sizes)):
         block = np.moveaxis(blocks[..., i, :], 0, -2)        # (batch, *out, groups, cin_g)
@@ -297,11 +304,13 @@ _CHUNK_BYTES = 1 << 23
 
 def _sample_chunks(lo, hi, bytes_per_sample, multiple=1):
     """`(b0, b1)` chunks of `lo:hi` of about `_CHUNK_BYTES`; with `multiple`, each (but the
-    last) a whole number of `multiple` samples (at least one such group)."""
+    last) a whole number of `multiple` samples (at least one such group), a last chunk of
+    under half a group joining the one before it (`winograd.join_short_tail`)."""
     step = max(1, _CHUNK_BYTES // max(int(bytes_per_sample), 1))
     if multiple > 1:
         step = max(multiple, step - step % multiple)
-    return [(b, min(b + step, hi)) for b in range(lo, hi, step)]
+    chunks = [(b, min(b + step, hi)) for b in range(lo, hi, step)]
+    return winograd.join_short_tail(chunks, multiple) if multiple > 1 else chunks
 
 
 def _winograd_slice_multiple(tiling, channels, filters):
@@ -409,14 +418,14 @@ def _im2col_layout(x, kernel, strides, pads, dilation, groups, out_sizes, kernel
     kernel_size = kernel.shape[:-2]
     depth = kernel_groups.shape[1]
     # Enough samples for about a megabyte of im2col rows, so the timing is not all overhead.
-    count = int(min(x.shape[0], max(1, (1 << 20) // (int(np.prod(out_sizes)) * depth * 4))))
+    count = int(min(x.shape[0], max(1, (1 << 20) // (_count(out_sizes) * depth * 4))))
     key = ("im2col_layout", x.shape[1:], kernel.shape, strides, tuple(map(tuple, pads)),
            dilation, dtype.str, count)
     if key in _PLANS:
         return _PLANS[key]
     if callable(band):
         band = band()
-    positions = count * int(np.prod(out_sizes))
+    positions = count * _count(out_sizes)
     sample = np.pad(x[:count], [(0, 0)] + list(pads) + [(0, 0)])
     out = np.empty((positions, kernel.shape[-1]), dtype)
 
@@ -619,8 +628,8 @@ def conv_forward(x, kernel, strides, pads, dilation, groups=1, bias=None, activa
     padded_shape = (batch,) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)) \
         + (x.shape[-1],)
     out_sizes = output_sizes(padded_shape[1:-1], kernel_size, strides, dilation)
-    positions = int(np.prod(out_sizes))
-    depth = int(np.prod(kernel_size)) * kernel.shape[-2]
+    positions = _count(out_sizes)
+    depth = _count(kernel_size) * kernel.shape[-2]
     dtype = np.result_type(x, kernel)
     kernel_groups = _grouped_kernel(kernel, groups).astype(dtype, copy=False)
     conv_shape = (batch,) + out_sizes + (filters,)
@@ -877,7 +886,7 @@ def _forward_block(x, kernel, strides, pads, dilation, out_sizes, layout, band, 
     along the first spatial axis: a band of a large sample), else None. Timed once per
     shape."""
     sizes = (min(out_sizes[0], lead_rows),) + tuple(out_sizes[1:])
-    positions = count * int(np.prod(sizes))
+    positions = count * _count(sizes)
     if layout == "band":
         rows, block = positions // band.wb, _small_block(band.depth, band.matrix.shape[1])
     else:
@@ -950,7 +959,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
         return _grid_gradients(ctx, g, need_input, need_kernel, need_bias)
     kernel, groups = ctx.kernel, ctx.groups
     batch, filters = g.shape[0], g.shape[-1]
-    positions = int(np.prod(ctx.out_sizes))
+    positions = _count(ctx.out_sizes)
     dtype = ctx.out.dtype
     g_rows = g.reshape(batch * positions, filters)
     out_rows = ctx.out.reshape(batch * positions, filters)
@@ -1066,7 +1075,7 @@ def conv_gradients(ctx, g, need_input=True, need_kernel=True, need_bias=False):
     # gradient for timing) are made on first use: only the chosen routes' ones, and only while
     # planning the rest; this part of the call runs on one thread while the other waits.
     if need_input and groups == 1:
-        taps = int(np.prod(kernel.shape[:-2]))
+        taps = _count(kernel.shape[:-2])
         kernel_taps_t = _lazily(lambda: np.ascontiguousarray(
             kernel.reshape(taps, x_shape[-1], filters).transpose(0, 2, 1)).astype(dtype,
                                                                                  copy=False))
@@ -1187,14 +1196,14 @@ _GRID_MIN_CHANNELS = _TAP_MAJOR_MAX_CHANNELS + 1      # fewer channels: tap-majo
 
 def _grid_route_applies(ctx):
     return ctx.groups == 1 and all(s == 1 for s in ctx.strides) and \
-        int(np.prod(ctx.kernel.shape[:-2])) <= _GRID_MAX_TAPS and \
+        _count(ctx.kernel.shape[:-2]) <= _GRID_MAX_TAPS and \
         ctx.x_shape[-1] >= _GRID_MIN_CHANNELS and ctx.x_shape[0] > 0 and \
         0 not in ctx.out_sizes
 
 
 def _grid_offsets(kernel_size, dilation, grid):
     """Flat cell offset of every kernel tap (row-major) on a grid of spatial shape `grid`."""
-    cell_strides = [int(np.prod(grid[i + 1:])) for i in range(len(grid))]
+    cell_strides = [_count(grid[i + 1:]) for i in range(len(grid))]
     return [sum(t * d * st for t, d, st in zip(tap, dilation, cell_strides))
             for tap in np.ndindex(*kernel_size)]
 
@@ -1213,7 +1222,7 @@ def _grid_gradients(ctx, g, need_input, need_kernel, need_bias):
     channels, filters = kernel.shape[-2:]
     batch = x_shape[0]
     grid = tuple(ctx.padded_shape[1:-1])
-    cells = int(np.prod(grid))
+    cells = _count(grid)
     offsets = _grid_offsets(kernel_size, ctx.dilation, grid)
     taps = len(offsets)
     real = (slice(None),) + tuple(slice(0, o) for o in ctx.out_sizes) + (slice(None),)
@@ -1340,7 +1349,7 @@ def _col2im_into(dcols, padded_shape, kernel_size, strides, dilation, out_sizes,
     dxp = local_buffer("conv_dxp", padded_shape, dcols.dtype)
     dxp.fill(0)
     dxp_groups = dxp.reshape(padded_shape[:-1] + (groups, cin_g))
-    taps = int(np.prod(kernel_size))
+    taps = _count(kernel_size)
     blocks = dcols.reshape((groups, batch) + tuple(out_sizes) + (taps, cin_g))
     for i, index in enumerate(tap_slices(kernel_size, strides, dilation, out_sizes)):
         block = np.moveaxis(blocks[..., i, :], 0, -2)        # (batch, *out, groups, cin_g)
@@ -1452,7 +1461,7 @@ class _Stride1InputGrad:
         self.kernel_groups = _grouped_kernel(swapped, groups).astype(dtype, copy=False)
         self.kernel_size, self.dilation, self.groups = kernel_size, dilation, groups
         self.x_spatial = tuple(x_shape[1:-1])
-        self.depth = int(np.prod(kernel_size)) * f_g
+        self.depth = _count(kernel_size) * f_g
 
     def into(self, g, dx):
         """Write the input gradient of the samples of `g` into `dx`."""
@@ -1461,7 +1470,7 @@ class _Stride1InputGrad:
                           g.dtype)
         fill_border(gp, [(p.start, n - p.stop) for p, n in zip(self.place, self.gp_spatial)], 0)
         gp[(slice(None),) + tuple(self.place)] = g
-        positions = count * int(np.prod(self.x_spatial))
+        positions = count * _count(self.x_spatial)
         cols = local_buffer("conv_gcols", (self.groups, positions, self.depth), g.dtype)
         ones = (1,) * len(self.kernel_size)
         _im2col_into(gp, self.kernel_size, ones, self.dilation, self.x_spatial, self.groups,
@@ -1471,7 +1480,7 @@ class _Stride1InputGrad:
 
 def _kernel_from_grouped(dk_groups, kernel_shape, groups):
     """`(groups, taps * cin_g, f_g)` -> Keras' kernel layout `(*k, cin_g, filters)`."""
-    taps = int(np.prod(kernel_shape[:-2]))
+    taps = _count(kernel_shape[:-2])
     cin_g = kernel_shape[-2]
     dk = dk_groups.reshape(groups, taps, cin_g, -1).transpose(1, 2, 0, 3)
     return np.ascontiguousarray(dk).reshape(kernel_shape)
@@ -1613,7 +1622,7 @@ class _DepthwiseGeometry:
         """Index blocks `(samples, rows)` of the output `(batch, *out[:-1], width * channels)`
         holding about _DEPTHWISE_BLOCK values: whole samples, or rows of the first spatial
         axis of one sample when a sample is larger (and there is an axis before the width)."""
-        per_sample = int(np.prod(self.out_sizes)) * channels
+        per_sample = _count(self.out_sizes) * channels
         if len(self.out_sizes) > 1 and per_sample > _DEPTHWISE_BLOCK:
             rows = self.out_sizes[0]
             step = max(1, _DEPTHWISE_BLOCK // (per_sample // rows))
@@ -1768,7 +1777,7 @@ def _direct_kernel_grad(ranges, x, g, dk_rows):
     views of the unpadded input (no padded copy; cells in the padding contribute nothing),
     in blocks of whole samples of about _DEPTHWISE_BLOCK values."""
     channels = x.shape[-1]
-    per_sample = max(1, int(np.prod(g.shape[1:])))
+    per_sample = max(1, _count(g.shape[1:]))
     step = max(1, _DEPTHWISE_BLOCK // per_sample)
     for b0 in range(0, x.shape[0], step):
         xb, gb = x[b0:b0 + step], g[b0:b0 + step]

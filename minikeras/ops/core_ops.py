@@ -5,13 +5,13 @@ Control flow runs eagerly in Python (there is no graph to trace), so `cond`, `wh
 `fori_loop`, `scan` and `map` are differentiable through whatever their functions compute.
 """
 import builtins
-import math
 
 import numpy as np
 
 from ..core import config, dispatch, nest
 from ..core.tensor import Tensor, Variable, record, stop_recording, unwrap
 from . import math as _m
+from .erf_kernels import erf_array
 from .numpy_ops import as_float, data_of, stack, tensor_of
 
 
@@ -406,10 +406,9 @@ def erfinv(x):
                           0.00573950773, -0.0076224613, 0.00943887047, 1.00167406,
                           2.83297682], wt)
         y = np.where(central, p_c, p_t) * xd
-        erf_of = np.frompyfunc(math.erf, 1, 1)
         for _ in range(2):
             finite = np.isfinite(y)
-            error = np.where(finite, erf_of(np.where(finite, y, 0)).astype(np.float64) - xd, 0)
+            error = np.where(finite, erf_array(np.where(finite, y, 0)) - xd, 0)
             y = y - error / (2 / np.sqrt(np.pi) * np.exp(-y * y))
     out = y.astype(t.dtype)
     return record(out, (t,), lambda g, needs: (g * (np.sqrt(np.pi) / 2 *

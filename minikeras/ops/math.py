@@ -11,6 +11,7 @@ from ..core.tensor import SliceGradient, Tensor, as_array, record, unbroadcast, 
 from ..core import config, dtype_errors, indexed_rows
 from . import parallel
 from .activation_kernels import sigmoid_array, sigmoid_grad, tanh_grad
+from .erf_kernels import erf_array, erfc_array, exp_array, flush_subnormals
 
 
 def _shape(x):
@@ -303,32 +304,36 @@ def softplus(x):
 
 
 def erf(x):
+    """tf.math.erf: Eigen's rational approximation, vectorised (erf_kernels.py)."""
     xd = unwrap(x)
-    out = _erf(xd)
+    out = erf_array(xd)
 
     def backward(g, needs):
-        return (g * (2 / np.sqrt(np.pi)) * np.exp(-xd * xd),)
+        return (_erf_derivative(g, xd, 2 / np.sqrt(np.pi)),)
     return record(out, (x,), backward)
 
 
 def erfc(x):
     """1 - erf(x), accurate where erf(x) is near 1 (tf.math.erfc; gelu's exact form uses it)."""
     xd = unwrap(x)
-    out = np.asarray(_scalar_erfc(np.asarray(xd))).astype(np.asarray(xd).dtype)
+    out = erfc_array(xd)
 
     def backward(g, needs):
-        return (g * (-2 / np.sqrt(np.pi)) * np.exp(-xd * xd),)
+        return (_erf_derivative(g, xd, -2 / np.sqrt(np.pi)),)
     return record(out, (x,), backward)
 
 
-_scalar_erf = np.frompyfunc(__import__("math").erf, 1, 1)
-_scalar_erfc = np.frompyfunc(__import__("math").erfc, 1, 1)
-
-
-def _erf(x):
-    """Error function at full precision (math.erf per element; only gelu uses it)."""
-    x = np.asarray(x)
-    return _scalar_erf(x).astype(x.dtype)
+def _erf_derivative(g, xd, scale):
+    """tf's ErfGrad / ErfcGrad: `g * scale * exp(-square(x))`, in that order, in g's dtype
+    (a float64 NumPy scalar would lift a float32 g to float64)."""
+    g = np.asarray(g)
+    grad = g * g.dtype.type(scale) if g.dtype.kind == "f" else g * scale
+    xd = np.asarray(xd)
+    with np.errstate(over="ignore", invalid="ignore"):    # inf x and 0 * inf, as tf's NaN
+        negated_square = np.square(xd, out=np.empty(xd.shape, xd.dtype))
+        np.negative(negated_square, out=negated_square)
+        grad *= exp_array(negated_square)
+    return flush_subnormals(grad) if isinstance(grad, np.ndarray) else grad
 
 
 def sign(x):

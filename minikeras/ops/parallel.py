@@ -259,11 +259,19 @@ def local_buffer(key, shape, dtype):
 _SPLIT_ELEMENTS = SPLIT_ELEMENTS = 1 << 18
 
 
+# ... and `split_rows`' passes (a residual add, a relu and their gradients) only from this
+# many: a residual add + relu, two threads / one, FIFO, load 11, wall ms (CPU): 1 MB 0.202 /
+# 0.138 (0.330 / 0.138), 2 MB 0.311 / 0.282, 3 MB 0.373 / 0.431, 4 MB 0.445 / 0.578 (0.788 /
+# 0.577): below ~3 MB the hand-off and the worker's wake-up cost more than the second core
+# gains (as for batch normalizations of two tiles, `batch_norm._THREADED_TILES`).
+_SPLIT_ROWS_ELEMENTS = 3 << 18
+
+
 def split_rows(work, array):
     """`work(rows)` over row blocks of `array` (slices of its first axis; `...` for a 0-d
-    array), on two threads when the array is large enough. For elementwise passes that do not
-    call BLAS."""
-    if array.ndim == 0 or array.size < _SPLIT_ELEMENTS:
+    array), on two threads when the array is large enough (`_SPLIT_ROWS_ELEMENTS`). For
+    elementwise passes that do not call BLAS."""
+    if array.ndim == 0 or array.size < _SPLIT_ROWS_ELEMENTS:
         work(slice(None) if array.ndim else Ellipsis)
     else:
         run_split(lambda lo, hi: work(slice(lo, hi)), array.shape[0], uses_blas=False)
@@ -475,6 +483,25 @@ def split_flat(work, size, min_items=_SPLIT_ELEMENTS):
 # Products of at least this many multiply-adds are split over two threads by `matmul`.
 _SPLIT_MACS = 1 << 22
 
+# ... unless the halves are thin. A split by columns gives each thread `a` whole and every
+# other run of `b`'s rows; with runs under 64 floats it lost to one thread, and so did a split
+# by rows of a product with a narrow `b` (long inner dimensions, one-BLAS-thread step, FIFO,
+# load 8, median ms split / one thread): (9, 100352) @ (100352, 32) 2.58 / 1.73, 16 rows 4.16 /
+# 2.54, 24 rows 5.28 / 3.65, (9, 100352) @ (100352, 64) 6.23 / 4.24, (9, 25088) @ (25088, 32)
+# 0.45 / 0.31, (32, 100352) @ (100352, 9) 2.84 / 2.42, (100, 25088) @ (25088, 10) 1.96 / 1.67;
+# wider halves gained: 128 columns 4.45 / 8.21, (9, 4096) @ (4096, 1024) 1.48 / 2.37,
+# (32, 100352) @ (100352, 32) by rows 2.70 / 3.69, (64, 784) @ (784, 512) 0.49 / 0.59.
+_MIN_HALF_COLUMNS = 64
+_MIN_ROW_SPLIT_COLUMNS = 16
+
+
+def _split_pays(rows, columns):
+    """Whether `matmul` splits a product of this output shape (by rows when it has at least
+    as many rows as columns, else by columns) rather than run it on one thread."""
+    if rows >= columns:
+        return columns >= _MIN_ROW_SPLIT_COLUMNS
+    return columns // 2 >= _MIN_HALF_COLUMNS
+
 
 # Products with an inner dimension of at most _THIN_DEPTH and an output of no more rows than
 # columns and at most _THIN_OUTPUT elements run on one BLAS thread (`_one_blas_thread`).
@@ -485,7 +512,8 @@ _THIN_OUTPUT = 1 << 17
 
 def matmul(a, b):
     """`a @ b` for 2-D arrays, split over two threads (by rows of `a`, or by columns of `b`
-    when those are more) when large inside an active `blas_single_threaded` block; plain
+    when those are more) when large and not thin (`_split_pays`) inside an active
+    `blas_single_threaded` block (else on this one BLAS thread); plain
     `a @ b` (BLAS' own threads) otherwise; thin products on one BLAS thread
     (`_one_blas_thread`). The time of large products counts towards the step's splittable
     share (see `blas_single_threaded`)."""
@@ -506,7 +534,7 @@ def matmul(a, b):
         # one BLAS thread here: the threaded product's bits (blas_blocking.py)
         out = np.empty((rows, columns), np.result_type(a, b))
         cuts = _threaded_cuts(depth, out.dtype)
-        if not can_split():
+        if not can_split() or not _split_pays(rows, columns):
             return matmul_into(a, b, out, cuts)
         if rows >= columns:
             _split(lambda lo, hi: matmul_into(a[lo:hi], b, out[lo:hi], cuts), rows, True)

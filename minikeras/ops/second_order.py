@@ -351,8 +351,12 @@ _unary(M.cos)(lambda node, x, g: M.negative(M.multiply(g, M.sin(x))))
 _unary(M.tanh)(lambda node, x, g: M.multiply(g, M.subtract(1.0, M.square(node))))
 _unary(M.sigmoid)(lambda node, x, g: M.multiply(g, M.multiply(node, M.subtract(1.0, node))))
 _unary(M.softplus, "backward")(lambda node, x, g: M.multiply(g, M.sigmoid(x)))
+# tf's ErfGrad / ErfcGrad: (g * (+-2 / sqrt(pi))) * exp(-square(x)), a float32 constant for
+# float32 g (a Python float: NumPy's float64 scalar would lift g to float64)
 _unary(M.erf, "backward")(lambda node, x, g: M.multiply(
-    g, M.multiply(M.exp(M.negative(M.square(x))), 2 / np.sqrt(np.pi))))
+    M.multiply(g, float(2 / np.sqrt(np.pi))), M.exp(M.negative(M.square(x)))))
+_unary(M.erfc, "backward")(lambda node, x, g: M.multiply(
+    M.multiply(g, float(-2 / np.sqrt(np.pi))), M.exp(M.negative(M.square(x)))))
 
 
 @_unary(M.sqrt, "backward")

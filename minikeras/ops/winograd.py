@@ -26,11 +26,14 @@ from .parallel import inside_split, local_buffer, near_equal_bounds
 
 # Kernel transform (4x3): U = G W G^T. Its entries (0, +-1/2, 1) are exact in binary.
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
-# The forward convolution's kernel transform: G with its row 2 negated (see `_OutputTransform`).
-_G_FORWARD = _G * np.array([1.0, 1.0, -1.0, 1.0])[:, None]
+# The input transform computes V with its row i = 2 and column j = 2 negated (B^T's row 2 as
+# `d1 - d2`: see `_InputTransform`), the signs `_OutputTransform` wants of the products, so
+# the kernel's transform is the plain G W G^T.
+_INPUT_SIGNS = np.array([1.0, 1.0, -1.0, 1.0])
 # The kernel gradient's output-gradient transform A dY A^T is computed with +dY1 where A has
-# -dY1 (its last row); these signs, applied to the small (16, cin, filters) sum, undo that.
-_SIGNS = np.array([1.0, 1.0, 1.0, -1.0])
+# -dY1 (its last row); these signs, applied to the small (16, cin, filters) sum, undo that
+# and the input transform's.
+_SIGNS = np.array([1.0, 1.0, 1.0, -1.0]) * _INPUT_SIGNS
 # The transformed data keeps its column positions j in pairs (see `transform_input`): pair 0
 # holds j = 0, 3 and pair 1 j = 1, 2; `_SLOT_OF[j]` is where j sits among the four (2p + q).
 _SLOT_OF = [0, 2, 3, 1]
@@ -90,20 +93,33 @@ class Tiling:
 
 
 def transform_kernel(kernel):
-    """`(3, 3, cin, filters)` -> `(16, cin, filters)`: G W G^T per channel pair, with G's row 2
-    negated (`_G_FORWARD`: the transformed kernel's row i = 2 and column j = 2 are negated,
-    position (2, 2) twice, so not) and the columns j in the slots' order (slot `_SLOT_OF[j]`
-    holds column j), as `convolve_chunk` multiplies the input transform's slots by it in
-    one product and `_OutputTransform` takes the products."""
-    g = _G_FORWARD.astype(kernel.dtype)
+    """`(3, 3, cin, filters)` -> `(16, cin, filters)`: G W G^T per channel pair, with the
+    columns j in the slots' order (slot `_SLOT_OF[j]` holds column j), as `convolve_chunk`
+    multiplies the input transform's slots by it in one product and `_OutputTransform` takes
+    the products (whose row i = 2 and column j = 2 carry the input transform's signs)."""
+    g, g_slots = _g_of(kernel.dtype)
     cin, filters = kernel.shape[2:]
     rows = np.matmul(g, kernel.reshape(3, -1)).reshape(4, 3, -1)      # sum over a: (i, b, x)
-    return np.matmul(g[_J_OF_SLOT], rows).reshape(16, cin, filters)     # over b: (i, slot, x)
+    return np.matmul(g_slots, rows).reshape(16, cin, filters)           # over b: (i, slot, x)
+
+
+_G_OF_DTYPE = {}
+
+
+def _g_of(dtype):
+    """`(G, G's rows in the slots' order)` in `dtype` (made once: every training step
+    transforms each 3x3 kernel twice, on the main thread before the layer's split)."""
+    key = np.dtype(dtype).str
+    pair = _G_OF_DTYPE.get(key)
+    if pair is None:
+        g = _G.astype(dtype)
+        pair = _G_OF_DTYPE[key] = (g, np.ascontiguousarray(g[_J_OF_SLOT]))
+    return pair
 
 
 def kernel_from_transformed(d_transformed, dtype):
     """The kernel gradient `(3, 3, cin, filters)` from its transformed sum `(16, cin, f)`
-    (computed with the sign-flipped output-gradient transform): G^T dU G."""
+    (computed with the sign-flipped output-gradient and input transforms): G^T dU G."""
     cin, filters = d_transformed.shape[1:]
     # G^T diag(signs), in the sum's own precision (float64 operands made this serial step
     # 2.8 ms for 128 channels, against ~0.3 ms).
@@ -156,8 +172,9 @@ def padded(x, tiling):
 
 
 def transform_input(xp, tiling):
-    """`xp (count, 2th+2, 2tw+2, c)` -> `V (4, 2, count*th*tw, 2, c)`: B^T d B for every tile,
-    the transformed positions (i, j) in column pairs `[i, p, :, q]`: (j=0, j=3) as p=0 and
+    """`xp (count, 2th+2, 2tw+2, c)` -> `V (4, 2, count*th*tw, 2, c)`: B^T d B for every tile
+    (its row i = 2 and column j = 2 negated, `_INPUT_SIGNS`), the transformed positions (i, j)
+    in column pairs `[i, p, :, q]`: (j=0, j=3) as p=0 and
     (j=1, j=2) as p=1 (`_PAIRS`), each a `(tiles, c)` matrix with row stride 2c (BLAS takes it
     as it is). (In fresh buffers; the kernels reuse an `_InputTransform`.)"""
     transform = _InputTransform(tiling, xp.shape[0], xp.shape[-1], xp.dtype)
@@ -171,10 +188,15 @@ class _InputTransform:
     its operand views, made once per shape and reused (`_transform`): a slice then costs
     its NumPy passes and no view, buffer or ufunc-buffer-size set-up (~40 us a slice before).
 
-    Column combinations first. Pair 0 is `d[w] - d[w+2]` at every column w (even w: j=0, odd
-    w: j=3): one pass over the whole flat buffer with long inner loops; pair 1 (d1 + d2,
-    d2 - d1) one such pass and one with inner loops over the channels. Then the row
-    combinations of both pairs, over whole rows of tiles."""
+    V comes out with its row i = 2 and column j = 2 negated (B^T's row 2 taken as `d1 - d2`
+    instead of `d2 - d1`: negation is exact), which lets passes that share a ufunc be one
+    call. Column combinations first: `d[w] - d[w+2]` (pair 0: j = 0 at even w, j = 3 at odd
+    w) and `d[w] - d[w+1]` (-j2 at odd w) as one subtraction of stacked views over the whole
+    flat buffer, `d[w+1] + d[w+2]` (j1 at even w) one flat addition, and -j2 copied over the
+    odd columns by channel runs. Then the row combinations of both pairs over whole rows of
+    tiles: `(v0, v3) = (r0, r1) - (r2, r3)`, `v1 = r1 + r2`, `-v2 = r1 - r2`. Six calls a
+    slice where the unsigned transform took eight (each a GIL hand-back that the other
+    thread of a split may have to wait for)."""
 
     def __init__(self, tiling, count, channels, dtype):
         th, tw = tiling.tiles
@@ -184,32 +206,47 @@ class _InputTransform:
         self.xp = np.zeros((count, height, width, channels), dtype)
         self.interior = self.xp[:, top:top + tiling.spatial[0], left:left + tiling.spatial[1]]
         flat = self.xp.reshape(-1)
-        shift = 2 * channels
-        # Both pairs' columns in one buffer, so that each row combination is one pass.
-        columns = np.empty((2, count, height, width * channels), dtype)
-        diffs, sums = columns.reshape(2, -1)
+        size, shift = flat.size, 2 * channels
         row = 2 * tw * channels
-        v = np.empty((4, 2, count, th, row), dtype)
-        r = [columns[:, :, i:i + 2 * th:2, :row] for i in range(4)]
-        # d[w+1] - d[w] at every column, in the (not yet written) transformed buffer.
-        steps = v.reshape(-1)[:flat.size].reshape(self.xp.shape)
+        # One buffer: both pairs' columns (so that each row combination is one pass) and then
+        # V, whose memory holds the -j2 steps until the row passes write it: the column
+        # differences and the steps lie a fixed stride apart, one stacked output.
+        v_size = 16 * count * th * tw * channels
+        whole = np.empty(2 * size + max(v_size, size), dtype)
+        columns = whole[:2 * size].reshape(2, count, height, width * channels)
+        v = whole[2 * size:2 * size + v_size].reshape(4, 2, count, th, row)
+        steps = whole[2 * size:3 * size].reshape(self.xp.shape)
+        values = size - shift
+        item = flat.itemsize
+        # (d[w] - d[w+2], d[w] - d[w+1]) into (the pair-0 columns, the steps).
+        differences = (flat[:values],
+                       np.lib.stride_tricks.as_strided(flat[shift:], (2, values),
+                                                       (-channels * item, item)),
+                       np.lib.stride_tricks.as_strided(whole, (2, values),
+                                                       (2 * size * item, item)))
+        sums = columns[1].reshape(-1)
+
+        def row_pairs(first):
+            """Rows `2t + first` and `2t + first + 1` of both pairs' columns as `(2, 2,
+            count, th, row)` (row offset, pair, sample, tile row, values)."""
+            rows = columns[:, :, first:first + 2 * th].reshape(2, count, th, 2,
+                                                                  width * channels)
+            return rows[..., :row].transpose(3, 0, 1, 2, 4)
+        r01, r23 = row_pairs(0), row_pairs(2)
         self._passes = [
-            (np.subtract, flat[:-shift], flat[shift:], diffs[:-shift]),
-            # Pair 1: d[w+1] + d[w+2] at every column in one flat pass (right at even w),
-            # then d[w+1] - d[w] in a flat pass, copied over the odd columns.
+            (np.subtract,) + differences,
             (np.add, flat[channels:-channels], flat[shift:], sums[:-shift]),
-            (np.subtract, flat[channels:], flat[:-channels],
-             steps.reshape(-1)[:-channels]),
             (np.copyto,) + _runs(steps[:, :, 1:2 * tw + 1:2], columns[1].reshape(
                 count, height, tw + 1, 2, channels)[:, :, :tw, 1]) + (None,),
-            (np.subtract, r[0], r[2], v[0]),
-            (np.add, r[1], r[2], v[1]),
-            (np.subtract, r[2], r[1], v[2]),
-            (np.subtract, r[1], r[3], v[3])]
+            (np.subtract, r01, r23, v[0::3]),
+            (np.add, r01[1], r23[0], v[1]),
+            (np.subtract, r01[1], r23[0], v[2])]
         self.pairs = v.reshape(4, 2, count * th * tw, 2, channels)
         # Both pairs as one `(i, p, q, tiles, c)` operand: slot (p, q) holds j = 0, 3, 1, 2,
-        # the slot order of `transform_kernel`'s kernel and `_OutputTransform`'s products.
+        # the slot order of `transform_kernel`'s kernel and `_OutputTransform`'s products;
+        # as `(i, p, q, c, tiles)` the kernel gradient's.
         self.operand = self.pairs.transpose(0, 1, 3, 2, 4)
+        self.kernel_operand = self.pairs.transpose(0, 1, 3, 4, 2)
 
     def run(self, x=None):
         """V of `x` (placed in the padded buffer first) or of what the buffer holds; inside
@@ -334,8 +371,9 @@ def _tile_view(cells, count, tiles):
 
 
 # Inference slices take up to two sizes per layer shape (`even_slices`): resnet_small's three
-# stages use 12 transforms per thread, kept with some room to spare.
-_KEPT_TRANSFORMS = 16
+# stages use 12 transforms per thread; its training 18 (input, output and output-gradient
+# transforms of two slice sizes a stage), kept with some room to spare.
+_KEPT_TRANSFORMS = 24
 
 
 def _transform(kind, tiling, count, channels, dtype):
@@ -384,9 +422,22 @@ def slice_samples(tiling, channels, budget=None):
 
 
 def _sample_slices(count, tiling, channels):
-    """`(lo, hi)` slices of a chunk of `count` samples (see `_SLICE_BYTES`)."""
+    """`(lo, hi)` slices of a chunk of `count` samples (see `_SLICE_BYTES`), a last slice of
+    under half the others joining the one before it (`join_short_tail`)."""
     step = slice_samples(tiling, channels)
-    return [(lo, min(lo + step, count)) for lo in range(0, count, step)]
+    return join_short_tail([(lo, min(lo + step, count)) for lo in range(0, count, step)], step)
+
+
+def join_short_tail(bounds, step):
+    """`bounds` (consecutive `(lo, hi)` of `step` items but the last) with a last part of
+    under `step / 2` items joined to the one before it. A short slice costs a whole slice's
+    NumPy calls (and its own transforms) for little work, and in a two-thread split each
+    call may wait for the GIL: 16x16x32 -> 32, 16 samples a thread in slices of 16 instead
+    of 12 + 4, forward and backward 28.7 -> 24.1 ms of CPU, voluntary switches 143 -> 63
+    (FIFO, load 8, medians)."""
+    if len(bounds) >= 2 and 2 * (bounds[-1][1] - bounds[-1][0]) < step:
+        return bounds[:-2] + [(bounds[-2][0], bounds[-1][1])]
+    return bounds
 
 
 def even_slices(count, step):
@@ -551,40 +602,61 @@ def _folded_rows(rows, fold):
 def transform_output_grad(g, tiling):
     """`g (count, *tiling.out, f)` -> `(4, 2, count*th*tw, 2, f)`: A dY A^T per tile, with +dY1
     in place of -dY1 in the last row and column (undone by `kernel_from_transformed`), in the
-    column pairs of `transform_input`. Pair 0 (j = 0, 3: dY0, dY1) is the gradient's own rows;
-    pair 1 (j = 1, 2: dY0 + dY1, dY0 - dY1) one flat pass and one with inner loops over the
-    channels; then the row combinations over whole rows of tiles."""
-    count, filters = g.shape[0], g.shape[-1]
-    th, tw = tiling.tiles
-    grid = (2 * th, 2 * tw)
-    row = 2 * tw * filters
+    column pairs of `transform_input`. (In fresh buffers; the kernels reuse an
+    `_OutputGradTransform`.)"""
+    transform = _OutputGradTransform(tiling, g.shape[0], g.shape[-1], g.dtype)
     with _short_ufunc_buffer():
-        if grid == tuple(tiling.out):
-            gp = g
-        else:
-            # Odd output sizes: a zero row/column completes the last tiles.
-            key = ("grad", grid, tuple(tiling.out), filters, g.dtype.str)
-            gp = _zero_bordered(key, (count,) + grid + (filters,), g.dtype)
-            gp[:, :tiling.out[0], :tiling.out[1]] = g
-        # dY[w] + dY[w+1] at every column in one flat pass (right at even w), then
-        # dY[w-1] - dY[w] over the odd columns.
-        sums = local_buffer("wino_gsums", (count, 2 * th, tw, 2, filters), g.dtype)
-        d = local_buffer("wino_dm", (4, 2, count, th, row), g.dtype)
-        flat = gp.reshape(-1)
-        np.add(flat[:-filters], flat[filters:], out=sums.reshape(-1)[:-filters])
-        # dY[w] - dY[w+1] at every column in a flat pass (in `d`, not yet written), its even
-        # columns copied by runs (`_runs`).
-        steps = d.reshape(-1)[:gp.size].reshape(gp.shape)
-        np.subtract(flat[:-filters], flat[filters:], out=steps.reshape(-1)[:-filters])
-        np.copyto(*_runs(steps[:, :, 0::2], sums[:, :, :, 1]))
-        for p, columns in enumerate((gp.reshape(count, 2 * th, row),
-                                     sums.reshape(count, 2 * th, row))):
-            r0, r1 = columns[:, 0::2], columns[:, 1::2]
-            np.copyto(d[0, p], r0)
-            np.add(r0, r1, out=d[1, p])
-            np.subtract(r0, r1, out=d[2, p])
-            np.copyto(d[3, p], r1)
-    return d.reshape(4, 2, count * th * tw, 2, filters)
+        return transform.run(g)
+
+
+class _OutputGradTransform:
+    """The kernel gradient's output-gradient transform of `count` samples, like
+    `_InputTransform`: buffers and passes made once per shape (the views cost ~20 us of Python
+    a slice, under the GIL that a split's other thread may be waiting for).
+
+    Pair 0 (j = 0, 3: dY0, dY1) is a copy of the gradient in the first of two column planes
+    (zero-bordered for odd output sizes: only the interior is written), pair 1 (j = 1, 2:
+    dY0 + dY1, dY0 - dY1) the second: `dY[w] + dY[w+1]` in one flat pass (right at even w)
+    and `dY[w] - dY[w+1]` in another (into the not yet written transformed buffer), its even
+    columns copied over the odd ones by channel runs (`_runs`); then the row combinations of
+    both planes over whole rows of tiles: seven calls a slice (eleven with a row stage per
+    pair)."""
+
+    def __init__(self, tiling, count, filters, dtype):
+        th, tw = tiling.tiles
+        grid = (2 * th, 2 * tw)
+        row = 2 * tw * filters
+        columns = np.zeros((2, count) + grid + (filters,), dtype)
+        self.interior = columns[0, :, :tiling.out[0], :tiling.out[1]]
+        d = np.empty((4, 2, count, th, row), dtype)
+        flat, sums = columns[0].reshape(-1), columns[1].reshape(-1)
+        steps = d.reshape(-1)[:flat.size].reshape(columns[0].shape)
+        # Rows 2t and 2t + 1 of both planes: `(2, 2, count, th, row)` (row offset, pair, ...).
+        rows = columns.reshape(2, count, th, 2, row).transpose(3, 0, 1, 2, 4)
+        self._passes = [
+            (np.add, flat[:-filters], flat[filters:], sums[:-filters]),
+            (np.subtract, flat[:-filters], flat[filters:], steps.reshape(-1)[:-filters]),
+            (np.copyto,) + _runs(steps[:, :, 0::2], columns[1].reshape(
+                count, 2 * th, tw, 2, filters)[:, :, :, 1]) + (None,),
+            (np.copyto, d[0::3], rows, None),
+            (np.add, rows[0], rows[1], d[1]),
+            (np.subtract, rows[0], rows[1], d[2])]
+        self.pairs = d.reshape(4, 2, count * th * tw, 2, filters)
+        # The kernel-gradient product's operand `(i, p, q, tiles, f)` and the tiles' sums of
+        # their four outputs (position (1, 1): A's column 1 is all ones), the bias gradient's.
+        self.operand = self.pairs.transpose(0, 1, 3, 2, 4)
+        pair, slot = divmod(_SLOT_OF[1], 2)
+        self.tile_sums = self.pairs[1, pair, :, slot]
+
+    def run(self, g):
+        """The transform of `g`; inside `_short_ufunc_buffer`."""
+        np.copyto(self.interior, g)
+        for ufunc, a, b, out in self._passes:
+            if out is None:
+                ufunc(a, b)
+            else:
+                ufunc(a, b, out=out)
+        return self.pairs
 
 
 def kernel_grad_chunk(x, g, tiling, bias_sums=False):
@@ -612,20 +684,24 @@ def kernel_grad_sum(x, g, tiling, total=None, bias=None):
     shape = (4, 2, 2, cin, filters)                                   # (i, p, q) order
     dtype = np.result_type(x, g)
     part = local_buffer("wino_dk_part", shape, dtype)
+    sized = {}                               # samples -> (input, output-gradient transform)
     with _short_ufunc_buffer():
         for lo, hi in _sample_slices(x.shape[0], tiling, max(cin, filters)):
-            v = _transform(_InputTransform, tiling, hi - lo, cin, x.dtype).run(x[lo:hi])
-            d = transform_output_grad(g[lo:hi], tiling)
-            operands = (v.transpose(0, 1, 3, 4, 2), d.transpose(0, 1, 3, 2, 4))
+            transforms = sized.get(hi - lo)
+            if transforms is None:
+                transforms = sized[hi - lo] = (
+                    _transform(_InputTransform, tiling, hi - lo, cin, x.dtype),
+                    _transform(_OutputGradTransform, tiling, hi - lo, filters, g.dtype))
+            inputs, grads = transforms
+            inputs.run(x[lo:hi])
+            grads.run(g[lo:hi])
             if total is None:
-                total = np.matmul(*operands)
+                total = np.matmul(inputs.kernel_operand, grads.operand)
             else:
-                np.matmul(*operands, out=part)
+                np.matmul(inputs.kernel_operand, grads.operand, out=part)
                 total += part
             if bias is not None:
-                pair, slot = divmod(_SLOT_OF[1], 2)
-                tile_sums = d[1, pair, :, slot]                    # (i, j) = (1, 1)
-                bias += _ones(len(tile_sums), dtype) @ tile_sums
+                bias += _ones(len(grads.tile_sums), dtype) @ grads.tile_sums
     return total, bias
 
 

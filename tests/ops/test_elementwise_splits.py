@@ -10,7 +10,7 @@ from minikeras.ops import nn, parallel
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("shape", [(64, 16, 16, 40), (3, 5), (7,), ()])
+@pytest.mark.parametrize("shape", [(64, 16, 16, 56), (3, 5), (7,), ()])
 def test_relu_and_its_gradient_match_numpy_bit_for_bit(shape, threads, monkeypatch):
     monkeypatch.setattr(parallel, "_THREADS", threads)
     rng = np.random.default_rng(0)
@@ -47,7 +47,7 @@ def test_large_same_shape_add_matches_numpy_bit_for_bit(threads, monkeypatch):
         return split_rows(work, array)
     monkeypatch.setattr(parallel, "split_rows", spy)
     rng = np.random.default_rng(1)
-    a, b = (rng.standard_normal((64, 16, 16, 40)).astype(np.float32) for _ in range(2))
+    a, b = (rng.standard_normal((64, 16, 16, 56)).astype(np.float32) for _ in range(2))
     a.reshape(-1)[:2] = [np.nan, np.inf]
     out = keras.ops.add(a, b)
     assert calls == [a.shape]
@@ -70,8 +70,8 @@ def test_tape_sums_gradients_of_two_paths_on_two_threads(monkeypatch):
         return split_rows(work, array)
     monkeypatch.setattr(parallel, "split_rows", spy)
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((64, 16, 16, 40)).astype(np.float32)
-    w1, w2 = (rng.standard_normal(40).astype(np.float32) for _ in range(2))
+    x = rng.standard_normal((64, 16, 16, 56)).astype(np.float32)
+    w1, w2 = (rng.standard_normal(56).astype(np.float32) for _ in range(2))
     v = keras.Variable(x)
     with recording_scope():
         total = keras.ops.sum(keras.ops.multiply(v, w1)) + keras.ops.sum(keras.ops.multiply(v, w2))
@@ -80,3 +80,17 @@ def test_tape_sums_gradients_of_two_paths_on_two_threads(monkeypatch):
     first = np.broadcast_to(w1, x.shape).astype(np.float32)
     second = np.broadcast_to(w2, x.shape).astype(np.float32)
     assert np.array_equal(dx, first + second) or np.array_equal(dx, second + first)
+
+
+@pytest.mark.parametrize("shape, split", [((32, 32, 32, 16), False),     # 2 MB: one thread
+                                          ((48, 32, 32, 16), True)])     # 3 MB: two
+def test_row_splits_start_at_three_megabytes(shape, split, monkeypatch):
+    monkeypatch.setattr(parallel, "_THREADS", 2)
+    runs = []
+    monkeypatch.setattr(parallel, "run_split", lambda work, n, **kw: (runs.append(n),
+                                                                      work(0, n)))
+    x = np.ones(shape, np.float32)
+    out = np.empty_like(x)
+    parallel.split_rows(lambda rows: np.negative(x[rows], out=out[rows]), out)
+    assert runs == ([shape[0]] if split else [])
+    np.testing.assert_array_equal(out, -x)

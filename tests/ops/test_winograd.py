@@ -104,8 +104,8 @@ def test_kernel_transform_round_trip_is_the_adjoint():
     # <G W G^T, dU> = <W, G^T dU G> (the kernel gradient's back transform is the adjoint).
     rng = np.random.default_rng(5)
     w, du = rng.standard_normal((3, 3, 2, 3)), rng.standard_normal((16, 2, 3))
-    # transform_kernel negates G's row 2 (for the output transform's two-slot passes) and
-    # lays the columns j in the slots' order.
+    # The transformed sum carries the signs of +dY1 and of the input transform's negated
+    # row and column 2; transform_kernel lays the columns j in the slots' order.
     row_signs = np.array([1, 1, 1, -1]) * np.array([1, 1, -1, 1])
     signs = np.outer(row_signs, row_signs).reshape(16, 1, 1)
     u = W.transform_kernel(w).reshape(4, 4, 2, 3)[:, W._SLOT_OF].reshape(16, 2, 3)
@@ -153,7 +153,9 @@ def test_transforms_match_per_tile_reference(spatial, pads, channels):
     tiling = W.Tiling(spatial, pads)
     x = rng.standard_normal((2,) + spatial + (channels,))
     tiles = _tiles(W.padded(x, tiling), 4, 2)                        # (n, th, tw, 4, 4, c)
-    expected = np.einsum("ia,ntsabc,jb->ijntsc", _B_T, tiles, _B_T).reshape(16, -1, channels)
+    # V's row i = 2 and column j = 2 come negated (B^T's row 2 as d1 - d2).
+    b_t = _B_T * W._INPUT_SIGNS[:, None]
+    expected = np.einsum("ia,ntsabc,jb->ijntsc", b_t, tiles, b_t).reshape(16, -1, channels)
     np.testing.assert_allclose(_as_positions(W.transform_input(W.padded(x, tiling), tiling)),
                                expected, rtol=1e-12, atol=1e-12)
     g = rng.standard_normal((2,) + tiling.out + (channels,))

@@ -10,7 +10,7 @@ import pytest
 from minikeras.ops import winograd as W
 
 _A_T = np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
-# transform_kernel negates G's row 2: the products' row i = 2 and column j = 2 change sign.
+# The input transform negates V's row i = 2 and column j = 2: so do the products'.
 _FORWARD_SIGNS = np.array([1.0, 1.0, -1.0, 1.0])
 
 
@@ -71,13 +71,30 @@ def test_output_transform_reused_for_two_outputs_writes_each():
         np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)
 
 
-def test_kernel_transform_is_g_w_gt_with_its_signs_in_slot_order():
+def test_kernel_transform_is_g_w_gt_in_slot_order():
     rng = np.random.default_rng(23)
     kernel = rng.standard_normal((3, 3, 2, 4))
     standard = np.einsum("ia,abcf,jb->ijcf", W._G, kernel, W._G)
     np.testing.assert_allclose(W.transform_kernel(kernel).reshape(4, 4, 2, 4),
-                               _stored(standard.reshape(4, 4, 2, 4)).reshape(4, 4, 2, 4),
-                               rtol=1e-14, atol=1e-14)
+                               standard[:, W._J_OF_SLOT], rtol=1e-14, atol=1e-14)
+
+
+def test_signed_input_and_plain_kernel_give_the_products_the_output_transform_takes():
+    # V (signed) times U (plain) per position: the products `_stored` lays out.
+    rng = np.random.default_rng(29)
+    tiling = W.Tiling((4, 6), [(1, 1), (1, 1)])
+    x, kernel = rng.standard_normal((2, 4, 6, 3)), rng.standard_normal((3, 3, 3, 5))
+    v = W.transform_input(W.padded(x, tiling), tiling)               # (4, 2, tiles, 2, c)
+    products = np.matmul(v.transpose(0, 1, 3, 2, 4), W.transform_kernel(kernel).reshape(
+        4, 2, 2, 3, 5))                                               # (i, p, q, tiles, f)
+    b_t = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], float)
+    windows = np.lib.stride_tricks.sliding_window_view(W.padded(x, tiling), (4, 4), (1, 2))
+    d = windows[:, ::2, ::2].transpose(4, 5, 0, 1, 2, 3).reshape(4, 4, -1, 3)
+    m_standard = np.einsum("ijtc,ijcf->ijtf",
+                           np.einsum("ia,abtc,jb->ijtc", b_t, d, b_t),
+                           np.einsum("ia,abcf,jb->ijcf", W._G, kernel, W._G))
+    np.testing.assert_allclose(products.reshape(16, -1, 5), _stored(m_standard),
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_kept_wide_bias_follows_values_changed_in_place():

@@ -53,7 +53,8 @@ def test_slot_sum_back_transform_is_the_adjoint():
     # <G W G^T, dU> = <W, G^T dU G> with dU in the slots' order (the signs of +dY1 undone).
     rng = np.random.default_rng(12)
     w, du = rng.standard_normal((3, 3, 2, 3)), rng.standard_normal((4, 2, 2, 2, 3))
-    # transform_kernel negates G's row 2 (for the output transform's two-slot passes).
+    # The slot sum carries the signs of +dY1 and of the input transform's negated row and
+    # column 2.
     row_signs = np.array([1, 1, 1, -1]) * np.array([1, 1, -1, 1])
     signs = np.outer(row_signs, row_signs).reshape(4, 4, 1, 1)
     # transform_kernel's columns are in the slots' order already.
@@ -65,11 +66,20 @@ def test_slot_sum_back_transform_is_the_adjoint():
 
 @pytest.mark.parametrize("bytes_per_sample, multiple, expected", [
     (K._CHUNK_BYTES // 5, 2, [(0, 4), (4, 8), (8, 10)]),
-    (K._CHUNK_BYTES // 5, 3, [(0, 3), (3, 6), (6, 9), (9, 10)]),
-    (K._CHUNK_BYTES // 2, 3, [(0, 3), (3, 6), (6, 9), (9, 10)]),      # at least one slice
+    (K._CHUNK_BYTES // 5, 3, [(0, 3), (3, 6), (6, 10)]),      # a tail under half joins
+    (K._CHUNK_BYTES // 2, 3, [(0, 3), (3, 6), (6, 10)]),      # at least one slice
+    (K._CHUNK_BYTES // 5, 4, [(0, 4), (4, 8), (8, 10)]),      # half a slice stays apart
     (K._CHUNK_BYTES // 5, 1, [(0, 5), (5, 10)])])
 def test_chunks_are_cut_at_whole_slices(bytes_per_sample, multiple, expected):
     assert K._sample_chunks(0, 10, bytes_per_sample, multiple) == expected
+
+
+@pytest.mark.parametrize("count, step, expected", [
+    (16, 12, [(0, 16)]), (16, 6, [(0, 6), (6, 12), (12, 16)]), (13, 6, [(0, 6), (6, 13)]),
+    (5, 6, [(0, 5)]), (12, 6, [(0, 6), (6, 12)])])
+def test_a_short_last_slice_joins_the_one_before(count, step, expected, monkeypatch):
+    monkeypatch.setattr(W, "slice_samples", lambda tiling, channels: step)
+    assert W._sample_slices(count, None, 1) == expected
 
 
 def test_slices_are_larger_inside_a_split(monkeypatch):
