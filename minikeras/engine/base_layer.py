@@ -14,7 +14,7 @@ from ..core.concrete_scope import made_before_concrete_scope, symbolic_in_concre
 from ..core.tensor import Tensor, Variable, is_recording, unwrap
 from ..core.tensor_shape import TensorShape
 from .argument_checks import shape_tuple, weight_shape
-from .dtype_policy import Policy
+from . import autocast
 from .input_spec import assert_input_compatibility
 from ..core.nest import flatten, map_structure, pack_sequence_as
 from .keras_tensor import KerasTensor, Node
@@ -114,7 +114,7 @@ class Layer:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Expected `name` argument to be a string, but got: {name}")
         self._name = name or unique_object_name(to_snake_case(type(self).__name__))
-        self._dtype = _normalize_dtype(dtype)
+        self._set_dtype_policy(autocast.layer_policy(dtype))
         self.built = False
         self.input_spec = None
         self.supports_masking = False
@@ -263,20 +263,37 @@ class Layer:
     # --- properties ------------------------------------------------------------------------
     @property
     def dtype(self):
-        return config.dtype_name(self._dtype)
+        """The dtype of the layer's variables (float32 under 'mixed_float16', as tf.keras)."""
+        return self._dtype_policy.variable_dtype
 
     @property
     def compute_dtype(self):
-        return config.dtype_name(self._dtype)
+        return self._dtype_policy.compute_dtype
 
     @property
     def variable_dtype(self):
-        return config.dtype_name(self._dtype)
+        return self._dtype_policy.variable_dtype
 
     @property
     def dtype_policy(self):
-        """The layer's `keras.mixed_precision.Policy` (always a single-dtype one here)."""
-        return Policy(config.dtype_name(self._dtype))
+        """The layer's `keras.mixed_precision.Policy`."""
+        return self._dtype_policy
+
+    # --- mixed precision: `_dtype` is the compute dtype (inputs are cast to it), the
+    # variables are made in `_variable_dtype` ----------------------------------------------
+    _mixed = False                        # True under 'mixed_float16'
+    # tf.keras' normalizations and Embedding keep float32 weights unread as float16 and
+    # compute in float32 under 'mixed_float16', returning float16
+    _computes_in_variable_dtype = False
+
+    def _set_dtype_policy(self, policy):
+        self._dtype_policy = policy
+        self._variable_dtype = config.numpy_dtype(policy.variable_dtype)
+        # graph models cast nothing themselves (tf.keras' Functional does not autocast)
+        casts_itself = not self._resets_name_scope
+        self._mixed = autocast.is_mixed(policy) and casts_itself
+        self._dtype = config.numpy_dtype(policy.compute_dtype) if casts_itself else \
+            self._variable_dtype
 
     @property
     def trainable(self):
@@ -475,7 +492,7 @@ class Layer:
                    trainable=None, constraint=None, use_resource=None, synchronization=None,
                    aggregation=None, **kwargs):
         shape = weight_shape(shape, name, f"Layer '{self.name}'")
-        dtype = np.dtype(dtype) if dtype is not None else self._dtype
+        dtype = np.dtype(dtype) if dtype is not None else self._variable_dtype
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
         initializer = initializers.get(initializer)
@@ -717,7 +734,8 @@ class Layer:
         set_plain(self, "_extra_losses", [])
         set_plain(self, "_calling", True)
         try:
-            outputs = self.call(*args, **kwargs)
+            outputs = autocast.mixed_call(self, args, kwargs) if self._mixed else \
+                self.call(*args, **kwargs)
         finally:
             _call_context.training = previous
             set_plain(self, "_calling", False)
@@ -912,7 +930,8 @@ class Layer:
                 self._calling = True
                 _call_context.placeholder_runs += 1
                 try:
-                    out = self.call(*concrete_args, **concrete_kwargs)
+                    out = autocast.mixed_call(self, concrete_args, concrete_kwargs) \
+                        if self._mixed else self.call(*concrete_args, **concrete_kwargs)
                 finally:
                     self._calling = False
                     _call_context.placeholder_runs -= 1
@@ -931,7 +950,8 @@ class Layer:
 
     # --- config ----------------------------------------------------------------------------
     def get_config(self):
-        config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config_ = {"name": self.name, "trainable": self.trainable,
+                   "dtype": autocast.serialized_policy(self._dtype_policy)}
         if self._batch_input_shape is not None:
             config_["batch_input_shape"] = self._batch_input_shape
         if type(self).get_config is not Layer.get_config:
@@ -1045,18 +1065,6 @@ def _shapes_to_keras_tensors(shapes, dtype):
 def _is_shape(value):
     return isinstance(value, (tuple, list)) and all(d is None or isinstance(d, (int, np.integer))
                                                      for d in value)
-
-
-def _normalize_dtype(dtype):
-    if dtype is None:
-        return np.dtype(config.dtype_policy_name())
-    if isinstance(dtype, dict):  # a serialized DTypePolicy
-        dtype = dtype.get("config", {}).get("name", config.floatx())
-    if hasattr(dtype, "name") and not isinstance(dtype, np.dtype):
-        dtype = dtype.name
-    if dtype in ("mixed_float16", "mixed_bfloat16"):
-        raise NotImplementedError(f"dtype policy {dtype!r} is not supported by minikeras.")
-    return config.numpy_dtype(dtype)
 
 
 class _OwnWeightList(list):

@@ -1,19 +1,22 @@
-"""`keras.mixed_precision`: dtype policies.
+"""`keras.mixed_precision`: dtype policies and loss scaling.
 
-minikeras computes in one float type per layer, so the single-dtype policies ('float32',
-'float64', 'float16', ...) work as in tf.keras: `set_global_policy('float64')` makes new layers
-float64. The mixed policies ('mixed_float16', 'mixed_bfloat16': float16 math on float32
-variables, with loss scaling) are not implemented and raise NotImplementedError when a layer or
-the global setting would use them.
+The single-dtype policies ('float32', 'float64', 'float16') make layers compute and keep
+variables in that dtype. 'mixed_float16' is tf.keras' mixed precision: layers keep float32
+variables, cast their float inputs to float16, read their weights as float16 inside `call` and
+return float16 (matrix products and convolutions accumulate in float32, as TensorFlow's CPU
+kernels do); a model compiled under it wraps its optimizer in a `LossScaleOptimizer`.
+'mixed_bfloat16' raises NotImplementedError: NumPy has no bfloat16.
 
 Example:
 
-    keras.mixed_precision.set_global_policy("float64")
-    layer = keras.layers.Dense(4)       # layer.dtype == 'float64'
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    layer = keras.layers.Dense(4)       # layer.compute_dtype == 'float16', layer.dtype == 'float32'
     keras.mixed_precision.set_global_policy("float32")
 """
 from ..core import config as _config
-from ..engine.dtype_policy import MIXED_POLICIES, Policy
+from ..engine.autocast import layer_policy as _layer_policy
+from ..engine.dtype_policy import Policy
+from ..optimizers.loss_scale_optimizer import LossScaleOptimizer
 
 def global_policy():
     """The policy new layers use when given no dtype: the one set by `set_global_policy`,
@@ -27,27 +30,12 @@ def set_global_policy(policy):
         _config.set_dtype_policy_name(None)
         return
     policy = Policy(policy)
-    if policy.name in MIXED_POLICIES or policy.compute_dtype == "bfloat16":
-        raise NotImplementedError(
-            f"The dtype policy {policy.name!r} is not supported by minikeras: layers "
-            "compute in a single float dtype on NumPy. Use 'float32' (the default).")
-    if policy.compute_dtype not in ("float16", "float32", "float64"):
+    if policy.compute_dtype not in ("float16", "bfloat16", "float32", "float64"):
         raise ValueError("set_global_policy can only be used to set the global policy to "
                          'floating-point policies, such as "float32" and "mixed_float16", but '
                          f"got policy: {policy.name}")
+    _layer_policy(policy)     # refuses bfloat16, naming the policy
     _config.set_dtype_policy_name(policy.name)
-
-
-class LossScaleOptimizer:
-    """Loss scaling exists to keep float16 gradients from underflowing; minikeras has no float16
-    mixed precision, so this wrapper is not implemented."""
-
-    def __init__(self, inner_optimizer, dynamic=True, initial_scale=None,
-                 dynamic_growth_steps=None):
-        raise NotImplementedError(
-            "keras.mixed_precision.LossScaleOptimizer is not supported by minikeras: it serves "
-            "the mixed float16 policies, which minikeras does not implement. Use the inner "
-            "optimizer directly.")
 
 
 __all__ = ["Policy", "global_policy", "set_global_policy", "LossScaleOptimizer"]

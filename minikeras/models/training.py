@@ -20,6 +20,7 @@ from . import predict_pipeline
 from . import serialization
 from .summary import print_summary
 from .. import optimizers
+from ..optimizers.loss_scale_optimizer import LossScaleOptimizer
 from ..callbacks import Callback, CallbackList
 from ..callbacks.backup_and_restore import resume_point
 from .distributed import callbacks_for_this_rank
@@ -182,7 +183,7 @@ class Model(Layer):
                 jit_compile=None, pss_evaluation_shards=0, **kwargs):
         _check_legacy_compile_arguments(kwargs)
         self._steps_per_execution = _check_steps_per_execution(steps_per_execution)
-        self.optimizer = optimizers.get(optimizer)
+        self.optimizer = _loss_scaled_if_float16(self, optimizers.get(optimizer))
         self.loss = loss
         self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights,
                               "weighted_metrics": weighted_metrics}
@@ -304,9 +305,10 @@ class Model(Layer):
         with recording_scope():
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
+            target = _scaled_loss(self.optimizer, loss)
         self._validate_target_and_loss(y, loss)
         variables = self._step_trainable_weights()
-        grads = compute_gradients(loss, variables)
+        grads = _gradients(self.optimizer, target, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         if id(self) in _STEP_LOGS_UNREAD:       # only the epoch's end reads the metrics
             self.compiled_metrics.update_state(y, y_pred, sample_weight)
@@ -1159,3 +1161,27 @@ def _numpy_logs(logs):
             return value.item()
         return value
     return {name: plain(value) for name, value in logs.items()}
+
+
+# --- mixed precision (tf.keras' Model.compile and train_step under 'mixed_float16') --------
+def _loss_scaled_if_float16(model, optimizer):
+    """A model computing in float16 trains through a LossScaleOptimizer, as tf.keras' does."""
+    if model.dtype_policy.compute_dtype == "float16" and optimizer is not None and \
+            not isinstance(optimizer, LossScaleOptimizer):
+        return LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def _scaled_loss(optimizer, loss):
+    if isinstance(optimizer, LossScaleOptimizer) and loss is not None:
+        return optimizer.get_scaled_loss(loss)
+    return loss
+
+
+def _gradients(optimizer, target, variables):
+    """The gradients of the (scaled) loss; unscaled under a LossScaleOptimizer, where an
+    overflow to inf/NaN is expected now and then (that step is skipped, without warnings)."""
+    if not isinstance(optimizer, LossScaleOptimizer):
+        return compute_gradients(target, variables)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return optimizer.get_unscaled_gradients(compute_gradients(target, variables))

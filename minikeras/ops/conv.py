@@ -5,6 +5,7 @@ import numpy as np
 
 from ..core.tensor import as_array, is_recording, is_tracked, record
 from . import conv_kernels, conv_transpose_kernels, pool_kernels
+from .half_precision import HALF, conv_in_float32, pool_in_float32
 
 
 def _to_channels_last(xd, data_format):
@@ -60,6 +61,10 @@ def conv(x, kernel, strides, padding, dilation, groups=1, data_format="channels_
     if activation not in FUSABLE_ACTIVATIONS:
         raise ValueError(f"Cannot fuse activation {activation!r}; use one of "
                          f"{FUSABLE_ACTIVATIONS}.")
+    if as_array(x).dtype == HALF:
+        return conv_in_float32(conv, x, kernel, bias, activation, strides=strides,
+                               padding=padding, dilation=dilation, groups=groups,
+                               data_format=data_format)
     xd = _to_channels_last(as_array(x), data_format)
     kd = as_array(kernel)
     pads = conv_pads(xd.shape[1:-1], kd.shape[:-2], strides, padding, dilation)
@@ -81,6 +86,9 @@ def conv(x, kernel, strides, padding, dilation, groups=1, data_format="channels_
 
 def depthwise_conv(x, kernel, strides, padding, dilation, data_format="channels_last"):
     """Depthwise convolution with a `(*k, in, depth_multiplier)` kernel."""
+    if as_array(x).dtype == HALF:
+        return conv_in_float32(depthwise_conv, x, kernel, strides=strides, padding=padding,
+                               dilation=dilation, data_format=data_format)
     xd = _to_channels_last(as_array(x), data_format)
     kd = as_array(kernel)
     pads = conv_pads(xd.shape[1:-1], kd.shape[:-2], strides, padding, dilation)
@@ -100,6 +108,10 @@ def conv_transpose(x, kernel, strides, padding, dilation, output_spatial,
                    data_format="channels_last"):
     """Transposed convolution (the adjoint of `conv`) with a `(*k, out, in)` kernel, producing
     `output_spatial` positions per axis."""
+    if as_array(x).dtype == HALF:
+        return conv_in_float32(conv_transpose, x, kernel, strides=strides, padding=padding,
+                               dilation=dilation, output_spatial=output_spatial,
+                               data_format=data_format)
     xd = _to_channels_last(as_array(x), data_format)
     kd = as_array(kernel)
     pads = []
@@ -135,6 +147,8 @@ def _pool_pads(spatial, pool_size, strides, padding):
 
 def max_pool(x, pool_size, strides, padding, data_format="channels_last"):
     """Max pooling; the gradient goes to the first maximum of each window."""
+    if as_array(x).dtype == HALF:
+        return pool_in_float32(max_pool, x, pool_size, strides, padding, data_format)
     xd = _to_channels_last(as_array(x), data_format)
     pads = _pool_pads(xd.shape[1:-1], pool_size, strides, padding)
     out, ctx = pool_kernels.max_pool_forward(xd, tuple(pool_size), tuple(strides), pads,
@@ -148,6 +162,8 @@ def max_pool(x, pool_size, strides, padding, data_format="channels_last"):
 
 def avg_pool(x, pool_size, strides, padding, data_format="channels_last"):
     """Average pooling; 'same' windows divide by their count of real (unpadded) inputs."""
+    if as_array(x).dtype == HALF:
+        return pool_in_float32(avg_pool, x, pool_size, strides, padding, data_format)
     xd = _to_channels_last(as_array(x), data_format)
     pads = _pool_pads(xd.shape[1:-1], pool_size, strides, padding)
     out, ctx = pool_kernels.avg_pool_forward(xd, tuple(pool_size), tuple(strides), pads,

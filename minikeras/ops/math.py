@@ -154,6 +154,8 @@ def _product(x, y):
     inside a step, where BLAS runs single-threaded)."""
     if np.ndim(x) == 2 and np.ndim(y) == 2:
         return parallel.matmul(x, y)
+    if x.dtype == np.float16 and y.dtype == np.float16:    # float32 accumulation, as tf
+        return (x.astype(np.float32) @ y.astype(np.float32)).astype(np.float16)
     return x @ y
 
 

@@ -65,7 +65,7 @@ def dense(x, kernel, bias=None, activation=None):
         gx, gw = parallel.matmul_pair((g2, wd.T) if needs[0] else None,
                                       (x2.T, g2) if needs[1] else None)
         gx = None if gx is None else gx.reshape(xd.shape)
-        gb = np.add.reduce(g2, axis=0) if (bias is not None and needs[2]) else None
+        gb = _bias_gradient(g2, 0) if (bias is not None and needs[2]) else None
         return gx, gw, gb
     return record(out, (x, kernel, bias), backward)
 
@@ -86,8 +86,16 @@ def bias_add(x, bias, axis=-1):
     reduce_axes = tuple(i for i in range(xd.ndim) if i != axis)
 
     def backward(g, needs):
-        return (g if needs[0] else None, g.sum(axis=reduce_axes) if needs[1] else None)
+        return (g if needs[0] else None, _bias_gradient(g, reduce_axes) if needs[1] else None)
     return record(out, (x, bias), backward)
+
+
+def _bias_gradient(g, axes):
+    """The sum of `g` over `axes`; a float16 one accumulated in float32 and rounded once, as
+    TensorFlow's BiasAddGrad (NumPy's float16 sum accumulates in float16)."""
+    if g.dtype == np.float16:
+        return np.add.reduce(g, axis=axes, dtype=np.float32).astype(np.float16)
+    return np.add.reduce(g, axis=axes)
 
 
 # ---------------------------------------------------------------------------------------

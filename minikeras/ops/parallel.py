@@ -506,6 +506,7 @@ def _split_pays(rows, columns):
 # Products with an inner dimension of at most _THIN_DEPTH and an output of no more rows than
 # columns and at most _THIN_OUTPUT elements run on one BLAS thread (`_one_blas_thread`).
 _THIN_DEPTH = 16
+_FLOAT16 = np.dtype(np.float16)
 _THIN_OUTPUT = 1 << 17
 
 
@@ -516,6 +517,10 @@ def matmul(a, b):
     `a @ b` (BLAS' own threads) otherwise; thin products on one BLAS thread
     (`_one_blas_thread`). The time of large products counts towards the step's splittable
     share (see `blas_single_threaded`)."""
+    if a.dtype == _FLOAT16 and b.dtype == _FLOAT16:
+        # as TensorFlow's CPU kernel: float32 accumulation, one rounding (NumPy has no
+        # float16 BLAS); see half_precision.py
+        return matmul(a.astype(np.float32), b.astype(np.float32)).astype(_FLOAT16)
     rows, depth = a.shape
     columns = b.shape[1]
     if depth <= _THIN_DEPTH and rows <= columns and rows * columns <= _THIN_OUTPUT:
@@ -579,7 +584,7 @@ def matmul_pair(first, second):
     None). Inside a one-BLAS-thread step, two large products of similar size run at once, each
     whole on one thread: one hand-off instead of two split products (a dense layer's input and
     kernel gradients are such a pair: both take rows x inputs x units multiply-adds)."""
-    if first is None or second is None:
+    if first is None or second is None or first[0].dtype == _FLOAT16:
         return (None if first is None else matmul(*first),
                 None if second is None else matmul(*second))
     sizes = [a.shape[0] * a.shape[1] * b.shape[1] for a, b in (first, second)]

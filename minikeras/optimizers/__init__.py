@@ -16,6 +16,7 @@ from .ftrl import Ftrl
 from .lion import Lion
 from .adafactor import Adafactor
 from . import schedules  # noqa: F401
+from . import loss_scale_optimizer
 from . import legacy  # noqa: F401
 from . import adadelta, adagrad, adam, adamax, nadam, rmsprop, sgd
 from ..core.serialization import deserialize_object, serialize_keras_object, unknown_object_message
@@ -74,6 +75,10 @@ _CLASSES = {cls.__name__: cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam,
 # tf.keras resolves names case-insensitively ('adam', 'rmsprop', 'sgd', 'adamw', ...).
 _BY_LOWER_NAME = {name.lower(): cls for name, cls in _CLASSES.items()}
 REGISTERED_PREFIX = "Custom>"
+# read from files (tf_keras' `.h5` training configs name LossScaleOptimizerV3 unprefixed),
+# not made by `get`
+_WRAPPER_CLASSES = {"LossScaleOptimizer": loss_scale_optimizer.LossScaleOptimizer,
+                    "LossScaleOptimizerV3": loss_scale_optimizer.LossScaleOptimizerV3}
 
 
 def serialize(optimizer, use_legacy_format=False):
@@ -112,7 +117,11 @@ def deserialize(config, custom_objects=None, use_legacy_format=False, **kwargs):
         name = builtin_class_name(config.get("class_name", ""))
         if not (custom_objects and name in custom_objects) and name.lower() in _BY_LOWER_NAME:
             return _BY_LOWER_NAME[name.lower()].from_config(dict(config.get("config", {})))
-    return deserialize_object(config, _CLASSES, custom_objects, "optimizer")
+    return deserialize_object(config, {**_CLASSES, **_WRAPPER_CLASSES}, custom_objects,
+                              "optimizer")
+
+
+loss_scale_optimizer.INNER_CODEC.update(serialize=serialize, deserialize=deserialize)
 
 
 def get(identifier, **kwargs):

@@ -95,6 +95,8 @@ def _class_config_v3(class_name, config, name):
         # tf.keras' dtype is the int output's; Keras 3 casts the inputs to its dtype (an int
         # dtype would truncate them before bucketing) and always outputs int32 indices.
         config["dtype"] = "float32"
+    if isinstance(config.get("dtype"), dict) and config["dtype"].get("class_name") == "Policy":
+        config["dtype"] = config["dtype"]["config"]["name"]   # tf_keras' mixed_float16 Policy
     if isinstance(config.get("dtype"), str):
         config["dtype"] = _policy(config["dtype"])
     for keras3_name, keras2_name in _KERAS3_RENAMED.get(class_name, {}).items():
@@ -366,7 +368,9 @@ def _losses_v3(value):
 
 def compile_config(model):
     training = serialization.training_config(model, built_metrics=False)
-    optimizer = model.optimizer
+    # Keras 3 records the optimizer compile() was given, not the LossScaleOptimizer it wraps
+    # it in under mixed_float16 (the optimizer state is the inner one's either way)
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
     optimizer_entry = optimizers.serialize(optimizer) if optimizer is not None else None
     if isinstance(optimizer_entry, dict) and isinstance(optimizer_entry.get("config"), dict):
         for key in _KERAS2_OPTIMIZER_KEYS:

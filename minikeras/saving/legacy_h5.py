@@ -20,6 +20,7 @@ from . import file_io, keras3_config
 from .keras3_config import hard_sigmoid_is_keras3
 from ..models import serialization
 from ..models.model_kind import is_subclassed
+from ..optimizers.loss_scale_optimizer import LossScaleOptimizer
 from ..layers.core.lambda_serialization import legacy_h5_bytecode
 
 BACKEND = "numpy"
@@ -301,7 +302,9 @@ def save_optimizer_weights_to_hdf5_group(group, optimizer):
 
 
 def _optimizer_weight_name(optimizer, variable):
-    if variable is optimizer.iterations or variable.name.startswith(optimizer.name + "/"):
+    # (a LossScaleOptimizer builds its inner optimizer outside any name scope, as tf's does)
+    if variable is optimizer.iterations or variable.name.startswith(optimizer.name + "/") or \
+            isinstance(optimizer, LossScaleOptimizer):
         return variable.name
     return f"{optimizer.name}/{variable.name}"
 

@@ -32,6 +32,7 @@ from ..models.model_kind import is_functional, is_sequential
 from ..models.training import Model
 from ..optimizers.base import Optimizer
 from ..optimizers.legacy import LegacyOptimizer
+from ..optimizers.loss_scale_optimizer import LossScaleOptimizer
 from . import file_io
 from .keras_v3 import _ENGINE_ATTRIBUTES, _TF_KERAS_ATTRIBUTES
 from .legacy_h5 import build_optimizer, _optimizer_weight_name
@@ -168,6 +169,20 @@ class _GraphBuilder:
         """`_variables`, `_iterations`, the learning rate variable, then once built the
         (empty) `_index_dict` and the slot lists, empty ones included, as tf.keras tracks them
         (minikeras' optimizers create the same lists in the same order)."""
+        if isinstance(optimizer, LossScaleOptimizer):
+            # tf's LossScaleOptimizer delegates its children to the inner optimizer and adds
+            # its dynamic loss scale (fid-mixed)
+            inner = optimizer.inner_optimizer
+            if isinstance(inner, LegacyOptimizer):
+                self._legacy_optimizer_children(node, inner)
+            else:
+                self._optimizer_children(node, inner)
+            if optimizer.dynamic:
+                scale = _Node(None)
+                scale.add("current_loss_scale", self.node_for(optimizer._current_scale))
+                scale.add("good_steps", self.node_for(optimizer._good_steps))
+                node.add("loss_scale", scale)
+            return
         node.add("_variables", self.node_for(list(optimizer.variables)))
         node.add("_iterations", self.node_for(optimizer.iterations))
         attributes = vars(optimizer)

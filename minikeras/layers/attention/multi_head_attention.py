@@ -142,8 +142,8 @@ class MultiHeadAttention(ScoresOutput, Layer):
         # tf.keras names these sub-layers inside the layer's own name scope: they do not use
         # up the session's automatic names (a later Dropout is still `dropout`)
         self._softmax = Softmax(axis=norm_axes, robust_masking=self._softmax_robust_masking,
-                                dtype=self._dtype, name="softmax")
-        self._dropout_layer = Dropout(rate=self._dropout, seed=self._seed, dtype=self._dtype,
+                                dtype=self._dtype_policy, name="softmax")
+        self._dropout_layer = Dropout(rate=self._dropout, seed=self._seed, dtype=self._dtype_policy,
                                       name="dropout")
         output_shape = self._output_shape or [self._query_shape[-1]]
         if not isinstance(output_shape, collections.abc.Sized):
@@ -164,7 +164,7 @@ class MultiHeadAttention(ScoresOutput, Layer):
                             kernel_regularizer=self._kernel_regularizer,
                             bias_regularizer=self._bias_regularizer,
                             kernel_constraint=self._kernel_constraint,
-                            bias_constraint=self._bias_constraint, dtype=self._dtype)
+                            bias_constraint=self._bias_constraint, dtype=self._dtype_policy)
         dense.build(tuple(input_shape))
         dense._build_input_shape = tuple(input_shape)
         for weight in dense.weights:

@@ -19,6 +19,8 @@ class Embedding(Layer):
     >>> layer(np.array([[4, 20, 0]])).shape
     (1, 3, 64)
     """
+    # under mixed_float16: float32 weights and arithmetic, float16 output (as tf.keras)
+    _computes_in_variable_dtype = True
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, activity_regularizer=None,

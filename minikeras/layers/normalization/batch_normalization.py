@@ -36,6 +36,8 @@ class BatchNormalization(Layer):
     >>> [w.name.split("/")[1] for w in layer.weights]
     ['gamma:0', 'beta:0', 'moving_mean:0', 'moving_variance:0']
     """
+    # under mixed_float16: float32 weights and arithmetic, float16 output (as tf.keras)
+    _computes_in_variable_dtype = True
 
     _integer_inputs = "cast"    # as tf.keras' kernels
 

@@ -15,6 +15,8 @@ class LayerNormalization(Layer):
     array([[-1.,  1.],
            [-1.,  1.]], dtype=float32)
     """
+    # under mixed_float16: float32 weights and arithmetic, float16 output (as tf.keras)
+    _computes_in_variable_dtype = True
 
     _integer_inputs = "cast"    # as tf.keras' kernels
 

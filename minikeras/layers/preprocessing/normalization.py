@@ -57,9 +57,11 @@ class Normalization(PreprocessingLayer):
         statistics_shape = tuple(input_shape[d] for d in self._keep_axis)
         if self.input_mean is None:
             self.adapt_mean = self.add_weight(name="mean", shape=statistics_shape,
-                                              initializer="zeros", trainable=False)
+                                              initializer="zeros", trainable=False,
+                                              dtype=self.compute_dtype)   # (tf.keras')
             self.adapt_variance = self.add_weight(name="variance", shape=statistics_shape,
-                                                  initializer="ones", trainable=False)
+                                                  initializer="ones", trainable=False,
+                                                  dtype=self.compute_dtype)
             self.count = self.add_weight(name="count", shape=(), dtype="int64",
                                          initializer="zeros", trainable=False)
         super().build(input_shape)

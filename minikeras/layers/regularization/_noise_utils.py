@@ -21,3 +21,11 @@ def layer_rng(layer):
 
 def noise_dtype(inputs):
     return inputs.dtype if inputs.dtype.kind == "f" else np.dtype("float32")
+
+
+def normal_noise(rng, shape, dtype):
+    """Standard normal draws of `dtype`; float16 ones (under 'mixed_float16') are drawn in
+    float32 and rounded, NumPy drawing no float16."""
+    if dtype == np.float16:
+        return rng.standard_normal(shape, dtype=np.float32).astype(np.float16)
+    return rng.standard_normal(shape, dtype=dtype)

@@ -4,7 +4,7 @@ import math
 from ... import ops
 from ...core.random import make_rng
 from ...engine.base_layer import Layer
-from ._noise_utils import check_rate, layer_rng, noise_dtype
+from ._noise_utils import check_rate, layer_rng, noise_dtype, normal_noise
 
 
 class GaussianDropout(Layer):
@@ -28,7 +28,7 @@ class GaussianDropout(Layer):
         if not training or not 0 < self.rate < 1:
             return inputs
         dtype = noise_dtype(inputs)
-        noise = layer_rng(self).standard_normal(inputs.shape, dtype=dtype)
+        noise = normal_noise(layer_rng(self), inputs.shape, dtype)
         noise *= dtype.type(math.sqrt(self.rate / (1.0 - self.rate)))
         noise += dtype.type(1.0)
         return ops.multiply(inputs, noise)

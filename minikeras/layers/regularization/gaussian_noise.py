@@ -4,7 +4,7 @@ import numbers
 from ... import ops
 from ...core.random import make_rng
 from ...engine.base_layer import Layer
-from ._noise_utils import layer_rng, noise_dtype
+from ._noise_utils import layer_rng, noise_dtype, normal_noise
 
 
 class GaussianNoise(Layer):
@@ -29,7 +29,7 @@ class GaussianNoise(Layer):
     def call(self, inputs, training=None):
         if not training:
             return inputs
-        noise = layer_rng(self).standard_normal(inputs.shape, dtype=noise_dtype(inputs))
+        noise = normal_noise(layer_rng(self), inputs.shape, noise_dtype(inputs))
         noise *= noise.dtype.type(self.stddev)
         return ops.add(inputs, noise)
 
