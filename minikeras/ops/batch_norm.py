@@ -413,12 +413,21 @@ def batch_norm_train(x, scale, offset, axes, epsilon, moments=None, activation=N
         normalized, moments = batch_norm_train(x, scale, offset, axes, epsilon, moments)
         return apply_activation(activation, normalized), moments
     if tiled:
-        # tf.nn.batch_normalization's form: x * gain + (offset - mean * gain)
-        shift = -moments.mean * gain if offset_arr is None else offset_arr - moments.mean * gain
         recorded = is_recording() and any(is_tracked(t) for t in (x, scale, offset)
                                           if t is not None)
-        out = _affine_tiled(moments.source, gain, shift, layout, activation,
-                            cached_output=recorded).reshape(xd.shape)
+        if _needs_centring(moments.mean, inv):
+            # x * gain + (offset - mean * gain) cancels when |mean| is many std (2.1x tf's
+            # float32 error 10 std off zero, 4 values a channel): (x - mean) * gain + offset,
+            # as tf's fused kernel, one NumPy call more per tile.
+            out = _affine_tiled(moments.source, gain, offset_arr, layout, activation,
+                                cached_output=recorded, centre=moments.mean)
+        else:
+            # tf.nn.batch_normalization's form: x * gain + (offset - mean * gain)
+            shift = -moments.mean * gain if offset_arr is None else \
+                offset_arr - moments.mean * gain
+            out = _affine_tiled(moments.source, gain, shift, layout, activation,
+                                cached_output=recorded)
+        out = out.reshape(xd.shape)
     else:
         out = moments.centered_input() * gain
         if offset_arr is not None:
@@ -494,13 +503,15 @@ def apply_activation(name, x):
     return _ACTIVATION_OPS[name](x)
 
 
-def _affine_tiled(xv, gain, shift, layout, activation=None, cached_output=False):
+def _affine_tiled(xv, gain, shift, layout, activation=None, cached_output=False, centre=None):
     """`activation(xv * gain + shift)` over the tiled view (`shift` and `activation` may be
-    None). The logistic takes the negated affine map, `x * -gain + -shift` (negation is exact,
+    None), or `activation((xv - centre) * gain + shift)` given a `centre` (stat shape). The
+    logistic takes the negated affine map, `x * -gain + -shift` (negation is exact,
     so these are the same numbers as negating `x * gain + shift`), and saves that pass. A
     large output comes from the scratch cache when `cached_output` (a training op's: see
     `conv_kernels.large_output_array`)."""
     out = large_output_array(layout.view, xv.dtype, cached_output)
+    centre_wide = None if centre is None else layout.wide(centre)
     sigmoid = activation == "sigmoid"
     if sigmoid:
         gain = -gain
@@ -512,7 +523,11 @@ def _affine_tiled(xv, gain, shift, layout, activation=None, cached_output=False)
 
     def affine(lo, hi, rows):
         part = out[rows]
-        np.multiply(xv[rows], gain_wide, out=part)
+        if centre_wide is None:
+            np.multiply(xv[rows], gain_wide, out=part)
+        else:
+            np.subtract(xv[rows], centre_wide, out=part)
+            part *= gain_wide
         if shift_wide is not None:
             part += shift_wide
         if sigmoid:
@@ -524,8 +539,10 @@ def _affine_tiled(xv, gain, shift, layout, activation=None, cached_output=False)
 
 
 # The training backward pass takes x - mean per tile (one NumPy call more in each of its two
-# passes) only when some channel's |mean| / sqrt(variance + epsilon) exceeds this: elsewhere
-# sum(g x) - mean sum(g) and x * slope + const cancel little (see _train_backward_tiled).
+# passes), and the training forward (x - mean) * gain + offset (one more), only when some
+# channel's |mean| / sqrt(variance + epsilon) exceeds this: elsewhere sum(g x) - mean sum(g),
+# x * slope + const and x * gain + (offset - mean * gain) cancel little (see
+# _train_backward_tiled, batch_norm_train).
 _CENTRED_BACKWARD_RATIO = 4.0
 
 
