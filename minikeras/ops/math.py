@@ -463,7 +463,9 @@ def mean(x, axis=None, keepdims=False):
     xd = as_array(x)
     axes = _norm_axes(axis, xd.ndim)
     count = int(np.prod([xd.shape[a] for a in axes])) if axes else 1
-    block = _middle_block(xd.shape, axes) if xd.dtype.kind == "f" else None
+    # float16 keeps NumPy's mean, which already matches tf's half-precision reduction bits
+    pairwise = xd.dtype.kind == "f" and xd.dtype.itemsize >= 4
+    block = _middle_block(xd.shape, axes) if pairwise else None
     if block is not None:
         out = _pairwise_mean(xd, axes, block, keepdims)
     else:
