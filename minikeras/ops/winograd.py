@@ -253,12 +253,18 @@ class _InputTransform:
         `_short_ufunc_buffer`."""
         if x is not None:
             np.copyto(self.interior, x)
-        for ufunc, a, b, out in self._passes:
-            if out is None:
-                ufunc(a, b)
-            else:
-                ufunc(a, b, out=out)
+        _run_passes(self._passes)
         return self.pairs
+
+
+def _run_passes(passes):
+    """Run a transform's recorded `(function, a, b, out)` passes in order; `out` None marks
+    `np.copyto(a, b)`, which takes no `out`."""
+    for ufunc, a, b, out in passes:
+        if out is None:
+            ufunc(a, b)
+        else:
+            ufunc(a, b, out=out)
 
 
 def _runs(source, dest):
@@ -651,11 +657,7 @@ class _OutputGradTransform:
     def run(self, g):
         """The transform of `g`; inside `_short_ufunc_buffer`."""
         np.copyto(self.interior, g)
-        for ufunc, a, b, out in self._passes:
-            if out is None:
-                ufunc(a, b)
-            else:
-                ufunc(a, b, out=out)
+        _run_passes(self._passes)
         return self.pairs
 
 
