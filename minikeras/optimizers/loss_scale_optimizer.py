@@ -111,13 +111,7 @@ class LossScaleOptimizer(Optimizer):
     def learning_rate(self, value):
         self._optimizer.learning_rate = value
 
-    @property
-    def lr(self):
-        return self._optimizer.learning_rate
-
-    @lr.setter
-    def lr(self, value):
-        self._optimizer.learning_rate = value
+    lr = learning_rate                    # tf.keras' older name, the same property
 
     @property
     def variables(self):
