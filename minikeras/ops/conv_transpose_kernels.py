@@ -120,8 +120,10 @@ def _gather_phases(kernel_size, strides, dilation, pads, output_spatial, padded_
                                             output_spatial, padded_spatial, in_spatial)
 
 
-def gather_forward(x, kernel, strides, pads, dilation, output_spatial, padded_shape):
-    """Transposed convolution by tap-major products gathered phase by phase (any dilation)."""
+def gather_forward(x, kernel, strides, pads, dilation, output_spatial, padded_shape,
+                   bias=None, activation=None):
+    """Transposed convolution by tap-major products gathered phase by phase (any dilation),
+    then `+ bias` and `activation` on each chunk's output while it is in cache."""
     kernel_size = kernel.shape[:-2]
     taps = int(np.prod(kernel_size))
     filters, channels = kernel.shape[-2:]
@@ -143,6 +145,8 @@ def gather_forward(x, kernel, strides, pads, dilation, output_spatial, padded_sh
                                                dtype)
             np.matmul(rows, kernel_taps, out=blocks)
             phases.into(blocks, out[b0:b1])
+            if bias is not None or activation is not None:
+                conv_kernels._epilogue(out[b0:b1].reshape(-1, filters), bias, activation)
     conv_kernels.run_split(work, batch)
     return out
 
@@ -173,20 +177,24 @@ def conv_transpose_forward(x, kernel, strides, pads, dilation, output_spatial, r
                                strides=strides, dilation=dilation, padded_shape=padded_shape,
                                x=x, activation=activation, out=None)
 
-    def run(name, samples):
+    def run(name, samples, epilogue=False):
+        """The route's output; with `epilogue`, the bias and activation applied too."""
         sample_padded = (len(samples),) + padded_shape[1:]
         if name == "gather":
             return gather_forward(samples, kernel, strides, pads, dilation, output_spatial,
-                                  sample_padded)
+                                  sample_padded, *((bias, activation) if epilogue else ()))
         if name == "phases":
-            return phase_forward(samples, kernel, strides, pads, output_spatial)
-        return scatter_forward(samples, kernel, strides, pads, dilation, output_spatial,
-                               sample_padded)
+            out = phase_forward(samples, kernel, strides, pads, output_spatial)
+        else:
+            out = scatter_forward(samples, kernel, strides, pads, dilation, output_spatial,
+                                  sample_padded)
+        if epilogue and (bias is not None or activation is not None):
+            _bias_activation(out, bias, activation)
+        return out
     if route is None:
         route = _transpose_route(x, kernel, strides, pads, dilation, output_spatial, run)
-    out = run(route, x)
-    if bias is not None or activation is not None:
-        _bias_activation(out, bias, activation)
+    out = run(route, x, epilogue=True)
+    if activation is not None:
         ctx.out = out            # the activation's gradient is read from its output
     return out, ctx
 
@@ -243,13 +251,12 @@ def conv_transpose_backward(ctx, g, need_input=True, need_kernel=True, need_bias
     conv_kernels.fill_border(gp, [(s.start, n - s.stop) for s, n in
                                   zip(interior[1:-1], ctx.padded_shape[1:-1])], 0)
     if ctx.activation is not None:
-        ga = conv_kernels._activation_grad(
-            ctx.activation, ctx.out, g, parallel.local_buffer("conv_transpose_ga", g.shape,
-                                                              g.dtype))
+        # written straight into the padded buffer (no output-sized copy made and copied in)
+        conv_kernels._activation_grad(ctx.activation, ctx.out, g, gp[interior])
     else:
-        ga = g
-    db = conv_kernels._channel_sums(ga.reshape(-1, ga.shape[-1])) if need_bias else None
-    gp[interior] = ga
+        gp[interior] = g
+    # The borders are zeros: the bias gradient sums the whole buffer's contiguous rows.
+    db = conv_kernels._channel_sums(gp.reshape(-1, gp.shape[-1])) if need_bias else None
     cols = conv_kernels._im2col(gp, kernel.shape[:-2], ctx.strides, ctx.dilation,
                                 ctx.x_shape[1:-1], 1)
     # The two products take the same multiply-adds: in a one-BLAS-thread step they run at
