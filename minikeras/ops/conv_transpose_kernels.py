@@ -250,13 +250,12 @@ def conv_transpose_backward(ctx, g, need_input=True, need_kernel=True, need_bias
     interior = conv_kernels.interior(ctx.z_shape[1:-1], ctx.pads)
     conv_kernels.fill_border(gp, [(s.start, n - s.stop) for s, n in
                                   zip(interior[1:-1], ctx.padded_shape[1:-1])], 0)
-    if ctx.activation is not None:
-        # written straight into the padded buffer (no output-sized copy made and copied in)
-        conv_kernels._activation_grad(ctx.activation, ctx.out, g, gp[interior])
-    else:
-        gp[interior] = g
-    # The borders are zeros: the bias gradient sums the whole buffer's contiguous rows.
-    db = conv_kernels._channel_sums(gp.reshape(-1, gp.shape[-1])) if need_bias else None
+    # The activation's gradient in a contiguous buffer, then copied in: written straight into
+    # the strided interior it took longer (128x28x28x32: 4.1 vs 3.4 ms with the bias sum).
+    ga = g if ctx.activation is None else conv_kernels._activation_grad(
+        ctx.activation, ctx.out, g, parallel.local_buffer("conv_transpose_ga", g.shape, g.dtype))
+    db = conv_kernels._channel_sums(ga.reshape(-1, ga.shape[-1])) if need_bias else None
+    gp[interior] = ga
     cols = conv_kernels._im2col(gp, kernel.shape[:-2], ctx.strides, ctx.dilation,
                                 ctx.x_shape[1:-1], 1)
     # The two products take the same multiply-adds: in a one-BLAS-thread step they run at
