@@ -11,6 +11,7 @@ from .core.random import global_rng, make_rng
 from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
 from .core.tensor import Tensor
+from .ops.blas_threads import one_blas_thread
 
 register_builtins("initializers", globals())   # names looked up by `deserialize_keras_object`
 
@@ -360,7 +361,8 @@ class Orthogonal(_Random):
             flat = philox.stateless_normal(flat_shape, self._tf_seed()).astype(np.float64)
         else:
             flat = self._rng().normal(size=flat_shape)
-        q, r = np.linalg.qr(flat)
+        with one_blas_thread():     # the same bits; BLAS' threads only add waits
+            q, r = np.linalg.qr(flat)
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
