@@ -1,0 +1,41 @@
+"""fid-gh1: patterns of Keras 2 vision / generative scripts found on GitHub (DCGAN / WGAN
+train_on_batch loops, U-Nets, siamese and triplet nets, transfer learning, autoencoders),
+compared with what tf_keras 2.21 does (tests/fixtures/github_vision/, recipe
+benchmarks/fixture_recipes/github_vision.py; the cases are in the fixtures' cases.py)."""
+import json
+import os
+import sys
+
+import pytest
+
+import minikeras as keras
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "github_vision")
+sys.path.insert(0, FIXTURES)
+import cases  # noqa: E402
+
+sys.path.remove(FIXTURES)
+with open(os.path.join(FIXTURES, "facts.json")) as f:
+    FACTS = json.load(f)
+
+
+def _outcome(case):
+    try:
+        return ["ok", case(keras)]
+    except Exception as error:   # the refusal is what is compared
+        return [type(error).__name__, str(error)]
+
+
+def _same_set_order(message):
+    """tf.keras prints a Python set of two strings: its order follows the process' hash seed."""
+    return message.replace("{'channels_first', 'channels_last'}",
+                           "{'channels_last', 'channels_first'}")
+
+
+@pytest.mark.parametrize("name", sorted(cases.ERROR_CASES))
+def test_refusals_have_tf_keras_type_and_words(name):
+    expected_type, expected_message = FACTS["errors"][name]
+    got_type, got_message = _outcome(cases.ERROR_CASES[name])
+    assert keras.backend.image_data_format() == "channels_last"
+    assert got_type == expected_type
+    assert _same_set_order(got_message) == _same_set_order(expected_message)
