@@ -5,6 +5,7 @@ benchmarks/fixture_recipes/github_vision.py; the cases are in the fixtures' case
 import json
 import os
 import sys
+import warnings
 
 import pytest
 
@@ -51,3 +52,17 @@ def test_values_logs_and_warnings_as_tf_keras(name):
     is called on inputs of another shape: nothing is logged or warned, the shapes follow."""
     got = json.loads(json.dumps(cases.QUIET_CASES[name](keras)))
     assert got == FACTS["quiet"][name]
+
+
+@pytest.mark.parametrize("name", sorted(cases.STATE_CASES))
+def test_python_random_after_building_a_model_as_tf_keras(name, monkeypatch):
+    """One draw from Python's `random` per unseeded initializer at its first call (none for a
+    seeded one or a reused instance), from `set_random_seed`'s own generator once it ran."""
+    from minikeras.core import random as core_random
+    # the recipe ran each case in a process where `set_random_seed` had not run (conftest
+    # calls it before every test): forget its generator
+    monkeypatch.setitem(core_random._GLOBAL, "seed_generator", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the reused initializer's warning
+        got = cases.STATE_CASES[name](keras)
+    assert got == FACTS["state"][name]

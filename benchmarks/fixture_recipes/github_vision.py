@@ -27,7 +27,8 @@ def outcome(case):
 
 def main():
     facts = {"errors": {name: outcome(case) for name, case in cases.ERROR_CASES.items()},
-             "quiet": {name: case(keras) for name, case in cases.QUIET_CASES.items()}}
+             "quiet": {name: case(keras) for name, case in cases.QUIET_CASES.items()},
+             "state": {name: case(keras) for name, case in cases.STATE_CASES.items()}}
     with open(os.path.join(OUT, "facts.json"), "w") as f:
         json.dump(facts, f, indent=1, sort_keys=True)
 
