@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from .core import config, philox
-from .core.random import global_rng, make_rng
+from .core.random import draw_initializer_seed, global_rng, make_rng
 from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
 from .core.tensor import Tensor
@@ -155,6 +155,7 @@ class _Random(Initializer):
         if first_state is None:
             # the first call draws from the global generator (the values of a seeded session
             # are unchanged); the state it started from replays them at later calls
+            draw_initializer_seed()   # tf.keras' seed draw from Python's `random`
             generator = global_rng()
             self._first_state = (type(generator.bit_generator),
                                  copy.deepcopy(generator.bit_generator.state))
