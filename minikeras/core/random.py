@@ -44,6 +44,11 @@ def draw_initializer_seed():
     return generator.randint(1, int(1e9))
 
 
+def seed_generator_set():
+    """Whether `set_random_seed` has run (tf.keras' `_SEED_GENERATOR` then exists)."""
+    return _GLOBAL["seed_generator"] is not None
+
+
 def make_rng(seed=None):
     """A generator of its own for a seeded object; the global one otherwise."""
     if seed is None:
