@@ -93,3 +93,45 @@ def test_draw_routes_by_settings():
     draws = ImageDataGenerator(width_shift_range=0.5)._batch_draws(images)
     assert sorted(draws) == ["flip_horizontal", "flip_vertical", "ty"]
     assert np.all(np.abs(draws["ty"]) <= 3) and not draws["flip_horizontal"].any()
+
+
+class _PerImage(ImageDataGenerator):
+    """The same generator forced onto the image-by-image SciPy route."""
+
+    def _can_augment_batch(self, images):
+        return False
+
+
+@pytest.mark.parametrize("settings", [
+    dict(width_shift_range=0.2, height_shift_range=0.1, horizontal_flip=True, rescale=1 / 255),
+    dict(rotation_range=30, zoom_range=0.2, fill_mode="reflect", vertical_flip=True),
+])
+def test_directory_batches_take_the_batch_route_with_the_same_draws(tmp_path, settings):
+    pytest.importorskip("scipy")
+    Image = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(0)
+    for cls, n in (("a", 5), ("b", 4)):
+        (tmp_path / cls).mkdir()
+        for i in range(n):
+            pixels = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
+            Image.fromarray(pixels, "RGB").save(str(tmp_path / cls / f"{i}.png"))
+    calls = []
+
+    class Counting(ImageDataGenerator):
+        def _augment_batch(self, images):
+            calls.append(len(images))
+            return super()._augment_batch(images)
+
+    def batches(generator_class):
+        np.random.seed(5)
+        iterator = generator_class(**settings).flow_from_directory(
+            str(tmp_path), target_size=(12, 10), batch_size=4, seed=2)
+        return [iterator[i] for i in range(len(iterator))], np.random.random()
+    batched, after_batched = batches(Counting)
+    per_image, after_per_image = batches(_PerImage)
+    assert calls == [4, 4, 1]
+    for (bx, by), (px, py) in zip(batched, per_image):
+        np.testing.assert_array_equal(by, py)
+        assert bx.dtype == px.dtype == np.float32
+        np.testing.assert_allclose(bx, px, rtol=1e-6, atol=1e-3 * np.abs(px).max())
+    assert after_batched == after_per_image
