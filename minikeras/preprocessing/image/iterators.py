@@ -304,20 +304,12 @@ class BatchFromFiles(Iterator):
     def _get_batches_of_transformed_samples(self, index_array):
         generator = self.image_data_generator
         batch_x = np.zeros((len(index_array),) + self.image_shape, dtype=self.dtype)
-        loaded = [self._load(self._filepaths[j]) for j in index_array]
-        # Loading draws no random numbers: the whole batch's draws may follow it. The batch
-        # route (`_augment_batch`) then warps the batch at once, in the images' dtype.
-        if generator and loaded and loaded[0].dtype == batch_x.dtype and \
-                generator._can_augment_batch(batch_x):
-            for i, x in enumerate(loaded):
-                batch_x[i] = x
-            batch_x = generator._augment_batch(batch_x)
-        else:
-            for i, x in enumerate(loaded):
-                if generator:
-                    params = generator.get_random_transform(x.shape)
-                    x = generator.standardize(generator.apply_transform(x, params))
-                batch_x[i] = x
+        for i, j in enumerate(index_array):
+            x = self._load(self._filepaths[j])
+            if generator:
+                params = generator.get_random_transform(x.shape)
+                x = generator.standardize(generator.apply_transform(x, params))
+            batch_x[i] = x
         if self.save_to_dir:
             self._save_batch(batch_x, index_array, 1e7)
         batch_y = self._labels_for(batch_x, index_array)
