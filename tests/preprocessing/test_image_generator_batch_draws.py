@@ -93,35 +93,3 @@ def test_draw_routes_by_settings():
     draws = ImageDataGenerator(width_shift_range=0.5)._batch_draws(images)
     assert sorted(draws) == ["flip_horizontal", "flip_vertical", "ty"]
     assert np.all(np.abs(draws["ty"]) <= 3) and not draws["flip_horizontal"].any()
-
-
-class _PerImage(ImageDataGenerator):
-    """The same generator forced onto the image-by-image SciPy route."""
-
-    def _can_augment_batch(self, images):
-        return False
-
-
-@pytest.mark.parametrize("settings", [
-    dict(rotation_range=30, width_shift_range=0.1, horizontal_flip=True),
-    dict(shear_range=20, zoom_range=0.2, fill_mode="constant", cval=2.0, vertical_flip=True),
-    dict(rotation_range=10, zoom_range=[0.9, 1.0], fill_mode="reflect",
-         data_format="channels_first"),
-])
-def test_rotations_and_shears_are_scipy_warps_bit_for_bit(settings):
-    # Non-diagonal matrices at order 1 take SciPy image by image inside the batch route
-    # (faster than the batch sampler there): the per-image route's pixels exactly.
-    pytest.importorskip("scipy")
-    x = np.random.default_rng(1).uniform(0, 255, (7, 11, 9, 3)).astype(np.float32)
-    if settings.get("data_format") == "channels_first":
-        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-
-    def batches(generator_class):
-        np.random.seed(4)
-        flow = generator_class(**settings).flow(x, np.arange(7), batch_size=3, seed=6)
-        return [flow[i][0] for i in range(len(flow))], np.random.random()
-    batched, after_batched = batches(ImageDataGenerator)
-    per_image, after_per_image = batches(_PerImage)
-    for got, want in zip(batched, per_image):
-        np.testing.assert_array_equal(got, want)
-    assert after_batched == after_per_image

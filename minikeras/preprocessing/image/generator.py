@@ -333,8 +333,15 @@ class ImageDataGenerator:
     def apply_transform(self, x, transform_parameters):
         """Applies `transform_parameters` (keys as `get_random_transform` returns; missing keys
         mean no change) to one image: affine warp, channel shift, flips, brightness."""
-        return self._apply_after_warp(self._scipy_warp(x, transform_parameters),
-                                      transform_parameters)
+        params = transform_parameters
+        row_axis, col_axis = self.row_axis - 1, self.col_axis - 1
+        channel_axis = self.channel_axis - 1
+        x = transforms.apply_affine_transform(
+            x, params.get("theta", 0), params.get("tx", 0), params.get("ty", 0),
+            params.get("shear", 0), params.get("zx", 1), params.get("zy", 1),
+            row_axis=row_axis, col_axis=col_axis, channel_axis=channel_axis,
+            fill_mode=self.fill_mode, cval=self.cval, order=self.interpolation_order)
+        return self._apply_after_warp(x, params)
 
     def _apply_after_warp(self, x, params):
         """The rest of `apply_transform` after the affine warp: channel shift, flips,
@@ -463,16 +470,6 @@ class ImageDataGenerator:
                                                rows, cols)
                     for p in params]
         moved = [i for i, matrix in enumerate(matrices) if matrix is not None]
-        if self.interpolation_order == 1 and transforms.has_scipy():
-            # Rotations and shears: SciPy's per-channel calls are faster than the batch
-            # sampler's gathers of every output pixel's four taps (one thread, 16 images,
-            # us an image, sampler / SciPy: 32x32x3 142 / 116, 64x64 598 / 382, 128x128
-            # 2772 / 1478; 16x16 50 / 50); diagonal matrices (shifts, zooms) stay batched
-            # (32x32 27 / 107, 128x128 855 / 1346).
-            general = [i for i in moved if matrices[i][0, 1] or matrices[i][1, 0]]
-            for i in general:
-                images[i] = self._scipy_warp(images[i], params[i])
-            moved = [i for i in moved if not (matrices[i][0, 1] or matrices[i][1, 0])]
         if not moved:
             return images
         subset = images[moved]
@@ -484,15 +481,6 @@ class ImageDataGenerator:
             fill_mode=self.fill_mode, cval=self.cval)
         images[moved] = np.moveaxis(warped, -1, 1) if channels_first else warped
         return images
-
-    def _scipy_warp(self, image, params):
-        """The affine warp of `apply_transform` (SciPy, channel by channel) of one image."""
-        return transforms.apply_affine_transform(
-            image, params.get("theta", 0), params.get("tx", 0), params.get("ty", 0),
-            params.get("shear", 0), params.get("zx", 1), params.get("zy", 1),
-            row_axis=self.row_axis - 1, col_axis=self.col_axis - 1,
-            channel_axis=self.channel_axis - 1, fill_mode=self.fill_mode, cval=self.cval,
-            order=self.interpolation_order)
 
     @staticmethod
     def _brightness(x, factor, channel_axis):

@@ -18,15 +18,6 @@ def _ndimage():
     return ndimage
 
 
-def has_scipy():
-    """Whether SciPy can be imported (the batch routes fall back to NumPy without it)."""
-    try:
-        _ndimage()
-    except ImportError:
-        return False
-    return True
-
-
 def _image_enhance():
     try:
         from PIL import ImageEnhance
