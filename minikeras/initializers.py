@@ -7,10 +7,11 @@ import warnings
 import numpy as np
 
 from .core import config, philox
-from .core.random import global_rng, make_rng
+from .core.random import draw_initializer_seed, global_rng, make_rng
 from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
 from .core.tensor import Tensor
+from .ops.blas_threads import one_blas_thread
 
 register_builtins("initializers", globals())   # names looked up by `deserialize_keras_object`
 
@@ -154,6 +155,7 @@ class _Random(Initializer):
         if first_state is None:
             # the first call draws from the global generator (the values of a seeded session
             # are unchanged); the state it started from replays them at later calls
+            draw_initializer_seed()   # tf.keras' seed draw from Python's `random`
             generator = global_rng()
             self._first_state = (type(generator.bit_generator),
                                  copy.deepcopy(generator.bit_generator.state))
@@ -360,7 +362,8 @@ class Orthogonal(_Random):
             flat = philox.stateless_normal(flat_shape, self._tf_seed()).astype(np.float64)
         else:
             flat = self._rng().normal(size=flat_shape)
-        q, r = np.linalg.qr(flat)
+        with one_blas_thread():     # the same bits; BLAS' threads only add waits
+            q, r = np.linalg.qr(flat)
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
