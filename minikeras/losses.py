@@ -13,6 +13,7 @@ from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import register_builtins
 from .core import dispatch
 from .core.concrete_scope import concrete_values_scope
+from .core.dtype_errors import InvalidArgumentError
 
 register_builtins("losses", globals())   # names looked up by `deserialize_keras_object`
 
@@ -270,6 +271,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, ignore_class=None):
     y_pred = _float_tensor(y_pred)
+    if ignore_class is not None and len(y_pred.shape) == 1:
+        _refuse_unbatched_ignore_class(y_true)
     labels = _labels_matching_output(np.asarray(as_array(y_true)), tuple(y_pred.shape), axis)
     labels = _integer_labels(labels, y_pred.shape[axis], ignore_class)
     logits = getattr(y_pred, "_keras_logits", None)
@@ -293,6 +296,15 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
         loss = ops.where(valid, loss, np.zeros((), as_array(loss).dtype))
         loss._keras_mask = valid        # the loss classes average over the valid entries only
     return loss
+
+
+def _refuse_unbatched_ignore_class(y_true):
+    """tf_keras masks the ignored labels with a mask shaped as the output without its class
+    axis: for a rank-1 output that is a scalar, which tf refuses."""
+    if np.ndim(as_array(y_true)) == 0:
+        raise ValueError("mask cannot be scalar.")
+    raise InvalidArgumentError("WhereOp : Unhandled input dimensions: 0 (ignore_class needs "
+                               "a batch axis before the class axis)")
 
 
 def _labels_matching_output(labels, output_shape, axis):

@@ -8,6 +8,7 @@ from ..core import config
 from ..core.registry import builtin_objects
 from ..core.serialization import deserialize_object
 from ..core.concrete_scope import concrete_values_scope
+from ..core.dtype_errors import InvalidArgumentError
 from ..core.session import to_snake_case, unique_object_name
 from ..core.tensor import Tensor, Variable
 from ..core.tensor import as_array
@@ -39,7 +40,12 @@ def squeeze_or_expand_dimensions(y_pred, y_true=None, sample_weight=None):
     if sample_weight is None:
         return y_pred, y_true
     if sample_weight.ndim:
-        if sample_weight.ndim - y_pred.ndim == 1 and sample_weight.shape[-1] == 1:
+        if sample_weight.ndim - y_pred.ndim == 1:
+            if sample_weight.shape[-1] != 1:     # tf.squeeze(sample_weight, [-1]) refuses it
+                raise InvalidArgumentError(
+                    f"Can not squeeze dim[{sample_weight.ndim - 1}], expected a dimension of 1, "
+                    f"got {sample_weight.shape[-1]} (sample_weight of shape "
+                    f"{sample_weight.shape} for values of shape {y_pred.shape}).")
             sample_weight = sample_weight[..., 0]
         elif y_pred.ndim - sample_weight.ndim == 1:
             sample_weight = sample_weight[..., None]
@@ -284,7 +290,7 @@ class MeanMetricWrapper(Mean):
     """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
-        super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
+        super().__init__(name=name, dtype=dtype)     # 'mean_metric_wrapper' by default
         self._fn = fn
         self._fn_kwargs = kwargs
 

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..core import config
 from ..core.tensor import as_array
+from ..core.dtype_errors import InvalidArgumentError
 from .base import Metric, broadcast_weights, divide_no_nan, squeeze_or_expand_dimensions
 
 NEG_INF = -1e10
@@ -61,6 +62,9 @@ def update_confusion_matrix(variables, y_true, y_pred, thresholds, top_k=None, c
     if top_k is not None:
         y_pred = _filter_top_k(y_pred, top_k)
     if class_id is not None:
+        if not -y_pred.shape[-1] <= class_id < y_pred.shape[-1]:
+            raise InvalidArgumentError(f"slice index {class_id} of dimension "
+                                       f"{y_pred.ndim - 1} out of bounds.")
         y_true, y_pred = y_true[..., class_id, None], y_pred[..., class_id, None]
     weights = np.ones_like(y_pred) if sample_weight is None else \
         broadcast_weights(sample_weight, y_pred)
