@@ -54,11 +54,20 @@ def squeeze_or_expand_dimensions(y_pred, y_true=None, sample_weight=None):
 
 def broadcast_weights(weights, values):
     """TF's `broadcast_weights`: a scalar, or the same rank with each axis 1 or equal;
-    anything else is a ValueError."""
-    if weights.ndim and (weights.ndim != values.ndim or any(
-            w not in (1, v) for w, v in zip(weights.shape, values.shape))):
-        raise ValueError(f"weights can not be broadcast to values. values.shape={values.shape}, "
-                         f"weights.shape={weights.shape}.")
+    anything else is a ValueError (in TF's words)."""
+    if not weights.ndim:
+        return np.broadcast_to(weights, values.shape)
+    if weights.ndim != values.ndim:
+        raise ValueError(f"weights can not be broadcast to values. values.rank={values.ndim}. "
+                         f"weights.rank={weights.ndim}. values.shape={values.shape}. "
+                         f"weights.shape={weights.shape}. Received weights={weights}, "
+                         f"values={values}")
+    for dim, (w, v) in enumerate(zip(weights.shape, values.shape)):
+        if w not in (1, v):
+            raise ValueError(f"weights can not be broadcast to values. Mismatch at dim {dim}. "
+                             f"values.shape={np.array(values.shape)}, weights.shape="
+                             f"{np.array(weights.shape)}. Received weights={weights}, "
+                             f"values={values}")
     return np.broadcast_to(weights, values.shape)
 
 
