@@ -647,6 +647,72 @@ def gen_masked(d, number):
                 masked_steps=d.pick([[0], [steps - 1], [0, steps - 1]]))
 
 
+MASKED_CLASSES = [("BinaryCrossentropy", "sigmoid", "binary"),
+                  ("BinaryFocalCrossentropy", "sigmoid", "prob"),
+                  ("CategoricalCrossentropy", "softmax", "onehot"),
+                  ("CategoricalFocalCrossentropy", "softmax", "onehot"),
+                  ("SparseCategoricalCrossentropy", "softmax", "int"),
+                  ("Huber", "linear", "any"), ("MeanSquaredError", "linear", "any"),
+                  ("Poisson", "softplus", "pos"), ("KLDivergence", "softmax", "softmax"),
+                  ("CosineSimilarity", "linear", "any"), ("LogCosh", "linear", "any"),
+                  ("SquaredHinge", "tanh", "binary"), ("CategoricalHinge", "softmax", "onehot"),
+                  ("MeanAbsolutePercentageError", "linear", "pos"),
+                  ("MeanSquaredLogarithmicError", "softplus", "pos")]
+
+
+def gen_masked_class(d, number):
+    """A loss object with drawn arguments (reduction included) as the compiled loss."""
+    cls, activation, label = MASKED_CLASSES[number % len(MASKED_CLASSES)]
+    batch, steps, features = d.pick([1, 2, 3]), d.pick([2, 3]), d.pick([1, 2])
+    units = 1 if cls.startswith("Binary") and d.flip() else 3
+    loss_kwargs = {k: v for k, v in loss_options(d, cls, [batch, steps, units]).items()
+                   if k not in ("axis", "from_logits")}
+    if d.flip(0.6):
+        loss_kwargs["reduction"] = d.pick(REDUCTIONS)
+    if cls == "SparseCategoricalCrossentropy" and "ignore_class" in loss_kwargs:
+        loss_kwargs["ignore_class"] = d.pick([0, 2])
+    y_shape = [batch, steps] + ([] if label == "int" else [units])
+    true = ("int", y_shape, "int32", units) if label == "int" else (label, y_shape, "float32")
+    metric = d.pick(MASKED_METRICS["sigmoid" if activation == "sigmoid" else
+                                   "softmax" if activation == "softmax" else "linear"])
+    if label == "int":
+        metric = d.pick(["accuracy", "SparseCategoricalAccuracy"])
+    sw = d.pick([None, ("weight", [batch], "float32"), ("weight", [batch, steps], "float32")])
+    return spec("masked", cls, {"activation": activation, "units": units, "metric": metric,
+                                "weighted": d.flip(), "loss_kwargs": loss_kwargs},
+                [{"x": ("any", [batch, steps, features], "float32"), "y_true": true,
+                  "sample_weight": sw, "weights": [("any", [features, units], "float32"),
+                                                   ("any", [units], "float32")]}],
+                masked_steps=d.pick([[0], [steps - 1]]))
+
+
+def sensible(case, d):
+    """A second round for the metrics tf refuses most draws of: labels of the metric dtype,
+    rank-2 inputs where asked, and weights of the shapes tf takes (or none)."""
+    name = case["name"]
+    for call in case["calls"]:
+        shape = call["y_pred"][1]
+        if name in ("F1Score", "FBetaScore", "R2Score") and len(shape) != 2:
+            shape = [max(shape[0], 1), shape[-1]] if len(shape) > 1 else [shape[0], 2]
+            call["y_pred"] = (call["y_pred"][0], shape, "float32")
+            call["y_true"] = (call["y_true"][0], shape, "float32")
+        if name in ("F1Score", "FBetaScore"):
+            call["y_true"] = (call["y_true"][0], shape, case["kwargs"].get("dtype", "float32"))
+            call["y_pred"] = (call["y_pred"][0], shape, case["kwargs"].get("dtype", "float32"))
+        options = [None, ("weight", shape, "float32")] if name == "BinaryIoU" else \
+            [None, ("weight", shape[:1], "float32"), ("weight", shape[:1] + [1], "float32")]
+        call["sample_weight"] = d.pick(options)
+    if name in ("TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy"):
+        case["kwargs"].pop("dtype", None)
+    return case
+
+
+SECOND_ROUND = {gen_metric_fscore: ["F1Score", "FBetaScore"], gen_metric_r2: ["R2Score"],
+                gen_metric_binary_iou: ["BinaryIoU"],
+                gen_metric_accuracy: ["TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy"],
+                gen_metric_auc: ["AUC"]}
+
+
 def draw_specs():
     d = Drawer(SEED)
     specs = []
@@ -666,6 +732,12 @@ def draw_specs():
             specs.append(gen_metric_function(d, name))
     for number in range(12):
         specs.append(gen_masked(d, number))
+    for number in range(30):
+        specs.append(gen_masked_class(d, number))
+    for gen, classes in SECOND_ROUND.items():
+        for cls in classes:
+            for _ in range(8):
+                specs.append(sensible(gen(d, cls), d))
     counts = {}
     for s in specs:
         key = f"{s['kind']}_{s['name']}"
@@ -831,7 +903,8 @@ def record():
         outputs = keras.layers.Dense(kw["units"], activation=kw["activation"])(hidden)
         model = keras.Model(inputs, outputs)
         model.set_weights([arrays["weight0_0"], arrays["weight0_1"]])
-        loss = case["name"] if case["name"][0].islower() else getattr(keras.losses, case["name"])()
+        loss = case["name"] if case["name"][0].islower() else \
+            getattr(keras.losses, case["name"])(**kw.get("loss_kwargs", {}))
         metric = kw["metric"] if kw["metric"][0].islower() else \
             getattr(keras.metrics, kw["metric"])()
         place = "weighted_metrics" if kw["weighted"] else "metrics"
@@ -845,8 +918,8 @@ def record():
         except Exception as e:               # noqa: BLE001
             facts.update(error_facts(e))
             return
-        facts["evaluate"] = {k: float(v) for k, v in result.items()}
-        facts["train_on_batch"] = {k: float(v) for k, v in trained.items()}
+        facts["evaluate"] = {k: np.asarray(v).tolist() for k, v in result.items()}
+        facts["train_on_batch"] = {k: np.asarray(v).tolist() for k, v in trained.items()}
         for k, w in enumerate(model.get_weights()):
             out[f"trained_weight{k}"] = w
 

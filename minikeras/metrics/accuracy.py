@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..core import config
+from ..core.dtype_errors import InvalidArgumentError
 from ..core.tensor import as_array
 from .base import MeanMetricWrapper, tensor_result
 
@@ -69,6 +70,8 @@ def sparse_top_k_categorical_matches(y_true, y_pred, k=5):
     """1 where the integer label is among the k highest scores."""
     y_true, y_pred = as_array(y_true), as_array(y_pred)
     true_shape = y_true.shape
+    if y_pred.ndim < 2:     # tf's in_top_k wants a batch of score rows
+        raise InvalidArgumentError("predictions must be 2-dimensional")
     if y_pred.ndim > 2:
         y_pred = y_pred.reshape(-1, y_pred.shape[-1])
     if y_true.ndim > 1:

@@ -262,7 +262,7 @@ def test_masked_model_loss_and_metrics_match_tf_keras(fact):
     model = keras.Model(inputs, outputs)
     model.set_weights([array(fact, "weight0_0"), array(fact, "weight0_1")])
     name = spec["name"]
-    loss = name if name[0].islower() else getattr(keras.losses, name)()
+    loss = name if name[0].islower() else getattr(keras.losses, name)(**kw.get("loss_kwargs", {}))
     metric = kw["metric"] if kw["metric"][0].islower() else getattr(keras.metrics, kw["metric"])()
     place = "weighted_metrics" if kw["weighted"] else "metrics"
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss, **{place: [metric]})
@@ -276,6 +276,7 @@ def test_masked_model_loss_and_metrics_match_tf_keras(fact):
         want = {re.sub(r"_\d+$", "", key): value for key, value in want.items()}
         assert sorted(got) == sorted(want)
         for key in want:
-            assert_close(np.float32(got[key]), np.float32(want[key]), 1e-5, key)
+            assert_close(np.asarray(got[key], np.float32), np.asarray(want[key], np.float32),
+                         1e-5, key)
     for k, weight in enumerate(model.get_weights()):
         assert_close(weight, expected(fact, f"trained_weight{k}"), 1e-5, f"weight {k}")
