@@ -112,7 +112,9 @@ def log_cosh(y_true, y_pred):
 
 def huber(y_true, y_pred, delta=1.0):
     y_true, y_pred = _prepare(y_true, y_pred)
-    dtype = y_pred.dtype
+    dtype = np.dtype(config.floatx())     # tf.keras' huber alone computes in floatx
+    if y_pred.dtype != dtype:
+        y_true, y_pred = ops.cast(y_true, dtype), ops.cast(y_pred, dtype)
     delta = np.asarray(delta, dtype)
     error = ops.subtract(y_pred, y_true)
     abs_error = ops.abs(error)

@@ -713,6 +713,23 @@ SECOND_ROUND = {gen_metric_fscore: ["F1Score", "FBetaScore"], gen_metric_r2: ["R
                 gen_metric_auc: ["AUC"]}
 
 
+def in_dtype(case, dtype):
+    """The case with predictions (and float labels) in `dtype` (mixed precision's float16
+    outputs, float64 arrays)."""
+    for call in case["calls"]:
+        call["y_pred"] = (call["y_pred"][0], call["y_pred"][1], dtype) + tuple(call["y_pred"][3:])
+        if call["y_true"][2] == "float32":
+            call["y_true"] = (call["y_true"][0], call["y_true"][1], dtype) + \
+                tuple(call["y_true"][3:])
+    return case
+
+
+DTYPE_ROUND = ["BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy",
+               "CategoricalFocalCrossentropy", "SparseCategoricalCrossentropy", "Huber",
+               "MeanSquaredLogarithmicError", "KLDivergence", "Poisson", "LogCosh",
+               "CosineSimilarity", "MeanAbsolutePercentageError"]
+
+
 def draw_specs():
     d = Drawer(SEED)
     specs = []
@@ -738,6 +755,17 @@ def draw_specs():
         for cls in classes:
             for _ in range(8):
                 specs.append(sensible(gen(d, cls), d))
+    for cls in DTYPE_ROUND:
+        for dtype in ("float16", "float64"):
+            specs.append(in_dtype(gen_loss(d, cls), dtype))
+    for cls in ("Huber", "BinaryCrossentropy", "CategoricalCrossentropy", "LogCosh"):
+        for dtype in ("float16", "float64"):
+            specs.append(in_dtype(gen_loss_function(d, cls), dtype))
+    for cls in ("BinaryCrossentropy", "CategoricalCrossentropy", "AUC", "Precision",
+                "BinaryAccuracy", "MeanSquaredError", "KLDivergence", "Poisson"):
+        gen = next(g for g, names in METRIC_GENERATORS.items() if cls in names)
+        for dtype in ("float16", "float64"):
+            specs.append(in_dtype(gen(d, cls), dtype))
     counts = {}
     for s in specs:
         key = f"{s['kind']}_{s['name']}"

@@ -59,6 +59,10 @@ def update_confusion_matrix(variables, y_true, y_pred, thresholds, top_k=None, c
             y_pred, y_true, as_array(sample_weight, dtype))
     if y_pred.shape != y_true.shape:
         raise ValueError(f"Shapes {y_pred.shape} and {y_true.shape} are incompatible")
+    if (multi_label or label_weights is not None) and y_true.ndim != 2:
+        # tf.debugging.assert_shapes: labels of shape (examples, labels)
+        raise ValueError(f"Number of labels is not consistent..  Tensor  must have rank 2.  "
+                         f"Received rank {y_true.ndim}, shape {y_true.shape}")
     if top_k is not None:
         y_pred = _filter_top_k(y_pred, top_k)
     if class_id is not None:

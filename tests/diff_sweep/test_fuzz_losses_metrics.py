@@ -50,6 +50,9 @@ KNOWN = {
     "loss_SparseCategoricalCrossentropy_2": UNBATCHED_SPARSE,
     "loss_SparseCategoricalCrossentropy_7": UNBATCHED_SPARSE,
     "loss_SparseCategoricalCrossentropy_8": UNBATCHED_SPARSE,
+    "loss_KLDivergence_4": "float16 KLDivergence: tf's gradient of log(y_true / y_pred) squares "
+                           "y_pred ~1e-7, which underflows to 0 in float16 (-inf); minikeras "
+                           "gives the finite -y_true / y_pred",
 }
 
 
@@ -73,8 +76,10 @@ def expected(fact, key):
 
 
 def tolerance_of(fact):
+    """float32 round-off, or float16's for metrics or inputs in half precision."""
     dtype = str(fact["spec"]["kwargs"].get("dtype"))
-    return 2e-3 if dtype == "float16" else 1e-5
+    half = dtype == "float16" or fact["spec"]["calls"][0].get("y_pred", [0, 0, 0])[2] == "float16"
+    return 2e-3 if half else 1e-5
 
 
 def assert_close(got, want, rtol, what):
@@ -159,15 +164,16 @@ def test_loss_matches_tf_keras(fact):
         total = keras.ops.sum(value)
     grad = tape.gradient(total, y_pred)
     assert str(np.asarray(value).dtype) == fact["dtype"]
-    assert_close(value, expected(fact, "value"), 1e-5, "value")
+    rtol = tolerance_of(fact)
+    assert_close(value, expected(fact, "value"), rtol, "value")
     grad = np.zeros_like(np.asarray(y_pred)) if grad is None else grad
-    assert_close(grad, expected(fact, "grad"), 1e-4, "gradient")
+    assert_close(grad, expected(fact, "grad"), 10 * rtol, "gradient")
     if loss is not None:
         same_config(loss.get_config(), fact)
         again = type(loss).from_config(dict(fact["config"]))
         assert_close(again(array(fact, "y_true0"), array(fact, "y_pred0"),
                            sample_weight=array(fact, "sample_weight0")),
-                     expected(fact, "value_from_config"), 1e-5, "from_config")
+                     expected(fact, "value_from_config"), rtol, "from_config")
 
 
 # --- metrics -------------------------------------------------------------------------------------
