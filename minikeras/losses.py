@@ -361,7 +361,6 @@ mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = kl_divergence
 logcosh = log_cosh
-cosine_proximity = cosine_similarity
 
 
 # ---------------------------------------------------------------------------------------
@@ -552,7 +551,7 @@ _FUNCTIONS = {
     "hinge": hinge, "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
     "log_cosh": log_cosh, "logcosh": log_cosh, "huber": huber, "huber_loss": huber,
     "kl_divergence": kld, "kld": kld, "KLD": kld, "kullback_leibler_divergence": kld,
-    "poisson": poisson, "cosine_similarity": cosine_similarity, "cosine_proximity": cosine_similarity,
+    "poisson": poisson, "cosine_similarity": cosine_similarity,
     "binary_crossentropy": binary_crossentropy, "bce": binary_crossentropy,
     "BCE": binary_crossentropy, "categorical_crossentropy": categorical_crossentropy,
     "binary_focal_crossentropy": binary_focal_crossentropy,
@@ -560,7 +559,7 @@ _FUNCTIONS = {
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
 }
 _CLASSES = {cls.__name__: cls for cls in (
-    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+    Loss, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
     Hinge, SquaredHinge, CategoricalHinge, LogCosh, Huber, KLDivergence, Poisson, CosineSimilarity,
     BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
     CategoricalFocalCrossentropy, SparseCategoricalCrossentropy)}

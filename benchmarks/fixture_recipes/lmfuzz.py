@@ -730,6 +730,21 @@ DTYPE_ROUND = ["BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCros
                "CosineSimilarity", "MeanAbsolutePercentageError"]
 
 
+# names given to keras.losses.get / keras.metrics.get (compile resolves strings through them)
+LOOKUPS = {
+    "losses": ["mse", "MSE", "mae", "mape", "msle", "kld", "KLD", "logcosh", "log_cosh", "huber",
+               "huber_loss", "bce", "BCE", "binary_crossentropy", "categorical_focal_crossentropy",
+               "kullback_leibler_divergence", "cosine_similarity", "cosine_proximity", "Huber",
+               "BinaryCrossentropy", "LogCosh", "hinge", "categorical_hinge", "poisson",
+               "sparse_categorical_crossentropy", "Reduction", "Loss", "acc", "accuracy"],
+    "metrics": ["mse", "MSE", "mae", "acc", "ACC", "bce", "BCE", "accuracy", "auc", "AUC",
+                "precision", "Precision", "recall", "f1_score", "F1Score", "r2_score", "R2Score",
+                "log_cosh", "logcosh", "cosine_proximity", "cosine_similarity", "kld",
+                "kullback_leibler_divergence", "binary_focal_crossentropy", "huber",
+                "sparse_top_k_categorical_accuracy", "MeanIoU", "Mean", "Sum", "top_k", "ce",
+                "crossentropy", "squared_hinge", "SquaredHinge", "RootMeanSquaredError"]}
+
+
 def draw_specs():
     d = Drawer(SEED)
     specs = []
@@ -766,6 +781,9 @@ def draw_specs():
         gen = next(g for g, names in METRIC_GENERATORS.items() if cls in names)
         for dtype in ("float16", "float64"):
             specs.append(in_dtype(gen(d, cls), dtype))
+    for module, names in LOOKUPS.items():
+        for name in names:
+            specs.append(spec("lookup", name, {"module": module}, []))
     counts = {}
     for s in specs:
         key = f"{s['kind']}_{s['name']}"
@@ -951,12 +969,24 @@ def record():
         for k, w in enumerate(model.get_weights()):
             out[f"trained_weight{k}"] = w
 
+    def run_lookup(case, arrays, out, facts):
+        try:
+            found = getattr(keras, case["kwargs"]["module"]).get(case["name"])
+        except Exception as e:               # noqa: BLE001
+            facts.update(error_facts(e))
+            return
+        facts["found"] = [type(found).__name__ if not callable(found) or isinstance(found, type)
+                          or hasattr(found, "get_config") else "function",
+                          getattr(found, "__name__", None) or getattr(found, "name", None)
+                          or str(found)]
+
     facts_all, arrays_all = [], {}
     for number, case in enumerate(draw_specs()):
         arrays = case_arrays(case, number)
         out, facts = {}, {"spec": to_jsonable(case)}
         runner = {"loss": run_loss, "loss_fn": run_loss, "metric": run_metric,
-                  "metric_fn": run_metric_fn, "masked": run_masked}[case["kind"]]
+                  "metric_fn": run_metric_fn, "masked": run_masked,
+                  "lookup": run_lookup}[case["kind"]]
         try:
             runner(case, arrays, out, facts)
         except Exception as e:               # noqa: BLE001 (a recipe bug shows in the facts)

@@ -286,3 +286,26 @@ def test_masked_model_loss_and_metrics_match_tf_keras(fact):
                          1e-5, key)
     for k, weight in enumerate(model.get_weights()):
         assert_close(weight, expected(fact, f"trained_weight{k}"), 1e-5, f"weight {k}")
+
+
+# --- names through keras.losses.get / keras.metrics.get ---------------------------------------------
+@by_kind("lookup")
+def test_lookup_by_name_matches_tf_keras(fact):
+    skip_known(fact)
+    get = getattr(keras, fact["spec"]["kwargs"]["module"]).get
+    if "error" in fact:
+        with pytest.raises(Exception) as info:
+            get(fact["spec"]["name"])
+        assert isinstance(info.value, (ValueError, TypeError)), repr(info.value)
+        return
+    kind, name = fact["found"]
+    if kind == "str":
+        pytest.skip("tf_keras' metrics.get gives back a name it cannot resolve as the string "
+                    "itself (compile then fails); minikeras resolves it or raises ValueError")
+    found = get(fact["spec"]["name"])
+    if kind == "function":
+        assert found.__name__ == name
+    else:
+        assert type(found).__name__ == kind
+        if not isinstance(found, keras.losses.Loss) or kind != "Loss":
+            assert re.sub(r"_\d+$", "", found.name) == re.sub(r"_\d+$", "", name)
