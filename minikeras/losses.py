@@ -396,12 +396,22 @@ def _broadcast_weights(sample_weight, losses):
     return sw
 
 
-def _apply_valid_mask(losses, sample_weight, reduction):
-    """tf.keras' `apply_valid_mask`: a loss marked with a mask of valid entries (ignore_class)
-    has its weights multiplied by `mask / mean(mask)`, so the mean runs over valid entries."""
-    mask = getattr(losses, "_keras_mask", None)
-    if mask is None:
+def _keras_mask_of(y_pred):
+    mask = getattr(y_pred, "_keras_mask", None)
+    return None if mask is None or mask is True else np.asarray(as_array(mask))
+
+
+def _apply_valid_mask(losses, sample_weight, reduction, in_mask=None):
+    """tf.keras' `apply_valid_mask`: the entries valid under both the prediction's Keras mask
+    and the loss' own mask of valid entries (ignore_class) keep their weights multiplied by
+    `mask / mean(mask)`, so the mean runs over them; the others weigh 0."""
+    out_mask = getattr(losses, "_keras_mask", None)
+    if in_mask is None and out_mask is None:
         return sample_weight
+    if in_mask is None or out_mask is None:
+        mask = in_mask if out_mask is None else out_mask
+    else:
+        mask = np.logical_and(np.asarray(in_mask, bool), np.asarray(out_mask, bool))
     dtype = as_array(losses).dtype
     mask = np.asarray(mask).astype(dtype)
     if reduction == Reduction.SUM_OVER_BATCH_SIZE:
@@ -450,7 +460,8 @@ class Loss:
         losses = self.call(y_true, y_pred)
         reduction = Reduction.SUM_OVER_BATCH_SIZE if self.reduction == Reduction.AUTO else self.reduction
         if not dispatch.is_symbolic(losses):
-            sample_weight = _apply_valid_mask(losses, sample_weight, reduction)
+            sample_weight = _apply_valid_mask(losses, sample_weight, reduction,
+                                              _keras_mask_of(y_pred))
         return compute_weighted_loss(losses, sample_weight, reduction)
 
     def call(self, y_true, y_pred):

@@ -784,6 +784,19 @@ def draw_specs():
     for module, names in LOOKUPS.items():
         for name in names:
             specs.append(spec("lookup", name, {"module": module}, []))
+    # a Keras mask and ignore_class together: tf.keras' Loss.__call__ averages over the entries
+    # valid under both (found by a fit probe, after the draws above)
+    for ignore, reduction, weights in ((0, "auto", "batch"), (2, "auto", "step"), (1, "sum", None),
+                                       (0, "sum_over_batch_size", None), (1, "none", "batch")):
+        batch, steps = 4, 3
+        sw = {"batch": ("weight", [batch], "float32"), "step": ("weight", [batch, steps],
+                                                             "float32"), None: None}[weights]
+        specs.append(spec("masked", "SparseCategoricalCrossentropy", {
+            "activation": "softmax", "units": 3, "metric": "accuracy", "weighted": True,
+            "loss_kwargs": {"ignore_class": ignore, "reduction": reduction}},
+            [{"x": ("any", [batch, steps, 2], "float32"), "y_true": ("int", [batch, steps], "int32", 3),
+              "sample_weight": sw, "weights": [("any", [2, 3], "float32"), ("any", [3], "float32")]}],
+            masked_steps=[steps - 1]))
     counts = {}
     for s in specs:
         key = f"{s['kind']}_{s['name']}"
