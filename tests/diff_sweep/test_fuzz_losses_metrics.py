@@ -309,3 +309,29 @@ def test_lookup_by_name_matches_tf_keras(fact):
         assert type(found).__name__ == kind
         if not isinstance(found, keras.losses.Loss) or kind != "Loss":
             assert re.sub(r"_\d+$", "", found.name) == re.sub(r"_\d+$", "", name)
+
+
+# --- a prediction carrying a Keras mask, outside compile ---------------------------------------------
+def test_loss_of_a_masked_prediction_averages_over_the_valid_entries():
+    """tf.keras' Loss.__call__ reads the prediction's Keras mask (a Masking model's eager
+    output) and, with ignore_class, its own mask too: the mean runs over the entries valid under
+    both (closed form from the unreduced losses)."""
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(3, 4, 2)).astype("float32")
+    x[:, -1] = 0
+    x[0, 1] = 0
+    y = rng.randint(0, 3, size=(3, 4))
+    inputs = keras.Input((4, 2))
+    outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.Masking()(inputs))
+    prediction = keras.Model(inputs, outputs)(x)
+    per_entry = np.asarray(keras.losses.sparse_categorical_crossentropy(y, prediction))
+    kept = np.any(x != 0, axis=-1)
+    for ignore_class in (None, 1):
+        valid = kept if ignore_class is None else kept & (y != ignore_class)
+        loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=ignore_class)
+        np.testing.assert_allclose(np.asarray(loss(y, prediction)),
+                                   per_entry[valid].sum() / valid.sum(), rtol=1e-6)
+        summed = keras.losses.SparseCategoricalCrossentropy(ignore_class=ignore_class,
+                                                            reduction="sum")
+        np.testing.assert_allclose(np.asarray(summed(y, prediction)), per_entry[valid].sum(),
+                                   rtol=1e-6)
