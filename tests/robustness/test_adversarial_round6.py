@@ -1,0 +1,114 @@
+"""Adversarial inputs and killed processes, round 6 (fid-adv6), compared with tf_keras 2.21.
+
+- A SavedModel saved into a directory that holds more than a SavedModel (`model.save('.')`,
+  `model.save('results/')`, a directory with files in `assets/`) is written into it as tf
+  writes one, keeping the user's files: it was swapped for a new directory and the old one,
+  with everything in it, deleted (`model.save('.')` deleted the working directory).
+- A SavedModel saved through a symbolic link to a directory is written into the directory the
+  link names (tf does; minikeras refused it as "a file of that name exists").
+"""
+import os
+
+import numpy as np
+import pytest
+
+import minikeras as keras
+
+
+def small_model(offset=0.0):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.set_weights([np.full(w.shape, offset + 0.5, "float32") for w in model.get_weights()])
+    return model
+
+
+def assert_weights(path, offset):
+    for weight in keras.models.load_model(path, compile=False).get_weights():
+        np.testing.assert_array_equal(weight, np.full(weight.shape, offset + 0.5, "float32"))
+
+
+def user_files(directory):
+    """A file and a folder of the user's in `directory`; returns what they hold."""
+    with open(os.path.join(directory, "notes.txt"), "w") as handle:
+        handle.write("keep me")
+    os.makedirs(os.path.join(directory, "data"), exist_ok=True)
+    with open(os.path.join(directory, "data", "train.csv"), "w") as handle:
+        handle.write("1,2,3\n")
+    return {"notes.txt": "keep me", os.path.join("data", "train.csv"): "1,2,3\n"}
+
+
+def assert_user_files(directory, expected):
+    for relative, content in expected.items():
+        with open(os.path.join(directory, relative)) as handle:
+            assert handle.read() == content
+
+
+SAVEDMODEL_ENTRIES = ["assets", "keras_metadata.pb", "saved_model.pb", "variables"]
+
+
+# --- SavedModel directories holding the user's files ---------------------------------------------
+@pytest.mark.parametrize("fresh", [True, False], ids=["first save", "over an old SavedModel"])
+def test_a_savedmodel_saved_into_a_directory_of_user_files_keeps_them(tmp_path, fresh):
+    # tf_keras 2.21 writes saved_model.pb, keras_metadata.pb, variables/, assets/ and
+    # fingerprint.pb into the directory and leaves notes.txt and data/ alone; minikeras swapped
+    # in a new directory and deleted the old one with the user's files in it
+    target = tmp_path / "results"
+    target.mkdir()
+    expected = user_files(target)
+    if not fresh:
+        small_model(1.0).save(target)
+    small_model(2.0).save(target)
+    assert_user_files(target, expected)
+    assert sorted(os.listdir(target)) == sorted(SAVEDMODEL_ENTRIES + ["data", "notes.txt"])
+    assert sorted(os.listdir(target / "variables")) == ["variables.data-00000-of-00001",
+                                                       "variables.index"]
+    assert os.listdir(tmp_path) == ["results"]       # nothing staged beside it is left
+    assert_weights(target, 2.0)
+
+
+def test_saving_a_savedmodel_into_the_working_directory_keeps_it(tmp_path, monkeypatch):
+    # `model.save('.')` swapped the working directory for a new one and deleted it with all
+    # the user's files (and the process was left in a deleted directory)
+    monkeypatch.chdir(tmp_path)
+    expected = user_files(tmp_path)
+    small_model(1.0).save(".")
+    small_model(3.0).save(".")
+    assert os.getcwd() == str(tmp_path) and os.path.samefile(".", tmp_path)
+    assert_user_files(tmp_path, expected)
+    assert sorted(os.listdir(tmp_path)) == sorted(SAVEDMODEL_ENTRIES + ["data", "notes.txt"])
+    assert_weights(".", 3.0)
+
+
+def test_a_savedmodel_saved_over_one_with_assets_keeps_them(tmp_path):
+    target = tmp_path / "model"
+    small_model(1.0).save(target)
+    (target / "assets" / "vocabulary.txt").write_text("a\nb\n")
+    small_model(2.0).save(target)
+    assert (target / "assets" / "vocabulary.txt").read_text() == "a\nb\n"
+    assert_weights(target, 2.0)
+
+
+def test_a_plain_savedmodel_directory_is_still_swapped_whole(tmp_path):
+    # a directory holding only a SavedModel (tf's fingerprint.pb included) is replaced in one
+    # step, as before: nothing of the old one stays
+    target = tmp_path / "model"
+    small_model(1.0).save(target)
+    (target / "fingerprint.pb").write_bytes(b"\x08\x01")
+    inode = os.stat(target).st_ino
+    small_model(2.0).save(target)
+    assert sorted(os.listdir(target)) == SAVEDMODEL_ENTRIES
+    assert os.stat(target).st_ino != inode
+    assert_weights(target, 2.0)
+
+
+def test_a_savedmodel_saved_through_a_link_to_a_directory_writes_into_it(tmp_path):
+    # tf_keras 2.21 follows the link; minikeras raised "a file of that name exists"
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    small_model(1.0).save(link)
+    small_model(2.0).save(link)
+    assert link.is_symlink() and os.path.samefile(link, real)
+    assert sorted(os.listdir(real)) == SAVEDMODEL_ENTRIES
+    assert sorted(os.listdir(tmp_path)) == ["link", "real"]
+    assert_weights(link, 2.0)
