@@ -112,3 +112,39 @@ def test_a_savedmodel_saved_through_a_link_to_a_directory_writes_into_it(tmp_pat
     assert sorted(os.listdir(real)) == SAVEDMODEL_ENTRIES
     assert sorted(os.listdir(tmp_path)) == ["link", "real"]
     assert_weights(link, 2.0)
+
+
+def test_model_checkpoint_into_an_existing_directory_writes_a_savedmodel_there(tmp_path):
+    # tf_keras 2.21 refuses a directory only where the format writes a single file (.h5,
+    # .keras: the IsADirectoryError becomes its IOError); minikeras refused every directory
+    expected = user_files(tmp_path)
+    model = small_model(1.0)
+    model.compile("sgd", "mse")
+    data = np.ones((4, 3), "float32"), np.ones((4, 2), "float32")
+    model.fit(*data, epochs=2, verbose=0, callbacks=[keras.callbacks.ModelCheckpoint(tmp_path)])
+    assert_user_files(tmp_path, expected)
+    loaded = keras.models.load_model(tmp_path)
+    for saved, read in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(saved, read)
+    for name, weights_only in [("m.h5", False), ("m.keras", False), ("w.h5", True)]:
+        (tmp_path / name).mkdir()
+        checkpoint = keras.callbacks.ModelCheckpoint(tmp_path / name,
+                                                     save_weights_only=weights_only)
+        with pytest.raises(OSError, match="Please specify a non-directory filepath for "
+                           "ModelCheckpoint. Filepath used is an existing directory: "):
+            model.fit(*data, epochs=1, verbose=0, callbacks=[checkpoint])
+
+
+def test_save_weights_to_a_prefix_ending_in_a_slash_writes_into_that_directory(tmp_path):
+    # tf_keras 2.21: 'ckpt/' writes ckpt/.index, ckpt/.data-00000-of-00001 and ckpt/checkpoint
+    # (model_checkpoint_path "."); minikeras wrote its temporary files into a missing folder
+    prefix = str(tmp_path / "ckpt") + os.sep
+    small_model(1.0).save_weights(prefix)
+    assert sorted(os.listdir(tmp_path / "ckpt")) == [".data-00000-of-00001", ".index",
+                                                     "checkpoint"]
+    assert (tmp_path / "ckpt" / "checkpoint").read_text() == (
+        'model_checkpoint_path: "."\nall_model_checkpoint_paths: "."\n')
+    model = small_model(0.0)
+    model.load_weights(prefix)
+    for weight in model.get_weights():
+        np.testing.assert_array_equal(weight, np.full(weight.shape, 1.5, "float32"))
