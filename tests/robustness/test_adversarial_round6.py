@@ -6,8 +6,14 @@
   with everything in it, deleted (`model.save('.')` deleted the working directory).
 - A SavedModel saved through a symbolic link to a directory is written into the directory the
   link names (tf does; minikeras refused it as "a file of that name exists").
+- `ModelCheckpoint` into an existing directory writes a SavedModel there (tf refuses only the
+  one-file formats); `save_weights('ckpt/')` writes into `ckpt/`.
+- `model.save(h5py.File)` and `load_model(h5py.File)` read and write the `.h5` form in an open
+  file and leave it open, as tf.keras (minikeras refused anything but a path).
 """
 import os
+
+import h5py
 
 import numpy as np
 import pytest
@@ -148,3 +154,30 @@ def test_save_weights_to_a_prefix_ending_in_a_slash_writes_into_that_directory(t
     model.load_weights(prefix)
     for weight in model.get_weights():
         np.testing.assert_array_equal(weight, np.full(weight.shape, 1.5, "float32"))
+
+
+# --- open h5py files ---------------------------------------------------------------------------
+def test_a_model_saves_into_and_loads_from_an_open_h5py_file(tmp_path):
+    # tf_keras 2.21 (legacy `save_model_to_hdf5` / `load_model_from_hdf5`) takes an h5py.File,
+    # writes or reads the .h5 layout and leaves it open; minikeras raised TypeError / OSError
+    path = tmp_path / "model.h5"
+    model = small_model(1.0)
+    model.compile("adam", "mse")
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), verbose=0)
+    with h5py.File(path, "w") as handle:
+        model.save(handle)
+        assert handle.id.valid
+        assert sorted(handle.keys()) == ["model_weights", "optimizer_weights"]
+        assert sorted(handle.attrs) == ["backend", "keras_version", "model_config",
+                                        "training_config"]
+    with h5py.File(path, "r") as handle:
+        loaded = keras.models.load_model(handle)
+        assert handle.id.valid
+    for saved, read in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(saved, read)
+    assert int(loaded.optimizer.iterations.numpy()) == 1
+    with h5py.File(tmp_path / "other.h5", "w") as handle:
+        with pytest.raises(ValueError, match="expected a `.keras` extension"):
+            model.save(handle, save_format="keras")
+        model.save(handle, save_format="tf")        # tf.keras writes the .h5 form here too
+        assert "model_config" in handle.attrs
