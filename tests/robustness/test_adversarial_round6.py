@@ -10,6 +10,9 @@
   one-file formats); `save_weights('ckpt/')` writes into `ckpt/`.
 - `model.save(h5py.File)` and `load_model(h5py.File)` read and write the `.h5` form in an open
   file and leave it open, as tf.keras (minikeras refused anything but a path).
+- `adapt()` takes a pandas DataFrame as its array and a Series as a column (n, 1), as tf.keras'
+  data adapters do (iterating a DataFrame walked its column names: "could not convert string
+  to float: 'a'").
 """
 import os
 
@@ -181,3 +184,68 @@ def test_a_model_saves_into_and_loads_from_an_open_h5py_file(tmp_path):
             model.save(handle, save_format="keras")
         model.save(handle, save_format="tf")        # tf.keras writes the .h5 form here too
         assert "model_config" in handle.attrs
+
+
+# --- pandas tables given to adapt() --------------------------------------------------------------
+class Series:
+    """What adapt() meets in a pandas Series (pandas is not a test dependency): iteration
+    over the values, `to_numpy()`, `__array__`."""
+    __module__ = "pandas.core.series"
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self):
+        return len(self.values)
+
+    def __getitem__(self, index):
+        return self.values[index]
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+    def to_numpy(self):
+        return self.values
+
+
+class DataFrame(Series):
+    """A pandas DataFrame: iterating one gives its column names."""
+    __module__ = "pandas.core.frame"
+
+    def __init__(self, columns):
+        self.columns = dict(columns)
+        super().__init__(np.stack(list(self.columns.values()), axis=1))
+
+    def __iter__(self):
+        return iter(self.columns)
+
+    def __getitem__(self, name):
+        return Series(self.columns[name])
+
+
+def test_adapt_takes_a_dataframe_as_its_array_and_a_series_as_a_column():
+    table = np.random.RandomState(0).rand(16, 3).astype("float32")
+    frame = DataFrame({"a": table[:, 0], "b": table[:, 1], "c": table[:, 2]})
+    normalization = keras.layers.Normalization()
+    normalization.adapt(frame)      # minikeras: ValueError "could not convert string to float"
+    np.testing.assert_allclose(normalization.mean.numpy(), table.mean(0, keepdims=True),
+                               rtol=1e-6)
+    np.testing.assert_allclose(normalization.variance.numpy(), table.var(0, keepdims=True),
+                               rtol=1e-5)
+    # tf_keras 2.21: a Series is a column, so axis=None statistics are of shape (1, 1)
+    column = keras.layers.Normalization(axis=None)
+    column.adapt(frame["a"])
+    assert column.mean.shape == (1, 1)
+    np.testing.assert_allclose(column.mean.numpy(), [[table[:, 0].mean()]], rtol=1e-6)
+    discretization = keras.layers.Discretization(num_bins=2)
+    discretization.adapt(frame)
+    assert len(discretization.bin_boundaries) == 1
+    lookup = keras.layers.IntegerLookup()
+    lookup.adapt(DataFrame({"a": np.array([1, 2, 2]), "b": np.array([3, 3, 3])}))
+    assert lookup.get_vocabulary() == [-1, 3, 2, 1]
+    text = keras.layers.TextVectorization()
+    text.adapt(Series(np.array(["a b", "b c", "c c"], dtype=object)))
+    assert text.get_vocabulary() == ["", "[UNK]", "c", "b", "a"]
