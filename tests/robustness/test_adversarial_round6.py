@@ -13,6 +13,10 @@
 - `adapt()` takes a pandas DataFrame as its array and a Series as a column (n, 1), as tf.keras'
   data adapters do (iterating a DataFrame walked its column names: "could not convert string
   to float: 'a'").
+- `get_file(extract=True)` merges the archive's folders into existing ones, as tf.keras'
+  `extractall` does (an existing folder of the same name was deleted with the user's files).
+- During `fit`, the user's signal handlers run between training steps, as tf.keras' compiled
+  steps let them (a handler saving the model on SIGTERM saved half a step).
 """
 import os
 import signal
@@ -300,3 +304,27 @@ def test_a_users_signal_handler_sees_the_model_between_training_steps():
     assert all(snapshot in states for snapshot in snapshots)
     assert [snapshot[0] for snapshot in snapshots] == list(range(1, 9))
     assert handler_after_fit is not previous and not hasattr(handler_after_fit, "wrapped")
+
+
+# --- get_file extracting over existing folders ---------------------------------------------------
+def test_get_file_extracting_over_an_existing_folder_keeps_the_users_files(tmp_path):
+    # tf_keras 2.21 extracts with tarfile/zipfile `extractall` into the datasets folder: files
+    # of the archive replace those of the same names, other files stay; minikeras deleted the
+    # existing `photos/` folder before moving the archive's in
+    import tarfile
+    source = tmp_path / "source" / "photos"
+    source.mkdir(parents=True)
+    (source / "cat.txt").write_text("new cat")
+    archive = tmp_path / "photos.tar.gz"
+    with tarfile.open(archive, "w:gz") as handle:
+        handle.add(source, arcname="photos")
+    datasets = tmp_path / "cache" / "datasets"
+    (datasets / "photos").mkdir(parents=True)
+    (datasets / "photos" / "cat.txt").write_text("old cat")
+    (datasets / "photos" / "mine.txt").write_text("the user's")
+    path = keras.utils.get_file("photos.tar.gz", origin=archive.as_uri(), extract=True,
+                                cache_dir=str(tmp_path / "cache"))
+    assert path == str(datasets / "photos.tar.gz")
+    assert (datasets / "photos" / "cat.txt").read_text() == "new cat"
+    assert (datasets / "photos" / "mine.txt").read_text() == "the user's"
+    assert sorted(os.listdir(datasets)) == ["photos", "photos.tar.gz"]
