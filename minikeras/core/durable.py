@@ -308,9 +308,18 @@ def steps_interrupted_between():
 
 
 def atomic_step():
-    """A context for one training step: Ctrl-C arriving inside it is raised when it ends
-    (inside a fit, a flag; elsewhere, `train_on_batch`, `interrupts_deferred`)."""
+    """A context for one training step: Ctrl-C and the user's signal handlers arriving inside
+    it take effect when it ends (inside a fit, a flag; `train_on_batch` in the main thread,
+    the fit's handlers for one step; elsewhere `interrupts_deferred`)."""
     if _steps.thread is not None and _steps.thread == threading.get_ident() and \
             not _steps.in_step:
         return _steps
+    if _steps.thread is None and threading.current_thread() is threading.main_thread():
+        return _one_step()
     return interrupts_deferred()
+
+
+@contextlib.contextmanager
+def _one_step():
+    with steps_interrupted_between(), _steps:
+        yield

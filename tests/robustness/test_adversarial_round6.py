@@ -306,6 +306,26 @@ def test_a_users_signal_handler_sees_the_model_between_training_steps():
     assert handler_after_fit is not previous and not hasattr(handler_after_fit, "wrapped")
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="POSIX signals")
+def test_a_users_signal_handler_sees_the_model_between_train_on_batch_calls():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.BatchNormalization(),
+                              SignalInsideTheStep(), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    model.run_eagerly = True
+    states, snapshots = [model_state(model)], []
+    previous = signal.signal(signal.SIGUSR1, lambda signum, frame:
+                             snapshots.append(model_state(model)))
+    try:
+        for step in range(3):
+            model.train_on_batch(np.arange(6.0).reshape(2, 3) + step, np.ones((2, 2)))
+            states.append(model_state(model))
+        handler_after = signal.getsignal(signal.SIGUSR1)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert snapshots == states[1:]
+    assert not hasattr(handler_after, "wrapped")
+
+
 # --- get_file extracting over existing folders ---------------------------------------------------
 def test_get_file_extracting_over_an_existing_folder_keeps_the_users_files(tmp_path):
     # tf_keras 2.21 extracts with tarfile/zipfile `extractall` into the datasets folder: files
