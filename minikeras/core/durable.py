@@ -267,10 +267,18 @@ _steps = _StepInterrupts()
 _STEP_HANDLER = _steps.handle       # one bound method, so `getsignal(...) is` recognises it
 
 
-def _users_handlers():
+_SIGNALS = tuple(sorted(signal.valid_signals()))     # (slow to list: once)
+# The signals users handle (schedulers, timers, terminals), checked per
+# `train_on_batch` call where looking at every signal would cost more than a small step.
+_COMMON_SIGNALS = tuple(getattr(signal, name) for name in (
+    "SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
+    if hasattr(signal, name))
+
+
+def _users_handlers(signals):
     """{signal: handler} of the Python handlers the user installed (not the defaults)."""
     handlers = {}
-    for signum in signal.valid_signals():
+    for signum in signals:
         handler = signal.getsignal(signum)
         if callable(handler) and handler is not signal.default_int_handler:
             handlers[signum] = handler
@@ -278,15 +286,15 @@ def _users_handlers():
 
 
 @contextlib.contextmanager
-def steps_interrupted_between():
-    """Around a whole fit: Ctrl-C and the user's signal handlers inside `atomic_step()` wait for
-    the step's end. Only in the main thread (where Python runs handlers), and not again inside
-    a fit."""
+def steps_interrupted_between(signals=_SIGNALS):
+    """Around a whole fit: Ctrl-C and the user's handlers of `signals` inside `atomic_step()`
+    wait for the step's end. Only in the main thread (where Python runs handlers), and not
+    again inside a fit."""
     if threading.current_thread() is not threading.main_thread() or _steps.thread is not None:
         yield
         return
     wrapped = {}
-    for signum, handler in _users_handlers().items():
+    for signum, handler in _users_handlers(signals).items():
         with contextlib.suppress(OSError, ValueError):
             signal.signal(signum, _steps.deferring(handler))
             wrapped[signum] = handler
@@ -321,5 +329,5 @@ def atomic_step():
 
 @contextlib.contextmanager
 def _one_step():
-    with steps_interrupted_between(), _steps:
+    with steps_interrupted_between(_COMMON_SIGNALS), _steps:
         yield
