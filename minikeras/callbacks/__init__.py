@@ -20,3 +20,7 @@ from .csv_logger import CSVLogger  # noqa: F401
 from .lambda_callback import LambdaCallback  # noqa: F401
 from .remote_monitor import RemoteMonitor  # noqa: F401
 from .tensorboard import TensorBoard  # noqa: F401
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import public_names as _public_names  # noqa: E402
+__all__ = _public_names(globals(), ("experimental",))

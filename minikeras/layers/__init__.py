@@ -118,3 +118,7 @@ from .preprocessing.hashed_crossing import HashedCrossing  # noqa: F401
 from .locally_connected.locally_connected1d import LocallyConnected1D  # noqa: F401
 from .locally_connected.locally_connected2d import LocallyConnected2D  # noqa: F401
 from .normalization.spectral_normalization import SpectralNormalization  # noqa: F401
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import public_names as _public_names  # noqa: E402
+__all__ = _public_names(globals(), bound_later=("experimental",))

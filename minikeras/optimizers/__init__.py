@@ -136,3 +136,7 @@ def get(identifier, **kwargs):
             raise ValueError(unknown_object_message("optimizer", identifier))
         return cls()
     raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import public_names as _public_names  # noqa: E402
+__all__ = _public_names(globals(), ("experimental", "legacy", "schedules"))

@@ -241,3 +241,7 @@ def tokenizer_from_json(json_string):
     tokenizer.word_index = word_index
     tokenizer.index_word = index_word
     return tokenizer
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import public_names as _public_names  # noqa: E402
+__all__ = _public_names(globals(), ())
