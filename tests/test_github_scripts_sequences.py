@@ -77,3 +77,16 @@ def test_keras1_submodule_after_star_import_is_a_name_error():
     assert "experimental" in namespace
     from minikeras.layers.recurrent import GRU
     assert GRU is minikeras.layers.GRU
+
+
+def test_top_level_star_import_keeps_the_users_random():
+    # `import random` then `from keras import *`: tf.keras binds its public modules only.
+    namespace = {}
+    exec("import random\nfrom minikeras import *", namespace)
+    import random
+    assert namespace["random"] is random
+    assert "ops" not in namespace and "core" not in namespace and "engine" not in namespace
+    peer = peer_facts()["star_imports"][""]
+    import minikeras
+    for name in ("layers", "models", "backend", "utils", "optimizers", "Sequential", "Model"):
+        assert name in peer["names"] and namespace[name] is getattr(minikeras, name)
