@@ -3,9 +3,11 @@ checked where minikeras differed from tf_keras 2.21 when the scripts ran unchang
 (fid-gh2 sweep; peer facts in tests/fixtures/github_sequences/, written by
 benchmarks/fixture_recipes/github_sequences.py)."""
 import importlib
+import importlib.util
 import json
 import types
 
+import numpy as np
 import pytest
 
 import minikeras  # noqa: F401  (attaches the Keras 2 module paths to the packages)
@@ -90,3 +92,73 @@ def test_top_level_star_import_keeps_the_users_random():
     import minikeras
     for name in ("layers", "models", "backend", "utils", "optimizers", "Sequential", "Model"):
         assert name in peer["names"] and namespace[name] is getattr(minikeras, name)
+
+
+# --- Keras 2 custom layers keeping state with add_update; make_predict_function -------------
+def _load_update_cases():
+    spec = importlib.util.spec_from_file_location(
+        "github_sequences_update_cases", fixture_path("github_sequences", "update_cases.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+UPDATE_X = np.arange(12, dtype="float32").reshape(4, 3)
+UPDATE_Y = np.ones((4, 1), "float32")
+
+
+@pytest.mark.parametrize("trainable", [True, False])
+def test_add_update_moving_average_and_callable_updates(trainable):
+    # A GitHub "running mean" layer: `self.add_update([K.moving_average_update(...)])` in call.
+    # We had no add_update (AttributeError), and a functional build's placeholder runs of
+    # `call` moved the running mean; tf.keras updates it at each train and predict step only.
+    import warnings
+    import minikeras as keras
+    peer = peer_facts()["updates"][f"counter_trainable_{trainable}"]
+    model = _load_update_cases().running_mean_model(keras, counter_trainable=trainable)
+    K = keras.backend
+    center, counter = model.get_layer("center"), model.get_layer("counter")
+    np.testing.assert_array_equal(K.get_value(center.running_mean), peer["after_build"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert center.updates == peer["layer_updates"] == []
+        assert model.state_updates == peer["model_state_updates"] == []
+    assert [str(w.message) for w in caught] == peer["warnings"]
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    history = model.fit(UPDATE_X, UPDATE_Y, batch_size=2, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], peer["loss"], rtol=1e-5)
+    np.testing.assert_allclose(K.get_value(center.running_mean), peer["after_fit"], rtol=1e-6)
+    assert float(K.get_value(counter.count)) == peer["count_after_fit"]
+    np.testing.assert_allclose(model.predict(UPDATE_X, batch_size=4, verbose=0), peer["predict"],
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(K.get_value(center.running_mean), peer["after_predict"], rtol=1e-6)
+    assert float(K.get_value(counter.count)) == peer["count_after_predict"]
+
+
+def test_make_step_functions_as_tf_keras():
+    # Flask apps: `model = load_model(...); model.make_predict_function()` (AttributeError here
+    # before). The functions take a batch iterator, as tf.keras' do; compile forgets them.
+    import minikeras as keras
+    peer = peer_facts()["updates"]["hooks"]
+    model = _load_update_cases().running_mean_model(keras)
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    assert [model.train_function is None, model.test_function is None,
+            model.predict_function is None] == peer["before"]
+    predict = model.make_predict_function()
+    assert (model.make_predict_function() is predict) == peer["same_when_made_again"]
+    assert (model.make_predict_function(force=True) is not predict) == peer["new_when_forced"]
+    batches = iter([UPDATE_X[:2], UPDATE_X[2:]])
+    np.testing.assert_allclose(model.make_predict_function()(batches), peer["predict_first_batch"],
+                               rtol=1e-6)
+    train_batches = iter([(UPDATE_X[:2], UPDATE_Y[:2]), (UPDATE_X[2:], UPDATE_Y[2:])])
+    train = model.make_train_function()
+    logs = [train(train_batches) for _ in range(2)]
+    for ours, theirs in zip(logs, peer["train_logs"]):
+        assert ours.keys() == theirs.keys()
+        np.testing.assert_allclose(ours["loss"], theirs["loss"], rtol=1e-5)
+    test_logs = model.make_test_function()(iter([(UPDATE_X, UPDATE_Y)]))
+    np.testing.assert_allclose(test_logs["loss"], peer["test_logs"]["loss"], rtol=1e-5)
+    for ours, theirs in zip(model.get_layer("out").get_weights(), peer["weights_after"]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    assert [model.train_function is None, model.predict_function is None] == peer["after_compile"]
