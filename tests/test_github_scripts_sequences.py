@@ -162,3 +162,36 @@ def test_make_step_functions_as_tf_keras():
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
     model.compile(keras.optimizers.SGD(0.1), "mse")
     assert [model.train_function is None, model.predict_function is None] == peer["after_compile"]
+
+
+# --- refusals TensorFlow makes inside its graph -----------------------------------------------
+def test_class_weight_outside_the_labels_is_tf_invalid_argument_error():
+    # A BiLSTM tagger fitted with 2D sparse labels and `class_weight`: tf.keras takes the argmax
+    # over time as the class and its gather of the weights refuses it (InvalidArgumentError;
+    # ours subclasses ValueError).
+    import minikeras as keras
+    peer = peer_facts()["error_classes"]["class_weight_2d_labels"]
+    tagger = keras.Sequential([keras.layers.Embedding(5, 2, input_length=6),
+                               keras.layers.Dense(4, activation="softmax")])
+    tagger.compile("adam", "sparse_categorical_crossentropy")
+    labels = np.array([[0, 0, 0, 0, 3, 1], [1, 0, 0, 0, 0, 2]])
+    with pytest.raises(ValueError) as caught:
+        tagger.fit(np.ones((2, 6)), labels, class_weight={0: 1, 1: 2, 2: 1, 3: 1}, verbose=0)
+    assert type(caught.value).__name__ == peer[0] == "InvalidArgumentError"
+    assert "[0, 4)" in str(caught.value) and "[0, 4)" in peer[2]
+
+
+@pytest.mark.parametrize("case", ["stateful_predict", "stateful_fit"])
+def test_stateful_lstm_fed_another_batch_size_is_a_value_error(case):
+    import minikeras as keras
+    peer = peer_facts()["error_classes"][case]
+    model = keras.Sequential([keras.layers.LSTM(3, stateful=True, batch_input_shape=(4, 2, 2)),
+                              keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x = np.zeros((3, 2, 2), "float32")
+    with pytest.raises(ValueError) as caught:
+        if case == "stateful_predict":
+            model.predict(x, batch_size=3, verbose=0)
+        else:
+            model.fit(x, np.zeros((3, 1)), batch_size=3, verbose=0)
+    assert type(caught.value).__name__ == peer[0]

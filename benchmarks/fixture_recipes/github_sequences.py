@@ -87,11 +87,41 @@ def updates_and_step_functions(keras):
     return found
 
 
+def error_classes(keras):
+    """The exception classes of two refusals TensorFlow makes inside its graph (stacked
+    stateful LSTMs fed another batch size; a 3D tagger's labels outside `class_weight`)."""
+    found = {}
+    model = keras.Sequential([keras.layers.LSTM(3, stateful=True, batch_input_shape=(4, 2, 2)),
+                              keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x = np.zeros((6, 2, 2), "float32")
+    for label, run in [("stateful_predict", lambda: model.predict(x[:3], batch_size=3, verbose=0)),
+                       ("stateful_fit", lambda: model.fit(x[:3], np.zeros((3, 1)), batch_size=3,
+                                                          verbose=0))]:
+        try:
+            run()
+            found[label] = None
+        except Exception as error:   # noqa: BLE001  (recording which class it is)
+            found[label] = [type(error).__name__, isinstance(error, ValueError), str(error)[:300]]
+    tagger = keras.Sequential([keras.layers.Embedding(5, 2, input_length=6),
+                               keras.layers.Dense(4, activation="softmax")])
+    tagger.compile("adam", "sparse_categorical_crossentropy")
+    labels = np.array([[0, 0, 0, 0, 3, 1], [1, 0, 0, 0, 0, 2]])   # argmax over time: 4, 5
+    try:
+        tagger.fit(np.ones((2, 6)), labels, class_weight={0: 1, 1: 2, 2: 1, 3: 1}, verbose=0)
+        found["class_weight_2d_labels"] = None
+    except Exception as error:   # noqa: BLE001
+        found["class_weight_2d_labels"] = [type(error).__name__, isinstance(error, ValueError),
+                                           str(error)[:300]]
+    return found
+
+
 def main():
     out = fixture_dir("github_sequences")
     os.makedirs(out, exist_ok=True)
     import tf_keras
-    facts = {"star_imports": star_imports(), "updates": updates_and_step_functions(tf_keras)}
+    facts = {"star_imports": star_imports(), "updates": updates_and_step_functions(tf_keras),
+             "error_classes": error_classes(tf_keras)}
     with open(os.path.join(out, "tf_keras_facts.json"), "w") as f:
         json.dump(facts, f, indent=1, sort_keys=True)
 

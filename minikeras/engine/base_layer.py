@@ -904,7 +904,7 @@ class Layer:
         dimensions of the result that change are unknown (None). tf.keras runs `call` once
         (symbolically): what the runs after the first print is not shown, and the state
         updates they make (`K.moving_average_update`, `variable.assign`) are undone."""
-        held = [(weight, weight.numpy()) for weight in self.weights]
+        held = [(weight, weight.numpy()) for weight in self.weights if isinstance(weight, Variable)]
         try:
             return self._infer_on_placeholders(args, kwargs)
         finally:
