@@ -101,8 +101,8 @@ _keep_keras2_module_paths()
 
 # `from keras import *` binds tf.keras' public modules and names, not our internal floors
 # (`core`, `engine`, `ops`) nor the Keras 3 `random` module over the user's `import random`.
-from .core.star_exports import public_names as _public_names  # noqa: E402
-__all__ = _public_names(globals(), (
+from .core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), (
     "activations", "applications", "backend", "callbacks", "constraints", "datasets",
     "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "optimizers",
     "preprocessing", "regularizers", "saving", "utils"))

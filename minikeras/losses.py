@@ -574,5 +574,5 @@ def get(identifier):
     raise ValueError(f"Could not interpret loss function identifier: {identifier}")
 
 # `from keras.X import *` binds the public names only (see core/star_exports.py).
-from .core.star_exports import public_names as _public_names  # noqa: E402
-__all__ = _public_names(globals(), ())
+from .core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ())

@@ -195,3 +195,18 @@ def test_stateful_lstm_fed_another_batch_size_is_a_value_error(case):
         else:
             model.fit(x, np.zeros((3, 1)), batch_size=3, verbose=0)
     assert type(caught.value).__name__ == peer[0]
+
+
+def test_star_import_sees_names_added_to_a_module_later():
+    # The shared `__init__` files grow by appending: `__all__` is computed at each star import.
+    import minikeras
+    minikeras.layers.AppendedLaterForTest = object()
+    try:
+        assert "AppendedLaterForTest" in star_import("minikeras.layers")
+    finally:
+        del minikeras.layers.AppendedLaterForTest
+    assert "AppendedLaterForTest" not in star_import("minikeras.layers")
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchLayer'"):
+        minikeras.layers.NoSuchLayer
+    with pytest.raises(ImportError):
+        exec("from minikeras.layers import NoSuchLayer", {})

@@ -17,5 +17,5 @@ from .functions import (  # noqa: F401  (names `import *` skips because they sha
 )
 
 # `from keras.X import *` binds the public names only (see core/star_exports.py).
-from ..core.star_exports import public_names as _public_names  # noqa: E402
-__all__ = _public_names(globals(), ("experimental",))
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ("experimental",))

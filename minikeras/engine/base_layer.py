@@ -904,7 +904,9 @@ class Layer:
         dimensions of the result that change are unknown (None). tf.keras runs `call` once
         (symbolically): what the runs after the first print is not shown, and the state
         updates they make (`K.moving_average_update`, `variable.assign`) are undone."""
-        held = [(weight, weight.numpy()) for weight in self.weights if isinstance(weight, Variable)]
+        # each layer's own variables (`weights` refuses an unbuilt Sequential under this one)
+        held = [(weight, weight.numpy()) for layer in self._flatten_layers()
+                for weight in layer._own_weights if isinstance(weight, Variable)]
         try:
             return self._infer_on_placeholders(args, kwargs)
         finally:

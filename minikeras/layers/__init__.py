@@ -120,5 +120,5 @@ from .locally_connected.locally_connected2d import LocallyConnected2D  # noqa: F
 from .normalization.spectral_normalization import SpectralNormalization  # noqa: F401
 
 # `from keras.X import *` binds the public names only (see core/star_exports.py).
-from ..core.star_exports import public_names as _public_names  # noqa: E402
-__all__ = _public_names(globals(), bound_later=("experimental",))
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ("experimental",))

@@ -50,5 +50,5 @@ def clone_model(model, input_tensors=None, clone_function=None):
     return _clone(model, input_tensors=input_tensors, clone_function=clone_function)
 
 # `from keras.X import *` binds the public names only (see core/star_exports.py).
-from ..core.star_exports import public_names as _public_names  # noqa: E402
-__all__ = _public_names(globals(), ("experimental",))
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ("experimental",))

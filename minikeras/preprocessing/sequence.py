@@ -141,5 +141,5 @@ def skipgrams(sequence, vocabulary_size, window_size=4, negative_samples=1.0, sh
     return couples, labels
 
 # `from keras.X import *` binds the public names only (see core/star_exports.py).
-from ..core.star_exports import public_names as _public_names  # noqa: E402
-__all__ = _public_names(globals(), ())
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ())

@@ -29,5 +29,5 @@ from .timed_threads import TimedThread  # noqa: F401
 from . import data_utils, conv_utils, generic_utils, io_utils, legacy  # noqa: F401
 
 # `from keras.X import *` binds the public names only (see core/star_exports.py).
-from ..core.star_exports import public_names as _public_names  # noqa: E402
-__all__ = _public_names(globals(), ("experimental", "legacy"))
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ("experimental", "legacy"))
