@@ -40,6 +40,7 @@ from ..optimizers.legacy import LegacyOptimizer
 from ..optimizers import schedules
 from ..core.tensor import Variable
 from .legacy_h5 import build_optimizer
+from .tf_keras_config import tf_keras_readable
 from .keras3_config import (serialize_model, deserialize_model, compile_from_config,
                             keras3_operation, snake_case, hard_sigmoid_is_keras3,
                             write_keras3_hard_sigmoid)
@@ -367,7 +368,8 @@ def save_model(model, filepath):
         warnings.warn("You are saving a model that has not yet been built. It might not contain "
                       "any weights yet. Consider building the model first by calling it on some "
                       "data.", stacklevel=3)
-    config, keras3_hard_sigmoid = write_keras3_hard_sigmoid(serialize_model(model))
+    config, keras3_hard_sigmoid = write_keras3_hard_sigmoid(
+        tf_keras_readable(serialize_model(model), model))
     config_json = json.dumps(config, default=json_default)
     saved_at = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
     metadata = {"keras_version": str(__version__), "date_saved": saved_at}
