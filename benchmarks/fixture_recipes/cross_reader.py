@@ -2,17 +2,17 @@
 Keras 3.15} over the zoo of tests/fixtures/cross_reader/zoo.py, and tf_keras' own `.keras`
 configs for the layout tests.
 
-    /work/peers/bin/python benchmarks/fixture_recipes/cross_reader.py --peer
+    /work/peers/bin/python benchmarks/fixture_recipes/cross_reader.py --peer [--configs-only | CASE ...]
 
-1. A minikeras subprocess ($MINIKERAS_PYTHON, default /work/devenv/bin/python) builds each
-   model with seeded weights, trains STEPS_BEFORE steps (optimizer state), writes the six
-   formats, then reads each file back itself: predictions and the losses of STEPS_AFTER more
-   steps (`ours.json`).
-2. tf_keras 2.21 and Keras 3.15 (this process) read every file they have a reader for: model
-   files through `load_model` (custom_objects, safe_mode=False for the Lambda), weights files
-   into the same model built and compiled by the reader; predictions and STEPS_AFTER losses.
-3. Writes tests/fixtures/cross_reader/verdicts.json (per case, format and reader: loads, the
-   error, max |prediction - minikeras' in-memory prediction|, the losses) and
+1. Each writer (minikeras in a subprocess: $MINIKERAS_PYTHON, default /work/devenv/bin/python;
+   tf_keras 2.21 here) builds each model with seeded weights, trains STEPS_BEFORE steps
+   (optimizer state) and writes the six formats.
+2. Each reader (minikeras, tf_keras 2.21, Keras 3.15) reads every file it has a reader for:
+   model files through `load_model` (custom_objects; safe_mode=False for the Lambda), weights
+   files into the same model built and compiled by the reader; it predicts and trains
+   STEPS_AFTER more steps. tf_keras reading its own files is the baseline a hole is judged by.
+3. Writes tests/fixtures/cross_reader/verdicts.json (writer > reader > format: loads, the
+   error, max |prediction - the writer's in-memory prediction|, the losses) and
    tf_keras_configs.json (tf_keras 2.21's `.keras` config.json of each zoo model).
 """
 import json
@@ -43,43 +43,52 @@ FILE_NAMES = {"legacy_h5": "model.h5", "weights_h5": "weights.h5",
               "weights_v3": "model.weights.h5", "keras_v3": "model.keras",
               "savedmodel": "savedmodel", "tf_checkpoint": "ckpt/weights"}
 
-WRITE_AND_READ_OURS = r'''
-import json, os, sys, traceback
-import numpy as np
-sys.path.insert(0, {zoo_dir!r})
-import minikeras as keras
-import zoo
+MINIKERAS_SIDE = r'''
+import json, os, sys
 sys.path.insert(0, {here!r})
-from cross_reader import FILE_NAMES, MODEL_FORMATS, FORMATS, run_reader
-root = {root!r}
+import minikeras as keras
+from cross_reader import write_cells, run_reader, FORMATS, CASES_TO_RUN
+root, task = {root!r}, {task!r}
 results = {{}}
-for name in zoo.CASES:
-    directory = os.path.join(root, name)
+for name in CASES_TO_RUN:
+    if task == "write":
+        written = write_cells(keras, name, os.path.join(root, name, "mk"))
+        results[name] = {{"written": written, "read": run_reader(
+            keras, "minikeras", name, os.path.join(root, name, "mk"), FORMATS, written)}}
+    else:
+        with open(os.path.join(root, "tk_written.json")) as handle:
+            written = json.load(handle)[name]
+        results[name] = run_reader(keras, "minikeras", name, os.path.join(root, name, "tk"),
+                                   FORMATS, written)
+with open(os.path.join(root, f"minikeras_{{task}}.json"), "w") as handle:
+    json.dump(results, handle)
+'''
+CASES_TO_RUN = [name for name in sys.argv[1:] if name in zoo.CASES] or list(zoo.CASES)
+
+
+def write_cells(keras, name, directory):
+    """The writer's side of a row: the model with seeded weights trained STEPS_BEFORE steps,
+    its predictions (live.npz) and the six files; {format: None or the error writing it}."""
     os.makedirs(os.path.join(directory, "ckpt"), exist_ok=True)
+    keras.backend.clear_session()
     model, custom = zoo.build(keras, name)
     zoo.set_seeded_weights(model)
-    x = zoo.inputs(name)
-    y = zoo.targets(keras, model)
+    x, y = zoo.inputs(name), zoo.targets(keras, model)
     for _ in range(zoo.STEPS_BEFORE):
         model.train_on_batch(x, y)
     live = model.predict(x, verbose=0)
-    live = live if isinstance(live, list) else [live]
-    np.savez(os.path.join(directory, "live.npz"), *live)
-    writers = {{"legacy_h5": lambda p: model.save(p), "weights_h5": model.save_weights,
+    np.savez(os.path.join(directory, "live.npz"), *(live if isinstance(live, list) else [live]))
+    writers = {"legacy_h5": model.save, "weights_h5": model.save_weights,
                "weights_v3": model.save_weights, "keras_v3": model.save,
-               "savedmodel": lambda p: model.save(p), "tf_checkpoint": model.save_weights}}
-    written = {{}}
+               "savedmodel": model.save, "tf_checkpoint": model.save_weights}
+    written = {}
     for fmt in FORMATS:
         try:
             writers[fmt](os.path.join(directory, FILE_NAMES[fmt]))
             written[fmt] = None
         except Exception as error:
-            written[fmt] = f"{{type(error).__name__}}: {{error}}"[:300]
-    results[name] = {{"written": written,
-                     "read": run_reader(keras, "minikeras", name, directory, FORMATS, written)}}
-with open(os.path.join(root, "ours.json"), "w") as handle:
-    json.dump(results, handle)
-'''
+            written[fmt] = f"{type(error).__name__}: {error}"[:300]
+    return written
 
 
 def _as_list(value):
@@ -89,6 +98,7 @@ def _as_list(value):
 def read_one(keras, library, name, directory, fmt):
     """Load one file as `library` does, predict, train STEPS_AFTER steps."""
     path = os.path.join(directory, FILE_NAMES[fmt])
+    keras.backend.clear_session()
     model, custom = zoo.build(keras, name, compiled=fmt not in MODEL_FORMATS)
     if fmt in MODEL_FORMATS:
         kwargs = {"custom_objects": custom}
@@ -133,6 +143,7 @@ def tf_keras_configs(root):
     import zipfile
     configs = {}
     for name in zoo.CASES:
+        tf_keras.backend.clear_session()      # layer names as a fresh script's
         model, _ = zoo.build(tf_keras, name)
         path = os.path.join(root, f"tk_{name}.keras")
         model.save(path)
@@ -141,33 +152,53 @@ def tf_keras_configs(root):
     return configs
 
 
+def write_tf_keras_configs(root):
+    with open(os.path.join(OUT, "tf_keras_configs.json"), "w") as handle:
+        json.dump(tf_keras_configs(root), handle, sort_keys=True)
+
+
+def run_minikeras(root, task):
+    python = os.environ.get("MINIKERAS_PYTHON", "/work/devenv/bin/python")
+    env = dict(os.environ, PYTHONPATH=os.path.normpath(os.path.join(HERE, "..", "..")))
+    source = MINIKERAS_SIDE.format(here=HERE, root=root, task=task)
+    subprocess.run([python, "-c", source] + CASES_TO_RUN, check=True, env=env)
+    with open(os.path.join(root, f"minikeras_{task}.json")) as handle:
+        return json.load(handle)
+
+
 def main():
     peer.require_peer()
     root = tempfile.mkdtemp(prefix="cross_reader_")
-    python = os.environ.get("MINIKERAS_PYTHON", "/work/devenv/bin/python")
-    env = dict(os.environ, PYTHONPATH=os.path.normpath(os.path.join(HERE, "..", "..")))
-    subprocess.run([python, "-c", WRITE_AND_READ_OURS.format(zoo_dir=OUT, here=HERE, root=root)],
-                   check=True, env=env)
-    with open(os.path.join(root, "ours.json")) as handle:
-        ours = json.load(handle)
-    only = sys.argv[1:] or list(zoo.CASES)
-    verdicts = {}
+    if "--configs-only" in sys.argv:
+        write_tf_keras_configs(root)
+        return
     import tf_keras
     import keras as keras3
-    for name in only:
-        directory = os.path.join(root, name)
-        written = ours[name]["written"]
-        verdicts[name] = {"written": written, "minikeras": ours[name]["read"]}
-        for library, module in (("tf_keras", tf_keras), ("keras3", keras3)):
-            verdicts[name][library] = run_reader(module, library, name, directory,
-                                                 READER_FORMATS[library], written)
-        print(name, {lib: {f: (c.get("loads"), c.get("prediction_diff")) for f, c in
-                           verdicts[name][lib].items()} for lib in ("tf_keras", "keras3")},
+    ours = run_minikeras(root, "write")
+    tk_written = {name: write_cells(tf_keras, name, os.path.join(root, name, "tk"))
+                  for name in CASES_TO_RUN}
+    with open(os.path.join(root, "tk_written.json"), "w") as handle:
+        json.dump(tk_written, handle)
+    reverse = run_minikeras(root, "read")
+    verdicts = {}
+    for name in CASES_TO_RUN:
+        # by writer ("minikeras" / "tf_keras"), then reader, then format
+        row = {"minikeras": {"written": ours[name]["written"],
+                             "minikeras": ours[name]["read"]},
+               "tf_keras": {"written": tk_written[name], "minikeras": reverse[name]}}
+        for writer, short in (("minikeras", "mk"), ("tf_keras", "tk")):
+            directory = os.path.join(root, name, short)
+            for library, module in (("tf_keras", tf_keras), ("keras3", keras3)):
+                row[writer][library] = run_reader(module, library, name, directory,
+                                                  READER_FORMATS[library],
+                                                  row[writer]["written"])
+        verdicts[name] = row
+        print(name, {writer: {lib: {f: c.get("loads") for f, c in row[writer][lib].items()}
+                              for lib in ("tf_keras", "keras3")} for writer in row},
               flush=True)
     with open(os.path.join(OUT, "verdicts.json"), "w") as handle:
         json.dump(verdicts, handle, indent=1, sort_keys=True)
-    with open(os.path.join(OUT, "tf_keras_configs.json"), "w") as handle:
-        json.dump(tf_keras_configs(root), handle, sort_keys=True)
+    write_tf_keras_configs(root)
     print("files in", root)
 
 

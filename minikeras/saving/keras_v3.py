@@ -184,6 +184,17 @@ def _optimizer_variables(optimizer):
 
 
 # --- writing ------------------------------------------------------------------------------------
+def _written_variables(obj):
+    """What an object writes in its `vars` group: Keras 3's order, but an optimizer's in
+    tf_keras 2.21's (its `variables`: iterations and the slots, no learning rate, no Nadam
+    `u_product`). Both libraries skip an optimizer group of another length (with a warning),
+    so one file cannot restore the optimizer in both: it follows tf_keras (minikeras is the
+    tf.keras 2 API); Keras 3 then loads the model with a fresh optimizer."""
+    if isinstance(obj, Optimizer):
+        return list(obj.variables) if getattr(obj, "_built", False) else []
+    return own_variables(obj)
+
+
 def write_weights(model, h5file):
     written = {}
     for path, obj in walk(model):
@@ -193,7 +204,7 @@ def write_weights(model, h5file):
         if hasattr(obj, "save_own_variables"):
             obj.save_own_variables(group)
             continue
-        for index, variable in enumerate(own_variables(obj)):
+        for index, variable in enumerate(_written_variables(obj)):
             group.create_dataset(str(index), data=np.asarray(variable.data))
     _add_tf_keras_paths(model, h5file, written)
 
@@ -328,7 +339,7 @@ def load_weights(model, filepath, skip_mismatch=False):
 def load_optimizer_state(model, h5file):
     """Restore `optimizer/vars` into the model's optimizer: Keras 3's order
     (`_optimizer_variables`), or tf_keras' own `.keras` order (its `optimizer.variables`:
-    iterations and the slots, no learning rate)."""
+    iterations and the slots, no learning rate), which minikeras writes too."""
     optimizer = model.optimizer
     if not _has_saved_state(optimizer) or "optimizer/vars" not in h5file:
         return
@@ -357,7 +368,7 @@ def load_optimizer_state(model, h5file):
               for variable, dataset in zip(variables, datasets)]
     for variable, value in zip(variables, values):
         variable.assign(value)
-    # Nadam's `u_product` is written for Keras 3 (one of its variables) but not read back:
+    # Nadam's `u_product` (one of Keras 3's variables, in its files) is not read back:
     # tf.keras keeps it outside its variables, so a model it reloads starts again from 1.
 
 

@@ -10,15 +10,23 @@ four things in it, and each has a spelling that both libraries read:
 - dtypes as `DTypePolicy` objects: both take the policy's name ("float32", "mixed_float16").
 - functional calls as `{"args", "kwargs"}` nodes: tf_keras reads only its
   `[[name, node, tensor, kwargs], ...]` nodes, which Keras 3 also reads (its "legacy case").
+- LeakyReLU's `negative_slope`: tf_keras takes `alpha`, which Keras 3 takes too (deprecated).
 
 Where no spelling serves both, the file follows tf_keras (minikeras is the tf.keras 2 API):
 a nested model's calls are numbered from 1 as tf.keras does (Keras 3 counts from 0 and then
-fails on the file), and call arguments holding tensors (`mask=`, RNN states) stay in tf_keras'
-nodes (Keras 3 does not resolve them there). A model whose graph has Keras 3 operations
+fails on the file), call arguments holding tensors (`mask=`, MultiHeadAttention's `value`,
+RNN states) stay in tf_keras' nodes (Keras 3 does not resolve them there), a Lambda keeps
+tf.keras' `function` / `function_type` / `module` (Keras 3 refuses `function_type`), a
+MultiHeadAttention its `query_shape` / `value_shape` / `key_shape` (tf_keras builds it from
+them, Keras 3 refuses them), and an optimizer's variables follow tf_keras' order
+(`keras_v3._written_variables`). A model whose graph has Keras 3 operations
 (arithmetic on tensors, `tf.*` calls: TFOpLambda layers) keeps Keras 3's nodes: tf_keras would
 need TFOpLambda entries, which Keras 3 cannot read (not done).
 """
+import json
+
 from ..models import serialization
+from ..models.serialization import json_default
 from ..models.model_kind import is_functional, is_sequential
 from ..models.training import Model
 
@@ -31,6 +39,7 @@ def tf_keras_readable(entry, model):
     both tf_keras 2.21 and Keras 3 read (see the module docstring); returns it."""
     _plain_dtype_names(entry)
     _input_layer_batch_input_shape(entry)
+    _leaky_relu_alpha(entry)
     _graph_nodes_as_tf_keras(entry, model)
     return entry
 
@@ -58,6 +67,32 @@ def _input_layer_batch_input_shape(tree):
             config["batch_input_shape"] = config.pop("batch_shape")
         for value in tree.values():
             _input_layer_batch_input_shape(value)
+
+
+def _leaky_relu_alpha(tree):
+    if isinstance(tree, list):
+        for item in tree:
+            _leaky_relu_alpha(item)
+    elif isinstance(tree, dict):
+        config = tree.get("config")
+        if tree.get("class_name") == "LeakyReLU" and isinstance(config, dict) and \
+                "negative_slope" in config:
+            config["alpha"] = config.pop("negative_slope")
+        for value in tree.values():
+            _leaky_relu_alpha(value)
+
+
+def _layer_as_tf_keras(layer_entry, layer):
+    """The layers whose configs have no spelling both read: tf_keras' (minikeras' own)."""
+    class_name = type(layer).__name__
+    if class_name not in ("Lambda", "MultiHeadAttention") or \
+            layer_entry.get("class_name") != class_name:
+        return
+    config = json.loads(json.dumps(layer.get_config(), default=json_default))
+    config.pop("batch_input_shape", None)
+    layer_entry["config"] = config
+    if class_name == "MultiHeadAttention" and config.get("query_shape") is not None:
+        layer_entry["build_config"] = {"input_shape": config["query_shape"]}
 
 
 def _is_operation(entry):
@@ -94,6 +129,8 @@ def _graph_nodes_as_tf_keras(entry, model):
 def _nested(layer_entry, layer):
     if isinstance(layer, Model) and isinstance(layer_entry.get("config"), dict):
         _graph_nodes_as_tf_keras(layer_entry, layer)
+    else:
+        _layer_as_tf_keras(layer_entry, layer)
 
 
 def _single_bare(refs):

@@ -1,0 +1,165 @@
+"""The cross-reader matrix (fid-kfmt): files minikeras writes, read by tf_keras 2.21 and
+Keras 3.15, over the zoo of tests/fixtures/cross_reader/zoo.py.
+
+The peers' verdicts come from benchmarks/fixture_recipes/cross_reader.py (peer reads happen
+only there): tests/fixtures/cross_reader/verdicts.json holds, per case, format and reader,
+whether the file loaded and the losses of STEPS_AFTER train steps after loading it. Here:
+- our `.keras` config.json uses the spellings tf_keras 2.21 reads (tf_keras_configs.json: its
+  own config.json of each zoo model): InputLayer's `batch_input_shape`, dtypes by name,
+  tf.keras' call nodes, a `Functional` module tf_keras imports;
+- every file minikeras writes, read back by minikeras, continues training to the losses
+  tf_keras (and Keras 3, where it reads the file) reached from the same file;
+- we read tf_keras' own `.keras` configs of the zoo.
+"""
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import minikeras as keras
+from conftest import fixture_path
+from fixtures.cross_reader import zoo
+from minikeras.saving import keras3_config
+
+with open(fixture_path("cross_reader", "verdicts.json")) as _handle:
+    VERDICTS = json.load(_handle)
+with open(fixture_path("cross_reader", "tf_keras_configs.json")) as _handle:
+    TF_KERAS_CONFIGS = json.load(_handle)
+
+FILE_NAMES = {"legacy_h5": "model.h5", "weights_h5": "weights.h5",
+              "weights_v3": "model.weights.h5", "keras_v3": "model.keras",
+              "savedmodel": "savedmodel", "tf_checkpoint": "ckpt/weights"}
+MODEL_FORMATS = ("legacy_h5", "keras_v3", "savedmodel")
+# Cells where a peer cannot read what we write, and why (DESIGN.md, "Files between libraries,
+# round 5"): anything else a peer failed to read is a regression of the recipe's run.
+KNOWN_HOLES = {}
+
+
+def built(name):
+    keras.backend.clear_session()
+    model, custom = zoo.build(keras, name)
+    zoo.set_seeded_weights(model)
+    x, y = zoo.inputs(name), zoo.targets(keras, model)
+    for _ in range(zoo.STEPS_BEFORE):
+        model.train_on_batch(x, y)
+    return model, custom
+
+
+def keras_config(path):
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("config.json"))
+
+
+def _single(refs):
+    """tf_keras writes one input/output as a list of one reference; we write it bare (Keras 3
+    would return a list of one array otherwise; tf_keras reads both)."""
+    return refs[0] if isinstance(refs, list) and len(refs) == 1 and \
+        isinstance(refs[0], list) else refs
+
+
+def _layers(config):
+    return config["config"]["layers"]
+
+
+def _assert_same_spellings(ours, theirs, where):
+    assert ours["class_name"] == theirs["class_name"], where
+    our_config, their_config = ours["config"], theirs["config"]
+    if ours["class_name"] == "InputLayer":
+        assert set(our_config) == set(their_config), where
+        assert our_config["batch_input_shape"] == their_config["batch_input_shape"], where
+    if isinstance(their_config.get("dtype"), str):
+        assert our_config["dtype"] == their_config["dtype"], where
+    if "inbound_nodes" in theirs:
+        assert ours["inbound_nodes"] == theirs["inbound_nodes"], where
+    if isinstance(their_config.get("layers"), list):
+        assert [e["class_name"] for e in _layers(ours)] == \
+            [e["class_name"] for e in _layers(theirs)], where
+        for our_layer, their_layer in zip(_layers(ours), _layers(theirs)):
+            _assert_same_spellings(our_layer, their_layer,
+                                   f"{where} > {their_layer['config'].get('name')}")
+        for key in ("input_layers", "output_layers"):
+            if key in their_config:
+                assert _single(our_config[key]) == _single(their_config[key]), (where, key)
+
+
+@pytest.mark.parametrize("name", sorted(TF_KERAS_CONFIGS))
+def test_keras_file_uses_the_spellings_tf_keras_reads(name, tmp_path):
+    """tf_keras 2.21 could read none of our `.keras` files: Keras 3's InputLayer `batch_shape`,
+    `DTypePolicy` dtypes, `{"args", "kwargs"}` nodes and `keras.src.models.functional`
+    module are unknown to it. Each has a spelling both libraries read, the one tf_keras
+    writes (its own config.json of the same model is the reference)."""
+    model, _ = built(name)
+    model.save(tmp_path / "m.keras")
+    ours, theirs = keras_config(tmp_path / "m.keras"), TF_KERAS_CONFIGS[name]
+    _assert_same_spellings(ours, theirs, name)
+    if ours["class_name"] == "Functional":
+        # tf_keras imports `tf_` + module, Keras 3 the module: both have `Functional` there.
+        assert ours["module"] == "keras.src.models"
+    assert "DTypePolicy" not in json.dumps(ours)
+
+
+def _read_as_the_peers_did(name, directory, fmt):
+    path = str(directory / FILE_NAMES[fmt])
+    keras.backend.clear_session()
+    model, custom = zoo.build(keras, name, compiled=fmt not in MODEL_FORMATS)
+    if fmt in MODEL_FORMATS:
+        kwargs = {"safe_mode": False} if fmt == "keras_v3" else {}
+        model = keras.models.load_model(path, custom_objects=custom, **kwargs)
+    else:
+        model.load_weights(path)
+    x, y = zoo.inputs(name), zoo.targets(keras, model)
+    predictions = model.predict(x, verbose=0)
+    losses = [float(np.sum(model.train_on_batch(x, y))) for _ in range(zoo.STEPS_AFTER)]
+    return predictions, losses
+
+
+def _write_all(model, directory):
+    (directory / "ckpt").mkdir()
+    model.save(str(directory / FILE_NAMES["legacy_h5"]))
+    model.save_weights(str(directory / FILE_NAMES["weights_h5"]))
+    model.save_weights(str(directory / FILE_NAMES["weights_v3"]))
+    model.save(str(directory / FILE_NAMES["keras_v3"]))
+    model.save(str(directory / FILE_NAMES["savedmodel"]))
+    model.save_weights(str(directory / FILE_NAMES["tf_checkpoint"]))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", sorted(VERDICTS))
+def test_peers_read_our_files_and_train_on_to_our_losses(name, tmp_path):
+    """Every cell of the matrix: the peers loaded the file (but for KNOWN_HOLES), predicted what
+    the writer predicted (to float32 round-off), and the losses of the steps they trained
+    after loading are the ones minikeras reaches from its own file."""
+    model, _ = built(name)
+    x = zoo.inputs(name)
+    live = model.predict(x, verbose=0)
+    _write_all(model, tmp_path)
+    tolerance = 2e-3 if name == "mixed_float16" else 2e-5
+    for fmt, cell in VERDICTS[name]["tf_keras"].items():
+        cells = {"tf_keras": cell, "keras3": VERDICTS[name]["keras3"].get(fmt)}
+        predictions, losses = _read_as_the_peers_did(name, tmp_path, fmt)
+        for got, want in zip(predictions if isinstance(predictions, list) else [predictions],
+                             live if isinstance(live, list) else [live]):
+            np.testing.assert_allclose(got, want, atol=tolerance, err_msg=fmt)
+        for reader, verdict in cells.items():
+            if verdict is None:
+                continue
+            hole = KNOWN_HOLES.get((name, fmt, reader))
+            assert verdict["loads"] != bool(hole), (name, fmt, reader, verdict.get("error"))
+            if verdict["loads"]:
+                assert verdict["prediction_diff"] < tolerance, (name, fmt, reader)
+                np.testing.assert_allclose(losses, verdict["losses"], rtol=tolerance,
+                                           atol=1e-6, err_msg=f"{name} {fmt} {reader}")
+
+
+@pytest.mark.parametrize("name", sorted(TF_KERAS_CONFIGS))
+def test_reads_tf_keras_keras_configs_of_the_zoo(name):
+    """The reverse direction for `.keras` configs: tf_keras 2.21's config.json of each zoo model
+    makes the same model here (layer classes, weight shapes)."""
+    theirs = keras3_config.deserialize_model(
+        TF_KERAS_CONFIGS[name], custom_objects=zoo.build(keras, name, compiled=False)[1],
+        safe_mode=False)
+    ours, _ = zoo.build(keras, name, compiled=False)
+    assert [type(layer).__name__ for layer in theirs.layers] == \
+        [type(layer).__name__ for layer in ours.layers]
+    assert [tuple(w.shape) for w in theirs.weights] == [tuple(w.shape) for w in ours.weights]
