@@ -187,3 +187,27 @@ def test_reads_tf_keras_keras_configs_of_the_zoo(name):
     assert [type(layer).__name__ for layer in theirs.layers] == \
         [type(layer).__name__ for layer in ours.layers]
     assert [tuple(w.shape) for w in theirs.weights] == [tuple(w.shape) for w in ours.weights]
+
+
+def test_optimizer_state_is_written_in_tf_keras_order(tmp_path):
+    """tf_keras 2.21 skips (with a warning) an `optimizer/vars` group whose length is not its
+    optimizer's: Keras 3's layout adds the learning rate, so tf_keras resumed our files with a
+    fresh optimizer. The group now holds tf_keras' `optimizer.variables`: iterations, then
+    each variable's slots (the matrix's `.keras` cells: tf_keras' losses are ours)."""
+    import io
+    import h5py
+    model, _ = built("seq_mlp")      # Adam: iterations, then m and v of each of 4 variables
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        weights = archive.read("model.weights.h5")
+    with h5py.File(io.BytesIO(weights), "r") as h5file:
+        stored = h5file["optimizer/vars"]
+        values = [np.asarray(stored[str(i)]) for i in range(len(stored))]
+    expected = [np.asarray(v) for v in model.optimizer.variables]
+    assert len(values) == len(expected) == 1 + 2 * len(model.trainable_weights)
+    for value, want in zip(values, expected):
+        np.testing.assert_array_equal(value, want)
+    reloaded = keras.models.load_model(tmp_path / "m.keras")
+    assert int(reloaded.optimizer.iterations) == zoo.STEPS_BEFORE
+    for got, want in zip(reloaded.optimizer.variables, expected):
+        np.testing.assert_array_equal(np.asarray(got), want)
