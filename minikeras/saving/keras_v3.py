@@ -352,9 +352,9 @@ def load_optimizer_state(model, h5file):
     if not keras3_layout and len(stored) == len(optimizer.variables):
         variables = list(optimizer.variables)       # written by tf_keras 2.x
     if len(stored) != len(variables):
-        # Keras 3's and tf_keras' `load_own_variables` text
+        # tf_keras' `load_own_variables` text (its count: the layout minikeras writes)
         warnings.warn(f"Skipping variable loading for optimizer '{optimizer.name}', because it "
-                      f"has {len(variables)} variables whereas the saved optimizer has "
+                      f"has {len(optimizer.variables)} variables whereas the saved optimizer has "
                       f"{len(stored)} variables. ", stacklevel=3)
         return
     datasets = [file_io.require_dataset(stored[str(i)], f"The saved optimizer weight {i}")

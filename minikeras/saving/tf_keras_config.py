@@ -88,7 +88,10 @@ def _layer_as_tf_keras(layer_entry, layer):
     if class_name not in ("Lambda", "MultiHeadAttention") or \
             layer_entry.get("class_name") != class_name:
         return
-    config = json.loads(json.dumps(layer.get_config(), default=json_default))
+    # (a named function by name, as Keras 3: a safe-mode load finds it in custom_objects)
+    config = layer.get_config(functions_by_name=True) if class_name == "Lambda" else \
+        layer.get_config()
+    config = json.loads(json.dumps(config, default=json_default))
     config.pop("batch_input_shape", None)
     layer_entry["config"] = config
     if class_name == "MultiHeadAttention" and config.get("query_shape") is not None:
