@@ -184,17 +184,6 @@ def _optimizer_variables(optimizer):
 
 
 # --- writing ------------------------------------------------------------------------------------
-def _written_variables(obj):
-    """What an object writes in its `vars` group: Keras 3's order, but an optimizer's in
-    tf_keras 2.21's (its `variables`: iterations and the slots, no learning rate, no Nadam
-    `u_product`). Both libraries skip an optimizer group of another length (with a warning),
-    so one file cannot restore the optimizer in both: it follows tf_keras (minikeras is the
-    tf.keras 2 API); Keras 3 then loads the model with a fresh optimizer."""
-    if isinstance(obj, Optimizer):
-        return list(obj.variables) if getattr(obj, "_built", False) else []
-    return own_variables(obj)
-
-
 def write_weights(model, h5file):
     written = {}
     for path, obj in walk(model):
@@ -204,7 +193,7 @@ def write_weights(model, h5file):
         if hasattr(obj, "save_own_variables"):
             obj.save_own_variables(group)
             continue
-        for index, variable in enumerate(_written_variables(obj)):
+        for index, variable in enumerate(own_variables(obj)):
             group.create_dataset(str(index), data=np.asarray(variable.data))
     _add_tf_keras_paths(model, h5file, written)
 
@@ -339,7 +328,7 @@ def load_weights(model, filepath, skip_mismatch=False):
 def load_optimizer_state(model, h5file):
     """Restore `optimizer/vars` into the model's optimizer: Keras 3's order
     (`_optimizer_variables`), or tf_keras' own `.keras` order (its `optimizer.variables`:
-    iterations and the slots, no learning rate), which minikeras writes too."""
+    iterations and the slots, no learning rate)."""
     optimizer = model.optimizer
     if not _has_saved_state(optimizer) or "optimizer/vars" not in h5file:
         return
@@ -352,9 +341,9 @@ def load_optimizer_state(model, h5file):
     if not keras3_layout and len(stored) == len(optimizer.variables):
         variables = list(optimizer.variables)       # written by tf_keras 2.x
     if len(stored) != len(variables):
-        # tf_keras' `load_own_variables` text (its count: the layout minikeras writes)
+        # Keras 3's and tf_keras' `load_own_variables` text
         warnings.warn(f"Skipping variable loading for optimizer '{optimizer.name}', because it "
-                      f"has {len(optimizer.variables)} variables whereas the saved optimizer has "
+                      f"has {len(variables)} variables whereas the saved optimizer has "
                       f"{len(stored)} variables. ", stacklevel=3)
         return
     datasets = [file_io.require_dataset(stored[str(i)], f"The saved optimizer weight {i}")

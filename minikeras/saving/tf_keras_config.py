@@ -12,21 +12,18 @@ four things in it, and each has a spelling that both libraries read:
   `[[name, node, tensor, kwargs], ...]` nodes, which Keras 3 also reads (its "legacy case").
 - LeakyReLU's `negative_slope`: tf_keras takes `alpha`, which Keras 3 takes too (deprecated).
 
-Where no spelling serves both, the file follows tf_keras (minikeras is the tf.keras 2 API):
-a nested model's calls are numbered from 1 as tf.keras does (Keras 3 counts from 0 and then
-fails on the file), call arguments holding tensors (`mask=`, MultiHeadAttention's `value`,
-RNN states) stay in tf_keras' nodes (Keras 3 does not resolve them there), a Lambda keeps
-tf.keras' `function` / `function_type` / `module` (Keras 3 refuses `function_type`), a
-MultiHeadAttention its `query_shape` / `value_shape` / `key_shape` (tf_keras builds it from
-them, Keras 3 refuses them), and an optimizer's variables follow tf_keras' order
-(`keras_v3._written_variables`). A model whose graph has Keras 3 operations
-(arithmetic on tensors, `tf.*` calls: TFOpLambda layers) keeps Keras 3's nodes: tf_keras would
-need TFOpLambda entries, which Keras 3 cannot read (not done).
+Where no spelling serves both, the file follows Keras 3 (`.keras` is Keras 3's format; its
+readers come first) and tf_keras cannot read it: a model holding a nested model (tf.keras
+numbers a nested model's calls from 1, Keras 3 from 0), a call with tensors beyond its first
+argument (`mask=`, MultiHeadAttention's `value`, RNN states: Keras 3 does not resolve them in
+tf_keras' nodes), a Lambda (Keras 3 refuses tf.keras' `function_type`), a MultiHeadAttention
+(tf_keras builds it from `query_shape` / `value_shape` / `key_shape`, which Keras 3 refuses)
+and a graph holding Keras 3 operations (TFOpLambda layers) keep Keras 3's nodes and configs.
+An optimizer's variables are written in Keras 3's order (with the learning rate): tf_keras
+then loads the model with a fresh optimizer, with its warning.
 """
-import json
 
 from ..models import serialization
-from ..models.serialization import json_default
 from ..models.model_kind import is_functional, is_sequential
 from ..models.training import Model
 
@@ -40,8 +37,21 @@ def tf_keras_readable(entry, model):
     _plain_dtype_names(entry)
     _input_layer_batch_input_shape(entry)
     _leaky_relu_alpha(entry)
-    _graph_nodes_as_tf_keras(entry, model)
+    _shared_functional_module(entry)
+    if _tree_both_read(entry, model):
+        _graph_nodes_as_tf_keras(entry, model)
     return entry
+
+
+def _shared_functional_module(tree):
+    if isinstance(tree, list):
+        for item in tree:
+            _shared_functional_module(item)
+    elif isinstance(tree, dict):
+        if tree.get("module") == "keras.src.models.functional":
+            tree["module"] = SHARED_FUNCTIONAL_MODULE
+        for value in tree.values():
+            _shared_functional_module(value)
 
 
 def _plain_dtype_names(tree):
@@ -82,29 +92,13 @@ def _leaky_relu_alpha(tree):
             _leaky_relu_alpha(value)
 
 
-def _layer_as_tf_keras(layer_entry, layer):
-    """The layers whose configs have no spelling both read: tf_keras' (minikeras' own)."""
-    class_name = type(layer).__name__
-    if class_name not in ("Lambda", "MultiHeadAttention") or \
-            layer_entry.get("class_name") != class_name:
-        return
-    # (a named function by name, as Keras 3: a safe-mode load finds it in custom_objects)
-    config = layer.get_config(functions_by_name=True) if class_name == "Lambda" else \
-        layer.get_config()
-    config = json.loads(json.dumps(config, default=json_default))
-    config.pop("batch_input_shape", None)
-    layer_entry["config"] = config
-    if class_name == "MultiHeadAttention" and config.get("query_shape") is not None:
-        layer_entry["build_config"] = {"input_shape": config["query_shape"]}
-
-
 def _is_operation(entry):
     return str(entry.get("module") or "").startswith("keras.src.ops")
 
 
 def _graph_nodes_as_tf_keras(entry, model):
-    """A functional model's nodes in tf.keras' form (nested models' too); a Sequential's
-    nested models likewise."""
+    """A functional model's nodes in tf.keras' form; a Sequential's nested models likewise
+    (called only when `_tree_both_read`: a functional graph then holds no nested model)."""
     if is_sequential(model):
         layer_entries = [e for e in entry["config"]["layers"] if e.get("class_name") !=
                          "InputLayer"]
@@ -114,17 +108,10 @@ def _graph_nodes_as_tf_keras(entry, model):
     if not is_functional(model):
         return
     layer_entries = entry["config"]["layers"]
-    for layer_entry, layer in zip(layer_entries, model.layers):
-        _nested(layer_entry, layer)
-    if entry.get("module") == "keras.src.models.functional":
-        entry["module"] = SHARED_FUNCTIONAL_MODULE
-    if any(_is_operation(layer_entry) for layer_entry in layer_entries):
-        return
     tf_keras_layers = serialization.functional_config(model, serialize=lambda layer: {})
     for layer_entry, tf_keras_layer in zip(layer_entries, tf_keras_layers["layers"]):
         layer_entry["inbound_nodes"] = tf_keras_layer["inbound_nodes"]
-    # (input_layers / output_layers: Keras 3's bare single reference reads in tf_keras too; a
-    # nested model is referenced by its calls counted from 1, as tf.keras.)
+    # (input_layers / output_layers: Keras 3's bare single reference reads in tf_keras too)
     entry["config"]["input_layers"] = _single_bare(tf_keras_layers["input_layers"])
     entry["config"]["output_layers"] = _single_bare(tf_keras_layers["output_layers"])
 
@@ -132,8 +119,50 @@ def _graph_nodes_as_tf_keras(entry, model):
 def _nested(layer_entry, layer):
     if isinstance(layer, Model) and isinstance(layer_entry.get("config"), dict):
         _graph_nodes_as_tf_keras(layer_entry, layer)
-    else:
-        _layer_as_tf_keras(layer_entry, layer)
+
+
+def _tree_both_read(entry, model):
+    """Whether every graph of the model (a Sequential's nested models' too) has tf_keras
+    nodes that Keras 3 reads: otherwise the whole file keeps Keras 3's nodes."""
+    if is_sequential(model):
+        layer_entries = [e for e in entry["config"]["layers"] if e.get("class_name") !=
+                         "InputLayer"]
+        return all(_tree_both_read(layer_entry, layer)
+                   for layer_entry, layer in zip(layer_entries, model.layers)
+                   if isinstance(layer, Model) and isinstance(layer_entry.get("config"), dict))
+    if is_functional(model):
+        return _nodes_both_read(entry["config"]["layers"], model)
+    return True
+
+
+_ONLY_KERAS3_READS = ("Lambda", "MultiHeadAttention")
+
+
+def _nodes_both_read(layer_entries, model):
+    """Whether tf_keras' nodes of this graph read in Keras 3 too: no nested model, no Keras 3
+    operation, no layer whose config only Keras 3 reads, and every call takes its tensors
+    in its first argument (a tensor or a list of them) with no tensor among its keywords."""
+    if any(isinstance(layer, Model) for layer in model.layers):
+        return False
+    for layer_entry in layer_entries:
+        if _is_operation(layer_entry) or layer_entry.get("class_name") in _ONLY_KERAS3_READS:
+            return False
+        for node in layer_entry.get("inbound_nodes") or ():
+            if not isinstance(node, dict):
+                continue
+            arguments = node.get("args") or []
+            if len(arguments) > 1 or _holds_tensor(node.get("kwargs") or {}):
+                return False
+    return True
+
+
+def _holds_tensor(tree):
+    if isinstance(tree, dict):
+        return tree.get("class_name") == "__keras_tensor__" or \
+            any(_holds_tensor(value) for value in tree.values())
+    if isinstance(tree, (list, tuple)):
+        return any(_holds_tensor(item) for item in tree)
+    return False
 
 
 def _single_bare(refs):
