@@ -302,13 +302,16 @@ def _valid_mask_weights(y_pred, sample_weight, loss_obj):
 
 
 # --- metrics --------------------------------------------------------------------------------------
-def resolve_accuracy(metric, y_true, y_pred):
+def resolve_accuracy(metric, y_true, y_pred, label_sizes_known=True):
     """'accuracy'/'acc' (and 'crossentropy'/'ce') -> binary, sparse categorical or
-    categorical, chosen from the shapes of labels and outputs as tf.keras 2.x does."""
+    categorical, chosen from the shapes of labels and outputs as tf.keras 2.x does. Labels
+    from a generator or Sequence have only their rank known in tf.keras (its dataset keeps
+    no sizes), so (batch, 1) labels there are not taken as sparse."""
     y_t_shape, y_p_shape = np.shape(unwrap(y_true)), np.shape(unwrap(y_pred))
     is_binary = bool(y_p_shape) and y_p_shape[-1] == 1
     is_sparse = len(y_t_shape) < len(y_p_shape) or (
-        bool(y_t_shape) and y_t_shape[-1] == 1 and bool(y_p_shape) and y_p_shape[-1] > 1)
+        label_sizes_known and bool(y_t_shape) and y_t_shape[-1] == 1 and bool(y_p_shape)
+        and y_p_shape[-1] > 1)
     if str(metric).lower() in ("accuracy", "acc"):
         return (metrics_module.binary_accuracy if is_binary else
                 metrics_module.sparse_categorical_accuracy if is_sparse else
@@ -328,6 +331,8 @@ class MetricsContainer:
         self._user_metrics = metrics
         self._user_weighted_metrics = weighted_metrics
         self._built = False
+        # False when the first batch comes from a generator or Sequence (see resolve_accuracy)
+        self.label_sizes_known = True
         self._metrics = []            # per output: list of metric objects
         self._weighted_metrics = []
         self._metrics_in_order = []
@@ -363,7 +368,8 @@ class MetricsContainer:
                 if _is_nested(y_pred) else specs
         specs = conform_to_outputs(y_pred, self.output_names, specs)
         per_output = _flatten_up_to(y_pred, specs, "metrics") if _is_nested(y_pred) else [specs]
-        return [[_metric_object(spec, yt, yp) for spec in flatten(entry) if spec is not None]
+        return [[_metric_object(spec, yt, yp, self.label_sizes_known)
+                 for spec in flatten(entry) if spec is not None]
                 for entry, yt, yp in zip(per_output, trues, preds)]
 
     def _set_metric_names(self):
@@ -447,11 +453,12 @@ def _check_duplicated_metrics(metrics, weighted_metrics):
                          f"multiple times, and report wrong results. \nDuplicated items: {duplicated}")
 
 
-def _metric_object(spec, y_true, y_pred):
+def _metric_object(spec, y_true, y_pred, label_sizes_known=True):
     if isinstance(spec, metrics_module.Metric):
         return spec
     if isinstance(spec, str) and spec.lower() in ("accuracy", "acc", "crossentropy", "ce"):
-        return metrics_module.MeanMetricWrapper(resolve_accuracy(spec, y_true, y_pred), name=spec)
+        return metrics_module.MeanMetricWrapper(
+            resolve_accuracy(spec, y_true, y_pred, label_sizes_known), name=spec)
     obj = metrics_module.get(spec)
     if isinstance(obj, type) and issubclass(obj, metrics_module.Metric):
         return obj()

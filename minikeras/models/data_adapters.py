@@ -481,6 +481,10 @@ class DataHandler:
         self._inferred_steps = self._infer_steps(steps_per_epoch)
         if self._inferred_steps == 0:
             raise ValueError("Expected input data to be non-empty.")
+        compiled_metrics = getattr(model, "compiled_metrics", None)
+        if compiled_metrics is not None and not compiled_metrics._built:
+            compiled_metrics.label_sizes_known = not isinstance(
+                self._adapter, (GeneratorAdapter, SequenceAdapter))
         if model is not None and not model.built:
             static_batch_size = getattr(self._adapter, "static_batch_size", lambda: None)
             model._build_from_sample(self._adapter.peek_x(), batch_size=static_batch_size())

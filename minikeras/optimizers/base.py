@@ -186,7 +186,9 @@ class Optimizer:
                             "is not settable. If you need the learning rate to be settable, you "
                             "should instantiate the optimizer with a float `learning_rate` "
                             "argument.")
-        self._learning_rate.assign(np.asarray(as_array(learning_rate), np.float32))
+        # the Variable keeps its dtype (float64 when floatx was float64, as tf.keras')
+        self._learning_rate.assign(np.asarray(as_array(learning_rate),
+                                              self._learning_rate.data.dtype))
 
     @property
     def lr(self):
