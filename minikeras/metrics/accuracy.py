@@ -64,6 +64,10 @@ def _in_top_k(predictions, targets, k):
 def sparse_top_k_categorical_matches(y_true, y_pred, k=5):
     """1 where the integer label is among the k highest scores."""
     y_true, y_pred = as_array(y_true), as_array(y_pred)
+    if y_pred.dtype != np.float32:
+        # tf.math.in_top_k (InTopKV2) takes float32 scores only: float64 models fail there
+        raise TypeError(f"Input 'predictions' of 'InTopKV2' Op has type {y_pred.dtype} that "
+                        "does not match expected type of float32.")
     true_shape = y_true.shape
     if y_pred.ndim > 2:
         y_pred = y_pred.reshape(-1, y_pred.shape[-1])

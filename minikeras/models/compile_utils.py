@@ -229,9 +229,13 @@ class LossesContainer:
                 metric.update_state(_loss_metric_input(value), sample_weight=batch)
             if loss_weight is not None:
                 value = ops.multiply(value, np.asarray(loss_weight, value.dtype))
+            if total is not None:
+                _check_same_loss_shapes(total, value)
             total = value if total is None else ops.add(total, value)
         for regularization in regularization_losses or []:
             _check_concrete_loss(regularization)
+            if total is not None:
+                _check_same_loss_shapes(total, regularization)
             total = regularization if total is None else ops.add(total, regularization)
         if total is None:
             return None      # no compiled loss applies and nothing was added with add_loss
@@ -282,6 +286,18 @@ def _loss_metric_input(value):
     (the epoch loss is then sum(batch * values) / sum(batch * len(values)))."""
     data = value.data
     return float(data) if data.ndim == 0 else data
+
+
+def _check_same_loss_shapes(total, value):
+    """tf.keras adds the outputs' losses and the regularization losses with tf.add_n, which
+    needs equal shapes: a reduction="none" loss (one value per sample) cannot be added to
+    a scalar (another output's loss, a regularizer's)."""
+    first, second = np.shape(unwrap(total)), np.shape(unwrap(value))
+    if first != second:
+        raise ValueError(f"Shapes must be equal rank, but are {len(first)} and {len(second)}: "
+                         "the loss values added with tf.add_n (AddN) have input shapes "
+                         f"{list(first)}, {list(second)} (a loss with reduction='none' cannot "
+                         "be added to another output's loss or to regularization losses).")
 
 
 def _valid_mask_weights(y_pred, sample_weight, loss_obj):

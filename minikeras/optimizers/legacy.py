@@ -70,7 +70,12 @@ class LegacyOptimizer:
             learning_rate = learning_rate()
         self._given_learning_rate = learning_rate if self._deprecated_lr is None \
             else self._deprecated_lr
-        return super()._build_learning_rate(learning_rate)
+        variable = super()._build_learning_rate(learning_rate)
+        if isinstance(variable, Variable) and variable.data.dtype != np.float32:
+            # OptimizerV2's hyperparameter variables are float32 whatever floatx is
+            variable = Variable(np.asarray(variable.data, np.float32), trainable=False,
+                                name="learning_rate")
+        return variable
 
     def _compute_current_learning_rate(self):
         if getattr(self, "_learning_rate_fn", None) is not None:
