@@ -452,6 +452,17 @@ def record(first, count, part):
     np.savez_compressed(os.path.join(HERE, f"part{part}.npz"), **arrays)
 
 
+def record_iterations():
+    """tests/fixtures/fitfuzz/iterations.json: tf_keras' iterations and History length of
+    the runner's ITERATION_CASES (fits whose input runs out inside a step)."""
+    import tf_keras as keras
+    runner = load_runner()
+    facts = {name: runner.run_iteration_case(keras, path, arguments)
+             for name, path, arguments in runner.ITERATION_CASES}
+    with open(os.path.join(HERE, "iterations.json"), "w") as f:
+        json.dump({"cases": runner.ITERATION_CASES, "tf_keras": facts}, f, indent=1)
+
+
 def merge(parts):
     """Join the part files into cases.json / cases.npz."""
     facts, arrays = {}, {}
@@ -480,3 +491,5 @@ if __name__ == "__main__":
         record(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     elif command == "merge":    # merge PART...
         merge(sys.argv[2:])
+    elif command == "iterations":
+        record_iterations()

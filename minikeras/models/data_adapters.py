@@ -537,12 +537,15 @@ class DataHandler:
             self._current_step += 1
 
     @contextlib.contextmanager
-    def catch_stop_iteration(self):
+    def catch_stop_iteration(self, on_step_without_data=None):
         """Ends the epoch when the input runs out: the first epoch of a generator of unknown
-        length sets the steps per epoch; later, running out interrupts training."""
+        length sets the steps per epoch; later, running out interrupts training.
+        `on_step_without_data()` is called then (fit counts that step, as tf.keras)."""
         try:
             yield
         except StopIteration:
+            if on_step_without_data is not None:
+                on_step_without_data()
             if self._inferred_steps is None:
                 self._inferred_steps = self._current_step
             else:

@@ -482,6 +482,17 @@ class Optimizer:
                 variable.assign(variable.constraint(variable))
         return self._iterations
 
+    def _step_without_gradients(self):
+        """What tf.keras' train step still runs of `apply_gradients` when it finds the input
+        exhausted (operations that wait on no gradient): the schedule's current rate, weight
+        decay of the variables the optimizer was built with, the `iterations` count. The
+        gradient updates and the EMA (which waits on them) are skipped."""
+        if not self._built:
+            return
+        self._compute_current_learning_rate()
+        self._apply_weight_decay(list(self._var_list))
+        self._iterations.data += 1
+
     def compute_gradients(self, loss, var_list, tape=None):
         """`[(gradient, variable), ...]` of `loss` (a callable, or a Tensor with its tape)."""
         if not callable(loss) and tape is None:
