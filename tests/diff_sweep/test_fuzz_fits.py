@@ -77,12 +77,13 @@ def assert_close(actual, expected, spec, what):
 # variables' dtype, exact clipping/decay/EMA constants, float32 schedules, the learning rate's
 # dtype), SGD's m slot with momentum=0, learning-rate callbacks on a schedule, 'accuracy' of
 # generator labels, reduction='none' losses added to scalars, top-k on float64 scores, the
-# optimizer step counted when the input runs out.
+# optimizer step counted when the input runs out, float64 Adafactor (1358, from a second
+# batch of seeds).
 REGRESSIONS = {
     "1002", "1006", "1014", "1046", "1152", "1015", "1019", "1030", "1041", "1051", "1053", "1059", "1062",
     "1071", "1078", "1083", "1088", "1093", "1095", "1108", "1111", "1113", "1114", "1128",
     "1147", "1159", "1163", "1165", "1168", "1170", "1179", "1199", "1210", "1213", "1221",
-    "1224", "1239", "1259", "1261", "1272", "1278", "1279", "1295"}
+    "1224", "1239", "1259", "1261", "1272", "1278", "1279", "1295", "1358"}
 
 
 def case_params():
