@@ -7,10 +7,11 @@ import warnings
 import numpy as np
 
 from .core import config, philox
-from .core.random import global_rng, make_rng
+from .core.random import draw_initializer_seed, global_rng, make_rng, seed_generator_set
 from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import custom_object_instance, register_builtins
 from .core.tensor import Tensor
+from .ops.blas_threads import one_blas_thread
 
 register_builtins("initializers", globals())   # names looked up by `deserialize_keras_object`
 
@@ -135,13 +136,29 @@ class _Random(Initializer):
         self.seed = seed
 
     def _tf_draws(self, dtype):
-        """Whether to draw tf.keras' own numbers: a seeded float32 initializer is a stateless
-        tf draw with `seed=[seed, 0]`, which `core.philox` replays. Other dtypes and unseeded
-        instances (tf picks a random seed) use NumPy's generator."""
-        return self.seed is not None and dtype == np.float32
+        """Whether to draw tf.keras' own numbers: a stateless tf draw with `seed=[seed, 0]`,
+        which `core.philox` replays. A seeded float32 instance does; so does an unseeded one
+        once `set_random_seed` has run, as tf.keras then takes the instance's seed from the
+        seed generator at its first call (a seeded script starts from tf's weights). Other
+        dtypes, and unseeded instances in an unseeded session (tf's values are random then
+        too), use NumPy's faster generator."""
+        if dtype != np.float32:
+            return False
+        if self.seed is not None:
+            return True
+        first_state = getattr(self, "_first_state", None)
+        if first_state is None and seed_generator_set():
+            self._first_state = ("picked seed", draw_initializer_seed())
+            return True
+        if first_state is not None and first_state[0] == "picked seed":
+            self._warn_called_again()
+            return True
+        return False
 
     def _tf_seed(self):
-        return (int(self.seed), 0)
+        if self.seed is not None:
+            return (int(self.seed), 0)
+        return (self._first_state[1], 0)
 
     def _rng(self):
         """A generator for one call. tf.keras 2.21 draws the values of an unseeded instance
@@ -154,19 +171,25 @@ class _Random(Initializer):
         if first_state is None:
             # the first call draws from the global generator (the values of a seeded session
             # are unchanged); the state it started from replays them at later calls
+            draw_initializer_seed()   # tf.keras' seed draw from Python's `random`
             generator = global_rng()
             self._first_state = (type(generator.bit_generator),
                                  copy.deepcopy(generator.bit_generator.state))
             return generator
-        warnings.warn(f"The initializer {type(self).__name__} is unseeded and being called "
-                      "multiple times, which will return identical values each time (even if "
-                      "the initializer is unseeded). Please update your code to provide a seed "
-                      "to the initializer, or avoid using the same initializer instance more "
-                      "than once.", stacklevel=4)
+        self._warn_called_again()
+        if first_state[0] == "picked seed":   # a first float32 call in a seeded session
+            return np.random.default_rng(first_state[1])
         bit_generator_type, state = first_state
         bit_generator = bit_generator_type()
         bit_generator.state = copy.deepcopy(state)
         return np.random.Generator(bit_generator)
+
+    def _warn_called_again(self):
+        warnings.warn(f"The initializer {type(self).__name__} is unseeded and being called "
+                      "multiple times, which will return identical values each time (even if "
+                      "the initializer is unseeded). Please update your code to provide a seed "
+                      "to the initializer, or avoid using the same initializer instance more "
+                      "than once.", stacklevel=5)
 
 
 class RandomNormal(_Random):
@@ -360,7 +383,8 @@ class Orthogonal(_Random):
             flat = philox.stateless_normal(flat_shape, self._tf_seed()).astype(np.float64)
         else:
             flat = self._rng().normal(size=flat_shape)
-        q, r = np.linalg.qr(flat)
+        with one_blas_thread():     # the same bits; BLAS' threads only add waits
+            q, r = np.linalg.qr(flat)
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T

@@ -13,6 +13,7 @@ from .core.serialization import deserialize_by_name, serialize_keras_object
 from .core.registry import register_builtins
 from .core import dispatch
 from .core.concrete_scope import concrete_values_scope
+from .core.dtype_errors import InvalidArgumentError
 
 register_builtins("losses", globals())   # names looked up by `deserialize_keras_object`
 
@@ -111,7 +112,9 @@ def log_cosh(y_true, y_pred):
 
 def huber(y_true, y_pred, delta=1.0):
     y_true, y_pred = _prepare(y_true, y_pred)
-    dtype = y_pred.dtype
+    dtype = np.dtype(config.floatx())     # tf.keras' huber alone computes in floatx
+    if y_pred.dtype != dtype:
+        y_true, y_pred = ops.cast(y_true, dtype), ops.cast(y_pred, dtype)
     delta = np.asarray(delta, dtype)
     error = ops.subtract(y_pred, y_true)
     abs_error = ops.abs(error)
@@ -270,6 +273,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, ignore_class=None):
     y_pred = _float_tensor(y_pred)
+    if ignore_class is not None and len(y_pred.shape) == 1:
+        _refuse_unbatched_ignore_class(y_true)
     labels = _labels_matching_output(np.asarray(as_array(y_true)), tuple(y_pred.shape), axis)
     labels = _integer_labels(labels, y_pred.shape[axis], ignore_class)
     logits = getattr(y_pred, "_keras_logits", None)
@@ -293,6 +298,15 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
         loss = ops.where(valid, loss, np.zeros((), as_array(loss).dtype))
         loss._keras_mask = valid        # the loss classes average over the valid entries only
     return loss
+
+
+def _refuse_unbatched_ignore_class(y_true):
+    """tf_keras masks the ignored labels with a mask shaped as the output without its class
+    axis: for a rank-1 output that is a scalar, which tf refuses."""
+    if np.ndim(as_array(y_true)) == 0:
+        raise ValueError("mask cannot be scalar.")
+    raise InvalidArgumentError("WhereOp : Unhandled input dimensions: 0 (ignore_class needs "
+                               "a batch axis before the class axis)")
 
 
 def _labels_matching_output(labels, output_shape, axis):
@@ -347,7 +361,6 @@ mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = kl_divergence
 logcosh = log_cosh
-cosine_proximity = cosine_similarity
 
 
 # ---------------------------------------------------------------------------------------
@@ -383,12 +396,22 @@ def _broadcast_weights(sample_weight, losses):
     return sw
 
 
-def _apply_valid_mask(losses, sample_weight, reduction):
-    """tf.keras' `apply_valid_mask`: a loss marked with a mask of valid entries (ignore_class)
-    has its weights multiplied by `mask / mean(mask)`, so the mean runs over valid entries."""
-    mask = getattr(losses, "_keras_mask", None)
-    if mask is None:
+def _keras_mask_of(y_pred):
+    mask = getattr(y_pred, "_keras_mask", None)
+    return None if mask is None or mask is True else np.asarray(as_array(mask))
+
+
+def _apply_valid_mask(losses, sample_weight, reduction, in_mask=None):
+    """tf.keras' `apply_valid_mask`: the entries valid under both the prediction's Keras mask
+    and the loss' own mask of valid entries (ignore_class) keep their weights multiplied by
+    `mask / mean(mask)`, so the mean runs over them; the others weigh 0."""
+    out_mask = getattr(losses, "_keras_mask", None)
+    if in_mask is None and out_mask is None:
         return sample_weight
+    if in_mask is None or out_mask is None:
+        mask = in_mask if out_mask is None else out_mask
+    else:
+        mask = np.logical_and(np.asarray(in_mask, bool), np.asarray(out_mask, bool))
     dtype = as_array(losses).dtype
     mask = np.asarray(mask).astype(dtype)
     if reduction == Reduction.SUM_OVER_BATCH_SIZE:
@@ -437,7 +460,8 @@ class Loss:
         losses = self.call(y_true, y_pred)
         reduction = Reduction.SUM_OVER_BATCH_SIZE if self.reduction == Reduction.AUTO else self.reduction
         if not dispatch.is_symbolic(losses):
-            sample_weight = _apply_valid_mask(losses, sample_weight, reduction)
+            sample_weight = _apply_valid_mask(losses, sample_weight, reduction,
+                                              _keras_mask_of(y_pred))
         return compute_weighted_loss(losses, sample_weight, reduction)
 
     def call(self, y_true, y_pred):
@@ -538,7 +562,7 @@ _FUNCTIONS = {
     "hinge": hinge, "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
     "log_cosh": log_cosh, "logcosh": log_cosh, "huber": huber, "huber_loss": huber,
     "kl_divergence": kld, "kld": kld, "KLD": kld, "kullback_leibler_divergence": kld,
-    "poisson": poisson, "cosine_similarity": cosine_similarity, "cosine_proximity": cosine_similarity,
+    "poisson": poisson, "cosine_similarity": cosine_similarity,
     "binary_crossentropy": binary_crossentropy, "bce": binary_crossentropy,
     "BCE": binary_crossentropy, "categorical_crossentropy": categorical_crossentropy,
     "binary_focal_crossentropy": binary_focal_crossentropy,
@@ -546,7 +570,7 @@ _FUNCTIONS = {
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
 }
 _CLASSES = {cls.__name__: cls for cls in (
-    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+    Loss, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
     Hinge, SquaredHinge, CategoricalHinge, LogCosh, Huber, KLDivergence, Poisson, CosineSimilarity,
     BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
     CategoricalFocalCrossentropy, SparseCategoricalCrossentropy)}

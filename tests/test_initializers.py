@@ -192,6 +192,29 @@ def test_orthogonal(shape):
         I.Orthogonal()((4,))
 
 
+def test_orthogonal_qr_runs_on_one_blas_thread(monkeypatch):
+    """The QR's small blocked products wait on descheduled BLAS workers on a loaded machine
+    (2048 x 512: 0.4 s on one thread, 11.6 s on two); one thread gives the same bits."""
+    from minikeras.ops import blas_threads
+    if not blas_threads._APIS:
+        pytest.skip("no OpenBLAS thread API in this process")
+    setter, getter = blas_threads._APIS[0]
+    seen, qr = [], np.linalg.qr
+
+    def recording_qr(a, *args, **kwargs):
+        seen.append(getter())
+        return qr(a, *args, **kwargs)
+    previous = getter()
+    setter(2)
+    try:
+        monkeypatch.setattr(np.linalg, "qr", recording_qr)
+        I.Orthogonal(seed=0)((64, 32))
+        assert getter() == 2                  # restored afterwards
+    finally:
+        setter(previous)
+    assert seen == [1]
+
+
 def test_identity_constant_zeros_ones():
     np.testing.assert_array_equal(I.Identity(gain=2.0)((3, 4)), 2 * np.eye(3, 4))
     assert I.Identity()((3, 3)).dtype == np.float32

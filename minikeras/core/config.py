@@ -51,9 +51,9 @@ def image_data_format():
 def set_image_data_format(data_format):
     global _IMAGE_DATA_FORMAT
     if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(
-            "The `data_format` argument must be one of 'channels_first', 'channels_last'. "
-            f"Received: data_format={data_format}")
+        # tf.keras' words (backend_config), its set printed in the order of its source
+        raise ValueError(f"Unknown `data_format`: {data_format}. "
+                         "Expected one of {'channels_last', 'channels_first'}")
     _IMAGE_DATA_FORMAT = data_format
 
 
@@ -61,12 +61,12 @@ def normalize_data_format(value):
     """Keras' rule: None means the global setting; anything else must be a known format."""
     if value is None:
         value = image_data_format()
-    value = str(value).lower()
-    if value not in ("channels_first", "channels_last"):
-        raise ValueError(
-            "The `data_format` argument must be one of 'channels_first', 'channels_last'. "
-            f"Received: data_format={value}")
-    return value
+    data_format = str(value).lower()
+    if data_format not in ("channels_first", "channels_last"):
+        # tf.keras' words (conv_utils), naming the value as given
+        raise ValueError('The `data_format` argument must be one of "channels_first", '
+                         f'"channels_last". Received: {value}')
+    return data_format
 
 
 # Keras' "string" dtype (tf.string): strings travel as NumPy object arrays of Python `str`.

@@ -6,7 +6,10 @@ import numpy as np
 from . import session
 from .philox import stateful_counters_used
 
-_GLOBAL = {"rng": np.random.default_rng(), "seed": None}
+_GLOBAL = {"rng": np.random.default_rng(), "seed": None,
+           # tf.keras' `backend._SEED_GENERATOR.generator`: the Python generator unseeded
+           # initializers pick their seeds from once `set_random_seed` ran (else `random`'s)
+           "seed_generator": None}
 # tf's stateful random ops keep one Philox counter per (op, seeds), advanced by every call
 # and reset when tf clears its kernel cache (clear_session, a new global seed)
 _STATEFUL_COUNTERS = {}
@@ -21,13 +24,29 @@ def global_rng():
 
 def set_random_seed(seed):
     """Seed Python, NumPy and minikeras' own generator: same seed, same run."""
-    if not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"Expected `seed` argument to be an integer. Received: seed={seed}")
+    if not isinstance(seed, int):   # tf.keras' check: a NumPy integer is refused too
+        raise ValueError("Expected `seed` argument to be an integer. "
+                         f"Received: seed={seed} (of type {type(seed)})")
     _py_random.seed(seed)
     np.random.seed(seed)
     _GLOBAL["rng"] = np.random.default_rng(seed)
     _GLOBAL["seed"] = int(seed)     # tf.random.set_seed's global seed
+    _GLOBAL["seed_generator"] = _py_random.Random(seed)
     _STATEFUL_COUNTERS.clear()
+
+
+def draw_initializer_seed():
+    """The seed tf.keras 2.21 draws for an unseeded initializer at its first call
+    (`RandomGenerator._create_seed`): from Python's `random`, or from the generator
+    `set_random_seed` made. Our values come from NumPy; the draw keeps a script's own
+    `random.shuffle` / `random.random` after building a model where tf.keras leaves them."""
+    generator = _GLOBAL["seed_generator"] or _py_random
+    return generator.randint(1, int(1e9))
+
+
+def seed_generator_set():
+    """Whether `set_random_seed` has run (tf.keras' `_SEED_GENERATOR` then exists)."""
+    return _GLOBAL["seed_generator"] is not None
 
 
 def make_rng(seed=None):

@@ -217,11 +217,13 @@ def unwrap(x):
 def as_array(x, dtype=None):
     """A NumPy array from a Tensor, an array or a Python value (Python numbers become floatx
     arrays), cast to `dtype` when given."""
-    x = unwrap(x)
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        array = np.asarray(x, dtype=config.floatx())
+    data = unwrap(x)
+    # (a Tensor holding a NumPy float64 scalar, which is a Python float too, keeps its dtype)
+    if isinstance(data, (int, float)) and not isinstance(data, bool) and \
+            not (data is not x and isinstance(data, np.generic)):
+        array = np.asarray(data, dtype=config.floatx())
     else:
-        array = np.asarray(x)
+        array = np.asarray(data)
     return array if dtype is None or array.dtype == dtype else array.astype(dtype)
 
 

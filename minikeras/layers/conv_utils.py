@@ -13,7 +13,8 @@ def normalize_tuple(value, n, name, allow_zero=False):
 
     Example: `normalize_tuple(3, 2, "kernel_size") == (3, 3)`.
     """
-    error_msg = f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}"
+    # tf.keras' words (conv_utils.normalize_tuple); Keras 3 writes `Received {name}={value}`
+    error_msg = f"The `{name}` argument must be a tuple of {n} integers. Received: {value}"
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         result = (int(value),) * n
     else:

@@ -30,7 +30,7 @@ from ..core.registry import register_builtins
 register_builtins("metrics", globals())   # names looked up by `deserialize_keras_object`
 
 _FUNCTIONS = {
-    "accuracy": accuracy, "binary_accuracy": binary_accuracy,
+    "accuracy": accuracy, "acc": accuracy, "ACC": accuracy, "binary_accuracy": binary_accuracy,
     "categorical_accuracy": categorical_accuracy,
     "sparse_categorical_accuracy": sparse_categorical_accuracy,
     "top_k_categorical_accuracy": top_k_categorical_accuracy,

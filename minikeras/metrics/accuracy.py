@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..core import config
+from ..core.dtype_errors import InvalidArgumentError
 from ..core.tensor import as_array
 from .base import MeanMetricWrapper, tensor_result
 
@@ -48,8 +49,12 @@ def categorical_accuracy(y_true, y_pred):
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    """1 where the integer label equals `argmax(y_pred)`."""
-    return sparse_categorical_matches(y_true, y_pred)
+    """1 where the integer label equals `argmax(y_pred)`; unlike the matches (which the
+    SparseCategoricalAccuracy class averages), a trailing axis of 1 is squeezed away."""
+    matches = sparse_categorical_matches(y_true, y_pred)
+    if matches.ndim > 1 and matches.shape[-1] == 1:
+        matches = matches[..., 0]
+    return matches
 
 
 def _in_top_k(predictions, targets, k):
@@ -69,6 +74,8 @@ def sparse_top_k_categorical_matches(y_true, y_pred, k=5):
         raise TypeError(f"Input 'predictions' of 'InTopKV2' Op has type {y_pred.dtype} that "
                         "does not match expected type of float32.")
     true_shape = y_true.shape
+    if y_pred.ndim < 2:     # tf's in_top_k wants a batch of score rows
+        raise InvalidArgumentError("predictions must be 2-dimensional")
     if y_pred.ndim > 2:
         y_pred = y_pred.reshape(-1, y_pred.shape[-1])
     if y_true.ndim > 1:
@@ -92,6 +99,7 @@ accuracy = tensor_result(accuracy)
 binary_accuracy = tensor_result(binary_accuracy)
 categorical_accuracy = tensor_result(categorical_accuracy)
 sparse_categorical_accuracy = tensor_result(sparse_categorical_accuracy)
+_sparse_categorical_matches = tensor_result(sparse_categorical_matches)   # (the class's fn)
 top_k_categorical_accuracy = tensor_result(top_k_categorical_accuracy)
 sparse_top_k_categorical_accuracy = tensor_result(sparse_top_k_categorical_accuracy)
 
@@ -150,7 +158,7 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
     """
 
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
-        super().__init__(sparse_categorical_accuracy, name, dtype=dtype)
+        super().__init__(_sparse_categorical_matches, name, dtype=dtype)
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):

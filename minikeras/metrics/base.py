@@ -8,6 +8,7 @@ from ..core import config
 from ..core.registry import builtin_objects
 from ..core.serialization import deserialize_object
 from ..core.concrete_scope import concrete_values_scope
+from ..core.dtype_errors import InvalidArgumentError
 from ..core.session import to_snake_case, unique_object_name
 from ..core.tensor import Tensor, Variable
 from ..core.tensor import as_array
@@ -39,7 +40,12 @@ def squeeze_or_expand_dimensions(y_pred, y_true=None, sample_weight=None):
     if sample_weight is None:
         return y_pred, y_true
     if sample_weight.ndim:
-        if sample_weight.ndim - y_pred.ndim == 1 and sample_weight.shape[-1] == 1:
+        if sample_weight.ndim - y_pred.ndim == 1:
+            if sample_weight.shape[-1] != 1:     # tf.squeeze(sample_weight, [-1]) refuses it
+                raise InvalidArgumentError(
+                    f"Can not squeeze dim[{sample_weight.ndim - 1}], expected a dimension of 1, "
+                    f"got {sample_weight.shape[-1]} (sample_weight of shape "
+                    f"{sample_weight.shape} for values of shape {y_pred.shape}).")
             sample_weight = sample_weight[..., 0]
         elif y_pred.ndim - sample_weight.ndim == 1:
             sample_weight = sample_weight[..., None]
@@ -48,11 +54,20 @@ def squeeze_or_expand_dimensions(y_pred, y_true=None, sample_weight=None):
 
 def broadcast_weights(weights, values):
     """TF's `broadcast_weights`: a scalar, or the same rank with each axis 1 or equal;
-    anything else is a ValueError."""
-    if weights.ndim and (weights.ndim != values.ndim or any(
-            w not in (1, v) for w, v in zip(weights.shape, values.shape))):
-        raise ValueError(f"weights can not be broadcast to values. values.shape={values.shape}, "
-                         f"weights.shape={weights.shape}.")
+    anything else is a ValueError (in TF's words)."""
+    if not weights.ndim:
+        return np.broadcast_to(weights, values.shape)
+    if weights.ndim != values.ndim:
+        raise ValueError(f"weights can not be broadcast to values. values.rank={values.ndim}. "
+                         f"weights.rank={weights.ndim}. values.shape={values.shape}. "
+                         f"weights.shape={weights.shape}. Received weights={weights}, "
+                         f"values={values}")
+    for dim, (w, v) in enumerate(zip(weights.shape, values.shape)):
+        if w not in (1, v):
+            raise ValueError(f"weights can not be broadcast to values. Mismatch at dim {dim}. "
+                             f"values.shape={np.array(values.shape)}, weights.shape="
+                             f"{np.array(weights.shape)}. Received weights={weights}, "
+                             f"values={values}")
     return np.broadcast_to(weights, values.shape)
 
 
@@ -284,7 +299,7 @@ class MeanMetricWrapper(Mean):
     """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
-        super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
+        super().__init__(name=name, dtype=dtype)     # 'mean_metric_wrapper' by default
         self._fn = fn
         self._fn_kwargs = kwargs
 

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..core import config
 from ..core.tensor import as_array
+from ..core.dtype_errors import InvalidArgumentError
 from .base import Metric, broadcast_weights, divide_no_nan, squeeze_or_expand_dimensions
 
 NEG_INF = -1e10
@@ -58,9 +59,16 @@ def update_confusion_matrix(variables, y_true, y_pred, thresholds, top_k=None, c
             y_pred, y_true, as_array(sample_weight, dtype))
     if y_pred.shape != y_true.shape:
         raise ValueError(f"Shapes {y_pred.shape} and {y_true.shape} are incompatible")
+    if (multi_label or label_weights is not None) and y_true.ndim != 2:
+        # tf.debugging.assert_shapes: labels of shape (examples, labels)
+        raise ValueError(f"Number of labels is not consistent..  Tensor  must have rank 2.  "
+                         f"Received rank {y_true.ndim}, shape {y_true.shape}")
     if top_k is not None:
         y_pred = _filter_top_k(y_pred, top_k)
     if class_id is not None:
+        if not -y_pred.shape[-1] <= class_id < y_pred.shape[-1]:
+            raise InvalidArgumentError(f"slice index {class_id} of dimension "
+                                       f"{y_pred.ndim - 1} out of bounds.")
         y_true, y_pred = y_true[..., class_id, None], y_pred[..., class_id, None]
     weights = np.ones_like(y_pred) if sample_weight is None else \
         broadcast_weights(sample_weight, y_pred)

@@ -31,7 +31,8 @@ class _IoUBase(Metric):
         y_true = y_true.astype(self._dtype).reshape(-1).astype(np.int64)
         y_pred = y_pred.astype(self._dtype).reshape(-1).astype(np.int64)
         weights = np.ones(y_true.shape, self._dtype) if sample_weight is None else \
-            np.broadcast_to(as_array(sample_weight, self._dtype).reshape(-1), y_true.shape)
+            self._flat_weights(as_array(sample_weight, self._dtype), y_true.shape,
+                               self.ignore_class is not None)
         if self.ignore_class is not None:
             keep = y_true != self.ignore_class
             y_true, y_pred, weights = y_true[keep], y_pred[keep], weights[keep]
@@ -41,6 +42,19 @@ class _IoUBase(Metric):
                                  f"[0, {self.num_classes}), got {ids.min()}..{ids.max()}")
         np.add.at(self.total_cm.data, (y_true, y_pred), weights)
         return self.total_cm        # what tf.keras' update_state returns
+
+    @staticmethod
+    def _flat_weights(weights, flat_shape, masked):
+        """tf.keras flattens weights of rank > 1 and never broadcasts them: tf.math.
+        confusion_matrix wants one weight per label (a scalar weight is refused too). With
+        `ignore_class` tf's boolean_mask of the weights refuses first (its words name the
+        weights first)."""
+        if weights.ndim > 1:
+            weights = weights.reshape(-1)
+        if weights.shape != flat_shape:
+            shapes = (weights.shape, flat_shape) if masked else (flat_shape, weights.shape)
+            raise ValueError(f"Shapes {shapes[0]} and {shapes[1]} are incompatible")
+        return weights
 
 class IoU(_IoUBase):
     """The mean over `target_class_ids` of `TP / (TP + FP + FN)` (a class that never occurs

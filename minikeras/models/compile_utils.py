@@ -301,13 +301,17 @@ def _check_same_loss_shapes(total, value):
 
 
 def _valid_mask_weights(y_pred, sample_weight, loss_obj):
-    """tf.keras 2.x masked losses: masked entries weigh 0 and a mean-reduced loss is divided
-    by the number of valid entries (weights scaled by total / valid). A batch with no valid
-    entry gives NaN weights (tf.keras' 0 * total / 0), so its loss is NaN as there."""
+    """tf.keras 2.x masked losses: masked entries weigh 0 (compile's `apply_mask`); a
+    mean-reduced loss is divided by the number of valid entries (weights scaled by total /
+    valid). A built-in Loss does that scaling itself from the prediction's mask, together with
+    its own mask of valid entries (ignore_class), as tf.keras' Loss.__call__; other loss objects
+    get it here. A batch with no valid entry gives NaN weights (tf.keras' 0 * total / 0)."""
     mask = _output_mask(y_pred)
     if mask is None:
         return sample_weight
     weight = apply_mask(y_pred, sample_weight, mask)
+    if type(loss_obj).__call__ is losses_module.Loss.__call__:
+        return weight
     if loss_obj.reduction in (losses_module.Reduction.AUTO,
                               losses_module.Reduction.SUM_OVER_BATCH_SIZE):
         mask = mask.astype(weight.dtype)

@@ -8,7 +8,6 @@ which fixes `model.layers`, the weight order and the `summary()` layout.
 """
 import collections
 
-import logging
 
 import warnings
 
@@ -370,27 +369,20 @@ class Functional(Model):
                         f'Input {index} of layer "{self.name}" is incompatible with the layer: '
                         f"expected shape={_shape_text(expected)}, found shape={_shape_text(got)}")
 
-    def _warn_on_other_input_shapes(self, flat_inputs):
+    def _check_input_count(self, flat_inputs):
         """A symbolic call may feed inputs of another shape (a fully convolutional model on
-        larger images, an extra axis a later layer accepts): tf.keras only warns, and the
-        inner layers check what they receive."""
+        larger images, an extra axis a later layer accepts): tf.keras 2.21 says nothing (its
+        older "Model was constructed with shape ..." warning is gone), and the inner layers
+        check what they receive. Only the number of inputs is checked here."""
         if len(flat_inputs) != len(self.inputs):
             self._assert_input_compatibility(flat_inputs)
-        for reference, value in zip(self.inputs, flat_inputs):
-            expected, got = tuple(reference.shape), tuple(value.shape)
-            if len(expected) != len(got) or any(
-                    e is not None and g is not None and e != g
-                    for e, g in zip(expected[1:], got[1:])):
-                logging.warning(f"Model was constructed with shape {_shape_text(expected)} for "
-                                f"input {reference}, but it was called on an input with "
-                                f"incompatible shape {_shape_text(got)}.")
 
     # --- symbolic calls and shapes -----------------------------------------------------------
     def _infer_outputs(self, args, kwargs):
         """Output KerasTensors of a call on KerasTensors: each inner layer infers its own
         outputs, nothing is recorded on the inner layers (only the model gets a node)."""
         flat_inputs = self._flatten_to_reference_inputs(args[0])
-        self._warn_on_other_input_shapes(flat_inputs)
+        self._check_input_count(flat_inputs)
         values = {id(reference): _conform_symbolic_input(value, reference)
                   for reference, value in zip(self.inputs, flat_inputs)}
         for node in self._nodes_in_order:

@@ -105,13 +105,17 @@ def depthwise_conv(x, kernel, strides, padding, dilation, data_format="channels_
 
 
 def conv_transpose(x, kernel, strides, padding, dilation, output_spatial,
-                   data_format="channels_last"):
+                   data_format="channels_last", bias=None, activation=None):
     """Transposed convolution (the adjoint of `conv`) with a `(*k, out, in)` kernel, producing
-    `output_spatial` positions per axis."""
+    `output_spatial` positions per axis, then optionally `+ bias` and a relu/tanh activation,
+    as one op (as `conv`)."""
+    if activation not in FUSABLE_ACTIVATIONS:
+        raise ValueError(f"Cannot fuse activation {activation!r}; use one of "
+                         f"{FUSABLE_ACTIVATIONS}.")
     if as_array(x).dtype == HALF:
-        return conv_in_float32(conv_transpose, x, kernel, strides=strides, padding=padding,
-                               dilation=dilation, output_spatial=output_spatial,
-                               data_format=data_format)
+        return conv_in_float32(conv_transpose, x, kernel, bias, activation, strides=strides,
+                               padding=padding, dilation=dilation,
+                               output_spatial=output_spatial, data_format=data_format)
     xd = _to_channels_last(as_array(x), data_format)
     kd = as_array(kernel)
     pads = []
@@ -123,16 +127,21 @@ def conv_transpose(x, kernel, strides, padding, dilation, output_spatial,
             pads.append((total // 2, total - total // 2))
         else:
             pads.append((0, 0))
+    fused = activation if activation in ("relu", "tanh") else None
     out, ctx = conv_transpose_kernels.conv_transpose_forward(
-        xd, kd, tuple(strides), pads, tuple(dilation), tuple(output_spatial))
+        xd, kd, tuple(strides), pads, tuple(dilation), tuple(output_spatial),
+        bias=None if bias is None else as_array(bias), activation=fused)
 
     def backward(g, needs):
-        dx, dk = conv_transpose_kernels.conv_transpose_backward(
-            ctx, _to_channels_last(g, data_format), need_input=needs[0], need_kernel=needs[1])
+        need_bias = bias is not None and needs[2]
+        grads = conv_transpose_kernels.conv_transpose_backward(
+            ctx, _to_channels_last(g, data_format), need_input=needs[0], need_kernel=needs[1],
+            need_bias=need_bias)
+        dx, dk = grads[:2]
         if dx is not None:
             dx = _from_channels_last(dx, data_format)
-        return dx, dk
-    return record(_from_channels_last(out, data_format), (x, kernel), backward)
+        return dx, dk, grads[2] if need_bias else None
+    return record(_from_channels_last(out, data_format), (x, kernel, bias), backward)
 
 
 def _pool_pads(spatial, pool_size, strides, padding):

@@ -946,15 +946,17 @@ def _depthwise_conv_rule(node, g, needs, env):
 @rule_for(_conv.conv_transpose)
 def _conv_transpose_rule(node, g, needs, env):
     """A transposed convolution is the input gradient `A` of the convolution from its output's
-    shape to its input's: its gradients are that convolution's `C` and `B`."""
-    x, kernel = node._parents
+    shape to its input's: its gradients are that convolution's `C` and `B` (after the fused
+    activation's gradient; the bias's is the sum of that)."""
+    x, kernel, bias = node._parents
     ctx, data_format = env["ctx"], env["data_format"]
     padded, z_shape = ctx.padded_shape, ctx.z_shape
     pads = [(lo, padded[i + 1] - n - lo) for i, ((lo, _), n) in
             enumerate(zip(ctx.pads, z_shape[1:-1]))]
     geometry = _Geometry(z_shape, ctx.kernel.shape, ctx.strides, pads, ctx.dilation, 1)
-    g = _channels_last(g, data_format)
-    gx = gk = None
+    g = _activation_gradient(ctx.activation, _channels_last(node, data_format),
+                             _channels_last(g, data_format))
+    gx = gk = gb = None
     if needs[0]:
         gx = convolution(g, kernel, geometry)
         if gx.shape != tuple(ctx.x_shape):
@@ -962,7 +964,9 @@ def _conv_transpose_rule(node, g, needs, env):
         gx = _channels_first(gx, data_format)
     if needs[1]:
         gk = convolution_kernel_gradient(g, _channels_last(x, data_format), geometry)
-    return gx, gk
+    if bias is not None and needs[2]:
+        gb = M.sum(g, axis=tuple(range(g.ndim - 1)))
+    return gx, gk, gb
 
 
 # ---------------------------------------------------------------------------------------

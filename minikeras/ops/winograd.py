@@ -378,8 +378,14 @@ def _tile_view(cells, count, tiles):
 
 # Inference slices take up to two sizes per layer shape (`even_slices`): resnet_small's three
 # stages use 12 transforms per thread; its training 18 (input, output and output-gradient
-# transforms of two slice sizes a stage), kept with some room to spare.
-_KEPT_TRANSFORMS = 24
+# transforms of two slice sizes a stage). cifar10_cnn's training (four 3x3 layers, two of them
+# 'valid', each gradient a transform of its own) uses 24-26 a thread, depending on the routes
+# its plans chose: at 24 kept, a step that needs 25 rebuilt every one of them (least recently
+# used first, in a cycle), ~22 a thread a step, each a fresh zeroed buffer of 1-3 MB. Twice
+# as many, ~2.2 MB each, for VGG-style stacks with a few more shapes (vgg_small's training
+# uses 26: peak RSS 322 -> 368 MB, 0.96x the CPU). A VGG16 at 224x224 would use an estimated
+# ~90 and still rebuild them.
+_KEPT_TRANSFORMS = 48
 
 
 def _transform(kind, tiling, count, channels, dtype):

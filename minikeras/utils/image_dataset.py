@@ -16,7 +16,7 @@ def _check_interpolation(interpolation):
     if interpolation not in RESIZE_METHODS:
         raise NotImplementedError(
             f"Value not recognized for `interpolation`: {interpolation}. Supported values "
-            f"are: {RESIZE_METHODS}")
+            f"are: dict_keys({list(RESIZE_METHODS)})")
     return interpolation
 
 

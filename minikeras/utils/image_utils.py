@@ -155,8 +155,7 @@ def resize_images(images, size, interpolation="bilinear"):
     """A NHWC batch resized as `tf.image.resize` does (half-pixel centres, no antialiasing):
     float32 (not clipped), the input dtype for 'nearest'."""
     if interpolation not in ("bilinear", "nearest") + MATRIX_INTERPOLATIONS:
-        raise NotImplementedError(f"`interpolation={interpolation!r}` is not supported by "
-                                  "minikeras; use one of tf.image.resize's methods.")
+        raise ValueError(f"Resize method is not implemented: {interpolation}")   # tf.image.resize
     images = np.asarray(images)
     if interpolation != "nearest":
         images = images.astype(np.float32)

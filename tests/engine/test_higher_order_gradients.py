@@ -382,6 +382,23 @@ def test_hessian_vector_products_of_conv2d_transpose(case):
     check_hessian_vector_product(fn, [x_shape, case["kernel"] + (2, 3)], rtol=1e-5)
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh", None])
+@pytest.mark.parametrize("case", TRANSPOSED[:1] + TRANSPOSED[3:],
+                         ids=lambda c: "-".join(map(str, c.values())))
+def test_hessian_vector_products_of_conv2d_transpose_with_bias_and_activation(case, activation):
+    """Conv2DTranspose's op with its bias and activation inside (second_order's rule reads
+    the activation's gradient from the op's output, as for `conv`)."""
+    channels_first = case.get("data_format") == "channels_first"
+    x_shape = (2, 3, 4, 3) if channels_first else (2, 4, 3, 3)
+
+    def fn(x, kernel, bias):
+        out = conv_transpose(x, kernel, case["strides"], case["padding"], (1, 1),
+                             case["output"], case.get("data_format", "channels_last"),
+                             bias=bias, activation=activation)
+        return _total(ops.tanh(out) * ops.sum(x * x) * 0.1 + out ** 2)
+    check_hessian_vector_product(fn, [x_shape, case["kernel"] + (2, 3), (2,)], rtol=1e-5)
+
+
 def test_third_order_through_convolution_primitives():
     # the gradient ops of a convolution are differentiable again: D3 f[v, v, .] against
     # central differences of Hessian-vector products

@@ -249,3 +249,35 @@ def test_winograd_is_the_plan_default_from_16_channels(channels, expected, monke
     assert expected in defaults and ({"im2col", "winograd"} - {expected}).isdisjoint(defaults)
     np.testing.assert_allclose(out, reference_conv(x, kernel, (1, 1), [(1, 1), (1, 1)], (1, 1)),
                                rtol=1e-5, atol=1e-4)
+
+
+def test_a_training_step_of_a_four_layer_stack_keeps_its_transforms(monkeypatch):
+    # cifar10_cnn's training step uses 24-26 transforms a thread (least recently used ones
+    # are dropped in a cycle: one over the limit rebuilds them all, every step). Its shapes
+    # and slice sizes (a thread's half of a batch of 32), each with all three kinds (a
+    # superset of a step's), walked twice: the second walk builds nothing.
+    built = []
+    for kind in (W._InputTransform, W._OutputTransform, W._OutputGradTransform):
+        original = kind.__init__
+
+        def counting_init(self, *args, _original=original, **kwargs):
+            built.append(type(self).__name__)
+            _original(self, *args, **kwargs)
+        monkeypatch.setattr(kind, "__init__", counting_init)
+    monkeypatch.setattr(W._buffers, "transforms", {}, raising=False)
+    keys = []
+    for spatial, pads, counts, channels in [
+            ((32, 32), [(0, 0), (0, 0)], (3, 4), (3, 32)),
+            ((30, 30), [(2, 2), (2, 2)], (3, 4), (32,)),
+            ((15, 15), [(1, 1), (1, 1)], (4, 6), (32, 64)), ((15, 15), [(0, 0), (0, 0)], (8,), (64,)),
+            ((13, 13), [(2, 2), (2, 2)], (4, 6), (64,))]:
+        for count in counts:
+            for channels_ in channels:
+                for kind in (W._InputTransform, W._OutputTransform, W._OutputGradTransform):
+                    keys.append((kind, W.Tiling(spatial, pads), count, channels_))
+    assert 26 < len(keys) <= 40, len(keys)
+    for walk in range(2):
+        built.clear()
+        for kind, tiling, count, channels_ in keys:
+            W._transform(kind, tiling, count, channels_, np.float32)
+    assert built == []

@@ -73,8 +73,15 @@ class ConvTranspose(Conv):
             outputs = Tensor(np.zeros(self._output_shape_of(inputs.shape[0], out_spatial),
                                       self.kernel.dtype))
         else:
+            # bias and a relu/tanh applied inside the op, as Conv2D's (one output array)
+            fused = self._fusable_activation()
             outputs = conv_transpose(inputs, self.kernel, self.strides, self.padding,
-                                     self.dilation_rate, out_spatial, self.data_format)
+                                     self.dilation_rate, out_spatial, self.data_format,
+                                     bias=self.bias if self.use_bias else None,
+                                     activation=fused if fused is not False else None)
+            if fused is not False or self.activation is None:
+                return outputs
+            return self.activation(outputs)
         if self.use_bias:
             outputs = ops.bias_add(outputs, self.bias, axis=self._channel_axis)
         return outputs if self.activation is None else self.activation(outputs)

@@ -10,9 +10,12 @@ _KNOWN = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gau
 
 
 def _check_interpolation(interpolation):
-    if interpolation not in _KNOWN:   # tf_keras' `get_interpolation` wording and type
+    """tf_keras' `get_interpolation` (its wording and type): the method's lower-case name."""
+    interpolation = interpolation.lower()
+    if interpolation not in _KNOWN:
         raise NotImplementedError(f"Value not recognized for `interpolation`: {interpolation}. "
-                                  f"Supported values are: {list(_KNOWN)}")
+                                  f"Supported values are: dict_keys({list(_KNOWN)})")
+    return interpolation
 
 
 @keras3_data_format
@@ -32,16 +35,17 @@ class Resizing(Layer):
                  **kwargs):
         self.height = positive_int(height, "height", "Resizing")
         self.width = positive_int(width, "width", "Resizing")
-        self.interpolation = interpolation
+        self.interpolation = interpolation   # as given (the config keeps it), used lower-cased
         self.crop_to_aspect_ratio = crop_to_aspect_ratio
-        _check_interpolation(interpolation)
+        self._interpolation_method = _check_interpolation(interpolation)
         super().__init__(**kwargs)
 
     def call(self, inputs):
         inputs = to_float(inputs, self._dtype)
         check_image_rank(inputs, self)
         method = smart_resize if self.crop_to_aspect_ratio else resize_images
-        return apply_batched(lambda x: method(x, self.height, self.width, self.interpolation),
+        return apply_batched(lambda x: method(x, self.height, self.width,
+                                              self._interpolation_method),
                              inputs)
 
     def compute_output_shape(self, input_shape):

@@ -33,10 +33,13 @@ TF_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanc
 
 
 def check_interpolation_name(interpolation):
-    """tf_keras' `get_interpolation`: an unknown name is a NotImplementedError."""
+    """tf_keras' `get_interpolation`: the name in lower case; an unknown one is a
+    NotImplementedError."""
+    interpolation = interpolation.lower()
     if interpolation not in TF_INTERPOLATIONS:
         raise NotImplementedError(f"Value not recognized for `interpolation`: {interpolation}. "
-                                  f"Supported values are: {list(TF_INTERPOLATIONS)}")
+                                  f"Supported values are: dict_keys({list(TF_INTERPOLATIONS)})")
+    return interpolation
 
 
 class UpSampling(Layer):
@@ -45,8 +48,8 @@ class UpSampling(Layer):
         self.rank = rank
         self.size = conv_utils.normalize_tuple(size, rank, "size")
         self.data_format = normalize_data_format(data_format)
-        if rank == 2:
-            check_interpolation_name(interpolation)
+        if rank == 2:   # stored lower-cased, as tf.keras' UpSampling2D does
+            interpolation = check_interpolation_name(interpolation)
         elif interpolation != "nearest":
             raise NotImplementedError(f'interpolation="{interpolation}" is not supported by '
                                       f'UpSampling{rank}D; only "nearest".')

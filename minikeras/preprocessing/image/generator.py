@@ -379,10 +379,87 @@ class ImageDataGenerator:
         the affine warps of the whole batch done by one NumPy sampler (the same pixels as
         SciPy's per-channel `affine_transform`, to float32 round-off) instead of one SciPy
         call per channel per image. The random draws are the same, in the same order."""
-        params = [self.get_random_transform(image.shape) for image in images]
-        warped = self._warp_batch(images, params)
-        for i, image in enumerate(warped):
-            images[i] = self.standardize(self._apply_after_warp(image, params[i]))
+        draws = self._batch_draws(images)
+        if draws is None:
+            params = [self.get_random_transform(image.shape) for image in images]
+            warped = self._warp_batch(images, params)
+            for i, image in enumerate(warped):
+                images[i] = self.standardize(self._apply_after_warp(image, params[i]))
+            return images
+        if draws.keys() <= {"tx", "ty", "flip_horizontal", "flip_vertical"}:
+            images = self._shift_batch(images, draws.get("tx"), draws.get("ty"))
+        else:
+            params = [{name: values[i] for name, values in draws.items()}
+                      for i in range(len(images))]
+            images = self._warp_batch(images, params)
+        for name, axis in (("flip_horizontal", self.col_axis), ("flip_vertical", self.row_axis)):
+            flipped = np.flatnonzero(draws[name])
+            if flipped.size:
+                images[flipped] = np.flip(images[flipped], axis)
+        for i, image in enumerate(images):
+            images[i] = self.standardize(image)
+        return images
+
+    def _batch_draws(self, images):
+        """`get_random_transform`'s parameters for every image of `images` from one draw of
+        doubles, `{name: values}` (the shifts, rotation, shear, zooms drawn and the two flips,
+        as 0/1), when each of its draws is one double (`uniform` is `low + (high - low) * u`
+        on the u that `random()` gives: the same numbers in the same order). None when a
+        draw is not (an integer shift range's `np.random.choice`) or when a channel shift
+        or brightness is drawn (left to `_apply_after_warp` image by image)."""
+        if self.channel_shift_range != 0 or self.brightness_range is not None:
+            return None
+        ranges = []                       # (name, low, high, pixels) in draw order
+        if self.rotation_range:
+            ranges.append(("theta", -self.rotation_range, self.rotation_range, 1))
+        for name, shift_range, axis in (("tx", self.height_shift_range, self.row_axis),
+                                        ("ty", self.width_shift_range, self.col_axis)):
+            if not shift_range:
+                continue
+            if _is_discrete_range(shift_range):
+                return None
+            size = images.shape[axis] if np.max(shift_range) < 1 else 1
+            ranges.append((name, -shift_range, shift_range, size))
+        if self.shear_range:
+            ranges.append(("shear", -self.shear_range, self.shear_range, 1))
+        if not (self.zoom_range[0] == 1 and self.zoom_range[1] == 1):
+            ranges += [(name, self.zoom_range[0], self.zoom_range[1], 1) for name in ("zx", "zy")]
+        names = [r[0] for r in ranges] + ["flip_horizontal", "flip_vertical"]
+        u = np.random.random((len(images), len(names)))
+        draws = {}
+        for column, (name, low, high, size) in enumerate(ranges):
+            low, high = float(low), float(high)
+            draws[name] = (low + (high - low) * u[:, column]) * size
+        draws["flip_horizontal"] = (u[:, -2] < 0.5) * bool(self.horizontal_flip)
+        draws["flip_vertical"] = (u[:, -1] < 0.5) * bool(self.vertical_flip)
+        return draws
+
+    def _shift_batch(self, images, tx, ty):
+        """`images` shifted by the drawn `tx` and `ty` (arrays, None when not drawn), as
+        `_warp_batch` with shift-only matrices: `sampling_matrix`'s offset is then `(t + o)
+        - o` (its products about the centre o are exact), and, as there, tx (drawn from the
+        height shift range, centred on the rows) moves columns and ty rows."""
+        count = len(images)
+        rows, cols = images.shape[self.row_axis], images.shape[self.col_axis]
+        offsets = np.zeros((count, 2))
+        moved = np.zeros(count, bool)
+        for column, shift, size in ((1, tx, rows), (0, ty, cols)):
+            if shift is not None:
+                centre = float(size) / 2 - 0.5
+                offsets[:, column] = -centre + (shift + centre)
+                moved |= shift != 0
+        moved = np.flatnonzero(moved)
+        if not moved.size:
+            return images
+        subset = images[moved]
+        channels_first = self.channel_axis == 1
+        if channels_first:
+            subset = np.ascontiguousarray(np.moveaxis(subset, 1, -1))
+        identity = np.broadcast_to(np.eye(2), (moved.size, 2, 2))
+        warped = affine_sampling.affine_sample(
+            subset, identity, offsets[moved], order=self.interpolation_order,
+            fill_mode=self.fill_mode, cval=self.cval)
+        images[moved] = np.moveaxis(warped, -1, 1) if channels_first else warped
         return images
 
     def _warp_batch(self, images, params):

@@ -139,8 +139,9 @@ class NumpyArrayIterator(Iterator):
         self.x = np.asarray(x, dtype=self.dtype)
         self.x_misc = x_misc
         if self.x.ndim != 4:
+            # two arguments, as tf.keras raises it: the message prints as their tuple
             raise ValueError("Input data in `NumpyArrayIterator` should have rank 4. You passed "
-                             f"an array with shape {self.x.shape}")
+                             "an array with shape", self.x.shape)
         channels_axis = 3 if data_format == "channels_last" else 1
         if self.x.shape[channels_axis] not in {1, 3, 4}:
             warnings.warn(
