@@ -418,6 +418,16 @@ class MetricsContainer:
                 names.add(metric.name)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        try:
+            self._update_state(y_true, y_pred, sample_weight)
+        except ValueError as error:
+            # an op refusing a dtype: tf raises this while tracing the compiled step
+            graph_error = getattr(error, "graph_error", None)
+            if graph_error is None:
+                raise
+            raise graph_error from None
+
+    def _update_state(self, y_true, y_pred, sample_weight=None):
         y_true = conform_to_outputs(y_pred, self.output_names, y_true)
         sample_weight = conform_to_outputs(y_pred, self.output_names, sample_weight)
         if not self._built:
