@@ -98,3 +98,11 @@ _KERAS2_MODULES = {
 # Private names Keras 2 scripts import from those paths (`from keras.layers.merge import _Merge`).
 _KERAS2_PRIVATE_NAMES = {"layers.merge": ("layers.merging.base_merge", "_Merge")}
 _keep_keras2_module_paths()
+
+# `from keras import *` binds tf.keras' public modules and names, not our internal floors
+# (`core`, `engine`, `ops`) nor the Keras 3 `random` module over the user's `import random`.
+from .core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), (
+    "activations", "applications", "backend", "callbacks", "constraints", "datasets",
+    "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "optimizers",
+    "preprocessing", "regularizers", "saving", "utils"))

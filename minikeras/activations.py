@@ -251,3 +251,7 @@ def deserialize(config, custom_objects=None):
         return deserialize_object(config, {name: layers[name] for name in _ACTIVATION_LAYERS},
                                   custom_objects, "activation function")
     return get(config) if not custom_objects or config not in custom_objects else custom_objects[config]
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from .core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ())

@@ -596,3 +596,7 @@ def get(identifier):
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret loss function identifier: {identifier}")
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from .core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ())

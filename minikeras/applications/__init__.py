@@ -45,3 +45,10 @@ from .regnet import (  # noqa: F401
 from . import resnet_rs  # noqa: F401
 from .resnet_rs import (  # noqa: F401
     ResNetRS50, ResNetRS101, ResNetRS152, ResNetRS200, ResNetRS270, ResNetRS350, ResNetRS420)
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), (
+    "convnext", "densenet", "efficientnet", "efficientnet_v2", "imagenet_utils", "inception_resnet_v2",
+    "inception_v3", "mobilenet", "mobilenet_v2", "mobilenet_v3", "nasnet", "regnet", "resnet", "resnet50",
+    "resnet_rs", "resnet_v2", "vgg16", "vgg19", "xception"))

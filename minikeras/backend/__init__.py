@@ -15,3 +15,7 @@ from . import symbolic_functions  # noqa: F401  (K.* and losses on KerasTensors 
 from .functions import (  # noqa: F401  (names `import *` skips because they shadow builtins)
     sum, max, min, abs, pow, round, any, all, eval,
 )
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ("experimental",))

@@ -20,3 +20,7 @@ from .csv_logger import CSVLogger  # noqa: F401
 from .lambda_callback import LambdaCallback  # noqa: F401
 from .remote_monitor import RemoteMonitor  # noqa: F401
 from .tensorboard import TensorBoard  # noqa: F401
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ("experimental",))

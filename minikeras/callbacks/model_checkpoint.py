@@ -106,9 +106,6 @@ class ModelCheckpoint(Callback):
         dirname = os.path.dirname(filepath)
         if dirname and not os.path.exists(dirname):
             os.makedirs(dirname)
-        if os.path.isdir(filepath):
-            raise IOError("Please specify a non-directory filepath for ModelCheckpoint. Filepath "
-                          f"used is an existing directory: {filepath}")
         if not self.save_best_only:
             if self.verbose > 0:
                 _print_msg(f"\nEpoch {epoch + 1}: saving model to {filepath}")
@@ -128,10 +125,16 @@ class ModelCheckpoint(Callback):
                        f"{self.best:.5f}")
 
     def _save_handler(self, filepath):
-        if self.save_weights_only:
-            self.model.save_weights(filepath, overwrite=True)
-        else:
-            self.model.save(filepath, overwrite=True)
+        # As tf.keras, a directory is refused only by the formats that write one file there
+        # (`.h5`, `.keras`): a SavedModel is written into it, a TF checkpoint beside it.
+        try:
+            if self.save_weights_only:
+                self.model.save_weights(filepath, overwrite=True)
+            else:
+                self.model.save(filepath, overwrite=True)
+        except IsADirectoryError:
+            raise IOError("Please specify a non-directory filepath for ModelCheckpoint. Filepath "
+                          f"used is an existing directory: {filepath}") from None
 
     def _get_file_path(self, epoch, batch, logs):
         try:

@@ -218,16 +218,20 @@ def interrupts_deferred():
 
 # --- Ctrl-C during a training step ----------------------------------------------------------------
 class _StepInterrupts:
-    """tf.keras runs a training step as one compiled call, so Ctrl-C never stops it halfway;
-    here a step is many NumPy calls. While a fit runs, this handler lets Ctrl-C wait for the end
-    of the current step (weights, optimizer slots and moving statistics then all belong to the
-    same step count) and raises at once anywhere else, as Python's handler does. Flipping a
-    flag per step costs far less than installing a handler per step."""
+    """tf.keras runs a training step as one compiled call, so Ctrl-C never stops it halfway
+    and a signal handler never sees it half done (Python runs handlers between the compiled
+    calls); here a step is many NumPy calls. While a fit runs, this handler lets Ctrl-C wait
+    for the end of the current step (weights, optimizer slots and moving statistics then all
+    belong to the same step count) and raises at once anywhere else, as Python's handler does;
+    the user's own signal handlers (a SIGTERM handler saving a checkpoint) are wrapped so that
+    they too run once the step is done. Flipping a flag per step costs far less than
+    installing a handler per step."""
 
     def __init__(self):
         self.thread = None      # the thread running the fit, while the handler is installed
         self.in_step = False
         self.pending = False
+        self.held = []          # (handler, signum, frame) of user handlers waiting for the step
 
     def handle(self, signum, frame):
         if self.in_step and not self.pending:
@@ -235,11 +239,24 @@ class _StepInterrupts:
             return
         raise KeyboardInterrupt
 
+    def deferring(self, handler):
+        """`handler` (the user's), run at once between steps and after the step within one."""
+        def run_between_steps(signum, frame):
+            if self.in_step:
+                self.held.append((handler, signum, frame))
+            else:
+                handler(signum, frame)
+        run_between_steps.wrapped = handler
+        return run_between_steps
+
     def __enter__(self):
         self.in_step = True
 
     def __exit__(self, error_type, error, traceback):
         self.in_step = False
+        while self.held:
+            handler, signum, frame = self.held.pop(0)
+            handler(signum, frame)
         if self.pending:
             self.pending = False
             if error_type is None:
@@ -250,28 +267,67 @@ _steps = _StepInterrupts()
 _STEP_HANDLER = _steps.handle       # one bound method, so `getsignal(...) is` recognises it
 
 
+_SIGNALS = tuple(sorted(signal.valid_signals()))     # (slow to list: once)
+# The signals users handle (schedulers, timers, terminals), checked per
+# `train_on_batch` call where looking at every signal would cost more than a small step.
+_COMMON_SIGNALS = tuple(getattr(signal, name) for name in (
+    "SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
+    if hasattr(signal, name))
+
+
+def _users_handlers(signals):
+    """{signal: handler} of the Python handlers the user installed (not the defaults)."""
+    handlers = {}
+    for signum in signals:
+        handler = signal.getsignal(signum)
+        if callable(handler) and handler is not signal.default_int_handler:
+            handlers[signum] = handler
+    return handlers
+
+
 @contextlib.contextmanager
-def steps_interrupted_between():
-    """Around a whole fit: Ctrl-C inside `atomic_step()` waits for the step's end. Only in the
-    main thread while Python's default handler is installed (and not again inside a fit)."""
-    if (threading.current_thread() is not threading.main_thread() or
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+def steps_interrupted_between(signals=_SIGNALS):
+    """Around a whole fit: Ctrl-C and the user's handlers of `signals` inside `atomic_step()`
+    wait for the step's end. Only in the main thread (where Python runs handlers), and not
+    again inside a fit."""
+    if threading.current_thread() is not threading.main_thread() or _steps.thread is not None:
         yield
         return
-    signal.signal(signal.SIGINT, _STEP_HANDLER)
+    wrapped = {}
+    for signum, handler in _users_handlers(signals).items():
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signum, _steps.deferring(handler))
+            wrapped[signum] = handler
+    default_sigint = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if default_sigint:
+        signal.signal(signal.SIGINT, _STEP_HANDLER)
     _steps.thread = threading.get_ident()
     try:
         yield
     finally:
         _steps.thread = None
         _steps.in_step = _steps.pending = False
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _steps.held.clear()
+        if default_sigint and signal.getsignal(signal.SIGINT) is _STEP_HANDLER:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum, handler in wrapped.items():      # unless the fit installed another one
+            if getattr(signal.getsignal(signum), "wrapped", None) is handler:
+                signal.signal(signum, handler)
 
 
 def atomic_step():
-    """A context for one training step: Ctrl-C arriving inside it is raised when it ends
-    (inside a fit, a flag; elsewhere, `train_on_batch`, `interrupts_deferred`)."""
+    """A context for one training step: Ctrl-C and the user's signal handlers arriving inside
+    it take effect when it ends (inside a fit, a flag; `train_on_batch` in the main thread,
+    the fit's handlers for one step; elsewhere `interrupts_deferred`)."""
     if _steps.thread is not None and _steps.thread == threading.get_ident() and \
             not _steps.in_step:
         return _steps
+    if _steps.thread is None and threading.current_thread() is threading.main_thread():
+        return _one_step()
     return interrupts_deferred()
+
+
+@contextlib.contextmanager
+def _one_step():
+    with steps_interrupted_between(_COMMON_SIGNALS), _steps:
+        yield

@@ -5,6 +5,7 @@ import inspect
 import io
 import itertools
 import threading
+import warnings
 
 import numpy as np
 
@@ -424,6 +425,24 @@ class Layer:
             metric = Mean(name=name)
             self._added_metrics.append(metric)
         metric.update_state(value)
+
+    def add_update(self, updates):
+        """Keras 2 layers hand their state updates here (`K.moving_average_update(...)`). Our
+        calls run eagerly, so an update op has already run when it gets here; a callable runs
+        now, unless the layer is frozen or runs on a functional model's placeholders (tf.keras
+        2: no updates while a graph is being built)."""
+        if running_on_placeholders() or not self.trainable:
+            return
+        for update in flatten(updates):
+            if callable(update):
+                update()
+
+    @property
+    def updates(self):
+        warnings.warn("`layer.updates` will be removed in a future version. This property "
+                      "should not be used in TensorFlow 2.0, as `updates` are applied "
+                      "automatically.", stacklevel=2)
+        return []
 
     # tf.keras 2.x semantics: `input`/`output` are those of the first call (node 0);
     # `input_shape`/`output_shape` are defined when every call agrees on them.
@@ -883,7 +902,18 @@ class Layer:
     def _infer_by_running(self, args, kwargs):
         """Run `call` on zero placeholders twice with different sizes for unknown dimensions;
         dimensions of the result that change are unknown (None). tf.keras runs `call` once
-        (symbolically): what the runs after the first print is not shown."""
+        (symbolically): what the runs after the first print is not shown, and the state
+        updates they make (`K.moving_average_update`, `variable.assign`) are undone."""
+        # each layer's own variables (`weights` refuses an unbuilt Sequential under this one)
+        held = [(weight, weight.numpy()) for layer in self._flatten_layers()
+                for weight in layer._own_weights if isinstance(weight, Variable)]
+        try:
+            return self._infer_on_placeholders(args, kwargs)
+        finally:
+            for weight, value in held:
+                weight.assign(value)
+
+    def _infer_on_placeholders(self, args, kwargs):
         runs = itertools.count()
         try:
             return self._infer_with_fills(args, kwargs, (2, 3), runs)

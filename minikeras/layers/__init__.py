@@ -118,3 +118,7 @@ from .preprocessing.hashed_crossing import HashedCrossing  # noqa: F401
 from .locally_connected.locally_connected1d import LocallyConnected1D  # noqa: F401
 from .locally_connected.locally_connected2d import LocallyConnected2D  # noqa: F401
 from .normalization.spectral_normalization import SpectralNormalization  # noqa: F401
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ("experimental",))

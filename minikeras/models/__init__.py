@@ -48,3 +48,7 @@ def model_from_config(config, custom_objects=None):
 def clone_model(model, input_tensors=None, clone_function=None):
     """A new model with the same architecture and new weights (layers rebuilt from configs)."""
     return _clone(model, input_tensors=input_tensors, clone_function=clone_function)
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ("experimental",))

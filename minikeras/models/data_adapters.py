@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core import config, distribution
 from ..core.random import global_rng
+from ..core.dtype_errors import InvalidArgumentError
 from ..core.tensor import Tensor
 from ..core.nest import flatten, map_structure
 from .data_utils import Sequence
@@ -670,8 +671,9 @@ def class_indices(y, num_classes):
         classes = np.round(y)
     classes = classes.astype(np.int64)
     if classes.size and (classes.min() < 0 or classes.max() >= num_classes):
-        raise ValueError(f"`class_weight` has no entry for class {int(classes.max())}: "
-                         f"labels must be in [0, {num_classes}).")
+        # TF's gather of the weights refuses the index inside its graph
+        raise InvalidArgumentError(f"`class_weight` has no entry for class "
+                                   f"{int(classes.max())}: labels must be in [0, {num_classes}).")
     return classes
 
 

@@ -199,6 +199,7 @@ class Model(Layer):
         self._compiled_trainable_state = self._get_trainable_state()
         self.run_eagerly = bool(run_eagerly)
         self._train_traces = {}   # input signature -> what the optimizer saw when "tracing"
+        self.train_function = self.test_function = self.predict_function = None
         if self._pending_checkpoint is not None:     # loaded before the first call
             self._pending_checkpoint.restore_iterations(self.optimizer)
         if self._pending_optimizer_state is not None and self.built:
@@ -675,6 +676,40 @@ class Model(Layer):
             result = self.predict_step((data_utils.to_numpy(x),))
         merged = [np.asarray(o.data) for o in flatten(result)]
         return pack_sequence_as(result, merged) if len(merged) > 1 else merged[0]
+
+    # --- tf.keras 2's step-function hooks --------------------------------------------------------
+    # Flask apps call `model.make_predict_function()` once after `load_model` (a Keras 2.2
+    # thread-safety idiom carried over); custom loops call the function on a batch iterator.
+    train_function = test_function = predict_function = None
+
+    def make_train_function(self, force=False):
+        """A function of an iterator of batches running one training step on the next batch
+        (metrics accumulate, as in `fit`) and returning the logs."""
+        if self.train_function is None or force:
+            self.train_function = lambda iterator: self.train_on_batch(
+                *data_utils.unpack(next(iterator)), reset_metrics=False, return_dict=True)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        """As `make_train_function`, for one evaluation step."""
+        if self.test_function is None or force:
+            self.test_function = lambda iterator: self.test_on_batch(
+                *data_utils.unpack(next(iterator)), reset_metrics=False, return_dict=True)
+        return self.test_function
+
+    def make_predict_function(self, force=False):
+        """As `make_train_function`: the model's outputs for the next batch."""
+        if self.predict_function is None or force:
+            self.predict_function = lambda iterator: self.predict_on_batch(
+                data_utils.unpack(next(iterator))[0])
+        return self.predict_function
+
+    @property
+    def state_updates(self):
+        warnings.warn("`Model.state_updates` will be removed in a future version. This property "
+                      "should not be used in TensorFlow 2.0, as `updates` are applied "
+                      "automatically.", stacklevel=2)
+        return []
 
     # --- weights and saving ---------------------------------------------------------------------
     def get_weights(self):

@@ -136,3 +136,7 @@ def get(identifier, **kwargs):
             raise ValueError(unknown_object_message("optimizer", identifier))
         return cls()
     raise ValueError(f"Could not interpret optimizer identifier: {identifier}")
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ("experimental", "legacy", "schedules"))

@@ -139,3 +139,7 @@ def skipgrams(sequence, vocabulary_size, window_size=4, negative_samples=1.0, sh
         random.seed(seed)   # the same permutation for the labels
         random.shuffle(labels)
     return couples, labels
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ())

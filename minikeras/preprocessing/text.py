@@ -241,3 +241,7 @@ def tokenizer_from_json(json_string):
     tokenizer.word_index = word_index
     tokenizer.index_word = index_word
     return tokenizer
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ())

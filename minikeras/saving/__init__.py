@@ -11,6 +11,8 @@ import collections.abc
 import os
 import warnings
 
+import h5py
+
 from ..core.registry import (  # noqa: F401
     register_keras_serializable, get_registered_object, get_registered_name,
     custom_object_scope, CustomObjectScope, get_custom_objects,
@@ -49,6 +51,12 @@ def _save_format(filepath, save_format):
 def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None,
                **kwargs):
     """`model.save(filepath)`: the whole model (config, weights, optimizer state)."""
+    if isinstance(filepath, h5py.File):     # tf.keras writes its .h5 form into an open file
+        if save_format and _save_format("", save_format) == "keras":
+            raise ValueError("Invalid `filepath` argument: expected a `.keras` extension. "
+                             f"Received: filepath={filepath}")
+        legacy_h5.save_model(model, filepath, include_optimizer=include_optimizer)
+        return
     filepath = _path(filepath)
     fmt = _save_format(filepath, save_format)
     if fmt == "tf":
@@ -85,6 +93,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, **kw
                                   "supported by minikeras.")
     if kwargs:
         raise TypeError(f"load_model() got unexpected keyword arguments: {list(kwargs)}")
+    if isinstance(filepath, h5py.File):     # an open .h5 file, as tf.keras takes one
+        return legacy_h5.load_model(filepath, custom_objects, compile=compile,
+                                    safe_mode=safe_mode)
     if not isinstance(filepath, (str, os.PathLike)):     # bytes too, as tf.keras
         raise OSError("Unable to load model. Filepath is not an hdf5 file (or h5py is not "
                       f"available) or SavedModel. Received: filepath={filepath}")

@@ -9,9 +9,11 @@ A whole-model file has `model_config` (and `training_config` when compiled) as r
 the weights under `model_weights/`, and the optimizer state under `optimizer_weights/`.
 Each layer stores its trainable weights first, then its non-trainable ones.
 """
+import contextlib
 import json
 import warnings
 
+import h5py
 import numpy as np
 
 from ..core.version import __version__
@@ -372,16 +374,25 @@ def save_model(model, filepath, include_optimizer=True):
     if model._is_compiled:
         _build_compiled_metrics(model)
     training_config = serialization.training_config(model) if model._is_compiled else None
+    with_optimizer = include_optimizer and model.optimizer is not None and \
+        training_config is not None
+    if isinstance(filepath, h5py.File):     # an open file (tf.keras writes into it, open)
+        _write_model(filepath, model, model_config, training_config, with_optimizer)
+        return
     with file_io.atomic_write(filepath, create_parents=True) as tmp_path:
         with file_io.new_hdf5_file(tmp_path) as f:
-            f.attrs["backend"] = BACKEND
-            f.attrs["keras_version"] = str(__version__)
-            f.attrs["model_config"] = to_json_string(model_config).encode("utf8")
-            if training_config is not None:
-                f.attrs["training_config"] = to_json_string(training_config).encode("utf8")
-            save_weights_to_hdf5_group(f.create_group("model_weights"), model)
-            if include_optimizer and model.optimizer is not None and training_config is not None:
-                save_optimizer_weights_to_hdf5_group(f, model.optimizer)
+            _write_model(f, model, model_config, training_config, with_optimizer)
+
+
+def _write_model(f, model, model_config, training_config, with_optimizer):
+    f.attrs["backend"] = BACKEND
+    f.attrs["keras_version"] = str(__version__)
+    f.attrs["model_config"] = to_json_string(model_config).encode("utf8")
+    if training_config is not None:
+        f.attrs["training_config"] = to_json_string(training_config).encode("utf8")
+    save_weights_to_hdf5_group(f.create_group("model_weights"), model)
+    if with_optimizer:
+        save_optimizer_weights_to_hdf5_group(f, model.optimizer)
 
 
 def _deserialize(model_config, attributes, custom_objects, safe_mode):
@@ -417,7 +428,11 @@ def _compile_from_file(model, training_config, custom_objects, filepath):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
-    with file_io.open_h5(filepath, "the model") as f:
+    if isinstance(filepath, h5py.File):     # an open file, as tf.keras takes one (left open)
+        opened, filepath = contextlib.nullcontext(filepath), filepath.filename
+    else:
+        opened = file_io.open_h5(filepath, "the model")
+    with opened as f:
         with file_io.reading_errors(filepath, "the model"):
             raw_config = f.attrs.get("model_config")
             if raw_config is None:

@@ -17,6 +17,7 @@ the variables through the checkpoint's object graph, then compiles it from `trai
 As tf_keras 2.21 does, the optimizer comes back fresh: its saved state is not restored.
 TF 2.0-2.4 files have no keras_metadata.pb: the same JSON is in saved_model.pb's user objects.
 """
+import contextlib
 import inspect
 import json
 import logging
@@ -238,6 +239,8 @@ def save_model(model, dirpath, include_optimizer=True, signatures=None, options=
         raise NotImplementedError("model.save(options=...) (tf.saved_model.SaveOptions) is "
                                   "not supported by minikeras.")
     dirpath = os.path.abspath(os.fspath(dirpath))
+    if os.path.islink(dirpath) and os.path.isdir(dirpath):
+        dirpath = os.path.realpath(dirpath)     # tf writes into the directory a link names
     if not getattr(model, "built", False):
         raise ValueError("Model cannot be saved because the input shape is not available. "
                          "Please specify an input shape either using `build()` or by calling "
@@ -246,11 +249,16 @@ def save_model(model, dirpath, include_optimizer=True, signatures=None, options=
     parent = os.path.dirname(dirpath)
     os.makedirs(parent, exist_ok=True)
     name = os.path.basename(dirpath)
+    # A directory holding more than a SavedModel is written into, as tf does; the new files
+    # are then staged inside it (its parent may not be writable: `model.save('.')`).
+    into_existing = (os.path.isdir(dirpath) and not os.path.islink(dirpath) and
+                     _holds_more_than_a_savedmodel(dirpath))
+    staging = dirpath if into_existing else parent
     with interrupts_deferred():
         # Directories that killed saves left here are named as durable's temporary files
         # (host and pid), so the next save removes them.
-        durable.remove_abandoned_temporary_files(parent, name)
-        temporary = durable.create_temporary_file(parent, name, make=os.mkdir)
+        durable.remove_abandoned_temporary_files(staging, name)
+        temporary = durable.create_temporary_file(staging, name, make=os.mkdir)
         try:
             for relative, payload in files.items():
                 path = os.path.join(temporary, relative)
@@ -258,7 +266,10 @@ def save_model(model, dirpath, include_optimizer=True, signatures=None, options=
                 with open(path, "wb") as handle:
                     handle.write(payload)
             os.makedirs(os.path.join(temporary, "assets"), exist_ok=True)
-            _replace_directory(temporary, dirpath)
+            if into_existing:
+                _write_into(temporary, dirpath)
+            else:
+                _replace_directory(temporary, dirpath)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
@@ -277,6 +288,11 @@ def _replace_directory(new, target):
     if not os.path.isdir(target) or os.path.islink(target):
         raise FileExistsError(f"Cannot save a SavedModel directory to {target}: a file of that "
                               "name exists.")
+    _swap_directories(new, target)
+
+
+def _swap_directories(new, target):
+    """Put the directory `new` in the place of the existing directory `target`."""
     if durable.exchange_paths(new, target):
         shutil.rmtree(new, ignore_errors=True)      # now the old directory
         return
@@ -293,6 +309,44 @@ def _replace_directory(new, target):
         shutil.rmtree(old, ignore_errors=True)
     finally:
         durable.release_temporary_file(old)
+
+
+# What a SavedModel directory holds (tf writes `fingerprint.pb` too; `.pbtxt` is the text form).
+_SAVEDMODEL_ENTRIES = {SAVED_MODEL_FILENAME, "saved_model.pbtxt", METADATA_FILENAME,
+                       "fingerprint.pb", VARIABLES_DIRECTORY, "assets"}
+
+
+def _holds_more_than_a_savedmodel(target):
+    """Whether swapping the directory `target` for a new one would lose what is not ours: the
+    user's files beside a SavedModel (tf writes into the directory and keeps them:
+    `model.save('.')`, `model.save('results/')`), files in `assets/`, or the current
+    directory itself (the process would be left in a deleted directory)."""
+    working = os.getcwd()
+    if working == target or working.startswith(target.rstrip(os.sep) + os.sep):
+        return True
+    entries = set(os.listdir(target))
+    assets = os.path.join(target, "assets")
+    return bool(entries - _SAVEDMODEL_ENTRIES) or (os.path.isdir(assets) and
+                                                    bool(os.listdir(assets)))
+
+
+def _write_into(new, target):
+    """Move the SavedModel in `new` (a directory inside `target`) into the existing directory
+    `target` entry by entry, as tf writes one, leaving its other files: variables first (swapped whole), the metadata and
+    `saved_model.pb` last, each atomically. A kill between them can pair new variables with
+    the old metadata (a load then reads the new weights or fails on their shapes)."""
+    variables = os.path.join(target, VARIABLES_DIRECTORY)
+    if os.path.isdir(variables) and not os.path.islink(variables):
+        _swap_directories(os.path.join(new, VARIABLES_DIRECTORY), variables)
+    else:
+        os.replace(os.path.join(new, VARIABLES_DIRECTORY), variables)
+    os.makedirs(os.path.join(target, "assets"), exist_ok=True)
+    for stale in ("saved_model.pbtxt", "fingerprint.pb"):     # they would describe the old one
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(target, stale))
+    for name in (METADATA_FILENAME, SAVED_MODEL_FILENAME):
+        durable.durable_replace(os.path.join(new, name), os.path.join(target, name))
+    shutil.rmtree(new, ignore_errors=True)
 
 
 def _savedmodel_files(model, with_optimizer):

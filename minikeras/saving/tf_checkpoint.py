@@ -433,7 +433,7 @@ def save_weights(model, filepath):
     graph_bytes, tensors = serialize_graph(order, _optimizer_of(order))
     values = [(key, np.asarray(variable.data)) for key, variable in tensors]
     index_bytes, data_bytes = build_bundle(values + [(OBJECT_GRAPH_KEY, graph_bytes)])
-    directory = os.path.dirname(os.path.abspath(prefix))
+    directory = os.path.abspath(os.path.dirname(prefix))    # 'ckpt/' names files in ckpt/
     if directory and not os.path.isdir(directory):
         os.makedirs(directory, exist_ok=True)      # tf creates the checkpoint's directory
     # Both files are written to temporaries first, then renamed one after the other (Ctrl-C

@@ -27,3 +27,7 @@ from .io_utils import (  # noqa: F401
 )
 from .timed_threads import TimedThread  # noqa: F401
 from . import data_utils, conv_utils, generic_utils, io_utils, legacy  # noqa: F401
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ..core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ("experimental", "legacy"))

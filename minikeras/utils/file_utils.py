@@ -189,18 +189,25 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     return fpath
 
 
+def _move_into(source, target):
+    """Move the entries of the folder `source` into the folder `target`, merging folders that
+    exist in both as extracting there does (tf.keras' `extractall`): the archive's files
+    replace files of the same names, other files in `target` stay."""
+    for entry in os.listdir(source):
+        moved, existing = os.path.join(source, entry), os.path.join(target, entry)
+        if os.path.isdir(moved) and not os.path.islink(moved) and \
+                os.path.isdir(existing) and not os.path.islink(existing):
+            _move_into(moved, existing)
+        else:       # a file over a folder or a folder over a file fails, as it does in tf
+            os.replace(moved, existing)
+
+
 def _extract_atomically(archive, datadir, archive_format):
     """Extracts into a temporary folder, then moves each top-level entry into `datadir`, so
     an interrupted extraction leaves no half-filled folder behind."""
     staging = tempfile.mkdtemp(prefix=".extract.", dir=datadir)
     try:
         extract_archive(archive, staging, archive_format)
-        for entry in os.listdir(staging):
-            target = os.path.join(datadir, entry)
-            if os.path.isdir(target) and not os.path.islink(target):
-                shutil.rmtree(target)
-            elif os.path.lexists(target):
-                os.remove(target)
-            os.replace(os.path.join(staging, entry), target)
+        _move_into(staging, datadir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -78,6 +78,11 @@ def adapt_batches(data, batch_size=None, steps=None):
         raise ValueError("`adapt()` expects a batch of data, e.g. a list or array of strings; "
                          f"received a single string: {data!r}")
     data = unwrap(data)
+    if _is_pandas_table(data):
+        # as tf.keras' data adapters: a DataFrame is its array (iterating one walks its column
+        # names), a Series a column (n, 1)
+        data = data.to_numpy()
+        data = data[:, None] if data.ndim == 1 else data
     if isinstance(data, (list, tuple, np.ndarray)):
         array = np.asarray(data, dtype=object) if _holds_strings(data) else np.asarray(data)
         if array.ndim == 0:
@@ -107,6 +112,13 @@ def adapt_batches(data, batch_size=None, steps=None):
             raise ValueError("`adapt()` received a batch that is a tuple (inputs, targets): "
                              "adapt on the inputs only (a dataset of features, without labels).")
         yield unwrap(batch)
+
+
+def _is_pandas_table(data):
+    """A pandas DataFrame or Series: tf.keras' data adapters take them as arrays (checked by
+    type name so that pandas stays optional)."""
+    return any(cls.__module__.split(".")[0] == "pandas" and cls.__name__ in ("DataFrame", "Series")
+               for cls in type(data).__mro__)
 
 
 def _holds_strings(data):

@@ -12,3 +12,7 @@ from .transforms import (  # noqa: F401
     random_brightness, random_channel_shift, random_rotation, random_shear, random_shift,
     random_zoom, transform_matrix_offset_center,
 )
+
+# `from keras.X import *` binds the public names only (see core/star_exports.py).
+from ...core.star_exports import star_exports as _star_exports  # noqa: E402
+__getattr__ = _star_exports(globals(), ())
