@@ -106,7 +106,7 @@ def log_cosh(y_true, y_pred):
     x = ops.subtract(y_pred, y_true)
     dtype = y_pred.dtype
     value = ops.subtract(ops.add(x, ops.softplus(ops.multiply(x, np.asarray(-2.0, dtype)))),
-                         np.asarray(np.log(2.0), dtype))
+                         np.asarray(np.float32(np.log(2.0)), dtype))  # tf: cast(log(2.0))
     return ops.mean(value, axis=-1)
 
 

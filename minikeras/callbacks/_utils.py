@@ -3,7 +3,7 @@ import logging
 
 import numpy as np
 
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, Variable
 
 
 logger = logging.getLogger("minikeras")
@@ -14,13 +14,21 @@ def _print_msg(message):
 
 
 def _get_lr(optimizer):
-    """The optimizer's current learning rate as a float32 scalar (`backend.get_value(lr)`)."""
+    """The optimizer's current learning rate as a scalar of its Variable's dtype (float32, or
+    float64 when floatx was float64), as `backend.get_value(lr)`."""
     lr = optimizer.learning_rate
-    return np.float32(lr.data if isinstance(lr, Tensor) else lr)
+    return np.asarray(lr.data)[()] if isinstance(lr, Tensor) else np.float32(lr)
 
 
 def _set_lr(optimizer, value):
-    optimizer.learning_rate = float(value.data if isinstance(value, Tensor) else value)
+    """`backend.set_value(optimizer.lr, value)`: with a schedule that assigns the Variable of
+    its current value (the next step computes it again), where setting the attribute raises."""
+    value = float(value.data if isinstance(value, Tensor) else value)
+    lr = optimizer.learning_rate
+    if isinstance(lr, Variable):
+        lr.assign(np.asarray(value, lr.data.dtype))
+    else:
+        optimizer.learning_rate = value
 
 
 def _monitor_op_for(mode, monitor, name):

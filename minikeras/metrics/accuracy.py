@@ -66,9 +66,24 @@ def _in_top_k(predictions, targets, k):
     return (beaten_by < k) & finite
 
 
+def _in_top_k_dtype_error(dtype):
+    """tf.math.in_top_k (InTopKV2) takes float32 scores only. Called eagerly, tf raises
+    InvalidArgumentError; traced in a compiled train/test step, TypeError (`graph_error`,
+    which the compiled metrics raise instead)."""
+    tf_names = {"float16": "half", "float64": "double"}
+    error = InvalidArgumentError(
+        "cannot compute InTopKV2 as input #0(zero-based) was expected to be a float tensor but "
+        f"is a {tf_names.get(dtype.name, dtype.name)} tensor [Op:InTopKV2]")
+    error.graph_error = TypeError(f"Input 'predictions' of 'InTopKV2' Op has type {dtype.name} "
+                                  "that does not match expected type of float32.")
+    return error
+
+
 def sparse_top_k_categorical_matches(y_true, y_pred, k=5):
     """1 where the integer label is among the k highest scores."""
     y_true, y_pred = as_array(y_true), as_array(y_pred)
+    if y_pred.dtype != np.float32:
+        raise _in_top_k_dtype_error(y_pred.dtype)
     true_shape = y_true.shape
     if y_pred.ndim < 2:     # tf's in_top_k wants a batch of score rows
         raise InvalidArgumentError("predictions must be 2-dimensional")

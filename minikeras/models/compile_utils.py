@@ -229,9 +229,13 @@ class LossesContainer:
                 metric.update_state(_loss_metric_input(value), sample_weight=batch)
             if loss_weight is not None:
                 value = ops.multiply(value, np.asarray(loss_weight, value.dtype))
+            if total is not None:
+                _check_same_loss_shapes(total, value)
             total = value if total is None else ops.add(total, value)
         for regularization in regularization_losses or []:
             _check_concrete_loss(regularization)
+            if total is not None:
+                _check_same_loss_shapes(total, regularization)
             total = regularization if total is None else ops.add(total, regularization)
         if total is None:
             return None      # no compiled loss applies and nothing was added with add_loss
@@ -284,6 +288,18 @@ def _loss_metric_input(value):
     return float(data) if data.ndim == 0 else data
 
 
+def _check_same_loss_shapes(total, value):
+    """tf.keras adds the outputs' losses and the regularization losses with tf.add_n, which
+    needs equal shapes: a reduction="none" loss (one value per sample) cannot be added to
+    a scalar (another output's loss, a regularizer's)."""
+    first, second = np.shape(unwrap(total)), np.shape(unwrap(value))
+    if first != second:
+        raise ValueError(f"Shapes must be equal rank, but are {len(first)} and {len(second)}: "
+                         "the loss values added with tf.add_n (AddN) have input shapes "
+                         f"{list(first)}, {list(second)} (a loss with reduction='none' cannot "
+                         "be added to another output's loss or to regularization losses).")
+
+
 def _valid_mask_weights(y_pred, sample_weight, loss_obj):
     """tf.keras 2.x masked losses: masked entries weigh 0 (compile's `apply_mask`); a
     mean-reduced loss is divided by the number of valid entries (weights scaled by total /
@@ -306,13 +322,16 @@ def _valid_mask_weights(y_pred, sample_weight, loss_obj):
 
 
 # --- metrics --------------------------------------------------------------------------------------
-def resolve_accuracy(metric, y_true, y_pred):
+def resolve_accuracy(metric, y_true, y_pred, label_sizes_known=True):
     """'accuracy'/'acc' (and 'crossentropy'/'ce') -> binary, sparse categorical or
-    categorical, chosen from the shapes of labels and outputs as tf.keras 2.x does."""
+    categorical, chosen from the shapes of labels and outputs as tf.keras 2.x does. Labels
+    from a generator or Sequence have only their rank known in tf.keras (its dataset keeps
+    no sizes), so (batch, 1) labels there are not taken as sparse."""
     y_t_shape, y_p_shape = np.shape(unwrap(y_true)), np.shape(unwrap(y_pred))
     is_binary = bool(y_p_shape) and y_p_shape[-1] == 1
     is_sparse = len(y_t_shape) < len(y_p_shape) or (
-        bool(y_t_shape) and y_t_shape[-1] == 1 and bool(y_p_shape) and y_p_shape[-1] > 1)
+        label_sizes_known and bool(y_t_shape) and y_t_shape[-1] == 1 and bool(y_p_shape)
+        and y_p_shape[-1] > 1)
     if str(metric).lower() in ("accuracy", "acc"):
         return (metrics_module.binary_accuracy if is_binary else
                 metrics_module.sparse_categorical_accuracy if is_sparse else
@@ -332,6 +351,8 @@ class MetricsContainer:
         self._user_metrics = metrics
         self._user_weighted_metrics = weighted_metrics
         self._built = False
+        # False when the first batch comes from a generator or Sequence (see resolve_accuracy)
+        self.label_sizes_known = True
         self._metrics = []            # per output: list of metric objects
         self._weighted_metrics = []
         self._metrics_in_order = []
@@ -367,7 +388,8 @@ class MetricsContainer:
                 if _is_nested(y_pred) else specs
         specs = conform_to_outputs(y_pred, self.output_names, specs)
         per_output = _flatten_up_to(y_pred, specs, "metrics") if _is_nested(y_pred) else [specs]
-        return [[_metric_object(spec, yt, yp) for spec in flatten(entry) if spec is not None]
+        return [[_metric_object(spec, yt, yp, self.label_sizes_known)
+                 for spec in flatten(entry) if spec is not None]
                 for entry, yt, yp in zip(per_output, trues, preds)]
 
     def _set_metric_names(self):
@@ -396,6 +418,16 @@ class MetricsContainer:
                 names.add(metric.name)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        try:
+            self._update_state(y_true, y_pred, sample_weight)
+        except ValueError as error:
+            # an op refusing a dtype: tf raises this while tracing the compiled step
+            graph_error = getattr(error, "graph_error", None)
+            if graph_error is None:
+                raise
+            raise graph_error from None
+
+    def _update_state(self, y_true, y_pred, sample_weight=None):
         y_true = conform_to_outputs(y_pred, self.output_names, y_true)
         sample_weight = conform_to_outputs(y_pred, self.output_names, sample_weight)
         if not self._built:
@@ -451,11 +483,12 @@ def _check_duplicated_metrics(metrics, weighted_metrics):
                          f"multiple times, and report wrong results. \nDuplicated items: {duplicated}")
 
 
-def _metric_object(spec, y_true, y_pred):
+def _metric_object(spec, y_true, y_pred, label_sizes_known=True):
     if isinstance(spec, metrics_module.Metric):
         return spec
     if isinstance(spec, str) and spec.lower() in ("accuracy", "acc", "crossentropy", "ce"):
-        return metrics_module.MeanMetricWrapper(resolve_accuracy(spec, y_true, y_pred), name=spec)
+        return metrics_module.MeanMetricWrapper(
+            resolve_accuracy(spec, y_true, y_pred, label_sizes_known), name=spec)
     obj = metrics_module.get(spec)
     if isinstance(obj, type) and issubclass(obj, metrics_module.Metric):
         return obj()

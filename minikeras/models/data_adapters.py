@@ -482,6 +482,10 @@ class DataHandler:
         self._inferred_steps = self._infer_steps(steps_per_epoch)
         if self._inferred_steps == 0:
             raise ValueError("Expected input data to be non-empty.")
+        compiled_metrics = getattr(model, "compiled_metrics", None)
+        if compiled_metrics is not None and not compiled_metrics._built:
+            compiled_metrics.label_sizes_known = not isinstance(
+                self._adapter, (GeneratorAdapter, SequenceAdapter))
         if model is not None and not model.built:
             static_batch_size = getattr(self._adapter, "static_batch_size", lambda: None)
             model._build_from_sample(self._adapter.peek_x(), batch_size=static_batch_size())
@@ -534,12 +538,15 @@ class DataHandler:
             self._current_step += 1
 
     @contextlib.contextmanager
-    def catch_stop_iteration(self):
+    def catch_stop_iteration(self, on_step_without_data=None):
         """Ends the epoch when the input runs out: the first epoch of a generator of unknown
-        length sets the steps per epoch; later, running out interrupts training."""
+        length sets the steps per epoch; later, running out interrupts training.
+        `on_step_without_data()` is called then (fit counts that step, as tf.keras)."""
         try:
             yield
         except StopIteration:
+            if on_step_without_data is not None:
+                on_step_without_data()
             if self._inferred_steps is None:
                 self._inferred_steps = self._current_step
             else:

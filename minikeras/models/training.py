@@ -316,6 +316,18 @@ class Model(Layer):
             return _UNREAD_LOGS
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
+    def _count_train_step_without_data(self):
+        """tf.keras' train function still runs a current optimizer's operations that read no
+        gradient in the step that finds the input exhausted (a generator of unknown length
+        ending, data short of steps_per_epoch * epochs): `iterations` ends one higher per such
+        step, weight decay applies once more. The legacy (OptimizerV2) optimizers run nothing
+        there."""
+        optimizer = getattr(self, "optimizer", None)
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        if optimizer is None or isinstance(inner, optimizers.legacy.LegacyOptimizer):
+            return
+        inner._step_without_gradients()
+
     def _run_train_step(self, data, logs_unread=False):
         """Run `train_step` as tf.keras' train function does.
 
@@ -413,7 +425,7 @@ class Model(Layer):
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            with handler.catch_stop_iteration():
+            with handler.catch_stop_iteration(self._count_train_step_without_data):
                 for step in handler.steps():
                     if executions.starts(step) and batch_hooks:
                         callbacks.on_train_batch_begin(step)

@@ -1,7 +1,7 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 import numpy as np
 
-from .base import Optimizer, f32
+from .base import Optimizer
 
 
 class Adadelta(Optimizer):
@@ -43,7 +43,7 @@ class Adadelta(Optimizer):
 
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
-        rho, keep, eps = f32(self.rho), f32(1 - self.rho), f32(self.epsilon)
+        rho, keep, eps = self._adadelta_constants()
         grad_avg = self._accumulated_grads[index].data
         delta_avg = self._accumulated_delta_vars[index].data
         delta, scratch = self._scratch_for(variable, 2)
@@ -64,6 +64,11 @@ class Adadelta(Optimizer):
         delta_avg += scratch
         delta *= self._step_lr
         variable.data += delta
+
+    def _adadelta_constants(self):
+        """(rho, 1 - rho, epsilon): Python floats multiplied in (exact in float64)."""
+        exact = self._constant_types()[0]
+        return exact(self.rho), exact(1 - self.rho), exact(self.epsilon)
 
     def get_config(self):
         config = super().get_config()

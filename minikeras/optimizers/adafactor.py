@@ -1,7 +1,7 @@
 """Adafactor: factored second moments (Shazeer & Stern, 2018), as tf.keras computes it."""
 import numpy as np
 
-from .base import Optimizer, f32
+from .base import Optimizer
 from . import schedules as schedules_module
 
 
@@ -60,27 +60,31 @@ class Adafactor(Optimizer):
 
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
-        step = np.float32(self._step_count() + 1)
+        # float32 throughout, or float64 for float64 variables: epsilon_2 is `tf.cast` (through
+        # float32), the other Python floats are multiplied in exactly
+        exact, cast = self._constant_types()
+        one = exact(1)
+        step = exact(self._step_count() + 1)
         lr = self._step_lr
-        inverse_sqrt_step = np.float32(1) / np.sqrt(step)
+        inverse_sqrt_step = one / np.sqrt(step)
         if self.relative_step and not isinstance(self._learning_rate,
                                                  schedules_module.LearningRateSchedule):
             lr = min(lr, inverse_sqrt_step)
-        rho = np.float32(min(lr, inverse_sqrt_step))
+        rho = exact(min(lr, inverse_sqrt_step))
         w = variable.data
-        alpha = np.float32(max(f32(self.epsilon_2), _rms(w))) * rho
-        grad_square = np.square(gradient) + f32(self.epsilon_1)
-        beta_2_t = np.float32(1) - np.power(step, f32(self.beta_2_decay))
+        alpha = exact(max(cast(self.epsilon_2), _rms(w))) * rho
+        grad_square = np.square(gradient) + exact(self.epsilon_1)
+        beta_2_t = one - np.power(step, exact(self.beta_2_decay))
         v = self._v[index].data
         if w.ndim >= 2:
             r, c = self._r[index].data, self._c[index].data
-            r[...] = beta_2_t * r + (np.float32(1) - beta_2_t) * grad_square.mean(axis=-1)
-            c[...] = beta_2_t * c + (np.float32(1) - beta_2_t) * grad_square.mean(axis=-2)
+            r[...] = beta_2_t * r + (one - beta_2_t) * grad_square.mean(axis=-1)
+            c[...] = beta_2_t * c + (one - beta_2_t) * grad_square.mean(axis=-2)
             v[...] = (r / r.mean(axis=-1, keepdims=True))[..., None] * c[..., None, :]
         else:
-            v[...] = beta_2_t * v + (np.float32(1) - beta_2_t) * grad_square
+            v[...] = beta_2_t * v + (one - beta_2_t) * grad_square
         update = gradient / np.sqrt(v)
-        update /= np.float32(max(np.float32(1), _rms(update) / f32(self.clip_threshold)))
+        update /= exact(max(one, _rms(update) / exact(self.clip_threshold)))
         w -= alpha * update
 
     def get_config(self):

@@ -1,7 +1,7 @@
 """Adagrad: per-parameter learning rates from the sum of squared gradients."""
 import numpy as np
 
-from .base import Optimizer, f32
+from .base import Optimizer
 
 
 class Adagrad(Optimizer):
@@ -42,7 +42,7 @@ class Adagrad(Optimizer):
         step, denominator = self._scratch_for(variable, 2)
         np.square(gradient, out=step)
         accumulator += step
-        np.add(accumulator, f32(self.epsilon), out=denominator)
+        np.add(accumulator, self._constant_types()[0](self.epsilon), out=denominator)
         np.sqrt(denominator, out=denominator)
         np.multiply(gradient, self._step_lr, out=step)
         step /= denominator

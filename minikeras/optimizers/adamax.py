@@ -48,7 +48,7 @@ class Adamax(Optimizer):
         np.subtract(gradient, m, out=scratch)
         scratch *= self._first_moment_decay()
         m += scratch
-        u *= exact(self.beta_2)
+        u *= self._hyperparameter_type()(self.beta_2)
         np.abs(gradient, out=scratch)
         np.maximum(u, scratch, out=u)
         np.add(u, exact(self.epsilon), out=scratch)

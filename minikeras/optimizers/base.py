@@ -42,6 +42,11 @@ class CallableList(list):
         return self
 
 
+def _through_float32(value):
+    """`tf.cast(python_float, float64)`: the float becomes a float32 tensor first."""
+    return np.float64(np.float32(value))
+
+
 def f32(value):
     """A Python number as a float32 scalar, the way TensorFlow casts a constant to the variable
     dtype (`1 - beta_1` is computed in float64 first, then rounded once)."""
@@ -181,7 +186,9 @@ class Optimizer:
                             "is not settable. If you need the learning rate to be settable, you "
                             "should instantiate the optimizer with a float `learning_rate` "
                             "argument.")
-        self._learning_rate.assign(np.asarray(as_array(learning_rate), np.float32))
+        # the Variable keeps its dtype (float64 when floatx was float64, as tf.keras')
+        self._learning_rate.assign(np.asarray(as_array(learning_rate),
+                                              self._learning_rate.data.dtype))
 
     @property
     def lr(self):
@@ -201,21 +208,31 @@ class Optimizer:
             else:
                 self._current_learning_rate.assign(value)
 
+    def _compute_type(self):
+        """The dtype a step is computed in: the variables' (float64 when floatx was float64 as
+        the model was built), whatever the dtype of the learning rate or its schedule."""
+        var_list = getattr(self, "_var_list", None)
+        return np.float64 if var_list and var_list[0].dtype == np.float64 else np.float32
+
     def _lr32(self):
-        """This step's learning rate as a scalar of its Variable's dtype: float32, or float64
-        when floatx was float64 as the optimizer was made (tf.keras' `learning_rate` Variable
-        takes floatx, and its update casts it to the float64 weights without rounding)."""
-        value = self.learning_rate.data
-        return np.float64(value) if value.dtype == np.float64 else np.float32(value)
+        """This step's learning rate as a scalar of the variables' dtype: tf.keras casts the
+        learning rate (a floatx Variable, or a schedule's float32 value) to it."""
+        return self._compute_type()(self.learning_rate.data)
 
     def _constant_types(self):
         """(exact, cast): how tf.keras turns this step's Python floats into scalars. In
-        float32 both round to float32. In float64 (a float64 learning rate: floatx was float64
-        as the optimizer was made) a float multiplied into a tensor stays exact, while
-        `tf.cast(float, float64)` rounds it through float32 first."""
+        float32 both round to float32. In float64 (float64 variables) a float multiplied into
+        a tensor stays exact, while `tf.cast(float, float64)` rounds it through float32
+        first."""
         if self._step_lr.dtype == np.float64:
-            return np.float64, lambda value: np.float64(np.float32(value))
+            return np.float64, _through_float32
         return f32, f32
+
+    def _hyperparameter_type(self):
+        """How a hyperparameter (rho, momentum, ...) becomes a scalar of the step: the current
+        optimizers multiply the Python float in (exact in float64); the legacy ones override
+        this (they read it from a float32 variable)."""
+        return self._constant_types()[0]
 
     # --- variables --------------------------------------------------------------------------
     def build(self, var_list):
@@ -465,6 +482,17 @@ class Optimizer:
                 variable.assign(variable.constraint(variable))
         return self._iterations
 
+    def _step_without_gradients(self):
+        """What tf.keras' train step still runs of `apply_gradients` when it finds the input
+        exhausted (operations that wait on no gradient): the schedule's current rate, weight
+        decay of the variables the optimizer was built with, the `iterations` count. The
+        gradient updates and the EMA (which waits on them) are skipped."""
+        if not self._built:
+            return
+        self._compute_current_learning_rate()
+        self._apply_weight_decay(list(self._var_list))
+        self._iterations.data += 1
+
     def compute_gradients(self, loss, var_list, tape=None):
         """`[(gradient, variable), ...]` of `loss` (a callable, or a Tensor with its tape)."""
         if not callable(loss) and tape is None:
@@ -525,11 +553,14 @@ class Optimizer:
             return _clip_by_global_norm(grads, self.global_clipnorm,
                                         [_squared_sum(g, lookup) for g, lookup in zip(grads, lookups)])
         if self.clipvalue and self.clipvalue > 0:
-            limit = f32(self.clipvalue)
-            return [np.clip(g, -limit, limit) if lookup is None else
-                    scatter_rows(lookup[0], np.clip(lookup[1], -limit, limit).astype(g.dtype),
-                                 g.shape[0]).reshape(g.shape)
-                    for g, lookup in zip(grads, lookups)]
+            clipped = []
+            for g, lookup in zip(grads, lookups):
+                # tf.clip_by_value takes the float in the gradient's dtype (exact in float64)
+                limit = g.dtype.type(self.clipvalue)
+                clipped.append(np.clip(g, -limit, limit) if lookup is None else scatter_rows(
+                    lookup[0], np.clip(lookup[1], -limit, limit).astype(g.dtype),
+                    g.shape[0]).reshape(g.shape))
+            return clipped
         return grads
 
     def _flush_denormals(self):
@@ -540,9 +571,11 @@ class Optimizer:
 
     # --- exponential moving average of the weights (use_ema=True) -------------------------------
     def _update_model_variables_moving_average(self, var_list):
-        keep, take = f32(self.ema_momentum), f32(1 - self.ema_momentum)
         for variable in var_list:
             average = self._model_variables_moving_average[self._var_index(variable)].data
+            # Python floats multiplied in: exact in float64
+            keep, take = average.dtype.type(self.ema_momentum), \
+                average.dtype.type(1 - self.ema_momentum)
             average *= keep
             average += variable.data * take
 
@@ -665,7 +698,7 @@ def _clip_by_norm(gradient, clip_norm, l2sum=None):
     if l2sum is None:
         l2sum = _squared_sum(gradient)
     norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
-    limit = f32(clip_norm)
+    limit = gradient.dtype.type(clip_norm)     # exact in float64, as tf converts the float
     return (gradient * limit) / np.maximum(norm, limit)
 
 
@@ -673,11 +706,12 @@ def _clip_by_global_norm(grads, clip_norm, squared_sums=None):
     """tf.clip_by_global_norm: each gradient times `clip_norm * min(1/norm, 1/clip_norm)`."""
     if squared_sums is None:
         squared_sums = [_squared_sum(g) for g in grads]
-    half_squares = np.array([total / 2 for total in squared_sums], np.float32)
-    global_norm = np.sqrt(np.sum(half_squares) * np.float32(2))
-    limit = f32(clip_norm)
+    dtype = grads[0].dtype.type if grads else np.float32    # float64 gradients stay exact
+    half_squares = np.array([total / 2 for total in squared_sums], dtype)
+    global_norm = np.sqrt(np.sum(half_squares) * dtype(2))
+    limit = dtype(clip_norm)
     with np.errstate(divide="ignore"):
-        scale = limit * np.minimum(np.float32(1) / global_norm, np.float32(1) / limit)
+        scale = limit * np.minimum(dtype(1) / global_norm, dtype(1) / limit)
     if not np.isfinite(global_norm):
-        scale = np.float32(np.nan)
+        scale = dtype(np.nan)
     return [g * scale for g in grads]

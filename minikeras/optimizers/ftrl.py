@@ -1,7 +1,7 @@
 """FTRL-proximal (McMahan et al., 2013)."""
 import numpy as np
 
-from .base import Optimizer, f32
+from .base import Optimizer
 
 
 class Ftrl(Optimizer):
@@ -61,16 +61,17 @@ class Ftrl(Optimizer):
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
         lr = self._step_lr
-        power = f32(-self.learning_rate_power)
-        l2 = f32(self.l2_regularization_strength) + f32(self.beta) / (np.float32(2) * lr)
-        l1 = f32(self.l1_regularization_strength)
+        hyper, two = self._hyperparameter_type(), lr.dtype.type(2)
+        power = -hyper(self.learning_rate_power)
+        l2 = hyper(self.l2_regularization_strength) + hyper(self.beta) / (two * lr)
+        l1 = hyper(self.l1_regularization_strength)
         accumulator, linear = self._accumulators[index].data, self._linears[index].data
         w = variable.data
-        grad_to_use = gradient + f32(2 * self.l2_shrinkage_regularization_strength) * w
+        grad_to_use = gradient + two * hyper(self.l2_shrinkage_regularization_strength) * w
         new_accumulator = accumulator + np.square(gradient)
         new_power = np.power(new_accumulator, power)
         linear += grad_to_use - (new_power - np.power(accumulator, power)) / lr * w
-        quadratic = new_power / lr + np.float32(2) * l2
+        quadratic = new_power / lr + two * l2
         np.copyto(w, (np.clip(linear, -l1, l1) - linear) / quadratic)
         np.copyto(accumulator, new_accumulator)
 

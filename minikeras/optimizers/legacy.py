@@ -18,7 +18,7 @@ import numpy as np
 from ..core import config as backend_config
 from ..core.tensor import Variable, as_array
 from . import adadelta, adagrad, adam, adamax, ftrl, nadam, rmsprop, schedules, sgd
-from .base import CallableList, Optimizer, _shared_name, f32
+from .base import CallableList, Optimizer, _shared_name
 
 _ALLOWED_KWARGS = {"clipnorm", "clipvalue", "lr", "decay", "global_clipnorm"}
 
@@ -70,7 +70,12 @@ class LegacyOptimizer:
             learning_rate = learning_rate()
         self._given_learning_rate = learning_rate if self._deprecated_lr is None \
             else self._deprecated_lr
-        return super()._build_learning_rate(learning_rate)
+        variable = super()._build_learning_rate(learning_rate)
+        if isinstance(variable, Variable) and variable.data.dtype != np.float32:
+            # OptimizerV2's hyperparameter variables are float32 whatever floatx is
+            variable = Variable(np.asarray(variable.data, np.float32), trainable=False,
+                                name="learning_rate")
+        return variable
 
     def _compute_current_learning_rate(self):
         if getattr(self, "_learning_rate_fn", None) is not None:
@@ -120,12 +125,26 @@ class LegacyOptimizer:
     def decay(self):
         return self._initial_decay
 
+    def _hyperparameter_type(self):
+        """OptimizerV2 reads a hyperparameter from its float32 variable and casts it to the
+        variables' dtype."""
+        return self._constant_types()[1]
+
     def _lr32(self):
-        """`lr / (1 + decay * iterations)` in float32."""
-        lr = np.float32(self.learning_rate.data)
+        """`lr / (1 + decay * iterations)` in the variables' dtype, from the float32 learning
+        rate and decay (both `tf.cast` through float32)."""
+        dtype = self._compute_type()
+        lr = dtype(np.float32(self.learning_rate.data))
         if self._initial_decay > 0:
-            lr = lr / (np.float32(1) + f32(self._initial_decay) * np.float32(self._step_count()))
+            decay = dtype(np.float32(self._initial_decay))
+            lr = lr / (dtype(1) + decay * dtype(self._step_count()))
         return lr
+
+    def _one_minus(self, hyperparameter):
+        """`1 - beta` as OptimizerV2 computes it: in the variables' dtype from the rounded
+        hyperparameter (not the Python float `1 - beta` rounded once)."""
+        exact, cast = self._constant_types()
+        return exact(1) - cast(hyperparameter)
 
     def _slot(self, var, slot_name, initial_value=None):
         value = np.zeros(var.shape, var.dtype) if initial_value is None else \
@@ -245,6 +264,11 @@ class RMSprop(LegacyOptimizer, rmsprop.RMSprop):
                          epsilon=epsilon, centered=centered, name=name, **clip, **kwargs)
         self._finish_legacy_init(name)
 
+    def _prepare_step(self):
+        exact, cast = self._constant_types()
+        self._constants = (cast(self.rho), self._one_minus(self.rho), exact(self.epsilon),
+                           cast(self.momentum))
+
     def build(self, var_list):
         new = self._begin_build(var_list)
         self._add_slots("_velocities", new, "rms")
@@ -255,7 +279,7 @@ class RMSprop(LegacyOptimizer, rmsprop.RMSprop):
         if self.momentum > 0:
             return super().update_step(gradient, variable)
         index = self._var_index(variable)
-        rho, keep = f32(self.rho), f32(1 - self.rho)
+        rho, keep, epsilon, _ = self._constants
         rms = self._velocities[index].data
         rms *= rho
         rms += np.square(gradient) * keep
@@ -265,7 +289,7 @@ class RMSprop(LegacyOptimizer, rmsprop.RMSprop):
             average *= rho
             average += gradient * keep
             denominator = rms - np.square(average)
-        variable.data -= self._step_lr * gradient / (np.sqrt(denominator) + f32(self.epsilon))
+        variable.data -= self._step_lr * gradient / (np.sqrt(denominator) + epsilon)
         return None
 
 
@@ -292,7 +316,8 @@ class Adagrad(LegacyOptimizer, adagrad.Adagrad):
     def update_step(self, gradient, variable):
         accumulator = self._accumulators[self._var_index(variable)].data
         accumulator += np.square(gradient)
-        variable.data -= self._step_lr * gradient / (np.sqrt(accumulator) + f32(self.epsilon))
+        epsilon = self._constant_types()[0](self.epsilon)
+        variable.data -= self._step_lr * gradient / (np.sqrt(accumulator) + epsilon)
 
 
 class Adadelta(LegacyOptimizer, adadelta.Adadelta):
@@ -307,6 +332,11 @@ class Adadelta(LegacyOptimizer, adadelta.Adadelta):
         super().__init__(learning_rate=learning_rate, rho=rho, epsilon=epsilon, name=name,
                          **clip, **kwargs)
         self._finish_legacy_init(name)
+
+    def _adadelta_constants(self):
+        """The ResourceApplyAdadelta kernel's: rho cast, `1 - rho` in the variables' dtype."""
+        return (self._hyperparameter_type()(self.rho), self._one_minus(self.rho),
+                self._constant_types()[0](self.epsilon))
 
     def build(self, var_list):
         new = self._begin_build(var_list)
@@ -333,8 +363,8 @@ class Adam(LegacyOptimizer, adam.Adam):
         they agree with `beta ** t` in the bias correction."""
         super()._prepare_step()
         _, _, epsilon, alpha = self._constants
-        one = np.float32(1)
-        self._constants = (one - f32(self.beta_1), one - f32(self.beta_2), epsilon, alpha)
+        self._constants = (self._one_minus(self.beta_1), self._one_minus(self.beta_2), epsilon,
+                           alpha)
 
     def build(self, var_list):
         new = self._begin_build(var_list)
@@ -359,8 +389,8 @@ class Adamax(LegacyOptimizer, adamax.Adamax):
         self._finish_legacy_init(name)
 
     def _first_moment_decay(self):
-        """OptimizerV2 computes `1 - beta_1` in float32 from the float32 beta_1."""
-        return np.float32(1) - f32(self.beta_1)
+        """OptimizerV2 computes `1 - beta_1` from the float32 beta_1."""
+        return self._one_minus(self.beta_1)
 
     def build(self, var_list):
         new = self._begin_build(var_list)
@@ -390,7 +420,7 @@ class Nadam(LegacyOptimizer, nadam.Nadam):
         self._finish_legacy_init(name)
 
     def _lr32(self):
-        return np.float32(self.learning_rate.data)
+        return self._compute_type()(np.float32(self.learning_rate.data))
 
     def build(self, var_list):
         first = not self._built
@@ -403,22 +433,25 @@ class Nadam(LegacyOptimizer, nadam.Nadam):
         self._add_slots("_velocities", new, "v")
 
     def _prepare_step(self):
-        beta_1, decay = f32(self.beta_1), f32(self._initial_decay)
-        step = np.float32(self._step_count() + 1)
-        base = np.float32(0.96)
-        self._mu_t = beta_1 * (np.float32(1) - np.float32(0.5) * base ** (decay * step))
-        self._mu_next = beta_1 * (np.float32(1) - np.float32(0.5) *
-                                  base ** (decay * (step + np.float32(1))))
+        # in the variables' dtype: beta_1 and 0.96 cast through float32, the decay and the
+        # other Python floats multiplied in
+        exact, cast = self._constant_types()
+        beta_1, decay, one, half = cast(self.beta_1), exact(self._initial_decay), exact(1), \
+            exact(0.5)
+        step = exact(self._step_count() + 1)
+        base = cast(0.96)
+        self._mu_t = beta_1 * (one - half * base ** (decay * step))
+        self._mu_next = beta_1 * (one - half * base ** (decay * (step + one)))
         schedule = self._momentum_cache.data * self._mu_t
         self._momentum_cache.assign(schedule)
         self._schedule_new = schedule
         self._schedule_next = schedule * self._mu_next
-        self._v_denominator = np.float32(1) - f32(self.beta_2) ** step
+        self._v_denominator = one - cast(self.beta_2) ** step
 
     def update_step(self, gradient, variable):
         index = self._var_index(variable)
-        one = np.float32(1)
-        beta_1, beta_2 = f32(self.beta_1), f32(self.beta_2)
+        exact, cast = self._constant_types()
+        one, beta_1, beta_2 = exact(1), cast(self.beta_1), cast(self.beta_2)
         m, v = self._momentums[index].data, self._velocities[index].data
         g_prime = gradient / (one - self._schedule_new)
         m *= beta_1
@@ -428,7 +461,7 @@ class Nadam(LegacyOptimizer, nadam.Nadam):
         v += (one - beta_2) * np.square(gradient)
         v_prime = v / self._v_denominator
         m_bar = (one - self._mu_t) * g_prime + self._mu_next * m_prime
-        variable.data -= self._step_lr * m_bar / (np.sqrt(v_prime) + f32(self.epsilon))
+        variable.data -= self._step_lr * m_bar / (np.sqrt(v_prime) + exact(self.epsilon))
 
 
 class Ftrl(LegacyOptimizer, ftrl.Ftrl):

@@ -1,7 +1,7 @@
 """Lion: the sign of an interpolated momentum (Chen et al., 2023)."""
 import numpy as np
 
-from .base import Optimizer, f32
+from .base import Optimizer
 
 
 class Lion(Optimizer):
@@ -39,11 +39,12 @@ class Lion(Optimizer):
 
     def update_step(self, gradient, variable):
         m = self.momentums[self._var_index(variable)].data
-        beta_1, beta_2 = f32(self.beta_1), f32(self.beta_2)
-        direction = m * beta_1 + gradient * (np.float32(1) - beta_1)
+        exact, cast = self._constant_types()
+        beta_1, beta_2, one = cast(self.beta_1), cast(self.beta_2), exact(1)
+        direction = m * beta_1 + gradient * (one - beta_1)
         variable.data -= self._step_lr * np.sign(direction)
         m *= beta_2
-        m += gradient * (np.float32(1) - beta_2)
+        m += gradient * (one - beta_2)
 
     def get_config(self):
         config = super().get_config()

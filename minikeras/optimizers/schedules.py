@@ -36,6 +36,8 @@ class LearningRateSchedule:
 
 def _dtype_of(initial_learning_rate):
     """float32 for Python numbers (as tf.convert_to_tensor), else the array's float dtype."""
+    if isinstance(initial_learning_rate, (int, float)):   # whatever floatx is
+        return np.dtype(np.float32)
     value = as_array(initial_learning_rate)
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return value.dtype

@@ -43,17 +43,24 @@ class SGD(Optimizer):
         self._momentum32 = f32(self.momentum)
 
     def update_step(self, gradient, variable):
-        if not self.momentum:
+        if not self.momentum and not self.momentums:    # legacy SGD: no slot
             self._update_in_halves(self._plain_update, gradient, variable)
             return
         m = self.momentums[self._var_index(variable)].data
+        if not self.momentum:
+            self._update_in_halves(self._plain_update_kept, gradient, variable, m)
+            return
         self._update_in_halves(self._momentum_update, gradient, variable, m)
 
     def _plain_update(self, step, gradient, weights):
-        # tf.keras also stores m = -g * lr here, a value nothing reads back; skipping that
-        # write keeps plain SGD at two passes over memory.
         np.multiply(gradient, -self._step_lr, out=step)
         weights += step
+
+    def _plain_update_kept(self, step, gradient, weights, m):
+        # tf.keras stores m = -g * lr even with momentum=0 (optimizer.variables(), saved
+        # files show it): m is the step's buffer, so this costs no extra pass
+        np.multiply(gradient, -self._step_lr, out=m)
+        weights += m
 
     def _momentum_update(self, step, gradient, weights, m):
         np.multiply(gradient, -self._step_lr, out=step)
