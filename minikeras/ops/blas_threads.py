@@ -25,12 +25,18 @@ def _oversubscribed():
     return parallel.oversubscribed()
 
 
-class small_gemm_threads:
-    """Context: one BLAS thread inside when the machine is oversubscribed, as before after."""
+class one_blas_thread:
+    """Context: one BLAS thread inside, whatever the load; as before after. For LAPACK calls
+    on small matrices (the Orthogonal initializer's QR), whose many small blocked products
+    gain nothing from a second thread and wait on descheduled spinning workers on a loaded
+    machine (QR of 2048 x 512: 0.42 s on one thread, 11.6 s on two at load 9; same bits)."""
+
+    def _wanted(self):
+        return True
 
     def __enter__(self):
         self._previous = []
-        if _APIS and _oversubscribed():
+        if _APIS and self._wanted():
             for setter, getter in _APIS:
                 threads = getter()
                 if threads > 1:
@@ -44,25 +50,11 @@ class small_gemm_threads:
         return False
 
 
-class one_blas_thread:
-    """Context: one BLAS thread inside, whatever the load; as before after. For LAPACK calls
-    on small matrices (the Orthogonal initializer's QR), whose many small blocked products
-    gain nothing from a second thread and wait on descheduled spinning workers on a loaded
-    machine (QR of 2048 x 512: 0.42 s on one thread, 11.6 s on two at load 9; same bits)."""
+class small_gemm_threads(one_blas_thread):
+    """Context: one BLAS thread inside when the machine is oversubscribed, as before after."""
 
-    def __enter__(self):
-        self._previous = []
-        for setter, getter in _APIS:
-            threads = getter()
-            if threads > 1:
-                setter(1)
-                self._previous.append((setter, threads))
-        return self
-
-    def __exit__(self, *exc):
-        for setter, threads in self._previous:
-            setter(threads)
-        return False
+    def _wanted(self):
+        return _oversubscribed()
 
 
 # ---------------------------------------------------------------------------------------

@@ -67,29 +67,24 @@ def _plain_dtype_names(tree):
 
 
 def _input_layer_batch_input_shape(tree):
-    if isinstance(tree, list):
-        for item in tree:
-            _input_layer_batch_input_shape(item)
-    elif isinstance(tree, dict):
-        config = tree.get("config")
-        if tree.get("class_name") == "InputLayer" and isinstance(config, dict) and \
-                "batch_shape" in config:
-            config["batch_input_shape"] = config.pop("batch_shape")
-        for value in tree.values():
-            _input_layer_batch_input_shape(value)
+    _renamed_config_key(tree, "InputLayer", "batch_shape", "batch_input_shape")
 
 
 def _leaky_relu_alpha(tree):
+    _renamed_config_key(tree, "LeakyReLU", "negative_slope", "alpha")
+
+
+def _renamed_config_key(tree, class_name, old, new):
+    """`config[old]` becomes `config[new]` in every `class_name` entry of the tree."""
     if isinstance(tree, list):
         for item in tree:
-            _leaky_relu_alpha(item)
+            _renamed_config_key(item, class_name, old, new)
     elif isinstance(tree, dict):
         config = tree.get("config")
-        if tree.get("class_name") == "LeakyReLU" and isinstance(config, dict) and \
-                "negative_slope" in config:
-            config["alpha"] = config.pop("negative_slope")
+        if tree.get("class_name") == class_name and isinstance(config, dict) and old in config:
+            config[new] = config.pop(old)
         for value in tree.values():
-            _leaky_relu_alpha(value)
+            _renamed_config_key(value, class_name, old, new)
 
 
 def _is_operation(entry):
