@@ -18,12 +18,11 @@ what tf_keras gives: History, evaluate, optimizer variable names, iterations, or
 cases.npz (final weights and optimizer variables). The tests never import this recipe."""
 import json
 import os
-import random
 import sys
 
 import numpy as np
 
-from peer import fixture_dir
+from peer import Drawer, fixture_dir
 
 FIRST_SEED = 1000
 N_CASES = 300
@@ -32,26 +31,6 @@ HERE = fixture_dir("fitfuzz")
 NEW_OPTIMIZERS = ["SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam", "Adagrad", "Adadelta",
                   "Ftrl", "Lion", "Adafactor"]
 LEGACY_OPTIMIZERS = ["SGD", "RMSprop", "Adam", "Adamax", "Nadam", "Adagrad", "Adadelta", "Ftrl"]
-
-
-class Drawer:
-    def __init__(self, seed):
-        self.rng = random.Random(seed)
-
-    def pick(self, options):
-        return options[self.rng.randrange(len(options))]
-
-    def flip(self, p=0.5):
-        return self.rng.random() < p
-
-    def int(self, low, high):
-        return self.rng.randint(low, high)
-
-    def uniform(self, low, high):
-        return round(self.rng.uniform(low, high), 4)
-
-    def log_uniform(self, low, high):
-        return float(f"{10 ** self.rng.uniform(np.log10(low), np.log10(high)):.3g}")
 
 
 # --- model -------------------------------------------------------------------------------------

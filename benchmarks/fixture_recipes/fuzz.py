@@ -16,12 +16,11 @@ layers whose training call is deterministic and different, training).
 The tests read the files; they never import this recipe."""
 import json
 import os
-import random
 import sys
 
 import numpy as np
 
-from peer import fixture_dir
+from peer import Drawer, fixture_dir
 
 SEED = 20261206
 ACTIVATIONS = ["relu", "sigmoid", "softmax", "softplus", "softsign", "tanh", "selu", "elu",
@@ -32,25 +31,6 @@ INITIALIZERS = ["glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "l
                 "truncated_normal", "orthogonal", "variance_scaling", "identity", "constant"]
 REGULARIZERS = [None, "l1", "l2", "l1_l2"]
 CONSTRAINTS = [None, "max_norm", "non_neg", "unit_norm", "min_max_norm", "radial_constraint"]
-
-
-class Drawer:
-    """random.Random with the few draws the generators need."""
-
-    def __init__(self, seed):
-        self.rng = random.Random(seed)
-
-    def pick(self, options):
-        return options[self.rng.randrange(len(options))]
-
-    def flip(self, p=0.5):
-        return self.rng.random() < p
-
-    def int(self, low, high):
-        return self.rng.randint(low, high)
-
-    def ints(self, n, low, high):
-        return [self.int(low, high) for _ in range(n)]
 
 
 def spec(cls, kwargs, inputs, call_kwargs=None, mask=None, inner=None, training=False,

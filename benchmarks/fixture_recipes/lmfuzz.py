@@ -18,29 +18,14 @@ dtypes) and cases.npz (the inputs, loss values and their gradients with respect 
 metric results after each update, after reset_state and after merge_state).
 The tests read the files; they never import this recipe."""
 import json
-import random
 import sys
 
 import numpy as np
 
-from peer import fixture_dir
+from peer import Drawer, fixture_dir
 
 SEED = 20261206
 REDUCTIONS = ["auto", "sum_over_batch_size", "sum", "none"]
-
-
-class Drawer:
-    def __init__(self, seed):
-        self.rng = random.Random(seed)
-
-    def pick(self, options):
-        return options[self.rng.randrange(len(options))]
-
-    def flip(self, p=0.5):
-        return self.rng.random() < p
-
-    def int(self, low, high):
-        return self.rng.randint(low, high)
 
 
 # --- inputs ------------------------------------------------------------------------------------
