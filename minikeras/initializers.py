@@ -141,7 +141,8 @@ class _Random(Initializer):
         once `set_random_seed` has run, as tf.keras then takes the instance's seed from the
         seed generator at its first call (a seeded script starts from tf's weights). Other
         dtypes, and unseeded instances in an unseeded session (tf's values are random then
-        too), use NumPy's faster generator."""
+        too), use NumPy's faster generator. An unseeded instance's first call picks its seed
+        here (later calls reuse it and warn), so each `__call__` asks once."""
         if dtype != np.float32:
             return False
         if self.seed is not None:
